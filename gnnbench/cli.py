@@ -1,0 +1,179 @@
+"""The ``gnnbench`` command: run suites, list the registries, rebuild leaderboards.
+
+User errors (a bad suite, a missing dataset) print one line and exit with 2; ``--debug`` adds the
+traceback. ``run`` exits with 1 when a run of this invocation failed (its record says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from gnnbench.errors import GnnbenchError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=False, quiet=getattr(args, "quiet", False))
+    try:
+        return args.handler(args, console)
+    except GnnbenchError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"gnnbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("gnnbench: interrupted; finished runs are recorded, rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or tables (for CI)")
+
+    parser = argparse.ArgumentParser(prog="gnnbench", description=__doc__.splitlines()[0], parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="run a suite (resumes where it stopped)")
+    run.add_argument("suite", type=Path, help="suite YAML file")
+    run.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
+    run.add_argument("--data-root", help="dataset root (default: $GNNBENCH_DATA, then ./datasets)")
+    run.add_argument("--executor", choices=("local", "process"), help="override the suite's executor")
+    run.add_argument("--workers", type=int, help="worker processes for the process executor")
+    run.add_argument("--rerun-failed", action="store_true", help="run again the runs recorded as failed")
+    run.add_argument("--dry-run", action="store_true", help="validate and show the plan, run nothing")
+    run.add_argument("-v", "--verbose", action="store_true", help="progress over epochs too (local executor)")
+    run.set_defaults(handler=_run)
+
+    lst = sub.add_parser("list", parents=[common], help="list registered models, datasets or tasks")
+    lst.add_argument("what", choices=("models", "datasets", "tasks"))
+    lst.add_argument("--task", help="only entries supporting this task")
+    lst.set_defaults(handler=_list)
+
+    board = sub.add_parser("leaderboard", parents=[common], help="rebuild leaderboards from a results folder")
+    board.add_argument("directory", type=Path, help="results/<suite> (holding runs.jsonl)")
+    board.set_defaults(handler=_leaderboard)
+    return parser
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    from gnnbench import leaderboard
+    from gnnbench.harness import driver
+    from gnnbench.harness.executors import LocalExecutor, ProcessExecutor
+    from gnnbench.harness.store import RunStore
+    from gnnbench.harness.suite import load_suite
+
+    suite = load_suite(args.suite)
+    store = RunStore(args.results / suite.name)
+    if args.dry_run:
+        plan = driver.plan(suite, store, args.rerun_failed)
+        console.print(f"{suite.name}: {len(suite.specs)} runs, {plan.done} recorded, {plan.failed_kept} failed "
+                      f"(kept), {len(plan.todo)} to run -> {store.path}")
+        return 0
+    kind = args.executor or suite.executor["type"]
+    progress = _progress(console)
+    epochs = progress.add_task("epochs", visible=False, total=None)
+
+    def on_epoch(epoch: int, values: dict[str, float]) -> None:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+        progress.update(epochs, visible=True, completed=epoch + 1, description=f"  epoch {epoch + 1}: {shown}")
+
+    if kind == "process":
+        executor: Any = ProcessExecutor(args.workers or suite.executor.get("workers"))
+    else:
+        executor = LocalExecutor(on_epoch if args.verbose else None)
+    runs = progress.add_task(suite.name, total=0)
+
+    def on_plan(plan: driver.Plan) -> None:
+        progress.update(runs, total=len(plan.todo))
+        skipped = f"{plan.done} already recorded" + (f", {plan.failed_kept} failed kept (--rerun-failed retries)"
+                                                     if plan.failed_kept else "")
+        console.print(f"[bold]{suite.name}[/]: {len(suite.specs)} runs; {skipped}; running {len(plan.todo)} "
+                      f"with the {executor.name} executor")
+
+    def on_record(record: dict[str, Any]) -> None:
+        progress.advance(runs)
+        progress.update(epochs, visible=False)
+        if record["status"] != "ok":
+            s = record["spec"]
+            progress.console.print(f"[red]failed[/] {s['model']} on {s['dataset']} (seed {s['seed']}): "
+                                   f"{record['error']['type']}: {record['error']['message']}")
+
+    with progress:
+        summary = driver.run(suite, store, executor, rerun_failed=args.rerun_failed, data_root=args.data_root,
+                             on_plan=on_plan, on_record=on_record)
+    board = leaderboard.build(store.directory, suite.name)
+    console.print(_board_table(board.board, suite.name))
+    console.print(f"{summary.ok} runs finished, {summary.failed} failed; records: {store.path}; "
+                  f"leaderboard: {board.csv}, {board.markdown}")
+    return 1 if summary.failed else 0
+
+
+def _list(args: argparse.Namespace, console: Console) -> int:
+    from gnnbench import hparams
+    from gnnbench.registry import DATASETS, MODELS, TASKS
+
+    registry = {"models": MODELS, "datasets": DATASETS, "tasks": TASKS}[args.what]
+    table = Table(title=f"gnnbench {args.what}", show_lines=True)
+    columns = {"models": ("name", "paper", "tasks", "defaults"), "datasets": ("name", "tasks", "about", "source"),
+               "tasks": ("name", "metric", "about", "options")}[args.what]
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for entry in registry.entries():
+        if args.task and args.task not in entry.tasks and args.what != "tasks":
+            continue
+        if args.what == "models":
+            task_cls = TASKS.get(entry.tasks[0]).obj if entry.tasks else None
+            defaults = hparams.defaults(entry, task_cls) if task_cls else dict(entry.defaults)
+            table.add_row(entry.name, entry.paper, ", ".join(entry.tasks),
+                          ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())))
+        elif args.what == "datasets":
+            table.add_row(entry.name, ", ".join(entry.tasks), f"{entry.summary} {entry.meta.get('stats', '')}",
+                          entry.meta.get("source", ""))
+        else:
+            options = entry.obj.Options.__dataclass_fields__.values()
+            table.add_row(entry.name, f"{entry.obj.metric} ({entry.obj.direction})", entry.summary,
+                          ", ".join(f"{f.name}={f.default}" for f in options))
+    console.print(table)
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace, console: Console) -> int:
+    from gnnbench import leaderboard
+
+    board = leaderboard.build(args.directory)
+    console.print(_board_table(board.board, args.directory.name))
+    console.print(f"wrote {board.csv}, {board.markdown}")
+    return 0
+
+
+def _board_table(board: Any, title: str) -> Table:
+    from gnnbench.leaderboard.write import format_metric
+
+    table = Table(title=f"{title}: test metric of the validation-selected configuration, mean ± std (n)")
+    for column in ("task", "dataset", "model", "config", "metric", "test", "val", "rank"):
+        table.add_column(column, overflow="fold")
+    for r in board.itertuples(index=False):
+        table.add_row(r.task, r.dataset, r.model, r.config, r.metric, f"{format_metric(r.mean, r.std, r.metric)} "
+                      f"({r.n})", format_metric(r.val_mean, float("nan"), r.metric), str(r.rank),
+                      style="bold" if r.rank == 1 else None)
+    return table
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=console, disable=console.quiet, transient=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

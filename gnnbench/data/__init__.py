@@ -1,0 +1,3 @@
+"""Datasets: importing this package registers the built-in loaders."""
+
+from gnnbench.data import planetoid  # noqa: F401

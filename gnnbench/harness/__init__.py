@@ -1,0 +1,1 @@
+"""The harness: suite -> run specs -> executor -> records in the store."""

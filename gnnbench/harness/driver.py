@@ -1,0 +1,92 @@
+"""The driver: decides what is left to run, checks the data once, and is the only writer of the store."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+from gnnbench.errors import ConfigError, GnnbenchError
+from gnnbench.harness.store import RunStore
+from gnnbench.harness.suite import RunSpec, Suite
+from gnnbench.registry import DATASETS
+
+
+class Executor(Protocol):
+    name: str
+
+    def map(self, specs: list[RunSpec], data_root: str | None = None) -> Any: ...
+
+
+@dataclass
+class Plan:
+    """What a (re)started suite will do: ``todo`` runs now, the rest is already recorded."""
+
+    todo: list[RunSpec]
+    done: int = 0
+    failed_kept: int = 0
+
+
+@dataclass
+class Summary:
+    ok: int = 0
+    failed: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan(suite: Suite, store: RunStore, rerun_failed: bool = False) -> Plan:
+    """Skip runs that succeeded; retry failed ones only when asked."""
+    latest = store.latest()
+    result = Plan(todo=[])
+    for spec in suite.specs:
+        status = latest.get(spec.run_id, {}).get("status")
+        if status == "ok":
+            result.done += 1
+        elif status == "failed" and not rerun_failed:
+            result.failed_kept += 1
+        else:
+            result.todo.append(spec)
+    return result
+
+
+def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None) -> None:
+    """Fail before any run starts: every dataset loads (checksums verified, cache prepared), devices exist."""
+    for name in dict.fromkeys(s.dataset for s in specs):
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                DATASETS.get(name).obj(data_root)
+        except GnnbenchError as exc:
+            raise ConfigError(str(suite.path), suite.dataset_keys.get(name), str(exc)) from None
+    if any(s.device.startswith("cuda") for s in specs) and not torch.cuda.is_available():
+        raise ConfigError(str(suite.path), "device", "the suite asks for a CUDA device but CUDA is not available "
+                                                     "here; use device: auto or cpu")
+
+
+def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool = False,
+        data_root: str | None = None, on_plan: Callable[[Plan], None] | None = None,
+        on_record: Callable[[dict[str, Any]], None] | None = None) -> Summary:
+    """Plan, check and execute under the store's lock, appending every record as it arrives.
+
+    Planning happens under the lock, so two drivers can never both run (and record) the same run_id; an
+    interruption loses only the runs in flight, which the next invocation runs again.
+    """
+    summary = Summary()
+    with store.writer() as writer:
+        todo = plan(suite, store, rerun_failed)
+        preflight(suite, todo.todo, data_root)
+        if on_plan is not None:
+            on_plan(todo)
+        for record in executor.map(todo.todo, data_root):
+            writer.append(record)
+            if record["status"] == "ok":
+                summary.ok += 1
+            else:
+                summary.failed += 1
+                summary.failures.append(record)
+            if on_record is not None:
+                on_record(record)
+    return summary

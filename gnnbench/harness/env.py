@@ -1,0 +1,81 @@
+"""The environment a record was produced in: versions, machine, device, threads and git commit."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import torch
+
+PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torch_scatter", "gnnbench")
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    """Everything needed to tell whether two records are comparable."""
+    return {
+        **_static(),
+        "device": str(device),
+        "device_name": device_name(device),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return _cpu_model()
+
+
+@cache
+def _static() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "versions": {p: _version(p) for p in PACKAGES},
+        "cuda": torch.version.cuda,
+        "platform": platform.platform(),
+        "hostname": socket.gethostname(),
+        "cpu_count": _cpu_count(),
+        "git_commit": git_commit(),
+    }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return version(package.replace("_", "-"))
+    except PackageNotFoundError:
+        return None
+
+
+@cache
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _cpu_count() -> int | None:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+@cache
+def git_commit() -> str | None:
+    """HEAD of the gnnbench checkout, suffixed ``-dirty`` when tracked files differ; None outside git."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}-dirty" if dirty else head

@@ -1,0 +1,78 @@
+"""Executors run specs and yield records as they finish; they never write the store (the driver does).
+
+``local`` runs in this process, one run after another. ``process`` keeps N worker processes busy (spawned,
+never forked, so each worker starts with clean torch and CUDA state); each worker gets ``cores // N``
+threads. A worker that dies (killed, out of memory) turns the runs it may have been running into failed
+records and the pool is restarted for the rest.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import torch
+
+from gnnbench.harness.runner import EpochCallback, execute
+from gnnbench.harness.suite import RunSpec
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, on_epoch: EpochCallback | None = None) -> None:
+        self.on_epoch = on_epoch
+
+    def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
+        for spec in specs:
+            yield execute(spec, data_root, self.on_epoch)
+
+
+class ProcessExecutor:
+    name = "process"
+
+    def __init__(self, workers: int | None = None) -> None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self.workers = workers or cores
+        self.threads = max(1, cores // self.workers)
+
+    def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
+        pending = list(specs)[::-1]
+        context = multiprocessing.get_context("spawn")
+        while pending:
+            pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            running: dict[Future, RunSpec] = {}
+            try:
+                broken = False
+                while (pending or running) and not broken:
+                    while pending and len(running) < self.workers:
+                        spec = pending.pop()
+                        running[pool.submit(_run_in_worker, spec, data_root, self.threads)] = spec
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                        broken = True  # every run still in flight shared the pool with the dead worker
+                        done, _ = wait(running)
+                    for future in done:
+                        yield _outcome(future, running.pop(future))
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _outcome(future: Future, spec: RunSpec) -> dict[str, Any]:
+    exc = future.exception()
+    return future.result() if exc is None else _worker_failure(spec, exc)
+
+
+def _run_in_worker(spec: RunSpec, data_root: str | None, threads: int) -> dict[str, Any]:
+    torch.set_num_threads(threads)
+    return execute(spec, data_root)
+
+
+def _worker_failure(spec: RunSpec, exc: BaseException) -> dict[str, Any]:
+    message = "worker process died (killed or out of memory)" if isinstance(exc, BrokenProcessPool) else str(exc)
+    return {"schema": 1, "run_id": spec.run_id, "spec": spec.to_dict(), "status": "failed",
+            "error": {"type": type(exc).__name__, "message": message, "traceback": ""}}

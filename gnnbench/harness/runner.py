@@ -1,0 +1,90 @@
+"""One run: a pure function from a :class:`RunSpec` to a record.
+
+Every executor calls :func:`execute`; it never touches the store. Exceptions inside the run (a diverging
+loss, out-of-memory, a bug in a model) become a failed record carrying the traceback, so one bad run never
+stops a suite.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import torch
+from torch_geometric import seed_everything
+
+from gnnbench.data.sources import fingerprint
+from gnnbench.harness.env import environment
+from gnnbench.harness.measure import PeakMemory
+from gnnbench.harness.suite import RunSpec
+from gnnbench.kernels import scatter_provider
+from gnnbench.registry import DATASETS, MODELS, TASKS, load_plugin
+from gnnbench.tasks.base import Budget, RunContext
+
+SCHEMA = 1
+HISTORY_POINTS = 100
+
+EpochCallback = Callable[[int, Mapping[str, float]], None]
+
+
+def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback | None = None) -> dict[str, Any]:
+    """Run ``spec`` and return its record (``status`` is ``ok`` or ``failed``)."""
+    started = time.perf_counter()
+    record: dict[str, Any] = {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(),
+                              "started_at": _now()}
+    device = torch.device("cpu")
+    try:
+        for plugin in spec.plugins:
+            load_plugin(plugin)
+        device = resolve_device(spec.device)
+        task_cls = TASKS.get(spec.task).obj
+        task = task_cls(task_cls.Options(**spec.task_options))
+        dataset = DATASETS.get(spec.dataset)
+        seed_everything(spec.seed)
+        data = dataset.obj(data_root)
+        loaded = time.perf_counter()
+        with PeakMemory(device) as memory:
+            result = task.run(MODELS.get(spec.model), data, spec.hparams, Budget(spec.epochs, spec.patience),
+                              RunContext(device=device, seed=spec.seed, on_epoch=on_epoch))
+        result["history"] = downsample(result.get("history", {}))
+        if "files" in dataset.meta:
+            result.setdefault("data", {})["fingerprint"] = fingerprint(dataset.meta["files"])
+        record.update(status="ok", metric=task.metric, direction=task.direction, **result,
+                      memory=memory.summary(), timing={"load_s": loaded - started})
+    except Exception as exc:
+        record.update(status="failed", error={"type": type(exc).__name__, "message": str(exc),
+                                              "traceback": traceback.format_exc()})
+    record.setdefault("timing", {})["wall_s"] = time.perf_counter() - started
+    record["kernel"] = {"backend": spec.kernel, "scatter_provider": scatter_provider()}
+    record["env"] = environment(device)
+    record["finished_at"] = _now()
+    return record
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device '{name}' requested but CUDA is not available on this machine")
+    return device
+
+
+def downsample(history: Mapping[str, list[float]], points: int = HISTORY_POINTS) -> dict[str, list]:
+    """At most ``points`` evenly spaced epochs of each curve (always the last), with their epoch numbers."""
+    length = max((len(v) for v in history.values()), default=0)
+    if not length:
+        return {}
+    step = max(1, -(-length // points))
+    epochs = sorted(set(range(0, length, step)) | {length - 1})
+    out: dict[str, list] = {"epoch": epochs}
+    for key, values in history.items():
+        out[key] = [round(values[e], 6) for e in epochs if e < len(values)]
+    return out
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

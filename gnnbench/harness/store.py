@@ -1,0 +1,107 @@
+"""The run store: ``results/<suite>/runs.jsonl``, append-only JSON lines, one record per finished or failed run.
+
+Only the driver writes, holding an exclusive lock. Each record is one ``os.write`` of a whole line on an
+``O_APPEND`` descriptor followed by ``fsync``, so a crash can at worst leave a torn last line: readers
+ignore it, and the next writer cuts it off before appending. Records are never rewritten; a retried
+failure appends a new record, and readers take the latest record of each run (a success always wins).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from gnnbench.errors import GnnbenchError
+
+RUNS_FILE = "runs.jsonl"
+
+
+class RunStore:
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / RUNS_FILE
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every complete record in file order (a torn last line is skipped; a corrupt one elsewhere warned)."""
+        if not self.path.exists():
+            return []
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        torn_tail = not data.endswith(b"\n")
+        records = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                if not (torn_tail and number == len(lines)):
+                    warnings.warn(f"{self.path}:{number}: skipping a line that is not a JSON record", stacklevel=2)
+        return records
+
+    def latest(self) -> dict[str, dict[str, Any]]:
+        return latest(self.records())
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[RecordWriter]:
+        """Exclusive append access; fails fast when another process holds the store."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / ".lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise GnnbenchError(f"{self.directory}: another gnnbench process is writing these results") from None
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                _cut_torn_tail(fd)
+                yield RecordWriter(fd)
+            finally:
+                os.close(fd)
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def latest(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """run_id -> its latest record, a successful record taking precedence over any failure (file order kept)."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for record in records:
+        previous = chosen.get(record["run_id"])
+        if previous is None or previous["status"] != "ok":
+            chosen[record["run_id"]] = record
+    return chosen
+
+
+class RecordWriter:
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode()
+        view = memoryview(line)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        os.fsync(self._fd)
+
+
+def _cut_torn_tail(fd: int) -> None:
+    """Truncate a partial last line left by a crash, so the next record starts on a line of its own."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    block = 1 << 16
+    end = size
+    while end > 0:
+        start = max(0, end - block)
+        chunk = os.pread(fd, end - start, start)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            os.truncate(fd, start + newline + 1)
+            return
+        end = start
+    os.truncate(fd, 0)

@@ -1,0 +1,372 @@
+"""Suites: a YAML file parsed, validated and expanded into fully resolved :class:`RunSpec` objects.
+
+::
+
+    name: node_classification          # results go to results/<name>/
+    plugins: [my_models.py]            # optional: modules or files that register models
+    defaults: {seeds: 10, epochs: 1000, patience: 100, device: cpu, kernel: scatter}
+    executor: local                    # or {type: process, workers: 2}
+    experiments:
+      - name: planetoid
+        task: node_classification      # or {name: node_classification, split: random, train_fraction: 0.6}
+        datasets: [Cora, CiteSeer]
+        models:
+          - gcn
+          - name: gat
+            hparams: {lr: [0.005, 0.01]}   # a list is a grid axis; write [[a, b]] for a list-valued value
+
+Every experiment key can be set under ``defaults``. Every error names the file, the key path
+(``experiments[0].models[1].hparams.lr``) and what was expected. Only ``yaml.safe_load`` semantics are used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gnnbench import hparams as hp
+from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
+from gnnbench.kernels import BACKENDS
+from gnnbench.registry import DATASETS, MODELS, TASKS, load_plugin
+
+SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
+EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "patience", "device", "kernel")
+EXECUTORS = ("local", "process")
+DEFAULT_BUDGET = {"epochs": 200, "patience": None, "device": "cpu", "kernel": "scatter"}
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run, fully resolved. ``run_id`` hashes every field that can change the result (not the labels)."""
+
+    task: str
+    task_options: Mapping[str, Any]
+    dataset: str
+    model: str
+    hparams: Mapping[str, Any]
+    seed: int
+    epochs: int
+    patience: int | None
+    device: str
+    kernel: str
+    # labels: where the run came from; they do not change its result and are not hashed
+    suite: str = ""
+    experiment: str = ""
+    config: str = "default"
+    plugins: tuple[str, ...] = ()
+
+    IDENTITY = ("task", "task_options", "dataset", "model", "hparams", "seed", "epochs", "patience", "device",
+                "kernel")
+
+    @property
+    def run_id(self) -> str:
+        identity = {k: getattr(self, k) for k in self.IDENTITY}
+        return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["task_options"], d["hparams"], d["plugins"] = dict(self.task_options), dict(self.hparams), list(self.plugins)
+        return {"run_id": self.run_id, **d}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunSpec:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in names}
+        kwargs["plugins"] = tuple(kwargs.get("plugins", ()))
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: Path
+    specs: list[RunSpec]
+    executor: dict[str, Any]
+    description: str = ""
+    plugins: tuple[str, ...] = ()
+    #: dataset name -> key path of its first use, for locating data errors found after parsing
+    dataset_keys: dict[str, str] = field(default_factory=dict)
+
+
+def canonical_json(obj: Any) -> str:
+    """Sorted keys, no whitespace, floats as Python's shortest repr: equal specs give equal strings."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Parse, validate and expand a suite file; raise :class:`ConfigError` on the first problem."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(file, None, f"cannot read suite file ({exc.strerror})") from None
+    raw = _parse_yaml(text, file)
+    return _Expander(file, path.parent.resolve()).suite(raw, path)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that rejects a key given twice in one mapping instead of keeping the last."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}' (line {mark.line + 1})", mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping)
+
+
+def _parse_yaml(text: str, file: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        raise ConfigError(file, None, f"invalid YAML at {where}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, None, f"invalid YAML: {exc}") from None
+
+
+class _Expander:
+    """Walks the parsed YAML, raising located errors, and builds the run specs."""
+
+    def __init__(self, file: str, base_dir: Path) -> None:
+        self.file = file
+        self.base_dir = base_dir
+
+    def fail(self, key: str | None, message: str) -> ConfigError:
+        return ConfigError(self.file, key, message)
+
+    def mapping(self, value: Any, key: str | None, allowed: tuple[str, ...]) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a mapping, got {_kind(value)}")
+        for k in value:
+            if k not in allowed:
+                raise self.fail(_join(key, str(k)), f"unknown key '{k}'{did_you_mean(str(k), allowed)}"
+                                                    f" (allowed: {', '.join(allowed)})")
+        return value
+
+    def suite(self, raw: Any, path: Path) -> Suite:
+        raw = self.mapping(raw if raw is not None else {}, None, SUITE_KEYS)
+        name = raw.get("name")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise self.fail("name", f"expected a suite name of letters, digits, '_', '.', '-', got {name!r}")
+        plugins = self.plugins(raw.get("plugins", []))
+        defaults = self.mapping(raw.get("defaults", {}), "defaults", EXPERIMENT_KEYS[1:])
+        experiments = raw.get("experiments")
+        if not isinstance(experiments, list) or not experiments:
+            raise self.fail("experiments", f"expected a non-empty list of experiments, got {_kind(experiments)}")
+        specs: list[RunSpec] = []
+        dataset_keys: dict[str, str] = {}
+        for i, exp in enumerate(experiments):
+            specs.extend(self.experiment(exp, f"experiments[{i}]", defaults, name, plugins, dataset_keys))
+        duplicates = _duplicate_ids(specs)
+        if duplicates:
+            raise self.fail("experiments", f"{len(duplicates)} runs are defined twice (e.g. {duplicates[0]}); "
+                                           "remove the repeated experiment or grid value")
+        return Suite(name=name, path=path, specs=specs, executor=self.executor(raw.get("executor", "local")),
+                     description=str(raw.get("description", "")), plugins=plugins, dataset_keys=dataset_keys)
+
+    def plugins(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            raise self.fail("plugins", f"expected a list of module paths or .py files, got {_kind(value)}")
+        resolved = []
+        for i, spec in enumerate(value):
+            spec = str((self.base_dir / spec).resolve()) if spec.endswith(".py") else spec
+            try:
+                load_plugin(spec, self.base_dir)
+            except GnnbenchError as exc:
+                raise self.fail(f"plugins[{i}]", str(exc)) from None
+            resolved.append(spec)
+        return tuple(resolved)
+
+    def executor(self, value: Any) -> dict[str, Any]:
+        if isinstance(value, str):
+            value = {"type": value}
+        value = dict(self.mapping(value, "executor", ("type", "workers")))
+        if value.get("type") not in EXECUTORS:
+            raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {value.get('type')!r}"
+                            f"{did_you_mean(str(value.get('type')), EXECUTORS)}")
+        if "workers" in value and not _is_int(value["workers"], minimum=1):
+            raise self.fail("executor.workers", f"expected a positive integer, got {value['workers']!r}")
+        return value
+
+    def experiment(self, raw: Any, key: str, defaults: dict, suite: str, plugins: tuple[str, ...],
+                   dataset_keys: dict[str, str]) -> list[RunSpec]:
+        raw = self.mapping(raw, key, EXPERIMENT_KEYS)
+
+        def get(k: str, fallback: Any = None) -> tuple[Any, str]:
+            if k in raw:
+                return raw[k], _join(key, k)
+            if k in defaults:
+                return defaults[k], _join("defaults", k)
+            return fallback, _join(key, k)
+
+        exp_name = raw.get("name", key)
+        if not isinstance(exp_name, str):
+            raise self.fail(_join(key, "name"), f"expected a string, got {_kind(exp_name)}")
+        task_name, task_options = self.task(*get("task"))
+        datasets = self.datasets(*get("datasets"), task_name, dataset_keys)
+        seeds = self.seeds(*get("seeds", [0]))
+        epochs, epochs_key = get("epochs", DEFAULT_BUDGET["epochs"])
+        if not _is_int(epochs, minimum=1):
+            raise self.fail(epochs_key, f"expected a positive integer number of epochs, got {epochs!r}")
+        patience, patience_key = get("patience", DEFAULT_BUDGET["patience"])
+        if patience is not None and not _is_int(patience, minimum=1):
+            raise self.fail(patience_key, f"expected a positive integer or null (no early stopping), got {patience!r}")
+        device, device_key = get("device", DEFAULT_BUDGET["device"])
+        if not isinstance(device, str) or not DEVICE_RE.match(device):
+            raise self.fail(device_key, f"expected cpu, cuda, cuda:N or auto, got {device!r}")
+        kernel, kernel_key = get("kernel", DEFAULT_BUDGET["kernel"])
+        if kernel not in BACKENDS:
+            raise self.fail(kernel_key, f"expected one of {', '.join(BACKENDS)}, got {kernel!r}"
+                                        f"{did_you_mean(str(kernel), BACKENDS)}")
+        models_value, models_key = get("models")
+        if not isinstance(models_value, list) or not models_value:
+            raise self.fail(models_key, f"expected a non-empty list of models, got {_kind(models_value)}")
+        specs = []
+        for j, model_raw in enumerate(models_value):
+            model_key = f"{models_key}[{j}]"
+            model, grid = self.model(model_raw, model_key, task_name)
+            for hparams, config in grid:
+                for dataset, seed in itertools.product(datasets, seeds):
+                    specs.append(RunSpec(
+                        task=task_name, task_options=task_options, dataset=dataset, model=model, hparams=hparams,
+                        seed=seed, epochs=epochs, patience=patience, device=device, kernel=kernel,
+                        suite=suite, experiment=exp_name, config=config, plugins=plugins))
+        return specs
+
+    def task(self, value: Any, key: str) -> tuple[str, dict[str, Any]]:
+        """(task name, its options resolved to the full dataclass)."""
+        name_key = key if isinstance(value, str) else _join(key, "name")
+        if isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+            raise self.fail(key, f"expected a task name (one of {', '.join(TASKS.names())}) "
+                                 f"or a mapping with 'name', got {_kind(value)}")
+        try:
+            task_cls = TASKS.get(value["name"]).obj
+        except GnnbenchError as exc:
+            raise self.fail(name_key, str(exc)) from None
+        options = {k: v for k, v in value.items() if k != "name"}
+        try:
+            hp.check_kwargs(task_cls.Options, options, "option", f"task '{value['name']}'")
+            resolved = dataclasses.asdict(task_cls.Options(**options))
+        except hp.HparamError as exc:
+            raise self.fail(_join(key, exc.key), str(exc)) from None
+        except ValueError as exc:  # an option dataclass rejecting a combination of values
+            raise self.fail(key, str(exc)) from None
+        return value["name"], resolved
+
+    def datasets(self, value: Any, key: str, task: str, dataset_keys: dict[str, str]) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(isinstance(d, str) for d in value):
+            raise self.fail(key, f"expected a non-empty list of dataset names, got {_kind(value)}")
+        for i, name in enumerate(value):
+            try:
+                entry = DATASETS.get(name)
+            except GnnbenchError as exc:
+                raise self.fail(f"{key}[{i}]", str(exc)) from None
+            if task not in entry.tasks:
+                raise self.fail(f"{key}[{i}]", f"dataset '{name}' does not serve task '{task}' "
+                                               f"(it serves: {', '.join(entry.tasks)})")
+            dataset_keys.setdefault(name, f"{key}[{i}]")
+        return list(dict.fromkeys(value))
+
+    def seeds(self, value: Any, key: str) -> list[int]:
+        if _is_int(value, minimum=1):
+            return list(range(value))
+        if isinstance(value, list) and value and all(_is_int(s, minimum=0) for s in value):
+            if len(set(value)) != len(value):
+                raise self.fail(key, "seeds are repeated")
+            return list(value)
+        raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got {value!r}")
+
+    def model(self, value: Any, key: str, task: str) -> tuple[str, list[tuple[dict[str, Any], str]]]:
+        """(model name, [(resolved hparams, config label) for every grid point])."""
+        if isinstance(value, str):
+            value = {"name": value}
+        value = self.mapping(value, key, ("name", "hparams"))
+        name = value.get("name")
+        if not isinstance(name, str):
+            raise self.fail(_join(key, "name"), f"expected a model name, got {_kind(name)}")
+        try:
+            entry = MODELS.get(name)
+        except GnnbenchError as exc:
+            raise self.fail(_join(key, "name"), str(exc)) from None
+        if task not in entry.tasks:
+            raise self.fail(_join(key, "name"), f"model '{name}' does not support task '{task}' "
+                                                f"(it supports: {', '.join(entry.tasks) or 'none'})")
+        hparams_key = _join(key, "hparams")
+        overrides = value.get("hparams") or {}
+        if not isinstance(overrides, dict):
+            raise self.fail(hparams_key, f"expected a mapping of hyperparameters, got {_kind(overrides)}")
+        task_cls = TASKS.get(task).obj
+        defaults = hp.defaults(entry, task_cls)
+        axes = []
+        for k in sorted(overrides):
+            v = overrides[k]
+            if isinstance(v, list) and not v:
+                raise self.fail(_join(hparams_key, k), "an empty grid; give at least one value")
+            axes.append([(k, x) for x in v] if isinstance(v, list) else [(k, v)])
+        grid = []
+        for point in itertools.product(*axes):
+            chosen = dict(point)
+            try:
+                resolved = hp.resolve(entry, task_cls, chosen)
+            except hp.HparamError as exc:
+                raise self.fail(_join(hparams_key, exc.key), str(exc)) from None
+            grid.append((resolved, config_label(resolved, defaults)))
+        return name, grid
+
+
+def config_label(hparams: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
+    """``k=v,k=v`` of the values that differ from the model's defaults (``default`` when none do)."""
+    changed = [f"{k}={_short(v)}" for k, v in sorted(hparams.items()) if k not in defaults or defaults[k] != v]
+    return ",".join(changed) or "default"
+
+
+def _short(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else str(value)
+
+
+def _duplicate_ids(specs: list[RunSpec]) -> list[str]:
+    seen, dupes = set(), []
+    for s in specs:
+        if s.run_id in seen:
+            dupes.append(f"{s.model} on {s.dataset}, seed {s.seed}, {s.config}")
+        seen.add(s.run_id)
+    return dupes
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _join(prefix: str | None, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__

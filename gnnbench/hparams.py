@@ -1,0 +1,138 @@
+"""Hyperparameters: what a model accepts, its defaults, and type checks against its signature.
+
+A run's hyperparameters are one flat mapping. Architecture keys go to the model's constructor; training keys
+(``lr``, ``weight_decay``, ...) go to the task's training protocol, or to the model's own ``fit`` when it
+overrides the protocol. Defaults come from, in increasing priority: the constructor's signature, the task's
+training defaults, the model's ``fit_hparams``, the registry entry's ``defaults``, and finally the suite.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+from gnnbench.errors import did_you_mean
+from gnnbench.registry import Entry
+
+#: Constructor arguments the task fills from the data, never from a suite.
+DATA_ARGS = ("in_channels", "out_channels")
+
+
+class HparamError(ValueError):
+    """``key`` is the offending hyperparameter; the suite turns this into a located ConfigError."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def constructor_params(model_cls: type) -> dict[str, inspect.Parameter]:
+    """The constructor's named parameters a suite may set."""
+    sig = inspect.signature(model_cls.__init__)
+    return {
+        name: p
+        for name, p in list(sig.parameters.items())[1:]
+        if name not in DATA_ARGS and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+def training_defaults(entry: Entry, task_cls: type) -> dict[str, Any]:
+    """Training-protocol keys and their defaults: the task's, or the model's own when it overrides ``fit``."""
+    own = getattr(entry.obj, "fit_hparams", None)
+    return dict(own) if own is not None else dict(getattr(task_cls, "train_hparams", {}))
+
+
+def defaults(entry: Entry, task_cls: type) -> dict[str, Any]:
+    """Every hyperparameter with a default, as a run would get it when the suite sets nothing."""
+    merged = {n: p.default for n, p in constructor_params(entry.obj).items() if p.default is not p.empty}
+    merged.update(training_defaults(entry, task_cls))
+    merged.update(entry.defaults)
+    return merged
+
+
+def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults updated by ``overrides``, every key known and every value of the declared type."""
+    params = constructor_params(entry.obj)
+    train = training_defaults(entry, task_cls)
+    check_kwargs(entry.obj, overrides, "hyperparameter", f"model '{entry.name}'", extra=train)
+    resolved = {**defaults(entry, task_cls), **overrides}
+    missing = [n for n in params if n not in resolved]
+    if missing:
+        raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)")
+    return resolved
+
+
+def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
+                 extra: Mapping[str, Any] | None = None) -> None:
+    """Every key of ``values`` is a parameter of ``target`` (or of ``extra``) and has the declared type.
+
+    Types come from the constructor's annotations, else from the type of the default (so ``extra``
+    keys, which have no annotations, are checked against their default values).
+    """
+    params = constructor_params(target)
+    extra = dict(extra or {})
+    known = set(params) | set(extra)
+    hints = _type_hints(target)
+    for key, value in values.items():
+        if key not in known:
+            raise HparamError(key, f"unknown {what} '{key}' for {owner}{did_you_mean(key, known)}"
+                                   f" (accepted: {', '.join(sorted(known))})")
+        expected = hints.get(key) or _type_of_default(params[key].default if key in params else extra[key])
+        if expected is not None and not _matches(value, expected):
+            raise HparamError(key, f"expected {_describe(expected)} for '{key}', got {value!r}")
+
+
+def split(model_cls: type, hparams: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(constructor kwargs, training kwargs)."""
+    params = constructor_params(model_cls)
+    return ({k: v for k, v in hparams.items() if k in params}, {k: v for k, v in hparams.items() if k not in params})
+
+
+def _type_hints(model_cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(model_cls.__init__)
+    except Exception:  # unresolvable forward references: fall back to the defaults' types
+        return {}
+
+
+def _type_of_default(default: Any) -> Any:
+    if default is None or default is inspect.Parameter.empty:
+        return None
+    return type(default) if isinstance(default, (bool, int, float, str)) else None
+
+
+def _matches(value: Any, expected: Any) -> bool:
+    origin = typing.get_origin(expected)
+    if expected is Any:
+        return True
+    if origin is typing.Literal:
+        return value in typing.get_args(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(expected))
+    if expected is type(None):
+        return value is None
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin in (list, tuple, typing.Sequence) or expected in (list, tuple):
+        return isinstance(value, (list, tuple))
+    if isinstance(expected, type):
+        return isinstance(value, expected)
+    return True
+
+
+def _describe(expected: Any) -> str:
+    origin = typing.get_origin(expected)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(expected))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(expected))
+    if expected is type(None):
+        return "null"
+    name = getattr(expected, "__name__", str(expected))
+    return {"int": "an integer", "float": "a finite number", "bool": "true or false", "str": "a string"}.get(name, name)

@@ -1,0 +1,41 @@
+"""Leaderboards are computed from a suite's records alone: ``build(results/<suite>)`` rewrites
+``leaderboard.csv``, ``grid.csv`` and ``leaderboard.md`` from ``runs.jsonl``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from gnnbench.errors import GnnbenchError
+from gnnbench.harness.store import RunStore
+from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
+from gnnbench.leaderboard.write import to_csv, to_markdown
+
+
+@dataclass
+class Leaderboard:
+    board: pd.DataFrame
+    grid: pd.DataFrame
+    csv: Path
+    markdown: Path
+
+
+def build(directory: str | Path, suite: str | None = None) -> Leaderboard:
+    """Read ``directory/runs.jsonl`` and (re)write the leaderboard files beside it."""
+    store = RunStore(directory)
+    if not store.path.exists():
+        raise GnnbenchError(f"{store.path}: no records here (run a suite first: gnnbench run SUITE.yaml)")
+    records = list(store.latest().values())
+    runs = runs_frame(records)
+    board, grid = leaderboard_frame(runs), grid_frame(runs)
+    out = Path(directory)
+    to_csv(board, out / "leaderboard.csv")
+    to_csv(grid, out / "grid.csv")
+    name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
+    (out / "leaderboard.md").write_text(to_markdown(board, records, name))
+    return Leaderboard(board=board, grid=grid, csv=out / "leaderboard.csv", markdown=out / "leaderboard.md")
+
+
+__all__ = ["Leaderboard", "build", "grid_frame", "leaderboard_frame", "runs_frame"]

@@ -1,0 +1,108 @@
+"""Records -> leaderboard tables (pandas), with the selection rules of ``shared`` protocols.
+
+* one row per run (:func:`runs_frame`) from the latest record of each run_id;
+* per configuration (:func:`grid_frame`): validation mean/std and n, never a test number, so the grid view
+  cannot be used to pick on test;
+* per (task, dataset, model, scenario) (:func:`leaderboard_frame`): the configuration with the best mean
+  validation metric, and the test metric of that configuration as mean, std (ddof = 1), n and per-seed values;
+  ranks within (task, dataset, scenario) by that mean in the metric's direction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
+COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
+           "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
+EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams"]
+ROW_KEYS = ["task", "dataset", "model", "scenario"]
+CONFIG_KEYS = [*ROW_KEYS, "config"]
+GROUP_KEYS = ["task", "dataset", "scenario"]
+
+
+def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One row per run: identity, seed, selected-epoch val/test metric, cost. Failed runs have status 'failed'."""
+    rows = []
+    for r in records:
+        spec = r["spec"]
+        row = {
+            "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""), "task": spec["task"],
+            "dataset": spec["dataset"], "model": spec["model"], "config": spec.get("config", "default"),
+            "scenario": spec.get("scenario") or "none", "seed": spec["seed"], "kernel": spec.get("kernel", ""),
+            "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
+        }
+        if r["status"] == "ok":
+            metric = r["metric"]
+            row.update(
+                metric=metric, direction=r["direction"], test=r["metrics"]["test"][metric],
+                val=r["metrics"]["val"][metric], params=r.get("params"), epoch_time_s=r.get("epoch_time_s"),
+                peak_mem_mb=r.get("memory", {}).get("peak_mb"), best_epoch=r.get("best_epoch"),
+                device=r.get("env", {}).get("device_name", ""),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def grid_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration: validation mean/std, n, and whether selection chose it (no test metric here)."""
+    ok = _ok(runs)
+    if ok.empty:
+        return pd.DataFrame(columns=[*CONFIG_KEYS, "metric", "direction", "val_mean", "val_std", "n", "selected"])
+    grid = (ok.groupby(CONFIG_KEYS, sort=True)
+              .agg(metric=("metric", "first"), direction=("direction", "first"), val_mean=("val", "mean"),
+                   val_std=("val", lambda v: v.std(ddof=1)), n=("val", "size"))
+              .reset_index())
+    grid["selected"] = False
+    grid.loc[_selected_index(grid), "selected"] = True
+    return grid
+
+
+def leaderboard_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, dataset, model, scenario): the validation-selected configuration's test results."""
+    grid = grid_frame(runs)
+    if grid.empty:
+        return pd.DataFrame(columns=COLUMNS + EXTRA_COLUMNS)
+    runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(CONFIG_KEYS)}
+    failed = runs[runs["status"] != "ok"].groupby(CONFIG_KEYS).size()
+    tried = grid.groupby(ROW_KEYS).size()
+    rows = []
+    for sel in grid[grid["selected"]].itertuples(index=False):
+        key = tuple(getattr(sel, k) for k in CONFIG_KEYS)
+        group = runs_of[key]
+        test = group["test"].to_numpy(dtype=float)
+        rows.append({
+            "suite": ";".join(sorted(set(group["suite"]))), "task": sel.task, "dataset": sel.dataset,
+            "model": sel.model, "config": sel.config, "scenario": sel.scenario, "metric": sel.metric,
+            "direction": sel.direction, "mean": test.mean(), "std": test.std(ddof=1) if len(test) > 1 else np.nan,
+            "n": len(test), "values": test, "val_mean": sel.val_mean,
+            "params": int(group["params"].iloc[0]) if group["params"].notna().any() else None,
+            "epoch_time_s": group["epoch_time_s"].mean(), "peak_mem_mb": group["peak_mem_mb"].mean(),
+            "kernel": ";".join(sorted(set(group["kernel"]))), "val_std": sel.val_std,
+            "seeds": ";".join(str(s) for s in group["seed"]),
+            "configs_tried": int(tried[key[:-1]]),
+            "failed": int(failed.get(key, 0)), "best_epoch_mean": group["best_epoch"].mean(),
+            "device": ";".join(sorted(set(group["device"]))), "hparams": group["hparams"].iloc[0],
+        })
+    board = pd.DataFrame(rows)
+    signed = np.where(board["direction"] == "max", -board["mean"], board["mean"])
+    board["rank"] = pd.Series(signed).groupby([board[k] for k in GROUP_KEYS]).rank(method="min").astype(int)
+    board = board.sort_values([*GROUP_KEYS, "rank", "model"], kind="stable").reset_index(drop=True)
+    return board[COLUMNS + EXTRA_COLUMNS]
+
+
+def _ok(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["status"] == "ok"]
+
+
+def _selected_index(grid: pd.DataFrame) -> list[int]:
+    """Per row key: best mean validation metric; ties -> more seeds, then the config label (deterministic)."""
+    ordered = grid.assign(_score=np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]),
+                          _n=-grid["n"])
+    ordered = ordered.sort_values([*ROW_KEYS, "_score", "_n", "config"], kind="stable")
+    return ordered.groupby(ROW_KEYS, sort=False).head(1).index.tolist()

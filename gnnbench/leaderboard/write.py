@@ -1,0 +1,128 @@
+"""Leaderboard files: CSV for machines (fixed float formatting, so equal records give byte-identical files) and
+Markdown for people (a model x dataset table per task and metric, details, environment, failures)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Metrics that are fractions in [0, 1]; Markdown shows them in percent.
+FRACTION_METRICS = {"accuracy", "macro_f1", "roc_auc", "ap", "f1", "mrr", "hits@10", "hits@20", "hits@50",
+                    "hits@100"}
+FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s": 6, "peak_mem_mb": 2,
+                "best_epoch_mean": 2}
+
+
+def to_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write with every float formatted explicitly: the bytes depend only on the values."""
+    out = frame.copy()
+    for column in out.columns:
+        if column == "values":
+            out[column] = [";".join(f"{v:.6f}" for v in vs) for vs in out[column]]
+        elif column in FLOAT_DIGITS:
+            out[column] = [_fixed(v, FLOAT_DIGITS[column]) for v in out[column]]
+        else:
+            out[column] = ["" if _missing(v) else str(int(v)) if isinstance(v, (float, np.floating)) and
+                           float(v).is_integer() else str(v) for v in out[column]]
+    out.to_csv(path, index=False, lineterminator="\n")
+
+
+def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str) -> str:
+    lines = [f"# Leaderboard: {suite}", "",
+             "Validation selects the configuration and the epoch; the table shows the test metric of that choice as "
+             "mean ± std over seeds (ddof = 1), with the number of seeds in parentheses. Best per column in bold.", ""]
+    for (task, scenario, metric), part in board.groupby(["task", "scenario", "metric"], sort=True):
+        direction = part["direction"].iloc[0]
+        title = f"## {task} · {metric} ({'higher' if direction == 'max' else 'lower'} is better)"
+        lines += [title + ("" if scenario == "none" else f" · scenario {scenario}"), ""]
+        lines += _pivot(part, metric)
+        lines += ["", "<details><summary>Selected configurations and costs</summary>", ""]
+        lines += _details(part, metric)
+        lines += ["", "</details>", ""]
+    lines += _environment(records)
+    lines += _failures(records)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_metric(value: float, std: float, metric: str) -> str:
+    scale, digits = (100.0, 1) if metric in FRACTION_METRICS else (1.0, 4)
+    if _missing(value):
+        return "–"
+    text = f"{value * scale:.{digits}f}"
+    return text if _missing(std) else f"{text} ± {std * scale:.{digits}f}"
+
+
+def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
+    datasets = list(dict.fromkeys(part["dataset"]))
+    models = sorted(set(part["model"]), key=lambda m: part[part["model"] == m]["rank"].mean())
+    rows = ["| model | " + " | ".join(datasets) + " |", "| --- |" + " --- |" * len(datasets)]
+    for model in models:
+        cells = []
+        for dataset in datasets:
+            hit = part[(part["model"] == model) & (part["dataset"] == dataset)]
+            if hit.empty:
+                cells.append("–")
+                continue
+            row = hit.iloc[0]
+            cell = f"{format_metric(row['mean'], row['std'], metric)} ({row['n']})"
+            cells.append(f"**{cell}**" if row["rank"] == 1 else cell)
+        rows.append(f"| {model} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _details(part: pd.DataFrame, metric: str) -> list[str]:
+    rows = ["| dataset | model | config | test | val | n | params | epoch ms | peak MB | rank |",
+            "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in part.itertuples(index=False):
+        rows.append(f"| {r.dataset} | {r.model} | {r.config} | {format_metric(r.mean, r.std, metric)} | "
+                    f"{format_metric(r.val_mean, float('nan'), metric)} | {r.n} | {_int(r.params)} | "
+                    f"{_fixed(r.epoch_time_s * 1000, 1)} | {_fixed(r.peak_mem_mb, 1)} | {r.rank} |")
+    return rows
+
+
+def _environment(records: list[dict[str, Any]]) -> list[str]:
+    envs = [r["env"] for r in records if r.get("status") == "ok" and "env" in r]
+    if not envs:
+        return []
+
+    def distinct(values: Iterable[Any]) -> str:
+        return ", ".join(sorted({str(v) for v in values if v is not None})) or "–"
+
+    packages = sorted({p for e in envs for p, v in e.get("versions", {}).items() if v})
+    return ["## Environment", "",
+            f"- device: {distinct(e.get('device_name') for e in envs)} ({distinct(e.get('device') for e in envs)}), "
+            f"threads: {distinct(e.get('threads') for e in envs)}",
+            f"- python {distinct(e.get('python') for e in envs)}; "
+            + "; ".join(f"{p} {distinct(e.get('versions', {}).get(p) for e in envs)}" for p in packages),
+            f"- gnnbench commit: {distinct(e.get('git_commit') for e in envs)}",
+            ""]
+
+
+def _failures(records: list[dict[str, Any]]) -> list[str]:
+    failed = [r for r in records if r.get("status") != "ok"]
+    if not failed:
+        return []
+    lines = [f"## Failed runs ({len(failed)})", "", "| dataset | model | config | seed | error |",
+             "| --- | --- | --- | ---: | --- |"]
+    for r in failed:
+        s, e = r["spec"], r.get("error", {})
+        message = f"{e.get('type', '')}: {e.get('message', '')}".replace("|", "\\|").replace("\n", " ")[:160]
+        lines.append(f"| {s['dataset']} | {s['model']} | {s.get('config', '')} | {s['seed']} | {message} |")
+    return lines + [""]
+
+
+def _fixed(value: Any, digits: int) -> str:
+    return "" if _missing(value) else f"{float(value):.{digits}f}"
+
+
+def _int(value: Any) -> str:
+    return "–" if _missing(value) else f"{int(value):,}"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)) or value is pd.NA

@@ -1,0 +1,187 @@
+"""Named registries of models, datasets and tasks.
+
+One small generic :class:`Registry` serves every kind of component. Built-in entries are imported lazily
+on first use (so ``import gnnbench`` stays cheap and free of import cycles); third-party packages add
+models through the ``gnnbench.models`` entry-point group, and a suite can name plugin modules or files
+under ``plugins:``::
+
+    from gnnbench import register_model
+
+    @register_model("my_gnn", paper="Me et al. 2026", tasks=("node_classification",), defaults={"lr": 0.01})
+    class MyGNN(torch.nn.Module):
+        def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64): ...
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
+
+from gnnbench.errors import GnnbenchError, did_you_mean
+
+T = TypeVar("T")
+
+
+class RegistryError(GnnbenchError):
+    """An unknown or duplicate name."""
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """A registered object and what users need to know about it."""
+
+    name: str
+    obj: T
+    paper: str = ""
+    tasks: tuple[str, ...] = ()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        """First line of the object's docstring."""
+        doc = (getattr(self.obj, "__doc__", None) or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+class Registry(Generic[T]):
+    """Name -> :class:`Entry`, with duplicate detection and "did you mean" on unknown names.
+
+    ``builtins`` is the module whose import registers the built-in entries; ``group`` is an entry-point
+    group whose targets are imported (and so register themselves) on first lookup.
+    """
+
+    def __init__(self, kind: str, builtins: str, group: str | None = None) -> None:
+        self.kind = kind
+        self._builtins = builtins
+        self._group = group
+        self._entries: dict[str, Entry[T]] = {}
+        self._discovered = False
+
+    def register(
+        self,
+        name: str,
+        *,
+        paper: str = "",
+        tasks: tuple[str, ...] | list[str] = (),
+        defaults: Mapping[str, Any] | None = None,
+        **meta: Any,
+    ) -> Callable[[T], T]:
+        """Decorator adding ``obj`` under ``name``; registering a name twice is an error."""
+
+        def decorator(obj: T) -> T:
+            if name in self._entries:
+                raise RegistryError(
+                    f"{self.kind} '{name}' is already registered by {_origin(self._entries[name].obj)}; "
+                    f"cannot register it again from {_origin(obj)}"
+                )
+            self._entries[name] = Entry(
+                name=name,
+                obj=obj,
+                paper=paper,
+                tasks=tuple(tasks),
+                defaults=MappingProxyType(dict(defaults or {})),
+                meta=MappingProxyType(dict(meta)),
+            )
+            return obj
+
+        return decorator
+
+    def get(self, name: str) -> Entry[T]:
+        """The entry for ``name``; an unknown name raises with the closest known one suggested."""
+        self._discover()
+        try:
+            return self._entries[name]
+        except KeyError:
+            hint = did_you_mean(name, self._entries) or f"; known {self.kind}s: {', '.join(self.names())}"
+            raise RegistryError(f"unknown {self.kind} '{name}'{hint}") from None
+
+    def names(self) -> list[str]:
+        self._discover()
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry[T]]:
+        return [self._entries[n] for n in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        self._discover()
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def _discover(self) -> None:
+        if self._discovered:
+            return
+        self._discovered = True
+        importlib.import_module(self._builtins)
+        if self._group:
+            for ep in entry_points(group=self._group):
+                try:
+                    ep.load()
+                except Exception as exc:  # a broken third-party plugin must not take the suite down
+                    warnings.warn(f"gnnbench: could not load {self.kind} plugin '{ep.name}' ({ep.value}): {exc}",
+                                  stacklevel=2)
+
+
+def _origin(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+MODELS: Registry[Any] = Registry("model", builtins="gnnbench.models", group="gnnbench.models")
+DATASETS: Registry[Any] = Registry("dataset", builtins="gnnbench.data")
+TASKS: Registry[Any] = Registry("task", builtins="gnnbench.tasks")
+
+register_model = MODELS.register
+register_dataset = DATASETS.register
+register_task = TASKS.register
+
+
+def list_models(task: str | None = None) -> list[str]:
+    """Names of the registered models, optionally only those supporting ``task``."""
+    return [e.name for e in MODELS.entries() if task is None or task in e.tasks]
+
+
+_loaded_plugins: dict[str, object] = {}
+
+
+def load_plugin(spec: str, base_dir: Path | None = None) -> None:
+    """Import a plugin given as a module path (``my_pkg.models``) or a ``.py`` file (relative to ``base_dir``).
+
+    Importing registers whatever the plugin decorates. Each plugin is imported once per process, so a suite
+    listing it and a worker re-importing it never trip the duplicate-name check.
+    """
+    if spec in _loaded_plugins:
+        return
+    if spec.endswith(".py"):
+        path = Path(spec)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        path = path.resolve()
+        if not path.is_file():
+            raise RegistryError(f"plugin file not found: {path}")
+        module_name = f"gnnbench_plugin_{path.stem}_{abs(hash(str(path))):x}"
+        module_spec = importlib.util.spec_from_file_location(module_name, path)
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module
+        module_spec.loader.exec_module(module)
+    else:
+        if base_dir is not None and str(base_dir) not in sys.path:
+            sys.path.insert(0, str(base_dir))
+        try:
+            module = importlib.import_module(spec)
+        except ModuleNotFoundError as exc:
+            raise RegistryError(f"plugin module '{spec}' cannot be imported: {exc}") from None
+    _loaded_plugins[spec] = module

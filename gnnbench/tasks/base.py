@@ -1,0 +1,124 @@
+"""What every task shares: the selection rule, the training-protocol hook and the result of a run.
+
+**Validation selects, test reports.** A task's training protocol sees data whose test labels are hidden, picks
+the epoch on the validation metric (:class:`EarlyStopping`), and leaves the model in that epoch's state.
+Only then does the task evaluate the test split, once.
+
+**The protocol hook.** Plain backprop is the task's own :meth:`Task.fit`. A model whose training is
+something else (layer-local learning, precomputed propagation, search, a solver loop) defines::
+
+    fit_hparams = {"lr": 1e-3, ...}          # its training keys and their defaults
+
+    def fit(self, task: Task, data, hparams: dict, budget: Budget, ctx: RunContext) -> FitResult:
+        ...  # train however it must; use task.evaluate(...) and EarlyStopping for selection
+
+and the task calls it instead of its own loop. The test split, the metrics and the record stay the task's.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from gnnbench.registry import Entry
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training diverged; the run is recorded as failed."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a run may train: at most ``epochs``, stopping after ``patience`` epochs without improvement."""
+
+    epochs: int
+    patience: int | None = None
+
+
+@dataclass
+class RunContext:
+    """What a run needs besides its data and hyperparameters."""
+
+    device: torch.device
+    seed: int
+    on_epoch: Callable[[int, Mapping[str, float]], None] | None = None
+
+    def report(self, epoch: int, values: Mapping[str, float]) -> None:
+        if self.on_epoch is not None:
+            self.on_epoch(epoch, values)
+
+
+@dataclass
+class FitResult:
+    """What a training protocol reports: the selected epoch and a per-epoch history."""
+
+    best_epoch: int
+    epochs_run: int
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch_times_s: list[float] = field(default_factory=list)
+
+
+class EarlyStopping:
+    """Keeps the state of the best validation epoch; ties on the metric go to the lower validation loss."""
+
+    def __init__(self, direction: str, patience: int | None) -> None:
+        self.sign = 1.0 if direction == "max" else -1.0
+        self.patience = patience
+        self.best_epoch = -1
+        self.best_key: tuple[float, float] = (-math.inf, -math.inf)
+        self.best_state: dict[str, Any] | None = None
+
+    def step(self, epoch: int, score: float, loss: float, model: torch.nn.Module) -> bool:
+        """Record epoch ``epoch``; True when training should stop."""
+        key = (self.sign * score, -loss)
+        if key > self.best_key:
+            self.best_key, self.best_epoch = key, epoch
+            self.best_state = copy.deepcopy(model.state_dict())
+        return self.patience is not None and epoch - self.best_epoch >= self.patience
+
+    def restore(self, model: torch.nn.Module) -> None:
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+class Task(ABC):
+    """Base class: subclasses load splits, build models, define the metric and the default protocol."""
+
+    name: ClassVar[str]
+    metric: ClassVar[str]
+    direction: ClassVar[str]  # "max" or "min"
+    #: Training keys of the default protocol and their defaults (a model's registry defaults override them).
+    train_hparams: ClassVar[dict[str, Any]] = {}
+    #: Dataclass of the task's options (the ``task:`` mapping in a suite).
+    Options: ClassVar[type]
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+
+    @abstractmethod
+    def run(self, entry: Entry, data: Any, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
+        """Train ``entry``'s model on ``data`` and return the record's result fields."""
+
+    def fit_model(self, model: torch.nn.Module, data: Any, train_hparams: Mapping[str, Any], budget: Budget,
+                  ctx: RunContext) -> FitResult:
+        """The protocol hook: the model's own ``fit`` when it has one, else the task's ``fit``."""
+        own = getattr(model, "fit", None)
+        if callable(own):
+            return own(self, data, dict(train_hparams), budget, ctx)
+        return self.fit(model, data, train_hparams, budget, ctx)
+
+    @abstractmethod
+    def fit(self, model: torch.nn.Module, data: Any, train_hparams: Mapping[str, Any], budget: Budget,
+            ctx: RunContext) -> FitResult:
+        """The task's default protocol (plain backprop with validation-selected early stopping)."""
+
+
+def check_finite(loss: torch.Tensor, epoch: int) -> None:
+    if not torch.isfinite(loss):
+        raise NonFiniteLossError(f"loss became {loss.item()} at epoch {epoch}")

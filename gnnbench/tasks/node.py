@@ -1,0 +1,140 @@
+"""Transductive node classification, full-batch, with OGB's model-selection rules.
+
+Splits: the dataset's public split (Planetoid: 20 per class / 500 / 1,000) or seeded class-stratified random
+splits (fractions per class). Metric: accuracy, with macro-F1 recorded beside it. The default protocol is
+Adam on the cross-entropy of the training nodes, the epoch selected on validation accuracy (ties: lower
+validation loss) with early stopping, and the test split evaluated once, at the selected epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch_geometric.data import Data
+
+from gnnbench import hparams as hp
+from gnnbench.registry import Entry, register_task
+from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
+from gnnbench.tasks.metrics import accuracy, macro_f1
+from gnnbench.tasks.splits import check_fractions, stratified_masks
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    """``split: public`` uses the dataset's masks; ``split: random`` draws per-class fractions."""
+
+    split: Literal["public", "random"] = "public"
+    train_fraction: float = 0.6
+    val_fraction: float = 0.2
+    split_seed: int | None = None  # None: every seed draws its own split
+
+    def __post_init__(self) -> None:
+        check_fractions(self.train_fraction, self.val_fraction)
+
+
+@register_task("node_classification", paper="OGB rules: Hu et al., NeurIPS 2020", metric="accuracy")
+class NodeClassification(Task):
+    """Transductive node classification; accuracy (macro-F1 recorded), validation-selected epoch."""
+
+    name = "node_classification"
+    metric = "accuracy"
+    direction = "max"
+    train_hparams = {"lr": 0.01, "weight_decay": 5e-4}
+    Options = NodeOptions
+
+    def run(self, entry: Entry, data: Data, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
+        data, split_id = self.with_split(data, ctx.seed)
+        model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
+        model = entry.obj(in_channels=data.num_features, out_channels=self.num_classes(data), **model_kwargs)
+        model, data = model.to(ctx.device), data.to(ctx.device)
+        fit = self.fit_model(model, hide_test(data), train_kwargs, budget, ctx)
+        metrics = self.evaluate(model, data, SPLITS)
+        return {
+            "metrics": metrics,
+            "split": split_id,
+            "best_epoch": fit.best_epoch,
+            "epochs_run": fit.epochs_run,
+            "history": fit.history,
+            "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
+            "params": sum(p.numel() for p in model.parameters()),
+            "data": {"num_nodes": data.num_nodes, "num_edges": data.num_edges,
+                     **{f"num_{s}": int(data[f"{s}_mask"].sum()) for s in SPLITS}},
+        }
+
+    def with_split(self, data: Data, seed: int) -> tuple[Data, str]:
+        """``data`` with train/val/test masks for this run, and an id naming the split."""
+        opts: NodeOptions = self.options
+        if opts.split == "public":
+            return data, "public"
+        split_seed = seed if opts.split_seed is None else opts.split_seed
+        data = data.clone()
+        data.train_mask, data.val_mask, data.test_mask = stratified_masks(
+            data.y, opts.train_fraction, opts.val_fraction, split_seed)
+        return data, f"random(train={opts.train_fraction},val={opts.val_fraction},seed={split_seed})"
+
+    @staticmethod
+    def num_classes(data: Data) -> int:
+        return int(data.y.max()) + 1
+
+    @torch.no_grad()
+    def evaluate(self, model: torch.nn.Module, data: Data, splits: Iterable[str]) -> dict[str, dict[str, float]]:
+        """Loss, accuracy and macro-F1 on each split from one forward pass in eval mode."""
+        model.eval()
+        out = model(data.x, data.edge_index)
+        result = {}
+        for split in splits:
+            mask = data[f"{split}_mask"]
+            logits, target = out[mask], data.y[mask]
+            pred = logits.argmax(-1)
+            result[split] = {
+                "accuracy": accuracy(pred, target),
+                "macro_f1": macro_f1(pred, target, out.size(-1)),
+                "loss": float(F.cross_entropy(logits, target)),
+            }
+        return result
+
+    def fit(self, model: torch.nn.Module, data: Data, train_hparams: Mapping[str, Any], budget: Budget,
+            ctx: RunContext) -> FitResult:
+        optimizer = torch.optim.Adam(model.parameters(), lr=train_hparams["lr"],
+                                     weight_decay=train_hparams["weight_decay"])
+        stopper = EarlyStopping(self.direction, budget.patience)
+        history: dict[str, list[float]] = {"train_loss": [], "val_accuracy": [], "val_loss": []}
+        times: list[float] = []
+        epoch = -1
+        for epoch in range(budget.epochs):
+            start = time.perf_counter()
+            model.train()
+            optimizer.zero_grad()
+            out = model(data.x, data.edge_index)
+            loss = F.cross_entropy(out[data.train_mask], data.y[data.train_mask])
+            check_finite(loss, epoch)
+            loss.backward()
+            optimizer.step()
+            if ctx.device.type == "cuda":
+                torch.cuda.synchronize(ctx.device)
+            times.append(time.perf_counter() - start)
+            val = self.evaluate(model, data, ("val",))["val"]
+            for key, value in (("train_loss", loss.item()), ("val_accuracy", val["accuracy"]),
+                               ("val_loss", val["loss"])):
+                history[key].append(value)
+            ctx.report(epoch, {"loss": loss.item(), "val_accuracy": val["accuracy"]})
+            if stopper.step(epoch, val["accuracy"], val["loss"], model):
+                break
+        stopper.restore(model)
+        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
+
+
+def hide_test(data: Data) -> Data:
+    """A view for the training protocol: test labels replaced by -1 and no test mask, so nothing can select on test."""
+    view = data.clone()
+    view.y = data.y.clone()
+    view.y[data.test_mask] = -1
+    del view.test_mask
+    return view

@@ -1,0 +1,49 @@
+"""Shared fixtures: an isolated dataset cache and small suite files."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Processed datasets go to a temporary cache, never to the repository or the user's ~/.cache."""
+    os.environ["GNNBENCH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture
+def write_suite(tmp_path: Path):
+    """``write_suite(text)`` -> path of a suite file holding the dedented text."""
+
+    def write(text: str, name: str = "suite.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+TINY = """\
+name: tiny
+defaults: {{seeds: {seeds}, epochs: {epochs}, patience: null}}
+experiments:
+  - task: node_classification
+    datasets: [Cora]
+    models: [{models}]
+"""
+
+
+@pytest.fixture
+def tiny_suite(write_suite):
+    """A fast real suite: small models on Cora for a few epochs."""
+
+    def make(models: str = "mlp", seeds: int = 2, epochs: int = 5) -> Path:
+        return write_suite(TINY.format(models=models, seeds=seeds, epochs=epochs))
+
+    return make

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gnnbench.cli import main
+from gnnbench.data import sources
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = """\
+name: cli
+defaults: {{seeds: 2, epochs: 3}}
+experiments:
+  - task: node_classification
+    datasets: [{dataset}]
+    models: [{model}]
+"""
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gnnbench", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def test_broken_yaml_is_one_line_exit_2_and_debug_shows_the_traceback(write_suite):
+    path = write_suite("name: x\nexperiments: [\n")
+    result = run_cli("run", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"gnnbench: error: {path}: invalid YAML at line 3")
+    debug = run_cli("run", str(path), "--debug")
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize(("model", "expected"), [
+    ("gcm", "experiments[0].models[0].name: unknown model 'gcm'; did you mean 'gcn'?"),
+    ("{name: gcn, hparams: {lr: 0.1, dropuot: 0.1}}",
+     "experiments[0].models[0].hparams.dropuot: unknown hyperparameter 'dropuot' for model 'gcn'; "
+     "did you mean 'dropout'?"),
+])
+def test_unknown_model_or_hyperparameter(write_suite, capsys, model, expected, tmp_path):
+    path = write_suite(GOOD.format(dataset="Cora", model=model))
+    assert main(["run", str(path), "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gnnbench: error: {path}: {expected}") and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_dataset_names_the_suite_key(write_suite, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "PROJECT_DATASETS", tmp_path / "nothing")
+    monkeypatch.setenv("GNNBENCH_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    path = write_suite(GOOD.format(dataset="CiteSeer", model="gcn"))
+    assert main(["run", str(path), "--results", str(tmp_path / "r"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gnnbench: error: {path}: experiments[0].datasets[0]: dataset 'CiteSeer' not found")
+    assert err.count("\n") == 1
+
+
+def test_checksum_mismatch_names_the_suite_key_and_the_file(write_suite, capsys, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(ROOT / "datasets" / "Cora", root / "Cora")
+    with (root / "Cora" / "raw" / "ind.cora.ty").open("ab") as f:
+        f.write(b"\0")
+    path = write_suite(GOOD.format(dataset="Cora", model="gcn"))
+    assert main(["run", str(path), "--results", str(tmp_path / "r"), "--data-root", str(root), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gnnbench: error: {path}: experiments[0].datasets[0]: dataset 'Cora': checksum mismatch "
+                          f"for {root / 'Cora' / 'raw' / 'ind.cora.ty'}")
+
+
+def test_run_dry_run_and_leaderboard_rebuild(write_suite, capsys, tmp_path):
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    results = tmp_path / "r"
+    assert main(["run", str(path), "--results", str(results), "--dry-run"]) == 0
+    assert "2 runs, 0 recorded, 0 failed (kept), 2 to run" in capsys.readouterr().out
+    assert main(["run", str(path), "--results", str(results)]) == 0
+    out = capsys.readouterr().out
+    assert "2 runs finished, 0 failed" in out and "mlp" in out
+    csv = (results / "cli" / "leaderboard.csv").read_bytes()
+    assert main(["leaderboard", str(results / "cli")]) == 0
+    assert (results / "cli" / "leaderboard.csv").read_bytes() == csv
+    assert main(["run", str(path), "--results", str(results)]) == 0  # nothing left to do
+    assert "2 already recorded; running 0" in capsys.readouterr().out
+
+
+def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
+    assert main(["leaderboard", str(tmp_path)]) == 2
+    assert "no records here" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("what", "expected"), [("models", "Kipf & Welling"), ("datasets", "Cora"),
+                                                 ("tasks", "accuracy (max)")])
+def test_list(capsys, what, expected):
+    assert main(["list", what]) == 0
+    assert expected in capsys.readouterr().out

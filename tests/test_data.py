@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from gnnbench.data import sources
+from gnnbench.errors import DataError
+from gnnbench.registry import DATASETS
+from gnnbench.tasks.splits import stratified_masks
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def no_default_roots(tmp_path, monkeypatch):
+    """Only explicit roots count: the project's datasets/ and ./datasets are out of the way."""
+    monkeypatch.setattr(sources, "PROJECT_DATASETS", tmp_path / "no-project-datasets")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GNNBENCH_DATA", raising=False)
+    monkeypatch.setenv("GNNBENCH_CACHE", str(tmp_path / "cache"))
+
+
+def copy_cora(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "datasets" / "Cora", root / "Cora")
+    return root
+
+
+@pytest.mark.parametrize(("name", "sizes"), [("Cora", (2708, 140, 500, 1000)), ("CiteSeer", (3327, 120, 500, 1000))])
+def test_vendored_planetoid_loads_offline_with_the_public_split(name, sizes):
+    data = DATASETS.get(name).obj()
+    assert (data.num_nodes, int(data.train_mask.sum()), int(data.val_mask.sum()), int(data.test_mask.sum())) == sizes
+    assert not (ROOT / "datasets" / name / "processed").exists()  # processed/ lives in the cache
+    assert (Path(sources.cache_root()) / name / "processed").is_dir()
+
+
+def test_checksum_mismatch_names_the_file(tmp_path, no_default_roots):
+    root = copy_cora(tmp_path)
+    target = root / "Cora" / "raw" / "ind.cora.x"
+    blob = bytearray(target.read_bytes())
+    blob[100] ^= 0xFF
+    target.write_bytes(bytes(blob))
+    with pytest.raises(DataError, match=r"checksum mismatch for .*ind\.cora\.x: expected sha256 23cfa55d"):
+        DATASETS.get("Cora").obj(root)
+
+
+def test_missing_file_and_missing_dataset_are_clear_errors(tmp_path, no_default_roots, monkeypatch):
+    root = copy_cora(tmp_path)
+    (root / "Cora" / "raw" / "ind.cora.graph").unlink()
+    with pytest.raises(DataError, match=r"file .*ind\.cora\.graph is missing"):
+        DATASETS.get("Cora").obj(root)
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr("urllib.request.urlopen", offline)
+    with pytest.raises(DataError, match=r"dataset 'CiteSeer' not found under .* download failed"):
+        DATASETS.get("CiteSeer").obj(tmp_path / "empty")
+
+
+def test_download_fills_the_cache_and_is_verified(tmp_path, no_default_roots):
+    def fake_download(cache: Path) -> None:
+        shutil.copytree(ROOT / "datasets" / "Cora", cache / "Cora", dirs_exist_ok=True)
+
+    cache = sources.prepare("Cora", tmp_path / "empty", download=fake_download)
+    assert (cache / "Cora" / "raw" / "ind.cora.x").is_file()
+
+    def corrupt_download(cache: Path) -> None:
+        fake_download(cache)
+        (cache / "Cora" / "raw" / "ind.cora.y").write_bytes(b"tampered")
+
+    shutil.rmtree(cache / "Cora")
+    with pytest.raises(DataError, match="checksum mismatch"):
+        sources.prepare("Cora", tmp_path / "empty", download=corrupt_download)
+
+
+def test_root_priority_explicit_then_env_then_cwd(tmp_path, monkeypatch):
+    monkeypatch.setenv("GNNBENCH_DATA", str(tmp_path / "env"))
+    monkeypatch.chdir(tmp_path)
+    roots = sources.data_roots(tmp_path / "explicit")
+    assert roots[:3] == [tmp_path / "explicit", tmp_path / "env", tmp_path / "datasets"]
+
+
+def test_fingerprint_changes_with_the_checksums():
+    assert len(sources.fingerprint("Cora")) == 16
+    assert sources.fingerprint("Cora") != sources.fingerprint("CiteSeer")
+
+
+def test_stratified_split_is_disjoint_proportional_and_seeded():
+    y = torch.arange(10).repeat_interleave(torch.arange(1, 11) * 10)  # class c has 10 * (c + 1) nodes
+    train, val, test = stratified_masks(y, 0.6, 0.2, seed=1)
+    assert not (train & val).any() and not (train & test).any() and not (val & test).any()
+    assert bool((train | val | test).all())
+    for c in range(10):
+        n = int((y == c).sum())
+        assert int(train[y == c].sum()) == round(0.6 * n)
+        assert int(val[y == c].sum()) == round(0.2 * n)
+    again = stratified_masks(y, 0.6, 0.2, seed=1)
+    other = stratified_masks(y, 0.6, 0.2, seed=2)
+    assert torch.equal(train, again[0]) and not torch.equal(train, other[0])
+    with pytest.raises(ValueError, match="train \\+ val < 1"):
+        stratified_masks(y, 0.7, 0.3, seed=0)

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pandas as pd
+import pytest
+
+from gnnbench import leaderboard
+from gnnbench.leaderboard.aggregate import COLUMNS, leaderboard_frame, runs_frame
+
+_counter = iter(range(10**6))
+
+
+def rec(model, dataset, seed, val, test, config="default", status="ok", metric="accuracy", direction="max",
+        run_id=None, **extra):
+    spec = {"suite": "hand", "task": "node_classification", "dataset": dataset, "model": model, "config": config,
+            "seed": seed, "kernel": "scatter", "hparams": {"c": config}}
+    record = {"run_id": run_id or f"r{next(_counter)}", "status": status, "spec": spec}
+    if status == "ok":
+        record.update(metric=metric, direction=direction, metrics={"val": {metric: val}, "test": {metric: test}},
+                      params=100, epoch_time_s=0.01, memory={"peak_mb": 5.0}, best_epoch=3,
+                      env={"device_name": "cpu-x"}, **extra)
+    else:
+        record["error"] = {"type": "RuntimeError", "message": "boom"}
+    return record
+
+
+def board(records):
+    return leaderboard_frame(runs_frame(records))
+
+
+def test_mean_std_ddof1_n_and_per_seed_values():
+    b = board([rec("gcn", "Cora", s, 0.7, t) for s, t in zip((2, 0, 1), (0.84, 0.80, 0.82), strict=True)])
+    row = b.iloc[0]
+    assert row["mean"] == pytest.approx(0.82)
+    assert row["std"] == pytest.approx(0.02)  # ddof = 1: sqrt(((.02)^2 * 2) / 2)
+    assert row["n"] == 3
+    assert list(row["values"]) == pytest.approx([0.80, 0.82, 0.84])  # ordered by seed
+    assert row["seeds"] == "0;1;2"
+    assert list(b.columns[: len(COLUMNS)]) == COLUMNS
+
+
+def test_configuration_is_selected_on_validation_never_on_test():
+    records = [rec("gat", "Cora", s, 0.70, 0.90, config="lr=0.1") for s in range(3)]
+    records += [rec("gat", "Cora", s, 0.75, 0.60, config="lr=0.01") for s in range(3)]
+    row = board(records).iloc[0]
+    assert (row["config"], row["mean"], row["val_mean"], row["configs_tried"]) == ("lr=0.01", 0.60, 0.75, 2)
+    grid = leaderboard.grid_frame(runs_frame(records))
+    assert "test" not in grid.columns and "mean" not in grid.columns
+    assert grid.set_index("config")["selected"].to_dict() == {"lr=0.01": True, "lr=0.1": False}
+
+
+def test_selection_and_rank_follow_the_metric_direction():
+    records = [rec("a", "D", 0, 0.5, 1.0, config="x", metric="mae", direction="min"),
+               rec("a", "D", 0, 0.4, 2.0, config="y", metric="mae", direction="min"),
+               rec("b", "D", 0, 0.1, 1.5, metric="mae", direction="min")]
+    b = board(records).set_index("model")
+    assert b.loc["a", "config"] == "y"  # lower validation MAE
+    assert (b.loc["b", "rank"], b.loc["a", "rank"]) == (1, 2)  # 1.5 < 2.0
+
+
+def test_rank_is_within_each_dataset_with_ties_sharing_the_best_rank():
+    records = [rec("a", "Cora", 0, 0.5, 0.8), rec("b", "Cora", 0, 0.5, 0.8), rec("c", "Cora", 0, 0.5, 0.7),
+               rec("c", "CiteSeer", 0, 0.5, 0.9), rec("a", "CiteSeer", 0, 0.5, 0.1)]
+    b = board(records)
+    ranks = {(r.dataset, r.model): r.rank for r in b.itertuples()}
+    assert ranks == {("Cora", "a"): 1, ("Cora", "b"): 1, ("Cora", "c"): 3, ("CiteSeer", "c"): 1,
+                     ("CiteSeer", "a"): 2}
+
+
+def test_failed_runs_are_counted_not_averaged_and_a_retry_replaces_its_failure():
+    records = [rec("gcn", "Cora", 0, 0.7, 0.8), rec("gcn", "Cora", 1, 0, 0, status="failed"),
+               rec("gcn", "Cora", 2, 0, 0, status="failed", run_id="retry"),
+               rec("gcn", "Cora", 2, 0.7, 0.6, run_id="retry")]
+    from gnnbench.harness.store import latest
+
+    row = board(list(latest(records).values())).iloc[0]
+    assert (row["n"], row["failed"], row["mean"]) == (2, 1, pytest.approx(0.7))
+
+
+def test_single_seed_has_no_std():
+    assert pd.isna(board([rec("gcn", "Cora", 0, 0.7, 0.8)]).iloc[0]["std"])
+
+
+def test_files_are_byte_identical_whatever_the_record_order(tmp_path):
+    records = [rec(m, d, s, random.Random(i).random(), random.Random(-i).random(), config=c)
+               for i, (m, d, s, c) in enumerate((m, d, s, c) for m in ("gcn", "gat") for d in ("Cora", "CiteSeer")
+                                               for s in range(3) for c in ("x", "y"))]
+    outputs = []
+    for order in range(3):
+        folder = tmp_path / str(order)
+        folder.mkdir()
+        shuffled = records[:]
+        random.Random(order).shuffle(shuffled)
+        (folder / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in shuffled))
+        leaderboard.build(folder)
+        outputs.append(((folder / "leaderboard.csv").read_bytes(), (folder / "grid.csv").read_bytes(),
+                        (folder / "leaderboard.md").read_bytes()))
+    assert outputs[0] == outputs[1] == outputs[2]
+    header, first = outputs[0][0].decode().splitlines()[:2]
+    assert header.startswith(",".join(COLUMNS))
+    row = dict(zip(header.split(","), first.split(","), strict=True))
+    assert re.fullmatch(r"0\.\d{6}", row["mean"]) and re.fullmatch(r"0\.\d{6}", row["std"])
+    assert re.fullmatch(r"(0\.\d{6};){2}0\.\d{6}", row["values"])
+
+
+def test_markdown_shows_percent_mean_std_n_and_failures(tmp_path):
+    records = [rec("gcn", "Cora", s, 0.7, t) for s, t in enumerate((0.80, 0.82))]
+    records.append(rec("gat", "Cora", 0, 0, 0, status="failed"))
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    md = leaderboard.build(tmp_path).markdown.read_text()
+    assert "| gcn | **81.0 ± 1.4 (2)** |" in md
+    assert "## Failed runs (1)" in md and "RuntimeError: boom" in md

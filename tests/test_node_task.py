@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from gnnbench.harness.runner import execute
+from gnnbench.harness.suite import load_suite
+from gnnbench.registry import MODELS, register_model
+from gnnbench.tasks.base import EarlyStopping, FitResult
+from gnnbench.tasks.metrics import accuracy, macro_f1
+from gnnbench.tasks.node import NodeClassification
+
+
+def spec_for(write_suite, model="gcn", epochs=30, patience="null", task="node_classification", seeds=1):
+    suite = load_suite(write_suite(f"""\
+        name: t
+        experiments:
+          - task: {task}
+            datasets: [Cora]
+            models: [{model}]
+            seeds: {seeds}
+            epochs: {epochs}
+            patience: {patience}
+        """))
+    return suite.specs
+
+
+def test_validation_selects_the_epoch_and_the_restored_state_is_what_is_evaluated(write_suite):
+    record = execute(spec_for(write_suite, epochs=40)[0])
+    assert record["status"] == "ok", record.get("error")
+    history = record["history"]
+    val = history["val_accuracy"]
+    best = record["best_epoch"]
+    assert val[best] == pytest.approx(max(val))
+    first_max = [e for e, v in enumerate(val) if v == max(val)]
+    losses = [history["val_loss"][e] for e in first_max]
+    assert best == first_max[losses.index(min(losses))]  # ties go to the lower validation loss
+    assert record["metrics"]["val"]["accuracy"] == pytest.approx(val[best], abs=1e-6)  # best state restored
+    assert record["epochs_run"] == 40
+
+
+def test_early_stopping_stops_patience_epochs_after_the_best(write_suite):
+    record = execute(spec_for(write_suite, model="mlp", epochs=500, patience=5)[0])
+    assert record["epochs_run"] == record["best_epoch"] + 5 + 1 < 500
+
+
+def test_test_split_is_evaluated_once_after_training_and_hidden_during_it(write_suite, monkeypatch):
+    calls = []
+    original = NodeClassification.evaluate
+
+    def spy(self, model, data, splits):
+        splits = tuple(splits)
+        calls.append(splits)
+        if "test" not in splits:
+            assert not hasattr(data, "test_mask") and bool((data.y[data.train_mask] >= 0).all())
+            assert int((data.y == -1).sum()) == 1000  # the 1,000 Cora test labels are hidden from training
+        return original(self, model, data, splits)
+
+    monkeypatch.setattr(NodeClassification, "evaluate", spy)
+    record = execute(spec_for(write_suite, epochs=10)[0])
+    assert record["status"] == "ok", record.get("error")
+    assert [c for c in calls if "test" in c] == [("train", "val", "test")]
+    assert calls[-1] == ("train", "val", "test") and len(calls) == 11
+
+
+def test_random_split_differs_per_seed_and_is_recorded(write_suite):
+    specs = spec_for(write_suite, model="mlp", epochs=2, seeds=2,
+                     task="{name: node_classification, split: random, train_fraction: 0.64, val_fraction: 0.16}")
+    records = [execute(s) for s in specs]
+    assert [r["split"] for r in records] == ["random(train=0.64,val=0.16,seed=0)",
+                                             "random(train=0.64,val=0.16,seed=1)"]
+    assert records[0]["data"]["num_train"] == pytest.approx(0.64 * 2708, abs=7)
+    assert records[0]["data"]["num_test"] == pytest.approx(0.20 * 2708, abs=7)
+
+
+class Diverging(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(in_channels, out_channels)
+
+    def forward(self, x, edge_index):
+        return self.lin(x) * float("nan")
+
+
+def test_diverging_loss_and_crashes_are_failed_records_with_the_reason(write_suite, monkeypatch):
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    register_model("diverging", tasks=("node_classification",))(Diverging)
+    record = execute(spec_for(write_suite, model="diverging", epochs=5)[0])
+    assert record["status"] == "failed"
+    assert record["error"]["type"] == "NonFiniteLossError" and "nan at epoch 0" in record["error"]["message"]
+    assert "Traceback" in record["error"]["traceback"]
+    overflow = execute(spec_for(write_suite, model="{name: mlp, hparams: {lr: 1.0e+38}}", epochs=5)[0])
+    assert overflow["status"] == "failed" and overflow["error"]["type"] == "RuntimeError"
+
+
+def test_a_model_with_its_own_fit_uses_the_hook_and_the_task_still_reports_test(write_suite, monkeypatch):
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    seen = {}
+
+    @register_model("layerwise_toy", tasks=("node_classification",))
+    class Toy(nn.Module):
+        fit_hparams = {"lr": 0.05}
+
+        def __init__(self, in_channels: int, out_channels: int) -> None:
+            super().__init__()
+            self.lin = nn.Linear(in_channels, out_channels)
+
+        def forward(self, x, edge_index):
+            return self.lin(x)
+
+        def fit(self, task, data, hparams, budget, ctx):
+            seen.update(hparams=hparams, has_test=hasattr(data, "test_mask"))
+            opt = torch.optim.SGD(self.parameters(), lr=hparams["lr"])
+            for _ in range(budget.epochs):
+                opt.zero_grad()
+                nn.functional.cross_entropy(self(data.x, None)[data.train_mask], data.y[data.train_mask]).backward()
+                opt.step()
+            return FitResult(best_epoch=budget.epochs - 1, epochs_run=budget.epochs)
+
+    record = execute(spec_for(write_suite, model="{name: layerwise_toy, hparams: {lr: 0.1}}", epochs=3)[0])
+    assert record["status"] == "ok", record.get("error")
+    assert seen == {"hparams": {"lr": 0.1}, "has_test": False}
+    assert 0 <= record["metrics"]["test"]["accuracy"] <= 1 and record["epochs_run"] == 3
+
+
+def test_early_stopping_prefers_lower_loss_on_ties():
+    model = nn.Linear(1, 1)
+    stop = EarlyStopping("max", patience=2)
+    assert not stop.step(0, 0.5, 1.0, model)
+    assert not stop.step(1, 0.5, 0.8, model)  # same accuracy, lower loss: new best
+    assert not stop.step(2, 0.5, 0.9, model)
+    assert stop.step(3, 0.4, 0.1, model)  # two epochs without improvement
+    assert stop.best_epoch == 1
+    minimise = EarlyStopping("min", patience=None)
+    minimise.step(0, 3.0, 0.0, model)
+    minimise.step(1, 2.0, 0.0, model)
+    assert minimise.best_epoch == 1
+
+
+def test_metrics_match_hand_computation():
+    pred = torch.tensor([0, 0, 1, 1, 2, 2])
+    target = torch.tensor([0, 1, 1, 1, 2, 0])
+    assert accuracy(pred, target) == pytest.approx(4 / 6)
+    # per-class F1: class 0: tp1 fp1 fn1 -> 0.5; class 1: tp2 fp0 fn1 -> 0.8; class 2: tp1 fp1 fn0 -> 2/3
+    assert macro_f1(pred, target, 3) == pytest.approx((0.5 + 0.8 + 2 / 3) / 3)
+    assert macro_f1(torch.tensor([0]), torch.tensor([0]), 5) == 1.0  # absent classes do not count
+    assert math.isnan(accuracy(torch.tensor([]), torch.tensor([])))

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import sys
+from importlib.metadata import EntryPoint
+
+import pytest
+from torch import nn
+
+from gnnbench import hparams
+from gnnbench.registry import MODELS, TASKS, Registry, RegistryError, list_models, load_plugin
+
+
+def fresh() -> Registry:
+    return Registry("widget", builtins="gnnbench.errors")
+
+
+def test_register_get_and_metadata():
+    reg = fresh()
+
+    @reg.register("spinner", paper="Doe 2020", tasks=("node_classification",), defaults={"lr": 0.1})
+    class Spinner:
+        """Spins.
+
+        More text."""
+
+    entry = reg.get("spinner")
+    assert entry.obj is Spinner
+    assert (entry.paper, entry.tasks, dict(entry.defaults), entry.summary) == (
+        "Doe 2020", ("node_classification",), {"lr": 0.1}, "Spins.")
+    assert "spinner" in reg and reg.names() == ["spinner"] and len(reg) == 1
+
+
+def test_duplicate_name_is_an_error_naming_both_sides():
+    reg = fresh()
+    reg.register("a")(int)
+    with pytest.raises(RegistryError, match=r"widget 'a' is already registered by builtins.int.*builtins.str"):
+        reg.register("a")(str)
+
+
+def test_unknown_name_suggests_the_closest():
+    reg = fresh()
+    for name in ("graphsage", "gcn", "gat"):
+        reg.register(name)(object)
+    with pytest.raises(RegistryError, match=r"unknown widget 'gcm'; did you mean 'gcn'\?"):
+        reg.get("gcm")
+    with pytest.raises(RegistryError, match=r"known widgets: gat, gcn, graphsage"):
+        reg.get("transformer")
+
+
+def test_builtin_baselines_are_registered_with_paper_defaults():
+    assert {"gcn", "gat", "sage", "gin", "mlp"} <= set(list_models("node_classification"))
+    task = TASKS.get("node_classification").obj
+    gcn = hparams.defaults(MODELS.get("gcn"), task)
+    assert gcn == {"hidden_channels": 16, "num_layers": 2, "dropout": 0.5, "lr": 0.01, "weight_decay": 5e-4}
+    gat = hparams.defaults(MODELS.get("gat"), task)
+    assert (gat["heads"], gat["hidden_channels"], gat["dropout"], gat["lr"]) == (8, 8, 0.6, 0.005)
+
+
+def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
+    (tmp_path / "ep_plugin_mod.py").write_text(
+        "from torch import nn\nfrom gnnbench import register_model\n"
+        "@register_model('from_entry_point', tasks=('node_classification',))\n"
+        "class M(nn.Module):\n    def __init__(self, in_channels, out_channels):\n        super().__init__()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    monkeypatch.setattr(MODELS, "_discovered", False)
+    eps = [EntryPoint("toy", "ep_plugin_mod", "gnnbench.models")]
+    monkeypatch.setattr("gnnbench.registry.entry_points",
+                        lambda group: eps if group == "gnnbench.models" else [])
+    assert MODELS.get("from_entry_point").obj.__name__ == "M"
+    monkeypatch.delitem(sys.modules, "ep_plugin_mod")
+
+
+def test_a_broken_entry_point_warns_instead_of_breaking_the_registry(monkeypatch):
+    monkeypatch.setattr(MODELS, "_discovered", False)
+    monkeypatch.setattr("gnnbench.registry.entry_points",
+                        lambda group: [EntryPoint("bad", "no_such_module_xyz", "gnnbench.models")])
+    with pytest.warns(UserWarning, match="could not load model plugin 'bad'"):
+        assert "gcn" in MODELS
+
+
+def test_plugin_file_registers_once_even_when_loaded_twice(tmp_path, monkeypatch):
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    plugin = tmp_path / "my_model.py"
+    plugin.write_text(
+        "from torch import nn\nfrom gnnbench import register_model\n"
+        "@register_model('file_plugin_model', tasks=('node_classification',))\n"
+        "class Mine(nn.Module):\n    def __init__(self, in_channels, out_channels):\n        super().__init__()\n")
+    load_plugin(str(plugin))
+    load_plugin(str(plugin))
+    assert issubclass(MODELS.get("file_plugin_model").obj, nn.Module)
+    with pytest.raises(RegistryError, match="plugin file not found"):
+        load_plugin(str(tmp_path / "missing.py"))

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gnnbench.errors import GnnbenchError
+from gnnbench.harness.store import RunStore
+
+
+def rec(run_id: str, status: str = "ok", **extra) -> dict:
+    return {"run_id": run_id, "status": status, **extra}
+
+
+def test_appends_whole_lines_and_reads_them_back(tmp_path):
+    store = RunStore(tmp_path / "suite")
+    with store.writer() as w:
+        w.append(rec("a"))
+        w.append(rec("b", "failed"))
+    assert [r["run_id"] for r in store.records()] == ["a", "b"]
+    assert store.path.read_text().count("\n") == 2
+
+
+def test_torn_last_line_is_ignored_on_read_and_cut_before_the_next_append(tmp_path):
+    store = RunStore(tmp_path)
+    with store.writer() as w:
+        w.append(rec("a"))
+    with store.path.open("a") as f:
+        f.write('{"run_id": "b", "sta')  # a crash in the middle of a write
+    assert [r["run_id"] for r in store.records()] == ["a"]
+    with store.writer() as w:
+        w.append(rec("c"))
+    lines = store.path.read_text().splitlines()
+    assert [json.loads(line)["run_id"] for line in lines] == ["a", "c"]
+
+
+def test_a_corrupt_line_in_the_middle_is_skipped_with_a_warning(tmp_path):
+    store = RunStore(tmp_path)
+    store.path.write_text(json.dumps(rec("a")) + "\nnot json\n" + json.dumps(rec("b")) + "\n")
+    with pytest.warns(UserWarning, match=r"runs.jsonl:2"):
+        assert [r["run_id"] for r in store.records()] == ["a", "b"]
+
+
+def test_latest_prefers_success_then_the_newest_failure(tmp_path):
+    store = RunStore(tmp_path)
+    with store.writer() as w:
+        for r in (rec("a", "failed", n=1), rec("a", "ok", n=2), rec("a", "failed", n=3),
+                  rec("b", "failed", n=1), rec("b", "failed", n=2)):
+            w.append(r)
+    latest = store.latest()
+    assert latest["a"]["n"] == 2 and latest["b"]["n"] == 2
+
+
+def test_only_one_writer_at_a_time(tmp_path):
+    store = RunStore(tmp_path)
+    with store.writer(), pytest.raises(GnnbenchError, match="another gnnbench process"), RunStore(tmp_path).writer():
+        pass

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import pytest
+
+from gnnbench.errors import ConfigError
+from gnnbench.harness.suite import RunSpec, load_suite
+
+BASE = """\
+name: s
+defaults: {seeds: 2, epochs: 7}
+experiments:
+  - task: node_classification
+    datasets: [Cora, CiteSeer]
+    models:
+      - gcn
+      - name: gat
+        hparams: {lr: [0.005, 0.01], heads: [4, 8], dropout: 0.5}
+"""
+
+
+def test_expansion_is_the_full_product_with_resolved_hparams(write_suite):
+    suite = load_suite(write_suite(BASE))
+    # gcn: 2 datasets x 2 seeds; gat: 2 datasets x 2 seeds x (2 x 2 grid)
+    assert len(suite.specs) == 4 + 16
+    gat = [s for s in suite.specs if s.model == "gat"]
+    assert {(s.hparams["lr"], s.hparams["heads"]) for s in gat} == {(0.005, 4), (0.005, 8), (0.01, 4), (0.01, 8)}
+    assert all(s.hparams["dropout"] == 0.5 and s.hparams["hidden_channels"] == 8 for s in gat)
+    assert {s.config for s in gat} == {"dropout=0.5,heads=4", "dropout=0.5,heads=4,lr=0.01",
+                                       "dropout=0.5", "dropout=0.5,lr=0.01"}
+    gcn = [s for s in suite.specs if s.model == "gcn"]
+    assert all(s.config == "default" and s.epochs == 7 and s.patience is None for s in gcn)
+    assert gcn[0].task_options == {"split": "public", "train_fraction": 0.6, "val_fraction": 0.2, "split_seed": None}
+    assert len({s.run_id for s in suite.specs}) == len(suite.specs)
+
+
+def test_run_id_is_stable_and_only_depends_on_what_changes_results(write_suite):
+    a = load_suite(write_suite(BASE)).specs
+    b = load_suite(write_suite(BASE.replace("name: s", "name: renamed"), "other.yaml")).specs
+    assert [s.run_id for s in a] == [s.run_id for s in b]  # labels are not hashed
+    spec = a[0]
+    assert RunSpec.from_dict(spec.to_dict()) == spec
+    reordered = RunSpec.from_dict({**spec.to_dict(), "hparams": dict(reversed(list(spec.hparams.items())))})
+    assert reordered.run_id == spec.run_id
+    changed = RunSpec.from_dict({**spec.to_dict(), "hparams": {**spec.hparams, "lr": 0.02}})
+    assert changed.run_id != spec.run_id
+    assert RunSpec.from_dict({**spec.to_dict(), "seed": 99}).run_id != spec.run_id
+    assert len(spec.run_id) == 16
+
+
+def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
+    suite = load_suite(write_suite("""\
+        name: s
+        experiments:
+          - task: {name: node_classification, split: random, train_fraction: 0.64, val_fraction: 0.16}
+            datasets: Cora
+            seeds: [3, 5]
+            models: [{name: mlp, hparams: {hidden_channels: 32}}]
+        executor: {type: process, workers: 2}
+        """))
+    assert [s.seed for s in suite.specs] == [3, 5]
+    assert suite.specs[0].task_options["split"] == "random"
+    assert suite.executor == {"type": "process", "workers": 2}
+
+
+@pytest.mark.parametrize(("text", "key", "message"), [
+    ("name: s\nexperiments: [\n", None, "invalid YAML at line 3"),
+    ("name: s\nname: t\nexperiments: []\n", None, "duplicate key 'name'"),
+    ("experiments: []\n", "name", "expected a suite name"),
+    ("name: s\nexperiments: []\n", "experiments", "non-empty list"),
+    ("name: s\nexperimnts: []\n", "experimnts", "did you mean 'experiments'"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcm]}]\n",
+     "experiments[0].models[0].name", "unknown model 'gcm'; did you mean 'gcn'?"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: gcn, hparams: {hiden_channels: 8}}]}]\n",
+     "experiments[0].models[0].hparams.hiden_channels",
+     "unknown hyperparameter 'hiden_channels' for model 'gcn'; did you mean 'hidden_channels'?"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: gcn, hparams: {hidden_channels: [16, wide]}}]}]\n",
+     "experiments[0].models[0].hparams.hidden_channels", "expected an integer for 'hidden_channels', got 'wide'"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: gcn, hparams: {lr: []}}]}]\n", "experiments[0].models[0].hparams.lr", "empty grid"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: gcn, hparams: {lr: .nan}}]}]\n", "experiments[0].models[0].hparams.lr",
+     "expected a finite number for 'lr'"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Coraa], models: [gcn]}]\n",
+     "experiments[0].datasets[0]", "unknown dataset 'Coraa'; did you mean 'Cora'?"),
+    ("name: s\nexperiments: [{task: node_clasification, datasets: [Cora], models: [gcn]}]\n",
+     "experiments[0].task", "did you mean 'node_classification'?"),
+    ("name: s\nexperiments: [{task: {name: node_classification, split: randm}, datasets: [Cora], models: [gcn]}]\n",
+     "experiments[0].task.split", "expected one of 'public', 'random'"),
+    ("name: s\nexperiments: [{task: {name: node_classification, train_fraction: 0.9, val_fraction: 0.2},"
+     " datasets: [Cora], models: [gcn]}]\n", "experiments[0].task", "train + val < 1"),
+    ("name: s\ndefaults: {seeds: -1}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "defaults.seeds", "count of seeds"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: 0}]\n",
+     "experiments[0].epochs", "positive integer"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], device: gpu}]\n",
+     "experiments[0].device", "cpu, cuda, cuda:N or auto"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], kernel: csv}]\n",
+     "experiments[0].kernel", "expected one of scatter"),
+    ("name: s\nexecutor: threads\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "executor.type", "expected one of local, process"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn, gcn]}]\n",
+     "experiments", "defined twice"),
+    ("name: s\nplugins: [nope_not_a_module]\n"
+     "experiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "plugins[0]", "cannot be imported"),
+])
+def test_errors_name_the_file_the_key_and_what_was_expected(write_suite, text, key, message):
+    path = write_suite(text)
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    err = info.value
+    assert err.file == str(path)
+    assert err.key == key
+    assert message in err.message
+    assert "\n" not in str(err)
+
+
+def test_safe_load_only(write_suite):
+    path = write_suite("name: !!python/object/apply:os.system ['echo hacked']\nexperiments: []\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_suite(path)
