@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -48,15 +49,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("suite", type=Path, help="suite YAML file")
     run.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
     run.add_argument("--data-root", help="dataset root (default: $GNNBENCH_DATA, then ./datasets)")
-    run.add_argument("--executor", choices=("local", "process"), help="override the suite's executor")
+    run.add_argument("--executor", choices=("local", "process", "ray"), help="override the suite's executor")
     run.add_argument("--workers", type=int, help="worker processes for the process executor")
+    run.add_argument("--address", help="Ray cluster to join, HOST:PORT (ray executor; default: start Ray locally)")
     run.add_argument("--rerun-failed", action="store_true", help="run again the runs recorded as failed")
     run.add_argument("--dry-run", action="store_true", help="validate and show the plan, run nothing")
     run.add_argument("-v", "--verbose", action="store_true", help="progress over epochs too (local executor)")
     run.set_defaults(handler=_run)
 
     lst = sub.add_parser("list", parents=[common], help="list registered models, datasets or tasks")
-    lst.add_argument("what", choices=("models", "datasets", "tasks"))
+    lst.add_argument("what", choices=("models", "datasets", "tasks", "scenarios"))
     lst.add_argument("--task", help="only entries supporting this task")
     lst.set_defaults(handler=_list)
 
@@ -69,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
     from gnnbench.harness import driver
-    from gnnbench.harness.executors import LocalExecutor, ProcessExecutor
+    from gnnbench.harness.executors import make_executor
     from gnnbench.harness.store import RunStore
     from gnnbench.harness.suite import load_suite
 
@@ -88,10 +90,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
         progress.update(epochs, visible=True, completed=epoch + 1, description=f"  epoch {epoch + 1}: {shown}")
 
-    if kind == "process":
-        executor: Any = ProcessExecutor(args.workers or suite.executor.get("workers"))
-    else:
-        executor = LocalExecutor(on_epoch if args.verbose else None)
+    options = dict(suite.executor) if kind == suite.executor["type"] else {}
+    options.update({k: v for k, v in (("workers", args.workers), ("address", args.address)) if v is not None})
+    executor = make_executor(kind, options, on_epoch if args.verbose else None)
+    nodes: Counter[str] = Counter()
     runs = progress.add_task(suite.name, total=0)
 
     def on_plan(plan: driver.Plan) -> None:
@@ -103,6 +105,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
     def on_record(record: dict[str, Any]) -> None:
         progress.advance(runs)
+        if "node" in record:  # a cluster: show where the runs went
+            nodes[record["node"]["hostname"]] += 1
+            progress.update(runs, description=f"{suite.name} [" + ", ".join(
+                f"{node}: {count}" for node, count in sorted(nodes.items())) + "]")
         progress.update(epochs, visible=False)
         if record["status"] != "ok":
             s = record["spec"]
@@ -116,17 +122,20 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     console.print(_board_table(board.board, suite.name))
     console.print(f"{summary.ok} runs finished, {summary.failed} failed; records: {store.path}; "
                   f"leaderboard: {board.csv}, {board.markdown}")
+    if nodes:
+        console.print("runs per node: " + ", ".join(f"{node} {count}" for node, count in sorted(nodes.items())))
     return 1 if summary.failed else 0
 
 
 def _list(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import hparams
-    from gnnbench.registry import DATASETS, MODELS, TASKS
+    from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS
 
-    registry = {"models": MODELS, "datasets": DATASETS, "tasks": TASKS}[args.what]
+    registry = {"models": MODELS, "datasets": DATASETS, "tasks": TASKS, "scenarios": SCENARIOS}[args.what]
     table = Table(title=f"gnnbench {args.what}", show_lines=True)
     columns = {"models": ("name", "paper", "tasks", "defaults"), "datasets": ("name", "tasks", "about", "source"),
-               "tasks": ("name", "metric", "about", "options")}[args.what]
+               "tasks": ("name", "metric", "about", "options"),
+               "scenarios": ("name", "tasks", "about", "options")}[args.what]
     for column in columns:
         table.add_column(column, overflow="fold")
     for entry in registry.entries():
@@ -140,6 +149,10 @@ def _list(args: argparse.Namespace, console: Console) -> int:
         elif args.what == "datasets":
             table.add_row(entry.name, ", ".join(entry.tasks), f"{entry.summary} {entry.meta.get('stats', '')}",
                           entry.meta.get("source", ""))
+        elif args.what == "scenarios":
+            options = entry.obj.__dataclass_fields__.values()
+            table.add_row(entry.name, ", ".join(entry.tasks), entry.summary,
+                          ", ".join(f"{f.name}={f.default}" for f in options))
         else:
             options = entry.obj.Options.__dataclass_fields__.values()
             table.add_row(entry.name, f"{entry.obj.metric} ({entry.obj.direction})", entry.summary,

@@ -142,10 +142,12 @@ def _origin(obj: object) -> str:
 MODELS: Registry[Any] = Registry("model", builtins="gnnbench.models", group="gnnbench.models")
 DATASETS: Registry[Any] = Registry("dataset", builtins="gnnbench.data")
 TASKS: Registry[Any] = Registry("task", builtins="gnnbench.tasks")
+SCENARIOS: Registry[Any] = Registry("scenario", builtins="gnnbench.data.scenarios")
 
 register_model = MODELS.register
 register_dataset = DATASETS.register
 register_task = TASKS.register
+register_scenario = SCENARIOS.register
 
 
 def list_models(task: str | None = None) -> list[str]:

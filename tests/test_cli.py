@@ -95,7 +95,7 @@ def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
 
 
 @pytest.mark.parametrize(("what", "expected"), [("models", "Kipf & Welling"), ("datasets", "Cora"),
-                                                 ("tasks", "accuracy (max)")])
+                                                 ("tasks", "accuracy (max)"), ("scenarios", "label_noise")])
 def test_list(capsys, what, expected):
     assert main(["list", what]) == 0
     assert expected in capsys.readouterr().out

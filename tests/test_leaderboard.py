@@ -113,3 +113,36 @@ def test_markdown_shows_percent_mean_std_n_and_failures(tmp_path):
     md = leaderboard.build(tmp_path).markdown.read_text()
     assert "| gcn | **81.0 ± 1.4 (2)** |" in md
     assert "## Failed runs (1)" in md and "RuntimeError: boom" in md
+
+
+def depth_rec(model, seed, layers, lr, val, test, peak=5.0):
+    record = rec(model, "Cora", seed, val, test, config=f"lr={lr},num_layers={layers}")
+    record["spec"]["hparams"] = {"num_layers": layers, "lr": lr}
+    record["memory"] = {"peak_mb": peak}
+    return record
+
+
+def test_depth_study_selects_on_validation_within_each_depth():
+    from gnnbench.leaderboard.depth import depth_frame, depth_markdown
+
+    records = []
+    for seed in range(2):
+        records += [depth_rec("gcn", seed, 2, 0.01, 0.80, 0.81, peak=10), depth_rec("gcn", seed, 2, 0.1, 0.70, 0.95),
+                    depth_rec("gcn", seed, 8, 0.01, 0.60, 0.62 + seed / 100, peak=40),
+                    depth_rec("mlp", seed, 2, 0.01, 0.5, 0.5)]
+    frame = depth_frame(runs_frame(records))
+    gcn = frame[frame["model"] == "gcn"].set_index("depth")
+    assert list(gcn.index) == [2, 8]
+    assert gcn.at[2, "mean"] == pytest.approx(0.81)  # lr=0.01 wins on validation, though lr=0.1 has the better test
+    assert gcn.at[8, "mean"] == pytest.approx(0.625) and gcn.at[8, "n"] == 2
+    assert (gcn.at[2, "peak_mem_mb"], gcn.at[8, "peak_mem_mb"]) == (10, 40)
+    assert "mlp" not in set(frame["model"])  # one depth only: no curve
+    text = "\n".join(depth_markdown(frame))
+    assert "num_layers=2 | num_layers=8" in text and "| gcn | 81.0 ± 0.0 | 62.5 ± 0.7 |" in text
+
+
+def test_no_depth_section_without_a_depth_grid(tmp_path):
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(rec("gcn", "Cora", s, 0.7, 0.8)) + "\n" for s in range(2)))
+    result = leaderboard.build(tmp_path)
+    assert result.depth.empty and not (tmp_path / "depth.csv").exists()
+    assert "Depth studies" not in result.markdown.read_text()

@@ -121,3 +121,24 @@ def test_safe_load_only(write_suite):
     path = write_suite("name: !!python/object/apply:os.system ['echo hacked']\nexperiments: []\n")
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_suite(path)
+
+
+@pytest.mark.parametrize("executor, key, expected", [
+    ("{type: ray, num_gpus: -1}", "executor.num_gpus", "non-negative number"),
+    ("{type: ray, num_cpus: 0}", "executor.num_cpus", "positive number"),
+    ("{type: ray, max_retries: 1.5}", "executor.max_retries", "non-negative integer"),
+    ("{type: process, address: 'h:1'}", "executor.address", "unknown key 'address'"),
+    ("{type: rya}", "executor.type", "did you mean 'ray'"),
+])
+def test_executor_options_are_checked_per_type(write_suite, executor, key, expected):
+    path = write_suite(f"name: s\nexecutor: {executor}\nexperiments:\n"
+                       "  - {task: node_classification, datasets: [Cora], models: [mlp]}\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert info.value.key == key and expected in str(info.value)
+
+
+def test_ray_executor_options_are_kept(write_suite):
+    path = write_suite("name: s\nexecutor: {type: ray, address: 'h:1', num_cpus: 2, num_gpus: 0.5}\nexperiments:\n"
+                       "  - {task: node_classification, datasets: [Cora], models: [mlp]}\n")
+    assert load_suite(path).executor == {"type": "ray", "address": "h:1", "num_cpus": 2, "num_gpus": 0.5}

@@ -3,21 +3,22 @@
 ``local`` runs in this process, one run after another. ``process`` keeps N worker processes busy (spawned,
 never forked, so each worker starts with clean torch and CUDA state); each worker gets ``cores // N``
 threads. A worker that dies (killed, out of memory) turns the runs it may have been running into failed
-records and the pool is restarted for the rest.
+records and the pool is restarted for the rest. ``ray`` (:mod:`gnnbench.harness.ray_executor`) runs each
+spec as a Ray task on a cluster; it is imported only when asked for, so the local executors never import Ray.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import torch
 
-from gnnbench.harness.runner import EpochCallback, execute
+from gnnbench.harness.runner import SCHEMA, EpochCallback, execute
 from gnnbench.harness.suite import RunSpec
 
 
@@ -64,7 +65,7 @@ class ProcessExecutor:
 
 def _outcome(future: Future, spec: RunSpec) -> dict[str, Any]:
     exc = future.exception()
-    return future.result() if exc is None else _worker_failure(spec, exc)
+    return future.result() if exc is None else worker_failure(spec, exc)
 
 
 def _run_in_worker(spec: RunSpec, data_root: str | None, threads: int) -> dict[str, Any]:
@@ -72,7 +73,21 @@ def _run_in_worker(spec: RunSpec, data_root: str | None, threads: int) -> dict[s
     return execute(spec, data_root)
 
 
-def _worker_failure(spec: RunSpec, exc: BaseException) -> dict[str, Any]:
-    message = "worker process died (killed or out of memory)" if isinstance(exc, BrokenProcessPool) else str(exc)
-    return {"schema": 1, "run_id": spec.run_id, "spec": spec.to_dict(), "status": "failed",
+def worker_failure(spec: RunSpec, exc: BaseException, message: str | None = None) -> dict[str, Any]:
+    """The record of a run whose worker died: there is no result, only what the driver saw."""
+    if message is None:
+        message = "worker process died (killed or out of memory)" if isinstance(exc, BrokenProcessPool) else str(exc)
+    return {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(), "status": "failed",
             "error": {"type": type(exc).__name__, "message": message, "traceback": ""}}
+
+
+def make_executor(kind: str, options: Mapping[str, Any], on_epoch: EpochCallback | None = None) -> Any:
+    """The executor ``kind`` configured from a suite's ``executor`` mapping (command-line overrides applied)."""
+    if kind == "process":
+        return ProcessExecutor(options.get("workers"))
+    if kind == "ray":
+        from gnnbench.harness.ray_executor import RayExecutor
+
+        return RayExecutor(address=options.get("address"), num_cpus=options.get("num_cpus", 1),
+                           num_gpus=options.get("num_gpus", 0), max_retries=options.get("max_retries", 2))
+    return LocalExecutor(on_epoch)

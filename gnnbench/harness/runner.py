@@ -21,7 +21,7 @@ from gnnbench.harness.env import environment
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.suite import RunSpec
 from gnnbench.kernels import scatter_provider
-from gnnbench.registry import DATASETS, MODELS, TASKS, load_plugin
+from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
 from gnnbench.tasks.base import Budget, RunContext
 
 SCHEMA = 1
@@ -41,7 +41,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
             load_plugin(plugin)
         device = resolve_device(spec.device)
         task_cls = TASKS.get(spec.task).obj
-        task = task_cls(task_cls.Options(**spec.task_options))
+        task = task_cls(task_cls.Options(**spec.task_options), scenario=build_scenario(spec.scenario))
         dataset = DATASETS.get(spec.dataset)
         seed_everything(spec.seed)
         data = dataset.obj(data_root)
@@ -62,6 +62,14 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     record["env"] = environment(device)
     record["finished_at"] = _now()
     return record
+
+
+def build_scenario(resolved: Mapping[str, Any] | None) -> Any:
+    """The scenario object of a spec's ``{"name": ..., **options}``, or None for clean data."""
+    if resolved is None:
+        return None
+    options = {k: v for k, v in resolved.items() if k != "name"}
+    return SCENARIOS.get(resolved["name"]).obj(**options)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -5,7 +5,8 @@
     name: node_classification          # results go to results/<name>/
     plugins: [my_models.py]            # optional: modules or files that register models
     defaults: {seeds: 10, epochs: 1000, patience: 100, device: cpu, kernel: scatter}
-    executor: local                    # or {type: process, workers: 2}
+    #          scenario: {name: label_noise, rate: 0.2}   # or a list of scenarios (a grid axis); none: clean
+    executor: local                    # or {type: process, workers: 2}, or {type: ray, address: HOST:PORT}
     experiments:
       - name: planetoid
         task: node_classification      # or {name: node_classification, split: random, train_fraction: 0.6}
@@ -36,11 +37,14 @@ import yaml
 from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
 from gnnbench.kernels import BACKENDS
-from gnnbench.registry import DATASETS, MODELS, TASKS, load_plugin
+from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
-EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "patience", "device", "kernel")
-EXECUTORS = ("local", "process")
+EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "patience", "device", "kernel",
+                   "scenario")
+#: executor type -> the keys its mapping may set
+EXECUTORS = {"local": ("type",), "process": ("type", "workers"),
+             "ray": ("type", "address", "num_cpus", "num_gpus", "max_retries")}
 DEFAULT_BUDGET = {"epochs": 200, "patience": None, "device": "cpu", "kernel": "scatter"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
@@ -60,6 +64,8 @@ class RunSpec:
     patience: int | None
     device: str
     kernel: str
+    #: a robustness scenario with its resolved options ({"name": ..., **options}); None: the clean data
+    scenario: Mapping[str, Any] | None = None
     # labels: where the run came from; they do not change its result and are not hashed
     suite: str = ""
     experiment: str = ""
@@ -72,11 +78,14 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         identity = {k: getattr(self, k) for k in self.IDENTITY}
+        if self.scenario is not None:  # hashed only when set, so runs on clean data keep their ids
+            identity["scenario"] = self.scenario
         return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["task_options"], d["hparams"], d["plugins"] = dict(self.task_options), dict(self.hparams), list(self.plugins)
+        d["scenario"] = None if self.scenario is None else dict(self.scenario)
         return {"run_id": self.run_id, **d}
 
     @classmethod
@@ -201,12 +210,22 @@ class _Expander:
     def executor(self, value: Any) -> dict[str, Any]:
         if isinstance(value, str):
             value = {"type": value}
-        value = dict(self.mapping(value, "executor", ("type", "workers")))
-        if value.get("type") not in EXECUTORS:
-            raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {value.get('type')!r}"
-                            f"{did_you_mean(str(value.get('type')), EXECUTORS)}")
-        if "workers" in value and not _is_int(value["workers"], minimum=1):
-            raise self.fail("executor.workers", f"expected a positive integer, got {value['workers']!r}")
+        if not isinstance(value, dict) or value.get("type") not in EXECUTORS:
+            got = value.get("type") if isinstance(value, dict) else value
+            raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {got!r}"
+                            f"{did_you_mean(str(got), EXECUTORS)}")
+        value = dict(self.mapping(value, "executor", EXECUTORS[value["type"]]))
+        for key in ("workers", "max_retries"):
+            if key in value and not _is_int(value[key], minimum=1 if key == "workers" else 0):
+                raise self.fail(f"executor.{key}", f"expected a {'positive' if key == 'workers' else 'non-negative'} "
+                                                   f"integer, got {value[key]!r}")
+        for key in ("num_cpus", "num_gpus"):
+            if key in value and not _is_number(value[key], positive=key == "num_cpus"):
+                raise self.fail(f"executor.{key}", f"expected a {'positive' if key == 'num_cpus' else 'non-negative'} "
+                                                   f"number (fractions allowed), got {value[key]!r}")
+        if "address" in value and not (isinstance(value["address"], str) and value["address"]):
+            raise self.fail("executor.address",
+                            f"expected HOST:PORT of a Ray cluster or 'auto', got {value['address']!r}")
         return value
 
     def experiment(self, raw: Any, key: str, defaults: dict, suite: str, plugins: tuple[str, ...],
@@ -239,6 +258,7 @@ class _Expander:
         if kernel not in BACKENDS:
             raise self.fail(kernel_key, f"expected one of {', '.join(BACKENDS)}, got {kernel!r}"
                                         f"{did_you_mean(str(kernel), BACKENDS)}")
+        scenarios = self.scenarios(*get("scenario"), task_name)
         models_value, models_key = get("models")
         if not isinstance(models_value, list) or not models_value:
             raise self.fail(models_key, f"expected a non-empty list of models, got {_kind(models_value)}")
@@ -247,11 +267,11 @@ class _Expander:
             model_key = f"{models_key}[{j}]"
             model, grid = self.model(model_raw, model_key, task_name)
             for hparams, config in grid:
-                for dataset, seed in itertools.product(datasets, seeds):
+                for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
                     specs.append(RunSpec(
                         task=task_name, task_options=task_options, dataset=dataset, model=model, hparams=hparams,
                         seed=seed, epochs=epochs, patience=patience, device=device, kernel=kernel,
-                        suite=suite, experiment=exp_name, config=config, plugins=plugins))
+                        scenario=scenario, suite=suite, experiment=exp_name, config=config, plugins=plugins))
         return specs
 
     def task(self, value: Any, key: str) -> tuple[str, dict[str, Any]]:
@@ -291,6 +311,39 @@ class _Expander:
                                                f"(it serves: {', '.join(entry.tasks)})")
             dataset_keys.setdefault(name, f"{key}[{i}]")
         return list(dict.fromkeys(value))
+
+    def scenarios(self, value: Any, key: str, task: str) -> list[dict[str, Any] | None]:
+        """Each scenario resolved to ``{"name": ..., **all options}``; a list is a grid axis; none: clean data."""
+        values = value if isinstance(value, list) else [value]
+        resolved: list[dict[str, Any] | None] = []
+        for i, item in enumerate(values):
+            item_key = f"{key}[{i}]" if isinstance(value, list) else key
+            if item is None or item == "none":
+                resolved.append(None)
+                continue
+            if isinstance(item, str):
+                item = {"name": item}
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise self.fail(item_key, f"expected a scenario name (one of {', '.join(SCENARIOS.names())}), "
+                                          f"'none' or a mapping with 'name' and options, got {_kind(item)}")
+            try:
+                entry = SCENARIOS.get(item["name"])
+            except GnnbenchError as exc:
+                raise self.fail(_join(item_key, "name"), str(exc)) from None
+            if task not in entry.tasks:
+                raise self.fail(_join(item_key, "name"), f"scenario '{entry.name}' does not apply to task '{task}' "
+                                                         f"(it applies to: {', '.join(entry.tasks)})")
+            options = {k: v for k, v in item.items() if k != "name"}
+            try:
+                hp.check_kwargs(entry.obj, options, "option", f"scenario '{entry.name}'")
+                resolved.append({"name": entry.name, **dataclasses.asdict(entry.obj(**options))})
+            except hp.HparamError as exc:
+                raise self.fail(_join(item_key, exc.key), str(exc)) from None
+            except ValueError as exc:
+                raise self.fail(item_key, str(exc)) from None
+        if len({canonical_json(s) for s in resolved}) != len(resolved):
+            raise self.fail(key, "a scenario is listed twice")
+        return resolved
 
     def seeds(self, value: Any, key: str) -> list[int]:
         if _is_int(value, minimum=1):
@@ -360,6 +413,12 @@ def _duplicate_ids(specs: list[RunSpec]) -> list[str]:
 
 def _is_int(value: Any, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_number(value: Any, positive: bool) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    return value > 0 if positive else value >= 0
 
 
 def _join(prefix: str | None, key: str) -> str:

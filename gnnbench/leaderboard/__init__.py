@@ -1,5 +1,6 @@
 """Leaderboards are computed from a suite's records alone: ``build(results/<suite>)`` rewrites
-``leaderboard.csv``, ``grid.csv`` and ``leaderboard.md`` from ``runs.jsonl``."""
+``leaderboard.csv``, ``grid.csv``, ``leaderboard.md`` (and ``depth.csv`` when a depth grid was swept) from
+``runs.jsonl``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.store import RunStore
 from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
+from gnnbench.leaderboard.depth import depth_frame, depth_markdown
 from gnnbench.leaderboard.write import to_csv, to_markdown
 
 
@@ -18,6 +20,7 @@ from gnnbench.leaderboard.write import to_csv, to_markdown
 class Leaderboard:
     board: pd.DataFrame
     grid: pd.DataFrame
+    depth: pd.DataFrame
     csv: Path
     markdown: Path
 
@@ -29,13 +32,16 @@ def build(directory: str | Path, suite: str | None = None) -> Leaderboard:
         raise GnnbenchError(f"{store.path}: no records here (run a suite first: gnnbench run SUITE.yaml)")
     records = list(store.latest().values())
     runs = runs_frame(records)
-    board, grid = leaderboard_frame(runs), grid_frame(runs)
+    board, grid, depth = leaderboard_frame(runs), grid_frame(runs), depth_frame(runs)
     out = Path(directory)
     to_csv(board, out / "leaderboard.csv")
     to_csv(grid, out / "grid.csv")
+    if not depth.empty:
+        to_csv(depth, out / "depth.csv")
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
-    (out / "leaderboard.md").write_text(to_markdown(board, records, name))
-    return Leaderboard(board=board, grid=grid, csv=out / "leaderboard.csv", markdown=out / "leaderboard.md")
+    (out / "leaderboard.md").write_text(to_markdown(board, records, name, depth_markdown(depth)))
+    return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
+                       markdown=out / "leaderboard.md")
 
 
-__all__ = ["Leaderboard", "build", "grid_frame", "leaderboard_frame", "runs_frame"]
+__all__ = ["Leaderboard", "build", "depth_frame", "grid_frame", "leaderboard_frame", "runs_frame"]

@@ -34,7 +34,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         row = {
             "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""), "task": spec["task"],
             "dataset": spec["dataset"], "model": spec["model"], "config": spec.get("config", "default"),
-            "scenario": spec.get("scenario") or "none", "seed": spec["seed"], "kernel": spec.get("kernel", ""),
+            "scenario": scenario_label(spec.get("scenario")), "seed": spec["seed"], "kernel": spec.get("kernel", ""),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
         }
         if r["status"] == "ok":
@@ -49,34 +49,53 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def grid_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration: validation mean/std, n, and whether selection chose it (no test metric here)."""
+def scenario_label(scenario: dict[str, Any] | str | None) -> str:
+    """``label_noise(rate=0.2)`` for a spec's resolved scenario; ``none`` for clean data."""
+    if not scenario:
+        return "none"
+    if isinstance(scenario, str):
+        return scenario
+    options = ",".join(f"{k}={v}" for k, v in sorted(scenario.items()) if k != "name")
+    return f"{scenario['name']}({options})"
+
+
+def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFrame:
+    """Per configuration: validation mean/std, n, and whether selection chose it (no test metric here).
+
+    ``row_keys`` are the columns one selection is made within (a leaderboard row); the configuration is
+    chosen among the rows' configurations.
+    """
     ok = _ok(runs)
+    config_keys = [*row_keys, "config"]
     if ok.empty:
-        return pd.DataFrame(columns=[*CONFIG_KEYS, "metric", "direction", "val_mean", "val_std", "n", "selected"])
-    grid = (ok.groupby(CONFIG_KEYS, sort=True)
+        return pd.DataFrame(columns=[*config_keys, "metric", "direction", "val_mean", "val_std", "n", "selected"])
+    grid = (ok.groupby(config_keys, sort=True)
               .agg(metric=("metric", "first"), direction=("direction", "first"), val_mean=("val", "mean"),
                    val_std=("val", lambda v: v.std(ddof=1)), n=("val", "size"))
               .reset_index())
     grid["selected"] = False
-    grid.loc[_selected_index(grid), "selected"] = True
+    grid.loc[_selected_index(grid, row_keys), "selected"] = True
     return grid
 
 
-def leaderboard_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (task, dataset, model, scenario): the validation-selected configuration's test results."""
-    grid = grid_frame(runs)
+def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFrame:
+    """One row per ``row_keys`` (task, dataset, model, scenario): the validation-selected configuration's
+    test results. Extra ``row_keys`` (e.g. a depth) are kept as columns after the schema's."""
+    extra_keys = [k for k in row_keys if k not in ROW_KEYS]
+    columns = COLUMNS + EXTRA_COLUMNS + extra_keys
+    grid = grid_frame(runs, row_keys)
     if grid.empty:
-        return pd.DataFrame(columns=COLUMNS + EXTRA_COLUMNS)
-    runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(CONFIG_KEYS)}
-    failed = runs[runs["status"] != "ok"].groupby(CONFIG_KEYS).size()
-    tried = grid.groupby(ROW_KEYS).size()
+        return pd.DataFrame(columns=columns)
+    config_keys = [*row_keys, "config"]
+    runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(config_keys)}
+    failed = runs[runs["status"] != "ok"].groupby(config_keys).size()
+    tried = grid.groupby(row_keys).size()
     rows = []
     for sel in grid[grid["selected"]].itertuples(index=False):
-        key = tuple(getattr(sel, k) for k in CONFIG_KEYS)
+        key = tuple(getattr(sel, k) for k in config_keys)
         group = runs_of[key]
         test = group["test"].to_numpy(dtype=float)
-        rows.append({
+        rows.append({**{k: getattr(sel, k) for k in extra_keys},
             "suite": ";".join(sorted(set(group["suite"]))), "task": sel.task, "dataset": sel.dataset,
             "model": sel.model, "config": sel.config, "scenario": sel.scenario, "metric": sel.metric,
             "direction": sel.direction, "mean": test.mean(), "std": test.std(ddof=1) if len(test) > 1 else np.nan,
@@ -91,18 +110,19 @@ def leaderboard_frame(runs: pd.DataFrame) -> pd.DataFrame:
         })
     board = pd.DataFrame(rows)
     signed = np.where(board["direction"] == "max", -board["mean"], board["mean"])
-    board["rank"] = pd.Series(signed).groupby([board[k] for k in GROUP_KEYS]).rank(method="min").astype(int)
-    board = board.sort_values([*GROUP_KEYS, "rank", "model"], kind="stable").reset_index(drop=True)
-    return board[COLUMNS + EXTRA_COLUMNS]
+    rank_keys = [*GROUP_KEYS, *extra_keys]
+    board["rank"] = pd.Series(signed).groupby([board[k] for k in rank_keys]).rank(method="min").astype(int)
+    board = board.sort_values([*GROUP_KEYS, *extra_keys, "rank", "model"], kind="stable").reset_index(drop=True)
+    return board[columns]
 
 
 def _ok(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"]
 
 
-def _selected_index(grid: pd.DataFrame) -> list[int]:
+def _selected_index(grid: pd.DataFrame, row_keys: list[str]) -> list[int]:
     """Per row key: best mean validation metric; ties -> more seeds, then the config label (deterministic)."""
     ordered = grid.assign(_score=np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]),
                           _n=-grid["n"])
-    ordered = ordered.sort_values([*ROW_KEYS, "_score", "_n", "config"], kind="stable")
-    return ordered.groupby(ROW_KEYS, sort=False).head(1).index.tolist()
+    ordered = ordered.sort_values([*row_keys, "_score", "_n", "config"], kind="stable")
+    return ordered.groupby(row_keys, sort=False).head(1).index.tolist()

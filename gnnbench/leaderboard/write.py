@@ -32,7 +32,10 @@ def to_csv(frame: pd.DataFrame, path: Path) -> None:
     out.to_csv(path, index=False, lineterminator="\n")
 
 
-def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str) -> str:
+def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
+                sections: Iterable[str] = ()) -> str:
+    """The leaderboard page: a table per (task, scenario, metric), then ``sections`` (lines of further
+    Markdown, e.g. depth studies), the environment and the failed runs."""
     lines = [f"# Leaderboard: {suite}", "",
              "Validation selects the configuration and the epoch; the table shows the test metric of that choice as "
              "mean ± std over seeds (ddof = 1), with the number of seeds in parentheses. Best per column in bold.", ""]
@@ -44,6 +47,7 @@ def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str) 
         lines += ["", "<details><summary>Selected configurations and costs</summary>", ""]
         lines += _details(part, metric)
         lines += ["", "</details>", ""]
+    lines += list(sections)
     lines += _environment(records)
     lines += _failures(records)
     return "\n".join(lines).rstrip() + "\n"

@@ -98,8 +98,10 @@ class Task(ABC):
     #: Dataclass of the task's options (the ``task:`` mapping in a suite).
     Options: ClassVar[type]
 
-    def __init__(self, options: Any) -> None:
+    def __init__(self, options: Any, scenario: Any = None) -> None:
         self.options = options
+        #: a :class:`gnnbench.data.scenarios.Scenario` perturbing the training data, or None
+        self.scenario = scenario
 
     @abstractmethod
     def run(self, entry: Entry, data: Any, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:

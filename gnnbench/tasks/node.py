@@ -51,12 +51,15 @@ class NodeClassification(Task):
 
     def run(self, entry: Entry, data: Data, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
         data, split_id = self.with_split(data, ctx.seed)
+        perturbed = None
+        if self.scenario is not None:  # training labels / mask / graph only; evaluation below uses clean labels
+            data, perturbed = self.scenario.apply(data, ctx.seed)
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
         model = entry.obj(in_channels=data.num_features, out_channels=self.num_classes(data), **model_kwargs)
         model, data = model.to(ctx.device), data.to(ctx.device)
         fit = self.fit_model(model, hide_test(data), train_kwargs, budget, ctx)
         metrics = self.evaluate(model, data, SPLITS)
-        return {
+        result = {
             "metrics": metrics,
             "split": split_id,
             "best_epoch": fit.best_epoch,
@@ -67,6 +70,9 @@ class NodeClassification(Task):
             "data": {"num_nodes": data.num_nodes, "num_edges": data.num_edges,
                      **{f"num_{s}": int(data[f"{s}_mask"].sum()) for s in SPLITS}},
         }
+        if perturbed is not None:
+            result["scenario"] = perturbed
+        return result
 
     def with_split(self, data: Data, seed: int) -> tuple[Data, str]:
         """``data`` with train/val/test masks for this run, and an id naming the split."""

@@ -1,0 +1,102 @@
+"""The ``ray`` executor: every RunSpec becomes a Ray task; records stream back to the driver as they finish.
+
+Ray starts a local instance when no address is given and joins a running cluster otherwise
+(``ray.init(address=...)``). Each task declares the suite's resources (``num_cpus``, ``num_gpus``, fractional
+GPUs allowed) and runs :func:`gnnbench.harness.runner.execute` on the worker, which resolves datasets from the
+same data root (a shared filesystem on a real cluster). The driver alone writes the store.
+
+Failures:
+
+* an exception inside a run is caught by ``execute`` and comes back as a failed record with its traceback;
+  it is never retried (it would fail again);
+* a worker process or node that dies mid-run raises a Ray system error on the driver, which resubmits the
+  run, at most ``max_retries`` times; the record lists every attempt that was lost (``attempts``). Ray's own
+  task retries are switched off so that no retry goes unrecorded;
+* a run_id is yielded at most once, so a duplicate completion can never produce a second record.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import torch
+
+from gnnbench.errors import GnnbenchError
+from gnnbench.harness.executors import worker_failure
+from gnnbench.harness.runner import execute
+from gnnbench.harness.suite import RunSpec
+
+#: The task's name: Ray titles the worker process ``ray::gnnbench_run`` while it runs one.
+TASK_NAME = "gnnbench_run"
+
+
+def gnnbench_run(spec: RunSpec, data_root: str | None, threads: int) -> dict[str, Any]:
+    """Body of the Ray task: one run on whichever node Ray chose, with that node named in the record."""
+    import ray
+
+    torch.set_num_threads(threads)
+    record = execute(spec, data_root)
+    record["node"] = {"hostname": socket.gethostname(), "node_id": ray.get_runtime_context().get_node_id()}
+    return record
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: float = 1, num_gpus: float = 0,
+                 max_retries: int = 2) -> None:
+        self.address = address
+        self.num_cpus = num_cpus
+        self.num_gpus = num_gpus
+        self.max_retries = max_retries
+
+    def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
+        ray = _import_ray()
+        started_here = not ray.is_initialized()
+        if started_here:
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        task = ray.remote(gnnbench_run).options(name=TASK_NAME, num_cpus=self.num_cpus, num_gpus=self.num_gpus,
+                                                max_retries=0)
+        threads = max(1, int(self.num_cpus))
+        pending: dict[Any, tuple[RunSpec, list[str]]] = {}
+
+        def submit(spec: RunSpec, lost: list[str]) -> None:
+            pending[task.remote(spec, data_root, threads)] = (spec, lost)
+
+        for spec in specs:
+            submit(spec, [])
+        done: set[str] = set()
+        try:
+            while pending:
+                (ref,), _ = ray.wait(list(pending), num_returns=1)
+                spec, lost = pending.pop(ref)
+                try:
+                    record = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:  # the task body itself raised: retrying cannot help
+                    record = worker_failure(spec, exc, str(exc))
+                except ray.exceptions.RayError as exc:  # the worker or its node died
+                    lost.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+                    if len(lost) <= self.max_retries:
+                        submit(spec, lost)
+                        continue
+                    record = worker_failure(spec, exc, f"worker died {len(lost)} times; last: {lost[-1]}")
+                if spec.run_id in done:
+                    continue
+                done.add(spec.run_id)
+                record["attempts"] = {"count": len(lost) + 1, "lost": lost}
+                yield record
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            if started_here:
+                ray.shutdown()
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise GnnbenchError("the ray executor needs Ray: pip install 'gnnbench[ray]'") from None
+    return ray

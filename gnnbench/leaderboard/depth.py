@@ -1,0 +1,69 @@
+"""Depth studies: test metric, peak memory and epoch time as functions of a model's depth.
+
+A depth study is an ordinary grid over a depth hyperparameter (``num_layers: [1, 2, 4, 8, 16, 32]``, or
+DGMLP's propagation and MLP depths). For every depth value the other hyperparameters are still selected on
+validation, so each point of a curve follows the same rule as the leaderboard: validation selects, test
+reports. The depth hyperparameters are recognised by name (:data:`DEPTH_KEYS`) from the records alone, so
+anyone holding ``runs.jsonl`` gets the same curves.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from gnnbench.leaderboard.aggregate import ROW_KEYS, leaderboard_frame
+from gnnbench.leaderboard.write import format_metric
+
+#: Hyperparameter names that measure depth: message-passing layers, propagation hops, MLP layers.
+DEPTH_KEYS = ("num_layers", "K", "mlp_layers")
+DEPTH_COLUMNS = ["task", "dataset", "model", "scenario", "metric", "direction", "depth_key", "depth", "mean", "std",
+                 "n", "val_mean", "peak_mem_mb", "epoch_time_s", "config"]
+
+
+def depth_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, dataset, model, scenario, depth key, depth value) where a model's successful runs
+    take at least two values of that depth key; the rest of the configuration is selected on validation."""
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    parts = []
+    for key in DEPTH_KEYS:
+        depth = ok["hparams"].map(lambda h, k=key: json.loads(h).get(k))
+        with_key = ok[depth.notna()].assign(depth_key=key, depth=depth[depth.notna()].astype(int))
+        if with_key.empty:
+            continue
+        varies = with_key.groupby(ROW_KEYS)["depth"].transform("nunique") > 1
+        if varies.any():
+            parts.append(leaderboard_frame(with_key[varies], [*ROW_KEYS, "depth_key", "depth"]))
+    if not parts:
+        return pd.DataFrame(columns=DEPTH_COLUMNS)
+    frame = pd.concat(parts, ignore_index=True)[DEPTH_COLUMNS]
+    return frame.sort_values(["task", "dataset", "scenario", "depth_key", "model", "depth"],
+                             kind="stable").reset_index(drop=True)
+
+
+def depth_markdown(frame: pd.DataFrame) -> list[str]:
+    """Markdown sections: per (task, dataset, depth key), a model x depth table of the test metric and one of
+    peak memory, the two views of an over-smoothing / memory-in-depth analysis."""
+    if frame.empty:
+        return []
+    lines = ["## Depth studies", "",
+             "Each cell: the test metric of the configuration selected on validation among those of that depth "
+             "(mean ± std over seeds), then the peak memory of the same runs.", ""]
+    for (task, dataset, scenario, key), part in frame.groupby(["task", "dataset", "scenario", "depth_key"],
+                                                                sort=True):
+        depths = sorted(set(part["depth"]))
+        metric = part["metric"].iloc[0]
+        title = f"### {task} · {dataset} · {metric} vs {key}" + ("" if scenario == "none" else f" · {scenario}")
+        header = f"| model | {' | '.join(f'{key}={d}' for d in depths)} |"
+        rule = "| --- |" + " ---: |" * len(depths)
+        accuracy, memory = [header, rule], [header, rule]
+        for model, rows in part.groupby("model", sort=True):
+            by_depth = rows.set_index("depth")
+            accuracy.append(f"| {model} | " + " | ".join(
+                format_metric(by_depth.at[d, "mean"], by_depth.at[d, "std"], metric) if d in by_depth.index else "–"
+                for d in depths) + " |")
+            memory.append(f"| {model} | " + " | ".join(
+                f"{by_depth.at[d, 'peak_mem_mb']:.1f}" if d in by_depth.index else "–" for d in depths) + " |")
+        lines += [title, "", *accuracy, "", f"Peak memory (MB) vs {key}:", "", *memory, ""]
+    return lines

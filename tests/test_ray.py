@@ -1,0 +1,139 @@
+"""A real Ray cluster on loopback: a worker killed mid-run is retried and recorded, every run ends with
+exactly one successful record, and the leaderboard equals the local executor's for the same seeds."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+ROOT = Path(__file__).resolve().parents[1]
+RAY = str(Path(sys.executable).with_name("ray"))
+SUITE = """\
+name: cluster
+defaults: {seeds: 4, epochs: 60, patience: null}
+experiments:
+  - task: node_classification
+    datasets: [Cora]
+    models: [mlp, gcn]
+"""
+# A model that SIGKILLs the process running it the first time it trains (the marker file remembers): a worker
+# dying mid-run, deterministically, whatever the machine's speed.
+DIES_ONCE = """\
+import os, signal
+from pathlib import Path
+from gnnbench.models.baselines import MLP
+from gnnbench.registry import register_model
+
+MARKER = Path({marker!r})
+
+@register_model("mlp_dies_once", paper="test", tasks=("node_classification",))
+class DiesOnce(MLP):
+    def forward(self, x, edge_index):
+        if self.training and not MARKER.exists():
+            MARKER.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().forward(x, edge_index)
+"""
+SAME = ["task", "dataset", "model", "config", "metric", "mean", "std", "n", "values", "val_mean", "rank"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pids(pattern: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.fixture
+def ray_cluster():
+    """``ray start --head`` on 127.0.0.1 in its own process group and temp dir; everything it started is killed
+    afterwards, whatever happened."""
+    port = _free_port()
+    temp = tempfile.mkdtemp(prefix="gb-ray-", dir="/tmp")  # short: Ray's socket paths have a length limit
+    head = subprocess.Popen(
+        [RAY, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=2",
+         "--object-store-memory=100000000", "--include-dashboard=false", "--disable-usage-stats",
+         f"--temp-dir={temp}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = head.communicate(timeout=120)
+        assert head.returncode == 0, output
+        yield f"127.0.0.1:{port}"
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(head.pid, sig)
+            for pid in _pids(temp):  # anything of this cluster that left the process group
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            time.sleep(2 if sig == signal.SIGTERM else 0)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _run(suite: Path, results: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gnnbench", "run", str(suite), "--results", str(results),
+                             *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _board(results: Path):
+    import pandas as pd
+
+    return pd.read_csv(results / "cluster" / "leaderboard.csv", keep_default_na=False)[SAME]
+
+
+def test_a_killed_worker_is_retried_and_the_leaderboard_equals_the_local_one(ray_cluster, tmp_path):
+    marker = tmp_path / "killed"
+    (tmp_path / "dies_once.py").write_text(DIES_ONCE.format(marker=str(marker)))
+    suite = tmp_path / "cluster.yaml"
+    suite.write_text(SUITE.replace("name: cluster", "name: cluster\nplugins: [dies_once.py]")
+                     .replace("models: [mlp, gcn]", "models: [mlp_dies_once, gcn]"))
+    driver = _run(suite, tmp_path / "ray", "--executor", "ray", "--address", ray_cluster)
+    output, _ = driver.communicate(timeout=300)
+    assert driver.returncode == 0, output
+    assert marker.exists(), "the worker never trained the model that kills it"
+    assert "runs per node:" in output
+
+    records = [json.loads(line) for line in (tmp_path / "ray" / "cluster" / "runs.jsonl").read_text().splitlines()]
+    assert Counter(r["status"] for r in records) == {"ok": 8}, output
+    assert len({r["run_id"] for r in records}) == 8  # exactly one successful record per run_id
+    retried = [r for r in records if r["attempts"]["count"] > 1]
+    assert len(retried) == 1 and "WorkerCrashedError" in retried[0]["attempts"]["lost"][0]
+    assert retried[0]["spec"]["model"] == "mlp_dies_once"
+    assert {r["node"]["hostname"] for r in records} == {socket.gethostname()}
+    assert len({r["node"]["node_id"] for r in records}) == 1  # the cluster's one node, named in every record
+
+    local = _run(suite, tmp_path / "local", "-q")  # the marker exists now: nothing dies in the local run
+    assert local.wait(timeout=300) == 0, local.stdout.read()
+    assert _board(tmp_path / "ray").equals(_board(tmp_path / "local"))
+
+
+def test_an_error_inside_a_run_is_recorded_once_and_not_retried(tmp_path):
+    from gnnbench.harness.ray_executor import RayExecutor
+    from gnnbench.harness.suite import load_suite
+
+    suite = tmp_path / "bad.yaml"
+    suite.write_text(SUITE.replace("models: [mlp, gcn]", "models: [{name: mlp, hparams: {num_layers: 0}}]")
+                     .replace("seeds: 4", "seeds: 1"))
+    records = list(RayExecutor(num_cpus=1).map(load_suite(suite).specs))  # no address: Ray starts locally
+    assert len(records) == 1
+    (record,) = records
+    assert record["status"] == "failed" and "num_layers must be >= 1" in record["error"]["message"]
+    assert "Traceback" in record["error"]["traceback"] and record["attempts"] == {"count": 1, "lost": []}

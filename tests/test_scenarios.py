@@ -1,0 +1,118 @@
+"""Robustness scenarios change only the training data, at the requested rate, and are recorded per run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from gnnbench.data.scenarios import ClassImbalance, FewShot, LabelNoise, StructureNoise
+from gnnbench.errors import ConfigError
+from gnnbench.harness.runner import execute
+from gnnbench.harness.suite import load_suite
+from gnnbench.leaderboard.aggregate import runs_frame
+
+
+def split_graph(classes: int = 4, per_class: int = 50, train_per_class: int = 20) -> Data:
+    """A random undirected graph whose first ``train_per_class`` nodes of every class are training nodes,
+    the next 10 validation and the rest test."""
+    y = torch.arange(classes).repeat_interleave(per_class)
+    rank = torch.arange(per_class).repeat(classes)
+    generator = torch.Generator().manual_seed(0)
+    edges = torch.randint(0, y.numel(), (2, 600), generator=generator)
+    edges = edges[:, edges[0] != edges[1]]
+    edge_index = torch.unique(torch.cat([edges, edges.flip(0)], 1), dim=1)
+    val_end = train_per_class + 10
+    return Data(x=torch.randn(y.numel(), 8), y=y, edge_index=edge_index, train_mask=rank < train_per_class,
+                val_mask=(rank >= train_per_class) & (rank < val_end), test_mask=rank >= val_end)
+
+
+def counts(data: Data) -> list[int]:
+    return torch.bincount(data.y[data.train_mask], minlength=4).tolist()
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.2, 0.5, 1.0])
+def test_label_noise_flips_exactly_the_rate_of_training_labels_and_nothing_else(rate):
+    data = split_graph()
+    noisy, info = LabelNoise(rate=rate).apply(data, seed=3)
+    changed = noisy.y != data.y
+    assert int(changed.sum()) == round(rate * 80) == info["flipped"]
+    assert not changed[~data.train_mask].any()  # validation and test labels stay clean
+    assert torch.equal(noisy.train_mask, data.train_mask) and torch.equal(noisy.edge_index, data.edge_index)
+    assert noisy.y.max() < 4 and noisy.y.min() >= 0
+    again, _ = LabelNoise(rate=rate).apply(data, seed=3)
+    assert torch.equal(again.y, noisy.y)  # the run seed fixes the draw
+
+
+def test_label_noise_draws_differ_between_seeds():
+    data = split_graph()
+    assert not torch.equal(LabelNoise(0.3).apply(data, 0)[0].y, LabelNoise(0.3).apply(data, 1)[0].y)
+
+
+@pytest.mark.parametrize("ratio", [0.1, 0.25, 0.5])
+def test_class_imbalance_yields_the_requested_ratio_on_the_minority_classes(ratio):
+    data = split_graph()
+    out, info = ClassImbalance(ratio=ratio).apply(data, seed=0)
+    assert counts(out) == [20, 20, round(20 * ratio), round(20 * ratio)] == info["train_per_class"]
+    assert min(counts(out)) / max(counts(out)) == pytest.approx(ratio)
+    assert not (out.train_mask & ~data.train_mask).any()  # only training nodes are dropped, none added
+    assert torch.equal(out.y, data.y) and torch.equal(out.val_mask, data.val_mask)
+
+
+@pytest.mark.parametrize("k", [1, 5, 20])
+def test_few_shot_keeps_exactly_k_training_nodes_per_class(k):
+    data = split_graph()
+    out, info = FewShot(k=k).apply(data, seed=1)
+    assert counts(out) == [k] * 4 == info["train_per_class"]
+    assert not (out.train_mask & ~data.train_mask).any()
+    assert torch.equal(out.test_mask, data.test_mask)
+
+
+def test_few_shot_with_too_few_training_nodes_names_the_classes():
+    with pytest.raises(ValueError, match=r"k=21: classes \[0, 1, 2, 3\] have only \[20, 20, 20, 20\]"):
+        FewShot(k=21).apply(split_graph(), seed=0)
+
+
+def test_structure_noise_drops_and_adds_the_requested_numbers_of_undirected_edges():
+    data = split_graph()
+    before = {tuple(e) for e in data.edge_index.t().tolist() if e[0] < e[1]}
+    out, info = StructureNoise(drop=0.2, add=0.1).apply(data, seed=0)
+    after = {tuple(e) for e in out.edge_index.t().tolist() if e[0] < e[1]}
+    assert len(before - after) == round(0.2 * len(before)) == info["dropped"]
+    assert len(after - before) == round(0.1 * len(before)) == info["added"]
+    assert torch.equal(out.edge_index, torch.unique(torch.cat([out.edge_index, out.edge_index.flip(0)], 1), dim=1))
+    assert torch.equal(out.y, data.y) and torch.equal(out.train_mask, data.train_mask)
+
+
+SUITE = """\
+name: robust
+defaults: {seeds: 1, epochs: 3, patience: null}
+experiments:
+  - task: node_classification
+    datasets: [Cora]
+    models: [mlp]
+    scenario: SCENARIO
+"""
+
+
+def test_a_suite_grid_over_scenarios_runs_and_records_each(write_suite):
+    suite = load_suite(write_suite(SUITE.replace("SCENARIO", "[none, {name: label_noise, rate: 0.5}, few_shot]")))
+    expected = [None, {"name": "label_noise", "rate": 0.5}, {"name": "few_shot", "k": 5}]
+    assert [s.scenario for s in suite.specs] == expected
+    assert len({s.run_id for s in suite.specs}) == 3
+    record = execute(suite.specs[1])
+    assert record["status"] == "ok" and record["scenario"] == {"flipped": 70, "train": 140}
+    assert record["spec"]["scenario"] == {"name": "label_noise", "rate": 0.5}
+    assert runs_frame([record])["scenario"].tolist() == ["label_noise(rate=0.5)"]  # a leaderboard row of its own
+
+
+@pytest.mark.parametrize("scenario, key, message", [
+    ("label_nosie", "experiments[0].scenario.name", "did you mean 'label_noise'"),
+    ("{name: label_noise, rat: 0.1}", "experiments[0].scenario.rat", "unknown option 'rat'"),
+    ("{name: label_noise, rate: 1.5}", "experiments[0].scenario", "rate must be in [0, 1]"),
+    ("[few_shot, few_shot]", "experiments[0].scenario", "listed twice"),
+])
+def test_bad_scenarios_are_located_errors(write_suite, scenario, key, message):
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE.replace("SCENARIO", scenario)))
+    assert info.value.key == key and message in str(info.value)
