@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -63,7 +64,19 @@ def _pids(pattern: str) -> list[int]:
 
 
 @pytest.fixture
-def ray_cluster():
+def token_auth(tmp_path, monkeypatch):
+    """Token authentication with this test's own token, for the cluster and every driver (all subprocesses, so
+    they read it from the environment). Left to itself, Ray turns token auth on for ``ray start`` once
+    ``~/.ray/auth_token`` exists, and a driver not told so fails to connect."""
+    token = tmp_path / "ray_token"
+    token.write_text(secrets.token_hex(32))
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(token))
+    return token
+
+
+@pytest.fixture
+def ray_cluster(token_auth):
     """``ray start --head`` on 127.0.0.1 in its own process group and temp dir; everything it started is killed
     afterwards, whatever happened."""
     port = _free_port()
@@ -125,7 +138,9 @@ def test_a_killed_worker_is_retried_and_the_leaderboard_equals_the_local_one(ray
     assert _board(tmp_path / "ray").equals(_board(tmp_path / "local"))
 
 
-def test_an_error_inside_a_run_is_recorded_once_and_not_retried(tmp_path):
+def test_an_error_inside_a_run_is_recorded_once_and_not_retried(tmp_path, monkeypatch):
+    # Ray starts in this process, whose Ray config was read at import: tell the cluster it starts the same.
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     from gnnbench.harness.ray_executor import RayExecutor
     from gnnbench.harness.suite import load_suite
 
