@@ -58,9 +58,9 @@ def _check(num_layers: int) -> None:
 @register_model("gin_pool", paper="Xu et al., ICLR 2019 (arXiv 1810.00826); protocol of Errica et al., ICLR 2020",
                 tasks=GRAPH, defaults={"lr": 0.01, "batch_size": 32})
 class PooledGIN(PooledStack):
-    r"""GIN for graphs: :math:`h_i' = \mathrm{MLP}((1 + \epsilon) h_i + \sum_{j \in N(i)} h_j)`, sum-pooled at every depth.
+    r"""GIN for graphs: :math:`h_i' = \mathrm{MLP}((1 + \epsilon) h_i + \sum_{j \in N(i)} h_j)`, pooled at every depth.
 
-    The MLP is Linear-BN-ReLU-Linear (the stack adds BN-ReLU after it); ``train_eps=False`` is GIN-0.
+    Sum pooling by default (Xu et al.). The MLP is Linear-BN-ReLU-Linear (the stack adds BN-ReLU after it); ``train_eps=False`` is GIN-0.
     """
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, num_layers: int = 4,
