@@ -16,8 +16,13 @@ from gnnbench.harness.suite import load_suite
 from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
 from gnnbench.registry import MODELS
 from gnnbench.tasks.base import Budget, RunContext
-from gnnbench.tasks.graph import (GraphClassification, GraphOptions, GraphRegression, GraphSplits,
-                                  InductiveNodeClassification)
+from gnnbench.tasks.graph import (
+    GraphClassification,
+    GraphOptions,
+    GraphRegression,
+    GraphSplits,
+    InductiveNodeClassification,
+)
 from gnnbench.tasks.optim import LRSchedule
 from gnnbench.tasks.splits import holdout, stratified_folds
 

@@ -60,7 +60,8 @@ def _check(num_layers: int) -> None:
 class PooledGIN(PooledStack):
     r"""GIN for graphs: :math:`h_i' = \mathrm{MLP}((1 + \epsilon) h_i + \sum_{j \in N(i)} h_j)`, pooled at every depth.
 
-    Sum pooling by default (Xu et al.). The MLP is Linear-BN-ReLU-Linear (the stack adds BN-ReLU after it); ``train_eps=False`` is GIN-0.
+    Sum pooling by default (Xu et al.). The MLP is Linear-BN-ReLU-Linear (the stack adds BN-ReLU after it);
+    ``train_eps=False`` is GIN-0.
     """
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, num_layers: int = 4,
