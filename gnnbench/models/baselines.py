@@ -17,7 +17,7 @@ from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv
 
 from gnnbench.registry import register_model
 
-NODE = ("node_classification",)
+NODE = ("node_classification", "inductive_node_classification")
 
 
 def dropout(x: Tensor, p: float, training: bool) -> Tensor:

@@ -1,0 +1,102 @@
+"""Seeded synthetic tasks from the SIR-GCN paper (Lim et al., TMLR 2025), generated in memory.
+
+**DictionaryLookup** (Brody, Alon & Yahav, "How Attentive are Graph Attention Networks?", ICLR 2022): a complete
+bipartite graph of n *key* nodes and n *query* nodes, edges key -> query. Key node i carries
+``[onehot(i) | onehot(pi(i))]`` (its key and its value under a random permutation pi), query node j carries
+``[onehot(j) | 0]``; each query must output the value of the key that matches it, ``pi(j)``. Keys have no target
+(``y = -1``). Answering needs a message that depends on the query and the key jointly: a static (GCN-like)
+aggregation sees the same multiset of keys at every query and stays at chance, 1/n.
+
+**HeteroEdgeCount**: graph regression of the fraction of heterophilous edges (endpoints of different colours)
+in an Erdos-Renyi graph whose nodes carry one of c colours, one-hot. The SIR-GCN paper names the task but not
+its generator; ours (sizes, edge probability) is stated in :func:`hetero_edge_count`.
+
+Each dataset has a fixed ``split_idx`` (train / val / test graphs), used by ``split: dataset``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch_geometric.data import Data
+
+from gnnbench.data.collection import GraphCollection
+from gnnbench.registry import register_dataset
+
+SPLIT = (0.8, 0.1)  # train, val fractions of the graphs; the rest is test
+PAPER = "Lim et al., TMLR 2025 (arXiv 2403.12529)"
+
+
+def _with_split(graphs: list[Data], generator: torch.Generator) -> GraphCollection:
+    dataset = GraphCollection(graphs)
+    order = torch.randperm(len(graphs), generator=generator)
+    n_train, n_val = round(SPLIT[0] * len(graphs)), round(SPLIT[1] * len(graphs))
+    dataset.split_idx = {"train": order[:n_train], "val": order[n_train:n_train + n_val],
+                         "test": order[n_train + n_val:]}
+    return dataset
+
+
+def dictionary_lookup(n: int, num_graphs: int, seed: int = 0) -> GraphCollection:
+    """``num_graphs`` DictionaryLookup graphs with n keys and n queries, one random permutation each."""
+    if n < 2 or num_graphs < 10:
+        raise ValueError(f"DictionaryLookup needs n >= 2 and at least 10 graphs, got n={n}, {num_graphs} graphs")
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.arange(n)
+    keys, queries = ids.repeat_interleave(n), ids.repeat(n) + n  # every key -> every query
+    edge_index = torch.stack([keys, queries])
+    eye = torch.eye(n)
+    graphs = []
+    for _ in range(num_graphs):
+        values = torch.randperm(n, generator=generator)
+        x = torch.cat([torch.cat([eye, eye[values]], 1), torch.cat([eye, torch.zeros(n, n)], 1)])
+        y = torch.cat([torch.full((n,), -1), values])
+        graphs.append(Data(x=x, edge_index=edge_index, y=y))
+    dataset = _with_split(graphs, generator)
+    dataset.node_features = f"[one-hot key | one-hot value] of {2 * n} dims; queries' value part is zero"
+    return dataset
+
+
+def hetero_edge_count(colours: int, num_graphs: int, seed: int = 0, min_nodes: int = 10, max_nodes: int = 30,
+                      p: float = 0.3) -> GraphCollection:
+    """Erdos-Renyi graphs (n uniform in [min_nodes, max_nodes], edge probability p, undirected) with uniform
+    random colours; the target is the fraction of edges whose endpoints differ in colour."""
+    generator = torch.Generator().manual_seed(seed)
+    graphs = []
+    while len(graphs) < num_graphs:
+        n = int(torch.randint(min_nodes, max_nodes + 1, (1,), generator=generator))
+        upper = torch.triu(torch.rand(n, n, generator=generator) < p, diagonal=1)
+        src, dst = upper.nonzero().t()
+        if src.numel() == 0:
+            continue
+        colour = torch.randint(0, colours, (n,), generator=generator)
+        target = (colour[src] != colour[dst]).float().mean()
+        edge_index = torch.cat([torch.stack([src, dst]), torch.stack([dst, src])], 1)
+        graphs.append(Data(x=torch.eye(colours)[colour], edge_index=edge_index, y=target.view(1, 1)))
+    dataset = _with_split(graphs, generator)
+    dataset.node_features = f"one-hot colour ({colours})"
+    return dataset
+
+
+def _dictionary_loader(n: int) -> Callable[..., GraphCollection]:
+    def load(data_root: str | None = None) -> GraphCollection:
+        return dictionary_lookup(n, 2000)
+
+    load.__doc__ = f"DictionaryLookup with n = {n}: 2,000 graphs, seed 0, split 80/10/10."
+    return load
+
+
+def _hetero_loader(colours: int) -> Callable[..., GraphCollection]:
+    def load(data_root: str | None = None) -> GraphCollection:
+        return hetero_edge_count(colours, 2000)
+
+    load.__doc__ = f"HeteroEdgeCount with {colours} colours: 2,000 graphs, seed 0, split 80/10/10."
+    return load
+
+
+for _n in (5, 10, 20):
+    register_dataset(f"DictionaryLookup-{_n}", tasks=("inductive_node_classification",), paper=PAPER,
+                     stats=f"2000 bipartite graphs of {_n} keys + {_n} queries")(_dictionary_loader(_n))
+for _c in (2, 5, 10):
+    register_dataset(f"HeteroEdgeCount-{_c}", tasks=("graph_regression",), paper=PAPER,
+                     stats=f"2000 G(n in [10, 30], p=0.3) graphs, {_c} colours")(_hetero_loader(_c))

@@ -1,0 +1,270 @@
+"""Tasks over collections of graphs, trained in mini-batches: graph classification, graph regression, and
+node classification in many small graphs (inductive; e.g. DictionaryLookup).
+
+**Splits.** ``split: cv`` is the protocol of Errica et al. ("A Fair Comparison of Graph Neural Networks for
+Graph Classification", ICLR 2020): a stratified ``folds``-fold partition drawn once with ``split_seed`` (the same
+folds for every model), and inside each training fold a stratified holdout of ``val_fraction`` for model
+selection. **The run's seed is the fold index** (``seeds: 10`` runs folds 0..9, each also seeding the model's
+initialisation), so a leaderboard's mean +- std over seeds is the mean +- std over the test folds; the record's
+``split`` names the fold. ``split: dataset`` uses the split a dataset ships (``dataset.split_idx``).
+
+**Selection.** As for node classification: the training protocol sees only the training and validation graphs,
+the epoch is selected on the validation metric (ties: lower validation loss) with early stopping, and the test
+graphs are evaluated once, with the selected state.
+
+**Training.** Adam or AdamW on mini-batches (``batch_size``), optional linear warm-up and reduce-on-plateau of
+the training loss (:mod:`gnnbench.tasks.optim`). Models are called ``model(x, edge_index, batch)`` for
+graph-level targets (one output row per graph) and ``model(x, edge_index)`` for node-level targets.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.data import Batch, Dataset
+from torch_geometric.loader import DataLoader
+
+from gnnbench import hparams as hp
+from gnnbench.errors import DataError
+from gnnbench.registry import Entry, register_task
+from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
+from gnnbench.tasks.metrics import accuracy, macro_f1
+from gnnbench.tasks.optim import LRSchedule, build_optimizer
+from gnnbench.tasks.splits import holdout, stratified_folds
+
+SPLITS = ("train", "val", "test")
+EVAL_BATCH = 512
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    """``split: cv``: ``folds``-fold CV (the run seed is the fold) with an inner ``val_fraction`` holdout;
+    ``split: dataset``: the dataset's own train/val/test graphs."""
+
+    split: Literal["cv", "dataset"] = "cv"
+    folds: int = 10
+    val_fraction: float = 0.1
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.folds < 2:
+            raise ValueError(f"folds must be >= 2, got {self.folds}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+
+
+@dataclass
+class GraphSplits:
+    """What a training protocol gets: the training and validation graphs (never the test graphs)."""
+
+    train: Dataset
+    val: Dataset
+
+
+class GraphTask(Task):
+    """Mini-batch training over a dataset of graphs; subclasses set the target level, loss and metrics."""
+
+    #: "graph": one target per graph (the model pools); "node": targets on nodes, ``y = -1`` where there is none
+    level: ClassVar[str]
+    #: whether the CV folds and the holdout are stratified by class
+    stratified: ClassVar[bool]
+    train_hparams = {"lr": 0.01, "weight_decay": 0.0, "batch_size": 32, "optimizer": "adam", "warmup_epochs": 0,
+                     "lr_patience": 0, "lr_factor": 0.5}
+    Options = GraphOptions
+
+    def run(self, entry: Entry, dataset: Dataset, hparams: Mapping[str, Any], budget: Budget,
+            ctx: RunContext) -> dict:
+        if self.scenario is not None:
+            raise DataError(f"task '{self.name}' has no robustness scenarios yet; remove 'scenario:'")
+        index, split_id = self.split(dataset, ctx.seed)
+        model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
+        model = entry.obj(in_channels=dataset.num_features, out_channels=self.out_channels(dataset), **model_kwargs)
+        model = model.to(ctx.device)
+        fit = self.fit_model(model, GraphSplits(dataset[index["train"]], dataset[index["val"]]), train_kwargs,
+                             budget, ctx)
+        metrics = {s: self.evaluate(model, self.loader(dataset[index[s]]), ctx.device) for s in SPLITS}
+        return {
+            "metrics": metrics,
+            "split": split_id,
+            "best_epoch": fit.best_epoch,
+            "epochs_run": fit.epochs_run,
+            "history": fit.history,
+            "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
+            "params": sum(p.numel() for p in model.parameters()),
+            "data": {"num_graphs": len(dataset), **{f"num_{s}": int(index[s].numel()) for s in SPLITS},
+                     "node_features": getattr(dataset, "node_features", "dataset features")},
+        }
+
+    def split(self, dataset: Dataset, seed: int) -> tuple[dict[str, Tensor], str]:
+        """Graph indices of each split for this run, and an id naming the split (and the fold)."""
+        opts: GraphOptions = self.options
+        if opts.split == "dataset":
+            split_idx = getattr(dataset, "split_idx", None)
+            if split_idx is None or set(split_idx) != set(SPLITS):
+                raise DataError(f"task '{self.name}': split 'dataset' needs a dataset with split_idx "
+                                f"{{train, val, test}}; {type(dataset).__name__} has none (use split: cv)")
+            return dict(split_idx), "dataset"
+        if not 0 <= seed < opts.folds:
+            raise DataError(f"task '{self.name}' with split 'cv': the seed is the fold index, so it must be in "
+                            f"0..{opts.folds - 1}; got seed {seed} (use seeds: {opts.folds})")
+        y = self.targets(dataset) if self.stratified else None
+        strata = y if y is not None else torch.zeros(len(dataset), dtype=torch.long)
+        test = stratified_folds(strata, opts.folds, opts.split_seed)[seed]
+        rest = torch.ones(len(dataset), dtype=torch.bool)
+        rest[test] = False
+        train, val = holdout(rest.nonzero().view(-1), y, opts.val_fraction, opts.split_seed * opts.folds + seed)
+        split_id = f"cv(folds={opts.folds},split_seed={opts.split_seed},val={opts.val_fraction}):fold={seed}"
+        return {"train": train, "val": val, "test": test}, split_id
+
+    @staticmethod
+    def targets(dataset: Dataset) -> Tensor:
+        """Every target of the dataset, concatenated (one per graph for graph-level tasks)."""
+        data = getattr(dataset, "_data", None)
+        return data.y if data is not None else torch.cat([g.y for g in dataset])
+
+    @staticmethod
+    def loader(dataset: Dataset, batch_size: int = EVAL_BATCH, shuffle: bool = False,
+               seed: int = 0) -> DataLoader:
+        generator = torch.Generator().manual_seed(seed) if shuffle else None
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+    def predict(self, model: torch.nn.Module, batch: Batch) -> tuple[Tensor, Tensor]:
+        """(model output, target) of the items that have a target."""
+        if self.level == "graph":
+            return model(batch.x, batch.edge_index, batch.batch), batch.y
+        out, has_target = model(batch.x, batch.edge_index), batch.y >= 0
+        return out[has_target], batch.y[has_target]
+
+    @torch.no_grad()
+    def evaluate(self, model: torch.nn.Module, loader: DataLoader, device: torch.device) -> dict[str, float]:
+        """The metrics of one split, from every batch of ``loader`` in eval mode."""
+        model.eval()
+        outs, targets = [], []
+        for batch in loader:
+            out, target = self.predict(model, batch.to(device))
+            outs.append(out)
+            targets.append(target)
+        return self.metrics(torch.cat(outs), torch.cat(targets))
+
+    def fit(self, model: torch.nn.Module, data: GraphSplits, train_hparams: Mapping[str, Any], budget: Budget,
+            ctx: RunContext) -> FitResult:
+        optimizer = build_optimizer(model.parameters(), train_hparams)
+        schedule = LRSchedule(optimizer, train_hparams)
+        train_loader = self.loader(data.train, train_hparams["batch_size"], shuffle=True, seed=ctx.seed)
+        val_loader = self.loader(data.val)
+        stopper = EarlyStopping(self.direction, budget.patience)
+        history: dict[str, list[float]] = {"train_loss": [], f"val_{self.metric}": [], "val_loss": [], "lr": []}
+        times: list[float] = []
+        epoch = -1
+        for epoch in range(budget.epochs):
+            start = time.perf_counter()
+            lr = schedule.current()
+            loss = self.train_epoch(model, train_loader, optimizer, ctx.device, epoch)
+            schedule.step(epoch, loss)
+            times.append(time.perf_counter() - start)
+            val = self.evaluate(model, val_loader, ctx.device)
+            for key, value in (("train_loss", loss), (f"val_{self.metric}", val[self.metric]),
+                               ("val_loss", val["loss"]), ("lr", lr)):
+                history[key].append(value)
+            ctx.report(epoch, {"loss": loss, f"val_{self.metric}": val[self.metric]})
+            if stopper.step(epoch, val[self.metric], val["loss"], model):
+                break
+        stopper.restore(model)
+        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
+
+    def train_epoch(self, model: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+                    device: torch.device, epoch: int) -> float:
+        """One pass over the training graphs; the mean training loss per target."""
+        model.train()
+        total, count = 0.0, 0
+        for batch in loader:
+            optimizer.zero_grad()
+            out, target = self.predict(model, batch.to(device))
+            loss = self.loss(out, target)
+            check_finite(loss, epoch)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * target.size(0)
+            count += target.size(0)
+        return total / max(count, 1)
+
+    @abstractmethod
+    def out_channels(self, dataset: Dataset) -> int:
+        """Width of the model's output."""
+
+    @abstractmethod
+    def loss(self, out: Tensor, target: Tensor) -> Tensor:
+        """The training loss of a batch."""
+
+    @abstractmethod
+    def metrics(self, out: Tensor, target: Tensor) -> dict[str, float]:
+        """Every metric of one split (``self.metric`` and ``loss`` among them)."""
+
+
+class _Classification(GraphTask):
+    metric = "accuracy"
+    direction = "max"
+
+    def out_channels(self, dataset: Dataset) -> int:
+        return int(self.targets(dataset).max()) + 1
+
+    def loss(self, out: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(out, target)
+
+    def metrics(self, out: Tensor, target: Tensor) -> dict[str, float]:
+        pred = out.argmax(-1)
+        return {"accuracy": accuracy(pred, target), "macro_f1": macro_f1(pred, target, out.size(-1)),
+                "loss": float(F.cross_entropy(out, target))}
+
+
+@register_task("graph_classification", paper="Errica et al., ICLR 2020 (arXiv 1912.09893): k-fold CV protocol",
+               metric="accuracy")
+class GraphClassification(_Classification):
+    """One class per graph; accuracy (macro-F1 recorded), stratified 10-fold CV by default."""
+
+    name = "graph_classification"
+    level = "graph"
+    stratified = True
+
+
+@register_task("inductive_node_classification", paper="node targets in many graphs, split by graph",
+               metric="accuracy")
+class InductiveNodeClassification(_Classification):
+    """Node classes in a collection of graphs (nodes without a target have ``y = -1``), split by graph."""
+
+    name = "inductive_node_classification"
+    level = "node"
+    stratified = False
+
+
+@register_task("graph_regression", paper="mini-batch graph regression (MAE; MSE recorded)", metric="mae")
+class GraphRegression(GraphTask):
+    """One real target per graph (``y`` of shape [1] or [1, t]); L1 training loss, MAE selects and reports."""
+
+    name = "graph_regression"
+    metric = "mae"
+    direction = "min"
+    level = "graph"
+    stratified = False
+
+    def out_channels(self, dataset: Dataset) -> int:
+        y = dataset[0].y
+        return 1 if y.dim() < 2 else y.size(-1)
+
+    def predict(self, model: torch.nn.Module, batch: Batch) -> tuple[Tensor, Tensor]:
+        out, target = super().predict(model, batch)
+        return out, target.view(out.shape).to(out.dtype)
+
+    def loss(self, out: Tensor, target: Tensor) -> Tensor:
+        return F.l1_loss(out, target)
+
+    def metrics(self, out: Tensor, target: Tensor) -> dict[str, float]:
+        return {"mae": float(F.l1_loss(out, target)), "mse": float(F.mse_loss(out, target)),
+                "loss": float(F.l1_loss(out, target))}

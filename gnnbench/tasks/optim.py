@@ -1,0 +1,56 @@
+"""Optimiser and learning-rate schedule of the mini-batch tasks, set by training hyperparameters.
+
+``optimizer`` (``adam`` | ``adamw``), ``lr``, ``weight_decay``; a linear warm-up over ``warmup_epochs``
+(the learning rate of epoch e < warmup is ``lr * (e + 1) / warmup``); then, when ``lr_patience > 0``,
+``ReduceLROnPlateau(factor=lr_factor, patience=lr_patience)`` stepped on the **training loss** (the SIR-GCN
+protocol: it decays the learning rate, it never stops training; early stopping stays on validation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+def build_optimizer(params: Iterable[torch.nn.Parameter], hparams: Mapping[str, Any]) -> torch.optim.Optimizer:
+    name = hparams["optimizer"]
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    return OPTIMIZERS[name](params, lr=hparams["lr"], weight_decay=hparams["weight_decay"])
+
+
+class LRSchedule:
+    """Linear warm-up, then reduce-on-plateau of the training loss; call :meth:`step` once per epoch."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, hparams: Mapping[str, Any]) -> None:
+        self.optimizer = optimizer
+        self.lr = float(hparams["lr"])
+        self.warmup = int(hparams["warmup_epochs"])
+        patience = int(hparams["lr_patience"])
+        self.plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=hparams["lr_factor"],
+                                                                   patience=patience)
+                        if patience > 0 else None)
+        self._set(self._warmup_lr(0))
+
+    def step(self, epoch: int, train_loss: float) -> None:
+        """After epoch ``epoch``: set the learning rate of the next epoch."""
+        if epoch + 1 < self.warmup:
+            self._set(self._warmup_lr(epoch + 1))
+        elif epoch + 1 == self.warmup:
+            self._set(self.lr)
+        elif self.plateau is not None:
+            self.plateau.step(train_loss)
+
+    def current(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _warmup_lr(self, epoch: int) -> float:
+        return self.lr * (epoch + 1) / self.warmup if self.warmup > 0 else self.lr
+
+    def _set(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr

@@ -1,0 +1,167 @@
+"""Graph tasks: the Errica et al. CV protocol, test graphs hidden from training, mini-batch training, TU data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from gnnbench.data.collection import GraphCollection
+from gnnbench.data.synthetic import dictionary_lookup, hetero_edge_count
+from gnnbench.errors import DataError
+from gnnbench.harness.runner import execute
+from gnnbench.harness.suite import load_suite
+from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
+from gnnbench.registry import MODELS
+from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.graph import (
+    GraphClassification,
+    GraphOptions,
+    GraphRegression,
+    GraphSplits,
+    InductiveNodeClassification,
+)
+from gnnbench.tasks.optim import LRSchedule
+from gnnbench.tasks.splits import holdout, stratified_folds
+
+
+def toy_graphs(count: int = 60, classes: int = 3) -> GraphCollection:
+    """Graphs whose class is their size (3, 4 or 5 nodes on a path), so the label is learnable."""
+    graphs = []
+    for i in range(count):
+        n = 3 + i % classes
+        edges = torch.tensor([[j, j + 1] for j in range(n - 1)]).t()
+        graphs.append(Data(x=torch.ones(n, 1), edge_index=torch.cat([edges, edges.flip(0)], 1),
+                           y=torch.tensor([i % classes])))
+    return GraphCollection(graphs)
+
+
+def test_stratified_folds_partition_the_items_and_keep_class_proportions():
+    y = torch.tensor([0] * 40 + [1] * 20 + [2] * 10)
+    folds = stratified_folds(y, 10, seed=0)
+    assert torch.equal(torch.cat(folds).sort().values, torch.arange(70))
+    for fold in folds:
+        assert torch.bincount(y[fold], minlength=3).tolist() == [4, 2, 1]
+    assert [f.tolist() for f in folds] == [f.tolist() for f in stratified_folds(y, 10, seed=0)]
+    assert [f.tolist() for f in folds] != [f.tolist() for f in stratified_folds(y, 10, seed=1)]
+
+
+def test_holdout_is_stratified_and_disjoint():
+    y = torch.tensor([0] * 50 + [1] * 30)
+    rest, held = holdout(torch.arange(80), y, 0.1, seed=0)
+    assert torch.bincount(y[held]).tolist() == [5, 3]
+    assert set(rest.tolist()).isdisjoint(held.tolist()) and rest.numel() + held.numel() == 80
+
+
+def test_the_run_seed_is_the_fold_and_every_fold_is_tested_once():
+    task = GraphClassification(GraphOptions(folds=5, val_fraction=0.2))
+    data = toy_graphs()
+    tests = []
+    for fold in range(5):
+        index, split_id = task.split(data, fold)
+        assert split_id.endswith(f"fold={fold}")
+        parts = [set(index[s].tolist()) for s in ("train", "val", "test")]
+        assert all(a.isdisjoint(b) for a, b in ((parts[0], parts[1]), (parts[0], parts[2]), (parts[1], parts[2])))
+        assert len(parts[1]) == 3 * round(0.2 * 16)  # per class: 16 training graphs of each of 3 classes
+        tests += index["test"].tolist()
+    assert sorted(tests) == list(range(60))
+    with pytest.raises(DataError, match="fold index"):
+        task.split(data, 5)
+
+
+def test_training_sees_only_training_and_validation_graphs(monkeypatch):
+    task = GraphClassification(GraphOptions(folds=5))
+    seen = {}
+
+    def spy(self, model, data, train_hparams, budget, ctx):
+        seen["data"] = data
+        return original(self, model, data, train_hparams, budget, ctx)
+
+    original = GraphClassification.fit
+    monkeypatch.setattr(GraphClassification, "fit", spy)
+    data = toy_graphs()
+    result = task.run(MODELS.get("gin_pool"), data, {**GraphClassification.train_hparams, "hidden_channels": 16,
+                                                      "num_layers": 2, "dropout": 0.0, "pool": "sum",
+                                                      "train_eps": False},
+                      Budget(epochs=60), RunContext(device=torch.device("cpu"), seed=2))
+    splits: GraphSplits = seen["data"]
+    assert set(vars(splits)) == {"train", "val"}
+    assert len(splits.train) + len(splits.val) == 48 and result["data"]["num_test"] == 12
+    assert result["metrics"]["test"]["accuracy"] == 1.0  # graph size is learnable by a sum-pooled GIN
+
+
+def test_reduced_tu_suite_records_fold_features_and_aggregates_over_folds(write_suite):
+    suite = load_suite(write_suite("""\
+        name: tu
+        defaults: {seeds: [0, 1], epochs: 2, patience: null}
+        experiments:
+          - task: {name: graph_classification, folds: 10}
+            datasets: [MUTAG, IMDB-BINARY]
+            models: [{name: gin_pool, hparams: {hidden_channels: 16, num_layers: 2}}]
+        """))
+    records = [execute(spec) for spec in suite.specs]
+    assert all(r["status"] == "ok" for r in records), [r.get("error") for r in records]
+    by = {(r["spec"]["dataset"], r["spec"]["seed"]): r for r in records}
+    assert by["MUTAG", 1]["split"] == "cv(folds=10,split_seed=0,val=0.1):fold=1"
+    assert by["MUTAG", 0]["data"]["num_test"] + by["MUTAG", 0]["data"]["num_train"] \
+        + by["MUTAG", 0]["data"]["num_val"] == 188
+    assert by["IMDB-BINARY", 0]["data"]["node_features"].startswith("one-hot degree")
+    assert by["MUTAG", 0]["data"]["node_features"] == "one-hot node labels (7)"
+    json.dumps(records)
+    board = leaderboard_frame(runs_frame(records))
+    assert sorted(board["n"].tolist()) == [2, 2]
+
+
+def test_dictionary_lookup_targets_are_the_matching_keys_values():
+    data = dictionary_lookup(4, 20, seed=3)
+    g = data[0]
+    keys, queries = g.x[:4], g.x[4:]
+    assert (g.y[:4] == -1).all() and queries[:, 4:].abs().sum() == 0
+    for j in range(4):
+        key = int(queries[j, :4].argmax())
+        assert int(g.y[4 + j]) == int(keys[key, 4:].argmax())
+    assert g.edge_index.size(1) == 16 and bool((g.edge_index[0] < 4).all() and (g.edge_index[1] >= 4).all())
+    assert sum(len(v) for v in data.split_idx.values()) == 20
+
+
+def test_sir_gcn_solves_dictionary_lookup_where_gcn_stays_at_chance():
+    """The paper's expressivity claim, reduced: n = 5, 400 graphs, 1 layer, 60 epochs."""
+    data = dictionary_lookup(5, 400, seed=0)
+    task = InductiveNodeClassification(GraphOptions(split="dataset"))
+    budget, ctx = Budget(epochs=60), RunContext(device=torch.device("cpu"), seed=0)
+    train = {**InductiveNodeClassification.train_hparams, "batch_size": 64, "lr": 0.01}
+    torch.manual_seed(0)
+    sir = task.run(MODELS.get("sir_gcn"), data, {**train, "hidden_channels": 20, "num_layers": 1,
+                                                 "activation": "relu_linear_relu", "norm": "none",
+                                                 "residual": False, "readout_layers": 1}, budget, ctx)
+    gcn = task.run(MODELS.get("gcn"), data, {**train, "hidden_channels": 20, "num_layers": 1, "dropout": 0.0},
+                   budget, ctx)
+    assert sir["metrics"]["test"]["accuracy"] >= 0.95
+    assert abs(gcn["metrics"]["test"]["accuracy"] - 1 / 5) <= 0.05
+
+
+def test_hetero_edge_count_target_and_graph_regression_run():
+    data = hetero_edge_count(3, 40, seed=1)
+    g = data[0]
+    colour = g.x.argmax(1)
+    src, dst = g.edge_index
+    assert float(g.y) == pytest.approx(float((colour[src] != colour[dst]).float().mean()))
+    task = GraphRegression(GraphOptions(split="dataset"))
+    result = task.run(MODELS.get("sir_gcn"), data, {**GraphRegression.train_hparams, "hidden_channels": 8,
+                                                    "num_layers": 1, "pool": "mean"},
+                      Budget(epochs=3), RunContext(device=torch.device("cpu"), seed=0))
+    assert set(result["metrics"]["test"]) == {"mae", "mse", "loss"}
+
+
+def test_lr_schedule_warms_up_linearly_then_decays_on_a_training_loss_plateau():
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.AdamW([param], lr=1.0)
+    schedule = LRSchedule(optimizer, {"lr": 1.0, "warmup_epochs": 4, "lr_patience": 1, "lr_factor": 0.5})
+    lrs = []
+    for epoch in range(8):
+        lrs.append(schedule.current())
+        schedule.step(epoch, train_loss=1.0)  # a flat loss: a plateau right after the warm-up
+    assert lrs[:5] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    assert lrs[-1] < 1.0

@@ -1,0 +1,94 @@
+"""SIR-GCN: the efficient layer equals the per-edge definition, and its messages are contextualised."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_geometric.nn import GCNConv, GINConv
+
+from gnnbench.models.sir_gcn import SIRGCN, SIRConv
+
+
+def random_graph(seed: int = 0, nodes: int = 6, edges: int = 14) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    edge_index = torch.randint(0, nodes, (2, edges), generator=g)
+    edge_index = edge_index[:, edge_index[0] != edge_index[1]]
+    return torch.randn(nodes, 3, generator=g), edge_index
+
+
+def per_edge(conv: SIRConv, x: torch.Tensor, edge_index: torch.Tensor, aggr: str,
+             edge_attr: torch.Tensor | None = None) -> torch.Tensor:
+    """The definition, one edge at a time: h_u = b + AGG_{v -> u} W_R sigma(W_Q h_u + W_K h_v [+ W_E e_vu])."""
+    n = x.size(0)
+    deg_out = torch.bincount(edge_index[0], minlength=n).clamp(min=1).double()
+    deg_in = torch.bincount(edge_index[1], minlength=n).clamp(min=1).double()
+    rows = []
+    for u in range(n):
+        messages = []
+        for e in (edge_index[1] == u).nonzero().view(-1).tolist():
+            v = int(edge_index[0, e])
+            z = conv.lin_query(x[u]) + conv.lin_key(x[v])
+            if edge_attr is not None:
+                z = z + conv.lin_edge(edge_attr[e])
+            m = conv.lin_relation(conv.act(z))
+            if aggr == "sym":
+                m = m * (deg_out[v] * deg_in[u]).rsqrt()
+            messages.append(m)
+        if not messages:
+            agg = torch.zeros(conv.bias.numel(), dtype=x.dtype)
+        else:
+            stacked = torch.stack(messages)
+            agg = {"sum": stacked.sum(0), "sym": stacked.sum(0), "mean": stacked.mean(0),
+                   "max": stacked.max(0).values}[aggr]
+        rows.append(agg + conv.bias)
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize("aggr", ["sum", "mean", "max", "sym"])
+@pytest.mark.parametrize("activation", ["leaky_relu", "relu_linear_relu"])
+def test_efficient_form_equals_the_per_edge_definition(aggr, activation):
+    torch.manual_seed(0)
+    x, edge_index = random_graph()
+    conv = SIRConv(3, 5, 2, aggr=aggr, activation=activation).double().eval()
+    torch.nn.init.normal_(conv.bias)
+    x = x.double()
+    assert torch.allclose(conv(x, edge_index), per_edge(conv, x, edge_index, aggr), atol=1e-6)
+
+
+@pytest.mark.parametrize("aggr", ["sum", "max"])
+def test_edge_feature_variant_adds_w_e_e_inside_sigma(aggr):
+    torch.manual_seed(1)
+    x, edge_index = random_graph(1)
+    edge_attr = torch.randn(edge_index.size(1), 4, dtype=torch.double)
+    conv = SIRConv(3, 5, 2, aggr=aggr, edge_dim=4).double().eval()
+    x = x.double()
+    assert torch.allclose(conv(x, edge_index, edge_attr), per_edge(conv, x, edge_index, aggr, edge_attr), atol=1e-6)
+    with pytest.raises(ValueError, match="edge_attr"):
+        conv(x, edge_index)
+
+
+def centre_difference(layer, h_u, h_u2, h_n) -> torch.Tensor:
+    """f(h_u, h_n) - f(h_u', h_n) for a node u with the one neighbour n (edge n -> u)."""
+    edge_index = torch.tensor([[1], [0]])
+    return layer(torch.stack([h_u, h_n]), edge_index)[0] - layer(torch.stack([h_u2, h_n]), edge_index)[0]
+
+
+def test_messages_are_contextualised_where_gcn_and_gin_are_additive():
+    torch.manual_seed(2)
+    h_u, h_u2, h_a, h_b = torch.randn(4, 3)
+    sir = SIRConv(3, 16, 4, activation="relu").eval()
+    # SIR-GCN: the effect of changing the centre depends on the neighbour (the message is not f(u) + g(v))
+    assert not torch.allclose(centre_difference(sir, h_u, h_u2, h_a), centre_difference(sir, h_u, h_u2, h_b),
+                              atol=1e-4)
+    for additive in (GCNConv(3, 4, add_self_loops=False, normalize=False),
+                     GINConv(torch.nn.Linear(3, 4))):
+        assert torch.allclose(centre_difference(additive, h_u, h_u2, h_a),
+                              centre_difference(additive, h_u, h_u2, h_b), atol=1e-5)
+
+
+def test_wrapper_gives_node_outputs_or_one_row_per_graph():
+    x, edge_index = random_graph(3)
+    model = SIRGCN(3, 2, hidden_channels=8, num_layers=2, aggr="sym").eval()
+    assert model(x, edge_index).shape == (6, 2)
+    batch = torch.tensor([0, 0, 0, 1, 1, 1])
+    assert model(x, edge_index, batch).shape == (2, 2)
