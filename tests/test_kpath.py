@@ -35,7 +35,7 @@ def test_it_separates_a_6_cycle_from_two_triangles_which_gin_cannot():
     torch.manual_seed(0)
     c6, two_c3 = _graph(nx.cycle_graph(6)), _graph(nx.disjoint_union(nx.cycle_graph(3), nx.cycle_graph(3)))
     model = KPathGNN(1, 4, hidden_channels=16, k=2).eval()
-    batch = Batch.from_data_list([model.transform()(g.clone()) for g in (c6, two_c3)])
+    batch = Batch.from_data_list([model.graph_transform()(g.clone()) for g in (c6, two_c3)])
     out = model(batch)
     assert not torch.allclose(out[0], out[1], atol=1e-4)
 
@@ -65,7 +65,7 @@ def test_drop_probabilities_fall_with_centrality_and_both_directions_share_a_fat
 def test_paths_of_a_view_are_exactly_the_paths_of_the_reduced_graph():
     g = _graph(nx.petersen_graph())
     model = KPathGNN(1, 1, k=3)
-    data = model.transform()(g.clone())
+    data = model.graph_transform()(g.clone())
     keep = drop_edges(g.edge_index, torch.full((g.edge_index.size(1),), 0.3), torch.Generator().manual_seed(0))
     reduced = g.edge_index[:, keep]
     for length in (1, 2, 3):
@@ -79,7 +79,7 @@ def test_the_contrastive_loss_trains_the_encoder_through_both_views():
     torch.manual_seed(0)
     model = KPathGNN(1, 2, hidden_channels=16, k=2, contrast_weight=1.0, drop_rate=0.3)
     graphs = [nx.gnp_random_graph(8, 0.4, seed=s) for s in range(8)]
-    batch = Batch.from_data_list([model.transform()(_graph(g)) for g in graphs])
+    batch = Batch.from_data_list([model.graph_transform()(_graph(g)) for g in graphs])
     loss = model.auxiliary_loss(batch)
     loss.backward()
     assert model.encoder[0].weight.grad.abs().sum() > 0 and model.convs[0].lstm.weight_ih_l0.grad is not None
@@ -98,3 +98,25 @@ def test_the_contrastive_loss_trains_the_encoder_through_both_views():
 def test_nt_xent_prefers_matching_views():
     z = torch.randn(6, 8)
     assert nt_xent(z, z + 0.01 * torch.randn(6, 8), 0.5) < nt_xent(z, torch.randn(6, 8), 0.5)
+
+
+def test_the_graph_task_precomputes_paths_once_and_trains_with_the_auxiliary_loss(monkeypatch):
+    from gnnbench.data.substructure import RandomGraphs, counting_dataset
+    from gnnbench.registry import MODELS
+    from gnnbench.tasks.base import Budget, RunContext
+    from gnnbench.tasks.graph import GraphOptions, GraphRegression
+
+    data = counting_dataset("triangle", RandomGraphs(num_graphs=40, seed=1))
+    calls = []
+    real = RootedPaths.forward
+    monkeypatch.setattr(RootedPaths, "forward", lambda self, g: calls.append(1) or real(self, g))
+    aux = []
+    real_aux = KPathGNN.auxiliary_loss
+    monkeypatch.setattr(KPathGNN, "auxiliary_loss", lambda self, b: aux.append(1) or real_aux(self, b))
+    task = GraphRegression(GraphOptions(split="dataset"))
+    result = task.run(MODELS.get("kpath"), data, {**GraphRegression.train_hparams, "hidden_channels": 8, "k": 2,
+                                                  "contrast_weight": 0.1, "batch_size": 8},
+                      Budget(epochs=2), RunContext(device=torch.device("cpu"), seed=0))
+    assert len(calls) == 40  # once per graph, not per epoch or batch
+    assert len(aux) == 2 * 2  # every training batch of both epochs (12 training graphs / 8 per batch)
+    assert result["preprocess_s"] > 0 and result["metrics"]["test"]["mae"] > 0

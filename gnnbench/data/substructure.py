@@ -12,23 +12,33 @@ Counts (``PATTERNS``), every one exact, derived from rooted simple paths (:mod:`
 
 Node level counts the occurrences that **contain** the node (for every pattern), so summing a pattern's
 node counts gives its graph count times the pattern's size.
+
+Registered datasets ``Count-<ER|RR>-<pattern>`` are graph regression on 5,000 graphs split 30/20/50
+(train/val/test, as Chen et al.), with the target divided by its standard deviation over the dataset: a
+graph-regression MAE on them is the MAE normalised by the target's std (predicting the mean scores about
+0.8). Every graph also carries ``node_counts`` (all patterns, node level, unnormalised).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import networkx as nx
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
-from torch_geometric.utils import from_networkx
 
+from gnnbench.data.collection import GraphCollection
 from gnnbench.data.paths import simple_paths
+from gnnbench.registry import register_dataset
 
 PATTERNS = ("triangle", "cycle4", "cycle5", "path3")
 #: nodes per occurrence of each pattern
 PATTERN_SIZE = {"triangle": 3, "cycle4": 4, "cycle5": 5, "path3": 4}
+SPLIT = (0.3, 0.2)  # train, val fractions; the rest (50%) is test, as in Chen et al.
+FAMILIES = {"ER": {"kind": "er"}, "RR": {"kind": "regular"}}
+PAPER = "Chen et al., NeurIPS 2020 (arXiv 2002.04025)"
 
 
 def count_substructures(edge_index: Tensor, num_nodes: int) -> Tensor:
@@ -74,15 +84,57 @@ class RandomGraphs:
             raise ValueError(f"no {self.degree}-regular graph on {self.n} nodes (n * degree must be even)")
 
     def graphs(self) -> list[Data]:
-        """Every graph with ``x`` (a constant feature), ``node_counts`` and ``counts`` (:data:`PATTERNS`)."""
-        out = []
+        """Every graph with ``x`` (a constant feature), ``node_counts`` and ``counts`` (:data:`PATTERNS`).
+
+        Counted in one pass over the disjoint union of all graphs: no path crosses from one graph to another.
+        """
+        edge_indices = []
         for i in range(self.num_graphs):
             seed = self.seed * 1_000_003 + i
             g = (nx.gnp_random_graph(self.n, self.p, seed=seed) if self.kind == "er"
                  else nx.random_regular_graph(self.degree, self.n, seed=seed))
-            data = from_networkx(g)
-            data.num_nodes = self.n
-            node_counts = count_substructures(data.edge_index, self.n)
-            out.append(Data(x=torch.ones(self.n, 1), edge_index=data.edge_index, node_counts=node_counts,
-                            counts=graph_counts(node_counts).unsqueeze(0)))
-        return out
+            edges = torch.tensor(list(g.edges()), dtype=torch.long).reshape(-1, 2).t()
+            edge_indices.append(torch.cat([edges, edges.flip(0)], dim=1))
+        offsets = torch.arange(self.num_graphs).repeat_interleave(torch.tensor([e.size(1) for e in edge_indices]))
+        union = torch.cat(edge_indices, dim=1) + offsets * self.n
+        node_counts = count_substructures(union, self.num_graphs * self.n).view(self.num_graphs, self.n, -1)
+        return [Data(x=torch.ones(self.n, 1), edge_index=edge_index, node_counts=node_counts[i],
+                     counts=graph_counts(node_counts[i]).unsqueeze(0))
+                for i, edge_index in enumerate(edge_indices)]
+
+
+def counting_dataset(pattern: str, family: RandomGraphs) -> GraphCollection:
+    """Graph regression of ``pattern``'s count over ``family``, target / std, with a fixed 30/20/50 split."""
+    if pattern not in PATTERNS:
+        raise ValueError(f"pattern must be one of {PATTERNS}, got {pattern!r}")
+    graphs = family.graphs()
+    column = PATTERNS.index(pattern)
+    counts = torch.cat([g.counts[:, column] for g in graphs])
+    std = float(counts.std())
+    if std == 0:
+        raise ValueError(f"every graph of {family} has the same {pattern} count ({counts[0]:g}): nothing to learn")
+    for graph in graphs:
+        graph.y = graph.counts[:, column:column + 1] / std
+    dataset = GraphCollection(graphs)
+    order = torch.randperm(len(graphs), generator=torch.Generator().manual_seed(family.seed))
+    n_train, n_val = round(SPLIT[0] * len(graphs)), round(SPLIT[1] * len(graphs))
+    dataset.split_idx = {"train": order[:n_train], "val": order[n_train:n_train + n_val],
+                         "test": order[n_train + n_val:]}
+    dataset.node_features = f"constant 1; target = {pattern} count / {std:.4f} (its std over the dataset)"
+    return dataset
+
+
+def _loader(pattern: str, family: RandomGraphs) -> Callable[..., GraphCollection]:
+    def load(data_root: str | None = None) -> GraphCollection:
+        return counting_dataset(pattern, family)
+
+    load.__doc__ = f"{pattern} counts over {family}, split 30/20/50."
+    return load
+
+
+for _family, _kwargs in FAMILIES.items():
+    for _pattern in PATTERNS:
+        _graphs = RandomGraphs(**_kwargs)
+        register_dataset(f"Count-{_family}-{_pattern}", tasks=("graph_regression",), paper=PAPER,
+                         stats=f"5000 {_family} graphs (n={_graphs.n}), {_pattern} count / std")(
+                             _loader(_pattern, _graphs))

@@ -153,8 +153,8 @@ class KPathGNN(nn.Module):
         self.projection = (nn.Sequential(nn.Linear(hidden_channels, hidden_channels), nn.ELU(),
                                          nn.Linear(hidden_channels, hidden_channels)) if contrast_weight > 0 else None)
 
-    def transform(self) -> BaseTransform:
-        """Applied once to every graph of the dataset before training (the paths are cached there)."""
+    def graph_transform(self) -> BaseTransform:
+        """Applied by the graph task once to every graph before training: the paths are cached there."""
         return self.paths
 
     def embed(self, batch: Batch, keep: Tensor | None = None) -> Tensor:

@@ -15,6 +15,11 @@ graphs are evaluated once, with the selected state.
 **Training.** Adam or AdamW on mini-batches (``batch_size``), optional linear warm-up and reduce-on-plateau of
 the training loss (:mod:`gnnbench.tasks.optim`). Models are called ``model(x, edge_index, batch)`` for
 graph-level targets (one output row per graph) and ``model(x, edge_index)`` for node-level targets.
+
+**Model hooks** (all optional): ``graph_transform()`` returns a PyG transform applied once to every graph
+before the run (a per-graph precomputation, e.g. path enumeration; its time is recorded as ``preprocess_s``);
+``takes_batch = True`` makes the task call ``model(batch)`` with the whole mini-batch; ``auxiliary_loss(batch)``
+is added to the training loss (e.g. a contrastive term).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from torch_geometric.data import Batch, Dataset
 from torch_geometric.loader import DataLoader
 
 from gnnbench import hparams as hp
+from gnnbench.data.collection import GraphCollection
 from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
@@ -87,6 +93,9 @@ class GraphTask(Task):
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
         model = entry.obj(in_channels=dataset.num_features, out_channels=self.out_channels(dataset), **model_kwargs)
         model = model.to(ctx.device)
+        started = time.perf_counter()
+        dataset = self.prepare(model, dataset)
+        preprocess_s = time.perf_counter() - started
         fit = self.fit_model(model, GraphSplits(dataset[index["train"]], dataset[index["val"]]), train_kwargs,
                              budget, ctx)
         metrics = {s: self.evaluate(model, self.loader(dataset[index[s]]), ctx.device) for s in SPLITS}
@@ -98,6 +107,7 @@ class GraphTask(Task):
             "history": fit.history,
             "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
             "params": sum(p.numel() for p in model.parameters()),
+            "preprocess_s": preprocess_s,
             "data": {"num_graphs": len(dataset), **{f"num_{s}": int(index[s].numel()) for s in SPLITS},
                      "node_features": getattr(dataset, "node_features", "dataset features")},
         }
@@ -124,6 +134,18 @@ class GraphTask(Task):
         return {"train": train, "val": val, "test": test}, split_id
 
     @staticmethod
+    def prepare(model: torch.nn.Module, dataset: Dataset) -> Dataset:
+        """The dataset with the model's ``graph_transform`` applied once to every graph (unchanged without one)."""
+        if not hasattr(model, "graph_transform"):
+            return dataset
+        transform = model.graph_transform()
+        prepared = GraphCollection([transform(graph.clone()) for graph in dataset])
+        for attr in ("split_idx", "node_features"):
+            if hasattr(dataset, attr):
+                setattr(prepared, attr, getattr(dataset, attr))
+        return prepared
+
+    @staticmethod
     def targets(dataset: Dataset) -> Tensor:
         """Every target of the dataset, concatenated (one per graph for graph-level tasks)."""
         data = getattr(dataset, "_data", None)
@@ -138,6 +160,8 @@ class GraphTask(Task):
     def predict(self, model: torch.nn.Module, batch: Batch) -> tuple[Tensor, Tensor]:
         """(model output, target) of the items that have a target."""
         if self.level == "graph":
+            if getattr(model, "takes_batch", False):
+                return model(batch), batch.y
             return model(batch.x, batch.edge_index, batch.batch), batch.y
         out, has_target = model(batch.x, batch.edge_index), batch.y >= 0
         return out[has_target], batch.y[has_target]
@@ -185,9 +209,12 @@ class GraphTask(Task):
         model.train()
         total, count = 0.0, 0
         for batch in loader:
+            batch = batch.to(device)
             optimizer.zero_grad()
-            out, target = self.predict(model, batch.to(device))
+            out, target = self.predict(model, batch)
             loss = self.loss(out, target)
+            if hasattr(model, "auxiliary_loss"):
+                loss = loss + model.auxiliary_loss(batch)
             check_finite(loss, epoch)
             loss.backward()
             optimizer.step()
