@@ -13,6 +13,7 @@ from gnnbench.errors import GnnbenchError
 from gnnbench.harness.store import RunStore
 from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
+from gnnbench.leaderboard.ranks import rank_markdown
 from gnnbench.leaderboard.write import to_csv, to_markdown
 
 
@@ -39,7 +40,8 @@ def build(directory: str | Path, suite: str | None = None) -> Leaderboard:
     if not depth.empty:
         to_csv(depth, out / "depth.csv")
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
-    (out / "leaderboard.md").write_text(to_markdown(board, records, name, depth_markdown(depth)))
+    (out / "leaderboard.md").write_text(to_markdown(board, records, name,
+                                                             rank_markdown(board) + depth_markdown(depth)))
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
                        markdown=out / "leaderboard.md")
 
