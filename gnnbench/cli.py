@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 
     board = sub.add_parser("leaderboard", parents=[common], help="rebuild leaderboards from a results folder")
     board.add_argument("directory", type=Path, help="results/<suite> (holding runs.jsonl)")
+    board.add_argument("--html", action="store_true", help="also write leaderboard.html: a self-contained page "
+                       "with a sortable table and plots")
     board.set_defaults(handler=_leaderboard)
 
     cmp = sub.add_parser("compare", parents=[common], help="compare two leaderboard CSVs: deltas, Welch's t-test, "
@@ -180,9 +182,9 @@ def _list(args: argparse.Namespace, console: Console) -> int:
 def _leaderboard(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
 
-    board = leaderboard.build(args.directory)
+    board = leaderboard.build(args.directory, html=args.html)
     console.print(_board_table(board.board, args.directory.name))
-    console.print(f"wrote {board.csv}, {board.markdown}")
+    console.print(f"wrote {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
     return 0
 
 

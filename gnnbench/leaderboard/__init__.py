@@ -1,6 +1,6 @@
 """Leaderboards are computed from a suite's records alone: ``build(results/<suite>)`` rewrites
-``leaderboard.csv``, ``grid.csv``, ``leaderboard.md`` (and ``depth.csv`` when a depth grid was swept) from
-``runs.jsonl``."""
+``leaderboard.csv``, ``grid.csv``, ``leaderboard.md`` (and ``depth.csv`` when a depth grid was swept; and
+``leaderboard.html`` on request) from ``runs.jsonl``."""
 
 from __future__ import annotations
 
@@ -24,14 +24,16 @@ class Leaderboard:
     depth: pd.DataFrame
     csv: Path
     markdown: Path
+    html: Path | None = None
 
 
-def build(directory: str | Path, suite: str | None = None) -> Leaderboard:
-    """Read ``directory/runs.jsonl`` and (re)write the leaderboard files beside it."""
+def build(directory: str | Path, suite: str | None = None, html: bool = False) -> Leaderboard:
+    """Read ``directory/runs.jsonl`` and (re)write the leaderboard files beside it (the HTML page too when
+    ``html``: it needs matplotlib, so it is asked for)."""
     store = RunStore(directory)
     if not store.path.exists():
         raise GnnbenchError(f"{store.path}: no records here (run a suite first: gnnbench run SUITE.yaml)")
-    records = list(store.latest().values())
+    records = sorted(store.latest().values(), key=_record_order)  # file order must not change the output
     runs = runs_frame(records)
     board, grid, depth = leaderboard_frame(runs), grid_frame(runs), depth_frame(runs)
     out = Path(directory)
@@ -42,8 +44,20 @@ def build(directory: str | Path, suite: str | None = None) -> Leaderboard:
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
     (out / "leaderboard.md").write_text(to_markdown(board, records, name,
                                                              rank_markdown(board) + depth_markdown(depth)))
+    page = None
+    if html:
+        from gnnbench.leaderboard.html import to_html
+
+        page = out / "leaderboard.html"
+        page.write_text(to_html(board, grid, depth, records, name, out))
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
-                       markdown=out / "leaderboard.md")
+                       markdown=out / "leaderboard.md", html=page)
+
+
+def _record_order(record: dict) -> tuple:
+    s = record["spec"]
+    return (s["task"], s["dataset"], s["model"], str(s.get("config", "")), str(s.get("scenario", "")), s["seed"],
+            record["run_id"])
 
 
 __all__ = ["Leaderboard", "build", "depth_frame", "grid_frame", "leaderboard_frame", "runs_frame"]
