@@ -65,8 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 
     board = sub.add_parser("leaderboard", parents=[common], help="rebuild leaderboards from a results folder")
     board.add_argument("directory", type=Path, help="results/<suite> (holding runs.jsonl)")
-    board.add_argument("--html", action="store_true", help="also write leaderboard.html: a self-contained page "
-                       "with a sortable table and plots")
+    board.add_argument("--html", action="store_true", default=None, help="also write leaderboard.html: a "
+                       "self-contained page with a sortable table and plots (kept up to date once it exists)")
     board.set_defaults(handler=_leaderboard)
 
     cmp = sub.add_parser("compare", parents=[common], help="compare two leaderboard CSVs: deltas, Welch's t-test, "
@@ -139,7 +139,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     board = leaderboard.build(store.directory, suite.name)
     console.print(_board_table(board.board, suite.name))
     console.print(f"{summary.ok} runs finished, {summary.failed} failed; records: {store.path}; "
-                  f"leaderboard: {board.csv}, {board.markdown}")
+                  f"leaderboard: {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
     if nodes:
         console.print("runs per node: " + ", ".join(f"{node} {count}" for node, count in sorted(nodes.items())))
     return 1 if summary.failed else 0

@@ -100,6 +100,9 @@ def test_cli_writes_the_page_only_when_asked(tmp_path, capsys):
     assert main(["leaderboard", str(folder), "--html"]) == 0
     assert (folder / "leaderboard.html").read_text().startswith("<!DOCTYPE html>")
     assert str(folder / "leaderboard.html") in capsys.readouterr().out.replace("\n", "")
+    (folder / "leaderboard.html").write_text("stale")
+    assert main(["leaderboard", str(folder), "-q"]) == 0  # once there, the page is rebuilt with the rest
+    assert (folder / "leaderboard.html").read_text().startswith("<!DOCTYPE html>")
 
 
 @pytest.fixture(autouse=True)

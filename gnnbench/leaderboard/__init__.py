@@ -27,9 +27,9 @@ class Leaderboard:
     html: Path | None = None
 
 
-def build(directory: str | Path, suite: str | None = None, html: bool = False) -> Leaderboard:
-    """Read ``directory/runs.jsonl`` and (re)write the leaderboard files beside it (the HTML page too when
-    ``html``: it needs matplotlib, so it is asked for)."""
+def build(directory: str | Path, suite: str | None = None, html: bool | None = None) -> Leaderboard:
+    """Read ``directory/runs.jsonl`` and (re)write the leaderboard files beside it. The HTML page is written
+    when ``html`` is true, or when it is None and a page is already there (so a page never goes stale)."""
     store = RunStore(directory)
     if not store.path.exists():
         raise GnnbenchError(f"{store.path}: no records here (run a suite first: gnnbench run SUITE.yaml)")
@@ -42,16 +42,15 @@ def build(directory: str | Path, suite: str | None = None, html: bool = False) -
     if not depth.empty:
         to_csv(depth, out / "depth.csv")
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
-    (out / "leaderboard.md").write_text(to_markdown(board, records, name,
-                                                             rank_markdown(board) + depth_markdown(depth)))
-    page = None
-    if html:
+    sections = rank_markdown(board) + depth_markdown(depth)
+    (out / "leaderboard.md").write_text(to_markdown(board, records, name, sections))
+    page = out / "leaderboard.html"
+    if html or (html is None and page.exists()):
         from gnnbench.leaderboard.html import to_html
 
-        page = out / "leaderboard.html"
         page.write_text(to_html(board, grid, depth, records, name, out))
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
-                       markdown=out / "leaderboard.md", html=page)
+                       markdown=out / "leaderboard.md", html=page if page.exists() else None)
 
 
 def _record_order(record: dict) -> tuple:
