@@ -148,16 +148,17 @@ def test_no_depth_section_without_a_depth_grid(tmp_path):
     assert "Depth studies" not in result.markdown.read_text()
 
 
-@pytest.mark.parametrize("order", [None, 0, 1])
-def test_committed_reference_files_are_rebuilt_byte_for_byte(tmp_path, order):
-    """The committed reference leaderboard is a pure function of its runs.jsonl, whatever the line order."""
+@pytest.mark.parametrize(("suite", "order"), [("node_classification", None), ("node_classification", 0),
+                                               ("quickstart", 1)])
+def test_committed_reference_files_are_rebuilt_byte_for_byte(tmp_path, suite, order):
+    """The committed reference leaderboards are a pure function of their runs.jsonl, whatever the line order."""
     from pathlib import Path
 
-    reference = Path(__file__).resolve().parents[1] / "results" / "reference" / "node_classification"
+    reference = Path(__file__).resolve().parents[1] / "results" / "reference" / suite
     lines = (reference / "runs.jsonl").read_text().splitlines(keepends=True)
     if order is not None:
         random.Random(order).shuffle(lines)
     (tmp_path / "runs.jsonl").write_text("".join(lines))
-    leaderboard.build(tmp_path)
-    for name in ("leaderboard.csv", "grid.csv", "leaderboard.md"):
+    leaderboard.build(tmp_path, html=True)
+    for name in ("leaderboard.csv", "grid.csv", "leaderboard.md", "leaderboard.html"):
         assert (tmp_path / name).read_bytes() == (reference / name).read_bytes(), name
