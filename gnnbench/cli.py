@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     cmp.add_argument("--min-effect", type=float, default=0.0, metavar="DELTA",
                      help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point)")
+    cmp.add_argument("--on", default="mean", choices=("mean", "epoch_time_s", "peak_mem_mb"),
+                     help="what to compare: the test metric (default) or a cost (lower is better, no test)")
     cmp.add_argument("--md", type=Path, nargs="?", const=Path("-"), metavar="PATH",
                      help="write the comparison as Markdown to PATH (stdout without PATH)")
     cmp.add_argument("--csv", type=Path, nargs="?", const=Path("-"), metavar="PATH",
@@ -191,7 +193,7 @@ def _leaderboard(args: argparse.Namespace, console: Console) -> int:
 def _compare(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.leaderboard import compare
 
-    result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=args.min_effect)
+    result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=args.min_effect, column=args.on)
     outputs = [(path, text) for path, text in ((args.md, compare.to_markdown), (args.csv, compare.to_csv)) if path]
     for path, text in outputs:
         if str(path) == "-":

@@ -155,3 +155,14 @@ def test_a_csv_with_only_the_stable_columns_compares(tmp_path):
     a = write(tmp_path / "a.csv", stable)
     result = compare.compare(a, a)
     assert result.table["verdict"].item() == "same" and result.table["notes"].item() == ""
+
+
+def test_costs_compare_lower_is_better_without_a_test(tmp_path):
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, epoch_time_s=0.10), row("gat", BASE, epoch_time_s=0.10)])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, epoch_time_s=0.20), row("gat", BASE, epoch_time_s=0.05)])
+    result = compare.compare(a, b, column="epoch_time_s", min_effect=0.01)
+    t = result.table.set_index("model")
+    assert (t.loc["gcn", "verdict"], t.loc["gat", "verdict"]) == ("worse", "better")
+    assert set(t["metric"]) == {"epoch_time_s"} and not t["tested"].any()
+    assert main(["compare", str(a), str(b), "-q", "--on", "epoch_time_s", "--fail-on-regression", "0.05"]) == 1
+    assert main(["compare", str(a), str(b), "-q", "--on", "epoch_time_s", "--fail-on-regression", "0.2"]) == 0

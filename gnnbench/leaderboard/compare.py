@@ -30,6 +30,8 @@ KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
 #: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, environment.
 OPTIONAL = ["values", "seeds", "device", "kernel", "versions"]
+#: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
+COSTS = ("epoch_time_s", "peak_mem_mb")
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "rel_delta", "a_n", "b_n",
                    "p_value", "tested", "verdict", "notes"]
 UNTESTED = "`*`: no per-seed values on both sides, so no test: the verdict rests on the minimum effect alone."
@@ -51,8 +53,12 @@ class Comparison:
         return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold)]
 
 
-def read_leaderboard(path: str | Path) -> pd.DataFrame:
-    """A leaderboard CSV with its required columns checked; errors name the file and the column."""
+def read_leaderboard(path: str | Path, column: str = "mean") -> pd.DataFrame:
+    """A leaderboard CSV with its required columns checked; errors name the file and the column.
+
+    ``column`` is what is compared: ``mean`` (the test metric), or a cost column (:data:`COSTS`), which then
+    takes the place of the metric with direction ``min``.
+    """
     path = Path(path)
     if not path.is_file():
         raise GnnbenchError(f"{path}: no such leaderboard CSV")
@@ -60,12 +66,14 @@ def read_leaderboard(path: str | Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GnnbenchError(f"{path}: not a readable CSV ({exc})") from None
-    missing = [c for c in REQUIRED if c not in frame.columns]
+    missing = [c for c in [*REQUIRED, column] if c not in frame.columns]
     if missing:
         raise GnnbenchError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
                             f"{', '.join(repr(c) for c in missing)} (a leaderboard CSV has {', '.join(REQUIRED)}, ...)")
-    for column in ("scenario", "config"):
-        frame[column] = frame[column].replace("", "none" if column == "scenario" else "default")
+    for key in ("scenario", "config"):
+        frame[key] = frame[key].replace("", "none" if key == "scenario" else "default")
+    if column != "mean":
+        frame = frame.assign(mean=frame[column], metric=column, direction="min", values="")
     for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
         if row.direction not in ("max", "min"):
             raise GnnbenchError(f"{path}: line {line}: column 'direction' is {row.direction!r}; expected max or min")
@@ -81,13 +89,16 @@ def read_leaderboard(path: str | Path) -> pd.DataFrame:
     return out
 
 
-def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float = 0.0) -> Comparison:
-    """Join leaderboards ``a`` (the baseline) and ``b`` (the candidate) and judge every row."""
+def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float = 0.0,
+            column: str = "mean") -> Comparison:
+    """Join leaderboards ``a`` (the baseline) and ``b`` (the candidate) and judge every row on ``column``."""
+    if column not in ("mean", *COSTS):
+        raise GnnbenchError(f"--on must be mean or one of {', '.join(COSTS)}, got {column!r}")
     if not 0 < alpha < 1:
         raise GnnbenchError(f"--alpha must be in (0, 1), got {alpha}")
     if min_effect < 0:
         raise GnnbenchError(f"--min-effect must be >= 0, got {min_effect}")
-    left, right = read_leaderboard(a), read_leaderboard(b)
+    left, right = read_leaderboard(a, column), read_leaderboard(b, column)
     joined = left.merge(right, on=KEYS, how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
     rows = []
     for r in joined.to_dict("records"):

@@ -82,6 +82,7 @@ def cost_scatter(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
             if len(costs) and costs.min() > 0 and costs.max() / costs.min() > 20:
                 ax.set_xscale("log")
                 ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.margins(0.1)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(label)
         handles = [Line2D([], [], color=colour[m], marker="o", linestyle="", label=m)
