@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point)")
     cmp.add_argument("--on", default="mean", choices=("mean", "epoch_time_s", "peak_mem_mb"),
                      help="what to compare: the test metric (default) or a cost (lower is better, no test)")
+    cmp.add_argument("--ignore-config", action="store_true",
+                     help="join on (task, dataset, model, scenario): compare the selected configurations, whatever "
+                     "they are")
     cmp.add_argument("--md", type=Path, nargs="?", const=Path("-"), metavar="PATH",
                      help="write the comparison as Markdown to PATH (stdout without PATH)")
     cmp.add_argument("--csv", type=Path, nargs="?", const=Path("-"), metavar="PATH",
@@ -193,7 +196,8 @@ def _leaderboard(args: argparse.Namespace, console: Console) -> int:
 def _compare(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.leaderboard import compare
 
-    result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=args.min_effect, column=args.on)
+    result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=args.min_effect, column=args.on,
+                             ignore_config=args.ignore_config)
     outputs = [(path, text) for path, text in ((args.md, compare.to_markdown), (args.csv, compare.to_csv)) if path]
     for path, text in outputs:
         if str(path) == "-":

@@ -166,3 +166,12 @@ def test_costs_compare_lower_is_better_without_a_test(tmp_path):
     assert set(t["metric"]) == {"epoch_time_s"} and not t["tested"].any()
     assert main(["compare", str(a), str(b), "-q", "--on", "epoch_time_s", "--fail-on-regression", "0.05"]) == 1
     assert main(["compare", str(a), str(b), "-q", "--on", "epoch_time_s", "--fail-on-regression", "0.2"]) == 0
+
+
+def test_ignore_config_pairs_the_selected_configurations(tmp_path):
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, config="lr=0.01")])
+    b = write(tmp_path / "b.csv", [row("gcn", DROP, config="lr=0.1")])
+    assert set(compare.compare(a, b).table["status"]) == {"only in A", "only in B"}
+    (r,) = compare.compare(a, b, ignore_config=True).table.itertuples()
+    assert (r.config, r.status, r.verdict) == ("lr=0.01 -> lr=0.1", "both", "worse")
+    assert main(["compare", str(a), str(b), "-q", "--ignore-config", "--fail-on-regression"]) == 1

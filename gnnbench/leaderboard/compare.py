@@ -1,6 +1,6 @@
 """Two leaderboard CSVs -> per-row deltas, significance and a verdict: did B get better or worse than A?
 
-Rows are joined on (task, dataset, model, config, scenario, metric). For each matched row: A's and B's mean,
+Rows are joined on (task, dataset, model, config, scenario, metric), or without the config on request. For each matched row: A's and B's mean,
 the delta B - A, the delta relative to |A|, Welch's t-test p-value on the per-seed ``values`` when both sides
 have at least two, and a verdict in the metric's direction (``max``: higher is better; ``min``: lower is):
 
@@ -53,11 +53,11 @@ class Comparison:
         return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold)]
 
 
-def read_leaderboard(path: str | Path, column: str = "mean") -> pd.DataFrame:
+def read_leaderboard(path: str | Path, column: str = "mean", keys: list[str] = KEYS) -> pd.DataFrame:
     """A leaderboard CSV with its required columns checked; errors name the file and the column.
 
     ``column`` is what is compared: ``mean`` (the test metric), or a cost column (:data:`COSTS`), which then
-    takes the place of the metric with direction ``min``.
+    takes the place of the metric with direction ``min``. ``keys`` must identify a row.
     """
     path = Path(path)
     if not path.is_file():
@@ -77,10 +77,10 @@ def read_leaderboard(path: str | Path, column: str = "mean") -> pd.DataFrame:
     for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
         if row.direction not in ("max", "min"):
             raise GnnbenchError(f"{path}: line {line}: column 'direction' is {row.direction!r}; expected max or min")
-    duplicated = frame.duplicated(KEYS, keep=False)
+    duplicated = frame.duplicated(keys, keep=False)
     if duplicated.any():
         first = frame[duplicated].iloc[0]
-        raise GnnbenchError(f"{path}: more than one row for {', '.join(f'{k}={first[k]}' for k in KEYS)}")
+        raise GnnbenchError(f"{path}: more than one row for {', '.join(f'{k}={first[k]}' for k in keys)}")
     out = frame.assign(**{c: "" for c in OPTIONAL if c not in frame.columns})
     out["mean"] = _numbers(frame["mean"], path, "mean")
     out["n"] = _numbers(frame["n"], path, "n")
@@ -90,18 +90,25 @@ def read_leaderboard(path: str | Path, column: str = "mean") -> pd.DataFrame:
 
 
 def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float = 0.0,
-            column: str = "mean") -> Comparison:
-    """Join leaderboards ``a`` (the baseline) and ``b`` (the candidate) and judge every row on ``column``."""
+            column: str = "mean", ignore_config: bool = False) -> Comparison:
+    """Join leaderboards ``a`` (the baseline) and ``b`` (the candidate) and judge every row on ``column``.
+
+    ``ignore_config`` joins without the configuration: each model's validation-selected configuration on one
+    side meets the other side's, whatever they are (``config`` then reads ``X -> Y`` where they differ).
+    """
     if column not in ("mean", *COSTS):
         raise GnnbenchError(f"--on must be mean or one of {', '.join(COSTS)}, got {column!r}")
     if not 0 < alpha < 1:
         raise GnnbenchError(f"--alpha must be in (0, 1), got {alpha}")
     if min_effect < 0:
         raise GnnbenchError(f"--min-effect must be >= 0, got {min_effect}")
-    left, right = read_leaderboard(a, column), read_leaderboard(b, column)
-    joined = left.merge(right, on=KEYS, how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
+    keys = [k for k in KEYS if k != "config"] if ignore_config else KEYS
+    left, right = read_leaderboard(a, column, keys), read_leaderboard(b, column, keys)
+    joined = left.merge(right, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
     rows = []
     for r in joined.to_dict("records"):
+        if ignore_config:
+            r["config"] = " -> ".join(dict.fromkeys(c for c in (r["config_a"], r["config_b"]) if isinstance(c, str)))
         side = {"both": "both", "left_only": "only in A", "right_only": "only in B"}[r["_merge"]]
         rows.append(_judge(r, side, alpha, min_effect, Path(a), Path(b)))
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
@@ -109,7 +116,8 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
 
 
 def welch_p(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided Welch's t-test p-value; NaN with fewer than two values on a side or no variance at all."""
+    """Two-sided Welch's t-test p-value; NaN with fewer than two values on a side. Without any variance on
+    either side (deterministic runs) the answer is exact: 1 for equal means, 0 otherwise."""
     if len(a) < 2 or len(b) < 2:
         return math.nan
     if np.var(a) == 0 and np.var(b) == 0:
