@@ -1,8 +1,9 @@
 """Two leaderboard CSVs -> per-row deltas, significance and a verdict: did B get better or worse than A?
 
-Rows are joined on (task, dataset, model, config, scenario, metric), or without the config on request. For each matched row: A's and B's mean,
-the delta B - A, the delta relative to |A|, Welch's t-test p-value on the per-seed ``values`` when both sides
-have at least two, and a verdict in the metric's direction (``max``: higher is better; ``min``: lower is):
+Rows are joined on (task, dataset, model, config, scenario, metric), or without the config on request. For
+each matched row: A's and B's mean, the delta B - A, the delta relative to |A|, Welch's t-test p-value on the
+per-seed ``values`` when both sides have at least two, and a verdict in the metric's direction (``max``: higher
+is better; ``min``: lower is):
 
 * ``better`` / ``worse``: p < alpha and the improvement exceeds ``min_effect`` (in the metric's unit);
 * ``same``: anything else (within noise);
@@ -153,7 +154,7 @@ def _changes(r: dict) -> list[str]:
     """What differs between the two sides besides the metric: seeds, device, library versions."""
     notes = []
     if r["n_a"] != r["n_b"]:
-        notes.append(f"n {int(r['n_a'])} -> {int(r['n_b'])}")
+        notes.append(f"n {_n(r['n_a'])} -> {_n(r['n_b'])}")
     elif r.get("seeds_a", "") != r.get("seeds_b", "") and r.get("seeds_a") and r.get("seeds_b"):
         notes.append(f"seeds {r['seeds_a']} -> {r['seeds_b']}")
     for column in ("device", "kernel"):
@@ -170,9 +171,12 @@ def _changes(r: dict) -> list[str]:
 
 
 def _parse_versions(text: object) -> dict[str, str] | None:
-    """``python=3.11.7;torch=2.13.0`` -> dict; None when the column is absent or empty (older CSVs)."""
+    """``python=3.11.7;torch=2.13.0`` -> dict; None when the column is absent or empty (older CSVs). A row
+    whose runs used several environments (``env1 | env2``) is kept whole, as one entry."""
     if not isinstance(text, str) or not text:
         return None
+    if " | " in text:
+        return {"versions": text}
     return dict(item.split("=", 1) for item in text.split(";") if "=" in item)
 
 
