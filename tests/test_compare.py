@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -175,3 +176,19 @@ def test_ignore_config_pairs_the_selected_configurations(tmp_path):
     (r,) = compare.compare(a, b, ignore_config=True).table.itertuples()
     assert (r.config, r.status, r.verdict) == ("lr=0.01 -> lr=0.1", "both", "worse")
     assert main(["compare", str(a), str(b), "-q", "--ignore-config", "--fail-on-regression"]) == 1
+
+
+def test_versions_come_from_the_records_beside_an_older_csv(tmp_path):
+    import shutil
+
+    reference = Path(__file__).resolve().parents[1] / "results" / "reference" / "node_classification"
+    older = tmp_path / "older"
+    older.mkdir()
+    shutil.copy(reference / "runs.jsonl", older / "runs.jsonl")
+    frame = pd.read_csv(reference / "leaderboard.csv", dtype=str, keep_default_na=False).drop(columns="versions")
+    frame.to_csv(older / "leaderboard.csv", index=False)
+    newer = pd.read_csv(reference / "leaderboard.csv", dtype=str, keep_default_na=False)
+    newer["versions"] = newer["versions"].str.replace("torch=2.13.0+cpu", "torch=2.14.0+cpu", regex=False)
+    newer.to_csv(tmp_path / "newer.csv", index=False)
+    notes = set(compare.compare(older / "leaderboard.csv", tmp_path / "newer.csv").table["notes"])
+    assert notes == {"torch 2.13.0+cpu -> 2.14.0+cpu"}

@@ -11,7 +11,8 @@ is better; ``min``: lower is):
   and ``tested`` is False, which every output shows.
 
 Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, and changed
-environments (device, library versions from the ``versions`` column) are listed per row in ``notes``.
+environments (device, library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV
+written before that column existed) are listed per row in ``notes``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import pandas as pd
 from scipy import stats
 
 from gnnbench.errors import GnnbenchError
+from gnnbench.harness.store import RunStore
+from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
 from gnnbench.leaderboard.write import FRACTION_METRICS
 
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
@@ -82,6 +85,8 @@ def read_leaderboard(path: str | Path, column: str = "mean", keys: list[str] = K
     if duplicated.any():
         first = frame[duplicated].iloc[0]
         raise GnnbenchError(f"{path}: more than one row for {', '.join(f'{k}={first[k]}' for k in keys)}")
+    if "versions" not in frame.columns:
+        frame = _versions_from_records(frame, path)
     out = frame.assign(**{c: "" for c in OPTIONAL if c not in frame.columns})
     out["mean"] = _numbers(frame["mean"], path, "mean")
     out["n"] = _numbers(frame["n"], path, "n")
@@ -168,6 +173,16 @@ def _changes(r: dict) -> list[str]:
     elif (before is None) != (after is None):
         notes.append(f"versions unknown in {'A' if before is None else 'B'}")
     return notes
+
+
+def _versions_from_records(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A CSV written before the ``versions`` column existed: take it from the ``runs.jsonl`` beside it."""
+    store = RunStore(path.parent)
+    if not store.path.exists():
+        return frame
+    board = leaderboard_frame(runs_frame(store.latest().values()))
+    versions = {tuple(str(v) for v in key): text for *key, text in board[[*KEYS, "versions"]].itertuples(index=False)}
+    return frame.assign(versions=[versions.get(tuple(row), "") for row in frame[KEYS].itertuples(index=False)])
 
 
 def _parse_versions(text: object) -> dict[str, str] | None:
