@@ -1,7 +1,8 @@
-"""The ``gnnbench`` command: run suites, list the registries, rebuild leaderboards.
+"""The ``gnnbench`` command: run suites, list the registries, rebuild and compare leaderboards.
 
 User errors (a bad suite, a missing dataset) print one line and exit with 2; ``--debug`` adds the
-traceback. ``run`` exits with 1 when a run of this invocation failed (its record says why).
+traceback. ``run`` exits with 1 when a run of this invocation failed (its record says why); ``compare
+--fail-on-regression`` exits with 1 when a row got worse.
 """
 
 from __future__ import annotations
@@ -64,7 +65,29 @@ def _parser() -> argparse.ArgumentParser:
 
     board = sub.add_parser("leaderboard", parents=[common], help="rebuild leaderboards from a results folder")
     board.add_argument("directory", type=Path, help="results/<suite> (holding runs.jsonl)")
+    board.add_argument("--html", action="store_true", default=None, help="also write leaderboard.html: a "
+                       "self-contained page with a sortable table and plots (kept up to date once it exists)")
     board.set_defaults(handler=_leaderboard)
+
+    cmp = sub.add_parser("compare", parents=[common], help="compare two leaderboard CSVs: deltas, Welch's t-test, "
+                         "verdicts")
+    cmp.add_argument("a", type=Path, help="baseline leaderboard.csv")
+    cmp.add_argument("b", type=Path, help="candidate leaderboard.csv")
+    cmp.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    cmp.add_argument("--min-effect", type=float, default=0.0, metavar="DELTA",
+                     help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point)")
+    cmp.add_argument("--on", default="mean", choices=("mean", "epoch_time_s", "peak_mem_mb"),
+                     help="what to compare: the test metric (default) or a cost (lower is better, no test)")
+    cmp.add_argument("--ignore-config", action="store_true",
+                     help="join on (task, dataset, model, scenario): compare the selected configurations, whatever "
+                     "they are")
+    cmp.add_argument("--md", type=Path, nargs="?", const=Path("-"), metavar="PATH",
+                     help="write the comparison as Markdown to PATH (stdout without PATH)")
+    cmp.add_argument("--csv", type=Path, nargs="?", const=Path("-"), metavar="PATH",
+                     help="write the comparison as CSV to PATH (stdout without PATH)")
+    cmp.add_argument("--fail-on-regression", type=float, nargs="?", const=0.0, metavar="THRESHOLD",
+                     help="exit 1 when a row is worse by more than THRESHOLD (metric's unit; default 0)")
+    cmp.set_defaults(handler=_compare)
     return parser
 
 
@@ -121,7 +144,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     board = leaderboard.build(store.directory, suite.name)
     console.print(_board_table(board.board, suite.name))
     console.print(f"{summary.ok} runs finished, {summary.failed} failed; records: {store.path}; "
-                  f"leaderboard: {board.csv}, {board.markdown}")
+                  f"leaderboard: {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
     if nodes:
         console.print("runs per node: " + ", ".join(f"{node} {count}" for node, count in sorted(nodes.items())))
     return 1 if summary.failed else 0
@@ -164,10 +187,52 @@ def _list(args: argparse.Namespace, console: Console) -> int:
 def _leaderboard(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
 
-    board = leaderboard.build(args.directory)
+    board = leaderboard.build(args.directory, html=args.html)
     console.print(_board_table(board.board, args.directory.name))
-    console.print(f"wrote {board.csv}, {board.markdown}")
+    console.print(f"wrote {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
     return 0
+
+
+def _compare(args: argparse.Namespace, console: Console) -> int:
+    from gnnbench.leaderboard import compare
+
+    result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=args.min_effect, column=args.on,
+                             ignore_config=args.ignore_config)
+    outputs = [(path, text) for path, text in ((args.md, compare.to_markdown), (args.csv, compare.to_csv)) if path]
+    for path, text in outputs:
+        if str(path) == "-":
+            sys.stdout.write(text(result))
+        else:
+            path.write_text(text(result))
+    if not any(str(path) == "-" for path, _ in outputs):  # stdout holds the table unless it holds a file's text
+        console.print(_compare_table(result))
+        for path, _ in outputs:
+            console.print(f"wrote {path}")
+        console.print(compare.summary(result))
+    if args.fail_on_regression is not None:
+        worse = result.regressions(args.fail_on_regression)
+        for r in worse.itertuples(index=False):
+            print(f"gnnbench: regression: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
+                  f"{r.a_mean:.6g} -> {r.b_mean:.6g}, p = {r.p_value:.3g}", file=sys.stderr)
+        return 1 if len(worse) else 0
+    return 0
+
+
+def _compare_table(result: Any) -> Table:
+    from gnnbench.leaderboard.compare import KEYS, UNTESTED, display_rows
+
+    rows = display_rows(result)
+    shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
+    table = Table(title=f"B = {result.b} vs A = {result.a}; alpha {result.alpha:g}, min effect {result.min_effect:g}",
+                  caption=UNTESTED.replace("`", "") if any(r["verdict"].endswith("*") for r in rows) else None)
+    for column in (*shown, "A", "B", "delta", "rel", "p", "verdict", "notes"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("A", "B"),
+                         justify="right" if column in ("A", "B", "delta", "rel", "p") else "left")
+    colour = {"better": "green", "worse": "bold red", "only in A": "yellow", "only in B": "yellow"}
+    for r in rows:
+        table.add_row(*(r[k] for k in shown), r["A"], r["B"], r["delta"], r["rel"], r["p"], r["verdict"], r["notes"],
+                      style=colour.get(r["verdict"].rstrip("*")))
+    return table
 
 
 def _board_table(board: Any, title: str) -> Table:

@@ -146,3 +146,20 @@ def test_no_depth_section_without_a_depth_grid(tmp_path):
     result = leaderboard.build(tmp_path)
     assert result.depth.empty and not (tmp_path / "depth.csv").exists()
     assert "Depth studies" not in result.markdown.read_text()
+
+
+@pytest.mark.parametrize(("suite", "order"), [("node_classification", None), ("node_classification", 0),
+                                               ("quickstart", 1)])
+def test_committed_reference_files_are_rebuilt_byte_for_byte(tmp_path, suite, order):
+    """The committed reference leaderboards are a pure function of their runs.jsonl, whatever the line order.
+    (The HTML page is only compared with itself, in test_html.py: its SVGs depend on the matplotlib version.)"""
+    from pathlib import Path
+
+    reference = Path(__file__).resolve().parents[1] / "results" / "reference" / suite
+    lines = (reference / "runs.jsonl").read_text().splitlines(keepends=True)
+    if order is not None:
+        random.Random(order).shuffle(lines)
+    (tmp_path / "runs.jsonl").write_text("".join(lines))
+    leaderboard.build(tmp_path)
+    for name in ("leaderboard.csv", "grid.csv", "leaderboard.md"):
+        assert (tmp_path / name).read_bytes() == (reference / name).read_bytes(), name

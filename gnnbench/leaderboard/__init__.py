@@ -1,6 +1,6 @@
 """Leaderboards are computed from a suite's records alone: ``build(results/<suite>)`` rewrites
-``leaderboard.csv``, ``grid.csv``, ``leaderboard.md`` (and ``depth.csv`` when a depth grid was swept) from
-``runs.jsonl``."""
+``leaderboard.csv``, ``grid.csv``, ``leaderboard.md`` (and ``depth.csv`` when a depth grid was swept; and
+``leaderboard.html`` on request) from ``runs.jsonl``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from gnnbench.errors import GnnbenchError
 from gnnbench.harness.store import RunStore
 from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
+from gnnbench.leaderboard.ranks import rank_markdown
 from gnnbench.leaderboard.write import to_csv, to_markdown
 
 
@@ -23,14 +24,16 @@ class Leaderboard:
     depth: pd.DataFrame
     csv: Path
     markdown: Path
+    html: Path | None = None
 
 
-def build(directory: str | Path, suite: str | None = None) -> Leaderboard:
-    """Read ``directory/runs.jsonl`` and (re)write the leaderboard files beside it."""
+def build(directory: str | Path, suite: str | None = None, html: bool | None = None) -> Leaderboard:
+    """Read ``directory/runs.jsonl`` and (re)write the leaderboard files beside it. The HTML page is written
+    when ``html`` is true, or when it is None and a page is already there (so a page never goes stale)."""
     store = RunStore(directory)
     if not store.path.exists():
         raise GnnbenchError(f"{store.path}: no records here (run a suite first: gnnbench run SUITE.yaml)")
-    records = list(store.latest().values())
+    records = sorted(store.latest().values(), key=_record_order)  # file order must not change the output
     runs = runs_frame(records)
     board, grid, depth = leaderboard_frame(runs), grid_frame(runs), depth_frame(runs)
     out = Path(directory)
@@ -39,9 +42,21 @@ def build(directory: str | Path, suite: str | None = None) -> Leaderboard:
     if not depth.empty:
         to_csv(depth, out / "depth.csv")
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
-    (out / "leaderboard.md").write_text(to_markdown(board, records, name, depth_markdown(depth)))
+    sections = rank_markdown(board) + depth_markdown(depth)
+    (out / "leaderboard.md").write_text(to_markdown(board, records, name, sections))
+    page = out / "leaderboard.html"
+    if html or (html is None and page.exists()):
+        from gnnbench.leaderboard.html import to_html
+
+        page.write_text(to_html(board, grid, depth, records, name, out))
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
-                       markdown=out / "leaderboard.md")
+                       markdown=out / "leaderboard.md", html=page if page.exists() else None)
+
+
+def _record_order(record: dict) -> tuple:
+    s = record["spec"]
+    return (s["task"], s["dataset"], s["model"], str(s.get("config", "")), str(s.get("scenario", "")), s["seed"],
+            record["run_id"])
 
 
 __all__ = ["Leaderboard", "build", "depth_frame", "grid_frame", "leaderboard_frame", "runs_frame"]

@@ -20,7 +20,7 @@ import pandas as pd
 #: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
-EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams"]
+EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "versions"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
 CONFIG_KEYS = [*ROW_KEYS, "config"]
 GROUP_KEYS = ["task", "dataset", "scenario"]
@@ -43,10 +43,17 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
                 metric=metric, direction=r["direction"], test=r["metrics"]["test"][metric],
                 val=r["metrics"]["val"][metric], params=r.get("params"), epoch_time_s=r.get("epoch_time_s"),
                 peak_mem_mb=r.get("memory", {}).get("peak_mb"), best_epoch=r.get("best_epoch"),
-                device=r.get("env", {}).get("device_name", ""),
+                device=r.get("env", {}).get("device_name", ""), versions=versions_label(r.get("env", {})),
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def versions_label(env: dict[str, Any]) -> str:
+    """``python=3.11.7;torch=2.13.0+cpu;...``: the library versions a record ran with, sorted by name, so
+    ``gnnbench compare`` can tell when two leaderboards come from different environments."""
+    versions = {"python": env.get("python"), **env.get("versions", {})}
+    return ";".join(f"{name}={v}" for name, v in sorted(versions.items()) if v)
 
 
 def scenario_label(scenario: dict[str, Any] | str | None) -> str:
@@ -107,6 +114,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "configs_tried": int(tried[key[:-1]]),
             "failed": int(failed.get(key, 0)), "best_epoch_mean": group["best_epoch"].mean(),
             "device": ";".join(sorted(set(group["device"]))), "hparams": group["hparams"].iloc[0],
+            "versions": " | ".join(sorted(set(group["versions"]))),
         })
     board = pd.DataFrame(rows)
     signed = np.where(board["direction"] == "max", -board["mean"], board["mean"])

@@ -48,7 +48,7 @@ def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
         lines += _details(part, metric)
         lines += ["", "</details>", ""]
     lines += list(sections)
-    lines += _environment(records)
+    lines += environment_lines(records)
     lines += _failures(records)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -89,7 +89,8 @@ def _details(part: pd.DataFrame, metric: str) -> list[str]:
     return rows
 
 
-def _environment(records: list[dict[str, Any]]) -> list[str]:
+def environment_lines(records: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: the distinct devices, threads, versions and commits the records ran with."""
     envs = [r["env"] for r in records if r.get("status") == "ok" and "env" in r]
     if not envs:
         return []

@@ -1,0 +1,286 @@
+"""Two leaderboard CSVs -> per-row deltas, significance and a verdict: did B get better or worse than A?
+
+Rows are joined on (task, dataset, model, config, scenario, metric), or without the config on request. For
+each matched row: A's and B's mean, the delta B - A, the delta relative to |A|, Welch's t-test p-value on the
+per-seed ``values`` when both sides have at least two, and a verdict in the metric's direction (``max``: higher
+is better; ``min``: lower is):
+
+* ``better`` / ``worse``: p < alpha and the improvement exceeds ``min_effect`` (in the metric's unit);
+* ``same``: anything else (within noise);
+* without per-seed values on both sides no test is possible: the verdict then rests on ``min_effect`` alone
+  and ``tested`` is False, which every output shows.
+
+Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, and changed
+environments (device, library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV
+written before that column existed) are listed per row in ``notes``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from gnnbench.errors import GnnbenchError
+from gnnbench.harness.store import RunStore
+from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
+from gnnbench.leaderboard.write import FRACTION_METRICS
+
+KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
+REQUIRED = [*KEYS, "direction", "mean", "n"]
+#: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, environment.
+OPTIONAL = ["values", "seeds", "device", "kernel", "versions"]
+#: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
+COSTS = ("epoch_time_s", "peak_mem_mb")
+COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "rel_delta", "a_n", "b_n",
+                   "p_value", "tested", "verdict", "notes"]
+UNTESTED = "`*`: no per-seed values on both sides, so no test: the verdict rests on the minimum effect alone."
+
+
+@dataclass
+class Comparison:
+    """The joined table (one row per key on either side) and what it was computed with."""
+
+    table: pd.DataFrame
+    a: Path
+    b: Path
+    alpha: float
+    min_effect: float
+
+    def regressions(self, threshold: float = 0.0) -> pd.DataFrame:
+        """Rows whose verdict is ``worse`` by more than ``threshold`` (in the metric's unit)."""
+        t = self.table
+        return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold)]
+
+
+def read_leaderboard(path: str | Path, column: str = "mean", keys: list[str] = KEYS) -> pd.DataFrame:
+    """A leaderboard CSV with its required columns checked; errors name the file and the column.
+
+    ``column`` is what is compared: ``mean`` (the test metric), or a cost column (:data:`COSTS`), which then
+    takes the place of the metric with direction ``min``. ``keys`` must identify a row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise GnnbenchError(f"{path}: no such leaderboard CSV")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise GnnbenchError(f"{path}: not a readable CSV ({exc})") from None
+    missing = [c for c in [*REQUIRED, column] if c not in frame.columns]
+    if missing:
+        raise GnnbenchError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
+                            f"{', '.join(repr(c) for c in missing)} (a leaderboard CSV has {', '.join(REQUIRED)}, ...)")
+    for key in ("scenario", "config"):
+        frame[key] = frame[key].replace("", "none" if key == "scenario" else "default")
+    if column != "mean":
+        frame = frame.assign(mean=frame[column], metric=column, direction="min", values="")
+    for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
+        if row.direction not in ("max", "min"):
+            raise GnnbenchError(f"{path}: line {line}: column 'direction' is {row.direction!r}; expected max or min")
+    duplicated = frame.duplicated(keys, keep=False)
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise GnnbenchError(f"{path}: more than one row for {', '.join(f'{k}={first[k]}' for k in keys)}")
+    if "versions" not in frame.columns:
+        frame = _versions_from_records(frame, path)
+    out = frame.assign(**{c: "" for c in OPTIONAL if c not in frame.columns})
+    out["mean"] = _numbers(frame["mean"], path, "mean")
+    out["n"] = _numbers(frame["n"], path, "n")
+    out["values"] = [_values(v, path, line) for line, v in
+                     zip(range(2, len(out) + 2), out["values"], strict=True)]
+    return out
+
+
+def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float = 0.0,
+            column: str = "mean", ignore_config: bool = False) -> Comparison:
+    """Join leaderboards ``a`` (the baseline) and ``b`` (the candidate) and judge every row on ``column``.
+
+    ``ignore_config`` joins without the configuration: each model's validation-selected configuration on one
+    side meets the other side's, whatever they are (``config`` then reads ``X -> Y`` where they differ).
+    """
+    if column not in ("mean", *COSTS):
+        raise GnnbenchError(f"--on must be mean or one of {', '.join(COSTS)}, got {column!r}")
+    if not 0 < alpha < 1:
+        raise GnnbenchError(f"--alpha must be in (0, 1), got {alpha}")
+    if min_effect < 0:
+        raise GnnbenchError(f"--min-effect must be >= 0, got {min_effect}")
+    keys = [k for k in KEYS if k != "config"] if ignore_config else KEYS
+    left, right = read_leaderboard(a, column, keys), read_leaderboard(b, column, keys)
+    joined = left.merge(right, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
+    rows = []
+    for r in joined.to_dict("records"):
+        if ignore_config:
+            r["config"] = " -> ".join(dict.fromkeys(c for c in (r["config_a"], r["config_b"]) if isinstance(c, str)))
+        side = {"both": "both", "left_only": "only in A", "right_only": "only in B"}[r["_merge"]]
+        rows.append(_judge(r, side, alpha, min_effect, Path(a), Path(b)))
+    table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
+    return Comparison(table=table, a=Path(a), b=Path(b), alpha=alpha, min_effect=min_effect)
+
+
+def welch_p(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided Welch's t-test p-value; NaN with fewer than two values on a side. Without any variance on
+    either side (deterministic runs) the answer is exact: 1 for equal means, 0 otherwise."""
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    if np.var(a) == 0 and np.var(b) == 0:
+        return 1.0 if np.mean(a) == np.mean(b) else 0.0
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def _judge(r: dict, side: str, alpha: float, min_effect: float, a: Path, b: Path) -> dict:
+    key = {k: r[k] for k in KEYS}
+    if side != "both":
+        present = "_a" if side == "only in A" else "_b"
+        return {**key, "direction": r[f"direction{present}"], "status": side,
+                "a_mean": r["mean_a"], "b_mean": r["mean_b"], "delta": math.nan, "rel_delta": math.nan,
+                "a_n": r["n_a"], "b_n": r["n_b"], "p_value": math.nan, "tested": False, "verdict": "",
+                "notes": "", "improvement": math.nan}
+    if r["direction_a"] != r["direction_b"]:
+        raise GnnbenchError(f"{b}: column 'direction' is {r['direction_b']!r} for "
+                            f"{', '.join(f'{k}={v}' for k, v in key.items())} but {r['direction_a']!r} in {a}")
+    sign = 1.0 if r["direction_a"] == "max" else -1.0
+    delta = r["mean_b"] - r["mean_a"]
+    improvement = sign * delta
+    p = welch_p(r["values_a"], r["values_b"])
+    tested = not math.isnan(p)
+    significant = abs(improvement) > min_effect and (not tested or p < alpha)
+    verdict = "same" if not significant else "better" if improvement > 0 else "worse"
+    return {**key, "direction": r["direction_a"], "status": "both", "a_mean": r["mean_a"], "b_mean": r["mean_b"],
+            "delta": delta, "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan,
+            "a_n": r["n_a"], "b_n": r["n_b"], "p_value": p, "tested": tested, "verdict": verdict,
+            "notes": "; ".join(_changes(r)), "improvement": improvement}
+
+
+def _changes(r: dict) -> list[str]:
+    """What differs between the two sides besides the metric: seeds, device, library versions."""
+    notes = []
+    if r["n_a"] != r["n_b"]:
+        notes.append(f"n {_n(r['n_a'])} -> {_n(r['n_b'])}")
+    elif r.get("seeds_a", "") != r.get("seeds_b", "") and r.get("seeds_a") and r.get("seeds_b"):
+        notes.append(f"seeds {r['seeds_a']} -> {r['seeds_b']}")
+    for column in ("device", "kernel"):
+        before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
+        if before and after and before != after:
+            notes.append(f"{column} {before} -> {after}")
+    before, after = _parse_versions(r.get("versions_a")), _parse_versions(r.get("versions_b"))
+    if before is not None and after is not None:
+        notes += [f"{name} {before.get(name, '–')} -> {after.get(name, '–')}"
+                  for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+    elif (before is None) != (after is None):
+        notes.append(f"versions unknown in {'A' if before is None else 'B'}")
+    return notes
+
+
+def _versions_from_records(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A CSV written before the ``versions`` column existed: take it from the ``runs.jsonl`` beside it."""
+    store = RunStore(path.parent)
+    if not store.path.exists():
+        return frame
+    board = leaderboard_frame(runs_frame(store.latest().values()))
+    versions = {tuple(str(v) for v in key): text for *key, text in board[[*KEYS, "versions"]].itertuples(index=False)}
+    return frame.assign(versions=[versions.get(tuple(row), "") for row in frame[KEYS].itertuples(index=False)])
+
+
+def _parse_versions(text: object) -> dict[str, str] | None:
+    """``python=3.11.7;torch=2.13.0`` -> dict; None when the column is absent or empty (older CSVs). A row
+    whose runs used several environments (``env1 | env2``) is kept whole, as one entry."""
+    if not isinstance(text, str) or not text:
+        return None
+    if " | " in text:
+        return {"versions": text}
+    return dict(item.split("=", 1) for item in text.split(";") if "=" in item)
+
+
+def _numbers(column: pd.Series, path: Path, name: str) -> pd.Series:
+    numbers = pd.to_numeric(column, errors="coerce")
+    bad = numbers.isna() & (column != "")
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {column[bad].iloc[0]!r}; expected a number")
+    return numbers
+
+
+def _values(text: str, path: Path, line: int) -> np.ndarray:
+    try:
+        return np.array([float(v) for v in text.split(";") if v != ""], dtype=float)
+    except ValueError:
+        raise GnnbenchError(f"{path}: line {line}: column 'values' is {text!r}; expected numbers separated by ';'"
+                            ) from None
+
+
+def summary(comparison: Comparison) -> str:
+    """``2 better, 1 worse, 5 same; 1 only in A, 0 only in B`` (untested verdicts counted as well)."""
+    t = comparison.table
+    counts = t["verdict"].value_counts()
+    untested = int(((t["status"] == "both") & ~t["tested"].astype(bool)).sum())
+    return (f"{counts.get('better', 0)} better, {counts.get('worse', 0)} worse, {counts.get('same', 0)} same"
+            + (f" ({untested} without per-seed values: verdict on the effect size alone)" if untested else "")
+            + f"; {int((t['status'] == 'only in A').sum())} only in A, {int((t['status'] == 'only in B').sum())} "
+            f"only in B")
+
+
+def display_rows(comparison: Comparison) -> list[dict[str, str]]:
+    """Rows as text for people: fraction metrics in percent, deltas signed, untested verdicts starred."""
+    rows = []
+    for r in comparison.table.itertuples(index=False):
+        scale = 100.0 if r.metric in FRACTION_METRICS else 1.0
+        digits = 2 if scale == 100.0 else 4
+        verdict = r.verdict + ("*" if r.status == "both" and not r.tested else "")
+        rows.append({
+            **{k: getattr(r, k) for k in KEYS},
+            "A": _text(r.a_mean * scale, digits, _n(r.a_n)), "B": _text(r.b_mean * scale, digits, _n(r.b_n)),
+            "delta": _text(r.delta * scale, digits, sign=True), "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
+            "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}",
+            "verdict": verdict if r.status == "both" else r.status, "notes": r.notes,
+        })
+    return rows
+
+
+def to_markdown(comparison: Comparison) -> str:
+    """A Markdown report: what was compared and how, the summary, one table row per key, a legend."""
+    rows = display_rows(comparison)
+    shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
+    header = [*shown, "A", "B", "Δ", "Δ rel", "p (Welch)", "verdict", "notes"]
+    lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
+             f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
+             f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
+             f"{comparison.min_effect:g}.", "", f"**{summary(comparison)}**", "",
+             "| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    for r in rows:
+        cells = [*(r[k] for k in shown), r["A"], r["B"], r["delta"], r["rel"], r["p"], r["verdict"], r["notes"]]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    fixed = [k for k in KEYS if k not in shown]
+    lines += [""] + ([f"All rows: {', '.join(f'{k} = {rows[0][k]}' for k in fixed)}."] if fixed and rows else [])
+    if any(r["verdict"].endswith("*") for r in rows):
+        lines.append(UNTESTED)
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(comparison: Comparison, path: Path | None = None) -> str:
+    """The comparison as CSV with fixed float digits (``COMPARE_COLUMNS``); written to ``path`` when given."""
+    out = comparison.table[COMPARE_COLUMNS].copy()
+    for column in ("a_mean", "b_mean", "delta", "rel_delta", "p_value"):
+        out[column] = ["" if math.isnan(v) else f"{v:.6g}" if column == "p_value" else f"{v:.6f}"
+                       for v in out[column].astype(float)]
+    for column in ("a_n", "b_n"):
+        out[column] = [_n(v) for v in out[column]]
+    out["tested"] = out["tested"].map({True: "true", False: "false"})
+    text = out.to_csv(index=False, lineterminator="\n")
+    if path is not None:
+        path.write_text(text)
+    return text
+
+
+def _text(value: float, digits: int, suffix: str = "", sign: bool = False, unit: str = "") -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+    return f"{text}{unit}" + (f" ({suffix})" if suffix else "")
+
+
+def _n(value: float) -> str:
+    return "" if value is None or math.isnan(value) else str(int(value))

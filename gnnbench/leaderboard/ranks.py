@@ -1,0 +1,106 @@
+"""Ranks across datasets (Demšar, JMLR 2006): which models are better over a whole suite, not one dataset.
+
+Per (task, scenario, metric): each dataset ranks the models by mean test metric in the metric's direction
+(ties share the average rank); a model's mean rank is averaged over the datasets that have every model. The
+Friedman test asks whether the mean ranks differ at all; the Nemenyi critical difference
+
+    CD = q_alpha / sqrt(2) * sqrt(k (k + 1) / (6 N)),   q_alpha: studentized range quantile, k models, infinite df
+
+says which pairs differ: two models whose mean ranks are closer than CD are not significantly different.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+GROUP = ["task", "scenario", "metric"]
+
+
+@dataclass
+class RankSummary:
+    """Mean ranks of one (task, scenario, metric) over ``datasets``, with the tests' results."""
+
+    task: str
+    scenario: str
+    metric: str
+    ranks: pd.DataFrame  # model x dataset average ranks, plus "mean_rank"; sorted best first
+    excluded: list[str]  # models missing on some dataset (a rank needs every model on every dataset)
+    friedman_stat: float
+    friedman_p: float
+    cd: float
+    alpha: float
+
+    def cliques(self) -> list[list[str]]:
+        """Maximal runs of models (in mean-rank order) whose mean ranks all lie within CD of each other."""
+        mean = self.ranks["mean_rank"]
+        models = list(mean.index)
+        groups: list[list[str]] = []
+        for i, model in enumerate(models):
+            group = [m for m in models[i:] if mean[m] - mean[model] <= self.cd]
+            if len(group) > 1 and not any(set(group) <= set(g) for g in groups):
+                groups.append(group)
+        return groups
+
+
+def nemenyi_cd(k: int, n: int, alpha: float = 0.05) -> float:
+    """The critical difference of mean ranks for ``k`` models over ``n`` datasets."""
+    q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
+    return float(q * math.sqrt(k * (k + 1) / (6 * n)))
+
+
+def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary]:
+    """One summary per (task, scenario, metric) with at least two datasets and two models on all of them."""
+    out = []
+    for (task, scenario, metric), part in board.groupby(GROUP, sort=True):
+        means = part.pivot_table(index="model", columns="dataset", values="mean", aggfunc="first")
+        complete = means.dropna()
+        if complete.shape[0] < 2 or complete.shape[1] < 2:
+            continue
+        sign = -1.0 if part["direction"].iloc[0] == "max" else 1.0
+        ranks = complete.apply(lambda column, s=sign: pd.Series(stats.rankdata(s * column.to_numpy()),
+                                                                 index=column.index))
+        ranks["mean_rank"] = ranks.mean(axis=1)
+        ranks = ranks.sort_values("mean_rank", kind="stable")  # ties keep the model names' order
+        k, n = complete.shape
+        statistic, p = (stats.friedmanchisquare(*complete.to_numpy()) if k >= 3 else (math.nan, math.nan))
+        out.append(RankSummary(task=task, scenario=scenario, metric=metric, ranks=ranks,
+                               excluded=sorted(set(means.index) - set(complete.index)),
+                               friedman_stat=float(statistic), friedman_p=float(p), cd=nemenyi_cd(k, n, alpha),
+                               alpha=alpha))
+    return out
+
+
+def rank_markdown(board: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """The "Ranks across datasets" section of leaderboard.md (empty without two datasets)."""
+    summaries = rank_summaries(board, alpha)
+    if not summaries:
+        return []
+    lines = ["## Ranks across datasets", "",
+             "Per dataset, models are ranked by mean test metric (1 = best, ties share the average rank); the mean "
+             "rank is over the datasets every model has. Friedman test: do the mean ranks differ at all? Nemenyi "
+             f"critical difference (CD, alpha = {alpha:g}): two models whose mean ranks differ by less than CD are "
+             "not significantly different (Demšar, JMLR 2006).", ""]
+    for s in summaries:
+        datasets = [c for c in s.ranks.columns if c != "mean_rank"]
+        k, n = len(s.ranks), len(datasets)
+        lines += [f"### {s.task} · {s.metric}" + ("" if s.scenario == "none" else f" · scenario {s.scenario}"), "",
+                  "| model | mean rank | " + " | ".join(datasets) + " |",
+                  "| --- | ---: |" + " ---: |" * len(datasets)]
+        for model, r in s.ranks.iterrows():
+            lines.append(f"| {model} | {r['mean_rank']:.2f} | " + " | ".join(f"{r[d]:g}" for d in datasets) + " |")
+        friedman = ("Friedman test: needs at least 3 models" if k < 3 else
+                    f"Friedman χ² = {s.friedman_stat:.3f}, p = {s.friedman_p:.3g}")
+        groups = s.cliques()
+        lines += ["", f"{friedman} (k = {k} models, N = {n} datasets). Nemenyi CD = {s.cd:.3f}."
+                  + (" Not significantly different (mean ranks within CD): "
+                     + "; ".join("{" + ", ".join(g) + "}" for g in groups) + "." if groups else
+                     " Every pair of models differs by more than CD.")]
+        if s.excluded:
+            lines.append(f"Not ranked (missing on some dataset): {', '.join(s.excluded)}.")
+        lines.append("")
+    return lines

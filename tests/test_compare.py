@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from gnnbench.cli import main
+from gnnbench.leaderboard import compare
+from gnnbench.leaderboard.aggregate import COLUMNS
+
+BASE = [0.80, 0.81, 0.82, 0.80, 0.81]
+DROP = [0.76, 0.77, 0.75, 0.78, 0.76]  # 4.4 points lower, well outside the noise
+VERSIONS = "python=3.11.7;torch=2.13.0+cpu;torch_geometric=2.8.1"
+
+
+def row(model, values, dataset="Cora", metric="accuracy", direction="max", config="default", device="cpu-x",
+        versions=VERSIONS, **extra):
+    return {"suite": "s", "task": "node_classification", "dataset": dataset, "model": model, "config": config,
+            "scenario": "none", "metric": metric, "direction": direction, "mean": f"{np.mean(values):.6f}",
+            "std": f"{np.std(values, ddof=1):.6f}" if len(values) > 1 else "", "n": len(values),
+            "values": ";".join(f"{v:.6f}" for v in values), "val_mean": "0.5", "params": 1, "epoch_time_s": 0.1,
+            "peak_mem_mb": 1.0, "kernel": "scatter", "rank": 1, "seeds": ";".join(map(str, range(len(values)))),
+            "device": device, "versions": versions, **extra}
+
+
+def write(path, rows):
+    frame = pd.DataFrame(rows)
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def pair(tmp_path):
+    a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE), row("mlp", BASE, dataset="CiteSeer"),
+                                   row("gin", [0.7, 0.71, 0.69], metric="mae", direction="min")])
+    b = write(tmp_path / "b.csv", [row("gcn", DROP), row("gat", [v + 0.001 for v in BASE]),
+                                   row("sage", BASE, dataset="CiteSeer"),
+                                   row("gin", [0.60, 0.61, 0.59], metric="mae", direction="min")])
+    return a, b
+
+
+def verdicts(result):
+    return {(r.dataset, r.model): (r.status, r.verdict) for r in result.table.itertuples()}
+
+
+def test_a_known_regression_is_flagged_with_the_welch_p_value(pair):
+    result = compare.compare(*pair)
+    gcn = result.table.set_index("model").loc["gcn"]
+    assert gcn["verdict"] == "worse" and gcn["tested"]
+    assert gcn["delta"] == pytest.approx(0.764 - 0.808)
+    assert gcn["rel_delta"] == pytest.approx(-0.044 / 0.808)
+    # Welch by hand: t = (mean_b - mean_a) / sqrt(var_a/n_a + var_b/n_b), Welch-Satterthwaite degrees of freedom.
+    va, vb = np.var(BASE, ddof=1) / 5, np.var(DROP, ddof=1) / 5
+    t = (np.mean(DROP) - np.mean(BASE)) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / 4 + vb**2 / 4)
+    assert gcn["p_value"] == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-9)
+    assert gcn["p_value"] == pytest.approx(stats.ttest_ind(BASE, DROP, equal_var=False).pvalue, rel=1e-9)
+    assert gcn["p_value"] < 1e-3
+
+
+def test_verdicts_respect_direction_noise_and_one_sided_rows(pair):
+    assert verdicts(compare.compare(*pair)) == {
+        ("Cora", "gcn"): ("both", "worse"),
+        ("Cora", "gat"): ("both", "same"),  # +0.1 point, far inside the noise
+        ("Cora", "gin"): ("both", "better"),  # MAE went down: better
+        ("CiteSeer", "mlp"): ("only in A", ""),
+        ("CiteSeer", "sage"): ("only in B", ""),
+    }
+    flipped = verdicts(compare.compare(pair[1], pair[0]))
+    assert flipped[("Cora", "gcn")] == ("both", "better") and flipped[("Cora", "gin")] == ("both", "worse")
+
+
+def test_minimum_effect_size_turns_a_significant_small_change_into_same(tmp_path):
+    a = write(tmp_path / "a.csv", [row("gcn", BASE)])
+    b = write(tmp_path / "b.csv", [row("gcn", [v - 0.02 for v in BASE])])  # 2 points lower, same spread
+    assert compare.compare(a, b).table["p_value"].item() < 0.01
+    assert compare.compare(a, b).table["verdict"].item() == "worse"
+    assert compare.compare(a, b, min_effect=0.03).table["verdict"].item() == "same"
+
+
+def test_single_seed_rows_have_no_p_value_and_say_so(tmp_path):
+    a = write(tmp_path / "a.csv", [row("gcn", [0.80]), row("gat", [0.80])])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.75]), row("gat", [0.79])])
+    result = compare.compare(a, b, min_effect=0.02)
+    t = result.table.set_index("model")
+    assert math.isnan(t.loc["gcn", "p_value"]) and not t.loc["gcn", "tested"]
+    assert (t.loc["gcn", "verdict"], t.loc["gat", "verdict"]) == ("worse", "same")
+    shown = {r["model"]: r for r in compare.display_rows(result)}
+    assert (shown["gcn"]["p"], shown["gcn"]["verdict"]) == ("n/a", "worse*")
+    assert compare.UNTESTED in compare.to_markdown(result)
+
+
+def test_changed_seeds_device_and_versions_are_listed(tmp_path):
+    a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),
+                                   row("gat", BASE, versions=VERSIONS.replace("2.13.0+cpu", "2.14.0+cpu"))])
+    notes = compare.compare(a, b).table.set_index("model")["notes"]
+    assert notes["gcn"] == "n 5 -> 3; device cpu-x -> NVIDIA H100"
+    assert notes["gat"] == "torch 2.13.0+cpu -> 2.14.0+cpu"
+
+
+def test_reference_leaderboard_against_itself_is_all_same():
+    reference = "results/reference/node_classification/leaderboard.csv"
+    result = compare.compare(reference, reference)
+    assert set(result.table["verdict"]) == {"same"} and len(result.table) == 8
+    assert (result.table["p_value"] == 1.0).all() and (result.table["notes"] == "").all()
+
+
+def test_markdown_and_csv_outputs(pair, tmp_path):
+    result = compare.compare(*pair)
+    md = compare.to_markdown(result)
+    assert "**1 better, 1 worse, 1 same; 1 only in A, 1 only in B**" in md
+    assert "| Cora | gcn | accuracy | 80.80 (5) | 76.40 (5) | -4.40 | -5.45% | 0.000" in md
+    text = compare.to_csv(result, tmp_path / "c.csv")
+    assert (tmp_path / "c.csv").read_text() == text
+    frame = pd.read_csv(tmp_path / "c.csv", keep_default_na=False)
+    assert list(frame.columns) == compare.COMPARE_COLUMNS
+    gcn = next(line for line in text.splitlines() if ",gcn," in line)
+    assert ",both,0.808000,0.764000,-0.044000,-0.054455,5,5," in gcn and gcn.endswith(",true,worse,")
+
+
+def test_cli_exit_codes(pair, capsys, tmp_path):
+    a, b = map(str, pair)
+    assert main(["compare", a, b, "-q"]) == 0  # no gate: a report only
+    assert main(["compare", a, b, "-q", "--fail-on-regression"]) == 1
+    assert "regression: node_classification Cora gcn" in capsys.readouterr().err
+    assert main(["compare", a, b, "-q", "--fail-on-regression", "0.05"]) == 0  # a 4.4-point drop < 5 points
+    assert main(["compare", b, a, "-q", "--fail-on-regression"]) == 1  # MAE went up
+    assert main(["compare", a, a, "-q", "--fail-on-regression"]) == 0
+    assert main(["compare", a, b, "--md", str(tmp_path / "c.md"), "--csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(",".join(compare.COMPARE_COLUMNS)) and (tmp_path / "c.md").read_text().startswith("# ")
+
+
+def test_bad_input_names_the_file_and_the_column(pair, tmp_path, capsys):
+    a, _ = pair
+    assert main(["compare", str(a), str(tmp_path / "nothing.csv")]) == 2
+    assert capsys.readouterr().err == f"gnnbench: error: {tmp_path / 'nothing.csv'}: no such leaderboard CSV\n"
+    broken = write(tmp_path / "broken.csv", [{k: v for k, v in row("gcn", BASE).items() if k != "direction"}])
+    assert main(["compare", str(a), str(broken)]) == 2
+    assert f"{broken}: missing column 'direction'" in capsys.readouterr().err
+    bad = write(tmp_path / "bad.csv", [row("gcn", BASE, direction="up")])
+    assert main(["compare", str(bad), str(a)]) == 2
+    assert f"{bad}: line 2: column 'direction' is 'up'; expected max or min" in capsys.readouterr().err
+    values = write(tmp_path / "values.csv", [{**row("gcn", BASE), "values": "0.8;x"}])
+    assert main(["compare", str(values), str(a)]) == 2
+    assert f"{values}: line 2: column 'values' is '0.8;x'" in capsys.readouterr().err
+
+
+def test_a_csv_with_only_the_stable_columns_compares(tmp_path):
+    stable = [{k: v for k, v in row("gcn", BASE).items() if k in COLUMNS}]
+    a = write(tmp_path / "a.csv", stable)
+    result = compare.compare(a, a)
+    assert result.table["verdict"].item() == "same" and result.table["notes"].item() == ""
+
+
+def test_costs_compare_lower_is_better_without_a_test(tmp_path):
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, epoch_time_s=0.10), row("gat", BASE, epoch_time_s=0.10)])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, epoch_time_s=0.20), row("gat", BASE, epoch_time_s=0.05)])
+    result = compare.compare(a, b, column="epoch_time_s", min_effect=0.01)
+    t = result.table.set_index("model")
+    assert (t.loc["gcn", "verdict"], t.loc["gat", "verdict"]) == ("worse", "better")
+    assert set(t["metric"]) == {"epoch_time_s"} and not t["tested"].any()
+    assert main(["compare", str(a), str(b), "-q", "--on", "epoch_time_s", "--fail-on-regression", "0.05"]) == 1
+    assert main(["compare", str(a), str(b), "-q", "--on", "epoch_time_s", "--fail-on-regression", "0.2"]) == 0
+
+
+def test_ignore_config_pairs_the_selected_configurations(tmp_path):
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, config="lr=0.01")])
+    b = write(tmp_path / "b.csv", [row("gcn", DROP, config="lr=0.1")])
+    assert set(compare.compare(a, b).table["status"]) == {"only in A", "only in B"}
+    (r,) = compare.compare(a, b, ignore_config=True).table.itertuples()
+    assert (r.config, r.status, r.verdict) == ("lr=0.01 -> lr=0.1", "both", "worse")
+    assert main(["compare", str(a), str(b), "-q", "--ignore-config", "--fail-on-regression"]) == 1
+
+
+def test_versions_come_from_the_records_beside_an_older_csv(tmp_path):
+    import shutil
+
+    reference = Path(__file__).resolve().parents[1] / "results" / "reference" / "node_classification"
+    older = tmp_path / "older"
+    older.mkdir()
+    shutil.copy(reference / "runs.jsonl", older / "runs.jsonl")
+    frame = pd.read_csv(reference / "leaderboard.csv", dtype=str, keep_default_na=False).drop(columns="versions")
+    frame.to_csv(older / "leaderboard.csv", index=False)
+    newer = pd.read_csv(reference / "leaderboard.csv", dtype=str, keep_default_na=False)
+    newer["versions"] = newer["versions"].str.replace("torch=2.13.0+cpu", "torch=2.14.0+cpu", regex=False)
+    newer.to_csv(tmp_path / "newer.csv", index=False)
+    notes = set(compare.compare(older / "leaderboard.csv", tmp_path / "newer.csv").table["notes"])
+    assert notes == {"torch 2.13.0+cpu -> 2.14.0+cpu"}

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from gnnbench.leaderboard.ranks import nemenyi_cd, rank_markdown, rank_summaries
+
+
+def table(means: dict[str, list[float]], direction: str = "max", metric: str = "accuracy") -> pd.DataFrame:
+    rows = [{"task": "t", "scenario": "none", "metric": metric, "direction": direction, "dataset": f"D{i}",
+             "model": model, "mean": value}
+            for model, values in means.items() for i, value in enumerate(values) if value is not None]
+    return pd.DataFrame(rows)
+
+
+# a always first; b second except on D4, where c beats it; e has one dataset only.
+MEANS = {"a": [0.9, 0.9, 0.9, 0.9, 0.9], "b": [0.8, 0.8, 0.8, 0.8, 0.5], "c": [0.7, 0.7, 0.7, 0.7, 0.6],
+         "e": [0.99, None, None, None, None]}
+
+
+def test_mean_ranks_friedman_and_critical_difference_by_hand():
+    (s,) = rank_summaries(table(MEANS))
+    assert s.ranks["mean_rank"].to_dict() == pytest.approx({"a": 1.0, "b": 2.2, "c": 2.8})
+    assert s.excluded == ["e"]
+    # chi2_F = 12 N / (k (k + 1)) * (sum_j R_j^2 - k (k + 1)^2 / 4) = 5 * (1 + 4.84 + 7.84 - 12) = 8.4
+    assert s.friedman_stat == pytest.approx(8.4)
+    assert s.friedman_p == pytest.approx(math.exp(-4.2))  # chi-square with 2 dof: sf(x) = exp(-x / 2)
+    # Demsar's table: q_0.05 = 2.343 for k = 3; CD = 2.343 * sqrt(3 * 4 / (6 * 5))
+    assert s.cd == pytest.approx(2.3437 * math.sqrt(12 / 30), abs=1e-3)
+    assert s.cliques() == [["a", "b"], ["b", "c"]]  # a-c differ by 1.8 > CD = 1.48
+
+
+@pytest.mark.parametrize(("k", "q"), [(2, 1.960), (4, 2.569), (10, 3.164)])
+def test_nemenyi_quantiles_match_demsar_table(k, q):
+    assert nemenyi_cd(k, 6) == pytest.approx(q * math.sqrt(k * (k + 1) / 36), abs=2e-3)
+
+
+def test_lower_is_better_metrics_and_ties_share_the_average_rank():
+    (s,) = rank_summaries(table({"x": [1.0, 2.0], "y": [1.0, 3.0], "z": [0.5, 3.0]}, "min", "mae"))
+    assert s.ranks.loc["z", ["D0", "D1"]].tolist() == [1.0, 2.5]
+    assert s.ranks.loc["x", ["D0", "D1"]].tolist() == [2.5, 1.0]
+    assert list(s.ranks.index) == ["x", "z", "y"]  # mean ranks 1.75, 1.75 (name order), 2.5
+
+
+def test_markdown_section_and_what_is_left_out():
+    text = "\n".join(rank_markdown(table(MEANS)))
+    assert "| a | 1.00 | 1 | 1 | 1 | 1 | 1 |" in text and "| b | 2.20 | 2 | 2 | 2 | 2 | 3 |" in text
+    assert "Friedman χ² = 8.400, p = 0.015 (k = 3 models, N = 5 datasets). Nemenyi CD = 1.482." in text
+    assert "{a, b}; {b, c}" in text and "Not ranked (missing on some dataset): e." in text
+    two = "\n".join(rank_markdown(table({"a": [0.9, 0.8], "b": [0.7, 0.6]})))
+    assert "Friedman test: needs at least 3 models" in two
+    assert rank_markdown(table({"a": [0.9], "b": [0.8]})) == []  # one dataset: nothing to aggregate
