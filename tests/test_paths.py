@@ -114,9 +114,10 @@ def test_known_counts():
 def test_the_generator_is_seeded_and_regular_graphs_are_regular():
     a = RandomGraphs(kind="regular", num_graphs=5, n=10, degree=3, seed=1).graphs()
     b = RandomGraphs(kind="regular", num_graphs=5, n=10, degree=3, seed=1).graphs()
-    assert all(torch.equal(x.edge_index, y.edge_index) and torch.equal(x.counts, y.counts) for x, y in zip(a, b))
+    assert all(torch.equal(x.edge_index, y.edge_index) and torch.equal(x.counts, y.counts)
+               for x, y in zip(a, b, strict=True))
     assert all(torch.bincount(d.edge_index[0]).tolist() == [3] * 10 for d in a)
     c = RandomGraphs(kind="er", num_graphs=5, seed=2).graphs()
-    assert not all(torch.equal(x.edge_index, y.edge_index) for x, y in zip(a, c))
+    assert not all(torch.equal(x.edge_index, y.edge_index) for x, y in zip(a, c, strict=True))
     with pytest.raises(ValueError, match="n \\* degree must be even"):
         RandomGraphs(kind="regular", n=9, degree=3)
