@@ -120,7 +120,8 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
 
 
 @register_model("kpath", paper="Li et al., arXiv 2501.00773v1 (built on PathNN, Michel et al. ICML 2023, and "
-                "GCA, Zhu et al. WWW 2021)", tasks=("graph_classification", "graph_regression"),
+                "GCA, Zhu et al. WWW 2021)",
+                tasks=("graph_classification", "graph_regression", "ogb_graph_classification", "ogb_graph_regression"),
                 defaults={"lr": 1e-3, "weight_decay": 0.0})
 class KPathGNN(nn.Module):
     """k-path rooted-subgraph GNN (see the module docstring for what is built from which paper).

@@ -23,7 +23,7 @@ from torch_geometric.nn import GCNConv, GINConv, SAGEConv, global_add_pool, glob
 
 from gnnbench.registry import register_model
 
-GRAPH = ("graph_classification", "graph_regression")
+GRAPH = ("graph_classification", "graph_regression", "ogb_graph_classification", "ogb_graph_regression")
 POOLS = {"sum": global_add_pool, "mean": global_mean_pool, "max": global_max_pool}
 Pool = Literal["sum", "mean", "max"]
 

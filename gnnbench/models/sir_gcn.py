@@ -84,7 +84,8 @@ class SIRConv(MessagePassing):
 
 
 @register_model("sir_gcn", paper="Lim et al., TMLR 2025 (arXiv 2403.12529)",
-                tasks=("graph_classification", "graph_regression", "inductive_node_classification"),
+                tasks=("graph_classification", "graph_regression", "inductive_node_classification",
+                       "ogb_graph_classification", "ogb_graph_regression"),
                 defaults={"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "warmup_epochs": 10,
                           "lr_patience": 10, "lr_factor": 0.5, "batch_size": 128})
 class SIRGCN(nn.Module):
