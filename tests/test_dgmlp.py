@@ -16,7 +16,7 @@ from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
 from gnnbench import hparams as hp
 from gnnbench.harness.suite import load_suite
 from gnnbench.models.dgmlp import DGMLP, precompute, propagation_matrix, smoothing_levels, stationary_state
-from gnnbench.registry import MODELS
+from gnnbench.registry import DATASETS, MODELS
 from gnnbench.tasks.base import Budget, RunContext
 from gnnbench.tasks.node import NodeClassification, NodeOptions
 
@@ -221,3 +221,10 @@ def test_bad_depths_are_rejected() -> None:
         DGMLP(4, 3, mlp_layers=0)
     with pytest.raises(RuntimeError, match="preprocess"):
         DGMLP(4, 3)(x)
+
+
+def test_raw_planetoid_variant_keeps_the_bag_of_words() -> None:
+    raw, normalised = DATASETS.get("Cora-raw").obj(None), DATASETS.get("Cora").obj(None)
+    assert set(raw.x.unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(raw.edge_index, normalised.edge_index) and torch.equal(raw.train_mask, normalised.train_mask)
+    torch.testing.assert_close(normalised.x, raw.x / raw.x.sum(-1, keepdim=True).clamp(min=1))
