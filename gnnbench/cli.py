@@ -167,8 +167,10 @@ def _list(args: argparse.Namespace, console: Console) -> int:
         if args.what == "models":
             task_cls = TASKS.get(entry.tasks[0]).obj if entry.tasks else None
             defaults = hparams.defaults(entry, task_cls) if task_cls else dict(entry.defaults)
+            per_dataset = "".join(f"; on {dataset}: " + ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
+                                  for dataset, values in sorted(entry.dataset_defaults.items()))
             table.add_row(entry.name, entry.paper, ", ".join(entry.tasks),
-                          ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())))
+                          ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())) + per_dataset)
         elif args.what == "datasets":
             table.add_row(entry.name, ", ".join(entry.tasks), f"{entry.summary} {entry.meta.get('stats', '')}",
                           entry.meta.get("source", ""))

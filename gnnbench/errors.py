@@ -9,6 +9,7 @@ bad input.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 
 
@@ -35,5 +36,12 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choice, matched case-insensitively, or ``''``."""
     choices = list(choices)
     lowered = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
-    return f"; did you mean '{lowered[close[0]]}'?" if close else ""
+    target = name.lower()
+    close = difflib.get_close_matches(target, list(lowered), n=len(lowered), cutoff=0.5)
+    if not close:
+        return ""
+    # among equally close choices, the one keeping the typed prefix ('gcm' -> 'gcn', not 'sgc')
+    best = difflib.SequenceMatcher(None, target, close[0]).ratio()
+    tied = [c for c in close if difflib.SequenceMatcher(None, target, c).ratio() == best]
+    choice = max(tied, key=lambda c: len(os.path.commonprefix([target, c])))
+    return f"; did you mean '{lowered[choice]}'?"

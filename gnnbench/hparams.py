@@ -3,7 +3,8 @@
 A run's hyperparameters are one flat mapping. Architecture keys go to the model's constructor; training keys
 (``lr``, ``weight_decay``, ...) go to the task's training protocol, or to the model's own ``fit`` when it
 overrides the protocol. Defaults come from, in increasing priority: the constructor's signature, the task's
-training defaults, the model's ``fit_hparams``, the registry entry's ``defaults``, and finally the suite.
+training defaults, the model's ``fit_hparams``, the registry entry's ``defaults``, the entry's
+``dataset_defaults`` for the run's dataset (a method's official per-dataset settings), and finally the suite.
 """
 
 from __future__ import annotations
@@ -46,20 +47,23 @@ def training_defaults(entry: Entry, task_cls: type) -> dict[str, Any]:
     return dict(own) if own is not None else dict(getattr(task_cls, "train_hparams", {}))
 
 
-def defaults(entry: Entry, task_cls: type) -> dict[str, Any]:
-    """Every hyperparameter with a default, as a run would get it when the suite sets nothing."""
+def defaults(entry: Entry, task_cls: type, dataset: str | None = None) -> dict[str, Any]:
+    """Every hyperparameter with a default, as a run on ``dataset`` would get it when the suite sets nothing."""
     merged = {n: p.default for n, p in constructor_params(entry.obj).items() if p.default is not p.empty}
     merged.update(training_defaults(entry, task_cls))
     merged.update(entry.defaults)
+    if dataset is not None:
+        merged.update(entry.dataset_defaults.get(dataset, {}))
     return merged
 
 
-def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Defaults updated by ``overrides``, every key known and every value of the declared type."""
+def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
+    """Defaults (those of ``dataset`` included) updated by ``overrides``, every key known and every value of
+    the declared type."""
     params = constructor_params(entry.obj)
     train = training_defaults(entry, task_cls)
     check_kwargs(entry.obj, overrides, "hyperparameter", f"model '{entry.name}'", extra=train)
-    resolved = {**defaults(entry, task_cls), **overrides}
+    resolved = {**defaults(entry, task_cls, dataset), **overrides}
     missing = [n for n in params if n not in resolved]
     if missing:
         raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)")

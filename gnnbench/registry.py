@@ -43,6 +43,8 @@ class Entry(Generic[T]):
     paper: str = ""
     tasks: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: dataset name -> defaults that apply on that dataset only (a method's official per-dataset settings)
+    dataset_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -73,9 +75,13 @@ class Registry(Generic[T]):
         paper: str = "",
         tasks: tuple[str, ...] | list[str] = (),
         defaults: Mapping[str, Any] | None = None,
+        dataset_defaults: Mapping[str, Mapping[str, Any]] | None = None,
         **meta: Any,
     ) -> Callable[[T], T]:
-        """Decorator adding ``obj`` under ``name``; registering a name twice is an error."""
+        """Decorator adding ``obj`` under ``name``; registering a name twice is an error.
+
+        ``dataset_defaults`` maps a dataset name to defaults that override ``defaults`` on that dataset.
+        """
 
         def decorator(obj: T) -> T:
             if name in self._entries:
@@ -89,6 +95,8 @@ class Registry(Generic[T]):
                 paper=paper,
                 tasks=tuple(tasks),
                 defaults=MappingProxyType(dict(defaults or {})),
+                dataset_defaults=MappingProxyType({d: MappingProxyType(dict(v))
+                                                   for d, v in (dataset_defaults or {}).items()}),
                 meta=MappingProxyType(dict(meta)),
             )
             return obj

@@ -4,6 +4,10 @@ Public split: 20 labelled nodes per class for training, 500 for validation, 1,00
 ``Planetoid`` reads the raw ``ind.<name>.*`` files; CiteSeer's 15 isolated test ids become zero-feature nodes.
 Bag-of-words features are row-normalised to sum to 1, the preprocessing of the GCN and GAT papers (their
 ``preprocess_features``) and of PyG's examples; the published Planetoid numbers assume it.
+
+``Cora-raw`` and ``CiteSeer-raw`` are the same graphs, splits and files with the raw 0/1 bag-of-words features:
+methods whose official code does not row-normalise (DGMLP) are tuned for those, and the scale of the input
+matters to a linear head trained with weight decay.
 """
 
 from __future__ import annotations
@@ -21,15 +25,19 @@ from gnnbench.registry import register_dataset
 SOURCE = "kimiyoung/planetoid@af6abf4 data/ (MIT); corpora from LINQS (Sen et al. 2008)"
 
 
-def _loader(name: str) -> Callable[[str | Path | None], Data]:
+def _loader(name: str, normalize: bool) -> Callable[[str | Path | None], Data]:
     def load(data_root: str | Path | None = None) -> Data:
         root = prepare(name, data_root, download=lambda cache: Planetoid(str(cache), name))
-        return Planetoid(str(root), name, transform=NormalizeFeatures())[0]
+        return Planetoid(str(root), name, transform=NormalizeFeatures() if normalize else None)[0]
 
-    load.__doc__ = f"{name} citation graph (Planetoid), public split, row-normalised features."
+    features = "row-normalised" if normalize else "raw bag-of-words"
+    load.__doc__ = f"{name} citation graph (Planetoid), public split, {features} features."
     return load
 
 
 for _name, _stats in (("Cora", "2708 nodes, 5278 edges, 1433 features, 7 classes"),
                       ("CiteSeer", "3327 nodes, 4552 edges, 3703 features, 6 classes")):
-    register_dataset(_name, tasks=("node_classification",), files=_name, source=SOURCE, stats=_stats)(_loader(_name))
+    register_dataset(_name, tasks=("node_classification",), files=_name, source=SOURCE, stats=_stats)(
+        _loader(_name, normalize=True))
+    register_dataset(f"{_name}-raw", tasks=("node_classification",), files=_name, source=SOURCE, stats=_stats)(
+        _loader(_name, normalize=False))

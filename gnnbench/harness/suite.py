@@ -265,9 +265,10 @@ class _Expander:
         specs = []
         for j, model_raw in enumerate(models_value):
             model_key = f"{models_key}[{j}]"
-            model, grid = self.model(model_raw, model_key, task_name)
-            for hparams, config in grid:
+            model, grid = self.model(model_raw, model_key, task_name, datasets)
+            for point in grid:
                 for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
+                    hparams, config = point[dataset]
                     specs.append(RunSpec(
                         task=task_name, task_options=task_options, dataset=dataset, model=model, hparams=hparams,
                         seed=seed, epochs=epochs, patience=patience, device=device, kernel=kernel,
@@ -354,8 +355,13 @@ class _Expander:
             return list(value)
         raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got {value!r}")
 
-    def model(self, value: Any, key: str, task: str) -> tuple[str, list[tuple[dict[str, Any], str]]]:
-        """(model name, [(resolved hparams, config label) for every grid point])."""
+    def model(self, value: Any, key: str, task: str,
+              datasets: list[str]) -> tuple[str, list[dict[str, tuple[dict[str, Any], str]]]]:
+        """(model name, for every grid point: dataset -> (resolved hparams, config label)).
+
+        A point resolves per dataset because a model may have per-dataset defaults; the config label is
+        relative to the defaults on that dataset, so a method run with its official settings is ``default``.
+        """
         if isinstance(value, str):
             value = {"name": value}
         value = self.mapping(value, key, ("name", "hparams"))
@@ -374,7 +380,7 @@ class _Expander:
         if not isinstance(overrides, dict):
             raise self.fail(hparams_key, f"expected a mapping of hyperparameters, got {_kind(overrides)}")
         task_cls = TASKS.get(task).obj
-        defaults = hp.defaults(entry, task_cls)
+        defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in datasets}
         axes = []
         for k in sorted(overrides):
             v = overrides[k]
@@ -384,11 +390,14 @@ class _Expander:
         grid = []
         for point in itertools.product(*axes):
             chosen = dict(point)
-            try:
-                resolved = hp.resolve(entry, task_cls, chosen)
-            except hp.HparamError as exc:
-                raise self.fail(_join(hparams_key, exc.key), str(exc)) from None
-            grid.append((resolved, config_label(resolved, defaults)))
+            resolved = {}
+            for dataset in datasets:
+                try:
+                    hparams = hp.resolve(entry, task_cls, chosen, dataset)
+                except hp.HparamError as exc:
+                    raise self.fail(_join(hparams_key, exc.key), str(exc)) from None
+                resolved[dataset] = (hparams, config_label(hparams, defaults[dataset]))
+            grid.append(resolved)
         return name, grid
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv
+from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv, SGConv
 
 from gnnbench.registry import register_model
 
@@ -122,6 +122,21 @@ class GIN(LayerStack):
         super().__init__(layers, dropout, F.relu)
 
 
+@register_model("sgc", paper="Wu et al., ICML 2019 (arXiv 1902.07153)", tasks=NODE,
+                defaults={"lr": 0.2, "weight_decay": 5e-6})
+class SGC(LayerStack):
+    r"""Simplified graph convolution: :math:`\mathrm{softmax}(\hat{A}^K X W)`, one linear map after ``K``
+    parameter-free propagation steps (:math:`\hat A` as in GCN).
+
+    :math:`\hat A^K X` is computed once and cached (``SGConv(cached=True)``: transductive use only). The
+    official code's defaults: ``K=2``, no dropout, Adam with lr 0.2 and weight decay 5e-6 (the paper also tunes
+    the weight decay per dataset on validation).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, K: int = 2) -> None:
+        super().__init__([SGConv(in_channels, out_channels, K=K, cached=True)], 0.0, F.relu)
+
+
 @register_model("mlp", paper="graph-agnostic baseline", tasks=NODE, defaults={"lr": 0.01, "weight_decay": 5e-4})
 class MLP(LayerStack):
     """Multi-layer perceptron on node features alone: what the graph adds is measured against it."""
@@ -134,4 +149,4 @@ class MLP(LayerStack):
         super().__init__(layers, dropout, F.relu)
 
 
-__all__ = ["GAT", "GCN", "GIN", "MLP", "GraphSAGE", "LayerStack"]
+__all__ = ["GAT", "GCN", "GIN", "MLP", "SGC", "GraphSAGE", "LayerStack"]
