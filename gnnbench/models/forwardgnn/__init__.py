@@ -1,0 +1,22 @@
+"""ForwardGNN (Park et al., ICLR 2024): graph neural networks trained layer by layer without backpropagation.
+
+Every variant trains each layer on its own local objective with its own optimiser, through the task's
+protocol hook (``fit``); the backprop baseline shares the backbone and the budget. Registry names:
+
+* ``forwardgnn_sf``: single forward with virtual class nodes (the paper's main method);
+* ``forwardgnn_bp``: the same backbone trained end to end by backprop.
+"""
+
+from gnnbench.models.forwardgnn.bp import BackpropGNN
+from gnnbench.models.forwardgnn.sf import SingleForward
+from gnnbench.registry import register_model
+
+PAPER = "Park et al., Forward Learning of Graph Neural Networks, ICLR 2024 (arXiv 2403.11004)"
+NODE = ("node_classification",)
+#: Official training defaults: Adam with lr 1e-3 and weight decay 5e-4 (one optimiser per layer when local).
+TRAINING = {"lr": 1e-3, "weight_decay": 5e-4}
+
+register_model("forwardgnn_sf", paper=PAPER, tasks=NODE, defaults=TRAINING)(SingleForward)
+register_model("forwardgnn_bp", paper=PAPER, tasks=NODE, defaults=TRAINING)(BackpropGNN)
+
+__all__ = ["BackpropGNN", "SingleForward"]
