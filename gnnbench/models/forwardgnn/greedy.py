@@ -124,7 +124,8 @@ class GreedyForward(nn.Module):
                     break
             stopper.restore(layer)
             best_step = steps - 1 - (epoch - stopper.best_epoch)
-            del optimizer  # its moments are not needed any more: memory stays one layer's worth
+            layer.zero_grad(set_to_none=True)
+            del optimizer  # gradients and moments of a finished layer are dropped: memory stays one layer's worth
             with torch.no_grad():
                 layer.eval()
                 out_eval = self.layer_output(i, evaluation)
