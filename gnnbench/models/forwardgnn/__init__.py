@@ -4,19 +4,24 @@ Every variant trains each layer on its own local objective with its own optimise
 protocol hook (``fit``); the backprop baseline shares the backbone and the budget. Registry names:
 
 * ``forwardgnn_sf``: single forward with virtual class nodes (the paper's main method);
-* ``forwardgnn_bp``: the same backbone trained end to end by backprop.
+* ``forwardgnn_bp``: the same backbone trained end to end by backprop (node classification, and link
+  prediction with the task's dot-product decoder);
+* ``forwardgnn_sf_link``: single forward for link prediction (per-layer dot-product scores).
 """
 
 from gnnbench.models.forwardgnn.bp import BackpropGNN
+from gnnbench.models.forwardgnn.link import LinkSingleForward
 from gnnbench.models.forwardgnn.sf import SingleForward
 from gnnbench.registry import register_model
 
 PAPER = "Park et al., Forward Learning of Graph Neural Networks, ICLR 2024 (arXiv 2403.11004)"
 NODE = ("node_classification",)
+LINK = ("link_prediction",)
 #: Official training defaults: Adam with lr 1e-3 and weight decay 5e-4 (one optimiser per layer when local).
 TRAINING = {"lr": 1e-3, "weight_decay": 5e-4}
 
 register_model("forwardgnn_sf", paper=PAPER, tasks=NODE, defaults=TRAINING)(SingleForward)
-register_model("forwardgnn_bp", paper=PAPER, tasks=NODE, defaults=TRAINING)(BackpropGNN)
+register_model("forwardgnn_bp", paper=PAPER, tasks=NODE + LINK, defaults=TRAINING)(BackpropGNN)
+register_model("forwardgnn_sf_link", paper=PAPER, tasks=LINK, defaults=TRAINING)(LinkSingleForward)
 
-__all__ = ["BackpropGNN", "SingleForward"]
+__all__ = ["BackpropGNN", "LinkSingleForward", "SingleForward"]

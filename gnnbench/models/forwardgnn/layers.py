@@ -45,10 +45,8 @@ class ForwardLayer(nn.Module):
         return F.relu(self.conv(l2_rows(x), edge_index))
 
 
-def forward_layers(backbone: Backbone, in_channels: int, hidden_channels: int, num_layers: int,
-                   first_extra: int = 0) -> nn.ModuleList:
-    """``num_layers`` layers of width ``hidden_channels``; the first reads ``in_channels + first_extra``."""
-    if num_layers < 1:
-        raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-    dims = [in_channels + first_extra] + [hidden_channels] * num_layers
-    return nn.ModuleList(ForwardLayer(backbone, i, o) for i, o in zip(dims[:-1], dims[1:], strict=True))
+def forward_layers(backbone: Backbone, widths: list[int]) -> nn.ModuleList:
+    """One :class:`ForwardLayer` per consecutive pair of ``widths`` (input width first)."""
+    if len(widths) < 2:
+        raise ValueError(f"num_layers must be >= 1, got {len(widths) - 1}")
+    return nn.ModuleList(ForwardLayer(backbone, i, o) for i, o in zip(widths[:-1], widths[1:], strict=True))

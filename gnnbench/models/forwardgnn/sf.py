@@ -30,7 +30,7 @@ class SingleForward(GreedyForward):
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
                  backbone: Backbone = "gcn", tau: float = 1.0) -> None:
         super().__init__()
-        self.layers = forward_layers(backbone, in_channels, hidden_channels, num_layers)
+        self.layers = forward_layers(backbone, [in_channels] + [hidden_channels] * num_layers)
         self.num_classes = out_channels
         self.tau = tau
         self.register_buffer("class_features", torch.randn(out_channels, in_channels))
