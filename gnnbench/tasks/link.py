@@ -14,6 +14,7 @@ validation ROC-AUC (ties: lower validation loss), and the test pairs scored once
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -89,8 +90,13 @@ class LinkPrediction(Task):
         transform = RandomLinkSplit(num_val=opts.val_fraction, num_test=opts.test_fraction, is_undirected=True,
                                     neg_sampling_ratio=1.0, split_labels=False, add_negative_train_samples=True)
         with torch.random.fork_rng(devices=[]):
+            python_state = random.getstate()  # PyG's negative sampling draws from Python's generator
             torch.manual_seed(split_seed)
-            parts = transform(Data(x=data.x, edge_index=data.edge_index, num_nodes=data.num_nodes))
+            random.seed(split_seed)
+            try:
+                parts = transform(Data(x=data.x, edge_index=data.edge_index, num_nodes=data.num_nodes))
+            finally:
+                random.setstate(python_state)
         out = Data(x=data.x, edge_index=parts[0].edge_index, num_nodes=data.num_nodes)
         for name, part in zip(SPLITS, parts, strict=True):
             out[f"{name}_pairs"], out[f"{name}_labels"] = part.edge_label_index, part.edge_label
