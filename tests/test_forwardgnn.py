@@ -9,7 +9,7 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import stochastic_blockmodel_graph
 
-from gnnbench.models.forwardgnn import SingleForward
+from gnnbench.models.forwardgnn import ForwardForwardLabels, ForwardForwardVirtual, SingleForward
 from gnnbench.models.forwardgnn.graph import wrong_classes
 from gnnbench.models.forwardgnn.layers import l2_rows
 from gnnbench.tasks.base import Budget, RunContext
@@ -138,3 +138,26 @@ def test_negatives_never_carry_the_true_class_and_cover_every_wrong_class_once()
     assert len(set(negatives[5].tolist())) == 3
     with pytest.raises(ValueError, match="negatives"):
         wrong_classes(y, 4, 4, torch.Generator())
+
+
+@pytest.mark.parametrize("cls", [ForwardForwardLabels, ForwardForwardVirtual])
+def test_ff_negative_streams_never_carry_the_true_class_and_separate_after_training(cls):
+    data = sbm()
+    model = cls(8, CLASSES, hidden_channels=16, num_layers=1)
+    fitted(model, data, epochs=100)
+    view = hide_test(data)
+    state = model.train_state(view)
+    train, y = model.train_index, model.train_labels
+    assert len(state.graphs) == 1 + (CLASSES - 1)  # the positive stream and all C - 1 wrong classes
+    for k in range(1, CLASSES):
+        if cls is ForwardForwardLabels:  # the appended label vector of training nodes in negative stream k
+            carried = state.x[k][train, 8:].argmax(-1)
+        else:  # the class node each training node is linked to in negative graph k
+            virtual = state.graphs[k][:, data.edge_index.size(1):]
+            carried = virtual[1, :train.numel()] - data.num_nodes
+            assert torch.equal(virtual[0, :train.numel()], train)
+        assert not bool((carried == y).any())
+        assert torch.equal(carried, model.negatives[:, k - 1])
+    with torch.no_grad():
+        goodness = model.layer_output(0, state)[:, train].pow(2).sum(-1).mean(-1)
+    assert goodness[0] > goodness[1:].max()
