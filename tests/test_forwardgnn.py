@@ -9,7 +9,13 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import stochastic_blockmodel_graph
 
-from gnnbench.models.forwardgnn import ForwardForwardLabels, ForwardForwardVirtual, SingleForward
+from gnnbench.models.forwardgnn import (
+    ForwardForwardLabels,
+    ForwardForwardVirtual,
+    SingleForward,
+    SingleForwardTopToInput,
+    SingleForwardTopToLoss,
+)
 from gnnbench.models.forwardgnn.graph import wrong_classes
 from gnnbench.models.forwardgnn.layers import l2_rows
 from gnnbench.tasks.base import Budget, RunContext
@@ -34,7 +40,7 @@ def sbm(seed: int = 0) -> Data:
 
 def fitted(model: torch.nn.Module, data: Data, epochs: int = 60) -> NodeClassification:
     task = NodeClassification(NodeOptions())
-    task.fit_model(model, hide_test(data), {"lr": 0.01, "weight_decay": 5e-4}, Budget(epochs, 20),
+    task.fit_model(model, hide_test(data), {**type(model).fit_hparams, "lr": 0.01}, Budget(epochs, 20),
                    RunContext(device=torch.device("cpu"), seed=0))
     return task
 
@@ -161,3 +167,38 @@ def test_ff_negative_streams_never_carry_the_true_class_and_separate_after_train
     with torch.no_grad():
         goodness = model.layer_output(0, state)[:, train].pow(2).sum(-1).mean(-1)
     assert goodness[0] > goodness[1:].max()
+
+
+def test_top_to_loss_scores_each_layer_with_the_mean_of_its_output_and_the_states_above():
+    data = sbm()
+    model = SingleForwardTopToLoss(8, CLASSES, hidden_channels=16, num_layers=3)
+    task = fitted(model, data, epochs=60)
+    model.eval()
+    with torch.no_grad():
+        n, edges = data.num_nodes, torch.cat([data.edge_index, model.virtual_edges], 1)
+        states, outputs = [l2_rows(torch.cat([data.x, model.class_features]))], []
+        for layer in model.layers:
+            outputs.append(torch.relu(layer.conv(l2_rows(states[-1]), edges)))
+            states.append(l2_rows(outputs[-1]))
+        total = torch.zeros(n, CLASSES)
+        for i, output in enumerate(outputs):
+            embedding = torch.stack([output, *states[i + 2:]]).mean(0)  # the class nodes' rows too
+            total += (embedding[:n] @ embedding[n:].t()).softmax(-1)
+        assert torch.allclose(model(data.x, data.edge_index).exp(), total, atol=1e-5)
+    assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.7  # chance: 1/3
+
+
+def test_top_to_input_reads_the_state_above_and_the_labels_on_top():
+    data = sbm()
+    model = SingleForwardTopToInput(8, CLASSES, hidden_channels=16, num_layers=3)
+    widths = [layer.conv.in_channels for layer in model.layers]
+    assert widths == [8 + 16, 16 + 16, 16 + CLASSES]
+    assert model.order() == [0, 2, 1]  # alternating: even layers first
+    task = fitted(model, data, epochs=60)
+    graph = model.augment(data.x, data.edge_index)
+    labels = model.label_state(graph)
+    n, train = data.num_nodes, data.train_mask
+    assert torch.equal(labels[:n][train].argmax(-1), data.y[train]) and bool((labels[:n][train].max(-1).values == 1).all())
+    assert torch.allclose(labels[:n][~train], torch.full((int((~train).sum()), CLASSES), 1 / CLASSES))
+    assert torch.equal(labels[n:], torch.eye(CLASSES))
+    assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.8

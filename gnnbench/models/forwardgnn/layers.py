@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv, GCNConv, SAGEConv
@@ -50,3 +51,15 @@ def forward_layers(backbone: Backbone, widths: list[int]) -> nn.ModuleList:
     if len(widths) < 2:
         raise ValueError(f"num_layers must be >= 1, got {len(widths) - 1}")
     return nn.ModuleList(ForwardLayer(backbone, i, o) for i, o in zip(widths[:-1], widths[1:], strict=True))
+
+
+class TopDownLayer(nn.Module):
+    r"""A layer that also reads the state above it: :math:`H' = \mathrm{ReLU}(\mathrm{Conv}([\mathrm{L2}(H_{below})
+    \Vert \mathrm{L2}(H_{above})], A))`, each half normalised on its own."""
+
+    def __init__(self, backbone: Backbone, below: int, above: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = make_conv(backbone, below + above, out_channels)
+
+    def forward(self, below: Tensor, above: Tensor, edge_index: Tensor) -> Tensor:
+        return F.relu(self.conv(torch.cat([l2_rows(below), l2_rows(above)], dim=-1), edge_index))
