@@ -10,6 +10,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import stochastic_blockmodel_graph
 
 from gnnbench.models.forwardgnn import (
+    BackpropGNN,
     ForwardForwardLabels,
     ForwardForwardVirtual,
     SingleForward,
@@ -202,3 +203,14 @@ def test_top_to_input_reads_the_state_above_and_the_labels_on_top():
     assert torch.allclose(labels[:n][~train], torch.full((int((~train).sum()), CLASSES), 1 / CLASSES))
     assert torch.equal(labels[n:], torch.eye(CLASSES))
     assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("backbone", ["gcn", "sage", "gat"])
+def test_every_backbone_learns_locally_and_the_backprop_baseline_shares_it(backbone):
+    data = sbm()
+    model = SingleForward(8, CLASSES, hidden_channels=16, num_layers=2, backbone=backbone)
+    task = fitted(model, data, epochs=60)
+    assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.8
+    baseline = BackpropGNN(8, CLASSES, hidden_channels=16, num_layers=2, backbone=backbone)
+    assert [type(layer.conv) for layer in model.layers] == [type(conv) for conv in baseline.layers]
+    assert baseline(data.x, data.edge_index).shape == (data.num_nodes, CLASSES)
