@@ -26,11 +26,19 @@ TRAINING = {"lr": 1e-3, "weight_decay": 5e-4}
 
 register_model("forwardgnn_sf", paper=PAPER, tasks=NODE, defaults=TRAINING)(SingleForward)
 register_model("forwardgnn_sf_top2loss", paper=PAPER, tasks=NODE, defaults=TRAINING)(SingleForwardTopToLoss)
-register_model("forwardgnn_sf_top2input", paper=PAPER, tasks=NODE, defaults=TRAINING)(SingleForwardTopToInput)
+register_model("forwardgnn_sf_top2input", paper=PAPER, tasks=NODE,
+               defaults=TRAINING)(SingleForwardTopToInput)
 register_model("forwardgnn_ff_la", paper=PAPER, tasks=NODE, defaults=TRAINING)(ForwardForwardLabels)
 register_model("forwardgnn_ff_vn", paper=PAPER, tasks=NODE, defaults=TRAINING)(ForwardForwardVirtual)
 register_model("forwardgnn_bp", paper=PAPER, tasks=NODE + LINK, defaults=TRAINING)(BackpropGNN)
 register_model("forwardgnn_sf_link", paper=PAPER, tasks=LINK, defaults=TRAINING)(LinkSingleForward)
 
-__all__ = ["BackpropGNN", "ForwardForwardLabels", "ForwardForwardVirtual", "LinkSingleForward", "SingleForward", "SingleForwardTopToInput",
-           "SingleForwardTopToLoss"]
+__all__ = [
+    "BackpropGNN",
+    "ForwardForwardLabels",
+    "ForwardForwardVirtual",
+    "LinkSingleForward",
+    "SingleForward",
+    "SingleForwardTopToInput",
+    "SingleForwardTopToLoss",
+]
