@@ -18,6 +18,7 @@ from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv, SGConv
 from gnnbench.registry import register_model
 
 NODE = ("node_classification", "inductive_node_classification")
+NODE_LINK = (*NODE, "link_prediction")  # the link task decodes pairs by the embeddings' dot product
 
 
 def dropout(x: Tensor, p: float, training: bool) -> Tensor:
@@ -56,7 +57,7 @@ def widths(in_channels: int, hidden_channels: int, out_channels: int, num_layers
     return list(zip(dims[:-1], dims[1:], strict=True))
 
 
-@register_model("gcn", paper="Kipf & Welling, ICLR 2017 (arXiv 1609.02907)", tasks=NODE,
+@register_model("gcn", paper="Kipf & Welling, ICLR 2017 (arXiv 1609.02907)", tasks=NODE_LINK,
                 defaults={"lr": 0.01, "weight_decay": 5e-4})
 class GCN(LayerStack):
     r"""Graph convolutional network: :math:`X' = \hat{D}^{-1/2}(A + I)\hat{D}^{-1/2} X W`, ReLU between layers."""
@@ -88,7 +89,7 @@ class GAT(LayerStack):
         super().__init__(layers, dropout, F.elu)
 
 
-@register_model("sage", paper="Hamilton et al., NeurIPS 2017 (arXiv 1706.02216)", tasks=NODE,
+@register_model("sage", paper="Hamilton et al., NeurIPS 2017 (arXiv 1706.02216)", tasks=NODE_LINK,
                 defaults={"lr": 0.01, "weight_decay": 5e-4})
 class GraphSAGE(LayerStack):
     r"""GraphSAGE-mean: :math:`x_i' = W_1 x_i + W_2 \,\mathrm{mean}_{j \in N(i)} x_j`, ReLU.

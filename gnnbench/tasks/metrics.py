@@ -21,3 +21,42 @@ def macro_f1(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> floa
     support = confusion.sum(1) + confusion.sum(0)  # = 2TP + FP + FN
     present = support > 0
     return float((2 * tp[present] / support[present]).mean())
+
+
+def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """Area under the ROC curve: the Mann-Whitney statistic, tied scores counting one half (as scikit-learn)."""
+    positive = labels.bool()
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if not n_pos or not n_neg:
+        return math.nan
+    order = scores.argsort()
+    _, inverse, counts = torch.unique_consecutive(scores[order], return_inverse=True, return_counts=True)
+    mid_rank = counts.cumsum(0).double() - (counts.double() - 1) / 2  # 1-based average rank of each tie group
+    ranks = torch.empty(scores.numel(), dtype=torch.float64, device=scores.device)
+    ranks[order] = mid_rank[inverse]
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_precision(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """Sum over thresholds of (recall increase) x precision, tied scores forming one threshold (as scikit-learn)."""
+    n_pos = int(labels.bool().sum())
+    if not n_pos:
+        return math.nan
+    order = scores.argsort(descending=True)
+    _, counts = torch.unique_consecutive(scores[order], return_counts=True)
+    last = counts.cumsum(0) - 1  # the last position of every threshold group
+    tp = labels[order].double().cumsum(0)[last]
+    precision, recall = tp / (last + 1), tp / n_pos
+    return float(((recall - torch.cat([recall.new_zeros(1), recall[:-1]])) * precision).sum())
+
+
+def hits_at_k(scores: torch.Tensor, labels: torch.Tensor, k: int) -> float:
+    """OGB's Hits@K: the share of positives scored strictly above the K-th best negative (ties count as misses)."""
+    positive = labels.bool()
+    negatives = scores[~positive]
+    if not int(positive.sum()):
+        return math.nan
+    if negatives.numel() < k:
+        return 1.0
+    kth = negatives.topk(k).values[-1]
+    return float((scores[positive] > kth).double().mean())

@@ -1,0 +1,158 @@
+"""ForwardGNN-FF: forward-forward learning on graphs, negatives by label appending or by virtual class nodes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.data import Data
+
+from gnnbench.models.forwardgnn.graph import class_node_edges, wrong_classes
+from gnnbench.models.forwardgnn.greedy import GreedyForward
+from gnnbench.models.forwardgnn.layers import Backbone, forward_layers
+from gnnbench.tasks.base import Task
+
+
+def ff_loss(h: Tensor, theta: float) -> Tensor:
+    r"""FF objective of ``h`` (``[1 + K, n, H]``: the positive stream, then K negatives) on n nodes.
+
+    :math:`\mathrm{BCE}(g^+ - \theta, 1) + \frac1K \sum_k \mathrm{BCE}(g^{-,k} - \theta, 0)` with the goodness
+    :math:`g = \sum_d h_d^2` (a sum in training).
+    """
+    logits = h.pow(2).sum(-1) - theta
+    positive = F.binary_cross_entropy_with_logits(logits[0], torch.ones_like(logits[0]))
+    negative = F.binary_cross_entropy_with_logits(logits[1:], torch.zeros_like(logits[1:]))
+    return positive + negative
+
+
+class ForwardForward(GreedyForward):
+    r"""Shared FF machinery: streams of states, the FF loss on training nodes, goodness at inference.
+
+    A state holds one feature matrix and one graph per stream: in training the positive stream and K fixed
+    negative streams, at inference one stream per candidate class. The prediction is
+    :math:`\arg\max_c \sum_\ell (\mathrm{mean}_d\, h^{(\ell)}_{v,d}(c)^2 - \theta)`: the goodness of the
+    stream in which node v carries candidate class c, summed over layers (a mean of squares at inference, as
+    the official code; every layer has the same width, so the argmax is that of the sum).
+    """
+
+    def __init__(self, num_classes: int, theta: float, num_negatives: int) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.theta = theta
+        self.num_negatives = min(num_negatives, num_classes - 1)
+        self.register_buffer("train_index", torch.empty(0, dtype=torch.long), persistent=False)
+        self.register_buffer("train_labels", torch.empty(0, dtype=torch.long), persistent=False)
+        self.register_buffer("negatives", torch.empty(0, 0, dtype=torch.long), persistent=False)
+
+    def prepare(self, data: Data) -> None:
+        """Training nodes, their labels and their K wrong classes, drawn once and fixed for every layer."""
+        self.train_index = data.train_mask.nonzero().view(-1)
+        self.train_labels = data.y[self.train_index]
+        self.negatives = wrong_classes(self.train_labels, self.num_classes, self.num_negatives,
+                                       torch.default_generator)
+
+    def layer_output(self, i: int, state: Data) -> Tensor:
+        return torch.stack([self.layers[i](x, edges) for x, edges in zip(state.x, state.graphs, strict=True)])
+
+    def local_loss(self, i: int, output: Tensor) -> Tensor:
+        return ff_loss(output[:, self.train_index], self.theta)
+
+    def contribution(self, i: int, output: Tensor, target: Any) -> Tensor:
+        return (output[:, : self.num_real_nodes].pow(2).mean(-1) - self.theta).t()
+
+    def decode(self, total: Tensor, num_layers: int) -> Tensor:
+        return total
+
+    def selection(self, task: Task, output: Tensor, data: Data) -> dict[str, float]:
+        return task.metrics(output, data, ("val",))["val"]
+
+    def selection_target(self, data: Data) -> None:
+        return None
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        return self.predict(x, edge_index)
+
+    def _check_fitted(self) -> None:
+        if not self.train_index.numel():
+            raise RuntimeError(f"{type(self).__name__} must be fitted before inference")
+
+
+class ForwardForwardLabels(ForwardForward):
+    r"""ForwardGNN-FF with label appending: layer 0 reads :math:`[x_v \Vert \ell_v]`.
+
+    :math:`\ell_v` is one-hot(:math:`y_v`) for training nodes in the positive stream, one-hot of the k-th
+    wrong class in negative stream k, and uniform :math:`1/C` for every other node. Streams propagate
+    separately (each layer's output on stream s is the next layer's input on stream s). At inference,
+    candidate c gives every non-training node one-hot(c) and training nodes keep their own labels.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
+                 backbone: Backbone = "gcn", theta: float = 2.0, num_negatives: int = 100) -> None:
+        super().__init__(out_channels, theta, num_negatives)
+        self.layers = forward_layers(backbone, [in_channels + out_channels] + [hidden_channels] * num_layers)
+
+    def with_labels(self, x: Tensor, train_classes: Tensor, others: Tensor | None) -> Tensor:
+        """``[x || label vectors]``: training nodes one-hot(``train_classes``), the rest ``others`` or uniform."""
+        labels = x.new_full((x.size(0), self.num_classes), 1.0 / self.num_classes)
+        if others is not None:
+            labels = F.one_hot(others, self.num_classes).to(x.dtype).expand(x.size(0), -1).clone()
+        labels[self.train_index] = F.one_hot(train_classes, self.num_classes).to(x.dtype)
+        return torch.cat([x, labels], dim=-1)
+
+    def train_state(self, data: Data) -> Data:
+        self.num_real_nodes = data.num_nodes
+        classes = [self.train_labels, *self.negatives.t()]
+        return Data(x=torch.stack([self.with_labels(data.x, c, None) for c in classes]),
+                    graphs=[data.edge_index] * len(classes))
+
+    def eval_state(self, x: Tensor, edge_index: Tensor) -> Data:
+        self._check_fitted()
+        self.num_real_nodes = x.size(0)
+        candidates = torch.arange(self.num_classes, device=x.device)
+        return Data(x=torch.stack([self.with_labels(x, self.train_labels, c) for c in candidates]),
+                    graphs=[edge_index] * self.num_classes)
+
+    def next_state(self, state: Data, output: Tensor) -> Data:
+        return Data(x=output.detach(), graphs=state.graphs)
+
+
+class ForwardForwardVirtual(ForwardForward):
+    r"""ForwardGNN-FF with virtual nodes: negatives differ from positives by their class-node edges only.
+
+    C class nodes with fixed random features join the graph. The positive graph links every training node to
+    its own class node (both directions), negative graph k to its k-th wrong class node. As in the official
+    code, the next layer's input on every graph is this layer's output on the positive graph. At inference,
+    candidate c links training nodes to their own class node and every other node to class node c, and
+    each candidate graph propagates its own states.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
+                 backbone: Backbone = "gcn", theta: float = 2.0, num_negatives: int = 100) -> None:
+        super().__init__(out_channels, theta, num_negatives)
+        self.layers = forward_layers(backbone, [in_channels] + [hidden_channels] * num_layers)
+        self.register_buffer("class_features", torch.randn(out_channels, in_channels))
+
+    def train_state(self, data: Data) -> Data:
+        n = self.num_real_nodes = data.num_nodes
+        graphs = [torch.cat([data.edge_index, class_node_edges(self.train_index, c, n)], 1)
+                  for c in [self.train_labels, *self.negatives.t()]]
+        x = torch.cat([data.x, self.class_features])
+        return Data(x=x.expand(len(graphs), -1, -1), graphs=graphs, tied=True)
+
+    def eval_state(self, x: Tensor, edge_index: Tensor) -> Data:
+        self._check_fitted()
+        n = self.num_real_nodes = x.size(0)
+        others = torch.ones(n, dtype=torch.bool, device=x.device)
+        others[self.train_index] = False
+        nodes = torch.cat([self.train_index, others.nonzero().view(-1)])
+        graphs = [torch.cat([edge_index, class_node_edges(
+            nodes, torch.cat([self.train_labels, self.train_labels.new_full((int(others.sum()),), c)]), n)], 1)
+            for c in range(self.num_classes)]
+        features = torch.cat([x, self.class_features])
+        return Data(x=features.expand(self.num_classes, -1, -1), graphs=graphs, tied=False)
+
+    def next_state(self, state: Data, output: Tensor) -> Data:
+        x = output[0].detach().expand_as(output) if state.tied else output.detach()
+        return Data(x=x, graphs=state.graphs, tied=state.tied)

@@ -1,0 +1,164 @@
+"""Transductive link prediction on one graph, full-batch, with OGB's model-selection rules.
+
+Split: PyG ``RandomLinkSplit`` (undirected; by default 16 % of the edges for validation and 20 % for test, as
+ForwardGNN), seeded per run, each positive pair matched by one negative pair sampled **once** with the split:
+the training negatives are fixed for every epoch, and every model sees the same validation and test
+negatives. Message passing uses the training edges only, for training, validation and test alike.
+
+Scores: a model's ``forward(x, edge_index)`` gives node embeddings and a pair's logit is the dot product of its
+two embeddings; a model whose pair score is something else defines ``score_pairs(x, edge_index, pairs)``
+returning the logits itself. Metric: ROC-AUC (primary), average precision and Hits@K recorded beside it.
+The default protocol is Adam on the binary cross-entropy of the training pairs, the epoch selected on
+validation ROC-AUC (ties: lower validation loss), and the test pairs scored once, at the selected epoch.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch_geometric.data import Data
+from torch_geometric.transforms import RandomLinkSplit
+
+from gnnbench import hparams as hp
+from gnnbench.registry import Entry, register_task
+from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
+from gnnbench.tasks.metrics import average_precision, hits_at_k, roc_auc
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    """Fractions of the (undirected) edges held out, the embedding width handed to models, and K of Hits@K."""
+
+    val_fraction: float = 0.16
+    test_fraction: float = 0.2
+    embedding_channels: int = 128
+    hits_k: int = 50
+    split_seed: int | None = None  # None: every seed draws its own split
+
+    def __post_init__(self) -> None:
+        if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1
+                and self.val_fraction + self.test_fraction < 1):
+            raise ValueError("link split fractions need 0 < val_fraction, 0 < test_fraction and a sum below 1; "
+                             f"got {self.val_fraction} and {self.test_fraction}")
+        if self.embedding_channels < 1 or self.hits_k < 1:
+            raise ValueError(f"embedding_channels and hits_k must be positive, got {self.embedding_channels} "
+                             f"and {self.hits_k}")
+
+
+@register_task("link_prediction", paper="RandomLinkSplit protocol (ForwardGNN, Park et al., ICLR 2024); OGB rules",
+               metric="roc_auc")
+class LinkPrediction(Task):
+    """Transductive link prediction; ROC-AUC (AP and Hits@K recorded), validation-selected epoch."""
+
+    name = "link_prediction"
+    metric = "roc_auc"
+    direction = "max"
+    train_hparams = {"lr": 0.01, "weight_decay": 5e-4}
+    Options = LinkOptions
+
+    def run(self, entry: Entry, data: Data, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
+        opts: LinkOptions = self.options
+        split, split_id = self.with_split(data, ctx.seed)
+        model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
+        model = entry.obj(in_channels=split.num_features, out_channels=opts.embedding_channels, **model_kwargs)
+        model, split = model.to(ctx.device), split.to(ctx.device)
+        fit = self.fit_model(model, hide_test(split), train_kwargs, budget, ctx)
+        return {
+            "metrics": self.evaluate(model, split, SPLITS),
+            "split": split_id,
+            "best_epoch": fit.best_epoch,
+            "epochs_run": fit.epochs_run,
+            "history": fit.history,
+            "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
+            "params": sum(p.numel() for p in model.parameters()),
+            "data": {"num_nodes": split.num_nodes, "num_message_edges": split.num_edges,
+                     **{f"num_{s}_pairs": int(split[f"{s}_pairs"].size(1)) for s in SPLITS}},
+        }
+
+    def with_split(self, data: Data, seed: int) -> tuple[Data, str]:
+        """Features, the training edges (both directions) for message passing, and labelled pairs per split."""
+        opts: LinkOptions = self.options
+        split_seed = seed if opts.split_seed is None else opts.split_seed
+        transform = RandomLinkSplit(num_val=opts.val_fraction, num_test=opts.test_fraction, is_undirected=True,
+                                    neg_sampling_ratio=1.0, split_labels=False, add_negative_train_samples=True)
+        with torch.random.fork_rng(devices=[]):
+            python_state = random.getstate()  # PyG's negative sampling draws from Python's generator
+            torch.manual_seed(split_seed)
+            random.seed(split_seed)
+            try:
+                parts = transform(Data(x=data.x, edge_index=data.edge_index, num_nodes=data.num_nodes))
+            finally:
+                random.setstate(python_state)
+        out = Data(x=data.x, edge_index=parts[0].edge_index, num_nodes=data.num_nodes)
+        for name, part in zip(SPLITS, parts, strict=True):
+            out[f"{name}_pairs"], out[f"{name}_labels"] = part.edge_label_index, part.edge_label
+        return out, (f"random_link(val={opts.val_fraction},test={opts.test_fraction},neg=1.0,"
+                     f"seed={split_seed})")
+
+    @staticmethod
+    def pair_logits(model: torch.nn.Module, data: Data, pairs: torch.Tensor) -> torch.Tensor:
+        """One logit per pair (``[2, P]``): the model's ``score_pairs``, else the embeddings' dot product."""
+        score_pairs = getattr(model, "score_pairs", None)
+        if callable(score_pairs):
+            return score_pairs(data.x, data.edge_index, pairs)
+        h = model(data.x, data.edge_index)
+        return (h[pairs[0]] * h[pairs[1]]).sum(-1)
+
+    @torch.no_grad()
+    def evaluate(self, model: torch.nn.Module, data: Data, splits: Iterable[str]) -> dict[str, dict[str, float]]:
+        """Metrics of each split, its pairs scored together in one pass in eval mode."""
+        model.eval()
+        splits = tuple(splits)
+        pairs = [data[f"{s}_pairs"] for s in splits]
+        logits = self.pair_logits(model, data, torch.cat(pairs, 1)).split([p.size(1) for p in pairs])
+        return {s: self.pair_metrics(out, data[f"{s}_labels"]) for s, out in zip(splits, logits, strict=True)}
+
+    def pair_metrics(self, logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        """ROC-AUC, average precision, Hits@K and the binary cross-entropy of pair logits against 0/1 labels."""
+        return {"roc_auc": roc_auc(logits, labels), "average_precision": average_precision(logits, labels),
+                f"hits@{self.options.hits_k}": hits_at_k(logits, labels, self.options.hits_k),
+                "loss": float(F.binary_cross_entropy_with_logits(logits, labels.float()))}
+
+    def fit(self, model: torch.nn.Module, data: Data, train_hparams: Mapping[str, Any], budget: Budget,
+            ctx: RunContext) -> FitResult:
+        optimizer = torch.optim.Adam(model.parameters(), lr=train_hparams["lr"],
+                                     weight_decay=train_hparams["weight_decay"])
+        stopper = EarlyStopping(self.direction, budget.patience)
+        history: dict[str, list[float]] = {"train_loss": [], "val_roc_auc": [], "val_loss": []}
+        times: list[float] = []
+        labels = data.train_labels.float()
+        epoch = -1
+        for epoch in range(budget.epochs):
+            start = time.perf_counter()
+            model.train()
+            optimizer.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(self.pair_logits(model, data, data.train_pairs), labels)
+            check_finite(loss, epoch)
+            loss.backward()
+            optimizer.step()
+            if ctx.device.type == "cuda":
+                torch.cuda.synchronize(ctx.device)
+            times.append(time.perf_counter() - start)
+            val = self.evaluate(model, data, ("val",))["val"]
+            for key, value in (("train_loss", loss.item()), ("val_roc_auc", val["roc_auc"]), ("val_loss", val["loss"])):
+                history[key].append(value)
+            ctx.report(epoch, {"loss": loss.item(), "val_roc_auc": val["roc_auc"]})
+            if stopper.step(epoch, val["roc_auc"], val["loss"], model):
+                break
+        stopper.restore(model)
+        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
+
+
+def hide_test(data: Data) -> Data:
+    """A view for the training protocol without the test pairs and labels."""
+    view = data.clone()
+    del view.test_pairs, view.test_labels
+    return view

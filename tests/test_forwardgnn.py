@@ -1,0 +1,216 @@
+"""ForwardGNN: layer isolation, the class-node graph, fixed negatives and the inference rule, on a tiny SBM."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import stochastic_blockmodel_graph
+
+from gnnbench.models.forwardgnn import (
+    BackpropGNN,
+    ForwardForwardLabels,
+    ForwardForwardVirtual,
+    SingleForward,
+    SingleForwardTopToInput,
+    SingleForwardTopToLoss,
+)
+from gnnbench.models.forwardgnn.graph import wrong_classes
+from gnnbench.models.forwardgnn.layers import l2_rows
+from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.node import NodeClassification, NodeOptions, hide_test
+from gnnbench.tasks.splits import stratified_masks
+
+CLASSES = 3
+
+
+def sbm(seed: int = 0) -> Data:
+    """3 blocks of 20 nodes (p_in 0.3, p_out 0.02), 8-dim features = class mean + noise, 20/20/60 % splits."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    probs = torch.full((CLASSES, CLASSES), 0.02).fill_diagonal_(0.3)
+    edge_index = stochastic_blockmodel_graph([20] * CLASSES, probs)
+    y = torch.arange(CLASSES).repeat_interleave(20)
+    means = torch.randn(CLASSES, 8, generator=generator)
+    x = means[y] + 0.8 * torch.randn(y.numel(), 8, generator=generator)
+    train, val, test = stratified_masks(y, 0.2, 0.2, seed)
+    return Data(x=x, edge_index=edge_index, y=y, train_mask=train, val_mask=val, test_mask=test)
+
+
+def fitted(model: torch.nn.Module, data: Data, epochs: int = 60) -> NodeClassification:
+    task = NodeClassification(NodeOptions())
+    task.fit_model(model, hide_test(data), {**type(model).fit_hparams, "lr": 0.01}, Budget(epochs, 20),
+                   RunContext(device=torch.device("cpu"), seed=0))
+    return task
+
+
+class Spy(SingleForward):
+    """Records what the greedy schedule does while layer 1 trains."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.phase_inputs_require_grad: list[bool] = []
+        self.layer0_grads_in_phase1: list[bool] = []
+        self.layer0_snapshot: dict[str, torch.Tensor] | None = None
+        self.backward_fired_in_phase: list[int] = []
+        self.phase = 0
+
+    def layer_output(self, i, state):
+        output = super().layer_output(i, state)
+        if torch.is_grad_enabled():
+            self.phase = i
+            if i == 1:
+                self.phase_inputs_require_grad.append(state.x.requires_grad)
+                self.layer0_grads_in_phase1.extend(p.grad is not None for p in self.layers[0].parameters())
+                if self.layer0_snapshot is None:
+                    self.layer0_snapshot = {k: v.clone() for k, v in self.layers[0].state_dict().items()}
+        if i == 0 and output[0].requires_grad:
+            output[0].register_hook(lambda g: self.backward_fired_in_phase.append(self.phase))
+        return output
+
+
+def test_a_trained_layer_is_frozen_and_gets_no_gradient_while_the_next_one_trains():
+    data = sbm()
+    model = Spy(8, CLASSES, hidden_channels=16, num_layers=2)
+    fitted(model, data)
+    assert model.phase_inputs_require_grad and not any(model.phase_inputs_require_grad)
+    assert model.layer0_grads_in_phase1 and not any(model.layer0_grads_in_phase1)
+    assert set(model.backward_fired_in_phase) == {0}  # layer 0's output is only differentiated in its own phase
+    for key, value in model.layers[0].state_dict().items():
+        assert torch.equal(value, model.layer0_snapshot[key]), key  # bit-identical after layer 1's phase
+
+
+def test_each_layer_has_its_own_optimizer_and_together_they_cover_every_parameter(monkeypatch):
+    groups: list[set[int]] = []
+    original = torch.optim.Adam
+
+    def recording(params, **kwargs):
+        params = list(params)
+        groups.append({id(p) for p in params})
+        return original(params, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", recording)
+    model = SingleForward(8, CLASSES, hidden_channels=16, num_layers=3)
+    fitted(model, sbm(), epochs=5)
+    assert len(groups) == 3
+    assert all(not (a & b) for a, b in itertools.combinations(groups, 2))
+    assert set().union(*groups) == {id(p) for p in model.parameters() if p.requires_grad}
+    for group, layer in zip(groups, model.layers, strict=True):
+        assert group == {id(p) for p in layer.parameters()}
+
+
+def test_the_augmented_graph_links_training_nodes_only_to_their_own_class_node():
+    data = sbm()
+    model = SingleForward(8, CLASSES, hidden_channels=16)
+    model.prepare(hide_test(data))
+    aug = model.augment(data.x, data.edge_index)
+    n, train = data.num_nodes, data.train_mask
+    assert aug.x.size(0) == n + CLASSES
+    virtual = aug.edge_index[:, data.edge_index.size(1):]
+    assert virtual.size(1) == 2 * int(train.sum())
+    real, cls = virtual.min(0).values, virtual.max(0).values
+    assert bool((cls >= n).all() and (real < n).all())
+    assert bool(train[real].all()) and not bool((data.val_mask | data.test_mask)[real].any())
+    assert torch.equal(cls - n, data.y[real])
+    assert {(int(a), int(b)) for a, b in virtual.t()} == {(int(b), int(a)) for a, b in virtual.t()}  # both ways
+    assert all(p is not model.class_features for p in model.parameters())
+    assert not model.class_features.requires_grad
+
+
+def test_inference_is_the_sum_of_per_layer_softmaxes_and_the_model_learns():
+    data = sbm()
+    model = SingleForward(8, CLASSES, hidden_channels=16, num_layers=3)
+    task = fitted(model, data, epochs=100)
+    model.eval()
+    with torch.no_grad():
+        n = data.num_nodes
+        edges = torch.cat([data.edge_index, model.virtual_edges], 1)
+        h, total = torch.cat([data.x, model.class_features]), torch.zeros(n, CLASSES)
+        for layer in model.layers:
+            h = torch.relu(layer.conv(l2_rows(h), edges))
+            total += (h[:n] @ h[n:].t()).softmax(-1)
+        out = model(data.x, data.edge_index)
+    assert torch.allclose(out.exp(), total, atol=1e-5)
+    assert torch.equal(out.argmax(-1), total.argmax(-1))
+    assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.8
+
+
+def test_negatives_never_carry_the_true_class_and_cover_every_wrong_class_once():
+    y = torch.tensor([0, 1, 2, 3, 3, -1])
+    negatives = wrong_classes(y, 4, 3, torch.Generator().manual_seed(0))
+    for v in range(5):
+        assert sorted(negatives[v].tolist()) == sorted(set(range(4)) - {int(y[v])})
+    assert len(set(negatives[5].tolist())) == 3
+    with pytest.raises(ValueError, match="negatives"):
+        wrong_classes(y, 4, 4, torch.Generator())
+
+
+@pytest.mark.parametrize("cls", [ForwardForwardLabels, ForwardForwardVirtual])
+def test_ff_negative_streams_never_carry_the_true_class_and_separate_after_training(cls):
+    data = sbm()
+    model = cls(8, CLASSES, hidden_channels=16, num_layers=1)
+    fitted(model, data, epochs=100)
+    view = hide_test(data)
+    state = model.train_state(view)
+    train, y = model.train_index, model.train_labels
+    assert len(state.graphs) == 1 + (CLASSES - 1)  # the positive stream and all C - 1 wrong classes
+    for k in range(1, CLASSES):
+        if cls is ForwardForwardLabels:  # the appended label vector of training nodes in negative stream k
+            carried = state.x[k][train, 8:].argmax(-1)
+        else:  # the class node each training node is linked to in negative graph k
+            virtual = state.graphs[k][:, data.edge_index.size(1):]
+            carried = virtual[1, :train.numel()] - data.num_nodes
+            assert torch.equal(virtual[0, :train.numel()], train)
+        assert not bool((carried == y).any())
+        assert torch.equal(carried, model.negatives[:, k - 1])
+    with torch.no_grad():
+        goodness = model.layer_output(0, state)[:, train].pow(2).sum(-1).mean(-1)
+    assert goodness[0] > goodness[1:].max()
+
+
+def test_top_to_loss_scores_each_layer_with_the_mean_of_its_output_and_the_states_above():
+    data = sbm()
+    model = SingleForwardTopToLoss(8, CLASSES, hidden_channels=16, num_layers=3)
+    task = fitted(model, data, epochs=60)
+    model.eval()
+    with torch.no_grad():
+        n, edges = data.num_nodes, torch.cat([data.edge_index, model.virtual_edges], 1)
+        states, outputs = [l2_rows(torch.cat([data.x, model.class_features]))], []
+        for layer in model.layers:
+            outputs.append(torch.relu(layer.conv(l2_rows(states[-1]), edges)))
+            states.append(l2_rows(outputs[-1]))
+        total = torch.zeros(n, CLASSES)
+        for i, output in enumerate(outputs):
+            embedding = torch.stack([output, *states[i + 2:]]).mean(0)  # the class nodes' rows too
+            total += (embedding[:n] @ embedding[n:].t()).softmax(-1)
+        assert torch.allclose(model(data.x, data.edge_index).exp(), total, atol=1e-5)
+    assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.7  # chance: 1/3
+
+
+def test_top_to_input_reads_the_state_above_and_the_labels_on_top():
+    data = sbm()
+    model = SingleForwardTopToInput(8, CLASSES, hidden_channels=16, num_layers=3)
+    widths = [layer.conv.in_channels for layer in model.layers]
+    assert widths == [8 + 16, 16 + 16, 16 + CLASSES]
+    assert model.order() == [0, 2, 1]  # alternating: even layers first
+    task = fitted(model, data, epochs=60)
+    graph = model.augment(data.x, data.edge_index)
+    labels = model.label_state(graph)
+    n, train = data.num_nodes, data.train_mask
+    assert torch.equal(labels[:n][train], torch.eye(CLASSES)[data.y[train]])
+    assert torch.allclose(labels[:n][~train], torch.full((int((~train).sum()), CLASSES), 1 / CLASSES))
+    assert torch.equal(labels[n:], torch.eye(CLASSES))
+    assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("backbone", ["gcn", "sage", "gat"])
+def test_every_backbone_learns_locally_and_the_backprop_baseline_shares_it(backbone):
+    data = sbm()
+    model = SingleForward(8, CLASSES, hidden_channels=16, num_layers=2, backbone=backbone)
+    task = fitted(model, data, epochs=60)
+    assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.8
+    baseline = BackpropGNN(8, CLASSES, hidden_channels=16, num_layers=2, backbone=backbone)
+    assert [type(layer.conv) for layer in model.layers] == [type(conv) for conv in baseline.layers]
+    assert baseline(data.x, data.edge_index).shape == (data.num_nodes, CLASSES)

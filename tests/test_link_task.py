@@ -1,0 +1,119 @@
+"""Link prediction: the split keeps held-out edges out of message passing, negatives are fixed, metrics exact."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
+
+from gnnbench.models.baselines import GCN
+from gnnbench.models.forwardgnn import LinkSingleForward
+from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.link import LinkOptions, LinkPrediction, hide_test
+from gnnbench.tasks.metrics import average_precision, hits_at_k, roc_auc
+
+CPU = RunContext(device=torch.device("cpu"), seed=0)
+
+
+def graph() -> Data:
+    torch.manual_seed(0)
+    probs = torch.full((3, 3), 0.03).fill_diagonal_(0.4)
+    edge_index = to_undirected(stochastic_blockmodel_graph([20, 20, 20], probs))
+    x = torch.eye(3).repeat_interleave(20, 0) + 0.3 * torch.randn(60, 3)
+    return Data(x=x, edge_index=edge_index, num_nodes=60)
+
+
+def pairs_of(edge_index: torch.Tensor) -> set[tuple[int, int]]:
+    return {(int(u), int(v)) for u, v in edge_index.t()}
+
+
+def test_message_passing_uses_training_edges_only_and_the_split_is_seeded():
+    data = graph()
+    task = LinkPrediction(LinkOptions())
+    split, split_id = task.with_split(data, seed=3)
+    message = pairs_of(split.edge_index)
+    for name in ("val", "test"):
+        held_out = split[f"{name}_pairs"][:, split[f"{name}_labels"] == 1]
+        assert held_out.size(1) > 0
+        assert not pairs_of(held_out) & message and not pairs_of(held_out.flip(0)) & message
+        assert int((split[f"{name}_labels"] == 0).sum()) == held_out.size(1)  # one negative per positive
+    train_pos = split.train_pairs[:, split.train_labels == 1]
+    assert pairs_of(train_pos) | pairs_of(train_pos.flip(0)) == message
+    undirected = data.edge_index.size(1) // 2
+    assert abs(split.val_pairs.size(1) / 2 - 0.16 * undirected) <= 1
+    assert abs(split.test_pairs.size(1) / 2 - 0.2 * undirected) <= 1
+    again, _ = task.with_split(data, seed=3)
+    assert all(torch.equal(split[k], again[k]) for k in ("edge_index", "train_pairs", "val_pairs", "test_pairs"))
+    assert "seed=3" in split_id
+    assert not hasattr(hide_test(split), "test_pairs")
+
+
+def test_training_negatives_are_fixed_across_epochs(monkeypatch):
+    seen: list[torch.Tensor] = []
+    original = LinkPrediction.pair_logits
+
+    def spy(model, data, pairs):
+        if model.training:
+            seen.append(pairs.clone())
+        return original(model, data, pairs)
+
+    monkeypatch.setattr(LinkPrediction, "pair_logits", staticmethod(spy))
+    task = LinkPrediction(LinkOptions(embedding_channels=8))
+    split, _ = task.with_split(graph(), seed=0)
+    task.fit(GCN(3, 8, hidden_channels=8), hide_test(split), {"lr": 0.01, "weight_decay": 0.0}, Budget(5), CPU)
+    assert len(seen) == 5 and all(torch.equal(s, seen[0]) for s in seen)
+    assert torch.equal(seen[0], split.train_pairs) and bool((split.train_labels == 0).any())
+
+
+def test_forward_sf_link_scores_the_mean_of_per_layer_sigmoids_and_learns():
+    task = LinkPrediction(LinkOptions(embedding_channels=16))
+    split, _ = task.with_split(graph(), seed=0)
+    model = LinkSingleForward(3, 16, hidden_channels=16, num_layers=2)
+    task.fit_model(model, hide_test(split), {"lr": 0.01, "weight_decay": 0.0}, Budget(100, 30), CPU)
+    model.eval()
+    with torch.no_grad():
+        h, probs = split.x, []
+        for layer in model.layers:
+            h = layer(h, split.edge_index)
+            probs.append((h[split.test_pairs[0]] * h[split.test_pairs[1]]).sum(-1).sigmoid())
+        by_hand = torch.stack(probs).mean(0)
+        scores = model.score_pairs(split.x, split.edge_index, split.test_pairs)
+    assert torch.allclose(scores.sigmoid(), by_hand, atol=1e-5)
+    assert task.evaluate(model, split, ("test",))["test"]["roc_auc"] > 0.75
+
+
+def test_roc_auc_average_precision_and_hits_against_hand_computations():
+    scores, labels = torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1])
+    assert roc_auc(scores, labels) == pytest.approx(3 / 4)  # 3 of 4 (pos, neg) pairs ordered correctly
+    assert average_precision(scores, labels) == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    ties, tie_labels = torch.tensor([0.5, 0.5, 0.2, 0.9]), torch.tensor([1, 0, 0, 1])
+    assert roc_auc(ties, tie_labels) == pytest.approx((1 + 1 + 1 + 0.5) / 4)  # a tie counts one half
+    # thresholds 0.9 (1 tp), 0.5 (2 tp, 1 fp): 0.5 * 1 + 0.5 * 2/3
+    assert average_precision(ties, tie_labels) == pytest.approx(0.5 + 0.5 * 2 / 3)
+    hits_scores = torch.tensor([3.0, 1.0, 2.0, 2.0, 0.0, 1.5])
+    hits_labels = torch.tensor([1, 1, 1, 0, 0, 0])
+    assert hits_at_k(hits_scores, hits_labels, 1) == pytest.approx(1 / 3)  # only 3 > 2; the tie at 2 misses
+    assert hits_at_k(hits_scores, hits_labels, 2) == pytest.approx(2 / 3)  # above the 2nd negative (1.5)
+    assert hits_at_k(hits_scores, hits_labels, 4) == 1.0  # fewer negatives than K
+    assert math.isnan(roc_auc(torch.tensor([1.0]), torch.tensor([1])))
+
+
+def test_the_link_task_runs_from_a_suite(write_suite):
+    from gnnbench.harness.runner import execute
+    from gnnbench.harness.suite import load_suite
+
+    spec = load_suite(write_suite("""\
+        name: t
+        experiments:
+          - task: {name: link_prediction, embedding_channels: 16}
+            datasets: [Cora]
+            models: [{name: forwardgnn_sf_link, hparams: {hidden_channels: 16}}, sage]
+            epochs: 3
+        """)).specs
+    for record in map(execute, spec):
+        assert record["status"] == "ok", record.get("error")
+        assert set(record["metrics"]["test"]) == {"roc_auc", "average_precision", "hits@50", "loss"}
+        assert record["data"]["num_message_edges"] < 2 * 5278 * 0.65
