@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -165,3 +167,18 @@ def test_lr_schedule_warms_up_linearly_then_decays_on_a_training_loss_plateau():
         schedule.step(epoch, train_loss=1.0)  # a flat loss: a plateau right after the warm-up
     assert lrs[:5] == [0.25, 0.5, 0.75, 1.0, 1.0]
     assert lrs[-1] < 1.0
+
+
+def test_reference_graph_suites_parse_and_each_model_runs_in_reduced_form():
+    """CI's form of the shipped suites: every model of configs/graph_classification.yaml, one MUTAG fold, 1 epoch."""
+    root = Path(__file__).resolve().parents[1] / "configs"
+    suite = load_suite(root / "graph_classification.yaml")
+    assert {s.seed for s in suite.specs} == set(range(10))  # the 10 folds
+    reduced = {s.model: dataclasses.replace(s, epochs=1, patience=None) for s in suite.specs
+               if s.dataset == "MUTAG" and s.seed == 0}
+    assert set(reduced) == {"gin_pool", "sir_gcn", "gcn_pool", "sage_pool"}
+    for spec in reduced.values():
+        record = execute(spec)
+        assert record["status"] == "ok", record.get("error")
+        assert record["params"] < 100_000
+    assert {s.model for s in load_suite(root / "synthetic.yaml").specs} == {"sir_gcn", "gcn"}

@@ -149,7 +149,9 @@ class GraphTask(Task):
     def targets(dataset: Dataset) -> Tensor:
         """Every target of the dataset, concatenated (one per graph for graph-level tasks)."""
         data = getattr(dataset, "_data", None)
-        return data.y if data is not None else torch.cat([g.y for g in dataset])
+        if data is None or getattr(dataset, "_indices", None) is not None:  # not collated, or a subset view
+            return torch.cat([g.y for g in dataset])
+        return data.y
 
     @staticmethod
     def loader(dataset: Dataset, batch_size: int = EVAL_BATCH, shuffle: bool = False,
