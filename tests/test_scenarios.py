@@ -116,3 +116,64 @@ def test_bad_scenarios_are_located_errors(write_suite, scenario, key, message):
     with pytest.raises(ConfigError) as info:
         load_suite(write_suite(SUITE.replace("SCENARIO", scenario)))
     assert info.value.key == key and message in str(info.value)
+
+
+def toy_graph_set(count: int = 90, classes: int = 3):
+    """Graphs whose class is their size (paths of 3, 4 or 5 nodes)."""
+    from gnnbench.data.collection import GraphCollection
+
+    graphs = []
+    for i in range(count):
+        n = 3 + i % classes
+        edges = torch.tensor([[j, j + 1] for j in range(n - 1)]).t()
+        graphs.append(Data(x=torch.ones(n, 1), edge_index=torch.cat([edges, edges.flip(0)], 1),
+                           y=torch.tensor([i % classes])))
+    return GraphCollection(graphs)
+
+
+def test_graph_label_scenarios_flip_keep_and_subsample_training_graphs():
+    graphs = list(toy_graph_set())
+    y = torch.cat([g.y for g in graphs])
+    noisy, info = LabelNoise(rate=0.3).apply_graphs(graphs, 3, seed=1)
+    flipped = torch.cat([g.y for g in noisy]) != y
+    assert len(noisy) == 90 and int(flipped.sum()) == 27 == info["flipped"]
+    assert all(torch.equal(a.edge_index, b.edge_index) for a, b in zip(noisy, graphs, strict=True))
+    few, _ = FewShot(k=4).apply_graphs(graphs, 3, seed=1)
+    assert torch.bincount(torch.cat([g.y for g in few])).tolist() == [4, 4, 4]
+    few_again, _ = FewShot(k=4).apply_graphs(graphs, 3, seed=1)
+    assert [g.num_nodes for g in few] == [g.num_nodes for g in few_again]  # seeded
+    skewed, info = ClassImbalance(ratio=0.2, minority_fraction=0.34).apply_graphs(graphs, 3, seed=1)
+    assert info["train_per_class"] == [30, 30, 6] == torch.bincount(torch.cat([g.y for g in skewed])).tolist()
+    with pytest.raises(ValueError, match="not classes"):
+        LabelNoise(rate=0.1).apply_graphs(graphs, None, seed=0)
+
+
+def test_graph_structure_noise_perturbs_every_training_graph_within_its_own_nodes():
+    graphs = list(toy_graph_set(count=9))
+    out, info = StructureNoise(drop=0.5, add=0.5).apply_graphs(graphs, 3, seed=0)
+    assert info["graphs"] == 9 and info["dropped"] == sum(round(0.5 * (g.num_nodes - 1)) for g in graphs)
+    for before, after in zip(graphs, out, strict=True):
+        assert after.num_nodes == before.num_nodes and int(after.edge_index.max()) < before.num_nodes
+        assert torch.equal(after.y, before.y)
+
+
+def test_a_graph_task_applies_the_scenario_to_training_graphs_only(monkeypatch):
+    from gnnbench.registry import MODELS
+    from gnnbench.tasks.base import Budget, RunContext
+    from gnnbench.tasks.graph import GraphClassification, GraphOptions
+
+    data = toy_graph_set()
+    seen = {}
+    monkeypatch.setattr(GraphClassification, "fit_model",
+                        lambda self, model, splits, *a: seen.update(train=splits.train, val=splits.val)
+                        or GraphClassification.fit(self, model, splits, *a))
+    task = GraphClassification(GraphOptions(folds=5), scenario=FewShot(k=2))
+    result = task.run(MODELS.get("gin_pool"), data, {**GraphClassification.train_hparams, "hidden_channels": 8},
+                      Budget(epochs=1), RunContext(device=torch.device("cpu"), seed=0))
+    assert len(seen["train"]) == 6 == result["data"]["num_train"] and result["scenario"]["train_per_class"] == [2] * 3
+    assert len(seen["val"]) == result["data"]["num_val"] > 0  # validation graphs untouched
+    noisy = GraphClassification(GraphOptions(folds=5), scenario=LabelNoise(rate=1.0))
+    noisy.run(MODELS.get("gin_pool"), data, {**GraphClassification.train_hparams, "hidden_channels": 8},
+              Budget(epochs=1), RunContext(device=torch.device("cpu"), seed=0))
+    assert all(int(g.y) != g.num_nodes - 3 for g in seen["train"])  # every training label flipped
+    assert all(int(g.y) == g.num_nodes - 3 for g in seen["val"])  # validation labels clean

@@ -5,6 +5,10 @@ few-shot touch only the training labels and the training mask; validation and te
 perturbation is drawn from the run's seed (each seed sees a different draw, the same seed the same one) and
 what it changed is written into the record (``scenario`` section).
 
+The same scenarios serve graph classification, where the training items are graphs: label noise flips graph
+labels, imbalance and few-shot keep a subset of the training graphs, structure noise perturbs the edges of
+every training graph (validation and test graphs stay clean). Structure noise also applies to graph regression.
+
 Structure noise perturbs the graph itself. In transductive node classification the one graph is the input
 of training and inference alike, so the perturbed graph is what the model sees throughout (a poisoning
 setting); the labels used for validation and test are still the clean ones.
@@ -14,20 +18,24 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
 from gnnbench.registry import register_scenario
 
-NODE = ("node_classification",)
+LABELLED = ("node_classification", "graph_classification")  # scenarios on training labels
+ANY_GRAPH = (*LABELLED, "graph_regression")  # structure noise
 
 
 class Scenario(ABC):
-    """A perturbation of node-classification training data (``train_mask`` and ``y`` of training nodes)."""
+    """A perturbation of training data: of node classification (``apply``) or of training graphs
+    (``apply_graphs``)."""
 
     name: str
 
@@ -40,26 +48,58 @@ class Scenario(ABC):
     def apply(self, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
         """(perturbed copy of ``data``, what was changed, for the record)."""
 
+    @abstractmethod
+    def apply_graphs(self, graphs: Sequence[Data], classes: int | None, seed: int) -> tuple[list[Data], dict[str, Any]]:
+        """(perturbed training graphs, what was changed); ``classes`` is None for a regression target."""
 
-def _train_per_class(data: Data) -> list[int]:
-    classes = int(data.y.max()) + 1
-    return torch.bincount(data.y[data.train_mask], minlength=classes).tolist()
+
+class LabelScenario(Scenario):
+    """A scenario on the training labels: it relabels and/or keeps a subset of the training items (nodes or
+    graphs) through one rule, :meth:`perturb`."""
+
+    @abstractmethod
+    def perturb(self, y: Tensor, classes: int, generator: torch.Generator) -> tuple[Tensor, Tensor, dict[str, Any]]:
+        """(new labels of the items, indices of the items kept, what was changed)."""
+
+    def apply(self, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
+        train = data.train_mask.nonzero().view(-1)
+        labels, keep, info = self.perturb(data.y[train], int(data.y.max()) + 1, self.generator(seed))
+        out = data.clone()
+        out.y = data.y.clone()
+        out.y[train] = labels
+        out.train_mask = torch.zeros_like(data.train_mask)
+        out.train_mask[train[keep]] = True
+        return out, info
+
+    def apply_graphs(self, graphs: Sequence[Data], classes: int | None, seed: int) -> tuple[list[Data], dict[str, Any]]:
+        if classes is None:
+            raise ValueError(f"scenario '{self.name}' perturbs class labels; this task's targets are not classes")
+        y = torch.cat([g.y.view(-1) for g in graphs])
+        labels, keep, info = self.perturb(y, classes, self.generator(seed))
+        out = []
+        for i in keep.tolist():
+            graph = graphs[i].clone()
+            graph.y = labels[i].view_as(graphs[i].y)
+            out.append(graph)
+        return out, info
 
 
-def _keep_per_class(data: Data, counts: list[int], generator: torch.Generator) -> Data:
-    """A copy whose training mask keeps ``counts[c]`` randomly chosen training nodes of each class c."""
-    out = data.clone()
-    out.train_mask = torch.zeros_like(data.train_mask)
+def _per_class(y: Tensor, classes: int) -> list[int]:
+    return torch.bincount(y, minlength=classes).tolist()
+
+
+def _keep_per_class(y: Tensor, counts: list[int], generator: torch.Generator) -> Tensor:
+    """Indices (sorted) of ``counts[c]`` randomly chosen items of each class c."""
+    kept = []
     for cls, keep in enumerate(counts):
-        members = (data.train_mask & (data.y == cls)).nonzero().view(-1)
-        chosen = members[torch.randperm(members.numel(), generator=generator)[:keep]]
-        out.train_mask[chosen] = True
-    return out
+        members = (y == cls).nonzero().view(-1)
+        kept.append(members[torch.randperm(members.numel(), generator=generator)[:keep]])
+    return torch.cat(kept).sort().values
 
 
-@register_scenario("label_noise", tasks=NODE, paper="symmetric label noise (e.g. Patrini et al., CVPR 2017)")
+@register_scenario("label_noise", tasks=LABELLED, paper="symmetric label noise (e.g. Patrini et al., CVPR 2017)")
 @dataclass(frozen=True)
-class LabelNoise(Scenario):
+class LabelNoise(LabelScenario):
     """Symmetric label noise: ``round(rate * |train|)`` training labels replaced by a different class, uniformly."""
 
     rate: float = 0.2
@@ -69,19 +109,15 @@ class LabelNoise(Scenario):
         if not 0 <= self.rate <= 1:
             raise ValueError(f"label_noise rate must be in [0, 1], got {self.rate}")
 
-    def apply(self, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
-        generator = self.generator(seed)
-        classes = int(data.y.max()) + 1
-        train = data.train_mask.nonzero().view(-1)
-        flipped = train[torch.randperm(train.numel(), generator=generator)[: round(self.rate * train.numel())]]
+    def perturb(self, y: Tensor, classes: int, generator: torch.Generator) -> tuple[Tensor, Tensor, dict[str, Any]]:
+        flipped = torch.randperm(y.numel(), generator=generator)[: round(self.rate * y.numel())]
         shift = torch.randint(1, classes, (flipped.numel(),), generator=generator)  # never the true class
-        out = data.clone()
-        out.y = data.y.clone()
-        out.y[flipped] = (data.y[flipped] + shift) % classes
-        return out, {"flipped": int(flipped.numel()), "train": int(train.numel())}
+        labels = y.clone()
+        labels[flipped] = (y[flipped] + shift) % classes
+        return labels, torch.arange(y.numel()), {"flipped": int(flipped.numel()), "train": int(y.numel())}
 
 
-@register_scenario("structure_noise", tasks=NODE, paper="random edge deletion / insertion (poisoning)")
+@register_scenario("structure_noise", tasks=ANY_GRAPH, paper="random edge deletion / insertion (poisoning)")
 @dataclass(frozen=True)
 class StructureNoise(Scenario):
     """Drops a ``drop`` fraction of the undirected edges and adds ``add`` x |E| random new ones."""
@@ -95,13 +131,28 @@ class StructureNoise(Scenario):
             raise ValueError(f"structure_noise needs 0 <= drop <= 1 and add >= 0, got {self.drop} and {self.add}")
 
     def apply(self, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
+        out, info = self._perturb(data, self.generator(seed))
+        return out, info
+
+    def apply_graphs(self, graphs: Sequence[Data], classes: int | None, seed: int) -> tuple[list[Data], dict[str, Any]]:
         generator = self.generator(seed)
+        out, totals = [], {"edges_before": 0, "dropped": 0, "added": 0}
+        for graph in graphs:
+            perturbed, info = self._perturb(graph, generator)
+            out.append(perturbed)
+            for key in totals:
+                totals[key] += info[key]
+        return out, {**totals, "graphs": len(out)}
+
+    def _perturb(self, data: Data, generator: torch.Generator) -> tuple[Data, dict[str, int]]:
         row, col = data.edge_index
         undirected = data.edge_index[:, row < col]
         count = undirected.size(1)
         kept = undirected[:, torch.randperm(count, generator=generator)[round(self.drop * count):]]
-        n, wanted = data.num_nodes, round(self.add * count)
-        existing = set((row * n + col).tolist())
+        n = data.num_nodes
+        wanted = min(round(self.add * count), n * (n - 1) // 2 - kept.size(1))  # a small graph can fill up
+        existing = set((kept[0] * n + kept[1]).tolist()) | set((kept[1] * n + kept[0]).tolist())
+        existing |= set((row * n + col).tolist())
         added: list[tuple[int, int]] = []
         while len(added) < wanted:  # rejection sampling of non-edges, in batches
             for u, v in torch.randint(0, n, (2 * (wanted - len(added)), 2), generator=generator).tolist():
@@ -111,13 +162,15 @@ class StructureNoise(Scenario):
         new = torch.tensor(added, dtype=torch.long).t().reshape(2, -1)
         out = data.clone()
         out.edge_index = to_undirected(torch.cat([kept, new], dim=1), num_nodes=n)
+        if "edge_attr" in data:  # edges changed: their attributes no longer line up
+            del out.edge_attr
         return out, {"edges_before": count, "dropped": count - kept.size(1), "added": len(added)}
 
 
-@register_scenario("class_imbalance", tasks=NODE, paper="step imbalance (e.g. Zhao et al., GraphSMOTE, WSDM 2021)")
+@register_scenario("class_imbalance", tasks=LABELLED, paper="step imbalance (e.g. Zhao et al., GraphSMOTE, WSDM 2021)")
 @dataclass(frozen=True)
-class ClassImbalance(Scenario):
-    """Step imbalance: the last ``minority_fraction`` of the classes keep ``ratio`` of their training nodes
+class ClassImbalance(LabelScenario):
+    """Step imbalance: the last ``minority_fraction`` of the classes keep ``ratio`` of their training items
     (at least one), so minority / majority training counts equal ``ratio`` on a balanced split."""
 
     ratio: float = 0.1
@@ -129,18 +182,18 @@ class ClassImbalance(Scenario):
             raise ValueError("class_imbalance needs 0 < ratio <= 1 and 0 < minority_fraction < 1, "
                              f"got {self.ratio} and {self.minority_fraction}")
 
-    def apply(self, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
-        before = _train_per_class(data)
+    def perturb(self, y: Tensor, classes: int, generator: torch.Generator) -> tuple[Tensor, Tensor, dict[str, Any]]:
+        before = _per_class(y, classes)
         first_minority = len(before) - max(1, round(self.minority_fraction * len(before)))
         counts = [n if c < first_minority else min(n, max(1, round(self.ratio * n))) for c, n in enumerate(before)]
-        out = _keep_per_class(data, counts, self.generator(seed))
-        return out, {"train_per_class_before": before, "train_per_class": _train_per_class(out)}
+        keep = _keep_per_class(y, counts, generator)
+        return y, keep, {"train_per_class_before": before, "train_per_class": _per_class(y[keep], classes)}
 
 
-@register_scenario("few_shot", tasks=NODE, paper="k labelled nodes per class")
+@register_scenario("few_shot", tasks=LABELLED, paper="k labelled nodes or graphs per class")
 @dataclass(frozen=True)
-class FewShot(Scenario):
-    """Exactly ``k`` labelled training nodes per class, drawn from the split's training nodes."""
+class FewShot(LabelScenario):
+    """Exactly ``k`` labelled training items (nodes or graphs) per class, drawn from the split's training items."""
 
     k: int = 5
     name = "few_shot"
@@ -149,11 +202,11 @@ class FewShot(Scenario):
         if self.k < 1:
             raise ValueError(f"few_shot k must be >= 1, got {self.k}")
 
-    def apply(self, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
-        before = _train_per_class(data)
+    def perturb(self, y: Tensor, classes: int, generator: torch.Generator) -> tuple[Tensor, Tensor, dict[str, Any]]:
+        before = _per_class(y, classes)
         short = [c for c, n in enumerate(before) if n < self.k]
         if short:
             raise ValueError(f"few_shot k={self.k}: classes {short} have only {[before[c] for c in short]} training "
-                             "nodes; use a larger training split (split: random) or a smaller k")
-        out = _keep_per_class(data, [self.k] * len(before), self.generator(seed))
-        return out, {"train_per_class": _train_per_class(out)}
+                             "items; use a larger training split or a smaller k")
+        keep = _keep_per_class(y, [self.k] * classes, generator)
+        return y, keep, {"train_per_class": _per_class(y[keep], classes)}

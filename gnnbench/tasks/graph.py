@@ -87,19 +87,21 @@ class GraphTask(Task):
 
     def run(self, entry: Entry, dataset: Dataset, hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> dict:
-        if self.scenario is not None:
-            raise DataError(f"task '{self.name}' has no robustness scenarios yet; remove 'scenario:'")
         index, split_id = self.split(dataset, ctx.seed)
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
         model = entry.obj(in_channels=dataset.num_features, out_channels=self.out_channels(dataset), **model_kwargs)
         model = model.to(ctx.device)
+        parts = {s: dataset[index[s]] for s in SPLITS}
+        perturbed = None
+        if self.scenario is not None:  # the training graphs only: validation and test stay clean
+            graphs, perturbed = self.scenario.apply_graphs(list(parts["train"]), self.classes(dataset), ctx.seed)
+            parts["train"] = GraphCollection(graphs)
         started = time.perf_counter()
-        dataset = self.prepare(model, dataset)
+        parts = {s: self.prepare(model, part) for s, part in parts.items()}
         preprocess_s = time.perf_counter() - started
-        fit = self.fit_model(model, GraphSplits(dataset[index["train"]], dataset[index["val"]]), train_kwargs,
-                             budget, ctx)
-        metrics = {s: self.evaluate(model, self.loader(dataset[index[s]]), ctx.device) for s in SPLITS}
-        return {
+        fit = self.fit_model(model, GraphSplits(parts["train"], parts["val"]), train_kwargs, budget, ctx)
+        metrics = {s: self.evaluate(model, self.loader(parts[s]), ctx.device) for s in SPLITS}
+        result = {
             "metrics": metrics,
             "split": split_id,
             "best_epoch": fit.best_epoch,
@@ -108,9 +110,16 @@ class GraphTask(Task):
             "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
             "params": sum(p.numel() for p in model.parameters()),
             "preprocess_s": preprocess_s,
-            "data": {"num_graphs": len(dataset), **{f"num_{s}": int(index[s].numel()) for s in SPLITS},
+            "data": {"num_graphs": len(dataset), **{f"num_{s}": len(parts[s]) for s in SPLITS},
                      "node_features": getattr(dataset, "node_features", "dataset features")},
         }
+        if perturbed is not None:
+            result["scenario"] = perturbed
+        return result
+
+    def classes(self, dataset: Dataset) -> int | None:
+        """Number of classes of the targets (None for real-valued targets): what label scenarios need."""
+        return None
 
     def split(self, dataset: Dataset, seed: int) -> tuple[dict[str, Tensor], str]:
         """Graph indices of each split for this run, and an id naming the split (and the fold)."""
@@ -240,6 +249,9 @@ class GraphTask(Task):
 class _Classification(GraphTask):
     metric = "accuracy"
     direction = "max"
+
+    def classes(self, dataset: Dataset) -> int | None:
+        return self.out_channels(dataset)
 
     def out_channels(self, dataset: Dataset) -> int:
         return int(self.targets(dataset).max()) + 1
