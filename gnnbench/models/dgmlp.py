@@ -205,7 +205,8 @@ class DGMLP(nn.Module):
             raise ValueError(f"DGMLP was preprocessed for {self.combined.size(0)} nodes, got {x.size(0)}")
         return self.mlp(self.combined)
 
-    def fit(self, task: NodeClassification, data: Data, hparams: dict[str, Any], budget: Budget, ctx: RunContext) -> FitResult:
+    def fit(self, task: NodeClassification, data: Data, hparams: dict[str, Any], budget: Budget,
+            ctx: RunContext) -> FitResult:
         """The protocol hook: precompute once, then the task's own training loop on the fixed features.
 
         Nodes are independent once propagated, so a training step reads the training nodes' rows only (as the
