@@ -179,7 +179,7 @@ def test_reference_graph_suites_parse_and_each_model_runs_in_reduced_form():
     assert {s.seed for s in suite.specs} == set(range(10))  # the 10 folds
     reduced = {s.model: dataclasses.replace(s, epochs=1, patience=None) for s in suite.specs
                if s.dataset == "MUTAG" and s.seed == 0}
-    assert set(reduced) == {"gin_pool", "sir_gcn", "gcn_pool", "sage_pool"}
+    assert set(reduced) == {"gin_pool", "sir_gcn", "gcn_pool", "sage_pool", "kpath"}
     for spec in reduced.values():
         record = execute(spec)
         assert record["status"] == "ok", record.get("error")
