@@ -10,7 +10,8 @@ from torch_geometric.data import Data
 from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
 
 from gnnbench.models.baselines import GCN
-from gnnbench.models.forwardgnn import LinkSingleForward
+from gnnbench.models.forwardgnn import LinkForwardForward, LinkSingleForward, LinkTopToInput
+from gnnbench.models.forwardgnn.layers import l2_rows
 from gnnbench.tasks.base import Budget, RunContext
 from gnnbench.tasks.link import LinkOptions, LinkPrediction, hide_test
 from gnnbench.tasks.metrics import average_precision, hits_at_k, roc_auc
@@ -81,6 +82,54 @@ def test_forward_sf_link_scores_the_mean_of_per_layer_sigmoids_and_learns():
             probs.append((h[split.test_pairs[0]] * h[split.test_pairs[1]]).sum(-1).sigmoid())
         by_hand = torch.stack(probs).mean(0)
         scores = model.score_pairs(split.x, split.edge_index, split.test_pairs)
+    assert torch.allclose(scores.sigmoid(), by_hand, atol=1e-5)
+    assert task.evaluate(model, split, ("test",))["test"]["roc_auc"] > 0.75
+
+
+def test_forward_ff_link_scores_the_mean_of_per_layer_goodness_sigmoids_and_learns():
+    task = LinkPrediction(LinkOptions(embedding_channels=16))
+    split, _ = task.with_split(graph(), seed=0)
+    model = LinkForwardForward(3, 16, hidden_channels=16, num_layers=2, theta=2.0)
+    task.fit_model(model, hide_test(split), {"lr": 0.01, "weight_decay": 0.0}, Budget(100, 30), CPU)
+    model.eval()
+    with torch.no_grad():
+        h, probs = split.x, []
+        for layer in model.layers:
+            h = layer(h, split.edge_index)
+            goodness = (h[split.test_pairs[0]] * h[split.test_pairs[1]]).pow(2).sum(-1)
+            probs.append((goodness - 2.0).sigmoid())
+        by_hand = torch.stack(probs).mean(0)
+        scores = model.score_pairs(split.x, split.edge_index, split.test_pairs)
+    assert torch.allclose(scores.sigmoid(), by_hand, atol=1e-5)
+    assert task.evaluate(model, split, ("test",))["test"]["roc_auc"] > 0.7  # chance: 0.5
+
+
+def test_top_to_input_link_reads_the_layer_above_none_on_top_and_averages_stored_steps():
+    task = LinkPrediction(LinkOptions(embedding_channels=16))
+    split, _ = task.with_split(graph(), seed=0)
+    model = LinkTopToInput(3, 16, hidden_channels=8, num_layers=3, test_time_steps=4)
+    assert [layer.conv.in_channels for layer in model.layers] == [3 + 8, 8 + 16, 8]  # no label state on top
+    assert model.order() == [0, 2, 1]
+    task.fit_model(model, hide_test(split), {"lr": 0.01, "weight_decay": 0.0}, Budget(100, 30), CPU)
+    model.eval()
+    with torch.no_grad():  # the recurrence by hand: zeros from above first, then alternating updates
+        layers, edges, pairs = model.layers, split.edge_index, split.test_pairs
+
+        def run(i, below, above):
+            return torch.relu(layers[i].conv(torch.cat([l2_rows(below), l2_rows(above)], -1), edges))
+
+        s = [split.x]
+        for i, width in enumerate([8, 16, 0]):
+            s.append(run(i, s[-1], torch.zeros(60, width)))
+        s.append(torch.zeros(60, 0))
+        probs = []
+        for step in range(4):
+            for i in (0, 2, 1):
+                s[i + 1] = run(i, s[i], s[i + 2])
+            if step >= 2:
+                probs += [(s[i + 1][pairs[0]] * s[i + 1][pairs[1]]).sum(-1).sigmoid() for i in range(3)]
+        by_hand = torch.stack(probs).mean(0)
+        scores = model.score_pairs(split.x, split.edge_index, pairs)
     assert torch.allclose(scores.sigmoid(), by_hand, atol=1e-5)
     assert task.evaluate(model, split, ("test",))["test"]["roc_auc"] > 0.75
 

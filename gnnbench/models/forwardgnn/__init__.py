@@ -8,14 +8,16 @@ protocol hook (``fit``); the backprop baseline shares the backbone and the budge
 * ``forwardgnn_ff_la`` / ``forwardgnn_ff_vn``: forward-forward with label appending / virtual-node negatives;
 * ``forwardgnn_bp``: the same backbone trained end to end by backprop (node classification, and link
   prediction with the task's dot-product decoder);
-* ``forwardgnn_sf_link``: single forward for link prediction (per-layer dot-product scores).
+* ``forwardgnn_sf_link``: single forward for link prediction (per-layer dot-product scores);
+* ``forwardgnn_ff_link`` / ``forwardgnn_top2input_link``: forward-forward (pair goodness) and top-down
+  (Top-to-Input with no label state) for link prediction.
 """
 
 from gnnbench.models.forwardgnn.bp import BackpropGNN
 from gnnbench.models.forwardgnn.ff import ForwardForwardLabels, ForwardForwardVirtual
-from gnnbench.models.forwardgnn.link import LinkSingleForward
+from gnnbench.models.forwardgnn.link import LinkForwardForward, LinkSingleForward
 from gnnbench.models.forwardgnn.sf import SingleForward
-from gnnbench.models.forwardgnn.topdown import SingleForwardTopToInput, SingleForwardTopToLoss
+from gnnbench.models.forwardgnn.topdown import LinkTopToInput, SingleForwardTopToInput, SingleForwardTopToLoss
 from gnnbench.registry import register_model
 
 PAPER = "Park et al., Forward Learning of Graph Neural Networks, ICLR 2024 (arXiv 2403.11004)"
@@ -32,12 +34,18 @@ register_model("forwardgnn_ff_la", paper=PAPER, tasks=NODE, defaults=TRAINING)(F
 register_model("forwardgnn_ff_vn", paper=PAPER, tasks=NODE, defaults=TRAINING)(ForwardForwardVirtual)
 register_model("forwardgnn_bp", paper=PAPER, tasks=NODE + LINK, defaults=TRAINING)(BackpropGNN)
 register_model("forwardgnn_sf_link", paper=PAPER, tasks=LINK, defaults=TRAINING)(LinkSingleForward)
+register_model("forwardgnn_ff_link", paper=PAPER, tasks=LINK, defaults=TRAINING)(LinkForwardForward)
+#: The official link-prediction top-down script trains without weight decay.
+register_model("forwardgnn_top2input_link", paper=PAPER, tasks=LINK,
+               defaults={**TRAINING, "weight_decay": 0.0})(LinkTopToInput)
 
 __all__ = [
     "BackpropGNN",
     "ForwardForwardLabels",
     "ForwardForwardVirtual",
+    "LinkForwardForward",
     "LinkSingleForward",
+    "LinkTopToInput",
     "SingleForward",
     "SingleForwardTopToInput",
     "SingleForwardTopToLoss",

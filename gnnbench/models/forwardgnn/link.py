@@ -1,4 +1,4 @@
-"""ForwardGNN-SF for link prediction ("FL-CE" in the official code)."""
+"""ForwardGNN for link prediction: SF ("FL-CE" in the official code) and FF ("FL-FF"), greedy and local."""
 
 from __future__ import annotations
 
@@ -47,14 +47,18 @@ class LinkSingleForward(GreedyForward):
     def layer_output(self, i: int, state: Data) -> Tensor:
         return self.layers[i](state.x, state.edge_index)
 
+    def pair_score(self, h: Tensor, pairs: Tensor) -> Tensor:
+        """One layer's logit per pair."""
+        return dot(h, pairs)
+
     def local_loss(self, i: int, output: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(dot(output, self.train_pairs), self.train_labels)
+        return F.binary_cross_entropy_with_logits(self.pair_score(output, self.train_pairs), self.train_labels)
 
     def next_state(self, state: Data, output: Tensor) -> Data:
         return Data(x=output.detach(), edge_index=state.edge_index)
 
     def contribution(self, i: int, output: Tensor, target: Tensor) -> Tensor:
-        return dot(output, target).sigmoid()
+        return self.pair_score(output, target).sigmoid()
 
     def decode(self, total: Tensor, num_layers: int) -> Tensor:
         return torch.logit(total / num_layers, eps=1e-7)
@@ -70,3 +74,21 @@ class LinkSingleForward(GreedyForward):
 
     def forward(self, x: Tensor, edge_index: Tensor, pairs: Tensor) -> Tensor:
         return self.score_pairs(x, edge_index, pairs)
+
+
+class LinkForwardForward(LinkSingleForward):
+    r"""ForwardGNN-FF for link prediction: a pair's per-layer logit is its goodness above the threshold.
+
+    :math:`g_{uv} = \sum_d (z_{u,d}\, z_{v,d})^2 - \theta`, trained with BCE (positive pairs towards 1,
+    the split's fixed negatives towards 0); everything else is :class:`LinkSingleForward`'s (greedy local
+    training, the score is the mean over layers of :math:`\sigma(g^{(\ell)}_{uv})`). The official code has
+    this variant (``GNN_FL-FF``) but no script for it; :math:`\theta = 2` as its FF default.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
+                 backbone: Backbone = "gcn", theta: float = 2.0) -> None:
+        super().__init__(in_channels, out_channels, hidden_channels, num_layers, backbone)
+        self.theta = theta
+
+    def pair_score(self, h: Tensor, pairs: Tensor) -> Tensor:
+        return (h[pairs[0]] * h[pairs[1]]).pow(2).sum(-1) - self.theta
