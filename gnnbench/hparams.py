@@ -19,8 +19,9 @@ from typing import Any
 from gnnbench.errors import did_you_mean
 from gnnbench.registry import Entry
 
-#: Constructor arguments the task fills from the data, never from a suite.
-DATA_ARGS = ("in_channels", "out_channels")
+#: Constructor arguments the task fills from the data, never from a suite (``level``: graph- or node-level
+#: targets, passed by the graph tasks to models that can read out either).
+DATA_ARGS = ("in_channels", "out_channels", "level")
 
 
 class HparamError(ValueError):

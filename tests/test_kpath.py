@@ -120,3 +120,27 @@ def test_the_graph_task_precomputes_paths_once_and_trains_with_the_auxiliary_los
     assert len(calls) == 40  # once per graph, not per epoch or batch
     assert len(aux) == 2 * 2  # every training batch of both epochs (12 training graphs / 8 per batch)
     assert result["preprocess_s"] > 0 and result["metrics"]["test"]["mae"] > 0
+
+
+def test_node_level_counts_reach_the_model_per_node_and_it_learns_them():
+    from gnnbench.data.substructure import PATTERNS, RandomGraphs, counting_dataset
+    from gnnbench.registry import MODELS
+    from gnnbench.tasks.base import Budget, RunContext
+    from gnnbench.tasks.graph import GraphOptions, InductiveNodeRegression
+
+    family = RandomGraphs(num_graphs=300, seed=3)
+    nodes, graphs = counting_dataset("triangle", family, level="node"), counting_dataset("triangle", family)
+    column = PATTERNS.index("triangle")
+    node_std = float(torch.cat([g.node_counts[:, column] for g in family.graphs()]).std())
+    for node_graph, graph in zip(nodes[:20], graphs[:20], strict=True):
+        assert node_graph.y.shape == (node_graph.num_nodes,)
+        assert torch.allclose(node_graph.y * node_std, node_graph.node_counts[:, column])
+        assert torch.isclose(node_graph.y.sum() * node_std / 3, graph.counts[0, column])  # 3 nodes per triangle
+    task = InductiveNodeRegression(GraphOptions(split="dataset"))
+    torch.manual_seed(0)
+    result = task.run(MODELS.get("kpath"), nodes, {**InductiveNodeRegression.train_hparams, "hidden_channels": 16,
+                                                   "k": 2, "lr": 0.01, "batch_size": 32},
+                      Budget(epochs=30), RunContext(device=torch.device("cpu"), seed=0))
+    assert result["data"]["num_test"] == 150
+    # predicting the mean scores about 0.8 (the target is divided by its std); paths of length 2 close triangles
+    assert result["metrics"]["test"]["mae"] < 0.15  # measured 0.03; node-level GIN in the same setting: 0.38

@@ -16,7 +16,9 @@ node counts gives its graph count times the pattern's size.
 Registered datasets ``Count-ER-<pattern>`` are graph regression on 5,000 graphs split 30/20/50
 (train/val/test, as Chen et al.), with the target divided by its standard deviation over the dataset: a
 graph-regression MAE on them is the MAE normalised by the target's std (predicting the mean scores about
-0.8). Every graph also carries ``node_counts`` (all patterns, node level, unnormalised).
+0.8). ``Count-ER-<pattern>-node`` are the same graphs and split with node-level targets (the count of
+occurrences containing each node, divided by its std over all nodes), for ``inductive_node_regression``.
+Every graph also carries ``node_counts`` (all patterns, node level, unnormalised).
 
 Node features are the degree, one-hot, not Chen et al.'s constant: a constant input gives the batch-normalised
 input layers of the models here (GIN's and PathNN's layout) zero batch variance, so training and evaluation
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import networkx as nx
 import torch
@@ -47,6 +50,7 @@ PATTERNS = ("triangle", "cycle4", "cycle5", "path3")
 PATTERN_SIZE = {"triangle": 3, "cycle4": 4, "cycle5": 5, "path3": 4}
 SPLIT = (0.3, 0.2)  # train, val fractions; the rest (50%) is test, as in Chen et al.
 PAPER = "Chen et al., NeurIPS 2020 (arXiv 2002.04025)"
+Level = Literal["graph", "node"]
 
 
 def count_substructures(edge_index: Tensor, num_nodes: int) -> Tensor:
@@ -111,39 +115,47 @@ class RandomGraphs:
                 for i, edge_index in enumerate(edge_indices)]
 
 
-def counting_dataset(pattern: str, family: RandomGraphs) -> GraphCollection:
-    """Graph regression of ``pattern``'s count over ``family``, target / std, with a fixed 30/20/50 split."""
+def counting_dataset(pattern: str, family: RandomGraphs, level: Level = "graph") -> GraphCollection:
+    """Regression of ``pattern``'s count over ``family`` per graph or per node, target / std, with a fixed
+    30/20/50 split of the graphs."""
     if pattern not in PATTERNS:
         raise ValueError(f"pattern must be one of {PATTERNS}, got {pattern!r}")
+    if level not in ("graph", "node"):
+        raise ValueError(f"level must be 'graph' or 'node', got {level!r}")
     graphs = family.graphs()
     column = PATTERNS.index(pattern)
-    counts = torch.cat([g.counts[:, column] for g in graphs])
+    source = "counts" if level == "graph" else "node_counts"
+    counts = torch.cat([g[source][:, column] for g in graphs])
     std = float(counts.std())
     if std == 0:
-        raise ValueError(f"every graph of {family} has the same {pattern} count ({counts[0]:g}): nothing to learn")
+        raise ValueError(f"every {level} of {family} has the same {pattern} count ({counts[0]:g}): nothing to learn")
     degrees = [degree(g.edge_index[0], g.num_nodes).long() for g in graphs]
     width = int(max(int(d.max()) for d in degrees)) + 1
     for graph, deg in zip(graphs, degrees, strict=True):
-        graph.y = graph.counts[:, column:column + 1] / std
+        graph.y = (graph.counts[:, column:column + 1] if level == "graph" else graph.node_counts[:, column]) / std
         graph.x = F.one_hot(deg, width).float()
     dataset = GraphCollection(graphs)
     order = torch.randperm(len(graphs), generator=torch.Generator().manual_seed(family.seed))
     n_train, n_val = round(SPLIT[0] * len(graphs)), round(SPLIT[1] * len(graphs))
     dataset.split_idx = {"train": order[:n_train], "val": order[n_train:n_train + n_val],
                          "test": order[n_train + n_val:]}
-    dataset.node_features = (f"one-hot degree (0..{width - 1}); target = {pattern} count / {std:.4f} "
-                             "(its std over the dataset)")
+    dataset.node_features = (f"one-hot degree (0..{width - 1}); target = {level}-level {pattern} count / "
+                             f"{std:.4f} (its std over the dataset)")
     return dataset
 
 
-def _loader(pattern: str, family: RandomGraphs) -> Callable[..., GraphCollection]:
+def _loader(pattern: str, family: RandomGraphs, level: Level) -> Callable[..., GraphCollection]:
     def load(data_root: str | None = None) -> GraphCollection:
-        return counting_dataset(pattern, family)
+        return counting_dataset(pattern, family, level)
 
-    load.__doc__ = f"{pattern} counts over {family}, split 30/20/50."
+    load.__doc__ = f"{level}-level {pattern} counts over {family}, split 30/20/50."
     return load
 
 
 for _pattern in PATTERNS:
     register_dataset(f"Count-ER-{_pattern}", tasks=("graph_regression",), paper=PAPER,
-                     stats=f"5000 G(10, 0.3) graphs, {_pattern} count / std")(_loader(_pattern, RandomGraphs()))
+                     stats=f"5000 G(10, 0.3) graphs, {_pattern} count / std")(
+        _loader(_pattern, RandomGraphs(), "graph"))
+    register_dataset(f"Count-ER-{_pattern}-node", tasks=("inductive_node_regression",), paper=PAPER,
+                     stats=f"5000 G(10, 0.3) graphs, per-node {_pattern} count / std")(
+        _loader(_pattern, RandomGraphs(), "node"))

@@ -17,7 +17,7 @@ from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv, SGConv
 
 from gnnbench.registry import register_model
 
-NODE = ("node_classification", "inductive_node_classification")
+NODE = ("node_classification", "inductive_node_classification", "inductive_node_regression")
 NODE_LINK = (*NODE, "link_prediction")  # the link task decodes pairs by the embeddings' dot product
 
 
@@ -123,7 +123,7 @@ class GIN(LayerStack):
         super().__init__(layers, dropout, F.relu)
 
 
-@register_model("sgc", paper="Wu et al., ICML 2019 (arXiv 1902.07153)", tasks=NODE,
+@register_model("sgc", paper="Wu et al., ICML 2019 (arXiv 1902.07153)", tasks=("node_classification",),
                 defaults={"lr": 0.2, "weight_decay": 5e-6})
 class SGC(LayerStack):
     r"""Simplified graph convolution: :math:`\mathrm{softmax}(\hat{A}^K X W)`, one linear map after ``K``

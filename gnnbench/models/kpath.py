@@ -33,6 +33,7 @@ Paths are enumerated once per graph (:class:`RootedPaths`, vectorised, cached on
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -121,13 +122,15 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
 
 @register_model("kpath", paper="Li et al., arXiv 2501.00773v1 (built on PathNN, Michel et al. ICML 2023, and "
                 "GCA, Zhu et al. WWW 2021)",
-                tasks=("graph_classification", "graph_regression", "ogb_graph_classification", "ogb_graph_regression"),
+                tasks=("graph_classification", "graph_regression", "ogb_graph_classification", "ogb_graph_regression",
+                       "inductive_node_regression", "inductive_node_classification"),
                 defaults={"lr": 1e-3, "weight_decay": 0.0})
 class KPathGNN(nn.Module):
     """k-path rooted-subgraph GNN (see the module docstring for what is built from which paper).
 
     Defaults follow PathNN's TU configuration: hidden 64, k = 3 (its "cutoff" 4 counts nodes), all simple
-    paths with distance encoding, dropout 0.
+    paths with distance encoding, dropout 0. The graph task passes its ``level``: one output row per graph (sum
+    pooling) for graph-level targets, one per node (no pooling) for node-level ones.
     """
 
     takes_batch = True  # reads the precomputed paths from the batch, not just (x, edge_index, batch)
@@ -135,10 +138,13 @@ class KPathGNN(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, k: int = 3,
                  paths: str = "all", max_paths_per_node: int | None = None, encode_distances: bool = True,
                  dropout: float = 0.0, contrast_weight: float = 0.0, drop_rate: float = 0.2,
-                 temperature: float = 0.5) -> None:
+                 temperature: float = 0.5, level: Literal["graph", "node"] = "graph") -> None:
         super().__init__()
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        if level not in ("graph", "node"):
+            raise ValueError(f"level must be 'graph' or 'node', got {level!r}")
+        self.level = level
         self.k, self.dropout = k, dropout
         self.paths = RootedPaths(k, paths, max_paths_per_node)
         self.encoder = nn.Sequential(nn.Linear(in_channels, hidden_channels), nn.BatchNorm1d(hidden_channels),
@@ -159,7 +165,8 @@ class KPathGNN(nn.Module):
         return self.paths
 
     def embed(self, batch: Batch, keep: Tensor | None = None) -> Tensor:
-        """Graph embeddings; ``keep`` (a mask over edges) restricts every layer to paths on kept edges."""
+        """Graph embeddings (node states at ``level="node"``); ``keep`` (a mask over edges) restricts every
+        layer to paths on kept edges."""
         h = self.encoder(batch.x)
         for length, conv in enumerate(self.convs, 1):
             index, dist = batch[f"path_index_{length}"], batch[f"path_dist_{length}"]
@@ -167,7 +174,7 @@ class KPathGNN(nn.Module):
                 alive = self._paths_on(index, batch.edge_index[:, keep], batch.num_nodes)
                 index, dist = index[:, alive], dist[alive]
             h = conv(h, index, dist)
-        return global_add_pool(h, batch.batch)
+        return h if self.level == "node" else global_add_pool(h, batch.batch)
 
     def forward(self, batch: Batch) -> Tensor:
         return self.head(self.embed(batch))

@@ -1,5 +1,6 @@
 """Tasks over collections of graphs, trained in mini-batches: graph classification, graph regression, and
-node classification in many small graphs (inductive; e.g. DictionaryLookup).
+node classification and regression in many small graphs (inductive; e.g. DictionaryLookup, node-level
+substructure counts).
 
 **Splits.** ``split: cv`` is the protocol of Errica et al. ("A Fair Comparison of Graph Neural Networks for
 Graph Classification", ICLR 2020): a stratified ``folds``-fold partition drawn once with ``split_seed`` (the same
@@ -14,16 +15,19 @@ graphs are evaluated once, with the selected state.
 
 **Training.** Adam or AdamW on mini-batches (``batch_size``), optional linear warm-up and reduce-on-plateau of
 the training loss (:mod:`gnnbench.tasks.optim`). Models are called ``model(x, edge_index, batch)`` for
-graph-level targets (one output row per graph) and ``model(x, edge_index)`` for node-level targets.
+graph-level targets (one output row per graph) and ``model(x, edge_index)`` for node-level targets (one row
+per node).
 
 **Model hooks** (all optional): ``graph_transform()`` returns a PyG transform applied once to every graph
 before the run (a per-graph precomputation, e.g. path enumeration; its time is recorded as ``preprocess_s``);
-``takes_batch = True`` makes the task call ``model(batch)`` with the whole mini-batch; ``auxiliary_loss(batch)``
+``takes_batch = True`` makes the task call ``model(batch)`` with the whole mini-batch (at either level; a
+constructor argument ``level`` receives ``"graph"`` or ``"node"``); ``auxiliary_loss(batch)``
 is added to the training loss (e.g. a contrastive term).
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from abc import abstractmethod
 from collections.abc import Mapping
@@ -89,6 +93,8 @@ class GraphTask(Task):
             ctx: RunContext) -> dict:
         index, split_id = self.split(dataset, ctx.seed)
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
+        if "level" in inspect.signature(entry.obj).parameters:  # a model that reads out graphs or nodes
+            model_kwargs = {**model_kwargs, "level": self.level}
         model = entry.obj(in_channels=dataset.num_features, out_channels=self.out_channels(dataset), **model_kwargs)
         model = model.to(ctx.device)
         parts = {s: dataset[index[s]] for s in SPLITS}
@@ -168,13 +174,20 @@ class GraphTask(Task):
         generator = torch.Generator().manual_seed(seed) if shuffle else None
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
-    def predict(self, model: torch.nn.Module, batch: Batch) -> tuple[Tensor, Tensor]:
-        """(model output, target) of the items that have a target."""
+    def output(self, model: torch.nn.Module, batch: Batch) -> Tensor:
+        """The model's output on a mini-batch: one row per graph, or per node for node-level targets."""
+        if getattr(model, "takes_batch", False):
+            return model(batch)
         if self.level == "graph":
-            if getattr(model, "takes_batch", False):
-                return model(batch), batch.y
-            return model(batch.x, batch.edge_index, batch.batch), batch.y
-        out, has_target = model(batch.x, batch.edge_index), batch.y >= 0
+            return model(batch.x, batch.edge_index, batch.batch)
+        return model(batch.x, batch.edge_index)
+
+    def predict(self, model: torch.nn.Module, batch: Batch) -> tuple[Tensor, Tensor]:
+        """(model output, target) of the items that have a target (nodes without one have ``y = -1``)."""
+        out = self.output(model, batch)
+        if self.level == "graph":
+            return out, batch.y
+        has_target = batch.y >= 0
         return out[has_target], batch.y[has_target]
 
     @torch.no_grad()
@@ -300,8 +313,9 @@ class GraphRegression(GraphTask):
         return 1 if y.dim() < 2 else y.size(-1)
 
     def predict(self, model: torch.nn.Module, batch: Batch) -> tuple[Tensor, Tensor]:
-        out, target = super().predict(model, batch)
-        return out, target.view(out.shape).to(out.dtype)
+        """Every item has a target: the output and the target, shaped alike."""
+        out = self.output(model, batch)
+        return out, batch.y.view(out.shape).to(out.dtype)
 
     def loss(self, out: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(out, target)
@@ -309,3 +323,12 @@ class GraphRegression(GraphTask):
     def metrics(self, out: Tensor, target: Tensor) -> dict[str, float]:
         return {"mae": float(F.l1_loss(out, target)), "mse": float(F.mse_loss(out, target)),
                 "loss": float(F.l1_loss(out, target))}
+
+
+@register_task("inductive_node_regression", paper="real node targets in many graphs, split by graph (MAE)",
+               metric="mae")
+class InductiveNodeRegression(GraphRegression):
+    """One real target per node of every graph (``y`` of shape [n] or [n, t]), split by graph; L1 loss, MAE."""
+
+    name = "inductive_node_regression"
+    level = "node"
