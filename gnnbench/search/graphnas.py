@@ -53,7 +53,7 @@ class GraphNAS(SearchAlgorithm):
     def observe(self, proposal: Proposal, reward: float) -> None:
         assert proposal.log_prob is not None and proposal.entropy is not None
         self.optimizer.zero_grad()
-        shaped = self.shaped(reward, float(proposal.entropy))
+        shaped = self.shaped(reward, float(proposal.entropy.detach()))
         self.reinforce.loss(proposal.log_prob, shaped).backward()
         self.optimizer.step()
 

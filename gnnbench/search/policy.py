@@ -56,8 +56,7 @@ class LSTMPolicy(nn.Module):
         relative = 0.0
         for i in decide:
             state = self.cell(self.embedding(token), state)
-            logits = self.tanh_constant * torch.tanh(self.decoders[i](state[0])[0] / self.temperature)
-            log_p = F.log_softmax(logits, dim=-1)
+            log_p = F.log_softmax(self.logits(i, state[0]), dim=-1)
             choice = int(torch.multinomial(log_p.detach().exp(), 1, generator=generator))
             values[i] = choice
             log_prob = log_prob + log_p[choice]
@@ -66,6 +65,25 @@ class LSTMPolicy(nn.Module):
             relative += float(field_entropy.detach()) / math.log(len(log_p)) if len(log_p) > 1 else 0.0
             token = torch.tensor([self.offsets[i] + choice])
         return Sample(values, log_prob, entropy, relative / max(len(values), 1))
+
+
+    def log_prob(self, decide: Sequence[int], values: Sequence[int], history: Arch | None = None) -> Tensor:
+        """The log-probability of deciding ``values`` for the fields ``decide`` after reading ``history``."""
+        state = (torch.zeros(1, self.hidden), torch.zeros(1, self.hidden))
+        token = torch.zeros(1, dtype=torch.long)
+        for i, value in enumerate(history or ()):
+            state = self.cell(self.embedding(token), state)
+            token = torch.tensor([self.offsets[i] + value])
+        total = torch.zeros(())
+        for i, value in zip(decide, values, strict=True):
+            state = self.cell(self.embedding(token), state)
+            total = total + F.log_softmax(self.logits(i, state[0]), dim=-1)[value]
+            token = torch.tensor([self.offsets[i] + value])
+        return total
+
+    def logits(self, field: int, hidden: Tensor) -> Tensor:
+        """:math:`c \tanh(z / T)` of one field's decoder."""
+        return self.tanh_constant * torch.tanh(self.decoders[field](hidden)[0] / self.temperature)
 
 
 class Reinforce:
