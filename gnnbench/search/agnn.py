@@ -110,4 +110,7 @@ class AGNN(SearchAlgorithm):
             self.batch = []
 
 
+#: the paper's "AGNN with parameter sharing" variant, as its own leaderboard row
+register_model("agnn_ps", paper=PAPER, tasks=SEARCH, defaults={"parameter_sharing": True})(AGNN)
+
 __all__ = ["AGNN", "guide"]

@@ -60,7 +60,7 @@ class SearchAlgorithm(ABC):
     def propose(self) -> Proposal:
         """The next child to evaluate."""
 
-    def observe(self, proposal: Proposal, reward: float) -> None:
+    def observe(self, proposal: Proposal, reward: float) -> None:  # noqa: B027 - optional hook
         """Learn from the child's reward (nothing, by default)."""
 
 
