@@ -8,6 +8,7 @@ import io
 import json
 import pickle
 
+import pandas as pd
 import pytest
 import torch
 from torch_geometric.data import Data
@@ -79,6 +80,11 @@ def test_tabular_search_through_a_suite(write_suite, tmp_path, cora_table) -> No
         assert r["history"]["val_best_so_far"][-1] == pytest.approx(max(trace["val"]), abs=1e-6)
     board = (tmp_path / "search" / "leaderboard.csv").read_text()
     assert all(f",{m}," in board for m in ("agnn", "random_search", "graphnas"))
+    searches = pd.read_csv(tmp_path / "search" / "search.csv")
+    assert list(searches.columns[-9:-4]) == ["search", "space", "budget", "search_seeds", "oracle"]
+    assert set(searches["model"]) == {"agnn", "random_search", "graphnas"}
+    assert (searches["budget"] == 25).all() and (searches["oracle"] == 0.826333).all()
+    assert "## Architecture search" in (tmp_path / "search" / "leaderboard.md").read_text()
 
 
 def test_search_options_are_validated_with_the_key(write_suite) -> None:
