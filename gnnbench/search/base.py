@@ -18,8 +18,8 @@ from torch import Tensor
 
 from gnnbench.search.space import Arch, Space
 
-#: proposals outside the space (e.g. a cell of skips only) in a row before the search gives up
-MAX_INVALID_IN_A_ROW = 1000
+#: proposals that are not new children (invalid or, unless counted, repeated), in a row, before giving up
+MAX_WITHOUT_CHILD = 1000
 
 
 @dataclass
@@ -65,30 +65,38 @@ class SearchAlgorithm(ABC):
 
 
 def run_search(algorithm: SearchAlgorithm, space: Space, evaluate: Evaluator, budget: int,
-               generator: torch.Generator) -> list[dict[str, Any]]:
+               generator: torch.Generator, count_repeats: bool = False) -> list[dict[str, Any]]:
     """Evaluate ``budget`` children proposed by ``algorithm``; return the trace, one entry per child.
 
-    A proposal outside the space is not evaluated and not counted; the algorithm observes a reward of 0.
+    A proposal outside the space is not evaluated and not counted; the algorithm observes a reward of 0. A
+    proposal building the same network as an earlier child (:meth:`Space.key`) is, unless ``count_repeats``,
+    answered with that child's reward from the trace, without an evaluation and without counting: the budget
+    is then a number of distinct children, as a search that remembers what it trained would spend it.
     """
     algorithm.start(space, generator)
     trace: list[dict[str, Any]] = []
-    invalid = 0
+    known: dict[Any, float] = {}
+    repeats = without_child = 0
     started = time.perf_counter()
     while len(trace) < budget:
         proposal = algorithm.propose()
-        if not space.is_valid(proposal.arch):
-            invalid += 1
-            if invalid > MAX_INVALID_IN_A_ROW:
-                raise RuntimeError(f"{type(algorithm).__name__} proposed {invalid} invalid architectures in a row")
-            algorithm.observe(proposal, 0.0)
+        key = space.key(proposal.arch) if space.is_valid(proposal.arch) else None
+        if key is None or (not count_repeats and key in known):
+            without_child += 1
+            if without_child > MAX_WITHOUT_CHILD:
+                raise RuntimeError(f"{type(algorithm).__name__} proposed {without_child} invalid or already evaluated "
+                                   f"architectures in a row")
+            repeats += key is not None
+            algorithm.observe(proposal, 0.0 if key is None else known[key])
             continue
-        invalid = 0
+        without_child = 0
         evaluation = evaluate(proposal)
+        known[key] = evaluation.val
         algorithm.observe(proposal, evaluation.val)
         trace.append({"child": len(trace), "arch": list(proposal.arch), "val": evaluation.val,
                       "cost_s": evaluation.cost_s, "kind": proposal.kind,
                       "parent": None if proposal.parent is None else list(proposal.parent),
-                      "wall_s": time.perf_counter() - started, **evaluation.info})
+                      "repeats_before": repeats, "wall_s": time.perf_counter() - started, **evaluation.info})
     return trace
 
 

@@ -4,7 +4,8 @@ A cell has four computing nodes; node ``k`` reads one input (``0`` is the cell's
 output) and applies one of nine ops; every node nobody reads feeds the output. Node 0 always reads the input,
 so the fields are ``input[1..3]`` (class ``input``) and ``op[0..3]`` (class ``op``): 24 link patterns x 9^4 op
 choices, which the package's ``Arch.valid_hash()`` maps onto the 26,206 isomorphism classes of its tables. A
-cell made of skips only has no GNN and is not in the tables, so it is not in the space.
+cell made of skips only has no GNN and is not in the tables, so it is not in the space. Two architectures with
+the same table key build isomorphic networks: they are the same child for the search.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def bench_space() -> Space:
     """``input[1..3]`` then ``op[0..3]``."""
     inputs = tuple(Field(f"input[{k}]", "input", tuple(range(k + 1))) for k in range(1, NODES))
     ops = tuple(Field(f"op[{k}]", "op", OPS) for k in range(NODES))
-    return Space("nas_bench_graph", inputs + ops, valid=has_gnn)
+    return Space("nas_bench_graph", inputs + ops, valid=has_gnn, canonical=bench_key)
 
 
 def link_and_ops(arch: Arch) -> tuple[list[int], list[str]]:

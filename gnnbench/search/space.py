@@ -8,7 +8,7 @@ changes the fields of one action class (e.g. the activation of every layer) and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +40,14 @@ class Field:
 
 @dataclass(frozen=True)
 class Space:
-    """Fields in reading order; ``valid`` rejects architectures the space cannot realise (or None: all valid)."""
+    """Fields in reading order; ``valid`` rejects architectures the space cannot realise (None: all valid);
+    ``canonical`` maps an architecture to a key shared by every architecture building the same network
+    (None: the architecture itself)."""
 
     name: str
     fields: tuple[Field, ...]
     valid: Callable[[Arch], bool] | None = field(default=None, compare=False)
+    canonical: Callable[[Arch], Hashable] | None = field(default=None, compare=False)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -57,6 +60,9 @@ class Space:
 
     def is_valid(self, arch: Arch) -> bool:
         return self.valid is None or self.valid(arch)
+
+    def key(self, arch: Arch) -> Hashable:
+        return arch if self.canonical is None else self.canonical(arch)
 
     def sample(self, generator: torch.Generator) -> Arch:
         """A uniformly random valid architecture (rejection sampling over the fields' product)."""

@@ -38,10 +38,13 @@ from gnnbench.tasks.node import SPLITS, NodeClassification, NodeOptions, hide_te
 
 @dataclass(frozen=True)
 class SearchOptions:
-    """``budget`` child evaluations; for trained children also the macro space's depth, the retraining seeds,
-    the fine-tuning epochs of children that inherit weights and the largest child trained."""
+    """``budget`` child evaluations (distinct children unless ``count_repeats``); for trained children also
+    the macro space's depth, the retraining seeds, the fine-tuning epochs of children that inherit weights and
+    the largest child trained."""
 
     budget: int = 300
+    #: False: a proposal repeating an evaluated architecture reuses its reward and is not counted
+    count_repeats: bool = False
     layers: int = 2
     retrain_seeds: int = 10
     finetune_epochs: int = 20
@@ -94,7 +97,7 @@ class ArchitectureSearch(Task):
             return Evaluation(table.entries[bench_key(proposal.arch)]["valid_perf"], time.perf_counter() - started)
 
         started = time.perf_counter()
-        trace = run_search(algorithm, space, lookup, self.options.budget, generator)
+        trace = run_search(algorithm, space, lookup, self.options.budget, generator, self.options.count_repeats)
         wall = time.perf_counter() - started
         chosen = select(trace)
         row = table.entries[bench_key(tuple(chosen["arch"]))]
@@ -120,7 +123,7 @@ class ArchitectureSearch(Task):
         trainer = ChildTrainer(node, view, space, train_kwargs, budget, ctx.device, algorithm.parameter_sharing,
                                opts.finetune_epochs, opts.max_params)
         started = time.perf_counter()
-        trace = run_search(algorithm, space, trainer, opts.budget, generator)
+        trace = run_search(algorithm, space, trainer, opts.budget, generator, opts.count_repeats)
         wall = time.perf_counter() - started
         chosen = select(trace)
         retrained = []
@@ -162,6 +165,7 @@ def search_summary(algorithm: SearchAlgorithm, description: str, chosen: dict[st
                    oracle: float | None = None) -> dict[str, Any]:
     """What a record says about the search: the budget and its cost, the choice, and the whole trace."""
     return {"algorithm": type(algorithm).__name__, "space": space, "budget": budget, "queries": len(trace),
+            "repeated_proposals": trace[-1]["repeats_before"] if trace else 0,
             "wall_s": wall, "cost_s": sum(c["cost_s"] for c in trace), "oracle": oracle,
             "selected": {"child": chosen["child"], "arch": chosen["arch"], "description": description,
                          "val": chosen["val"]},
