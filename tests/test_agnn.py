@@ -17,7 +17,7 @@ from gnnbench.search.macro import MacroGNN
 from gnnbench.search.nasbench import bench_space
 from gnnbench.search.random_search import RandomSearch
 from gnnbench.search.sharing import inherit
-from gnnbench.search.space import Space, macro_space
+from gnnbench.search.space import Field, Space, macro_space
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +226,25 @@ def test_baselines_resample_every_field_and_respect_the_budget(algorithm: type) 
     assert len(trace) == 60 and all(space.is_valid(tuple(c["arch"])) for c in trace)
     for i in range(len(space.fields)):  # every field varies, not one class at a time
         assert len({c["arch"][i] for c in trace}) > 1
+
+
+def test_budget_counts_distinct_networks_unless_repeats_are_counted() -> None:
+    """On a 3-architecture space, 3 children are the 3 architectures; a repeat is answered from memory (the
+    algorithm still observes its reward). Counting repeats, 10 children include repeats."""
+    space = Space("tiny", (Field("op[0]", "op", ("a", "b", "c")),))
+    seen: list[float] = []
+
+    class Recorder(RandomSearch):
+        def observe(self, proposal: Proposal, reward: float) -> None:
+            seen.append(reward)
+
+    rewards = RandomRewards()
+    trace = run_search(Recorder(), space, rewards, 3, torch.Generator().manual_seed(0))
+    assert sorted(tuple(c["arch"]) for c in trace) == [(0,), (1,), (2,)]
+    assert len(seen) == 3 + trace[-1]["repeats_before"] and set(seen) == set(rewards.seen.values())
+    counted = run_search(RandomSearch(), space, rewards, 10, torch.Generator().manual_seed(0), count_repeats=True)
+    assert len(counted) == 10 and len({tuple(c["arch"]) for c in counted}) == 3
+    # isomorphic NAS-Bench-Graph cells are one network: their canonical keys collide
+    bench = bench_space()
+    trace = run_search(AGNN(), bench, RandomRewards(), 100, torch.Generator().manual_seed(0))
+    assert len({bench.key(tuple(c["arch"])) for c in trace}) == 100
