@@ -20,7 +20,7 @@ from typing import Any
 from gnnbench.errors import DataError
 from gnnbench.registry import register_dataset
 
-SOURCE = "PyPI nas-bench-graph 1.4.0 (THUMNLab, MIT), nas_bench_graph/light/<name>.bench"
+SOURCE = "PyPI nas-bench-graph 1.4.0 (THUMNLab, Apache-2.0), nas_bench_graph/light/<name>.bench"
 #: sha256 of the light tables in the nas-bench-graph 1.4.0 wheel
 SHA256 = {
     "cora": "5e69b2f9bb08d8927d9ffd4921f8494a3cea349c9c3a461334cb9dc9e11701a8",
