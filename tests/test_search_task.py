@@ -148,3 +148,10 @@ def test_trained_search_selects_on_validation_and_retrains_without_seeing_test(m
     # test is evaluated once per retraining seed, after the whole search (every child epoch evaluated val)
     assert len(with_test) == 2 and with_test[0] > sum(e for e in trace["epochs"] if e)
     assert all(not labels_visible for splits, labels_visible in seen if "test" not in splits)
+
+
+def test_parameter_sharing_on_a_table_is_a_clear_error(cora_table) -> None:
+    task = ArchitectureSearch(SearchOptions(budget=5))
+    entry = MODELS.get("agnn_ps")
+    with pytest.raises(ValueError, match="parameter_sharing needs trained children"):
+        task.run(entry, cora_table, dict(entry.defaults), Budget(1, None), RunContext(torch.device("cpu"), seed=0))
