@@ -96,7 +96,7 @@ class AGNN(SearchAlgorithm):
     def observe(self, proposal: Proposal, reward: float) -> None:
         if proposal.kind is None:  # the initial architecture
             self.best, self.best_reward = proposal.arch, reward
-            self.reinforce.loss(torch.zeros(()), reward)  # the baseline starts at the best accuracy
+            self.reinforce.update(reward)  # the baseline starts at the best accuracy
             return
         optimizer = self.optimizers[proposal.kind]
         optimizer.zero_grad()

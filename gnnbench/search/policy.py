@@ -94,9 +94,13 @@ class Reinforce:
         self.decay = decay
         self.baseline: float | None = None
 
-    def loss(self, log_prob: Tensor, reward: float) -> Tensor:
+    def update(self, reward: float) -> float:
+        """Move the baseline towards ``reward`` and return the advantage ``reward - b``."""
         self.baseline = reward if self.baseline is None else self.decay * self.baseline + (1 - self.decay) * reward
-        return -log_prob * (reward - self.baseline)
+        return reward - self.baseline
+
+    def loss(self, log_prob: Tensor, reward: float) -> Tensor:
+        return -log_prob * self.update(reward)
 
 
 __all__ = ["LSTMPolicy", "Reinforce", "Sample"]
