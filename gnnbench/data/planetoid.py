@@ -37,7 +37,8 @@ def _loader(name: str, normalize: bool) -> Callable[[str | Path | None], Data]:
 
 for _name, _stats in (("Cora", "2708 nodes, 5278 edges, 1433 features, 7 classes"),
                       ("CiteSeer", "3327 nodes, 4552 edges, 3703 features, 6 classes")):
-    register_dataset(_name, tasks=("node_classification", "link_prediction"), files=_name, source=SOURCE,
+    register_dataset(_name, tasks=("node_classification", "link_prediction", "architecture_search"), files=_name,
+                     source=SOURCE,
                      stats=_stats)(_loader(_name, normalize=True))
     register_dataset(f"{_name}-raw", tasks=("node_classification", "link_prediction"), files=_name, source=SOURCE,
                      stats=_stats)(_loader(_name, normalize=False))

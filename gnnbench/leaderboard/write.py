@@ -15,7 +15,7 @@ import pandas as pd
 FRACTION_METRICS = {"accuracy", "macro_f1", "roc_auc", "ap", "f1", "mrr", "hits@10", "hits@20", "hits@50",
                     "hits@100"}
 FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s": 6, "peak_mem_mb": 2,
-                "best_epoch_mean": 2}
+                "best_epoch_mean": 2, "oracle": 6, "search_wall_s": 3, "child_epochs": 2, "inherited_children": 2}
 
 
 def to_csv(frame: pd.DataFrame, path: Path) -> None:

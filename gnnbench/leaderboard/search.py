@@ -1,0 +1,82 @@
+"""Architecture-search leaderboard: the leaderboard's rows of the ``architecture_search`` task with what the
+search spent and what it could have reached.
+
+Columns: the leaderboard's first ones, then ``search`` (the algorithm), ``space``, ``budget`` (child
+evaluations), ``search_seeds``, ``oracle`` (a NAS-Bench-Graph table's test accuracy of its best-validation
+architecture; empty for trained children), and the mean cost per search: wall seconds, child epochs trained,
+children that inherited weights, and the number of from-scratch retraining seeds behind each test number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gnnbench.leaderboard.aggregate import COLUMNS, scenario_label
+from gnnbench.leaderboard.write import format_metric
+
+SEARCH_COLUMNS = [*COLUMNS, "search", "space", "budget", "search_seeds", "oracle", "search_wall_s", "child_epochs",
+                  "inherited_children", "retrain_seeds"]
+
+
+def search_frame(board: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per leaderboard row of the search task (its validation-selected configuration)."""
+    rows = []
+    searches = board[board["task"] == "architecture_search"]
+    for row in searches.itertuples(index=False):
+        mine = [r for r in records if r.get("status") == "ok" and "search" in r and _matches(r["spec"], row)]
+        if not mine:
+            continue
+        summaries = [r["search"] for r in mine]
+        cost = [s.get("cost", {}) for s in summaries]
+        oracles = {s["oracle"] for s in summaries if s.get("oracle") is not None}
+        rows.append({**{c: getattr(row, c) for c in COLUMNS},
+                     "search": summaries[0]["algorithm"], "space": summaries[0]["space"],
+                     "budget": summaries[0]["budget"], "search_seeds": len(mine),
+                     "oracle": oracles.pop() if len(oracles) == 1 else np.nan,
+                     "search_wall_s": float(np.mean([s["wall_s"] for s in summaries])),
+                     "child_epochs": _mean(c.get("child_epochs") for c in cost),
+                     "inherited_children": _mean(c.get("inherited_children") for c in cost),
+                     "retrain_seeds": int(np.mean([len(r.get("retrain", [])) for r in mine]))})
+    return pd.DataFrame(rows, columns=SEARCH_COLUMNS)
+
+
+def search_markdown(frame: pd.DataFrame) -> list[str]:
+    """A section per search space: test accuracy of the selected architecture against the oracle, and costs."""
+    if frame.empty:
+        return []
+    lines = ["## Architecture search", "",
+             "Test accuracy of the architecture each search selected on validation (mean ± std over search "
+             "seeds; for trained children, each search's number is itself the mean over its retraining seeds), "
+             "at the same budget of child evaluations, with the mean cost of one search.", ""]
+    for space, part in frame.groupby("space", sort=True):
+        lines += [f"### space: {space}", "",
+                  "| dataset | search | budget | seeds | test | oracle | wall s | child epochs | inherited "
+                  "| retrain seeds |",
+                  "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
+        for r in part.sort_values(["dataset", "rank", "model"]).itertuples(index=False):
+            oracle = "–" if pd.isna(r.oracle) else format_metric(r.oracle, np.nan, r.metric)
+            lines.append(f"| {r.dataset} | {r.model} | {r.budget} | {r.search_seeds} | "
+                         f"{format_metric(r.mean, r.std, r.metric)} | {oracle} | {r.search_wall_s:.1f} | "
+                         f"{_blank(r.child_epochs)} | {_blank(r.inherited_children)} | {r.retrain_seeds} |")
+        lines.append("")
+    return lines
+
+
+def _matches(spec: dict[str, Any], row: Any) -> bool:
+    return (spec["task"], spec["dataset"], spec["model"], spec.get("config", "default"),
+            scenario_label(spec.get("scenario"))) == (row.task, row.dataset, row.model, row.config, row.scenario)
+
+
+def _mean(values: Any) -> float:
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else np.nan
+
+
+def _blank(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value:.1f}"
+
+
+__all__ = ["SEARCH_COLUMNS", "search_frame", "search_markdown"]

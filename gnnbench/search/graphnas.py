@@ -1,0 +1,61 @@
+r"""A GraphNAS-style controller (Gao et al., "GraphNAS: Graph Neural Architecture Search with Reinforcement
+Learning", IJCAI 2020): every child is a full resample of one LSTM policy over all fields.
+
+The reward is shaped as in ``graphnas/utils/model_utils.py``: :math:`R = \mathrm{clip}(\text{val} -
+\overline{\text{top-}k}, -0.5, 0.5)` with the mean of the ``top_k`` best validation accuracies seen before
+this child (0 before the first), plus ``entropy_coeff`` times the sample's entropy
+(``entropy_mode='reward'``); REINFORCE against an EMA baseline (decay 0.95), one Adam step per child
+(lr 3.5e-4). At equal budget the final architecture is the best-validation child, like every other algorithm
+here (GraphNAS re-samples 100 more architectures from the trained policy instead).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from gnnbench.registry import register_model
+from gnnbench.search.base import Proposal, SearchAlgorithm
+from gnnbench.search.policy import LSTMPolicy, Reinforce
+from gnnbench.search.space import Space
+
+PAPER = "Gao et al., GraphNAS: Graph Neural Architecture Search with Reinforcement Learning (IJCAI 2020)"
+
+
+@register_model("graphnas", paper=PAPER, tasks=("architecture_search",))
+class GraphNAS(SearchAlgorithm):
+    """GraphNAS-style search: one LSTM policy resamples every field; shaped reward, REINFORCE."""
+
+    def __init__(self, lstm_size: int = 100, temperature: float = 5.0, tanh_constant: float = 2.5,
+                 controller_lr: float = 3.5e-4, baseline_decay: float = 0.95, entropy_coeff: float = 1e-4,
+                 top_k: int = 10, reward_clip: float = 0.5) -> None:
+        self.policy_args = {"hidden": lstm_size, "temperature": temperature, "tanh_constant": tanh_constant}
+        self.controller_lr, self.baseline_decay = controller_lr, baseline_decay
+        self.entropy_coeff, self.top_k, self.reward_clip = entropy_coeff, top_k, reward_clip
+
+    def start(self, space: Space, generator: torch.Generator) -> None:
+        super().start(space, generator)
+        self.policy = LSTMPolicy(space, **self.policy_args)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.controller_lr)
+        self.reinforce = Reinforce(self.baseline_decay)
+        self.top: list[float] = []
+
+    def propose(self) -> Proposal:
+        sample = self.policy.sample(range(len(self.space.fields)), self.generator)
+        arch = tuple(sample.values[i] for i in range(len(self.space.fields)))
+        return Proposal(arch, log_prob=sample.log_prob, entropy=sample.entropy)
+
+    def shaped(self, val: float, entropy: float) -> float:
+        """``clip(val - mean(top-k so far), ±reward_clip) + entropy_coeff * entropy``; updates the top-k."""
+        average = sum(self.top) / len(self.top) if self.top else 0.0
+        self.top = sorted([*self.top, val], reverse=True)[: self.top_k]
+        return max(-self.reward_clip, min(self.reward_clip, val - average)) + self.entropy_coeff * entropy
+
+    def observe(self, proposal: Proposal, reward: float) -> None:
+        assert proposal.log_prob is not None and proposal.entropy is not None
+        self.optimizer.zero_grad()
+        shaped = self.shaped(reward, float(proposal.entropy.detach()))
+        self.reinforce.loss(proposal.log_prob, shaped).backward()
+        self.optimizer.step()
+
+
+__all__ = ["GraphNAS"]

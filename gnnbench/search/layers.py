@@ -1,0 +1,115 @@
+r"""One PyG layer family realising every layer of the GraphNAS/AGNN macro space.
+
+:class:`SearchConv` computes, for each head :math:`h`,
+
+.. math::
+    x_i'^{\,h} = \mathrm{AGG}_{j \in N(i) \cup \{i\}}\; \alpha^h_{ij}\, W^h x_j ,
+
+with the heads concatenated (hidden layers) or averaged (the output layer), and the attention function one of
+(:math:`a_l, a_r` learnable per head, :math:`s_{ij} = a_l^\top W x_i + a_r^\top W x_j`):
+
+* ``const``: :math:`\alpha_{ij} = 1`;  ``gcn``: :math:`\alpha_{ij} = 1/\sqrt{d_i d_j}` (self loops counted);
+* ``gat``: :math:`\mathrm{LeakyReLU}(s_{ij})`;  ``gat_sym``: :math:`\mathrm{LeakyReLU}(s_{ij} + s_{ji})`;
+* ``cos``: :math:`\langle a_l \odot W x_i, a_r \odot W x_j \rangle`;  ``linear``: :math:`\tanh(s_{ij})`;
+* ``generalized_linear``: :math:`w_G^\top \tanh(a_l \odot W x_i + a_r \odot W x_j)`;
+
+all but ``const`` and ``gcn`` softmax-normalised over :math:`N(i) \cup \{i\}` (GraphNAS's
+``pyg_gnn_layer.py``). ``AGG`` is ``sum``, ``mean`` or ``max`` over the weighted messages, or ``mlp``: the
+sum followed by a two-layer MLP shared by the heads (our reading of GraphNAS's ``mlp`` aggregator).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import add_remaining_self_loops, degree, softmax
+
+#: attention functions with learnable vectors a_l, a_r
+ATTENTION_VECTORS = ("gat", "gat_sym", "cos", "linear", "generalized_linear")
+#: attention functions whose scores are not softmax-normalised
+UNNORMALISED = ("const", "gcn")
+AGGR = {"sum": "add", "mean": "mean", "max": "max", "mlp": "add"}
+ACTIVATION_FUNCTIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu, "linear": lambda x: x,
+               "softplus": F.softplus, "leaky_relu": F.leaky_relu, "relu6": F.relu6, "elu": F.elu}
+NEGATIVE_SLOPE = 0.2
+
+
+class SearchConv(MessagePassing):
+    """A macro-space layer: ``attention`` x ``aggregation`` x ``heads``, ``out_channels`` per head."""
+
+    def __init__(self, in_channels: int, out_channels: int, heads: int = 1, attention: str = "gat",
+                 aggregation: str = "sum", concat: bool = True, dropout: float = 0.0) -> None:
+        if attention not in (*ATTENTION_VECTORS, *UNNORMALISED):
+            raise ValueError(f"unknown attention function {attention!r}")
+        if aggregation not in AGGR:
+            raise ValueError(f"unknown aggregation {aggregation!r} (expected one of {', '.join(AGGR)})")
+        super().__init__(aggr=AGGR[aggregation], node_dim=0)
+        self.heads, self.out_channels, self.concat = heads, out_channels, concat
+        self.attention, self.aggregation, self.dropout = attention, aggregation, dropout
+        self.lin = nn.Linear(in_channels, heads * out_channels, bias=False)
+        if attention in ATTENTION_VECTORS:
+            self.att_l = nn.Parameter(torch.empty(1, heads, out_channels))
+            self.att_r = nn.Parameter(torch.empty(1, heads, out_channels))
+        if attention == "generalized_linear":
+            self.general = nn.Linear(out_channels, 1, bias=False)
+        if aggregation == "mlp":
+            self.mlp = nn.Sequential(nn.Linear(out_channels, out_channels), nn.ReLU(),
+                                     nn.Linear(out_channels, out_channels))
+        self.bias = nn.Parameter(torch.zeros(heads * out_channels if concat else out_channels))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        nn.init.xavier_uniform_(self.lin.weight)
+        for name in ("att_l", "att_r"):
+            if hasattr(self, name):
+                nn.init.xavier_uniform_(getattr(self, name))
+        nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        edge_index, _ = add_remaining_self_loops(edge_index, num_nodes=x.size(0))
+        h = self.lin(x).view(-1, self.heads, self.out_channels)
+        alpha = F.dropout(self.coefficients(h, edge_index), self.dropout, self.training)
+        out = self.propagate(edge_index, h=h, alpha=alpha)
+        if self.aggregation == "mlp":
+            out = self.mlp(out)
+        out = out.reshape(-1, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
+        return out + self.bias
+
+    def coefficients(self, h: Tensor, edge_index: Tensor) -> Tensor:
+        r""":math:`\alpha_{ij}` of every edge ``j -> i`` and head, shape ``[E, heads]``."""
+        src, dst = edge_index
+        num_nodes = h.size(0)
+        if self.attention == "const":
+            return h.new_ones(src.numel(), self.heads)
+        if self.attention == "gcn":
+            deg = degree(dst, num_nodes, dtype=h.dtype)
+            return (deg[src] * deg[dst]).rsqrt().unsqueeze(-1).expand(-1, self.heads)
+        h_i, h_j = h[dst], h[src]
+        if self.attention == "gat":
+            score = F.leaky_relu(self.linear_score(h_i, h_j), NEGATIVE_SLOPE)
+        elif self.attention == "gat_sym":
+            score = F.leaky_relu(self.linear_score(h_i, h_j) + self.linear_score(h_j, h_i), NEGATIVE_SLOPE)
+        elif self.attention == "cos":
+            score = (self.att_l * h_i * self.att_r * h_j).sum(-1)
+        elif self.attention == "linear":
+            score = torch.tanh(self.linear_score(h_i, h_j))
+        else:  # generalized_linear
+            score = self.general(torch.tanh(self.att_l * h_i + self.att_r * h_j)).squeeze(-1)
+        return softmax(score, dst, num_nodes=num_nodes)
+
+    def linear_score(self, h_i: Tensor, h_j: Tensor) -> Tensor:
+        r""":math:`s_{ij} = a_l^\top W x_i + a_r^\top W x_j` per head."""
+        return (self.att_l * h_i).sum(-1) + (self.att_r * h_j).sum(-1)
+
+    def message(self, h_j: Tensor, alpha: Tensor) -> Tensor:
+        return alpha.unsqueeze(-1) * h_j
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.lin.in_features}, {self.out_channels}, heads={self.heads}, "
+                f"attention={self.attention}, aggregation={self.aggregation}, concat={self.concat})")
+
+
+__all__ = ["ACTIVATION_FUNCTIONS", "SearchConv"]

@@ -1,0 +1,106 @@
+r"""The LSTM controller of GraphNAS (and of each AGNN class controller), over any :class:`Space`.
+
+An ``LSTMCell`` reads one token per step: a start token, then the embedding of each decided field's value. At
+a field to decide, the field's own linear decoder turns the hidden state into logits
+:math:`c \tanh(z / T)` (temperature :math:`T` = 5, tanh constant :math:`c` = 2.5: GraphNAS/ENAS) and a value is
+sampled. ``history`` fields are read, not decided: AGNN's controllers first read the best architecture.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gnnbench.search.space import Arch, Space
+
+
+@dataclass
+class Sample:
+    """Decided values (field index -> choice index), their summed log-probability and entropy, and the mean
+    over the decided fields of entropy / log(choices) (1 for uniform decisions, whatever the field sizes)."""
+
+    values: dict[int, int]
+    log_prob: Tensor
+    entropy: Tensor
+    relative_entropy: float
+
+
+class LSTMPolicy(nn.Module):
+    """One embedding per (field, value), one decoder per field, a shared ``LSTMCell``."""
+
+    def __init__(self, space: Space, hidden: int = 100, temperature: float = 5.0,
+                 tanh_constant: float = 2.5) -> None:
+        super().__init__()
+        sizes = [len(f.choices) for f in space.fields]
+        self.offsets = [sum(sizes[:i]) + 1 for i in range(len(sizes))]  # token 0 is the start token
+        self.embedding = nn.Embedding(sum(sizes) + 1, hidden)
+        self.cell = nn.LSTMCell(hidden, hidden)
+        self.decoders = nn.ModuleList(nn.Linear(hidden, n) for n in sizes)
+        self.hidden, self.temperature, self.tanh_constant = hidden, temperature, tanh_constant
+
+    def sample(self, decide: Sequence[int], generator: torch.Generator, history: Arch | None = None) -> Sample:
+        """Read ``history`` (every field, in order), then decide the fields ``decide``, in order."""
+        state = (torch.zeros(1, self.hidden), torch.zeros(1, self.hidden))
+        token = torch.zeros(1, dtype=torch.long)
+        if history is not None:
+            for i, value in enumerate(history):
+                state = self.cell(self.embedding(token), state)
+                token = torch.tensor([self.offsets[i] + value])
+        values: dict[int, int] = {}
+        log_prob, entropy = torch.zeros(()), torch.zeros(())
+        relative = 0.0
+        for i in decide:
+            state = self.cell(self.embedding(token), state)
+            log_p = F.log_softmax(self.logits(i, state[0]), dim=-1)
+            choice = int(torch.multinomial(log_p.detach().exp(), 1, generator=generator))
+            values[i] = choice
+            log_prob = log_prob + log_p[choice]
+            field_entropy = -(log_p.exp() * log_p).sum()
+            entropy = entropy + field_entropy
+            relative += float(field_entropy.detach()) / math.log(len(log_p)) if len(log_p) > 1 else 0.0
+            token = torch.tensor([self.offsets[i] + choice])
+        return Sample(values, log_prob, entropy, relative / max(len(values), 1))
+
+
+    def log_prob(self, decide: Sequence[int], values: Sequence[int], history: Arch | None = None) -> Tensor:
+        """The log-probability of deciding ``values`` for the fields ``decide`` after reading ``history``."""
+        state = (torch.zeros(1, self.hidden), torch.zeros(1, self.hidden))
+        token = torch.zeros(1, dtype=torch.long)
+        for i, value in enumerate(history or ()):
+            state = self.cell(self.embedding(token), state)
+            token = torch.tensor([self.offsets[i] + value])
+        total = torch.zeros(())
+        for i, value in zip(decide, values, strict=True):
+            state = self.cell(self.embedding(token), state)
+            total = total + F.log_softmax(self.logits(i, state[0]), dim=-1)[value]
+            token = torch.tensor([self.offsets[i] + value])
+        return total
+
+    def logits(self, field: int, hidden: Tensor) -> Tensor:
+        """:math:`c \tanh(z / T)` of one field's decoder."""
+        return self.tanh_constant * torch.tanh(self.decoders[field](hidden)[0] / self.temperature)
+
+
+class Reinforce:
+    """REINFORCE with an exponential-moving-average baseline: :math:`b \\leftarrow \\beta b + (1-\\beta) R`,
+    loss :math:`-\\log \\pi \\,(R - b)`. The baseline starts at the first reward it sees."""
+
+    def __init__(self, decay: float) -> None:
+        self.decay = decay
+        self.baseline: float | None = None
+
+    def update(self, reward: float) -> float:
+        """Move the baseline towards ``reward`` and return the advantage ``reward - b``."""
+        self.baseline = reward if self.baseline is None else self.decay * self.baseline + (1 - self.decay) * reward
+        return reward - self.baseline
+
+    def loss(self, log_prob: Tensor, reward: float) -> Tensor:
+        return -log_prob * self.update(reward)
+
+
+__all__ = ["LSTMPolicy", "Reinforce", "Sample"]

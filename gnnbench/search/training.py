@@ -1,0 +1,73 @@
+"""Children of the macro space trained for real on a node-classification dataset, with AGNN's constrained
+parameter sharing as a switch.
+
+Every child is trained by the node task's own protocol (Adam, validation-selected epoch, early stopping) on
+data whose test labels are hidden; its reward is the selected epoch's validation accuracy. With sharing on, a
+child whose parent was trained inherits the parent's homogeneous layers (:func:`gnnbench.search.sharing.inherit`)
+and is fine-tuned for ``finetune_epochs`` instead of the full budget. Only children that set a new best
+validation accuracy are kept as possible parents (AGNN's parent is always the best so far). Children above
+``max_params`` parameters are not trained (GraphNAS's ``max_param``) and score 0.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch_geometric.data import Data
+
+from gnnbench.search.base import Evaluation, Proposal
+from gnnbench.search.macro import MacroGNN
+from gnnbench.search.sharing import inherit
+from gnnbench.search.space import Arch, Space
+from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.node import NodeClassification
+
+
+class ChildTrainer:
+    """The evaluator of :func:`gnnbench.search.base.run_search` for trained children."""
+
+    def __init__(self, task: NodeClassification, data: Data, space: Space, train_hparams: Mapping[str, Any],
+                 budget: Budget, device: torch.device, sharing: bool = False, finetune_epochs: int = 20,
+                 max_params: int = 5_000_000) -> None:
+        self.task, self.data, self.space, self.train_hparams = task, data, space, dict(train_hparams)
+        self.budget, self.device, self.sharing = budget, device, sharing
+        self.finetune = Budget(finetune_epochs, budget.patience)
+        self.max_params = max_params
+        self.parents: dict[Arch, dict[str, torch.Tensor]] = {}
+        self.record = float("-inf")
+        self.epochs_trained = 0
+
+    def build(self, arch: Arch) -> MacroGNN:
+        classes = int(self.data.y.max()) + 1
+        return MacroGNN(self.data.num_features, classes, self.space, arch).to(self.device)
+
+    def train(self, model: MacroGNN, budget: Budget) -> int:
+        """Train with the node task's protocol; the number of epochs run."""
+        fit = self.task.fit(model, self.data, self.train_hparams, budget, RunContext(self.device, seed=0))
+        self.epochs_trained += fit.epochs_run
+        return fit.epochs_run
+
+    def __call__(self, proposal: Proposal) -> Evaluation:
+        started = time.perf_counter()
+        model = self.build(proposal.arch)
+        params = sum(p.numel() for p in model.parameters())
+        if params > self.max_params:
+            return Evaluation(0.0, time.perf_counter() - started, {"params": params, "skipped": True})
+        inherited: list[int] = []
+        if self.sharing and proposal.parent in self.parents:
+            parent = self.build(proposal.parent)
+            parent.load_state_dict(self.parents[proposal.parent])
+            inherited = inherit(model, parent)
+        epochs = self.train(model, self.finetune if inherited else self.budget)
+        val = self.task.evaluate(model, self.data, ("val",))["val"]["accuracy"]
+        if self.sharing and val > self.record:
+            self.parents[proposal.arch] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.record = max(self.record, val)
+        return Evaluation(val, time.perf_counter() - started,
+                          {"params": params, "epochs": epochs, "inherited_layers": inherited})
+
+
+__all__ = ["ChildTrainer"]

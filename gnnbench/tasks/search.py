@@ -1,0 +1,182 @@
+"""Architecture search as a task: a search algorithm (the suite's "model") spends a budget of child
+evaluations, the final architecture is chosen on validation, and its test accuracy is reported once.
+
+The dataset decides how children are evaluated:
+
+* a NAS-Bench-Graph table (``nasbench-cora``, ...): the bench's cell space, each child's validation accuracy
+  looked up (zero cost), and the selected architecture's tabulated test accuracy reported beside the table's
+  oracle (the test accuracy of its best-validation architecture);
+* a node-classification graph (``Cora``, ...): the GraphNAS/AGNN macro space with ``layers`` layers, each child
+  trained by the node task's protocol on the public split with test labels hidden (budget: the run's
+  ``epochs``/``patience``), then the selected architecture retrained from scratch for ``retrain_seeds`` seeds
+  and evaluated on test; the record's metrics are the means over those seeds, with each seed's kept.
+
+**The run's seed is the search seed.** The record keeps the whole trace (every child, its reward, its cost,
+its parent), the budget, the wall time and the selected architecture; searched models get the same
+leaderboard row format as hand-made ones (test accuracy of the validation-selected choice).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch_geometric import seed_everything
+from torch_geometric.data import Data
+
+from gnnbench import hparams as hp
+from gnnbench.data.nasbench import BenchTable
+from gnnbench.registry import Entry, register_task
+from gnnbench.search.base import Evaluation, Proposal, SearchAlgorithm, run_search, select
+from gnnbench.search.space import macro_space
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task
+from gnnbench.tasks.node import SPLITS, NodeClassification, NodeOptions, hide_test
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """``budget`` child evaluations (distinct children unless ``count_repeats``); for trained children also
+    the macro space's depth, the retraining seeds, the fine-tuning epochs of children that inherit weights and
+    the largest child trained."""
+
+    budget: int = 300
+    #: False: a proposal repeating an evaluated architecture reuses its reward and is not counted
+    count_repeats: bool = False
+    layers: int = 2
+    retrain_seeds: int = 10
+    finetune_epochs: int = 20
+    max_params: int = 5_000_000
+
+    def __post_init__(self) -> None:
+        for name in ("budget", "layers", "retrain_seeds", "finetune_epochs", "max_params"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+
+
+@register_task("architecture_search", paper="AGNN protocol: Zhou et al. (arXiv 1909.03184); NAS-Bench-Graph: "
+                                            "Qin et al., NeurIPS 2022", metric="accuracy")
+class ArchitectureSearch(Task):
+    """Search at a budget of child evaluations; select on validation; report the selected architecture's test."""
+
+    name = "architecture_search"
+    metric = "accuracy"
+    direction = "max"
+    #: children's training (GraphNAS's child defaults)
+    train_hparams = {"lr": 0.005, "weight_decay": 5e-4}
+    Options = SearchOptions
+
+    def __init__(self, options: Any, scenario: Any = None) -> None:
+        super().__init__(options, scenario)
+        self.node = NodeClassification(NodeOptions())  # the public split; its protocol trains every child
+
+    def fit(self, model: torch.nn.Module, data: Data, train_hparams: Mapping[str, Any], budget: Budget,
+            ctx: RunContext) -> FitResult:
+        """Training one child or the selected architecture: the node task's protocol."""
+        return self.node.fit(model, data, train_hparams, budget, ctx)
+
+    def run(self, entry: Entry, data: Any, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
+        algorithm_kwargs, train_kwargs = hp.split(entry.obj, hparams)
+        algorithm: SearchAlgorithm = entry.obj(**algorithm_kwargs)
+        generator = torch.Generator().manual_seed(ctx.seed)
+        if isinstance(data, BenchTable):
+            if algorithm.parameter_sharing:
+                raise ValueError("parameter_sharing needs trained children; a NAS-Bench-Graph table has no weights")
+            return self.tabular(algorithm, data, generator)
+        return self.trained(algorithm, data, train_kwargs, budget, ctx, generator)
+
+    def tabular(self, algorithm: SearchAlgorithm, table: BenchTable, generator: torch.Generator) -> dict:
+        from gnnbench.search.nasbench import bench_key, bench_space  # needs the optional nas-bench-graph package
+
+        space = bench_space()
+
+        def lookup(proposal: Proposal) -> Evaluation:
+            started = time.perf_counter()
+            return Evaluation(table.entries[bench_key(proposal.arch)]["valid_perf"], time.perf_counter() - started)
+
+        started = time.perf_counter()
+        trace = run_search(algorithm, space, lookup, self.options.budget, generator, self.options.count_repeats)
+        wall = time.perf_counter() - started
+        chosen = select(trace)
+        row = table.entries[bench_key(tuple(chosen["arch"]))]
+        return {
+            "metrics": {"val": {"accuracy": row["valid_perf"]}, "test": {"accuracy": row["perf"]}},
+            "params": round(row["para"] * 1e6),
+            "history": best_so_far(trace),
+            "search": search_summary(algorithm, space.describe(tuple(chosen["arch"])), chosen, trace, wall,
+                                     self.options.budget, space.name, oracle=table.oracle()),
+        }
+
+    def trained(self, algorithm: SearchAlgorithm, data: Data, train_kwargs: Mapping[str, Any], budget: Budget,
+                ctx: RunContext, generator: torch.Generator) -> dict:
+        # imported here: the macro model uses the models package, whose import registers the tasks
+        from gnnbench.search.macro import MacroGNN
+        from gnnbench.search.training import ChildTrainer
+
+        opts: SearchOptions = self.options
+        node = self.node
+        space = macro_space(opts.layers)
+        data = data.to(ctx.device)
+        view = hide_test(data)
+        trainer = ChildTrainer(node, view, space, train_kwargs, budget, ctx.device, algorithm.parameter_sharing,
+                               opts.finetune_epochs, opts.max_params)
+        started = time.perf_counter()
+        trace = run_search(algorithm, space, trainer, opts.budget, generator, opts.count_repeats)
+        wall = time.perf_counter() - started
+        chosen = select(trace)
+        retrained = []
+        for seed in range(opts.retrain_seeds):
+            seed_everything(seed)
+            model = MacroGNN(data.num_features, node.num_classes(data), space, tuple(chosen["arch"])).to(ctx.device)
+            fit = self.fit(model, view, train_kwargs, budget, RunContext(ctx.device, seed))
+            metrics = node.evaluate(model, data, SPLITS)
+            retrained.append({"seed": seed, "best_epoch": fit.best_epoch, "epochs_run": fit.epochs_run,
+                              "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
+                              **{split: metrics[split]["accuracy"] for split in SPLITS}})
+        summary = search_summary(algorithm, space.describe(tuple(chosen["arch"])), chosen, trace, wall,
+                                 opts.budget, space.name)
+        summary["cost"] = {"child_trainings": len(trace), "child_epochs": trainer.epochs_trained,
+                           "inherited_children": sum(bool(c.get("inherited_layers")) for c in trace),
+                           "search_s": wall}
+        return {
+            "metrics": {split: {"accuracy": sum(r[split] for r in retrained) / len(retrained)} for split in SPLITS},
+            "params": sum(p.numel() for p in model.parameters()),
+            "best_epoch": sum(r["best_epoch"] for r in retrained) / len(retrained),
+            "epoch_time_s": sum(r["epoch_time_s"] for r in retrained) / len(retrained),
+            "history": best_so_far(trace),
+            "retrain": retrained,
+            "search": summary,
+        }
+
+
+def best_so_far(trace: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """The best validation accuracy after each child (the search curve)."""
+    curve, best = [], float("-inf")
+    for child in trace:
+        best = max(best, child["val"])
+        curve.append(best)
+    return {"val_best_so_far": curve}
+
+
+def search_summary(algorithm: SearchAlgorithm, description: str, chosen: dict[str, Any],
+                   trace: list[dict[str, Any]], wall: float, budget: int, space: str,
+                   oracle: float | None = None) -> dict[str, Any]:
+    """What a record says about the search: the budget and its cost, the choice, and the whole trace."""
+    return {"algorithm": type(algorithm).__name__, "space": space, "budget": budget, "queries": len(trace),
+            "repeated_proposals": trace[-1]["repeats_before"] if trace else 0,
+            "wall_s": wall, "cost_s": sum(c["cost_s"] for c in trace), "oracle": oracle,
+            "selected": {"child": chosen["child"], "arch": chosen["arch"], "description": description,
+                         "val": chosen["val"]},
+            "trace": columns(trace)}
+
+
+def columns(trace: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The trace as one list per key (children in order), floats rounded to 6 digits: compact records."""
+    keys = list(dict.fromkeys(k for child in trace for k in child))
+    return {k: [round(v, 6) if isinstance(v, float) else v for v in (child.get(k) for child in trace)]
+            for k in keys}
+
+
+__all__ = ["ArchitectureSearch", "SearchOptions"]

@@ -1,0 +1,250 @@
+"""AGNN's defining mechanisms: the macro space as one trainable layer family, conservative one-class
+modifications of the best architecture guided by entropy, best-only-improves, REINFORCE on the chosen class's
+controller, and constrained parameter sharing; plus the GraphNAS-style and random baselines."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_geometric.nn import GATConv, GCNConv
+from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
+
+from gnnbench.search.agnn import AGNN, guide
+from gnnbench.search.base import Evaluation, Proposal, run_search
+from gnnbench.search.graphnas import GraphNAS
+from gnnbench.search.layers import SearchConv
+from gnnbench.search.macro import MacroGNN
+from gnnbench.search.nasbench import bench_space
+from gnnbench.search.random_search import RandomSearch
+from gnnbench.search.sharing import inherit
+from gnnbench.search.space import Field, Space, macro_space
+
+
+@pytest.fixture(scope="module")
+def graph() -> tuple[torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    edge_index = to_undirected(stochastic_blockmodel_graph([10, 10], [[0.4, 0.05], [0.05, 0.4]]))
+    return torch.randn(20, 6), edge_index
+
+
+def arch_with(space: Space, base: tuple[int, ...], **values: object) -> tuple[int, ...]:
+    """``base`` with the named fields (``hidden_1`` for ``hidden[1]``) set to the given values."""
+    arch = list(base)
+    for key, value in values.items():
+        name = key[: key.rindex("_")] + f"[{key[key.rindex('_') + 1:]}]"
+        i = next(i for i, f in enumerate(space.fields) if f.name == name)
+        arch[i] = space.fields[i].choices.index(value)
+    return tuple(arch)
+
+
+# --- the search space ------------------------------------------------------------------------------------
+
+def test_every_value_of_every_field_builds_and_trains(graph) -> None:
+    """Each value of each field (and 40 random architectures) gives a model whose forward and backward run,
+    with the class count as output width and a finite gradient on every parameter."""
+    x, edge_index = graph
+    space = macro_space(2)
+    generator = torch.Generator().manual_seed(0)
+    archs = [space.sample(generator) for _ in range(40)]
+    base = archs[0]
+    for i, f in enumerate(space.fields):
+        archs += [base[:i] + (v,) + base[i + 1:] for v in range(len(f.choices))]
+    for arch in archs:
+        model = MacroGNN(6, 3, space, arch, batch_norm=True)
+        out = model(x, edge_index)
+        assert out.shape == (20, 3), space.describe(arch)
+        out.square().sum().backward()
+        for name, p in model.named_parameters():
+            assert p.grad is not None and torch.isfinite(p.grad).all(), (space.describe(arch), name)
+
+
+def test_gcn_and_gat_attention_reproduce_pyg_layers(graph) -> None:
+    """``gcn`` + sum is GCNConv's symmetric normalisation; ``gat`` + sum is GATConv (same weights)."""
+    x, edge_index = graph
+    ours = SearchConv(6, 4, heads=1, attention="gcn", aggregation="sum")
+    reference = GCNConv(6, 4, bias=False)
+    reference.lin.weight.data.copy_(ours.lin.weight)
+    torch.testing.assert_close(ours(x, edge_index), reference(x, edge_index))
+
+    ours = SearchConv(6, 4, heads=2, attention="gat", aggregation="sum").eval()
+    reference = GATConv(6, 4, heads=2, bias=False, negative_slope=0.2).eval()
+    reference.lin.weight.data.copy_(ours.lin.weight)
+    reference.att_dst.data.copy_(ours.att_l)  # a_l scores the target node i, a_r the source j
+    reference.att_src.data.copy_(ours.att_r)
+    torch.testing.assert_close(ours(x, edge_index), reference(x, edge_index))
+
+
+@pytest.mark.parametrize("attention", ["gat", "gat_sym", "cos", "linear", "generalized_linear"])
+def test_learned_attention_is_normalised_over_each_neighbourhood(graph, attention: str) -> None:
+    x, edge_index = graph
+    conv = SearchConv(6, 4, heads=3, attention=attention)
+    looped = torch.cat([edge_index, torch.arange(20).repeat(2, 1)], 1)
+    alpha = conv.coefficients(conv.lin(x).view(-1, 3, 4), looped)
+    sums = torch.zeros(20, 3).index_add_(0, looped[1], alpha)
+    torch.testing.assert_close(sums, torch.ones(20, 3))
+    if attention == "gat_sym":  # symmetric score: e_ij = e_ji before the softmax
+        conv.att_l.data.normal_()
+        h = conv.lin(x).view(-1, 3, 4)
+        s = conv.linear_score(h[looped[1]], h[looped[0]]) + conv.linear_score(h[looped[0]], h[looped[1]])
+        flipped = conv.linear_score(h[looped[0]], h[looped[1]]) + conv.linear_score(h[looped[1]], h[looped[0]])
+        torch.testing.assert_close(s, flipped)
+
+
+# --- AGNN's controller -----------------------------------------------------------------------------------
+
+class RandomRewards:
+    """An evaluator giving each architecture a fixed pseudo-random validation accuracy."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, ...], float] = {}
+        self.generator = torch.Generator().manual_seed(1)
+
+    def __call__(self, proposal: Proposal) -> Evaluation:
+        if proposal.arch not in self.seen:
+            self.seen[proposal.arch] = float(torch.rand((), generator=self.generator))
+        return Evaluation(self.seen[proposal.arch], 0.0)
+
+
+@pytest.mark.parametrize("space", [macro_space(2), bench_space()], ids=["macro", "nas_bench_graph"])
+@pytest.mark.parametrize("rule", ["sample", "argmax"])
+def test_every_child_changes_only_the_fields_of_the_guided_class(space: Space, rule: str) -> None:
+    """200 children: each equals the best-so-far outside the fields of the one class the guider picked and
+    differs from it inside them; the parent is the best so far; the best only ever improves."""
+    torch.manual_seed(0)
+    agnn = AGNN(guide=rule, batch_size=5)
+    agnn.start(space, torch.Generator().manual_seed(0))
+    rewards = RandomRewards()
+    kinds, best_history = set(), []
+    first = agnn.propose()
+    agnn.observe(first, rewards(first).val)
+    for _ in range(200):
+        best, best_reward = agnn.best, agnn.best_reward
+        proposal = agnn.propose()
+        assert proposal.parent == best and proposal.kind in space.classes
+        changed = {i for i, (a, b) in enumerate(zip(proposal.arch, best, strict=True)) if a != b}
+        assert changed and changed <= set(space.indices(proposal.kind))
+        kinds.add(proposal.kind)
+        reward = rewards(proposal).val
+        agnn.observe(proposal, reward)
+        if agnn.best != best:  # replaced: by a child of this batch, strictly better
+            assert agnn.best_reward > best_reward and rewards.seen[agnn.best] == agnn.best_reward
+        best_history.append(agnn.best_reward)
+    assert best_history == sorted(best_history) and len(set(best_history)) > 1
+    assert len(kinds) > 1  # the guider does not lock onto one class
+
+
+def test_guide_rules() -> None:
+    entropies = torch.tensor([0.2, 0.9, 0.5])
+    generator = torch.Generator().manual_seed(0)
+    assert guide(entropies, "argmax", generator) == 1
+    draws = torch.tensor([guide(entropies, "sample", generator) for _ in range(4000)])
+    frequencies = torch.bincount(draws, minlength=3) / 4000
+    torch.testing.assert_close(frequencies, torch.softmax(entropies, 0), atol=0.03, rtol=0)
+
+
+def test_reinforce_updates_only_the_chosen_class_controller_against_an_ema_baseline() -> None:
+    space = macro_space(2)
+    torch.manual_seed(0)
+    agnn = AGNN(batch_size=100, controller_lr=0.01)
+    agnn.start(space, torch.Generator().manual_seed(0))
+    first = agnn.propose()
+    agnn.observe(first, 0.5)
+    assert agnn.reinforce.baseline == 0.5  # the baseline starts at the best accuracy
+    proposal = agnn.propose()
+    free = space.indices(proposal.kind)
+    controller = agnn.controllers[proposal.kind]
+    log_p = controller.log_prob(free, [proposal.arch[i] for i in free], agnn.best)
+    before = {k: [p.detach().clone() for p in c.parameters()] for k, c in agnn.controllers.items()}
+    agnn.observe(proposal, 0.9)
+    assert agnn.reinforce.baseline == pytest.approx(0.95 * 0.5 + 0.05 * 0.9)
+    for kind, c in agnn.controllers.items():
+        moved = any(not torch.equal(a, b) for a, b in zip(before[kind], c.parameters(), strict=True))
+        assert moved == (kind == proposal.kind), kind
+    # the reward beat the baseline: the sampled modification became more likely
+    assert controller.log_prob(free, [proposal.arch[i] for i in free], agnn.best) > log_p
+
+
+# --- constrained parameter sharing -------------------------------------------------------------------------
+
+def test_sharing_copies_exactly_the_homogeneous_layers() -> None:
+    """Parent and child differ only in layer 1's width: layer 0 is copied bit for bit; layers 1 and 2 (whose
+    input widths change) and every skip and batch-norm parameter keep the child's fresh initialisation."""
+    space = macro_space(3)
+    base = space.sample(torch.Generator().manual_seed(3))
+    parent_arch = arch_with(space, base, hidden_1=16, skip_0=True, skip_1=True, skip_2=True)
+    child_arch = arch_with(space, parent_arch, hidden_1=32)
+    torch.manual_seed(0)
+    parent = MacroGNN(6, 3, space, parent_arch, batch_norm=True)
+    for p in parent.parameters():  # "trained": far from any initialisation
+        p.data.add_(1.0)
+    for layer in parent.layers:
+        layer.norm.running_mean.add_(1.0)
+    torch.manual_seed(1)
+    child = MacroGNN(6, 3, space, child_arch, batch_norm=True)
+    fresh = {k: v.clone() for k, v in child.state_dict().items()}
+    assert inherit(child, parent) == [0]
+    for key, value in child.state_dict().items():
+        if key.startswith("layers.0.conv."):
+            assert torch.equal(value, parent.state_dict()[key]), key
+        else:
+            assert torch.equal(value, fresh[key]), key  # skip, batch norm and non-homogeneous layers
+
+
+def test_nothing_is_inherited_across_a_changed_activation_or_attention() -> None:
+    space = macro_space(2)
+    base = arch_with(space, space.sample(torch.Generator().manual_seed(5)), activation_0="relu",
+                     attention_0="gat", activation_1="elu")
+    parent = MacroGNN(6, 3, space, base)
+    for arch, expected in ((arch_with(space, base, activation_0="tanh"), [1]),
+                           (arch_with(space, base, attention_0="cos"), [1]),
+                           (arch_with(space, base, activation_1="relu"), [0]),
+                           (base, [0, 1])):
+        child = MacroGNN(6, 3, space, arch)
+        fresh = {k: v.clone() for k, v in child.state_dict().items()}
+        assert inherit(child, parent) == expected, space.describe(arch)
+        for key, value in child.state_dict().items():
+            copied = int(key.split(".")[1]) in expected and ".conv." in key
+            assert torch.equal(value, (parent.state_dict() if copied else fresh)[key]), key
+
+
+# --- baselines ---------------------------------------------------------------------------------------------
+
+def test_graphnas_reward_is_shaped_by_the_top_k_average() -> None:
+    nas = GraphNAS(top_k=2, entropy_coeff=0.0)
+    nas.start(bench_space(), torch.Generator().manual_seed(0))
+    assert nas.shaped(0.6, 0.0) == pytest.approx(0.5)  # 0.6 - 0 clipped to 0.5
+    assert nas.shaped(0.7, 0.0) == pytest.approx(0.1)  # 0.7 - 0.6
+    assert nas.shaped(0.5, 0.0) == pytest.approx(-0.15)  # 0.5 - mean(0.7, 0.6)
+    assert nas.shaped(0.8, 10.0) == pytest.approx(0.15)  # top-2 is still (0.7, 0.6); no entropy bonus at 0
+
+
+@pytest.mark.parametrize("algorithm", [RandomSearch, GraphNAS], ids=["random", "graphnas"])
+def test_baselines_resample_every_field_and_respect_the_budget(algorithm: type) -> None:
+    space = bench_space()
+    torch.manual_seed(0)
+    trace = run_search(algorithm(), space, RandomRewards(), 60, torch.Generator().manual_seed(0))
+    assert len(trace) == 60 and all(space.is_valid(tuple(c["arch"])) for c in trace)
+    for i in range(len(space.fields)):  # every field varies, not one class at a time
+        assert len({c["arch"][i] for c in trace}) > 1
+
+
+def test_budget_counts_distinct_networks_unless_repeats_are_counted() -> None:
+    """On a 3-architecture space, 3 children are the 3 architectures; a repeat is answered from memory (the
+    algorithm still observes its reward). Counting repeats, 10 children include repeats."""
+    space = Space("tiny", (Field("op[0]", "op", ("a", "b", "c")),))
+    seen: list[float] = []
+
+    class Recorder(RandomSearch):
+        def observe(self, proposal: Proposal, reward: float) -> None:
+            seen.append(reward)
+
+    rewards = RandomRewards()
+    trace = run_search(Recorder(), space, rewards, 3, torch.Generator().manual_seed(0))
+    assert sorted(tuple(c["arch"]) for c in trace) == [(0,), (1,), (2,)]
+    assert len(seen) == 3 + trace[-1]["repeats_before"] and set(seen) == set(rewards.seen.values())
+    counted = run_search(RandomSearch(), space, rewards, 10, torch.Generator().manual_seed(0), count_repeats=True)
+    assert len(counted) == 10 and len({tuple(c["arch"]) for c in counted}) == 3
+    # isomorphic NAS-Bench-Graph cells are one network: their canonical keys collide
+    bench = bench_space()
+    trace = run_search(AGNN(), bench, RandomRewards(), 100, torch.Generator().manual_seed(0))
+    assert len({bench.key(tuple(c["arch"])) for c in trace}) == 100

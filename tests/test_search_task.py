@@ -1,0 +1,157 @@
+"""The architecture_search task: NAS-Bench-Graph tables read safely and keyed canonically, the tabular
+search end to end through a suite, and trained children with constrained sharing, selection on validation and
+retraining from scratch, without the search ever seeing test labels."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+
+import pandas as pd
+import pytest
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
+
+from gnnbench.cli import main
+from gnnbench.data.nasbench import TableUnpickler, load_table
+from gnnbench.errors import ConfigError
+from gnnbench.harness.suite import load_suite
+from gnnbench.registry import MODELS
+from gnnbench.search.base import Proposal
+from gnnbench.search.nasbench import bench_key, bench_space
+from gnnbench.search.space import macro_space
+from gnnbench.search.training import ChildTrainer
+from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.node import NodeClassification, NodeOptions
+from gnnbench.tasks.search import ArchitectureSearch, SearchOptions
+
+pytest.importorskip("nas_bench_graph")
+
+
+@pytest.fixture(scope="module")
+def cora_table():
+    return load_table("cora")
+
+
+def test_tables_load_with_a_restricted_unpickler_and_match_the_published_oracles(cora_table) -> None:
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    with pytest.raises(pickle.UnpicklingError, match="builtins.print is not allowed"):
+        TableUnpickler(io.BytesIO(pickle.dumps(Evil()))).load()
+    assert len(cora_table.entries) == 26206
+    oracles = {"cora": 0.826, "citeseer": 0.710, "pubmed": 0.756}
+    for dataset, oracle in oracles.items():
+        table = cora_table if dataset == "cora" else load_table(dataset)
+        assert table.oracle() == pytest.approx(oracle, abs=5e-4)
+
+
+def test_every_architecture_of_the_bench_space_has_a_table_entry(cora_table) -> None:
+    space = bench_space()
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(2000):
+        assert bench_key(space.sample(generator)) in cora_table.entries
+    skips = tuple(f.choices.index("skip") if f.kind == "op" else 0 for f in space.fields)
+    assert not space.is_valid(skips)  # a cell of skips has no GNN and no entry
+
+
+def test_tabular_search_through_a_suite(write_suite, tmp_path, cora_table) -> None:
+    path = write_suite("""\
+        name: search
+        experiments:
+          - task: {name: architecture_search, budget: 25}
+            datasets: [nasbench-cora]
+            seeds: 1
+            models: [agnn, random_search, graphnas]
+        """)
+    assert main(["run", str(path), "--results", str(tmp_path), "-q"]) == 0
+    records = [json.loads(line) for line in (tmp_path / "search" / "runs.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and all(r["status"] == "ok" for r in records)
+    for r in records:
+        trace = r["search"]["trace"]
+        assert len(trace["val"]) == r["search"]["queries"] == 25
+        best = max(range(25), key=lambda i: (trace["val"][i], -i))  # selected on validation
+        entry = cora_table.entries[bench_key(tuple(trace["arch"][best]))]
+        assert r["metrics"]["test"]["accuracy"] == entry["perf"] and r["search"]["selected"]["child"] == best
+        assert r["search"]["oracle"] == pytest.approx(0.8263, abs=1e-4)
+        assert r["history"]["val_best_so_far"][-1] == pytest.approx(max(trace["val"]), abs=1e-6)
+    board = (tmp_path / "search" / "leaderboard.csv").read_text()
+    assert all(f",{m}," in board for m in ("agnn", "random_search", "graphnas"))
+    searches = pd.read_csv(tmp_path / "search" / "search.csv")
+    assert list(searches.columns[-9:-4]) == ["search", "space", "budget", "search_seeds", "oracle"]
+    assert set(searches["model"]) == {"agnn", "random_search", "graphnas"}
+    assert (searches["budget"] == 25).all() and (searches["oracle"] == 0.826333).all()
+    assert "## Architecture search" in (tmp_path / "search" / "leaderboard.md").read_text()
+
+
+def test_search_options_are_validated_with_the_key(write_suite) -> None:
+    path = write_suite("""\
+        name: bad
+        experiments:
+          - task: {name: architecture_search, budget: 0}
+            datasets: [nasbench-cora]
+            models: [agnn]
+        """)
+    with pytest.raises(ConfigError, match=r"experiments\[0\].task: budget must be a positive integer"):
+        load_suite(path)
+
+
+def sbm_graph() -> Data:
+    torch.manual_seed(0)
+    edge_index = to_undirected(stochastic_blockmodel_graph([20, 20, 20], [[0.3, 0.02, 0.02], [0.02, 0.3, 0.02],
+                                                                          [0.02, 0.02, 0.3]]))
+    y = torch.arange(3).repeat_interleave(20)
+    x = torch.randn(60, 8) + torch.nn.functional.one_hot(y, 8).float()
+    masks = torch.arange(60) % 3
+    return Data(x=x, edge_index=edge_index, y=y, train_mask=masks == 0, val_mask=masks == 1, test_mask=masks == 2)
+
+
+def test_child_inherits_homogeneous_layers_and_is_only_fine_tuned() -> None:
+    data = sbm_graph()
+    space = macro_space(2)
+    aggregation = space.indices("aggregation")  # sum -> mean: the same weight shapes
+    parent = tuple(0 if i in aggregation else v for i, v in enumerate(space.sample(torch.Generator().manual_seed(0))))
+    child = tuple(1 if i in aggregation else v for i, v in enumerate(parent))
+    for sharing in (True, False):
+        trainer = ChildTrainer(NodeClassification(NodeOptions()), data, space, {"lr": 0.01, "weight_decay": 0.0},
+                               Budget(12, None), torch.device("cpu"), sharing=sharing, finetune_epochs=3)
+        trainer(Proposal(parent))
+        info = trainer(Proposal(child, parent=parent, kind="aggregation")).info
+        assert info["inherited_layers"] == ([0, 1] if sharing else [])
+        assert info["epochs"] == (3 if sharing else 12)
+
+
+def test_trained_search_selects_on_validation_and_retrains_without_seeing_test(monkeypatch) -> None:
+    data = sbm_graph()
+    seen: list[tuple[tuple[str, ...], bool]] = []
+    evaluate = NodeClassification.evaluate
+
+    def spy(self, model, data, splits):
+        seen.append((tuple(splits), bool((data.y >= 0).all())))
+        return evaluate(self, model, data, splits)
+
+    monkeypatch.setattr(NodeClassification, "evaluate", spy)
+    task = ArchitectureSearch(SearchOptions(budget=4, retrain_seeds=2, finetune_epochs=2, max_params=20000))
+    result = task.run(MODELS.get("agnn_ps"), data, {**MODELS.get("agnn_ps").defaults, "batch_size": 2, "lr": 0.01,
+                                                    "weight_decay": 0.0},
+                      Budget(6, None), RunContext(torch.device("cpu"), seed=0))
+    trace = result["search"]["trace"]
+    assert len(trace["val"]) == 4 and result["search"]["selected"]["val"] == max(trace["val"])
+    assert len(result["retrain"]) == 2
+    test_means = sum(r["test"] for r in result["retrain"]) / 2
+    assert result["metrics"]["test"]["accuracy"] == pytest.approx(test_means)
+    assert result["search"]["cost"]["child_trainings"] == 4
+    with_test = [i for i, (splits, _) in enumerate(seen) if "test" in splits]
+    # test is evaluated once per retraining seed, after the whole search (every child epoch evaluated val)
+    assert len(with_test) == 2 and with_test[0] > sum(e for e in trace["epochs"] if e)
+    assert all(not labels_visible for splits, labels_visible in seen if "test" not in splits)
+
+
+def test_parameter_sharing_on_a_table_is_a_clear_error(cora_table) -> None:
+    task = ArchitectureSearch(SearchOptions(budget=5))
+    entry = MODELS.get("agnn_ps")
+    with pytest.raises(ValueError, match="parameter_sharing needs trained children"):
+        task.run(entry, cora_table, dict(entry.defaults), Budget(1, None), RunContext(torch.device("cpu"), seed=0))
