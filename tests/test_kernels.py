@@ -17,6 +17,7 @@ from gnnbench.harness.runner import execute
 from gnnbench.harness.suite import load_suite
 from gnnbench.kernels import auto
 from gnnbench.kernels.adjacency import TorchScatterAggregation, configure, graph_input
+from gnnbench.leaderboard.aggregate import runs_frame
 from gnnbench.models.baselines import GCN, GIN, SGC, GraphSAGE
 
 BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(not kernels.available(b), reason=f"{b} is not installed"))
@@ -165,6 +166,8 @@ def test_auto_choice_is_in_every_record(write_suite) -> None:
     assert set(gcn["timings_ms"]) == set(kernels.candidates(kernels.CONCRETE, kernels.CONCRETE))
     assert gcn["chosen"] == min(gcn["timings_ms"], key=gcn["timings_ms"].get)
     assert gat["chosen"] in ("scatter", "torch_scatter") and "csr" not in gat.get("timings_ms", {})
+    labels = dict(zip(*runs_frame(records.values())[["model", "kernel"]].to_dict("list").values(), strict=True))
+    assert labels == {"gcn": f"auto:{gcn['chosen']}", "gat": f"auto:{gat['chosen']}"}
 
 
 def test_csr_run_reaches_the_same_accuracy_as_scatter(write_suite) -> None:

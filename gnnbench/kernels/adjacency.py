@@ -25,14 +25,15 @@ from gnnbench.kernels import require
 TORCH_SCATTER_REDUCE = {"add": "sum", "sum": "sum", "mean": "mean", "max": "max", "min": "min"}
 
 
-def graph_input(backend: str, edge_index: Tensor, num_nodes: int) -> Tensor:
+def graph_input(backend: str, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None) -> Tensor:
     """What the model's ``forward`` receives as its graph: ``edge_index`` itself, or for ``csr`` the
-    ``torch.sparse_csr`` matrix ``adj_t`` with ``adj_t[i, j] = 1`` for every edge ``j -> i``, built once."""
+    ``torch.sparse_csr`` matrix ``adj_t`` with ``adj_t[i, j] = 1`` (or the edge's weight) for every edge
+    ``j -> i``, built once. A repeated edge becomes one entry of weight 2: the same sum, not the same mean."""
     if backend != "csr":
         return edge_index
     with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" on every construction
         warnings.filterwarnings("ignore", message="Sparse (CSR tensor support is in beta|invariant checks)")
-        return to_torch_csr_tensor(edge_index.flip(0), size=(num_nodes, num_nodes))
+        return to_torch_csr_tensor(edge_index.flip(0), edge_weight, size=(num_nodes, num_nodes))
 
 
 class TorchScatterAggregation(Aggregation):
