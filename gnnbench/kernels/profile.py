@@ -23,6 +23,8 @@ then timed again on its own, so its row is a fresh measurement comparable with t
 from __future__ import annotations
 
 import contextlib
+import math
+import statistics
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -173,31 +175,55 @@ def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str]
     """One record per (size, op, backend, pass), in the leaderboard's schema plus :data:`EXTRA_COLUMNS`."""
     env = environment(device)
     copy_gbps = copy_bandwidth(device, copy_mb or (1024 if device.type == "cuda" else 128), warmup, repeats)
-    records = []
-    for asked in sizes:
-        graph = Graph.random(asked, device, seed)
-        size = graph.size
-        x = torch.randn(size.n_nodes, size.features, device=device, requires_grad=True)
+    records: list[dict[str, Any]] = []
+    for size in sizes:  # one graph alive at a time
+        bench = _Bench(Graph.random(size, device, seed), device, warmup, repeats)
+        records += bench.run(ops, backends, copy_gbps, env, on_row)
+    return records
+
+
+class _Bench:
+    """One graph and its input features, timed op by op."""
+
+    def __init__(self, graph: Graph, device: torch.device, warmup: int, repeats: int) -> None:
+        self.graph, self.device, self.warmup, self.repeats = graph, device, warmup, repeats
+        self.x = torch.randn(graph.size.n_nodes, graph.size.features, device=device, requires_grad=True)
+
+    def run(self, ops: Sequence[str], backends: Sequence[str], copy_gbps: float, env: dict[str, Any],
+            on_row: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+        records = []
         for op in ops:
-            runnable = [b for b in kernels.CONCRETE if b in backends and applicable(op, b, device)]
+            runnable = [b for b in kernels.CONCRETE if b in backends and applicable(op, b, self.device)]
             for backend in [*runnable, *(["auto"] if "auto" in backends else [])]:
                 chosen, reason = backend, ""
                 if backend == "auto":
-                    decision = decide("auto", runnable, lambda b: median_ms(
-                        step_fn(op_fn(op, b, graph), x, "forward+backward"), device, warmup, repeats))
+                    decision = decide("auto", runnable, lambda b, op=op: self.median_ms(op, b))
                     chosen, reason = decision.backend, decision.reason
                 for pass_ in PASSES:
                     failure: list[str] = []
                     values: list[float] = []
-                    with _record_out_of_memory(failure), PeakMemory(device, collect=False) as memory:
-                        values = time_ms(step_fn(op_fn(op, chosen, graph), x, pass_), device, warmup, repeats)
-                    record = _record(size, op, backend, chosen, pass_, values, memory.summary()["peak_mb"],
-                                     copy_gbps, x.element_size(), env, failure, reason)
+                    with _record_out_of_memory(failure), PeakMemory(self.device, collect=False) as memory:
+                        values = self.time_ms(op, chosen, pass_)
+                    record = _record(self.graph.size, op, backend, chosen, pass_, values,
+                                     memory.summary()["peak_mb"], copy_gbps, self.x.element_size(), env, failure,
+                                     reason)
                     records.append(record)
                     if on_row is not None:
                         on_row(record)
-        del graph, x
-    return records
+        return records
+
+    def time_ms(self, op: str, backend: str, pass_: str) -> list[float]:
+        return time_ms(step_fn(op_fn(op, backend, self.graph), self.x, pass_), self.device, self.warmup,
+                       self.repeats)
+
+    def median_ms(self, op: str, backend: str) -> float:
+        """``forward+backward``, as ``auto`` measures it; a backend running out of memory is infinitely slow."""
+        try:
+            return statistics.median(self.time_ms(op, backend, "forward+backward"))
+        except torch.OutOfMemoryError:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            return math.inf
 
 
 def _record(size: GraphSize, op: str, backend: str, chosen: str, pass_: str, values: list[float], peak_mb: float,
