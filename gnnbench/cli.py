@@ -219,8 +219,12 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
         raise GnnbenchError(f"--warmup must be >= 0 and --repeats >= 1, got {args.warmup} and {args.repeats}")
 
     def show(row: dict[str, Any]) -> None:
-        console.print(f"{row['task']:<32} {row['dataset']:<34} {row['model']:<14} "
-                      + (f"{row['ms']:10.3f} ms {row['gbps']:8.2f} GB/s" if row["status"] == "ok" else row["error"]))
+        if row["status"] != "ok":
+            console.print(f"{row['task']:<32} {row['dataset']:<34} {row['model']:<14} {row['error']}")
+            return
+        ms = row["ms"] if "ms" in row else row["seconds"] * 1e3
+        console.print(f"{row['task']:<32} {row['dataset']:<34} {row['model']:<14} {ms:10.3f} ms "
+                      f"{row['gbps']:8.2f} GB/s")
 
     if args.what == "kernels":
         from gnnbench.kernels import profile as kp
