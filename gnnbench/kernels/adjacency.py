@@ -8,8 +8,10 @@ SAGE, GIN) run one sparse-dense matmul. The aggregation: a ``MessagePassing`` la
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor, nn
@@ -31,9 +33,17 @@ def graph_input(backend: str, edge_index: Tensor, num_nodes: int, edge_weight: T
     ``j -> i``, built once. A repeated edge becomes one entry of weight 2: the same sum, not the same mean."""
     if backend != "csr":
         return edge_index
-    with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" on every construction
-        warnings.filterwarnings("ignore", message="Sparse (CSR tensor support is in beta|invariant checks)")
+    with quiet_sparse_warnings():
         return to_torch_csr_tensor(edge_index.flip(0), edge_weight, size=(num_nodes, num_nodes))
+
+
+@contextlib.contextmanager
+def quiet_sparse_warnings() -> Iterator[None]:
+    """torch warns that its sparse CSR/CSC support is "beta" whenever one is built; say it once, in the docs."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse (CSR|CSC) tensor support is in beta")
+        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
+        yield
 
 
 class TorchScatterAggregation(Aggregation):
@@ -91,4 +101,4 @@ def graph_of(data: Data) -> Tensor:
     return data.adj_t if "adj_t" in data else data.edge_index
 
 
-__all__ = ["TorchScatterAggregation", "configure", "graph_input", "graph_of", "with_graph"]
+__all__ = ["TorchScatterAggregation", "configure", "graph_input", "graph_of", "quiet_sparse_warnings", "with_graph"]

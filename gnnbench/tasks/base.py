@@ -64,6 +64,8 @@ class FitResult:
     epochs_run: int
     history: dict[str, list[float]] = field(default_factory=dict)
     epoch_times_s: list[float] = field(default_factory=list)
+    #: a protocol that gathers batches from a feature store: mode, per-epoch loading time and share
+    loading: dict[str, Any] | None = None
 
 
 class EarlyStopping:

@@ -81,6 +81,8 @@ class NodeClassification(Task):
         }
         if perturbed is not None:
             result["scenario"] = perturbed
+        if fit.loading is not None:
+            result["loading"] = fit.loading
         return result
 
     def with_split(self, data: Data, seed: int) -> tuple[Data, str]:
