@@ -172,7 +172,7 @@ def _list(args: argparse.Namespace, console: Console) -> int:
 
     registry = {"models": MODELS, "datasets": DATASETS, "tasks": TASKS, "scenarios": SCENARIOS}[args.what]
     table = Table(title=f"gnnbench {args.what}", show_lines=True)
-    columns = {"models": ("name", "paper", "tasks", "defaults", "kernels"), "datasets": ("name", "tasks", "about", "source"),
+    columns = {"models": ("name", "paper", "tasks", "defaults; kernels"), "datasets": ("name", "tasks", "about", "source"),
                "tasks": ("name", "metric", "about", "options"),
                "scenarios": ("name", "tasks", "about", "options")}[args.what]
     for column in columns:
@@ -186,8 +186,8 @@ def _list(args: argparse.Namespace, console: Console) -> int:
             per_dataset = "".join(f"; on {dataset}: " + ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
                                   for dataset, values in sorted(entry.dataset_defaults.items()))
             table.add_row(entry.name, entry.paper, ", ".join(entry.tasks),
-                          ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())) + per_dataset,
-                          ", ".join(model_kernels(entry)))
+                          ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())) + per_dataset
+                          + "; kernels: " + ", ".join(model_kernels(entry)))
         elif args.what == "datasets":
             table.add_row(entry.name, ", ".join(entry.tasks), f"{entry.summary} {entry.meta.get('stats', '')}",
                           entry.meta.get("source", ""))

@@ -74,6 +74,7 @@ def test_gpu_direct_equals_the_host_gather_without_touching_it_on_the_host(width
         raise AssertionError("host gather")
 
     monkeypatch.setattr(torch, "index_select", forbidden)
+    monkeypatch.setattr(torch.Tensor, "index_select", forbidden)
     out, stats = store.gather(index.cuda(), "gpu_direct")
     monkeypatch.undo()
     assert out.is_cuda and torch.equal(out.cpu(), expected) and stats.mode == "gpu_direct"
