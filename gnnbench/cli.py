@@ -172,7 +172,8 @@ def _list(args: argparse.Namespace, console: Console) -> int:
 
     registry = {"models": MODELS, "datasets": DATASETS, "tasks": TASKS, "scenarios": SCENARIOS}[args.what]
     table = Table(title=f"gnnbench {args.what}", show_lines=True)
-    columns = {"models": ("name", "paper", "tasks", "defaults; kernels"), "datasets": ("name", "tasks", "about", "source"),
+    columns = {"models": ("name", "paper", "tasks", "defaults; kernels"),
+               "datasets": ("name", "tasks", "about", "source"),
                "tasks": ("name", "metric", "about", "options"),
                "scenarios": ("name", "tasks", "about", "options")}[args.what]
     for column in columns:
