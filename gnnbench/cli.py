@@ -217,7 +217,10 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.runner import resolve_device
     from gnnbench.leaderboard.profile import write_profile
 
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except RuntimeError as exc:  # cuda asked for on a machine without it
+        raise GnnbenchError(f"--device: {exc}") from None
     if args.warmup < 0 or args.repeats < 1:
         raise GnnbenchError(f"--warmup must be >= 0 and --repeats >= 1, got {args.warmup} and {args.repeats}")
 

@@ -83,3 +83,9 @@ def test_cli_writes_a_leaderboard_that_compare_reads(tmp_path) -> None:
 def test_bad_size_is_a_clear_error(capsys) -> None:
     assert main(["profile", "kernels", "--device", "cpu", "--sizes", "10x20"]) == 2
     assert "expected a graph size N:E:F" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_without_cuda_is_a_clear_error(capsys) -> None:
+    assert main(["profile", "loading", "--device", "cuda"]) == 2
+    assert "--device: device 'cuda' requested but CUDA is not available" in capsys.readouterr().err
