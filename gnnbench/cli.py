@@ -1,4 +1,4 @@
-"""The ``gnnbench`` command: run suites, list the registries, rebuild and compare leaderboards.
+"""The ``gnnbench`` command: run suites, list the registries, rebuild and compare leaderboards, profile kernels.
 
 User errors (a bad suite, a missing dataset) print one line and exit with 2; ``--debug`` adds the
 traceback. ``run`` exits with 1 when a run of this invocation failed (its record says why); ``compare
@@ -68,6 +68,21 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("--html", action="store_true", default=None, help="also write leaderboard.html: a "
                        "self-contained page with a sortable table and plots (kept up to date once it exists)")
     board.set_defaults(handler=_leaderboard)
+
+    prof = sub.add_parser("profile", parents=[common], help="micro-benchmarks: message-passing kernels or feature "
+                          "loading, written as records and a leaderboard")
+    prof.add_argument("what", choices=("kernels", "loading"))
+    prof.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
+    prof.add_argument("--sizes", nargs="+", metavar="N:E:F", help="kernels: graph sizes (default: per device, "
+                      "see gnnbench/kernels/profile.py)")
+    prof.add_argument("--rows", type=int, help="loading: rows of the feature table (default: per device)")
+    prof.add_argument("--row-bytes", type=int, nargs="+", help="loading: row sizes in bytes (default: 128 .. 4096)")
+    prof.add_argument("--batches", type=int, nargs="+", help="loading: rows gathered per batch (default: per device)")
+    prof.add_argument("--warmup", type=int, default=2, help="untimed repetitions first (default 2)")
+    prof.add_argument("--repeats", type=int, default=5, help="timed repetitions; the median is reported (default 5)")
+    prof.add_argument("--out", type=Path, default=Path("results/profile"), help="folder for <what>.jsonl/.csv/.md "
+                      "(default: results/profile)")
+    prof.set_defaults(handler=_profile)
 
     cmp = sub.add_parser("compare", parents=[common], help="compare two leaderboard CSVs: deltas, Welch's t-test, "
                          "verdicts")
@@ -152,11 +167,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
 def _list(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import hparams
+    from gnnbench.kernels import model_kernels
     from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS
 
     registry = {"models": MODELS, "datasets": DATASETS, "tasks": TASKS, "scenarios": SCENARIOS}[args.what]
     table = Table(title=f"gnnbench {args.what}", show_lines=True)
-    columns = {"models": ("name", "paper", "tasks", "defaults"), "datasets": ("name", "tasks", "about", "source"),
+    columns = {"models": ("name", "paper", "tasks", "defaults; kernels"),
+               "datasets": ("name", "tasks", "about", "source"),
                "tasks": ("name", "metric", "about", "options"),
                "scenarios": ("name", "tasks", "about", "options")}[args.what]
     for column in columns:
@@ -170,7 +187,8 @@ def _list(args: argparse.Namespace, console: Console) -> int:
             per_dataset = "".join(f"; on {dataset}: " + ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
                                   for dataset, values in sorted(entry.dataset_defaults.items()))
             table.add_row(entry.name, entry.paper, ", ".join(entry.tasks),
-                          ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())) + per_dataset)
+                          ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())) + per_dataset
+                          + "; kernels: " + ", ".join(model_kernels(entry)))
         elif args.what == "datasets":
             table.add_row(entry.name, ", ".join(entry.tasks), f"{entry.summary} {entry.meta.get('stats', '')}",
                           entry.meta.get("source", ""))
@@ -192,6 +210,47 @@ def _leaderboard(args: argparse.Namespace, console: Console) -> int:
     board = leaderboard.build(args.directory, html=args.html)
     console.print(_board_table(board.board, args.directory.name))
     console.print(f"wrote {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
+    return 0
+
+
+def _profile(args: argparse.Namespace, console: Console) -> int:
+    from gnnbench.harness.runner import resolve_device
+    from gnnbench.leaderboard.profile import write_profile
+
+    try:
+        device = resolve_device(args.device)
+    except RuntimeError as exc:  # cuda asked for on a machine without it
+        raise GnnbenchError(f"--device: {exc}") from None
+    if args.warmup < 0 or args.repeats < 1:
+        raise GnnbenchError(f"--warmup must be >= 0 and --repeats >= 1, got {args.warmup} and {args.repeats}")
+
+    def show(row: dict[str, Any]) -> None:
+        if row["status"] != "ok":
+            console.print(f"{row['task']:<32} {row['dataset']:<34} {row['model']:<14} {row['error']}")
+            return
+        ms = row["ms"] if "ms" in row else row["seconds"] * 1e3
+        console.print(f"{row['task']:<32} {row['dataset']:<34} {row['model']:<14} {ms:10.3f} ms "
+                      f"{row['gbps']:8.2f} GB/s")
+
+    if args.what == "kernels":
+        from gnnbench.kernels import profile as kp
+
+        try:
+            sizes = [kp.GraphSize.parse(s) for s in args.sizes] if args.sizes else kp.DEFAULT_SIZES[device.type]
+        except ValueError as exc:
+            raise GnnbenchError(f"--sizes: {exc}") from None
+        records = kp.profile(sizes, device, warmup=args.warmup, repeats=args.repeats, on_row=show)
+        paths = write_profile(args.out, "kernels", records, kp.EXTRA_COLUMNS, "Kernel micro-benchmark",
+                              kp.NOTES)
+    else:
+        from gnnbench.loading import profile as lp
+
+        rows = args.rows or lp.DEFAULT_ROWS[device.type]
+        records = lp.profile(device, rows, args.row_bytes or lp.ROW_BYTES, args.batches or lp.DEFAULT_BATCHES[
+            device.type], warmup=args.warmup, repeats=args.repeats, on_row=show)
+        paths = write_profile(args.out, "loading", records, lp.EXTRA_COLUMNS, "Feature-loading micro-benchmark",
+                              lp.notes(records))
+    console.print("wrote " + ", ".join(map(str, paths)))
     return 0
 
 

@@ -28,14 +28,18 @@ CLEAR_REFS = Path("/proc/self/clear_refs")
 class PeakMemory:
     """Context manager; ``summary()`` gives ``{"peak_mb", "kind", ...}`` for the record."""
 
-    def __init__(self, device: torch.device) -> None:
+    def __init__(self, device: torch.device, collect: bool = True) -> None:
+        """``collect=False`` skips the garbage collection at the start (seconds in a large process), for
+        measurements repeated many times over tensors that are already alive (micro-benchmarks)."""
         self.device = device
+        self.collect = collect
         self.kind = ""
         self.baseline_kb = 0
         self.peak_kb = 0
 
     def __enter__(self) -> PeakMemory:
-        gc.collect()
+        if self.collect:
+            gc.collect()
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)

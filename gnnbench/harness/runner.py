@@ -48,7 +48,8 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         loaded = time.perf_counter()
         with PeakMemory(device) as memory:
             result = task.run(MODELS.get(spec.model), data, spec.hparams, Budget(spec.epochs, spec.patience),
-                              RunContext(device=device, seed=spec.seed, on_epoch=on_epoch))
+                              RunContext(device=device, seed=spec.seed, kernel=spec.kernel,
+                                         on_epoch=on_epoch))
         result["history"] = downsample(result.get("history", {}))
         if "files" in dataset.meta:
             result.setdefault("data", {})["fingerprint"] = fingerprint(dataset.meta["files"])
@@ -58,10 +59,23 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         record.update(status="failed", error={"type": type(exc).__name__, "message": str(exc),
                                               "traceback": traceback.format_exc()})
     record.setdefault("timing", {})["wall_s"] = time.perf_counter() - started
-    record["kernel"] = {"backend": spec.kernel, "scatter_provider": scatter_provider()}
+    record["kernel"] = {"backend": spec.kernel, **kernel_choice(spec, record.pop("kernel", None)),
+                        "scatter_provider": scatter_provider()}
     record["env"] = environment(device)
     record["finished_at"] = _now()
     return record
+
+
+def kernel_choice(spec: RunSpec, reported: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The backend that ran: as the task reported it, else what the spec and the task imply (None when a
+    run failed before ``auto`` decided)."""
+    if reported is not None:
+        return dict(reported)
+    if spec.task in TASKS and TASKS.get(spec.task).obj.kernels == ("scatter",):
+        return {"chosen": "scatter", "reason": f"task '{spec.task}' hands its models edge_index"}
+    if spec.kernel != "auto":
+        return {"chosen": spec.kernel, "reason": "set by the suite"}
+    return {"chosen": None, "reason": "the run failed before auto chose"}
 
 
 def build_scenario(resolved: Mapping[str, Any] | None) -> Any:

@@ -36,7 +36,7 @@ import yaml
 
 from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
-from gnnbench.kernels import BACKENDS
+from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
@@ -255,9 +255,7 @@ class _Expander:
         if not isinstance(device, str) or not DEVICE_RE.match(device):
             raise self.fail(device_key, f"expected cpu, cuda, cuda:N or auto, got {device!r}")
         kernel, kernel_key = get("kernel", DEFAULT_BUDGET["kernel"])
-        if kernel not in BACKENDS:
-            raise self.fail(kernel_key, f"expected one of {', '.join(BACKENDS)}, got {kernel!r}"
-                                        f"{did_you_mean(str(kernel), BACKENDS)}")
+        self.kernel(kernel, kernel_key, task_name)
         scenarios = self.scenarios(*get("scenario"), task_name)
         models_value, models_key = get("models")
         if not isinstance(models_value, list) or not models_value:
@@ -266,6 +264,7 @@ class _Expander:
         for j, model_raw in enumerate(models_value):
             model_key = f"{models_key}[{j}]"
             model, grid = self.model(model_raw, model_key, task_name, datasets)
+            self.model_kernel(model, model_key, kernel, kernel_key)
             for point in grid:
                 for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
                     hparams, config = point[dataset]
@@ -274,6 +273,27 @@ class _Expander:
                         seed=seed, epochs=epochs, patience=patience, device=device, kernel=kernel,
                         scenario=scenario, suite=suite, experiment=exp_name, config=config, plugins=plugins))
         return specs
+
+    def kernel(self, kernel: Any, key: str, task: str) -> None:
+        """A known backend that this task can hand its models and that is installed here."""
+        if kernel not in BACKENDS:
+            raise self.fail(key, f"expected one of {', '.join(BACKENDS)}, got {kernel!r}"
+                                 f"{did_you_mean(str(kernel), BACKENDS)}")
+        task_kernels = TASKS.get(task).obj.kernels
+        if kernel != "auto" and kernel not in task_kernels:
+            raise self.fail(key, f"task '{task}' cannot run kernel '{kernel}' (it runs: "
+                                 f"{', '.join(task_kernels)}, or auto)")
+        try:
+            require(kernel)
+        except GnnbenchError as exc:
+            raise self.fail(key, str(exc)) from None
+
+    def model_kernel(self, model: str, model_key: str, kernel: str, kernel_key: str) -> None:
+        """The model must support the experiment's backend (``auto`` picks among those it supports)."""
+        supported = model_kernels(MODELS.get(model))
+        if kernel != "auto" and kernel not in supported:
+            raise self.fail(model_key, f"model '{model}' cannot run with kernel '{kernel}' (set at {kernel_key}); "
+                                       f"it supports: {', '.join(supported)}, or auto")
 
     def task(self, value: Any, key: str) -> tuple[str, dict[str, Any]]:
         """(task name, its options resolved to the full dataclass)."""

@@ -26,6 +26,13 @@ CONFIG_KEYS = [*ROW_KEYS, "config"]
 GROUP_KEYS = ["task", "dataset", "scenario"]
 
 
+def kernel_label(record: dict[str, Any]) -> str:
+    """The suite's ``kernel:``, with the backend ``auto`` chose: ``auto:csr``."""
+    requested = record["spec"].get("kernel", "")
+    chosen = record.get("kernel", {}).get("chosen")
+    return f"{requested}:{chosen}" if requested == "auto" and chosen else requested
+
+
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per run: identity, seed, selected-epoch val/test metric, cost. Failed runs have status 'failed'."""
     rows = []
@@ -34,7 +41,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         row = {
             "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""), "task": spec["task"],
             "dataset": spec["dataset"], "model": spec["model"], "config": spec.get("config", "default"),
-            "scenario": scenario_label(spec.get("scenario")), "seed": spec["seed"], "kernel": spec.get("kernel", ""),
+            "scenario": scenario_label(spec.get("scenario")), "seed": spec["seed"], "kernel": kernel_label(r),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
         }
         if r["status"] == "ok":

@@ -15,10 +15,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv, SGConv
 
+from gnnbench.kernels import CONCRETE
 from gnnbench.registry import register_model
 
 NODE = ("node_classification", "inductive_node_classification", "inductive_node_regression")
 NODE_LINK = (*NODE, "link_prediction")  # the link task decodes pairs by the embeddings' dot product
+#: message-passing backends (``gnnbench.kernels``): layers that fuse on a sparse ``adj_t`` (GCN, SAGE, GIN, SGC)
+#: run all (``CONCRETE``); GAT's attention needs per-edge messages, so it runs on ``edge_index`` only
+EDGE_KERNELS = ("scatter", "torch_scatter")
 
 
 def dropout(x: Tensor, p: float, training: bool) -> Tensor:
@@ -58,7 +62,7 @@ def widths(in_channels: int, hidden_channels: int, out_channels: int, num_layers
 
 
 @register_model("gcn", paper="Kipf & Welling, ICLR 2017 (arXiv 1609.02907)", tasks=NODE_LINK,
-                defaults={"lr": 0.01, "weight_decay": 5e-4})
+                defaults={"lr": 0.01, "weight_decay": 5e-4}, kernels=CONCRETE)
 class GCN(LayerStack):
     r"""Graph convolutional network: :math:`X' = \hat{D}^{-1/2}(A + I)\hat{D}^{-1/2} X W`, ReLU between layers."""
 
@@ -69,7 +73,7 @@ class GCN(LayerStack):
 
 
 @register_model("gat", paper="Velickovic et al., ICLR 2018 (arXiv 1710.10903)", tasks=NODE,
-                defaults={"lr": 0.005, "weight_decay": 5e-4})
+                defaults={"lr": 0.005, "weight_decay": 5e-4}, kernels=EDGE_KERNELS)
 class GAT(LayerStack):
     r"""Graph attention network: :math:`x_i' = \Vert_{h} \sum_{j \in N(i) \cup i} \alpha^h_{ij} W^h x_j`, ELU.
 
@@ -90,7 +94,7 @@ class GAT(LayerStack):
 
 
 @register_model("sage", paper="Hamilton et al., NeurIPS 2017 (arXiv 1706.02216)", tasks=NODE_LINK,
-                defaults={"lr": 0.01, "weight_decay": 5e-4})
+                defaults={"lr": 0.01, "weight_decay": 5e-4}, kernels=CONCRETE)
 class GraphSAGE(LayerStack):
     r"""GraphSAGE-mean: :math:`x_i' = W_1 x_i + W_2 \,\mathrm{mean}_{j \in N(i)} x_j`, ReLU.
 
@@ -106,7 +110,7 @@ class GraphSAGE(LayerStack):
 
 
 @register_model("gin", paper="Xu et al., ICLR 2019 (arXiv 1810.00826)", tasks=NODE,
-                defaults={"lr": 0.01, "weight_decay": 5e-4})
+                defaults={"lr": 0.01, "weight_decay": 5e-4}, kernels=CONCRETE)
 class GIN(LayerStack):
     r"""Graph isomorphism network: :math:`x_i' = \mathrm{MLP}((1 + \epsilon) x_i + \sum_{j \in N(i)} x_j)`.
 
@@ -124,7 +128,7 @@ class GIN(LayerStack):
 
 
 @register_model("sgc", paper="Wu et al., ICML 2019 (arXiv 1902.07153)", tasks=("node_classification",),
-                defaults={"lr": 0.2, "weight_decay": 5e-6})
+                defaults={"lr": 0.2, "weight_decay": 5e-6}, kernels=CONCRETE)
 class SGC(LayerStack):
     r"""Simplified graph convolution: :math:`\mathrm{softmax}(\hat{A}^K X W)`, one linear map after ``K``
     parameter-free propagation steps (:math:`\hat A` as in GCN).
@@ -138,7 +142,8 @@ class SGC(LayerStack):
         super().__init__([SGConv(in_channels, out_channels, K=K, cached=True)], 0.0, F.relu)
 
 
-@register_model("mlp", paper="graph-agnostic baseline", tasks=NODE, defaults={"lr": 0.01, "weight_decay": 5e-4})
+@register_model("mlp", paper="graph-agnostic baseline", tasks=NODE, defaults={"lr": 0.01, "weight_decay": 5e-4},
+                kernels=CONCRETE)  # it never reads the graph, so any backend runs it
 class MLP(LayerStack):
     """Multi-layer perceptron on node features alone: what the graph adds is measured against it."""
 

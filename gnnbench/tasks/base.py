@@ -47,6 +47,8 @@ class RunContext:
 
     device: torch.device
     seed: int
+    #: the suite's ``kernel:`` (a backend or ``auto``), put into effect by tasks listing backends in ``kernels``
+    kernel: str = "scatter"
     on_epoch: Callable[[int, Mapping[str, float]], None] | None = None
 
     def report(self, epoch: int, values: Mapping[str, float]) -> None:
@@ -62,6 +64,8 @@ class FitResult:
     epochs_run: int
     history: dict[str, list[float]] = field(default_factory=dict)
     epoch_times_s: list[float] = field(default_factory=list)
+    #: a protocol that gathers batches from a feature store: mode, per-epoch loading time and share
+    loading: dict[str, Any] | None = None
 
 
 class EarlyStopping:
@@ -97,6 +101,8 @@ class Task(ABC):
     train_hparams: ClassVar[dict[str, Any]] = {}
     #: Dataclass of the task's options (the ``task:`` mapping in a suite).
     Options: ClassVar[type]
+    #: Message-passing backends the task can hand its models (``gnnbench.kernels``); others fail validation.
+    kernels: ClassVar[tuple[str, ...]] = ("scatter",)
 
     def __init__(self, options: Any, scenario: Any = None) -> None:
         self.options = options

@@ -1,0 +1,104 @@
+"""Putting a backend into effect: the graph a model receives, and the aggregation its layers use.
+
+Both halves are PyG's own extension points. The graph: PyG's convolutions accept either ``edge_index`` or a
+sparse ``adj_t`` (row = target node), and on a sparse input those defining ``message_and_aggregate`` (GCN,
+SAGE, GIN) run one sparse-dense matmul. The aggregation: a ``MessagePassing`` layer reduces messages with its
+``aggr_module``, a replaceable :class:`~torch_geometric.nn.aggr.Aggregation`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import warnings
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from torch_geometric.nn import MessagePassing
+from torch_geometric.nn.aggr import Aggregation
+from torch_geometric.nn.resolver import aggregation_resolver
+from torch_geometric.utils import to_torch_csr_tensor
+
+from gnnbench.kernels import require
+
+#: PyG aggregation names -> torch_scatter reductions
+TORCH_SCATTER_REDUCE = {"add": "sum", "sum": "sum", "mean": "mean", "max": "max", "min": "min"}
+
+
+def graph_input(backend: str, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None) -> Tensor:
+    """What the model's ``forward`` receives as its graph: ``edge_index`` itself, or for ``csr`` the
+    ``torch.sparse_csr`` matrix ``adj_t`` with ``adj_t[i, j] = 1`` (or the edge's weight) for every edge
+    ``j -> i``, built once. A repeated edge becomes one entry of weight 2: the same sum, not the same mean."""
+    if backend != "csr":
+        return edge_index
+    with quiet_sparse_warnings():
+        return to_torch_csr_tensor(edge_index.flip(0), edge_weight, size=(num_nodes, num_nodes))
+
+
+@contextlib.contextmanager
+def quiet_sparse_warnings() -> Iterator[None]:
+    """torch warns that its sparse CSR/CSC support is "beta" whenever one is built; say it once, in the docs."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse (CSR|CSC) tensor support is in beta")
+        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
+        yield
+
+
+class TorchScatterAggregation(Aggregation):
+    """Reduces messages with ``torch_scatter.scatter`` (sum, mean, max, min) instead of PyG's ``utils.scatter``."""
+
+    def __init__(self, reduce: str) -> None:
+        super().__init__()
+        require("torch_scatter")
+        import torch_scatter
+
+        self._scatter = torch_scatter.scatter
+        self.reduce_name = TORCH_SCATTER_REDUCE[reduce]
+
+    def forward(self, x: Tensor, index: Tensor | None = None, ptr: Tensor | None = None,
+                dim_size: int | None = None, dim: int = -2, max_num_elements: int | None = None) -> Tensor:
+        if index is None:
+            raise ValueError("TorchScatterAggregation needs the edges' target index")
+        return self._scatter(x, index, dim=dim, dim_size=dim_size, reduce=self.reduce_name)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.reduce_name})"
+
+
+def configure(model: nn.Module, backend: str) -> int:
+    """Set the aggregation of every ``MessagePassing`` layer of ``model`` for ``backend``; returns how many
+    layers it set. ``torch_scatter`` installs :class:`TorchScatterAggregation`; the other backends restore
+    PyG's own aggregation for the layer's ``aggr`` (``csr`` fuses on sparse input and never reaches it)."""
+    count = 0
+    for layer in model.modules():
+        if not isinstance(layer, MessagePassing) or not isinstance(layer.aggr, str):
+            continue
+        if layer.aggr not in TORCH_SCATTER_REDUCE:
+            continue
+        if backend == "torch_scatter":
+            layer.aggr_module = TorchScatterAggregation(layer.aggr)
+        else:
+            layer.aggr_module = aggregation_resolver(layer.aggr)
+        count += 1
+    return count
+
+
+def with_graph(data: Data, graph: Tensor) -> Data:
+    """``data`` carrying the model's graph input: a sparse ``graph`` becomes ``adj_t`` in place of
+    ``edge_index`` (PyG's ``ToSparseTensor`` convention); ``edge_index`` leaves ``data`` as it is."""
+    if graph.layout == torch.strided:
+        return data
+    data = copy.copy(data)
+    data.adj_t = graph
+    del data.edge_index
+    return data
+
+
+def graph_of(data: Data) -> Tensor:
+    """The graph input of a model: ``adj_t`` when the backend made one, else ``edge_index``."""
+    return data.adj_t if "adj_t" in data else data.edge_index
+
+
+__all__ = ["TorchScatterAggregation", "configure", "graph_input", "graph_of", "quiet_sparse_warnings", "with_graph"]

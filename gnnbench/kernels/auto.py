@@ -1,0 +1,102 @@
+"""Choosing a run's backend, and ``auto``: measure, do not guess.
+
+Which backend wins depends on the graph, the layer and the device (on an H100 the edge path led at 200k
+edges and CSR at 30M), so ``auto`` times a forward and backward pass of the run's own model on the run's own
+graph with every applicable backend and keeps the fastest. The decision is cached per (model, graph size,
+feature width, device) for the process, so the seeds of one configuration time once. The timing runs with the
+random state forked and the model's state restored, so choosing never changes what the run computes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn import MessagePassing
+
+from gnnbench.kernels import require
+from gnnbench.kernels.adjacency import configure, graph_input
+from gnnbench.kernels.timing import median_ms
+
+#: untimed and timed forward+backward steps per backend
+WARMUP, REPEATS = 1, 3
+
+_decisions: dict[Hashable, KernelChoice] = {}
+
+
+@dataclass(frozen=True)
+class KernelChoice:
+    """The backend a run used, what the suite asked for, why, and the timings behind an ``auto`` choice."""
+
+    backend: str
+    requested: str
+    reason: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"chosen": self.backend, "reason": self.reason,
+                **({"timings_ms": {k: round(v, 4) for k, v in self.timings_ms.items()}} if self.timings_ms else {})}
+
+
+def decide(requested: str, candidates: Sequence[str], measure: Callable[[str], float],
+           key: Hashable | None = None) -> KernelChoice:
+    """The backend for ``requested`` (a backend name or ``auto``) among ``candidates``; ``measure(backend)``
+    returns the milliseconds of one step with that backend and is called only for ``auto``."""
+    if requested != "auto":
+        require(requested)
+        return KernelChoice(requested, requested, "set by the suite")
+    if not candidates:
+        raise ValueError("kernel auto: no backend is supported by both this model and this task")
+    if len(candidates) == 1:
+        return KernelChoice(candidates[0], "auto", f"the only backend supported here ({candidates[0]})")
+    if key is not None and key in _decisions:
+        cached = _decisions[key]
+        return replace(cached, reason=f"cached decision for this model, graph size and device: {cached.reason}")
+    timings = {backend: measure(backend) for backend in candidates}
+    best = min(timings, key=timings.__getitem__)
+    choice = KernelChoice(best, "auto", f"fastest of {', '.join(candidates)}: median of {REPEATS} timed "
+                                        f"forward+backward steps after {WARMUP} warm-up, on this graph", timings)
+    if key is not None:
+        _decisions[key] = choice
+    return choice
+
+
+def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: Tensor, edge_index: Tensor,
+               device: torch.device) -> tuple[Tensor, KernelChoice]:
+    """Put a backend into effect on ``model`` and return (the graph its ``forward`` takes, the choice).
+
+    For ``auto`` every candidate is timed on ``model(x, graph)`` with a sum as the loss.
+    """
+    num_nodes = x.size(0)
+
+    def measure(backend: str) -> float:
+        graph = graph_input(backend, edge_index, num_nodes)
+        configure(model, backend)
+        for layer in model.modules():  # a layer built with cached=True would skip its propagation when timed
+            if isinstance(layer, MessagePassing) and getattr(layer, "cached", False):
+                layer.reset_parameters()  # drops the cache; the parameters are restored after timing
+
+        def step() -> None:
+            model(x, graph).sum().backward()
+
+        return median_ms(step, device, WARMUP, REPEATS)
+
+    key = (type(model).__qualname__, repr(model), num_nodes, edge_index.size(1), x.size(-1), str(device),
+           tuple(candidates))
+    if requested == "auto" and len(candidates) > 1 and key not in _decisions:
+        state = copy.deepcopy(model.state_dict())
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            choice = decide(requested, candidates, measure, key)
+        model.load_state_dict(state)
+        model.zero_grad(set_to_none=True)
+    else:
+        choice = decide(requested, candidates, measure, key)
+    configure(model, choice.backend)
+    return graph_input(choice.backend, edge_index, num_nodes), choice
+
+
+__all__ = ["KernelChoice", "decide", "use_kernel"]

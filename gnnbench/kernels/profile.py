@@ -1,0 +1,247 @@
+r"""``gnnbench profile kernels``: every backend on every aggregation, timed on synthetic graphs.
+
+Ops (``y`` has a row per node, ``x`` per node, one term per edge :math:`j \to i`):
+
+* ``sum``, ``mean``, ``max``: :math:`y_i = \bigoplus_{j \to i} x_j`;
+* ``gcn``: :math:`y = \hat D^{-1/2}(A + I)\hat D^{-1/2} x`, the normalisation computed once, as a cached layer does.
+
+Each op runs ``forward`` (with autograd recording, as in training) and ``forward+backward`` (the gradient
+with respect to ``x`` of a weighted sum of ``y``). Timing: after warm-up, CUDA events on a GPU, the wall clock
+on the CPU (:mod:`gnnbench.kernels.timing`); the median of the repeats is ``ms``.
+
+**The bandwidth bound.** An aggregation must read a feature row per edge and write a row per node, and read
+one index per edge: :math:`B = (E + N) F s + 8E` bytes per pass (:math:`s` bytes per value; ``gcn`` adds
+:math:`4E` for the weights; the backward moves the same through the transpose). ``gbps`` is :math:`B` over the
+measured time (doubled for ``forward+backward``), and ``bound_fraction`` is that rate over the device-copy
+bandwidth measured in the same run (``copy_gbps``: a large ``Tensor.copy_``, read plus write): 1.0 would be a
+kernel moving only what it must at copy speed.
+
+``auto`` decides per (graph, op) exactly as a run does (timing ``forward+backward`` of each backend) and is
+then timed again on its own, so its row is a fresh measurement comparable with the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import statistics
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
+from torch_geometric.utils import coalesce, scatter, spmm
+
+from gnnbench import kernels
+from gnnbench.harness.env import environment
+from gnnbench.harness.measure import PeakMemory
+from gnnbench.kernels.adjacency import graph_input
+from gnnbench.kernels.auto import decide
+from gnnbench.kernels.timing import median_ms, time_ms
+
+OPS = ("sum", "mean", "max", "gcn")
+PASSES = ("forward", "forward+backward")
+EXTRA_COLUMNS = ["op", "backend", "pass", "chosen", "n_nodes", "n_edges", "features", "ms", "gbps", "bound_fraction",
+                 "copy_gbps", "device"]
+
+#: the header of kernels.md
+NOTES = ("`ms`: median of the timed repeats after warm-up; `gbps`: bytes that must move, (E + N) F s + 8E per "
+         "pass (+4E for gcn), over `ms`; `bound_fraction`: `gbps` over `copy_gbps`, the device-copy bandwidth "
+         "measured in the same run. `auto` decides per (graph, op) on forward+backward and is timed afresh. "
+         "See gnnbench/kernels/profile.py.",)
+
+
+@dataclass(frozen=True)
+class GraphSize:
+    """A synthetic graph: ``n_edges`` uniformly random directed edges over ``n_nodes``, ``features`` floats."""
+
+    n_nodes: int
+    n_edges: int
+    features: int
+
+    @property
+    def label(self) -> str:
+        return f"random-n{self.n_nodes}-e{self.n_edges}-f{self.features}"
+
+    @classmethod
+    def parse(cls, text: str) -> GraphSize:
+        """``N:E:F``, e.g. ``10000:200000:64``."""
+        try:
+            n, e, f = (int(float(part)) for part in text.split(":"))
+        except ValueError:
+            raise ValueError(f"expected a graph size N:E:F (e.g. 10000:200000:64), got {text!r}") from None
+        if min(n, e, f) < 1:
+            raise ValueError(f"a graph size needs positive N, E and F, got {text!r}")
+        return cls(n, e, f)
+
+
+#: CPU: small graphs; GPU: PyG's compile-benchmark size, 2.45M nodes at 30M edges, and ogbn-products scale
+DEFAULT_SIZES = {
+    "cpu": (GraphSize(2_000, 20_000, 64), GraphSize(10_000, 200_000, 64), GraphSize(50_000, 1_000_000, 64)),
+    "cuda": (GraphSize(10_000, 200_000, 64), GraphSize(2_449_029, 30_000_000, 128),
+             GraphSize(2_449_029, 123_718_280, 128)),
+}
+
+
+@dataclass
+class Graph:
+    """A synthetic graph in every form the backends read, built once per size."""
+
+    size: GraphSize
+    edge_index: Tensor
+    adj_t: Tensor
+    gcn_index: Tensor
+    gcn_weight: Tensor
+    gcn_adj_t: Tensor
+
+    @classmethod
+    def random(cls, size: GraphSize, device: torch.device, seed: int = 0) -> Graph:
+        """Distinct random edges (a repeated pair would be one weighted entry of a sparse matrix, which changes
+        ``mean`` and ``max``), so ``n_edges`` may fall slightly below the size asked for."""
+        g = torch.Generator(device=device).manual_seed(seed)
+        edge_index = coalesce(torch.randint(0, size.n_nodes, (2, size.n_edges), generator=g, device=device),
+                              num_nodes=size.n_nodes)
+        gcn_index, gcn_weight = gcn_norm(edge_index, None, size.n_nodes, add_self_loops=True)
+        return cls(GraphSize(size.n_nodes, edge_index.size(1), size.features), edge_index,
+                   graph_input("csr", edge_index, size.n_nodes), gcn_index, gcn_weight,
+                   graph_input("csr", gcn_index, size.n_nodes, gcn_weight))
+
+
+def op_fn(op: str, backend: str, graph: Graph) -> Callable[[Tensor], Tensor]:
+    """``x -> y`` for ``op`` on ``backend``."""
+    n = graph.size.n_nodes
+    if backend == "csr":
+        if op == "gcn":
+            return lambda x: spmm(graph.gcn_adj_t, x, reduce="sum")
+        return lambda x: spmm(graph.adj_t, x, reduce=op)
+    reduce_fn = _torch_scatter() if backend == "torch_scatter" else scatter
+    if op == "gcn":
+        src, dst = graph.gcn_index
+        weight = graph.gcn_weight.unsqueeze(-1)
+        return lambda x: reduce_fn(x[src] * weight, dst, dim=0, dim_size=n, reduce="sum")
+    src, dst = graph.edge_index
+    return lambda x: reduce_fn(x[src], dst, dim=0, dim_size=n, reduce=op)
+
+
+def _torch_scatter() -> Callable[..., Tensor]:
+    kernels.require("torch_scatter")
+    import torch_scatter
+
+    return torch_scatter.scatter
+
+
+def applicable(op: str, backend: str, device: torch.device) -> bool:
+    """torch's sparse CSR matmul has no max reduction on CUDA (PyG's ``spmm`` raises there)."""
+    return kernels.available(backend) and not (backend == "csr" and op == "max" and device.type == "cuda")
+
+
+def step_fn(fn: Callable[[Tensor], Tensor], x: Tensor, pass_: str) -> Callable[[], object]:
+    if pass_ == "forward":
+        return lambda: fn(x)
+    weight = torch.randn(x.size(0), x.size(1), device=x.device, dtype=x.dtype)
+    return lambda: torch.autograd.grad((fn(x) * weight).sum(), x)
+
+
+def bytes_moved(size: GraphSize, op: str, element_size: int) -> int:
+    """:math:`B` of one pass (module docstring)."""
+    per_pass = (size.n_edges + size.n_nodes) * size.features * element_size + 8 * size.n_edges
+    return per_pass + (4 * size.n_edges if op == "gcn" else 0)
+
+
+def copy_bandwidth(device: torch.device, megabytes: int, warmup: int, repeats: int) -> float:
+    """GB/s of a device-to-device ``copy_`` of ``megabytes`` (bytes read plus bytes written)."""
+    src = torch.ones(megabytes * 2**20 // 4, device=device)
+    dst = torch.empty_like(src)
+    ms = median_ms(lambda: dst.copy_(src), device, warmup, repeats)
+    return 2 * src.numel() * 4 / (ms * 1e-3) / 1e9
+
+
+@contextlib.contextmanager
+def _record_out_of_memory(result: list[Any]) -> Iterator[None]:
+    try:
+        yield
+    except torch.OutOfMemoryError as exc:
+        result.append(f"out of memory: {str(exc).splitlines()[0]}")
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str] = OPS,
+            backends: Sequence[str] = (*kernels.CONCRETE, "auto"), warmup: int = 2, repeats: int = 5,
+            copy_mb: int | None = None, seed: int = 0,
+            on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """One record per (size, op, backend, pass), in the leaderboard's schema plus :data:`EXTRA_COLUMNS`."""
+    env = environment(device)
+    copy_gbps = copy_bandwidth(device, copy_mb or (1024 if device.type == "cuda" else 128), warmup, repeats)
+    records: list[dict[str, Any]] = []
+    for size in sizes:  # one graph alive at a time
+        bench = _Bench(Graph.random(size, device, seed), device, warmup, repeats)
+        records += bench.run(ops, backends, copy_gbps, env, on_row)
+    return records
+
+
+class _Bench:
+    """One graph and its input features, timed op by op."""
+
+    def __init__(self, graph: Graph, device: torch.device, warmup: int, repeats: int) -> None:
+        self.graph, self.device, self.warmup, self.repeats = graph, device, warmup, repeats
+        self.x = torch.randn(graph.size.n_nodes, graph.size.features, device=device, requires_grad=True)
+
+    def run(self, ops: Sequence[str], backends: Sequence[str], copy_gbps: float, env: dict[str, Any],
+            on_row: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+        records = []
+        for op in ops:
+            runnable = [b for b in kernels.CONCRETE if b in backends and applicable(op, b, self.device)]
+            for backend in [*runnable, *(["auto"] if "auto" in backends else [])]:
+                chosen, reason = backend, ""
+                if backend == "auto":
+                    decision = decide("auto", runnable, lambda b, op=op: self.median_ms(op, b))
+                    chosen, reason = decision.backend, decision.reason
+                for pass_ in PASSES:
+                    failure: list[str] = []
+                    values: list[float] = []
+                    with _record_out_of_memory(failure), PeakMemory(self.device, collect=False) as memory:
+                        values = self.time_ms(op, chosen, pass_)
+                    record = _record(self.graph.size, op, backend, chosen, pass_, values,
+                                     memory.summary()["peak_mb"], copy_gbps, self.x.element_size(), env, failure,
+                                     reason)
+                    records.append(record)
+                    if on_row is not None:
+                        on_row(record)
+        return records
+
+    def time_ms(self, op: str, backend: str, pass_: str) -> list[float]:
+        return time_ms(step_fn(op_fn(op, backend, self.graph), self.x, pass_), self.device, self.warmup,
+                       self.repeats)
+
+    def median_ms(self, op: str, backend: str) -> float:
+        """``forward+backward``, as ``auto`` measures it; a backend running out of memory is infinitely slow."""
+        try:
+            return statistics.median(self.time_ms(op, backend, "forward+backward"))
+        except torch.OutOfMemoryError:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            return math.inf
+
+
+def _record(size: GraphSize, op: str, backend: str, chosen: str, pass_: str, values: list[float], peak_mb: float,
+            copy_gbps: float, element_size: int, env: dict[str, Any], failure: list[str],
+            reason: str) -> dict[str, Any]:
+    passes = 2 if pass_ == "forward+backward" else 1
+    moved = passes * bytes_moved(size, op, element_size)
+    ms = sorted(values)[len(values) // 2] if values else float("nan")
+    gbps = moved / (ms * 1e-3) / 1e9 if values else float("nan")
+    mean = sum(values) / len(values) if values else float("nan")
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else float("nan")
+    return {
+        "status": "ok" if values else "failed", "suite": "profile_kernels", "task": f"kernel_{op}_{pass_}",
+        "dataset": size.label, "model": backend, "config": "default", "scenario": "none", "metric": "ms",
+        "direction": "min", "mean": mean, "std": std, "n": len(values), "values": values,
+        "peak_mem_mb": peak_mb, "kernel": chosen, "op": op, "backend": backend, "pass": pass_,
+        "chosen": chosen, "n_nodes": size.n_nodes, "n_edges": size.n_edges, "features": size.features, "ms": ms,
+        "gbps": gbps, "bound_fraction": gbps / copy_gbps if values else float("nan"), "copy_gbps": copy_gbps,
+        "device": env["device_name"], "env": env, **({"reason": reason} if reason else {}),
+        **({"error": failure[0]} if failure else {}),
+    }

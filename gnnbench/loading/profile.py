@@ -1,0 +1,105 @@
+"""``gnnbench profile loading``: gather bandwidth of every available mode over row sizes and batch sizes.
+
+For each row size (128 B to 4 KiB of float32) a random table is built in host memory (pinned where CUDA
+exists) and batches of distinct random rows are gathered in every available mode; each batch's result is
+checked against ``table[index]`` before it is timed. ``copy_gbps`` is the contiguous reference measured in the
+same run: a pinned host-to-device copy on a GPU (the PCIe bound), a host ``copy_`` on the CPU.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+import torch
+
+from gnnbench.harness.env import environment
+from gnnbench.kernels.timing import median_ms
+from gnnbench.loading.store import FeatureStore, available_modes
+
+ROW_BYTES = (128, 256, 512, 1024, 2048, 4096)
+DEFAULT_ROWS = {"cpu": 200_000, "cuda": 20_000_000}
+DEFAULT_BATCHES = {"cpu": (1_000, 10_000), "cuda": (100_000, 1_000_000)}
+#: the largest table built, whatever ``rows`` asks: rows are cut to fit
+MAX_TABLE_BYTES = {"cpu": 256 * 2**20, "cuda": 16 * 2**30}
+EXTRA_COLUMNS = ["mode", "row_bytes", "rows", "batch", "gbps", "seconds", "cpu_seconds", "copy_gbps", "device"]
+
+
+def reference_copy_gbps(device: torch.device, megabytes: int, warmup: int, repeats: int) -> float:
+    """Contiguous copy bandwidth: pinned host to GPU on CUDA (read once), a host ``copy_`` on the CPU."""
+    src = torch.ones(megabytes * 2**20 // 4)
+    if device.type == "cuda":
+        src, dst = src.pin_memory(), torch.empty(src.numel(), device=device)
+        ms = median_ms(lambda: dst.copy_(src, non_blocking=True), device, warmup, repeats)
+        return src.numel() * 4 / (ms * 1e-3) / 1e9
+    dst = torch.empty_like(src)
+    ms = median_ms(lambda: dst.copy_(src), device, warmup, repeats)
+    return 2 * src.numel() * 4 / (ms * 1e-3) / 1e9
+
+
+def profile(device: torch.device, rows: int, row_bytes: Sequence[int] = ROW_BYTES, batches: Sequence[int] = (1000,),
+            warmup: int = 2, repeats: int = 5, seed: int = 0,
+            on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """One record per (row size, batch, mode), in the leaderboard's schema plus :data:`EXTRA_COLUMNS`."""
+    env = environment(device)
+    copy_gbps = reference_copy_gbps(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
+    generator = torch.Generator().manual_seed(seed)
+    records = []
+    for size in row_bytes:
+        if size % 4:
+            raise ValueError(f"row sizes are whole float32 values (multiples of 4 bytes), got {size}")
+        n = min(rows, MAX_TABLE_BYTES[device.type] // size)
+        store = FeatureStore(torch.rand(n, size // 4, generator=generator), device)
+        for batch in batches:
+            if batch > n:
+                raise ValueError(f"a batch of {batch} rows does not fit a table of {n} rows of {size} bytes")
+            index = torch.randperm(n, generator=generator)[:batch]
+            expected = store.host[index]
+            for mode in available_modes(device):
+                out, _ = store.gather(index, mode)
+                if not torch.equal(out.cpu(), expected):
+                    raise AssertionError(f"gather mode {mode} returned different rows")
+                for _ in range(warmup):
+                    store.gather(index, mode)
+                stats = [store.gather(index, mode)[1] for _ in range(repeats)]
+                record = _record(size, n, batch, mode, stats, copy_gbps, env)
+                records.append(record)
+                if on_row is not None:
+                    on_row(record)
+        del store
+    return records
+
+
+def _record(row_bytes: int, rows: int, batch: int, mode: str, stats: list, copy_gbps: float,
+            env: dict[str, Any]) -> dict[str, Any]:
+    rates = [s.gbps for s in stats]
+    seconds = statistics.median(s.seconds for s in stats)
+    return {
+        "status": "ok", "suite": "profile_loading", "task": f"loading_{row_bytes}B",
+        "dataset": f"table-{rows}x{row_bytes}B-batch{batch}", "model": mode, "config": "default", "scenario": "none",
+        "metric": "gbps", "direction": "max", "mean": statistics.fmean(rates),
+        "std": statistics.stdev(rates) if len(rates) > 1 else float("nan"), "n": len(rates), "values": rates,
+        "kernel": "", "mode": mode, "row_bytes": row_bytes, "rows": rows, "batch": batch,
+        "gbps": batch * row_bytes / seconds / 1e9, "seconds": seconds,
+        "cpu_seconds": statistics.median(s.cpu_seconds for s in stats), "copy_gbps": copy_gbps,
+        "device": env["device_name"], "env": env, "gathers": [s.to_record() for s in stats],
+    }
+
+
+def notes(records: Sequence[dict[str, Any]]) -> list[str]:
+    """The header of loading.md: GB/s (median gather) by row size and mode, per batch size."""
+    if not records:
+        return []
+    frame = pd.DataFrame(records)
+    lines = [f"Contiguous reference copy: {frame['copy_gbps'].iloc[0]:.2f} GB/s (measured in the same run). "
+             "GB/s = batch rows x row bytes / median gather time; see gnnbench/loading/profile.py.", ""]
+    for batch, part in frame.groupby("batch"):
+        table = part.pivot_table(index="row_bytes", columns="mode", values="gbps", aggfunc="first")
+        lines += [f"Bandwidth vs row size, batches of {batch} rows (GB/s):", "",
+                  "| row bytes | " + " | ".join(table.columns) + " |",
+                  "| ---: | " + " | ".join("---:" for _ in table.columns) + " |"]
+        lines += [f"| {size} | " + " | ".join(f"{v:.2f}" for v in row) + " |" for size, row in table.iterrows()]
+        lines.append("")
+    return lines

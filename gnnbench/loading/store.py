@@ -1,0 +1,96 @@
+"""A feature table in host memory and the three ways to gather a batch of its rows onto the device."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+
+import torch
+from torch import Tensor
+
+from gnnbench.errors import GnnbenchError
+from gnnbench.loading.stats import LoadStats
+
+MODES = ("cpu", "gpu_direct", "device")
+
+
+class LoadingUnavailableError(GnnbenchError):
+    """A gather mode this machine cannot run (``gpu_direct`` without CUDA and Triton)."""
+
+
+def available_modes(device: torch.device) -> tuple[str, ...]:
+    """The modes that run on ``device`` here: ``gpu_direct`` needs CUDA and Triton."""
+    gpu_direct = device.type == "cuda" and importlib.util.find_spec("triton") is not None
+    return tuple(m for m in MODES if m != "gpu_direct" or gpu_direct)
+
+
+class FeatureStore:
+    """Rows of ``features`` kept on the host (pinned when CUDA exists) and gathered onto ``device``.
+
+    ``device`` mode keeps a second copy of the table in device memory, made on first use; the others never
+    allocate more than a batch on the device.
+    """
+
+    def __init__(self, features: Tensor, device: torch.device, pin: bool | None = None) -> None:
+        if features.dim() != 2:
+            raise ValueError(f"a feature store holds a 2-D table, got shape {tuple(features.shape)}")
+        self.device = device
+        pin = torch.cuda.is_available() if pin is None else pin
+        host = features.detach().to("cpu").contiguous()
+        self.host = host.pin_memory() if pin else host
+        self._resident: Tensor | None = None
+        self._staging: Tensor | None = None
+
+    @property
+    def num_rows(self) -> int:
+        return self.host.size(0)
+
+    @property
+    def row_bytes(self) -> int:
+        return self.host.size(1) * self.host.element_size()
+
+    def gather(self, index: Tensor, mode: str = "cpu") -> tuple[Tensor, LoadStats]:
+        """``features[index]`` on the device, and what it cost; every mode returns the same tensor."""
+        if mode not in MODES:
+            raise ValueError(f"gather mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if mode not in available_modes(self.device):
+            raise LoadingUnavailableError(f"gather mode '{mode}' needs CUDA and Triton (device here: {self.device}); "
+                                          f"available: {', '.join(available_modes(self.device))}")
+        self._synchronize()
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = {"cpu": self._cpu, "gpu_direct": self._gpu_direct, "device": self._device}[mode](index)
+        self._synchronize()
+        stats = LoadStats(mode=mode, rows=index.numel(), row_bytes=self.row_bytes,
+                          seconds=time.perf_counter() - wall, cpu_seconds=time.process_time() - cpu,
+                          device=str(self.device))
+        return out, stats
+
+    def _cpu(self, index: Tensor) -> Tensor:
+        """``index_select`` on the host into a pinned staging buffer, then one copy to the device."""
+        index = index.to("cpu")
+        if self.device.type == "cpu":
+            return self.host.index_select(0, index)
+        rows = index.numel()
+        if self._staging is None or self._staging.size(0) < rows:
+            self._staging = torch.empty(rows, self.host.size(1), dtype=self.host.dtype).pin_memory()
+        staging = self._staging[:rows]
+        torch.index_select(self.host, 0, index, out=staging)
+        return staging.to(self.device, non_blocking=True)
+
+    def _gpu_direct(self, index: Tensor) -> Tensor:
+        """A Triton kernel reading the pinned host rows in sorted order (:mod:`gnnbench.loading.triton_gather`)."""
+        from gnnbench.loading import triton_gather
+
+        if not self.host.is_pinned():
+            raise LoadingUnavailableError("gpu_direct reads pinned host memory; this store was built with pin=False")
+        return triton_gather.gather(self.host, index.to(self.device))
+
+    def _device(self, index: Tensor) -> Tensor:
+        """The table resident on the device, gathered there."""
+        if self._resident is None:
+            self._resident = self.host.to(self.device)
+        return self._resident.index_select(0, index.to(self.device))
+
+    def _synchronize(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)

@@ -1,0 +1,91 @@
+"""``gnnbench profile kernels``: the benchmarked ops agree across backends, the bandwidth figures follow their
+definition, and the output is a leaderboard that ``gnnbench compare`` reads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from gnnbench import kernels
+from gnnbench.cli import main
+from gnnbench.kernels import profile as kp
+from gnnbench.leaderboard.aggregate import COLUMNS
+from gnnbench.leaderboard.compare import compare
+
+CPU = torch.device("cpu")
+RUNNABLE = [b for b in kernels.CONCRETE if kernels.available(b)]
+
+
+@pytest.fixture(scope="module")
+def graph() -> kp.Graph:
+    return kp.Graph.random(kp.GraphSize(60, 400, 8), CPU, seed=1)
+
+
+@pytest.mark.parametrize("op", kp.OPS)
+def test_ops_agree_across_backends_in_value_and_gradient(graph: kp.Graph, op: str) -> None:
+    torch.manual_seed(0)
+    x, weight = torch.randn(60, 8, requires_grad=True), torch.randn(60, 8)
+    results = []
+    for backend in RUNNABLE:
+        y = kp.op_fn(op, backend, graph)(x)
+        (grad,) = torch.autograd.grad((y * weight).sum(), x)
+        results.append((y.detach(), grad))
+    for y, grad in results[1:]:
+        torch.testing.assert_close(y, results[0][0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(grad, results[0][1], atol=1e-5, rtol=1e-5)
+
+
+def test_gcn_op_is_the_symmetrically_normalised_adjacency_with_self_loops(graph: kp.Graph) -> None:
+    n = graph.size.n_nodes
+    a = torch.zeros(n, n)
+    a[graph.edge_index[1], graph.edge_index[0]] = 1.0  # row = target
+    a.fill_diagonal_(1.0)  # the missing self-loops are added; an existing one keeps weight 1
+    d = a.sum(1).pow(-0.5)
+    x = torch.randn(n, 8)
+    torch.testing.assert_close(kp.op_fn("gcn", "csr", graph)(x), d[:, None] * a * d[None, :] @ x)
+
+
+def test_random_graph_edges_are_distinct() -> None:
+    graph = kp.Graph.random(kp.GraphSize(10, 200, 4), CPU)
+    assert graph.size.n_edges == graph.edge_index.size(1) == torch.unique(graph.edge_index, dim=1).size(1) < 200
+    assert graph.adj_t._nnz() == graph.size.n_edges
+
+
+def test_profile_rows_follow_their_definitions(tmp_path) -> None:
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum", "gcn"), warmup=0, repeats=2)
+    variants = [*RUNNABLE, "auto"]
+    assert len(records) == 2 * len(variants) * len(kp.PASSES)
+    for r in records:
+        assert r["status"] == "ok" and r["n"] == 2 and r["ms"] > 0
+        moved = kp.bytes_moved(kp.GraphSize(r["n_nodes"], r["n_edges"], 8), r["op"], 4)
+        moved *= 2 if r["pass"] == "forward+backward" else 1
+        assert r["gbps"] == pytest.approx(moved / (r["ms"] * 1e-3) / 1e9)
+        assert r["bound_fraction"] == pytest.approx(r["gbps"] / r["copy_gbps"])
+        assert r["peak_mem_mb"] >= 0
+    auto_rows = [r for r in records if r["backend"] == "auto"]
+    assert all(r["chosen"] in RUNNABLE and "fastest of" in r["reason"] for r in auto_rows)
+
+
+def test_cli_writes_a_leaderboard_that_compare_reads(tmp_path) -> None:
+    argv = ["profile", "kernels", "--device", "cpu", "--sizes", "100:500:8", "--warmup", "0", "--repeats", "2", "-q"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    board = pd.read_csv(tmp_path / "a" / "kernels.csv", keep_default_na=False)
+    assert list(board.columns[: len(COLUMNS)]) == COLUMNS
+    assert set(kp.EXTRA_COLUMNS) <= set(board.columns)
+    assert set(board["rank"].astype(int)) >= {1}
+    assert (tmp_path / "a" / "kernels.md").read_text().startswith("# Kernel micro-benchmark")
+    result = compare(tmp_path / "a" / "kernels.csv", tmp_path / "b" / "kernels.csv")
+    assert len(result.table) == len(board) and set(result.table["status"]) == {"both"}
+
+
+def test_bad_size_is_a_clear_error(capsys) -> None:
+    assert main(["profile", "kernels", "--device", "cpu", "--sizes", "10x20"]) == 2
+    assert "expected a graph size N:E:F" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_without_cuda_is_a_clear_error(capsys) -> None:
+    assert main(["profile", "loading", "--device", "cuda"]) == 2
+    assert "--device: device 'cuda' requested but CUDA is not available" in capsys.readouterr().err

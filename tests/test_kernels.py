@@ -1,0 +1,213 @@
+"""Message-passing backends: the same numbers on every backend, each backend's mechanism, ``auto``'s measured
+choice in the record, and validation of backend/model/task pairs."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn import GCNConv, GINConv, MessagePassing, SAGEConv
+from torch_geometric.utils import coalesce, remove_self_loops
+
+from gnnbench import kernels
+from gnnbench.errors import ConfigError
+from gnnbench.harness.runner import execute
+from gnnbench.harness.suite import load_suite
+from gnnbench.kernels import auto
+from gnnbench.kernels.adjacency import TorchScatterAggregation, configure, graph_input
+from gnnbench.leaderboard.aggregate import runs_frame
+from gnnbench.models.baselines import GCN, GIN, SGC, GraphSAGE
+
+BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(not kernels.available(b), reason=f"{b} is not installed"))
+            for b in kernels.CONCRETE]
+needs_torch_scatter = pytest.mark.skipif(not kernels.available("torch_scatter"), reason="torch-scatter not installed")
+
+
+def random_graph(n: int, e: int, seed: int) -> Tensor:
+    """A directed random multigraph's distinct edges, without self-loops (PyG's GCN normalisation adds the
+    missing self-loops on ``edge_index`` but one more on a sparse matrix, so graphs with loops differ)."""
+    g = torch.Generator().manual_seed(seed)
+    edge_index = torch.randint(0, n, (2, e), generator=g)
+    return coalesce(remove_self_loops(edge_index)[0], num_nodes=n)
+
+
+def layers() -> dict[str, nn.Module]:
+    """One layer per aggregation the backends must agree on: GCN-normalised sum, sum, mean, max."""
+    return {"gcn": GCNConv(8, 5), "gin_sum": GINConv(nn.Linear(8, 5)), "sage_mean": SAGEConv(8, 5, aggr="mean"),
+            "sage_max": SAGEConv(8, 5, aggr="max"), "sage_sum": SAGEConv(8, 5, aggr="sum")}
+
+
+def output_and_grads(module: nn.Module, backend: str, x: Tensor, edge_index: Tensor) -> list[Tensor]:
+    configure(module, backend)
+    module.zero_grad(set_to_none=True)
+    x = x.clone().requires_grad_(True)
+    out = module(x, graph_input(backend, edge_index, x.size(0)))
+    weights = torch.linspace(-1, 1, out.numel()).view_as(out)  # a loss whose gradient is not uniform
+    (out * weights).sum().backward()
+    return [out.detach(), x.grad, *(p.grad for p in module.parameters())]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(layers()))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_backend_gives_the_same_outputs_and_gradients(name: str, backend: str, seed: int) -> None:
+    torch.manual_seed(seed)
+    module, n = layers()[name], 40 + 7 * seed
+    x, edge_index = torch.randn(n, 8), random_graph(n, 6 * n, seed)
+    reference = output_and_grads(module, "scatter", x, edge_index)
+    for got, want in zip(output_and_grads(module, backend, x, edge_index), reference, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("model", [GCN, GraphSAGE, GIN, SGC])
+def test_registered_models_agree_across_backends(model: type, backend: str) -> None:
+    torch.manual_seed(0)
+    x, edge_index = torch.randn(60, 8), random_graph(60, 300, 3)
+    net = model(in_channels=8, out_channels=3).eval()
+    twin = copy.deepcopy(net)  # SGC caches its propagation on the first call, so each backend gets a fresh copy
+    reference = output_and_grads(net, "scatter", x, edge_index)
+    for got, want in zip(output_and_grads(twin, backend, x, edge_index), reference, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_csr_fuses_message_and_aggregation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On ``adj_t`` no per-edge message tensor is built: ``message`` and the aggregation are never called."""
+    x, edge_index = torch.randn(30, 8), random_graph(30, 120, 0)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("per-edge path used")
+
+    modules = list(layers().values())  # built before patching: PyG inspects the methods at construction
+    monkeypatch.setattr(MessagePassing, "message", forbidden)
+    monkeypatch.setattr(MessagePassing, "aggregate", forbidden)
+    adj_t = graph_input("csr", edge_index, 30)
+    assert adj_t.layout == torch.sparse_csr and adj_t._nnz() == edge_index.size(1)
+    for module in modules:
+        module(x, adj_t)
+    with pytest.raises(AssertionError, match="per-edge"):
+        modules[-1](x, edge_index)
+
+
+def test_csr_rows_are_targets() -> None:
+    edge_index = torch.tensor([[0, 0, 2], [1, 2, 1]])  # 0->1, 0->2, 2->1
+    dense = graph_input("csr", edge_index, 3).to_dense()
+    assert dense.tolist() == [[0, 0, 0], [1, 0, 1], [1, 0, 0]]
+
+
+def test_configure_swaps_and_restores_the_aggregation_modules() -> None:
+    model = GraphSAGE(8, 3)
+    assert configure(model, "scatter") == 2
+    assert all(type(layer.aggr_module).__name__ == "MeanAggregation" for layer in model.layers)
+    if kernels.available("torch_scatter"):
+        configure(model, "torch_scatter")
+        assert all(isinstance(layer.aggr_module, TorchScatterAggregation) for layer in model.layers)
+        configure(model, "csr")
+        assert all(type(layer.aggr_module).__name__ == "MeanAggregation" for layer in model.layers)
+
+
+def test_torch_scatter_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernels, "available", lambda backend: backend != "torch_scatter")
+    with pytest.raises(kernels.KernelUnavailableError, match=r"pip install 'gnnbench\[scatter\]'"):
+        kernels.require("torch_scatter")
+    assert kernels.candidates(kernels.CONCRETE, kernels.CONCRETE) == ["scatter", "csr"]
+
+
+def test_auto_keeps_the_fastest_measured_backend_and_says_why() -> None:
+    timings = {"scatter": 3.0, "csr": 1.0, "torch_scatter": 2.0}
+    measured: list[str] = []
+
+    def measure(backend: str) -> float:
+        measured.append(backend)
+        return timings[backend]
+
+    choice = auto.decide("auto", ["scatter", "csr"], measure, key=("test", 1))
+    assert (choice.backend, choice.requested, choice.timings_ms) == ("csr", "auto", {"scatter": 3.0, "csr": 1.0})
+    assert "fastest of scatter, csr" in choice.reason
+    again = auto.decide("auto", ["scatter", "csr"], measure, key=("test", 1))
+    assert again.backend == "csr" and again.reason.startswith("cached decision") and measured == ["scatter", "csr"]
+    assert auto.decide("auto", ["scatter"], measure).reason.startswith("the only backend")
+    assert auto.decide("csr", ["scatter", "csr"], measure).reason == "set by the suite"
+
+
+def test_auto_timing_leaves_the_model_and_random_state_untouched() -> None:
+    torch.manual_seed(0)
+    model = GCN(8, 3)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, edge_index = torch.randn(50, 8), random_graph(50, 200, 1)
+    state = torch.random.get_rng_state()
+    graph, choice = auto.use_kernel("auto", ["scatter", "csr"], model.train(), x, edge_index, torch.device("cpu"))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+    assert set(choice.timings_ms) == {"scatter", "csr"} and choice.backend == min(choice.timings_ms,
+                                                                                   key=choice.timings_ms.get)
+    assert (graph.layout == torch.sparse_csr) == (choice.backend == "csr")
+
+
+SUITE = """\
+name: k
+defaults: {{seeds: 1, epochs: 3, patience: null, kernel: {kernel}}}
+experiments:
+  - task: {task}
+    datasets: [Cora]
+    models: [{models}]
+"""
+
+
+def test_auto_choice_is_in_every_record(write_suite) -> None:
+    suite = load_suite(write_suite(SUITE.format(kernel="auto", task="node_classification", models="gcn, gat")))
+    records = {r["spec"]["model"]: r for r in map(execute, suite.specs)}
+    assert all(r["status"] == "ok" for r in records.values())
+    gcn, gat = records["gcn"]["kernel"], records["gat"]["kernel"]
+    assert gcn["backend"] == "auto" and gcn["chosen"] in kernels.CONCRETE
+    assert set(gcn["timings_ms"]) == set(kernels.candidates(kernels.CONCRETE, kernels.CONCRETE))
+    assert gcn["chosen"] == min(gcn["timings_ms"], key=gcn["timings_ms"].get)
+    assert gat["chosen"] in ("scatter", "torch_scatter") and "csr" not in gat.get("timings_ms", {})
+    labels = dict(zip(*runs_frame(records.values())[["model", "kernel"]].to_dict("list").values(), strict=True))
+    assert labels == {"gcn": f"auto:{gcn['chosen']}", "gat": f"auto:{gat['chosen']}"}
+
+
+def test_csr_run_reaches_the_same_accuracy_as_scatter(write_suite) -> None:
+    """A whole run (training, selection, test) is the same computation on either backend."""
+    results = {}
+    for kernel in ("scatter", "csr"):
+        suite = load_suite(write_suite(SUITE.format(kernel=kernel, task="node_classification", models="sage")))
+        record = execute(suite.specs[0])
+        assert record["kernel"]["chosen"] == kernel
+        results[kernel] = record["metrics"]["val"]["loss"]
+    assert results["csr"] == pytest.approx(results["scatter"], abs=1e-4)
+
+
+@pytest.mark.parametrize(("kernel", "task", "models", "key", "message"), [
+    ("csr", "node_classification", "gcn, gat", "experiments[0].models[1]",
+     "model 'gat' cannot run with kernel 'csr' (set at defaults.kernel); it supports: scatter, torch_scatter"),
+    ("csr", "link_prediction", "gcn", "defaults.kernel", "task 'link_prediction' cannot run kernel 'csr'"),
+    ("csv", "node_classification", "gcn", "defaults.kernel", "expected one of scatter"),
+])
+def test_an_unsupported_pair_fails_validation_with_its_location(write_suite, kernel, task, models, key,
+                                                                message) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE.format(kernel=kernel, task=task, models=models)))
+    assert info.value.key == key and message in str(info.value)
+
+
+def test_a_missing_torch_scatter_fails_validation(write_suite, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernels, "available", lambda backend: backend != "torch_scatter")
+    with pytest.raises(ConfigError, match="needs the torch-scatter package"):
+        load_suite(write_suite(SUITE.format(kernel="torch_scatter", task="node_classification", models="gcn")))
+
+
+@needs_torch_scatter
+def test_torch_scatter_backend_really_calls_torch_scatter(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch_scatter
+
+    calls = []
+    real = torch_scatter.scatter
+    monkeypatch.setattr(torch_scatter, "scatter", lambda *a, **k: calls.append(k["reduce"]) or real(*a, **k))
+    model = GraphSAGE(8, 3)
+    configure(model, "torch_scatter")
+    model(torch.randn(20, 8), random_graph(20, 60, 0))
+    assert calls == ["mean", "mean"]

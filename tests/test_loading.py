@@ -1,0 +1,100 @@
+"""Feature store and gathers: every available mode returns ``features[index]`` exactly, the statistics add up,
+``gpu_direct`` is unavailable without CUDA (and, on a GPU, never gathers on the host), and the loading
+profile writes its bandwidth-vs-row-size table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from gnnbench.cli import main
+from gnnbench.leaderboard.aggregate import COLUMNS
+from gnnbench.loading import EpochLoad, FeatureStore, LoadingUnavailableError, LoadStats, available_modes
+from gnnbench.loading import profile as lp
+
+CPU = torch.device("cpu")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@pytest.mark.parametrize("width", [1, 31, 32, 100, 128, 257])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_available_modes_return_identical_rows(width: int, dtype: torch.dtype) -> None:
+    g = torch.Generator().manual_seed(width)
+    table = torch.randn(500, width, generator=g).to(dtype)
+    index = torch.randint(0, 500, (97,), generator=g)  # repeats and any order
+    store = FeatureStore(table, CPU)
+    for mode in available_modes(CPU):
+        out, stats = store.gather(index, mode)
+        assert out.device == CPU and torch.equal(out, table[index])
+        assert (stats.mode, stats.rows, stats.row_bytes) == (mode, 97, width * table.element_size())
+
+
+def test_gpu_direct_is_unavailable_without_cuda() -> None:
+    assert available_modes(CPU) == ("cpu", "device")
+    with pytest.raises(LoadingUnavailableError, match="needs CUDA and Triton"):
+        FeatureStore(torch.zeros(4, 2), CPU).gather(torch.tensor([1]), "gpu_direct")
+    with pytest.raises(ValueError, match="gather mode must be one of"):
+        FeatureStore(torch.zeros(4, 2), CPU).gather(torch.tensor([1]), "zero_copy")
+
+
+def test_stats_add_up() -> None:
+    stats = LoadStats(mode="cpu", rows=1000, row_bytes=512, seconds=0.002, cpu_seconds=0.001, device="cpu")
+    assert stats.bytes == 512_000 and stats.gbps == pytest.approx(0.256)
+    record = stats.to_record()
+    assert record["bytes"] == 512_000 and record["mode"] == "cpu" and record["cpu_seconds"] == 0.001
+    epoch = EpochLoad()
+    epoch.add(stats)
+    epoch.add(LoadStats(mode="device", rows=10, row_bytes=512, seconds=0.001, cpu_seconds=0.0, device="cpu"))
+    assert (epoch.gathers, epoch.bytes, epoch.mode) == (2, 517_120, "cpu,device")
+    assert epoch.seconds == pytest.approx(0.003) and epoch.gbps == pytest.approx(517_120 / 0.003 / 1e9)
+
+
+def test_a_gather_measures_wall_and_cpu_time() -> None:
+    store = FeatureStore(torch.randn(20_000, 64), CPU)
+    _, stats = store.gather(torch.randperm(20_000)[:5_000], "cpu")
+    assert stats.seconds > 0 and stats.cpu_seconds >= 0 and stats.gbps == pytest.approx(
+        5_000 * 256 / stats.seconds / 1e9)
+
+
+@needs_cuda
+@pytest.mark.parametrize("width", [1, 31, 32, 100, 128, 257])
+def test_gpu_direct_equals_the_host_gather_without_touching_it_on_the_host(width: int,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    device = torch.device("cuda")
+    if "gpu_direct" not in available_modes(device):
+        pytest.skip("Triton is not installed")
+    table = torch.randn(10_000, width)
+    store = FeatureStore(table, device)
+    assert store.host.is_pinned()
+    index = torch.randint(0, 10_000, (3_001,))
+    expected = table[index]
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("host gather")
+
+    monkeypatch.setattr(torch, "index_select", forbidden)
+    monkeypatch.setattr(torch.Tensor, "index_select", forbidden)
+    out, stats = store.gather(index.cuda(), "gpu_direct")
+    monkeypatch.undo()
+    assert out.is_cuda and torch.equal(out.cpu(), expected) and stats.mode == "gpu_direct"
+
+
+def test_profile_checks_and_tabulates_every_mode(tmp_path) -> None:
+    records = lp.profile(CPU, rows=2_000, row_bytes=(128, 1024), batches=(100, 500), warmup=0, repeats=2)
+    assert len(records) == 2 * 2 * len(available_modes(CPU))
+    for r in records:
+        assert r["gbps"] == pytest.approx(r["batch"] * r["row_bytes"] / r["seconds"] / 1e9)
+        assert len(r["gathers"]) == 2 and r["copy_gbps"] > 0
+    lines = lp.notes(records)
+    assert "Bandwidth vs row size, batches of 500 rows (GB/s):" in lines
+    assert any(line.startswith("| 1024 |") for line in lines)
+
+
+def test_cli_writes_the_loading_leaderboard(tmp_path) -> None:
+    assert main(["profile", "loading", "--device", "cpu", "--rows", "1000", "--row-bytes", "128", "--batches", "100",
+                 "--warmup", "0", "--repeats", "2", "--out", str(tmp_path), "-q"]) == 0
+    board = pd.read_csv(tmp_path / "loading.csv", keep_default_na=False)
+    assert list(board.columns[: len(COLUMNS)]) == COLUMNS and set(lp.EXTRA_COLUMNS) <= set(board.columns)
+    assert set(board["mode"]) == set(available_modes(CPU))
+    assert "Bandwidth vs row size" in (tmp_path / "loading.md").read_text()

@@ -1,0 +1,83 @@
+"""SIGN: the precomputed hops are powers of the normalised adjacency, training reads only the feature store
+(in batches, with loading time recorded per epoch), and a bad load mode is a clear error."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import to_undirected
+
+from gnnbench.loading import FeatureStore, LoadingUnavailableError
+from gnnbench.models.sign import SIGN, resolve_mode
+from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.node import NodeClassification, NodeOptions
+
+CPU = torch.device("cpu")
+
+
+def small_graph(n: int = 40, seed: int = 0) -> Data:
+    g = torch.Generator().manual_seed(seed)
+    edge_index = to_undirected(torch.randint(0, n, (2, 3 * n), generator=g), num_nodes=n)
+    y = torch.randint(0, 3, (n,), generator=g)
+    masks = torch.zeros(3, n, dtype=torch.bool)
+    masks[torch.arange(n) % 3, torch.arange(n)] = True
+    return Data(x=torch.randn(n, 5, generator=g), edge_index=edge_index, y=y, train_mask=masks[0], val_mask=masks[1],
+                test_mask=masks[2])
+
+
+def test_precomputed_hops_are_powers_of_the_normalised_adjacency() -> None:
+    data = small_graph()
+    model = SIGN(5, 3, K=3)
+    model.preprocess(data.x, data.edge_index, CPU)
+    a = torch.zeros(40, 40)
+    a[data.edge_index[1], data.edge_index[0]] = 1.0
+    d = a.sum(1).pow(-0.5).nan_to_num(posinf=0.0)
+    a_hat = d[:, None] * a * d[None, :]
+    expected = torch.cat([torch.linalg.matrix_power(a_hat, k) @ data.x for k in range(4)], dim=-1)
+    torch.testing.assert_close(model.store.host, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_training_reads_batches_from_the_store_and_records_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    data, gathered = small_graph(), []
+    real = FeatureStore.gather
+
+    def spy(store: FeatureStore, index: torch.Tensor, mode: str = "cpu"):
+        gathered.append((index.numel(), mode))
+        return real(store, index, mode)
+
+    monkeypatch.setattr(FeatureStore, "gather", spy)
+    model = SIGN(5, 3)
+    task = NodeClassification(NodeOptions())
+    fit = model.fit(task, data, {"lr": 0.01, "weight_decay": 0.0, "batch_size": 4, "load_mode": "auto"},
+                    Budget(epochs=3), RunContext(device=CPU, seed=0))
+    train = int(data.train_mask.sum())
+    per_epoch = [(4, "cpu")] * (train // 4) + ([(train % 4, "cpu")] if train % 4 else []) + [(40, "cpu")]
+    assert sorted(gathered) == sorted(per_epoch * 3)  # training batches, then one evaluation read, per epoch
+    assert len(fit.history["load_s"]) == 3 and all(0 <= s <= 1 for s in fit.history["load_share"])
+    assert fit.loading["mode"] == "cpu" and fit.loading["row_bytes"] == 3 * 5 * 4
+    assert math.isclose(fit.loading["epoch_load_s"], sum(fit.history["load_s"]) / 3)
+
+
+def test_load_modes_resolve_or_fail_clearly() -> None:
+    assert resolve_mode("auto", CPU) == "cpu" and resolve_mode("device", CPU) == "device"
+    with pytest.raises(ValueError, match="load_mode must be one of cpu, gpu_direct, device or auto"):
+        resolve_mode("pinned", CPU)
+    model = SIGN(5, 3)
+    model.preprocess(torch.randn(6, 5), torch.tensor([[0, 1], [1, 0]]), CPU)
+    model.load_mode = "gpu_direct"
+    with pytest.raises(LoadingUnavailableError):
+        model(torch.randn(6, 5))
+
+
+def test_a_sign_run_records_its_loading(write_suite) -> None:
+    from gnnbench.harness.runner import execute
+    from gnnbench.harness.suite import load_suite
+
+    suite = load_suite(write_suite("name: s\ndefaults: {seeds: 1, epochs: 3, patience: null}\nexperiments:\n"
+                                   "  - {task: node_classification, datasets: [Cora], models: [sign]}\n"))
+    record = execute(suite.specs[0])
+    assert record["status"] == "ok" and record["loading"]["mode"] == "cpu"
+    assert 0 <= record["loading"]["epoch_load_share"] <= 1 and len(record["history"]["load_s"]) == 3
