@@ -33,7 +33,12 @@ def test_backbones_of_30_small_random_formulas_agree_with_brute_force() -> None:
                         for _ in range(rng.randint(2 * n, 5 * n)))
         formula = Formula(n, clauses)
         expected = brute_force_backbone(formula)
-        assert backbone(formula) == expected
+        found = backbone(formula)
+        assert (found is None) == (expected is None)
+        if found is not None:
+            literals, model = found
+            assert literals == expected
+            assert len(model) == n and all(any(lit in model for lit in c) for c in clauses)
         if expected is not None:
             formulas.append((formula, expected))
     assert sum(bool(bb) for _, bb in formulas) >= 20  # most have a non-empty backbone: the test has teeth

@@ -21,14 +21,15 @@ from gnnbench.data.sat import NEGATIVE, NOT_BACKBONE, POSITIVE
 SOLVER = "cadical195"
 
 
-def backbone(formula: Formula, solver: str = SOLVER) -> set[int] | None:
-    """The backbone literals of ``formula``, or None when it is unsatisfiable."""
+def backbone(formula: Formula, solver: str = SOLVER) -> tuple[set[int], tuple[int, ...]] | None:
+    """The backbone literals of ``formula`` and one of its models, or None when it is unsatisfiable."""
     from pysat.solvers import Solver
 
     with Solver(name=solver, bootstrap_with=[list(c) for c in formula.clauses]) as sat:
         if not sat.solve():
             return None
-        candidates = {lit for lit in sat.get_model() if abs(lit) <= formula.num_vars}
+        model = tuple(lit for lit in sat.get_model() if abs(lit) <= formula.num_vars)
+        candidates = set(model)
         proved: set[int] = set()
         for lit in sorted(candidates, key=abs):
             if lit not in candidates:
@@ -38,7 +39,7 @@ def backbone(formula: Formula, solver: str = SOLVER) -> set[int] | None:
             else:
                 proved.add(lit)
                 sat.add_clause([lit])
-        return proved
+        return proved, model
 
 
 def backbone_labels(formula: Formula, literals: set[int]) -> Tensor:
