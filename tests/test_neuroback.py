@@ -90,11 +90,11 @@ def test_decode_attention_stays_within_each_node() -> None:
 def test_model_learns_backbone_phases_of_small_formulas() -> None:
     """Overfits 20 small formulas: train micro-F1 on backbone variables > 0.95 within 200 steps."""
     torch.manual_seed(0)
-    family = GeneratedFamily("planted", 20, count=20, seed=5, ratio=5.0)
+    family = GeneratedFamily("planted", 12, count=20, seed=5, ratio=5.0)
     instances = [labelled(f, family.name) for f in family.formulas()]
     batch = Batch.from_data_list([g for inst in instances for g in inst.graphs])
     labelled_vars = (batch.y == 0) | (batch.y == 1)
-    assert 100 < int(labelled_vars.sum()) and 0.2 < float(batch.y[labelled_vars].float().mean()) < 0.8
+    assert int(labelled_vars.sum()) > 100 and 0.2 < float(batch.y[labelled_vars].float().mean()) < 0.8
     model = NeuroBack(dropout=0.0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     f1 = 0.0

@@ -1,6 +1,6 @@
 """Leaderboards are computed from a suite's records alone: ``build(results/<suite>)`` rewrites
-``leaderboard.csv``, ``grid.csv``, ``leaderboard.md`` (and ``depth.csv`` when a depth grid was swept; and
-``leaderboard.html`` on request) from ``runs.jsonl``."""
+``leaderboard.csv``, ``grid.csv``, ``leaderboard.md`` (and ``depth.csv`` when a depth grid was swept,
+``sat.csv`` when records carry SAT solving results, and ``leaderboard.html`` on request) from ``runs.jsonl``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from gnnbench.harness.store import RunStore
 from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
 from gnnbench.leaderboard.ranks import rank_markdown
+from gnnbench.leaderboard.sat import sat_frame, sat_markdown
 from gnnbench.leaderboard.write import to_csv, to_markdown
 
 
@@ -41,8 +42,11 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
     to_csv(grid, out / "grid.csv")
     if not depth.empty:
         to_csv(depth, out / "depth.csv")
+    sat = sat_frame(records, board)
+    if not sat.empty:
+        to_csv(sat, out / "sat.csv")
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
-    sections = rank_markdown(board) + depth_markdown(depth)
+    sections = rank_markdown(board) + depth_markdown(depth) + sat_markdown(sat)
     (out / "leaderboard.md").write_text(to_markdown(board, records, name, sections))
     page = out / "leaderboard.html"
     if html or (html is None and page.exists()):
