@@ -49,6 +49,9 @@ def test_budget_exhaustion_is_recorded_as_unsolved() -> None:
     formula = GeneratedFamily("random", 150, count=1, seed=1, ratio=4.26).formula(0)
     stats = solve(formula, [], "cadical195", conflict_budget=1)
     assert not stats.solved and stats.status is None and stats.conflicts >= 1
+    task = SatSolving(SatOptions(solvers=("cadical195",), policies=("default", "all_false"), conflict_budget=1))
+    rows = task.solve_all(NeuroBack(), [labelled(formula, "hard")], RunContext(torch.device("cpu"), seed=0))
+    assert rows["formula"] == [formula.name] * 2 and rows["solved"] == [False, False] and rows["status"] == [None] * 2
 
 
 def test_class_weighted_bce_uses_per_batch_weights() -> None:

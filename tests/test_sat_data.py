@@ -68,3 +68,18 @@ def test_variable_disjoint_subformulas_become_components_merged_by_variable_id()
     assert graphs[0].y.tolist() == [0, 1, 2, -1, -1, -1] and graphs[1].y.tolist() == [0, 1, -1, -1]
     merged = merge_by_variable(graphs, [g.var_ids.float() / 10 for g in graphs], formula.num_vars)
     assert merged[1:6].tolist() == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5]) and merged[6].isnan()
+
+
+def test_satlib_slices_load_labelled_and_cached() -> None:
+    pytest.importorskip("pysat")
+    from gnnbench.data.sat_benchmark import SatlibSlice, load_family
+
+    sat = load_family(SatlibSlice("uf75-325", 1, 3))
+    unsat = load_family(SatlibSlice("uuf50-218", 1, 2))
+    assert [i.formula.name for i in sat] == ["uf75-01", "uf75-02", "uf75-03"] and all(i.satisfiable for i in sat)
+    assert all(i.labels is None and i.model is None for i in unsat)
+    assert all(int(g.y[g.x.view(-1) == 1].min()) >= 0 for i in sat for g in i.graphs)
+    again = load_family(SatlibSlice("uf75-325", 1, 3))  # from the processed cache
+    assert all(torch.equal(a.labels, b.labels) for a, b in zip(sat, again, strict=True))
+    with pytest.raises(ValueError, match="unknown SATLIB family"):
+        SatlibSlice("uf100-430", 1, 2)
