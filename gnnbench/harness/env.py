@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torch_scatter", "gnnbench")
+PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torch_scatter", "python-sat", "cnfgen",
+            "gnnbench")
 
 
 def environment(device: torch.device) -> dict[str, Any]:

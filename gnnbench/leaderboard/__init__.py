@@ -1,6 +1,6 @@
 """Leaderboards are computed from a suite's records alone: ``build(results/<suite>)`` rewrites
 ``leaderboard.csv``, ``grid.csv``, ``leaderboard.md`` (and ``depth.csv`` when a depth grid was swept,
-``search.csv`` when an architecture search ran; and
+``search.csv`` when an architecture search ran, ``sat.csv`` when records carry SAT solving results, and
 ``leaderboard.html`` on request) from ``runs.jsonl``."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from gnnbench.harness.store import RunStore
 from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
 from gnnbench.leaderboard.ranks import rank_markdown
+from gnnbench.leaderboard.sat import sat_frame, sat_markdown
 from gnnbench.leaderboard.search import search_frame, search_markdown
 from gnnbench.leaderboard.write import to_csv, to_markdown
 
@@ -46,8 +47,11 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
     searches = search_frame(board, records)
     if not searches.empty:
         to_csv(searches, out / "search.csv")
+    sat = sat_frame(records, board)
+    if not sat.empty:
+        to_csv(sat, out / "sat.csv")
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
-    sections = rank_markdown(board) + depth_markdown(depth) + search_markdown(searches)
+    sections = rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
     (out / "leaderboard.md").write_text(to_markdown(board, records, name, sections))
     page = out / "leaderboard.html"
     if html or (html is None and page.exists()):

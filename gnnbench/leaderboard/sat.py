@@ -1,0 +1,84 @@
+"""SAT solving tables: per family, solver and phase policy, what the solver needed on the held-out formulas.
+
+Built from the ``solving`` entries of ``sat_solving`` records (one per formula, solver and policy), for the
+configuration the leaderboard selected on validation; entries of several seeds are pooled. ``conflict_reduction``
+is ``1 - median_conflicts / median_conflicts(default)`` of the same (model, family, solver) (and
+``mean_conflict_reduction`` the same with means): positive means fewer conflicts than the solver's own
+phases. Unsolved formulas (budget exhausted) count with the conflicts they reached, so medians and means are
+lower bounds where ``solved < runs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gnnbench.leaderboard.aggregate import scenario_label
+
+SAT_KEYS = ["task", "dataset", "model", "config", "scenario", "family", "solver", "policy"]
+#: The schema of docs/design.md (family ... inference_s) after the row identity, then the extras.
+SAT_COLUMNS = [*SAT_KEYS, "formulas", "solved", "median_conflicts", "mean_conflicts", "median_decisions",
+               "median_solve_s", "inference_s", "runs", "median_propagations", "mean_solve_s", "conflict_reduction",
+               "mean_conflict_reduction"]
+
+
+def sat_frame(records: list[dict[str, Any]], board: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, dataset, model, selected config, scenario, family, solver, policy)."""
+    selected = {tuple(r) for r in board[["task", "dataset", "model", "config", "scenario"]].itertuples(index=False)}
+    parts = []
+    for r in records:
+        solving = r.get("solving") if r.get("status") == "ok" else None
+        if not solving:
+            continue
+        spec = r["spec"]
+        key = (spec["task"], spec["dataset"], spec["model"], spec.get("config", "default"),
+               scenario_label(spec.get("scenario")))
+        if key in selected:
+            parts.append(pd.DataFrame(solving).assign(**dict(zip(SAT_KEYS[:5], key, strict=True)), seed=spec["seed"]))
+    if not parts:
+        return pd.DataFrame(columns=SAT_COLUMNS)
+    rows = pd.concat(parts, ignore_index=True)
+    rows["policy"] = pd.Categorical(rows["policy"], categories=list(dict.fromkeys(rows["policy"])))  # run order
+    frame = (rows.groupby(SAT_KEYS, sort=True, observed=True)
+                 .agg(formulas=("formula", "nunique"), runs=("formula", "size"), solved=("solved", "sum"),
+                      median_conflicts=("conflicts", "median"), mean_conflicts=("conflicts", "mean"),
+                      median_decisions=("decisions", "median"), median_propagations=("propagations", "median"),
+                      median_solve_s=("solve_s", "median"), mean_solve_s=("solve_s", "mean"),
+                      inference_s=("inference_s", "mean"))
+                 .reset_index())
+    frame["policy"] = frame["policy"].astype(str)
+    default = frame[frame["policy"] == "default"].set_index(SAT_KEYS[:-1])
+    base = frame.set_index(SAT_KEYS[:-1]).index
+    for column, source in (("conflict_reduction", "median_conflicts"), ("mean_conflict_reduction", "mean_conflicts")):
+        reference = default[source].reindex(base).to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame[column] = np.where(reference > 0, 1 - frame[source].to_numpy(dtype=float) / reference, np.nan)
+    return frame[SAT_COLUMNS]
+
+
+def sat_markdown(frame: pd.DataFrame) -> list[str]:
+    """Markdown sections: per (dataset, model, family), a solver x policy table."""
+    if frame.empty:
+        return []
+    lines = ["## SAT solving", "",
+             "Held-out formulas solved under each phase policy (conflict budget per solve; unsolved formulas count "
+             "with the conflicts they reached). Reduction: 1 - median conflicts / median conflicts of the "
+             "default policy, same solver.", ""]
+    for (dataset, model, family), part in frame.groupby(["dataset", "model", "family"], sort=True):
+        lines += [f"### {dataset} · {family} · {model}", "",
+                  "| solver | policy | solved | median conflicts | mean conflicts | median decisions | "
+                  "median solve ms | inference ms | reduction (median) | reduction (mean) |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in part.itertuples(index=False):
+            lines.append(f"| {r.solver} | {r.policy} | {int(r.solved)}/{int(r.runs)} | {r.median_conflicts:g} | "
+                         f"{r.mean_conflicts:.1f} | {r.median_decisions:g} | {r.median_solve_s * 1000:.2f} | "
+                         f"{r.inference_s * 1000:.1f} | {_percent(r.conflict_reduction)} | "
+                         f"{_percent(r.mean_conflict_reduction)} |")
+        lines.append("")
+    return lines
+
+
+def _percent(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value * 100:+.1f}%"

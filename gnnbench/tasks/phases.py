@@ -1,0 +1,45 @@
+"""Phase policies: which initial phase each variable gets before a CDCL solver starts.
+
+A policy returns the literals to pass to python-sat's ``set_phases`` (a variable absent from the list keeps the
+solver's own default). On CaDiCaL (``cadical153/195``) ``set_phases`` forces the phase of every decision on that
+variable (``Solver::phase``, and lucky-phase detection off); on MiniSat-family solvers (``glucose4``) it sets
+the decision polarity (``setPolarity``). Both are *stronger* than NeuroBack's Kissat change, where the neural
+phase is only the initial phase that target and saved phases override: these are NeuroBack-style phase hints,
+not NeuroBack-Kissat.
+
+* ``default``: nothing set;
+* ``neuroback``: the model's score (P(negative backbone)) through :func:`threshold_phases` with ``cfd``;
+* ``random``: a uniform random phase per variable, seeded per (run seed, formula);
+* ``all_true`` / ``all_false``: every variable positive / negative;
+* ``backbone``: the true backbone literals only (what a perfect backbone predictor could give);
+* ``oracle``: a full satisfying assignment (the upper bound; nothing set on unsatisfiable formulas).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from torch import Tensor
+
+POLICIES = ("default", "neuroback", "random", "all_true", "all_false", "backbone", "oracle")
+
+
+def threshold_phases(scores: Tensor, cfd: float) -> list[int]:
+    """NeuroBack's symmetric confidence threshold on ``scores[v]`` = P(variable v is a negative backbone):
+    ``score >= cfd`` -> phase ``-v``; ``score < 1 - cfd`` -> ``+v``; otherwise (or NaN) unset. Index 0 unused."""
+    phases = []
+    for v in range(1, scores.numel()):
+        score = float(scores[v])
+        if math.isnan(score):
+            continue
+        if score >= cfd:
+            phases.append(-v)
+        elif score < 1 - cfd:
+            phases.append(v)
+    return phases
+
+
+def random_phases(num_vars: int, seed: str) -> list[int]:
+    rng = random.Random(seed)
+    return [v if rng.random() < 0.5 else -v for v in range(1, num_vars + 1)]

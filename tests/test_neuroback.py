@@ -1,0 +1,143 @@
+"""NeuroBack: threshold semantics, phases that reach real solvers, the loss, the model's defining mechanisms,
+and the SAT task end to end (per-formula solver records, budget exhaustion kept as unsolved)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from gnnbench.data.cnf_generators import GeneratedFamily
+from gnnbench.data.dimacs import parse_dimacs
+from gnnbench.data.sat import formula_graphs
+from gnnbench.data.sat_benchmark import SatBenchmark, labelled
+from gnnbench.models.neuroback import DecodeBlock, NeuroBack, RelationalGINConv
+from gnnbench.registry import MODELS
+from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.phases import threshold_phases
+from gnnbench.tasks.sat import SOLVING_FIELDS, SatOptions, SatSolving, class_weighted_bce
+from gnnbench.tasks.solver import SOLVERS, solve
+
+pytest.importorskip("pysat")
+pytest.importorskip("cnfgen")
+
+
+def test_threshold_maps_high_scores_to_negative_low_to_positive_middle_to_unset() -> None:
+    scores = torch.tensor([float("nan"), 0.95, 0.05, 0.5, 0.9, 0.1, float("nan")], dtype=torch.float64)
+    assert threshold_phases(scores, cfd=0.9) == [-1, 2, -4]  # 0.9 >= cfd; 0.1 is not < 1 - cfd
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_phases_reach_the_solver(solver: str) -> None:
+    """A predictor returning the planted assignment: 0 conflicts and the planted model; inverted: conflicts."""
+    family = GeneratedFamily("planted", 200, count=1, seed=3, ratio=3.5)
+    formula = family.formula(0)
+    assert len(formula.clauses) == 700
+    import random
+
+    rng = random.Random(f"{family.name}/0")  # the generator's own draw order: its first planted assignment
+    planted = [v if rng.random() < 0.5 else -v for v in range(1, 201)]
+    assert all(any(lit in planted for lit in c) for c in formula.clauses)
+    scores = torch.tensor([float("nan")] + [0.02 if lit > 0 else 0.98 for lit in planted])  # P(negative)
+    right = solve(formula, threshold_phases(scores, 0.9), solver)
+    wrong = solve(formula, threshold_phases(1 - scores, 0.9), solver)
+    assert right.solved and right.conflicts == 0 and sorted(right.model, key=abs) == planted
+    assert wrong.solved and wrong.conflicts > 0
+
+
+def test_budget_exhaustion_is_recorded_as_unsolved() -> None:
+    formula = GeneratedFamily("random", 150, count=1, seed=1, ratio=4.26).formula(0)
+    stats = solve(formula, [], "cadical195", conflict_budget=1)
+    assert not stats.solved and stats.status is None and stats.conflicts >= 1
+    task = SatSolving(SatOptions(solvers=("cadical195",), policies=("default", "all_false"), conflict_budget=1))
+    rows = task.solve_all(NeuroBack(), [labelled(formula, "hard")], RunContext(torch.device("cpu"), seed=0))
+    assert rows["formula"] == [formula.name] * 2 and rows["solved"] == [False, False] and rows["status"] == [None] * 2
+
+
+def test_class_weighted_bce_uses_per_batch_weights() -> None:
+    logits, target = torch.tensor([0.3, -1.0, 2.0, 0.1]), torch.tensor([1, 0, 0, 0])
+    weight = torch.tensor([4 / (2 * 2), 4 / (2 * 4), 4 / (2 * 4), 4 / (2 * 4)])
+    expected = (weight * torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, target.float(), reduction="none")).mean()
+    torch.testing.assert_close(class_weighted_bce(logits, target), expected)
+
+
+def test_relational_gin_adds_the_self_term_once_per_present_relation() -> None:
+    torch.manual_seed(0)
+    conv = RelationalGINConv(4, 4)
+    with torch.no_grad():
+        conv.eps.copy_(torch.tensor([0.5, -0.25, 2.0]))
+    x = torch.randn(3, 4)
+    edge_index = torch.tensor([[1, 2, 0], [0, 0, 1]])
+    for edge_type, present in ((torch.tensor([0, 2, 2]), (0, 2)), (torch.tensor([1, 1, 1]), (1,))):
+        expected = torch.zeros(3, 4)
+        for r in present:
+            messages = torch.zeros(3, 4)
+            for (src, dst), t in zip(edge_index.t().tolist(), edge_type.tolist(), strict=True):
+                if t == r:
+                    messages[dst] += conv.mlps[r](x[src])
+            expected += (1 + conv.eps[r]) * messages + x
+        torch.testing.assert_close(conv(x, edge_index, edge_type), expected)
+
+
+def test_decode_attention_stays_within_each_node() -> None:
+    torch.manual_seed(0)
+    block = DecodeBlock(48, patches=3, heads=8).eval()
+    x = torch.randn(5, 48)
+    other = x.clone()
+    other[1:] = torch.randn(4, 48)
+    torch.testing.assert_close(block(x)[0], block(other)[0])
+    assert sum(p.numel() for p in block.attention.qkv.parameters()) == 16 * 48 + 48
+
+
+def test_model_learns_backbone_phases_of_small_formulas() -> None:
+    """Overfits 20 small formulas: train micro-F1 on backbone variables > 0.95 within 200 steps."""
+    torch.manual_seed(0)
+    family = GeneratedFamily("planted", 12, count=20, seed=5, ratio=5.0)
+    instances = [labelled(f, family.name) for f in family.formulas()]
+    batch = Batch.from_data_list([g for inst in instances for g in inst.graphs])
+    labelled_vars = (batch.y == 0) | (batch.y == 1)
+    assert int(labelled_vars.sum()) > 100 and 0.2 < float(batch.y[labelled_vars].float().mean()) < 0.8
+    model = NeuroBack(dropout=0.0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    f1 = 0.0
+    for _ in range(200):
+        logits, target = SatSolving.predict(model, batch)
+        loss = class_weighted_bce(logits, target)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        f1 = float(((logits > 0).long() == target).float().mean())
+        if f1 > 0.95:
+            break
+    assert f1 > 0.95
+
+
+def test_sat_task_end_to_end_records_every_formula_solver_and_policy() -> None:
+    train = [labelled(f, "gen") for f in GeneratedFamily("planted", 30, count=6, ratio=5.0).formulas()]
+    unsat = labelled(parse_dimacs("p cnf 2 4\n1 2 0\n-1 2 0\n1 -2 0\n-1 -2 0\n", name="tiny-unsat"), "unsat")
+    test = [labelled(f, "gen-test") for f in GeneratedFamily("random", 40, count=2, seed=9).formulas()] + [unsat]
+    bench = SatBenchmark(train=train[:4], val=train[4:], test=test)
+    options = SatOptions(conflict_budget=5_000)
+    task = SatSolving(options)
+    entry = MODELS.get("neuroback")
+    hparams = {"lr": 1e-3, "batch_size": 2, "clip_norm": 1.0, "weight_decay": 0.01, "optimizer": "adamw",
+               "hidden_channels": 24, "gin_layers": 2, "graphtrans_blocks": 1, "decode_blocks": 1}
+    result = task.run(entry, bench, hparams, Budget(epochs=2), RunContext(torch.device("cpu"), seed=0))
+    assert set(result["metrics"]) == {"train", "val", "test"} and result["epochs_run"] == 2
+    assert 0 <= result["metrics"]["test"]["micro_f1"] <= 1 and "majority_micro_f1" in result["metrics"]["test"]
+    solving = result["solving"]
+    assert set(solving) == set(SOLVING_FIELDS)
+    assert len(solving["formula"]) == 3 * len(options.solvers) * len(options.policies)
+    rows = [dict(zip(solving, values, strict=True)) for values in zip(*solving.values(), strict=True)]
+    assert all(r["solved"] and r["status"] is False for r in rows if r["formula"] == "tiny-unsat")
+    assert all(r["status"] is True for r in rows if r["family"] == "gen-test")
+    assert all(r["conflicts"] == 0 for r in rows if r["policy"] == "oracle" and r["family"] == "gen-test")
+    assert all((r["inference_s"] > 0) == (r["policy"] == "neuroback") for r in rows)
+
+
+def test_graph_of_a_formula_feeds_the_model() -> None:
+    graphs = formula_graphs(parse_dimacs("p cnf 3 2\n1 -2 0\n2 3 0\n"))
+    out = NeuroBack().eval()(graphs[0].x, graphs[0].edge_index, graphs[0].edge_attr)
+    assert out.shape == (6,) and torch.isfinite(out).all()

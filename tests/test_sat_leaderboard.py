@@ -1,0 +1,37 @@
+"""The SAT solving table: per family, solver and policy, for the selected configuration, pooled over seeds."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gnnbench.leaderboard.sat import sat_frame, sat_markdown
+
+
+def record(config: str, seed: int, conflicts: dict[str, list[int]], solved: bool = True) -> dict:
+    rows = [(f"f{i}", policy, c) for policy, values in conflicts.items() for i, c in enumerate(values)]
+    return {"status": "ok", "spec": {"task": "sat_solving", "dataset": "SAT-3SAT", "model": "neuroback",
+                                     "config": config, "seed": seed},
+            "solving": {"family": ["uf75-325"] * len(rows), "formula": [f for f, _, _ in rows],
+                        "solver": ["cadical195"] * len(rows), "policy": [p for _, p, _ in rows],
+                        "solved": [solved] * len(rows), "status": [True] * len(rows),
+                        "conflicts": [c for _, _, c in rows], "decisions": [2 * c for _, _, c in rows],
+                        "propagations": [10 * c for _, _, c in rows], "solve_s": [0.001] * len(rows),
+                        "inference_s": [0.01 if p == "neuroback" else 0.0 for _, p, _ in rows]}}
+
+
+def test_sat_frame_pools_seeds_of_the_selected_config_and_computes_reductions() -> None:
+    records = [record("default", 0, {"default": [10, 20, 30], "neuroback": [5, 10, 15]}),
+               record("default", 1, {"default": [10, 20, 30], "neuroback": [5, 10, 15]}),
+               record("lr=0.1", 0, {"default": [1, 1, 1], "neuroback": [100, 100, 100]}, solved=False)]
+    board = pd.DataFrame([{"task": "sat_solving", "dataset": "SAT-3SAT", "model": "neuroback", "config": "default",
+                           "scenario": "none"}])
+    frame = sat_frame(records, board)
+    assert frame["policy"].tolist() == ["default", "neuroback"]  # run order, not alphabetical
+    default, neuroback = (frame.iloc[i] for i in range(2))
+    assert default.formulas == 3 and default.runs == 6 and default.solved == 6
+    assert default.median_conflicts == 20 and neuroback.median_conflicts == 10 and neuroback.median_decisions == 20
+    assert neuroback.conflict_reduction == pytest.approx(0.5) and default.conflict_reduction == 0
+    assert neuroback.inference_s == pytest.approx(0.01)
+    text = "\n".join(sat_markdown(frame))
+    assert "| cadical195 | neuroback | 6/6 | 10 |" in text and "+50.0%" in text
