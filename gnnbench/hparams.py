@@ -20,7 +20,7 @@ from gnnbench.errors import did_you_mean
 from gnnbench.registry import Entry
 
 #: Constructor arguments the task fills from the data, never from a suite.
-DATA_ARGS = ("in_channels", "out_channels")
+DATA_ARGS = ("in_channels", "out_channels", "num_nodes")
 
 
 class HparamError(ValueError):

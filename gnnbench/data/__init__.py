@@ -1,3 +1,3 @@
 """Datasets: importing this package registers the built-in loaders."""
 
-from gnnbench.data import ogb_mol, planetoid, scenarios, substructure, synthetic, tu  # noqa: F401
+from gnnbench.data import ogb_mol, planetoid, scenarios, substructure, synthetic, temporal, tu  # noqa: F401
