@@ -66,8 +66,8 @@ def load_dyglib(root: str | Path, name: str) -> TemporalData:
     missing = [c for c in DYGLIB_COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(f"{csv}: missing column(s) {', '.join(missing)}; expected u, i, ts (and idx for features)")
-    src, dst = (torch.from_numpy(frame[c].to_numpy(np.int64)) for c in ("u", "i"))
-    t = torch.from_numpy(frame["ts"].to_numpy(np.float64))
+    src, dst = (torch.tensor(frame[c].to_numpy(np.int64)) for c in ("u", "i"))
+    t = torch.tensor(frame["ts"].to_numpy(np.float64))
     t = t.long() if bool((t == t.round()).all()) else t
     features = csv.with_suffix(".npy")
     msg = None
