@@ -44,10 +44,12 @@ class EdgeBank(TemporalLinkModel):
 
     def fit(self, task: TemporalLinkPrediction, split: StreamSplit, hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> FitResult:
-        """Nothing to learn: fix the window from the stream's time span (known before any event is scored)."""
+        """Nothing to learn: fix the window from the stream's time span (known before any event is scored), and
+        score the validation events once."""
         span = float(split.full.t[-1] - split.full.t[0])
         self.window = self.window_fraction * span if self.memory == "time_window" else None
-        return FitResult(best_epoch=0, epochs_run=0)
+        val = task.evaluate(self, split, "val")
+        return FitResult(best_epoch=0, epochs_run=0, history={f"val_{k}": [v] for k, v in val.items()})
 
     def link_logits(self, history: TemporalData, src: Tensor, dst: Tensor, t: Tensor) -> Tensor:
         if self.window is not None and history.num_events:

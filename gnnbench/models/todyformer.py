@@ -30,7 +30,8 @@ For a batch of target events whose first time is :math:`t_0`:
 7. Steps 3-6 repeat L = ``num_blocks`` times; :math:`z_v = r_v` and a pair scores
    :math:`\mathrm{MLP}([z_u \Vert z_v])`, trained with BCE against sampled negative destinations.
 
-``global_encoder = False`` is the ablation without steps 4-6: :math:`z_v` is then the node's token in the latest
+``global_encoder = False`` (with ``num_patches = 1``: the registered ``todyformer_m1``, a window of one patch) is
+the ablation without steps 4-6: :math:`z_v` is then the node's token in the latest
 patch where it occurs (a learned vector when it occurs in none). The optional node2vec positional encoding of
 the paper is not implemented (it needs random walks from ``torch_cluster``/``pyg_lib``).
 """
@@ -45,6 +46,9 @@ from torch_geometric.nn.models.tgn import TimeEncoder
 
 from gnnbench.registry import register_model
 from gnnbench.tasks.temporal_link import TemporalLinkModel
+
+
+PAPER = "Biparva et al., TMLR 2024 (arXiv 2402.05944)"
 
 
 def window(history: TemporalData, t0: Tensor, size: int) -> TemporalData:
@@ -72,8 +76,9 @@ def unpack(dense: Tensor, node: Tensor, patch: Tensor) -> Tensor:
     return dense[node, patch]
 
 
-@register_model("todyformer", paper="Biparva et al., TMLR 2024 (arXiv 2402.05944)", tasks=("temporal_link",),
-                defaults={"lr": 1e-3})
+@register_model("todyformer", paper=PAPER, tasks=("temporal_link",), defaults={"lr": 1e-3})
+@register_model("todyformer_m1", paper=PAPER, tasks=("temporal_link",),
+                defaults={"lr": 1e-3, "num_patches": 1, "global_encoder": False})
 class Todyformer(TemporalLinkModel):
     """Todyformer: patch-wise temporal MPNN tokens, node-wise Transformer over patches, alternated L times."""
 

@@ -24,13 +24,14 @@ the MRR (tie-aware, :func:`gnnbench.tasks.metrics.mrr`).
 **Models** subclass :class:`TemporalLinkModel`: they score ``(src, candidate destinations)`` from a ``history``
 holding only the events strictly before the batch's first time (so a model cannot see the batch or the future),
 and ``observe`` each batch after it is scored (memory models update their state there). Validation follows the
-training pass, so memory is carried over; before test, the state is reset and the training and validation
-events are replayed. The default protocol is Adam on the binary cross-entropy of the training events against
+training pass, so memory is carried over; the test continues from the state after the selected epoch's
+validation pass (memory models have then seen the training and the validation events, as in DyGLib). The default protocol is Adam on the binary cross-entropy of the training events against
 one random destination each (redrawn every epoch from the run seed), the epoch selected on validation AP.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections import defaultdict
@@ -50,7 +51,6 @@ from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Ta
 from gnnbench.tasks.metrics import average_precision, mrr, roc_auc
 
 Strategy = Literal["random", "historical", "inductive"]
-EVAL_SPLITS = ("val", "test")
 
 
 class TemporalLinkModel(nn.Module):
@@ -61,6 +61,10 @@ class TemporalLinkModel(nn.Module):
 
     def observe(self, batch: TemporalData) -> None:
         """Take in the events of a batch that has just been scored."""
+
+    def load_snapshot(self, snapshot: TemporalLinkModel) -> None:
+        """Become ``snapshot`` (a deep copy of this model): its parameters and everything it has observed."""
+        self.__dict__.update(snapshot.__dict__)
 
     def link_logits(self, history: TemporalData, src: Tensor, dst: Tensor, t: Tensor) -> Tensor:
         """Logits ``[B, C]`` of ``src[b]`` linking to each of ``dst[b, :]`` at time ``t[b]``, given the events of
@@ -202,8 +206,9 @@ class TemporalLinkPrediction(Task):
         model = entry.obj(in_channels=data.msg.size(-1), out_channels=1, num_nodes=data.num_nodes, **model_kwargs)
         model = model.to(ctx.device)
         fit = self.fit_model(model, hide_test(split), train_kwargs, budget, ctx)
-        self.replay(model, split)  # memory: the training events, then validation, then test
-        metrics = {name: self.evaluate(model, split, name) for name in EVAL_SPLITS}
+        # the model stands as after the selected epoch's validation pass: test continues the stream from there
+        metrics = {"val": {k[4:]: v[fit.best_epoch] for k, v in fit.history.items() if k.startswith("val_")},
+                   "test": self.evaluate(model, split, "test")}
         opts: TemporalLinkOptions = self.options
         return {
             "metrics": metrics,
@@ -275,22 +280,15 @@ class TemporalLinkPrediction(Task):
                 "mrr": mrr(positive.double(), negative.double()),
                 "loss": float(F.binary_cross_entropy_with_logits(scores, labels.double()))}
 
-    @torch.no_grad()
-    def replay(self, model: TemporalLinkModel, split: StreamSplit) -> None:
-        """Reset the model's state and let it observe the training events, as after a training pass."""
-        model.eval()
-        model.reset_state()
-        for a, b in batches(split.train, 0, split.train.num_events, self.options.batch_size):
-            model.observe(split.train[a:b])
-
     def fit(self, model: TemporalLinkModel, split: StreamSplit, train_hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> FitResult:
         """One pass over the training events per epoch (BCE against a fresh random destination per event), then
-        the validation events, continuing from the state the pass left."""
+        the validation events, continuing from the state the pass left. The model is left as it stood after the
+        selected epoch's validation pass (parameters and memory, as DyGLib restores its memory bank)."""
         optimizer = torch.optim.Adam(model.parameters(), lr=train_hparams["lr"],
                                      weight_decay=train_hparams["weight_decay"])
         stopper = EarlyStopping(self.direction, budget.patience)
-        history: dict[str, list[float]] = {"train_loss": [], "val_average_precision": [], "val_loss": []}
+        history: dict[str, list[float]] = defaultdict(list)
         times: list[float] = []
         generator = torch.Generator().manual_seed(ctx.seed)
         train, epoch = split.train, -1
@@ -316,13 +314,17 @@ class TemporalLinkPrediction(Task):
             times.append(time.perf_counter() - start)
             val = self.evaluate(model, split, "val")
             history["train_loss"].append(total / max(count, 1))
-            history["val_average_precision"].append(val["average_precision"])
-            history["val_loss"].append(val["loss"])
+            for key, value in val.items():
+                history[f"val_{key}"].append(value)
             ctx.report(epoch, {"loss": total / max(count, 1), "val_ap": val["average_precision"]})
-            if stopper.step(epoch, val["average_precision"], val["loss"], model):
+            stop = stopper.step(epoch, val["average_precision"], val["loss"], model)
+            if stopper.best_epoch == epoch:
+                selected = copy.deepcopy(model)
+            if stop:
                 break
-        stopper.restore(model)
-        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
+        model.load_snapshot(selected)
+        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=dict(history),
+                         epoch_times_s=times)
 
 
 def hide_test(split: StreamSplit) -> StreamSplit:
