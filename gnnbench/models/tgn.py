@@ -9,6 +9,7 @@ ICML GRL workshop 2020), assembled from PyG's parts as in PyG's ``examples/tgn.p
   .. math:: z_v = \sum_{(u, e) \in \mathcal{N}(v)} \alpha_{vu} W\,[s_u \Vert \phi(t_v^- - t_e) \Vert x_e]
             + W_r s_v
 
+* the time encoding :math:`\phi` starts from DyGLib's geometric frequencies (:mod:`gnnbench.models.time_encoding`);
 * **Decoder**: :math:`\mathrm{MLP}(W_s z_u + W_d z_v)` as PyG's ``LinkPredictor``.
 
 The memory is a state: the task resets it before every training pass, the model takes in each batch only after
@@ -25,6 +26,7 @@ from torch_geometric.data import TemporalData
 from torch_geometric.nn import TransformerConv
 from torch_geometric.nn.models.tgn import IdentityMessage, LastAggregator, LastNeighborLoader, TGNMemory
 
+from gnnbench.models.time_encoding import init_geometric_
 from gnnbench.registry import register_model
 from gnnbench.tasks.temporal_link import TemporalLinkModel
 
@@ -40,6 +42,7 @@ class TGN(TemporalLinkModel):
         self.memory = TGNMemory(num_nodes, in_channels, memory_channels, time_channels,
                                 message_module=IdentityMessage(in_channels, memory_channels, time_channels),
                                 aggregator_module=LastAggregator())
+        init_geometric_(self.memory.time_enc)
         self.neighbors = LastNeighborLoader(num_nodes, size=num_neighbors)
         self.conv = TransformerConv(memory_channels, embedding_channels // heads, heads=heads, dropout=dropout,
                                     edge_dim=in_channels + time_channels)

@@ -20,7 +20,8 @@ For a batch of target events whose first time is :math:`t_0`:
        h'_{m,v} = \mathrm{LN}\Big(h_{m,v} + \sum_{(u,v,t_e) \in P_m} \alpha_{uv}\,
        W_v\big(h_{m,u} \,\Vert\, \phi(t_0 - t_e) \,\Vert\, x_e\big)\Big)
 
-   (PyG ``TransformerConv`` with the edge's time encoding :math:`\phi` of its age and its features :math:`x_e`).
+   (PyG ``TransformerConv`` with the edge's time encoding :math:`\phi` of its age, see
+   :mod:`gnnbench.models.time_encoding`, and its features :math:`x_e`).
 4. **Pack.** Tokens are regrouped node-wise into a sequence
    :math:`[h_{1,v}, \dots, h_{M,v}, r_v]` of the node's M patch tokens (a key-padding mask hides patches the
    node is absent from) and a read-out token :math:`r_v` that carries the node's state across blocks.
@@ -42,8 +43,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import TemporalData
 from torch_geometric.nn import MLP, TransformerConv
-from torch_geometric.nn.models.tgn import TimeEncoder
 
+from gnnbench.models.time_encoding import time_encoder
 from gnnbench.registry import register_model
 from gnnbench.tasks.temporal_link import TemporalLinkModel
 
@@ -89,8 +90,8 @@ class Todyformer(TemporalLinkModel):
         if hidden_channels % heads:
             raise ValueError(f"hidden_channels ({hidden_channels}) must be divisible by heads ({heads})")
         self.num_patches, self.patch_size, self.global_encoder = num_patches, patch_size, global_encoder
-        self.time_encoder = TimeEncoder(time_channels)
-        self.position_encoder = TimeEncoder(hidden_channels)
+        self.time_encoder = time_encoder(time_channels)
+        self.position_encoder = time_encoder(hidden_channels)
         self.token = nn.Parameter(torch.zeros(hidden_channels))
         self.readout = nn.Parameter(torch.zeros(hidden_channels))
         self.local = nn.ModuleList(
