@@ -10,13 +10,14 @@ import torch
 from torch_geometric.data import TemporalData
 
 from gnnbench import hparams as hp
+from gnnbench.cli import main
 from gnnbench.data.temporal import load_dyglib, load_jodie, load_snap, periodic_stream, stream
 from gnnbench.errors import DataError
 from gnnbench.leaderboard.aggregate import runs_frame
 from gnnbench.registry import DATASETS, MODELS
 from gnnbench.tasks.base import Budget, RunContext
 from gnnbench.tasks.metrics import average_precision, mrr
-from gnnbench.tasks.temporal_link import TemporalLinkOptions, TemporalLinkPrediction, sample_negatives
+from gnnbench.tasks.temporal_link import TemporalLinkOptions, TemporalLinkPrediction, hide_test, sample_negatives
 
 CPU = RunContext(torch.device("cpu"), seed=0)
 
@@ -128,6 +129,8 @@ def test_chronological_split_and_hidden_nodes() -> None:
     assert all(int(u) not in seen or int(v) not in seen for u, v in zip(scored.src, scored.dst, strict=True))
     assert split.negatives["val"].shape == (int(split.scored["val"].sum()), 3)
     assert "inductive" in split.description and "negatives=random(seed=0,k=3)" in split.description
+    view = hide_test(split)  # what a training protocol gets: the stream stops after validation
+    assert view.full.num_events == b and set(view.ranges) == set(view.negatives) == {"val"}
 
 
 def hand_stream() -> TemporalData:
@@ -182,3 +185,17 @@ def test_a_run_records_strategy_seed_and_a_leaderboard_row_per_protocol() -> Non
     assert result["negatives"]["random_fallbacks"]["test"] == result["data"]["num_test_scored"]
     assert set(runs_frame(records)["task"]) == {"temporal_link(transductive,random)",
                                                 "temporal_link(transductive,historical)"}
+
+
+def test_a_suite_runs_each_protocol_into_its_own_leaderboard_row(write_suite, tmp_path) -> None:
+    path = write_suite("""\
+        name: temporal
+        defaults: {seeds: 1, epochs: 1, datasets: [PeriodicStream], models: [edgebank, edgebank_tw]}
+        experiments:
+          - {task: {name: temporal_link, negatives: random}}
+          - {task: {name: temporal_link, setting: inductive, negatives: historical}}
+        """)
+    assert main(["run", str(path), "--results", str(tmp_path / "r"), "-q"]) == 0
+    board = pd.read_csv(tmp_path / "r" / "temporal" / "leaderboard.csv")
+    assert sorted(set(board["task"])) == ["temporal_link(inductive,historical)", "temporal_link(transductive,random)"]
+    assert len(board) == 4 and (board["n"] == 1).all() and (board["metric"] == "average_precision").all()

@@ -6,11 +6,12 @@ A pair scores 1 when it is in the memory, else 0:
 .. math::
     s(u, v, t) = \mathbb{1}\big[\exists\, (u, v, t') \in \mathcal{H},\ t' \ge t - w\big]
 
-with :math:`\mathcal{H}` the events observed before the batch. ``memory = "unlimited"`` keeps every edge
-(:math:`w = \infty`); ``memory = "time_window"`` keeps the edges of the last :math:`w` time units, where
-:math:`w` is ``window_fraction`` of the stream's time span (the paper's fixed window equals the duration of the
-test period: 0.15 under a 70/15/15 split). The memory is the ``history`` the task passes, so it holds exactly
-the training and validation events (and the earlier test events) and nothing of the batch. Nothing is trained.
+with :math:`\mathcal{H}` the events observed before the batch. ``memory = "unlimited"`` keeps every edge (:math:`w
+= \infty`); ``memory = "time_window"`` keeps the edges of the last :math:`w` time units. The paper's fixed window
+is the duration of the test period; the test period is hidden while the model is fitted, so :math:`w` is the
+duration of the validation period, the same share of the stream (15 % under 70/15/15). The memory is the
+``history`` the task passes, so it holds exactly the training and validation events (and the earlier test events)
+and nothing of the batch. Nothing is trained.
 """
 
 from __future__ import annotations
@@ -37,17 +38,16 @@ class EdgeBank(TemporalLinkModel):
     fit_hparams: dict[str, Any] = {}
 
     def __init__(self, in_channels: int, out_channels: int, num_nodes: int,
-                 memory: Literal["unlimited", "time_window"] = "unlimited", window_fraction: float = 0.15) -> None:
+                 memory: Literal["unlimited", "time_window"] = "unlimited") -> None:
         super().__init__()
-        self.num_nodes, self.memory, self.window_fraction = num_nodes, memory, window_fraction
+        self.num_nodes, self.memory = num_nodes, memory
         self.window: float | None = None
 
     def fit(self, task: TemporalLinkPrediction, split: StreamSplit, hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> FitResult:
-        """Nothing to learn: fix the window from the stream's time span (known before any event is scored), and
-        score the validation events once."""
-        span = float(split.full.t[-1] - split.full.t[0])
-        self.window = self.window_fraction * span if self.memory == "time_window" else None
+        """Nothing to learn: set the window to the validation period's duration, and score its events once."""
+        start, end = split.ranges["val"]
+        self.window = float(split.full.t[end - 1] - split.full.t[start]) if self.memory == "time_window" else None
         val = task.evaluate(self, split, "val")
         return FitResult(best_epoch=0, epochs_run=0, history={f"val_{k}": [v] for k, v in val.items()})
 

@@ -13,9 +13,9 @@ ICML GRL workshop 2020), assembled from PyG's parts as in PyG's ``examples/tgn.p
 * **Decoder**: :math:`\mathrm{MLP}(W_s z_u + W_d z_v)` as PyG's ``LinkPredictor``.
 
 The memory is a state: the task resets it before every training pass, the model takes in each batch only after
-scoring it, and the test continues from the memory as it stood after the selected epoch's validation pass. Gradients stop at each batch's
-memory (PyG's ``memory.detach()``). DyGLib's TGN defaults are memory and time dimension 100 and 172, 20
-neighbours, lr 1e-4; ours are PyG's example's: 100 / 100, 10 neighbours, lr 1e-4.
+scoring it, and the test continues from the memory as it stood after the selected epoch's validation pass.
+Gradients stop at each batch's memory (PyG's ``memory.detach()``). DyGLib's TGN defaults are memory and time
+dimension 100 and 172, 20 neighbours, lr 1e-4; ours are PyG's example's: 100 / 100, 10 neighbours, lr 1e-4.
 """
 
 from __future__ import annotations

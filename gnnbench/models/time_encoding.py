@@ -1,5 +1,6 @@
-r"""The time encoding of temporal models, :math:`\phi(\Delta t) = \cos(\omega \Delta t + b)`, with TGAT's and DyGLib's
-initialisation: :math:`\omega_i = 10^{-9 i / (d - 1)}` (periods from one time unit to :math:`10^9` units), :math:`b = 0`.
+r"""The time encoding of temporal models, :math:`\phi(\Delta t) = \cos(\omega \Delta t + b)`, with TGAT's and
+DyGLib's initialisation: :math:`\omega_i = 10^{-9 i / (d - 1)}` (periods from one time unit to :math:`10^9` units),
+:math:`b = 0`.
 
 PyG's ``TimeEncoder`` initialises :math:`\omega` like any linear layer (uniform in about [-1, 1]); on streams
 timed in seconds (CollegeMsg spans :math:`1.7 \times 10^7` s) every such frequency wraps around many times within

@@ -48,7 +48,6 @@ from gnnbench.models.time_encoding import time_encoder
 from gnnbench.registry import register_model
 from gnnbench.tasks.temporal_link import TemporalLinkModel
 
-
 PAPER = "Biparva et al., TMLR 2024 (arXiv 2402.05944)"
 
 

@@ -22,11 +22,12 @@ negative of each event makes the 1:1 set of AP, ROC-AUC (the headline metric: AP
 the MRR (tie-aware, :func:`gnnbench.tasks.metrics.mrr`).
 
 **Models** subclass :class:`TemporalLinkModel`: they score ``(src, candidate destinations)`` from a ``history``
-holding only the events strictly before the batch's first time (so a model cannot see the batch or the future),
-and ``observe`` each batch after it is scored (memory models update their state there). Validation follows the
-training pass, so memory is carried over; the test continues from the state after the selected epoch's
-validation pass (memory models have then seen the training and the validation events, as in DyGLib). The default protocol is Adam on the binary cross-entropy of the training events against
-one random destination each (redrawn every epoch from the run seed), the epoch selected on validation AP.
+holding only the events strictly before the batch's first time (so a model cannot see the batch or the future), and
+``observe`` each batch after it is scored (memory models update their state there). Validation follows the training
+pass, so memory is carried over; the test continues from the state after the selected epoch's validation pass
+(memory models have then seen the training and the validation events, as in DyGLib). The default protocol is Adam
+on the binary cross-entropy of the training events against one random destination each (redrawn every epoch from
+the run seed), the epoch selected on validation AP.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class TemporalLinkOptions:
     mrr_negatives: int = 20
 
     def __post_init__(self) -> None:
-        if not (0 < self.val_fraction and 0 < self.test_fraction and self.val_fraction + self.test_fraction < 1):
+        if min(self.val_fraction, self.test_fraction) <= 0 or self.val_fraction + self.test_fraction >= 1:
             raise ValueError("temporal split shares need 0 < val_fraction, 0 < test_fraction and a sum below 1; "
                              f"got {self.val_fraction} and {self.test_fraction}")
         if not 0 <= self.new_node_fraction < 1:
@@ -122,7 +123,7 @@ def chronological_bounds(t: Tensor, val_fraction: float, test_fraction: float) -
 
 
 def hidden_nodes(data: TemporalData, start: int, fraction: float, seed: int) -> Tensor:
-    """``round(fraction x N)`` nodes of the events from ``start`` on, drawn with ``seed`` (DyGLib's new nodes)."""
+    """``int(fraction x N)`` nodes of the events from ``start`` on, drawn with ``seed`` (DyGLib's new nodes)."""
     later = torch.unique(torch.cat([data.src[start:], data.dst[start:]]))
     count = min(int(fraction * data.num_nodes), later.numel())
     generator = torch.Generator().manual_seed(seed)
@@ -175,7 +176,8 @@ def _random_other(candidates: np.ndarray, exclude: int, k: int, rng: np.random.G
     return draw
 
 
-def batches(data: TemporalData, start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
+def batches(start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
+    """``[a, b)`` event ranges of at most ``size`` events covering ``[start, end)`` in order."""
     for a in range(start, end, size):
         yield a, min(a + size, end)
 
@@ -257,7 +259,7 @@ class TemporalLinkPrediction(Task):
         start, end = split.ranges[name]
         positive, negative = [], []
         offset = 0
-        for a, b in batches(split.full, start, end, self.options.batch_size):
+        for a, b in batches(start, end, self.options.batch_size):
             batch = split.full[a:b]
             mask = split.scored[name][a - start:b - start]
             n = int(mask.sum())
@@ -297,7 +299,7 @@ class TemporalLinkPrediction(Task):
             model.train()
             model.reset_state()
             total, count = 0.0, 0
-            for a, b in batches(train, 0, train.num_events, self.options.batch_size):
+            for a, b in batches(0, train.num_events, self.options.batch_size):
                 batch = train[a:b]
                 negative = split.train_dst[torch.randint(split.train_dst.numel(), (b - a,), generator=generator)]
                 logits = model.link_logits(history_before(train, batch.t[0]), batch.src,
@@ -328,9 +330,11 @@ class TemporalLinkPrediction(Task):
 
 
 def hide_test(split: StreamSplit) -> StreamSplit:
-    """A view for the training protocol without the test range, its scored events and its negatives."""
+    """A view for the training protocol: the stream ends with the validation events; no test range, scored
+    events or negatives."""
     def drop(d: dict) -> dict:
         return {k: v for k, v in d.items() if k != "test"}
 
-    return dataclasses.replace(split, ranges=drop(split.ranges), scored=drop(split.scored),
-                               negatives=drop(split.negatives), fallbacks=drop(split.fallbacks))
+    return dataclasses.replace(split, full=split.full[:split.ranges["val"][1]], ranges=drop(split.ranges),
+                               scored=drop(split.scored), negatives=drop(split.negatives),
+                               fallbacks=drop(split.fallbacks))
