@@ -20,8 +20,9 @@ from gnnbench.errors import did_you_mean
 from gnnbench.registry import Entry
 
 #: Constructor arguments the task fills from the data, never from a suite (``level``: graph- or node-level
-#: targets, passed by the graph tasks to models that can read out either).
-DATA_ARGS = ("in_channels", "out_channels", "level")
+#: targets, passed by the graph tasks to models that can read out either; ``num_nodes``: the node count of
+#: an event stream, passed by the temporal task).
+DATA_ARGS = ("in_channels", "out_channels", "level", "num_nodes")
 
 
 class HparamError(ValueError):

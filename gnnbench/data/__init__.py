@@ -1,3 +1,13 @@
 """Datasets: importing this package registers the built-in loaders."""
 
-from gnnbench.data import nasbench, ogb_mol, planetoid, sat_benchmark, scenarios, substructure, synthetic, tu  # noqa: F401
+from gnnbench.data import (  # noqa: F401
+    nasbench,
+    ogb_mol,
+    planetoid,
+    sat_benchmark,
+    scenarios,
+    substructure,
+    synthetic,
+    temporal,
+    tu,
+)

@@ -42,6 +42,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         device = resolve_device(spec.device)
         task_cls = TASKS.get(spec.task).obj
         task = task_cls(task_cls.Options(**spec.task_options), scenario=build_scenario(spec.scenario))
+        record["task_label"] = task.label()
         dataset = DATASETS.get(spec.dataset)
         seed_everything(spec.seed)
         data = dataset.obj(data_root)

@@ -39,7 +39,8 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     for r in records:
         spec = r["spec"]
         row = {
-            "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""), "task": spec["task"],
+            "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""),
+            "task": r.get("task_label", spec["task"]),
             "dataset": spec["dataset"], "model": spec["model"], "config": spec.get("config", "default"),
             "scenario": scenario_label(spec.get("scenario")), "seed": spec["seed"], "kernel": kernel_label(r),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),

@@ -1,3 +1,3 @@
 """Tasks: importing this package registers the built-in ones."""
 
-from gnnbench.tasks import graph, link, node, ogb_graph, sat, search  # noqa: F401
+from gnnbench.tasks import graph, link, node, ogb_graph, sat, search, temporal_link  # noqa: F401

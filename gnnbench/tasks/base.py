@@ -109,6 +109,11 @@ class Task(ABC):
         #: a :class:`gnnbench.data.scenarios.Scenario` perturbing the training data, or None
         self.scenario = scenario
 
+    def label(self) -> str:
+        """The task's name in leaderboards: the name, plus the options that make results incomparable (a
+        temporal task's setting and negative strategy), so such runs never share a row."""
+        return self.name
+
     @abstractmethod
     def run(self, entry: Entry, data: Any, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
         """Train ``entry``'s model on ``data`` and return the record's result fields."""

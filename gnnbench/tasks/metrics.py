@@ -60,3 +60,14 @@ def hits_at_k(scores: torch.Tensor, labels: torch.Tensor, k: int) -> float:
         return 1.0
     kth = negatives.topk(k).values[-1]
     return float((scores[positive] > kth).double().mean())
+
+
+def mrr(positive: torch.Tensor, negatives: torch.Tensor) -> float:
+    """Mean reciprocal rank of each positive score among its row of negative scores (``[n]`` vs ``[n, K]``),
+    tie-aware as TGB: the rank is the mean of the optimistic (``1 + #neg > pos``) and pessimistic
+    (``1 + #neg >= pos``) ranks, so a constant scorer gets ``1 / (1 + K / 2)``, not 1."""
+    if not positive.numel():
+        return math.nan
+    pos = positive.unsqueeze(1)
+    rank = 1 + 0.5 * ((negatives > pos).sum(1) + (negatives >= pos).sum(1)).double()
+    return float((1 / rank).mean())

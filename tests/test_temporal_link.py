@@ -1,0 +1,201 @@
+"""Temporal link prediction: stream loaders, the chronological split, the three negative strategies, the MRR,
+and EdgeBank's scores against a hand computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch_geometric.data import TemporalData
+
+from gnnbench import hparams as hp
+from gnnbench.cli import main
+from gnnbench.data.temporal import load_dyglib, load_jodie, load_snap, periodic_stream, stream
+from gnnbench.errors import DataError
+from gnnbench.leaderboard.aggregate import runs_frame
+from gnnbench.registry import DATASETS, MODELS
+from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.metrics import average_precision, mrr
+from gnnbench.tasks.temporal_link import TemporalLinkOptions, TemporalLinkPrediction, hide_test, sample_negatives
+
+CPU = RunContext(torch.device("cpu"), seed=0)
+
+
+def test_a_dyglib_csv_loads_with_and_without_edge_features(tmp_path) -> None:
+    frame = pd.DataFrame({"u": [7, 3, 7, 9], "i": [3, 9, 9, 7], "ts": [5.0, 1.0, 5.0, 8.0], "label": 0,
+                          "idx": [1, 2, 3, 4]})
+    frame.to_csv(tmp_path / "ml_toy.csv")  # DyGLib writes the pandas index as a leading unnamed column
+    data = load_dyglib(tmp_path, "toy")
+    assert data.t.tolist() == [1, 5, 5, 8] and data.msg.shape == (4, 1) and not data.msg.any()
+    assert data.src.tolist() == [0, 1, 1, 2] and data.dst.tolist() == [2, 0, 2, 1]  # ids 3, 7, 9 -> 0, 1, 2
+    features = np.arange(10, dtype=np.float32).reshape(5, 2)  # row 0 is DyGLib's padding row
+    np.save(tmp_path / "ml_toy.npy", features)
+    assert load_dyglib(tmp_path, "toy").msg.tolist() == [[4, 5], [2, 3], [6, 7], [8, 9]]
+
+
+def test_bad_stream_files_name_the_file_and_what_was_expected(tmp_path) -> None:
+    pd.DataFrame({"u": [1], "dst": [2], "ts": [0]}).to_csv(tmp_path / "ml_bad.csv")
+    with pytest.raises(DataError, match=r"ml_bad.csv: missing column\(s\) i"):
+        load_dyglib(tmp_path, "bad")
+    with pytest.raises(DataError, match="ml_none.csv is missing"):
+        load_dyglib(tmp_path, "none")
+    (tmp_path / "snap.txt").write_text("1 2\n")
+    with pytest.raises(DataError, match="snap.txt: expected 3 columns"):
+        load_snap(tmp_path / "snap.txt")
+
+
+def test_snap_and_jodie_files_load_as_time_sorted_streams(tmp_path) -> None:
+    (tmp_path / "snap.txt").write_text("10 20 300\n20 30 100\n")
+    data = load_snap(tmp_path / "snap.txt")
+    assert data.t.tolist() == [100, 300] and data.src.tolist() == [1, 0] and data.num_nodes == 3
+    raw = tmp_path / "wikipedia" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "wikipedia.csv").write_text("user,item,ts,label,f1,f2\n0,0,1.0,0,0.5,1.5\n1,0,2.0,0,2.5,3.5\n")
+    jodie = load_jodie(tmp_path, "wikipedia")
+    assert jodie.src.tolist() == [0, 1] and jodie.dst.tolist() == [2, 2] and jodie.msg.tolist()[1] == [2.5, 3.5]
+
+
+def test_collegemsg_is_vendored_with_its_published_size() -> None:
+    data = DATASETS.get("CollegeMsg").obj()
+    assert (data.num_events, data.num_nodes) == (59835, 1899) and bool((data.t[1:] >= data.t[:-1]).all())
+
+
+def test_periodic_stream_repeats_every_pair_exactly_one_period_later() -> None:
+    data = periodic_stream(num_pairs=8, periods=3, seed=1)
+    assert torch.equal(data.src[8:], data.src[:-8]) and torch.equal(data.dst[8:], data.dst[:-8])
+    assert sorted(data.src[:8].tolist()) == list(range(8)) and torch.equal(data.dst[:8], data.src[:8] + 8)
+
+
+def toy_stream() -> TemporalData:
+    """Source 0 messages 1, 2, 3 in turn, with 4, 5, 6, 7 busy elsewhere and, from event 70 on, messaging the
+    new nodes 8, 9, 10; 100 events, one per time step."""
+    src, dst = [], []
+    for k in range(100):
+        src.append(0 if k % 2 == 0 else 4 + (k // 2) % 4)
+        other = 4 + (k // 2 + 1) % 4 if k < 70 else 8 + (k // 2) % 3
+        dst.append(1 + (k // 2) % 3 if k % 2 == 0 else other)
+    return stream(torch.tensor(src), torch.tensor(dst), torch.arange(100))
+
+
+def test_negative_strategies_differ_and_historical_ones_are_historical() -> None:
+    data = toy_stream()
+    start, end = 70, 100
+    draws = {s: sample_negatives(data, start, end, 70, s, 5, seed=3)[0] for s in ("random", "historical",
+                                                                                 "inductive")}
+    assert not torch.equal(draws["random"], draws["historical"])
+    assert not torch.equal(draws["random"], draws["inductive"])
+    assert not torch.equal(draws["historical"], draws["inductive"])
+    for e in range(start, end):
+        u, v, t = int(data.src[e]), int(data.dst[e]), int(data.t[e])
+        past = set(data.dst[(data.src == u) & (data.t < t)].tolist())
+        now = set(data.dst[(data.src == u) & (data.t == t)].tolist())
+        negatives = set(draws["historical"][e - start].tolist())
+        if past - now - {v}:
+            assert negatives <= past - now - {v}
+            assert v not in set(draws["random"][e - start].tolist())
+        new = set(data.dst[70:e].tolist()) - set(data.dst[:70].tolist()) - {v}
+        if new:
+            assert set(draws["inductive"][e - start].tolist()) <= new
+    again = sample_negatives(data, start, end, 70, "historical", 5, seed=3)[0]
+    assert torch.equal(again, draws["historical"])  # fixed seed: every model sees the same negatives
+
+
+def test_inductive_negatives_are_destinations_first_seen_after_training() -> None:
+    src = torch.tensor([0, 0, 1, 1, 2, 2, 0, 0, 1, 1])
+    dst = torch.tensor([5, 6, 5, 6, 7, 8, 5, 9, 5, 6])
+    data = stream(src, dst, torch.arange(10))
+    negatives, fallbacks = sample_negatives(data, 6, 10, train_end=4, strategy="inductive", k=4, seed=0)
+    # destinations new after event 4: 7, 8 (seen at t = 4, 5), then 9 (t = 7); renumbered ids are dst - 2
+    assert set(negatives[0].tolist()) <= {5, 6} and set(negatives[2].tolist()) <= {5, 6, 7}
+    assert fallbacks == 0
+
+
+def test_mrr_is_tie_aware() -> None:
+    assert mrr(torch.tensor([1.0]), torch.tensor([[0.0, 0.0]])) == 1.0
+    assert mrr(torch.tensor([1.0]), torch.tensor([[1.0, 1.0]])) == pytest.approx(1 / 2)  # ranks 1..3 -> 2
+    assert mrr(torch.tensor([0.0, 1.0]), torch.tensor([[1.0, 2.0], [0.0, 0.5]])) == pytest.approx((1 / 3 + 1) / 2)
+
+
+def test_chronological_split_and_hidden_nodes() -> None:
+    data = periodic_stream(num_pairs=20, periods=10)
+    task = TemporalLinkPrediction(TemporalLinkOptions(setting="inductive", mrr_negatives=3))
+    split = task.split(data)
+    (a, b), (b2, c) = split.ranges["val"], split.ranges["test"]
+    assert (a, b, b2, c) == (140, 170, 170, 200)
+    assert split.train.t.max() < data.t[a] and split.train.num_events < a
+    seen = set(split.train.src.tolist()) | set(split.train.dst.tolist())
+    scored = data[a:b][split.scored["val"]]
+    assert all(int(u) not in seen or int(v) not in seen for u, v in zip(scored.src, scored.dst, strict=True))
+    assert split.negatives["val"].shape == (int(split.scored["val"].sum()), 3)
+    assert "inductive" in split.description and "negatives=random(seed=0,k=3)" in split.description
+    view = hide_test(split)  # what a training protocol gets: the stream stops after validation
+    assert view.full.num_events == b and set(view.ranges) == set(view.negatives) == {"val"}
+
+
+def hand_stream() -> TemporalData:
+    """Train: (0,1)@1 (0,2)@2 (1,2)@3 ... val: (0,1)@8, (2,3)@9; test: (0,2)@10, (3,1)@11 (all dst-replaced)."""
+    src = torch.tensor([0, 0, 1, 0, 1, 0, 1, 0, 2, 0, 3])
+    dst = torch.tensor([1, 2, 2, 1, 2, 1, 2, 1, 3, 2, 1])
+    return stream(src, dst, torch.arange(1, 12))
+
+
+def test_edgebank_average_precision_equals_the_hand_computed_value() -> None:
+    data = hand_stream()
+    task = TemporalLinkPrediction(TemporalLinkOptions(val_fraction=0.2, test_fraction=0.2, new_node_fraction=0.0,
+                                                      batch_size=1, mrr_negatives=1))
+    split = task.split(data)
+    assert split.ranges == {"val": (7, 9), "test": (9, 11)}
+    split.negatives["test"] = torch.tensor([[1], [2]])  # (0, 1) seen before t = 10; (3, 2) never seen
+    entry = MODELS.get("edgebank")
+    model = entry.obj(in_channels=1, out_channels=1, num_nodes=data.num_nodes)
+    model.fit(task, split, {}, Budget(1), CPU)
+    test = task.evaluate(model, split, "test")
+    # positives (0, 2)@10 -> seen (1), (3, 1)@11 -> unseen (0); negatives (0, 1) -> seen (1), (3, 2) -> 0.
+    # Ranking: the two 1s (one positive, one negative) tie at the top, then the two 0s (one of each):
+    # AP = (1/2 - 0) * 2/4 + (1 - 1/2) * 2/4 = 0.5.
+    assert test["average_precision"] == pytest.approx(0.5)
+    assert test["average_precision"] == average_precision(torch.tensor([1.0, 0, 1, 0]), torch.tensor([1, 1, 0, 0]))
+    assert test["roc_auc"] == pytest.approx(0.5)
+
+
+def test_edgebank_time_window_forgets_old_edges() -> None:
+    history = stream(torch.tensor([0, 1]), torch.tensor([1, 2]), torch.tensor([0, 90]))
+    model = MODELS.get("edgebank").obj(1, 1, num_nodes=3, memory="time_window")
+    model.window = 20.0
+    logits = model.link_logits(history, torch.tensor([0, 1]), torch.tensor([[1], [2]]), torch.tensor([100, 100]))
+    assert logits.view(-1).tolist() == [0.0, 1.0]  # (0, 1) is 100 old: outside the window of 20
+    model.window = None
+    assert model.link_logits(history, torch.tensor([0]), torch.tensor([[1]]), torch.tensor([100])).item() == 1.0
+
+
+def test_a_run_records_strategy_seed_and_a_leaderboard_row_per_protocol() -> None:
+    entry = MODELS.get("edgebank")
+    data = periodic_stream(num_pairs=20, periods=10)
+    records = []
+    for negatives in ("random", "historical"):
+        task = TemporalLinkPrediction(TemporalLinkOptions(negatives=negatives, negative_seed=4))
+        result = task.run(entry, data, hp.resolve(entry, TemporalLinkPrediction, {}), Budget(1), CPU)
+        assert result["negatives"]["strategy"] == negatives and result["negatives"]["seed"] == 4
+        assert f"negatives={negatives}(seed=4" in result["split"]
+        records.append({"run_id": negatives, "status": "ok", "task_label": task.label(), "metric": task.metric,
+                        "direction": task.direction, **result,
+                        "spec": {"task": "temporal_link", "dataset": "p", "model": "edgebank", "seed": 0}})
+    # every source of the periodic stream has one partner only: no historical candidate, all fall back (counted)
+    assert result["negatives"]["random_fallbacks"]["test"] == result["data"]["num_test_scored"]
+    assert set(runs_frame(records)["task"]) == {"temporal_link(transductive,random)",
+                                                "temporal_link(transductive,historical)"}
+
+
+def test_a_suite_runs_each_protocol_into_its_own_leaderboard_row(write_suite, tmp_path) -> None:
+    path = write_suite("""\
+        name: temporal
+        defaults: {seeds: 1, epochs: 1, datasets: [PeriodicStream], models: [edgebank, edgebank_tw]}
+        experiments:
+          - {task: {name: temporal_link, negatives: random}}
+          - {task: {name: temporal_link, setting: inductive, negatives: historical}}
+        """)
+    assert main(["run", str(path), "--results", str(tmp_path / "r"), "-q"]) == 0
+    board = pd.read_csv(tmp_path / "r" / "temporal" / "leaderboard.csv")
+    assert sorted(set(board["task"])) == ["temporal_link(inductive,historical)", "temporal_link(transductive,random)"]
+    assert len(board) == 4 and (board["n"] == 1).all() and (board["metric"] == "average_precision").all()
