@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -130,6 +131,38 @@ class Task(ABC):
     def fit(self, model: torch.nn.Module, data: Any, train_hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> FitResult:
         """The task's default protocol (plain backprop with validation-selected early stopping)."""
+
+    def train_full_batch(self, model: torch.nn.Module, train_loss: Callable[[], torch.Tensor],
+                         validate: Callable[[], Mapping[str, float]], train_hparams: Mapping[str, Any],
+                         budget: Budget, ctx: RunContext) -> FitResult:
+        """Adam with one full-batch step on ``train_loss()`` per epoch, then ``validate()`` (the task's metric
+        and ``loss``); early stopping on them, and the selected epoch's state restored."""
+        optimizer = torch.optim.Adam(model.parameters(), lr=train_hparams["lr"],
+                                     weight_decay=train_hparams["weight_decay"])
+        stopper = EarlyStopping(self.direction, budget.patience)
+        key = f"val_{self.metric}"
+        history: dict[str, list[float]] = {"train_loss": [], key: [], "val_loss": []}
+        times: list[float] = []
+        epoch = -1
+        for epoch in range(budget.epochs):
+            start = time.perf_counter()
+            model.train()
+            optimizer.zero_grad()
+            loss = train_loss()
+            check_finite(loss, epoch)
+            loss.backward()
+            optimizer.step()
+            if ctx.device.type == "cuda":
+                torch.cuda.synchronize(ctx.device)
+            times.append(time.perf_counter() - start)
+            val = validate()
+            for name, value in (("train_loss", loss.item()), (key, val[self.metric]), ("val_loss", val["loss"])):
+                history[name].append(value)
+            ctx.report(epoch, {"loss": loss.item(), key: val[self.metric]})
+            if stopper.step(epoch, val[self.metric], val["loss"], model):
+                break
+        stopper.restore(model)
+        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
 
 
 def check_finite(loss: torch.Tensor, epoch: int) -> None:

@@ -15,7 +15,6 @@ validation ROC-AUC (ties: lower validation loss), and the test pairs scored once
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,7 @@ from torch_geometric.transforms import RandomLinkSplit
 
 from gnnbench import hparams as hp
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task
 from gnnbench.tasks.metrics import average_precision, hits_at_k, roc_auc
 
 SPLITS = ("train", "val", "test")
@@ -129,32 +128,13 @@ class LinkPrediction(Task):
 
     def fit(self, model: torch.nn.Module, data: Data, train_hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> FitResult:
-        optimizer = torch.optim.Adam(model.parameters(), lr=train_hparams["lr"],
-                                     weight_decay=train_hparams["weight_decay"])
-        stopper = EarlyStopping(self.direction, budget.patience)
-        history: dict[str, list[float]] = {"train_loss": [], "val_roc_auc": [], "val_loss": []}
-        times: list[float] = []
         labels = data.train_labels.float()
-        epoch = -1
-        for epoch in range(budget.epochs):
-            start = time.perf_counter()
-            model.train()
-            optimizer.zero_grad()
-            loss = F.binary_cross_entropy_with_logits(self.pair_logits(model, data, data.train_pairs), labels)
-            check_finite(loss, epoch)
-            loss.backward()
-            optimizer.step()
-            if ctx.device.type == "cuda":
-                torch.cuda.synchronize(ctx.device)
-            times.append(time.perf_counter() - start)
-            val = self.evaluate(model, data, ("val",))["val"]
-            for key, value in (("train_loss", loss.item()), ("val_roc_auc", val["roc_auc"]), ("val_loss", val["loss"])):
-                history[key].append(value)
-            ctx.report(epoch, {"loss": loss.item(), "val_roc_auc": val["roc_auc"]})
-            if stopper.step(epoch, val["roc_auc"], val["loss"], model):
-                break
-        stopper.restore(model)
-        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
+
+        def loss() -> torch.Tensor:
+            return F.binary_cross_entropy_with_logits(self.pair_logits(model, data, data.train_pairs), labels)
+
+        return self.train_full_batch(model, loss, lambda: self.evaluate(model, data, ("val",))["val"],
+                                     train_hparams, budget, ctx)
 
 
 def hide_test(data: Data) -> Data:

@@ -8,7 +8,6 @@ validation loss) with early stopping, and the test split evaluated once, at the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,7 +21,7 @@ from gnnbench.kernels import CONCRETE, candidates, model_kernels
 from gnnbench.kernels.adjacency import graph_of, with_graph
 from gnnbench.kernels.auto import use_kernel
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task
 from gnnbench.tasks.metrics import accuracy, macro_f1
 from gnnbench.tasks.splits import check_fractions, stratified_masks
 
@@ -125,33 +124,12 @@ class NodeClassification(Task):
         """Adam on the training nodes' cross-entropy. ``train_logits`` computes the training nodes' logits
         (default: a full forward restricted to ``train_mask``); a model whose nodes are independent once its
         propagation is precomputed passes a cheaper one."""
-        optimizer = torch.optim.Adam(model.parameters(), lr=train_hparams["lr"],
-                                     weight_decay=train_hparams["weight_decay"])
-        stopper = EarlyStopping(self.direction, budget.patience)
-        history: dict[str, list[float]] = {"train_loss": [], "val_accuracy": [], "val_loss": []}
-        times: list[float] = []
-        epoch = -1
-        for epoch in range(budget.epochs):
-            start = time.perf_counter()
-            model.train()
-            optimizer.zero_grad()
+        def loss() -> torch.Tensor:
             out = train_logits() if train_logits is not None else model(data.x, graph_of(data))[data.train_mask]
-            loss = F.cross_entropy(out, data.y[data.train_mask])
-            check_finite(loss, epoch)
-            loss.backward()
-            optimizer.step()
-            if ctx.device.type == "cuda":
-                torch.cuda.synchronize(ctx.device)
-            times.append(time.perf_counter() - start)
-            val = self.evaluate(model, data, ("val",))["val"]
-            for key, value in (("train_loss", loss.item()), ("val_accuracy", val["accuracy"]),
-                               ("val_loss", val["loss"])):
-                history[key].append(value)
-            ctx.report(epoch, {"loss": loss.item(), "val_accuracy": val["accuracy"]})
-            if stopper.step(epoch, val["accuracy"], val["loss"], model):
-                break
-        stopper.restore(model)
-        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
+            return F.cross_entropy(out, data.y[data.train_mask])
+
+        return self.train_full_batch(model, loss, lambda: self.evaluate(model, data, ("val",))["val"],
+                                     train_hparams, budget, ctx)
 
 
 def hide_test(data: Data) -> Data:
