@@ -35,6 +35,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
+from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -67,10 +68,10 @@ class TemporalLinkModel(nn.Module):
         """Become ``snapshot`` (a deep copy of this model): its parameters and everything it has observed."""
         self.__dict__.update(snapshot.__dict__)
 
+    @abstractmethod
     def link_logits(self, history: TemporalData, src: Tensor, dst: Tensor, t: Tensor) -> Tensor:
         """Logits ``[B, C]`` of ``src[b]`` linking to each of ``dst[b, :]`` at time ``t[b]``, given the events of
         ``history`` (all strictly before ``t.min()``) and whatever was observed."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
