@@ -170,6 +170,45 @@ def test_ff_negative_streams_never_carry_the_true_class_and_separate_after_train
     assert goodness[0] > goodness[1:].max()
 
 
+@pytest.mark.parametrize("cls", [ForwardForwardLabels, ForwardForwardVirtual])
+def test_ff_inference_labels_only_the_evaluated_nodes_and_knows_validation_labels_at_test(cls):
+    data = sbm()
+    model = cls(8, CLASSES, hidden_channels=16, num_layers=2)
+    fitted(model, data, epochs=20)
+    train, val, test = (data[f"{s}_mask"].nonzero().view(-1) for s in ("train", "val", "test"))
+    expected = {  # group -> (evaluated, known); every other node is unlabelled
+        "val": (val, train), "test": (test, torch.cat([train, val])), "train": (train, train[:0])}
+    groups = model.eval_groups(data.num_nodes)
+    # validation while fitting: the validation nodes, with the training labels only
+    assert torch.equal(model.group.evaluated, val) and torch.equal(model.group.known, train)
+    for group, (evaluated, known) in zip(groups, expected.values(), strict=True):
+        assert torch.equal(group.evaluated, evaluated) and torch.equal(group.known, known)
+        assert torch.equal(group.known_labels, data.y[known])
+        model.group = group
+        state = model.eval_state(data.x, data.edge_index)
+        for c in range(CLASSES):
+            if cls is ForwardForwardLabels:
+                labels = state.x[c][:, 8:]
+                assert bool((labels[evaluated].argmax(-1) == c).all())
+                assert torch.equal(labels[known].argmax(-1), data.y[known])
+                unlabelled = torch.ones(data.num_nodes, dtype=torch.bool)
+                unlabelled[evaluated] = unlabelled[known] = False
+                assert bool((labels[unlabelled] == 1 / CLASSES).all())
+            else:
+                virtual = state.graphs[c][:, data.edge_index.size(1):]
+                nodes, classes = virtual[:, : virtual.size(1) // 2]  # node -> class node; the rest reverses them
+                linked = dict(zip(nodes.tolist(), (classes - data.num_nodes).tolist(), strict=True))
+                assert linked == {**dict.fromkeys(evaluated.tolist(), c),
+                                  **dict(zip(known.tolist(), data.y[known].tolist(), strict=True))}
+    model.group = groups[0]
+    with torch.no_grad():
+        before = model(data.x, data.edge_index)
+        model.val_labels = (model.val_labels + 1) % CLASSES  # what the model believes about validation nodes
+        after = model(data.x, data.edge_index)
+    assert torch.equal(before[val], after[val]) and torch.equal(before[train], after[train])
+    assert not torch.equal(before[test], after[test])  # test passes read the validation labels
+
+
 def test_top_to_loss_scores_each_layer_with_the_mean_of_its_output_and_the_states_above():
     data = sbm()
     model = SingleForwardTopToLoss(8, CLASSES, hidden_channels=16, num_layers=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -27,6 +28,23 @@ def ff_loss(h: Tensor, theta: float) -> Tensor:
     return positive + negative
 
 
+@dataclass(frozen=True)
+class EvalGroup:
+    """One inference pass set: ``evaluated`` nodes take the candidate class, ``known`` nodes their own label.
+
+    Every other node is unlabelled in the pass (uniform label vector, or no class-node edge).
+    """
+
+    evaluated: Tensor
+    known: Tensor
+    known_labels: Tensor
+
+    def candidate(self, c: int) -> tuple[Tensor, Tensor]:
+        """The labelled nodes of candidate ``c``'s pass and their classes."""
+        return (torch.cat([self.known, self.evaluated]),
+                torch.cat([self.known_labels, self.known_labels.new_full((self.evaluated.numel(),), c)]))
+
+
 class ForwardForward(GreedyForward):
     r"""Shared FF machinery: streams of states, the FF loss on training nodes, goodness at inference.
 
@@ -35,6 +53,11 @@ class ForwardForward(GreedyForward):
     :math:`\arg\max_c \sum_\ell (\mathrm{mean}_d\, h^{(\ell)}_{v,d}(c)^2 - \theta)`: the goodness of the
     stream in which node v carries candidate class c, summed over layers (a mean of squares at inference, as
     the official code; every layer has the same width, so the argmax is that of the sum).
+
+    As in the official code, the candidate class goes to the *evaluated* nodes only, the nodes whose labels
+    the model may use keep them, and all other nodes stay unlabelled: validation nodes are evaluated with the
+    training labels known, every other non-training node (test) with the training and validation labels
+    known, and training nodes with no label known. Each group costs C passes.
     """
 
     def __init__(self, num_classes: int, theta: float, num_negatives: int) -> None:
@@ -45,13 +68,30 @@ class ForwardForward(GreedyForward):
         self.register_buffer("train_index", torch.empty(0, dtype=torch.long), persistent=False)
         self.register_buffer("train_labels", torch.empty(0, dtype=torch.long), persistent=False)
         self.register_buffer("negatives", torch.empty(0, 0, dtype=torch.long), persistent=False)
+        self.register_buffer("val_index", torch.empty(0, dtype=torch.long), persistent=False)
+        self.register_buffer("val_labels", torch.empty(0, dtype=torch.long), persistent=False)
+        self.group: EvalGroup | None = None  # whose passes eval_state builds: validation while fitting
 
     def prepare(self, data: Data) -> None:
-        """Training nodes, their labels and their K wrong classes, drawn once and fixed for every layer."""
+        """Training and validation labels, and the K wrong classes of each training node, drawn once."""
         self.train_index = data.train_mask.nonzero().view(-1)
         self.train_labels = data.y[self.train_index]
+        self.val_index = data.val_mask.nonzero().view(-1)
+        self.val_labels = data.y[self.val_index]
         self.negatives = wrong_classes(self.train_labels, self.num_classes, self.num_negatives,
                                        torch.default_generator)
+        self.group = self.eval_groups(data.num_nodes)[0]
+
+    def eval_groups(self, num_nodes: int) -> list[EvalGroup]:
+        """Validation (train labels known), the remaining non-training nodes (train and validation labels
+        known), then the training nodes (no label known); validation during training uses the first only."""
+        rest = torch.ones(num_nodes, dtype=torch.bool, device=self.train_index.device)
+        rest[self.train_index] = rest[self.val_index] = False
+        nothing = self.train_index[:0]
+        return [EvalGroup(self.val_index, self.train_index, self.train_labels),
+                EvalGroup(rest.nonzero().view(-1), torch.cat([self.train_index, self.val_index]),
+                          torch.cat([self.train_labels, self.val_labels])),
+                EvalGroup(self.train_index, nothing, self.train_labels[:0])]
 
     def layer_output(self, i: int, state: Data) -> Tensor:
         return torch.stack([self.layers[i](x, edges) for x, edges in zip(state.x, state.graphs, strict=True)])
@@ -72,11 +112,17 @@ class ForwardForward(GreedyForward):
         return None
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        return self.predict(x, edge_index)
-
-    def _check_fitted(self) -> None:
+        """Goodness logits of every node, each row from its own group's C passes (one group at a time)."""
         if not self.train_index.numel():
             raise RuntimeError(f"{type(self).__name__} must be fitted before inference")
+        logits = x.new_zeros(x.size(0), self.num_classes)
+        validation = self.group
+        for group in self.eval_groups(x.size(0)):
+            if group.evaluated.numel():
+                self.group = group
+                logits[group.evaluated] = self.predict(x, edge_index)[group.evaluated]
+        self.group = validation
+        return logits
 
 
 class ForwardForwardLabels(ForwardForward):
@@ -85,7 +131,8 @@ class ForwardForwardLabels(ForwardForward):
     :math:`\ell_v` is one-hot(:math:`y_v`) for training nodes in the positive stream, one-hot of the k-th
     wrong class in negative stream k, and uniform :math:`1/C` for every other node. Streams propagate
     separately (each layer's output on stream s is the next layer's input on stream s). At inference,
-    candidate c gives every non-training node one-hot(c) and training nodes keep their own labels.
+    candidate c gives the evaluated nodes one-hot(c), the known nodes their own one-hot labels and every other
+    node the uniform vector.
     """
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
@@ -93,26 +140,22 @@ class ForwardForwardLabels(ForwardForward):
         super().__init__(out_channels, theta, num_negatives)
         self.layers = forward_layers(backbone, [in_channels + out_channels] + [hidden_channels] * num_layers)
 
-    def with_labels(self, x: Tensor, train_classes: Tensor, others: Tensor | None) -> Tensor:
-        """``[x || label vectors]``: training nodes one-hot(``train_classes``), the rest ``others`` or uniform."""
+    def with_labels(self, x: Tensor, nodes: Tensor, classes: Tensor) -> Tensor:
+        """``[x || label vectors]``: ``nodes`` one-hot(``classes``), every other node uniform 1/C."""
         labels = x.new_full((x.size(0), self.num_classes), 1.0 / self.num_classes)
-        if others is not None:
-            labels = F.one_hot(others, self.num_classes).to(x.dtype).expand(x.size(0), -1).clone()
-        labels[self.train_index] = F.one_hot(train_classes, self.num_classes).to(x.dtype)
+        labels[nodes] = F.one_hot(classes, self.num_classes).to(x.dtype)
         return torch.cat([x, labels], dim=-1)
 
     def train_state(self, data: Data) -> Data:
         self.num_real_nodes = data.num_nodes
         classes = [self.train_labels, *self.negatives.t()]
-        return Data(x=torch.stack([self.with_labels(data.x, c, None) for c in classes]),
+        return Data(x=torch.stack([self.with_labels(data.x, self.train_index, c) for c in classes]),
                     graphs=[data.edge_index] * len(classes))
 
     def eval_state(self, x: Tensor, edge_index: Tensor) -> Data:
-        self._check_fitted()
         self.num_real_nodes = x.size(0)
-        candidates = torch.arange(self.num_classes, device=x.device)
-        return Data(x=torch.stack([self.with_labels(x, self.train_labels, c) for c in candidates]),
-                    graphs=[edge_index] * self.num_classes)
+        streams = [self.with_labels(x, *self.group.candidate(c)) for c in range(self.num_classes)]
+        return Data(x=torch.stack(streams), graphs=[edge_index] * self.num_classes)
 
     def next_state(self, state: Data, output: Tensor) -> Data:
         return Data(x=output.detach(), graphs=state.graphs)
@@ -124,7 +167,7 @@ class ForwardForwardVirtual(ForwardForward):
     C class nodes with fixed random features join the graph. The positive graph links every training node to
     its own class node (both directions), negative graph k to its k-th wrong class node. As in the official
     code, the next layer's input on every graph is this layer's output on the positive graph. At inference,
-    candidate c links training nodes to their own class node and every other node to class node c, and
+    candidate c links the known nodes to their own class node and the evaluated nodes to class node c, and
     each candidate graph propagates its own states.
     """
 
@@ -142,14 +185,9 @@ class ForwardForwardVirtual(ForwardForward):
         return Data(x=x.expand(len(graphs), -1, -1), graphs=graphs, tied=True)
 
     def eval_state(self, x: Tensor, edge_index: Tensor) -> Data:
-        self._check_fitted()
         n = self.num_real_nodes = x.size(0)
-        others = torch.ones(n, dtype=torch.bool, device=x.device)
-        others[self.train_index] = False
-        nodes = torch.cat([self.train_index, others.nonzero().view(-1)])
-        graphs = [torch.cat([edge_index, class_node_edges(
-            nodes, torch.cat([self.train_labels, self.train_labels.new_full((int(others.sum()),), c)]), n)], 1)
-            for c in range(self.num_classes)]
+        graphs = [torch.cat([edge_index, class_node_edges(*self.group.candidate(c), n)], 1)
+                  for c in range(self.num_classes)]
         features = torch.cat([x, self.class_features])
         return Data(x=features.expand(self.num_classes, -1, -1), graphs=graphs, tied=False)
 
