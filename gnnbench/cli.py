@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="worker processes for the process executor")
     run.add_argument("--address", help="Ray cluster to join, HOST:PORT (ray executor; default: start Ray locally)")
     run.add_argument("--rerun-failed", action="store_true", help="run again the runs recorded as failed")
+    run.add_argument("--only", action="append", metavar="EXPERIMENT",
+                     help="run only this experiment of the suite (repeatable); the leaderboard keeps every record")
     run.add_argument("--dry-run", action="store_true", help="validate and show the plan, run nothing")
     run.add_argument("-v", "--verbose", action="store_true", help="progress over epochs too (local executor)")
     run.set_defaults(handler=_run)
@@ -114,6 +116,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.suite import load_suite
 
     suite = load_suite(args.suite)
+    if args.only:
+        suite = suite.only(args.only)
     store = RunStore(args.results / suite.name)
     if args.dry_run:
         plan = driver.plan(suite, store, args.rerun_failed)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -87,6 +88,22 @@ def test_run_dry_run_and_leaderboard_rebuild(write_suite, capsys, tmp_path):
     assert (results / "cli" / "leaderboard.csv").read_bytes() == csv
     assert main(["run", str(path), "--results", str(results)]) == 0  # nothing left to do
     assert "2 already recorded; running 0" in capsys.readouterr().out
+
+
+def test_only_runs_the_named_experiment_into_the_same_records(write_suite, capsys, tmp_path):
+    two = GOOD.format(dataset="Cora", model="mlp") + "  - name: second\n    datasets: [Cora]\n    models: [gcn]\n"
+    path = write_suite(two.replace("defaults: {seeds: 2, epochs: 3}", "defaults: {seeds: 1, epochs: 3, "
+                                                                        "task: node_classification}"))
+    results = tmp_path / "r"
+    assert main(["run", str(path), "--results", str(results), "--only", "second", "-q"]) == 0
+    records = [json.loads(line) for line in (results / "cli" / "runs.jsonl").read_text().splitlines()]
+    assert [r["spec"]["model"] for r in records] == ["gcn"]
+    assert main(["run", str(path), "--results", str(results), "--dry-run"]) == 0
+    assert "2 runs, 1 recorded, 0 failed (kept), 1 to run" in capsys.readouterr().out
+    assert main(["run", str(path), "--results", str(results), "--only", "secnd"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"gnnbench: error: {path}: experiments: no experiment named 'secnd'; the suite has experiments[0], second; "
+        "did you mean 'second'?")
 
 
 def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):

@@ -107,6 +107,16 @@ class Suite:
     #: dataset name -> key path of its first use, for locating data errors found after parsing
     dataset_keys: dict[str, str] = field(default_factory=dict)
 
+    def only(self, experiments: list[str]) -> Suite:
+        """The suite restricted to the named experiments: a long suite run piece by piece into the same
+        records (run ids do not depend on which experiments are selected)."""
+        names = list(dict.fromkeys(s.experiment for s in self.specs))
+        for name in experiments:
+            if name not in names:
+                raise ConfigError(str(self.path), "experiments", f"no experiment named {name!r}; the suite has "
+                                  f"{', '.join(names)}{did_you_mean(name, names)}")
+        return dataclasses.replace(self, specs=[s for s in self.specs if s.experiment in experiments])
+
 
 def canonical_json(obj: Any) -> str:
     """Sorted keys, no whitespace, floats as Python's shortest repr: equal specs give equal strings."""
