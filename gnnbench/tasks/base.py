@@ -68,6 +68,16 @@ class FitResult:
     #: a protocol that gathers batches from a feature store: mode, per-epoch loading time and share
     loading: dict[str, Any] | None = None
 
+    @property
+    def epoch_time_s(self) -> float:
+        """Mean seconds per training epoch (0 when nothing was trained)."""
+        return sum(self.epoch_times_s) / max(len(self.epoch_times_s), 1)
+
+    def record(self, model: torch.nn.Module) -> dict[str, Any]:
+        """The record fields every task writes about training: selected epoch, history, time, parameters."""
+        return {"best_epoch": self.best_epoch, "epochs_run": self.epochs_run, "history": self.history,
+                "epoch_time_s": self.epoch_time_s, "params": sum(p.numel() for p in model.parameters())}
+
 
 class EarlyStopping:
     """Keeps the state of the best validation epoch; ties on the metric go to the lower validation loss."""

@@ -110,11 +110,7 @@ class GraphTask(Task):
         result = {
             "metrics": metrics,
             "split": split_id,
-            "best_epoch": fit.best_epoch,
-            "epochs_run": fit.epochs_run,
-            "history": fit.history,
-            "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
-            "params": sum(p.numel() for p in model.parameters()),
+            **fit.record(model),
             "preprocess_s": preprocess_s,
             "data": {"num_graphs": len(dataset), **{f"num_{s}": len(parts[s]) for s in SPLITS},
                      "node_features": getattr(dataset, "node_features", "dataset features")},

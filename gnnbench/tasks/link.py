@@ -73,11 +73,7 @@ class LinkPrediction(Task):
         return {
             "metrics": self.evaluate(model, split, SPLITS),
             "split": split_id,
-            "best_epoch": fit.best_epoch,
-            "epochs_run": fit.epochs_run,
-            "history": fit.history,
-            "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
-            "params": sum(p.numel() for p in model.parameters()),
+            **fit.record(model),
             "data": {"num_nodes": split.num_nodes, "num_message_edges": split.num_edges,
                      **{f"num_{s}_pairs": int(split[f"{s}_pairs"].size(1)) for s in SPLITS}},
         }

@@ -69,11 +69,7 @@ class NodeClassification(Task):
         result = {
             "metrics": metrics,
             "split": split_id,
-            "best_epoch": fit.best_epoch,
-            "epochs_run": fit.epochs_run,
-            "history": fit.history,
-            "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
-            "params": sum(p.numel() for p in model.parameters()),
+            **fit.record(model),
             "kernel": kernel.to_record(),
             "data": {"num_nodes": data.num_nodes, "num_edges": num_edges,
                      **{f"num_{s}": int(data[f"{s}_mask"].sum()) for s in SPLITS}},

@@ -103,11 +103,7 @@ class SatSolving(Task):
         return {
             "metrics": metrics,
             "split": "dataset",
-            "best_epoch": fit.best_epoch,
-            "epochs_run": fit.epochs_run,
-            "history": fit.history,
-            "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
-            "params": sum(p.numel() for p in model.parameters()),
+            **fit.record(model),
             "solving": self.solve_all(model, data.test, ctx),
             "data": {"description": data.description,
                      **{f"num_{s}": len(getattr(data, s)) for s in SPLITS},

@@ -133,7 +133,7 @@ class ArchitectureSearch(Task):
             fit = self.fit(model, view, train_kwargs, budget, RunContext(ctx.device, seed))
             metrics = node.evaluate(model, data, SPLITS)
             retrained.append({"seed": seed, "best_epoch": fit.best_epoch, "epochs_run": fit.epochs_run,
-                              "epoch_time_s": sum(fit.epoch_times_s) / max(len(fit.epoch_times_s), 1),
+                              "epoch_time_s": fit.epoch_time_s,
                               **{split: metrics[split]["accuracy"] for split in SPLITS}})
         summary = search_summary(algorithm, space.describe(tuple(chosen["arch"])), chosen, trace, wall,
                                  opts.budget, space.name)
