@@ -1,18 +1,25 @@
 """Todyformer's defining mechanisms: chronological patches of a window that stops before the batch, a node-wise
 pack/unpack bijection whose padding gets no gradient, exact causality, the global encoder carrying information
-across patches, and the long-range synthetic rule that patches + global encoder learn and M = 1 cannot."""
+across patches, the long-range synthetic rule that patches + global encoder learn and M = 1 cannot, and the
+node2vec positional encoding: fitted on training events only, reaching the scores, a clear error without
+torch-cluster."""
 
 from __future__ import annotations
 
+import sys
+
+import pytest
 import torch
+import torch_geometric.typing
 from torch_geometric.data import TemporalData
 
 from gnnbench import hparams as hp
 from gnnbench.data.temporal import periodic_stream, stream
+from gnnbench.errors import GnnbenchError
 from gnnbench.models.todyformer import Todyformer, pack, patchify, unpack, window
 from gnnbench.registry import MODELS
 from gnnbench.tasks.base import Budget, RunContext
-from gnnbench.tasks.temporal_link import TemporalLinkOptions, TemporalLinkPrediction
+from gnnbench.tasks.temporal_link import TemporalLinkOptions, TemporalLinkPrediction, hide_test
 
 
 def random_stream(events: int = 1000, nodes: int = 50, seed: int = 0) -> TemporalData:
@@ -59,9 +66,16 @@ def model(**kwargs) -> Todyformer:
                       heads=2, **kwargs).eval()
 
 
-def test_events_at_or_after_the_target_time_never_change_the_scores() -> None:
+def with_random_encoding(net: Todyformer, seed: int = 2) -> Todyformer:
+    """``net`` with a random stand-in for the fitted node2vec table (the scoring path is the same)."""
+    net.node2vec = torch.randn(50, net.node2vec_dim, generator=torch.Generator().manual_seed(seed))
+    return net
+
+
+@pytest.mark.parametrize("node2vec_dim", [0, 8])
+def test_events_at_or_after_the_target_time_never_change_the_scores(node2vec_dim: int) -> None:
     data = random_stream()
-    net = model()
+    net = with_random_encoding(model(node2vec_dim=node2vec_dim)) if node2vec_dim else model()
     t0 = data.t[600]
     src, dst = torch.tensor([1, 2, 3]), torch.tensor([[4, 5], [6, 7], [8, 9]])
     t = torch.full((3,), int(t0))
@@ -113,3 +127,62 @@ def test_patches_and_global_encoder_learn_a_rule_longer_than_a_patch_and_m1_does
         scores[name] = result["metrics"]["test"]["average_precision"]
     assert scores["patches"] >= 0.9, scores
     assert scores["patches"] - scores["m1"] >= 0.2, scores
+
+
+def fitted_encoding(data: TemporalData) -> tuple[torch.Tensor, int]:
+    """The node2vec table Todyformer's fit hook builds on ``data`` (seed 0, one training epoch), and the number of
+    training events. No hidden nodes, so the training events are exactly the chronological training range."""
+    task = TemporalLinkPrediction(TemporalLinkOptions(batch_size=64, mrr_negatives=2, new_node_fraction=0.0))
+    split = task.split(data)
+    net = model(node2vec_dim=8, node2vec_walk_length=6, node2vec_context_size=3, node2vec_walks_per_node=2,
+                node2vec_epochs=2)
+    net.fit(task, hide_test(split), dict(TemporalLinkPrediction.train_hparams), Budget(epochs=1),
+            RunContext(torch.device("cpu"), seed=0))
+    return net.node2vec, split.train.num_events
+
+
+def test_the_node2vec_encoding_is_fitted_on_training_events_only() -> None:
+    pytest.importorskip("torch_cluster")
+    data = random_stream(events=400)
+    table, n_train = fitted_encoding(data)
+    seen = torch.zeros(50, dtype=torch.bool)
+    seen[data.src[:n_train]], seen[data.dst[:n_train]] = True, True
+    assert (table[~seen] == 0).all() and (table[seen].abs().sum(1) > 0).all()  # unseen nodes: zeros
+
+    g = torch.Generator().manual_seed(3)
+    later = data.clone()  # rewire and re-feature every validation and test event, and add two test events
+    later.src[n_train:] = torch.randint(50, (data.num_events - n_train,), generator=g)
+    later.dst[n_train:] = torch.randint(50, (data.num_events - n_train,), generator=g)
+    later.msg[n_train:] = torch.randn(data.num_events - n_train, 3, generator=g)
+    extra = {"src": torch.tensor([0, 1]), "dst": torch.tensor([2, 3]), "t": data.t[-1:].repeat(2) + 1,
+             "msg": torch.zeros(2, 3)}
+    later = TemporalData(**{k: torch.cat([later[k], v]) for k, v in extra.items()})
+    later_table, later_n_train = fitted_encoding(later)
+    assert later_n_train == n_train  # the time quantiles, so the training range, stay put
+    assert torch.equal(later_table, table)  # bit-identical
+
+    earlier = data.clone()
+    earlier.dst[0] = (earlier.dst[0] + 1) % 50  # one training event rewired
+    assert not torch.equal(fitted_encoding(earlier)[0], table)
+
+
+def test_the_node2vec_encoding_reaches_the_scores() -> None:
+    data = random_stream()
+    src, dst = torch.tensor([1, 2, 3]), torch.tensor([[4, 5], [6, 7], [8, 9]])
+    t = torch.full((3,), int(data.t[600]))
+    net = with_random_encoding(model(node2vec_dim=8))
+    before = net.link_logits(data, src, dst, t)
+    net.node2vec[4] += 1.0  # a scored destination's encoding
+    assert not torch.equal(net.link_logits(data, src, dst, t), before)
+    net.node2vec.zero_()  # zeros: no positional term, the scores of the model without the encoding
+    plain = model()
+    plain.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith("node2vec")})
+    assert torch.allclose(net.link_logits(data, src, dst, t), plain.link_logits(data, src, dst, t))
+
+
+def test_the_node2vec_encoding_without_torch_cluster_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch_geometric.typing, "WITH_PYG_LIB", False)
+    monkeypatch.setitem(sys.modules, "torch_cluster", None)  # ``import torch_cluster`` fails
+    net = model(node2vec_dim=8)
+    with pytest.raises(GnnbenchError, match=r"node2vec_dim.*torch-cluster.*pip install --no-build-isolation"):
+        net.fit_positional_encoding(random_stream(events=100), seed=0)

@@ -33,20 +33,36 @@ For a batch of target events whose first time is :math:`t_0`:
 
 ``global_encoder = False`` (with ``num_patches = 1``: the registered ``todyformer_m1``, a window of one patch) is
 the ablation without steps 4-6: :math:`z_v` is then the node's token in the latest
-patch where it occurs (a learned vector when it occurs in none). The optional node2vec positional encoding of
-the paper is not implemented (it needs random walks from ``torch_cluster``/``pyg_lib``).
+patch where it occurs (a learned vector when it occurs in none).
+
+**Node2vec positional encoding** (``node2vec_dim > 0``; off by default). The paper's figure feeds a "Positional
+Encoding" computed from the graph into the global encoder, and a review names it node2vec. Before training
+(:meth:`Todyformer.fit`, the protocol hook) PyG's :class:`~torch_geometric.nn.Node2Vec` is fitted once on the
+**training events only** (the task's ``split.train``: never a validation or test event), on the undirected
+interaction multigraph, with walks starting from the nodes of the training events. The embedding is then frozen;
+a learned bias-free linear map adds :math:`W p_v` to every position of node :math:`v`'s sequence in step 5.
+Nodes without a training event get :math:`p_v = 0`, so no positional term (the inductive setting's new nodes).
 """
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor, nn
-from torch_geometric.data import TemporalData
-from torch_geometric.nn import MLP, TransformerConv
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
 
+import torch
+import torch_geometric.typing
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+from torch_geometric.data import TemporalData
+from torch_geometric.nn import MLP, Node2Vec, TransformerConv
+from torch_geometric.nn.models import node2vec as pyg_node2vec
+
+from gnnbench.errors import GnnbenchError
 from gnnbench.models.time_encoding import time_encoder
 from gnnbench.registry import register_model
-from gnnbench.tasks.temporal_link import TemporalLinkModel
+from gnnbench.tasks.base import Budget, FitResult, RunContext
+from gnnbench.tasks.temporal_link import StreamSplit, TemporalLinkModel, TemporalLinkPrediction
 
 PAPER = "Biparva et al., TMLR 2024 (arXiv 2402.05944)"
 
@@ -76,19 +92,55 @@ def unpack(dense: Tensor, node: Tensor, patch: Tensor) -> Tensor:
     return dense[node, patch]
 
 
+def node2vec_model(edge_index: Tensor, num_nodes: int, **kwargs: Any) -> Node2Vec:
+    """PyG's :class:`~torch_geometric.nn.Node2Vec` (its sampling, loss and embedding) on ``edge_index``.
+
+    PyG >= 2.7 draws the walks with pyg-lib's ``random_walk`` and refuses to start without pyg-lib, which has no
+    PyPI release. torch-cluster's ``random_walk`` op (what PyG's Node2Vec called up to 2.6) takes the same
+    arguments, and Node2Vec still unpacks its ``(nodes, edges)`` output; so without pyg-lib the model is built
+    with torch-cluster's kernel in place of pyg-lib's.
+    """
+    if torch_geometric.typing.WITH_PYG_LIB:
+        return Node2Vec(edge_index, num_nodes=num_nodes, sparse=True, **kwargs)
+    try:
+        import torch_cluster  # noqa: F401  (registers torch.ops.torch_cluster)
+    except ImportError:
+        raise GnnbenchError(
+            "todyformer: node2vec_dim > 0 turns on the node2vec positional encoding, whose random walks need "
+            "torch-cluster (or pyg-lib), and neither is installed: pip install setuptools wheel && "
+            "pip install --no-build-isolation 'torch-cluster>=1.6' (gnnbench's 'cluster' extra; it builds from "
+            "source against the installed torch), or set node2vec_dim: 0") from None
+    walks = SimpleNamespace(random_walk=torch.ops.torch_cluster.random_walk)
+    with mock.patch.object(pyg_node2vec, "WITH_PYG_LIB", True), mock.patch.object(torch.ops, "pyg", walks):
+        return Node2Vec(edge_index, num_nodes=num_nodes, sparse=True, **kwargs)
+
+
 @register_model("todyformer", paper=PAPER, tasks=("temporal_link",), defaults={"lr": 1e-3})
 @register_model("todyformer_m1", paper=PAPER, tasks=("temporal_link",),
                 defaults={"lr": 1e-3, "num_patches": 1, "global_encoder": False})
 class Todyformer(TemporalLinkModel):
     """Todyformer: patch-wise temporal MPNN tokens, node-wise Transformer over patches, alternated L times."""
 
+    #: node2vec's own training (PyG's example): SparseAdam at this learning rate, batches of this many start nodes
+    NODE2VEC_LR, NODE2VEC_BATCH = 0.01, 128
+
     def __init__(self, in_channels: int, out_channels: int, num_nodes: int, hidden_channels: int = 64,
                  time_channels: int = 32, num_patches: int = 8, patch_size: int = 32, num_blocks: int = 2,
-                 heads: int = 2, dropout: float = 0.1, global_encoder: bool = True) -> None:
+                 heads: int = 2, dropout: float = 0.1, global_encoder: bool = True, node2vec_dim: int = 0,
+                 node2vec_walk_length: int = 20, node2vec_context_size: int = 10, node2vec_walks_per_node: int = 10,
+                 node2vec_p: float = 1.0, node2vec_q: float = 1.0, node2vec_epochs: int = 100) -> None:
         super().__init__()
         if hidden_channels % heads:
             raise ValueError(f"hidden_channels ({hidden_channels}) must be divisible by heads ({heads})")
+        if node2vec_dim and not global_encoder:
+            raise ValueError("node2vec_dim > 0 needs global_encoder: the positional encoding feeds the global encoder")
+        if node2vec_dim and node2vec_context_size > node2vec_walk_length:
+            raise ValueError(f"node2vec_context_size ({node2vec_context_size}) must not exceed "
+                             f"node2vec_walk_length ({node2vec_walk_length})")
         self.num_patches, self.patch_size, self.global_encoder = num_patches, patch_size, global_encoder
+        self.num_nodes, self.node2vec_dim, self.node2vec_epochs = num_nodes, node2vec_dim, node2vec_epochs
+        self.node2vec_walks = {"walk_length": node2vec_walk_length, "context_size": node2vec_context_size,
+                               "walks_per_node": node2vec_walks_per_node, "p": node2vec_p, "q": node2vec_q}
         self.time_encoder = time_encoder(time_channels)
         self.position_encoder = time_encoder(hidden_channels)
         self.token = nn.Parameter(torch.zeros(hidden_channels))
@@ -101,6 +153,40 @@ class Todyformer(TemporalLinkModel):
             nn.TransformerEncoderLayer(hidden_channels, heads, 2 * hidden_channels, dropout, batch_first=True,
                                        norm_first=True) for _ in range(num_blocks if global_encoder else 0))
         self.decoder = MLP([2 * hidden_channels, hidden_channels, 1], dropout=dropout, norm=None)
+        # fitted on the training events by ``fit_positional_encoding`` (done by ``fit``); frozen, not a parameter.
+        # Built last, so the other parameters start the same with the encoding on or off.
+        self.register_buffer("node2vec", None, persistent=False)
+        self.node2vec_proj = nn.Linear(node2vec_dim, hidden_channels, bias=False) if node2vec_dim else None
+
+    def fit(self, task: TemporalLinkPrediction, split: StreamSplit, hparams: dict[str, Any], budget: Budget,
+            ctx: RunContext) -> FitResult:
+        """The protocol hook: fit the node2vec encoding (when on) on the training events, then the task's loop."""
+        if self.node2vec_dim:
+            self.fit_positional_encoding(split.train, ctx.seed)
+        return task.fit(self, split, hparams, budget, ctx)
+
+    def fit_positional_encoding(self, train: TemporalData, seed: int) -> None:
+        """Fit node2vec on the events of ``train`` alone and freeze it; nodes they do not touch get zeros.
+
+        Seeded by the run seed inside a forked RNG, so the encoding depends on ``train`` and ``seed`` only and the
+        model's own training draws the same random numbers with the encoding on or off. (With ``p`` or ``q`` other
+        than 1, torch-cluster's biased walks draw from C's ``rand()`` and are not reproducible.)
+        """
+        edge_index = torch.stack([torch.cat([train.src, train.dst]), torch.cat([train.dst, train.src])]).cpu()
+        seen = torch.unique(edge_index[0])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            n2v = node2vec_model(edge_index, self.num_nodes, embedding_dim=self.node2vec_dim, **self.node2vec_walks)
+            optimizer = torch.optim.SparseAdam(list(n2v.parameters()), lr=self.NODE2VEC_LR)
+            loader = DataLoader(seen.tolist(), batch_size=self.NODE2VEC_BATCH, shuffle=True, collate_fn=n2v.sample)
+            for _ in range(self.node2vec_epochs):
+                for pos_rw, neg_rw in loader:
+                    optimizer.zero_grad()
+                    n2v.loss(pos_rw, neg_rw).backward()
+                    optimizer.step()
+        embedding = torch.zeros(self.num_nodes, self.node2vec_dim)
+        embedding[seen] = n2v.embedding.weight.detach()[seen]
+        self.node2vec = embedding.to(self.token.device)
 
     def link_logits(self, history: TemporalData, src: Tensor, dst: Tensor, t: Tensor) -> Tensor:
         z, index = self.embed(history, torch.cat([src, dst.reshape(-1)]), t.min())
@@ -126,6 +212,10 @@ class Todyformer(TemporalLinkModel):
             last = last.scatter_reduce(0, patch[:n_events], events.t.to(torch.float), "amax", include_self=False)
             patch_age[:-1] = float(t0) - last
         position = self.position_encoder(patch_age)
+        if self.node2vec_proj is not None:
+            if self.node2vec is None:
+                raise RuntimeError("Todyformer: call fit_positional_encoding (done by fit) before scoring")
+            position = position + self.node2vec_proj(self.node2vec[nodes]).unsqueeze(1)
         h = self.token.expand(tokens.numel(), -1)
         r = self.readout.expand(nodes.numel(), -1)
         for k, (conv, norm) in enumerate(zip(self.local, self.local_norm, strict=True)):
