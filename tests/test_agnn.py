@@ -156,12 +156,72 @@ def test_reinforce_updates_only_the_chosen_class_controller_against_an_ema_basel
     log_p = controller.log_prob(free, [proposal.arch[i] for i in free], agnn.best)
     before = {k: [p.detach().clone() for p in c.parameters()] for k, c in agnn.controllers.items()}
     agnn.observe(proposal, 0.9)
-    assert agnn.reinforce.baseline == pytest.approx(0.95 * 0.5 + 0.05 * 0.9)
+    shaped = 0.9 + 1e-4 * float(proposal.entropy.detach())  # AutoGL's entropy_weight: 1e-4 x the sample's entropy
+    assert agnn.reinforce.baseline == pytest.approx(0.95 * 0.5 + 0.05 * shaped)
+    assert agnn.batch[-1][1] == 0.9  # the best is replaced on accuracy alone
     for kind, c in agnn.controllers.items():
         moved = any(not torch.equal(a, b) for a, b in zip(before[kind], c.parameters(), strict=True))
         assert moved == (kind == proposal.kind), kind
     # the reward beat the baseline: the sampled modification became more likely
     assert controller.log_prob(free, [proposal.arch[i] for i in free], agnn.best) > log_p
+
+
+def test_class_controllers_read_only_the_fixed_fields_of_the_best() -> None:
+    """A class controller's decision depends on the best architecture's fields outside its class (its
+    history), and not on the current values of the fields it replaces (AutoGL's ``resample``)."""
+    space = bench_space()
+    torch.manual_seed(0)
+    agnn = AGNN()
+    agnn.start(space, torch.Generator().manual_seed(0))
+    best = space.sample(torch.Generator().manual_seed(4))
+    for kind in space.classes:
+        controller, free = agnn.controllers[kind], space.indices(kind)
+        values = [0] * len(free)
+        own = tuple((v + 1) % len(space.fields[i].choices) if i in free else v for i, v in enumerate(best))
+        other = tuple((v + 1) % len(space.fields[i].choices) if i not in free else v for i, v in enumerate(best))
+        with torch.no_grad():
+            reference = controller.log_prob(free, values, best)
+            assert torch.equal(controller.log_prob(free, values, own), reference), kind
+            assert not torch.equal(controller.log_prob(free, values, other), reference), kind
+
+
+def test_each_batch_restarts_the_baseline_at_the_best_accuracy() -> None:
+    """Within a batch the EMA baseline moves with every child; at the end of each batch (after the best may
+    have been replaced) it restarts at the best accuracy (AutoGL: ``baseline = best_selection[0]``)."""
+    space = bench_space()
+    torch.manual_seed(0)
+    agnn = AGNN(batch_size=3, entropy_coeff=0.0)
+    agnn.start(space, torch.Generator().manual_seed(0))
+    rewards = RandomRewards()
+    first = agnn.propose()
+    agnn.observe(first, rewards(first).val)
+    assert agnn.reinforce.baseline == agnn.best_reward
+    for step in range(1, 31):
+        before = agnn.reinforce.baseline
+        proposal = agnn.propose()
+        reward = rewards(proposal).val
+        agnn.observe(proposal, reward)
+        if step % 3:
+            assert agnn.reinforce.baseline == pytest.approx(0.95 * before + 0.05 * reward)
+        else:
+            assert agnn.reinforce.baseline == agnn.best_reward
+
+
+def test_summed_class_entropy_favours_the_class_with_more_fields_and_values() -> None:
+    """``class_entropy="sum"``: near-uniform controllers give ``op`` (4 x ln 9 = 8.8 nats) far more entropy than
+    ``input`` (ln 2 + ln 3 + ln 4 = 3.2), so the softmax guide almost never changes the links; the default,
+    relative entropy (both about 1), picks either class about half of the time."""
+    space = bench_space()
+    share = {}
+    for measure in ("sum", "relative"):
+        torch.manual_seed(0)
+        agnn = AGNN(class_entropy=measure)
+        agnn.start(space, torch.Generator().manual_seed(0))
+        agnn.best = space.sample(torch.Generator().manual_seed(0))
+        share[measure] = sum(agnn.modify(agnn.best).kind == "input" for _ in range(200)) / 200
+    assert share["sum"] < 0.03 and 0.35 < share["relative"] < 0.65
+    with pytest.raises(ValueError, match="class_entropy"):
+        AGNN(class_entropy="max")
 
 
 # --- constrained parameter sharing -------------------------------------------------------------------------

@@ -4,22 +4,26 @@ Neural Networks", arXiv 1909.03184).
 * **Conservative explorer.** The best architecture so far, :math:`\mathcal A^*`, is the parent of every
   child; the first architecture is drawn uniformly.
 * **Guided modifier.** One :class:`~gnnbench.search.policy.LSTMPolicy` per action class reads
-  :math:`\mathcal A^*` and samples new values for its class's fields (in every layer). The class to change is
-  chosen from the controllers' entropies :math:`H_c`: the most uncertain (``guide="argmax"``) or a draw from
-  :math:`\mathrm{softmax}(H)` (``guide="sample"``, AutoGL's default). :math:`H_c` is the mean over the class's
-  fields of each decision's entropy divided by its maximum, :math:`\log |\text{choices}|`: summed raw entropies
-  would always pick the class with the most fields and values (on NAS-Bench-Graph, ``op``: 4 fields of 9 values
-  against ``input``'s 3 fields of 2-4), so the link would never change. The child is :math:`\mathcal A^*` with
-  that class's fields replaced, and nothing else.
+  :math:`\mathcal A^*`'s fixed choices (its fields outside the class, as AutoGL's ``AGNNReinforceController``
+  does) and samples new values for its class's fields (in every layer). The class to change is chosen from the
+  controllers' entropies :math:`H_c`: the most uncertain (``guide="argmax"``) or a draw from
+  :math:`\mathrm{softmax}(H)` (``guide="sample"``, AutoGL's default). With ``class_entropy="relative"`` (the
+  default) :math:`H_c` is the mean over the class's fields of each decision's entropy divided by its maximum,
+  :math:`\log |\text{choices}|`; ``"sum"`` sums the raw entropies, which favours the class with the most
+  fields and values (on NAS-Bench-Graph, ``op``: 4 fields of 9 values against ``input``'s 3 fields of 2-4),
+  so the link would rarely change. The child is :math:`\mathcal A^*` with that class's fields replaced, and
+  nothing else.
 * **RL trainer.** The chosen controller alone takes a REINFORCE step on
-  :math:`-\log\pi_c(\text{fields})\,(R - b)`, with :math:`R` the child's validation accuracy (unshaped, as in
-  AutoGL) and :math:`b` an EMA baseline starting at :math:`\mathcal A^*`'s accuracy.
-* After every ``batch_size`` children, the best of them replaces :math:`\mathcal A^*` if, and only if, it is
-  strictly better.
+  :math:`-\log\pi_c(\text{fields})\,(R - b)`, with :math:`R` the child's validation accuracy (unshaped, as
+  in AutoGL) plus ``entropy_coeff`` times the entropy of the sampled fields (AutoGL's ``entropy_weight``,
+  1e-4), and :math:`b` an EMA baseline (decay 0.95) that restarts at :math:`\mathcal A^*`'s accuracy at the
+  start of every batch (AutoGL's ``_train_controller``: ``baseline = best accuracy``).
+* After every ``batch_size`` children, the best of them (by validation accuracy, without the entropy term)
+  replaces :math:`\mathcal A^*` if, and only if, it is strictly better.
 
 Choices the paper leaves open, named here: a sample equal to :math:`\mathcal A^*` in every field of its class
 is redrawn (up to ``max_redraws`` times), so a child is a real modification; ``batch_size`` is 10 (AutoGL's
-100 is a third of the 300-query budget of the tabular comparison).
+100 is a third of the 300-query budget of the tabular comparison); ``class_entropy`` as above.
 """
 
 from __future__ import annotations
@@ -51,15 +55,19 @@ class AGNN(SearchAlgorithm):
 
     def __init__(self, guide: Literal["sample", "argmax"] = "sample", batch_size: int = 10,
                  lstm_size: int = 100, temperature: float = 5.0, tanh_constant: float = 2.5,
-                 controller_lr: float = 3.5e-4, baseline_decay: float = 0.95, max_redraws: int = 10,
+                 controller_lr: float = 3.5e-4, baseline_decay: float = 0.95, entropy_coeff: float = 1e-4,
+                 class_entropy: Literal["relative", "sum"] = "relative", max_redraws: int = 10,
                  parameter_sharing: bool = False) -> None:
         if guide not in ("sample", "argmax"):
             raise ValueError(f"guide must be 'sample' or 'argmax', got {guide!r}")
+        if class_entropy not in ("relative", "sum"):
+            raise ValueError(f"class_entropy must be 'relative' or 'sum', got {class_entropy!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.guide, self.batch_size, self.max_redraws = guide, batch_size, max_redraws
         self.policy_args = {"hidden": lstm_size, "temperature": temperature, "tanh_constant": tanh_constant}
         self.controller_lr, self.baseline_decay = controller_lr, baseline_decay
+        self.entropy_coeff, self.class_entropy = entropy_coeff, class_entropy
         self.parameter_sharing = parameter_sharing
 
     def start(self, space: Space, generator: torch.Generator) -> None:
@@ -86,7 +94,9 @@ class AGNN(SearchAlgorithm):
         samples = {kind: c.sample(self.space.indices(kind), self.generator, history=best)
                    for kind, c in self.controllers.items()}
         kinds = list(samples)
-        kind = kinds[guide(torch.tensor([samples[k].relative_entropy for k in kinds]), self.guide, self.generator)]
+        entropies = [samples[k].relative_entropy if self.class_entropy == "relative"
+                     else float(samples[k].entropy.detach()) for k in kinds]
+        kind = kinds[guide(torch.tensor(entropies), self.guide, self.generator)]
         child = list(best)
         for index, value in samples[kind].values.items():
             child[index] = value
@@ -94,13 +104,15 @@ class AGNN(SearchAlgorithm):
                         entropy=samples[kind].entropy)
 
     def observe(self, proposal: Proposal, reward: float) -> None:
-        if proposal.kind is None:  # the initial architecture
+        if proposal.kind is None:  # the initial architecture: the first best, and the baseline's start
             self.best, self.best_reward = proposal.arch, reward
-            self.reinforce.update(reward)  # the baseline starts at the best accuracy
+            self.reinforce.baseline = reward
             return
+        assert proposal.log_prob is not None and proposal.entropy is not None
         optimizer = self.optimizers[proposal.kind]
         optimizer.zero_grad()
-        self.reinforce.loss(proposal.log_prob, reward).backward()
+        shaped = reward + self.entropy_coeff * float(proposal.entropy.detach())
+        self.reinforce.loss(proposal.log_prob, shaped).backward()
         optimizer.step()
         self.batch.append((proposal.arch, reward))
         if len(self.batch) == self.batch_size:
@@ -108,6 +120,7 @@ class AGNN(SearchAlgorithm):
             if value > self.best_reward:
                 self.best, self.best_reward = arch, value
             self.batch = []
+            self.reinforce.baseline = self.best_reward  # each batch's baseline starts at the best accuracy
 
 
 #: the paper's "AGNN with parameter sharing" variant, as its own leaderboard row

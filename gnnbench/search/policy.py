@@ -3,7 +3,10 @@ r"""The LSTM controller of GraphNAS (and of each AGNN class controller), over an
 An ``LSTMCell`` reads one token per step: a start token, then the embedding of each decided field's value. At
 a field to decide, the field's own linear decoder turns the hidden state into logits
 :math:`c \tanh(z / T)` (temperature :math:`T` = 5, tanh constant :math:`c` = 2.5: GraphNAS/ENAS) and a value is
-sampled. ``history`` fields are read, not decided: AGNN's controllers first read the best architecture.
+sampled. With a ``history`` (an architecture), its fields that are *not* being decided are read first, in
+order, and then the fields to decide: AGNN's class controllers read the best architecture's fixed choices (the
+fields outside their class) as context, as AutoGL's ``AGNNReinforceController.resample`` does, never the
+current values of the fields they are about to replace.
 """
 
 from __future__ import annotations
@@ -44,13 +47,8 @@ class LSTMPolicy(nn.Module):
         self.hidden, self.temperature, self.tanh_constant = hidden, temperature, tanh_constant
 
     def sample(self, decide: Sequence[int], generator: torch.Generator, history: Arch | None = None) -> Sample:
-        """Read ``history`` (every field, in order), then decide the fields ``decide``, in order."""
-        state = (torch.zeros(1, self.hidden), torch.zeros(1, self.hidden))
-        token = torch.zeros(1, dtype=torch.long)
-        if history is not None:
-            for i, value in enumerate(history):
-                state = self.cell(self.embedding(token), state)
-                token = torch.tensor([self.offsets[i] + value])
+        """Read the fields of ``history`` outside ``decide`` (in order), then decide the fields ``decide``."""
+        state, token = self.read(history, decide)
         values: dict[int, int] = {}
         log_prob, entropy = torch.zeros(()), torch.zeros(())
         relative = 0.0
@@ -66,20 +64,28 @@ class LSTMPolicy(nn.Module):
             token = torch.tensor([self.offsets[i] + choice])
         return Sample(values, log_prob, entropy, relative / max(len(values), 1))
 
-
     def log_prob(self, decide: Sequence[int], values: Sequence[int], history: Arch | None = None) -> Tensor:
         """The log-probability of deciding ``values`` for the fields ``decide`` after reading ``history``."""
-        state = (torch.zeros(1, self.hidden), torch.zeros(1, self.hidden))
-        token = torch.zeros(1, dtype=torch.long)
-        for i, value in enumerate(history or ()):
-            state = self.cell(self.embedding(token), state)
-            token = torch.tensor([self.offsets[i] + value])
+        state, token = self.read(history, decide)
         total = torch.zeros(())
         for i, value in zip(decide, values, strict=True):
             state = self.cell(self.embedding(token), state)
             total = total + F.log_softmax(self.logits(i, state[0]), dim=-1)[value]
             token = torch.tensor([self.offsets[i] + value])
         return total
+
+    def read(self, history: Arch | None, decide: Sequence[int]) -> tuple[tuple[Tensor, Tensor], Tensor]:
+        """The LSTM state after reading the start token and ``history``'s fields outside ``decide``, and the
+        token to feed next (the last field read; the start token when nothing was read)."""
+        state = (torch.zeros(1, self.hidden), torch.zeros(1, self.hidden))
+        token = torch.zeros(1, dtype=torch.long)
+        skipped = set(decide)
+        for i, value in enumerate(history or ()):
+            if i in skipped:
+                continue
+            state = self.cell(self.embedding(token), state)
+            token = torch.tensor([self.offsets[i] + value])
+        return state, token
 
     def logits(self, field: int, hidden: Tensor) -> Tensor:
         """:math:`c \tanh(z / T)` of one field's decoder."""
