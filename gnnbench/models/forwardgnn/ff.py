@@ -80,18 +80,21 @@ class ForwardForward(GreedyForward):
         self.val_labels = data.y[self.val_index]
         self.negatives = wrong_classes(self.train_labels, self.num_classes, self.num_negatives,
                                        torch.default_generator)
-        self.group = self.eval_groups(data.num_nodes)[0]
+        self.group = self.validation_group()
+
+    def validation_group(self) -> EvalGroup:
+        """The validation nodes, with the training labels known: what selects each layer's best step."""
+        return EvalGroup(self.val_index, self.train_index, self.train_labels)
 
     def eval_groups(self, num_nodes: int) -> list[EvalGroup]:
-        """Validation (train labels known), the remaining non-training nodes (train and validation labels
-        known), then the training nodes (no label known); validation during training uses the first only."""
+        """Validation, the remaining non-training nodes (train and validation labels known), then the training
+        nodes (no label known)."""
         rest = torch.ones(num_nodes, dtype=torch.bool, device=self.train_index.device)
         rest[self.train_index] = rest[self.val_index] = False
-        nothing = self.train_index[:0]
-        return [EvalGroup(self.val_index, self.train_index, self.train_labels),
+        return [self.validation_group(),
                 EvalGroup(rest.nonzero().view(-1), torch.cat([self.train_index, self.val_index]),
                           torch.cat([self.train_labels, self.val_labels])),
-                EvalGroup(self.train_index, nothing, self.train_labels[:0])]
+                EvalGroup(self.train_index, self.train_index[:0], self.train_labels[:0])]
 
     def layer_output(self, i: int, state: Data) -> Tensor:
         return torch.stack([self.layers[i](x, edges) for x, edges in zip(state.x, state.graphs, strict=True)])
@@ -116,12 +119,11 @@ class ForwardForward(GreedyForward):
         if not self.train_index.numel():
             raise RuntimeError(f"{type(self).__name__} must be fitted before inference")
         logits = x.new_zeros(x.size(0), self.num_classes)
-        validation = self.group
         for group in self.eval_groups(x.size(0)):
             if group.evaluated.numel():
                 self.group = group
                 logits[group.evaluated] = self.predict(x, edge_index)[group.evaluated]
-        self.group = validation
+        self.group = self.validation_group()
         return logits
 
 
