@@ -49,6 +49,13 @@ def training_defaults(entry: Entry, task_cls: type) -> dict[str, Any]:
     return dict(own) if own is not None else dict(getattr(task_cls, "train_hparams", {}))
 
 
+def training_keys(entry: Entry, task_cls: type) -> dict[str, Any]:
+    """Every training key a suite may set: the defaults plus the task's optional keys (absent unless set)."""
+    optional = {} if getattr(entry.obj, "fit_hparams", None) is not None else getattr(
+        task_cls, "optional_train_hparams", {})
+    return {**optional, **training_defaults(entry, task_cls)}
+
+
 def defaults(entry: Entry, task_cls: type, dataset: str | None = None) -> dict[str, Any]:
     """Every hyperparameter with a default, as a run on ``dataset`` would get it when the suite sets nothing."""
     merged = {n: p.default for n, p in constructor_params(entry.obj).items() if p.default is not p.empty}
@@ -63,7 +70,7 @@ def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset:
     """Defaults (those of ``dataset`` included) updated by ``overrides``, every key known and every value of
     the declared type."""
     params = constructor_params(entry.obj)
-    train = training_defaults(entry, task_cls)
+    train = training_keys(entry, task_cls)
     check_kwargs(entry.obj, overrides, "hyperparameter", f"model '{entry.name}'", extra=train)
     resolved = {**defaults(entry, task_cls, dataset), **overrides}
     missing = [n for n in params if n not in resolved]

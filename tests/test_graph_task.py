@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
+from gnnbench import hparams as hp
 from gnnbench.data.collection import GraphCollection
 from gnnbench.data.synthetic import dictionary_lookup, hetero_edge_count
 from gnnbench.errors import DataError
@@ -170,6 +171,28 @@ def test_lr_schedule_warms_up_linearly_then_decays_on_a_training_loss_plateau():
         schedule.step(epoch, train_loss=1.0)  # a flat loss: a plateau right after the warm-up
     assert lrs[:5] == [0.25, 0.5, 0.75, 1.0, 1.0]
     assert lrs[-1] < 1.0
+
+
+def test_lr_step_halves_the_rate_every_step_epochs_and_excludes_the_plateau_schedule():
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
+    hparams = {"lr": 0.01, "warmup_epochs": 0, "lr_patience": 0, "lr_step": 2, "lr_factor": 0.5}
+    schedule = LRSchedule(optimizer, hparams)
+    lrs = []
+    for epoch in range(6):
+        lrs.append(schedule.current())
+        schedule.step(epoch, train_loss=1.0)
+    assert lrs == pytest.approx([0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025])
+    with pytest.raises(ValueError, match="two schedules"):
+        LRSchedule(optimizer, {**hparams, "lr_patience": 3})
+
+
+def test_an_optional_training_key_is_accepted_but_absent_from_runs_that_do_not_set_it():
+    """So adding lr_step to the graph tasks kept every existing run id."""
+    entry = MODELS.get("gin_pool")
+    assert "lr_step" not in hp.resolve(entry, GraphClassification, {})
+    assert hp.resolve(entry, GraphClassification, {"lr_step": 50})["lr_step"] == 50
+    with pytest.raises(hp.HparamError, match="expected an integer for .lr_step."):
+        hp.resolve(entry, GraphClassification, {"lr_step": "50"})
 
 
 def test_reference_graph_suites_parse_and_each_model_runs_in_reduced_form():

@@ -10,7 +10,7 @@ from torch_geometric.nn import GINConv, global_add_pool
 from torch_geometric.utils import from_networkx
 
 from gnnbench.data.paths import simple_paths
-from gnnbench.models.kpath import KPathGNN, RootedPaths, drop_edges, edge_drop_probabilities, nt_xent
+from gnnbench.models.kpath import KPathGNN, PathConv, RootedPaths, drop_edges, edge_drop_probabilities, nt_xent
 
 
 def _graph(g: nx.Graph) -> Data:
@@ -29,6 +29,24 @@ def test_paths_are_offset_per_graph_when_batched():
         assert torch.equal(batch[f"path_index_{length}"], expected)
         assert batch[f"path_dist_{length}"].size(0) == expected.size(1)
         assert (batch[f"path_dist_{length}"][:, 0] == 0).all()  # the root is at distance 0 from itself
+
+
+def test_the_path_encoder_computes_exactly_what_nn_lstm_computes_over_each_path():
+    """The gathered projections and the per-(node, distance) first step change the cost, not the function."""
+    torch.manual_seed(0)
+    h = torch.randn(40, 8, dtype=torch.float64)
+    for encode_distances in (True, False):
+        lstm = torch.nn.LSTM(16 if encode_distances else 8, 8, batch_first=True).double()
+        distance = torch.nn.Embedding(4, 8).double() if encode_distances else None
+        for dropout, mode in ((0.0, "eval"), (0.0, "train"), (1e-12, "train")):  # the last: the per-path branch
+            conv = PathConv(8, lstm, distance, dropout).train(mode == "train")
+            for length in (1, 2, 3):
+                index, dist = torch.randint(0, 40, (length + 1, 200)), torch.randint(0, 4, (200, length + 1))
+                seq = h[index.flip(0).t()]
+                if distance is not None:
+                    seq = torch.cat([seq, distance(dist.flip(1))], dim=-1)
+                _, (last, _) = lstm(seq)
+                assert torch.allclose(conv.encode(h, index, dist), last.squeeze(0), atol=1e-12)
 
 
 def test_it_separates_a_6_cycle_from_two_triangles_which_gin_cannot():

@@ -110,6 +110,9 @@ class Task(ABC):
     direction: ClassVar[str]  # "max" or "min"
     #: Training keys of the default protocol and their defaults (a model's registry defaults override them).
     train_hparams: ClassVar[dict[str, Any]] = {}
+    #: Training keys added after results existed, with the value that switches them off: a suite may set them,
+    #: but a run's hyperparameters hold them only when set, so adding one never changes existing run ids.
+    optional_train_hparams: ClassVar[dict[str, Any]] = {}
     #: Dataclass of the task's options (the ``task:`` mapping in a suite).
     Options: ClassVar[type]
     #: Message-passing backends the task can hand its models (``gnnbench.kernels``); others fail validation.

@@ -87,6 +87,7 @@ class GraphTask(Task):
     stratified: ClassVar[bool]
     train_hparams = {"lr": 0.01, "weight_decay": 0.0, "batch_size": 32, "optimizer": "adam", "warmup_epochs": 0,
                      "lr_patience": 0, "lr_factor": 0.5}
+    optional_train_hparams = {"lr_step": 0}
     Options = GraphOptions
 
     def run(self, entry: Entry, dataset: Dataset, hparams: Mapping[str, Any], budget: Budget,

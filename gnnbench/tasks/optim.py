@@ -3,7 +3,9 @@
 ``optimizer`` (``adam`` | ``adamw``), ``lr``, ``weight_decay``; a linear warm-up over ``warmup_epochs``
 (the learning rate of epoch e < warmup is ``lr * (e + 1) / warmup``); then, when ``lr_patience > 0``,
 ``ReduceLROnPlateau(factor=lr_factor, patience=lr_patience)`` stepped on the **training loss** (the SIR-GCN
-protocol: it decays the learning rate, it never stops training; early stopping stays on validation).
+protocol: it decays the learning rate, it never stops training; early stopping stays on validation), or, when
+``lr_step > 0``, the rate multiplied by ``lr_factor`` every ``lr_step`` epochs (``StepLR``: Errica et al.'s
+schedule for every model of their TU comparison, step 50, factor 0.5).
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], hparams: Mapping[str, 
 
 
 class LRSchedule:
-    """Linear warm-up, then reduce-on-plateau of the training loss; call :meth:`step` once per epoch."""
+    """Linear warm-up, then reduce-on-plateau of the training loss or a step decay; call :meth:`step` once per
+    epoch."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, hparams: Mapping[str, Any]) -> None:
         self.optimizer = optimizer
         self.lr = float(hparams["lr"])
         self.warmup = int(hparams["warmup_epochs"])
-        patience = int(hparams["lr_patience"])
+        patience, self.every = int(hparams["lr_patience"]), int(hparams.get("lr_step", 0))
+        if patience > 0 and self.every > 0:
+            raise ValueError(f"lr_patience ({patience}) and lr_step ({self.every}) are two schedules: set one")
+        self.factor = float(hparams["lr_factor"])
         self.plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=hparams["lr_factor"],
                                                                    patience=patience)
                         if patience > 0 else None)
@@ -44,6 +50,8 @@ class LRSchedule:
             self._set(self.lr)
         elif self.plateau is not None:
             self.plateau.step(train_loss)
+        elif self.every > 0 and (epoch + 1 - self.warmup) % self.every == 0:
+            self._set(self.current() * self.factor)
 
     def current(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
