@@ -81,7 +81,7 @@ class PathConv(nn.Module):
 
     def encode(self, h: Tensor, path_index: Tensor, path_dist: Tensor) -> Tensor:
         """The LSTM's last hidden state for every path read far end first, ``[P, hidden]``: nn.LSTM's
-        equations (gates i, f, g, o), computed so that paths, which outnumber nodes 10-50x, cost less.
+        equations (gates i, f, g, o), computed so that paths, which outnumber nodes many times over, cost less.
 
         A path's input at a step is a node's state and that node's distance to the root, so
         ``W_ih [h_u || d] = W_h h_u + W_d d`` is computed once per node and once per distance and gathered per
