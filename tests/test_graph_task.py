@@ -164,7 +164,8 @@ def test_hetero_edge_count_target_and_graph_regression_run():
 def test_lr_schedule_warms_up_linearly_then_decays_on_a_training_loss_plateau():
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.AdamW([param], lr=1.0)
-    schedule = LRSchedule(optimizer, {"lr": 1.0, "warmup_epochs": 4, "lr_patience": 1, "lr_factor": 0.5})
+    schedule = LRSchedule(optimizer, {"lr": 1.0, "warmup_epochs": 4, "lr_patience": 1, "lr_step": 0,
+                                       "lr_factor": 0.5})
     lrs = []
     for epoch in range(8):
         lrs.append(schedule.current())
@@ -193,6 +194,14 @@ def test_an_optional_training_key_is_accepted_but_absent_from_runs_that_do_not_s
     assert hp.resolve(entry, GraphClassification, {"lr_step": 50})["lr_step"] == 50
     with pytest.raises(hp.HparamError, match="expected an integer for .lr_step."):
         hp.resolve(entry, GraphClassification, {"lr_step": "50"})
+    task, data = GraphRegression(GraphOptions(split="dataset")), hetero_edge_count(3, 40, seed=1)
+    hparams = {"hidden_channels": 8, "num_layers": 1, "pool": "mean"}
+    ctx = RunContext(device=torch.device("cpu"), seed=0)
+    for extra, rates in (({}, [0.01] * 4), ({"lr_step": 2}, [0.01, 0.01, 0.005, 0.005])):  # unset means off
+        resolved = hp.resolve(MODELS.get("sir_gcn"), GraphRegression, {**hparams, "warmup_epochs": 0,
+                                                                      "lr_patience": 0, "lr": 0.01, **extra})
+        result = task.run(MODELS.get("sir_gcn"), data, resolved, Budget(epochs=4), ctx)
+        assert result["history"]["lr"] == pytest.approx(rates)
 
 
 def test_reference_graph_suites_parse_and_each_model_runs_in_reduced_form():

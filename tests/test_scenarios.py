@@ -164,9 +164,10 @@ def test_a_graph_task_applies_the_scenario_to_training_graphs_only(monkeypatch):
 
     data = toy_graph_set()
     seen = {}
+    fit_model = GraphClassification.fit_model
     monkeypatch.setattr(GraphClassification, "fit_model",
                         lambda self, model, splits, *a: seen.update(train=splits.train, val=splits.val)
-                        or GraphClassification.fit(self, model, splits, *a))
+                        or fit_model(self, model, splits, *a))
     task = GraphClassification(GraphOptions(folds=5), scenario=FewShot(k=2))
     result = task.run(MODELS.get("gin_pool"), data, {**GraphClassification.train_hparams, "hidden_channels": 8},
                       Budget(epochs=1), RunContext(device=torch.device("cpu"), seed=0))

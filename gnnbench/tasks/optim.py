@@ -33,12 +33,11 @@ class LRSchedule:
         self.optimizer = optimizer
         self.lr = float(hparams["lr"])
         self.warmup = int(hparams["warmup_epochs"])
-        patience, self.every = int(hparams["lr_patience"]), int(hparams.get("lr_step", 0))
+        patience, self.every = int(hparams["lr_patience"]), int(hparams["lr_step"])
         if patience > 0 and self.every > 0:
             raise ValueError(f"lr_patience ({patience}) and lr_step ({self.every}) are two schedules: set one")
         self.factor = float(hparams["lr_factor"])
-        self.plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=hparams["lr_factor"],
-                                                                   patience=patience)
+        self.plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=self.factor, patience=patience)
                         if patience > 0 else None)
         self._set(self._warmup_lr(0))
 
