@@ -203,6 +203,15 @@ def test_an_optional_training_key_is_accepted_but_absent_from_runs_that_do_not_s
         result = task.run(MODELS.get("sir_gcn"), data, resolved, Budget(epochs=4), ctx)
         assert result["history"]["lr"] == pytest.approx(rates)
 
+    class OwnFit(torch.nn.Linear):  # a model whose own fit delegates to the task's: same optional keys
+        def fit(self, task, data, hparams, budget, ctx):
+            seen.update(hparams)
+            return "fitted"
+
+    seen: dict = {}
+    assert task.fit_model(OwnFit(1, 1), data, {"lr": 0.01}, Budget(epochs=1), ctx) == "fitted"
+    assert seen == {"lr": 0.01, "lr_step": 0}
+
 
 def test_reference_graph_suites_parse_and_each_model_runs_in_reduced_form():
     """CI's form of the shipped suites: every model of configs/graph_classification.yaml, one MUTAG fold, 1 epoch."""

@@ -134,12 +134,14 @@ class Task(ABC):
 
     def fit_model(self, model: torch.nn.Module, data: Any, train_hparams: Mapping[str, Any], budget: Budget,
                   ctx: RunContext) -> FitResult:
-        """The protocol hook: the model's own ``fit`` when it has one, else the task's ``fit`` (with the optional
-        keys a run does not set at their off values)."""
+        """The protocol hook: the model's own ``fit`` when it has one, else the task's ``fit``. Either gets the
+        optional keys a run does not set at their off values, so a model's ``fit`` that delegates to the task's
+        trains under the same protocol."""
+        hparams = {**self.optional_train_hparams, **train_hparams}
         own = getattr(model, "fit", None)
         if callable(own):
-            return own(self, data, dict(train_hparams), budget, ctx)
-        return self.fit(model, data, {**self.optional_train_hparams, **train_hparams}, budget, ctx)
+            return own(self, data, hparams, budget, ctx)
+        return self.fit(model, data, hparams, budget, ctx)
 
     @abstractmethod
     def fit(self, model: torch.nn.Module, data: Any, train_hparams: Mapping[str, Any], budget: Budget,
