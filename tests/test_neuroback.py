@@ -14,7 +14,7 @@ from gnnbench.data.sat_benchmark import SatBenchmark, labelled
 from gnnbench.models.neuroback import DecodeBlock, NeuroBack, RelationalGINConv
 from gnnbench.registry import MODELS
 from gnnbench.tasks.base import Budget, RunContext
-from gnnbench.tasks.phases import threshold_phases
+from gnnbench.tasks.phases import Coverage, coverage, threshold_phases
 from gnnbench.tasks.sat import SOLVING_FIELDS, SatOptions, SatSolving, class_weighted_bce
 from gnnbench.tasks.solver import SOLVERS, solve
 
@@ -25,6 +25,13 @@ pytest.importorskip("cnfgen")
 def test_threshold_maps_high_scores_to_negative_low_to_positive_middle_to_unset() -> None:
     scores = torch.tensor([float("nan"), 0.95, 0.05, 0.5, 0.9, 0.1, float("nan")], dtype=torch.float64)
     assert threshold_phases(scores, cfd=0.9) == [-1, 2, -4]  # 0.9 >= cfd; 0.1 is not < 1 - cfd
+
+
+def test_coverage_counts_phased_backbone_variables_and_agreement_with_the_backbone_phase() -> None:
+    labels = torch.tensor([2, 0, 1, 2, 1])  # variable 1 positive backbone, 2 and 4 negative, 3 free
+    assert coverage([1, 2, 3, -4], labels) == Coverage(phased=4, backbone=3, agree=2)  # 2 gets the wrong phase
+    assert coverage([], labels) == Coverage(0, 0, 0)
+    assert coverage([1, -2], None) == Coverage(2, None, None)  # unsatisfiable: no backbone to compare with
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -135,6 +142,15 @@ def test_sat_task_end_to_end_records_every_formula_solver_and_policy() -> None:
     assert all(r["status"] is True for r in rows if r["family"] == "gen-test")
     assert all(r["conflicts"] == 0 for r in rows if r["policy"] == "oracle" and r["family"] == "gen-test")
     assert all((r["inference_s"] > 0) == (r["policy"] == "neuroback") for r in rows)
+    for r in rows:  # coverage: the backbone policy sets exactly the backbone, in its phase
+        if r["policy"] == "default":
+            assert r["phased"] == 0
+        if r["policy"] == "backbone" and r["family"] == "gen-test":
+            assert r["phased"] == r["phased_backbone"] == r["phased_agree"]
+        if r["policy"] in ("all_true", "random", "oracle") and r["family"] == "gen-test":
+            assert r["phased"] == r["variables"] == 40 and r["phased_agree"] <= r["phased_backbone"]
+        if r["formula"] == "tiny-unsat":
+            assert r["phased_backbone"] is None and r["phased_agree"] is None
 
 
 def test_graph_of_a_formula_feeds_the_model() -> None:

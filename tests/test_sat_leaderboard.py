@@ -17,7 +17,10 @@ def record(config: str, seed: int, conflicts: dict[str, list[int]], solved: bool
                         "solved": [solved] * len(rows), "status": [True] * len(rows),
                         "conflicts": [c for _, _, c in rows], "decisions": [2 * c for _, _, c in rows],
                         "propagations": [10 * c for _, _, c in rows], "solve_s": [0.001] * len(rows),
-                        "inference_s": [0.01 if p == "neuroback" else 0.0 for _, p, _ in rows]}}
+                        "inference_s": [0.01 if p == "neuroback" else 0.0 for _, p, _ in rows],
+                        "variables": [10] * len(rows), "phased": [5 if p == "neuroback" else 0 for _, p, _ in rows],
+                        "phased_backbone": [4 if p == "neuroback" else 0 for _, p, _ in rows],
+                        "phased_agree": [3 if p == "neuroback" else 0 for _, p, _ in rows]}}
 
 
 def test_sat_frame_pools_seeds_of_the_selected_config_and_computes_reductions() -> None:
@@ -35,3 +38,17 @@ def test_sat_frame_pools_seeds_of_the_selected_config_and_computes_reductions() 
     assert neuroback.inference_s == pytest.approx(0.01)
     text = "\n".join(sat_markdown(frame))
     assert "| cadical195 | neuroback | 6/6 | 10 |" in text and "+50.0%" in text
+    assert neuroback.phased_fraction == 0.5 and neuroback.backbone_fraction == 0.8 and neuroback.agreement == 0.75
+    assert default.phased_fraction == 0 and pd.isna(default.agreement)
+    assert "| +50.0% | +50.0% | 50.0% | 75.0% |" in text
+
+
+def test_sat_frame_reads_records_made_before_coverage_was_recorded() -> None:
+    old = record("default", 0, {"default": [10, 20], "neuroback": [5, 10]})
+    for key in ("variables", "phased", "phased_backbone", "phased_agree"):
+        del old["solving"][key]
+    board = pd.DataFrame([{"task": "sat_solving", "dataset": "SAT-3SAT", "model": "neuroback", "config": "default",
+                           "scenario": "none"}])
+    frame = sat_frame([old], board)
+    assert frame["median_conflicts"].tolist() == [15, 7.5] and frame["phased_fraction"].isna().all()
+    assert "| – | – |" in "\n".join(sat_markdown(frame))

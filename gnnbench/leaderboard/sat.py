@@ -6,6 +6,10 @@ is ``1 - median_conflicts / median_conflicts(default)`` of the same (model, fami
 ``mean_conflict_reduction`` the same with means): positive means fewer conflicts than the solver's own
 phases. Unsolved formulas (budget exhausted) count with the conflicts they reached, so medians and means are
 lower bounds where ``solved < runs``.
+
+Coverage, pooled over the formulas: ``phased_fraction`` is the share of variables the policy sets a phase for;
+``backbone_fraction`` the share of those that are backbone variables; ``agreement`` the share of these that
+get the backbone's phase (satisfiable formulas only). Records made before coverage was recorded give NaN.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ SAT_KEYS = ["task", "dataset", "model", "config", "scenario", "family", "solver"
 #: The schema of docs/design.md (family ... inference_s) after the row identity, then the extras.
 SAT_COLUMNS = [*SAT_KEYS, "formulas", "solved", "median_conflicts", "mean_conflicts", "median_decisions",
                "median_solve_s", "inference_s", "runs", "median_propagations", "mean_solve_s", "conflict_reduction",
-               "mean_conflict_reduction"]
+               "mean_conflict_reduction", "phased_fraction", "backbone_fraction", "agreement"]
+COVERAGE_FIELDS = ["variables", "phased", "phased_backbone", "phased_agree"]
 
 
 def sat_frame(records: list[dict[str, Any]], board: pd.DataFrame) -> pd.DataFrame:
@@ -40,14 +45,21 @@ def sat_frame(records: list[dict[str, Any]], board: pd.DataFrame) -> pd.DataFram
     if not parts:
         return pd.DataFrame(columns=SAT_COLUMNS)
     rows = pd.concat(parts, ignore_index=True)
+    rows = rows.reindex(columns=rows.columns.union(COVERAGE_FIELDS, sort=False))  # older records: NaN
+    rows[COVERAGE_FIELDS] = rows[COVERAGE_FIELDS].astype(float)
     rows["policy"] = pd.Categorical(rows["policy"], categories=list(dict.fromkeys(rows["policy"])))  # run order
     frame = (rows.groupby(SAT_KEYS, sort=True, observed=True)
                  .agg(formulas=("formula", "nunique"), runs=("formula", "size"), solved=("solved", "sum"),
                       median_conflicts=("conflicts", "median"), mean_conflicts=("conflicts", "mean"),
                       median_decisions=("decisions", "median"), median_propagations=("propagations", "median"),
                       median_solve_s=("solve_s", "median"), mean_solve_s=("solve_s", "mean"),
-                      inference_s=("inference_s", "mean"))
+                      inference_s=("inference_s", "mean"),
+                      **{f: (f, lambda c: c.sum(min_count=1)) for f in COVERAGE_FIELDS})
                  .reset_index())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["phased_fraction"] = frame["phased"] / frame["variables"]
+        frame["backbone_fraction"] = frame["phased_backbone"] / frame["phased"]
+        frame["agreement"] = frame["phased_agree"] / frame["phased_backbone"]
     frame["policy"] = frame["policy"].astype(str)
     default = frame[frame["policy"] == "default"].set_index(SAT_KEYS[:-1])
     base = frame.set_index(SAT_KEYS[:-1]).index
@@ -65,20 +77,26 @@ def sat_markdown(frame: pd.DataFrame) -> list[str]:
     lines = ["## SAT solving", "",
              "Held-out formulas solved under each phase policy (conflict budget per solve; unsolved formulas count "
              "with the conflicts they reached). Reduction: 1 - median conflicts / median conflicts of the "
-             "default policy, same solver.", ""]
+             "default policy, same solver. Phased: share of variables the policy sets; agreement: share of the "
+             "phased backbone variables that get the backbone's phase.", ""]
     for (dataset, model, family), part in frame.groupby(["dataset", "model", "family"], sort=True):
         lines += [f"### {dataset} · {family} · {model}", "",
                   "| solver | policy | solved | median conflicts | mean conflicts | median decisions | "
-                  "median solve ms | inference ms | reduction (median) | reduction (mean) |",
-                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "median solve ms | inference ms | reduction (median) | reduction (mean) | phased | agreement |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in part.itertuples(index=False):
             lines.append(f"| {r.solver} | {r.policy} | {int(r.solved)}/{int(r.runs)} | {r.median_conflicts:g} | "
                          f"{r.mean_conflicts:.1f} | {r.median_decisions:g} | {r.median_solve_s * 1000:.2f} | "
                          f"{r.inference_s * 1000:.1f} | {_percent(r.conflict_reduction)} | "
-                         f"{_percent(r.mean_conflict_reduction)} |")
+                         f"{_percent(r.mean_conflict_reduction)} | {_share(r.phased_fraction)} | "
+                         f"{_share(r.agreement)} |")
         lines.append("")
     return lines
 
 
 def _percent(value: float) -> str:
     return "–" if pd.isna(value) else f"{value * 100:+.1f}%"
+
+
+def _share(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value * 100:.1f}%"

@@ -13,12 +13,16 @@ not NeuroBack-Kissat.
 * ``all_true`` / ``all_false``: every variable positive / negative;
 * ``backbone``: the true backbone literals only (what a perfect backbone predictor could give);
 * ``oracle``: a full satisfying assignment (the upper bound; nothing set on unsatisfiable formulas).
+
+:func:`coverage` says what a policy's phases amount to against the true backbone: how many variables it sets,
+how many of those are backbone variables, and how many of these get the backbone's phase.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from typing import NamedTuple
 
 from torch import Tensor
 
@@ -43,3 +47,21 @@ def threshold_phases(scores: Tensor, cfd: float) -> list[int]:
 def random_phases(num_vars: int, seed: str) -> list[int]:
     rng = random.Random(seed)
     return [v if rng.random() < 0.5 else -v for v in range(1, num_vars + 1)]
+
+
+class Coverage(NamedTuple):
+    """``phased`` variables set by a policy; ``backbone`` of them in the backbone; ``agree`` of these with the
+    backbone's phase (both None where the formula has no labels, i.e. is unsatisfiable)."""
+
+    phased: int
+    backbone: int | None
+    agree: int | None
+
+
+def coverage(phases: list[int], labels: Tensor | None) -> Coverage:
+    """Compare ``phases`` (literals) with backbone ``labels`` (per variable: 0 positive, 1 negative, 2 none)."""
+    if labels is None:
+        return Coverage(len(phases), None, None)
+    in_backbone = [lit for lit in phases if int(labels[abs(lit)]) < 2]
+    agree = sum(int(labels[abs(lit)]) == (0 if lit > 0 else 1) for lit in in_backbone)
+    return Coverage(len(phases), len(in_backbone), agree)

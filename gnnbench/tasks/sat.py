@@ -15,8 +15,9 @@ phase.
 components merged by variable id (``inference_s`` is that time); then every solver in ``solvers`` solves it
 under every policy in ``policies`` (:mod:`gnnbench.tasks.phases`) with a conflict budget
 (:mod:`gnnbench.tasks.solver`). The record's ``solving`` holds one entry per (formula, solver, policy):
-family, formula, solver, policy, solved, status, conflicts, decisions, propagations, solve_s, inference_s
-(column-wise lists). ``gnnbench/leaderboard/sat.py`` aggregates them per family.
+family, formula, solver, policy, solved, status, conflicts, decisions, propagations, solve_s, inference_s,
+and the policy's coverage (:func:`~gnnbench.tasks.phases.coverage`): variables, phased, phased_backbone,
+phased_agree (column-wise lists). ``gnnbench/leaderboard/sat.py`` aggregates them per family.
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ from gnnbench.data.sat_benchmark import SatBenchmark, SatInstance
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
 from gnnbench.tasks.optim import build_optimizer
-from gnnbench.tasks.phases import POLICIES, random_phases, threshold_phases
+from gnnbench.tasks.phases import POLICIES, coverage, random_phases, threshold_phases
 from gnnbench.tasks.solver import SOLVERS, solve
 
 SPLITS = ("train", "val", "test")
 EVAL_BATCH = 64
 SOLVING_FIELDS = ("family", "formula", "solver", "policy", "solved", "status", "conflicts", "decisions",
-                  "propagations", "solve_s", "inference_s")
+                  "propagations", "solve_s", "inference_s", "variables", "phased", "phased_backbone", "phased_agree")
 
 
 @dataclass(frozen=True)
@@ -218,13 +219,16 @@ class SatSolving(Task):
             inference_s = time.perf_counter() - started
             for solver in self.options.solvers:
                 for policy in self.options.policies:
-                    stats = solve(instance.formula, self.phases(policy, instance, scores, ctx.seed), solver,
-                                  self.options.conflict_budget)
+                    phases = self.phases(policy, instance, scores, ctx.seed)
+                    stats = solve(instance.formula, phases, solver, self.options.conflict_budget)
+                    covered = coverage(phases, instance.labels)
                     row = {"family": instance.family, "formula": instance.formula.name, "solver": solver,
                            "policy": policy, "solved": stats.solved, "status": stats.status,
                            "conflicts": stats.conflicts, "decisions": stats.decisions,
                            "propagations": stats.propagations, "solve_s": round(stats.solve_s, 6),
-                           "inference_s": round(inference_s, 6) if policy == "neuroback" else 0.0}
+                           "inference_s": round(inference_s, 6) if policy == "neuroback" else 0.0,
+                           "variables": instance.formula.num_vars, "phased": covered.phased,
+                           "phased_backbone": covered.backbone, "phased_agree": covered.agree}
                     for key in SOLVING_FIELDS:
                         columns[key].append(row[key])
         model.to(ctx.device)
