@@ -142,13 +142,15 @@ def test_sat_task_end_to_end_records_every_formula_solver_and_policy() -> None:
     assert all(r["status"] is True for r in rows if r["family"] == "gen-test")
     assert all(r["conflicts"] == 0 for r in rows if r["policy"] == "oracle" and r["family"] == "gen-test")
     assert all((r["inference_s"] > 0) == (r["policy"] == "neuroback") for r in rows)
-    for r in rows:  # coverage: the backbone policy sets exactly the backbone, in its phase
+    for r in rows:  # coverage: the backbone policy sets exactly the backbone; every model agrees with it
         if r["policy"] == "default":
             assert r["phased"] == 0
         if r["policy"] == "backbone" and r["family"] == "gen-test":
             assert r["phased"] == r["phased_backbone"] == r["phased_agree"]
         if r["policy"] in ("all_true", "random", "oracle") and r["family"] == "gen-test":
             assert r["phased"] == r["variables"] == 40 and r["phased_agree"] <= r["phased_backbone"]
+        if r["policy"] == "oracle" and r["family"] == "gen-test":
+            assert r["phased_agree"] == r["phased_backbone"]
         if r["formula"] == "tiny-unsat":
             assert r["phased_backbone"] is None and r["phased_agree"] is None
 
