@@ -16,7 +16,7 @@ from gnnbench.registry import MODELS
 from gnnbench.tasks.base import Budget, RunContext
 from gnnbench.tasks.phases import Coverage, coverage, threshold_phases
 from gnnbench.tasks.sat import SOLVING_FIELDS, SatOptions, SatSolving, class_weighted_bce
-from gnnbench.tasks.solver import SOLVERS, solve
+from gnnbench.tasks.solver import PHASE_SEMANTICS, SOLVERS, solve
 
 pytest.importorskip("pysat")
 pytest.importorskip("cnfgen")
@@ -50,6 +50,23 @@ def test_phases_reach_the_solver(solver: str) -> None:
     wrong = solve(formula, threshold_phases(1 - scores, 0.9), solver)
     assert right.solved and right.conflicts == 0 and sorted(right.model, key=abs) == planted
     assert wrong.solved and wrong.conflicts > 0
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_phase_semantics_of_each_solver_forced_or_initial(solver: str) -> None:
+    """Clauses (-x | -a), (x | b | c); hint a = true. Solved under x, a is propagated false; solved next under -x,
+    a is free again: a forced phase still decides it true, an initial phase was overwritten by phase saving."""
+    from pysat.solvers import Solver
+
+    x, a, clauses = 1, 2, [[-1, -2], [1, 3, 4]]
+    for first in ([], [x]):
+        with Solver(name=solver, bootstrap_with=clauses) as sat:
+            sat.set_phases([a])
+            if first:
+                assert sat.solve(assumptions=first) and -a in sat.get_model()
+            assert sat.solve(assumptions=[-x])
+            decided_true = a in sat.get_model()
+        assert decided_true == (not first or PHASE_SEMANTICS[solver] == "forced")
 
 
 def test_budget_exhaustion_is_recorded_as_unsolved() -> None:

@@ -40,7 +40,18 @@ def test_sat_frame_pools_seeds_of_the_selected_config_and_computes_reductions() 
     assert "| cadical195 | neuroback | 6/6 | 10 |" in text and "+50.0%" in text
     assert neuroback.phased_fraction == 0.5 and neuroback.backbone_fraction == 0.8 and neuroback.agreement == 0.75
     assert default.phased_fraction == 0 and pd.isna(default.agreement)
-    assert "| +50.0% | +50.0% | 50.0% | 75.0% |" in text
+    assert "| +50.0% | +50.0% | 6 / 0 | 0.031 | 50.0% | 75.0% |" in text  # exact p of 6 paired losses: 2 / 2**6
+    assert default.fewer == default.more == 0 and pd.isna(default.paired_p)
+
+
+def test_paired_counts_compare_each_formula_with_its_own_default_solve() -> None:
+    """Equal medians (3 and 3), yet four of five formulas need more conflicts: pairing is per (seed, formula)."""
+    records = [record("default", 0, {"default": [1, 2, 3, 4, 5], "random": [2, 3, 4, 5, 1]})]
+    board = pd.DataFrame([{"task": "sat_solving", "dataset": "SAT-3SAT", "model": "neuroback", "config": "default",
+                           "scenario": "none"}])
+    random = sat_frame(records, board).set_index("policy").loc["random"]
+    assert random.median_conflicts == 3 and random.conflict_reduction == 0
+    assert (random.fewer, random.more) == (1, 4) and 0 < random.paired_p <= 1
 
 
 def test_sat_frame_reads_records_made_before_coverage_was_recorded() -> None:

@@ -7,6 +7,11 @@ is ``1 - median_conflicts / median_conflicts(default)`` of the same (model, fami
 phases. Unsolved formulas (budget exhausted) count with the conflicts they reached, so medians and means are
 lower bounds where ``solved < runs``.
 
+Paired against the default policy on the same (seed, formula): ``fewer`` and ``more`` count the solves that
+needed fewer or more conflicts than the default did, and ``paired_p`` is the two-sided Wilcoxon signed-rank p of
+the conflict differences (ties dropped). Medians of a few dozen conflicts move by run-to-run noise; the paired
+test says whether a policy's shift is systematic.
+
 Coverage, pooled over the formulas: ``phased_fraction`` is the share of variables the policy sets a phase for;
 ``backbone_fraction`` the share of those that are backbone variables; ``agreement`` the share of these that
 get the backbone's phase (satisfiable formulas only). Records made before coverage was recorded give NaN.
@@ -18,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import wilcoxon
 
 from gnnbench.leaderboard.aggregate import scenario_label
 
@@ -25,7 +31,8 @@ SAT_KEYS = ["task", "dataset", "model", "config", "scenario", "family", "solver"
 #: The schema of docs/design.md (family ... inference_s) after the row identity, then the extras.
 SAT_COLUMNS = [*SAT_KEYS, "formulas", "solved", "median_conflicts", "mean_conflicts", "median_decisions",
                "median_solve_s", "inference_s", "runs", "median_propagations", "mean_solve_s", "conflict_reduction",
-               "mean_conflict_reduction", "phased_fraction", "backbone_fraction", "agreement"]
+               "mean_conflict_reduction", "fewer", "more", "paired_p", "phased_fraction", "backbone_fraction",
+               "agreement"]
 COVERAGE_FIELDS = ["variables", "phased", "phased_backbone", "phased_agree"]
 
 
@@ -61,6 +68,8 @@ def sat_frame(records: list[dict[str, Any]], board: pd.DataFrame) -> pd.DataFram
         frame["backbone_fraction"] = frame["phased_backbone"] / frame["phased"]
         frame["agreement"] = frame["phased_agree"] / frame["phased_backbone"]
     frame["policy"] = frame["policy"].astype(str)
+    frame = frame.merge(_paired_with_default(rows), on=SAT_KEYS, how="left")
+    frame[["fewer", "more"]] = frame[["fewer", "more"]].astype("Int64")
     default = frame[frame["policy"] == "default"].set_index(SAT_KEYS[:-1])
     base = frame.set_index(SAT_KEYS[:-1]).index
     for column, source in (("conflict_reduction", "median_conflicts"), ("mean_conflict_reduction", "mean_conflicts")):
@@ -70,6 +79,25 @@ def sat_frame(records: list[dict[str, Any]], board: pd.DataFrame) -> pd.DataFram
     return frame[SAT_COLUMNS]
 
 
+def _paired_with_default(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per (keys, policy): solves with fewer / more conflicts than the default on the same formula, Wilcoxon p."""
+    rows = rows.assign(policy=rows["policy"].astype(str))
+    pair = [*SAT_KEYS[:-1], "seed", "formula"]
+    default = rows.loc[rows["policy"] == "default", [*pair, "conflicts"]].rename(columns={"conflicts": "baseline"})
+    paired = rows.merge(default, on=pair, how="inner")
+    if paired.empty:
+        return pd.DataFrame(columns=[*SAT_KEYS, "fewer", "more", "paired_p"])
+    paired["difference"] = paired["conflicts"] - paired["baseline"]
+
+    def summary(difference: pd.Series) -> pd.Series:
+        nonzero = difference[difference != 0]
+        p = wilcoxon(nonzero).pvalue if len(nonzero) else np.nan
+        return pd.Series({"fewer": int((difference < 0).sum()), "more": int((difference > 0).sum()),
+                          "paired_p": float(p)})
+
+    return paired.groupby(SAT_KEYS, sort=False)["difference"].apply(summary).unstack().reset_index()
+
+
 def sat_markdown(frame: pd.DataFrame) -> list[str]:
     """Markdown sections: per (dataset, model, family), a solver x policy table."""
     if frame.empty:
@@ -77,19 +105,22 @@ def sat_markdown(frame: pd.DataFrame) -> list[str]:
     lines = ["## SAT solving", "",
              "Held-out formulas solved under each phase policy (conflict budget per solve; unsolved formulas count "
              "with the conflicts they reached). Reduction: 1 - median conflicts / median conflicts of the "
-             "default policy, same solver. Phased: share of variables the policy sets; agreement: share of the "
-             "phased backbone variables that get the backbone's phase.", ""]
+             "default policy, same solver. Fewer / more: solves that needed fewer / more conflicts than the "
+             "default on the same formula, p their two-sided Wilcoxon signed-rank test. Phased: share of "
+             "variables the policy sets; agreement: share of the phased backbone variables that get the "
+             "backbone's phase.", ""]
     for (dataset, model, family), part in frame.groupby(["dataset", "model", "family"], sort=True):
         lines += [f"### {dataset} · {family} · {model}", "",
                   "| solver | policy | solved | median conflicts | mean conflicts | median decisions | "
-                  "median solve ms | inference ms | reduction (median) | reduction (mean) | phased | agreement |",
-                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "median solve ms | inference ms | reduction (median) | reduction (mean) | fewer / more | p | "
+                  "phased | agreement |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in part.itertuples(index=False):
             lines.append(f"| {r.solver} | {r.policy} | {int(r.solved)}/{int(r.runs)} | {r.median_conflicts:g} | "
                          f"{r.mean_conflicts:.1f} | {r.median_decisions:g} | {r.median_solve_s * 1000:.2f} | "
                          f"{r.inference_s * 1000:.1f} | {_percent(r.conflict_reduction)} | "
-                         f"{_percent(r.mean_conflict_reduction)} | {_share(r.phased_fraction)} | "
-                         f"{_share(r.agreement)} |")
+                         f"{_percent(r.mean_conflict_reduction)} | {_count(r.fewer)} / {_count(r.more)} | "
+                         f"{_p(r.paired_p)} | {_share(r.phased_fraction)} | {_share(r.agreement)} |")
         lines.append("")
     return lines
 
@@ -100,3 +131,11 @@ def _percent(value: float) -> str:
 
 def _share(value: float) -> str:
     return "–" if pd.isna(value) else f"{value * 100:.1f}%"
+
+
+def _count(value: float) -> str:
+    return "–" if pd.isna(value) else str(int(value))
+
+
+def _p(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value:.2g}"

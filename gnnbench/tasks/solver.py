@@ -5,6 +5,12 @@ shared machine. A formula the solver does not decide within it is recorded as un
 ``status = None``) with the statistics it reached, never dropped. Statistics are python-sat's
 ``accum_stats()`` (conflicts, decisions, propagations, restarts); a returned model is checked against every
 clause.
+
+The two solvers take phases differently (``PHASE_SEMANTICS``; tested in ``tests/test_neuroback.py``):
+CaDiCaL's ``phase(lit)`` is a *forced* phase, consulted before the target and saved phases on every decision,
+like the patched Kissat's ``--neural_backbone_always``; Glucose's ``setPolarity`` writes the *saved* phase, so it
+is the *initial* phase that phase saving then overwrites, as in NeuroBack's configuration
+(``--neural_backbone_initial``, less Kissat's rephasing that re-injects it).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from dataclasses import dataclass
 
 from gnnbench.data.dimacs import Formula
 
-SOLVERS = ("cadical195", "glucose4")
+#: The solvers, and how each treats the phases given to ``set_phases`` (module docstring).
+PHASE_SEMANTICS = {"cadical195": "forced", "glucose4": "initial"}
+SOLVERS = tuple(PHASE_SEMANTICS)
 
 
 @dataclass(frozen=True)
