@@ -24,6 +24,7 @@ import math
 import random
 from typing import NamedTuple
 
+import torch
 from torch import Tensor
 
 POLICIES = ("default", "neuroback", "random", "all_true", "all_false", "backbone", "oracle")
@@ -62,6 +63,8 @@ def coverage(phases: list[int], labels: Tensor | None) -> Coverage:
     """Compare ``phases`` (literals) with backbone ``labels`` (per variable: 0 positive, 1 negative, 2 none)."""
     if labels is None:
         return Coverage(len(phases), None, None)
-    in_backbone = [lit for lit in phases if int(labels[abs(lit)]) < 2]
-    agree = sum(int(labels[abs(lit)]) == (0 if lit > 0 else 1) for lit in in_backbone)
-    return Coverage(len(phases), len(in_backbone), agree)
+    literals = torch.tensor(phases, dtype=torch.long)
+    label = labels[literals.abs()]
+    backbone = label < 2
+    agree = label[backbone] == (literals[backbone] < 0).long()  # label 1 (negative) wants a negative literal
+    return Coverage(len(phases), int(backbone.sum()), int(agree.sum()))
