@@ -58,7 +58,8 @@ def test_phase_semantics_of_each_solver_forced_or_initial(solver: str) -> None:
     a is free again: a forced phase still decides it true, an initial phase was overwritten by phase saving."""
     from pysat.solvers import Solver
 
-    x, a, clauses = 1, 2, [[-1, -2], [1, 3, 4]]
+    x, a = 1, 2
+    clauses = [[-x, -a], [x, 3, 4]]
     for first in ([], [x]):
         with Solver(name=solver, bootstrap_with=clauses) as sat:
             sat.set_phases([a])
