@@ -1,11 +1,10 @@
 """Phase policies: which initial phase each variable gets before a CDCL solver starts.
 
 A policy returns the literals to pass to python-sat's ``set_phases`` (a variable absent from the list keeps the
-solver's own default). On CaDiCaL (``cadical153/195``) ``set_phases`` forces the phase of every decision on that
-variable (``Solver::phase``, and lucky-phase detection off); on MiniSat-family solvers (``glucose4``) it sets
-the decision polarity (``setPolarity``). Both are *stronger* than NeuroBack's Kissat change, where the neural
-phase is only the initial phase that target and saved phases override: these are NeuroBack-style phase hints,
-not NeuroBack-Kissat.
+solver's own default). How a solver then uses them differs (``gnnbench.tasks.solver.PHASE_SEMANTICS``): CaDiCaL
+forces the phase on every decision on that variable (``Solver::phase``, lucky-phase detection off); Glucose's
+``setPolarity`` sets the saved phase, an initial phase that phase saving overwrites, as in NeuroBack's Kissat
+change (which also re-injects it at rephasing).
 
 * ``default``: nothing set;
 * ``neuroback``: the model's score (P(negative backbone)) through :func:`threshold_phases` with ``cfd``;
