@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from scipy.stats import wilcoxon
 
 from gnnbench.leaderboard.sat import sat_frame, sat_markdown
+
+#: The leaderboard's selection: the default configuration of neuroback.
+BOARD = pd.DataFrame([{"task": "sat_solving", "dataset": "SAT-3SAT", "model": "neuroback", "config": "default",
+                       "scenario": "none"}])
 
 
 def record(config: str, seed: int, conflicts: dict[str, list[int]], solved: bool = True) -> dict:
@@ -27,9 +32,7 @@ def test_sat_frame_pools_seeds_of_the_selected_config_and_computes_reductions() 
     records = [record("default", 0, {"default": [10, 20, 30], "neuroback": [5, 10, 15]}),
                record("default", 1, {"default": [10, 20, 30], "neuroback": [5, 10, 15]}),
                record("lr=0.1", 0, {"default": [1, 1, 1], "neuroback": [100, 100, 100]}, solved=False)]
-    board = pd.DataFrame([{"task": "sat_solving", "dataset": "SAT-3SAT", "model": "neuroback", "config": "default",
-                           "scenario": "none"}])
-    frame = sat_frame(records, board)
+    frame = sat_frame(records, BOARD)
     assert frame["policy"].tolist() == ["default", "neuroback"]  # run order, not alphabetical
     default, neuroback = (frame.iloc[i] for i in range(2))
     assert default.formulas == 3 and default.runs == 6 and default.solved == 6
@@ -47,19 +50,16 @@ def test_sat_frame_pools_seeds_of_the_selected_config_and_computes_reductions() 
 def test_paired_counts_compare_each_formula_with_its_own_default_solve() -> None:
     """Equal medians (3 and 3), yet four of five formulas need more conflicts: pairing is per (seed, formula)."""
     records = [record("default", 0, {"default": [1, 2, 3, 4, 5], "random": [2, 3, 4, 5, 1]})]
-    board = pd.DataFrame([{"task": "sat_solving", "dataset": "SAT-3SAT", "model": "neuroback", "config": "default",
-                           "scenario": "none"}])
-    random = sat_frame(records, board).set_index("policy").loc["random"]
+    random = sat_frame(records, BOARD).set_index("policy").loc["random"]
     assert random.median_conflicts == 3 and random.conflict_reduction == 0
-    assert (random.fewer, random.more) == (1, 4) and 0 < random.paired_p <= 1
+    assert (random.fewer, random.more) == (1, 4)
+    assert random.paired_p == pytest.approx(wilcoxon([1, 1, 1, 1, -4]).pvalue)  # the per-formula differences
 
 
 def test_sat_frame_reads_records_made_before_coverage_was_recorded() -> None:
     old = record("default", 0, {"default": [10, 20], "neuroback": [5, 10]})
     for key in ("variables", "phased", "phased_backbone", "phased_agree"):
         del old["solving"][key]
-    board = pd.DataFrame([{"task": "sat_solving", "dataset": "SAT-3SAT", "model": "neuroback", "config": "default",
-                           "scenario": "none"}])
-    frame = sat_frame([old], board)
+    frame = sat_frame([old], BOARD)
     assert frame["median_conflicts"].tolist() == [15, 7.5] and frame["phased_fraction"].isna().all()
     assert "| – | – |" in "\n".join(sat_markdown(frame))
