@@ -14,6 +14,7 @@ taking float features runs on them; the 3 bond features stay in ``edge_attr`` (i
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -62,11 +63,15 @@ def load_ogb_mol(name: str, data_root: str | Path | None = None) -> GraphCollect
     from ogb.graphproppred import PygGraphPropPredDataset
 
     folder = name.replace("-", "_")
-    root = prepare(folder, data_root, download=lambda cache: PygGraphPropPredDataset(name, root=str(cache)))
-    (root / folder / "RELEASE_v1.txt").touch()
-    with _trusted_torch_load():
-        raw = PygGraphPropPredDataset(name, root=str(root))
-        split = raw.get_idx_split()
+    with warnings.catch_warnings():
+        # On first processing ogb wraps pandas' read-only label arrays with torch.from_numpy; PyG's collate copies
+        # them into the processed file at once, so nothing writes through them and torch's warning is noise.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        root = prepare(folder, data_root, download=lambda cache: PygGraphPropPredDataset(name, root=str(cache)))
+        (root / folder / "RELEASE_v1.txt").touch()
+        with _trusted_torch_load():
+            raw = PygGraphPropPredDataset(name, root=str(root))
+            split = raw.get_idx_split()
     graphs = [Data(x=atom_one_hot(g.x), edge_index=g.edge_index, edge_attr=g.edge_attr, y=g.y.float())
               for g in raw]
     dataset = GraphCollection(graphs)
