@@ -1,4 +1,5 @@
-"""The ``gnnbench`` command: run suites, list the registries, rebuild and compare leaderboards, profile kernels.
+"""The ``gnnbench`` command: run suites, set aside stale records, list the registries, rebuild and compare
+leaderboards, profile kernels.
 
 User errors (a bad suite, a missing dataset) print one line and exit with 2; ``--debug`` adds the
 traceback. ``run`` exits with 1 when a run of this invocation failed (its record says why); ``compare
@@ -60,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="progress over epochs too (local executor)")
     run.set_defaults(handler=_run)
 
+    prune = sub.add_parser("prune", parents=[common], help="set aside records that are no run of a suite (made "
+                           "under other defaults) into stale.jsonl and rebuild the leaderboard")
+    prune.add_argument("suite", type=Path, help="suite YAML file")
+    prune.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
+    prune.add_argument("--dry-run", action="store_true", help="list the stale records, move nothing")
+    prune.set_defaults(handler=_prune)
+
     lst = sub.add_parser("list", parents=[common], help="list registered models, datasets or tasks")
     lst.add_argument("what", choices=("models", "datasets", "tasks", "scenarios"))
     lst.add_argument("--task", help="only entries supporting this task")
@@ -116,9 +124,14 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.suite import load_suite
 
     suite = load_suite(args.suite)
+    store = RunStore(args.results / suite.name)
+    stale = driver.stale(suite, store)
+    if stale:
+        console.print(f"[yellow]note[/]: {_describe(stale)} recorded in {store.path} are no run of this suite "
+                      f"(made under other defaults?); the leaderboard shows them until `gnnbench prune "
+                      f"{args.suite}` sets them aside")
     if args.only:
         suite = suite.only(args.only)
-    store = RunStore(args.results / suite.name)
     if args.dry_run:
         plan = driver.plan(suite, store, args.rerun_failed)
         console.print(f"{suite.name}: {len(suite.specs)} runs, {plan.done} recorded, {plan.failed_kept} failed "
@@ -167,6 +180,37 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if nodes:
         console.print("runs per node: " + ", ".join(f"{node} {count}" for node, count in sorted(nodes.items())))
     return 1 if summary.failed else 0
+
+
+def _prune(args: argparse.Namespace, console: Console) -> int:
+    from gnnbench import leaderboard
+    from gnnbench.harness import driver
+    from gnnbench.harness.store import STALE_FILE, RunStore
+    from gnnbench.harness.suite import load_suite
+
+    suite = load_suite(args.suite)
+    store = RunStore(args.results / suite.name)
+    stale = driver.stale(suite, store)
+    if not stale:
+        console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}")
+        return 0
+    if args.dry_run:
+        console.print(f"{suite.name}: would set aside {_describe(stale)} (--dry-run: nothing moved)")
+        return 0
+    moved = store.set_aside(stale)
+    console.print(f"{suite.name}: set aside {_describe(stale)} ({moved} records) into {store.directory / STALE_FILE}")
+    if store.records():
+        console.print(f"leaderboard rebuilt: {leaderboard.build(store.directory, suite.name).csv}")
+    else:
+        leaderboard.clear(store.directory)
+        console.print(f"no records left: leaderboard files removed from {store.directory}")
+    return 0
+
+
+def _describe(records: dict[str, dict[str, Any]]) -> str:
+    """'40 runs (todyformer on CollegeMsg: 30, ...)'."""
+    counts = Counter(f"{r['spec']['model']} on {r['spec']['dataset']}" for r in records.values())
+    return f"{len(records)} runs (" + ", ".join(f"{k}: {n}" for k, n in counts.most_common()) + ")"
 
 
 def _list(args: argparse.Namespace, console: Console) -> int:

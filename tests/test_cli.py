@@ -106,7 +106,32 @@ def test_only_runs_the_named_experiment_into_the_same_records(write_suite, capsy
         "did you mean 'second'?")
 
 
+def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(write_suite, capsys, tmp_path):
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    results = tmp_path / "r"
+    assert main(["run", str(path), "--results", str(results), "-q"]) == 0
+    # the same suite after a default changed: other run_ids, so the two records describe no run of it any more
+    changed = write_suite(GOOD.format(dataset="Cora", model="{name: mlp, hparams: {dropout: 0.1}}"), "changed.yaml")
+    assert main(["run", str(changed), "--results", str(results), "--dry-run"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "2 runs (mlp on Cora: 2) recorded in" in out and f"gnnbench prune {changed}" in out
+    assert "2 runs, 0 recorded, 0 failed (kept), 2 to run" in out
+    records = (results / "cli" / "runs.jsonl").read_text()
+    assert main(["prune", str(changed), "--results", str(results), "--dry-run"]) == 0
+    assert (results / "cli" / "runs.jsonl").read_text() == records
+    assert main(["prune", str(changed), "--results", str(results)]) == 0
+    assert "set aside 2 runs (mlp on Cora: 2) (2 records)" in " ".join(capsys.readouterr().out.split())
+    assert (results / "cli" / "stale.jsonl").read_text() == records  # nothing lost
+    assert (results / "cli" / "runs.jsonl").read_text() == ""
+    assert not (results / "cli" / "leaderboard.csv").exists()  # no leaderboard of set-aside runs
+    assert main(["prune", str(path), "--results", str(results)]) == 0
+    assert "every record" in capsys.readouterr().out
+
+
 def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
+    assert main(["leaderboard", str(tmp_path)]) == 2
+    assert "no records here" in capsys.readouterr().err
+    (tmp_path / "runs.jsonl").write_text("")
     assert main(["leaderboard", str(tmp_path)]) == 2
     assert "no records here" in capsys.readouterr().err
 

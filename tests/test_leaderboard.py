@@ -143,6 +143,7 @@ def test_depth_study_selects_on_validation_within_each_depth():
 
 def test_no_depth_section_without_a_depth_grid(tmp_path):
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(rec("gcn", "Cora", s, 0.7, 0.8)) + "\n" for s in range(2)))
+    (tmp_path / "depth.csv").write_text("left from records set aside since\n")
     result = leaderboard.build(tmp_path)
     assert result.depth.empty and not (tmp_path / "depth.csv").exists()
     assert "Depth studies" not in result.markdown.read_text()

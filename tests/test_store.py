@@ -55,3 +55,28 @@ def test_only_one_writer_at_a_time(tmp_path):
     store = RunStore(tmp_path)
     with store.writer(), pytest.raises(GnnbenchError, match="another gnnbench process"), RunStore(tmp_path).writer():
         pass
+
+
+def test_set_aside_moves_whole_records_and_keeps_the_rest_in_order(tmp_path):
+    store = RunStore(tmp_path)
+    with store.writer() as w:
+        for r in (rec("a"), rec("old", "failed", n=1), rec("b"), rec("old", n=2)):
+            w.append(r)
+    before = store.path.read_text().splitlines()
+    assert store.set_aside({"old", "never-recorded"}) == 2
+    assert store.path.read_text().splitlines() == [before[0], before[2]]
+    assert (tmp_path / "stale.jsonl").read_text().splitlines() == [before[1], before[3]]  # byte for byte
+    assert store.set_aside({"old"}) == 0  # nothing left to move; stale.jsonl untouched
+    assert len((tmp_path / "stale.jsonl").read_text().splitlines()) == 2
+    with store.writer() as w:  # the store stays appendable
+        w.append(rec("c"))
+    assert [r["run_id"] for r in store.records()] == ["a", "b", "c"]
+
+
+def test_set_aside_waits_for_no_one(tmp_path):
+    store = RunStore(tmp_path)
+    with store.writer() as w:
+        w.append(rec("a"))
+        with pytest.raises(GnnbenchError, match="another gnnbench process"):
+            RunStore(tmp_path).set_aside({"a"})
+    assert [r["run_id"] for r in store.records()] == ["a"]

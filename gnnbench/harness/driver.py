@@ -53,6 +53,13 @@ def plan(suite: Suite, store: RunStore, rerun_failed: bool = False) -> Plan:
     return result
 
 
+def stale(suite: Suite, store: RunStore) -> dict[str, dict[str, Any]]:
+    """Recorded runs that are no run of the suite (run_id -> latest record): they were made under other
+    defaults or options, since everything that can change a result is hashed into the run_id."""
+    planned = {spec.run_id for spec in suite.specs}
+    return {run_id: record for run_id, record in store.latest().items() if run_id not in planned}
+
+
 def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None) -> None:
     """Fail before any run starts: every dataset loads (checksums verified, cache prepared), devices exist."""
     for name in dict.fromkeys(s.dataset for s in specs):

@@ -2,8 +2,10 @@
 
 Only the driver writes, holding an exclusive lock. Each record is one ``os.write`` of a whole line on an
 ``O_APPEND`` descriptor followed by ``fsync``, so a crash can at worst leave a torn last line: readers
-ignore it, and the next writer cuts it off before appending. Records are never rewritten; a retried
-failure appends a new record, and readers take the latest record of each run (a success always wins).
+ignore it, and the next writer cuts it off before appending. Records are never edited; a retried failure
+appends a new record, and readers take the latest record of each run (a success always wins). The one other
+change is :meth:`RunStore.set_aside`, which moves whole records that no run of the suite describes any more
+into ``stale.jsonl``.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import fcntl
 import json
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from gnnbench.errors import GnnbenchError
 
 RUNS_FILE = "runs.jsonl"
+#: records set aside by :meth:`RunStore.set_aside`
+STALE_FILE = "stale.jsonl"
 
 
 class RunStore:
@@ -51,18 +55,54 @@ class RunStore:
     @contextlib.contextmanager
     def writer(self) -> Iterator[RecordWriter]:
         """Exclusive append access; fails fast when another process holds the store."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / ".lock").open("a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise GnnbenchError(f"{self.directory}: another gnnbench process is writing these results") from None
+        with self._locked():
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 _cut_torn_tail(fd)
                 yield RecordWriter(fd)
             finally:
                 os.close(fd)
+
+    def set_aside(self, run_ids: Collection[str]) -> int:
+        """Move every record of ``run_ids`` from ``runs.jsonl`` to ``stale.jsonl``; the number moved.
+
+        For records that no longer describe a run of their suite (made before a default changed): they leave the
+        leaderboard but are kept. The moved lines are appended and synced to ``stale.jsonl`` before
+        ``runs.jsonl`` is atomically replaced by the rest, so a crash in between leaves a record in both files,
+        never in neither.
+        """
+        wanted = set(run_ids)
+        with self._locked():
+            if not self.path.exists():
+                return 0
+            lines = self.path.read_bytes().splitlines(keepends=True)
+            moved = [line for line in lines if _run_id(line) in wanted]
+            if not moved:
+                return 0
+            stale = os.open(self.directory / STALE_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                RecordWriter(stale).write(b"".join(line.rstrip(b"\n") + b"\n" for line in moved))
+            finally:
+                os.close(stale)
+            kept = self.path.with_name(RUNS_FILE + ".tmp")
+            with kept.open("wb") as out:
+                out.writelines(line for line in lines if _run_id(line) not in wanted)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(kept, self.path)
+            return len(moved)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / ".lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise GnnbenchError(f"{self.directory}: another gnnbench process is writing these results") from None
+            try:
+                yield
+            finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
@@ -81,12 +121,23 @@ class RecordWriter:
         self._fd = fd
 
     def append(self, record: dict[str, Any]) -> None:
-        line = (json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode()
-        view = memoryview(line)
+        self.write((json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode())
+
+    def write(self, lines: bytes) -> None:
+        """Whole lines, synced before returning."""
+        view = memoryview(lines)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
         os.fsync(self._fd)
+
+
+def _run_id(line: bytes) -> str | None:
+    """The run_id of a record line; None for a blank or torn line (kept where it is)."""
+    try:
+        return json.loads(line)["run_id"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return None
 
 
 def _cut_torn_tail(fd: int) -> None:

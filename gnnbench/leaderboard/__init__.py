@@ -19,6 +19,9 @@ from gnnbench.leaderboard.sat import sat_frame, sat_markdown
 from gnnbench.leaderboard.search import search_frame, search_markdown
 from gnnbench.leaderboard.write import to_csv, to_markdown
 
+#: every file :func:`build` may write
+OUTPUTS = ("leaderboard.csv", "grid.csv", "depth.csv", "search.csv", "sat.csv", "leaderboard.md", "leaderboard.html")
+
 
 @dataclass
 class Leaderboard:
@@ -34,22 +37,21 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
     """Read ``directory/runs.jsonl`` and (re)write the leaderboard files beside it. The HTML page is written
     when ``html`` is true, or when it is None and a page is already there (so a page never goes stale)."""
     store = RunStore(directory)
-    if not store.path.exists():
-        raise GnnbenchError(f"{store.path}: no records here (run a suite first: gnnbench run SUITE.yaml)")
     records = sorted(store.latest().values(), key=_record_order)  # file order must not change the output
+    if not records:
+        raise GnnbenchError(f"{store.path}: no records here (run a suite first: gnnbench run SUITE.yaml)")
     runs = runs_frame(records)
     board, grid, depth = leaderboard_frame(runs), grid_frame(runs), depth_frame(runs)
     out = Path(directory)
     to_csv(board, out / "leaderboard.csv")
     to_csv(grid, out / "grid.csv")
-    if not depth.empty:
-        to_csv(depth, out / "depth.csv")
     searches = search_frame(board, records)
-    if not searches.empty:
-        to_csv(searches, out / "search.csv")
     sat = sat_frame(records, board)
-    if not sat.empty:
-        to_csv(sat, out / "sat.csv")
+    for frame, file in ((depth, "depth.csv"), (searches, "search.csv"), (sat, "sat.csv")):
+        if frame.empty:  # no such runs (any more): a file left from earlier records would be stale
+            (out / file).unlink(missing_ok=True)
+        else:
+            to_csv(frame, out / file)
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
     sections = rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
     (out / "leaderboard.md").write_text(to_markdown(board, records, name, sections))
@@ -62,10 +64,16 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
                        markdown=out / "leaderboard.md", html=page if page.exists() else None)
 
 
+def clear(directory: str | Path) -> None:
+    """Remove the files :func:`build` writes: for a folder whose records were all set aside."""
+    for file in OUTPUTS:
+        (Path(directory) / file).unlink(missing_ok=True)
+
+
 def _record_order(record: dict) -> tuple:
     s = record["spec"]
     return (s["task"], s["dataset"], s["model"], str(s.get("config", "")), str(s.get("scenario", "")), s["seed"],
             record["run_id"])
 
 
-__all__ = ["Leaderboard", "build", "depth_frame", "grid_frame", "leaderboard_frame", "runs_frame"]
+__all__ = ["OUTPUTS", "Leaderboard", "build", "clear", "depth_frame", "grid_frame", "leaderboard_frame", "runs_frame"]
