@@ -106,6 +106,15 @@ def test_files_are_byte_identical_whatever_the_record_order(tmp_path):
     assert re.fullmatch(r"(0\.\d{6};){2}0\.\d{6}", row["values"])
 
 
+def test_models_tied_in_mean_rank_are_listed_by_name(tmp_path):
+    """A tie is ordered by name, not by a set's iteration order (which changes with PYTHONHASHSEED)."""
+    names = ["sage", "gat", "mlp", "gin", "gcn", "dgmlp"]
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(rec(m, "Cora", 0, 0.7, 0.8)) + "\n" for m in names))
+    md = leaderboard.build(tmp_path).markdown.read_text()
+    table = md.split("| model | Cora |")[1].split("\n\n")[0]
+    assert re.findall(r"^\| (\w+) \|", table, flags=re.M) == sorted(names)
+
+
 def test_markdown_shows_percent_mean_std_n_and_failures(tmp_path):
     records = [rec("gcn", "Cora", s, 0.7, t) for s, t in enumerate((0.80, 0.82))]
     records.append(rec("gat", "Cora", 0, 0, 0, status="failed"))

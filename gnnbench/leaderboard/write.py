@@ -65,7 +65,8 @@ def format_metric(value: float, std: float, metric: str) -> str:
 
 def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
     datasets = list(dict.fromkeys(part["dataset"]))
-    models = sorted(set(part["model"]), key=lambda m: part[part["model"] == m]["rank"].mean())
+    # names break ties in mean rank: a set's order changes with PYTHONHASHSEED, and the file must not
+    models = sorted(set(part["model"]), key=lambda m: (part[part["model"] == m]["rank"].mean(), m))
     rows = ["| model | " + " | ".join(datasets) + " |", "| --- |" + " --- |" * len(datasets)]
     for model in models:
         cells = []
