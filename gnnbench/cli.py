@@ -126,10 +126,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     suite = load_suite(args.suite)
     store = RunStore(args.results / suite.name)
     stale = driver.stale(suite, store)
-    if stale:
-        console.print(f"[yellow]note[/]: {_describe(stale)} recorded in {store.path} are no run of this suite "
-                      f"(made under other defaults?); the leaderboard shows them until `gnnbench prune "
-                      f"{args.suite}` sets them aside")
+    if stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
+        print(f"gnnbench: note: {_describe(stale)} recorded in {store.path} are no run of this suite (made under "
+              f"other defaults?); the leaderboard counts them until `gnnbench prune {args.suite}` sets them aside",
+              file=sys.stderr)
     if args.only:
         suite = suite.only(args.only)
     if args.dry_run:

@@ -112,10 +112,11 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     assert main(["run", str(path), "--results", str(results), "-q"]) == 0
     # the same suite after a default changed: other run_ids, so the two records describe no run of it any more
     changed = write_suite(GOOD.format(dataset="Cora", model="{name: mlp, hparams: {dropout: 0.1}}"), "changed.yaml")
+    assert main(["run", str(changed), "--results", str(results), "--dry-run", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("gnnbench: note: 2 runs (mlp on Cora: 2) recorded in") and f"gnnbench prune {changed}" in err
     assert main(["run", str(changed), "--results", str(results), "--dry-run"]) == 0
-    out = " ".join(capsys.readouterr().out.split())
-    assert "2 runs (mlp on Cora: 2) recorded in" in out and f"gnnbench prune {changed}" in out
-    assert "2 runs, 0 recorded, 0 failed (kept), 2 to run" in out
+    assert "2 runs, 0 recorded, 0 failed (kept), 2 to run" in " ".join(capsys.readouterr().out.split())
     records = (results / "cli" / "runs.jsonl").read_text()
     assert main(["prune", str(changed), "--results", str(results), "--dry-run"]) == 0
     assert (results / "cli" / "runs.jsonl").read_text() == records
