@@ -124,16 +124,19 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.suite import load_suite
 
     suite = load_suite(args.suite)
-    store = RunStore(args.results / suite.name)
-    stale = driver.stale(suite, store)
-    if stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
-        print(f"gnnbench: note: {_describe(stale)} recorded in {store.path} are no run of this suite (made under "
-              f"other defaults?); the leaderboard counts them until `gnnbench prune {args.suite}` sets them aside",
-              file=sys.stderr)
     if args.only:
         suite = suite.only(args.only)
+    store = RunStore(args.results / suite.name)
+
+    def note_stale(plan: driver.Plan) -> None:
+        if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
+            print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} are no run of this suite (made "
+                  f"under other defaults?); the leaderboard counts them until `gnnbench prune {args.suite}` sets "
+                  "them aside", file=sys.stderr)
+
     if args.dry_run:
         plan = driver.plan(suite, store, args.rerun_failed)
+        note_stale(plan)
         console.print(f"{suite.name}: {len(suite.specs)} runs, {plan.done} recorded, {plan.failed_kept} failed "
                       f"(kept), {len(plan.todo)} to run -> {store.path}")
         return 0
@@ -152,6 +155,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     runs = progress.add_task(suite.name, total=0)
 
     def on_plan(plan: driver.Plan) -> None:
+        note_stale(plan)
         progress.update(runs, total=len(plan.todo))
         skipped = f"{plan.done} already recorded" + (f", {plan.failed_kept} failed kept (--rerun-failed retries)"
                                                      if plan.failed_kept else "")
@@ -190,7 +194,7 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
 
     suite = load_suite(args.suite)
     store = RunStore(args.results / suite.name)
-    stale = driver.stale(suite, store)
+    stale = driver.stale(suite, store.latest())
     if not stale:
         console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}")
         return 0

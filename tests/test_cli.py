@@ -107,26 +107,34 @@ def test_only_runs_the_named_experiment_into_the_same_records(write_suite, capsy
 
 
 def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(write_suite, capsys, tmp_path):
-    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
-    results = tmp_path / "r"
-    assert main(["run", str(path), "--results", str(results), "-q"]) == 0
-    # the same suite after a default changed: other run_ids, so the two records describe no run of it any more
-    changed = write_suite(GOOD.format(dataset="Cora", model="{name: mlp, hparams: {dropout: 0.1}}"), "changed.yaml")
-    assert main(["run", str(changed), "--results", str(results), "--dry-run", "-q"]) == 0
+    import pandas as pd
+
+    old = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    results, folder = tmp_path / "r", tmp_path / "r" / "cli"
+    assert main(["run", str(old), "--results", str(results), "-q"]) == 0
+    old_records = (folder / "runs.jsonl").read_text()
+    # the suite after a change that enters the run_id but not the configuration label (here the epoch budget,
+    # as a new default would): its runs are new, and the old records are no run of it any more
+    new = write_suite(GOOD.format(dataset="Cora", model="mlp").replace("epochs: 3", "epochs: 4"), "new.yaml")
+    assert main(["run", str(new), "--results", str(results), "--dry-run", "-q"]) == 0
     err = capsys.readouterr().err
-    assert err.startswith("gnnbench: note: 2 runs (mlp on Cora: 2) recorded in") and f"gnnbench prune {changed}" in err
-    assert main(["run", str(changed), "--results", str(results), "--dry-run"]) == 0
-    assert "2 runs, 0 recorded, 0 failed (kept), 2 to run" in " ".join(capsys.readouterr().out.split())
-    records = (results / "cli" / "runs.jsonl").read_text()
-    assert main(["prune", str(changed), "--results", str(results), "--dry-run"]) == 0
-    assert (results / "cli" / "runs.jsonl").read_text() == records
-    assert main(["prune", str(changed), "--results", str(results)]) == 0
+    assert err.startswith("gnnbench: note: 2 runs (mlp on Cora: 2) recorded in") and f"gnnbench prune {new}" in err
+    assert main(["run", str(new), "--results", str(results), "-q"]) == 0
+    assert "gnnbench: note: 2 runs (mlp on Cora: 2)" in capsys.readouterr().err  # the real run says so too
+    assert pd.read_csv(folder / "leaderboard.csv")["n"].tolist() == [4]  # old and new seeds counted together
+    runs = (folder / "runs.jsonl").read_text()
+    assert main(["prune", str(new), "--results", str(results), "--dry-run"]) == 0
+    assert (folder / "runs.jsonl").read_text() == runs
+    assert main(["prune", str(new), "--results", str(results)]) == 0
     assert "set aside 2 runs (mlp on Cora: 2) (2 records)" in " ".join(capsys.readouterr().out.split())
-    assert (results / "cli" / "stale.jsonl").read_text() == records  # nothing lost
-    assert (results / "cli" / "runs.jsonl").read_text() == ""
-    assert not (results / "cli" / "leaderboard.csv").exists()  # no leaderboard of set-aside runs
-    assert main(["prune", str(path), "--results", str(results)]) == 0
+    assert (folder / "stale.jsonl").read_text() == old_records  # nothing lost, byte for byte
+    assert (folder / "runs.jsonl").read_text() == runs[len(old_records):]
+    assert pd.read_csv(folder / "leaderboard.csv")["n"].tolist() == [2]  # rebuilt from the new runs alone
+    assert main(["prune", str(new), "--results", str(results)]) == 0
     assert "every record" in capsys.readouterr().out
+    # a suite none of whose runs is recorded: everything goes, and so does the leaderboard of it
+    assert main(["prune", str(old), "--results", str(results)]) == 0
+    assert (folder / "runs.jsonl").read_text() == "" and not (folder / "leaderboard.csv").exists()
 
 
 def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,11 +24,13 @@ class Executor(Protocol):
 
 @dataclass
 class Plan:
-    """What a (re)started suite will do: ``todo`` runs now, the rest is already recorded."""
+    """What a (re)started suite will do: ``todo`` runs now, the rest is already recorded; ``stale`` records
+    (run_id -> latest record) are no run of the suite file at all."""
 
     todo: list[RunSpec]
     done: int = 0
     failed_kept: int = 0
+    stale: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -41,7 +43,7 @@ class Summary:
 def plan(suite: Suite, store: RunStore, rerun_failed: bool = False) -> Plan:
     """Skip runs that succeeded; retry failed ones only when asked."""
     latest = store.latest()
-    result = Plan(todo=[])
+    result = Plan(todo=[], stale=stale(suite, latest))
     for spec in suite.specs:
         status = latest.get(spec.run_id, {}).get("status")
         if status == "ok":
@@ -53,11 +55,10 @@ def plan(suite: Suite, store: RunStore, rerun_failed: bool = False) -> Plan:
     return result
 
 
-def stale(suite: Suite, store: RunStore) -> dict[str, dict[str, Any]]:
-    """Recorded runs that are no run of the suite (run_id -> latest record): they were made under other
+def stale(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The recorded runs (run_id -> latest record) that are no run of the suite file: they were made under other
     defaults or options, since everything that can change a result is hashed into the run_id."""
-    planned = {spec.run_id for spec in suite.specs}
-    return {run_id: record for run_id, record in store.latest().items() if run_id not in planned}
+    return {run_id: record for run_id, record in latest.items() if run_id not in suite.all_run_ids}
 
 
 def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None) -> None:

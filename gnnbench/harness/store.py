@@ -76,7 +76,8 @@ class RunStore:
             if not self.path.exists():
                 return 0
             lines = self.path.read_bytes().splitlines(keepends=True)
-            moved = [line for line in lines if _run_id(line) in wanted]
+            goes = [_run_id(line) in wanted for line in lines]
+            moved = [line for line, go in zip(lines, goes, strict=True) if go]
             if not moved:
                 return 0
             stale = os.open(self.directory / STALE_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -86,7 +87,7 @@ class RunStore:
                 os.close(stale)
             kept = self.path.with_name(RUNS_FILE + ".tmp")
             with kept.open("wb") as out:
-                out.writelines(line for line in lines if _run_id(line) not in wanted)
+                out.writelines(line for line, go in zip(lines, goes, strict=True) if not go)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(kept, self.path)

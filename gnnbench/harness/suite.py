@@ -106,6 +106,13 @@ class Suite:
     plugins: tuple[str, ...] = ()
     #: dataset name -> key path of its first use, for locating data errors found after parsing
     dataset_keys: dict[str, str] = field(default_factory=dict)
+    #: the run ids of the whole suite file, kept by :meth:`only`: a record outside them is stale, not merely
+    #: of another experiment
+    all_run_ids: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.all_run_ids:
+            object.__setattr__(self, "all_run_ids", frozenset(spec.run_id for spec in self.specs))
 
     def only(self, experiments: list[str]) -> Suite:
         """The suite restricted to the named experiments: a long suite run piece by piece into the same
