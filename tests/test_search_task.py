@@ -97,6 +97,9 @@ def test_search_options_are_validated_with_the_key(write_suite) -> None:
         """)
     with pytest.raises(ConfigError, match=r"experiments\[0\].task: budget must be a positive integer"):
         load_suite(path)
+    path.write_text(path.read_text().replace("budget: 0", "budget: 5, retrain_top: 6"))
+    with pytest.raises(ConfigError, match=r"experiments\[0\].task: retrain_top \(6\) cannot exceed the budget"):
+        load_suite(path)
 
 
 def sbm_graph() -> Data:
@@ -148,6 +151,44 @@ def test_trained_search_selects_on_validation_and_retrains_without_seeing_test(m
     # test is evaluated once per retraining seed, after the whole search (every child epoch evaluated val)
     assert len(with_test) == 2 and with_test[0] > sum(e for e in trace["epochs"] if e)
     assert all(not labels_visible for splits, labels_visible in seen if "test" not in splits)
+
+
+def test_finalists_are_chosen_on_retrained_validation_and_only_the_chosen_one_sees_test(monkeypatch) -> None:
+    data = sbm_graph()
+    seen: list[tuple[str, ...]] = []
+    evaluate = NodeClassification.evaluate
+
+    def spy(self, model, data, splits):
+        seen.append(tuple(splits))
+        return evaluate(self, model, data, splits)
+
+    monkeypatch.setattr(NodeClassification, "evaluate", spy)
+    task = ArchitectureSearch(SearchOptions(budget=6, retrain_seeds=2, max_params=20000, retrain_top=3))
+    entry = MODELS.get("random_search")
+    result = task.run(entry, data, {"lr": 0.01, "weight_decay": 0.0}, Budget(8, None),
+                      RunContext(torch.device("cpu"), seed=1))
+    trace, finalists = result["search"]["trace"], result["search"]["finalists"]
+    by_val = sorted(range(6), key=lambda i: (-trace["val"][i], i))[:3]
+    assert [f["child"] for f in finalists] == by_val  # the search's three best, best first
+    retrained = [f["retrained_val"] for f in finalists]
+    chosen = finalists[retrained.index(max(retrained))]
+    assert result["search"]["selected"]["child"] == chosen["child"] != by_val[0]  # here retraining overrules
+    assert sum(r["val"] for r in result["retrain"]) / 2 == pytest.approx(chosen["retrained_val"])
+    # 3 finalists x 2 seeds retrained, then test evaluated once per seed of the chosen finalist, last of all
+    assert seen[-2:] == [("test",), ("test",)] and sum("test" in splits for splits in seen) == 2
+    assert task.label() == "architecture_search(retrain_top=3)"
+
+
+def test_retrain_top_enters_the_run_id_only_when_set_above_one(tmp_path) -> None:
+    def spec(options: str):
+        path = tmp_path / "s.yaml"
+        path.write_text(f"name: s\nexperiments:\n  - task: {{name: architecture_search{options}}}\n"
+                        "    datasets: [Cora]\n    models: [random_search]\n")
+        return load_suite(path).specs[0]
+
+    plain, one, three = spec(""), spec(", retrain_top: 1"), spec(", retrain_top: 3")
+    assert plain.run_id == one.run_id and "retrain_top" not in one.task_options  # the runs made before it
+    assert three.run_id != plain.run_id and three.task_options["retrain_top"] == 3
 
 
 def test_parameter_sharing_on_a_table_is_a_clear_error(cora_table) -> None:

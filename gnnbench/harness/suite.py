@@ -38,6 +38,7 @@ from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
+from gnnbench.tasks.base import resolved_options
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
 EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "patience", "device", "kernel",
@@ -313,7 +314,7 @@ class _Expander:
                                        f"it supports: {', '.join(supported)}, or auto")
 
     def task(self, value: Any, key: str) -> tuple[str, dict[str, Any]]:
-        """(task name, its options resolved to the full dataclass)."""
+        """(task name, its options resolved to the full dataclass, less added options left off)."""
         name_key = key if isinstance(value, str) else _join(key, "name")
         if isinstance(value, str):
             value = {"name": value}
@@ -327,7 +328,7 @@ class _Expander:
         options = {k: v for k, v in value.items() if k != "name"}
         try:
             hp.check_kwargs(task_cls.Options, options, "option", f"task '{value['name']}'")
-            resolved = dataclasses.asdict(task_cls.Options(**options))
+            resolved = resolved_options(task_cls.Options, options)
         except hp.HparamError as exc:
             raise self.fail(_join(key, exc.key), str(exc)) from None
         except ValueError as exc:  # an option dataclass rejecting a combination of values

@@ -24,9 +24,9 @@ SEARCH_COLUMNS = [*COLUMNS, "search", "space", "budget", "search_seeds", "oracle
 def search_frame(board: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per leaderboard row of the search task (its validation-selected configuration)."""
     rows = []
-    searches = board[board["task"] == "architecture_search"]
-    for row in searches.itertuples(index=False):
-        mine = [r for r in records if r.get("status") == "ok" and "search" in r and _matches(r["spec"], row)]
+    searches = [r for r in records if r.get("status") == "ok" and "search" in r]
+    for row in board.itertuples(index=False):
+        mine = [r for r in searches if _matches(r, row)]
         if not mine:
             continue
         summaries = [r["search"] for r in mine]
@@ -44,15 +44,16 @@ def search_frame(board: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataF
 
 
 def search_markdown(frame: pd.DataFrame) -> list[str]:
-    """A section per search space: test accuracy of the selected architecture against the oracle, and costs."""
+    """A section per task protocol and search space: test accuracy of the selected architecture against the
+    oracle, and costs."""
     if frame.empty:
         return []
     lines = ["## Architecture search", "",
              "Test accuracy of the architecture each search selected on validation (mean ± std over search "
              "seeds; for trained children, each search's number is itself the mean over its retraining seeds), "
              "at the same budget of child evaluations, with the mean cost of one search.", ""]
-    for space, part in frame.groupby("space", sort=True):
-        lines += [f"### space: {space}", "",
+    for (task, space), part in frame.groupby(["task", "space"], sort=True):
+        lines += [f"### {task}: space {space}", "",
                   "| dataset | search | budget | seeds | test | oracle | wall s | child epochs | inherited "
                   "| retrain seeds |",
                   "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
@@ -65,8 +66,9 @@ def search_markdown(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _matches(spec: dict[str, Any], row: Any) -> bool:
-    return (spec["task"], spec["dataset"], spec["model"], spec.get("config", "default"),
+def _matches(record: dict[str, Any], row: Any) -> bool:
+    spec = record["spec"]
+    return (record.get("task_label", spec["task"]), spec["dataset"], spec["model"], spec.get("config", "default"),
             scenario_label(spec.get("scenario"))) == (row.task, row.dataset, row.model, row.config, row.scenario)
 
 

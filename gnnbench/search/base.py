@@ -100,9 +100,9 @@ def run_search(algorithm: SearchAlgorithm, space: Space, evaluate: Evaluator, bu
     return trace
 
 
-def select(trace: list[dict[str, Any]]) -> dict[str, Any]:
-    """The child with the best validation accuracy; ties go to the earliest."""
-    return max(trace, key=lambda child: (child["val"], -child["child"]))
+def top(trace: list[dict[str, Any]], k: int = 1) -> list[dict[str, Any]]:
+    """The ``k`` children with the best validation accuracy, best first; ties go to the earliest."""
+    return sorted(trace, key=lambda child: (-child["val"], child["child"]))[:k]
 
 
-__all__ = ["Evaluation", "Evaluator", "Proposal", "SearchAlgorithm", "run_search", "select"]
+__all__ = ["Evaluation", "Evaluator", "Proposal", "SearchAlgorithm", "run_search", "top"]
