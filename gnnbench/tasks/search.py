@@ -94,6 +94,8 @@ class ArchitectureSearch(Task):
         if isinstance(data, BenchTable):
             if algorithm.parameter_sharing:
                 raise ValueError("parameter_sharing needs trained children; a NAS-Bench-Graph table has no weights")
+            if self.options.retrain_top > 1:
+                raise ValueError("retrain_top needs trained children; a NAS-Bench-Graph table has nothing to retrain")
             return self.tabular(algorithm, data, generator)
         return self.trained(algorithm, data, train_kwargs, budget, ctx, generator)
 
