@@ -33,6 +33,14 @@ def kernel_label(record: dict[str, Any]) -> str:
     return f"{requested}:{chosen}" if requested == "auto" and chosen else requested
 
 
+def row_key(record: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    """The leaderboard row and configuration a record belongs to: (task label, dataset, model, config,
+    scenario). The task label, not the task name: a task's incomparable protocols get rows of their own."""
+    spec = record["spec"]
+    return (record.get("task_label", spec["task"]), spec["dataset"], spec["model"], spec.get("config", "default"),
+            scenario_label(spec.get("scenario")))
+
+
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per run: identity, seed, selected-epoch val/test metric, cost. Failed runs have status 'failed'."""
     rows = []
@@ -40,9 +48,8 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         spec = r["spec"]
         row = {
             "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""),
-            "task": r.get("task_label", spec["task"]),
-            "dataset": spec["dataset"], "model": spec["model"], "config": spec.get("config", "default"),
-            "scenario": scenario_label(spec.get("scenario")), "seed": spec["seed"], "kernel": kernel_label(r),
+            **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
+            "seed": spec["seed"], "kernel": kernel_label(r),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
         }
         if r["status"] == "ok":

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
-from gnnbench.leaderboard.aggregate import scenario_label
+from gnnbench.leaderboard.aggregate import row_key
 
 SAT_KEYS = ["task", "dataset", "model", "config", "scenario", "family", "solver", "policy"]
 #: The schema of docs/design.md (family ... inference_s) after the row identity, then the extras.
@@ -44,11 +44,10 @@ def sat_frame(records: list[dict[str, Any]], board: pd.DataFrame) -> pd.DataFram
         solving = r.get("solving") if r.get("status") == "ok" else None
         if not solving:
             continue
-        spec = r["spec"]
-        key = (spec["task"], spec["dataset"], spec["model"], spec.get("config", "default"),
-               scenario_label(spec.get("scenario")))
+        key = row_key(r)
         if key in selected:
-            parts.append(pd.DataFrame(solving).assign(**dict(zip(SAT_KEYS[:5], key, strict=True)), seed=spec["seed"]))
+            parts.append(pd.DataFrame(solving).assign(**dict(zip(SAT_KEYS[:5], key, strict=True)),
+                                                      seed=r["spec"]["seed"]))
     if not parts:
         return pd.DataFrame(columns=SAT_COLUMNS)
     rows = pd.concat(parts, ignore_index=True)

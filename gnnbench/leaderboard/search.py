@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gnnbench.leaderboard.aggregate import COLUMNS, scenario_label
+from gnnbench.leaderboard.aggregate import COLUMNS, row_key
 from gnnbench.leaderboard.write import format_metric
 
 SEARCH_COLUMNS = [*COLUMNS, "search", "space", "budget", "search_seeds", "oracle", "search_wall_s", "child_epochs",
@@ -67,9 +67,7 @@ def search_markdown(frame: pd.DataFrame) -> list[str]:
 
 
 def _matches(record: dict[str, Any], row: Any) -> bool:
-    spec = record["spec"]
-    return (record.get("task_label", spec["task"]), spec["dataset"], spec["model"], spec.get("config", "default"),
-            scenario_label(spec.get("scenario"))) == (row.task, row.dataset, row.model, row.config, row.scenario)
+    return row_key(record) == (row.task, row.dataset, row.model, row.config, row.scenario)
 
 
 def _mean(values: Any) -> float:
