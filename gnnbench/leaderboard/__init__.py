@@ -12,7 +12,7 @@ import pandas as pd
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.store import RunStore
-from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
+from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, row_key, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
 from gnnbench.leaderboard.ranks import rank_markdown
 from gnnbench.leaderboard.sat import sat_frame, sat_markdown
@@ -71,9 +71,7 @@ def clear(directory: str | Path) -> None:
 
 
 def _record_order(record: dict) -> tuple:
-    s = record["spec"]
-    return (s["task"], s["dataset"], s["model"], str(s.get("config", "")), str(s.get("scenario", "")), s["seed"],
-            record["run_id"])
+    return (*row_key(record), record["spec"]["seed"], record["run_id"])
 
 
 __all__ = ["OUTPUTS", "Leaderboard", "build", "clear", "depth_frame", "grid_frame", "leaderboard_frame", "runs_frame"]
