@@ -191,11 +191,23 @@ def test_retrain_top_enters_the_run_id_only_when_set_above_one(tmp_path) -> None
     assert three.run_id != plain.run_id and three.task_options["retrain_top"] == 3
 
 
-def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(cora_table) -> None:
+def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(write_suite, cora_table) -> None:
+    path = write_suite("""\
+        name: bad
+        experiments:
+          - task: {name: architecture_search, budget: 5}
+            datasets: [Cora, nasbench-cora]
+            models: [random_search, agnn_ps]
+        """)
+    with pytest.raises(ConfigError, match=r"experiments\[0\].models\[1\]: model 'agnn_ps' cannot run on dataset "
+                                          r"'nasbench-cora': parameter_sharing needs trained children"):
+        load_suite(path)
+    path.write_text(path.read_text().replace("budget: 5", "budget: 5, retrain_top: 2").replace(", agnn_ps", ""))
+    with pytest.raises(ConfigError, match=r"experiments\[0\].task: task 'architecture_search' cannot run on "
+                                          r"dataset 'nasbench-cora': retrain_top needs trained children"):
+        load_suite(path)
+    # a run made outside a suite meets the same check
     task = ArchitectureSearch(SearchOptions(budget=5))
     entry = MODELS.get("agnn_ps")
     with pytest.raises(ValueError, match="parameter_sharing needs trained children"):
         task.run(entry, cora_table, dict(entry.defaults), Budget(1, None), RunContext(torch.device("cpu"), seed=0))
-    task = ArchitectureSearch(SearchOptions(budget=5, retrain_top=2))
-    with pytest.raises(ValueError, match="retrain_top needs trained children"):
-        task.run(MODELS.get("agnn"), cora_table, {}, Budget(1, None), RunContext(torch.device("cpu"), seed=0))

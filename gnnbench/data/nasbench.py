@@ -82,6 +82,6 @@ def _loader(dataset: str, label: str) -> Any:
 
 for _dataset, _label in (("cora", "Cora"), ("citeseer", "CiteSeer"), ("pubmed", "PubMed")):
     register_dataset(f"nasbench-{_dataset}", tasks=("architecture_search",), source=SOURCE,
-                     stats="26,206 architectures")(_loader(_dataset, _label))
+                     stats="26,206 architectures", tabular=True)(_loader(_dataset, _label))
 
 __all__ = ["BenchTable", "load_table"]

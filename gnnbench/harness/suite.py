@@ -260,7 +260,8 @@ class _Expander:
         exp_name = raw.get("name", key)
         if not isinstance(exp_name, str):
             raise self.fail(_join(key, "name"), f"expected a string, got {_kind(exp_name)}")
-        task_name, task_options = self.task(*get("task"))
+        task_value, task_key = get("task")
+        task_name, task_options = self.task(task_value, task_key)
         datasets = self.datasets(*get("datasets"), task_name, dataset_keys)
         seeds = self.seeds(*get("seeds", [0]))
         epochs, epochs_key = get("epochs", DEFAULT_BUDGET["epochs"])
@@ -283,6 +284,7 @@ class _Expander:
             model_key = f"{models_key}[{j}]"
             model, grid = self.model(model_raw, model_key, task_name, datasets)
             self.model_kernel(model, model_key, kernel, kernel_key)
+            self.runnable(task_name, task_options, task_key, model, model_key, grid)
             for point in grid:
                 for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
                     hparams, config = point[dataset]
@@ -312,6 +314,21 @@ class _Expander:
         if kernel != "auto" and kernel not in supported:
             raise self.fail(model_key, f"model '{model}' cannot run with kernel '{kernel}' (set at {kernel_key}); "
                                        f"it supports: {', '.join(supported)}, or auto")
+
+    def runnable(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
+                 grid: list[dict[str, tuple[dict[str, Any], str]]]) -> None:
+        """Every grid point on every dataset passes the task's :meth:`Task.check_run`; the error names the
+        model's key when a hyperparameter is at fault, the task's when an option is."""
+        task_cls = TASKS.get(task).obj
+        for point in grid:
+            for dataset, (hparams, config) in point.items():
+                try:
+                    task_cls.check_run(task_cls.Options(**options), DATASETS.get(dataset), hparams)
+                except hp.HparamError as exc:
+                    which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
+                    raise self.fail(model_key, f"{which} cannot run on dataset '{dataset}': {exc}") from None
+                except ValueError as exc:
+                    raise self.fail(task_key, f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
 
     def task(self, value: Any, key: str) -> tuple[str, dict[str, Any]]:
         """(task name, its options resolved to the full dataclass, less added options left off)."""

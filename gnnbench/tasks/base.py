@@ -129,6 +129,13 @@ class Task(ABC):
         temporal task's setting and negative strategy), so such runs never share a row."""
         return self.name
 
+    @classmethod
+    def check_run(cls, options: Any, dataset: Entry, hparams: Mapping[str, Any]) -> None:
+        """Reject, before anything runs, a run these options and hyperparameters cannot make on ``dataset``:
+        raise :class:`gnnbench.hparams.HparamError` when a hyperparameter is at fault, ValueError when an
+        option is. Every combination is runnable unless a task says otherwise."""
+        return None
+
     @abstractmethod
     def run(self, entry: Entry, data: Any, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
         """Train ``entry``'s model on ``data`` and return the record's result fields."""

@@ -62,6 +62,15 @@ class SearchOptions:
             raise ValueError(f"retrain_top ({self.retrain_top}) cannot exceed the budget ({self.budget} children)")
 
 
+def check_tabular(options: SearchOptions, hparams: Mapping[str, Any]) -> None:
+    """A NAS-Bench-Graph table holds accuracies, not networks: nothing to inherit weights from or retrain."""
+    if hparams.get("parameter_sharing"):
+        raise hp.HparamError("parameter_sharing", "parameter_sharing needs trained children; "
+                                                  "a NAS-Bench-Graph table has no weights")
+    if options.retrain_top > 1:
+        raise ValueError("retrain_top needs trained children; a NAS-Bench-Graph table has nothing to retrain")
+
+
 @register_task("architecture_search", paper="AGNN protocol: Zhou et al. (arXiv 1909.03184); NAS-Bench-Graph: "
                                             "Qin et al., NeurIPS 2022", metric="accuracy")
 class ArchitectureSearch(Task):
@@ -78,6 +87,11 @@ class ArchitectureSearch(Task):
         super().__init__(options, scenario)
         self.node = NodeClassification(NodeOptions())  # the public split; its protocol trains every child
 
+    @classmethod
+    def check_run(cls, options: SearchOptions, dataset: Entry, hparams: Mapping[str, Any]) -> None:
+        if dataset.meta.get("tabular"):
+            check_tabular(options, hparams)
+
     def label(self) -> str:
         """Choosing among several retrained finalists is another protocol: its runs get their own rows."""
         return self.name if self.options.retrain_top == 1 else f"{self.name}(retrain_top={self.options.retrain_top})"
@@ -92,10 +106,7 @@ class ArchitectureSearch(Task):
         algorithm: SearchAlgorithm = entry.obj(**algorithm_kwargs)
         generator = torch.Generator().manual_seed(ctx.seed)
         if isinstance(data, BenchTable):
-            if algorithm.parameter_sharing:
-                raise ValueError("parameter_sharing needs trained children; a NAS-Bench-Graph table has no weights")
-            if self.options.retrain_top > 1:
-                raise ValueError("retrain_top needs trained children; a NAS-Bench-Graph table has nothing to retrain")
+            check_tabular(self.options, hparams)
             return self.tabular(algorithm, data, generator)
         return self.trained(algorithm, data, train_kwargs, budget, ctx, generator)
 
