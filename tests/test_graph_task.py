@@ -13,7 +13,7 @@ from torch_geometric.data import Data
 from gnnbench import hparams as hp
 from gnnbench.data.collection import GraphCollection
 from gnnbench.data.synthetic import dictionary_lookup, hetero_edge_count
-from gnnbench.errors import DataError
+from gnnbench.errors import ConfigError
 from gnnbench.harness.runner import execute
 from gnnbench.harness.suite import load_suite
 from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
@@ -70,8 +70,19 @@ def test_the_run_seed_is_the_fold_and_every_fold_is_tested_once():
         assert len(parts[1]) == 3 * round(0.2 * 16)  # per class: 16 training graphs of each of 3 classes
         tests += index["test"].tolist()
     assert sorted(tests) == list(range(60))
-    with pytest.raises(DataError, match="fold index"):
+    with pytest.raises(ValueError, match="fold index"):
         task.split(data, 5)
+
+
+def test_more_seeds_than_folds_is_an_error_when_the_suite_is_loaded(tmp_path):
+    path = tmp_path / "cv.yaml"
+    path.write_text("name: cv\nexperiments:\n  - task: {name: graph_classification, folds: 3}\n"
+                    "    datasets: [MUTAG]\n    seeds: 4\n    models: [gin_pool]\n")
+    with pytest.raises(ConfigError, match=r"cv.yaml: experiments\[0\].task: task 'graph_classification' cannot run "
+                                          r"on dataset 'MUTAG': .* must be in 0..2; got seed 3 \(use seeds: 3\)"):
+        load_suite(path)
+    path.write_text(path.read_text().replace("seeds: 4", "seeds: 3"))
+    assert [s.seed for s in load_suite(path).specs] == [0, 1, 2]
 
 
 def test_training_sees_only_training_and_validation_graphs(monkeypatch):

@@ -284,7 +284,7 @@ class _Expander:
             model_key = f"{models_key}[{j}]"
             model, grid = self.model(model_raw, model_key, task_name, datasets)
             self.model_kernel(model, model_key, kernel, kernel_key)
-            self.runnable(task_name, task_options, task_key, model, model_key, grid)
+            self.runnable(task_name, task_options, task_key, model, model_key, grid, seeds)
             for point in grid:
                 for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
                     hparams, config = point[dataset]
@@ -316,14 +316,14 @@ class _Expander:
                                        f"it supports: {', '.join(supported)}, or auto")
 
     def runnable(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
-                 grid: list[dict[str, tuple[dict[str, Any], str]]]) -> None:
-        """Every grid point on every dataset passes the task's :meth:`Task.check_run`; the error names the
-        model's key when a hyperparameter is at fault, the task's when an option is."""
+                 grid: list[dict[str, tuple[dict[str, Any], str]]], seeds: list[int]) -> None:
+        """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run`; the
+        error names the model's key when a hyperparameter is at fault, else the task's."""
         task_cls = TASKS.get(task).obj
         for point in grid:
-            for dataset, (hparams, config) in point.items():
+            for (dataset, (hparams, config)), seed in itertools.product(point.items(), seeds):
                 try:
-                    task_cls.check_run(task_cls.Options(**options), DATASETS.get(dataset), hparams)
+                    task_cls.check_run(task_cls.Options(**options), DATASETS.get(dataset), hparams, seed)
                 except hp.HparamError as exc:
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
                     raise self.fail(model_key, f"{which} cannot run on dataset '{dataset}': {exc}") from None

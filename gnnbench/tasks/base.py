@@ -130,10 +130,10 @@ class Task(ABC):
         return self.name
 
     @classmethod
-    def check_run(cls, options: Any, dataset: Entry, hparams: Mapping[str, Any]) -> None:
-        """Reject, before anything runs, a run these options and hyperparameters cannot make on ``dataset``:
-        raise :class:`gnnbench.hparams.HparamError` when a hyperparameter is at fault, ValueError when an
-        option is. Every combination is runnable unless a task says otherwise."""
+    def check_run(cls, options: Any, dataset: Entry, hparams: Mapping[str, Any], seed: int) -> None:
+        """Reject, before anything runs, a run these options, hyperparameters and seed cannot make on
+        ``dataset``: raise :class:`gnnbench.hparams.HparamError` when a hyperparameter is at fault, ValueError
+        otherwise. Every combination is runnable unless a task says otherwise."""
         return None
 
     @abstractmethod

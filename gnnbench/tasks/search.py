@@ -88,7 +88,7 @@ class ArchitectureSearch(Task):
         self.node = NodeClassification(NodeOptions())  # the public split; its protocol trains every child
 
     @classmethod
-    def check_run(cls, options: SearchOptions, dataset: Entry, hparams: Mapping[str, Any]) -> None:
+    def check_run(cls, options: SearchOptions, dataset: Entry, hparams: Mapping[str, Any], seed: int) -> None:
         if dataset.meta.get("tabular"):
             check_tabular(options, hparams)
 
