@@ -70,6 +70,13 @@ class GraphOptions:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
 
 
+def check_fold(options: GraphOptions, seed: int) -> None:
+    """Under ``split: cv`` the run seed is the fold index."""
+    if not 0 <= seed < options.folds:
+        raise ValueError(f"with split 'cv' the seed is the fold index, so it must be in 0..{options.folds - 1}; "
+                         f"got seed {seed} (use seeds: {options.folds})")
+
+
 @dataclass
 class GraphSplits:
     """What a training protocol gets: the training and validation graphs (never the test graphs)."""
@@ -127,13 +134,7 @@ class GraphTask(Task):
     @classmethod
     def check_run(cls, options: GraphOptions, dataset: Entry, hparams: Mapping[str, Any], seed: int) -> None:
         if isinstance(options, GraphOptions) and options.split == "cv":  # OGB's tasks have the dataset's split
-            cls.check_fold(options, seed)
-
-    @classmethod
-    def check_fold(cls, options: GraphOptions, seed: int) -> None:
-        if not 0 <= seed < options.folds:
-            raise ValueError(f"with split 'cv' the seed is the fold index, so it must be in 0..{options.folds - 1}; "
-                             f"got seed {seed} (use seeds: {options.folds})")
+            check_fold(options, seed)
 
     def split(self, dataset: Dataset, seed: int) -> tuple[dict[str, Tensor], str]:
         """Graph indices of each split for this run, and an id naming the split (and the fold)."""
@@ -144,7 +145,7 @@ class GraphTask(Task):
                 raise DataError(f"task '{self.name}': split 'dataset' needs a dataset with split_idx "
                                 f"{{train, val, test}}; {type(dataset).__name__} has none (use split: cv)")
             return dict(split_idx), "dataset"
-        self.check_fold(opts, seed)
+        check_fold(opts, seed)
         y = self.targets(dataset) if self.stratified else None
         strata = y if y is not None else torch.zeros(len(dataset), dtype=torch.long)
         test = stratified_folds(strata, opts.folds, opts.split_seed)[seed]
