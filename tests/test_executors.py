@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import torch
 
-from gnnbench.harness import driver
+from gnnbench.harness import driver, runner
+from gnnbench.harness.env import git_commit
 from gnnbench.harness.executors import LocalExecutor, ProcessExecutor
 from gnnbench.harness.store import RunStore
 from gnnbench.harness.suite import load_suite
@@ -40,6 +41,21 @@ def test_process_pool_gives_the_same_records_as_local(tiny_suite, tmp_path):
     assert sorted(r["run_id"] for r in pooled) == sorted(r["run_id"] for r in local)
     assert metrics(pooled) == metrics(local)
     assert {r["env"]["threads"] for r in pooled} == {1}
+
+
+def test_the_commit_is_read_when_the_run_starts_not_when_it_ends(tiny_suite, monkeypatch):
+    """A commit made while a long run trains must not be credited with the code that run imported."""
+    git_commit.cache_clear()
+    read_before_training = []
+
+    def training(*args, **kwargs):
+        read_before_training.append(git_commit.cache_info().currsize == 1)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(runner, "seed_everything", training)
+    record = runner.execute(load_suite(tiny_suite()).specs[0])
+    assert record["error"]["message"] == "stop here" and read_before_training == [True]
+    assert record["env"]["git_commit"] == git_commit()
 
 
 def test_a_killed_worker_fails_only_its_run_and_the_driver_keeps_going(write_suite, tmp_path):

@@ -70,12 +70,16 @@ def _cpu_count() -> int | None:
 
 @cache
 def git_commit() -> str | None:
-    """HEAD of the gnnbench checkout, suffixed ``-dirty`` when tracked files differ; None outside git."""
+    """HEAD of the gnnbench checkout, suffixed ``-dirty`` when tracked files outside ``results/`` differ (records
+    appended to committed results change no code); None outside git. Read once per process, at its first run's
+    start (:func:`gnnbench.harness.runner.execute`), so a commit made while a long suite runs is not credited
+    with code the process imported before it."""
     root = Path(__file__).resolve().parents[2]
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)results"],
                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

@@ -17,7 +17,7 @@ import torch
 from torch_geometric import seed_everything
 
 from gnnbench.data.sources import fingerprint
-from gnnbench.harness.env import environment
+from gnnbench.harness.env import environment, git_commit
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.suite import RunSpec
 from gnnbench.kernels import scatter_provider
@@ -33,6 +33,7 @@ EpochCallback = Callable[[int, Mapping[str, float]], None]
 def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback | None = None) -> dict[str, Any]:
     """Run ``spec`` and return its record (``status`` is ``ok`` or ``failed``)."""
     started = time.perf_counter()
+    git_commit()  # the process's code is the checkout it imported: read the commit before this run can outlast one
     record: dict[str, Any] = {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(),
                               "started_at": _now()}
     device = torch.device("cpu")
