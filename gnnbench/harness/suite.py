@@ -320,10 +320,11 @@ class _Expander:
         """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run`; the
         error names the model's key when a hyperparameter is at fault, else the task's."""
         task_cls = TASKS.get(task).obj
+        task_options = task_cls.Options(**options)
         for point in grid:
             for (dataset, (hparams, config)), seed in itertools.product(point.items(), seeds):
                 try:
-                    task_cls.check_run(task_cls.Options(**options), DATASETS.get(dataset), hparams, seed)
+                    task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
                 except hp.HparamError as exc:
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
                     raise self.fail(model_key, f"{which} cannot run on dataset '{dataset}': {exc}") from None
