@@ -218,18 +218,17 @@ def _describe(records: dict[str, dict[str, Any]]) -> str:
 
 
 def _list(args: argparse.Namespace, console: Console) -> int:
+    """A table in a terminal; piped, one tab-separated line per entry, so ``grep`` and ``cut`` see whole rows."""
     from gnnbench import hparams
     from gnnbench.kernels import model_kernels
     from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS
 
     registry = {"models": MODELS, "datasets": DATASETS, "tasks": TASKS, "scenarios": SCENARIOS}[args.what]
-    table = Table(title=f"gnnbench {args.what}", show_lines=True)
     columns = {"models": ("name", "paper", "tasks", "defaults; kernels"),
                "datasets": ("name", "tasks", "about", "source"),
                "tasks": ("name", "metric", "about", "options"),
                "scenarios": ("name", "tasks", "about", "options")}[args.what]
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    rows = []
     for entry in registry.entries():
         if args.task and args.task not in entry.tasks and args.what != "tasks":
             continue
@@ -238,20 +237,30 @@ def _list(args: argparse.Namespace, console: Console) -> int:
             defaults = hparams.defaults(entry, task_cls) if task_cls else dict(entry.defaults)
             per_dataset = "".join(f"; on {dataset}: " + ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
                                   for dataset, values in sorted(entry.dataset_defaults.items()))
-            table.add_row(entry.name, entry.paper, ", ".join(entry.tasks),
-                          ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())) + per_dataset
-                          + "; kernels: " + ", ".join(model_kernels(entry)))
+            rows.append((entry.name, entry.paper, ", ".join(entry.tasks),
+                         ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())) + per_dataset
+                         + "; kernels: " + ", ".join(model_kernels(entry))))
         elif args.what == "datasets":
-            table.add_row(entry.name, ", ".join(entry.tasks), f"{entry.summary} {entry.meta.get('stats', '')}",
-                          entry.meta.get("source", ""))
+            rows.append((entry.name, ", ".join(entry.tasks), f"{entry.summary} {entry.meta.get('stats', '')}",
+                         entry.meta.get("source", "")))
         elif args.what == "scenarios":
             options = entry.obj.__dataclass_fields__.values()
-            table.add_row(entry.name, ", ".join(entry.tasks), entry.summary,
-                          ", ".join(f"{f.name}={f.default}" for f in options))
+            rows.append((entry.name, ", ".join(entry.tasks), entry.summary,
+                         ", ".join(f"{f.name}={f.default}" for f in options)))
         else:
             options = entry.obj.Options.__dataclass_fields__.values()
-            table.add_row(entry.name, f"{entry.obj.metric} ({entry.obj.direction})", entry.summary,
-                          ", ".join(f"{f.name}={f.default}" for f in options))
+            rows.append((entry.name, f"{entry.obj.metric} ({entry.obj.direction})", entry.summary,
+                         ", ".join(f"{f.name}={f.default}" for f in options)))
+    if not console.is_terminal:
+        for row in (columns, *rows):
+            print("\t".join(" ".join(cell.split()) for cell in row))
+        return 0
+    table = Table(title=f"gnnbench {args.what}", show_lines=True)
+    table.add_column(columns[0], no_wrap=True)
+    for column in columns[1:]:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     return 0
 

@@ -10,6 +10,7 @@ import pytest
 
 from gnnbench.cli import main
 from gnnbench.data import sources
+from gnnbench.registry import TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = """\
@@ -150,3 +151,19 @@ def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
 def test_list(capsys, what, expected):
     assert main(["list", what]) == 0
     assert expected in capsys.readouterr().out
+
+
+def test_list_piped_is_one_tab_separated_row_per_entry(capsys):
+    assert main(["list", "tasks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split("\t") == ["name", "metric", "about", "options"]
+    rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
+    assert set(rows) == set(TASKS.names()) and all(len(row) == 4 for row in rows.values())
+    assert rows["node_classification"][1] == "accuracy (max)" and "split=public" in rows["node_classification"][3]
+
+
+def test_list_in_a_terminal_is_a_table_with_unbroken_names(capsys, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert main(["list", "tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "gnnbench tasks" in out and "\t" not in out and "inductive_node_classification" in out
