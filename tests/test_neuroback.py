@@ -70,6 +70,26 @@ def test_phase_semantics_of_each_solver_forced_or_initial(solver: str) -> None:
         assert decided_true == (not first or PHASE_SEMANTICS[solver] == "forced")
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_the_default_policy_runs_the_solver_configured_as_every_phased_policy(solver: str) -> None:
+    """python-sat's CaDiCaL ``set_phases`` switches lucky phases off. A solve without phases must run that
+    configuration too, or ``default`` is no baseline: here the two configurations need different conflicts."""
+    from pysat.solvers import Solver
+
+    formula = GeneratedFamily("random", 75, count=1, seed=0, ratio=4.26).formula(0)
+
+    def conflicts(as_phased: bool) -> int:
+        with Solver(name=solver, bootstrap_with=[list(c) for c in formula.clauses]) as sat:
+            if as_phased:
+                sat.set_phases([])  # the configuration a phased solve gets, no phase set
+            sat.solve()
+            return sat.accum_stats()["conflicts"]
+
+    assert solve(formula, [], solver).conflicts == conflicts(as_phased=True)
+    if solver == "cadical195":
+        assert conflicts(as_phased=False) != conflicts(as_phased=True)
+
+
 def test_budget_exhaustion_is_recorded_as_unsolved() -> None:
     formula = GeneratedFamily("random", 150, count=1, seed=1, ratio=4.26).formula(0)
     stats = solve(formula, [], "cadical195", conflict_budget=1)

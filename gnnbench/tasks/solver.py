@@ -11,6 +11,10 @@ CaDiCaL's ``phase(lit)`` is a *forced* phase, consulted before the target and sa
 like the patched Kissat's ``--neural_backbone_always``; Glucose's ``setPolarity`` writes the *saved* phase, so it
 is the *initial* phase that phase saving then overwrites, as in NeuroBack's configuration
 (``--neural_backbone_initial``, less Kissat's rephasing that re-injects it).
+
+Every solve of one solver runs under the same options (``SOLVER_OPTIONS``), whatever the policy: python-sat's
+CaDiCaL ``set_phases`` switches the "lucky" phase search off, so without that the ``default`` policy (no
+phases) would run a differently configured solver and its conflicts would not be a baseline for the others.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from gnnbench.data.dimacs import Formula
 #: The solvers, and how each treats the phases given to ``set_phases`` (module docstring).
 PHASE_SEMANTICS = {"cadical195": "forced", "glucose4": "initial"}
 SOLVERS = tuple(PHASE_SEMANTICS)
+#: Options set on every solve, before any phase: the configuration ``set_phases`` implies, for every policy.
+SOLVER_OPTIONS: dict[str, dict[str, int]] = {"cadical195": {"lucky": 0}}
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,8 @@ def solve(formula: Formula, phases: list[int], solver: str = "cadical195", confl
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     with Solver(name=solver, bootstrap_with=[list(c) for c in formula.clauses]) as sat:
+        if solver in SOLVER_OPTIONS:
+            sat.configure(SOLVER_OPTIONS[solver])
         if phases:
             sat.set_phases(phases)
         if conflict_budget > 0:
