@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch_geometric.nn import GCNConv, GINConv
+from torch_geometric.nn import GCNConv, GINConv, global_add_pool, global_mean_pool
 
 from gnnbench.models.sir_gcn import SIRGCN, SIRConv
 
@@ -86,9 +86,14 @@ def test_messages_are_contextualised_where_gcn_and_gin_are_additive():
                               centre_difference(additive, h_u, h_u2, h_b), atol=1e-5)
 
 
-def test_wrapper_gives_node_outputs_or_one_row_per_graph():
+@pytest.mark.parametrize("pool", ["sum", "mean"])
+def test_wrapper_scores_every_node_then_pools_the_scores(pool):
+    """The official models read out each node and pool the scores: a graph's output is the pooled node outputs
+    (pooling first and then the nonlinear readout would give a different function)."""
     x, edge_index = random_graph(3)
-    model = SIRGCN(3, 2, hidden_channels=8, num_layers=2, aggr="sym").eval()
-    assert model(x, edge_index).shape == (6, 2)
+    model = SIRGCN(3, 2, hidden_channels=8, num_layers=2, aggr="sym", readout_layers=2, pool=pool).eval()
+    nodes = model(x, edge_index)
+    assert nodes.shape == (6, 2)
     batch = torch.tensor([0, 0, 0, 1, 1, 1])
-    assert model(x, edge_index, batch).shape == (2, 2)
+    pooled = (global_add_pool if pool == "sum" else global_mean_pool)(nodes, batch)
+    assert torch.allclose(model(x, edge_index, batch), pooled, atol=1e-6)

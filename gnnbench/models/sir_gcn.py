@@ -90,7 +90,8 @@ class SIRConv(MessagePassing):
                           "lr_patience": 10, "lr_factor": 0.5, "batch_size": 128})
 class SIRGCN(nn.Module):
     r"""The official benchmark wrapper: input linear; per layer ``SIRConv(h) [+ W_res h] -> norm -> LeakyReLU(0.2)
-    -> dropout``; pooling (graph targets, when ``batch`` is given) and an MLP readout of ``readout_layers``.
+    -> dropout``; an MLP readout of ``readout_layers`` on every node, then, for graph targets (when ``batch`` is
+    given), pooling of the node scores, as the official models do (``readouts`` before ``pool``).
 
     Training (registry defaults, the official ``train.py``): AdamW, a 10-epoch linear warm-up and
     ``ReduceLROnPlateau(factor 0.5)`` on the training loss; ``lr_patience`` 10 is our choice (the README
@@ -130,9 +131,8 @@ class SIRGCN(nn.Module):
             if self.residual:
                 out = out + resid(h)
             h = F.dropout(F.leaky_relu(norm(out), 0.2), self.dropout, self.training)
-        if batch is not None:
-            h = self.pool(h, batch)
-        return self.readout(h)
+        h = self.readout(h)
+        return h if batch is None else self.pool(h, batch)
 
 
 __all__ = ["SIRConv", "SIRGCN"]
