@@ -228,6 +228,25 @@ def test_top_to_loss_scores_each_layer_with_the_mean_of_its_output_and_the_state
     assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.7  # chance: 1/3
 
 
+def test_top_to_loss_layers_read_the_previous_time_steps_states():
+    """Layer 1's input in a time step is layer 0's state of the previous step, not the one layer 0 has just
+    produced in this step (the official code writes ``new_states`` and swaps them in after the loop)."""
+    data = sbm()
+    model = SingleForwardTopToLoss(8, CLASSES, hidden_channels=16, num_layers=2)
+    model.prepare(data)
+    graph = model.training_graph(data)
+    optimizers = [torch.optim.Adam(layer.parameters(), lr=0.1) for layer in model.layers]
+    with torch.no_grad():
+        states = model.initial_states(graph)
+    seen: list[torch.Tensor] = []
+    model.layers[1].register_forward_pre_hook(lambda _, args: seen.append(args[0].clone()))
+    model.time_step(graph, states, optimizers, {"grad_max_norm": 1.0})  # layer 0 learns
+    before = [state.clone() for state in states]
+    model.time_step(graph, states, optimizers, {"grad_max_norm": 1.0})
+    assert torch.equal(seen[-1], before[1])
+    assert not torch.allclose(states[1], before[1])  # the state layer 0 produced in this step, unread
+
+
 def test_top_to_input_reads_the_state_above_and_the_labels_on_top():
     data = sbm()
     model = SingleForwardTopToInput(8, CLASSES, hidden_channels=16, num_layers=3)

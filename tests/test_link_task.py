@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch_geometric.data import Data
 from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
 
@@ -102,6 +103,20 @@ def test_forward_ff_link_scores_the_mean_of_per_layer_goodness_sigmoids_and_lear
         scores = model.score_pairs(split.x, split.edge_index, split.test_pairs)
     assert torch.allclose(scores.sigmoid(), by_hand, atol=1e-5)
     assert task.evaluate(model, split, ("test",))["test"]["roc_auc"] > 0.7  # chance: 0.5
+
+
+def test_forward_ff_link_loss_adds_the_positive_and_the_negative_mean_bce():
+    """The official ``ff_loss``: mean BCE of the positives plus that of the negatives (one mean over all pairs
+    would be half of it with 1:1 negatives)."""
+    model = LinkForwardForward(3, 8, hidden_channels=8, num_layers=1, theta=2.0)
+    split, _ = LinkPrediction(LinkOptions(embedding_channels=8)).with_split(graph(), seed=0)
+    model.prepare(split)
+    output = model.layers[0](split.x, split.edge_index)
+    goodness = (output[model.train_pairs[0]] * output[model.train_pairs[1]]).pow(2).sum(-1) - 2.0
+    positive = model.train_labels == 1
+    by_hand = -F.logsigmoid(goodness[positive]).mean() - F.logsigmoid(-goodness[~positive]).mean()
+    assert positive.any() and (~positive).any()
+    assert torch.allclose(model.local_loss(0, output), by_hand, atol=1e-6)
 
 
 def test_top_to_input_link_reads_the_layer_above_none_on_top_and_averages_stored_steps():

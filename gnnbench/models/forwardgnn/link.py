@@ -79,9 +79,11 @@ class LinkSingleForward(GreedyForward):
 class LinkForwardForward(LinkSingleForward):
     r"""ForwardGNN-FF for link prediction: a pair's per-layer logit is its goodness above the threshold.
 
-    :math:`g_{uv} = \sum_d (z_{u,d}\, z_{v,d})^2 - \theta`, trained with BCE (positive pairs towards 1,
-    the split's fixed negatives towards 0); everything else is :class:`LinkSingleForward`'s (greedy local
-    training, the score is the mean over layers of :math:`\sigma(g^{(\ell)}_{uv})`). The official code has
+    :math:`g_{uv} = \sum_d (z_{u,d}\, z_{v,d})^2 - \theta`, trained with the official ``ff_loss``: the mean BCE
+    of the positive pairs (towards 1) plus that of the split's fixed negatives (towards 0), not one mean over
+    all pairs, which would halve the loss against the weight decay. Everything else is
+    :class:`LinkSingleForward`'s (greedy local training, the score is the mean over layers of
+    :math:`\sigma(g^{(\ell)}_{uv})`). The official code has
     this variant (``GNN_FL-FF``) but no script for it; :math:`\theta = 2` as its FF default.
     """
 
@@ -92,3 +94,8 @@ class LinkForwardForward(LinkSingleForward):
 
     def pair_score(self, h: Tensor, pairs: Tensor) -> Tensor:
         return (h[pairs[0]] * h[pairs[1]]).pow(2).sum(-1) - self.theta
+
+    def local_loss(self, i: int, output: Tensor) -> Tensor:
+        logits, positive = self.pair_score(output, self.train_pairs), self.train_labels == 1
+        return sum(F.binary_cross_entropy_with_logits(logits[side], self.train_labels[side])
+                   for side in (positive, ~positive))

@@ -94,9 +94,10 @@ class SingleForwardTopToLoss(ClassTopDown):
 
     States :math:`s_0 = \mathrm{L2}(X)`, :math:`s_{\ell+1} = \mathrm{L2}(o_\ell)` with
     :math:`o_\ell = \mathrm{layer}_\ell(s_\ell)`. In each time step, for :math:`\ell = 0..L-1` in order, the
-    loss embedding is :math:`e_\ell = \mathrm{mean}(o_\ell, s_{\ell+2}, \dots, s_L)` (upper states detached,
-    from the previous step), scored against the class nodes by the SF cross-entropy; gradients are clipped
-    to ``grad_max_norm`` before the step. Inference: one bottom-up pass, then
+    loss embedding is :math:`e_\ell = \mathrm{mean}(o_\ell, s_{\ell+2}, \dots, s_L)`, scored against the class
+    nodes by the SF cross-entropy; gradients are clipped to ``grad_max_norm`` before the step. Every state a
+    layer reads, its input :math:`s_\ell` included, is the previous step's (detached); the step's new states
+    replace them when it ends (the official ``new_states``). Inference: one bottom-up pass, then
     :math:`\sum_\ell \mathrm{softmax}(z(e_\ell))`; ``forward`` returns its log.
     """
 
@@ -120,11 +121,11 @@ class SingleForwardTopToLoss(ClassTopDown):
 
     def time_step(self, graph: Data, states: list[Tensor], optimizers: list[torch.optim.Optimizer],
                   hparams: dict[str, Any]) -> Tensor:
-        losses = []
+        losses, previous = [], list(states)
         for i, (layer, optimizer) in enumerate(zip(self.layers, optimizers, strict=True)):
             optimizer.zero_grad()
-            output = layer(states[i], graph.edge_index)
-            loss = self.class_loss(self.loss_embedding(output, states, i), graph.num_real_nodes)
+            output = layer(previous[i], graph.edge_index)
+            loss = self.class_loss(self.loss_embedding(output, previous, i), graph.num_real_nodes)
             loss.backward()
             nn.utils.clip_grad_norm_(layer.parameters(), hparams["grad_max_norm"])
             optimizer.step()
