@@ -72,6 +72,20 @@ def with_random_encoding(net: Todyformer, seed: int = 2) -> Todyformer:
     return net
 
 
+def test_patch_ages_are_exact_at_unix_timestamps() -> None:
+    """A patch's age is t0 minus its newest event's time, to the second, even where float32 cannot tell
+    Unix times apart (they are 128 s apart near 1.1e9, CollegeMsg's range)."""
+    data = random_stream(events=64)
+    data.t = data.t + 1_082_040_961
+    net, ages = model(), []
+    net.position_encoder.register_forward_pre_hook(lambda _, args: ages.append(args[0].clone()))
+    t0 = data.t[-1] + 7
+    with torch.no_grad():
+        net.link_logits(data, data.src[:1], data.dst[:1].view(1, 1), t0.view(1))
+    newest = [int(t0 - data.t[torch.nonzero(patchify(64, 4) == p)[-1]]) for p in range(4)]
+    assert ages[0].tolist() == [*newest, 0] and newest[-1] == 7
+
+
 @pytest.mark.parametrize("node2vec_dim", [0, 8])
 def test_events_at_or_after_the_target_time_never_change_the_scores(node2vec_dim: int) -> None:
     data = random_stream()

@@ -204,13 +204,13 @@ class Todyformer(TemporalLinkModel):
         tokens, token_of = torch.unique(patch * nodes.numel() + ends, return_inverse=True)
         tok_patch, tok_node = tokens // nodes.numel(), tokens % nodes.numel()
         edge_index = torch.stack([token_of, token_of.roll(n_events)])  # src->dst and dst->src, same patch
-        age = (t0 - events.t).to(torch.float).repeat(2)
-        edge_attr = torch.cat([self.time_encoder(age), events.msg.repeat(2, 1)], -1)
+        event_age = t0 - events.t  # exact in the stream's dtype: float32 steps 128 s apart at Unix times
+        edge_attr = torch.cat([self.time_encoder(event_age.to(torch.float).repeat(2)), events.msg.repeat(2, 1)], -1)
         patch_age = torch.zeros(self.num_patches + 1, device=query.device)
-        if n_events:
-            last = torch.full((self.num_patches,), float(t0), device=query.device)
-            last = last.scatter_reduce(0, patch[:n_events], events.t.to(torch.float), "amax", include_self=False)
-            patch_age[:-1] = float(t0) - last
+        if n_events:  # a patch's age is that of its newest event (0 for a patch without events)
+            newest = event_age.new_zeros(self.num_patches).scatter_reduce(0, patch[:n_events], event_age, "amin",
+                                                                          include_self=False)
+            patch_age[:-1] = newest.to(torch.float)
         position = self.position_encoder(patch_age)
         if self.node2vec_proj is not None:
             if self.node2vec is None:
