@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 import torch
 from torch_geometric.data import Data
@@ -82,6 +84,39 @@ def test_structure_noise_drops_and_adds_the_requested_numbers_of_undirected_edge
     assert len(after - before) == round(0.1 * len(before)) == info["added"]
     assert torch.equal(out.edge_index, torch.unique(torch.cat([out.edge_index, out.edge_index.flip(0)], 1), dim=1))
     assert torch.equal(out.y, data.y) and torch.equal(out.train_mask, data.train_mask)
+
+
+def undirected(pairs: list[list[int]], n: int) -> Data:
+    edges = torch.tensor(pairs).t()
+    return Data(edge_index=torch.unique(torch.cat([edges, edges.flip(0)], 1), dim=1), num_nodes=n)
+
+
+@pytest.fixture
+def deadline():
+    """Fails a test still running after 10 s: sampling more non-edges than exist used to loop forever."""
+    def expire(*_):
+        raise TimeoutError("still running after 10 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_structure_noise_on_dense_graphs_adds_only_the_non_edges_there_are(deadline):
+    complete = undirected(torch.combinations(torch.arange(5)).tolist(), 5)  # K5: no non-edge to add
+    out, info = StructureNoise().apply_graphs([complete], None, seed=0)
+    assert info == {"edges_before": 10, "dropped": 1, "added": 0, "graphs": 1}
+    assert out[0].edge_index.size(1) == 2 * 9
+    # K6 less two edges: 2 non-edges; add=0.5 wants 6, drop=0.5 frees 6 pairs that must not be re-added
+    missing = {(0, 1), (2, 3)}
+    near = undirected([p for p in torch.combinations(torch.arange(6)).tolist() if tuple(p) not in missing], 6)
+    before = {tuple(e) for e in near.edge_index.t().tolist() if e[0] < e[1]}
+    out, info = StructureNoise(drop=0.5, add=0.5).apply(near, seed=0)
+    after = {tuple(e) for e in out.edge_index.t().tolist() if e[0] < e[1]}
+    assert info == {"edges_before": 13, "dropped": 6, "added": 2}
+    assert after - before == missing and len(before - after) == 6
 
 
 SUITE = """\

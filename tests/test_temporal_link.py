@@ -105,10 +105,21 @@ def test_inductive_negatives_are_destinations_first_seen_after_training() -> Non
     src = torch.tensor([0, 0, 1, 1, 2, 2, 0, 0, 1, 1])
     dst = torch.tensor([5, 6, 5, 6, 7, 8, 5, 9, 5, 6])
     data = stream(src, dst, torch.arange(10))
-    negatives, fallbacks = sample_negatives(data, 6, 10, train_end=4, strategy="inductive", k=4, seed=0)
+    negatives, fell_back = sample_negatives(data, 6, 10, train_end=4, strategy="inductive", k=4, seed=0)
     # destinations new after event 4: 7, 8 (seen at t = 4, 5), then 9 (t = 7); renumbered ids are dst - 2
     assert set(negatives[0].tolist()) <= {5, 6} and set(negatives[2].tolist()) <= {5, 6, 7}
-    assert fallbacks == 0
+    assert fell_back.tolist() == [False] * 4
+    _, fell_back = sample_negatives(data, 4, 10, train_end=4, strategy="inductive", k=4, seed=0)
+    assert fell_back.tolist() == [True] + [False] * 5  # event 4: no destination new after training yet
+
+
+def test_random_fallbacks_count_only_the_scored_events() -> None:
+    data = periodic_stream(num_pairs=20, periods=10)
+    split = TemporalLinkPrediction(TemporalLinkOptions(setting="inductive", negatives="historical")).split(data)
+    for name, (start, end) in split.ranges.items():
+        scored = int(split.scored[name].sum())
+        assert 0 < scored < end - start
+        assert split.fallbacks[name] == scored  # one partner per source: no historical candidate, every draw falls back
 
 
 def test_mrr_is_tie_aware() -> None:

@@ -120,7 +120,8 @@ class LabelNoise(LabelScenario):
 @register_scenario("structure_noise", tasks=ANY_GRAPH, paper="random edge deletion / insertion (poisoning)")
 @dataclass(frozen=True)
 class StructureNoise(Scenario):
-    """Drops a ``drop`` fraction of the undirected edges and adds ``add`` x |E| random new ones."""
+    """Drops a ``drop`` fraction of the undirected edges and adds ``add`` x |E| random non-edges of the original
+    graph, or all of them where it has fewer (a dense graph); ``added`` records how many were added."""
 
     drop: float = 0.1
     add: float = 0.1
@@ -150,11 +151,12 @@ class StructureNoise(Scenario):
         count = undirected.size(1)
         kept = undirected[:, torch.randperm(count, generator=generator)[round(self.drop * count):]]
         n = data.num_nodes
-        wanted = min(round(self.add * count), n * (n - 1) // 2 - kept.size(1))  # a small graph can fill up
-        existing = set((kept[0] * n + kept[1]).tolist()) | set((kept[1] * n + kept[0]).tolist())
-        existing |= set((row * n + col).tolist())
+        # never added: an original edge, dropped ones included, so the candidates are the original non-edges
+        off = row != col
+        existing = set((row[off] * n + col[off]).tolist()) | set((col[off] * n + row[off]).tolist())
+        wanted = min(round(self.add * count), n * (n - 1) // 2 - len(existing) // 2)  # a dense graph has fewer
         added: list[tuple[int, int]] = []
-        while len(added) < wanted:  # rejection sampling of non-edges, in batches
+        while len(added) < wanted:  # rejection sampling of non-edges, in batches; ends as wanted <= candidates
             for u, v in torch.randint(0, n, (2 * (wanted - len(added)), 2), generator=generator).tolist():
                 if u != v and u * n + v not in existing and len(added) < wanted:
                     existing.update((u * n + v, v * n + u))

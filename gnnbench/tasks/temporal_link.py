@@ -17,9 +17,10 @@ scores the same pairs:
 * ``inductive``: uniform over the destinations first seen after the training period and strictly before ``t``
   (not ``v``).
 
-When a strategy has no candidate the draw falls back to ``random``; the record counts these fallbacks. The first
-negative of each event makes the 1:1 set of AP, ROC-AUC (the headline metric: AP) and the loss; all ``K`` give
-the MRR (tie-aware, :func:`gnnbench.tasks.metrics.mrr`).
+When a strategy has no candidate the draw falls back to ``random``; the record counts these fallbacks among the
+scored events (``random_fallbacks``, per split). The first negative of each event makes the 1:1 set of AP,
+ROC-AUC (the headline metric: AP) and the loss; all ``K`` give the MRR (tie-aware,
+:func:`gnnbench.tasks.metrics.mrr`).
 
 **Models** subclass :class:`TemporalLinkModel`: they score ``(src, candidate destinations)`` from a ``history``
 holding only the events strictly before the batch's first time (so a model cannot see the batch or the future), and
@@ -109,7 +110,7 @@ class StreamSplit:
     ranges: dict[str, tuple[int, int]]  # split -> [start, end) in ``full``
     scored: dict[str, Tensor]  # split -> bool mask over the range: the events that are evaluated
     negatives: dict[str, Tensor]  # split -> [n_scored, K] destinations
-    fallbacks: dict[str, int]
+    fallbacks: dict[str, int]  # split -> scored events whose negatives fell back to random candidates
     train_dst: Tensor  # the destinations of training events, for training negatives
     description: str
 
@@ -132,14 +133,15 @@ def hidden_nodes(data: TemporalData, start: int, fraction: float, seed: int) -> 
 
 
 def sample_negatives(data: TemporalData, start: int, end: int, train_end: int, strategy: Strategy, k: int,
-                     seed: int) -> tuple[Tensor, int]:
+                     seed: int) -> tuple[Tensor, Tensor]:
     """``[end - start, k]`` negative destinations for the events ``[start, end)`` of ``data`` (see the module
-    docstring), and how many events fell back to random candidates."""
+    docstring), and which of those events fell back to random candidates (a mask, so a caller can count the
+    scored ones only)."""
     rng = np.random.default_rng([seed, start])  # each split draws its own stream from the one seed
     src, dst, t = data.src.numpy(), data.dst.numpy(), data.t.numpy()
     all_dst = np.unique(dst)
     out = np.empty((end - start, k), dtype=np.int64)
-    fallbacks = 0
+    fell_back = np.zeros(end - start, dtype=bool)
     seen_dst: dict[int, list[int]] = defaultdict(list)  # source -> destinations before the current time
     known_dst = set(dst[:train_end].tolist())
     new_dst: list[int] = []  # destinations first seen after training, in order of appearance
@@ -157,8 +159,7 @@ def sample_negatives(data: TemporalData, start: int, end: int, train_end: int, s
                 pool = [d for d in new_dst if d != v]
             else:
                 pool = None
-            if strategy != "random" and not pool:
-                fallbacks += 1
+            fell_back[e - start] = strategy != "random" and not pool
             out[e - start] = rng.choice(pool, k) if pool else _random_other(all_dst, v, k, rng)
         for e in range(i, j):
             u, v = int(src[e]), int(dst[e])
@@ -167,7 +168,7 @@ def sample_negatives(data: TemporalData, start: int, end: int, train_end: int, s
                 known_dst.add(v)
                 new_dst.append(v)
         i = j
-    return torch.from_numpy(out), fallbacks
+    return torch.from_numpy(out), torch.from_numpy(fell_back)
 
 
 def _random_other(candidates: np.ndarray, exclude: int, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -240,9 +241,10 @@ class TemporalLinkPrediction(Task):
                 scored[name] = ~seen[data.src[start:end]] | ~seen[data.dst[start:end]]
             else:
                 scored[name] = torch.ones(end - start, dtype=torch.bool)
-            negs, fallbacks[name] = sample_negatives(data, start, end, a, opts.negatives, opts.mrr_negatives,
-                                                     opts.negative_seed)
+            negs, fell_back = sample_negatives(data, start, end, a, opts.negatives, opts.mrr_negatives,
+                                               opts.negative_seed)
             negatives[name] = negs[scored[name]]
+            fallbacks[name] = int(fell_back[scored[name]].sum())  # unscored events' negatives are never used
         description = (f"chronological(val={opts.val_fraction},test={opts.test_fraction}),{opts.setting},"
                        f"hidden_nodes={hidden.numel()}(seed={opts.split_seed}),negatives={opts.negatives}"
                        f"(seed={opts.negative_seed},k={opts.mrr_negatives})")
