@@ -358,14 +358,14 @@ def _compare_table(result: Any) -> Table:
 
 
 def _board_table(board: Any, title: str) -> Table:
-    from gnnbench.leaderboard.write import format_metric
+    from gnnbench.leaderboard.write import format_metric, format_rank
 
     table = Table(title=f"{title}: test metric of the validation-selected configuration, mean ± std (n)")
     for column in ("task", "dataset", "model", "config", "metric", "test", "val", "rank"):
         table.add_column(column, overflow="fold")
     for r in board.itertuples(index=False):
         table.add_row(r.task, r.dataset, r.model, r.config, r.metric, f"{format_metric(r.mean, r.std, r.metric)} "
-                      f"({r.n})", format_metric(r.val_mean, float("nan"), r.metric), str(r.rank),
+                      f"({r.n})", format_metric(r.val_mean, float("nan"), r.metric), format_rank(r.rank),
                       style="bold" if r.rank == 1 else None)
     return table
 

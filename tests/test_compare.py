@@ -94,6 +94,19 @@ def test_single_seed_rows_have_no_p_value_and_say_so(tmp_path):
     assert compare.UNTESTED in compare.to_markdown(result)
 
 
+def test_a_nan_mean_is_undefined_never_same(tmp_path):
+    """A side whose mean is NaN (a leaderboard writes it empty: roc_auc on a one-class split) has nothing to
+    judge: the row is neither within noise nor judged on the effect size."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.8, math.nan], mean="", std=""), row("gat", BASE)])
+    result = compare.compare(a, b)
+    assert verdicts(result) == {("Cora", "gcn"): ("both", "undefined"), ("Cora", "gat"): ("both", "same")}
+    assert compare.summary(result) == "0 better, 0 worse, 1 same, 1 undefined (a mean is NaN); 0 only in A, 0 only in B"
+    shown = {r["model"]: r for r in compare.display_rows(result)}
+    assert (shown["gcn"]["B"], shown["gcn"]["delta"], shown["gcn"]["verdict"]) == ("–", "–", "undefined")
+    assert compare.UNTESTED not in compare.to_markdown(result)
+
+
 def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),

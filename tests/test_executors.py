@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import platform
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
 import torch
 
-from gnnbench.harness import driver, runner
+from gnnbench.errors import ConfigError
+from gnnbench.harness import driver, executors, runner
 from gnnbench.harness.env import git_commit
-from gnnbench.harness.executors import LocalExecutor, ProcessExecutor
+from gnnbench.harness.executors import LocalExecutor, ProcessExecutor, worker_failure
 from gnnbench.harness.store import RunStore
-from gnnbench.harness.suite import load_suite
+from gnnbench.harness.suite import RunSpec, load_suite
+from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
 
 CRASHING_PLUGIN = """\
 import os, signal
@@ -77,4 +84,88 @@ def test_a_killed_worker_fails_only_its_run_and_the_driver_keeps_going(write_sui
         by_model.setdefault(r["spec"]["model"], []).append(r)
     assert (summary.ok, summary.failed) == (2, 2)
     assert all(r["status"] == "failed" and "worker process died" in r["error"]["message"] for r in by_model["dies"])
+    assert all(r["task_label"] == "node_classification" and r["env"]["recorded_by"] == "driver"
+               and r["started_at"] <= r["finished_at"] for r in by_model["dies"])
     assert all(r["status"] == "ok" for r in by_model["mlp"])
+
+
+def test_a_worker_found_dead_at_the_next_submission_hands_the_rest_to_a_fresh_pool(tiny_suite, monkeypatch):
+    """A worker can die after its run reported and before the next submit: ``submit`` then raises
+    BrokenProcessPool itself. The run it could not submit was never started, so a fresh pool runs it."""
+    pools = []
+
+    class DiesAfterItsFirstRun:
+        def __init__(self, workers: int, mp_context: object) -> None:
+            pools.append(self)
+            self.submitted = 0
+
+        def submit(self, fn, spec, *args):
+            self.submitted += 1
+            if len(pools) == 1 and self.submitted == 2:
+                raise BrokenProcessPool("A child process terminated abruptly")
+            future = Future()
+            future.set_result({"run_id": spec.run_id, "status": "ok"})
+            return future
+
+        def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+            pass
+
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", DiesAfterItsFirstRun)
+    specs = load_suite(tiny_suite(seeds=3)).specs
+    records = list(ProcessExecutor(workers=1).map(specs))
+    assert [(r["run_id"], r["status"]) for r in records] == [(s.run_id, "ok") for s in specs]
+    assert [p.submitted for p in pools] == [2, 2]
+
+
+def test_a_dead_workers_run_of_a_labelled_task_counts_in_its_row():
+    """The driver's failure record carries the task label, so a killed ``temporal_link(...)`` run is counted in
+    that row's ``failed``, with when it was handed out and the driver's environment."""
+    def spec(seed: int) -> RunSpec:
+        return RunSpec(task="temporal_link", task_options={}, dataset="CollegeMsg", model="tgn", hparams={},
+                       seed=seed, epochs=1, patience=None, device="cpu", kernel="scatter")
+
+    label = "temporal_link(transductive,random)"
+    dead = worker_failure(spec(2), BrokenProcessPool(), started_at="2000-01-01T00:00:00+00:00")
+    assert (dead["task_label"], dead["started_at"]) == (label, "2000-01-01T00:00:00+00:00")
+    assert dead["finished_at"] > dead["started_at"] and "worker process died" in dead["error"]["message"]
+    assert dead["env"]["recorded_by"] == "driver" and dead["env"]["python"] == platform.python_version()
+    ok = [{"run_id": spec(s).run_id, "status": "ok", "task_label": label, "spec": spec(s).to_dict(), "metric": "ap",
+           "direction": "max", "metrics": {"val": {"ap": 0.8}, "test": {"ap": 0.7}}} for s in (0, 1)]
+    row = leaderboard_frame(runs_frame([*ok, dead])).iloc[0]
+    assert (row["task"], row["n"], row["failed"]) == (label, 2, 1)
+
+
+@pytest.fixture
+def one_gpu(monkeypatch):
+    """This machine seen as one with a single GPU, cuda:0."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+
+
+def test_a_run_on_a_gpu_ordinal_the_machine_lacks_is_a_failed_record(tiny_suite, one_gpu):
+    spec = load_suite(tiny_suite(seeds=1)).specs[0]
+    record = runner.execute(RunSpec.from_dict({**spec.to_dict(), "device": "cuda:1"}))
+    assert record["status"] == "failed" and record["task_label"] == "node_classification"
+    assert record["error"]["message"] == "device 'cuda:1' requested but this machine has 1 CUDA device(s): cuda:0"
+    assert record["env"]["device"] == "cpu"
+
+
+@pytest.mark.parametrize(("cuda", "device", "message"), [
+    (True, "cuda:1", "device 'cuda:1' requested but this machine has 1 CUDA device(s): cuda:0"),
+    (False, "cuda", "device 'cuda' requested but CUDA is not available on this machine"),
+])
+def test_preflight_names_the_key_of_a_device_the_machine_lacks(write_suite, one_gpu, monkeypatch, cuda, device,
+                                                               message):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    path = write_suite(f"""\
+        name: gpu
+        defaults: {{device: cpu}}
+        experiments:
+          - {{task: node_classification, datasets: [Cora], models: [mlp], device: auto}}
+          - {{task: node_classification, datasets: [Cora], models: [gcn], device: {device}}}
+        """)
+    suite = load_suite(path)
+    with pytest.raises(ConfigError) as info:
+        driver.preflight(suite, suite.specs, None)
+    assert (info.value.file, info.value.key) == (str(path), "experiments[1].device")
+    assert info.value.message == f"{message}; expected cpu, auto or a CUDA device this machine has"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 from pathlib import Path
@@ -178,3 +179,39 @@ def test_committed_reference_files_are_rebuilt_byte_for_byte(tmp_path, suite, or
             assert (tmp_path / name).exists() == (reference / name).exists(), name
             if (reference / name).exists():
                 assert (tmp_path / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def test_a_nan_test_mean_is_unranked_and_shown_as_missing(tmp_path):
+    """A NaN metric is legitimate (roc_auc on a one-class split): its row has no mean and no rank, the others rank
+    as if it were absent, and no file claims a best cell for it."""
+    records = [rec("a", "Cora", 0, 0.8, 0.7, metric="roc_auc"), rec("a", "Cora", 1, 0.8, math.nan, metric="roc_auc"),
+               rec("b", "Cora", 0, 0.7, 0.6, metric="roc_auc"), rec("b", "Cora", 1, 0.7, 0.6, metric="roc_auc"),
+               rec("c", "CiteSeer", 0, 0.7, math.nan, metric="roc_auc")]
+    b = board(records).set_index(["dataset", "model"])
+    assert b.loc[("Cora", "b"), "rank"] == 1 and b.loc[("Cora", "a"), "rank"] is None
+    assert math.isnan(b.loc[("Cora", "a"), "mean"]) and b.loc[("Cora", "a"), "n"] == 2
+    assert b.loc[("CiteSeer", "c"), "rank"] is None  # alone and NaN: not the best of its dataset
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = leaderboard.build(tmp_path, html=True)
+    rows = {(r["dataset"], r["model"]): r for r in pd.read_csv(result.csv, dtype=str, keep_default_na=False)
+            .to_dict("records")}
+    assert (rows[("Cora", "a")]["mean"], rows[("Cora", "a")]["rank"]) == ("", "")
+    assert rows[("Cora", "a")]["values"] == "0.700000;nan" and rows[("Cora", "b")]["rank"] == "1"
+    md = result.markdown.read_text()
+    assert "| b | – | **60.0 ± 0.0 (2)** |\n| a | – | – (2) |\n| c | – (1) | – |" in md  # unranked last
+    assert re.search(r"^\| Cora \| a \| default \| – \| 80.0 \| 2 \| .* \| – \|$", md, flags=re.M)
+    assert result.html.read_text().count("<tr class=best>") == 1
+
+
+def test_a_configuration_with_a_nan_validation_seed_is_selected_last():
+    """Its mean is NaN, not the mean of its finite seeds under an n that counts all, so a fully finite
+    configuration wins even with a lower validation score."""
+    records = [rec("a", "Cora", 0, 0.95, 0.5, config="X"), rec("a", "Cora", 1, math.nan, 0.5, config="X"),
+               rec("a", "Cora", 0, 0.8, 0.8, config="Y"), rec("a", "Cora", 1, 0.8, 0.8, config="Y"),
+               rec("b", "Cora", 0, math.nan, 0.6)]
+    grid = leaderboard.grid_frame(runs_frame(records)).set_index(["model", "config"])
+    assert math.isnan(grid.loc[("a", "X"), "val_mean"]) and grid.loc[("a", "X"), "n"] == 2
+    assert grid["selected"].to_dict() == {("a", "X"): False, ("a", "Y"): True, ("b", "default"): True}
+    b = board(records).set_index("model")
+    assert (b.loc["a", "config"], b.loc["a", "val_mean"], b.loc["a", "rank"]) == ("Y", 0.8, 1)
+    assert math.isnan(b.loc["b", "val_mean"]) and b.loc["b", "rank"] == 2  # its test mean is finite: ranked

@@ -52,3 +52,12 @@ def test_markdown_section_and_what_is_left_out():
     two = "\n".join(rank_markdown(table({"a": [0.9, 0.8], "b": [0.7, 0.6]})))
     assert "Friedman test: needs at least 3 models" in two
     assert rank_markdown(table({"a": [0.9], "b": [0.8]})) == []  # one dataset: nothing to aggregate
+
+
+def test_models_without_a_mean_on_some_dataset_are_listed_and_the_rest_ranked_over_all_datasets():
+    """A NaN mean (a metric undefined on some seed) leaves a model out as a missing dataset does, and it is
+    named even when it has no mean anywhere; no dataset is dropped for it."""
+    (s,) = rank_summaries(table({**MEANS, "f": [math.nan] * 5, "g": [0.1, math.nan, 0.1, 0.1, 0.1]}))
+    assert s.excluded == ["e", "f", "g"]
+    assert [c for c in s.ranks.columns if c != "mean_rank"] == ["D0", "D1", "D2", "D3", "D4"]
+    assert s.ranks["mean_rank"].to_dict() == pytest.approx({"a": 1.0, "b": 2.2, "c": 2.8})

@@ -105,6 +105,16 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
     ("name: s\nplugins: [nope_not_a_module]\n"
      "experiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "plugins[0]", "cannot be imported"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], scenario: []}]\n",
+     "experiments[0].scenario", "or a non-empty list of them, got an empty list"),
+    ("name: s\nexecutor: {type: [a]}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "executor.type", "expected one of local, process, ray, got ['a']"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: {1: 2}}]}]\n",
+     "experiments[0].models[0].hparams.1", "expected a hyperparameter name, got int 1"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: []}]}]\n",
+     "experiments[0].models[0].hparams", "expected a mapping of hyperparameters, got list"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: 0}]}]\n",
+     "experiments[0].models[0].hparams", "expected a mapping of hyperparameters, got int 0"),
 ])
 def test_errors_name_the_file_the_key_and_what_was_expected(write_suite, text, key, message):
     path = write_suite(text)

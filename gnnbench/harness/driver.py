@@ -8,9 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import torch
-
 from gnnbench.errors import ConfigError, GnnbenchError
+from gnnbench.harness.runner import device_problem
 from gnnbench.harness.store import RunStore
 from gnnbench.harness.suite import RunSpec, Suite
 from gnnbench.registry import DATASETS
@@ -62,16 +61,19 @@ def stale(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[
 
 
 def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None) -> None:
-    """Fail before any run starts: every dataset loads (checksums verified, cache prepared), devices exist."""
+    """Fail before any run starts: every device exists here (CUDA available, the ordinal below the GPU count),
+    every dataset loads (checksums verified, cache prepared). Devices first: they cost nothing to check."""
+    for device in dict.fromkeys(s.device for s in specs):
+        problem = device_problem(device)
+        if problem is not None:
+            raise ConfigError(str(suite.path), suite.device_keys.get(device, "device"),
+                              f"{problem}; expected cpu, auto or a CUDA device this machine has")
     for name in dict.fromkeys(s.dataset for s in specs):
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 DATASETS.get(name).obj(data_root)
         except GnnbenchError as exc:
             raise ConfigError(str(suite.path), suite.dataset_keys.get(name), str(exc)) from None
-    if any(s.device.startswith("cuda") for s in specs) and not torch.cuda.is_available():
-        raise ConfigError(str(suite.path), "device", "the suite asks for a CUDA device but CUDA is not available "
-                                                     "here; use device: auto or cpu")
 
 
 def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool = False,

@@ -20,11 +20,17 @@ PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torc
 def environment(device: torch.device) -> dict[str, Any]:
     """Everything needed to tell whether two records are comparable."""
     return {
-        **_static(),
+        **host_environment(),
         "device": str(device),
         "device_name": device_name(device),
         "threads": torch.get_num_threads(),
     }
+
+
+def host_environment() -> dict[str, Any]:
+    """This process's versions, machine and commit without a device: all a driver can say of a run whose worker
+    died before it could report its own."""
+    return dict(_static())
 
 
 def device_name(device: torch.device) -> str:

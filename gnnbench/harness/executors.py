@@ -3,8 +3,9 @@
 ``local`` runs in this process, one run after another. ``process`` keeps N worker processes busy (spawned,
 never forked, so each worker starts with clean torch and CUDA state); each worker gets ``cores // N``
 threads. A worker that dies (killed, out of memory) turns the runs it may have been running into failed
-records and the pool is restarted for the rest. ``ray`` (:mod:`gnnbench.harness.ray_executor`) runs each
-spec as a Ray task on a cluster; it is imported only when asked for, so the local executors never import Ray.
+records and the pool is restarted for the rest, also when the death is noticed only at the next submission.
+``ray`` (:mod:`gnnbench.harness.ray_executor`) runs each spec as a Ray task on a cluster; it is imported only
+when asked for, so the local executors never import Ray.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 
 import torch
 
-from gnnbench.harness.runner import SCHEMA, EpochCallback, execute
+from gnnbench.harness.env import host_environment
+from gnnbench.harness.runner import SCHEMA, EpochCallback, build_task, execute, utc_now
 from gnnbench.harness.suite import RunSpec
 
 
@@ -46,26 +48,37 @@ class ProcessExecutor:
         context = multiprocessing.get_context("spawn")
         while pending:
             pool = ProcessPoolExecutor(self.workers, mp_context=context)
-            running: dict[Future, RunSpec] = {}
+            running: dict[Future, tuple[RunSpec, str]] = {}
             try:
                 broken = False
                 while (pending or running) and not broken:
-                    while pending and len(running) < self.workers:
-                        spec = pending.pop()
-                        running[pool.submit(_run_in_worker, spec, data_root, self.threads)] = spec
+                    broken = self._submit(pool, pending, running, data_root)
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                    if broken or any(isinstance(f.exception(), BrokenProcessPool) for f in done):
                         broken = True  # every run still in flight shared the pool with the dead worker
                         done, _ = wait(running)
                     for future in done:
-                        yield _outcome(future, running.pop(future))
+                        yield _outcome(future, *running.pop(future))
             finally:
                 pool.shutdown(wait=False, cancel_futures=True)
 
+    def _submit(self, pool: ProcessPoolExecutor, pending: list[RunSpec], running: dict[Future, tuple[RunSpec, str]],
+                data_root: str | None) -> bool:
+        """Keep every worker busy; True when the pool turned out broken (a worker died since the last wait): the
+        spec that could not be submitted goes back to ``pending`` for a fresh pool."""
+        while pending and len(running) < self.workers:
+            spec = pending.pop()
+            try:
+                running[pool.submit(_run_in_worker, spec, data_root, self.threads)] = (spec, utc_now())
+            except BrokenProcessPool:
+                pending.append(spec)
+                return True
+        return False
 
-def _outcome(future: Future, spec: RunSpec) -> dict[str, Any]:
+
+def _outcome(future: Future, spec: RunSpec, started_at: str) -> dict[str, Any]:
     exc = future.exception()
-    return future.result() if exc is None else worker_failure(spec, exc)
+    return future.result() if exc is None else worker_failure(spec, exc, started_at)
 
 
 def _run_in_worker(spec: RunSpec, data_root: str | None, threads: int) -> dict[str, Any]:
@@ -73,12 +86,16 @@ def _run_in_worker(spec: RunSpec, data_root: str | None, threads: int) -> dict[s
     return execute(spec, data_root)
 
 
-def worker_failure(spec: RunSpec, exc: BaseException, message: str | None = None) -> dict[str, Any]:
-    """The record of a run whose worker died: there is no result, only what the driver saw."""
+def worker_failure(spec: RunSpec, exc: BaseException, started_at: str, message: str | None = None) -> dict[str, Any]:
+    """The record of a run whose worker died: there is no result, only what the driver saw. It carries the task
+    label (so the failure counts in its leaderboard row), when the driver handed the run out, and the driver's
+    environment (``recorded_by: driver``; the worker's device is unknown)."""
     if message is None:
         message = "worker process died (killed or out of memory)" if isinstance(exc, BrokenProcessPool) else str(exc)
-    return {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(), "status": "failed",
-            "error": {"type": type(exc).__name__, "message": message, "traceback": ""}}
+    return {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(), "task_label": build_task(spec).label(),
+            "started_at": started_at, "status": "failed",
+            "error": {"type": type(exc).__name__, "message": message, "traceback": ""},
+            "env": {**host_environment(), "recorded_by": "driver"}, "finished_at": utc_now()}
 
 
 def make_executor(kind: str, options: Mapping[str, Any], on_epoch: EpochCallback | None = None) -> Any:

@@ -25,7 +25,7 @@ import torch
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.executors import worker_failure
-from gnnbench.harness.runner import execute
+from gnnbench.harness.runner import execute, utc_now
 from gnnbench.harness.suite import RunSpec
 
 #: The task's name: Ray titles the worker process ``ray::gnnbench_run`` while it runs one.
@@ -61,8 +61,10 @@ class RayExecutor:
                                                 max_retries=0)
         threads = max(1, int(self.num_cpus))
         pending: dict[Any, tuple[RunSpec, list[str]]] = {}
+        started: dict[str, str] = {}  # run_id -> first submission, the start of a run the driver records itself
 
         def submit(spec: RunSpec, lost: list[str]) -> None:
+            started.setdefault(spec.run_id, utc_now())
             pending[task.remote(spec, data_root, threads)] = (spec, lost)
 
         for spec in specs:
@@ -75,13 +77,14 @@ class RayExecutor:
                 try:
                     record = ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:  # the task body itself raised: retrying cannot help
-                    record = worker_failure(spec, exc, str(exc))
+                    record = worker_failure(spec, exc, started[spec.run_id], str(exc))
                 except ray.exceptions.RayError as exc:  # the worker or its node died
                     lost.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
                     if len(lost) <= self.max_retries:
                         submit(spec, lost)
                         continue
-                    record = worker_failure(spec, exc, f"worker died {len(lost)} times; last: {lost[-1]}")
+                    record = worker_failure(spec, exc, started[spec.run_id],
+                                            f"worker died {len(lost)} times; last: {lost[-1]}")
                 if spec.run_id in done:
                     continue
                 done.add(spec.run_id)

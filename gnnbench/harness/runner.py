@@ -22,7 +22,7 @@ from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.suite import RunSpec
 from gnnbench.kernels import scatter_provider
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
-from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.base import Budget, RunContext, Task
 
 SCHEMA = 1
 HISTORY_POINTS = 100
@@ -35,15 +35,14 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     started = time.perf_counter()
     git_commit()  # the process's code is the checkout it imported: read the commit before this run can outlast one
     record: dict[str, Any] = {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(),
-                              "started_at": _now()}
+                              "started_at": utc_now()}
     device = torch.device("cpu")
     try:
         for plugin in spec.plugins:
             load_plugin(plugin)
-        device = resolve_device(spec.device)
-        task_cls = TASKS.get(spec.task).obj
-        task = task_cls(task_cls.Options(**spec.task_options), scenario=build_scenario(spec.scenario))
-        record["task_label"] = task.label()
+        task = build_task(spec)
+        record["task_label"] = task.label()  # first, so that every later failure counts in its leaderboard row
+        device = resolve_device(spec.device)  # a device this machine has, so environment(device) cannot fail
         dataset = DATASETS.get(spec.dataset)
         seed_everything(spec.seed)
         data = dataset.obj(data_root)
@@ -64,7 +63,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     record["kernel"] = {"backend": spec.kernel, **kernel_choice(spec, record.pop("kernel", None)),
                         "scatter_provider": scatter_provider()}
     record["env"] = environment(device)
-    record["finished_at"] = _now()
+    record["finished_at"] = utc_now()
     return record
 
 
@@ -80,6 +79,12 @@ def kernel_choice(spec: RunSpec, reported: Mapping[str, Any] | None) -> dict[str
     return {"chosen": None, "reason": "the run failed before auto chose"}
 
 
+def build_task(spec: RunSpec) -> Task:
+    """The spec's task with its options and scenario; cheap, so the driver can label runs it did not execute."""
+    task_cls = TASKS.get(spec.task).obj
+    return task_cls(task_cls.Options(**spec.task_options), scenario=build_scenario(spec.scenario))
+
+
 def build_scenario(resolved: Mapping[str, Any] | None) -> Any:
     """The scenario object of a spec's ``{"name": ..., **options}``, or None for clean data."""
     if resolved is None:
@@ -91,10 +96,24 @@ def build_scenario(resolved: Mapping[str, Any] | None) -> Any:
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    problem = device_problem(name)
+    if problem is not None:
+        raise RuntimeError(problem)
+    return torch.device(name)
+
+
+def device_problem(name: str) -> str | None:
+    """Why this machine cannot run on device ``name`` (no CUDA, or no GPU of that ordinal); None when it can."""
+    if not name.startswith("cuda"):  # cpu, and auto, which picks what exists
+        return None
     device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{name}' requested but CUDA is not available on this machine")
-    return device
+    if not torch.cuda.is_available():
+        return f"device '{name}' requested but CUDA is not available on this machine"
+    count = torch.cuda.device_count()
+    if device.index is not None and device.index >= count:
+        have = "cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"
+        return f"device '{name}' requested but this machine has {count} CUDA device(s): {have}"
+    return None
 
 
 def downsample(history: Mapping[str, list[float]], points: int = HISTORY_POINTS) -> dict[str, list]:
@@ -110,5 +129,5 @@ def downsample(history: Mapping[str, list[float]], points: int = HISTORY_POINTS)
     return out
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -107,6 +107,8 @@ class Suite:
     plugins: tuple[str, ...] = ()
     #: dataset name -> key path of its first use, for locating data errors found after parsing
     dataset_keys: dict[str, str] = field(default_factory=dict)
+    #: device -> key path of its first use, for locating a device this machine lacks (found by the driver)
+    device_keys: dict[str, str] = field(default_factory=dict)
     #: the run ids of the whole suite file, kept by :meth:`only`: a record outside them is stale, not merely
     #: of another experiment
     all_run_ids: frozenset[str] = frozenset()
@@ -203,14 +205,17 @@ class _Expander:
             raise self.fail("experiments", f"expected a non-empty list of experiments, got {_kind(experiments)}")
         specs: list[RunSpec] = []
         dataset_keys: dict[str, str] = {}
+        device_keys: dict[str, str] = {}
         for i, exp in enumerate(experiments):
-            specs.extend(self.experiment(exp, f"experiments[{i}]", defaults, name, plugins, dataset_keys))
+            specs.extend(self.experiment(exp, f"experiments[{i}]", defaults, name, plugins, dataset_keys,
+                                         device_keys))
         duplicates = _duplicate_ids(specs)
         if duplicates:
             raise self.fail("experiments", f"{len(duplicates)} runs are defined twice (e.g. {duplicates[0]}); "
                                            "remove the repeated experiment or grid value")
         return Suite(name=name, path=path, specs=specs, executor=self.executor(raw.get("executor", "local")),
-                     description=str(raw.get("description", "")), plugins=plugins, dataset_keys=dataset_keys)
+                     description=str(raw.get("description", "")), plugins=plugins, dataset_keys=dataset_keys,
+                     device_keys=device_keys)
 
     def plugins(self, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
@@ -228,7 +233,7 @@ class _Expander:
     def executor(self, value: Any) -> dict[str, Any]:
         if isinstance(value, str):
             value = {"type": value}
-        if not isinstance(value, dict) or value.get("type") not in EXECUTORS:
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str) or value["type"] not in EXECUTORS:
             got = value.get("type") if isinstance(value, dict) else value
             raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {got!r}"
                             f"{did_you_mean(str(got), EXECUTORS)}")
@@ -247,7 +252,7 @@ class _Expander:
         return value
 
     def experiment(self, raw: Any, key: str, defaults: dict, suite: str, plugins: tuple[str, ...],
-                   dataset_keys: dict[str, str]) -> list[RunSpec]:
+                   dataset_keys: dict[str, str], device_keys: dict[str, str]) -> list[RunSpec]:
         raw = self.mapping(raw, key, EXPERIMENT_KEYS)
 
         def get(k: str, fallback: Any = None) -> tuple[Any, str]:
@@ -273,6 +278,7 @@ class _Expander:
         device, device_key = get("device", DEFAULT_BUDGET["device"])
         if not isinstance(device, str) or not DEVICE_RE.match(device):
             raise self.fail(device_key, f"expected cpu, cuda, cuda:N or auto, got {device!r}")
+        device_keys.setdefault(device, device_key)
         kernel, kernel_key = get("kernel", DEFAULT_BUDGET["kernel"])
         self.kernel(kernel, kernel_key, task_name)
         scenarios = self.scenarios(*get("scenario"), task_name)
@@ -371,6 +377,9 @@ class _Expander:
 
     def scenarios(self, value: Any, key: str, task: str) -> list[dict[str, Any] | None]:
         """Each scenario resolved to ``{"name": ..., **all options}``; a list is a grid axis; none: clean data."""
+        if isinstance(value, list) and not value:
+            raise self.fail(key, "expected a scenario, 'none' (the clean data) or a non-empty list of them, "
+                                 "got an empty list")
         values = value if isinstance(value, list) else [value]
         resolved: list[dict[str, Any] | None] = []
         for i, item in enumerate(values):
@@ -432,9 +441,13 @@ class _Expander:
             raise self.fail(_join(key, "name"), f"model '{name}' does not support task '{task}' "
                                                 f"(it supports: {', '.join(entry.tasks) or 'none'})")
         hparams_key = _join(key, "hparams")
-        overrides = value.get("hparams") or {}
+        overrides = value.get("hparams")
+        overrides = {} if overrides is None else overrides  # `hparams:` with every line commented out
         if not isinstance(overrides, dict):
             raise self.fail(hparams_key, f"expected a mapping of hyperparameters, got {_kind(overrides)}")
+        for k in overrides:
+            if not isinstance(k, str):
+                raise self.fail(_join(hparams_key, str(k)), f"expected a hyperparameter name, got {_kind(k)}")
         task_cls = TASKS.get(task).obj
         defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in datasets}
         axes = []

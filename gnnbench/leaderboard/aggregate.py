@@ -6,6 +6,11 @@
 * per (task, dataset, model, scenario) (:func:`leaderboard_frame`): the configuration with the best mean
   validation metric, and the test metric of that configuration as mean, std (ddof = 1), n and per-seed values;
   ranks within (task, dataset, scenario) by that mean in the metric's direction.
+
+A metric can be NaN legitimately (roc_auc on a one-class split, an empty split). Means are taken without
+skipping NaN, so one such seed makes a configuration's mean NaN rather than a mean of the other seeds under an
+``n`` that counts all: a NaN validation mean is selected only when no configuration of the row is finite on
+every seed, and a NaN test mean is left unranked (``rank`` None).
 """
 
 from __future__ import annotations
@@ -92,8 +97,9 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
     if ok.empty:
         return pd.DataFrame(columns=[*config_keys, "metric", "direction", "val_mean", "val_std", "n", "selected"])
     grid = (ok.groupby(config_keys, sort=True)
-              .agg(metric=("metric", "first"), direction=("direction", "first"), val_mean=("val", "mean"),
-                   val_std=("val", lambda v: v.std(ddof=1)), n=("val", "size"))
+              .agg(metric=("metric", "first"), direction=("direction", "first"),
+                   val_mean=("val", lambda v: v.mean(skipna=False)),
+                   val_std=("val", lambda v: v.std(ddof=1, skipna=False)), n=("val", "size"))
               .reset_index())
     grid["selected"] = False
     grid.loc[_selected_index(grid, row_keys), "selected"] = True
@@ -134,7 +140,8 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     board = pd.DataFrame(rows)
     signed = np.where(board["direction"] == "max", -board["mean"], board["mean"])
     rank_keys = [*GROUP_KEYS, *extra_keys]
-    board["rank"] = pd.Series(signed).groupby([board[k] for k in rank_keys]).rank(method="min").astype(int)
+    ranks = pd.Series(signed).groupby([board[k] for k in rank_keys]).rank(method="min")
+    board["rank"] = pd.Series([None if np.isnan(r) else int(r) for r in ranks], dtype=object)  # NaN mean: unranked
     board = board.sort_values([*GROUP_KEYS, *extra_keys, "rank", "model"], kind="stable").reset_index(drop=True)
     return board[columns]
 
@@ -144,7 +151,8 @@ def _ok(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _selected_index(grid: pd.DataFrame, row_keys: list[str]) -> list[int]:
-    """Per row key: best mean validation metric; ties -> more seeds, then the config label (deterministic)."""
+    """Per row key: best mean validation metric, NaN last; ties -> more seeds, then the config label
+    (deterministic)."""
     ordered = grid.assign(_score=np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]),
                           _n=-grid["n"])
     ordered = ordered.sort_values([*row_keys, "_score", "_n", "config"], kind="stable")

@@ -8,7 +8,9 @@ is better; ``min``: lower is):
 * ``better`` / ``worse``: p < alpha and the improvement exceeds ``min_effect`` (in the metric's unit);
 * ``same``: anything else (within noise);
 * without per-seed values on both sides no test is possible: the verdict then rests on ``min_effect`` alone
-  and ``tested`` is False, which every output shows.
+  and ``tested`` is False, which every output shows;
+* ``undefined``: a side's mean is NaN (its metric is undefined on some seed, e.g. roc_auc on a one-class
+  split), so there is nothing to judge; never counted as ``same``.
 
 Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, and changed
 environments (device, library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV
@@ -39,6 +41,7 @@ COSTS = ("epoch_time_s", "peak_mem_mb")
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "rel_delta", "a_n", "b_n",
                    "p_value", "tested", "verdict", "notes"]
 UNTESTED = "`*`: no per-seed values on both sides, so no test: the verdict rests on the minimum effect alone."
+UNDEFINED = "undefined"
 
 
 @dataclass
@@ -149,6 +152,8 @@ def _judge(r: dict, side: str, alpha: float, min_effect: float, a: Path, b: Path
     tested = not math.isnan(p)
     significant = abs(improvement) > min_effect and (not tested or p < alpha)
     verdict = "same" if not significant else "better" if improvement > 0 else "worse"
+    if math.isnan(delta):
+        verdict = UNDEFINED  # a mean is NaN (the metric undefined on some seed): nothing to judge
     return {**key, "direction": r["direction_a"], "status": "both", "a_mean": r["mean_a"], "b_mean": r["mean_b"],
             "delta": delta, "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan,
             "a_n": r["n_a"], "b_n": r["n_b"], "p_value": p, "tested": tested, "verdict": verdict,
@@ -216,11 +221,18 @@ def summary(comparison: Comparison) -> str:
     """``2 better, 1 worse, 5 same; 1 only in A, 0 only in B`` (untested verdicts counted as well)."""
     t = comparison.table
     counts = t["verdict"].value_counts()
-    untested = int(((t["status"] == "both") & ~t["tested"].astype(bool)).sum())
+    untested = sum(_starred(r.status, r.tested, r.verdict) for r in t.itertuples())
+    undefined = counts.get(UNDEFINED, 0)
     return (f"{counts.get('better', 0)} better, {counts.get('worse', 0)} worse, {counts.get('same', 0)} same"
             + (f" ({untested} without per-seed values: verdict on the effect size alone)" if untested else "")
+            + (f", {undefined} undefined (a mean is NaN)" if undefined else "")
             + f"; {int((t['status'] == 'only in A').sum())} only in A, {int((t['status'] == 'only in B').sum())} "
             f"only in B")
+
+
+def _starred(status: str, tested: bool, verdict: str) -> bool:
+    """A verdict reached without a test, on the minimum effect alone (an undefined one is no verdict)."""
+    return status == "both" and not tested and verdict != UNDEFINED
 
 
 def display_rows(comparison: Comparison) -> list[dict[str, str]]:
@@ -229,7 +241,7 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
     for r in comparison.table.itertuples(index=False):
         scale = 100.0 if r.metric in FRACTION_METRICS else 1.0
         digits = 2 if scale == 100.0 else 4
-        verdict = r.verdict + ("*" if r.status == "both" and not r.tested else "")
+        verdict = r.verdict + ("*" if _starred(r.status, r.tested, r.verdict) else "")
         rows.append({
             **{k: getattr(r, k) for k in KEYS},
             "A": _text(r.a_mean * scale, digits, _n(r.a_n)), "B": _text(r.b_mean * scale, digits, _n(r.b_n)),

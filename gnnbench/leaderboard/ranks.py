@@ -1,8 +1,9 @@
 """Ranks across datasets (Demšar, JMLR 2006): which models are better over a whole suite, not one dataset.
 
-Per (task, scenario, metric): each dataset ranks the models by mean test metric in the metric's direction
-(ties share the average rank); a model's mean rank is averaged over the datasets that have every model. The
-Friedman test asks whether the mean ranks differ at all; the Nemenyi critical difference
+Per (task, scenario, metric): a model without a mean on some dataset (missing, or NaN) is left out and listed
+as excluded; each dataset ranks the remaining models by mean test metric in the metric's direction (ties share
+the average rank), and a model's mean rank is averaged over all the datasets. The Friedman test asks whether
+the mean ranks differ at all; the Nemenyi critical difference
 
     CD = q_alpha / sqrt(2) * sqrt(k (k + 1) / (6 N)),   q_alpha: studentized range quantile, k models, infinite df
 
@@ -29,7 +30,7 @@ class RankSummary:
     scenario: str
     metric: str
     ranks: pd.DataFrame  # model x dataset average ranks, plus "mean_rank"; sorted best first
-    excluded: list[str]  # models missing on some dataset (a rank needs every model on every dataset)
+    excluded: list[str]  # models without a mean on some dataset (a rank needs every model on every dataset)
     friedman_stat: float
     friedman_p: float
     cd: float
@@ -69,7 +70,7 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
         k, n = complete.shape
         statistic, p = (stats.friedmanchisquare(*complete.to_numpy()) if k >= 3 else (math.nan, math.nan))
         out.append(RankSummary(task=task, scenario=scenario, metric=metric, ranks=ranks,
-                               excluded=sorted(set(means.index) - set(complete.index)),
+                               excluded=sorted(set(part["model"]) - set(complete.index)),
                                friedman_stat=float(statistic), friedman_p=float(p), cd=nemenyi_cd(k, n, alpha),
                                alpha=alpha))
     return out
@@ -81,8 +82,9 @@ def rank_markdown(board: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     if not summaries:
         return []
     lines = ["## Ranks across datasets", "",
-             "Per dataset, models are ranked by mean test metric (1 = best, ties share the average rank); the mean "
-             "rank is over the datasets every model has. Friedman test: do the mean ranks differ at all? Nemenyi "
+             "Per dataset, models are ranked by mean test metric (1 = best, ties share the average rank); a model "
+             "without a result on some dataset is not ranked, so every mean rank is over all the datasets. Friedman "
+             "test: do the mean ranks differ at all? Nemenyi "
              f"critical difference (CD, alpha = {alpha:g}): two models whose mean ranks differ by less than CD are "
              "not significantly different (Demšar, JMLR 2006).", ""]
     for s in summaries:

@@ -63,10 +63,17 @@ def format_metric(value: float, std: float, metric: str) -> str:
     return text if _missing(std) else f"{text} ± {std * scale:.{digits}f}"
 
 
+def format_rank(rank: int | None) -> str:
+    """A leaderboard rank; ``–`` for a row left unranked because its mean is NaN."""
+    return "–" if rank is None else str(rank)
+
+
 def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
     datasets = list(dict.fromkeys(part["dataset"]))
-    # names break ties in mean rank: a set's order changes with PYTHONHASHSEED, and the file must not
-    models = sorted(set(part["model"]), key=lambda m: (part[part["model"] == m]["rank"].mean(), m))
+    # names break ties in mean rank: a set's order changes with PYTHONHASHSEED, and the file must not; a model
+    # never ranked (NaN means) comes last
+    mean_rank = pd.to_numeric(part["rank"]).groupby(part["model"]).mean().fillna(math.inf)
+    models = sorted(mean_rank.index, key=lambda m: (mean_rank[m], m))
     rows = ["| model | " + " | ".join(datasets) + " |", "| --- |" + " --- |" * len(datasets)]
     for model in models:
         cells = []
@@ -88,7 +95,7 @@ def _details(part: pd.DataFrame, metric: str) -> list[str]:
     for r in part.itertuples(index=False):
         rows.append(f"| {r.dataset} | {r.model} | {r.config} | {format_metric(r.mean, r.std, metric)} | "
                     f"{format_metric(r.val_mean, float('nan'), metric)} | {r.n} | {_int(r.params)} | "
-                    f"{_fixed(r.epoch_time_s * 1000, 1)} | {_fixed(r.peak_mem_mb, 1)} | {r.rank} |")
+                    f"{_fixed(r.epoch_time_s * 1000, 1)} | {_fixed(r.peak_mem_mb, 1)} | {format_rank(r.rank)} |")
     return rows
 
 
