@@ -115,6 +115,10 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
      "experiments[0].models[0].hparams", "expected a mapping of hyperparameters, got list"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: 0}]}]\n",
      "experiments[0].models[0].hparams", "expected a mapping of hyperparameters, got int 0"),
+    # the same row and seed under another split or budget: its seeds would be averaged with the first's
+    ("name: s\nexperiments:\n  - {task: node_classification, datasets: [Cora], models: [gcn]}\n"
+     "  - {task: {name: node_classification, split: random}, datasets: [Cora], models: [gcn], epochs: 50}\n",
+     "experiments[1]", "as experiments[0] does, but with task option split public vs random; epochs 200 vs 50"),
 ])
 def test_errors_name_the_file_the_key_and_what_was_expected(write_suite, text, key, message):
     path = write_suite(text)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from gnnbench.harness.env import host_environment
-from gnnbench.harness.runner import SCHEMA, EpochCallback, build_task, execute, utc_now
+from gnnbench.harness.runner import SCHEMA, EpochCallback, execute, utc_now
 from gnnbench.harness.suite import RunSpec
 
 
@@ -92,7 +92,7 @@ def worker_failure(spec: RunSpec, exc: BaseException, started_at: str, message: 
     environment (``recorded_by: driver``; the worker's device is unknown)."""
     if message is None:
         message = "worker process died (killed or out of memory)" if isinstance(exc, BrokenProcessPool) else str(exc)
-    return {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(), "task_label": build_task(spec).label(),
+    return {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(), "task_label": spec.build_task().label(),
             "started_at": started_at, "status": "failed",
             "error": {"type": type(exc).__name__, "message": message, "traceback": ""},
             "env": {**host_environment(), "recorded_by": "driver"}, "finished_at": utc_now()}

@@ -21,8 +21,8 @@ from gnnbench.harness.env import environment, git_commit
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.suite import RunSpec
 from gnnbench.kernels import scatter_provider
-from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
-from gnnbench.tasks.base import Budget, RunContext, Task
+from gnnbench.registry import DATASETS, MODELS, TASKS, load_plugin
+from gnnbench.tasks.base import Budget, RunContext
 
 SCHEMA = 1
 HISTORY_POINTS = 100
@@ -40,7 +40,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     try:
         for plugin in spec.plugins:
             load_plugin(plugin)
-        task = build_task(spec)
+        task = spec.build_task()
         record["task_label"] = task.label()  # first, so that every later failure counts in its leaderboard row
         device = resolve_device(spec.device)  # a device this machine has, so environment(device) cannot fail
         dataset = DATASETS.get(spec.dataset)
@@ -77,20 +77,6 @@ def kernel_choice(spec: RunSpec, reported: Mapping[str, Any] | None) -> dict[str
     if spec.kernel != "auto":
         return {"chosen": spec.kernel, "reason": "set by the suite"}
     return {"chosen": None, "reason": "the run failed before auto chose"}
-
-
-def build_task(spec: RunSpec) -> Task:
-    """The spec's task with its options and scenario; cheap, so the driver can label runs it did not execute."""
-    task_cls = TASKS.get(spec.task).obj
-    return task_cls(task_cls.Options(**spec.task_options), scenario=build_scenario(spec.scenario))
-
-
-def build_scenario(resolved: Mapping[str, Any] | None) -> Any:
-    """The scenario object of a spec's ``{"name": ..., **options}``, or None for clean data."""
-    if resolved is None:
-        return None
-    options = {k: v for k, v in resolved.items() if k != "name"}
-    return SCENARIOS.get(resolved["name"]).obj(**options)
 
 
 def resolve_device(name: str) -> torch.device:

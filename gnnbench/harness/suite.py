@@ -38,7 +38,7 @@ from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
-from gnnbench.tasks.base import resolved_options
+from gnnbench.tasks.base import Task, resolved_options
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
 EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "patience", "device", "kernel",
@@ -88,6 +88,15 @@ class RunSpec:
         d["task_options"], d["hparams"], d["plugins"] = dict(self.task_options), dict(self.hparams), list(self.plugins)
         d["scenario"] = None if self.scenario is None else dict(self.scenario)
         return {"run_id": self.run_id, **d}
+
+    def build_task(self) -> Task:
+        """The task with its options and scenario; cheap, so the suite and the driver can label runs."""
+        task_cls = TASKS.get(self.task).obj
+        scenario = None
+        if self.scenario is not None:
+            options = {k: v for k, v in self.scenario.items() if k != "name"}
+            scenario = SCENARIOS.get(self.scenario["name"]).obj(**options)
+        return task_cls(task_cls.Options(**self.task_options), scenario=scenario)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunSpec:
@@ -206,13 +215,22 @@ class _Expander:
         specs: list[RunSpec] = []
         dataset_keys: dict[str, str] = {}
         device_keys: dict[str, str] = {}
+        keys: list[str] = []  # per spec, the key of its experiment
         for i, exp in enumerate(experiments):
-            specs.extend(self.experiment(exp, f"experiments[{i}]", defaults, name, plugins, dataset_keys,
-                                         device_keys))
+            made = self.experiment(exp, f"experiments[{i}]", defaults, name, plugins, dataset_keys, device_keys)
+            specs.extend(made)
+            keys.extend([f"experiments[{i}]"] * len(made))
         duplicates = _duplicate_ids(specs)
         if duplicates:
             raise self.fail("experiments", f"{len(duplicates)} runs are defined twice (e.g. {duplicates[0]}); "
                                            "remove the repeated experiment or grid value")
+        pooled = _pooled(specs)
+        if pooled is not None:
+            first, second = specs[pooled[0]], specs[pooled[1]]
+            raise self.fail(keys[pooled[1]], f"runs {second.model} on {second.dataset} ({second.config}, seed "
+                            f"{second.seed}) as {keys[pooled[0]]} does, but with {_differences(first, second)}: "
+                            "the leaderboard would average the two as one row's seeds. Expected different "
+                            "hyperparameters (a row of their own) or separate suites")
         return Suite(name=name, path=path, specs=specs, executor=self.executor(raw.get("executor", "local")),
                      description=str(raw.get("description", "")), plugins=plugins, dataset_keys=dataset_keys,
                      device_keys=device_keys)
@@ -487,6 +505,31 @@ def _duplicate_ids(specs: list[RunSpec]) -> list[str]:
             dupes.append(f"{s.model} on {s.dataset}, seed {s.seed}, {s.config}")
         seen.add(s.run_id)
     return dupes
+
+
+def _pooled(specs: list[RunSpec]) -> tuple[int, int] | None:
+    """Positions of two different runs that would share a leaderboard row and a seed: a row is (task label,
+    dataset, model, config, scenario), so runs differing only in a task option the label leaves out, or in the
+    budget, device or kernel, would be averaged as one configuration's seeds. None when there are none."""
+    labels: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, s in enumerate(specs):
+        options = canonical_json(s.task_options)
+        if (s.task, options) not in labels:
+            labels[s.task, options] = s.build_task().label()
+        key = (labels[s.task, options], s.dataset, s.model, s.config, canonical_json(s.scenario), s.seed)
+        first = seen.setdefault(key, i)
+        if specs[first].run_id != s.run_id:
+            return first, i
+    return None
+
+
+def _differences(a: RunSpec, b: RunSpec) -> str:
+    """What tells apart two runs of one row and seed: task options (key by key) and the budget fields."""
+    options = [f"task option {k} {_short(a.task_options.get(k))} vs {_short(b.task_options.get(k))}"
+               for k in sorted({*a.task_options, *b.task_options}) if a.task_options.get(k) != b.task_options.get(k)]
+    return "; ".join(options + [f"{k} {_short(getattr(a, k))} vs {_short(getattr(b, k))}"
+                                for k in ("epochs", "patience", "device", "kernel") if getattr(a, k) != getattr(b, k)])
 
 
 def _is_int(value: Any, minimum: int) -> bool:
