@@ -15,7 +15,7 @@ from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
 
 from gnnbench import hparams as hp
 from gnnbench.harness.suite import load_suite
-from gnnbench.models.dgmlp import DGMLP, precompute, propagation_matrix, smoothing_levels, stationary_state
+from gnnbench.models.dgmlp import DGMLP, precompute, propagation_matrix, stationary_state
 from gnnbench.registry import DATASETS, MODELS
 from gnnbench.tasks.base import Budget, RunContext
 from gnnbench.tasks.node import NodeClassification, NodeOptions
@@ -132,9 +132,13 @@ def test_zero_temperature_limit_picks_the_most_informative_hop() -> None:
     edge_index = to_undirected(torch.tensor([[0, 1], [1, 2]]).t(), num_nodes=3)
     x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     combined, weights = precompute(x, edge_index, K=2, temperature=1e-6)
-    adj = propagation_matrix(edge_index, 3)
-    hops = [x, adj.matmul(x), adj.matmul(adj.matmul(x))]
-    levels = smoothing_levels(x, stationary_state(x, edge_index, 3, "random_walk"), adj.matmul, 2)
+    # by hand: D^-1/2 (A + I) D^-1/2 with degrees 2, 3, 2; the limit (d_j + 1)-weighted mean over 2m + n = 7
+    a_hat = torch.tensor([[1.0, 1, 0], [1, 1, 1], [0, 1, 1]]) / torch.tensor([2.0, 3, 2]).sqrt().outer(
+        torch.tensor([2.0, 3, 2]).sqrt())
+    hops = [x, a_hat @ x, a_hat @ a_hat @ x]
+    x_inf = (2 * x[0] + 3 * x[1] + 2 * x[2]) / 7
+    levels = torch.stack([F.cosine_similarity(h, x, dim=-1) * (1 - F.cosine_similarity(h, x_inf.expand(3, 2), dim=-1))
+                          for h in hops], -1)  # NSL_v(k) = cos(X^(k), X) (1 - cos(X^(k), X^inf))
     pick = levels.argmax(-1)
     torch.testing.assert_close(weights, F.one_hot(pick, 3).float())
     torch.testing.assert_close(combined, torch.stack([hops[int(k)][v] for v, k in enumerate(pick)]))
