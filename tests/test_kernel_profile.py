@@ -3,6 +3,8 @@ definition, and the output is a leaderboard that ``gnnbench compare`` reads."""
 
 from __future__ import annotations
 
+import statistics
+
 import pandas as pd
 import pytest
 import torch
@@ -12,6 +14,7 @@ from gnnbench.cli import main
 from gnnbench.kernels import profile as kp
 from gnnbench.leaderboard.aggregate import COLUMNS
 from gnnbench.leaderboard.compare import compare
+from gnnbench.leaderboard.profile import profile_frame
 
 CPU = torch.device("cpu")
 RUNNABLE = [b for b in kernels.CONCRETE if kernels.available(b)]
@@ -53,18 +56,35 @@ def test_random_graph_edges_are_distinct() -> None:
 
 
 def test_profile_rows_follow_their_definitions(tmp_path) -> None:
-    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum", "gcn"), warmup=0, repeats=2)
+    size = kp.GraphSize(80, 600, 8)
+    records = kp.profile([size], CPU, ops=("sum", "gcn"), warmup=0, repeats=2)
+    graph = kp.Graph.random(size, CPU)  # the profile's graph (same seed)
+    loops = int((graph.edge_index[0] == graph.edge_index[1]).sum())
+    entries = {"sum": graph.size.n_edges, "gcn": graph.size.n_edges + 80 - loops}  # gcn reads A + I
     variants = [*RUNNABLE, "auto"]
     assert len(records) == 2 * len(variants) * len(kp.PASSES)
     for r in records:
-        assert r["status"] == "ok" and r["n"] == 2 and r["ms"] > 0
-        moved = kp.bytes_moved(kp.GraphSize(r["n_nodes"], r["n_edges"], 8), r["op"], 4)
+        assert r["status"] == "ok" and r["n"] == 2 and r["ms"] == statistics.median(r["values"]) > 0
+        assert (r["n_edges"], r["n_nodes"], r["features"]) == (graph.size.n_edges, 80, 8)
+        e = entries[r["op"]]
+        moved = (e + 80) * 8 * 4 + 8 * e + (4 * e if r["op"] == "gcn" else 0)
         moved *= 2 if r["pass"] == "forward+backward" else 1
         assert r["gbps"] == pytest.approx(moved / (r["ms"] * 1e-3) / 1e9)
         assert r["bound_fraction"] == pytest.approx(r["gbps"] / r["copy_gbps"])
         assert r["peak_mem_mb"] >= 0
     auto_rows = [r for r in records if r["backend"] == "auto"]
     assert all(r["chosen"] in RUNNABLE and "fastest of" in r["reason"] for r in auto_rows)
+    assert all("median of 2 timed forward+backward steps after 0 warm-up" in r["reason"] for r in auto_rows)
+
+
+def test_profile_rows_rank_by_their_median_not_their_mean() -> None:
+    """One slow repeat moves the mean; the leaderboard ranks by ``ms``, the median the docs describe."""
+    def row(backend: str, values: list[float]) -> dict:
+        return {"task": "kernel_sum_forward", "dataset": "g", "model": backend, "metric": "ms", "direction": "min",
+                "mean": statistics.fmean(values), "values": values, "ms": statistics.median(values)}
+
+    frame = profile_frame([row("scatter", [2.0, 2.0, 2.0]), row("csr", [1.0, 1.0, 9.0])], kp.EXTRA_COLUMNS)
+    assert dict(zip(frame["model"], frame["rank"], strict=True)) == {"csr": 1, "scatter": 2}
 
 
 def test_cli_writes_a_leaderboard_that_compare_reads(tmp_path) -> None:

@@ -147,6 +147,22 @@ def test_auto_timing_leaves_the_model_and_random_state_untouched() -> None:
     assert (graph.layout == torch.sparse_csr) == (choice.backend == "csr")
 
 
+def test_auto_times_the_propagation_of_a_cached_layer_on_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SGC caches its propagation; timed with the cache on, only the first warm-up would propagate."""
+    monkeypatch.setattr(auto, "_decisions", {})
+    model = SGC(8, 3, K=2)
+    (conv,) = [m for m in model.modules() if isinstance(m, MessagePassing)]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    propagations: list[int] = []
+    conv.register_propagate_forward_pre_hook(lambda module, inputs: propagations.append(1))
+    x, edge_index = torch.randn(50, 8), random_graph(50, 200, 2)
+    _, choice = auto.use_kernel("auto", ["scatter", "csr"], model, x, edge_index, torch.device("cpu"))
+    assert len(choice.timings_ms) == 2
+    assert len(propagations) == 2 * (auto.WARMUP + auto.REPEATS) * 2  # candidates x steps x K
+    assert conv.cached and conv._cached_x is None  # the run fills the cache with its own backend's propagation
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
 SUITE = """\
 name: k
 defaults: {{seeds: 1, epochs: 3, patience: null, kernel: {kernel}}}

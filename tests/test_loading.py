@@ -4,12 +4,15 @@ profile writes its bandwidth-vs-row-size table."""
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 import torch
 
 from gnnbench.cli import main
 from gnnbench.leaderboard.aggregate import COLUMNS
+from gnnbench.leaderboard.profile import profile_frame
 from gnnbench.loading import EpochLoad, FeatureStore, LoadingUnavailableError, LoadStats, available_modes
 from gnnbench.loading import profile as lp
 
@@ -89,6 +92,57 @@ def test_profile_checks_and_tabulates_every_mode(tmp_path) -> None:
     lines = lp.notes(records)
     assert "Bandwidth vs row size, batches of 500 rows (GB/s):" in lines
     assert any(line.startswith("| 1024 |") for line in lines)
+
+
+def test_profile_gathers_a_fresh_seeded_batch_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch gathered again would be read from cache: every check, warm-up and repeat draws its own rows."""
+    gathered: list[tuple[str, tuple[int, ...]]] = []
+    real = FeatureStore.gather
+
+    def spy(store: FeatureStore, index: torch.Tensor, mode: str = "cpu"):
+        gathered.append((mode, tuple(index.tolist())))
+        return real(store, index, mode)
+
+    monkeypatch.setattr(FeatureStore, "gather", spy)
+    lp.profile(CPU, rows=2_000, row_bytes=(128,), batches=(100,), warmup=2, repeats=3)
+    first = list(gathered)
+    assert [mode for mode, _ in first] == [m for m in available_modes(CPU) for _ in range(1 + 2 + 3)]
+    assert len({rows for _, rows in first}) == len(first) and all(len(set(rows)) == 100 for _, rows in first)
+    gathered.clear()
+    lp.profile(CPU, rows=2_000, row_bytes=(128,), batches=(100,), warmup=2, repeats=3)
+    assert gathered == first  # seeded: the same batches on every run
+
+
+def test_cpu_reference_copy_counts_the_payload_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like a gather's GB/s (batch rows x row bytes), not bytes read plus bytes written."""
+    monkeypatch.setattr(lp, "median_ms", lambda *args: 2.0)  # a copy of 4 MiB takes 2 ms
+    assert lp.reference_copy_gbps(CPU, 4, 0, 1) == pytest.approx(4 * 2**20 / 2e-3 / 1e9)
+
+
+def test_device_mode_uploads_the_table_outside_the_timed_gather(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = torch.randn(1_000, 16)
+    store = FeatureStore(table, CPU)
+    real_to = torch.Tensor.to
+
+    def slow_upload(tensor: torch.Tensor, *args, **kwargs):
+        if tensor is store.host:
+            time.sleep(0.3)
+        return real_to(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", slow_upload)
+    index = torch.randperm(1_000)[:100]
+    out, stats = store.gather(index, "device")
+    assert torch.equal(out, table[index]) and stats.seconds < 0.3
+
+
+def test_profile_rows_rank_by_their_gbps_not_the_mean_of_the_repeats() -> None:
+    """``gbps`` is the batch over the median gather; one fast outlier moves the mean of the repeats' rates."""
+    def row(mode: str, rates: list[float]) -> dict:
+        return {"task": "loading_128B", "dataset": "t", "model": mode, "metric": "gbps", "direction": "max",
+                "mean": sum(rates) / len(rates), "values": rates, "gbps": sorted(rates)[1]}
+
+    frame = profile_frame([row("cpu", [2.0, 2.0, 2.0]), row("device", [1.0, 1.0, 9.0])], lp.EXTRA_COLUMNS)
+    assert dict(zip(frame["model"], frame["rank"], strict=True)) == {"cpu": 1, "device": 2}
 
 
 def test_cli_writes_the_loading_leaderboard(tmp_path) -> None:

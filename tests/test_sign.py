@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import torch
@@ -59,6 +60,29 @@ def test_training_reads_batches_from_the_store_and_records_loading(monkeypatch: 
     assert len(fit.history["load_s"]) == 3 and all(0 <= s <= 1 for s in fit.history["load_share"])
     assert fit.loading["mode"] == "cpu" and fit.loading["row_bytes"] == 3 * 5 * 4
     assert math.isclose(fit.loading["epoch_load_s"], sum(fit.history["load_s"]) / 3)
+
+
+def test_device_mode_uploads_the_table_before_the_first_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-time upload of the whole table is set-up: neither epoch 0's loading time nor its epoch time."""
+    stores: list[FeatureStore] = []
+    real_init, real_to = FeatureStore.__init__, torch.Tensor.to
+
+    def init(store: FeatureStore, *args, **kwargs) -> None:
+        real_init(store, *args, **kwargs)
+        stores.append(store)
+
+    def slow_upload(tensor: torch.Tensor, *args, **kwargs):
+        if stores and tensor is stores[-1].host:
+            time.sleep(0.3)
+        return real_to(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(FeatureStore, "__init__", init)
+    monkeypatch.setattr(torch.Tensor, "to", slow_upload)
+    fit = SIGN(5, 3).fit(NodeClassification(NodeOptions()), small_graph(),
+                         {"lr": 0.01, "weight_decay": 0.0, "batch_size": 4, "load_mode": "device"},
+                         Budget(epochs=2), RunContext(device=CPU, seed=0))
+    assert fit.loading["mode"] == "device"
+    assert fit.history["load_s"][0] < 0.3 and fit.epoch_times_s[0] < 0.3
 
 
 def test_load_modes_resolve_or_fail_clearly() -> None:

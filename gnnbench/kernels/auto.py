@@ -1,16 +1,17 @@
 """Choosing a run's backend, and ``auto``: measure, do not guess.
 
-Which backend wins depends on the graph, the layer and the device (on an H100 the edge path led at 200k
-edges and CSR at 30M), so ``auto`` times a forward and backward pass of the run's own model on the run's own
-graph with every applicable backend and keeps the fastest. The decision is cached per (model, graph size,
-feature width, device) for the process, so the seeds of one configuration time once. The timing runs with the
-random state forked and the model's state restored, so choosing never changes what the run computes.
+Which backend wins depends on the graph, the layer and the device, so ``auto`` times a forward and backward
+pass of the run's own model on the run's own graph with every applicable backend and keeps the fastest. The
+decision is cached per (model, graph size, feature width, device) for the process, so the seeds of one
+configuration time once. The timing runs with the random state forked and the model's state restored, so
+choosing never changes what the run computes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,9 +44,10 @@ class KernelChoice:
 
 
 def decide(requested: str, candidates: Sequence[str], measure: Callable[[str], float],
-           key: Hashable | None = None) -> KernelChoice:
+           key: Hashable | None = None, warmup: int = WARMUP, repeats: int = REPEATS) -> KernelChoice:
     """The backend for ``requested`` (a backend name or ``auto``) among ``candidates``; ``measure(backend)``
-    returns the milliseconds of one step with that backend and is called only for ``auto``."""
+    returns the median milliseconds of ``repeats`` steps after ``warmup`` with that backend (the counts are
+    only written into the reason) and is called only for ``auto``."""
     if requested != "auto":
         require(requested)
         return KernelChoice(requested, requested, "set by the suite")
@@ -58,8 +60,8 @@ def decide(requested: str, candidates: Sequence[str], measure: Callable[[str], f
         return replace(cached, reason=f"cached decision for this model, graph size and device: {cached.reason}")
     timings = {backend: measure(backend) for backend in candidates}
     best = min(timings, key=timings.__getitem__)
-    choice = KernelChoice(best, "auto", f"fastest of {', '.join(candidates)}: median of {REPEATS} timed "
-                                        f"forward+backward steps after {WARMUP} warm-up, on this graph", timings)
+    choice = KernelChoice(best, "auto", f"fastest of {', '.join(candidates)}: median of {repeats} timed "
+                                        f"forward+backward steps after {warmup} warm-up, on this graph", timings)
     if key is not None:
         _decisions[key] = choice
     return choice
@@ -76,14 +78,12 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
     def measure(backend: str) -> float:
         graph = graph_input(backend, edge_index, num_nodes)
         configure(model, backend)
-        for layer in model.modules():  # a layer built with cached=True would skip its propagation when timed
-            if isinstance(layer, MessagePassing) and getattr(layer, "cached", False):
-                layer.reset_parameters()  # drops the cache; the parameters are restored after timing
 
         def step() -> None:
             model(x, graph).sum().backward()
 
-        return median_ms(step, device, WARMUP, REPEATS)
+        with _propagating(model):
+            return median_ms(step, device, WARMUP, REPEATS)
 
     key = (type(model).__qualname__, repr(model), num_nodes, edge_index.size(1), x.size(-1), str(device),
            tuple(candidates))
@@ -97,6 +97,22 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
         choice = decide(requested, candidates, measure, key)
     configure(model, choice.backend)
     return graph_input(choice.backend, edge_index, num_nodes), choice
+
+
+@contextlib.contextmanager
+def _propagating(model: nn.Module) -> Iterator[None]:
+    """Layers built with ``cached=True`` (SGC's ``SGConv``) propagate on every step instead of reusing the
+    warm-up's result, so their backend is what is timed; they leave with the flag on and the cache empty.
+    ``reset_parameters`` is what drops a PyG layer's cache; the parameters it re-draws are the caller's to restore."""
+    layers = [m for m in model.modules() if isinstance(m, MessagePassing) and getattr(m, "cached", False)]
+    for layer in layers:
+        layer.reset_parameters()
+        layer.cached = False  # nothing is cached while off, so the cache stays empty
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.cached = True
 
 
 __all__ = ["KernelChoice", "decide", "use_kernel"]

@@ -10,8 +10,9 @@ with respect to ``x`` of a weighted sum of ``y``). Timing: after warm-up, CUDA e
 on the CPU (:mod:`gnnbench.kernels.timing`); the median of the repeats is ``ms``.
 
 **The bandwidth bound.** An aggregation must read a feature row per edge and write a row per node, and read
-one index per edge: :math:`B = (E + N) F s + 8E` bytes per pass (:math:`s` bytes per value; ``gcn`` adds
-:math:`4E` for the weights; the backward moves the same through the transpose). ``gbps`` is :math:`B` over the
+one index per edge: :math:`B = (E + N) F s + 8E` bytes per pass (:math:`s` bytes per value; for ``gcn``,
+:math:`E` counts the entries of :math:`A + I`, the edges and the self-loops added, and :math:`4E` more bytes
+are the weights; the backward moves the same through the transpose). ``gbps`` is :math:`B` over the
 measured time (doubled for ``forward+backward``), and ``bound_fraction`` is that rate over the device-copy
 bandwidth measured in the same run (``copy_gbps``: a large ``Tensor.copy_``, read plus write): 1.0 would be a
 kernel moving only what it must at copy speed.
@@ -48,9 +49,9 @@ EXTRA_COLUMNS = ["op", "backend", "pass", "chosen", "n_nodes", "n_edges", "featu
 
 #: the header of kernels.md
 NOTES = ("`ms`: median of the timed repeats after warm-up; `gbps`: bytes that must move, (E + N) F s + 8E per "
-         "pass (+4E for gcn), over `ms`; `bound_fraction`: `gbps` over `copy_gbps`, the device-copy bandwidth "
-         "measured in the same run. `auto` decides per (graph, op) on forward+backward and is timed afresh. "
-         "See gnnbench/kernels/profile.py.",)
+         "pass (for gcn, E counts the entries of A + I, and +4E), over `ms`; `bound_fraction`: `gbps` over "
+         "`copy_gbps`, the device-copy bandwidth measured in the same run. `auto` decides per (graph, op) on "
+         "forward+backward and is timed afresh. See gnnbench/kernels/profile.py.",)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,10 @@ class Graph:
                    graph_input("csr", edge_index, size.n_nodes), gcn_index, gcn_weight,
                    graph_input("csr", gcn_index, size.n_nodes, gcn_weight))
 
+    def entries(self, op: str) -> int:
+        """The (source, target) terms ``op`` reads: the edges, or for ``gcn`` those of :math:`A + I`."""
+        return self.gcn_index.size(1) if op == "gcn" else self.size.n_edges
+
 
 def op_fn(op: str, backend: str, graph: Graph) -> Callable[[Tensor], Tensor]:
     """``x -> y`` for ``op`` on ``backend``."""
@@ -144,10 +149,10 @@ def step_fn(fn: Callable[[Tensor], Tensor], x: Tensor, pass_: str) -> Callable[[
     return lambda: torch.autograd.grad((fn(x) * weight).sum(), x)
 
 
-def bytes_moved(size: GraphSize, op: str, element_size: int) -> int:
-    """:math:`B` of one pass (module docstring)."""
-    per_pass = (size.n_edges + size.n_nodes) * size.features * element_size + 8 * size.n_edges
-    return per_pass + (4 * size.n_edges if op == "gcn" else 0)
+def bytes_moved(size: GraphSize, entries: int, op: str, element_size: int) -> int:
+    """:math:`B` of one pass (module docstring), with :math:`E` = ``entries`` (:meth:`Graph.entries`)."""
+    per_pass = (entries + size.n_nodes) * size.features * element_size + 8 * entries
+    return per_pass + (4 * entries if op == "gcn" else 0)
 
 
 def copy_bandwidth(device: torch.device, megabytes: int, warmup: int, repeats: int) -> float:
@@ -197,16 +202,17 @@ class _Bench:
             for backend in [*runnable, *(["auto"] if "auto" in backends else [])]:
                 chosen, reason = backend, ""
                 if backend == "auto":
-                    decision = decide("auto", runnable, lambda b, op=op: self.median_ms(op, b))
+                    decision = decide("auto", runnable, lambda b, op=op: self.median_ms(op, b),
+                                      warmup=self.warmup, repeats=self.repeats)
                     chosen, reason = decision.backend, decision.reason
                 for pass_ in PASSES:
                     failure: list[str] = []
                     values: list[float] = []
                     with _record_out_of_memory(failure), PeakMemory(self.device, collect=False) as memory:
                         values = self.time_ms(op, chosen, pass_)
+                    moved = bytes_moved(self.graph.size, self.graph.entries(op), op, self.x.element_size())
                     record = _record(self.graph.size, op, backend, chosen, pass_, values,
-                                     memory.summary()["peak_mb"], copy_gbps, self.x.element_size(), env, failure,
-                                     reason)
+                                     memory.summary()["peak_mb"], copy_gbps, moved, env, failure, reason)
                     records.append(record)
                     if on_row is not None:
                         on_row(record)
@@ -227,11 +233,10 @@ class _Bench:
 
 
 def _record(size: GraphSize, op: str, backend: str, chosen: str, pass_: str, values: list[float], peak_mb: float,
-            copy_gbps: float, element_size: int, env: dict[str, Any], failure: list[str],
+            copy_gbps: float, bytes_per_pass: int, env: dict[str, Any], failure: list[str],
             reason: str) -> dict[str, Any]:
-    passes = 2 if pass_ == "forward+backward" else 1
-    moved = passes * bytes_moved(size, op, element_size)
-    ms = sorted(values)[len(values) // 2] if values else float("nan")
+    moved = (2 if pass_ == "forward+backward" else 1) * bytes_per_pass
+    ms = statistics.median(values) if values else float("nan")
     gbps = moved / (ms * 1e-3) / 1e9 if values else float("nan")
     mean = sum(values) / len(values) if values else float("nan")
     std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else float("nan")

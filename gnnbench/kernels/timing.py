@@ -12,18 +12,20 @@ import torch
 def time_ms(fn: Callable[[], object], device: torch.device, warmup: int = 1, repeats: int = 3) -> list[float]:
     """Milliseconds of each of ``repeats`` calls of ``fn``, after ``warmup`` untimed calls.
 
-    On CUDA each call is bracketed by events recorded on the current stream, so asynchronous kernels are
-    counted in full; on the CPU the work is synchronous and the wall clock is exact enough.
+    On CUDA each call is bracketed by events recorded on ``device``'s current stream, where ``fn``'s kernels
+    run (the current device may be another GPU), so asynchronous kernels are counted in full; on the CPU the
+    work is synchronous and the wall clock is exact enough.
     """
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
         if device.type == "cuda":
+            stream = torch.cuda.current_stream(device)
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
+            start.record(stream)
             fn()
-            end.record()
+            end.record(stream)
             end.synchronize()
             times.append(start.elapsed_time(end))
         else:

@@ -4,7 +4,9 @@ A profile row is a measurement, not a training run, but it is written in the lea
 that ``gnnbench compare`` and the HTML page read it like any other result: ``task`` names what was measured
 (``kernel_gcn_forward``, ``loading_512B``), ``dataset`` the input (a graph size, a table size), ``model`` the
 variant (a backend, a gather mode), ``mean``/``std``/``values`` the repeats, and ``rank`` orders the variants
-within (task, dataset). The profile's own columns follow (``docs/records.md``).
+within (task, dataset) by the column the row's ``metric`` names (a kernel's median ``ms``, a gather's ``gbps``
+over its median time), not by ``mean``, which one slow repeat on a shared machine moves; a row without that
+column is ranked by ``mean``. The profile's own columns follow (``docs/records.md``).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from gnnbench.leaderboard.write import to_csv
 
 
 def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.DataFrame:
-    """The leaderboard table: stable columns, then ``extra``; ranked within (task, dataset, scenario)."""
+    """The leaderboard table: stable columns, then ``extra``; ranked within (task, dataset, scenario) by each row's
+    median figure (module docstring)."""
     frame = pd.DataFrame([{c: row.get(c) for c in [*COLUMNS, *extra]} for row in rows], columns=[*COLUMNS, *extra])
     frame["scenario"] = frame["scenario"].fillna("none")
     frame["config"] = frame["config"].fillna("default")
     sign = frame["direction"].map({"max": -1.0, "min": 1.0})
-    frame["rank"] = (frame["mean"] * sign).groupby([frame["task"], frame["dataset"], frame["scenario"]]).rank(
+    score = pd.Series([row.get(row.get("metric"), row.get("mean")) for row in rows], index=frame.index, dtype=float)
+    frame["rank"] = (score * sign).groupby([frame["task"], frame["dataset"], frame["scenario"]]).rank(
         method="min").astype("Int64")
     return frame.sort_values(["task", "dataset", "rank", "model"], kind="stable").reset_index(drop=True)
 

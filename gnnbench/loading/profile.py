@@ -1,9 +1,12 @@
 """``gnnbench profile loading``: gather bandwidth of every available mode over row sizes and batch sizes.
 
 For each row size (128 B to 4 KiB of float32) a random table is built in host memory (pinned where CUDA
-exists) and batches of distinct random rows are gathered in every available mode; each batch's result is
-checked against ``table[index]`` before it is timed. ``copy_gbps`` is the contiguous reference measured in the
-same run: a pinned host-to-device copy on a GPU (the PCIe bound), a host ``copy_`` on the CPU.
+exists) and batches of distinct random rows are gathered in every available mode; each mode's result is first
+checked against ``table[index]``. Every warm-up and timed gather then draws a fresh batch from the seeded
+generator, so no gather finds its rows in a cache warmed by the one before it (a small batch would, and its
+GB/s would overstate a cold gather). ``copy_gbps`` is the contiguous reference measured in the same run: a
+pinned host-to-device copy on a GPU (the PCIe bound), a host ``copy_`` on the CPU; both count the payload
+once, as a gather's GB/s does.
 """
 
 from __future__ import annotations
@@ -28,15 +31,16 @@ EXTRA_COLUMNS = ["mode", "row_bytes", "rows", "batch", "gbps", "seconds", "cpu_s
 
 
 def reference_copy_gbps(device: torch.device, megabytes: int, warmup: int, repeats: int) -> float:
-    """Contiguous copy bandwidth: pinned host to GPU on CUDA (read once), a host ``copy_`` on the CPU."""
+    """Contiguous copy bandwidth: pinned host to GPU on CUDA, a host ``copy_`` on the CPU; the bytes copied are
+    counted once (not read plus written), as a gather's GB/s counts its rows, so the two compare."""
     src = torch.ones(megabytes * 2**20 // 4)
     if device.type == "cuda":
         src, dst = src.pin_memory(), torch.empty(src.numel(), device=device)
         ms = median_ms(lambda: dst.copy_(src, non_blocking=True), device, warmup, repeats)
-        return src.numel() * 4 / (ms * 1e-3) / 1e9
-    dst = torch.empty_like(src)
-    ms = median_ms(lambda: dst.copy_(src), device, warmup, repeats)
-    return 2 * src.numel() * 4 / (ms * 1e-3) / 1e9
+    else:
+        dst = torch.empty_like(src)
+        ms = median_ms(lambda: dst.copy_(src), device, warmup, repeats)
+    return src.numel() * 4 / (ms * 1e-3) / 1e9
 
 
 def profile(device: torch.device, rows: int, row_bytes: Sequence[int] = ROW_BYTES, batches: Sequence[int] = (1000,),
@@ -55,21 +59,25 @@ def profile(device: torch.device, rows: int, row_bytes: Sequence[int] = ROW_BYTE
         for batch in batches:
             if batch > n:
                 raise ValueError(f"a batch of {batch} rows does not fit a table of {n} rows of {size} bytes")
-            index = torch.randperm(n, generator=generator)[:batch]
-            expected = store.host[index]
             for mode in available_modes(device):
+                index = _batch(n, batch, generator)
                 out, _ = store.gather(index, mode)
-                if not torch.equal(out.cpu(), expected):
+                if not torch.equal(out.cpu(), store.host[index]):
                     raise AssertionError(f"gather mode {mode} returned different rows")
                 for _ in range(warmup):
-                    store.gather(index, mode)
-                stats = [store.gather(index, mode)[1] for _ in range(repeats)]
+                    store.gather(_batch(n, batch, generator), mode)
+                stats = [store.gather(_batch(n, batch, generator), mode)[1] for _ in range(repeats)]
                 record = _record(size, n, batch, mode, stats, copy_gbps, env)
                 records.append(record)
                 if on_row is not None:
                     on_row(record)
         del store
     return records
+
+
+def _batch(rows: int, batch: int, generator: torch.Generator) -> torch.Tensor:
+    """``batch`` distinct random rows of ``rows``, drawn afresh for every gather."""
+    return torch.randperm(rows, generator=generator)[:batch]
 
 
 def _record(row_bytes: int, rows: int, batch: int, mode: str, stats: list, copy_gbps: float,

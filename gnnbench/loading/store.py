@@ -27,8 +27,9 @@ def available_modes(device: torch.device) -> tuple[str, ...]:
 class FeatureStore:
     """Rows of ``features`` kept on the host (pinned when CUDA exists) and gathered onto ``device``.
 
-    ``device`` mode keeps a second copy of the table in device memory, made on first use; the others never
-    allocate more than a batch on the device.
+    ``device`` mode keeps a second copy of the table in device memory, made by :meth:`prepare` (or, failing that,
+    by the first ``device`` gather, before its clock starts); the others never allocate more than a batch on
+    the device.
     """
 
     def __init__(self, features: Tensor, device: torch.device, pin: bool | None = None) -> None:
@@ -49,6 +50,12 @@ class FeatureStore:
     def row_bytes(self) -> int:
         return self.host.size(1) * self.host.element_size()
 
+    def prepare(self, mode: str) -> None:
+        """The one-time set-up of ``mode``: for ``device``, the upload of the whole table, which is not a batch's
+        cost and is kept out of every gather's time (call it before timing epochs, too)."""
+        if mode == "device" and self._resident is None:
+            self._resident = self.host.to(self.device)
+
     def gather(self, index: Tensor, mode: str = "cpu") -> tuple[Tensor, LoadStats]:
         """``features[index]`` on the device, and what it cost; every mode returns the same tensor."""
         if mode not in MODES:
@@ -56,6 +63,7 @@ class FeatureStore:
         if mode not in available_modes(self.device):
             raise LoadingUnavailableError(f"gather mode '{mode}' needs CUDA and Triton (device here: {self.device}); "
                                           f"available: {', '.join(available_modes(self.device))}")
+        self.prepare(mode)
         self._synchronize()
         wall, cpu = time.perf_counter(), time.process_time()
         out = {"cpu": self._cpu, "gpu_direct": self._gpu_direct, "device": self._device}[mode](index)
@@ -86,9 +94,8 @@ class FeatureStore:
         return triton_gather.gather(self.host, index.to(self.device))
 
     def _device(self, index: Tensor) -> Tensor:
-        """The table resident on the device, gathered there."""
-        if self._resident is None:
-            self._resident = self.host.to(self.device)
+        """The table resident on the device (:meth:`prepare`), gathered there."""
+        assert self._resident is not None
         return self._resident.index_select(0, index.to(self.device))
 
     def _synchronize(self) -> None:

@@ -97,6 +97,7 @@ class SIGN(nn.Module):
         """Precompute once; then per epoch, shuffled mini-batches of training nodes gathered from the store."""
         self.preprocess(data.x, data.edge_index, ctx.device)
         self.load_mode = resolve_mode(hparams["load_mode"], ctx.device)
+        self.store.prepare(self.load_mode)  # `device`: the table's upload is set-up, not epoch 0's loading
         optimizer = torch.optim.Adam(self.parameters(), lr=hparams["lr"], weight_decay=hparams["weight_decay"])
         stopper = EarlyStopping(task.direction, budget.patience)
         train = data.train_mask.nonzero().view(-1).cpu()
