@@ -20,12 +20,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from gnnbench.errors import GnnbenchError
+from gnnbench.errors import GnnbenchError, did_you_mean
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(stderr=False, quiet=getattr(args, "quiet", False))
+    console = Console(stderr=False, quiet=args.quiet)
     try:
         return args.handler(args, console)
     except GnnbenchError as exc:
@@ -40,11 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or tables (for CI)")
-
-    parser = argparse.ArgumentParser(prog="gnnbench", description=__doc__.splitlines()[0], parents=[common])
+    parser = argparse.ArgumentParser(prog="gnnbench", description=__doc__.splitlines()[0],
+                                     parents=[_common(False)])
+    # the subcommands' copies default to "not given", so `gnnbench -q run` keeps the -q given before `run`
+    common = _common(argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", parents=[common], help="run a suite (resumes where it stopped)")
@@ -52,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
     run.add_argument("--data-root", help="dataset root (default: $GNNBENCH_DATA, then ./datasets)")
     run.add_argument("--executor", choices=("local", "process", "ray"), help="override the suite's executor")
-    run.add_argument("--workers", type=int, help="worker processes for the process executor")
+    run.add_argument("--workers", type=_positive_int, help="worker processes for the process executor")
     run.add_argument("--address", help="Ray cluster to join, HOST:PORT (ray executor; default: start Ray locally)")
     run.add_argument("--rerun-failed", action="store_true", help="run again the runs recorded as failed")
     run.add_argument("--only", action="append", metavar="EXPERIMENT",
@@ -96,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
 
     cmp = sub.add_parser("compare", parents=[common], help="compare two leaderboard CSVs: deltas, Welch's t-test, "
                          "verdicts")
-    cmp.add_argument("a", type=Path, help="baseline leaderboard.csv")
-    cmp.add_argument("b", type=Path, help="candidate leaderboard.csv")
+    cmp.add_argument("a", type=Path, help="baseline leaderboard.csv (or the results folder holding it)")
+    cmp.add_argument("b", type=Path, help="candidate leaderboard.csv (or the results folder holding it)")
     cmp.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     cmp.add_argument("--min-effect", type=float, default=0.0, metavar="DELTA",
                      help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point)")
@@ -114,6 +113,26 @@ def _parser() -> argparse.ArgumentParser:
                      help="exit 1 when a row is worse by more than THRESHOLD (metric's unit; default 0)")
     cmp.set_defaults(handler=_compare)
     return parser
+
+
+def _common(default: Any) -> argparse.ArgumentParser:
+    """The options every subcommand takes, also before the subcommand's name."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=default, help="show tracebacks for user errors")
+    common.add_argument("-q", "--quiet", action="store_true", default=default,
+                        help="no progress bars or tables (for CI); notes and failures still go to stderr")
+    return common
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a count of at least 1 (0 would silently mean "every core", -1 crash the pool)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
@@ -134,13 +153,16 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   f"under other defaults?); the leaderboard counts them until `gnnbench prune {args.suite}` sets "
                   "them aside", file=sys.stderr)
 
+    kind = args.executor or suite.executor["type"]
+    if args.workers is not None and kind != "process":
+        print(f"gnnbench: warning: --workers is for the process executor; the {kind} executor ignores it"
+              + (" (add --executor process)" if kind == "local" else ""), file=sys.stderr)
     if args.dry_run:
         plan = driver.plan(suite, store, args.rerun_failed)
         note_stale(plan)
         console.print(f"{suite.name}: {len(suite.specs)} runs, {plan.done} recorded, {plan.failed_kept} failed "
                       f"(kept), {len(plan.todo)} to run -> {store.path}")
         return 0
-    kind = args.executor or suite.executor["type"]
     progress = _progress(console)
     epochs = progress.add_task("epochs", visible=False, total=None)
 
@@ -169,10 +191,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             progress.update(runs, description=f"{suite.name} [" + ", ".join(
                 f"{node}: {count}" for node, count in sorted(nodes.items())) + "]")
         progress.update(epochs, visible=False)
-        if record["status"] != "ok":
-            s = record["spec"]
-            progress.console.print(f"[red]failed[/] {s['model']} on {s['dataset']} (seed {s['seed']}): "
-                                   f"{record['error']['type']}: {record['error']['message']}")
+        if record["status"] != "ok":  # on stderr, -q or not: CI logs must say which run failed and why
+            s, error = record["spec"], record["error"]
+            print(f"gnnbench: failed: {s['model']} on {s['dataset']} (seed {s['seed']}): {error['type']}: "
+                  f"{' '.join(error['message'].split())} (record in {store.path})", file=sys.stderr)
 
     with progress:
         summary = driver.run(suite, store, executor, rerun_failed=args.rerun_failed, data_root=args.data_root,
@@ -223,6 +245,9 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.kernels import model_kernels
     from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS
 
+    if args.task is not None and args.task not in TASKS:
+        raise GnnbenchError(f"--task: unknown task {args.task!r}; known tasks: {', '.join(TASKS.names())}"
+                            + did_you_mean(args.task, TASKS.names()))
     registry = {"models": MODELS, "datasets": DATASETS, "tasks": TASKS, "scenarios": SCENARIOS}[args.what]
     columns = {"models": ("name", "paper", "tasks", "defaults; kernels"),
                "datasets": ("name", "tasks", "about", "source"),
@@ -233,7 +258,8 @@ def _list(args: argparse.Namespace, console: Console) -> int:
         if args.task and args.task not in entry.tasks and args.what != "tasks":
             continue
         if args.what == "models":
-            task_cls = TASKS.get(entry.tasks[0]).obj if entry.tasks else None
+            task = args.task or (entry.tasks[0] if entry.tasks else None)  # training defaults differ per task
+            task_cls = TASKS.get(task).obj if task else None
             defaults = hparams.defaults(entry, task_cls) if task_cls else dict(entry.defaults)
             per_dataset = "".join(f"; on {dataset}: " + ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
                                   for dataset, values in sorted(entry.dataset_defaults.items()))
@@ -331,6 +357,10 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         for path, _ in outputs:
             console.print(f"wrote {path}")
         console.print(compare.summary(result))
+    moved = result.moved_configs()
+    if moved:  # on stderr, -q or not: such rows silently escape --fail-on-regression
+        print(f"gnnbench: note: selected under another configuration on each side, so not compared: "
+              f"{'; '.join(moved)}; --ignore-config compares each side's selected configuration", file=sys.stderr)
     if args.fail_on_regression is not None:
         worse = result.regressions(args.fail_on_regression)
         for r in worse.itertuples(index=False):

@@ -167,3 +167,64 @@ def test_list_in_a_terminal_is_a_table_with_unbroken_names(capsys, monkeypatch):
     assert main(["list", "tasks"]) == 0
     out = capsys.readouterr().out
     assert "gnnbench tasks" in out and "\t" not in out and "inductive_node_classification" in out
+
+
+def test_failed_runs_are_named_on_stderr_even_with_quiet(write_suite, capsys, tmp_path):
+    path = write_suite(GOOD.format(dataset="Cora", model="{name: mlp, hparams: {lr: 1.0e+38}}")
+                       .replace("seeds: 2, epochs: 3", "seeds: 1, epochs: 1"))
+    results = tmp_path / "r"
+    assert main(["run", str(path), "--results", str(results), "-q"]) == 1
+    out, err = capsys.readouterr()
+    (record,) = [json.loads(line) for line in (results / "cli" / "runs.jsonl").read_text().splitlines()]
+    assert out == "" and record["status"] == "failed"
+    assert err == (f"gnnbench: failed: mlp on Cora (seed 0): {record['error']['type']}: {record['error']['message']} "
+                   f"(record in {results / 'cli' / 'runs.jsonl'})\n")
+
+
+def test_quiet_and_debug_work_before_and_after_the_subcommand(write_suite, capsys, tmp_path):
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    for argv in (["-q", "run", str(path), "--dry-run"], ["run", str(path), "--dry-run", "-q"]):
+        assert main([*argv, "--results", str(tmp_path)]) == 0
+        assert capsys.readouterr().out == ""
+    broken = write_suite("name: x\nexperiments: [\n", "broken.yaml")
+    for argv in (["--debug", "run", str(broken)], ["run", str(broken), "--debug"]):
+        assert main(argv) == 2
+        assert "Traceback" in capsys.readouterr().err
+    assert main(["run", str(broken)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_workers_below_one_is_a_usage_error(write_suite, capsys, tmp_path, workers):
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", str(path), "--results", str(tmp_path), "--executor", "process", f"--workers={workers}",
+              "--dry-run"])
+    assert exit_.value.code == 2
+    assert "argument --workers: expected a positive integer, got " in capsys.readouterr().err
+
+
+def test_workers_with_the_local_executor_is_a_warning(write_suite, capsys, tmp_path):
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    assert main(["run", str(path), "--results", str(tmp_path), "--workers", "2", "--dry-run", "-q"]) == 0
+    assert capsys.readouterr().err == ("gnnbench: warning: --workers is for the process executor; the local executor "
+                                       "ignores it (add --executor process)\n")
+    assert main(["run", str(path), "--results", str(tmp_path), "--workers", "2", "--executor", "process",
+                 "--dry-run"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_list_models_shows_the_defaults_of_the_task_asked_for(capsys):
+    def gcn_defaults(*task: str) -> str:
+        assert main(["list", "models", *task]) == 0
+        return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("gcn\t")).split("\t")[3]
+
+    assert "batch_size" not in gcn_defaults()  # full-batch node classification, the first task gcn lists
+    assert "batch_size=32" in gcn_defaults("--task", "inductive_node_classification")  # mini-batch training
+
+
+def test_list_with_an_unknown_task_names_the_known_ones(capsys):
+    assert main(["list", "models", "--task", "node_clasification"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gnnbench: error: --task: unknown task 'node_clasification'; known tasks: ")
+    assert all(name in err for name in TASKS.names()) and err.endswith("did you mean 'node_classification'?\n")

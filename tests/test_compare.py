@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from gnnbench.cli import main
+from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard import compare
 from gnnbench.leaderboard.aggregate import COLUMNS
 
@@ -205,3 +206,51 @@ def test_versions_come_from_the_records_beside_an_older_csv(tmp_path):
     newer.to_csv(tmp_path / "newer.csv", index=False)
     notes = set(compare.compare(older / "leaderboard.csv", tmp_path / "newer.csv").table["notes"])
     assert notes == {"torch 2.13.0+cpu -> 2.14.0+cpu"}
+
+
+def test_changed_hyperparameters_under_the_same_config_label_are_listed(tmp_path):
+    hparams = '{"dropout":0.5,"hidden_channels":16,"lr":0.01}'
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, hparams=hparams), row("gat", BASE, hparams=hparams),
+                                   row("mlp", BASE, hparams=hparams)])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, hparams=hparams.replace("16", "256").replace("0.01", "0.1")),
+                                   row("gat", BASE, hparams=hparams.replace("}", ',"heads":8}')),
+                                   row("mlp", BASE, hparams="")])  # a hand-made row: nothing to compare
+    notes = compare.compare(a, b).table.set_index("model")["notes"]
+    assert notes["gcn"] == "hparams hidden_channels=16, lr=0.01 -> hidden_channels=256, lr=0.1"
+    assert notes["gat"] == "hparams – -> heads=8"
+    assert notes["mlp"] == ""
+    bad = write(tmp_path / "bad.csv", [row("gcn", BASE, hparams="lr=0.01")])
+    with pytest.raises(GnnbenchError, match="bad.csv: line 2: column 'hparams' is 'lr=0.01'; expected a JSON"):
+        compare.compare(a, bad)
+
+
+def test_rows_selected_under_another_config_are_pointed_at_ignore_config(tmp_path, capsys):
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, config="lr=0.01"), row("gat", BASE)])
+    b = write(tmp_path / "b.csv", [row("gcn", DROP, config="lr=0.1"), row("gat", BASE),
+                                   row("sage", BASE, config="lr=0.1")])  # new in B: nothing to point at
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0  # gcn's drop is never compared
+    assert capsys.readouterr().err == (
+        "gnnbench: note: selected under another configuration on each side, so not compared: node_classification "
+        "Cora gcn (lr=0.01 -> lr=0.1); --ignore-config compares each side's selected configuration\n")
+    assert main(["compare", str(a), str(b), "-q", "--ignore-config", "--fail-on-regression"]) == 1
+    assert "note:" not in capsys.readouterr().err
+
+
+def test_a_grid_csv_names_its_missing_column_once(tmp_path, capsys):
+    grid = Path(__file__).resolve().parents[1] / "results" / "reference" / "node_classification" / "grid.csv"
+    assert main(["compare", str(grid), str(grid)]) == 2
+    assert f"{grid}: missing column 'mean' (a leaderboard CSV has" in capsys.readouterr().err
+
+
+def test_a_results_folder_stands_for_its_leaderboard_csv(pair, tmp_path, capsys):
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    (folder / "leaderboard.csv").write_bytes(pair[1].read_bytes())
+    result = compare.compare(pair[0], folder)
+    assert result.b == folder / "leaderboard.csv"
+    assert verdicts(result) == verdicts(compare.compare(*pair))
+    assert main(["compare", str(pair[0]), str(folder), "-q", "--fail-on-regression"]) == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["compare", str(pair[0]), str(empty)]) == 2
+    assert capsys.readouterr().err.endswith(f"{empty / 'leaderboard.csv'}: no such leaderboard CSV\n")

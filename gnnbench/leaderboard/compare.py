@@ -12,13 +12,15 @@ is better; ``min``: lower is):
 * ``undefined``: a side's mean is NaN (its metric is undefined on some seed, e.g. roc_auc on a one-class
   split), so there is nothing to judge; never counted as ``same``.
 
-Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, and changed
-environments (device, library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV
-written before that column existed) are listed per row in ``notes``.
+Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, hyperparameters
+that changed under the same configuration label (``hparams`` column), and changed environments (device,
+library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV written before that
+column existed) are listed per row in ``notes``.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +36,9 @@ from gnnbench.leaderboard.write import FRACTION_METRICS
 
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
-#: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, environment.
-OPTIONAL = ["values", "seeds", "device", "kernel", "versions"]
+#: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, environment,
+#: hyperparameters.
+OPTIONAL = ["values", "seeds", "device", "kernel", "versions", "hparams"]
 #: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
 COSTS = ("epoch_time_s", "peak_mem_mb")
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "rel_delta", "a_n", "b_n",
@@ -59,6 +62,19 @@ class Comparison:
         t = self.table
         return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold)]
 
+    def moved_configs(self) -> list[str]:
+        """``Cora gat (default -> lr=0.01)`` for every row on one side only whose (task, dataset, model,
+        scenario, metric) is on the other side under another configuration: the grid selected differently, so
+        the rows were never compared (and cannot fail a gate) unless joined with ``ignore_config``."""
+        one_sided = self.table[self.table["status"] != "both"]
+        moved = []
+        for (task, dataset, model, *_), group in one_sided.groupby([k for k in KEYS if k != "config"], sort=True):
+            configs = {side: ", ".join(group.loc[group["status"] == side, "config"])
+                       for side in ("only in A", "only in B")}
+            if all(configs.values()):
+                moved.append(f"{task} {dataset} {model} ({configs['only in A']} -> {configs['only in B']})")
+        return moved
+
 
 def read_leaderboard(path: str | Path, column: str = "mean", keys: list[str] = KEYS) -> pd.DataFrame:
     """A leaderboard CSV with its required columns checked; errors name the file and the column.
@@ -66,14 +82,14 @@ def read_leaderboard(path: str | Path, column: str = "mean", keys: list[str] = K
     ``column`` is what is compared: ``mean`` (the test metric), or a cost column (:data:`COSTS`), which then
     takes the place of the metric with direction ``min``. ``keys`` must identify a row.
     """
-    path = Path(path)
+    path = leaderboard_csv(path)
     if not path.is_file():
         raise GnnbenchError(f"{path}: no such leaderboard CSV")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GnnbenchError(f"{path}: not a readable CSV ({exc})") from None
-    missing = [c for c in [*REQUIRED, column] if c not in frame.columns]
+    missing = [c for c in dict.fromkeys([*REQUIRED, column]) if c not in frame.columns]
     if missing:
         raise GnnbenchError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
                             f"{', '.join(repr(c) for c in missing)} (a leaderboard CSV has {', '.join(REQUIRED)}, ...)")
@@ -95,7 +111,15 @@ def read_leaderboard(path: str | Path, column: str = "mean", keys: list[str] = K
     out["n"] = _numbers(frame["n"], path, "n")
     out["values"] = [_values(v, path, line) for line, v in
                      zip(range(2, len(out) + 2), out["values"], strict=True)]
+    out["hparams"] = [_hparams(h, path, line) for line, h in
+                      zip(range(2, len(out) + 2), out["hparams"], strict=True)]
     return out
+
+
+def leaderboard_csv(path: str | Path) -> Path:
+    """``path``, or the ``leaderboard.csv`` in it when it is a results folder (``results/<suite>``)."""
+    path = Path(path)
+    return path / "leaderboard.csv" if path.is_dir() else path
 
 
 def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float = 0.0,
@@ -111,6 +135,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         raise GnnbenchError(f"--alpha must be in (0, 1), got {alpha}")
     if min_effect < 0:
         raise GnnbenchError(f"--min-effect must be >= 0, got {min_effect}")
+    a, b = leaderboard_csv(a), leaderboard_csv(b)
     keys = [k for k in KEYS if k != "config"] if ignore_config else KEYS
     left, right = read_leaderboard(a, column, keys), read_leaderboard(b, column, keys)
     joined = left.merge(right, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
@@ -161,7 +186,7 @@ def _judge(r: dict, side: str, alpha: float, min_effect: float, a: Path, b: Path
 
 
 def _changes(r: dict) -> list[str]:
-    """What differs between the two sides besides the metric: seeds, device, library versions."""
+    """What differs between the two sides besides the metric: seeds, device, hyperparameters, library versions."""
     notes = []
     if r["n_a"] != r["n_b"]:
         notes.append(f"n {_n(r['n_a'])} -> {_n(r['n_b'])}")
@@ -171,6 +196,11 @@ def _changes(r: dict) -> list[str]:
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
         if before and after and before != after:
             notes.append(f"{column} {before} -> {after}")
+    before, after = r.get("hparams_a"), r.get("hparams_b")
+    if before is not None and after is not None and before != after:  # same config label, other values
+        changed = [k for k in sorted(set(before) | set(after))
+                   if k not in before or k not in after or before[k] != after[k]]
+        notes.append(f"hparams {_assignments(before, changed)} -> {_assignments(after, changed)}")
     before, after = _parse_versions(r.get("versions_a")), _parse_versions(r.get("versions_b"))
     if before is not None and after is not None:
         notes += [f"{name} {before.get(name, '–')} -> {after.get(name, '–')}"
@@ -178,6 +208,11 @@ def _changes(r: dict) -> list[str]:
     elif (before is None) != (after is None):
         notes.append(f"versions unknown in {'A' if before is None else 'B'}")
     return notes
+
+
+def _assignments(hparams: dict[str, object], keys: list[str]) -> str:
+    """``hidden_channels=16, lr=0.01`` for those of ``keys`` that ``hparams`` sets; ``–`` for none."""
+    return ", ".join(f"{k}={hparams[k]}" for k in keys if k in hparams) or "–"
 
 
 def _versions_from_records(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -198,6 +233,19 @@ def _parse_versions(text: object) -> dict[str, str] | None:
     if " | " in text:
         return {"versions": text}
     return dict(item.split("=", 1) for item in text.split(";") if "=" in item)
+
+
+def _hparams(text: str, path: Path, line: int) -> dict[str, object] | None:
+    """The ``hparams`` column (a JSON object) -> dict; None when empty or absent (hand-made CSVs)."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise GnnbenchError(f"{path}: line {line}: column 'hparams' is {text!r}; expected a JSON object")
+    return value
 
 
 def _numbers(column: pd.Series, path: Path, name: str) -> pd.Series:
