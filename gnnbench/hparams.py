@@ -13,11 +13,14 @@ import inspect
 import math
 import types
 import typing
+from collections import abc
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
 from gnnbench.errors import did_you_mean
-from gnnbench.registry import Entry
+from gnnbench.registry import Entry, defined_in
 
 #: Constructor arguments the task fills from the data, never from a suite (``level``: graph- or node-level
 #: targets, passed by the graph tasks to models that can read out either; ``num_nodes``: the node count of
@@ -66,6 +69,21 @@ def defaults(entry: Entry, task_cls: type, dataset: str | None = None) -> dict[s
     return merged
 
 
+def check_entry(entry: Entry, task_cls: type) -> None:
+    """The entry's ``defaults`` and each of its ``dataset_defaults`` mappings hold only keys a suite could set,
+    of the declared types: they are hashed into run ids, so a misspelt key must not be ignored silently, nor a
+    mistyped value fail every run. Training keys depend on the task, so this runs when a suite resolves."""
+    train = training_keys(entry, task_cls)
+    sources = {"defaults": entry.defaults,
+               **{f"dataset_defaults[{d!r}]": values for d, values in entry.dataset_defaults.items()}}
+    for where, values in sources.items():
+        try:
+            check_kwargs(entry.obj, values, "hyperparameter", f"model '{entry.name}'", extra=train)
+        except HparamError as exc:
+            raise HparamError(exc.key, f"the registry entry of model '{entry.name}' ({defined_in(entry.obj)}) has "
+                                       f"{where} that task '{task_cls.name}' cannot take: {exc}") from None
+
+
 def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
     """Defaults (those of ``dataset`` included) updated by ``overrides``, every key known and every value of
     the declared type."""
@@ -96,7 +114,32 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
                                    f" (accepted: {', '.join(sorted(known))})")
         expected = hints.get(key) or _type_of_default(params[key].default if key in params else extra[key])
         if expected is not None and not _matches(value, expected):
-            raise HparamError(key, f"expected {_describe(expected)} for '{key}', got {value!r}")
+            raise HparamError(key, f"expected {_describe(expected)} for '{key}', got {value!r}"
+                                   f"{number_hint(value, expected)}")
+
+
+def number_hint(value: Any, expected: Any) -> str:
+    """Why a number of type ``expected`` may have arrived as text: YAML 1.1 floats need a dot and a signed
+    exponent, so unquoted ``1e-3`` and ``1e3`` are strings. Empty unless ``value`` is such a string."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    if not isinstance(yaml.safe_load(value), str):  # a quoted number: the quotes are the mistake, in plain sight
+        return ""
+    if _matches(number, expected):
+        written = repr(number)
+        mantissa, _, exponent = value.strip().lower().partition("e")
+        if exponent:
+            mantissa = mantissa if "." in mantissa else f"{mantissa}.0"
+            written = f"{mantissa}e{exponent if exponent[0] in '+-' else '+' + exponent} or {written}"
+    elif number.is_integer() and _matches(int(number), expected):
+        written = str(int(number))
+    else:
+        return ""
+    return f" (YAML reads {value} as text; write {written})"
 
 
 def split(model_cls: type, hparams: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -119,33 +162,60 @@ def _type_of_default(default: Any) -> Any:
 
 
 def _matches(value: Any, expected: Any) -> bool:
-    origin = typing.get_origin(expected)
+    """Whether ``value`` (as YAML gives it: lists for sequences) fits the annotation ``expected``, checking the
+    items of containers too; what cannot be checked (type variables, forward references) passes."""
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
     if expected is Any:
         return True
     if origin is typing.Literal:
-        return value in typing.get_args(expected)
+        return value in args
     if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in typing.get_args(expected))
+        return any(_matches(value, arg) for arg in args)
     if expected is type(None):
         return value is None
     if expected is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if expected is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    if origin in (list, tuple, typing.Sequence) or expected in (list, tuple):
-        return isinstance(value, (list, tuple))
-    if isinstance(expected, type):
-        return isinstance(value, expected)
-    return True
+    container = origin or expected
+    if not isinstance(container, type):
+        return True
+    if _is_sequence(container):
+        if not isinstance(value, abc.Sequence) or isinstance(value, (str, bytes)):
+            return False
+        if _fixed_length(container, args):
+            return len(value) == len(args) and all(_matches(v, a) for v, a in zip(value, args, strict=True))
+        return not args or all(_matches(v, args[0]) for v in value)
+    if issubclass(container, abc.Mapping):
+        return isinstance(value, abc.Mapping) and (not args or all(
+            _matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items()))
+    return isinstance(value, container)
+
+
+def _is_sequence(container: type) -> bool:
+    """A list-like annotation (``list``, ``tuple``, ``Sequence``...); text is a sequence too, but not a list."""
+    return issubclass(container, abc.Sequence) and not issubclass(container, (str, bytes))
+
+
+def _fixed_length(container: type, args: tuple[Any, ...]) -> bool:
+    """``tuple[int, str]``: one type per position (``tuple[int, ...]`` is any length, as a list)."""
+    return container is tuple and bool(args) and args[-1] is not Ellipsis
 
 
 def _describe(expected: Any) -> str:
-    origin = typing.get_origin(expected)
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
     if origin is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(expected))
+        return "one of " + ", ".join(repr(a) for a in args)
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(a) for a in typing.get_args(expected))
+        return " or ".join(_describe(a) for a in args)
     if expected is type(None):
         return "null"
+    container = origin or expected
+    if isinstance(container, type) and _is_sequence(container):
+        if _fixed_length(container, args):
+            return f"a list of {len(args)} items ({', '.join(_describe(a) for a in args)})"
+        return "a list" + (f" (each item {_describe(args[0])})" if args else "")
+    if isinstance(container, type) and issubclass(container, abc.Mapping):
+        return "a mapping" + (f" (each key {_describe(args[0])}, each value {_describe(args[1])})" if args else "")
     name = getattr(expected, "__name__", str(expected))
     return {"int": "an integer", "float": "a finite number", "bool": "true or false", "str": "a string"}.get(name, name)

@@ -19,6 +19,7 @@ import importlib.util
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -86,8 +87,8 @@ class Registry(Generic[T]):
         def decorator(obj: T) -> T:
             if name in self._entries:
                 raise RegistryError(
-                    f"{self.kind} '{name}' is already registered by {_origin(self._entries[name].obj)}; "
-                    f"cannot register it again from {_origin(obj)}"
+                    f"{self.kind} '{name}' is already registered by {defined_in(self._entries[name].obj)}; "
+                    f"cannot register it again from {defined_in(obj)}"
                 )
             self._entries[name] = Entry(
                 name=name,
@@ -143,7 +144,8 @@ class Registry(Generic[T]):
                                   stacklevel=2)
 
 
-def _origin(obj: object) -> str:
+def defined_in(obj: object) -> str:
+    """``module.QualName`` of a registered object: where to look when its entry is at fault."""
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
@@ -170,10 +172,14 @@ def load_plugin(spec: str, base_dir: Path | None = None) -> None:
     """Import a plugin given as a module path (``my_pkg.models``) or a ``.py`` file (relative to ``base_dir``).
 
     Importing registers whatever the plugin decorates. Each plugin is imported once per process, so a suite
-    listing it and a worker re-importing it never trip the duplicate-name check.
+    listing it and a worker re-importing it never trip the duplicate-name check. The built-ins are registered
+    first, so a plugin reusing a built-in name is the one blamed; a plugin that fails to import raises one
+    :class:`RegistryError` naming it and the cause.
     """
     if spec in _loaded_plugins:
         return
+    for registry in (MODELS, DATASETS, TASKS, SCENARIOS):
+        registry._discover()
     if spec.endswith(".py"):
         path = Path(spec)
         if not path.is_absolute() and base_dir is not None:
@@ -186,12 +192,23 @@ def load_plugin(spec: str, base_dir: Path | None = None) -> None:
         assert module_spec is not None and module_spec.loader is not None
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_name] = module
-        module_spec.loader.exec_module(module)
+        with _import_errors(f"plugin file {path}"):
+            module_spec.loader.exec_module(module)
     else:
         if base_dir is not None and str(base_dir) not in sys.path:
             sys.path.insert(0, str(base_dir))
-        try:
+        with _import_errors(f"plugin module '{spec}'"):
             module = importlib.import_module(spec)
-        except ModuleNotFoundError as exc:
-            raise RegistryError(f"plugin module '{spec}' cannot be imported: {exc}") from None
     _loaded_plugins[spec] = module
+
+
+@contextmanager
+def _import_errors(plugin: str) -> Iterator[None]:
+    """Whatever goes wrong importing ``plugin`` (a syntax error, a missing dependency) as one RegistryError
+    naming it; gnnbench's own errors, such as a duplicate name, pass as they are."""
+    try:
+        yield
+    except GnnbenchError:
+        raise
+    except Exception as exc:
+        raise RegistryError(f"{plugin} cannot be imported: {type(exc).__name__}: {exc}") from exc

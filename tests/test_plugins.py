@@ -1,15 +1,22 @@
-"""A one-file model added through ``plugins:`` runs and is ranked beside the built-in models."""
+"""A one-file model added through ``plugins:`` runs and is ranked beside the built-in models; a faulty one is
+a located error."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 from gnnbench import leaderboard
+from gnnbench.errors import ConfigError
 from gnnbench.harness import driver
 from gnnbench.harness.executors import LocalExecutor
 from gnnbench.harness.store import RunStore
 from gnnbench.harness.suite import load_suite
+from gnnbench.registry import MODELS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "adding_a_model.md"
 
@@ -33,3 +40,63 @@ def test_the_documented_plugin_is_ranked_beside_builtin_models(write_suite, tmp_
     assert set(board.index) == {"mlp", "gcn_residual"}
     assert sorted(board["rank"]) == [1, 2] and board.loc["gcn_residual", "n"] == 2
     assert board.loc["gcn_residual", "mean"] > board.loc["mlp", "mean"]  # the graph helps on Cora
+
+
+PLUGIN = """\
+from torch import nn
+from gnnbench import register_model
+
+@register_model({name!r}, tasks=("node_classification",), {registration})
+class Mine(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64):
+        super().__init__()
+"""
+SUITE = """\
+name: s
+plugins: [mine.py]
+experiments: [{task: node_classification, datasets: [Cora], models: [%s]}]
+"""
+
+
+@pytest.mark.parametrize(("registration", "message"), [
+    ("defaults={'learning_rate': 0.01}", "has defaults that task 'node_classification' cannot take: unknown "
+                                         "hyperparameter 'learning_rate' for model 'checked'"),
+    ("defaults={'hidden_channels': '64'}", "has defaults that task 'node_classification' cannot take: expected an "
+                                           "integer for 'hidden_channels', got '64'"),
+    ("dataset_defaults={'Cora': {'lr': 'fast'}}", "has dataset_defaults['Cora'] that task 'node_classification' "
+                                                   "cannot take: expected a finite number for 'lr', got 'fast'"),
+])
+def test_a_plugin_entry_with_bad_defaults_is_rejected_where_the_suite_uses_it(write_suite, tmp_path, monkeypatch,
+                                                                              registration, message):
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(PLUGIN.format(name="checked", registration=registration))
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE % "checked"))
+    assert info.value.key == "experiments[0].models[0].name"
+    assert info.value.message.startswith("the registry entry of model 'checked' (gnnbench_plugin_mine_")
+    assert message in info.value.message
+
+
+@pytest.mark.parametrize(("code", "cause"), [
+    ("def f(:\n", "SyntaxError: invalid syntax (mine.py, line 1)"),
+    ("import no_such_module_xyz\n", "ModuleNotFoundError: No module named 'no_such_module_xyz'"),
+])
+def test_a_plugin_that_fails_to_import_is_one_located_error(write_suite, tmp_path, code, cause):
+    (tmp_path / "mine.py").write_text(code)
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE % "gcn"))
+    assert info.value.key == "plugins[0]"
+    assert info.value.message == f"plugin file {tmp_path / 'mine.py'} cannot be imported: {cause}"
+
+
+def test_a_plugin_reusing_a_builtin_name_is_blamed_at_its_own_key(write_suite, tmp_path):
+    """In a fresh process, as from the command line: the plugin is imported before any model is looked up."""
+    (tmp_path / "mine.py").write_text(PLUGIN.format(name="gcn", registration=""))
+    path = write_suite(SUITE % "gcn")
+    code = ("import sys\nfrom gnnbench.harness.suite import load_suite\n"
+            "try:\n    load_suite(sys.argv[1])\nexcept Exception as exc:\n    print(exc.key, exc.message, sep='|')\n")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    key, message = out.stdout.strip().split("|")
+    assert key == "plugins[0]"
+    assert re.fullmatch(r"model 'gcn' is already registered by gnnbench\.models\.baselines\.GCN; "
+                        r"cannot register it again from gnnbench_plugin_mine_[0-9a-f]+\.Mine", message)

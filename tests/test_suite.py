@@ -115,6 +115,23 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
      "experiments[0].models[0].hparams", "expected a mapping of hyperparameters, got list"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: 0}]}]\n",
      "experiments[0].models[0].hparams", "expected a mapping of hyperparameters, got int 0"),
+    # YAML 1.1 reads an exponent without a dot and a sign as text
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: gcn, hparams: {lr: 1e-3}}]}]\n",
+     "experiments[0].models[0].hparams.lr", "got '1e-3' (YAML reads 1e-3 as text; write 1.0e-3 or 0.001)"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: 1e3}]\n",
+     "experiments[0].epochs", "got '1e3' (YAML reads 1e3 as text; write 1000)"),
+    # values only the training protocol used to reject, when a run started
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
+     " models: [{name: gin_pool, hparams: {optimizer: adma}}]}]\n", "experiments[0].models[0].hparams.optimizer",
+     "model 'gin_pool' with optimizer=adma cannot run on dataset 'MUTAG': optimizer must be one of adam, adamw, "
+     "got 'adma'"),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
+     " models: [{name: gin_pool, hparams: {lr_patience: 5, lr_step: 50}}]}]\n",
+     "experiments[0].models[0].hparams.lr_step", "lr_patience (5) and lr_step (50) are two schedules: set one"),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
+     " models: [{name: sir_gcn, hparams: {lr_step: 50}}]}]\n",  # lr_patience 10 is sir_gcn's own default
+     "experiments[0].models[0].hparams.lr_step", "lr_patience (10) and lr_step (50) are two schedules"),
     # the same row and seed under another split or budget: its seeds would be averaged with the first's
     ("name: s\nexperiments:\n  - {task: node_classification, datasets: [Cora], models: [gcn]}\n"
      "  - {task: {name: node_classification, split: random}, datasets: [Cora], models: [gcn], epochs: 50}\n",

@@ -289,10 +289,12 @@ class _Expander:
         seeds = self.seeds(*get("seeds", [0]))
         epochs, epochs_key = get("epochs", DEFAULT_BUDGET["epochs"])
         if not _is_int(epochs, minimum=1):
-            raise self.fail(epochs_key, f"expected a positive integer number of epochs, got {epochs!r}")
+            raise self.fail(epochs_key, f"expected a positive integer number of epochs, got {epochs!r}"
+                                        f"{hp.number_hint(epochs, int)}")
         patience, patience_key = get("patience", DEFAULT_BUDGET["patience"])
         if patience is not None and not _is_int(patience, minimum=1):
-            raise self.fail(patience_key, f"expected a positive integer or null (no early stopping), got {patience!r}")
+            raise self.fail(patience_key, f"expected a positive integer or null (no early stopping), got {patience!r}"
+                                          f"{hp.number_hint(patience, int)}")
         device, device_key = get("device", DEFAULT_BUDGET["device"])
         if not isinstance(device, str) or not DEVICE_RE.match(device):
             raise self.fail(device_key, f"expected cpu, cuda, cuda:N or auto, got {device!r}")
@@ -306,9 +308,9 @@ class _Expander:
         specs = []
         for j, model_raw in enumerate(models_value):
             model_key = f"{models_key}[{j}]"
-            model, grid = self.model(model_raw, model_key, task_name, datasets)
+            model, grid, chosen = self.model(model_raw, model_key, task_name, datasets)
             self.model_kernel(model, model_key, kernel, kernel_key)
-            self.runnable(task_name, task_options, task_key, model, model_key, grid, seeds)
+            self.runnable(task_name, task_options, task_key, model, model_key, grid, chosen, seeds)
             for point in grid:
                 for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
                     hparams, config = point[dataset]
@@ -340,9 +342,10 @@ class _Expander:
                                        f"it supports: {', '.join(supported)}, or auto")
 
     def runnable(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
-                 grid: list[dict[str, tuple[dict[str, Any], str]]], seeds: list[int]) -> None:
+                 grid: list[dict[str, tuple[dict[str, Any], str]]], chosen: set[str], seeds: list[int]) -> None:
         """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run`; the
-        error names the model's key when a hyperparameter is at fault, else the task's."""
+        error names the hyperparameter's key when the suite set it (``chosen``), the model's when a default is
+        at fault, else the task's."""
         task_cls = TASKS.get(task).obj
         task_options = task_cls.Options(**options)
         for point in grid:
@@ -351,7 +354,8 @@ class _Expander:
                     task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
                 except hp.HparamError as exc:
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
-                    raise self.fail(model_key, f"{which} cannot run on dataset '{dataset}': {exc}") from None
+                    key = _join(model_key, f"hparams.{exc.key}") if exc.key in chosen else model_key
+                    raise self.fail(key, f"{which} cannot run on dataset '{dataset}': {exc}") from None
                 except ValueError as exc:
                     raise self.fail(task_key, f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
 
@@ -436,11 +440,12 @@ class _Expander:
             if len(set(value)) != len(value):
                 raise self.fail(key, "seeds are repeated")
             return list(value)
-        raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got {value!r}")
+        raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got {value!r}"
+                             f"{hp.number_hint(value, int)}")
 
     def model(self, value: Any, key: str, task: str,
-              datasets: list[str]) -> tuple[str, list[dict[str, tuple[dict[str, Any], str]]]]:
-        """(model name, for every grid point: dataset -> (resolved hparams, config label)).
+              datasets: list[str]) -> tuple[str, list[dict[str, tuple[dict[str, Any], str]]], set[str]]:
+        """(model name, for every grid point: dataset -> (resolved hparams, config label), the keys the suite sets).
 
         A point resolves per dataset because a model may have per-dataset defaults; the config label is
         relative to the defaults on that dataset, so a method run with its official settings is ``default``.
@@ -467,6 +472,10 @@ class _Expander:
             if not isinstance(k, str):
                 raise self.fail(_join(hparams_key, str(k)), f"expected a hyperparameter name, got {_kind(k)}")
         task_cls = TASKS.get(task).obj
+        try:
+            hp.check_entry(entry, task_cls)
+        except hp.HparamError as exc:
+            raise self.fail(_join(key, "name"), str(exc)) from None
         defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in datasets}
         axes = []
         for k in sorted(overrides):
@@ -485,7 +494,7 @@ class _Expander:
                     raise self.fail(_join(hparams_key, exc.key), str(exc)) from None
                 resolved[dataset] = (hparams, config_label(hparams, defaults[dataset]))
             grid.append(resolved)
-        return name, grid
+        return name, grid, set(overrides)
 
 
 def config_label(hparams: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:

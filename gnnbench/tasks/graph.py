@@ -46,7 +46,7 @@ from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
 from gnnbench.tasks.metrics import accuracy, macro_f1
-from gnnbench.tasks.optim import LRSchedule, build_optimizer
+from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams
 from gnnbench.tasks.splits import holdout, stratified_folds
 
 SPLITS = ("train", "val", "test")
@@ -133,6 +133,7 @@ class GraphTask(Task):
 
     @classmethod
     def check_run(cls, options: GraphOptions, dataset: Entry, hparams: Mapping[str, Any], seed: int) -> None:
+        check_hparams(hparams)
         if isinstance(options, GraphOptions) and options.split == "cv":  # OGB's tasks have the dataset's split
             check_fold(options, seed)
 

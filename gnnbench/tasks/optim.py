@@ -15,14 +15,25 @@ from typing import Any
 
 import torch
 
+from gnnbench.hparams import HparamError
+
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
 
+def check_hparams(hparams: Mapping[str, Any]) -> None:
+    """Reject the optimiser and schedule settings (those of ``hparams`` present) that cannot be built: the tasks'
+    ``check_run`` calls this so a suite fails when loaded, and the builders below call it again at run time."""
+    if "optimizer" in hparams and hparams["optimizer"] not in OPTIMIZERS:
+        raise HparamError("optimizer", f"optimizer must be one of {', '.join(OPTIMIZERS)}, "
+                                       f"got {hparams['optimizer']!r}")
+    patience, every = int(hparams.get("lr_patience", 0)), int(hparams.get("lr_step", 0))
+    if patience > 0 and every > 0:
+        raise HparamError("lr_step", f"lr_patience ({patience}) and lr_step ({every}) are two schedules: set one")
+
+
 def build_optimizer(params: Iterable[torch.nn.Parameter], hparams: Mapping[str, Any]) -> torch.optim.Optimizer:
-    name = hparams["optimizer"]
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
-    return OPTIMIZERS[name](params, lr=hparams["lr"], weight_decay=hparams["weight_decay"])
+    check_hparams(hparams)
+    return OPTIMIZERS[hparams["optimizer"]](params, lr=hparams["lr"], weight_decay=hparams["weight_decay"])
 
 
 class LRSchedule:
@@ -30,12 +41,11 @@ class LRSchedule:
     epoch."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, hparams: Mapping[str, Any]) -> None:
+        check_hparams(hparams)
         self.optimizer = optimizer
         self.lr = float(hparams["lr"])
         self.warmup = int(hparams["warmup_epochs"])
         patience, self.every = int(hparams["lr_patience"]), int(hparams["lr_step"])
-        if patience > 0 and self.every > 0:
-            raise ValueError(f"lr_patience ({patience}) and lr_step ({self.every}) are two schedules: set one")
         self.factor = float(hparams["lr_factor"])
         self.plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=self.factor, patience=patience)
                         if patience > 0 else None)

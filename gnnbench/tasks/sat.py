@@ -37,7 +37,7 @@ from gnnbench.data.sat import merge_by_variable
 from gnnbench.data.sat_benchmark import SatBenchmark, SatInstance
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
-from gnnbench.tasks.optim import build_optimizer
+from gnnbench.tasks.optim import build_optimizer, check_hparams
 from gnnbench.tasks.phases import POLICIES, coverage, random_phases, threshold_phases
 from gnnbench.tasks.solver import SOLVERS, solve
 
@@ -93,6 +93,10 @@ class SatSolving(Task):
     direction = "max"
     train_hparams = {"lr": 1e-4, "weight_decay": 0.01, "batch_size": 2, "optimizer": "adamw", "clip_norm": 1.0}
     Options = SatOptions
+
+    @classmethod
+    def check_run(cls, options: SatOptions, dataset: Entry, hparams: Mapping[str, Any], seed: int) -> None:
+        check_hparams(hparams)
 
     def run(self, entry: Entry, data: SatBenchmark, hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> dict:

@@ -1,0 +1,106 @@
+"""Hyperparameter checks against a constructor's annotations and a registry entry's defaults."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+import pytest
+import yaml
+
+from gnnbench import hparams as hp
+from gnnbench.registry import MODELS, TASKS, Entry
+from gnnbench.tasks.node import NodeClassification
+
+
+class Annotated:
+    """A plugin constructor using generic annotations."""
+
+    def __init__(self, in_channels: int, out_channels: int, layers: list[int], widths: Sequence[int] = (64,),
+                 act: dict[str, float] | None = None, names: tuple[str, ...] = (), pair: tuple[int, str] = (1, "a"),
+                 mode: Literal["a", "b"] = "a", seed: int | None = None, rate: float = 0.5) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("layers", [1, 2]), ("layers", []), ("layers", (3,)),
+    ("widths", [32, 16]), ("widths", (8,)),
+    ("act", None), ("act", {"a": 1, "b": 0.5}),
+    ("names", ["x", "y"]), ("pair", [1, "a"]),
+    ("mode", "b"), ("seed", None), ("seed", 3),
+    ("rate", 1),  # an integer where a number is expected
+])
+def test_values_of_the_annotated_types_are_accepted(key, value):
+    hp.check_kwargs(Annotated, {key: value}, "hyperparameter", "model 'toy'")
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("widths", 64, "a list (each item an integer)"),
+    ("widths", "wide", "a list (each item an integer)"),
+    ("widths", [32, "x"], "a list (each item an integer)"),
+    ("widths", [True], "a list (each item an integer)"),
+    ("layers", [["a"]], "a list (each item an integer)"),
+    ("act", 3, "a mapping (each key a string, each value a finite number) or null"),
+    ("act", {"a": "x"}, "a mapping (each key a string"),
+    ("act", {1: 0.5}, "a mapping (each key a string"),
+    ("names", "abc", "a list (each item a string)"),
+    ("pair", [1], "a list of 2 items (an integer, a string)"),
+    ("pair", [1, 2], "a list of 2 items (an integer, a string)"),
+    ("mode", "c", "one of 'a', 'b'"),
+    ("seed", 1.5, "an integer or null"),
+])
+def test_values_not_of_the_annotated_types_are_rejected_naming_the_type(key, value, expected):
+    with pytest.raises(hp.HparamError) as info:
+        hp.check_kwargs(Annotated, {key: value}, "hyperparameter", "model 'toy'")
+    assert info.value.key == key
+    assert f"expected {expected}" in str(info.value) and f"for '{key}', got {value!r}" in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "expected", "number"), [
+    ("1e-3", float, 0.001), ("5E-4", float, 5e-4), ("1e3", float, 1000.0), ("1.5e3", float | None, 1500.0),
+    ("-.5", float, -0.5), ("1e3", int, 1000),
+])
+def test_a_number_yaml_reads_as_text_gets_a_hint_whose_forms_yaml_reads_as_that_number(text, expected, number):
+    assert isinstance(yaml.safe_load(text), str)
+    hint = hp.number_hint(text, expected)
+    forms = re.fullmatch(rf" \(YAML reads {re.escape(text)} as text; write (.+)\)", hint).group(1).split(" or ")
+    assert [yaml.safe_load(form) for form in forms] == [number] * len(forms)
+    assert all(type(yaml.safe_load(form)) is type(number) for form in forms)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("64", int),  # YAML reads 64 as a number: the quotes are the mistake, shown in the message
+    ("wide", float), (64.0, int), ("1.5e-1", int), ("1e3", list[int]),
+])
+def test_no_number_hint_where_yaml_is_not_to_blame_or_no_number_would_do(value, expected):
+    assert hp.number_hint(value, expected) == ""
+
+
+class Toy:
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("defaults", "dataset_defaults", "where", "problem"), [
+    ({"learning_rate": 0.01}, {}, "defaults", "unknown hyperparameter 'learning_rate' for model 'toy'"),
+    ({"hidden_channels": "64"}, {}, "defaults", "expected an integer for 'hidden_channels', got '64'"),
+    ({"lr": 0.1}, {"Cora": {"weight_decay": "5e-4"}}, "dataset_defaults['Cora']",
+     "expected a finite number for 'weight_decay', got '5e-4'"),
+])
+def test_registry_defaults_are_checked_against_the_signature_and_the_task_keys(defaults, dataset_defaults,
+                                                                               where, problem):
+    entry = Entry(name="toy", obj=Toy, tasks=("node_classification",), defaults=defaults,
+                  dataset_defaults=dataset_defaults)
+    with pytest.raises(hp.HparamError) as info:
+        hp.check_entry(entry, NodeClassification)
+    message = str(info.value)
+    assert message.startswith(f"the registry entry of model 'toy' ({__name__}.Toy) has {where} that task "
+                              "'node_classification' cannot take")
+    assert problem in message
+
+
+def test_every_builtin_entry_has_valid_defaults_for_each_of_its_tasks():
+    for entry in MODELS.entries():
+        for task in entry.tasks:
+            hp.check_entry(entry, TASKS.get(task).obj)
