@@ -260,6 +260,24 @@ def test_top_to_input_reads_the_state_above_and_the_labels_on_top():
     assert torch.equal(labels[:n][train], torch.eye(CLASSES)[data.y[train]])
     assert torch.allclose(labels[:n][~train], torch.full((int((~train).sum()), CLASSES), 1 / CLASSES))
     assert torch.equal(labels[n:], torch.eye(CLASSES))
+    model.eval()
+    with torch.no_grad():  # the recurrence by hand: zeros from above first, Y on top, alternating updates
+        edges = graph.edge_index
+
+        def run(i, below, above):
+            return torch.relu(model.layers[i].conv(torch.cat([l2_rows(below), l2_rows(above)], -1), edges))
+
+        s = [graph.x]
+        for i, width in enumerate([16, 16, CLASSES]):
+            s.append(run(i, s[-1], torch.zeros(graph.num_nodes, width)))
+        s.append(labels)
+        total = torch.zeros(n, CLASSES)
+        for step in range(model.test_time_steps):
+            for i in (0, 2, 1):
+                s[i + 1] = run(i, s[i], s[i + 2])
+            if step >= 2:
+                total += sum((s[i + 1][:n] @ s[i + 1][n:].t()).softmax(-1) for i in range(3))
+        assert torch.allclose(model(data.x, data.edge_index).exp(), total, atol=1e-5)
     assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.8
 
 
