@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch_geometric.nn import GATConv, GCNConv
-from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
+from torch_geometric.utils import softmax, stochastic_blockmodel_graph, to_undirected
 
 from gnnbench.search.agnn import AGNN, guide
 from gnnbench.search.base import Evaluation, Proposal, run_search
@@ -82,12 +83,19 @@ def test_learned_attention_is_normalised_over_each_neighbourhood(graph, attentio
     alpha = conv.coefficients(conv.lin(x).view(-1, 3, 4), looped)
     sums = torch.zeros(20, 3).index_add_(0, looped[1], alpha)
     torch.testing.assert_close(sums, torch.ones(20, 3))
-    if attention == "gat_sym":  # symmetric score: e_ij = e_ji before the softmax
+    if attention in ("gat_sym", "linear"):  # GraphNAS's pyg_gnn_layer.py forms, written out by hand
         conv.att_l.data.normal_()
+        conv.att_r.data.normal_()
         h = conv.lin(x).view(-1, 3, 4)
-        s = conv.linear_score(h[looped[1]], h[looped[0]]) + conv.linear_score(h[looped[0]], h[looped[1]])
-        flipped = conv.linear_score(h[looped[0]], h[looped[1]]) + conv.linear_score(h[looped[1]], h[looped[0]])
-        torch.testing.assert_close(s, flipped)
+        h_i, h_j = h[looped[1]], h[looped[0]]
+        a_l, a_r = conv.att_l, conv.att_r
+        if attention == "gat_sym":  # LeakyReLU of each direction's score, then summed: e_ij = e_ji
+            score = (F.leaky_relu((a_l * h_i).sum(-1) + (a_r * h_j).sum(-1), 0.2)
+                     + F.leaky_relu((a_l * h_j).sum(-1) + (a_r * h_i).sum(-1), 0.2))
+        else:  # the neighbour's features in both terms
+            score = torch.tanh((a_l * h_j).sum(-1) + (a_r * h_j).sum(-1))
+        expected = softmax(score, looped[1], num_nodes=20)
+        torch.testing.assert_close(conv.coefficients(h, looped), expected)
 
 
 # --- AGNN's controller -----------------------------------------------------------------------------------

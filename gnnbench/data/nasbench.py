@@ -50,8 +50,10 @@ class BenchTable:
     entries: dict[int, dict[str, float]]
 
     def oracle(self) -> float:
-        """Test accuracy of the best-validation architecture (ties: the higher test), what search can reach."""
-        best = max(self.entries.values(), key=lambda e: (e["valid_perf"], e["perf"]))
+        """Test accuracy of the best-validation architecture (ties: the higher test), what search can reach.
+        Validation accuracies are compared rounded: the tables store equal fractions with different float noise
+        (Cora's two best, 1229 of 1500 nodes each, differ in the 16th digit)."""
+        best = max(self.entries.values(), key=lambda e: (round(e["valid_perf"], 9), e["perf"]))
         return best["perf"]
 
 

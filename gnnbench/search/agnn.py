@@ -22,7 +22,7 @@ Neural Networks", arXiv 1909.03184).
   replaces :math:`\mathcal A^*` if, and only if, it is strictly better.
 
 Choices the paper leaves open, named here: a sample equal to :math:`\mathcal A^*` in every field of its class
-is redrawn (up to ``max_redraws`` times), so a child is a real modification; ``batch_size`` is 10 (AutoGL's
+is drawn again (at most ``max_redraws`` draws in all), so a child is a real modification; ``batch_size`` is 10 (AutoGL's
 100 is a third of the 300-query budget of the tabular comparison); ``class_entropy`` as above.
 """
 
@@ -64,6 +64,8 @@ class AGNN(SearchAlgorithm):
             raise ValueError(f"class_entropy must be 'relative' or 'sum', got {class_entropy!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if max_redraws < 1:
+            raise ValueError(f"max_redraws (draws per child, the first included) must be >= 1, got {max_redraws}")
         self.guide, self.batch_size, self.max_redraws = guide, batch_size, max_redraws
         self.policy_args = {"hidden": lstm_size, "temperature": temperature, "tanh_constant": tanh_constant}
         self.controller_lr, self.baseline_decay = controller_lr, baseline_decay

@@ -9,8 +9,10 @@ with the heads concatenated (hidden layers) or averaged (the output layer), and 
 (:math:`a_l, a_r` learnable per head, :math:`s_{ij} = a_l^\top W x_i + a_r^\top W x_j`):
 
 * ``const``: :math:`\alpha_{ij} = 1`;  ``gcn``: :math:`\alpha_{ij} = 1/\sqrt{d_i d_j}` (self loops counted);
-* ``gat``: :math:`\mathrm{LeakyReLU}(s_{ij})`;  ``gat_sym``: :math:`\mathrm{LeakyReLU}(s_{ij} + s_{ji})`;
-* ``cos``: :math:`\langle a_l \odot W x_i, a_r \odot W x_j \rangle`;  ``linear``: :math:`\tanh(s_{ij})`;
+* ``gat``: :math:`\mathrm{LeakyReLU}(s_{ij})`;  ``gat_sym``: :math:`\mathrm{LeakyReLU}(s_{ij}) +
+  \mathrm{LeakyReLU}(s_{ji})`;
+* ``cos``: :math:`\langle a_l \odot W x_i, a_r \odot W x_j \rangle`;  ``linear``:
+  :math:`\tanh((a_l + a_r)^\top W x_j)`, the neighbour's features in both terms, as GraphNAS's code has it;
 * ``generalized_linear``: :math:`w_G^\top \tanh(a_l \odot W x_i + a_r \odot W x_j)`;
 
 all but ``const`` and ``gcn`` softmax-normalised over :math:`N(i) \cup \{i\}` (GraphNAS's
@@ -91,11 +93,12 @@ class SearchConv(MessagePassing):
         if self.attention == "gat":
             score = F.leaky_relu(self.linear_score(h_i, h_j), NEGATIVE_SLOPE)
         elif self.attention == "gat_sym":
-            score = F.leaky_relu(self.linear_score(h_i, h_j) + self.linear_score(h_j, h_i), NEGATIVE_SLOPE)
+            score = (F.leaky_relu(self.linear_score(h_i, h_j), NEGATIVE_SLOPE)
+                     + F.leaky_relu(self.linear_score(h_j, h_i), NEGATIVE_SLOPE))
         elif self.attention == "cos":
             score = (self.att_l * h_i * self.att_r * h_j).sum(-1)
         elif self.attention == "linear":
-            score = torch.tanh(self.linear_score(h_i, h_j))
+            score = torch.tanh(self.linear_score(h_j, h_j))
         else:  # generalized_linear
             score = self.general(torch.tanh(self.att_l * h_i + self.att_r * h_j)).squeeze(-1)
         return softmax(score, dst, num_nodes=num_nodes)
