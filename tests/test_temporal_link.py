@@ -54,6 +54,8 @@ def test_snap_and_jodie_files_load_as_time_sorted_streams(tmp_path) -> None:
     (raw / "wikipedia.csv").write_text("user,item,ts,label,f1,f2\n0,0,1.0,0,0.5,1.5\n1,0,2.0,0,2.5,3.5\n")
     jodie = load_jodie(tmp_path, "wikipedia")
     assert jodie.src.tolist() == [0, 1] and jodie.dst.tolist() == [2, 2] and jodie.msg.tolist()[1] == [2.5, 3.5]
+    with pytest.raises(DataError, match="expected its CSV at"):  # never a download
+        load_jodie(tmp_path, "reddit")
 
 
 def test_collegemsg_is_vendored_with_its_published_size() -> None:

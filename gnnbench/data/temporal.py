@@ -88,6 +88,9 @@ def load_jodie(root: str | Path, name: str) -> TemporalData:
     ``processed/`` folder beside ``raw/``). Destinations are offset after the sources, as PyG does."""
     if name.lower() not in JODIEDataset.names:
         raise DataError(f"JODIE dataset '{name}': expected one of {', '.join(JODIEDataset.names)}")
+    csv = Path(root) / name / "raw" / f"{name}.csv"
+    if not csv.is_file():  # PyG would download it, unverified: this suite reads local copies only
+        raise DataError(f"JODIE dataset '{name}': expected its CSV at {csv}")
     data = JODIEDataset(str(root), name)[0]
     return stream(data.src, data.dst, data.t, data.msg)
 

@@ -1,9 +1,10 @@
 """TU graph-classification sets (Morris et al. 2020) with the node features of Errica et al. (ICLR 2020).
 
-Node features are the dataset's node labels, one-hot (PyG's ``TUDataset`` with ``use_node_attr=False``), the
-choice of Errica et al.'s fair comparison. IMDB-BINARY has no node labels: every node gets its degree, one-hot
-(``OneHotDegree`` up to the largest degree in the set), as is standard. Each loaded dataset carries a
-``node_features`` string saying which, and graph tasks copy it into the record.
+Node features are the dataset's node labels, one-hot (PyG's ``TUDataset`` with ``use_node_attr=False``), as in
+Errica et al.'s fair comparison for every set but ENZYMES, where their code also reads the 18 continuous node
+attributes (21 features): ENZYMES results here are not comparable with theirs. IMDB-BINARY has no node labels:
+every node gets its degree, one-hot (``OneHotDegree`` up to the largest degree in the set), as is standard.
+Each loaded dataset carries a ``node_features`` string saying which, and graph tasks copy it into the record.
 """
 
 from __future__ import annotations
