@@ -230,6 +230,8 @@ def test_summed_class_entropy_favours_the_class_with_more_fields_and_values() ->
     assert share["sum"] < 0.03 and 0.35 < share["relative"] < 0.65
     with pytest.raises(ValueError, match="class_entropy"):
         AGNN(class_entropy="max")
+    with pytest.raises(ValueError, match="max_redraws"):  # a child needs at least one draw
+        AGNN(max_redraws=0)
 
 
 # --- constrained parameter sharing -------------------------------------------------------------------------

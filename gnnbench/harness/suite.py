@@ -23,6 +23,7 @@ Every experiment key can be set under ``defaults``. Every error names the file, 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -76,8 +77,9 @@ class RunSpec:
     IDENTITY = ("task", "task_options", "dataset", "model", "hparams", "seed", "epochs", "patience", "device",
                 "kernel")
 
-    @property
+    @functools.cached_property
     def run_id(self) -> str:
+        """Hashed once per spec: the suite, the driver and the store each ask for it, over every run."""
         identity = {k: getattr(self, k) for k in self.IDENTITY}
         if self.scenario is not None:  # hashed only when set, so runs on clean data keep their ids
             identity["scenario"] = self.scenario
