@@ -23,7 +23,7 @@ from gnnbench.search.base import Proposal
 from gnnbench.search.nasbench import bench_key, bench_space
 from gnnbench.search.space import macro_space
 from gnnbench.search.training import ChildTrainer
-from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.base import Budget, NonFiniteLossError, RunContext
 from gnnbench.tasks.node import NodeClassification, NodeOptions
 from gnnbench.tasks.search import ArchitectureSearch, SearchOptions
 
@@ -133,6 +133,20 @@ def test_child_inherits_homogeneous_layers_and_is_only_fine_tuned() -> None:
         info = trainer(Proposal(child, parent=parent, kind="aggregation")).info
         assert info["inherited_layers"] == ([0, 1] if sharing else [])
         assert info["epochs"] == (3 if sharing else 12)
+
+
+def test_a_child_whose_training_diverges_scores_zero_counts_its_epochs_and_is_never_a_parent() -> None:
+    data = sbm_graph()
+    data.x[:, 0] = float("nan")  # every node: the first loss is NaN
+    space = macro_space(2)
+    trainer = ChildTrainer(NodeClassification(NodeOptions()), data, space, {"lr": 0.01, "weight_decay": 0.0},
+                           Budget(12, None), torch.device("cpu"), sharing=True)
+    evaluation = trainer(Proposal(space.sample(torch.Generator().manual_seed(0))))
+    assert evaluation.val == 0.0 and evaluation.info["diverged"] == "loss became nan at epoch 0"
+    assert evaluation.info["epochs"] == 1 and trainer.epochs_trained == 1
+    assert trainer.parents == {}
+    error = pickle.loads(pickle.dumps(NonFiniteLossError(float("inf"), 3)))  # as a worker process sends it
+    assert (str(error), error.epoch) == ("loss became inf at epoch 3", 3)
 
 
 def test_trained_search_selects_on_validation_and_retrains_without_seeing_test(monkeypatch) -> None:

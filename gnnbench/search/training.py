@@ -6,7 +6,9 @@ data whose test labels are hidden; its reward is the selected epoch's validation
 child whose parent was trained inherits the parent's homogeneous layers (:func:`gnnbench.search.sharing.inherit`)
 and is fine-tuned for ``finetune_epochs`` instead of the full budget. Only children that set a new best
 validation accuracy are kept as possible parents (AGNN's parent is always the best so far). Children above
-``max_params`` parameters are not trained (GraphNAS's ``max_param``) and score 0.
+``max_params`` parameters are not trained (GraphNAS's ``max_param``) and score 0; so does a child whose
+training loss turns non-finite, which is recorded as ``diverged`` and never becomes a parent: one unstable
+architecture is a poor child, not a failed search.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from gnnbench.search.base import Evaluation, Proposal
 from gnnbench.search.macro import MacroGNN
 from gnnbench.search.sharing import inherit
 from gnnbench.search.space import Arch, Space
-from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.base import Budget, NonFiniteLossError, RunContext
 from gnnbench.tasks.node import NodeClassification
 
 
@@ -44,11 +46,13 @@ class ChildTrainer:
         classes = int(self.data.y.max()) + 1
         return MacroGNN(self.data.num_features, classes, self.space, arch).to(self.device)
 
-    def train(self, model: MacroGNN, budget: Budget) -> int:
-        """Train with the node task's protocol; the number of epochs run."""
-        fit = self.task.fit(model, self.data, self.train_hparams, budget, RunContext(self.device, seed=0))
-        self.epochs_trained += fit.epochs_run
-        return fit.epochs_run
+    def train(self, model: MacroGNN, budget: Budget) -> tuple[int, str | None]:
+        """Train with the node task's protocol: the epochs run, and why training diverged if it did."""
+        try:
+            fit = self.task.fit(model, self.data, self.train_hparams, budget, RunContext(self.device, seed=0))
+        except NonFiniteLossError as error:
+            return error.epoch + 1, str(error)
+        return fit.epochs_run, None
 
     def __call__(self, proposal: Proposal) -> Evaluation:
         started = time.perf_counter()
@@ -61,13 +65,17 @@ class ChildTrainer:
             parent = self.build(proposal.parent)
             parent.load_state_dict(self.parents[proposal.parent])
             inherited = inherit(model, parent)
-        epochs = self.train(model, self.finetune if inherited else self.budget)
+        epochs, diverged = self.train(model, self.finetune if inherited else self.budget)
+        self.epochs_trained += epochs
+        info = {"params": params, "epochs": epochs, "inherited_layers": inherited}
+        if diverged:
+            self.record = max(self.record, 0.0)
+            return Evaluation(0.0, time.perf_counter() - started, {**info, "diverged": diverged})
         val = self.task.evaluate(model, self.data, ("val",))["val"]["accuracy"]
         if self.sharing and val > self.record:
             self.parents[proposal.arch] = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.record = max(self.record, val)
-        return Evaluation(val, time.perf_counter() - started,
-                          {"params": params, "epochs": epochs, "inherited_layers": inherited})
+        return Evaluation(val, time.perf_counter() - started, info)
 
 
 __all__ = ["ChildTrainer"]

@@ -32,7 +32,14 @@ from gnnbench.registry import Entry
 
 
 class NonFiniteLossError(RuntimeError):
-    """Training diverged; the run is recorded as failed."""
+    """Training diverged; the run is recorded as failed (a search child scores 0 instead)."""
+
+    def __init__(self, loss: float, epoch: int) -> None:
+        super().__init__(loss, epoch)  # both in args: the error pickles across worker processes
+        self.loss, self.epoch = loss, epoch
+
+    def __str__(self) -> str:
+        return f"loss became {self.loss} at epoch {self.epoch}"
 
 
 @dataclass(frozen=True)
@@ -206,4 +213,4 @@ def resolved_options(options_cls: type, options: Mapping[str, Any]) -> dict[str,
 
 def check_finite(loss: torch.Tensor, epoch: int) -> None:
     if not torch.isfinite(loss):
-        raise NonFiniteLossError(f"loss became {loss.item()} at epoch {epoch}")
+        raise NonFiniteLossError(loss.item(), epoch)
