@@ -154,9 +154,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   "them aside", file=sys.stderr)
 
     kind = args.executor or suite.executor["type"]
-    if args.workers is not None and kind != "process":
-        print(f"gnnbench: warning: --workers is for the process executor; the {kind} executor ignores it"
-              + (" (add --executor process)" if kind == "local" else ""), file=sys.stderr)
+    for flag, value, meant_for in (("--workers", args.workers, "process"), ("--address", args.address, "ray")):
+        if value is not None and kind != meant_for:
+            print(f"gnnbench: warning: {flag} is for the {meant_for} executor; the {kind} executor ignores it"
+                  + (f" (add --executor {meant_for})" if kind == "local" else ""), file=sys.stderr)
     if args.dry_run:
         plan = driver.plan(suite, store, args.rerun_failed)
         note_stale(plan)

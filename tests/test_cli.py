@@ -204,11 +204,15 @@ def test_workers_below_one_is_a_usage_error(write_suite, capsys, tmp_path, worke
     assert "argument --workers: expected a positive integer, got " in capsys.readouterr().err
 
 
-def test_workers_with_the_local_executor_is_a_warning(write_suite, capsys, tmp_path):
+def test_executor_flags_the_chosen_executor_ignores_are_warnings(write_suite, capsys, tmp_path):
     path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     assert main(["run", str(path), "--results", str(tmp_path), "--workers", "2", "--dry-run", "-q"]) == 0
     assert capsys.readouterr().err == ("gnnbench: warning: --workers is for the process executor; the local executor "
                                        "ignores it (add --executor process)\n")
+    assert main(["run", str(path), "--results", str(tmp_path), "--address", "head:6379", "--executor", "process",
+                 "--dry-run", "-q"]) == 0
+    assert capsys.readouterr().err == ("gnnbench: warning: --address is for the ray executor; the process executor "
+                                       "ignores it\n")
     assert main(["run", str(path), "--results", str(tmp_path), "--workers", "2", "--executor", "process",
                  "--dry-run"]) == 0
     assert capsys.readouterr().err == ""

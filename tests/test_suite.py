@@ -121,7 +121,13 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
      "experiments[0].models[0].hparams.lr", "got '1e-3' (YAML reads 1e-3 as text; write 1.0e-3 or 0.001)"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: 1e3}]\n",
      "experiments[0].epochs", "got '1e3' (YAML reads 1e3 as text; write 1000)"),
+    ("name: s\nexecutor: {type: ray, num_gpus: 5e-1}\n"
+     "experiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "executor.num_gpus", "got '5e-1' (YAML reads 5e-1 as text; write 5.0e-1 or 0.5)"),
     # values only the training protocol used to reject, when a run started
+    ("name: s\nexperiments: [{task: {name: graph_classification, split: dataset}, datasets: [MUTAG],"
+     " models: [gin_pool]}]\n", "experiments[0].task",
+     "split 'dataset' needs a dataset that ships train/val/test graphs; MUTAG ships none (use split: cv)"),
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
      " models: [{name: gin_pool, hparams: {optimizer: adma}}]}]\n", "experiments[0].models[0].hparams.optimizer",
      "model 'gin_pool' with optimizer=adma cannot run on dataset 'MUTAG': optimizer must be one of adam, adamw, "

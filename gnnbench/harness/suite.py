@@ -261,11 +261,12 @@ class _Expander:
         for key in ("workers", "max_retries"):
             if key in value and not _is_int(value[key], minimum=1 if key == "workers" else 0):
                 raise self.fail(f"executor.{key}", f"expected a {'positive' if key == 'workers' else 'non-negative'} "
-                                                   f"integer, got {value[key]!r}")
+                                                   f"integer, got {value[key]!r}{hp.number_hint(value[key], int)}")
         for key in ("num_cpus", "num_gpus"):
             if key in value and not _is_number(value[key], positive=key == "num_cpus"):
                 raise self.fail(f"executor.{key}", f"expected a {'positive' if key == 'num_cpus' else 'non-negative'} "
-                                                   f"number (fractions allowed), got {value[key]!r}")
+                                                   f"number (fractions allowed), got {value[key]!r}"
+                                                   f"{hp.number_hint(value[key], float)}")
         if "address" in value and not (isinstance(value["address"], str) and value["address"]):
             raise self.fail("executor.address",
                             f"expected HOST:PORT of a Ray cluster or 'auto', got {value['address']!r}")

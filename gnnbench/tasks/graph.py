@@ -134,8 +134,13 @@ class GraphTask(Task):
     @classmethod
     def check_run(cls, options: GraphOptions, dataset: Entry, hparams: Mapping[str, Any], seed: int) -> None:
         check_hparams(hparams)
-        if isinstance(options, GraphOptions) and options.split == "cv":  # OGB's tasks have the dataset's split
+        if not isinstance(options, GraphOptions):  # OGB's tasks have the dataset's split
+            return
+        if options.split == "cv":
             check_fold(options, seed)
+        elif dataset.meta.get("ships_split") is False:  # unknown (a plugin's dataset): checked when it loads
+            raise ValueError(f"split 'dataset' needs a dataset that ships train/val/test graphs; {dataset.name} "
+                             "ships none (use split: cv)")
 
     def split(self, dataset: Dataset, seed: int) -> tuple[dict[str, Tensor], str]:
         """Graph indices of each split for this run, and an id naming the split (and the fold)."""
