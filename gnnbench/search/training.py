@@ -9,15 +9,23 @@ validation accuracy are kept as possible parents (AGNN's parent is always the be
 ``max_params`` parameters are not trained (GraphNAS's ``max_param``) and score 0; so does a child whose
 training loss turns non-finite, which is recorded as ``diverged`` and never becomes a parent: one unstable
 architecture is a poor child, not a failed search.
+
+Each child is initialised and trained from its own seed, drawn from the search seed and its architecture, not
+from the random state the children before it left. Without sharing a child's reward is therefore a function of
+the search seed and the architecture alone: algorithms that propose the same child get the same reward, a
+comparison at equal budget is one of proposals only, and a change to one layer form changes the rewards of the
+children that use it and of no others. (With sharing, inherited weights still carry the parent's history.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import torch
+from torch_geometric import seed_everything
 from torch_geometric.data import Data
 
 from gnnbench.search.base import Evaluation, Proposal
@@ -33,8 +41,9 @@ class ChildTrainer:
 
     def __init__(self, task: NodeClassification, data: Data, space: Space, train_hparams: Mapping[str, Any],
                  budget: Budget, device: torch.device, sharing: bool = False, finetune_epochs: int = 20,
-                 max_params: int = 5_000_000) -> None:
+                 max_params: int = 5_000_000, seed: int = 0) -> None:
         self.task, self.data, self.space, self.train_hparams = task, data, space, dict(train_hparams)
+        self.seed = seed
         self.budget, self.device, self.sharing = budget, device, sharing
         self.finetune = Budget(finetune_epochs, budget.patience)
         self.max_params = max_params
@@ -54,8 +63,13 @@ class ChildTrainer:
             return error.epoch + 1, str(error)
         return fit.epochs_run, None
 
+    def child_seed(self, arch: Arch) -> int:
+        """The seed of a child's initialisation and training: a function of the search seed and ``arch`` only."""
+        return int.from_bytes(hashlib.sha256(repr((self.seed, tuple(arch))).encode()).digest()[:4], "little")
+
     def __call__(self, proposal: Proposal) -> Evaluation:
         started = time.perf_counter()
+        seed_everything(self.child_seed(proposal.arch))
         model = self.build(proposal.arch)
         params = sum(p.numel() for p in model.parameters())
         if params > self.max_params:
