@@ -82,6 +82,9 @@ class Registry(Generic[T]):
         """Decorator adding ``obj`` under ``name``; registering a name twice is an error.
 
         ``dataset_defaults`` maps a dataset name to defaults that override ``defaults`` on that dataset.
+        ``meta`` holds what tasks and listings read, e.g. a dataset's ``files``, ``stats``, ``source``, and
+        ``ships_split=False`` when it has no train/val/test split of its own (``split: dataset`` then fails at
+        load; left unset, it is checked when a run loads the data).
         """
 
         def decorator(obj: T) -> T:

@@ -76,13 +76,12 @@ class Comparison:
         return moved
 
 
-def read_leaderboard(path: str | Path, column: str = "mean", keys: list[str] = KEYS) -> pd.DataFrame:
+def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -> pd.DataFrame:
     """A leaderboard CSV with its required columns checked; errors name the file and the column.
 
     ``column`` is what is compared: ``mean`` (the test metric), or a cost column (:data:`COSTS`), which then
     takes the place of the metric with direction ``min``. ``keys`` must identify a row.
     """
-    path = leaderboard_csv(path)
     if not path.is_file():
         raise GnnbenchError(f"{path}: no such leaderboard CSV")
     try:
@@ -144,9 +143,9 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         if ignore_config:
             r["config"] = " -> ".join(dict.fromkeys(c for c in (r["config_a"], r["config_b"]) if isinstance(c, str)))
         side = {"both": "both", "left_only": "only in A", "right_only": "only in B"}[r["_merge"]]
-        rows.append(_judge(r, side, alpha, min_effect, Path(a), Path(b)))
+        rows.append(_judge(r, side, alpha, min_effect, a, b))
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
-    return Comparison(table=table, a=Path(a), b=Path(b), alpha=alpha, min_effect=min_effect)
+    return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect)
 
 
 def welch_p(a: np.ndarray, b: np.ndarray) -> float:

@@ -83,10 +83,9 @@ class ChildTrainer:
         self.epochs_trained += epochs
         info = {"params": params, "epochs": epochs, "inherited_layers": inherited}
         if diverged:
-            self.record = max(self.record, 0.0)
-            return Evaluation(0.0, time.perf_counter() - started, {**info, "diverged": diverged})
-        val = self.task.evaluate(model, self.data, ("val",))["val"]["accuracy"]
-        if self.sharing and val > self.record:
+            info["diverged"] = diverged
+        val = 0.0 if diverged else self.task.evaluate(model, self.data, ("val",))["val"]["accuracy"]
+        if self.sharing and not diverged and val > self.record:
             self.parents[proposal.arch] = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.record = max(self.record, val)
         return Evaluation(val, time.perf_counter() - started, info)
