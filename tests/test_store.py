@@ -34,6 +34,16 @@ def test_torn_last_line_is_ignored_on_read_and_cut_before_the_next_append(tmp_pa
     assert [json.loads(line)["run_id"] for line in lines] == ["a", "c"]
 
 
+@pytest.mark.parametrize("records", [1, 2])
+def test_a_complete_last_record_without_its_newline_is_kept_by_the_next_append(tmp_path, records):
+    """Readers count such a record, so the writer must end its line rather than cut it as torn."""
+    store = RunStore(tmp_path)
+    store.path.write_text("\n".join(json.dumps(rec(id_)) for id_ in "ab"[:records]))  # an editor dropped the last \n
+    with store.writer() as w:
+        w.append(rec("c"))
+    assert [r["run_id"] for r in store.records()] == [*"ab"[:records], "c"]
+
+
 def test_a_corrupt_line_in_the_middle_is_skipped_with_a_warning(tmp_path):
     store = RunStore(tmp_path)
     store.path.write_text(json.dumps(rec("a")) + "\nnot json\n" + json.dumps(rec("b")) + "\n")

@@ -142,7 +142,8 @@ def _run_id(line: bytes) -> str | None:
 
 
 def _cut_torn_tail(fd: int) -> None:
-    """Truncate a partial last line left by a crash, so the next record starts on a line of its own."""
+    """Make the next record start on a line of its own: truncate a partial last line left by a crash, but end a
+    complete last record that only lacks its newline (an editor or a merge dropped it; readers count it)."""
     size = os.fstat(fd).st_size
     if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
         return
@@ -150,10 +151,12 @@ def _cut_torn_tail(fd: int) -> None:
     end = size
     while end > 0:
         start = max(0, end - block)
-        chunk = os.pread(fd, end - start, start)
-        newline = chunk.rfind(b"\n")
+        newline = os.pread(fd, end - start, start).rfind(b"\n")
         if newline >= 0:
-            os.truncate(fd, start + newline + 1)
-            return
+            end = start + newline + 1
+            break
         end = start
-    os.truncate(fd, 0)
+    if _run_id(os.pread(fd, size - end, end)) is None:
+        os.truncate(fd, end)
+    else:
+        os.write(fd, b"\n")
