@@ -117,6 +117,38 @@ def test_a_worker_found_dead_at_the_next_submission_hands_the_rest_to_a_fresh_po
     assert [p.submitted for p in pools] == [2, 2]
 
 
+def test_a_worker_death_fails_only_the_run_that_dies_alone(tiny_suite, monkeypatch):
+    """A death breaks the whole pool, so every run in flight loses its worker. Each reruns alone; only the one
+    whose worker dies again is failed, and the runs not yet started go to a fresh pool."""
+    specs = load_suite(tiny_suite(seeds=4)).specs
+    culprit = specs[1].run_id
+    pools = []
+
+    class Pool:
+        def __init__(self, workers: int, mp_context: object) -> None:
+            pools.append(workers)
+            self.broken = len(pools) == 1  # the first pool's worker dies while the first two runs train
+
+        def submit(self, fn, spec, *args):
+            future = Future()
+            if self.broken or (len(pools) > 1 and pools[-1] == 1 and spec.run_id == culprit):
+                future.set_exception(BrokenProcessPool("A child process terminated abruptly"))
+            else:
+                future.set_result({"run_id": spec.run_id, "status": "ok"})
+            return future
+
+        def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+            pass
+
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", Pool)
+    records = {r["run_id"]: r for r in ProcessExecutor(workers=2).map(specs)}
+    assert sorted(records) == sorted(s.run_id for s in specs)
+    assert records[culprit]["status"] == "failed" and "worker process died" in records[culprit]["error"]["message"]
+    assert all(r["status"] == "ok" for id_, r in records.items() if id_ != culprit)
+    assert [records[s.run_id].get("attempts", {}).get("count") for s in specs] == [2, 2, None, None]
+    assert pools == [2, 1, 1, 2]  # the two suspects alone, then a fresh pool for the two runs never started
+
+
 def test_a_dead_workers_run_of_a_labelled_task_counts_in_its_row():
     """The driver's failure record carries the task label, so a killed ``temporal_link(...)`` run is counted in
     that row's ``failed``, with when it was handed out and the driver's environment."""

@@ -2,8 +2,10 @@
 
 ``local`` runs in this process, one run after another. ``process`` keeps N worker processes busy (spawned,
 never forked, so each worker starts with clean torch and CUDA state); each worker gets ``cores // N``
-threads. A worker that dies (killed, out of memory) turns the runs it may have been running into failed
-records and the pool is restarted for the rest, also when the death is noticed only at the next submission.
+threads. When a worker dies (killed, out of memory) every run in flight loses its worker, and the pool cannot say
+whose process it was: each of them reruns alone in a fresh worker, and only a run whose worker dies while it
+runs alone becomes a failed record. The pool is restarted for the rest, also when the death is noticed only at
+the next submission.
 ``ray`` (:mod:`gnnbench.harness.ray_executor`) runs each spec as a Ray task on a cluster; it is imported only
 when asked for, so the local executors never import Ray.
 """
@@ -22,6 +24,9 @@ import torch
 from gnnbench.harness.env import host_environment
 from gnnbench.harness.runner import SCHEMA, EpochCallback, execute, utc_now
 from gnnbench.harness.suite import RunSpec
+
+
+_CONTEXT = multiprocessing.get_context("spawn")
 
 
 class LocalExecutor:
@@ -45,22 +50,48 @@ class ProcessExecutor:
 
     def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
         pending = list(specs)[::-1]
-        context = multiprocessing.get_context("spawn")
-        while pending:
-            pool = ProcessPoolExecutor(self.workers, mp_context=context)
-            running: dict[Future, tuple[RunSpec, str]] = {}
-            try:
-                broken = False
-                while (pending or running) and not broken:
-                    broken = self._submit(pool, pending, running, data_root)
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    if broken or any(isinstance(f.exception(), BrokenProcessPool) for f in done):
-                        broken = True  # every run still in flight shared the pool with the dead worker
-                        done, _ = wait(running)
-                    for future in done:
+        suspects: list[RunSpec] = []  # in flight when a worker died, innocent until they die alone
+        while pending or suspects:
+            if suspects:
+                yield self._run_alone(suspects.pop(), data_root)
+            else:
+                yield from self._run_pooled(pending, suspects, data_root)
+
+    def _run_pooled(self, pending: list[RunSpec], suspects: list[RunSpec],
+                    data_root: str | None) -> Iterator[dict[str, Any]]:
+        """Run ``pending`` on one pool until it is empty or a worker dies; the runs that were in flight then move
+        to ``suspects``, unless the pool has one worker: then its run was alone and the death is its own."""
+        pool = ProcessPoolExecutor(self.workers, mp_context=_CONTEXT)
+        running: dict[Future, tuple[RunSpec, str]] = {}
+        try:
+            broken = False
+            while (pending or running) and not broken:
+                broken = self._submit(pool, pending, running, data_root)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                if broken or any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                    broken = True  # every run still in flight shared the pool with the dead worker
+                    done, _ = wait(running)
+                for future in done:
+                    if self.workers > 1 and isinstance(future.exception(), BrokenProcessPool):
+                        suspects.append(running.pop(future)[0])
+                    else:
                         yield _outcome(future, *running.pop(future))
-            finally:
-                pool.shutdown(wait=False, cancel_futures=True)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run_alone(self, spec: RunSpec, data_root: str | None) -> dict[str, Any]:
+        """``spec`` in a fresh worker of its own (with the threads of a pooled one, so its numbers match); the
+        record lists the attempt it lost, as the ray executor's records do."""
+        pool = ProcessPoolExecutor(1, mp_context=_CONTEXT)
+        try:
+            started_at = utc_now()
+            future = pool.submit(_run_in_worker, spec, data_root, self.threads)
+            wait([future])
+            record = _outcome(future, spec, started_at)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        record["attempts"] = {"count": 2, "lost": ["BrokenProcessPool: a worker of its pool died while it ran"]}
+        return record
 
     def _submit(self, pool: ProcessPoolExecutor, pending: list[RunSpec], running: dict[Future, tuple[RunSpec, str]],
                 data_root: str | None) -> bool:
