@@ -192,7 +192,8 @@ def test_ignore_config_pairs_the_selected_configurations(tmp_path):
     assert main(["compare", str(a), str(b), "-q", "--ignore-config", "--fail-on-regression"]) == 1
 
 
-def test_versions_come_from_the_records_beside_an_older_csv(tmp_path):
+@pytest.mark.parametrize("column", ["mean", "epoch_time_s"])
+def test_versions_come_from_the_records_beside_an_older_csv(tmp_path, column):
     import shutil
 
     reference = Path(__file__).resolve().parents[1] / "results" / "reference" / "node_classification"
@@ -204,8 +205,11 @@ def test_versions_come_from_the_records_beside_an_older_csv(tmp_path):
     newer = pd.read_csv(reference / "leaderboard.csv", dtype=str, keep_default_na=False)
     newer["versions"] = newer["versions"].str.replace("torch=2.13.0+cpu", "torch=2.14.0+cpu", regex=False)
     newer.to_csv(tmp_path / "newer.csv", index=False)
-    notes = set(compare.compare(older / "leaderboard.csv", tmp_path / "newer.csv").table["notes"])
+    notes = set(compare.compare(older / "leaderboard.csv", tmp_path / "newer.csv", column=column).table["notes"])
     assert notes == {"torch 2.13.0+cpu -> 2.14.0+cpu"}
+    (older / "runs.jsonl").write_text("")  # emptied by a prune: nothing to look up, and no error
+    notes = set(compare.compare(older / "leaderboard.csv", tmp_path / "newer.csv", column=column).table["notes"])
+    assert notes == {"versions unknown in A"}
 
 
 def test_changed_hyperparameters_under_the_same_config_label_are_listed(tmp_path):

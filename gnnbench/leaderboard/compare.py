@@ -94,6 +94,8 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
                             f"{', '.join(repr(c) for c in missing)} (a leaderboard CSV has {', '.join(REQUIRED)}, ...)")
     for key in ("scenario", "config"):
         frame[key] = frame[key].replace("", "none" if key == "scenario" else "default")
+    if "versions" not in frame.columns:  # looked up by the metric, before a cost column takes its place
+        frame = _versions_from_records(frame, path)
     if column != "mean":
         frame = frame.assign(mean=frame[column], metric=column, direction="min", values="")
     for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
@@ -103,8 +105,6 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     if duplicated.any():
         first = frame[duplicated].iloc[0]
         raise GnnbenchError(f"{path}: more than one row for {', '.join(f'{k}={first[k]}' for k in keys)}")
-    if "versions" not in frame.columns:
-        frame = _versions_from_records(frame, path)
     out = frame.assign(**{c: "" for c in OPTIONAL if c not in frame.columns})
     out["mean"] = _numbers(frame["mean"], path, "mean")
     out["n"] = _numbers(frame["n"], path, "n")
@@ -216,10 +216,10 @@ def _assignments(hparams: dict[str, object], keys: list[str]) -> str:
 
 def _versions_from_records(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """A CSV written before the ``versions`` column existed: take it from the ``runs.jsonl`` beside it."""
-    store = RunStore(path.parent)
-    if not store.path.exists():
+    records = RunStore(path.parent).latest()
+    if not records:
         return frame
-    board = leaderboard_frame(runs_frame(store.latest().values()))
+    board = leaderboard_frame(runs_frame(records.values()))
     versions = {tuple(str(v) for v in key): text for *key, text in board[[*KEYS, "versions"]].itertuples(index=False)}
     return frame.assign(versions=[versions.get(tuple(row), "") for row in frame[KEYS].itertuples(index=False)])
 
