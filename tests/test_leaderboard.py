@@ -33,6 +33,20 @@ def board(records):
     return leaderboard_frame(runs_frame(records))
 
 
+#: task metrics that are not fractions: shown as they are
+UNBOUNDED_METRICS = {"mae", "rmse"}
+
+
+def test_every_task_metric_is_known_to_be_a_fraction_or_not():
+    """A task whose fraction metric is missing from FRACTION_METRICS would be shown as 0.9864 beside 98.6 %."""
+    from gnnbench.leaderboard.write import FRACTION_METRICS
+    from gnnbench.registry import TASKS
+
+    metrics = {TASKS.get(name).meta["metric"] for name in TASKS}
+    assert {"rocauc", "average_precision", "mae"} <= metrics
+    assert metrics <= FRACTION_METRICS | UNBOUNDED_METRICS, metrics - FRACTION_METRICS - UNBOUNDED_METRICS
+
+
 def test_mean_std_ddof1_n_and_per_seed_values():
     b = board([rec("gcn", "Cora", s, 0.7, t) for s, t in zip((2, 0, 1), (0.84, 0.80, 0.82), strict=True)])
     row = b.iloc[0]

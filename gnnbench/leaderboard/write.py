@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: Metrics that are fractions in [0, 1]; Markdown shows them in percent.
-FRACTION_METRICS = {"accuracy", "macro_f1", "micro_f1", "roc_auc", "ap", "f1", "mrr", "hits@10", "hits@20", "hits@50",
-                    "hits@100"}
+#: Metrics that are fractions in [0, 1]; Markdown, plots and compare show them in percent.
+FRACTION_METRICS = {"accuracy", "macro_f1", "micro_f1", "roc_auc", "rocauc", "ap", "average_precision", "f1", "mrr",
+                    "hits@10", "hits@20", "hits@50", "hits@100"}
 FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s": 6, "peak_mem_mb": 2,
                 "mean_conflicts": 3, "median_solve_s": 6, "mean_solve_s": 6, "inference_s": 6,
                 "conflict_reduction": 6, "mean_conflict_reduction": 6,
