@@ -96,6 +96,21 @@ def test_failed_runs_are_counted_not_averaged_and_a_retry_replaces_its_failure()
     assert (row["n"], row["failed"], row["mean"]) == (2, 1, pytest.approx(0.7))
 
 
+def test_a_seed_recorded_twice_under_one_config_is_warned_about():
+    """Records of an older default keep their config label but not their run_id: the row would silently average
+    both sets of seeds."""
+    records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in (0, 1)] + [rec("gcn", "Cora", 1, 0.7, 0.6)]
+    with pytest.warns(UserWarning, match=r"Cora gcn \(default\): seed 1 recorded by more than one run"):
+        row = board(records).iloc[0]
+    assert (row["n"], row["seeds"]) == (3, "0;1;1")
+
+
+def test_params_come_from_a_run_that_recorded_them():
+    records = [rec("gcn", "Cora", 0, 0.7, 0.8), rec("gcn", "Cora", 1, 0.7, 0.8)]
+    del records[0]["params"]  # made before records carried it
+    assert board(records).iloc[0]["params"] == 100
+
+
 def test_single_seed_has_no_std():
     assert pd.isna(board([rec("gcn", "Cora", 0, 0.7, 0.8)]).iloc[0]["std"])
 

@@ -16,6 +16,7 @@ every seed, and a NaN test mean is left unranked (``rank`` None).
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -122,13 +123,19 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     for sel in grid[grid["selected"]].itertuples(index=False):
         key = tuple(getattr(sel, k) for k in config_keys)
         group = runs_of[key]
+        repeated = sorted(set(group["seed"][group["seed"].duplicated()]))
+        if repeated:
+            warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({sel.config}): seed{'s' * (len(repeated) > 1)} "
+                          f"{', '.join(map(str, repeated))} recorded by more than one run (records made under other "
+                          "defaults?); the row averages them all until `gnnbench prune` sets the old ones aside",
+                          stacklevel=2)
         test = group["test"].to_numpy(dtype=float)
         rows.append({**{k: getattr(sel, k) for k in extra_keys},
             "suite": ";".join(sorted(set(group["suite"]))), "task": sel.task, "dataset": sel.dataset,
             "model": sel.model, "config": sel.config, "scenario": sel.scenario, "metric": sel.metric,
             "direction": sel.direction, "mean": test.mean(), "std": test.std(ddof=1) if len(test) > 1 else np.nan,
             "n": len(test), "values": test, "val_mean": sel.val_mean,
-            "params": int(group["params"].iloc[0]) if group["params"].notna().any() else None,
+            "params": int(group["params"].dropna().iloc[0]) if group["params"].notna().any() else None,
             "epoch_time_s": group["epoch_time_s"].mean(), "peak_mem_mb": group["peak_mem_mb"].mean(),
             "kernel": ";".join(sorted(set(group["kernel"]))), "val_std": sel.val_std,
             "seeds": ";".join(str(s) for s in group["seed"]),
