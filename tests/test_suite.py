@@ -65,6 +65,9 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
 @pytest.mark.parametrize(("text", "key", "message"), [
     ("name: s\nexperiments: [\n", None, "invalid YAML at line 3"),
     ("name: s\nname: t\nexperiments: []\n", None, "duplicate key 'name'"),
+    ("name: s\n? [1]\n: x\nexperiments: []\n", None, "line 2, column 3: a key cannot be a list"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], seeds: [0, 4294967296]}]\n",
+     "experiments[0].seeds", "seeds go up to 4294967295"),
     ("experiments: []\n", "name", "expected a suite name"),
     ("name: s\nexperiments: []\n", "experiments", "non-empty list"),
     ("name: s\nexperimnts: []\n", "experimnts", "did you mean 'experiments'"),
@@ -158,6 +161,32 @@ def test_safe_load_only(write_suite):
     path = write_suite("name: !!python/object/apply:os.system ['echo hacked']\nexperiments: []\n")
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_suite(path)
+
+
+def test_a_suite_that_is_not_utf8_is_named(write_suite):
+    path = write_suite("name: s\n")
+    path.write_bytes("name: s\ndescription: caf\xe9\nexperiments: []\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8 text") as info:
+        load_suite(path)
+    assert info.value.file == str(path)
+
+
+def test_yaml_merge_keys_share_settings_and_may_be_overridden(write_suite):
+    """A merged key may be set again (that is what merging is for); a key written twice is still an error."""
+    suite = load_suite(write_suite("""\
+        name: s
+        experiments:
+          - &base {name: a, task: node_classification, datasets: [Cora], models: [gcn], seeds: 2}
+          - {<<: *base, name: b, models: [mlp]}
+        """))
+    assert [(s.model, s.seed) for s in suite.specs] == [("gcn", 0), ("gcn", 1), ("mlp", 0), ("mlp", 1)]
+    with pytest.raises(ConfigError, match="duplicate key 'name'"):
+        load_suite(write_suite("""\
+            name: s
+            experiments:
+              - &base {name: a, task: node_classification, datasets: [Cora], models: [gcn]}
+              - {<<: *base, name: b, name: c}
+            """))
 
 
 @pytest.mark.parametrize("executor, key, expected", [

@@ -47,6 +47,8 @@ EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "pat
 #: executor type -> the keys its mapping may set
 EXECUTORS = {"local": ("type",), "process": ("type", "workers"),
              "ray": ("type", "address", "num_cpus", "num_gpus", "max_retries")}
+#: the largest seed NumPy's global generator accepts
+MAX_SEED = 2**32 - 1
 DEFAULT_BUDGET = {"epochs": 200, "patience": None, "device": "cpu", "kernel": "scatter"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
@@ -149,22 +151,33 @@ def load_suite(path: str | Path) -> Suite:
     path = Path(path)
     file = str(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(file, None, f"cannot read suite file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, None, f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r})"
+                          ) from None
     raw = _parse_yaml(text, file)
     return _Expander(file, path.parent.resolve()).suite(raw, path)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that rejects a key given twice in one mapping instead of keeping the last."""
+    """``yaml.SafeLoader`` that rejects a key given twice in one mapping instead of keeping the last. Keys a
+    merge (``<<: *anchor``) brings in may be overridden, as in plain YAML."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                mark = key_node.start_mark
+            mark = key_node.start_mark
+            try:
+                repeated = key in seen
+            except TypeError:
+                raise yaml.constructor.ConstructorError(None, None, f"a key cannot be a {type(key).__name__}",
+                                                        mark) from None
+            if repeated:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key '{key}' (line {mark.line + 1})", mark)
             seen.add(key)
@@ -439,10 +452,12 @@ class _Expander:
     def seeds(self, value: Any, key: str) -> list[int]:
         if _is_int(value, minimum=1):
             return list(range(value))
-        if isinstance(value, list) and value and all(_is_int(s, minimum=0) for s in value):
+        if isinstance(value, list) and value and all(_is_int(s, minimum=0) and s <= MAX_SEED for s in value):
             if len(set(value)) != len(value):
                 raise self.fail(key, "seeds are repeated")
             return list(value)
+        if isinstance(value, list) and any(_is_int(s, minimum=MAX_SEED + 1) for s in value):
+            raise self.fail(key, f"seeds go up to {MAX_SEED} (NumPy's limit), got {value!r}")
         raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got {value!r}"
                              f"{hp.number_hint(value, int)}")
 
