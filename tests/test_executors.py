@@ -65,6 +65,38 @@ def test_the_commit_is_read_when_the_run_starts_not_when_it_ends(tiny_suite, mon
     assert record["env"]["git_commit"] == git_commit()
 
 
+def test_a_result_that_cannot_be_recorded_fails_its_run_not_the_suite(tiny_suite, tmp_path, monkeypatch):
+    """A tensor left in a metric would raise in the driver's json.dumps, stop the suite, and again on resume."""
+    suite = load_suite(tiny_suite(seeds=2))
+    task = type(suite.specs[0].build_task())
+
+    def run(self, *args, **kwargs):
+        return {"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": torch.tensor(0.5)}}}
+
+    monkeypatch.setattr(task, "run", run)
+    summary = driver.run(suite, RunStore(tmp_path / "results"), LocalExecutor())
+    assert (summary.ok, summary.failed) == (0, 2)
+    assert all("cannot be recorded as JSON" in r["error"]["message"] and "Tensor" in r["error"]["message"]
+               for r in summary.failures)
+
+
+def test_the_driver_reads_its_own_environment_before_any_run(tiny_suite, tmp_path):
+    """A worker death is recorded with the driver's environment, possibly hours in: its commit must be the one
+    the driver imported at the start."""
+    from gnnbench.harness import env
+
+    env._static.cache_clear()
+    read_before_runs = []
+
+    class Checks:
+        def map(self, specs, data_root=None):
+            read_before_runs.append(env._static.cache_info().currsize == 1)
+            return iter(())
+
+    driver.run(load_suite(tiny_suite()), RunStore(tmp_path / "results"), Checks())
+    assert read_before_runs == [True]
+
+
 def test_a_killed_worker_fails_only_its_run_and_the_driver_keeps_going(write_suite, tmp_path):
     (tmp_path / "dies.py").write_text(CRASHING_PLUGIN)
     suite = load_suite(write_suite("""\

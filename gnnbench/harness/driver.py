@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gnnbench.errors import ConfigError, GnnbenchError
+from gnnbench.harness.env import host_environment
 from gnnbench.harness.runner import device_problem
 from gnnbench.harness.store import RunStore
 from gnnbench.harness.suite import RunSpec, Suite
@@ -85,6 +86,7 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
     interruption loses only the runs in flight, which the next invocation runs again.
     """
     summary = Summary()
+    host_environment()  # the driver's code is what it imported now: a failure it records hours later says so
     with store.writer() as writer:
         todo = plan(suite, store, rerun_failed)
         preflight(suite, todo.todo, data_root)

@@ -47,7 +47,7 @@ def _static() -> dict[str, Any]:
         "cuda": torch.version.cuda,
         "platform": platform.platform(),
         "hostname": socket.gethostname(),
-        "cpu_count": _cpu_count(),
+        "cpu_count": cpu_count(),
         "git_commit": git_commit(),
     }
 
@@ -70,8 +70,9 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _cpu_count() -> int | None:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+def cpu_count() -> int:
+    """The cores this process may use (its affinity mask, where the platform has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @cache

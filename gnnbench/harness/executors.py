@@ -13,7 +13,6 @@ when asked for, so the local executors never import Ray.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -21,10 +20,9 @@ from typing import Any
 
 import torch
 
-from gnnbench.harness.env import host_environment
+from gnnbench.harness.env import cpu_count, host_environment
 from gnnbench.harness.runner import SCHEMA, EpochCallback, execute, utc_now
 from gnnbench.harness.suite import RunSpec
-
 
 _CONTEXT = multiprocessing.get_context("spawn")
 
@@ -44,7 +42,7 @@ class ProcessExecutor:
     name = "process"
 
     def __init__(self, workers: int | None = None) -> None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = cpu_count()
         self.workers = workers or cores
         self.threads = max(1, cores // self.workers)
 

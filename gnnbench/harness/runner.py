@@ -7,6 +7,7 @@ stops a suite.
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -54,6 +55,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         result["history"] = downsample(result.get("history", {}))
         if "files" in dataset.meta:
             result.setdefault("data", {})["fingerprint"] = fingerprint(dataset.meta["files"])
+        _check_recordable(result)
         record.update(status="ok", metric=task.metric, direction=task.direction, **result,
                       memory=memory.summary(), timing={"load_s": loaded - started})
     except Exception as exc:
@@ -65,6 +67,15 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     record["env"] = environment(device)
     record["finished_at"] = utc_now()
     return record
+
+
+def _check_recordable(result: Mapping[str, Any]) -> None:
+    """Fail the run, here, when its result cannot go into runs.jsonl (a tensor or NumPy scalar left in a metric or
+    the history): in the driver the error would stop the whole suite, and every resume would meet it again."""
+    try:
+        json.dumps(result, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"the task's result cannot be recorded as JSON: {exc}") from None
 
 
 def kernel_choice(spec: RunSpec, reported: Mapping[str, Any] | None) -> dict[str, Any]:
