@@ -89,6 +89,8 @@ def test_the_driver_reads_its_own_environment_before_any_run(tiny_suite, tmp_pat
     read_before_runs = []
 
     class Checks:
+        name = "local"
+
         def map(self, specs, data_root=None):
             read_before_runs.append(env._static.cache_info().currsize == 1)
             return iter(())
@@ -233,3 +235,27 @@ def test_preflight_names_the_key_of_a_device_the_machine_lacks(write_suite, one_
         driver.preflight(suite, suite.specs, None)
     assert (info.value.file, info.value.key) == (str(path), "experiments[1].device")
     assert info.value.message == f"{message}; expected cpu, auto or a CUDA device this machine has"
+
+
+def test_devices_are_checked_where_the_runs_execute(write_suite, tmp_path, monkeypatch):
+    """A Ray driver (a login node) may have no GPU while its workers do: it leaves the device to each run."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    suite = load_suite(write_suite("""\
+        name: gpu
+        experiments: [{task: node_classification, datasets: [Cora], models: [mlp], device: cuda}]
+        """))
+
+    class Cluster:
+        name = "ray"
+        handed_out = 0
+
+        def map(self, specs, data_root=None):
+            self.handed_out += len(specs)
+            return iter(())
+
+    cluster = Cluster()
+    driver.run(suite, RunStore(tmp_path / "ray"), cluster)
+    assert cluster.handed_out == 1
+    cluster.name = "local"
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        driver.run(suite, RunStore(tmp_path / "local"), cluster)

@@ -61,10 +61,11 @@ def stale(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[
     return {run_id: record for run_id, record in latest.items() if run_id not in suite.all_run_ids}
 
 
-def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None) -> None:
+def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices: bool = True) -> None:
     """Fail before any run starts: every device exists here (CUDA available, the ordinal below the GPU count),
-    every dataset loads (checksums verified, cache prepared). Devices first: they cost nothing to check."""
-    for device in dict.fromkeys(s.device for s in specs):
+    every dataset loads (checksums verified, cache prepared). Devices first: they cost nothing to check.
+    ``devices=False`` where the runs execute on other machines (a Ray cluster's GPUs are the workers')."""
+    for device in dict.fromkeys(s.device for s in specs) if devices else ():
         problem = device_problem(device)
         if problem is not None:
             raise ConfigError(str(suite.path), suite.device_keys.get(device, "device"),
@@ -89,7 +90,7 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
     host_environment()  # the driver's code is what it imported now: a failure it records hours later says so
     with store.writer() as writer:
         todo = plan(suite, store, rerun_failed)
-        preflight(suite, todo.todo, data_root)
+        preflight(suite, todo.todo, data_root, devices=executor.name != "ray")  # a worker checks its own
         if on_plan is not None:
             on_plan(todo)
         for record in executor.map(todo.todo, data_root):

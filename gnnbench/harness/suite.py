@@ -552,11 +552,13 @@ def _pooled(specs: list[RunSpec]) -> tuple[int, int] | None:
 
 
 def _differences(a: RunSpec, b: RunSpec) -> str:
-    """What tells apart two runs of one row and seed: task options (key by key) and the budget fields."""
-    options = [f"task option {k} {_short(a.task_options.get(k))} vs {_short(b.task_options.get(k))}"
-               for k in sorted({*a.task_options, *b.task_options}) if a.task_options.get(k) != b.task_options.get(k)]
-    return "; ".join(options + [f"{k} {_short(getattr(a, k))} vs {_short(getattr(b, k))}"
-                                for k in ("epochs", "patience", "device", "kernel") if getattr(a, k) != getattr(b, k)])
+    """What tells apart two runs of one row and seed: task options and hyperparameters (key by key, compared as
+    the run_id hashes them, so ``0`` and ``0.0`` differ) and the budget fields."""
+    mappings = (("task option", a.task_options, b.task_options), ("hyperparameter", a.hparams, b.hparams))
+    parts = [f"{what} {k} {_short(x.get(k))} vs {_short(y.get(k))}" for what, x, y in mappings
+             for k in sorted({*x, *y}) if canonical_json(x.get(k)) != canonical_json(y.get(k))]
+    return "; ".join(parts + [f"{k} {_short(getattr(a, k))} vs {_short(getattr(b, k))}"
+                              for k in ("epochs", "patience", "device", "kernel") if getattr(a, k) != getattr(b, k)])
 
 
 def _is_int(value: Any, minimum: int) -> bool:
