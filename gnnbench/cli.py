@@ -366,7 +366,8 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         worse = result.regressions(args.fail_on_regression)
         for r in worse.itertuples(index=False):
             print(f"gnnbench: regression: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
-                  f"{r.a_mean:.6g} -> {r.b_mean:.6g}, p = {r.p_value:.3g}", file=sys.stderr)
+                  f"{r.a_mean:.6g} -> {r.b_mean:.6g}, " + (f"p = {r.p_value:.3g}" if r.tested else "untested"),
+                  file=sys.stderr)
         return 1 if len(worse) else 0
     return 0
 

@@ -83,7 +83,7 @@ def test_minimum_effect_size_turns_a_significant_small_change_into_same(tmp_path
     assert compare.compare(a, b, min_effect=0.03).table["verdict"].item() == "same"
 
 
-def test_single_seed_rows_have_no_p_value_and_say_so(tmp_path):
+def test_single_seed_rows_have_no_p_value_and_say_so(tmp_path, capsys):
     a = write(tmp_path / "a.csv", [row("gcn", [0.80]), row("gat", [0.80])])
     b = write(tmp_path / "b.csv", [row("gcn", [0.75]), row("gat", [0.79])])
     result = compare.compare(a, b, min_effect=0.02)
@@ -93,6 +93,11 @@ def test_single_seed_rows_have_no_p_value_and_say_so(tmp_path):
     shown = {r["model"]: r for r in compare.display_rows(result)}
     assert (shown["gcn"]["p"], shown["gcn"]["verdict"]) == ("n/a", "worse*")
     assert compare.UNTESTED in compare.to_markdown(result)
+    # untested, a gate needs a size: a minimum effect or a threshold
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "--min-effect", "0.02"]) == 1
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "0.02"]) == 1
+    assert "accuracy 0.8 -> 0.75, untested" in capsys.readouterr().err
 
 
 def test_a_nan_mean_is_undefined_never_same(tmp_path):

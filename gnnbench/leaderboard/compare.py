@@ -58,9 +58,12 @@ class Comparison:
     min_effect: float
 
     def regressions(self, threshold: float = 0.0) -> pd.DataFrame:
-        """Rows whose verdict is ``worse`` by more than ``threshold`` (in the metric's unit)."""
+        """Rows whose verdict is ``worse`` by more than ``threshold`` (in the metric's unit). An untested row (no
+        per-seed values, or a cost) counts only when a minimum effect or a threshold says what size matters:
+        without a test, any change at all would fail a gate."""
         t = self.table
-        return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold)]
+        sized = t["tested"] | (self.min_effect > 0 or threshold > 0)
+        return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold) & sized]
 
     def moved_configs(self) -> list[str]:
         """``Cora gat (default -> lr=0.01)`` for every row on one side only whose (task, dataset, model,
