@@ -44,11 +44,13 @@ def test_a_complete_last_record_without_its_newline_is_kept_by_the_next_append(t
     assert [r["run_id"] for r in store.records()] == [*"ab"[:records], "c"]
 
 
-def test_a_corrupt_line_in_the_middle_is_skipped_with_a_warning(tmp_path):
+@pytest.mark.parametrize(("line", "message"), [("not json", "not a JSON record"), ("{}", "not a run record"),
+                                               ("42", "not a run record")])
+def test_a_corrupt_line_in_the_middle_is_skipped_with_a_warning(tmp_path, line, message):
     store = RunStore(tmp_path)
-    store.path.write_text(json.dumps(rec("a")) + "\nnot json\n" + json.dumps(rec("b")) + "\n")
-    with pytest.warns(UserWarning, match=r"runs.jsonl:2"):
-        assert [r["run_id"] for r in store.records()] == ["a", "b"]
+    store.path.write_text(json.dumps(rec("a")) + f"\n{line}\n" + json.dumps(rec("b")) + "\n")
+    with pytest.warns(UserWarning, match=rf"runs.jsonl:2: skipping .*{message}"):
+        assert list(store.latest()) == ["a", "b"]
 
 
 def test_latest_prefers_success_then_the_newest_failure(tmp_path):

@@ -43,10 +43,16 @@ class RunStore:
             if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
                 if not (torn_tail and number == len(lines)):
                     warnings.warn(f"{self.path}:{number}: skipping a line that is not a JSON record", stacklevel=2)
+                continue
+            if isinstance(record, dict) and {"run_id", "status"} <= record.keys():
+                records.append(record)
+            else:
+                warnings.warn(f"{self.path}:{number}: skipping JSON that is not a run record (no run_id and status)",
+                              stacklevel=2)
         return records
 
     def latest(self) -> dict[str, dict[str, Any]]:

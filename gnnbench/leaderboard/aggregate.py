@@ -28,7 +28,6 @@ COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", 
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "versions"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
-CONFIG_KEYS = [*ROW_KEYS, "config"]
 GROUP_KEYS = ["task", "dataset", "scenario"]
 
 
