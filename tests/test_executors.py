@@ -80,6 +80,27 @@ def test_a_result_that_cannot_be_recorded_fails_its_run_not_the_suite(tiny_suite
                for r in summary.failures)
 
 
+def test_the_commit_is_of_the_checkout_gnnbench_is_in_not_of_one_around_it(tmp_path):
+    """A non-editable install into a virtual environment inside some repository must not claim its HEAD."""
+    import subprocess
+
+    from gnnbench.harness.env import checkout_commit
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True).stdout
+
+    git("init", "-q")
+    (tmp_path / "f.txt").write_text("x\n")
+    git("add", "f.txt")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c")
+    installed = tmp_path / ".venv" / "lib" / "site-packages"
+    installed.mkdir(parents=True)
+    assert checkout_commit(tmp_path) == git("rev-parse", "HEAD").strip()
+    assert checkout_commit(installed) is None
+    (tmp_path / "f.txt").write_text("y\n")
+    assert checkout_commit(tmp_path).endswith("-dirty")
+
+
 def test_the_driver_reads_its_own_environment_before_any_run(tiny_suite, tmp_path):
     """A worker death is recorded with the driver's environment, possibly hours in: its commit must be the one
     the driver imported at the start."""

@@ -81,13 +81,20 @@ def git_commit() -> str | None:
     appended to committed results change no code); None outside git. Read once per process, at its first run's
     start (:func:`gnnbench.harness.runner.execute`), so a commit made while a long suite runs is not credited
     with code the process imported before it."""
-    root = Path(__file__).resolve().parents[2]
+    return checkout_commit(Path(__file__).resolve().parents[2])
+
+
+def checkout_commit(root: Path) -> str | None:
+    """The commit of the checkout whose top level is ``root``; None when ``root`` is not one: a package installed
+    into a virtual environment inside some other repository is not that repository's code."""
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
+        top, head = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "HEAD"],
+                                   capture_output=True, text=True, timeout=10, check=True).stdout.splitlines()
+        if Path(top).resolve() != root.resolve():
+            return None
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
                                 ".", ":(exclude)results"],
                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, ValueError):
         return None
     return f"{head}-dirty" if dirty else head
