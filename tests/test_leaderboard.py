@@ -181,6 +181,17 @@ def test_depth_study_selects_on_validation_within_each_depth():
     assert "num_layers=2 | num_layers=8" in text and "| gcn | 81.0 ± 0.0 | 62.5 ± 0.7 |" in text
 
 
+def test_files_are_replaced_whole_never_rewritten_in_place(tmp_path):
+    """A reader running meanwhile (compare, a browser) sees the old file or the new one: each is renamed over."""
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(rec("gcn", "Cora", s, 0.7, 0.8)) + "\n" for s in range(2)))
+    leaderboard.build(tmp_path, html=True)
+    names = ("leaderboard.csv", "leaderboard.md", "leaderboard.html")
+    inodes = {name: (tmp_path / name).stat().st_ino for name in names}
+    leaderboard.build(tmp_path)
+    assert all((tmp_path / name).stat().st_ino != inode for name, inode in inodes.items())
+    assert not list(tmp_path.glob(".*"))
+
+
 def test_no_depth_section_without_a_depth_grid(tmp_path):
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(rec("gcn", "Cora", s, 0.7, 0.8)) + "\n" for s in range(2)))
     (tmp_path / "depth.csv").write_text("left from records set aside since\n")

@@ -17,7 +17,7 @@ from gnnbench.leaderboard.depth import depth_frame, depth_markdown
 from gnnbench.leaderboard.ranks import rank_markdown
 from gnnbench.leaderboard.sat import sat_frame, sat_markdown
 from gnnbench.leaderboard.search import search_frame, search_markdown
-from gnnbench.leaderboard.write import to_csv, to_markdown
+from gnnbench.leaderboard.write import to_csv, to_markdown, write_text
 
 #: every file :func:`build` may write
 OUTPUTS = ("leaderboard.csv", "grid.csv", "depth.csv", "search.csv", "sat.csv", "leaderboard.md", "leaderboard.html")
@@ -54,12 +54,12 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
             to_csv(frame, out / file)
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
     sections = rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
-    (out / "leaderboard.md").write_text(to_markdown(board, records, name, sections))
+    write_text(out / "leaderboard.md", to_markdown(board, records, name, sections))
     page = out / "leaderboard.html"
     if html or (html is None and page.exists()):
         from gnnbench.leaderboard.html import to_html
 
-        page.write_text(to_html(board, grid, depth, records, name, out))
+        write_text(page, to_html(board, grid, depth, records, name, out))
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
                        markdown=out / "leaderboard.md", html=page if page.exists() else None)
 

@@ -4,6 +4,7 @@ Markdown for people (a model x dataset table per task and metric, details, envir
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,15 @@ def to_csv(frame: pd.DataFrame, path: Path) -> None:
         else:
             out[column] = ["" if _missing(v) else str(int(v)) if isinstance(v, (float, np.floating)) and
                            float(v).is_integer() else str(v) for v in out[column]]
-    out.to_csv(path, index=False, lineterminator="\n")
+    write_text(path, out.to_csv(index=False, lineterminator="\n"))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` whole (a temporary file renamed over it): a reader such as ``compare`` running meanwhile
+    sees the old file or the new one, never half of one."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
 
 
 def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
