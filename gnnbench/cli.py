@@ -3,7 +3,7 @@ leaderboards, profile kernels.
 
 User errors (a bad suite, a missing dataset) print one line and exit with 2; ``--debug`` adds the
 traceback. ``run`` exits with 1 when a run of this invocation failed (its record says why); ``compare
---fail-on-regression`` exits with 1 when a row got worse.
+--fail-on-regression`` exits with 1 when a row got worse, ``--fail-on-missing`` when a row is gone.
 """
 
 from __future__ import annotations
@@ -111,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="write the comparison as CSV to PATH (stdout without PATH)")
     cmp.add_argument("--fail-on-regression", type=float, nargs="?", const=0.0, metavar="THRESHOLD",
                      help="exit 1 when a row is worse by more than THRESHOLD (metric's unit; default 0)")
+    cmp.add_argument("--fail-on-missing", action="store_true",
+                     help="exit 1 when a row of A has no row in B (all its runs failed, or it was dropped) or lost "
+                     "its mean")
     cmp.set_defaults(handler=_compare)
     return parser
 
@@ -362,14 +365,22 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
     if moved:  # on stderr, -q or not: such rows silently escape --fail-on-regression
         print(f"gnnbench: note: selected under another configuration on each side, so not compared: "
               f"{'; '.join(moved)}; --ignore-config compares each side's selected configuration", file=sys.stderr)
+    failed = 0
     if args.fail_on_regression is not None:
         worse = result.regressions(args.fail_on_regression)
         for r in worse.itertuples(index=False):
             print(f"gnnbench: regression: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
                   f"{r.a_mean:.6g} -> {r.b_mean:.6g}, " + (f"p = {r.p_value:.3g}" if r.tested else "untested"),
                   file=sys.stderr)
-        return 1 if len(worse) else 0
-    return 0
+        failed += len(worse)
+    if args.fail_on_missing:
+        missing = result.missing()
+        for r in missing.itertuples(index=False):
+            print(f"gnnbench: missing: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
+                  f"{r.a_mean:.6g} -> " + ("no row in B" if r.status == "only in A" else "no mean in B"),
+                  file=sys.stderr)
+        failed += len(missing)
+    return 1 if failed else 0
 
 
 def _compare_table(result: Any) -> Table:

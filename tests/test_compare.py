@@ -113,6 +113,22 @@ def test_a_nan_mean_is_undefined_never_same(tmp_path):
     assert compare.UNTESTED not in compare.to_markdown(result)
 
 
+def test_fail_on_missing_names_rows_b_lost_but_not_a_moved_configuration(tmp_path, capsys):
+    """A model that crashes on every seed in B has no row there: no regression can flag it, the opt-in gate does."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE), row("mlp", BASE),
+                                   row("sage", BASE, config="lr=0.01")])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE), row("gat", [0.8, math.nan], mean="", std=""),
+                                   row("sage", BASE, config="lr=0.1"), row("gin", BASE)])
+    result = compare.compare(a, b)
+    assert sorted(result.missing()["model"]) == ["gat", "mlp"]  # sage moved, gin is new
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-missing"]) == 1
+    err = capsys.readouterr().err
+    assert "missing: node_classification Cora mlp (default, none): accuracy 0.808 -> no row in B" in err
+    assert "missing: node_classification Cora gat (default, none): accuracy 0.808 -> no mean in B" in err
+    assert main(["compare", str(a), str(a), "-q", "--fail-on-missing"]) == 0
+
+
 def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),

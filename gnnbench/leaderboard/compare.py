@@ -65,6 +65,17 @@ class Comparison:
         sized = t["tested"] | (self.min_effect > 0 or threshold > 0)
         return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold) & sized]
 
+    def missing(self) -> pd.DataFrame:
+        """Rows that A has and B lost: no row of B under any configuration (every run of it failed, or it was
+        dropped), or a mean B cannot give (NaN). Not regressions (there is nothing to test), but a gate may
+        want them: a model that now crashes on every seed leaves B's leaderboard without a trace."""
+        t = self.table
+        rows = list(t[[k for k in KEYS if k != "config"]].itertuples(index=False, name=None))
+        in_b = {row for row, status in zip(rows, t["status"], strict=True) if status != "only in A"}
+        gone = np.array([row not in in_b for row in rows], dtype=bool) & (t["status"] == "only in A").to_numpy()
+        lost_mean = ((t["status"] == "both") & t["b_mean"].isna() & t["a_mean"].notna()).to_numpy()
+        return t[gone | lost_mean]
+
     def moved_configs(self) -> list[str]:
         """``Cora gat (default -> lr=0.01)`` for every row on one side only whose (task, dataset, model,
         scenario, metric) is on the other side under another configuration: the grid selected differently, so
