@@ -110,7 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--csv", type=Path, nargs="?", const=Path("-"), metavar="PATH",
                      help="write the comparison as CSV to PATH (stdout without PATH)")
     cmp.add_argument("--fail-on-regression", type=float, nargs="?", const=0.0, metavar="THRESHOLD",
-                     help="exit 1 when a row is worse by more than THRESHOLD (metric's unit; default 0)")
+                     help="exit 1 when a row is worse by more than THRESHOLD (metric's unit; default 0); a row "
+                     "without a test (one seed, or a cost) counts only with a THRESHOLD or --min-effect above 0")
     cmp.add_argument("--fail-on-missing", action="store_true",
                      help="exit 1 when a row of A has no row in B (all its runs failed, or it was dropped) or lost "
                      "its mean")
@@ -355,7 +356,7 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         if str(path) == "-":
             sys.stdout.write(text(result))
         else:
-            path.write_text(text(result))
+            path.write_text(text(result), encoding="utf-8")
     if not any(str(path) == "-" for path, _ in outputs):  # stdout holds the table unless it holds a file's text
         console.print(_compare_table(result))
         for path, _ in outputs:

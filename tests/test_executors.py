@@ -70,24 +70,30 @@ def test_a_result_that_cannot_be_recorded_fails_its_run_not_the_suite(tiny_suite
     suite = load_suite(tiny_suite(seeds=2))
     task = type(suite.specs[0].build_task())
 
+    results = iter([{"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": torch.tensor(0.5)}}},
+                    {"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": 0.5}}, "search": {1: "x", "a": "y"}}])
+
     def run(self, *args, **kwargs):
-        return {"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": torch.tensor(0.5)}}}
+        return next(results)
 
     monkeypatch.setattr(task, "run", run)
     summary = driver.run(suite, RunStore(tmp_path / "results"), LocalExecutor())
     assert (summary.ok, summary.failed) == (0, 2)
-    assert all("cannot be recorded as JSON" in r["error"]["message"] and "Tensor" in r["error"]["message"]
-               for r in summary.failures)
+    assert all("cannot be recorded as JSON" in r["error"]["message"] for r in summary.failures)
+    assert "Tensor" in summary.failures[0]["error"]["message"]
+    assert "'<' not supported" in summary.failures[1]["error"]["message"]  # the store sorts keys
 
 
 def test_the_commit_is_of_the_checkout_gnnbench_is_in_not_of_one_around_it(tmp_path):
     """A non-editable install into a virtual environment inside some repository must not claim its HEAD."""
+    import os
     import subprocess
 
     from gnnbench.harness.env import checkout_commit
 
-    def git(*args):
-        return subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True).stdout
+    def git(*args):  # without the user's git configuration (signing, hooks)
+        return subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True,
+                              env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}).stdout
 
     git("init", "-q")
     (tmp_path / "f.txt").write_text("x\n")
@@ -202,6 +208,11 @@ def test_a_worker_death_fails_only_the_run_that_dies_alone(tiny_suite, monkeypat
     assert all(r["status"] == "ok" for id_, r in records.items() if id_ != culprit)
     assert [records[s.run_id].get("attempts", {}).get("count") for s in specs] == [2, 2, None, None]
     assert pools == [2, 1, 1, 2]  # the two suspects alone, then a fresh pool for the two runs never started
+    pools.clear()
+    culprit = specs[0].run_id
+    records = list(ProcessExecutor(workers=1).map(specs))  # alone in its pool already: failed at once
+    assert [r["status"] for r in records] == ["failed", "ok", "ok", "ok"] and "attempts" not in records[0]
+    assert pools == [1, 1]
 
 
 def test_a_dead_workers_run_of_a_labelled_task_counts_in_its_row():

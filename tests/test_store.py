@@ -21,12 +21,13 @@ def test_appends_whole_lines_and_reads_them_back(tmp_path):
     assert store.path.read_text().count("\n") == 2
 
 
-def test_torn_last_line_is_ignored_on_read_and_cut_before_the_next_append(tmp_path):
+@pytest.mark.parametrize("tail", [b'{"run_id": "b", "sta', b"\x00" * 5], ids=["half a record", "not text"])
+def test_torn_last_line_is_ignored_on_read_and_cut_before_the_next_append(tmp_path, tail):
     store = RunStore(tmp_path)
     with store.writer() as w:
         w.append(rec("a"))
-    with store.path.open("a") as f:
-        f.write('{"run_id": "b", "sta')  # a crash in the middle of a write
+    with store.path.open("ab") as f:
+        f.write(tail)  # a crash in the middle of a write
     assert [r["run_id"] for r in store.records()] == ["a"]
     with store.writer() as w:
         w.append(rec("c"))

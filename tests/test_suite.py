@@ -65,9 +65,11 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
 @pytest.mark.parametrize(("text", "key", "message"), [
     ("name: s\nexperiments: [\n", None, "invalid YAML at line 3"),
     ("name: s\nname: t\nexperiments: []\n", None, "duplicate key 'name'"),
-    ("name: s\n? [1]\n: x\nexperiments: []\n", None, "line 2, column 3: a key cannot be a list"),
+    ("name: s\n? [1]\n: x\nexperiments: []\n", None, "found unhashable key"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], seeds: [0, 4294967296]}]\n",
-     "experiments[0].seeds", "seeds go up to 4294967295"),
+     "experiments[0].seeds", "seeds go up to 4294967295 (NumPy's limit), got 4294967296"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], seeds: 4294967297}]\n",
+     "experiments[0].seeds", "so at most 4294967296 of them"),
     ("experiments: []\n", "name", "expected a suite name"),
     ("name: s\nexperiments: []\n", "experiments", "non-empty list"),
     ("name: s\nexperimnts: []\n", "experimnts", "did you mean 'experiments'"),

@@ -79,8 +79,8 @@ def cpu_count() -> int:
 def git_commit() -> str | None:
     """HEAD of the gnnbench checkout, suffixed ``-dirty`` when tracked files outside ``results/`` differ (records
     appended to committed results change no code); None outside git. Read once per process, at its first run's
-    start (:func:`gnnbench.harness.runner.execute`), so a commit made while a long suite runs is not credited
-    with code the process imported before it."""
+    start (:func:`gnnbench.harness.runner.execute`) or as the driver starts, so a commit made while a long suite
+    runs is not credited with code the process imported before it."""
     return checkout_commit(Path(__file__).resolve().parents[2])
 
 

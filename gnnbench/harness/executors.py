@@ -48,14 +48,14 @@ class ProcessExecutor:
 
     def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
         pending = list(specs)[::-1]
-        suspects: list[RunSpec] = []  # in flight when a worker died, innocent until they die alone
+        suspects: list[tuple[RunSpec, str]] = []  # in flight when a worker died, innocent until they die alone
         while pending or suspects:
             if suspects:
-                yield self._run_alone(suspects.pop(), data_root)
+                yield self._run_alone(*suspects.pop(), data_root)
             else:
                 yield from self._run_pooled(pending, suspects, data_root)
 
-    def _run_pooled(self, pending: list[RunSpec], suspects: list[RunSpec],
+    def _run_pooled(self, pending: list[RunSpec], suspects: list[tuple[RunSpec, str]],
                     data_root: str | None) -> Iterator[dict[str, Any]]:
         """Run ``pending`` on one pool until it is empty or a worker dies; the runs that were in flight then move
         to ``suspects``, unless the pool has one worker: then its run was alone and the death is its own."""
@@ -71,18 +71,17 @@ class ProcessExecutor:
                     done, _ = wait(running)
                 for future in done:
                     if self.workers > 1 and isinstance(future.exception(), BrokenProcessPool):
-                        suspects.append(running.pop(future)[0])
+                        suspects.append(running.pop(future))
                     else:
                         yield _outcome(future, *running.pop(future))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _run_alone(self, spec: RunSpec, data_root: str | None) -> dict[str, Any]:
+    def _run_alone(self, spec: RunSpec, started_at: str, data_root: str | None) -> dict[str, Any]:
         """``spec`` in a fresh worker of its own (with the threads of a pooled one, so its numbers match); the
-        record lists the attempt it lost, as the ray executor's records do."""
+        record lists the attempt it lost, and a failure dates from the first hand-out, as the ray executor's."""
         pool = ProcessPoolExecutor(1, mp_context=_CONTEXT)
         try:
-            started_at = utc_now()
             future = pool.submit(_run_in_worker, spec, data_root, self.threads)
             wait([future])
             record = _outcome(future, spec, started_at)

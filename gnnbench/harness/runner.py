@@ -7,7 +7,6 @@ stops a suite.
 
 from __future__ import annotations
 
-import json
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from torch_geometric import seed_everything
 from gnnbench.data.sources import fingerprint
 from gnnbench.harness.env import environment, git_commit
 from gnnbench.harness.measure import PeakMemory
+from gnnbench.harness.store import encode
 from gnnbench.harness.suite import RunSpec
 from gnnbench.kernels import scatter_provider
 from gnnbench.registry import DATASETS, MODELS, TASKS, load_plugin
@@ -73,7 +73,7 @@ def _check_recordable(result: Mapping[str, Any]) -> None:
     """Fail the run, here, when its result cannot go into runs.jsonl (a tensor or NumPy scalar left in a metric or
     the history): in the driver the error would stop the whole suite, and every resume would meet it again."""
     try:
-        json.dumps(result, allow_nan=True)
+        encode(result)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"the task's result cannot be recorded as JSON: {exc}") from None
 

@@ -44,11 +44,11 @@ class RunStore:
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
+            except ValueError:  # not JSON, or not even text
                 if not (torn_tail and number == len(lines)):
                     warnings.warn(f"{self.path}:{number}: skipping a line that is not a JSON record", stacklevel=2)
                 continue
-            if isinstance(record, dict) and {"run_id", "status"} <= record.keys():
+            if _is_record(record):
                 records.append(record)
             else:
                 warnings.warn(f"{self.path}:{number}: skipping JSON that is not a run record (no run_id and status)",
@@ -128,7 +128,7 @@ class RecordWriter:
         self._fd = fd
 
     def append(self, record: dict[str, Any]) -> None:
-        self.write((json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode())
+        self.write(encode(record))
 
     def write(self, lines: bytes) -> None:
         """Whole lines, synced before returning."""
@@ -139,12 +139,23 @@ class RecordWriter:
         os.fsync(self._fd)
 
 
+def encode(record: dict[str, Any]) -> bytes:
+    """A record as its line of runs.jsonl; the runner checks a result with this too, so what it passes the
+    store can write."""
+    return (json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode()
+
+
+def _is_record(value: Any) -> bool:
+    return isinstance(value, dict) and {"run_id", "status"} <= value.keys()
+
+
 def _run_id(line: bytes) -> str | None:
-    """The run_id of a record line; None for a blank or torn line (kept where it is)."""
+    """The run_id of a record line; None for a blank, torn or foreign line (kept where it is)."""
     try:
-        return json.loads(line)["run_id"]
-    except (json.JSONDecodeError, KeyError, TypeError):
+        record = json.loads(line)
+    except ValueError:
         return None
+    return record["run_id"] if _is_record(record) else None
 
 
 def _cut_torn_tail(fd: int) -> None:

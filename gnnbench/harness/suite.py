@@ -28,7 +28,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,13 +171,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             key = self.construct_object(key_node, deep=deep)
-            mark = key_node.start_mark
-            try:
-                repeated = key in seen
-            except TypeError:
-                raise yaml.constructor.ConstructorError(None, None, f"a key cannot be a {type(key).__name__}",
-                                                        mark) from None
-            if repeated:
+            if not isinstance(key, Hashable):
+                continue  # PyYAML's own construct_mapping reports it
+            if key in seen:
+                mark = key_node.start_mark
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key '{key}' (line {mark.line + 1})", mark)
             seen.add(key)
@@ -245,7 +242,8 @@ class _Expander:
             raise self.fail(keys[pooled[1]], f"runs {second.model} on {second.dataset} ({second.config}, seed "
                             f"{second.seed}) as {keys[pooled[0]]} does, but with {_differences(first, second)}: "
                             "the leaderboard would average the two as one row's seeds. Expected different "
-                            "hyperparameters (a row of their own) or separate suites")
+                            "hyperparameters (a row of their own), the same spelling (0.0 where a default is "
+                            "0.0), or separate suites")
         return Suite(name=name, path=path, specs=specs, executor=self.executor(raw.get("executor", "local")),
                      description=str(raw.get("description", "")), plugins=plugins, dataset_keys=dataset_keys,
                      device_keys=device_keys)
@@ -451,13 +449,16 @@ class _Expander:
 
     def seeds(self, value: Any, key: str) -> list[int]:
         if _is_int(value, minimum=1):
+            if value > MAX_SEED + 1:
+                raise self.fail(key, f"seeds go up to {MAX_SEED} (NumPy's limit), so at most {MAX_SEED + 1} of "
+                                     f"them, got {value}")
             return list(range(value))
-        if isinstance(value, list) and value and all(_is_int(s, minimum=0) and s <= MAX_SEED for s in value):
+        if isinstance(value, list) and value and all(_is_int(s, minimum=0) for s in value):
+            if max(value) > MAX_SEED:
+                raise self.fail(key, f"seeds go up to {MAX_SEED} (NumPy's limit), got {max(value)}")
             if len(set(value)) != len(value):
                 raise self.fail(key, "seeds are repeated")
             return list(value)
-        if isinstance(value, list) and any(_is_int(s, minimum=MAX_SEED + 1) for s in value):
-            raise self.fail(key, f"seeds go up to {MAX_SEED} (NumPy's limit), got {value!r}")
         raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got {value!r}"
                              f"{hp.number_hint(value, int)}")
 

@@ -344,7 +344,7 @@ def to_csv(comparison: Comparison, path: Path | None = None) -> str:
     out["tested"] = out["tested"].map({True: "true", False: "false"})
     text = out.to_csv(index=False, lineterminator="\n")
     if path is not None:
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
     return text
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from gnnbench.leaderboard.aggregate import COLUMNS
-from gnnbench.leaderboard.write import to_csv
+from gnnbench.leaderboard.write import to_csv, write_text
 
 
 def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.DataFrame:
@@ -40,10 +40,10 @@ def write_profile(directory: Path, name: str, records: Sequence[dict[str, Any]],
     """``<name>.jsonl`` (one record per measurement, complete on its own), ``<name>.csv`` and ``<name>.md``."""
     directory.mkdir(parents=True, exist_ok=True)
     jsonl, csv, md = (directory / f"{name}{suffix}" for suffix in (".jsonl", ".csv", ".md"))
-    jsonl.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    jsonl.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), encoding="utf-8")
     frame = profile_frame(records, extra)
     to_csv(frame, csv)
-    md.write_text(markdown(frame, extra, title, notes))
+    write_text(md, markdown(frame, extra, title, notes))
     return jsonl, csv, md
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,15 @@ def to_csv(frame: pd.DataFrame, path: Path) -> None:
 def write_text(path: Path, text: str) -> None:
     """Replace ``path`` whole (a temporary file renamed over it): a reader such as ``compare`` running meanwhile
     sees the old file or the new one, never half of one."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.chmod(partial, 0o644)  # mkstemp's 0o600 would hide the page from the group
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
