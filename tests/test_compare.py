@@ -83,6 +83,24 @@ def test_minimum_effect_size_turns_a_significant_small_change_into_same(tmp_path
     assert compare.compare(a, b, min_effect=0.03).table["verdict"].item() == "same"
 
 
+def test_holm_adjusts_over_the_tested_rows_and_can_turn_a_verdict(tmp_path):
+    """Holm by hand: the k-th smallest of m p-values times (m - k + 1), running maximum, at most 1."""
+    raw = np.array([0.01, 0.04, 0.03, 0.5])
+    assert compare.holm(raw) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    slightly = [v - 0.014 for v in BASE]  # p = 0.03 alone, 0.09 as one of three
+    a = write(tmp_path / "a.csv", [row(m, BASE) for m in ("gcn", "gat", "sage")] + [row("mlp", [0.8])])
+    b = write(tmp_path / "b.csv", [row("gcn", slightly), row("gat", BASE), row("sage", BASE), row("mlp", [0.7])])
+    plain, corrected = compare.compare(a, b), compare.compare(a, b, correct=True)
+    p = plain.table.set_index("model")["p_value"]
+    assert p["gcn"] < 0.05 and plain.table.set_index("model").loc["gcn", "verdict"] == "worse"
+    t = corrected.table.set_index("model")
+    assert t.loc["gcn", "p_value"] == pytest.approx(min(1.0, 3 * p["gcn"]))  # three tested rows; mlp has one seed
+    assert t.loc["gcn", "verdict"] == "same" and math.isnan(t.loc["mlp", "p_value"])
+    assert "(p Holm-adjusted over 3 tested rows)" in compare.summary(corrected)
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 1
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "--holm"]) == 0
+
+
 def test_single_seed_rows_have_no_p_value_and_say_so(tmp_path, capsys):
     a = write(tmp_path / "a.csv", [row("gcn", [0.80]), row("gat", [0.80])])
     b = write(tmp_path / "b.csv", [row("gcn", [0.75]), row("gat", [0.79])])

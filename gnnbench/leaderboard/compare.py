@@ -56,6 +56,7 @@ class Comparison:
     b: Path
     alpha: float
     min_effect: float
+    corrected: bool = False  # p-values Holm-adjusted over the tested rows
 
     def regressions(self, threshold: float = 0.0) -> pd.DataFrame:
         """Rows whose verdict is ``worse`` by more than ``threshold`` (in the metric's unit). An untested row (no
@@ -136,11 +137,13 @@ def leaderboard_csv(path: str | Path) -> Path:
 
 
 def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float = 0.0,
-            column: str = "mean", ignore_config: bool = False) -> Comparison:
+            column: str = "mean", ignore_config: bool = False, correct: bool = False) -> Comparison:
     """Join leaderboards ``a`` (the baseline) and ``b`` (the candidate) and judge every row on ``column``.
 
     ``ignore_config`` joins without the configuration: each model's validation-selected configuration on one
     side meets the other side's, whatever they are (``config`` then reads ``X -> Y`` where they differ).
+    ``correct`` replaces the tested rows' p-values by Holm's adjustment over all of them, so that with many rows
+    a chance ``better`` or ``worse`` somewhere stays below ``alpha``.
     """
     if column not in ("mean", *COSTS):
         raise GnnbenchError(f"--on must be mean or one of {', '.join(COSTS)}, got {column!r}")
@@ -157,9 +160,15 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         if ignore_config:
             r["config"] = " -> ".join(dict.fromkeys(c for c in (r["config_a"], r["config_b"]) if isinstance(c, str)))
         side = {"both": "both", "left_only": "only in A", "right_only": "only in B"}[r["_merge"]]
-        rows.append(_judge(r, side, alpha, min_effect, a, b))
+        rows.append(_judge(r, side, a, b))
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
-    return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect)
+    tested = table["tested"].astype(bool)
+    if correct and tested.any():
+        table.loc[tested, "p_value"] = holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
+    both = table["status"] == "both"
+    table.loc[both, "verdict"] = [_verdict(r.improvement, r.p_value, r.tested, alpha, min_effect)
+                                  for r in table[both].itertuples()]
+    return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct)
 
 
 def welch_p(a: np.ndarray, b: np.ndarray) -> float:
@@ -172,7 +181,7 @@ def welch_p(a: np.ndarray, b: np.ndarray) -> float:
     return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
-def _judge(r: dict, side: str, alpha: float, min_effect: float, a: Path, b: Path) -> dict:
+def _judge(r: dict, side: str, a: Path, b: Path) -> dict:
     key = {k: r[k] for k in KEYS}
     if side != "both":
         present = "_a" if side == "only in A" else "_b"
@@ -187,15 +196,29 @@ def _judge(r: dict, side: str, alpha: float, min_effect: float, a: Path, b: Path
     delta = r["mean_b"] - r["mean_a"]
     improvement = sign * delta
     p = welch_p(r["values_a"], r["values_b"])
-    tested = not math.isnan(p)
-    significant = abs(improvement) > min_effect and (not tested or p < alpha)
-    verdict = "same" if not significant else "better" if improvement > 0 else "worse"
-    if math.isnan(delta):
-        verdict = UNDEFINED  # a mean is NaN (the metric undefined on some seed): nothing to judge
     return {**key, "direction": r["direction_a"], "status": "both", "a_mean": r["mean_a"], "b_mean": r["mean_b"],
             "delta": delta, "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan,
-            "a_n": r["n_a"], "b_n": r["n_b"], "p_value": p, "tested": tested, "verdict": verdict,
+            "a_n": r["n_a"], "b_n": r["n_b"], "p_value": p, "tested": not math.isnan(p), "verdict": "",
             "notes": "; ".join(_changes(r)), "improvement": improvement}
+
+
+def _verdict(improvement: float, p: float, tested: bool, alpha: float, min_effect: float) -> str:
+    """better / worse when beyond the minimum effect and significant (or untested); same otherwise."""
+    if math.isnan(improvement):
+        return UNDEFINED  # a mean is NaN (the metric undefined on some seed): nothing to judge
+    significant = abs(improvement) > min_effect and (not tested or p < alpha)
+    return "same" if not significant else "better" if improvement > 0 else "worse"
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment: the k-th smallest of m p-values times (m - k + 1), kept monotone and at
+    most 1. Comparing them with alpha bounds the chance of any false verdict among the m rows by alpha."""
+    order = np.argsort(p_values, kind="stable")
+    m = len(p_values)
+    adjusted = np.minimum(1.0, np.maximum.accumulate(p_values[order] * (m - np.arange(m))))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
 
 
 def _changes(r: dict) -> list[str]:
@@ -287,6 +310,7 @@ def summary(comparison: Comparison) -> str:
     return (f"{counts.get('better', 0)} better, {counts.get('worse', 0)} worse, {counts.get('same', 0)} same"
             + (f" ({untested} without per-seed values: verdict on the effect size alone)" if untested else "")
             + (f", {undefined} undefined (a mean is NaN)" if undefined else "")
+            + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
             + f"; {int((t['status'] == 'only in A').sum())} only in A, {int((t['status'] == 'only in B').sum())} "
             f"only in B")
 
@@ -317,7 +341,8 @@ def to_markdown(comparison: Comparison) -> str:
     """A Markdown report: what was compared and how, the summary, one table row per key, a legend."""
     rows = display_rows(comparison)
     shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
-    header = [*shown, "A", "B", "Δ", "Δ rel", "p (Welch)", "verdict", "notes"]
+    header = [*shown, "A", "B", "Δ", "Δ rel", "p (Welch, Holm)" if comparison.corrected else "p (Welch)", "verdict",
+              "notes"]
     lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
              f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
              f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
