@@ -147,10 +147,10 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
     ("name: s\nexperiments:\n  - {task: node_classification, datasets: [Cora], models: [gcn]}\n"
      "  - {task: {name: node_classification, split: random}, datasets: [Cora], models: [gcn], epochs: 50}\n",
      "experiments[1]", "as experiments[0] does, but with task option split public vs random; epochs 200 vs 50"),
-    # 0 for a float default: the same config label, another run_id
+    # 0 for a float default is that default: the same run
     ("name: s\nexperiments:\n  - {task: graph_classification, datasets: [MUTAG], models: [gin_pool]}\n"
      "  - {task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool, hparams: {weight_decay: 0}}]}\n",
-     "experiments[1]", "but with hyperparameter weight_decay 0.0 vs 0:"),
+     "experiments", "defined twice"),
 ])
 def test_errors_name_the_file_the_key_and_what_was_expected(write_suite, text, key, message):
     path = write_suite(text)

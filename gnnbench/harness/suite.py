@@ -242,8 +242,7 @@ class _Expander:
             raise self.fail(keys[pooled[1]], f"runs {second.model} on {second.dataset} ({second.config}, seed "
                             f"{second.seed}) as {keys[pooled[0]]} does, but with {_differences(first, second)}: "
                             "the leaderboard would average the two as one row's seeds. Expected different "
-                            "hyperparameters (a row of their own), the same spelling (0.0 where a default is "
-                            "0.0), or separate suites")
+                            "hyperparameters (a row of their own) or separate suites")
         return Suite(name=name, path=path, specs=specs, executor=self.executor(raw.get("executor", "local")),
                      description=str(raw.get("description", "")), plugins=plugins, dataset_keys=dataset_keys,
                      device_keys=device_keys)
@@ -554,7 +553,7 @@ def _pooled(specs: list[RunSpec]) -> tuple[int, int] | None:
 
 def _differences(a: RunSpec, b: RunSpec) -> str:
     """What tells apart two runs of one row and seed: task options and hyperparameters (key by key, compared as
-    the run_id hashes them, so ``0`` and ``0.0`` differ) and the budget fields."""
+    the run_id hashes them) and the budget fields."""
     mappings = (("task option", a.task_options, b.task_options), ("hyperparameter", a.hparams, b.hparams))
     parts = [f"{what} {k} {_short(x.get(k))} vs {_short(y.get(k))}" for what, x, y in mappings
              for k in sorted({*x, *y}) if canonical_json(x.get(k)) != canonical_json(y.get(k))]
