@@ -69,7 +69,6 @@ class RayExecutor:
 
         for spec in specs:
             submit(spec, [])
-        done: set[str] = set()
         try:
             while pending:
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
@@ -85,9 +84,6 @@ class RayExecutor:
                         continue
                     record = worker_failure(spec, exc, started[spec.run_id],
                                             f"worker died {len(lost)} times; last: {lost[-1]}")
-                if spec.run_id in done:
-                    continue
-                done.add(spec.run_id)
                 record["attempts"] = {"count": len(lost) + 1, "lost": lost}
                 yield record
         finally:
