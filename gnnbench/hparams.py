@@ -94,7 +94,8 @@ def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset:
     missing = [n for n in params if n not in resolved]
     if missing:
         raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)")
-    return {key: float(value) if type(value) is int and _expected(entry.obj, key, train) is float else value
+    expected = _expected_types(entry.obj, train)
+    return {key: float(value) if type(value) is int and expected.get(key) is float else value
             for key, value in resolved.items()}  # 0 and 0.0 are one configuration: one run_id
 
 
@@ -108,11 +109,12 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
     params = constructor_params(target)
     extra = dict(extra or {})
     known = set(params) | set(extra)
+    types = _expected_types(target, extra)
     for key, value in values.items():
         if key not in known:
             raise HparamError(key, f"unknown {what} '{key}' for {owner}{did_you_mean(key, known)}"
                                    f" (accepted: {', '.join(sorted(known))})")
-        expected = _expected(target, key, extra)
+        expected = types[key]
         if expected is not None and not _matches(value, expected):
             raise HparamError(key, f"expected {_describe(expected)} for '{key}', got {value!r}"
                                    f"{number_hint(value, expected)}")
@@ -148,10 +150,12 @@ def split(model_cls: type, hparams: Mapping[str, Any]) -> tuple[dict[str, Any], 
     return ({k: v for k, v in hparams.items() if k in params}, {k: v for k, v in hparams.items() if k not in params})
 
 
-def _expected(target: type, key: str, extra: Mapping[str, Any]) -> Any:
-    """The type ``key`` must have: its annotation, else its default's type (None when neither says)."""
-    params = constructor_params(target)
-    return _type_hints(target).get(key) or _type_of_default(params[key].default if key in params else extra[key])
+def _expected_types(target: type, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The type each parameter of ``target`` (and each ``extra`` key) must have: its annotation, else its
+    default's type (None when neither says). Read once per call, not once per key."""
+    params, hints = constructor_params(target), _type_hints(target)
+    defaults = {**extra, **{name: p.default for name, p in params.items()}}
+    return {key: hints.get(key) or _type_of_default(default) for key, default in defaults.items()}
 
 
 def _type_hints(model_cls: type) -> dict[str, Any]:
