@@ -117,6 +117,7 @@ def test_the_driver_reads_its_own_environment_before_any_run(tiny_suite, tmp_pat
 
     class Checks:
         name = "local"
+        runs_here = True
 
         def map(self, specs, data_root=None):
             read_before_runs.append(env._static.cache_info().currsize == 1)
@@ -279,6 +280,7 @@ def test_devices_are_checked_where_the_runs_execute(write_suite, tmp_path, monke
 
     class Cluster:
         name = "ray"
+        runs_here = False
         handed_out = 0
 
         def map(self, specs, data_root=None):
@@ -288,6 +290,6 @@ def test_devices_are_checked_where_the_runs_execute(write_suite, tmp_path, monke
     cluster = Cluster()
     driver.run(suite, RunStore(tmp_path / "ray"), cluster)
     assert cluster.handed_out == 1
-    cluster.name = "local"
+    cluster.runs_here = True
     with pytest.raises(ConfigError, match="CUDA is not available"):
         driver.run(suite, RunStore(tmp_path / "local"), cluster)

@@ -18,6 +18,8 @@ from gnnbench.registry import DATASETS
 
 class Executor(Protocol):
     name: str
+    #: Whether the runs execute on this machine, so that its devices are theirs (False on a cluster).
+    runs_here: bool
 
     def map(self, specs: list[RunSpec], data_root: str | None = None) -> Any: ...
 
@@ -90,7 +92,7 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
     host_environment()  # the driver's code is what it imported now: a failure it records hours later says so
     with store.writer() as writer:
         todo = plan(suite, store, rerun_failed)
-        preflight(suite, todo.todo, data_root, devices=executor.name != "ray")  # a worker checks its own
+        preflight(suite, todo.todo, data_root, devices=executor.runs_here)
         if on_plan is not None:
             on_plan(todo)
         for record in executor.map(todo.todo, data_root):

@@ -29,6 +29,7 @@ _CONTEXT = multiprocessing.get_context("spawn")
 
 class LocalExecutor:
     name = "local"
+    runs_here = True
 
     def __init__(self, on_epoch: EpochCallback | None = None) -> None:
         self.on_epoch = on_epoch
@@ -40,6 +41,7 @@ class LocalExecutor:
 
 class ProcessExecutor:
     name = "process"
+    runs_here = True
 
     def __init__(self, workers: int | None = None) -> None:
         cores = cpu_count()

@@ -44,6 +44,7 @@ def gnnbench_run(spec: RunSpec, data_root: str | None, threads: int) -> dict[str
 
 class RayExecutor:
     name = "ray"
+    runs_here = False  # the workers check their own devices
 
     def __init__(self, address: str | None = None, num_cpus: float = 1, num_gpus: float = 0,
                  max_retries: int = 2) -> None:
