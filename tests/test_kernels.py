@@ -132,6 +132,40 @@ def test_auto_keeps_the_fastest_measured_backend_and_says_why() -> None:
     assert auto.decide("csr", ["scatter", "csr"], measure).reason == "set by the suite"
 
 
+def test_a_backend_that_runs_out_of_memory_loses_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Timing scatter's E x F messages on a large graph can exhaust a GPU that csr fits: the run goes on on csr."""
+    monkeypatch.setattr(auto, "_decisions", {})
+    real, calls = auto.median_ms, iter(range(2))
+
+    def scatter_too_large(step, device, warmup, repeats):
+        if next(calls) == 0:  # the first candidate, scatter
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return real(step, device, warmup, repeats)
+
+    monkeypatch.setattr(auto, "median_ms", scatter_too_large)
+    model = GCN(8, 3)
+    graph, choice = auto.use_kernel("auto", ["scatter", "csr"], model, torch.randn(50, 8), random_graph(50, 200, 1),
+                                    torch.device("cpu"))
+    assert choice.backend == "csr" and graph.layout == torch.sparse_csr and set(choice.timings_ms) == {"csr"}
+    assert choice.reason.endswith("; scatter ran out of memory")
+    assert all(p.grad is None for p in model.parameters())
+    with pytest.raises(torch.OutOfMemoryError, match="every backend"):
+        auto.decide("auto", ["scatter", "csr"], lambda backend: float("inf"))
+
+
+def test_a_run_failing_after_auto_chose_records_the_choice(write_suite, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gnnbench.tasks.node import NodeClassification
+
+    def diverges(*args, **kwargs):
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(NodeClassification, "fit_model", diverges)
+    suite = load_suite(write_suite(SUITE.format(kernel="auto", task="node_classification", models="gcn")))
+    record = execute(suite.specs[0])
+    assert record["status"] == "failed" and record["kernel"]["chosen"] in kernels.CONCRETE
+    assert record["kernel"]["reason"] != "the run failed before auto chose"
+
+
 def test_auto_timing_leaves_the_model_and_random_state_untouched() -> None:
     torch.manual_seed(0)
     model = GCN(8, 3)

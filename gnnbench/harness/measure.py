@@ -6,6 +6,7 @@ CPU (Linux): the kernel's resident-set high-water mark (``VmHWM``) reset at the 
 returned to the OS (``malloc_trim``) so memory released by earlier runs cannot hide this run's growth. The
 result is exact (no sampling) and covers every allocation of the process, torch's included. Where the
 reset is not permitted, the process-lifetime peak is reported and the record says so (``kind``).
+A run can leave a block out (:meth:`PeakMemory.paused`): ``auto`` timing the backends the run will not use.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import gc
 import re
 import resource
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,31 +38,55 @@ class PeakMemory:
         self.kind = ""
         self.baseline_kb = 0
         self.peak_kb = 0
+        self._before_pause_kb = 0  # the peak up to the last :meth:`paused` block
 
     def __enter__(self) -> PeakMemory:
         if self.collect:
             gc.collect()
         if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
             self.kind = "cuda_max_allocated"
-            return self
-        _malloc_trim()
-        self.baseline_kb = _status_kb("VmRSS")
-        try:
-            CLEAR_REFS.write_text("5")
+        else:
+            _malloc_trim()
+            self.baseline_kb = _status_kb("VmRSS")
             self.kind = "rss_peak_above_start"
-        except OSError:
-            self.kind = "process_peak_rss"
+        self._restart()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.peak_kb = max(self._before_pause_kb, self._peak_since_restart())
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Leave out what the block allocates and frees again (``auto`` timing the backends a run will not use):
+        the peak is the larger of the peaks before and after it. Where the peak cannot be reset
+        (``process_peak_rss``) the block is counted."""
+        before = self._peak_since_restart()
+        try:
+            yield
+        finally:
+            if self.kind != "process_peak_rss":
+                self._before_pause_kb = max(self._before_pause_kb, before)
+                _malloc_trim()  # the block's freed heap pages would otherwise stay resident and count
+                self._restart()
+
+    def _restart(self) -> None:
+        """Start the peak counter from what is allocated (resident) now."""
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
-            self.peak_kb = torch.cuda.max_memory_allocated(self.device) // 1024
-        else:
-            hwm = _status_kb("VmHWM")
-            self.peak_kb = hwm - self.baseline_kb if self.kind == "rss_peak_above_start" else _process_peak_kb()
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return
+        try:
+            CLEAR_REFS.write_text("5")
+        except OSError:
+            self.kind = "process_peak_rss"
+
+    def _peak_since_restart(self) -> int:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            return torch.cuda.max_memory_allocated(self.device) // 1024
+        if self.kind == "rss_peak_above_start":
+            return _status_kb("VmHWM") - self.baseline_kb
+        return _process_peak_kb()
 
     def summary(self) -> dict[str, Any]:
         return {"peak_mb": round(self.peak_kb / 1024, 2), "kind": self.kind,

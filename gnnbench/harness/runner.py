@@ -38,6 +38,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     record: dict[str, Any] = {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(),
                               "started_at": utc_now()}
     device = torch.device("cpu")
+    ctx: RunContext | None = None
     try:
         for plugin in spec.plugins:
             load_plugin(plugin)
@@ -49,9 +50,8 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         data = dataset.obj(data_root)
         loaded = time.perf_counter()
         with PeakMemory(device) as memory:
-            result = task.run(MODELS.get(spec.model), data, spec.hparams, Budget(spec.epochs, spec.patience),
-                              RunContext(device=device, seed=spec.seed, kernel=spec.kernel,
-                                         on_epoch=on_epoch))
+            ctx = RunContext(device=device, seed=spec.seed, kernel=spec.kernel, on_epoch=on_epoch, memory=memory)
+            result = task.run(MODELS.get(spec.model), data, spec.hparams, Budget(spec.epochs, spec.patience), ctx)
         result["history"] = downsample(result.get("history", {}))
         if "files" in dataset.meta:
             result.setdefault("data", {})["fingerprint"] = fingerprint(dataset.meta["files"])
@@ -62,8 +62,8 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         record.update(status="failed", error={"type": type(exc).__name__, "message": str(exc),
                                               "traceback": traceback.format_exc()})
     record.setdefault("timing", {})["wall_s"] = time.perf_counter() - started
-    record["kernel"] = {"backend": spec.kernel, **kernel_choice(spec, record.pop("kernel", None)),
-                        "scatter_provider": scatter_provider()}
+    record["kernel"] = {"backend": spec.kernel, **kernel_choice(spec, ctx.kernel_choice if ctx else None),
+                        "scatter_provider": scatter_provider(device)}
     record["env"] = environment(device)
     record["finished_at"] = utc_now()
     return record

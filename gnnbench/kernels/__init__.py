@@ -21,6 +21,7 @@ import importlib.util
 from collections.abc import Iterable
 from typing import Any
 
+import torch
 import torch_geometric.typing
 
 from gnnbench.errors import GnnbenchError
@@ -41,9 +42,10 @@ class KernelUnavailableError(GnnbenchError):
     """A backend whose library is not installed."""
 
 
-def scatter_provider() -> str:
-    """Which library serves PyG's scatter where it has a choice."""
-    return "torch_scatter" if torch_geometric.typing.WITH_TORCH_SCATTER else "torch"
+def scatter_provider(device: torch.device) -> str:
+    """Which library serves PyG's scatter on ``device`` where it has a choice: min/max with gradients go to
+    ``torch_scatter`` on CUDA when it is installed; everything else, and everything on the CPU, is torch's."""
+    return "torch_scatter" if torch_geometric.typing.WITH_TORCH_SCATTER and device.type == "cuda" else "torch"
 
 
 def available(backend: str) -> bool:

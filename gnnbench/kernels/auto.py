@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -47,7 +49,8 @@ def decide(requested: str, candidates: Sequence[str], measure: Callable[[str], f
            key: Hashable | None = None, warmup: int = WARMUP, repeats: int = REPEATS) -> KernelChoice:
     """The backend for ``requested`` (a backend name or ``auto``) among ``candidates``; ``measure(backend)``
     returns the median milliseconds of ``repeats`` steps after ``warmup`` with that backend (the counts are
-    only written into the reason) and is called only for ``auto``."""
+    only written into the reason), or infinity where the backend ran out of memory, and is called only for
+    ``auto``."""
     if requested != "auto":
         require(requested)
         return KernelChoice(requested, requested, "set by the suite")
@@ -59,19 +62,29 @@ def decide(requested: str, candidates: Sequence[str], measure: Callable[[str], f
         cached = _decisions[key]
         return replace(cached, reason=f"cached decision for this model, graph size and device: {cached.reason}")
     timings = {backend: measure(backend) for backend in candidates}
-    best = min(timings, key=timings.__getitem__)
+    fitting = {backend: ms for backend, ms in timings.items() if math.isfinite(ms)}
+    if not fitting:
+        raise torch.OutOfMemoryError(f"kernel auto: every backend ({', '.join(candidates)}) ran out of memory "
+                                     "on this graph")
+    best = min(fitting, key=fitting.__getitem__)
+    too_large = [backend for backend in candidates if backend not in fitting]
     choice = KernelChoice(best, "auto", f"fastest of {', '.join(candidates)}: median of {repeats} timed "
-                                        f"forward+backward steps after {warmup} warm-up, on this graph", timings)
+                                        f"forward+backward steps after {warmup} warm-up, on this graph"
+                                        + (f"; {', '.join(too_large)} ran out of memory" if too_large else ""),
+                          fitting)
     if key is not None:
         _decisions[key] = choice
     return choice
 
 
 def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: Tensor, edge_index: Tensor,
-               device: torch.device) -> tuple[Tensor, KernelChoice]:
+               device: torch.device, untracked: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
+               ) -> tuple[Tensor, KernelChoice]:
     """Put a backend into effect on ``model`` and return (the graph its ``forward`` takes, the choice).
 
-    For ``auto`` every candidate is timed on ``model(x, graph)`` with a sum as the loss.
+    For ``auto`` every candidate is timed on ``model(x, graph)`` with a sum as the loss, inside ``untracked()``
+    (the run's peak memory leaves out the backends it will not use); a candidate that runs out of memory
+    loses.
     """
     num_nodes = x.size(0)
 
@@ -83,13 +96,20 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
             model(x, graph).sum().backward()
 
         with _propagating(model):
-            return median_ms(step, device, WARMUP, REPEATS)
+            try:
+                return median_ms(step, device, WARMUP, REPEATS)
+            except torch.OutOfMemoryError:
+                pass  # leaving the handler frees the failed step's tensors
+        model.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        return math.inf
 
     key = (type(model).__qualname__, repr(model), num_nodes, edge_index.size(1), x.size(-1), str(device),
            tuple(candidates))
     if requested == "auto" and len(candidates) > 1 and key not in _decisions:
         state = copy.deepcopy(model.state_dict())
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        with untracked(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             choice = decide(requested, candidates, measure, key)
         model.load_state_dict(state)
         model.zero_grad(set_to_none=True)

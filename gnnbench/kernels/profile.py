@@ -17,8 +17,9 @@ measured time (doubled for ``forward+backward``), and ``bound_fraction`` is that
 bandwidth measured in the same run (``copy_gbps``: a large ``Tensor.copy_``, read plus write): 1.0 would be a
 kernel moving only what it must at copy speed.
 
-``auto`` decides per (graph, op) exactly as a run does (timing ``forward+backward`` of each backend) and is
-then timed again on its own, so its row is a fresh measurement comparable with the others.
+``auto`` decides per (graph, op) by a run's rule (the fastest ``forward+backward`` of each backend, with the
+profile's warm-up and repeat counts rather than a run's 1 and 3) and is then timed again on its own, so its
+row is a fresh measurement comparable with the others.
 """
 
 from __future__ import annotations

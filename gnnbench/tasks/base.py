@@ -17,6 +17,7 @@ and the task calls it instead of its own loop. The test split, the metrics and t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -28,6 +29,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from gnnbench.harness.measure import PeakMemory
 from gnnbench.registry import Entry
 
 
@@ -59,6 +61,14 @@ class RunContext:
     #: the suite's ``kernel:`` (a backend or ``auto``), put into effect by tasks listing backends in ``kernels``
     kernel: str = "scatter"
     on_epoch: Callable[[int, Mapping[str, float]], None] | None = None
+    #: the run's peak-memory measurement, which a task may pause (:meth:`untracked`)
+    memory: PeakMemory | None = None
+    #: set by the task once its backend is in effect: recorded even when the run fails later
+    kernel_choice: dict[str, Any] | None = None
+
+    def untracked(self) -> contextlib.AbstractContextManager[None]:
+        """A block whose allocations are not the run's peak memory (``auto`` timing other backends)."""
+        return self.memory.paused() if self.memory is not None else contextlib.nullcontext()
 
     def report(self, epoch: int, values: Mapping[str, float]) -> None:
         if self.on_epoch is not None:

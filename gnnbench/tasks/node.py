@@ -62,7 +62,8 @@ class NodeClassification(Task):
         model, data = model.to(ctx.device), data.to(ctx.device)
         num_edges = data.num_edges
         graph, kernel = use_kernel(ctx.kernel, candidates(model_kernels(entry), self.kernels), model, data.x,
-                                   data.edge_index, ctx.device)
+                                   data.edge_index, ctx.device, ctx.untracked)
+        ctx.kernel_choice = kernel.to_record()
         data = with_graph(data, graph)
         fit = self.fit_model(model, hide_test(data), train_kwargs, budget, ctx)
         metrics = self.evaluate(model, data, SPLITS)
@@ -70,7 +71,6 @@ class NodeClassification(Task):
             "metrics": metrics,
             "split": split_id,
             **fit.record(model),
-            "kernel": kernel.to_record(),
             "data": {"num_nodes": data.num_nodes, "num_edges": num_edges,
                      **{f"num_{s}": int(data[f"{s}_mask"].sum()) for s in SPLITS}},
         }

@@ -1,0 +1,52 @@
+"""Per-run peak memory: what a run allocates counts, a paused block (``auto`` timing backends) does not."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gnnbench.harness.measure import PeakMemory
+
+CPU = torch.device("cpu")
+MB = 2**20
+
+
+def touched(megabytes: int) -> torch.Tensor:
+    """A tensor whose pages are resident (``torch.empty`` would only reserve them)."""
+    return torch.ones(megabytes * MB // 4)
+
+
+@pytest.fixture
+def resettable() -> None:
+    with PeakMemory(CPU) as probe:
+        pass
+    if probe.kind != "rss_peak_above_start":
+        pytest.skip("this kernel does not let a process reset its resident-set peak")
+
+
+def test_the_peak_counts_what_the_run_allocated_and_freed(resettable: None) -> None:
+    with PeakMemory(CPU) as memory:
+        block = touched(200)
+        del block
+    assert memory.kind == "rss_peak_above_start" and memory.summary()["peak_mb"] >= 190
+
+
+def test_a_paused_block_is_left_out_but_what_it_keeps_counts(resettable: None) -> None:
+    with PeakMemory(CPU) as memory:
+        before = touched(40)
+        with memory.paused():
+            transient = touched(300)
+            kept = touched(60)
+            del transient
+        after = touched(20)
+        del before, kept, after
+    assert 110 <= memory.summary()["peak_mb"] < 250  # 40 + 60 + 20 resident at the end, not the 300 freed
+
+
+def test_the_peak_before_a_pause_is_kept(resettable: None) -> None:
+    with PeakMemory(CPU) as memory:
+        early = touched(200)
+        del early
+        with memory.paused():
+            pass
+    assert memory.summary()["peak_mb"] >= 190
