@@ -33,6 +33,15 @@ def test_available_modes_return_identical_rows(width: int, dtype: torch.dtype) -
         assert (stats.mode, stats.rows, stats.row_bytes) == (mode, 97, width * table.element_size())
 
 
+@pytest.mark.parametrize("bad", [[0, 500], [-1, 3]])
+def test_an_index_outside_the_table_is_refused_in_every_mode(bad: list[int]) -> None:
+    """gpu_direct's kernel does not check bounds (it would read past the pinned table): the store does, for all."""
+    store = FeatureStore(torch.zeros(500, 4), CPU)
+    for mode in available_modes(CPU):
+        with pytest.raises(IndexError, match="out of range: rows .* of a 500-row table"):
+            store.gather(torch.tensor(bad), mode)
+
+
 def test_gpu_direct_is_unavailable_without_cuda() -> None:
     assert available_modes(CPU) == ("cpu", "device")
     with pytest.raises(LoadingUnavailableError, match="needs CUDA and Triton"):
@@ -62,12 +71,13 @@ def test_a_gather_measures_wall_and_cpu_time() -> None:
 
 @needs_cuda
 @pytest.mark.parametrize("width", [1, 31, 32, 100, 128, 257])
-def test_gpu_direct_equals_the_host_gather_without_touching_it_on_the_host(width: int,
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_gpu_direct_equals_the_host_gather_without_touching_it_on_the_host(width: int, dtype: torch.dtype,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     device = torch.device("cuda")
     if "gpu_direct" not in available_modes(device):
         pytest.skip("Triton is not installed")
-    table = torch.randn(10_000, width)
+    table = torch.randn(10_000, width).to(dtype)
     store = FeatureStore(table, device)
     assert store.host.is_pinned()
     index = torch.randint(0, 10_000, (3_001,))

@@ -63,11 +63,14 @@ class FeatureStore:
         if mode not in available_modes(self.device):
             raise LoadingUnavailableError(f"gather mode '{mode}' needs CUDA and Triton (device here: {self.device}); "
                                           f"available: {', '.join(available_modes(self.device))}")
+        if index.numel() and not 0 <= int(index.min()) <= int(index.max()) < self.num_rows:
+            raise IndexError(f"gather index out of range: rows {int(index.min())}..{int(index.max())} of a "
+                             f"{self.num_rows}-row table")  # gpu_direct would read outside the pinned table
         self.prepare(mode)
         self._synchronize()
         wall, cpu = time.perf_counter(), time.process_time()
         out = {"cpu": self._cpu, "gpu_direct": self._gpu_direct, "device": self._device}[mode](index)
-        self._synchronize()
+        self._wait()
         stats = LoadStats(mode=mode, rows=index.numel(), row_bytes=self.row_bytes,
                           seconds=time.perf_counter() - wall, cpu_seconds=time.process_time() - cpu,
                           device=str(self.device))
@@ -101,3 +104,11 @@ class FeatureStore:
     def _synchronize(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+
+    def _wait(self) -> None:
+        """Until the gather has finished, sleeping: a plain synchronize spins the host thread, and the CPU seconds
+        would count the wait as work (a GPU-direct gather could never show it leaves the CPU idle)."""
+        if self.device.type == "cuda":
+            done = torch.cuda.Event(blocking=True)
+            done.record(torch.cuda.current_stream(self.device))
+            done.synchronize()

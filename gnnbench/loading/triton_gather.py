@@ -33,12 +33,14 @@ def _gather_rows(table_ptr, sorted_ptr, perm_ptr, out_ptr, n_rows, width,
 
 
 def gather(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``table[index]`` on ``index.device`` (CUDA), read from the pinned, contiguous 2-D host ``table``."""
+    """``table[index]`` on ``index.device`` (CUDA), read from the pinned, contiguous 2-D host ``table``; the
+    indices must be in range (the caller checks: the kernel does not)."""
     sorted_index, perm = torch.sort(index)
     out = torch.empty(index.numel(), table.size(1), dtype=table.dtype, device=index.device)
     if index.numel():
         block_cols = min(triton.next_power_of_2(table.size(1)), 256)
-        _gather_rows[(triton.cdiv(index.numel(), BLOCK_ROWS),)](
-            table, sorted_index, perm, out, index.numel(), table.size(1), BLOCK_ROWS=BLOCK_ROWS,
-            BLOCK_COLS=block_cols)
+        with torch.cuda.device(index.device):  # Triton launches on the current device, which may be another GPU
+            _gather_rows[(triton.cdiv(index.numel(), BLOCK_ROWS),)](
+                table, sorted_index, perm, out, index.numel(), table.size(1), BLOCK_ROWS=BLOCK_ROWS,
+                BLOCK_COLS=block_cols)
     return out
