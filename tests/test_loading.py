@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from gnnbench.cli import main
+from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import COLUMNS
 from gnnbench.leaderboard.profile import profile_frame
 from gnnbench.loading import EpochLoad, FeatureStore, LoadingUnavailableError, LoadStats, available_modes
@@ -91,6 +92,17 @@ def test_gpu_direct_equals_the_host_gather_without_touching_it_on_the_host(width
     out, stats = store.gather(index.cuda(), "gpu_direct")
     monkeypatch.undo()
     assert out.is_cuda and torch.equal(out.cpu(), expected) and stats.mode == "gpu_direct"
+
+
+@pytest.mark.parametrize(("row_bytes", "batches", "message"), [
+    ((128, 6), (10,), "--row-bytes: .* got 6"),
+    ((128, 4096), (100, 70_000), "--batches: a batch of 70000 rows does not fit the table of 4096-byte rows"),
+])
+def test_profile_refuses_sizes_it_cannot_measure_before_measuring(row_bytes, batches, message, monkeypatch) -> None:
+    """Not after the first sizes have run for minutes: nothing would be written."""
+    monkeypatch.setattr(lp, "environment", lambda device: pytest.fail("measuring started"))
+    with pytest.raises(GnnbenchError, match=message):
+        lp.profile(CPU, rows=200_000, row_bytes=row_bytes, batches=batches)
 
 
 def test_profile_checks_and_tabulates_every_mode(tmp_path) -> None:

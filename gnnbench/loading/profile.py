@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import environment
 from gnnbench.kernels.timing import median_ms
 from gnnbench.loading.store import FeatureStore, available_modes
@@ -46,19 +47,21 @@ def reference_copy_gbps(device: torch.device, megabytes: int, warmup: int, repea
 def profile(device: torch.device, rows: int, row_bytes: Sequence[int] = ROW_BYTES, batches: Sequence[int] = (1000,),
             warmup: int = 2, repeats: int = 5, seed: int = 0,
             on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """One record per (row size, batch, mode), in the leaderboard's schema plus :data:`EXTRA_COLUMNS`."""
+    """One record per (row size, batch, mode), in the leaderboard's schema plus :data:`EXTRA_COLUMNS`; sizes
+    that cannot be measured are refused before anything is."""
+    tables = {size: table_rows(device, rows, size) for size in row_bytes}
+    for size, n in tables.items():
+        if batch := next((b for b in batches if b > n), None):
+            raise GnnbenchError(f"--batches: a batch of {batch} rows does not fit the table of {size}-byte rows, "
+                                f"{n} rows (tables are cut to {MAX_TABLE_BYTES[device.type] // 2**20} MiB on "
+                                f"{device.type}); expected batches of at most {n} rows, or fewer row sizes")
     env = environment(device)
     copy_gbps = reference_copy_gbps(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
     generator = torch.Generator().manual_seed(seed)
     records = []
-    for size in row_bytes:
-        if size % 4:
-            raise ValueError(f"row sizes are whole float32 values (multiples of 4 bytes), got {size}")
-        n = min(rows, MAX_TABLE_BYTES[device.type] // size)
+    for size, n in tables.items():
         store = FeatureStore(torch.rand(n, size // 4, generator=generator), device)
         for batch in batches:
-            if batch > n:
-                raise ValueError(f"a batch of {batch} rows does not fit a table of {n} rows of {size} bytes")
             for mode in available_modes(device):
                 index = _batch(n, batch, generator)
                 out, _ = store.gather(index, mode)
@@ -73,6 +76,14 @@ def profile(device: torch.device, rows: int, row_bytes: Sequence[int] = ROW_BYTE
                     on_row(record)
         del store
     return records
+
+
+def table_rows(device: torch.device, rows: int, row_bytes: int) -> int:
+    """The rows of the table measured for ``row_bytes``: ``rows``, cut to :data:`MAX_TABLE_BYTES`."""
+    if row_bytes <= 0 or row_bytes % 4:
+        raise GnnbenchError(f"--row-bytes: row sizes are whole float32 values (positive multiples of 4 bytes), "
+                            f"got {row_bytes}")
+    return min(rows, MAX_TABLE_BYTES[device.type] // row_bytes)
 
 
 def _batch(rows: int, batch: int, generator: torch.Generator) -> torch.Tensor:
