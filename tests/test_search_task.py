@@ -18,6 +18,7 @@ from gnnbench.cli import main
 from gnnbench.data.nasbench import BenchTable, TableUnpickler, load_table
 from gnnbench.errors import ConfigError
 from gnnbench.harness.suite import load_suite
+from gnnbench.leaderboard.aggregate import COLUMNS
 from gnnbench.registry import MODELS
 from gnnbench.search.base import Proposal
 from gnnbench.search.nasbench import bench_key, bench_space
@@ -89,10 +90,35 @@ def test_tabular_search_through_a_suite(write_suite, tmp_path, cora_table) -> No
     board = (tmp_path / "search" / "leaderboard.csv").read_text()
     assert all(f",{m}," in board for m in ("agnn", "random_search", "graphnas"))
     searches = pd.read_csv(tmp_path / "search" / "search.csv")
-    assert list(searches.columns[-9:-4]) == ["search", "space", "budget", "search_seeds", "oracle"]
+    assert list(searches.columns[len(COLUMNS):]) == ["search", "space", "budget", "search_seeds", "oracle",
+                                                     "search_wall_s", "child_epochs", "inherited_children",
+                                                     "skipped_children", "retrain_seeds", "retrain_s"]
     assert set(searches["model"]) == {"agnn", "random_search", "graphnas"}
     assert (searches["budget"] == 25).all() and (searches["oracle"] == 0.826333).all()
+    assert searches["skipped_children"].isna().all() and searches["child_epochs"].isna().all()  # table rows
     assert "## Architecture search" in (tmp_path / "search" / "leaderboard.md").read_text()
+
+
+def test_a_trained_search_reports_skipped_children_and_the_final_selection_s_cost(write_suite, tmp_path) -> None:
+    """Children over max_params spend budget untrained; retraining finalists is part of what a search costs."""
+    path = write_suite("""\
+        name: trained
+        defaults: {epochs: 2, patience: null}
+        experiments:
+          - task: {name: architecture_search, budget: 4, retrain_seeds: 1, retrain_top: 2, finetune_epochs: 1,
+                   max_params: 40000}
+            datasets: [Cora]
+            seeds: 2
+            models: [random_search]
+        """)
+    assert main(["run", str(path), "--results", str(tmp_path), "-q"]) == 0
+    records = [json.loads(line) for line in (tmp_path / "trained" / "runs.jsonl").read_text().splitlines()]
+    skipped = [sum(map(bool, r["search"]["trace"].get("skipped", []))) for r in records]
+    after_search = [r["timing"]["wall_s"] - r["timing"]["load_s"] - r["search"]["wall_s"] for r in records]
+    assert 0 < sum(skipped) < 8 and min(after_search) > 0
+    (row,) = pd.read_csv(tmp_path / "trained" / "search.csv").to_dict("records")
+    assert row["skipped_children"] == sum(skipped) / 2 and row["retrain_s"] == pytest.approx(sum(after_search) / 2)
+    assert row["child_epochs"] == sum(r["search"]["cost"]["child_epochs"] for r in records) / 2
 
 
 def test_search_options_are_validated_with_the_key(write_suite) -> None:

@@ -4,7 +4,10 @@ search spent and what it could have reached.
 Columns: the leaderboard's first ones, then ``search`` (the algorithm), ``space``, ``budget`` (child
 evaluations), ``search_seeds``, ``oracle`` (a NAS-Bench-Graph table's test accuracy of its best-validation
 architecture; empty for trained children), and the mean cost per search: wall seconds, child epochs trained,
-children that inherited weights, and the number of from-scratch retraining seeds behind each test number.
+children that inherited weights, children skipped untrained (over ``max_params``: they use budget and train
+nothing), the number of from-scratch retraining seeds behind each test number, and the seconds the final
+selection took after the search (retraining the finalists, testing the chosen one; a table lookup in tabular
+mode).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from gnnbench.leaderboard.aggregate import COLUMNS, row_key
 from gnnbench.leaderboard.write import format_metric
 
 SEARCH_COLUMNS = [*COLUMNS, "search", "space", "budget", "search_seeds", "oracle", "search_wall_s", "child_epochs",
-                  "inherited_children", "retrain_seeds"]
+                  "inherited_children", "skipped_children", "retrain_seeds", "retrain_s"]
 
 
 def search_frame(board: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -39,7 +42,10 @@ def search_frame(board: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataF
                      "search_wall_s": float(np.mean([s["wall_s"] for s in summaries])),
                      "child_epochs": _mean(c.get("child_epochs") for c in cost),
                      "inherited_children": _mean(c.get("inherited_children") for c in cost),
-                     "retrain_seeds": int(np.mean([len(r.get("retrain", [])) for r in mine]))})
+                     "skipped_children": _mean(map(_skipped, summaries)),
+                     "retrain_seeds": int(np.mean([len(r.get("retrain", [])) for r in mine])),
+                     "retrain_s": float(np.mean([r["timing"]["wall_s"] - r["timing"]["load_s"]
+                                                 - r["search"]["wall_s"] for r in mine]))})
     return pd.DataFrame(rows, columns=SEARCH_COLUMNS)
 
 
@@ -55,19 +61,27 @@ def search_markdown(frame: pd.DataFrame) -> list[str]:
     for (task, space), part in frame.groupby(["task", "space"], sort=True):
         lines += [f"### {task}: space {space}", "",
                   "| dataset | search | budget | seeds | test | oracle | wall s | child epochs | inherited "
-                  "| retrain seeds |",
-                  "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
+                  "| skipped | retrain seeds | retrain s |",
+                  "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in part.sort_values(["dataset", "rank", "model"]).itertuples(index=False):
             oracle = "–" if pd.isna(r.oracle) else format_metric(r.oracle, np.nan, r.metric)
             lines.append(f"| {r.dataset} | {r.model} | {r.budget} | {r.search_seeds} | "
                          f"{format_metric(r.mean, r.std, r.metric)} | {oracle} | {r.search_wall_s:.1f} | "
-                         f"{_blank(r.child_epochs)} | {_blank(r.inherited_children)} | {r.retrain_seeds} |")
+                         f"{_blank(r.child_epochs)} | {_blank(r.inherited_children)} | "
+                         f"{_blank(r.skipped_children)} | {r.retrain_seeds} | {r.retrain_s:.1f} |")
         lines.append("")
     return lines
 
 
 def _matches(record: dict[str, Any], row: Any) -> bool:
     return row_key(record) == (row.task, row.dataset, row.model, row.config, row.scenario)
+
+
+def _skipped(search: dict[str, Any]) -> int | None:
+    """Children over ``max_params`` of a trained search (None in tabular mode, where every child is a row)."""
+    if "cost" not in search:
+        return None
+    return sum(map(bool, search["trace"].get("skipped", [])))
 
 
 def _mean(values: Any) -> float:
