@@ -83,19 +83,34 @@ def test_learned_attention_is_normalised_over_each_neighbourhood(graph, attentio
     alpha = conv.coefficients(conv.lin(x).view(-1, 3, 4), looped)
     sums = torch.zeros(20, 3).index_add_(0, looped[1], alpha)
     torch.testing.assert_close(sums, torch.ones(20, 3))
-    if attention in ("gat_sym", "linear"):  # GraphNAS's pyg_gnn_layer.py forms, written out by hand
-        conv.att_l.data.normal_()
-        conv.att_r.data.normal_()
-        h = conv.lin(x).view(-1, 3, 4)
-        h_i, h_j = h[looped[1]], h[looped[0]]
-        a_l, a_r = conv.att_l, conv.att_r
-        if attention == "gat_sym":  # LeakyReLU of each direction's score, then summed: e_ij = e_ji
-            score = (F.leaky_relu((a_l * h_i).sum(-1) + (a_r * h_j).sum(-1), 0.2)
-                     + F.leaky_relu((a_l * h_j).sum(-1) + (a_r * h_i).sum(-1), 0.2))
-        else:  # the neighbour's features in both terms
-            score = torch.tanh((a_l * h_j).sum(-1) + (a_r * h_j).sum(-1))
-        expected = softmax(score, looped[1], num_nodes=20)
-        torch.testing.assert_close(conv.coefficients(h, looped), expected)
+    # GraphNAS's pyg_gnn_layer.py forms, written out by hand (gat is checked against PyG's GATConv above)
+    conv.att_l.data.normal_()
+    conv.att_r.data.normal_()
+    h = conv.lin(x).view(-1, 3, 4)
+    h_i, h_j = h[looped[1]], h[looped[0]]
+    a_l, a_r = conv.att_l, conv.att_r
+    if attention == "gat_sym":  # LeakyReLU of each direction's score, then summed: e_ij = e_ji
+        score = (F.leaky_relu((a_l * h_i).sum(-1) + (a_r * h_j).sum(-1), 0.2)
+                 + F.leaky_relu((a_l * h_j).sum(-1) + (a_r * h_i).sum(-1), 0.2))
+    elif attention == "linear":  # the neighbour's features in both terms
+        score = torch.tanh((a_l * h_j).sum(-1) + (a_r * h_j).sum(-1))
+    elif attention == "cos":  # the inner product of the two scaled feature vectors
+        score = torch.einsum("ehc,ehc->eh", a_l * h_i, a_r * h_j)
+    elif attention == "generalized_linear":  # w_G of one Linear(out, 1) shared by the heads, after tanh
+        score = torch.einsum("ehc,c->eh", torch.tanh(a_l * h_i + a_r * h_j), conv.general.weight[0])
+    else:
+        return
+    torch.testing.assert_close(conv.coefficients(h, looped), softmax(score, looped[1], num_nodes=20))
+
+
+def test_const_attention_weighs_every_message_one_unnormalised(graph) -> None:
+    x, edge_index = graph
+    conv = SearchConv(6, 4, heads=2, attention="const", aggregation="sum")
+    looped = torch.cat([edge_index, torch.arange(20).repeat(2, 1)], 1)
+    h = conv.lin(x).view(-1, 2, 4)
+    assert torch.equal(conv.coefficients(h, looped), torch.ones(looped.size(1), 2))
+    expected = torch.zeros(20, 2, 4).index_add_(0, looped[1], h[looped[0]]).reshape(20, 8)
+    torch.testing.assert_close(conv(x, edge_index), expected)  # self loop included: the sum over N(i) and i
 
 
 # --- AGNN's controller -----------------------------------------------------------------------------------
@@ -139,6 +154,32 @@ def test_every_child_changes_only_the_fields_of_the_guided_class(space: Space, r
         best_history.append(agnn.best_reward)
     assert best_history == sorted(best_history) and len(set(best_history)) > 1
     assert len(kinds) > 1  # the guider does not lock onto one class
+
+
+@pytest.mark.parametrize("class_entropy", ["relative", "sum"])
+def test_the_argmax_guide_modifies_the_class_whose_controller_is_least_certain(class_entropy: str) -> None:
+    """Each class controller's own sample, read back: the modified class is the one of largest entropy, and
+    its sample (values, log-probability) is the child's."""
+    space = macro_space(2)
+    agnn = AGNN(guide="argmax", batch_size=5, class_entropy=class_entropy)
+    agnn.start(space, torch.Generator().manual_seed(0))
+    rewards = RandomRewards()
+    first = agnn.propose()
+    agnn.observe(first, rewards(first).val)
+    drawn = {}
+    for kind, controller in agnn.controllers.items():
+        def spy(*args, kind=kind, sample=controller.sample, **kwargs):
+            drawn[kind] = sample(*args, **kwargs)
+            return drawn[kind]
+
+        controller.sample = spy
+    entropy = {"relative": lambda s: s.relative_entropy, "sum": lambda s: float(s.entropy.detach())}[class_entropy]
+    for _ in range(60):
+        proposal = agnn.propose()
+        assert proposal.kind == max(drawn, key=lambda kind: entropy(drawn[kind]))
+        assert proposal.log_prob is drawn[proposal.kind].log_prob
+        assert all(proposal.arch[i] == v for i, v in drawn[proposal.kind].values.items())
+        agnn.observe(proposal, rewards(proposal).val)
 
 
 def test_guide_rules() -> None:

@@ -4,7 +4,9 @@ retraining from scratch, without the search ever seeing test labels."""
 
 from __future__ import annotations
 
+import copy
 import io
+import itertools
 import json
 import pickle
 
@@ -59,10 +61,11 @@ def test_the_oracle_breaks_a_validation_tie_hidden_by_float_noise_on_test() -> N
 
 
 def test_every_architecture_of_the_bench_space_has_a_table_entry(cora_table) -> None:
+    """All 24 x 9^4 encodings, less the 24 all-skip cells, onto exactly the tables' 26,206 entries."""
     space = bench_space()
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(2000):
-        assert bench_key(space.sample(generator)) in cora_table.entries
+    valid = [arch for arch in itertools.product(*(range(len(f.choices)) for f in space.fields)) if space.is_valid(arch)]
+    keys = {bench_key(arch) for arch in valid}
+    assert len(valid) == 24 * (9**4 - 1) and keys <= cora_table.entries.keys() and len(keys) == 26_206
     skips = tuple(f.choices.index("skip") if f.kind == "op" else 0 for f in space.fields)
     assert not space.is_valid(skips)  # a cell of skips has no GNN and no entry
 
@@ -146,6 +149,18 @@ def sbm_graph() -> Data:
     return Data(x=x, edge_index=edge_index, y=y, train_mask=masks == 0, val_mask=masks == 1, test_mask=masks == 2)
 
 
+def training_starts(trainer: ChildTrainer) -> list[dict[str, torch.Tensor]]:
+    """From now on, each child's weights as its training starts (after any inheritance)."""
+    starts, train = [], trainer.train
+
+    def spy(model: torch.nn.Module, budget: Budget) -> tuple[int, str | None]:
+        starts.append(copy.deepcopy(model.state_dict()))
+        return train(model, budget)
+
+    trainer.train = spy
+    return starts
+
+
 def test_child_inherits_homogeneous_layers_and_is_only_fine_tuned() -> None:
     data = sbm_graph()
     space = macro_space(2)
@@ -154,11 +169,30 @@ def test_child_inherits_homogeneous_layers_and_is_only_fine_tuned() -> None:
     child = tuple(1 if i in aggregation else v for i, v in enumerate(parent))
     for sharing in (True, False):
         trainer = ChildTrainer(NodeClassification(NodeOptions()), data, space, {"lr": 0.01, "weight_decay": 0.0},
-                               Budget(12, None), torch.device("cpu"), sharing=sharing, finetune_epochs=3)
+                               Budget(12, None), torch.device("cpu"), sharing=sharing, finetune_epochs=3, classes=3)
         trainer(Proposal(parent))
+        starts = training_starts(trainer)
         info = trainer(Proposal(child, parent=parent, kind="aggregation")).info
         assert info["inherited_layers"] == ([0, 1] if sharing else [])
         assert info["epochs"] == (3 if sharing else 12)
+        if sharing:  # the child starts from the parent's weights at its validation-selected epoch
+            convs = [k for k in starts[0] if ".conv." in k]
+            assert convs and all(torch.equal(starts[0][k], trainer.parents[parent][k]) for k in convs)
+        else:
+            assert trainer.parents == {}
+
+
+def test_children_have_every_class_even_one_seen_only_in_test() -> None:
+    """The search trains on a view whose test labels are hidden: the class count comes from the full data."""
+    data = sbm_graph()
+    view = data.clone()
+    view.y[data.test_mask] = -1
+    view.y[view.y == 2] = -1  # class 2 now appears in test only
+    space = macro_space(2)
+    trainer = ChildTrainer(NodeClassification(NodeOptions()), view, space, {"lr": 0.01, "weight_decay": 0.0},
+                           Budget(2, None), torch.device("cpu"), classes=NodeClassification.num_classes(data))
+    model = trainer.build(space.sample(torch.Generator().manual_seed(0)))
+    assert model(data.x, data.edge_index).size(-1) == 3
 
 
 def test_a_childs_initialisation_and_reward_depend_on_the_search_seed_and_its_architecture_not_on_history(
@@ -176,7 +210,7 @@ def test_a_childs_initialisation_and_reward_depend_on_the_search_seed_and_its_ar
 
     def evaluate(*archs, seed=0):
         trainer = ChildTrainer(NodeClassification(NodeOptions()), data, space, {"lr": 0.01, "weight_decay": 5e-4},
-                               Budget(30, 10), torch.device("cpu"), seed=seed)
+                               Budget(30, 10), torch.device("cpu"), seed=seed, classes=3)
         initial.clear()
         evaluations = [trainer(Proposal(arch)) for arch in archs]
         return evaluations[-1], initial[-1]
@@ -195,7 +229,7 @@ def test_a_child_whose_training_diverges_scores_zero_counts_its_epochs_and_is_ne
     data.x[:, 0] = float("nan")  # every node: the first loss is NaN
     space = macro_space(2)
     trainer = ChildTrainer(NodeClassification(NodeOptions()), data, space, {"lr": 0.01, "weight_decay": 0.0},
-                           Budget(12, None), torch.device("cpu"), sharing=True)
+                           Budget(12, None), torch.device("cpu"), sharing=True, classes=3)
     evaluation = trainer(Proposal(space.sample(torch.Generator().manual_seed(0))))
     assert evaluation.val == 0.0 and evaluation.info["diverged"] == "loss became nan at epoch 0"
     assert evaluation.info["epochs"] == 1 and trainer.epochs_trained == 1

@@ -12,9 +12,10 @@ architecture is a poor child, not a failed search.
 
 Each child is initialised and trained from its own seed, drawn from the search seed and its architecture, not
 from the random state the children before it left. Without sharing a child's reward is therefore a function of
-the search seed and the architecture alone: algorithms that propose the same child get the same reward, a
-comparison at equal budget is one of proposals only, and a change to one layer form changes the rewards of the
-children that use it and of no others. (With sharing, inherited weights still carry the parent's history.)
+the search seed and the architecture alone (on the CPU: CUDA's scatter kernels are not deterministic):
+algorithms that propose the same child get the same reward, a comparison at equal budget is one of proposals
+only, and a change to one layer form changes the rewards of the children that use it and of no others. (With
+sharing, inherited weights still carry the parent's history.)
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ class ChildTrainer:
 
     def __init__(self, task: NodeClassification, data: Data, space: Space, train_hparams: Mapping[str, Any],
                  budget: Budget, device: torch.device, sharing: bool = False, finetune_epochs: int = 20,
-                 max_params: int = 5_000_000, seed: int = 0) -> None:
+                 max_params: int = 5_000_000, seed: int = 0, *, classes: int) -> None:
+        """``classes`` comes from the full data: ``data`` hides the test labels, and a class seen only in test
+        would otherwise be missing from every child's output, which the retrained model has."""
         self.task, self.data, self.space, self.train_hparams = task, data, space, dict(train_hparams)
+        self.classes = classes
         self.seed = seed
         self.budget, self.device, self.sharing = budget, device, sharing
         self.finetune = Budget(finetune_epochs, budget.patience)
@@ -52,8 +56,7 @@ class ChildTrainer:
         self.epochs_trained = 0
 
     def build(self, arch: Arch) -> MacroGNN:
-        classes = int(self.data.y.max()) + 1
-        return MacroGNN(self.data.num_features, classes, self.space, arch).to(self.device)
+        return MacroGNN(self.data.num_features, self.classes, self.space, arch).to(self.device)
 
     def train(self, model: MacroGNN, budget: Budget) -> tuple[int, str | None]:
         """Train with the node task's protocol: the epochs run, and why training diverged if it did."""

@@ -143,7 +143,7 @@ class ArchitectureSearch(Task):
         data = data.to(ctx.device)
         view = hide_test(data)
         trainer = ChildTrainer(node, view, space, train_kwargs, budget, ctx.device, algorithm.parameter_sharing,
-                               opts.finetune_epochs, opts.max_params, seed=ctx.seed)
+                               opts.finetune_epochs, opts.max_params, seed=ctx.seed, classes=node.num_classes(data))
         started = time.perf_counter()
         trace = run_search(algorithm, space, trainer, opts.budget, generator, opts.count_repeats)
         wall = time.perf_counter() - started
