@@ -291,6 +291,19 @@ def test_finalists_are_chosen_on_retrained_validation_and_only_the_chosen_one_se
     assert task.label() == "architecture_search(retrain_top=3)"
 
 
+def test_a_child_skipped_over_max_params_is_never_a_finalist() -> None:
+    """Its 0 is no measurement; retraining it would also ignore the limit it was skipped for."""
+    data, entry, hparams = sbm_graph(), MODELS.get("random_search"), {"lr": 0.01, "weight_decay": 0.0}
+    task = ArchitectureSearch(SearchOptions(budget=5, retrain_seeds=1, max_params=3000, retrain_top=5))
+    result = task.run(entry, data, hparams, Budget(2, None), RunContext(torch.device("cpu"), seed=0))
+    skipped = [bool(s) for s in result["search"]["trace"]["skipped"]]
+    assert 0 < sum(skipped) < 5
+    assert sorted(f["child"] for f in result["search"]["finalists"]) == [i for i in range(5) if not skipped[i]]
+    task = ArchitectureSearch(SearchOptions(budget=2, retrain_seeds=1, max_params=1))
+    with pytest.raises(RuntimeError, match="every one of the 2 children was over max_params"):
+        task.run(entry, data, hparams, Budget(2, None), RunContext(torch.device("cpu"), seed=0))
+
+
 def test_retrain_top_enters_the_run_id_only_when_set_above_one(tmp_path) -> None:
     def spec(options: str):
         path = tmp_path / "s.yaml"

@@ -147,7 +147,11 @@ class ArchitectureSearch(Task):
         started = time.perf_counter()
         trace = run_search(algorithm, space, trainer, opts.budget, generator, opts.count_repeats)
         wall = time.perf_counter() - started
-        finalists = top(trace, opts.retrain_top)
+        trained = [c for c in trace if not c.get("skipped") and not c.get("diverged")]
+        if not trained:
+            raise RuntimeError(f"every one of the {len(trace)} children was over max_params ({opts.max_params}) or "
+                               "diverged: there is no architecture to select")
+        finalists = top(trained, opts.retrain_top)  # never a child that scored 0 untrained or diverged
         best: tuple[float, int, list[dict[str, Any]], list[torch.nn.Module]] | None = None
         retrained_val = []
         for rank, finalist in enumerate(finalists):
