@@ -239,8 +239,8 @@ def _record(size: GraphSize, op: str, backend: str, chosen: str, pass_: str, val
     moved = (2 if pass_ == "forward+backward" else 1) * bytes_per_pass
     ms = statistics.median(values) if values else float("nan")
     gbps = moved / (ms * 1e-3) / 1e9 if values else float("nan")
-    mean = sum(values) / len(values) if values else float("nan")
-    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else float("nan")
+    mean = statistics.fmean(values) if values else float("nan")
+    std = statistics.stdev(values) if len(values) > 1 else float("nan")
     return {
         "status": "ok" if values else "failed", "suite": "profile_kernels", "task": f"kernel_{op}_{pass_}",
         "dataset": size.label, "model": backend, "config": "default", "scenario": "none", "metric": "ms",

@@ -24,7 +24,7 @@ class LoadStats:
 
     @property
     def gbps(self) -> float:
-        return self.bytes / self.seconds / 1e9 if self.seconds > 0 else float("inf")
+        return self.bytes / self.seconds / 1e9 if self.seconds > 0 else float("nan")  # too fast to time
 
     def to_record(self) -> dict[str, Any]:
         return {**asdict(self), "bytes": self.bytes, "gbps": self.gbps}
