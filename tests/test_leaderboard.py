@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from gnnbench import leaderboard
-from gnnbench.leaderboard.aggregate import COLUMNS, leaderboard_frame, runs_frame
+from gnnbench.leaderboard.aggregate import COLUMNS, grid_frame, leaderboard_frame, runs_frame
 
 _counter = iter(range(10**6))
 
@@ -45,6 +45,35 @@ def test_every_task_metric_is_known_to_be_a_fraction_or_not():
     metrics = {TASKS.get(name).meta["metric"] for name in TASKS}
     assert {"rocauc", "average_precision", "mae"} <= metrics
     assert metrics <= FRACTION_METRICS | UNBOUNDED_METRICS, metrics - FRACTION_METRICS - UNBOUNDED_METRICS
+
+
+def fold(model, seed, val, test, config, val_loss=0.5, **extra):
+    """A cross-validation record: the seed is the fold."""
+    record = rec(model, "MUTAG", seed, val, test, config=config, split=f"cv(folds=3,split_seed=0,val=0.1):fold={seed}",
+                 **extra)
+    record["metrics"]["val"]["loss"] = val_loss
+    return record
+
+
+def test_under_cross_validation_each_fold_selects_its_own_configuration():
+    """Errica et al.: fold 0's validation holdout holds other folds' test graphs, so a mean over folds would let
+    them choose the configuration those folds report with. Here the mean over folds prefers `a` (0.70 vs 0.67);
+    folds 1 and 2 each prefer `b` on their own validation; fold 2's tie goes to the lower validation loss."""
+    records = [fold("m", 0, 0.90, 0.60, "a"), fold("m", 0, 0.60, 0.90, "b"),
+               fold("m", 1, 0.60, 0.70, "a"), fold("m", 1, 0.70, 0.50, "b"),
+               fold("m", 2, 0.60, 0.80, "a", val_loss=0.4), fold("m", 2, 0.60, 0.40, "b", val_loss=0.3),
+               rec("m", "MUTAG", 0, 0.0, 0.0, config="c", status="failed")]
+    row = board(records).iloc[0]
+    assert list(row["values"]) == pytest.approx([0.60, 0.50, 0.40]) and row["seeds"] == "0;1;2"
+    assert row["val_mean"] == pytest.approx((0.9 + 0.7 + 0.6) / 3) and row["n"] == 3
+    assert row["config"] == "b (2 folds); a (1 fold)" and row["hparams"] == '{"c":"b"} | {"c":"a"}'
+    assert (row["configs_tried"], row["failed"]) == (2, 1)
+    grid = grid_frame(runs_frame(records))
+    assert grid.set_index("config")["selected"].to_dict() == {"a": True, "b": True}
+    unanimous = board([fold("m", s, 0.8, 0.7, "a") for s in range(3)] + [fold("m", s, 0.6, 0.9, "b") for s in range(3)])
+    assert unanimous.iloc[0]["config"] == "a" and unanimous.iloc[0]["hparams"] == '{"c":"a"}'
+    held_out = board([{**r, "split": "holdout"} for r in records])  # without folds: the mean over seeds selects
+    assert held_out.iloc[0]["config"] == "a" and list(held_out.iloc[0]["values"]) == pytest.approx([0.6, 0.7, 0.8])
 
 
 def test_mean_std_ddof1_n_and_per_seed_values():

@@ -5,7 +5,10 @@
   cannot be used to pick on test;
 * per (task, dataset, model, scenario) (:func:`leaderboard_frame`): the configuration with the best mean
   validation metric, and the test metric of that configuration as mean, std (ddof = 1), n and per-seed values;
-  ranks within (task, dataset, scenario) by that mean in the metric's direction.
+  ranks within (task, dataset, scenario) by that mean in the metric's direction. Under cross-validation
+  (records whose ``split`` is ``cv(...)``: the seed is the fold) each fold selects its own configuration on its
+  own validation holdout, as Errica et al. do: another fold's holdout holds this fold's test graphs, so a mean
+  over folds would let them choose the configuration this fold reports with.
 
 A metric can be NaN legitimately (roc_auc on a one-class split, an empty split). Means are taken without
 skipping NaN, so one such seed makes a configuration's mean NaN rather than a mean of the other seeds under an
@@ -60,8 +63,10 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         if r["status"] == "ok":
             metric = r["metric"]
             row.update(
+                cv=str(r.get("split", "")).startswith("cv("),
                 metric=metric, direction=r["direction"], test=r["metrics"]["test"][metric],
-                val=r["metrics"]["val"][metric], params=r.get("params"), epoch_time_s=r.get("epoch_time_s"),
+                val=r["metrics"]["val"][metric], val_loss=r["metrics"]["val"].get("loss", np.nan),
+                params=r.get("params"), epoch_time_s=r.get("epoch_time_s"),
                 peak_mem_mb=r.get("memory", {}).get("peak_mb"), best_epoch=r.get("best_epoch"),
                 device=r.get("env", {}).get("device_name", ""), versions=versions_label(r.get("env", {})),
             )
@@ -103,6 +108,10 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
               .reset_index())
     grid["selected"] = False
     grid.loc[_selected_index(grid, row_keys), "selected"] = True
+    for row, runs_of_row in ok.groupby(row_keys, sort=False):  # cross-validation: chosen by at least one fold
+        if runs_of_row["cv"].all():
+            mine = (grid[row_keys] == pd.Series(row, index=row_keys)).all(axis=1)
+            grid.loc[mine, "selected"] = grid.loc[mine, "config"].isin(set(_chosen_per_fold(runs_of_row)["config"]))
     return grid
 
 
@@ -116,12 +125,22 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         return pd.DataFrame(columns=columns)
     config_keys = [*row_keys, "config"]
     runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(config_keys)}
+    folds_of = {key: group for key, group in _ok(runs).groupby(row_keys) if group["cv"].all()}
     failed = runs[runs["status"] != "ok"].groupby(config_keys).size()
+    failed_in_row = runs[runs["status"] != "ok"].groupby(row_keys).size()
     tried = grid.groupby(row_keys).size()
     rows = []
-    for sel in grid[grid["selected"]].itertuples(index=False):
+    for sel in grid[grid["selected"]].drop_duplicates(row_keys).itertuples(index=False):
         key = tuple(getattr(sel, k) for k in config_keys)
         group = runs_of[key]
+        config, hparams, val_mean, val_std = sel.config, group["hparams"].iloc[0], sel.val_mean, sel.val_std
+        n_failed = int(failed.get(key, 0))
+        if key[:-1] in folds_of:
+            group = _chosen_per_fold(folds_of[key[:-1]])
+            config, hparams = _per_fold_label(group)
+            val = group["val"].to_numpy(dtype=float)
+            val_mean, val_std = val.mean(), val.std(ddof=1) if len(val) > 1 else np.nan
+            n_failed = int(failed_in_row.get(key[:-1], 0))  # any configuration's failure could change a fold's
         repeated = sorted(set(group["seed"][group["seed"].duplicated()]))
         if repeated:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({sel.config}): seed{'s' * (len(repeated) > 1)} "
@@ -131,16 +150,16 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         test = group["test"].to_numpy(dtype=float)
         rows.append({**{k: getattr(sel, k) for k in extra_keys},
             "suite": ";".join(sorted(set(group["suite"]))), "task": sel.task, "dataset": sel.dataset,
-            "model": sel.model, "config": sel.config, "scenario": sel.scenario, "metric": sel.metric,
+            "model": sel.model, "config": config, "scenario": sel.scenario, "metric": sel.metric,
             "direction": sel.direction, "mean": test.mean(), "std": test.std(ddof=1) if len(test) > 1 else np.nan,
-            "n": len(test), "values": test, "val_mean": sel.val_mean,
+            "n": len(test), "values": test, "val_mean": val_mean,
             "params": int(group["params"].dropna().iloc[0]) if group["params"].notna().any() else None,
             "epoch_time_s": group["epoch_time_s"].mean(), "peak_mem_mb": group["peak_mem_mb"].mean(),
-            "kernel": ";".join(sorted(set(group["kernel"]))), "val_std": sel.val_std,
+            "kernel": ";".join(sorted(set(group["kernel"]))), "val_std": val_std,
             "seeds": ";".join(str(s) for s in group["seed"]),
             "configs_tried": int(tried[key[:-1]]),
-            "failed": int(failed.get(key, 0)), "best_epoch_mean": group["best_epoch"].mean(),
-            "device": ";".join(sorted(set(group["device"]))), "hparams": group["hparams"].iloc[0],
+            "failed": n_failed, "best_epoch_mean": group["best_epoch"].mean(),
+            "device": ";".join(sorted(set(group["device"]))), "hparams": hparams,
             "versions": " | ".join(sorted(set(group["versions"]))),
         })
     board = pd.DataFrame(rows)
@@ -154,6 +173,26 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
 
 def _ok(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"]
+
+
+def _chosen_per_fold(runs: pd.DataFrame) -> pd.DataFrame:
+    """One leaderboard row's runs under cross-validation: per seed (fold), the run of the configuration with the
+    best validation metric on that fold, NaN last; ties (frequent on a small holdout) to the lower validation
+    loss, as the epoch's are, then to the config label."""
+    score = np.where(runs["direction"] == "max", -runs["val"], runs["val"])
+    ordered = runs.assign(_score=score).sort_values(["seed", "_score", "val_loss", "config"], kind="stable")
+    return ordered.groupby("seed", sort=True).head(1).drop(columns="_score")
+
+
+def _per_fold_label(chosen: pd.DataFrame) -> tuple[str, str]:
+    """The config and hparams cells of a cross-validated row: the one configuration every fold chose, or each
+    chosen one with its number of folds, most chosen first."""
+    counts = chosen.groupby(["config", "hparams"]).size().reset_index(name="folds")
+    if len(counts) == 1:
+        return counts["config"].iloc[0], counts["hparams"].iloc[0]
+    counts = counts.sort_values(["folds", "config"], ascending=[False, True], kind="stable")
+    config = "; ".join(f"{c} ({k} fold{'s' * (k > 1)})" for c, k in zip(counts["config"], counts["folds"], strict=True))
+    return config, " | ".join(counts["hparams"])
 
 
 def _selected_index(grid: pd.DataFrame, row_keys: list[str]) -> list[int]:
