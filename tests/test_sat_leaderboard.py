@@ -43,17 +43,28 @@ def test_sat_frame_pools_seeds_of_the_selected_config_and_computes_reductions() 
     assert "| cadical195 | neuroback | 6/6 | 10 |" in text and "+50.0%" in text
     assert neuroback.phased_fraction == 0.5 and neuroback.backbone_fraction == 0.8 and neuroback.agreement == 0.75
     assert default.phased_fraction == 0 and pd.isna(default.agreement)
-    assert "| +50.0% | +50.0% | 6 / 0 | 0.031 | 50.0% | 75.0% |" in text  # exact p of 6 paired losses: 2 / 2**6
+    # the formula is the unit: two seeds solving the same three formulas are three pairs, not six (p 2 / 2**3)
+    assert "| +50.0% | +50.0% | 3 / 0 | 0.25 | 50.0% | 75.0% |" in text
     assert default.fewer == default.more == 0 and pd.isna(default.paired_p)
 
 
 def test_paired_counts_compare_each_formula_with_its_own_default_solve() -> None:
-    """Equal medians (3 and 3), yet four of five formulas need more conflicts: pairing is per (seed, formula)."""
+    """Equal medians (3 and 3), yet four of five formulas need more conflicts: pairing is per formula."""
     records = [record("default", 0, {"default": [1, 2, 3, 4, 5], "random": [2, 3, 4, 5, 1]})]
     random = sat_frame(records, BOARD).set_index("policy").loc["random"]
     assert random.median_conflicts == 3 and random.conflict_reduction == 0
     assert (random.fewer, random.more) == (1, 4)
     assert random.paired_p == pytest.approx(wilcoxon([1, 1, 1, 1, -4]).pvalue)  # the per-formula differences
+
+
+def test_a_formulas_seeds_are_averaged_before_the_paired_test() -> None:
+    """Each seed is paired with the same seed's default solve, then the formula's differences are averaged."""
+    records = [record("default", 0, {"default": [10, 10, 10, 10], "neuroback": [4, 12, 9, 30]}),
+               record("default", 1, {"default": [20, 20, 20, 20], "neuroback": [20, 4, 22, 0]})]
+    neuroback = sat_frame(records, BOARD).set_index("policy").loc["neuroback"]
+    differences = [(-6 + 0) / 2, (2 - 16) / 2, (-1 + 2) / 2, (20 - 20) / 2]  # the last formula ties: dropped
+    assert (neuroback.fewer, neuroback.more) == (2, 1)
+    assert neuroback.paired_p == pytest.approx(wilcoxon(differences[:3]).pvalue)
 
 
 def test_sat_frame_reads_records_made_before_coverage_was_recorded() -> None:

@@ -7,10 +7,13 @@ is ``1 - median_conflicts / median_conflicts(default)`` of the same (model, fami
 phases. Unsolved formulas (budget exhausted) count with the conflicts they reached, so medians and means are
 lower bounds where ``solved < runs``.
 
-Paired against the default policy on the same (seed, formula): ``fewer`` and ``more`` count the solves that
-needed fewer or more conflicts than the default did, and ``paired_p`` is the two-sided Wilcoxon signed-rank p of
-the conflict differences (ties dropped). Medians of a few dozen conflicts move by run-to-run noise; the paired
-test says whether a policy's shift is systematic.
+Paired against the default policy on the same formula: each seed's conflicts minus the default's on that seed
+and formula, averaged over the seeds, is one formula's difference; ``fewer`` and ``more`` count the formulas
+whose difference is negative or positive, and ``paired_p`` is the two-sided Wilcoxon signed-rank p of those
+differences (ties dropped). The formula is the unit: a policy that does not depend on the seed (the solver's
+own phases, all-true, the backbone) solves a formula identically under every seed, and pairing per (seed,
+formula) would count it once per seed and overstate every p. Medians of a few dozen conflicts move by
+run-to-run noise; the paired test says whether a policy's shift is systematic.
 
 Coverage, pooled over the formulas: ``phased_fraction`` is the share of variables the policy sets a phase for;
 ``backbone_fraction`` the share of those that are backbone variables; ``agreement`` the share of these that
@@ -79,7 +82,8 @@ def sat_frame(records: list[dict[str, Any]], board: pd.DataFrame) -> pd.DataFram
 
 
 def _paired_with_default(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per (keys, policy): solves with fewer / more conflicts than the default on the same formula, Wilcoxon p."""
+    """Per (keys, policy): formulas with fewer / more conflicts than the default (the mean over seeds of the
+    per-seed differences), and their Wilcoxon p."""
     rows = rows.assign(policy=rows["policy"].astype(str))
     pair = [*SAT_KEYS[:-1], "seed", "formula"]
     default = rows.loc[rows["policy"] == "default", [*pair, "conflicts"]].rename(columns={"conflicts": "baseline"})
@@ -87,6 +91,7 @@ def _paired_with_default(rows: pd.DataFrame) -> pd.DataFrame:
     if paired.empty:
         return pd.DataFrame(columns=[*SAT_KEYS, "fewer", "more", "paired_p"])
     paired["difference"] = paired["conflicts"] - paired["baseline"]
+    per_formula = paired.groupby([*SAT_KEYS, "formula"], sort=False, observed=True)["difference"].mean()
 
     def summary(difference: pd.Series) -> pd.Series:
         nonzero = difference[difference != 0]
@@ -94,7 +99,7 @@ def _paired_with_default(rows: pd.DataFrame) -> pd.DataFrame:
         return pd.Series({"fewer": int((difference < 0).sum()), "more": int((difference > 0).sum()),
                           "paired_p": float(p)})
 
-    return paired.groupby(SAT_KEYS, sort=False)["difference"].apply(summary).unstack().reset_index()
+    return per_formula.groupby(level=SAT_KEYS, sort=False).apply(summary).unstack().reset_index()
 
 
 def sat_markdown(frame: pd.DataFrame) -> list[str]:
@@ -104,10 +109,10 @@ def sat_markdown(frame: pd.DataFrame) -> list[str]:
     lines = ["## SAT solving", "",
              "Held-out formulas solved under each phase policy (conflict budget per solve; unsolved formulas count "
              "with the conflicts they reached). Reduction: 1 - median conflicts / median conflicts of the "
-             "default policy, same solver. Fewer / more: solves that needed fewer / more conflicts than the "
-             "default on the same formula, p their two-sided Wilcoxon signed-rank test. Phased: share of "
-             "variables the policy sets; agreement: share of the phased backbone variables that get the "
-             "backbone's phase.", ""]
+             "default policy, same solver. Fewer / more: formulas that needed fewer / more conflicts than the "
+             "default (mean over seeds of the paired differences), p their two-sided Wilcoxon signed-rank "
+             "test. Phased: share of variables the policy sets; agreement: share of the phased backbone "
+             "variables that get the backbone's phase.", ""]
     for (dataset, model, family), part in frame.groupby(["dataset", "model", "family"], sort=True):
         lines += [f"### {dataset} · {family} · {model}", "",
                   "| solver | policy | solved | median conflicts | mean conflicts | median decisions | "
