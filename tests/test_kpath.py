@@ -98,9 +98,19 @@ def test_the_contrastive_loss_trains_the_encoder_through_both_views():
     model = KPathGNN(1, 2, hidden_channels=16, k=2, contrast_weight=1.0, drop_rate=0.3)
     graphs = [nx.gnp_random_graph(8, 0.4, seed=s) for s in range(8)]
     batch = Batch.from_data_list([model.graph_transform()(_graph(g)) for g in graphs])
+    views, embed = [], model.embed
+
+    def kept(*args):  # each view's graph embeddings, kept to read their gradients
+        views.append(embed(*args))
+        views[-1].retain_grad()
+        return views[-1]
+
+    model.embed = kept
     loss = model.auxiliary_loss(batch)
     loss.backward()
+    assert len(views) == 2 and all(view.grad.abs().sum() > 0 for view in views)  # neither view is detached
     assert model.encoder[0].weight.grad.abs().sum() > 0 and model.convs[0].lstm.weight_ih_l0.grad is not None
+    del model.embed
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     torch.manual_seed(1)
     first = float(model.auxiliary_loss(batch).detach())

@@ -80,10 +80,26 @@ def test_messages_are_contextualised_where_gcn_and_gin_are_additive():
     # SIR-GCN: the effect of changing the centre depends on the neighbour (the message is not f(u) + g(v))
     assert not torch.allclose(centre_difference(sir, h_u, h_u2, h_a), centre_difference(sir, h_u, h_u2, h_b),
                               atol=1e-4)
-    for additive in (GCNConv(3, 4, add_self_loops=False, normalize=False),
-                     GINConv(torch.nn.Linear(3, 4))):
+    # GIN with a linear update isolates its aggregation (the neighbours summed before any nonlinearity)
+    for additive in (GCNConv(3, 4, add_self_loops=False, normalize=False), GINConv(torch.nn.Linear(3, 4))):
         assert torch.allclose(centre_difference(additive, h_u, h_u2, h_a),
                               centre_difference(additive, h_u, h_u2, h_b), atol=1e-5)
+
+
+def test_sigma_acts_on_each_edge_before_the_neighbours_are_summed():
+    """With one neighbour, sigma per edge and sigma after the sum are the same function; with two they are not.
+    Per edge, u's output on {a, b} is its outputs on {a} and on {b} summed (less the one bias); sigma of the
+    summed keys, W_R sigma(W_Q h_u + W_K h_a + W_K h_b), is not."""
+    torch.manual_seed(3)
+    x = torch.randn(3, 3)  # u, a, b
+    sir = SIRConv(3, 16, 4, activation="relu").eval()
+
+    def out(sources: list[int]) -> torch.Tensor:
+        return sir(x, torch.tensor([sources, [0] * len(sources)]))[0]
+
+    torch.testing.assert_close(out([1, 2]), out([1]) + out([2]) - sir.bias)
+    after_sum = sir.lin_relation(sir.act(sir.lin_query(x[0]) + sir.lin_key(x[1]) + sir.lin_key(x[2]))) + sir.bias
+    assert not torch.allclose(after_sum, out([1]) + out([2]) - sir.bias, atol=1e-4)
 
 
 @pytest.mark.parametrize("pool", ["sum", "mean"])

@@ -107,6 +107,26 @@ def test_events_at_or_after_the_target_time_never_change_the_scores(node2vec_dim
     assert not torch.equal(net.link_logits(past, src, dst, t), before)
 
 
+def test_the_global_encoder_never_attends_to_a_patch_a_node_is_absent_from(monkeypatch) -> None:
+    """A node's sequence has a slot per patch; where the node has no token the slot is padding. Whatever the
+    padding holds, every embedding is bit-identical: the padding mask reaches the model's own encoder."""
+    import gnnbench.models.todyformer as module
+
+    net, data = model(num_blocks=2), random_stream(events=300)
+    query, t0 = torch.arange(50), data.t[250]
+    reference = net.embed(data, query, t0)[0]
+    real_pack, noise, padded = module.pack, torch.Generator().manual_seed(5), []
+
+    def noisy_pack(*args, **kwargs):
+        dense, present = real_pack(*args, **kwargs)
+        padded.append(int((~present).sum()))
+        return torch.where(present.unsqueeze(-1), dense, 100 * torch.randn(dense.shape, generator=noise)), present
+
+    monkeypatch.setattr(module, "pack", noisy_pack)
+    assert torch.equal(net.embed(data, query, t0)[0], reference)
+    assert len(padded) == 2 and min(padded) > 0  # once per block, each with padding to fill
+
+
 def test_the_global_encoder_carries_what_the_local_mpnn_cannot() -> None:
     """u meets w only in patch 1, then v in the last patch; w's edge features reach u's embedding only through
     the global encoder (one local hop per block, patches separate)."""
@@ -127,8 +147,10 @@ def test_the_global_encoder_carries_what_the_local_mpnn_cannot() -> None:
     assert (embedding(full, data) - embedding(full, changed)).abs().max() > 1e-4
 
 
-def test_patches_and_global_encoder_learn_a_rule_longer_than_a_patch_and_m1_does_not() -> None:
-    """Every pair recurs 64 events later; patches of 16 events, windows of 8 patches (128 events) vs one."""
+def test_a_window_of_patches_learns_a_rule_longer_than_a_patch_and_m1_does_not() -> None:
+    """Every pair recurs 64 events later; patches of 16 events, windows of 8 patches (128 events) vs one. What
+    the M = 1 ablation removes here is the window's reach, not only the global encoder: that encoder's own part
+    is :func:`test_the_global_encoder_carries_what_the_local_mpnn_cannot`."""
     data = periodic_stream(num_pairs=64, periods=20, seed=0)
     task = TemporalLinkPrediction(TemporalLinkOptions(batch_size=32, mrr_negatives=5))
     entry = MODELS.get("todyformer")

@@ -24,7 +24,9 @@ and its body could not be verified. gnnbench therefore builds it from two publis
   drop each undirected edge with a probability that falls with the degree centrality of its endpoints (the
   least central edges go first), and an NT-Xent loss between the two views' graph embeddings is added to the
   task's loss with weight ``contrast_weight`` (0 turns it off, the default). Paths of a view are the
-  precomputed paths whose edges all survive, which is exact when paths are not capped.
+  precomputed paths whose edges all survive: with ``paths="all"`` and no cap exactly the view's simple paths,
+  though their distance encodings stay the full graph's (a view does not recompute distances to the root);
+  under the shortest-path selections a path that becomes shortest only in the view is missing.
 
 Paths are enumerated once per graph (:class:`RootedPaths`, vectorised, cached on the dataset) with ``k`` and
 ``max_paths_per_node`` as hyperparameters.
