@@ -109,7 +109,7 @@ def test_a_trained_search_reports_skipped_children_and_the_final_selection_s_cos
         defaults: {epochs: 2, patience: null}
         experiments:
           - task: {name: architecture_search, budget: 4, retrain_seeds: 1, retrain_top: 2, finetune_epochs: 1,
-                   max_params: 40000}
+                   max_params: 250000}
             datasets: [Cora]
             seeds: 2
             models: [random_search]
