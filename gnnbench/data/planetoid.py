@@ -1,7 +1,8 @@
 """Planetoid citation graphs (Yang, Cohen & Salakhutdinov, ICML 2016) with their public split.
 
 Public split: 20 labelled nodes per class for training, 500 for validation, 1,000 for test. PyG's
-``Planetoid`` reads the raw ``ind.<name>.*`` files; CiteSeer's 15 isolated test ids become zero-feature nodes.
+``Planetoid`` reads the raw ``ind.<name>.*`` files; CiteSeer's 15 test ids missing from the raw
+files become zero-feature nodes labelled 0 (PyG's fill-in), in no public mask.
 Bag-of-words features are row-normalised to sum to 1, the preprocessing of the GCN and GAT papers (their
 ``preprocess_features``) and of PyG's examples; the published Planetoid numbers assume it.
 
