@@ -94,9 +94,15 @@ def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset:
     missing = [n for n in params if n not in resolved]
     if missing:
         raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)")
-    expected = _expected_types(entry.obj, train)
+    return as_declared(entry.obj, resolved, train)
+
+
+def as_declared(target: type, values: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``values`` with a whole number given for a float parameter of ``target`` (or ``extra`` key) made that
+    float: 0 and 0.0 are one configuration, with one run_id and one leaderboard row."""
+    expected = _expected_types(target, dict(extra or {}))
     return {key: float(value) if type(value) is int and expected.get(key) is float else value
-            for key, value in resolved.items()}  # 0 and 0.0 are one configuration: one run_id
+            for key, value in values.items()}
 
 
 def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,

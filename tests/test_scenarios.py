@@ -146,6 +146,8 @@ def test_a_suite_grid_over_scenarios_runs_and_records_each(write_suite):
     ("{name: label_noise, rat: 0.1}", "experiments[0].scenario.rat", "unknown option 'rat'"),
     ("{name: label_noise, rate: 1.5}", "experiments[0].scenario", "rate must be in [0, 1]"),
     ("[few_shot, few_shot]", "experiments[0].scenario", "listed twice"),
+    ("[{name: structure_noise, drop: 0}, {name: structure_noise, drop: 0.0}]", "experiments[0].scenario",
+     "listed twice"),  # a whole number for a float option is that float: one scenario, one run_id
 ])
 def test_bad_scenarios_are_located_errors(write_suite, scenario, key, message):
     with pytest.raises(ConfigError) as info:

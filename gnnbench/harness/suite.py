@@ -437,7 +437,8 @@ class _Expander:
             options = {k: v for k, v in item.items() if k != "name"}
             try:
                 hp.check_kwargs(entry.obj, options, "option", f"scenario '{entry.name}'")
-                resolved.append({"name": entry.name, **dataclasses.asdict(entry.obj(**options))})
+                resolved.append({"name": entry.name,
+                                 **dataclasses.asdict(entry.obj(**hp.as_declared(entry.obj, options)))})
             except hp.HparamError as exc:
                 raise self.fail(_join(item_key, exc.key), str(exc)) from None
             except ValueError as exc:
