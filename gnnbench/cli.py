@@ -9,14 +9,17 @@ traceback. ``run`` exits with 1 when a run of this invocation failed (its record
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -24,8 +27,24 @@ from gnnbench.errors import GnnbenchError, did_you_mean
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    """A warning as one line of the command's own voice, not a Python source location."""
+    print(f"gnnbench: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(stderr=False, quiet=args.quiet)
+    # piped (a CI log), text is not wrapped and tables get 200 columns ($COLUMNS if set) instead of Rich's 80, so
+    # numbers, paths and labels stay whole
+    piped = not sys.stdout.isatty()
+    console = Console(stderr=False, quiet=args.quiet, soft_wrap=piped,
+                      width=int(os.environ.get("COLUMNS", 200)) if piped else None)
     try:
         return args.handler(args, console)
     except GnnbenchError as exc:
@@ -40,8 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gnnbench", description=__doc__.splitlines()[0],
-                                     parents=[_common(False)])
+    parser = argparse.ArgumentParser(prog="gnnbench", description=" ".join(__doc__.split("\n\n")[0].split())
+                                     .replace("``", ""), parents=[_common(False)])
     # the subcommands' copies default to "not given", so `gnnbench -q run` keeps the -q given before `run`
     common = _common(argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -56,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rerun-failed", action="store_true", help="run again the runs recorded as failed")
     run.add_argument("--only", action="append", metavar="EXPERIMENT",
                      help="run only this experiment of the suite (repeatable); the leaderboard keeps every record")
-    run.add_argument("--dry-run", action="store_true", help="validate and show the plan, run nothing")
+    run.add_argument("--dry-run", action="store_true", help="validate the suite file and show the plan, run "
+                     "nothing (devices and dataset checksums are checked when a real run starts)")
     run.add_argument("-v", "--verbose", action="store_true", help="progress over epochs too (local executor)")
     run.set_defaults(handler=_run)
 
@@ -67,9 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true", help="list the stale records, move nothing")
     prune.set_defaults(handler=_prune)
 
-    lst = sub.add_parser("list", parents=[common], help="list registered models, datasets or tasks")
+    lst = sub.add_parser("list", parents=[common], help="list registered models, datasets, tasks or scenarios")
     lst.add_argument("what", choices=("models", "datasets", "tasks", "scenarios"))
-    lst.add_argument("--task", help="only entries supporting this task")
+    lst.add_argument("--task", help="only entries supporting this task (models, datasets, scenarios)")
     lst.set_defaults(handler=_list)
 
     board = sub.add_parser("leaderboard", parents=[common], help="rebuild leaderboards from a results folder")
@@ -84,9 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
     prof.add_argument("--sizes", nargs="+", metavar="N:E:F", help="kernels: graph sizes (default: per device, "
                       "see gnnbench/kernels/profile.py)")
-    prof.add_argument("--rows", type=int, help="loading: rows of the feature table (default: per device)")
-    prof.add_argument("--row-bytes", type=int, nargs="+", help="loading: row sizes in bytes (default: 128 .. 4096)")
-    prof.add_argument("--batches", type=int, nargs="+", help="loading: rows gathered per batch (default: per device)")
+    prof.add_argument("--rows", type=_positive_int, help="loading: rows of the feature table (default: per device)")
+    prof.add_argument("--row-bytes", type=_positive_int, nargs="+",
+                      help="loading: row sizes in bytes (default: 128 .. 4096)")
+    prof.add_argument("--batches", type=_positive_int, nargs="+",
+                      help="loading: rows gathered per batch (default: per device)")
     prof.add_argument("--warmup", type=int, default=2, help="untimed repetitions first (default 2)")
     prof.add_argument("--repeats", type=int, default=5, help="timed repetitions; the median is reported (default 5)")
     prof.add_argument("--out", type=Path, default=Path("results/profile"), help="folder for <what>.jsonl/.csv/.md "
@@ -112,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="write the comparison as Markdown to PATH (stdout without PATH)")
     cmp.add_argument("--csv", type=Path, nargs="?", const=Path("-"), metavar="PATH",
                      help="write the comparison as CSV to PATH (stdout without PATH)")
-    cmp.add_argument("--fail-on-regression", type=float, nargs="?", const=0.0, metavar="THRESHOLD",
+    cmp.add_argument("--fail-on-regression", type=_non_negative_float, nargs="?", const=0.0, metavar="THRESHOLD",
                      help="exit 1 when a row is worse by more than THRESHOLD (metric's unit; default 0); a row "
                      "without a test (one seed, or a cost) counts only with a THRESHOLD or --min-effect above 0")
     cmp.add_argument("--fail-on-missing", action="store_true",
@@ -142,6 +164,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    """An argparse type: a threshold of at least 0 (a negative one would flag rows that got better)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+    return value
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
     from gnnbench.harness import driver
@@ -157,8 +190,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     def note_stale(plan: driver.Plan) -> None:
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
             print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} are no run of this suite (made "
-                  f"under other defaults?); the leaderboard counts them until `gnnbench prune {args.suite}` sets "
-                  "them aside", file=sys.stderr)
+                  f"under other defaults?); the leaderboard counts them until `gnnbench prune {args.suite}"
+                  + (f" --results {args.results}" if args.results != Path("results") else "")
+                  + "` sets them aside", file=sys.stderr)
 
     kind = args.executor or suite.executor["type"]
     for flag, value, meant_for in (("--workers", args.workers, "process"), ("--address", args.address, "ray")):
@@ -201,7 +235,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         progress.update(epochs, visible=False)
         if record["status"] != "ok":  # on stderr, -q or not: CI logs must say which run failed and why
             s, error = record["spec"], record["error"]
-            print(f"gnnbench: failed: {s['model']} on {s['dataset']} (seed {s['seed']}): {error['type']}: "
+            print(f"gnnbench: failed: {s['model']} ({s.get('config', 'default')}) on {s['dataset']} (seed "
+                  f"{s['seed']}): {error['type']}: "
                   f"{' '.join(error['message'].split())} (record in {store.path})", file=sys.stderr)
 
     with progress:
@@ -224,6 +259,8 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
 
     suite = load_suite(args.suite)
     store = RunStore(args.results / suite.name)
+    if not store.path.exists():
+        raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
     stale = driver.stale(suite, store.latest())
     if not stale:
         console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}")
@@ -253,6 +290,8 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.kernels import model_kernels
     from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS
 
+    if args.task is not None and args.what == "tasks":
+        raise GnnbenchError("--task filters models, datasets and scenarios; `gnnbench list tasks` lists every task")
     if args.task is not None and args.task not in TASKS:
         raise GnnbenchError(f"--task: unknown task {args.task!r}; known tasks: {', '.join(TASKS.names())}"
                             + did_you_mean(args.task, TASKS.names()))
@@ -263,7 +302,7 @@ def _list(args: argparse.Namespace, console: Console) -> int:
                "scenarios": ("name", "tasks", "about", "options")}[args.what]
     rows = []
     for entry in registry.entries():
-        if args.task and args.task not in entry.tasks and args.what != "tasks":
+        if args.task and args.task not in entry.tasks:
             continue
         if args.what == "models":
             task = args.task or (entry.tasks[0] if entry.tasks else None)  # training defaults differ per task
@@ -294,7 +333,7 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     for column in columns[1:]:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*map(escape, row))  # docstrings hold [n, t] shapes, which Rich would take for markup
     console.print(table)
     return 0
 
@@ -302,8 +341,9 @@ def _list(args: argparse.Namespace, console: Console) -> int:
 def _leaderboard(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
 
-    board = leaderboard.build(args.directory, html=args.html)
-    console.print(_board_table(board.board, args.directory.name))
+    directory = args.directory.parent if args.directory.name == "runs.jsonl" else args.directory
+    board = leaderboard.build(directory, html=args.html)
+    console.print(_board_table(board.board, directory.name))
     console.print(f"wrote {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
     return 0
 
@@ -359,7 +399,11 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         if str(path) == "-":
             sys.stdout.write(text(result))
         else:
-            path.write_text(text(result), encoding="utf-8")
+            try:
+                path.write_text(text(result), encoding="utf-8")
+            except OSError as exc:
+                raise GnnbenchError(f"--{'md' if text is compare.to_markdown else 'csv'}: cannot write {path}: "
+                                    f"{exc.strerror}") from None
     if not any(str(path) == "-" for path, _ in outputs):  # stdout holds the table unless it holds a file's text
         console.print(_compare_table(result))
         for path, _ in outputs:
@@ -408,11 +452,14 @@ def _board_table(board: Any, title: str) -> Table:
     from gnnbench.leaderboard.write import format_metric, format_rank
 
     table = Table(title=f"{title}: test metric of the validation-selected configuration, mean ± std (n)")
-    for column in ("task", "dataset", "model", "config", "metric", "test", "val", "rank"):
+    scenarios = len(board) > 0 and set(board["scenario"]) != {"none"}  # else every row reads alike
+    for column in ("task", "dataset", "model", "config", *(["scenario"] * scenarios), "metric", "test", "val",
+                   "rank"):
         table.add_column(column, overflow="fold")
     for r in board.itertuples(index=False):
-        table.add_row(r.task, r.dataset, r.model, r.config, r.metric, f"{format_metric(r.mean, r.std, r.metric)} "
-                      f"({r.n})", format_metric(r.val_mean, float("nan"), r.metric), format_rank(r.rank),
+        table.add_row(r.task, r.dataset, r.model, r.config, *([r.scenario] * scenarios), r.metric,
+                      f"{format_metric(r.mean, r.std, r.metric)} ({r.n})",
+                      format_metric(r.val_mean, float("nan"), r.metric), format_rank(r.rank),
                       style="bold" if r.rank == 1 else None)
     return table
 

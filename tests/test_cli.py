@@ -119,10 +119,12 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     new = write_suite(GOOD.format(dataset="Cora", model="mlp").replace("epochs: 3", "epochs: 4"), "new.yaml")
     assert main(["run", str(new), "--results", str(results), "--dry-run", "-q"]) == 0
     err = capsys.readouterr().err
-    assert err.startswith("gnnbench: note: 2 runs (mlp on Cora: 2) recorded in") and f"gnnbench prune {new}" in err
-    with pytest.warns(UserWarning, match=r"Cora mlp \(default\): seeds 0, 1 recorded by more than one run"):
-        assert main(["run", str(new), "--results", str(results), "-q"]) == 0  # so does the leaderboard it builds
-    assert "gnnbench: note: 2 runs (mlp on Cora: 2)" in capsys.readouterr().err  # the real run says so too
+    assert err.startswith("gnnbench: note: 2 runs (mlp on Cora: 2) recorded in")
+    assert f"`gnnbench prune {new} --results {results}`" in err  # a command that finds them, as written
+    assert main(["run", str(new), "--results", str(results), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "gnnbench: note: 2 runs (mlp on Cora: 2)" in err  # the real run says so too, and so does its leaderboard:
+    assert "gnnbench: warning: node_classification Cora mlp (default): seeds 0, 1 recorded by more than one run" in err
     assert pd.read_csv(folder / "leaderboard.csv")["n"].tolist() == [4]  # old and new seeds counted together
     runs = (folder / "runs.jsonl").read_text()
     assert main(["prune", str(new), "--results", str(results), "--dry-run"]) == 0
@@ -178,8 +180,45 @@ def test_failed_runs_are_named_on_stderr_even_with_quiet(write_suite, capsys, tm
     out, err = capsys.readouterr()
     (record,) = [json.loads(line) for line in (results / "cli" / "runs.jsonl").read_text().splitlines()]
     assert out == "" and record["status"] == "failed"
-    assert err == (f"gnnbench: failed: mlp on Cora (seed 0): {record['error']['type']}: {record['error']['message']} "
-                   f"(record in {results / 'cli' / 'runs.jsonl'})\n")
+    assert err == (f"gnnbench: failed: mlp (lr=1e+38) on Cora (seed 0): {record['error']['type']}: "
+                   f"{record['error']['message']} (record in {results / 'cli' / 'runs.jsonl'})\n")  # which grid point
+
+
+def test_piped_output_keeps_long_lines_and_scenarios_apart(tmp_path, capsys):
+    """A CI log is not a terminal: a path or a number is never wrapped, and robustness rows say their scenario."""
+    import shutil
+
+    folder = tmp_path / ("a-results-folder-with-a-long-name-" * 3) / "robustness"
+    shutil.copytree(Path(__file__).parents[1] / "results" / "reference" / "robustness", folder)
+    assert main(["leaderboard", str(folder / "runs.jsonl")]) == 0  # the file itself names its folder
+    out = capsys.readouterr().out
+    assert f"wrote {folder / 'leaderboard.csv'}, " in out
+    assert "label_noise(rate=0.4)" in out and "scenario" in out
+
+
+def test_cli_mistakes_are_one_line_errors(tmp_path, capsys):
+    assert main(["prune", str(Path(__file__).parents[1] / "configs" / "quickstart.yaml"),
+                 "--results", str(tmp_path / "nowhere")]) == 2
+    assert "nothing to prune" in capsys.readouterr().err
+    assert main(["list", "tasks", "--task", "node_classification"]) == 2
+    assert "--task filters models, datasets and scenarios" in capsys.readouterr().err
+    board = Path(__file__).parents[1] / "results" / "reference" / "quickstart" / "leaderboard.csv"
+    assert main(["compare", str(board), str(board), "--md", str(tmp_path / "no" / "such" / "dir.md")]) == 2
+    assert capsys.readouterr().err.startswith("gnnbench: error: --md: cannot write")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", str(board), str(board), "--fail-on-regression", "-1"])
+    assert exit_info.value.code == 2 and "expected a number of at least 0" in capsys.readouterr().err
+
+
+def test_a_warning_is_a_line_of_the_command(tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "quickstart"
+    shutil.copytree(Path(__file__).parents[1] / "results" / "reference" / "quickstart", folder)
+    with (folder / "runs.jsonl").open("a") as f:
+        f.write('{"not": "a record"}\n')
+    assert main(["leaderboard", str(folder), "-q"]) == 0
+    assert capsys.readouterr().err.startswith("gnnbench: warning: ")
 
 
 def test_quiet_and_debug_work_before_and_after_the_subcommand(write_suite, capsys, tmp_path):

@@ -63,7 +63,7 @@ def load_table(dataset: str) -> BenchTable:
         path = files("nas_bench_graph") / "light" / f"{dataset}.bench"
     except ModuleNotFoundError:
         raise DataError(f"dataset 'nasbench-{dataset}' needs the nas-bench-graph package: "
-                        "pip install 'gnnbench[search]'") from None
+                        "the search extra, pip install -e '.[search]' in the checkout") from None
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != SHA256[dataset]:

@@ -98,5 +98,6 @@ def _import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise GnnbenchError("the ray executor needs Ray: pip install 'gnnbench[ray]'") from None
+        raise GnnbenchError("the ray executor needs Ray: the ray extra, pip install -e '.[ray]' in the "
+                            "checkout") from None
     return ray

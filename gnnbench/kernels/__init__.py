@@ -61,8 +61,8 @@ def require(backend: str) -> None:
         raise KernelUnavailableError(f"unknown kernel backend {backend!r} (known: {', '.join(BACKENDS)})")
     if not available(backend):
         raise KernelUnavailableError(f"kernel '{backend}' needs the torch-scatter package, which is not installed: "
-                                     "pip install 'gnnbench[scatter]' (it builds from source), or use "
-                                     "kernel: scatter, csr or auto")
+                                     "the scatter extra, pip install --no-build-isolation -e '.[scatter]' in the "
+                                     "checkout (it builds from source), or use kernel: scatter, csr or auto")
 
 
 def model_kernels(entry: Any) -> tuple[str, ...]:
