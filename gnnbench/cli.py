@@ -25,17 +25,23 @@ from rich.table import Table
 
 from gnnbench.errors import GnnbenchError, did_you_mean
 
+PACKAGE = Path(__file__).resolve().parent
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+                 line: str | None = None) -> None:
+            """gnnbench's own warnings as one line of the command; a library's keep their source location."""
+            if Path(filename).resolve().is_relative_to(PACKAGE) and "--debug" not in (argv or sys.argv):
+                print(f"gnnbench: warning: {' '.join(str(message).split())}", file=sys.stderr)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
         return _main(argv)
-
-
-def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
-                  line: str | None = None) -> None:
-    """A warning as one line of the command's own voice, not a Python source location."""
-    print(f"gnnbench: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -43,8 +49,9 @@ def _main(argv: Sequence[str] | None) -> int:
     # piped (a CI log), text is not wrapped and tables get 200 columns ($COLUMNS if set) instead of Rich's 80, so
     # numbers, paths and labels stay whole
     piped = not sys.stdout.isatty()
+    columns = os.environ.get("COLUMNS", "")
     console = Console(stderr=False, quiet=args.quiet, soft_wrap=piped,
-                      width=int(os.environ.get("COLUMNS", 200)) if piped else None)
+                      width=(int(columns) if columns.isdigit() and int(columns) > 0 else 200) if piped else None)
     try:
         return args.handler(args, console)
     except GnnbenchError as exc:

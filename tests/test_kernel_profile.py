@@ -77,6 +77,15 @@ def test_profile_rows_follow_their_definitions(tmp_path) -> None:
     assert all("median of 2 timed forward+backward steps after 0 warm-up" in r["reason"] for r in auto_rows)
 
 
+def test_auto_with_every_backend_out_of_memory_is_a_failed_row_not_an_abort(monkeypatch) -> None:
+    """On a GPU too small for the graph every candidate can run out: the rows measured so far must survive."""
+    monkeypatch.setattr(kp._Bench, "median_ms", lambda self, op, backend: float("inf"))
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), warmup=0, repeats=1)
+    auto_rows = [r for r in records if r["backend"] == "auto"]
+    assert len(auto_rows) == len(kp.PASSES) and all(r["status"] == "failed" for r in auto_rows)
+    assert all(r["status"] == "ok" for r in records if r["backend"] != "auto")
+
+
 def test_profile_rows_rank_by_their_median_not_their_mean() -> None:
     """One slow repeat moves the mean; the leaderboard ranks by ``ms``, the median the docs describe."""
     def row(backend: str, values: list[float]) -> dict:

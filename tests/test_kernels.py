@@ -110,7 +110,7 @@ def test_configure_swaps_and_restores_the_aggregation_modules() -> None:
 
 def test_torch_scatter_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernels, "available", lambda backend: backend != "torch_scatter")
-    with pytest.raises(kernels.KernelUnavailableError, match=r"pip install 'gnnbench\[scatter\]'"):
+    with pytest.raises(kernels.KernelUnavailableError, match=r"pip install --no-build-isolation -e '\.\[scatter\]'"):
         kernels.require("torch_scatter")
     assert kernels.candidates(kernels.CONCRETE, kernels.CONCRETE) == ["scatter", "csr"]
 

@@ -55,6 +55,17 @@ def fold(model, seed, val, test, config, val_loss=0.5, **extra):
     return record
 
 
+def test_a_row_whose_folds_chose_differently_can_be_compared(tmp_path):
+    from gnnbench.leaderboard import compare
+
+    records = [fold("m", 0, 0.9, 0.6, "a"), fold("m", 0, 0.6, 0.9, "b"), fold("m", 1, 0.6, 0.7, "a"),
+               fold("m", 1, 0.7, 0.5, "b")]
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    csv = leaderboard.build(tmp_path).csv
+    result = compare.compare(csv, csv)
+    assert compare.summary(result).startswith("0 better, 0 worse, 1 same")
+
+
 def test_under_cross_validation_each_fold_selects_its_own_configuration():
     """Errica et al.: fold 0's validation holdout holds other folds' test graphs, so a mean over folds would let
     them choose the configuration those folds report with. Here the mean over folds prefers `a` (0.70 vs 0.67);
@@ -66,12 +77,14 @@ def test_under_cross_validation_each_fold_selects_its_own_configuration():
     row = board(records).iloc[0]
     assert list(row["values"]) == pytest.approx([0.60, 0.50, 0.40]) and row["seeds"] == "0;1;2"
     assert row["val_mean"] == pytest.approx((0.9 + 0.7 + 0.6) / 3) and row["n"] == 3
-    assert row["config"] == "b (2 folds); a (1 fold)" and row["hparams"] == '{"c":"b"} | {"c":"a"}'
+    assert row["config"] == "b (2 folds); a (1 fold)" and row["hparams"] == '{"b":{"c":"b"},"a":{"c":"a"}}'
     assert (row["configs_tried"], row["failed"]) == (2, 1)
     grid = grid_frame(runs_frame(records))
     assert grid.set_index("config")["selected"].to_dict() == {"a": True, "b": True}
     unanimous = board([fold("m", s, 0.8, 0.7, "a") for s in range(3)] + [fold("m", s, 0.6, 0.9, "b") for s in range(3)])
     assert unanimous.iloc[0]["config"] == "a" and unanimous.iloc[0]["hparams"] == '{"c":"a"}'
+    with pytest.warns(UserWarning, match=r"MUTAG m \(a\): seed 0 recorded by more than one run"):
+        board([*records, fold("m", 0, 0.95, 0.1, "a")])  # a stale record, which a fold would otherwise pick
     held_out = board([{**r, "split": "holdout"} for r in records])  # without folds: the mean over seeds selects
     assert held_out.iloc[0]["config"] == "a" and list(held_out.iloc[0]["values"]) == pytest.approx([0.6, 0.7, 0.8])
 

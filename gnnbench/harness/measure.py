@@ -66,7 +66,8 @@ class PeakMemory:
         finally:
             if self.kind != "process_peak_rss":
                 self._before_pause_kb = max(self._before_pause_kb, before)
-                _malloc_trim()  # the block's freed heap pages would otherwise stay resident and count
+                if self.device.type != "cuda":
+                    _malloc_trim()  # the block's freed heap pages would otherwise stay resident and count
                 self._restart()
 
     def _restart(self) -> None:

@@ -13,7 +13,6 @@ import contextlib
 import copy
 import math
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -77,9 +76,11 @@ def decide(requested: str, candidates: Sequence[str], measure: Callable[[str], f
     return choice
 
 
+Untracked = Callable[[], contextlib.AbstractContextManager[Any]]
+
+
 def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: Tensor, edge_index: Tensor,
-               device: torch.device, untracked: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
-               ) -> tuple[Tensor, KernelChoice]:
+               device: torch.device, untracked: Untracked = contextlib.nullcontext) -> tuple[Tensor, KernelChoice]:
     """Put a backend into effect on ``model`` and return (the graph its ``forward`` takes, the choice).
 
     For ``auto`` every candidate is timed on ``model(x, graph)`` with a sum as the loss, inside ``untracked()``

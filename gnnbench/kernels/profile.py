@@ -201,19 +201,23 @@ class _Bench:
         for op in ops:
             runnable = [b for b in kernels.CONCRETE if b in backends and applicable(op, b, self.device)]
             for backend in [*runnable, *(["auto"] if "auto" in backends else [])]:
-                chosen, reason = backend, ""
+                chosen, reason, undecided = backend, "", []
                 if backend == "auto":
-                    decision = decide("auto", runnable, lambda b, op=op: self.median_ms(op, b),
-                                      warmup=self.warmup, repeats=self.repeats)
-                    chosen, reason = decision.backend, decision.reason
+                    with _record_out_of_memory(undecided):  # every candidate ran out: a failed row, not an abort
+                        decision = decide("auto", runnable, lambda b, op=op: self.median_ms(op, b),
+                                          warmup=self.warmup, repeats=self.repeats)
+                        chosen, reason = decision.backend, decision.reason
                 for pass_ in PASSES:
-                    failure: list[str] = []
+                    failure: list[str] = list(undecided)
                     values: list[float] = []
-                    with _record_out_of_memory(failure), PeakMemory(self.device, collect=False) as memory:
-                        values = self.time_ms(op, chosen, pass_)
+                    peak_mb = float("nan")
+                    if not failure:
+                        with _record_out_of_memory(failure), PeakMemory(self.device, collect=False) as memory:
+                            values = self.time_ms(op, chosen, pass_)
+                        peak_mb = memory.summary()["peak_mb"]
                     moved = bytes_moved(self.graph.size, self.graph.entries(op), op, self.x.element_size())
-                    record = _record(self.graph.size, op, backend, chosen, pass_, values,
-                                     memory.summary()["peak_mb"], copy_gbps, moved, env, failure, reason)
+                    record = _record(self.graph.size, op, backend, chosen, pass_, values, peak_mb, copy_gbps, moved,
+                                     env, failure, reason)
                     records.append(record)
                     if on_row is not None:
                         on_row(record)

@@ -136,17 +136,13 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         config, hparams, val_mean, val_std = sel.config, group["hparams"].iloc[0], sel.val_mean, sel.val_std
         n_failed = int(failed.get(key, 0))
         if key[:-1] in folds_of:
+            _warn_repeated_seeds(sel, folds_of[key[:-1]])  # before a fold picks among them
             group = _chosen_per_fold(folds_of[key[:-1]])
             config, hparams = _per_fold_label(group)
             val = group["val"].to_numpy(dtype=float)
             val_mean, val_std = val.mean(), val.std(ddof=1) if len(val) > 1 else np.nan
             n_failed = int(failed_in_row.get(key[:-1], 0))  # any configuration's failure could change a fold's
-        repeated = sorted(set(group["seed"][group["seed"].duplicated()]))
-        if repeated:
-            warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({sel.config}): seed{'s' * (len(repeated) > 1)} "
-                          f"{', '.join(map(str, repeated))} recorded by more than one run (records made under other "
-                          "defaults?); the row averages them all until `gnnbench prune` sets the old ones aside",
-                          stacklevel=2)
+        _warn_repeated_seeds(sel, group)
         test = group["test"].to_numpy(dtype=float)
         rows.append({**{k: getattr(sel, k) for k in extra_keys},
             "suite": ";".join(sorted(set(group["suite"]))), "task": sel.task, "dataset": sel.dataset,
@@ -175,6 +171,17 @@ def _ok(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"]
 
 
+def _warn_repeated_seeds(sel: Any, runs: pd.DataFrame) -> None:
+    """A seed recorded twice under one configuration label: records made under other defaults, still counted."""
+    counts = runs.groupby(["config", "seed"]).size()
+    for config, part in counts[counts > 1].groupby(level="config"):
+        repeated = sorted(part.index.get_level_values("seed"))
+        warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): seed{'s' * (len(repeated) > 1)} "
+                      f"{', '.join(map(str, repeated))} recorded by more than one run (records made under other "
+                      "defaults?); the row uses them all until `gnnbench prune` sets the old ones aside",
+                      stacklevel=3)
+
+
 def _chosen_per_fold(runs: pd.DataFrame) -> pd.DataFrame:
     """One leaderboard row's runs under cross-validation: per seed (fold), the run of the configuration with the
     best validation metric on that fold, NaN last; ties (frequent on a small holdout) to the lower validation
@@ -186,13 +193,15 @@ def _chosen_per_fold(runs: pd.DataFrame) -> pd.DataFrame:
 
 def _per_fold_label(chosen: pd.DataFrame) -> tuple[str, str]:
     """The config and hparams cells of a cross-validated row: the one configuration every fold chose, or each
-    chosen one with its number of folds, most chosen first."""
+    chosen one with its number of folds, most chosen first (hparams: a JSON object from config label to its
+    hyperparameters, so the cell stays one JSON object)."""
     counts = chosen.groupby(["config", "hparams"]).size().reset_index(name="folds")
     if len(counts) == 1:
         return counts["config"].iloc[0], counts["hparams"].iloc[0]
     counts = counts.sort_values(["folds", "config"], ascending=[False, True], kind="stable")
     config = "; ".join(f"{c} ({k} fold{'s' * (k > 1)})" for c, k in zip(counts["config"], counts["folds"], strict=True))
-    return config, " | ".join(counts["hparams"])
+    hparams = {c: json.loads(h) for c, h in zip(counts["config"], counts["hparams"], strict=True)}
+    return config, json.dumps(hparams, separators=(",", ":"))
 
 
 def _selected_index(grid: pd.DataFrame, row_keys: list[str]) -> list[int]:

@@ -12,7 +12,7 @@ and formula, averaged over the seeds, is one formula's difference; ``fewer`` and
 whose difference is negative or positive, and ``paired_p`` is the two-sided Wilcoxon signed-rank p of those
 differences (ties dropped). The formula is the unit: a policy that does not depend on the seed (the solver's
 own phases, all-true, the backbone) solves a formula identically under every seed, and pairing per (seed,
-formula) would count it once per seed and overstate every p. Medians of a few dozen conflicts move by
+formula) would count it once per seed and understate every p. Medians of a few dozen conflicts move by
 run-to-run noise; the paired test says whether a policy's shift is systematic.
 
 Coverage, pooled over the formulas: ``phased_fraction`` is the share of variables the policy sets a phase for;

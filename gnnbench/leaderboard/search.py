@@ -5,9 +5,9 @@ Columns: the leaderboard's first ones, then ``search`` (the algorithm), ``space`
 evaluations), ``search_seeds``, ``oracle`` (a NAS-Bench-Graph table's test accuracy of its best-validation
 architecture; empty for trained children), and the mean cost per search: wall seconds, child epochs trained,
 children that inherited weights, children skipped untrained (over ``max_params``: they use budget and train
-nothing), the number of from-scratch retraining seeds behind each test number, and the seconds the final
-selection took after the search (retraining the finalists, testing the chosen one; a table lookup in tabular
-mode).
+nothing), the number of from-scratch retraining seeds behind each test number, and ``retrain_s``: the run's
+seconds after its data loading and its search (retraining the finalists and testing the chosen one, with the
+run's own small overheads; near zero in tabular mode).
 """
 
 from __future__ import annotations

@@ -52,9 +52,10 @@ def profile(device: torch.device, rows: int, row_bytes: Sequence[int] = ROW_BYTE
     tables = {size: table_rows(device, rows, size) for size in row_bytes}
     for size, n in tables.items():
         if batch := next((b for b in batches if b > n), None):
+            limit = (f"--rows {rows}" if n == rows else
+                     f"tables are cut to {MAX_TABLE_BYTES[device.type] // 2**20} MiB on {device.type}")
             raise GnnbenchError(f"--batches: a batch of {batch} rows does not fit the table of {size}-byte rows, "
-                                f"{n} rows (tables are cut to {MAX_TABLE_BYTES[device.type] // 2**20} MiB on "
-                                f"{device.type}); expected batches of at most {n} rows, or fewer row sizes")
+                                f"{n} rows ({limit}); expected batches of at most {n} rows")
     env = environment(device)
     copy_gbps = reference_copy_gbps(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
     generator = torch.Generator().manual_seed(seed)

@@ -43,8 +43,8 @@ class ChildTrainer:
     def __init__(self, task: NodeClassification, data: Data, space: Space, train_hparams: Mapping[str, Any],
                  budget: Budget, device: torch.device, sharing: bool = False, finetune_epochs: int = 20,
                  max_params: int = 5_000_000, seed: int = 0, *, classes: int) -> None:
-        """``classes`` comes from the full data: ``data`` hides the test labels, and a class seen only in test
-        would otherwise be missing from every child's output, which the retrained model has."""
+        """``classes`` comes from the full data: ``data`` hides the test labels, and the highest class, if seen
+        only in test, would otherwise be missing from every child's output, which the retrained model has."""
         self.task, self.data, self.space, self.train_hparams = task, data, space, dict(train_hparams)
         self.classes = classes
         self.seed = seed
