@@ -14,7 +14,7 @@ import sys
 import traceback
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +29,6 @@ PACKAGE = Path(__file__).resolve().parent
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    with warnings.catch_warnings():
-        shown = warnings.showwarning
-
-        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
-                 line: str | None = None) -> None:
-            """gnnbench's own warnings as one line of the command; a library's keep their source location."""
-            if Path(filename).resolve().is_relative_to(PACKAGE) and "--debug" not in (argv or sys.argv):
-                print(f"gnnbench: warning: {' '.join(str(message).split())}", file=sys.stderr)
-            else:
-                shown(message, category, filename, lineno, file, line)
-
-        warnings.showwarning = show
-        return _main(argv)
-
-
-def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     # piped (a CI log), text is not wrapped and tables get 200 columns ($COLUMNS if set) instead of Rich's 80, so
     # numbers, paths and labels stay whole
@@ -52,6 +36,26 @@ def _main(argv: Sequence[str] | None) -> int:
     columns = os.environ.get("COLUMNS", "")
     console = Console(stderr=False, quiet=args.quiet, soft_wrap=piped,
                       width=(int(columns) if columns.isdigit() and int(columns) > 0 else 200) if piped else None)
+    with warnings.catch_warnings():
+        if not args.debug:
+            warnings.showwarning = _one_line(warnings.showwarning)
+        return _handle(args, console)
+
+
+def _one_line(shown: Callable[..., None]) -> Callable[..., None]:
+    """gnnbench's own warnings as one line of the command; a library's keep their source location."""
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        if Path(filename).resolve().is_relative_to(PACKAGE):
+            print(f"gnnbench: warning: {' '.join(str(message).split())}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    return show
+
+
+def _handle(args: argparse.Namespace, console: Console) -> int:
     try:
         return args.handler(args, console)
     except GnnbenchError as exc:

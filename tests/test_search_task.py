@@ -304,6 +304,25 @@ def test_a_child_skipped_over_max_params_is_never_a_finalist() -> None:
         task.run(entry, data, hparams, Budget(2, None), RunContext(torch.device("cpu"), seed=0))
 
 
+def test_a_diverged_child_is_never_a_finalist(monkeypatch) -> None:
+    """It scores 0 like a skipped child; with every child a finalist candidate, only the trained ones remain."""
+    calls = iter(range(100))
+    train = ChildTrainer.train
+
+    def every_other_diverges(self, model, budget):
+        if next(calls) % 2:
+            return 1, "loss became nan at epoch 0"
+        return train(self, model, budget)
+
+    monkeypatch.setattr(ChildTrainer, "train", every_other_diverges)
+    task = ArchitectureSearch(SearchOptions(budget=4, retrain_seeds=1, max_params=10**9, retrain_top=4))
+    result = task.run(MODELS.get("random_search"), sbm_graph(), {"lr": 0.01, "weight_decay": 0.0}, Budget(2, None),
+                      RunContext(torch.device("cpu"), seed=0))
+    diverged = [bool(d) for d in result["search"]["trace"]["diverged"]]
+    assert diverged == [False, True, False, True]
+    assert sorted(f["child"] for f in result["search"]["finalists"]) == [0, 2]
+
+
 def test_retrain_top_enters_the_run_id_only_when_set_above_one(tmp_path) -> None:
     def spec(options: str):
         path = tmp_path / "s.yaml"
