@@ -37,6 +37,18 @@ def test_vendored_planetoid_loads_offline_with_the_public_split(name, sizes):
     assert (Path(sources.cache_root()) / name / "processed").is_dir()
 
 
+def test_citeseer_filled_in_test_ids_are_unlabelled_and_stay_out_of_random_splits():
+    citeseer, cora = DATASETS.get("CiteSeer").obj(), DATASETS.get("Cora").obj()
+    filled = citeseer.y < 0
+    assert int(filled.sum()) == 15 and int(cora.y.min()) == 0  # Cora's test index has no gaps
+    assert not bool((citeseer.x[filled] != 0).any())  # PyG's zero-feature fill-in, nothing else
+    assert not bool((citeseer.train_mask | citeseer.val_mask | citeseer.test_mask)[filled].any())
+    assert int(citeseer.y.max()) + 1 == 6
+    masks = stratified_masks(citeseer.y, 0.64, 0.16, seed=0)
+    assert not bool((masks[0] | masks[1] | masks[2])[filled].any())
+    assert bool((masks[0] | masks[1] | masks[2])[~filled].all())
+
+
 def test_checksum_mismatch_names_the_file(tmp_path, no_default_roots):
     root = copy_cora(tmp_path)
     target = root / "Cora" / "raw" / "ind.cora.x"

@@ -2,7 +2,9 @@
 
 Public split: 20 labelled nodes per class for training, 500 for validation, 1,000 for test. PyG's
 ``Planetoid`` reads the raw ``ind.<name>.*`` files; CiteSeer's 15 test ids missing from the raw
-files become zero-feature nodes labelled 0 (PyG's fill-in), in no public mask.
+files become zero-feature nodes (PyG's fill-in), in no public mask. PyG labels them 0; here they are
+labelled -1, unlabelled, so random splits leave them out instead of testing on a label nobody assigned.
+Their edges are real and stay.
 Bag-of-words features are row-normalised to sum to 1, the preprocessing of the GCN and GAT papers (their
 ``preprocess_features``) and of PyG's examples; the published Planetoid numbers assume it.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 from torch_geometric.data import Data
 from torch_geometric.datasets import Planetoid
 from torch_geometric.transforms import NormalizeFeatures
@@ -29,11 +32,21 @@ SOURCE = "kimiyoung/planetoid@af6abf4 data/ (MIT); corpora from LINQS (Sen et al
 def _loader(name: str, normalize: bool) -> Callable[[str | Path | None], Data]:
     def load(data_root: str | Path | None = None) -> Data:
         root = prepare(name, data_root, download=lambda cache: Planetoid(str(cache), name))
-        return Planetoid(str(root), name, transform=NormalizeFeatures() if normalize else None)[0]
+        dataset = Planetoid(str(root), name, transform=NormalizeFeatures() if normalize else None)
+        data = dataset[0]
+        data.y[filled_test_ids(Path(dataset.raw_dir) / f"ind.{name.lower()}.test.index")] = -1
+        return data
 
     features = "row-normalised" if normalize else "raw bag-of-words"
     load.__doc__ = f"{name} citation graph (Planetoid), public split, {features} features."
     return load
+
+
+def filled_test_ids(test_index: Path) -> torch.Tensor:
+    """Ids in the raw test range that the test index lacks: the nodes PyG fills in without features or label."""
+    listed = torch.tensor([int(line) for line in test_index.read_text().split()])
+    span = torch.arange(int(listed.min()), int(listed.max()) + 1)
+    return span[~torch.isin(span, listed)]
 
 
 for _name, _stats in (("Cora", "2708 nodes, 5278 edges, 1433 features, 7 classes"),
