@@ -84,7 +84,8 @@ class Registry(Generic[T]):
         ``dataset_defaults`` maps a dataset name to defaults that override ``defaults`` on that dataset.
         ``meta`` holds what tasks and listings read, e.g. a dataset's ``files``, ``stats``, ``source``, and
         ``ships_split=False`` when it has no train/val/test split of its own (``split: dataset`` then fails at
-        load; left unset, it is checked when a run loads the data).
+        load; left unset, it is checked when a run loads the data), and ``from_edges`` naming what the dataset
+        computes from its edges (``"features"``, ``"targets"``), which a scenario changing edges would not update.
         """
 
         def decorator(obj: T) -> T:

@@ -58,15 +58,24 @@ def test_class_imbalance_yields_the_requested_ratio_on_the_minority_classes(rati
     assert counts(out) == [20, 20, round(20 * ratio), round(20 * ratio)] == info["train_per_class"]
     assert min(counts(out)) / max(counts(out)) == pytest.approx(ratio)
     assert not (out.train_mask & ~data.train_mask).any()  # only training nodes are dropped, none added
-    assert torch.equal(out.y, data.y) and torch.equal(out.val_mask, data.val_mask)
+    assert_dropped_unlabelled(data, out)
+    assert torch.equal(out.val_mask, data.val_mask)
 
 
-@pytest.mark.parametrize("k", [1, 5, 20])
+def assert_dropped_unlabelled(data: Data, out: Data) -> None:
+    """Training nodes dropped by a scenario have label -1; every other node keeps its label."""
+    dropped = data.train_mask & ~out.train_mask
+    assert dropped.any() and bool((out.y[dropped] == -1).all())
+    assert torch.equal(out.y[~dropped], data.y[~dropped])
+
+
+@pytest.mark.parametrize("k", [1, 5, 19])
 def test_few_shot_keeps_exactly_k_training_nodes_per_class(k):
     data = split_graph()
     out, info = FewShot(k=k).apply(data, seed=1)
     assert counts(out) == [k] * 4 == info["train_per_class"]
     assert not (out.train_mask & ~data.train_mask).any()
+    assert_dropped_unlabelled(data, out)
     assert torch.equal(out.test_mask, data.test_mask)
 
 
@@ -153,6 +162,27 @@ def test_bad_scenarios_are_located_errors(write_suite, scenario, key, message):
     with pytest.raises(ConfigError) as info:
         load_suite(write_suite(SUITE.replace("SCENARIO", scenario)))
     assert info.value.key == key and message in str(info.value)
+
+
+@pytest.mark.parametrize("datasets, task, derived", [
+    ("MUTAG, IMDB-BINARY", "graph_classification", "features"),
+    ("Count-ER-triangle", "graph_regression", "features and targets"),
+    ("HeteroEdgeCount-2", "graph_regression", "targets"),
+])
+def test_structure_noise_is_refused_where_features_or_targets_come_from_the_edges(write_suite, datasets, task,
+                                                                                   derived):
+    suite = SUITE.replace("node_classification", task).replace("Cora", datasets).replace("mlp", "gin_pool")
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(suite.replace("SCENARIO", "[none, structure_noise]")))
+    assert info.value.key == "experiments[0].scenario[1].name"
+    assert f"dataset '{datasets.split(', ')[-1]}' computes its {derived} from them" in str(info.value)
+    assert len(load_suite(write_suite(suite.replace("SCENARIO", "none"))).specs) > 0  # the clean data runs
+
+
+def test_structure_noise_runs_where_features_come_with_the_data(write_suite):
+    suite = SUITE.replace("node_classification", "graph_classification").replace("Cora", "MUTAG, PROTEINS")
+    specs = load_suite(write_suite(suite.replace("mlp", "gin_pool").replace("SCENARIO", "structure_noise"))).specs
+    assert [s.dataset for s in specs] == ["MUTAG", "PROTEINS"]
 
 
 def toy_graph_set(count: int = 90, classes: int = 3):

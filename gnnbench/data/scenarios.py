@@ -1,7 +1,8 @@
 """Robustness scenarios: perturbations of the training data, chosen per run with ``scenario:`` in a suite.
 
 A scenario changes what a model learns from, never what it is judged on: label noise, class imbalance and
-few-shot touch only the training labels and the training mask; validation and test labels stay clean. The
+few-shot touch only the training labels and the training mask; validation and test labels stay clean. Nodes
+dropped from training become unlabelled (-1), so a model's own ``fit`` cannot learn from them either. The
 perturbation is drawn from the run's seed (each seed sees a different draw, the same seed the same one) and
 what it changed is written into the record (``scenario`` section).
 
@@ -11,7 +12,9 @@ every training graph (validation and test graphs stay clean). Structure noise al
 
 Structure noise perturbs the graph itself. In transductive node classification the one graph is the input
 of training and inference alike, so the perturbed graph is what the model sees throughout (a poisoning
-setting); the labels used for validation and test are still the clean ones.
+setting); the labels used for validation and test are still the clean ones. It is refused on datasets whose
+features or targets are computed from the edges (degree one-hots, substructure counts): they would describe
+the clean graph, not the perturbed one.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class Scenario(ABC):
     (``apply_graphs``)."""
 
     name: str
+    #: whether it changes edges: refused on datasets whose features or targets are computed from them
+    changes_edges = False
 
     def generator(self, seed: int) -> torch.Generator:
         """A generator for this scenario and run seed, independent of the generators used for training."""
@@ -66,7 +71,8 @@ class LabelScenario(Scenario):
         labels, keep, info = self.perturb(data.y[train], int(data.y.max()) + 1, self.generator(seed))
         out = data.clone()
         out.y = data.y.clone()
-        out.y[train] = labels
+        out.y[train] = -1
+        out.y[train[keep]] = labels[keep]
         out.train_mask = torch.zeros_like(data.train_mask)
         out.train_mask[train[keep]] = True
         return out, info
@@ -126,6 +132,7 @@ class StructureNoise(Scenario):
     drop: float = 0.1
     add: float = 0.1
     name = "structure_noise"
+    changes_edges = True
 
     def __post_init__(self) -> None:
         if not (0 <= self.drop <= 1 and self.add >= 0):

@@ -154,8 +154,9 @@ def _loader(pattern: str, family: RandomGraphs, level: Level) -> Callable[..., G
 
 for _pattern in PATTERNS:
     register_dataset(f"Count-ER-{_pattern}", tasks=("graph_regression",), paper=PAPER,
-                     stats=f"5000 G(10, 0.3) graphs, {_pattern} count / std")(
+                     stats=f"5000 G(10, 0.3) graphs, {_pattern} count / std", from_edges=("features", "targets"))(
         _loader(_pattern, RandomGraphs(), "graph"))
     register_dataset(f"Count-ER-{_pattern}-node", tasks=("inductive_node_regression",), paper=PAPER,
-                     stats=f"5000 G(10, 0.3) graphs, per-node {_pattern} count / std")(
+                     stats=f"5000 G(10, 0.3) graphs, per-node {_pattern} count / std",
+                     from_edges=("features", "targets"))(
         _loader(_pattern, RandomGraphs(), "node"))

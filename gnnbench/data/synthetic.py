@@ -99,4 +99,5 @@ for _n in (5, 10, 20):
                      stats=f"2000 bipartite graphs of {_n} keys + {_n} queries")(_dictionary_loader(_n))
 for _c in (2, 5, 10):
     register_dataset(f"HeteroEdgeCount-{_c}", tasks=("graph_regression",), paper=PAPER,
-                     stats=f"2000 G(n in [10, 30], p=0.3) graphs, {_c} colours")(_hetero_loader(_c))
+                     stats=f"2000 G(n in [10, 30], p=0.3) graphs, {_c} colours",
+                     from_edges=("targets",))(_hetero_loader(_c))

@@ -54,4 +54,5 @@ for _name, _stats in (("MUTAG", "188 graphs, 2 classes, 7 node labels"),
                       ("NCI1", "4110 graphs, 2 classes, 37 node labels"),
                       ("PTC_MR", "344 graphs, 2 classes, 18 node labels"),
                       ("IMDB-BINARY", "1000 graphs, 2 classes, no node labels (one-hot degree)")):
-    register_dataset(_name, tasks=GRAPH, files=_name, source=SOURCE, stats=_stats, ships_split=False)(_loader(_name))
+    register_dataset(_name, tasks=GRAPH, files=_name, source=SOURCE, stats=_stats, ships_split=False,
+                     from_edges=("features",) if _name == "IMDB-BINARY" else ())(_loader(_name))

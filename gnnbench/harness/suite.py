@@ -315,6 +315,7 @@ class _Expander:
         kernel, kernel_key = get("kernel", DEFAULT_BUDGET["kernel"])
         self.kernel(kernel, kernel_key, task_name)
         scenarios = self.scenarios(*get("scenario"), task_name)
+        self.edges_follow(datasets, scenarios, get("scenario"))
         models_value, models_key = get("models")
         if not isinstance(models_value, list) or not models_value:
             raise self.fail(models_key, f"expected a non-empty list of models, got {_kind(models_value)}")
@@ -446,6 +447,23 @@ class _Expander:
         if len({canonical_json(s) for s in resolved}) != len(resolved):
             raise self.fail(key, "a scenario is listed twice")
         return resolved
+
+    def edges_follow(self, datasets: list[str], scenarios: list[dict[str, Any] | None],
+                     raw: tuple[Any, str]) -> None:
+        """No scenario that changes edges on a dataset computing features or targets from them: those would
+        still describe the clean graph."""
+        value, key = raw
+        for i, scenario in enumerate(scenarios):
+            if scenario is None or not SCENARIOS.get(scenario["name"]).obj.changes_edges:
+                continue
+            for name in datasets:
+                derived = DATASETS.get(name).meta.get("from_edges", ())
+                if derived:
+                    item_key = f"{key}[{i}]" if isinstance(value, list) else key
+                    raise self.fail(_join(item_key, "name"),
+                                    f"scenario '{scenario['name']}' changes edges, but dataset '{name}' computes its "
+                                    f"{' and '.join(derived)} from them, and they would not follow; "
+                                    "run it on another dataset")
 
     def seeds(self, value: Any, key: str) -> list[int]:
         if _is_int(value, minimum=1):
