@@ -77,8 +77,8 @@ def test_download_fills_the_cache_and_is_verified(tmp_path, no_default_roots):
     def fake_download(cache: Path) -> None:
         shutil.copytree(ROOT / "datasets" / "Cora", cache / "Cora", dirs_exist_ok=True)
 
-    cache = sources.prepare("Cora", tmp_path / "empty", download=fake_download)
-    assert (cache / "Cora" / "raw" / "ind.cora.x").is_file()
+    with sources.prepared("Cora", tmp_path / "empty", download=fake_download) as cache:
+        assert (cache / "Cora" / "raw" / "ind.cora.x").is_file()
 
     def corrupt_download(cache: Path) -> None:
         fake_download(cache)
@@ -86,7 +86,36 @@ def test_download_fills_the_cache_and_is_verified(tmp_path, no_default_roots):
 
     shutil.rmtree(cache / "Cora")
     with pytest.raises(DataError, match="checksum mismatch"):
-        sources.prepare("Cora", tmp_path / "empty", download=corrupt_download)
+        with sources.prepared("Cora", tmp_path / "empty", download=corrupt_download):
+            pass
+
+
+def test_loaders_build_their_processed_files_under_the_dataset_lock(monkeypatch):
+    """Another process cannot take the lock while PyG builds or reads ``processed/`` (first loads race otherwise)."""
+    import fcntl
+
+    import gnnbench.data.planetoid as planetoid
+    import gnnbench.data.tu as tu
+
+    held = []
+
+    def probing(cls, name):
+        def build(*args, **kwargs):
+            with (sources.cache_root() / f".{name}.lock").open("a") as handle:  # a second open file, as a process
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+                    held.append(False)
+                except BlockingIOError:
+                    held.append(True)
+            return cls(*args, **kwargs)
+        return build
+
+    monkeypatch.setattr(planetoid, "Planetoid", probing(planetoid.Planetoid, "Cora"))
+    monkeypatch.setattr(tu, "TUDataset", probing(tu.TUDataset, "MUTAG"))
+    DATASETS.get("Cora").obj()
+    DATASETS.get("MUTAG").obj()
+    assert held == [True, True]
 
 
 def test_root_priority_explicit_then_env_then_cwd(tmp_path, monkeypatch):

@@ -24,7 +24,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from gnnbench.data.collection import GraphCollection
-from gnnbench.data.sources import prepare
+from gnnbench.data.sources import prepared
 from gnnbench.registry import register_dataset
 
 SOURCE = ("OGB (Hu et al. 2020), derived from MoleculeNet (Wu et al. 2018); raw files from "
@@ -67,11 +67,11 @@ def load_ogb_mol(name: str, data_root: str | Path | None = None) -> GraphCollect
         # On first processing ogb wraps pandas' read-only label arrays with torch.from_numpy; PyG's collate copies
         # them into the processed file at once, so nothing writes through them and torch's warning is noise.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        root = prepare(folder, data_root, download=lambda cache: PygGraphPropPredDataset(name, root=str(cache)))
-        (root / folder / "RELEASE_v1.txt").touch()
-        with _trusted_torch_load():
-            raw = PygGraphPropPredDataset(name, root=str(root))
-            split = raw.get_idx_split()
+        with prepared(folder, data_root, download=lambda c: PygGraphPropPredDataset(name, root=str(c))) as root:
+            (root / folder / "RELEASE_v1.txt").touch()
+            with _trusted_torch_load():
+                raw = PygGraphPropPredDataset(name, root=str(root))
+                split = raw.get_idx_split()
     graphs = [Data(x=atom_one_hot(g.x), edge_index=g.edge_index, edge_attr=g.edge_attr, y=g.y.float())
               for g in raw]
     dataset = GraphCollection(graphs)

@@ -23,7 +23,7 @@ from torch_geometric.data import Data
 from torch_geometric.datasets import Planetoid
 from torch_geometric.transforms import NormalizeFeatures
 
-from gnnbench.data.sources import prepare
+from gnnbench.data.sources import prepared
 from gnnbench.registry import register_dataset
 
 SOURCE = "kimiyoung/planetoid@af6abf4 data/ (MIT); corpora from LINQS (Sen et al. 2008)"
@@ -31,8 +31,8 @@ SOURCE = "kimiyoung/planetoid@af6abf4 data/ (MIT); corpora from LINQS (Sen et al
 
 def _loader(name: str, normalize: bool) -> Callable[[str | Path | None], Data]:
     def load(data_root: str | Path | None = None) -> Data:
-        root = prepare(name, data_root, download=lambda cache: Planetoid(str(cache), name))
-        dataset = Planetoid(str(root), name, transform=NormalizeFeatures() if normalize else None)
+        with prepared(name, data_root, download=lambda cache: Planetoid(str(cache), name)) as root:
+            dataset = Planetoid(str(root), name, transform=NormalizeFeatures() if normalize else None)
         data = dataset[0]
         data.y[filled_test_ids(Path(dataset.raw_dir) / f"ind.{name.lower()}.test.index")] = -1
         return data

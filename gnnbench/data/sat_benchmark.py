@@ -13,6 +13,9 @@ Registered: ``SAT-3SAT``, the suite's benchmark (see ``docs/models/neuroback.md`
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from gnnbench.data.backbone import backbone, backbone_labels
 from gnnbench.data.cnf_generators import GeneratedFamily
 from gnnbench.data.dimacs import Formula, read_dimacs
 from gnnbench.data.sat import formula_graphs
-from gnnbench.data.sources import cache_root, prepare
+from gnnbench.data.sources import cache_root, prepared
 from gnnbench.registry import register_dataset
 
 PROCESSED_VERSION = 1
@@ -82,27 +85,28 @@ class SatBenchmark:
 
 def load_family(family: Family, data_root: str | Path | None = None) -> list[SatInstance]:
     """The labelled instances of ``family``, from the processed cache when it is there."""
-    if isinstance(family, SatlibSlice):
-        root = prepare("SATLIB", data_root) / "SATLIB"
-        folder = root / family.family
-        label = family.family
-    else:
-        root = cache_root() / "sat-generated"
-        label = family.name
+    if not isinstance(family, SatlibSlice):
+        return _cached(family, cache_root() / "sat-generated", lambda: family.formulas(), family.name)
+    with prepared("SATLIB", data_root) as root:  # the raw files stay in place while they are read
+        folder, prefix = root / "SATLIB" / family.family, SATLIB_PREFIX[family.family]
+        return _cached(family, root / "SATLIB",
+                       lambda: [read_dimacs(folder / f"{prefix}{i}.cnf") for i in range(family.first, family.last + 1)],
+                       family.family)
+
+
+def _cached(family: Family, root: Path, formulas: Callable[[], list[Formula]], label: str) -> list[SatInstance]:
+    """The processed instances under ``root``, built from ``formulas()`` and saved on a miss. The file appears
+    whole (renamed from a temporary file of this process), so concurrent first loads never read a torn one."""
     key = hashlib.sha256(repr((PROCESSED_VERSION, asdict(family))).encode()).hexdigest()[:12]
     cached = root / "processed" / f"{family.name}-{key}.pt"
     if cached.exists():
         return torch.load(cached, weights_only=False)
-    if isinstance(family, SatlibSlice):
-        prefix = SATLIB_PREFIX[family.family]
-        formulas = [read_dimacs(folder / f"{prefix}{i}.cnf") for i in range(family.first, family.last + 1)]
-    else:
-        formulas = family.formulas()
-    instances = [labelled(f, label) for f in formulas]
+    instances = [labelled(f, label) for f in formulas()]
     cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
+    fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+    os.close(fd)
     torch.save(instances, tmp)
-    tmp.replace(cached)
+    os.replace(tmp, cached)
     return instances
 
 

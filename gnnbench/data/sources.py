@@ -82,36 +82,45 @@ def find_local(name: str, explicit: str | os.PathLike | None = None) -> Path | N
     return next((r for r in data_roots(explicit) if (r / name).is_dir()), None)
 
 
-def prepare(name: str, explicit: str | os.PathLike | None = None,
-            download: Callable[[Path], None] | None = None) -> Path:
-    """A cache root holding verified raw files of ``name``: copied from a local root, else downloaded.
+@contextlib.contextmanager
+def prepared(name: str, explicit: str | os.PathLike | None = None,
+             download: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """A cache root holding verified raw files of ``name`` (copied from a local root, else downloaded), locked
+    for the ``with`` block.
 
-    Safe to call from several processes at once (a lock per dataset); cheap when the cache is already good.
+    A loader builds its dataset inside the block: the ``processed/`` files PyG writes there on first use are
+    then written by one process at a time, and no process reads a half-written one. Cheap when the cache is
+    already good.
     """
     cache_dir = cache_root()
     cache_dir.mkdir(parents=True, exist_ok=True)
     with _locked(cache_dir / f".{name}.lock"):
-        source = find_local(name, explicit)
-        if source is not None:
-            verify(source, name)
-            if not _cache_matches(cache_dir, name):
-                _copy_raw(source, cache_dir, name)
-            return cache_dir
-        if _cache_matches(cache_dir, name):
-            return cache_dir
-        looked = ", ".join(str(r) for r in data_roots(explicit))
-        if download is None:
-            raise DataError(f"dataset '{name}' not found: looked for {name}/ under {looked}")
-        try:
-            with _socket_timeout(DOWNLOAD_TIMEOUT_S):
-                download(cache_dir)
-        except Exception as exc:
-            raise DataError(
-                f"dataset '{name}' not found under {looked} and the download failed ({type(exc).__name__}: {exc}); "
-                f"put its raw files under <root>/{name}/ and pass --data-root or set GNNBENCH_DATA"
-            ) from None
-        verify(cache_dir, name)
-        return cache_dir
+        _fill(cache_dir, name, explicit, download)
+        yield cache_dir
+
+
+def _fill(cache_dir: Path, name: str, explicit: str | os.PathLike | None,
+          download: Callable[[Path], None] | None) -> None:
+    source = find_local(name, explicit)
+    if source is not None:
+        verify(source, name)
+        if not _cache_matches(cache_dir, name):
+            _copy_raw(source, cache_dir, name)
+        return
+    if _cache_matches(cache_dir, name):
+        return
+    looked = ", ".join(str(r) for r in data_roots(explicit))
+    if download is None:
+        raise DataError(f"dataset '{name}' not found: looked for {name}/ under {looked}")
+    try:
+        with _socket_timeout(DOWNLOAD_TIMEOUT_S):
+            download(cache_dir)
+    except Exception as exc:
+        raise DataError(
+            f"dataset '{name}' not found under {looked} and the download failed ({type(exc).__name__}: {exc}); "
+            f"put its raw files under <root>/{name}/ and pass --data-root or set GNNBENCH_DATA"
+        ) from None
+    verify(cache_dir, name)
 
 
 def _cache_matches(cache_dir: Path, name: str) -> bool:

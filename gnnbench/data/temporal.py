@@ -27,7 +27,7 @@ from torch import Tensor
 from torch_geometric.data import TemporalData
 from torch_geometric.datasets import JODIEDataset
 
-from gnnbench.data.sources import prepare
+from gnnbench.data.sources import prepared
 from gnnbench.errors import DataError
 from gnnbench.registry import register_dataset
 
@@ -110,7 +110,8 @@ def periodic_stream(num_pairs: int = 64, periods: int = 40, seed: int = 0) -> Te
 
 def _college_msg(data_root: str | None = None) -> TemporalData:
     """CollegeMsg (SNAP; "UCI" in TGN/DyGLib): 1,899 students, 59,835 timestamped messages over 194 days."""
-    return load_snap(prepare("CollegeMsg", data_root) / "CollegeMsg" / "CollegeMsg.txt")
+    with prepared("CollegeMsg", data_root) as root:
+        return load_snap(root / "CollegeMsg" / "CollegeMsg.txt")
 
 
 def _periodic(data_root: str | None = None) -> TemporalData:

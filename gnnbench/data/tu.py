@@ -18,7 +18,7 @@ from torch_geometric.transforms import OneHotDegree
 from torch_geometric.utils import degree
 
 from gnnbench.data.collection import GraphCollection
-from gnnbench.data.sources import prepare
+from gnnbench.data.sources import prepared
 from gnnbench.registry import register_dataset
 
 SOURCE = ("TUDataset collection (Morris et al. 2020); raw files from XuelinHu/Matrix-ResGNN-GraphClassificatio@f76543d "
@@ -28,8 +28,8 @@ GRAPH = ("graph_classification",)
 
 def load_tu(name: str, data_root: str | Path | None = None) -> InMemoryDataset:
     """The TU dataset ``name`` from verified raw files, with ``node_features`` describing its features."""
-    root = prepare(name, data_root, download=lambda cache: TUDataset(str(cache), name))
-    dataset = TUDataset(str(root), name)
+    with prepared(name, data_root, download=lambda cache: TUDataset(str(cache), name)) as root:
+        dataset = TUDataset(str(root), name)
     if dataset.num_node_features:
         dataset.node_features = f"one-hot node labels ({dataset.num_node_features})"
         return dataset
