@@ -195,6 +195,29 @@ def test_children_have_every_class_even_one_seen_only_in_test() -> None:
     assert model(data.x, data.edge_index).size(-1) == 3
 
 
+def test_the_search_task_gives_children_and_retrained_models_the_full_data_s_class_count(monkeypatch) -> None:
+    """Children train on a view with test labels hidden; a class seen only in test still gets its output."""
+    data = sbm_graph()
+    data.train_mask[data.y == 2] = False
+    data.val_mask[data.y == 2] = False
+    data.test_mask[data.y == 2] = True  # class 2, the highest, appears in test only
+    from gnnbench.search.macro import MacroGNN
+
+    outputs: list[int] = []
+    init = MacroGNN.__init__
+
+    def spy(self, in_channels, out_channels, *args, **kwargs):
+        outputs.append(out_channels)
+        init(self, in_channels, out_channels, *args, **kwargs)
+
+    monkeypatch.setattr(MacroGNN, "__init__", spy)
+    task = ArchitectureSearch(SearchOptions(budget=2, retrain_seeds=1, max_params=10**9))
+    result = task.run(MODELS.get("random_search"), data, {"lr": 0.01, "weight_decay": 0.0}, Budget(2, None),
+                      RunContext(torch.device("cpu"), seed=0))
+    assert outputs == [3, 3, 3]  # two children, one retrained model
+    assert len(result["retrain"]) == 1
+
+
 def test_a_childs_initialisation_and_reward_depend_on_the_search_seed_and_its_architecture_not_on_history(
         monkeypatch) -> None:
     data, space = sbm_graph(), macro_space(2)
