@@ -146,6 +146,7 @@ def test_every_child_changes_only_the_fields_of_the_guided_class(space: Space, r
         assert proposal.parent == best and proposal.kind in space.classes
         changed = {i for i, (a, b) in enumerate(zip(proposal.arch, best, strict=True)) if a != b}
         assert changed and changed <= set(space.indices(proposal.kind))
+        assert not space.same_network(proposal.arch, best)  # nor an isomorphic relabelling of it
         kinds.add(proposal.kind)
         reward = rewards(proposal).val
         agnn.observe(proposal, reward)
@@ -154,6 +155,21 @@ def test_every_child_changes_only_the_fields_of_the_guided_class(space: Space, r
         best_history.append(agnn.best_reward)
     assert best_history == sorted(best_history) and len(set(best_history)) > 1
     assert len(kinds) > 1  # the guider does not lock onto one class
+
+
+def test_a_sample_isomorphic_to_the_best_is_drawn_again() -> None:
+    """Every node reading the cell input: swapping two ops relabels the nodes, and builds the same network."""
+    space = bench_space()
+    gcn, gat = space.fields[3].choices.index("gcn"), space.fields[3].choices.index("gat")
+    best, relabelled = (0, 0, 0, gcn, gat, gcn, gcn), (0, 0, 0, gat, gcn, gcn, gcn)
+    other = (0, 0, 0, gat, gat, gcn, gcn)
+    assert relabelled != best and space.same_network(relabelled, best) and not space.same_network(other, best)
+    agnn = AGNN()
+    agnn.start(space, torch.Generator().manual_seed(0))
+    agnn.best = best
+    draws = iter([relabelled, best, other])
+    agnn.modify = lambda arch: Proposal(next(draws), parent=arch, kind="op")
+    assert agnn.propose().arch == other
 
 
 @pytest.mark.parametrize("class_entropy", ["relative", "sum"])

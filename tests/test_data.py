@@ -85,9 +85,9 @@ def test_download_fills_the_cache_and_is_verified(tmp_path, no_default_roots):
         (cache / "Cora" / "raw" / "ind.cora.y").write_bytes(b"tampered")
 
     shutil.rmtree(cache / "Cora")
-    with pytest.raises(DataError, match="checksum mismatch"):
-        with sources.prepared("Cora", tmp_path / "empty", download=corrupt_download):
-            pass
+    with pytest.raises(DataError, match="checksum mismatch"), sources.prepared("Cora", tmp_path / "empty",
+                                                                              download=corrupt_download):
+        pass
 
 
 def test_loaders_build_their_processed_files_under_the_dataset_lock(monkeypatch):

@@ -60,6 +60,19 @@ def test_the_oracle_breaks_a_validation_tie_hidden_by_float_noise_on_test() -> N
     assert table.oracle() == 0.82
 
 
+def test_tabular_search_compares_fractions_not_their_float_noise(cora_table) -> None:
+    """Every entry 0.8 up to noise in the 15th digit: all children tie, and the earliest is selected."""
+    best_two = sorted(cora_table.entries, key=lambda k: -cora_table.entries[k]["valid_perf"])[:2]
+    assert len({cora_table.entries[k]["valid_perf"] for k in best_two}) == 2  # Cora's 1229/1500, twice
+    assert {cora_table.validation(k) for k in best_two} == {round(1229 / 1500, 9)}
+    noisy = BenchTable("noisy", {k: {"valid_perf": 0.8 + (k % 97) * 1e-15, "perf": 0.5, "para": 0.1}
+                                 for k in cora_table.entries})
+    for algorithm in ("agnn", "random_search"):
+        result = ArchitectureSearch(SearchOptions(budget=30)).run(MODELS.get(algorithm), noisy, {}, Budget(1, None),
+                                                                  RunContext(torch.device("cpu"), seed=0))
+        assert result["search"]["selected"]["child"] == 0 and result["metrics"]["val"]["accuracy"] == 0.8
+
+
 def test_every_architecture_of_the_bench_space_has_a_table_entry(cora_table) -> None:
     """All 24 x 9^4 encodings, less the 24 all-skip cells, onto exactly the tables' 26,206 entries."""
     space = bench_space()

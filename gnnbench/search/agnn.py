@@ -21,8 +21,9 @@ Neural Networks", arXiv 1909.03184).
 * After every ``batch_size`` children, the best of them (by validation accuracy, without the entropy term)
   replaces :math:`\mathcal A^*` if, and only if, it is strictly better.
 
-Choices the paper leaves open, named here: a sample equal to :math:`\mathcal A^*` in every field of its class
-is drawn again (at most ``max_redraws`` draws in all), so a child is a real modification; ``batch_size`` is 10 (AutoGL's
+Choices the paper leaves open, named here: a sample building :math:`\mathcal A^*`'s network (equal in every
+field of its class, or an isomorphic relabelling of it) is drawn again (at most ``max_redraws`` draws in all),
+so a child is a real modification; ``batch_size`` is 10 (AutoGL's
 100 is a third of the 300-query budget of the tabular comparison); ``class_entropy`` as above.
 """
 
@@ -87,7 +88,7 @@ class AGNN(SearchAlgorithm):
             return Proposal(self.space.sample(self.generator))
         for _ in range(self.max_redraws):
             proposal = self.modify(self.best)
-            if proposal.arch != self.best:
+            if not self.space.same_network(proposal.arch, self.best):
                 break
         return proposal
 

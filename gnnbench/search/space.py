@@ -64,6 +64,10 @@ class Space:
     def key(self, arch: Arch) -> Hashable:
         return arch if self.canonical is None else self.canonical(arch)
 
+    def same_network(self, arch: Arch, other: Arch) -> bool:
+        """Whether two valid architectures, or two equal ones, build the same network."""
+        return arch == other or (self.is_valid(arch) and self.is_valid(other) and self.key(arch) == self.key(other))
+
     def sample(self, generator: torch.Generator) -> Arch:
         """A uniformly random valid architecture (rejection sampling over the fields' product)."""
         while True:

@@ -117,15 +117,16 @@ class ArchitectureSearch(Task):
 
         def lookup(proposal: Proposal) -> Evaluation:
             started = time.perf_counter()
-            return Evaluation(table.entries[bench_key(proposal.arch)]["valid_perf"], time.perf_counter() - started)
+            return Evaluation(table.validation(bench_key(proposal.arch)), time.perf_counter() - started)
 
         started = time.perf_counter()
         trace = run_search(algorithm, space, lookup, self.options.budget, generator, self.options.count_repeats)
         wall = time.perf_counter() - started
         chosen = top(trace)[0]
-        row = table.entries[bench_key(tuple(chosen["arch"]))]
+        key = bench_key(tuple(chosen["arch"]))
+        row = table.entries[key]
         return {
-            "metrics": {"val": {"accuracy": row["valid_perf"]}, "test": {"accuracy": row["perf"]}},
+            "metrics": {"val": {"accuracy": table.validation(key)}, "test": {"accuracy": row["perf"]}},
             "params": round(row["para"] * 1e6),
             "history": best_so_far(trace),
             "search": search_summary(algorithm, space.describe(tuple(chosen["arch"])), chosen, trace, wall,
