@@ -185,6 +185,17 @@ def test_lr_schedule_warms_up_linearly_then_decays_on_a_training_loss_plateau():
     assert lrs[-1] < 1.0
 
 
+def test_a_graph_run_is_never_stopped_during_its_learning_rate_warm_up():
+    task, data = GraphRegression(GraphOptions(split="dataset")), hetero_edge_count(3, 40, seed=1)
+    hparams = hp.resolve(MODELS.get("sir_gcn"), GraphRegression, {"hidden_channels": 8, "num_layers": 1,
+                                                                  "pool": "mean", "norm": "none", "warmup_epochs": 6,
+                                                                  "lr": 0.0})
+    result = task.run(MODELS.get("sir_gcn"), data, hparams, Budget(epochs=20, patience=2),
+                      RunContext(device=torch.device("cpu"), seed=0))
+    assert result["history"]["lr"][:6] == [0.0] * 6  # lr 0: the model never improves on its first epoch
+    assert result["best_epoch"] == 0 and result["epochs_run"] == 6 + 2  # warm-up, then the patience
+
+
 def test_lr_step_halves_the_rate_every_step_epochs_and_excludes_the_plateau_schedule():
     optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
     hparams = {"lr": 0.01, "warmup_epochs": 0, "lr_patience": 0, "lr_step": 2, "lr_factor": 0.5}

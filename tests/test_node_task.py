@@ -140,6 +140,17 @@ def test_early_stopping_prefers_lower_loss_on_ties():
     assert minimise.best_epoch == 1
 
 
+def test_patience_starts_counting_when_the_warm_up_ends():
+    model = nn.Linear(1, 1)
+    stop = EarlyStopping("max", patience=3, warmup=10)
+    assert not stop.step(0, 0.9, 1.0, model)  # the best epoch, early in the warm-up
+    assert not any(stop.step(epoch, 0.5, 1.0, model) for epoch in range(1, 12))  # epochs 10-12 count: 3 of them
+    assert stop.step(12, 0.5, 1.0, model) and stop.best_epoch == 0
+    late = EarlyStopping("max", patience=3, warmup=10)
+    assert not any(late.step(epoch, epoch / 100, 1.0, model) for epoch in range(15))  # improving past the warm-up
+    assert not late.step(16, 0.0, 1.0, model) and late.step(17, 0.0, 1.0, model)  # three after the best, 14
+
+
 def test_metrics_match_hand_computation():
     pred = torch.tensor([0, 0, 1, 1, 2, 2])
     target = torch.tensor([0, 1, 1, 1, 2, 0])

@@ -98,11 +98,15 @@ class FitResult:
 
 
 class EarlyStopping:
-    """Keeps the state of the best validation epoch; ties on the metric go to the lower validation loss."""
+    """Keeps the state of the best validation epoch; ties on the metric go to the lower validation loss.
 
-    def __init__(self, direction: str, patience: int | None) -> None:
+    ``patience`` counts epochs after the best one, and not before ``warmup`` epochs have run: a learning-rate
+    warm-up is no plateau, so a run is never stopped before its rate has reached its full value. The best
+    epoch is still chosen over every epoch, warm-up included."""
+
+    def __init__(self, direction: str, patience: int | None, warmup: int = 0) -> None:
         self.sign = 1.0 if direction == "max" else -1.0
-        self.patience = patience
+        self.patience, self.warmup = patience, warmup
         self.best_epoch = -1
         self.best_key: tuple[float, float] = (-math.inf, -math.inf)
         self.best_state: dict[str, Any] | None = None
@@ -113,7 +117,7 @@ class EarlyStopping:
         if key > self.best_key:
             self.best_key, self.best_epoch = key, epoch
             self.best_state = copy.deepcopy(model.state_dict())
-        return self.patience is not None and epoch - self.best_epoch >= self.patience
+        return self.patience is not None and epoch - max(self.best_epoch, self.warmup - 1) >= self.patience
 
     def restore(self, model: torch.nn.Module) -> None:
         if self.best_state is not None:

@@ -220,7 +220,7 @@ class GraphTask(Task):
         schedule = LRSchedule(optimizer, train_hparams)
         train_loader = self.loader(data.train, train_hparams["batch_size"], shuffle=True, seed=ctx.seed)
         val_loader = self.loader(data.val)
-        stopper = EarlyStopping(self.direction, budget.patience)
+        stopper = EarlyStopping(self.direction, budget.patience, warmup=schedule.warmup)
         history: dict[str, list[float]] = {"train_loss": [], f"val_{self.metric}": [], "val_loss": [], "lr": []}
         times: list[float] = []
         epoch = -1
