@@ -197,6 +197,17 @@ def test_auto_times_the_propagation_of_a_cached_layer_on_every_step(monkeypatch:
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
+def test_auto_times_nothing_for_a_model_without_message_passing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MLP runs under every backend, and every backend computes the same: nothing to choose between."""
+    from gnnbench.models.baselines import MLP
+
+    monkeypatch.setattr(auto, "median_ms", lambda *args: pytest.fail("timed a model without message passing"))
+    x, edge_index = torch.randn(50, 8), random_graph(50, 200, 3)
+    graph, choice = auto.use_kernel("auto", ["scatter", "csr"], MLP(8, 3), x, edge_index, torch.device("cpu"))
+    assert choice.backend == "scatter" and not choice.timings_ms and "no message-passing layer" in choice.reason
+    assert torch.equal(graph, edge_index)
+
+
 SUITE = """\
 name: k
 defaults: {{seeds: 1, epochs: 3, patience: null, kernel: {kernel}}}

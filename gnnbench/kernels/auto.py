@@ -108,7 +108,11 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
 
     key = (type(model).__qualname__, repr(model), num_nodes, edge_index.size(1), x.size(-1), str(device),
            tuple(candidates))
-    if requested == "auto" and len(candidates) > 1 and key not in _decisions:
+    if requested == "auto" and candidates and not any(isinstance(m, MessagePassing) for m in model.modules()):
+        # timing would compare one computation with itself and pick by noise, differently per process
+        choice = KernelChoice(candidates[0], "auto", f"{candidates[0]}: the model has no message-passing layer, so "
+                                                     "every backend computes the same and nothing is timed")
+    elif requested == "auto" and len(candidates) > 1 and key not in _decisions:
         state = copy.deepcopy(model.state_dict())
         with untracked(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             choice = decide(requested, candidates, measure, key)
