@@ -297,3 +297,16 @@ def test_a_configuration_with_a_nan_validation_seed_is_selected_last():
     b = board(records).set_index("model")
     assert (b.loc["a", "config"], b.loc["a", "val_mean"], b.loc["a", "rank"]) == ("Y", 0.8, 1)
     assert math.isnan(b.loc["b", "val_mean"]) and b.loc["b", "rank"] == 2  # its test mean is finite: ranked
+
+
+def test_a_configuration_with_a_failed_run_is_selected_only_when_every_one_has_one():
+    """Its mean covers the seeds that survived: selecting it on that mean would reward failing."""
+    records = [rec("a", "Cora", 0, 0.95, 0.5, config="X"), rec("a", "Cora", 1, 0, 0, config="X", status="failed"),
+               rec("a", "Cora", 0, 0.8, 0.8, config="Y"), rec("a", "Cora", 1, 0.8, 0.8, config="Y"),
+               rec("b", "Cora", 0, 0.9, 0.6, config="X"), rec("b", "Cora", 1, 0, 0, config="X", status="failed"),
+               rec("b", "Cora", 0, 0.7, 0.7, config="Y"), rec("b", "Cora", 1, 0, 0, config="Y", status="failed")]
+    grid = leaderboard.grid_frame(runs_frame(records)).set_index(["model", "config"])
+    assert grid["selected"].to_dict() == {("a", "X"): False, ("a", "Y"): True, ("b", "X"): True, ("b", "Y"): False}
+    b = board(records).set_index("model")
+    assert (b.loc["a", "config"], b.loc["a", "failed"]) == ("Y", 0)
+    assert (b.loc["b", "config"], b.loc["b", "failed"]) == ("X", 1)  # all failed somewhere: validation decides

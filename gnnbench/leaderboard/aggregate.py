@@ -107,7 +107,10 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
                    val_std=("val", lambda v: v.std(ddof=1, skipna=False)), n=("val", "size"))
               .reset_index())
     grid["selected"] = False
-    grid.loc[_selected_index(grid, row_keys), "selected"] = True
+    failed = runs[runs["status"] != "ok"].groupby(config_keys).size()
+    complete = pd.Series([key not in failed.index for key in grid[config_keys].itertuples(index=False, name=None)],
+                         index=grid.index)
+    grid.loc[_selected_index(grid, row_keys, complete), "selected"] = True
     for row, runs_of_row in ok.groupby(row_keys, sort=False):  # cross-validation: chosen by at least one fold
         if runs_of_row["cv"].all():
             mine = (grid[row_keys] == pd.Series(row, index=row_keys)).all(axis=1)
@@ -204,10 +207,11 @@ def _per_fold_label(chosen: pd.DataFrame) -> tuple[str, str]:
     return config, json.dumps(hparams, separators=(",", ":"))
 
 
-def _selected_index(grid: pd.DataFrame, row_keys: list[str]) -> list[int]:
+def _selected_index(grid: pd.DataFrame, row_keys: list[str], complete: pd.Series) -> list[int]:
     """Per row key: best mean validation metric, NaN last; ties -> more seeds, then the config label
-    (deterministic)."""
+    (deterministic). A configuration with a failed run (``complete`` False) ranks after every one without:
+    its mean leaves out the seeds where it failed, so it would win by survivorship."""
     ordered = grid.assign(_score=np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]),
-                          _n=-grid["n"])
-    ordered = ordered.sort_values([*row_keys, "_score", "_n", "config"], kind="stable")
+                          _n=-grid["n"], _incomplete=~complete)
+    ordered = ordered.sort_values([*row_keys, "_incomplete", "_score", "_n", "config"], kind="stable")
     return ordered.groupby(row_keys, sort=False).head(1).index.tolist()
