@@ -86,7 +86,7 @@ class SatBenchmark:
 def load_family(family: Family, data_root: str | Path | None = None) -> list[SatInstance]:
     """The labelled instances of ``family``, from the processed cache when it is there."""
     if not isinstance(family, SatlibSlice):
-        return _cached(family, cache_root() / "sat-generated", lambda: family.formulas(), family.name)
+        return _cached(family, cache_root() / "sat-generated", family.formulas, family.name)
     with prepared("SATLIB", data_root) as root:  # the raw files stay in place while they are read
         folder, prefix = root / "SATLIB" / family.family, SATLIB_PREFIX[family.family]
         return _cached(family, root / "SATLIB",
