@@ -197,8 +197,8 @@ def test_markdown_shows_percent_mean_std_n_and_failures(tmp_path):
     assert "## Failed runs (1)" in md and "RuntimeError: boom" in md
 
 
-def depth_rec(model, seed, layers, lr, val, test, peak=5.0):
-    record = rec(model, "Cora", seed, val, test, config=f"lr={lr},num_layers={layers}")
+def depth_rec(model, seed, layers, lr, val, test, peak=5.0, status="ok"):
+    record = rec(model, "Cora", seed, val, test, config=f"lr={lr},num_layers={layers}", status=status)
     record["spec"]["hparams"] = {"num_layers": layers, "lr": lr}
     record["memory"] = {"peak_mb": peak}
     return record
@@ -221,6 +221,18 @@ def test_depth_study_selects_on_validation_within_each_depth():
     assert "mlp" not in set(frame["model"])  # one depth only: no curve
     text = "\n".join(depth_markdown(frame))
     assert "num_layers=2 | num_layers=8" in text and "| gcn | 81.0 ± 0.0 | 62.5 ± 0.7 |" in text
+
+
+def test_depth_study_ranks_a_configuration_with_a_failed_run_last_as_the_leaderboard_does():
+    from gnnbench.leaderboard.depth import depth_frame
+
+    records = [depth_rec("gcn", 0, 2, 0.01, 0.8, 0.8), depth_rec("gcn", 1, 2, 0.01, 0.8, 0.8),
+               depth_rec("gcn", 0, 8, 0.1, 0.9, 0.5), depth_rec("gcn", 1, 8, 0.1, 0, 0, status="failed"),
+               depth_rec("gcn", 0, 8, 0.01, 0.7, 0.7), depth_rec("gcn", 1, 8, 0.01, 0.7, 0.7)]
+    gcn = depth_frame(runs_frame(records)).set_index("depth")
+    assert gcn.at[8, "config"] == "lr=0.01,num_layers=8" and gcn.at[8, "mean"] == pytest.approx(0.7)
+    only_failed_apart = [r for r in records if r["spec"]["hparams"]["num_layers"] == 2 or r["status"] != "ok"]
+    assert depth_frame(runs_frame(only_failed_apart)).empty  # one depth succeeded: no curve
 
 
 def test_files_are_replaced_whole_never_rewritten_in_place(tmp_path):
@@ -310,3 +322,6 @@ def test_a_configuration_with_a_failed_run_is_selected_only_when_every_one_has_o
     b = board(records).set_index("model")
     assert (b.loc["a", "config"], b.loc["a", "failed"]) == ("Y", 0)
     assert (b.loc["b", "config"], b.loc["b", "failed"]) == ("X", 1)  # all failed somewhere: validation decides
+    nan_or_failed = [rec("c", "Cora", 0, 0.9, 0.6, config="F"), rec("c", "Cora", 1, 0, 0, config="F", status="failed"),
+                     rec("c", "Cora", 0, math.nan, 0.7, config="N"), rec("c", "Cora", 1, 0.8, 0.7, config="N")]
+    assert board(nan_or_failed).iloc[0]["config"] == "F"  # both incomplete: the finite validation mean wins

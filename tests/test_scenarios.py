@@ -59,23 +59,25 @@ def test_class_imbalance_yields_the_requested_ratio_on_the_minority_classes(rati
     assert min(counts(out)) / max(counts(out)) == pytest.approx(ratio)
     assert not (out.train_mask & ~data.train_mask).any()  # only training nodes are dropped, none added
     assert_dropped_unlabelled(data, out)
+    assert int((out.y == -1).sum()) == 2 * (20 - round(20 * ratio))
     assert torch.equal(out.val_mask, data.val_mask)
 
 
 def assert_dropped_unlabelled(data: Data, out: Data) -> None:
     """Training nodes dropped by a scenario have label -1; every other node keeps its label."""
     dropped = data.train_mask & ~out.train_mask
-    assert dropped.any() and bool((out.y[dropped] == -1).all())
+    assert bool((out.y[dropped] == -1).all())
     assert torch.equal(out.y[~dropped], data.y[~dropped])
 
 
-@pytest.mark.parametrize("k", [1, 5, 19])
+@pytest.mark.parametrize("k", [1, 5, 20])
 def test_few_shot_keeps_exactly_k_training_nodes_per_class(k):
     data = split_graph()
     out, info = FewShot(k=k).apply(data, seed=1)
     assert counts(out) == [k] * 4 == info["train_per_class"]
     assert not (out.train_mask & ~data.train_mask).any()
     assert_dropped_unlabelled(data, out)
+    assert int((out.y == -1).sum()) == 80 - 4 * k  # every node not kept is unlabelled, and only those
     assert torch.equal(out.test_mask, data.test_mask)
 
 

@@ -61,7 +61,7 @@ def test_the_oracle_breaks_a_validation_tie_hidden_by_float_noise_on_test() -> N
 
 
 def test_tabular_search_compares_fractions_not_their_float_noise(cora_table) -> None:
-    """Every entry 0.8 up to noise in the 15th digit: all children tie, and the earliest is selected."""
+    """Every entry 0.8 up to noise below 1e-13: all children tie, and the earliest is selected."""
     best_two = sorted(cora_table.entries, key=lambda k: -cora_table.entries[k]["valid_perf"])[:2]
     assert len({cora_table.entries[k]["valid_perf"] for k in best_two}) == 2  # Cora's 1229/1500, twice
     assert {cora_table.validation(k) for k in best_two} == {round(1229 / 1500, 9)}

@@ -105,8 +105,11 @@ def _cached(family: Family, root: Path, formulas: Callable[[], list[Formula]], l
     cached.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
     os.close(fd)
-    torch.save(instances, tmp)
-    os.replace(tmp, cached)
+    try:
+        torch.save(instances, tmp)
+        os.replace(tmp, cached)
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # left only when saving failed
     return instances
 
 

@@ -315,7 +315,7 @@ class _Expander:
         kernel, kernel_key = get("kernel", DEFAULT_BUDGET["kernel"])
         self.kernel(kernel, kernel_key, task_name)
         scenarios = self.scenarios(*get("scenario"), task_name)
-        self.edges_follow(datasets, scenarios, get("scenario"))
+        self.check_edge_scenarios(datasets, scenarios, get("scenario"))
         models_value, models_key = get("models")
         if not isinstance(models_value, list) or not models_value:
             raise self.fail(models_key, f"expected a non-empty list of models, got {_kind(models_value)}")
@@ -448,8 +448,8 @@ class _Expander:
             raise self.fail(key, "a scenario is listed twice")
         return resolved
 
-    def edges_follow(self, datasets: list[str], scenarios: list[dict[str, Any] | None],
-                     raw: tuple[Any, str]) -> None:
+    def check_edge_scenarios(self, datasets: list[str], scenarios: list[dict[str, Any] | None],
+                             raw: tuple[Any, str]) -> None:
         """No scenario that changes edges on a dataset computing features or targets from them: those would
         still describe the clean graph."""
         value, key = raw

@@ -107,7 +107,7 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
                    val_std=("val", lambda v: v.std(ddof=1, skipna=False)), n=("val", "size"))
               .reset_index())
     grid["selected"] = False
-    failed = runs[runs["status"] != "ok"].groupby(config_keys).size()
+    failed = _failures(runs, config_keys)
     complete = pd.Series([key not in failed.index for key in grid[config_keys].itertuples(index=False, name=None)],
                          index=grid.index)
     grid.loc[_selected_index(grid, row_keys, complete), "selected"] = True
@@ -129,8 +129,8 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     config_keys = [*row_keys, "config"]
     runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(config_keys)}
     folds_of = {key: group for key, group in _ok(runs).groupby(row_keys) if group["cv"].all()}
-    failed = runs[runs["status"] != "ok"].groupby(config_keys).size()
-    failed_in_row = runs[runs["status"] != "ok"].groupby(row_keys).size()
+    failed = _failures(runs, config_keys)
+    failed_in_row = _failures(runs, row_keys)
     tried = grid.groupby(row_keys).size()
     rows = []
     for sel in grid[grid["selected"]].drop_duplicates(row_keys).itertuples(index=False):
@@ -207,11 +207,17 @@ def _per_fold_label(chosen: pd.DataFrame) -> tuple[str, str]:
     return config, json.dumps(hparams, separators=(",", ":"))
 
 
+def _failures(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Failed runs per ``keys``."""
+    return runs[runs["status"] != "ok"].groupby(keys).size()
+
+
 def _selected_index(grid: pd.DataFrame, row_keys: list[str], complete: pd.Series) -> list[int]:
     """Per row key: best mean validation metric, NaN last; ties -> more seeds, then the config label
-    (deterministic). A configuration with a failed run (``complete`` False) ranks after every one without:
-    its mean leaves out the seeds where it failed, so it would win by survivorship."""
+    (deterministic). A configuration with a failed run (``complete`` False) or a NaN validation seed ranks
+    after every one with neither: a failure's mean leaves out the seeds where it failed, so it would win by
+    survivorship; among those, the best finite mean still wins."""
     ordered = grid.assign(_score=np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]),
-                          _n=-grid["n"], _incomplete=~complete)
+                          _n=-grid["n"], _incomplete=~complete | grid["val_mean"].isna())
     ordered = ordered.sort_values([*row_keys, "_incomplete", "_score", "_n", "config"], kind="stable")
     return ordered.groupby(row_keys, sort=False).head(1).index.tolist()

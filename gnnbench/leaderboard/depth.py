@@ -24,17 +24,17 @@ DEPTH_COLUMNS = ["task", "dataset", "model", "scenario", "metric", "direction", 
 
 def depth_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (task, dataset, model, scenario, depth key, depth value) where a model's successful runs
-    take at least two values of that depth key; the rest of the configuration is selected on validation."""
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    take at least two values of that depth key; the rest of the configuration is selected on validation, with
+    the failed runs in view as on the leaderboard (a configuration that failed on some seed ranks last)."""
+    ok = runs["status"] == "ok" if "status" in runs else pd.Series(True, index=runs.index)
     parts = []
     for key in DEPTH_KEYS:
-        depth = ok["hparams"].map(lambda h, k=key: json.loads(h).get(k))
-        with_key = ok[depth.notna()].assign(depth_key=key, depth=depth[depth.notna()].astype(int))
-        if with_key.empty:
-            continue
-        varies = with_key.groupby(ROW_KEYS)["depth"].transform("nunique") > 1
-        if varies.any():
-            parts.append(leaderboard_frame(with_key[varies], [*ROW_KEYS, "depth_key", "depth"]))
+        depth = runs["hparams"].map(lambda h, k=key: json.loads(h).get(k))
+        with_key = runs[depth.notna()].assign(depth_key=key, depth=depth[depth.notna()].astype(int))
+        varies = with_key[ok[with_key.index]].groupby(ROW_KEYS)["depth"].nunique() > 1
+        rows = with_key.set_index(ROW_KEYS).index.isin(varies[varies].index)
+        if rows.any():
+            parts.append(leaderboard_frame(with_key[rows], [*ROW_KEYS, "depth_key", "depth"]))
     if not parts:
         return pd.DataFrame(columns=DEPTH_COLUMNS)
     frame = pd.concat(parts, ignore_index=True)[DEPTH_COLUMNS]

@@ -65,7 +65,7 @@ class Space:
         return arch if self.canonical is None else self.canonical(arch)
 
     def same_network(self, arch: Arch, other: Arch) -> bool:
-        """Whether two valid architectures, or two equal ones, build the same network."""
+        """Whether two architectures build the same network: equal, or both valid with the same key."""
         return arch == other or (self.is_valid(arch) and self.is_valid(other) and self.key(arch) == self.key(other))
 
     def sample(self, generator: torch.Generator) -> Arch:
