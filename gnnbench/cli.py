@@ -86,8 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rerun-failed", action="store_true", help="run again the runs recorded as failed")
     run.add_argument("--only", action="append", metavar="EXPERIMENT",
                      help="run only this experiment of the suite (repeatable); the leaderboard keeps every record")
-    run.add_argument("--dry-run", action="store_true", help="validate the suite file and show the plan, run "
-                     "nothing (devices and dataset checksums are checked when a real run starts)")
+    run.add_argument("--dry-run", action="store_true", help="validate the suite file, check the devices and load "
+                     "the datasets of the runs to do (checksums verified), show the plan; run nothing")
     run.add_argument("-v", "--verbose", action="store_true", help="progress over epochs too (local executor)")
     run.set_defaults(handler=_run)
 
@@ -210,9 +210,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         if value is not None and kind != meant_for:
             print(f"gnnbench: warning: {flag} is for the {meant_for} executor; the {kind} executor ignores it"
                   + (f" (add --executor {meant_for})" if kind == "local" else ""), file=sys.stderr)
+    options = dict(suite.executor) if kind == suite.executor["type"] else {}
+    options.update({k: v for k, v in (("workers", args.workers), ("address", args.address)) if v is not None})
     if args.dry_run:
         plan = driver.plan(suite, store, args.rerun_failed)
         note_stale(plan)
+        driver.preflight(suite, plan.todo, args.data_root, devices=make_executor(kind, options).runs_here)
         console.print(f"{suite.name}: {len(suite.specs)} runs, {plan.done} recorded, {plan.failed_kept} failed "
                       f"(kept), {len(plan.todo)} to run -> {store.path}")
         return 0
@@ -223,8 +226,6 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
         progress.update(epochs, visible=True, completed=epoch + 1, description=f"  epoch {epoch + 1}: {shown}")
 
-    options = dict(suite.executor) if kind == suite.executor["type"] else {}
-    options.update({k: v for k, v in (("workers", args.workers), ("address", args.address)) if v is not None})
     executor = make_executor(kind, options, on_epoch if args.verbose else None)
     nodes: Counter[str] = Counter()
     runs = progress.add_task(suite.name, total=0)

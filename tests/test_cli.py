@@ -70,10 +70,12 @@ def test_checksum_mismatch_names_the_suite_key_and_the_file(write_suite, capsys,
     with (root / "Cora" / "raw" / "ind.cora.ty").open("ab") as f:
         f.write(b"\0")
     path = write_suite(GOOD.format(dataset="Cora", model="gcn"))
-    assert main(["run", str(path), "--results", str(tmp_path / "r"), "--data-root", str(root), "-q"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith(f"gnnbench: error: {path}: experiments[0].datasets[0]: dataset 'Cora': checksum mismatch "
-                          f"for {root / 'Cora' / 'raw' / 'ind.cora.ty'}")
+    for dry in ([], ["--dry-run"]):  # a dry run checks the data too
+        assert main(["run", str(path), "--results", str(tmp_path / "r"), "--data-root", str(root), "-q", *dry]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"gnnbench: error: {path}: experiments[0].datasets[0]: dataset 'Cora': checksum "
+                              f"mismatch for {root / 'Cora' / 'raw' / 'ind.cora.ty'}")
+    assert (tmp_path / "r" / "cli" / "runs.jsonl").read_text() == ""  # nothing ran
 
 
 def test_run_dry_run_and_leaderboard_rebuild(write_suite, capsys, tmp_path):

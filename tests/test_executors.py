@@ -293,3 +293,16 @@ def test_devices_are_checked_where_the_runs_execute(write_suite, tmp_path, monke
     cluster.runs_here = True
     with pytest.raises(ConfigError, match="CUDA is not available"):
         driver.run(suite, RunStore(tmp_path / "local"), cluster)
+
+
+def test_a_dry_run_checks_devices_where_the_runs_would_execute(write_suite, tmp_path, monkeypatch, capsys):
+    from gnnbench.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    path = write_suite("""\
+        name: gpu
+        experiments: [{task: node_classification, datasets: [Cora], models: [mlp], device: cuda}]
+        """)
+    assert main(["run", str(path), "--results", str(tmp_path), "--dry-run", "-q"]) == 2
+    assert "experiments[0].device: device 'cuda' requested but CUDA is not available" in capsys.readouterr().err
+    assert main(["run", str(path), "--results", str(tmp_path), "--dry-run", "--executor", "ray", "-q"]) == 0
