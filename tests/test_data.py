@@ -118,6 +118,14 @@ def test_loaders_build_their_processed_files_under_the_dataset_lock(monkeypatch)
     assert held == [True, True]
 
 
+def test_a_nested_prepared_of_the_same_dataset_fails_instead_of_waiting_for_itself():
+    with (sources.prepared("Cora") as root, pytest.raises(RuntimeError, match="already open in this process"),
+          sources.prepared("Cora")):
+        pass
+    with sources.prepared("Cora") as again:  # released after the block, error or not
+        assert again == root
+
+
 def test_root_priority_explicit_then_env_then_cwd(tmp_path, monkeypatch):
     monkeypatch.setenv("GNNBENCH_DATA", str(tmp_path / "env"))
     monkeypatch.chdir(tmp_path)

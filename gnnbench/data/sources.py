@@ -26,6 +26,8 @@ from gnnbench.errors import DataError
 CHECKSUMS = Path(__file__).with_name("SHA256SUMS")
 PROJECT_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 DOWNLOAD_TIMEOUT_S = 30
+#: datasets whose cache lock this process holds: flock is per open file, so a nested prepared() would wait forever
+_held: set[str] = set()
 
 
 def data_roots(explicit: str | os.PathLike | None = None) -> list[Path]:
@@ -92,11 +94,18 @@ def prepared(name: str, explicit: str | os.PathLike | None = None,
     then written by one process at a time, and no process reads a half-written one. Cheap when the cache is
     already good.
     """
+    if name in _held:
+        raise RuntimeError(f"dataset '{name}': prepared() is already open in this process, and its lock is not "
+                           "re-entrant")
     cache_dir = cache_root()
     cache_dir.mkdir(parents=True, exist_ok=True)
     with _locked(cache_dir / f".{name}.lock"):
-        _fill(cache_dir, name, explicit, download)
-        yield cache_dir
+        _held.add(name)
+        try:
+            _fill(cache_dir, name, explicit, download)
+            yield cache_dir
+        finally:
+            _held.discard(name)
 
 
 def _fill(cache_dir: Path, name: str, explicit: str | os.PathLike | None,
