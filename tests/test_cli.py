@@ -221,6 +221,9 @@ def test_a_warning_is_a_line_of_the_command(tmp_path, capsys):
         f.write('{"not": "a record"}\n')
     assert main(["leaderboard", str(folder), "-q"]) == 0
     assert capsys.readouterr().err.startswith("gnnbench: warning: ")
+    with pytest.warns(UserWarning, match="skipping JSON that is not a run record"):  # --debug: Python's own
+        assert main(["leaderboard", str(folder), "-q", "--debug"]) == 0
+    assert "gnnbench: warning: " not in capsys.readouterr().err
 
 
 def test_quiet_and_debug_work_before_and_after_the_subcommand(write_suite, capsys, tmp_path):

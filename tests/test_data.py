@@ -118,12 +118,26 @@ def test_loaders_build_their_processed_files_under_the_dataset_lock(monkeypatch)
     assert held == [True, True]
 
 
-def test_a_nested_prepared_of_the_same_dataset_fails_instead_of_waiting_for_itself():
-    with (sources.prepared("Cora") as root, pytest.raises(RuntimeError, match="already open in this process"),
-          sources.prepared("Cora")):
-        pass
-    with sources.prepared("Cora") as again:  # released after the block, error or not
-        assert again == root
+def test_a_nested_prepared_of_the_same_dataset_fails_instead_of_waiting_for_itself(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setenv("GNNBENCH_CACHE", str(tmp_path))  # a lock of its own: a stuck thread would keep it
+    outcome: list[BaseException] = []
+
+    def nested() -> None:  # in a thread, so that waiting on its own lock fails the test instead of hanging it
+        try:
+            with sources.prepared("Cora"), sources.prepared("Cora"):
+                pass
+        except RuntimeError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=nested, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "the nested prepared() waited on its own lock"
+    assert outcome and "already open in this process" in str(outcome[0])
+    with sources.prepared("Cora") as root:  # released after the error
+        assert (root / "Cora" / "raw").is_dir()
 
 
 def test_root_priority_explicit_then_env_then_cwd(tmp_path, monkeypatch):

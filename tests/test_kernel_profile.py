@@ -77,9 +77,39 @@ def test_profile_rows_follow_their_definitions(tmp_path) -> None:
     assert all("median of 2 timed forward+backward steps after 0 warm-up" in r["reason"] for r in auto_rows)
 
 
+def out_of_memory_while_auto_decides(monkeypatch, backends: set[str]) -> None:
+    """``backends`` run out of memory inside ``auto``'s timing (``_Bench.median_ms``), through its real handler."""
+    real_time, real_median = kp._Bench.time_ms, kp._Bench.median_ms
+    deciding = [False]
+
+    def time_ms(self, op, backend, pass_):
+        if deciding[0] and backend in backends:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_time(self, op, backend, pass_)
+
+    def median_ms(self, op, backend):
+        deciding[0] = True
+        try:
+            return real_median(self, op, backend)
+        finally:
+            deciding[0] = False
+
+    monkeypatch.setattr(kp._Bench, "time_ms", time_ms)
+    monkeypatch.setattr(kp._Bench, "median_ms", median_ms)
+
+
+def test_auto_with_one_backend_out_of_memory_chooses_another_and_says_why(monkeypatch) -> None:
+    out_of_memory_while_auto_decides(monkeypatch, {"scatter"})
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("scatter", "csr", "auto"),
+                         warmup=0, repeats=1)
+    auto_rows = [r for r in records if r["backend"] == "auto"]
+    assert auto_rows and all(r["chosen"] == "csr" and r["reason"].endswith("; scatter ran out of memory")
+                             for r in auto_rows)
+
+
 def test_auto_with_every_backend_out_of_memory_is_a_failed_row_not_an_abort(monkeypatch) -> None:
     """On a GPU too small for the graph every candidate can run out: the rows measured so far must survive."""
-    monkeypatch.setattr(kp._Bench, "median_ms", lambda self, op, backend: float("inf"))
+    out_of_memory_while_auto_decides(monkeypatch, set(kernels.CONCRETE))
     records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), warmup=0, repeats=1)
     auto_rows = [r for r in records if r["backend"] == "auto"]
     assert len(auto_rows) == len(kp.PASSES) and all(r["status"] == "failed" for r in auto_rows)

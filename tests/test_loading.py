@@ -34,11 +34,12 @@ def test_available_modes_return_identical_rows(width: int, dtype: torch.dtype) -
         assert (stats.mode, stats.rows, stats.row_bytes) == (mode, 97, width * table.element_size())
 
 
+@pytest.mark.parametrize("device", [CPU, pytest.param(torch.device("cuda"), marks=needs_cuda)], ids=str)
 @pytest.mark.parametrize("bad", [[0, 500], [-1, 3]])
-def test_an_index_outside_the_table_is_refused_in_every_mode(bad: list[int]) -> None:
+def test_an_index_outside_the_table_is_refused_in_every_mode(device: torch.device, bad: list[int]) -> None:
     """gpu_direct's kernel does not check bounds (it would read past the pinned table): the store does, for all."""
-    store = FeatureStore(torch.zeros(500, 4), CPU)
-    for mode in available_modes(CPU):
+    store = FeatureStore(torch.zeros(500, 4), device)
+    for mode in available_modes(device):
         with pytest.raises(IndexError, match="out of range: rows .* of a 500-row table"):
             store.gather(torch.tensor(bad), mode)
 

@@ -138,14 +138,13 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         group = runs_of[key]
         config, hparams, val_mean, val_std = sel.config, group["hparams"].iloc[0], sel.val_mean, sel.val_std
         n_failed = int(failed.get(key, 0))
+        _warn_repeated_seeds(sel, folds_of.get(key[:-1], group))  # under CV before a fold picks among them
         if key[:-1] in folds_of:
-            _warn_repeated_seeds(sel, folds_of[key[:-1]])  # before a fold picks among them
             group = _chosen_per_fold(folds_of[key[:-1]])
             config, hparams = _per_fold_label(group)
             val = group["val"].to_numpy(dtype=float)
             val_mean, val_std = val.mean(), val.std(ddof=1) if len(val) > 1 else np.nan
             n_failed = int(failed_in_row.get(key[:-1], 0))  # any configuration's failure could change a fold's
-        _warn_repeated_seeds(sel, group)
         test = group["test"].to_numpy(dtype=float)
         rows.append({**{k: getattr(sel, k) for k in extra_keys},
             "suite": ";".join(sorted(set(group["suite"]))), "task": sel.task, "dataset": sel.dataset,
