@@ -49,6 +49,15 @@ class DiesOnce(MLP):
             os.kill(os.getpid(), signal.SIGKILL)
         return super().forward(x, edge_index)
 """
+# A model in a module beside the suite file: the driver imports it from there, a Ray worker cannot by itself.
+BESIDE = """\
+from gnnbench.models.baselines import MLP
+from gnnbench.registry import register_model
+
+@register_model("mlp_beside_the_suite", paper="test", tasks=("node_classification",))
+class Beside(MLP):
+    pass
+"""
 SAME = ["task", "dataset", "model", "config", "metric", "mean", "std", "n", "values", "val_mean", "rank"]
 
 
@@ -152,3 +161,33 @@ def test_an_error_inside_a_run_is_recorded_once_and_not_retried(tmp_path, monkey
     (record,) = records
     assert record["status"] == "failed" and "num_layers must be >= 1" in record["error"]["message"]
     assert "Traceback" in record["error"]["traceback"] and record["attempts"] == {"count": 1, "lost": []}
+
+
+def test_a_module_plugin_beside_the_suite_travels_to_the_workers(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # the driver starts Ray itself
+    (tmp_path / "beside_models.py").write_text(BESIDE)
+    suite = tmp_path / "cluster.yaml"
+    suite.write_text(SUITE.replace("name: cluster", "name: cluster\nplugins: [beside_models]")
+                     .replace("models: [mlp, gcn]", "models: [mlp_beside_the_suite]")
+                     .replace("seeds: 4, epochs: 60", "seeds: 1, epochs: 3"))
+    driver = _run(suite, tmp_path / "ray", "--executor", "ray")  # cwd is the checkout, not the suite's folder
+    output, _ = driver.communicate(timeout=300)
+    assert driver.returncode == 0, output
+    (record,) = [json.loads(line) for line in (tmp_path / "ray" / "cluster" / "runs.jsonl").read_text().splitlines()]
+    assert record["status"] == "ok", record.get("error")
+
+
+def test_only_module_plugins_no_installed_package_provides_travel(tmp_path):
+    from gnnbench.harness.ray_executor import travelling_modules
+    from gnnbench.harness.suite import load_suite
+
+    (tmp_path / "gb_travelling_pkg").mkdir()
+    (tmp_path / "gb_travelling_pkg" / "__init__.py").write_text("")
+    (tmp_path / "gb_travelling_pkg" / "models.py").write_text("")
+    (tmp_path / "gb_travelling_single.py").write_text("")
+    (tmp_path / "gb_file_plugin.py").write_text("")
+    suite = tmp_path / "cluster.yaml"
+    suite.write_text(SUITE.replace("name: cluster", "name: cluster\nplugins: [gb_travelling_pkg.models, "
+                                   "gb_travelling_single, gb_file_plugin.py, pandas.plotting]"))
+    assert travelling_modules(load_suite(suite).specs) == [str(tmp_path / "gb_travelling_pkg"),
+                                                           str(tmp_path / "gb_travelling_single.py")]

@@ -3,7 +3,9 @@
 Ray starts a local instance when no address is given and joins a running cluster otherwise
 (``ray.init(address=...)``). Each task declares the suite's resources (``num_cpus``, ``num_gpus``, fractional
 GPUs allowed) and runs :func:`gnnbench.harness.runner.execute` on the worker, which resolves datasets from the
-same data root (a shared filesystem on a real cluster). The driver alone writes the store.
+same data root (a shared filesystem on a real cluster). Module plugins that are not installed packages (found
+beside the suite file or on the driver's own ``PYTHONPATH``) travel with the job as Ray ``py_modules``, since a
+worker's ``sys.path`` is not the driver's. The driver alone writes the store.
 
 Failures:
 
@@ -17,8 +19,11 @@ Failures:
 
 from __future__ import annotations
 
+import importlib.metadata
 import socket
+import sys
 from collections.abc import Iterable, Iterator
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -27,6 +32,7 @@ from gnnbench.errors import GnnbenchError
 from gnnbench.harness.executors import worker_failure
 from gnnbench.harness.runner import execute, utc_now
 from gnnbench.harness.suite import RunSpec
+from gnnbench.registry import load_plugin
 
 #: The task's name: Ray titles the worker process ``ray::gnnbench_run`` while it runs one.
 TASK_NAME = "gnnbench_run"
@@ -55,9 +61,12 @@ class RayExecutor:
 
     def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
         ray = _import_ray()
+        specs = list(specs)
         started_here = not ray.is_initialized()
-        if started_here:
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        if started_here:  # Ray uploads local modules for a whole job only, so they are named when it starts
+            modules = travelling_modules(specs)
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     runtime_env={"py_modules": modules} if modules else None)
         task = ray.remote(gnnbench_run).options(name=TASK_NAME, num_cpus=self.num_cpus, num_gpus=self.num_gpus,
                                                 max_retries=0)
         threads = max(1, int(self.num_cpus))
@@ -92,6 +101,26 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
             if started_here:
                 ray.shutdown()
+
+
+def travelling_modules(specs: Iterable[RunSpec]) -> list[str]:
+    """Paths of the top-level modules (a package's folder, a lone module's file) of the specs' module plugins that
+    no installed distribution provides: a worker cannot import them by itself, so Ray uploads them. Installed packages are every node's to install, as
+    gnnbench itself is; ``.py`` file plugins are read from the shared filesystem, as the datasets are."""
+    installed = importlib.metadata.packages_distributions()
+    tops = set()
+    for plugin in {p for spec in specs for p in spec.plugins if not p.endswith(".py")}:
+        load_plugin(plugin)  # a no-op for the suite's own plugins, which loading the suite imported
+        tops.add(plugin.split(".")[0])
+    return [_source(sys.modules[top]) for top in sorted(tops) if top not in installed]
+
+
+def _source(module: ModuleType) -> str:
+    paths = list(getattr(module, "__path__", []))
+    if len(paths) > 1:
+        raise GnnbenchError(f"module plugin package '{module.__name__}' spans several folders ({paths}): Ray can "
+                            "ship one; install it on every node instead")
+    return paths[0] if paths else str(module.__file__)
 
 
 def _import_ray() -> Any:
