@@ -58,6 +58,31 @@ def test_snap_and_jodie_files_load_as_time_sorted_streams(tmp_path) -> None:
         load_jodie(tmp_path, "reddit")
 
 
+def test_jodie_processes_under_a_lock_beside_its_folder(tmp_path, monkeypatch) -> None:
+    """PyG writes ``processed/`` on first load: a second process must wait for it, not read it half-written."""
+    import fcntl
+
+    from gnnbench.data import temporal
+
+    raw = tmp_path / "wikipedia" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "wikipedia.csv").write_text("user,item,ts,label,f1\n0,0,1.0,0,0.5\n")
+    held = []
+
+    class Probe(temporal.JODIEDataset):
+        def __init__(self, root: str, name: str) -> None:
+            with (tmp_path / "wikipedia" / ".gnnbench.lock").open("a") as other:
+                try:
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    held.append(False)
+                except BlockingIOError:
+                    held.append(True)
+            super().__init__(root, name)
+
+    monkeypatch.setattr(temporal, "JODIEDataset", Probe)
+    assert load_jodie(tmp_path, "wikipedia").num_events == 1 and held == [True]
+
+
 def test_collegemsg_is_vendored_with_its_published_size() -> None:
     data = DATASETS.get("CollegeMsg").obj()
     assert (data.num_events, data.num_nodes) == (59835, 1899) and bool((data.t[1:] >= data.t[:-1]).all())

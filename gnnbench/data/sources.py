@@ -99,7 +99,7 @@ def prepared(name: str, explicit: str | os.PathLike | None = None,
                            "re-entrant")
     cache_dir = cache_root()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(cache_dir / f".{name}.lock"):
+    with locked(cache_dir / f".{name}.lock"):
         _held.add(name)
         try:
             _fill(cache_dir, name, explicit, download)
@@ -153,7 +153,8 @@ def _copy_raw(source: Path, cache_dir: Path, name: str) -> None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (created if absent) for the ``with`` block, across processes."""
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

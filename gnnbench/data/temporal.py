@@ -27,7 +27,7 @@ from torch import Tensor
 from torch_geometric.data import TemporalData
 from torch_geometric.datasets import JODIEDataset
 
-from gnnbench.data.sources import prepared
+from gnnbench.data.sources import locked, prepared
 from gnnbench.errors import DataError
 from gnnbench.registry import register_dataset
 
@@ -84,14 +84,16 @@ def load_dyglib(root: str | Path, name: str) -> TemporalData:
 
 
 def load_jodie(root: str | Path, name: str) -> TemporalData:
-    """A JODIE CSV under ``<root>/<name>/raw/<name>.csv`` read by PyG's ``JODIEDataset`` (which writes its
-    ``processed/`` folder beside ``raw/``). Destinations are offset after the sources, as PyG does."""
+    """A JODIE CSV under ``<root>/<name>/raw/<name>.csv`` read by PyG's ``JODIEDataset``, which writes its
+    ``processed/`` folder beside ``raw/``: under a lock there, so concurrent first loads do not race.
+    Destinations are offset after the sources, as PyG does."""
     if name.lower() not in JODIEDataset.names:
         raise DataError(f"JODIE dataset '{name}': expected one of {', '.join(JODIEDataset.names)}")
     csv = Path(root) / name / "raw" / f"{name}.csv"
     if not csv.is_file():  # PyG would download it, unverified: this suite reads local copies only
         raise DataError(f"JODIE dataset '{name}': expected its CSV at {csv}")
-    data = JODIEDataset(str(root), name)[0]
+    with locked(csv.parent.parent / ".gnnbench.lock"):
+        data = JODIEDataset(str(root), name)[0]
     return stream(data.src, data.dst, data.t, data.msg)
 
 
