@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
+from dataclasses import dataclass
 
 import pytest
 import torch
@@ -13,6 +15,8 @@ from gnnbench.errors import ConfigError
 from gnnbench.harness.runner import execute
 from gnnbench.harness.suite import load_suite
 from gnnbench.leaderboard.aggregate import runs_frame
+from gnnbench.options import added_option
+from gnnbench.registry import SCENARIOS
 
 
 def split_graph(classes: int = 4, per_class: int = 50, train_per_class: int = 20) -> Data:
@@ -150,6 +154,30 @@ def test_a_suite_grid_over_scenarios_runs_and_records_each(write_suite):
     assert record["status"] == "ok" and record["scenario"] == {"flipped": 70, "train": 140}
     assert record["spec"]["scenario"] == {"name": "label_noise", "rate": 0.5}
     assert runs_frame([record])["scenario"].tolist() == ["label_noise(rate=0.5)"]  # a leaderboard row of its own
+
+
+@dataclass(frozen=True)
+class NoiseWithAnAddedOption(LabelNoise):
+    """label_noise as it would be with an option added after its results existed."""
+
+    per_class: bool = added_option(False)
+
+
+def test_an_added_scenario_option_while_off_keeps_run_ids_and_draws(write_suite, monkeypatch):
+    path = write_suite(SUITE.replace("SCENARIO", "[{name: label_noise, rate: 0.3}]"))
+    (before,) = load_suite(path).specs
+    monkeypatch.setitem(SCENARIOS._entries, "label_noise",
+                        dataclasses.replace(SCENARIOS.get("label_noise"), obj=NoiseWithAnAddedOption))
+    (after,) = load_suite(path).specs
+    (off,) = load_suite(write_suite(SUITE.replace("SCENARIO", "[{name: label_noise, rate: 0.3, per_class: false}]"),
+                                    "off.yaml")).specs
+    (on,) = load_suite(write_suite(SUITE.replace("SCENARIO", "[{name: label_noise, rate: 0.3, per_class: true}]"),
+                                   "on.yaml")).specs
+    assert before.run_id == after.run_id == off.run_id != on.run_id
+    assert off.scenario == {"name": "label_noise", "rate": 0.3} and on.scenario["per_class"] is True
+    seeds = [s.generator(7).initial_seed() for s in (LabelNoise(0.3), NoiseWithAnAddedOption(0.3),
+                                                     NoiseWithAnAddedOption(0.3, per_class=True))]
+    assert seeds[0] == seeds[1] != seeds[2]
 
 
 @pytest.mark.parametrize("scenario, key, message", [

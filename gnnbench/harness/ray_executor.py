@@ -104,9 +104,10 @@ class RayExecutor:
 
 
 def travelling_modules(specs: Iterable[RunSpec]) -> list[str]:
-    """Paths of the top-level modules (a package's folder, a lone module's file) of the specs' module plugins that
-    no installed distribution provides: a worker cannot import them by itself, so Ray uploads them. Installed packages are every node's to install, as
-    gnnbench itself is; ``.py`` file plugins are read from the shared filesystem, as the datasets are."""
+    """Paths of the top-level modules (a package's folder, a lone module's file) of the specs' module plugins
+    that no installed distribution provides: a worker cannot import them by itself, so Ray uploads them.
+    Installed packages are every node's to install, as gnnbench is; ``.py`` file plugins are read from the
+    shared filesystem, as the datasets are."""
     installed = importlib.metadata.packages_distributions()
     tops = set()
     for plugin in {p for spec in specs for p in spec.plugins if not p.endswith(".py")}:

@@ -38,8 +38,9 @@ import yaml
 from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
 from gnnbench.kernels import BACKENDS, model_kernels, require
+from gnnbench.options import resolved_options
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
-from gnnbench.tasks.base import Task, resolved_options
+from gnnbench.tasks.base import Task
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
 EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "patience", "device", "kernel",
@@ -412,7 +413,8 @@ class _Expander:
         return list(dict.fromkeys(value))
 
     def scenarios(self, value: Any, key: str, task: str) -> list[dict[str, Any] | None]:
-        """Each scenario resolved to ``{"name": ..., **all options}``; a list is a grid axis; none: clean data."""
+        """Each scenario resolved to ``{"name": ..., **options}`` (all but added ones left off); a list is a grid
+        axis; none: clean data."""
         if isinstance(value, list) and not value:
             raise self.fail(key, "expected a scenario, 'none' (the clean data) or a non-empty list of them, "
                                  "got an empty list")
@@ -439,7 +441,7 @@ class _Expander:
             try:
                 hp.check_kwargs(entry.obj, options, "option", f"scenario '{entry.name}'")
                 resolved.append({"name": entry.name,
-                                 **dataclasses.asdict(entry.obj(**hp.as_declared(entry.obj, options)))})
+                                 **resolved_options(entry.obj, hp.as_declared(entry.obj, options))})
             except hp.HparamError as exc:
                 raise self.fail(_join(item_key, exc.key), str(exc)) from None
             except ValueError as exc:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import math
 import time
 from abc import ABC, abstractmethod
@@ -208,21 +207,6 @@ class Task(ABC):
                 break
         stopper.restore(model)
         return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
-
-
-def added_option(off: Any) -> Any:
-    """A task option added after results existed. Its default is ``off``, the value that keeps the earlier
-    behaviour, and stays so: a run's options hold it only when it is set to something else
-    (:func:`resolved_options`), so adding one never changes existing run ids (the counterpart of
-    :attr:`Task.optional_train_hparams` for options)."""
-    return field(default=off, metadata={"added": True})
-
-
-def resolved_options(options_cls: type, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Every option of ``options_cls`` at its value, except added options at their off value."""
-    resolved = dataclasses.asdict(options_cls(**options))
-    return {f.name: resolved[f.name] for f in dataclasses.fields(options_cls)
-            if not (f.metadata.get("added") and resolved[f.name] == f.default)}
 
 
 def check_finite(loss: torch.Tensor, epoch: int) -> None:

@@ -31,10 +31,11 @@ from torch_geometric.data import Data
 
 from gnnbench import hparams as hp
 from gnnbench.data.nasbench import BenchTable
+from gnnbench.options import added_option
 from gnnbench.registry import Entry, register_task
 from gnnbench.search.base import Evaluation, Proposal, SearchAlgorithm, run_search, top
 from gnnbench.search.space import Arch, Space, macro_space
-from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, added_option
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task
 from gnnbench.tasks.node import SPLITS, NodeClassification, NodeOptions, hide_test
 
 
