@@ -72,7 +72,14 @@ def defaults(entry: Entry, task_cls: type, dataset: str | None = None) -> dict[s
 def check_entry(entry: Entry, task_cls: type) -> None:
     """The entry's ``defaults`` and each of its ``dataset_defaults`` mappings hold only keys a suite could set,
     of the declared types: they are hashed into run ids, so a misspelt key must not be ignored silently, nor a
-    mistyped value fail every run. Training keys depend on the task, so this runs when a suite resolves."""
+    mistyped value fail every run; ``added_hparams`` names constructor arguments with an off value. Training keys
+    depend on the task, so this runs when a suite resolves."""
+    params = constructor_params(entry.obj)
+    for name in added_hparams(entry.obj):
+        if name not in params or params[name].default is params[name].empty:
+            raise HparamError(name, f"model '{entry.name}' ({defined_in(entry.obj)}) lists '{name}' in "
+                                    "added_hparams, which name constructor arguments with a default (their off "
+                                    "value)")
     train = training_keys(entry, task_cls)
     sources = {"defaults": entry.defaults,
                **{f"dataset_defaults[{d!r}]": values for d, values in entry.dataset_defaults.items()}}
@@ -86,7 +93,7 @@ def check_entry(entry: Entry, task_cls: type) -> None:
 
 def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
     """Defaults (those of ``dataset`` included) updated by ``overrides``, every key known and every value of
-    the declared type."""
+    the declared type; an argument in the model's ``added_hparams`` is left out while at its off value."""
     params = constructor_params(entry.obj)
     train = training_keys(entry, task_cls)
     check_kwargs(entry.obj, overrides, "hyperparameter", f"model '{entry.name}'", extra=train)
@@ -94,7 +101,16 @@ def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset:
     missing = [n for n in params if n not in resolved]
     if missing:
         raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)")
-    return as_declared(entry.obj, resolved, train)
+    added = added_hparams(entry.obj)
+    return {k: v for k, v in as_declared(entry.obj, resolved, train).items()
+            if not (k in added and v == params[k].default)}
+
+
+def added_hparams(model_cls: type) -> tuple[str, ...]:
+    """Constructor arguments added after results existed (the class attribute ``added_hparams``). Each one's
+    default is its off value, the behaviour before it existed, and a run's hyperparameters hold it only when set
+    to something else, so adding one never changes existing run ids (as ``added_option`` for task options)."""
+    return tuple(getattr(model_cls, "added_hparams", ()))
 
 
 def as_declared(target: type, values: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -100,6 +100,30 @@ def test_registry_defaults_are_checked_against_the_signature_and_the_task_keys(d
     assert problem in message
 
 
+class ToyWithAnAddedArgument(Toy):
+    """Toy as it would be with a constructor argument added after its results existed."""
+
+    added_hparams = ("residual",)
+
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, residual: float = 0.0) -> None:
+        super().__init__(in_channels, out_channels, hidden_channels)
+
+
+def test_an_added_constructor_argument_enters_the_hparams_only_when_set_away_from_off():
+    before, after = Entry(name="toy", obj=Toy), Entry(name="toy", obj=ToyWithAnAddedArgument)
+    assert hp.resolve(after, NodeClassification, {}) == hp.resolve(before, NodeClassification, {})
+    assert "residual" not in hp.resolve(after, NodeClassification, {"residual": 0})  # 0 is the float 0.0: off
+    assert hp.resolve(after, NodeClassification, {"residual": 0.5})["residual"] == 0.5
+
+
+def test_added_hparams_must_name_arguments_with_an_off_value():
+    class Misnamed(ToyWithAnAddedArgument):
+        added_hparams = ("residaul",)
+
+    with pytest.raises(hp.HparamError, match="lists 'residaul' in added_hparams"):
+        hp.check_entry(Entry(name="toy", obj=Misnamed), NodeClassification)
+
+
 def test_every_builtin_entry_has_valid_defaults_for_each_of_its_tasks():
     for entry in MODELS.entries():
         for task in entry.tasks:
