@@ -4,6 +4,7 @@ import json
 import math
 import random
 import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -145,6 +146,23 @@ def test_a_seed_recorded_twice_under_one_config_is_warned_about():
     with pytest.warns(UserWarning, match=r"Cora gcn \(default\): seed 1 recorded by more than one run"):
         row = board(records).iloc[0]
     assert (row["n"], row["seeds"]) == (3, "0;1;1")
+
+
+def test_runs_of_one_config_made_with_other_settings_are_warned_about_whatever_their_seeds():
+    """Seeds 0-1 under a 3-epoch budget and 2-3 under a 4-epoch one: no seed repeats, yet they are not one
+    configuration's seeds."""
+    records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(4)]
+    for r in records:
+        r["spec"].update(epochs=3 if r["spec"]["seed"] < 2 else 4, task_options={"split": "public"})
+    with pytest.warns(UserWarning, match=r"Cora gcn \(default\): runs made with different settings \(epochs 3 vs "
+                                         r"4\)") as caught:
+        row = board(records).iloc[0]
+    assert row["n"] == 4 and "recorded by more than one run" not in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for r in records:
+            r["spec"]["epochs"] = 3
+        board(records)  # one setting: no warning
 
 
 def test_params_come_from_a_run_that_recorded_them():

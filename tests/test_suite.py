@@ -62,6 +62,16 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
     assert suite.executor == {"type": "process", "workers": 2}
 
 
+def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
+    suite = load_suite(write_suite("""\
+        name: s
+        experiments:
+          - {name: first, task: node_classification, datasets: [Cora], models: [gcn], seeds: [0, 1]}
+          - {name: more, task: node_classification, datasets: [Cora], models: [gcn], seeds: [2, 3]}
+        """))
+    assert [s.seed for s in suite.specs] == [0, 1, 2, 3] and len({s.config for s in suite.specs}) == 1
+
+
 @pytest.mark.parametrize(("text", "key", "message"), [
     ("name: s\nexperiments: [\n", None, "invalid YAML at line 3"),
     ("name: s\nname: t\nexperiments: []\n", None, "duplicate key 'name'"),
@@ -143,10 +153,13 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
      " models: [{name: sir_gcn, hparams: {lr_step: 50}}]}]\n",  # lr_patience 10 is sir_gcn's own default
      "experiments[0].models[0].hparams.lr_step", "lr_patience (10) and lr_step (50) are two schedules"),
-    # the same row and seed under another split or budget: its seeds would be averaged with the first's
+    # the same row under another split or budget: its seeds would be averaged with the first's, same or not
     ("name: s\nexperiments:\n  - {task: node_classification, datasets: [Cora], models: [gcn]}\n"
      "  - {task: {name: node_classification, split: random}, datasets: [Cora], models: [gcn], epochs: 50}\n",
      "experiments[1]", "as experiments[0] does, but with task option split public vs random; epochs 200 vs 50"),
+    ("name: s\nexperiments:\n  - {task: node_classification, datasets: [Cora], models: [gcn], seeds: [0, 1], patience: 10}\n"
+     "  - {task: node_classification, datasets: [Cora], models: [gcn], seeds: [2, 3], patience: 5}\n",
+     "experiments[1]", "as experiments[0] does, but with patience 10 vs 5"),
     # 0 for a float default is that default: the same run
     ("name: s\nexperiments:\n  - {task: graph_classification, datasets: [MUTAG], models: [gin_pool]}\n"
      "  - {task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool, hparams: {weight_decay: 0}}]}\n",

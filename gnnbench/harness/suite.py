@@ -240,10 +240,10 @@ class _Expander:
         pooled = _pooled(specs)
         if pooled is not None:
             first, second = specs[pooled[0]], specs[pooled[1]]
-            raise self.fail(keys[pooled[1]], f"runs {second.model} on {second.dataset} ({second.config}, seed "
-                            f"{second.seed}) as {keys[pooled[0]]} does, but with {_differences(first, second)}: "
-                            "the leaderboard would average the two as one row's seeds. Expected different "
-                            "hyperparameters (a row of their own) or separate suites")
+            raise self.fail(keys[pooled[1]], f"runs {second.model} on {second.dataset} ({second.config}) as "
+                            f"{keys[pooled[0]]} does, but with {_differences(first, second)}: the leaderboard "
+                            "would average the two as one row's seeds. Expected different hyperparameters (a row "
+                            "of their own) or separate suites")
         return Suite(name=name, path=path, specs=specs, executor=self.executor(raw.get("executor", "local")),
                      description=str(raw.get("description", "")), plugins=plugins, dataset_keys=dataset_keys,
                      device_keys=device_keys)
@@ -556,25 +556,27 @@ def _duplicate_ids(specs: list[RunSpec]) -> list[str]:
 
 
 def _pooled(specs: list[RunSpec]) -> tuple[int, int] | None:
-    """Positions of two different runs that would share a leaderboard row and a seed: a row is (task label,
-    dataset, model, config, scenario), so runs differing only in a task option the label leaves out, or in the
-    budget, device or kernel, would be averaged as one configuration's seeds. None when there are none."""
+    """Positions of two runs that would share a leaderboard row but differ in more than their seed: a row is
+    (task label, dataset, model, config, scenario), so runs differing in a task option the label leaves out, or
+    in the budget, device or kernel, would be averaged as one configuration's seeds, whether their seeds are
+    the same or not. Runs differing only in the seed are one configuration's seeds (an experiment may add seeds
+    to another's). None when there are none."""
     labels: dict[tuple[str, str], str] = {}
     seen: dict[tuple[Any, ...], int] = {}
     for i, s in enumerate(specs):
         options = canonical_json(s.task_options)
         if (s.task, options) not in labels:
             labels[s.task, options] = s.build_task().label()
-        key = (labels[s.task, options], s.dataset, s.model, s.config, canonical_json(s.scenario), s.seed)
+        key = (labels[s.task, options], s.dataset, s.model, s.config, canonical_json(s.scenario))
         first = seen.setdefault(key, i)
-        if specs[first].run_id != s.run_id:
+        if _differences(specs[first], s):
             return first, i
     return None
 
 
 def _differences(a: RunSpec, b: RunSpec) -> str:
-    """What tells apart two runs of one row and seed: task options and hyperparameters (key by key, compared as
-    the run_id hashes them) and the budget fields."""
+    """What tells apart two runs of one row besides the seed: task options and hyperparameters (key by key,
+    compared as the run_id hashes them) and the budget fields."""
     mappings = (("task option", a.task_options, b.task_options), ("hyperparameter", a.hparams, b.hparams))
     parts = [f"{what} {k} {_short(x.get(k))} vs {_short(y.get(k))}" for what, x, y in mappings
              for k in sorted({*x, *y}) if canonical_json(x.get(k)) != canonical_json(y.get(k))]

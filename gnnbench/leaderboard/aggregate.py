@@ -31,6 +31,9 @@ COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", 
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "versions"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
+#: What a run's spec sets besides its row, configuration label and seed: the runs of one configuration differ
+#: in none of it, or they are not one configuration's seeds.
+SETUP_KEYS = ("task_options", "hparams", "epochs", "patience", "device", "kernel")
 GROUP_KEYS = ["task", "dataset", "scenario"]
 
 
@@ -59,6 +62,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
             "seed": spec["seed"], "kernel": kernel_label(r),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
+            "setup": json.dumps({k: spec.get(k) for k in SETUP_KEYS}, sort_keys=True, separators=(",", ":")),
         }
         if r["status"] == "ok":
             metric = r["metric"]
@@ -138,7 +142,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         group = runs_of[key]
         config, hparams, val_mean, val_std = sel.config, group["hparams"].iloc[0], sel.val_mean, sel.val_std
         n_failed = int(failed.get(key, 0))
-        _warn_repeated_seeds(sel, folds_of.get(key[:-1], group))  # under CV before a fold picks among them
+        _warn_mixed_runs(sel, folds_of.get(key[:-1], group))  # under CV before a fold picks among them
         if key[:-1] in folds_of:
             group = _chosen_per_fold(folds_of[key[:-1]])
             config, hparams = _per_fold_label(group)
@@ -173,15 +177,32 @@ def _ok(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"]
 
 
-def _warn_repeated_seeds(sel: Any, runs: pd.DataFrame) -> None:
-    """A seed recorded twice under one configuration label: records made under other defaults, still counted."""
-    counts = runs.groupby(["config", "seed"]).size()
-    for config, part in counts[counts > 1].groupby(level="config"):
-        repeated = sorted(part.index.get_level_values("seed"))
-        warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): seed{'s' * (len(repeated) > 1)} "
-                      f"{', '.join(map(str, repeated))} recorded by more than one run (records made under other "
-                      "defaults?); the row uses them all until `gnnbench prune` sets the old ones aside",
-                      stacklevel=3)
+def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
+    """Runs under one configuration label that are not one configuration's seeds: a seed recorded twice, or
+    runs made with other settings (records made under other defaults, or by another suite writing the same
+    folder). The row still counts them all."""
+    for config, part in runs.groupby("config"):
+        problems = []
+        repeated = sorted(set(part["seed"][part["seed"].duplicated()]))
+        if repeated:
+            problems.append(f"seed{'s' * (len(repeated) > 1)} {', '.join(map(str, repeated))} recorded by more "
+                            "than one run")
+        if part["setup"].nunique() > 1:
+            problems.append(f"runs made with different settings ({_setup_differences(part['setup'])})")
+        if problems:
+            warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)} (records made "
+                          "under other defaults?); the row uses them all until `gnnbench prune` sets the old ones "
+                          "aside", stacklevel=3)
+
+
+def _setup_differences(setups: pd.Series) -> str:
+    """``epochs 3 vs 4; task_options.split public vs random``: the settings that differ, one level deep."""
+    parsed = [json.loads(s) for s in sorted(set(setups))]
+    flat = [{f"{k}.{sub}" if isinstance(v, dict) else k: x for k, v in p.items()
+             for sub, x in (v.items() if isinstance(v, dict) else [(None, v)])} for p in parsed]
+    keys = sorted({k for f in flat for k in f})
+    values = {k: sorted({json.dumps(f.get(k)) for f in flat}) for k in keys}
+    return "; ".join(f"{k} {' vs '.join(v)}" for k, v in values.items() if len(v) > 1)
 
 
 def _chosen_per_fold(runs: pd.DataFrame) -> pd.DataFrame:
