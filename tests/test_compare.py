@@ -267,6 +267,19 @@ def test_changed_hyperparameters_under_the_same_config_label_are_listed(tmp_path
         compare.compare(a, bad)
 
 
+def test_a_changed_protocol_is_listed_so_a_budget_or_split_change_is_not_taken_for_the_method(tmp_path):
+    public = '{"epochs":1000,"patience":100,"task_options":{"split":"public"}}'
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, protocol=public), row("gat", BASE, protocol=public)])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, protocol=public.replace("1000", "200")),
+                                   row("gat", BASE, protocol=public.replace("public", "random"))])
+    notes = compare.compare(a, b).table.set_index("model")["notes"]
+    assert notes["gcn"] == "protocol epochs=1000 -> epochs=200"
+    assert notes["gat"] == "protocol task_options.split=public -> task_options.split=random"
+    bad = write(tmp_path / "bad.csv", [row("gcn", BASE, protocol="epochs=200")])
+    with pytest.raises(GnnbenchError, match="bad.csv: line 2: column 'protocol' is 'epochs=200'; expected a JSON"):
+        compare.compare(a, bad)
+
+
 def test_rows_selected_under_another_config_are_pointed_at_ignore_config(tmp_path, capsys):
     a = write(tmp_path / "a.csv", [row("gcn", BASE, config="lr=0.01"), row("gat", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", DROP, config="lr=0.1"), row("gat", BASE),

@@ -29,11 +29,11 @@ import pandas as pd
 #: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
-EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "versions"]
+EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "protocol",
+                 "versions"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
-#: What a run's spec sets besides its row, configuration label and seed: the runs of one configuration differ
-#: in none of it, or they are not one configuration's seeds.
-SETUP_KEYS = ("task_options", "hparams", "epochs", "patience", "device", "kernel")
+#: The protocol a run's spec sets besides its row, hyperparameters and seed: the task's options and the budget.
+PROTOCOL_KEYS = ("task_options", "epochs", "patience")
 GROUP_KEYS = ["task", "dataset", "scenario"]
 
 
@@ -62,7 +62,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
             "seed": spec["seed"], "kernel": kernel_label(r),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
-            "setup": json.dumps({k: spec.get(k) for k in SETUP_KEYS}, sort_keys=True, separators=(",", ":")),
+            "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
         }
         if r["status"] == "ok":
             metric = r["metric"]
@@ -161,7 +161,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "seeds": ";".join(str(s) for s in group["seed"]),
             "configs_tried": int(tried[key[:-1]]),
             "failed": n_failed, "best_epoch_mean": group["best_epoch"].mean(),
-            "device": ";".join(sorted(set(group["device"]))), "hparams": hparams,
+            "device": ";".join(sorted(set(group["device"]))), "hparams": hparams, "protocol": group["protocol"].iloc[0],
             "versions": " | ".join(sorted(set(group["versions"]))),
         })
     board = pd.DataFrame(rows)
@@ -187,22 +187,27 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         if repeated:
             problems.append(f"seed{'s' * (len(repeated) > 1)} {', '.join(map(str, repeated))} recorded by more "
                             "than one run")
-        if part["setup"].nunique() > 1:
-            problems.append(f"runs made with different settings ({_setup_differences(part['setup'])})")
+        settings = set(zip(part["protocol"], part["hparams"], strict=True))
+        if len(settings) > 1:
+            problems.append(f"runs made with different settings ({setting_differences(settings)})")
         if problems:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)} (records made "
                           "under other defaults?); the row uses them all until `gnnbench prune` sets the old ones "
                           "aside", stacklevel=3)
 
 
-def _setup_differences(setups: pd.Series) -> str:
-    """``epochs 3 vs 4; task_options.split public vs random``: the settings that differ, one level deep."""
-    parsed = [json.loads(s) for s in sorted(set(setups))]
-    flat = [{f"{k}.{sub}" if isinstance(v, dict) else k: x for k, v in p.items()
-             for sub, x in (v.items() if isinstance(v, dict) else [(None, v)])} for p in parsed]
-    keys = sorted({k for f in flat for k in f})
-    values = {k: sorted({json.dumps(f.get(k)) for f in flat}) for k in keys}
+def setting_differences(settings: Iterable[tuple[str, str]]) -> str:
+    """``epochs 3 vs 4; task_options.split "public" vs "random"``: what differs among (protocol, hparams) JSON
+    pairs, one level deep."""
+    flat = [flatten({**json.loads(protocol), "hparams": json.loads(hparams)}) for protocol, hparams in settings]
+    values = {k: sorted({json.dumps(f.get(k)) for f in flat}) for k in sorted({k for f in flat for k in f})}
     return "; ".join(f"{k} {' vs '.join(v)}" for k, v in values.items() if len(v) > 1)
+
+
+def flatten(setting: dict[str, Any]) -> dict[str, Any]:
+    """``{"task_options": {"split": "random"}, "epochs": 4}`` -> ``{"task_options.split": "random", "epochs": 4}``."""
+    return {f"{k}.{sub}" if isinstance(v, dict) else k: x for k, v in setting.items()
+            for sub, x in (v.items() if isinstance(v, dict) else [(None, v)])}
 
 
 def _chosen_per_fold(runs: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,8 @@ is better; ``min``: lower is):
   split), so there is nothing to judge; never counted as ``same``.
 
 Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, hyperparameters
-that changed under the same configuration label (``hparams`` column), and changed environments (device,
+that changed under the same configuration label (``hparams`` column), a changed protocol (task options and
+budget, ``protocol`` column), and changed environments (device,
 library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV written before that
 column existed) are listed per row in ``notes``.
 """
@@ -31,14 +32,14 @@ from scipy import stats
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.store import RunStore
-from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
+from gnnbench.leaderboard.aggregate import flatten, leaderboard_frame, runs_frame
 from gnnbench.leaderboard.write import FRACTION_METRICS
 
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
 #: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, environment,
-#: hyperparameters.
-OPTIONAL = ["values", "seeds", "device", "kernel", "versions", "hparams"]
+#: hyperparameters, protocol.
+OPTIONAL = ["values", "seeds", "device", "kernel", "versions", "hparams", "protocol"]
 #: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
 COSTS = ("epoch_time_s", "peak_mem_mb")
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "rel_delta", "a_n", "b_n",
@@ -125,8 +126,9 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     out["n"] = _numbers(frame["n"], path, "n")
     out["values"] = [_values(v, path, line) for line, v in
                      zip(range(2, len(out) + 2), out["values"], strict=True)]
-    out["hparams"] = [_hparams(h, path, line) for line, h in
-                      zip(range(2, len(out) + 2), out["hparams"], strict=True)]
+    for name in ("hparams", "protocol"):
+        out[name] = [_json_object(text, path, line, name) for line, text in
+                     zip(range(2, len(out) + 2), out[name], strict=True)]
     return out
 
 
@@ -222,7 +224,8 @@ def holm(p_values: np.ndarray) -> np.ndarray:
 
 
 def _changes(r: dict) -> list[str]:
-    """What differs between the two sides besides the metric: seeds, device, hyperparameters, library versions."""
+    """What differs between the two sides besides the metric: seeds, device, hyperparameters, protocol, library
+    versions."""
     notes = []
     if r["n_a"] != r["n_b"]:
         notes.append(f"n {_n(r['n_a'])} -> {_n(r['n_b'])}")
@@ -232,11 +235,13 @@ def _changes(r: dict) -> list[str]:
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
         if before and after and before != after:
             notes.append(f"{column} {before} -> {after}")
-    before, after = r.get("hparams_a"), r.get("hparams_b")
-    if before is not None and after is not None and before != after:  # same config label, other values
-        changed = [k for k in sorted(set(before) | set(after))
-                   if k not in before or k not in after or before[k] != after[k]]
-        notes.append(f"hparams {_assignments(before, changed)} -> {_assignments(after, changed)}")
+    for column, flat in (("hparams", False), ("protocol", True)):  # hparams: same config label, other values
+        before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
+        if before is not None and after is not None and before != after:
+            before, after = (flatten(before), flatten(after)) if flat else (before, after)
+            changed = [k for k in sorted(set(before) | set(after))
+                       if k not in before or k not in after or before[k] != after[k]]
+            notes.append(f"{column} {_assignments(before, changed)} -> {_assignments(after, changed)}")
     before, after = _parse_versions(r.get("versions_a")), _parse_versions(r.get("versions_b"))
     if before is not None and after is not None:
         notes += [f"{name} {before.get(name, '–')} -> {after.get(name, '–')}"
@@ -271,8 +276,9 @@ def _parse_versions(text: object) -> dict[str, str] | None:
     return dict(item.split("=", 1) for item in text.split(";") if "=" in item)
 
 
-def _hparams(text: str, path: Path, line: int) -> dict[str, object] | None:
-    """The ``hparams`` column (a JSON object) -> dict; None when empty or absent (hand-made CSVs)."""
+def _json_object(text: str, path: Path, line: int, column: str) -> dict[str, object] | None:
+    """A ``hparams`` or ``protocol`` cell (a JSON object) -> dict; None when empty or absent (hand-made or older
+    CSVs)."""
     if not text:
         return None
     try:
@@ -280,7 +286,7 @@ def _hparams(text: str, path: Path, line: int) -> dict[str, object] | None:
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, dict):
-        raise GnnbenchError(f"{path}: line {line}: column 'hparams' is {text!r}; expected a JSON object")
+        raise GnnbenchError(f"{path}: line {line}: column '{column}' is {text!r}; expected a JSON object")
     return value
 
 
