@@ -437,8 +437,7 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         missing = result.missing()
         for r in missing.itertuples(index=False):
             print(f"gnnbench: missing: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
-                  f"{r.a_mean:.6g} -> " + ("no row in B" if r.status == "only in A" else "no mean in B"),
-                  file=sys.stderr)
+                  f"{r.a_mean:.6g} -> {r.reason}", file=sys.stderr)
         failed += len(missing)
     return 1 if failed else 0
 

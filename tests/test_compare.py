@@ -134,16 +134,19 @@ def test_a_nan_mean_is_undefined_never_same(tmp_path):
 def test_fail_on_missing_names_rows_b_lost_but_not_a_moved_configuration(tmp_path, capsys):
     """A model that crashes on every seed in B has no row there: no regression can flag it, the opt-in gate does."""
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE), row("mlp", BASE),
-                                   row("sage", BASE, config="lr=0.01")])
+                                   row("sage", BASE, config="lr=0.01"), row("gin", BASE, config="lr=0.01")])
     b = write(tmp_path / "b.csv", [row("gcn", BASE), row("gat", [0.8, math.nan], mean="", std=""),
-                                   row("sage", BASE, config="lr=0.1"), row("gin", BASE)])
+                                   row("sage", BASE, config="lr=0.1"), row("gin", [0.8, math.nan], mean="", std="",
+                                                                           config="lr=0.1"), row("gcn2", BASE)])
     result = compare.compare(a, b)
-    assert sorted(result.missing()["model"]) == ["gat", "mlp"]  # sage moved, gin is new
+    # sage moved and kept a mean, gcn2 is new; gin moved to a configuration without a mean
+    assert sorted(result.missing()["model"]) == ["gat", "gin", "mlp"]
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
     assert main(["compare", str(a), str(b), "-q", "--fail-on-missing"]) == 1
     err = capsys.readouterr().err
     assert "missing: node_classification Cora mlp (default, none): accuracy 0.808 -> no row in B" in err
     assert "missing: node_classification Cora gat (default, none): accuracy 0.808 -> no mean in B" in err
+    assert "missing: node_classification Cora gin (lr=0.01, none): accuracy 0.808 -> no mean in B" in err
     assert main(["compare", str(a), str(a), "-q", "--fail-on-missing"]) == 0
 
 

@@ -68,15 +68,20 @@ class Comparison:
         return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold) & sized]
 
     def missing(self) -> pd.DataFrame:
-        """Rows that A has and B lost: no row of B under any configuration (every run of it failed, or it was
-        dropped), or a mean B cannot give (NaN). Not regressions (there is nothing to test), but a gate may
-        want them: a model that now crashes on every seed leaves B's leaderboard without a trace."""
+        """Rows that A has and B lost, with a ``reason``: no row of B under any configuration (every run of it
+        failed, or it was dropped), or no mean B can give (NaN) under any configuration, the one its grid now
+        selects included. Not regressions (there is nothing to test), but a gate may want them: a model that now
+        crashes on every seed leaves B's leaderboard without a trace."""
         t = self.table
         rows = list(t[[k for k in KEYS if k != "config"]].itertuples(index=False, name=None))
-        in_b = {row for row, status in zip(rows, t["status"], strict=True) if status != "only in A"}
-        gone = np.array([row not in in_b for row in rows], dtype=bool) & (t["status"] == "only in A").to_numpy()
-        lost_mean = ((t["status"] == "both") & t["b_mean"].isna() & t["a_mean"].notna()).to_numpy()
-        return t[gone | lost_mean]
+        in_b = [status != "only in A" for status in t["status"]]
+        b_rows = {row for row, b in zip(rows, in_b, strict=True) if b}
+        b_means = {row for row, b, mean in zip(rows, in_b, t["b_mean"], strict=True) if b and not math.isnan(mean)}
+        in_a = (t["status"] != "only in B").to_numpy()
+        no_row = np.array([row not in b_rows for row in rows], dtype=bool)
+        no_mean = np.array([row not in b_means for row in rows], dtype=bool) & t["a_mean"].notna().to_numpy()
+        lost = in_a & (no_row | no_mean)
+        return t[lost].assign(reason=np.where(no_row[lost], "no row in B", "no mean in B"))
 
     def moved_configs(self) -> list[str]:
         """``Cora gat (default -> lr=0.01)`` for every row on one side only whose (task, dataset, model,
