@@ -80,9 +80,10 @@ def test_under_cross_validation_each_fold_selects_its_own_configuration():
     assert list(row["values"]) == pytest.approx([0.60, 0.50, 0.40]) and row["seeds"] == "0;1;2"
     assert row["val_mean"] == pytest.approx((0.9 + 0.7 + 0.6) / 3) and row["n"] == 3
     assert row["config"] == "b (2 folds); a (1 fold)" and row["hparams"] == '{"b":{"c":"b"},"a":{"c":"a"}}'
-    assert (row["configs_tried"], row["failed"]) == (2, 1)
-    grid = grid_frame(runs_frame(records))
-    assert grid.set_index("config")["selected"].to_dict() == {"a": True, "b": True}
+    assert (row["configs_tried"], row["failed"]) == (3, 1)  # c was tried: its one run failed
+    grid = grid_frame(runs_frame(records)).set_index("config")
+    assert grid["selected"].to_dict() == {"a": True, "b": True, "c": False}
+    assert grid.loc["c", ["n", "failed"]].tolist() == [0, 1] and pd.isna(grid.loc["c", "val_mean"])
     unanimous = board([fold("m", s, 0.8, 0.7, "a") for s in range(3)] + [fold("m", s, 0.6, 0.9, "b") for s in range(3)])
     assert unanimous.iloc[0]["config"] == "a" and unanimous.iloc[0]["hparams"] == '{"c":"a"}'
     with pytest.warns(UserWarning, match=r"MUTAG m \(a\): seed 0 recorded by more than one run"):

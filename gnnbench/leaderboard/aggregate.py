@@ -104,7 +104,8 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
     ok = _ok(runs)
     config_keys = [*row_keys, "config"]
     if ok.empty:
-        return pd.DataFrame(columns=[*config_keys, "metric", "direction", "val_mean", "val_std", "n", "selected"])
+        return pd.DataFrame(columns=[*config_keys, "metric", "direction", "val_mean", "val_std", "n", "failed",
+                                     "selected"])
     grid = (ok.groupby(config_keys, sort=True)
               .agg(metric=("metric", "first"), direction=("direction", "first"),
                    val_mean=("val", lambda v: v.mean(skipna=False)),
@@ -119,7 +120,20 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
         if runs_of_row["cv"].all():
             mine = (grid[row_keys] == pd.Series(row, index=row_keys)).all(axis=1)
             grid.loc[mine, "selected"] = grid.loc[mine, "config"].isin(set(_chosen_per_fold(runs_of_row)["config"]))
-    return grid
+    return _with_failed_configs(grid, failed, config_keys)
+
+
+def _with_failed_configs(grid: pd.DataFrame, failed: pd.Series, config_keys: list[str]) -> pd.DataFrame:
+    """``grid`` with each configuration's failed runs (``failed``), and a row (``n`` 0, no validation mean,
+    never selected) for every configuration whose every run failed: it was tried, and a crash at some setting
+    (out of memory at the widest layer) is what a grid should show."""
+    known = set(grid[config_keys].itertuples(index=False, name=None))
+    lost = [key for key in failed.index if key not in known]
+    extra = pd.DataFrame(lost, columns=config_keys).assign(n=0, selected=False)
+    grid = pd.concat([grid, extra], ignore_index=True) if lost else grid
+    grid["failed"] = [int(failed.get(key, 0)) for key in grid[config_keys].itertuples(index=False, name=None)]
+    order = [c for c in grid.columns if c != "selected"] + ["selected"]
+    return grid.sort_values(config_keys, kind="stable").reset_index(drop=True)[order]
 
 
 def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFrame:
