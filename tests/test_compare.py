@@ -157,6 +157,10 @@ def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     notes = compare.compare(a, b).table.set_index("model")["notes"]
     assert notes["gcn"] == "n 5 -> 3; device cpu-x -> NVIDIA H100"
     assert notes["gat"] == "torch 2.13.0+cpu -> 2.14.0+cpu"
+    # the same seeds succeeded on both sides, but B also ran one that failed
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, failed=0)])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, failed=1)])
+    assert compare.compare(a, b).table["notes"].tolist() == ["failed 0 -> 1"]
 
 
 def test_reference_leaderboard_against_itself_is_all_same():

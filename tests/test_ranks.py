@@ -61,3 +61,16 @@ def test_models_without_a_mean_on_some_dataset_are_listed_and_the_rest_ranked_ov
     assert s.excluded == ["e", "f", "g"]
     assert [c for c in s.ranks.columns if c != "mean_rank"] == ["D0", "D1", "D2", "D3", "D4"]
     assert s.ranks["mean_rank"].to_dict() == pytest.approx({"a": 1.0, "b": 2.2, "c": 2.8})
+
+
+def test_a_dataset_on_which_no_model_has_a_mean_is_left_out_and_named():
+    means = {model: [*values, math.nan] for model, values in MEANS.items() if model != "e"}  # D5: all NaN
+    (s,) = rank_summaries(table(means))
+    assert s.left_out == ["D5"] and s.excluded == []
+    assert s.ranks["mean_rank"].to_dict() == pytest.approx({"a": 1.0, "b": 2.2, "c": 2.8})
+    assert "Left out (no model has a mean there): D5." in "\n".join(rank_markdown(table(means)))
+
+
+def test_models_tied_on_every_dataset_do_not_differ_at_all():
+    (s,) = rank_summaries(table({"a": [0.5, 0.7], "b": [0.5, 0.7], "c": [0.5, 0.7]}))
+    assert (s.friedman_stat, s.friedman_p) == (0.0, 1.0)  # scipy's statistic divides by zero here

@@ -37,9 +37,9 @@ from gnnbench.leaderboard.write import FRACTION_METRICS
 
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
-#: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, environment,
-#: hyperparameters, protocol.
-OPTIONAL = ["values", "seeds", "device", "kernel", "versions", "hparams", "protocol"]
+#: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, failed runs,
+#: environment, hyperparameters, protocol.
+OPTIONAL = ["values", "seeds", "failed", "device", "kernel", "versions", "hparams", "protocol"]
 #: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
 COSTS = ("epoch_time_s", "peak_mem_mb")
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "rel_delta", "a_n", "b_n",
@@ -229,14 +229,14 @@ def holm(p_values: np.ndarray) -> np.ndarray:
 
 
 def _changes(r: dict) -> list[str]:
-    """What differs between the two sides besides the metric: seeds, device, hyperparameters, protocol, library
-    versions."""
+    """What differs between the two sides besides the metric: seeds, failed runs, device, hyperparameters,
+    protocol, library versions."""
     notes = []
     if r["n_a"] != r["n_b"]:
         notes.append(f"n {_n(r['n_a'])} -> {_n(r['n_b'])}")
     elif r.get("seeds_a", "") != r.get("seeds_b", "") and r.get("seeds_a") and r.get("seeds_b"):
         notes.append(f"seeds {r['seeds_a']} -> {r['seeds_b']}")
-    for column in ("device", "kernel"):
+    for column in ("failed", "device", "kernel"):  # failed: runs of the row's configuration that failed
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
         if before and after and before != after:
             notes.append(f"{column} {before} -> {after}")

@@ -165,6 +165,7 @@ def _ranks(board: pd.DataFrame) -> list[str]:
                 f"<p class=note>{friedman} (k = {len(s.ranks)}, N = {len(datasets)}); CD = {s.cd:.3f}; not "
                 f"significantly different: {escape(groups)}"
                 + (f"; not ranked (missing on some dataset): {escape(', '.join(s.excluded))}" if s.excluded else "")
+                + (f"; left out (no model has a mean there): {escape(', '.join(s.left_out))}" if s.left_out else "")
                 + ".</p>"]
     return out
 

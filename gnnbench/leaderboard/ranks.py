@@ -1,9 +1,10 @@
 """Ranks across datasets (Demšar, JMLR 2006): which models are better over a whole suite, not one dataset.
 
-Per (task, scenario, metric): a model without a mean on some dataset (missing, or NaN) is left out and listed
-as excluded; each dataset ranks the remaining models by mean test metric in the metric's direction (ties share
-the average rank), and a model's mean rank is averaged over all the datasets. The Friedman test asks whether
-the mean ranks differ at all; the Nemenyi critical difference
+Per (task, scenario, metric): a dataset on which no model has a mean is left out and listed; a model without a
+mean on some other dataset (missing, or NaN) is left out and listed as excluded; each dataset ranks the
+remaining models by mean test metric in the metric's direction (ties share the average rank), and a model's mean
+rank is averaged over all the datasets. The Friedman test asks whether the mean ranks differ at all (not when
+every model ties on every dataset: statistic 0, p 1); the Nemenyi critical difference
 
     CD = q_alpha / sqrt(2) * sqrt(k (k + 1) / (6 N)),   q_alpha: studentized range quantile, k models, infinite df
 
@@ -31,6 +32,7 @@ class RankSummary:
     metric: str
     ranks: pd.DataFrame  # model x dataset average ranks, plus "mean_rank"; sorted best first
     excluded: list[str]  # models without a mean on some dataset (a rank needs every model on every dataset)
+    left_out: list[str]  # datasets on which no model has a mean: nothing to rank there
     friedman_stat: float
     friedman_p: float
     cd: float
@@ -58,8 +60,9 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
     """One summary per (task, scenario, metric) with at least two datasets and two models on all of them."""
     out = []
     for (task, scenario, metric), part in board.groupby(GROUP, sort=True):
-        means = part.pivot_table(index="model", columns="dataset", values="mean", aggfunc="first")
-        complete = means.dropna()
+        means = part.pivot_table(index="model", columns="dataset", values="mean", aggfunc="first", dropna=False)
+        left_out = [d for d in means.columns if means[d].isna().all()]
+        complete = means.drop(columns=left_out).dropna()
         if complete.shape[0] < 2 or complete.shape[1] < 2:
             continue
         sign = -1.0 if part["direction"].iloc[0] == "max" else 1.0
@@ -68,9 +71,12 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
         ranks["mean_rank"] = ranks.mean(axis=1)
         ranks = ranks.sort_values("mean_rank", kind="stable")  # ties keep the model names' order
         k, n = complete.shape
-        statistic, p = (stats.friedmanchisquare(*complete.to_numpy()) if k >= 3 else (math.nan, math.nan))
+        statistic, p = math.nan, math.nan
+        if k >= 3:  # every model tied on every dataset: no difference at all, where scipy divides by zero
+            tied = (ranks.drop(columns="mean_rank").nunique() == 1).all()
+            statistic, p = (0.0, 1.0) if tied else stats.friedmanchisquare(*complete.to_numpy())
         out.append(RankSummary(task=task, scenario=scenario, metric=metric, ranks=ranks,
-                               excluded=sorted(set(part["model"]) - set(complete.index)),
+                               excluded=sorted(set(part["model"]) - set(complete.index)), left_out=left_out,
                                friedman_stat=float(statistic), friedman_p=float(p), cd=nemenyi_cd(k, n, alpha),
                                alpha=alpha))
     return out
@@ -104,5 +110,7 @@ def rank_markdown(board: pd.DataFrame, alpha: float = 0.05) -> list[str]:
                      " Every pair of models differs by more than CD.")]
         if s.excluded:
             lines.append(f"Not ranked (missing on some dataset): {', '.join(s.excluded)}.")
+        if s.left_out:
+            lines.append(f"Left out (no model has a mean there): {', '.join(s.left_out)}.")
         lines.append("")
     return lines
