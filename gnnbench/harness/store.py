@@ -114,7 +114,9 @@ class RunStore:
 
 
 def latest(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """run_id -> its latest record, a successful record taking precedence over any failure (file order kept)."""
+    """run_id -> the record that counts: its first successful one (a run that succeeded is never run again, so a
+    second can only come from merged files, and the first is the one already reported), else its latest
+    failure (a retry replaces it). File order kept."""
     chosen: dict[str, dict[str, Any]] = {}
     for record in records:
         previous = chosen.get(record["run_id"])
