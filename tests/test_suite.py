@@ -74,6 +74,12 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
 
 @pytest.mark.parametrize(("text", "key", "message"), [
     ("name: s\nexperiments: [\n", None, "invalid YAML at line 3"),
+    ("# nothing yet\n", None, "the file is empty (or only comments)"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: []}]\n",
+     "experiments[0].models", "expected a non-empty list of models, got an empty list"),
+    ("name: s\nexperiments:\n  - {name: x, task: node_classification, datasets: [Cora], models: [gcn]}\n"
+     "  - {name: x, task: node_classification, datasets: [Cora], models: [mlp]}\n",
+     "experiments[1].name", "experiment name 'x' is taken by experiments[0]"),
     ("name: s\nname: t\nexperiments: []\n", None, "duplicate key 'name'"),
     ("name: s\n? [1]\n: x\nexperiments: []\n", None, "found unhashable key"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], seeds: [0, 4294967296]}]\n",
@@ -127,7 +133,7 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: {1: 2}}]}]\n",
      "experiments[0].models[0].hparams.1", "expected a hyperparameter name, got int 1"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: []}]}]\n",
-     "experiments[0].models[0].hparams", "expected a mapping of hyperparameters, got list"),
+     "experiments[0].models[0].hparams", "expected a mapping of hyperparameters, got an empty list"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: 0}]}]\n",
      "experiments[0].models[0].hparams", "expected a mapping of hyperparameters, got int 0"),
     # YAML 1.1 reads an exponent without a dot and a sign as text

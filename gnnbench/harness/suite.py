@@ -216,7 +216,9 @@ class _Expander:
         return value
 
     def suite(self, raw: Any, path: Path) -> Suite:
-        raw = self.mapping(raw if raw is not None else {}, None, SUITE_KEYS)
+        if raw is None:
+            raise self.fail(None, "the file is empty (or only comments); expected a suite: name, experiments, ...")
+        raw = self.mapping(raw, None, SUITE_KEYS)
         name = raw.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise self.fail("name", f"expected a suite name of letters, digits, '_', '.', '-', got {name!r}")
@@ -229,8 +231,14 @@ class _Expander:
         dataset_keys: dict[str, str] = {}
         device_keys: dict[str, str] = {}
         keys: list[str] = []  # per spec, the key of its experiment
+        names: dict[str, str] = {}  # experiment name -> the key that named it first
         for i, exp in enumerate(experiments):
             made = self.experiment(exp, f"experiments[{i}]", defaults, name, plugins, dataset_keys, device_keys)
+            exp_name = exp.get("name", f"experiments[{i}]")  # a string: experiment() checked it
+            if exp_name in names:  # --only would pick both
+                raise self.fail(f"experiments[{i}].name", f"experiment name '{exp_name}' is taken by "
+                                f"{names[exp_name]}; expected a name of its own")
+            names[exp_name] = f"experiments[{i}]"
             specs.extend(made)
             keys.extend([f"experiments[{i}]"] * len(made))
         duplicates = _duplicate_ids(specs)
@@ -601,4 +609,6 @@ def _join(prefix: str | None, key: str) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
+    if isinstance(value, (dict, list)) and not value:
+        return f"an empty {type(value).__name__}"
     return f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
