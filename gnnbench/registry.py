@@ -148,9 +148,18 @@ class Registry(Generic[T]):
                                   stacklevel=2)
 
 
+#: The start of the module name a plugin file is imported under.
+PLUGIN_PREFIX = "gnnbench_plugin_"
+
+
 def defined_in(obj: object) -> str:
-    """``module.QualName`` of a registered object: where to look when its entry is at fault."""
-    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+    """``module.QualName`` of a registered object, or ``path/to/file.py:QualName`` for one a plugin file defines
+    (its module name is generated): where to look when its entry is at fault."""
+    module = getattr(obj, "__module__", "?")
+    qualname = getattr(obj, "__qualname__", repr(obj))
+    if module.startswith(PLUGIN_PREFIX):
+        return f"{getattr(sys.modules.get(module), '__file__', module)}:{qualname}"
+    return f"{module}.{qualname}"
 
 
 MODELS: Registry[Any] = Registry("model", builtins="gnnbench.models", group="gnnbench.models")
@@ -191,7 +200,7 @@ def load_plugin(spec: str, base_dir: Path | None = None) -> None:
         path = path.resolve()
         if not path.is_file():
             raise RegistryError(f"plugin file not found: {path}")
-        module_name = f"gnnbench_plugin_{path.stem}_{abs(hash(str(path))):x}"
+        module_name = f"{PLUGIN_PREFIX}{path.stem}_{abs(hash(str(path))):x}"
         module_spec = importlib.util.spec_from_file_location(module_name, path)
         assert module_spec is not None and module_spec.loader is not None
         module = importlib.util.module_from_spec(module_spec)
