@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="run a suite (resumes where it stopped)")
     run.add_argument("suite", type=Path, help="suite YAML file")
     run.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
-    run.add_argument("--data-root", help="dataset root (default: $GNNBENCH_DATA, then ./datasets)")
+    run.add_argument("--data-root", type=_directory, help="dataset root, searched first (then $GNNBENCH_DATA, "
+                     "./datasets and the checkout's datasets/)")
     run.add_argument("--executor", choices=("local", "process", "ray"), help="override the suite's executor")
     run.add_argument("--workers", type=_positive_int, help="worker processes for the process executor")
     run.add_argument("--address", help="Ray cluster to join, HOST:PORT (ray executor; default: start Ray locally)")
@@ -175,6 +176,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _directory(text: str) -> str:
+    """An argparse type: an existing folder (a mistyped root would silently fall back to the next one)."""
+    if not Path(text).expanduser().is_dir():
+        raise argparse.ArgumentTypeError(f"no such directory: {text}")
+    return text
+
+
 def _non_negative_float(text: str) -> float:
     """An argparse type: a threshold of at least 0 (a negative one would flag rows that got better)."""
     try:
@@ -218,6 +226,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         driver.preflight(suite, plan.todo, args.data_root, devices=make_executor(kind, options).runs_here)
         console.print(f"{suite.name}: {len(suite.specs)} runs, {plan.done} recorded, {plan.failed_kept} failed "
                       f"(kept), {len(plan.todo)} to run -> {store.path}")
+        for line in _plan_lines(plan.todo):
+            console.print(f"  {escape(line)}", highlight=False)
         return 0
     progress = _progress(console)
     epochs = progress.add_task("epochs", visible=False, total=None)
@@ -288,6 +298,30 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
         leaderboard.clear(store.directory)
         console.print(f"no records left: leaderboard files removed from {store.directory}")
     return 0
+
+
+def _plan_lines(specs: Sequence[Any]) -> list[str]:
+    """``experiment: model (config) on dataset [scenario], task: seeds 0-4, 7``, one line per group of runs
+    that differ only in their seed, in suite order."""
+    from gnnbench.leaderboard.aggregate import scenario_label
+
+    groups: dict[str, list[int]] = {}
+    for s in specs:
+        scenario = "" if s.scenario is None else f" [{scenario_label(s.scenario)}]"
+        groups.setdefault(f"{s.experiment}: {s.model} ({s.config}) on {s.dataset}{scenario}, {s.task}", []).append(
+            s.seed)
+    return [f"{group}: seed{'s' * (len(seeds) > 1)} {_ranges(sorted(seeds))}" for group, seeds in groups.items()]
+
+
+def _ranges(numbers: list[int]) -> str:
+    """``0-4, 7``: sorted integers with consecutive runs collapsed."""
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def _describe(records: dict[str, dict[str, Any]]) -> str:

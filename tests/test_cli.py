@@ -82,7 +82,13 @@ def test_run_dry_run_and_leaderboard_rebuild(write_suite, capsys, tmp_path):
     path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     results = tmp_path / "r"
     assert main(["run", str(path), "--results", str(results), "--dry-run"]) == 0
-    assert "2 runs, 0 recorded, 0 failed (kept), 2 to run" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 runs, 0 recorded, 0 failed (kept), 2 to run" in out
+    assert "  experiments[0]: mlp (default) on Cora, node_classification: seeds 0-1\n" in out  # the plan
+    with pytest.raises(SystemExit) as exited:  # a mistyped root must not fall back to the next one silently
+        main(["run", str(path), "--results", str(results), "--data-root", str(tmp_path / "nodata"), "--dry-run"])
+    assert exited.value.code == 2
+    assert f"--data-root: no such directory: {tmp_path / 'nodata'}" in capsys.readouterr().err
     assert main(["run", str(path), "--results", str(results)]) == 0
     out = capsys.readouterr().out
     assert "2 runs finished, 0 failed" in out and "mlp" in out
