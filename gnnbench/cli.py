@@ -257,9 +257,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         progress.update(epochs, visible=False)
         if record["status"] != "ok":  # on stderr, -q or not: CI logs must say which run failed and why
             s, error = record["spec"], record["error"]
+            at = f" at {error['where']}" if error.get("where") else ""
             print(f"gnnbench: failed: {s['model']} ({s.get('config', 'default')}) on {s['dataset']} (seed "
                   f"{s['seed']}): {error['type']}: "
-                  f"{' '.join(error['message'].split())} (record in {store.path})", file=sys.stderr)
+                  f"{' '.join(error['message'].split())}{at} (record in {store.path})", file=sys.stderr)
+            if args.debug and error.get("traceback"):
+                print(error["traceback"].rstrip(), file=sys.stderr)
 
     with progress:
         summary = driver.run(suite, store, executor, rerun_failed=args.rerun_failed, data_root=args.data_root,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -188,8 +189,25 @@ def test_failed_runs_are_named_on_stderr_even_with_quiet(write_suite, capsys, tm
     out, err = capsys.readouterr()
     (record,) = [json.loads(line) for line in (results / "cli" / "runs.jsonl").read_text().splitlines()]
     assert out == "" and record["status"] == "failed"
+    where = record["error"]["where"]  # the line that raised: gnnbench's check of the loss, not torch's internals
+    assert re.fullmatch(r".*/gnnbench/tasks/base\.py:\d+", where)
     assert err == (f"gnnbench: failed: mlp (lr=1e+38) on Cora (seed 0): {record['error']['type']}: "
-                   f"{record['error']['message']} (record in {results / 'cli' / 'runs.jsonl'})\n")  # which grid point
+                   f"{record['error']['message']} at {where} (record in {results / 'cli' / 'runs.jsonl'})\n")
+    assert main(["run", str(path), "--results", str(results), "-q", "--rerun-failed", "--debug"]) == 1
+    assert capsys.readouterr().err.endswith(f"{record['error']['traceback'].splitlines()[-1]}\n")  # and the traceback
+
+
+def test_where_a_run_failed_is_the_innermost_line_outside_the_libraries():
+    import torch
+
+    from gnnbench.harness.runner import where
+
+    def forward():
+        return torch.nn.functional.dropout(torch.ones(2), p=1.5)  # torch raises, three frames down
+
+    with pytest.raises(ValueError) as info:
+        forward()
+    assert where(info.value) == f"{__file__}:{forward.__code__.co_firstlineno + 1}"
 
 
 def test_piped_output_keeps_long_lines_and_scenarios_apart(tmp_path, capsys):

@@ -7,10 +7,12 @@ stops a suite.
 
 from __future__ import annotations
 
+import sysconfig
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -60,13 +62,27 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
                       memory=memory.summary(), timing={"load_s": loaded - started})
     except Exception as exc:
         record.update(status="failed", error={"type": type(exc).__name__, "message": str(exc),
-                                              "traceback": traceback.format_exc()})
+                                              "where": where(exc), "traceback": traceback.format_exc()})
     record.setdefault("timing", {})["wall_s"] = time.perf_counter() - started
     record["kernel"] = {"backend": spec.kernel, **kernel_choice(spec, ctx.kernel_choice if ctx else None),
                         "scatter_provider": scatter_provider(device)}
     record["env"] = environment(device)
     record["finished_at"] = utc_now()
     return record
+
+
+def where(exc: BaseException) -> str:
+    """``path.py:line`` of the innermost frame that raised ``exc`` outside Python's and the installed libraries'
+    own files: the line of a model, a plugin or gnnbench to look at first (the innermost frame if every one is
+    a library's)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    libraries = tuple(str(Path(p).resolve()) for key, p in sysconfig.get_paths().items()
+                      if key in ("stdlib", "platstdlib", "purelib", "platlib"))
+    own = [f for f in frames if not str(Path(f.filename).resolve()).startswith(libraries)]
+    frame = (own or frames)[-1]
+    return f"{frame.filename}:{frame.lineno}"
 
 
 def _check_recordable(result: Mapping[str, Any]) -> None:
