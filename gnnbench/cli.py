@@ -2,7 +2,8 @@
 leaderboards, profile kernels.
 
 User errors (a bad suite, a missing dataset) print one line and exit with 2; ``--debug`` adds the
-traceback. ``run`` exits with 1 when a run of this invocation failed (its record says why); ``compare
+traceback. ``run`` exits with 1 when a run of the suite (of ``--only``'s experiments) is recorded as failed,
+in this invocation or kept from an earlier one (its record says why); ``compare
 --fail-on-regression`` exits with 1 when a row got worse, ``--fail-on-missing`` when a row is gone.
 """
 
@@ -240,8 +241,16 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     nodes: Counter[str] = Counter()
     runs = progress.add_task(suite.name, total=0)
 
+    kept: list[int] = []
+
     def on_plan(plan: driver.Plan) -> None:
         note_stale(plan)
+        kept.append(plan.failed_kept)
+        if plan.failed_kept:  # on stderr, -q or not: a rerun must not turn a CI job green while runs still fail
+            one = plan.failed_kept == 1
+            print(f"gnnbench: note: {plan.failed_kept} run{'' if one else 's'} recorded as failed "
+                  f"{'is' if one else 'are'} kept, not retried (--rerun-failed retries {'it' if one else 'them'})",
+                  file=sys.stderr)
         progress.update(runs, total=len(plan.todo))
         skipped = f"{plan.done} already recorded" + (f", {plan.failed_kept} failed kept (--rerun-failed retries)"
                                                      if plan.failed_kept else "")
@@ -273,7 +282,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   f"leaderboard: {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
     if nodes:
         console.print("runs per node: " + ", ".join(f"{node} {count}" for node, count in sorted(nodes.items())))
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or sum(kept) else 0
 
 
 def _prune(args: argparse.Namespace, console: Console) -> int:

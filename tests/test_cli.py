@@ -195,6 +195,9 @@ def test_failed_runs_are_named_on_stderr_even_with_quiet(write_suite, capsys, tm
                    f"{record['error']['message']} at {where} (record in {results / 'cli' / 'runs.jsonl'})\n")
     assert main(["run", str(path), "--results", str(results), "-q", "--rerun-failed", "--debug"]) == 1
     assert capsys.readouterr().err.endswith(f"{record['error']['traceback'].splitlines()[-1]}\n")  # and the traceback
+    assert main(["run", str(path), "--results", str(results), "-q"]) == 1  # kept, not retried: still failing
+    assert capsys.readouterr().err == ("gnnbench: note: 1 run recorded as failed is kept, not retried "
+                                       "(--rerun-failed retries it)\n")
 
 
 def test_where_a_run_failed_is_the_innermost_line_outside_the_libraries():
