@@ -123,7 +123,8 @@ def as_declared(target: type, values: Mapping[str, Any], extra: Mapping[str, Any
 
 def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
                  extra: Mapping[str, Any] | None = None) -> None:
-    """Every key of ``values`` is a parameter of ``target`` (or of ``extra``) and has the declared type.
+    """Every key of ``values`` is a parameter of ``target`` (or of ``extra``) and has the declared type, and a
+    number under a conventional name lies in that name's range (:func:`range_problem`).
 
     Types come from the constructor's annotations, else from the type of the default (so ``extra``
     keys, which have no annotations, are checked against their default values).
@@ -140,6 +141,23 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
         if expected is not None and not _matches(value, expected):
             raise HparamError(key, f"expected {_describe(expected)} for '{key}', got {value!r}"
                                    f"{number_hint(value, expected)}")
+        if problem := range_problem(key, value):
+            raise HparamError(key, problem)
+
+
+def range_problem(key: str, value: Any) -> str | None:
+    """What is wrong with a number under a name whose meaning is conventional: a dropout probability outside
+    [0, 1], a learning rate that is not positive, a negative weight decay. Every seed of such a run would fail
+    (or train nothing), so the suite says so before anything runs. None when the value is fine."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if "dropout" in key and not 0 <= value <= 1:
+        return f"'{key}' is a probability: expected a number in [0, 1], got {value!r}"
+    if key == "lr" and not value > 0:
+        return f"expected a learning rate above 0 for 'lr', got {value!r}"
+    if key == "weight_decay" and not value >= 0:
+        return f"expected a weight decay of at least 0 for 'weight_decay', got {value!r}"
+    return None
 
 
 def number_hint(value: Any, expected: Any) -> str:

@@ -75,6 +75,15 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
 @pytest.mark.parametrize(("text", "key", "message"), [
     ("name: s\nexperiments: [\n", None, "invalid YAML at line 3"),
     ("# nothing yet\n", None, "the file is empty (or only comments)"),
+    # numbers out of the range their conventional names imply: every seed would fail, or train nothing
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
+     "{dropout: [0.5, 1.5]}}]}]\n", "experiments[0].models[0].hparams.dropout",
+     "'dropout' is a probability: expected a number in [0, 1], got 1.5"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
+     "{lr: -0.01}}]}]\n", "experiments[0].models[0].hparams.lr", "expected a learning rate above 0 for 'lr'"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gat, hparams: "
+     "{weight_decay: -1}}]}]\n", "experiments[0].models[0].hparams.weight_decay",
+     "expected a weight decay of at least 0 for 'weight_decay', got -1"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: []}]\n",
      "experiments[0].models", "expected a non-empty list of models, got an empty list"),
     ("name: s\nexperiments:\n  - {name: x, task: node_classification, datasets: [Cora], models: [gcn]}\n"
