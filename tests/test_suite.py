@@ -114,6 +114,8 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "expected a finite number for 'lr'"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Coraa], models: [gcn]}]\n",
      "experiments[0].datasets[0]", "unknown dataset 'Coraa'; did you mean 'Cora'?"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [PubMed], models: [gcn]}]\n",
+     "experiments[0].datasets[0]", "unknown dataset 'PubMed' (datasets for task 'node_classification': "),
     ("name: s\nexperiments: [{task: node_clasification, datasets: [Cora], models: [gcn]}]\n",
      "experiments[0].task", "did you mean 'node_classification'?"),
     ("name: s\nexperiments: [{task: {name: node_classification, split: randm}, datasets: [Cora], models: [gcn]}]\n",

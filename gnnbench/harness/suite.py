@@ -410,10 +410,11 @@ class _Expander:
         if not isinstance(value, list) or not value or not all(isinstance(d, str) for d in value):
             raise self.fail(key, f"expected a non-empty list of dataset names, got {_kind(value)}")
         for i, name in enumerate(value):
-            try:
-                entry = DATASETS.get(name)
-            except GnnbenchError as exc:
-                raise self.fail(f"{key}[{i}]", str(exc)) from None
+            if name not in DATASETS:  # suggest among the task's datasets: 'PubMed' is not 'nasbench-pubmed'
+                serving = [d.name for d in DATASETS.entries() if task in d.tasks]
+                raise self.fail(f"{key}[{i}]", f"unknown dataset '{name}'{did_you_mean(name, serving)} (datasets "
+                                               f"for task '{task}': {', '.join(serving)})")
+            entry = DATASETS.get(name)
             if task not in entry.tasks:
                 raise self.fail(f"{key}[{i}]", f"dataset '{name}' does not serve task '{task}' "
                                                f"(it serves: {', '.join(entry.tasks)})")
