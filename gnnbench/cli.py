@@ -273,9 +273,15 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             if args.debug and error.get("traceback"):
                 print(error["traceback"].rstrip(), file=sys.stderr)
 
-    with progress:
-        summary = driver.run(suite, store, executor, rerun_failed=args.rerun_failed, data_root=args.data_root,
-                             on_plan=on_plan, on_record=on_record)
+    try:
+        with progress:
+            summary = driver.run(suite, store, executor, rerun_failed=args.rerun_failed, data_root=args.data_root,
+                                 on_plan=on_plan, on_record=on_record)
+    except KeyboardInterrupt:  # the finished runs are recorded: the leaderboard shows them too
+        if store.latest():
+            print(f"gnnbench: leaderboard rebuilt from the records so far: "
+                  f"{leaderboard.build(store.directory, suite.name).csv}", file=sys.stderr)
+        raise
     board = leaderboard.build(store.directory, suite.name)
     console.print(_board_table(board.board, suite.name))
     console.print(f"{summary.ok} runs finished, {summary.failed} failed; records: {store.path}; "

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gnnbench.cli import main
@@ -117,7 +118,6 @@ def test_only_runs_the_named_experiment_into_the_same_records(write_suite, capsy
 
 
 def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(write_suite, capsys, tmp_path):
-    import pandas as pd
 
     old = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     results, folder = tmp_path / "r", tmp_path / "r" / "cli"
@@ -150,9 +150,34 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     assert (folder / "runs.jsonl").read_text() == "" and not (folder / "leaderboard.csv").exists()
 
 
+def test_an_interrupted_run_leaves_a_leaderboard_of_its_finished_runs(write_suite, capsys, tmp_path, monkeypatch):
+    from gnnbench.harness.executors import LocalExecutor
+
+    real_map = LocalExecutor.map
+
+    def one_then_ctrl_c(self, specs, data_root=None):
+        yield next(real_map(self, specs, data_root))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LocalExecutor, "map", one_then_ctrl_c)
+    results = tmp_path / "r"
+    assert main(["run", str(write_suite(GOOD.format(dataset="Cora", model="mlp"))), "--results", str(results),
+                 "-q"]) == 130
+    err = capsys.readouterr().err
+    assert f"gnnbench: leaderboard rebuilt from the records so far: {results / 'cli' / 'leaderboard.csv'}" in err
+    assert "interrupted; finished runs are recorded, rerun the same command to resume" in err
+    assert pd.read_csv(results / "cli" / "leaderboard.csv")["n"].tolist() == [1]
+
+
 def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
     assert main(["leaderboard", str(tmp_path)]) == 2
-    assert "no records here" in capsys.readouterr().err
+    assert "no records here (run a suite first" in capsys.readouterr().err
+    assert main(["leaderboard", str(tmp_path / "missing")]) == 2
+    assert f"no records here (no such directory: {tmp_path / 'missing'})" in capsys.readouterr().err
+    (tmp_path / "a" / "s1").mkdir(parents=True)
+    (tmp_path / "a" / "s1" / "runs.jsonl").write_text("")
+    assert main(["leaderboard", str(tmp_path / "a")]) == 2  # the results root, not a suite's folder
+    assert f"(a results root? give one of its suite folders, {tmp_path / 'a'}/SUITE: s1)" in capsys.readouterr().err
     (tmp_path / "runs.jsonl").write_text("")
     assert main(["leaderboard", str(tmp_path)]) == 2
     assert "no records here" in capsys.readouterr().err

@@ -317,3 +317,7 @@ def test_a_results_folder_stands_for_its_leaderboard_csv(pair, tmp_path, capsys)
     empty.mkdir()
     assert main(["compare", str(pair[0]), str(empty)]) == 2
     assert capsys.readouterr().err.endswith(f"{empty / 'leaderboard.csv'}: no such leaderboard CSV\n")
+    (empty / "runs.jsonl").write_text("")  # records of an interrupted run, no leaderboard yet
+    assert main(["compare", str(pair[0]), str(empty)]) == 2
+    assert capsys.readouterr().err.endswith(f"no such leaderboard CSV (its records are there: gnnbench leaderboard "
+                                            f"{empty} writes it)\n")

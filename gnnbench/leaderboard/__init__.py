@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.harness.store import RunStore
+from gnnbench.harness.store import RUNS_FILE, RunStore
 from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, row_key, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
 from gnnbench.leaderboard.ranks import rank_markdown
@@ -39,7 +39,7 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
     store = RunStore(directory)
     records = sorted(store.latest().values(), key=_record_order)  # file order must not change the output
     if not records:
-        raise GnnbenchError(f"{store.path}: no records here (run a suite first: gnnbench run SUITE.yaml)")
+        raise GnnbenchError(f"{store.path}: no records here ({_where_records_are(Path(directory))})")
     runs = runs_frame(records)
     board, grid, depth = leaderboard_frame(runs), grid_frame(runs), depth_frame(runs)
     out = Path(directory)
@@ -68,6 +68,17 @@ def clear(directory: str | Path) -> None:
     """Remove the files :func:`build` writes: for a folder whose records were all set aside."""
     for file in OUTPUTS:
         (Path(directory) / file).unlink(missing_ok=True)
+
+
+def _where_records_are(directory: Path) -> str:
+    """A hint for a folder without records: a missing folder, a results root (naming its suites), or a suite
+    not run yet."""
+    if not directory.is_dir():
+        return f"no such directory: {directory}"
+    suites = sorted(p.parent.name for p in directory.glob(f"*/{RUNS_FILE}"))
+    if suites:
+        return f"a results root? give one of its suite folders, {directory}/SUITE: {', '.join(suites)}"
+    return "run a suite first: gnnbench run SUITE.yaml"
 
 
 def _record_order(record: dict) -> tuple:

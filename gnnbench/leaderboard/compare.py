@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.harness.store import RunStore
+from gnnbench.harness.store import RUNS_FILE, RunStore
 from gnnbench.leaderboard.aggregate import flatten, leaderboard_frame, runs_frame
 from gnnbench.leaderboard.write import FRACTION_METRICS
 
@@ -104,7 +104,9 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     takes the place of the metric with direction ``min``. ``keys`` must identify a row.
     """
     if not path.is_file():
-        raise GnnbenchError(f"{path}: no such leaderboard CSV")
+        hint = (f" (its records are there: gnnbench leaderboard {path.parent} writes it)"
+                if (path.parent / RUNS_FILE).is_file() else "")
+        raise GnnbenchError(f"{path}: no such leaderboard CSV{hint}")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
