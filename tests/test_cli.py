@@ -118,7 +118,6 @@ def test_only_runs_the_named_experiment_into_the_same_records(write_suite, capsy
 
 
 def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(write_suite, capsys, tmp_path):
-
     old = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     results, folder = tmp_path / "r", tmp_path / "r" / "cli"
     assert main(["run", str(old), "--results", str(results), "-q"]) == 0
