@@ -81,6 +81,9 @@ def test_minimum_effect_size_turns_a_significant_small_change_into_same(tmp_path
     assert compare.compare(a, b).table["p_value"].item() < 0.01
     assert compare.compare(a, b).table["verdict"].item() == "worse"
     assert compare.compare(a, b, min_effect=0.03).table["verdict"].item() == "same"
+    with pytest.warns(UserWarning, match=r"--min-effect 2 is in the metric's unit: on accuracy \(a fraction\) that "
+                                         r"is 200 points"):  # meant as 2 points, the unit the table shows
+        compare.compare(a, b, min_effect=2)
 
 
 def test_holm_adjusts_over_the_tested_rows_and_can_turn_a_verdict(tmp_path):

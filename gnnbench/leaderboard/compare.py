@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,8 @@ OPTIONAL = ["values", "seeds", "failed", "device", "kernel", "versions", "hparam
 COSTS = ("epoch_time_s", "peak_mem_mb")
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "rel_delta", "a_n", "b_n",
                    "p_value", "tested", "verdict", "notes"]
-UNTESTED = "`*`: no per-seed values on both sides, so no test: the verdict rests on the minimum effect alone."
+UNTESTED = ("`*`: no per-seed values on both sides (a single seed, a hand-made row, or a cost, which keeps only its "
+            "mean), so no test: the verdict rests on the minimum effect alone.")
 UNDEFINED = "undefined"
 
 
@@ -171,6 +173,10 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         side = {"both": "both", "left_only": "only in A", "right_only": "only in B"}[r["_merge"]]
         rows.append(_judge(r, side, a, b))
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
+    fractions = sorted(set(table["metric"]) & FRACTION_METRICS)
+    if column == "mean" and min_effect >= 1 and fractions:  # shown in percent, so "1" reads as one point
+        warnings.warn(f"--min-effect {min_effect:g} is in the metric's unit: on {', '.join(fractions)} (a fraction) "
+                      f"that is {100 * min_effect:g} points, more than any change; 0.01 is one point", stacklevel=2)
     tested = table["tested"].astype(bool)
     if correct and tested.any():
         table.loc[tested, "p_value"] = holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
