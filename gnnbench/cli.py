@@ -210,7 +210,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     def note_stale(plan: driver.Plan) -> None:
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
             print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} are no run of this suite (made "
-                  f"under other defaults?); the leaderboard counts them until `gnnbench prune {args.suite}"
+                  "under other defaults or an earlier version of the suite file?); the leaderboard counts them "
+                  f"until `gnnbench prune {args.suite}"
                   + (f" --results {args.results}" if args.results != Path("results") else "")
                   + "` sets them aside", file=sys.stderr)
 

@@ -206,8 +206,8 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
             problems.append(f"runs made with different settings ({setting_differences(settings)})")
         if problems:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)} (records made "
-                          "under other defaults?); the row uses them all until `gnnbench prune` sets the old ones "
-                          "aside", stacklevel=3)
+                          "under other defaults or an earlier version of the suite file?); the row uses them all "
+                          "until `gnnbench prune` sets the old ones aside", stacklevel=3)
 
 
 def setting_differences(settings: Iterable[tuple[str, str]]) -> str:
