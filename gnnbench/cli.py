@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from gnnbench import __version__
 from gnnbench.errors import GnnbenchError, did_you_mean
 
 PACKAGE = Path(__file__).resolve().parent
@@ -73,6 +74,7 @@ def _handle(args: argparse.Namespace, console: Console) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gnnbench", description=" ".join(__doc__.split("\n\n")[0].split())
                                      .replace("``", ""), parents=[_common(False)])
+    parser.add_argument("--version", action="version", version=f"gnnbench {__version__}")
     # the subcommands' copies default to "not given", so `gnnbench -q run` keeps the -q given before `run`
     common = _common(argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)

@@ -149,6 +149,14 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     assert (folder / "runs.jsonl").read_text() == "" and not (folder / "leaderboard.csv").exists()
 
 
+def test_version(capsys):
+    from gnnbench import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == f"gnnbench {__version__}\n"
+
+
 def test_an_interrupted_run_leaves_a_leaderboard_of_its_finished_runs(write_suite, capsys, tmp_path, monkeypatch):
     from gnnbench.harness.executors import LocalExecutor
 
