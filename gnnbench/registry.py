@@ -50,9 +50,9 @@ class Entry(Generic[T]):
 
     @property
     def summary(self) -> str:
-        """First line of the object's docstring."""
+        """First paragraph of the object's docstring, on one line (a first sentence may wrap)."""
         doc = (getattr(self.obj, "__doc__", None) or "").strip()
-        return doc.splitlines()[0] if doc else ""
+        return " ".join(doc.split("\n\n")[0].split())
 
 
 class Registry(Generic[T]):
