@@ -80,6 +80,12 @@ def check_entry(entry: Entry, task_cls: type) -> None:
             raise HparamError(name, f"model '{entry.name}' ({defined_in(entry.obj)}) lists '{name}' in "
                                     "added_hparams, which name constructor arguments with a default (their off "
                                     "value)")
+        for where, values in (("defaults", entry.defaults), *((f"dataset_defaults[{d!r}]", v)
+                                                               for d, v in entry.dataset_defaults.items())):
+            if name in values and values[name] != params[name].default:  # its runs would not be the old ones
+                raise HparamError(name, f"the registry entry of model '{entry.name}' ({defined_in(entry.obj)}) "
+                                        f"sets the added argument '{name}' to {values[name]!r} in {where}; an "
+                                        f"added argument keeps its off value {params[name].default!r} by default")
     train = training_keys(entry, task_cls)
     sources = {"defaults": entry.defaults,
                **{f"dataset_defaults[{d!r}]": values for d, values in entry.dataset_defaults.items()}}
@@ -109,7 +115,8 @@ def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset:
 def added_hparams(model_cls: type) -> tuple[str, ...]:
     """Constructor arguments added after results existed (the class attribute ``added_hparams``). Each one's
     default is its off value, the behaviour before it existed, and a run's hyperparameters hold it only when set
-    to something else, so adding one never changes existing run ids (as ``added_option`` for task options)."""
+    to something else, so adding one never changes existing run ids (as ``added_option`` for task and scenario
+    options)."""
     return tuple(getattr(model_cls, "added_hparams", ()))
 
 
@@ -151,7 +158,7 @@ def range_problem(key: str, value: Any) -> str | None:
     (or train nothing), so the suite says so before anything runs. None when the value is fine."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if "dropout" in key and not 0 <= value <= 1:
+    if key.endswith("dropout") and not 0 <= value <= 1:
         return f"'{key}' is a probability: expected a number in [0, 1], got {value!r}"
     if key == "lr" and not value > 0:
         return f"expected a learning rate above 0 for 'lr', got {value!r}"

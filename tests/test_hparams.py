@@ -116,12 +116,18 @@ def test_an_added_constructor_argument_enters_the_hparams_only_when_set_away_fro
     assert hp.resolve(after, NodeClassification, {"residual": 0.5})["residual"] == 0.5
 
 
-def test_added_hparams_must_name_arguments_with_an_off_value():
+def test_added_hparams_must_name_arguments_with_an_off_value_and_keep_it_by_default():
     class Misnamed(ToyWithAnAddedArgument):
         added_hparams = ("residaul",)
 
     with pytest.raises(hp.HparamError, match="lists 'residaul' in added_hparams"):
         hp.check_entry(Entry(name="toy", obj=Misnamed), NodeClassification)
+    # a registry default away from off would drop an explicit off from the hyperparameters, and both would be
+    # labelled "default": two configurations under one label
+    for entry in (Entry(name="toy", obj=ToyWithAnAddedArgument, defaults={"residual": 0.5}),
+                  Entry(name="toy", obj=ToyWithAnAddedArgument, dataset_defaults={"Cora": {"residual": 0.5}})):
+        with pytest.raises(hp.HparamError, match="sets the added argument 'residual' to 0.5 in .*off value 0.0"):
+            hp.check_entry(entry, NodeClassification)
 
 
 def test_every_builtin_entry_has_valid_defaults_for_each_of_its_tasks():
