@@ -245,6 +245,16 @@ def test_where_a_run_failed_is_the_innermost_line_outside_the_libraries():
     assert where(info.value) == f"{__file__}:{forward.__code__.co_firstlineno + 1}"
 
 
+def test_gnnbench_installed_among_the_libraries_still_counts_as_its_own_code(monkeypatch):
+    from gnnbench.harness import runner
+
+    site = Path("/opt/venv/lib/python3.11/site-packages")
+    monkeypatch.setattr(runner, "PACKAGE", site / "gnnbench")
+    assert not runner._library_file(site / "gnnbench" / "tasks" / "base.py")
+    assert runner._library_file(site / "torch" / "nn" / "functional.py")
+    assert runner._library_file(Path("/usr/lib/python3/dist-packages/numpy/core.py"))
+
+
 def test_piped_output_keeps_long_lines_and_scenarios_apart(tmp_path, capsys):
     """A CI log is not a terminal: a path or a number is never wrapped, and robustness rows say their scenario."""
     import shutil

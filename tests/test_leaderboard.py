@@ -167,6 +167,13 @@ def test_runs_of_one_config_made_with_other_settings_are_warned_about_whatever_t
         board(records)  # one setting: no warning
 
 
+def test_a_folder_whose_every_run_failed_has_an_empty_board_and_a_grid_of_what_was_tried():
+    runs = runs_frame([rec("gcn", "Cora", s, 0, 0, status="failed") for s in range(2)])
+    assert leaderboard_frame(runs).empty
+    grid = grid_frame(runs)
+    assert grid[["model", "config", "n", "failed", "selected"]].values.tolist() == [["gcn", "default", 0, 2, False]]
+
+
 def test_params_come_from_a_run_that_recorded_them():
     records = [rec("gcn", "Cora", 0, 0.7, 0.8), rec("gcn", "Cora", 1, 0.7, 0.8)]
     del records[0]["params"]  # made before records carried it

@@ -191,3 +191,23 @@ def test_only_module_plugins_no_installed_package_provides_travel(tmp_path):
                                    "gb_travelling_single, gb_file_plugin.py, pandas.plotting]"))
     assert travelling_modules(load_suite(suite).specs) == [str(tmp_path / "gb_travelling_pkg"),
                                                            str(tmp_path / "gb_travelling_single.py")]
+
+
+def test_a_caller_that_started_ray_is_warned_that_local_plugins_cannot_travel(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # Ray starts in this process, as in the test above
+    from gnnbench.harness.ray_executor import RayExecutor
+    from gnnbench.harness.suite import load_suite
+
+    (tmp_path / "started_before.py").write_text(BESIDE.replace("mlp_beside_the_suite", "mlp_started_before"))
+    suite = tmp_path / "cluster.yaml"
+    suite.write_text(SUITE.replace("name: cluster", "name: cluster\nplugins: [started_before]")
+                     .replace("models: [mlp, gcn]", "models: [mlp_started_before]").replace("seeds: 4", "seeds: 1"))
+    specs = load_suite(suite).specs
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        with pytest.warns(UserWarning, match=r"Ray was started before gnnbench could name the suite's local plugin "
+                                             r"modules \(.*started_before\.py\)"):
+            (record,) = RayExecutor(num_cpus=1).map(specs)
+    finally:
+        ray.shutdown()
+    assert record["status"] == "failed" and "No module named 'started_before'" in record["error"]["message"]

@@ -58,12 +58,16 @@ def test_snap_and_jodie_files_load_as_time_sorted_streams(tmp_path) -> None:
         load_jodie(tmp_path, "reddit")
 
 
-def test_jodie_processes_under_a_lock_beside_its_folder(tmp_path, monkeypatch) -> None:
-    """PyG writes ``processed/`` on first load: a second process must wait for it, not read it half-written."""
+def test_jodie_processes_under_a_lock_keyed_by_its_folder(tmp_path, monkeypatch) -> None:
+    """PyG writes ``processed/`` on first load: a second process must wait for it, not read it half-written.
+    The lock lives in the cache folder, so a read-only data root stays readable."""
     import fcntl
+    import hashlib
 
     from gnnbench.data import temporal
 
+    monkeypatch.setenv("GNNBENCH_CACHE", str(tmp_path / "cache"))
+    key = hashlib.sha256(str((tmp_path / "wikipedia").resolve()).encode()).hexdigest()[:16]
     raw = tmp_path / "wikipedia" / "raw"
     raw.mkdir(parents=True)
     (raw / "wikipedia.csv").write_text("user,item,ts,label,f1\n0,0,1.0,0,0.5\n")
@@ -71,7 +75,7 @@ def test_jodie_processes_under_a_lock_beside_its_folder(tmp_path, monkeypatch) -
 
     class Probe(temporal.JODIEDataset):
         def __init__(self, root: str, name: str) -> None:
-            with (tmp_path / "wikipedia" / ".gnnbench.lock").open("a") as other:
+            with (tmp_path / "cache" / f".jodie-{key}.lock").open("a") as other:
                 try:
                     fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     held.append(False)

@@ -18,6 +18,7 @@ the file's order breaks ties).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from torch import Tensor
 from torch_geometric.data import TemporalData
 from torch_geometric.datasets import JODIEDataset
 
-from gnnbench.data.sources import locked, prepared
+from gnnbench.data.sources import cache_root, locked, prepared
 from gnnbench.errors import DataError
 from gnnbench.registry import register_dataset
 
@@ -85,14 +86,17 @@ def load_dyglib(root: str | Path, name: str) -> TemporalData:
 
 def load_jodie(root: str | Path, name: str) -> TemporalData:
     """A JODIE CSV under ``<root>/<name>/raw/<name>.csv`` read by PyG's ``JODIEDataset``, which writes its
-    ``processed/`` folder beside ``raw/``: under a lock there, so concurrent first loads do not race.
+    ``processed/`` folder beside ``raw/``: under a lock in the cache folder, keyed by the dataset's folder, so
+    concurrent first loads do not race and a read-only root that is already processed still loads.
     Destinations are offset after the sources, as PyG does."""
     if name.lower() not in JODIEDataset.names:
         raise DataError(f"JODIE dataset '{name}': expected one of {', '.join(JODIEDataset.names)}")
     csv = Path(root) / name / "raw" / f"{name}.csv"
     if not csv.is_file():  # PyG would download it, unverified: this suite reads local copies only
         raise DataError(f"JODIE dataset '{name}': expected its CSV at {csv}")
-    with locked(csv.parent.parent / ".gnnbench.lock"):
+    folder = str(csv.parent.parent.resolve())
+    cache_root().mkdir(parents=True, exist_ok=True)
+    with locked(cache_root() / f".jodie-{hashlib.sha256(folder.encode()).hexdigest()[:16]}.lock"):
         data = JODIEDataset(str(root), name)[0]
     return stream(data.src, data.dst, data.t, data.msg)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.metadata
 import socket
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from types import ModuleType
 from typing import Any
@@ -63,10 +64,14 @@ class RayExecutor:
         ray = _import_ray()
         specs = list(specs)
         started_here = not ray.is_initialized()
+        modules = travelling_modules(specs)
         if started_here:  # Ray uploads local modules for a whole job only, so they are named when it starts
-            modules = travelling_modules(specs)
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False, configure_logging=False,
                      runtime_env={"py_modules": modules} if modules else None)
+        elif modules:
+            warnings.warn(f"Ray was started before gnnbench could name the suite's local plugin modules "
+                          f"({', '.join(modules)}) in its runtime_env: unless the caller's runtime_env has them "
+                          "in py_modules, every run of their models fails on the workers", stacklevel=2)
         task = ray.remote(gnnbench_run).options(name=TASK_NAME, num_cpus=self.num_cpus, num_gpus=self.num_gpus,
                                                 max_retries=0)
         threads = max(1, int(self.num_cpus))

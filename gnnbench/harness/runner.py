@@ -30,6 +30,9 @@ from gnnbench.tasks.base import Budget, RunContext
 SCHEMA = 1
 HISTORY_POINTS = 100
 
+#: gnnbench's own source folder: its frames are never a library's, even in site-packages.
+PACKAGE = Path(__file__).resolve().parents[1]
+
 EpochCallback = Callable[[int, Mapping[str, float]], None]
 
 
@@ -72,17 +75,22 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
 
 
 def where(exc: BaseException) -> str:
-    """``path.py:line`` of the innermost frame that raised ``exc`` outside Python's and the installed libraries'
-    own files: the line of a model, a plugin or gnnbench to look at first (the innermost frame if every one is
-    a library's)."""
+    """``path.py:line`` of the innermost frame that raised ``exc`` in a model, a plugin or gnnbench: not in
+    Python's own files nor an installed library's (gnnbench counts as its own wherever it is installed). The
+    innermost frame if every one is a library's."""
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return ""
-    libraries = tuple(str(Path(p).resolve()) for key, p in sysconfig.get_paths().items()
-                      if key in ("stdlib", "platstdlib", "purelib", "platlib"))
-    own = [f for f in frames if not str(Path(f.filename).resolve()).startswith(libraries)]
+    own = [f for f in frames if not _library_file(Path(f.filename).resolve())]
     frame = (own or frames)[-1]
     return f"{frame.filename}:{frame.lineno}"
+
+
+def _library_file(path: Path) -> bool:
+    if path.is_relative_to(PACKAGE):
+        return False
+    stdlib = (Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib"))
+    return any(path.is_relative_to(p) for p in stdlib) or bool({"site-packages", "dist-packages"} & set(path.parts))
 
 
 def _check_recordable(result: Mapping[str, Any]) -> None:

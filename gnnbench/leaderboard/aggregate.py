@@ -103,16 +103,16 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
     """
     ok = _ok(runs)
     config_keys = [*row_keys, "config"]
+    failed = _failures(runs, config_keys)
     if ok.empty:
-        return pd.DataFrame(columns=[*config_keys, "metric", "direction", "val_mean", "val_std", "n", "failed",
-                                     "selected"])
+        empty = pd.DataFrame(columns=[*config_keys, "metric", "direction", "val_mean", "val_std", "n", "selected"])
+        return _with_failed_configs(empty, failed, config_keys)
     grid = (ok.groupby(config_keys, sort=True)
               .agg(metric=("metric", "first"), direction=("direction", "first"),
                    val_mean=("val", lambda v: v.mean(skipna=False)),
                    val_std=("val", lambda v: v.std(ddof=1, skipna=False)), n=("val", "size"))
               .reset_index())
     grid["selected"] = False
-    failed = _failures(runs, config_keys)
     complete = pd.Series([key not in failed.index for key in grid[config_keys].itertuples(index=False, name=None)],
                          index=grid.index)
     grid.loc[_selected_index(grid, row_keys, complete), "selected"] = True
@@ -142,7 +142,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     extra_keys = [k for k in row_keys if k not in ROW_KEYS]
     columns = COLUMNS + EXTRA_COLUMNS + extra_keys
     grid = grid_frame(runs, row_keys)
-    if grid.empty:
+    if not grid["selected"].any():  # nothing succeeded: the grid has only failed configurations
         return pd.DataFrame(columns=columns)
     config_keys = [*row_keys, "config"]
     runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(config_keys)}
