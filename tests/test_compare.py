@@ -84,6 +84,8 @@ def test_minimum_effect_size_turns_a_significant_small_change_into_same(tmp_path
     with pytest.warns(UserWarning, match=r"--min-effect 2 is in the metric's unit: on accuracy \(a fraction\) that "
                                          r"is 200 points"):  # meant as 2 points, the unit the table shows
         compare.compare(a, b, min_effect=2)
+    with pytest.warns(UserWarning, match=r"--fail-on-regression 1 is in the metric's unit"):
+        compare.compare(a, b).regressions(1)
 
 
 def test_holm_adjusts_over_the_tested_rows_and_can_turn_a_verdict(tmp_path):

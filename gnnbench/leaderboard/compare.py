@@ -65,6 +65,7 @@ class Comparison:
         """Rows whose verdict is ``worse`` by more than ``threshold`` (in the metric's unit). An untested row (no
         per-seed values, or a cost) counts only when a minimum effect or a threshold says what size matters:
         without a test, any change at all would fail a gate."""
+        _warn_unit(self.table, "--fail-on-regression", threshold)
         t = self.table
         sized = t["tested"] | (self.min_effect > 0 or threshold > 0)
         return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold) & sized]
@@ -173,10 +174,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         side = {"both": "both", "left_only": "only in A", "right_only": "only in B"}[r["_merge"]]
         rows.append(_judge(r, side, a, b))
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
-    fractions = sorted(set(table["metric"]) & FRACTION_METRICS)
-    if column == "mean" and min_effect >= 1 and fractions:  # shown in percent, so "1" reads as one point
-        warnings.warn(f"--min-effect {min_effect:g} is in the metric's unit: on {', '.join(fractions)} (a fraction) "
-                      f"that is {100 * min_effect:g} points, more than any change; 0.01 is one point", stacklevel=2)
+    _warn_unit(table, "--min-effect", min_effect)
     tested = table["tested"].astype(bool)
     if correct and tested.any():
         table.loc[tested, "p_value"] = holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
@@ -184,6 +182,14 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     table.loc[both, "verdict"] = [_verdict(r.improvement, r.p_value, r.tested, alpha, min_effect)
                                   for r in table[both].itertuples()]
     return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct)
+
+
+def _warn_unit(table: pd.DataFrame, option: str, value: float) -> None:
+    """A size of 1 or more on a fraction metric: the table shows points, so it was likely meant as points."""
+    fractions = sorted(set(table["metric"]) & FRACTION_METRICS)
+    if value >= 1 and fractions:
+        warnings.warn(f"{option} {value:g} is in the metric's unit: on {', '.join(fractions)} (a fraction) that is "
+                      f"{100 * value:g} points, more than any change; 0.01 is one point", stacklevel=3)
 
 
 def welch_p(a: np.ndarray, b: np.ndarray) -> float:
