@@ -244,11 +244,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     nodes: Counter[str] = Counter()
     runs = progress.add_task(suite.name, total=0)
 
-    kept: list[int] = []
-
     def on_plan(plan: driver.Plan) -> None:
         note_stale(plan)
-        kept.append(plan.failed_kept)
         if plan.failed_kept:  # on stderr, -q or not: a rerun must not turn a CI job green while runs still fail
             one = plan.failed_kept == 1
             print(f"gnnbench: note: {plan.failed_kept} run{'' if one else 's'} recorded as failed "
@@ -291,7 +288,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   f"leaderboard: {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
     if nodes:
         console.print("runs per node: " + ", ".join(f"{node} {count}" for node, count in sorted(nodes.items())))
-    return 1 if summary.failed or sum(kept) else 0
+    return 1 if summary.failed or summary.failed_kept else 0
 
 
 def _prune(args: argparse.Namespace, console: Console) -> int:

@@ -149,12 +149,13 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     assert (folder / "runs.jsonl").read_text() == "" and not (folder / "leaderboard.csv").exists()
 
 
-def test_version(capsys):
-    from gnnbench import __version__
+def test_version_is_pyproject_s(capsys):
+    import tomllib
 
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
-    assert exited.value.code == 0 and capsys.readouterr().out == f"gnnbench {__version__}\n"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert exited.value.code == 0 and capsys.readouterr().out == f"gnnbench {project['version']}\n"
 
 
 def test_an_interrupted_run_leaves_a_leaderboard_of_its_finished_runs(write_suite, capsys, tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ import pytest
 from torch import nn
 
 from gnnbench import hparams
-from gnnbench.registry import MODELS, TASKS, Registry, RegistryError, list_models, load_plugin
+from gnnbench.registry import MODELS, TASKS, Entry, Registry, RegistryError, list_models, load_plugin
 
 
 def fresh() -> Registry:
@@ -28,6 +28,16 @@ def test_register_get_and_metadata():
     assert (entry.paper, entry.tasks, dict(entry.defaults), entry.summary) == (
         "Doe 2020", ("node_classification",), {"lr": 0.1}, "Spins.")
     assert "spinner" in reg and reg.names() == ["spinner"] and len(reg) == 1
+
+
+def test_a_summary_is_the_first_paragraph_on_one_line():
+    class Wrapped:
+        """A first sentence that a docstring
+        wraps over two lines.
+
+        Details that `gnnbench list` leaves out."""
+
+    assert Entry(name="w", obj=Wrapped).summary == "A first sentence that a docstring wraps over two lines."
 
 
 def test_duplicate_name_is_an_error_naming_both_sides():

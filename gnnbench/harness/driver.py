@@ -40,6 +40,8 @@ class Summary:
     ok: int = 0
     failed: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    #: runs recorded as failed before this invocation and not retried (no ``rerun_failed``)
+    failed_kept: int = 0
 
 
 def plan(suite: Suite, store: RunStore, rerun_failed: bool = False) -> Plan:
@@ -92,6 +94,7 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
     host_environment()  # the driver's code is what it imported now: a failure it records hours later says so
     with store.writer() as writer:
         todo = plan(suite, store, rerun_failed)
+        summary.failed_kept = todo.failed_kept
         preflight(suite, todo.todo, data_root, devices=executor.runs_here)
         if on_plan is not None:
             on_plan(todo)

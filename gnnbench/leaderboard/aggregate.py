@@ -214,8 +214,16 @@ def setting_differences(settings: Iterable[tuple[str, str]]) -> str:
     """``epochs 3 vs 4; task_options.split "public" vs "random"``: what differs among (protocol, hparams) JSON
     pairs, one level deep."""
     flat = [flatten({**json.loads(protocol), "hparams": json.loads(hparams)}) for protocol, hparams in settings]
-    values = {k: sorted({json.dumps(f.get(k)) for f in flat}) for k in sorted({k for f in flat for k in f})}
+    keys = sorted({k for f in flat for k in f})
+    values = {k: sorted({json.dumps(f.get(k)) for f in flat}, key=_natural) for k in keys}
     return "; ".join(f"{k} {' vs '.join(v)}" for k, v in values.items() if len(v) > 1)
+
+
+def _natural(text: str) -> tuple:
+    """Numbers in numeric order (9 before 10), before any other JSON value in text order."""
+    value = json.loads(text)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return (0, value, "") if number else (1, 0, text)
 
 
 def flatten(setting: dict[str, Any]) -> dict[str, Any]:
