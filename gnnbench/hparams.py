@@ -154,14 +154,14 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
 
 def range_problem(key: str, value: Any) -> str | None:
     """What is wrong with a number under a name whose meaning is conventional: a dropout probability outside
-    [0, 1], a learning rate that is not positive, a negative weight decay. Every seed of such a run would fail
+    [0, 1], a negative learning rate or weight decay. Every seed of such a run would fail
     (or train nothing), so the suite says so before anything runs. None when the value is fine."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if key.endswith("dropout") and not 0 <= value <= 1:
         return f"'{key}' is a probability: expected a number in [0, 1], got {value!r}"
-    if key == "lr" and not value > 0:
-        return f"expected a learning rate above 0 for 'lr', got {value!r}"
+    if key == "lr" and not value >= 0:
+        return f"expected a learning rate of at least 0 for 'lr', got {value!r}"
     if key == "weight_decay" and not value >= 0:
         return f"expected a weight decay of at least 0 for 'weight_decay', got {value!r}"
     return None
