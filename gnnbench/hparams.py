@@ -154,8 +154,8 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
 
 def range_problem(key: str, value: Any) -> str | None:
     """What is wrong with a number under a name whose meaning is conventional: a dropout probability outside
-    [0, 1], a negative learning rate or weight decay. Every seed of such a run would fail
-    (or train nothing), so the suite says so before anything runs. None when the value is fine."""
+    [0, 1], a negative learning rate or weight decay. Every seed of such a run would fail, so the suite says so
+    before anything runs. None when the value is fine."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if key.endswith("dropout") and not 0 <= value <= 1:
