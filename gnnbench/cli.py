@@ -372,7 +372,8 @@ def _list(args: argparse.Namespace, console: Console) -> int:
             task = args.task or (entry.tasks[0] if entry.tasks else None)  # training defaults differ per task
             task_cls = TASKS.get(task).obj if task else None
             defaults = hparams.defaults(entry, task_cls) if task_cls else dict(entry.defaults)
-            per_dataset = "".join(f"; on {dataset}: " + ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
+            per_dataset = "".join(f"; on {dataset}" + ("" if dataset in DATASETS else " (not registered)") + ": "
+                                  + ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
                                   for dataset, values in sorted(entry.dataset_defaults.items()))
             rows.append((entry.name, entry.paper, ", ".join(entry.tasks),
                          ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())) + per_dataset
