@@ -138,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--holm", action="store_true",
                      help="adjust the p-values over all tested rows (Holm), so that a chance verdict anywhere in "
                      "the table stays below --alpha")
+    cmp.add_argument("--paired", action="store_true",
+                     help="test a row whose two sides ran the same seeds with the paired t-test on the per-seed "
+                     "differences (before/after a change on one machine) instead of Welch's")
     cmp.add_argument("--min-effect", type=float, default=0.0, metavar="DELTA",
                      help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point)")
     cmp.add_argument("--on", default="mean", choices=("mean", "epoch_time_s", "peak_mem_mb"),
@@ -458,7 +461,7 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.leaderboard import compare
 
     result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=args.min_effect, column=args.on,
-                             ignore_config=args.ignore_config, correct=args.holm)
+                             ignore_config=args.ignore_config, correct=args.holm, paired=args.paired)
     outputs = [(path, text) for path, text in ((args.md, compare.to_markdown), (args.csv, compare.to_csv)) if path]
     for path, text in outputs:
         if str(path) == "-":

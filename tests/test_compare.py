@@ -88,6 +88,22 @@ def test_minimum_effect_size_turns_a_significant_small_change_into_same(tmp_path
         compare.compare(a, b).regressions(1)
 
 
+def test_paired_tests_rows_with_the_same_seeds_on_the_differences(tmp_path):
+    """Seeds spread over 6 points, and B is one point above A on every seed: Welch sees noise, pairing does not."""
+    spread = [0.78, 0.80, 0.82, 0.84, 0.81]
+    shifted = [v + 0.01 + e for v, e in zip(spread, [0.001, -0.001, 0.0005, 0.0, -0.0005], strict=True)]
+    a = write(tmp_path / "a.csv", [row("gcn", spread), row("gat", spread)])
+    b = write(tmp_path / "b.csv", [row("gcn", shifted), row("gat", shifted, seeds="5;6;7;8;9")])
+    welch = compare.compare(a, b).table.set_index("model")
+    paired = compare.compare(a, b, paired=True).table.set_index("model")
+    assert welch.loc["gcn", ["verdict", "test"]].tolist() == ["same", "welch"]
+    assert paired.loc["gcn", ["verdict", "test"]].tolist() == ["better", "paired"]
+    assert paired.loc["gcn", "p_value"] == pytest.approx(stats.ttest_rel(shifted, spread).pvalue)
+    assert paired.loc["gat", ["verdict", "test"]].tolist() == ["same", "welch"]  # other seeds: nothing to pair
+    assert "| p (Welch or paired) |" in compare.to_markdown(compare.compare(a, b, paired=True))
+    assert compare.paired_p([0.8, 0.9], [0.81, 0.91]) == 0.0 and compare.paired_p([0.8, 0.9], [0.8, 0.9]) == 1.0
+
+
 def test_holm_adjusts_over_the_tested_rows_and_can_turn_a_verdict(tmp_path):
     """Holm by hand: the k-th smallest of m p-values times (m - k + 1), running maximum, at most 1."""
     raw = np.array([0.01, 0.04, 0.03, 0.5])
@@ -185,7 +201,7 @@ def test_markdown_and_csv_outputs(pair, tmp_path):
     frame = pd.read_csv(tmp_path / "c.csv", keep_default_na=False)
     assert list(frame.columns) == compare.COMPARE_COLUMNS
     gcn = next(line for line in text.splitlines() if ",gcn," in line)
-    assert ",both,0.808000,0.764000,-0.044000,-0.054455,5,5," in gcn and gcn.endswith(",true,worse,")
+    assert ",both,0.808000,0.764000,-0.044000,-0.054455,5,5," in gcn and gcn.endswith(",true,welch,worse,")
 
 
 def test_cli_exit_codes(pair, capsys, tmp_path):

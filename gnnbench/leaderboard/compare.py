@@ -12,6 +12,10 @@ is better; ``min``: lower is):
 * ``undefined``: a side's mean is NaN (its metric is undefined on some seed, e.g. roc_auc on a one-class
   split), so there is nothing to judge; never counted as ``same``.
 
+With ``paired``, a row whose two sides ran the same seeds (the ``seeds`` column) is tested with the paired
+t-test on the per-seed differences instead: before and after a change on one machine, each seed's
+initialisation and split are shared, and pairing removes their variance from the test. Other rows keep Welch's.
+
 Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, hyperparameters
 that changed under the same configuration label (``hparams`` column), a changed protocol (task options and
 budget, ``protocol`` column), and changed environments (device,
@@ -44,7 +48,7 @@ OPTIONAL = ["values", "seeds", "failed", "device", "kernel", "versions", "hparam
 #: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
 COSTS = ("epoch_time_s", "peak_mem_mb")
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "rel_delta", "a_n", "b_n",
-                   "p_value", "tested", "verdict", "notes"]
+                   "p_value", "tested", "test", "verdict", "notes"]
 UNTESTED = ("`*`: no per-seed values on both sides (a single seed, a hand-made row, or a cost, which keeps only its "
             "mean), so no test: the verdict rests on the minimum effect alone.")
 UNDEFINED = "undefined"
@@ -60,6 +64,7 @@ class Comparison:
     alpha: float
     min_effect: float
     corrected: bool = False  # p-values Holm-adjusted over the tested rows
+    paired: bool = False  # rows with the same seeds on both sides tested paired
 
     def regressions(self, threshold: float = 0.0) -> pd.DataFrame:
         """Rows whose verdict is ``worse`` by more than ``threshold`` (in the metric's unit). An untested row (no
@@ -149,13 +154,15 @@ def leaderboard_csv(path: str | Path) -> Path:
 
 
 def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float = 0.0,
-            column: str = "mean", ignore_config: bool = False, correct: bool = False) -> Comparison:
+            column: str = "mean", ignore_config: bool = False, correct: bool = False,
+            paired: bool = False) -> Comparison:
     """Join leaderboards ``a`` (the baseline) and ``b`` (the candidate) and judge every row on ``column``.
 
     ``ignore_config`` joins without the configuration: each model's validation-selected configuration on one
     side meets the other side's, whatever they are (``config`` then reads ``X -> Y`` where they differ).
     ``correct`` replaces the tested rows' p-values by Holm's adjustment over all of them, so that with many rows
-    a chance ``better`` or ``worse`` somewhere stays below ``alpha``.
+    a chance ``better`` or ``worse`` somewhere stays below ``alpha``. ``paired`` tests a row whose sides ran the
+    same seeds with the paired t-test.
     """
     if column not in ("mean", *COSTS):
         raise GnnbenchError(f"--on must be mean or one of {', '.join(COSTS)}, got {column!r}")
@@ -172,7 +179,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         if ignore_config:
             r["config"] = " -> ".join(dict.fromkeys(c for c in (r["config_a"], r["config_b"]) if isinstance(c, str)))
         side = {"both": "both", "left_only": "only in A", "right_only": "only in B"}[r["_merge"]]
-        rows.append(_judge(r, side, a, b))
+        rows.append(_judge(r, side, a, b, paired))
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
     _warn_unit(table, "--min-effect", min_effect)
     tested = table["tested"].astype(bool)
@@ -181,7 +188,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     both = table["status"] == "both"
     table.loc[both, "verdict"] = [_verdict(r.improvement, r.p_value, r.tested, alpha, min_effect)
                                   for r in table[both].itertuples()]
-    return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct)
+    return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired)
 
 
 def _warn_unit(table: pd.DataFrame, option: str, value: float) -> None:
@@ -202,13 +209,24 @@ def welch_p(a: np.ndarray, b: np.ndarray) -> float:
     return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
-def _judge(r: dict, side: str, a: Path, b: Path) -> dict:
+def paired_p(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided paired t-test p-value on ``b - a`` (the same seeds, in the same order); NaN with fewer than two
+    pairs. Without any variance in the differences the answer is exact: 1 when they are all 0, 0 otherwise."""
+    if len(a) < 2 or len(a) != len(b):
+        return math.nan
+    differences = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    if np.var(differences) == 0:
+        return 1.0 if differences[0] == 0 else 0.0
+    return float(stats.ttest_rel(b, a).pvalue)
+
+
+def _judge(r: dict, side: str, a: Path, b: Path, paired: bool = False) -> dict:
     key = {k: r[k] for k in KEYS}
     if side != "both":
         present = "_a" if side == "only in A" else "_b"
         return {**key, "direction": r[f"direction{present}"], "status": side,
                 "a_mean": r["mean_a"], "b_mean": r["mean_b"], "delta": math.nan, "rel_delta": math.nan,
-                "a_n": r["n_a"], "b_n": r["n_b"], "p_value": math.nan, "tested": False, "verdict": "",
+                "a_n": r["n_a"], "b_n": r["n_b"], "p_value": math.nan, "tested": False, "test": "", "verdict": "",
                 "notes": "", "improvement": math.nan}
     if r["direction_a"] != r["direction_b"]:
         raise GnnbenchError(f"{b}: column 'direction' is {r['direction_b']!r} for "
@@ -216,11 +234,14 @@ def _judge(r: dict, side: str, a: Path, b: Path) -> dict:
     sign = 1.0 if r["direction_a"] == "max" else -1.0
     delta = r["mean_b"] - r["mean_a"]
     improvement = sign * delta
-    p = welch_p(r["values_a"], r["values_b"])
+    same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
+    test = "paired" if paired and same_seeds else "welch"
+    p = (paired_p if test == "paired" else welch_p)(r["values_a"], r["values_b"])
     return {**key, "direction": r["direction_a"], "status": "both", "a_mean": r["mean_a"], "b_mean": r["mean_b"],
             "delta": delta, "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan,
-            "a_n": r["n_a"], "b_n": r["n_b"], "p_value": p, "tested": not math.isnan(p), "verdict": "",
-            "notes": "; ".join(_changes(r)), "improvement": improvement}
+            "a_n": r["n_a"], "b_n": r["n_b"], "p_value": p, "tested": not math.isnan(p),
+            "test": test if not math.isnan(p) else "", "verdict": "", "notes": "; ".join(_changes(r)),
+            "improvement": improvement}
 
 
 def _verdict(improvement: float, p: float, tested: bool, alpha: float, min_effect: float) -> str:
@@ -356,7 +377,7 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
             **{k: getattr(r, k) for k in KEYS},
             "A": _text(r.a_mean * scale, digits, _n(r.a_n)), "B": _text(r.b_mean * scale, digits, _n(r.b_n)),
             "delta": _text(r.delta * scale, digits, sign=True), "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
-            "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}",
+            "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}" + (" paired" if r.test == "paired" else ""),
             "verdict": verdict if r.status == "both" else r.status, "notes": r.notes,
         })
     return rows
@@ -366,8 +387,9 @@ def to_markdown(comparison: Comparison) -> str:
     """A Markdown report: what was compared and how, the summary, one table row per key, a legend."""
     rows = display_rows(comparison)
     shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
-    header = [*shown, "A", "B", "Δ", "Δ rel", "p (Welch, Holm)" if comparison.corrected else "p (Welch)", "verdict",
-              "notes"]
+    tests = "Welch or paired" if comparison.paired else "Welch"
+    header = [*shown, "A", "B", "Δ", "Δ rel", f"p ({tests}, Holm)" if comparison.corrected else f"p ({tests})",
+              "verdict", "notes"]
     lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
              f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
              f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
