@@ -505,13 +505,13 @@ def _compare_table(result: Any) -> Table:
     shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
     table = Table(title=f"B = {result.b} vs A = {result.a}; alpha {result.alpha:g}, min effect {result.min_effect:g}",
                   caption=UNTESTED.replace("`", "") if any(r["verdict"].endswith("*") for r in rows) else None)
-    for column in (*shown, "A", "B", "delta", "rel", "p", "verdict", "notes"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("A", "B"),
-                         justify="right" if column in ("A", "B", "delta", "rel", "p") else "left")
+    for column in (*shown, "A", "B", "delta", "ci", "rel", "p", "verdict", "notes"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("A", "B", "ci"),
+                         justify="right" if column in ("A", "B", "delta", "ci", "rel", "p") else "left")
     colour = {"better": "green", "worse": "bold red", "only in A": "yellow", "only in B": "yellow"}
     for r in rows:
-        table.add_row(*(r[k] for k in shown), r["A"], r["B"], r["delta"], r["rel"], r["p"], r["verdict"], r["notes"],
-                      style=colour.get(r["verdict"].rstrip("*")))
+        table.add_row(*(r[k] for k in shown), r["A"], r["B"], r["delta"], r["ci"], r["rel"], r["p"], r["verdict"],
+                      r["notes"], style=colour.get(r["verdict"].rstrip("*")))
     return table
 
 

@@ -101,7 +101,23 @@ def test_paired_tests_rows_with_the_same_seeds_on_the_differences(tmp_path):
     assert paired.loc["gcn", "p_value"] == pytest.approx(stats.ttest_rel(shifted, spread).pvalue)
     assert paired.loc["gat", ["verdict", "test"]].tolist() == ["same", "welch"]  # other seeds: nothing to pair
     assert "| p (Welch or paired) |" in compare.to_markdown(compare.compare(a, b, paired=True))
-    assert compare.paired_p([0.8, 0.9], [0.81, 0.91]) == 0.0 and compare.paired_p([0.8, 0.9], [0.8, 0.9]) == 1.0
+    assert compare.difference_test([0.8, 0.9], [0.81, 0.91], paired=True) == pytest.approx((0.0, 0.01, 0.01))
+    assert compare.difference_test([0.8, 0.9], [0.8, 0.9], paired=True) == (1.0, 0.0, 0.0)
+    interval = stats.ttest_rel(shifted, spread).confidence_interval(0.95)
+    assert paired.loc["gcn", ["ci_low", "ci_high"]].tolist() == pytest.approx([interval.low, interval.high])
+
+
+def test_every_tested_row_has_the_confidence_interval_of_its_delta(tmp_path):
+    """Three seeds a side: 'same', yet the interval shows a change of several points is not ruled out."""
+    a = write(tmp_path / "a.csv", [row("gcn", [0.80, 0.82, 0.84])])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.79, 0.80, 0.84])])
+    result = compare.compare(a, b, alpha=0.1)
+    interval = stats.ttest_ind([0.79, 0.80, 0.84], [0.80, 0.82, 0.84], equal_var=False).confidence_interval(0.9)
+    (r,) = result.table.itertuples()
+    assert r.verdict == "same" and (r.ci_low, r.ci_high) == pytest.approx((interval.low, interval.high))
+    assert r.ci_low < -0.03 and r.ci_high > 0.02
+    shown = compare.to_markdown(result)
+    assert "| 90% CI of Δ |" in shown and f"[{100 * interval.low:+.2f}, {100 * interval.high:+.2f}]" in shown
 
 
 def test_holm_adjusts_over_the_tested_rows_and_can_turn_a_verdict(tmp_path):
@@ -195,13 +211,14 @@ def test_markdown_and_csv_outputs(pair, tmp_path):
     result = compare.compare(*pair)
     md = compare.to_markdown(result)
     assert "**1 better, 1 worse, 1 same; 1 only in A, 1 only in B**" in md
-    assert "| Cora | gcn | accuracy | 80.80 (5) | 76.40 (5) | -4.40 | -5.45% | 0.000" in md
+    assert "| Cora | gcn | accuracy | 80.80 (5) | 76.40 (5) | -4.40 | [-5.88, -2.92] | -5.45% | 0.000" in md
     text = compare.to_csv(result, tmp_path / "c.csv")
     assert (tmp_path / "c.csv").read_text() == text
     frame = pd.read_csv(tmp_path / "c.csv", keep_default_na=False)
     assert list(frame.columns) == compare.COMPARE_COLUMNS
     gcn = next(line for line in text.splitlines() if ",gcn," in line)
-    assert ",both,0.808000,0.764000,-0.044000,-0.054455,5,5," in gcn and gcn.endswith(",true,welch,worse,")
+    assert ",both,0.808000,0.764000,-0.044000,-0.058816,-0.029184,-0.054455,5,5," in gcn
+    assert gcn.endswith(",true,welch,worse,")
 
 
 def test_cli_exit_codes(pair, capsys, tmp_path):

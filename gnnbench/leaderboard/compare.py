@@ -1,9 +1,10 @@
 """Two leaderboard CSVs -> per-row deltas, significance and a verdict: did B get better or worse than A?
 
 Rows are joined on (task, dataset, model, config, scenario, metric), or without the config on request. For
-each matched row: A's and B's mean, the delta B - A, the delta relative to |A|, Welch's t-test p-value on the
-per-seed ``values`` when both sides have at least two, and a verdict in the metric's direction (``max``: higher
-is better; ``min``: lower is):
+each matched row: A's and B's mean, the delta B - A with its (1 - alpha) confidence interval, the delta relative
+to |A|, Welch's t-test p-value on the per-seed ``values`` when both sides have at least two, and a verdict in
+the metric's direction (``max``: higher is better; ``min``: lower is). The interval says how large a change the
+seeds leave possible: ``same`` with an interval of [-60, +6] points is no evidence of no change. Verdicts:
 
 * ``better`` / ``worse``: p < alpha and the improvement exceeds ``min_effect`` (in the metric's unit);
 * ``same``: anything else (within noise);
@@ -28,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +49,8 @@ REQUIRED = [*KEYS, "direction", "mean", "n"]
 OPTIONAL = ["values", "seeds", "failed", "device", "kernel", "versions", "hparams", "protocol"]
 #: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
 COSTS = ("epoch_time_s", "peak_mem_mb")
-COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "rel_delta", "a_n", "b_n",
-                   "p_value", "tested", "test", "verdict", "notes"]
+COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
+                   "a_n", "b_n", "p_value", "tested", "test", "verdict", "notes"]
 UNTESTED = ("`*`: no per-seed values on both sides (a single seed, a hand-made row, or a cost, which keeps only its "
             "mean), so no test: the verdict rests on the minimum effect alone.")
 UNDEFINED = "undefined"
@@ -179,7 +181,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         if ignore_config:
             r["config"] = " -> ".join(dict.fromkeys(c for c in (r["config_a"], r["config_b"]) if isinstance(c, str)))
         side = {"both": "both", "left_only": "only in A", "right_only": "only in B"}[r["_merge"]]
-        rows.append(_judge(r, side, a, b, paired))
+        rows.append(_judge(r, side, a, b, paired, 1 - alpha))
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
     _warn_unit(table, "--min-effect", min_effect)
     tested = table["tested"].astype(bool)
@@ -199,33 +201,30 @@ def _warn_unit(table: pd.DataFrame, option: str, value: float) -> None:
                       f"{100 * value:g} points, more than any change; 0.01 is one point", stacklevel=3)
 
 
-def welch_p(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided Welch's t-test p-value; NaN with fewer than two values on a side. Without any variance on
-    either side (deterministic runs) the answer is exact: 1 for equal means, 0 otherwise."""
-    if len(a) < 2 or len(b) < 2:
-        return math.nan
-    if np.var(a) == 0 and np.var(b) == 0:
-        return 1.0 if np.mean(a) == np.mean(b) else 0.0
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+def difference_test(a: Sequence[float], b: Sequence[float], paired: bool = False,
+                    confidence: float = 0.95) -> tuple[float, float, float]:
+    """(two-sided p, interval low, interval high) for mean(b) - mean(a): Welch's t-test, or with ``paired`` the
+    paired t-test on b - a (the same seeds, in the same order). NaN with fewer than two values (pairs) on a side.
+    Without any variance (deterministic runs) the answer is exact: p 1 for no difference and 0 otherwise, the
+    interval the difference itself."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) < 2 or len(b) < 2 or (paired and len(a) != len(b)):
+        return math.nan, math.nan, math.nan
+    if (np.var(b - a) if paired else np.var(a) + np.var(b)) == 0:
+        delta = float(b.mean() - a.mean())
+        return (1.0 if delta == 0 else 0.0), delta, delta
+    result = stats.ttest_rel(b, a) if paired else stats.ttest_ind(b, a, equal_var=False)
+    low, high = result.confidence_interval(confidence)
+    return float(result.pvalue), float(low), float(high)
 
 
-def paired_p(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided paired t-test p-value on ``b - a`` (the same seeds, in the same order); NaN with fewer than two
-    pairs. Without any variance in the differences the answer is exact: 1 when they are all 0, 0 otherwise."""
-    if len(a) < 2 or len(a) != len(b):
-        return math.nan
-    differences = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    if np.var(differences) == 0:
-        return 1.0 if differences[0] == 0 else 0.0
-    return float(stats.ttest_rel(b, a).pvalue)
-
-
-def _judge(r: dict, side: str, a: Path, b: Path, paired: bool = False) -> dict:
+def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float) -> dict:
     key = {k: r[k] for k in KEYS}
     if side != "both":
         present = "_a" if side == "only in A" else "_b"
         return {**key, "direction": r[f"direction{present}"], "status": side,
-                "a_mean": r["mean_a"], "b_mean": r["mean_b"], "delta": math.nan, "rel_delta": math.nan,
+                "a_mean": r["mean_a"], "b_mean": r["mean_b"], "delta": math.nan, "ci_low": math.nan,
+                "ci_high": math.nan, "rel_delta": math.nan,
                 "a_n": r["n_a"], "b_n": r["n_b"], "p_value": math.nan, "tested": False, "test": "", "verdict": "",
                 "notes": "", "improvement": math.nan}
     if r["direction_a"] != r["direction_b"]:
@@ -236,9 +235,10 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool = False) -> dict:
     improvement = sign * delta
     same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
     test = "paired" if paired and same_seeds else "welch"
-    p = (paired_p if test == "paired" else welch_p)(r["values_a"], r["values_b"])
+    p, low, high = difference_test(r["values_a"], r["values_b"], test == "paired", confidence)
     return {**key, "direction": r["direction_a"], "status": "both", "a_mean": r["mean_a"], "b_mean": r["mean_b"],
-            "delta": delta, "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan,
+            "delta": delta, "ci_low": low, "ci_high": high,
+            "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan,
             "a_n": r["n_a"], "b_n": r["n_b"], "p_value": p, "tested": not math.isnan(p),
             "test": test if not math.isnan(p) else "", "verdict": "", "notes": "; ".join(_changes(r)),
             "improvement": improvement}
@@ -376,7 +376,9 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
         rows.append({
             **{k: getattr(r, k) for k in KEYS},
             "A": _text(r.a_mean * scale, digits, _n(r.a_n)), "B": _text(r.b_mean * scale, digits, _n(r.b_n)),
-            "delta": _text(r.delta * scale, digits, sign=True), "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
+            "delta": _text(r.delta * scale, digits, sign=True),
+            "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{digits}f}, {r.ci_high * scale:+.{digits}f}]",
+            "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
             "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}" + (" paired" if r.test == "paired" else ""),
             "verdict": verdict if r.status == "both" else r.status, "notes": r.notes,
         })
@@ -388,15 +390,16 @@ def to_markdown(comparison: Comparison) -> str:
     rows = display_rows(comparison)
     shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
     tests = "Welch or paired" if comparison.paired else "Welch"
-    header = [*shown, "A", "B", "Δ", "Δ rel", f"p ({tests}, Holm)" if comparison.corrected else f"p ({tests})",
-              "verdict", "notes"]
+    header = [*shown, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel",
+              f"p ({tests}, Holm)" if comparison.corrected else f"p ({tests})", "verdict", "notes"]
     lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
              f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
              f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
              f"{comparison.min_effect:g}.", "", f"**{summary(comparison)}**", "",
              "| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     for r in rows:
-        cells = [*(r[k] for k in shown), r["A"], r["B"], r["delta"], r["rel"], r["p"], r["verdict"], r["notes"]]
+        cells = [*(r[k] for k in shown), r["A"], r["B"], r["delta"], r["ci"], r["rel"], r["p"], r["verdict"],
+                 r["notes"]]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     fixed = [k for k in KEYS if k not in shown]
     lines += [""] + ([f"All rows: {', '.join(f'{k} = {rows[0][k]}' for k in fixed)}."] if fixed and rows else [])
@@ -408,7 +411,7 @@ def to_markdown(comparison: Comparison) -> str:
 def to_csv(comparison: Comparison, path: Path | None = None) -> str:
     """The comparison as CSV with fixed float digits (``COMPARE_COLUMNS``); written to ``path`` when given."""
     out = comparison.table[COMPARE_COLUMNS].copy()
-    for column in ("a_mean", "b_mean", "delta", "rel_delta", "p_value"):
+    for column in ("a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta", "p_value"):
         out[column] = ["" if math.isnan(v) else f"{v:.6g}" if column == "p_value" else f"{v:.6f}"
                        for v in out[column].astype(float)]
     for column in ("a_n", "b_n"):
