@@ -13,8 +13,6 @@ Registered: ``SAT-3SAT``, the suite's benchmark (see ``docs/models/neuroback.md`
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from gnnbench.data.cnf_generators import GeneratedFamily
 from gnnbench.data.dimacs import Formula, read_dimacs
 from gnnbench.data.sat import formula_graphs
 from gnnbench.data.sources import cache_root, prepared
+from gnnbench.files import replaced
 from gnnbench.registry import register_dataset
 
 PROCESSED_VERSION = 1
@@ -103,13 +102,8 @@ def _cached(family: Family, root: Path, formulas: Callable[[], list[Formula]], l
         return torch.load(cached, weights_only=False)
     instances = [labelled(f, label) for f in formulas()]
     cached.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(instances, tmp)
-        os.replace(tmp, cached)
-    finally:
-        Path(tmp).unlink(missing_ok=True)  # left only when saving failed
+    with replaced(cached) as partial:
+        torch.save(instances, partial)
     return instances
 
 

@@ -16,17 +16,17 @@ import hashlib
 import os
 import shutil
 import socket
-import tempfile
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
 from gnnbench.errors import DataError
+from gnnbench.files import replaced
 
 CHECKSUMS = Path(__file__).with_name("SHA256SUMS")
 PROJECT_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 DOWNLOAD_TIMEOUT_S = 30
-#: datasets whose cache lock this process holds: flock is per open file, so a nested prepared() would wait forever
+#: cache locks this process holds: flock is per open file, so taking one again would wait forever
 _held: set[str] = set()
 
 
@@ -94,18 +94,10 @@ def prepared(name: str, explicit: str | os.PathLike | None = None,
     then written by one process at a time, and no process reads a half-written one. Cheap when the cache is
     already good.
     """
-    if name in _held:
-        raise RuntimeError(f"dataset '{name}': prepared() is already open in this process, and its lock is not "
-                           "re-entrant")
     cache_dir = cache_root()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with locked(cache_dir / f".{name}.lock"):
-        _held.add(name)
-        try:
-            _fill(cache_dir, name, explicit, download)
-            yield cache_dir
-        finally:
-            _held.discard(name)
+    with cache_lock(name):
+        _fill(cache_dir, name, explicit, download)
+        yield cache_dir
 
 
 def _fill(cache_dir: Path, name: str, explicit: str | os.PathLike | None,
@@ -145,21 +137,26 @@ def _copy_raw(source: Path, cache_dir: Path, name: str) -> None:
     for rel in checksums(name):
         dst = cache_dir / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dst.parent)
-        os.close(fd)
-        shutil.copyfile(source / rel, tmp)
-        os.replace(tmp, dst)
+        with replaced(dst) as partial:
+            shutil.copyfile(source / rel, partial)
     shutil.rmtree(cache_dir / name / "processed", ignore_errors=True)
 
 
 @contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock on ``path`` (created if absent) for the ``with`` block, across processes."""
-    with path.open("a") as handle:
+def cache_lock(key: str) -> Iterator[None]:
+    """An exclusive advisory lock named ``key`` in the cache folder for the ``with`` block, across processes.
+    Taking it again inside the block raises at once (the lock is not re-entrant, and would wait forever)."""
+    if key in _held:
+        raise RuntimeError(f"cache lock '{key}' is already open in this process, and it is not re-entrant")
+    cache_dir = cache_root()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / f".{key}.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        _held.add(key)
         try:
             yield
         finally:
+            _held.discard(key)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

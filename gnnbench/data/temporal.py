@@ -28,7 +28,7 @@ from torch import Tensor
 from torch_geometric.data import TemporalData
 from torch_geometric.datasets import JODIEDataset
 
-from gnnbench.data.sources import cache_root, locked, prepared
+from gnnbench.data.sources import cache_lock, prepared
 from gnnbench.errors import DataError
 from gnnbench.registry import register_dataset
 
@@ -95,8 +95,7 @@ def load_jodie(root: str | Path, name: str) -> TemporalData:
     if not csv.is_file():  # PyG would download it, unverified: this suite reads local copies only
         raise DataError(f"JODIE dataset '{name}': expected its CSV at {csv}")
     folder = str(csv.parent.parent.resolve())
-    cache_root().mkdir(parents=True, exist_ok=True)
-    with locked(cache_root() / f".jodie-{hashlib.sha256(folder.encode()).hexdigest()[:16]}.lock"):
+    with cache_lock(f"jodie-{hashlib.sha256(folder.encode()).hexdigest()[:16]}"):
         data = JODIEDataset(str(root), name)[0]
     return stream(data.src, data.dst, data.t, data.msg)
 

@@ -4,14 +4,14 @@ Markdown for people (a model x dataset table per task and metric, details, envir
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from gnnbench.files import replaced
 
 #: Metrics that are fractions in [0, 1]; Markdown, plots and compare show them in percent.
 FRACTION_METRICS = {"accuracy", "macro_f1", "micro_f1", "roc_auc", "rocauc", "ap", "average_precision", "f1", "mrr",
@@ -37,17 +37,9 @@ def to_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Replace ``path`` whole (a temporary file renamed over it): a reader such as ``compare`` running meanwhile
-    sees the old file or the new one, never half of one."""
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(partial, 0o644)  # mkstemp's 0o600 would hide the page from the group
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    """Replace ``path`` whole: a reader such as ``compare`` running meanwhile sees the old file or the new one."""
+    with replaced(path) as partial:
+        partial.write_text(text, encoding="utf-8")
 
 
 def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,

@@ -1,0 +1,25 @@
+"""Files that appear whole: written beside their target under a temporary name, then renamed over it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def replaced(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` for the block to write; renamed over ``path`` when the block ends, and
+    removed if it raises. A reader running meanwhile (``compare``, a concurrent first load) sees the old file
+    or the new one, never half of one."""
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.close(fd)
+    try:
+        yield Path(partial)
+        os.chmod(partial, 0o644)  # mkstemp's 0o600 would hide the file from the group
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
