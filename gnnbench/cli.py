@@ -10,6 +10,7 @@ in this invocation or kept from an earlier one (its record says why); ``compare
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -26,8 +27,7 @@ from rich.table import Table
 
 from gnnbench import __version__
 from gnnbench.errors import GnnbenchError, did_you_mean
-
-PACKAGE = Path(__file__).resolve().parent
+from gnnbench.files import PACKAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -228,9 +228,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     options = dict(suite.executor) if kind == suite.executor["type"] else {}
     options.update({k: v for k, v in (("workers", args.workers), ("address", args.address)) if v is not None})
     if args.dry_run:
-        plan = driver.plan(suite, store, args.rerun_failed)
+        plan = driver.prepare(suite, store, args.rerun_failed, args.data_root,
+                              devices=make_executor(kind, options).runs_here)
         note_stale(plan)
-        driver.preflight(suite, plan.todo, args.data_root, devices=make_executor(kind, options).runs_here)
         console.print(f"{suite.name}: {len(suite.specs)} runs, {plan.done} recorded, {plan.failed_kept} failed "
                       f"(kept), {len(plan.todo)} to run -> {store.path}")
         for line in _plan_lines(plan.todo):
@@ -281,7 +281,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             summary = driver.run(suite, store, executor, rerun_failed=args.rerun_failed, data_root=args.data_root,
                                  on_plan=on_plan, on_record=on_record)
     except KeyboardInterrupt:  # the finished runs are recorded: the leaderboard shows them too
-        if store.latest():
+        with contextlib.suppress(GnnbenchError):  # no records yet: no leaderboard
             print(f"gnnbench: leaderboard rebuilt from the records so far: "
                   f"{leaderboard.build(store.directory, suite.name).csv}", file=sys.stderr)
         raise

@@ -1,4 +1,5 @@
-"""Files that appear whole: written beside their target under a temporary name, then renamed over it."""
+"""gnnbench's own files and files that appear whole (written beside their target under a temporary name, then
+renamed over it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+#: gnnbench's own source folder: warnings and failing lines from here are gnnbench's, wherever it is installed.
+PACKAGE = Path(__file__).resolve().parent
 
 
 @contextlib.contextmanager

@@ -75,20 +75,19 @@ def check_entry(entry: Entry, task_cls: type) -> None:
     mistyped value fail every run; ``added_hparams`` names constructor arguments with an off value. Training keys
     depend on the task, so this runs when a suite resolves."""
     params = constructor_params(entry.obj)
+    sources = {"defaults": entry.defaults,
+               **{f"dataset_defaults[{d!r}]": values for d, values in entry.dataset_defaults.items()}}
     for name in added_hparams(entry.obj):
         if name not in params or params[name].default is params[name].empty:
             raise HparamError(name, f"model '{entry.name}' ({defined_in(entry.obj)}) lists '{name}' in "
                                     "added_hparams, which name constructor arguments with a default (their off "
                                     "value)")
-        for where, values in (("defaults", entry.defaults), *((f"dataset_defaults[{d!r}]", v)
-                                                               for d, v in entry.dataset_defaults.items())):
+        for where, values in sources.items():
             if name in values and values[name] != params[name].default:  # its runs would not be the old ones
                 raise HparamError(name, f"the registry entry of model '{entry.name}' ({defined_in(entry.obj)}) "
                                         f"sets the added argument '{name}' to {values[name]!r} in {where}; an "
                                         f"added argument keeps its off value {params[name].default!r} by default")
     train = training_keys(entry, task_cls)
-    sources = {"defaults": entry.defaults,
-               **{f"dataset_defaults[{d!r}]": values for d, values in entry.dataset_defaults.items()}}
     for where, values in sources.items():
         try:
             check_kwargs(entry.obj, values, "hyperparameter", f"model '{entry.name}'", extra=train)

@@ -158,6 +158,20 @@ def test_version_is_pyproject_s(capsys):
     assert exited.value.code == 0 and capsys.readouterr().out == f"gnnbench {project['version']}\n"
 
 
+def test_the_version_is_read_from_the_installed_metadata(monkeypatch):
+    import importlib
+    import importlib.metadata
+
+    import gnnbench
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: f"9.9.9+{name}")
+    try:
+        assert importlib.reload(gnnbench).__version__ == "9.9.9+gnnbench"  # not a constant of its own
+    finally:
+        monkeypatch.undo()
+        importlib.reload(gnnbench)
+
+
 def test_an_interrupted_run_leaves_a_leaderboard_of_its_finished_runs(write_suite, capsys, tmp_path, monkeypatch):
     from gnnbench.harness.executors import LocalExecutor
 
@@ -247,10 +261,11 @@ def test_where_a_run_failed_is_the_innermost_line_outside_the_libraries():
 
 
 def test_gnnbench_installed_among_the_libraries_still_counts_as_its_own_code(monkeypatch):
+    from gnnbench import files
     from gnnbench.harness import runner
 
     site = Path("/opt/venv/lib/python3.11/site-packages")
-    monkeypatch.setattr(runner, "PACKAGE", site / "gnnbench")
+    monkeypatch.setattr(files, "PACKAGE", site / "gnnbench")
     assert not runner._library_file(site / "gnnbench" / "tasks" / "base.py")
     assert runner._library_file(site / "torch" / "nn" / "functional.py")
     assert runner._library_file(Path("/usr/lib/python3/dist-packages/numpy/core.py"))

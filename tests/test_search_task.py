@@ -27,7 +27,7 @@ from gnnbench.search.nasbench import bench_key, bench_space
 from gnnbench.search.space import macro_space
 from gnnbench.search.training import ChildTrainer
 from gnnbench.tasks.base import Budget, NonFiniteLossError, RunContext
-from gnnbench.tasks.node import NodeClassification, NodeOptions
+from gnnbench.tasks.node import NodeClassification, NodeOptions, hide_test
 from gnnbench.tasks.search import ArchitectureSearch, SearchOptions
 
 pytest.importorskip("nas_bench_graph")
@@ -195,11 +195,11 @@ def test_child_inherits_homogeneous_layers_and_is_only_fine_tuned() -> None:
             assert trainer.parents == {}
 
 
-def test_children_have_every_class_even_one_seen_only_in_test() -> None:
-    """The search trains on a view whose test labels are hidden: the class count comes from the full data."""
+def test_a_child_trainer_builds_the_class_count_it_is_given_not_its_view_s() -> None:
+    """The unit under the task-level test below: ``ChildTrainer(classes=...)`` sizes the output layer, not the
+    labels left in the test-hidden view it trains on."""
     data = sbm_graph()
-    view = data.clone()
-    view.y[data.test_mask] = -1
+    view = hide_test(data)
     view.y[view.y == 2] = -1  # class 2 now appears in test only
     space = macro_space(2)
     trainer = ChildTrainer(NodeClassification(NodeOptions()), view, space, {"lr": 0.01, "weight_decay": 0.0},

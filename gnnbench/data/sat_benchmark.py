@@ -25,7 +25,7 @@ from gnnbench.data.backbone import backbone, backbone_labels
 from gnnbench.data.cnf_generators import GeneratedFamily
 from gnnbench.data.dimacs import Formula, read_dimacs
 from gnnbench.data.sat import formula_graphs
-from gnnbench.data.sources import cache_root, prepared
+from gnnbench.data.sources import cache_lock, cache_root, prepared
 from gnnbench.files import replaced
 from gnnbench.registry import register_dataset
 
@@ -85,7 +85,8 @@ class SatBenchmark:
 def load_family(family: Family, data_root: str | Path | None = None) -> list[SatInstance]:
     """The labelled instances of ``family``, from the processed cache when it is there."""
     if not isinstance(family, SatlibSlice):
-        return _cached(family, cache_root() / "sat-generated", family.formulas, family.name)
+        with cache_lock(f"sat-generated-{family.name}"):  # one process labels a family, the others read it
+            return _cached(family, cache_root() / "sat-generated", family.formulas, family.name)
     with prepared("SATLIB", data_root) as root:  # the raw files stay in place while they are read
         folder, prefix = root / "SATLIB" / family.family, SATLIB_PREFIX[family.family]
         return _cached(family, root / "SATLIB",

@@ -48,11 +48,13 @@ def _loader(name: str) -> Callable[[str | Path | None], InMemoryDataset]:
     return load
 
 
-for _name, _stats in (("MUTAG", "188 graphs, 2 classes, 7 node labels"),
-                      ("PROTEINS", "1113 graphs, 2 classes, 3 node labels"),
-                      ("ENZYMES", "600 graphs, 6 classes, 3 node labels"),
-                      ("NCI1", "4110 graphs, 2 classes, 37 node labels"),
-                      ("PTC_MR", "344 graphs, 2 classes, 18 node labels"),
-                      ("IMDB-BINARY", "1000 graphs, 2 classes, no node labels (one-hot degree)")):
+# (name, stats, what the loader computes from the edges: the one-hot degree features of a set without labels)
+for _name, _stats, _from_edges in (("MUTAG", "188 graphs, 2 classes, 7 node labels", ()),
+                                   ("PROTEINS", "1113 graphs, 2 classes, 3 node labels", ()),
+                                   ("ENZYMES", "600 graphs, 6 classes, 3 node labels", ()),
+                                   ("NCI1", "4110 graphs, 2 classes, 37 node labels", ()),
+                                   ("PTC_MR", "344 graphs, 2 classes, 18 node labels", ()),
+                                   ("IMDB-BINARY", "1000 graphs, 2 classes, no node labels (one-hot degree)",
+                                    ("features",))):
     register_dataset(_name, tasks=GRAPH, files=_name, source=SOURCE, stats=_stats, ships_split=False,
-                     from_edges=("features",) if _name == "IMDB-BINARY" else ())(_loader(_name))
+                     from_edges=_from_edges)(_loader(_name))

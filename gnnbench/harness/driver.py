@@ -82,6 +82,14 @@ def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices
             raise ConfigError(str(suite.path), suite.dataset_keys.get(name), str(exc)) from None
 
 
+def prepare(suite: Suite, store: RunStore, rerun_failed: bool, data_root: str | None, devices: bool) -> Plan:
+    """The plan, after the checks every run would meet first (:func:`preflight`): what a run does before its
+    first run, and all that ``--dry-run`` does."""
+    todo = plan(suite, store, rerun_failed)
+    preflight(suite, todo.todo, data_root, devices=devices)
+    return todo
+
+
 def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool = False,
         data_root: str | None = None, on_plan: Callable[[Plan], None] | None = None,
         on_record: Callable[[dict[str, Any]], None] | None = None) -> Summary:
@@ -93,9 +101,8 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
     summary = Summary()
     host_environment()  # the driver's code is what it imported now: a failure it records hours later says so
     with store.writer() as writer:
-        todo = plan(suite, store, rerun_failed)
+        todo = prepare(suite, store, rerun_failed, data_root, devices=executor.runs_here)
         summary.failed_kept = todo.failed_kept
-        preflight(suite, todo.todo, data_root, devices=executor.runs_here)
         if on_plan is not None:
             on_plan(todo)
         for record in executor.map(todo.todo, data_root):

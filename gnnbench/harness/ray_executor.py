@@ -19,9 +19,9 @@ Failures:
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import socket
-import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from types import ModuleType
@@ -33,7 +33,6 @@ from gnnbench.errors import GnnbenchError
 from gnnbench.harness.executors import worker_failure
 from gnnbench.harness.runner import execute, utc_now
 from gnnbench.harness.suite import RunSpec
-from gnnbench.registry import load_plugin
 
 #: The task's name: Ray titles the worker process ``ray::gnnbench_run`` while it runs one.
 TASK_NAME = "gnnbench_run"
@@ -113,12 +112,11 @@ def travelling_modules(specs: Iterable[RunSpec]) -> list[str]:
     that no installed distribution provides: a worker cannot import them by itself, so Ray uploads them.
     Installed packages are every node's to install, as gnnbench is; ``.py`` file plugins are read from the
     shared filesystem, as the datasets are."""
+    tops = sorted({p.split(".")[0] for spec in specs for p in spec.plugins if not p.endswith(".py")})
+    if not tops:
+        return []
     installed = importlib.metadata.packages_distributions()
-    tops = set()
-    for plugin in {p for spec in specs for p in spec.plugins if not p.endswith(".py")}:
-        load_plugin(plugin)  # a no-op for the suite's own plugins, which loading the suite imported
-        tops.add(plugin.split(".")[0])
-    return [_source(sys.modules[top]) for top in sorted(tops) if top not in installed]
+    return [_source(importlib.import_module(top)) for top in tops if top not in installed]  # loaded with the suite
 
 
 def _source(module: ModuleType) -> str:

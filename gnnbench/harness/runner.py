@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch_geometric import seed_everything
 
+from gnnbench import files
 from gnnbench.data.sources import fingerprint
 from gnnbench.harness.env import environment, git_commit
 from gnnbench.harness.measure import PeakMemory
@@ -30,8 +31,8 @@ from gnnbench.tasks.base import Budget, RunContext
 SCHEMA = 1
 HISTORY_POINTS = 100
 
-#: gnnbench's own source folder: its frames are never a library's, even in site-packages.
-PACKAGE = Path(__file__).resolve().parents[1]
+#: Python's own library folders: a frame there is never the line to look at
+STDLIB = tuple(Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib"))
 
 EpochCallback = Callable[[int, Mapping[str, float]], None]
 
@@ -87,10 +88,9 @@ def where(exc: BaseException) -> str:
 
 
 def _library_file(path: Path) -> bool:
-    if path.is_relative_to(PACKAGE):
+    if path.is_relative_to(files.PACKAGE):
         return False
-    stdlib = (Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib"))
-    return any(path.is_relative_to(p) for p in stdlib) or bool({"site-packages", "dist-packages"} & set(path.parts))
+    return any(path.is_relative_to(p) for p in STDLIB) or bool({"site-packages", "dist-packages"} & set(path.parts))
 
 
 def _check_recordable(result: Mapping[str, Any]) -> None:

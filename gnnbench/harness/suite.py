@@ -234,7 +234,7 @@ class _Expander:
         names: dict[str, str] = {}  # experiment name -> the key that named it first
         for i, exp in enumerate(experiments):
             made = self.experiment(exp, f"experiments[{i}]", defaults, name, plugins, dataset_keys, device_keys)
-            exp_name = exp.get("name", f"experiments[{i}]")  # a string: experiment() checked it
+            exp_name = made[0].experiment  # every experiment makes runs: its datasets, models and seeds are lists
             if exp_name in names:  # --only would pick both
                 raise self.fail(f"experiments[{i}].name", f"experiment name '{exp_name}' is taken by "
                                 f"{names[exp_name]}; expected a name of its own")
@@ -323,8 +323,7 @@ class _Expander:
         device_keys.setdefault(device, device_key)
         kernel, kernel_key = get("kernel", DEFAULT_BUDGET["kernel"])
         self.kernel(kernel, kernel_key, task_name)
-        scenarios = self.scenarios(*get("scenario"), task_name)
-        self.check_edge_scenarios(datasets, scenarios, get("scenario"))
+        scenarios = self.scenarios(*get("scenario"), task_name, datasets)
         models_value, models_key = get("models")
         if not isinstance(models_value, list) or not models_value:
             raise self.fail(models_key, f"expected a non-empty list of models, got {_kind(models_value)}")
@@ -421,9 +420,10 @@ class _Expander:
             dataset_keys.setdefault(name, f"{key}[{i}]")
         return list(dict.fromkeys(value))
 
-    def scenarios(self, value: Any, key: str, task: str) -> list[dict[str, Any] | None]:
+    def scenarios(self, value: Any, key: str, task: str, datasets: list[str]) -> list[dict[str, Any] | None]:
         """Each scenario resolved to ``{"name": ..., **options}`` (all but added ones left off); a list is a grid
-        axis; none: clean data."""
+        axis; none: clean data. A scenario that changes edges is refused on a dataset computing features or
+        targets from them: those would still describe the clean graph."""
         if isinstance(value, list) and not value:
             raise self.fail(key, "expected a scenario, 'none' (the clean data) or a non-empty list of them, "
                                  "got an empty list")
@@ -446,6 +446,12 @@ class _Expander:
             if task not in entry.tasks:
                 raise self.fail(_join(item_key, "name"), f"scenario '{entry.name}' does not apply to task '{task}' "
                                                          f"(it applies to: {', '.join(entry.tasks)})")
+            for name in datasets if entry.obj.changes_edges else ():
+                if derived := DATASETS.get(name).meta.get("from_edges", ()):
+                    raise self.fail(_join(item_key, "name"),
+                                    f"scenario '{entry.name}' changes edges, but dataset '{name}' computes its "
+                                    f"{' and '.join(derived)} from them, and they would not follow; "
+                                    "run it on another dataset")
             options = {k: v for k, v in item.items() if k != "name"}
             try:
                 hp.check_kwargs(entry.obj, options, "option", f"scenario '{entry.name}'")
@@ -458,23 +464,6 @@ class _Expander:
         if len({canonical_json(s) for s in resolved}) != len(resolved):
             raise self.fail(key, "a scenario is listed twice")
         return resolved
-
-    def check_edge_scenarios(self, datasets: list[str], scenarios: list[dict[str, Any] | None],
-                             raw: tuple[Any, str]) -> None:
-        """No scenario that changes edges on a dataset computing features or targets from them: those would
-        still describe the clean graph."""
-        value, key = raw
-        for i, scenario in enumerate(scenarios):
-            if scenario is None or not SCENARIOS.get(scenario["name"]).obj.changes_edges:
-                continue
-            for name in datasets:
-                derived = DATASETS.get(name).meta.get("from_edges", ())
-                if derived:
-                    item_key = f"{key}[{i}]" if isinstance(value, list) else key
-                    raise self.fail(_join(item_key, "name"),
-                                    f"scenario '{scenario['name']}' changes edges, but dataset '{name}' computes its "
-                                    f"{' and '.join(derived)} from them, and they would not follow; "
-                                    "run it on another dataset")
 
     def seeds(self, value: Any, key: str) -> list[int]:
         if _is_int(value, minimum=1):

@@ -105,7 +105,8 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
     config_keys = [*row_keys, "config"]
     failed = _failures(runs, config_keys)
     if ok.empty:
-        empty = pd.DataFrame(columns=[*config_keys, "metric", "direction", "val_mean", "val_std", "n", "selected"])
+        empty = pd.DataFrame(columns=[*config_keys, "metric", "direction", "val_mean", "val_std", "n", "failed",
+                                      "selected"])
         return _with_failed_configs(empty, failed, config_keys)
     grid = (ok.groupby(config_keys, sort=True)
               .agg(metric=("metric", "first"), direction=("direction", "first"),
@@ -113,9 +114,8 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
                    val_std=("val", lambda v: v.std(ddof=1, skipna=False)), n=("val", "size"))
               .reset_index())
     grid["selected"] = False
-    complete = pd.Series([key not in failed.index for key in grid[config_keys].itertuples(index=False, name=None)],
-                         index=grid.index)
-    grid.loc[_selected_index(grid, row_keys, complete), "selected"] = True
+    grid["failed"] = [int(failed.get(key, 0)) for key in grid[config_keys].itertuples(index=False, name=None)]
+    grid.loc[_selected_index(grid, row_keys), "selected"] = True
     for row, runs_of_row in ok.groupby(row_keys, sort=False):  # cross-validation: chosen by at least one fold
         if runs_of_row["cv"].all():
             mine = (grid[row_keys] == pd.Series(row, index=row_keys)).all(axis=1)
@@ -124,14 +124,13 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
 
 
 def _with_failed_configs(grid: pd.DataFrame, failed: pd.Series, config_keys: list[str]) -> pd.DataFrame:
-    """``grid`` with each configuration's failed runs (``failed``), and a row (``n`` 0, no validation mean,
-    never selected) for every configuration whose every run failed: it was tried, and a crash at some setting
-    (out of memory at the widest layer) is what a grid should show."""
+    """``grid`` with a row (``n`` 0, no validation mean, never selected) for every configuration whose every run
+    failed: it was tried, and a crash at some setting (out of memory at the widest layer) is what a grid should
+    show."""
     known = set(grid[config_keys].itertuples(index=False, name=None))
     lost = [key for key in failed.index if key not in known]
-    extra = pd.DataFrame(lost, columns=config_keys).assign(n=0, selected=False)
+    extra = pd.DataFrame(lost, columns=config_keys).assign(n=0, failed=[int(failed[k]) for k in lost], selected=False)
     grid = pd.concat([grid, extra], ignore_index=True) if lost else grid
-    grid["failed"] = [int(failed.get(key, 0)) for key in grid[config_keys].itertuples(index=False, name=None)]
     order = [c for c in grid.columns if c != "selected"] + ["selected"]
     return grid.sort_values(config_keys, kind="stable").reset_index(drop=True)[order]
 
@@ -147,15 +146,14 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     config_keys = [*row_keys, "config"]
     runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(config_keys)}
     folds_of = {key: group for key, group in _ok(runs).groupby(row_keys) if group["cv"].all()}
-    failed = _failures(runs, config_keys)
-    failed_in_row = _failures(runs, row_keys)
+    failed_in_row = grid.groupby(row_keys)["failed"].sum()
     tried = grid.groupby(row_keys).size()
     rows = []
     for sel in grid[grid["selected"]].drop_duplicates(row_keys).itertuples(index=False):
         key = tuple(getattr(sel, k) for k in config_keys)
         group = runs_of[key]
         config, hparams, val_mean, val_std = sel.config, group["hparams"].iloc[0], sel.val_mean, sel.val_std
-        n_failed = int(failed.get(key, 0))
+        n_failed = int(sel.failed)
         _warn_mixed_runs(sel, folds_of.get(key[:-1], group))  # under CV before a fold picks among them
         if key[:-1] in folds_of:
             group = _chosen_per_fold(folds_of[key[:-1]])
@@ -259,12 +257,12 @@ def _failures(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
     return runs[runs["status"] != "ok"].groupby(keys).size()
 
 
-def _selected_index(grid: pd.DataFrame, row_keys: list[str], complete: pd.Series) -> list[int]:
+def _selected_index(grid: pd.DataFrame, row_keys: list[str]) -> list[int]:
     """Per row key: best mean validation metric, NaN last; ties -> more seeds, then the config label
-    (deterministic). A configuration with a failed run (``complete`` False) or a NaN validation seed ranks
+    (deterministic). A configuration with a failed run (``failed`` above 0) or a NaN validation seed ranks
     after every one with neither: a failure's mean leaves out the seeds where it failed, so it would win by
     survivorship; among those, the best finite mean still wins."""
     ordered = grid.assign(_score=np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]),
-                          _n=-grid["n"], _incomplete=~complete | grid["val_mean"].isna())
+                          _n=-grid["n"], _incomplete=(grid["failed"] > 0) | grid["val_mean"].isna())
     ordered = ordered.sort_values([*row_keys, "_incomplete", "_score", "_n", "config"], kind="stable")
     return ordered.groupby(row_keys, sort=False).head(1).index.tolist()

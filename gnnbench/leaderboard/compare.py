@@ -84,13 +84,11 @@ class Comparison:
         crashes on every seed leaves B's leaderboard without a trace."""
         t = self.table
         rows = list(t[[k for k in KEYS if k != "config"]].itertuples(index=False, name=None))
-        in_b = [status != "only in A" for status in t["status"]]
-        b_rows = {row for row, b in zip(rows, in_b, strict=True) if b}
-        b_means = {row for row, b, mean in zip(rows, in_b, t["b_mean"], strict=True) if b and not math.isnan(mean)}
-        in_a = (t["status"] != "only in B").to_numpy()
-        no_row = np.array([row not in b_rows for row in rows], dtype=bool)
+        b_rows = {row for row, status in zip(rows, t["status"], strict=True) if status != "only in A"}
+        b_means = {row for row, mean in zip(rows, t["b_mean"], strict=True) if not math.isnan(mean)}
+        no_row = np.array([row not in b_rows for row in rows], dtype=bool)  # only A's rows can lack one
         no_mean = np.array([row not in b_means for row in rows], dtype=bool) & t["a_mean"].notna().to_numpy()
-        lost = in_a & (no_row | no_mean)
+        lost = no_row | no_mean  # a row only in B has no mean in A
         return t[lost].assign(reason=np.where(no_row[lost], "no row in B", "no mean in B"))
 
     def moved_configs(self) -> list[str]:

@@ -26,10 +26,11 @@ def depth_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (task, dataset, model, scenario, depth key, depth value) where a model's successful runs
     take at least two values of that depth key; the rest of the configuration is selected on validation, with
     the failed runs in view as on the leaderboard (a configuration that failed on some seed ranks last)."""
-    ok = runs["status"] == "ok" if "status" in runs else pd.Series(True, index=runs.index)
+    ok = runs["status"] == "ok"
+    hparams = runs["hparams"].map(json.loads)
     parts = []
     for key in DEPTH_KEYS:
-        depth = runs["hparams"].map(lambda h, k=key: json.loads(h).get(k))
+        depth = hparams.map(lambda h, k=key: h.get(k))
         with_key = runs[depth.notna()].assign(depth_key=key, depth=depth[depth.notna()].astype(int))
         varies = with_key[ok[with_key.index]].groupby(ROW_KEYS)["depth"].nunique() > 1
         rows = with_key.set_index(ROW_KEYS).index.isin(varies[varies].index)

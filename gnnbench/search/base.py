@@ -80,7 +80,7 @@ def run_search(algorithm: SearchAlgorithm, space: Space, evaluate: Evaluator, bu
     started = time.perf_counter()
     while len(trace) < budget:
         proposal = algorithm.propose()
-        key = space.key(proposal.arch) if space.is_valid(proposal.arch) else None
+        key = space.network_key(proposal.arch)
         if key is None or (not count_repeats and key in known):
             without_child += 1
             if without_child > MAX_WITHOUT_CHILD:

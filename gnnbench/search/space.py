@@ -64,9 +64,16 @@ class Space:
     def key(self, arch: Arch) -> Hashable:
         return arch if self.canonical is None else self.canonical(arch)
 
+    def network_key(self, arch: Arch) -> Hashable | None:
+        """The key of the network ``arch`` builds (isomorphic cells share one); None for an invalid one."""
+        return self.key(arch) if self.is_valid(arch) else None
+
     def same_network(self, arch: Arch, other: Arch) -> bool:
         """Whether two architectures build the same network: equal, or both valid with the same key."""
-        return arch == other or (self.is_valid(arch) and self.is_valid(other) and self.key(arch) == self.key(other))
+        if arch == other:
+            return True
+        key = self.network_key(arch)
+        return key is not None and key == self.network_key(other)
 
     def sample(self, generator: torch.Generator) -> Arch:
         """A uniformly random valid architecture (rejection sampling over the fields' product)."""

@@ -127,7 +127,7 @@ class ArchitectureSearch(Task):
         key = bench_key(tuple(chosen["arch"]))
         row = table.entries[key]
         return {
-            "metrics": {"val": {"accuracy": table.validation(key)}, "test": {"accuracy": row["perf"]}},
+            "metrics": {"val": {"accuracy": chosen["val"]}, "test": {"accuracy": row["perf"]}},
             "params": round(row["para"] * 1e6),
             "history": best_so_far(trace),
             "search": search_summary(algorithm, space.describe(tuple(chosen["arch"])), chosen, trace, wall,
