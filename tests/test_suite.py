@@ -173,7 +173,7 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     # the same row under another split or budget: its seeds would be averaged with the first's, same or not
     ("name: s\nexperiments:\n  - {task: node_classification, datasets: [Cora], models: [gcn]}\n"
      "  - {task: {name: node_classification, split: random}, datasets: [Cora], models: [gcn], epochs: 50}\n",
-     "experiments[1]", "as experiments[0] does, but with task option split public vs random; epochs 200 vs 50"),
+     "experiments[1]", "as experiments[0] does, but with epochs 200 vs 50; task_options.split public vs random"),
     ("name: s\nexperiments:\n"
      "  - {task: node_classification, datasets: [Cora], models: [gcn], seeds: [0, 1], patience: 10}\n"
      "  - {task: node_classification, datasets: [Cora], models: [gcn], seeds: [2, 3], patience: 5}\n",

@@ -40,6 +40,7 @@ from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
+from gnnbench.settings import canonical_json, differing, flatten
 from gnnbench.tasks.base import Task
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
@@ -140,11 +141,6 @@ class Suite:
                 raise ConfigError(str(self.path), "experiments", f"no experiment named {name!r}; the suite has "
                                   f"{', '.join(names)}{did_you_mean(name, names)}")
         return dataclasses.replace(self, specs=[s for s in self.specs if s.experiment in experiments])
-
-
-def canonical_json(obj: Any) -> str:
-    """Sorted keys, no whitespace, floats as Python's shortest repr: equal specs give equal strings."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -573,13 +569,11 @@ def _pooled(specs: list[RunSpec]) -> tuple[int, int] | None:
 
 
 def _differences(a: RunSpec, b: RunSpec) -> str:
-    """What tells apart two runs of one row besides the seed: task options and hyperparameters (key by key,
-    compared as the run_id hashes them) and the budget fields."""
-    mappings = (("task option", a.task_options, b.task_options), ("hyperparameter", a.hparams, b.hparams))
-    parts = [f"{what} {k} {_short(x.get(k))} vs {_short(y.get(k))}" for what, x, y in mappings
-             for k in sorted({*x, *y}) if canonical_json(x.get(k)) != canonical_json(y.get(k))]
-    return "; ".join(parts + [f"{k} {_short(getattr(a, k))} vs {_short(getattr(b, k))}"
-                              for k in ("epochs", "patience", "device", "kernel") if getattr(a, k) != getattr(b, k)])
+    """What tells apart two runs of one row besides the seed: task options, hyperparameters and the budget
+    fields, key by key (``task_options.split public vs random; epochs 200 vs 50``)."""
+    x, y = (flatten({"task_options": s.task_options, "hparams": s.hparams,
+                     **{k: getattr(s, k) for k in ("epochs", "patience", "device", "kernel")}}) for s in (a, b))
+    return "; ".join(f"{k} {_short(x.get(k, '–'))} vs {_short(y.get(k, '–'))}" for k in differing([x, y]))
 
 
 def _is_int(value: Any, minimum: int) -> bool:

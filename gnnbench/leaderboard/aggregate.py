@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gnnbench.settings import differing, flatten
+
 #: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
@@ -212,9 +214,8 @@ def setting_differences(settings: Iterable[tuple[str, str]]) -> str:
     """``epochs 3 vs 4; task_options.split "public" vs "random"``: what differs among (protocol, hparams) JSON
     pairs, one level deep."""
     flat = [flatten({**json.loads(protocol), "hparams": json.loads(hparams)}) for protocol, hparams in settings]
-    keys = sorted({k for f in flat for k in f})
-    values = {k: sorted({json.dumps(f.get(k)) for f in flat}, key=_natural) for k in keys}
-    return "; ".join(f"{k} {' vs '.join(v)}" for k, v in values.items() if len(v) > 1)
+    values = {k: sorted({json.dumps(f.get(k)) for f in flat}, key=_natural) for k in differing(flat)}
+    return "; ".join(f"{k} {' vs '.join(v)}" for k, v in values.items())
 
 
 def _natural(text: str) -> tuple:
@@ -222,12 +223,6 @@ def _natural(text: str) -> tuple:
     value = json.loads(text)
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     return (0, value, "") if number else (1, 0, text)
-
-
-def flatten(setting: dict[str, Any]) -> dict[str, Any]:
-    """``{"task_options": {"split": "random"}, "epochs": 4}`` -> ``{"task_options.split": "random", "epochs": 4}``."""
-    return {f"{k}.{sub}" if isinstance(v, dict) else k: x for k, v in setting.items()
-            for sub, x in (v.items() if isinstance(v, dict) else [(None, v)])}
 
 
 def _chosen_per_fold(runs: pd.DataFrame) -> pd.DataFrame:

@@ -39,8 +39,9 @@ from scipy import stats
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.store import RUNS_FILE, RunStore
-from gnnbench.leaderboard.aggregate import flatten, leaderboard_frame, runs_frame
+from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
 from gnnbench.leaderboard.write import FRACTION_METRICS
+from gnnbench.settings import differing, flatten
 
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
@@ -277,8 +278,7 @@ def _changes(r: dict) -> list[str]:
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
         if before is not None and after is not None and before != after:
             before, after = (flatten(before), flatten(after)) if flat else (before, after)
-            changed = [k for k in sorted(set(before) | set(after))
-                       if k not in before or k not in after or before[k] != after[k]]
+            changed = differing([before, after])
             notes.append(f"{column} {_assignments(before, changed)} -> {_assignments(after, changed)}")
     before, after = _parse_versions(r.get("versions_a")), _parse_versions(r.get("versions_b"))
     if before is not None and after is not None:

@@ -1,0 +1,34 @@
+"""A run's settings, compared the way its run id hashes them.
+
+Three places tell settings apart: the suite refuses runs that would share a leaderboard row with other settings,
+the leaderboard warns about a row whose records were made with other settings, and ``compare`` notes what
+changed between two leaderboards. They flatten and compare with the functions here, so one key reads and counts
+the same in all three (``task_options.split``, ``epochs``, ``hparams``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_ABSENT = object()
+
+
+def canonical_json(obj: Any) -> str:
+    """Sorted keys, no whitespace, floats as Python's shortest repr: equal settings give equal strings."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def flatten(setting: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"task_options": {"split": "random"}, "epochs": 4}`` -> ``{"task_options.split": "random", "epochs": 4}``."""
+    return {f"{k}.{sub}" if isinstance(v, dict) else k: x for k, v in setting.items()
+            for sub, x in (v.items() if isinstance(v, dict) else [(None, v)])}
+
+
+def differing(settings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The sorted keys whose values are not all equal as canonical JSON (1 and 1.0 differ, as in a run id); a
+    key that some settings lack differs from every value, None included."""
+    keys = sorted({k for s in settings for k in s})
+    return [k for k in keys
+            if len({canonical_json(s[k]) if k in s else _ABSENT for s in settings}) > 1]
