@@ -142,7 +142,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="test a row whose two sides ran the same seeds with the paired t-test on the per-seed "
                      "differences (before/after a change on one machine) instead of Welch's")
     cmp.add_argument("--min-effect", type=float, default=0.0, metavar="DELTA",
-                     help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point)")
+                     help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point); a row whose "
+                     "confidence interval lies within it is same")
     cmp.add_argument("--on", default="mean", choices=("mean", "epoch_time_s", "peak_mem_mb"),
                      help="what to compare: the test metric (default) or a cost (lower is better, no test)")
     cmp.add_argument("--ignore-config", action="store_true",

@@ -66,21 +66,26 @@ def test_a_known_regression_is_flagged_with_the_welch_p_value(pair):
 def test_verdicts_respect_direction_noise_and_one_sided_rows(pair):
     assert verdicts(compare.compare(*pair)) == {
         ("Cora", "gcn"): ("both", "worse"),
-        ("Cora", "gat"): ("both", "same"),  # +0.1 point, far inside the noise
+        ("Cora", "gat"): ("both", "unclear"),  # +0.1 point, inside the noise: five seeds cannot tell
         ("Cora", "gin"): ("both", "better"),  # MAE went down: better
         ("CiteSeer", "mlp"): ("only in A", ""),
         ("CiteSeer", "sage"): ("only in B", ""),
     }
     flipped = verdicts(compare.compare(pair[1], pair[0]))
     assert flipped[("Cora", "gcn")] == ("both", "better") and flipped[("Cora", "gin")] == ("both", "worse")
+    # gat's 95% interval is [-1.1, +1.3] points: within a minimum effect of 1.5 points, not of 1
+    assert verdicts(compare.compare(*pair, min_effect=0.015))[("Cora", "gat")] == ("both", "same")
+    assert verdicts(compare.compare(*pair, min_effect=0.01))[("Cora", "gat")] == ("both", "unclear")
 
 
-def test_minimum_effect_size_turns_a_significant_small_change_into_same(tmp_path):
+def test_a_change_is_same_only_when_its_interval_lies_within_the_minimum_effect(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", [v - 0.02 for v in BASE])])  # 2 points lower, same spread
     assert compare.compare(a, b).table["p_value"].item() < 0.01
     assert compare.compare(a, b).table["verdict"].item() == "worse"
-    assert compare.compare(a, b, min_effect=0.03).table["verdict"].item() == "same"
+    # the 95% interval is [-3.2, -0.8] points: smaller than 3 points, but not shown to be
+    assert compare.compare(a, b, min_effect=0.03).table["verdict"].item() == "unclear"
+    assert compare.compare(a, b, min_effect=0.033).table["verdict"].item() == "same"
     with pytest.warns(UserWarning, match=r"--min-effect 2 is in the metric's unit: on accuracy \(a fraction\) that "
                                          r"is 200 points"):  # meant as 2 points, the unit the table shows
         compare.compare(a, b, min_effect=2)
@@ -96,10 +101,10 @@ def test_paired_tests_rows_with_the_same_seeds_on_the_differences(tmp_path):
     b = write(tmp_path / "b.csv", [row("gcn", shifted), row("gat", shifted, seeds="5;6;7;8;9")])
     welch = compare.compare(a, b).table.set_index("model")
     paired = compare.compare(a, b, paired=True).table.set_index("model")
-    assert welch.loc["gcn", ["verdict", "test"]].tolist() == ["same", "welch"]
+    assert welch.loc["gcn", ["verdict", "test"]].tolist() == ["unclear", "welch"]
     assert paired.loc["gcn", ["verdict", "test"]].tolist() == ["better", "paired"]
     assert paired.loc["gcn", "p_value"] == pytest.approx(stats.ttest_rel(shifted, spread).pvalue)
-    assert paired.loc["gat", ["verdict", "test"]].tolist() == ["same", "welch"]  # other seeds: nothing to pair
+    assert paired.loc["gat", ["verdict", "test"]].tolist() == ["unclear", "welch"]  # other seeds: nothing to pair
     assert "| p (Welch or paired) |" in compare.to_markdown(compare.compare(a, b, paired=True))
     assert compare.difference_test([0.8, 0.9], [0.81, 0.91], paired=True) == pytest.approx((0.0, 0.01, 0.01))
     assert compare.difference_test([0.8, 0.9], [0.8, 0.9], paired=True) == (1.0, 0.0, 0.0)
@@ -108,13 +113,14 @@ def test_paired_tests_rows_with_the_same_seeds_on_the_differences(tmp_path):
 
 
 def test_every_tested_row_has_the_confidence_interval_of_its_delta(tmp_path):
-    """Three seeds a side: 'same', yet the interval shows a change of several points is not ruled out."""
+    """Three seeds a side: no significant change, yet the interval shows a change of several points is not ruled
+    out, so the verdict is 'unclear', not 'same'."""
     a = write(tmp_path / "a.csv", [row("gcn", [0.80, 0.82, 0.84])])
     b = write(tmp_path / "b.csv", [row("gcn", [0.79, 0.80, 0.84])])
     result = compare.compare(a, b, alpha=0.1)
     interval = stats.ttest_ind([0.79, 0.80, 0.84], [0.80, 0.82, 0.84], equal_var=False).confidence_interval(0.9)
     (r,) = result.table.itertuples()
-    assert r.verdict == "same" and (r.ci_low, r.ci_high) == pytest.approx((interval.low, interval.high))
+    assert r.verdict == "unclear" and (r.ci_low, r.ci_high) == pytest.approx((interval.low, interval.high))
     assert r.ci_low < -0.03 and r.ci_high > 0.02
     shown = compare.to_markdown(result)
     assert "| 90% CI of Δ |" in shown and f"[{100 * interval.low:+.2f}, {100 * interval.high:+.2f}]" in shown
@@ -132,7 +138,7 @@ def test_holm_adjusts_over_the_tested_rows_and_can_turn_a_verdict(tmp_path):
     assert p["gcn"] < 0.05 and plain.table.set_index("model").loc["gcn", "verdict"] == "worse"
     t = corrected.table.set_index("model")
     assert t.loc["gcn", "p_value"] == pytest.approx(min(1.0, 3 * p["gcn"]))  # three tested rows; mlp has one seed
-    assert t.loc["gcn", "verdict"] == "same" and math.isnan(t.loc["mlp", "p_value"])
+    assert t.loc["gcn", "verdict"] == "unclear" and math.isnan(t.loc["mlp", "p_value"])
     assert "(p Holm-adjusted over 3 tested rows)" in compare.summary(corrected)
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 1
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "--holm"]) == 0
@@ -162,7 +168,8 @@ def test_a_nan_mean_is_undefined_never_same(tmp_path):
     b = write(tmp_path / "b.csv", [row("gcn", [0.8, math.nan], mean="", std=""), row("gat", BASE)])
     result = compare.compare(a, b)
     assert verdicts(result) == {("Cora", "gcn"): ("both", "undefined"), ("Cora", "gat"): ("both", "same")}
-    assert compare.summary(result) == "0 better, 0 worse, 1 same, 1 undefined (a mean is NaN); 0 only in A, 0 only in B"
+    assert compare.summary(result) == ("0 better, 0 worse, 1 same, 0 unclear, 1 undefined (a mean is NaN); 0 only "
+                                       "in A, 0 only in B")
     shown = {r["model"]: r for r in compare.display_rows(result)}
     assert (shown["gcn"]["B"], shown["gcn"]["delta"], shown["gcn"]["verdict"]) == ("–", "–", "undefined")
     assert compare.UNTESTED not in compare.to_markdown(result)
@@ -201,16 +208,18 @@ def test_changed_seeds_device_and_versions_are_listed(tmp_path):
 
 
 def test_reference_leaderboard_against_itself_is_all_same():
+    """The same value on every seed: a rerun that reproduced exactly is tested paired, its interval [0, 0]."""
     reference = "results/reference/node_classification/leaderboard.csv"
     result = compare.compare(reference, reference)
     assert set(result.table["verdict"]) == {"same"} and len(result.table) == 8
     assert (result.table["p_value"] == 1.0).all() and (result.table["notes"] == "").all()
+    assert (result.table[["ci_low", "ci_high"]] == 0).all().all() and set(result.table["test"]) == {"paired"}
 
 
 def test_markdown_and_csv_outputs(pair, tmp_path):
     result = compare.compare(*pair)
     md = compare.to_markdown(result)
-    assert "**1 better, 1 worse, 1 same; 1 only in A, 1 only in B**" in md
+    assert "**1 better, 1 worse, 0 same, 1 unclear; 1 only in A, 1 only in B**" in md
     assert "| Cora | gcn | accuracy | 80.80 (5) | 76.40 (5) | -4.40 | [-5.88, -2.92] | -5.45% | 0.000" in md
     text = compare.to_csv(result, tmp_path / "c.csv")
     assert (tmp_path / "c.csv").read_text() == text
@@ -252,8 +261,9 @@ def test_bad_input_names_the_file_and_the_column(pair, tmp_path, capsys):
 def test_a_csv_with_only_the_stable_columns_compares(tmp_path):
     stable = [{k: v for k, v in row("gcn", BASE).items() if k in COLUMNS}]
     a = write(tmp_path / "a.csv", stable)
-    result = compare.compare(a, a)
-    assert result.table["verdict"].item() == "same" and result.table["notes"].item() == ""
+    result = compare.compare(a, a)  # without seeds, equal values may come from other seeds: Welch's, no verdict
+    assert result.table["verdict"].item() == "unclear" and result.table["notes"].item() == ""
+    assert result.table["test"].item() == "welch"
 
 
 def test_costs_compare_lower_is_better_without_a_test(tmp_path):

@@ -4,18 +4,23 @@ Rows are joined on (task, dataset, model, config, scenario, metric), or without 
 each matched row: A's and B's mean, the delta B - A with its (1 - alpha) confidence interval, the delta relative
 to |A|, Welch's t-test p-value on the per-seed ``values`` when both sides have at least two, and a verdict in
 the metric's direction (``max``: higher is better; ``min``: lower is). The interval says how large a change the
-seeds leave possible: ``same`` with an interval of [-60, +6] points is no evidence of no change. Verdicts:
+seeds leave possible, and it decides ``same``: a non-significant change is not evidence of no change. Verdicts:
 
 * ``better`` / ``worse``: p < alpha and the improvement exceeds ``min_effect`` (in the metric's unit);
-* ``same``: anything else (within noise);
+* ``same``: the interval lies within [-min_effect, +min_effect], so the seeds rule out any change that counts
+  (an equivalence test, stricter than TOST at alpha, which uses the 1 - 2 alpha interval);
+* ``unclear``: neither, so the seeds cannot tell. With the default ``min_effect`` of 0 every row without a
+  significant change is ``unclear``, unless each seed has the same value on both sides (see below);
 * without per-seed values on both sides no test is possible: the verdict then rests on ``min_effect`` alone
-  and ``tested`` is False, which every output shows;
+  (``same`` within it) and ``tested`` is False, which every output shows;
 * ``undefined``: a side's mean is NaN (its metric is undefined on some seed, e.g. roc_auc on a one-class
   split), so there is nothing to judge; never counted as ``same``.
 
 With ``paired``, a row whose two sides ran the same seeds (the ``seeds`` column) is tested with the paired
 t-test on the per-seed differences instead: before and after a change on one machine, each seed's
-initialisation and split are shared, and pairing removes their variance from the test. Other rows keep Welch's.
+initialisation and split are shared, and pairing removes their variance from the test. Other rows keep Welch's,
+except a row whose sides hold the same value on every seed (a rerun that reproduced exactly): paired, its
+differences are all zero, so its interval is [0, 0] and its verdict ``same``.
 
 Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, hyperparameters
 that changed under the same configuration label (``hparams`` column), a changed protocol (task options and
@@ -32,6 +37,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,6 +61,7 @@ COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "c
 UNTESTED = ("`*`: no per-seed values on both sides (a single seed, a hand-made row, or a cost, which keeps only its "
             "mean), so no test: the verdict rests on the minimum effect alone.")
 UNDEFINED = "undefined"
+VERDICTS = ("better", "worse", "same", "unclear")  # and UNDEFINED, no verdict
 
 
 @dataclass
@@ -187,8 +194,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     if correct and tested.any():
         table.loc[tested, "p_value"] = holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
     both = table["status"] == "both"
-    table.loc[both, "verdict"] = [_verdict(r.improvement, r.p_value, r.tested, alpha, min_effect)
-                                  for r in table[both].itertuples()]
+    table.loc[both, "verdict"] = [_verdict(r, alpha, min_effect) for r in table[both].itertuples()]
     return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired)
 
 
@@ -233,7 +239,8 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
     delta = r["mean_b"] - r["mean_a"]
     improvement = sign * delta
     same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
-    test = "paired" if paired and same_seeds else "welch"
+    reproduced = same_seeds and np.array_equal(r["values_a"], r["values_b"])  # every seed's value, exactly
+    test = "paired" if same_seeds and (paired or reproduced) else "welch"
     p, low, high = difference_test(r["values_a"], r["values_b"], test == "paired", confidence)
     return {**key, "direction": r["direction_a"], "status": "both", "a_mean": r["mean_a"], "b_mean": r["mean_b"],
             "delta": delta, "ci_low": low, "ci_high": high,
@@ -243,12 +250,15 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
             "improvement": improvement}
 
 
-def _verdict(improvement: float, p: float, tested: bool, alpha: float, min_effect: float) -> str:
-    """better / worse when beyond the minimum effect and significant (or untested); same otherwise."""
-    if math.isnan(improvement):
+def _verdict(r: Any, alpha: float, min_effect: float) -> str:
+    """better / worse when beyond the minimum effect and significant (or untested); same when the interval of
+    the change (untested: the change) lies within the minimum effect; unclear otherwise."""
+    if math.isnan(r.improvement):
         return UNDEFINED  # a mean is NaN (the metric undefined on some seed): nothing to judge
-    significant = abs(improvement) > min_effect and (not tested or p < alpha)
-    return "same" if not significant else "better" if improvement > 0 else "worse"
+    if abs(r.improvement) > min_effect and (not r.tested or r.p_value < alpha):
+        return "better" if r.improvement > 0 else "worse"
+    largest = max(abs(r.ci_low), abs(r.ci_high)) if r.tested else abs(r.improvement)
+    return "same" if largest <= min_effect else "unclear"
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:
@@ -346,12 +356,12 @@ def _values(text: str, path: Path, line: int) -> np.ndarray:
 
 
 def summary(comparison: Comparison) -> str:
-    """``2 better, 1 worse, 5 same; 1 only in A, 0 only in B`` (untested verdicts counted as well)."""
+    """``2 better, 1 worse, 5 same, 3 unclear; 1 only in A, 0 only in B`` (untested verdicts counted as well)."""
     t = comparison.table
     counts = t["verdict"].value_counts()
     untested = sum(_starred(r.status, r.tested, r.verdict) for r in t.itertuples())
     undefined = counts.get(UNDEFINED, 0)
-    return (f"{counts.get('better', 0)} better, {counts.get('worse', 0)} worse, {counts.get('same', 0)} same"
+    return (", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
             + (f" ({untested} without per-seed values: verdict on the effect size alone)" if untested else "")
             + (f", {undefined} undefined (a mean is NaN)" if undefined else "")
             + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
