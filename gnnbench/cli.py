@@ -479,22 +479,24 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
             console.print(f"wrote {path}")
         console.print(compare.summary(result))
     moved = result.moved_configs()
-    if moved:  # on stderr, -q or not: such rows silently escape --fail-on-regression
-        print(f"gnnbench: note: selected under another configuration on each side, so not compared: "
-              f"{'; '.join(moved)}; --ignore-config compares each side's selected configuration", file=sys.stderr)
+    if moved:  # on stderr, -q or not: the table leaves such rows uncompared
+        print(f"gnnbench: note: selected under another configuration on each side, so not compared in the table: "
+              f"{'; '.join(moved)}; --ignore-config compares each side's selected configuration (and "
+              "--fail-on-regression does)", file=sys.stderr)
     failed = 0
     if args.fail_on_regression is not None:
         worse = result.regressions(args.fail_on_regression)
+        holm = " (Holm)" if result.corrected else ""
         for r in worse.itertuples(index=False):
             print(f"gnnbench: regression: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
-                  f"{r.a_mean:.6g} -> {r.b_mean:.6g}, " + (f"p = {r.p_value:.3g}" if r.tested else "untested"),
-                  file=sys.stderr)
+                  f"{compare.shown(r.metric, r.a_mean)} -> {compare.shown(r.metric, r.b_mean)}, "
+                  + (f"p = {r.p_value:.3g}{holm}" if r.tested else "untested"), file=sys.stderr)
         failed += len(worse)
     if args.fail_on_missing:
         missing = result.missing()
         for r in missing.itertuples(index=False):
             print(f"gnnbench: missing: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
-                  f"{r.a_mean:.6g} -> {r.reason}", file=sys.stderr)
+                  f"{compare.shown(r.metric, r.a_mean)} -> {r.reason}", file=sys.stderr)
         failed += len(missing)
     return 1 if failed else 0
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -133,7 +134,8 @@ def test_holm_adjusts_over_the_tested_rows_and_can_turn_a_verdict(tmp_path):
     slightly = [v - 0.014 for v in BASE]  # p = 0.03 alone, 0.09 as one of three
     a = write(tmp_path / "a.csv", [row(m, BASE) for m in ("gcn", "gat", "sage")] + [row("mlp", [0.8])])
     b = write(tmp_path / "b.csv", [row("gcn", slightly), row("gat", BASE), row("sage", BASE), row("mlp", [0.7])])
-    plain, corrected = compare.compare(a, b), compare.compare(a, b, correct=True)
+    with pytest.warns(UserWarning, match="1 row without a test"):  # mlp's single seed
+        plain, corrected = compare.compare(a, b), compare.compare(a, b, correct=True)
     p = plain.table.set_index("model")["p_value"]
     assert p["gcn"] < 0.05 and plain.table.set_index("model").loc["gcn", "verdict"] == "worse"
     t = corrected.table.set_index("model")
@@ -158,7 +160,7 @@ def test_single_seed_rows_have_no_p_value_and_say_so(tmp_path, capsys):
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "--min-effect", "0.02"]) == 1
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "0.02"]) == 1
-    assert "accuracy 0.8 -> 0.75, untested" in capsys.readouterr().err
+    assert "accuracy 80.00 -> 75.00, untested" in capsys.readouterr().err
 
 
 def test_a_nan_mean_is_undefined_never_same(tmp_path):
@@ -188,9 +190,9 @@ def test_fail_on_missing_names_rows_b_lost_but_not_a_moved_configuration(tmp_pat
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
     assert main(["compare", str(a), str(b), "-q", "--fail-on-missing"]) == 1
     err = capsys.readouterr().err
-    assert "missing: node_classification Cora mlp (default, none): accuracy 0.808 -> no row in B" in err
-    assert "missing: node_classification Cora gat (default, none): accuracy 0.808 -> no mean in B" in err
-    assert "missing: node_classification Cora gin (lr=0.01, none): accuracy 0.808 -> no mean in B" in err
+    assert "missing: node_classification Cora mlp (default, none): accuracy 80.80 -> no row in B" in err
+    assert "missing: node_classification Cora gat (default, none): accuracy 80.80 -> no mean in B" in err
+    assert "missing: node_classification Cora gin (lr=0.01, none): accuracy 80.80 -> no mean in B" in err
     assert main(["compare", str(a), str(a), "-q", "--fail-on-missing"]) == 0
 
 
@@ -256,6 +258,43 @@ def test_bad_input_names_the_file_and_the_column(pair, tmp_path, capsys):
     values = write(tmp_path / "values.csv", [{**row("gcn", BASE), "values": "0.8;x"}])
     assert main(["compare", str(values), str(a)]) == 2
     assert f"{values}: line 2: column 'values' is '0.8;x'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"mean": "0.900000"}, "column 'mean' is '0.900000' but the mean of 'values' is 0.808"),  # a hand-edited mean
+    ({"mean": "80.8"}, "column 'mean' is '80.8' but the mean of 'values' is 0.808"),  # written in points
+    ({"n": 10}, "column 'n' is 10 but 'values' holds 5"),
+    ({"values": "0.8;;0.81"}, "column 'values' is '0.8;;0.81'; expected finite numbers (or nan)"),
+    ({"mean": "inf"}, "column 'mean' is 'inf'; expected a finite number"),
+    # a NaN value leaves the mean empty
+    ({"values": "0.8;0.81;0.82;0.8;nan"}, "column 'mean' is '0.808000' but the mean of 'values' is nan"),
+])
+def test_a_mean_or_n_that_contradicts_the_values_is_an_error(tmp_path, edit, message):
+    """The delta comes from `mean`, the test and interval from `values`: they must agree, or one change is shown
+    and another tested."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE)])
+    b = write(tmp_path / "b.csv", [{**row("gcn", BASE), **edit}])
+    with pytest.raises(GnnbenchError, match=f"{b}: line 2: " + re.escape(message)):
+        compare.compare(a, b)
+    rounded = write(tmp_path / "c.csv", [{**row("gcn", [0.81, 0.81, 0.82]), "mean": "0.8133"}])  # by hand, 4 digits
+    assert compare.compare(a, rounded).table["b_mean"].item() == 0.8133
+
+
+def test_a_profile_row_compares_its_median_not_the_mean_of_its_repeats(tmp_path):
+    """One slow repeat moves the mean of three, not the median the profile reports and ranks by."""
+    def timing(repeats, median):  # a profile row has no seeds
+        return {**row("csr", repeats, dataset="random-n100", metric="ms", direction="min", seeds=""), "ms": median}
+    a = write(tmp_path / "a.csv", [timing([0.04, 0.039, 0.038], 0.039)])
+    b = write(tmp_path / "b.csv", [timing([0.5, 0.078, 0.036], 0.078)])
+    (r,) = compare.compare(a, b, min_effect=0.01).table.itertuples()
+    assert (r.a_mean, r.b_mean, r.tested, r.verdict) == (0.039, 0.078, False, "worse")
+    assert r.rel_delta == pytest.approx(1.0)  # the median doubled; the mean of the repeats grew fivefold
+    with pytest.warns(UserWarning, match="1 row without a test .* at --min-effect 0: any change at all"):
+        compare.compare(a, b)
+    with pytest.warns(UserWarning, match=r"no row of .*a.csv matches one of .*c.csv on \(task, dataset, model, "):
+        compare.compare(a, write(tmp_path / "c.csv", [row("gcn", BASE)]))
+    with pytest.warns(UserWarning, match=r"--paired: .*a.csv and .*b.csv name no seeds"):
+        compare.compare(a, b, paired=True, min_effect=0.01)
 
 
 def test_a_csv_with_only_the_stable_columns_compares(tmp_path):
@@ -335,14 +374,22 @@ def test_a_changed_protocol_is_listed_so_a_budget_or_split_change_is_not_taken_f
         compare.compare(a, bad)
 
 
-def test_rows_selected_under_another_config_are_pointed_at_ignore_config(tmp_path, capsys):
-    a = write(tmp_path / "a.csv", [row("gcn", BASE, config="lr=0.01"), row("gat", BASE)])
+def test_a_row_whose_selected_configuration_moved_is_pointed_at_and_gated(tmp_path, capsys):
+    """B's grid selects another configuration of gcn, 4.4 points worse: the table cannot join the two rows, but
+    the gate compares each side's selection, so a changed selection cannot hide a regression."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, config="lr=0.01"), row("gat", BASE), row("gin", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", DROP, config="lr=0.1"), row("gat", BASE),
+                                   row("gin", BASE, config="lr=0.1"),  # moved, not worse
                                    row("sage", BASE, config="lr=0.1")])  # new in B: nothing to point at
-    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0  # gcn's drop is never compared
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 1
     assert capsys.readouterr().err == (
-        "gnnbench: note: selected under another configuration on each side, so not compared: node_classification "
-        "Cora gcn (lr=0.01 -> lr=0.1); --ignore-config compares each side's selected configuration\n")
+        "gnnbench: note: selected under another configuration on each side, so not compared in the table: "
+        "node_classification Cora gcn (lr=0.01 -> lr=0.1); node_classification Cora gin (default -> lr=0.1); "
+        "--ignore-config compares each side's selected configuration (and --fail-on-regression does)\n"
+        "gnnbench: regression: node_classification Cora gcn (lr=0.01 -> lr=0.1, none): accuracy 80.80 -> 76.40, "
+        f"p = {stats.ttest_ind(DROP, BASE, equal_var=False).pvalue:.3g}\n")
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "0.05"]) == 0  # < 5 points
+    capsys.readouterr()
     assert main(["compare", str(a), str(b), "-q", "--ignore-config", "--fail-on-regression"]) == 1
     assert "note:" not in capsys.readouterr().err
 

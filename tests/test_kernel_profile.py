@@ -135,7 +135,7 @@ def test_cli_writes_a_leaderboard_that_compare_reads(tmp_path) -> None:
     assert set(kp.EXTRA_COLUMNS) <= set(board.columns)
     assert set(board["rank"].astype(int)) >= {1}
     assert (tmp_path / "a" / "kernels.md").read_text().startswith("# Kernel micro-benchmark")
-    result = compare(tmp_path / "a" / "kernels.csv", tmp_path / "b" / "kernels.csv")
+    result = compare(tmp_path / "a" / "kernels.csv", tmp_path / "b" / "kernels.csv", min_effect=1.0)  # 1 ms
     assert len(result.table) == len(board) and set(result.table["status"]) == {"both"}
 
 

@@ -58,8 +58,8 @@ OPTIONAL = ["values", "seeds", "failed", "device", "kernel", "versions", "hparam
 COSTS = ("epoch_time_s", "peak_mem_mb")
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
                    "a_n", "b_n", "p_value", "tested", "test", "verdict", "notes"]
-UNTESTED = ("`*`: no per-seed values on both sides (a single seed, a hand-made row, or a cost, which keeps only its "
-            "mean), so no test: the verdict rests on the minimum effect alone.")
+UNTESTED = ("`*`: no per-seed values on both sides (a single seed, a hand-made row, a cost, which keeps only its "
+            "mean, or a profile's median), so no test: the verdict rests on the minimum effect alone.")
 UNDEFINED = "undefined"
 VERDICTS = ("better", "worse", "same", "unclear")  # and UNDEFINED, no verdict
 
@@ -75,13 +75,22 @@ class Comparison:
     min_effect: float
     corrected: bool = False  # p-values Holm-adjusted over the tested rows
     paired: bool = False  # rows with the same seeds on both sides tested paired
+    column: str = "mean"  # what was compared: the test metric or a cost
 
     def regressions(self, threshold: float = 0.0) -> pd.DataFrame:
         """Rows whose verdict is ``worse`` by more than ``threshold`` (in the metric's unit). An untested row (no
         per-seed values, or a cost) counts only when a minimum effect or a threshold says what size matters:
-        without a test, any change at all would fail a gate."""
+        without a test, any change at all would fail a gate. A row whose selected configuration moved is judged
+        as ``ignore_config`` joins it, each side's selection against the other's: a grid that now selects
+        another, worse configuration would otherwise escape the gate."""
         _warn_unit(self.table, "--fail-on-regression", threshold)
         t = self.table
+        if self.moved_configs():
+            with warnings.catch_warnings():  # the same warnings as this comparison's
+                warnings.simplefilter("ignore")
+                selected = compare(self.a, self.b, self.alpha, self.min_effect, self.column, ignore_config=True,
+                                   correct=self.corrected, paired=self.paired).table
+            t = pd.concat([t, selected[selected["config"].str.contains(" -> ", regex=False)]], ignore_index=True)
         sized = t["tested"] | (self.min_effect > 0 or threshold > 0)
         return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold) & sized]
 
@@ -120,8 +129,10 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     takes the place of the metric with direction ``min``. ``keys`` must identify a row.
     """
     if not path.is_file():
+        others = sorted(p.name for p in path.parent.glob("*.csv")) if path.name == "leaderboard.csv" else []
         hint = (f" (its records are there: gnnbench leaderboard {path.parent} writes it)"
-                if (path.parent / RUNS_FILE).is_file() else "")
+                if (path.parent / RUNS_FILE).is_file() else f" (the folder has {', '.join(others)}: pass one)"
+                if others else "")
         raise GnnbenchError(f"{path}: no such leaderboard CSV{hint}")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -149,6 +160,10 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     out["n"] = _numbers(frame["n"], path, "n")
     out["values"] = [_values(v, path, line) for line, v in
                      zip(range(2, len(out) + 2), out["values"], strict=True)]
+    for line, text, row in zip(range(2, len(out) + 2), frame["mean"], out.itertuples(index=False), strict=True):
+        _check_values(row, text, path, line)
+    if column == "mean":
+        out = _headline(out, path)
     for name in ("hparams", "protocol"):
         out[name] = [_json_object(text, path, line, name) for line, text in
                      zip(range(2, len(out) + 2), out[name], strict=True)]
@@ -190,12 +205,14 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         rows.append(_judge(r, side, a, b, paired, 1 - alpha))
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
     _warn_unit(table, "--min-effect", min_effect)
+    _warn_untestable(table, [(a, left), (b, right)], keys, paired, min_effect)
     tested = table["tested"].astype(bool)
     if correct and tested.any():
         table.loc[tested, "p_value"] = holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
     both = table["status"] == "both"
     table.loc[both, "verdict"] = [_verdict(r, alpha, min_effect) for r in table[both].itertuples()]
-    return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired)
+    return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired,
+                      column=column)
 
 
 def _warn_unit(table: pd.DataFrame, option: str, value: float) -> None:
@@ -204,6 +221,28 @@ def _warn_unit(table: pd.DataFrame, option: str, value: float) -> None:
     if value >= 1 and fractions:
         warnings.warn(f"{option} {value:g} is in the metric's unit: on {', '.join(fractions)} (a fraction) that is "
                       f"{100 * value:g} points, more than any change; 0.01 is one point", stacklevel=3)
+
+
+def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]], keys: list[str], paired: bool,
+                     min_effect: float) -> None:
+    """What leaves a comparison with less to judge than it seems: no row joined at all, rows without a test at a
+    minimum effect of 0 (any change at all is a verdict there), ``paired`` on a side without seeds."""
+    loose = [k for k in keys if k != "config"]  # a row whose selected configuration moved still matches
+    a_rows, b_rows = (set(frame[loose].itertuples(index=False, name=None)) for _, frame in sides)
+    if a_rows and b_rows and not a_rows & b_rows:
+        (a, _), (b, _) = sides
+        warnings.warn(f"no row of {a} matches one of {b} on ({', '.join(loose)}): different kinds of results?",
+                      stacklevel=3)
+    both = table["status"] == "both"
+    untested = int((both & ~table["tested"].astype(bool) & (table["improvement"].fillna(0) != 0)).sum())
+    if untested and min_effect == 0:
+        warnings.warn(f"{untested} row{'s' * (untested > 1)} without a test (a single seed, a cost or a profile's "
+                      "median) at --min-effect 0: any change at all is better or worse there; set --min-effect to "
+                      "the change that matters", stacklevel=3)
+    unseeded = [str(path) for path, frame in sides if (frame["seeds"] == "").all()]
+    if paired and unseeded:
+        warnings.warn(f"--paired: {' and '.join(dict.fromkeys(unseeded))} name{'s' * (len(unseeded) == 1)} no seeds, "
+                      "so the rows are tested with Welch's", stacklevel=3)
 
 
 def difference_test(a: Sequence[float], b: Sequence[float], paired: bool = False,
@@ -340,19 +379,55 @@ def _json_object(text: str, path: Path, line: int, column: str) -> dict[str, obj
 
 def _numbers(column: pd.Series, path: Path, name: str) -> pd.Series:
     numbers = pd.to_numeric(column, errors="coerce")
-    bad = numbers.isna() & (column != "")
+    bad = (numbers.isna() & (column != "")) | np.isinf(numbers)
     if bad.any():
         line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {column[bad].iloc[0]!r}; expected a number")
+        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {column[bad].iloc[0]!r}; expected a finite "
+                            "number")
     return numbers
 
 
 def _values(text: str, path: Path, line: int) -> np.ndarray:
+    """``0.8;0.81`` -> array; ``nan`` is a value (a metric undefined on that seed), an empty entry is not."""
+    if not text:
+        return np.array([], dtype=float)
     try:
-        return np.array([float(v) for v in text.split(";") if v != ""], dtype=float)
+        values = np.array([float(v) if v.strip() else math.inf for v in text.split(";")], dtype=float)
     except ValueError:
-        raise GnnbenchError(f"{path}: line {line}: column 'values' is {text!r}; expected numbers separated by ';'"
-                            ) from None
+        values = np.array([math.inf])
+    if np.isinf(values).any():
+        raise GnnbenchError(f"{path}: line {line}: column 'values' is {text!r}; expected finite numbers (or nan) "
+                            "separated by ';'")
+    return values
+
+
+def _check_values(row: Any, mean_text: str, path: Path, line: int) -> None:
+    """A row's ``n`` and ``mean`` must be those of its per-seed ``values``, which the test and the interval use:
+    a hand-edited mean would otherwise show one change and test another. ``mean`` is empty when a value is NaN,
+    as the leaderboard writes it; it may differ from the values' mean by one unit of its last written digit."""
+    values = row.values
+    if not len(values):
+        return
+    if not math.isnan(row.n) and row.n != len(values):
+        raise GnnbenchError(f"{path}: line {line}: column 'n' is {row.n:g} but 'values' holds {len(values)}")
+    expected = float(np.mean(values))
+    digits = len(mean_text.partition(".")[2]) if "e" not in mean_text.lower() else 15
+    if math.isnan(expected) != math.isnan(row.mean) or abs(row.mean - expected) > 10.0 ** -digits:
+        raise GnnbenchError(f"{path}: line {line}: column 'mean' is {mean_text or 'empty'!r} but the mean of 'values' "
+                            f"is {expected:.6g}; expected them to agree (a NaN value leaves 'mean' empty)")
+
+
+def _headline(out: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A profile row (``gnnbench profile``) names its headline figure in ``metric``: a kernel's median ``ms``, a
+    gather's ``gbps``, a column of the row, which is what its rank and the profile report. That figure is compared
+    instead of the mean of the repeats, without a test: the test would be on means."""
+    named = out["metric"].isin([c for c in out.columns if c not in (*REQUIRED, *OPTIONAL)]).to_numpy()
+    if named.any():
+        figures = pd.Series([row[metric] if use else "" for use, metric, (_, row) in
+                             zip(named, out["metric"], out.iterrows(), strict=True)], dtype=str)
+        out.loc[named, "mean"] = _numbers(figures, path, "the metric's column").to_numpy()[named]
+        out.loc[named, "values"] = pd.Series([np.array([], dtype=float)] * int(named.sum()), index=out.index[named])
+    return out
 
 
 def summary(comparison: Comparison) -> str:
@@ -378,8 +453,7 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
     """Rows as text for people: fraction metrics in percent, deltas signed, untested verdicts starred."""
     rows = []
     for r in comparison.table.itertuples(index=False):
-        scale = 100.0 if r.metric in FRACTION_METRICS else 1.0
-        digits = 2 if scale == 100.0 else 4
+        scale, digits = _scale(r.metric)
         verdict = r.verdict + ("*" if _starred(r.status, r.tested, r.verdict) else "")
         rows.append({
             **{k: getattr(r, k) for k in KEYS},
@@ -429,6 +503,17 @@ def to_csv(comparison: Comparison, path: Path | None = None) -> str:
     if path is not None:
         path.write_text(text, encoding="utf-8")
     return text
+
+
+def _scale(metric: str) -> tuple[float, int]:
+    """How the tables show a metric: fractions in points with 2 decimals, anything else as is with 4."""
+    return (100.0, 2) if metric in FRACTION_METRICS else (1.0, 4)
+
+
+def shown(metric: str, value: float) -> str:
+    """``82.02`` for an accuracy of 0.8202: a value as the tables show it."""
+    scale, digits = _scale(metric)
+    return _text(value * scale, digits)
 
 
 def _text(value: float, digits: int, suffix: str = "", sign: bool = False, unit: str = "") -> str:
