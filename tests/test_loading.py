@@ -175,3 +175,4 @@ def test_cli_writes_the_loading_leaderboard(tmp_path) -> None:
     assert list(board.columns[: len(COLUMNS)]) == COLUMNS and set(lp.EXTRA_COLUMNS) <= set(board.columns)
     assert set(board["mode"]) == set(available_modes(CPU))
     assert "Bandwidth vs row size" in (tmp_path / "loading.md").read_text()
+    assert "gpu_direct (the zero-copy gather) is not measured: it needs CUDA" in (tmp_path / "loading.md").read_text()

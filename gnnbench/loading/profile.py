@@ -115,6 +115,8 @@ def notes(records: Sequence[dict[str, Any]]) -> list[str]:
     frame = pd.DataFrame(records)
     lines = [f"Contiguous reference copy: {frame['copy_gbps'].iloc[0]:.2f} GB/s (measured in the same run). "
              "GB/s = batch rows x row bytes / median gather time; see gnnbench/loading/profile.py.", ""]
+    if "gpu_direct" not in set(frame["mode"]):
+        lines += ["gpu_direct (the zero-copy gather) is not measured: it needs CUDA and Triton.", ""]
     for batch, part in frame.groupby("batch"):
         table = part.pivot_table(index="row_bytes", columns="mode", values="gbps", aggfunc="first")
         lines += [f"Bandwidth vs row size, batches of {batch} rows (GB/s):", "",
