@@ -519,7 +519,7 @@ def _compare_table(result: Any) -> Table:
 
 
 def _board_table(board: Any, title: str) -> Table:
-    from gnnbench.leaderboard.write import format_metric, format_rank
+    from gnnbench.leaderboard.write import format_metric, format_n, format_rank
 
     table = Table(title=f"{title}: test metric of the validation-selected configuration, mean ± std (n)")
     scenarios = len(board) > 0 and set(board["scenario"]) != {"none"}  # else every row reads alike
@@ -528,7 +528,7 @@ def _board_table(board: Any, title: str) -> Table:
         table.add_column(column, overflow="fold")
     for r in board.itertuples(index=False):
         table.add_row(r.task, r.dataset, r.model, r.config, *([r.scenario] * scenarios), r.metric,
-                      f"{format_metric(r.mean, r.std, r.metric)} ({r.n})",
+                      f"{format_metric(r.mean, r.std, r.metric)} ({format_n(r.n, r.failed)})",
                       format_metric(r.val_mean, float("nan"), r.metric), format_rank(r.rank),
                       style="bold" if r.rank == 1 else None)
     return table

@@ -352,3 +352,15 @@ def test_a_configuration_with_a_failed_run_is_selected_only_when_every_one_has_o
     nan_or_failed = [rec("c", "Cora", 0, 0.9, 0.6, config="F"), rec("c", "Cora", 1, 0, 0, config="F", status="failed"),
                      rec("c", "Cora", 0, math.nan, 0.7, config="N"), rec("c", "Cora", 1, 0.8, 0.7, config="N")]
     assert board(nan_or_failed).iloc[0]["config"] == "F"  # both incomplete: the finite validation mean wins
+
+
+def test_a_row_with_a_failed_run_ranks_after_every_complete_row_and_says_so(tmp_path):
+    """flaky's one surviving seed beats gcn's mean; ranked first, it would win by losing its other seed."""
+    records = [rec("flaky", "Cora", 0, 0.9, 0.9), rec("flaky", "Cora", 1, 0, 0, status="failed"),
+               rec("gcn", "Cora", 0, 0.8, 0.8), rec("gcn", "Cora", 1, 0.8, 0.7),
+               rec("mlp", "Cora", 0, 0.6, 0.6), rec("mlp", "Cora", 1, 0.6, 0.6)]
+    b = board(records).set_index("model")
+    assert b["rank"].to_dict() == {"gcn": 1, "mlp": 2, "flaky": 3}
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    md = leaderboard.build(tmp_path).markdown.read_text()
+    assert "| flaky | 90.0 (1, 1 failed) |" in md and "| **75.0 ± 7.1 (2)** |" in md

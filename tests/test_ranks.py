@@ -74,3 +74,12 @@ def test_a_dataset_on_which_no_model_has_a_mean_is_left_out_and_named():
 def test_models_tied_on_every_dataset_do_not_differ_at_all():
     (s,) = rank_summaries(table({"a": [0.5, 0.7], "b": [0.5, 0.7], "c": [0.5, 0.7]}))
     assert (s.friedman_stat, s.friedman_p) == (0.0, 1.0)  # scipy's statistic divides by zero here
+
+
+def test_a_model_with_a_failed_run_on_some_dataset_is_not_ranked():
+    """f beats every model on every dataset, but on D1 only over the seeds that survived a failed run."""
+    board = table({**MEANS, "f": [0.95] * 5})
+    board["failed"] = [int(m == "f" and d == "D1") for m, d in zip(board["model"], board["dataset"], strict=True)]
+    (s,) = rank_summaries(board)
+    assert list(s.ranks.index) == ["a", "b", "c"] and (s.incomplete, s.excluded) == (["f"], ["e"])
+    assert "Not ranked (a failed run on some dataset): f." in "\n".join(rank_markdown(board))

@@ -179,12 +179,24 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "versions": " | ".join(sorted(set(group["versions"]))),
         })
     board = pd.DataFrame(rows)
-    signed = np.where(board["direction"] == "max", -board["mean"], board["mean"])
-    rank_keys = [*GROUP_KEYS, *extra_keys]
-    ranks = pd.Series(signed).groupby([board[k] for k in rank_keys]).rank(method="min")
-    board["rank"] = pd.Series([None if np.isnan(r) else int(r) for r in ranks], dtype=object)  # NaN mean: unranked
+    board["rank"] = _ranks(board, [*GROUP_KEYS, *extra_keys])
     board = board.sort_values([*GROUP_KEYS, *extra_keys, "rank", "model"], kind="stable").reset_index(drop=True)
     return board[columns]
+
+
+def _ranks(board: pd.DataFrame, rank_keys: list[str]) -> pd.Series:
+    """1 = best within ``rank_keys`` in the metric's direction, ties sharing the better rank. A row with a failed
+    run ranks after every row without one, as a configuration does in selection: its mean leaves out the seeds
+    where it failed, so it would win by losing its worst seeds. A NaN mean is unranked (None)."""
+    signed = np.where(board["direction"] == "max", -board["mean"], board["mean"])
+    incomplete = board["failed"].to_numpy() > 0
+    groups = [board[k] for k in rank_keys]
+    def among(rows: np.ndarray) -> pd.Series:
+        return pd.Series(np.where(rows, signed, np.nan)).groupby(groups).rank(method="min")
+
+    ahead = pd.Series(~incomplete & ~np.isnan(signed)).groupby(groups).transform("sum")
+    ranks = among(~incomplete).fillna(among(incomplete) + ahead)
+    return pd.Series([None if np.isnan(r) else int(r) for r in ranks], dtype=object)
 
 
 def _ok(runs: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from gnnbench.leaderboard import plots
 from gnnbench.leaderboard.ranks import rank_summaries
-from gnnbench.leaderboard.write import environment_lines, format_metric, format_rank
+from gnnbench.leaderboard.write import environment_lines, format_metric, format_n, format_rank
 
 #: Files beside leaderboard.csv that the page already shows in its own way.
 OWN_FILES = {"leaderboard.csv", "grid.csv", "depth.csv"}
@@ -116,7 +116,7 @@ def _board_table(part: pd.DataFrame, metric: str) -> str:
     rows = []
     for r in part.itertuples(index=False):
         cells = [(r.dataset, None), (r.model, None), (r.config, None),
-                 (format_metric(r.mean, r.std, metric), r.mean), (r.n, r.n),
+                 (format_metric(r.mean, r.std, metric), r.mean), (format_n(r.n, r.failed), r.n),
                  (format_metric(r.val_mean, float("nan"), metric), r.val_mean),
                  ("–" if pd.isna(r.params) else f"{int(r.params):,}", r.params),
                  (_number(r.epoch_time_s * 1000, 2), r.epoch_time_s), (_number(r.peak_mem_mb, 1), r.peak_mem_mb),

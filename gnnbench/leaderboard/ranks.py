@@ -1,7 +1,8 @@
 """Ranks across datasets (Demšar, JMLR 2006): which models are better over a whole suite, not one dataset.
 
 Per (task, scenario, metric): a dataset on which no model has a mean is left out and listed; a model without a
-mean on some other dataset (missing, or NaN) is left out and listed as excluded; each dataset ranks the
+mean on some other dataset (missing, or NaN) is left out and listed as excluded, and so is one with a failed run
+on some dataset (its mean there is over the seeds that survived); each dataset ranks the
 remaining models by mean test metric in the metric's direction (ties share the average rank), and a model's mean
 rank is averaged over all the datasets. The Friedman test asks whether the mean ranks differ at all (not when
 every model ties on every dataset: statistic 0, p 1); the Nemenyi critical difference
@@ -32,6 +33,7 @@ class RankSummary:
     metric: str
     ranks: pd.DataFrame  # model x dataset average ranks, plus "mean_rank"; sorted best first
     excluded: list[str]  # models without a mean on some dataset (a rank needs every model on every dataset)
+    incomplete: list[str]  # models with a failed run on some dataset: their mean there leaves out its seed
     left_out: list[str]  # datasets on which no model has a mean: nothing to rank there
     friedman_stat: float
     friedman_p: float
@@ -61,6 +63,10 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
     out = []
     for (task, scenario, metric), part in board.groupby(GROUP, sort=True):
         means = part.pivot_table(index="model", columns="dataset", values="mean", aggfunc="first", dropna=False)
+        failed = part["failed"].fillna(0) > 0 if "failed" in part else pd.Series(False, index=part.index)
+        # a mean over the seeds that survived a failed run is not a result to rank on
+        incomplete = sorted(set(part.loc[failed, "model"]) - set(means.index[means.isna().any(axis=1)]))
+        means = means.drop(index=incomplete)
         left_out = [d for d in means.columns if means[d].isna().all()]
         complete = means.drop(columns=left_out).dropna()
         if complete.shape[0] < 2 or complete.shape[1] < 2:
@@ -76,7 +82,8 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
             tied = (ranks.drop(columns="mean_rank").nunique() == 1).all()
             statistic, p = (0.0, 1.0) if tied else stats.friedmanchisquare(*complete.to_numpy())
         out.append(RankSummary(task=task, scenario=scenario, metric=metric, ranks=ranks,
-                               excluded=sorted(set(part["model"]) - set(complete.index)), left_out=left_out,
+                               excluded=sorted(set(part["model"]) - set(complete.index) - set(incomplete)),
+                               incomplete=incomplete, left_out=left_out,
                                friedman_stat=float(statistic), friedman_p=float(p), cd=nemenyi_cd(k, n, alpha),
                                alpha=alpha))
     return out
@@ -110,6 +117,8 @@ def rank_markdown(board: pd.DataFrame, alpha: float = 0.05) -> list[str]:
                      " Every pair of models differs by more than CD.")]
         if s.excluded:
             lines.append(f"Not ranked (missing on some dataset): {', '.join(s.excluded)}.")
+        if s.incomplete:
+            lines.append(f"Not ranked (a failed run on some dataset): {', '.join(s.incomplete)}.")
         if s.left_out:
             lines.append(f"Left out (no model has a mean there): {', '.join(s.left_out)}.")
         lines.append("")

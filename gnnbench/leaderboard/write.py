@@ -71,6 +71,11 @@ def format_metric(value: float, std: float, metric: str) -> str:
     return text if _missing(std) else f"{text} ± {std * scale:.{digits}f}"
 
 
+def format_n(n: int, failed: int) -> str:
+    """``3``, or ``3, 1 failed``: the seeds a mean is over, and those it leaves out because their run failed."""
+    return f"{n}, {failed} failed" if failed else str(n)
+
+
 def format_rank(rank: int | None) -> str:
     """A leaderboard rank; ``–`` for a row left unranked because its mean is NaN."""
     return "–" if rank is None else str(rank)
@@ -91,7 +96,7 @@ def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
                 cells.append("–")
                 continue
             row = hit.iloc[0]
-            cell = f"{format_metric(row['mean'], row['std'], metric)} ({row['n']})"
+            cell = f"{format_metric(row['mean'], row['std'], metric)} ({format_n(row['n'], row['failed'])})"
             cells.append(f"**{cell}**" if row["rank"] == 1 else cell)
         rows.append(f"| {model} | " + " | ".join(cells) + " |")
     return rows
@@ -102,8 +107,9 @@ def _details(part: pd.DataFrame, metric: str) -> list[str]:
             "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for r in part.itertuples(index=False):
         rows.append(f"| {r.dataset} | {r.model} | {r.config} | {format_metric(r.mean, r.std, metric)} | "
-                    f"{format_metric(r.val_mean, float('nan'), metric)} | {r.n} | {_int(r.params)} | "
-                    f"{_fixed(r.epoch_time_s * 1000, 1)} | {_fixed(r.peak_mem_mb, 1)} | {format_rank(r.rank)} |")
+                    f"{format_metric(r.val_mean, float('nan'), metric)} | {format_n(r.n, r.failed)} | "
+                    f"{_int(r.params)} | {_fixed(r.epoch_time_s * 1000, 1)} | {_fixed(r.peak_mem_mb, 1)} | "
+                    f"{format_rank(r.rank)} |")
     return rows
 
 
