@@ -4,7 +4,8 @@ leaderboards, profile kernels.
 User errors (a bad suite, a missing dataset) print one line and exit with 2; ``--debug`` adds the
 traceback. ``run`` exits with 1 when a run of the suite (of ``--only``'s experiments) is recorded as failed,
 in this invocation or kept from an earlier one (its record says why); ``compare
---fail-on-regression`` exits with 1 when a row got worse, ``--fail-on-missing`` when a row is gone.
+--fail-on-regression`` exits with 1 when a row got worse, ``--fail-on-missing`` when a row is gone. Ctrl-C
+exits with 130 and SIGTERM with 143, after recording the finished runs and rebuilding the leaderboard.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections import Counter
@@ -57,7 +60,17 @@ def _one_line(shown: Callable[..., None]) -> Callable[..., None]:
     return show
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch scheduler's time limit, ``timeout``, ``kill``), handled as Ctrl-C is."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def _handle(args: argparse.Namespace, console: Console) -> int:
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there only
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return args.handler(args, console)
     except GnnbenchError as exc:
@@ -65,10 +78,14 @@ def _handle(args: argparse.Namespace, console: Console) -> int:
             traceback.print_exc()
         print(f"gnnbench: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("gnnbench: interrupted; finished runs are recorded, rerun the same command to resume",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"gnnbench: {'terminated' if terminated else 'interrupted'}; finished runs are recorded, rerun the "
+              "same command to resume", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -189,6 +191,27 @@ def test_an_interrupted_run_leaves_a_leaderboard_of_its_finished_runs(write_suit
     assert f"gnnbench: leaderboard rebuilt from the records so far: {results / 'cli' / 'leaderboard.csv'}" in err
     assert "interrupted; finished runs are recorded, rerun the same command to resume" in err
     assert pd.read_csv(results / "cli" / "leaderboard.csv")["n"].tolist() == [1]
+
+
+def test_sigterm_is_handled_as_an_interrupt(write_suite, capsys, tmp_path, monkeypatch):
+    """A batch scheduler's time limit sends SIGTERM: the finished runs get their leaderboard, as on Ctrl-C."""
+    from gnnbench.harness.executors import LocalExecutor
+
+    real_map = LocalExecutor.map
+
+    def one_then_sigterm(self, specs, data_root=None):
+        yield next(real_map(self, specs, data_root))
+        os.kill(os.getpid(), signal.SIGTERM)
+        yield from real_map(self, specs, data_root)  # the handler raises before this runs
+
+    monkeypatch.setattr(LocalExecutor, "map", one_then_sigterm)
+    results = tmp_path / "r"
+    assert main(["run", str(write_suite(GOOD.format(dataset="Cora", model="mlp"))), "--results", str(results),
+                 "-q"]) == 143
+    err = capsys.readouterr().err
+    assert "leaderboard rebuilt from the records so far" in err and "gnnbench: terminated; finished runs" in err
+    assert pd.read_csv(results / "cli" / "leaderboard.csv")["n"].tolist() == [1]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
 
 
 def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
