@@ -105,7 +105,10 @@ def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset:
     resolved = {**defaults(entry, task_cls, dataset), **overrides}
     missing = [n for n in params if n not in resolved]
     if missing:
-        raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)")
+        sizes = {"in_channels", "out_channels"} <= set(inspect.signature(entry.obj.__init__).parameters)
+        raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)" + (
+            "" if sizes else "; its constructor must take the data's sizes as in_channels and out_channels "
+                             "(filled in by the task)"))
     added = added_hparams(entry.obj)
     return {k: v for k, v in as_declared(entry.obj, resolved, train).items()
             if not (k in added and v == params[k].default)}

@@ -96,6 +96,19 @@ def test_diverging_loss_and_crashes_are_failed_records_with_the_reason(write_sui
     assert overflow["status"] == "failed" and overflow["error"]["type"] == "RuntimeError"
 
 
+class TenRows(Diverging):
+    def forward(self, x, edge_index):
+        return self.lin(x[:10])
+
+
+def test_a_model_returning_the_wrong_shape_fails_with_what_was_expected(write_suite, monkeypatch):
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    register_model("ten_rows", tasks=("node_classification",))(TenRows)
+    record = execute(spec_for(write_suite, model="ten_rows", epochs=2)[0])
+    assert record["status"] == "failed" and record["error"]["message"] == (
+        "TenRows returned (10, 7); expected class scores of shape (2708, classes): one row per node")
+
+
 def test_a_model_with_its_own_fit_uses_the_hook_and_the_task_still_reports_test(write_suite, monkeypatch):
     monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
     seen = {}

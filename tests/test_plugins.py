@@ -100,3 +100,26 @@ def test_a_plugin_reusing_a_builtin_name_is_blamed_at_its_own_key(write_suite, t
     assert key == "plugins[0]"
     assert message == ("model 'gcn' is already registered by gnnbench.models.baselines.GCN; cannot register it "
                        f"again from {tmp_path / 'mine.py'}:Mine")  # the file, not the module name it gets
+
+
+def test_a_misspelt_task_in_a_registration_is_named_where_the_suite_uses_the_model(write_suite, tmp_path,
+                                                                                   monkeypatch):
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(PLUGIN.format(name="typo", registration="").replace(
+        '"node_classification"', '"node_clasification"'))
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE % "typo"))
+    assert info.value.message == ("model 'typo' does not support task 'node_classification' (it supports: "
+                                  "node_clasification); its tasks=... names 'node_clasification', which is no task; "
+                                  "did you mean 'node_classification'?")
+
+
+def test_a_constructor_without_in_and_out_channels_is_told_their_names(write_suite, tmp_path, monkeypatch):
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(PLUGIN.format(name="sizes", registration="").replace(
+        "in_channels: int, out_channels: int", "num_features: int, num_classes: int"))
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE % "sizes"))
+    assert info.value.message.endswith("model 'sizes' needs hyperparameter 'num_features' (no default); its "
+                                       "constructor must take the data's sizes as in_channels and out_channels "
+                                       "(filled in by the task)")

@@ -54,10 +54,10 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
           - task: {name: node_classification, split: random, train_fraction: 0.64, val_fraction: 0.16}
             datasets: Cora
             seeds: [3, 5]
-            models: [{name: mlp, hparams: {hidden_channels: 32}}]
+            models: {name: mlp, hparams: {hidden_channels: 32}}
         executor: {type: process, workers: 2}
         """))
-    assert [s.seed for s in suite.specs] == [3, 5]
+    assert [s.seed for s in suite.specs] == [3, 5]  # one dataset, one model: no list needed
     assert suite.specs[0].task_options["split"] == "random"
     assert suite.executor == {"type": "process", "workers": 2}
 
@@ -133,7 +133,9 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexecutor: threads\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "executor.type", "expected one of local, process"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn, gcn]}]\n",
-     "experiments", "defined twice"),
+     "experiments[0]", "1 run is defined twice (e.g. gcn on Cora, seed 0, default, which it already defines)"),
+    ("experiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n", "name", "missing; expected a "
+     "suite name"),
     ("name: s\nplugins: [nope_not_a_module]\n"
      "experiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "plugins[0]", "cannot be imported"),
@@ -181,7 +183,8 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     # 0 for a float default is that default: the same run
     ("name: s\nexperiments:\n  - {task: graph_classification, datasets: [MUTAG], models: [gin_pool]}\n"
      "  - {task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool, hparams: {weight_decay: 0}}]}\n",
-     "experiments", "defined twice"),
+     "experiments[1]", "1 run is defined twice (e.g. gin_pool on MUTAG, seed 0, default, which experiments[0] "
+     "already defines)"),
 ])
 def test_errors_name_the_file_the_key_and_what_was_expected(write_suite, text, key, message):
     path = write_suite(text)

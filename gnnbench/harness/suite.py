@@ -216,6 +216,9 @@ class _Expander:
             raise self.fail(None, "the file is empty (or only comments); expected a suite: name, experiments, ...")
         raw = self.mapping(raw, None, SUITE_KEYS)
         name = raw.get("name")
+        if "name" not in raw:
+            raise self.fail("name", "missing; expected a suite name of letters, digits, '_', '.', '-' (it names "
+                                    "the results folder)")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise self.fail("name", f"expected a suite name of letters, digits, '_', '.', '-', got {name!r}")
         plugins = self.plugins(raw.get("plugins", []))
@@ -239,8 +242,12 @@ class _Expander:
             keys.extend([f"experiments[{i}]"] * len(made))
         duplicates = _duplicate_ids(specs)
         if duplicates:
-            raise self.fail("experiments", f"{len(duplicates)} runs are defined twice (e.g. {duplicates[0]}); "
-                                           "remove the repeated experiment or grid value")
+            first, again = duplicates[0]
+            s, n = specs[again], len(duplicates)
+            where = "it" if keys[first] == keys[again] else f"{keys[first]}"
+            raise self.fail(keys[again], f"{n} run{'s' * (n > 1)} {'are' if n > 1 else 'is'} defined twice (e.g. "
+                                         f"{s.model} on {s.dataset}, seed {s.seed}, {s.config}, which {where} "
+                                         "already defines); remove the repeated model, experiment or grid value")
         pooled = _pooled(specs)
         if pooled is not None:
             first, second = specs[pooled[0]], specs[pooled[1]]
@@ -321,6 +328,8 @@ class _Expander:
         self.kernel(kernel, kernel_key, task_name)
         scenarios = self.scenarios(*get("scenario"), task_name, datasets)
         models_value, models_key = get("models")
+        if isinstance(models_value, (str, dict)):  # one model, as `datasets: Cora` is one dataset
+            models_value = [models_value]
         if not isinstance(models_value, list) or not models_value:
             raise self.fail(models_key, f"expected a non-empty list of models, got {_kind(models_value)}")
         specs = []
@@ -494,8 +503,11 @@ class _Expander:
         except GnnbenchError as exc:
             raise self.fail(_join(key, "name"), str(exc)) from None
         if task not in entry.tasks:
+            unknown = [t for t in entry.tasks if t not in TASKS.names()]  # a typo in its register_model(tasks=...)
+            hint = "".join(f"; its tasks=... names '{t}', which is no task{did_you_mean(t, TASKS.names())}"
+                           for t in unknown)
             raise self.fail(_join(key, "name"), f"model '{name}' does not support task '{task}' "
-                                                f"(it supports: {', '.join(entry.tasks) or 'none'})")
+                                                f"(it supports: {', '.join(entry.tasks) or 'none'}){hint}")
         hparams_key = _join(key, "hparams")
         overrides = value.get("hparams")
         overrides = {} if overrides is None else overrides  # `hparams:` with every line commented out
@@ -540,12 +552,14 @@ def _short(value: Any) -> str:
     return json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else str(value)
 
 
-def _duplicate_ids(specs: list[RunSpec]) -> list[str]:
-    seen, dupes = set(), []
-    for s in specs:
+def _duplicate_ids(specs: list[RunSpec]) -> list[tuple[int, int]]:
+    """(first, again) positions of every run defined a second time."""
+    seen: dict[str, int] = {}
+    dupes = []
+    for i, s in enumerate(specs):
         if s.run_id in seen:
-            dupes.append(f"{s.model} on {s.dataset}, seed {s.seed}, {s.config}")
-        seen.add(s.run_id)
+            dupes.append((seen[s.run_id], i))
+        seen.setdefault(s.run_id, i)
     return dupes
 
 

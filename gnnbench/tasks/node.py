@@ -99,7 +99,7 @@ class NodeClassification(Task):
     def evaluate(self, model: torch.nn.Module, data: Data, splits: Iterable[str]) -> dict[str, dict[str, float]]:
         """Loss, accuracy and macro-F1 on each split from one forward pass in eval mode."""
         model.eval()
-        return self.metrics(model(data.x, graph_of(data)), data, splits)
+        return self.metrics(node_scores(model, data), data, splits)
 
     def metrics(self, out: torch.Tensor, data: Data, splits: Iterable[str]) -> dict[str, dict[str, float]]:
         """Loss, accuracy and macro-F1 of the logits ``out`` (one row per node) on each split."""
@@ -121,11 +121,22 @@ class NodeClassification(Task):
         (default: a full forward restricted to ``train_mask``); a model whose nodes are independent once its
         propagation is precomputed passes a cheaper one."""
         def loss() -> torch.Tensor:
-            out = train_logits() if train_logits is not None else model(data.x, graph_of(data))[data.train_mask]
+            out = train_logits() if train_logits is not None else node_scores(model, data)[data.train_mask]
             return F.cross_entropy(out, data.y[data.train_mask])
 
         return self.train_full_batch(model, loss, lambda: self.evaluate(model, data, ("val",))["val"],
                                      train_hparams, budget, ctx)
+
+
+def node_scores(model: torch.nn.Module, data: Data) -> torch.Tensor:
+    """The model's class scores, one row per node: a model returning another shape is named here, not by an
+    indexing error deep in the task."""
+    out = model(data.x, graph_of(data))
+    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.size(0) != data.num_nodes:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"{type(model).__name__} returned {shape}; expected class scores of shape "
+                         f"({data.num_nodes}, classes): one row per node")
+    return out
 
 
 def hide_test(data: Data) -> Data:
