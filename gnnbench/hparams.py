@@ -156,8 +156,9 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
 
 def range_problem(key: str, value: Any) -> str | None:
     """What is wrong with a number under a name whose meaning is conventional: a dropout probability outside
-    [0, 1], a negative learning rate or weight decay. Every seed of such a run would fail, so the suite says so
-    before anything runs. None when the value is fine."""
+    [0, 1], a negative learning rate or weight decay, a width (``*channels``), head count (``*heads``) or
+    ``num_layers`` below 1. Every seed of such a run would fail (or, at width 0, train a constant), so the suite
+    says so before anything runs. None when the value is fine."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if key.endswith("dropout") and not 0 <= value <= 1:
@@ -166,6 +167,8 @@ def range_problem(key: str, value: Any) -> str | None:
         return f"expected a learning rate of at least 0 for 'lr', got {value!r}"
     if key == "weight_decay" and not value >= 0:
         return f"expected a weight decay of at least 0 for 'weight_decay', got {value!r}"
+    if key.endswith(("channels", "heads")) or key == "num_layers":
+        return None if value >= 1 else f"'{key}' is a size: expected at least 1, got {value!r}"
     return None
 
 

@@ -81,6 +81,11 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "'dropout' is a probability: expected a number in [0, 1], got 1.5"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
      "{lr: -0.01}}]}]\n", "experiments[0].models[0].hparams.lr", "expected a learning rate of at least 0 for 'lr'"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
+     "{hidden_channels: [16, 0]}}]}]\n", "experiments[0].models[0].hparams.hidden_channels",
+     "'hidden_channels' is a size: expected at least 1, got 0"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gat, hparams: "
+     "{heads: -4}}]}]\n", "experiments[0].models[0].hparams.heads", "'heads' is a size: expected at least 1, got -4"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gat, hparams: "
      "{weight_decay: -1}}]}]\n", "experiments[0].models[0].hparams.weight_decay",
      "expected a weight decay of at least 0 for 'weight_decay', got -1"),
