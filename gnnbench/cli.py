@@ -113,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     prune = sub.add_parser("prune", parents=[common], help="set aside records that are no run of a suite (made "
-                           "under other defaults) into stale.jsonl and rebuild the leaderboard")
+                           "under other defaults) or were made with another version of a plugin model's file into "
+                           "stale.jsonl and rebuild the leaderboard")
     prune.add_argument("suite", type=Path, help="suite YAML file")
     prune.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
     prune.add_argument("--dry-run", action="store_true", help="list the stale records, move nothing")
@@ -231,12 +232,17 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     store = RunStore(args.results / suite.name)
 
     def note_stale(plan: driver.Plan) -> None:
+        prune = (f"`gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results")
+                                                    else "") + "`")
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
             print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} are no run of this suite (made "
                   "under other defaults or an earlier version of the suite file?); the leaderboard counts them "
-                  f"until `gnnbench prune {args.suite}"
-                  + (f" --results {args.results}" if args.results != Path("results") else "")
-                  + "` sets them aside", file=sys.stderr)
+                  f"until {prune} sets them aside", file=sys.stderr)
+        if plan.changed:  # their numbers are another code's
+            files = sorted({r["model_source"]["file"] for r in plan.changed.values() if "model_source" in r})
+            print(f"gnnbench: note: {_describe(plan.changed)} recorded in {store.path} were made with another "
+                  f"version of {', '.join(files) or 'their model file'}; they count as done until {prune} sets "
+                  "them aside, and the next run runs them again", file=sys.stderr)
 
     kind = args.executor or suite.executor["type"]
     for flag, value, meant_for in (("--workers", args.workers, "process"), ("--address", args.address, "ray")):
@@ -322,9 +328,11 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     store = RunStore(args.results / suite.name)
     if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
-    stale = driver.stale(suite, store.latest())
+    latest = store.latest()
+    stale = {**driver.stale(suite, latest), **driver.changed_code(suite, latest)}
     if not stale:
-        console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}")
+        console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the model "
+                      "code it imports now")
         return 0
     if args.dry_run:
         console.print(f"{suite.name}: would set aside {_describe(stale)} (--dry-run: nothing moved)")

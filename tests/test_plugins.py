@@ -123,3 +123,34 @@ def test_a_constructor_without_in_and_out_channels_is_told_their_names(write_sui
     assert info.value.message.endswith("model 'sizes' needs hyperparameter 'num_features' (no default); its "
                                        "constructor must take the data's sizes as in_channels and out_channels "
                                        "(filled in by the task)")
+
+
+def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(write_suite, tmp_path, capsys, monkeypatch):
+    """The run id hashes the spec, not the plugin's code: the record's model_source says which file ran."""
+    from gnnbench.cli import main
+
+    monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
+
+    code = re.search(r"```python\n(# my_models.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    plugin = tmp_path / "my_models.py"
+    plugin.write_text(code)
+    path = write_suite("""\
+        name: edited
+        plugins: [my_models.py]
+        defaults: {epochs: 2}
+        experiments: [{task: node_classification, datasets: [Cora], models: [mlp, gcn_residual]}]
+        """)
+    store = RunStore(tmp_path / "results" / "edited")
+    assert driver.run(load_suite(path), store, LocalExecutor()).ok == 2
+    sources = {r["spec"]["model"]: r.get("model_source") for r in store.latest().values()}
+    assert sources["mlp"] is None and sources["gcn_residual"]["file"] == str(plugin)  # gnnbench's: git_commit
+    assert driver.plan(load_suite(path), store).changed == {}
+    plugin.write_text(code + "\n# a fix\n")
+    plan = driver.plan(load_suite(path), store)
+    assert [r["spec"]["model"] for r in plan.changed.values()] == ["gcn_residual"] and plan.done == 2
+    assert main(["run", str(path), "--results", str(tmp_path / "results"), "--dry-run", "-q"]) == 0
+    assert f"1 runs (gcn_residual on Cora: 1) recorded in {store.path} were made with another version of {plugin}" in (
+        capsys.readouterr().err)
+    assert main(["prune", str(path), "--results", str(tmp_path / "results")]) == 0
+    assert "set aside 1 runs (gcn_residual on Cora: 1)" in capsys.readouterr().out
+    assert [s.model for s in driver.plan(load_suite(path), store).todo] == ["gcn_residual"]

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gnnbench.errors import ConfigError, GnnbenchError
-from gnnbench.harness.env import host_environment
+from gnnbench.harness.env import host_environment, model_source
 from gnnbench.harness.runner import device_problem
 from gnnbench.harness.store import RunStore
 from gnnbench.harness.suite import RunSpec, Suite
-from gnnbench.registry import DATASETS
+from gnnbench.registry import DATASETS, MODELS
 
 
 class Executor(Protocol):
@@ -27,12 +27,14 @@ class Executor(Protocol):
 @dataclass
 class Plan:
     """What a (re)started suite will do: ``todo`` runs now, the rest is already recorded; ``stale`` records
-    (run_id -> latest record) are no run of the suite file at all."""
+    (run_id -> latest record) are no run of the suite file at all; ``changed`` ones are runs of it made with
+    another version of their model's file (:func:`changed_code`), counted as done until set aside."""
 
     todo: list[RunSpec]
     done: int = 0
     failed_kept: int = 0
     stale: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -47,7 +49,7 @@ class Summary:
 def plan(suite: Suite, store: RunStore, rerun_failed: bool = False) -> Plan:
     """Skip runs that succeeded; retry failed ones only when asked."""
     latest = store.latest()
-    result = Plan(todo=[], stale=stale(suite, latest))
+    result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest))
     for spec in suite.specs:
         status = latest.get(spec.run_id, {}).get("status")
         if status == "ok":
@@ -63,6 +65,21 @@ def stale(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[
     """The recorded runs (run_id -> latest record) that are no run of the suite file: they were made under other
     defaults or options, since everything that can change a result is hashed into the run_id."""
     return {run_id: record for run_id, record in latest.items() if run_id not in suite.all_run_ids}
+
+
+def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The recorded runs of the suite made with another version of their model's file than the one it imports
+    now (``model_source``: plugins and other packages; gnnbench's own models are versioned by ``git_commit``).
+    The run id hashes the spec, not that code, so without this an edited plugin's old numbers would count as
+    its new ones."""
+    def digest(source: dict[str, str] | None) -> str | None:
+        return source and source["sha256"]  # not the path: a Ray worker imports a copy of the file elsewhere
+
+    ours = {run_id: record for run_id, record in latest.items()
+            if run_id in suite.all_run_ids and "model_source" in record}  # of every experiment, --only or not
+    now = {m: digest(model_source(MODELS.get(m).obj)) for m in {r["spec"]["model"] for r in ours.values()}}
+    return {run_id: record for run_id, record in ours.items()
+            if digest(record["model_source"]) != now[record["spec"]["model"]]}
 
 
 def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices: bool = True) -> None:

@@ -1,7 +1,10 @@
-"""The environment a record was produced in: versions, machine, device, threads and git commit."""
+"""The environment a record was produced in: versions, machine, device, threads, git commit, and the source file
+of a model that is not gnnbench's own."""
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import platform
 import socket
@@ -12,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from gnnbench.files import PACKAGE
 
 PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torch_scatter", "python-sat", "cnfgen",
             "gnnbench")
@@ -98,3 +103,16 @@ def checkout_commit(root: Path) -> str | None:
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
     return f"{head}-dirty" if dirty else head
+
+
+def model_source(model_cls: type) -> dict[str, str] | None:
+    """``{"file": ..., "sha256": ...}`` of the file defining a model that gnnbench does not ship (a plugin, another
+    package): the run id hashes the spec, not that code, so this is how a record tells which version of it ran.
+    None for gnnbench's own models, whose version is ``git_commit``, and where the file cannot be read."""
+    try:
+        path = Path(inspect.getfile(model_cls)).resolve()
+        if path.is_relative_to(PACKAGE):
+            return None
+        return {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    except (OSError, TypeError):
+        return None

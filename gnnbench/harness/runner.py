@@ -20,7 +20,7 @@ from torch_geometric import seed_everything
 
 from gnnbench import files
 from gnnbench.data.sources import fingerprint
-from gnnbench.harness.env import environment, git_commit
+from gnnbench.harness.env import environment, git_commit, model_source
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.store import encode
 from gnnbench.harness.suite import RunSpec
@@ -50,6 +50,8 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
             load_plugin(plugin)
         task = spec.build_task()
         record["task_label"] = task.label()  # first, so that every later failure counts in its leaderboard row
+        if source := model_source(MODELS.get(spec.model).obj):
+            record["model_source"] = source
         device = resolve_device(spec.device)  # a device this machine has, so environment(device) cannot fail
         dataset = DATASETS.get(spec.dataset)
         seed_everything(spec.seed)
