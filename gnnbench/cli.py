@@ -162,8 +162,9 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--min-effect", type=float, default=0.0, metavar="DELTA",
                      help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point); a row whose "
                      "confidence interval lies within it is same")
-    cmp.add_argument("--on", default="mean", choices=("mean", "epoch_time_s", "peak_mem_mb"),
-                     help="what to compare: the test metric (default) or a cost (lower is better, no test)")
+    cmp.add_argument("--on", default="mean", choices=("mean", "epoch_time_s", "peak_mem_mb", "epoch_load_s"),
+                     help="what to compare: the test metric (default) or a cost (lower is better, no test; "
+                     "epoch_load_s: feature loading per epoch)")
     cmp.add_argument("--ignore-config", action="store_true",
                      help="join on (task, dataset, model, scenario): compare the selected configurations, whatever "
                      "they are")

@@ -364,3 +364,21 @@ def test_a_row_with_a_failed_run_ranks_after_every_complete_row_and_says_so(tmp_
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     md = leaderboard.build(tmp_path).markdown.read_text()
     assert "| flaky | 90.0 (1, 1 failed) |" in md and "| **75.0 ± 7.1 (2)** |" in md
+
+
+def test_feature_loading_costs_reach_the_leaderboard_and_compare(tmp_path):
+    """A model gathering batches from a feature store (SIGN) records its loading; the row shows its mean."""
+    from gnnbench.leaderboard import compare
+
+    def loaded(seed, load_s, share):
+        return rec("sign", "Cora", seed, 0.7, 0.7, loading={"epoch_load_s": load_s, "epoch_load_share": share})
+
+    b = board([loaded(0, 0.008, 0.09), loaded(1, 0.010, 0.11), rec("gcn", "Cora", 0, 0.8, 0.8)]).set_index("model")
+    assert b.loc["sign", ["epoch_load_s", "epoch_load_share"]].tolist() == pytest.approx([0.009, 0.10])
+    assert math.isnan(b.loc["gcn", "epoch_load_s"])
+    for name, load_s in (("a", 0.008), ("b", 0.016)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "runs.jsonl").write_text(json.dumps(loaded(0, load_s, 0.1)) + "\n")
+        leaderboard.build(tmp_path / name)
+    (r,) = compare.compare(tmp_path / "a", tmp_path / "b", column="epoch_load_s", min_effect=0.001).table.itertuples()
+    assert (r.metric, r.a_mean, r.b_mean, r.verdict) == ("epoch_load_s", 0.008, 0.016, "worse")

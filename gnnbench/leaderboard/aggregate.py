@@ -32,7 +32,7 @@ from gnnbench.settings import differing, flatten
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "protocol",
-                 "versions"]
+                 "versions", "epoch_load_s", "epoch_load_share"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
 #: The protocol a run's spec sets besides its row, hyperparameters and seed: the task's options and the budget.
 PROTOCOL_KEYS = ("task_options", "epochs", "patience")
@@ -75,6 +75,8 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
                 params=r.get("params"), epoch_time_s=r.get("epoch_time_s"),
                 peak_mem_mb=r.get("memory", {}).get("peak_mb"), best_epoch=r.get("best_epoch"),
                 device=r.get("env", {}).get("device_name", ""), versions=versions_label(r.get("env", {})),
+                load_s=r.get("loading", {}).get("epoch_load_s", np.nan),  # models gathering from a feature store
+                load_share=r.get("loading", {}).get("epoch_load_share", np.nan),
             )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -177,6 +179,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "failed": n_failed, "best_epoch_mean": group["best_epoch"].mean(),
             "device": ";".join(sorted(set(group["device"]))), "hparams": hparams, "protocol": group["protocol"].iloc[0],
             "versions": " | ".join(sorted(set(group["versions"]))),
+            "epoch_load_s": group["load_s"].mean(), "epoch_load_share": group["load_share"].mean(),
         })
     board = pd.DataFrame(rows)
     board["rank"] = _ranks(board, [*GROUP_KEYS, *extra_keys])

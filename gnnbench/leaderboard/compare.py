@@ -55,7 +55,7 @@ REQUIRED = [*KEYS, "direction", "mean", "n"]
 #: environment, hyperparameters, protocol.
 OPTIONAL = ["values", "seeds", "failed", "device", "kernel", "versions", "hparams", "protocol"]
 #: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
-COSTS = ("epoch_time_s", "peak_mem_mb")
+COSTS = ("epoch_time_s", "peak_mem_mb", "epoch_load_s")
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
                    "a_n", "b_n", "p_value", "tested", "test", "verdict", "notes"]
 UNTESTED = ("`*`: no per-seed values on both sides (a single seed, a hand-made row, a cost, which keeps only its "
