@@ -123,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", parents=[common], help="list registered models, datasets, tasks or scenarios")
     lst.add_argument("what", choices=("models", "datasets", "tasks", "scenarios"))
     lst.add_argument("--task", help="only entries supporting this task (models, datasets, scenarios)")
+    lst.add_argument("--plugin", action="append", default=[], metavar="PLUGIN",
+                     help="import a plugin first (a .py file or a module path, as a suite's plugins:), so that its "
+                     "entries are listed too; repeatable")
     lst.set_defaults(handler=_list)
 
     board = sub.add_parser("leaderboard", parents=[common], help="rebuild leaderboards from a results folder")
@@ -382,8 +385,13 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     """A table in a terminal; piped, one tab-separated line per entry, so ``grep`` and ``cut`` see whole rows."""
     from gnnbench import hparams
     from gnnbench.kernels import model_kernels
-    from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS
+    from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
 
+    for plugin in args.plugin:
+        try:
+            load_plugin(plugin, Path.cwd())
+        except GnnbenchError as exc:
+            raise GnnbenchError(f"--plugin {plugin}: {exc}") from None
     if args.task is not None and args.what == "tasks":
         raise GnnbenchError("--task filters models, datasets and scenarios; `gnnbench list tasks` lists every task")
     if args.task is not None and args.task not in TASKS:

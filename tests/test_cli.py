@@ -383,6 +383,23 @@ def test_list_models_shows_the_defaults_of_the_task_asked_for(capsys):
     assert "; on PubMed (not registered): " in dgmlp and "; on Cora: " in dgmlp
 
 
+def test_list_models_can_import_a_plugin_first(capsys, tmp_path, monkeypatch):
+    from gnnbench.registry import MODELS
+
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(
+        "from torch import nn\nfrom gnnbench import register_model\n\n"
+        "@register_model('listed_plugin', tasks=('node_classification',), defaults={'lr': 0.02})\n"
+        "class Mine(nn.Module):\n    def __init__(self, in_channels: int, out_channels: int, width: int = 8):\n"
+        "        super().__init__()\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", "models", "--plugin", "mine.py"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("listed_plugin\t"))
+    assert "lr=0.02" in line and "width=8" in line
+    assert main(["list", "models", "--plugin", "missing.py"]) == 2
+    assert "gnnbench: error: --plugin missing.py: plugin file not found: " in capsys.readouterr().err
+
+
 def test_list_with_an_unknown_task_names_the_known_ones(capsys):
     assert main(["list", "models", "--task", "node_clasification"]) == 2
     err = capsys.readouterr().err
