@@ -320,7 +320,7 @@ def test_a_nan_test_mean_is_unranked_and_shown_as_missing(tmp_path):
     assert rows[("Cora", "a")]["values"] == "0.700000;nan" and rows[("Cora", "b")]["rank"] == "1"
     md = result.markdown.read_text()
     assert "| b | – | **60.0 ± 0.0 (2)** |\n| a | – | – (2) |\n| c | – (1) | – |" in md  # unranked last
-    assert re.search(r"^\| Cora \| a \| default \| – \| 80.0 \| 2 \| .* \| – \|$", md, flags=re.M)
+    assert re.search(r"^\| Cora \| a \| default \| 1 \| – \| 80.0 \| 2 \| .* \| – \|$", md, flags=re.M)
     assert result.html.read_text().count("<tr class=best>") == 1
 
 
