@@ -84,8 +84,8 @@ def _handle(args: argparse.Namespace, console: Console) -> int:
               "same command to resume", file=sys.stderr)
         return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        if main_thread:  # None: a handler not installed from Python, which the default stands for
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _parser() -> argparse.ArgumentParser:

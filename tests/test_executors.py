@@ -306,3 +306,84 @@ def test_a_dry_run_checks_devices_where_the_runs_would_execute(write_suite, tmp_
     assert main(["run", str(path), "--results", str(tmp_path), "--dry-run", "-q"]) == 2
     assert "experiments[0].device: device 'cuda' requested but CUDA is not available" in capsys.readouterr().err
     assert main(["run", str(path), "--results", str(tmp_path), "--dry-run", "--executor", "ray", "-q"]) == 0
+
+
+SLEEPING_PLUGIN = """\
+import pathlib, time
+from torch import nn
+from gnnbench import register_model
+
+@register_model("sleeps", tasks=("node_classification",))
+class Sleeps(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(in_channels, out_channels)
+
+    def forward(self, x, edge_index):
+        pathlib.Path(MARKER).touch()
+        time.sleep(300)
+"""
+
+
+def test_sigterm_in_the_driver_ends_the_workers_of_the_runs_in_flight(write_suite, tmp_path):
+    """A scheduler signals the driver alone; shutdown() would let the run in flight sleep on, and the
+    interpreter wait for it at exit."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+    import time
+
+    marker = tmp_path / "started"
+    (tmp_path / "sleeps.py").write_text(SLEEPING_PLUGIN.replace("MARKER", repr(str(marker))))
+    suite = load_suite(write_suite("name: s\nplugins: [sleeps.py]\n"
+                                   "experiments: [{task: node_classification, datasets: [Cora], models: [sleeps]}]\n"))
+    workers = []
+
+    def terminate_once_running() -> None:
+        while not marker.exists():
+            time.sleep(0.1)
+        workers.extend(multiprocessing.active_children())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)  # as gnnbench.cli installs it
+    try:
+        threading.Thread(target=terminate_once_running, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            list(ProcessExecutor(workers=1).map(suite.specs))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert workers
+    for process in workers:
+        process.join(timeout=20)
+    assert not any(p.is_alive() for p in workers)
+
+
+def test_starting_ray_keeps_the_drivers_sigterm_handler(monkeypatch):
+    """ray.init installs a SIGTERM handler that exits at once; the driver's (rebuild the leaderboard) must stay."""
+    import signal
+    import sys
+    import types
+
+    from gnnbench.harness import ray_executor
+
+    def init(**kwargs):
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))  # what Ray's worker module does
+        raise RuntimeError("stop after init")
+
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=init)
+    monkeypatch.setattr(ray_executor, "_import_ray", lambda: fake)
+
+    def drivers(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, drivers)
+    try:
+        with pytest.raises(RuntimeError, match="stop after init"):
+            list(ray_executor.RayExecutor().map([]))
+        assert signal.getsignal(signal.SIGTERM) is drivers
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -76,6 +76,9 @@ class ProcessExecutor:
                         suspects.append(running.pop(future))
                     else:
                         yield _outcome(future, *running.pop(future))
+        except KeyboardInterrupt:
+            _stop(pool)
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -87,6 +90,9 @@ class ProcessExecutor:
             future = pool.submit(_run_in_worker, spec, data_root, self.threads)
             wait([future])
             record = _outcome(future, spec, started_at)
+        except KeyboardInterrupt:
+            _stop(pool)
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         record["attempts"] = {"count": 2, "lost": ["BrokenProcessPool: a worker of its pool died while it ran"]}
@@ -104,6 +110,17 @@ class ProcessExecutor:
                 pending.append(spec)
                 return True
         return False
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the workers now, on Ctrl-C or SIGTERM in the driver (a scheduler signals the driver alone):
+    ``shutdown`` lets the runs in flight finish, and the interpreter waits for them at exit, though their
+    records would be thrown away."""
+    if hasattr(pool, "terminate_workers"):  # Python 3.14
+        pool.terminate_workers()
+        return
+    for process in list((pool._processes or {}).values()):
+        process.terminate()
 
 
 def _outcome(future: Future, spec: RunSpec, started_at: str) -> dict[str, Any]:

@@ -19,9 +19,12 @@ Failures:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
+import signal
 import socket
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from types import ModuleType
@@ -65,8 +68,9 @@ class RayExecutor:
         started_here = not ray.is_initialized()
         modules = travelling_modules(specs)
         if started_here:  # Ray uploads local modules for a whole job only, so they are named when it starts
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                     runtime_env={"py_modules": modules} if modules else None)
+            with _own_sigterm():
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False, runtime_env={"py_modules": modules} if modules else None)
         elif modules:
             warnings.warn(f"Ray was started before gnnbench could name the suite's local plugin modules "
                           f"({', '.join(modules)}) in its runtime_env: unless the caller's runtime_env has them "
@@ -125,6 +129,20 @@ def _source(module: ModuleType) -> str:
         raise GnnbenchError(f"module plugin package '{module.__name__}' spans several folders ({paths}): Ray can "
                             "ship one; install it on every node instead")
     return paths[0] if paths else str(module.__file__)
+
+
+@contextlib.contextmanager
+def _own_sigterm() -> Iterator[None]:
+    """Keep the driver's SIGTERM handler across ``ray.init``, which installs one that exits at once: a scheduler's
+    SIGTERM then still rebuilds the leaderboard from the finished runs (``gnnbench.cli``)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, handler if handler is not None else signal.SIG_DFL)
 
 
 def _import_ray() -> Any:
