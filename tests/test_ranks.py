@@ -83,3 +83,9 @@ def test_a_model_with_a_failed_run_on_some_dataset_is_not_ranked():
     (s,) = rank_summaries(board)
     assert list(s.ranks.index) == ["a", "b", "c"] and (s.incomplete, s.excluded) == (["f"], ["e"])
     assert "Not ranked (a failed run on some dataset): f." in "\n".join(rank_markdown(board))
+    # a dataset where no model has a mean changes nothing about that
+    nan_everywhere = table({m: [*v, math.nan] for m, v in {**MEANS, "f": [0.95] * 5}.items()})
+    nan_everywhere["failed"] = [int(m == "f" and d == "D1") for m, d in
+                                zip(nan_everywhere["model"], nan_everywhere["dataset"], strict=True)]
+    (s,) = rank_summaries(nan_everywhere)
+    assert list(s.ranks.index) == ["a", "b", "c"] and s.incomplete == ["f"] and s.left_out == ["D5"]

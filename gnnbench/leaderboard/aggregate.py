@@ -190,7 +190,8 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
 def _ranks(board: pd.DataFrame, rank_keys: list[str]) -> pd.Series:
     """1 = best within ``rank_keys`` in the metric's direction, ties sharing the better rank. A row with a failed
     run ranks after every row without one, as a configuration does in selection: its mean leaves out the seeds
-    where it failed, so it would win by losing its worst seeds. A NaN mean is unranked (None)."""
+    where it failed, so it would win by losing its worst seeds (under cross-validation a failure of any
+    configuration counts: it could have changed a fold's choice). A NaN mean is unranked (None)."""
     signed = np.where(board["direction"] == "max", -board["mean"], board["mean"])
     incomplete = board["failed"].to_numpy() > 0
     groups = [board[k] for k in rank_keys]

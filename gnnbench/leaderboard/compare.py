@@ -111,7 +111,7 @@ class Comparison:
     def moved_configs(self) -> list[str]:
         """``Cora gat (default -> lr=0.01)`` for every row on one side only whose (task, dataset, model,
         scenario, metric) is on the other side under another configuration: the grid selected differently, so
-        the rows were never compared (and cannot fail a gate) unless joined with ``ignore_config``."""
+        the table cannot join them (``ignore_config`` does; :meth:`regressions` judges them so)."""
         one_sided = self.table[self.table["status"] != "both"]
         moved = []
         for (task, dataset, model, *_), group in one_sided.groupby([k for k in KEYS if k != "config"], sort=True):

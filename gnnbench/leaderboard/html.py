@@ -163,9 +163,7 @@ def _ranks(board: pd.DataFrame) -> list[str]:
         out += [f"<h3>{escape(s.task)} · {escape(s.metric)}"
                 + ("" if s.scenario == "none" else f" · {escape(s.scenario)}") + "</h3>", _render(head, rows),
                 f"<p class=note>{friedman} (k = {len(s.ranks)}, N = {len(datasets)}); CD = {s.cd:.3f}; not "
-                f"significantly different: {escape(groups)}"
-                + (f"; not ranked (missing on some dataset): {escape(', '.join(s.excluded))}" if s.excluded else "")
-                + (f"; left out (no model has a mean there): {escape(', '.join(s.left_out))}" if s.left_out else "")
+                f"significantly different: {escape(groups)}" + "".join(f"; {escape(note)}" for note in s.notes())
                 + ".</p>"]
     return out
 

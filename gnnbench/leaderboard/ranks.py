@@ -40,6 +40,12 @@ class RankSummary:
     cd: float
     alpha: float
 
+    def notes(self) -> list[str]:
+        """What the ranks leave out, one phrase each, for the Markdown and HTML pages."""
+        return ([f"not ranked (missing on some dataset): {', '.join(self.excluded)}"] if self.excluded else []) + (
+            [f"not ranked (a failed run on some dataset): {', '.join(self.incomplete)}"] if self.incomplete else []
+        ) + ([f"left out (no model has a mean there): {', '.join(self.left_out)}"] if self.left_out else [])
+
     def cliques(self) -> list[list[str]]:
         """Maximal runs of models (in mean-rank order) whose mean ranks all lie within CD of each other."""
         mean = self.ranks["mean_rank"]
@@ -63,12 +69,15 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
     out = []
     for (task, scenario, metric), part in board.groupby(GROUP, sort=True):
         means = part.pivot_table(index="model", columns="dataset", values="mean", aggfunc="first", dropna=False)
+        means = means.drop(columns=[d for d in means.columns if means[d].isna().all()])
         failed = part["failed"].fillna(0) > 0 if "failed" in part else pd.Series(False, index=part.index)
-        # a mean over the seeds that survived a failed run is not a result to rank on
-        incomplete = sorted(set(part.loc[failed, "model"]) - set(means.index[means.isna().any(axis=1)]))
+        # a mean over the seeds that survived a failed run is not a result to rank on; a model missing somewhere
+        # is excluded for that already
+        incomplete = sorted(set(part.loc[failed & part["dataset"].isin(means.columns), "model"])
+                            - set(means.index[means.isna().any(axis=1)]))
         means = means.drop(index=incomplete)
-        left_out = [d for d in means.columns if means[d].isna().all()]
-        complete = means.drop(columns=left_out).dropna()
+        left_out = [d for d in part["dataset"].unique() if d not in means.columns or means[d].isna().all()]
+        complete = means.drop(columns=[d for d in left_out if d in means.columns]).dropna()
         if complete.shape[0] < 2 or complete.shape[1] < 2:
             continue
         sign = -1.0 if part["direction"].iloc[0] == "max" else 1.0
@@ -115,11 +124,6 @@ def rank_markdown(board: pd.DataFrame, alpha: float = 0.05) -> list[str]:
                   + (" Not significantly different (mean ranks within CD): "
                      + "; ".join("{" + ", ".join(g) + "}" for g in groups) + "." if groups else
                      " Every pair of models differs by more than CD.")]
-        if s.excluded:
-            lines.append(f"Not ranked (missing on some dataset): {', '.join(s.excluded)}.")
-        if s.incomplete:
-            lines.append(f"Not ranked (a failed run on some dataset): {', '.join(s.incomplete)}.")
-        if s.left_out:
-            lines.append(f"Left out (no model has a mean there): {', '.join(s.left_out)}.")
+        lines += [f"{note[0].upper()}{note[1:]}." for note in s.notes()]
         lines.append("")
     return lines

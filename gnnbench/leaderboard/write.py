@@ -73,7 +73,8 @@ def format_metric(value: float, std: float, metric: str) -> str:
 
 
 def format_n(n: int, failed: int) -> str:
-    """``3``, or ``3, 1 failed``: the seeds a mean is over, and those it leaves out because their run failed."""
+    """``3``, or ``3, 1 failed``: the seeds a mean is over, and the row's failed runs (those of its configuration,
+    or under cross-validation of any configuration, which could have changed a fold's choice)."""
     return f"{n}, {failed} failed" if failed else str(n)
 
 
