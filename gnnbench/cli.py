@@ -523,14 +523,14 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         holm = " (Holm)" if result.corrected else ""
         for r in worse.itertuples(index=False):
             print(f"gnnbench: regression: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
-                  f"{compare.shown(r.metric, r.a_mean)} -> {compare.shown(r.metric, r.b_mean)}, "
+                  f"{compare.in_table_units(r.metric, r.a_mean)} -> {compare.in_table_units(r.metric, r.b_mean)}, "
                   + (f"p = {r.p_value:.3g}{holm}" if r.tested else "untested"), file=sys.stderr)
         failed += len(worse)
     if args.fail_on_missing:
         missing = result.missing()
         for r in missing.itertuples(index=False):
             print(f"gnnbench: missing: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
-                  f"{compare.shown(r.metric, r.a_mean)} -> {r.reason}", file=sys.stderr)
+                  f"{compare.in_table_units(r.metric, r.a_mean)} -> {r.reason}", file=sys.stderr)
         failed += len(missing)
     return 1 if failed else 0
 

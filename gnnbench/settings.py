@@ -3,7 +3,7 @@
 Three places tell settings apart: the suite refuses runs that would share a leaderboard row with other settings,
 the leaderboard warns about a row whose records were made with other settings, and ``compare`` notes what
 changed between two leaderboards. They flatten and compare with the functions here, so one key reads and counts
-the same in all three (``task_options.split``, ``epochs``, ``hparams``).
+the same in all three (``task_options.split``, ``epochs``, ``hparams.lr``; :func:`shown` writes their values).
 """
 
 from __future__ import annotations
@@ -24,6 +24,15 @@ def flatten(setting: Mapping[str, Any]) -> dict[str, Any]:
     """``{"task_options": {"split": "random"}, "epochs": 4}`` -> ``{"task_options.split": "random", "epochs": 4}``."""
     return {f"{k}.{sub}" if isinstance(v, dict) else k: x for k, v in setting.items()
             for sub, x in (v.items() if isinstance(v, dict) else [(None, v)])}
+
+
+def shown(setting: Mapping[str, Any], key: str) -> str:
+    """A value as the three reports write it: text as it is, anything else as JSON (``null``, ``true``,
+    ``[16,32]``), and ``–`` where the setting lacks the key."""
+    if key not in setting:
+        return "–"
+    value = setting[key]
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
 def differing(settings: Sequence[Mapping[str, Any]]) -> list[str]:

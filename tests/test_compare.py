@@ -216,6 +216,7 @@ def test_reference_leaderboard_against_itself_is_all_same():
     assert set(result.table["verdict"]) == {"same"} and len(result.table) == 8
     assert (result.table["p_value"] == 1.0).all() and (result.table["notes"] == "").all()
     assert (result.table[["ci_low", "ci_high"]] == 0).all().all() and set(result.table["test"]) == {"paired"}
+    assert "| p (paired) |" in compare.to_markdown(result)  # as every row was tested, --paired or not
 
 
 def test_markdown_and_csv_outputs(pair, tmp_path):
@@ -354,7 +355,7 @@ def test_changed_hyperparameters_under_the_same_config_label_are_listed(tmp_path
                                    row("mlp", BASE, hparams="")])  # a hand-made row: nothing to compare
     notes = compare.compare(a, b).table.set_index("model")["notes"]
     assert notes["gcn"] == "hparams hidden_channels=16, lr=0.01 -> hidden_channels=256, lr=0.1"
-    assert notes["gat"] == "hparams – -> heads=8"
+    assert notes["gat"] == "hparams heads=– -> heads=8"
     assert notes["mlp"] == ""
     bad = write(tmp_path / "bad.csv", [row("gcn", BASE, hparams="lr=0.01")])
     with pytest.raises(GnnbenchError, match="bad.csv: line 2: column 'hparams' is 'lr=0.01'; expected a JSON"):

@@ -378,7 +378,11 @@ def test_feature_loading_costs_reach_the_leaderboard_and_compare(tmp_path):
     assert math.isnan(b.loc["gcn", "epoch_load_s"])
     for name, load_s in (("a", 0.008), ("b", 0.016)):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "runs.jsonl").write_text(json.dumps(loaded(0, load_s, 0.1)) + "\n")
+        gcn = rec("gcn", "Cora", 0, 0.8, 0.8)  # loads nothing: no epoch_load_s to compare
+        (tmp_path / name / "runs.jsonl").write_text(json.dumps(loaded(0, load_s, 0.1)) + "\n" + json.dumps(gcn) + "\n")
         leaderboard.build(tmp_path / name)
-    (r,) = compare.compare(tmp_path / "a", tmp_path / "b", column="epoch_load_s", min_effect=0.001).table.itertuples()
+    result = compare.compare(tmp_path / "a", tmp_path / "b", column="epoch_load_s", min_effect=0.001)
+    (r,) = result.table.itertuples()
     assert (r.metric, r.a_mean, r.b_mean, r.verdict) == ("epoch_load_s", 0.008, 0.016, "worse")
+    assert compare.summary(result).endswith(", 1 without epoch_load_s on either side left out; 0 only in A, 0 only "
+                                            "in B")

@@ -40,7 +40,7 @@ from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
-from gnnbench.settings import canonical_json, differing, flatten
+from gnnbench.settings import canonical_json, differing, flatten, shown
 from gnnbench.tasks.base import Task
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
@@ -587,7 +587,7 @@ def _differences(a: RunSpec, b: RunSpec) -> str:
     fields, key by key (``task_options.split public vs random; epochs 200 vs 50``)."""
     x, y = (flatten({"task_options": s.task_options, "hparams": s.hparams,
                      **{k: getattr(s, k) for k in ("epochs", "patience", "device", "kernel")}}) for s in (a, b))
-    return "; ".join(f"{k} {_short(x.get(k, '–'))} vs {_short(y.get(k, '–'))}" for k in differing([x, y]))
+    return "; ".join(f"{k} {shown(x, k)} vs {shown(y, k)}" for k in differing([x, y]))
 
 
 def _is_int(value: Any, minimum: int) -> bool:

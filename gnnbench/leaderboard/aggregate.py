@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gnnbench.settings import differing, flatten
+from gnnbench.settings import differing, flatten, shown
 
 #: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
@@ -227,18 +227,19 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
 
 
 def setting_differences(settings: Iterable[tuple[str, str]]) -> str:
-    """``epochs 3 vs 4; task_options.split "public" vs "random"``: what differs among (protocol, hparams) JSON
+    """``epochs 3 vs 4; task_options.split public vs random``: what differs among (protocol, hparams) JSON
     pairs, one level deep."""
     flat = [flatten({**json.loads(protocol), "hparams": json.loads(hparams)}) for protocol, hparams in settings]
-    values = {k: sorted({json.dumps(f.get(k)) for f in flat}, key=_natural) for k in differing(flat)}
+    values = {k: sorted({shown(f, k) for f in flat}, key=_natural) for k in differing(flat)}
     return "; ".join(f"{k} {' vs '.join(v)}" for k, v in values.items())
 
 
 def _natural(text: str) -> tuple:
-    """Numbers in numeric order (9 before 10), before any other JSON value in text order."""
-    value = json.loads(text)
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return (0, value, "") if number else (1, 0, text)
+    """Numbers in numeric order (9 before 10), before any other value in text order."""
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
 
 
 def _chosen_per_fold(runs: pd.DataFrame) -> pd.DataFrame:

@@ -47,7 +47,7 @@ from gnnbench.errors import GnnbenchError
 from gnnbench.harness.store import RUNS_FILE, RunStore
 from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
 from gnnbench.leaderboard.write import FRACTION_METRICS
-from gnnbench.settings import differing, flatten
+from gnnbench.settings import differing, flatten, shown
 
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
@@ -76,6 +76,7 @@ class Comparison:
     corrected: bool = False  # p-values Holm-adjusted over the tested rows
     paired: bool = False  # rows with the same seeds on both sides tested paired
     column: str = "mean"  # what was compared: the test metric or a cost
+    without_cost: int = 0  # rows left out: the cost column empty on both sides
 
     def regressions(self, threshold: float = 0.0) -> pd.DataFrame:
         """Rows whose verdict is ``worse`` by more than ``threshold`` (in the metric's unit). An untested row (no
@@ -140,8 +141,11 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         raise GnnbenchError(f"{path}: not a readable CSV ({exc})") from None
     missing = [c for c in dict.fromkeys([*REQUIRED, column]) if c not in frame.columns]
     if missing:
+        older = (f"; a leaderboard written before it had {column}: `gnnbench leaderboard {path.parent}` rebuilds it"
+                 if missing == [column] else "")
         raise GnnbenchError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
-                            f"{', '.join(repr(c) for c in missing)} (a leaderboard CSV has {', '.join(REQUIRED)}, ...)")
+                            f"{', '.join(repr(c) for c in missing)} (a leaderboard CSV has {', '.join(REQUIRED)}, "
+                            f"...){older}")
     for key in ("scenario", "config"):
         frame[key] = frame[key].replace("", "none" if key == "scenario" else "default")
     if "versions" not in frame.columns:  # looked up by the metric, before a cost column takes its place
@@ -204,6 +208,9 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         side = {"both": "both", "left_only": "only in A", "right_only": "only in B"}[r["_merge"]]
         rows.append(_judge(r, side, a, b, paired, 1 - alpha))
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
+    costless = (table["a_mean"].isna() & table["b_mean"].isna()).to_numpy() if column != "mean" else []
+    if any(costless):  # a model without that cost on either side (epoch_load_s of one that loads nothing)
+        table = table[~costless].reset_index(drop=True)
     _warn_unit(table, "--min-effect", min_effect)
     _warn_untestable(table, [(a, left), (b, right)], keys, paired, min_effect)
     tested = table["tested"].astype(bool)
@@ -212,7 +219,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     both = table["status"] == "both"
     table.loc[both, "verdict"] = [_verdict(r, alpha, min_effect) for r in table[both].itertuples()]
     return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired,
-                      column=column)
+                      column=column, without_cost=int(sum(costless)))
 
 
 def _warn_unit(table: pd.DataFrame, option: str, value: float) -> None:
@@ -338,9 +345,9 @@ def _changes(r: dict) -> list[str]:
     return notes
 
 
-def _assignments(hparams: dict[str, object], keys: list[str]) -> str:
-    """``hidden_channels=16, lr=0.01`` for those of ``keys`` that ``hparams`` sets; ``–`` for none."""
-    return ", ".join(f"{k}={hparams[k]}" for k in keys if k in hparams) or "–"
+def _assignments(setting: dict[str, object], keys: list[str]) -> str:
+    """``hidden_channels=16, lr=0.01, dropout=–``: ``keys`` as ``setting`` has them (``–``: not set)."""
+    return ", ".join(f"{k}={shown(setting, k)}" for k in keys)
 
 
 def _versions_from_records(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -440,6 +447,8 @@ def summary(comparison: Comparison) -> str:
             + (f" ({untested} without per-seed values: verdict on the effect size alone)" if untested else "")
             + (f", {undefined} undefined (a mean is NaN)" if undefined else "")
             + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
+            + (f", {comparison.without_cost} without {comparison.column} on either side left out"
+               if comparison.without_cost else "")
             + f"; {int((t['status'] == 'only in A').sum())} only in A, {int((t['status'] == 'only in B').sum())} "
             f"only in B")
 
@@ -471,7 +480,8 @@ def to_markdown(comparison: Comparison) -> str:
     """A Markdown report: what was compared and how, the summary, one table row per key, a legend."""
     rows = display_rows(comparison)
     shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
-    tests = "Welch or paired" if comparison.paired else "Welch"
+    used = set(comparison.table["test"]) - {""}  # an exactly reproduced row is tested paired without --paired
+    tests = "Welch or paired" if comparison.paired or len(used) > 1 else "paired" if used == {"paired"} else "Welch"
     header = [*shown, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel",
               f"p ({tests}, Holm)" if comparison.corrected else f"p ({tests})", "verdict", "notes"]
     lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
@@ -510,7 +520,7 @@ def _scale(metric: str) -> tuple[float, int]:
     return (100.0, 2) if metric in FRACTION_METRICS else (1.0, 4)
 
 
-def shown(metric: str, value: float) -> str:
+def in_table_units(metric: str, value: float) -> str:
     """``82.02`` for an accuracy of 0.8202: a value as the tables show it."""
     scale, digits = _scale(metric)
     return _text(value * scale, digits)
