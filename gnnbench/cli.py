@@ -378,7 +378,8 @@ def _ranges(numbers: list[int]) -> str:
 def _describe(records: dict[str, dict[str, Any]]) -> str:
     """'40 runs (todyformer on CollegeMsg: 30, ...)'."""
     counts = Counter(f"{r['spec']['model']} on {r['spec']['dataset']}" for r in records.values())
-    return f"{len(records)} runs (" + ", ".join(f"{k}: {n}" for k, n in counts.most_common()) + ")"
+    return (f"{len(records)} run{'s' * (len(records) != 1)} ("
+            + ", ".join(f"{k}: {n}" for k, n in counts.most_common()) + ")")
 
 
 def _list(args: argparse.Namespace, console: Console) -> int:

@@ -138,7 +138,7 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexecutor: threads\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "executor.type", "expected one of local, process"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn, gcn]}]\n",
-     "experiments[0]", "1 run is defined twice (e.g. gcn on Cora, seed 0, default, which it already defines)"),
+     "experiments[0]", "1 run is defined twice: gcn on Cora, seed 0, default, earlier in the same experiment"),
     ("experiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n", "name", "missing; expected a "
      "suite name"),
     ("name: s\nplugins: [nope_not_a_module]\n"
@@ -188,8 +188,7 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     # 0 for a float default is that default: the same run
     ("name: s\nexperiments:\n  - {task: graph_classification, datasets: [MUTAG], models: [gin_pool]}\n"
      "  - {task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool, hparams: {weight_decay: 0}}]}\n",
-     "experiments[1]", "1 run is defined twice (e.g. gin_pool on MUTAG, seed 0, default, which experiments[0] "
-     "already defines)"),
+     "experiments[1]", "1 run is defined twice: gin_pool on MUTAG, seed 0, default, by experiments[0] too"),
 ])
 def test_errors_name_the_file_the_key_and_what_was_expected(write_suite, text, key, message):
     path = write_suite(text)

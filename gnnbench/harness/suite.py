@@ -244,10 +244,11 @@ class _Expander:
         if duplicates:
             first, again = duplicates[0]
             s, n = specs[again], len(duplicates)
-            where = "it" if keys[first] == keys[again] else f"{keys[first]}"
-            raise self.fail(keys[again], f"{n} run{'s' * (n > 1)} {'are' if n > 1 else 'is'} defined twice (e.g. "
-                                         f"{s.model} on {s.dataset}, seed {s.seed}, {s.config}, which {where} "
-                                         "already defines); remove the repeated model, experiment or grid value")
+            run = f"{s.model} on {s.dataset}, seed {s.seed}, {s.config}"
+            where = "earlier in the same experiment" if keys[first] == keys[again] else f"by {keys[first]} too"
+            raise self.fail(keys[again], (f"{n} runs are defined twice, e.g. {run}" if n > 1 else
+                                          f"1 run is defined twice: {run}") + f", {where}; remove the repeated "
+                                         "model, experiment or grid value")
         pooled = _pooled(specs)
         if pooled is not None:
             first, second = specs[pooled[0]], specs[pooled[1]]
