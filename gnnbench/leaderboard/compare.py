@@ -31,31 +31,21 @@ column existed) are listed per row in ``notes``.
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.harness.store import RUNS_FILE, RunStore
-from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
+from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
 from gnnbench.leaderboard.write import FRACTION_METRICS
 from gnnbench.settings import differing, flatten, shown
 
-KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
-REQUIRED = [*KEYS, "direction", "mean", "n"]
-#: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, failed runs,
-#: environment, hyperparameters, protocol.
-OPTIONAL = ["values", "seeds", "failed", "device", "kernel", "versions", "hparams", "protocol"]
-#: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
-COSTS = ("epoch_time_s", "peak_mem_mb", "epoch_load_s")
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
                    "a_n", "b_n", "p_value", "tested", "test", "verdict", "notes"]
 UNTESTED = ("`*`: no per-seed values on both sides (a single seed, a hand-made row, a cost, which keeps only its "
@@ -123,63 +113,6 @@ class Comparison:
         return moved
 
 
-def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -> pd.DataFrame:
-    """A leaderboard CSV with its required columns checked; errors name the file and the column.
-
-    ``column`` is what is compared: ``mean`` (the test metric), or a cost column (:data:`COSTS`), which then
-    takes the place of the metric with direction ``min``. ``keys`` must identify a row.
-    """
-    if not path.is_file():
-        others = sorted(p.name for p in path.parent.glob("*.csv")) if path.name == "leaderboard.csv" else []
-        hint = (f" (its records are there: gnnbench leaderboard {path.parent} writes it)"
-                if (path.parent / RUNS_FILE).is_file() else f" (the folder has {', '.join(others)}: pass one)"
-                if others else "")
-        raise GnnbenchError(f"{path}: no such leaderboard CSV{hint}")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise GnnbenchError(f"{path}: not a readable CSV ({exc})") from None
-    missing = [c for c in dict.fromkeys([*REQUIRED, column]) if c not in frame.columns]
-    if missing:
-        older = (f"; a leaderboard written before it had {column}: `gnnbench leaderboard {path.parent}` rebuilds it"
-                 if missing == [column] else "")
-        raise GnnbenchError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
-                            f"{', '.join(repr(c) for c in missing)} (a leaderboard CSV has {', '.join(REQUIRED)}, "
-                            f"...){older}")
-    for key in ("scenario", "config"):
-        frame[key] = frame[key].replace("", "none" if key == "scenario" else "default")
-    if "versions" not in frame.columns:  # looked up by the metric, before a cost column takes its place
-        frame = _versions_from_records(frame, path)
-    if column != "mean":
-        frame = frame.assign(mean=frame[column], metric=column, direction="min", values="")
-    for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
-        if row.direction not in ("max", "min"):
-            raise GnnbenchError(f"{path}: line {line}: column 'direction' is {row.direction!r}; expected max or min")
-    duplicated = frame.duplicated(keys, keep=False)
-    if duplicated.any():
-        first = frame[duplicated].iloc[0]
-        raise GnnbenchError(f"{path}: more than one row for {', '.join(f'{k}={first[k]}' for k in keys)}")
-    out = frame.assign(**{c: "" for c in OPTIONAL if c not in frame.columns})
-    out["mean"] = _numbers(frame["mean"], path, "mean")
-    out["n"] = _numbers(frame["n"], path, "n")
-    out["values"] = [_values(v, path, line) for line, v in
-                     zip(range(2, len(out) + 2), out["values"], strict=True)]
-    for line, text, row in zip(range(2, len(out) + 2), frame["mean"], out.itertuples(index=False), strict=True):
-        _check_values(row, text, path, line)
-    if column == "mean":
-        out = _headline(out, path)
-    for name in ("hparams", "protocol"):
-        out[name] = [_json_object(text, path, line, name) for line, text in
-                     zip(range(2, len(out) + 2), out[name], strict=True)]
-    return out
-
-
-def leaderboard_csv(path: str | Path) -> Path:
-    """``path``, or the ``leaderboard.csv`` in it when it is a results folder (``results/<suite>``)."""
-    path = Path(path)
-    return path / "leaderboard.csv" if path.is_dir() else path
-
-
 def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float = 0.0,
             column: str = "mean", ignore_config: bool = False, correct: bool = False,
             paired: bool = False) -> Comparison:
@@ -217,7 +150,8 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     if correct and tested.any():
         table.loc[tested, "p_value"] = holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
     both = table["status"] == "both"
-    table.loc[both, "verdict"] = [_verdict(r, alpha, min_effect) for r in table[both].itertuples()]
+    table.loc[both, "verdict"] = [_verdict(r.improvement, r.p_value, (r.ci_low, r.ci_high), r.tested, alpha, min_effect)
+                                  for r in table[both].itertuples()]
     return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired,
                       column=column, without_cost=int(sum(costless)))
 
@@ -296,14 +230,15 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
             "improvement": improvement}
 
 
-def _verdict(r: Any, alpha: float, min_effect: float) -> str:
+def _verdict(improvement: float, p: float, interval: tuple[float, float], tested: bool, alpha: float,
+             min_effect: float) -> str:
     """better / worse when beyond the minimum effect and significant (or untested); same when the interval of
     the change (untested: the change) lies within the minimum effect; unclear otherwise."""
-    if math.isnan(r.improvement):
+    if math.isnan(improvement):
         return UNDEFINED  # a mean is NaN (the metric undefined on some seed): nothing to judge
-    if abs(r.improvement) > min_effect and (not r.tested or r.p_value < alpha):
-        return "better" if r.improvement > 0 else "worse"
-    largest = max(abs(r.ci_low), abs(r.ci_high)) if r.tested else abs(r.improvement)
+    if abs(improvement) > min_effect and (not tested or p < alpha):
+        return "better" if improvement > 0 else "worse"
+    largest = max(map(abs, interval)) if tested else abs(improvement)
     return "same" if largest <= min_effect else "unclear"
 
 
@@ -350,16 +285,6 @@ def _assignments(setting: dict[str, object], keys: list[str]) -> str:
     return ", ".join(f"{k}={shown(setting, k)}" for k in keys)
 
 
-def _versions_from_records(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """A CSV written before the ``versions`` column existed: take it from the ``runs.jsonl`` beside it."""
-    records = RunStore(path.parent).latest()
-    if not records:
-        return frame
-    board = leaderboard_frame(runs_frame(records.values()))
-    versions = {tuple(str(v) for v in key): text for *key, text in board[[*KEYS, "versions"]].itertuples(index=False)}
-    return frame.assign(versions=[versions.get(tuple(row), "") for row in frame[KEYS].itertuples(index=False)])
-
-
 def _parse_versions(text: object) -> dict[str, str] | None:
     """``python=3.11.7;torch=2.13.0`` -> dict; None when the column is absent or empty (older CSVs). A row
     whose runs used several environments (``env1 | env2``) is kept whole, as one entry."""
@@ -368,73 +293,6 @@ def _parse_versions(text: object) -> dict[str, str] | None:
     if " | " in text:
         return {"versions": text}
     return dict(item.split("=", 1) for item in text.split(";") if "=" in item)
-
-
-def _json_object(text: str, path: Path, line: int, column: str) -> dict[str, object] | None:
-    """A ``hparams`` or ``protocol`` cell (a JSON object) -> dict; None when empty or absent (hand-made or older
-    CSVs)."""
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, dict):
-        raise GnnbenchError(f"{path}: line {line}: column '{column}' is {text!r}; expected a JSON object")
-    return value
-
-
-def _numbers(column: pd.Series, path: Path, name: str) -> pd.Series:
-    numbers = pd.to_numeric(column, errors="coerce")
-    bad = (numbers.isna() & (column != "")) | np.isinf(numbers)
-    if bad.any():
-        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {column[bad].iloc[0]!r}; expected a finite "
-                            "number")
-    return numbers
-
-
-def _values(text: str, path: Path, line: int) -> np.ndarray:
-    """``0.8;0.81`` -> array; ``nan`` is a value (a metric undefined on that seed), an empty entry is not."""
-    if not text:
-        return np.array([], dtype=float)
-    try:
-        values = np.array([float(v) if v.strip() else math.inf for v in text.split(";")], dtype=float)
-    except ValueError:
-        values = np.array([math.inf])
-    if np.isinf(values).any():
-        raise GnnbenchError(f"{path}: line {line}: column 'values' is {text!r}; expected finite numbers (or nan) "
-                            "separated by ';'")
-    return values
-
-
-def _check_values(row: Any, mean_text: str, path: Path, line: int) -> None:
-    """A row's ``n`` and ``mean`` must be those of its per-seed ``values``, which the test and the interval use:
-    a hand-edited mean would otherwise show one change and test another. ``mean`` is empty when a value is NaN,
-    as the leaderboard writes it; it may differ from the values' mean by one unit of its last written digit."""
-    values = row.values
-    if not len(values):
-        return
-    if not math.isnan(row.n) and row.n != len(values):
-        raise GnnbenchError(f"{path}: line {line}: column 'n' is {row.n:g} but 'values' holds {len(values)}")
-    expected = float(np.mean(values))
-    digits = len(mean_text.partition(".")[2]) if "e" not in mean_text.lower() else 15
-    if math.isnan(expected) != math.isnan(row.mean) or abs(row.mean - expected) > 10.0 ** -digits:
-        raise GnnbenchError(f"{path}: line {line}: column 'mean' is {mean_text or 'empty'!r} but the mean of 'values' "
-                            f"is {expected:.6g}; expected them to agree (a NaN value leaves 'mean' empty)")
-
-
-def _headline(out: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """A profile row (``gnnbench profile``) names its headline figure in ``metric``: a kernel's median ``ms``, a
-    gather's ``gbps``, a column of the row, which is what its rank and the profile report. That figure is compared
-    instead of the mean of the repeats, without a test: the test would be on means."""
-    named = out["metric"].isin([c for c in out.columns if c not in (*REQUIRED, *OPTIONAL)]).to_numpy()
-    if named.any():
-        figures = pd.Series([row[metric] if use else "" for use, metric, (_, row) in
-                             zip(named, out["metric"], out.iterrows(), strict=True)], dtype=str)
-        out.loc[named, "mean"] = _numbers(figures, path, "the metric's column").to_numpy()[named]
-        out.loc[named, "values"] = pd.Series([np.array([], dtype=float)] * int(named.sum()), index=out.index[named])
-    return out
 
 
 def summary(comparison: Comparison) -> str:
