@@ -243,9 +243,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   "under other defaults or an earlier version of the suite file?); the leaderboard counts them "
                   f"until {prune} sets them aside", file=sys.stderr)
         if plan.changed:  # their numbers are another code's
-            files = sorted({r["model_source"]["file"] for r in plan.changed.values() if "model_source" in r})
+            files = sorted({r["model_source"]["file"] for r in plan.changed.values()})
             print(f"gnnbench: note: {_describe(plan.changed)} recorded in {store.path} were made with another "
-                  f"version of {', '.join(files) or 'their model file'}; they count as done until {prune} sets "
+                  f"version of {', '.join(files)}; they count as done until {prune} sets "
                   "them aside, and the next run runs them again", file=sys.stderr)
 
     kind = args.executor or suite.executor["type"]

@@ -141,9 +141,9 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         side = {"both": "both", "left_only": "only in A", "right_only": "only in B"}[r["_merge"]]
         rows.append(_judge(r, side, a, b, paired, 1 - alpha))
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
-    costless = (table["a_mean"].isna() & table["b_mean"].isna()).to_numpy() if column != "mean" else []
-    if any(costless):  # a model without that cost on either side (epoch_load_s of one that loads nothing)
-        table = table[~costless].reset_index(drop=True)
+    # a model without that cost on either side (epoch_load_s of one that loads nothing) has nothing to compare
+    costless = table["a_mean"].isna() & table["b_mean"].isna() & (column != "mean")
+    table = table[~costless].reset_index(drop=True)
     _warn_unit(table, "--min-effect", min_effect)
     _warn_untestable(table, [(a, left), (b, right)], keys, paired, min_effect)
     tested = table["tested"].astype(bool)
@@ -153,7 +153,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     table.loc[both, "verdict"] = [_verdict(r.improvement, r.p_value, (r.ci_low, r.ci_high), r.tested, alpha, min_effect)
                                   for r in table[both].itertuples()]
     return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired,
-                      column=column, without_cost=int(sum(costless)))
+                      column=column, without_cost=int(costless.sum()))
 
 
 def _warn_unit(table: pd.DataFrame, option: str, value: float) -> None:
@@ -337,10 +337,10 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
 def to_markdown(comparison: Comparison) -> str:
     """A Markdown report: what was compared and how, the summary, one table row per key, a legend."""
     rows = display_rows(comparison)
-    shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
+    varying = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
     used = set(comparison.table["test"]) - {""}  # an exactly reproduced row is tested paired without --paired
     tests = "Welch or paired" if comparison.paired or len(used) > 1 else "paired" if used == {"paired"} else "Welch"
-    header = [*shown, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel",
+    header = [*varying, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel",
               f"p ({tests}, Holm)" if comparison.corrected else f"p ({tests})", "verdict", "notes"]
     lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
              f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
@@ -348,10 +348,10 @@ def to_markdown(comparison: Comparison) -> str:
              f"{comparison.min_effect:g}.", "", f"**{summary(comparison)}**", "",
              "| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     for r in rows:
-        cells = [*(r[k] for k in shown), r["A"], r["B"], r["delta"], r["ci"], r["rel"], r["p"], r["verdict"],
+        cells = [*(r[k] for k in varying), r["A"], r["B"], r["delta"], r["ci"], r["rel"], r["p"], r["verdict"],
                  r["notes"]]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
-    fixed = [k for k in KEYS if k not in shown]
+    fixed = [k for k in KEYS if k not in varying]
     lines += [""] + ([f"All rows: {', '.join(f'{k} = {rows[0][k]}' for k in fixed)}."] if fixed and rows else [])
     if any(r["verdict"].endswith("*") for r in rows):
         lines.append(UNTESTED)

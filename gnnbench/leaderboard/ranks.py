@@ -69,15 +69,15 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
     out = []
     for (task, scenario, metric), part in board.groupby(GROUP, sort=True):
         means = part.pivot_table(index="model", columns="dataset", values="mean", aggfunc="first", dropna=False)
-        means = means.drop(columns=[d for d in means.columns if means[d].isna().all()])
         failed = part["failed"].fillna(0) > 0 if "failed" in part else pd.Series(False, index=part.index)
-        # a mean over the seeds that survived a failed run is not a result to rank on; a model missing somewhere
-        # is excluded for that already
-        incomplete = sorted(set(part.loc[failed & part["dataset"].isin(means.columns), "model"])
-                            - set(means.index[means.isna().any(axis=1)]))
-        means = means.drop(index=incomplete)
-        left_out = [d for d in part["dataset"].unique() if d not in means.columns or means[d].isna().all()]
-        complete = means.drop(columns=[d for d in left_out if d in means.columns]).dropna()
+        # a mean over the seeds that survived a failed run is not a result to rank on; a model missing on a dataset
+        # where others have a mean is excluded for that already
+        measured = means.columns[means.notna().any()]
+        incomplete = sorted(set(part.loc[failed & part["dataset"].isin(measured), "model"])
+                            - set(means.index[means[measured].isna().any(axis=1)]))
+        ranked = means.drop(index=incomplete)
+        left_out = [d for d in ranked.columns if ranked[d].isna().all()]
+        complete = ranked.drop(columns=left_out).dropna()
         if complete.shape[0] < 2 or complete.shape[1] < 2:
             continue
         sign = -1.0 if part["direction"].iloc[0] == "max" else 1.0

@@ -120,10 +120,10 @@ def _values(text: str, path: Path, line: int) -> np.ndarray:
     if not text:
         return np.array([], dtype=float)
     try:
-        values = np.array([float(v) if v.strip() else math.inf for v in text.split(";")], dtype=float)
+        values = np.array([float(v) for v in text.split(";")], dtype=float)  # float("") raises
     except ValueError:
-        values = np.array([math.inf])
-    if np.isinf(values).any():
+        values = None
+    if values is None or np.isinf(values).any():
         raise GnnbenchError(f"{path}: line {line}: column 'values' is {text!r}; expected finite numbers (or nan) "
                             "separated by ';'")
     return values
@@ -150,10 +150,11 @@ def _headline(out: pd.DataFrame, path: Path) -> pd.DataFrame:
     """A profile row (``gnnbench profile``) names its headline figure in ``metric``: a kernel's median ``ms``, a
     gather's ``gbps``, a column of the row, which is what its rank and the profile report. That figure is compared
     instead of the mean of the repeats, without a test: the test would be on means."""
-    named = out["metric"].isin([c for c in out.columns if c not in (*REQUIRED, *OPTIONAL)]).to_numpy()
+    extra = set(out.columns) - {*REQUIRED, *OPTIONAL}
+    named = out["metric"].isin(extra)
     if named.any():
-        figures = pd.Series([row[metric] if use else "" for use, metric, (_, row) in
-                             zip(named, out["metric"], out.iterrows(), strict=True)], dtype=str)
-        out.loc[named, "mean"] = _numbers(figures, path, "the metric's column").to_numpy()[named]
+        figures = pd.Series([out.at[i, m] if m in extra else "" for i, m in out["metric"].items()], index=out.index)
+        metrics = "/".join(sorted(set(out.loc[named, "metric"])))
+        out.loc[named, "mean"] = _numbers(figures, path, metrics)[named]
         out.loc[named, "values"] = pd.Series([np.array([], dtype=float)] * int(named.sum()), index=out.index[named])
     return out
