@@ -170,29 +170,33 @@ def test_a_nan_mean_is_undefined_never_same(tmp_path):
     b = write(tmp_path / "b.csv", [row("gcn", [0.8, math.nan], mean="", std=""), row("gat", BASE)])
     result = compare.compare(a, b)
     assert verdicts(result) == {("Cora", "gcn"): ("both", "undefined"), ("Cora", "gat"): ("both", "same")}
-    assert compare.summary(result) == ("0 better, 0 worse, 1 same, 0 unclear, 1 undefined (a mean is NaN); 0 only "
-                                       "in A, 0 only in B")
+    assert compare.summary(result) == ("0 better, 0 worse, 1 same, 0 unclear, 1 undefined (a mean is NaN, or every run "
+                                       "failed); 0 only in A, 0 only in B")
     shown = {r["model"]: r for r in compare.display_rows(result)}
     assert (shown["gcn"]["B"], shown["gcn"]["delta"], shown["gcn"]["verdict"]) == ("–", "–", "undefined")
     assert compare.UNTESTED not in compare.to_markdown(result)
 
 
 def test_fail_on_missing_names_rows_b_lost_but_not_a_moved_configuration(tmp_path, capsys):
-    """A model that crashes on every seed in B has no row there: no regression can flag it, the opt-in gate does."""
+    """A model that crashes on every seed in B has no mean there: no regression can flag it, the opt-in gate does."""
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE), row("mlp", BASE),
-                                   row("sage", BASE, config="lr=0.01"), row("gin", BASE, config="lr=0.01")])
+                                   row("sage", BASE, config="lr=0.01"), row("gin", BASE, config="lr=0.01"),
+                                   row("sgc", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE), row("gat", [0.8, math.nan], mean="", std=""),
                                    row("sage", BASE, config="lr=0.1"), row("gin", [0.8, math.nan], mean="", std="",
-                                                                           config="lr=0.1"), row("gcn2", BASE)])
+                                                                           config="lr=0.1"), row("gcn2", BASE),
+                                   row("sgc", [], mean="", failed=3)])
     result = compare.compare(a, b)
-    # sage moved and kept a mean, gcn2 is new; gin moved to a configuration without a mean
-    assert sorted(result.missing()["model"]) == ["gat", "gin", "mlp"]
+    # sage moved and kept a mean, gcn2 is new; gin moved to a configuration without a mean; sgc failed everywhere
+    assert sorted(result.missing()["model"]) == ["gat", "gin", "mlp", "sgc"]
+    assert verdicts(result)[("Cora", "sgc")] == ("both", "undefined")
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
     assert main(["compare", str(a), str(b), "-q", "--fail-on-missing"]) == 1
     err = capsys.readouterr().err
     assert "missing: node_classification Cora mlp (default, none): accuracy 80.80 -> no row in B" in err
     assert "missing: node_classification Cora gat (default, none): accuracy 80.80 -> no mean in B" in err
     assert "missing: node_classification Cora gin (lr=0.01, none): accuracy 80.80 -> no mean in B" in err
+    assert "missing: node_classification Cora sgc (default, none): accuracy 80.80 -> every run failed in B" in err
     assert main(["compare", str(a), str(a), "-q", "--fail-on-missing"]) == 0
 
 

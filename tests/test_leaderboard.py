@@ -21,9 +21,10 @@ def rec(model, dataset, seed, val, test, config="default", status="ok", metric="
         run_id=None, **extra):
     spec = {"suite": "hand", "task": "node_classification", "dataset": dataset, "model": model, "config": config,
             "seed": seed, "kernel": "scatter", "hparams": {"c": config}}
-    record = {"run_id": run_id or f"r{next(_counter)}", "status": status, "spec": spec}
+    record = {"run_id": run_id or f"r{next(_counter)}", "status": status, "spec": spec, "metric": metric,
+              "direction": direction}
     if status == "ok":
-        record.update(metric=metric, direction=direction, metrics={"val": {metric: val}, "test": {metric: test}},
+        record.update(metrics={"val": {metric: val}, "test": {metric: test}},
                       params=100, epoch_time_s=0.01, memory={"peak_mb": 5.0}, best_epoch=3,
                       env={"device_name": "cpu-x"}, **extra)
     else:
@@ -167,11 +168,32 @@ def test_runs_of_one_config_made_with_other_settings_are_warned_about_whatever_t
         board(records)  # one setting: no warning
 
 
-def test_a_folder_whose_every_run_failed_has_an_empty_board_and_a_grid_of_what_was_tried():
-    runs = runs_frame([rec("gcn", "Cora", s, 0, 0, status="failed") for s in range(2)])
-    assert leaderboard_frame(runs).empty
+def test_a_model_whose_every_run_failed_is_an_unranked_row_and_the_grid_shows_what_was_tried(tmp_path):
+    """A model that crashed on every seed (out of memory) belongs in the table as a failure, not out of it."""
+    records = [rec("gcn", "Cora", s, 0, 0, status="failed") for s in range(2)]
+    records += [rec("gat", "Cora", s, 0, 0, config=c, status="failed") for s in range(2) for c in ("x", "y")]
+    records += [rec("mlp", "Cora", s, 0.6, 0.6) for s in range(2)]
+    runs = runs_frame(records)
+    rows = leaderboard_frame(runs).set_index("model")
+    assert list(rows.index) == ["mlp", "gat", "gcn"] and rows.at["mlp", "rank"] == 1
+    assert rows.loc["gcn", ["config", "n", "failed", "configs_tried", "rank", "metric"]].tolist() == [
+        "default", 0, 2, 1, None, "accuracy"]
+    assert rows.loc["gat", ["config", "failed", "configs_tried"]].tolist() == ["none selected", 4, 2]
+    assert pd.isna(rows.at["gcn", "mean"]) and len(rows.at["gcn", "values"]) == 0
     grid = grid_frame(runs)
-    assert grid[["model", "config", "n", "failed", "selected"]].values.tolist() == [["gcn", "default", 0, 2, False]]
+    assert grid[grid["model"] == "gcn"][["config", "n", "failed", "selected"]].values.tolist() == [
+        ["default", 0, 2, False]]
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    md = leaderboard.build(tmp_path).markdown.read_text()
+    assert "| gcn | – (0, 2 failed) |" in md and "| mlp | **60.0 ± 0.0 (2)** |" in md
+
+
+def test_failed_records_without_a_metric_give_no_row():
+    """Records made before failed ones named their metric: the row's metric is unknown, so it stays out."""
+    old = [rec("gcn", "Cora", s, 0, 0, status="failed") for s in range(2)]
+    for r in old:
+        del r["metric"], r["direction"]
+    assert leaderboard_frame(runs_frame(old)).empty
 
 
 def test_params_come_from_a_run_that_recorded_them():
@@ -386,3 +408,14 @@ def test_feature_loading_costs_reach_the_leaderboard_and_compare(tmp_path):
     assert (r.metric, r.a_mean, r.b_mean, r.verdict) == ("epoch_load_s", 0.008, 0.016, "worse")
     assert compare.summary(result).endswith(", 1 without epoch_load_s on either side left out; 0 only in A, 0 only "
                                             "in B")
+
+
+def test_a_depth_where_every_run_failed_shows_as_failed_not_as_a_gap():
+    """Out of memory at the deepest setting is what a memory-in-depth study is for."""
+    from gnnbench.leaderboard.depth import depth_frame, depth_markdown
+
+    records = [depth_rec("gcn", s, 2, 0.01, 0.8, 0.8) for s in range(2)]
+    records += [depth_rec("gcn", s, 4, 0.01, 0.7, 0.7) for s in range(2)]
+    records += [depth_rec("gcn", s, 32, 0.01, 0, 0, status="failed") for s in range(2)]
+    text = "\n".join(depth_markdown(depth_frame(runs_frame(records))))
+    assert "| gcn | 80.0 ± 0.0 | 70.0 ± 0.0 | failed |" in text and "| gcn | 5.0 | 5.0 | failed |" in text

@@ -90,6 +90,7 @@ def test_diverging_loss_and_crashes_are_failed_records_with_the_reason(write_sui
     register_model("diverging", tasks=("node_classification",))(Diverging)
     record = execute(spec_for(write_suite, model="diverging", epochs=5)[0])
     assert record["status"] == "failed"
+    assert (record["metric"], record["direction"]) == ("accuracy", "max")  # its leaderboard row needs them
     assert record["error"]["type"] == "NonFiniteLossError" and "nan at epoch 0" in record["error"]["message"]
     assert "Traceback" in record["error"]["traceback"]
     overflow = execute(spec_for(write_suite, model="{name: mlp, hparams: {lr: 1.0e+38}}", epochs=5)[0])

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from gnnbench.harness.env import cpu_count, host_environment
-from gnnbench.harness.runner import SCHEMA, EpochCallback, execute, utc_now
+from gnnbench.harness.runner import SCHEMA, EpochCallback, execute, identity, utc_now
 from gnnbench.harness.suite import RunSpec
 
 _CONTEXT = multiprocessing.get_context("spawn")
@@ -135,11 +135,11 @@ def _run_in_worker(spec: RunSpec, data_root: str | None, threads: int) -> dict[s
 
 def worker_failure(spec: RunSpec, exc: BaseException, started_at: str, message: str | None = None) -> dict[str, Any]:
     """The record of a run whose worker died: there is no result, only what the driver saw. It carries the task
-    label (so the failure counts in its leaderboard row), when the driver handed the run out, and the driver's
-    environment (``recorded_by: driver``; the worker's device is unknown)."""
+    label and metric (so the failure counts in its leaderboard row), when the driver handed the run out, and the
+    driver's environment (``recorded_by: driver``; the worker's device is unknown)."""
     if message is None:
         message = "worker process died (killed or out of memory)" if isinstance(exc, BrokenProcessPool) else str(exc)
-    return {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(), "task_label": spec.build_task().label(),
+    return {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(), **identity(spec.build_task()),
             "started_at": started_at, "status": "failed",
             "error": {"type": type(exc).__name__, "message": message, "traceback": ""},
             "env": {**host_environment(), "recorded_by": "driver"}, "finished_at": utc_now()}

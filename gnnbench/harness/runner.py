@@ -26,7 +26,7 @@ from gnnbench.harness.store import encode
 from gnnbench.harness.suite import RunSpec
 from gnnbench.kernels import scatter_provider
 from gnnbench.registry import DATASETS, MODELS, TASKS, load_plugin
-from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.base import Budget, RunContext, Task
 
 SCHEMA = 1
 HISTORY_POINTS = 100
@@ -49,7 +49,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         for plugin in spec.plugins:
             load_plugin(plugin)
         task = spec.build_task()
-        record["task_label"] = task.label()  # first, so that every later failure counts in its leaderboard row
+        record.update(identity(task))  # first, so that every later failure counts in its leaderboard row
         if source := model_source(MODELS.get(spec.model).obj):
             record["model_source"] = source
         device = resolve_device(spec.device)  # a device this machine has, so environment(device) cannot fail
@@ -64,8 +64,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         if "files" in dataset.meta:
             result.setdefault("data", {})["fingerprint"] = fingerprint(dataset.meta["files"])
         _check_recordable(result)
-        record.update(status="ok", metric=task.metric, direction=task.direction, **result,
-                      memory=memory.summary(), timing={"load_s": loaded - started})
+        record.update(status="ok", **result, memory=memory.summary(), timing={"load_s": loaded - started})
     except Exception as exc:
         record.update(status="failed", error={"type": type(exc).__name__, "message": str(exc),
                                               "where": where(exc), "traceback": traceback.format_exc()})
@@ -75,6 +74,12 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     record["env"] = environment(device)
     record["finished_at"] = utc_now()
     return record
+
+
+def identity(task: Task) -> dict[str, str]:
+    """What places a record, failed or not, in its leaderboard row: the task label, the metric and its
+    direction (a model whose every run failed still gets a row, under the metric it would have had)."""
+    return {"task_label": task.label(), "metric": task.metric, "direction": task.direction}
 
 
 def where(exc: BaseException) -> str:

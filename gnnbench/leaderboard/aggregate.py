@@ -62,15 +62,14 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         row = {
             "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""),
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
-            "seed": spec["seed"], "kernel": kernel_label(r),
+            "seed": spec["seed"], "kernel": kernel_label(r), "metric": r.get("metric"), "direction": r.get("direction"),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
             "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
         }
         if r["status"] == "ok":
             metric = r["metric"]
             row.update(
-                cv=str(r.get("split", "")).startswith("cv("),
-                metric=metric, direction=r["direction"], test=r["metrics"]["test"][metric],
+                cv=str(r.get("split", "")).startswith("cv("), test=r["metrics"]["test"][metric],
                 val=r["metrics"]["val"][metric], val_loss=r["metrics"]["val"].get("loss", np.nan),
                 params=r.get("params"), epoch_time_s=r.get("epoch_time_s"),
                 peak_mem_mb=r.get("memory", {}).get("peak_mb"), best_epoch=r.get("best_epoch"),
@@ -145,8 +144,6 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     extra_keys = [k for k in row_keys if k not in ROW_KEYS]
     columns = COLUMNS + EXTRA_COLUMNS + extra_keys
     grid = grid_frame(runs, row_keys)
-    if not grid["selected"].any():  # nothing succeeded: the grid has only failed configurations
-        return pd.DataFrame(columns=columns)
     config_keys = [*row_keys, "config"]
     runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(config_keys)}
     folds_of = {key: group for key, group in _ok(runs).groupby(row_keys) if group["cv"].all()}
@@ -181,10 +178,37 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "versions": " | ".join(sorted(set(group["versions"]))),
             "epoch_load_s": group["load_s"].mean(), "epoch_load_share": group["load_share"].mean(),
         })
+    rows += _all_failed_rows(runs, grid, row_keys)
+    if not rows:
+        return pd.DataFrame(columns=columns)
     board = pd.DataFrame(rows)
     board["rank"] = _ranks(board, [*GROUP_KEYS, *extra_keys])
     board = board.sort_values([*GROUP_KEYS, *extra_keys, "rank", "model"], kind="stable").reset_index(drop=True)
     return board[columns]
+
+
+def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]) -> list[dict[str, Any]]:
+    """A row (``n`` 0, no mean, unranked, its failures counted) for every leaderboard row whose every run failed:
+    a model that crashed everywhere belongs in the table as a failure, not out of it. Its metric is the one its
+    failed records name (records made before failed ones named it give no row)."""
+    selected = set(grid.loc[grid["selected"], row_keys].itertuples(index=False, name=None))
+    failed = runs[(runs["status"] != "ok") & runs["metric"].notna()]
+    rows = []
+    for key, group in failed.groupby(row_keys, sort=True):
+        if key in selected:
+            continue
+        configs = sorted(set(group["config"]))
+        rows.append({**dict(zip(row_keys, key, strict=True)), "suite": ";".join(sorted(set(group["suite"]))),
+                     "config": configs[0] if len(configs) == 1 else "none selected",
+                     "metric": group["metric"].iloc[0], "direction": group["direction"].iloc[0],
+                     "mean": np.nan, "std": np.nan, "n": 0, "values": np.array([]), "val_mean": np.nan,
+                     "params": None, "epoch_time_s": np.nan, "peak_mem_mb": np.nan,
+                     "kernel": ";".join(sorted(set(group["kernel"]))), "val_std": np.nan, "seeds": "",
+                     "configs_tried": len(configs), "failed": len(group), "best_epoch_mean": np.nan, "device": "",
+                     "hparams": group["hparams"].iloc[0] if len(configs) == 1 else "",
+                     "protocol": group["protocol"].iloc[0], "versions": "", "epoch_load_s": np.nan,
+                     "epoch_load_share": np.nan})
+    return rows
 
 
 def _ranks(board: pd.DataFrame, rank_keys: list[str]) -> pd.Series:

@@ -14,7 +14,7 @@ seeds leave possible, and it decides ``same``: a non-significant change is not e
 * without per-seed values on both sides no test is possible: the verdict then rests on ``min_effect`` alone
   (``same`` within it) and ``tested`` is False, which every output shows;
 * ``undefined``: a side's mean is NaN (its metric is undefined on some seed, e.g. roc_auc on a one-class
-  split), so there is nothing to judge; never counted as ``same``.
+  split, or every run of the row failed: ``n`` 0), so there is nothing to judge; never counted as ``same``.
 
 With ``paired``, a row whose two sides ran the same seeds (the ``seeds`` column) is tested with the paired
 t-test on the per-seed differences instead: before and after a change on one machine, each seed's
@@ -87,17 +87,20 @@ class Comparison:
 
     def missing(self) -> pd.DataFrame:
         """Rows that A has and B lost, with a ``reason``: no row of B under any configuration (every run of it
-        failed, or it was dropped), or no mean B can give (NaN) under any configuration, the one its grid now
-        selects included. Not regressions (there is nothing to test), but a gate may want them: a model that now
-        crashes on every seed leaves B's leaderboard without a trace."""
+        was dropped), or no mean B can give under any configuration, the one its grid now selects included: every
+        run failed (``n`` 0) or the mean is NaN. Not regressions (there is nothing to test), but a gate wants
+        them: a model that now crashes on every seed is no worse by any test."""
         t = self.table
         rows = list(t[[k for k in KEYS if k != "config"]].itertuples(index=False, name=None))
         b_rows = {row for row, status in zip(rows, t["status"], strict=True) if status != "only in A"}
         b_means = {row for row, mean in zip(rows, t["b_mean"], strict=True) if not math.isnan(mean)}
+        b_runs = {row for row, n in zip(rows, t["b_n"], strict=True) if n > 0}
         no_row = np.array([row not in b_rows for row in rows], dtype=bool)  # only A's rows can lack one
         no_mean = np.array([row not in b_means for row in rows], dtype=bool) & t["a_mean"].notna().to_numpy()
         lost = no_row | no_mean  # a row only in B has no mean in A
-        return t[lost].assign(reason=np.where(no_row[lost], "no row in B", "no mean in B"))
+        every_run_failed = np.array([row not in b_runs for row in rows], dtype=bool) & ~no_row
+        reason = np.select([no_row, every_run_failed], ["no row in B", "every run failed in B"], "no mean in B")
+        return t[lost].assign(reason=reason[lost])
 
     def moved_configs(self) -> list[str]:
         """``Cora gat (default -> lr=0.01)`` for every row on one side only whose (task, dataset, model,
@@ -303,7 +306,7 @@ def summary(comparison: Comparison) -> str:
     undefined = counts.get(UNDEFINED, 0)
     return (", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
             + (f" ({untested} without per-seed values: verdict on the effect size alone)" if untested else "")
-            + (f", {undefined} undefined (a mean is NaN)" if undefined else "")
+            + (f", {undefined} undefined (a mean is NaN, or every run failed)" if undefined else "")
             + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
             + (f", {comparison.without_cost} without {comparison.column} on either side left out"
                if comparison.without_cost else "")

@@ -10,6 +10,7 @@ anyone holding ``runs.jsonl`` gets the same curves.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -62,9 +63,17 @@ def depth_markdown(frame: pd.DataFrame) -> list[str]:
         for model, rows in part.groupby("model", sort=True):
             by_depth = rows.set_index("depth")
             accuracy.append(f"| {model} | " + " | ".join(
-                format_metric(by_depth.at[d, "mean"], by_depth.at[d, "std"], metric) if d in by_depth.index else "–"
-                for d in depths) + " |")
+                _cell(by_depth, d, lambda r, m=metric: format_metric(r["mean"], r["std"], m)) for d in depths) + " |")
             memory.append(f"| {model} | " + " | ".join(
-                f"{by_depth.at[d, 'peak_mem_mb']:.1f}" if d in by_depth.index else "–" for d in depths) + " |")
+                _cell(by_depth, d, lambda r: f"{r['peak_mem_mb']:.1f}") for d in depths) + " |")
         lines += [title, "", *accuracy, "", f"Peak memory (MB) vs {key}:", "", *memory, ""]
     return lines
+
+
+def _cell(by_depth: pd.DataFrame, depth: int, show: Callable[[pd.Series], str]) -> str:
+    """``show`` of the row at ``depth``; ``failed`` where every run there failed (out of memory at the deepest
+    setting is what a depth study is for), ``–`` where nothing ran."""
+    if depth not in by_depth.index:
+        return "–"
+    row = by_depth.loc[depth]
+    return "failed" if row["n"] == 0 else show(row)

@@ -50,8 +50,9 @@ def bars(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
             x = np.arange(len(d))
             ax.bar(x, mean, yerr=std, capsize=3, color=[colour[m] for m in d["model"]], edgecolor="black",
                    linewidth=0.5, error_kw={"elinewidth": 0.8})
-            for xi, m, s in zip(x, mean, std, strict=True):
-                ax.annotate(f"{m:.1f}" if scale == 100 else f"{m:.3g}", (xi, m + s), xytext=(0, 2),
+            for xi, m, s, n in zip(x, mean, std, d["n"], strict=True):
+                text = "failed" if n == 0 else "–" if np.isnan(m) else f"{m:.1f}" if scale == 100 else f"{m:.3g}"
+                ax.annotate(text, (xi, 0 if np.isnan(m) else m + s), xytext=(0, 2),
                             textcoords="offset points", ha="center", va="bottom", fontsize=7)
             ax.set_xticks(x, d["model"], rotation=30 if len(d) > 4 else 0, ha="right" if len(d) > 4 else "center")
             ax.set_title(dataset)
