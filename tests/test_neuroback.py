@@ -11,7 +11,7 @@ from gnnbench.data.cnf_generators import GeneratedFamily
 from gnnbench.data.dimacs import parse_dimacs
 from gnnbench.data.sat import formula_graphs
 from gnnbench.data.sat_benchmark import SatBenchmark, labelled
-from gnnbench.models.neuroback import DecodeBlock, NeuroBack, RelationalGINConv
+from gnnbench.models.neuroback import DecodeBlock, GraphTransBlock, NeuroBack, RelationalGATv2, RelationalGINConv
 from gnnbench.registry import MODELS
 from gnnbench.tasks.base import Budget, RunContext
 from gnnbench.tasks.phases import Coverage, coverage, threshold_phases
@@ -127,12 +127,42 @@ def test_relational_gin_adds_the_self_term_once_per_present_relation() -> None:
 
 def test_decode_attention_stays_within_each_node() -> None:
     torch.manual_seed(0)
-    block = DecodeBlock(48, patches=3, heads=8).eval()
+    block = DecodeBlock(48, patches=3, heads=8, dropout=0.2).eval()
     x = torch.randn(5, 48)
     other = x.clone()
     other[1:] = torch.randn(4, 48)
     torch.testing.assert_close(block(x)[0], block(other)[0])
     assert sum(p.numel() for p in block.attention.qkv.parameters()) == 16 * 48 + 48
+
+
+def test_blocks_are_the_official_ones_mlps_ending_in_gelu_and_dropout_in_both_attentions() -> None:
+    """GTBlock and DTBlock of the official gt_model.py: Linear-GELU-Linear-GELU beside the attention, and the
+    intra-node MultiheadAttention drops attention weights at 0.2, as the GATv2 convs do."""
+    torch.manual_seed(0)
+    model = NeuroBack()
+    for block in [*model.graphtrans, *model.decode]:
+        assert [type(m) for m in block.mlp] == [torch.nn.Linear, torch.nn.GELU, torch.nn.Linear, torch.nn.GELU]
+        h = torch.randn(4, 48)
+        assert (block.mlp(h) >= -0.17).all()  # GELU's minimum: the MLP's output went through it
+    assert all(b.attention.attention.dropout == 0.2 for b in model.decode)
+    assert all(conv.dropout == 0.2 for b in model.graphtrans for conv in b.attention.convs)
+    block = model.decode[0]
+    x = torch.randn(6, 48)
+    assert not torch.equal(block.train()(x), block(x))  # dropout acts in training
+    torch.testing.assert_close(block.eval()(x), block(x))
+
+
+def test_a_relation_without_edges_still_adds_its_bias() -> None:
+    """The official SimpleRGATConv sums all three GATv2Convs, whatever edges each relation has."""
+    torch.manual_seed(0)
+    rgat = RelationalGATv2(48, heads=8, dropout=0.0)
+    for conv in rgat.convs:
+        torch.nn.init.normal_(conv.bias)
+    x, edge_index = torch.randn(3, 48), torch.tensor([[1, 2], [0, 0]])
+    edge_type = torch.tensor([2, 2])  # no edge of relations 0 and 1
+    expected = rgat.convs[2](x, edge_index) + rgat.convs[0].bias + rgat.convs[1].bias
+    torch.testing.assert_close(rgat(x, edge_index, edge_type), expected)
+    assert GraphTransBlock(48, heads=8, dropout=0.0)(x, edge_index, edge_type).shape == (3, 48)
 
 
 def test_model_learns_backbone_phases_of_small_formulas() -> None:

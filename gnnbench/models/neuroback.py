@@ -7,20 +7,23 @@ relation of an edge is ``edge_attr + 1`` (0 negative literal, 1 root-clause, 2 p
    LayerNorm of the scalar node feature, the others pre-norm residual :math:`x \leftarrow x + \mathrm{RGIN}(
    \mathrm{LN}(x))`;
 2. ``graphtrans_blocks`` GraphTrans blocks :math:`x \leftarrow x + \mathrm{RGAT}(\mathrm{LN}(x)) +
-   \mathrm{MLP}(\mathrm{LN}(x))`, RGAT being the sum over relations of a ``GATv2Conv`` (8 heads x 6 channels,
-   dropout 0.2, no self-loops, ``share_weights=False``) on that relation's edges;
+   \mathrm{MLP}(\mathrm{LN}(x))`, RGAT being the sum over the three relations of a ``GATv2Conv`` (8 heads x 6
+   channels, dropout 0.2, no self-loops, ``share_weights=False``) on that relation's edges (a relation without
+   edges still adds its bias, as the official sum does);
 3. ``decode_blocks`` blocks :math:`x \leftarrow x + \mathrm{MHA}(\mathrm{LN}(x)) + \mathrm{MLP}(\mathrm{LN}(x))`
-   whose attention runs *within* each node: its 48-d vector is cut into 3 tokens of 16 dims (memory linear in
-   the graph size, no attention across nodes);
+   whose attention (8 heads, dropout 0.2) runs *within* each node: its 48-d vector is cut into 3 tokens of 16
+   dims (memory linear in the graph size, no attention across nodes);
+
+every MLP is Linear-GELU-Linear-GELU, as in the official ``RGINConv``, ``GTBlock`` and ``DTBlock``;
 4. a head 48 -> 24 -> 12 -> 1 with GELU. ``forward`` returns the logit; ``sigmoid`` of it is the score
    P(variable is a **negative** backbone), the direction of the official code and labels (``y = 1`` negative).
 
 The input LayerNorm over the single scalar feature is reproduced as specified; LayerNorm of a 1-d vector is its
 bias alone, so the node kind (variable / clause / root) reaches the model only through the relation types of its
 edges, which determine it (only variables have literal edges, only clauses have both kinds, the root only
-root edges). Where the notes leave a choice open: one LayerNorm feeds both branches of a GraphTrans / decode block
-(``x + f(LN(x)) + g(LN(x))`` as written); dropout applies only inside the GATv2 attention (0.2, the official
-value).
+root edges). One LayerNorm feeds both branches of a GraphTrans / decode block (``x + f(LN(x)) + g(LN(x))``, as
+the official blocks compute it); dropout (0.2) applies only inside the attentions, the GATv2 and the intra-node
+one, as there.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from gnnbench import register_model
 RELATIONS = 3  # negative literal, root-clause, positive literal
 
 
-def _mlp(in_channels: int, hidden: int, out_channels: int, final_act: bool) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Linear(in_channels, hidden), nn.GELU(), nn.Linear(hidden, out_channels)]
-    return nn.Sequential(*layers, nn.GELU()) if final_act else nn.Sequential(*layers)
+def _mlp(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Linear-GELU-Linear-GELU: the official model's MLP everywhere but its head."""
+    return nn.Sequential(nn.Linear(in_channels, out_channels), nn.GELU(), nn.Linear(out_channels, out_channels),
+                         nn.GELU())
 
 
 class RelationalGINConv(MessagePassing):
@@ -55,8 +59,7 @@ class RelationalGINConv(MessagePassing):
         super().__init__(aggr="add")
         if in_channels not in (1, out_channels):
             raise ValueError(f"the self term needs in_channels 1 or {out_channels}, got {in_channels}")
-        self.mlps = nn.ModuleList(_mlp(in_channels, out_channels, out_channels, final_act=True)
-                                  for _ in range(num_relations))
+        self.mlps = nn.ModuleList(_mlp(in_channels, out_channels) for _ in range(num_relations))
         self.eps = nn.Parameter(torch.zeros(num_relations))
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
@@ -71,7 +74,8 @@ class RelationalGINConv(MessagePassing):
 
 
 class RelationalGATv2(nn.Module):
-    """Sum over relations of one ``GATv2Conv`` each, applied to that relation's edges only."""
+    """Sum over relations of one ``GATv2Conv`` each, applied to that relation's edges only; a relation without
+    edges contributes its conv's bias."""
 
     def __init__(self, channels: int, heads: int, dropout: float, num_relations: int = RELATIONS) -> None:
         super().__init__()
@@ -80,12 +84,7 @@ class RelationalGATv2(nn.Module):
                                    for _ in range(num_relations))
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
-        out = torch.zeros_like(x)
-        for r, conv in enumerate(self.convs):
-            mask = edge_type == r
-            if bool(mask.any()):
-                out = out + conv(x, edge_index[:, mask])
-        return out
+        return sum(conv(x, edge_index[:, edge_type == r]) for r, conv in enumerate(self.convs))
 
 
 class GraphTransBlock(nn.Module):
@@ -95,7 +94,7 @@ class GraphTransBlock(nn.Module):
         super().__init__()
         self.norm = nn.LayerNorm(channels)
         self.attention = RelationalGATv2(channels, heads, dropout)
-        self.mlp = _mlp(channels, channels, channels, final_act=False)
+        self.mlp = _mlp(channels, channels)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
         h = self.norm(x)
@@ -106,13 +105,13 @@ class IntraNodeAttention(nn.Module):
     """Self-attention among the ``patches`` slices of each node's own vector (never across nodes): a QKV
     projection per token, then ``nn.MultiheadAttention`` over the node's ``patches`` tokens."""
 
-    def __init__(self, channels: int, patches: int, heads: int) -> None:
+    def __init__(self, channels: int, patches: int, heads: int, dropout: float) -> None:
         super().__init__()
         if channels % patches:
             raise ValueError(f"channels ({channels}) must be divisible by patches ({patches})")
         self.patches, self.dim = patches, channels // patches
         self.qkv = nn.Linear(self.dim, 3 * self.dim)
-        self.attention = nn.MultiheadAttention(self.dim, heads, batch_first=True)
+        self.attention = nn.MultiheadAttention(self.dim, heads, dropout=dropout, batch_first=True)
 
     def forward(self, x: Tensor) -> Tensor:
         tokens = x.view(x.size(0), self.patches, self.dim)
@@ -124,11 +123,11 @@ class IntraNodeAttention(nn.Module):
 class DecodeBlock(nn.Module):
     r""":math:`x + \mathrm{MHA}_{\text{intra-node}}(\mathrm{LN}(x)) + \mathrm{MLP}(\mathrm{LN}(x))`."""
 
-    def __init__(self, channels: int, patches: int, heads: int) -> None:
+    def __init__(self, channels: int, patches: int, heads: int, dropout: float) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(channels)
-        self.attention = IntraNodeAttention(channels, patches, heads)
-        self.mlp = _mlp(channels, channels, channels, final_act=False)
+        self.attention = IntraNodeAttention(channels, patches, heads, dropout)
+        self.mlp = _mlp(channels, channels)
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.norm(x)
@@ -153,7 +152,8 @@ class NeuroBack(nn.Module):
         self.gin_norms = nn.ModuleList(nn.LayerNorm(hidden_channels) for _ in range(gin_layers - 1))
         self.graphtrans = nn.ModuleList(GraphTransBlock(hidden_channels, heads, dropout)
                                         for _ in range(graphtrans_blocks))
-        self.decode = nn.ModuleList(DecodeBlock(hidden_channels, patches, patch_heads) for _ in range(decode_blocks))
+        self.decode = nn.ModuleList(DecodeBlock(hidden_channels, patches, patch_heads, dropout)
+                                    for _ in range(decode_blocks))
         self.head = nn.Sequential(nn.Linear(hidden_channels, hidden_channels // 2), nn.GELU(),
                                   nn.Linear(hidden_channels // 2, hidden_channels // 4), nn.GELU(),
                                   nn.Linear(hidden_channels // 4, 1))
