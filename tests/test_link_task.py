@@ -1,4 +1,5 @@
-"""Link prediction: the split keeps held-out edges out of message passing, negatives are fixed, metrics exact."""
+"""Link prediction: the split keeps held-out edges out of message passing (the test pairs' own always), negatives
+are fixed, metrics exact."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def pairs_of(edge_index: torch.Tensor) -> set[tuple[int, int]]:
     return {(int(u), int(v)) for u, v in edge_index.t()}
 
 
-def test_message_passing_uses_training_edges_only_and_the_split_is_seeded():
+def test_training_and_validation_message_passing_uses_training_edges_only_and_the_split_is_seeded():
     data = graph()
     task = LinkPrediction(LinkOptions())
     split, split_id = task.with_split(data, seed=3)
@@ -50,17 +51,45 @@ def test_message_passing_uses_training_edges_only_and_the_split_is_seeded():
     again, _ = task.with_split(data, seed=3)
     assert all(torch.equal(split[k], again[k]) for k in ("edge_index", "train_pairs", "val_pairs", "test_pairs"))
     assert "seed=3" in split_id
-    assert not hasattr(hide_test(split), "test_pairs")
+    assert not hasattr(hide_test(split), "test_pairs") and not hasattr(hide_test(split), "test_edge_index")
+
+
+def test_test_pairs_are_scored_on_training_plus_validation_edges_unless_asked_otherwise():
+    """RandomLinkSplit's test graph, as ForwardGNN's official evaluation uses it: the validation edges are known
+    when the test pairs are scored; ``test_graph: train`` keeps the training edges alone, in a row of its own."""
+    data = graph()
+    split, split_id = LinkPrediction(LinkOptions()).with_split(data, seed=3)
+    val_pos = split.val_pairs[:, split.val_labels == 1]
+    test_pos = split.test_pairs[:, split.test_labels == 1]
+    assert pairs_of(split.test_edge_index) == pairs_of(split.edge_index) | pairs_of(val_pos) | pairs_of(val_pos.flip(0))
+    assert not pairs_of(test_pos) & pairs_of(split.test_edge_index)
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def forward(self, x, edge_index):
+            seen.append(edge_index)
+            return x
+
+    task = LinkPrediction(LinkOptions())
+    metrics = task.evaluate(Spy(), split, ("train", "val", "test"))
+    assert list(metrics) == ["train", "val", "test"]
+    assert [e is split.edge_index for e in seen] == [True, False] and seen[1] is split.test_edge_index
+    only_train = LinkPrediction(LinkOptions(test_graph="train"))
+    split, train_id = only_train.with_split(data, seed=3)
+    assert torch.equal(split.test_edge_index, split.edge_index) and "test_graph=train" in train_id
+    assert (task.label(), only_train.label()) == ("link_prediction", "link_prediction(test_graph=train)")
+    with pytest.raises(ValueError, match="test_graph must be one of train_val, train"):
+        LinkOptions(test_graph="all")
 
 
 def test_training_negatives_are_fixed_across_epochs(monkeypatch):
     seen: list[torch.Tensor] = []
     original = LinkPrediction.pair_logits
 
-    def spy(model, data, pairs):
+    def spy(model, data, pairs, edge_index=None):
         if model.training:
             seen.append(pairs.clone())
-        return original(model, data, pairs)
+        return original(model, data, pairs, edge_index)
 
     monkeypatch.setattr(LinkPrediction, "pair_logits", staticmethod(spy))
     task = LinkPrediction(LinkOptions(embedding_channels=8))

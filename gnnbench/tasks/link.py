@@ -3,7 +3,10 @@
 Split: PyG ``RandomLinkSplit`` (undirected; by default 16 % of the edges for validation and 20 % for test, as
 ForwardGNN), seeded per run, each positive pair matched by one negative pair sampled **once** with the split:
 the training negatives are fixed for every epoch, and every model sees the same validation and test
-negatives. Message passing uses the training edges only, for training, validation and test alike.
+negatives. Message passing uses the training edges for training and validation; the test pairs are scored on
+the training plus validation edges (``test_graph="train_val"``, the default: ``RandomLinkSplit``'s test graph,
+which ForwardGNN's official evaluation and OGB's link tasks use, the validation edges being known by then), or
+on the training edges alone (``test_graph="train"``).
 
 Scores: a model's ``forward(x, edge_index)`` gives node embeddings and a pair's logit is the dot product of its
 two embeddings; a model whose pair score is something else defines ``score_pairs(x, edge_index, pairs)``
@@ -30,19 +33,25 @@ from gnnbench.tasks.base import Budget, FitResult, RunContext, Task
 from gnnbench.tasks.metrics import average_precision, hits_at_k, roc_auc
 
 SPLITS = ("train", "val", "test")
+#: the message-passing edges the test pairs are scored on: training plus validation edges, or training edges
+TEST_GRAPHS = ("train_val", "train")
 
 
 @dataclass(frozen=True)
 class LinkOptions:
-    """Fractions of the (undirected) edges held out, the embedding width handed to models, and K of Hits@K."""
+    """Fractions of the (undirected) edges held out, the embedding width handed to models, K of Hits@K, and
+    the graph the test pairs are scored on (``train_val`` or ``train``)."""
 
     val_fraction: float = 0.16
     test_fraction: float = 0.2
     embedding_channels: int = 128
     hits_k: int = 50
     split_seed: int | None = None  # None: every seed draws its own split
+    test_graph: str = "train_val"
 
     def __post_init__(self) -> None:
+        if self.test_graph not in TEST_GRAPHS:
+            raise ValueError(f"test_graph must be one of {', '.join(TEST_GRAPHS)}, got {self.test_graph!r}")
         if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1
                 and self.val_fraction + self.test_fraction < 1):
             raise ValueError("link split fractions need 0 < val_fraction, 0 < test_fraction and a sum below 1; "
@@ -63,6 +72,10 @@ class LinkPrediction(Task):
     train_hparams = {"lr": 0.01, "weight_decay": 5e-4}
     Options = LinkOptions
 
+    def label(self) -> str:
+        """Test pairs scored on the training edges alone is another protocol: its runs get their own rows."""
+        return self.name if self.options.test_graph == "train_val" else f"{self.name}(test_graph=train)"
+
     def run(self, entry: Entry, data: Data, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
         opts: LinkOptions = self.options
         split, split_id = self.with_split(data, ctx.seed)
@@ -75,11 +88,13 @@ class LinkPrediction(Task):
             "split": split_id,
             **fit.record(model),
             "data": {"num_nodes": split.num_nodes, "num_message_edges": split.num_edges,
+                     "num_test_message_edges": int(split.test_edge_index.size(1)),
                      **{f"num_{s}_pairs": int(split[f"{s}_pairs"].size(1)) for s in SPLITS}},
         }
 
     def with_split(self, data: Data, seed: int) -> tuple[Data, str]:
-        """Features, the training edges (both directions) for message passing, and labelled pairs per split."""
+        """Features, the training edges (both directions) for message passing, the test pairs' message edges
+        (``test_edge_index``), and labelled pairs per split."""
         opts: LinkOptions = self.options
         split_seed = seed if opts.split_seed is None else opts.split_seed
         transform = RandomLinkSplit(num_val=opts.val_fraction, num_test=opts.test_fraction, is_undirected=True,
@@ -92,29 +107,40 @@ class LinkPrediction(Task):
                 parts = transform(Data(x=data.x, edge_index=data.edge_index, num_nodes=data.num_nodes))
             finally:
                 random.setstate(python_state)
-        out = Data(x=data.x, edge_index=parts[0].edge_index, num_nodes=data.num_nodes)
+        test_edges = parts[2].edge_index if opts.test_graph == "train_val" else parts[0].edge_index
+        out = Data(x=data.x, edge_index=parts[0].edge_index, test_edge_index=test_edges, num_nodes=data.num_nodes)
         for name, part in zip(SPLITS, parts, strict=True):
             out[f"{name}_pairs"], out[f"{name}_labels"] = part.edge_label_index, part.edge_label
         return out, (f"random_link(val={opts.val_fraction},test={opts.test_fraction},neg=1.0,"
-                     f"seed={split_seed})")
+                     f"seed={split_seed},test_graph={opts.test_graph})")
 
     @staticmethod
-    def pair_logits(model: torch.nn.Module, data: Data, pairs: torch.Tensor) -> torch.Tensor:
-        """One logit per pair (``[2, P]``): the model's ``score_pairs``, else the embeddings' dot product."""
+    def pair_logits(model: torch.nn.Module, data: Data, pairs: torch.Tensor,
+                    edge_index: torch.Tensor | None = None) -> torch.Tensor:
+        """One logit per pair (``[2, P]``) with messages over ``edge_index`` (default: the training edges): the
+        model's ``score_pairs``, else the embeddings' dot product."""
+        edge_index = data.edge_index if edge_index is None else edge_index
         score_pairs = getattr(model, "score_pairs", None)
         if callable(score_pairs):
-            return score_pairs(data.x, data.edge_index, pairs)
-        h = model(data.x, data.edge_index)
+            return score_pairs(data.x, edge_index, pairs)
+        h = model(data.x, edge_index)
         return (h[pairs[0]] * h[pairs[1]]).sum(-1)
 
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, data: Data, splits: Iterable[str]) -> dict[str, dict[str, float]]:
-        """Metrics of each split, its pairs scored together in one pass in eval mode."""
+        """Metrics of each split in eval mode, the pairs of the splits sharing a message graph scored in one pass:
+        train and val on the training edges, test on ``test_edge_index``."""
         model.eval()
         splits = tuple(splits)
-        pairs = [data[f"{s}_pairs"] for s in splits]
-        logits = self.pair_logits(model, data, torch.cat(pairs, 1)).split([p.size(1) for p in pairs])
-        return {s: self.pair_metrics(out, data[f"{s}_labels"]) for s, out in zip(splits, logits, strict=True)}
+        metrics: dict[str, dict[str, float]] = {}
+        for group in ([s for s in splits if s != "test"], [s for s in splits if s == "test"]):
+            if group:
+                edge_index = data.test_edge_index if group == ["test"] else data.edge_index
+                pairs = [data[f"{s}_pairs"] for s in group]
+                logits = self.pair_logits(model, data, torch.cat(pairs, 1), edge_index)
+                for s, out in zip(group, logits.split([p.size(1) for p in pairs]), strict=True):
+                    metrics[s] = self.pair_metrics(out, data[f"{s}_labels"])
+        return {s: metrics[s] for s in splits}
 
     def pair_metrics(self, logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
         """ROC-AUC, average precision, Hits@K and the binary cross-entropy of pair logits against 0/1 labels."""
@@ -134,7 +160,7 @@ class LinkPrediction(Task):
 
 
 def hide_test(data: Data) -> Data:
-    """A view for the training protocol without the test pairs and labels."""
+    """A view for the training protocol without the test pairs, labels and message graph."""
     view = data.clone()
-    del view.test_pairs, view.test_labels
+    del view.test_pairs, view.test_labels, view.test_edge_index
     return view
