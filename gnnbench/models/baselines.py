@@ -27,7 +27,7 @@ EDGE_KERNELS = ("scatter", "torch_scatter")
 
 def dropout(x: Tensor, p: float, training: bool) -> Tensor:
     """``F.dropout`` in distribution; on CPU the mask is drawn with ``rand_like``, because torch's CPU
-    ``bernoulli_`` is about 4x slower and dominated the epoch time on wide bag-of-words features."""
+    ``bernoulli_`` is slower and weighs on the epoch time on wide bag-of-words features (docs/design.md)."""
     if not training or p == 0.0 or x.device.type != "cpu":
         return F.dropout(x, p=p, training=training)
     return torch.where(torch.rand_like(x) >= p, x / (1.0 - p), 0.0)
