@@ -4,6 +4,7 @@ adaptive edge removal and contrastive loss do what GCA defines."""
 from __future__ import annotations
 
 import networkx as nx
+import pytest
 import torch
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINConv, global_add_pool
@@ -49,14 +50,24 @@ def test_the_path_encoder_computes_exactly_what_nn_lstm_computes_over_each_path(
                 assert torch.allclose(conv.encode(h, index, dist), last.squeeze(0), atol=1e-12)
 
 
-def test_it_separates_a_6_cycle_from_two_triangles_which_gin_cannot():
+@pytest.mark.parametrize(("options", "separates"), [
+    ({"k": 2}, True),  # the defaults: all paths with distances
+    ({"k": 2, "encode_distances": False, "paths": "shortest"}, True),
+    ({"k": 3, "encode_distances": False}, True),
+    ({"k": 2, "encode_distances": False}, False),  # every root has the same paths: the distance marks the cycle
+])
+def test_it_separates_a_6_cycle_from_two_triangles(options, separates):
     torch.manual_seed(0)
     c6, two_c3 = _graph(nx.cycle_graph(6)), _graph(nx.disjoint_union(nx.cycle_graph(3), nx.cycle_graph(3)))
-    model = KPathGNN(1, 4, hidden_channels=16, k=2).eval()
+    model = KPathGNN(1, 4, hidden_channels=16, **options).eval()
     batch = Batch.from_data_list([model.graph_transform()(g.clone()) for g in (c6, two_c3)])
     out = model(batch)
-    assert not torch.allclose(out[0], out[1], atol=1e-4)
+    assert torch.allclose(out[0], out[1], atol=1e-4) != separates
 
+
+def test_gin_cannot_separate_a_6_cycle_from_two_triangles():
+    torch.manual_seed(0)
+    c6, two_c3 = _graph(nx.cycle_graph(6)), _graph(nx.disjoint_union(nx.cycle_graph(3), nx.cycle_graph(3)))
     plain = Batch.from_data_list([c6, two_c3])
     h = plain.x
     for width in (1, 16, 16):

@@ -19,7 +19,8 @@ and its body could not be verified. gnnbench therefore builds it from two publis
   then sum pooling and a two-layer head. ``paths`` selects PathNN's variants: ``all`` simple paths (AP),
   every ``shortest`` path (SP+), or ``one_shortest`` per (root, end) pair (SP). A path of length L-1 whose end
   sits at distance 1 from the root closes an L-cycle: that is how the model counts triangles and 4-cycles,
-  which 1-WL message passing cannot.
+  which 1-WL message passing cannot (the distance encoding marks that end; without it, all paths at k = 2
+  do not tell a 6-cycle from two triangles).
 * **adaptive edge removal with contrastive learning as in GCA** (Zhu et al., WWW 2021), optional: two views
   drop each undirected edge with a probability that falls with the degree centrality of its endpoints (the
   least central edges go first), and an NT-Xent loss between the two views' graph embeddings is added to the
@@ -167,7 +168,7 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
 class KPathGNN(nn.Module):
     """k-path rooted-subgraph GNN (see the module docstring for what is built from which paper).
 
-    Defaults follow PathNN's TU configuration: hidden 64, k = 3 (its "cutoff" 4 counts nodes), all simple
+    Defaults are one point of PathNN's TU grid: hidden 64, k = 3 (its "cutoff" 4 counts nodes), all simple
     paths with distance encoding, dropout 0. The graph task passes its ``level``: one output row per graph (sum
     pooling) for graph-level targets, one per node (no pooling) for node-level ones.
     """

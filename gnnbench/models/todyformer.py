@@ -17,11 +17,12 @@ For a batch of target events whose first time is :math:`t_0`:
    message crosses a patch boundary):
 
    .. math::
-       h'_{m,v} = \mathrm{LN}\Big(h_{m,v} + \sum_{(u,v,t_e) \in P_m} \alpha_{uv}\,
+       h'_{m,v} = \mathrm{LN}\Big(h_{m,v} + W_s h_{m,v} + \sum_{(u,v,t_e) \in P_m} \alpha_{uv}\,
        W_v\big(h_{m,u} \,\Vert\, \phi(t_0 - t_e) \,\Vert\, x_e\big)\Big)
 
    (PyG ``TransformerConv`` with the edge's time encoding :math:`\phi` of its age, see
-   :mod:`gnnbench.models.time_encoding`, and its features :math:`x_e`).
+   :mod:`gnnbench.models.time_encoding`, and its features :math:`x_e`; :math:`W_s` is its root weight,
+   ``root_weight=True``, PyG's default).
 4. **Pack.** Tokens are regrouped node-wise into a sequence
    :math:`[h_{1,v}, \dots, h_{M,v}, r_v]` of the node's M patch tokens (a key-padding mask hides patches the
    node is absent from) and a read-out token :math:`r_v` that carries the node's state across blocks.
