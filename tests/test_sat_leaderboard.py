@@ -39,12 +39,14 @@ def test_sat_frame_pools_seeds_of_the_selected_config_and_computes_reductions() 
     assert default.median_conflicts == 20 and neuroback.median_conflicts == 10 and neuroback.median_decisions == 20
     assert neuroback.conflict_reduction == pytest.approx(0.5) and default.conflict_reduction == 0
     assert neuroback.inference_s == pytest.approx(0.01)
+    # what a user waits for: the model's inference, then the solve
+    assert (neuroback.mean_total_s, default.mean_total_s) == (pytest.approx(0.011), pytest.approx(0.001))
     text = "\n".join(sat_markdown(frame))
     assert "| cadical195 | neuroback | 6/6 | 10 |" in text and "+50.0%" in text
     assert neuroback.phased_fraction == 0.5 and neuroback.backbone_fraction == 0.8 and neuroback.agreement == 0.75
     assert default.phased_fraction == 0 and pd.isna(default.agreement)
     # the formula is the unit: two seeds solving the same three formulas are three pairs, not six (p 2 / 2**3)
-    assert "| +50.0% | +50.0% | 3 / 0 | 0.25 | 50.0% | 75.0% |" in text
+    assert "| 10.0 | 11.0 | +50.0% | +50.0% | 3 / 0 | 0.25 | 50.0% | 75.0% |" in text
     assert default.fewer == default.more == 0 and pd.isna(default.paired_p)
 
 

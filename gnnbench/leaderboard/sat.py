@@ -15,6 +15,9 @@ own phases, all-true, the backbone) solves a formula identically under every see
 formula) would count it once per seed and understate every p. Medians of a few dozen conflicts move by
 run-to-run noise; the paired test says whether a policy's shift is systematic.
 
+``mean_total_s`` is the mean over the formulas of inference plus solve time: what a user of the policy waits
+for, since the model runs before the solver can start (the default policy has no inference).
+
 Coverage, pooled over the formulas: ``phased_fraction`` is the share of variables the policy sets a phase for;
 ``backbone_fraction`` the share of those that are backbone variables; ``agreement`` the share of these that
 get the backbone's phase (satisfiable formulas only). Records made before coverage was recorded give NaN.
@@ -35,7 +38,7 @@ SAT_KEYS = ["task", "dataset", "model", "config", "scenario", "family", "solver"
 SAT_COLUMNS = [*SAT_KEYS, "formulas", "solved", "median_conflicts", "mean_conflicts", "median_decisions",
                "median_solve_s", "inference_s", "runs", "median_propagations", "mean_solve_s", "conflict_reduction",
                "mean_conflict_reduction", "fewer", "more", "paired_p", "phased_fraction", "backbone_fraction",
-               "agreement"]
+               "agreement", "mean_total_s"]
 COVERAGE_FIELDS = ["variables", "phased", "phased_backbone", "phased_agree"]
 
 
@@ -56,13 +59,14 @@ def sat_frame(records: list[dict[str, Any]], board: pd.DataFrame) -> pd.DataFram
     rows = pd.concat(parts, ignore_index=True)
     rows = rows.reindex(columns=rows.columns.union(COVERAGE_FIELDS, sort=False))  # older records: NaN
     rows[COVERAGE_FIELDS] = rows[COVERAGE_FIELDS].astype(float)
+    rows["total_s"] = rows["inference_s"] + rows["solve_s"]
     rows["policy"] = pd.Categorical(rows["policy"], categories=list(dict.fromkeys(rows["policy"])))  # run order
     frame = (rows.groupby(SAT_KEYS, sort=True, observed=True)
                  .agg(formulas=("formula", "nunique"), runs=("formula", "size"), solved=("solved", "sum"),
                       median_conflicts=("conflicts", "median"), mean_conflicts=("conflicts", "mean"),
                       median_decisions=("decisions", "median"), median_propagations=("propagations", "median"),
                       median_solve_s=("solve_s", "median"), mean_solve_s=("solve_s", "mean"),
-                      inference_s=("inference_s", "mean"),
+                      inference_s=("inference_s", "mean"), mean_total_s=("total_s", "mean"),
                       **{f: (f, lambda c: c.sum(min_count=1)) for f in COVERAGE_FIELDS})
                  .reset_index())
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -116,14 +120,15 @@ def sat_markdown(frame: pd.DataFrame) -> list[str]:
     for (dataset, model, family), part in frame.groupby(["dataset", "model", "family"], sort=True):
         lines += [f"### {dataset} · {family} · {model}", "",
                   "| solver | policy | solved | median conflicts | mean conflicts | median decisions | "
-                  "median solve ms | inference ms | reduction (median) | reduction (mean) | fewer / more | p | "
-                  "phased | agreement |",
-                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "median solve ms | inference ms | mean total ms | reduction (median) | reduction (mean) | "
+                  "fewer / more | p | phased | agreement |",
+                  "| --- | --- |" + " ---: |" * 13]
         for r in part.itertuples(index=False):
             lines.append(f"| {r.solver} | {r.policy} | {int(r.solved)}/{int(r.runs)} | {r.median_conflicts:g} | "
                          f"{r.mean_conflicts:.1f} | {r.median_decisions:g} | {r.median_solve_s * 1000:.2f} | "
-                         f"{r.inference_s * 1000:.1f} | {_percent(r.conflict_reduction)} | "
-                         f"{_percent(r.mean_conflict_reduction)} | {_count(r.fewer)} / {_count(r.more)} | "
+                         f"{r.inference_s * 1000:.1f} | {r.mean_total_s * 1000:.1f} | "
+                         f"{_percent(r.conflict_reduction)} | {_percent(r.mean_conflict_reduction)} | "
+                         f"{_count(r.fewer)} / {_count(r.more)} | "
                          f"{_p(r.paired_p)} | {_share(r.phased_fraction)} | {_share(r.agreement)} |")
         lines.append("")
     return lines

@@ -17,7 +17,7 @@ from gnnbench.files import replaced
 FRACTION_METRICS = {"accuracy", "macro_f1", "micro_f1", "roc_auc", "rocauc", "ap", "average_precision", "f1", "mrr",
                     "hits@10", "hits@20", "hits@50", "hits@100"}
 FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s": 6, "peak_mem_mb": 2,
-                "mean_conflicts": 3, "median_solve_s": 6, "mean_solve_s": 6, "inference_s": 6,
+                "mean_conflicts": 3, "median_solve_s": 6, "mean_solve_s": 6, "inference_s": 6, "mean_total_s": 6,
                 "conflict_reduction": 6, "mean_conflict_reduction": 6,
                 "best_epoch_mean": 2, "oracle": 6, "search_wall_s": 3, "child_epochs": 2, "inherited_children": 2,
                 "epoch_load_s": 6, "epoch_load_share": 4}
