@@ -19,7 +19,7 @@ from gnnbench.models.forwardgnn import (
 )
 from gnnbench.models.forwardgnn.graph import wrong_classes
 from gnnbench.models.forwardgnn.layers import l2_rows
-from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.base import Budget, EarlyStopping, RunContext
 from gnnbench.tasks.node import NodeClassification, NodeOptions, hide_test
 from gnnbench.tasks.splits import stratified_masks
 
@@ -80,6 +80,28 @@ def test_a_trained_layer_is_frozen_and_gets_no_gradient_while_the_next_one_train
     assert set(model.backward_fired_in_phase) == {0}  # layer 0's output is only differentiated in its own phase
     for key, value in model.layers[0].state_dict().items():
         assert torch.equal(value, model.layer0_snapshot[key]), key  # bit-identical after layer 1's phase
+
+
+def test_each_layer_is_restored_to_its_best_validation_step_before_the_next_one_trains(monkeypatch):
+    """The next layer's input is the finished layer at its best step, not at its last (the notes' pitfall)."""
+    steps: dict[int, list[dict[str, torch.Tensor]]] = {}
+    best: dict[int, int] = {}
+    original = EarlyStopping.step
+
+    def recording(self, epoch, value, loss, model):
+        stop = original(self, epoch, value, loss, model)
+        steps.setdefault(id(model), []).append({k: v.clone() for k, v in model.state_dict().items()})
+        best[id(model)] = self.best_epoch
+        return stop
+
+    monkeypatch.setattr(EarlyStopping, "step", recording)
+    model = Spy(8, CLASSES, hidden_channels=16, num_layers=2)
+    fitted(model, sbm(), epochs=300)
+    history, chosen = steps[id(model.layers[0])], best[id(model.layers[0])]
+    assert chosen < len(history) - 1  # it trained past its best step, so the restore matters
+    assert any(not torch.equal(history[-1][k], v) for k, v in history[chosen].items())
+    for key, value in model.layer0_snapshot.items():  # as layer 1 starts training
+        assert torch.equal(value, history[chosen][key]), key
 
 
 def test_each_layer_has_its_own_optimizer_and_together_they_cover_every_parameter(monkeypatch):
