@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ VERSIONS = "python=3.11.7;torch=2.13.0+cpu;torch_geometric=2.8.1"
 def row(model, values, dataset="Cora", metric="accuracy", direction="max", config="default", device="cpu-x",
         versions=VERSIONS, **extra):
     return {"suite": "s", "task": "node_classification", "dataset": dataset, "model": model, "config": config,
-            "scenario": "none", "metric": metric, "direction": direction, "mean": f"{np.mean(values):.6f}",
+            "scenario": "none", "metric": metric, "direction": direction, "mean": f"{np.mean(values):.6f}" if values else "",
             "std": f"{np.std(values, ddof=1):.6f}" if len(values) > 1 else "", "n": len(values),
             "values": ";".join(f"{v:.6f}" for v in values), "val_mean": "0.5", "params": 1, "epoch_time_s": 0.1,
             "peak_mem_mb": 1.0, "kernel": "scatter", "rank": 1, "seeds": ";".join(map(str, range(len(values)))),
@@ -92,6 +93,11 @@ def test_a_change_is_same_only_when_its_interval_lies_within_the_minimum_effect(
         compare.compare(a, b, min_effect=2)
     with pytest.warns(UserWarning, match=r"--fail-on-regression 1 is in the metric's unit"):
         compare.compare(a, b).regressions(1)
+    with pytest.warns(UserWarning, match=r"--min-effect 0.5 is in the metric's unit: .* that is 50 points; 0.01"):
+        compare.compare(a, b, min_effect=0.5)  # meant as half a point
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compare.compare(a, b, min_effect=0.05)  # five points: plausible as meant
 
 
 def test_paired_tests_rows_with_the_same_seeds_on_the_differences(tmp_path):
@@ -185,7 +191,7 @@ def test_fail_on_missing_names_rows_b_lost_but_not_a_moved_configuration(tmp_pat
     b = write(tmp_path / "b.csv", [row("gcn", BASE), row("gat", [0.8, math.nan], mean="", std=""),
                                    row("sage", BASE, config="lr=0.1"), row("gin", [0.8, math.nan], mean="", std="",
                                                                            config="lr=0.1"), row("gcn2", BASE),
-                                   row("sgc", [], mean="", failed=3)])
+                                   row("sgc", [], failed=3)])
     result = compare.compare(a, b)
     # sage moved and kept a mean, gcn2 is new; gin moved to a configuration without a mean; sgc failed everywhere
     assert sorted(result.missing()["model"]) == ["gat", "gin", "mlp", "sgc"]

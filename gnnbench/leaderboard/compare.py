@@ -159,12 +159,19 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
                       column=column, without_cost=int(costless.sum()))
 
 
+#: A size on a fraction metric from which it was likely meant in the points the table shows (0.5 for half a
+#: point is 50 points)
+POINTS_LIKELY = 0.2
+
+
 def _warn_unit(table: pd.DataFrame, option: str, value: float) -> None:
-    """A size of 1 or more on a fraction metric: the table shows points, so it was likely meant as points."""
+    """A size of :data:`POINTS_LIKELY` or more on a fraction metric: the table shows points, so it was likely
+    meant as points."""
     fractions = sorted(set(table["metric"]) & FRACTION_METRICS)
-    if value >= 1 and fractions:
+    if value >= POINTS_LIKELY and fractions:
+        beyond = ", more than any change" if value >= 1 else ""
         warnings.warn(f"{option} {value:g} is in the metric's unit: on {', '.join(fractions)} (a fraction) that is "
-                      f"{100 * value:g} points, more than any change; 0.01 is one point", stacklevel=3)
+                      f"{100 * value:g} points{beyond}; 0.01 is one point", stacklevel=3)
 
 
 def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]], keys: list[str], paired: bool,
