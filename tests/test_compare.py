@@ -23,7 +23,8 @@ VERSIONS = "python=3.11.7;torch=2.13.0+cpu;torch_geometric=2.8.1"
 def row(model, values, dataset="Cora", metric="accuracy", direction="max", config="default", device="cpu-x",
         versions=VERSIONS, **extra):
     return {"suite": "s", "task": "node_classification", "dataset": dataset, "model": model, "config": config,
-            "scenario": "none", "metric": metric, "direction": direction, "mean": f"{np.mean(values):.6f}" if values else "",
+            "scenario": "none", "metric": metric, "direction": direction,
+            "mean": f"{np.mean(values):.6f}" if values else "",
             "std": f"{np.std(values, ddof=1):.6f}" if len(values) > 1 else "", "n": len(values),
             "values": ";".join(f"{v:.6f}" for v in values), "val_mean": "0.5", "params": 1, "epoch_time_s": 0.1,
             "peak_mem_mb": 1.0, "kernel": "scatter", "rank": 1, "seeds": ";".join(map(str, range(len(values)))),
