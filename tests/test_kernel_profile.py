@@ -11,8 +11,9 @@ import torch
 
 from gnnbench import kernels
 from gnnbench.cli import main
+from gnnbench.harness.env import environment
 from gnnbench.kernels import profile as kp
-from gnnbench.leaderboard.aggregate import COLUMNS
+from gnnbench.leaderboard.aggregate import COLUMNS, versions_label
 from gnnbench.leaderboard.compare import compare
 from gnnbench.leaderboard.profile import profile_frame
 
@@ -137,6 +138,11 @@ def test_cli_writes_a_leaderboard_that_compare_reads(tmp_path) -> None:
     assert (tmp_path / "a" / "kernels.md").read_text().startswith("# Kernel micro-benchmark")
     result = compare(tmp_path / "a" / "kernels.csv", tmp_path / "b" / "kernels.csv", min_effect=1.0)  # 1 ms
     assert len(result.table) == len(board) and set(result.table["status"]) == {"both"}
+    assert set(board["versions"]) == {versions_label(environment(torch.device("cpu")))}  # compare notes a change
+    other = board.assign(versions=board["versions"].str.replace("torch=", "torch=0.0+", regex=False))
+    other.to_csv(tmp_path / "b" / "kernels.csv", index=False)
+    notes = compare(tmp_path / "a" / "kernels.csv", tmp_path / "b" / "kernels.csv", min_effect=1.0).table["notes"]
+    assert all("torch " in n and "-> 0.0+" in n for n in notes)
 
 
 def test_bad_size_is_a_clear_error(capsys) -> None:

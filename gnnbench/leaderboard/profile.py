@@ -6,7 +6,8 @@ that ``gnnbench compare`` and the HTML page read it like any other result: ``tas
 variant (a backend, a gather mode), ``mean``/``std``/``values`` the repeats, and ``rank`` orders the variants
 within (task, dataset) by the column the row's ``metric`` names (a kernel's median ``ms``, a gather's ``gbps``
 over its median time), not by ``mean``, which one slow repeat on a shared machine moves; a row without that
-column is ranked by ``mean``. The profile's own columns follow (``docs/records.md``).
+column is ranked by ``mean``. The profile's own columns follow (``docs/records.md``), then ``versions``, the
+library versions of the measuring environment, so that ``compare`` names a changed torch beside a changed time.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from typing import Any
 
 import pandas as pd
 
-from gnnbench.leaderboard.aggregate import COLUMNS
+from gnnbench.leaderboard.aggregate import COLUMNS, versions_label
 from gnnbench.leaderboard.write import to_csv, write_text
 
 
 def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.DataFrame:
-    """The leaderboard table: stable columns, then ``extra``; ranked within (task, dataset, scenario) by each row's
-    median figure (module docstring)."""
-    frame = pd.DataFrame([{c: row.get(c) for c in [*COLUMNS, *extra]} for row in rows], columns=[*COLUMNS, *extra])
+    """The leaderboard table: stable columns, then ``extra`` and ``versions``; ranked within (task, dataset,
+    scenario) by each row's median figure (module docstring)."""
+    columns = [*COLUMNS, *extra, "versions"]
+    frame = pd.DataFrame([{**{c: row.get(c) for c in columns}, "versions": versions_label(row.get("env", {}))}
+                          for row in rows], columns=columns)
     frame["scenario"] = frame["scenario"].fillna("none")
     frame["config"] = frame["config"].fillna("default")
     sign = frame["direction"].map({"max": -1.0, "min": 1.0})
