@@ -3,7 +3,9 @@ definition, and the output is a leaderboard that ``gnnbench compare`` reads."""
 
 from __future__ import annotations
 
+import json
 import statistics
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,6 +18,8 @@ from gnnbench.kernels import profile as kp
 from gnnbench.leaderboard.aggregate import COLUMNS, versions_label
 from gnnbench.leaderboard.compare import compare
 from gnnbench.leaderboard.profile import profile_frame
+from gnnbench.leaderboard.write import to_csv
+from gnnbench.loading import profile as lp
 
 CPU = torch.device("cpu")
 RUNNABLE = [b for b in kernels.CONCRETE if kernels.available(b)]
@@ -154,3 +158,12 @@ def test_bad_size_is_a_clear_error(capsys) -> None:
 def test_cuda_without_cuda_is_a_clear_error(capsys) -> None:
     assert main(["profile", "loading", "--device", "cuda"]) == 2
     assert "--device: device 'cuda' requested but CUDA is not available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["kernels", "loading"])
+def test_reference_profile_tables_rebuild_byte_for_byte_from_their_records(name, tmp_path) -> None:
+    """The committed profile CSVs are what the suite writes from the committed records, nothing edited by hand."""
+    folder = Path("results/reference/profile")
+    records = [json.loads(line) for line in (folder / f"{name}.jsonl").read_text().splitlines()]
+    to_csv(profile_frame(records, (kp if name == "kernels" else lp).EXTRA_COLUMNS), tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_bytes() == (folder / f"{name}.csv").read_bytes()
