@@ -19,7 +19,7 @@ import threading
 import traceback
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,21 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(signum: int, frame: Any) -> None:
     raise Terminated
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ctrl-C and SIGTERM ignored for the block: a leaderboard's files are written one after another, and a
+    second signal between them would leave the CSV and the Markdown describing different records."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _handle(args: argparse.Namespace, console: Console) -> int:
@@ -234,6 +249,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if args.only:
         suite = suite.only(args.only)
     store = RunStore(args.results / suite.name)
+    store.check()
 
     def note_stale(plan: driver.Plan) -> None:
         prune = (f"`gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results")
@@ -309,11 +325,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             summary = driver.run(suite, store, executor, rerun_failed=args.rerun_failed, data_root=args.data_root,
                                  on_plan=on_plan, on_record=on_record)
     except KeyboardInterrupt:  # the finished runs are recorded: the leaderboard shows them too
-        with contextlib.suppress(GnnbenchError):  # no records yet: no leaderboard
+        with _uninterrupted(), contextlib.suppress(GnnbenchError):  # no records yet: no leaderboard
             print(f"gnnbench: leaderboard rebuilt from the records so far: "
                   f"{leaderboard.build(store.directory, suite.name).csv}", file=sys.stderr)
         raise
-    board = leaderboard.build(store.directory, suite.name)
+    with _uninterrupted():
+        board = leaderboard.build(store.directory, suite.name)
     console.print(_board_table(board.board, suite.name))
     console.print(f"{summary.ok} runs finished, {summary.failed} failed; records: {store.path}; "
                   f"leaderboard: {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
@@ -330,6 +347,7 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
 
     suite = load_suite(args.suite)
     store = RunStore(args.results / suite.name)
+    store.check()
     if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
     latest = store.latest()

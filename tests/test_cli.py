@@ -82,6 +82,18 @@ def test_checksum_mismatch_names_the_suite_key_and_the_file(write_suite, capsys,
     assert (tmp_path / "r" / "cli" / "runs.jsonl").read_text() == ""  # nothing ran
 
 
+def test_a_results_path_that_cannot_hold_records_is_one_error_before_anything_runs(write_suite, capsys, tmp_path):
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    (tmp_path / "afile").write_text("hi")
+    for dry in ([], ["--dry-run"]):
+        assert main(["run", str(path), "--results", str(tmp_path / "afile"), "-q", *dry]) == 2
+        assert capsys.readouterr().err == (f"gnnbench: error: {tmp_path / 'afile' / 'cli'}: {tmp_path / 'afile'} is "
+                                           "a file, not a folder (--results names the results root, a folder)\n")
+    (tmp_path / "r" / "cli" / "runs.jsonl").mkdir(parents=True)
+    assert main(["run", str(path), "--results", str(tmp_path / "r"), "-q"]) == 2
+    assert "runs.jsonl: expected a file of records, found a folder" in capsys.readouterr().err
+
+
 def test_run_dry_run_and_leaderboard_rebuild(write_suite, capsys, tmp_path):
     path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     results = tmp_path / "r"
@@ -191,6 +203,33 @@ def test_an_interrupted_run_leaves_a_leaderboard_of_its_finished_runs(write_suit
     assert f"gnnbench: leaderboard rebuilt from the records so far: {results / 'cli' / 'leaderboard.csv'}" in err
     assert "interrupted; finished runs are recorded, rerun the same command to resume" in err
     assert pd.read_csv(results / "cli" / "leaderboard.csv")["n"].tolist() == [1]
+
+
+def test_a_second_ctrl_c_while_the_leaderboard_is_written_does_not_tear_it(write_suite, capsys, tmp_path,
+                                                                           monkeypatch):
+    """Impatient users press Ctrl-C twice: the CSV and the Markdown must still describe the same records."""
+    from gnnbench import leaderboard
+    from gnnbench.harness.executors import LocalExecutor
+
+    real_map, real_build = LocalExecutor.map, leaderboard.build
+
+    def one_then_ctrl_c(self, specs, data_root=None):
+        yield next(real_map(self, specs, data_root))
+        raise KeyboardInterrupt
+
+    def build_pressed_again(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # between the first file and the last
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(LocalExecutor, "map", one_then_ctrl_c)
+    monkeypatch.setattr(leaderboard, "build", build_pressed_again)
+    results = tmp_path / "r"
+    assert main(["run", str(write_suite(GOOD.format(dataset="Cora", model="mlp"))), "--results", str(results),
+                 "-q"]) == 130
+    assert "leaderboard rebuilt from the records so far" in capsys.readouterr().err
+    assert pd.read_csv(results / "cli" / "leaderboard.csv")["n"].tolist() == [1]
+    assert "(1)" in (results / "cli" / "leaderboard.md").read_text()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
 
 def test_sigterm_is_handled_as_an_interrupt(write_suite, capsys, tmp_path, monkeypatch):

@@ -31,6 +31,18 @@ class RunStore:
         self.directory = Path(directory)
         self.path = self.directory / RUNS_FILE
 
+    def check(self) -> None:
+        """Raise :class:`GnnbenchError` now, before anything runs, where the store cannot be: a path on the way to
+        its folder that is a file, a ``runs.jsonl`` that is not a file, a folder that cannot be written."""
+        existing = next(folder for folder in (self.directory, *self.directory.parents) if folder.exists())
+        if not existing.is_dir():
+            raise GnnbenchError(f"{self.directory}: {existing} is a file, not a folder (--results names the "
+                                "results root, a folder)")
+        if self.path.exists() and not self.path.is_file():
+            raise GnnbenchError(f"{self.path}: expected a file of records, found a folder")
+        if not os.access(existing, os.W_OK):
+            raise GnnbenchError(f"{self.directory}: cannot write in {existing}")
+
     def records(self) -> list[dict[str, Any]]:
         """Every complete record in file order (a torn last line is skipped; a corrupt one elsewhere warned)."""
         if not self.path.exists():
