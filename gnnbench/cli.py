@@ -244,6 +244,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.executors import make_executor
     from gnnbench.harness.store import RunStore
     from gnnbench.harness.suite import load_suite
+    from gnnbench.leaderboard.aggregate import scenario_label
 
     suite = load_suite(args.suite)
     if args.only:
@@ -314,7 +315,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         if record["status"] != "ok":  # on stderr, -q or not: CI logs must say which run failed and why
             s, error = record["spec"], record["error"]
             at = f" at {error['where']}" if error.get("where") else ""
-            print(f"gnnbench: failed: {s['model']} ({s.get('config', 'default')}) on {s['dataset']} (seed "
+            scenario = "" if s.get("scenario") is None else f" [{scenario_label(s['scenario'])}]"
+            print(f"gnnbench: failed: {s['model']} ({s.get('config', 'default')}) on {s['dataset']}{scenario} (seed "
                   f"{s['seed']}): {error['type']}: "
                   f"{' '.join(error['message'].split())}{at} (record in {store.path})", file=sys.stderr)
             if args.debug and error.get("traceback"):

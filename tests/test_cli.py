@@ -309,6 +309,19 @@ def test_failed_runs_are_named_on_stderr_even_with_quiet(write_suite, capsys, tm
                                        "(--rerun-failed retries it)\n")
 
 
+def test_a_failed_run_under_a_scenario_is_named_with_it(write_suite, capsys, tmp_path):
+    """Cora's public split has 20 training nodes per class: few_shot k=50 fails at run time, under its scenario."""
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp").replace("seeds: 2, epochs: 3", "seeds: 1, epochs: 1")
+                       + "    scenario: {name: few_shot, k: 50}\n")
+    results = tmp_path / "r"
+    assert main(["run", str(path), "--results", str(results), "-q"]) == 1
+    assert capsys.readouterr().err.startswith("gnnbench: failed: mlp (default) on Cora [few_shot(k=50)] (seed 0): "
+                                              "ValueError: few_shot k=50")
+    md = (results / "cli" / "leaderboard.md").read_text()
+    assert "| dataset | model | config | scenario | seed | error |" in md
+    assert "| Cora | mlp | default | few_shot(k=50) | 0 | ValueError: few_shot k=50" in md
+
+
 def test_where_a_run_failed_is_the_innermost_line_outside_the_libraries():
     import torch
 

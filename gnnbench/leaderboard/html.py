@@ -18,7 +18,7 @@ import pandas as pd
 
 from gnnbench.leaderboard import plots
 from gnnbench.leaderboard.ranks import rank_summaries
-from gnnbench.leaderboard.write import environment_lines, format_metric, format_n, format_rank
+from gnnbench.leaderboard.write import environment_lines, failed_runs, format_metric, format_n, format_rank
 
 #: Files beside leaderboard.csv that the page already shows in its own way.
 OWN_FILES = {"leaderboard.csv", "grid.csv", "depth.csv"}
@@ -99,12 +99,10 @@ def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, record
     if environment:
         body += ["<h2>Environment</h2>", "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in environment)
                  + "</ul>"]
-    failed = [r for r in records if r.get("status") != "ok"]
+    failed = failed_runs(records)
     if failed:
-        body += [f"<h2>Failed runs ({len(failed)})</h2>", _table(pd.DataFrame([
-            {"dataset": r["spec"]["dataset"], "model": r["spec"]["model"], "config": r["spec"].get("config", ""),
-             "seed": r["spec"]["seed"], "error": f"{r.get('error', {}).get('type', '')}: "
-             f"{r.get('error', {}).get('message', '')}"[:200]} for r in failed]))]
+        body += [f"<h2>Failed runs ({len(failed)})</h2>",
+                 _table(pd.DataFrame([{**row, "error": row["error"][:200]} for row in failed]))]
     return ("<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n"
             f"<title>gnnbench leaderboard: {escape(suite)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + f"\n<script>{JS}</script>\n</body>\n</html>\n")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gnnbench.files import replaced
+from gnnbench.leaderboard.aggregate import scenario_label
 
 #: Metrics that are fractions in [0, 1]; Markdown, plots and compare show them in percent.
 FRACTION_METRICS = {"accuracy", "macro_f1", "micro_f1", "roc_auc", "rocauc", "ap", "average_precision", "f1", "mrr",
@@ -136,16 +137,30 @@ def environment_lines(records: list[dict[str, Any]]) -> list[str]:
             ""]
 
 
-def _failures(records: list[dict[str, Any]]) -> list[str]:
+def failed_runs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per failed record: dataset, model, config, the scenario where any failed run has one, seed and
+    the error (type: message, on one line)."""
     failed = [r for r in records if r.get("status") != "ok"]
-    if not failed:
-        return []
-    lines = [f"## Failed runs ({len(failed)})", "", "| dataset | model | config | seed | error |",
-             "| --- | --- | --- | ---: | --- |"]
+    scenarios = any(r["spec"].get("scenario") is not None for r in failed)
+    rows = []
     for r in failed:
         s, e = r["spec"], r.get("error", {})
-        message = f"{e.get('type', '')}: {e.get('message', '')}".replace("|", "\\|").replace("\n", " ")[:160]
-        lines.append(f"| {s['dataset']} | {s['model']} | {s.get('config', '')} | {s['seed']} | {message} |")
+        rows.append({"dataset": s["dataset"], "model": s["model"], "config": s.get("config", ""),
+                     **({"scenario": scenario_label(s.get("scenario"))} if scenarios else {}), "seed": s["seed"],
+                     "error": " ".join(f"{e.get('type', '')}: {e.get('message', '')}".split())})
+    return rows
+
+
+def _failures(records: list[dict[str, Any]]) -> list[str]:
+    rows = failed_runs(records)
+    if not rows:
+        return []
+    columns = list(rows[0])
+    lines = [f"## Failed runs ({len(rows)})", "", "| " + " | ".join(columns) + " |",
+             "| " + " | ".join("---:" if c == "seed" else "---" for c in columns) + " |"]
+    for row in rows:
+        row["error"] = row["error"].replace("|", "\\|")[:160]
+        lines.append("| " + " | ".join(str(row[c]) for c in columns) + " |")
     return lines + [""]
 
 
