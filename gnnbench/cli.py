@@ -256,12 +256,14 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         prune = (f"`gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results")
                                                     else "") + "`")
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
-            print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} are no run of this suite (made "
-                  "under other defaults or an earlier version of the suite file?); the leaderboard counts them "
-                  f"until {prune} sets them aside", file=sys.stderr)
+            print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} "
+                  f"{'is' if len(plan.stale) == 1 else 'are'} no run of this suite (made under other defaults or an "
+                  f"earlier version of the suite file?); the leaderboard counts them until {prune} sets them aside",
+                  file=sys.stderr)
         if plan.changed:  # their numbers are another code's
             files = sorted({r["model_source"]["file"] for r in plan.changed.values()})
-            print(f"gnnbench: note: {_describe(plan.changed)} recorded in {store.path} were made with another "
+            print(f"gnnbench: note: {_describe(plan.changed)} recorded in {store.path} "
+                  f"{'was' if len(plan.changed) == 1 else 'were'} made with another "
                   f"version of {', '.join(files)}; they count as done until {prune} sets "
                   "them aside, and the next run runs them again", file=sys.stderr)
 
@@ -276,7 +278,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         plan = driver.prepare(suite, store, args.rerun_failed, args.data_root,
                               devices=make_executor(kind, options).runs_here)
         note_stale(plan)
-        console.print(f"{suite.name}: {len(suite.specs)} runs, {plan.done} recorded, {plan.failed_kept} failed "
+        console.print(f"{suite.name}: {_runs(len(suite.specs))}, {plan.done} recorded, {plan.failed_kept} failed "
                       f"(kept), {len(plan.todo)} to run -> {store.path}")
         for line in _plan_lines(plan.todo):
             console.print(f"  {escape(line)}", highlight=False)
@@ -302,7 +304,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         progress.update(runs, total=len(plan.todo))
         skipped = f"{plan.done} already recorded" + (f", {plan.failed_kept} failed kept (--rerun-failed retries)"
                                                      if plan.failed_kept else "")
-        console.print(f"[bold]{suite.name}[/]: {len(suite.specs)} runs; {skipped}; running {len(plan.todo)} "
+        console.print(f"[bold]{suite.name}[/]: {_runs(len(suite.specs))}; {skipped}; running {len(plan.todo)} "
                       f"with the {executor.name} executor")
 
     def on_record(record: dict[str, Any]) -> None:
@@ -334,7 +336,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     with _uninterrupted():
         board = leaderboard.build(store.directory, suite.name)
     console.print(_board_table(board.board, suite.name))
-    console.print(f"{summary.ok} runs finished, {summary.failed} failed; records: {store.path}; "
+    console.print(f"{_runs(summary.ok)} finished, {summary.failed} failed; records: {store.path}; "
                   f"leaderboard: {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
     if nodes:
         console.print("runs per node: " + ", ".join(f"{node} {count}" for node, count in sorted(nodes.items())))
@@ -395,10 +397,15 @@ def _ranges(numbers: list[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
+def _runs(count: int) -> str:
+    """``1 run``, ``2 runs``."""
+    return f"{count} run{'s' * (count != 1)}"
+
+
 def _describe(records: dict[str, dict[str, Any]]) -> str:
     """'40 runs (todyformer on CollegeMsg: 30, ...)'."""
     counts = Counter(f"{r['spec']['model']} on {r['spec']['dataset']}" for r in records.values())
-    return (f"{len(records)} run{'s' * (len(records) != 1)} ("
+    return (f"{_runs(len(records))} ("
             + ", ".join(f"{k}: {n}" for k, n in counts.most_common()) + ")")
 
 

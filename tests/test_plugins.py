@@ -149,7 +149,7 @@ def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(write_s
     plan = driver.plan(load_suite(path), store)
     assert [r["spec"]["model"] for r in plan.changed.values()] == ["gcn_residual"] and plan.done == 2
     assert main(["run", str(path), "--results", str(tmp_path / "results"), "--dry-run", "-q"]) == 0
-    assert f"1 run (gcn_residual on Cora: 1) recorded in {store.path} were made with another version of {plugin}" in (
+    assert f"1 run (gcn_residual on Cora: 1) recorded in {store.path} was made with another version of {plugin}" in (
         capsys.readouterr().err)
     assert main(["prune", str(path), "--results", str(tmp_path / "results")]) == 0
     assert "set aside 1 run (gcn_residual on Cora: 1)" in capsys.readouterr().out

@@ -181,9 +181,10 @@ def test_an_added_scenario_option_while_off_keeps_run_ids_and_draws(write_suite,
 
 
 @pytest.mark.parametrize("scenario, key, message", [
-    ("label_nosie", "experiments[0].scenario.name", "did you mean 'label_noise'"),
+    ("label_nosie", "experiments[0].scenario", "did you mean 'label_noise'"),  # where it was written
+    ("{name: label_nosie}", "experiments[0].scenario.name", "did you mean 'label_noise'"),
     ("{name: label_noise, rat: 0.1}", "experiments[0].scenario.rat", "unknown option 'rat'"),
-    ("{name: label_noise, rate: 1.5}", "experiments[0].scenario", "rate must be in [0, 1]"),
+    ("{name: label_noise, rate: 1.5}", "experiments[0].scenario.rate", "rate must be in [0, 1]"),
     ("[few_shot, few_shot]", "experiments[0].scenario", "listed twice"),
     ("[{name: structure_noise, drop: 0}, {name: structure_noise, drop: 0.0}]", "experiments[0].scenario",
      "listed twice"),  # a whole number for a float option is that float: one scenario, one run_id
@@ -204,7 +205,7 @@ def test_structure_noise_is_refused_where_features_or_targets_come_from_the_edge
     suite = SUITE.replace("node_classification", task).replace("Cora", datasets).replace("mlp", "gin_pool")
     with pytest.raises(ConfigError) as info:
         load_suite(write_suite(suite.replace("SCENARIO", "[none, structure_noise]")))
-    assert info.value.key == "experiments[0].scenario[1].name"
+    assert info.value.key == "experiments[0].scenario[1]"
     assert f"dataset '{datasets.split(', ')[-1]}' computes its {derived} from them" in str(info.value)
     assert len(load_suite(write_suite(suite.replace("SCENARIO", "none"))).specs) > 0  # the clean data runs
 

@@ -202,6 +202,11 @@ class _Expander:
     def fail(self, key: str | None, message: str) -> ConfigError:
         return ConfigError(self.file, key, message)
 
+    def description(self, value: Any) -> str:
+        if value is None or isinstance(value, str):  # `description:` left empty
+            return value or ""
+        raise self.fail("description", f"expected a line of text, got {_kind(value)}")
+
     def mapping(self, value: Any, key: str | None, allowed: tuple[str, ...]) -> dict:
         if not isinstance(value, dict):
             raise self.fail(key, f"expected a mapping, got {_kind(value)}")
@@ -257,7 +262,8 @@ class _Expander:
                             "would average the two as one row's seeds. Expected different hyperparameters (a row "
                             "of their own) or separate suites")
         return Suite(name=name, path=path, specs=specs, executor=self.executor(raw.get("executor", "local")),
-                     description=str(raw.get("description", "")), plugins=plugins, dataset_keys=dataset_keys,
+                     description=self.description(raw.get("description", "")), plugins=plugins,
+                     dataset_keys=dataset_keys,
                      device_keys=device_keys)
 
     def plugins(self, value: Any) -> tuple[str, ...]:
@@ -329,13 +335,13 @@ class _Expander:
         self.kernel(kernel, kernel_key, task_name)
         scenarios = self.scenarios(*get("scenario"), task_name, datasets)
         models_value, models_key = get("models")
-        if isinstance(models_value, (str, dict)):  # one model, as `datasets: Cora` is one dataset
-            models_value = [models_value]
+        one = isinstance(models_value, (str, dict))  # one model, as `datasets: Cora` is one dataset
+        models_value = [models_value] if one else models_value
         if not isinstance(models_value, list) or not models_value:
             raise self.fail(models_key, f"expected a non-empty list of models, got {_kind(models_value)}")
         specs = []
         for j, model_raw in enumerate(models_value):
-            model_key = f"{models_key}[{j}]"
+            model_key = models_key if one else f"{models_key}[{j}]"
             model, grid, chosen = self.model(model_raw, model_key, task_name, datasets)
             self.model_kernel(model, model_key, kernel, kernel_key)
             self.runnable(task_name, task_options, task_key, model, model_key, grid, chosen, seeds)
@@ -410,21 +416,26 @@ class _Expander:
         return value["name"], resolved
 
     def datasets(self, value: Any, key: str, task: str, dataset_keys: dict[str, str]) -> list[str]:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value or not all(isinstance(d, str) for d in value):
+        one = isinstance(value, str)
+        value = [value] if one else value
+        if not isinstance(value, list) or not value:
             raise self.fail(key, f"expected a non-empty list of dataset names, got {_kind(value)}")
         for i, name in enumerate(value):
+            item_key = key if one else f"{key}[{i}]"
+            if not isinstance(name, str):
+                raise self.fail(item_key, f"expected a dataset name, got {_kind(name)}")
+            if name in value[:i]:
+                raise self.fail(item_key, f"dataset '{name}' is listed twice (at [{value.index(name)}] too)")
             if name not in DATASETS:  # suggest among the task's datasets: 'PubMed' is not 'nasbench-pubmed'
                 serving = [d.name for d in DATASETS.entries() if task in d.tasks]
-                raise self.fail(f"{key}[{i}]", f"unknown dataset '{name}'{did_you_mean(name, serving)} (datasets "
-                                               f"for task '{task}': {', '.join(serving)})")
+                raise self.fail(item_key, f"unknown dataset '{name}'{did_you_mean(name, serving)} (datasets "
+                                          f"for task '{task}': {', '.join(serving)})")
             entry = DATASETS.get(name)
             if task not in entry.tasks:
-                raise self.fail(f"{key}[{i}]", f"dataset '{name}' does not serve task '{task}' "
-                                               f"(it serves: {', '.join(entry.tasks)})")
-            dataset_keys.setdefault(name, f"{key}[{i}]")
-        return list(dict.fromkeys(value))
+                raise self.fail(item_key, f"dataset '{name}' does not serve task '{task}' "
+                                          f"(it serves: {', '.join(entry.tasks)})")
+            dataset_keys.setdefault(name, item_key)
+        return value
 
     def scenarios(self, value: Any, key: str, task: str, datasets: list[str]) -> list[dict[str, Any] | None]:
         """Each scenario resolved to ``{"name": ..., **options}`` (all but added ones left off); a list is a grid
@@ -440,6 +451,7 @@ class _Expander:
             if item is None or item == "none":
                 resolved.append(None)
                 continue
+            name_key = item_key if isinstance(item, str) else _join(item_key, "name")  # where the user wrote it
             if isinstance(item, str):
                 item = {"name": item}
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
@@ -448,13 +460,13 @@ class _Expander:
             try:
                 entry = SCENARIOS.get(item["name"])
             except GnnbenchError as exc:
-                raise self.fail(_join(item_key, "name"), str(exc)) from None
+                raise self.fail(name_key, str(exc)) from None
             if task not in entry.tasks:
-                raise self.fail(_join(item_key, "name"), f"scenario '{entry.name}' does not apply to task '{task}' "
-                                                         f"(it applies to: {', '.join(entry.tasks)})")
+                raise self.fail(name_key, f"scenario '{entry.name}' does not apply to task '{task}' "
+                                          f"(it applies to: {', '.join(entry.tasks)})")
             for name in datasets if entry.obj.changes_edges else ():
                 if derived := DATASETS.get(name).meta.get("from_edges", ()):
-                    raise self.fail(_join(item_key, "name"),
+                    raise self.fail(name_key,
                                     f"scenario '{entry.name}' changes edges, but dataset '{name}' computes its "
                                     f"{' and '.join(derived)} from them, and they would not follow; "
                                     "run it on another dataset")
@@ -465,8 +477,9 @@ class _Expander:
                                  **resolved_options(entry.obj, hp.as_declared(entry.obj, options))})
             except hp.HparamError as exc:
                 raise self.fail(_join(item_key, exc.key), str(exc)) from None
-            except ValueError as exc:
-                raise self.fail(item_key, str(exc)) from None
+            except ValueError as exc:  # the scenario rejecting a value: at that option when it is the only one
+                raise self.fail(_join(item_key, next(iter(options))) if len(options) == 1 else item_key,
+                                str(exc)) from None
         if len({canonical_json(s) for s in resolved}) != len(resolved):
             raise self.fail(key, "a scenario is listed twice")
         return resolved
@@ -477,11 +490,15 @@ class _Expander:
                 raise self.fail(key, f"seeds go up to {MAX_SEED} (NumPy's limit), so at most {MAX_SEED + 1} of "
                                      f"them, got {value}")
             return list(range(value))
-        if isinstance(value, list) and value and all(_is_int(s, minimum=0) for s in value):
-            if max(value) > MAX_SEED:
-                raise self.fail(key, f"seeds go up to {MAX_SEED} (NumPy's limit), got {max(value)}")
-            if len(set(value)) != len(value):
-                raise self.fail(key, "seeds are repeated")
+        if isinstance(value, list) and value:
+            for i, seed in enumerate(value):
+                if not _is_int(seed, minimum=0):
+                    raise self.fail(f"{key}[{i}]", f"expected a non-negative integer seed, got {_kind(seed)}"
+                                                   f"{hp.number_hint(seed, int)}")
+                if seed > MAX_SEED:
+                    raise self.fail(f"{key}[{i}]", f"seeds go up to {MAX_SEED} (NumPy's limit), got {seed}")
+                if seed in value[:i]:
+                    raise self.fail(f"{key}[{i}]", f"seed {seed} is listed twice (at [{value.index(seed)}] too)")
             return list(value)
         raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got {value!r}"
                              f"{hp.number_hint(value, int)}")
@@ -495,7 +512,15 @@ class _Expander:
         """
         if isinstance(value, str):
             value = {"name": value}
-        value = self.mapping(value, key, ("name", "hparams"))
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a model name or a mapping with name and hparams, got {_kind(value)}")
+        for k in value:
+            if k not in ("name", "hparams"):
+                hint = (f"; a model's hyperparameters go under hparams: {{name: {value.get('name')}, hparams: "
+                        f"{{{k}: ...}}}}" if "name" in value else
+                        f"; write {{name: {k}, hparams: ...}}" if k in MODELS else "")
+                raise self.fail(_join(key, str(k)), f"unknown key '{k}'{did_you_mean(str(k), ('name', 'hparams'))} "
+                                                    f"(allowed: name, hparams){hint}")
         name = value.get("name")
         if not isinstance(name, str):
             raise self.fail(_join(key, "name"), f"expected a model name, got {_kind(name)}")
