@@ -419,3 +419,20 @@ def test_a_depth_where_every_run_failed_shows_as_failed_not_as_a_gap():
     records += [depth_rec("gcn", s, 32, 0.01, 0, 0, status="failed") for s in range(2)]
     text = "\n".join(depth_markdown(depth_frame(runs_frame(records))))
     assert "| gcn | 80.0 ± 0.0 | 70.0 ± 0.0 | failed |" in text and "| gcn | 5.0 | 5.0 | failed |" in text
+
+
+def test_what_the_tables_warned_about_is_kept_in_the_markdown_and_the_page(tmp_path):
+    """The terminal shows a warning once; leaderboard.md is what people share, so it carries it too."""
+    records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(4)]
+    for r in records:
+        r["spec"]["epochs"] = 2 if r["spec"]["seed"] < 2 else 3
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    with pytest.warns(UserWarning, match="runs made with different settings"):
+        built = leaderboard.build(tmp_path, html=True)
+    md = built.markdown.read_text()
+    assert ("## Warnings\n\n- node_classification Cora gcn (default): runs made with different settings (epochs 2 "
+            "vs 3)") in md
+    assert "<h2>Warnings</h2>\n<ul><li>node_classification Cora gcn (default): runs made" in built.html.read_text()
+    records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(2)]
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert "## Warnings" not in leaderboard.build(tmp_path).markdown.read_text()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from gnnbench.leaderboard.depth import depth_frame, depth_markdown
 from gnnbench.leaderboard.ranks import rank_markdown
 from gnnbench.leaderboard.sat import sat_frame, sat_markdown
 from gnnbench.leaderboard.search import search_frame, search_markdown
-from gnnbench.leaderboard.write import to_csv, to_markdown, write_text
+from gnnbench.leaderboard.write import to_csv, to_markdown, warning_lines, write_text
 
 #: every file :func:`build` may write
 OUTPUTS = ("leaderboard.csv", "grid.csv", "depth.csv", "search.csv", "sat.csv", "leaderboard.md", "leaderboard.html")
@@ -41,7 +42,12 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
     if not records:
         raise GnnbenchError(f"{store.path}: no records here ({_where_records_are(Path(directory))})")
     runs = runs_frame(records)
-    board, grid, depth = leaderboard_frame(runs), grid_frame(runs), depth_frame(runs)
+    with warnings.catch_warnings(record=True) as caught:  # kept in the page, not only shown once in a terminal
+        warnings.simplefilter("always")
+        board, grid, depth = leaderboard_frame(runs), grid_frame(runs), depth_frame(runs)
+    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)))
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     out = Path(directory)
     to_csv(board, out / "leaderboard.csv")
     to_csv(grid, out / "grid.csv")
@@ -53,13 +59,14 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
         else:
             to_csv(frame, out / file)
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
-    sections = rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
+    sections = (rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
+                + warning_lines(notes))
     write_text(out / "leaderboard.md", to_markdown(board, records, name, sections))
     page = out / "leaderboard.html"
     if html or (html is None and page.exists()):
         from gnnbench.leaderboard.html import to_html
 
-        write_text(page, to_html(board, grid, depth, records, name, out))
+        write_text(page, to_html(board, grid, depth, records, name, out, notes))
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
                        markdown=out / "leaderboard.md", html=page if page.exists() else None)
 

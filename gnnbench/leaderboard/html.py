@@ -9,7 +9,7 @@ statistics CSVs), the configurations tried, the environment and the failed runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -65,8 +65,8 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 
 
 def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, records: list[dict[str, Any]],
-            suite: str, directory: Path) -> str:
-    """The whole page as one string."""
+            suite: str, directory: Path, notes: Sequence[str] = ()) -> str:
+    """The whole page as one string; ``notes``: what building the tables warned about."""
     colour = plots.colours(sorted(set(board["model"])))
     body = [f"<h1>Leaderboard: {escape(suite)}</h1>",
             "<p class=note>Validation selects the configuration and the epoch; tables and figures show the test "
@@ -95,6 +95,8 @@ def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, record
     if not grid.empty:
         body += ["<details><summary>Every configuration tried (validation numbers only)</summary>",
                  _table(grid.drop(columns=["direction"])), "</details>"]
+    if notes:
+        body += ["<h2>Warnings</h2>", "<ul>" + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"]
     environment = [line[2:] for line in environment_lines(records) if line.startswith("- ")]
     if environment:
         body += ["<h2>Environment</h2>", "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in environment)

@@ -4,7 +4,7 @@ Markdown for people (a model x dataset table per task and metric, details, envir
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,12 @@ def environment_lines(records: list[dict[str, Any]]) -> list[str]:
             + "; ".join(f"{p} {distinct(e.get('versions', {}).get(p) for e in envs)}" for p in packages),
             f"- gnnbench commit: {distinct(e.get('git_commit') for e in envs)}",
             ""]
+
+
+def warning_lines(notes: Sequence[str]) -> list[str]:
+    """A Markdown section of what building the tables warned about (records made with other settings under one
+    configuration label, ...): a row's numbers are only as good as these say."""
+    return ["## Warnings", "", *(f"- {note}" for note in notes), ""] if notes else []
 
 
 def failed_runs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
