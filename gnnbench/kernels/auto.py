@@ -26,9 +26,6 @@ from gnnbench.kernels.timing import median_ms
 
 #: untimed and timed forward+backward steps per backend
 WARMUP, REPEATS = 1, 3
-#: a backend within this fraction of the fastest time ties with it, and the earlier candidate wins: three timed
-#: steps cannot tell a few percent apart, so a rerun would otherwise flip between near-equal backends
-TIE_MARGIN = 0.1
 
 _decisions: dict[Hashable, KernelChoice] = {}
 
@@ -68,13 +65,10 @@ def decide(requested: str, candidates: Sequence[str], measure: Callable[[str], f
     if not fitting:
         raise torch.OutOfMemoryError(f"kernel auto: every backend ({', '.join(candidates)}) ran out of memory "
                                      "on this graph")
-    fastest = min(fitting, key=fitting.__getitem__)
-    best = next(b for b in fitting if fitting[b] <= (1 + TIE_MARGIN) * fitting[fastest])  # candidates' order
+    best = min(fitting, key=fitting.__getitem__)
     too_large = [backend for backend in candidates if backend not in fitting]
-    tie = (f"; {best} within {TIE_MARGIN:.0%} of {fastest}'s time, so a tie, kept as the earlier candidate"
-           if best != fastest else "")
     choice = KernelChoice(best, "auto", f"fastest of {', '.join(candidates)}: median of {repeats} timed "
-                                        f"forward+backward steps after {warmup} warm-up, on this graph" + tie
+                                        f"forward+backward steps after {warmup} warm-up, on this graph"
                                         + (f"; {', '.join(too_large)} ran out of memory" if too_large else ""),
                           fitting)
     if key is not None:
