@@ -69,18 +69,26 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 @contextlib.contextmanager
-def _uninterrupted() -> Iterator[None]:
-    """Ctrl-C and SIGTERM ignored for the block: a leaderboard's files are written one after another, and a
-    second signal between them would leave the CSV and the Markdown describing different records."""
+def _uninterrupted(deliver: bool = True) -> Iterator[None]:
+    """Ctrl-C and SIGTERM held back for the block: a leaderboard's files are written one after another, and a
+    signal between them would leave the CSV and the Markdown describing different records. A signal that came
+    is raised when the block ends (``deliver``), so the exit status still says it; while handling an earlier
+    one (not ``deliver``), it is dropped."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    if held and deliver:
+        previous_handler = previous[held[0]]
+        if callable(previous_handler):  # the handlers in force outside: KeyboardInterrupt, Terminated
+            previous_handler(held[0], None)
 
 
 def _handle(args: argparse.Namespace, console: Console) -> int:
@@ -329,7 +337,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             summary = driver.run(suite, store, executor, rerun_failed=args.rerun_failed, data_root=args.data_root,
                                  on_plan=on_plan, on_record=on_record)
     except KeyboardInterrupt:  # the finished runs are recorded: the leaderboard shows them too
-        with _uninterrupted(), contextlib.suppress(GnnbenchError):  # no records yet: no leaderboard
+        with _uninterrupted(deliver=False), contextlib.suppress(GnnbenchError):  # no records yet: no leaderboard
             print(f"gnnbench: leaderboard rebuilt from the records so far: "
                   f"{leaderboard.build(store.directory, suite.name).csv}", file=sys.stderr)
         raise

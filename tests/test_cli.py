@@ -206,7 +206,7 @@ def test_an_interrupted_run_leaves_a_leaderboard_of_its_finished_runs(write_suit
 
 
 def test_a_second_ctrl_c_while_the_leaderboard_is_written_does_not_tear_it(write_suite, capsys, tmp_path,
-                                                                           monkeypatch):
+                                                                           monkeypatch, request):
     """Impatient users press Ctrl-C twice: the CSV and the Markdown must still describe the same records."""
     from gnnbench import leaderboard
     from gnnbench.harness.executors import LocalExecutor
@@ -223,6 +223,8 @@ def test_a_second_ctrl_c_while_the_leaderboard_is_written_does_not_tear_it(write
 
     monkeypatch.setattr(LocalExecutor, "map", one_then_ctrl_c)
     monkeypatch.setattr(leaderboard, "build", build_pressed_again)
+    original = signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may ignore SIGINT
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, original))
     results = tmp_path / "r"
     assert main(["run", str(write_suite(GOOD.format(dataset="Cora", model="mlp"))), "--results", str(results),
                  "-q"]) == 130
@@ -230,6 +232,26 @@ def test_a_second_ctrl_c_while_the_leaderboard_is_written_does_not_tear_it(write
     assert pd.read_csv(results / "cli" / "leaderboard.csv")["n"].tolist() == [1]
     assert "(1)" in (results / "cli" / "leaderboard.md").read_text()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_signal_while_the_final_leaderboard_is_written_waits_for_it_then_counts(write_suite, capsys, tmp_path,
+                                                                                monkeypatch):
+    """A scheduler's SIGTERM as the last files are written: they are finished, and the exit status says 143."""
+    from gnnbench import leaderboard
+
+    real_build = leaderboard.build
+
+    def build_terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(leaderboard, "build", build_terminated)
+    results = tmp_path / "r"
+    assert main(["run", str(write_suite(GOOD.format(dataset="Cora", model="mlp"))), "--results", str(results),
+                 "-q"]) == 143
+    assert "terminated; finished runs are recorded" in capsys.readouterr().err
+    assert pd.read_csv(results / "cli" / "leaderboard.csv")["n"].tolist() == [2]
+    assert "(2)" in (results / "cli" / "leaderboard.md").read_text()
 
 
 def test_sigterm_is_handled_as_an_interrupt(write_suite, capsys, tmp_path, monkeypatch):
