@@ -197,6 +197,14 @@ def test_fail_on_missing_names_rows_b_lost_but_not_a_moved_configuration(tmp_pat
     # sage moved and kept a mean, gcn2 is new; gin moved to a configuration without a mean; sgc failed everywhere
     assert sorted(result.missing()["model"]) == ["gat", "gin", "mlp", "sgc"]
     assert verdicts(result)[("Cora", "sgc")] == ("both", "undefined")
+    # every run of another configuration failed: no selection moved, the row is missing for that reason
+    tuned = write(tmp_path / "a2.csv", [row("gcn", BASE, config="lr=0.01")])
+    crashed = write(tmp_path / "b2.csv", [row("gcn", [], config="none selected", failed=6)])
+    moved = compare.compare(tuned, crashed)
+    assert moved.moved_configs() == [] and moved.missing()["reason"].tolist() == ["every run failed in B"]
+    blank = write(tmp_path / "b3.csv", [row("gcn", [0.8, math.nan], config="lr=0.01", mean="", std="", n="")])
+    # a blank n (a hand-made CSV) is no count at all: not read as "every run failed"
+    assert compare.compare(tuned, blank).missing()["reason"].tolist() == ["no mean in B"]
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
     assert main(["compare", str(a), str(b), "-q", "--fail-on-missing"]) == 1
     err = capsys.readouterr().err

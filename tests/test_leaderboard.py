@@ -179,6 +179,9 @@ def test_a_model_whose_every_run_failed_is_an_unranked_row_and_the_grid_shows_wh
     assert rows.loc["gcn", ["config", "n", "failed", "configs_tried", "rank", "metric"]].tolist() == [
         "default", 0, 2, 1, None, "accuracy"]
     assert rows.loc["gat", ["config", "failed", "configs_tried"]].tolist() == ["none selected", 4, 2]
+    older = rec("gcn", "Cora", 2, 0, 0, status="failed")
+    del older["metric"], older["direction"]  # made before failed records named their metric: still counted
+    assert leaderboard_frame(runs_frame([*records, older])).set_index("model").at["gcn", "failed"] == 3
     assert pd.isna(rows.at["gcn", "mean"]) and len(rows.at["gcn", "values"]) == 0
     grid = grid_frame(runs)
     assert grid[grid["model"] == "gcn"][["config", "n", "failed", "selected"]].values.tolist() == [

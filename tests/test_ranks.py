@@ -89,3 +89,8 @@ def test_a_model_with_a_failed_run_on_some_dataset_is_not_ranked():
                                 zip(nan_everywhere["model"], nan_everywhere["dataset"], strict=True)]
     (s,) = rank_summaries(nan_everywhere)
     assert list(s.ranks.index) == ["a", "b", "c"] and s.incomplete == ["f"] and s.left_out == ["D5"]
+    # a model whose every run failed on D1 has no mean there: a failure, not a missing result
+    board = table({**MEANS, "f": [math.nan, 0.95, 0.95, 0.95, 0.95]})
+    board["failed"] = [3 * int(m == "f" and d == "D0") for m, d in zip(board["model"], board["dataset"], strict=True)]
+    (s,) = rank_summaries(board)
+    assert (s.incomplete, s.excluded) == (["f"], ["e"])

@@ -178,7 +178,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "versions": " | ".join(sorted(set(group["versions"]))),
             "epoch_load_s": group["load_s"].mean(), "epoch_load_share": group["load_share"].mean(),
         })
-    rows += _all_failed_rows(runs, grid, row_keys)
+    rows += _all_failed_rows(runs, grid, row_keys, columns)
     if not rows:
         return pd.DataFrame(columns=columns)
     board = pd.DataFrame(rows)
@@ -187,27 +187,27 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     return board[columns]
 
 
-def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]) -> list[dict[str, Any]]:
+def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str],
+                     columns: list[str]) -> list[dict[str, Any]]:
     """A row (``n`` 0, no mean, unranked, its failures counted) for every leaderboard row whose every run failed:
     a model that crashed everywhere belongs in the table as a failure, not out of it. Its metric is the one its
     failed records name (records made before failed ones named it give no row)."""
     selected = set(grid.loc[grid["selected"], row_keys].itertuples(index=False, name=None))
-    failed = runs[(runs["status"] != "ok") & runs["metric"].notna()]
+    tried = grid.groupby(row_keys).size()
     rows = []
-    for key, group in failed.groupby(row_keys, sort=True):
-        if key in selected:
+    for key, group in runs[runs["status"] != "ok"].groupby(row_keys, sort=True):
+        named = group[group["metric"].notna()]
+        if key in selected or named.empty:
             continue
         configs = sorted(set(group["config"]))
-        rows.append({**dict(zip(row_keys, key, strict=True)), "suite": ";".join(sorted(set(group["suite"]))),
-                     "config": configs[0] if len(configs) == 1 else "none selected",
-                     "metric": group["metric"].iloc[0], "direction": group["direction"].iloc[0],
-                     "mean": np.nan, "std": np.nan, "n": 0, "values": np.array([]), "val_mean": np.nan,
-                     "params": None, "epoch_time_s": np.nan, "peak_mem_mb": np.nan,
-                     "kernel": ";".join(sorted(set(group["kernel"]))), "val_std": np.nan, "seeds": "",
-                     "configs_tried": len(configs), "failed": len(group), "best_epoch_mean": np.nan, "device": "",
-                     "hparams": group["hparams"].iloc[0] if len(configs) == 1 else "",
-                     "protocol": group["protocol"].iloc[0], "versions": "", "epoch_load_s": np.nan,
-                     "epoch_load_share": np.nan})
+        one = len(configs) == 1
+        rows.append({**dict.fromkeys(columns, np.nan), **dict(zip(row_keys, key, strict=True)),
+                     "suite": ";".join(sorted(set(group["suite"]))), "config": configs[0] if one else "none selected",
+                     "metric": named["metric"].iloc[0], "direction": named["direction"].iloc[0], "n": 0,
+                     "values": np.array([]), "params": None, "kernel": ";".join(sorted(set(group["kernel"]))),
+                     "seeds": "", "configs_tried": int(tried[key]), "failed": len(group), "device": "",
+                     "hparams": group["hparams"].iloc[0] if one else "", "protocol": group["protocol"].iloc[0],
+                     "versions": ""})
     return rows
 
 

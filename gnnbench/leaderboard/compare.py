@@ -94,11 +94,11 @@ class Comparison:
         rows = list(t[[k for k in KEYS if k != "config"]].itertuples(index=False, name=None))
         b_rows = {row for row, status in zip(rows, t["status"], strict=True) if status != "only in A"}
         b_means = {row for row, mean in zip(rows, t["b_mean"], strict=True) if not math.isnan(mean)}
-        b_runs = {row for row, n in zip(rows, t["b_n"], strict=True) if n > 0}
+        b_failed = {row for row, n in zip(rows, t["b_n"], strict=True) if n == 0}
         no_row = np.array([row not in b_rows for row in rows], dtype=bool)  # only A's rows can lack one
         no_mean = np.array([row not in b_means for row in rows], dtype=bool) & t["a_mean"].notna().to_numpy()
         lost = no_row | no_mean  # a row only in B has no mean in A
-        every_run_failed = np.array([row not in b_runs for row in rows], dtype=bool) & ~no_row
+        every_run_failed = np.array([row in b_failed for row in rows], dtype=bool) & ~no_row
         reason = np.select([no_row, every_run_failed], ["no row in B", "every run failed in B"], "no mean in B")
         return t[lost].assign(reason=reason[lost])
 
@@ -107,6 +107,7 @@ class Comparison:
         scenario, metric) is on the other side under another configuration: the grid selected differently, so
         the table cannot join them (``ignore_config`` does; :meth:`regressions` judges them so)."""
         one_sided = self.table[self.table["status"] != "both"]
+        one_sided = one_sided[(one_sided["a_n"] != 0) & (one_sided["b_n"] != 0)]  # every run failed: not a choice
         moved = []
         for (task, dataset, model, *_), group in one_sided.groupby([k for k in KEYS if k != "config"], sort=True):
             configs = {side: ", ".join(group.loc[group["status"] == side, "config"])

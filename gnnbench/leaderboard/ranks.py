@@ -70,11 +70,10 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
     for (task, scenario, metric), part in board.groupby(GROUP, sort=True):
         means = part.pivot_table(index="model", columns="dataset", values="mean", aggfunc="first", dropna=False)
         failed = part["failed"].fillna(0) > 0 if "failed" in part else pd.Series(False, index=part.index)
-        # a mean over the seeds that survived a failed run is not a result to rank on; a model missing on a dataset
-        # where others have a mean is excluded for that already
+        # a mean over the seeds that survived a failed run is not a result to rank on; a failure is the reason
+        # given first, also for a model whose every run failed there (no mean at all)
         measured = means.columns[means.notna().any()]
-        incomplete = sorted(set(part.loc[failed & part["dataset"].isin(measured), "model"])
-                            - set(means.index[means[measured].isna().any(axis=1)]))
+        incomplete = sorted(set(part.loc[failed & part["dataset"].isin(measured), "model"]))
         ranked = means.drop(index=incomplete)
         left_out = [d for d in ranked.columns if ranked[d].isna().all()]
         complete = ranked.drop(columns=left_out).dropna()
