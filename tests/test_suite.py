@@ -109,6 +109,8 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, lr: 0.1}]}]\n",
      "experiments[0].models[0].lr", "unknown key 'lr' (allowed: name, hparams); a model's hyperparameters go under "
      "hparams: {name: gcn, hparams: {lr: ...}}"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparam: {}}]}]\n",
+     "experiments[0].models[0].hparam", "unknown key 'hparam' (allowed: name, hparams); did you mean 'hparams'?"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora, 1], models: [gcn]}]\n",
      "experiments[0].datasets[1]", "expected a dataset name, got int 1"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora, Cora], models: [gcn]}]\n",

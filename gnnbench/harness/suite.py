@@ -28,7 +28,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,13 +207,16 @@ class _Expander:
             return value or ""
         raise self.fail("description", f"expected a line of text, got {_kind(value)}")
 
-    def mapping(self, value: Any, key: str | None, allowed: tuple[str, ...]) -> dict:
+    def mapping(self, value: Any, key: str | None, allowed: tuple[str, ...],
+                hint: Callable[[str], str] | None = None) -> dict:
+        """``value``, checked to be a mapping of ``allowed`` keys; an unknown key gets a suggestion, or else
+        ``hint(key)``."""
         if not isinstance(value, dict):
             raise self.fail(key, f"expected a mapping, got {_kind(value)}")
         for k in value:
             if k not in allowed:
-                raise self.fail(_join(key, str(k)), f"unknown key '{k}'{did_you_mean(str(k), allowed)}"
-                                                    f" (allowed: {', '.join(allowed)})")
+                suggestion = did_you_mean(str(k), allowed) or (hint(str(k)) if hint else "")
+                raise self.fail(_join(key, str(k)), f"unknown key '{k}' (allowed: {', '.join(allowed)}){suggestion}")
         return value
 
     def suite(self, raw: Any, path: Path) -> Suite:
@@ -514,13 +517,13 @@ class _Expander:
             value = {"name": value}
         if not isinstance(value, dict):
             raise self.fail(key, f"expected a model name or a mapping with name and hparams, got {_kind(value)}")
-        for k in value:
-            if k not in ("name", "hparams"):
-                hint = (f"; a model's hyperparameters go under hparams: {{name: {value.get('name')}, hparams: "
-                        f"{{{k}: ...}}}}" if "name" in value else
-                        f"; write {{name: {k}, hparams: ...}}" if k in MODELS else "")
-                raise self.fail(_join(key, str(k)), f"unknown key '{k}'{did_you_mean(str(k), ('name', 'hparams'))} "
-                                                    f"(allowed: name, hparams){hint}")
+
+        def hint(k: str) -> str:
+            if "name" in value:
+                return f"; a model's hyperparameters go under hparams: {{name: {value['name']}, hparams: {{{k}: ...}}}}"
+            return f"; write {{name: {k}, hparams: ...}}" if k in MODELS else ""
+
+        value = self.mapping(value, key, ("name", "hparams"), hint)
         name = value.get("name")
         if not isinstance(name, str):
             raise self.fail(_join(key, "name"), f"expected a model name, got {_kind(name)}")
