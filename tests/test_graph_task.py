@@ -248,3 +248,25 @@ def test_reference_graph_suites_parse_and_each_model_runs_in_reduced_form():
         assert record["status"] == "ok", record.get("error")
         assert record["params"] < 100_000
     assert {s.model for s in load_suite(root / "synthetic.yaml").specs} == {"sir_gcn", "gcn"}
+
+
+class Unpooled(torch.nn.Module):
+    """A graph-level model that forgot to pool: one row per node."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(in_channels, out_channels)
+
+    def forward(self, x, edge_index, batch=None):
+        return self.lin(x)
+
+
+def test_a_model_returning_the_wrong_shape_is_named_with_what_was_expected():
+    from torch_geometric.data import Batch
+
+    batch = Batch.from_data_list(list(toy_graphs(4)))  # 4 graphs of 3, 4, 5 and 3 nodes
+    with pytest.raises(ValueError, match=r"^Unpooled returned \(15, 3\); expected one row per graph, \(4, \.\.\.\) "
+                                         r"for this batch of 4 graphs and 15 nodes \(pool the node states"):
+        GraphClassification(GraphOptions()).predict(Unpooled(1, 3), batch)
+    node_level = InductiveNodeClassification(GraphOptions())
+    assert node_level.output(Unpooled(1, 3), batch).shape == (15, 3)  # one row per node is right there

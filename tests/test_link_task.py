@@ -210,3 +210,21 @@ def test_the_link_task_runs_from_a_suite(write_suite):
         assert record["status"] == "ok", record.get("error")
         assert set(record["metrics"]["test"]) == {"roc_auc", "average_precision", "hits@50", "loss"}
         assert record["data"]["num_message_edges"] < 2 * 5278 * 0.65
+
+
+def test_a_link_model_returning_the_wrong_shape_is_named_with_what_was_expected():
+    split, _ = LinkPrediction(LinkOptions()).with_split(graph(), seed=0)
+
+    class PerPair(torch.nn.Module):
+        def forward(self, x, edge_index):
+            return x[:10]
+
+        def score_pairs(self, x, edge_index, pairs):
+            return torch.zeros(pairs.size(1), 2)
+
+    with pytest.raises(ValueError, match=r"^PerPair returned \(\d+, 2\); expected one logit per pair from score_pairs"):
+        LinkPrediction.pair_logits(PerPair(), split, split.val_pairs)
+    del PerPair.score_pairs
+    with pytest.raises(ValueError, match=r"^PerPair returned \(10, 3\); expected node embeddings of shape \(60, "):
+        LinkPrediction.pair_logits(PerPair(), split, split.val_pairs)
+

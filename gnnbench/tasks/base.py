@@ -43,6 +43,16 @@ class NonFiniteLossError(RuntimeError):
         return f"loss became {self.loss} at epoch {self.epoch}"
 
 
+def check_output(model: torch.nn.Module, out: Any, rows: int, dims: tuple[int, ...], expected: str) -> torch.Tensor:
+    """``out`` when it is a tensor of ``rows`` rows and one of ``dims`` dimensions; otherwise a ValueError naming
+    the model, what it returned and what was ``expected``: a plugin's wrong output shape is named where the task
+    reads it, not by an indexing or loss error deep inside the task."""
+    if isinstance(out, torch.Tensor) and out.dim() in dims and out.size(0) == rows:
+        return out
+    shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+    raise ValueError(f"{type(model).__name__} returned {shape}; expected {expected}")
+
+
 @dataclass(frozen=True)
 class Budget:
     """How long a run may train: at most ``epochs``, stopping after ``patience`` epochs without improvement."""

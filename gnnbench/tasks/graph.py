@@ -44,7 +44,7 @@ from gnnbench import hparams as hp
 from gnnbench.data.collection import GraphCollection
 from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
+from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite, check_output
 from gnnbench.tasks.metrics import accuracy, macro_f1
 from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams
 from gnnbench.tasks.splits import holdout, stratified_folds
@@ -188,12 +188,18 @@ class GraphTask(Task):
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
     def output(self, model: torch.nn.Module, batch: Batch) -> Tensor:
-        """The model's output on a mini-batch: one row per graph, or per node for node-level targets."""
+        """The model's output on a mini-batch: one row per graph, or per node for node-level targets. Another
+        shape (a graph-level model that forgot to pool) is named here, not by a loss deep in the task."""
         if getattr(model, "takes_batch", False):
-            return model(batch)
-        if self.level == "graph":
-            return model(batch.x, batch.edge_index, batch.batch)
-        return model(batch.x, batch.edge_index)
+            out = model(batch)
+        elif self.level == "graph":
+            out = model(batch.x, batch.edge_index, batch.batch)
+        else:
+            out = model(batch.x, batch.edge_index)
+        rows = batch.num_graphs if self.level == "graph" else batch.num_nodes
+        pooled = " (pool the node states: forward(x, edge_index, batch))" if self.level == "graph" else ""
+        return check_output(model, out, rows, (1, 2), f"one row per {self.level}, ({rows}, ...) for this batch of "
+                                                      f"{batch.num_graphs} graphs and {batch.num_nodes} nodes{pooled}")
 
     def predict(self, model: torch.nn.Module, batch: Batch) -> tuple[Tensor, Tensor]:
         """(model output, target) of the items that have a target (nodes without one have ``y = -1``)."""

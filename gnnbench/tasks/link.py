@@ -29,7 +29,7 @@ from torch_geometric.transforms import RandomLinkSplit
 
 from gnnbench import hparams as hp
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, FitResult, RunContext, Task
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output
 from gnnbench.tasks.metrics import average_precision, hits_at_k, roc_auc
 
 SPLITS = ("train", "val", "test")
@@ -122,8 +122,10 @@ class LinkPrediction(Task):
         edge_index = data.edge_index if edge_index is None else edge_index
         score_pairs = getattr(model, "score_pairs", None)
         if callable(score_pairs):
-            return score_pairs(data.x, edge_index, pairs)
-        h = model(data.x, edge_index)
+            return check_output(model, score_pairs(data.x, edge_index, pairs), pairs.size(1), (1,),
+                                f"one logit per pair from score_pairs: ({pairs.size(1)},)")
+        h = check_output(model, model(data.x, edge_index), data.num_nodes, (2,),
+                         f"node embeddings of shape ({data.num_nodes}, channels)")
         return (h[pairs[0]] * h[pairs[1]]).sum(-1)
 
     @torch.no_grad()

@@ -21,7 +21,7 @@ from gnnbench.kernels import CONCRETE, candidates, model_kernels
 from gnnbench.kernels.adjacency import graph_of, with_graph
 from gnnbench.kernels.auto import use_kernel
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, FitResult, RunContext, Task
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output
 from gnnbench.tasks.metrics import accuracy, macro_f1
 from gnnbench.tasks.splits import check_fractions, stratified_masks
 
@@ -131,12 +131,8 @@ class NodeClassification(Task):
 def node_scores(model: torch.nn.Module, data: Data) -> torch.Tensor:
     """The model's class scores, one row per node: a model returning another shape is named here, not by an
     indexing error deep in the task."""
-    out = model(data.x, graph_of(data))
-    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.size(0) != data.num_nodes:
-        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ValueError(f"{type(model).__name__} returned {shape}; expected class scores of shape "
-                         f"({data.num_nodes}, classes): one row per node")
-    return out
+    return check_output(model, model(data.x, graph_of(data)), data.num_nodes, (2,),
+                        f"class scores of shape ({data.num_nodes}, classes): one row per node")
 
 
 def hide_test(data: Data) -> Data:
