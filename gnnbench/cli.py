@@ -130,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rerun-failed", action="store_true", help="run again the runs recorded as failed")
     run.add_argument("--only", action="append", metavar="EXPERIMENT",
                      help="run only this experiment of the suite (repeatable); the leaderboard keeps every record")
+    run.add_argument("--smoke", type=_positive_int, nargs="?", const=2, metavar="EPOCHS",
+                     help="check that every configuration runs: its smallest seed, at most EPOCHS epochs (default "
+                     "2), into RESULTS/<suite>.smoke, apart from the suite's records")
     run.add_argument("--dry-run", action="store_true", help="validate the suite file, check the devices and load "
                      "the datasets of the runs to do (checksums verified), show the plan; run nothing")
     run.add_argument("-v", "--verbose", action="store_true", help="progress over epochs too (local executor)")
@@ -251,10 +254,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness import driver
     from gnnbench.harness.executors import make_executor
     from gnnbench.harness.store import RunStore
-    from gnnbench.harness.suite import load_suite
+    from gnnbench.harness.suite import load_suite, smoke
     from gnnbench.leaderboard.aggregate import scenario_label
 
     suite = load_suite(args.suite)
+    if args.smoke is not None:  # before --only, which keeps the whole (smoke) suite's runs as its own
+        suite = smoke(suite, args.smoke)
     if args.only:
         suite = suite.only(args.only)
     store = RunStore(args.results / suite.name)

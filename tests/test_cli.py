@@ -82,6 +82,26 @@ def test_checksum_mismatch_names_the_suite_key_and_the_file(write_suite, capsys,
     assert (tmp_path / "r" / "cli" / "runs.jsonl").read_text() == ""  # nothing ran
 
 
+def test_smoke_runs_every_configuration_once_briefly_apart_from_the_suite(write_suite, capsys, tmp_path):
+    """Before a long suite: does every model, configuration and dataset run at all? One seed, a few epochs."""
+    path = write_suite("""\
+name: cli
+defaults: {seeds: 3, epochs: 50}
+experiments:
+  - {name: a, task: node_classification, datasets: [Cora], models: [{name: mlp, hparams: {hidden_channels: [8, 16]}}]}
+  - {name: b, task: node_classification, datasets: [Cora], models: [gcn], seeds: [4, 5], epochs: 1}
+""")
+    results = tmp_path / "r"
+    assert main(["run", str(path), "--results", str(results), "--smoke", "-q"]) == 0
+    records = [json.loads(line) for line in (results / "cli.smoke" / "runs.jsonl").read_text().splitlines()]
+    assert sorted((r["spec"]["model"], r["spec"]["config"], r["spec"]["seed"], r["spec"]["epochs"]) for r in records) \
+        == [("gcn", "default", 4, 1), ("mlp", "hidden_channels=16", 0, 2), ("mlp", "hidden_channels=8", 0, 2)]
+    assert {r["spec"]["suite"] for r in records} == {"cli.smoke"} and not (results / "cli").exists()
+    assert (results / "cli.smoke" / "leaderboard.csv").is_file()
+    assert main(["run", str(path), "--results", str(results), "--smoke", "--only", "b", "--dry-run"]) == 0
+    assert "cli.smoke: 1 run, 1 recorded, 0 failed (kept), 0 to run" in capsys.readouterr().out
+
+
 def test_a_results_path_that_cannot_hold_records_is_one_error_before_anything_runs(write_suite, capsys, tmp_path):
     path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     (tmp_path / "afile").write_text("hi")

@@ -143,6 +143,24 @@ class Suite:
         return dataclasses.replace(self, specs=[s for s in self.specs if s.experiment in experiments])
 
 
+SMOKE_SUFFIX = ".smoke"
+
+
+def smoke(suite: Suite, epochs: int) -> Suite:
+    """A quick check that every run of ``suite`` can run: one run per configuration (each experiment, model,
+    configuration, dataset and scenario, at its smallest seed) for at most ``epochs`` epochs, named
+    ``<suite>.smoke`` so its records never mix with the suite's. Task options (a search's budget, a solver's)
+    are kept."""
+    first: dict[str, RunSpec] = {}
+    for spec in suite.specs:
+        group = canonical_json({**spec.to_dict(), "run_id": None, "seed": None})
+        if group not in first or spec.seed < first[group].seed:
+            first[group] = spec
+    name = suite.name + SMOKE_SUFFIX
+    specs = [dataclasses.replace(s, epochs=min(s.epochs, epochs), suite=name) for s in first.values()]
+    return dataclasses.replace(suite, name=name, specs=specs, all_run_ids=frozenset())
+
+
 def load_suite(path: str | Path) -> Suite:
     """Parse, validate and expand a suite file; raise :class:`ConfigError` on the first problem."""
     path = Path(path)
