@@ -264,9 +264,18 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         suite = suite.only(args.only)
     store = RunStore(args.results / suite.name)
     store.check()
+    rerun_failed = args.rerun_failed or args.smoke is not None  # a smoke check is of the code as it is now
+    if args.smoke is not None and not args.dry_run and store.path.exists():
+        latest = store.latest()
+        outdated = {**driver.stale(suite, latest), **driver.changed_code(suite, latest)}
+        if outdated:  # made with another version of a model's file, or of the suite: not a check of this one
+            store.set_aside(outdated)
+            print(f"gnnbench: note: set aside {_describe(outdated)} of an earlier smoke check, made with other code "
+                  "or another version of the suite file", file=sys.stderr)
 
     def note_stale(plan: driver.Plan) -> None:
-        prune = (f"`gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results")
+        prune = ("a run with --smoke" if args.smoke is not None else
+                 f"`gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results")
                                                     else "") + "`")
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
             print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} "
@@ -288,7 +297,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     options = dict(suite.executor) if kind == suite.executor["type"] else {}
     options.update({k: v for k, v in (("workers", args.workers), ("address", args.address)) if v is not None})
     if args.dry_run:
-        plan = driver.prepare(suite, store, args.rerun_failed, args.data_root,
+        plan = driver.prepare(suite, store, rerun_failed, args.data_root,
                               devices=make_executor(kind, options).runs_here)
         note_stale(plan)
         console.print(f"{suite.name}: {_runs(len(suite.specs))}, {plan.done} recorded, {plan.failed_kept} failed "
@@ -339,7 +348,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
     try:
         with progress:
-            summary = driver.run(suite, store, executor, rerun_failed=args.rerun_failed, data_root=args.data_root,
+            summary = driver.run(suite, store, executor, rerun_failed=rerun_failed, data_root=args.data_root,
                                  on_plan=on_plan, on_record=on_record)
     except KeyboardInterrupt:  # the finished runs are recorded: the leaderboard shows them too
         with _uninterrupted(deliver=False), contextlib.suppress(GnnbenchError):  # no records yet: no leaderboard

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gnnbench import leaderboard
+from gnnbench import leaderboard, registry
 from gnnbench.errors import ConfigError
 from gnnbench.harness import driver
 from gnnbench.harness.executors import LocalExecutor
@@ -154,3 +154,30 @@ def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(write_s
     assert main(["prune", str(path), "--results", str(tmp_path / "results")]) == 0
     assert "set aside 1 run (gcn_residual on Cora: 1)" in capsys.readouterr().out
     assert [s.model for s in driver.plan(load_suite(path), store).todo] == ["gcn_residual"]
+
+
+def test_a_smoke_check_after_editing_a_plugin_checks_the_new_code(write_suite, tmp_path, capsys, monkeypatch):
+    """A failing model, fixed: the next --smoke runs it again (failed runs are retried, runs made with the old
+    file are set aside), so the check says whether the fix works."""
+    from gnnbench.cli import main
+
+    monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
+    code = re.search(r"```python\n(# my_models.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    plugin = tmp_path / "my_models.py"
+    plugin.write_text(code.replace("        x = F.dropout(x, self.dropout, self.training)\n",
+                                   "        raise RuntimeError('not yet')\n", 1))
+    path = write_suite("""\
+        name: edited
+        plugins: [my_models.py]
+        defaults: {seeds: 2, epochs: 5}
+        experiments: [{task: node_classification, datasets: [Cora], models: [gcn_residual]}]
+        """)
+    argv = ["run", str(path), "--results", str(tmp_path / "results"), "--smoke", "-q"]
+    assert main(argv) == 1 and "RuntimeError: not yet" in capsys.readouterr().err
+    plugin.write_text(code)  # the fix, imported afresh as the next command would
+    monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
+    monkeypatch.setattr(registry, "_loaded_plugins", {})
+    assert main(argv) == 0
+    assert "set aside 1 run (gcn_residual on Cora: 1) of an earlier smoke check" in capsys.readouterr().err
+    records = RunStore(tmp_path / "results" / "edited.smoke").latest()
+    assert [r["status"] for r in records.values()] == ["ok"] and not (tmp_path / "results" / "edited").exists()
