@@ -439,3 +439,25 @@ def test_what_the_tables_warned_about_is_kept_in_the_markdown_and_the_page(tmp_p
     records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(2)]
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     assert "## Warnings" not in leaderboard.build(tmp_path).markdown.read_text()
+
+
+def test_mixed_runs_are_warned_about_in_every_configuration_and_across_model_file_versions():
+    """The selection compares every configuration, so a mixed one that lost is named too; so are records made
+    with another version of a plugin model's file (their run ids are the same)."""
+    records = [rec("gcn", "Cora", s, 0.9, 0.8, config="a") for s in range(2)]
+    records += [rec("gcn", "Cora", s, 0.5, 0.5, config="b") for s in range(2)]
+    records[2]["spec"]["epochs"] = 7  # in the configuration validation does not select
+    for i, r in enumerate(records[:2]):
+        r["model_source"] = {"file": "my_models.py", "sha256": f"v{i}"}
+    with pytest.warns(UserWarning) as caught:
+        board(records)
+    messages = sorted(str(w.message) for w in caught)
+    assert "Cora gcn (a): runs made with 2 versions of the model's file" in messages[0]
+    assert "Cora gcn (b): runs made with different settings (epochs 7 vs null)" in messages[1]
+
+
+def test_a_row_whose_every_run_failed_keeps_the_versions_its_records_ran_with():
+    failed = [rec("gcn", "Cora", s, 0, 0, status="failed") for s in range(2)]
+    for r in failed:
+        r["env"] = {"python": "3.11.7", "versions": {"torch": "2.13.0"}}
+    assert board(failed).iloc[0]["versions"] == "python=3.11.7;torch=2.13.0"

@@ -63,6 +63,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""),
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
             "seed": spec["seed"], "kernel": kernel_label(r), "metric": r.get("metric"), "direction": r.get("direction"),
+            "versions": versions_label(r.get("env", {})), "source": r.get("model_source", {}).get("sha256", ""),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
             "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
         }
@@ -73,7 +74,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
                 val=r["metrics"]["val"][metric], val_loss=r["metrics"]["val"].get("loss", np.nan),
                 params=r.get("params"), epoch_time_s=r.get("epoch_time_s"),
                 peak_mem_mb=r.get("memory", {}).get("peak_mb"), best_epoch=r.get("best_epoch"),
-                device=r.get("env", {}).get("device_name", ""), versions=versions_label(r.get("env", {})),
+                device=r.get("env", {}).get("device_name", ""),
                 load_s=r.get("loading", {}).get("epoch_load_s", np.nan),  # models gathering from a feature store
                 load_share=r.get("loading", {}).get("epoch_load_share", np.nan),
             )
@@ -146,7 +147,8 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     grid = grid_frame(runs, row_keys)
     config_keys = [*row_keys, "config"]
     runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(config_keys)}
-    folds_of = {key: group for key, group in _ok(runs).groupby(row_keys) if group["cv"].all()}
+    rows_of = {key: group for key, group in _ok(runs).groupby(row_keys)}
+    folds_of = {key: group for key, group in rows_of.items() if group["cv"].all()}
     failed_in_row = grid.groupby(row_keys)["failed"].sum()
     tried = grid.groupby(row_keys).size()
     rows = []
@@ -155,7 +157,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         group = runs_of[key]
         config, hparams, val_mean, val_std = sel.config, group["hparams"].iloc[0], sel.val_mean, sel.val_std
         n_failed = int(sel.failed)
-        _warn_mixed_runs(sel, folds_of.get(key[:-1], group))  # under CV before a fold picks among them
+        _warn_mixed_runs(sel, rows_of[key[:-1]])  # every configuration: the selection compares them all
         if key[:-1] in folds_of:
             group = _chosen_per_fold(folds_of[key[:-1]])
             config, hparams = _per_fold_label(group)
@@ -207,7 +209,7 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
                      "values": np.array([]), "params": None, "kernel": ";".join(sorted(set(group["kernel"]))),
                      "seeds": "", "configs_tried": int(tried[key]), "failed": len(group), "device": "",
                      "hparams": group["hparams"].iloc[0] if one else "", "protocol": group["protocol"].iloc[0],
-                     "versions": ""})
+                     "versions": " | ".join(sorted(set(group["versions"]) - {""}))})
     return rows
 
 
@@ -232,9 +234,9 @@ def _ok(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
-    """Runs under one configuration label that are not one configuration's seeds: a seed recorded twice, or
-    runs made with other settings (records made under other defaults, or by another suite writing the same
-    folder). The row still counts them all."""
+    """Runs under one configuration label that are not one configuration's seeds: a seed recorded twice, runs
+    made with other settings (records made under other defaults, or by another suite writing the same folder),
+    or with other versions of the model's file (``model_source``). The row still counts them all."""
     for config, part in runs.groupby("config"):
         problems = []
         repeated = sorted(set(part["seed"][part["seed"].duplicated()]))
@@ -244,6 +246,8 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         settings = set(zip(part["protocol"], part["hparams"], strict=True))
         if len(settings) > 1:
             problems.append(f"runs made with different settings ({setting_differences(settings)})")
+        if part["source"].nunique() > 1:
+            problems.append(f"runs made with {part['source'].nunique()} versions of the model's file")
         if problems:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)} (records made "
                           "under other defaults or an earlier version of the suite file?); the row uses them all "
