@@ -265,8 +265,17 @@ def test_a_model_returning_the_wrong_shape_is_named_with_what_was_expected():
     from torch_geometric.data import Batch
 
     batch = Batch.from_data_list(list(toy_graphs(4)))  # 4 graphs of 3, 4, 5 and 3 nodes
-    with pytest.raises(ValueError, match=r"^Unpooled returned \(15, 3\); expected one row per graph, \(4, \.\.\.\) "
-                                         r"for this batch of 4 graphs and 15 nodes \(pool the node states"):
+    with pytest.raises(ValueError, match=r"^Unpooled returned \(15, 3\) \(forward at .*test_graph_task\.py:\d+\); "
+                                         r"expected one row per graph, \(4, \.\.\.\) for this batch of 4 graphs and 15 "
+                                         r"nodes \(pool the node states"):
         GraphClassification(GraphOptions()).predict(Unpooled(1, 3), batch)
+
+    class NoBatch(Unpooled):
+        def forward(self, x, edge_index):
+            return self.lin(x)
+
+    with pytest.raises(ValueError, match=r"NoBatch.forward cannot take \(x, edge_index, batch\): a graph-level task "
+                                         r"calls model\(x, edge_index, batch\)"):
+        GraphClassification(GraphOptions()).predict(NoBatch(1, 3), batch)
     node_level = InductiveNodeClassification(GraphOptions())
     assert node_level.output(Unpooled(1, 3), batch).shape == (15, 3)  # one row per node is right there

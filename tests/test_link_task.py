@@ -222,9 +222,11 @@ def test_a_link_model_returning_the_wrong_shape_is_named_with_what_was_expected(
         def score_pairs(self, x, edge_index, pairs):
             return torch.zeros(pairs.size(1), 2)
 
-    with pytest.raises(ValueError, match=r"^PerPair returned \(\d+, 2\); expected one logit per pair from score_pairs"):
+    with pytest.raises(ValueError, match=r"^PerPair returned \(\d+, 2\) \(forward at .*\); expected one logit per "
+                                         r"pair from score_pairs"):
         LinkPrediction.pair_logits(PerPair(), split, split.val_pairs)
     del PerPair.score_pairs
-    with pytest.raises(ValueError, match=r"^PerPair returned \(10, 3\); expected node embeddings of shape \(60, "):
+    with pytest.raises(ValueError, match=r"^PerPair returned \(10, 3\) \(forward at .*\); expected node embeddings "
+                                         r"of shape \(60, "):
         LinkPrediction.pair_logits(PerPair(), split, split.val_pairs)
 

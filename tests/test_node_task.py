@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
@@ -106,8 +107,9 @@ def test_a_model_returning_the_wrong_shape_fails_with_what_was_expected(write_su
     monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
     register_model("ten_rows", tasks=("node_classification",))(TenRows)
     record = execute(spec_for(write_suite, model="ten_rows", epochs=2)[0])
+    forward = f"forward at {__file__}:{inspect.getsourcelines(TenRows.forward)[1]}"  # where to look
     assert record["status"] == "failed" and record["error"]["message"] == (
-        "TenRows returned (10, 7); expected class scores of shape (2708, classes): one row per node")
+        f"TenRows returned (10, 7) ({forward}); expected class scores of shape (2708, classes): one row per node")
 
 
 def test_a_model_with_its_own_fit_uses_the_hook_and_the_task_still_reports_test(write_suite, monkeypatch):

@@ -165,7 +165,7 @@ def _failures(records: list[dict[str, Any]]) -> list[str]:
     lines = [f"## Failed runs ({len(rows)})", "", "| " + " | ".join(columns) + " |",
              "| " + " | ".join("---:" if c == "seed" else "---" for c in columns) + " |"]
     for row in rows:
-        row["error"] = row["error"].replace("|", "\\|")[:160]
+        row["error"] = row["error"].replace("|", "\\|")[:300]
         lines.append("| " + " | ".join(str(row[c]) for c in columns) + " |")
     return lines + [""]
 

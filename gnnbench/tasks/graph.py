@@ -193,6 +193,12 @@ class GraphTask(Task):
         if getattr(model, "takes_batch", False):
             out = model(batch)
         elif self.level == "graph":
+            try:
+                inspect.signature(model.forward).bind(batch.x, batch.edge_index, batch.batch)
+            except TypeError:
+                raise ValueError(f"{type(model).__name__}.forward cannot take (x, edge_index, batch): a graph-level "
+                                 "task calls model(x, edge_index, batch), batch giving each node's graph for "
+                                 "pooling") from None
             out = model(batch.x, batch.edge_index, batch.batch)
         else:
             out = model(batch.x, batch.edge_index)
