@@ -567,6 +567,11 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         print(f"gnnbench: note: selected under another configuration on each side, so not compared in the table: "
               f"{'; '.join(moved)}; --ignore-config compares each side's selected configuration (and "
               "--fail-on-regression does)", file=sys.stderr)
+    crashed = result.missing().query("reason == 'every run failed in B'")
+    if len(crashed) and not args.fail_on_missing:  # on stderr, -q or not: no test can call them worse
+        print("gnnbench: note: every run failed in B: " + "; ".join(
+            f"{r.task} {r.dataset} {r.model}" for r in crashed.itertuples(index=False))
+            + " (--fail-on-missing fails the gate on them)", file=sys.stderr)
     failed = 0
     if args.fail_on_regression is not None:
         worse = result.regressions(args.fail_on_regression)

@@ -206,6 +206,8 @@ def test_fail_on_missing_names_rows_b_lost_but_not_a_moved_configuration(tmp_pat
     # a blank n (a hand-made CSV) is no count at all: not read as "every run failed"
     assert compare.compare(tuned, blank).missing()["reason"].tolist() == ["no mean in B"]
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
+    assert "note: every run failed in B: node_classification Cora sgc (--fail-on-missing fails the gate on them)" \
+        in capsys.readouterr().err
     assert main(["compare", str(a), str(b), "-q", "--fail-on-missing"]) == 1
     err = capsys.readouterr().err
     assert "missing: node_classification Cora mlp (default, none): accuracy 80.80 -> no row in B" in err
