@@ -264,17 +264,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         suite = suite.only(args.only)
     store = RunStore(args.results / suite.name)
     store.check()
-    rerun_failed = args.rerun_failed or args.smoke is not None  # a smoke check is of the code as it is now
-    if args.smoke is not None and not args.dry_run and store.path.exists():
-        latest = store.latest()
-        outdated = {**driver.stale(suite, latest), **driver.changed_code(suite, latest)}
-        if outdated:  # made with another version of a model's file, or of the suite: not a check of this one
-            store.set_aside(outdated)
-            print(f"gnnbench: note: set aside {_describe(outdated)} of an earlier smoke check, made with other code "
-                  "or another version of the suite file", file=sys.stderr)
+    smoking = args.smoke is not None  # a smoke check is of the code and the suite file as they are now
+    rerun_failed = args.rerun_failed or smoking
 
     def note_stale(plan: driver.Plan) -> None:
-        prune = ("a run with --smoke" if args.smoke is not None else
+        prune = ("a run with --smoke" if smoking else
                  f"`gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results")
                                                     else "") + "`")
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
@@ -285,9 +279,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         if plan.changed:  # their numbers are another code's
             files = sorted({r["model_source"]["file"] for r in plan.changed.values()})
             print(f"gnnbench: note: {_describe(plan.changed)} recorded in {store.path} "
-                  f"{'was' if len(plan.changed) == 1 else 'were'} made with another "
-                  f"version of {', '.join(files)}; they count as done until {prune} sets "
-                  "them aside, and the next run runs them again", file=sys.stderr)
+                  f"{'was' if len(plan.changed) == 1 else 'were'} made with another version of {', '.join(files)}; "
+                  + ("a run with --smoke sets them aside and runs them again" if smoking else
+                     f"they count as done until {prune} sets them aside, and the next run runs them again"),
+                  file=sys.stderr)
 
     kind = args.executor or suite.executor["type"]
     for flag, value, meant_for in (("--workers", args.workers, "process"), ("--address", args.address, "ray")):
@@ -296,9 +291,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   + (f" (add --executor {meant_for})" if kind == "local" else ""), file=sys.stderr)
     options = dict(suite.executor) if kind == suite.executor["type"] else {}
     options.update({k: v for k, v in (("workers", args.workers), ("address", args.address)) if v is not None})
+    devices = make_executor(kind, options).runs_here
+    if smoking and not args.dry_run:
+        _refresh_smoke(suite, store, args.data_root, devices)
     if args.dry_run:
-        plan = driver.prepare(suite, store, rerun_failed, args.data_root,
-                              devices=make_executor(kind, options).runs_here)
+        plan = driver.prepare(suite, store, rerun_failed, args.data_root, devices=devices, redo_changed=smoking)
         note_stale(plan)
         console.print(f"{suite.name}: {_runs(len(suite.specs))}, {plan.done} recorded, {plan.failed_kept} failed "
                       f"(kept), {len(plan.todo)} to run -> {store.path}")
@@ -365,8 +362,37 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     return 1 if summary.failed or summary.failed_kept else 0
 
 
-def _prune(args: argparse.Namespace, console: Console) -> int:
+def _refresh_smoke(suite: Any, store: Any, data_root: str | None, devices: bool) -> None:
+    """Before a smoke check: set aside the earlier checks' records of another suite file or EPOCHS (``stale``)
+    and those made with another version of a model's file (``changed``), once the suite's checks pass, so the
+    check reports on the code and the suite as they are now."""
+    from gnnbench.harness import driver
+
+    latest = store.latest()
+    stale, changed = driver.stale(suite, latest), driver.changed_code(suite, latest)
+    if not stale and not changed:
+        return
+    driver.preflight(suite, suite.specs, data_root, devices=devices)  # nothing moves when the suite cannot run
+    store.set_aside({**stale, **changed})
+    for records, why in ((stale, "of another suite file or --smoke EPOCHS"),
+                         (changed, "made with another version of their model's file")):
+        if records:
+            print(f"gnnbench: note: set aside {_describe(records)} of an earlier smoke check, {why}", file=sys.stderr)
+    _rebuild_or_clear(store.directory, suite.name)
+
+
+def _rebuild_or_clear(directory: Path, name: str) -> Path | None:
+    """The leaderboard of the records left in ``directory`` (its CSV), or its files removed when none are left."""
     from gnnbench import leaderboard
+    from gnnbench.harness.store import RunStore
+
+    if RunStore(directory).records():
+        return leaderboard.build(directory, name).csv
+    leaderboard.clear(directory)
+    return None
+
+
+def _prune(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness import driver
     from gnnbench.harness.store import STALE_FILE, RunStore
     from gnnbench.harness.suite import load_suite
@@ -387,11 +413,9 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
         return 0
     moved = store.set_aside(stale)
     console.print(f"{suite.name}: set aside {_describe(stale)} ({moved} records) into {store.directory / STALE_FILE}")
-    if store.records():
-        console.print(f"leaderboard rebuilt: {leaderboard.build(store.directory, suite.name).csv}")
-    else:
-        leaderboard.clear(store.directory)
-        console.print(f"no records left: leaderboard files removed from {store.directory}")
+    csv = _rebuild_or_clear(store.directory, suite.name)
+    console.print(f"leaderboard rebuilt: {csv}" if csv else f"no records left: leaderboard files removed from "
+                  f"{store.directory}")
     return 0
 
 

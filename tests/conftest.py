@@ -17,6 +17,16 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["GNNBENCH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _registered_builtins() -> None:
+    """The built-in entries registered before any test patches a registry's ``_entries``: registered into a
+    patched copy, they would vanish with it when the patch is undone, for every later test."""
+    from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS
+
+    for registry in (MODELS, DATASETS, TASKS, SCENARIOS):
+        registry.names()
+
+
 @pytest.fixture
 def write_suite(tmp_path: Path):
     """``write_suite(text)`` -> path of a suite file holding the dedented text."""

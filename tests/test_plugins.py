@@ -177,6 +177,8 @@ def test_a_smoke_check_after_editing_a_plugin_checks_the_new_code(write_suite, t
     plugin.write_text(code)  # the fix, imported afresh as the next command would
     monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
     monkeypatch.setattr(registry, "_loaded_plugins", {})
+    assert main([*argv[:-1], "--dry-run"]) == 0  # what the check will do: run it again
+    assert "edited.smoke: 1 run, 0 recorded, 0 failed (kept), 1 to run" in capsys.readouterr().out
     assert main(argv) == 0
     assert "set aside 1 run (gcn_residual on Cora: 1) of an earlier smoke check" in capsys.readouterr().err
     records = RunStore(tmp_path / "results" / "edited.smoke").latest()

@@ -46,12 +46,13 @@ class Summary:
     failed_kept: int = 0
 
 
-def plan(suite: Suite, store: RunStore, rerun_failed: bool = False) -> Plan:
-    """Skip runs that succeeded; retry failed ones only when asked."""
+def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed: bool = False) -> Plan:
+    """Skip runs that succeeded; retry failed ones only when asked, and runs made with another version of their
+    model's file (``changed``) only when ``redo_changed``."""
     latest = store.latest()
     result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest))
     for spec in suite.specs:
-        status = latest.get(spec.run_id, {}).get("status")
+        status = None if redo_changed and spec.run_id in result.changed else latest.get(spec.run_id, {}).get("status")
         if status == "ok":
             result.done += 1
         elif status == "failed" and not rerun_failed:
@@ -99,10 +100,11 @@ def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices
             raise ConfigError(str(suite.path), suite.dataset_keys.get(name), str(exc)) from None
 
 
-def prepare(suite: Suite, store: RunStore, rerun_failed: bool, data_root: str | None, devices: bool) -> Plan:
+def prepare(suite: Suite, store: RunStore, rerun_failed: bool, data_root: str | None, devices: bool,
+            redo_changed: bool = False) -> Plan:
     """The plan, after the checks every run would meet first (:func:`preflight`): what a run does before its
     first run, and all that ``--dry-run`` does."""
-    todo = plan(suite, store, rerun_failed)
+    todo = plan(suite, store, rerun_failed, redo_changed)
     preflight(suite, todo.todo, data_root, devices=devices)
     return todo
 
