@@ -285,7 +285,8 @@ def test_bad_input_names_the_file_and_the_column(pair, tmp_path, capsys):
 @pytest.mark.parametrize(("edit", "message"), [
     ({"mean": "0.900000"}, "column 'mean' is '0.900000' but the mean of 'values' is 0.808"),  # a hand-edited mean
     ({"mean": "80.8"}, "column 'mean' is '80.8' but the mean of 'values' is 0.808"),  # written in points
-    ({"mean": "1"}, "column 'mean' is '1' but the mean of 'values' is 0.808; expected them to agree to 0.0081"),  # 1%
+    # 1% of the largest value, 0.82: a mean written as a whole number hides any change
+    ({"mean": "1"}, "column 'mean' is '1' but the mean of 'values' is 0.808; expected them to agree to 0.0082"),
     ({"n": 10}, "column 'n' is 10 but 'values' holds 5"),
     ({"values": "0.8;;0.81"}, "column 'values' is '0.8;;0.81'; expected finite numbers (or nan)"),
     ({"mean": "inf"}, "column 'mean' is 'inf'; expected a finite number"),
@@ -303,6 +304,8 @@ def test_a_mean_or_n_that_contradicts_the_values_is_an_error(tmp_path, edit, mes
     assert compare.compare(a, rounded).table["b_mean"].item() == 0.8133
     coarse = write(tmp_path / "d.csv", [{**row("gcn", [0.81, 0.81, 0.82]), "mean": "0.81"}])  # 2 digits: 0.3% off
     assert compare.compare(a, coarse).table["b_mean"].item() == 0.81
+    signed = write(tmp_path / "e.csv", [{**row("gcn", [0.0123, -0.012]), "mean": "1.5e-4"}])  # near 0, e-notation
+    assert compare.compare(signed, signed).table["a_mean"].item() == 1.5e-4
 
 
 def test_a_profile_row_compares_its_median_not_the_mean_of_its_repeats(tmp_path):

@@ -222,8 +222,8 @@ def test_a_link_model_returning_the_wrong_shape_is_named_with_what_was_expected(
         def score_pairs(self, x, edge_index, pairs):
             return torch.zeros(pairs.size(1), 2)
 
-    with pytest.raises(ValueError, match=r"^PerPair returned \(\d+, 2\) \(forward at .*\); expected one logit per "
-                                         r"pair from score_pairs"):
+    with pytest.raises(ValueError, match=r"^PerPair returned \(\d+, 2\) \(score_pairs at .*test_link_task\.py:\d+\); "
+                                         r"expected one logit per pair"):
         LinkPrediction.pair_logits(PerPair(), split, split.val_pairs)
     del PerPair.score_pairs
     with pytest.raises(ValueError, match=r"^PerPair returned \(10, 3\) \(forward at .*\); expected node embeddings "

@@ -246,12 +246,13 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         settings = set(zip(part["protocol"], part["hparams"], strict=True))
         if len(settings) > 1:
             problems.append(f"runs made with different settings ({setting_differences(settings)})")
-        if part["source"].nunique() > 1:
-            problems.append(f"runs made with {part['source'].nunique()} versions of the model's file")
+        guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
+        versions = part["source"][part["source"] != ""].nunique()  # "": made before records named the file
+        if versions > 1:
+            problems.append(f"runs made with {versions} versions of the model's file")
         if problems:
-            warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)} (records made "
-                          "under other defaults or an earlier version of the suite file?); the row uses them all "
-                          "until `gnnbench prune` sets the old ones aside", stacklevel=3)
+            warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row "
+                          "uses them all until `gnnbench prune` sets the old ones aside", stacklevel=3)
 
 
 def setting_differences(settings: Iterable[tuple[str, str]]) -> str:

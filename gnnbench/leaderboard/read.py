@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -133,20 +134,24 @@ def _check_values(row: Any, mean_text: str, path: Path, line: int) -> None:
     """A row's ``n`` and ``mean`` must be those of its per-seed ``values``, which the test and the interval use:
     a hand-edited mean would otherwise show one change and test another. ``mean`` is empty when a value is NaN,
     as the leaderboard writes it. It may differ from the values' mean by one unit of its last written digit (the
-    mean and the values are rounded apart), and by no more than 1% (or 1e-6) whatever its digits: a mean written
-    as 0 for values averaging 0.45 would hide any change."""
+    mean and the values are rounded apart), but by no more than 1% of the largest value's size (at least 1e-6)
+    whatever its digits: a mean written as 0 for values averaging 0.45 would hide any change."""
     values = row.values
     if not len(values):
         return
     if not math.isnan(row.n) and row.n != len(values):
         raise GnnbenchError(f"{path}: line {line}: column 'n' is {row.n:g} but 'values' holds {len(values)}")
     expected = float(np.mean(values))
-    digits = len(mean_text.partition(".")[2]) if "e" not in mean_text.lower() else 15
-    tolerance = min(10.0 ** -digits, max(0.01 * abs(expected), 1e-6))
-    if math.isnan(expected) != math.isnan(row.mean) or abs(row.mean - expected) > tolerance:
+    if math.isnan(expected) or math.isnan(row.mean):
+        agree, tolerance = math.isnan(expected) and math.isnan(row.mean), 0.0
+    else:
+        unit = 10.0 ** Decimal(mean_text.strip()).as_tuple().exponent  # 0.81 -> 0.01, 8.08e-01 -> 0.001
+        tolerance = min(unit, max(0.01 * float(np.max(np.abs(values))), 1e-6))
+        agree = abs(row.mean - expected) <= tolerance
+    if not agree:
         raise GnnbenchError(f"{path}: line {line}: column 'mean' is {mean_text or 'empty'!r} but the mean of 'values' "
                             f"is {expected:.6g}; expected them to agree to {tolerance:.2g} (one unit of the mean's "
-                            "last written digit, at most 1%; a NaN value leaves 'mean' empty)")
+                            "last written digit, at most 1% of the values' size; a NaN value leaves 'mean' empty)")
 
 
 def _headline(out: pd.DataFrame, path: Path) -> pd.DataFrame:

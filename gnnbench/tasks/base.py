@@ -44,21 +44,25 @@ class NonFiniteLossError(RuntimeError):
         return f"loss became {self.loss} at epoch {self.epoch}"
 
 
-def check_output(model: torch.nn.Module, out: Any, rows: int, dims: tuple[int, ...], expected: str) -> torch.Tensor:
-    """``out`` when it is a tensor of ``rows`` rows and one of ``dims`` dimensions; otherwise a ValueError naming
-    the model, what it returned and what was ``expected``: a plugin's wrong output shape is named where the task
-    reads it, not by an indexing or loss error deep inside the task."""
+def check_output(model: torch.nn.Module, out: Any, rows: int, dims: tuple[int, ...], expected: str,
+                 method: str = "forward") -> torch.Tensor:
+    """``out`` (what ``model.method`` returned) when it is a tensor of ``rows`` rows and one of ``dims``
+    dimensions; otherwise a ValueError naming the model, what it returned, where ``method`` is defined and what
+    was ``expected``: a plugin's wrong output shape is named where the task reads it, not by an indexing or loss
+    error deep inside the task."""
     if isinstance(out, torch.Tensor) and out.dim() in dims and out.size(0) == rows:
         return out
     shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-    raise ValueError(f"{type(model).__name__} returned {shape}{_defined_at(type(model).forward)}; expected {expected}")
+    raise ValueError(f"{type(model).__name__} returned {shape}{_defined_at(model, method)}; expected {expected}")
 
 
-def _defined_at(function: Any) -> str:
-    """`` (forward at my_models.py:31)``: where the user's code is, since the error is raised in the task."""
+def _defined_at(model: torch.nn.Module, method: str) -> str:
+    """`` (forward at my_models.py:31)``: where the user's code is, since the error is raised in the task (the
+    module ``torch.compile`` wraps, through decorators); nothing where it cannot be found."""
     try:
-        return f" ({function.__name__} at {inspect.getsourcefile(function)}:{inspect.getsourcelines(function)[1]})"
-    except (OSError, TypeError):  # defined in C or without a file
+        function = inspect.unwrap(getattr(type(getattr(model, "_orig_mod", model)), method))
+        return f" ({method} at {inspect.getsourcefile(function)}:{inspect.getsourcelines(function)[1]})"
+    except Exception:  # defined in C, without a file, scripted: the message stands without it
         return ""
 
 

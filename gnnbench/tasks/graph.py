@@ -27,6 +27,7 @@ is added to the training loss (e.g. a contrastive term).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 from abc import abstractmethod
@@ -51,6 +52,20 @@ from gnnbench.tasks.splits import holdout, stratified_folds
 
 SPLITS = ("train", "val", "test")
 EVAL_BATCH = 512
+
+
+@functools.cache
+def _takes_batch_vector(model_type: type) -> None:
+    """A graph-level task calls ``model(x, edge_index, batch)``: a ``forward`` that cannot take ``batch`` is told
+    so, instead of a TypeError inside the task (checked once per model class; a callable without a signature is
+    let through)."""
+    try:
+        inspect.signature(model_type.forward).bind(None, None, None, None)  # self, x, edge_index, batch
+    except TypeError:
+        raise ValueError(f"{model_type.__name__}.forward cannot take (x, edge_index, batch): a graph-level task "
+                         "calls model(x, edge_index, batch), batch giving each node's graph for pooling") from None
+    except ValueError:  # no signature to check
+        pass
 
 
 @dataclass(frozen=True)
@@ -193,12 +208,7 @@ class GraphTask(Task):
         if getattr(model, "takes_batch", False):
             out = model(batch)
         elif self.level == "graph":
-            try:
-                inspect.signature(model.forward).bind(batch.x, batch.edge_index, batch.batch)
-            except TypeError:
-                raise ValueError(f"{type(model).__name__}.forward cannot take (x, edge_index, batch): a graph-level "
-                                 "task calls model(x, edge_index, batch), batch giving each node's graph for "
-                                 "pooling") from None
+            _takes_batch_vector(type(model))
             out = model(batch.x, batch.edge_index, batch.batch)
         else:
             out = model(batch.x, batch.edge_index)

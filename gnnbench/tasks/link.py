@@ -123,7 +123,7 @@ class LinkPrediction(Task):
         score_pairs = getattr(model, "score_pairs", None)
         if callable(score_pairs):
             return check_output(model, score_pairs(data.x, edge_index, pairs), pairs.size(1), (1,),
-                                f"one logit per pair from score_pairs: ({pairs.size(1)},)")
+                                f"one logit per pair: ({pairs.size(1)},)", method="score_pairs")
         h = check_output(model, model(data.x, edge_index), data.num_nodes, (2,),
                          f"node embeddings of shape ({data.num_nodes}, channels)")
         return (h[pairs[0]] * h[pairs[1]]).sum(-1)
