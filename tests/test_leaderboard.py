@@ -461,3 +461,13 @@ def test_a_row_whose_every_run_failed_keeps_the_versions_its_records_ran_with():
     for r in failed:
         r["env"] = {"python": "3.11.7", "versions": {"torch": "2.13.0"}}
     assert board(failed).iloc[0]["versions"] == "python=3.11.7;torch=2.13.0"
+
+
+def test_a_configuration_that_failed_on_every_seed_is_counted_where_the_selection_is_shown(tmp_path):
+    """Validation could not choose it: the row says so, instead of the crash vanishing from the selection."""
+    records = [rec("gcn", "Cora", s, 0.7, 0.8, config="small") for s in range(2)]
+    records += [rec("gcn", "Cora", s, 0, 0, config="wide", status="failed") for s in range(2)]
+    row = board(records).iloc[0]
+    assert (row["config"], row["configs_tried"], row["configs_failed"], row["failed"]) == ("small", 2, 1, 0)
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert "| Cora | gcn | small | 2 (1 failed) |" in leaderboard.build(tmp_path).markdown.read_text()

@@ -32,7 +32,7 @@ from gnnbench.settings import differing, flatten, shown
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "protocol",
-                 "versions", "epoch_load_s", "epoch_load_share"]
+                 "versions", "epoch_load_s", "epoch_load_share", "configs_failed"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
 #: The protocol a run's spec sets besides its row, hyperparameters and seed: the task's options and the budget.
 PROTOCOL_KEYS = ("task_options", "epochs", "patience")
@@ -151,6 +151,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     folds_of = {key: group for key, group in rows_of.items() if group["cv"].all()}
     failed_in_row = grid.groupby(row_keys)["failed"].sum()
     tried = grid.groupby(row_keys).size()
+    lost = grid[grid["n"] == 0].groupby(row_keys).size()  # configurations whose every run failed
     rows = []
     for sel in grid[grid["selected"]].drop_duplicates(row_keys).itertuples(index=False):
         key = tuple(getattr(sel, k) for k in config_keys)
@@ -179,6 +180,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "device": ";".join(sorted(set(group["device"]))), "hparams": hparams, "protocol": group["protocol"].iloc[0],
             "versions": " | ".join(sorted(set(group["versions"]))),
             "epoch_load_s": group["load_s"].mean(), "epoch_load_share": group["load_share"].mean(),
+            "configs_failed": int(lost.get(key[:-1], 0)),
         })
     rows += _all_failed_rows(runs, grid, row_keys, columns)
     if not rows:
@@ -207,7 +209,8 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
                      "suite": ";".join(sorted(set(group["suite"]))), "config": configs[0] if one else "none selected",
                      "metric": named["metric"].iloc[0], "direction": named["direction"].iloc[0], "n": 0,
                      "values": np.array([]), "params": None, "kernel": ";".join(sorted(set(group["kernel"]))),
-                     "seeds": "", "configs_tried": int(tried[key]), "failed": len(group), "device": "",
+                     "seeds": "", "configs_tried": int(tried[key]), "configs_failed": int(tried[key]),
+                     "failed": len(group), "device": "",
                      "hparams": group["hparams"].iloc[0] if one else "", "protocol": group["protocol"].iloc[0],
                      "versions": " | ".join(sorted(set(group["versions"]) - {""}))})
     return rows

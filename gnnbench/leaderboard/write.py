@@ -106,12 +106,14 @@ def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
 
 
 def _details(part: pd.DataFrame, metric: str) -> list[str]:
-    """One line per row, with how many configurations its selection was among (unequal tuning shows) and the
-    kernel that ran (``auto:csr``: what ``auto`` chose)."""
+    """One line per row, with how many configurations its selection was among (unequal tuning shows; ``3 (1
+    failed)``: one crashed on every seed and could not be chosen) and the kernel that ran (``auto:csr``: what
+    ``auto`` chose)."""
     rows = ["| dataset | model | config | tried | test | val | n | params | epoch ms | peak MB | kernel | rank |",
             "| --- | --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |"]
     for r in part.itertuples(index=False):
-        rows.append(f"| {r.dataset} | {r.model} | {r.config} | {r.configs_tried} | "
+        tried = f"{r.configs_tried}" + (f" ({r.configs_failed} failed)" if r.configs_failed else "")
+        rows.append(f"| {r.dataset} | {r.model} | {r.config} | {tried} | "
                     f"{format_metric(r.mean, r.std, metric)} | {format_metric(r.val_mean, float('nan'), metric)} | "
                     f"{format_n(r.n, r.failed)} | {_int(r.params)} | {_fixed(r.epoch_time_s * 1000, 1)} | "
                     f"{_fixed(r.peak_mem_mb, 1)} | {r.kernel} | {format_rank(r.rank)} |")
