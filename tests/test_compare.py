@@ -228,6 +228,10 @@ def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE, failed=0)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE, failed=1)])
     assert compare.compare(a, b).table["notes"].tolist() == ["failed 0 -> 1"]
+    # the row's selection lost a configuration that now crashes on every seed
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, configs_failed=0)])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, configs_failed=1)])
+    assert compare.compare(a, b).table["notes"].tolist() == ["configs_failed 0 -> 1"]
 
 
 def test_reference_leaderboard_against_itself_is_all_same():

@@ -272,7 +272,8 @@ def _changes(r: dict) -> list[str]:
         notes.append(f"n {_n(r['n_a'])} -> {_n(r['n_b'])}")
     elif r.get("seeds_a", "") != r.get("seeds_b", "") and r.get("seeds_a") and r.get("seeds_b"):
         notes.append(f"seeds {r['seeds_a']} -> {r['seeds_b']}")
-    for column in ("failed", "device", "kernel"):  # failed: runs of the row's configuration that failed
+    # failed: runs of the row's configuration that failed; configs_failed: configurations that failed everywhere
+    for column in ("failed", "configs_failed", "device", "kernel"):
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
         if before and after and before != after:
             notes.append(f"{column} {before} -> {after}")
