@@ -355,6 +355,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     with _uninterrupted():
         board = leaderboard.build(store.directory, suite.name)
     console.print(_board_table(board.board, suite.name))
+    if smoking:
+        console.print(f"a smoke check: at most {args.smoke} epochs per run, one seed; these numbers say that the runs "
+                      "run, not how well")
     console.print(f"{_runs(summary.ok)} finished, {summary.failed} failed; records: {store.path}; "
                   f"leaderboard: {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
     if nodes:

@@ -92,7 +92,8 @@ experiments:
   - {name: b, task: node_classification, datasets: [Cora], models: [gcn], seeds: [4, 5], epochs: 1}
 """)
     results = tmp_path / "r"
-    assert main(["run", str(path), "--results", str(results), "--smoke", "-q"]) == 0
+    assert main(["run", str(path), "--results", str(results), "--smoke"]) == 0
+    assert "a smoke check: at most 2 epochs per run, one seed" in capsys.readouterr().out
     records = [json.loads(line) for line in (results / "cli.smoke" / "runs.jsonl").read_text().splitlines()]
     assert sorted((r["spec"]["model"], r["spec"]["config"], r["spec"]["seed"], r["spec"]["epochs"]) for r in records) \
         == [("gcn", "default", 4, 1), ("mlp", "hidden_channels=16", 0, 2), ("mlp", "hidden_channels=8", 0, 2)]
