@@ -60,12 +60,14 @@ def _takes_batch_vector(model_type: type) -> None:
     so, instead of a TypeError inside the task (checked once per model class; a callable without a signature is
     let through)."""
     try:
-        inspect.signature(model_type.forward).bind(None, None, None, None)  # self, x, edge_index, batch
+        signature = inspect.signature(model_type.forward)
+    except (TypeError, ValueError):  # no signature to check
+        return
+    try:
+        signature.bind(None, None, None, None)  # self, x, edge_index, batch
     except TypeError:
         raise ValueError(f"{model_type.__name__}.forward cannot take (x, edge_index, batch): a graph-level task "
                          "calls model(x, edge_index, batch), batch giving each node's graph for pooling") from None
-    except ValueError:  # no signature to check
-        pass
 
 
 @dataclass(frozen=True)
