@@ -18,8 +18,8 @@ Neural Networks", arXiv 1909.03184).
   in AutoGL) plus ``entropy_coeff`` times the entropy of the sampled fields (AutoGL's ``entropy_weight``,
   1e-4), and :math:`b` an EMA baseline (decay 0.95) that restarts at :math:`\mathcal A^*`'s accuracy at the
   start of every batch (AutoGL's ``_train_controller``: ``baseline = best accuracy``).
-* After every ``batch_size`` children, the best of them (by validation accuracy, without the entropy term)
-  replaces :math:`\mathcal A^*` if, and only if, it is strictly better.
+* After every ``batch_size`` proposals (repeats answered from memory included), the best of them (by validation
+  accuracy, without the entropy term) replaces :math:`\mathcal A^*` if, and only if, it is strictly better.
 
 Choices the paper leaves open, named here: a sample building :math:`\mathcal A^*`'s network (equal in every
 field of its class, or an isomorphic relabelling of it) is drawn again (at most ``max_redraws`` draws in all),

@@ -1,11 +1,12 @@
 """NAS-Bench-Graph's cell space, with its input-link and op classes, for search over the light tables.
 
-A cell has four computing nodes; node ``k`` reads one input (``0`` is the cell's input, ``m > 0`` node ``m``'s
-output) and applies one of nine ops; every node nobody reads feeds the output. Node 0 always reads the input,
-so the fields are ``input[1..3]`` (class ``input``) and ``op[0..3]`` (class ``op``): 24 link patterns x 9^4 op
-choices, which the package's ``Arch.valid_hash()`` maps onto the 26,206 isomorphism classes of its tables. A
-cell made of skips only has no GNN and is not in the tables, so it is not in the space. Two architectures with
-the same table key build isomorphic networks: they are the same child for the search.
+A cell has four computing nodes, 0 to 3; node ``k`` reads one input (link value ``0`` is the cell's input,
+``m > 0`` the output of node ``m - 1``) and applies one of nine ops; every node nobody reads feeds the output.
+Node 0 always reads the input, so the fields are ``input[1..3]`` (class ``input``) and ``op[0..3]`` (class
+``op``): 24 link patterns x 9^4 op choices, which the package's ``Arch.valid_hash()`` maps onto the 26,206
+isomorphism classes of its tables. A cell made of skips only has no GNN and is not in the tables, so it is not
+in the space. Two architectures with the same table key build isomorphic networks: they are the same child for
+the search.
 """
 
 from __future__ import annotations
