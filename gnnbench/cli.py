@@ -21,7 +21,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -31,6 +31,10 @@ from rich.table import Table
 from gnnbench import __version__
 from gnnbench.errors import GnnbenchError, did_you_mean
 from gnnbench.files import PACKAGE
+
+if TYPE_CHECKING:  # for annotations only: the handlers import these where they use them
+    from gnnbench.harness.store import RunStore
+    from gnnbench.harness.suite import Suite
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -365,7 +369,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     return 1 if summary.failed or summary.failed_kept else 0
 
 
-def _refresh_smoke(suite: Any, store: Any, data_root: str | None, devices: bool) -> None:
+def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices: bool) -> None:
     """Before a smoke check: set aside the earlier checks' records of another suite file or EPOCHS (``stale``)
     and those made with another version of a model's file (``changed``), once the suite's checks pass, so the
     check reports on the code and the suite as they are now."""
