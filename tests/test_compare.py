@@ -114,10 +114,38 @@ def test_paired_tests_rows_with_the_same_seeds_on_the_differences(tmp_path):
     assert paired.loc["gcn", "p_value"] == pytest.approx(stats.ttest_rel(shifted, spread).pvalue)
     assert paired.loc["gat", ["verdict", "test"]].tolist() == ["unclear", "welch"]  # other seeds: nothing to pair
     assert "| p (Welch or paired) |" in compare.to_markdown(compare.compare(a, b, paired=True))
-    assert compare.difference_test([0.8, 0.9], [0.81, 0.91], paired=True) == pytest.approx((0.0, 0.01, 0.01))
+    assert all(map(math.isnan, compare.difference_test([0.8, 0.9], [0.81, 0.91], paired=True)))  # no spread
     assert compare.difference_test([0.8, 0.9], [0.8, 0.9], paired=True) == (1.0, 0.0, 0.0)
     interval = stats.ttest_rel(shifted, spread).confidence_interval(0.95)
     assert paired.loc["gcn", ["ci_low", "ci_high"]].tolist() == pytest.approx([interval.low, interval.high])
+
+
+def test_seeds_that_tie_by_chance_are_no_certain_change(tmp_path, capsys):
+    """Two seeds of an accuracy on 1,000 test nodes that happen to agree on each side (as Cora GCN's seeds 5 and 8,
+    0 and 3 of the reference do) leave no variance to test against: untested, starred, and no gate fails on them
+    unless a minimum effect says what size counts."""
+    a = write(tmp_path / "a.csv", [row("gcn", [0.819, 0.819])])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.817, 0.817])])
+    with pytest.warns(UserWarning, match="seeds without spread"):
+        result = compare.compare(a, b)
+    gcn = result.table.iloc[0]
+    assert not gcn["tested"] and math.isnan(gcn["p_value"]) and gcn["verdict"] == "worse"
+    assert compare.display_rows(result)[0]["verdict"] == "worse*"
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "--min-effect", "0.001"]) == 1
+    capsys.readouterr()
+
+
+def test_the_delta_is_the_values_delta_when_a_rounded_mean_would_flip_it(tmp_path):
+    """A hand-made CSV may round its mean by one unit of the last digit: the delta, like the test, reads the
+    values, so B better on every seed is never called worse."""
+    values = [0.7101, 0.7151, 0.7201]
+    a = write(tmp_path / "a.csv", [{**row("gcn", values), "mean": "0.72"}])
+    better = [v + 0.003 + e for v, e in zip(values, [0, 1e-4, -1e-4], strict=True)]
+    b = write(tmp_path / "b.csv", [{**row("gcn", better), "mean": "0.718"}])
+    gcn = compare.compare(a, b, paired=True).table.iloc[0]
+    assert gcn["delta"] == pytest.approx(0.003) and gcn["verdict"] == "better"
+    assert gcn["ci_low"] <= gcn["delta"] <= gcn["ci_high"]
 
 
 def test_every_tested_row_has_the_confidence_interval_of_its_delta(tmp_path):
@@ -222,7 +250,7 @@ def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),
                                    row("gat", BASE, versions=VERSIONS.replace("2.13.0+cpu", "2.14.0+cpu"))])
     notes = compare.compare(a, b).table.set_index("model")["notes"]
-    assert notes["gcn"] == "n 5 -> 3; device cpu-x -> NVIDIA H100"
+    assert notes["gcn"] == "n 5 -> 3; seeds 0-4 -> 0-2; device cpu-x -> NVIDIA H100"
     assert notes["gat"] == "torch 2.13.0+cpu -> 2.14.0+cpu"
     # the same seeds succeeded on both sides, but B also ran one that failed
     a = write(tmp_path / "a.csv", [row("gcn", BASE, failed=0)])
@@ -232,6 +260,11 @@ def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE, configs_failed=0)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE, configs_failed=1)])
     assert compare.compare(a, b).table["notes"].tolist() == ["configs_failed 0 -> 1"]
+    # the same hyperparameters build a larger model, the grid grew, and one seed of B is NaN
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, configs_tried=1)])
+    b = write(tmp_path / "b.csv", [{**row("gcn", [*BASE[:4], math.nan], configs_tried=12, params=2), "mean": ""}])
+    assert compare.compare(a, b).table["notes"].tolist() == [
+        "NaN on 1 of 5 seeds in B; configs_tried 1 -> 12; params 1 -> 2"]
 
 
 def test_reference_leaderboard_against_itself_is_all_same():
@@ -252,10 +285,12 @@ def test_markdown_and_csv_outputs(pair, tmp_path):
     text = compare.to_csv(result, tmp_path / "c.csv")
     assert (tmp_path / "c.csv").read_text() == text
     frame = pd.read_csv(tmp_path / "c.csv", keep_default_na=False)
-    assert list(frame.columns) == compare.COMPARE_COLUMNS
+    assert list(frame.columns) == [*compare.COMPARE_COLUMNS, "p_adjustment", "alpha", "min_effect"]
     gcn = next(line for line in text.splitlines() if ",gcn," in line)
     assert ",both,0.808000,0.764000,-0.044000,-0.058816,-0.029184,-0.054455,5,5," in gcn
-    assert gcn.endswith(",true,welch,worse,")
+    assert gcn.endswith(",true,welch,worse,,none,0.05,0")
+    holm = compare.to_csv(compare.compare(*pair, correct=True, alpha=0.01, min_effect=0.02))
+    assert next(line for line in holm.splitlines() if ",gcn," in line).endswith(",holm,0.01,0.02")
 
 
 def test_cli_exit_codes(pair, capsys, tmp_path):
@@ -298,18 +333,18 @@ def test_bad_input_names_the_file_and_the_column(pair, tmp_path, capsys):
     ({"values": "0.8;0.81;0.82;0.8;nan"}, "column 'mean' is '0.808000' but the mean of 'values' is nan"),
 ])
 def test_a_mean_or_n_that_contradicts_the_values_is_an_error(tmp_path, edit, message):
-    """The delta comes from `mean`, the test and interval from `values`: they must agree, or one change is shown
-    and another tested."""
+    """A leaderboard shows `mean` and compare tests `values`: they must agree, or one change is shown and another
+    tested; within rounding, the values' mean is taken."""
     a = write(tmp_path / "a.csv", [row("gcn", BASE)])
     b = write(tmp_path / "b.csv", [{**row("gcn", BASE), **edit}])
     with pytest.raises(GnnbenchError, match=f"{b}: line 2: " + re.escape(message)):
         compare.compare(a, b)
     rounded = write(tmp_path / "c.csv", [{**row("gcn", [0.81, 0.81, 0.82]), "mean": "0.8133"}])  # by hand, 4 digits
-    assert compare.compare(a, rounded).table["b_mean"].item() == 0.8133
+    assert compare.compare(a, rounded).table["b_mean"].item() == pytest.approx(0.81333333)
     coarse = write(tmp_path / "d.csv", [{**row("gcn", [0.81, 0.81, 0.82]), "mean": "0.81"}])  # 2 digits: 0.3% off
-    assert compare.compare(a, coarse).table["b_mean"].item() == 0.81
+    assert compare.compare(a, coarse).table["b_mean"].item() == pytest.approx(0.81333333)
     signed = write(tmp_path / "e.csv", [{**row("gcn", [0.0123, -0.012]), "mean": "1.5e-4"}])  # near 0, e-notation
-    assert compare.compare(signed, signed).table["a_mean"].item() == 1.5e-4
+    assert compare.compare(signed, signed).table["a_mean"].item() == pytest.approx(1.5e-4)
 
 
 def test_a_profile_row_compares_its_median_not_the_mean_of_its_repeats(tmp_path):

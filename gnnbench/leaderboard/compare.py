@@ -11,8 +11,9 @@ seeds leave possible, and it decides ``same``: a non-significant change is not e
   (an equivalence test, stricter than TOST at alpha, which uses the 1 - 2 alpha interval);
 * ``unclear``: neither, so the seeds cannot tell. With the default ``min_effect`` of 0 every row without a
   significant change is ``unclear``, unless each seed has the same value on both sides (see below);
-* without per-seed values on both sides no test is possible: the verdict then rests on ``min_effect`` alone
-  (``same`` within it) and ``tested`` is False, which every output shows;
+* without per-seed values on both sides, or without spread among them (:func:`difference_test`), no test is
+  possible: the verdict then rests on ``min_effect`` alone (``same`` within it) and ``tested`` is False, which
+  every output shows;
 * ``undefined``: a side's mean is NaN (its metric is undefined on some seed, e.g. roc_auc on a one-class
   split, or every run of the row failed: ``n`` 0), so there is nothing to judge; never counted as ``same``.
 
@@ -22,7 +23,8 @@ initialisation and split are shared, and pairing removes their variance from the
 except a row whose sides hold the same value on every seed (a rerun that reproduced exactly): paired, its
 differences are all zero, so its interval is [0, 0] and its verdict ``same``.
 
-Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, hyperparameters
+Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, NaN seeds, a grown
+or shrunk grid (``configs_tried``), failed runs, a model of another size (``params``), hyperparameters
 that changed under the same configuration label (``hparams`` column), a changed protocol (task options and
 budget, ``protocol`` column), and changed environments (device,
 library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV written before that
@@ -49,7 +51,8 @@ from gnnbench.settings import differing, flatten, shown
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
                    "a_n", "b_n", "p_value", "tested", "test", "verdict", "notes"]
 UNTESTED = ("`*`: no per-seed values on both sides (a single seed, a hand-made row, a cost, which keeps only its "
-            "mean, or a profile's median), so no test: the verdict rests on the minimum effect alone.")
+            "mean, or a profile's median) or no spread among them (every seed the same value), so no test: the "
+            "verdict rests on the minimum effect alone.")
 UNDEFINED = "undefined"
 VERDICTS = ("better", "worse", "same", "unclear")  # and UNDEFINED, no verdict
 
@@ -132,8 +135,8 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         raise GnnbenchError(f"--on must be mean or one of {', '.join(COSTS)}, got {column!r}")
     if not 0 < alpha < 1:
         raise GnnbenchError(f"--alpha must be in (0, 1), got {alpha}")
-    if min_effect < 0:
-        raise GnnbenchError(f"--min-effect must be >= 0, got {min_effect}")
+    if not 0 <= min_effect < math.inf:
+        raise GnnbenchError(f"--min-effect must be a finite number >= 0, got {min_effect}")
     a, b = leaderboard_csv(a), leaderboard_csv(b)
     keys = [k for k in KEYS if k != "config"] if ignore_config else KEYS
     left, right = read_leaderboard(a, column, keys), read_leaderboard(b, column, keys)
@@ -188,9 +191,9 @@ def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]]
     both = table["status"] == "both"
     untested = int((both & ~table["tested"].astype(bool) & (table["improvement"].fillna(0) != 0)).sum())
     if untested and min_effect == 0:
-        warnings.warn(f"{untested} row{'s' * (untested > 1)} without a test (a single seed, a cost or a profile's "
-                      "median) at --min-effect 0: any change at all is better or worse there; set --min-effect to "
-                      "the change that matters", stacklevel=3)
+        warnings.warn(f"{untested} row{'s' * (untested > 1)} without a test (a single seed, seeds without spread, a "
+                      "cost or a profile's median) at --min-effect 0: any change at all is better or worse there; "
+                      "set --min-effect to the change that matters", stacklevel=3)
     unseeded = [str(path) for path, frame in sides if (frame["seeds"] == "").all()]
     if paired and unseeded:
         warnings.warn(f"--paired: {' and '.join(dict.fromkeys(unseeded))} name{'s' * (len(unseeded) == 1)} no seeds, "
@@ -201,14 +204,15 @@ def difference_test(a: Sequence[float], b: Sequence[float], paired: bool = False
                     confidence: float = 0.95) -> tuple[float, float, float]:
     """(two-sided p, interval low, interval high) for mean(b) - mean(a): Welch's t-test, or with ``paired`` the
     paired t-test on b - a (the same seeds, in the same order). NaN with fewer than two values (pairs) on a side.
-    Without any variance (deterministic runs) the answer is exact: p 1 for no difference and 0 otherwise, the
-    interval the difference itself."""
+    Without any spread (every seed the same value, or the same difference when paired) there is no variance to
+    test against: the same values on both sides are no change (p 1, interval [0, 0]), and any other difference is
+    left untested (NaN). A few seeds of a metric that moves in coarse steps (one test node in a thousand) tie by
+    chance often enough that calling such a difference certain would fail a gate on noise."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) < 2 or len(b) < 2 or (paired and len(a) != len(b)):
         return math.nan, math.nan, math.nan
     if (np.var(b - a) if paired else np.var(a) + np.var(b)) == 0:
-        delta = float(b.mean() - a.mean())
-        return (1.0 if delta == 0 else 0.0), delta, delta
+        return (1.0, 0.0, 0.0) if b.mean() == a.mean() else (math.nan, math.nan, math.nan)
     result = stats.ttest_rel(b, a) if paired else stats.ttest_ind(b, a, equal_var=False)
     low, high = result.confidence_interval(confidence)
     return float(result.pvalue), float(low), float(high)
@@ -227,6 +231,9 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
         raise GnnbenchError(f"{b}: column 'direction' is {r['direction_b']!r} for "
                             f"{', '.join(f'{k}={v}' for k, v in key.items())} but {r['direction_a']!r} in {a}")
     sign = 1.0 if r["direction_a"] == "max" else -1.0
+    for side in ("a", "b"):  # the test reads the values, so the delta does too: a rounded mean could flip its sign
+        if len(r[f"values_{side}"]):
+            r[f"mean_{side}"] = float(np.mean(r[f"values_{side}"]))
     delta = r["mean_b"] - r["mean_a"]
     improvement = sign * delta
     same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
@@ -265,15 +272,21 @@ def holm(p_values: np.ndarray) -> np.ndarray:
 
 
 def _changes(r: dict) -> list[str]:
-    """What differs between the two sides besides the metric: seeds, failed runs, device, hyperparameters,
-    protocol, library versions."""
+    """What differs between the two sides besides the metric: seeds, failed runs, the grid, the model's size,
+    device, hyperparameters, protocol, library versions."""
     notes = []
+    seeds = [r.get(f"seeds_{side}") or "" for side in ("a", "b")]
     if r["n_a"] != r["n_b"]:
         notes.append(f"n {_n(r['n_a'])} -> {_n(r['n_b'])}")
-    elif r.get("seeds_a", "") != r.get("seeds_b", "") and r.get("seeds_a") and r.get("seeds_b"):
-        notes.append(f"seeds {r['seeds_a']} -> {r['seeds_b']}")
-    # failed: runs of the row's configuration that failed; configs_failed: configurations that failed everywhere
-    for column in ("failed", "configs_failed", "device", "kernel"):
+    if all(seeds) and seeds[0] != seeds[1]:
+        notes.append(f"seeds {_seed_ranges(seeds[0])} -> {_seed_ranges(seeds[1])}")
+    for side in ("a", "b"):  # a NaN seed leaves the mean undefined: say which side and how many
+        undefined = int(np.isnan(r[f"values_{side}"]).sum()) if len(r[f"values_{side}"]) else 0
+        if undefined:
+            notes.append(f"NaN on {undefined} of {len(r[f'values_{side}'])} seeds in {side.upper()}")
+    # failed: runs of the row's configuration that failed; configs_failed: configurations that failed everywhere;
+    # configs_tried: the grid's size; params: the same hyperparameters building another model (a library change)
+    for column in ("failed", "configs_failed", "configs_tried", "params", "device", "kernel"):
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
         if before and after and before != after:
             notes.append(f"{column} {before} -> {after}")
@@ -290,6 +303,21 @@ def _changes(r: dict) -> list[str]:
     elif (before is None) != (after is None):
         notes.append(f"versions unknown in {'A' if before is None else 'B'}")
     return notes
+
+
+def _seed_ranges(seeds: str) -> str:
+    """``0;1;2;3;7`` -> ``0-3;7``: the seeds of a row, consecutive ones as a range."""
+    try:
+        numbers = [int(s) for s in seeds.split(";")]
+    except ValueError:  # a hand-made column: shown as written
+        return seeds
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ";".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
 
 
 def _assignments(setting: dict[str, object], keys: list[str]) -> str:
@@ -371,8 +399,11 @@ def to_markdown(comparison: Comparison) -> str:
 
 
 def to_csv(comparison: Comparison, path: Path | None = None) -> str:
-    """The comparison as CSV with fixed float digits (``COMPARE_COLUMNS``); written to ``path`` when given."""
-    out = comparison.table[COMPARE_COLUMNS].copy()
+    """The comparison as CSV with fixed float digits (``COMPARE_COLUMNS``, then what its p-values and verdicts
+    were computed with: ``p_adjustment``, ``alpha``, ``min_effect``); written to ``path`` when given."""
+    out = comparison.table[COMPARE_COLUMNS].assign(p_adjustment="holm" if comparison.corrected else "none",
+                                                   alpha=f"{comparison.alpha:g}",
+                                                   min_effect=f"{comparison.min_effect:g}")
     for column in ("a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta", "p_value"):
         out[column] = ["" if math.isnan(v) else f"{v:.6g}" if column == "p_value" else f"{v:.6f}"
                        for v in out[column].astype(float)]

@@ -18,9 +18,10 @@ from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
 
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
-#: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, failed runs,
-#: environment, hyperparameters, protocol.
-OPTIONAL = ["values", "seeds", "failed", "configs_failed", "device", "kernel", "versions", "hparams", "protocol"]
+#: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, failed runs, the
+#: grid's size, the model's size, environment, hyperparameters, protocol.
+OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "params", "device", "kernel", "versions",
+            "hparams", "protocol"]
 #: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
 COSTS = ("epoch_time_s", "peak_mem_mb", "epoch_load_s")
 
