@@ -375,3 +375,36 @@ def test_budget_counts_distinct_networks_unless_repeats_are_counted() -> None:
     bench = bench_space()
     trace = run_search(AGNN(), bench, RandomRewards(), 100, torch.Generator().manual_seed(0))
     assert len({bench.key(tuple(c["arch"])) for c in trace}) == 100
+
+
+def agnn_bests(reward_of, batch_size: int = 5, steps: int = 40) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+    """AGNN on NAS-Bench-Graph's space under ``reward_of(arch)``: the first architecture and the best after each
+    later child."""
+    torch.manual_seed(0)
+    agnn = AGNN(batch_size=batch_size)
+    agnn.start(bench_space(), torch.Generator().manual_seed(0))
+    first = agnn.propose()
+    agnn.observe(first, reward_of(first.arch))
+    bests = []
+    for _ in range(steps):
+        child = agnn.propose()
+        agnn.observe(child, reward_of(child.arch))
+        bests.append(agnn.best)
+    return first.arch, bests
+
+
+def test_an_equal_reward_never_replaces_the_best() -> None:
+    """Only a strictly better child replaces the best: a tie keeps it (random rewards never tie)."""
+    first, bests = agnn_bests(lambda arch: 0.5)
+    assert all(best == first for best in bests)
+
+
+def test_the_best_changes_only_when_a_batch_ends() -> None:
+    """The best is replaced only when a batch of children ends, by the batch's best child (each child still
+    trains its controller at once): a best replaced after every child would have the rest of the batch modify
+    another architecture."""
+    generator, rewards = torch.Generator().manual_seed(1), {}
+    first, bests = agnn_bests(lambda arch: rewards.setdefault(arch, float(torch.rand((), generator=generator))))
+    changed = [step for step, (before, after) in enumerate(zip([first, *bests], bests, strict=False), 1)
+               if before != after]
+    assert changed and all(step % 5 == 0 for step in changed), changed

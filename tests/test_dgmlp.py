@@ -232,3 +232,16 @@ def test_raw_planetoid_variant_keeps_the_bag_of_words() -> None:
     assert set(raw.x.unique().tolist()) == {0.0, 1.0}
     assert torch.equal(raw.edge_index, normalised.edge_index) and torch.equal(raw.train_mask, normalised.train_mask)
     torch.testing.assert_close(normalised.x, raw.x / raw.x.sum(-1, keepdim=True).clamp(min=1))
+
+
+def test_the_hop_weights_are_the_softmax_of_the_smoothing_levels_spelt_out() -> None:
+    """NSL(k) = cos(x^(k), x^(0)) (1 - cos(x^(k), x^(inf))) and the weights softmax(NSL / T) at T = 1, computed by
+    hand on a 3-node path: the argmax tests alone cannot tell a level without its first factor."""
+    edge_index = to_undirected(torch.tensor([[0, 1], [1, 2]]).t(), num_nodes=3)
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    degree = torch.tensor([2.0, 3, 2]).sqrt()
+    a = torch.tensor([[1.0, 1, 0], [1, 1, 1], [0, 1, 1]]) / degree.outer(degree)  # D^-1/2 (A + I) D^-1/2
+    hops, x_inf = [x, a @ x, a @ a @ x], (2 * x[0] + 3 * x[1] + 2 * x[2]) / 7  # degree-weighted stationary state
+    levels = torch.stack([F.cosine_similarity(h, x, dim=-1) * (1 - F.cosine_similarity(h, x_inf.expand(3, 2), dim=-1))
+                          for h in hops], -1)
+    torch.testing.assert_close(precompute(x, edge_index, K=2)[1], levels.softmax(-1))

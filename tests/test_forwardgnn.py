@@ -312,3 +312,34 @@ def test_every_backbone_learns_locally_and_the_backprop_baseline_shares_it(backb
     baseline = BackpropGNN(8, CLASSES, hidden_channels=16, num_layers=2, backbone=backbone)
     assert [type(layer.conv) for layer in model.layers] == [type(conv) for conv in baseline.layers]
     assert baseline(data.x, data.edge_index).shape == (data.num_nodes, CLASSES)
+
+
+def test_ff_vn_passes_the_positive_graphs_output_to_every_stream_of_the_next_layer() -> None:
+    """FF-VN: each layer's positive-graph output is the next layer's input on the
+    positive and on every negative (virtual-node) graph; a negative graph propagating its own output would learn
+    another model, and one-layer tests cannot see it."""
+    data = hide_test(sbm())
+    torch.manual_seed(0)
+    model = ForwardForwardVirtual(8, CLASSES, hidden_channels=16, num_layers=2)
+    model.prepare(data)
+    with torch.no_grad():
+        state = model.train_state(data)
+        out = model.layer_output(0, state)
+        following = model.next_state(state, out)
+    assert all(torch.equal(stream, out[0]) for stream in following.x[1:])
+
+
+def test_each_greedy_step_is_selected_on_the_sum_of_the_layers_so_far(monkeypatch) -> None:
+    """Layer i's steps are scored as the model of layers 0..i, not as layer i alone: SF's last selection reads
+    the sum of both layers' class softmaxes, so each row sums to 2."""
+    scored = []
+    original = SingleForward.selection
+
+    def recording(self, task, output, data):
+        scored.append(output.clone())
+        return original(self, task, output, data)
+
+    monkeypatch.setattr(SingleForward, "selection", recording)
+    data = sbm()
+    fitted(SingleForward(8, CLASSES, hidden_channels=16, num_layers=2), data, epochs=5)
+    torch.testing.assert_close(scored[-1].exp().sum(-1), torch.full((data.num_nodes,), 2.0))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 import torch
+import torch_geometric.utils
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINConv, global_add_pool
 from torch_geometric.utils import from_networkx
@@ -183,3 +184,30 @@ def test_node_level_counts_reach_the_model_per_node_and_it_learns_them():
     assert result["data"]["num_test"] == 150
     # predicting the mean scores about 0.8 (the target is divided by its std); paths of length 2 close triangles
     assert result["metrics"]["test"]["mae"] < 0.15  # measured 0.03; node-level GIN in the same setting: 0.38
+
+
+def _cycle_batch(model: KPathGNN) -> Batch:
+    return Batch.from_data_list([model.graph_transform()(_graph(nx.cycle_graph(6)))])
+
+
+def test_layer_l_reads_the_paths_of_length_l() -> None:
+    """PathNN's layer l encodes the paths of length l: a model whose every layer read the longest paths would
+    still separate the test graphs, so the lengths are checked where each layer takes them."""
+    model = KPathGNN(1, 1, hidden_channels=8, k=3).eval()
+    lengths = []
+    for conv in model.convs:
+        conv.register_forward_pre_hook(lambda module, args: lengths.append(args[1].size(0) - 1))
+    model(_cycle_batch(model))
+    assert lengths == [1, 2, 3]
+
+
+def test_a_layer_sums_its_path_encodings_per_root() -> None:
+    """h_v' = ReLU(BN(h_v + Σ_{paths p rooted at v} LSTM(p))): the sum, which counts paths, not their mean (a
+    6-cycle gives every root as many paths as two triangles do, so only this checks it)."""
+    torch.manual_seed(0)
+    model = KPathGNN(1, 1, hidden_channels=8, k=2).eval()
+    batch = _cycle_batch(model)
+    conv, h = model.convs[1], torch.randn(6, 8)
+    index, dist = batch.path_index_2, batch.path_dist_2
+    summed = torch_geometric.utils.scatter(conv.encode(h, index, dist), index[0], 0, dim_size=6, reduce="sum")
+    torch.testing.assert_close(conv(h, index, dist), torch.relu(conv.norm(h + summed)))

@@ -227,3 +227,19 @@ def test_graph_of_a_formula_feeds_the_model() -> None:
     graphs = formula_graphs(parse_dimacs("p cnf 3 2\n1 -2 0\n2 3 0\n"))
     out = NeuroBack().eval()(graphs[0].x, graphs[0].edge_index, graphs[0].edge_attr)
     assert out.shape == (6,) and torch.isfinite(out).all()
+
+
+def test_a_high_logit_is_a_negative_phase_all_the_way_to_the_solver() -> None:
+    """The model's logit is for the negative backbone phase (label 1): a model that is sure of every label gives
+    exactly the backbone's phases, so a score inverted anywhere between the logit and the phase list fails."""
+
+    class Oracle(torch.nn.Module):
+        def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+            return torch.where(self.y == 1, 10.0, -10.0)
+
+    instance = labelled(parse_dimacs("p cnf 3 3\n-1 0\n2 0\n1 -2 3 0\n"), "t")  # backbone: -1, 2, 3
+    task = SatSolving(SatOptions(solvers=("cadical195",), policies=("neuroback",)))
+    (graph,) = instance.graphs
+    oracle = Oracle()
+    oracle.y = graph.y
+    assert task.phases("neuroback", instance, task.scores(oracle, instance), 0) == [-1, 2, 3]

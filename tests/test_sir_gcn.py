@@ -113,3 +113,29 @@ def test_wrapper_scores_every_node_then_pools_the_scores(pool):
     batch = torch.tensor([0, 0, 0, 1, 1, 1])
     pooled = (global_add_pool if pool == "sum" else global_mean_pool)(nodes, batch)
     assert torch.allclose(model(x, edge_index, batch), pooled, atol=1e-6)
+
+
+def test_the_default_inner_activation_is_leaky_relu_spelt_out() -> None:
+    """The benchmark runs SIR-GCN at its default σ: the message is W_R Σ LeakyReLU_0.2(W_Q h_u + W_K h_a), written
+    here by hand so that a change to the default cannot move the reference with it; W_K has no bias (its bias
+    would only add to W_Q's), nor W_R (the layer's one bias follows the sum)."""
+    torch.manual_seed(2)
+    conv = SIRConv(3, 16, 4).eval()
+    x, edge_index = torch.randn(3, 3), torch.tensor([[1, 2], [0, 0]])
+    q, k = conv.lin_query(x), conv.lin_key(x)
+    message = torch.nn.functional.leaky_relu(q[0] + k[1], 0.2) + torch.nn.functional.leaky_relu(q[0] + k[2], 0.2)
+    torch.testing.assert_close(conv(x, edge_index)[0], conv.lin_relation(message) + conv.bias)
+    assert conv.lin_key.bias is None and conv.lin_relation.bias is None and conv.lin_query.bias is not None
+
+
+def test_a_wrapper_layer_is_the_convolution_plus_residual_then_norm_then_leaky_relu() -> None:
+    """The official layer order, with batch-norm statistics that are not the identity so that the order shows."""
+    torch.manual_seed(0)
+    model = SIRGCN(3, 2, hidden_channels=8, num_layers=1, readout_layers=1).eval()
+    for parameter in model.norms[0].parameters():
+        torch.nn.init.normal_(parameter)
+    model.norms[0].running_mean.normal_()
+    x, edge_index = torch.randn(6, 3), torch.tensor([[0, 1, 2, 3, 4], [1, 2, 3, 4, 5]])
+    h = model.input(x)
+    h = torch.nn.functional.leaky_relu(model.norms[0](model.convs[0](h, edge_index) + model.resids[0](h)), 0.2)
+    torch.testing.assert_close(model(x, edge_index), model.readout(h))

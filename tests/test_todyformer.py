@@ -222,3 +222,15 @@ def test_the_node2vec_encoding_without_torch_cluster_is_a_clear_error(monkeypatc
     net = model(node2vec_dim=8)
     with pytest.raises(GnnbenchError, match=r"node2vec_dim.*torch-cluster.*pip install --no-build-isolation"):
         net.fit_positional_encoding(random_stream(events=100), seed=0)
+
+
+def test_the_patch_age_and_edge_time_encodings_reach_the_scores() -> None:
+    """Both temporal encodings get a gradient from the link scores: neither the patch-age positional encoding nor
+    the event-age encoding on the edges can be cut off without this failing (a learning threshold alone would
+    only notice the second, and barely)."""
+    net = model().eval()
+    data = random_stream(events=300)
+    scores = net.link_logits(data, torch.tensor([1, 2]), torch.tensor([[3, 4], [5, 6]]), torch.tensor([300, 300]))
+    scores.sum().backward()
+    assert net.position_encoder.lin.weight.grad.abs().sum() > 0
+    assert net.time_encoder.lin.weight.grad.abs().sum() > 0

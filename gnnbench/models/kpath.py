@@ -71,7 +71,14 @@ class RootedPaths(BaseTransform):
 
 
 class PathConv(nn.Module):
-    """One path length: encode every path with the shared LSTM, sum per root, residual, BN, ReLU."""
+    r"""One path length :math:`l`: every path encoded by the shared LSTM, summed per root, residual, BN, ReLU.
+
+    .. math::
+        h_v' = \mathrm{ReLU}\Big(\mathrm{BN}\big(h_v + \sum_{p \in \mathcal P_l(v)}
+        \mathrm{LSTM}\big([h_u \,\|\, e(d_v(u))]_{u \in p}\big)\big)\Big)
+
+    with :math:`\mathcal P_l(v)` the paths of length :math:`l` rooted at :math:`v`, read far end first, and
+    :math:`e(d_v(u))` the embedding of :math:`u`'s distance to the root (left out without distances)."""
 
     def __init__(self, hidden_channels: int, lstm: nn.LSTM, distance: nn.Embedding | None, dropout: float) -> None:
         super().__init__()

@@ -89,9 +89,10 @@ class SIRConv(MessagePassing):
                 defaults={"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "warmup_epochs": 10,
                           "lr_patience": 10, "lr_factor": 0.5, "batch_size": 128})
 class SIRGCN(nn.Module):
-    r"""The official benchmark wrapper: input linear; per layer ``SIRConv(h) [+ W_res h] -> norm -> LeakyReLU(0.2)
-    -> dropout``; an MLP readout of ``readout_layers`` on every node, then, for graph targets (when ``batch`` is
-    given), pooling of the node scores, as the official models do (``readouts`` before ``pool``).
+    r"""SIR-GCN, as the official benchmark wraps :class:`SIRConv`: input linear; per layer
+    ``SIRConv(h) [+ W_res h] -> norm -> LeakyReLU(0.2) -> dropout``; an MLP readout of ``readout_layers`` on
+    every node, then, for graph targets (when ``batch`` is given), pooling of the node scores, as the official
+    models do (``readouts`` before ``pool``).
 
     Training (registry defaults, the official ``train.py``): AdamW, a 10-epoch linear warm-up and
     ``ReduceLROnPlateau(factor 0.5)`` on the training loss; ``lr_patience`` 10 is our choice (the README
