@@ -33,9 +33,11 @@ class DataError(GnnbenchError):
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, matched case-insensitively, or ``''``."""
-    choices = list(choices)
+    """``; did you mean 'x'?`` for the closest choice, matched case-insensitively, or ``''`` (also without
+    choices: a task that takes no options)."""
     lowered = {c.lower(): c for c in choices}
+    if not lowered:
+        return ""
     target = name.lower()
     close = difflib.get_close_matches(target, list(lowered), n=len(lowered), cutoff=0.5)
     if not close:

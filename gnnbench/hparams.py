@@ -144,8 +144,8 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
     types = _expected_types(target, extra)
     for key, value in values.items():
         if key not in known:
-            raise HparamError(key, f"unknown {what} '{key}' for {owner}{did_you_mean(key, known)}"
-                                   f" (accepted: {', '.join(sorted(known))})")
+            accepted = f"accepted: {', '.join(sorted(known))}" if known else f"it takes no {what}s"
+            raise HparamError(key, f"unknown {what} '{key}' for {owner}{did_you_mean(key, known)} ({accepted})")
         expected = types[key]
         if expected is not None and not _matches(value, expected):
             raise HparamError(key, f"expected {_describe(expected)} for '{key}', got {value!r}"
@@ -154,13 +154,24 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
             raise HparamError(key, problem)
 
 
+#: NumPy's largest seed: every seed a run draws from (its own, a split's, a negative sampler's) stays within it.
+MAX_SEED = 2**32 - 1
+
+
 def range_problem(key: str, value: Any) -> str | None:
     """What is wrong with a number under a name whose meaning is conventional: a dropout probability outside
-    [0, 1], a negative learning rate or weight decay, a width (``*channels``), head count (``*heads``) or
-    ``num_layers`` below 1. Every seed of such a run would fail (or, at width 0, train a constant), so the suite
-    says so before anything runs. None when the value is fine."""
+    [0, 1], a negative learning rate or weight decay, a width (``*channels``), head count (``*heads``),
+    ``num_layers`` or ``*batch_size`` below 1, a ``*_epochs`` count below 0, a ``*seed`` outside [0,
+    :data:`MAX_SEED`]. Every seed of such a run would fail (or, at width 0, train a constant), so the suite says
+    so before anything runs. None when the value is fine."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if key.endswith("seed") and not 0 <= value <= MAX_SEED:
+        return f"'{key}' is a seed: expected an integer in [0, {MAX_SEED}] (NumPy's limit), got {value!r}"
+    if key.endswith("batch_size") and not value >= 1:
+        return f"'{key}' is a size: expected at least 1, got {value!r}"
+    if key.endswith("_epochs") and not value >= 0:
+        return f"'{key}' counts epochs: expected at least 0, got {value!r}"
     if key.endswith("dropout") and not 0 <= value <= 1:
         return f"'{key}' is a probability: expected a number in [0, 1], got {value!r}"
     if key == "lr" and not value >= 0:

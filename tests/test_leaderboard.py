@@ -45,7 +45,7 @@ def test_every_task_metric_is_known_to_be_a_fraction_or_not():
     from gnnbench.leaderboard.write import FRACTION_METRICS
     from gnnbench.registry import TASKS
 
-    metrics = {TASKS.get(name).meta["metric"] for name in TASKS}
+    metrics = {TASKS.get(name).obj.metric for name in TASKS}
     assert {"rocauc", "average_precision", "mae"} <= metrics
     assert metrics <= FRACTION_METRICS | UNBOUNDED_METRICS, metrics - FRACTION_METRICS - UNBOUNDED_METRICS
 

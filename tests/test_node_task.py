@@ -109,7 +109,34 @@ def test_a_model_returning_the_wrong_shape_fails_with_what_was_expected(write_su
     record = execute(spec_for(write_suite, model="ten_rows", epochs=2)[0])
     forward = f"forward at {__file__}:{inspect.getsourcelines(TenRows.forward)[1]}"  # where to look
     assert record["status"] == "failed" and record["error"]["message"] == (
-        f"TenRows returned (10, 7) ({forward}); expected class scores of shape (2708, classes): one row per node")
+        f"TenRows returned (10, 7) ({forward}); expected class scores of shape (2708, 7): one row per node "
+        "and one column per class")
+
+
+class TenClasses(Diverging):
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, 10)
+
+
+class NaNWhenEvaluated(Diverging):
+    def forward(self, x, edge_index):
+        out = self.lin(x)
+        return out if self.training else out * float("nan")
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    (TenClasses, "TenClasses returned (2708, 10) ({at}); expected class scores of shape (2708, 7): one row "
+                 "per node and one column per class"),
+    (NaNWhenEvaluated, "NaNWhenEvaluated returned NaN class scores in eval mode for 2708 nodes after training"),
+])
+def test_scores_that_are_no_class_scores_fail_instead_of_being_ranked(write_suite, monkeypatch, model, message):
+    """Columns beyond the classes, or NaN rows (argmax reads them as class 0), would train or score and be
+    ranked; they fail, named."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    register_model("odd_scores", tasks=("node_classification",))(model)
+    record = execute(spec_for(write_suite, model="odd_scores", epochs=2)[0])
+    at = f"forward at {__file__}:{inspect.getsourcelines(model.forward)[1]}"
+    assert record["status"] == "failed" and record["error"]["message"].startswith(message.format(at=at))
 
 
 def test_a_model_with_its_own_fit_uses_the_hook_and_the_task_still_reports_test(write_suite, monkeypatch):

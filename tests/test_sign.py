@@ -11,6 +11,9 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
+from gnnbench.errors import ConfigError
+from gnnbench.harness.suite import load_suite
+from gnnbench.hparams import HparamError
 from gnnbench.loading import FeatureStore, LoadingUnavailableError
 from gnnbench.models.sign import SIGN, resolve_mode
 from gnnbench.tasks.base import Budget, RunContext
@@ -85,10 +88,24 @@ def test_device_mode_uploads_the_table_before_the_first_epoch(monkeypatch: pytes
     assert fit.history["load_s"][0] < 0.3 and fit.epoch_times_s[0] < 0.3
 
 
-def test_load_modes_resolve_or_fail_clearly() -> None:
+def test_load_modes_resolve_or_fail_clearly(write_suite) -> None:
     assert resolve_mode("auto", CPU) == "cpu" and resolve_mode("device", CPU) == "device"
-    with pytest.raises(ValueError, match="load_mode must be one of cpu, gpu_direct, device or auto"):
-        resolve_mode("pinned", CPU)
+    hparams = {"lr": 0.01, "weight_decay": 0.0, "batch_size": 4}
+    with pytest.raises(HparamError, match="load_mode must be one of cpu, gpu_direct, device or auto"):
+        SIGN(5, 3).fit(NodeClassification(NodeOptions()), small_graph(), {**hparams, "load_mode": "pinned"},
+                       Budget(epochs=1), RunContext(device=CPU, seed=0))
+    # a suite that asks for what no run could do fails when it loads, at the hyperparameter's key
+    for mode, message in (("zero_copy", "load_mode must be one of"), ("gpu_direct", "the suite runs on device cpu")):
+        path = write_suite(f"""
+name: bad_mode
+experiments:
+  - name: e
+    task: node_classification
+    datasets: [Cora]
+    models: [{{name: sign, hparams: {{load_mode: [cpu, {mode}]}}}}]
+""")
+        with pytest.raises(ConfigError, match=rf"{path}: experiments\[0\].models\[0\].hparams.load_mode: .*{message}"):
+            load_suite(path)
     model = SIGN(5, 3)
     model.preprocess(torch.randn(6, 5), torch.tensor([[0, 1], [1, 0]]), CPU)
     model.load_mode = "gpu_direct"

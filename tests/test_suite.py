@@ -154,6 +154,15 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "experiments[0].device", "cpu, cuda, cuda:N or auto"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], kernel: csv}]\n",
      "experiments[0].kernel", "expected one of scatter"),
+    ("name: s\nexperiments: [{task: {name: temporal_link, negative_seed: -1}, datasets: [CollegeMsg], "
+     "models: [edgebank]}]\n", "experiments[0].task.negative_seed", "is a seed: expected an integer in [0, "),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool, hparams: "
+     "{batch_size: 0}}]}]\n", "experiments[0].models[0].hparams.batch_size", "expected at least 1, got 0"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], kernel: [csr]}]\n",
+     "experiments[0].kernel", "expected one of scatter"),  # one backend per experiment, not a grid
+    ("name: s\nexperiments: [{task: {name: ogb_graph_classification, split: cv}, datasets: [ogbg-molhiv], "
+     "models: [gin_pool]}]\n", "experiments[0].task.split", "unknown option 'split' for task "
+     "'ogb_graph_classification' (it takes no options)"),
     ("name: s\nexecutor: threads\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "executor.type", "expected one of local, process"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn, gcn]}]\n",

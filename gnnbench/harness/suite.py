@@ -50,7 +50,6 @@ EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "pat
 EXECUTORS = {"local": ("type",), "process": ("type", "workers"),
              "ray": ("type", "address", "num_cpus", "num_gpus", "max_retries")}
 #: the largest seed NumPy's global generator accepts
-MAX_SEED = 2**32 - 1
 DEFAULT_BUDGET = {"epochs": 200, "patience": None, "device": "cpu", "kernel": "scatter"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
@@ -365,7 +364,7 @@ class _Expander:
             model_key = models_key if one else f"{models_key}[{j}]"
             model, grid, chosen = self.model(model_raw, model_key, task_name, datasets)
             self.model_kernel(model, model_key, kernel, kernel_key)
-            self.runnable(task_name, task_options, task_key, model, model_key, grid, chosen, seeds)
+            self.runnable(task_name, task_options, task_key, model, model_key, grid, chosen, seeds, device)
             for point in grid:
                 for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
                     hparams, config = point[dataset]
@@ -377,7 +376,7 @@ class _Expander:
 
     def kernel(self, kernel: Any, key: str, task: str) -> None:
         """A known backend that this task can hand its models and that is installed here."""
-        if kernel not in BACKENDS:
+        if not isinstance(kernel, str) or kernel not in BACKENDS:
             raise self.fail(key, f"expected one of {', '.join(BACKENDS)}, got {kernel!r}"
                                  f"{did_you_mean(str(kernel), BACKENDS)}")
         task_kernels = TASKS.get(task).obj.kernels
@@ -397,16 +396,20 @@ class _Expander:
                                        f"it supports: {', '.join(supported)}, or auto")
 
     def runnable(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
-                 grid: list[dict[str, tuple[dict[str, Any], str]]], chosen: set[str], seeds: list[int]) -> None:
-        """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run`; the
-        error names the hyperparameter's key when the suite set it (``chosen``), the model's when a default is
-        at fault, else the task's."""
+                 grid: list[dict[str, tuple[dict[str, Any], str]]], chosen: set[str], seeds: list[int],
+                 device: str) -> None:
+        """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run` and the
+        model's ``check_hparams(hparams, device)`` where it has one; the error names the hyperparameter's key
+        when the suite set it (``chosen``), the model's when a default is at fault, else the task's."""
         task_cls = TASKS.get(task).obj
         task_options = task_cls.Options(**options)
+        check_model = getattr(MODELS.get(model).obj, "check_hparams", None)
         for point in grid:
             for (dataset, (hparams, config)), seed in itertools.product(point.items(), seeds):
                 try:
                     task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
+                    if check_model is not None:
+                        check_model(hparams, device)
                 except hp.HparamError as exc:
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
                     key = _join(model_key, f"hparams.{exc.key}") if exc.key in chosen else model_key
@@ -507,8 +510,8 @@ class _Expander:
 
     def seeds(self, value: Any, key: str) -> list[int]:
         if _is_int(value, minimum=1):
-            if value > MAX_SEED + 1:
-                raise self.fail(key, f"seeds go up to {MAX_SEED} (NumPy's limit), so at most {MAX_SEED + 1} of "
+            if value > hp.MAX_SEED + 1:
+                raise self.fail(key, f"seeds go up to {hp.MAX_SEED} (NumPy's limit), so at most {hp.MAX_SEED + 1} of "
                                      f"them, got {value}")
             return list(range(value))
         if isinstance(value, list) and value:
@@ -516,8 +519,8 @@ class _Expander:
                 if not _is_int(seed, minimum=0):
                     raise self.fail(f"{key}[{i}]", f"expected a non-negative integer seed, got {_kind(seed)}"
                                                    f"{hp.number_hint(seed, int)}")
-                if seed > MAX_SEED:
-                    raise self.fail(f"{key}[{i}]", f"seeds go up to {MAX_SEED} (NumPy's limit), got {seed}")
+                if seed > hp.MAX_SEED:
+                    raise self.fail(f"{key}[{i}]", f"seeds go up to {hp.MAX_SEED} (NumPy's limit), got {seed}")
                 if seed in value[:i]:
                     raise self.fail(f"{key}[{i}]", f"seed {seed} is listed twice (at [{value.index(seed)}] too)")
             return list(value)

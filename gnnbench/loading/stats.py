@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -34,22 +34,14 @@ class LoadStats:
 class EpochLoad:
     """The gathers of one epoch, summed: loading time and its share of the epoch go into the record."""
 
-    gathers: int = 0
     bytes: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
-    modes: set[str] = field(default_factory=set)
 
     def add(self, stats: LoadStats) -> None:
-        self.gathers += 1
         self.bytes += stats.bytes
         self.seconds += stats.seconds
         self.cpu_seconds += stats.cpu_seconds
-        self.modes.add(stats.mode)
-
-    @property
-    def mode(self) -> str:
-        return ",".join(sorted(self.modes))
 
     @property
     def gbps(self) -> float:

@@ -41,6 +41,7 @@ class FeatureStore:
         self.host = host.pin_memory() if pin else host
         self._resident: Tensor | None = None
         self._staging: Tensor | None = None
+        self._compiled = False  # gpu_direct's kernel variants
 
     @property
     def num_rows(self) -> int:
@@ -50,11 +51,19 @@ class FeatureStore:
     def row_bytes(self) -> int:
         return self.host.size(1) * self.host.element_size()
 
-    def prepare(self, mode: str) -> None:
-        """The one-time set-up of ``mode``: for ``device``, the upload of the whole table, which is not a batch's
-        cost and is kept out of every gather's time (call it before timing epochs, too)."""
+    def prepare(self, mode: str, rows: int = 0) -> None:
+        """The set-up of ``mode`` for batches of up to ``rows`` rows, which is no batch's cost and is kept out of
+        every gather's time (call it before timing epochs, too): for ``device``, the upload of the whole table;
+        for ``cpu`` on a GPU, the pinned staging buffer; for ``gpu_direct``, compiling the kernel, once for each
+        variant Triton specialises a row count into (1, a multiple of 16, any other)."""
         if mode == "device" and self._resident is None:
             self._resident = self.host.to(self.device)
+        elif mode == "cpu" and self.device.type == "cuda" and (self._staging is None or self._staging.size(0) < rows):
+            self._staging = torch.empty(rows, self.host.size(1), dtype=self.host.dtype).pin_memory()
+        elif mode == "gpu_direct" and not self._compiled:
+            for count in (1, 16, 17):
+                self._gpu_direct(torch.arange(min(count, self.num_rows)))
+            self._compiled = True
 
     def gather(self, index: Tensor, mode: str = "cpu") -> tuple[Tensor, LoadStats]:
         """``features[index]`` on the device, and what it cost; every mode returns the same tensor."""
@@ -66,7 +75,7 @@ class FeatureStore:
         if index.numel() and not 0 <= int(index.min()) <= int(index.max()) < self.num_rows:
             raise IndexError(f"gather index out of range: rows {int(index.min())}..{int(index.max())} of a "
                              f"{self.num_rows}-row table")  # gpu_direct would read outside the pinned table
-        self.prepare(mode)
+        self.prepare(mode, index.numel())
         self._synchronize()
         wall, cpu = time.perf_counter(), time.process_time()
         out = {"cpu": self._cpu, "gpu_direct": self._gpu_direct, "device": self._device}[mode](index)
@@ -81,10 +90,8 @@ class FeatureStore:
         index = index.to("cpu")
         if self.device.type == "cpu":
             return self.host.index_select(0, index)
-        rows = index.numel()
-        if self._staging is None or self._staging.size(0) < rows:
-            self._staging = torch.empty(rows, self.host.size(1), dtype=self.host.dtype).pin_memory()
-        staging = self._staging[:rows]
+        assert self._staging is not None  # allocated by prepare, before the clock
+        staging = self._staging[:index.numel()]
         torch.index_select(self.host, 0, index, out=staging)
         return staging.to(self.device, non_blocking=True)
 

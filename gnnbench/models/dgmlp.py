@@ -165,7 +165,6 @@ _PUBMED = {"K": 20, "dropout": 0.5, "lr": 0.2, "weight_decay": 5e-5}
 
 
 @register_model("dgmlp", paper="Zhang et al., Evaluating Deep Graph Neural Networks (arXiv 2108.00955)", tasks=NODE,
-                defaults={"lr": 0.2, "weight_decay": 5e-3},
                 dataset_defaults={"Cora": _CORA, "Cora-raw": _CORA, "CiteSeer": _CITESEER,
                                   "CiteSeer-raw": _CITESEER, "PubMed": _PUBMED, "PubMed-raw": _PUBMED})
 class DGMLP(nn.Module):

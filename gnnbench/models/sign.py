@@ -21,7 +21,7 @@ weight decay 5e-4, the task's selection rule on validation after every epoch.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -30,11 +30,12 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.transforms import SIGN as SIGNTransform
 
+from gnnbench.hparams import HparamError
 from gnnbench.kernels.adjacency import quiet_sparse_warnings
 from gnnbench.loading import MODES, EpochLoad, FeatureStore, available_modes
 from gnnbench.models.baselines import dropout
 from gnnbench.registry import register_model
-from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, check_finite
+from gnnbench.tasks.base import Budget, FitResult, RunContext, check_finite, train_epochs
 from gnnbench.tasks.node import NodeClassification
 
 #: rows gathered per step when the whole table is read (evaluation)
@@ -43,20 +44,29 @@ EVAL_BATCH = 65_536
 
 def resolve_mode(mode: str, device: torch.device) -> str:
     """``auto``: the zero-copy gather where it runs, else the CPU-centric one."""
-    if mode not in (*MODES, "auto"):
-        raise ValueError(f"load_mode must be one of {', '.join(MODES)} or auto, got {mode!r}")
     if mode != "auto":
         return mode
     return "gpu_direct" if "gpu_direct" in available_modes(device) else "cpu"
 
 
-@register_model("sign", paper="Frasca et al., SIGN (arXiv 2004.11198)", tasks=("node_classification",),
-                defaults={"lr": 0.01, "weight_decay": 5e-4})
+@register_model("sign", paper="Frasca et al., SIGN (arXiv 2004.11198)", tasks=("node_classification",))
 class SIGN(nn.Module):
     r"""SIGN: :math:`\sigma([\hat A^k X \Theta_k]_{k=0..K})\,\Omega` on precomputed :math:`\hat A^k X`, trained on
     mini-batches gathered from a host feature store (``load_mode``); per-epoch loading time is recorded."""
 
     fit_hparams = {"lr": 0.01, "weight_decay": 5e-4, "batch_size": 256, "load_mode": "auto"}
+
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str) -> None:
+        """A ``load_mode`` no run could use fails the suite when it loads, not every run after it started."""
+        mode = hparams["load_mode"]
+        if mode not in (*MODES, "auto"):
+            raise HparamError("load_mode", f"load_mode must be one of {', '.join(MODES)} or auto, got {mode!r}")
+        if mode == "gpu_direct" and device == "cpu":
+            raise HparamError("load_mode", "load_mode gpu_direct gathers on a GPU (CUDA and Triton); the suite runs "
+                                           "on device cpu")
+        if hparams["batch_size"] < 1:
+            raise HparamError("batch_size", f"batch_size must be a positive integer, got {hparams['batch_size']}")
 
     def __init__(self, in_channels: int, out_channels: int, K: int = 2, hidden_channels: int = 64,
                  dropout: float = 0.5) -> None:
@@ -96,17 +106,15 @@ class SIGN(nn.Module):
             ctx: RunContext) -> FitResult:
         """Precompute once; then per epoch, shuffled mini-batches of training nodes gathered from the store."""
         self.preprocess(data.x, data.edge_index, ctx.device)
+        self.check_hparams(hparams, ctx.device.type)
         self.load_mode = resolve_mode(hparams["load_mode"], ctx.device)
-        self.store.prepare(self.load_mode)  # `device`: the table's upload is set-up, not epoch 0's loading
+        # set-up, not epoch 0's loading: the table's upload (device), the staging buffer (cpu), the kernel (gpu_direct)
+        self.store.prepare(self.load_mode, hparams["batch_size"])
         optimizer = torch.optim.Adam(self.parameters(), lr=hparams["lr"], weight_decay=hparams["weight_decay"])
-        stopper = EarlyStopping(task.direction, budget.patience)
         train = data.train_mask.nonzero().view(-1).cpu()
-        history: dict[str, list[float]] = {k: [] for k in ("train_loss", "val_accuracy", "val_loss", "load_s",
-                                                           "load_share", "load_gbps", "load_cpu_s")}
-        times: list[float] = []
-        epoch = -1
-        for epoch in range(budget.epochs):
-            start, load, losses = time.perf_counter(), EpochLoad(), []
+
+        def epoch_step(epoch: int) -> dict[str, float]:
+            load, total = EpochLoad(), 0.0
             self.train()
             for batch in train[torch.randperm(train.numel())].split(hparams["batch_size"]):
                 features, stats = self.store.gather(batch, self.load_mode)
@@ -116,26 +124,18 @@ class SIGN(nn.Module):
                 check_finite(loss, epoch)
                 loss.backward()
                 optimizer.step()
-                losses.append(loss.item() * batch.numel())
-            if ctx.device.type == "cuda":
-                torch.cuda.synchronize(ctx.device)
-            times.append(time.perf_counter() - start)
-            val = task.evaluate(self, data, ("val",))["val"]
-            for key, value in (("train_loss", sum(losses) / train.numel()), ("val_accuracy", val["accuracy"]),
-                               ("val_loss", val["loss"]), ("load_s", load.seconds),
-                               ("load_share", load.seconds / times[-1]), ("load_gbps", load.gbps),
-                               ("load_cpu_s", load.cpu_seconds)):
-                history[key].append(value)
-            ctx.report(epoch, {"loss": history["train_loss"][-1], "val_accuracy": val["accuracy"]})
-            if stopper.step(epoch, val["accuracy"], val["loss"], self):
-                break
-        stopper.restore(self)
-        loading = {"mode": self.load_mode, "batch_size": hparams["batch_size"], "row_bytes": self.store.row_bytes,
+                total += loss.item() * batch.numel()
+            return {"train_loss": total / train.numel(), "load_s": load.seconds, "load_gbps": load.gbps,
+                    "load_cpu_s": load.cpu_seconds}
+
+        fit = train_epochs(self, epoch_step, lambda: task.evaluate(self, data, ("val",))["val"], task, budget, ctx)
+        history, times = fit.history, fit.epoch_times_s
+        history["load_share"] = [s / t for s, t in zip(history["load_s"], times, strict=True)]
+        fit.loading = {"mode": self.load_mode, "batch_size": hparams["batch_size"], "row_bytes": self.store.row_bytes,
                    "epoch_load_s": sum(history["load_s"]) / len(times),
                    "epoch_load_share": sum(history["load_share"]) / len(times),
                    "epoch_load_cpu_s": sum(history["load_cpu_s"]) / len(times)}
-        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times,
-                         loading=loading)
+        return fit
 
 
 __all__ = ["SIGN"]

@@ -10,7 +10,7 @@ something else (layer-local learning, precomputed propagation, search, a solver 
     fit_hparams = {"lr": 1e-3, ...}          # its training keys and their defaults
 
     def fit(self, task: Task, data, hparams: dict, budget: Budget, ctx: RunContext) -> FitResult:
-        ...  # train however it must; use task.evaluate(...) and EarlyStopping for selection
+        ...  # train however it must; train_epochs(...) selects on task.evaluate(...) as the tasks do
 
 and the task calls it instead of its own loop. The test split, the metrics and the record stay the task's.
 """
@@ -45,14 +45,18 @@ class NonFiniteLossError(RuntimeError):
 
 
 def check_output(model: torch.nn.Module, out: Any, rows: int, dims: tuple[int, ...], expected: str,
-                 method: str = "forward") -> torch.Tensor:
-    """``out`` (what ``model.method`` returned) when it is a tensor of ``rows`` rows and one of ``dims``
-    dimensions; otherwise a ValueError naming the model, what it returned, where ``method`` is defined and what
-    was ``expected``: a plugin's wrong output shape is named where the task reads it, not by an indexing or loss
-    error deep inside the task."""
-    if isinstance(out, torch.Tensor) and out.dim() in dims and out.size(0) == rows:
+                 method: str = "forward", columns: int | None = None) -> torch.Tensor:
+    """``out`` (what ``model.method`` returned) when it is a floating tensor of ``rows`` rows (and ``columns``
+    columns, when given) and one of ``dims`` dimensions; otherwise a ValueError naming the model, what it
+    returned, where ``method`` is defined and what was ``expected``: a plugin's wrong output is named where the
+    task reads it, not by an indexing or loss error deep inside the task, nor ranked as if it were scores."""
+    if (isinstance(out, torch.Tensor) and out.dim() in dims and out.size(0) == rows
+            and (columns is None or out.size(-1) == columns) and out.is_floating_point()):
         return out
-    shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+    shape = type(out).__name__
+    if isinstance(out, torch.Tensor):  # the dtype only where it is what is wrong
+        dtype = "" if out.is_floating_point() else " " + str(out.dtype).removeprefix("torch.")
+        shape = f"{tuple(out.shape)}{dtype}"
     raise ValueError(f"{type(model).__name__} returned {shape}{_defined_at(model, method)}; expected {expected}")
 
 
@@ -124,26 +128,63 @@ class EarlyStopping:
 
     ``patience`` counts epochs after the best one, and not before ``warmup`` epochs have run: a learning-rate
     warm-up is no plateau, so a run is never stopped before its rate has reached its full value. The best
-    epoch is still chosen over every epoch, warm-up included."""
+    epoch is still chosen over every epoch, warm-up included. ``whole`` keeps a copy of the whole model rather
+    than its state dict: a temporal model's memory of the events it has seen is state outside its parameters."""
 
-    def __init__(self, direction: str, patience: int | None, warmup: int = 0) -> None:
+    def __init__(self, direction: str, patience: int | None, warmup: int = 0, whole: bool = False) -> None:
         self.sign = 1.0 if direction == "max" else -1.0
-        self.patience, self.warmup = patience, warmup
+        self.patience, self.warmup, self.whole = patience, warmup, whole
         self.best_epoch = -1
         self.best_key: tuple[float, float] = (-math.inf, -math.inf)
-        self.best_state: dict[str, Any] | None = None
+        self.best_state: Any = None
 
     def step(self, epoch: int, score: float, loss: float, model: torch.nn.Module) -> bool:
         """Record epoch ``epoch``; True when training should stop."""
         key = (self.sign * score, -loss)
         if key > self.best_key:
             self.best_key, self.best_epoch = key, epoch
-            self.best_state = copy.deepcopy(model.state_dict())
+            self.best_state = copy.deepcopy(model if self.whole else model.state_dict())
         return self.patience is not None and epoch - max(self.best_epoch, self.warmup - 1) >= self.patience
 
     def restore(self, model: torch.nn.Module) -> None:
-        if self.best_state is not None:
+        if self.best_state is None:
+            return
+        if self.whole:
+            model.__dict__.update(self.best_state.__dict__)
+        else:
             model.load_state_dict(self.best_state)
+
+
+def train_epochs(model: torch.nn.Module, epoch_step: Callable[[int], Mapping[str, float]],
+                 validate: Callable[[], Mapping[str, float]], task: Task, budget: Budget, ctx: RunContext, *,
+                 warmup: int = 0, whole: bool = False,
+                 report: Callable[[int, Mapping[str, float]], None] | None = None) -> FitResult:
+    """The epoch loop every protocol shares, so selection, history and timing read the same in every record.
+
+    Per epoch: ``epoch_step(epoch)`` trains and returns ``train_loss`` and any other per-epoch values for the
+    history; its time, the device synchronised, is the epoch's time. Then ``validate()`` gives the task's metric
+    and ``loss`` on the validation split (and any other metrics: each goes into the history as ``val_<name>``),
+    :class:`EarlyStopping` selects on them, and at the end ``model`` is restored to the selected epoch.
+    ``report`` replaces ``ctx.report`` for progress lines (a layer-wise protocol numbers its steps across
+    layers)."""
+    stopper = EarlyStopping(task.direction, budget.patience, warmup, whole)
+    history: dict[str, list[float]] = {}
+    times: list[float] = []
+    epoch = -1
+    for epoch in range(budget.epochs):
+        start = time.perf_counter()
+        logs = epoch_step(epoch)
+        if ctx.device.type == "cuda":
+            torch.cuda.synchronize(ctx.device)
+        times.append(time.perf_counter() - start)
+        val = validate()
+        for name, value in (*logs.items(), *((f"val_{k}", v) for k, v in val.items())):
+            history.setdefault(name, []).append(value)
+        (report or ctx.report)(epoch, {"loss": logs["train_loss"], f"val_{task.metric}": val[task.metric]})
+        if stopper.step(epoch, val[task.metric], val["loss"], model):
+            break
+    stopper.restore(model)
+    return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
 
 
 class Task(ABC):
@@ -206,30 +247,17 @@ class Task(ABC):
         and ``loss``); early stopping on them, and the selected epoch's state restored."""
         optimizer = torch.optim.Adam(model.parameters(), lr=train_hparams["lr"],
                                      weight_decay=train_hparams["weight_decay"])
-        stopper = EarlyStopping(self.direction, budget.patience)
-        key = f"val_{self.metric}"
-        history: dict[str, list[float]] = {"train_loss": [], key: [], "val_loss": []}
-        times: list[float] = []
-        epoch = -1
-        for epoch in range(budget.epochs):
-            start = time.perf_counter()
+
+        def epoch_step(epoch: int) -> dict[str, float]:
             model.train()
             optimizer.zero_grad()
             loss = train_loss()
             check_finite(loss, epoch)
             loss.backward()
             optimizer.step()
-            if ctx.device.type == "cuda":
-                torch.cuda.synchronize(ctx.device)
-            times.append(time.perf_counter() - start)
-            val = validate()
-            for name, value in (("train_loss", loss.item()), (key, val[self.metric]), ("val_loss", val["loss"])):
-                history[name].append(value)
-            ctx.report(epoch, {"loss": loss.item(), key: val[self.metric]})
-            if stopper.step(epoch, val[self.metric], val["loss"], model):
-                break
-        stopper.restore(model)
-        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
+            return {"train_loss": loss.item()}
+
+        return train_epochs(model, epoch_step, validate, self, budget, ctx)
 
 
 def check_finite(loss: torch.Tensor, epoch: int) -> None:

@@ -45,7 +45,7 @@ from gnnbench import hparams as hp
 from gnnbench.data.collection import GraphCollection
 from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite, check_output
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, check_output, train_epochs
 from gnnbench.tasks.metrics import accuracy, macro_f1
 from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams
 from gnnbench.tasks.splits import holdout, stratified_folds
@@ -244,25 +244,15 @@ class GraphTask(Task):
         schedule = LRSchedule(optimizer, train_hparams)
         train_loader = self.loader(data.train, train_hparams["batch_size"], shuffle=True, seed=ctx.seed)
         val_loader = self.loader(data.val)
-        stopper = EarlyStopping(self.direction, budget.patience, warmup=schedule.warmup)
-        history: dict[str, list[float]] = {"train_loss": [], f"val_{self.metric}": [], "val_loss": [], "lr": []}
-        times: list[float] = []
-        epoch = -1
-        for epoch in range(budget.epochs):
-            start = time.perf_counter()
+
+        def epoch_step(epoch: int) -> dict[str, float]:
             lr = schedule.current()
             loss = self.train_epoch(model, train_loader, optimizer, ctx.device, epoch)
             schedule.step(epoch, loss)
-            times.append(time.perf_counter() - start)
-            val = self.evaluate(model, val_loader, ctx.device)
-            for key, value in (("train_loss", loss), (f"val_{self.metric}", val[self.metric]),
-                               ("val_loss", val["loss"]), ("lr", lr)):
-                history[key].append(value)
-            ctx.report(epoch, {"loss": loss, f"val_{self.metric}": val[self.metric]})
-            if stopper.step(epoch, val[self.metric], val["loss"], model):
-                break
-        stopper.restore(model)
-        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
+            return {"train_loss": loss, "lr": lr}
+
+        return train_epochs(model, epoch_step, lambda: self.evaluate(model, val_loader, ctx.device), self, budget,
+                            ctx, warmup=schedule.warmup)
 
     def train_epoch(self, model: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                     device: torch.device, epoch: int) -> float:
@@ -315,8 +305,7 @@ class _Classification(GraphTask):
                 "loss": float(F.cross_entropy(out, target))}
 
 
-@register_task("graph_classification", paper="Errica et al., ICLR 2020 (arXiv 1912.09893): k-fold CV protocol",
-               metric="accuracy")
+@register_task("graph_classification", paper="Errica et al., ICLR 2020 (arXiv 1912.09893): k-fold CV protocol")
 class GraphClassification(_Classification):
     """One class per graph; accuracy (macro-F1 recorded), stratified 10-fold CV by default."""
 
@@ -325,8 +314,7 @@ class GraphClassification(_Classification):
     stratified = True
 
 
-@register_task("inductive_node_classification", paper="node targets in many graphs, split by graph",
-               metric="accuracy")
+@register_task("inductive_node_classification", paper="node targets in many graphs, split by graph")
 class InductiveNodeClassification(_Classification):
     """Node classes in a collection of graphs (nodes without a target have ``y = -1``), split by graph."""
 
@@ -335,7 +323,7 @@ class InductiveNodeClassification(_Classification):
     stratified = False
 
 
-@register_task("graph_regression", paper="mini-batch graph regression (MAE; MSE recorded)", metric="mae")
+@register_task("graph_regression", paper="mini-batch graph regression (MAE; MSE recorded)")
 class GraphRegression(GraphTask):
     """One real target per graph (``y`` of shape [1] or [1, t]); L1 training loss, MAE selects and reports."""
 
@@ -362,8 +350,7 @@ class GraphRegression(GraphTask):
                 "loss": float(F.l1_loss(out, target))}
 
 
-@register_task("inductive_node_regression", paper="real node targets in many graphs, split by graph (MAE)",
-               metric="mae")
+@register_task("inductive_node_regression", paper="real node targets in many graphs, split by graph (MAE)")
 class InductiveNodeRegression(GraphRegression):
     """One real target per node of every graph (``y`` of shape [n] or [n, t]), split by graph; L1 loss, MAE."""
 

@@ -61,8 +61,7 @@ class LinkOptions:
                              f"and {self.hits_k}")
 
 
-@register_task("link_prediction", paper="RandomLinkSplit protocol (ForwardGNN, Park et al., ICLR 2024); OGB rules",
-               metric="roc_auc")
+@register_task("link_prediction", paper="RandomLinkSplit protocol (ForwardGNN, Park et al., ICLR 2024); OGB rules")
 class LinkPrediction(Task):
     """Transductive link prediction; ROC-AUC (AP and Hits@K recorded), validation-selected epoch."""
 

@@ -41,7 +41,7 @@ class NodeOptions:
         check_fractions(self.train_fraction, self.val_fraction)
 
 
-@register_task("node_classification", paper="OGB rules: Hu et al., NeurIPS 2020", metric="accuracy")
+@register_task("node_classification", paper="OGB rules: Hu et al., NeurIPS 2020")
 class NodeClassification(Task):
     """Transductive node classification; accuracy (macro-F1 recorded), validation-selected epoch."""
 
@@ -51,6 +51,8 @@ class NodeClassification(Task):
     train_hparams = {"lr": 0.01, "weight_decay": 5e-4}
     Options = NodeOptions
     kernels = CONCRETE  # full-batch on one fixed graph: the adjacency is built once per run
+    #: the run's class count, set by :meth:`run`: the columns a model's scores must have
+    classes: int | None = None
 
     def run(self, entry: Entry, data: Data, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
         data, split_id = self.with_split(data, ctx.seed)
@@ -58,7 +60,8 @@ class NodeClassification(Task):
         if self.scenario is not None:  # training labels / mask / graph only; evaluation below uses clean labels
             data, perturbed = self.scenario.apply(data, ctx.seed)
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
-        model = entry.obj(in_channels=data.num_features, out_channels=self.num_classes(data), **model_kwargs)
+        self.classes = self.num_classes(data)
+        model = entry.obj(in_channels=data.num_features, out_channels=self.classes, **model_kwargs)
         model, data = model.to(ctx.device), data.to(ctx.device)
         num_edges = data.num_edges
         graph, kernel = use_kernel(ctx.kernel, candidates(model_kernels(entry), self.kernels), model, data.x,
@@ -99,7 +102,13 @@ class NodeClassification(Task):
     def evaluate(self, model: torch.nn.Module, data: Data, splits: Iterable[str]) -> dict[str, dict[str, float]]:
         """Loss, accuracy and macro-F1 on each split from one forward pass in eval mode."""
         model.eval()
-        return self.metrics(node_scores(model, data), data, splits)
+        splits = tuple(splits)
+        out = node_scores(model, data, self.classes)
+        if "test" in splits and torch.isnan(out).any():  # the selected model, whose scores are ranked
+            raise ValueError(f"{type(model).__name__} returned NaN class scores in eval mode for "
+                             f"{int(torch.isnan(out).any(-1).sum())} nodes after training (argmax would read them "
+                             "as class 0)")
+        return self.metrics(out, data, splits)
 
     def metrics(self, out: torch.Tensor, data: Data, splits: Iterable[str]) -> dict[str, dict[str, float]]:
         """Loss, accuracy and macro-F1 of the logits ``out`` (one row per node) on each split."""
@@ -121,18 +130,21 @@ class NodeClassification(Task):
         (default: a full forward restricted to ``train_mask``); a model whose nodes are independent once its
         propagation is precomputed passes a cheaper one."""
         def loss() -> torch.Tensor:
-            out = train_logits() if train_logits is not None else node_scores(model, data)[data.train_mask]
+            out = (train_logits() if train_logits is not None else
+                   node_scores(model, data, self.classes)[data.train_mask])
             return F.cross_entropy(out, data.y[data.train_mask])
 
         return self.train_full_batch(model, loss, lambda: self.evaluate(model, data, ("val",))["val"],
                                      train_hparams, budget, ctx)
 
 
-def node_scores(model: torch.nn.Module, data: Data) -> torch.Tensor:
-    """The model's class scores, one row per node: a model returning another shape is named here, not by an
-    indexing error deep in the task."""
+def node_scores(model: torch.nn.Module, data: Data, classes: int | None = None) -> torch.Tensor:
+    """The model's class scores, one row per node (and one column per class, given ``classes``): a model
+    returning another shape is named here, not by an indexing error deep in the task, nor ranked on columns that
+    are no classes."""
     return check_output(model, model(data.x, graph_of(data)), data.num_nodes, (2,),
-                        f"class scores of shape ({data.num_nodes}, classes): one row per node")
+                        f"class scores of shape ({data.num_nodes}, {classes or 'classes'}): one row per node"
+                        + (" and one column per class" if classes else ""), columns=classes)
 
 
 def hide_test(data: Data) -> Data:

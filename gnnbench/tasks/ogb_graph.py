@@ -63,8 +63,7 @@ class _OgbGraphTask(GraphTask):
         return {self.metric: float(score[self.metric]), "loss": float(self.loss(out, target))}
 
 
-@register_task("ogb_graph_classification", paper="Hu et al., NeurIPS 2020 (OGB): scaffold split, ogb Evaluator",
-               metric="rocauc")
+@register_task("ogb_graph_classification", paper="Hu et al., NeurIPS 2020 (OGB): scaffold split, ogb Evaluator")
 class OgbGraphClassification(_OgbGraphTask):
     """Binary (multi-task) molecular classification; ROC-AUC from the ogb Evaluator."""
 
@@ -77,8 +76,7 @@ class OgbGraphClassification(_OgbGraphTask):
         return F.binary_cross_entropy_with_logits(out[labelled], target[labelled])
 
 
-@register_task("ogb_graph_regression", paper="Hu et al., NeurIPS 2020 (OGB): scaffold split, ogb Evaluator",
-               metric="rmse")
+@register_task("ogb_graph_regression", paper="Hu et al., NeurIPS 2020 (OGB): scaffold split, ogb Evaluator")
 class OgbGraphRegression(_OgbGraphTask):
     """Molecular property regression; RMSE from the ogb Evaluator."""
 

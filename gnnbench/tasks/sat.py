@@ -36,7 +36,7 @@ from gnnbench import hparams as hp
 from gnnbench.data.sat import merge_by_variable
 from gnnbench.data.sat_benchmark import SatBenchmark, SatInstance
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
 from gnnbench.tasks.optim import build_optimizer, check_hparams
 from gnnbench.tasks.phases import POLICIES, coverage, random_phases, threshold_phases
 from gnnbench.tasks.solver import SOLVERS, solve
@@ -84,7 +84,7 @@ def class_weighted_bce(logits: Tensor, target: Tensor) -> Tensor:
     return F.binary_cross_entropy_with_logits(logits, target.to(logits.dtype), weight=weight)
 
 
-@register_task("sat_solving", paper="Wang et al., ICLR 2024 (arXiv 2110.14053): NeuroBack", metric="micro_f1")
+@register_task("sat_solving", paper="Wang et al., ICLR 2024 (arXiv 2110.14053): NeuroBack")
 class SatSolving(Task):
     """Backbone-phase prediction (micro-F1 on backbone variables), then CDCL solving under phase policies."""
 
@@ -158,12 +158,8 @@ class SatSolving(Task):
         generator = torch.Generator().manual_seed(ctx.seed)
         loader = DataLoader(self.graphs(data.train), batch_size=train_hparams["batch_size"], shuffle=True,
                             generator=generator)
-        stopper = EarlyStopping(self.direction, budget.patience)
-        history: dict[str, list[float]] = {"train_loss": [], "val_micro_f1": [], "val_loss": []}
-        times: list[float] = []
-        epoch = -1
-        for epoch in range(budget.epochs):
-            start = time.perf_counter()
+
+        def epoch_step(epoch: int) -> dict[str, float]:
             model.train()
             total, count = 0.0, 0
             for batch in loader:
@@ -177,16 +173,10 @@ class SatSolving(Task):
                 torch.nn.utils.clip_grad_norm_(model.parameters(), train_hparams["clip_norm"])
                 optimizer.step()
                 total, count = total + loss.item() * target.numel(), count + target.numel()
-            times.append(time.perf_counter() - start)
-            val = self.evaluate(model, data.val, ctx.device)
-            for key, value in (("train_loss", total / max(count, 1)), ("val_micro_f1", val["micro_f1"]),
-                               ("val_loss", val["loss"])):
-                history[key].append(value)
-            ctx.report(epoch, {"loss": history["train_loss"][-1], "val_micro_f1": val["micro_f1"]})
-            if stopper.step(epoch, val["micro_f1"], val["loss"], model):
-                break
-        stopper.restore(model)
-        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
+            return {"train_loss": total / max(count, 1)}
+
+        return train_epochs(model, epoch_step, lambda: self.evaluate(model, data.val, ctx.device), self, budget,
+                            ctx)
 
     @torch.no_grad()
     def scores(self, model: torch.nn.Module, instance: SatInstance) -> Tensor:

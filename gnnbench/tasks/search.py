@@ -73,7 +73,7 @@ def check_tabular(options: SearchOptions, hparams: Mapping[str, Any]) -> None:
 
 
 @register_task("architecture_search", paper="AGNN protocol: Zhou et al. (arXiv 1909.03184); NAS-Bench-Graph: "
-                                            "Qin et al., NeurIPS 2022", metric="accuracy")
+                                            "Qin et al., NeurIPS 2022")
 class ArchitectureSearch(Task):
     """Search at a budget of child evaluations; select on validation; report the selected architecture's test."""
 

@@ -33,9 +33,7 @@ the run seed), the epoch selected on validation AP.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import time
 from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -50,7 +48,7 @@ from torch_geometric.data import TemporalData
 
 from gnnbench import hparams as hp
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
 from gnnbench.tasks.metrics import average_precision, mrr, roc_auc
 
 Strategy = Literal["random", "historical", "inductive"]
@@ -64,10 +62,6 @@ class TemporalLinkModel(nn.Module):
 
     def observe(self, batch: TemporalData) -> None:
         """Take in the events of a batch that has just been scored."""
-
-    def load_snapshot(self, snapshot: TemporalLinkModel) -> None:
-        """Become ``snapshot`` (a deep copy of this model): its parameters and everything it has observed."""
-        self.__dict__.update(snapshot.__dict__)
 
     @abstractmethod
     def link_logits(self, history: TemporalData, src: Tensor, dst: Tensor, t: Tensor) -> Tensor:
@@ -189,8 +183,7 @@ def history_before(data: TemporalData, time: Tensor) -> TemporalData:
     return data[:int(torch.searchsorted(data.t, time.reshape(1).to(data.t.dtype), right=False))]
 
 
-@register_task("temporal_link", paper="DyGLib protocol: Yu et al., NeurIPS 2023; Poursafaei et al., NeurIPS 2022",
-               metric="average_precision")
+@register_task("temporal_link", paper="DyGLib protocol: Yu et al., NeurIPS 2023; Poursafaei et al., NeurIPS 2022")
 class TemporalLinkPrediction(Task):
     """Future link prediction on an event stream; AP (ROC-AUC, MRR recorded), validation-selected epoch."""
 
@@ -288,13 +281,10 @@ class TemporalLinkPrediction(Task):
         selected epoch's validation pass (parameters and memory, as DyGLib restores its memory bank)."""
         optimizer = torch.optim.Adam(model.parameters(), lr=train_hparams["lr"],
                                      weight_decay=train_hparams["weight_decay"])
-        stopper = EarlyStopping(self.direction, budget.patience)
-        history: dict[str, list[float]] = defaultdict(list)
-        times: list[float] = []
         generator = torch.Generator().manual_seed(ctx.seed)
-        train, epoch = split.train, -1
-        for epoch in range(budget.epochs):
-            start = time.perf_counter()
+        train = split.train
+
+        def epoch_step(epoch: int) -> dict[str, float]:
             model.train()
             model.reset_state()
             total, count = 0.0, 0
@@ -312,20 +302,10 @@ class TemporalLinkPrediction(Task):
                 optimizer.step()
                 model.observe(batch)
                 total, count = total + loss.item() * (b - a), count + b - a
-            times.append(time.perf_counter() - start)
-            val = self.evaluate(model, split, "val")
-            history["train_loss"].append(total / max(count, 1))
-            for key, value in val.items():
-                history[f"val_{key}"].append(value)
-            ctx.report(epoch, {"loss": total / max(count, 1), "val_ap": val["average_precision"]})
-            stop = stopper.step(epoch, val["average_precision"], val["loss"], model)
-            if stopper.best_epoch == epoch:
-                selected = copy.deepcopy(model)
-            if stop:
-                break
-        model.load_snapshot(selected)
-        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=dict(history),
-                         epoch_times_s=times)
+            return {"train_loss": total / max(count, 1)}
+
+        return train_epochs(model, epoch_step, lambda: self.evaluate(model, split, "val"), self, budget, ctx,
+                            whole=True)
 
 
 def hide_test(split: StreamSplit) -> StreamSplit:

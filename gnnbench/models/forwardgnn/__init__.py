@@ -23,21 +23,19 @@ from gnnbench.registry import register_model
 PAPER = "Park et al., Forward Learning of Graph Neural Networks, ICLR 2024 (arXiv 2403.11004)"
 NODE = ("node_classification",)
 LINK = ("link_prediction",)
-#: Official training defaults: Adam with lr 1e-3 and weight decay 5e-4 (one optimiser per layer when local).
+#: Official training defaults: Adam with lr 1e-3 and weight decay 5e-4 (one optimiser per layer when local). The
+#: forward-learning models declare them in their ``fit_hparams``; the backprop baseline trains by the task's loop.
 TRAINING = {"lr": 1e-3, "weight_decay": 5e-4}
 
-register_model("forwardgnn_sf", paper=PAPER, tasks=NODE, defaults=TRAINING)(SingleForward)
-register_model("forwardgnn_sf_top2loss", paper=PAPER, tasks=NODE, defaults=TRAINING)(SingleForwardTopToLoss)
-register_model("forwardgnn_sf_top2input", paper=PAPER, tasks=NODE,
-               defaults=TRAINING)(SingleForwardTopToInput)
-register_model("forwardgnn_ff_la", paper=PAPER, tasks=NODE, defaults=TRAINING)(ForwardForwardLabels)
-register_model("forwardgnn_ff_vn", paper=PAPER, tasks=NODE, defaults=TRAINING)(ForwardForwardVirtual)
+register_model("forwardgnn_sf", paper=PAPER, tasks=NODE)(SingleForward)
+register_model("forwardgnn_sf_top2loss", paper=PAPER, tasks=NODE)(SingleForwardTopToLoss)
+register_model("forwardgnn_sf_top2input", paper=PAPER, tasks=NODE)(SingleForwardTopToInput)
+register_model("forwardgnn_ff_la", paper=PAPER, tasks=NODE)(ForwardForwardLabels)
+register_model("forwardgnn_ff_vn", paper=PAPER, tasks=NODE)(ForwardForwardVirtual)
 register_model("forwardgnn_bp", paper=PAPER, tasks=NODE + LINK, defaults=TRAINING)(BackpropGNN)
-register_model("forwardgnn_sf_link", paper=PAPER, tasks=LINK, defaults=TRAINING)(LinkSingleForward)
-register_model("forwardgnn_ff_link", paper=PAPER, tasks=LINK, defaults=TRAINING)(LinkForwardForward)
-#: The official link-prediction top-down script trains without weight decay.
-register_model("forwardgnn_top2input_link", paper=PAPER, tasks=LINK,
-               defaults={**TRAINING, "weight_decay": 0.0})(LinkTopToInput)
+register_model("forwardgnn_sf_link", paper=PAPER, tasks=LINK)(LinkSingleForward)
+register_model("forwardgnn_ff_link", paper=PAPER, tasks=LINK)(LinkForwardForward)
+register_model("forwardgnn_top2input_link", paper=PAPER, tasks=LINK)(LinkTopToInput)
 
 __all__ = [
     "BackpropGNN",

@@ -4,20 +4,21 @@ For layer i = 0..L-1: a fresh Adam optimiser over layer i's parameters only; up 
 steps on layer i's local loss, its input a detached state computed once from the frozen layers below; after
 every step the model made of layers 0..i is scored on validation (the scores of layers 0..i-1 are cached, so a
 check costs one layer's forward) and layer i keeps its best-validation state (:class:`EarlyStopping`, patience
-in steps). Then layer i's output, computed once and detached, becomes layer i+1's input. No gradient ever
-crosses a layer boundary.
+in steps, through :func:`~gnnbench.tasks.base.train_epochs`). Then layer i's output, computed once and
+detached, becomes layer i+1's input. No gradient ever crosses a layer boundary.
 """
 
 from __future__ import annotations
 
-import time
+import functools
 from abc import abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
 
 
 class GreedyForward(nn.Module):
@@ -96,36 +97,16 @@ class GreedyForward(nn.Module):
             state = self.train_state(data)
             evaluation = state if shared else self.eval_state(data.x, data.edge_index)
         total: Tensor | None = None
-        history: dict[str, list[float]] = {"train_loss": [], f"val_{task.metric}": [], "val_loss": [], "layer": []}
+        history: dict[str, list[float]] = {}
         times: list[float] = []
         steps = best_step = 0
         for i, layer in enumerate(self.layers):
-            optimizer = torch.optim.Adam(layer.parameters(), lr=hparams["lr"], weight_decay=hparams["weight_decay"])
-            stopper = EarlyStopping(task.direction, budget.patience)
-            for epoch in range(budget.epochs):
-                start = time.perf_counter()
-                layer.train()
-                optimizer.zero_grad()
-                loss = self.local_loss(i, self.layer_output(i, state))
-                check_finite(loss, steps)
-                loss.backward()
-                optimizer.step()
-                if ctx.device.type == "cuda":
-                    torch.cuda.synchronize(ctx.device)
-                times.append(time.perf_counter() - start)
-                with torch.no_grad():
-                    val = self._validate(task, i, evaluation, total, target, data)
-                for key, value in (("train_loss", loss.item()), (f"val_{task.metric}", val[task.metric]),
-                                   ("val_loss", val["loss"]), ("layer", i)):
-                    history[key].append(value)
-                ctx.report(steps, {"layer": i, "loss": loss.item(), f"val_{task.metric}": val[task.metric]})
-                steps += 1
-                if stopper.step(epoch, val[task.metric], val["loss"], layer):
-                    break
-            stopper.restore(layer)
-            best_step = steps - 1 - (epoch - stopper.best_epoch)
-            layer.zero_grad(set_to_none=True)
-            del optimizer  # gradients and moments of a finished layer are dropped: memory stays one layer's worth
+            validate = functools.partial(self._validate, task, i, evaluation, total, target, data)
+            fit = self._train_layer(i, state, validate, steps, task, hparams, budget, ctx)
+            for key, values in (*fit.history.items(), ("layer", [i] * fit.epochs_run)):
+                history.setdefault(key, []).extend(values)
+            times += fit.epoch_times_s
+            best_step, steps = steps + fit.best_epoch, steps + fit.epochs_run
             with torch.no_grad():
                 layer.eval()
                 out_eval = self.layer_output(i, evaluation)
@@ -136,6 +117,28 @@ class GreedyForward(nn.Module):
                 evaluation = state if shared else self.next_state(evaluation, out_eval)
         return FitResult(best_epoch=best_step, epochs_run=steps, history=history, epoch_times_s=times)
 
+    def _train_layer(self, i: int, state: Any, validate: Callable[[], dict[str, float]], first_step: int,
+                     task: Task, hparams: dict[str, Any], budget: Budget, ctx: RunContext) -> FitResult:
+        """Layer i alone on its local loss over the detached ``state``, left at its best ``validate()`` step;
+        progress numbers the steps from ``first_step``, across layers."""
+        layer = self.layers[i]
+        optimizer = torch.optim.Adam(layer.parameters(), lr=hparams["lr"], weight_decay=hparams["weight_decay"])
+
+        def epoch_step(epoch: int) -> dict[str, float]:
+            layer.train()
+            optimizer.zero_grad()
+            loss = self.local_loss(i, self.layer_output(i, state))
+            check_finite(loss, first_step + epoch)
+            loss.backward()
+            optimizer.step()
+            return {"train_loss": loss.item()}
+
+        fit = train_epochs(layer, epoch_step, validate, task, budget, ctx,
+                           report=lambda epoch, values: ctx.report(first_step + epoch, {"layer": i, **values}))
+        layer.zero_grad(set_to_none=True)  # its optimiser's moments go when this returns: memory stays one layer's
+        return fit
+
+    @torch.no_grad()
     def _validate(self, task: Task, i: int, evaluation: Any, total: Tensor | None, target: Any,
                   data: Any) -> dict[str, float]:
         self.layers[i].eval()

@@ -6,7 +6,6 @@ Top-to-Input with no label state on top (``GNN_FL-CE-TopDown`` in the official c
 
 from __future__ import annotations
 
-import time
 from abc import abstractmethod
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +18,7 @@ from torch_geometric.data import Data
 from gnnbench.models.forwardgnn.layers import Backbone, TopDownLayer, forward_layers, l2_rows
 from gnnbench.models.forwardgnn.link import dot
 from gnnbench.models.forwardgnn.sf import ClassNodes
-from gnnbench.tasks.base import Budget, EarlyStopping, FitResult, RunContext, Task, check_finite
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
 
 
 class TopDown(nn.Module):
@@ -51,31 +50,21 @@ class TopDown(nn.Module):
         graph = self.training_graph(data)
         optimizers = [torch.optim.Adam(layer.parameters(), lr=hparams["lr"], weight_decay=hparams["weight_decay"])
                       for layer in self.layers]
-        stopper = EarlyStopping(task.direction, budget.patience)
-        history: dict[str, list[float]] = {"train_loss": [], f"val_{task.metric}": [], "val_loss": []}
-        times: list[float] = []
         with torch.no_grad():
             states = self.initial_states(graph)
-        epoch = -1
-        for epoch in range(budget.epochs):
-            start = time.perf_counter()
+
+        def epoch_step(epoch: int) -> dict[str, float]:
             self.train()
             loss = self.time_step(graph, states, optimizers, hparams)
             check_finite(loss, epoch)
-            if ctx.device.type == "cuda":
-                torch.cuda.synchronize(ctx.device)
-            times.append(time.perf_counter() - start)
-            with torch.no_grad():
-                self.eval()
-                val = self.validate(task, data)
-            for key, value in (("train_loss", loss.item()), (f"val_{task.metric}", val[task.metric]),
-                               ("val_loss", val["loss"])):
-                history[key].append(value)
-            ctx.report(epoch, {"loss": loss.item(), f"val_{task.metric}": val[task.metric]})
-            if stopper.step(epoch, val[task.metric], val["loss"], self):
-                break
-        stopper.restore(self)
-        return FitResult(best_epoch=stopper.best_epoch, epochs_run=epoch + 1, history=history, epoch_times_s=times)
+            return {"train_loss": loss.item()}
+
+        @torch.no_grad()
+        def validate() -> dict[str, float]:
+            self.eval()
+            return self.validate(task, data)
+
+        return train_epochs(self, epoch_step, validate, task, budget, ctx)
 
 
 class ClassTopDown(ClassNodes, TopDown):
