@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import math
 import os
 import signal
 import sys
@@ -64,6 +66,11 @@ def _one_line(shown: Callable[..., None]) -> Callable[..., None]:
     return show
 
 
+#: the exit status of a file that cannot be read or written (sysexits' EX_IOERR): not a failed run (1), not a
+#: mistake in what was asked (2)
+EX_IOERR = 74
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a batch scheduler's time limit, ``timeout``, ``kill``), handled as Ctrl-C is."""
 
@@ -105,10 +112,17 @@ def _handle(args: argparse.Namespace, console: Console) -> int:
             traceback.print_exc()
         print(f"gnnbench: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a file that cannot be read or written (permissions, a full disk): which, and why
+        if args.debug:
+            traceback.print_exc()
+        path = exc.filename2 or exc.filename  # a rename's destination, which the user named, not a temporary file
+        print(f"gnnbench: error: {f'{path}: ' if path else ''}{exc.strerror or exc}", file=sys.stderr)
+        return EX_IOERR
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated)
-        print(f"gnnbench: {'terminated' if terminated else 'interrupted'}; finished runs are recorded, rerun the "
-              "same command to resume", file=sys.stderr)
+        kept = ("the rows measured so far are written" if args.command == "profile" else
+                "finished runs are recorded, rerun the same command to resume")
+        print(f"gnnbench: {'terminated' if terminated else 'interrupted'}; {kept}", file=sys.stderr)
         return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     finally:
         if main_thread:  # None: a handler not installed from Python, which the default stands for
@@ -192,7 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--paired", action="store_true",
                      help="test a row whose two sides ran the same seeds with the paired t-test on the per-seed "
                      "differences (before/after a change on one machine) instead of Welch's")
-    cmp.add_argument("--min-effect", type=float, default=0.0, metavar="DELTA",
+    cmp.add_argument("--min-effect", type=_non_negative_float, default=0.0, metavar="DELTA",
                      help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point); a row whose "
                      "confidence interval lies within it is same")
     cmp.add_argument("--on", default="mean", choices=("mean", "epoch_time_s", "peak_mem_mb", "epoch_load_s"),
@@ -243,13 +257,14 @@ def _directory(text: str) -> str:
 
 
 def _non_negative_float(text: str) -> float:
-    """An argparse type: a threshold of at least 0 (a negative one would flag rows that got better)."""
+    """An argparse type: a finite size of at least 0 (a negative one would flag rows that got better; NaN or
+    infinity would switch a gate off without a word)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a finite number of at least 0, got {text}")
     return value
 
 
@@ -534,7 +549,7 @@ def _leaderboard(args: argparse.Namespace, console: Console) -> int:
 
 def _profile(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.runner import resolve_device
-    from gnnbench.leaderboard.profile import write_profile
+    from gnnbench.leaderboard.profile import ProfileWriter
 
     try:
         device = resolve_device(args.device)
@@ -542,6 +557,17 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
         raise GnnbenchError(f"--device: {exc}") from None
     if args.warmup < 0 or args.repeats < 1:
         raise GnnbenchError(f"--warmup must be >= 0 and --repeats >= 1, got {args.warmup} and {args.repeats}")
+    other = {"kernels": {"--rows": args.rows, "--row-bytes": args.row_bytes, "--batches": args.batches},
+             "loading": {"--sizes": args.sizes}}[args.what]
+    if given := [option for option, value in other.items() if value]:
+        raise GnnbenchError(f"{', '.join(given)}: not an option of `profile {args.what}` (it belongs to `profile "
+                            f"{'loading' if args.what == 'kernels' else 'kernels'}`)")
+    try:  # before anything is measured: a long profile must not end in a folder it cannot write
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GnnbenchError(f"--out: cannot make the folder {args.out}: {exc.strerror}") from None
+    if not os.access(args.out, os.W_OK):
+        raise GnnbenchError(f"--out: cannot write in {args.out}")
 
     def show(row: dict[str, Any]) -> None:
         if row["status"] != "ok":
@@ -558,18 +584,34 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
             sizes = [kp.GraphSize.parse(s) for s in args.sizes] if args.sizes else kp.DEFAULT_SIZES[device.type]
         except ValueError as exc:
             raise GnnbenchError(f"--sizes: {exc}") from None
-        records = kp.profile(sizes, device, warmup=args.warmup, repeats=args.repeats, on_row=show)
-        paths = write_profile(args.out, "kernels", records, kp.EXTRA_COLUMNS, "Kernel micro-benchmark",
-                              kp.NOTES)
+        writer = ProfileWriter(args.out, "kernels")
+        run = functools.partial(kp.profile, sizes, device)
+
+        def tables() -> tuple[Any, ...]:
+            return kp.EXTRA_COLUMNS, "Kernel micro-benchmark", kp.NOTES
     else:
         from gnnbench.loading import profile as lp
 
-        rows = args.rows or lp.DEFAULT_ROWS[device.type]
-        records = lp.profile(device, rows, args.row_bytes or lp.ROW_BYTES, args.batches or lp.DEFAULT_BATCHES[
-            device.type], warmup=args.warmup, repeats=args.repeats, on_row=show)
-        paths = write_profile(args.out, "loading", records, lp.EXTRA_COLUMNS, "Feature-loading micro-benchmark",
-                              lp.notes(records))
-    console.print("wrote " + ", ".join(map(str, paths)))
+        writer = ProfileWriter(args.out, "loading")
+        run = functools.partial(lp.profile, device, args.rows or lp.DEFAULT_ROWS[device.type],
+                                args.row_bytes or lp.ROW_BYTES, args.batches or lp.DEFAULT_BATCHES[device.type])
+
+        def tables() -> tuple[Any, ...]:
+            return lp.EXTRA_COLUMNS, "Feature-loading micro-benchmark", lp.notes(writer.records)
+
+    def measured(row: dict[str, Any]) -> None:
+        writer.add(row)
+        show(row)
+
+    try:
+        run(warmup=args.warmup, repeats=args.repeats, on_row=measured)
+    except BaseException as exc:  # an error, out of memory, Ctrl-C: the rows measured so far get their tables
+        if writer.records:
+            reason = type(exc).__name__ + (f": {str(exc).splitlines()[0][:200]}" if str(exc).strip() else "")
+            paths = writer.finish(*tables(), stopped=reason)
+            console.print(f"stopped after {len(writer.records)} rows; wrote " + ", ".join(map(str, paths)))
+        raise
+    console.print("wrote " + ", ".join(map(str, writer.finish(*tables()))))
     return 0
 
 
@@ -598,11 +640,13 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         print(f"gnnbench: note: selected under another configuration on each side, so not compared in the table: "
               f"{'; '.join(moved)}; --ignore-config compares each side's selected configuration (and "
               "--fail-on-regression does)", file=sys.stderr)
-    crashed = result.missing().query("reason == 'every run failed in B'")
-    if len(crashed) and not args.fail_on_missing:  # on stderr, -q or not: no test can call them worse
-        print("gnnbench: note: every run failed in B: " + "; ".join(
-            f"{r.task} {r.dataset} {r.model}" for r in crashed.itertuples(index=False))
-            + " (--fail-on-missing fails the gate on them)", file=sys.stderr)
+    lost = result.missing().query("reason != 'no row in B'")
+    if len(lost) and not args.fail_on_missing:  # on stderr, -q or not: no test can call them worse
+        for reason, rows in lost.groupby("reason", sort=True):
+            why = "" if reason == "every run failed in B" else " (the metric is NaN on some seed)"
+            print(f"gnnbench: note: {reason}{why}: " + "; ".join(
+                f"{r.task} {r.dataset} {r.model}" for r in rows.itertuples(index=False))
+                + " (--fail-on-missing fails the gate on them)", file=sys.stderr)
     failed = 0
     if args.fail_on_regression is not None:
         worse = result.regressions(args.fail_on_regression)

@@ -296,6 +296,20 @@ def test_sigterm_is_handled_as_an_interrupt(write_suite, capsys, tmp_path, monke
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
 
 
+def test_a_file_that_cannot_be_written_is_one_line_naming_it(capsys, tmp_path):
+    """An OSError (a folder where a leaderboard file goes, no permission, a full disk) names the file the user
+    knows, not the temporary one it was written through, and prints no traceback; --out is checked before a
+    profile measures anything."""
+    reference = Path(__file__).parents[1] / "results" / "reference" / "quickstart" / "runs.jsonl"
+    (tmp_path / "runs.jsonl").write_bytes(reference.read_bytes())
+    (tmp_path / "leaderboard.md").mkdir()
+    assert main(["leaderboard", str(tmp_path), "-q"]) == 74  # EX_IOERR: neither a failed run nor a user error
+    assert capsys.readouterr().err == f"gnnbench: error: {tmp_path / 'leaderboard.md'}: Is a directory\n"
+    (tmp_path / "afile").write_text("")
+    assert main(["profile", "kernels", "--device", "cpu", "--out", str(tmp_path / "afile")]) == 2
+    assert "--out: cannot make the folder" in capsys.readouterr().err
+
+
 def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
     assert main(["leaderboard", str(tmp_path)]) == 2
     assert "no records here (run a suite first" in capsys.readouterr().err
@@ -407,12 +421,15 @@ def test_cli_mistakes_are_one_line_errors(tmp_path, capsys):
     assert "nothing to prune" in capsys.readouterr().err
     assert main(["list", "tasks", "--task", "node_classification"]) == 2
     assert "--task filters models, datasets and scenarios" in capsys.readouterr().err
+    assert main(["profile", "kernels", "--device", "cpu", "--rows", "5", "--out", str(tmp_path / "p")]) == 2
+    assert "--rows: not an option of `profile kernels` (it belongs to `profile loading`)" in capsys.readouterr().err
     board = Path(__file__).parents[1] / "results" / "reference" / "quickstart" / "leaderboard.csv"
     assert main(["compare", str(board), str(board), "--md", str(tmp_path / "no" / "such" / "dir.md")]) == 2
     assert capsys.readouterr().err.startswith("gnnbench: error: --md: cannot write")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["compare", str(board), str(board), "--fail-on-regression", "-1"])
-    assert exit_info.value.code == 2 and "expected a number of at least 0" in capsys.readouterr().err
+    for option, value in (("--fail-on-regression", "-1"), ("--min-effect", "nan"), ("--min-effect", "inf")):
+        with pytest.raises(SystemExit) as exit_info:  # NaN would make every row `unclear`: a gate switched off
+            main(["compare", str(board), str(board), option, value])
+        assert exit_info.value.code == 2 and "expected a finite number of at least 0" in capsys.readouterr().err
 
 
 def test_a_warning_is_a_line_of_the_command(tmp_path, capsys):
@@ -424,7 +441,7 @@ def test_a_warning_is_a_line_of_the_command(tmp_path, capsys):
         f.write('{"not": "a record"}\n')
     assert main(["leaderboard", str(folder), "-q"]) == 0
     assert capsys.readouterr().err.startswith("gnnbench: warning: ")
-    with pytest.warns(UserWarning, match="skipping JSON that is not a run record"):  # --debug: Python's own
+    with pytest.warns(UserWarning, match="skipping a line that is not a run record"):  # --debug: Python's own
         assert main(["leaderboard", str(folder), "-q", "--debug"]) == 0
     assert "gnnbench: warning: " not in capsys.readouterr().err
 

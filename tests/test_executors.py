@@ -3,6 +3,7 @@ from __future__ import annotations
 import platform
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 import torch
@@ -157,7 +158,7 @@ def test_a_worker_found_dead_at_the_next_submission_hands_the_rest_to_a_fresh_po
     pools = []
 
     class DiesAfterItsFirstRun:
-        def __init__(self, workers: int, mp_context: object) -> None:
+        def __init__(self, workers: int, **options: object) -> None:  # mp_context, the driver watch
             pools.append(self)
             self.submitted = 0
 
@@ -187,7 +188,7 @@ def test_a_worker_death_fails_only_the_run_that_dies_alone(tiny_suite, monkeypat
     pools = []
 
     class Pool:
-        def __init__(self, workers: int, mp_context: object) -> None:
+        def __init__(self, workers: int, **options: object) -> None:  # mp_context, the driver watch
             pools.append(workers)
             self.broken = len(pools) == 1  # the first pool's worker dies while the first two runs train
 
@@ -387,3 +388,40 @@ def test_starting_ray_keeps_the_drivers_sigterm_handler(monkeypatch):
         assert signal.getsignal(signal.SIGTERM) is drivers
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_driver_killed_with_sigkill_takes_its_workers_with_it(write_suite, tmp_path):
+    """No signal reaches a worker when its driver is killed outright (kill -9, the OOM killer): it notices its
+    parent is gone and exits, instead of training on for nothing beside the resumed suite."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "started"
+    (tmp_path / "sleeps.py").write_text(SLEEPING_PLUGIN.replace("pathlib.Path(MARKER).touch()",
+                                                                f"pathlib.Path({str(marker)!r}).write_text("
+                                                                "str(__import__('os').getpid()))"))
+    suite = write_suite("name: s\nplugins: [sleeps.py]\n"
+                        "experiments: [{task: node_classification, datasets: [Cora], models: [sleeps]}]\n")
+    driver = subprocess.Popen([sys.executable, "-c", "import sys; from gnnbench.harness.executors import "
+                               "ProcessExecutor; from gnnbench.harness.suite import load_suite; "
+                               f"list(ProcessExecutor(workers=1).map(load_suite({str(suite)!r}).specs))"],
+                              cwd=Path(__file__).parents[1])
+    try:
+        deadline = time.monotonic() + 120
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        worker = int(marker.read_text())
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+        deadline = time.monotonic() + 20
+        while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        alive = Path(f"/proc/{worker}/stat").exists() and Path(f"/proc/{worker}/stat").read_text().split()[2] != "Z"
+        if alive:
+            os.kill(worker, signal.SIGKILL)
+        assert not alive
+    finally:
+        driver.kill()

@@ -167,3 +167,34 @@ def test_reference_profile_tables_rebuild_byte_for_byte_from_their_records(name,
     records = [json.loads(line) for line in (folder / f"{name}.jsonl").read_text().splitlines()]
     to_csv(profile_frame(records, (kp if name == "kernels" else lp).EXTRA_COLUMNS), tmp_path / "out.csv")
     assert (tmp_path / "out.csv").read_bytes() == (folder / f"{name}.csv").read_bytes()
+
+
+def test_a_profile_stopped_at_a_later_size_keeps_the_rows_measured_before(tmp_path, monkeypatch) -> None:
+    """An error or Ctrl-C at the second graph leaves the first graph's rows in the jsonl and the tables, marked
+    incomplete; an earlier profile's files survive a profile that stops before its first row."""
+    first = tmp_path / "first"
+    argv = ["profile", "kernels", "--device", "cpu", "--warmup", "0", "--repeats", "1", "-q"]
+    assert main([*argv, "--sizes", "100:500:8", "--out", str(first)]) == 0
+    before = (first / "kernels.jsonl").read_text()
+    built = []
+    original = kp.Graph.random
+
+    def second_fails(size, device, seed=0):
+        built.append(size)
+        if len(built) == 2:
+            raise KeyboardInterrupt
+        return original(size, device, seed)
+
+    monkeypatch.setattr(kp.Graph, "random", second_fails)
+    assert main([*argv, "--sizes", "120:600:8", "140:700:8", "--out", str(tmp_path / "b")]) == 130
+    rows = [json.loads(line) for line in (tmp_path / "b" / "kernels.jsonl").read_text().splitlines()]
+    assert rows and {r["n_nodes"] for r in rows} == {120}
+    assert len(pd.read_csv(tmp_path / "b" / "kernels.csv")) == len(rows)
+    assert "**Incomplete:** stopped after" in (tmp_path / "b" / "kernels.md").read_text()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kp.Graph, "random", interrupted)
+    assert main([*argv, "--sizes", "100:500:8", "--out", str(first)]) == 130
+    assert (first / "kernels.jsonl").read_text() == before

@@ -50,3 +50,18 @@ def test_the_peak_before_a_pause_is_kept(resettable: None) -> None:
         with memory.paused():
             pass
     assert memory.summary()["peak_mb"] >= 190
+
+
+@pytest.mark.parametrize("device", [CPU, pytest.param(torch.device("cuda"), marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA"))], ids=str)
+def test_what_was_resident_before_is_not_the_peak_on_either_device(device: torch.device) -> None:
+    """A kernel profile's graph is allocated before each row's measurement: on CPU and on GPU alike the peak is
+    what the block added, so the two devices' figures mean the same."""
+    resident = torch.ones(300 * MB // 4, device=device)
+    with PeakMemory(device) as memory:
+        block = torch.ones(50 * MB // 4, device=device)
+        del block
+    if memory.kind == "process_peak_rss":
+        pytest.skip("this kernel does not let a process reset its resident-set peak")
+    assert 45 <= memory.summary()["peak_mb"] < 250, memory.summary()
+    del resident

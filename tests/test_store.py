@@ -9,7 +9,8 @@ from gnnbench.harness.store import RunStore
 
 
 def rec(run_id: str, status: str = "ok", **extra) -> dict:
-    return {"run_id": run_id, "status": status, **extra}
+    return {"run_id": run_id, "status": status, "spec": {"task": "t", "dataset": "d", "model": "m", "seed": 0},
+            "metric": "accuracy", "metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": 0.5}}, **extra}
 
 
 def test_appends_whole_lines_and_reads_them_back(tmp_path):
@@ -52,6 +53,25 @@ def test_a_corrupt_line_in_the_middle_is_skipped_with_a_warning(tmp_path, line, 
     store.path.write_text(json.dumps(rec("a")) + f"\n{line}\n" + json.dumps(rec("b")) + "\n")
     with pytest.warns(UserWarning, match=rf"runs.jsonl:2: skipping .*{message}"):
         assert list(store.latest()) == ["a", "b"]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"spec": None}, "lacks a spec with task, dataset and model"),
+    ({"spec": "gcn"}, "lacks a spec"),
+    ({"spec": {"task": "t", "dataset": "d", "model": "m", "seed": "zero"}}, "has seed 'zero'; expected an integer"),
+    ({"run_id": None}, "has run_id None"),
+    ({"status": "done"}, "status 'done'; expected text and ok or failed"),
+    ({"schema": 2}, "has schema 2: made by a newer gnnbench"),
+    ({"metrics": {"val": {"accuracy": 0.5}, "test": {"acc": 0.5}}}, "lacks its metric 'accuracy' as a number"),
+    ({"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": "high"}}}, "lacks its metric 'accuracy'"),
+])
+def test_a_record_of_a_shape_no_reader_can_take_is_skipped_with_its_line_named(tmp_path, edit, message):
+    """A hand edit or a newer gnnbench's record warns and is skipped (its run counts as not run), instead of a
+    KeyError in every command that reads the store."""
+    store = RunStore(tmp_path)
+    store.path.write_text("".join(json.dumps(r) + "\n" for r in (rec("a"), {**rec("b"), **edit}, rec("c"))))
+    with pytest.warns(UserWarning, match=rf"runs.jsonl:2: skipping a line that .*{message}"):
+        assert list(store.latest()) == ["a", "c"]
 
 
 def test_latest_prefers_success_then_the_newest_failure(tmp_path):

@@ -18,8 +18,9 @@ import torch
 
 from gnnbench.files import PACKAGE
 
-PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torch_scatter", "python-sat", "cnfgen",
-            "gnnbench")
+#: the versions a record keeps (``triton``: the compiler of the gpu_direct gather, where CUDA is)
+PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torch_scatter", "triton", "python-sat",
+            "cnfgen", "gnnbench")
 
 
 def environment(device: torch.device) -> dict[str, Any]:

@@ -13,6 +13,9 @@ when asked for, so the local executors never import Ray.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -21,7 +24,8 @@ from typing import Any
 import torch
 
 from gnnbench.harness.env import cpu_count, host_environment
-from gnnbench.harness.runner import SCHEMA, EpochCallback, execute, identity, utc_now
+from gnnbench.harness.runner import EpochCallback, execute, identity, utc_now
+from gnnbench.harness.store import SCHEMA
 from gnnbench.harness.suite import RunSpec
 
 _CONTEXT = multiprocessing.get_context("spawn")
@@ -61,7 +65,7 @@ class ProcessExecutor:
                     data_root: str | None) -> Iterator[dict[str, Any]]:
         """Run ``pending`` on one pool until it is empty or a worker dies; the runs that were in flight then move
         to ``suspects``, unless the pool has one worker: then its run was alone and the death is its own."""
-        pool = ProcessPoolExecutor(self.workers, mp_context=_CONTEXT)
+        pool = _pool(self.workers)
         running: dict[Future, tuple[RunSpec, str]] = {}
         try:
             broken = False
@@ -85,7 +89,7 @@ class ProcessExecutor:
     def _run_alone(self, spec: RunSpec, started_at: str, data_root: str | None) -> dict[str, Any]:
         """``spec`` in a fresh worker of its own (with the threads of a pooled one, so its numbers match); the
         record lists the attempt it lost, and a failure dates from the first hand-out, as the ray executor's."""
-        pool = ProcessPoolExecutor(1, mp_context=_CONTEXT)
+        pool = _pool(1)
         try:
             future = pool.submit(_run_in_worker, spec, data_root, self.threads)
             wait([future])
@@ -110,6 +114,22 @@ class ProcessExecutor:
                 pending.append(spec)
                 return True
         return False
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=_CONTEXT, initializer=_exit_with_driver, initargs=(os.getpid(),))
+
+
+def _exit_with_driver(driver: int) -> None:
+    """A worker ends when its driver has died (``kill -9``, the OOM killer), which no signal tells it: the runs
+    it would go on training are thrown away, and a resumed suite would share the machine with them."""
+
+    def watch() -> None:
+        while os.getppid() == driver:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gnnbench-driver-watch", daemon=True).start()
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

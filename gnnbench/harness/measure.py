@@ -1,6 +1,8 @@
 """Per-run peak memory that can be trusted when many runs share one process.
 
-GPU: ``torch.cuda.max_memory_allocated`` after resetting the peak counters at the start of the run.
+GPU: ``torch.cuda.max_memory_allocated`` after resetting the peak counters at the start of the run, minus what
+was allocated at that moment, as on CPU: what is resident before (a profile's graph, an earlier run's cache) is
+not the run's.
 CPU (Linux): the kernel's resident-set high-water mark (``VmHWM``) reset at the start of the run by writing
 ``5`` to ``/proc/self/clear_refs``, minus the resident set at that moment; freed heap pages are first
 returned to the OS (``malloc_trim``) so memory released by earlier runs cannot hide this run's growth. The
@@ -44,7 +46,9 @@ class PeakMemory:
         if self.collect:
             gc.collect()
         if self.device.type == "cuda":
-            self.kind = "cuda_max_allocated"
+            torch.cuda.synchronize(self.device)
+            self.baseline_kb = torch.cuda.memory_allocated(self.device) // 1024
+            self.kind = "cuda_peak_above_start"
         else:
             _malloc_trim()
             self.baseline_kb = _status_kb("VmRSS")
@@ -84,14 +88,15 @@ class PeakMemory:
     def _peak_since_restart(self) -> int:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
-            return torch.cuda.max_memory_allocated(self.device) // 1024
+            return torch.cuda.max_memory_allocated(self.device) // 1024 - self.baseline_kb
         if self.kind == "rss_peak_above_start":
             return _status_kb("VmHWM") - self.baseline_kb
         return _process_peak_kb()
 
     def summary(self) -> dict[str, Any]:
+        baseline = "baseline_allocated_mb" if self.device.type == "cuda" else "baseline_rss_mb"
         return {"peak_mb": round(self.peak_kb / 1024, 2), "kind": self.kind,
-                "baseline_rss_mb": round(self.baseline_kb / 1024, 2)}
+                baseline: round(self.baseline_kb / 1024, 2)}
 
 
 def _status_kb(field: str) -> int:

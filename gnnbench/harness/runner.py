@@ -22,13 +22,12 @@ from gnnbench import files
 from gnnbench.data.sources import fingerprint
 from gnnbench.harness.env import environment, git_commit, model_source
 from gnnbench.harness.measure import PeakMemory
-from gnnbench.harness.store import encode
+from gnnbench.harness.store import SCHEMA, encode
 from gnnbench.harness.suite import RunSpec
 from gnnbench.kernels import scatter_provider
 from gnnbench.registry import DATASETS, MODELS, TASKS, load_plugin
 from gnnbench.tasks.base import Budget, RunContext, Task
 
-SCHEMA = 1
 HISTORY_POINTS = 100
 
 #: Python's own library folders: a frame there is never the line to look at

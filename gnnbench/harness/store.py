@@ -21,6 +21,8 @@ from typing import Any
 
 from gnnbench.errors import GnnbenchError
 
+#: The record layout this gnnbench writes and reads; a record of a higher one was made by a newer gnnbench.
+SCHEMA = 1
 RUNS_FILE = "runs.jsonl"
 #: records set aside by :meth:`RunStore.set_aside`
 STALE_FILE = "stale.jsonl"
@@ -33,7 +35,8 @@ class RunStore:
 
     def check(self) -> None:
         """Raise :class:`GnnbenchError` now, before anything runs, where the store cannot be: a path on the way to
-        its folder that is a file, a ``runs.jsonl`` that is not a file, a folder that cannot be written."""
+        its folder that is a file, a ``runs.jsonl`` that is not a file or cannot be written, a folder that cannot
+        be written."""
         existing = next(folder for folder in (self.directory, *self.directory.parents) if folder.exists())
         if not existing.is_dir():
             raise GnnbenchError(f"{self.directory}: {existing} is a file, not a folder (--results names the "
@@ -42,9 +45,12 @@ class RunStore:
             raise GnnbenchError(f"{self.path}: expected a file of records, found a folder")
         if not os.access(existing, os.W_OK):
             raise GnnbenchError(f"{self.directory}: cannot write in {existing}")
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            raise GnnbenchError(f"{self.path}: cannot append records (no write permission on the file)")
 
     def records(self) -> list[dict[str, Any]]:
-        """Every complete record in file order (a torn last line is skipped; a corrupt one elsewhere warned)."""
+        """Every complete record in file order (a torn last line is skipped; a corrupt one elsewhere, or one of a
+    shape this gnnbench cannot read, is warned about and skipped: its run counts as not yet run)."""
         if not self.path.exists():
             return []
         data = self.path.read_bytes()
@@ -60,11 +66,11 @@ class RunStore:
                 if not (torn_tail and number == len(lines)):
                     warnings.warn(f"{self.path}:{number}: skipping a line that is not a JSON record", stacklevel=2)
                 continue
-            if _is_record(record):
+            problem = record_problem(record)
+            if problem is None:
                 records.append(record)
             else:
-                warnings.warn(f"{self.path}:{number}: skipping JSON that is not a run record (no run_id and status)",
-                              stacklevel=2)
+                warnings.warn(f"{self.path}:{number}: skipping a line that {problem}", stacklevel=2)
         return records
 
     def latest(self) -> dict[str, dict[str, Any]]:
@@ -157,6 +163,35 @@ def encode(record: dict[str, Any]) -> bytes:
     """A record as its line of runs.jsonl; the runner checks a result with this too, so what it passes the
     store can write."""
     return (json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode()
+
+
+def record_problem(value: Any) -> str | None:
+    """What keeps ``value`` from being a record the leaderboard can read (None when nothing does): the fields
+    every reader takes, of their types, and a schema no newer than :data:`SCHEMA`. A hand-edited or foreign line
+    is named, not a ``KeyError`` deep in a table."""
+    if not _is_record(value):
+        return "is not a run record (no run_id and status)"
+    schema = value.get("schema", SCHEMA)
+    if not isinstance(schema, int) or schema > SCHEMA:
+        return f"has schema {schema!r}: made by a newer gnnbench (this one reads schema {SCHEMA})"
+    if not isinstance(value["run_id"], str) or value["status"] not in ("ok", "failed"):
+        return f"has run_id {value['run_id']!r} and status {value['status']!r}; expected text and ok or failed"
+    spec = value.get("spec")
+    if not isinstance(spec, dict) or not all(isinstance(spec.get(k), str) for k in ("task", "dataset", "model")):
+        return "lacks a spec with task, dataset and model"
+    if not isinstance(spec.get("seed"), int) or isinstance(spec["seed"], bool):
+        return f"has seed {spec.get('seed')!r}; expected an integer"
+    if value["status"] == "ok":
+        metric, metrics = value.get("metric"), value.get("metrics")
+        if not isinstance(metric, str) or not isinstance(metrics, dict) or not all(
+                isinstance(metrics.get(split), dict) and _is_number(metrics[split].get(metric))
+                for split in ("val", "test")):
+            return f"is ok but lacks its metric {metric!r} as a number under metrics.val and metrics.test"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _is_record(value: Any) -> bool:

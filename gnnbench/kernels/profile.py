@@ -52,7 +52,9 @@ EXTRA_COLUMNS = ["op", "backend", "pass", "chosen", "n_nodes", "n_edges", "featu
 NOTES = ("`ms`: median of the timed repeats after warm-up; `gbps`: bytes that must move, (E + N) F s + 8E per "
          "pass (for gcn, E counts the entries of A + I, and +4E), over `ms`; `bound_fraction`: `gbps` over "
          "`copy_gbps`, the device-copy bandwidth measured in the same run. `auto` decides per (graph, op) on "
-         "forward+backward and is timed afresh. See gnnbench/kernels/profile.py.",)
+         "forward+backward and is timed afresh. `scatter`'s max with gradients on CUDA runs torch_scatter's kernel "
+         "where that package is installed (PyG's choice; each record's `scatter_provider` says which). See "
+         "gnnbench/kernels/profile.py.",)
 
 
 @dataclass(frozen=True)
@@ -175,12 +177,11 @@ def _record_out_of_memory(result: list[Any]) -> Iterator[None]:
 
 
 def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str] = OPS,
-            backends: Sequence[str] = (*kernels.CONCRETE, "auto"), warmup: int = 2, repeats: int = 5,
-            copy_mb: int | None = None, seed: int = 0,
+            backends: Sequence[str] = (*kernels.CONCRETE, "auto"), warmup: int = 2, repeats: int = 5, seed: int = 0,
             on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """One record per (size, op, backend, pass), in the leaderboard's schema plus :data:`EXTRA_COLUMNS`."""
     env = environment(device)
-    copy_gbps = copy_bandwidth(device, copy_mb or (1024 if device.type == "cuda" else 128), warmup, repeats)
+    copy_gbps = copy_bandwidth(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
     records: list[dict[str, Any]] = []
     for size in sizes:  # one graph alive at a time
         bench = _Bench(Graph.random(size, device, seed), device, warmup, repeats)
@@ -218,6 +219,7 @@ class _Bench:
                     moved = bytes_moved(self.graph.size, self.graph.entries(op), op, self.x.element_size())
                     record = _record(self.graph.size, op, backend, chosen, pass_, values, peak_mb, copy_gbps, moved,
                                      env, failure, reason)
+                    record["scatter_provider"] = kernels.scatter_provider(self.device)
                     records.append(record)
                     if on_row is not None:
                         on_row(record)

@@ -38,22 +38,40 @@ def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.Da
     return frame.sort_values(["task", "dataset", "rank", "model"], kind="stable").reset_index(drop=True)
 
 
-def write_profile(directory: Path, name: str, records: Sequence[dict[str, Any]], extra: Sequence[str],
-                  title: str, notes: Sequence[str] = ()) -> tuple[Path, Path, Path]:
-    """``<name>.jsonl`` (one record per measurement, complete on its own), ``<name>.csv`` and ``<name>.md``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    jsonl, csv, md = (directory / f"{name}{suffix}" for suffix in (".jsonl", ".csv", ".md"))
-    jsonl.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), encoding="utf-8")
-    frame = profile_frame(records, extra)
-    to_csv(frame, csv)
-    write_text(md, markdown(frame, extra, title, notes))
-    return jsonl, csv, md
+class ProfileWriter:
+    """``<name>.jsonl``, one record per measurement written as it is taken, so a crash, Ctrl-C or ``kill -9``
+    loses none already measured; then ``<name>.csv`` and ``<name>.md`` from them (:meth:`finish`). The files of
+    an earlier profile in ``directory`` are replaced from the first new row on, not before."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self.directory = directory
+        self.jsonl, self.csv, self.md = (directory / f"{name}{suffix}" for suffix in (".jsonl", ".csv", ".md"))
+        self.records: list[dict[str, Any]] = []
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self.jsonl.open("a" if self.records else "w", encoding="utf-8") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+        self.records.append(record)
+
+    def finish(self, extra: Sequence[str], title: str, notes: Sequence[str] = (),
+               stopped: str | None = None) -> tuple[Path, Path, Path]:
+        """The tables of the records written so far; ``stopped`` says why a profile ended early, atop them."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.records:
+            self.jsonl.write_text("", encoding="utf-8")
+        frame = profile_frame(self.records, extra)
+        to_csv(frame, self.csv)
+        head = [f"**Incomplete:** stopped after {len(self.records)} rows by {stopped}.", ""] if stopped else []
+        write_text(self.md, markdown(frame, extra, title, [*head, *notes]))
+        return self.jsonl, self.csv, self.md
 
 
 def markdown(frame: pd.DataFrame, extra: Sequence[str], title: str, notes: Sequence[str]) -> str:
     """One table per measured quantity (``task``): its rows ordered by rank within each input."""
     lines = [f"# {title}", "", *notes, ""] if notes else [f"# {title}", ""]
-    shown = ["dataset", "model", "mean", "std", "n", "rank", *[c for c in extra if c not in ("device",)]]
+    peaks = ["peak_mem_mb"] if frame["peak_mem_mb"].notna().any() else []  # kernels measure it, gathers do not
+    shown = ["dataset", "model", "mean", "std", "n", "rank", *[c for c in extra if c not in ("device",)], *peaks]
     for task, part in frame.groupby("task", sort=True):
         metric, direction = part["metric"].iloc[0], part["direction"].iloc[0]
         lines += [f"## {task}", "", f"{metric} ({'lower' if direction == 'min' else 'higher'} is better)", "",
