@@ -10,8 +10,6 @@ materialised sequences, with the same weights. Prints milliseconds (median of th
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 from functools import partial
 
@@ -19,7 +17,10 @@ import torch
 from torch_geometric.data import Batch
 
 from gnnbench.data.tu import load_tu
+from gnnbench.kernels.timing import median_ms
 from gnnbench.models.kpath import KPathGNN
+
+CPU = torch.device("cpu")
 
 
 def lstm_reference(conv: torch.nn.Module, h: torch.Tensor, index: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
@@ -28,13 +29,9 @@ def lstm_reference(conv: torch.nn.Module, h: torch.Tensor, index: torch.Tensor, 
     return conv.lstm(seq)[1][0].squeeze(0)
 
 
-def median_ms(step: Callable[[], torch.Tensor], repeats: int) -> float:
-    times = []
-    for _ in range(repeats + 1):  # the first is a warm-up
-        started = time.perf_counter()
-        step().sum().backward()
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times[1:])
+def forward_backward(encode: Callable[[], torch.Tensor]) -> Callable[[], None]:
+    """One timed step: the encoding and its backward pass, as training runs it."""
+    return lambda: encode().sum().backward()
 
 
 def main() -> None:
@@ -54,8 +51,9 @@ def main() -> None:
     print(f"{'length':>6} {'paths':>9} {'nn.LSTM ms':>11} {'encode ms':>10} {'speed-up':>9}")
     for length, conv in enumerate(model.convs, 1):
         index, dist = batch[f"path_index_{length}"], batch[f"path_dist_{length}"]
-        reference = median_ms(partial(lstm_reference, conv, h, index, dist), args.repeats)
-        encode = median_ms(partial(conv.encode, h, index, dist), args.repeats)
+        timed = partial(median_ms, device=CPU, warmup=1, repeats=args.repeats)
+        reference = timed(forward_backward(partial(lstm_reference, conv, h, index, dist)))
+        encode = timed(forward_backward(partial(conv.encode, h, index, dist)))
         print(f"{length:>6} {index.size(1):>9,} {reference:>11.1f} {encode:>10.1f} {reference / encode:>8.2f}x")
 
 

@@ -206,9 +206,10 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--paired", action="store_true",
                      help="test a row whose two sides ran the same seeds with the paired t-test on the per-seed "
                      "differences (before/after a change on one machine) instead of Welch's")
-    cmp.add_argument("--min-effect", type=_non_negative_float, default=0.0, metavar="DELTA",
-                     help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point); a row whose "
-                     "confidence interval lies within it is same")
+    cmp.add_argument("--min-effect", type=_effect, default=(0.0, False), metavar="DELTA",
+                     help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point) or as a share "
+                     "of each row's A (5%%: for times, memory and profiles); a row whose confidence interval lies "
+                     "within it is same")
     cmp.add_argument("--on", default="mean", choices=("mean", "epoch_time_s", "peak_mem_mb", "epoch_load_s"),
                      help="what to compare: the test metric (default) or a cost (lower is better, no test; "
                      "epoch_load_s: feature loading per epoch)")
@@ -254,6 +255,13 @@ def _directory(text: str) -> str:
     if not Path(text).expanduser().is_dir():
         raise argparse.ArgumentTypeError(f"no such directory: {text}")
     return text
+
+
+def _effect(text: str) -> tuple[float, bool]:
+    """An argparse type: (size, relative) of ``0.01`` (in the metric's unit) or ``5%`` (of each row's A)."""
+    relative = text.strip().endswith("%")
+    value = _non_negative_float(text.strip().removesuffix("%"))
+    return (value / 100 if relative else value), relative
 
 
 def _non_negative_float(text: str) -> float:
@@ -481,7 +489,7 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     """A table in a terminal; piped, one tab-separated line per entry, so ``grep`` and ``cut`` see whole rows."""
     from gnnbench import hparams
     from gnnbench.kernels import model_kernels
-    from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
+    from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, defined_in, load_plugin
 
     for plugin in args.plugin:
         try:
@@ -504,6 +512,9 @@ def _list(args: argparse.Namespace, console: Console) -> int:
             continue
         if args.what == "models":
             task = args.task or (entry.tasks[0] if entry.tasks else None)  # training defaults differ per task
+            if task and task not in TASKS:
+                raise GnnbenchError(f"model '{entry.name}' ({defined_in(entry.obj)}) names the unknown task "
+                                    f"'{task}'{did_you_mean(task, TASKS.names())}")
             task_cls = TASKS.get(task).obj if task else None
             defaults = hparams.defaults(entry, task_cls) if task_cls else dict(entry.defaults)
             per_dataset = "".join(f"; on {dataset}" + ("" if dataset in DATASETS else " (not registered)") + ": "
@@ -540,7 +551,9 @@ def _list(args: argparse.Namespace, console: Console) -> int:
 def _leaderboard(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
 
-    directory = args.directory.parent if args.directory.name == "runs.jsonl" else args.directory
+    # a file of the folder (runs.jsonl, leaderboard.csv) stands for its folder
+    file = args.directory.name == "runs.jsonl" or args.directory.is_file()
+    directory = args.directory.parent if file else args.directory
     board = leaderboard.build(directory, html=args.html)
     console.print(_board_table(board.board, directory.name))
     console.print(f"wrote {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
@@ -618,7 +631,8 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
 def _compare(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.leaderboard import compare
 
-    result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=args.min_effect, column=args.on,
+    min_effect, relative = args.min_effect
+    result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=min_effect, relative=relative, column=args.on,
                              ignore_config=args.ignore_config, correct=args.holm, paired=args.paired)
     outputs = [(path, text) for path, text in ((args.md, compare.to_markdown), (args.csv, compare.to_csv)) if path]
     for path, text in outputs:
@@ -670,7 +684,7 @@ def _compare_table(result: Any) -> Table:
 
     rows = display_rows(result)
     shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
-    table = Table(title=f"B = {result.b} vs A = {result.a}; alpha {result.alpha:g}, min effect {result.min_effect:g}",
+    table = Table(title=f"B = {result.b} vs A = {result.a}; alpha {result.alpha:g}, min effect {result.effect}",
                   caption=UNTESTED.replace("`", "") if any(r["verdict"].endswith("*") for r in rows) else None)
     for column in (*shown, "A", "B", "delta", "ci", "rel", "p", "verdict", "notes"):
         table.add_column(column, overflow="fold", no_wrap=column in ("A", "B", "ci"),

@@ -412,6 +412,7 @@ def test_piped_output_keeps_long_lines_and_scenarios_apart(tmp_path, capsys):
     assert main(["leaderboard", str(folder / "runs.jsonl")]) == 0  # the file itself names its folder
     out = capsys.readouterr().out
     assert f"wrote {folder / 'leaderboard.csv'}, " in out
+    assert main(["leaderboard", str(folder / "leaderboard.csv"), "-q"]) == 0  # as does any file of the folder
     assert "label_noise(rate=0.4)" in out and "scenario" in out
 
 
@@ -510,6 +511,11 @@ def test_list_models_can_import_a_plugin_first(capsys, tmp_path, monkeypatch):
     assert "lr=0.02" in line and "width=8" in line
     assert main(["list", "models", "--plugin", "missing.py"]) == 2
     assert "gnnbench: error: --plugin missing.py: plugin file not found: " in capsys.readouterr().err
+    (tmp_path / "typo.py").write_text("from torch import nn\nfrom gnnbench import register_model\n\n"
+                                      "@register_model('typo_task', tasks=('node_clasification',))\n"
+                                      "class Typo(nn.Module):\n    pass\n")
+    assert main(["list", "models", "--plugin", "typo.py"]) == 2  # the model and its file are named
+    assert capsys.readouterr().err.startswith("gnnbench: error: model 'typo_task' (")
 
 
 def test_list_with_an_unknown_task_names_the_known_ones(capsys):

@@ -364,6 +364,20 @@ def test_a_profile_row_compares_its_median_not_the_mean_of_its_repeats(tmp_path)
         compare.compare(a, b, paired=True, min_effect=0.01)
 
 
+def test_a_relative_minimum_effect_sizes_each_row_by_its_baseline(tmp_path, capsys):
+    """Kernel times from 2 ms to 400 ms: no one size in milliseconds fits them all; 10% of each row's A does."""
+    def timing(dataset, median):
+        return {**row("csr", [median] * 3, dataset=dataset, metric="ms", direction="min", seeds=""), "ms": median}
+    a = write(tmp_path / "a.csv", [timing("small", 2.0), timing("large", 400.0)])
+    b = write(tmp_path / "b.csv", [timing("small", 2.1), timing("large", 480.0)])
+    verdicts = compare.compare(a, b, min_effect=0.1, relative=True).table.set_index("dataset")["verdict"]
+    assert verdicts.to_dict() == {"small": "same", "large": "worse"}  # 5% and 20% slower
+    assert main(["compare", str(a), str(b), "--min-effect", "10%", "--fail-on-regression", "--csv", "-"]) == 1
+    captured = capsys.readouterr()
+    assert "regression: node_classification large csr" in captured.err and " small " not in captured.err
+    assert captured.out.splitlines()[1].endswith(",none,0.05,10%")
+
+
 def test_a_csv_with_only_the_stable_columns_compares(tmp_path):
     stable = [{k: v for k, v in row("gcn", BASE).items() if k in COLUMNS}]
     a = write(tmp_path / "a.csv", stable)

@@ -6,7 +6,8 @@ to |A|, Welch's t-test p-value on the per-seed ``values`` when both sides have a
 the metric's direction (``max``: higher is better; ``min``: lower is). The interval says how large a change the
 seeds leave possible, and it decides ``same``: a non-significant change is not evidence of no change. Verdicts:
 
-* ``better`` / ``worse``: p < alpha and the improvement exceeds ``min_effect`` (in the metric's unit);
+* ``better`` / ``worse``: p < alpha and the improvement exceeds ``min_effect`` (in the metric's unit, or with
+  ``relative`` as a fraction of A's mean: 0.05 is 5 % of each row's baseline, for times and memory);
 * ``same``: the interval lies within [-min_effect, +min_effect], so the seeds rule out any change that counts
   (an equivalence test, stricter than TOST at alpha, which uses the 1 - 2 alpha interval);
 * ``unclear``: neither, so the seeds cannot tell. With the default ``min_effect`` of 0 every row without a
@@ -70,6 +71,12 @@ class Comparison:
     paired: bool = False  # rows with the same seeds on both sides tested paired
     column: str = "mean"  # what was compared: the test metric or a cost
     without_cost: int = 0  # rows left out: the cost column empty on both sides
+    relative: bool = False  # min_effect is a fraction of each row's A mean
+
+    @property
+    def effect(self) -> str:
+        """The minimum effect as given: ``0.01`` in the metric's unit, ``5%`` of A's mean."""
+        return f"{100 * self.min_effect:g}%" if self.relative else f"{self.min_effect:g}"
 
     def regressions(self, threshold: float = 0.0) -> pd.DataFrame:
         """Rows whose verdict is ``worse`` by more than ``threshold`` (in the metric's unit). An untested row (no
@@ -83,7 +90,7 @@ class Comparison:
             with warnings.catch_warnings():  # the same warnings as this comparison's
                 warnings.simplefilter("ignore")
                 selected = compare(self.a, self.b, self.alpha, self.min_effect, self.column, ignore_config=True,
-                                   correct=self.corrected, paired=self.paired).table
+                                   correct=self.corrected, paired=self.paired, relative=self.relative).table
             t = pd.concat([t, selected[selected["config"].str.contains(" -> ", regex=False)]], ignore_index=True)
         sized = t["tested"] | (self.min_effect > 0 or threshold > 0)
         return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold) & sized]
@@ -122,14 +129,14 @@ class Comparison:
 
 def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float = 0.0,
             column: str = "mean", ignore_config: bool = False, correct: bool = False,
-            paired: bool = False) -> Comparison:
+            paired: bool = False, relative: bool = False) -> Comparison:
     """Join leaderboards ``a`` (the baseline) and ``b`` (the candidate) and judge every row on ``column``.
 
     ``ignore_config`` joins without the configuration: each model's validation-selected configuration on one
     side meets the other side's, whatever they are (``config`` then reads ``X -> Y`` where they differ).
     ``correct`` replaces the tested rows' p-values by Holm's adjustment over all of them, so that with many rows
     a chance ``better`` or ``worse`` somewhere stays below ``alpha``. ``paired`` tests a row whose sides ran the
-    same seeds with the paired t-test.
+    same seeds with the paired t-test. ``relative`` reads ``min_effect`` as a fraction of each row's A mean.
     """
     if column not in ("mean", *COSTS):
         raise GnnbenchError(f"--on must be mean or one of {', '.join(COSTS)}, got {column!r}")
@@ -151,16 +158,18 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     # a model without that cost on either side (epoch_load_s of one that loads nothing) has nothing to compare
     costless = table["a_mean"].isna() & table["b_mean"].isna() & (column != "mean")
     table = table[~costless].reset_index(drop=True)
-    _warn_unit(table, "--min-effect", min_effect)
+    if not relative:
+        _warn_unit(table, "--min-effect", min_effect)
     _warn_untestable(table, [(a, left), (b, right)], keys, paired, min_effect)
     tested = table["tested"].astype(bool)
     if correct and tested.any():
         table.loc[tested, "p_value"] = holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
     both = table["status"] == "both"
-    table.loc[both, "verdict"] = [_verdict(r.improvement, r.p_value, (r.ci_low, r.ci_high), r.tested, alpha, min_effect)
-                                  for r in table[both].itertuples()]
+    table.loc[both, "verdict"] = [
+        _verdict(r.improvement, r.p_value, (r.ci_low, r.ci_high), r.tested, alpha,
+                 min_effect * abs(r.a_mean) if relative else min_effect) for r in table[both].itertuples()]
     return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired,
-                      column=column, without_cost=int(costless.sum()))
+                      column=column, without_cost=int(costless.sum()), relative=relative)
 
 
 #: A size on a fraction metric from which it was likely meant in the points the table shows (0.5 for half a
@@ -385,7 +394,7 @@ def to_markdown(comparison: Comparison) -> str:
     lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
              f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
              f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
-             f"{comparison.min_effect:g}.", "", f"**{summary(comparison)}**", "",
+             f"{comparison.effect}{' of A' if comparison.relative else ''}.", "", f"**{summary(comparison)}**", "",
              "| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     for r in rows:
         cells = [*(r[k] for k in varying), r["A"], r["B"], r["delta"], r["ci"], r["rel"], r["p"], r["verdict"],
@@ -403,7 +412,7 @@ def to_csv(comparison: Comparison, path: Path | None = None) -> str:
     were computed with: ``p_adjustment``, ``alpha``, ``min_effect``); written to ``path`` when given."""
     out = comparison.table[COMPARE_COLUMNS].assign(p_adjustment="holm" if comparison.corrected else "none",
                                                    alpha=f"{comparison.alpha:g}",
-                                                   min_effect=f"{comparison.min_effect:g}")
+                                                   min_effect=comparison.effect)
     for column in ("a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta", "p_value"):
         out[column] = ["" if math.isnan(v) else f"{v:.6g}" if column == "p_value" else f"{v:.6f}"
                        for v in out[column].astype(float)]
