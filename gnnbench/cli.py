@@ -279,7 +279,7 @@ def _non_negative_float(text: str) -> float:
 def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
     from gnnbench.harness import driver
-    from gnnbench.harness.executors import make_executor
+    from gnnbench.harness.executors import executor_options, make_executor
     from gnnbench.harness.store import RunStore
     from gnnbench.harness.suite import load_suite, smoke
     from gnnbench.leaderboard.aggregate import scenario_label
@@ -311,13 +311,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                      f"they count as done until {prune} sets them aside, and the next run runs them again"),
                   file=sys.stderr)
 
-    kind = args.executor or suite.executor["type"]
-    for flag, value, meant_for in (("--workers", args.workers, "process"), ("--address", args.address, "ray")):
-        if value is not None and kind != meant_for:
-            print(f"gnnbench: warning: {flag} is for the {meant_for} executor; the {kind} executor ignores it"
-                  + (f" (add --executor {meant_for})" if kind == "local" else ""), file=sys.stderr)
-    options = dict(suite.executor) if kind == suite.executor["type"] else {}
-    options.update({k: v for k, v in (("workers", args.workers), ("address", args.address)) if v is not None})
+    kind, options = executor_options(suite.executor, args.executor, args.workers, args.address)
     devices = make_executor(kind, options).runs_here
     if smoking and not args.dry_run:
         _refresh_smoke(suite, store, args.data_root, devices)

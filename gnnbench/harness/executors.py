@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -163,6 +164,21 @@ def worker_failure(spec: RunSpec, exc: BaseException, started_at: str, message: 
             "started_at": started_at, "status": "failed",
             "error": {"type": type(exc).__name__, "message": message, "traceback": ""},
             "env": {**host_environment(), "recorded_by": "driver"}, "finished_at": utc_now()}
+
+
+def executor_options(suite_executor: Mapping[str, Any], kind: str | None, workers: int | None,
+                     address: str | None) -> tuple[str, dict[str, Any]]:
+    """(kind, options): the suite's ``executor`` mapping under the command line's ``--executor``, ``--workers``
+    and ``--address``. A flag the chosen executor ignores is warned about, not dropped in silence; another kind
+    than the suite's starts from no options, since the suite's are for its own kind."""
+    kind = kind or suite_executor["type"]
+    for flag, value, meant_for in (("--workers", workers, "process"), ("--address", address, "ray")):
+        if value is not None and kind != meant_for:
+            warnings.warn(f"{flag} is for the {meant_for} executor; the {kind} executor ignores it"
+                          + (f" (add --executor {meant_for})" if kind == "local" else ""), stacklevel=2)
+    options = dict(suite_executor) if kind == suite_executor["type"] else {}
+    options.update({k: v for k, v in (("workers", workers), ("address", address)) if v is not None})
+    return kind, options
 
 
 def make_executor(kind: str, options: Mapping[str, Any], on_epoch: EpochCallback | None = None) -> Any:
