@@ -331,6 +331,11 @@ def test_bad_input_names_the_file_and_the_column(pair, tmp_path, capsys):
     ({"mean": "inf"}, "column 'mean' is 'inf'; expected a finite number"),
     # a NaN value leaves the mean empty
     ({"values": "0.8;0.81;0.82;0.8;nan"}, "column 'mean' is '0.808000' but the mean of 'values' is nan"),
+    # the columns compare reads into notes and pairing: counts and seeds
+    ({"n": -1, "values": ""}, "column 'n' is '-1'; expected a count"),
+    ({"failed": "1.5"}, "column 'failed' is '1.5'; expected a count"),
+    ({"seeds": "a;b;c;d;e"}, "column 'seeds' is 'a;b;c;d;e'; expected integers separated by ';'"),
+    ({"seeds": "0;1;2"}, "column 'seeds' names 3 seeds but 'values' holds 5"),
 ])
 def test_a_mean_or_n_that_contradicts_the_values_is_an_error(tmp_path, edit, message):
     """A leaderboard shows `mean` and compare tests `values`: they must agree, or one change is shown and another

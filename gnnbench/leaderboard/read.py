@@ -65,10 +65,14 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     out = frame.assign(**{c: "" for c in OPTIONAL if c not in frame.columns})
     out["mean"] = _numbers(frame["mean"], path, "mean")
     out["n"] = _numbers(frame["n"], path, "n")
+    for name in ("n", "failed", "configs_failed", "configs_tried"):  # counts: what compare notes must be counts
+        text = frame["n"] if name == "n" else out[name]
+        _counts(out[name] if name == "n" else _numbers(text, path, name), text, path, name)
     out["values"] = [_values(v, path, line) for line, v in
                      zip(range(2, len(out) + 2), out["values"], strict=True)]
     for line, text, row in zip(range(2, len(out) + 2), frame["mean"], out.itertuples(index=False), strict=True):
         _check_values(row, text, path, line)
+        _check_seeds(row, path, line)
     if column == "mean":
         out = _headline(out, path)
     for name in ("hparams", "protocol"):
@@ -115,6 +119,28 @@ def _numbers(column: pd.Series, path: Path, name: str) -> pd.Series:
         raise GnnbenchError(f"{path}: line {line}: column {name!r} is {column[bad].iloc[0]!r}; expected a finite "
                             "number")
     return numbers
+
+
+def _counts(numbers: pd.Series, column: pd.Series, path: Path, name: str) -> None:
+    """A count column holds whole numbers of at least 0 (or nothing)."""
+    bad = numbers.notna() & ((numbers < 0) | (numbers != numbers.round()))
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {column[bad].iloc[0]!r}; expected a count (a "
+                            "whole number of at least 0)")
+
+
+def _check_seeds(row: Any, path: Path, line: int) -> None:
+    """``seeds`` names the seed of each value, in order: --paired pairs by it, and notes compare it."""
+    if not row.seeds:
+        return
+    seeds = row.seeds.split(";")
+    if not all(s.strip().lstrip("-").isdigit() for s in seeds):
+        raise GnnbenchError(f"{path}: line {line}: column 'seeds' is {row.seeds!r}; expected integers separated by "
+                            "';'")
+    if len(row.values) and len(seeds) != len(row.values):
+        raise GnnbenchError(f"{path}: line {line}: column 'seeds' names {len(seeds)} seeds but 'values' holds "
+                            f"{len(row.values)}")
 
 
 def _values(text: str, path: Path, line: int) -> np.ndarray:
