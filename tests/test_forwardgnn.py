@@ -343,3 +343,18 @@ def test_each_greedy_step_is_selected_on_the_sum_of_the_layers_so_far(monkeypatc
     data = sbm()
     fitted(SingleForward(8, CLASSES, hidden_channels=16, num_layers=2), data, epochs=5)
     torch.testing.assert_close(scored[-1].exp().sum(-1), torch.full((data.num_nodes,), 2.0))
+
+
+def test_the_selected_step_is_the_last_layers_best_in_the_flat_history() -> None:
+    """best_epoch indexes the history of all layers' steps: it is a step of the last layer, the one with its best
+    validation score, so the record's curves and its selected epoch agree."""
+    data = sbm()
+    torch.manual_seed(0)
+    model = SingleForward(8, CLASSES, hidden_channels=16, num_layers=2)
+    fit = NodeClassification(NodeOptions()).fit_model(model, hide_test(data), {**SingleForward.fit_hparams,
+                                                                             "lr": 0.01}, Budget(30, 10),
+                                                      RunContext(device=torch.device("cpu"), seed=0))
+    layers, scores = fit.history["layer"], fit.history["val_accuracy"]
+    last = [step for step, layer in enumerate(layers) if layer == 1]
+    assert layers[0] == 0 and fit.best_epoch in last
+    assert scores[fit.best_epoch] == max(scores[step] for step in last)

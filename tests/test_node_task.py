@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ from torch import nn
 from gnnbench.harness.runner import execute
 from gnnbench.harness.suite import load_suite
 from gnnbench.registry import MODELS, register_model
-from gnnbench.tasks.base import EarlyStopping, FitResult
+from gnnbench.tasks.base import EarlyStopping, FitResult, train_epochs
 from gnnbench.tasks.metrics import accuracy, macro_f1
 from gnnbench.tasks.node import NodeClassification
 
@@ -127,7 +128,7 @@ class NaNWhenEvaluated(Diverging):
 @pytest.mark.parametrize(("model", "message"), [
     (TenClasses, "TenClasses returned (2708, 10) ({at}); expected class scores of shape (2708, 7): one row "
                  "per node and one column per class"),
-    (NaNWhenEvaluated, "NaNWhenEvaluated returned NaN class scores in eval mode for 2708 nodes after training"),
+    (NaNWhenEvaluated, "NaNWhenEvaluated returned NaN class scores in eval mode for 1640 nodes after training"),
 ])
 def test_scores_that_are_no_class_scores_fail_instead_of_being_ranked(write_suite, monkeypatch, model, message):
     """Columns beyond the classes, or NaN rows (argmax reads them as class 0), would train or score and be
@@ -167,6 +168,43 @@ def test_a_model_with_its_own_fit_uses_the_hook_and_the_task_still_reports_test(
     assert record["status"] == "ok", record.get("error")
     assert seen == {"hparams": {"lr": 0.1}, "has_test": False}
     assert 0 <= record["metrics"]["test"]["accuracy"] <= 1 and record["epochs_run"] == 3
+
+
+class ForgetsToReturn(Diverging):
+    def fit(self, task, data, hparams, budget, ctx):
+        pass
+
+
+class StepWithoutTrainLoss(Diverging):
+    def fit(self, task, data, hparams, budget, ctx):
+        def epoch_step(epoch):
+            return {"loss": 0.0}
+
+        return train_epochs(self, epoch_step, lambda: task.evaluate(self, data, ("val",))["val"], task, budget, ctx)
+
+
+class ValidatesWithoutSplit(Diverging):
+    def fit(self, task, data, hparams, budget, ctx):
+        def validate():
+            return task.evaluate(self, data, ("val",))  # without ["val"]
+
+        return train_epochs(self, lambda epoch: {"train_loss": 0.0}, validate, task, budget, ctx)
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    (ForgetsToReturn, r"ForgetsToReturn.fit returned NoneType \(fit at .*test_node_task.py:\d+\); expected a "
+                      r"FitResult"),
+    (StepWithoutTrainLoss, r"StepWithoutTrainLoss.fit.<locals>.epoch_step at .*test_node_task.py:\d+ returned "
+                           r"\['loss'\]; expected the epoch's values with the keys train_loss"),
+    (ValidatesWithoutSplit, r"ValidatesWithoutSplit.fit.<locals>.validate at .*:\d+ returned \['val'\]; expected the "
+                            r"validation metrics"),
+])
+def test_a_mistake_in_a_models_own_fit_is_named_where_it_is(write_suite, monkeypatch, model, message):
+    """The failed record points at the user's fit, epoch_step or validate, not at a KeyError inside gnnbench."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    register_model("own_fit", tasks=("node_classification",))(model)
+    record = execute(spec_for(write_suite, model="own_fit", epochs=2)[0])
+    assert record["status"] == "failed" and re.match(message, record["error"]["message"]), record["error"]
 
 
 def test_early_stopping_prefers_lower_loss_on_ties():

@@ -42,6 +42,25 @@ def test_the_documented_plugin_is_ranked_beside_builtin_models(write_suite, tmp_
     assert board.loc["gcn_residual", "mean"] > board.loc["mlp", "mean"]  # the graph helps on Cora
 
 
+def test_the_documented_model_with_its_own_fit_trains_through_train_epochs(write_suite, tmp_path):
+    code = re.search(r"```python\n(# my_fit.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    (tmp_path / "my_fit.py").write_text(code)
+    suite = load_suite(write_suite("""\
+        name: own_fit
+        plugins: [my_fit.py]
+        defaults: {seeds: 1, epochs: 20}
+        experiments:
+          - task: node_classification
+            datasets: [Cora]
+            models: [{name: label_smoothed_gcn, hparams: {smoothing: [0.0, 0.2]}}]
+        """))
+    store = RunStore(tmp_path / "results")
+    assert (driver.run(suite, store, LocalExecutor()).ok, len(suite.specs)) == (2, 2)
+    records = store.records()
+    assert all(len(r["history"]["train_loss"]) == 20 and "val_accuracy" in r["history"] for r in records)
+    assert all(r["metrics"]["test"]["accuracy"] > 0.5 for r in records)  # 20 epochs of a GCN on Cora
+
+
 PLUGIN = """\
 from torch import nn
 from gnnbench import register_model
@@ -183,3 +202,31 @@ def test_a_smoke_check_after_editing_a_plugin_checks_the_new_code(write_suite, t
     assert "set aside 1 run (gcn_residual on Cora: 1) of an earlier smoke check" in capsys.readouterr().err
     records = RunStore(tmp_path / "results" / "edited.smoke").latest()
     assert [r["status"] for r in records.values()] == ["ok"] and not (tmp_path / "results" / "edited").exists()
+
+
+def test_a_run_that_failed_with_an_older_plugin_file_is_retried_without_asking(write_suite, tmp_path, capsys,
+                                                                               monkeypatch):
+    """A failure of the old code is no verdict on the fix: the next plain run retries it (no --rerun-failed),
+    and no note calls its record one that counts as done."""
+    from gnnbench.cli import main
+
+    monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
+    code = re.search(r"```python\n(# my_models.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    plugin = tmp_path / "my_models.py"
+    plugin.write_text(code.replace("        x = F.dropout(x, self.dropout, self.training)\n",
+                                   "        raise RuntimeError('not yet')\n", 1))
+    path = write_suite("""\
+        name: edited
+        plugins: [my_models.py]
+        defaults: {seeds: 1, epochs: 3}
+        experiments: [{task: node_classification, datasets: [Cora], models: [gcn_residual]}]
+        """)
+    argv = ["run", str(path), "--results", str(tmp_path / "results"), "-q"]
+    assert main(argv) == 1
+    capsys.readouterr()
+    plugin.write_text(code)
+    monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
+    monkeypatch.setattr(registry, "_loaded_plugins", {})
+    assert main(argv) == 0
+    assert "another version" not in capsys.readouterr().err
+    assert [r["status"] for r in RunStore(tmp_path / "results" / "edited").latest().values()] == ["ok"]

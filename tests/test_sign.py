@@ -95,7 +95,7 @@ def test_load_modes_resolve_or_fail_clearly(write_suite) -> None:
         SIGN(5, 3).fit(NodeClassification(NodeOptions()), small_graph(), {**hparams, "load_mode": "pinned"},
                        Budget(epochs=1), RunContext(device=CPU, seed=0))
     # a suite that asks for what no run could do fails when it loads, at the hyperparameter's key
-    for mode, message in (("zero_copy", "load_mode must be one of"), ("gpu_direct", "the suite runs on device cpu")):
+    for mode, message in (("zero_copy", "load_mode must be one of"), ("gpu_direct", "this run's device is cpu")):
         path = write_suite(f"""
 name: bad_mode
 experiments:

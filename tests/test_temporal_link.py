@@ -17,7 +17,13 @@ from gnnbench.leaderboard.aggregate import runs_frame
 from gnnbench.registry import DATASETS, MODELS
 from gnnbench.tasks.base import Budget, RunContext
 from gnnbench.tasks.metrics import average_precision, mrr
-from gnnbench.tasks.temporal_link import TemporalLinkOptions, TemporalLinkPrediction, hide_test, sample_negatives
+from gnnbench.tasks.temporal_link import (
+    TemporalLinkModel,
+    TemporalLinkOptions,
+    TemporalLinkPrediction,
+    hide_test,
+    sample_negatives,
+)
 
 CPU = RunContext(torch.device("cpu"), seed=0)
 
@@ -241,3 +247,31 @@ def test_a_suite_runs_each_protocol_into_its_own_leaderboard_row(write_suite, tm
     board = pd.read_csv(tmp_path / "r" / "temporal" / "leaderboard.csv")
     assert sorted(set(board["task"])) == ["temporal_link(inductive,historical)", "temporal_link(transductive,random)"]
     assert len(board) == 4 and (board["n"] == 1).all() and (board["metric"] == "average_precision").all()
+
+
+class CountsPasses(TemporalLinkModel):
+    """One weight, and a count of the passes over the stream it has started: state outside its state_dict, as a
+    memory model's bank of what it has observed is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(()))
+        self.passes = 0
+
+    def reset_state(self) -> None:
+        self.passes += 1
+
+    def link_logits(self, history, src, dst, t):
+        return self.weight * torch.ones(dst.shape)
+
+
+def test_the_selected_epoch_restores_what_the_model_observed_not_only_its_parameters(monkeypatch) -> None:
+    """Validation AP falls after epoch 0: the model is left as it stood after epoch 0's pass (one pass started),
+    not with the last epoch's memory and the first epoch's weights."""
+    task = TemporalLinkPrediction(TemporalLinkOptions())
+    split = hide_test(task.split(periodic_stream(num_pairs=20, periods=10)))
+    scores = iter([0.9, 0.5, 0.4])
+    monkeypatch.setattr(task, "evaluate", lambda model, split, name: {"average_precision": next(scores), "loss": 1.0})
+    model = CountsPasses()
+    fit = task.fit(model, split, {"lr": 0.01, "weight_decay": 0.0}, Budget(3), CPU)
+    assert (fit.best_epoch, fit.epochs_run, model.passes) == (0, 3, 1)

@@ -47,18 +47,22 @@ class Summary:
 
 
 def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed: bool = False) -> Plan:
-    """Skip runs that succeeded; retry failed ones only when asked, and runs made with another version of their
-    model's file (``changed``) only when ``redo_changed``."""
+    """Skip runs that succeeded; retry failed ones only when asked or when they failed with another version of
+    their model's file (the fix being tried), and succeeded runs made with another version (``changed``) only
+    when ``redo_changed``. ``changed`` leaves out the failures rerun now, which their new records replace."""
     latest = store.latest()
     result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest))
     for spec in suite.specs:
         status = None if redo_changed and spec.run_id in result.changed else latest.get(spec.run_id, {}).get("status")
         if status == "ok":
             result.done += 1
-        elif status == "failed" and not rerun_failed:
+        elif status == "failed" and not rerun_failed and spec.run_id not in result.changed:
             result.failed_kept += 1
         else:
             result.todo.append(spec)
+    rerun = {spec.run_id for spec in result.todo}
+    result.changed = {run_id: r for run_id, r in result.changed.items()
+                      if not (run_id in rerun and r["status"] == "failed")}
     return result
 
 

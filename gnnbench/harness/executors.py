@@ -118,6 +118,7 @@ class ProcessExecutor:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
+    """Spawned workers (no forked CUDA or thread state) that end with their driver."""
     return ProcessPoolExecutor(workers, mp_context=_CONTEXT, initializer=_exit_with_driver, initargs=(os.getpid(),))
 
 

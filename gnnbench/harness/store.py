@@ -50,7 +50,7 @@ class RunStore:
 
     def records(self) -> list[dict[str, Any]]:
         """Every complete record in file order (a torn last line is skipped; a corrupt one elsewhere, or one of a
-    shape this gnnbench cannot read, is warned about and skipped: its run counts as not yet run)."""
+        shape this gnnbench cannot read, is warned about and skipped: its run counts as not yet run)."""
         if not self.path.exists():
             return []
         data = self.path.read_bytes()
@@ -191,6 +191,7 @@ def record_problem(value: Any) -> str | None:
 
 
 def _is_number(value: Any) -> bool:
+    """A JSON number (NaN included: a metric undefined on a split), not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

@@ -49,7 +49,6 @@ EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "pat
 #: executor type -> the keys its mapping may set
 EXECUTORS = {"local": ("type",), "process": ("type", "workers"),
              "ray": ("type", "address", "num_cpus", "num_gpus", "max_retries")}
-#: the largest seed NumPy's global generator accepts
 DEFAULT_BUDGET = {"epochs": 200, "patience": None, "device": "cpu", "kernel": "scatter"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")

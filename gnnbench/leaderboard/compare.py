@@ -80,10 +80,10 @@ class Comparison:
 
     def regressions(self, threshold: float = 0.0) -> pd.DataFrame:
         """Rows whose verdict is ``worse`` by more than ``threshold`` (in the metric's unit). An untested row (no
-        per-seed values, or a cost) counts only when a minimum effect or a threshold says what size matters:
-        without a test, any change at all would fail a gate. A row whose selected configuration moved is judged
-        as ``ignore_config`` joins it, each side's selection against the other's: a grid that now selects
-        another, worse configuration would otherwise escape the gate."""
+        per-seed values or no spread among them, or a cost) counts only when a minimum effect or a threshold says
+        what size matters: without a test, any change at all would fail a gate. A row whose selected
+        configuration moved is judged as ``ignore_config`` joins it, each side's selection against the other's: a
+        grid that now selects another, worse configuration would otherwise escape the gate."""
         _warn_unit(self.table, "--fail-on-regression", threshold)
         t = self.table
         if self.moved_configs():
@@ -240,9 +240,9 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
         raise GnnbenchError(f"{b}: column 'direction' is {r['direction_b']!r} for "
                             f"{', '.join(f'{k}={v}' for k, v in key.items())} but {r['direction_a']!r} in {a}")
     sign = 1.0 if r["direction_a"] == "max" else -1.0
-    for side in ("a", "b"):  # the test reads the values, so the delta does too: a rounded mean could flip its sign
-        if len(r[f"values_{side}"]):
-            r[f"mean_{side}"] = float(np.mean(r[f"values_{side}"]))
+    for s in ("a", "b"):  # the test reads the values, so the delta does too: a rounded mean could flip its sign
+        if len(r[f"values_{s}"]):
+            r[f"mean_{s}"] = float(np.mean(r[f"values_{s}"]))
     delta = r["mean_b"] - r["mean_a"]
     improvement = sign * delta
     same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed

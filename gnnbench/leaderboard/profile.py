@@ -41,7 +41,7 @@ def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.Da
 class ProfileWriter:
     """``<name>.jsonl``, one record per measurement written as it is taken, so a crash, Ctrl-C or ``kill -9``
     loses none already measured; then ``<name>.csv`` and ``<name>.md`` from them (:meth:`finish`). The files of
-    an earlier profile in ``directory`` are replaced from the first new row on, not before."""
+    an earlier profile in ``directory`` stay until the first new row, and go with it."""
 
     def __init__(self, directory: Path, name: str) -> None:
         self.directory = directory
@@ -49,7 +49,12 @@ class ProfileWriter:
         self.records: list[dict[str, Any]] = []
 
     def add(self, record: dict[str, Any]) -> None:
+        """Append ``record``; the first one replaces an earlier profile's files, the tables included, so that no
+        old table stands beside the new records if this profile is killed before :meth:`finish`."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.records:
+            self.csv.unlink(missing_ok=True)
+            self.md.unlink(missing_ok=True)
         with self.jsonl.open("a" if self.records else "w", encoding="utf-8") as f:
             f.write(json.dumps(record, sort_keys=True) + "\n")
         self.records.append(record)

@@ -55,7 +55,13 @@ class FeatureStore:
         """The set-up of ``mode`` for batches of up to ``rows`` rows, which is no batch's cost and is kept out of
         every gather's time (call it before timing epochs, too): for ``device``, the upload of the whole table;
         for ``cpu`` on a GPU, the pinned staging buffer; for ``gpu_direct``, compiling the kernel, once for each
-        variant Triton specialises a row count into (1, a multiple of 16, any other)."""
+        variant Triton specialises a row count into (1, a multiple of 16, any other). A mode unknown, or one this
+        machine cannot run, is an error here."""
+        if mode not in MODES:
+            raise ValueError(f"gather mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if mode not in available_modes(self.device):
+            raise LoadingUnavailableError(f"gather mode '{mode}' needs CUDA and Triton (device here: {self.device}); "
+                                          f"available: {', '.join(available_modes(self.device))}")
         if mode == "device" and self._resident is None:
             self._resident = self.host.to(self.device)
         elif mode == "cpu" and self.device.type == "cuda" and (self._staging is None or self._staging.size(0) < rows):
@@ -67,15 +73,10 @@ class FeatureStore:
 
     def gather(self, index: Tensor, mode: str = "cpu") -> tuple[Tensor, LoadStats]:
         """``features[index]`` on the device, and what it cost; every mode returns the same tensor."""
-        if mode not in MODES:
-            raise ValueError(f"gather mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if mode not in available_modes(self.device):
-            raise LoadingUnavailableError(f"gather mode '{mode}' needs CUDA and Triton (device here: {self.device}); "
-                                          f"available: {', '.join(available_modes(self.device))}")
+        self.prepare(mode, index.numel())
         if index.numel() and not 0 <= int(index.min()) <= int(index.max()) < self.num_rows:
             raise IndexError(f"gather index out of range: rows {int(index.min())}..{int(index.max())} of a "
                              f"{self.num_rows}-row table")  # gpu_direct would read outside the pinned table
-        self.prepare(mode, index.numel())
         self._synchronize()
         wall, cpu = time.perf_counter(), time.process_time()
         out = {"cpu": self._cpu, "gpu_direct": self._gpu_direct, "device": self._device}[mode](index)

@@ -63,10 +63,8 @@ class SIGN(nn.Module):
         if mode not in (*MODES, "auto"):
             raise HparamError("load_mode", f"load_mode must be one of {', '.join(MODES)} or auto, got {mode!r}")
         if mode == "gpu_direct" and device == "cpu":
-            raise HparamError("load_mode", "load_mode gpu_direct gathers on a GPU (CUDA and Triton); the suite runs "
-                                           "on device cpu")
-        if hparams["batch_size"] < 1:
-            raise HparamError("batch_size", f"batch_size must be a positive integer, got {hparams['batch_size']}")
+            raise HparamError("load_mode", "load_mode gpu_direct gathers on a GPU (CUDA and Triton); this run's "
+                                           "device is cpu")
 
     def __init__(self, in_channels: int, out_channels: int, K: int = 2, hidden_channels: int = 64,
                  dropout: float = 0.5) -> None:
@@ -132,9 +130,9 @@ class SIGN(nn.Module):
         history, times = fit.history, fit.epoch_times_s
         history["load_share"] = [s / t for s, t in zip(history["load_s"], times, strict=True)]
         fit.loading = {"mode": self.load_mode, "batch_size": hparams["batch_size"], "row_bytes": self.store.row_bytes,
-                   "epoch_load_s": sum(history["load_s"]) / len(times),
-                   "epoch_load_share": sum(history["load_share"]) / len(times),
-                   "epoch_load_cpu_s": sum(history["load_cpu_s"]) / len(times)}
+                       "epoch_load_s": sum(history["load_s"]) / len(times),
+                       "epoch_load_share": sum(history["load_share"]) / len(times),
+                       "epoch_load_cpu_s": sum(history["load_cpu_s"]) / len(times)}
         return fit
 
 

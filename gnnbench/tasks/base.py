@@ -178,6 +178,9 @@ def train_epochs(model: torch.nn.Module, epoch_step: Callable[[int], Mapping[str
             torch.cuda.synchronize(ctx.device)
         times.append(time.perf_counter() - start)
         val = validate()
+        if epoch == 0:
+            _check_keys(epoch_step, logs, ("train_loss",), "the epoch's values")
+            _check_keys(validate, val, (task.metric, "loss"), "the validation metrics (task.evaluate(...)['val'])")
         for name, value in (*logs.items(), *((f"val_{k}", v) for k, v in val.items())):
             history.setdefault(name, []).append(value)
         (report or ctx.report)(epoch, {"loss": logs["train_loss"], f"val_{task.metric}": val[task.metric]})
@@ -231,9 +234,16 @@ class Task(ABC):
         trains under the same protocol."""
         hparams = {**self.optional_train_hparams, **train_hparams}
         own = getattr(model, "fit", None)
-        if callable(own):
-            return own(self, data, hparams, budget, ctx)
-        return self.fit(model, data, hparams, budget, ctx)
+        if not callable(own):
+            return self.fit(model, data, hparams, budget, ctx)
+        result = own(self, data, hparams, budget, ctx)
+        if not isinstance(result, FitResult):
+            raise TypeError(f"{type(model).__name__}.fit returned {type(result).__name__}{_defined_at(model, 'fit')}; "
+                            "expected a FitResult (train_epochs returns one)")
+        if result.best_epoch < 0:  # the task would report the last state's test metric as if it had been selected
+            raise ValueError(f"{type(model).__name__}.fit selected no epoch{_defined_at(model, 'fit')} "
+                             f"(best_epoch {result.best_epoch} after {result.epochs_run} epochs)")
+        return result
 
     @abstractmethod
     def fit(self, model: torch.nn.Module, data: Any, train_hparams: Mapping[str, Any], budget: Budget,
@@ -258,6 +268,20 @@ class Task(ABC):
             return {"train_loss": loss.item()}
 
         return train_epochs(model, epoch_step, validate, self, budget, ctx)
+
+
+def _check_keys(function: Callable[..., Any], returned: Any, keys: tuple[str, ...], what: str) -> None:
+    """A protocol's callback returned a mapping with ``keys``; otherwise a ValueError naming the callback and where
+    it is, not a KeyError inside the loop."""
+    if isinstance(returned, Mapping) and all(k in returned for k in keys):
+        return
+    name = getattr(function, "__qualname__", type(function).__name__)
+    try:
+        where = f" at {inspect.getsourcefile(function)}:{inspect.getsourcelines(function)[1]}"
+    except (TypeError, OSError):
+        where = ""
+    got = sorted(returned) if isinstance(returned, Mapping) else type(returned).__name__
+    raise ValueError(f"{name}{where} returned {got}; expected {what} with the keys {', '.join(keys)}")
 
 
 def check_finite(loss: torch.Tensor, epoch: int) -> None:

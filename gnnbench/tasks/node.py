@@ -104,10 +104,12 @@ class NodeClassification(Task):
         model.eval()
         splits = tuple(splits)
         out = node_scores(model, data, self.classes)
-        if "test" in splits and torch.isnan(out).any():  # the selected model, whose scores are ranked
-            raise ValueError(f"{type(model).__name__} returned NaN class scores in eval mode for "
-                             f"{int(torch.isnan(out).any(-1).sum())} nodes after training (argmax would read them "
-                             "as class 0)")
+        if "test" in splits:  # the selected model, whose scores on the splits' nodes are ranked
+            scored = torch.stack([data[f"{split}_mask"] for split in splits]).any(0)
+            nan = torch.isnan(out[scored]).any(-1)
+            if nan.any():
+                raise ValueError(f"{type(model).__name__} returned NaN class scores in eval mode for "
+                                 f"{int(nan.sum())} nodes after training (argmax would read them as class 0)")
         return self.metrics(out, data, splits)
 
     def metrics(self, out: torch.Tensor, data: Data, splits: Iterable[str]) -> dict[str, dict[str, float]]:
