@@ -198,6 +198,27 @@ def test_single_seed_rows_have_no_p_value_and_say_so(tmp_path, capsys):
     assert "accuracy 80.00 -> 75.00, untested" in capsys.readouterr().err
 
 
+def test_one_seed_against_many_is_tested_as_one_more_draw_from_them(tmp_path):
+    """A change tried on one seed against a baseline of ten: the prediction interval of one more seed, so a
+    value inside the baseline's spread is unclear, not `worse*` on the point estimate alone."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE * 2), row("gat", BASE * 2)])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.80]), row("gat", [0.70])])
+    t = compare.compare(a, b).table.set_index("model")
+    s, n = np.std(BASE * 2, ddof=1), 10
+    for model, value in (("gcn", 0.80), ("gat", 0.70)):
+        statistic = (value - np.mean(BASE * 2)) / (s * math.sqrt(1 + 1 / n))
+        assert t.loc[model, "p_value"] == pytest.approx(2 * stats.t.sf(abs(statistic), n - 1))
+        assert t.loc[model, "test"] == "one seed" and t.loc[model, "tested"]
+    half = stats.t.ppf(0.975, n - 1) * s * math.sqrt(1 + 1 / n)
+    delta = 0.70 - np.mean(BASE * 2)
+    assert t.loc["gat", ["ci_low", "ci_high"]].tolist() == pytest.approx([delta - half, delta + half])
+    assert (t.loc["gcn", "verdict"], t.loc["gat", "verdict"]) == ("unclear", "worse")
+    flipped = compare.compare(b, a).table.set_index("model")  # the one seed in A: the same test, mirrored
+    assert flipped.loc["gat", "p_value"] == pytest.approx(t.loc["gat", "p_value"])
+    assert "| p (Welch or one seed) |" not in compare.to_markdown(compare.compare(a, b))
+    assert "| p (one seed) |" in compare.to_markdown(compare.compare(a, b))
+
+
 def test_a_nan_mean_is_undefined_never_same(tmp_path):
     """A side whose mean is NaN (a leaderboard writes it empty: roc_auc on a one-class split) has nothing to
     judge: the row is neither within noise nor judged on the effect size."""

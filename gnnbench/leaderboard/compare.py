@@ -12,7 +12,9 @@ seeds leave possible, and it decides ``same``: a non-significant change is not e
   (an equivalence test, stricter than TOST at alpha, which uses the 1 - 2 alpha interval);
 * ``unclear``: neither, so the seeds cannot tell. With the default ``min_effect`` of 0 every row without a
   significant change is ``unclear``, unless each seed has the same value on both sides (see below);
-* without per-seed values on both sides, or without spread among them (:func:`difference_test`), no test is
+* one seed on a side is tested against the other side's seeds as one more draw from them (prediction
+  interval; test ``one seed``);
+* with one seed on each side, no per-seed values, or no spread among them (:func:`difference_test`), no test is
   possible: the verdict then rests on ``min_effect`` alone (``same`` within it) and ``tested`` is False, which
   every output shows;
 * ``undefined``: a side's mean is NaN (its metric is undefined on some seed, e.g. roc_auc on a one-class
@@ -51,7 +53,7 @@ from gnnbench.settings import differing, flatten, shown
 
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
                    "a_n", "b_n", "p_value", "tested", "test", "verdict", "notes"]
-UNTESTED = ("`*`: no per-seed values on both sides (a single seed, a hand-made row, a cost, which keeps only its "
+UNTESTED = ("`*`: too few per-seed values (one seed on each side, a hand-made row, a cost, which keeps only its "
             "mean, or a profile's median) or no spread among them (every seed the same value), so no test: the "
             "verdict rests on the minimum effect alone.")
 UNDEFINED = "undefined"
@@ -200,7 +202,7 @@ def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]]
     both = table["status"] == "both"
     untested = int((both & ~table["tested"].astype(bool) & (table["improvement"].fillna(0) != 0)).sum())
     if untested and min_effect == 0:
-        warnings.warn(f"{untested} row{'s' * (untested > 1)} without a test (a single seed, seeds without spread, a "
+        warnings.warn(f"{untested} row{'s' * (untested > 1)} without a test (one seed a side, seeds without spread, a "
                       "cost or a profile's median) at --min-effect 0: any change at all is better or worse there; "
                       "set --min-effect to the change that matters", stacklevel=3)
     unseeded = [str(path) for path, frame in sides if (frame["seeds"] == "").all()]
@@ -212,12 +214,20 @@ def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]]
 def difference_test(a: Sequence[float], b: Sequence[float], paired: bool = False,
                     confidence: float = 0.95) -> tuple[float, float, float]:
     """(two-sided p, interval low, interval high) for mean(b) - mean(a): Welch's t-test, or with ``paired`` the
-    paired t-test on b - a (the same seeds, in the same order). NaN with fewer than two values (pairs) on a side.
+    paired t-test on b - a (the same seeds, in the same order).
+
+    One value on a side against two or more on the other (a change tried on one seed) is tested as one more
+    draw from the other side's seeds: t = (b - mean(a)) / (s sqrt(1 + 1/n)) with the n seeds' standard
+    deviation s and n - 1 degrees of freedom, its interval the prediction interval. It assumes the one seed
+    varies as the n do. NaN with fewer values than that (one against one; unequal pairs).
+
     Without any spread (every seed the same value, or the same difference when paired) there is no variance to
     test against: the same values on both sides are no change (p 1, interval [0, 0]), and any other difference is
     left untested (NaN). A few seeds of a metric that moves in coarse steps (one test node in a thousand) tie by
     chance often enough that calling such a difference certain would fail a gate on noise."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if not paired and min(len(a), len(b)) == 1 and max(len(a), len(b)) >= 2:
+        return _one_draw_test(a, b, confidence)
     if len(a) < 2 or len(b) < 2 or (paired and len(a) != len(b)):
         return math.nan, math.nan, math.nan
     if (np.var(b - a) if paired else np.var(a) + np.var(b)) == 0:
@@ -225,6 +235,18 @@ def difference_test(a: Sequence[float], b: Sequence[float], paired: bool = False
     result = stats.ttest_rel(b, a) if paired else stats.ttest_ind(b, a, equal_var=False)
     low, high = result.confidence_interval(confidence)
     return float(result.pvalue), float(low), float(high)
+
+
+def _one_draw_test(a: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """:func:`difference_test` for one value on a side: that value against the other side's seeds."""
+    seeds = a if len(b) == 1 else b
+    delta = float(b.mean() - a.mean())
+    spread = float(np.std(seeds, ddof=1))
+    if spread == 0:
+        return (1.0, 0.0, 0.0) if delta == 0 else (math.nan, math.nan, math.nan)
+    scale, dof = spread * math.sqrt(1 + 1 / len(seeds)), len(seeds) - 1
+    half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * scale
+    return float(2 * stats.t.sf(abs(delta) / scale, dof)), delta - half, delta + half
 
 
 def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float) -> dict:
@@ -248,6 +270,8 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
     same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
     reproduced = same_seeds and np.array_equal(r["values_a"], r["values_b"])  # every seed's value, exactly
     test = "paired" if same_seeds and (paired or reproduced) else "welch"
+    if test == "welch" and sorted(map(len, (r["values_a"], r["values_b"])))[0] == 1:
+        test = "one seed"  # against the other side's seeds (difference_test)
     p, low, high = difference_test(r["values_a"], r["values_b"], test == "paired", confidence)
     return {**key, "direction": r["direction_a"], "status": "both", "a_mean": r["mean_a"], "b_mean": r["mean_b"],
             "delta": delta, "ci_low": low, "ci_high": high,
@@ -377,7 +401,7 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
             "delta": _text(r.delta * scale, digits, sign=True),
             "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{digits}f}, {r.ci_high * scale:+.{digits}f}]",
             "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
-            "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}" + (" paired" if r.test == "paired" else ""),
+            "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}" + (f" {r.test}" if r.test != "welch" else ""),
             "verdict": verdict if r.status == "both" else r.status, "notes": r.notes,
         })
     return rows
@@ -388,7 +412,9 @@ def to_markdown(comparison: Comparison) -> str:
     rows = display_rows(comparison)
     varying = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
     used = set(comparison.table["test"]) - {""}  # an exactly reproduced row is tested paired without --paired
-    tests = "Welch or paired" if comparison.paired or len(used) > 1 else "paired" if used == {"paired"} else "Welch"
+    used |= {"welch", "paired"} if comparison.paired else set()
+    tests = " or ".join(name for test, name in (("welch", "Welch"), ("paired", "paired"), ("one seed", "one seed"))
+                        if test in used) or "Welch"
     header = [*varying, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel",
               f"p ({tests}, Holm)" if comparison.corrected else f"p ({tests})", "verdict", "notes"]
     lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
