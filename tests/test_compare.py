@@ -266,6 +266,20 @@ def test_fail_on_missing_names_rows_b_lost_but_not_a_moved_configuration(tmp_pat
     assert main(["compare", str(a), str(a), "-q", "--fail-on-missing"]) == 0
 
 
+def test_a_note_every_compared_row_shares_is_stated_once_for_people(tmp_path):
+    """A new torch under every row is one fact: the Markdown and terminal tables say it once under the table; the
+    CSV, for scripts, keeps it on each row."""
+    newer = VERSIONS.replace("2.13.0+cpu", "2.14.0+cpu")
+    a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, versions=newer), row("gat", BASE[:3], versions=newer)])
+    result = compare.compare(a, b)
+    assert compare.common_notes(result) == ["torch 2.13.0+cpu -> 2.14.0+cpu"]
+    assert {r["model"]: r["notes"] for r in compare.display_rows(result)} == {"gat": "n 5 -> 3; seeds 0-4 -> 0-2",
+                                                                             "gcn": ""}
+    assert "Every compared row: torch 2.13.0+cpu -> 2.14.0+cpu." in compare.to_markdown(result)
+    assert compare.to_csv(result).count("torch 2.13.0+cpu -> 2.14.0+cpu") == 2
+
+
 def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),

@@ -389,8 +389,20 @@ def _starred(status: str, tested: bool, verdict: str) -> bool:
     return status == "both" and not tested and verdict != UNDEFINED
 
 
+def common_notes(comparison: Comparison) -> list[str]:
+    """The notes of every compared row, when there are two or more (a new torch under every row): the tables for
+    people state them once; the CSV keeps them on each row."""
+    compared = comparison.table[comparison.table["status"] == "both"]["notes"]
+    if len(compared) < 2:
+        return []
+    each = [set(filter(None, text.split("; "))) for text in compared]
+    return [note for note in compared.iloc[0].split("; ") if note and all(note in notes for notes in each)]
+
+
 def display_rows(comparison: Comparison) -> list[dict[str, str]]:
-    """Rows as text for people: fraction metrics in percent, deltas signed, untested verdicts starred."""
+    """Rows as text for people: fraction metrics in percent, deltas signed, untested verdicts starred, the notes
+    every row shares left to :func:`common_notes`."""
+    common = set(common_notes(comparison))
     rows = []
     for r in comparison.table.itertuples(index=False):
         scale, digits = _scale(r.metric)
@@ -402,7 +414,8 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
             "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{digits}f}, {r.ci_high * scale:+.{digits}f}]",
             "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
             "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}" + (f" {r.test}" if r.test != "welch" else ""),
-            "verdict": verdict if r.status == "both" else r.status, "notes": r.notes,
+            "verdict": verdict if r.status == "both" else r.status,
+            "notes": "; ".join(note for note in r.notes.split("; ") if note and note not in common),
         })
     return rows
 
@@ -428,6 +441,8 @@ def to_markdown(comparison: Comparison) -> str:
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     fixed = [k for k in KEYS if k not in varying]
     lines += [""] + ([f"All rows: {', '.join(f'{k} = {rows[0][k]}' for k in fixed)}."] if fixed and rows else [])
+    if common := common_notes(comparison):
+        lines.append(f"Every compared row: {'; '.join(common)}.")
     if any(r["verdict"].endswith("*") for r in rows):
         lines.append(UNTESTED)
     return "\n".join(lines) + "\n"
