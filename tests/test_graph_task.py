@@ -18,7 +18,7 @@ from gnnbench.harness.runner import execute
 from gnnbench.harness.suite import load_suite
 from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
 from gnnbench.registry import MODELS
-from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.base import Budget, FitResult, RunContext
 from gnnbench.tasks.graph import (
     GraphClassification,
     GraphOptions,
@@ -225,13 +225,15 @@ def test_an_optional_training_key_is_accepted_but_absent_from_runs_that_do_not_s
         result = task.run(MODELS.get("sir_gcn"), data, resolved, Budget(epochs=4), ctx)
         assert result["history"]["lr"] == pytest.approx(rates)
 
+    fitted = FitResult(best_epoch=0, epochs_run=1)
+
     class OwnFit(torch.nn.Linear):  # a model whose own fit delegates to the task's: same optional keys
         def fit(self, task, data, hparams, budget, ctx):
             seen.update(hparams)
-            return "fitted"
+            return fitted
 
     seen: dict = {}
-    assert task.fit_model(OwnFit(1, 1), data, {"lr": 0.01}, Budget(epochs=1), ctx) == "fitted"
+    assert task.fit_model(OwnFit(1, 1), data, {"lr": 0.01}, Budget(epochs=1), ctx) is fitted
     assert seen == {"lr": 0.01, "lr_step": 0}
 
 

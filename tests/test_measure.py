@@ -65,3 +65,16 @@ def test_what_was_resident_before_is_not_the_peak_on_either_device(device: torch
         pytest.skip("this kernel does not let a process reset its resident-set peak")
     assert 45 <= memory.summary()["peak_mb"] < 250, memory.summary()
     del resident
+
+
+def test_the_allocator_setting_is_named_and_can_be_left_as_glibc_has_it(monkeypatch) -> None:
+    """Runs keep freed heap memory for reuse (where glibc allocates) unless GNNBENCH_MALLOC=default says not to;
+    the record names which held, since it moves epoch times."""
+    from gnnbench.harness import allocator
+
+    monkeypatch.setattr(allocator, "keep_freed_memory", allocator.keep_freed_memory.__wrapped__)
+    monkeypatch.setenv("GNNBENCH_MALLOC", "default")
+    assert allocator.keep_freed_memory() == "default"
+    monkeypatch.delenv("GNNBENCH_MALLOC")
+    setting = allocator.keep_freed_memory()
+    assert setting == "default" or setting.startswith("glibc (trim threshold 1024 MiB, mmap threshold 32 MiB")
