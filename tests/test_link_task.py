@@ -52,6 +52,7 @@ def test_training_and_validation_message_passing_uses_training_edges_only_and_th
     assert all(torch.equal(split[k], again[k]) for k in ("edge_index", "train_pairs", "val_pairs", "test_pairs"))
     assert "seed=3" in split_id
     assert not hasattr(hide_test(split), "test_pairs") and not hasattr(hide_test(split), "test_edge_index")
+    assert hasattr(split, "test_pairs") and hide_test(split).x is split.x  # the split keeps them; x is shared
 
 
 def test_test_pairs_are_scored_on_training_plus_validation_edges_unless_asked_otherwise():

@@ -7,13 +7,14 @@ import re
 import pytest
 import torch
 from torch import nn
+from torch_geometric.data import Data
 
 from gnnbench.harness.runner import execute
 from gnnbench.harness.suite import load_suite
 from gnnbench.registry import MODELS, register_model
 from gnnbench.tasks.base import EarlyStopping, FitResult, train_epochs
 from gnnbench.tasks.metrics import accuracy, macro_f1
-from gnnbench.tasks.node import NodeClassification
+from gnnbench.tasks.node import NodeClassification, hide_test
 
 
 def spec_for(write_suite, model="gcn", epochs=30, patience="null", task="node_classification", seeds=1):
@@ -205,6 +206,15 @@ def test_a_mistake_in_a_models_own_fit_is_named_where_it_is(write_suite, monkeyp
     register_model("own_fit", tasks=("node_classification",))(model)
     record = execute(spec_for(write_suite, model="own_fit", epochs=2)[0])
     assert record["status"] == "failed" and re.match(message, record["error"]["message"]), record["error"]
+
+
+def test_the_training_view_hides_test_labels_without_copying_the_features():
+    """The protocol sees y = -1 on test nodes and no test mask; the run's data keeps both, and the features (the
+    largest tensor: 15.5 MB on Cora, gigabytes at OGB scale) are shared, not copied."""
+    data = Data(x=torch.randn(6, 4), y=torch.arange(6), test_mask=torch.tensor([0, 0, 1, 1, 0, 0], dtype=torch.bool))
+    view = hide_test(data)
+    assert view.y.tolist() == [0, 1, -1, -1, 4, 5] and not hasattr(view, "test_mask")
+    assert data.y.tolist() == list(range(6)) and hasattr(data, "test_mask") and view.x is data.x
 
 
 def test_early_stopping_prefers_lower_loss_on_ties():

@@ -17,6 +17,7 @@ validation ROC-AUC (ties: lower validation loss), and the test pairs scored once
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -161,7 +162,8 @@ class LinkPrediction(Task):
 
 
 def hide_test(data: Data) -> Data:
-    """A view for the training protocol without the test pairs, labels and message graph."""
-    view = data.clone()
+    """A view for the training protocol without the test pairs, labels and message graph; it shares the other
+    tensors with ``data``."""
+    view = copy.copy(data)
     del view.test_pairs, view.test_labels, view.test_edge_index
     return view

@@ -8,6 +8,7 @@ validation loss) with early stopping, and the test split evaluated once, at the 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -150,8 +151,10 @@ def node_scores(model: torch.nn.Module, data: Data, classes: int | None = None) 
 
 
 def hide_test(data: Data) -> Data:
-    """A view for the training protocol: test labels replaced by -1 and no test mask, so nothing can select on test."""
-    view = data.clone()
+    """A view for the training protocol: test labels replaced by -1 and no test mask, so nothing can select on test.
+    The view shares every other tensor with ``data`` (a copy of the features would double the largest tensor of
+    the run): only the labels are copied."""
+    view = copy.copy(data)
     view.y = data.y.clone()
     view.y[data.test_mask] = -1
     del view.test_mask
