@@ -18,8 +18,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-import networkx as nx
-
 from gnnbench.data.dimacs import Formula
 
 KINDS = ("random", "planted", "colouring")
@@ -64,6 +62,7 @@ class GeneratedFamily:
 
     def _draw(self, rng: random.Random, name: str) -> Formula:
         import cnfgen
+        import networkx as nx  # here, not at import: a run that draws no formula does not load it
 
         if self.kind == "colouring":
             graph = nx.gnp_random_graph(self.n, self.p, seed=rng.randrange(2**31))

@@ -34,7 +34,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import networkx as nx
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -100,6 +99,8 @@ class RandomGraphs:
 
         Counted in one pass over the disjoint union of all graphs: no path crosses from one graph to another.
         """
+        import networkx as nx  # here, not at import: every run imports the dataset registry
+
         edge_indices = []
         for i in range(self.num_graphs):
             seed = self.seed * 1_000_003 + i
