@@ -75,7 +75,13 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (a batch scheduler's time limit, ``timeout``, ``kill``), handled as Ctrl-C is."""
 
 
+#: set by SIGTERM: a library between the handler and ``_handle`` (Ray's wait) may turn Terminated into a plain
+#: KeyboardInterrupt, and the exit status must still say terminated
+_TERMINATED = threading.Event()
+
+
 def _terminate(signum: int, frame: Any) -> None:
+    _TERMINATED.set()
     raise Terminated
 
 
@@ -104,6 +110,7 @@ def _uninterrupted(deliver: bool = True) -> Iterator[None]:
 
 def _handle(args: argparse.Namespace, console: Console) -> int:
     main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there only
+    _TERMINATED.clear()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return args.handler(args, console)
@@ -119,7 +126,7 @@ def _handle(args: argparse.Namespace, console: Console) -> int:
         print(f"gnnbench: error: {f'{path}: ' if path else ''}{exc.strerror or exc}", file=sys.stderr)
         return EX_IOERR
     except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, Terminated)
+        terminated = isinstance(exc, Terminated) or _TERMINATED.is_set()
         kept = ("the rows measured so far are written" if args.command == "profile" else
                 "finished runs are recorded, rerun the same command to resume")
         print(f"gnnbench: {'terminated' if terminated else 'interrupted'}; {kept}", file=sys.stderr)
@@ -351,8 +358,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         progress.advance(runs)
         if "node" in record:  # a cluster: show where the runs went
             nodes[record["node"]["hostname"]] += 1
-            progress.update(runs, description=f"{suite.name} [" + ", ".join(
-                f"{node}: {count}" for node, count in sorted(nodes.items())) + "]")
+            progress.update(runs, description=escape(f"{suite.name} [" + ", ".join(  # brackets are Rich markup
+                f"{node}: {count}" for node, count in sorted(nodes.items())) + "]"))
         progress.update(epochs, visible=False)
         if record["status"] != "ok":  # on stderr, -q or not: CI logs must say which run failed and why
             s, error = record["spec"], record["error"]

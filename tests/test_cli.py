@@ -296,6 +296,27 @@ def test_sigterm_is_handled_as_an_interrupt(write_suite, capsys, tmp_path, monke
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
 
 
+def test_sigterm_still_says_terminated_when_a_library_reraises_it_as_ctrl_c(write_suite, capsys, tmp_path,
+                                                                           monkeypatch):
+    """Ray's wait turns the handler's exception into a plain KeyboardInterrupt: a batch script must still see 143
+    (a time limit), not 130 (Ctrl-C)."""
+    from gnnbench.harness.executors import LocalExecutor
+
+    real_map = LocalExecutor.map
+
+    def one_then_sigterm_seen_as_ctrl_c(self, specs, data_root=None):
+        yield next(real_map(self, specs, data_root))
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt from None  # what Ray's wait re-raises
+
+    monkeypatch.setattr(LocalExecutor, "map", one_then_sigterm_seen_as_ctrl_c)
+    assert main(["run", str(write_suite(GOOD.format(dataset="Cora", model="mlp"))), "--results",
+                 str(tmp_path / "r"), "-q"]) == 143
+    assert "gnnbench: terminated; finished runs" in capsys.readouterr().err
+
+
 def test_a_file_that_cannot_be_written_is_one_line_naming_it(capsys, tmp_path):
     """An OSError (a folder where a leaderboard file goes, no permission, a full disk) names the file the user
     knows, not the temporary one it was written through, and prints no traceback; --out is checked before a

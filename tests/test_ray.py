@@ -203,6 +203,7 @@ def test_a_caller_that_started_ray_is_warned_that_local_plugins_cannot_travel(tm
     suite.write_text(SUITE.replace("name: cluster", "name: cluster\nplugins: [started_before]")
                      .replace("models: [mlp, gcn]", "models: [mlp_started_before]").replace("seeds: 4", "seeds: 1"))
     specs = load_suite(suite).specs
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own, which would outlive this test
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
         with pytest.warns(UserWarning, match=r"Ray was started before gnnbench could name the suite's local plugin "
@@ -210,4 +211,36 @@ def test_a_caller_that_started_ray_is_warned_that_local_plugins_cannot_travel(tm
             (record,) = RayExecutor(num_cpus=1).map(specs)
     finally:
         ray.shutdown()
+        signal.signal(signal.SIGTERM, sigterm)
     assert record["status"] == "failed" and "No module named 'started_before'" in record["error"]["message"]
+
+
+def test_an_address_that_answers_nothing_or_is_malformed_is_one_line_before_ray_starts(tmp_path, write_suite):
+    """Ray itself retries a silent address for minutes, and meets a malformed one with a traceback."""
+    from gnnbench.errors import ConfigError, GnnbenchError
+    from gnnbench.harness.executors import executor_options
+    from gnnbench.harness.ray_executor import RayExecutor
+    from gnnbench.harness.suite import load_suite
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    specs = load_suite(write_suite(SUITE)).specs
+    started = time.monotonic()
+    with pytest.raises(GnnbenchError, match=rf"Ray address 127.0.0.1:{port}: nothing answers there"):
+        list(RayExecutor(address=f"127.0.0.1:{port}").map(specs))
+    assert time.monotonic() - started < 30 and not ray.is_initialized()
+    with pytest.raises(GnnbenchError, match="--address: expected HOST:PORT of a Ray cluster's head, auto or ray://"):
+        executor_options({"type": "ray"}, "ray", None, "127.0.0.1")
+    with pytest.raises(ConfigError, match=r"executor.address: expected HOST:PORT .*got '10.0.0.1'"):
+        load_suite(write_suite(SUITE + "executor: {type: ray, address: 10.0.0.1}\n", "bad.yaml"))
+
+
+def test_a_run_no_node_can_hold_is_refused_before_anything_is_submitted():
+    """num_gpus on CPU-only nodes: Ray would wait for such a node for ever, without a word."""
+    from gnnbench.harness.ray_executor import _fits
+
+    nodes = [{"Alive": True, "NodeManagerHostname": "a", "Resources": {"CPU": 2.0}},
+             {"Alive": False, "NodeManagerHostname": "b", "Resources": {"CPU": 64.0, "GPU": 8.0}}]
+    assert _fits(nodes, 1, 0) and _fits(nodes, 2, 0)
+    assert not _fits(nodes, 4, 0) and not _fits(nodes, 1, 0.25)  # the GPU node is dead

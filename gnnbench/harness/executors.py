@@ -24,10 +24,11 @@ from typing import Any
 
 import torch
 
+from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import cpu_count, host_environment
 from gnnbench.harness.runner import EpochCallback, execute, identity, utc_now
 from gnnbench.harness.store import SCHEMA
-from gnnbench.harness.suite import RunSpec
+from gnnbench.harness.suite import RunSpec, ray_address_problem
 
 _CONTEXT = multiprocessing.get_context("spawn")
 
@@ -173,6 +174,8 @@ def executor_options(suite_executor: Mapping[str, Any], kind: str | None, worker
     and ``--address``. A flag the chosen executor ignores is warned about, not dropped in silence; another kind
     than the suite's starts from no options, since the suite's are for its own kind."""
     kind = kind or suite_executor["type"]
+    if address is not None and (problem := ray_address_problem(address)):
+        raise GnnbenchError(f"--address: {problem}")
     for flag, value, meant_for in (("--workers", workers, "process"), ("--address", address, "ray")):
         if value is not None and kind != meant_for:
             warnings.warn(f"{flag} is for the {meant_for} executor; the {kind} executor ignores it"

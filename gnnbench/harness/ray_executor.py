@@ -39,6 +39,11 @@ from gnnbench.harness.suite import RunSpec
 
 #: The task's name: Ray titles the worker process ``ray::gnnbench_run`` while it runs one.
 TASK_NAME = "gnnbench_run"
+class RayLostError(GnnbenchError):
+    """The driver's own Ray instance died mid-suite (its raylet killed, out of memory): nothing a run did, so no
+    run is recorded as failed for it; the same command resumes."""
+
+    exit_code = 75  # sysexits' EX_TEMPFAIL: try again
 
 
 def gnnbench_run(spec: RunSpec, data_root: str | None, threads: int) -> dict[str, Any]:
@@ -68,13 +73,16 @@ class RayExecutor:
         started_here = not ray.is_initialized()
         modules = travelling_modules(specs)
         if started_here:  # Ray uploads local modules for a whole job only, so they are named when it starts
-            with _own_sigterm():
+            with _own_sigterm(), _joining(self.address):
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                          configure_logging=False, runtime_env={"py_modules": modules} if modules else None)
         elif modules:
             warnings.warn(f"Ray was started before gnnbench could name the suite's local plugin modules "
                           f"({', '.join(modules)}) in its runtime_env: unless the caller's runtime_env has them "
                           "in py_modules, every run of their models fails on the workers", stacklevel=2)
+        if not _fits(ray.nodes(), self.num_cpus, self.num_gpus):  # Ray would wait for such a node for ever
+            raise GnnbenchError(f"executor: a run asks for num_cpus {self.num_cpus:g} and num_gpus {self.num_gpus:g}, "
+                                f"and no node of the Ray cluster has that many ({_offered(ray.nodes())})")
         task = ray.remote(gnnbench_run).options(name=TASK_NAME, num_cpus=self.num_cpus, num_gpus=self.num_gpus,
                                                 max_retries=0)
         threads = max(1, int(self.num_cpus))
@@ -91,24 +99,58 @@ class RayExecutor:
             while pending:
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
                 spec, lost = pending.pop(ref)
+                attempts = len(lost) + 1  # the lost ones and this one
                 try:
                     record = ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:  # the task body itself raised: retrying cannot help
                     record = worker_failure(spec, exc, started[spec.run_id], str(exc))
+                except ray.exceptions.LocalRayletDiedError as exc:  # the driver lost Ray itself, not a worker
+                    raise RayLostError(f"the Ray instance of this driver died ({type(exc).__name__}); the finished "
+                                       "runs are recorded, and the same command resumes the rest") from None
                 except ray.exceptions.RayError as exc:  # the worker or its node died
                     lost.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
                     if len(lost) <= self.max_retries:
                         submit(spec, lost)
                         continue
-                    record = worker_failure(spec, exc, started[spec.run_id],
-                                            f"worker died {len(lost)} times; last: {lost[-1]}")
-                record["attempts"] = {"count": len(lost) + 1, "lost": lost}
+                    times = "once" if len(lost) == 1 else f"{len(lost)} times"
+                    record = worker_failure(spec, exc, started[spec.run_id], f"worker died {times}; last: {lost[-1]}")
+                    attempts = len(lost)  # this one was lost too
+                record["attempts"] = {"count": attempts, "lost": lost}
                 yield record
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
             if started_here:
                 ray.shutdown()
+
+
+def _offered(nodes: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{node.get('NodeManagerHostname', '?')}: {node.get('Resources', {}).get('CPU', 0):g} CPUs, "
+                     f"{node.get('Resources', {}).get('GPU', 0):g} GPUs" for node in nodes if node.get("Alive", True))
+
+
+@contextlib.contextmanager
+def _joining(address: str | None) -> Iterator[None]:
+    """``ray.init`` joining ``address``, its failure one line naming the address. A head that does not answer is
+    found with one short connection first: Ray itself retries for minutes, printing only warnings."""
+    if address not in (None, "auto") and not address.startswith("ray://"):
+        host, port = address.rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except OSError as exc:
+            raise GnnbenchError(f"Ray address {address}: nothing answers there ({exc.strerror or exc}); is the head "
+                                f"started (`ray start --head --port {port}`)?") from None
+    try:
+        yield
+    except ConnectionError as exc:  # reached, but not joined: authentication, another Ray version
+        raise GnnbenchError(f"Ray address {address}: {str(exc).splitlines()[0]} (docs/cluster.md: "
+                            "Authentication)") from None
+
+
+def _fits(nodes: list[dict[str, Any]], cpus: float, gpus: float) -> bool:
+    """Whether some live node of the cluster offers a run's ``cpus`` and ``gpus``."""
+    return any(node.get("Alive", True) and node.get("Resources", {}).get("CPU", 0) >= cpus
+               and node.get("Resources", {}).get("GPU", 0) >= gpus for node in nodes)
 
 
 def travelling_modules(specs: Iterable[RunSpec]) -> list[str]:

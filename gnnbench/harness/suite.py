@@ -315,9 +315,8 @@ class _Expander:
                 raise self.fail(f"executor.{key}", f"expected a {'positive' if key == 'num_cpus' else 'non-negative'} "
                                                    f"number (fractions allowed), got {value[key]!r}"
                                                    f"{hp.number_hint(value[key], float)}")
-        if "address" in value and not (isinstance(value["address"], str) and value["address"]):
-            raise self.fail("executor.address",
-                            f"expected HOST:PORT of a Ray cluster or 'auto', got {value['address']!r}")
+        if "address" in value and (problem := ray_address_problem(value["address"])):
+            raise self.fail("executor.address", problem)
         return value
 
     def experiment(self, raw: Any, key: str, defaults: dict, suite: str, plugins: tuple[str, ...],
@@ -589,6 +588,18 @@ class _Expander:
                 resolved[dataset] = (hparams, config_label(hparams, defaults[dataset]))
             grid.append(resolved)
         return name, grid, set(overrides)
+
+
+#: What ``ray.init(address=...)`` can join: a running cluster's head, the cluster Ray finds itself, a Ray client.
+RAY_ADDRESS = re.compile(r"auto|ray://\S+|[^\s:]+:\d+")
+
+
+def ray_address_problem(address: Any) -> str | None:
+    """What is wrong with the form of a Ray address (None when nothing is): checked before Ray starts, which
+    answers a malformed one with a traceback."""
+    if isinstance(address, str) and RAY_ADDRESS.fullmatch(address):
+        return None
+    return f"expected HOST:PORT of a Ray cluster's head, auto or ray://HOST:PORT, got {address!r}"
 
 
 def config_label(hparams: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
