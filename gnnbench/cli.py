@@ -443,7 +443,8 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{suite.name}: would set aside {_describe(stale)} (--dry-run: nothing moved)")
         return 0
     moved = store.set_aside(stale)
-    console.print(f"{suite.name}: set aside {_describe(stale)} ({moved} records) into {store.directory / STALE_FILE}")
+    records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
+    console.print(f"{suite.name}: set aside {_describe(stale)}{records} into {store.directory / STALE_FILE}")
     csv = _rebuild_or_clear(store.directory, suite.name)
     console.print(f"leaderboard rebuilt: {csv}" if csv else f"no records left: leaderboard files removed from "
                   f"{store.directory}")
