@@ -553,9 +553,9 @@ def _list(args: argparse.Namespace, console: Console) -> int:
 def _leaderboard(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
 
-    # a file of the folder (runs.jsonl, leaderboard.csv) stands for its folder
-    file = args.directory.name == "runs.jsonl" or args.directory.is_file()
-    directory = args.directory.parent if file else args.directory
+    # a file the folder holds (its records or its leaderboard) stands for the folder
+    ours = ("runs.jsonl", "leaderboard.csv", "leaderboard.md", "leaderboard.html", "grid.csv")
+    directory = args.directory.parent if args.directory.name in ours else args.directory
     board = leaderboard.build(directory, html=args.html)
     console.print(_board_table(board.board, directory.name))
     console.print(f"wrote {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))

@@ -134,6 +134,10 @@ def test_seeds_that_tie_by_chance_are_no_certain_change(tmp_path, capsys):
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "--min-effect", "0.001"]) == 1
     capsys.readouterr()
+    for values_b in ([0.801] * 3, [0.799]):  # three seeds each, or one against three: 0.8's mean is 0.8000000000000002
+        tied = compare.compare(write(tmp_path / "a3.csv", [row("gcn", [0.8] * 3)]),
+                               write(tmp_path / "b3.csv", [row("gcn", values_b)]), min_effect=0.01)
+        assert not tied.table["tested"].item() and math.isnan(tied.table["p_value"].item())
 
 
 def test_the_delta_is_the_values_delta_when_a_rounded_mean_would_flip_it(tmp_path):

@@ -192,8 +192,28 @@ class ValidatesWithoutSplit(Diverging):
         return train_epochs(self, lambda epoch: {"train_loss": 0.0}, validate, task, budget, ctx)
 
 
+def test_a_protocol_that_selects_no_epoch_fails_instead_of_reporting_the_last_one(write_suite, monkeypatch):
+    """Every validation score undefined (NaN): no epoch is selected, and the test metric of whatever state training
+    ended in must not be reported as if one had been."""
+    monkeypatch.setattr(NodeClassification, "evaluate",
+                        lambda self, model, data, splits: {s: {"accuracy": math.nan, "loss": 1.0} for s in splits})
+    record = execute(spec_for(write_suite, model="mlp", epochs=3)[0])
+    assert record["status"] == "failed"
+    assert record["error"]["message"] == ("NodeClassification.fit selected no epoch (best_epoch -1 after 3 epochs: "
+                                          "was every validation accuracy undefined?)")
+
+
+class AugmentsInPlace(Diverging):
+    def fit(self, task, data, hparams, budget, ctx):
+        data.x += 0.5  # meant as augmentation: it would reach the features the test split is scored on
+        return train_epochs(self, lambda epoch: {"train_loss": 0.0},
+                            lambda: task.evaluate(self, data, ("val",))["val"], task, budget, ctx)
+
+
 @pytest.mark.parametrize(("model", "message"), [
-    (ForgetsToReturn, r"ForgetsToReturn.fit returned NoneType \(fit at .*test_node_task.py:\d+\); expected a "
+    (AugmentsInPlace, r"training modified data.x in place; the data a model trains on is shared with the "
+                      r"evaluation"),
+    (ForgetsToReturn, r"ForgetsToReturn.fit \(fit at .*test_node_task.py:\d+\) returned NoneType; expected a "
                       r"FitResult"),
     (StepWithoutTrainLoss, r"StepWithoutTrainLoss.fit.<locals>.epoch_step at .*test_node_task.py:\d+ returned "
                            r"\['loss'\]; expected the epoch's values with the keys train_loss"),

@@ -15,6 +15,8 @@ import ctypes
 import functools
 import os
 
+from gnnbench.errors import GnnbenchError
+
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
 TRIM_BYTES = 1 << 30  # the free heap top kept before trimming
 MMAP_BYTES = 32 << 20  # allocations below it come from the heap, reused, instead of mapped each time
@@ -24,8 +26,11 @@ MMAP_BYTES = 32 << 20  # allocations below it come from the heap, reused, instea
 def keep_freed_memory() -> str:
     """Set the thresholds once per process; what the record says of the allocator (``default`` where glibc is
     not the allocator, or ``GNNBENCH_MALLOC=default`` asks to leave it)."""
-    if os.environ.get("GNNBENCH_MALLOC") == "default":
+    setting = os.environ.get("GNNBENCH_MALLOC")
+    if setting == "default":
         return "default"
+    if setting not in (None, ""):
+        raise GnnbenchError(f"GNNBENCH_MALLOC is {setting!r}; expected default (glibc as it is) or nothing")
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc

@@ -39,6 +39,8 @@ from gnnbench.harness.suite import RunSpec
 
 #: The task's name: Ray titles the worker process ``ray::gnnbench_run`` while it runs one.
 TASK_NAME = "gnnbench_run"
+
+
 class RayLostError(GnnbenchError):
     """The driver's own Ray instance died mid-suite (its raylet killed, out of memory): nothing a run did, so no
     run is recorded as failed for it; the same command resumes."""
@@ -80,9 +82,13 @@ class RayExecutor:
             warnings.warn(f"Ray was started before gnnbench could name the suite's local plugin modules "
                           f"({', '.join(modules)}) in its runtime_env: unless the caller's runtime_env has them "
                           "in py_modules, every run of their models fails on the workers", stacklevel=2)
-        if not _fits(ray.nodes(), self.num_cpus, self.num_gpus):  # Ray would wait for such a node for ever
+        nodes = ray.nodes()
+        if not _fits(nodes, self.num_cpus, self.num_gpus):  # Ray would wait for such a node for ever
+            if started_here:
+                ray.shutdown()
             raise GnnbenchError(f"executor: a run asks for num_cpus {self.num_cpus:g} and num_gpus {self.num_gpus:g}, "
-                                f"and no node of the Ray cluster has that many ({_offered(ray.nodes())})")
+                                f"and no node of the Ray cluster has that many ({_offered(nodes)}); a cluster that "
+                                "adds nodes on demand must have started one that can")
         task = ray.remote(gnnbench_run).options(name=TASK_NAME, num_cpus=self.num_cpus, num_gpus=self.num_gpus,
                                                 max_retries=0)
         threads = max(1, int(self.num_cpus))
@@ -125,6 +131,7 @@ class RayExecutor:
 
 
 def _offered(nodes: list[dict[str, Any]]) -> str:
+    """``host: 2 CPUs, 0 GPUs`` for each live node: what a refused request is told."""
     return "; ".join(f"{node.get('NodeManagerHostname', '?')}: {node.get('Resources', {}).get('CPU', 0):g} CPUs, "
                      f"{node.get('Resources', {}).get('GPU', 0):g} GPUs" for node in nodes if node.get("Alive", True))
 
@@ -142,9 +149,9 @@ def _joining(address: str | None) -> Iterator[None]:
                                 f"started (`ray start --head --port {port}`)?") from None
     try:
         yield
-    except ConnectionError as exc:  # reached, but not joined: authentication, another Ray version
-        raise GnnbenchError(f"Ray address {address}: {str(exc).splitlines()[0]} (docs/cluster.md: "
-                            "Authentication)") from None
+    except ConnectionError as exc:  # reached, but not joined: authentication, another Ray version; or none found
+        hint = " (docs/cluster.md: Authentication)" if address not in (None, "auto") else ""
+        raise GnnbenchError(f"Ray address {address}: {str(exc).splitlines()[0]}{hint}") from None
 
 
 def _fits(nodes: list[dict[str, Any]], cpus: float, gpus: float) -> bool:

@@ -40,7 +40,7 @@ EpochCallback = Callable[[int, Mapping[str, float]], None]
 def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback | None = None) -> dict[str, Any]:
     """Run ``spec`` and return its record (``status`` is ``ok`` or ``failed``)."""
     started = time.perf_counter()
-    allocator = keep_freed_memory()
+    keep_freed_memory()  # before the run allocates: its epochs reuse what the previous ones freed
     git_commit()  # the process's code is the checkout it imported: read the commit before this run can outlast one
     record: dict[str, Any] = {"schema": SCHEMA, "run_id": spec.run_id, "spec": spec.to_dict(),
                               "started_at": utc_now()}
@@ -72,7 +72,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     record.setdefault("timing", {})["wall_s"] = time.perf_counter() - started
     record["kernel"] = {"backend": spec.kernel, **kernel_choice(spec, ctx.kernel_choice if ctx else None),
                         "scatter_provider": scatter_provider(device)}
-    record["env"] = {**environment(device), "allocator": allocator}
+    record["env"] = environment(device)
     record["finished_at"] = utc_now()
     return record
 

@@ -230,8 +230,9 @@ def difference_test(a: Sequence[float], b: Sequence[float], paired: bool = False
         return _one_draw_test(a, b, confidence)
     if len(a) < 2 or len(b) < 2 or (paired and len(a) != len(b)):
         return math.nan, math.nan, math.nan
-    if (np.var(b - a) if paired else np.var(a) + np.var(b)) == 0:
-        return (1.0, 0.0, 0.0) if b.mean() == a.mean() else (math.nan, math.nan, math.nan)
+    if (_constant(b - a) if paired else _constant(a) and _constant(b)):  # the same value, or the same change
+        same = _constant(np.concatenate([b - a, [0.0]]) if paired else np.concatenate([a, b]))
+        return (1.0, 0.0, 0.0) if same else (math.nan, math.nan, math.nan)
     result = stats.ttest_rel(b, a) if paired else stats.ttest_ind(b, a, equal_var=False)
     low, high = result.confidence_interval(confidence)
     return float(result.pvalue), float(low), float(high)
@@ -241,12 +242,18 @@ def _one_draw_test(a: np.ndarray, b: np.ndarray, confidence: float) -> tuple[flo
     """:func:`difference_test` for one value on a side: that value against the other side's seeds."""
     seeds = a if len(b) == 1 else b
     delta = float(b.mean() - a.mean())
+    if _constant(seeds):
+        return (1.0, 0.0, 0.0) if _constant(np.concatenate([a, b])) else (math.nan, math.nan, math.nan)
     spread = float(np.std(seeds, ddof=1))
-    if spread == 0:
-        return (1.0, 0.0, 0.0) if delta == 0 else (math.nan, math.nan, math.nan)
     scale, dof = spread * math.sqrt(1 + 1 / len(seeds)), len(seeds) - 1
     half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * scale
     return float(2 * stats.t.sf(abs(delta) / scale, dof)), delta - half, delta + half
+
+
+def _constant(values: np.ndarray) -> bool:
+    """Every value the same, up to the float noise of a subtraction (b - a of equal shifts): a variance of
+    [0.8, 0.8, 0.8] is 1e-32, not 0, and would make a tie a certainty."""
+    return float(np.ptp(values)) <= 1e-12 * max(1.0, float(np.max(np.abs(values))))
 
 
 def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float) -> dict:

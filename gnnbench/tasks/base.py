@@ -23,7 +23,7 @@ import inspect
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -65,8 +65,18 @@ def _defined_at(model: torch.nn.Module, method: str) -> str:
     module ``torch.compile`` wraps, through decorators); nothing where it cannot be found."""
     try:
         function = inspect.unwrap(getattr(type(getattr(model, "_orig_mod", model)), method))
-        return f" ({method} at {inspect.getsourcefile(function)}:{inspect.getsourcelines(function)[1]})"
-    except Exception:  # defined in C, without a file, scripted: the message stands without it
+    except Exception:  # no such method, or a wrapper that cannot be unwrapped
+        return ""
+    where = _source_line(function)
+    return f" ({method} at {where})" if where else ""
+
+
+def _source_line(function: Callable[..., Any]) -> str:
+    """``my_models.py:31``, or nothing for a function without a file (defined in C, scripted, typed at a prompt):
+    the message stands without it."""
+    try:
+        return f"{inspect.getsourcefile(function)}:{inspect.getsourcelines(function)[1]}"
+    except (TypeError, OSError):
         return ""
 
 
@@ -235,14 +245,16 @@ class Task(ABC):
         hparams = {**self.optional_train_hparams, **train_hparams}
         own = getattr(model, "fit", None)
         if not callable(own):
-            return self.fit(model, data, hparams, budget, ctx)
-        result = own(self, data, hparams, budget, ctx)
-        if not isinstance(result, FitResult):
-            raise TypeError(f"{type(model).__name__}.fit returned {type(result).__name__}{_defined_at(model, 'fit')}; "
-                            "expected a FitResult (train_epochs returns one)")
+            result, where = self.fit(model, data, hparams, budget, ctx), f"{type(self).__name__}.fit"
+        else:
+            result, where = own(self, data, hparams, budget, ctx), f"{type(model).__name__}.fit"
+            where += _defined_at(model, "fit")
+            if not isinstance(result, FitResult):
+                raise TypeError(f"{where} returned {type(result).__name__}; expected a FitResult (train_epochs "
+                                "returns one)")
         if result.best_epoch < 0:  # the task would report the last state's test metric as if it had been selected
-            raise ValueError(f"{type(model).__name__}.fit selected no epoch{_defined_at(model, 'fit')} "
-                             f"(best_epoch {result.best_epoch} after {result.epochs_run} epochs)")
+            raise ValueError(f"{where} selected no epoch (best_epoch {result.best_epoch} after {result.epochs_run} "
+                             f"epochs: was every validation {self.metric} undefined?)")
         return result
 
     @abstractmethod
@@ -270,16 +282,28 @@ class Task(ABC):
         return train_epochs(model, epoch_step, validate, self, budget, ctx)
 
 
+@contextlib.contextmanager
+def unchanged(data: Any, view: Any) -> Iterator[None]:
+    """The block (training on ``view``, a view of ``data`` without its test split) leaves the tensors the two share
+    as they were: the view is no copy, so an in-place edit (``data.x += noise`` in a model's ``fit``) would reach
+    the data the test split is scored on. A ValueError names each tensor edited."""
+    shared = {key: value for key, value in view.items()
+              if isinstance(value, torch.Tensor) and key in data and data[key] is value}
+    versions = {key: tensor._version for key, tensor in shared.items()}
+    yield
+    edited = [key for key, tensor in shared.items() if tensor._version != versions[key]]
+    if edited:
+        raise ValueError(f"training modified {', '.join(f'data.{key}' for key in edited)} in place; the data a "
+                         "model trains on is shared with the evaluation: copy a tensor before changing it")
+
+
 def _check_keys(function: Callable[..., Any], returned: Any, keys: tuple[str, ...], what: str) -> None:
     """A protocol's callback returned a mapping with ``keys``; otherwise a ValueError naming the callback and where
     it is, not a KeyError inside the loop."""
     if isinstance(returned, Mapping) and all(k in returned for k in keys):
         return
     name = getattr(function, "__qualname__", type(function).__name__)
-    try:
-        where = f" at {inspect.getsourcefile(function)}:{inspect.getsourcelines(function)[1]}"
-    except (TypeError, OSError):
-        where = ""
+    where = f" at {line}" if (line := _source_line(function)) else ""
     got = sorted(returned) if isinstance(returned, Mapping) else type(returned).__name__
     raise ValueError(f"{name}{where} returned {got}; expected {what} with the keys {', '.join(keys)}")
 
