@@ -175,42 +175,15 @@ def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(write_s
     assert [s.model for s in driver.plan(load_suite(path), store).todo] == ["gcn_residual"]
 
 
-def test_a_smoke_check_after_editing_a_plugin_checks_the_new_code(write_suite, tmp_path, capsys, monkeypatch):
-    """A failing model, fixed: the next --smoke runs it again (failed runs are retried, runs made with the old
-    file are set aside), so the check says whether the fix works."""
-    from gnnbench.cli import main
+@pytest.fixture
+def broken_plugin(write_suite, tmp_path, monkeypatch):
+    """A suite of the documented plugin model with a bug (it raises); ``fix()`` restores the documented code and
+    forgets the imported plugin, as the next command would import it afresh. Yields (suite path, fix)."""
+    def forget() -> None:
+        monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
+        monkeypatch.setattr(registry, "_loaded_plugins", {})
 
-    monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
-    code = re.search(r"```python\n(# my_models.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
-    plugin = tmp_path / "my_models.py"
-    plugin.write_text(code.replace("        x = F.dropout(x, self.dropout, self.training)\n",
-                                   "        raise RuntimeError('not yet')\n", 1))
-    path = write_suite("""\
-        name: edited
-        plugins: [my_models.py]
-        defaults: {seeds: 2, epochs: 5}
-        experiments: [{task: node_classification, datasets: [Cora], models: [gcn_residual]}]
-        """)
-    argv = ["run", str(path), "--results", str(tmp_path / "results"), "--smoke", "-q"]
-    assert main(argv) == 1 and "RuntimeError: not yet" in capsys.readouterr().err
-    plugin.write_text(code)  # the fix, imported afresh as the next command would
-    monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
-    monkeypatch.setattr(registry, "_loaded_plugins", {})
-    assert main([*argv[:-1], "--dry-run"]) == 0  # what the check will do: run it again
-    assert "edited.smoke: 1 run, 0 recorded, 0 failed (kept), 1 to run" in capsys.readouterr().out
-    assert main(argv) == 0
-    assert "set aside 1 run (gcn_residual on Cora: 1) of an earlier smoke check" in capsys.readouterr().err
-    records = RunStore(tmp_path / "results" / "edited.smoke").latest()
-    assert [r["status"] for r in records.values()] == ["ok"] and not (tmp_path / "results" / "edited").exists()
-
-
-def test_a_run_that_failed_with_an_older_plugin_file_is_retried_without_asking(write_suite, tmp_path, capsys,
-                                                                               monkeypatch):
-    """A failure of the old code is no verdict on the fix: the next plain run retries it (no --rerun-failed),
-    and no note calls its record one that counts as done."""
-    from gnnbench.cli import main
-
-    monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
+    forget()
     code = re.search(r"```python\n(# my_models.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
     plugin = tmp_path / "my_models.py"
     plugin.write_text(code.replace("        x = F.dropout(x, self.dropout, self.training)\n",
@@ -221,12 +194,41 @@ def test_a_run_that_failed_with_an_older_plugin_file_is_retried_without_asking(w
         defaults: {seeds: 1, epochs: 3}
         experiments: [{task: node_classification, datasets: [Cora], models: [gcn_residual]}]
         """)
+
+    def fix() -> None:
+        plugin.write_text(code)
+        forget()
+
+    return path, fix
+
+
+def test_a_smoke_check_after_editing_a_plugin_checks_the_new_code(broken_plugin, tmp_path, capsys):
+    """A failing model, fixed: the next --smoke runs it again (failed runs are retried, runs made with the old
+    file are set aside), so the check says whether the fix works."""
+    from gnnbench.cli import main
+
+    path, fix = broken_plugin
+    argv = ["run", str(path), "--results", str(tmp_path / "results"), "--smoke", "-q"]
+    assert main(argv) == 1 and "RuntimeError: not yet" in capsys.readouterr().err
+    fix()
+    assert main([*argv[:-1], "--dry-run"]) == 0  # what the check will do: run it again
+    assert "edited.smoke: 1 run, 0 recorded, 0 failed (kept), 1 to run" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "set aside 1 run (gcn_residual on Cora: 1) of an earlier smoke check" in capsys.readouterr().err
+    records = RunStore(tmp_path / "results" / "edited.smoke").latest()
+    assert [r["status"] for r in records.values()] == ["ok"] and not (tmp_path / "results" / "edited").exists()
+
+
+def test_a_run_that_failed_with_an_older_plugin_file_is_retried_without_asking(broken_plugin, tmp_path, capsys):
+    """A failure of the old code is no verdict on the fix: the next plain run retries it (no --rerun-failed),
+    and no note calls its record one that counts as done."""
+    from gnnbench.cli import main
+
+    path, fix = broken_plugin
     argv = ["run", str(path), "--results", str(tmp_path / "results"), "-q"]
     assert main(argv) == 1
     capsys.readouterr()
-    plugin.write_text(code)
-    monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
-    monkeypatch.setattr(registry, "_loaded_plugins", {})
+    fix()
     assert main(argv) == 0
     assert "another version" not in capsys.readouterr().err
     assert [r["status"] for r in RunStore(tmp_path / "results" / "edited").latest().values()] == ["ok"]
