@@ -140,6 +140,9 @@ def test_cli_writes_a_leaderboard_that_compare_reads(tmp_path) -> None:
     assert set(kp.EXTRA_COLUMNS) <= set(board.columns)
     assert set(board["rank"].astype(int)) >= {1}
     assert (tmp_path / "a" / "kernels.md").read_text().startswith("# Kernel micro-benchmark")
+    assert "| peak_mem_mb |" in (tmp_path / "a" / "kernels.md").read_text()  # what each measured pass added
+    rows = [json.loads(line) for line in (tmp_path / "a" / "kernels.jsonl").read_text().splitlines()]
+    assert {r["scatter_provider"] for r in rows} == {kernels.scatter_provider(torch.device("cpu"))}
     result = compare(tmp_path / "a" / "kernels.csv", tmp_path / "b" / "kernels.csv", min_effect=1.0)  # 1 ms
     assert len(result.table) == len(board) and set(result.table["status"]) == {"both"}
     assert set(board["versions"]) == {versions_label(environment(torch.device("cpu")))}  # compare notes a change
