@@ -565,6 +565,7 @@ def _leaderboard(args: argparse.Namespace, console: Console) -> int:
 
 
 def _profile(args: argparse.Namespace, console: Console) -> int:
+    from gnnbench.harness.allocator import keep_freed_memory
     from gnnbench.harness.runner import resolve_device
     from gnnbench.leaderboard.profile import ProfileWriter
 
@@ -579,12 +580,7 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
     if given := [option for option, value in other.items() if value]:
         raise GnnbenchError(f"{', '.join(given)}: not an option of `profile {args.what}` (it belongs to `profile "
                             f"{'loading' if args.what == 'kernels' else 'kernels'}`)")
-    try:  # before anything is measured: a long profile must not end in a folder it cannot write
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GnnbenchError(f"--out: cannot make the folder {args.out}: {exc.strerror}") from None
-    if not os.access(args.out, os.W_OK):
-        raise GnnbenchError(f"--out: cannot write in {args.out}")
+    keep_freed_memory()  # as runs have it, so that a profile's timings are theirs
 
     def show(row: dict[str, Any]) -> None:
         if row["status"] != "ok":

@@ -275,3 +275,15 @@ def test_the_selected_epoch_restores_what_the_model_observed_not_only_its_parame
     model = CountsPasses()
     fit = task.fit(model, split, {"lr": 0.01, "weight_decay": 0.0}, Budget(3), CPU)
     assert (fit.best_epoch, fit.epochs_run, model.passes) == (0, 3, 1)
+
+
+def test_training_that_edits_the_shared_stream_in_place_fails() -> None:
+    """The training view slices the stream the test events are scored on: an in-place edit would reach them."""
+    from gnnbench.tasks.base import read_only
+
+    task = TemporalLinkPrediction(TemporalLinkOptions())
+    split = task.split(periodic_stream(num_pairs=20, periods=10))
+    view = hide_test(split)
+    with pytest.raises(ValueError, match=r"training modified data.full.msg in place"), read_only(view):
+        view.full.msg += 1.0
+    assert split.full.msg.max() >= 1.0  # the edit did reach the evaluated stream: hence the error

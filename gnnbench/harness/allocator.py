@@ -22,6 +22,11 @@ TRIM_BYTES = 1 << 30  # the free heap top kept before trimming
 MMAP_BYTES = 32 << 20  # allocations below it come from the heap, reused, instead of mapped each time
 
 
+def applied() -> str:
+    """What this process's heap is set to: what :func:`keep_freed_memory` did, ``default`` before it ran."""
+    return keep_freed_memory() if keep_freed_memory.cache_info().currsize else "default"
+
+
 @functools.cache
 def keep_freed_memory() -> str:
     """Set the thresholds once per process; what the record says of the allocator (``default`` where glibc is

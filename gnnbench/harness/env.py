@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from gnnbench.files import PACKAGE
-from gnnbench.harness.allocator import keep_freed_memory
+from gnnbench.harness import allocator
 
 #: the versions a record keeps (``triton``: the compiler of the gpu_direct gather, where CUDA is)
 PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torch_scatter", "triton", "python-sat",
@@ -26,13 +26,13 @@ PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torc
 
 def environment(device: torch.device) -> dict[str, Any]:
     """Everything needed to tell whether two records are comparable (the heap setting included: it moves CPU
-    times, and asking for it puts it in place before a profile measures anything)."""
+    times)."""
     return {
         **host_environment(),
         "device": str(device),
         "device_name": device_name(device),
         "threads": torch.get_num_threads(),
-        "allocator": keep_freed_memory(),
+        "allocator": allocator.applied(),
     }
 
 

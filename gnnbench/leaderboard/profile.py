@@ -13,12 +13,14 @@ library versions of the measuring environment, so that ``compare`` names a chang
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import COLUMNS, versions_label
 from gnnbench.leaderboard.write import to_csv, write_text
 
@@ -44,14 +46,20 @@ class ProfileWriter:
     an earlier profile in ``directory`` stay until the first new row, and go with it."""
 
     def __init__(self, directory: Path, name: str) -> None:
-        self.directory = directory
+        """Makes ``directory`` now, before anything is measured: a long profile must not end in a folder it
+        cannot write."""
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GnnbenchError(f"--out: cannot make the folder {directory}: {exc.strerror}") from None
+        if not os.access(directory, os.W_OK):
+            raise GnnbenchError(f"--out: cannot write in {directory}")
         self.jsonl, self.csv, self.md = (directory / f"{name}{suffix}" for suffix in (".jsonl", ".csv", ".md"))
         self.records: list[dict[str, Any]] = []
 
     def add(self, record: dict[str, Any]) -> None:
         """Append ``record``; the first one replaces an earlier profile's files, the tables included, so that no
         old table stands beside the new records if this profile is killed before :meth:`finish`."""
-        self.directory.mkdir(parents=True, exist_ok=True)
         if not self.records:
             self.csv.unlink(missing_ok=True)
             self.md.unlink(missing_ok=True)
@@ -62,7 +70,6 @@ class ProfileWriter:
     def finish(self, extra: Sequence[str], title: str, notes: Sequence[str] = (),
                stopped: str | None = None) -> tuple[Path, Path, Path]:
         """The tables of the records written so far; ``stopped`` says why a profile ended early, atop them."""
-        self.directory.mkdir(parents=True, exist_ok=True)
         if not self.records:
             self.jsonl.write_text("", encoding="utf-8")
         frame = profile_frame(self.records, extra)

@@ -64,10 +64,9 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         raise GnnbenchError(f"{path}: more than one row for {', '.join(f'{k}={first[k]}' for k in keys)}")
     out = frame.assign(**{c: "" for c in OPTIONAL if c not in frame.columns})
     out["mean"] = _numbers(frame["mean"], path, "mean")
-    out["n"] = _numbers(frame["n"], path, "n")
     for name in ("n", "failed", "configs_failed", "configs_tried"):  # counts: what compare notes must be counts
-        text = frame["n"] if name == "n" else out[name]
-        _counts(out[name] if name == "n" else _numbers(text, path, name), text, path, name)
+        _counts(_numbers(out[name], path, name), out[name], path, name)  # the notes keep the text as written
+    out["n"] = _numbers(frame["n"], path, "n")
     out["values"] = [_values(v, path, line) for line, v in
                      zip(range(2, len(out) + 2), out["values"], strict=True)]
     for line, text, row in zip(range(2, len(out) + 2), frame["mean"], out.itertuples(index=False), strict=True):

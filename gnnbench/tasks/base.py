@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import inspect
 import math
 import time
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
+from torch_geometric.data.data import BaseData
 
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.registry import Entry
@@ -245,9 +247,11 @@ class Task(ABC):
         hparams = {**self.optional_train_hparams, **train_hparams}
         own = getattr(model, "fit", None)
         if not callable(own):
-            result, where = self.fit(model, data, hparams, budget, ctx), f"{type(self).__name__}.fit"
+            with read_only(data):
+                result, where = self.fit(model, data, hparams, budget, ctx), f"{type(self).__name__}.fit"
         else:
-            result, where = own(self, data, hparams, budget, ctx), f"{type(model).__name__}.fit"
+            with read_only(data):
+                result, where = own(self, data, hparams, budget, ctx), f"{type(model).__name__}.fit"
             where += _defined_at(model, "fit")
             if not isinstance(result, FitResult):
                 raise TypeError(f"{where} returned {type(result).__name__}; expected a FitResult (train_epochs "
@@ -283,18 +287,28 @@ class Task(ABC):
 
 
 @contextlib.contextmanager
-def unchanged(data: Any, view: Any) -> Iterator[None]:
-    """The block (training on ``view``, a view of ``data`` without its test split) leaves the tensors the two share
-    as they were: the view is no copy, so an in-place edit (``data.x += noise`` in a model's ``fit``) would reach
-    the data the test split is scored on. A ValueError names each tensor edited."""
-    shared = {key: value for key, value in view.items()
-              if isinstance(value, torch.Tensor) and key in data and data[key] is value}
-    versions = {key: tensor._version for key, tensor in shared.items()}
+def read_only(data: Any) -> Iterator[None]:
+    """The block (a training protocol given ``data``) leaves every tensor of ``data`` as it was: the data a task
+    hands its protocol is a view sharing tensors with what the test split is scored on, so an in-place edit
+    (``data.x += noise`` in a model's ``fit``) would reach the evaluation. A ValueError names each tensor edited."""
+    tensors = _tensors(data)
+    versions = {name: tensor._version for name, tensor in tensors.items()}
     yield
-    edited = [key for key, tensor in shared.items() if tensor._version != versions[key]]
+    edited = [name for name, tensor in tensors.items() if tensor._version != versions[name]]
     if edited:
-        raise ValueError(f"training modified {', '.join(f'data.{key}' for key in edited)} in place; the data a "
+        raise ValueError(f"training modified {', '.join(f'data.{name}' for name in edited)} in place; the data a "
                          "model trains on is shared with the evaluation: copy a tensor before changing it")
+
+
+def _tensors(data: Any) -> dict[str, torch.Tensor]:
+    """name -> tensor of a ``Data``/``TemporalData``, or of the ``Data`` fields of a dataclass (a temporal split);
+    collections of graphs (the graph tasks' datasets) are left out."""
+    if isinstance(data, BaseData):
+        return {key: value for key, value in data.items() if isinstance(value, torch.Tensor)}
+    if dataclasses.is_dataclass(data) and not isinstance(data, type):
+        return {f"{field.name}.{key}": tensor for field in dataclasses.fields(data)
+                for key, tensor in _tensors(getattr(data, field.name)).items()}
+    return {}
 
 
 def _check_keys(function: Callable[..., Any], returned: Any, keys: tuple[str, ...], what: str) -> None:
