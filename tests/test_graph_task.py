@@ -281,3 +281,39 @@ def test_a_model_returning_the_wrong_shape_is_named_with_what_was_expected():
         GraphClassification(GraphOptions()).predict(NoBatch(1, 3), batch)
     node_level = InductiveNodeClassification(GraphOptions())
     assert node_level.output(Unpooled(1, 3), batch).shape == (15, 3)  # one row per node is right there
+
+
+class Pooled(Unpooled):
+    """Mean-pooled class scores: a graph-level classifier that is right."""
+
+    def forward(self, x, edge_index, batch=None):
+        from torch_geometric.nn import global_mean_pool
+
+        return global_mean_pool(self.lin(x), batch)
+
+
+class FiveClasses(Pooled):
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, 5)
+
+
+class NaNWhenEvaluated(Pooled):
+    def forward(self, x, edge_index, batch=None):
+        out = super().forward(x, edge_index, batch)
+        return out if self.training else out * float("nan")
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    (FiveClasses, r"^FiveClasses returned \(32, 5\) \(forward at .*\); expected one row per graph, \(32, 3\): one "
+                  r"column per class for this batch of 32 graphs and \d+ nodes$"),
+    (NaNWhenEvaluated, r"^NaNWhenEvaluated returned NaN class scores in eval mode for \d+ graphs after training"),
+])
+def test_graph_scores_that_are_no_class_scores_fail_instead_of_being_ranked(model, message):
+    """As for nodes: columns beyond the classes would train silently, and NaN rows (argmax reads class 0) be
+    scored; the run fails, naming the model."""
+    from gnnbench.registry import Entry
+
+    task = GraphClassification(GraphOptions(folds=5))
+    with pytest.raises(ValueError, match=message):
+        task.run(Entry("odd", model), toy_graphs(), {**GraphClassification.train_hparams}, Budget(epochs=2),
+                 RunContext(device=torch.device("cpu"), seed=0))

@@ -46,7 +46,7 @@ from gnnbench.data.collection import GraphCollection
 from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, check_output, train_epochs
-from gnnbench.tasks.metrics import accuracy, macro_f1
+from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams
 from gnnbench.tasks.splits import holdout, stratified_folds
 
@@ -113,6 +113,9 @@ class GraphTask(Task):
                      "lr_patience": 0, "lr_factor": 0.5}
     optional_train_hparams = {"lr_step": 0}
     Options = GraphOptions
+    #: the run's class count (None for real targets), set by :meth:`run`: the columns a classifier's scores must
+    #: have, and whether the selected model's scores are checked for NaN
+    columns: int | None = None
 
     def run(self, entry: Entry, dataset: Dataset, hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> dict:
@@ -120,18 +123,19 @@ class GraphTask(Task):
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
         if "level" in inspect.signature(entry.obj).parameters:  # a model that reads out graphs or nodes
             model_kwargs = {**model_kwargs, "level": self.level}
+        self.columns = self.classes(dataset)
         model = entry.obj(in_channels=dataset.num_features, out_channels=self.out_channels(dataset), **model_kwargs)
         model = model.to(ctx.device)
         parts = {s: dataset[index[s]] for s in SPLITS}
         perturbed = None
         if self.scenario is not None:  # the training graphs only: validation and test stay clean
-            graphs, perturbed = self.scenario.apply_graphs(list(parts["train"]), self.classes(dataset), ctx.seed)
+            graphs, perturbed = self.scenario.apply_graphs(list(parts["train"]), self.columns, ctx.seed)
             parts["train"] = GraphCollection(graphs)
         started = time.perf_counter()
         parts = {s: self.prepare(model, part) for s, part in parts.items()}
         preprocess_s = time.perf_counter() - started
         fit = self.fit_model(model, GraphSplits(parts["train"], parts["val"]), train_kwargs, budget, ctx)
-        metrics = {s: self.evaluate(model, self.loader(parts[s]), ctx.device) for s in SPLITS}
+        metrics = {s: self.evaluate(model, self.loader(parts[s]), ctx.device, selected=True) for s in SPLITS}
         result = {
             "metrics": metrics,
             "split": split_id,
@@ -215,9 +219,12 @@ class GraphTask(Task):
         else:
             out = model(batch.x, batch.edge_index)
         rows = batch.num_graphs if self.level == "graph" else batch.num_nodes
-        pooled = " (pool the node states: forward(x, edge_index, batch))" if self.level == "graph" else ""
-        return check_output(model, out, rows, (1, 2), f"one row per {self.level}, ({rows}, ...) for this batch of "
-                                                      f"{batch.num_graphs} graphs and {batch.num_nodes} nodes{pooled}")
+        unpooled = self.level == "graph" and isinstance(out, Tensor) and out.dim() and out.size(0) != rows
+        pooled = " (pool the node states: forward(x, edge_index, batch))" if unpooled else ""
+        shape = f"({rows}, {self.columns}): one column per class" if self.columns else f"({rows}, ...)"
+        return check_output(model, out, rows, (2,) if self.columns else (1, 2),
+                            f"one row per {self.level}, {shape} for this batch of {batch.num_graphs} graphs and "
+                            f"{batch.num_nodes} nodes{pooled}", columns=self.columns)
 
     def predict(self, model: torch.nn.Module, batch: Batch) -> tuple[Tensor, Tensor]:
         """(model output, target) of the items that have a target (nodes without one have ``y = -1``)."""
@@ -228,15 +235,20 @@ class GraphTask(Task):
         return out[has_target], batch.y[has_target]
 
     @torch.no_grad()
-    def evaluate(self, model: torch.nn.Module, loader: DataLoader, device: torch.device) -> dict[str, float]:
-        """The metrics of one split, from every batch of ``loader`` in eval mode."""
+    def evaluate(self, model: torch.nn.Module, loader: DataLoader, device: torch.device,
+                 selected: bool = False) -> dict[str, float]:
+        """The metrics of one split, from every batch of ``loader`` in eval mode; the ``selected`` model's class
+        scores are checked for NaN."""
         model.eval()
         outs, targets = [], []
         for batch in loader:
             out, target = self.predict(model, batch.to(device))
             outs.append(out)
             targets.append(target)
-        return self.metrics(torch.cat(outs), torch.cat(targets))
+        out = torch.cat(outs)
+        if selected and self.columns:
+            check_scored(model, out, f"{self.level}s")
+        return self.metrics(out, torch.cat(targets))
 
     def fit(self, model: torch.nn.Module, data: GraphSplits, train_hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> FitResult:
@@ -300,9 +312,7 @@ class _Classification(GraphTask):
         return F.cross_entropy(out, target)
 
     def metrics(self, out: Tensor, target: Tensor) -> dict[str, float]:
-        pred = out.argmax(-1)
-        return {"accuracy": accuracy(pred, target), "macro_f1": macro_f1(pred, target, out.size(-1)),
-                "loss": float(F.cross_entropy(out, target))}
+        return classification(out, target)
 
 
 @register_task("graph_classification", paper="Errica et al., ICLR 2020 (arXiv 1912.09893): k-fold CV protocol")

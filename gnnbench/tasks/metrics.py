@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 
 def accuracy(pred: torch.Tensor, target: torch.Tensor) -> float:
@@ -21,6 +22,22 @@ def macro_f1(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> floa
     support = confusion.sum(1) + confusion.sum(0)  # = 2TP + FP + FN
     present = support > 0
     return float((2 * tp[present] / support[present]).mean())
+
+
+def classification(scores: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    """Accuracy, macro-F1 and cross-entropy of class ``scores`` (one row per item, one column per class)."""
+    pred = scores.argmax(-1)
+    return {"accuracy": accuracy(pred, target), "macro_f1": macro_f1(pred, target, scores.size(-1)),
+            "loss": float(F.cross_entropy(scores, target))}
+
+
+def check_scored(model: torch.nn.Module, scores: torch.Tensor, items: str) -> None:
+    """A ValueError naming ``model`` when a row of the selected model's class ``scores`` holds NaN: argmax reads
+    such a row as class 0, which would be scored and ranked as if it were a prediction."""
+    nan = torch.isnan(scores).any(-1)
+    if nan.any():
+        raise ValueError(f"{type(model).__name__} returned NaN class scores in eval mode for {int(nan.sum())} "
+                         f"{items} after training (argmax would read them as class 0)")
 
 
 def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:

@@ -23,7 +23,7 @@ from gnnbench.kernels.adjacency import graph_of, with_graph
 from gnnbench.kernels.auto import use_kernel
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output
-from gnnbench.tasks.metrics import accuracy, macro_f1
+from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.splits import check_fractions, stratified_masks
 
 SPLITS = ("train", "val", "test")
@@ -106,26 +106,12 @@ class NodeClassification(Task):
         splits = tuple(splits)
         out = node_scores(model, data, self.classes)
         if "test" in splits:  # the selected model, whose scores on the splits' nodes are ranked
-            scored = torch.stack([data[f"{split}_mask"] for split in splits]).any(0)
-            nan = torch.isnan(out[scored]).any(-1)
-            if nan.any():
-                raise ValueError(f"{type(model).__name__} returned NaN class scores in eval mode for "
-                                 f"{int(nan.sum())} nodes after training (argmax would read them as class 0)")
+            check_scored(model, out[torch.stack([data[f"{split}_mask"] for split in splits]).any(0)], "nodes")
         return self.metrics(out, data, splits)
 
     def metrics(self, out: torch.Tensor, data: Data, splits: Iterable[str]) -> dict[str, dict[str, float]]:
         """Loss, accuracy and macro-F1 of the logits ``out`` (one row per node) on each split."""
-        result = {}
-        for split in splits:
-            mask = data[f"{split}_mask"]
-            logits, target = out[mask], data.y[mask]
-            pred = logits.argmax(-1)
-            result[split] = {
-                "accuracy": accuracy(pred, target),
-                "macro_f1": macro_f1(pred, target, out.size(-1)),
-                "loss": float(F.cross_entropy(logits, target)),
-            }
-        return result
+        return {split: classification(out[data[f"{split}_mask"]], data.y[data[f"{split}_mask"]]) for split in splits}
 
     def fit(self, model: torch.nn.Module, data: Data, train_hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext, train_logits: Callable[[], torch.Tensor] | None = None) -> FitResult:
