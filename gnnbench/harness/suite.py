@@ -27,6 +27,7 @@ import functools
 import hashlib
 import itertools
 import json
+import math
 import re
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "pat
 EXECUTORS = {"local": ("type",), "process": ("type", "workers"),
              "ray": ("type", "address", "num_cpus", "num_gpus", "max_retries")}
 DEFAULT_BUDGET = {"epochs": 200, "patience": None, "device": "cpu", "kernel": "scatter"}
+#: the most runs a suite may define: past it a typo'd count (``seeds: 100000000``) would fill the memory while
+#: the suite loads, where a clear error costs nothing (split a larger study into suites)
+MAX_RUNS = 1_000_000
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
 
@@ -214,6 +218,7 @@ class _Expander:
     def __init__(self, file: str, base_dir: Path) -> None:
         self.file = file
         self.base_dir = base_dir
+        self.runs = 0  # the suite's runs so far: at most MAX_RUNS
 
     def fail(self, key: str | None, message: str) -> ConfigError:
         return ConfigError(self.file, key, message)
@@ -362,6 +367,7 @@ class _Expander:
             model_key = models_key if one else f"{models_key}[{j}]"
             model, grid, chosen = self.model(model_raw, model_key, task_name, datasets)
             self.model_kernel(model, model_key, kernel, kernel_key)
+            self.count(len(grid) * len(datasets) * len(scenarios) * len(seeds), model_key)
             self.runnable(task_name, task_options, task_key, model, model_key, grid, chosen, seeds, device)
             for point in grid:
                 for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
@@ -371,6 +377,14 @@ class _Expander:
                         seed=seed, epochs=epochs, patience=patience, device=device, kernel=kernel,
                         scenario=scenario, suite=suite, experiment=exp_name, config=config, plugins=plugins))
         return specs
+
+    def count(self, runs: int, key: str) -> None:
+        """Adds the ``runs`` that ``key`` defines to the suite's, which may hold at most :data:`MAX_RUNS`."""
+        self.runs += runs
+        if self.runs > MAX_RUNS:
+            raise self.fail(key, f"the suite would hold {self.runs:,} runs with this model's (grid points x "
+                                 f"datasets x scenarios x seeds); expected at most {MAX_RUNS:,}: split the study "
+                                 "into suites")
 
     def kernel(self, kernel: Any, key: str, task: str) -> None:
         """A known backend that this task can hand its models and that is installed here."""
@@ -508,9 +522,9 @@ class _Expander:
 
     def seeds(self, value: Any, key: str) -> list[int]:
         if _is_int(value, minimum=1):
-            if value > hp.MAX_SEED + 1:
-                raise self.fail(key, f"seeds go up to {hp.MAX_SEED} (NumPy's limit), so at most {hp.MAX_SEED + 1} of "
-                                     f"them, got {value}")
+            if value > MAX_RUNS:
+                raise self.fail(key, f"expected at most {MAX_RUNS:,} seeds (a suite holds at most {MAX_RUNS:,} "
+                                     f"runs), got {value:,}")
             return list(range(value))
         if isinstance(value, list) and value:
             for i, seed in enumerate(value):
@@ -576,6 +590,10 @@ class _Expander:
             if isinstance(v, list) and not v:
                 raise self.fail(_join(hparams_key, k), "an empty grid; give at least one value")
             axes.append([(k, x) for x in v] if isinstance(v, list) else [(k, v)])
+        points = math.prod(len(axis) for axis in axes)
+        if points > MAX_RUNS:
+            raise self.fail(hparams_key, f"a grid of {points:,} points; expected at most {MAX_RUNS:,} (a suite "
+                                         "holds at most that many runs)")
         grid = []
         for point in itertools.product(*axes):
             chosen = dict(point)
