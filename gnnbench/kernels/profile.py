@@ -48,7 +48,8 @@ PASSES = ("forward", "forward+backward")
 EXTRA_COLUMNS = ["op", "backend", "pass", "chosen", "n_nodes", "n_edges", "features", "ms", "gbps", "bound_fraction",
                  "copy_gbps", "device"]
 
-#: the header of kernels.md
+#: the title and header of kernels.md
+TITLE = "Kernel micro-benchmark"
 NOTES = ("`ms`: median of the timed repeats after warm-up; `gbps`: bytes that must move, (E + N) F s + 8E per "
          "pass (for gcn, E counts the entries of A + I, and +4E), over `ms`; `bound_fraction`: `gbps` over "
          "`copy_gbps`, the device-copy bandwidth measured in the same run. `auto` decides per (graph, op) on "

@@ -108,6 +108,10 @@ def _record(row_bytes: int, rows: int, batch: int, mode: str, stats: list, copy_
     }
 
 
+#: the title of loading.md
+TITLE = "Feature-loading micro-benchmark"
+
+
 def notes(records: Sequence[dict[str, Any]]) -> list[str]:
     """The header of loading.md: GB/s (median gather) by row size and mode, per batch size."""
     if not records:
