@@ -320,26 +320,26 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                      f"they count as done until {prune} sets them aside, and the next run runs them again"),
                   file=sys.stderr)
 
-    kind, options = executor_options(suite.executor, args.executor, args.workers, args.address)
-    devices = make_executor(kind, options).runs_here
-    if smoking and not args.dry_run:
-        _refresh_smoke(suite, store, args.data_root, devices)
-    if args.dry_run:
-        plan = driver.prepare(suite, store, rerun_failed, args.data_root, devices=devices, redo_changed=smoking)
-        note_stale(plan)
-        console.print(f"{suite.name}: {_runs(len(suite.specs))}, {plan.done} recorded, {plan.failed_kept} failed "
-                      f"(kept), {len(plan.todo)} to run -> {store.path}")
-        for line in _plan_lines(plan.todo):
-            console.print(f"  {escape(line)}", highlight=False)
-        return 0
-    progress = _progress(console)
+    progress = _progress(console)  # shown from `with progress` on: not by a dry run
     epochs = progress.add_task("epochs", visible=False, total=None)
 
     def on_epoch(epoch: int, values: dict[str, float]) -> None:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
         progress.update(epochs, visible=True, completed=epoch + 1, description=f"  epoch {epoch + 1}: {shown}")
 
+    kind, options = executor_options(suite.executor, args.executor, args.workers, args.address)
     executor = make_executor(kind, options, on_epoch if args.verbose else None)
+    if smoking and not args.dry_run:
+        _refresh_smoke(suite, store, args.data_root, executor.runs_here)
+    if args.dry_run:
+        plan = driver.prepare(suite, store, rerun_failed, args.data_root, devices=executor.runs_here,
+                              redo_changed=smoking)
+        note_stale(plan)
+        console.print(f"{suite.name}: {_runs(len(suite.specs))}, {plan.done} recorded, {plan.failed_kept} failed "
+                      f"(kept), {len(plan.todo)} to run -> {store.path}")
+        for line in _plan_lines(plan.todo):
+            console.print(f"  {escape(line)}", highlight=False)
+        return 0
     nodes: Counter[str] = Counter()
     runs = progress.add_task(suite.name, total=0)
 
@@ -399,6 +399,7 @@ def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices
     """Before a smoke check: set aside the earlier checks' records of another suite file or EPOCHS (``stale``)
     and those made with another version of a model's file (``changed``), once the suite's checks pass, so the
     check reports on the code and the suite as they are now."""
+    from gnnbench import leaderboard
     from gnnbench.harness import driver
 
     latest = store.latest()
@@ -411,21 +412,11 @@ def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices
                          (changed, "made with another version of their model's file")):
         if records:
             print(f"gnnbench: note: set aside {_describe(records)} of an earlier smoke check, {why}", file=sys.stderr)
-    _rebuild_or_clear(store.directory, suite.name)
-
-
-def _rebuild_or_clear(directory: Path, name: str) -> Path | None:
-    """The leaderboard of the records left in ``directory`` (its CSV), or its files removed when none are left."""
-    from gnnbench import leaderboard
-    from gnnbench.harness.store import RunStore
-
-    if RunStore(directory).records():
-        return leaderboard.build(directory, name).csv
-    leaderboard.clear(directory)
-    return None
+    leaderboard.refresh(store.directory, suite.name)
 
 
 def _prune(args: argparse.Namespace, console: Console) -> int:
+    from gnnbench import leaderboard
     from gnnbench.harness import driver
     from gnnbench.harness.store import STALE_FILE, RunStore
     from gnnbench.harness.suite import load_suite
@@ -447,9 +438,9 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     moved = store.set_aside(stale)
     records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
     console.print(f"{suite.name}: set aside {_describe(stale)}{records} into {store.directory / STALE_FILE}")
-    csv = _rebuild_or_clear(store.directory, suite.name)
-    console.print(f"leaderboard rebuilt: {csv}" if csv else f"no records left: leaderboard files removed from "
-                  f"{store.directory}")
+    board = leaderboard.refresh(store.directory, suite.name)
+    console.print(f"leaderboard rebuilt: {board.csv}" if board else f"no records left: leaderboard files removed "
+                  f"from {store.directory}")
     return 0
 
 
@@ -601,7 +592,7 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
         run = functools.partial(kp.profile, sizes, device)
 
         def tables() -> tuple[Any, ...]:
-            return kp.EXTRA_COLUMNS, "Kernel micro-benchmark", kp.NOTES
+            return kp.EXTRA_COLUMNS, kp.TITLE, kp.NOTES
     else:
         from gnnbench.loading import profile as lp
 
@@ -610,7 +601,7 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
                                 args.row_bytes or lp.ROW_BYTES, args.batches or lp.DEFAULT_BATCHES[device.type])
 
         def tables() -> tuple[Any, ...]:
-            return lp.EXTRA_COLUMNS, "Feature-loading micro-benchmark", lp.notes(writer.records)
+            return lp.EXTRA_COLUMNS, lp.TITLE, lp.notes(writer.records)
 
     def measured(row: dict[str, Any]) -> None:
         writer.add(row)

@@ -38,9 +38,25 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
     """Read ``directory/runs.jsonl`` and (re)write the leaderboard files beside it. The HTML page is written
     when ``html`` is true, or when it is None and a page is already there (so a page never goes stale)."""
     store = RunStore(directory)
-    records = sorted(store.latest().values(), key=_record_order)  # file order must not change the output
+    records = store.latest()
     if not records:
         raise GnnbenchError(f"{store.path}: no records here ({_where_records_are(Path(directory))})")
+    return _write(Path(directory), records, suite, html)
+
+
+def refresh(directory: str | Path, suite: str) -> Leaderboard | None:
+    """After records were set aside: the leaderboard of those left, or its files removed when none are left (a
+    leaderboard of records no longer there would mislead)."""
+    records = RunStore(directory).latest()
+    if records:
+        return _write(Path(directory), records, suite, None)
+    clear(directory)
+    return None
+
+
+def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | None) -> Leaderboard:
+    """Write the leaderboard files of ``latest`` (run_id -> record) into ``out``."""
+    records = sorted(latest.values(), key=_record_order)  # file order must not change the output
     runs = runs_frame(records)
     with warnings.catch_warnings(record=True) as caught:  # kept in the page, not only shown once in a terminal
         warnings.simplefilter("always")
@@ -48,7 +64,6 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
     notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)))
     for w in caught:  # shown as before, through the caller's filters (module gnnbench.leaderboard)
         warnings.warn(w.message, w.category, stacklevel=1)
-    out = Path(directory)
     to_csv(board, out / "leaderboard.csv")
     to_csv(grid, out / "grid.csv")
     searches = search_frame(board, records)
@@ -92,4 +107,5 @@ def _record_order(record: dict) -> tuple:
     return (*row_key(record), record["spec"]["seed"], record["run_id"])
 
 
-__all__ = ["OUTPUTS", "Leaderboard", "build", "clear", "depth_frame", "grid_frame", "leaderboard_frame", "runs_frame"]
+__all__ = ["OUTPUTS", "Leaderboard", "build", "clear", "depth_frame", "grid_frame", "leaderboard_frame", "refresh",
+           "runs_frame"]

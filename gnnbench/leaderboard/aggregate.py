@@ -183,7 +183,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "epoch_load_s": group["load_s"].mean(), "epoch_load_share": group["load_share"].mean(),
             "configs_failed": int(lost.get(key[:-1], 0)),
         })
-    rows += _all_failed_rows(runs, grid, row_keys, columns)
+    rows += _all_failed_rows(runs, grid, row_keys, columns, tried)
     if not rows:
         return pd.DataFrame(columns=columns)
     board = pd.DataFrame(rows)
@@ -192,13 +192,13 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     return board[columns]
 
 
-def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str],
-                     columns: list[str]) -> list[dict[str, Any]]:
+def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str], columns: list[str],
+                     tried: pd.Series) -> list[dict[str, Any]]:
     """A row (``n`` 0, no mean, unranked, its failures counted) for every leaderboard row whose every run failed:
     a model that crashed everywhere belongs in the table as a failure, not out of it. Its metric is the one its
-    failed records name (records made before failed ones named it give no row)."""
+    failed records name (records made before failed ones named it give no row). ``tried``: the configurations
+    of each row."""
     selected = set(grid.loc[grid["selected"], row_keys].itertuples(index=False, name=None))
-    tried = grid.groupby(row_keys).size()
     rows = []
     for key, group in runs[runs["status"] != "ok"].groupby(row_keys, sort=True):
         named = group[group["metric"].notna()]
