@@ -33,9 +33,11 @@ from typing import Any
 import torch
 
 from gnnbench.errors import GnnbenchError
+from gnnbench.harness.env import model_source
 from gnnbench.harness.executors import worker_failure
 from gnnbench.harness.runner import execute, utc_now
 from gnnbench.harness.suite import RunSpec
+from gnnbench.registry import MODELS
 
 #: The task's name: Ray titles the worker process ``ray::gnnbench_run`` while it runs one.
 TASK_NAME = "gnnbench_run"
@@ -107,7 +109,7 @@ class RayExecutor:
                 spec, lost = pending.pop(ref)
                 attempts = len(lost) + 1  # the lost ones and this one
                 try:
-                    record = ray.get(ref)
+                    record = named_as_here(ray.get(ref))
                 except ray.exceptions.RayTaskError as exc:  # the task body itself raised: retrying cannot help
                     record = worker_failure(spec, exc, started[spec.run_id], str(exc))
                 except ray.exceptions.LocalRayletDiedError as exc:  # the driver lost Ray itself, not a worker
@@ -128,6 +130,17 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
             if started_here:
                 ray.shutdown()
+
+
+def named_as_here(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with its model's file named by the driver's path when the worker ran the same bytes: a worker
+    imports a travelling plugin from Ray's temporary copy, a path of no use to whoever reads the record. Other
+    bytes keep the worker's path: that is what ran."""
+    source = record.get("model_source")
+    here = source and model_source(MODELS.get(record["spec"]["model"]).obj)
+    if here and here["sha256"] == source["sha256"]:
+        source["file"] = here["file"]
+    return record
 
 
 def _offered(nodes: list[dict[str, Any]]) -> str:
