@@ -358,3 +358,50 @@ def test_the_selected_step_is_the_last_layers_best_in_the_flat_history() -> None
     last = [step for step, layer in enumerate(layers) if layer == 1]
     assert layers[0] == 0 and fit.best_epoch in last
     assert scores[fit.best_epoch] == max(scores[step] for step in last)
+
+
+def test_ff_loss_is_the_positive_bce_plus_the_mean_bce_of_the_negatives_on_summed_goodness() -> None:
+    """Training goodness is the sum of squares; the negatives' BCE is averaged over the K streams."""
+    from gnnbench.models.forwardgnn.ff import ff_loss
+
+    h = torch.randn(4, 7, 5, dtype=torch.float64)  # the positive stream, then K = 3 negatives; 7 nodes, width 5
+    goodness = (h**2).sum(-1) - 2.0
+    softplus = torch.nn.functional.softplus
+    by_hand = softplus(-goodness[0]).mean() + sum(softplus(goodness[k]).mean() for k in (1, 2, 3)) / 3
+    assert torch.allclose(ff_loss(h, theta=2.0), by_hand, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [ForwardForwardLabels, ForwardForwardVirtual])
+def test_ff_inference_scores_each_candidate_class_by_the_mean_of_squares_over_the_real_nodes(cls) -> None:
+    """At inference a layer's goodness is the mean (not the training sum) of squares minus theta, one column per
+    candidate class, for the real nodes only (FF-VN's class nodes are no prediction)."""
+    model = cls(8, CLASSES, hidden_channels=16, num_layers=2)
+    model.num_real_nodes = 6
+    output = torch.randn(CLASSES, 6 + CLASSES, 16)  # a stream per candidate class; FF-VN adds the class nodes
+    expected = torch.stack([(output[c, :6] ** 2).mean(-1) - model.theta for c in range(CLASSES)], 1)
+    assert torch.equal(model.contribution(0, output, None), expected)
+
+
+def test_top_to_loss_clips_each_layers_gradient_to_grad_max_norm_before_its_step(monkeypatch) -> None:
+    data = sbm()
+    model = SingleForwardTopToLoss(8, CLASSES, hidden_channels=16, num_layers=3)
+    clip = torch.nn.utils.clip_grad_norm_
+    seen = []  # (max_norm, gradient norm before, after)
+
+    def spy(parameters, max_norm, *args, **kwargs):
+        parameters = list(parameters)
+        before = clip(parameters, max_norm, *args, **kwargs)  # returns the norm it found
+        after = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in parameters]))
+        seen.append((max_norm, float(before), float(after)))
+        return before
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    graph = model.training_graph(hide_test(data))
+    with torch.no_grad():
+        states = model.initial_states(graph)
+    optimizers = [torch.optim.Adam(layer.parameters(), lr=0.01) for layer in model.layers]
+    model.train()
+    model.time_step(graph, states, optimizers, {"grad_max_norm": 1e-3})
+    assert [m for m, _, _ in seen] == [1e-3] * 3  # one clip per layer, at the hyperparameter's value
+    assert all(before > 1e-3 for _, before, _ in seen)  # so the clip had work to do
+    assert all(after <= 1e-3 * (1 + 1e-4) for _, _, after in seen)

@@ -139,3 +139,22 @@ def test_a_wrapper_layer_is_the_convolution_plus_residual_then_norm_then_leaky_r
     h = model.input(x)
     h = torch.nn.functional.leaky_relu(model.norms[0](model.convs[0](h, edge_index) + model.resids[0](h)), 0.2)
     torch.testing.assert_close(model(x, edge_index), model.readout(h))
+
+
+def test_feat_dropout_drops_the_query_and_key_features_in_training_only() -> None:
+    """``feat_dropout`` (the official ``--feat-dropout``) masks W_Q h and W_K h, each with its own mask, before
+    sigma; evaluation uses them whole."""
+    torch.manual_seed(0)
+    x, edge_index = random_graph()
+    x = x.double()
+    conv = SIRConv(3, 5, 2, feat_dropout=0.5).double().train()
+    torch.manual_seed(1)
+    out = conv(x, edge_index)
+    torch.manual_seed(1)  # the same draws, in the layer's order: the query's mask, then the key's
+    q = torch.nn.functional.dropout(conv.lin_query(x), 0.5, True)
+    k = torch.nn.functional.dropout(conv.lin_key(x), 0.5, True)
+    src, dst = edge_index
+    by_hand = torch.zeros(x.size(0), 2, dtype=x.dtype).index_add_(0, dst, conv.lin_relation(conv.act(q[dst] + k[src])))
+    assert torch.allclose(out, by_hand + conv.bias, atol=1e-12)
+    assert not torch.allclose(out, per_edge(conv, x, edge_index, "sum"))  # the masks did something
+    assert torch.allclose(conv.eval()(x, edge_index), per_edge(conv, x, edge_index, "sum"), atol=1e-12)

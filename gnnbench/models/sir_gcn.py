@@ -95,8 +95,8 @@ class SIRGCN(nn.Module):
     models do (``readouts`` before ``pool``).
 
     Training (registry defaults, the official ``train.py``): AdamW, a 10-epoch linear warm-up and
-    ``ReduceLROnPlateau(factor 0.5)`` on the training loss; ``lr_patience`` 10 is our choice (the README
-    commands vary it).
+    ``ReduceLROnPlateau(factor 0.5)`` on the training loss; ``lr_patience`` 10 is ``train.py``'s default
+    (``--patience 10``; the README commands vary it).
     """
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, num_layers: int = 4,
