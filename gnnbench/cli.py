@@ -35,8 +35,8 @@ from gnnbench.errors import GnnbenchError, did_you_mean
 from gnnbench.files import PACKAGE
 
 if TYPE_CHECKING:  # for annotations only: the handlers import these where they use them
+    from gnnbench.harness.spec import Suite
     from gnnbench.harness.store import RunStore
-    from gnnbench.harness.suite import Suite
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,8 +288,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness import driver
     from gnnbench.harness.allocator import keep_freed_memory
     from gnnbench.harness.executors import executor_options, make_executor
+    from gnnbench.harness.spec import smoke
     from gnnbench.harness.store import RunStore
-    from gnnbench.harness.suite import load_suite, smoke
+    from gnnbench.harness.suite import load_suite
     from gnnbench.leaderboard.aggregate import scenario_label
 
     suite = load_suite(args.suite)

@@ -12,8 +12,9 @@ from gnnbench.errors import ConfigError
 from gnnbench.harness import driver, executors, runner
 from gnnbench.harness.env import git_commit
 from gnnbench.harness.executors import LocalExecutor, ProcessExecutor, worker_failure
+from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.store import RunStore
-from gnnbench.harness.suite import RunSpec, load_suite
+from gnnbench.harness.suite import load_suite
 from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
 
 CRASHING_PLUGIN = """\

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from gnnbench.errors import ConfigError
-from gnnbench.harness.suite import RunSpec, load_suite
+from gnnbench.harness.spec import RunSpec
+from gnnbench.harness.suite import load_suite
 
 BASE = """\
 name: s

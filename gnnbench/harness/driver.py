@@ -11,8 +11,8 @@ from typing import Any, Protocol
 from gnnbench.errors import ConfigError, GnnbenchError
 from gnnbench.harness.env import host_environment, model_source
 from gnnbench.harness.runner import device_problem
+from gnnbench.harness.spec import RunSpec, Suite
 from gnnbench.harness.store import RunStore
-from gnnbench.harness.suite import RunSpec, Suite
 from gnnbench.registry import DATASETS, MODELS
 
 

@@ -27,8 +27,9 @@ import torch
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import cpu_count, host_environment
 from gnnbench.harness.runner import EpochCallback, execute, identity, utc_now
+from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.store import SCHEMA
-from gnnbench.harness.suite import RunSpec, ray_address_problem
+from gnnbench.harness.suite import ray_address_problem
 
 _CONTEXT = multiprocessing.get_context("spawn")
 

@@ -36,7 +36,7 @@ from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import model_source
 from gnnbench.harness.executors import worker_failure
 from gnnbench.harness.runner import execute, utc_now
-from gnnbench.harness.suite import RunSpec
+from gnnbench.harness.spec import RunSpec
 from gnnbench.registry import MODELS
 
 #: The task's name: Ray titles the worker process ``ray::gnnbench_run`` while it runs one.

@@ -23,8 +23,8 @@ from gnnbench.data.sources import fingerprint
 from gnnbench.harness.allocator import keep_freed_memory
 from gnnbench.harness.env import environment, git_commit, model_source
 from gnnbench.harness.measure import PeakMemory
+from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.store import SCHEMA, encode
-from gnnbench.harness.suite import RunSpec
 from gnnbench.kernels import scatter_provider
 from gnnbench.registry import DATASETS, MODELS, TASKS, load_plugin
 from gnnbench.tasks.base import Budget, RunContext, Task

@@ -1,0 +1,123 @@
+"""Runs and suites as the rest of gnnbench sees them: a fully resolved :class:`RunSpec` (its ``run_id`` the
+hash of what can change its result) and the :class:`Suite` a file expands into (:mod:`gnnbench.harness.suite`
+parses it)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gnnbench.errors import ConfigError, did_you_mean
+from gnnbench.registry import SCENARIOS, TASKS
+from gnnbench.settings import canonical_json
+from gnnbench.tasks.base import Task
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run, fully resolved. ``run_id`` hashes every field that can change the result (not the labels)."""
+
+    task: str
+    task_options: Mapping[str, Any]
+    dataset: str
+    model: str
+    hparams: Mapping[str, Any]
+    seed: int
+    epochs: int
+    patience: int | None
+    device: str
+    kernel: str
+    #: a robustness scenario with its resolved options ({"name": ..., **options}); None: the clean data
+    scenario: Mapping[str, Any] | None = None
+    # labels: where the run came from; they do not change its result and are not hashed
+    suite: str = ""
+    experiment: str = ""
+    config: str = "default"
+    plugins: tuple[str, ...] = ()
+
+    IDENTITY = ("task", "task_options", "dataset", "model", "hparams", "seed", "epochs", "patience", "device",
+                "kernel")
+
+    @functools.cached_property
+    def run_id(self) -> str:
+        """Hashed once per spec: the suite, the driver and the store each ask for it, over every run."""
+        identity = {k: getattr(self, k) for k in self.IDENTITY}
+        if self.scenario is not None:  # hashed only when set, so runs on clean data keep their ids
+            identity["scenario"] = self.scenario
+        return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["task_options"], d["hparams"], d["plugins"] = dict(self.task_options), dict(self.hparams), list(self.plugins)
+        d["scenario"] = None if self.scenario is None else dict(self.scenario)
+        return {"run_id": self.run_id, **d}
+
+    def build_task(self) -> Task:
+        """The task with its options and scenario; cheap, so the suite and the driver can label runs."""
+        task_cls = TASKS.get(self.task).obj
+        scenario = None
+        if self.scenario is not None:
+            options = {k: v for k, v in self.scenario.items() if k != "name"}
+            scenario = SCENARIOS.get(self.scenario["name"]).obj(**options)
+        return task_cls(task_cls.Options(**self.task_options), scenario=scenario)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunSpec:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in names}
+        kwargs["plugins"] = tuple(kwargs.get("plugins", ()))
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: Path
+    specs: list[RunSpec]
+    executor: dict[str, Any]
+    description: str = ""
+    plugins: tuple[str, ...] = ()
+    #: dataset name -> key path of its first use, for locating data errors found after parsing
+    dataset_keys: dict[str, str] = field(default_factory=dict)
+    #: device -> key path of its first use, for locating a device this machine lacks (found by the driver)
+    device_keys: dict[str, str] = field(default_factory=dict)
+    #: the run ids of the whole suite file, kept by :meth:`only`: a record outside them is stale, not merely
+    #: of another experiment
+    all_run_ids: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.all_run_ids:
+            object.__setattr__(self, "all_run_ids", frozenset(spec.run_id for spec in self.specs))
+
+    def only(self, experiments: list[str]) -> Suite:
+        """The suite restricted to the named experiments: a long suite run piece by piece into the same
+        records (run ids do not depend on which experiments are selected)."""
+        names = list(dict.fromkeys(s.experiment for s in self.specs))
+        for name in experiments:
+            if name not in names:
+                raise ConfigError(str(self.path), "experiments", f"no experiment named {name!r}; the suite has "
+                                  f"{', '.join(names)}{did_you_mean(name, names)}")
+        return dataclasses.replace(self, specs=[s for s in self.specs if s.experiment in experiments])
+
+
+SMOKE_SUFFIX = ".smoke"
+
+
+def smoke(suite: Suite, epochs: int) -> Suite:
+    """A quick check that every run of ``suite`` can run: one run per configuration (each experiment, model,
+    configuration, dataset and scenario, at its smallest seed) for at most ``epochs`` epochs, named
+    ``<suite>.smoke`` so its records never mix with the suite's. Task options (a search's budget, a solver's)
+    are kept."""
+    first: dict[str, RunSpec] = {}
+    for spec in suite.specs:
+        group = canonical_json({**spec.to_dict(), "run_id": None, "seed": None})
+        if group not in first or spec.seed < first[group].seed:
+            first[group] = spec
+    name = suite.name + SMOKE_SUFFIX
+    specs = [dataclasses.replace(s, epochs=min(s.epochs, epochs), suite=name) for s in first.values()]
+    return dataclasses.replace(suite, name=name, specs=specs, all_run_ids=frozenset())
