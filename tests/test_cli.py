@@ -14,6 +14,7 @@ import pytest
 
 from gnnbench.cli import main
 from gnnbench.data import sources
+from gnnbench.harness.store import RunStore
 from gnnbench.registry import TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,6 +123,11 @@ def test_run_dry_run_and_leaderboard_rebuild(write_suite, capsys, tmp_path):
     out = capsys.readouterr().out
     assert "2 runs, 0 recorded, 0 failed (kept), 2 to run" in out
     assert "  experiments[0]: mlp (default) on Cora, node_classification: seeds 0-1\n" in out  # the plan
+    with RunStore(results / "cli").writer():  # another driver at work: the plan says so
+        assert main(["run", str(path), "--results", str(results), "--dry-run", "-q"]) == 0
+    assert "another gnnbench process is writing" in capsys.readouterr().err
+    assert main(["run", str(path), "--results", str(results), "--dry-run", "-q"]) == 0
+    assert "another gnnbench process" not in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:  # a mistyped root must not fall back to the next one silently
         main(["run", str(path), "--results", str(results), "--data-root", str(tmp_path / "nodata"), "--dry-run"])
     assert exited.value.code == 2

@@ -117,6 +117,19 @@ class RunStore:
             os.replace(kept, self.path)
             return len(moved)
 
+    def busy(self) -> bool:
+        """Whether another process holds the store now (writing records): what a dry run's plan cannot know."""
+        lock = self.directory / ".lock"
+        if not lock.exists():
+            return False
+        with lock.open("a") as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(file, fcntl.LOCK_UN)
+        return False
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
