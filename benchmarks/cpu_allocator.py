@@ -18,6 +18,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
+from gnnbench.harness.env import described
+
 ROOT = Path(__file__).resolve().parents[1]
 RUN = """
 import json
@@ -46,6 +50,7 @@ def main() -> None:
         for default in (True, False):
             runs[default].append(one_run(default))
     print(f"GCN on Cora, 200 epochs, seed 0; {args.repeats} fresh processes per setting, alternating; medians")
+    print(described(torch.device("cpu"), heap=False))  # each run sets its own heap: the table says which
     print(f"{'allocator':<56} {'epoch ms':>9} {'wall s':>7} {'peak MB':>8} {'test acc':>9}")
     medians = {}
     for default, rows in runs.items():

@@ -17,6 +17,7 @@ import torch
 from torch_geometric.data import Batch
 
 from gnnbench.data.tu import load_tu
+from gnnbench.harness.env import described
 from gnnbench.kernels.timing import median_ms
 from gnnbench.models.kpath import KPathGNN
 
@@ -46,8 +47,9 @@ def main() -> None:
     model = KPathGNN(dataset.num_features, dataset.num_classes, k=args.k)
     batch = Batch.from_data_list([model.graph_transform()(dataset[i]) for i in range(args.batch)])
     h = torch.randn(batch.num_nodes, model.convs[0].norm.num_features, requires_grad=True)
-    print(f"{args.dataset}, {args.batch} graphs, {batch.num_nodes} nodes, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} thread(s); forward + backward, median of {args.repeats}")
+    print(f"{args.dataset}, {args.batch} graphs, {batch.num_nodes} nodes; forward + backward, median of "
+          f"{args.repeats}")
+    print(described(CPU))
     print(f"{'length':>6} {'paths':>9} {'nn.LSTM ms':>11} {'encode ms':>10} {'speed-up':>9}")
     for length, conv in enumerate(model.convs, 1):
         index, dist = batch[f"path_index_{length}"], batch[f"path_dist_{length}"]

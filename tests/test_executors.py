@@ -109,6 +109,18 @@ def test_the_commit_is_of_the_checkout_gnnbench_is_in_not_of_one_around_it(tmp_p
     assert checkout_commit(tmp_path).endswith("-dirty")
 
 
+def test_a_benchmark_names_the_machine_threads_heap_versions_and_commit_it_measured_on():
+    """What ``benchmarks/*.py`` print above their tables: their figures come with the record's provenance."""
+    from gnnbench.harness.env import described, environment
+
+    env = environment(torch.device("cpu"))
+    line = described(torch.device("cpu"))
+    for part in (env["device_name"], f"{env['threads']} thread(s)", f"heap {env['allocator']}",
+                 f"torch {env['versions']['torch']}", f"gnnbench commit {env['git_commit']}"):
+        assert part in line
+    assert "heap" not in described(torch.device("cpu"), heap=False)
+
+
 def test_the_driver_reads_its_own_environment_before_any_run(tiny_suite, tmp_path):
     """A worker death is recorded with the driver's environment, possibly hours in: its commit must be the one
     the driver imported at the start."""

@@ -36,6 +36,17 @@ def environment(device: torch.device) -> dict[str, Any]:
     }
 
 
+def described(device: torch.device, heap: bool = True) -> str:
+    """One line naming what a benchmark's figures were measured with (machine, threads, this process's heap
+    setting unless ``heap`` is False, versions, commit): a script's printed table carries what a record's ``env``
+    would."""
+    env = environment(device)
+    versions = ", ".join(f"{p} {env['versions'][p]}" for p in ("torch", "torch_geometric") if env["versions"][p])
+    return (f"{env['device_name']} ({env['cpu_count']} cores), {env['threads']} thread(s), "
+            + (f"heap {env['allocator']}, " if heap else "")
+            + f"{versions}, Python {env['python']}, gnnbench commit {env['git_commit'] or 'unknown'}")
+
+
 def host_environment() -> dict[str, Any]:
     """This process's versions, machine and commit without a device: all a driver can say of a run whose worker
     died before it could report its own."""
