@@ -180,7 +180,8 @@ def _parser() -> argparse.ArgumentParser:
     lst.set_defaults(handler=_list)
 
     board = sub.add_parser("leaderboard", parents=[common], help="rebuild leaderboards from a results folder")
-    board.add_argument("directory", type=Path, help="results/<suite> (holding runs.jsonl)")
+    board.add_argument("directory", type=Path, help="results/<suite> (holding runs.jsonl), or a `profile --out` folder "
+                       "(holding kernels.jsonl or loading.jsonl)")
     board.add_argument("--html", action="store_true", default=None, help="also write leaderboard.html: a "
                        "self-contained page with a sortable table and plots (kept up to date once it exists)")
     board.set_defaults(handler=_leaderboard)
@@ -549,10 +550,17 @@ def _list(args: argparse.Namespace, console: Console) -> int:
 
 def _leaderboard(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
+    from gnnbench.leaderboard.profile import PROFILES, ProfileWriter
 
     # a file the folder holds (its records or its leaderboard) stands for the folder
-    ours = ("runs.jsonl", "leaderboard.csv", "leaderboard.md", "leaderboard.html", "grid.csv")
+    ours = ("runs.jsonl", "leaderboard.csv", "leaderboard.md", "leaderboard.html", "grid.csv",
+            *(f"{name}{suffix}" for name in PROFILES for suffix in (".jsonl", ".csv", ".md")))
     directory = args.directory.parent if args.directory.name in ours else args.directory
+    profiles = [name for name in PROFILES if (directory / f"{name}.jsonl").is_file()]
+    if profiles and not (directory / "runs.jsonl").exists():  # a `gnnbench profile` folder
+        for name in profiles:
+            console.print("wrote " + ", ".join(map(str, ProfileWriter.reopened(directory, name).finish()[1:])))
+        return 0
     board = leaderboard.build(directory, html=args.html)
     console.print(_board_table(board.board, directory.name))
     console.print(f"wrote {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
@@ -594,18 +602,12 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
             raise GnnbenchError(f"--sizes: {exc}") from None
         writer = ProfileWriter(args.out, "kernels")
         run = functools.partial(kp.profile, sizes, device)
-
-        def tables() -> tuple[Any, ...]:
-            return kp.EXTRA_COLUMNS, kp.TITLE, kp.NOTES
     else:
         from gnnbench.loading import profile as lp
 
         writer = ProfileWriter(args.out, "loading")
         run = functools.partial(lp.profile, device, args.rows or lp.DEFAULT_ROWS[device.type],
                                 args.row_bytes or lp.ROW_BYTES, args.batches or lp.DEFAULT_BATCHES[device.type])
-
-        def tables() -> tuple[Any, ...]:
-            return lp.EXTRA_COLUMNS, lp.TITLE, lp.notes(writer.records)
 
     def measured(row: dict[str, Any]) -> None:
         writer.add(row)
@@ -616,10 +618,10 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
     except BaseException as exc:  # an error, out of memory, Ctrl-C: the rows measured so far get their tables
         if writer.records:
             reason = type(exc).__name__ + (f": {str(exc).splitlines()[0][:200]}" if str(exc).strip() else "")
-            paths = writer.finish(*tables(), stopped=reason)
+            paths = writer.finish(stopped=reason)
             console.print(f"stopped after {len(writer.records)} rows; wrote " + ", ".join(map(str, paths)))
         raise
-    console.print("wrote " + ", ".join(map(str, writer.finish(*tables()))))
+    console.print("wrote " + ", ".join(map(str, writer.finish())))
     return 0
 
 

@@ -48,7 +48,7 @@ PASSES = ("forward", "forward+backward")
 EXTRA_COLUMNS = ["op", "backend", "pass", "chosen", "n_nodes", "n_edges", "features", "ms", "gbps", "bound_fraction",
                  "copy_gbps", "device"]
 
-#: the title and header of kernels.md
+#: the title of kernels.md
 TITLE = "Kernel micro-benchmark"
 NOTES = ("`ms`: median of the timed repeats after warm-up; `gbps`: bytes that must move, (E + N) F s + 8E per "
          "pass (for gcn, E counts the entries of A + I, and +4E), over `ms`; `bound_fraction`: `gbps` over "
@@ -56,6 +56,11 @@ NOTES = ("`ms`: median of the timed repeats after warm-up; `gbps`: bytes that mu
          "forward+backward and is timed afresh. `scatter`'s max with gradients on CUDA runs torch_scatter's kernel "
          "where that package is installed (PyG's choice; each record's `scatter_provider` says which). See "
          "gnnbench/kernels/profile.py.",)
+
+
+def notes(records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The header of kernels.md: what its columns mean (the same for every profile)."""
+    return NOTES
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ library versions of the measuring environment, so that ``compare`` names a chang
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Sequence
@@ -38,6 +39,10 @@ def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.Da
     frame["rank"] = (score * sign).groupby([frame["task"], frame["dataset"], frame["scenario"]]).rank(
         method="min").astype("Int64")
     return frame.sort_values(["task", "dataset", "rank", "model"], kind="stable").reset_index(drop=True)
+
+
+#: profile name -> the module that measures it and defines its tables (``EXTRA_COLUMNS``, ``TITLE``, ``notes``)
+PROFILES = {"kernels": "gnnbench.kernels.profile", "loading": "gnnbench.loading.profile"}
 
 
 class ProfileWriter:
@@ -67,15 +72,23 @@ class ProfileWriter:
             f.write(json.dumps(record, sort_keys=True) + "\n")
         self.records.append(record)
 
-    def finish(self, extra: Sequence[str], title: str, notes: Sequence[str] = (),
-               stopped: str | None = None) -> tuple[Path, Path, Path]:
+    @classmethod
+    def reopened(cls, directory: Path, name: str) -> ProfileWriter:
+        """The writer of a profile already in ``directory``, its records read back: its tables rebuilt by
+        :meth:`finish` are those of the records alone (``gnnbench leaderboard`` on a profile folder)."""
+        writer = cls(directory, name)
+        writer.records = [json.loads(line) for line in writer.jsonl.read_text(encoding="utf-8").splitlines() if line]
+        return writer
+
+    def finish(self, stopped: str | None = None) -> tuple[Path, Path, Path]:
         """The tables of the records written so far; ``stopped`` says why a profile ended early, atop them."""
         if not self.records:
             self.jsonl.write_text("", encoding="utf-8")
-        frame = profile_frame(self.records, extra)
+        tables = importlib.import_module(PROFILES[self.jsonl.stem])
+        frame = profile_frame(self.records, tables.EXTRA_COLUMNS)
         to_csv(frame, self.csv)
         head = [f"**Incomplete:** stopped after {len(self.records)} rows by {stopped}.", ""] if stopped else []
-        write_text(self.md, markdown(frame, extra, title, [*head, *notes]))
+        write_text(self.md, markdown(frame, tables.EXTRA_COLUMNS, tables.TITLE, [*head, *tables.notes(self.records)]))
         return self.jsonl, self.csv, self.md
 
 
