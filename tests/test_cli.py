@@ -550,3 +550,17 @@ def test_list_with_an_unknown_task_names_the_known_ones(capsys):
     err = capsys.readouterr().err
     assert err.startswith("gnnbench: error: --task: unknown task 'node_clasification'; known tasks: ")
     assert all(name in err for name in TASKS.names()) and err.endswith("did you mean 'node_classification'?\n")
+
+
+def test_a_run_from_a_modified_checkout_says_its_records_do_not_pin_the_code(write_suite, capsys, tmp_path,
+                                                                               monkeypatch):
+    from gnnbench.harness import env
+
+    monkeypatch.setattr(env, "host_environment", lambda: {"git_commit": "0123456789abcdef0123-dirty"})
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    argv = ["run", str(path), "--results", str(tmp_path), "-q"]
+    assert main(argv) == 0
+    assert ("note: this gnnbench checkout has uncommitted changes outside results/: the new records name commit "
+            "0123456789ab-dirty") in capsys.readouterr().err
+    assert main(argv) == 0  # nothing left to run: nothing to say
+    assert "uncommitted" not in capsys.readouterr().err
