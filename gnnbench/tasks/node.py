@@ -52,8 +52,8 @@ class NodeClassification(Task):
     train_hparams = {"lr": 0.01, "weight_decay": 5e-4}
     Options = NodeOptions
     kernels = CONCRETE  # full-batch on one fixed graph: the adjacency is built once per run
-    #: the run's class count, set by :meth:`run`: the columns a model's scores must have
-    classes: int | None = None
+    #: the run's class count, set by :meth:`run`: the columns a model's scores must have (as GraphTask's)
+    columns: int | None = None
 
     def run(self, entry: Entry, data: Data, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
         data, split_id = self.with_split(data, ctx.seed)
@@ -61,8 +61,8 @@ class NodeClassification(Task):
         if self.scenario is not None:  # training labels / mask / graph only; evaluation below uses clean labels
             data, perturbed = self.scenario.apply(data, ctx.seed)
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
-        self.classes = self.num_classes(data)
-        model = entry.obj(in_channels=data.num_features, out_channels=self.classes, **model_kwargs)
+        self.columns = self.num_classes(data)
+        model = entry.obj(in_channels=data.num_features, out_channels=self.columns, **model_kwargs)
         model, data = model.to(ctx.device), data.to(ctx.device)
         num_edges = data.num_edges
         graph, kernel = use_kernel(ctx.kernel, candidates(model_kernels(entry), self.kernels), model, data.x,
@@ -104,7 +104,7 @@ class NodeClassification(Task):
         """Loss, accuracy and macro-F1 on each split from one forward pass in eval mode."""
         model.eval()
         splits = tuple(splits)
-        out = node_scores(model, data, self.classes)
+        out = node_scores(model, data, self.columns)
         if "test" in splits:  # the selected model, whose scores on the splits' nodes are ranked
             check_scored(model, out[torch.stack([data[f"{split}_mask"] for split in splits]).any(0)], "nodes")
         return self.metrics(out, data, splits)
@@ -120,7 +120,7 @@ class NodeClassification(Task):
         propagation is precomputed passes a cheaper one."""
         def loss() -> torch.Tensor:
             out = (train_logits() if train_logits is not None else
-                   node_scores(model, data, self.classes)[data.train_mask])
+                   node_scores(model, data, self.columns)[data.train_mask])
             return F.cross_entropy(out, data.y[data.train_mask])
 
         return self.train_full_batch(model, loss, lambda: self.evaluate(model, data, ("val",))["val"],
