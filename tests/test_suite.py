@@ -121,12 +121,16 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "4,294,967,297"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], seeds: 600000,"
      " models: [{name: gcn, hparams: {lr: [0.1, 0.01]}}]}]\n", "experiments[0].models[0]",
-     "the suite would hold 1,200,000 runs with this model's (grid points x datasets x scenarios x seeds); expected "
-     "at most 1,000,000: split the study into suites"),
+     "this model adds 1,200,000 runs (2 grid points x 1 datasets x 1 scenarios x 600,000 seeds), bringing the "
+     "suite to 1,200,000; expected at most 1,000,000: split the study into suites"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
      f"{{hidden_channels: {list(range(1, 101))}, lr: {[i / 1000 for i in range(1, 101)]}, "
-     f"dropout: {[i / 200 for i in range(101)]}}}}}]}}]\n", "experiments[0].models[0].hparams",
-     "a grid of 1,010,000 points; expected at most 1,000,000"),
+     f"dropout: {[i / 200 for i in range(101)]}}}}}]}}]\n", "experiments[0].models[0]",
+     "this model adds 1,010,000 runs (1,010,000 grid points x 1 datasets"),
+    ("name: s\nexperiments:\n- {task: node_classification, datasets: [Cora], models: [gcn], seeds: 600000}\n"
+     "- {task: node_classification, datasets: [CiteSeer], models: [gcn], seeds: 600000}\n",
+     "experiments[1].models[0]", "this model adds 600,000 runs (1 grid points x 1 datasets x 1 scenarios x 600,000 "
+     "seeds), bringing the suite to 1,200,000"),
     ("experiments: []\n", "name", "expected a suite name"),
     ("name: s\ndescription: [a, b]\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "description", "expected a line of text, got list"),

@@ -256,9 +256,8 @@ class _Expander:
         specs = []
         for j, model_raw in enumerate(models_value):
             model_key = models_key if one else f"{models_key}[{j}]"
-            model, grid, chosen = self.model(model_raw, model_key, task_name, datasets)
+            model, grid, chosen = self.model(model_raw, model_key, task_name, datasets, (scenarios, seeds))
             self.model_kernel(model, model_key, kernel, kernel_key)
-            self.count(len(grid) * len(datasets) * len(scenarios) * len(seeds), model_key)
             self.runnable(task_name, task_options, task_key, model, model_key, grid, chosen, seeds, device)
             for point in grid:
                 for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
@@ -269,13 +268,15 @@ class _Expander:
                         scenario=scenario, suite=suite, experiment=exp_name, config=config, plugins=plugins))
         return specs
 
-    def count(self, runs: int, key: str) -> None:
-        """Adds the ``runs`` that ``key`` defines to the suite's, which may hold at most :data:`MAX_RUNS`."""
+    def count(self, points: int, datasets: int, scenarios: int, seeds: int, key: str) -> None:
+        """Adds the runs ``key`` defines to the suite's, which may hold at most :data:`MAX_RUNS`: checked before
+        the grid is expanded, so a typo'd grid costs nothing."""
+        runs = points * datasets * scenarios * seeds
         self.runs += runs
         if self.runs > MAX_RUNS:
-            raise self.fail(key, f"the suite would hold {self.runs:,} runs with this model's (grid points x "
-                                 f"datasets x scenarios x seeds); expected at most {MAX_RUNS:,}: split the study "
-                                 "into suites")
+            raise self.fail(key, f"this model adds {runs:,} runs ({points:,} grid points x {datasets} datasets x "
+                                 f"{scenarios} scenarios x {seeds:,} seeds), bringing the suite to {self.runs:,}; "
+                                 f"expected at most {MAX_RUNS:,}: split the study into suites")
 
     def kernel(self, kernel: Any, key: str, task: str) -> None:
         """A known backend that this task can hand its models and that is installed here."""
@@ -430,9 +431,10 @@ class _Expander:
         raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got {value!r}"
                              f"{hp.number_hint(value, int)}")
 
-    def model(self, value: Any, key: str, task: str,
-              datasets: list[str]) -> tuple[str, list[dict[str, tuple[dict[str, Any], str]]], set[str]]:
+    def model(self, value: Any, key: str, task: str, datasets: list[str], repeats: tuple[list[Any], list[int]]
+              ) -> tuple[str, list[dict[str, tuple[dict[str, Any], str]]], set[str]]:
         """(model name, for every grid point: dataset -> (resolved hparams, config label), the keys the suite sets).
+        ``repeats`` (the experiment's scenarios and seeds) run every point: they count towards :data:`MAX_RUNS`.
 
         A point resolves per dataset because a model may have per-dataset defaults; the config label is
         relative to the defaults on that dataset, so a method run with its official settings is ``default``.
@@ -481,10 +483,8 @@ class _Expander:
             if isinstance(v, list) and not v:
                 raise self.fail(_join(hparams_key, k), "an empty grid; give at least one value")
             axes.append([(k, x) for x in v] if isinstance(v, list) else [(k, v)])
-        points = math.prod(len(axis) for axis in axes)
-        if points > MAX_RUNS:
-            raise self.fail(hparams_key, f"a grid of {points:,} points; expected at most {MAX_RUNS:,} (a suite "
-                                         "holds at most that many runs)")
+        scenarios, seeds = repeats
+        self.count(math.prod(len(axis) for axis in axes), len(datasets), len(scenarios), len(seeds), key)
         grid = []
         for point in itertools.product(*axes):
             chosen = dict(point)
