@@ -4,6 +4,7 @@ definition, and the output is a leaderboard that ``gnnbench compare`` reads."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import statistics
 from pathlib import Path
@@ -173,7 +174,7 @@ def test_reference_profile_tables_rebuild_byte_for_byte_from_their_records(tmp_p
         assert (tmp_path / name).read_bytes() == (folder / name).read_bytes(), name
 
 
-def test_a_profile_stopped_at_a_later_size_keeps_the_rows_measured_before(tmp_path, monkeypatch) -> None:
+def test_a_profile_stopped_at_a_later_size_keeps_the_rows_measured_before(tmp_path, monkeypatch, capsys) -> None:
     """An error or Ctrl-C at the second graph leaves the first graph's rows in the jsonl and the tables, marked
     incomplete; an earlier profile's files survive a profile that stops before its first row."""
     first = tmp_path / "first"
@@ -195,6 +196,13 @@ def test_a_profile_stopped_at_a_later_size_keeps_the_rows_measured_before(tmp_pa
     assert rows and {r["n_nodes"] for r in rows} == {120}
     assert len(pd.read_csv(tmp_path / "b" / "kernels.csv")) == len(rows)
     assert "**Incomplete:** stopped after" in (tmp_path / "b" / "kernels.md").read_text()
+    with (tmp_path / "b" / "kernels.jsonl").open("a") as f:
+        f.write('{"op": "ga')  # and then a kill -9 tore the row being written
+    capsys.readouterr()
+    assert main(["leaderboard", str(tmp_path / "b"), "-q"]) == 0  # rebuilt: still incomplete, and says so
+    assert re.search(r"warning: .*kernels.jsonl:\d+: skipping a torn last line", capsys.readouterr().err)
+    assert "**Incomplete:** stopped after" in (tmp_path / "b" / "kernels.md").read_text()
+    assert len(pd.read_csv(tmp_path / "b" / "kernels.csv")) == len(rows)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -202,3 +210,7 @@ def test_a_profile_stopped_at_a_later_size_keeps_the_rows_measured_before(tmp_pa
     monkeypatch.setattr(kp.Graph, "random", interrupted)
     assert main([*argv, "--sizes", "100:500:8", "--out", str(first)]) == 130
     assert (first / "kernels.jsonl").read_text() == before
+    monkeypatch.setattr(kp.Graph, "random", original)  # a whole profile into the stopped one's folder
+    assert main([*argv, "--sizes", "100:500:8", "--out", str(tmp_path / "b")]) == 0
+    assert not (tmp_path / "b" / "kernels.stopped").exists()
+    assert "Incomplete" not in (tmp_path / "b" / "kernels.md").read_text()

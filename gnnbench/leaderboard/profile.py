@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,27 +48,34 @@ PROFILES = {"kernels": "gnnbench.kernels.profile", "loading": "gnnbench.loading.
 
 class ProfileWriter:
     """``<name>.jsonl``, one record per measurement written as it is taken, so a crash, Ctrl-C or ``kill -9``
-    loses none already measured; then ``<name>.csv`` and ``<name>.md`` from them (:meth:`finish`). The files of
-    an earlier profile in ``directory`` stay until the first new row, and go with it."""
+    loses none already measured; then ``<name>.csv`` and ``<name>.md`` from them (:meth:`finish`), and
+    ``<name>.stopped`` saying why, when the profile ended early. The files of an earlier profile in ``directory``
+    stay until the first new row, and go with it."""
 
     def __init__(self, directory: Path, name: str) -> None:
         """Makes ``directory`` now, before anything is measured: a long profile must not end in a folder it
         cannot write."""
+        if name not in PROFILES:
+            raise ValueError(f"no profile named {name!r} (profiles: {', '.join(PROFILES)})")
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise GnnbenchError(f"--out: cannot make the folder {directory}: {exc.strerror}") from None
         if not os.access(directory, os.W_OK):
             raise GnnbenchError(f"--out: cannot write in {directory}")
-        self.jsonl, self.csv, self.md = (directory / f"{name}{suffix}" for suffix in (".jsonl", ".csv", ".md"))
+        self.name = name
+        self.jsonl, self.csv, self.md, self.stopped_file = (
+            directory / f"{name}{suffix}" for suffix in (".jsonl", ".csv", ".md", ".stopped"))
         self.records: list[dict[str, Any]] = []
+        #: why the profile ended early (None: it ran to the end)
+        self.stopped: str | None = None
 
     def add(self, record: dict[str, Any]) -> None:
         """Append ``record``; the first one replaces an earlier profile's files, the tables included, so that no
         old table stands beside the new records if this profile is killed before :meth:`finish`."""
         if not self.records:
-            self.csv.unlink(missing_ok=True)
-            self.md.unlink(missing_ok=True)
+            for file in (self.csv, self.md, self.stopped_file):
+                file.unlink(missing_ok=True)
         with self.jsonl.open("a" if self.records else "w", encoding="utf-8") as f:
             f.write(json.dumps(record, sort_keys=True) + "\n")
         self.records.append(record)
@@ -77,17 +85,36 @@ class ProfileWriter:
         """The writer of a profile already in ``directory``, its records read back: its tables rebuilt by
         :meth:`finish` are those of the records alone (``gnnbench leaderboard`` on a profile folder)."""
         writer = cls(directory, name)
-        writer.records = [json.loads(line) for line in writer.jsonl.read_text(encoding="utf-8").splitlines() if line]
+        text = writer.jsonl.read_text(encoding="utf-8")
+        lines = text.split("\n")
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                writer.records.append(json.loads(line))
+            except ValueError:
+                if number == len(lines):  # no newline after it: the row a kill cut short, as runs.jsonl's
+                    warnings.warn(f"{writer.jsonl}:{number}: skipping a torn last line", stacklevel=2)
+                    continue
+                raise GnnbenchError(f"{writer.jsonl}:{number}: not a JSON record") from None
+        if writer.stopped_file.exists():
+            writer.stopped = writer.stopped_file.read_text(encoding="utf-8").strip()
         return writer
 
     def finish(self, stopped: str | None = None) -> tuple[Path, Path, Path]:
-        """The tables of the records written so far; ``stopped`` says why a profile ended early, atop them."""
+        """The tables of the records written so far; ``stopped`` says why a profile ended early, atop them (and
+        in ``<name>.stopped``, so that tables rebuilt later say it too)."""
         if not self.records:
             self.jsonl.write_text("", encoding="utf-8")
-        tables = importlib.import_module(PROFILES[self.jsonl.stem])
+        self.stopped = stopped or self.stopped
+        if self.stopped:
+            write_text(self.stopped_file, self.stopped + "\n")
+        tables = importlib.import_module(PROFILES[self.name])
         frame = profile_frame(self.records, tables.EXTRA_COLUMNS)
         to_csv(frame, self.csv)
-        head = [f"**Incomplete:** stopped after {len(self.records)} rows by {stopped}.", ""] if stopped else []
+        head = []
+        if self.stopped:
+            head = [f"**Incomplete:** stopped after {len(self.records)} rows by {self.stopped}.", ""]
         write_text(self.md, markdown(frame, tables.EXTRA_COLUMNS, tables.TITLE, [*head, *tables.notes(self.records)]))
         return self.jsonl, self.csv, self.md
 
