@@ -288,7 +288,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
     from gnnbench.harness import driver
     from gnnbench.harness.allocator import keep_freed_memory
-    from gnnbench.harness.env import host_environment
+    from gnnbench.harness.env import modified_checkout
     from gnnbench.harness.executors import executor_options, make_executor
     from gnnbench.harness.spec import smoke
     from gnnbench.harness.store import RunStore
@@ -351,10 +351,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
     def on_plan(plan: driver.Plan) -> None:
         note_stale(plan)
-        commit = host_environment()["git_commit"]
-        if plan.todo and commit and commit.endswith("-dirty"):  # on stderr, -q or not: before hours of records
+        dirty = modified_checkout()
+        if plan.todo and dirty:  # on stderr, -q or not: before hours of records
             print(f"gnnbench: note: this gnnbench checkout has uncommitted changes outside results/: the new records "
-                  f"name commit {commit.removesuffix('-dirty')[:12]}-dirty, which does not pin the code they ran",
+                  f"name commit {dirty.removesuffix('-dirty')[:12]}-dirty, which does not pin the code they ran",
                   file=sys.stderr)
         if plan.failed_kept:  # on stderr, -q or not: a rerun must not turn a CI job green while runs still fail
             one = plan.failed_kept == 1

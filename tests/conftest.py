@@ -27,6 +27,16 @@ def _registered_builtins() -> None:
         registry.names()
 
 
+@pytest.fixture(autouse=True)
+def _committed_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read what ``gnnbench run`` prints, and a developer's uncommitted edits would add the note that the
+    new records name a ``-dirty`` commit: the note reads the checkout as committed (its own test sets it back).
+    Records still name the real commit."""
+    from gnnbench.harness import env
+
+    monkeypatch.setattr(env, "modified_checkout", lambda: None)
+
+
 @pytest.fixture
 def write_suite(tmp_path: Path):
     """``write_suite(text)`` -> path of a suite file holding the dedented text."""

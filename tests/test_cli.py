@@ -162,6 +162,7 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     old = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     results, folder = tmp_path / "r", tmp_path / "r" / "cli"
     assert main(["run", str(old), "--results", str(results), "-q"]) == 0
+    capsys.readouterr()  # what that run said (a modified checkout is noted)
     old_records = (folder / "runs.jsonl").read_text()
     # the suite after a change that enters the run_id but not the configuration label (here the epoch budget,
     # as a new default would): its runs are new, and the old records are no run of it any more
@@ -556,7 +557,7 @@ def test_a_run_from_a_modified_checkout_says_its_records_do_not_pin_the_code(wri
                                                                                monkeypatch):
     from gnnbench.harness import env
 
-    monkeypatch.setattr(env, "host_environment", lambda: {"git_commit": "0123456789abcdef0123-dirty"})
+    monkeypatch.setattr(env, "modified_checkout", lambda: "0123456789abcdef0123-dirty")
     path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     argv = ["run", str(path), "--results", str(tmp_path), "-q"]
     assert main(argv) == 0

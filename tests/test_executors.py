@@ -121,6 +121,15 @@ def test_a_benchmark_names_the_machine_threads_heap_versions_and_commit_it_measu
     assert "heap" not in described(torch.device("cpu"), heap=False)
 
 
+def test_a_modified_checkout_is_the_dirty_commit_the_records_name(monkeypatch):
+    from gnnbench.harness import env
+
+    monkeypatch.undo()  # the test session reads the checkout as committed (conftest)
+    for commit, modified in (("abc-dirty", "abc-dirty"), ("abc", None), (None, None)):
+        monkeypatch.setattr(env, "host_environment", lambda commit=commit: {"git_commit": commit})
+        assert env.modified_checkout() == modified
+
+
 def test_the_driver_reads_its_own_environment_before_any_run(tiny_suite, tmp_path):
     """A worker death is recorded with the driver's environment, possibly hours in: its commit must be the one
     the driver imported at the start."""

@@ -47,6 +47,13 @@ def described(device: torch.device, heap: bool = True) -> str:
             + f"{versions}, Python {env['python']}, gnnbench commit {env['git_commit'] or 'unknown'}")
 
 
+def modified_checkout() -> str | None:
+    """The ``-dirty`` commit this process's records name, or None when the checkout is committed (or none): what
+    ``gnnbench run`` warns of before it makes records that do not pin their code."""
+    commit = host_environment()["git_commit"]
+    return commit if commit and commit.endswith("-dirty") else None
+
+
 def host_environment() -> dict[str, Any]:
     """This process's versions, machine and commit without a device: all a driver can say of a run whose worker
     died before it could report its own."""

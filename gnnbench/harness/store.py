@@ -122,9 +122,9 @@ class RunStore:
         lock = self.directory / ".lock"
         if not lock.exists():
             return False
-        with lock.open("a") as file:
+        with lock.open("r") as file:  # reading is enough to test the lock
             try:
-                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
                 return True
             fcntl.flock(file, fcntl.LOCK_UN)
