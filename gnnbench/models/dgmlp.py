@@ -48,7 +48,7 @@ from torch_geometric.data import Data
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import add_remaining_self_loops, degree, scatter
 
-from gnnbench.models.baselines import NODE, dropout
+from gnnbench.models.baselines import dropout
 from gnnbench.registry import register_model
 from gnnbench.tasks.base import Budget, FitResult, RunContext
 from gnnbench.tasks.node import NodeClassification
@@ -164,7 +164,8 @@ _CITESEER = {"K": 15, "dropout": 0.1, "lr": 0.1, "weight_decay": 5e-2}
 _PUBMED = {"K": 20, "dropout": 0.5, "lr": 0.2, "weight_decay": 5e-5}
 
 
-@register_model("dgmlp", paper="Zhang et al., Evaluating Deep Graph Neural Networks (arXiv 2108.00955)", tasks=NODE,
+@register_model("dgmlp", paper="Zhang et al., Evaluating Deep Graph Neural Networks (arXiv 2108.00955)",
+                tasks=("node_classification",),  # its fit precomputes on the one graph of a transductive task
                 dataset_defaults={"Cora": _CORA, "Cora-raw": _CORA, "CiteSeer": _CITESEER,
                                   "CiteSeer-raw": _CITESEER, "PubMed": _PUBMED, "PubMed-raw": _PUBMED})
 class DGMLP(nn.Module):
