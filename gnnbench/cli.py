@@ -199,8 +199,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="loading: rows gathered per batch (default: per device)")
     prof.add_argument("--warmup", type=int, default=2, help="untimed repetitions first (default 2)")
     prof.add_argument("--repeats", type=int, default=5, help="timed repetitions; the median is reported (default 5)")
-    prof.add_argument("--out", type=Path, default=Path("results/profile"), help="folder for <what>.jsonl/.csv/.md "
-                      "(default: results/profile)")
+    prof.add_argument("--out", type=Path, default=Path("results/profile"), help="folder for <what>.jsonl/.csv/.md, and "
+                      "<what>.stopped when it ends early (default: results/profile)")
     prof.set_defaults(handler=_profile)
 
     cmp = sub.add_parser("compare", parents=[common], help="compare two leaderboard CSVs: deltas, Welch's t-test, "
