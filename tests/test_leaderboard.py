@@ -463,6 +463,25 @@ def test_a_row_whose_every_run_failed_keeps_the_versions_its_records_ran_with():
     assert board(failed).iloc[0]["versions"] == "python=3.11.7;torch=2.13.0"
 
 
+def test_the_versions_column_names_threads_and_heap_which_move_times_and_compare_says_when_they_changed(tmp_path):
+    from gnnbench.leaderboard.compare import compare
+    from gnnbench.leaderboard.write import to_csv
+
+    records = [rec("gcn", "Cora", s, 0.8, 0.8) for s in range(2)]
+    for threads, r in zip((1, 2), records, strict=True):
+        r["env"] = {"python": "3.11.7", "versions": {"torch": "2.13.0"}, "threads": threads, "allocator": "default"}
+    assert board(records).iloc[0]["versions"] == ("allocator=default;python=3.11.7;threads=1;torch=2.13.0 | "
+                                                 "allocator=default;python=3.11.7;threads=2;torch=2.13.0")
+    frames = {}
+    for threads in (1, 2):
+        for r in records:
+            r["env"]["threads"] = threads
+        frames[threads] = tmp_path / f"t{threads}.csv"
+        to_csv(board(records), frames[threads])
+    (note,) = compare(frames[1], frames[2]).table["notes"]
+    assert "threads 1 -> 2" in note
+
+
 def test_a_configuration_that_failed_on_every_seed_is_counted_where_the_selection_is_shown(tmp_path):
     """Validation could not choose it: the row says so, instead of the crash vanishing from the selection."""
     records = [rec("gcn", "Cora", s, 0.7, 0.8, config="small") for s in range(2)]

@@ -83,10 +83,11 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 
 def versions_label(env: dict[str, Any]) -> str:
-    """``python=3.11.7;torch=2.13.0+cpu;...``: the library versions a record ran with, and the heap setting
-    (``allocator``, where the record has one), sorted by name, so ``gnnbench compare`` can tell when two
-    leaderboards come from different environments."""
-    versions = {"python": env.get("python"), **env.get("versions", {}), "allocator": env.get("allocator")}
+    """``python=3.11.7;threads=1;torch=2.13.0+cpu;...``: the library versions a record ran with, its threads and
+    heap setting (``allocator``, where the record has one): what moves its times besides the machine, sorted by
+    name, so ``gnnbench compare`` can tell when two leaderboards come from different environments."""
+    versions = {"python": env.get("python"), **env.get("versions", {}), "allocator": env.get("allocator"),
+                "threads": env.get("threads")}
     return ";".join(f"{name}={v}" for name, v in sorted(versions.items()) if v)
 
 
