@@ -8,6 +8,8 @@ longer describes. This test fails on such orphans, naming the suite and the runs
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -28,3 +30,19 @@ def test_every_reference_record_is_a_run_of_its_shipped_suite(config: Path) -> N
     counts = Counter((r["spec"]["model"], r["spec"]["dataset"]) for r in orphans.values())
     assert not orphans, (f"results/reference/{suite.name}/runs.jsonl holds {len(orphans)} runs that are no run "
                          f"of {config.name} (a default changed after they were made?): {dict(counts)}")
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+
+
+@pytest.mark.skipif(_git("rev-parse", "--is-shallow-repository").stdout.strip() != "false",
+                    reason="needs the project's whole git history (not a shallow clone, nor an export)")
+def test_every_reference_record_names_a_commit_of_this_repository() -> None:
+    """A record's ``git_commit`` is how its code is found again: a commit lost to a rewritten history makes the
+    record's number one nobody can check out (``-dirty`` records name their commit too, less exactly)."""
+    named = Counter(json.loads(line)["env"]["git_commit"].removesuffix("-dirty")
+                    for path in (ROOT / "results" / "reference").glob("**/*.jsonl") if path.name != "stale.jsonl"
+                    for line in path.read_text().splitlines() if line.strip())
+    missing = {commit: n for commit, n in named.items() if _git("cat-file", "-e", f"{commit}^{{commit}}").returncode}
+    assert not missing, f"records name commits this repository does not have (commit: records): {missing}"
