@@ -33,6 +33,17 @@ class Dies(nn.Module):
 """
 
 
+def test_process_workers_take_omp_num_threads_when_it_is_set_else_their_share_of_the_cores(monkeypatch):
+    """``OMP_NUM_THREADS=1 gnnbench run ... --executor process`` means one thread per run, on any machine."""
+    from gnnbench.harness.env import cpu_count
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert ProcessExecutor(workers=2).threads == 3
+    for unset in ("", "0", "two"):
+        monkeypatch.setenv("OMP_NUM_THREADS", unset)
+        assert ProcessExecutor(workers=2).threads == max(1, cpu_count() // 2)
+
+
 def metrics(records):
     return {r["spec"]["seed"]: r["metrics"]["test"] for r in records}
 

@@ -51,9 +51,12 @@ class ProcessExecutor:
     runs_here = True
 
     def __init__(self, workers: int | None = None) -> None:
+        """``workers`` processes (default: one per core), each with ``OMP_NUM_THREADS`` threads when it is set (as
+        a run here would have), else its share of the cores."""
         cores = cpu_count()
         self.workers = workers or cores
-        self.threads = max(1, cores // self.workers)
+        asked = os.environ.get("OMP_NUM_THREADS", "")
+        self.threads = int(asked) if asked.isdigit() and int(asked) > 0 else max(1, cores // self.workers)
 
     def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
         pending = list(specs)[::-1]
