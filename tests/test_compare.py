@@ -541,3 +541,19 @@ def test_a_results_folder_stands_for_its_leaderboard_csv(pair, tmp_path, capsys)
     assert main(["compare", str(pair[0]), str(empty)]) == 2
     assert capsys.readouterr().err.endswith(f"no such leaderboard CSV (its records are there: gnnbench leaderboard "
                                             f"{empty} writes it)\n")
+
+
+def test_the_readme_and_docs_compare_examples_are_what_the_command_prints_now():
+    """README and docs/leaderboards.md show the --md output of comparing two reference leaderboards: every line
+    they show must be a line the command prints today, in the same order (a new note once went missing there)."""
+    root = Path(__file__).resolve().parents[1]
+    reference = root / "results" / "reference"
+    printed = compare.to_markdown(compare.compare(reference / "node_classification" / "leaderboard.csv",
+                                                  reference / "quickstart" / "leaderboard.csv", min_effect=0.02))
+    lines = printed.splitlines()
+    for doc in (root / "README.md", root / "docs" / "leaderboards.md"):
+        text = doc.read_text(encoding="utf-8")
+        shown = text[text.index("**0 better"):]
+        shown = shown[:shown.index("\n\n", shown.index("Every compared row"))].splitlines()
+        positions = [lines.index(line) for line in shown if line]  # a ValueError names a line not printed
+        assert positions == sorted(positions), doc.name
