@@ -331,6 +331,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         progress.update(epochs, visible=True, completed=epoch + 1, description=f"  epoch {epoch + 1}: {shown}")
 
     kind, options = executor_options(suite.executor, args.executor, args.workers, args.address)
+    if args.verbose and kind != "local":  # as --workers and --address are: said, not dropped in silence
+        warnings.warn(f"-v shows the epochs of the local executor; the {kind} executor ignores it", stacklevel=1)
     executor = make_executor(kind, options, on_epoch if args.verbose else None)
     if smoking and not args.dry_run:
         _refresh_smoke(suite, store, args.data_root, executor.runs_here)

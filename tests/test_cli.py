@@ -510,6 +510,9 @@ def test_executor_flags_the_chosen_executor_ignores_are_warnings(write_suite, ca
     assert main(["run", str(path), "--results", str(tmp_path), "--workers", "2", "--executor", "process",
                  "--dry-run"]) == 0
     assert capsys.readouterr().err == ""
+    assert main(["run", str(path), "--results", str(tmp_path), "-v", "--executor", "process", "--dry-run", "-q"]) == 0
+    assert capsys.readouterr().err == ("gnnbench: warning: -v shows the epochs of the local executor; the process "
+                                       "executor ignores it\n")
 
 
 def test_list_models_shows_the_defaults_of_the_task_asked_for(capsys):

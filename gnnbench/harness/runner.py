@@ -146,7 +146,7 @@ def device_problem(name: str) -> str | None:
 
 
 def downsample(history: Mapping[str, list[float]], points: int = HISTORY_POINTS) -> dict[str, list]:
-    """At most ``points`` evenly spaced epochs of each curve (always the last), with their epoch numbers."""
+    """At most ``points`` evenly spaced epochs of each curve and the last, with their epoch numbers."""
     length = max((len(v) for v in history.values()), default=0)
     if not length:
         return {}
