@@ -124,7 +124,8 @@ class GraphTask(Task):
         if "level" in inspect.signature(entry.obj).parameters:  # a model that reads out graphs or nodes
             model_kwargs = {**model_kwargs, "level": self.level}
         self.columns = self.classes(dataset)
-        model = entry.obj(in_channels=dataset.num_features, out_channels=self.out_channels(dataset), **model_kwargs)
+        model = entry.obj(in_channels=dataset.num_features, out_channels=self.columns or self.out_channels(dataset),
+                          **model_kwargs)  # a classifier's width is its class count, already read
         model = model.to(ctx.device)
         parts = {s: dataset[index[s]] for s in SPLITS}
         perturbed = None
