@@ -17,7 +17,7 @@ import os
 import warnings
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gnnbench.errors import GnnbenchError
 
@@ -122,26 +122,25 @@ class RunStore:
         lock = self.directory / ".lock"
         if not lock.exists():
             return False
-        with lock.open("r") as file:  # reading is enough to test the lock
-            try:
-                fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(file, fcntl.LOCK_UN)
-        return False
+        with lock.open("r") as file:  # reading is enough to test the lock; closing it lets go
+            return not _try_lock(file, fcntl.LOCK_SH)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / ".lock").open("a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise GnnbenchError(f"{self.directory}: another gnnbench process is writing these results") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with (self.directory / ".lock").open("a") as lock:  # closing it lets go of the lock
+            if not _try_lock(lock, fcntl.LOCK_EX):
+                raise GnnbenchError(f"{self.directory}: another gnnbench process is writing these results")
+            yield
+
+
+def _try_lock(file: IO[str], mode: int) -> bool:
+    """Take the ``flock`` ``mode`` on ``file`` without waiting; False when another process holds the store."""
+    try:
+        fcntl.flock(file, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def latest(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
