@@ -49,6 +49,17 @@ class DiesOnce(MLP):
             os.kill(os.getpid(), signal.SIGKILL)
         return super().forward(x, edge_index)
 """
+# A model that SIGKILLs every process that trains it: a worker that dies on every attempt.
+ALWAYS_DIES = """\
+import os, signal
+from gnnbench.models.baselines import MLP
+from gnnbench.registry import register_model
+
+@register_model("mlp_always_dies", paper="test", tasks=("node_classification",))
+class AlwaysDies(MLP):
+    def forward(self, x, edge_index):
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
 # A model in a module beside the suite file: the driver imports it from there, a Ray worker cannot by itself.
 BESIDE = """\
 from gnnbench.models.baselines import MLP
@@ -161,6 +172,48 @@ def test_an_error_inside_a_run_is_recorded_once_and_not_retried(tmp_path, monkey
     (record,) = records
     assert record["status"] == "failed" and record["error"]["type"] == "RuntimeError"
     assert "Traceback" in record["error"]["traceback"] and record["attempts"] == {"count": 1, "lost": []}
+
+
+def test_a_run_whose_worker_dies_every_time_fails_once_its_retries_are_spent(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # Ray starts in this process, as in the test above
+    from gnnbench.harness.ray_executor import RayExecutor
+    from gnnbench.harness.suite import load_suite
+
+    (tmp_path / "always_dies.py").write_text(ALWAYS_DIES)
+    suite = tmp_path / "cluster.yaml"
+    suite.write_text(SUITE.replace("name: cluster", "name: cluster\nplugins: [always_dies]")
+                     .replace("models: [mlp, gcn]", "models: [mlp_always_dies]").replace("seeds: 4", "seeds: 1"))
+    (record,) = RayExecutor(num_cpus=1, max_retries=1).map(load_suite(suite).specs)
+    assert record["status"] == "failed"
+    assert record["attempts"]["count"] == 2 and len(record["attempts"]["lost"]) == 2  # the first and its one retry
+    assert all(lost.startswith("WorkerCrashedError") for lost in record["attempts"]["lost"])
+    assert record["error"]["message"].startswith("worker died 2 times; last: WorkerCrashedError")
+
+
+def test_a_driver_that_loses_its_ray_stops_after_yielding_the_finished_runs(tmp_path, monkeypatch):
+    """Ray's own death is no worker's: nothing is retried or recorded as failed, and the same command resumes."""
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # Ray starts in this process, as in the test above
+    from gnnbench.harness.ray_executor import RayExecutor, RayLostError
+    from gnnbench.harness.suite import load_suite
+
+    suite = tmp_path / "cluster.yaml"
+    suite.write_text(SUITE.replace("models: [mlp, gcn]", "models: [mlp]")
+                     .replace("seeds: 4, epochs: 60", "seeds: 2, epochs: 3"))
+    answers, real_get = [], ray.get
+
+    def get(ref, *args, **kwargs):  # the second answer finds the raylet gone
+        answers.append(ref)
+        if len(answers) == 2:
+            raise ray.exceptions.LocalRayletDiedError()
+        return real_get(ref, *args, **kwargs)
+
+    monkeypatch.setattr(ray, "get", get)
+    records = RayExecutor(num_cpus=1).map(load_suite(suite).specs)
+    assert next(records)["status"] == "ok"
+    with pytest.raises(RayLostError, match=r"the Ray instance of this driver died \(LocalRayletDiedError\); the "
+                                           r"finished runs are recorded, and the same command resumes the rest"):
+        next(records)
+    assert not ray.is_initialized()  # the Ray it started is shut down
 
 
 def test_a_module_plugin_beside_the_suite_travels_to_the_workers(tmp_path, monkeypatch):
