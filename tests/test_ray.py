@@ -96,6 +96,15 @@ def token_auth(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def ray_here(monkeypatch):
+    """For Ray started in this process. Its config was read at import, so tell the cluster it starts the same (no
+    token auth), and keep Ray from replacing ``builtins.print`` for the rest of the session, as its progress-bar
+    manager does once a worker's death is reported to this driver."""
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.setenv("RAY_TQDM_PATCH_PRINT", "0")
+
+
+@pytest.fixture
 def ray_cluster(token_auth):
     """``ray start --head`` on 127.0.0.1 in its own process group and temp dir; everything it started is killed
     afterwards, whatever happened."""
@@ -158,9 +167,7 @@ def test_a_killed_worker_is_retried_and_the_leaderboard_equals_the_local_one(ray
     assert _board(tmp_path / "ray").equals(_board(tmp_path / "local"))
 
 
-def test_an_error_inside_a_run_is_recorded_once_and_not_retried(tmp_path, monkeypatch):
-    # Ray starts in this process, whose Ray config was read at import: tell the cluster it starts the same.
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+def test_an_error_inside_a_run_is_recorded_once_and_not_retried(tmp_path, ray_here):
     from gnnbench.harness.ray_executor import RayExecutor
     from gnnbench.harness.suite import load_suite
 
@@ -174,8 +181,7 @@ def test_an_error_inside_a_run_is_recorded_once_and_not_retried(tmp_path, monkey
     assert "Traceback" in record["error"]["traceback"] and record["attempts"] == {"count": 1, "lost": []}
 
 
-def test_a_run_whose_worker_dies_every_time_fails_once_its_retries_are_spent(tmp_path, monkeypatch):
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # Ray starts in this process, as in the test above
+def test_a_run_whose_worker_dies_every_time_fails_once_its_retries_are_spent(tmp_path, ray_here):
     from gnnbench.harness.ray_executor import RayExecutor
     from gnnbench.harness.suite import load_suite
 
@@ -190,9 +196,8 @@ def test_a_run_whose_worker_dies_every_time_fails_once_its_retries_are_spent(tmp
     assert record["error"]["message"].startswith("worker died 2 times; last: WorkerCrashedError")
 
 
-def test_a_driver_that_loses_its_ray_stops_after_yielding_the_finished_runs(tmp_path, monkeypatch):
+def test_a_driver_that_loses_its_ray_stops_after_yielding_the_finished_runs(tmp_path, ray_here, monkeypatch):
     """Ray's own death is no worker's: nothing is retried or recorded as failed, and the same command resumes."""
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # Ray starts in this process, as in the test above
     from gnnbench.harness.ray_executor import RayExecutor, RayLostError
     from gnnbench.harness.suite import load_suite
 
@@ -265,8 +270,7 @@ def test_only_module_plugins_no_installed_package_provides_travel(tmp_path):
                                                            str(tmp_path / "gb_travelling_single.py")]
 
 
-def test_a_caller_that_started_ray_is_warned_that_local_plugins_cannot_travel(tmp_path, monkeypatch):
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # Ray starts in this process, as in the test above
+def test_a_caller_that_started_ray_is_warned_that_local_plugins_cannot_travel(tmp_path, ray_here):
     from gnnbench.harness.ray_executor import RayExecutor
     from gnnbench.harness.suite import load_suite
 
