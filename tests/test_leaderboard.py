@@ -132,6 +132,33 @@ def test_rank_is_within_each_dataset_with_ties_sharing_the_best_rank():
                      ("CiteSeer", "a"): 2}
 
 
+#: ten fold accuracies of two models with the same sum, 7.35: their float means differ in the last bit
+TIED = ([0.70, 0.68, 0.67, 0.81, 0.72, 0.80, 0.76, 0.75, 0.68, 0.78],
+        [0.67, 0.71, 0.69, 0.82, 0.69, 0.81, 0.75, 0.73, 0.71, 0.77])
+
+
+def test_equal_means_tie_whatever_the_last_bit_of_their_sums(tmp_path):
+    assert pd.Series(TIED[0]).mean() != pd.Series(TIED[1]).mean()  # the float noise this test is about
+    records = [rec(m, "IMDB", s, 0.5, v) for m, values in zip("ab", TIED) for s, v in enumerate(values)]
+    records += [rec(m, "MUTAG", 0, 0.5, v) for m, v in (("a", 0.9), ("b", 0.8))]
+    b = board(records)
+    assert dict(zip(b.loc[b.dataset == "IMDB", "model"], b.loc[b.dataset == "IMDB", "rank"])) == {"a": 1, "b": 1}
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    md = leaderboard.build(tmp_path).markdown.read_text()
+    assert "**73.5 ± 5.2 (10)**" in md and "**73.5 ± 5.1 (10)**" in md  # both bold, as both are best
+    assert "| a | 1.25 | 1.5 | 1 |" in md and "| b | 1.75 | 1.5 | 2 |" in md  # the ranks across datasets too
+
+
+def test_configurations_with_equal_validation_means_fall_to_the_tie_break():
+    """More seeds, then the config label: not the last bit of a float sum."""
+    records = [rec("gin", "IMDB", s, v, 0.5, config=c) for c, values in zip(("x", "y"), TIED)
+               for s, v in enumerate(values)]
+    assert board(records).iloc[0]["config"] == "x"
+    records = [rec("gin", "IMDB", s, v, 0.5, config=c) for c, values in zip(("x", "y"), TIED[::-1])
+               for s, v in enumerate(values)]
+    assert board(records).iloc[0]["config"] == "x"
+
+
 def test_failed_runs_are_counted_not_averaged_and_a_retry_replaces_its_failure():
     records = [rec("gcn", "Cora", 0, 0.7, 0.8), rec("gcn", "Cora", 1, 0, 0, status="failed"),
                rec("gcn", "Cora", 2, 0, 0, status="failed", run_id="retry"),

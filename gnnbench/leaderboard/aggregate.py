@@ -218,12 +218,19 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
     return rows
 
 
+def without_float_noise(values: Any) -> np.ndarray:
+    """``values`` rounded to 12 significant digits, for comparing means: the same per-seed values summed in
+    another order differ in their last bits (7.35 / 10 is 0.7350000000000001 or 0.7349999999999999), and equal
+    means must tie, to share a rank or to reach a selection's tie-break."""
+    return np.array([float(f"{v:.12g}") for v in np.asarray(values, dtype=float)])
+
+
 def _ranks(board: pd.DataFrame, rank_keys: list[str]) -> pd.Series:
     """1 = best within ``rank_keys`` in the metric's direction, ties sharing the better rank. A row with a failed
     run ranks after every row without one, as a configuration does in selection: its mean leaves out the seeds
     where it failed, so it would win by losing its worst seeds (under cross-validation a failure of any
     configuration counts: it could have changed a fold's choice). A NaN mean is unranked (None)."""
-    signed = np.where(board["direction"] == "max", -board["mean"], board["mean"])
+    signed = without_float_noise(np.where(board["direction"] == "max", -board["mean"], board["mean"]))
     incomplete = board["failed"].to_numpy() > 0
     groups = [board[k] for k in rank_keys]
     def among(rows: np.ndarray) -> pd.Series:
@@ -308,7 +315,7 @@ def _selected_index(grid: pd.DataFrame, row_keys: list[str]) -> list[int]:
     (deterministic). A configuration with a failed run (``failed`` above 0) or a NaN validation seed ranks
     after every one with neither: a failure's mean leaves out the seeds where it failed, so it would win by
     survivorship; among those, the best finite mean still wins."""
-    ordered = grid.assign(_score=np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]),
-                          _n=-grid["n"], _incomplete=(grid["failed"] > 0) | grid["val_mean"].isna())
+    score = without_float_noise(np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]))
+    ordered = grid.assign(_score=score, _n=-grid["n"], _incomplete=(grid["failed"] > 0) | grid["val_mean"].isna())
     ordered = ordered.sort_values([*row_keys, "_incomplete", "_score", "_n", "config"], kind="stable")
     return ordered.groupby(row_keys, sort=False).head(1).index.tolist()

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from gnnbench.leaderboard.aggregate import without_float_noise
+
 GROUP = ["task", "scenario", "metric"]
 
 
@@ -80,7 +82,7 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
         if complete.shape[0] < 2 or complete.shape[1] < 2:
             continue
         sign = -1.0 if part["direction"].iloc[0] == "max" else 1.0
-        ranks = complete.apply(lambda column, s=sign: pd.Series(stats.rankdata(s * column.to_numpy()),
+        ranks = complete.apply(lambda column, s=sign: pd.Series(stats.rankdata(without_float_noise(s * column)),
                                                                  index=column.index))
         ranks["mean_rank"] = ranks.mean(axis=1)
         ranks = ranks.sort_values("mean_rank", kind="stable")  # ties keep the model names' order
