@@ -97,6 +97,13 @@ def test_a_result_that_cannot_be_recorded_fails_its_run_not_the_suite(tiny_suite
     assert "'<' not supported" in summary.failures[1]["error"]["message"]  # the store sorts keys
 
 
+def test_records_name_the_vector_instructions_of_the_cpu_kernels():
+    """Another instruction set can round sums differently: a reason two machines' records differ."""
+    from gnnbench.harness.env import environment
+
+    assert environment(torch.device("cpu"))["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+
+
 def test_the_commit_is_of_the_checkout_gnnbench_is_in_not_of_one_around_it(tmp_path):
     """A non-editable install into a virtual environment inside some repository must not claim its HEAD."""
     import os

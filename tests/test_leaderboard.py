@@ -139,10 +139,11 @@ TIED = ([0.70, 0.68, 0.67, 0.81, 0.72, 0.80, 0.76, 0.75, 0.68, 0.78],
 
 def test_equal_means_tie_whatever_the_last_bit_of_their_sums(tmp_path):
     assert pd.Series(TIED[0]).mean() != pd.Series(TIED[1]).mean()  # the float noise this test is about
-    records = [rec(m, "IMDB", s, 0.5, v) for m, values in zip("ab", TIED) for s, v in enumerate(values)]
+    records = [rec(m, "IMDB", s, 0.5, v) for m, values in zip("ab", TIED, strict=True) for s, v in enumerate(values)]
     records += [rec(m, "MUTAG", 0, 0.5, v) for m, v in (("a", 0.9), ("b", 0.8))]
     b = board(records)
-    assert dict(zip(b.loc[b.dataset == "IMDB", "model"], b.loc[b.dataset == "IMDB", "rank"])) == {"a": 1, "b": 1}
+    imdb = b[b.dataset == "IMDB"]
+    assert dict(zip(imdb["model"], imdb["rank"], strict=True)) == {"a": 1, "b": 1}
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     md = leaderboard.build(tmp_path).markdown.read_text()
     assert "**73.5 ± 5.2 (10)**" in md and "**73.5 ± 5.1 (10)**" in md  # both bold, as both are best
@@ -151,10 +152,10 @@ def test_equal_means_tie_whatever_the_last_bit_of_their_sums(tmp_path):
 
 def test_configurations_with_equal_validation_means_fall_to_the_tie_break():
     """More seeds, then the config label: not the last bit of a float sum."""
-    records = [rec("gin", "IMDB", s, v, 0.5, config=c) for c, values in zip(("x", "y"), TIED)
+    records = [rec("gin", "IMDB", s, v, 0.5, config=c) for c, values in zip(("x", "y"), TIED, strict=True)
                for s, v in enumerate(values)]
     assert board(records).iloc[0]["config"] == "x"
-    records = [rec("gin", "IMDB", s, v, 0.5, config=c) for c, values in zip(("x", "y"), TIED[::-1])
+    records = [rec("gin", "IMDB", s, v, 0.5, config=c) for c, values in zip(("x", "y"), TIED[::-1], strict=True)
                for s, v in enumerate(values)]
     assert board(records).iloc[0]["config"] == "x"
 

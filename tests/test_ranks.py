@@ -37,6 +37,16 @@ def test_nemenyi_quantiles_match_demsar_table(k, q):
     assert nemenyi_cd(k, 6) == pytest.approx(q * math.sqrt(k * (k + 1) / 36), abs=2e-3)
 
 
+def test_means_equal_but_for_their_last_bit_tie_in_the_ranks_and_in_the_friedman_test():
+    noisy = pd.Series([0.70, 0.68, 0.67, 0.81, 0.72, 0.80, 0.76, 0.75, 0.68, 0.78]).mean()  # 0.7350000000000001
+    exact = {"a": [0.735, 0.9, 0.735], "b": [0.735, 0.8, 0.735], "c": [0.5, 0.5, 0.5]}
+    (tied,) = rank_summaries(table(exact))
+    (s,) = rank_summaries(table({**exact, "a": [noisy, 0.9, noisy]}))
+    assert noisy != 0.735 and s.ranks.loc["a", "D0"] == s.ranks.loc["b", "D0"] == 1.5
+    assert (s.friedman_stat, s.friedman_p) == (tied.friedman_stat, tied.friedman_p)  # not p < 0.05 by float noise
+    assert s.friedman_p > 0.05
+
+
 def test_lower_is_better_metrics_and_ties_share_the_average_rank():
     (s,) = rank_summaries(table({"x": [1.0, 2.0], "y": [1.0, 3.0], "z": [0.5, 3.0]}, "min", "mae"))
     assert s.ranks.loc["z", ["D0", "D1"]].tolist() == [1.0, 2.5]

@@ -197,7 +197,8 @@ def test_a_run_whose_worker_dies_every_time_fails_once_its_retries_are_spent(tmp
 
 
 def test_a_driver_that_loses_its_ray_stops_after_yielding_the_finished_runs(tmp_path, ray_here, monkeypatch):
-    """Ray's own death is no worker's: nothing is retried or recorded as failed, and the same command resumes."""
+    """Ray's own death (simulated: the second answer raises it) is no worker's: nothing is retried or recorded as
+    failed, and the error says that the same command resumes the rest."""
     from gnnbench.harness.ray_executor import RayExecutor, RayLostError
     from gnnbench.harness.suite import load_suite
 

@@ -75,6 +75,8 @@ def _static() -> dict[str, Any]:
         "platform": platform.platform(),
         "hostname": socket.gethostname(),
         "cpu_count": cpu_count(),
+        # the vector instructions PyTorch's CPU kernels use: another set can round sums differently
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "git_commit": git_commit(),
     }
 

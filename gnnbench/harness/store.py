@@ -128,10 +128,13 @@ class RunStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / ".lock").open("a") as lock:  # closing it lets go of the lock
+        with (self.directory / ".lock").open("a") as lock:
             if not _try_lock(lock, fcntl.LOCK_EX):
                 raise GnnbenchError(f"{self.directory}: another gnnbench process is writing these results")
-            yield
+            try:
+                yield
+            finally:  # explicitly: a child forked meanwhile (a plugin's) holds a copy that closing would not free
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _try_lock(file: IO[str], mode: int) -> bool:

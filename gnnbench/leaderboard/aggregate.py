@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from gnnbench.settings import differing, flatten, shown
 
@@ -218,11 +219,13 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
     return rows
 
 
-def without_float_noise(values: Any) -> np.ndarray:
+def without_float_noise(values: ArrayLike) -> np.ndarray:
     """``values`` rounded to 12 significant digits, for comparing means: the same per-seed values summed in
-    another order differ in their last bits (7.35 / 10 is 0.7350000000000001 or 0.7349999999999999), and equal
-    means must tie, to share a rank or to reach a selection's tie-break."""
-    return np.array([float(f"{v:.12g}") for v in np.asarray(values, dtype=float)])
+    another order differ in their last bits (7.35 / 10 is 0.7350000000000001 or 0.735), and equal means must tie,
+    to share a rank or to reach a selection's tie-break. (Two such sums can still round apart when they straddle
+    a rounding boundary: rare, not impossible.)"""
+    array = np.asarray(values, dtype=float)
+    return np.array([float(f"{v:.12g}") for v in array.ravel()]).reshape(array.shape)
 
 
 def _ranks(board: pd.DataFrame, rank_keys: list[str]) -> pd.Series:

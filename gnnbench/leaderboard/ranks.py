@@ -90,7 +90,7 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
         statistic, p = math.nan, math.nan
         if k >= 3:  # every model tied on every dataset: no difference at all, where scipy divides by zero
             tied = (ranks.drop(columns="mean_rank").nunique() == 1).all()
-            statistic, p = (0.0, 1.0) if tied else stats.friedmanchisquare(*complete.to_numpy())
+            statistic, p = (0.0, 1.0) if tied else stats.friedmanchisquare(*without_float_noise(complete.to_numpy()))
         out.append(RankSummary(task=task, scenario=scenario, metric=metric, ranks=ranks,
                                excluded=sorted(set(part["model"]) - set(complete.index) - set(incomplete)),
                                incomplete=incomplete, left_out=left_out,
