@@ -35,6 +35,9 @@ COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", 
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "protocol",
                  "versions", "epoch_load_s", "epoch_load_share", "configs_failed"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
+#: Means closer than this, relatively, are equal. Per-seed metrics are float32 values (an accuracy of 0.7 is
+#: recorded as 0.699999988), so equal sums of fractions reached on other seeds give means some 1e-8 apart.
+TIE_TOLERANCE = 1e-6
 #: The protocol a run's spec sets besides its row, hyperparameters and seed: the task's options and the budget.
 PROTOCOL_KEYS = ("task_options", "epochs", "patience")
 GROUP_KEYS = ["task", "dataset", "scenario"]
@@ -219,13 +222,24 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
     return rows
 
 
-def without_float_noise(values: ArrayLike) -> np.ndarray:
-    """``values`` rounded to 12 significant digits, for comparing means: the same per-seed values summed in
-    another order differ in their last bits (7.35 / 10 is 0.7350000000000001 or 0.735), and equal means must tie,
-    to share a rank or to reach a selection's tie-break. (Two such sums can still round apart when they straddle
-    a rounding boundary: rare, not impossible.)"""
+def tied(values: ArrayLike) -> np.ndarray:
+    """``values`` with each one that lies within TIE_TOLERANCE of the smallest of its run (in sorted order)
+    replaced by that smallest one, so that equal means compare equal: to share a rank, or to reach a selection's
+    tie-break. Give it only values compared with each other (one leaderboard group, one dataset). NaN stays."""
     array = np.asarray(values, dtype=float)
-    return np.array([float(f"{v:.12g}") for v in array.ravel()]).reshape(array.shape)
+    out = array.ravel().copy()
+    start = np.nan
+    for i in np.argsort(out, kind="stable"):  # NaN sorts last
+        if np.isnan(out[i]):
+            break
+        if not _close(out[i], start):
+            start = out[i]
+        out[i] = start
+    return out.reshape(array.shape)
+
+
+def _close(a: float, b: float) -> bool:
+    return bool(a == b or (np.isfinite(a) and np.isfinite(b) and abs(a - b) <= TIE_TOLERANCE * max(abs(a), abs(b))))
 
 
 def _ranks(board: pd.DataFrame, rank_keys: list[str]) -> pd.Series:
@@ -233,9 +247,10 @@ def _ranks(board: pd.DataFrame, rank_keys: list[str]) -> pd.Series:
     run ranks after every row without one, as a configuration does in selection: its mean leaves out the seeds
     where it failed, so it would win by losing its worst seeds (under cross-validation a failure of any
     configuration counts: it could have changed a fold's choice). A NaN mean is unranked (None)."""
-    signed = without_float_noise(np.where(board["direction"] == "max", -board["mean"], board["mean"]))
-    incomplete = board["failed"].to_numpy() > 0
     groups = [board[k] for k in rank_keys]
+    signed = pd.Series(np.where(board["direction"] == "max", -board["mean"], board["mean"]), index=board.index)
+    signed = signed.groupby(groups).transform(tied).to_numpy()
+    incomplete = board["failed"].to_numpy() > 0
     def among(rows: np.ndarray) -> pd.Series:
         return pd.Series(np.where(rows, signed, np.nan)).groupby(groups).rank(method="min")
 
@@ -318,7 +333,8 @@ def _selected_index(grid: pd.DataFrame, row_keys: list[str]) -> list[int]:
     (deterministic). A configuration with a failed run (``failed`` above 0) or a NaN validation seed ranks
     after every one with neither: a failure's mean leaves out the seeds where it failed, so it would win by
     survivorship; among those, the best finite mean still wins."""
-    score = without_float_noise(np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]))
+    signed = pd.Series(np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]), index=grid.index)
+    score = signed.groupby([grid[k] for k in row_keys]).transform(tied)
     ordered = grid.assign(_score=score, _n=-grid["n"], _incomplete=(grid["failed"] > 0) | grid["val_mean"].isna())
     ordered = ordered.sort_values([*row_keys, "_incomplete", "_score", "_n", "config"], kind="stable")
     return ordered.groupby(row_keys, sort=False).head(1).index.tolist()

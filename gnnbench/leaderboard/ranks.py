@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from gnnbench.leaderboard.aggregate import without_float_noise
+from gnnbench.leaderboard.aggregate import tied
 
 GROUP = ["task", "scenario", "metric"]
 
@@ -82,15 +82,16 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
         if complete.shape[0] < 2 or complete.shape[1] < 2:
             continue
         sign = -1.0 if part["direction"].iloc[0] == "max" else 1.0
-        ranks = complete.apply(lambda column, s=sign: pd.Series(stats.rankdata(without_float_noise(s * column)),
+        complete = complete.apply(lambda column: pd.Series(tied(column), index=column.index))  # equal means tie
+        ranks = complete.apply(lambda column, s=sign: pd.Series(stats.rankdata(s * column.to_numpy()),
                                                                  index=column.index))
         ranks["mean_rank"] = ranks.mean(axis=1)
         ranks = ranks.sort_values("mean_rank", kind="stable")  # ties keep the model names' order
         k, n = complete.shape
         statistic, p = math.nan, math.nan
         if k >= 3:  # every model tied on every dataset: no difference at all, where scipy divides by zero
-            tied = (ranks.drop(columns="mean_rank").nunique() == 1).all()
-            statistic, p = (0.0, 1.0) if tied else stats.friedmanchisquare(*without_float_noise(complete.to_numpy()))
+            all_tied = (ranks.drop(columns="mean_rank").nunique() == 1).all()
+            statistic, p = (0.0, 1.0) if all_tied else stats.friedmanchisquare(*complete.to_numpy())
         out.append(RankSummary(task=task, scenario=scenario, metric=metric, ranks=ranks,
                                excluded=sorted(set(part["model"]) - set(complete.index) - set(incomplete)),
                                incomplete=incomplete, left_out=left_out,
