@@ -243,3 +243,22 @@ def test_a_high_logit_is_a_negative_phase_all_the_way_to_the_solver() -> None:
     oracle = Oracle()
     oracle.y = graph.y
     assert task.phases("neuroback", instance, task.scores(oracle, instance), 0) == [-1, 2, 3]
+
+
+def test_validation_scores_each_component_as_the_solver_gets_it() -> None:
+    """The relational GIN's self term counts the relations present in its input, so a component with positive
+    literals only scores otherwise when batched with a mixed one: evaluation must see what reaches the solver."""
+    torch.manual_seed(0)
+    monotone = labelled(parse_dimacs("p cnf 2 2\n1 0\n2 0\n", name="monotone"), "t")  # backbone 1, 2; no -edges
+    mixed = labelled(parse_dimacs("p cnf 3 3\n-1 0\n2 0\n1 -2 3 0\n", name="mixed"), "t")
+    model, task = NeuroBack().eval(), SatSolving(SatOptions())
+    with torch.no_grad():
+        batched, _ = SatSolving.predict(model, Batch.from_data_list([*monotone.graphs, *mixed.graphs]))
+        logits, targets = zip(*(SatSolving.predict(model, g) for inst in (monotone, mixed) for g in inst.graphs),
+                              strict=True)
+    logits, target = torch.cat(logits), torch.cat(targets)
+    assert not torch.allclose(batched, logits)  # the batch changes the scores
+    torch.testing.assert_close(torch.logit(task.scores(model, monotone)[1:]), logits[:2])  # the solver's scores
+    metrics = task.evaluate(model, [monotone, mixed], torch.device("cpu"))
+    assert metrics["loss"] == pytest.approx(float(class_weighted_bce(logits, target)))
+    assert metrics["micro_f1"] == pytest.approx(float(((logits > 0).long() == target).float().mean()))

@@ -16,7 +16,8 @@ formula) would count it once per seed and understate every p. Medians of a few d
 run-to-run noise; the paired test says whether a policy's shift is systematic.
 
 ``mean_total_s`` is the mean over the formulas of inference plus solve time: what a user of the policy waits
-for, since the model runs before the solver can start (the default policy has no inference).
+for, since the model runs before the solver can start (the default policy has no inference), less building
+the formula's graph, which the data preparation does once.
 
 Coverage, pooled over the formulas: ``phased_fraction`` is the share of variables the policy sets a phase for;
 ``backbone_fraction`` the share of those that are backbone variables; ``agreement`` the share of these that

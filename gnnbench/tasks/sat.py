@@ -42,7 +42,6 @@ from gnnbench.tasks.phases import POLICIES, coverage, random_phases, threshold_p
 from gnnbench.tasks.solver import SOLVERS, solve
 
 SPLITS = ("train", "val", "test")
-EVAL_BATCH = 64
 SOLVING_FIELDS = ("family", "formula", "solver", "policy", "solved", "status", "conflicts", "decisions",
                   "propagations", "solve_s", "inference_s", "variables", "phased", "phased_backbone", "phased_agree")
 
@@ -135,11 +134,15 @@ class SatSolving(Task):
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, instances: list[SatInstance], device: torch.device,
                  majority: int | None = None) -> dict[str, float]:
-        """micro-F1 and loss over the backbone variables of ``instances`` (and the majority baseline's F1)."""
+        """micro-F1 and loss over the backbone variables of ``instances`` (and the majority baseline's F1).
+
+        One component at a time, as the official validation and as :meth:`scores` predicts for the solver: the
+        relational GIN adds its self term once per relation present in what it is given, so a component without
+        negative literals, say, scores otherwise when batched with others."""
         model.eval()
         logits, targets = [], []
-        for batch in DataLoader(self.graphs(instances), batch_size=EVAL_BATCH):
-            out, target = self.predict(model, batch.to(device))
+        for graph in self.graphs(instances):
+            out, target = self.predict(model, graph.to(device))
             logits.append(out)
             targets.append(target)
         if not targets or not sum(t.numel() for t in targets):
