@@ -30,7 +30,7 @@ def per_edge(conv: SIRConv, x: torch.Tensor, edge_index: torch.Tensor, aggr: str
             z = conv.lin_query(x[u]) + conv.lin_key(x[v])
             if edge_attr is not None:
                 z = z + conv.lin_edge(edge_attr[e])
-            m = conv.lin_relation(conv.act(z))
+            m = conv.lin_relation(conv.act(z)) + (conv.bias if aggr == "max" else 0)  # max: W_R's bias per edge
             if aggr == "sym":
                 m = m * (deg_out[v] * deg_in[u]).rsqrt()
             messages.append(m)
@@ -40,7 +40,7 @@ def per_edge(conv: SIRConv, x: torch.Tensor, edge_index: torch.Tensor, aggr: str
             stacked = torch.stack(messages)
             agg = {"sum": stacked.sum(0), "sym": stacked.sum(0), "mean": stacked.mean(0),
                    "max": stacked.max(0).values}[aggr]
-        rows.append(agg + conv.bias)
+        rows.append(agg if aggr == "max" else agg + conv.bias)  # max: a node without messages gets 0
     return torch.stack(rows)
 
 
@@ -158,3 +158,35 @@ def test_feat_dropout_drops_the_query_and_key_features_in_training_only() -> Non
     assert torch.allclose(out, by_hand + conv.bias, atol=1e-12)
     assert not torch.allclose(out, per_edge(conv, x, edge_index, "sum"))  # the masks did something
     assert torch.allclose(conv.eval()(x, edge_index), per_edge(conv, x, edge_index, "sum"), atol=1e-12)
+
+
+def test_feat_dropout_also_drops_the_edge_term_as_the_official_edge_variant() -> None:
+    """The official ``SIREConv`` drops ``W_E e`` with the same rate as q and k: masks in the order q, k, e."""
+    torch.manual_seed(0)
+    x, edge_index = random_graph()
+    x, edge_attr = x.double(), torch.randn(edge_index.size(1), 4, dtype=torch.double)
+    conv = SIRConv(3, 5, 2, edge_dim=4, feat_dropout=0.5).double().train()
+    torch.manual_seed(1)
+    out = conv(x, edge_index, edge_attr)
+    torch.manual_seed(1)
+    q, k, e = (torch.nn.functional.dropout(lin(v), 0.5, True)
+               for lin, v in ((conv.lin_query, x), (conv.lin_key, x), (conv.lin_edge, edge_attr)))
+    src, dst = edge_index
+    messages = conv.lin_relation(conv.act(q[dst] + k[src] + e))
+    by_hand = torch.zeros(x.size(0), 2, dtype=x.dtype).index_add_(0, dst, messages)
+    assert torch.allclose(out, by_hand + conv.bias, atol=1e-12)
+
+
+def test_input_dropout_drops_the_encoded_features_not_the_raw_ones() -> None:
+    """As the official models with an input encoder: ``input_drop(node_encoder(x))``. Dropping a raw one-hot bit
+    would instead change every hidden unit."""
+    torch.manual_seed(0)
+    x, edge_index = random_graph()
+    model = SIRGCN(3, 2, hidden_channels=32, num_layers=1, input_dropout=0.5).train()
+    seen = []
+    model.convs[0].register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    model(x, edge_index)
+    (h,) = seen
+    kept = h != 0
+    assert 0 < int(kept.sum()) < h.numel()  # whole entries of the encoding are dropped
+    torch.testing.assert_close(h[kept], 2 * model.input(x)[kept])  # the rest scaled by 1 / (1 - p)

@@ -8,7 +8,8 @@ The message is *anisotropic* (it depends on the receiver u and the sender v join
 inside it, so it never splits into f(u) + g(v)). Efficient form (paper, official code): ``q = W_Q h`` and
 ``k = W_K h`` once per node, only ``sigma(q_u + k_v)`` per edge; for the linear aggregators (sum, mean, sym)
 ``W_R`` is applied once after aggregating, for ``max`` per edge before the max. ``W_Q`` has a bias, ``W_K`` none
-(official HEAD), ``W_R``'s bias is added once per node. ``sym`` is a sum with each message scaled by
+(official HEAD), ``W_R``'s bias is added once per node; under ``max`` only to nodes with a message, since the
+official per-edge ``W_R`` leaves a node without one at DGL's empty max, 0. ``sym`` is a sum with each message scaled by
 ``deg_out(v)^{-1/2} deg_in(u)^{-1/2}`` (degrees clamped to 1, no self-loops added).
 """
 
@@ -64,7 +65,7 @@ class SIRConv(MessagePassing):
         if self.lin_edge is not None:
             if edge_attr is None:
                 raise ValueError("this SIRConv was built with edge_dim, so it needs edge_attr")
-            e = self.lin_edge(edge_attr)
+            e = F.dropout(self.lin_edge(edge_attr), self.feat_dropout, self.training)
         norm = None
         if self.mode == "sym":
             src, dst = edge_index
@@ -73,8 +74,8 @@ class SIRConv(MessagePassing):
             norm = deg_out[src] * deg_in[dst]
         out = self.propagate(edge_index, q=q, k=k, e=e, norm=norm, size=(x.size(0), x.size(0)))
         if self.mode != "max":
-            out = self.lin_relation(out)
-        return out + self.bias
+            return self.lin_relation(out) + self.bias
+        return out + self.bias * (degree(edge_index[1], x.size(0)) > 0).unsqueeze(-1)
 
     def message(self, q_i: Tensor, k_j: Tensor, e: Tensor | None, norm: Tensor | None) -> Tensor:
         m = self.act(q_i + k_j if e is None else q_i + k_j + e)
@@ -89,7 +90,8 @@ class SIRConv(MessagePassing):
                 defaults={"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "warmup_epochs": 10,
                           "lr_patience": 10, "lr_factor": 0.5, "batch_size": 128})
 class SIRGCN(nn.Module):
-    r"""SIR-GCN, as the official benchmark wraps :class:`SIRConv`: input linear; per layer
+    r"""SIR-GCN, as the official benchmark wraps :class:`SIRConv`: input linear (``input_dropout`` after it, as
+    the official models with an input encoder place it); per layer
     ``SIRConv(h) [+ W_res h] -> norm -> LeakyReLU(0.2) -> dropout``; an MLP readout of ``readout_layers`` on
     every node, then, for graph targets (when ``batch`` is given), pooling of the node scores, as the official
     models do (``readouts`` before ``pool``).
@@ -126,7 +128,7 @@ class SIRGCN(nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor | None = None) -> Tensor:
         """Node outputs, or one row per graph when ``batch`` is given."""
-        h = self.input(F.dropout(x, self.input_dropout, self.training))
+        h = F.dropout(self.input(x), self.input_dropout, self.training)
         for conv, resid, norm in zip(self.convs, self.resids, self.norms, strict=True):
             out = conv(h, edge_index)
             if self.residual:
