@@ -19,7 +19,8 @@ from scipy.sparse.csgraph import shortest_path
 from torch import Tensor
 
 #: ``all``: every simple path (PathNN-AP); ``shortest``: every shortest path (PathNN-SP+); ``one_shortest``:
-#: one shortest path per (root, end) pair, the lexicographically first (PathNN-SP).
+#: one shortest path per ordered (root, end) pair, the lexicographically first (PathNN-SP takes one per unordered
+#: pair and its reverse).
 PATH_KINDS = ("all", "shortest", "one_shortest")
 
 
