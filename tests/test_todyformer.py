@@ -147,6 +147,43 @@ def test_the_global_encoder_carries_what_the_local_mpnn_cannot() -> None:
     assert (embedding(full, data) - embedding(full, changed)).abs().max() > 1e-4
 
 
+def test_causal_global_attention_never_reads_a_later_patch() -> None:
+    """``causal``: a patch's output ignores every later patch (the read-out token, last, reads them all), padding
+    included, and no row turns NaN, not even a node's padding before its first patch; bidirectional, it reads them."""
+    g = torch.Generator().manual_seed(0)
+    seq = torch.randn(3, 5, 16, generator=g)  # 3 nodes, 4 patches + the read-out token
+    pad = torch.tensor([[False, True, False, False, False],
+                        [True, True, False, True, False],  # absent from patches 0, 1 and 3
+                        [True, True, True, True, False]])  # absent from every patch
+    later = seq.clone()
+    later[:, 3] += 10 * torch.randn(3, 16, generator=g)  # the last patch
+    for causal in (True, False):
+        net = model(causal=causal)
+        out, moved = (net.attend(net.globals[0], s, pad) for s in (seq, later))
+        assert torch.isfinite(out).all()
+        present = ~pad[:, :3]
+        assert torch.equal(out[:, :3][present], moved[:, :3][present]) == causal
+        assert not torch.equal(out[:2, 4], moved[:2, 4])  # the read-out token reads the last patch either way
+    with pytest.raises(ValueError, match="causal"):
+        model(causal=True, global_encoder=False)
+
+
+def test_the_last_patch_readout_is_the_node_token_of_its_latest_patch() -> None:
+    """``readout: last_patch`` reads z_v from the final block's token of the latest patch v occurs in (the read-out
+    token where it occurs in none): the description's "token of the last patch in which the node appears"."""
+    net, data = model(readout="last_patch", num_blocks=1), random_stream(events=300)
+    seen = {}
+    net.globals[0].register_forward_hook(
+        lambda layer, args, kwargs, out: seen.update(out=out, pad=kwargs["src_key_padding_mask"]), with_kwargs=True)
+    z, _ = net.embed(data, torch.arange(50), data.t[250])
+    out, present = seen["out"], ~seen["pad"][:, :-1]
+    latest = torch.where(present.any(1), (present * torch.arange(1, 5)).argmax(1), 4)  # 4: the read-out token
+    assert present.any(1).sum() > 0 and (~present.any(1)).sum() > 0  # both kinds of node are queried
+    assert torch.equal(z, out[torch.arange(z.size(0)), latest])
+    token, _ = model(num_blocks=1).embed(data, torch.arange(50), data.t[250])
+    assert not torch.equal(z, token)  # the read-out token's own row is another embedding
+
+
 def test_a_window_of_patches_learns_a_rule_longer_than_a_patch_and_m1_does_not() -> None:
     """Every pair recurs 64 events later; patches of 16 events, windows of 8 patches (128 events) vs one. What
     the M = 1 ablation removes here is the window's reach, not only the global encoder: that encoder's own part

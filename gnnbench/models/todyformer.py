@@ -3,8 +3,9 @@ r"""Todyformer: a dynamic-graph Transformer with structure-aware tokenization (B
 arXiv 2402.05944).
 
 **No reference code exists** (the authors' folder holds a README only), so this follows the paper's
-description: its architecture figure, abstract and reviews. Every choice the paper leaves open is a named
-hyperparameter; the defaults are ours and are documented in ``docs/models/todyformer.md``.
+description: its architecture figure, abstract and reviews. The choices the paper leaves open are named
+hyperparameters where they change the architecture (``causal``, ``readout``, ``norm_first``, the node2vec
+encoding, the sizes); the defaults are ours and are documented in ``docs/models/todyformer.md``.
 
 For a batch of target events whose first time is :math:`t_0`:
 
@@ -26,10 +27,13 @@ For a batch of target events whose first time is :math:`t_0`:
 4. **Pack.** Tokens are regrouped node-wise into a sequence
    :math:`[h_{1,v}, \dots, h_{M,v}, r_v]` of the node's M patch tokens (a key-padding mask hides patches the
    node is absent from) and a read-out token :math:`r_v` that carries the node's state across blocks.
-5. **Global encoder.** A Transformer encoder layer over each node's sequence, with a temporal positional
-   encoding :math:`\psi(t_0 - \max_{e \in P_m} t_e)` of each patch's age (age 0 for :math:`r_v`).
+5. **Global encoder.** A Transformer encoder layer (pre-LN; ``norm_first = False``: post-LN) over each node's
+   sequence, with a temporal positional encoding :math:`\psi(t_0 - \max_{e \in P_m} t_e)` of each patch's age
+   (age 0 for :math:`r_v`). Bidirectional: every patch precedes the batch; ``causal`` lets patch m attend to
+   patches :math:`\le m` only.
 6. **Unpack.** Patch positions go back to their tokens, the input of the next block's local encoder.
-7. Steps 3-6 repeat L = ``num_blocks`` times; :math:`z_v = r_v` and a pair scores
+7. Steps 3-6 repeat L = ``num_blocks`` times; :math:`z_v = r_v` (``readout = "last_patch"``: the node's token
+   in the latest patch it occurs in, :math:`r_v` where it occurs in none) and a pair scores
    :math:`\mathrm{MLP}([z_u \Vert z_v])`, trained with BCE against sampled negative destinations.
 
 ``global_encoder = False`` (with ``num_patches = 1``: the registered ``todyformer_m1``, a window of one patch) is
@@ -48,7 +52,7 @@ Nodes without a training event get :math:`p_v = 0`, so no positional term (the i
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 from unittest import mock
 
 import torch
@@ -66,6 +70,7 @@ from gnnbench.tasks.base import Budget, FitResult, RunContext
 from gnnbench.tasks.temporal_link import StreamSplit, TemporalLinkModel, TemporalLinkPrediction
 
 PAPER = "Biparva et al., TMLR 2024 (arXiv 2402.05944)"
+Readout = Literal["token", "last_patch"]
 
 
 def window(history: TemporalData, t0: Tensor, size: int) -> TemporalData:
@@ -127,18 +132,24 @@ class Todyformer(TemporalLinkModel):
 
     def __init__(self, in_channels: int, out_channels: int, num_nodes: int, hidden_channels: int = 64,
                  time_channels: int = 32, num_patches: int = 8, patch_size: int = 32, num_blocks: int = 2,
-                 heads: int = 2, dropout: float = 0.1, global_encoder: bool = True, node2vec_dim: int = 0,
+                 heads: int = 2, dropout: float = 0.1, global_encoder: bool = True, causal: bool = False,
+                 readout: Readout = "token", norm_first: bool = True, node2vec_dim: int = 0,
                  node2vec_walk_length: int = 20, node2vec_context_size: int = 10, node2vec_walks_per_node: int = 10,
                  node2vec_p: float = 1.0, node2vec_q: float = 1.0, node2vec_epochs: int = 100) -> None:
         super().__init__()
         if hidden_channels % heads:
             raise ValueError(f"hidden_channels ({hidden_channels}) must be divisible by heads ({heads})")
+        if readout not in ("token", "last_patch"):
+            raise ValueError(f"readout must be 'token' or 'last_patch', got {readout!r}")
+        if causal and not global_encoder:
+            raise ValueError("causal masks the global encoder's attention, so it needs global_encoder")
         if node2vec_dim and not global_encoder:
             raise ValueError("node2vec_dim > 0 needs global_encoder: the positional encoding feeds the global encoder")
         if node2vec_dim and node2vec_context_size > node2vec_walk_length:
             raise ValueError(f"node2vec_context_size ({node2vec_context_size}) must not exceed "
                              f"node2vec_walk_length ({node2vec_walk_length})")
         self.num_patches, self.patch_size, self.global_encoder = num_patches, patch_size, global_encoder
+        self.heads, self.causal, self.readout_from = heads, causal, readout
         self.num_nodes, self.node2vec_dim, self.node2vec_epochs = num_nodes, node2vec_dim, node2vec_epochs
         self.node2vec_walks = {"walk_length": node2vec_walk_length, "context_size": node2vec_context_size,
                                "walks_per_node": node2vec_walks_per_node, "p": node2vec_p, "q": node2vec_q}
@@ -152,7 +163,7 @@ class Todyformer(TemporalLinkModel):
         self.local_norm = nn.ModuleList(nn.LayerNorm(hidden_channels) for _ in range(num_blocks))
         self.globals = nn.ModuleList(
             nn.TransformerEncoderLayer(hidden_channels, heads, 2 * hidden_channels, dropout, batch_first=True,
-                                       norm_first=True) for _ in range(num_blocks if global_encoder else 0))
+                                       norm_first=norm_first) for _ in range(num_blocks if global_encoder else 0))
         self.decoder = MLP([2 * hidden_channels, hidden_channels, 1], dropout=dropout, norm=None)
         # fitted on the training events by ``fit_positional_encoding`` (done by ``fit``); frozen, not a parameter.
         # Built last, so the other parameters start the same with the encoding on or off.
@@ -225,11 +236,23 @@ class Todyformer(TemporalLinkModel):
                 dense, present = pack(h, tok_node, tok_patch, nodes.numel(), self.num_patches)
                 seq = torch.cat([dense, r.unsqueeze(1)], 1) + position
                 pad = torch.cat([~present, present.new_zeros(nodes.numel(), 1)], 1)
-                seq = self.globals[k](seq, src_key_padding_mask=pad)
+                seq = self.attend(self.globals[k], seq, pad)
                 h, r = unpack(seq, tok_node, tok_patch), seq[:, -1]
-        if not self.global_encoder:
+        if not self.global_encoder or self.readout_from == "last_patch":  # nothing updates r without the encoder
             r = self.latest_token(h, tok_node, tok_patch, r)
         return r, inverse[2 * n_events:]
+
+    def attend(self, layer: nn.TransformerEncoderLayer, seq: Tensor, pad: Tensor) -> Tensor:
+        """One global layer over each node's sequence ``[patch_1 .. patch_M, r]``, never attending to padding.
+
+        ``causal``: patch m attends to patches <= m only; the read-out token, last, to every patch. Each position
+        also attends to itself, so the padding's own rows (discarded) never have every key masked."""
+        if not self.causal:
+            return layer(seq, src_key_padding_mask=pad)
+        length = seq.size(1)
+        earlier = torch.ones(length, length, dtype=torch.bool, device=seq.device).tril()
+        allowed = (earlier & ~pad.unsqueeze(1)) | torch.eye(length, dtype=torch.bool, device=seq.device)
+        return layer(seq, src_mask=~allowed.repeat_interleave(self.heads, 0))
 
     def latest_token(self, h: Tensor, node: Tensor, patch: Tensor, default: Tensor) -> Tensor:
         """Each node's token in the latest patch it occurs in; ``default`` where it occurs in none."""
