@@ -18,7 +18,8 @@ def random_graph(seed: int = 0, nodes: int = 6, edges: int = 14) -> tuple[torch.
 
 def per_edge(conv: SIRConv, x: torch.Tensor, edge_index: torch.Tensor, aggr: str,
              edge_attr: torch.Tensor | None = None) -> torch.Tensor:
-    """The definition, one edge at a time: h_u = b + AGG_{v -> u} W_R sigma(W_Q h_u + W_K h_v [+ W_E e_vu])."""
+    """The definition, one edge at a time: h_u = b + AGG_{v -> u} W_R sigma(W_Q h_u + W_K h_v [+ W_E e_vu]); under
+    max, as the official per-edge W_R, max_{v -> u} (W_R sigma(...) + b), and 0 without messages."""
     n = x.size(0)
     deg_out = torch.bincount(edge_index[0], minlength=n).clamp(min=1).double()
     deg_in = torch.bincount(edge_index[1], minlength=n).clamp(min=1).double()

@@ -160,10 +160,17 @@ def test_causal_global_attention_never_reads_a_later_patch() -> None:
     for causal in (True, False):
         net = model(causal=causal)
         out, moved = (net.attend(net.globals[0], s, pad) for s in (seq, later))
-        assert torch.isfinite(out).all()
         present = ~pad[:, :3]
         assert torch.equal(out[:, :3][present], moved[:, :3][present]) == causal
-        assert not torch.equal(out[:2, 4], moved[:2, 4])  # the read-out token reads the last patch either way
+        assert not torch.equal(out[0, 4], moved[0, 4])  # node 0's read-out token reads its last patch...
+        assert torch.equal(out[1:, 4], moved[1:, 4])  # ...the others' never read their padding
+        with torch.no_grad():  # the inference kernel, where a fully masked row would be NaN
+            assert torch.isfinite(net.attend(net.globals[0], seq, pad)).all()
+    net, one_by_one = model(causal=True), []  # each node alone, with its own 2-D mask: the batched mask must give
+    for node in range(3):                     # every node (and head) its own
+        allowed = torch.ones(5, 5, dtype=torch.bool).tril() & ~pad[node] | torch.eye(5, dtype=torch.bool)
+        one_by_one.append(net.globals[0](seq[node:node + 1], src_mask=~allowed))
+    torch.testing.assert_close(net.attend(net.globals[0], seq, pad), torch.cat(one_by_one))
     with pytest.raises(ValueError, match="causal"):
         model(causal=True, global_encoder=False)
 

@@ -52,7 +52,7 @@ Nodes without a training event get :math:`p_v = 0`, so no positional term (the i
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from unittest import mock
 
 import torch
@@ -139,8 +139,8 @@ class Todyformer(TemporalLinkModel):
         super().__init__()
         if hidden_channels % heads:
             raise ValueError(f"hidden_channels ({hidden_channels}) must be divisible by heads ({heads})")
-        if readout not in ("token", "last_patch"):
-            raise ValueError(f"readout must be 'token' or 'last_patch', got {readout!r}")
+        if readout not in get_args(Readout):
+            raise ValueError(f"readout must be one of {get_args(Readout)}, got {readout!r}")
         if causal and not global_encoder:
             raise ValueError("causal masks the global encoder's attention, so it needs global_encoder")
         if node2vec_dim and not global_encoder:
@@ -149,7 +149,7 @@ class Todyformer(TemporalLinkModel):
             raise ValueError(f"node2vec_context_size ({node2vec_context_size}) must not exceed "
                              f"node2vec_walk_length ({node2vec_walk_length})")
         self.num_patches, self.patch_size, self.global_encoder = num_patches, patch_size, global_encoder
-        self.heads, self.causal, self.readout_from = heads, causal, readout
+        self.causal, self.readout_from = causal, readout
         self.num_nodes, self.node2vec_dim, self.node2vec_epochs = num_nodes, node2vec_dim, node2vec_epochs
         self.node2vec_walks = {"walk_length": node2vec_walk_length, "context_size": node2vec_context_size,
                                "walks_per_node": node2vec_walks_per_node, "p": node2vec_p, "q": node2vec_q}
@@ -252,7 +252,7 @@ class Todyformer(TemporalLinkModel):
         length = seq.size(1)
         earlier = torch.ones(length, length, dtype=torch.bool, device=seq.device).tril()
         allowed = (earlier & ~pad.unsqueeze(1)) | torch.eye(length, dtype=torch.bool, device=seq.device)
-        return layer(seq, src_mask=~allowed.repeat_interleave(self.heads, 0))
+        return layer(seq, src_mask=~allowed.repeat_interleave(layer.self_attn.num_heads, 0))  # node-major
 
     def latest_token(self, h: Tensor, node: Tensor, patch: Tensor, default: Tensor) -> Tensor:
         """Each node's token in the latest patch it occurs in; ``default`` where it occurs in none."""
