@@ -9,8 +9,8 @@ inside it, so it never splits into f(u) + g(v)). Efficient form (paper, official
 ``k = W_K h`` once per node, only ``sigma(q_u + k_v)`` per edge; for the linear aggregators (sum, mean, sym)
 ``W_R`` is applied once after aggregating, for ``max`` per edge before the max. ``W_Q`` has a bias, ``W_K`` none
 (official HEAD), ``W_R``'s bias is added once per node; under ``max`` only to nodes with a message, since the
-official per-edge ``W_R`` leaves a node without one at DGL's empty max, 0. ``sym`` is a sum with each message scaled by
-``deg_out(v)^{-1/2} deg_in(u)^{-1/2}`` (degrees clamped to 1, no self-loops added).
+official per-edge ``W_R`` leaves a node without one at DGL's empty max, 0. ``sym`` is a sum with each message
+scaled by ``deg_out(v)^{-1/2} deg_in(u)^{-1/2}`` (degrees clamped to 1, no self-loops added).
 """
 
 from __future__ import annotations
