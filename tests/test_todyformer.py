@@ -191,6 +191,20 @@ def test_the_last_patch_readout_is_the_node_token_of_its_latest_patch() -> None:
     assert not torch.equal(z, token)  # the read-out token's own row is another embedding
 
 
+def test_norm_first_false_normalises_the_global_layers_output() -> None:
+    """Post-LN (``norm_first: false``) ends each global layer with its LayerNorm (weight 1, bias 0 at start), so
+    every row of its output has mean 0 and variance 1; pre-LN (the default) leaves the residual stream as is."""
+    data, rows = random_stream(events=300), {}
+    for norm_first in (True, False):
+        net = model(norm_first=norm_first, num_blocks=1)
+        net.globals[0].register_forward_hook(lambda layer, args, out, key=norm_first: rows.update({key: out}))
+        net.embed(data, torch.arange(50), data.t[250])
+    post, pre = rows[False], rows[True]
+    torch.testing.assert_close(post.mean(-1), torch.zeros(post.shape[:-1]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(post.var(-1, unbiased=False), torch.ones(post.shape[:-1]), atol=1e-3, rtol=0)
+    assert pre.var(-1, unbiased=False).sub(1).abs().max() > 0.1
+
+
 def test_a_window_of_patches_learns_a_rule_longer_than_a_patch_and_m1_does_not() -> None:
     """Every pair recurs 64 events later; patches of 16 events, windows of 8 patches (128 events) vs one. What
     the M = 1 ablation removes here is the window's reach, not only the global encoder: that encoder's own part
