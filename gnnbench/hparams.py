@@ -114,6 +114,13 @@ def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset:
             if not (k in added and v == params[k].default)}
 
 
+def as_built(model_cls: type, hparams: Mapping[str, Any]) -> dict[str, Any]:
+    """``hparams`` with the constructor's defaults for the arguments they leave out (an added argument at its
+    off value): every argument the model is built with."""
+    params = constructor_params(model_cls)
+    return {**{n: p.default for n, p in params.items() if p.default is not p.empty}, **hparams}
+
+
 def added_hparams(model_cls: type) -> tuple[str, ...]:
     """Constructor arguments added after results existed (the class attribute ``added_hparams``). Each one's
     default is its off value, the behaviour before it existed, and a run's hyperparameters hold it only when set

@@ -219,6 +219,53 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
      " models: [{name: sir_gcn, hparams: {lr_step: 50}}]}]\n",  # lr_patience 10 is sir_gcn's own default
      "experiments[0].models[0].hparams.lr_step", "lr_patience (10) and lr_step (50) are two schedules"),
+    # combinations a model's constructor rejects (its check_hparams), defaults and off values counted
+    ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream],"
+     " models: [{name: todyformer_m1, hparams: {causal: true}}]}]\n", "experiments[0].models[0].hparams.causal",
+     "causal masks the global encoder's attention, so it needs global_encoder: true"),
+    ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream],"
+     " models: [{name: todyformer, hparams: {global_encoder: false, node2vec_dim: 8}}]}]\n",
+     "experiments[0].models[0].hparams.node2vec_dim",
+     "node2vec_dim > 0 feeds a positional encoding to the global encoder, so it needs global_encoder: true"),
+    ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream],"
+     " models: [{name: todyformer, hparams: {node2vec_dim: 8, node2vec_context_size: [10, 30]}}]}]\n",
+     "experiments[0].models[0].hparams.node2vec_context_size",
+     "node2vec_context_size (30) must not exceed node2vec_walk_length (20)"),
+    ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream],"
+     " models: [{name: todyformer, hparams: {heads: 3}}]}]\n", "experiments[0].models[0].hparams.heads",
+     "hidden_channels (64) must be divisible by heads (3)"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: dgmlp, hparams: {K: -1}}]}]\n", "experiments[0].models[0].hparams.K",
+     "DGMLP needs K >= 0 propagation steps, got -1"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: dgmlp, hparams: {temperature: 0}}]}]\n", "experiments[0].models[0].hparams.temperature",
+     "DGMLP needs a positive temperature, got 0"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: dgmlp, hparams: {mlp_layers: 0}}]}]\n", "experiments[0].models[0].hparams.mlp_layers",
+     "mlp_layers must be >= 1, got 0"),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
+     " models: [{name: kpath, hparams: {k: 0}}]}]\n", "experiments[0].models[0].hparams.k",
+     "k (the longest path) must be >= 1, got 0"),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
+     " models: [{name: kpath, hparams: {max_paths_per_node: 0}}]}]\n",
+     "experiments[0].models[0].hparams.max_paths_per_node",
+     "max_paths_per_node must be >= 1 (or null: every path), got 0"),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
+     " models: [{name: kpath, hparams: {contrast_weight: 0.1, drop_rate: 1.5}}]}]\n",
+     "experiments[0].models[0].hparams.drop_rate",
+     "drop_rate is a probability: expected a number in [0, 1], got 1.5"),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
+     " models: [{name: kpath, hparams: {paths: shortest_only}}]}]\n", "experiments[0].models[0].hparams.paths",
+     "expected one of 'all', 'shortest', 'one_shortest'"),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
+     " models: [{name: sir_gcn, hparams: {readout_layers: 0}}]}]\n", "experiments[0].models[0].hparams.readout_layers",
+     "readout_layers must be >= 1, got 0"),
+    ("name: s\nexperiments: [{task: sat_solving, datasets: [SAT-3SAT],"
+     " models: [{name: neuroback, hparams: {patches: 5}}]}]\n", "experiments[0].models[0].hparams.patches",
+     "hidden_channels (48) must be divisible by patches (5)"),
+    ("name: s\nexperiments: [{task: sat_solving, datasets: [SAT-3SAT],"
+     " models: [{name: neuroback, hparams: {patches: 12}}]}]\n", "experiments[0].models[0]",
+     "each patch's 4 channels (hidden_channels / patches) must be divisible by patch_heads (8)"),
     # the same row under another split or budget: its seeds would be averaged with the first's, same or not
     ("name: s\nexperiments:\n  - {task: node_classification, datasets: [Cora], models: [gcn]}\n"
      "  - {task: {name: node_classification, split: random}, datasets: [Cora], models: [gcn], epochs: 50}\n",

@@ -12,6 +12,8 @@ nodes.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 import torch
 from scipy.sparse import csr_matrix
@@ -21,7 +23,8 @@ from torch import Tensor
 #: ``all``: every simple path (PathNN-AP); ``shortest``: every shortest path (PathNN-SP+); ``one_shortest``:
 #: one shortest path per ordered (root, end) pair, the lexicographically first (PathNN-SP takes one per unordered
 #: pair and its reverse).
-PATH_KINDS = ("all", "shortest", "one_shortest")
+PathKind = Literal["all", "shortest", "one_shortest"]
+PATH_KINDS: tuple[PathKind, ...] = get_args(PathKind)
 
 
 def _csr(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:

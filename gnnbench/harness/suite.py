@@ -303,17 +303,19 @@ class _Expander:
                  grid: list[dict[str, tuple[dict[str, Any], str]]], chosen: set[str], seeds: list[int],
                  device: str) -> None:
         """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run` and the
-        model's ``check_hparams(hparams, device)`` where it has one; the error names the hyperparameter's key
-        when the suite set it (``chosen``), the model's when a default is at fault, else the task's."""
+        model's ``check_hparams(hparams, device)`` where it has one (given every constructor argument, those a run
+        leaves out included); the error names the hyperparameter's key when the suite set it (``chosen``), the
+        model's when a default is at fault, else the task's."""
         task_cls = TASKS.get(task).obj
         task_options = task_cls.Options(**options)
-        check_model = getattr(MODELS.get(model).obj, "check_hparams", None)
+        entry = MODELS.get(model)
+        check_model = getattr(entry.obj, "check_hparams", None)
         for point in grid:
             for (dataset, (hparams, config)), seed in itertools.product(point.items(), seeds):
                 try:
                     task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
                     if check_model is not None:
-                        check_model(hparams, device)
+                        check_model(hp.as_built(entry.obj, hparams), device)
                 except hp.HparamError as exc:
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
                     key = _join(model_key, f"hparams.{exc.key}") if exc.key in chosen else model_key

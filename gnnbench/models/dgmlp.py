@@ -35,7 +35,7 @@ for 200 epochs with Adam, T = 1; the per-dataset ``K``, dropout, lr and weight d
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -48,6 +48,7 @@ from torch_geometric.data import Data
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import add_remaining_self_loops, degree, scatter
 
+from gnnbench.hparams import HparamError
 from gnnbench.models.baselines import dropout
 from gnnbench.registry import register_model
 from gnnbench.tasks.base import Budget, FitResult, RunContext
@@ -115,6 +116,14 @@ def combine(x: Tensor, weights: Tensor, propagate: Propagate) -> Tensor:
     return combined
 
 
+def check_propagation(K: int, temperature: float) -> None:
+    """The settings :func:`precompute` needs; a suite checks them (:meth:`DGMLP.check_hparams`) when it loads."""
+    if K < 0:
+        raise HparamError("K", f"DGMLP needs K >= 0 propagation steps, got {K}")
+    if not temperature > 0:
+        raise HparamError("temperature", f"DGMLP needs a positive temperature, got {temperature}")
+
+
 @torch.no_grad()
 def precompute(x: Tensor, edge_index: Tensor, K: int, temperature: float = 1.0,
                stationary: Stationary = "random_walk",
@@ -124,10 +133,7 @@ def precompute(x: Tensor, edge_index: Tensor, K: int, temperature: float = 1.0,
     ``propagate`` defaults to multiplying by :func:`propagation_matrix`; it is a parameter so that the one
     operation touching the graph can be observed.
     """
-    if K < 0:
-        raise ValueError(f"DGMLP needs K >= 0 propagation steps, got {K}")
-    if temperature <= 0:
-        raise ValueError(f"DGMLP needs a positive temperature, got {temperature}")
+    check_propagation(K, temperature)
     num_nodes = x.size(0)
     if propagate is None:
         adj = propagation_matrix(edge_index, num_nodes)
@@ -145,8 +151,6 @@ class ResidualMLP(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int, mlp_layers: int,
                  dropout: float) -> None:
         super().__init__()
-        if mlp_layers < 1:
-            raise ValueError(f"mlp_layers must be >= 1, got {mlp_layers}")
         dims = [in_channels] + [hidden_channels] * (mlp_layers - 1) + [out_channels]
         self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(dims[:-1], dims[1:], strict=True))
         self.dropout = dropout
@@ -179,9 +183,17 @@ class DGMLP(nn.Module):
     #: the protocol hook's training keys: Adam's lr and weight decay (the official Cora values)
     fit_hparams = {"lr": 0.2, "weight_decay": 5e-3}
 
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        """Settings no constructor accepts: a suite that sets one fails when it loads, naming the key."""
+        check_propagation(hparams["K"], hparams["temperature"])
+        if hparams["mlp_layers"] < 1:
+            raise HparamError("mlp_layers", f"mlp_layers must be >= 1, got {hparams['mlp_layers']}")
+
     def __init__(self, in_channels: int, out_channels: int, K: int = 20, mlp_layers: int = 1,
                  hidden_channels: int = 64, dropout: float = 0.2, temperature: float = 1.0,
                  stationary: Stationary = "random_walk") -> None:
+        self.check_hparams(locals())
         super().__init__()
         self.K, self.temperature, self.stationary = K, temperature, stationary
         self.mlp = ResidualMLP(in_channels, out_channels, hidden_channels, mlp_layers, dropout)

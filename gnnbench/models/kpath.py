@@ -36,7 +36,8 @@ Paths are enumerated once per graph (:class:`RootedPaths`, vectorised, cached on
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -46,7 +47,8 @@ from torch_geometric.nn import global_add_pool
 from torch_geometric.transforms import BaseTransform
 from torch_geometric.utils import scatter
 
-from gnnbench.data.paths import PATH_KINDS, distances, select, simple_paths
+from gnnbench.data.paths import PATH_KINDS, PathKind, distances, select, simple_paths
+from gnnbench.hparams import HparamError
 from gnnbench.registry import register_model
 
 
@@ -54,7 +56,7 @@ class RootedPaths(BaseTransform):
     """Adds ``path_index_l`` (``[l + 1, P_l]``, root in row 0; ``index`` in the name makes PyG offset it when
     batching) and ``path_dist_l`` (``[P_l, l + 1]``, each node's hop distance to the root) for l = 1..k."""
 
-    def __init__(self, k: int, kind: str = "all", max_per_root: int | None = None, seed: int = 0) -> None:
+    def __init__(self, k: int, kind: PathKind = "all", max_per_root: int | None = None, seed: int = 0) -> None:
         if kind not in PATH_KINDS:
             raise ValueError(f"paths must be one of {PATH_KINDS}, got {kind!r}")
         self.k, self.kind, self.max_per_root, self.seed = k, kind, max_per_root, seed
@@ -182,13 +184,27 @@ class KPathGNN(nn.Module):
 
     takes_batch = True  # reads the precomputed paths from the batch, not just (x, edge_index, batch)
 
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        """Settings no run could use: a suite that sets one fails when it loads, naming the key."""
+        if hparams["k"] < 1:
+            raise HparamError("k", f"k (the longest path) must be >= 1, got {hparams['k']}")
+        if hparams["max_paths_per_node"] is not None and hparams["max_paths_per_node"] < 1:
+            raise HparamError("max_paths_per_node", "max_paths_per_node must be >= 1 (or null: every path), got "
+                                                    f"{hparams['max_paths_per_node']}")
+        if not 0 <= hparams["drop_rate"] <= 1:
+            raise HparamError("drop_rate", f"drop_rate is a probability: expected a number in [0, 1], got "
+                                           f"{hparams['drop_rate']}")
+        if not hparams["temperature"] > 0:
+            raise HparamError("temperature", f"the contrastive temperature must be positive, got "
+                                             f"{hparams['temperature']}")
+
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, k: int = 3,
-                 paths: str = "all", max_paths_per_node: int | None = None, encode_distances: bool = True,
+                 paths: PathKind = "all", max_paths_per_node: int | None = None, encode_distances: bool = True,
                  dropout: float = 0.0, contrast_weight: float = 0.0, drop_rate: float = 0.2,
                  temperature: float = 0.5, level: Literal["graph", "node"] = "graph") -> None:
+        self.check_hparams(locals())
         super().__init__()
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
         if level not in ("graph", "node"):
             raise ValueError(f"level must be 'graph' or 'node', got {level!r}")
         self.level = level

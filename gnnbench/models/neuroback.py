@@ -28,11 +28,15 @@ one, as there.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn import GATv2Conv, MessagePassing
 
 from gnnbench import register_model
+from gnnbench.hparams import HparamError
 
 RELATIONS = 3  # negative literal, root-clause, positive literal
 
@@ -107,8 +111,6 @@ class IntraNodeAttention(nn.Module):
 
     def __init__(self, channels: int, patches: int, heads: int, dropout: float) -> None:
         super().__init__()
-        if channels % patches:
-            raise ValueError(f"channels ({channels}) must be divisible by patches ({patches})")
         self.patches, self.dim = patches, channels // patches
         self.qkv = nn.Linear(self.dim, 3 * self.dim)
         self.attention = nn.MultiheadAttention(self.dim, heads, dropout=dropout, batch_first=True)
@@ -140,9 +142,24 @@ class NeuroBack(nn.Module):
     """NeuroBack's GTModel: relational GIN, GATv2-per-relation GraphTrans and intra-node attention blocks;
     per-node logit of P(negative backbone)."""
 
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        """Widths the attention cannot split: a suite that sets one fails when it loads, naming the key. Each of
+        the ``heads`` GATv2 heads gets ``hidden_channels / heads`` channels; each node's vector is cut into
+        ``patches`` tokens, each split among ``patch_heads`` heads."""
+        hidden, patches = hparams["hidden_channels"], hparams["patches"]
+        if hidden % hparams["heads"]:
+            raise HparamError("heads", f"hidden_channels ({hidden}) must be divisible by heads ({hparams['heads']})")
+        if hidden % patches:
+            raise HparamError("patches", f"hidden_channels ({hidden}) must be divisible by patches ({patches})")
+        if (hidden // patches) % hparams["patch_heads"]:
+            raise HparamError("patch_heads", f"each patch's {hidden // patches} channels (hidden_channels / "
+                                             f"patches) must be divisible by patch_heads ({hparams['patch_heads']})")
+
     def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 48, gin_layers: int = 4,
                  graphtrans_blocks: int = 2, decode_blocks: int = 3, heads: int = 8, patches: int = 3,
                  patch_heads: int = 8, dropout: float = 0.2) -> None:
+        self.check_hparams(locals())
         super().__init__()
         if out_channels != 1:
             raise ValueError(f"NeuroBack predicts one score per node; out_channels must be 1, got {out_channels}")

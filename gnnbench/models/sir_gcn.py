@@ -15,7 +15,8 @@ scaled by ``deg_out(v)^{-1/2} deg_in(u)^{-1/2}`` (degrees clamped to 1, no self-
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -23,10 +24,12 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing, global_add_pool, global_mean_pool
 from torch_geometric.utils import degree
 
+from gnnbench.hparams import HparamError
 from gnnbench.registry import register_model
 
 Aggregator = Literal["sum", "mean", "max", "sym"]
 Activation = Literal["leaky_relu", "relu", "relu_linear_relu"]
+Norm = Literal["batch", "layer", "none"]
 PYG_AGGR = {"sum": "add", "sym": "add", "mean": "mean", "max": "max"}
 
 
@@ -101,14 +104,22 @@ class SIRGCN(nn.Module):
     (``--patience 10``; the README commands vary it).
     """
 
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        """Depths and a norm no model has: a suite that sets one fails when it loads, naming the key."""
+        for key in ("num_layers", "readout_layers"):
+            if hparams[key] < 1:
+                raise HparamError(key, f"{key} must be >= 1, got {hparams[key]}")
+        if hparams["norm"] not in get_args(Norm):
+            raise HparamError("norm", f"norm must be one of {', '.join(get_args(Norm))}; got {hparams['norm']!r}")
+
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, num_layers: int = 4,
                  aggr: Aggregator = "sum", activation: Activation = "leaky_relu",
-                 norm: Literal["batch", "layer", "none"] = "batch", residual: bool = True, dropout: float = 0.0,
+                 norm: Norm = "batch", residual: bool = True, dropout: float = 0.0,
                  feat_dropout: float = 0.0, input_dropout: float = 0.0, readout_layers: int = 2,
                  pool: Literal["sum", "mean"] = "sum") -> None:
+        self.check_hparams(locals())
         super().__init__()
-        if num_layers < 1 or readout_layers < 1:
-            raise ValueError(f"num_layers and readout_layers must be >= 1, got {num_layers} and {readout_layers}")
         h = hidden_channels
         self.input = nn.Linear(in_channels, h)
         self.convs = nn.ModuleList(SIRConv(h, h, h, aggr, activation, feat_dropout=feat_dropout)
@@ -116,8 +127,6 @@ class SIRGCN(nn.Module):
         self.resids = nn.ModuleList(nn.Linear(h, h) if residual else nn.Identity() for _ in range(num_layers))
         self.residual = residual
         norms = {"batch": lambda: nn.BatchNorm1d(h), "layer": lambda: nn.LayerNorm(h), "none": nn.Identity}
-        if norm not in norms:
-            raise ValueError(f"norm must be one of batch, layer, none; got {norm!r}")
         self.norms = nn.ModuleList(norms[norm]() for _ in range(num_layers))
         readout: list[nn.Module] = []
         for _ in range(readout_layers - 1):

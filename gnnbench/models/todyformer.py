@@ -51,6 +51,7 @@ Nodes without a training event get :math:`p_v = 0`, so no positional term (the i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, Literal, get_args
 from unittest import mock
@@ -64,6 +65,7 @@ from torch_geometric.nn import MLP, Node2Vec, TransformerConv
 from torch_geometric.nn.models import node2vec as pyg_node2vec
 
 from gnnbench.errors import GnnbenchError
+from gnnbench.hparams import HparamError
 from gnnbench.models.time_encoding import time_encoder
 from gnnbench.registry import register_model
 from gnnbench.tasks.base import Budget, FitResult, RunContext
@@ -130,24 +132,32 @@ class Todyformer(TemporalLinkModel):
     #: node2vec's own training (PyG's example): SparseAdam at this learning rate, batches of this many start nodes
     NODE2VEC_LR, NODE2VEC_BATCH = 0.01, 128
 
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        """Combinations no constructor accepts: a suite that sets one fails when it loads, naming the key."""
+        if hparams["hidden_channels"] % hparams["heads"]:
+            raise HparamError("heads", f"hidden_channels ({hparams['hidden_channels']}) must be divisible by heads "
+                                       f"({hparams['heads']})")
+        if hparams["readout"] not in get_args(Readout):
+            raise HparamError("readout", f"readout must be one of {get_args(Readout)}, got {hparams['readout']!r}")
+        if not hparams["global_encoder"]:
+            for key, needs in (("causal", "causal masks the global encoder's attention"),
+                               ("node2vec_dim", "node2vec_dim > 0 feeds a positional encoding to the global encoder")):
+                if hparams[key]:
+                    raise HparamError(key, f"{needs}, so it needs global_encoder: true")
+        if hparams["node2vec_dim"] and hparams["node2vec_context_size"] > hparams["node2vec_walk_length"]:
+            raise HparamError("node2vec_context_size",
+                              f"node2vec_context_size ({hparams['node2vec_context_size']}) must not exceed "
+                              f"node2vec_walk_length ({hparams['node2vec_walk_length']})")
+
     def __init__(self, in_channels: int, out_channels: int, num_nodes: int, hidden_channels: int = 64,
                  time_channels: int = 32, num_patches: int = 8, patch_size: int = 32, num_blocks: int = 2,
                  heads: int = 2, dropout: float = 0.1, global_encoder: bool = True, causal: bool = False,
                  readout: Readout = "token", norm_first: bool = True, node2vec_dim: int = 0,
                  node2vec_walk_length: int = 20, node2vec_context_size: int = 10, node2vec_walks_per_node: int = 10,
                  node2vec_p: float = 1.0, node2vec_q: float = 1.0, node2vec_epochs: int = 100) -> None:
+        self.check_hparams(locals())
         super().__init__()
-        if hidden_channels % heads:
-            raise ValueError(f"hidden_channels ({hidden_channels}) must be divisible by heads ({heads})")
-        if readout not in get_args(Readout):
-            raise ValueError(f"readout must be one of {get_args(Readout)}, got {readout!r}")
-        if causal and not global_encoder:
-            raise ValueError("causal masks the global encoder's attention, so it needs global_encoder")
-        if node2vec_dim and not global_encoder:
-            raise ValueError("node2vec_dim > 0 needs global_encoder: the positional encoding feeds the global encoder")
-        if node2vec_dim and node2vec_context_size > node2vec_walk_length:
-            raise ValueError(f"node2vec_context_size ({node2vec_context_size}) must not exceed "
-                             f"node2vec_walk_length ({node2vec_walk_length})")
         self.num_patches, self.patch_size, self.global_encoder = num_patches, patch_size, global_encoder
         self.causal, self.readout_from = causal, readout
         self.num_nodes, self.node2vec_dim, self.node2vec_epochs = num_nodes, node2vec_dim, node2vec_epochs
