@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from gnnbench import leaderboard, registry
@@ -16,7 +18,7 @@ from gnnbench.harness import driver
 from gnnbench.harness.executors import LocalExecutor
 from gnnbench.harness.store import RunStore
 from gnnbench.harness.suite import load_suite
-from gnnbench.registry import MODELS
+from gnnbench.registry import DATASETS, MODELS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "adding_a_model.md"
 
@@ -61,6 +63,36 @@ def test_the_documented_model_with_its_own_fit_trains_through_train_epochs(write
     assert all(r["metrics"]["test"]["accuracy"] > 0.5 for r in records.values())  # 20 epochs of a GCN on Cora
     # the model's own loss ran: label smoothing puts a floor under the cross-entropy the task's loop would not
     assert records[0.2]["history"]["train_loss"][-1] > records[0.0]["history"]["train_loss"][-1]  # equal without
+
+
+def test_the_documented_dataset_plugin_loads_dyglib_files_into_a_suite(write_suite, tmp_path, monkeypatch):
+    """docs/adding_a_dataset.md's Wikipedia loader, on a small ml_wikipedia.csv/.npy: EdgeBank ranks on it, its
+    edge features reach the stream, and a missing file stops the suite before any run, at the dataset's key."""
+    doc = DOC.with_name("adding_a_dataset.md").read_text()
+    (tmp_path / "my_datasets.py").write_text(re.search(r"```python\n(# my_datasets.py\n.*?)```", doc, re.DOTALL)
+                                             .group(1))
+    data = tmp_path / "data"
+    data.mkdir()
+    events = 400  # 40 pairs, each recurring every 40 events: EdgeBank, which remembers them, beats chance
+    pd.DataFrame({"u": np.arange(events) % 40, "i": 100 + np.arange(events) % 40, "ts": np.arange(events, dtype=float),
+                  "label": 0, "idx": np.arange(1, events + 1)}).to_csv(data / "ml_wikipedia.csv")
+    np.save(data / "ml_wikipedia.npy", np.random.default_rng(0).normal(size=(events + 1, 3)))  # row 0: padding
+    monkeypatch.setenv("MY_DATA", str(data))
+    suite = load_suite(write_suite("""\
+        name: wikipedia
+        plugins: [my_datasets.py]
+        defaults: {seeds: 1}
+        experiments:
+          - {task: temporal_link, datasets: [Wikipedia], models: [edgebank]}
+        """))
+    assert DATASETS.get("Wikipedia").obj().msg.shape == (events, 3)
+    store = RunStore(tmp_path / "results")
+    assert driver.run(suite, store, LocalExecutor()).ok == 1
+    board = leaderboard.build(store.directory).board
+    assert board.loc[0, "dataset"] == "Wikipedia" and board.loc[0, "mean"] > 0.6
+    monkeypatch.setenv("MY_DATA", str(tmp_path / "elsewhere"))
+    with pytest.raises(ConfigError, match=r"datasets\[0\]: dataset 'wikipedia': file .*ml_wikipedia.csv is missing"):
+        driver.preflight(suite, suite.specs, None)
 
 
 PLUGIN = """\
@@ -108,6 +140,9 @@ def test_a_plugin_that_fails_to_import_is_one_located_error(write_suite, tmp_pat
         load_suite(write_suite(SUITE % "gcn"))
     assert info.value.key == "plugins[0]"
     assert info.value.message == f"plugin file {tmp_path / 'mine.py'} cannot be imported: {cause}"
+    with pytest.raises(ConfigError) as info:  # one plugin may be written without the list, as one dataset may
+        load_suite(write_suite((SUITE % "gcn").replace("plugins: [mine.py]", "plugins: mine.py")))
+    assert info.value.key == "plugins"
 
 
 def test_a_plugin_reusing_a_builtin_name_is_blamed_at_its_own_key(write_suite, tmp_path):

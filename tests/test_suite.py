@@ -34,6 +34,14 @@ def test_expansion_is_the_full_product_with_resolved_hparams(write_suite):
     assert len({s.run_id for s in suite.specs}) == len(suite.specs)
 
 
+def test_a_whole_number_for_a_float_option_is_that_float_for_tasks_as_for_scenarios(write_suite):
+    """``new_node_fraction: 0`` and ``0.0`` are one protocol: one run id, recorded as the float."""
+    text = ("name: s\nexperiments: [{task: {name: temporal_link, new_node_fraction: %s}, datasets: [PeriodicStream],"
+            " models: [edgebank]}]\n")
+    whole, decimal = (load_suite(write_suite(text % v, f"{i}.yaml")).specs[0] for i, v in enumerate(("0", "0.0")))
+    assert whole.run_id == decimal.run_id and type(whole.task_options["new_node_fraction"]) is float
+
+
 def test_run_id_is_stable_and_only_depends_on_what_changes_results(write_suite):
     a = load_suite(write_suite(BASE)).specs
     b = load_suite(write_suite(BASE.replace("name: s", "name: renamed"), "other.yaml")).specs
@@ -219,6 +227,13 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
      " models: [{name: sir_gcn, hparams: {lr_step: 50}}]}]\n",  # lr_patience 10 is sir_gcn's own default
      "experiments[0].models[0].hparams.lr_step", "lr_patience (10) and lr_step (50) are two schedules"),
+    # options the chosen split never reads: the same runs under new run ids
+    ("name: s\nexperiments: [{task: {name: node_classification, train_fraction: 0.5}, datasets: [Cora],"
+     " models: [gcn]}]\n", "experiments[0].task.train_fraction",
+     "task 'node_classification' does not read 'train_fraction' here: split 'public' uses the dataset's own masks"),
+    ("name: s\nexperiments: [{task: {name: graph_regression, split: dataset, folds: 5}, datasets: [Count-ER-triangle],"
+     " models: [gin_pool]}]\n", "experiments[0].task.folds",
+     "does not read 'folds' here: split 'dataset' uses the dataset's own train/val/test graphs"),
     # combinations a model's constructor rejects (its check_hparams), defaults and off values counted
     ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream],"
      " models: [{name: todyformer_m1, hparams: {causal: true}}]}]\n", "experiments[0].models[0].hparams.causal",

@@ -182,6 +182,9 @@ class _Expander:
                      device_keys=device_keys)
 
     def plugins(self, value: Any) -> tuple[str, ...]:
+        """One module path or .py file, or a list of them (as ``datasets:`` takes one name or a list)."""
+        one = isinstance(value, str)
+        value = [value] if one else value
         if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
             raise self.fail("plugins", f"expected a list of module paths or .py files, got {_kind(value)}")
         resolved = []
@@ -190,7 +193,7 @@ class _Expander:
             try:
                 load_plugin(spec, self.base_dir)
             except GnnbenchError as exc:
-                raise self.fail(f"plugins[{i}]", str(exc)) from None
+                raise self.fail("plugins" if one else f"plugins[{i}]", str(exc)) from None
             resolved.append(spec)
         return tuple(resolved)
 
@@ -336,14 +339,24 @@ class _Expander:
         except GnnbenchError as exc:
             raise self.fail(name_key, str(exc)) from None
         options = {k: v for k, v in value.items() if k != "name"}
+        return value["name"], self.options(task_cls.Options, options, key, f"task '{value['name']}'")
+
+    def options(self, owner: type, options: dict[str, Any], key: str, what: str) -> dict[str, Any]:
+        """``options`` of ``what`` (a task's options dataclass, a scenario class), checked and resolved: a whole
+        number given for a float option made that float (``0`` and ``0.0`` are one run), added options at their
+        off value left out. An option that the others make unread (``owner(...).unused()``) is an error, not a new
+        run id for the same runs. A value ``owner`` rejects is located at its option when only one is set."""
         try:
-            hp.check_kwargs(task_cls.Options, options, "option", f"task '{value['name']}'")
-            resolved = resolved_options(task_cls.Options, options)
+            hp.check_kwargs(owner, options, "option", what)
+            options = hp.as_declared(owner, options)
+            unused = getattr(owner(**options), "unused", dict)()
+            if unread := next((name for name in options if name in unused), None):
+                raise hp.HparamError(unread, f"{what} does not read '{unread}' here: {unused[unread]}; remove it")
+            return resolved_options(owner, options)
         except hp.HparamError as exc:
             raise self.fail(_join(key, exc.key), str(exc)) from None
-        except ValueError as exc:  # an option dataclass rejecting a combination of values
-            raise self.fail(key, str(exc)) from None
-        return value["name"], resolved
+        except ValueError as exc:  # rejecting a value, or a combination of values
+            raise self.fail(_join(key, next(iter(options))) if len(options) == 1 else key, str(exc)) from None
 
     def datasets(self, value: Any, key: str, task: str, dataset_keys: dict[str, str]) -> list[str]:
         one = isinstance(value, str)
@@ -401,15 +414,8 @@ class _Expander:
                                     f"{' and '.join(derived)} from them, and they would not follow; "
                                     "run it on another dataset")
             options = {k: v for k, v in item.items() if k != "name"}
-            try:
-                hp.check_kwargs(entry.obj, options, "option", f"scenario '{entry.name}'")
-                resolved.append({"name": entry.name,
-                                 **resolved_options(entry.obj, hp.as_declared(entry.obj, options))})
-            except hp.HparamError as exc:
-                raise self.fail(_join(item_key, exc.key), str(exc)) from None
-            except ValueError as exc:  # the scenario rejecting a value: at that option when it is the only one
-                raise self.fail(_join(item_key, next(iter(options))) if len(options) == 1 else item_key,
-                                str(exc)) from None
+            resolved.append({"name": entry.name,
+                             **self.options(entry.obj, options, item_key, f"scenario '{entry.name}'")})
         if len({canonical_json(s) for s in resolved}) != len(resolved):
             raise self.fail(key, "a scenario is listed twice")
         return resolved

@@ -55,7 +55,7 @@ EVAL_BATCH = 512
 
 
 @functools.cache
-def _takes_batch_vector(model_type: type) -> None:
+def _check_takes_batch_vector(model_type: type) -> None:
     """A graph-level task calls ``model(x, edge_index, batch)``: a ``forward`` that cannot take ``batch`` is told
     so, instead of a TypeError inside the task (checked once per model class; a callable without a signature is
     let through)."""
@@ -85,6 +85,13 @@ class GraphOptions:
             raise ValueError(f"folds must be >= 2, got {self.folds}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+
+    def unused(self) -> dict[str, str]:
+        """Options this split never reads, with the reason (as :meth:`NodeOptions.unused`)."""
+        if self.split == "dataset":
+            return dict.fromkeys(("folds", "val_fraction", "split_seed"),
+                                 "split 'dataset' uses the dataset's own train/val/test graphs (split: cv draws folds)")
+        return {}
 
 
 def check_fold(options: GraphOptions, seed: int) -> None:
@@ -215,7 +222,7 @@ class GraphTask(Task):
         if getattr(model, "takes_batch", False):
             out = model(batch)
         elif self.level == "graph":
-            _takes_batch_vector(type(model))
+            _check_takes_batch_vector(type(model))
             out = model(batch.x, batch.edge_index, batch.batch)
         else:
             out = model(batch.x, batch.edge_index)

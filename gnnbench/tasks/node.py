@@ -41,6 +41,14 @@ class NodeOptions:
     def __post_init__(self) -> None:
         check_fractions(self.train_fraction, self.val_fraction)
 
+    def unused(self) -> dict[str, str]:
+        """Options this split never reads, with the reason: a suite setting one is told so, rather than getting new
+        run ids for the same runs."""
+        if self.split == "public":
+            return dict.fromkeys(("train_fraction", "val_fraction", "split_seed"),
+                                 "split 'public' uses the dataset's own masks (split: random draws fractions)")
+        return {}
+
 
 @register_task("node_classification", paper="OGB rules: Hu et al., NeurIPS 2020")
 class NodeClassification(Task):
