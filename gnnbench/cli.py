@@ -35,8 +35,11 @@ from gnnbench.errors import GnnbenchError, did_you_mean
 from gnnbench.files import PACKAGE
 
 if TYPE_CHECKING:  # for annotations only: the handlers import these where they use them
-    from gnnbench.harness.spec import Suite
+    import pandas as pd
+
+    from gnnbench.harness.spec import RunSpec, Suite
     from gnnbench.harness.store import RunStore
+    from gnnbench.leaderboard.compare import Comparison
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -457,28 +460,18 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _plan_lines(specs: Sequence[Any]) -> list[str]:
+def _plan_lines(specs: Sequence[RunSpec]) -> list[str]:
     """``experiment: model (config) on dataset [scenario], task: seeds 0-4, 7``, one line per group of runs
     that differ only in their seed, in suite order."""
     from gnnbench.leaderboard.aggregate import scenario_label
+    from gnnbench.settings import seed_ranges
 
     groups: dict[str, list[int]] = {}
     for s in specs:
         scenario = "" if s.scenario is None else f" [{scenario_label(s.scenario)}]"
         groups.setdefault(f"{s.experiment}: {s.model} ({s.config}) on {s.dataset}{scenario}, {s.task}", []).append(
             s.seed)
-    return [f"{group}: seed{'s' * (len(seeds) > 1)} {_ranges(sorted(seeds))}" for group, seeds in groups.items()]
-
-
-def _ranges(numbers: list[int]) -> str:
-    """``0-4, 7``: sorted integers with consecutive runs collapsed."""
-    spans: list[list[int]] = []
-    for n in numbers:
-        if spans and n == spans[-1][1] + 1:
-            spans[-1][1] = n
-        else:
-            spans.append([n, n])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+    return [f"{group}: seed{'s' * (len(seeds) > 1)} {seed_ranges(seeds)}" for group, seeds in groups.items()]
 
 
 def _runs(count: int) -> str:
@@ -684,7 +677,7 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
     return 1 if failed else 0
 
 
-def _compare_table(result: Any) -> Table:
+def _compare_table(result: Comparison) -> Table:
     from gnnbench.leaderboard.compare import KEYS, UNTESTED, common_notes, display_rows
 
     rows = display_rows(result)
@@ -703,7 +696,7 @@ def _compare_table(result: Any) -> Table:
     return table
 
 
-def _board_table(board: Any, title: str) -> Table:
+def _board_table(board: pd.DataFrame, title: str) -> Table:
     from gnnbench.leaderboard.write import format_metric, format_n, format_rank
 
     table = Table(title=f"{title}: test metric of the validation-selected configuration, mean ± std (n)")

@@ -3,13 +3,14 @@
 Three places tell settings apart: the suite refuses runs that would share a leaderboard row with other settings,
 the leaderboard warns about a row whose records were made with other settings, and ``compare`` notes what
 changed between two leaderboards. They flatten and compare with the functions here, so one key reads and counts
-the same in all three (``task_options.split``, ``epochs``, ``hparams.lr``; :func:`shown` writes their values).
+the same in all three (``task_options.split``, ``epochs``, ``hparams.lr``; :func:`shown` writes their values,
+:func:`seed_ranges` their seeds).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 _ABSENT = object()
@@ -41,3 +42,14 @@ def differing(settings: Sequence[Mapping[str, Any]]) -> list[str]:
     keys = sorted({k for s in settings for k in s})
     return [k for k in keys
             if len({canonical_json(s[k]) if k in s else _ABSENT for s in settings}) > 1]
+
+
+def seed_ranges(seeds: Iterable[int], sep: str = ", ") -> str:
+    """``0-4, 7``: the distinct seeds in order, consecutive ones as a range."""
+    spans: list[list[int]] = []
+    for n in sorted(set(seeds)):
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return sep.join(str(a) if a == b else f"{a}-{b}" for a, b in spans)

@@ -284,6 +284,18 @@ def test_a_note_every_compared_row_shares_is_stated_once_for_people(tmp_path):
     assert compare.to_csv(result).count("torch 2.13.0+cpu -> 2.14.0+cpu") == 2
 
 
+def test_a_side_whose_row_mixes_settings_or_repeats_seeds_is_named(tmp_path):
+    """Runs of an edited suite file rerun into the same folder: B's row averages two budgets over repeated
+    seeds, and its cells say so (``settings_cell``); compare names the mixture rather than one side's first."""
+    protocol = '{{"epochs":{},"patience":null,"task_options":{{"split":"public"}}}}'
+    a = write(tmp_path / "a.csv", [row("gcn", BASE[:3], protocol=protocol.format(30), hparams="{}")])
+    mixed = f"[{protocol.format(30)},{protocol.format(60)}]"
+    b = write(tmp_path / "b.csv", [row("gcn", BASE + [0.8], protocol=mixed, hparams="{}",
+                                       seeds="0;0;1;1;2;2")])
+    assert compare.compare(a, b).table["notes"].tolist() == [
+        "n 3 -> 6; seeds 0, 1, 2 counted more than once in B; protocol mixed in B: epochs 30 vs 60"]
+
+
 def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),

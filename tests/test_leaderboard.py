@@ -199,6 +199,7 @@ def test_runs_of_one_config_made_with_other_settings_are_warned_about_whatever_t
                                          r"10\)") as caught:  # in numeric order
         row = board(records).iloc[0]
     assert row["n"] == 4 and "recorded by more than one run" not in str(caught[0].message)
+    assert [p["epochs"] for p in json.loads(row["protocol"])] == [9, 10]  # the row holds both: its cell says so
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for r in records:
@@ -222,8 +223,8 @@ def test_a_model_whose_every_run_failed_is_an_unranked_row_and_the_grid_shows_wh
     assert leaderboard_frame(runs_frame([*records, older])).set_index("model").at["gcn", "failed"] == 3
     assert pd.isna(rows.at["gcn", "mean"]) and len(rows.at["gcn", "values"]) == 0
     grid = grid_frame(runs)
-    assert grid[grid["model"] == "gcn"][["config", "n", "failed", "selected"]].values.tolist() == [
-        ["default", 0, 2, False]]
+    columns = ["config", "n", "failed", "selected", "metric", "direction"]  # the metric its failed records name
+    assert grid[grid["model"] == "gcn"][columns].values.tolist() == [["default", 0, 2, False, "accuracy", "max"]]
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     md = leaderboard.build(tmp_path).markdown.read_text()
     assert "| gcn | – (0, 2 failed) |" in md and "| mlp | **60.0 ± 0.0 (2)** |" in md

@@ -113,7 +113,8 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
     """
     ok = _ok(runs)
     config_keys = [*row_keys, "config"]
-    failed = _failures(runs, config_keys)
+    failed = runs[runs["status"] != "ok"].groupby(config_keys).agg(
+        failed=("status", "size"), metric=("metric", "first"), direction=("direction", "first"))
     if ok.empty:
         empty = pd.DataFrame(columns=[*config_keys, "metric", "direction", "val_mean", "val_std", "n", "failed",
                                       "selected"])
@@ -124,7 +125,7 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
                    val_std=("val", lambda v: v.std(ddof=1, skipna=False)), n=("val", "size"))
               .reset_index())
     grid["selected"] = False
-    grid["failed"] = [int(failed.get(key, 0)) for key in grid[config_keys].itertuples(index=False, name=None)]
+    grid["failed"] = [int(failed["failed"].get(key, 0)) for key in grid[config_keys].itertuples(index=False, name=None)]
     grid.loc[_selected_index(grid, row_keys), "selected"] = True
     for row, runs_of_row in ok.groupby(row_keys, sort=False):  # cross-validation: chosen by at least one fold
         if runs_of_row["cv"].all():
@@ -133,14 +134,14 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
     return _with_failed_configs(grid, failed, config_keys)
 
 
-def _with_failed_configs(grid: pd.DataFrame, failed: pd.Series, config_keys: list[str]) -> pd.DataFrame:
-    """``grid`` with a row (``n`` 0, no validation mean, never selected) for every configuration whose every run
-    failed: it was tried, and a crash at some setting (out of memory at the widest layer) is what a grid should
-    show."""
+def _with_failed_configs(grid: pd.DataFrame, failed: pd.DataFrame, config_keys: list[str]) -> pd.DataFrame:
+    """``grid`` with a row (``n`` 0, no validation mean, never selected; the metric its failed records name) for
+    every configuration whose every run failed: it was tried, and a crash at some setting (out of memory at the
+    widest layer) is what a grid should show. ``failed``: per configuration, its failed runs and their metric."""
     known = set(grid[config_keys].itertuples(index=False, name=None))
-    lost = [key for key in failed.index if key not in known]
-    extra = pd.DataFrame(lost, columns=config_keys).assign(n=0, failed=[int(failed[k]) for k in lost], selected=False)
-    grid = pd.concat([grid, extra], ignore_index=True) if lost else grid
+    lost = failed[[key not in known for key in failed.index]]
+    extra = lost.reset_index().assign(n=0, selected=False)
+    grid = pd.concat([grid, extra], ignore_index=True) if len(lost) else grid
     order = [c for c in grid.columns if c != "selected"] + ["selected"]
     return grid.sort_values(config_keys, kind="stable").reset_index(drop=True)[order]
 
@@ -162,7 +163,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     for sel in grid[grid["selected"]].drop_duplicates(row_keys).itertuples(index=False):
         key = tuple(getattr(sel, k) for k in config_keys)
         group = runs_of[key]
-        config, hparams, val_mean, val_std = sel.config, group["hparams"].iloc[0], sel.val_mean, sel.val_std
+        config, hparams, val_mean, val_std = sel.config, settings_cell(group["hparams"]), sel.val_mean, sel.val_std
         n_failed = int(sel.failed)
         _warn_mixed_runs(sel, rows_of[key[:-1]])  # every configuration: the selection compares them all
         if key[:-1] in folds_of:
@@ -183,7 +184,8 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "seeds": ";".join(str(s) for s in group["seed"]),
             "configs_tried": int(tried[key[:-1]]),
             "failed": n_failed, "best_epoch_mean": group["best_epoch"].mean(),
-            "device": ";".join(sorted(set(group["device"]))), "hparams": hparams, "protocol": group["protocol"].iloc[0],
+            "device": ";".join(sorted(set(group["device"]))), "hparams": hparams,
+            "protocol": settings_cell(group["protocol"]),
             "versions": " | ".join(sorted(set(group["versions"]))),
             "epoch_load_s": group["load_s"].mean(), "epoch_load_share": group["load_share"].mean(),
             "configs_failed": int(lost.get(key[:-1], 0)),
@@ -217,9 +219,18 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
                      "values": np.array([]), "params": None, "kernel": ";".join(sorted(set(group["kernel"]))),
                      "seeds": "", "configs_tried": int(tried[key]), "configs_failed": int(tried[key]),
                      "failed": len(group), "device": "",
-                     "hparams": group["hparams"].iloc[0] if one else "", "protocol": group["protocol"].iloc[0],
+                     "hparams": settings_cell(group["hparams"]) if one else "",
+                     "protocol": settings_cell(group["protocol"]),
                      "versions": " | ".join(sorted(set(group["versions"]) - {""}))})
     return rows
+
+
+def settings_cell(cells: pd.Series) -> str:
+    """A row's ``hparams`` or ``protocol`` cell: the JSON object its runs share, or, where they do not (runs of
+    an earlier suite file left in the folder; warned), a JSON list of every distinct one, so that the row never
+    claims one setting while it holds several (in the order the runs first use them: seed order)."""
+    distinct = list(dict.fromkeys(cells))
+    return distinct[0] if len(distinct) == 1 else f"[{','.join(distinct)}]"
 
 
 def tied(values: ArrayLike) -> np.ndarray:
@@ -321,11 +332,6 @@ def _per_fold_label(chosen: pd.DataFrame) -> tuple[str, str]:
     config = "; ".join(f"{c} ({k} fold{'s' * (k > 1)})" for c, k in zip(counts["config"], counts["folds"], strict=True))
     hparams = {c: json.loads(h) for c, h in zip(counts["config"], counts["hparams"], strict=True)}
     return config, json.dumps(hparams, separators=(",", ":"))
-
-
-def _failures(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """Failed runs per ``keys``."""
-    return runs[runs["status"] != "ok"].groupby(keys).size()
 
 
 def _selected_index(grid: pd.DataFrame, row_keys: list[str]) -> list[int]:

@@ -49,7 +49,7 @@ from scipy import stats
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
 from gnnbench.leaderboard.write import FRACTION_METRICS
-from gnnbench.settings import differing, flatten, shown
+from gnnbench.settings import differing, flatten, seed_ranges, shown
 
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
                    "a_n", "b_n", "p_value", "tested", "test", "verdict", "notes"]
@@ -318,8 +318,11 @@ def _changes(r: dict) -> list[str]:
     seeds = [r.get(f"seeds_{side}") or "" for side in ("a", "b")]
     if r["n_a"] != r["n_b"]:
         notes.append(f"n {_n(r['n_a'])} -> {_n(r['n_b'])}")
-    if all(seeds) and seeds[0] != seeds[1]:
+    if all(seeds) and _seed_ranges(seeds[0]) != _seed_ranges(seeds[1]):
         notes.append(f"seeds {_seed_ranges(seeds[0])} -> {_seed_ranges(seeds[1])}")
+    for side, text in zip("AB", seeds, strict=True):  # records of an earlier suite file left in the folder
+        if repeated := _repeated(text):
+            notes.append(f"seed{'s' * (len(repeated) > 1)} {', '.join(repeated)} counted more than once in {side}")
     for side in ("a", "b"):  # a NaN seed leaves the mean undefined: say which side and how many
         undefined = int(np.isnan(r[f"values_{side}"]).sum()) if len(r[f"values_{side}"]) else 0
         if undefined:
@@ -332,6 +335,13 @@ def _changes(r: dict) -> list[str]:
             notes.append(f"{column} {before} -> {after}")
     for column, flat in (("hparams", False), ("protocol", True)):  # hparams: same config label, other values
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
+        mixed = [(side, cell) for side, cell in zip("AB", (before, after), strict=True) if isinstance(cell, list)]
+        for side, cell in mixed:  # the row averages runs of several settings (an earlier suite file's records)
+            settings = [flatten(c) if flat else c for c in cell]
+            notes.append(f"{column} mixed in {side}: " + "; ".join(
+                f"{k} {' vs '.join(shown(c, k) for c in settings)}" for k in differing(settings)))
+        if mixed:
+            continue
         if before is not None and after is not None and before != after:
             before, after = (flatten(before), flatten(after)) if flat else (before, after)
             changed = differing([before, after])
@@ -345,19 +355,19 @@ def _changes(r: dict) -> list[str]:
     return notes
 
 
+def _repeated(seeds: str) -> list[str]:
+    """The seeds a ``seeds`` cell (``0;0;1;1``) holds more than once."""
+    items = seeds.split(";") if seeds else []
+    return sorted({s for s in items if items.count(s) > 1}, key=lambda s: (len(s), s))
+
+
 def _seed_ranges(seeds: str) -> str:
-    """``0;1;2;3;7`` -> ``0-3;7``: the seeds of a row, consecutive ones as a range."""
+    """``0;1;2;3;7`` -> ``0-3;7``: a row's ``seeds`` cell, each seed once (:func:`_repeated` says which it holds
+    more than once)."""
     try:
-        numbers = [int(s) for s in seeds.split(";")]
+        return seed_ranges((int(s) for s in seeds.split(";")), sep=";")
     except ValueError:  # a hand-made column: shown as written
         return seeds
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and n == runs[-1][-1] + 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    return ";".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
 
 
 def _assignments(setting: dict[str, object], keys: list[str]) -> str:

@@ -96,17 +96,19 @@ def _versions_from_records(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame.assign(versions=[versions.get(tuple(row), "") for row in frame[KEYS].itertuples(index=False)])
 
 
-def _json_object(text: str, path: Path, line: int, column: str) -> dict[str, object] | None:
-    """A ``hparams`` or ``protocol`` cell (a JSON object) -> dict; None when empty or absent (hand-made or older
-    CSVs)."""
+def _json_object(text: str, path: Path, line: int, column: str) -> dict[str, object] | list[dict] | None:
+    """A ``hparams`` or ``protocol`` cell -> its JSON object, or the list of them of a row whose runs did not
+    share one (:func:`~gnnbench.leaderboard.aggregate.settings_cell`); None when empty or absent (hand-made or
+    older CSVs)."""
     if not text:
         return None
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
         value = None
-    if not isinstance(value, dict):
-        raise GnnbenchError(f"{path}: line {line}: column '{column}' is {text!r}; expected a JSON object")
+    if not (isinstance(value, dict) or isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
+        raise GnnbenchError(f"{path}: line {line}: column '{column}' is {text!r}; expected a JSON object (or a list "
+                            "of them)")
     return value
 
 
