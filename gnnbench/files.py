@@ -14,14 +14,21 @@ PACKAGE = Path(__file__).resolve().parent
 
 
 @contextlib.contextmanager
-def replaced(path: Path) -> Iterator[Path]:
+def replaced(path: Path, durable: bool = False) -> Iterator[Path]:
     """A temporary path beside ``path`` for the block to write; renamed over ``path`` when the block ends, and
     removed if it raises. A reader running meanwhile (``compare``, a concurrent first load) sees the old file
-    or the new one, never half of one."""
+    or the new one, never half of one. ``durable``: the new content reaches the disk before the rename (records:
+    a power loss must not leave an empty file in place of the old one)."""
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     os.close(fd)
     try:
         yield Path(partial)
+        if durable:
+            fd = os.open(partial, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         os.chmod(partial, 0o644)  # mkstemp's 0o600 would hide the file from the group
         os.replace(partial, path)
     except BaseException:

@@ -229,10 +229,21 @@ def _expected_types(target: type, extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _type_hints(model_cls: type) -> dict[str, Any]:
+    """The constructor's annotations, each resolved on its own: one that cannot be (a name imported only for type
+    checkers) leaves its argument to its default's type, and every other argument checked."""
+    init = model_cls.__init__
     try:
-        return typing.get_type_hints(model_cls.__init__)
-    except Exception:  # unresolvable forward references: fall back to the defaults' types
-        return {}
+        return typing.get_type_hints(init)
+    except Exception:  # some annotation does not resolve: resolve them one at a time
+        pass
+    hints = {}
+    namespace = getattr(init, "__globals__", {})
+    for name, annotation in inspect.get_annotations(init).items():
+        try:
+            hints[name] = eval(annotation, namespace) if isinstance(annotation, str) else annotation
+        except Exception:  # any error of an unresolvable expression: this argument alone goes unchecked
+            continue
+    return hints
 
 
 def _type_of_default(default: Any) -> Any:

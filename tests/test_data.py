@@ -73,6 +73,15 @@ def test_missing_file_and_missing_dataset_are_clear_errors(tmp_path, no_default_
         DATASETS.get("CiteSeer").obj(tmp_path / "empty")
 
 
+def test_a_bug_in_a_downloader_stays_a_bug_not_missing_data(tmp_path, no_default_roots):
+    """Only network, disk and archive errors mean 'the download failed'; anything else is gnnbench's to fix."""
+    def broken(cache: Path) -> None:
+        raise TypeError("a loader bug")
+
+    with pytest.raises(TypeError, match="a loader bug"), sources.prepared("Cora", tmp_path / "empty", download=broken):
+        pass
+
+
 def test_download_fills_the_cache_and_is_verified(tmp_path, no_default_roots):
     def fake_download(cache: Path) -> None:
         shutil.copytree(ROOT / "datasets" / "Cora", cache / "Cora", dirs_exist_ok=True)

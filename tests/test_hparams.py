@@ -57,6 +57,20 @@ def test_values_not_of_the_annotated_types_are_rejected_naming_the_type(key, val
     assert f"expected {expected}" in str(info.value) and f"for '{key}', got {value!r}" in str(info.value)
 
 
+class PartlyResolvable:
+    """A plugin annotating one argument with a name imported only for type checkers."""
+
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int | None = None,
+                 act: Activation | None = None) -> None:  # noqa: F821  (``Activation``: not importable here)
+        pass
+
+
+def test_an_annotation_that_does_not_resolve_leaves_the_other_arguments_checked():
+    with pytest.raises(hp.HparamError, match="expected an integer or null for 'hidden_channels', got 'sixteen'"):
+        hp.check_kwargs(PartlyResolvable, {"hidden_channels": "sixteen"}, "hyperparameter", "model 'p'")
+    hp.check_kwargs(PartlyResolvable, {"act": "anything"}, "hyperparameter", "model 'p'")  # unresolved: unchecked
+
+
 @pytest.mark.parametrize(("text", "expected", "number"), [
     ("1e-3", float, 0.001), ("5E-4", float, 5e-4), ("1e3", float, 1000.0), ("1.5e3", float | None, 1500.0),
     ("-.5", float, -0.5), ("1e3", int, 1000),

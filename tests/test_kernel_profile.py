@@ -17,6 +17,7 @@ from gnnbench import kernels
 from gnnbench.cli import main
 from gnnbench.harness.env import environment
 from gnnbench.kernels import profile as kp
+from gnnbench.kernels import timing
 from gnnbench.leaderboard.aggregate import COLUMNS, versions_label
 from gnnbench.leaderboard.compare import compare
 from gnnbench.leaderboard.profile import profile_frame
@@ -83,23 +84,24 @@ def test_profile_rows_follow_their_definitions(tmp_path) -> None:
 
 
 def out_of_memory_while_auto_decides(monkeypatch, backends: set[str]) -> None:
-    """``backends`` run out of memory inside ``auto``'s timing (``_Bench.median_ms``), through its real handler."""
-    real_time, real_median = kp._Bench.time_ms, kp._Bench.median_ms
-    deciding = [False]
+    """``backends`` run out of memory inside ``auto``'s timing (``_Bench.median_ms``), through its real handler
+    (``timing.median_ms_or_inf``)."""
+    real_timing, real_median = timing.median_ms, kp._Bench.median_ms
+    deciding: list[str | None] = [None]  # the backend auto is timing now
 
-    def time_ms(self, op, backend, pass_):
-        if deciding[0] and backend in backends:
+    def timed(fn, device, warmup, repeats):
+        if deciding[0] in backends:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return real_time(self, op, backend, pass_)
+        return real_timing(fn, device, warmup, repeats)
 
     def median_ms(self, op, backend):
-        deciding[0] = True
+        deciding[0] = backend
         try:
             return real_median(self, op, backend)
         finally:
-            deciding[0] = False
+            deciding[0] = None
 
-    monkeypatch.setattr(kp._Bench, "time_ms", time_ms)
+    monkeypatch.setattr(timing, "median_ms", timed)
     monkeypatch.setattr(kp._Bench, "median_ms", median_ms)
 
 

@@ -15,7 +15,7 @@ from gnnbench import kernels
 from gnnbench.errors import ConfigError
 from gnnbench.harness.runner import execute
 from gnnbench.harness.suite import load_suite
-from gnnbench.kernels import auto
+from gnnbench.kernels import auto, timing
 from gnnbench.kernels.adjacency import TorchScatterAggregation, configure, graph_input
 from gnnbench.leaderboard.aggregate import runs_frame
 from gnnbench.models.baselines import GCN, GIN, SGC, GraphSAGE
@@ -144,14 +144,14 @@ def test_auto_keeps_the_fastest_measured_backend_and_says_why() -> None:
 def test_a_backend_that_runs_out_of_memory_loses_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     """Timing scatter's E x F messages on a large graph can exhaust a GPU that csr fits: the run goes on on csr."""
     monkeypatch.setattr(auto, "_decisions", {})
-    real, calls = auto.median_ms, iter(range(2))
+    real, calls = timing.median_ms, iter(range(2))
 
     def scatter_too_large(step, device, warmup, repeats):
         if next(calls) == 0:  # the first candidate, scatter
             raise torch.OutOfMemoryError("CUDA out of memory")
         return real(step, device, warmup, repeats)
 
-    monkeypatch.setattr(auto, "median_ms", scatter_too_large)
+    monkeypatch.setattr(timing, "median_ms", scatter_too_large)  # under median_ms_or_inf, the real handler
     model = GCN(8, 3)
     graph, choice = auto.use_kernel("auto", ["scatter", "csr"], model, torch.randn(50, 8), random_graph(50, 200, 1),
                                     torch.device("cpu"))
@@ -210,7 +210,7 @@ def test_auto_times_nothing_for_a_model_without_message_passing(monkeypatch: pyt
     """The MLP runs under every backend, and every backend computes the same: nothing to choose between."""
     from gnnbench.models.baselines import MLP
 
-    monkeypatch.setattr(auto, "median_ms", lambda *args: pytest.fail("timed a model without message passing"))
+    monkeypatch.setattr(auto, "median_ms_or_inf", lambda *args: pytest.fail("timed a model without message passing"))
     x, edge_index = torch.randn(50, 8), random_graph(50, 200, 3)
     graph, choice = auto.use_kernel("auto", ["scatter", "csr"], MLP(8, 3), x, edge_index, torch.device("cpu"))
     assert choice.backend == "scatter" and not choice.timings_ms and "no message-passing layer" in choice.reason

@@ -195,6 +195,18 @@ def test_roc_auc_average_precision_and_hits_against_hand_computations():
     assert math.isnan(roc_auc(torch.tensor([1.0]), torch.tensor([1])))
 
 
+def test_roc_auc_and_average_precision_equal_scikit_learns_on_random_scores_with_ties():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    g = torch.Generator().manual_seed(0)
+    for n in (2, 7, 50, 400):
+        scores = (torch.rand(n, generator=g) * 10).round() / 10  # ties on purpose
+        labels = torch.randint(0, 2, (n,), generator=g)
+        labels[:2] = torch.tensor([0, 1])  # both classes present
+        assert roc_auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+        assert average_precision(scores, labels) == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+
+
 def test_the_link_task_runs_from_a_suite(write_suite):
     from gnnbench.harness.runner import execute
     from gnnbench.harness.suite import load_suite

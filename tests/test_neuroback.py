@@ -14,7 +14,7 @@ from gnnbench.data.sat_benchmark import SatBenchmark, labelled
 from gnnbench.models.neuroback import DecodeBlock, GraphTransBlock, NeuroBack, RelationalGATv2, RelationalGINConv
 from gnnbench.registry import MODELS
 from gnnbench.tasks.base import Budget, RunContext
-from gnnbench.tasks.phases import Coverage, coverage, threshold_phases
+from gnnbench.tasks.phases import Coverage, coverage, policy_phases, threshold_phases
 from gnnbench.tasks.sat import SOLVING_FIELDS, SatOptions, SatSolving, class_weighted_bce
 from gnnbench.tasks.solver import PHASE_SEMANTICS, SOLVERS, solve
 
@@ -242,7 +242,7 @@ def test_a_high_logit_is_a_negative_phase_all_the_way_to_the_solver() -> None:
     (graph,) = instance.graphs
     oracle = Oracle()
     oracle.y = graph.y
-    assert task.phases("neuroback", instance, task.scores(oracle, instance), 0) == [-1, 2, 3]
+    assert policy_phases("neuroback", instance, task.scores(oracle, instance), 0.9, 0) == [-1, 2, 3]
 
 
 def test_validation_scores_each_component_as_the_solver_gets_it() -> None:

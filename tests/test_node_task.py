@@ -269,4 +269,10 @@ def test_metrics_match_hand_computation():
     # per-class F1: class 0: tp1 fp1 fn1 -> 0.5; class 1: tp2 fp0 fn1 -> 0.8; class 2: tp1 fp1 fn0 -> 2/3
     assert macro_f1(pred, target, 3) == pytest.approx((0.5 + 0.8 + 2 / 3) / 3)
     assert macro_f1(torch.tensor([0]), torch.tensor([0]), 5) == 1.0  # absent classes do not count
+    from sklearn.metrics import f1_score
+
+    g = torch.Generator().manual_seed(0)
+    for n, classes in ((5, 3), (60, 7), (500, 4)):
+        pred, target = torch.randint(0, classes, (2, n), generator=g)
+        assert macro_f1(pred, target, classes) == pytest.approx(f1_score(target, pred, average="macro"), abs=1e-12)
     assert math.isnan(accuracy(torch.tensor([]), torch.tensor([])))

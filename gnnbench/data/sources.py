@@ -16,6 +16,8 @@ import hashlib
 import os
 import shutil
 import socket
+import tarfile
+import zipfile
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -116,11 +118,11 @@ def _fill(cache_dir: Path, name: str, explicit: str | os.PathLike | None,
     try:
         with _socket_timeout(DOWNLOAD_TIMEOUT_S):
             download(cache_dir)
-    except Exception as exc:
-        raise DataError(
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:  # network, disk, a truncated archive
+        raise DataError(  # a bug in the loader stays a traceback, not bad input
             f"dataset '{name}' not found under {looked} and the download failed ({type(exc).__name__}: {exc}); "
             f"put its raw files under <root>/{name}/ and pass --data-root or set GNNBENCH_DATA"
-        ) from None
+        ) from exc
     verify(cache_dir, name)
 
 

@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -30,6 +30,9 @@ from gnnbench.harness.runner import EpochCallback, execute, identity, utc_now
 from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.store import SCHEMA
 from gnnbench.harness.suite import ray_address_problem
+
+if TYPE_CHECKING:  # driver imports this module's executors' users; the Protocol is for annotations only
+    from gnnbench.harness.driver import Executor
 
 _CONTEXT = multiprocessing.get_context("spawn")
 
@@ -189,7 +192,7 @@ def executor_options(suite_executor: Mapping[str, Any], kind: str | None, worker
     return kind, options
 
 
-def make_executor(kind: str, options: Mapping[str, Any], on_epoch: EpochCallback | None = None) -> Any:
+def make_executor(kind: str, options: Mapping[str, Any], on_epoch: EpochCallback | None = None) -> Executor:
     """The executor ``kind`` configured from a suite's ``executor`` mapping (command-line overrides applied)."""
     if kind == "process":
         return ProcessExecutor(options.get("workers"))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gnnbench.errors import GnnbenchError
+from gnnbench.files import replaced
 
 #: The record layout this gnnbench writes and reads; a record of a higher one was made by a newer gnnbench.
 SCHEMA = 1
@@ -109,12 +110,8 @@ class RunStore:
                 RecordWriter(stale).write(b"".join(line.rstrip(b"\n") + b"\n" for line in moved))
             finally:
                 os.close(stale)
-            kept = self.path.with_name(RUNS_FILE + ".tmp")
-            with kept.open("wb") as out:
-                out.writelines(line for line, go in zip(lines, goes, strict=True) if not go)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(kept, self.path)
+            with replaced(self.path, durable=True) as kept:
+                kept.write_bytes(b"".join(line for line, go in zip(lines, goes, strict=True) if not go))
             return len(moved)
 
     def busy(self) -> bool:

@@ -22,7 +22,7 @@ from torch_geometric.nn import MessagePassing
 
 from gnnbench.kernels import require
 from gnnbench.kernels.adjacency import configure, graph_input
-from gnnbench.kernels.timing import median_ms
+from gnnbench.kernels.timing import median_ms_or_inf
 
 #: untimed and timed forward+backward steps per backend
 WARMUP, REPEATS = 1, 3
@@ -97,14 +97,10 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
             model(x, graph).sum().backward()
 
         with _propagating(model):
-            try:
-                return median_ms(step, device, WARMUP, REPEATS)
-            except torch.OutOfMemoryError:
-                pass  # leaving the handler frees the failed step's tensors
-        model.zero_grad(set_to_none=True)
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        return math.inf
+            ms = median_ms_or_inf(step, device, WARMUP, REPEATS)
+        if math.isinf(ms):  # out of memory: the failed step's gradients go too
+            model.zero_grad(set_to_none=True)
+        return ms
 
     key = (type(model).__qualname__, repr(model), num_nodes, edge_index.size(1), x.size(-1), str(device),
            tuple(candidates))

@@ -25,7 +25,6 @@ row is a fresh measurement comparable with the others.
 from __future__ import annotations
 
 import contextlib
-import math
 import statistics
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from gnnbench.harness.env import environment
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.kernels.adjacency import graph_input
 from gnnbench.kernels.auto import decide
-from gnnbench.kernels.timing import median_ms, time_ms
+from gnnbench.kernels.timing import median_ms, median_ms_or_inf, time_ms
 
 OPS = ("sum", "mean", "max", "gcn")
 PASSES = ("forward", "forward+backward")
@@ -237,12 +236,8 @@ class _Bench:
 
     def median_ms(self, op: str, backend: str) -> float:
         """``forward+backward``, as ``auto`` measures it; a backend running out of memory is infinitely slow."""
-        try:
-            return statistics.median(self.time_ms(op, backend, "forward+backward"))
-        except torch.OutOfMemoryError:
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            return math.inf
+        return median_ms_or_inf(step_fn(op_fn(op, backend, self.graph), self.x, "forward+backward"), self.device,
+                                self.warmup, self.repeats)
 
 
 def _record(size: GraphSize, op: str, backend: str, chosen: str, pass_: str, values: list[float], peak_mb: float,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -38,3 +39,15 @@ def time_ms(fn: Callable[[], object], device: torch.device, warmup: int = 1, rep
 def median_ms(fn: Callable[[], object], device: torch.device, warmup: int = 1, repeats: int = 3) -> float:
     """The median of :func:`time_ms`: robust to one slow repeat on a shared machine."""
     return statistics.median(time_ms(fn, device, warmup, repeats))
+
+
+def median_ms_or_inf(fn: Callable[[], object], device: torch.device, warmup: int = 1, repeats: int = 3) -> float:
+    """:func:`median_ms`, or infinity where ``fn`` runs out of memory: when choosing the fastest backend, one
+    that does not fit loses. The failed call's tensors are freed (and the CUDA cache emptied) before returning."""
+    try:
+        return median_ms(fn, device, warmup, repeats)
+    except torch.OutOfMemoryError:
+        pass  # leaving the handler frees the failed call's tensors
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return math.inf

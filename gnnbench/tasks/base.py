@@ -26,13 +26,16 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch_geometric.data.data import BaseData
 
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.registry import Entry
+
+if TYPE_CHECKING:  # for the annotation: importing gnnbench.data registers (and imports) every dataset loader
+    from gnnbench.data.scenarios import Scenario
 
 
 class NonFiniteLossError(RuntimeError):
@@ -218,10 +221,9 @@ class Task(ABC):
     #: Message-passing backends the task can hand its models (``gnnbench.kernels``); others fail validation.
     kernels: ClassVar[tuple[str, ...]] = ("scatter",)
 
-    def __init__(self, options: Any, scenario: Any = None) -> None:
-        self.options = options
-        #: a :class:`gnnbench.data.scenarios.Scenario` perturbing the training data, or None
-        self.scenario = scenario
+    def __init__(self, options: Any, scenario: Scenario | None = None) -> None:
+        self.options = options  # an instance of the task's ``Options``
+        self.scenario = scenario  # perturbs the training data, or None: the clean data
 
     def label(self) -> str:
         """The task's name in leaderboards: the name, plus the options that make results incomparable (a

@@ -1,4 +1,7 @@
-"""Classification metrics computed in torch (no scikit-learn dependency)."""
+"""Classification and ranking metrics, in torch: they run every epoch on every validation split, where
+scikit-learn's input checks alone cost some 40 times the computation (a macro-F1 over 1,000 nodes).
+Each follows scikit-learn's, OGB's or TGB's definition, ties included; ``tests/test_link_task.py`` and
+``tests/test_node_task.py`` check them against scikit-learn on random scores."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ averaged over the dataset's tasks. Classification trains with binary cross-entro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +33,8 @@ class _OgbGraphTask(GraphTask):
     level = "graph"
     stratified = False
     Options = OgbOptions
+    #: the training loss on the labelled targets
+    criterion: ClassVar[Callable[[Tensor, Tensor], Tensor]]
 
     def run(self, entry: Entry, dataset: Dataset, hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> dict:
@@ -58,6 +60,10 @@ class _OgbGraphTask(GraphTask):
         out, target = super().predict(model, batch)
         return out, target.view(out.shape)
 
+    def loss(self, out: Tensor, target: Tensor) -> Tensor:
+        labelled = ~torch.isnan(target)  # OGB marks a missing label NaN
+        return self.criterion(out[labelled], target[labelled])
+
     def metrics(self, out: Tensor, target: Tensor) -> dict[str, float]:
         score = self.evaluator.eval({"y_true": target.cpu().numpy(), "y_pred": out.cpu().numpy()})
         return {self.metric: float(score[self.metric]), "loss": float(self.loss(out, target))}
@@ -70,10 +76,7 @@ class OgbGraphClassification(_OgbGraphTask):
     name = "ogb_graph_classification"
     metric = "rocauc"
     direction = "max"
-
-    def loss(self, out: Tensor, target: Tensor) -> Tensor:
-        labelled = ~torch.isnan(target)
-        return F.binary_cross_entropy_with_logits(out[labelled], target[labelled])
+    criterion = staticmethod(F.binary_cross_entropy_with_logits)
 
 
 @register_task("ogb_graph_regression", paper="Hu et al., NeurIPS 2020 (OGB): scaffold split, ogb Evaluator")
@@ -83,7 +86,4 @@ class OgbGraphRegression(_OgbGraphTask):
     name = "ogb_graph_regression"
     metric = "rmse"
     direction = "min"
-
-    def loss(self, out: Tensor, target: Tensor) -> Tensor:
-        labelled = ~torch.isnan(target)
-        return F.mse_loss(out[labelled], target[labelled])
+    criterion = staticmethod(F.mse_loss)

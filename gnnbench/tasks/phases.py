@@ -21,12 +21,38 @@ from __future__ import annotations
 
 import math
 import random
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import Tensor
 
+if TYPE_CHECKING:  # for the annotation: importing gnnbench.data registers every dataset loader
+    from gnnbench.data.sat_benchmark import SatInstance
+
 POLICIES = ("default", "neuroback", "random", "all_true", "all_false", "backbone", "oracle")
+
+
+def policy_phases(policy: str, instance: SatInstance, scores: Tensor | None, cfd: float, seed: int) -> list[int]:
+    """The literals ``policy`` sets on ``instance`` (module docstring): ``scores`` are the model's, for
+    ``neuroback``; ``seed`` is the run's, for ``random``."""
+    n = instance.formula.num_vars
+    if policy == "default":
+        return []
+    if policy == "neuroback":
+        if scores is None:
+            raise ValueError("the neuroback policy needs the model's scores")
+        return threshold_phases(scores, cfd)
+    if policy == "random":
+        return random_phases(n, f"{seed}/{instance.formula.name}")
+    if policy in ("all_true", "all_false"):
+        sign = 1 if policy == "all_true" else -1
+        return [sign * v for v in range(1, n + 1)]
+    if policy == "backbone":
+        labels = instance.labels
+        return [] if labels is None else [v if labels[v] == 0 else -v for v in range(1, n + 1) if labels[v] < 2]
+    if policy == "oracle":
+        return list(instance.model or ())
+    raise ValueError(f"unknown policy {policy!r}; known: {', '.join(POLICIES)}")
 
 
 def threshold_phases(scores: Tensor, cfd: float) -> list[int]:

@@ -38,7 +38,7 @@ from gnnbench.data.sat_benchmark import SatBenchmark, SatInstance
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
 from gnnbench.tasks.optim import build_optimizer, check_hparams
-from gnnbench.tasks.phases import POLICIES, coverage, random_phases, threshold_phases
+from gnnbench.tasks.phases import POLICIES, coverage, policy_phases
 from gnnbench.tasks.solver import SOLVERS, solve
 
 SPLITS = ("train", "val", "test")
@@ -188,25 +188,6 @@ class SatSolving(Task):
         outs = [torch.sigmoid(model(g.x, g.edge_index, g.edge_attr)) for g in instance.graphs]
         return merge_by_variable(instance.graphs, outs, instance.formula.num_vars)
 
-    def phases(self, policy: str, instance: SatInstance, scores: Tensor | None, seed: int) -> list[int]:
-        n = instance.formula.num_vars
-        if policy == "default":
-            return []
-        if policy == "neuroback":
-            assert scores is not None
-            return threshold_phases(scores, self.options.cfd)
-        if policy == "random":
-            return random_phases(n, f"{seed}/{instance.formula.name}")
-        if policy in ("all_true", "all_false"):
-            sign = 1 if policy == "all_true" else -1
-            return [sign * v for v in range(1, n + 1)]
-        if policy == "backbone":
-            labels = instance.labels
-            return [] if labels is None else [v if labels[v] == 0 else -v for v in range(1, n + 1) if labels[v] < 2]
-        if policy == "oracle":
-            return list(instance.model or ())
-        raise ValueError(f"unknown policy {policy!r}")
-
     def solve_all(self, model: torch.nn.Module, instances: list[SatInstance], ctx: RunContext) -> dict[str, list]:
         """Every test formula under every solver and policy, as column-wise lists (:data:`SOLVING_FIELDS`)."""
         columns: dict[str, list] = {k: [] for k in SOLVING_FIELDS}
@@ -216,7 +197,7 @@ class SatSolving(Task):
             inference_s = time.perf_counter() - started
             for solver in self.options.solvers:
                 for policy in self.options.policies:
-                    phases = self.phases(policy, instance, scores, ctx.seed)
+                    phases = policy_phases(policy, instance, scores, self.options.cfd, ctx.seed)
                     stats = solve(instance.formula, phases, solver, self.options.conflict_budget)
                     covered = coverage(phases, instance.labels)
                     row = {"family": instance.family, "formula": instance.formula.name, "solver": solver,

@@ -13,7 +13,6 @@ from torch_geometric.data import Data
 from gnnbench.models.forwardgnn.graph import class_node_edges, wrong_classes
 from gnnbench.models.forwardgnn.greedy import GreedyForward
 from gnnbench.models.forwardgnn.layers import Backbone, forward_layers
-from gnnbench.tasks.base import Task
 
 
 def ff_loss(h: Tensor, theta: float) -> Tensor:
@@ -107,12 +106,6 @@ class ForwardForward(GreedyForward):
 
     def decode(self, total: Tensor, num_layers: int) -> Tensor:
         return total
-
-    def selection(self, task: Task, output: Tensor, data: Data) -> dict[str, float]:
-        return task.metrics(output, data, ("val",))["val"]
-
-    def selection_target(self, data: Data) -> None:
-        return None
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         """Goodness logits of every node, each row from its own group's C passes (one group at a time)."""

@@ -66,13 +66,14 @@ class GreedyForward(nn.Module):
     def decode(self, total: Tensor, num_layers: int) -> Tensor:
         """The model's output from the summed contributions of ``num_layers`` layers."""
 
-    @abstractmethod
     def selection(self, task: Task, output: Tensor, data: Any) -> dict[str, float]:
-        """The task's validation metrics (``task.metric`` and ``loss``) of ``output``."""
+        """The task's validation metrics (``task.metric`` and ``loss``) of ``output``: node classification's,
+        over its validation nodes (link prediction overrides)."""
+        return task.metrics(output, data, ("val",))["val"]
 
-    @abstractmethod
     def selection_target(self, data: Any) -> Any:
-        """What validation scores (``None``: all nodes; link prediction: the validation pairs)."""
+        """What validation scores: ``None``, all nodes (link prediction: the validation pairs)."""
+        return None
 
     def uses_eval_state_in_training(self) -> bool:
         """True when training and evaluation states coincide (SF), so one pass serves both."""

@@ -12,7 +12,6 @@ from torch_geometric.data import Data
 from gnnbench.models.forwardgnn.graph import class_node_edges
 from gnnbench.models.forwardgnn.greedy import GreedyForward
 from gnnbench.models.forwardgnn.layers import Backbone, forward_layers
-from gnnbench.tasks.base import Task
 
 
 class ClassNodes(nn.Module):
@@ -92,12 +91,6 @@ class SingleForward(ClassNodes, GreedyForward):
 
     def decode(self, total: Tensor, num_layers: int) -> Tensor:
         return total.log()
-
-    def selection(self, task: Task, output: Tensor, data: Data) -> dict[str, float]:
-        return task.metrics(output, data, ("val",))["val"]
-
-    def selection_target(self, data: Data) -> None:
-        return None
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         return self.predict(x, edge_index)
