@@ -145,7 +145,7 @@ def test_search_options_are_validated_with_the_key(write_suite) -> None:
             datasets: [nasbench-cora]
             models: [agnn]
         """)
-    with pytest.raises(ConfigError, match=r"experiments\[0\].task: budget must be a positive integer"):
+    with pytest.raises(ConfigError, match=r"experiments\[0\].task.budget: budget must be a positive integer"):
         load_suite(path)
     path.write_text(path.read_text().replace("budget: 0", "budget: 5, retrain_top: 6"))
     with pytest.raises(ConfigError, match=r"experiments\[0\].task: retrain_top \(6\) cannot exceed the budget"):
