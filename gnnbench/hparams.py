@@ -61,7 +61,7 @@ def training_keys(entry: Entry, task_cls: type) -> dict[str, Any]:
 
 def defaults(entry: Entry, task_cls: type, dataset: str | None = None) -> dict[str, Any]:
     """Every hyperparameter with a default, as a run on ``dataset`` would get it when the suite sets nothing."""
-    merged = {n: p.default for n, p in constructor_params(entry.obj).items() if p.default is not p.empty}
+    merged = constructor_defaults(entry.obj)
     merged.update(training_defaults(entry, task_cls))
     merged.update(entry.defaults)
     if dataset is not None:
@@ -114,11 +114,15 @@ def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset:
             if not (k in added and v == params[k].default)}
 
 
+def constructor_defaults(model_cls: type) -> dict[str, Any]:
+    """The constructor's arguments that have a default, at that default."""
+    return {n: p.default for n, p in constructor_params(model_cls).items() if p.default is not p.empty}
+
+
 def as_built(model_cls: type, hparams: Mapping[str, Any]) -> dict[str, Any]:
     """``hparams`` with the constructor's defaults for the arguments they leave out (an added argument at its
     off value): every argument the model is built with."""
-    params = constructor_params(model_cls)
-    return {**{n: p.default for n, p in params.items() if p.default is not p.empty}, **hparams}
+    return {**constructor_defaults(model_cls), **hparams}
 
 
 def added_hparams(model_cls: type) -> tuple[str, ...]:

@@ -142,7 +142,8 @@ def test_a_plugin_that_fails_to_import_is_one_located_error(write_suite, tmp_pat
     assert info.value.message == f"plugin file {tmp_path / 'mine.py'} cannot be imported: {cause}"
     with pytest.raises(ConfigError) as info:  # one plugin may be written without the list, as one dataset may
         load_suite(write_suite((SUITE % "gcn").replace("plugins: [mine.py]", "plugins: mine.py")))
-    assert info.value.key == "plugins"
+    assert info.value.key == "plugins"  # imported (and failing) as the list's one plugin, not refused as a string
+    assert info.value.message == f"plugin file {tmp_path / 'mine.py'} cannot be imported: {cause}"
 
 
 def test_a_plugin_reusing_a_builtin_name_is_blamed_at_its_own_key(write_suite, tmp_path):
