@@ -21,7 +21,7 @@ import threading
 import traceback
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -329,9 +329,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     progress = _progress(console)  # shown from `with progress` on: not by a dry run
     epochs = progress.add_task("epochs", visible=False, total=None)
 
-    def on_epoch(epoch: int, values: dict[str, float]) -> None:
+    def on_epoch(spec: RunSpec, epoch: int, values: Mapping[str, float]) -> None:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
-        progress.update(epochs, visible=True, completed=epoch + 1, description=f"  epoch {epoch + 1}: {shown}")
+        progress.update(epochs, visible=True, completed=epoch + 1,
+                        description=escape(f"  {_run_label(spec)}, epoch {epoch + 1}: {shown}"))
 
     kind, options = executor_options(suite.executor, args.executor, args.workers, args.address)
     if args.verbose and kind != "local":  # as --workers and --address are: said, not dropped in silence
@@ -463,15 +464,20 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
 def _plan_lines(specs: Sequence[RunSpec]) -> list[str]:
     """``experiment: model (config) on dataset [scenario], task: seeds 0-4, 7``, one line per group of runs
     that differ only in their seed, in suite order."""
-    from gnnbench.leaderboard.aggregate import scenario_label
     from gnnbench.settings import seed_ranges
 
     groups: dict[str, list[int]] = {}
     for s in specs:
-        scenario = "" if s.scenario is None else f" [{scenario_label(s.scenario)}]"
-        groups.setdefault(f"{s.experiment}: {s.model} ({s.config}) on {s.dataset}{scenario}, {s.task}", []).append(
-            s.seed)
+        groups.setdefault(f"{s.experiment}: {_run_label(s, seed=False)}, {s.task}", []).append(s.seed)
     return [f"{group}: seed{'s' * (len(seeds) > 1)} {seed_ranges(seeds)}" for group, seeds in groups.items()]
+
+
+def _run_label(spec: RunSpec, seed: bool = True) -> str:
+    """``model (config) on dataset [scenario] seed N``: which run a line is about."""
+    from gnnbench.leaderboard.aggregate import scenario_label
+
+    scenario = "" if spec.scenario is None else f" [{scenario_label(spec.scenario)}]"
+    return f"{spec.model} ({spec.config}) on {spec.dataset}{scenario}" + (f" seed {spec.seed}" if seed else "")
 
 
 def _runs(count: int) -> str:

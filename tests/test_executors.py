@@ -465,3 +465,13 @@ def test_a_driver_killed_with_sigkill_takes_its_workers_with_it(write_suite, tmp
         assert not alive
     finally:
         driver.kill()
+
+
+def test_the_local_executor_names_the_run_each_epoch_belongs_to(tiny_suite):
+    """``run -v`` shows epochs as they pass: with several runs in a suite, each line must say whose it is."""
+    suite = load_suite(tiny_suite(models="gcn", seeds=2, epochs=3))
+    seen: list[tuple[int, int]] = []
+    records = list(LocalExecutor(on_epoch=lambda spec, epoch, values: seen.append((spec.seed, epoch))).map(
+        suite.specs))
+    assert [r["status"] for r in records] == ["ok", "ok"]
+    assert seen == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]

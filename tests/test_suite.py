@@ -86,12 +86,12 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("# nothing yet\n", None, "the file is empty (or only comments)"),
     # numbers out of the range their conventional names imply: every seed would fail, or train nothing
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
-     "{dropout: [0.5, 1.5]}}]}]\n", "experiments[0].models[0].hparams.dropout",
+     "{dropout: [0.5, 1.5]}}]}]\n", "experiments[0].models[0].hparams.dropout[1]",
      "'dropout' is a probability: expected a number in [0, 1], got 1.5"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
      "{lr: -0.01}}]}]\n", "experiments[0].models[0].hparams.lr", "expected a learning rate of at least 0 for 'lr'"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
-     "{hidden_channels: [16, 0]}}]}]\n", "experiments[0].models[0].hparams.hidden_channels",
+     "{hidden_channels: [16, 0]}}]}]\n", "experiments[0].models[0].hparams.hidden_channels[1]",
      "'hidden_channels' is a size: expected at least 1, got 0"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gat, hparams: "
      "{heads: -4}}]}]\n", "experiments[0].models[0].hparams.heads", "'heads' is a size: expected at least 1, got -4"),
@@ -152,7 +152,7 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "unknown hyperparameter 'hiden_channels' for model 'gcn'; did you mean 'hidden_channels'?"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: gcn, hparams: {hidden_channels: [16, wide]}}]}]\n",
-     "experiments[0].models[0].hparams.hidden_channels", "expected an integer for 'hidden_channels', got 'wide'"),
+     "experiments[0].models[0].hparams.hidden_channels[1]", "expected an integer for 'hidden_channels', got 'wide'"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: gcn, hparams: {lr: []}}]}]\n", "experiments[0].models[0].hparams.lr", "empty grid"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"

@@ -14,39 +14,43 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import cpu_count, host_environment
-from gnnbench.harness.runner import EpochCallback, execute, identity, utc_now
+from gnnbench.harness.runner import execute, identity, utc_now
 from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.store import SCHEMA
-from gnnbench.harness.suite import ray_address_problem
 
 if TYPE_CHECKING:  # driver imports this module's executors' users; the Protocol is for annotations only
     from gnnbench.harness.driver import Executor
 
 _CONTEXT = multiprocessing.get_context("spawn")
 
+#: What the local executor tells of each epoch: the run, the epoch, its values (training loss, validation metric).
+RunEpochCallback = Callable[[RunSpec, int, Mapping[str, float]], None]
+
 
 class LocalExecutor:
     name = "local"
     runs_here = True
 
-    def __init__(self, on_epoch: EpochCallback | None = None) -> None:
+    def __init__(self, on_epoch: RunEpochCallback | None = None) -> None:
         self.on_epoch = on_epoch
 
     def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
         for spec in specs:
-            yield execute(spec, data_root, self.on_epoch)
+            yield execute(spec, data_root, None if self.on_epoch is None else partial(self.on_epoch, spec))
 
 
 class ProcessExecutor:
@@ -175,6 +179,18 @@ def worker_failure(spec: RunSpec, exc: BaseException, started_at: str, message: 
             "env": {**host_environment(), "recorded_by": "driver"}, "finished_at": utc_now()}
 
 
+#: What ``ray.init(address=...)`` can join: a running cluster's head, the cluster Ray finds itself, a Ray client.
+RAY_ADDRESS = re.compile(r"auto|ray://\S+|[^\s:]+:\d+")
+
+
+def ray_address_problem(address: Any) -> str | None:
+    """What is wrong with the form of a Ray address (None when nothing is): checked before Ray starts, which
+    answers a malformed one with a traceback."""
+    if isinstance(address, str) and RAY_ADDRESS.fullmatch(address):
+        return None
+    return f"expected HOST:PORT of a Ray cluster's head, auto or ray://HOST:PORT, got {address!r}"
+
+
 def executor_options(suite_executor: Mapping[str, Any], kind: str | None, workers: int | None,
                      address: str | None) -> tuple[str, dict[str, Any]]:
     """(kind, options): the suite's ``executor`` mapping under the command line's ``--executor``, ``--workers``
@@ -192,7 +208,7 @@ def executor_options(suite_executor: Mapping[str, Any], kind: str | None, worker
     return kind, options
 
 
-def make_executor(kind: str, options: Mapping[str, Any], on_epoch: EpochCallback | None = None) -> Executor:
+def make_executor(kind: str, options: Mapping[str, Any], on_epoch: RunEpochCallback | None = None) -> Executor:
     """The executor ``kind`` configured from a suite's ``executor`` mapping (command-line overrides applied)."""
     if kind == "process":
         return ProcessExecutor(options.get("workers"))

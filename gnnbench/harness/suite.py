@@ -34,6 +34,7 @@ import yaml
 
 from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
+from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.spec import RunSpec, Suite
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
@@ -490,33 +491,23 @@ class _Expander:
             v = overrides[k]
             if isinstance(v, list) and not v:
                 raise self.fail(_join(hparams_key, k), "an empty grid; give at least one value")
-            axes.append([(k, x) for x in v] if isinstance(v, list) else [(k, v)])
+            # each value with its key: ``lr[1]`` for a grid's element, so an error points at the value itself
+            axes.append([(k, x, f"{k}[{i}]") for i, x in enumerate(v)] if isinstance(v, list) else [(k, v, k)])
         scenarios, seeds = repeats
         self.count(math.prod(len(axis) for axis in axes), len(datasets), len(scenarios), len(seeds), key)
         grid = []
         for point in itertools.product(*axes):
-            chosen = dict(point)
+            chosen = {k: x for k, x, _ in point}
+            value_keys = {k: value_key for k, _, value_key in point}
             resolved = {}
             for dataset in datasets:
                 try:
                     hparams = hp.resolve(entry, task_cls, chosen, dataset)
                 except hp.HparamError as exc:
-                    raise self.fail(_join(hparams_key, exc.key), str(exc)) from None
+                    raise self.fail(_join(hparams_key, value_keys.get(exc.key, exc.key)), str(exc)) from None
                 resolved[dataset] = (hparams, config_label(hparams, defaults[dataset]))
             grid.append(resolved)
         return name, grid, set(overrides)
-
-
-#: What ``ray.init(address=...)`` can join: a running cluster's head, the cluster Ray finds itself, a Ray client.
-RAY_ADDRESS = re.compile(r"auto|ray://\S+|[^\s:]+:\d+")
-
-
-def ray_address_problem(address: Any) -> str | None:
-    """What is wrong with the form of a Ray address (None when nothing is): checked before Ray starts, which
-    answers a malformed one with a traceback."""
-    if isinstance(address, str) and RAY_ADDRESS.fullmatch(address):
-        return None
-    return f"expected HOST:PORT of a Ray cluster's head, auto or ray://HOST:PORT, got {address!r}"
 
 
 def config_label(hparams: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
