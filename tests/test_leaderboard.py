@@ -14,6 +14,7 @@ import pytest
 
 from gnnbench import leaderboard
 from gnnbench.leaderboard.aggregate import COLUMNS, grid_frame, leaderboard_frame, runs_frame, tied
+from gnnbench.leaderboard.write import to_markdown
 
 _counter = iter(range(10**6))
 
@@ -529,3 +530,29 @@ def test_a_configuration_that_failed_on_every_seed_is_counted_where_the_selectio
     assert (row["config"], row["configs_tried"], row["configs_failed"], row["failed"]) == ("small", 2, 1, 0)
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     assert "| Cora | gcn | small | 2 (1 failed) |" in leaderboard.build(tmp_path).markdown.read_text()
+
+
+def test_no_cell_can_split_a_markdown_row():
+    """A configuration ``sep=a|b`` or an error message over two lines stays in its own column."""
+    records = [rec("gcn", "Cora", 0, 0.8, 0.7, config="sep=a|b"), rec("gcn", "Cora", 1, 0.8, 0.7, config="sep=a|b"),
+               rec("gat", "Cora", 0, 0.8, 0.7, status="failed")]
+    records[-1]["error"]["message"] = "shape\n| mismatch"
+    text = to_markdown(board(records), records, "hand")
+    tables = _tables(text)
+    assert len(tables) == 3  # the board, its details, the failed runs
+    assert all(len(re.findall(r"(?<!\\)\|", line)) == len(re.findall(r"(?<!\\)\|", table[0]))
+               for table in tables for line in table)
+    assert "sep=a\\|b" in text and "shape \\| mismatch" in text
+
+
+def _tables(text: str) -> list[list[str]]:
+    """The Markdown tables of ``text``, each a list of its lines."""
+    tables: list[list[str]] = []
+    previous = ""
+    for line in text.splitlines():
+        if line.startswith("|"):
+            if not previous.startswith("|"):
+                tables.append([])
+            tables[-1].append(line)
+        previous = line
+    return tables

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from gnnbench import markdown
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
 from gnnbench.leaderboard.write import FRACTION_METRICS
@@ -451,11 +452,8 @@ def to_markdown(comparison: Comparison) -> str:
              f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
              f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
              f"{comparison.effect}{' of A' if comparison.relative else ''}.", "", f"**{summary(comparison)}**", "",
-             "| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    for r in rows:
-        cells = [*(r[k] for k in varying), r["A"], r["B"], r["delta"], r["ci"], r["rel"], r["p"], r["verdict"],
-                 r["notes"]]
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+             *markdown.table(header, [[*(r[k] for k in varying), r["A"], r["B"], r["delta"], r["ci"], r["rel"],
+                                       r["p"], r["verdict"], r["notes"]] for r in rows])]
     fixed = [k for k in KEYS if k not in varying]
     lines += [""] + ([f"All rows: {', '.join(f'{k} = {rows[0][k]}' for k in fixed)}."] if fixed and rows else [])
     if common := common_notes(comparison):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from gnnbench import markdown
 from gnnbench.leaderboard.aggregate import ROW_KEYS, leaderboard_frame
 from gnnbench.leaderboard.write import format_metric
 
@@ -57,16 +58,16 @@ def depth_markdown(frame: pd.DataFrame) -> list[str]:
         depths = sorted(set(part["depth"]))
         metric = part["metric"].iloc[0]
         title = f"### {task} · {dataset} · {metric} vs {key}" + ("" if scenario == "none" else f" · {scenario}")
-        header = f"| model | {' | '.join(f'{key}={d}' for d in depths)} |"
-        rule = "| --- |" + " ---: |" * len(depths)
-        accuracy, memory = [header, rule], [header, rule]
+        header = ["model", *(f"{key}={d}" for d in depths)]
+        accuracy, memory = [], []
         for model, rows in part.groupby("model", sort=True):
             by_depth = rows.set_index("depth")
-            accuracy.append(f"| {model} | " + " | ".join(
-                _cell(by_depth, d, lambda r, m=metric: format_metric(r["mean"], r["std"], m)) for d in depths) + " |")
-            memory.append(f"| {model} | " + " | ".join(
-                _cell(by_depth, d, lambda r: f"{r['peak_mem_mb']:.1f}") for d in depths) + " |")
-        lines += [title, "", *accuracy, "", f"Peak memory (MB) vs {key}:", "", *memory, ""]
+            accuracy.append([model, *(_cell(by_depth, d, lambda r, m=metric: format_metric(r["mean"], r["std"], m))
+                                      for d in depths)])
+            memory.append([model, *(_cell(by_depth, d, lambda r: f"{r['peak_mem_mb']:.1f}") for d in depths)])
+        right = range(1, len(header))
+        lines += [title, "", *markdown.table(header, accuracy, right), "", f"Peak memory (MB) vs {key}:", "",
+                  *markdown.table(header, memory, right), ""]
     return lines
 
 

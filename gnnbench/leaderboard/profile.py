@@ -25,6 +25,7 @@ import pandas as pd
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import COLUMNS, versions_label
 from gnnbench.leaderboard.write import to_csv, write_text
+from gnnbench.markdown import table as markdown_table
 
 
 def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.DataFrame:
@@ -127,10 +128,7 @@ def markdown(frame: pd.DataFrame, extra: Sequence[str], title: str, notes: Seque
     for task, part in frame.groupby("task", sort=True):
         metric, direction = part["metric"].iloc[0], part["direction"].iloc[0]
         lines += [f"## {task}", "", f"{metric} ({'lower' if direction == 'min' else 'higher'} is better)", "",
-                  "| " + " | ".join(shown) + " |", "| " + " | ".join("---" for _ in shown) + " |"]
-        for row in part.to_dict("records"):
-            lines.append("| " + " | ".join(_cell(row[c]) for c in shown) + " |")
-        lines.append("")
+                  *markdown_table(shown, [[_cell(row[c]) for c in shown] for row in part.to_dict("records")]), ""]
     devices = sorted({str(d) for d in frame.get("device", pd.Series(dtype=str)).dropna()})
     if devices:
         lines += [f"Device: {', '.join(devices)}.", ""]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from gnnbench import markdown
 from gnnbench.leaderboard.aggregate import tied
 
 GROUP = ["task", "scenario", "metric"]
@@ -115,10 +116,9 @@ def rank_markdown(board: pd.DataFrame, alpha: float = 0.05) -> list[str]:
         datasets = [c for c in s.ranks.columns if c != "mean_rank"]
         k, n = len(s.ranks), len(datasets)
         lines += [f"### {s.task} · {s.metric}" + ("" if s.scenario == "none" else f" · scenario {s.scenario}"), "",
-                  "| model | mean rank | " + " | ".join(datasets) + " |",
-                  "| --- | ---: |" + " ---: |" * len(datasets)]
-        for model, r in s.ranks.iterrows():
-            lines.append(f"| {model} | {r['mean_rank']:.2f} | " + " | ".join(f"{r[d]:g}" for d in datasets) + " |")
+                  *markdown.table(["model", "mean rank", *datasets],
+                                  [[model, f"{r['mean_rank']:.2f}", *(f"{r[d]:g}" for d in datasets)]
+                                   for model, r in s.ranks.iterrows()], right=range(1, n + 2))]
         friedman = ("Friedman test: needs at least 3 models" if k < 3 else
                     f"Friedman χ² = {s.friedman_stat:.3f}, p = {s.friedman_p:.3g}")
         groups = s.cliques()

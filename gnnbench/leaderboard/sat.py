@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
+from gnnbench import markdown
 from gnnbench.leaderboard.aggregate import row_key
 
 SAT_KEYS = ["task", "dataset", "model", "config", "scenario", "family", "solver", "policy"]
@@ -119,19 +120,16 @@ def sat_markdown(frame: pd.DataFrame) -> list[str]:
              "test. Phased: share of variables the policy sets; agreement: share of the phased backbone "
              "variables that get the backbone's phase.", ""]
     for (dataset, model, family), part in frame.groupby(["dataset", "model", "family"], sort=True):
+        header = ["solver", "policy", "solved", "median conflicts", "mean conflicts", "median decisions",
+                  "median solve ms", "inference ms", "mean total ms", "reduction (median)", "reduction (mean)",
+                  "fewer / more", "p", "phased", "agreement"]
+        rows = [[r.solver, r.policy, f"{int(r.solved)}/{int(r.runs)}", f"{r.median_conflicts:g}",
+                 f"{r.mean_conflicts:.1f}", f"{r.median_decisions:g}", f"{r.median_solve_s * 1000:.2f}",
+                 f"{r.inference_s * 1000:.1f}", f"{r.mean_total_s * 1000:.1f}", _percent(r.conflict_reduction),
+                 _percent(r.mean_conflict_reduction), f"{_count(r.fewer)} / {_count(r.more)}", _p(r.paired_p),
+                 _share(r.phased_fraction), _share(r.agreement)] for r in part.itertuples(index=False)]
         lines += [f"### {dataset} · {family} · {model}", "",
-                  "| solver | policy | solved | median conflicts | mean conflicts | median decisions | "
-                  "median solve ms | inference ms | mean total ms | reduction (median) | reduction (mean) | "
-                  "fewer / more | p | phased | agreement |",
-                  "| --- | --- |" + " ---: |" * 13]
-        for r in part.itertuples(index=False):
-            lines.append(f"| {r.solver} | {r.policy} | {int(r.solved)}/{int(r.runs)} | {r.median_conflicts:g} | "
-                         f"{r.mean_conflicts:.1f} | {r.median_decisions:g} | {r.median_solve_s * 1000:.2f} | "
-                         f"{r.inference_s * 1000:.1f} | {r.mean_total_s * 1000:.1f} | "
-                         f"{_percent(r.conflict_reduction)} | {_percent(r.mean_conflict_reduction)} | "
-                         f"{_count(r.fewer)} / {_count(r.more)} | "
-                         f"{_p(r.paired_p)} | {_share(r.phased_fraction)} | {_share(r.agreement)} |")
-        lines.append("")
+                  *markdown.table(header, rows, right=range(2, len(header))), ""]
     return lines
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gnnbench import markdown
 from gnnbench.leaderboard.aggregate import COLUMNS, row_key
 from gnnbench.leaderboard.write import format_metric
 
@@ -59,17 +60,15 @@ def search_markdown(frame: pd.DataFrame) -> list[str]:
              "seeds; for trained children, each search's number is itself the mean over its retraining seeds), "
              "at the same budget of child evaluations, with the mean cost of one search.", ""]
     for (task, space), part in frame.groupby(["task", "space"], sort=True):
+        rows = [[r.dataset, r.model, r.budget, r.search_seeds, format_metric(r.mean, r.std, r.metric),
+                 "–" if pd.isna(r.oracle) else format_metric(r.oracle, np.nan, r.metric), f"{r.search_wall_s:.1f}",
+                 _blank(r.child_epochs), _blank(r.inherited_children), _blank(r.skipped_children), r.retrain_seeds,
+                 f"{r.retrain_s:.1f}"]
+                for r in part.sort_values(["dataset", "rank", "model"]).itertuples(index=False)]
         lines += [f"### {task}: space {space}", "",
-                  "| dataset | search | budget | seeds | test | oracle | wall s | child epochs | inherited "
-                  "| skipped | retrain seeds | retrain s |",
-                  "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for r in part.sort_values(["dataset", "rank", "model"]).itertuples(index=False):
-            oracle = "–" if pd.isna(r.oracle) else format_metric(r.oracle, np.nan, r.metric)
-            lines.append(f"| {r.dataset} | {r.model} | {r.budget} | {r.search_seeds} | "
-                         f"{format_metric(r.mean, r.std, r.metric)} | {oracle} | {r.search_wall_s:.1f} | "
-                         f"{_blank(r.child_epochs)} | {_blank(r.inherited_children)} | "
-                         f"{_blank(r.skipped_children)} | {r.retrain_seeds} | {r.retrain_s:.1f} |")
-        lines.append("")
+                  *markdown.table(["dataset", "search", "budget", "seeds", "test", "oracle", "wall s", "child epochs",
+                                   "inherited", "skipped", "retrain seeds", "retrain s"], rows,
+                                  right={2, 3, 6, 7, 8, 9, 10, 11}), ""]
     return lines
 
 

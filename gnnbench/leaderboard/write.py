@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gnnbench import markdown
 from gnnbench.files import replaced
 from gnnbench.leaderboard.aggregate import scenario_label
 
@@ -90,7 +91,7 @@ def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
     # never ranked (NaN means) comes last
     mean_rank = pd.to_numeric(part["rank"]).groupby(part["model"]).mean().fillna(math.inf)
     models = sorted(mean_rank.index, key=lambda m: (mean_rank[m], m))
-    rows = ["| model | " + " | ".join(datasets) + " |", "| --- |" + " --- |" * len(datasets)]
+    rows = []
     for model in models:
         cells = []
         for dataset in datasets:
@@ -101,23 +102,21 @@ def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
             row = hit.iloc[0]
             cell = f"{format_metric(row['mean'], row['std'], metric)} ({format_n(row['n'], row['failed'])})"
             cells.append(f"**{cell}**" if row["rank"] == 1 else cell)
-        rows.append(f"| {model} | " + " | ".join(cells) + " |")
-    return rows
+        rows.append([model, *cells])
+    return markdown.table(["model", *datasets], rows)
 
 
 def _details(part: pd.DataFrame, metric: str) -> list[str]:
     """One line per row, with how many configurations its selection was among (unequal tuning shows; ``3 (1
     failed)``: one crashed on every seed and could not be chosen) and the kernel that ran (``auto:csr``: what
     ``auto`` chose)."""
-    rows = ["| dataset | model | config | tried | test | val | n | params | epoch ms | peak MB | kernel | rank |",
-            "| --- | --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |"]
-    for r in part.itertuples(index=False):
-        tried = f"{r.configs_tried}" + (f" ({r.configs_failed} failed)" if r.configs_failed else "")
-        rows.append(f"| {r.dataset} | {r.model} | {r.config} | {tried} | "
-                    f"{format_metric(r.mean, r.std, metric)} | {format_metric(r.val_mean, float('nan'), metric)} | "
-                    f"{format_n(r.n, r.failed)} | {_int(r.params)} | {_fixed(r.epoch_time_s * 1000, 1)} | "
-                    f"{_fixed(r.peak_mem_mb, 1)} | {r.kernel} | {format_rank(r.rank)} |")
-    return rows
+    rows = [[r.dataset, r.model, r.config,
+             f"{r.configs_tried}" + (f" ({r.configs_failed} failed)" if r.configs_failed else ""),
+             format_metric(r.mean, r.std, metric), format_metric(r.val_mean, float("nan"), metric),
+             format_n(r.n, r.failed), _int(r.params), _fixed(r.epoch_time_s * 1000, 1), _fixed(r.peak_mem_mb, 1),
+             r.kernel, format_rank(r.rank)] for r in part.itertuples(index=False)]
+    return markdown.table(["dataset", "model", "config", "tried", "test", "val", "n", "params", "epoch ms",
+                           "peak MB", "kernel", "rank"], rows, right={3, 6, 7, 8, 9, 11})
 
 
 def environment_lines(records: list[dict[str, Any]]) -> list[str]:
@@ -164,12 +163,8 @@ def _failures(records: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     columns = list(rows[0])
-    lines = [f"## Failed runs ({len(rows)})", "", "| " + " | ".join(columns) + " |",
-             "| " + " | ".join("---:" if c == "seed" else "---" for c in columns) + " |"]
-    for row in rows:
-        row["error"] = row["error"].replace("|", "\\|")[:300]
-        lines.append("| " + " | ".join(str(row[c]) for c in columns) + " |")
-    return lines + [""]
+    cells = [[row[c] if c != "error" else row[c][:300] for c in columns] for row in rows]
+    return [f"## Failed runs ({len(rows)})", "", *markdown.table(columns, cells, right={columns.index("seed")}), ""]
 
 
 def _fixed(value: Any, digits: int) -> str:

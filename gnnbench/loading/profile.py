@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from gnnbench import markdown
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import environment
 from gnnbench.kernels.timing import median_ms
@@ -124,8 +125,7 @@ def notes(records: Sequence[dict[str, Any]]) -> list[str]:
     for batch, part in frame.groupby("batch"):
         table = part.pivot_table(index="row_bytes", columns="mode", values="gbps", aggfunc="first")
         lines += [f"Bandwidth vs row size, batches of {batch} rows (GB/s):", "",
-                  "| row bytes | " + " | ".join(table.columns) + " |",
-                  "| ---: | " + " | ".join("---:" for _ in table.columns) + " |"]
-        lines += [f"| {size} | " + " | ".join(f"{v:.2f}" for v in row) + " |" for size, row in table.iterrows()]
-        lines.append("")
+                  *markdown.table(["row bytes", *table.columns],
+                                  [[size, *(f"{v:.2f}" for v in row)] for size, row in table.iterrows()],
+                                  right=range(len(table.columns) + 1)), ""]
     return lines
