@@ -634,11 +634,12 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
 
 def _compare(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.leaderboard import compare
+    from gnnbench.leaderboard import compare_report as report
 
     min_effect, relative = args.min_effect
     result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=min_effect, relative=relative, column=args.on,
                              ignore_config=args.ignore_config, correct=args.holm, paired=args.paired)
-    outputs = [(path, text) for path, text in ((args.md, compare.to_markdown), (args.csv, compare.to_csv)) if path]
+    outputs = [(path, text) for path, text in ((args.md, report.to_markdown), (args.csv, report.to_csv)) if path]
     for path, text in outputs:
         if str(path) == "-":
             sys.stdout.write(text(result))
@@ -646,13 +647,13 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
             try:
                 path.write_text(text(result), encoding="utf-8")
             except OSError as exc:
-                raise GnnbenchError(f"--{'md' if text is compare.to_markdown else 'csv'}: cannot write {path}: "
+                raise GnnbenchError(f"--{'md' if text is report.to_markdown else 'csv'}: cannot write {path}: "
                                     f"{exc.strerror}") from None
     if not any(str(path) == "-" for path, _ in outputs):  # stdout holds the table unless it holds a file's text
         console.print(_compare_table(result))
         for path, _ in outputs:
             console.print(f"wrote {path}")
-        console.print(compare.summary(result))
+        console.print(report.summary(result))
     moved = result.moved_configs()
     if moved:  # on stderr, -q or not: the table leaves such rows uncompared
         print(f"gnnbench: note: selected under another configuration on each side, so not compared in the table: "
@@ -671,20 +672,21 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         holm = " (Holm)" if result.corrected else ""
         for r in worse.itertuples(index=False):
             print(f"gnnbench: regression: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
-                  f"{compare.in_table_units(r.metric, r.a_mean)} -> {compare.in_table_units(r.metric, r.b_mean)}, "
+                  f"{report.in_table_units(r.metric, r.a_mean)} -> {report.in_table_units(r.metric, r.b_mean)}, "
                   + (f"p = {r.p_value:.3g}{holm}" if r.tested else "untested"), file=sys.stderr)
         failed += len(worse)
     if args.fail_on_missing:
         missing = result.missing()
         for r in missing.itertuples(index=False):
             print(f"gnnbench: missing: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
-                  f"{compare.in_table_units(r.metric, r.a_mean)} -> {r.reason}", file=sys.stderr)
+                  f"{report.in_table_units(r.metric, r.a_mean)} -> {r.reason}", file=sys.stderr)
         failed += len(missing)
     return 1 if failed else 0
 
 
 def _compare_table(result: Comparison) -> Table:
-    from gnnbench.leaderboard.compare import KEYS, UNTESTED, common_notes, display_rows
+    from gnnbench.leaderboard.compare import KEYS
+    from gnnbench.leaderboard.compare_report import UNTESTED, common_notes, display_rows
 
     rows = display_rows(result)
     shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]

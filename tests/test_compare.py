@@ -12,7 +12,8 @@ from scipy import stats
 
 from gnnbench.cli import main
 from gnnbench.errors import GnnbenchError
-from gnnbench.leaderboard import compare
+from gnnbench.leaderboard import compare, significance
+from gnnbench.leaderboard import compare_report as report
 from gnnbench.leaderboard.aggregate import COLUMNS
 
 BASE = [0.80, 0.81, 0.82, 0.80, 0.81]
@@ -113,9 +114,9 @@ def test_paired_tests_rows_with_the_same_seeds_on_the_differences(tmp_path):
     assert paired.loc["gcn", ["verdict", "test"]].tolist() == ["better", "paired"]
     assert paired.loc["gcn", "p_value"] == pytest.approx(stats.ttest_rel(shifted, spread).pvalue)
     assert paired.loc["gat", ["verdict", "test"]].tolist() == ["unclear", "welch"]  # other seeds: nothing to pair
-    assert "| p (Welch or paired) |" in compare.to_markdown(compare.compare(a, b, paired=True))
-    assert all(map(math.isnan, compare.difference_test([0.8, 0.9], [0.81, 0.91], paired=True)))  # no spread
-    assert compare.difference_test([0.8, 0.9], [0.8, 0.9], paired=True) == (1.0, 0.0, 0.0)
+    assert "| p (Welch or paired) |" in report.to_markdown(compare.compare(a, b, paired=True))
+    assert all(map(math.isnan, significance.difference_test([0.8, 0.9], [0.81, 0.91], paired=True)))  # no spread
+    assert significance.difference_test([0.8, 0.9], [0.8, 0.9], paired=True) == (1.0, 0.0, 0.0)
     interval = stats.ttest_rel(shifted, spread).confidence_interval(0.95)
     assert paired.loc["gcn", ["ci_low", "ci_high"]].tolist() == pytest.approx([interval.low, interval.high])
 
@@ -130,7 +131,7 @@ def test_seeds_that_tie_by_chance_are_no_certain_change(tmp_path, capsys):
         result = compare.compare(a, b)
     gcn = result.table.iloc[0]
     assert not gcn["tested"] and math.isnan(gcn["p_value"]) and gcn["verdict"] == "worse"
-    assert compare.display_rows(result)[0]["verdict"] == "worse*"
+    assert report.display_rows(result)[0]["verdict"] == "worse*"
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "--min-effect", "0.001"]) == 1
     capsys.readouterr()
@@ -162,14 +163,14 @@ def test_every_tested_row_has_the_confidence_interval_of_its_delta(tmp_path):
     (r,) = result.table.itertuples()
     assert r.verdict == "unclear" and (r.ci_low, r.ci_high) == pytest.approx((interval.low, interval.high))
     assert r.ci_low < -0.03 and r.ci_high > 0.02
-    shown = compare.to_markdown(result)
+    shown = report.to_markdown(result)
     assert "| 90% CI of Δ |" in shown and f"[{100 * interval.low:+.2f}, {100 * interval.high:+.2f}]" in shown
 
 
 def test_holm_adjusts_over_the_tested_rows_and_can_turn_a_verdict(tmp_path):
     """Holm by hand: the k-th smallest of m p-values times (m - k + 1), running maximum, at most 1."""
     raw = np.array([0.01, 0.04, 0.03, 0.5])
-    assert compare.holm(raw) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert significance.holm(raw) == pytest.approx([0.04, 0.09, 0.09, 0.5])
     slightly = [v - 0.014 for v in BASE]  # p = 0.03 alone, 0.09 as one of three
     a = write(tmp_path / "a.csv", [row(m, BASE) for m in ("gcn", "gat", "sage")] + [row("mlp", [0.8])])
     b = write(tmp_path / "b.csv", [row("gcn", slightly), row("gat", BASE), row("sage", BASE), row("mlp", [0.7])])
@@ -180,7 +181,7 @@ def test_holm_adjusts_over_the_tested_rows_and_can_turn_a_verdict(tmp_path):
     t = corrected.table.set_index("model")
     assert t.loc["gcn", "p_value"] == pytest.approx(min(1.0, 3 * p["gcn"]))  # three tested rows; mlp has one seed
     assert t.loc["gcn", "verdict"] == "unclear" and math.isnan(t.loc["mlp", "p_value"])
-    assert "(p Holm-adjusted over 3 tested rows)" in compare.summary(corrected)
+    assert "(p Holm-adjusted over 3 tested rows)" in report.summary(corrected)
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 1
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "--holm"]) == 0
 
@@ -192,9 +193,9 @@ def test_single_seed_rows_have_no_p_value_and_say_so(tmp_path, capsys):
     t = result.table.set_index("model")
     assert math.isnan(t.loc["gcn", "p_value"]) and not t.loc["gcn", "tested"]
     assert (t.loc["gcn", "verdict"], t.loc["gat", "verdict"]) == ("worse", "same")
-    shown = {r["model"]: r for r in compare.display_rows(result)}
+    shown = {r["model"]: r for r in report.display_rows(result)}
     assert (shown["gcn"]["p"], shown["gcn"]["verdict"]) == ("n/a", "worse*")
-    assert compare.UNTESTED in compare.to_markdown(result)
+    assert report.UNTESTED in report.to_markdown(result)
     # untested, a gate needs a size: a minimum effect or a threshold
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "--min-effect", "0.02"]) == 1
@@ -219,8 +220,8 @@ def test_one_seed_against_many_is_tested_as_one_more_draw_from_them(tmp_path):
     assert (t.loc["gcn", "verdict"], t.loc["gat", "verdict"]) == ("unclear", "worse")
     flipped = compare.compare(b, a).table.set_index("model")  # the one seed in A: the same test, mirrored
     assert flipped.loc["gat", "p_value"] == pytest.approx(t.loc["gat", "p_value"])
-    assert "| p (Welch or one seed) |" not in compare.to_markdown(compare.compare(a, b))
-    assert "| p (one seed) |" in compare.to_markdown(compare.compare(a, b))
+    assert "| p (Welch or one seed) |" not in report.to_markdown(compare.compare(a, b))
+    assert "| p (one seed) |" in report.to_markdown(compare.compare(a, b))
 
 
 def test_a_nan_mean_is_undefined_never_same(tmp_path):
@@ -230,11 +231,11 @@ def test_a_nan_mean_is_undefined_never_same(tmp_path):
     b = write(tmp_path / "b.csv", [row("gcn", [0.8, math.nan], mean="", std=""), row("gat", BASE)])
     result = compare.compare(a, b)
     assert verdicts(result) == {("Cora", "gcn"): ("both", "undefined"), ("Cora", "gat"): ("both", "same")}
-    assert compare.summary(result) == ("0 better, 0 worse, 1 same, 0 unclear, 1 undefined (a mean is NaN, or every run "
+    assert report.summary(result) == ("0 better, 0 worse, 1 same, 0 unclear, 1 undefined (a mean is NaN, or every run "
                                        "failed); 0 only in A, 0 only in B")
-    shown = {r["model"]: r for r in compare.display_rows(result)}
+    shown = {r["model"]: r for r in report.display_rows(result)}
     assert (shown["gcn"]["B"], shown["gcn"]["delta"], shown["gcn"]["verdict"]) == ("–", "–", "undefined")
-    assert compare.UNTESTED not in compare.to_markdown(result)
+    assert report.UNTESTED not in report.to_markdown(result)
 
 
 def test_fail_on_missing_names_rows_b_lost_but_not_a_moved_configuration(tmp_path, capsys):
@@ -277,11 +278,11 @@ def test_a_note_every_compared_row_shares_is_stated_once_for_people(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE, versions=newer), row("gat", BASE[:3], versions=newer)])
     result = compare.compare(a, b)
-    assert compare.common_notes(result) == ["torch 2.13.0+cpu -> 2.14.0+cpu"]
-    assert {r["model"]: r["notes"] for r in compare.display_rows(result)} == {"gat": "n 5 -> 3; seeds 0-4 -> 0-2",
+    assert report.common_notes(result) == ["torch 2.13.0+cpu -> 2.14.0+cpu"]
+    assert {r["model"]: r["notes"] for r in report.display_rows(result)} == {"gat": "n 5 -> 3; seeds 0-4 -> 0-2",
                                                                              "gcn": ""}
-    assert "Every compared row: torch 2.13.0+cpu -> 2.14.0+cpu." in compare.to_markdown(result)
-    assert compare.to_csv(result).count("torch 2.13.0+cpu -> 2.14.0+cpu") == 2
+    assert "Every compared row: torch 2.13.0+cpu -> 2.14.0+cpu." in report.to_markdown(result)
+    assert report.to_csv(result).count("torch 2.13.0+cpu -> 2.14.0+cpu") == 2
 
 
 def test_a_side_whose_row_mixes_settings_or_repeats_seeds_is_named(tmp_path):
@@ -325,22 +326,22 @@ def test_reference_leaderboard_against_itself_is_all_same():
     assert set(result.table["verdict"]) == {"same"} and len(result.table) == 8
     assert (result.table["p_value"] == 1.0).all() and (result.table["notes"] == "").all()
     assert (result.table[["ci_low", "ci_high"]] == 0).all().all() and set(result.table["test"]) == {"paired"}
-    assert "| p (paired) |" in compare.to_markdown(result)  # as every row was tested, --paired or not
+    assert "| p (paired) |" in report.to_markdown(result)  # as every row was tested, --paired or not
 
 
 def test_markdown_and_csv_outputs(pair, tmp_path):
     result = compare.compare(*pair)
-    md = compare.to_markdown(result)
+    md = report.to_markdown(result)
     assert "**1 better, 1 worse, 0 same, 1 unclear; 1 only in A, 1 only in B**" in md
     assert "| Cora | gcn | accuracy | 80.80 (5) | 76.40 (5) | -4.40 | [-5.88, -2.92] | -5.45% | 0.000" in md
-    text = compare.to_csv(result, tmp_path / "c.csv")
+    text = report.to_csv(result, tmp_path / "c.csv")
     assert (tmp_path / "c.csv").read_text() == text
     frame = pd.read_csv(tmp_path / "c.csv", keep_default_na=False)
     assert list(frame.columns) == [*compare.COMPARE_COLUMNS, "p_adjustment", "alpha", "min_effect"]
     gcn = next(line for line in text.splitlines() if ",gcn," in line)
     assert ",both,0.808000,0.764000,-0.044000,-0.058816,-0.029184,-0.054455,5,5," in gcn
     assert gcn.endswith(",true,welch,worse,,none,0.05,0")
-    holm = compare.to_csv(compare.compare(*pair, correct=True, alpha=0.01, min_effect=0.02))
+    holm = report.to_csv(compare.compare(*pair, correct=True, alpha=0.01, min_effect=0.02))
     assert next(line for line in holm.splitlines() if ",gcn," in line).endswith(",holm,0.01,0.02")
 
 
@@ -560,7 +561,7 @@ def test_the_readme_and_docs_compare_examples_are_what_the_command_prints_now():
     they show must be a line the command prints today, in the same order (a new note once went missing there)."""
     root = Path(__file__).resolve().parents[1]
     reference = root / "results" / "reference"
-    printed = compare.to_markdown(compare.compare(reference / "node_classification" / "leaderboard.csv",
+    printed = report.to_markdown(compare.compare(reference / "node_classification" / "leaderboard.csv",
                                                   reference / "quickstart" / "leaderboard.csv", min_effect=0.02))
     lines = printed.splitlines()
     for doc in (root / "README.md", root / "docs" / "leaderboards.md"):

@@ -62,13 +62,14 @@ def fold(model, seed, val, test, config, val_loss=0.5, **extra):
 
 def test_a_row_whose_folds_chose_differently_can_be_compared(tmp_path):
     from gnnbench.leaderboard import compare
+    from gnnbench.leaderboard import compare_report as report
 
     records = [fold("m", 0, 0.9, 0.6, "a"), fold("m", 0, 0.6, 0.9, "b"), fold("m", 1, 0.6, 0.7, "a"),
                fold("m", 1, 0.7, 0.5, "b")]
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     csv = leaderboard.build(tmp_path).csv
     result = compare.compare(csv, csv)
-    assert compare.summary(result).startswith("0 better, 0 worse, 1 same")
+    assert report.summary(result).startswith("0 better, 0 worse, 1 same")
 
 
 def test_under_cross_validation_each_fold_selects_its_own_configuration():
@@ -434,6 +435,7 @@ def test_a_row_with_a_failed_run_ranks_after_every_complete_row_and_says_so(tmp_
 def test_feature_loading_costs_reach_the_leaderboard_and_compare(tmp_path):
     """A model gathering batches from a feature store (SIGN) records its loading; the row shows its mean."""
     from gnnbench.leaderboard import compare
+    from gnnbench.leaderboard import compare_report as report
 
     def loaded(seed, load_s, share):
         return rec("sign", "Cora", seed, 0.7, 0.7, loading={"epoch_load_s": load_s, "epoch_load_share": share})
@@ -449,7 +451,7 @@ def test_feature_loading_costs_reach_the_leaderboard_and_compare(tmp_path):
     result = compare.compare(tmp_path / "a", tmp_path / "b", column="epoch_load_s", min_effect=0.001)
     (r,) = result.table.itertuples()
     assert (r.metric, r.a_mean, r.b_mean, r.verdict) == ("epoch_load_s", 0.008, 0.016, "worse")
-    assert compare.summary(result).endswith(", 1 without epoch_load_s on either side left out; 0 only in A, 0 only "
+    assert report.summary(result).endswith(", 1 without epoch_load_s on either side left out; 0 only in A, 0 only "
                                             "in B")
 
 

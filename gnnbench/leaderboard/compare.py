@@ -32,31 +32,29 @@ that changed under the same configuration label (``hparams`` column), a changed 
 budget, ``protocol`` column), and changed environments (device,
 library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV written before that
 column existed) are listed per row in ``notes``.
+
+The tests are :mod:`gnnbench.leaderboard.significance`'s; :mod:`gnnbench.leaderboard.compare_report` shows the
+result.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from gnnbench import markdown
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
+from gnnbench.leaderboard.significance import difference_test, holm
 from gnnbench.leaderboard.write import FRACTION_METRICS
 from gnnbench.settings import differing, flatten, seed_ranges, shown
 
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
                    "a_n", "b_n", "p_value", "tested", "test", "verdict", "notes"]
-UNTESTED = ("`*`: too few per-seed values (one seed on each side, a hand-made row, a cost, which keeps only its "
-            "mean, or a profile's median) or no spread among them (every seed the same value), so no test: the "
-            "verdict rests on the minimum effect alone.")
 UNDEFINED = "undefined"
 VERDICTS = ("better", "worse", "same", "unclear")  # and UNDEFINED, no verdict
 
@@ -212,51 +210,6 @@ def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]]
                       "so the rows are tested with Welch's", stacklevel=3)
 
 
-def difference_test(a: Sequence[float], b: Sequence[float], paired: bool = False,
-                    confidence: float = 0.95) -> tuple[float, float, float]:
-    """(two-sided p, interval low, interval high) for mean(b) - mean(a): Welch's t-test, or with ``paired`` the
-    paired t-test on b - a (the same seeds, in the same order).
-
-    One value on a side against two or more on the other (a change tried on one seed) is tested as one more
-    draw from the other side's seeds: t = (b - mean(a)) / (s sqrt(1 + 1/n)) with the n seeds' standard
-    deviation s and n - 1 degrees of freedom, its interval the prediction interval. It assumes the one seed
-    varies as the n do. NaN with fewer values than that (one against one; unequal pairs).
-
-    Without any spread (every seed the same value, or the same difference when paired) there is no variance to
-    test against: the same values on both sides are no change (p 1, interval [0, 0]), and any other difference is
-    left untested (NaN). A few seeds of a metric that moves in coarse steps (one test node in a thousand) tie by
-    chance often enough that calling such a difference certain would fail a gate on noise."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if not paired and min(len(a), len(b)) == 1 and max(len(a), len(b)) >= 2:
-        return _one_draw_test(a, b, confidence)
-    if len(a) < 2 or len(b) < 2 or (paired and len(a) != len(b)):
-        return math.nan, math.nan, math.nan
-    if (_constant(b - a) if paired else _constant(a) and _constant(b)):  # the same value, or the same change
-        same = _constant(np.concatenate([b - a, [0.0]]) if paired else np.concatenate([a, b]))
-        return (1.0, 0.0, 0.0) if same else (math.nan, math.nan, math.nan)
-    result = stats.ttest_rel(b, a) if paired else stats.ttest_ind(b, a, equal_var=False)
-    low, high = result.confidence_interval(confidence)
-    return float(result.pvalue), float(low), float(high)
-
-
-def _one_draw_test(a: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    """:func:`difference_test` for one value on a side: that value against the other side's seeds."""
-    seeds = a if len(b) == 1 else b
-    delta = float(b.mean() - a.mean())
-    if _constant(seeds):
-        return (1.0, 0.0, 0.0) if _constant(np.concatenate([a, b])) else (math.nan, math.nan, math.nan)
-    spread = float(np.std(seeds, ddof=1))
-    scale, dof = spread * math.sqrt(1 + 1 / len(seeds)), len(seeds) - 1
-    half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * scale
-    return float(2 * stats.t.sf(abs(delta) / scale, dof)), delta - half, delta + half
-
-
-def _constant(values: np.ndarray) -> bool:
-    """Every value the same, up to the float noise of a subtraction (b - a of equal shifts): a variance of
-    [0.8, 0.8, 0.8] is 1e-32, not 0, and would make a tie a certainty."""
-    return float(np.ptp(values)) <= 1e-12 * max(1.0, float(np.max(np.abs(values))))
-
-
 def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float) -> dict:
     key = {k: r[k] for k in KEYS}
     if side != "both":
@@ -301,24 +254,13 @@ def _verdict(improvement: float, p: float, interval: tuple[float, float], tested
     return "same" if largest <= min_effect else "unclear"
 
 
-def holm(p_values: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjustment: the k-th smallest of m p-values times (m - k + 1), kept monotone and at
-    most 1. Comparing them with alpha bounds the chance of any false verdict among the m rows by alpha."""
-    order = np.argsort(p_values, kind="stable")
-    m = len(p_values)
-    adjusted = np.minimum(1.0, np.maximum.accumulate(p_values[order] * (m - np.arange(m))))
-    out = np.empty(m)
-    out[order] = adjusted
-    return out
-
-
 def _changes(r: dict) -> list[str]:
     """What differs between the two sides besides the metric: seeds, failed runs, the grid, the model's size,
     device, hyperparameters, protocol, library versions."""
     notes = []
     seeds = [r.get(f"seeds_{side}") or "" for side in ("a", "b")]
     if r["n_a"] != r["n_b"]:
-        notes.append(f"n {_n(r['n_a'])} -> {_n(r['n_b'])}")
+        notes.append(f"n {n_text(r['n_a'])} -> {n_text(r['n_b'])}")
     if all(seeds) and _seed_ranges(seeds[0]) != _seed_ranges(seeds[1]):
         notes.append(f"seeds {_seed_ranges(seeds[0])} -> {_seed_ranges(seeds[1])}")
     for side, text in zip("AB", seeds, strict=True):  # records of an earlier suite file left in the folder
@@ -386,118 +328,6 @@ def _parse_versions(text: object) -> dict[str, str] | None:
     return dict(item.split("=", 1) for item in text.split(";") if "=" in item)
 
 
-def summary(comparison: Comparison) -> str:
-    """``2 better, 1 worse, 5 same, 3 unclear; 1 only in A, 0 only in B`` (untested verdicts counted as well)."""
-    t = comparison.table
-    counts = t["verdict"].value_counts()
-    untested = sum(_starred(r.status, r.tested, r.verdict) for r in t.itertuples())
-    undefined = counts.get(UNDEFINED, 0)
-    return (", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
-            + (f" ({untested} without per-seed values: verdict on the effect size alone)" if untested else "")
-            + (f", {undefined} undefined (a mean is NaN, or every run failed)" if undefined else "")
-            + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
-            + (f", {comparison.without_cost} without {comparison.column} on either side left out"
-               if comparison.without_cost else "")
-            + f"; {int((t['status'] == 'only in A').sum())} only in A, {int((t['status'] == 'only in B').sum())} "
-            f"only in B")
-
-
-def _starred(status: str, tested: bool, verdict: str) -> bool:
-    """A verdict reached without a test, on the minimum effect alone (an undefined one is no verdict)."""
-    return status == "both" and not tested and verdict != UNDEFINED
-
-
-def common_notes(comparison: Comparison) -> list[str]:
-    """The notes of every compared row, when there are two or more (a new torch under every row): the tables for
-    people state them once; the CSV keeps them on each row."""
-    compared = comparison.table[comparison.table["status"] == "both"]["notes"]
-    if len(compared) < 2:
-        return []
-    each = [set(filter(None, text.split("; "))) for text in compared]
-    return [note for note in compared.iloc[0].split("; ") if note and all(note in notes for notes in each)]
-
-
-def display_rows(comparison: Comparison) -> list[dict[str, str]]:
-    """Rows as text for people: fraction metrics in percent, deltas signed, untested verdicts starred, the notes
-    every row shares left to :func:`common_notes`."""
-    common = set(common_notes(comparison))
-    rows = []
-    for r in comparison.table.itertuples(index=False):
-        scale, digits = _scale(r.metric)
-        verdict = r.verdict + ("*" if _starred(r.status, r.tested, r.verdict) else "")
-        rows.append({
-            **{k: getattr(r, k) for k in KEYS},
-            "A": _text(r.a_mean * scale, digits, _n(r.a_n)), "B": _text(r.b_mean * scale, digits, _n(r.b_n)),
-            "delta": _text(r.delta * scale, digits, sign=True),
-            "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{digits}f}, {r.ci_high * scale:+.{digits}f}]",
-            "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
-            "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}" + (f" {r.test}" if r.test != "welch" else ""),
-            "verdict": verdict if r.status == "both" else r.status,
-            "notes": "; ".join(note for note in r.notes.split("; ") if note and note not in common),
-        })
-    return rows
-
-
-def to_markdown(comparison: Comparison) -> str:
-    """A Markdown report: what was compared and how, the summary, one table row per key, a legend."""
-    rows = display_rows(comparison)
-    varying = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
-    used = set(comparison.table["test"]) - {""}  # an exactly reproduced row is tested paired without --paired
-    used |= {"welch", "paired"} if comparison.paired else set()
-    tests = " or ".join(name for test, name in (("welch", "Welch"), ("paired", "paired"), ("one seed", "one seed"))
-                        if test in used) or "Welch"
-    header = [*varying, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel",
-              f"p ({tests}, Holm)" if comparison.corrected else f"p ({tests})", "verdict", "notes"]
-    lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
-             f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
-             f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
-             f"{comparison.effect}{' of A' if comparison.relative else ''}.", "", f"**{summary(comparison)}**", "",
-             *markdown.table(header, [[*(r[k] for k in varying), r["A"], r["B"], r["delta"], r["ci"], r["rel"],
-                                       r["p"], r["verdict"], r["notes"]] for r in rows])]
-    fixed = [k for k in KEYS if k not in varying]
-    lines += [""] + ([f"All rows: {', '.join(f'{k} = {rows[0][k]}' for k in fixed)}."] if fixed and rows else [])
-    if common := common_notes(comparison):
-        lines.append(f"Every compared row: {'; '.join(common)}.")
-    if any(r["verdict"].endswith("*") for r in rows):
-        lines.append(UNTESTED)
-    return "\n".join(lines) + "\n"
-
-
-def to_csv(comparison: Comparison, path: Path | None = None) -> str:
-    """The comparison as CSV with fixed float digits (``COMPARE_COLUMNS``, then what its p-values and verdicts
-    were computed with: ``p_adjustment``, ``alpha``, ``min_effect``); written to ``path`` when given."""
-    out = comparison.table[COMPARE_COLUMNS].assign(p_adjustment="holm" if comparison.corrected else "none",
-                                                   alpha=f"{comparison.alpha:g}",
-                                                   min_effect=comparison.effect)
-    for column in ("a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta", "p_value"):
-        out[column] = ["" if math.isnan(v) else f"{v:.6g}" if column == "p_value" else f"{v:.6f}"
-                       for v in out[column].astype(float)]
-    for column in ("a_n", "b_n"):
-        out[column] = [_n(v) for v in out[column]]
-    out["tested"] = out["tested"].map({True: "true", False: "false"})
-    text = out.to_csv(index=False, lineterminator="\n")
-    if path is not None:
-        path.write_text(text, encoding="utf-8")
-    return text
-
-
-def _scale(metric: str) -> tuple[float, int]:
-    """How the tables show a metric: fractions in points with 2 decimals, anything else as is with 4."""
-    return (100.0, 2) if metric in FRACTION_METRICS else (1.0, 4)
-
-
-def in_table_units(metric: str, value: float) -> str:
-    """``82.02`` for an accuracy of 0.8202: a value as the tables show it."""
-    scale, digits = _scale(metric)
-    return _text(value * scale, digits)
-
-
-def _text(value: float, digits: int, suffix: str = "", sign: bool = False, unit: str = "") -> str:
-    if value is None or math.isnan(value):
-        return "–"
-    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
-    return f"{text}{unit}" + (f" ({suffix})" if suffix else "")
-
-
-def _n(value: float) -> str:
+def n_text(value: float) -> str:
+    """A seed count as the tables show it: blank where a side has no row."""
     return "" if value is None or math.isnan(value) else str(int(value))

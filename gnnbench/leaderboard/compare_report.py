@@ -1,0 +1,129 @@
+"""A comparison for people and machines: the summary line, rows as text (fraction metrics in points, untested
+verdicts starred), the Markdown report and the CSV. What the rows say is decided in
+:mod:`gnnbench.leaderboard.compare`; this module only shows it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from gnnbench import markdown
+from gnnbench.leaderboard.compare import COMPARE_COLUMNS, KEYS, UNDEFINED, VERDICTS, Comparison, n_text
+from gnnbench.leaderboard.write import FRACTION_METRICS
+
+UNTESTED = ("`*`: too few per-seed values (one seed on each side, a hand-made row, a cost, which keeps only its "
+            "mean, or a profile's median) or no spread among them (every seed the same value), so no test: the "
+            "verdict rests on the minimum effect alone.")
+
+
+def summary(comparison: Comparison) -> str:
+    """``2 better, 1 worse, 5 same, 3 unclear; 1 only in A, 0 only in B`` (untested verdicts counted as well)."""
+    t = comparison.table
+    counts = t["verdict"].value_counts()
+    untested = sum(_starred(r.status, r.tested, r.verdict) for r in t.itertuples())
+    undefined = counts.get(UNDEFINED, 0)
+    return (", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
+            + (f" ({untested} without per-seed values: verdict on the effect size alone)" if untested else "")
+            + (f", {undefined} undefined (a mean is NaN, or every run failed)" if undefined else "")
+            + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
+            + (f", {comparison.without_cost} without {comparison.column} on either side left out"
+               if comparison.without_cost else "")
+            + f"; {int((t['status'] == 'only in A').sum())} only in A, {int((t['status'] == 'only in B').sum())} "
+            f"only in B")
+
+
+def _starred(status: str, tested: bool, verdict: str) -> bool:
+    """A verdict reached without a test, on the minimum effect alone (an undefined one is no verdict)."""
+    return status == "both" and not tested and verdict != UNDEFINED
+
+
+def common_notes(comparison: Comparison) -> list[str]:
+    """The notes of every compared row, when there are two or more (a new torch under every row): the tables for
+    people state them once; the CSV keeps them on each row."""
+    compared = comparison.table[comparison.table["status"] == "both"]["notes"]
+    if len(compared) < 2:
+        return []
+    each = [set(filter(None, text.split("; "))) for text in compared]
+    return [note for note in compared.iloc[0].split("; ") if note and all(note in notes for notes in each)]
+
+
+def display_rows(comparison: Comparison) -> list[dict[str, str]]:
+    """Rows as text for people: fraction metrics in percent, deltas signed, untested verdicts starred, the notes
+    every row shares left to :func:`common_notes`."""
+    common = set(common_notes(comparison))
+    rows = []
+    for r in comparison.table.itertuples(index=False):
+        scale, digits = _scale(r.metric)
+        verdict = r.verdict + ("*" if _starred(r.status, r.tested, r.verdict) else "")
+        rows.append({
+            **{k: getattr(r, k) for k in KEYS},
+            "A": _text(r.a_mean * scale, digits, n_text(r.a_n)), "B": _text(r.b_mean * scale, digits, n_text(r.b_n)),
+            "delta": _text(r.delta * scale, digits, sign=True),
+            "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{digits}f}, {r.ci_high * scale:+.{digits}f}]",
+            "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
+            "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}" + (f" {r.test}" if r.test != "welch" else ""),
+            "verdict": verdict if r.status == "both" else r.status,
+            "notes": "; ".join(note for note in r.notes.split("; ") if note and note not in common),
+        })
+    return rows
+
+
+def to_markdown(comparison: Comparison) -> str:
+    """A Markdown report: what was compared and how, the summary, one table row per key, a legend."""
+    rows = display_rows(comparison)
+    varying = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
+    used = set(comparison.table["test"]) - {""}  # an exactly reproduced row is tested paired without --paired
+    used |= {"welch", "paired"} if comparison.paired else set()
+    tests = " or ".join(name for test, name in (("welch", "Welch"), ("paired", "paired"), ("one seed", "one seed"))
+                        if test in used) or "Welch"
+    header = [*varying, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel",
+              f"p ({tests}, Holm)" if comparison.corrected else f"p ({tests})", "verdict", "notes"]
+    lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
+             f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
+             f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
+             f"{comparison.effect}{' of A' if comparison.relative else ''}.", "", f"**{summary(comparison)}**", "",
+             *markdown.table(header, [[*(r[k] for k in varying), r["A"], r["B"], r["delta"], r["ci"], r["rel"],
+                                       r["p"], r["verdict"], r["notes"]] for r in rows])]
+    fixed = [k for k in KEYS if k not in varying]
+    lines += [""] + ([f"All rows: {', '.join(f'{k} = {rows[0][k]}' for k in fixed)}."] if fixed and rows else [])
+    if common := common_notes(comparison):
+        lines.append(f"Every compared row: {'; '.join(common)}.")
+    if any(r["verdict"].endswith("*") for r in rows):
+        lines.append(UNTESTED)
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(comparison: Comparison, path: Path | None = None) -> str:
+    """The comparison as CSV with fixed float digits (``COMPARE_COLUMNS``, then what its p-values and verdicts
+    were computed with: ``p_adjustment``, ``alpha``, ``min_effect``); written to ``path`` when given."""
+    out = comparison.table[COMPARE_COLUMNS].assign(p_adjustment="holm" if comparison.corrected else "none",
+                                                   alpha=f"{comparison.alpha:g}",
+                                                   min_effect=comparison.effect)
+    for column in ("a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta", "p_value"):
+        out[column] = ["" if math.isnan(v) else f"{v:.6g}" if column == "p_value" else f"{v:.6f}"
+                       for v in out[column].astype(float)]
+    for column in ("a_n", "b_n"):
+        out[column] = [n_text(v) for v in out[column]]
+    out["tested"] = out["tested"].map({True: "true", False: "false"})
+    text = out.to_csv(index=False, lineterminator="\n")
+    if path is not None:
+        path.write_text(text, encoding="utf-8")
+    return text
+
+
+def _scale(metric: str) -> tuple[float, int]:
+    """How the tables show a metric: fractions in points with 2 decimals, anything else as is with 4."""
+    return (100.0, 2) if metric in FRACTION_METRICS else (1.0, 4)
+
+
+def in_table_units(metric: str, value: float) -> str:
+    """``82.02`` for an accuracy of 0.8202: a value as the tables show it."""
+    scale, digits = _scale(metric)
+    return _text(value * scale, digits)
+
+
+def _text(value: float, digits: int, suffix: str = "", sign: bool = False, unit: str = "") -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+    return f"{text}{unit}" + (f" ({suffix})" if suffix else "")
