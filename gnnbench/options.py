@@ -8,7 +8,6 @@ declared with :func:`added_option` and left out of the resolved options while it
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from typing import Any
 
 
@@ -19,8 +18,8 @@ def added_option(off: Any) -> Any:
     return dataclasses.field(default=off, metadata={"added": True})
 
 
-def resolved_options(options_cls: type, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Every option of ``options_cls`` at its value, except added options at their off value."""
-    resolved = dataclasses.asdict(options_cls(**options))
-    return {f.name: resolved[f.name] for f in dataclasses.fields(options_cls)
+def resolved_options(options: Any) -> dict[str, Any]:
+    """Every option of ``options`` (a dataclass instance) at its value, except added options at their off value."""
+    resolved = dataclasses.asdict(options)
+    return {f.name: resolved[f.name] for f in dataclasses.fields(options)
             if not (f.metadata.get("added") and resolved[f.name] == f.default)}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -47,7 +47,7 @@ class Scenario(ABC):
 
     def generator(self, seed: int) -> torch.Generator:
         """A generator for this scenario and run seed, independent of the generators used for training."""
-        options = resolved_options(type(self), asdict(self))  # an added option, while off, keeps the draws
+        options = resolved_options(self)  # an added option, while off, keeps the draws
         salt = int.from_bytes(hashlib.sha256(f"{self.name}:{options}".encode()).digest()[:4], "big")
         return torch.Generator().manual_seed(seed * 1_000_003 + salt)
 

@@ -350,10 +350,11 @@ class _Expander:
         try:
             hp.check_kwargs(owner, options, "option", what)
             options = hp.as_declared(owner, options)
-            unused = getattr(owner(**options), "unused", dict)()
+            built = owner(**options)
+            unused = getattr(built, "unused", dict)()
             if unread := next((name for name in options if name in unused), None):
                 raise hp.HparamError(unread, f"{what} does not read '{unread}' here: {unused[unread]}; remove it")
-            return resolved_options(owner, options)
+            return resolved_options(built)
         except hp.HparamError as exc:
             raise self.fail(_join(key, exc.key), str(exc)) from None
         except ValueError as exc:  # rejecting a value, or a combination of values
