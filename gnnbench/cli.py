@@ -227,9 +227,9 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--ignore-config", action="store_true",
                      help="join on (task, dataset, model, scenario): compare the selected configurations, whatever "
                      "they are")
-    cmp.add_argument("--md", type=Path, nargs="?", const=Path("-"), metavar="PATH",
+    cmp.add_argument("--md", type=_report_file, nargs="?", const=Path("-"), metavar="PATH",
                      help="write the comparison as Markdown to PATH (stdout without PATH)")
-    cmp.add_argument("--csv", type=Path, nargs="?", const=Path("-"), metavar="PATH",
+    cmp.add_argument("--csv", type=_report_file, nargs="?", const=Path("-"), metavar="PATH",
                      help="write the comparison as CSV to PATH (stdout without PATH)")
     cmp.add_argument("--fail-on-regression", type=_non_negative_float, nargs="?", const=0.0, metavar="THRESHOLD",
                      help="exit 1 when a row is worse by more than THRESHOLD (metric's unit; default 0); a row "
@@ -248,6 +248,15 @@ def _common(default: Any) -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", default=default,
                         help="no progress bars or tables (for CI); notes and failures still go to stderr")
     return common
+
+
+def _report_file(text: str) -> Path:
+    """An argparse type: the file ``--md``/``--csv`` write. Their PATH is optional, so ``--md A B`` reads A as
+    the PATH: a folder (a results folder, as A and B may be) is refused with how to write it."""
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file to write (was it meant as A? Give "
+                                         "--md/--csv after A and B, or as --md=PATH)")
+    return Path(text)
 
 
 def _positive_int(text: str) -> int:
@@ -640,6 +649,10 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
     result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=min_effect, relative=relative, column=args.on,
                              ignore_config=args.ignore_config, correct=args.holm, paired=args.paired)
     outputs = [(path, text) for path, text in ((args.md, report.to_markdown), (args.csv, report.to_csv)) if path]
+    for path, text in outputs:  # all checked before any is written
+        if str(path) != "-" and (problem := _overwrite_problem(path, (result.a, result.b))):
+            raise GnnbenchError(f"--{'md' if text is report.to_markdown else 'csv'}: will not write over {path}: "
+                                f"{problem}; name another file")
     for path, text in outputs:
         if str(path) == "-":
             sys.stdout.write(text(result))
@@ -682,6 +695,22 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
                   f"{report.in_table_units(r.metric, r.a_mean)} -> {r.reason}", file=sys.stderr)
         failed += len(missing)
     return 1 if failed else 0
+
+
+def _overwrite_problem(path: Path, inputs: Sequence[Path]) -> str | None:
+    """Why ``compare`` must not replace the existing file ``path`` (None: it may): one of its inputs, records
+    (which nothing can rebuild), or a table ``gnnbench leaderboard`` builds from the records beside it."""
+    from gnnbench.leaderboard import OUTPUTS
+
+    if not path.is_file():
+        return None
+    if path.resolve() in {p.resolve() for p in inputs}:
+        return "it is an input of this comparison"
+    if path.suffix == ".jsonl":
+        return "it holds records"
+    if (path.name in OUTPUTS and (path.parent / "runs.jsonl").exists()) or path.with_suffix(".jsonl").exists():
+        return "gnnbench builds it from the records beside it"
+    return None
 
 
 def _compare_table(result: Comparison) -> Table:

@@ -358,6 +358,32 @@ def test_cli_exit_codes(pair, capsys, tmp_path):
     assert out.startswith(",".join(compare.COMPARE_COLUMNS)) and (tmp_path / "c.md").read_text().startswith("# ")
 
 
+def test_outputs_never_replace_an_input_records_or_a_table_built_from_them(pair, tmp_path, capsys):
+    """``--md``/``--csv`` take an optional PATH: a slip of the arguments must not destroy what nothing rebuilds."""
+    a, b = pair
+    results = tmp_path / "results" / "s"
+    results.mkdir(parents=True)
+    records, built, profile = results / "runs.jsonl", results / "leaderboard.md", tmp_path / "kernels.md"
+    (tmp_path / "kernels.jsonl").write_text("")
+    before = a.read_text()
+    for path in (records, built, profile):
+        path.write_text("kept\n")
+    for flag, path, why in (("--md", records, "it holds records"), ("--csv", a, "it is an input of this comparison"),
+                            ("--md", built, "gnnbench builds it from the records beside it"),
+                            ("--csv", profile, "gnnbench builds it from the records beside it")):
+        assert main(["compare", str(a), str(b), "--md", str(tmp_path / "c.md"), flag, str(path)]) == 2
+        assert capsys.readouterr().err == (f"gnnbench: error: {flag}: will not write over {path}: {why}; name "
+                                           "another file\n")
+        assert not (tmp_path / "c.md").exists()  # nothing written when one output is refused
+    assert [p.read_text() for p in (records, built, profile)] == ["kept\n"] * 3 and a.read_text() == before
+    with pytest.raises(SystemExit):  # --md's PATH is optional: `--md A B` would read A as the file to write
+        main(["compare", "--md", str(results), str(results)])
+    assert f"argument --md: {results} is a folder, not a file to write" in capsys.readouterr().err
+    (tmp_path / "c.md").write_text("an earlier comparison\n")  # any other file: replaced, as a report is
+    assert main(["compare", str(a), str(b), "-q", "--md", str(tmp_path / "c.md")]) == 0
+    assert (tmp_path / "c.md").read_text().startswith("# Compare")
+
+
 def test_bad_input_names_the_file_and_the_column(pair, tmp_path, capsys):
     a, _ = pair
     assert main(["compare", str(a), str(tmp_path / "nothing.csv")]) == 2
