@@ -13,7 +13,7 @@ from torch_geometric.data import Data
 from gnnbench import hparams as hp
 from gnnbench.data.collection import GraphCollection
 from gnnbench.data.synthetic import dictionary_lookup, hetero_edge_count
-from gnnbench.errors import ConfigError
+from gnnbench.errors import ConfigError, DataError
 from gnnbench.harness.runner import execute
 from gnnbench.harness.suite import load_suite
 from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
@@ -317,3 +317,16 @@ def test_graph_scores_that_are_no_class_scores_fail_instead_of_being_ranked(mode
     with pytest.raises(ValueError, match=message):
         task.run(Entry("odd", model), toy_graphs(), {**GraphClassification.train_hparams}, Budget(epochs=2),
                  RunContext(device=torch.device("cpu"), seed=0))
+
+
+def test_the_dataset_split_needs_the_dataset_s_own_split_and_says_so_before_any_run():
+    """A plugin's graph dataset without ``split_idx`` (its registration need not say ``ships_split``) is
+    refused by ``check_data``, which the driver calls once per dataset before the first run."""
+    shipped = hetero_edge_count(3, 40, seed=1)
+    task = GraphRegression(GraphOptions(split="dataset"))
+    task.check_data(shipped)
+    without = GraphCollection(list(shipped))
+    with pytest.raises(DataError, match=r"split 'dataset' needs a dataset with split_idx \{train, val, test\}; "
+                                        r"GraphCollection has none \(use split: cv\)"):
+        task.check_data(without)
+    GraphRegression(GraphOptions(split="cv", folds=3)).check_data(without)  # its own folds: any dataset serves

@@ -95,6 +95,43 @@ def test_the_documented_dataset_plugin_loads_dyglib_files_into_a_suite(write_sui
         driver.preflight(suite, suite.specs, None)
 
 
+MASKLESS = """\
+import torch
+from torch_geometric.data import Data
+from gnnbench import register_dataset
+
+@register_dataset("Maskless", tasks=("node_classification",))
+def maskless(data_root=None):
+    g = torch.Generator().manual_seed(0)
+    return Data(x=torch.randn(60, 4, generator=g), edge_index=torch.randint(60, (2, 200), generator=g),
+                y=torch.arange(60) % 3)
+"""
+
+
+def test_a_node_dataset_without_masks_is_refused_for_the_public_split_before_any_run(write_suite, tmp_path,
+                                                                                       monkeypatch):
+    """Its runs would each fail at ``data.test_mask``; the suite stops at the dataset instead, saying what to
+    use, and the random split runs."""
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
+    (tmp_path / "toy.py").write_text(MASKLESS)
+    text = """\
+        name: toy
+        plugins: [toy.py]
+        defaults: {{seeds: 1, epochs: 3}}
+        experiments:
+          - {{task: {task}, datasets: [Cora, Maskless], models: [mlp]}}
+        """
+    public = load_suite(write_suite(text.format(task="node_classification")))
+    with pytest.raises(ConfigError) as info:
+        driver.preflight(public, public.specs, None)
+    assert info.value.key == "experiments[0].datasets[1]"
+    assert info.value.message == ("task 'node_classification' cannot run on dataset 'Maskless': split 'public' uses "
+                                  "the dataset's own masks, and this dataset has no train_mask, val_mask, test_mask "
+                                  "(a boolean tensor of one entry per node, 60 here); use split: random")
+    random = load_suite(write_suite(text.format(task="{name: node_classification, split: random}")))
+    assert driver.run(random, RunStore(tmp_path / "results"), LocalExecutor()).ok == 2
+
+
 PLUGIN = """\
 from torch import nn
 from gnnbench import register_model

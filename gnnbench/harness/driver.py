@@ -14,6 +14,7 @@ from gnnbench.harness.runner import device_problem
 from gnnbench.harness.spec import RunSpec, Suite
 from gnnbench.harness.store import RunStore
 from gnnbench.registry import DATASETS, MODELS
+from gnnbench.settings import canonical_json
 
 
 class Executor(Protocol):
@@ -89,19 +90,30 @@ def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str
 
 def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices: bool = True) -> None:
     """Fail before any run starts: every device exists here (CUDA available, the ordinal below the GPU count),
-    every dataset loads (checksums verified, cache prepared). Devices first: they cost nothing to check.
-    ``devices=False`` where the runs execute on other machines (a Ray cluster's GPUs are the workers')."""
+    every dataset loads (checksums verified, cache prepared) and serves the task options it runs under
+    (:meth:`Task.check_data`). Devices first: they cost nothing to check. ``devices=False`` where the runs
+    execute on other machines (a Ray cluster's GPUs are the workers')."""
     for device in dict.fromkeys(s.device for s in specs) if devices else ():
         problem = device_problem(device)
         if problem is not None:
             raise ConfigError(str(suite.path), suite.device_keys.get(device, "device"),
                               f"{problem}; expected cpu, auto or a CUDA device this machine has")
-    for name in dict.fromkeys(s.dataset for s in specs):
+    tasks: dict[str, dict[str, RunSpec]] = {}  # dataset -> one spec per task and options it runs under
+    for s in specs:
+        tasks.setdefault(s.dataset, {}).setdefault(canonical_json([s.task, s.task_options]), s)
+    for name, under in tasks.items():
+        key = suite.dataset_keys.get(name)
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                DATASETS.get(name).obj(data_root)
+                data = DATASETS.get(name).obj(data_root)
         except GnnbenchError as exc:
-            raise ConfigError(str(suite.path), suite.dataset_keys.get(name), str(exc)) from None
+            raise ConfigError(str(suite.path), key, str(exc)) from None
+        for s in under.values():
+            try:
+                s.build_task().check_data(data)
+            except GnnbenchError as exc:
+                raise ConfigError(str(suite.path), key, f"task '{s.task}' cannot run on dataset '{name}': {exc}"
+                                  ) from None
 
 
 def prepare(suite: Suite, store: RunStore, rerun_failed: bool, data_root: str | None, devices: bool,

@@ -237,6 +237,13 @@ class Task(ABC):
         otherwise. Every combination is runnable unless a task says otherwise."""
         return None
 
+    def check_data(self, data: Any) -> None:
+        """Raise :class:`gnnbench.errors.DataError` where ``data`` (what the dataset's loader returned) cannot
+        serve these options, e.g. a split the dataset does not ship. Checked once per dataset before any run
+        starts (a plugin's dataset is known only once loaded), and by the run itself. Any data serves unless a
+        task says otherwise."""
+        return None
+
     @abstractmethod
     def run(self, entry: Entry, data: Any, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
         """Train ``entry``'s model on ``data`` and return the record's result fields."""

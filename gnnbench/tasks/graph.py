@@ -171,15 +171,21 @@ class GraphTask(Task):
             raise ValueError(f"split 'dataset' needs a dataset that ships train/val/test graphs; {dataset.name} "
                              "ships none (use split: cv)")
 
+    def check_data(self, dataset: Dataset) -> None:
+        """``split: dataset`` needs the dataset's own train/val/test graphs (``split_idx``)."""
+        if not isinstance(self.options, GraphOptions) or self.options.split != "dataset":
+            return
+        split_idx = getattr(dataset, "split_idx", None)
+        if split_idx is None or set(split_idx) != set(SPLITS):
+            raise DataError(f"split 'dataset' needs a dataset with split_idx {{train, val, test}}; "
+                            f"{type(dataset).__name__} has none (use split: cv)")
+
     def split(self, dataset: Dataset, seed: int) -> tuple[dict[str, Tensor], str]:
         """Graph indices of each split for this run, and an id naming the split (and the fold)."""
         opts: GraphOptions = self.options
         if opts.split == "dataset":
-            split_idx = getattr(dataset, "split_idx", None)
-            if split_idx is None or set(split_idx) != set(SPLITS):
-                raise DataError(f"task '{self.name}': split 'dataset' needs a dataset with split_idx "
-                                f"{{train, val, test}}; {type(dataset).__name__} has none (use split: cv)")
-            return dict(split_idx), "dataset"
+            self.check_data(dataset)
+            return dict(dataset.split_idx), "dataset"
         check_fold(opts, seed)
         y = self.targets(dataset) if self.stratified else None
         strata = y if y is not None else torch.zeros(len(dataset), dtype=torch.long)

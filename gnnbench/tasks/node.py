@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch_geometric.data import Data
 
 from gnnbench import hparams as hp
+from gnnbench.errors import DataError
 from gnnbench.kernels import CONCRETE, candidates, model_kernels
 from gnnbench.kernels.adjacency import graph_of, with_graph
 from gnnbench.kernels.auto import use_kernel
@@ -92,10 +93,22 @@ class NodeClassification(Task):
             result["loading"] = fit.loading
         return result
 
+    def check_data(self, data: Data) -> None:
+        """``split: public`` needs the dataset's own masks: one boolean per node for each split."""
+        if self.options.split != "public":
+            return
+        masks = {s: getattr(data, f"{s}_mask", None) for s in SPLITS}
+        bad = [f"{s}_mask" for s, m in masks.items() if not (isinstance(m, torch.Tensor) and m.dtype == torch.bool
+                                                             and tuple(m.shape) == (data.num_nodes,))]
+        if bad:
+            raise DataError(f"split 'public' uses the dataset's own masks, and this dataset has no {', '.join(bad)} "
+                            f"(a boolean tensor of one entry per node, {data.num_nodes} here); use split: random")
+
     def with_split(self, data: Data, seed: int) -> tuple[Data, str]:
         """``data`` with train/val/test masks for this run, and an id naming the split."""
         opts: NodeOptions = self.options
         if opts.split == "public":
+            self.check_data(data)
             return data, "public"
         split_seed = seed if opts.split_seed is None else opts.split_seed
         data = data.clone()
