@@ -218,6 +218,12 @@ def number_hint(value: Any, expected: Any) -> str:
     return f" (YAML reads {value} as text; write {written})"
 
 
+def declared_fit(target: type, key: str, value: Any) -> bool:
+    """Whether ``value`` has the type ``target`` declares for its argument ``key`` (False where it declares none)."""
+    expected = _expected_types(target, {}).get(key)
+    return expected is not None and _matches(value, expected)
+
+
 def split(model_cls: type, hparams: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(constructor kwargs, training kwargs)."""
     params = constructor_params(model_cls)

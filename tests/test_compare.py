@@ -558,10 +558,13 @@ def test_a_row_whose_selected_configuration_moved_is_pointed_at_and_gated(tmp_pa
     assert "note:" not in capsys.readouterr().err
 
 
-def test_a_grid_csv_names_its_missing_column_once(tmp_path, capsys):
+def test_a_grid_csv_names_its_missing_column_once_and_the_file_to_compare(tmp_path, capsys):
     grid = Path(__file__).resolve().parents[1] / "results" / "reference" / "node_classification" / "grid.csv"
     assert main(["compare", str(grid), str(grid)]) == 2
-    assert f"{grid}: missing column 'mean' (a leaderboard CSV has" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{grid}: missing column 'mean' (a leaderboard CSV has" in err
+    board = grid.with_name("leaderboard.csv")
+    assert err.endswith(f"; this is a grid.csv, which has no test metric: compare {board}\n")
 
 
 def test_a_results_folder_stands_for_its_leaderboard_csv(pair, tmp_path, capsys):

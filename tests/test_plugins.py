@@ -167,6 +167,21 @@ def test_a_plugin_entry_with_bad_defaults_is_rejected_where_the_suite_uses_it(wr
     assert message in info.value.message
 
 
+def test_a_flat_list_for_a_list_hyperparameter_is_told_it_is_a_grid(write_suite, tmp_path, monkeypatch):
+    """``dims: [64, 32]`` sweeps 64 and 32; the error for 64 must not read as a contradiction ("expected a list,
+    got 64") without saying how to give one list."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(PLUGIN.replace("hidden_channels: int = 64", "dims: tuple[int, ...] = (64,)")
+                                      .format(name="listed", registration=""))
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE % "{name: listed, hparams: {dims: [64, 32]}}"))
+    assert info.value.key == "experiments[0].models[0].hparams.dims[0]"
+    assert info.value.message == ("expected a list (each item an integer) for 'dims', got 64; a list under hparams is "
+                                  "a grid axis, one run per item: write [[64, 32]] for this one list value")
+    (spec,) = load_suite(write_suite(SUITE % "{name: listed, hparams: {dims: [[64, 32]]}}")).specs
+    assert spec.hparams["dims"] == [64, 32]
+
+
 @pytest.mark.parametrize(("code", "cause"), [
     ("def f(:\n", "SyntaxError: invalid syntax (mine.py, line 1)"),
     ("import no_such_module_xyz\n", "ModuleNotFoundError: No module named 'no_such_module_xyz'"),

@@ -155,6 +155,12 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "experiments[0].models[0].hparams.hidden_channels[1]", "expected an integer for 'hidden_channels', got 'wide'"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: gcn, hparams: {lr: []}}]}]\n", "experiments[0].models[0].hparams.lr", "empty grid"),
+    ("name: s\nexperiments: [{task: {name: node_classification, split: random, train_fraction: [0.5, 0.6]},"
+     " datasets: [Cora], models: [gcn]}]\n", "experiments[0].task.train_fraction",
+     "got the list [0.5, 0.6]: task options are no grid axis; write one experiment per value"),
+    ("name: s\nexperiments: [{task: {name: node_classification, trian_fraction: [0.5]},"
+     " datasets: [Cora], models: [gcn]}]\n", "experiments[0].task.trian_fraction",
+     "unknown option 'trian_fraction' for task 'node_classification'; did you mean 'train_fraction'?"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: gcn, hparams: {lr: .nan}}]}]\n", "experiments[0].models[0].hparams.lr",
      "expected a finite number for 'lr'"),

@@ -340,6 +340,11 @@ class _Expander:
         except GnnbenchError as exc:
             raise self.fail(name_key, str(exc)) from None
         options = {k: v for k, v in value.items() if k != "name"}
+        for k, v in options.items():  # a list here is no grid axis, as it is under hparams and scenario
+            if (isinstance(v, list) and k in hp.constructor_params(task_cls.Options)
+                    and not hp.declared_fit(task_cls.Options, k, v)):
+                raise self.fail(_join(key, k), f"expected one value for task option '{k}', got the list {v!r}: "
+                                               "task options are no grid axis; write one experiment per value")
         return value["name"], self.options(task_cls.Options, options, key, f"task '{value['name']}'")
 
     def options(self, owner: type, options: dict[str, Any], key: str, what: str) -> dict[str, Any]:
@@ -505,7 +510,11 @@ class _Expander:
                 try:
                     hparams = hp.resolve(entry, task_cls, chosen, dataset)
                 except hp.HparamError as exc:
-                    raise self.fail(_join(hparams_key, value_keys.get(exc.key, exc.key)), str(exc)) from None
+                    value = overrides.get(exc.key)
+                    axis = isinstance(value, list) and hp.declared_fit(entry.obj, exc.key, value)
+                    hint = (f"; a list under hparams is a grid axis, one run per item: write [{value!r}] for this "
+                            "one list value") if axis else ""
+                    raise self.fail(_join(hparams_key, value_keys.get(exc.key, exc.key)), f"{exc}{hint}") from None
                 resolved[dataset] = (hparams, config_label(hparams, defaults[dataset]))
             grid.append(resolved)
         return name, grid, set(overrides)

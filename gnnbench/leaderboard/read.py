@@ -44,8 +44,12 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         raise GnnbenchError(f"{path}: not a readable CSV ({exc})") from None
     missing = [c for c in dict.fromkeys([*REQUIRED, column]) if c not in frame.columns]
     if missing:
-        older = (f"; a leaderboard written before it had {column}: `gnnbench leaderboard {path.parent}` rebuilds it"
-                 if missing == [column] else "")
+        if "val_mean" in frame.columns and "selected" in frame.columns:  # validation numbers only, by design
+            older = f"; this is a grid.csv, which has no test metric: compare {path.with_name('leaderboard.csv')}"
+        elif missing == [column]:
+            older = f"; a leaderboard written before it had {column}: `gnnbench leaderboard {path.parent}` rebuilds it"
+        else:
+            older = ""
         raise GnnbenchError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
                             f"{', '.join(repr(c) for c in missing)} (a leaderboard CSV has {', '.join(REQUIRED)}, "
                             f"...){older}")
