@@ -191,6 +191,18 @@ def test_a_seed_recorded_twice_under_one_config_is_warned_about():
     assert (row["n"], row["seeds"]) == (3, "0;1;1")
 
 
+def test_a_failed_run_made_with_other_settings_is_warned_about_as_the_row_counts_it():
+    """The row's ``failed`` counts every failed record of its configuration, one of an earlier suite file's
+    split included: the row must not read as one setting's seeds with one failure."""
+    failed, ok = rec("gcn", "Cora", 0, 0, 0, status="failed"), rec("gcn", "Cora", 0, 0.7, 0.8)
+    failed["spec"].update(epochs=9, task_options={"split": "public"})
+    ok["spec"].update(epochs=9, task_options={"split": "random"})
+    with pytest.warns(UserWarning, match=r"Cora gcn \(default\): seed 0 recorded by more than one run; runs made "
+                                         r"with different settings \(task_options.split public vs random\)"):
+        row = board([failed, ok]).iloc[0]
+    assert (row["n"], row["failed"]) == (1, 1)
+
+
 def test_runs_of_one_config_made_with_other_settings_are_warned_about_whatever_their_seeds():
     """Seeds 0-1 under a 3-epoch budget and 2-3 under a 4-epoch one: no seed repeats, yet they are not one
     configuration's seeds."""

@@ -155,6 +155,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     config_keys = [*row_keys, "config"]
     runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(config_keys)}
     rows_of = {key: group for key, group in _ok(runs).groupby(row_keys)}
+    every_run_of = {key: group for key, group in runs.groupby(row_keys)}  # a failed run counts in ``failed`` too
     folds_of = {key: group for key, group in rows_of.items() if group["cv"].all()}
     failed_in_row = grid.groupby(row_keys)["failed"].sum()
     tried = grid.groupby(row_keys).size()
@@ -165,7 +166,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         group = runs_of[key]
         config, hparams, val_mean, val_std = sel.config, settings_cell(group["hparams"]), sel.val_mean, sel.val_std
         n_failed = int(sel.failed)
-        _warn_mixed_runs(sel, rows_of[key[:-1]])  # every configuration: the selection compares them all
+        _warn_mixed_runs(sel, every_run_of[key[:-1]])  # every configuration: the selection compares them all
         if key[:-1] in folds_of:
             group = _chosen_per_fold(folds_of[key[:-1]])
             config, hparams = _per_fold_label(group)
