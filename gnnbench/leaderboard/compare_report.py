@@ -26,6 +26,9 @@ def summary(comparison: Comparison) -> str:
             + (f" ({untested} without per-seed values: verdict on the effect size alone)" if untested else "")
             + (f", {undefined} undefined (a mean is NaN, or every run failed)" if undefined else "")
             + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
+            + (f" (--paired: {welch} row{'s' * (welch > 1)} tested with Welch's, {'their' if welch > 1 else 'its'} "
+               "seeds differing between A and B)" if (welch := int((t["test"] == "welch").sum())) and comparison.paired
+               else "")
             + (f", {comparison.without_cost} without {comparison.column} on either side left out"
                if comparison.without_cost else "")
             + f"; {int((t['status'] == 'only in A').sum())} only in A, {int((t['status'] == 'only in B').sum())} "
@@ -51,6 +54,7 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
     """Rows as text for people: fraction metrics in percent, deltas signed, untested verdicts starred, the notes
     every row shares left to :func:`common_notes`."""
     common = set(common_notes(comparison))
+    asked = "paired" if comparison.paired else "welch"  # a row tested otherwise says so
     rows = []
     for r in comparison.table.itertuples(index=False):
         scale, digits = _scale(r.metric)
@@ -61,7 +65,7 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
             "delta": _text(r.delta * scale, digits, sign=True),
             "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{digits}f}, {r.ci_high * scale:+.{digits}f}]",
             "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
-            "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}" + (f" {r.test}" if r.test != "welch" else ""),
+            "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}" + (f" {r.test}" if r.test != asked else ""),
             "verdict": verdict if r.status == "both" else r.status,
             "notes": "; ".join(note for note in r.notes.split("; ") if note and note not in common),
         })
