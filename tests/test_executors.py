@@ -475,3 +475,24 @@ def test_the_local_executor_names_the_run_each_epoch_belongs_to(tiny_suite):
         suite.specs))
     assert [r["status"] for r in records] == ["ok", "ok"]
     assert seen == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+
+
+def test_a_leaderboard_of_part_of_a_suite_says_so_until_the_rest_is_recorded(write_suite, tmp_path):
+    """``--only`` (or an interrupt) leaves a folder holding some of a suite's runs: its tables say how many."""
+    from gnnbench import leaderboard
+
+    suite = load_suite(write_suite("""\
+        name: parts
+        defaults: {seeds: 1, epochs: 2}
+        experiments:
+          - {name: first, task: node_classification, datasets: [Cora], models: [mlp]}
+          - {name: second, task: node_classification, datasets: [Cora], models: [gcn]}
+        """))
+    store = RunStore(tmp_path / "results")
+    driver.run(suite.only(["first"]), store, LocalExecutor())
+    assert store.expected()["run_ids"] == sorted(suite.all_run_ids)
+    page = leaderboard.build(store.directory, html=True)
+    assert f"Incomplete: 1 of the 2 runs of suite parts ({suite.path}) are recorded" in page.markdown.read_text()
+    assert f"Incomplete: 1 of the 2 runs of suite parts ({suite.path}) are recorded" in page.html.read_text()
+    driver.run(suite, store, LocalExecutor())
+    assert store.expected() is None and "Incomplete" not in leaderboard.build(store.directory).markdown.read_text()

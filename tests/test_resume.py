@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from gnnbench import leaderboard
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,8 +33,12 @@ def test_kill_minus_9_then_rerun_resumes_without_repeating_finished_runs(tiny_su
     proc.wait()
     before = lines(runs)
     assert 2 <= len(before) < 8, "the kill must land in the middle of the suite"
+    board = leaderboard.build(tmp_path / "tiny").markdown.read_text()  # the runs so far: not the suite's result
+    assert f"**Incomplete: {len(before)} of the 8 runs of suite tiny ({suite}) are recorded;" in board
 
     subprocess.run(command, cwd=ROOT, check=True, timeout=300, capture_output=True)
+    assert "Incomplete" not in (tmp_path / "tiny" / "leaderboard.md").read_text()
+    assert not (tmp_path / "tiny" / "expected.json").exists()
     after = lines(runs)
     assert after[: len(before)] == before  # what was written is kept byte for byte
     records = [json.loads(line) for line in after]

@@ -140,6 +140,7 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
         summary.failed_kept = todo.failed_kept
         if on_plan is not None:
             on_plan(todo)
+        store.expect(suite.name, str(suite.path), suite.all_run_ids, store.latest())  # the whole suite, --only or not
         for record in executor.map(todo.todo, data_root):
             writer.append(record)
             if record["status"] == "ok":
@@ -149,4 +150,5 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
                 summary.failures.append(record)
             if on_record is not None:
                 on_record(record)
+        store.expect(suite.name, str(suite.path), suite.all_run_ids, store.latest())
     return summary

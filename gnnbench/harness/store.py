@@ -27,6 +27,8 @@ SCHEMA = 1
 RUNS_FILE = "runs.jsonl"
 #: records set aside by :meth:`RunStore.set_aside`
 STALE_FILE = "stale.jsonl"
+#: the runs the last suite run here expects, while some are unrecorded (:meth:`RunStore.expect`)
+EXPECTED_FILE = "expected.json"
 
 
 class RunStore:
@@ -113,6 +115,29 @@ class RunStore:
             with replaced(self.path, durable=True) as kept:
                 kept.write_bytes(b"".join(line for line, go in zip(lines, goes, strict=True) if not go))
             return len(moved)
+
+    def expect(self, suite: str, file: str, run_ids: Iterable[str], latest: dict[str, dict[str, Any]]) -> None:
+        """Note the runs the suite ``file`` expects in this store while some of them have no record in
+        ``latest``, so a leaderboard built from these records says it is incomplete (after an interrupt, a crash,
+        or ``--only``); removed once every one is recorded."""
+        path = self.directory / EXPECTED_FILE
+        ids = sorted(run_ids)
+        if all(run_id in latest for run_id in ids):
+            path.unlink(missing_ok=True)
+            return
+        with replaced(path) as partial:
+            partial.write_text(json.dumps({"suite": suite, "file": file, "run_ids": ids}) + "\n", encoding="utf-8")
+
+    def expected(self) -> dict[str, Any] | None:
+        """What :meth:`expect` noted: ``suite``, ``file`` and ``run_ids``; None when nothing is expected."""
+        path = self.directory / EXPECTED_FILE
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            raise GnnbenchError(f"{path}: not the JSON gnnbench writes; delete it (the next run writes it again)"
+                                ) from None
 
     def busy(self) -> bool:
         """Whether another process holds the store now (writing records): what a dry run's plan cannot know."""

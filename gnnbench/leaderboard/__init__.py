@@ -76,14 +76,30 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
     sections = (rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
                 + warning_lines(notes))
-    write_text(out / "leaderboard.md", to_markdown(board, records, name, sections))
+    incomplete = incomplete_note(out, latest)
+    write_text(out / "leaderboard.md", to_markdown(board, records, name, sections, incomplete))
     page = out / "leaderboard.html"
     if html or (html is None and page.exists()):
         from gnnbench.leaderboard.html import to_html
 
-        write_text(page, to_html(board, grid, depth, records, name, out, notes))
+        write_text(page, to_html(board, grid, depth, records, name, out, notes, incomplete))
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
                        markdown=out / "leaderboard.md", html=page if page.exists() else None)
+
+
+def incomplete_note(directory: Path, latest: dict[str, dict]) -> str:
+    """``Incomplete: 1 of the 4 runs of suite tiny (tiny.yaml) are recorded; ...`` while runs the last suite run
+    in ``directory`` expects have no record (:meth:`RunStore.expect`), else ``""``: a table of the runs so far
+    must not read as the suite's result."""
+    expected = RunStore(directory).expected()
+    if expected is None:
+        return ""
+    ids = expected["run_ids"]
+    recorded = sum(run_id in latest for run_id in ids)
+    if recorded == len(ids):
+        return ""
+    return (f"Incomplete: {recorded} of the {len(ids)} runs of suite {expected['suite']} ({expected['file']}) are "
+            f"recorded; the tables show those. `gnnbench run {expected['file']}` runs the rest.")
 
 
 def clear(directory: str | Path) -> None:
