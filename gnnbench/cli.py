@@ -743,7 +743,7 @@ def _board_table(board: pd.DataFrame, title: str) -> Table:
         table.add_column(column, overflow="fold")
     for r in board.itertuples(index=False):
         table.add_row(r.task, r.dataset, r.model, r.config, *([r.scenario] * scenarios), r.metric,
-                      f"{format_metric(r.mean, r.std, r.metric)} ({format_n(r.n, r.failed)})",
+                      f"{format_metric(r.mean, r.std, r.metric)} ({format_n(r)})",
                       format_metric(r.val_mean, float("nan"), r.metric), format_rank(r.rank),
                       style="bold" if r.rank == 1 else None)
     return table

@@ -187,8 +187,10 @@ def test_a_seed_recorded_twice_under_one_config_is_warned_about():
     both sets of seeds."""
     records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in (0, 1)] + [rec("gcn", "Cora", 1, 0.7, 0.6)]
     with pytest.warns(UserWarning, match=r"Cora gcn \(default\): seed 1 recorded by more than one run"):
-        row = board(records).iloc[0]
+        frame = board(records)
+    row = frame.iloc[0]
     assert (row["n"], row["seeds"]) == (3, "0;1;1")
+    assert "73.3 ± 11.5 (3 runs of 2 seeds)" in to_markdown(frame, records, "hand")  # the cell says it, too
 
 
 def test_a_failed_run_made_with_other_settings_is_warned_about_as_the_row_counts_it():
@@ -214,6 +216,7 @@ def test_runs_of_one_config_made_with_other_settings_are_warned_about_whatever_t
         row = board(records).iloc[0]
     assert row["n"] == 4 and "recorded by more than one run" not in str(caught[0].message)
     assert [p["epochs"] for p in json.loads(row["protocol"])] == [9, 10]  # the row holds both: its cell says so
+    assert "(4, mixed settings)" in to_markdown(board(records), records, "hand")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for r in records:

@@ -118,7 +118,7 @@ def _board_table(part: pd.DataFrame, metric: str) -> str:
     rows = []
     for r in part.itertuples(index=False):
         cells = [(r.dataset, None), (r.model, None), (r.config, None),
-                 (format_metric(r.mean, r.std, metric), r.mean), (format_n(r.n, r.failed), r.n),
+                 (format_metric(r.mean, r.std, metric), r.mean), (format_n(r), r.n),
                  (format_metric(r.val_mean, float("nan"), metric), r.val_mean),
                  ("–" if pd.isna(r.params) else f"{int(r.params):,}", r.params),
                  (_number(r.epoch_time_s * 1000, 2), r.epoch_time_s), (_number(r.peak_mem_mb, 1), r.peak_mem_mb),

@@ -75,10 +75,17 @@ def format_metric(value: float, std: float, metric: str) -> str:
     return text if _missing(std) else f"{text} ± {std * scale:.{digits}f}"
 
 
-def format_n(n: int, failed: int) -> str:
-    """``3``, or ``3, 1 failed``: the seeds a mean is over, and the row's failed runs (those of its configuration,
-    or under cross-validation of any configuration, which could have changed a fold's choice)."""
-    return f"{n}, {failed} failed" if failed else str(n)
+def format_n(row: Any) -> str:
+    """``3``, ``3, 1 failed``, ``4 runs of 2 seeds`` or ``4, mixed settings``: what a leaderboard row's mean is
+    over. ``n`` counts runs, which are its seeds unless records of an earlier suite file left in the folder repeat
+    seeds or were made with other settings (its ``hparams`` or ``protocol`` cell a JSON list; the Warnings say
+    more). Failed: the row's failed runs (those of its configuration, or under cross-validation of any
+    configuration, which could have changed a fold's choice)."""
+    seeds = str(getattr(row, "seeds", "") or "")
+    distinct = len(set(seeds.split(";"))) if seeds else row.n
+    mixed = any(str(getattr(row, cell, "")).startswith("[") for cell in ("hparams", "protocol"))
+    return ((f"{row.n} runs of {distinct} seeds" if distinct < row.n else str(row.n))
+            + (", mixed settings" if mixed else "") + (f", {row.failed} failed" if row.failed else ""))
 
 
 def format_rank(rank: int | None) -> str:
@@ -101,7 +108,7 @@ def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
                 cells.append("–")
                 continue
             row = hit.iloc[0]
-            cell = f"{format_metric(row['mean'], row['std'], metric)} ({format_n(row['n'], row['failed'])})"
+            cell = f"{format_metric(row['mean'], row['std'], metric)} ({format_n(row)})"
             cells.append(f"**{cell}**" if row["rank"] == 1 else cell)
         rows.append([model, *cells])
     return markdown.table(["model", *datasets], rows)
@@ -114,7 +121,7 @@ def _details(part: pd.DataFrame, metric: str) -> list[str]:
     rows = [[r.dataset, r.model, r.config,
              f"{r.configs_tried}" + (f" ({r.configs_failed} failed)" if r.configs_failed else ""),
              format_metric(r.mean, r.std, metric), format_metric(r.val_mean, float("nan"), metric),
-             format_n(r.n, r.failed), _int(r.params), _fixed(r.epoch_time_s * 1000, 1), _fixed(r.peak_mem_mb, 1),
+             format_n(r), _int(r.params), _fixed(r.epoch_time_s * 1000, 1), _fixed(r.peak_mem_mb, 1),
              r.kernel, format_rank(r.rank)] for r in part.itertuples(index=False)]
     return markdown.table(["dataset", "model", "config", "tried", "test", "val", "n", "params", "epoch ms",
                            "peak MB", "kernel", "rank"], rows, right={3, 6, 7, 8, 9, 11})
