@@ -496,3 +496,20 @@ def test_a_leaderboard_of_part_of_a_suite_says_so_until_the_rest_is_recorded(wri
     assert f"Incomplete: 1 of the 2 runs of suite parts ({suite.path}) are recorded" in page.html.read_text()
     driver.run(suite, store, LocalExecutor())
     assert store.expected() is None and "Incomplete" not in leaderboard.build(store.directory).markdown.read_text()
+
+
+def _sigint_ignored() -> bool:
+    import signal
+
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_ctrl_c_is_the_driver_s_alone():
+    """The terminal sends SIGINT to the whole process group: a pool worker waiting for work died of its own
+    KeyboardInterrupt and printed ``Process SpawnProcess-1:`` among the driver's lines. Workers ignore it; the
+    driver ends them (``_stop``)."""
+    pool = executors._pool(1)
+    try:
+        assert pool.submit(_sigint_ignored).result(timeout=120)
+    finally:
+        pool.shutdown()

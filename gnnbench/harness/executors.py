@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import signal
 import threading
 import time
 import warnings
@@ -131,12 +132,15 @@ class ProcessExecutor:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     """Spawned workers (no forked CUDA or thread state) that end with their driver."""
-    return ProcessPoolExecutor(workers, mp_context=_CONTEXT, initializer=_exit_with_driver, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(workers, mp_context=_CONTEXT, initializer=_worker_init, initargs=(os.getpid(),))
 
 
-def _exit_with_driver(driver: int) -> None:
-    """A worker ends when its driver has died (``kill -9``, the OOM killer), which no signal tells it: the runs
-    it would go on training are thrown away, and a resumed suite would share the machine with them."""
+def _worker_init(driver: int) -> None:
+    """A worker leaves Ctrl-C to its driver, which ends it (:func:`_stop`); the terminal sends SIGINT to the
+    whole process group, and a worker's own KeyboardInterrupt only printed a stray ``Process SpawnProcess-2:``.
+    It ends when its driver has died (``kill -9``, the OOM killer), which no signal tells it: the runs it would
+    go on training are thrown away, and a resumed suite would share the machine with them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == driver:
