@@ -204,6 +204,8 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--repeats", type=int, default=5, help="timed repetitions; the median is reported (default 5)")
     prof.add_argument("--out", type=Path, default=Path("results/profile"), help="folder for <what>.jsonl/.csv/.md, and "
                       "<what>.stopped when it ends early (default: results/profile)")
+    prof.add_argument("--replace", action="store_true", help="replace the records of an earlier profile in --out "
+                      "(without it, such a folder is refused: its records are kept)")
     prof.set_defaults(handler=_profile)
 
     cmp = sub.add_parser("compare", parents=[common], help="compare two leaderboard CSVs: deltas, Welch's t-test, "
@@ -599,6 +601,10 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
     if given := [option for option, value in other.items() if value]:
         raise GnnbenchError(f"{', '.join(given)}: not an option of `profile {args.what}` (it belongs to `profile "
                             f"{'loading' if args.what == 'kernels' else 'kernels'}`)")
+    earlier = args.out / f"{args.what}.jsonl"
+    if not args.replace and earlier.is_file() and earlier.stat().st_size:
+        raise GnnbenchError(f"--out: {earlier} holds the records of an earlier profile; give another --out to keep "
+                            "both (and `gnnbench compare` them), or --replace to replace them")
     keep_freed_memory()  # as runs have it, so that a profile's timings are theirs
 
     def show(row: dict[str, Any]) -> None:

@@ -176,6 +176,21 @@ def test_reference_profile_tables_rebuild_byte_for_byte_from_their_records(tmp_p
         assert (tmp_path / name).read_bytes() == (folder / name).read_bytes(), name
 
 
+def test_a_profile_into_a_folder_with_an_earlier_one_is_refused_unless_replace(tmp_path, capsys) -> None:
+    """The default --out is one folder: a second profile must not silently take the first one's records."""
+    argv = ["profile", "kernels", "--device", "cpu", "--warmup", "0", "--repeats", "1", "-q", "--out", str(tmp_path)]
+    assert main([*argv, "--sizes", "100:500:8"]) == 0
+    before = (tmp_path / "kernels.jsonl").read_text()
+    capsys.readouterr()
+    assert main([*argv, "--sizes", "120:600:8"]) == 2
+    assert capsys.readouterr().err == (f"gnnbench: error: --out: {tmp_path / 'kernels.jsonl'} holds the records of "
+                                       "an earlier profile; give another --out to keep both (and `gnnbench compare` "
+                                       "them), or --replace to replace them\n")
+    assert (tmp_path / "kernels.jsonl").read_text() == before
+    assert main([*argv, "--sizes", "120:600:8", "--replace"]) == 0
+    assert {json.loads(line)["n_nodes"] for line in (tmp_path / "kernels.jsonl").read_text().splitlines()} == {120}
+
+
 def test_a_profile_stopped_at_a_later_size_keeps_the_rows_measured_before(tmp_path, monkeypatch, capsys) -> None:
     """An error or Ctrl-C at the second graph leaves the first graph's rows in the jsonl and the tables, marked
     incomplete; an earlier profile's files survive a profile that stops before its first row."""
@@ -210,9 +225,9 @@ def test_a_profile_stopped_at_a_later_size_keeps_the_rows_measured_before(tmp_pa
         raise KeyboardInterrupt
 
     monkeypatch.setattr(kp.Graph, "random", interrupted)
-    assert main([*argv, "--sizes", "100:500:8", "--out", str(first)]) == 130
+    assert main([*argv, "--sizes", "100:500:8", "--out", str(first), "--replace"]) == 130
     assert (first / "kernels.jsonl").read_text() == before
     monkeypatch.setattr(kp.Graph, "random", original)  # a whole profile into the stopped one's folder
-    assert main([*argv, "--sizes", "100:500:8", "--out", str(tmp_path / "b")]) == 0
+    assert main([*argv, "--sizes", "100:500:8", "--out", str(tmp_path / "b"), "--replace"]) == 0
     assert not (tmp_path / "b" / "kernels.stopped").exists()
     assert "Incomplete" not in (tmp_path / "b" / "kernels.md").read_text()
