@@ -540,7 +540,8 @@ def _list(args: argparse.Namespace, console: Console) -> int:
                                   for dataset, values in sorted(entry.dataset_defaults.items()))
             rows.append((entry.name, entry.paper, ", ".join(entry.tasks),
                          ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())) + per_dataset
-                         + "; kernels: " + ", ".join(model_kernels(entry))))
+                         + "; kernels: " + ", ".join(k for k in model_kernels(entry)  # those the task can run
+                                                     if args.task is None or k in task_cls.kernels)))
         elif args.what == "datasets":
             rows.append((entry.name, ", ".join(entry.tasks), f"{entry.summary} {entry.meta.get('stats', '')}",
                          entry.meta.get("source", "")))

@@ -522,6 +522,8 @@ def test_list_models_shows_the_defaults_of_the_task_asked_for(capsys):
 
     assert "batch_size" not in gcn_defaults()  # full-batch node classification, the first task gcn lists
     assert "batch_size=32" in gcn_defaults("--task", "inductive_node_classification")  # mini-batch training
+    assert gcn_defaults().endswith("; kernels: scatter, torch_scatter, csr")  # what the model can run
+    assert gcn_defaults("--task", "link_prediction").endswith("; kernels: scatter")  # what this task can run it on
     assert main(["list", "models"]) == 0  # DGMLP's official PubMed settings, for a dataset not shipped yet
     dgmlp = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("dgmlp\t"))
     assert "; on PubMed (not registered): " in dgmlp and "; on Cora: " in dgmlp
