@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+import sklearn
 import torch
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
@@ -44,7 +45,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=51)
     args = parser.parse_args()
     torch.manual_seed(0)
-    print(f"median of {args.repeats} calls")
+    print(f"median of {args.repeats} calls; scikit-learn {sklearn.__version__}")
     print(described(CPU))
     print(f"{'metric':<18} {'items':>9} {'scikit-learn ms':>16} {'gnnbench ms':>12} {'speed-up':>9}")
     for n in args.sizes:

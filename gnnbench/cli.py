@@ -304,10 +304,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.allocator import keep_freed_memory
     from gnnbench.harness.env import modified_checkout
     from gnnbench.harness.executors import executor_options, make_executor
-    from gnnbench.harness.spec import smoke
+    from gnnbench.harness.spec import RunSpec, smoke
     from gnnbench.harness.store import RunStore
     from gnnbench.harness.suite import load_suite
-    from gnnbench.leaderboard.aggregate import scenario_label
 
     suite = load_suite(args.suite)
     if args.smoke is not None:  # before --only, which keeps the whole (smoke) suite's runs as its own
@@ -392,11 +391,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                 f"{node}: {count}" for node, count in sorted(nodes.items())) + "]"))
         progress.update(epochs, visible=False)
         if record["status"] != "ok":  # on stderr, -q or not: CI logs must say which run failed and why
-            s, error = record["spec"], record["error"]
+            error = record["error"]
             at = f" at {error['where']}" if error.get("where") else ""
-            scenario = "" if s.get("scenario") is None else f" [{scenario_label(s['scenario'])}]"
-            print(f"gnnbench: failed: {s['model']} ({s.get('config', 'default')}) on {s['dataset']}{scenario} (seed "
-                  f"{s['seed']}): {error['type']}: "
+            print(f"gnnbench: failed: {_run_label(RunSpec.from_dict(record['spec']))}: {error['type']}: "
                   f"{' '.join(error['message'].split())}{at} (record in {store.path})", file=sys.stderr)
             if args.debug and error.get("traceback"):
                 print(error["traceback"].rstrip(), file=sys.stderr)
@@ -466,6 +463,7 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     moved = store.set_aside(stale)
     records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
     console.print(f"{suite.name}: set aside {_describe(stale)}{records} into {store.directory / STALE_FILE}")
+    store.expect(suite.name, str(suite.path), suite.all_run_ids, store.latest())  # runs of it set aside: missing
     board = leaderboard.refresh(store.directory, suite.name)
     console.print(f"leaderboard rebuilt: {board.csv}" if board else f"no records left: leaderboard files removed "
                   f"from {store.directory}")
@@ -706,18 +704,24 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
 
 def _overwrite_problem(path: Path, inputs: Sequence[Path]) -> str | None:
     """Why ``compare`` must not replace the existing file ``path`` (None: it may): one of its inputs, records
-    (which nothing can rebuild), or a table ``gnnbench leaderboard`` builds from the records beside it."""
+    (which nothing can rebuild), the note of the runs a suite expects, or a table ``gnnbench leaderboard`` builds
+    from the records beside it. Judged on the file a link points to, which is what would be written."""
+    from gnnbench.harness.store import EXPECTED_FILE, RUNS_FILE
     from gnnbench.leaderboard import OUTPUTS
+    from gnnbench.leaderboard.profile import PROFILES
 
     if not path.is_file():
         return None
-    if path.resolve() in {p.resolve() for p in inputs}:
+    target = path.resolve()
+    if target in {p.resolve() for p in inputs}:
         return "it is an input of this comparison"
-    if path.suffix == ".jsonl":
+    if target.suffix == ".jsonl":
         return "it holds records"
-    if (path.name in OUTPUTS and (path.parent / "runs.jsonl").exists()) or path.with_suffix(".jsonl").exists():
-        return "gnnbench builds it from the records beside it"
-    return None
+    if target.name == EXPECTED_FILE:
+        return "it notes the runs a suite expects beside its records"
+    board = target.name in OUTPUTS and (target.parent / RUNS_FILE).exists()
+    profile = target.stem in PROFILES and target.suffix in (".csv", ".md") and target.with_suffix(".jsonl").exists()
+    return "gnnbench builds it from the records beside it" if board or profile else None
 
 
 def _compare_table(result: Comparison) -> Table:

@@ -385,7 +385,7 @@ def test_failed_runs_are_named_on_stderr_even_with_quiet(write_suite, capsys, tm
     assert out == "" and record["status"] == "failed"
     where = record["error"]["where"]  # the line that raised: gnnbench's check of the loss, not torch's internals
     assert re.fullmatch(r".*/gnnbench/tasks/base\.py:\d+", where)
-    assert err == (f"gnnbench: failed: mlp (lr=1e+38) on Cora (seed 0): {record['error']['type']}: "
+    assert err == (f"gnnbench: failed: mlp (lr=1e+38) on Cora seed 0: {record['error']['type']}: "
                    f"{record['error']['message']} at {where} (record in {results / 'cli' / 'runs.jsonl'})\n")
     assert main(["run", str(path), "--results", str(results), "-q", "--rerun-failed", "--debug"]) == 1
     assert capsys.readouterr().err.endswith(f"{record['error']['traceback'].splitlines()[-1]}\n")  # and the traceback
@@ -400,7 +400,7 @@ def test_a_failed_run_under_a_scenario_is_named_with_it(write_suite, capsys, tmp
                        + "    scenario: {name: few_shot, k: 50}\n")
     results = tmp_path / "r"
     assert main(["run", str(path), "--results", str(results), "-q"]) == 1
-    assert capsys.readouterr().err.startswith("gnnbench: failed: mlp (default) on Cora [few_shot(k=50)] (seed 0): "
+    assert capsys.readouterr().err.startswith("gnnbench: failed: mlp (default) on Cora [few_shot(k=50)] seed 0: "
                                               "ValueError: few_shot k=50")
     md = (results / "cli" / "leaderboard.md").read_text()
     assert "| dataset | model | config | scenario | seed | error |" in md

@@ -379,6 +379,12 @@ def test_outputs_never_replace_an_input_records_or_a_table_built_from_them(pair,
         assert capsys.readouterr().err == (f"gnnbench: error: {flag}: will not write over {path}: {why}; name "
                                            "another file\n")
         assert not (tmp_path / "c.md").exists()  # nothing written when one output is refused
+    link = tmp_path / "report.md"
+    link.symlink_to(records)  # what would be written is the file it points to
+    assert main(["compare", str(a), str(b), "--md", str(link)]) == 2
+    assert f"will not write over {link}: it holds records" in capsys.readouterr().err
+    (results / "runs.md").write_text("mine\n")  # no table gnnbench builds, though beside runs.jsonl
+    assert main(["compare", str(a), str(b), "-q", "--md", str(results / "runs.md")]) == 0
     assert [p.read_text() for p in (records, built, profile)] == ["kept\n"] * 3 and a.read_text() == before
     with pytest.raises(SystemExit):  # --md's PATH is optional: `--md A B` would read A as the file to write
         main(["compare", "--md", str(results), str(results)])

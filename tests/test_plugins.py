@@ -125,6 +125,13 @@ def test_a_node_dataset_without_masks_is_refused_for_the_public_split_before_any
     with pytest.raises(ConfigError) as info:
         driver.preflight(public, public.specs, None)
     assert info.value.key == "experiments[0].datasets[1]"
+    second = load_suite(write_suite(text.replace("experiments:\n", "experiments:\n          - {{name: first, task: "
+                                                 "{{name: node_classification, split: random}}, datasets: "
+                                                 "[Maskless], models: [gcn]}}\n").format(task="node_classification"),
+                                    "second.yaml"))
+    with pytest.raises(ConfigError) as info:  # at the experiment whose split needs masks, not the dataset's first use
+        driver.preflight(second, second.specs, None)
+    assert info.value.key == "experiments[1].datasets[1]"
     assert info.value.message == ("task 'node_classification' cannot run on dataset 'Maskless': split 'public' uses "
                                   "the dataset's own masks, and this dataset has no train_mask, val_mask, test_mask "
                                   "(a boolean tensor of one entry per node, 60 here); use split: random")
@@ -263,6 +270,7 @@ def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(write_s
     assert main(["prune", str(path), "--results", str(tmp_path / "results")]) == 0
     assert "set aside 1 run (gcn_residual on Cora: 1)" in capsys.readouterr().out
     assert [s.model for s in driver.plan(load_suite(path), store).todo] == ["gcn_residual"]
+    assert "**Incomplete: 1 of the 2 runs of suite edited" in (store.directory / "leaderboard.md").read_text()
 
 
 @pytest.fixture

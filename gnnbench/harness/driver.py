@@ -102,18 +102,19 @@ def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices
     for s in specs:
         tasks.setdefault(s.dataset, {}).setdefault(canonical_json([s.task, s.task_options]), s)
     for name, under in tasks.items():
-        key = suite.dataset_keys.get(name)
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 data = DATASETS.get(name).obj(data_root)
         except GnnbenchError as exc:
-            raise ConfigError(str(suite.path), key, str(exc)) from None
+            first = next(iter(under.values())).experiment  # where the suite uses it first
+            raise ConfigError(str(suite.path), suite.dataset_keys.get((first, name)), str(exc)) from None
         for s in under.values():
             try:
                 s.build_task().check_data(data)
             except GnnbenchError as exc:
-                raise ConfigError(str(suite.path), key, f"task '{s.task}' cannot run on dataset '{name}': {exc}"
-                                  ) from None
+                raise ConfigError(str(suite.path), suite.dataset_keys.get((s.experiment, name)),
+                                  f"task '{s.task}' cannot run on dataset '{name}': {exc}") from None
+        del data  # before the next dataset loads
 
 
 def prepare(suite: Suite, store: RunStore, rerun_failed: bool, data_root: str | None, devices: bool,

@@ -82,8 +82,9 @@ class Suite:
     executor: dict[str, Any]
     description: str = ""
     plugins: tuple[str, ...] = ()
-    #: dataset name -> key path of its first use, for locating data errors found after parsing
-    dataset_keys: dict[str, str] = field(default_factory=dict)
+    #: (experiment, dataset name) -> the dataset's key path in that experiment, in suite order, for locating data
+    #: errors found after parsing
+    dataset_keys: dict[tuple[str, str], str] = field(default_factory=dict)
     #: device -> key path of its first use, for locating a device this machine lacks (found by the driver)
     device_keys: dict[str, str] = field(default_factory=dict)
     #: the run ids of the whole suite file, kept by :meth:`only`: a record outside them is stale, not merely

@@ -148,7 +148,7 @@ class _Expander:
         if not isinstance(experiments, list) or not experiments:
             raise self.fail("experiments", f"expected a non-empty list of experiments, got {_kind(experiments)}")
         specs: list[RunSpec] = []
-        dataset_keys: dict[str, str] = {}
+        dataset_keys: dict[tuple[str, str], str] = {}
         device_keys: dict[str, str] = {}
         keys: list[str] = []  # per spec, the key of its experiment
         names: dict[str, str] = {}  # experiment name -> the key that named it first
@@ -220,7 +220,7 @@ class _Expander:
         return value
 
     def experiment(self, raw: Any, key: str, defaults: dict, suite: str, plugins: tuple[str, ...],
-                   dataset_keys: dict[str, str], device_keys: dict[str, str]) -> list[RunSpec]:
+                   dataset_keys: dict[tuple[str, str], str], device_keys: dict[str, str]) -> list[RunSpec]:
         raw = self.mapping(raw, key, EXPERIMENT_KEYS)
 
         def get(k: str, fallback: Any = None) -> tuple[Any, str]:
@@ -235,7 +235,9 @@ class _Expander:
             raise self.fail(_join(key, "name"), f"expected a string, got {_kind(exp_name)}")
         task_value, task_key = get("task")
         task_name, task_options = self.task(task_value, task_key)
-        datasets = self.datasets(*get("datasets"), task_name, dataset_keys)
+        located = self.datasets(*get("datasets"), task_name)
+        dataset_keys.update({(exp_name, name): item_key for name, item_key in located.items()})
+        datasets = list(located)
         seeds = self.seeds(*get("seeds", [0]))
         epochs, epochs_key = get("epochs", DEFAULT_BUDGET["epochs"])
         if not _is_int(epochs, minimum=1):
@@ -365,11 +367,13 @@ class _Expander:
         except ValueError as exc:  # rejecting a value, or a combination of values
             raise self.fail(_join(key, next(iter(options))) if len(options) == 1 else key, str(exc)) from None
 
-    def datasets(self, value: Any, key: str, task: str, dataset_keys: dict[str, str]) -> list[str]:
+    def datasets(self, value: Any, key: str, task: str) -> dict[str, str]:
+        """Each dataset name with its key path, in the order given."""
         one = isinstance(value, str)
         value = [value] if one else value
         if not isinstance(value, list) or not value:
             raise self.fail(key, f"expected a non-empty list of dataset names, got {_kind(value)}")
+        keys: dict[str, str] = {}
         for i, name in enumerate(value):
             item_key = key if one else f"{key}[{i}]"
             if not isinstance(name, str):
@@ -384,8 +388,8 @@ class _Expander:
             if task not in entry.tasks:
                 raise self.fail(item_key, f"dataset '{name}' does not serve task '{task}' "
                                           f"(it serves: {', '.join(entry.tasks)})")
-            dataset_keys.setdefault(name, item_key)
-        return value
+            keys[name] = item_key
+        return keys
 
     def scenarios(self, value: Any, key: str, task: str, datasets: list[str]) -> list[dict[str, Any] | None]:
         """Each scenario resolved to ``{"name": ..., **options}`` (all but added ones left off); a list is a grid

@@ -99,7 +99,7 @@ def incomplete_note(directory: Path, latest: dict[str, dict]) -> str:
     if recorded == len(ids):
         return ""
     return (f"Incomplete: {recorded} of the {len(ids)} runs of suite {expected['suite']} ({expected['file']}) are "
-            f"recorded; the tables show those. `gnnbench run {expected['file']}` runs the rest.")
+            "recorded; the tables show those. The command that ran them, run again, runs the rest.")
 
 
 def clear(directory: str | Path) -> None:

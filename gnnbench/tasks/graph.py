@@ -171,14 +171,14 @@ class GraphTask(Task):
             raise ValueError(f"split 'dataset' needs a dataset that ships train/val/test graphs; {dataset.name} "
                              "ships none (use split: cv)")
 
-    def check_data(self, dataset: Dataset) -> None:
+    def check_data(self, data: Dataset) -> None:
         """``split: dataset`` needs the dataset's own train/val/test graphs (``split_idx``)."""
         if not isinstance(self.options, GraphOptions) or self.options.split != "dataset":
             return
-        split_idx = getattr(dataset, "split_idx", None)
+        split_idx = getattr(data, "split_idx", None)
         if split_idx is None or set(split_idx) != set(SPLITS):
             raise DataError(f"split 'dataset' needs a dataset with split_idx {{train, val, test}}; "
-                            f"{type(dataset).__name__} has none (use split: cv)")
+                            f"{type(data).__name__} has none (use split: cv)")
 
     def split(self, dataset: Dataset, seed: int) -> tuple[dict[str, Tensor], str]:
         """Graph indices of each split for this run, and an id naming the split (and the fold)."""
