@@ -1,5 +1,5 @@
 """Classification and ranking metrics, in torch: they run every epoch on every validation split, where
-scikit-learn takes 12 to 41 times as long on 500 to 1,000 items (``benchmarks/metrics.py``, docs/BENCHMARKS.md).
+scikit-learn takes 12 to 42 times as long on 500 to 1,000 items (``benchmarks/metrics.py``, docs/BENCHMARKS.md).
 Each follows scikit-learn's, OGB's or TGB's definition, ties included; ``tests/test_link_task.py`` and
 ``tests/test_node_task.py`` check them against scikit-learn on random scores."""
 
