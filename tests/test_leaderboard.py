@@ -573,3 +573,24 @@ def _tables(text: str) -> list[list[str]]:
             tables[-1].append(line)
         previous = line
     return tables
+
+
+def test_costs_of_several_machines_or_heap_settings_are_never_shown_as_one_machine_s():
+    """A row averaging runs of two machines, or of two heap settings, is warned about; a table whose rows ran on
+    several machines names each row's; the environment lists the heap settings."""
+    records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(3)] + [rec("mlp", "Cora", s, 0.6, 0.6) for s in range(2)]
+    records[0]["env"] = {"device_name": "AMD EPYC"}
+    records[1]["env"] = {"device_name": "cpu-x", "allocator": "glibc (trim threshold 1024 MiB, mmap threshold 32 MiB)"}
+    with pytest.warns(UserWarning) as caught:
+        frame = board(records)
+    assert [str(w.message) for w in caught] == [
+        "node_classification Cora gcn (default): its epoch time and peak memory average runs of several settings "
+        "(device AMD EPYC: 1, cpu-x: 2; heap glibc defaults: 2, kept freed memory: 1)"]
+    text = to_markdown(frame, records, "hand")
+    assert "| peak MB | device | kernel | rank |" in text and "| AMD EPYC;cpu-x | scatter |" in text
+    assert "threads: –, heap: glibc defaults, kept freed memory" in text
+    one_machine = [r for r in records if r["env"].get("device_name") == "cpu-x"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        text = to_markdown(board([r for r in one_machine if "allocator" not in r["env"]]), one_machine, "hand")
+    assert "| peak MB | kernel | rank |" in text  # one machine: no column to read

@@ -79,11 +79,18 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
                 params=r.get("params"), epoch_time_s=r.get("epoch_time_s"),
                 peak_mem_mb=r.get("memory", {}).get("peak_mb"), best_epoch=r.get("best_epoch"),
                 device=r.get("env", {}).get("device_name", ""),
+                heap=heap_label(r.get("env", {})),
                 load_s=r.get("loading", {}).get("epoch_load_s", np.nan),  # models gathering from a feature store
                 load_share=r.get("loading", {}).get("epoch_load_share", np.nan),
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def heap_label(env: dict[str, Any]) -> str:
+    """``kept freed memory`` or ``glibc defaults``: the heap setting a run's times and memory were measured under
+    (``env.allocator``; a record made before it was recorded ran under glibc's defaults)."""
+    return "glibc defaults" if env.get("allocator", "default") == "default" else "kept freed memory"
 
 
 def versions_label(env: dict[str, Any]) -> str:
@@ -173,6 +180,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             val = group["val"].to_numpy(dtype=float)
             val_mean, val_std = val.mean(), val.std(ddof=1) if len(val) > 1 else np.nan
             n_failed = int(failed_in_row.get(key[:-1], 0))  # any configuration's failure could change a fold's
+        _warn_mixed_costs(sel, config, group)
         test = group["test"].to_numpy(dtype=float)
         rows.append({**{k: getattr(sel, k) for k in extra_keys},
             "suite": ";".join(sorted(set(group["suite"]))), "task": sel.task, "dataset": sel.dataset,
@@ -295,6 +303,17 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         if problems:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row "
                           "uses them all until `gnnbench prune` sets the old ones aside", stacklevel=3)
+
+
+def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:
+    """A row whose runs ran on several machines or heap settings: its epoch time and peak memory average them,
+    which no single machine would give (the heap setting alone made the quickstart's GCN epochs 1.27x faster:
+    docs/BENCHMARKS.md)."""
+    mixed = [f"{column} {', '.join(f'{v}: {n}' for v, n in sorted(runs[column].value_counts().items()))}"
+             for column in ("device", "heap") if runs[column].nunique() > 1]
+    if mixed:
+        warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): its epoch time and peak memory average "
+                      f"runs of several settings ({'; '.join(mixed)})", stacklevel=3)
 
 
 def setting_differences(settings: Iterable[tuple[str, str]]) -> str:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from gnnbench import markdown
 from gnnbench.files import replaced
-from gnnbench.leaderboard.aggregate import scenario_label
+from gnnbench.leaderboard.aggregate import heap_label, scenario_label
 
 #: Metrics that are fractions in [0, 1]; Markdown, plots and compare show them in percent.
 FRACTION_METRICS = {"accuracy", "macro_f1", "micro_f1", "roc_auc", "rocauc", "ap", "average_precision", "f1", "mrr",
@@ -117,14 +117,17 @@ def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
 def _details(part: pd.DataFrame, metric: str) -> list[str]:
     """One line per row, with how many configurations its selection was among (unequal tuning shows; ``3 (1
     failed)``: one crashed on every seed and could not be chosen) and the kernel that ran (``auto:csr``: what
-    ``auto`` chose)."""
+    ``auto`` chose); the machine too when the rows ran on several, whose costs no row should be compared
+    across."""
+    machines = len(set(";".join(part["device"]).split(";")) - {""}) > 1  # costs of rows from other machines
     rows = [[r.dataset, r.model, r.config,
              f"{r.configs_tried}" + (f" ({r.configs_failed} failed)" if r.configs_failed else ""),
              format_metric(r.mean, r.std, metric), format_metric(r.val_mean, float("nan"), metric),
              format_n(r), _int(r.params), _fixed(r.epoch_time_s * 1000, 1), _fixed(r.peak_mem_mb, 1),
-             r.kernel, format_rank(r.rank)] for r in part.itertuples(index=False)]
-    return markdown.table(["dataset", "model", "config", "tried", "test", "val", "n", "params", "epoch ms",
-                           "peak MB", "kernel", "rank"], rows, right={3, 6, 7, 8, 9, 11})
+             *([r.device] if machines else []), r.kernel, format_rank(r.rank)] for r in part.itertuples(index=False)]
+    header = ["dataset", "model", "config", "tried", "test", "val", "n", "params", "epoch ms", "peak MB",
+              *(["device"] if machines else []), "kernel", "rank"]
+    return markdown.table(header, rows, right={3, 6, 7, 8, 9, len(header) - 1})
 
 
 def environment_lines(records: list[dict[str, Any]]) -> list[str]:
@@ -139,7 +142,7 @@ def environment_lines(records: list[dict[str, Any]]) -> list[str]:
     packages = sorted({p for e in envs for p, v in e.get("versions", {}).items() if v})
     return ["## Environment", "",
             f"- device: {distinct(e.get('device_name') for e in envs)} ({distinct(e.get('device') for e in envs)}), "
-            f"threads: {distinct(e.get('threads') for e in envs)}",
+            f"threads: {distinct(e.get('threads') for e in envs)}, heap: {distinct(heap_label(e) for e in envs)}",
             f"- python {distinct(e.get('python') for e in envs)}; "
             + "; ".join(f"{p} {distinct(e.get('versions', {}).get(p) for e in envs)}" for p in packages),
             f"- gnnbench commit: {distinct(e.get('git_commit') for e in envs)}",
