@@ -575,6 +575,9 @@ def _leaderboard(args: argparse.Namespace, console: Console) -> int:
     directory = args.directory.parent if args.directory.name in ours else args.directory
     profiles = [name for name in PROFILES if (directory / f"{name}.jsonl").is_file()]
     if profiles and not (directory / "runs.jsonl").exists():  # a `gnnbench profile` folder
+        if args.html:  # said, not dropped in silence
+            warnings.warn(f"--html: {directory} holds profiles, which have no HTML page; their tables are the "
+                          ".md and .csv files", stacklevel=1)
         for name in profiles:
             console.print("wrote " + ", ".join(map(str, ProfileWriter.reopened(directory, name).finish()[1:])))
         return 0

@@ -174,6 +174,9 @@ def test_reference_profile_tables_rebuild_byte_for_byte_from_their_records(tmp_p
     assert main(["leaderboard", str(tmp_path), "-q"]) == 0
     for name in ("kernels.csv", "kernels.md", "loading.csv", "loading.md"):
         assert (tmp_path / name).read_bytes() == (folder / name).read_bytes(), name
+    with pytest.warns(UserWarning, match="--html: .* holds profiles, which have no HTML page"):
+        assert main(["leaderboard", str(tmp_path), "-q", "--html"]) == 0
+    assert "On the CPU, cpu and device run the same index_select" in (folder / "loading.md").read_text()
 
 
 def test_a_profile_into_a_folder_with_an_earlier_one_is_refused_unless_replace(tmp_path, capsys) -> None:

@@ -49,12 +49,15 @@ EXTRA_COLUMNS = ["op", "backend", "pass", "chosen", "n_nodes", "n_edges", "featu
 
 #: the title of kernels.md
 TITLE = "Kernel micro-benchmark"
-NOTES = ("`ms`: median of the timed repeats after warm-up; `gbps`: bytes that must move, (E + N) F s + 8E per "
+NOTES = ("`ms`: median of the timed repeats after warm-up, which ranks the rows (`mean` and `std` are of the same "
+         "repeats; one slow repeat moves the mean); `gbps`: bytes that must move, (E + N) F s + 8E per "
          "pass (for gcn, E counts the entries of A + I, and +4E), over `ms`; `bound_fraction`: `gbps` over "
-         "`copy_gbps`, the device-copy bandwidth measured in the same run. `auto` decides per (graph, op) on "
-         "forward+backward and is timed afresh. `scatter`'s max with gradients on CUDA runs torch_scatter's kernel "
-         "where that package is installed (PyG's choice; each record's `scatter_provider` says which). See "
-         "gnnbench/kernels/profile.py.",)
+         "`copy_gbps`, the device-copy bandwidth measured in the same run (bytes read plus written by a large "
+         "`copy_`): above 1, the pass's data stayed in cache, which the copy's does not. `peak_mem_mb`: the pass's "
+         "peak memory above what was allocated before it (resident set on the CPU). `auto` decides per "
+         "(graph, op) on forward+backward and is timed afresh; `chosen` names its pick. `scatter`'s max with "
+         "gradients on CUDA runs torch_scatter's kernel where that package is installed (PyG's choice; each "
+         "record's `scatter_provider` says which). See gnnbench/kernels/profile.py.",)
 
 
 def notes(records: Sequence[dict[str, Any]]) -> tuple[str, ...]:

@@ -132,6 +132,9 @@ def markdown(frame: pd.DataFrame, extra: Sequence[str], title: str, notes: Seque
     devices = sorted({str(d) for d in frame.get("device", pd.Series(dtype=str)).dropna()})
     if devices:
         lines += [f"Device: {', '.join(devices)}.", ""]
+    environments = sorted({str(v) for v in frame.get("versions", pd.Series(dtype=str)).dropna() if v})
+    if environments:  # threads and the heap setting move these times as much as the machine does
+        lines += [f"Environment: {' | '.join(environments)}.", ""]
     return "\n".join(lines)
 
 

@@ -118,10 +118,18 @@ def notes(records: Sequence[dict[str, Any]]) -> list[str]:
     if not records:
         return []
     frame = pd.DataFrame(records)
-    lines = [f"Contiguous reference copy: {frame['copy_gbps'].iloc[0]:.2f} GB/s (measured in the same run). "
-             "GB/s = batch rows x row bytes / median gather time; see gnnbench/loading/profile.py.", ""]
+    tables = frame.drop_duplicates("row_bytes").sort_values("row_bytes")
+    sizes = ", ".join(f"{int(t.rows):,} x {int(t.row_bytes)} B ({t.rows * t.row_bytes / 2**20:,.0f} MiB)"
+                      for t in tables.itertuples())
+    lines = [f"Contiguous reference copy: {frame['copy_gbps'].iloc[0]:.2f} GB/s (measured in the same run; the payload "
+             "counted once, as a gather's, where kernels.md's copy_gbps counts bytes read plus written). GB/s = batch "
+             "rows x row bytes / median gather time; see gnnbench/loading/profile.py. Tables: "
+             f"{sizes}; one that fits in the processor's cache gathers faster than one in main memory.", ""]
     if "gpu_direct" not in set(frame["mode"]):
         lines += ["gpu_direct (the zero-copy gather) is not measured: it needs CUDA and Triton.", ""]
+    if {e.get("device") for e in frame["env"]} == {"cpu"}:
+        lines += ["On the CPU, cpu and device run the same index_select on the same table: their "
+                  "difference is noise, not a property of the mode.", ""]
     for batch, part in frame.groupby("batch"):
         table = part.pivot_table(index="row_bytes", columns="mode", values="gbps", aggfunc="first")
         lines += [f"Bandwidth vs row size, batches of {batch} rows (GB/s):", "",
