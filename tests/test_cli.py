@@ -180,7 +180,8 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     assert main(["prune", str(new), "--results", str(results), "--dry-run"]) == 0
     assert (folder / "runs.jsonl").read_text() == runs
     assert main(["prune", str(new), "--results", str(results)]) == 0
-    assert "set aside 2 runs (mlp on Cora: 2) into" in " ".join(capsys.readouterr().out.split())  # 1 record each
+    out = " ".join(capsys.readouterr().out.split())
+    assert "set aside 2 runs (mlp on Cora: 2): epochs 3 vs 4 (2 runs) into" in out  # 1 record each, and why
     assert (folder / "stale.jsonl").read_text() == old_records  # nothing lost, byte for byte
     assert (folder / "runs.jsonl").read_text() == runs[len(old_records):]
     assert pd.read_csv(folder / "leaderboard.csv")["n"].tolist() == [2]  # rebuilt from the new runs alone
@@ -189,6 +190,15 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     # a suite none of whose runs is recorded: everything goes, and so does the leaderboard of it
     assert main(["prune", str(old), "--results", str(results)]) == 0
     assert (folder / "runs.jsonl").read_text() == "" and not (folder / "leaderboard.csv").exists()
+    capsys.readouterr()
+    # the edit undone: the old suite's runs are in stale.jsonl, and a run says how to take them back
+    assert main(["run", str(old), "--results", str(results), "--dry-run", "-q"]) == 0
+    assert (f"2 runs (mlp on Cora: 2) of this suite are in {folder / 'stale.jsonl'}, set aside by an earlier prune; "
+            f"`gnnbench prune {old} --results {results} --restore` takes them back") in capsys.readouterr().err
+    assert main(["prune", str(old), "--results", str(results), "--restore"]) == 0
+    assert (folder / "runs.jsonl").read_text() == old_records  # back byte for byte, not run again
+    assert pd.read_csv(folder / "leaderboard.csv")["n"].tolist() == [2]
+    assert (folder / "stale.jsonl").read_text() == runs[len(old_records):]  # the new suite's runs stay aside
 
 
 def test_version_is_pyproject_s(capsys):

@@ -106,6 +106,21 @@ def test_set_aside_moves_whole_records_and_keeps_the_rest_in_order(tmp_path):
     assert [r["run_id"] for r in store.records()] == ["a", "b", "c"]
 
 
+def test_restore_takes_records_back_after_a_torn_last_line(tmp_path):
+    """The way back from set_aside; a line a kill tore in runs.jsonl must not swallow the first restored record."""
+    store = RunStore(tmp_path)
+    with store.writer() as w:
+        for r in (rec("a"), rec("old", "failed", n=1), rec("old", n=2)):
+            w.append(r)
+    lines = store.path.read_text().splitlines(keepends=True)
+    assert store.set_aside({"old"}) == 2
+    with store.path.open("a") as f:
+        f.write('{"run_id": "b", "sta')
+    assert store.restore({"old", "never-set-aside"}) == 2
+    assert store.path.read_text() == "".join(lines)  # the torn line gone, the records back byte for byte
+    assert (tmp_path / "stale.jsonl").read_text() == "" and store.latest()["old"]["n"] == 2
+
+
 def test_set_aside_waits_for_no_one(tmp_path):
     store = RunStore(tmp_path)
     with store.writer() as w:

@@ -12,7 +12,7 @@ from gnnbench.errors import ConfigError, GnnbenchError
 from gnnbench.harness.env import host_environment, model_source
 from gnnbench.harness.runner import device_problem
 from gnnbench.harness.spec import RunSpec, Suite
-from gnnbench.harness.store import RunStore
+from gnnbench.harness.store import STALE_FILE, RunStore
 from gnnbench.registry import DATASETS, MODELS
 from gnnbench.settings import canonical_json
 
@@ -71,6 +71,17 @@ def stale(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[
     """The recorded runs (run_id -> latest record) that are no run of the suite file: they were made under other
     defaults or options, since everything that can change a result is hashed into the run_id."""
     return {run_id: record for run_id, record in latest.items() if run_id not in suite.all_run_ids}
+
+
+def restorable(suite: Suite, store: RunStore) -> dict[str, dict[str, Any]]:
+    """The records of ``stale.jsonl`` (run_id -> latest) that are runs of the suite file again, made with the
+    model code it imports now, and not recorded since: set aside when the suite was edited, and the edit undone.
+    ``gnnbench prune --restore`` takes them back instead of running them again."""
+    recorded = store.latest()
+    candidates = {run_id: record for run_id, record in store.latest(STALE_FILE).items()
+                  if run_id in suite.all_run_ids and run_id not in recorded}
+    changed = changed_code(suite, candidates)
+    return {run_id: record for run_id, record in candidates.items() if run_id not in changed}
 
 
 def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

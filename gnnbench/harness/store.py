@@ -51,12 +51,14 @@ class RunStore:
         if self.path.exists() and not os.access(self.path, os.W_OK):
             raise GnnbenchError(f"{self.path}: cannot append records (no write permission on the file)")
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every complete record in file order (a torn last line is skipped; a corrupt one elsewhere, or one of a
-        shape this gnnbench cannot read, is warned about and skipped: its run counts as not yet run)."""
-        if not self.path.exists():
+    def records(self, file: str = RUNS_FILE) -> list[dict[str, Any]]:
+        """Every complete record of ``file`` (``runs.jsonl``, or ``stale.jsonl``) in file order (a torn last line
+        is skipped; a corrupt one elsewhere, or one of a shape this gnnbench cannot read, is warned about and
+        skipped: its run counts as not yet run)."""
+        path = self.directory / file
+        if not path.exists():
             return []
-        data = self.path.read_bytes()
+        data = path.read_bytes()
         lines = data.split(b"\n")
         torn_tail = not data.endswith(b"\n")
         records = []
@@ -67,17 +69,17 @@ class RunStore:
                 record = json.loads(line)
             except ValueError:  # not JSON, or not even text
                 if not (torn_tail and number == len(lines)):
-                    warnings.warn(f"{self.path}:{number}: skipping a line that is not a JSON record", stacklevel=2)
+                    warnings.warn(f"{path}:{number}: skipping a line that is not a JSON record", stacklevel=2)
                 continue
             problem = record_problem(record)
             if problem is None:
                 records.append(record)
             else:
-                warnings.warn(f"{self.path}:{number}: skipping a line that {problem}", stacklevel=2)
+                warnings.warn(f"{path}:{number}: skipping a line that {problem}", stacklevel=2)
         return records
 
-    def latest(self) -> dict[str, dict[str, Any]]:
-        return latest(self.records())
+    def latest(self, file: str = RUNS_FILE) -> dict[str, dict[str, Any]]:
+        return latest(self.records(file))
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[RecordWriter]:
@@ -91,28 +93,36 @@ class RunStore:
                 os.close(fd)
 
     def set_aside(self, run_ids: Collection[str]) -> int:
-        """Move every record of ``run_ids`` from ``runs.jsonl`` to ``stale.jsonl``; the number moved.
+        """Move every record of ``run_ids`` from ``runs.jsonl`` to ``stale.jsonl``; the number moved. For records
+        that no longer describe a run of their suite (made before a default changed): they leave the leaderboard
+        but are kept."""
+        return self._move(RUNS_FILE, STALE_FILE, run_ids)
 
-        For records that no longer describe a run of their suite (made before a default changed): they leave the
-        leaderboard but are kept. The moved lines are appended and synced to ``stale.jsonl`` before
-        ``runs.jsonl`` is atomically replaced by the rest, so a crash in between leaves a record in both files,
-        never in neither.
-        """
+    def restore(self, run_ids: Collection[str]) -> int:
+        """Move every record of ``run_ids`` from ``stale.jsonl`` back to ``runs.jsonl``; the number moved. For
+        runs set aside when their suite was edited, taken back once the edit is undone."""
+        return self._move(STALE_FILE, RUNS_FILE, run_ids)
+
+    def _move(self, source: str, target: str, run_ids: Collection[str]) -> int:
+        """The lines are appended and synced to ``target`` (a torn last line there cut off first) before
+        ``source`` is atomically replaced by the rest, so a crash in between leaves a record in both files, never
+        in neither."""
         wanted = set(run_ids)
         with self._locked():
-            if not self.path.exists():
+            if not (self.directory / source).exists():
                 return 0
-            lines = self.path.read_bytes().splitlines(keepends=True)
+            lines = (self.directory / source).read_bytes().splitlines(keepends=True)
             goes = [_run_id(line) in wanted for line in lines]
             moved = [line for line, go in zip(lines, goes, strict=True) if go]
             if not moved:
                 return 0
-            stale = os.open(self.directory / STALE_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.directory / target, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                RecordWriter(stale).write(b"".join(line.rstrip(b"\n") + b"\n" for line in moved))
+                _cut_torn_tail(fd)
+                RecordWriter(fd).write(b"".join(line.rstrip(b"\n") + b"\n" for line in moved))
             finally:
-                os.close(stale)
-            with replaced(self.path, durable=True) as kept:
+                os.close(fd)
+            with replaced(self.directory / source, durable=True) as kept:
                 kept.write_bytes(b"".join(line for line, go in zip(lines, goes, strict=True) if not go))
             return len(moved)
 

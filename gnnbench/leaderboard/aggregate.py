@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -68,8 +68,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
             "seed": spec["seed"], "kernel": kernel_label(r), "metric": r.get("metric"), "direction": r.get("direction"),
             "versions": versions_label(r.get("env", {})), "source": r.get("model_source", {}).get("sha256", ""),
-            "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
-            "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
+            **dict(zip(("protocol", "hparams"), spec_settings(spec), strict=True)),
         }
         if r["status"] == "ok":
             metric = r["metric"]
@@ -85,6 +84,13 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def spec_settings(spec: Mapping[str, Any]) -> tuple[str, str]:
+    """(protocol, hparams) of a record's spec as JSON: what two runs under one configuration label may differ in
+    (:func:`setting_differences` says how)."""
+    return (json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
+            json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")))
 
 
 def heap_label(env: dict[str, Any]) -> str:
