@@ -307,7 +307,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.env import modified_checkout
     from gnnbench.harness.executors import executor_options, make_executor
     from gnnbench.harness.spec import RunSpec, smoke
-    from gnnbench.harness.store import RunStore
+    from gnnbench.harness.store import STALE_FILE, RunStore
     from gnnbench.harness.suite import load_suite
 
     suite = load_suite(args.suite)
@@ -322,8 +322,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     rerun_failed = args.rerun_failed or smoking
 
     def note_stale(plan: driver.Plan) -> None:
-        command = f"gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results")
-                                                    else "")
+        command = _prune_command(args)
         prune = "a run with --smoke" if smoking else f"`{command}`"
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
             print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} "
@@ -332,7 +331,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   file=sys.stderr)
         if not smoking and (back := driver.restorable(suite, store)):  # an edit undone: no need to run them again
             print(f"gnnbench: note: {_describe(back)} of this suite {'is' if len(back) == 1 else 'are'} in "
-                  f"{store.directory / 'stale.jsonl'}, set aside by an earlier prune; `{command} --restore` takes "
+                  f"{store.directory / STALE_FILE}, set aside by an earlier prune; `{command} --restore` takes "
                   "them back instead of running them again", file=sys.stderr)
         if plan.changed:  # their numbers are another code's
             files = sorted({r["model_source"]["file"] for r in plan.changed.values()})
@@ -485,7 +484,7 @@ def _set_aside(args: argparse.Namespace, suite: Suite, store: RunStore, console:
     moved = store.set_aside(stale)
     records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
     console.print(f"{suite.name}: set aside {_describe(stale)}{records}{why} into {store.directory / STALE_FILE}; "
-                  f"`gnnbench prune {args.suite} --restore` takes back those that become runs of it again")
+                  f"`{_prune_command(args)} --restore` takes back those that become runs of it again")
     return True
 
 
@@ -522,10 +521,18 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str
     reasons: Counter[str] = Counter()
     for run_id, record in stale.items():
         now = ours.get(key(record["spec"]))
-        reasons["made with another version of the model's file" if run_id in changed else
-                setting_differences([spec_settings(record["spec"]), now]) or "other settings" if now else
-                "no such run in the suite now"] += 1
+        if run_id in changed:
+            reasons["made with another version of the model's file"] += 1
+        elif now is None:
+            reasons["no such run in the suite now"] += 1
+        else:  # a difference the run id hashes but the settings do not show (a device, a kernel)
+            reasons[setting_differences([spec_settings(record["spec"]), now]) or "other settings"] += 1
     return ": " + "; ".join(f"{reason} ({_runs(n)})" for reason, n in reasons.most_common())
+
+
+def _prune_command(args: argparse.Namespace) -> str:
+    """``gnnbench prune SUITE [--results DIR]``: the command for the suite and results root of this one."""
+    return f"gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results") else "")
 
 
 def _plan_lines(specs: Sequence[RunSpec]) -> list[str]:
