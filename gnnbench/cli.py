@@ -706,6 +706,8 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
         run(warmup=args.warmup, repeats=args.repeats, on_row=measured)
     except BaseException as exc:  # an error, out of memory, Ctrl-C: the rows measured so far get their tables
         if writer.records:
+            if isinstance(exc, SystemExit) and isinstance(exc.__context__, BrokenPipeError):
+                exc = exc.__context__  # Rich's exit when the reader of its output left (`| head`): say that
             reason = type(exc).__name__ + (f": {str(exc).splitlines()[0][:200]}" if str(exc).strip() else "")
             paths = writer.finish(stopped=reason)
             console.print(f"stopped after {len(writer.records)} rows; wrote " + ", ".join(map(str, paths)))

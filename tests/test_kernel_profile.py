@@ -7,6 +7,8 @@ import json
 import re
 import shutil
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -234,3 +236,18 @@ def test_a_profile_stopped_at_a_later_size_keeps_the_rows_measured_before(tmp_pa
     assert main([*argv, "--sizes", "100:500:8", "--out", str(tmp_path / "b"), "--replace"]) == 0
     assert not (tmp_path / "b" / "kernels.stopped").exists()
     assert "Incomplete" not in (tmp_path / "b" / "kernels.md").read_text()
+
+
+def test_a_profile_whose_reader_leaves_says_so(tmp_path) -> None:
+    """``profile ... | head -2``: the rows measured are kept, and the stop reads as the closed pipe it was, not as
+    the ``SystemExit: 1`` Rich raises for it."""
+    command = [sys.executable, "-m", "gnnbench", "profile", "kernels", "--device", "cpu", "--sizes", "200:1000:8",
+               "300:2000:8", "--warmup", "0", "--repeats", "1", "--out", str(tmp_path)]
+    proc = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    proc.wait(timeout=120)
+    assert (tmp_path / "kernels.stopped").read_text().startswith("BrokenPipeError")
+    assert (tmp_path / "kernels.jsonl").read_text()
