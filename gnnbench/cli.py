@@ -172,8 +172,6 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("suite", type=Path, help="suite YAML file")
     prune.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
     prune.add_argument("--dry-run", action="store_true", help="list the stale records, move nothing")
-    prune.add_argument("--restore", action="store_true", help="the other way: take back from stale.jsonl the records "
-                       "that are runs of the suite file again (an edit undone), instead of running them again")
     prune.set_defaults(handler=_prune)
 
     lst = sub.add_parser("list", parents=[common], help="list registered models, datasets, tasks or scenarios")
@@ -322,17 +320,20 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     rerun_failed = args.rerun_failed or smoking
 
     def note_stale(plan: driver.Plan) -> None:
-        command = _prune_command(args)
-        prune = "a run with --smoke" if smoking else f"`{command}`"
+        prune = ("a run with --smoke" if smoking else
+                 f"`gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results")
+                                                    else "") + "`")
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
             print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} "
                   f"{'is' if len(plan.stale) == 1 else 'are'} no run of this suite (made under other defaults or an "
                   f"earlier version of the suite file?); the leaderboard counts them until {prune} sets them aside",
                   file=sys.stderr)
-        if not smoking and (back := driver.restorable(suite, store)):  # an edit undone: no need to run them again
-            print(f"gnnbench: note: {_describe(back)} of this suite {'is' if len(back) == 1 else 'are'} in "
-                  f"{store.directory / STALE_FILE}, set aside by an earlier prune; `{command} --restore` takes "
-                  "them back instead of running them again", file=sys.stderr)
+        if plan.restorable:  # an edit undone: the runs set aside are this suite's again
+            one = len(plan.restorable) == 1
+            print(f"gnnbench: note: {_describe(plan.restorable)} of this suite {'was' if one else 'were'} set aside "
+                  f"into {store.directory / STALE_FILE} by an earlier prune; "
+                  f"{'would be' if args.dry_run else 'taken'} back into {store.path}, not run again",
+                  file=sys.stderr)
         if plan.changed:  # their numbers are another code's
             files = sorted({r["model_source"]["file"] for r in plan.changed.values()})
             print(f"gnnbench: note: {_describe(plan.changed)} recorded in {store.path} "
@@ -447,7 +448,8 @@ def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices
 
 def _prune(args: argparse.Namespace, console: Console) -> int:
     from gnnbench import leaderboard
-    from gnnbench.harness.store import RunStore
+    from gnnbench.harness import driver
+    from gnnbench.harness.store import STALE_FILE, RunStore
     from gnnbench.harness.suite import load_suite
 
     suite = load_suite(args.suite)
@@ -455,8 +457,21 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     store.check()
     if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
-    if not (_restore if args.restore else _set_aside)(args, suite, store, console):
+    latest = store.latest()
+    changed = driver.changed_code(suite, latest)
+    stale = {**driver.stale(suite, latest), **changed}
+    if not stale:
+        console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the model "
+                      "code it imports now")
         return 0
+    why = _why_stale(suite, stale, changed)
+    if args.dry_run:
+        console.print(f"{suite.name}: would set aside {_describe(stale)}{why} (--dry-run: nothing moved)")
+        return 0
+    moved = store.set_aside(stale)
+    records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
+    console.print(f"{suite.name}: set aside {_describe(stale)}{records}{why} into {store.directory / STALE_FILE} "
+                  "(a later run of a suite file they are runs of takes them back)")
     store.expect(suite.name, str(suite.path), suite.all_run_ids, store.latest())  # what the suite misses now
     board = leaderboard.refresh(store.directory, suite.name)
     console.print(f"leaderboard rebuilt: {board.csv}" if board else f"no records left: leaderboard files removed "
@@ -464,60 +479,21 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _set_aside(args: argparse.Namespace, suite: Suite, store: RunStore, console: Console) -> bool:
-    """``prune``: the records that are no run of the suite, or made with another version of their model's file,
-    into ``stale.jsonl``, saying how they differ; whether any moved."""
-    from gnnbench.harness import driver
-    from gnnbench.harness.store import STALE_FILE
-
-    latest = store.latest()
-    changed = driver.changed_code(suite, latest)
-    stale = {**driver.stale(suite, latest), **changed}
-    if not stale:
-        console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the model "
-                      "code it imports now")
-        return False
-    why = _why_stale(suite, stale, changed)
-    if args.dry_run:
-        console.print(f"{suite.name}: would set aside {_describe(stale)}{why} (--dry-run: nothing moved)")
-        return False
-    moved = store.set_aside(stale)
-    records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
-    console.print(f"{suite.name}: set aside {_describe(stale)}{records}{why} into {store.directory / STALE_FILE}; "
-                  f"`{_prune_command(args)} --restore` takes back those that become runs of it again")
-    return True
-
-
-def _restore(args: argparse.Namespace, suite: Suite, store: RunStore, console: Console) -> bool:
-    """``prune --restore``: the records of ``stale.jsonl`` that are runs of the suite again back into
-    ``runs.jsonl``; whether any moved."""
-    from gnnbench.harness import driver
-    from gnnbench.harness.store import STALE_FILE
-
-    back = driver.restorable(suite, store)
-    if not back:
-        console.print(f"{suite.name}: no record in {store.directory / STALE_FILE} is a run of {args.suite} missing "
-                      "from its records")
-        return False
-    if args.dry_run:
-        console.print(f"{suite.name}: would restore {_describe(back)} (--dry-run: nothing moved)")
-        return False
-    store.restore(back)
-    console.print(f"{suite.name}: restored {_describe(back)} from {store.directory / STALE_FILE}")
-    return True
-
-
 def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str, dict[str, Any]]) -> str:
-    """``: epochs 100 vs 200 (9 runs)``: how the records set aside differ from the suite's runs of the same model,
-    dataset, configuration label, scenario and seed (or that their model's file changed, or that the suite has
-    no such run now), so a user can tell an intended edit from an accident."""
-    from gnnbench.leaderboard.aggregate import scenario_label, setting_differences, spec_settings
+    """``: epochs 200 -> 100 (9 runs)``: what the records set aside hold and what the suite's run of the same
+    experiment, model, dataset, configuration label, scenario and seed has now (or that their model's file
+    changed, or that the suite has no such run now), so a user can tell an intended edit from an accident."""
+    from gnnbench.leaderboard.aggregate import scenario_label
+    from gnnbench.settings import differing, flatten, shown
 
     def key(spec: dict[str, Any]) -> tuple[Any, ...]:
-        return (spec["task"], spec["dataset"], spec["model"], spec.get("config"), scenario_label(spec.get("scenario")),
-                spec["seed"])
+        return (spec.get("experiment"), spec["task"], spec["dataset"], spec["model"], spec.get("config"),
+                scenario_label(spec.get("scenario")), spec["seed"])
 
-    ours = {key(s.to_dict()): spec_settings(s.to_dict()) for s in suite.specs}
+    def setting(spec: dict[str, Any]) -> dict[str, Any]:  # what a run id hashes, besides the key
+        return flatten({k: spec.get(k) for k in ("task_options", "hparams", "epochs", "patience", "device", "kernel")})
+
+    ours = {key(s.to_dict()): setting(s.to_dict()) for s in suite.specs}
     reasons: Counter[str] = Counter()
     for run_id, record in stale.items():
         now = ours.get(key(record["spec"]))
@@ -525,14 +501,11 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str
             reasons["made with another version of the model's file"] += 1
         elif now is None:
             reasons["no such run in the suite now"] += 1
-        else:  # a difference the run id hashes but the settings do not show (a device, a kernel)
-            reasons[setting_differences([spec_settings(record["spec"]), now]) or "other settings"] += 1
+        else:
+            then = setting(record["spec"])
+            reasons[", ".join(f"{k} {shown(then, k)} -> {shown(now, k)}" for k in differing([then, now]))
+                    or "other settings"] += 1
     return ": " + "; ".join(f"{reason} ({_runs(n)})" for reason, n in reasons.most_common())
-
-
-def _prune_command(args: argparse.Namespace) -> str:
-    """``gnnbench prune SUITE [--results DIR]``: the command for the suite and results root of this one."""
-    return f"gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results") else "")
 
 
 def _plan_lines(specs: Sequence[RunSpec]) -> list[str]:

@@ -181,7 +181,7 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     assert (folder / "runs.jsonl").read_text() == runs
     assert main(["prune", str(new), "--results", str(results)]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "set aside 2 runs (mlp on Cora: 2): epochs 3 vs 4 (2 runs) into" in out  # 1 record each, and why
+    assert "set aside 2 runs (mlp on Cora: 2): epochs 3 -> 4 (2 runs) into" in out  # 1 record each, and why
     assert (folder / "stale.jsonl").read_text() == old_records  # nothing lost, byte for byte
     assert (folder / "runs.jsonl").read_text() == runs[len(old_records):]
     assert pd.read_csv(folder / "leaderboard.csv")["n"].tolist() == [2]  # rebuilt from the new runs alone
@@ -191,11 +191,14 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     assert main(["prune", str(old), "--results", str(results)]) == 0
     assert (folder / "runs.jsonl").read_text() == "" and not (folder / "leaderboard.csv").exists()
     capsys.readouterr()
-    # the edit undone: the old suite's runs are in stale.jsonl, and a run says how to take them back
+    # the edit undone: the old suite's runs are in stale.jsonl, and the next run takes them back, running nothing
     assert main(["run", str(old), "--results", str(results), "--dry-run", "-q"]) == 0
-    assert (f"2 runs (mlp on Cora: 2) of this suite are in {folder / 'stale.jsonl'}, set aside by an earlier prune; "
-            f"`gnnbench prune {old} --results {results} --restore` takes them back") in capsys.readouterr().err
-    assert main(["prune", str(old), "--results", str(results), "--restore"]) == 0
+    note = (f"2 runs (mlp on Cora: 2) of this suite were set aside into {folder / 'stale.jsonl'} by an earlier "
+            f"prune; would be back into {folder / 'runs.jsonl'}, not run again")
+    assert note in capsys.readouterr().err
+    assert (folder / "runs.jsonl").read_text() == ""  # a dry run moves nothing
+    assert main(["run", str(old), "--results", str(results), "-q"]) == 0
+    assert note.replace("would be", "taken") in capsys.readouterr().err
     assert (folder / "runs.jsonl").read_text() == old_records  # back byte for byte, not run again
     assert pd.read_csv(folder / "leaderboard.csv")["n"].tolist() == [2]
     assert (folder / "stale.jsonl").read_text() == runs[len(old_records):]  # the new suite's runs stay aside

@@ -576,8 +576,8 @@ def _tables(text: str) -> list[list[str]]:
 
 
 def test_costs_of_several_machines_or_heap_settings_are_never_shown_as_one_machine_s():
-    """A row averaging runs of two machines, or of two heap settings, is warned about; a table whose rows ran on
-    several machines names each row's; the environment lists the heap settings."""
+    """A row averaging runs of two machines, or of two heap settings, is warned about; a table whose rows differ in
+    them names each row's; the environment lists the heap settings."""
     records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(3)] + [rec("mlp", "Cora", s, 0.6, 0.6) for s in range(2)]
     records[0]["env"] = {"device_name": "AMD EPYC"}
     records[1]["env"] = {"device_name": "cpu-x", "allocator": "glibc (trim threshold 1024 MiB, mmap threshold 32 MiB)"}
@@ -585,12 +585,17 @@ def test_costs_of_several_machines_or_heap_settings_are_never_shown_as_one_machi
         frame = board(records)
     assert [str(w.message) for w in caught] == [
         "node_classification Cora gcn (default): its epoch time and peak memory average runs of several settings "
-        "(device AMD EPYC: 1, cpu-x: 2; heap glibc defaults: 2, kept freed memory: 1)"]
+        "(device AMD EPYC: 1, cpu-x: 2; heap allocator defaults: 2, kept freed memory: 1)"]
     text = to_markdown(frame, records, "hand")
-    assert "| peak MB | device | kernel | rank |" in text and "| AMD EPYC;cpu-x | scatter |" in text
-    assert "threads: –, heap: glibc defaults, kept freed memory" in text
-    one_machine = [r for r in records if r["env"].get("device_name") == "cpu-x"]
+    assert "| peak MB | device | heap | kernel | rank |" in text
+    assert "| AMD EPYC;cpu-x | allocator defaults;kept freed memory | scatter |" in text
+    assert "threads: –, heap: allocator defaults, kept freed memory" in text
+    one_machine = [r for r in records if r["env"].get("device_name") == "cpu-x" and "allocator" not in r["env"]]
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        text = to_markdown(board([r for r in one_machine if "allocator" not in r["env"]]), one_machine, "hand")
-    assert "| peak MB | kernel | rank |" in text  # one machine: no column to read
+        text = to_markdown(board(one_machine), one_machine, "hand")
+    assert "| peak MB | kernel | rank |" in text  # one machine, one setting: no column to read
+    for r in records[2:]:  # every row on one machine, but the rows under two heap settings
+        r["env"] = {"device_name": "cpu-x", "allocator": "glibc" if r["spec"]["model"] == "mlp" else "default"}
+    text = to_markdown(board(records[2:]), records[2:], "hand")
+    assert "| peak MB | heap | kernel | rank |" in text and "| kept freed memory | scatter |" in text

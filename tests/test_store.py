@@ -128,3 +128,18 @@ def test_set_aside_waits_for_no_one(tmp_path):
         with pytest.raises(GnnbenchError, match="another gnnbench process"):
             RunStore(tmp_path).set_aside({"a"})
     assert [r["run_id"] for r in store.records()] == ["a"]
+
+
+def test_only_successful_runs_of_the_suite_set_aside_and_unrecorded_since_are_restorable(tmp_path):
+    """A failure in stale.jsonl would come back as 'failed (kept)' and stop being retried; a run recorded again
+    since, or of no run of the suite, stays where it is."""
+    from types import SimpleNamespace
+
+    from gnnbench.harness import driver
+
+    store = RunStore(tmp_path)
+    with (tmp_path / "stale.jsonl").open("w") as f:
+        for r in (rec("ok-then"), rec("failed-then", "failed"), rec("recorded-again"), rec("not-ours")):
+            f.write(json.dumps(r) + "\n")
+    suite = SimpleNamespace(all_run_ids=frozenset({"ok-then", "failed-then", "recorded-again"}))
+    assert list(driver.restorable(suite, store, {"recorded-again": rec("recorded-again")})) == ["ok-then"]

@@ -36,6 +36,9 @@ class Plan:
     failed_kept: int = 0
     stale: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: successful runs of the suite set aside into ``stale.jsonl`` earlier (:func:`restorable`): counted as done,
+    #: and taken back by :func:`run` rather than run again
+    restorable: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,9 +55,11 @@ def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed
     their model's file (the fix being tried), and succeeded runs made with another version (``changed``) only
     when ``redo_changed``. ``changed`` leaves out the failures rerun now, which their new records replace."""
     latest = store.latest()
-    result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest))
+    result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest),
+                  restorable=restorable(suite, store, latest))
     for spec in suite.specs:
         status = None if redo_changed and spec.run_id in result.changed else latest.get(spec.run_id, {}).get("status")
+        status = "ok" if spec.run_id in result.restorable else status
         if status == "ok":
             result.done += 1
         elif status == "failed" and not rerun_failed and spec.run_id not in result.changed:
@@ -73,13 +78,14 @@ def stale(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[
     return {run_id: record for run_id, record in latest.items() if run_id not in suite.all_run_ids}
 
 
-def restorable(suite: Suite, store: RunStore) -> dict[str, dict[str, Any]]:
-    """The records of ``stale.jsonl`` (run_id -> latest) that are runs of the suite file again, made with the
-    model code it imports now, and not recorded since: set aside when the suite was edited, and the edit undone.
-    ``gnnbench prune --restore`` takes them back instead of running them again."""
-    recorded = store.latest()
-    candidates = {run_id: record for run_id, record in store.latest(STALE_FILE).items()
-                  if run_id in suite.all_run_ids and run_id not in recorded}
+def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The successful runs in ``stale.jsonl`` (run_id -> latest record) that are runs of the suite file again, made
+    with the model code it imports now, and not in ``latest`` (the records of ``runs.jsonl``): set aside by
+    ``prune`` when the suite was edited, and the edit undone. Their numbers are what a run would record now; a
+    failure there is left to be run again."""
+    wanted = suite.all_run_ids - latest.keys()
+    candidates = {run_id: record for run_id, record in store.latest(STALE_FILE, only=wanted).items()
+                  if record["status"] == "ok"}
     changed = changed_code(suite, candidates)
     return {run_id: record for run_id, record in candidates.items() if run_id not in changed}
 
@@ -149,6 +155,8 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
     host_environment()  # the driver's code is what it imported now: a failure it records hours later says so
     with store.writer() as writer:
         todo = prepare(suite, store, rerun_failed, data_root, devices=executor.runs_here)
+        if todo.restorable:  # under this lock: nothing can record them meanwhile
+            store.restore(todo.restorable)
         summary.failed_kept = todo.failed_kept
         if on_plan is not None:
             on_plan(todo)

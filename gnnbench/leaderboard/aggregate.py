@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from gnnbench.settings import differing, flatten, shown
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "protocol",
-                 "versions", "epoch_load_s", "epoch_load_share", "configs_failed"]
+                 "versions", "epoch_load_s", "epoch_load_share", "configs_failed", "heap"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
 #: Means closer than this, relatively, are equal. Per-seed metrics are float32 values (an accuracy of 0.7 is
 #: recorded as 0.699999988), so equal sums of fractions reached on other seeds give means some 1e-8 apart.
@@ -68,7 +68,8 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
             "seed": spec["seed"], "kernel": kernel_label(r), "metric": r.get("metric"), "direction": r.get("direction"),
             "versions": versions_label(r.get("env", {})), "source": r.get("model_source", {}).get("sha256", ""),
-            **dict(zip(("protocol", "hparams"), spec_settings(spec), strict=True)),
+            "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
+            "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
         }
         if r["status"] == "ok":
             metric = r["metric"]
@@ -77,7 +78,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
                 val=r["metrics"]["val"][metric], val_loss=r["metrics"]["val"].get("loss", np.nan),
                 params=r.get("params"), epoch_time_s=r.get("epoch_time_s"),
                 peak_mem_mb=r.get("memory", {}).get("peak_mb"), best_epoch=r.get("best_epoch"),
-                device=r.get("env", {}).get("device_name", ""),
+                device=r.get("env", {}).get("device_name") or "",
                 heap=heap_label(r.get("env", {})),
                 load_s=r.get("loading", {}).get("epoch_load_s", np.nan),  # models gathering from a feature store
                 load_share=r.get("loading", {}).get("epoch_load_share", np.nan),
@@ -86,17 +87,10 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def spec_settings(spec: Mapping[str, Any]) -> tuple[str, str]:
-    """(protocol, hparams) of a record's spec as JSON: what two runs under one configuration label may differ in
-    (:func:`setting_differences` says how)."""
-    return (json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
-            json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")))
-
-
 def heap_label(env: dict[str, Any]) -> str:
-    """``kept freed memory`` or ``glibc defaults``: the heap setting a run's times and memory were measured under
-    (``env.allocator``; a record made before it was recorded ran under glibc's defaults)."""
-    return "glibc defaults" if env.get("allocator", "default") == "default" else "kept freed memory"
+    """``kept freed memory`` or ``allocator defaults``: the heap setting a run's times and memory were measured
+    under (``env.allocator``; a record made before it was recorded ran under the allocator's defaults)."""
+    return "allocator defaults" if env.get("allocator") in (None, "default") else "kept freed memory"
 
 
 def versions_label(env: dict[str, Any]) -> str:
@@ -199,7 +193,8 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "seeds": ";".join(str(s) for s in group["seed"]),
             "configs_tried": int(tried[key[:-1]]),
             "failed": n_failed, "best_epoch_mean": group["best_epoch"].mean(),
-            "device": ";".join(sorted(set(group["device"]))), "hparams": hparams,
+            "device": ";".join(sorted(set(group["device"]))), "heap": ";".join(sorted(set(group["heap"]))),
+            "hparams": hparams,
             "protocol": settings_cell(group["protocol"]),
             "versions": " | ".join(sorted(set(group["versions"]))),
             "epoch_load_s": group["load_s"].mean(), "epoch_load_share": group["load_share"].mean(),
@@ -233,7 +228,7 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
                      "metric": named["metric"].iloc[0], "direction": named["direction"].iloc[0], "n": 0,
                      "values": np.array([]), "params": None, "kernel": ";".join(sorted(set(group["kernel"]))),
                      "seeds": "", "configs_tried": int(tried[key]), "configs_failed": int(tried[key]),
-                     "failed": len(group), "device": "",
+                     "failed": len(group), "device": "", "heap": "",
                      "hparams": settings_cell(group["hparams"]) if one else "",
                      "protocol": settings_cell(group["protocol"]),
                      "versions": " | ".join(sorted(set(group["versions"]) - {""}))})
@@ -315,8 +310,8 @@ def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:
     """A row whose runs ran on several machines or heap settings: its epoch time and peak memory average them,
     which no single machine would give (the heap setting alone made the quickstart's GCN epochs 1.27x faster:
     docs/BENCHMARKS.md)."""
-    mixed = [f"{column} {', '.join(f'{v}: {n}' for v, n in sorted(runs[column].value_counts().items()))}"
-             for column in ("device", "heap") if runs[column].nunique() > 1]
+    counts = {c: sorted(runs[c].replace("", "unnamed").value_counts().items()) for c in ("device", "heap")}
+    mixed = [f"{c} {', '.join(f'{v}: {n}' for v, n in seen)}" for c, seen in counts.items() if len(seen) > 1]
     if mixed:
         warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): its epoch time and peak memory average "
                       f"runs of several settings ({'; '.join(mixed)})", stacklevel=3)

@@ -117,16 +117,16 @@ def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
 def _details(part: pd.DataFrame, metric: str) -> list[str]:
     """One line per row, with how many configurations its selection was among (unequal tuning shows; ``3 (1
     failed)``: one crashed on every seed and could not be chosen) and the kernel that ran (``auto:csr``: what
-    ``auto`` chose); the machine too when the rows ran on several, whose costs no row should be compared
-    across."""
-    machines = len(set(";".join(part["device"]).split(";")) - {""}) > 1  # costs of rows from other machines
+    ``auto`` chose); the machine and the heap setting too where the rows differ in them, as their costs then
+    compare across machines or settings, not models."""
+    settings = [c for c in ("device", "heap") if len(set(";".join(part[c]).split(";")) - {""}) > 1]
     rows = [[r.dataset, r.model, r.config,
              f"{r.configs_tried}" + (f" ({r.configs_failed} failed)" if r.configs_failed else ""),
              format_metric(r.mean, r.std, metric), format_metric(r.val_mean, float("nan"), metric),
              format_n(r), _int(r.params), _fixed(r.epoch_time_s * 1000, 1), _fixed(r.peak_mem_mb, 1),
-             *([r.device] if machines else []), r.kernel, format_rank(r.rank)] for r in part.itertuples(index=False)]
-    header = ["dataset", "model", "config", "tried", "test", "val", "n", "params", "epoch ms", "peak MB",
-              *(["device"] if machines else []), "kernel", "rank"]
+             *(getattr(r, c) for c in settings), r.kernel, format_rank(r.rank)] for r in part.itertuples(index=False)]
+    header = ["dataset", "model", "config", "tried", "test", "val", "n", "params", "epoch ms", "peak MB", *settings,
+              "kernel", "rank"]
     return markdown.table(header, rows, right={3, 6, 7, 8, 9, len(header) - 1})
 
 

@@ -128,8 +128,8 @@ def notes(records: Sequence[dict[str, Any]]) -> list[str]:
     if "gpu_direct" not in set(frame["mode"]):
         lines += ["gpu_direct (the zero-copy gather) is not measured: it needs CUDA and Triton.", ""]
     if {e.get("device") for e in frame["env"]} == {"cpu"}:
-        lines += ["On the CPU, cpu and device run the same index_select on the same table: their "
-                  "difference is noise, not a property of the mode.", ""]
+        lines += ["On the CPU, cpu and device run the same index_select on the same table (device timed after "
+                  "cpu): their difference is not a property of the mode.", ""]
     for batch, part in frame.groupby("batch"):
         table = part.pivot_table(index="row_bytes", columns="mode", values="gbps", aggfunc="first")
         lines += [f"Bandwidth vs row size, batches of {batch} rows (GB/s):", "",
