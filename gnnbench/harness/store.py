@@ -5,7 +5,7 @@ Only the driver writes, holding an exclusive lock. Each record is one ``os.write
 ignore it, and the next writer cuts it off before appending. Records are never edited; a retried failure
 appends a new record, and readers take the latest record of each run (a success always wins). The one other
 change is :meth:`RunStore.set_aside`, which moves whole records that no run of the suite describes any more
-into ``stale.jsonl``.
+into ``stale.jsonl``, and its inverse :meth:`RunStore.restore`, for those that describe runs of it again.
 """
 
 from __future__ import annotations
