@@ -472,7 +472,7 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
     console.print(f"{suite.name}: set aside {_describe(stale)}{records}{why} into {store.directory / STALE_FILE} "
                   "(a later run of a suite file they are runs of takes them back)")
-    store.expect(suite.name, str(suite.path), suite.all_run_ids, store.latest())  # what the suite misses now
+    store.expect(suite.name, str(suite.path), suite.all_run_ids, latest.keys() - stale.keys())  # missing now
     board = leaderboard.refresh(store.directory, suite.name)
     console.print(f"leaderboard rebuilt: {board.csv}" if board else f"no records left: leaderboard files removed "
                   f"from {store.directory}")
@@ -484,16 +484,13 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str
     experiment, model, dataset, configuration label, scenario and seed has now (or that their model's file
     changed, or that the suite has no such run now), so a user can tell an intended edit from an accident."""
     from gnnbench.leaderboard.aggregate import scenario_label
-    from gnnbench.settings import differing, flatten, shown
+    from gnnbench.settings import described, run_setting
 
     def key(spec: dict[str, Any]) -> tuple[Any, ...]:
         return (spec.get("experiment"), spec["task"], spec["dataset"], spec["model"], spec.get("config"),
                 scenario_label(spec.get("scenario")), spec["seed"])
 
-    def setting(spec: dict[str, Any]) -> dict[str, Any]:  # what a run id hashes, besides the key
-        return flatten({k: spec.get(k) for k in ("task_options", "hparams", "epochs", "patience", "device", "kernel")})
-
-    ours = {key(s.to_dict()): setting(s.to_dict()) for s in suite.specs}
+    ours = {key(s.to_dict()): run_setting(s.to_dict()) for s in suite.specs}
     reasons: Counter[str] = Counter()
     for run_id, record in stale.items():
         now = ours.get(key(record["spec"]))
@@ -502,9 +499,7 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str
         elif now is None:
             reasons["no such run in the suite now"] += 1
         else:
-            then = setting(record["spec"])
-            reasons[", ".join(f"{k} {shown(then, k)} -> {shown(now, k)}" for k in differing([then, now]))
-                    or "other settings"] += 1
+            reasons[described([run_setting(record["spec"]), now], sep=" -> ") or "other settings"] += 1
     return ": " + "; ".join(f"{reason} ({_runs(n)})" for reason, n in reasons.most_common())
 
 

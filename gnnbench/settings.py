@@ -36,6 +36,21 @@ def shown(setting: Mapping[str, Any], key: str) -> str:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
+#: what a run's spec sets besides its row (task, dataset, model, scenario) and seed
+RUN_FIELDS = ("task_options", "hparams", "epochs", "patience", "device", "kernel")
+
+
+def run_setting(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A run spec's :data:`RUN_FIELDS`, flattened: what tells apart two runs of one leaderboard row."""
+    return flatten({k: spec.get(k) for k in RUN_FIELDS})
+
+
+def described(settings: Sequence[Mapping[str, Any]], sep: str = " vs ") -> str:
+    """``epochs 200 vs 50; task_options.split public vs random``: each key that differs, with its value in each
+    setting, in their order (``sep=" -> "`` for a before and an after)."""
+    return "; ".join(f"{k} {sep.join(shown(s, k) for s in settings)}" for k in differing(settings))
+
+
 def differing(settings: Sequence[Mapping[str, Any]]) -> list[str]:
     """The sorted keys whose values are not all equal as canonical JSON (1 and 1.0 differ, as in a run id); a
     key that some settings lack differs from every value, None included."""

@@ -39,6 +39,8 @@ class Plan:
     #: successful runs of the suite set aside into ``stale.jsonl`` earlier (:func:`restorable`): counted as done,
     #: and taken back by :func:`run` rather than run again
     restorable: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the run ids with a record once ``restorable`` is taken back
+    recorded: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -57,6 +59,7 @@ def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed
     latest = store.latest()
     result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest),
                   restorable=restorable(suite, store, latest))
+    result.recorded = frozenset(latest.keys() | result.restorable.keys())
     for spec in suite.specs:
         status = None if redo_changed and spec.run_id in result.changed else latest.get(spec.run_id, {}).get("status")
         status = "ok" if spec.run_id in result.restorable else status
@@ -160,9 +163,11 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
         summary.failed_kept = todo.failed_kept
         if on_plan is not None:
             on_plan(todo)
-        store.expect(suite.name, str(suite.path), suite.all_run_ids, store.latest())  # the whole suite, --only or not
+        recorded = set(todo.recorded)
+        store.expect(suite.name, str(suite.path), suite.all_run_ids, recorded)  # the whole suite, --only or not
         for record in executor.map(todo.todo, data_root):
             writer.append(record)
+            recorded.add(record["run_id"])
             if record["status"] == "ok":
                 summary.ok += 1
             else:
@@ -170,5 +175,5 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
                 summary.failures.append(record)
             if on_record is not None:
                 on_record(record)
-        store.expect(suite.name, str(suite.path), suite.all_run_ids, store.latest())
+        store.expect(suite.name, str(suite.path), suite.all_run_ids, recorded)
     return summary

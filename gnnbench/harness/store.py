@@ -129,13 +129,13 @@ class RunStore:
                 kept.write_bytes(b"".join(line for line, go in zip(lines, goes, strict=True) if not go))
             return len(moved)
 
-    def expect(self, suite: str, file: str, run_ids: Iterable[str], latest: dict[str, dict[str, Any]]) -> None:
-        """Note the runs the suite ``file`` expects in this store while some of them have no record in
-        ``latest``, so a leaderboard built from these records says it is incomplete (after an interrupt, a crash,
-        or ``--only``); removed once every one is recorded."""
+    def expect(self, suite: str, file: str, run_ids: Iterable[str], recorded: Collection[str]) -> None:
+        """Note the runs the suite ``file`` expects in this store while some of them are not ``recorded``, so a
+        leaderboard built from these records says it is incomplete (after an interrupt, a crash, or ``--only``);
+        removed once every one is recorded."""
         path = self.directory / EXPECTED_FILE
         ids = sorted(run_ids)
-        if all(run_id in latest for run_id in ids):
+        if all(run_id in recorded for run_id in ids):
             path.unlink(missing_ok=True)
             return
         with replaced(path) as partial:

@@ -39,7 +39,7 @@ from gnnbench.harness.spec import RunSpec, Suite
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
-from gnnbench.settings import canonical_json, differing, flatten, shown
+from gnnbench.settings import canonical_json, described, run_setting
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
 EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "patience", "device", "kernel",
@@ -565,11 +565,9 @@ def _pooled(specs: list[RunSpec]) -> tuple[int, int] | None:
 
 
 def _differences(a: RunSpec, b: RunSpec) -> str:
-    """What tells apart two runs of one row besides the seed: task options, hyperparameters and the budget
-    fields, key by key (``task_options.split public vs random; epochs 200 vs 50``)."""
-    x, y = (flatten({"task_options": s.task_options, "hparams": s.hparams,
-                     **{k: getattr(s, k) for k in ("epochs", "patience", "device", "kernel")}}) for s in (a, b))
-    return "; ".join(f"{k} {shown(x, k)} vs {shown(y, k)}" for k in differing([x, y]))
+    """What tells apart two runs of one row besides the seed, key by key (``task_options.split public vs random;
+    epochs 200 vs 50``)."""
+    return described([run_setting(s.to_dict()) for s in (a, b)])
 
 
 def _is_int(value: Any, minimum: int) -> bool:

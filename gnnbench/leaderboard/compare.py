@@ -51,7 +51,7 @@ from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
 from gnnbench.leaderboard.significance import difference_test, holm
 from gnnbench.leaderboard.write import FRACTION_METRICS
-from gnnbench.settings import differing, flatten, seed_ranges, shown
+from gnnbench.settings import described, differing, flatten, seed_ranges, shown
 
 COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
                    "a_n", "b_n", "p_value", "tested", "test", "verdict", "notes"]
@@ -280,9 +280,7 @@ def _changes(r: dict) -> list[str]:
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
         mixed = [(side, cell) for side, cell in zip("AB", (before, after), strict=True) if isinstance(cell, list)]
         for side, cell in mixed:  # the row averages runs of several settings (an earlier suite file's records)
-            settings = [flatten(c) if flat else c for c in cell]
-            notes.append(f"{column} mixed in {side}: " + "; ".join(
-                f"{k} {' vs '.join(shown(c, k) for c in settings)}" for k in differing(settings)))
+            notes.append(f"{column} mixed in {side}: " + described([flatten(c) if flat else c for c in cell]))
         if mixed:
             continue
         if before is not None and after is not None and before != after:
