@@ -528,6 +528,27 @@ def test_executor_flags_the_chosen_executor_ignores_are_warnings(write_suite, ca
                                        "executor ignores it\n")
 
 
+def test_verbose_epoch_lines_name_their_run(write_suite, tmp_path, monkeypatch):
+    """``run -v`` shows each epoch as it passes; with several runs in a suite, each line says whose it is."""
+    from rich.progress import Progress
+
+    from gnnbench import cli
+
+    shown: list[str] = []
+
+    class Recording(Progress):
+        def update(self, task_id, **fields):
+            if fields.get("description", "").startswith("  "):  # the epoch line, not the suite's bar
+                shown.append(fields["description"])
+            super().update(task_id, **fields)
+
+    monkeypatch.setattr(cli, "_progress", lambda console: Recording(console=console, disable=True))
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    assert main(["run", str(path), "--results", str(tmp_path), "-v", "-q"]) == 0
+    assert [line.split(":")[0] for line in shown] == [f"  mlp (default) on Cora seed {s}, epoch {e}"
+                                                      for s in (0, 1) for e in (1, 2, 3)]
+
+
 def test_list_models_shows_the_defaults_of_the_task_asked_for(capsys):
     def gcn_defaults(*task: str) -> str:
         assert main(["list", "models", *task]) == 0

@@ -174,6 +174,37 @@ def test_a_plugin_entry_with_bad_defaults_is_rejected_where_the_suite_uses_it(wr
     assert message in info.value.message
 
 
+ADDED = """\
+from torch import nn
+from gnnbench import register_model
+from gnnbench.hparams import HparamError
+
+@register_model("grown", tasks=("node_classification",))
+class Grown(nn.Module):
+    added_hparams = ("residual",)  # added after results existed: at its off value, no run's hparams hold it
+
+    @staticmethod
+    def check_hparams(hparams, device="cpu"):
+        if hparams["residual"] and hparams["hidden_channels"] < 8:
+            raise HparamError("residual", "a residual needs hidden_channels >= 8")
+
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, residual: bool = False):
+        super().__init__()
+"""
+
+
+def test_a_model_s_own_rules_see_its_added_hyperparameters_at_their_off_value(write_suite, tmp_path, monkeypatch):
+    """A run's hyperparameters leave an added one out while it is off; the model's check_hparams reads every
+    constructor argument, so the suite hands it that off value rather than a KeyError."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(ADDED)
+    (spec,) = load_suite(write_suite(SUITE % "{name: grown, hparams: {hidden_channels: 4}}")).specs
+    assert "residual" not in spec.hparams
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE % "{name: grown, hparams: {hidden_channels: 4, residual: true}}", "on.yaml"))
+    assert info.value.key == "experiments[0].models[0].hparams.residual"
+
+
 def test_a_flat_list_for_a_list_hyperparameter_is_told_it_is_a_grid(write_suite, tmp_path, monkeypatch):
     """``dims: [64, 32]`` sweeps 64 and 32; the error for 64 must not read as a contradiction ("expected a list,
     got 64") without saying how to give one list."""
