@@ -129,11 +129,24 @@ def test_profile_gathers_a_fresh_seeded_batch_every_time(monkeypatch: pytest.Mon
     monkeypatch.setattr(FeatureStore, "gather", spy)
     lp.profile(CPU, rows=2_000, row_bytes=(128,), batches=(100,), warmup=2, repeats=3)
     first = list(gathered)
-    assert [mode for mode, _ in first] == [m for m in available_modes(CPU) for _ in range(1 + 2 + 3)]
+    assert sorted(mode for mode, _ in first) == [m for m in sorted(available_modes(CPU)) for _ in range(1 + 2 + 3)]
     assert len({rows for _, rows in first}) == len(first) and all(len(set(rows)) == 100 for _, rows in first)
     gathered.clear()
     lp.profile(CPU, rows=2_000, row_bytes=(128,), batches=(100,), warmup=2, repeats=3)
     assert gathered == first  # seeded: the same batches on every run
+
+
+def test_profile_modes_take_turns_so_a_drifting_machine_biases_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each gather here takes 1 ms longer than the one before (a machine slowing down). Timed one mode after
+    the other, the last mode's median would be ``repeats`` gathers later than the first's; taking turns in an
+    order reversed every round keeps the medians within one gather of each other."""
+    modes = available_modes(CPU)
+    calls = iter(range(1, 1_000))
+    monkeypatch.setattr(FeatureStore, "gather", lambda store, index, mode="cpu": (
+        store.host[index], LoadStats(mode, len(index), 512, next(calls) * 1e-3, 0.0, "cpu")))
+    records = lp.profile(CPU, rows=2_000, row_bytes=(512,), batches=(100,), warmup=2, repeats=5)
+    medians = [r["seconds"] for r in records]
+    assert len(medians) == len(modes) and max(medians) - min(medians) <= 1e-3 + 1e-12, medians
 
 
 def test_cpu_reference_copy_counts_the_payload_once(monkeypatch: pytest.MonkeyPatch) -> None:

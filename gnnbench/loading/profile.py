@@ -2,11 +2,11 @@
 
 For each row size (128 B to 4 KiB of float32) a random table is built in host memory (pinned where CUDA
 exists) and batches of distinct random rows are gathered in every available mode; each mode's result is first
-checked against ``table[index]``. Every warm-up and timed gather then draws a fresh batch from the seeded
-generator, so no gather finds its rows in a cache warmed by the one before it (a small batch would, and its
-GB/s would overstate a cold gather). ``copy_gbps`` is the contiguous reference measured in the same run: a
-pinned host-to-device copy on a GPU (the PCIe bound), a host ``copy_`` on the CPU; both count the payload
-once, as a gather's GB/s does.
+checked against ``table[index]``. The modes then take turns, gather by gather, and every warm-up and timed
+gather draws a fresh batch from the seeded generator, so no gather finds its rows in a cache warmed by the one
+before it (a small batch would, and its GB/s would overstate a cold gather). ``copy_gbps`` is the contiguous
+reference measured in the same run: a pinned host-to-device copy on a GPU (the PCIe bound), a host ``copy_``
+on the CPU; both count the payload once, as a gather's GB/s does.
 """
 
 from __future__ import annotations
@@ -64,16 +64,9 @@ def profile(device: torch.device, rows: int, row_bytes: Sequence[int] = ROW_BYTE
     for size, n in tables.items():
         store = FeatureStore(torch.rand(n, size // 4, generator=generator), device)
         for batch in batches:
-            for mode in available_modes(device):
-                index = _batch(n, batch, generator)
-                out, _ = store.gather(index, mode)
-                if not torch.equal(out.cpu(), store.host[index]):
-                    raise AssertionError(f"gather mode {mode} returned different rows")
-                for _ in range(warmup):
-                    store.gather(_batch(n, batch, generator), mode)
-                stats = [store.gather(_batch(n, batch, generator), mode)[1] for _ in range(repeats)]
-                record = _record(size, n, batch, mode, stats, copy_gbps, env)
-                records.append(record)
+            shared = _shared_fields(size, n, batch, copy_gbps, env)
+            for measured in _measure_modes(store, n, batch, available_modes(device), warmup, repeats, generator):
+                records.append(record := {**shared, **measured})
                 if on_row is not None:
                     on_row(record)
         del store
@@ -93,19 +86,44 @@ def _batch(rows: int, batch: int, generator: torch.Generator) -> torch.Tensor:
     return torch.randperm(rows, generator=generator)[:batch]
 
 
-def _record(row_bytes: int, rows: int, batch: int, mode: str, stats: list, copy_gbps: float,
-            env: dict[str, Any]) -> dict[str, Any]:
+def _measure_modes(store: FeatureStore, rows: int, batch: int, modes: Sequence[str], warmup: int, repeats: int,
+                   generator: torch.Generator) -> list[dict[str, Any]]:
+    """The statistics of every mode, each first checked against ``table[index]``. The modes take turns, in an
+    order reversed every round, so that none is always timed first or last: a machine that warms up or slows
+    down during the row biases no mode."""
+    for mode in modes:
+        index = _batch(rows, batch, generator)
+        out, _ = store.gather(index, mode)
+        if not torch.equal(out.cpu(), store.host[index]):
+            raise AssertionError(f"gather mode {mode} returned different rows")
+    stats: dict[str, list] = {mode: [] for mode in modes}
+    for round_ in range(warmup + repeats):
+        for mode in modes if round_ % 2 == 0 else modes[::-1]:
+            _, stat = store.gather(_batch(rows, batch, generator), mode)
+            if round_ >= warmup:
+                stats[mode].append(stat)
+    return [_statistics(mode, stats[mode]) for mode in modes]
+
+
+def _shared_fields(row_bytes: int, rows: int, batch: int, copy_gbps: float, env: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a record every mode of one (row size, batch) shares."""
+    return {
+        "status": "ok", "suite": "profile_loading", "task": f"loading_{row_bytes}B",
+        "dataset": f"table-{rows}x{row_bytes}B-batch{batch}", "config": "default", "scenario": "none",
+        "metric": "gbps", "direction": "max", "kernel": "", "row_bytes": row_bytes, "rows": rows, "batch": batch,
+        "copy_gbps": copy_gbps, "device": env["device_name"], "env": env,
+    }
+
+
+def _statistics(mode: str, stats: list) -> dict[str, Any]:
+    """One mode's fields: GB/s per gather, and the median gather's GB/s and CPU time."""
     rates = [s.gbps for s in stats]
     seconds = statistics.median(s.seconds for s in stats)
     return {
-        "status": "ok", "suite": "profile_loading", "task": f"loading_{row_bytes}B",
-        "dataset": f"table-{rows}x{row_bytes}B-batch{batch}", "model": mode, "config": "default", "scenario": "none",
-        "metric": "gbps", "direction": "max", "mean": statistics.fmean(rates),
+        "model": mode, "mode": mode, "mean": statistics.fmean(rates),
         "std": statistics.stdev(rates) if len(rates) > 1 else float("nan"), "n": len(rates), "values": rates,
-        "kernel": "", "mode": mode, "row_bytes": row_bytes, "rows": rows, "batch": batch,
-        "gbps": batch * row_bytes / seconds / 1e9, "seconds": seconds,
-        "cpu_seconds": statistics.median(s.cpu_seconds for s in stats), "copy_gbps": copy_gbps,
-        "device": env["device_name"], "env": env, "gathers": [s.to_record() for s in stats],
+        "gbps": stats[0].bytes / seconds / 1e9, "seconds": seconds,
+        "cpu_seconds": statistics.median(s.cpu_seconds for s in stats), "gathers": [s.to_record() for s in stats],
     }
 
 
@@ -128,8 +146,8 @@ def notes(records: Sequence[dict[str, Any]]) -> list[str]:
     if "gpu_direct" not in set(frame["mode"]):
         lines += ["gpu_direct (the zero-copy gather) is not measured: it needs CUDA and Triton.", ""]
     if {e.get("device") for e in frame["env"]} == {"cpu"}:
-        lines += ["On the CPU, cpu and device run the same index_select on the same table (device timed after "
-                  "cpu): their difference is not a property of the mode.", ""]
+        lines += ["On the CPU, cpu and device run the same index_select on the same table, taking turns: their "
+                  "difference is noise, not a property of the mode.", ""]
     for batch, part in frame.groupby("batch"):
         table = part.pivot_table(index="row_bytes", columns="mode", values="gbps", aggfunc="first")
         lines += [f"Bandwidth vs row size, batches of {batch} rows (GB/s):", "",
