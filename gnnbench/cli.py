@@ -167,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     prune = sub.add_parser("prune", parents=[common], help="set aside records that are no run of a suite (made "
-                           "under other defaults) or were made with another version of a plugin model's file into "
+                           "under other defaults) or were made with another version of a plugin file into "
                            "stale.jsonl and rebuild the leaderboard")
     prune.add_argument("suite", type=Path, help="suite YAML file")
     prune.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
@@ -335,7 +335,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   f"{'would be' if args.dry_run else 'taken'} back into {store.path}, not run again",
                   file=sys.stderr)
         if plan.changed:  # their numbers are another code's
-            files = sorted({r["model_source"]["file"] for r in plan.changed.values()})
+            files = sorted({file for r in plan.changed.values() for file in driver.edited_files(r)})
             print(f"gnnbench: note: {_describe(plan.changed)} recorded in {store.path} "
                   f"{'was' if len(plan.changed) == 1 else 'were'} made with another version of {', '.join(files)}; "
                   + ("a run with --smoke sets them aside and runs them again" if smoking else
@@ -428,7 +428,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
 def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices: bool) -> None:
     """Before a smoke check: set aside the earlier checks' records of another suite file or EPOCHS (``stale``)
-    and those made with another version of a model's file (``changed``), once the suite's checks pass, so the
+    and those made with another version of a plugin file (``changed``), once the suite's checks pass, so the
     check reports on the code and the suite as they are now."""
     from gnnbench import leaderboard
     from gnnbench.harness import driver
@@ -440,7 +440,7 @@ def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices
     driver.preflight(suite, suite.specs, data_root, devices=devices)  # nothing moves when the suite cannot run
     store.set_aside({**stale, **changed})
     for records, why in ((stale, "of another suite file or --smoke EPOCHS"),
-                         (changed, "made with another version of their model's file")):
+                         (changed, "made with another version of their plugin files")):
         if records:
             print(f"gnnbench: note: set aside {_describe(records)} of an earlier smoke check, {why}", file=sys.stderr)
     leaderboard.refresh(store.directory, suite.name)
@@ -481,8 +481,9 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
 
 def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str, dict[str, Any]]) -> str:
     """``: epochs 200 -> 100 (9 runs)``: what the records set aside hold and what the suite's run of the same
-    experiment, model, dataset, configuration label, scenario and seed has now (or that their model's file
+    experiment, model, dataset, configuration label, scenario and seed has now (or which of their plugin files
     changed, or that the suite has no such run now), so a user can tell an intended edit from an accident."""
+    from gnnbench.harness import driver
     from gnnbench.leaderboard.aggregate import scenario_label
     from gnnbench.settings import described, run_setting
 
@@ -495,7 +496,7 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str
     for run_id, record in stale.items():
         now = ours.get(key(record["spec"]))
         if run_id in changed:
-            reasons["made with another version of the model's file"] += 1
+            reasons[f"made with another version of {', '.join(driver.edited_files(record))}"] += 1
         elif now is None:
             reasons["no such run in the suite now"] += 1
         else:
@@ -538,7 +539,7 @@ def _list(args: argparse.Namespace, console: Console) -> int:
     """A table in a terminal; piped, one tab-separated line per entry, so ``grep`` and ``cut`` see whole rows."""
     from gnnbench import hparams
     from gnnbench.kernels import model_kernels
-    from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, defined_in, load_plugin
+    from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, defined_in, load_plugin, serves
 
     for plugin in args.plugin:
         try:
@@ -557,7 +558,7 @@ def _list(args: argparse.Namespace, console: Console) -> int:
                "scenarios": ("name", "tasks", "about", "options")}[args.what]
     rows = []
     for entry in registry.entries():
-        if args.task and args.task not in entry.tasks:
+        if args.task and not serves(entry, args.task):
             continue
         if args.what == "models":
             task = args.task or (entry.tasks[0] if entry.tasks else None)  # training defaults differ per task
@@ -582,7 +583,9 @@ def _list(args: argparse.Namespace, console: Console) -> int:
                          ", ".join(f"{f.name}={f.default}" for f in options)))
         else:
             options = entry.obj.Options.__dataclass_fields__.values()
-            rows.append((entry.name, f"{entry.obj.metric} ({entry.obj.direction})", entry.summary,
+            like = entry.meta.get("like")
+            rows.append((entry.name, f"{entry.obj.metric} ({entry.obj.direction})",
+                         entry.summary + (f" Takes the models and datasets of {like}." if like else ""),
                          ", ".join(f"{f.name}={f.default}" for f in options)))
     if not console.is_terminal:
         for row in (columns, *rows):

@@ -59,13 +59,17 @@ class Registry(Generic[T]):
     """Name -> :class:`Entry`, with duplicate detection and "did you mean" on unknown names.
 
     ``builtins`` is the module whose import registers the built-in entries; ``group`` is an entry-point
-    group whose targets are imported (and so register themselves) on first lookup.
+    group whose targets are imported (and so register themselves) on first lookup; ``check`` refuses an object
+    that cannot serve as this kind (it raises :class:`RegistryError`), when it is registered rather than when a
+    run first uses it.
     """
 
-    def __init__(self, kind: str, builtins: str, group: str | None = None) -> None:
+    def __init__(self, kind: str, builtins: str, group: str | None = None,
+                 check: Callable[[str, T, Mapping[str, Any]], None] | None = None) -> None:
         self.kind = kind
         self._builtins = builtins
         self._group = group
+        self._check = check
         self._entries: dict[str, Entry[T]] = {}
         self._discovered = False
 
@@ -94,6 +98,8 @@ class Registry(Generic[T]):
                     f"{self.kind} '{name}' is already registered by {defined_in(self._entries[name].obj)}; "
                     f"cannot register it again from {defined_in(obj)}"
                 )
+            if self._check is not None:
+                self._check(name, obj, meta)
             self._entries[name] = Entry(
                 name=name,
                 obj=obj,
@@ -164,7 +170,19 @@ def defined_in(obj: object) -> str:
 
 MODELS: Registry[Any] = Registry("model", builtins="gnnbench.models", group="gnnbench.models")
 DATASETS: Registry[Any] = Registry("dataset", builtins="gnnbench.data")
-TASKS: Registry[Any] = Registry("task", builtins="gnnbench.tasks")
+def _check_task(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
+    """A task class lacking what the harness reads, or ``like`` naming no task: refused where it is registered."""
+    from gnnbench.tasks.base import task_class_problem  # the tasks import this module
+
+    if problem := task_class_problem(name, obj):
+        raise RegistryError(f"{defined_in(obj)}: task '{name}' {problem}")
+    like = meta.get("like")
+    if like is not None and like not in TASKS:
+        hint = did_you_mean(like, TASKS.names()) or f"; known tasks: {', '.join(TASKS.names())}"
+        raise RegistryError(f"{defined_in(obj)}: task '{name}' is registered like={like!r}, no task{hint}")
+
+
+TASKS: Registry[Any] = Registry("task", builtins="gnnbench.tasks", check=_check_task)
 SCENARIOS: Registry[Any] = Registry("scenario", builtins="gnnbench.data.scenarios")
 
 register_model = MODELS.register
@@ -173,9 +191,15 @@ register_task = TASKS.register
 register_scenario = SCENARIOS.register
 
 
+def serves(entry: Entry[Any], task: str) -> bool:
+    """Whether a model, dataset or scenario ``entry`` is for ``task``: named in its ``tasks``, or ``task`` is
+    registered ``like`` a task that is (a task taking the same models and data, e.g. another metric)."""
+    return task in entry.tasks or (task in TASKS and TASKS.get(task).meta.get("like") in entry.tasks)
+
+
 def list_models(task: str | None = None) -> list[str]:
     """Names of the registered models, optionally only those supporting ``task``."""
-    return [e.name for e in MODELS.entries() if task is None or task in e.tasks]
+    return [e.name for e in MODELS.entries() if task is None or serves(e, task)]
 
 
 _loaded_plugins: dict[str, object] = {}

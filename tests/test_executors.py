@@ -78,23 +78,32 @@ def test_the_commit_is_read_when_the_run_starts_not_when_it_ends(tiny_suite, mon
     assert record["env"]["git_commit"] == git_commit()
 
 
-def test_a_result_that_cannot_be_recorded_fails_its_run_not_the_suite(tiny_suite, tmp_path, monkeypatch):
-    """A tensor left in a metric would raise in the driver's json.dumps, stop the suite, and again on resume."""
-    suite = load_suite(tiny_suite(seeds=2))
+def test_a_result_that_is_no_record_fails_its_run_not_the_suite(tiny_suite, tmp_path, monkeypatch):
+    """A tensor left in a metric would raise in the driver's json.dumps, stop the suite, and again on resume; a
+    result without its test metric would be recorded ok, then skipped by every reader with a warning."""
+    suite = load_suite(tiny_suite(seeds=5))
     task = type(suite.specs[0].build_task())
 
     results = iter([{"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": torch.tensor(0.5)}}},
-                    {"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": 0.5}}, "search": {1: "x", "a": "y"}}])
+                    {"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": 0.5}}, "search": {1: "x", "a": "y"}},
+                    {"metrics": {"val": {"accuracy": 0.5}}},
+                    {"metrics": {"val": {"accuracy": 0.5}, "test": {"acc": 0.5}}},
+                    [{"accuracy": 0.5}]])
 
     def run(self, *args, **kwargs):
         return next(results)
 
     monkeypatch.setattr(task, "run", run)
     summary = driver.run(suite, RunStore(tmp_path / "results"), LocalExecutor())
-    assert (summary.ok, summary.failed) == (0, 2)
-    assert all("cannot be recorded as JSON" in r["error"]["message"] for r in summary.failures)
-    assert "Tensor" in summary.failures[0]["error"]["message"]
-    assert "'<' not supported" in summary.failures[1]["error"]["message"]  # the store sorts keys
+    assert (summary.ok, summary.failed) == (0, 5)
+    messages = [r["error"]["message"] for r in sorted(summary.failures, key=lambda r: r["spec"]["seed"])]
+    assert all(m.startswith(f"{task.__name__}.run ({task.__module__}.{task.__qualname__}) returned ") for m in messages)
+    assert "cannot be recorded as JSON" in messages[0] and "Tensor" in messages[0]
+    assert "'<' not supported" in messages[1]  # the store sorts keys
+    assert messages[2].endswith("expected 'accuracy' as a number under 'val' and 'test', e.g. {'val': {'accuracy': "
+                                "0.8}, 'test': {...}}")
+    assert "returned metrics {'val': {'accuracy': 0.5}, 'test': {'acc': 0.5}}" in messages[3]
+    assert "returned list; expected a dict of record fields" in messages[4]
 
 
 def test_records_name_the_vector_instructions_of_the_cpu_kernels():

@@ -498,18 +498,20 @@ def test_what_the_tables_warned_about_is_kept_in_the_markdown_and_the_page(tmp_p
     assert "## Warnings" not in leaderboard.build(tmp_path).markdown.read_text()
 
 
-def test_mixed_runs_are_warned_about_in_every_configuration_and_across_model_file_versions():
+def test_mixed_runs_are_warned_about_in_every_configuration_and_across_plugin_file_versions():
     """The selection compares every configuration, so a mixed one that lost is named too; so are records made
-    with another version of a plugin model's file (their run ids are the same)."""
+    with another version of a plugin file (their run ids are the same), whether they name it as sources or, made
+    before tasks and datasets were covered, as model_source."""
     records = [rec("gcn", "Cora", s, 0.9, 0.8, config="a") for s in range(2)]
     records += [rec("gcn", "Cora", s, 0.5, 0.5, config="b") for s in range(2)]
     records[2]["spec"]["epochs"] = 7  # in the configuration validation does not select
-    for i, r in enumerate(records[:2]):
-        r["model_source"] = {"file": "my_models.py", "sha256": f"v{i}"}
+    records[0]["model_source"] = {"file": "my_models.py", "sha256": "v0"}
+    records[1]["sources"] = {"model": {"file": "/elsewhere/my_models.py", "sha256": "v0"},
+                             "task": {"file": "my_task.py", "sha256": "t1"}}
     with pytest.warns(UserWarning) as caught:
         board(records)
     messages = sorted(str(w.message) for w in caught)
-    assert "Cora gcn (a): runs made with 2 versions of the model's file" in messages[0]
+    assert "Cora gcn (a): runs made with 2 versions of their plugin files" in messages[0]
     assert "Cora gcn (b): runs made with different settings (epochs 7 vs null)" in messages[1]
 
 

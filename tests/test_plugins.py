@@ -273,7 +273,7 @@ def test_a_constructor_without_in_and_out_channels_is_told_their_names(write_sui
 
 
 def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(write_suite, tmp_path, capsys, monkeypatch):
-    """The run id hashes the spec, not the plugin's code: the record's model_source says which file ran."""
+    """The run id hashes the spec, not the plugin's code: the record's sources say which file ran."""
     from gnnbench.cli import main
 
     monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
@@ -289,7 +289,7 @@ def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(write_s
         """)
     store = RunStore(tmp_path / "results" / "edited")
     assert driver.run(load_suite(path), store, LocalExecutor()).ok == 2
-    sources = {r["spec"]["model"]: r.get("model_source") for r in store.latest().values()}
+    sources = {r["spec"]["model"]: r.get("sources", {}).get("model") for r in store.latest().values()}
     assert sources["mlp"] is None and sources["gcn_residual"]["file"] == str(plugin)  # gnnbench's: git_commit
     assert driver.plan(load_suite(path), store).changed == {}
     plugin.write_text(code + "\n# a fix\n")

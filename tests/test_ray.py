@@ -234,25 +234,26 @@ def test_a_module_plugin_beside_the_suite_travels_to_the_workers(tmp_path, monke
     assert driver.returncode == 0, output
     (record,) = [json.loads(line) for line in (tmp_path / "ray" / "cluster" / "runs.jsonl").read_text().splitlines()]
     assert record["status"] == "ok", record.get("error")
-    assert record["model_source"]["file"] == str(tmp_path / "beside_models.py")  # not Ray's copy of it
+    assert record["sources"]["model"]["file"] == str(tmp_path / "beside_models.py")  # not Ray's copy of it
 
 
 def test_a_record_names_the_drivers_file_only_when_the_worker_ran_the_same_bytes(monkeypatch):
-    from gnnbench.harness.env import model_source
+    from gnnbench.harness.env import plugin_sources
     from gnnbench.harness.ray_executor import named_as_here
     from gnnbench.models.baselines import MLP
     from gnnbench.registry import MODELS, register_model
 
     monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
     register_model("mlp_in_this_file", tasks=("node_classification",))(type("Here", (MLP,), {}))
-    here = model_source(MODELS.get("mlp_in_this_file").obj)
-    assert here["file"] == __file__
+    spec = {"model": "mlp_in_this_file", "task": "node_classification", "dataset": "Cora"}
+    here = plugin_sources(spec)["model"]  # the task and the dataset are gnnbench's own
+    assert here["file"] == __file__ and plugin_sources(spec).keys() == {"model"}
 
     def record(sha256: str) -> dict:
-        return {"spec": {"model": "mlp_in_this_file"}, "model_source": {"file": "/tmp/ray/copy.py", "sha256": sha256}}
+        return {"spec": spec, "sources": {"model": {"file": "/tmp/ray/copy.py", "sha256": sha256}}}
 
-    assert named_as_here(record(here["sha256"]))["model_source"] == here
-    assert named_as_here(record("0" * 64))["model_source"]["file"] == "/tmp/ray/copy.py"  # what ran
+    assert named_as_here(record(here["sha256"]))["sources"]["model"] == here
+    assert named_as_here(record("0" * 64))["sources"]["model"]["file"] == "/tmp/ray/copy.py"  # what ran
 
 
 def test_only_module_plugins_no_installed_package_provides_travel(tmp_path):

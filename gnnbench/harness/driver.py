@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 from gnnbench.errors import ConfigError, GnnbenchError
-from gnnbench.harness.env import host_environment, model_source
+from gnnbench.harness.env import host_environment, plugin_sources
 from gnnbench.harness.runner import device_problem
 from gnnbench.harness.spec import RunSpec, Suite
-from gnnbench.harness.store import STALE_FILE, RunStore
-from gnnbench.registry import DATASETS, MODELS
+from gnnbench.harness.store import STALE_FILE, RunStore, recorded_sources
+from gnnbench.registry import DATASETS
 from gnnbench.settings import canonical_json
 
 
@@ -29,7 +31,7 @@ class Executor(Protocol):
 class Plan:
     """What a (re)started suite will do: ``todo`` runs now, the rest is already recorded; ``stale`` records
     (run_id -> latest record) are no run of the suite file at all; ``changed`` ones are runs of it made with
-    another version of their model's file (:func:`changed_code`), counted as done until set aside."""
+    another version of a plugin file (:func:`changed_code`), counted as done until set aside."""
 
     todo: list[RunSpec]
     done: int = 0
@@ -54,7 +56,7 @@ class Summary:
 
 def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed: bool = False) -> Plan:
     """Skip runs that succeeded; retry failed ones only when asked or when they failed with another version of
-    their model's file (the fix being tried), and succeeded runs made with another version (``changed``) only
+    a plugin file (the fix being tried), and succeeded runs made with another version (``changed``) only
     when ``redo_changed``. ``changed`` leaves out the failures rerun now, which their new records replace."""
     latest = store.latest()
     result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest),
@@ -94,18 +96,29 @@ def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any
 
 
 def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The recorded runs of the suite made with another version of their model's file than the one it imports
-    now (``model_source``: plugins and other packages; gnnbench's own models are versioned by ``git_commit``).
-    The run id hashes the spec, not that code, so without this an edited plugin's old numbers would count as
-    its new ones."""
-    def digest(source: dict[str, str] | None) -> str | None:
-        return source and source["sha256"]  # not the path: a Ray worker imports a copy of the file elsewhere
+    """The recorded runs of the suite made with another version of a file defining their model, task, dataset
+    or scenario than the one it imports now (:func:`edited_files`). The run id hashes the spec, not that code, so
+    without this an edited plugin's old numbers would count as its new ones."""
+    @cache
+    def now(parts: str) -> dict[str, dict[str, str]]:  # each file hashed once, not once per run
+        return plugin_sources(json.loads(parts))
 
-    ours = {run_id: record for run_id, record in latest.items()
-            if run_id in suite.all_run_ids and "model_source" in record}  # of every experiment, --only or not
-    now = {m: digest(model_source(MODELS.get(m).obj)) for m in {r["spec"]["model"] for r in ours.values()}}
-    return {run_id: record for run_id, record in ours.items()
-            if digest(record["model_source"]) != now[record["spec"]["model"]]}
+    return {run_id: record for run_id, record in latest.items()  # of every experiment, --only or not
+            if run_id in suite.all_run_ids and recorded_sources(record)
+            and edited_files(record, now(canonical_json({k: record["spec"].get(k) for k in SOURCE_PARTS})))}
+
+
+#: the keys of a spec naming the parts of a run that :func:`~gnnbench.harness.env.plugin_sources` reads
+SOURCE_PARTS = ("model", "task", "dataset", "scenario")
+
+
+def edited_files(record: Mapping[str, Any], current: Mapping[str, dict[str, str]] | None = None) -> list[str]:
+    """The files named in ``record``'s sources whose bytes differ from the files its parts come from now
+    (``current``: their :func:`~gnnbench.harness.env.plugin_sources`, read when not given). Compared by sha256,
+    not by path: a Ray worker imports a copy of a plugin from elsewhere."""
+    current = plugin_sources(record["spec"]) if current is None else current
+    return sorted({source["file"] for part, source in recorded_sources(record).items()
+                   if current.get(part, {}).get("sha256") != source["sha256"]})
 
 
 def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices: bool = True) -> None:

@@ -1,5 +1,5 @@
-"""The environment a record was produced in: versions, machine, device, threads, git commit, and the source file
-of a model that is not gnnbench's own."""
+"""The environment a record was produced in: versions, machine, device, threads, git commit, and the source files
+of the parts of a run that are not gnnbench's own."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import platform
 import socket
 import subprocess
+from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 
 from gnnbench.files import PACKAGE
 from gnnbench.harness import allocator
+from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS
 
 #: the versions a record keeps (``triton``: the compiler of the gpu_direct gather, where CUDA is)
 PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torch_scatter", "triton", "python-sat",
@@ -129,12 +131,22 @@ def checkout_commit(root: Path) -> str | None:
     return f"{head}-dirty" if dirty else head
 
 
-def model_source(model_cls: type) -> dict[str, str] | None:
-    """``{"file": ..., "sha256": ...}`` of the file defining a model that gnnbench does not ship (a plugin, another
-    package): the run id hashes the spec, not that code, so this is how a record tells which version of it ran.
-    None for gnnbench's own models, whose version is ``git_commit``, and where the file cannot be read."""
+def plugin_sources(spec: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """``{"model": {"file": ..., "sha256": ...}, "task": ...}``: the file defining each part of a run (its spec as a
+    dict: model, task, dataset, scenario) that gnnbench does not ship (a plugin, another package). The run id
+    hashes the spec, not that code, so this is how a record tells which version of it ran; gnnbench's own parts
+    are versioned by ``git_commit``. A part whose file cannot be read is left out. A record keeps them as
+    ``sources`` (:func:`~gnnbench.harness.store.recorded_sources`)."""
+    parts = {"model": MODELS.get(spec["model"]).obj, "task": TASKS.get(spec["task"]).obj,
+             "dataset": DATASETS.get(spec["dataset"]).obj}
+    if spec.get("scenario"):
+        parts["scenario"] = SCENARIOS.get(spec["scenario"]["name"]).obj
+    return {part: source for part, obj in parts.items() if (source := _file_source(obj))}
+
+
+def _file_source(obj: object) -> dict[str, str] | None:
     try:
-        path = Path(inspect.getfile(model_cls)).resolve()
+        path = Path(inspect.getfile(obj)).resolve()  # type: ignore[arg-type]
         if path.is_relative_to(PACKAGE):
             return None
         return {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}

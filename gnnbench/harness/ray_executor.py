@@ -33,11 +33,10 @@ from typing import Any
 import torch
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.harness.env import model_source
+from gnnbench.harness.env import plugin_sources
 from gnnbench.harness.executors import worker_failure
 from gnnbench.harness.runner import execute, utc_now
 from gnnbench.harness.spec import RunSpec
-from gnnbench.registry import MODELS
 
 #: The task's name: Ray titles the worker process ``ray::gnnbench_run`` while it runs one.
 TASK_NAME = "gnnbench_run"
@@ -133,13 +132,13 @@ class RayExecutor:
 
 
 def named_as_here(record: dict[str, Any]) -> dict[str, Any]:
-    """``record`` with its model's file named by the driver's path when the worker ran the same bytes: a worker
+    """``record`` with each plugin file named by the driver's path where the worker ran the same bytes: a worker
     imports a travelling plugin from Ray's temporary copy, a path of no use to whoever reads the record. Other
     bytes keep the worker's path: that is what ran."""
-    source = record.get("model_source")
-    here = source and model_source(MODELS.get(record["spec"]["model"]).obj)
-    if here and here["sha256"] == source["sha256"]:
-        source["file"] = here["file"]
+    here = plugin_sources(record["spec"]) if record.get("sources") else {}
+    for part, source in record.get("sources", {}).items():
+        if part in here and here[part]["sha256"] == source["sha256"]:
+            source["file"] = here[part]["file"]
     return record
 
 

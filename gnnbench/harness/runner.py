@@ -21,12 +21,12 @@ from torch_geometric import seed_everything
 from gnnbench import files
 from gnnbench.data.sources import fingerprint
 from gnnbench.harness.allocator import keep_freed_memory
-from gnnbench.harness.env import environment, git_commit, model_source
+from gnnbench.harness.env import environment, git_commit, plugin_sources
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.spec import RunSpec
-from gnnbench.harness.store import SCHEMA, encode
+from gnnbench.harness.store import SCHEMA, encode, has_metric
 from gnnbench.kernels import scatter_provider
-from gnnbench.registry import DATASETS, MODELS, TASKS, load_plugin
+from gnnbench.registry import DATASETS, MODELS, TASKS, defined_in, load_plugin
 from gnnbench.tasks.base import Budget, RunContext, Task
 
 HISTORY_POINTS = 100
@@ -51,8 +51,8 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
             load_plugin(plugin)
         task = spec.build_task()
         record.update(identity(task))  # first, so that every later failure counts in its leaderboard row
-        if source := model_source(MODELS.get(spec.model).obj):
-            record["model_source"] = source
+        if sources := plugin_sources(record["spec"]):
+            record["sources"] = sources
         device = resolve_device(spec.device)  # a device this machine has, so environment(device) cannot fail
         dataset = DATASETS.get(spec.dataset)
         seed_everything(spec.seed)
@@ -61,10 +61,10 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         with PeakMemory(device) as memory:
             ctx = RunContext(device=device, seed=spec.seed, kernel=spec.kernel, on_epoch=on_epoch, memory=memory)
             result = task.run(MODELS.get(spec.model), data, spec.hparams, Budget(spec.epochs, spec.patience), ctx)
+        _check_result(task, result)
         result["history"] = downsample(result.get("history", {}))
         if "files" in dataset.meta:
             result.setdefault("data", {})["fingerprint"] = fingerprint(dataset.meta["files"])
-        _check_recordable(result)
         record.update(status="ok", **result, memory=memory.summary(), timing={"load_s": loaded - started})
     except Exception as exc:
         record.update(status="failed", error={"type": type(exc).__name__, "message": str(exc),
@@ -101,13 +101,21 @@ def _library_file(path: Path) -> bool:
     return any(path.is_relative_to(p) for p in STDLIB) or bool({"site-packages", "dist-packages"} & set(path.parts))
 
 
-def _check_recordable(result: Mapping[str, Any]) -> None:
-    """Fail the run, here, when its result cannot go into runs.jsonl (a tensor or NumPy scalar left in a metric or
-    the history): in the driver the error would stop the whole suite, and every resume would meet it again."""
+def _check_result(task: Task, result: Any) -> None:
+    """Fail the run, here, when the task's result is no record: not a dict, without its metric as a number under
+    ``metrics.val`` and ``metrics.test`` (the run would be recorded ok, then skipped by every reader), or not JSON
+    (a tensor or NumPy scalar left in a metric or the history: in the driver the error would stop the whole suite,
+    and every resume would meet it again)."""
+    run = f"{type(task).__name__}.run ({defined_in(type(task))})"
+    if not isinstance(result, dict):
+        raise TypeError(f"{run} returned {type(result).__name__}; expected a dict of record fields")
     try:
         encode(result)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"the task's result cannot be recorded as JSON: {exc}") from None
+        raise TypeError(f"{run} returned a result that cannot be recorded as JSON: {exc}") from None
+    if not has_metric(task.metric, result.get("metrics")):
+        raise ValueError(f"{run} returned metrics {result.get('metrics')!r}; expected {task.metric!r} as a number "
+                         f"under 'val' and 'test', e.g. {{'val': {{'{task.metric}': 0.8}}, 'test': {{...}}}}")
 
 
 def kernel_choice(spec: RunSpec, reported: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -236,13 +236,22 @@ def record_problem(value: Any) -> str | None:
         return "lacks a spec with task, dataset and model"
     if not isinstance(spec.get("seed"), int) or isinstance(spec["seed"], bool):
         return f"has seed {spec.get('seed')!r}; expected an integer"
-    if value["status"] == "ok":
-        metric, metrics = value.get("metric"), value.get("metrics")
-        if not isinstance(metric, str) or not isinstance(metrics, dict) or not all(
-                isinstance(metrics.get(split), dict) and _is_number(metrics[split].get(metric))
-                for split in ("val", "test")):
-            return f"is ok but lacks its metric {metric!r} as a number under metrics.val and metrics.test"
+    if value["status"] == "ok" and not has_metric(value.get("metric"), value.get("metrics")):
+        return f"is ok but lacks its metric {value.get('metric')!r} as a number under metrics.val and metrics.test"
     return None
+
+
+def has_metric(metric: Any, metrics: Any) -> bool:
+    """Whether ``metrics`` holds ``metric`` as a number (NaN included) under both ``val`` and ``test``: what every
+    reader of a successful record takes."""
+    return isinstance(metric, str) and isinstance(metrics, dict) and all(
+        isinstance(metrics.get(split), dict) and _is_number(metrics[split].get(metric)) for split in ("val", "test"))
+
+
+def recorded_sources(record: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The files of a run's plugin parts and their sha256 (:func:`~gnnbench.harness.env.plugin_sources`). Records
+    made before tasks, datasets and scenarios were covered hold their model's alone, as ``model_source``."""
+    return record.get("sources") or ({"model": record["model_source"]} if "model_source" in record else {})
 
 
 def _is_number(value: Any) -> bool:

@@ -38,7 +38,7 @@ from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.spec import RunSpec, Suite
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
-from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, load_plugin
+from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, load_plugin, serves
 from gnnbench.settings import canonical_json, described, run_setting
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
@@ -381,13 +381,13 @@ class _Expander:
             if name in value[:i]:
                 raise self.fail(item_key, f"dataset '{name}' is listed twice (at [{value.index(name)}] too)")
             if name not in DATASETS:  # suggest among the task's datasets: 'PubMed' is not 'nasbench-pubmed'
-                serving = [d.name for d in DATASETS.entries() if task in d.tasks]
+                serving = [d.name for d in DATASETS.entries() if serves(d, task)]
                 raise self.fail(item_key, f"unknown dataset '{name}'{did_you_mean(name, serving)} (datasets "
                                           f"for task '{task}': {', '.join(serving)})")
             entry = DATASETS.get(name)
-            if task not in entry.tasks:
+            if not serves(entry, task):
                 raise self.fail(item_key, f"dataset '{name}' does not serve task '{task}' "
-                                          f"(it serves: {', '.join(entry.tasks)})")
+                                          f"(it serves: {', '.join(entry.tasks)}){_unknown_tasks(entry)}")
             keys[name] = item_key
         return keys
 
@@ -415,9 +415,9 @@ class _Expander:
                 entry = SCENARIOS.get(item["name"])
             except GnnbenchError as exc:
                 raise self.fail(name_key, str(exc)) from None
-            if task not in entry.tasks:
+            if not serves(entry, task):
                 raise self.fail(name_key, f"scenario '{entry.name}' does not apply to task '{task}' "
-                                          f"(it applies to: {', '.join(entry.tasks)})")
+                                          f"(it applies to: {', '.join(entry.tasks)}){_unknown_tasks(entry)}")
             for name in datasets if entry.obj.changes_edges else ():
                 if derived := DATASETS.get(name).meta.get("from_edges", ()):
                     raise self.fail(name_key,
@@ -476,12 +476,10 @@ class _Expander:
             entry = MODELS.get(name)
         except GnnbenchError as exc:
             raise self.fail(_join(key, "name"), str(exc)) from None
-        if task not in entry.tasks:
-            unknown = [t for t in entry.tasks if t not in TASKS.names()]  # a typo in its register_model(tasks=...)
-            hint = "".join(f"; its tasks=... names '{t}', which is no task{did_you_mean(t, TASKS.names())}"
-                           for t in unknown)
+        if not serves(entry, task):
             raise self.fail(_join(key, "name"), f"model '{name}' does not support task '{task}' "
-                                                f"(it supports: {', '.join(entry.tasks) or 'none'}){hint}")
+                                                f"(it supports: {', '.join(entry.tasks) or 'none'})"
+                                                f"{_unknown_tasks(entry)}")
         hparams_key = _join(key, "hparams")
         overrides = value.get("hparams")
         overrides = {} if overrides is None else overrides  # `hparams:` with every line commented out
@@ -582,6 +580,12 @@ def _is_number(value: Any, positive: bool) -> bool:
 
 def _join(prefix: str | None, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
+
+
+def _unknown_tasks(entry: Entry[Any]) -> str:
+    """A hint for each name in the ``tasks=...`` an entry was registered with that is no task (a typo there)."""
+    return "".join(f"; its tasks=... names '{t}', which is no task{did_you_mean(t, TASKS.names())}"
+                   for t in entry.tasks if t not in TASKS)
 
 
 def _kind(value: Any) -> str:

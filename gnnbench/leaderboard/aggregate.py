@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from gnnbench.settings import differing, flatten, shown
+from gnnbench.harness.store import recorded_sources
+from gnnbench.settings import canonical_json, differing, flatten, shown
 
 #: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
@@ -67,7 +68,8 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""),
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
             "seed": spec["seed"], "kernel": kernel_label(r), "metric": r.get("metric"), "direction": r.get("direction"),
-            "versions": versions_label(r.get("env", {})), "source": r.get("model_source", {}).get("sha256", ""),
+            "versions": versions_label(r.get("env", {})),
+            "source": canonical_json({part: s["sha256"] for part, s in recorded_sources(r).items()}),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
             "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
         }
@@ -287,7 +289,7 @@ def _ok(runs: pd.DataFrame) -> pd.DataFrame:
 def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
     """Runs under one configuration label that are not one configuration's seeds: a seed recorded twice, runs
     made with other settings (records made under other defaults, or by another suite writing the same folder),
-    or with other versions of the model's file (``model_source``). The row still counts them all."""
+    or with other versions of a plugin file (``sources``). The row still counts them all."""
     for config, part in runs.groupby("config"):
         problems = []
         repeated = sorted(set(part["seed"][part["seed"].duplicated()]))
@@ -298,9 +300,9 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         if len(settings) > 1:
             problems.append(f"runs made with different settings ({setting_differences(settings)})")
         guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
-        versions = part["source"][part["source"] != ""].nunique()  # "": made before records named the file
-        if versions > 1:
-            problems.append(f"runs made with {versions} versions of the model's file")
+        versions = part["source"][part["source"] != "{}"].nunique()  # {}: gnnbench's own parts, or made before
+        if versions > 1:                                               # records named their files
+            problems.append(f"runs made with {versions} versions of their plugin files")
         if problems:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row "
                           "uses them all until `gnnbench prune` sets the old ones aside", stacklevel=3)

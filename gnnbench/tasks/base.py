@@ -295,6 +295,29 @@ class Task(ABC):
         return train_epochs(model, epoch_step, validate, self, budget, ctx)
 
 
+def task_class_problem(name: str, cls: Any) -> str | None:
+    """What a class registered as task ``name`` lacks of what the harness reads, or None. Checked when it is
+    registered: a plugin task missing one would otherwise fail every run, and a misspelt ``direction`` would
+    silently select each run's worst epoch."""
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        return "is not a subclass of gnnbench.tasks.base.Task"
+    if inspect.isabstract(cls):
+        return f"does not implement {', '.join(sorted(cls.__abstractmethods__))}"
+    if getattr(cls, "name", None) != name:
+        return (f"has name = {getattr(cls, 'name', None)!r}; expected name = {name!r}, the name it is registered "
+                "under (leaderboards label its rows by it)")
+    if not isinstance(getattr(cls, "metric", None), str) or not cls.metric:
+        return ("has no metric; expected a class attribute naming the key of the task's metrics that selects the "
+                "epoch and is reported, e.g. metric = 'accuracy'")
+    if getattr(cls, "direction", None) not in ("max", "min"):
+        return (f"has direction = {getattr(cls, 'direction', None)!r}; expected 'max' (a higher metric is better) "
+                "or 'min'")
+    if not dataclasses.is_dataclass(getattr(cls, "Options", None)) or not isinstance(cls.Options, type):
+        return ("has no Options; expected a dataclass of the options a suite's task: mapping sets (one without "
+                "fields where there are none)")
+    return None
+
+
 @contextlib.contextmanager
 def read_only(data: Any) -> Iterator[None]:
     """The block (a training protocol given ``data``) leaves every tensor of ``data`` as it was: the data a task

@@ -1,0 +1,100 @@
+"""A one-file task added through ``plugins:`` runs the built-in models and datasets of the task it is ``like``; a
+task class lacking what the harness reads is refused where it is registered; an edited task file is noticed."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from gnnbench import leaderboard, registry
+from gnnbench.errors import ConfigError
+from gnnbench.harness import driver
+from gnnbench.harness.executors import LocalExecutor
+from gnnbench.harness.store import RunStore
+from gnnbench.harness.suite import load_suite
+from gnnbench.registry import TASKS, RegistryError, register_task
+from gnnbench.tasks.base import Task
+from gnnbench.tasks.node import NodeClassification
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "adding_a_task.md"
+
+
+@pytest.fixture
+def fresh_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registrations and plugin imports of one test are forgotten after it."""
+    monkeypatch.setattr(TASKS, "_entries", dict(TASKS._entries))
+    monkeypatch.setattr(registry, "_loaded_plugins", {})
+
+
+def test_the_documented_task_runs_the_models_and_datasets_of_the_task_it_is_like(fresh_tasks, write_suite, tmp_path,
+                                                                                 capsys):
+    from gnnbench.cli import main
+
+    code = re.search(r"```python\n(# my_tasks.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    plugin = tmp_path / "my_tasks.py"
+    plugin.write_text(code)
+    path = write_suite("""\
+        name: imbalanced
+        plugins: [my_tasks.py]
+        defaults: {seeds: 1, epochs: 3}
+        experiments: [{task: node_macro_f1, datasets: [Cora], models: [gcn, mlp]}]
+        """)
+    store = RunStore(tmp_path / "results" / "imbalanced")
+    assert driver.run(load_suite(path), store, LocalExecutor()).ok == 2
+    records = list(store.latest().values())
+    assert {r["metric"] for r in records} == {"macro_f1"}
+    assert all(r["sources"] == {"task": {"file": str(plugin), "sha256": r["sources"]["task"]["sha256"]}}
+               for r in records)  # gnnbench's own model and dataset are versioned by the commit
+    board = leaderboard.build(store.directory).board
+    assert set(board["task"]) == {"node_macro_f1"} and set(board["metric"]) == {"macro_f1"}
+    assert list(board["mean"]) == [r["metrics"]["test"]["macro_f1"] for r in sorted(
+        records, key=lambda r: -r["metrics"]["test"]["macro_f1"])]  # ranked on what the task reports
+
+    assert main(["list", "models", "--task", "node_macro_f1", "--plugin", str(plugin)]) == 0
+    listed = {line.split("\t")[0] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert {"gcn", "gat", "mlp"} <= listed and "kpath" not in listed  # kpath is a graph-level model
+    with pytest.raises(ConfigError, match=r"models\[0\]\.name: model 'kpath' does not support task 'node_macro_f1'"):
+        load_suite(write_suite(path.read_text().replace("[gcn, mlp]", "[kpath]"), "kpath.yaml"))
+
+    plugin.write_text(code + "\n# a fix\n")  # the task's code, not the model's, changed
+    assert sorted(r["spec"]["model"] for r in driver.plan(load_suite(path), store).changed.values()) == ["gcn", "mlp"]
+    assert main(["prune", str(path), "--results", str(tmp_path / "results"), "--dry-run"]) == 0
+    assert f"made with another version of {plugin} (2 runs)" in capsys.readouterr().out
+
+
+def _task(**attributes) -> type:
+    """A node classification task class with ``attributes`` set (None: deleted from the whole hierarchy)."""
+    body = {"__module__": __name__, "name": "scored", "metric": "macro_f1", **attributes}
+    cls = type("Scored", (NodeClassification,), {k: v for k, v in body.items() if v is not None})
+    for key in (k for k, v in attributes.items() if v is None):
+        setattr(cls, key, None)
+    return cls
+
+
+@pytest.mark.parametrize(("cls", "expected"), [
+    (_task(direction="maximize"), "has direction = 'maximize'; expected 'max' (a higher metric is better) or 'min'"),
+    (_task(metric=None), "has no metric; expected a class attribute naming the key of the task's metrics"),
+    (_task(name="scored_v2"), "has name = 'scored_v2'; expected name = 'scored', the name it is registered under"),
+    (_task(name=None), "has name = None; expected name = 'scored'"),
+    (_task(Options=None), "has no Options; expected a dataclass of the options a suite's task: mapping sets"),
+    (_task(Options=dataclasses.dataclass), "has no Options"),
+    (type("Scored", (Task,), {"__module__": __name__, "name": "scored"}), "does not implement fit, run"),
+    (type("Scored", (), {"name": "scored", "metric": "f1", "direction": "max"}), "is not a subclass of gnnbench"),
+])
+def test_a_task_class_lacking_what_the_harness_reads_is_refused_where_it_is_registered(fresh_tasks, cls, expected):
+    """Not when every run fails, nor (a misspelt direction) never: each run would select its worst epoch."""
+    with pytest.raises(RegistryError) as info:
+        register_task("scored")(cls)
+    assert str(info.value).startswith(f"{__name__}.Scored: task 'scored' {expected}")
+    assert "scored" not in TASKS
+
+
+def test_a_task_like_no_task_is_refused_with_the_closest_name(fresh_tasks):
+    with pytest.raises(RegistryError, match="task 'scored' is registered like='node_clasification', no task; did you "
+                                            "mean 'node_classification'"):
+        register_task("scored", like="node_clasification")(_task())
+    register_task("scored", like="node_classification")(_task())
+    assert TASKS.get("scored").meta["like"] == "node_classification"
