@@ -301,6 +301,22 @@ def test_a_side_whose_row_mixes_settings_or_repeats_seeds_is_named(tmp_path):
         "n 3 -> 6; seeds 0, 1, 2 counted more than once in B; protocol mixed in B: epochs 30 vs 60"]
 
 
+def test_a_row_whose_runs_used_several_environments_is_named_mixed_and_its_shared_versions_compared(tmp_path):
+    """B's row averages runs under two torches (its versions cell joins them with `` | ``): compare says so, and
+    still reads the Python every run of B shares against A's, rather than taking the joined cell for one
+    package that A lacks and every package of A for removed."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE)])
+    newer = VERSIONS.replace("3.11.7", "3.12.1")
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, versions=f"{newer} | {newer.replace('2.13.0', '2.14.0')}")])
+    assert compare.compare(a, b).table["notes"].tolist() == [
+        "versions mixed in B: torch 2.13.0+cpu vs 2.14.0+cpu; python 3.11.7 -> 3.12.1"]
+    reference = Path(__file__).resolve().parents[1] / "results" / "reference"
+    result = compare.compare(reference / "architecture_search", reference / "architecture_search_trained")
+    assert set(result.table.loc[result.table["status"] == "both", "notes"]) == {
+        "versions mixed in B: allocator glibc (trim threshold 1024 MiB, mmap threshold 32 MiB) vs –; "
+        "torch_scatter 2.1.2 vs –"}
+
+
 def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),

@@ -276,23 +276,12 @@ def _changes(r: dict) -> list[str]:
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
         if before and after and before != after:
             notes.append(f"{column} {before} -> {after}")
-    for column, flat in (("hparams", False), ("protocol", True)):  # hparams: same config label, other values
-        before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
-        mixed = [(side, cell) for side, cell in zip("AB", (before, after), strict=True) if isinstance(cell, list)]
-        for side, cell in mixed:  # the row averages runs of several settings (an earlier suite file's records)
-            notes.append(f"{column} mixed in {side}: " + described([flatten(c) if flat else c for c in cell]))
-        if mixed:
-            continue
-        if before is not None and after is not None and before != after:
-            before, after = (flatten(before), flatten(after)) if flat else (before, after)
-            changed = differing([before, after])
-            notes.append(f"{column} {_assignments(before, changed)} -> {_assignments(after, changed)}")
-    before, after = _parse_versions(r.get("versions_a")), _parse_versions(r.get("versions_b"))
-    if before is not None and after is not None:
-        notes += [f"{name} {before.get(name, '–')} -> {after.get(name, '–')}"
-                  for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
-    elif (before is None) != (after is None):
-        notes.append(f"versions unknown in {'A' if before is None else 'B'}")
+    for column in ("hparams", "protocol", "versions"):  # hparams: same config label, other values
+        before, after = _settings(column, r.get(f"{column}_a")), _settings(column, r.get(f"{column}_b"))
+        if before is not None and after is not None:
+            notes += _setting_changes(column, before, after)
+        elif column == "versions" and (before is None) != (after is None):
+            notes.append(f"versions unknown in {'A' if before is None else 'B'}")
     return notes
 
 
@@ -316,14 +305,39 @@ def _assignments(setting: dict[str, object], keys: list[str]) -> str:
     return ", ".join(f"{k}={shown(setting, k)}" for k in keys)
 
 
-def _parse_versions(text: object) -> dict[str, str] | None:
-    """``python=3.11.7;torch=2.13.0`` -> dict; None when the column is absent or empty (older CSVs). A row
-    whose runs used several environments (``env1 | env2``) is kept whole, as one entry."""
+def _settings(column: str, cell: object) -> list[dict[str, object]] | None:
+    """A ``hparams``, ``protocol`` or ``versions`` cell as the settings of its row's runs, flat: one, or each
+    distinct one of a row whose runs did not share them (a JSON list; versions joined by `` | ``); None when the
+    column is absent or the cell empty (older or hand-made CSVs)."""
+    if column == "versions":
+        return _parse_versions(cell)
+    if cell is None:
+        return None
+    settings = cell if isinstance(cell, list) else [cell]
+    return [flatten(s) for s in settings] if column == "protocol" else settings
+
+
+def _setting_changes(column: str, before: list[dict[str, object]], after: list[dict[str, object]]) -> list[str]:
+    """A side whose runs did not share their settings (records of an earlier suite file, runs in several
+    environments) is named with what varies within it; the keys each side's runs share are compared across
+    (``hparams lr=0.01 -> lr=0.1``; versions one note per package: ``torch 2.13.0 -> 2.14.0``)."""
+    notes = [f"{column} mixed in {side}: {described(settings)}"
+             for side, settings in zip("AB", (before, after), strict=True) if len(settings) > 1]
+    varying = {*differing(before), *differing(after)}
+    changed = [k for k in differing([before[0], after[0]]) if k not in varying]
+    if column == "versions":
+        return notes + [f"{name} {shown(before[0], name)} -> {shown(after[0], name)}" for name in changed]
+    if changed:
+        notes.append(f"{column} {_assignments(before[0], changed)} -> {_assignments(after[0], changed)}")
+    return notes
+
+
+def _parse_versions(text: object) -> list[dict[str, object]] | None:
+    """``python=3.11.7;torch=2.13.0`` -> ``[{"python": "3.11.7", "torch": "2.13.0"}]``, one dict per environment
+    of a row whose runs used several (``env1 | env2``); None when the column is absent or empty (older CSVs)."""
     if not isinstance(text, str) or not text:
         return None
-    if " | " in text:
-        return {"versions": text}
-    return dict(item.split("=", 1) for item in text.split(";") if "=" in item)
+    return [dict(item.split("=", 1) for item in env.split(";") if "=" in item) for env in text.split(" | ")]
 
 
 def n_text(value: float) -> str:
