@@ -317,6 +317,17 @@ def test_a_row_whose_runs_used_several_environments_is_named_mixed_and_its_share
         "torch_scatter 2.1.2 vs –"}
 
 
+def test_threads_and_heap_an_older_csv_never_recorded_are_not_read_as_a_change(tmp_path):
+    """A CSV written before the versions column named threads and the heap setting, against one rebuilt from the
+    same records: ``threads – -> 1`` would claim a change that never happened."""
+    recorded = f"allocator=default;{VERSIONS};threads=1"
+    a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE, versions=recorded)])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, versions=recorded),
+                                   row("gat", BASE, versions=recorded.replace("threads=1", "threads=4"))])
+    assert compare.compare(a, b).table.set_index("model")["notes"].to_dict() == {
+        "gcn": "allocator not recorded in A; threads not recorded in A", "gat": "threads 1 -> 4"}
+
+
 def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),

@@ -326,10 +326,23 @@ def _setting_changes(column: str, before: list[dict[str, object]], after: list[d
     varying = {*differing(before), *differing(after)}
     changed = [k for k in differing([before[0], after[0]]) if k not in varying]
     if column == "versions":
-        return notes + [f"{name} {shown(before[0], name)} -> {shown(after[0], name)}" for name in changed]
+        return notes + [_version_change(name, before[0], after[0]) for name in changed]
     if changed:
         notes.append(f"{column} {_assignments(before[0], changed)} -> {_assignments(after[0], changed)}")
     return notes
+
+
+#: Keys the ``versions`` column holds for every record since it names them (``versions_label``: the threads and
+#: the heap setting, which every record now has): a side without one was written before, not run without it.
+RECORDED_LATER = ("allocator", "threads")
+
+
+def _version_change(name: str, before: dict[str, object], after: dict[str, object]) -> str:
+    """``torch 2.13.0 -> 2.14.0``, ``torch_scatter 2.1.2 -> –`` (uninstalled), but ``threads not recorded in A``
+    for a key of :data:`RECORDED_LATER` one side lacks: ``–`` would read as a change."""
+    if name in RECORDED_LATER and (name in before) != (name in after):
+        return f"{name} not recorded in {'B' if name in before else 'A'}"
+    return f"{name} {shown(before, name)} -> {shown(after, name)}"
 
 
 def _parse_versions(text: object) -> list[dict[str, object]] | None:
