@@ -328,6 +328,21 @@ def test_threads_and_heap_an_older_csv_never_recorded_are_not_read_as_a_change(t
         "gcn": "allocator not recorded in A; threads not recorded in A", "gat": "threads 1 -> 4"}
 
 
+def test_a_setting_one_side_lacks_is_unknown_there_not_unchanged(tmp_path):
+    """A CSV written before the protocol column, or a hand-made one without a device: a budget or a device could
+    have changed there, as a torch could where a side lacks versions. Not noted: a setting both sides lack, a
+    count one side lacks, and the settings of a side whose every run failed."""
+    protocol = '{"epochs":200,"patience":null,"task_options":{}}'
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, protocol=protocol, failed=0), row("gat", BASE, protocol=protocol),
+                                   row("gin", BASE, protocol=protocol, hparams="{}")])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, device="", params="", failed=""), row("gat", BASE, versions=""),
+                                   {**row("gin", [], device="", versions="", params=""), "failed": 5}])
+    assert compare.compare(a, b).table.set_index("model")["notes"].to_dict() == {
+        "gcn": "params unknown in B; device unknown in B; protocol unknown in B",
+        "gat": "protocol unknown in B; versions unknown in B",
+        "gin": "n 5 -> 0"}
+
+
 def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),
@@ -554,11 +569,11 @@ def test_changed_hyperparameters_under_the_same_config_label_are_listed(tmp_path
                                    row("mlp", BASE, hparams=hparams)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE, hparams=hparams.replace("16", "256").replace("0.01", "0.1")),
                                    row("gat", BASE, hparams=hparams.replace("}", ',"heads":8}')),
-                                   row("mlp", BASE, hparams="")])  # a hand-made row: nothing to compare
+                                   row("mlp", BASE, hparams="")])  # a hand-made row: nothing to compare with
     notes = compare.compare(a, b).table.set_index("model")["notes"]
     assert notes["gcn"] == "hparams hidden_channels=16, lr=0.01 -> hidden_channels=256, lr=0.1"
     assert notes["gat"] == "hparams heads=– -> heads=8"
-    assert notes["mlp"] == ""
+    assert notes["mlp"] == "hparams unknown in B"
     bad = write(tmp_path / "bad.csv", [row("gcn", BASE, hparams="lr=0.01")])
     with pytest.raises(GnnbenchError, match="bad.csv: line 2: column 'hparams' is 'lr=0.01'; expected a JSON"):
         compare.compare(a, bad)

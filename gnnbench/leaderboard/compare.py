@@ -254,6 +254,19 @@ def _verdict(improvement: float, p: float, interval: tuple[float, float], tested
     return "same" if largest <= min_effect else "unclear"
 
 
+#: Counts compared where both sides have them: ``failed`` runs of the row's configuration, ``configs_failed``
+#: (configurations that failed on every seed), ``configs_tried`` (the grid's size). A side without one (a CSV
+#: written before ``configs_failed`` existed, a hand-made one) is not noted: ``n`` already says what it counts,
+#: and a note on every row of an older CSV would bury the changes.
+COUNTS = ("failed", "configs_failed", "configs_tried")
+#: What a row's runs were made with: ``params`` (the same hyperparameters building another model: a library
+#: change), ``device``, ``kernel``, ``hparams`` (same config label, other values), ``protocol``, ``versions``. Noted
+#: where they differ, and as ``device unknown in A`` where one side lacks the column or the cell, as a change
+#: could hide there; not where both lack it (a profile's ``params``), nor on a side whose every run failed
+#: (``n`` 0: nothing ran on a device, no model was built, no configuration selected).
+SETTINGS = ("params", "device", "kernel", "hparams", "protocol", "versions")
+
+
 def _changes(r: dict) -> list[str]:
     """What differs between the two sides besides the metric: seeds, failed runs, the grid, the model's size,
     device, hyperparameters, protocol, library versions."""
@@ -270,18 +283,17 @@ def _changes(r: dict) -> list[str]:
         undefined = int(np.isnan(r[f"values_{side}"]).sum()) if len(r[f"values_{side}"]) else 0
         if undefined:
             notes.append(f"NaN on {undefined} of {len(r[f'values_{side}'])} seeds in {side.upper()}")
-    # failed: runs of the row's configuration that failed; configs_failed: configurations that failed everywhere;
-    # configs_tried: the grid's size; params: the same hyperparameters building another model (a library change)
-    for column in ("failed", "configs_failed", "configs_tried", "params", "device", "kernel"):
+    for column in COUNTS:
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
         if before and after and before != after:
             notes.append(f"{column} {before} -> {after}")
-    for column in ("hparams", "protocol", "versions"):  # hparams: same config label, other values
-        before, after = _settings(column, r.get(f"{column}_a")), _settings(column, r.get(f"{column}_b"))
+    for column in SETTINGS:
+        before, after = _settings(column, r[f"{column}_a"]), _settings(column, r[f"{column}_b"])
+        lacking = "a" if before is None else "b"
         if before is not None and after is not None:
             notes += _setting_changes(column, before, after)
-        elif column == "versions" and (before is None) != (after is None):
-            notes.append(f"versions unknown in {'A' if before is None else 'B'}")
+        elif (before is None) != (after is None) and r[f"n_{lacking}"] != 0:
+            notes.append(f"{column} unknown in {lacking.upper()}")
     return notes
 
 
@@ -305,22 +317,29 @@ def _assignments(setting: dict[str, object], keys: list[str]) -> str:
     return ", ".join(f"{k}={shown(setting, k)}" for k in keys)
 
 
-def _settings(column: str, cell: object) -> list[dict[str, object]] | None:
-    """A ``hparams``, ``protocol`` or ``versions`` cell as the settings of its row's runs, flat: one, or each
-    distinct one of a row whose runs did not share them (a JSON list; versions joined by `` | ``); None when the
-    column is absent or the cell empty (older or hand-made CSVs)."""
+def _settings(column: str, cell: object) -> str | list[dict[str, object]] | None:
+    """A cell of :data:`SETTINGS` as compared: ``params``, ``device`` and ``kernel`` as written; ``hparams``,
+    ``protocol`` and ``versions`` as the settings of the row's runs, flat: one, or each distinct one of a row
+    whose runs did not share them (a JSON list; versions joined by `` | ``). None when the column is absent or the
+    cell empty (older or hand-made CSVs)."""
     if column == "versions":
         return _parse_versions(cell)
-    if cell is None:
+    if cell is None or cell == "":  # not ``{}``: no hyperparameters is a setting
         return None
+    if isinstance(cell, str):
+        return cell
     settings = cell if isinstance(cell, list) else [cell]
     return [flatten(s) for s in settings] if column == "protocol" else settings
 
 
-def _setting_changes(column: str, before: list[dict[str, object]], after: list[dict[str, object]]) -> list[str]:
-    """A side whose runs did not share their settings (records of an earlier suite file, runs in several
-    environments) is named with what varies within it; the keys each side's runs share are compared across
-    (``hparams lr=0.01 -> lr=0.1``; versions one note per package: ``torch 2.13.0 -> 2.14.0``)."""
+def _setting_changes(column: str, before: str | list[dict[str, object]],
+                     after: str | list[dict[str, object]]) -> list[str]:
+    """``device cpu -> cuda`` for a cell compared as written. A side whose runs did not share their settings
+    (records of an earlier suite file, runs in several environments) is named with what varies within it; the
+    keys each side's runs share are compared across (``hparams lr=0.01 -> lr=0.1``; versions one note per
+    package: ``torch 2.13.0 -> 2.14.0``)."""
+    if isinstance(before, str) or isinstance(after, str):
+        return [f"{column} {before} -> {after}"] if before != after else []
     notes = [f"{column} mixed in {side}: {described(settings)}"
              for side, settings in zip("AB", (before, after), strict=True) if len(settings) > 1]
     varying = {*differing(before), *differing(after)}
