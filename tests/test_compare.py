@@ -343,6 +343,16 @@ def test_a_setting_one_side_lacks_is_unknown_there_not_unchanged(tmp_path):
         "gin": "n 5 -> 0"}
 
 
+def test_an_empty_n_is_counted_from_the_values_or_unknown(tmp_path):
+    """A hand-edited CSV with its n cell emptied: the values still say how many seeds; without them the count is
+    unknown, not a change to nothing (``n 5 -> ``)."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
+    b = write(tmp_path / "b.csv", [{**row("gcn", BASE), "n": ""}, {**row("gat", BASE), "n": "", "values": ""}])
+    result = compare.compare(a, b).table.set_index("model")
+    assert result["notes"].to_dict() == {"gcn": "", "gat": "n unknown in B"}
+    assert result.loc["gcn", "b_n"] == 5
+
+
 def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),

@@ -272,7 +272,9 @@ def _changes(r: dict) -> list[str]:
     device, hyperparameters, protocol, library versions."""
     notes = []
     seeds = [r.get(f"seeds_{side}") or "" for side in ("a", "b")]
-    if r["n_a"] != r["n_b"]:
+    if math.isnan(r["n_a"]) != math.isnan(r["n_b"]):  # an empty n without values to count (read_leaderboard)
+        notes.append(f"n unknown in {'A' if math.isnan(r['n_a']) else 'B'}")
+    elif r["n_a"] != r["n_b"] and not math.isnan(r["n_a"]):
         notes.append(f"n {n_text(r['n_a'])} -> {n_text(r['n_b'])}")
     if all(seeds) and _seed_ranges(seeds[0]) != _seed_ranges(seeds[1]):
         notes.append(f"seeds {_seed_ranges(seeds[0])} -> {_seed_ranges(seeds[1])}")

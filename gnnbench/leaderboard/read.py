@@ -73,6 +73,8 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     out["n"] = _numbers(frame["n"], path, "n")
     out["values"] = [_values(v, path, line) for line, v in
                      zip(range(2, len(out) + 2), out["values"], strict=True)]
+    counted = pd.Series([len(v) or math.nan for v in out["values"]], index=out.index)
+    out["n"] = out["n"].fillna(counted)  # an empty n: the values say how many
     for line, text, row in zip(range(2, len(out) + 2), frame["mean"], out.itertuples(index=False), strict=True):
         _check_values(row, text, path, line)
         _check_seeds(row, path, line)
