@@ -554,7 +554,10 @@ def test_ignore_config_pairs_the_selected_configurations(tmp_path):
 
 
 @pytest.mark.parametrize("column", ["mean", "epoch_time_s"])
-def test_versions_come_from_the_records_beside_an_older_csv(tmp_path, column):
+def test_versions_come_from_the_records_beside_an_older_csv_that_they_reproduce(tmp_path, column):
+    """A CSV written before the versions column takes them from the runs.jsonl beside it, and says so, but only for
+    rows those records reproduce: a row of an earlier run (other values) placed beside newer records must not
+    borrow versions it was not made with, or an upgrade between A and B vanishes."""
     import shutil
 
     reference = Path(__file__).resolve().parents[1] / "results" / "reference" / "node_classification"
@@ -562,12 +565,19 @@ def test_versions_come_from_the_records_beside_an_older_csv(tmp_path, column):
     older.mkdir()
     shutil.copy(reference / "runs.jsonl", older / "runs.jsonl")
     frame = pd.read_csv(reference / "leaderboard.csv", dtype=str, keep_default_na=False).drop(columns="versions")
+    earlier = [float(v) - 0.01 for v in frame.at[0, "values"].split(";")]  # the first row from an earlier run
+    frame.loc[0, ["values", "mean"]] = ";".join(f"{v:.6f}" for v in earlier), f"{np.mean(earlier):.6f}"
     frame.to_csv(older / "leaderboard.csv", index=False)
     newer = pd.read_csv(reference / "leaderboard.csv", dtype=str, keep_default_na=False)
     newer["versions"] = newer["versions"].str.replace("torch=2.13.0+cpu", "torch=2.14.0+cpu", regex=False)
     newer.to_csv(tmp_path / "newer.csv", index=False)
-    notes = set(compare.compare(older / "leaderboard.csv", tmp_path / "newer.csv", column=column).table["notes"])
-    assert notes == {"torch 2.13.0+cpu -> 2.14.0+cpu"}
+    with pytest.warns(UserWarning, match=re.escape(
+            f"{older / 'leaderboard.csv'} has no versions column: 7 of its 8 rows take theirs from "
+            f"{older / 'runs.jsonl'}, whose records reproduce their seeds and values; 1 other row: versions unknown")):
+        table = compare.compare(older / "leaderboard.csv", tmp_path / "newer.csv", column=column).table
+    notes = table.set_index(["dataset", "model"])["notes"]
+    assert notes.pop((frame.at[0, "dataset"], frame.at[0, "model"])) == "versions unknown in A"
+    assert set(notes) == {"torch 2.13.0+cpu -> 2.14.0+cpu"}
     (older / "runs.jsonl").write_text("")  # emptied by a prune: nothing to look up, and no error
     notes = set(compare.compare(older / "leaderboard.csv", tmp_path / "newer.csv", column=column).table["notes"])
     assert notes == {"versions unknown in A"}

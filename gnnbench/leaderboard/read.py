@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -93,13 +94,38 @@ def leaderboard_csv(path: str | Path) -> Path:
 
 
 def _versions_from_records(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """A CSV written before the ``versions`` column existed: take it from the ``runs.jsonl`` beside it."""
+    """A CSV written before the ``versions`` column existed: a row takes the versions of the ``runs.jsonl``
+    beside it only where those records reproduce it (its seeds, where the CSV has them, and its values, to their
+    written digits), and a warning says so. A CSV from an earlier torch left beside newer records would otherwise
+    borrow the new versions, and the upgrade vanish from ``compare``; the other rows' versions stay unknown."""
     records = RunStore(path.parent).latest()
-    if not records:
+    if not records or "values" not in frame.columns:
         return frame
-    board = leaderboard_frame(runs_frame(records.values()))
-    versions = {tuple(str(v) for v in key): text for *key, text in board[[*KEYS, "versions"]].itertuples(index=False)}
-    return frame.assign(versions=[versions.get(tuple(row), "") for row in frame[KEYS].itertuples(index=False)])
+    with warnings.catch_warnings():  # what the records hold is the leaderboard's to warn about, not compare's
+        warnings.simplefilter("ignore")
+        board = leaderboard_frame(runs_frame(records.values()))
+    made = {tuple(str(v) for v in key): (seeds, values, versions)
+            for *key, seeds, values, versions in board[[*KEYS, "seeds", "values", "versions"]].itertuples(index=False)}
+    versions = []
+    for line, row in zip(range(2, len(frame) + 2), frame.to_dict("records"), strict=True):
+        key = tuple(row[k] for k in KEYS)
+        versions.append(made[key][2] if key in made and _reproduced(row, *made[key][:2], path, line) else "")
+    borrowed = sum(map(bool, versions))
+    if borrowed:
+        others = len(frame) - borrowed
+        others = f"; {others} other row{'s' * (others > 1)}: versions unknown" if others else ""
+        warnings.warn(f"{path} has no versions column: {borrowed} of its {len(frame)} rows take theirs from "
+                      f"{path.parent / RUNS_FILE}, whose records reproduce their seeds and values{others}",
+                      stacklevel=3)
+    return frame.assign(versions=versions)
+
+
+def _reproduced(row: dict[str, str], seeds: str, values: np.ndarray, path: Path, line: int) -> bool:
+    """The records' seeds (where the CSV has the column) and values are the row's, the values to the sixth
+    decimal the leaderboard writes them with."""
+    written = _values(row["values"], path, line)
+    return (row.get("seeds", seeds) == seeds and len(written) == len(values)
+            and bool(np.allclose(written, values, rtol=0, atol=1e-6, equal_nan=True)))
 
 
 def _json_object(text: str, path: Path, line: int, column: str) -> dict[str, object] | list[dict] | None:
