@@ -12,7 +12,7 @@ from scipy import stats
 
 from gnnbench.cli import main
 from gnnbench.errors import GnnbenchError
-from gnnbench.leaderboard import compare, significance
+from gnnbench.leaderboard import compare, read, significance
 from gnnbench.leaderboard import compare_report as report
 from gnnbench.leaderboard.aggregate import COLUMNS
 
@@ -509,6 +509,19 @@ def test_a_profile_row_compares_its_median_not_the_mean_of_its_repeats(tmp_path)
         compare.compare(a, write(tmp_path / "c.csv", [row("gcn", BASE)]))
     with pytest.warns(UserWarning, match=r"--paired: .*a.csv and .*b.csv name no seeds"):
         compare.compare(a, b, paired=True, min_effect=0.01)
+
+
+@pytest.mark.parametrize("name", ["kernels", "loading"])
+def test_a_profile_csv_without_the_column_its_metric_names_is_an_error(tmp_path, name):
+    """Without its ``ms`` (``gbps``) column a profile row would quietly compare the mean of its repeats."""
+    profile = Path(__file__).resolve().parents[1] / "results" / "reference" / "profile" / f"{name}.csv"
+    frame = pd.read_csv(profile, dtype=str, keep_default_na=False)
+    (metric,) = set(frame["metric"])  # ms, gbps
+    frame.drop(columns=metric).to_csv(tmp_path / f"{name}.csv", index=False)
+    with pytest.raises(GnnbenchError, match=re.escape(f"{tmp_path / name}.csv: line 2: metric is {metric!r}, a "
+                                                      f"profile's headline figure, but there is no column {metric!r}")):
+        compare.compare(profile, tmp_path / f"{name}.csv")
+    assert metric in read.HEADLINES  # what the profile writes is what compare knows
 
 
 def test_a_relative_minimum_effect_sizes_each_row_by_its_baseline(tmp_path, capsys):

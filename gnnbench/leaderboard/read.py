@@ -23,6 +23,9 @@ REQUIRED = [*KEYS, "direction", "mean", "n"]
 #: grid's size, the model's size, environment, hyperparameters, protocol.
 OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "params", "device", "kernel", "versions",
             "hparams", "protocol"]
+#: The headline figures ``gnnbench profile`` rows name in ``metric``, each a column of their CSV: a kernel's
+#: median ``ms`` (``kernels.csv``), a gather's ``gbps`` (``loading.csv``).
+HEADLINES = ("ms", "gbps")
 #: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
 COSTS = ("epoch_time_s", "peak_mem_mb", "epoch_load_s")
 
@@ -217,7 +220,14 @@ def _check_values(row: Any, mean_text: str, path: Path, line: int) -> None:
 def _headline(out: pd.DataFrame, path: Path) -> pd.DataFrame:
     """A profile row (``gnnbench profile``) names its headline figure in ``metric``: a kernel's median ``ms``, a
     gather's ``gbps``, a column of the row, which is what its rank and the profile report. That figure is compared
-    instead of the mean of the repeats, without a test: the test would be on means."""
+    instead of the mean of the repeats, without a test: the test would be on means. A profile's metric
+    (:data:`HEADLINES`) without its column is an error, not a quiet comparison of the means."""
+    lacking = out["metric"].isin(HEADLINES) & ~out["metric"].isin(out.columns)
+    if lacking.any():
+        line, metric = int(np.flatnonzero(lacking.to_numpy())[0]) + 2, out.loc[lacking, "metric"].iloc[0]
+        raise GnnbenchError(f"{path}: line {line}: metric is {metric!r}, a profile's headline figure, but there is "
+                            f"no column {metric!r}; expected it beside the repeats, whose mean a profile does not "
+                            "compare")
     extra = set(out.columns) - {*REQUIRED, *OPTIONAL}
     named = out["metric"].isin(extra)
     if named.any():
