@@ -463,6 +463,15 @@ def test_bad_input_names_the_file_and_the_column(pair, tmp_path, capsys):
     assert f"{values}: line 2: column 'values' is '0.8;x'" in capsys.readouterr().err
 
 
+def test_a_side_without_rows_is_refused_not_passed(pair, tmp_path, capsys):
+    """A header-only CSV (a leaderboard of a suite whose records gave no row) would pass any gate."""
+    header = tmp_path / "header.csv"
+    header.write_text(pair[0].read_text().splitlines()[0] + "\n")
+    assert main(["compare", str(pair[0]), str(header), "-q", "--fail-on-regression"]) == 2
+    assert capsys.readouterr().err == f"gnnbench: error: {header}: no rows, only a header; expected a leaderboard " \
+                                      "with rows to compare\n"
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     ({"mean": "0.900000"}, "column 'mean' is '0.900000' but the mean of 'values' is 0.808"),  # a hand-edited mean
     ({"mean": "80.8"}, "column 'mean' is '80.8' but the mean of 'values' is 0.808"),  # written in points

@@ -57,6 +57,8 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         raise GnnbenchError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
                             f"{', '.join(repr(c) for c in missing)} (a leaderboard CSV has {', '.join(REQUIRED)}, "
                             f"...){older}")
+    if frame.empty:  # a gate on nothing would pass whatever B holds
+        raise GnnbenchError(f"{path}: no rows, only a header; expected a leaderboard with rows to compare")
     for key in ("scenario", "config"):
         frame[key] = frame[key].replace("", "none" if key == "scenario" else "default")
     if "versions" not in frame.columns:  # looked up by the metric, before a cost column takes its place
