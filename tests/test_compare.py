@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 import re
 import warnings
@@ -470,6 +471,38 @@ def test_a_side_without_rows_is_refused_not_passed(pair, tmp_path, capsys):
     assert main(["compare", str(pair[0]), str(header), "-q", "--fail-on-regression"]) == 2
     assert capsys.readouterr().err == f"gnnbench: error: {header}: no rows, only a header; expected a leaderboard " \
                                       "with rows to compare\n"
+
+
+def test_a_briefly_written_joined_settings_cell_is_quoted_short_with_the_way_to_rebuild_it(tmp_path):
+    """A leaderboard.csv format that joined a row's settings with `` | `` (its cells run to hundreds of
+    characters): the error quotes the cell's start and says how to rewrite it, where the records are there."""
+    hparams = json.dumps({f"option_{i}": i for i in range(30)}, separators=(",", ":"))
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    joined = f"{hparams} | {hparams}"
+    old = write(folder / "leaderboard.csv", [row("gcn", BASE, hparams=joined)])
+    message = (f"{old}: line 2: column 'hparams' is {joined[:80]!r}... ({len(joined)} characters); "
+               "expected a JSON object (or a list of them) (runs of several settings joined by ' | ', a format "
+               "leaderboard.csv had briefly")
+    with pytest.raises(GnnbenchError, match=re.escape(message + ")")):
+        compare.compare(old, old)
+    (folder / "runs.jsonl").write_text("")
+    with pytest.raises(GnnbenchError, match=re.escape(f"{message}: `gnnbench leaderboard {folder}` writes one from "
+                                                      "the records there)")):
+        compare.compare(old, old)
+
+
+def test_the_way_to_rebuild_a_csv_is_given_only_where_its_records_are(tmp_path):
+    """``gnnbench leaderboard DIR`` fails in a folder without records: no hint to run it there."""
+    stable = write(tmp_path / "leaderboard.csv", [{k: v for k, v in row("gcn", BASE).items() if k != "epoch_time_s"}])
+    message = f"{stable}: missing column 'epoch_time_s' (a leaderboard CSV has "
+    with pytest.raises(GnnbenchError, match=re.escape(message) + r".*a leaderboard written before it had "
+                                            r"epoch_time_s$"):
+        compare.compare(stable, stable, column="epoch_time_s")
+    (tmp_path / "runs.jsonl").write_text("")
+    with pytest.raises(GnnbenchError, match=r"written before it had epoch_time_s: `gnnbench leaderboard "
+                                            f"{re.escape(str(tmp_path))}` writes one from the records there$"):
+        compare.compare(stable, stable, column="epoch_time_s")
 
 
 @pytest.mark.parametrize(("edit", "message"), [

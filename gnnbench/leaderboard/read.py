@@ -51,7 +51,7 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         if "val_mean" in frame.columns and "selected" in frame.columns:  # validation numbers only, by design
             older = f"; this is a grid.csv, which has no test metric: compare {path.with_name('leaderboard.csv')}"
         elif missing == [column]:
-            older = f"; a leaderboard written before it had {column}: `gnnbench leaderboard {path.parent}` rebuilds it"
+            older = f"; a leaderboard written before it had {column}{_rebuilt(path)}"
         else:
             older = ""
         raise GnnbenchError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
@@ -67,7 +67,8 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         frame = frame.assign(mean=frame[column], metric=column, direction="min", values="")
     for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
         if row.direction not in ("max", "min"):
-            raise GnnbenchError(f"{path}: line {line}: column 'direction' is {row.direction!r}; expected max or min")
+            raise GnnbenchError(f"{path}: line {line}: column 'direction' is {_quoted(row.direction)}; expected max or "
+                                "min")
     duplicated = frame.duplicated(keys, keep=False)
     if duplicated.any():
         first = frame[duplicated].iloc[0]
@@ -133,6 +134,23 @@ def _reproduced(row: dict[str, str], seeds: str, values: np.ndarray, path: Path,
             and bool(np.allclose(written, values, rtol=0, atol=1e-6, equal_nan=True)))
 
 
+#: The most of a cell an error quotes: a settings cell runs to hundreds of characters
+QUOTED = 80
+
+
+def _quoted(text: str) -> str:
+    """A cell as an error quotes it, cut to :data:`QUOTED` characters with its length said."""
+    return repr(text) if len(text) <= QUOTED else f"{text[:QUOTED]!r}... ({len(text)} characters)"
+
+
+def _rebuilt(path: Path) -> str:
+    """``: `gnnbench leaderboard DIR` writes one from the records there`` where DIR, ``path``'s folder, holds
+    records, so that a CSV of an older format can be rewritten; nothing where it holds none: the command would
+    fail."""
+    return (f": `gnnbench leaderboard {path.parent}` writes one from the records there"
+            if (path.parent / RUNS_FILE).is_file() else "")
+
+
 def _json_object(text: str, path: Path, line: int, column: str) -> dict[str, object] | list[dict] | None:
     """A ``hparams`` or ``protocol`` cell -> its JSON object, or the list of them of a row whose runs did not
     share one (:func:`~gnnbench.leaderboard.aggregate.settings_cell`); None when empty or absent (hand-made or
@@ -144,8 +162,10 @@ def _json_object(text: str, path: Path, line: int, column: str) -> dict[str, obj
     except json.JSONDecodeError:
         value = None
     if not (isinstance(value, dict) or isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
-        raise GnnbenchError(f"{path}: line {line}: column '{column}' is {text!r}; expected a JSON object (or a list "
-                            "of them)")
+        joined = (" (runs of several settings joined by ' | ', a format leaderboard.csv had briefly"
+                  f"{_rebuilt(path)})") if " | " in text else ""
+        raise GnnbenchError(f"{path}: line {line}: column '{column}' is {_quoted(text)}; expected a JSON object (or a "
+                            f"list of them){joined}")
     return value
 
 
@@ -154,8 +174,8 @@ def _numbers(column: pd.Series, path: Path, name: str) -> pd.Series:
     bad = (numbers.isna() & (column != "")) | np.isinf(numbers)
     if bad.any():
         line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {column[bad].iloc[0]!r}; expected a finite "
-                            "number")
+        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {_quoted(column[bad].iloc[0])}; expected a "
+                            "finite number")
     return numbers
 
 
@@ -164,8 +184,8 @@ def _counts(numbers: pd.Series, column: pd.Series, path: Path, name: str) -> Non
     bad = numbers.notna() & ((numbers < 0) | (numbers != numbers.round()))
     if bad.any():
         line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {column[bad].iloc[0]!r}; expected a count (a "
-                            "whole number of at least 0)")
+        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {_quoted(column[bad].iloc[0])}; expected a "
+                            "count (a whole number of at least 0)")
 
 
 def _check_seeds(row: Any, path: Path, line: int) -> None:
@@ -174,8 +194,8 @@ def _check_seeds(row: Any, path: Path, line: int) -> None:
         return
     seeds = row.seeds.split(";")
     if not all(s.strip().lstrip("-").isdigit() for s in seeds):
-        raise GnnbenchError(f"{path}: line {line}: column 'seeds' is {row.seeds!r}; expected integers separated by "
-                            "';'")
+        raise GnnbenchError(f"{path}: line {line}: column 'seeds' is {_quoted(row.seeds)}; expected integers "
+                            "separated by ';'")
     if len(row.values) and len(seeds) != len(row.values):
         raise GnnbenchError(f"{path}: line {line}: column 'seeds' names {len(seeds)} seeds but 'values' holds "
                             f"{len(row.values)}")
@@ -190,8 +210,8 @@ def _values(text: str, path: Path, line: int) -> np.ndarray:
     except ValueError:
         values = None
     if values is None or np.isinf(values).any():
-        raise GnnbenchError(f"{path}: line {line}: column 'values' is {text!r}; expected finite numbers (or nan) "
-                            "separated by ';'")
+        raise GnnbenchError(f"{path}: line {line}: column 'values' is {_quoted(text)}; expected finite numbers (or "
+                            "nan) separated by ';'")
     return values
 
 
