@@ -513,6 +513,7 @@ def test_the_way_to_rebuild_a_csv_is_given_only_where_its_records_are(tmp_path):
     ({"n": 10}, "column 'n' is 10 but 'values' holds 5"),
     ({"values": "0.8;;0.81"}, "column 'values' is '0.8;;0.81'; expected finite numbers (or nan)"),
     ({"mean": "inf"}, "column 'mean' is 'inf'; expected a finite number"),
+    ({"mean": "nan"}, "column 'mean' is 'nan'; expected a finite number (leave it empty for an undefined mean)"),
     # a NaN value leaves the mean empty
     ({"values": "0.8;0.81;0.82;0.8;nan"}, "column 'mean' is '0.808000' but the mean of 'values' is nan"),
     # the columns compare reads into notes and pairing: counts and seeds

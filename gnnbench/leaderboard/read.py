@@ -173,9 +173,10 @@ def _numbers(column: pd.Series, path: Path, name: str) -> pd.Series:
     numbers = pd.to_numeric(column, errors="coerce")
     bad = (numbers.isna() & (column != "")) | np.isinf(numbers)
     if bad.any():
-        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {_quoted(column[bad].iloc[0])}; expected a "
-                            "finite number")
+        line, text = int(np.flatnonzero(bad.to_numpy())[0]) + 2, column[bad].iloc[0]
+        undefined = f" (leave it empty for an undefined {name})" if text.strip().lower() == "nan" else ""
+        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {_quoted(text)}; expected a finite number"
+                            f"{undefined}")
     return numbers
 
 
