@@ -95,6 +95,10 @@ def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any
     return {run_id: record for run_id, record in candidates.items() if run_id not in changed}
 
 
+#: the keys of a spec naming the parts of a run that :func:`~gnnbench.harness.env.plugin_sources` reads
+SOURCE_PARTS = ("model", "task", "dataset", "scenario")
+
+
 def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The recorded runs of the suite made with another version of a file defining their model, task, dataset
     or scenario than the one it imports now (:func:`edited_files`). The run id hashes the spec, not that code, so
@@ -106,10 +110,6 @@ def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str
     return {run_id: record for run_id, record in latest.items()  # of every experiment, --only or not
             if run_id in suite.all_run_ids and recorded_sources(record)
             and edited_files(record, now(canonical_json({k: record["spec"].get(k) for k in SOURCE_PARTS})))}
-
-
-#: the keys of a spec naming the parts of a run that :func:`~gnnbench.harness.env.plugin_sources` reads
-SOURCE_PARTS = ("model", "task", "dataset", "scenario")
 
 
 def edited_files(record: Mapping[str, Any], current: Mapping[str, dict[str, str]] | None = None) -> list[str]:

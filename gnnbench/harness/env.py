@@ -144,9 +144,9 @@ def plugin_sources(spec: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     return {part: source for part, obj in parts.items() if (source := _file_source(obj))}
 
 
-def _file_source(obj: object) -> dict[str, str] | None:
+def _file_source(obj: Any) -> dict[str, str] | None:
     try:
-        path = Path(inspect.getfile(obj)).resolve()  # type: ignore[arg-type]
+        path = Path(inspect.getfile(obj)).resolve()
         if path.is_relative_to(PACKAGE):
             return None
         return {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
