@@ -146,6 +146,17 @@ def test_seeds_that_tie_by_chance_are_no_certain_change(tmp_path, capsys):
         assert not tied.table["tested"].item() and math.isnan(tied.table["p_value"].item())
 
 
+def test_paired_differences_equal_up_to_float_noise_are_no_certain_change(tmp_path):
+    """B is 1.3 points above A on every seed; written to six digits, b - a differs between seeds by 1e-16 alone.
+    A t-test on that noise would call the change certain (p near 0): it is left untested, as an exact tie is."""
+    values_a, values_b = [0.570262, 0.845272, 0.716584], [0.583262, 0.858272, 0.729584]
+    assert all(map(math.isnan, significance.difference_test(values_a, values_b, paired=True)))
+    a = write(tmp_path / "a.csv", [row("gcn", values_a)])
+    b = write(tmp_path / "b.csv", [row("gcn", values_b)])
+    gcn = compare.compare(a, b, paired=True, min_effect=0.01).table.iloc[0]
+    assert not gcn["tested"] and math.isnan(gcn["p_value"]) and gcn["verdict"] == "better"
+
+
 def test_the_delta_is_the_values_delta_when_a_rounded_mean_would_flip_it(tmp_path):
     """A hand-made CSV may round its mean by one unit of the last digit: the delta, like the test, reads the
     values, so B better on every seed is never called worse."""
@@ -227,6 +238,15 @@ def test_one_seed_against_many_is_tested_as_one_more_draw_from_them(tmp_path):
     assert flipped.loc["gat", "p_value"] == pytest.approx(t.loc["gat", "p_value"])
     assert "| p (Welch or one seed) |" not in report.to_markdown(compare.compare(a, b))
     assert "| p (one seed) |" in report.to_markdown(compare.compare(a, b))
+
+
+def test_one_seed_in_a_is_labelled_a_one_seed_test_as_in_b(tmp_path):
+    """A baseline run on one seed against a candidate on three is the same prediction test as the mirror case:
+    the ``test`` column must say so, not ``welch``, or a reader takes it for a two-sample test."""
+    a = write(tmp_path / "a.csv", [row("gcn", [0.80])])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.80, 0.81, 0.82])])
+    (r,) = compare.compare(a, b).table.itertuples()
+    assert (r.test, r.tested) == ("one seed", True)
 
 
 def test_a_nan_mean_is_undefined_never_same(tmp_path):
@@ -374,6 +394,14 @@ def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     b = write(tmp_path / "b.csv", [{**row("gcn", [*BASE[:4], math.nan], configs_tried=12, params=2), "mean": ""}])
     assert compare.compare(a, b).table["notes"].tolist() == [
         "NaN on 1 of 5 seeds in B; configs_tried 1 -> 12; params 1 -> 2"]
+
+
+def test_seeds_that_differ_across_a_gap_are_noted(tmp_path):
+    """Seeds 0, 1, 3 against 0, 2, 3: as many seeds, not the same ones. Merged across the gaps both would read
+    0-3 and the change would go unnoted."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE[:3], seeds="0;1;3")])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], seeds="0;2;3")])
+    assert compare.compare(a, b).table["notes"].tolist() == ["seeds 0-1;3 -> 0;2-3"]
 
 
 def test_reference_leaderboard_against_itself_is_all_same():
@@ -579,6 +607,15 @@ def test_a_relative_minimum_effect_sizes_each_row_by_its_baseline(tmp_path, caps
     captured = capsys.readouterr()
     assert "regression: node_classification large csr" in captured.err and " small " not in captured.err
     assert captured.out.splitlines()[1].endswith(",none,0.05,10%")
+
+
+def test_a_relative_minimum_effect_is_a_fraction_of_a_not_of_b(tmp_path):
+    """`--min-effect 10%` of A's 100 ms is 10 ms: 111 ms is worse. Scaled by B's 111 ms (11.1 ms) the slowdown
+    would pass as the same, and a gate on a cost would let a regression just over its size through."""
+    def timing(median):
+        return {**row("csr", [median] * 3, metric="ms", direction="min", seeds=""), "ms": median}
+    a, b = write(tmp_path / "a.csv", [timing(100.0)]), write(tmp_path / "b.csv", [timing(111.0)])
+    assert compare.compare(a, b, min_effect=0.1, relative=True).table["verdict"].item() == "worse"
 
 
 def test_a_csv_with_only_the_stable_columns_compares(tmp_path):
