@@ -1,6 +1,6 @@
 """The one comparison of settings behind the suite's pooled-row error, the leaderboard's warning and compare."""
 
-from gnnbench.settings import differing, flatten, shown
+from gnnbench.settings import differing, flatten, seed_ranges, shown
 
 
 def test_differing_compares_as_the_run_id_hashes_and_counts_an_absent_key():
@@ -14,3 +14,10 @@ def test_differing_compares_as_the_run_id_hashes_and_counts_an_absent_key():
 def test_one_way_to_write_a_value_in_every_report():
     setting = {"split": "random", "dropout": None, "sizes": [16, 32], "residual": True, "lr": 0.01}
     assert [shown(setting, k) for k in (*setting, "absent")] == ["random", "null", "[16,32]", "true", "0.01", "–"]
+
+
+def test_seed_ranges_join_consecutive_seeds_only():
+    """``0-2`` for seeds 0 and 2 would claim a seed 1 that never ran."""
+    assert seed_ranges([0, 2]) == "0, 2"
+    assert seed_ranges([9, 5, 4, 3, 1, 0, 1]) == "0-1, 3-5, 9"
+    assert seed_ranges([0, 1, 3], sep=";") == "0-1;3"
