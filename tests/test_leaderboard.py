@@ -172,6 +172,15 @@ def test_configurations_with_equal_validation_means_fall_to_the_tie_break():
     assert board(records).iloc[0]["config"] == "x"
 
 
+def test_a_validation_tie_goes_to_the_configuration_with_more_seeds():
+    """Equal validation means over two seeds and over three: the three-seed mean is the better estimate, and the
+    row it gives has more seeds behind its test figure; the label would pick `a`."""
+    records = [rec("gin", "IMDB", s, 0.8, 0.5, config="a") for s in range(2)]
+    records += [rec("gin", "IMDB", s, 0.8, 0.6, config="b") for s in range(3)]
+    row = board(records).iloc[0]
+    assert (row["config"], row["n"]) == ("b", 3)
+
+
 def test_failed_runs_are_counted_not_averaged_and_a_retry_replaces_its_failure():
     records = [rec("gcn", "Cora", 0, 0.7, 0.8), rec("gcn", "Cora", 1, 0, 0, status="failed"),
                rec("gcn", "Cora", 2, 0, 0, status="failed", run_id="retry"),
@@ -303,6 +312,18 @@ def test_markdown_shows_percent_mean_std_n_and_failures(tmp_path):
     md = leaderboard.build(tmp_path).markdown.read_text()
     assert "| gcn | **81.0 ± 1.4 (2)** |" in md
     assert "## Failed runs (1)" in md and "RuntimeError: boom" in md
+
+
+def test_a_failure_message_is_shown_whole_up_to_300_characters(tmp_path):
+    """The failed-runs table is where a user reads why a run crashed: a usual message whole, a traceback-sized one
+    cut so the table stays readable."""
+    records = [rec("gcn", "Cora", 0, 0.7, 0.8), rec("gat", "Cora", 0, 0, 0, status="failed"),
+               rec("gin", "Cora", 0, 0, 0, status="failed")]
+    records[1]["error"]["message"], records[2]["error"]["message"] = "a" * 80, "b" * 400
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    md = leaderboard.build(tmp_path).markdown.read_text()
+    assert f"| RuntimeError: {'a' * 80} |" in md
+    assert f"| RuntimeError: {'b' * (300 - len('RuntimeError: '))} |" in md
 
 
 def depth_rec(model, seed, layers, lr, val, test, peak=5.0, status="ok"):
@@ -601,3 +622,16 @@ def test_costs_of_several_machines_or_heap_settings_are_never_shown_as_one_machi
         r["env"] = {"device_name": "cpu-x", "allocator": "glibc" if r["spec"]["model"] == "mlp" else "default"}
     text = to_markdown(board(records[2:]), records[2:], "hand")
     assert "| peak MB | heap | kernel | rank |" in text and "| kept freed memory | scatter |" in text
+
+
+def test_the_environment_names_only_what_successful_runs_ran_with():
+    """A run that failed on a borrowed GPU produced no figure: naming its device and Python beside the table would
+    say some of its numbers came from there."""
+    from gnnbench.leaderboard.write import environment_lines
+
+    records = [rec("gcn", "Cora", 0, 0.7, 0.8), rec("gat", "Cora", 0, 0, 0, status="failed")]
+    records[0]["env"] = {"device_name": "cpu-x", "python": "3.11.7"}
+    records[1]["env"] = {"device_name": "NVIDIA H100", "python": "3.12.1"}
+    text = "\n".join(environment_lines(records))
+    assert "cpu-x" in text and "3.11.7" in text
+    assert "H100" not in text and "3.12" not in text
