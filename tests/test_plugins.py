@@ -205,6 +205,18 @@ def test_a_model_s_own_rules_see_its_added_hyperparameters_at_their_off_value(wr
     assert info.value.key == "experiments[0].models[0].hparams.residual"
 
 
+def test_a_hyperparameter_without_a_default_is_named_in_every_configuration_label(write_suite, tmp_path,
+                                                                                 monkeypatch):
+    """A constructor that requires hidden_channels has no default to leave out of the label: each point of the
+    grid must be named by its value, or every point reads ``default``: one leaderboard row for several settings,
+    which the suite refuses."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(PLUGIN.replace("hidden_channels: int = 64", "hidden_channels: int")
+                                      .format(name="required", registration=""))
+    specs = load_suite(write_suite(SUITE % "{name: required, hparams: {hidden_channels: [8, 16]}}")).specs
+    assert {s.config for s in specs} == {"hidden_channels=8", "hidden_channels=16"}
+
+
 def test_a_flat_list_for_a_list_hyperparameter_is_told_it_is_a_grid(write_suite, tmp_path, monkeypatch):
     """``dims: [64, 32]`` sweeps 64 and 32; the error for 64 must not read as a contradiction ("expected a list,
     got 64") without saying how to give one list."""
