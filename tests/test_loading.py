@@ -5,6 +5,7 @@ profile writes its bandwidth-vs-row-size table."""
 from __future__ import annotations
 
 import time
+import weakref
 
 import pandas as pd
 import pytest
@@ -147,6 +148,24 @@ def test_profile_modes_take_turns_so_a_drifting_machine_biases_none(monkeypatch:
     records = lp.profile(CPU, rows=2_000, row_bytes=(512,), batches=(100,), warmup=2, repeats=5)
     medians = [r["seconds"] for r in records]
     assert len(medians) == len(modes) and max(medians) - min(medians) <= 1e-3 + 1e-12, medians
+
+
+def test_profile_frees_each_batch_before_the_next_gather(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch kept alive while the next is gathered makes the allocator map fresh memory for every other large
+    batch (measured: 4 KiB rows in batches of 10,000 took 14 and 3.5 ms by turns), and a mode's median flipped
+    between the two with the parity of its turns."""
+    alive: list[weakref.ref] = []
+    real = FeatureStore.gather
+
+    def spy(store: FeatureStore, index: torch.Tensor, mode: str = "cpu"):
+        assert all(ref() is None for ref in alive), "an earlier batch is still alive"
+        out, stats = real(store, index, mode)
+        alive.append(weakref.ref(out))
+        return out, stats
+
+    monkeypatch.setattr(FeatureStore, "gather", spy)
+    lp.profile(CPU, rows=2_000, row_bytes=(128,), batches=(100,), warmup=2, repeats=3)
+    assert len(alive) == len(available_modes(CPU)) * (1 + 2 + 3)
 
 
 def test_cpu_reference_copy_counts_the_payload_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -90,16 +90,17 @@ def _measure_modes(store: FeatureStore, rows: int, batch: int, modes: Sequence[s
                    generator: torch.Generator) -> list[dict[str, Any]]:
     """The statistics of every mode, each first checked against ``table[index]``. The modes take turns, in an
     order reversed every round, so that none is always timed first or last: a machine that warms up or slows
-    down during the row biases no mode."""
+    down during the row biases no mode. Each batch is freed before the next gather: one kept alive makes the
+    allocator map fresh memory for every other large batch, and the median of a mode would flip between the
+    two speeds with the parity of its turns."""
     for mode in modes:
         index = _batch(rows, batch, generator)
-        out, _ = store.gather(index, mode)
-        if not torch.equal(out.cpu(), store.host[index]):
+        if not torch.equal(store.gather(index, mode)[0].cpu(), store.host[index]):
             raise AssertionError(f"gather mode {mode} returned different rows")
     stats: dict[str, list] = {mode: [] for mode in modes}
     for round_ in range(warmup + repeats):
         for mode in modes if round_ % 2 == 0 else modes[::-1]:
-            _, stat = store.gather(_batch(rows, batch, generator), mode)
+            stat = store.gather(_batch(rows, batch, generator), mode)[1]
             if round_ >= warmup:
                 stats[mode].append(stat)
     return [_statistics(mode, stats[mode]) for mode in modes]
