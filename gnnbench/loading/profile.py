@@ -147,8 +147,9 @@ def notes(records: Sequence[dict[str, Any]]) -> list[str]:
     if "gpu_direct" not in set(frame["mode"]):
         lines += ["gpu_direct (the zero-copy gather) is not measured: it needs CUDA and Triton.", ""]
     if {e.get("device") for e in frame["env"]} == {"cpu"}:
-        lines += ["On the CPU, cpu and device run the same index_select on the same table, taking turns: their "
-                  "difference is noise, not a property of the mode.", ""]
+        lines += ["On the CPU, cpu and device run the same index_select on the same table, taking turns: they "
+                  "differ by noise and by the few Python steps of each mode's call, which show on the smallest "
+                  "batches.", ""]
     for batch, part in frame.groupby("batch"):
         table = part.pivot_table(index="row_bytes", columns="mode", values="gbps", aggfunc="first")
         lines += [f"Bandwidth vs row size, batches of {batch} rows (GB/s):", "",
