@@ -316,6 +316,25 @@ def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(write_s
     assert "**Incomplete: 1 of the 2 runs of suite edited" in (store.directory / "leaderboard.md").read_text()
 
 
+def test_a_loader_that_seeds_the_global_generator_leaves_each_run_its_own_seed(write_suite, tmp_path, monkeypatch):
+    """A loader that fixes its random graph with ``torch.manual_seed(0)`` would otherwise reset every run to the
+    same initialisation: the seeds' results identical, a spread of 0 reported over n of them."""
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
+    (tmp_path / "seeded.py").write_text(MASKLESS.replace('"Maskless"', '"Seeded"').replace(
+        "    g = torch.Generator().manual_seed(0)\n", "    torch.manual_seed(0)\n    g = None\n"))
+    suite = load_suite(write_suite("""\
+        name: seeded
+        plugins: [seeded.py]
+        defaults: {seeds: 2, epochs: 3}
+        experiments: [{task: {name: node_classification, split: random, split_seed: 0}, datasets: [Seeded],
+                       models: [mlp]}]
+        """))
+    store = RunStore(tmp_path / "results")
+    assert driver.run(suite, store, LocalExecutor()).ok == 2
+    losses = {r["spec"]["seed"]: r["history"]["train_loss"] for r in store.latest().values()}
+    assert losses[0] != losses[1]
+
+
 @pytest.fixture
 def broken_plugin(write_suite, tmp_path, monkeypatch):
     """A suite of the documented plugin model with a bug (it raises); ``fix()`` restores the documented code and

@@ -55,8 +55,9 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
             record["sources"] = sources
         device = resolve_device(spec.device)  # a device this machine has, so environment(device) cannot fail
         dataset = DATASETS.get(spec.dataset)
-        seed_everything(spec.seed)
+        seed_everything(spec.seed)  # a loader drawing from the global generators draws the same for every run of a seed
         data = dataset.obj(data_root)
+        seed_everything(spec.seed)  # and training starts from the run's seed, whatever the loader drew or seeded
         loaded = time.perf_counter()
         with PeakMemory(device) as memory:
             ctx = RunContext(device=device, seed=spec.seed, kernel=spec.kernel, on_epoch=on_epoch, memory=memory)
