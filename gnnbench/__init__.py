@@ -12,6 +12,7 @@ from gnnbench.registry import (
     list_models,
     register_dataset,
     register_model,
+    register_scenario,
     register_task,
 )
 
@@ -21,4 +22,4 @@ except PackageNotFoundError:  # imported from a checkout that was never installe
     __version__ = "0+unknown"
 
 __all__ = ["DATASETS", "MODELS", "TASKS", "__version__", "list_models", "register_dataset", "register_model",
-           "register_task"]
+           "register_scenario", "register_task"]

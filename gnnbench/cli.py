@@ -461,7 +461,7 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     changed = driver.changed_code(suite, latest)
     stale = {**driver.stale(suite, latest), **changed}
     if not stale:
-        console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the model "
+        console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the plugin "
                       "code it imports now")
         return 0
     why = _why_stale(suite, stale, changed)

@@ -183,7 +183,15 @@ def _check_task(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
 
 
 TASKS: Registry[Any] = Registry("task", builtins="gnnbench.tasks", check=_check_task)
-SCENARIOS: Registry[Any] = Registry("scenario", builtins="gnnbench.data.scenarios")
+def _check_scenario(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
+    """A scenario class lacking what the harness reads: refused where it is registered."""
+    from gnnbench.data.scenarios import scenario_class_problem  # the scenarios import this module
+
+    if problem := scenario_class_problem(name, obj):
+        raise RegistryError(f"{defined_in(obj)}: scenario '{name}' {problem}")
+
+
+SCENARIOS: Registry[Any] = Registry("scenario", builtins="gnnbench.data.scenarios", check=_check_scenario)
 
 register_model = MODELS.register
 register_dataset = DATASETS.register

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
 from torch_geometric.data import Data
 
-from gnnbench.data.scenarios import ClassImbalance, FewShot, LabelNoise, StructureNoise
+from gnnbench.data.scenarios import ClassImbalance, FewShot, LabelNoise, LabelScenario, StructureNoise
 from gnnbench.errors import ConfigError
 from gnnbench.harness.runner import execute
 from gnnbench.harness.suite import load_suite
@@ -276,3 +278,130 @@ def test_a_graph_task_applies_the_scenario_to_training_graphs_only(monkeypatch):
               Budget(epochs=1), RunContext(device=torch.device("cpu"), seed=0))
     assert all(int(g.y) != g.num_nodes - 3 for g in seen["train"])  # every training label flipped
     assert all(int(g.y) == g.num_nodes - 3 for g in seen["val"])  # validation labels clean
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "adding_a_scenario.md"
+
+
+@pytest.fixture
+def fresh_scenarios(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registrations and plugin imports of one test are forgotten after it."""
+    from gnnbench import registry
+
+    monkeypatch.setattr(SCENARIOS, "_entries", dict(SCENARIOS._entries))
+    monkeypatch.setattr(registry, "_loaded_plugins", {})
+
+
+def test_the_documented_scenario_runs_from_a_plugin_file(fresh_scenarios, write_suite, tmp_path):
+    from gnnbench.harness import driver
+    from gnnbench.harness.executors import LocalExecutor
+    from gnnbench.harness.store import RunStore
+
+    code = re.search(r"```python\n(# my_scenarios.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    (tmp_path / "my_scenarios.py").write_text(code)
+    suite = load_suite(write_suite("""\
+        name: fewer_labels
+        plugins: [my_scenarios.py]
+        defaults: {seeds: 1, epochs: 2}
+        experiments:
+          - task: node_classification
+            datasets: [Cora]
+            models: [mlp]
+            scenario: [none, {name: label_drop, rate: 0.8}]
+        """))
+    store = RunStore(tmp_path / "results")
+    assert driver.run(suite, store, LocalExecutor()).ok == 2
+    (dropped,) = [r for r in store.latest().values() if r["spec"]["scenario"]]
+    assert dropped["scenario"] == {"kept": 28, "train": 140}  # of Cora's public split
+    assert dropped["data"]["num_train"] == 28
+    assert dropped["sources"]["scenario"]["file"] == str(tmp_path / "my_scenarios.py")
+
+
+def _scenario(base: type = LabelNoise, **attributes) -> type:
+    return dataclass(frozen=True)(type("Mine", (base,), {"__module__": __name__, "name": "mine", **attributes}))
+
+
+@pytest.mark.parametrize(("cls", "expected"), [
+    (type("Mine", (), {"name": "mine"}), "is not a subclass of gnnbench.data.scenarios.Scenario"),
+    (_scenario(base=StructureNoise.__mro__[1]), "does not implement apply, apply_graphs"),
+    (type("Mine", (LabelScenario,), {"__module__": __name__, "name": "mine", "perturb": LabelNoise.perturb}),
+     "is not a dataclass"),
+    (_scenario(name="mine_v2"), "has name = 'mine_v2'; expected name = 'mine', the name it is registered under"),
+])
+def test_a_scenario_class_lacking_what_the_harness_reads_is_refused_where_it_is_registered(fresh_scenarios, cls,
+                                                                                           expected):
+    from gnnbench.registry import RegistryError, register_scenario
+
+    with pytest.raises(RegistryError, match=re.escape(expected)):
+        register_scenario("mine", tasks=("node_classification",))(cls)
+    assert "mine" not in SCENARIOS
+
+
+def test_an_option_without_a_default_is_asked_for_at_the_scenario(fresh_scenarios, write_suite):
+    from gnnbench.registry import register_scenario
+
+    @register_scenario("mine", tasks=("node_classification",))
+    @dataclass(frozen=True)
+    class Mine(LabelScenario):
+        strength: float
+        name = "mine"
+
+        def perturb(self, y, classes, generator):
+            return y, torch.arange(y.numel()), {}
+
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite("""\
+            name: s
+            experiments: [{task: node_classification, datasets: [Cora], models: [mlp], scenario: mine}]
+            """))
+    assert info.value.key == "experiments[0].scenario"
+    assert info.value.message == "scenario 'mine' has no default for option 'strength'; set it (a mapping with name " \
+                                 "and strength)"
+
+
+@dataclass(frozen=True)
+class _Cheating(LabelNoise):
+    """Relabels every node: the validation and test ones too."""
+
+    name = "cheating"
+
+    def apply(self, data: Data, seed: int):
+        return Data(**{**data.to_dict(), "y": torch.zeros_like(data.y)}), {}
+
+
+@dataclass(frozen=True)
+class _Rewiring(LabelNoise):
+    """Reverses every edge's direction without saying it changes edges."""
+
+    name = "rewiring"
+
+    def apply(self, data: Data, seed: int):
+        return Data(**{**data.to_dict(), "edge_index": data.edge_index.flip(0)}), {}
+
+    def apply_graphs(self, graphs, classes, seed):
+        return [Data(**{**g.to_dict(), "edge_index": g.edge_index[:, 1:]}) for g in graphs], {}
+
+
+@pytest.mark.parametrize(("scenario", "message"), [
+    (_Cheating(), "changed the labels or masks of validation or test nodes; a scenario perturbs the training data "
+                  "only"),
+    (_Rewiring(), "changed edges without declaring changes_edges = True"),
+])
+def test_a_scenario_that_changes_more_than_it_declares_fails_its_run(scenario, message):
+    """Scored against the labels it changed, a cheating scenario reads 100 %; one rewiring a graph whose features
+    come from its edges would slip past the refusal."""
+    from gnnbench.data.scenarios import perturbed
+
+    with pytest.raises(ValueError, match=re.escape(f"scenario '{scenario.name}' ({__name__}.{type(scenario).__name__}) "
+                                                   f"{message}")):
+        perturbed(scenario, split_graph(), seed=0)
+    assert perturbed(LabelNoise(rate=0.5), split_graph(), seed=0)[1]["flipped"] == 40  # a faithful one passes
+
+
+def test_a_graph_scenario_that_changes_edges_undeclared_fails_its_run():
+    from gnnbench.data.scenarios import perturbed_graphs
+
+    graphs = list(toy_graph_set(count=6))
+    with pytest.raises(ValueError, match="changed edges without declaring changes_edges = True"):
+        perturbed_graphs(_Rewiring(), graphs, 3, seed=0)
+    assert len(perturbed_graphs(FewShot(k=1), graphs, 3, seed=0)[0]) == 3  # a subset of the graphs as they were

@@ -19,7 +19,9 @@ the clean graph, not the perturbed one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
 from gnnbench.options import resolved_options
-from gnnbench.registry import register_scenario
+from gnnbench.registry import defined_in, register_scenario
 
 LABELLED = ("node_classification", "graph_classification")  # scenarios on training labels
 ANY_GRAPH = (*LABELLED, "graph_regression")  # structure noise
@@ -58,6 +60,59 @@ class Scenario(ABC):
     @abstractmethod
     def apply_graphs(self, graphs: Sequence[Data], classes: int | None, seed: int) -> tuple[list[Data], dict[str, Any]]:
         """(perturbed training graphs, what was changed); ``classes`` is None for a regression target."""
+
+
+def scenario_class_problem(name: str, cls: Any) -> str | None:
+    """What a class registered as scenario ``name`` lacks of what the harness reads, or None. Checked when it is
+    registered, rather than by a traceback when a suite names it."""
+    if not (isinstance(cls, type) and issubclass(cls, Scenario)):
+        return "is not a subclass of gnnbench.data.scenarios.Scenario"
+    if inspect.isabstract(cls):
+        return f"does not implement {', '.join(sorted(cls.__abstractmethods__))}"
+    if not dataclasses.is_dataclass(cls):
+        return "is not a dataclass; expected @dataclass(frozen=True) on it, its fields the options a suite sets"
+    if getattr(cls, "name", None) != name:
+        return (f"has name = {getattr(cls, 'name', None)!r}; expected name = {name!r}, the name it is registered "
+                "under (its draws and leaderboard sections are named by it)")
+    return None
+
+
+def perturbed(scenario: Scenario, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
+    """``scenario.apply``, checked to have changed the training data only: the labels and masks of validation
+    and test nodes as they were, and the edges too unless it declares ``changes_edges``. A scenario that
+    touched them would be scored on what it changed, or slip past the refusal on datasets whose features come
+    from the edges, without a word."""
+    out, info = scenario.apply(data, seed)
+    judged = data.val_mask | data.test_mask
+    if not (torch.equal(out.val_mask, data.val_mask) and torch.equal(out.test_mask, data.test_mask)
+            and out.y.shape == data.y.shape and torch.equal(out.y[judged], data.y[judged])):
+        raise ValueError(f"scenario '{scenario.name}' ({defined_in(type(scenario))}) changed the labels or masks "
+                         "of validation or test nodes; a scenario perturbs the training data only")
+    if not scenario.changes_edges and not torch.equal(out.edge_index, data.edge_index):
+        raise _undeclared_edges(scenario)
+    return out, info
+
+
+def perturbed_graphs(scenario: Scenario, graphs: Sequence[Data], classes: int | None,
+                     seed: int) -> tuple[list[Data], dict[str, Any]]:
+    """``scenario.apply_graphs`` on the training graphs, checked, unless it declares ``changes_edges``, to return
+    graphs whose edges are those of the graphs it was given."""
+    out, info = scenario.apply_graphs(graphs, classes, seed)
+    if not scenario.changes_edges:
+        given = {_edges(g) for g in graphs}
+        if any(_edges(g) not in given for g in out):
+            raise _undeclared_edges(scenario)
+    return out, info
+
+
+def _edges(graph: Data) -> tuple[tuple[int, ...], bytes]:
+    return tuple(graph.edge_index.shape), graph.edge_index.cpu().numpy().tobytes()
+
+
+def _undeclared_edges(scenario: Scenario) -> ValueError:
+    return ValueError(f"scenario '{scenario.name}' ({defined_in(type(scenario))}) changed edges without declaring "
+                      "changes_edges = True, which keeps it off datasets whose features or targets are computed "
+                      "from the edges")
 
 
 class LabelScenario(Scenario):

@@ -85,7 +85,7 @@ def stale(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[
 
 def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The successful runs in ``stale.jsonl`` (run_id -> latest record) that are runs of the suite file again, made
-    with the model code it imports now, and not in ``latest`` (the records of ``runs.jsonl``): set aside by
+    with the plugin code it imports now, and not in ``latest`` (the records of ``runs.jsonl``): set aside by
     ``prune`` when the suite was edited, and the edit undone. Their numbers are what a run would record now; a
     failure there is left to be run again."""
     wanted = suite.all_run_ids - latest.keys()

@@ -22,6 +22,7 @@ Every experiment key can be set under ``defaults``. Every error names the file, 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -354,6 +355,11 @@ class _Expander:
         number given for a float option made that float (``0`` and ``0.0`` are one run), added options at their
         off value left out. An option that the others make unread (``owner(...).unused()``) is an error, not a new
         run id for the same runs. A value ``owner`` rejects is located at its option when only one is set."""
+        required = [f.name for f in dataclasses.fields(owner) if f.init and f.default is dataclasses.MISSING
+                    and f.default_factory is dataclasses.MISSING and f.name not in options]
+        if required:
+            raise self.fail(key, f"{what} has no default for option '{required[0]}'; set it (a mapping with name "
+                                 f"and {required[0]})")
         try:
             hp.check_kwargs(owner, options, "option", what)
             options = hp.as_declared(owner, options)

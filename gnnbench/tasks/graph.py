@@ -43,6 +43,7 @@ from torch_geometric.loader import DataLoader
 
 from gnnbench import hparams as hp
 from gnnbench.data.collection import GraphCollection
+from gnnbench.data.scenarios import perturbed_graphs
 from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, check_output, train_epochs
@@ -137,7 +138,7 @@ class GraphTask(Task):
         parts = {s: dataset[index[s]] for s in SPLITS}
         perturbed = None
         if self.scenario is not None:  # the training graphs only: validation and test stay clean
-            graphs, perturbed = self.scenario.apply_graphs(list(parts["train"]), self.columns, ctx.seed)
+            graphs, perturbed = perturbed_graphs(self.scenario, list(parts["train"]), self.columns, ctx.seed)
             parts["train"] = GraphCollection(graphs)
         started = time.perf_counter()
         parts = {s: self.prepare(model, part) for s, part in parts.items()}

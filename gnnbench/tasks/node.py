@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch_geometric.data import Data
 
 from gnnbench import hparams as hp
+from gnnbench.data import scenarios
 from gnnbench.errors import DataError
 from gnnbench.kernels import CONCRETE, candidates, model_kernels
 from gnnbench.kernels.adjacency import graph_of, with_graph
@@ -68,7 +69,7 @@ class NodeClassification(Task):
         data, split_id = self.with_split(data, ctx.seed)
         perturbed = None
         if self.scenario is not None:  # training labels / mask / graph only; evaluation below uses clean labels
-            data, perturbed = self.scenario.apply(data, ctx.seed)
+            data, perturbed = scenarios.perturbed(self.scenario, data, ctx.seed)
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
         self.columns = self.num_classes(data)
         model = entry.obj(in_channels=data.num_features, out_channels=self.columns, **model_kwargs)
