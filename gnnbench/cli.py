@@ -335,7 +335,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   f"{'would be' if args.dry_run else 'taken'} back into {store.path}, not run again",
                   file=sys.stderr)
         if plan.changed:  # their numbers are another code's
-            files = sorted({file for r in plan.changed.values() for file in driver.edited_files(r)})
+            files = sorted(set().union(*driver.edited_files(plan.changed).values()))
             print(f"gnnbench: note: {_describe(plan.changed)} recorded in {store.path} "
                   f"{'was' if len(plan.changed) == 1 else 'were'} made with another version of {', '.join(files)}; "
                   + ("a run with --smoke sets them aside and runs them again" if smoking else
@@ -492,11 +492,12 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str
                 scenario_label(spec.get("scenario")), spec["seed"])
 
     ours = {key(s.to_dict()): run_setting(s.to_dict()) for s in suite.specs}
+    edited = driver.edited_files(changed)
     reasons: Counter[str] = Counter()
     for run_id, record in stale.items():
         now = ours.get(key(record["spec"]))
         if run_id in changed:
-            reasons[f"made with another version of {', '.join(driver.edited_files(record))}"] += 1
+            reasons[f"made with another version of {', '.join(edited[run_id])}"] += 1
         elif now is None:
             reasons["no such run in the suite now"] += 1
         else:

@@ -168,10 +168,9 @@ def defined_in(obj: object) -> str:
     return f"{module}.{qualname}"
 
 
-MODELS: Registry[Any] = Registry("model", builtins="gnnbench.models", group="gnnbench.models")
-DATASETS: Registry[Any] = Registry("dataset", builtins="gnnbench.data")
 def _check_task(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
-    """A task class lacking what the harness reads, or ``like`` naming no task: refused where it is registered."""
+    """A task class lacking what the harness reads, or ``like`` naming no task (or one that is itself ``like``
+    another: :func:`serves` follows one step): refused where it is registered."""
     from gnnbench.tasks.base import task_class_problem  # the tasks import this module
 
     if problem := task_class_problem(name, obj):
@@ -180,9 +179,11 @@ def _check_task(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
     if like is not None and like not in TASKS:
         hint = did_you_mean(like, TASKS.names()) or f"; known tasks: {', '.join(TASKS.names())}"
         raise RegistryError(f"{defined_in(obj)}: task '{name}' is registered like={like!r}, no task{hint}")
+    if like is not None and (further := TASKS.get(like).meta.get("like")):
+        raise RegistryError(f"{defined_in(obj)}: task '{name}' is registered like={like!r}, which is itself like "
+                            f"{further!r}; name that one")
 
 
-TASKS: Registry[Any] = Registry("task", builtins="gnnbench.tasks", check=_check_task)
 def _check_scenario(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
     """A scenario class lacking what the harness reads: refused where it is registered."""
     from gnnbench.data.scenarios import scenario_class_problem  # the scenarios import this module
@@ -191,6 +192,9 @@ def _check_scenario(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
         raise RegistryError(f"{defined_in(obj)}: scenario '{name}' {problem}")
 
 
+MODELS: Registry[Any] = Registry("model", builtins="gnnbench.models", group="gnnbench.models")
+DATASETS: Registry[Any] = Registry("dataset", builtins="gnnbench.data")
+TASKS: Registry[Any] = Registry("task", builtins="gnnbench.tasks", check=_check_task)
 SCENARIOS: Registry[Any] = Registry("scenario", builtins="gnnbench.data.scenarios", check=_check_scenario)
 
 register_model = MODELS.register

@@ -139,15 +139,18 @@ def test_profile_gathers_a_fresh_seeded_batch_every_time(monkeypatch: pytest.Mon
 
 def test_profile_modes_take_turns_so_a_drifting_machine_biases_none(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each gather here takes 1 ms longer than the one before (a machine slowing down). Timed one mode after
-    the other, the last mode's median would be ``repeats`` gathers later than the first's; taking turns in an
-    order reversed every round keeps the medians within one gather of each other."""
+    the other, the last mode's median would be ``repeats`` gathers later than the first's. Taking turns keeps
+    the medians within one gather; reversing the order every round (cpu, device, device, cpu, ...) leaves
+    neither mode always the later one, so over an even number of rounds their mean times are equal."""
     modes = available_modes(CPU)
     calls = iter(range(1, 1_000))
     monkeypatch.setattr(FeatureStore, "gather", lambda store, index, mode="cpu": (
         store.host[index], LoadStats(mode, len(index), 512, next(calls) * 1e-3, 0.0, "cpu")))
-    records = lp.profile(CPU, rows=2_000, row_bytes=(512,), batches=(100,), warmup=2, repeats=5)
+    records = lp.profile(CPU, rows=2_000, row_bytes=(512,), batches=(100,), warmup=2, repeats=4)
     medians = [r["seconds"] for r in records]
     assert len(medians) == len(modes) and max(medians) - min(medians) <= 1e-3 + 1e-12, medians
+    means = [sum(g["seconds"] for g in r["gathers"]) / len(r["gathers"]) for r in records]
+    assert max(means) - min(means) < 1e-12, means
 
 
 def test_profile_frees_each_batch_before_the_next_gather(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ task class lacking what the harness reads is refused where it is registered; an 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from pathlib import Path
 
@@ -98,3 +99,20 @@ def test_a_task_like_no_task_is_refused_with_the_closest_name(fresh_tasks):
         register_task("scored", like="node_clasification")(_task())
     register_task("scored", like="node_classification")(_task())
     assert TASKS.get("scored").meta["like"] == "node_classification"
+    with pytest.raises(RegistryError, match="task 'rescored' is registered like='scored', which is itself like "
+                                            "'node_classification'; name that one"):
+        register_task("rescored", like="scored")(_task(name="rescored"))
+
+
+def test_a_record_that_did_not_record_a_plugin_part_counts_as_made_with_another_version(fresh_tasks, tmp_path):
+    """A record made before tasks were covered names its model's file alone: which version of the task ran is
+    unknown, so ``prune`` sets it aside, as the leaderboard's warning about mixed versions says it would."""
+    code = re.search(r"```python\n(# my_tasks.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    plugin = tmp_path / "my_tasks.py"
+    plugin.write_text(code)
+    registry.load_plugin(str(plugin))
+    spec = {"model": "mlp", "task": "node_macro_f1", "dataset": "Cora", "scenario": None}
+    now = {"task": {"file": str(plugin), "sha256": hashlib.sha256(plugin.read_bytes()).hexdigest()}}
+    records = {"current": {"spec": spec, "sources": now},
+               "before tasks": {"spec": spec, "model_source": {"file": "/old/models.py", "sha256": "0" * 64}}}
+    assert driver.edited_files(records) == {"current": [], "before tasks": ["/old/models.py", str(plugin)]}

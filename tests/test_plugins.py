@@ -3,6 +3,7 @@ a located error."""
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from gnnbench.harness import driver
 from gnnbench.harness.executors import LocalExecutor
 from gnnbench.harness.store import RunStore
 from gnnbench.harness.suite import load_suite
-from gnnbench.registry import DATASETS, MODELS
+from gnnbench.registry import DATASETS, MODELS, register_dataset
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "adding_a_model.md"
 
@@ -392,3 +393,25 @@ def test_a_run_that_failed_with_an_older_plugin_file_is_retried_without_asking(b
     assert main(argv) == 0
     assert "another version" not in capsys.readouterr().err
     assert [r["status"] for r in RunStore(tmp_path / "results" / "edited").latest().values()] == ["ok"]
+
+
+class _Loader:
+    """A dataset loader that is a callable instance."""
+
+    def __call__(self, data_root=None):
+        return None
+
+
+def _load(data_root=None, size=3):
+    return None
+
+
+@pytest.mark.parametrize("loader", [functools.partial(_load, size=5), _Loader()], ids=["partial", "instance"])
+def test_a_loader_registered_as_a_partial_or_an_instance_is_traced_to_its_file(loader, monkeypatch):
+    """Its edits would otherwise go unnoticed: inspect finds no file for either."""
+    from gnnbench.harness.env import plugin_sources
+
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
+    register_dataset("Traced", tasks=("node_classification",))(loader)
+    spec = {"model": "mlp", "task": "node_classification", "dataset": "Traced"}
+    assert plugin_sources(spec)["dataset"]["file"] == __file__

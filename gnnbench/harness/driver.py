@@ -102,23 +102,31 @@ SOURCE_PARTS = ("model", "task", "dataset", "scenario")
 def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The recorded runs of the suite made with another version of a file defining their model, task, dataset
     or scenario than the one it imports now (:func:`edited_files`). The run id hashes the spec, not that code, so
-    without this an edited plugin's old numbers would count as its new ones."""
+    without this an edited plugin's old numbers would count as its new ones. Records naming no file at all ran
+    gnnbench's own code, or were made before records named their files."""
+    ours = {run_id: record for run_id, record in latest.items()  # of every experiment, --only or not
+            if run_id in suite.all_run_ids and recorded_sources(record)}
+    edited = edited_files(ours)
+    return {run_id: record for run_id, record in ours.items() if edited[run_id]}
+
+
+def edited_files(records: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """For each record (run_id -> record), the plugin files of its parts that differ from the ones it recorded:
+    by sha256, not by path (a Ray worker imports a copy of a plugin from elsewhere), or unrecorded (a record made
+    before tasks, datasets and scenarios were covered: which version of theirs ran is unknown). Each file is
+    hashed once, not once per record."""
     @cache
-    def now(parts: str) -> dict[str, dict[str, str]]:  # each file hashed once, not once per run
+    def now(parts: str) -> dict[str, dict[str, str]]:
         return plugin_sources(json.loads(parts))
 
-    return {run_id: record for run_id, record in latest.items()  # of every experiment, --only or not
-            if run_id in suite.all_run_ids and recorded_sources(record)
-            and edited_files(record, now(canonical_json({k: record["spec"].get(k) for k in SOURCE_PARTS})))}
-
-
-def edited_files(record: Mapping[str, Any], current: Mapping[str, dict[str, str]] | None = None) -> list[str]:
-    """The files named in ``record``'s sources whose bytes differ from the files its parts come from now
-    (``current``: their :func:`~gnnbench.harness.env.plugin_sources`, read when not given). Compared by sha256,
-    not by path: a Ray worker imports a copy of a plugin from elsewhere."""
-    current = plugin_sources(record["spec"]) if current is None else current
-    return sorted({source["file"] for part, source in recorded_sources(record).items()
-                   if current.get(part, {}).get("sha256") != source["sha256"]})
+    edited = {}
+    for run_id, record in records.items():
+        recorded = recorded_sources(record)
+        current = now(canonical_json({k: record["spec"].get(k) for k in SOURCE_PARTS}))
+        edited[run_id] = sorted({source["file"] for part, source in current.items()
+                                 if recorded.get(part, {}).get("sha256") != source["sha256"]}
+                                | {source["file"] for part, source in recorded.items() if part not in current})
+    return edited
 
 
 def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices: bool = True) -> None:

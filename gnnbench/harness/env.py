@@ -10,7 +10,7 @@ import platform
 import socket
 import subprocess
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,11 @@ def plugin_sources(spec: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def _file_source(obj: Any) -> dict[str, str] | None:
+    """The file defining ``obj``: a class or function; the function of a ``functools.partial``; the class of a
+    callable instance."""
+    obj = obj.func if isinstance(obj, partial) else obj
+    if not (inspect.isclass(obj) or inspect.isroutine(obj)):
+        obj = type(obj)
     try:
         path = Path(inspect.getfile(obj)).resolve()
         if path.is_relative_to(PACKAGE):

@@ -300,9 +300,10 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         if len(settings) > 1:
             problems.append(f"runs made with different settings ({setting_differences(settings)})")
         guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
-        versions = part["source"][part["source"] != "{}"].nunique()  # {}: gnnbench's own parts, or made before
-        if versions > 1:                                               # records named their files
-            problems.append(f"runs made with {versions} versions of their plugin files")
+        sources = [json.loads(s) for s in dict.fromkeys(part["source"]) if s != "{}"]  # {}: gnnbench's own parts,
+        if len(sources) > 1:                                                        # or made before records named files
+            problems.append(f"runs made with {len(sources)} versions of their plugin files "
+                            f"({', '.join(differing(sources))})")
         if problems:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row "
                           "uses them all until `gnnbench prune` sets the old ones aside", stacklevel=3)

@@ -22,6 +22,7 @@ from gnnbench import markdown
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import environment
 from gnnbench.kernels.timing import median_ms
+from gnnbench.loading.stats import LoadStats
 from gnnbench.loading.store import FeatureStore, available_modes
 
 ROW_BYTES = (128, 256, 512, 1024, 2048, 4096)
@@ -89,15 +90,15 @@ def _batch(rows: int, batch: int, generator: torch.Generator) -> torch.Tensor:
 def _measure_modes(store: FeatureStore, rows: int, batch: int, modes: Sequence[str], warmup: int, repeats: int,
                    generator: torch.Generator) -> list[dict[str, Any]]:
     """The statistics of every mode, each first checked against ``table[index]``. The modes take turns, in an
-    order reversed every round, so that none is always timed first or last: a machine that warms up or slows
-    down during the row biases no mode. Each batch is freed before the next gather: one kept alive makes the
+    order reversed every round, so that none is always the later one: a machine that warms up or slows down
+    during the row biases no mode. Each batch is freed before the next gather: one kept alive makes the
     allocator map fresh memory for every other large batch, and the median of a mode would flip between the
     two speeds with the parity of its turns."""
     for mode in modes:
         index = _batch(rows, batch, generator)
         if not torch.equal(store.gather(index, mode)[0].cpu(), store.host[index]):
             raise AssertionError(f"gather mode {mode} returned different rows")
-    stats: dict[str, list] = {mode: [] for mode in modes}
+    stats: dict[str, list[LoadStats]] = {mode: [] for mode in modes}
     for round_ in range(warmup + repeats):
         for mode in modes if round_ % 2 == 0 else modes[::-1]:
             stat = store.gather(_batch(rows, batch, generator), mode)[1]
@@ -116,7 +117,7 @@ def _shared_fields(row_bytes: int, rows: int, batch: int, copy_gbps: float, env:
     }
 
 
-def _statistics(mode: str, stats: list) -> dict[str, Any]:
+def _statistics(mode: str, stats: list[LoadStats]) -> dict[str, Any]:
     """One mode's fields: GB/s per gather, and the median gather's GB/s and CPU time."""
     rates = [s.gbps for s in stats]
     seconds = statistics.median(s.seconds for s in stats)
