@@ -168,6 +168,22 @@ def defined_in(obj: object) -> str:
     return f"{module}.{qualname}"
 
 
+#: what a dataset's ``from_edges`` may name: what it computes from its edges
+FROM_EDGES = ("features", "targets")
+
+
+def _check_dataset(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
+    """A loader that cannot be called, or a ``from_edges`` naming nothing in :data:`FROM_EDGES` (a misspelt one
+    would let an edge-changing scenario through): refused where it is registered."""
+    if not callable(obj):
+        raise RegistryError(f"{defined_in(obj)}: dataset '{name}' is {type(obj).__name__}; expected a loader: a "
+                            "function (or other callable) taking the data root and returning the data")
+    derived = meta.get("from_edges", ())
+    if isinstance(derived, str) or not isinstance(derived, (tuple, list)) or not set(derived) <= set(FROM_EDGES):
+        raise RegistryError(f"{defined_in(obj)}: dataset '{name}' has from_edges={derived!r}; expected a tuple of "
+                            f"{' and '.join(map(repr, FROM_EDGES))}: what it computes from its edges")
+
+
 def _check_task(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
     """A task class lacking what the harness reads, or ``like`` naming no task (or one that is itself ``like``
     another: :func:`serves` follows one step): refused where it is registered."""
@@ -193,7 +209,7 @@ def _check_scenario(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
 
 
 MODELS: Registry[Any] = Registry("model", builtins="gnnbench.models", group="gnnbench.models")
-DATASETS: Registry[Any] = Registry("dataset", builtins="gnnbench.data")
+DATASETS: Registry[Any] = Registry("dataset", builtins="gnnbench.data", check=_check_dataset)
 TASKS: Registry[Any] = Registry("task", builtins="gnnbench.tasks", check=_check_task)
 SCENARIOS: Registry[Any] = Registry("scenario", builtins="gnnbench.data.scenarios", check=_check_scenario)
 

@@ -44,7 +44,7 @@ def test_broken_yaml_is_one_line_exit_2_and_debug_shows_the_traceback(write_suit
 
 
 @pytest.mark.parametrize(("model", "expected"), [
-    ("gcm", "experiments[0].models[0].name: unknown model 'gcm'; did you mean 'gcn'?"),
+    ("gcm", "experiments[0].models[0]: unknown model 'gcm'; did you mean 'gcn'?"),
     ("{name: gcn, hparams: {lr: 0.1, dropuot: 0.1}}",
      "experiments[0].models[0].hparams.dropuot: unknown hyperparameter 'dropuot' for model 'gcn'; "
      "did you mean 'dropout'?"),

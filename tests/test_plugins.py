@@ -170,7 +170,7 @@ def test_a_plugin_entry_with_bad_defaults_is_rejected_where_the_suite_uses_it(wr
     (tmp_path / "mine.py").write_text(PLUGIN.format(name="checked", registration=registration))
     with pytest.raises(ConfigError) as info:
         load_suite(write_suite(SUITE % "checked"))
-    assert info.value.key == "experiments[0].models[0].name"
+    assert info.value.key == "experiments[0].models[0]"  # where the suite names it
     assert info.value.message.startswith(f"the registry entry of model 'checked' ({tmp_path / 'mine.py'}:Mine)")
     assert message in info.value.message
 
@@ -415,3 +415,18 @@ def test_a_loader_registered_as_a_partial_or_an_instance_is_traced_to_its_file(l
     register_dataset("Traced", tasks=("node_classification",))(loader)
     spec = {"model": "mlp", "task": "node_classification", "dataset": "Traced"}
     assert plugin_sources(spec)["dataset"]["file"] == __file__
+
+
+@pytest.mark.parametrize(("loader", "meta", "expected"), [
+    (_load, {"from_edges": "features"}, "has from_edges='features'; expected a tuple of 'features' and 'targets'"),
+    (_load, {"from_edges": ("festures",)}, "has from_edges=('festures',); expected a tuple"),
+    ("data.pt", {}, "is str; expected a loader: a function (or other callable) taking the data root"),
+])
+def test_a_dataset_entry_that_cannot_serve_is_refused_where_it_is_registered(loader, meta, expected, monkeypatch):
+    """A misspelt from_edges would let a scenario that changes edges through to features computed from them."""
+    from gnnbench.registry import RegistryError
+
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
+    with pytest.raises(RegistryError, match=re.escape(f"dataset 'Checked' {expected}")):
+        register_dataset("Checked", tasks=("node_classification",), **meta)(loader)
+    assert "Checked" not in DATASETS

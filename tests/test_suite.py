@@ -145,7 +145,12 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: []\n", "experiments", "non-empty list"),
     ("name: s\nexperimnts: []\n", "experimnts", "did you mean 'experiments'"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcm]}]\n",
+     "experiments[0].models[0]", "unknown model 'gcm'; did you mean 'gcn'?"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcm}]}]\n",
      "experiments[0].models[0].name", "unknown model 'gcm'; did you mean 'gcn'?"),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [gin]}]\n",
+     "experiments[0].models[0]", "model 'gin' does not support task 'graph_classification' (it supports: "
+     "node_classification, inductive_node_classification, inductive_node_regression); did you mean 'gin_pool'?"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: gcn, hparams: {hiden_channels: 8}}]}]\n",
      "experiments[0].models[0].hparams.hiden_channels",

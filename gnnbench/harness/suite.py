@@ -464,6 +464,7 @@ class _Expander:
         A point resolves per dataset because a model may have per-dataset defaults; the config label is
         relative to the defaults on that dataset, so a method run with its official settings is ``default``.
         """
+        name_key = key if isinstance(value, str) else _join(key, "name")  # where the user wrote it
         if isinstance(value, str):
             value = {"name": value}
         if not isinstance(value, dict):
@@ -477,15 +478,16 @@ class _Expander:
         value = self.mapping(value, key, ("name", "hparams"), hint)
         name = value.get("name")
         if not isinstance(name, str):
-            raise self.fail(_join(key, "name"), f"expected a model name, got {_kind(name)}")
+            raise self.fail(name_key, f"expected a model name, got {_kind(name)}")
         try:
             entry = MODELS.get(name)
         except GnnbenchError as exc:
-            raise self.fail(_join(key, "name"), str(exc)) from None
+            raise self.fail(name_key, str(exc)) from None
         if not serves(entry, task):
-            raise self.fail(_join(key, "name"), f"model '{name}' does not support task '{task}' "
-                                                f"(it supports: {', '.join(entry.tasks) or 'none'})"
-                                                f"{_unknown_tasks(entry)}")
+            serving = [m.name for m in MODELS.entries() if serves(m, task)]
+            raise self.fail(name_key, f"model '{name}' does not support task '{task}' "
+                                      f"(it supports: {', '.join(entry.tasks) or 'none'}){_unknown_tasks(entry)}"
+                                      f"{did_you_mean(name, serving)}")
         hparams_key = _join(key, "hparams")
         overrides = value.get("hparams")
         overrides = {} if overrides is None else overrides  # `hparams:` with every line commented out
@@ -498,7 +500,7 @@ class _Expander:
         try:
             hp.check_entry(entry, task_cls)
         except hp.HparamError as exc:
-            raise self.fail(_join(key, "name"), str(exc)) from None
+            raise self.fail(name_key, str(exc)) from None
         defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in datasets}
         axes = []
         for k in sorted(overrides):
