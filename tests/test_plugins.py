@@ -430,3 +430,63 @@ def test_a_dataset_entry_that_cannot_serve_is_refused_where_it_is_registered(loa
     with pytest.raises(RegistryError, match=re.escape(f"dataset 'Checked' {expected}")):
         register_dataset("Checked", tasks=("node_classification",), **meta)(loader)
     assert "Checked" not in DATASETS
+
+
+BAD_LOADER = """\
+import os
+import torch
+from torch_geometric.data import Data
+from gnnbench import register_dataset
+
+@register_dataset("Bad", tasks=("{task}",))
+def bad(data_root=None):
+    g = torch.Generator().manual_seed(0)
+    x, edge_index, y = torch.randn(60, 4, generator=g), torch.randint(60, (2, 200), generator=g), torch.arange(60) % 3
+    graphs = [Data(x=x[:6], edge_index=edge_index[:, :0], y=y[:1]) for _ in range(10)]
+    {body}
+"""
+
+
+@pytest.mark.parametrize(("task", "body", "message"), [
+    ("node_classification", "return {'x': x, 'edge_index': edge_index, 'y': y}",
+     "the loader returned dict; expected a torch_geometric.data.Data with x, edge_index and y"),
+    ("node_classification", "return Data(x=x, edge_index=edge_index, y=y.float())",
+     "y is a float32 tensor of shape [60]; expected an integer tensor of one class id per node (60 here)"),
+    ("node_classification", "return Data(x=x, edge_index=edge_index, y=y.view(-1, 1))",
+     "y is a int64 tensor of shape [60, 1]; expected an integer tensor of one class id per node"),
+    ("node_classification", "return Data(edge_index=edge_index, y=y, num_nodes=60)",
+     "x is missing; expected a float tensor of one row of features per node"),
+    ("node_classification", "return Data(x=x.long(), edge_index=edge_index, y=y)", "x is a int64 tensor"),
+    ("link_prediction", "return Data(x=x, edge_index=edge_index + 5, y=y)",
+     "edge_index holds node ids 5..64; expected ids of the 60 nodes of x (0..59)"),
+    ("node_classification", "return torch.load(os.environ['MY_DATA_FOR_GNNBENCH_TESTS'])",
+     "could not load: KeyError: 'MY_DATA_FOR_GNNBENCH_TESTS'"),
+    ("graph_classification", "return graphs",
+     "the loader returned list; expected a torch_geometric dataset of graphs (wrap a list of Data in "
+     "gnnbench.data.collection.GraphCollection)"),
+    ("graph_classification", "from gnnbench.data.collection import GraphCollection\n"
+                             "    return GraphCollection([Data(x=g.x, edge_index=g.edge_index) for g in graphs])",
+     "its first graph has no y; expected every graph's target in y"),
+    ("graph_classification", "from gnnbench.data.collection import GraphCollection\n"
+                             "    return GraphCollection([Data(x=g.x, edge_index=g.edge_index, y=g.y.float()) "
+                             "for g in graphs])",
+     "the first graph's y is a float32 tensor; expected integer class ids"),
+])
+def test_a_plugin_loader_returning_what_its_task_cannot_read_is_one_line_before_any_run(task, body, message,
+                                                                                          write_suite, tmp_path,
+                                                                                          monkeypatch):
+    """Not a torch error in every run, deep in a model ('dict' has no attribute 'clone', an index out of bounds
+    in a convolution), nor a traceback for the loader's own KeyError."""
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
+    monkeypatch.delenv("MY_DATA_FOR_GNNBENCH_TESTS", raising=False)
+    (tmp_path / "bad.py").write_text(BAD_LOADER.format(task=task, body=body))
+    model = {"graph_classification": "gin_pool", "link_prediction": "gcn"}.get(task, "mlp")
+    suite = load_suite(write_suite(f"""\
+        name: bad
+        plugins: [bad.py]
+        experiments: [{{task: {task}, datasets: [Bad], models: [{model}]}}]
+        """))
+    with pytest.raises(ConfigError) as info:
+        driver.preflight(suite, suite.specs, None)
+    assert info.value.key == "experiments[0].datasets[0]"
+    assert message in info.value.message

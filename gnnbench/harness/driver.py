@@ -15,7 +15,7 @@ from gnnbench.harness.env import host_environment, plugin_sources
 from gnnbench.harness.runner import device_problem
 from gnnbench.harness.spec import RunSpec, Suite
 from gnnbench.harness.store import STALE_FILE, RunStore, recorded_sources
-from gnnbench.registry import DATASETS
+from gnnbench.registry import DATASETS, defined_in
 from gnnbench.settings import canonical_json
 
 
@@ -143,12 +143,16 @@ def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices
     for s in specs:
         tasks.setdefault(s.dataset, {}).setdefault(canonical_json([s.task, s.task_options]), s)
     for name, under in tasks.items():
+        first = next(iter(under.values())).experiment  # where the suite uses it first
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 data = DATASETS.get(name).obj(data_root)
         except GnnbenchError as exc:
-            first = next(iter(under.values())).experiment  # where the suite uses it first
             raise ConfigError(str(suite.path), suite.dataset_keys.get((first, name)), str(exc)) from None
+        except Exception as exc:  # a plugin loader's own error (a missing file, a variable unset): one line, here
+            raise ConfigError(str(suite.path), suite.dataset_keys.get((first, name)),
+                              f"dataset '{name}' ({defined_in(DATASETS.get(name).obj)}) could not load: "
+                              f"{type(exc).__name__}: {exc}") from exc
         for s in under.values():
             try:
                 s.build_task().check_data(data)

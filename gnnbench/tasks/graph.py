@@ -47,6 +47,7 @@ from gnnbench.data.scenarios import perturbed_graphs
 from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, check_output, train_epochs
+from gnnbench.tasks.data_checks import check_graph_set
 from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams
 from gnnbench.tasks.splits import holdout, stratified_folds
@@ -173,7 +174,12 @@ class GraphTask(Task):
                              "ships none (use split: cv)")
 
     def check_data(self, data: Dataset) -> None:
-        """``split: dataset`` needs the dataset's own train/val/test graphs (``split_idx``)."""
+        """A dataset of graphs with features and targets (:func:`~gnnbench.tasks.data_checks.check_graph_set`);
+        ``split: dataset`` needs the dataset's own train/val/test graphs (``split_idx``)."""
+        first = check_graph_set(data)
+        if isinstance(self, _Classification) and (first.y.is_floating_point() or first.y.dtype == torch.bool):
+            raise DataError(f"the first graph's y is a {str(first.y.dtype).removeprefix('torch.')} tensor; expected "
+                            "integer class ids")
         if not isinstance(self.options, GraphOptions) or self.options.split != "dataset":
             return
         split_idx = getattr(data, "split_idx", None)

@@ -31,6 +31,7 @@ from torch_geometric.transforms import RandomLinkSplit
 from gnnbench import hparams as hp
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output
+from gnnbench.tasks.data_checks import check_graph
 from gnnbench.tasks.metrics import average_precision, hits_at_k, roc_auc
 
 SPLITS = ("train", "val", "test")
@@ -75,6 +76,10 @@ class LinkPrediction(Task):
     def label(self) -> str:
         """Test pairs scored on the training edges alone is another protocol: its runs get their own rows."""
         return self.name if self.options.test_graph == "train_val" else f"{self.name}(test_graph=train)"
+
+    def check_data(self, data: Data) -> None:
+        """One graph with float features (:func:`~gnnbench.tasks.data_checks.check_graph`): its edges are split."""
+        check_graph(data)
 
     def run(self, entry: Entry, data: Data, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
         opts: LinkOptions = self.options

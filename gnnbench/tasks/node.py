@@ -25,6 +25,7 @@ from gnnbench.kernels.adjacency import graph_of, with_graph
 from gnnbench.kernels.auto import use_kernel
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output
+from gnnbench.tasks.data_checks import check_classes, check_graph
 from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.splits import check_fractions, stratified_masks
 
@@ -95,7 +96,10 @@ class NodeClassification(Task):
         return result
 
     def check_data(self, data: Data) -> None:
-        """``split: public`` needs the dataset's own masks: one boolean per node for each split."""
+        """One graph with float features and a class id per node (:mod:`~gnnbench.tasks.data_checks`); ``split:
+        public`` needs the dataset's own masks: one boolean per node for each split."""
+        check_graph(data)
+        check_classes(data.y, data.num_nodes, "node")
         if self.options.split != "public":
             return
         masks = {s: getattr(data, f"{s}_mask", None) for s in SPLITS}

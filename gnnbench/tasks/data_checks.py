@@ -1,0 +1,65 @@
+"""What a task's data must hold, checked once per dataset before any run (``Task.check_data``): a plugin loader
+that returns a dict, float class labels or edges past the last node is named there, rather than failing every
+run with a torch error deep in a model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch_geometric.data import Data, Dataset
+
+from gnnbench.errors import DataError
+
+
+def check_graph(data: Any) -> None:
+    """A PyG ``Data`` with float features ``x`` of one row per node and ``edge_index`` of node ids below
+    ``num_nodes``."""
+    if not isinstance(data, Data):
+        raise DataError(f"the loader returned {type(data).__name__}; expected a torch_geometric.data.Data with "
+                        "x, edge_index and y")
+    x, edge_index = getattr(data, "x", None), getattr(data, "edge_index", None)
+    if not (isinstance(x, torch.Tensor) and x.dim() == 2 and x.is_floating_point()):
+        raise DataError(f"x is {_described(x)}; expected a float tensor of one row of features per node")
+    if not (isinstance(edge_index, torch.Tensor) and edge_index.dim() == 2 and edge_index.size(0) == 2
+            and edge_index.dtype == torch.long):
+        raise DataError(f"edge_index is {_described(edge_index)}; expected a long tensor of shape [2, edges]")
+    if edge_index.numel() and not 0 <= int(edge_index.min()) <= int(edge_index.max()) < x.size(0):
+        raise DataError(f"edge_index holds node ids {int(edge_index.min())}..{int(edge_index.max())}; expected ids "
+                        f"of the {x.size(0)} nodes of x (0..{x.size(0) - 1})")
+
+
+def check_classes(y: Any, items: int, what: str) -> None:
+    """Class ids: an integer tensor of one entry per item, -1 for an unlabelled one."""
+    if not (isinstance(y, torch.Tensor) and y.dim() == 1 and y.numel() == items
+            and not y.is_floating_point() and y.dtype != torch.bool):
+        raise DataError(f"y is {_described(y)}; expected an integer tensor of one class id per {what} ({items} "
+                        "here), -1 where unlabelled")
+    if y.numel() and int(y.min()) < -1:
+        raise DataError(f"y holds {int(y.min())}; expected class ids from 0, and -1 where unlabelled")
+
+
+def check_graph_set(dataset: Any) -> Data:
+    """A PyG dataset of graphs (``InMemoryDataset``; a list of ``Data`` wrapped in
+    ``gnnbench.data.collection.GraphCollection``), its first graph checked as :func:`check_graph`, with ``y``.
+    Returns that graph."""
+    if not isinstance(dataset, Dataset):
+        hint = " (wrap a list of Data in gnnbench.data.collection.GraphCollection)" if isinstance(dataset, list) else ""
+        raise DataError(f"the loader returned {type(dataset).__name__}; expected a torch_geometric dataset of graphs"
+                        f"{hint}")
+    if not len(dataset):
+        raise DataError("the loader returned a dataset without graphs")
+    first = dataset[0]
+    try:
+        check_graph(first)
+    except DataError as exc:
+        raise DataError(f"its first graph: {exc}") from None
+    if getattr(first, "y", None) is None:
+        raise DataError("its first graph has no y; expected every graph's target in y")
+    return first
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {list(value.shape)}"
+    return "missing" if value is None else type(value).__name__
