@@ -471,6 +471,12 @@ def bad(data_root=None):
                              "    return GraphCollection([Data(x=g.x, edge_index=g.edge_index, y=g.y.float()) "
                              "for g in graphs])",
      "the first graph's y is a float32 tensor; expected integer class ids"),
+    ("temporal_link", "from torch_geometric.data import TemporalData\n"
+                      "    return TemporalData(src=edge_index[0], dst=edge_index[1], t=torch.arange(200).flip(0), "
+                      "msg=torch.zeros(200, 1))",
+     "t is not sorted: event 1 (t=198) comes after t=199; expected events in time order"),
+    ("temporal_link", "return Data(x=x, edge_index=edge_index, y=y)",
+     "the loader returned Data; expected a torch_geometric.data.TemporalData"),
 ])
 def test_a_plugin_loader_returning_what_its_task_cannot_read_is_one_line_before_any_run(task, body, message,
                                                                                           write_suite, tmp_path,
@@ -480,7 +486,7 @@ def test_a_plugin_loader_returning_what_its_task_cannot_read_is_one_line_before_
     monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
     monkeypatch.delenv("MY_DATA_FOR_GNNBENCH_TESTS", raising=False)
     (tmp_path / "bad.py").write_text(BAD_LOADER.format(task=task, body=body))
-    model = {"graph_classification": "gin_pool", "link_prediction": "gcn"}.get(task, "mlp")
+    model = {"graph_classification": "gin_pool", "link_prediction": "gcn", "temporal_link": "edgebank"}.get(task, "mlp")
     suite = load_suite(write_suite(f"""\
         name: bad
         plugins: [bad.py]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch_geometric.data import Data, Dataset
+from torch_geometric.data import Data, Dataset, TemporalData
 
 from gnnbench.errors import DataError
 
@@ -57,6 +57,30 @@ def check_graph_set(dataset: Any) -> Data:
     if getattr(first, "y", None) is None:
         raise DataError("its first graph has no y; expected every graph's target in y")
     return first
+
+
+def check_stream(data: Any) -> None:
+    """A PyG ``TemporalData`` of events sorted by time: integer ``src``, ``dst`` and ``t``, and a float ``msg`` row
+    per event. Unsorted events would make the chronological split mix past and future, without an error."""
+    if not isinstance(data, TemporalData):
+        raise DataError(f"the loader returned {type(data).__name__}; expected a torch_geometric.data.TemporalData "
+                        "(gnnbench.data.temporal.stream builds one from src, dst, t, msg)")
+    fields = {k: getattr(data, k, None) for k in ("src", "dst", "t", "msg")}
+    events = fields["src"].numel() if isinstance(fields["src"], torch.Tensor) else -1
+    for key in ("src", "dst", "t"):
+        value = fields[key]
+        if not (isinstance(value, torch.Tensor) and value.dim() == 1 and value.numel() == events
+                and not value.is_floating_point() and value.dtype != torch.bool):
+            raise DataError(f"{key} is {_described(value)}; expected an integer tensor of one entry per event")
+    msg = fields["msg"]
+    if not (isinstance(msg, torch.Tensor) and msg.dim() == 2 and msg.size(0) == events and msg.is_floating_point()):
+        raise DataError(f"msg is {_described(msg)}; expected a float tensor of one row of features per event")
+    unsorted = (fields["t"][1:] < fields["t"][:-1]).nonzero()
+    if unsorted.numel():
+        at = int(unsorted[0]) + 1
+        raise DataError(f"t is not sorted: event {at} (t={int(fields['t'][at])}) comes after t="
+                        f"{int(fields['t'][at - 1])}; expected events in time order (gnnbench.data.temporal.stream "
+                        "sorts them)")
 
 
 def _described(value: Any) -> str:

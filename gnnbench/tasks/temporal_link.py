@@ -49,6 +49,7 @@ from torch_geometric.data import TemporalData
 from gnnbench import hparams as hp
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
+from gnnbench.tasks.data_checks import check_stream
 from gnnbench.tasks.metrics import average_precision, mrr, roc_auc
 
 Strategy = Literal["random", "historical", "inductive"]
@@ -195,6 +196,10 @@ class TemporalLinkPrediction(Task):
 
     def label(self) -> str:
         return f"{self.name}({self.options.setting},{self.options.negatives})"
+
+    def check_data(self, data: TemporalData) -> None:
+        """An event stream sorted by time (:func:`~gnnbench.tasks.data_checks.check_stream`): it is split by time."""
+        check_stream(data)
 
     def run(self, entry: Entry, data: TemporalData, hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> dict:
