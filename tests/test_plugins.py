@@ -457,6 +457,14 @@ def bad(data_root=None):
     ("node_classification", "return Data(edge_index=edge_index, y=y, num_nodes=60)",
      "x is missing; expected a float tensor of one row of features per node"),
     ("node_classification", "return Data(x=x.long(), edge_index=edge_index, y=y)", "x is a int64 tensor"),
+    ("node_classification",  # split: public, the default
+     "m = torch.arange(60) < 40\n    return Data(x=x, edge_index=edge_index, y=y, train_mask=m, val_mask=~m, "
+     "test_mask=m)",
+     "40 nodes are in both train_mask and test_mask; expected disjoint splits"),
+    ("node_classification",
+     "m = torch.arange(60)\n    return Data(x=x, edge_index=edge_index, y=torch.where(m < 50, y, -1), "
+     "train_mask=m < 20, val_mask=(m >= 20) & (m < 40), test_mask=m >= 40)",
+     "10 nodes of the public split have y = -1; expected a class id for every node in train_mask"),
     ("link_prediction", "return Data(x=x, edge_index=edge_index + 5, y=y)",
      "edge_index holds node ids 5..64; expected ids of the 60 nodes of x (0..59)"),
     ("node_classification", "return torch.load(os.environ['MY_DATA_FOR_GNNBENCH_TESTS'])",

@@ -108,6 +108,13 @@ class NodeClassification(Task):
         if bad:
             raise DataError(f"split 'public' uses the dataset's own masks, and this dataset has no {', '.join(bad)} "
                             f"(a boolean tensor of one entry per node, {data.num_nodes} here); use split: random")
+        for i, a in enumerate(SPLITS):  # a node in two splits would be trained on and then scored
+            for b in SPLITS[i + 1:]:
+                if shared := int((masks[a] & masks[b]).sum()):
+                    raise DataError(f"{shared} nodes are in both {a}_mask and {b}_mask; expected disjoint splits")
+        if unlabelled := int((data.y[masks["train"] | masks["val"] | masks["test"]] < 0).sum()):
+            raise DataError(f"{unlabelled} nodes of the public split have y = -1; expected a class id for every node "
+                            "in train_mask, val_mask and test_mask")
 
     def with_split(self, data: Data, seed: int) -> tuple[Data, str]:
         """``data`` with train/val/test masks for this run, and an id naming the split."""
