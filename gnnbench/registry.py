@@ -98,6 +98,9 @@ class Registry(Generic[T]):
                     f"{self.kind} '{name}' is already registered by {defined_in(self._entries[name].obj)}; "
                     f"cannot register it again from {defined_in(obj)}"
                 )
+            if isinstance(tasks, str) or not all(isinstance(t, str) for t in tasks):
+                raise RegistryError(f"{defined_in(obj)}: {self.kind} '{name}' has tasks={tasks!r}; expected a tuple "
+                                    f"of task names, e.g. tasks=({str(tasks)!r},)")
             if self._check is not None:
                 self._check(name, obj, meta)
             self._entries[name] = Entry(
@@ -179,7 +182,7 @@ def _check_dataset(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
         raise RegistryError(f"{defined_in(obj)}: dataset '{name}' is {type(obj).__name__}; expected a loader: a "
                             "function (or other callable) taking the data root and returning the data")
     derived = meta.get("from_edges", ())
-    if isinstance(derived, str) or not isinstance(derived, (tuple, list)) or not set(derived) <= set(FROM_EDGES):
+    if isinstance(derived, str) or not isinstance(derived, (tuple, list)) or not all(d in FROM_EDGES for d in derived):
         raise RegistryError(f"{defined_in(obj)}: dataset '{name}' has from_edges={derived!r}; expected a tuple of "
                             f"{' and '.join(map(repr, FROM_EDGES))}: what it computes from its edges")
 

@@ -57,7 +57,7 @@ def test_the_documented_task_runs_the_models_and_datasets_of_the_task_it_is_like
     assert main(["list", "models", "--task", "node_macro_f1", "--plugin", str(plugin)]) == 0
     listed = {line.split("\t")[0] for line in capsys.readouterr().out.splitlines()[1:]}
     assert {"gcn", "gat", "mlp"} <= listed and "kpath" not in listed  # kpath is a graph-level model
-    with pytest.raises(ConfigError, match=r"models\[0\]\.name: model 'kpath' does not support task 'node_macro_f1'"):
+    with pytest.raises(ConfigError, match=r"models\[0\]: model 'kpath' does not support task 'node_macro_f1'"):
         load_suite(write_suite(path.read_text().replace("[gcn, mlp]", "[kpath]"), "kpath.yaml"))
 
     plugin.write_text(code + "\n# a fix\n")  # the task's code, not the model's, changed
@@ -77,7 +77,8 @@ def _task(**attributes) -> type:
 
 @pytest.mark.parametrize(("cls", "expected"), [
     (_task(direction="maximize"), "has direction = 'maximize'; expected 'max' (a higher metric is better) or 'min'"),
-    (_task(metric=None), "has no metric; expected a class attribute naming the key of the task's metrics"),
+    (_task(metric=None), "has metric = None; expected a class attribute naming the key of the task's metrics"),
+    (_task(metric=3), "has metric = 3; expected a class attribute naming the key"),
     (_task(name="scored_v2"), "has name = 'scored_v2'; expected name = 'scored', the name it is registered under"),
     (_task(name=None), "has name = None; expected name = 'scored'"),
     (_task(Options=None), "has no Options; expected a dataclass of the options a suite's task: mapping sets"),

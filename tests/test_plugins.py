@@ -133,7 +133,8 @@ def test_a_node_dataset_without_masks_is_refused_for_the_public_split_before_any
     with pytest.raises(ConfigError) as info:  # at the experiment whose split needs masks, not the dataset's first use
         driver.preflight(second, second.specs, None)
     assert info.value.key == "experiments[1].datasets[1]"
-    assert info.value.message == ("task 'node_classification' cannot run on dataset 'Maskless': split 'public' uses "
+    assert info.value.message == (f"task 'node_classification' cannot run on dataset 'Maskless' ({tmp_path / 'toy.py'}"
+                                  ":maskless): split 'public' uses "
                                   "the dataset's own masks, and this dataset has no train_mask, val_mask, test_mask "
                                   "(a boolean tensor of one entry per node, 60 here); use split: random")
     random = load_suite(write_suite(text.format(task="{name: node_classification, split: random}")))
@@ -451,12 +452,17 @@ def bad(data_root=None):
     ("node_classification", "return {'x': x, 'edge_index': edge_index, 'y': y}",
      "the loader returned dict; expected a torch_geometric.data.Data with x, edge_index and y"),
     ("node_classification", "return Data(x=x, edge_index=edge_index, y=y.float())",
-     "y is a float32 tensor of shape [60]; expected an integer tensor of one class id per node (60 here)"),
+     "y is a tensor of dtype float32 and shape [60]; expected an int64 tensor of one class id per node (60 here)"),
+    ("node_classification", "return Data(x=x, edge_index=edge_index, y=y.int())",
+     "y is a tensor of dtype int32 and shape [60]; expected an int64 tensor"),
     ("node_classification", "return Data(x=x, edge_index=edge_index, y=y.view(-1, 1))",
-     "y is a int64 tensor of shape [60, 1]; expected an integer tensor of one class id per node"),
+     "y is a tensor of dtype int64 and shape [60, 1]; expected an int64 tensor of one class id per node"),
     ("node_classification", "return Data(edge_index=edge_index, y=y, num_nodes=60)",
-     "x is missing; expected a float tensor of one row of features per node"),
-    ("node_classification", "return Data(x=x.long(), edge_index=edge_index, y=y)", "x is a int64 tensor"),
+     "x is missing; expected a float32 tensor of one row of features per node (or integer ids"),
+    ("node_classification", "return Data(x=x.double(), edge_index=edge_index, y=y)",
+     "x is a tensor of dtype float64 and shape [60, 4]; expected float32 features, as the models' weights"),
+    ("node_classification", "return Data(x=x[0], edge_index=edge_index, y=y)", "x is a tensor of dtype float32 and "
+                                                                               "shape [4]; expected a float32 tensor"),
     ("node_classification",  # split: public, the default
      "m = torch.arange(60) < 40\n    return Data(x=x, edge_index=edge_index, y=y, train_mask=m, val_mask=~m, "
      "test_mask=m)",
@@ -478,7 +484,7 @@ def bad(data_root=None):
     ("graph_classification", "from gnnbench.data.collection import GraphCollection\n"
                              "    return GraphCollection([Data(x=g.x, edge_index=g.edge_index, y=g.y.float()) "
                              "for g in graphs])",
-     "the first graph's y is a float32 tensor; expected integer class ids"),
+     "the first graph's y has dtype float32; expected int64 class ids"),
     ("temporal_link", "from torch_geometric.data import TemporalData\n"
                       "    return TemporalData(src=edge_index[0], dst=edge_index[1], t=torch.arange(200).flip(0), "
                       "msg=torch.zeros(200, 1))",
@@ -504,3 +510,17 @@ def test_a_plugin_loader_returning_what_its_task_cannot_read_is_one_line_before_
         driver.preflight(suite, suite.specs, None)
     assert info.value.key == "experiments[0].datasets[0]"
     assert message in info.value.message
+
+
+def test_integer_features_are_ids_a_model_may_embed(write_suite, tmp_path, monkeypatch):
+    """Atom types and other categorical features come as integer x; a model embedding them must not be refused."""
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
+    (tmp_path / "ids.py").write_text(BAD_LOADER.format(task="node_classification", body=(
+        "m = torch.arange(60)\n    return Data(x=(x > 0).long(), edge_index=edge_index, y=y, train_mask=m < 20, "
+        "val_mask=(m >= 20) & (m < 40), test_mask=m >= 40)")))
+    suite = load_suite(write_suite("""\
+        name: ids
+        plugins: [ids.py]
+        experiments: [{task: node_classification, datasets: [Bad], models: [mlp]}]
+        """))
+    driver.preflight(suite, suite.specs, None)

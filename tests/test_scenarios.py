@@ -405,3 +405,35 @@ def test_a_graph_scenario_that_changes_edges_undeclared_fails_its_run():
     with pytest.raises(ValueError, match="changed edges without declaring changes_edges = True"):
         perturbed_graphs(_Rewiring(), graphs, 3, seed=0)
     assert len(perturbed_graphs(FewShot(k=1), graphs, 3, seed=0)[0]) == 3  # a subset of the graphs as they were
+
+
+@dataclass(frozen=True)
+class _InPlace(LabelNoise):
+    """Relabels every node of its input in place and returns it."""
+
+    name = "in_place"
+
+    def apply(self, data: Data, seed: int):
+        data.y[:] = 0
+        return data, {}
+
+
+def test_the_tasks_check_the_scenario_they_apply_one_editing_its_input_in_place_too():
+    """Through the task, not only the checking function: a task calling ``apply`` itself would score a cheating
+    scenario; an in-place edit would also pass a check comparing the input with itself, and change the
+    loader's data under later runs."""
+    from gnnbench.registry import MODELS
+    from gnnbench.tasks.base import Budget, RunContext
+    from gnnbench.tasks.graph import GraphClassification, GraphOptions
+    from gnnbench.tasks.node import NodeClassification, NodeOptions
+
+    data, context = split_graph(), RunContext(device=torch.device("cpu"), seed=0)
+    clean = data.y.clone()
+    node = NodeClassification(NodeOptions(), scenario=_InPlace())
+    with pytest.raises(ValueError, match="changed the labels or masks of validation or test nodes"):
+        node.run(MODELS.get("mlp"), data, dict(NodeClassification.train_hparams), Budget(epochs=1), context)
+    assert torch.equal(data.y, clean)
+    graph = GraphClassification(GraphOptions(folds=5), scenario=_Rewiring())
+    with pytest.raises(ValueError, match="changed edges without declaring changes_edges = True"):
+        graph.run(MODELS.get("gin_pool"), toy_graph_set(), {**GraphClassification.train_hparams, "hidden_channels": 8},
+                  Budget(epochs=1), context)

@@ -150,7 +150,8 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "experiments[0].models[0].name", "unknown model 'gcm'; did you mean 'gcn'?"),
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [gin]}]\n",
      "experiments[0].models[0]", "model 'gin' does not support task 'graph_classification' (it supports: "
-     "node_classification, inductive_node_classification, inductive_node_regression); did you mean 'gin_pool'?"),
+     "node_classification, inductive_node_classification, inductive_node_regression); models for task "
+     "'graph_classification': "),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: gcn, hparams: {hiden_channels: 8}}]}]\n",
      "experiments[0].models[0].hparams.hiden_channels",

@@ -78,11 +78,12 @@ def scenario_class_problem(name: str, cls: Any) -> str | None:
 
 
 def perturbed(scenario: Scenario, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
-    """``scenario.apply``, checked to have changed the training data only: the labels and masks of validation
-    and test nodes as they were, and the edges too unless it declares ``changes_edges``. A scenario that
-    touched them would be scored on what it changed, or slip past the refusal on datasets whose features come
-    from the edges, without a word."""
-    out, info = scenario.apply(data, seed)
+    """``scenario.apply`` on a copy of ``data``, checked to have changed the training data only: the labels and
+    masks of validation and test nodes as they were, and the edges too unless it declares ``changes_edges``. A
+    scenario that touched them would be scored on what it changed, or slip past the refusal on datasets whose
+    features come from the edges, without a word; the copy keeps one that edits its input in place from
+    changing the data the check compares with (and the loader's, which later runs may share)."""
+    out, info = scenario.apply(data.clone(), seed)
     judged = data.val_mask | data.test_mask
     if not (torch.equal(out.val_mask, data.val_mask) and torch.equal(out.test_mask, data.test_mask)
             and out.y.shape == data.y.shape and torch.equal(out.y[judged], data.y[judged])):
@@ -95,9 +96,9 @@ def perturbed(scenario: Scenario, data: Data, seed: int) -> tuple[Data, dict[str
 
 def perturbed_graphs(scenario: Scenario, graphs: Sequence[Data], classes: int | None,
                      seed: int) -> tuple[list[Data], dict[str, Any]]:
-    """``scenario.apply_graphs`` on the training graphs, checked, unless it declares ``changes_edges``, to return
-    graphs whose edges are those of the graphs it was given."""
-    out, info = scenario.apply_graphs(graphs, classes, seed)
+    """``scenario.apply_graphs`` on copies of the training graphs, checked, unless it declares ``changes_edges``,
+    to return graphs whose edges are those of the graphs it was given."""
+    out, info = scenario.apply_graphs([g.clone() for g in graphs], classes, seed)
     if not scenario.changes_edges:
         given = {_edges(g) for g in graphs}
         if any(_edges(g) not in given for g in out):

@@ -158,7 +158,8 @@ def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices
                 s.build_task().check_data(data)
             except GnnbenchError as exc:
                 raise ConfigError(str(suite.path), suite.dataset_keys.get((s.experiment, name)),
-                                  f"task '{s.task}' cannot run on dataset '{name}': {exc}") from None
+                                  f"task '{s.task}' cannot run on dataset '{name}' "
+                                  f"({defined_in(DATASETS.get(name).obj)}): {exc}") from None
         del data  # before the next dataset loads
 
 

@@ -483,11 +483,11 @@ class _Expander:
             entry = MODELS.get(name)
         except GnnbenchError as exc:
             raise self.fail(name_key, str(exc)) from None
-        if not serves(entry, task):
-            serving = [m.name for m in MODELS.entries() if serves(m, task)]
+        if not serves(entry, task):  # a typo in its registration, else the models that would do
+            hint = _unknown_tasks(entry) or (f"; models for task '{task}': "
+                                             f"{', '.join(m.name for m in MODELS.entries() if serves(m, task))}")
             raise self.fail(name_key, f"model '{name}' does not support task '{task}' "
-                                      f"(it supports: {', '.join(entry.tasks) or 'none'}){_unknown_tasks(entry)}"
-                                      f"{did_you_mean(name, serving)}")
+                                      f"(it supports: {', '.join(entry.tasks) or 'none'}){hint}")
         hparams_key = _join(key, "hparams")
         overrides = value.get("hparams")
         overrides = {} if overrides is None else overrides  # `hparams:` with every line commented out

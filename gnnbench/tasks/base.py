@@ -307,8 +307,8 @@ def task_class_problem(name: str, cls: Any) -> str | None:
         return (f"has name = {getattr(cls, 'name', None)!r}; expected name = {name!r}, the name it is registered "
                 "under (leaderboards label its rows by it)")
     if not isinstance(getattr(cls, "metric", None), str) or not cls.metric:
-        return ("has no metric; expected a class attribute naming the key of the task's metrics that selects the "
-                "epoch and is reported, e.g. metric = 'accuracy'")
+        return (f"has metric = {getattr(cls, 'metric', None)!r}; expected a class attribute naming the key of the "
+                "task's metrics that selects the epoch and is reported, e.g. metric = 'accuracy'")
     if getattr(cls, "direction", None) not in ("max", "min"):
         return (f"has direction = {getattr(cls, 'direction', None)!r}; expected 'max' (a higher metric is better) "
                 "or 'min'")

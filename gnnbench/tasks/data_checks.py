@@ -13,14 +13,19 @@ from gnnbench.errors import DataError
 
 
 def check_graph(data: Any) -> None:
-    """A PyG ``Data`` with float features ``x`` of one row per node and ``edge_index`` of node ids below
-    ``num_nodes``."""
+    """A PyG ``Data`` with features ``x`` of one row per node and ``edge_index`` of node ids below ``num_nodes``.
+    Float features are float32, as the models' weights (``torch.from_numpy`` keeps NumPy's float64, which fails
+    in the first matrix product); integer features are ids for a model that embeds them."""
     if not isinstance(data, Data):
         raise DataError(f"the loader returned {type(data).__name__}; expected a torch_geometric.data.Data with "
                         "x, edge_index and y")
     x, edge_index = getattr(data, "x", None), getattr(data, "edge_index", None)
-    if not (isinstance(x, torch.Tensor) and x.dim() == 2 and x.is_floating_point()):
-        raise DataError(f"x is {_described(x)}; expected a float tensor of one row of features per node")
+    if not (isinstance(x, torch.Tensor) and x.dim() == 2 and x.dtype != torch.bool):
+        raise DataError(f"x is {_described(x)}; expected a float32 tensor of one row of features per node (or "
+                        "integer ids, for a model that embeds them)")
+    if x.is_floating_point() and x.dtype != torch.float32:
+        raise DataError(f"x is {_described(x)}; expected float32 features, as the models' weights (x.float() "
+                        "converts them)")
     if not (isinstance(edge_index, torch.Tensor) and edge_index.dim() == 2 and edge_index.size(0) == 2
             and edge_index.dtype == torch.long):
         raise DataError(f"edge_index is {_described(edge_index)}; expected a long tensor of shape [2, edges]")
@@ -30,11 +35,10 @@ def check_graph(data: Any) -> None:
 
 
 def check_classes(y: Any, items: int, what: str) -> None:
-    """Class ids: an integer tensor of one entry per item, -1 for an unlabelled one."""
-    if not (isinstance(y, torch.Tensor) and y.dim() == 1 and y.numel() == items
-            and not y.is_floating_point() and y.dtype != torch.bool):
-        raise DataError(f"y is {_described(y)}; expected an integer tensor of one class id per {what} ({items} "
-                        "here), -1 where unlabelled")
+    """Class ids: an int64 tensor of one entry per item (what the losses take), -1 for an unlabelled one."""
+    if not (isinstance(y, torch.Tensor) and y.dim() == 1 and y.numel() == items and y.dtype == torch.long):
+        raise DataError(f"y is {_described(y)}; expected an int64 tensor of one class id per {what} ({items} "
+                        "here), -1 where unlabelled (y.long() converts integer ids)")
     if y.numel() and int(y.min()) < -1:
         raise DataError(f"y holds {int(y.min())}; expected class ids from 0, and -1 where unlabelled")
 
@@ -85,5 +89,5 @@ def check_stream(data: Any) -> None:
 
 def _described(value: Any) -> str:
     if isinstance(value, torch.Tensor):
-        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {list(value.shape)}"
+        return f"a tensor of dtype {str(value.dtype).removeprefix('torch.')} and shape {list(value.shape)}"
     return "missing" if value is None else type(value).__name__

@@ -177,9 +177,9 @@ class GraphTask(Task):
         """A dataset of graphs with features and targets (:func:`~gnnbench.tasks.data_checks.check_graph_set`);
         ``split: dataset`` needs the dataset's own train/val/test graphs (``split_idx``)."""
         first = check_graph_set(data)
-        if isinstance(self, _Classification) and (first.y.is_floating_point() or first.y.dtype == torch.bool):
-            raise DataError(f"the first graph's y is a {str(first.y.dtype).removeprefix('torch.')} tensor; expected "
-                            "integer class ids")
+        if isinstance(self, _Classification) and first.y.dtype != torch.long:
+            raise DataError(f"the first graph's y has dtype {str(first.y.dtype).removeprefix('torch.')}; expected "
+                            "int64 class ids (y.long() converts integer ids)")
         if not isinstance(self.options, GraphOptions) or self.options.split != "dataset":
             return
         split_idx = getattr(data, "split_idx", None)

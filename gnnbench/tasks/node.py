@@ -96,12 +96,17 @@ class NodeClassification(Task):
         return result
 
     def check_data(self, data: Data) -> None:
-        """One graph with float features and a class id per node (:mod:`~gnnbench.tasks.data_checks`); ``split:
-        public`` needs the dataset's own masks: one boolean per node for each split."""
+        """One graph with features and a class id per node (:mod:`~gnnbench.tasks.data_checks`); ``split:
+        public`` needs the dataset's own masks (:meth:`check_masks`)."""
         check_graph(data)
         check_classes(data.y, data.num_nodes, "node")
-        if self.options.split != "public":
-            return
+        if self.options.split == "public":
+            self.check_masks(data)
+
+    @staticmethod
+    def check_masks(data: Data) -> None:
+        """The public split: one boolean per node for each split, no node in two, every node in one labelled.
+        Checked by every run that uses it, which the rest of :meth:`check_data` (once, before any run) is not."""
         masks = {s: getattr(data, f"{s}_mask", None) for s in SPLITS}
         bad = [f"{s}_mask" for s, m in masks.items() if not (isinstance(m, torch.Tensor) and m.dtype == torch.bool
                                                              and tuple(m.shape) == (data.num_nodes,))]
@@ -120,7 +125,7 @@ class NodeClassification(Task):
         """``data`` with train/val/test masks for this run, and an id naming the split."""
         opts: NodeOptions = self.options
         if opts.split == "public":
-            self.check_data(data)
+            self.check_masks(data)
             return data, "public"
         split_seed = seed if opts.split_seed is None else opts.split_seed
         data = data.clone()
