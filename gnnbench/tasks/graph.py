@@ -176,10 +176,7 @@ class GraphTask(Task):
     def check_data(self, data: Dataset) -> None:
         """A dataset of graphs with features and targets (:func:`~gnnbench.tasks.data_checks.check_graph_set`);
         ``split: dataset`` needs the dataset's own train/val/test graphs (``split_idx``)."""
-        first = check_graph_set(data)
-        if isinstance(self, _Classification) and first.y.dtype != torch.long:
-            raise DataError(f"the first graph's y has dtype {str(first.y.dtype).removeprefix('torch.')}; expected "
-                            "int64 class ids (y.long() converts integer ids)")
+        check_graph_set(data)
         if not isinstance(self.options, GraphOptions) or self.options.split != "dataset":
             return
         split_idx = getattr(data, "split_idx", None)
@@ -325,6 +322,13 @@ class _Classification(GraphTask):
 
     def classes(self, dataset: Dataset) -> int | None:
         return self.out_channels(dataset)
+
+    def check_data(self, data: Dataset) -> None:
+        """As every graph task's, with int64 class ids (what the loss takes) in the first graph's ``y``."""
+        super().check_data(data)
+        if (dtype := data[0].y.dtype) != torch.long:
+            raise DataError(f"the first graph's y has dtype {str(dtype).removeprefix('torch.')}; expected int64 class "
+                            "ids (y.long() converts integer ids)")
 
     def out_channels(self, dataset: Dataset) -> int:
         return int(self.targets(dataset).max()) + 1

@@ -78,7 +78,7 @@ class LinkPrediction(Task):
         return self.name if self.options.test_graph == "train_val" else f"{self.name}(test_graph=train)"
 
     def check_data(self, data: Data) -> None:
-        """One graph with float features (:func:`~gnnbench.tasks.data_checks.check_graph`): its edges are split."""
+        """One graph with node features (:func:`~gnnbench.tasks.data_checks.check_graph`): its edges are split."""
         check_graph(data)
 
     def run(self, entry: Entry, data: Data, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
