@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -35,6 +36,20 @@ def _committed_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
     from gnnbench.harness import env
 
     monkeypatch.setattr(env, "modified_checkout", lambda: None)
+
+
+@pytest.fixture
+def documented():
+    """``documented(page, file)`` -> the code block of ``docs/<page>`` that begins with ``# <file>``: the tests run
+    the examples the pages show, as written."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+
+    def code(page: str, file: str) -> str:
+        found = re.search(rf"```python\n(# {re.escape(file)}\n.*?)```", (docs / page).read_text(), re.DOTALL)
+        assert found, f"docs/{page} has no python block beginning with # {file}"
+        return found.group(1)
+
+    return code
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +18,6 @@ from gnnbench.registry import TASKS, RegistryError, register_task
 from gnnbench.tasks.base import Task
 from gnnbench.tasks.node import NodeClassification
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "adding_a_task.md"
-
 
 @pytest.fixture
 def fresh_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,11 +26,11 @@ def fresh_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "_loaded_plugins", {})
 
 
-def test_the_documented_task_runs_the_models_and_datasets_of_the_task_it_is_like(fresh_tasks, write_suite, tmp_path,
-                                                                                 capsys):
+def test_the_documented_task_runs_the_models_and_datasets_of_the_task_it_is_like(documented, fresh_tasks, write_suite,
+                                                                                 tmp_path, capsys):
     from gnnbench.cli import main
 
-    code = re.search(r"```python\n(# my_tasks.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    code = documented("adding_a_task.md", "my_tasks.py")
     plugin = tmp_path / "my_tasks.py"
     plugin.write_text(code)
     path = write_suite("""\
@@ -105,10 +101,11 @@ def test_a_task_like_no_task_is_refused_with_the_closest_name(fresh_tasks):
         register_task("rescored", like="scored")(_task(name="rescored"))
 
 
-def test_a_record_that_did_not_record_a_plugin_part_counts_as_made_with_another_version(fresh_tasks, tmp_path):
+def test_a_record_that_did_not_record_a_plugin_part_counts_as_made_with_another_version(documented, fresh_tasks,
+                                                                                        tmp_path):
     """A record made before tasks were covered names its model's file alone: which version of the task ran is
     unknown, so ``prune`` sets it aside, as the leaderboard's warning about mixed versions says it would."""
-    code = re.search(r"```python\n(# my_tasks.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    code = documented("adding_a_task.md", "my_tasks.py")
     plugin = tmp_path / "my_tasks.py"
     plugin.write_text(code)
     registry.load_plugin(str(plugin))

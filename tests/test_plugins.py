@@ -7,7 +7,6 @@ import functools
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,11 +20,9 @@ from gnnbench.harness.store import RunStore
 from gnnbench.harness.suite import load_suite
 from gnnbench.registry import DATASETS, MODELS, register_dataset
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "adding_a_model.md"
 
-
-def test_the_documented_plugin_is_ranked_beside_builtin_models(write_suite, tmp_path):
-    code = re.search(r"```python\n(# my_models.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+def test_the_documented_plugin_is_ranked_beside_builtin_models(documented, write_suite, tmp_path):
+    code = documented("adding_a_model.md", "my_models.py")
     (tmp_path / "my_models.py").write_text(code)
     suite = load_suite(write_suite("""\
         name: plugged
@@ -45,8 +42,8 @@ def test_the_documented_plugin_is_ranked_beside_builtin_models(write_suite, tmp_
     assert board.loc["gcn_residual", "mean"] > board.loc["mlp", "mean"]  # the graph helps on Cora
 
 
-def test_the_documented_model_with_its_own_fit_trains_through_train_epochs(write_suite, tmp_path):
-    code = re.search(r"```python\n(# my_fit.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+def test_the_documented_model_with_its_own_fit_trains_through_train_epochs(documented, write_suite, tmp_path):
+    code = documented("adding_a_model.md", "my_fit.py")
     (tmp_path / "my_fit.py").write_text(code)
     suite = load_suite(write_suite("""\
         name: own_fit
@@ -66,12 +63,10 @@ def test_the_documented_model_with_its_own_fit_trains_through_train_epochs(write
     assert records[0.2]["history"]["train_loss"][-1] > records[0.0]["history"]["train_loss"][-1]  # equal without
 
 
-def test_the_documented_dataset_plugin_loads_dyglib_files_into_a_suite(write_suite, tmp_path, monkeypatch):
+def test_the_documented_dataset_plugin_loads_dyglib_files_into_a_suite(documented, write_suite, tmp_path, monkeypatch):
     """docs/adding_a_dataset.md's Wikipedia loader, on a small ml_wikipedia.csv/.npy: EdgeBank ranks on it, its
     edge features reach the stream, and a missing file stops the suite before any run, at the dataset's key."""
-    doc = DOC.with_name("adding_a_dataset.md").read_text()
-    (tmp_path / "my_datasets.py").write_text(re.search(r"```python\n(# my_datasets.py\n.*?)```", doc, re.DOTALL)
-                                             .group(1))
+    (tmp_path / "my_datasets.py").write_text(documented("adding_a_dataset.md", "my_datasets.py"))
     data = tmp_path / "data"
     data.mkdir()
     events = 400  # 40 pairs, each recurring every 40 events: EdgeBank, which remembers them, beats chance
@@ -286,13 +281,14 @@ def test_a_constructor_without_in_and_out_channels_is_told_their_names(write_sui
                                        "(filled in by the task)")
 
 
-def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(write_suite, tmp_path, capsys, monkeypatch):
+def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(documented, write_suite, tmp_path, capsys,
+                                                                          monkeypatch):
     """The run id hashes the spec, not the plugin's code: the record's sources say which file ran."""
     from gnnbench.cli import main
 
     monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
 
-    code = re.search(r"```python\n(# my_models.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    code = documented("adding_a_model.md", "my_models.py")
     plugin = tmp_path / "my_models.py"
     plugin.write_text(code)
     path = write_suite("""\
@@ -338,7 +334,7 @@ def test_a_loader_that_seeds_the_global_generator_leaves_each_run_its_own_seed(w
 
 
 @pytest.fixture
-def broken_plugin(write_suite, tmp_path, monkeypatch):
+def broken_plugin(documented, write_suite, tmp_path, monkeypatch):
     """A suite of the documented plugin model with a bug (it raises); ``fix()`` restores the documented code and
     forgets the imported plugin, as the next command would import it afresh. Yields (suite path, fix)."""
     def forget() -> None:
@@ -346,7 +342,7 @@ def broken_plugin(write_suite, tmp_path, monkeypatch):
         monkeypatch.setattr(registry, "_loaded_plugins", {})
 
     forget()
-    code = re.search(r"```python\n(# my_models.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    code = documented("adding_a_model.md", "my_models.py")
     plugin = tmp_path / "my_models.py"
     plugin.write_text(code.replace("        x = F.dropout(x, self.dropout, self.training)\n",
                                    "        raise RuntimeError('not yet')\n", 1))

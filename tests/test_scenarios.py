@@ -6,7 +6,6 @@ import dataclasses
 import re
 import signal
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import torch
@@ -280,7 +279,6 @@ def test_a_graph_task_applies_the_scenario_to_training_graphs_only(monkeypatch):
     assert all(int(g.y) == g.num_nodes - 3 for g in seen["val"])  # validation labels clean
 
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "adding_a_scenario.md"
 
 
 @pytest.fixture
@@ -292,12 +290,12 @@ def fresh_scenarios(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "_loaded_plugins", {})
 
 
-def test_the_documented_scenario_runs_from_a_plugin_file(fresh_scenarios, write_suite, tmp_path):
+def test_the_documented_scenario_runs_from_a_plugin_file(documented, fresh_scenarios, write_suite, tmp_path):
     from gnnbench.harness import driver
     from gnnbench.harness.executors import LocalExecutor
     from gnnbench.harness.store import RunStore
 
-    code = re.search(r"```python\n(# my_scenarios.py\n.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    code = documented("adding_a_scenario.md", "my_scenarios.py")
     (tmp_path / "my_scenarios.py").write_text(code)
     suite = load_suite(write_suite("""\
         name: fewer_labels
