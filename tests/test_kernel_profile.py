@@ -125,6 +125,55 @@ def test_auto_with_every_backend_out_of_memory_is_a_failed_row_not_an_abort(monk
     assert all(r["status"] == "ok" for r in records if r["backend"] != "auto")
 
 
+def test_backends_take_turns_so_a_drifting_machine_biases_none(monkeypatch) -> None:
+    """Each call here takes 1 ms longer than the one before (a machine slowing down). Timed one backend after
+    another, the last row's median would be ``warmup + repeats`` calls of every backend later than the first's;
+    taking turns in an order reversed every round gives every row, ``auto``'s included, the same mean over an
+    even number of rounds."""
+    calls = iter(range(1, 10_000))
+
+    def drifting(fn, device):
+        fn()
+        return float(next(calls))
+
+    monkeypatch.setattr(kp, "time_once", drifting)
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), warmup=1, repeats=4)
+    for pass_ in kp.PASSES:
+        rows = [r for r in records if r["pass"] == pass_]
+        assert {r["backend"] for r in rows} == {*RUNNABLE, "auto"}
+        means = [statistics.fmean(r["values"]) for r in rows]
+        assert max(means) - min(means) < 1e-9, means
+        assert max(r["ms"] for r in rows) - min(r["ms"] for r in rows) <= len(rows) - 1
+
+
+def test_a_backend_out_of_memory_in_its_turn_is_a_failed_row_and_leaves_the_turns(monkeypatch) -> None:
+    """The memory call fits, the first timed call does not (memory fragmented meanwhile): the row fails, the
+    other backends are measured in full."""
+    real_op_fn = kp.op_fn
+    csr_calls: list[str] = []
+
+    def op_fn(op, backend, graph):
+        fn = real_op_fn(op, backend, graph)
+        calls_this_pass = len(csr_calls)
+
+        def out_of_memory_after_one_call(x):
+            csr_calls.append(op)
+            if len(csr_calls) - calls_this_pass > 1:
+                raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+            return fn(x)
+        return out_of_memory_after_one_call if backend == "csr" else fn
+
+    monkeypatch.setattr(kp, "op_fn", op_fn)
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("scatter", "csr"), warmup=1,
+                         repeats=3)
+    rows = {(r["backend"], r["pass"]): r for r in records}
+    for pass_ in kp.PASSES:
+        assert rows["csr", pass_]["status"] == "failed"
+        assert rows["csr", pass_]["error"] == "out of memory: CUDA out of memory (simulated)"
+        assert rows["scatter", pass_]["status"] == "ok" and rows["scatter", pass_]["n"] == 3
+    assert len(csr_calls) == 2 * len(kp.PASSES)  # the memory call and the failed one: csr left the turns
+
+
 def test_profile_rows_rank_by_their_median_not_their_mean() -> None:
     """One slow repeat moves the mean; the leaderboard ranks by ``ms``, the median the docs describe."""
     def row(backend: str, values: list[float]) -> dict:

@@ -6,8 +6,9 @@ Ops (``y`` has a row per node, ``x`` per node, one term per edge :math:`j \to i`
 * ``gcn``: :math:`y = \hat D^{-1/2}(A + I)\hat D^{-1/2} x`, the normalisation computed once, as a cached layer does.
 
 Each op runs ``forward`` (with autograd recording, as in training) and ``forward+backward`` (the gradient
-with respect to ``x`` of a weighted sum of ``y``). Timing: after warm-up, CUDA events on a GPU, the wall clock
-on the CPU (:mod:`gnnbench.kernels.timing`); the median of the repeats is ``ms``.
+with respect to ``x`` of a weighted sum of ``y``). Timing: CUDA events on a GPU, the wall clock on the CPU
+(:mod:`gnnbench.kernels.timing`); the backends of an (op, pass) take turns call by call, warm-up rounds first,
+and the median of a backend's timed calls is its ``ms``. Peak memory is measured on a call of its own.
 
 **The bandwidth bound.** An aggregation must read a feature row per edge and write a row per node, and read
 one index per edge: :math:`B = (E + N) F s + 8E` bytes per pass (:math:`s` bytes per value; for ``gcn``,
@@ -18,8 +19,9 @@ bandwidth measured in the same run (``copy_gbps``: a large ``Tensor.copy_``, rea
 kernel moving only what it must at copy speed.
 
 ``auto`` decides per (graph, op) by a run's rule (the fastest ``forward+backward`` of each backend, with the
-profile's warm-up and repeat counts rather than a run's 1 and 3) and is then timed again on its own, so its
-row is a fresh measurement comparable with the others.
+profile's warm-up and repeat counts rather than a run's 1 and 3, one backend after another as in a run); its
+pick then takes turns beside the others as a row of its own, so ``auto / fastest`` compares one kernel timed
+twice under the same conditions.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from gnnbench.harness.env import environment
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.kernels.adjacency import graph_input
 from gnnbench.kernels.auto import decide
-from gnnbench.kernels.timing import median_ms, median_ms_or_inf, time_ms
+from gnnbench.kernels.timing import median_ms, median_ms_or_inf, time_once, turns
 
 OPS = ("sum", "mean", "max", "gcn")
 PASSES = ("forward", "forward+backward")
@@ -153,10 +155,11 @@ def applicable(op: str, backend: str, device: torch.device) -> bool:
     return kernels.available(backend) and not (backend == "csr" and op == "max" and device.type == "cuda")
 
 
-def step_fn(fn: Callable[[Tensor], Tensor], x: Tensor, pass_: str) -> Callable[[], object]:
-    if pass_ == "forward":
+def step_fn(fn: Callable[[Tensor], Tensor], x: Tensor, weight: Tensor | None) -> Callable[[], object]:
+    """``forward`` (``weight`` None) or ``forward+backward``: the gradient with respect to ``x`` of
+    ``(fn(x) * weight).sum()``."""
+    if weight is None:
         return lambda: fn(x)
-    weight = torch.randn(x.size(0), x.size(1), device=x.device, dtype=x.dtype)
     return lambda: torch.autograd.grad((fn(x) * weight).sum(), x)
 
 
@@ -209,37 +212,58 @@ class _Bench:
         records = []
         for op in ops:
             runnable = [b for b in kernels.CONCRETE if b in backends and applicable(op, b, self.device)]
-            for backend in [*runnable, *(["auto"] if "auto" in backends else [])]:
-                chosen, reason, undecided = backend, "", []
-                if backend == "auto":
-                    with _record_out_of_memory(undecided):  # every candidate ran out: a failed row, not an abort
-                        decision = decide("auto", runnable, lambda b, op=op: self.median_ms(op, b),
-                                          warmup=self.warmup, repeats=self.repeats)
-                        chosen, reason = decision.backend, decision.reason
-                for pass_ in PASSES:
-                    failure: list[str] = list(undecided)
-                    values: list[float] = []
-                    peak_mb = float("nan")
-                    if not failure:
-                        with _record_out_of_memory(failure), PeakMemory(self.device, collect=False) as memory:
-                            values = self.time_ms(op, chosen, pass_)
-                        peak_mb = memory.summary()["peak_mb"]
+            rows = {backend: backend for backend in runnable}  # a row's name -> the backend it runs
+            reason, undecided = "", []
+            if "auto" in backends:
+                with _record_out_of_memory(undecided):  # every candidate ran out: a failed row, not an abort
+                    decision = decide("auto", runnable, lambda b, op=op: self.median_ms(op, b),
+                                      warmup=self.warmup, repeats=self.repeats)
+                    rows["auto"] = decision.backend
+                    reason = decision.reason
+            for pass_ in PASSES:
+                measured = self.measure(op, pass_, rows)
+                for name in [*runnable, *(["auto"] if "auto" in backends else [])]:
+                    values, peak_mb, failure = measured.get(name, ([], float("nan"), undecided[:1]))
                     moved = bytes_moved(self.graph.size, self.graph.entries(op), op, self.x.element_size())
-                    record = _record(self.graph.size, op, backend, chosen, pass_, values, peak_mb, copy_gbps, moved,
-                                     env, failure, reason)
+                    record = _record(self.graph.size, op, name, rows.get(name, name), pass_, values, peak_mb,
+                                     copy_gbps, moved, env, failure, reason if name == "auto" else "")
                     record["scatter_provider"] = kernels.scatter_provider(self.device)
                     records.append(record)
                     if on_row is not None:
                         on_row(record)
         return records
 
-    def time_ms(self, op: str, backend: str, pass_: str) -> list[float]:
-        return time_ms(step_fn(op_fn(op, backend, self.graph), self.x, pass_), self.device, self.warmup,
-                       self.repeats)
+    def measure(self, op: str, pass_: str,
+                rows: dict[str, str]) -> dict[str, tuple[list[float], float, list[str]]]:
+        """Each row's (milliseconds of its timed calls, peak MB, failure). The peak is measured on a call of its
+        own; then the rows take turns call by call (:func:`~gnnbench.kernels.timing.turns`), so that a machine
+        warming up or slowing down during the op favours no backend, and ``auto``'s row and the row of the
+        backend it chose are the same kernel timed under the same conditions. A row running out of memory is
+        failed and leaves the turns."""
+        weight = torch.randn_like(self.x) if pass_ == "forward+backward" else None
+        steps = {name: step_fn(op_fn(op, backend, self.graph), self.x, weight) for name, backend in rows.items()}
+        peaks: dict[str, float] = {}
+        failures: dict[str, list[str]] = {name: [] for name in steps}
+        for name, step in steps.items():
+            with _record_out_of_memory(failures[name]), PeakMemory(self.device, collect=False) as memory:
+                step()
+            peaks[name] = memory.summary()["peak_mb"]
+        times: dict[str, list[float]] = {name: [] for name in steps}
+        for round_, name in turns([name for name in steps if not failures[name]], self.warmup + self.repeats):
+            if failures[name]:
+                continue
+            with _record_out_of_memory(failures[name]):
+                ms = time_once(steps[name], self.device)
+                if round_ >= self.warmup:
+                    times[name].append(ms)
+        return {name: ([], float("nan"), failures[name]) if failures[name] else (times[name], peaks[name], [])
+                for name in steps}
 
     def median_ms(self, op: str, backend: str) -> float:
-        """``forward+backward``, as ``auto`` measures it; a backend running out of memory is infinitely slow."""
-        return median_ms_or_inf(step_fn(op_fn(op, backend, self.graph), self.x, "forward+backward"), self.device,
+        """``forward+backward``, as ``auto`` measures it (one backend after another, as a run does); a backend
+        running out of memory is infinitely slow."""
+        weight = torch.randn_like(self.x)
+        return median_ms_or_inf(step_fn(op_fn(op, backend, self.graph), self.x, weight), self.device,
                                 self.warmup, self.repeats)
 
 

@@ -5,35 +5,45 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
 
 def time_ms(fn: Callable[[], object], device: torch.device, warmup: int = 1, repeats: int = 3) -> list[float]:
-    """Milliseconds of each of ``repeats`` calls of ``fn``, after ``warmup`` untimed calls.
+    """Milliseconds of each of ``repeats`` calls of ``fn`` (:func:`time_once`), after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    return [time_once(fn, device) for _ in range(repeats)]
 
-    On CUDA each call is bracketed by events recorded on ``device``'s current stream, where ``fn``'s kernels
+
+def time_once(fn: Callable[[], object], device: torch.device) -> float:
+    """Milliseconds of one call of ``fn``.
+
+    On CUDA the call is bracketed by events recorded on ``device``'s current stream, where ``fn``'s kernels
     run (the current device may be another GPU), so asynchronous kernels are counted in full; on the CPU the
     work is synchronous and the wall clock is exact enough.
     """
-    for _ in range(warmup):
+    if device.type == "cuda":
+        stream = torch.cuda.current_stream(device)
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record(stream)
         fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            stream = torch.cuda.current_stream(device)
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record(stream)
-            fn()
-            end.record(stream)
-            end.synchronize()
-            times.append(start.elapsed_time(end))
-        else:
-            begin = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - begin) * 1e3)
-    return times
+        end.record(stream)
+        end.synchronize()
+        return start.elapsed_time(end)
+    begin = time.perf_counter()
+    fn()
+    return (time.perf_counter() - begin) * 1e3
+
+
+def turns(names: Sequence[str], rounds: int) -> Iterator[tuple[int, str]]:
+    """``(round, name)``: every name once a round, the order reversed every other round, so that measurements
+    taking turns are none of them always the later one: a machine that warms up or slows down during the
+    measurement biases none of them."""
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            yield round_, name
 
 
 def median_ms(fn: Callable[[], object], device: torch.device, warmup: int = 1, repeats: int = 3) -> float:

@@ -21,7 +21,7 @@ import torch
 from gnnbench import markdown
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import environment
-from gnnbench.kernels.timing import median_ms
+from gnnbench.kernels.timing import median_ms, turns
 from gnnbench.loading.stats import LoadStats
 from gnnbench.loading.store import FeatureStore, available_modes
 
@@ -89,9 +89,8 @@ def _batch(rows: int, batch: int, generator: torch.Generator) -> torch.Tensor:
 
 def _measure_modes(store: FeatureStore, rows: int, batch: int, modes: Sequence[str], warmup: int, repeats: int,
                    generator: torch.Generator) -> list[dict[str, Any]]:
-    """The statistics of every mode, each first checked against ``table[index]``. The modes take turns, in an
-    order reversed every round, so that none is always the later one: a machine that warms up or slows down
-    during the row biases no mode. Each batch is freed before the next gather: one kept alive makes the
+    """The statistics of every mode, each first checked against ``table[index]``. The modes take turns
+    (:func:`~gnnbench.kernels.timing.turns`). Each batch is freed before the next gather: one kept alive makes the
     allocator map fresh memory for every other large batch, and the median of a mode would flip between the
     two speeds with the parity of its turns."""
     for mode in modes:
@@ -99,11 +98,10 @@ def _measure_modes(store: FeatureStore, rows: int, batch: int, modes: Sequence[s
         if not torch.equal(store.gather(index, mode)[0].cpu(), store.host[index]):
             raise AssertionError(f"gather mode {mode} returned different rows")
     stats: dict[str, list[LoadStats]] = {mode: [] for mode in modes}
-    for round_ in range(warmup + repeats):
-        for mode in modes if round_ % 2 == 0 else modes[::-1]:
-            stat = store.gather(_batch(rows, batch, generator), mode)[1]
-            if round_ >= warmup:
-                stats[mode].append(stat)
+    for round_, mode in turns(modes, warmup + repeats):
+        stat = store.gather(_batch(rows, batch, generator), mode)[1]
+        if round_ >= warmup:
+            stats[mode].append(stat)
     return [_statistics(mode, stats[mode]) for mode in modes]
 
 
