@@ -167,10 +167,12 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     prune = sub.add_parser("prune", parents=[common], help="set aside records that are no run of a suite (made "
-                           "under other defaults) or were made with another version of a plugin file into "
-                           "stale.jsonl and rebuild the leaderboard")
+                           "under other defaults) or were made with another version of a plugin file or of a plugin "
+                           "dataset's data into stale.jsonl and rebuild the leaderboard")
     prune.add_argument("suite", type=Path, help="suite YAML file")
     prune.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
+    prune.add_argument("--data-root", type=_directory, help="dataset root, as for run: where a plugin dataset's "
+                       "data is loaded from to tell whether it changed")
     prune.add_argument("--dry-run", action="store_true", help="list the stale records, move nothing")
     prune.set_defaults(handler=_prune)
 
@@ -335,7 +337,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   f"{'would be' if args.dry_run else 'taken'} back into {store.path}, not run again",
                   file=sys.stderr)
         if plan.changed:  # their numbers are another code's
-            files = sorted(set().union(*driver.edited_files(plan.changed).values()))
+            files = sorted(set().union(*driver.edited_files(plan.changed, args.data_root).values()))
             print(f"gnnbench: note: {_describe(plan.changed)} recorded in {store.path} "
                   f"{'was' if len(plan.changed) == 1 else 'were'} made with another version of {', '.join(files)}; "
                   + ("a run with --smoke sets them aside and runs them again" if smoking else
@@ -434,7 +436,7 @@ def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices
     from gnnbench.harness import driver
 
     latest = store.latest()
-    stale, changed = driver.stale(suite, latest), driver.changed_code(suite, latest)
+    stale, changed = driver.stale(suite, latest), driver.changed_code(suite, latest, data_root)
     if not stale and not changed:
         return
     driver.preflight(suite, suite.specs, data_root, devices=devices)  # nothing moves when the suite cannot run
@@ -458,13 +460,13 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
     latest = store.latest()
-    changed = driver.changed_code(suite, latest)
+    changed = driver.changed_code(suite, latest, args.data_root)
     stale = {**driver.stale(suite, latest), **changed}
     if not stale:
         console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the plugin "
                       "code it imports now")
         return 0
-    why = _why_stale(suite, stale, changed)
+    why = _why_stale(suite, stale, changed, args.data_root)
     if args.dry_run:
         console.print(f"{suite.name}: would set aside {_describe(stale)}{why} (--dry-run: nothing moved)")
         return 0
@@ -479,7 +481,8 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str, dict[str, Any]]) -> str:
+def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str, dict[str, Any]],
+               data_root: str | None) -> str:
     """``: epochs 200 -> 100 (9 runs)``: what the records set aside hold and what the suite's run of the same
     experiment, model, dataset, configuration label, scenario and seed has now (or which of their plugin files
     changed, or that the suite has no such run now), so a user can tell an intended edit from an accident."""
@@ -492,7 +495,7 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str
                 scenario_label(spec.get("scenario")), spec["seed"])
 
     ours = {key(s.to_dict()): run_setting(s.to_dict()) for s in suite.specs}
-    edited = driver.edited_files(changed)
+    edited = driver.edited_files(changed, data_root)
     reasons: Counter[str] = Counter()
     for run_id, record in stale.items():
         now = ours.get(key(record["spec"]))

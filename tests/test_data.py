@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -175,3 +176,27 @@ def test_stratified_split_is_disjoint_proportional_and_seeded():
     assert torch.equal(train, again[0]) and not torch.equal(train, other[0])
     with pytest.raises(ValueError, match="train \\+ val < 1"):
         stratified_masks(y, 0.7, 0.3, seed=0)
+
+
+def test_data_digest_follows_the_data_not_the_object_or_its_folder(tmp_path) -> None:
+    """Equal for data loaded twice (other objects, another root folder), different for one changed value, one
+    changed dtype, or a changed attribute set by the loader beside the graphs (a dataset's own split)."""
+    from torch_geometric.data import Data
+
+    from gnnbench.data.collection import GraphCollection
+    from gnnbench.data.digest import data_sha256
+
+    def graph(value: float = 1.0, dtype: torch.dtype = torch.float32) -> Data:
+        x = torch.ones(4, 3, dtype=dtype)
+        x[2, 1] = value
+        return Data(x=x, edge_index=torch.tensor([[0, 1], [1, 2]]), y=torch.tensor([0, 1, 0, 1]))
+
+    assert data_sha256(graph()) == data_sha256(graph())
+    assert len({data_sha256(graph()), data_sha256(graph(2.0)), data_sha256(graph(dtype=torch.float64))}) == 3
+    first, second = GraphCollection([graph(), graph(3.0)]), GraphCollection([graph(), graph(3.0)])
+    second.root = str(tmp_path)
+    assert data_sha256(first) == data_sha256(second)
+    second.split_idx = {"train": torch.tensor([0]), "val": torch.tensor([1]), "test": torch.tensor([1])}
+    assert data_sha256(first) != data_sha256(second)
+    assert data_sha256(first) != data_sha256(first[[1, 0]])  # a subset or reordering is other data
+    assert data_sha256({"a": np.ones(2), "b": [1, "x"]}) == data_sha256({"b": [1, "x"], "a": np.ones(2)})

@@ -314,6 +314,67 @@ def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(documen
     assert "**Incomplete: 1 of the 2 runs of suite edited" in (store.directory / "leaderboard.md").read_text()
 
 
+FILED = """\
+from pathlib import Path
+import numpy as np
+import torch
+from torch_geometric.data import Data
+from gnnbench import register_dataset
+
+@register_dataset("Filed", tasks=("node_classification",))
+def filed(data_root=None):
+    arrays = np.load(Path(data_root) / "graph.npz")
+    return Data(x=torch.from_numpy(arrays["x"]).float(), edge_index=torch.from_numpy(arrays["edges"]).long(),
+                y=torch.from_numpy(arrays["y"]).long())
+"""
+
+
+def test_runs_of_a_plugin_dataset_whose_data_changed_are_named_and_pruned(write_suite, tmp_path, capsys,
+                                                                            monkeypatch):
+    """The loader's file is unchanged, the file it reads is rebuilt: the records of the old data are not runs of
+    the new, though their run ids are the same."""
+    from gnnbench.cli import main
+    from gnnbench.data.digest import data_sha256
+    from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
+
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
+    (tmp_path / "filed.py").write_text(FILED)
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+
+    def write_graph() -> None:
+        np.savez(data / "graph.npz", x=rng.standard_normal((60, 4)), edges=rng.integers(0, 60, (2, 200)),
+                 y=np.arange(60) % 3)
+
+    write_graph()
+    path = write_suite("""\
+        name: filed
+        plugins: [filed.py]
+        defaults: {seeds: 2, epochs: 2}
+        experiments: [{task: {name: node_classification, split: random}, datasets: [Filed], models: [mlp]}]
+        """)
+    store = RunStore(tmp_path / "results" / "filed")
+    assert driver.run(load_suite(path), store, LocalExecutor(), data_root=str(data)).ok == 2
+    loaded = data_sha256(DATASETS.get("Filed").obj(str(data)))
+    assert {r["sources"]["dataset"]["data_sha256"] for r in store.latest().values()} == {loaded}
+    assert driver.plan(load_suite(path), store, data_root=str(data)).changed == {}
+
+    write_graph()  # other data, the same loader
+    changed = driver.plan(load_suite(path), store, data_root=str(data)).changed
+    assert len(changed) == 2
+    assert list(driver.edited_files(changed, str(data)).values()) == [["the data of dataset 'Filed'"]] * 2
+    mixed = [dict(r) for r in store.latest().values()]  # one seed rerun on the new data, one not
+    mixed[0]["sources"] = {"dataset": {**mixed[0]["sources"]["dataset"], "data_sha256": "0" * 64}}
+    with pytest.warns(UserWarning, match=r"2 versions of their plugin files or data \(dataset data\)"):
+        leaderboard_frame(runs_frame(mixed))
+    argv = ["--results", str(tmp_path / "results"), "--data-root", str(data)]
+    assert main(["prune", str(path), *argv]) == 0
+    assert "set aside 2 runs (mlp on Filed: 2): made with another version of the data of dataset 'Filed'" in (
+        capsys.readouterr().out)
+    assert len(driver.plan(load_suite(path), store, data_root=str(data)).todo) == 2
+
+
 def test_a_loader_that_seeds_the_global_generator_leaves_each_run_its_own_seed(write_suite, tmp_path, monkeypatch):
     """A loader that fixes its random graph with ``torch.manual_seed(0)`` would otherwise reset every run to the
     same initialisation: the seeds' results identical, a spread of 0 reported over n of them."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
 
+from gnnbench.data.digest import data_sha256
 from gnnbench.errors import ConfigError, GnnbenchError
 from gnnbench.harness.env import host_environment, plugin_sources
 from gnnbench.harness.runner import device_problem
@@ -54,13 +55,14 @@ class Summary:
     failed_kept: int = 0
 
 
-def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed: bool = False) -> Plan:
+def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed: bool = False,
+         data_root: str | None = None) -> Plan:
     """Skip runs that succeeded; retry failed ones only when asked or when they failed with another version of
     a plugin file (the fix being tried), and succeeded runs made with another version (``changed``) only
     when ``redo_changed``. ``changed`` leaves out the failures rerun now, which their new records replace."""
     latest = store.latest()
-    result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest),
-                  restorable=restorable(suite, store, latest))
+    result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest, data_root),
+                  restorable=restorable(suite, store, latest, data_root))
     result.recorded = frozenset(latest.keys() | result.restorable.keys())
     for spec in suite.specs:
         status = None if redo_changed and spec.run_id in result.changed else latest.get(spec.run_id, {}).get("status")
@@ -83,7 +85,8 @@ def stale(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[
     return {run_id: record for run_id, record in latest.items() if run_id not in suite.all_run_ids}
 
 
-def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any]],
+               data_root: str | None = None) -> dict[str, dict[str, Any]]:
     """The successful runs in ``stale.jsonl`` (run_id -> latest record) that are runs of the suite file again, made
     with the plugin code it imports now, and not in ``latest`` (the records of ``runs.jsonl``): set aside by
     ``prune`` when the suite was edited, and the edit undone. Their numbers are what a run would record now; a
@@ -91,7 +94,7 @@ def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any
     wanted = suite.all_run_ids - latest.keys()
     candidates = {run_id: record for run_id, record in store.latest(STALE_FILE, only=wanted).items()
                   if record["status"] == "ok"}
-    changed = changed_code(suite, candidates)
+    changed = changed_code(suite, candidates, data_root)
     return {run_id: record for run_id, record in candidates.items() if run_id not in changed}
 
 
@@ -99,34 +102,56 @@ def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any
 SOURCE_PARTS = ("model", "task", "dataset", "scenario")
 
 
-def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]],
+                 data_root: str | None = None) -> dict[str, dict[str, Any]]:
     """The recorded runs of the suite made with another version of a file defining their model, task, dataset
-    or scenario than the one it imports now (:func:`edited_files`). The run id hashes the spec, not that code, so
-    without this an edited plugin's old numbers would count as its new ones. Records naming no file at all ran
-    gnnbench's own code, or were made before records named their files."""
+    or scenario than the one it imports now, or with other data from a plugin dataset (:func:`edited_files`).
+    The run id hashes the spec, not that code or data, so without this an edited plugin's old numbers would
+    count as its new ones. Records naming no file at all ran gnnbench's own code, or were made before records
+    named their files."""
     ours = {run_id: record for run_id, record in latest.items()  # of every experiment, --only or not
             if run_id in suite.all_run_ids and recorded_sources(record)}
-    edited = edited_files(ours)
+    edited = edited_files(ours, data_root)
     return {run_id: record for run_id, record in ours.items() if edited[run_id]}
 
 
-def edited_files(records: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+def edited_files(records: Mapping[str, Mapping[str, Any]], data_root: str | None = None) -> dict[str, list[str]]:
     """For each record (run_id -> record), the plugin files of its parts that differ from the ones it recorded:
     by sha256, not by path (a Ray worker imports a copy of a plugin from elsewhere), or unrecorded (a record made
-    before tasks, datasets and scenarios were covered: which version of theirs ran is unknown). Each file is
-    hashed once, not once per record."""
+    before tasks, datasets and scenarios were covered: which version of theirs ran is unknown); and ``the data
+    of dataset 'name'`` where a plugin dataset now loads other data than the record's (its ``data_sha256``).
+    Each file is hashed, and each dataset loaded, once, not once per record."""
     @cache
     def now(parts: str) -> dict[str, dict[str, str]]:
         return plugin_sources(json.loads(parts))
+
+    @cache
+    def loaded(dataset: str) -> str | None:
+        return loaded_sha256(dataset, data_root)
 
     edited = {}
     for run_id, record in records.items():
         recorded = recorded_sources(record)
         current = now(canonical_json({k: record["spec"].get(k) for k in SOURCE_PARTS}))
-        edited[run_id] = sorted({source["file"] for part, source in current.items()
-                                 if recorded.get(part, {}).get("sha256") != source["sha256"]}
-                                | {source["file"] for part, source in recorded.items() if part not in current})
+        files = ({source["file"] for part, source in current.items()
+                  if recorded.get(part, {}).get("sha256") != source["sha256"]}
+                 | {source["file"] for part, source in recorded.items() if part not in current})
+        name, data = record["spec"]["dataset"], recorded.get("dataset", {}).get("data_sha256")
+        if data is not None and data != loaded(name):
+            files.add(f"the data of dataset '{name}'")
+        edited[run_id] = sorted(files)
     return edited
+
+
+def loaded_sha256(dataset: str, data_root: str | None) -> str | None:
+    """The digest of what ``dataset``'s loader returns now (:func:`~gnnbench.data.digest.data_sha256`), loaded
+    quietly; None where it cannot load (which data the records were made with cannot be told then, and a run
+    that needs it fails before it starts, in :func:`preflight`)."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return data_sha256(DATASETS.get(dataset).obj(data_root))
+    except Exception:
+        return None
 
 
 def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices: bool = True) -> None:
@@ -167,7 +192,7 @@ def prepare(suite: Suite, store: RunStore, rerun_failed: bool, data_root: str | 
             redo_changed: bool = False) -> Plan:
     """The plan, after the checks every run would meet first (:func:`preflight`): what a run does before its
     first run, and all that ``--dry-run`` does."""
-    todo = plan(suite, store, rerun_failed, redo_changed)
+    todo = plan(suite, store, rerun_failed, redo_changed, data_root)
     preflight(suite, todo.todo, data_root, devices=devices)
     return todo
 

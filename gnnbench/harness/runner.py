@@ -19,6 +19,7 @@ import torch
 from torch_geometric import seed_everything
 
 from gnnbench import files
+from gnnbench.data.digest import data_sha256
 from gnnbench.data.sources import fingerprint
 from gnnbench.harness.allocator import keep_freed_memory
 from gnnbench.harness.env import environment, git_commit, plugin_sources
@@ -52,12 +53,14 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         task = spec.build_task()
         record.update(identity(task))  # first, so that every later failure counts in its leaderboard row
         if sources := plugin_sources(record["spec"]):
-            record["sources"] = sources
+            record["sources"] = sources  # failed or not; the data's digest joins it once loaded
         device = resolve_device(spec.device)  # a device this machine has, so environment(device) cannot fail
         dataset = DATASETS.get(spec.dataset)
         seed_everything(spec.seed)  # a loader drawing from the global generators draws the same for every run of a seed
         data = dataset.obj(data_root)
         seed_everything(spec.seed)  # and training starts from the run's seed, whatever the loader drew or seeded
+        if "dataset" in sources:  # a plugin's data: which data it gave, not only which loader
+            sources["dataset"]["data_sha256"] = data_sha256(data)
         loaded = time.perf_counter()
         with PeakMemory(device) as memory:
             ctx = RunContext(device=device, seed=spec.seed, kernel=spec.kernel, on_epoch=on_epoch, memory=memory)

@@ -59,6 +59,13 @@ def row_key(record: dict[str, Any]) -> tuple[str, str, str, str, str]:
             scenario_label(spec.get("scenario")))
 
 
+def source_versions(record: dict[str, Any]) -> dict[str, str]:
+    """The sha256 of each plugin part's file, and of a plugin dataset's data (as ``dataset data``)."""
+    sources = recorded_sources(record)
+    data = sources.get("dataset", {}).get("data_sha256")
+    return {**{part: s["sha256"] for part, s in sources.items()}, **({"dataset data": data} if data else {})}
+
+
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per run: identity, seed, selected-epoch val/test metric, cost. Failed runs have status 'failed'."""
     rows = []
@@ -69,7 +76,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
             "seed": spec["seed"], "kernel": kernel_label(r), "metric": r.get("metric"), "direction": r.get("direction"),
             "versions": versions_label(r.get("env", {})),
-            "source": canonical_json({part: s["sha256"] for part, s in recorded_sources(r).items()}),
+            "source": canonical_json(source_versions(r)),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
             "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
         }
@@ -302,7 +309,7 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
         sources = [json.loads(s) for s in dict.fromkeys(part["source"]) if s != "{}"]  # {}: gnnbench's own parts,
         if len(sources) > 1:                                                        # or made before records named files
-            problems.append(f"runs made with {len(sources)} versions of their plugin files "
+            problems.append(f"runs made with {len(sources)} versions of their plugin files or data "
                             f"({', '.join(differing(sources))})")
         if problems:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row "
