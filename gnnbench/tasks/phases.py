@@ -1,7 +1,7 @@
 """Phase policies: which initial phase each variable gets before a CDCL solver starts.
 
 A policy returns the literals to pass to python-sat's ``set_phases`` (a variable absent from the list keeps the
-solver's own default). How a solver then uses them differs (``gnnbench.tasks.solver.PHASE_SEMANTICS``): CaDiCaL
+solver's own default). How a solver then uses them differs (``gnnbench.tasks.solver.SOLVERS``): CaDiCaL
 forces the phase on every decision on that variable (``Solver::phase``, lucky-phase detection off); Glucose's
 ``setPolarity`` sets the saved phase, an initial phase that phase saving overwrites, as in NeuroBack's Kissat
 change (which also re-injects it at rephasing).

@@ -39,7 +39,7 @@ from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
 from gnnbench.tasks.optim import build_optimizer, check_hparams
 from gnnbench.tasks.phases import POLICIES, coverage, policy_phases
-from gnnbench.tasks.solver import SOLVERS, solve
+from gnnbench.tasks.solver import DEFAULT_SOLVERS, SOLVERS, solve
 
 SPLITS = ("train", "val", "test")
 SOLVING_FIELDS = ("family", "formula", "solver", "policy", "solved", "status", "conflicts", "decisions",
@@ -51,7 +51,7 @@ class SatOptions:
     """``solvers`` and ``policies`` evaluated on the test formulas; ``cfd`` NeuroBack's confidence threshold;
     ``conflict_budget`` per solve (0: none)."""
 
-    solvers: tuple[str, ...] = SOLVERS
+    solvers: tuple[str, ...] = DEFAULT_SOLVERS
     policies: tuple[str, ...] = POLICIES
     cfd: float = 0.9
     conflict_budget: int = 100_000

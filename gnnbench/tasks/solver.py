@@ -6,29 +6,56 @@ shared machine. A formula the solver does not decide within it is recorded as un
 ``accum_stats()`` (conflicts, decisions, propagations, restarts); a returned model is checked against every
 clause.
 
-The two solvers take phases differently (``PHASE_SEMANTICS``; tested in ``tests/test_neuroback.py``):
+The two solvers take phases differently (``SolverConfig.phases``; tested in ``tests/test_neuroback.py``):
 CaDiCaL's ``phase(lit)`` is a *forced* phase, consulted before the target and saved phases on every decision,
 like the patched Kissat's ``--neural_backbone_always``; Glucose's ``setPolarity`` writes the *saved* phase, so it
 is the *initial* phase that phase saving then overwrites, as in NeuroBack's configuration
 (``--neural_backbone_initial``, less Kissat's rephasing that re-injects it).
 
-Every solve of one solver runs under the same options (``SOLVER_OPTIONS``), whatever the policy: python-sat's
-CaDiCaL ``set_phases`` switches the "lucky" phase search off, so without that the ``default`` policy (no
-phases) would run a differently configured solver and its conflicts would not be a baseline for the others.
+Every solve of one solver runs under the same options (``SolverConfig.options``), whatever the policy:
+python-sat's CaDiCaL ``set_phases`` switches the "lucky" phase search off, so without that the ``default`` policy
+(no phases) would run a differently configured solver and its conflicts would not be a baseline for the others.
+``cadical195_stable`` is CaDiCaL in stable mode only (``stabilizeonly``), the mode NeuroBack's Kissat runs in
+(``--stable=2``); the default ``cadical195`` alternates stable and focused mode.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from gnnbench.data.dimacs import Formula
 
-#: The solvers, and how each treats the phases given to ``set_phases`` (module docstring).
-PHASE_SEMANTICS = {"cadical195": "forced", "glucose4": "initial"}
-SOLVERS = tuple(PHASE_SEMANTICS)
-#: Options set on every solve, before any phase: the configuration ``set_phases`` implies, for every policy.
-SOLVER_OPTIONS: dict[str, dict[str, int]] = {"cadical195": {"lucky": 0}}
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """A python-sat solver (``pysat``), how it treats the phases given to ``set_phases`` (``phases``: forced or
+    initial, module docstring), and the options set on every solve before any phase."""
+
+    pysat: str
+    phases: str
+    options: Mapping[str, int] = field(default_factory=dict)
+
+    def new(self, formula: Formula) -> Any:
+        """The configured solver, loaded with ``formula``'s clauses (a context manager)."""
+        from pysat.solvers import Solver
+
+        sat = Solver(name=self.pysat, bootstrap_with=[list(c) for c in formula.clauses])
+        if self.options:
+            sat.configure(dict(self.options))
+        return sat
+
+
+#: The solvers a suite names, by name.
+SOLVERS: dict[str, SolverConfig] = {
+    "cadical195": SolverConfig("cadical195", "forced", {"lucky": 0}),
+    "cadical195_stable": SolverConfig("cadical195", "forced", {"lucky": 0, "stabilizeonly": 1}),
+    "glucose4": SolverConfig("glucose4", "initial"),
+}
+#: The solvers of a suite that names none.
+DEFAULT_SOLVERS = ("cadical195", "glucose4")
 
 
 @dataclass(frozen=True)
@@ -43,14 +70,11 @@ class SolveStats:
 
 
 def solve(formula: Formula, phases: list[int], solver: str = "cadical195", conflict_budget: int = 0) -> SolveStats:
-    """Solve ``formula`` with ``solver`` after ``set_phases(phases)``; ``conflict_budget <= 0`` means none."""
-    from pysat.solvers import Solver
-
+    """Solve ``formula`` with ``solver`` (a name in :data:`SOLVERS`) after ``set_phases(phases)``;
+    ``conflict_budget <= 0`` means none."""
     if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    with Solver(name=solver, bootstrap_with=[list(c) for c in formula.clauses]) as sat:
-        if solver in SOLVER_OPTIONS:
-            sat.configure(SOLVER_OPTIONS[solver])
+        raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    with SOLVERS[solver].new(formula) as sat:
         if phases:
             sat.set_phases(phases)
         if conflict_budget > 0:
