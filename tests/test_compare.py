@@ -396,6 +396,19 @@ def test_changed_seeds_device_and_versions_are_listed(tmp_path):
         "NaN on 1 of 5 seeds in B; configs_tried 1 -> 12; params 1 -> 2"]
 
 
+def test_rows_made_with_other_plugin_code_or_data_say_which_part_changed(tmp_path):
+    """Two machines, one plugin model: the numbers differ because one ran an older copy of its file, or the
+    dataset's loader returned other data. A row of gnnbench's own parts has no sources on either side."""
+    mine = "dataset=aaaaaaaaaaaa;dataset data=bbbbbbbbbbbb;model=cccccccccccc"
+    a = write(tmp_path / "a.csv", [row("mine", BASE, sources=mine), row("gcn", BASE, sources=""),
+                                   row("theirs", BASE, sources="model=dddddddddddd")])
+    b = write(tmp_path / "b.csv", [row("mine", BASE, sources=mine.replace("cccc", "eeee").replace("bbbb", "ffff")),
+                                   row("gcn", BASE, sources=""), row("theirs", BASE, sources="")])
+    notes = compare.compare(a, b).table.set_index("model")["notes"].to_dict()
+    assert notes == {"mine": "plugin dataset data bbbbbbbbbbbb -> ffffffffffff; "
+                             "plugin model cccccccccccc -> eeeeeeeeeeee", "gcn": "", "theirs": "sources unknown in B"}
+
+
 def test_seeds_that_differ_across_a_gap_are_noted(tmp_path):
     """Seeds 0, 1, 3 against 0, 2, 3: as many seeds, not the same ones. Merged across the gaps both would read
     0-3 and the change would go unnoted."""

@@ -28,13 +28,13 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from gnnbench.harness.store import recorded_sources
-from gnnbench.settings import canonical_json, differing, flatten, shown
+from gnnbench.settings import differing, flatten, shown
 
 #: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "protocol",
-                 "versions", "epoch_load_s", "epoch_load_share", "configs_failed", "heap"]
+                 "versions", "epoch_load_s", "epoch_load_share", "configs_failed", "heap", "sources"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
 #: Means closer than this, relatively, are equal. Per-seed metrics are float32 values (an accuracy of 0.7 is
 #: recorded as 0.699999988), so equal sums of fractions reached on other seeds give means some 1e-8 apart.
@@ -59,11 +59,15 @@ def row_key(record: dict[str, Any]) -> tuple[str, str, str, str, str]:
             scenario_label(spec.get("scenario")))
 
 
-def source_versions(record: dict[str, Any]) -> dict[str, str]:
-    """The sha256 of each plugin part's file, and of a plugin dataset's data (as ``dataset data``)."""
+def sources_label(record: dict[str, Any]) -> str:
+    """``dataset=1a2b3c4d5e6f;model=...``: the first 12 hex digits of the sha256 of each plugin part's file, and of
+    a plugin dataset's data (``dataset data``); empty where the run's parts are all gnnbench's own. By content,
+    not by path, as the driver tells an edited file (a Ray worker imports a copy from elsewhere)."""
     sources = recorded_sources(record)
-    data = sources.get("dataset", {}).get("data_sha256")
-    return {**{part: s["sha256"] for part, s in sources.items()}, **({"dataset data": data} if data else {})}
+    versions = {part: s["sha256"] for part, s in sources.items()}
+    if data := sources.get("dataset", {}).get("data_sha256"):
+        versions["dataset data"] = data
+    return ";".join(f"{part}={sha[:12]}" for part, sha in sorted(versions.items()))
 
 
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -76,7 +80,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
             "seed": spec["seed"], "kernel": kernel_label(r), "metric": r.get("metric"), "direction": r.get("direction"),
             "versions": versions_label(r.get("env", {})),
-            "source": canonical_json(source_versions(r)),
+            "sources": sources_label(r),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
             "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
         }
@@ -109,6 +113,12 @@ def versions_label(env: dict[str, Any]) -> str:
     versions = {"python": env.get("python"), **env.get("versions", {}), "allocator": env.get("allocator"),
                 "threads": env.get("threads")}
     return ";".join(f"{name}={v}" for name, v in sorted(versions.items()) if v)
+
+
+def label_items(label: str) -> dict[str, str]:
+    """``a=1;b=2`` -> ``{"a": "1", "b": "2"}``: one environment of :func:`versions_label`, one set of
+    :func:`sources_label`."""
+    return dict(item.split("=", 1) for item in label.split(";") if "=" in item)
 
 
 def scenario_label(scenario: dict[str, Any] | str | None) -> str:
@@ -206,6 +216,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "hparams": hparams,
             "protocol": settings_cell(group["protocol"]),
             "versions": " | ".join(sorted(set(group["versions"]))),
+            "sources": " | ".join(sorted(set(group["sources"]) - {""})),
             "epoch_load_s": group["load_s"].mean(), "epoch_load_share": group["load_share"].mean(),
             "configs_failed": int(lost.get(key[:-1], 0)),
         })
@@ -240,7 +251,8 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
                      "failed": len(group), "device": "", "heap": "",
                      "hparams": settings_cell(group["hparams"]) if one else "",
                      "protocol": settings_cell(group["protocol"]),
-                     "versions": " | ".join(sorted(set(group["versions"]) - {""}))})
+                     "versions": " | ".join(sorted(set(group["versions"]) - {""})),
+                     "sources": " | ".join(sorted(set(group["sources"]) - {""}))})
     return rows
 
 
@@ -307,8 +319,8 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         if len(settings) > 1:
             problems.append(f"runs made with different settings ({setting_differences(settings)})")
         guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
-        sources = [json.loads(s) for s in dict.fromkeys(part["source"]) if s != "{}"]  # {}: gnnbench's own parts,
-        if len(sources) > 1:                                                        # or made before records named files
+        sources = [label_items(s) for s in dict.fromkeys(part["sources"]) if s]  # "": gnnbench's own parts, or
+        if len(sources) > 1:                                                      # made before records named files
             problems.append(f"runs made with {len(sources)} versions of their plugin files or data "
                             f"({', '.join(differing(sources))})")
         if problems:

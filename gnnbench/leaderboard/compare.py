@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from gnnbench.errors import GnnbenchError
+from gnnbench.leaderboard.aggregate import label_items
 from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
 from gnnbench.leaderboard.significance import difference_test, holm
 from gnnbench.leaderboard.write import FRACTION_METRICS
@@ -260,11 +261,12 @@ def _verdict(improvement: float, p: float, interval: tuple[float, float], tested
 #: and a note on every row of an older CSV would bury the changes.
 COUNTS = ("failed", "configs_failed", "configs_tried")
 #: What a row's runs were made with: ``params`` (the same hyperparameters building another model: a library
-#: change), ``device``, ``kernel``, ``hparams`` (same config label, other values), ``protocol``, ``versions``. Noted
+#: change), ``device``, ``kernel``, ``hparams`` (same config label, other values), ``protocol``, ``versions``,
+#: ``sources`` (the sha256 prefixes of the plugin files, and of a plugin dataset's data, the runs used). Noted
 #: where they differ, and as ``device unknown in A`` where one side lacks the column or the cell, as a change
 #: could hide there; not where both lack it (a profile's ``params``), nor on a side whose every run failed
 #: (``n`` 0: nothing ran on a device, no model was built, no configuration selected).
-SETTINGS = ("params", "device", "kernel", "hparams", "protocol", "versions")
+SETTINGS = ("params", "device", "kernel", "hparams", "protocol", "versions", "sources")
 
 
 def _changes(r: dict) -> list[str]:
@@ -324,8 +326,8 @@ def _settings(column: str, cell: object) -> str | list[dict[str, object]] | None
     ``protocol`` and ``versions`` as the settings of the row's runs, flat: one, or each distinct one of a row
     whose runs did not share them (a JSON list; versions joined by `` | ``). None when the column is absent or the
     cell empty (older or hand-made CSVs)."""
-    if column == "versions":
-        return _parse_versions(cell)
+    if column in ("versions", "sources"):
+        return _parse_labels(cell)
     if cell is None or cell == "":  # not ``{}``: no hyperparameters is a setting
         return None
     if isinstance(cell, str):
@@ -339,7 +341,7 @@ def _setting_changes(column: str, before: str | list[dict[str, object]],
     """``device cpu -> cuda`` for a cell compared as written. A side whose runs did not share their settings
     (records of an earlier suite file, runs in several environments) is named with what varies within it; the
     keys each side's runs share are compared across (``hparams lr=0.01 -> lr=0.1``; versions one note per
-    package: ``torch 2.13.0 -> 2.14.0``)."""
+    package: ``torch 2.13.0 -> 2.14.0``; sources one per plugin part: ``plugin model 1a2b3c4d5e6f -> ...``)."""
     if isinstance(before, str) or isinstance(after, str):
         return [f"{column} {before} -> {after}"] if before != after else []
     notes = [f"{column} mixed in {side}: {described(settings)}"
@@ -348,6 +350,8 @@ def _setting_changes(column: str, before: str | list[dict[str, object]],
     changed = [k for k in differing([before[0], after[0]]) if k not in varying]
     if column == "versions":
         return notes + [_version_change(name, before[0], after[0]) for name in changed]
+    if column == "sources":
+        return notes + [f"plugin {name} {shown(before[0], name)} -> {shown(after[0], name)}" for name in changed]
     if changed:
         notes.append(f"{column} {_assignments(before[0], changed)} -> {_assignments(after[0], changed)}")
     return notes
@@ -366,12 +370,13 @@ def _version_change(name: str, before: dict[str, object], after: dict[str, objec
     return f"{name} {shown(before, name)} -> {shown(after, name)}"
 
 
-def _parse_versions(text: object) -> list[dict[str, object]] | None:
+def _parse_labels(text: object) -> list[dict[str, object]] | None:
     """``python=3.11.7;torch=2.13.0`` -> ``[{"python": "3.11.7", "torch": "2.13.0"}]``, one dict per environment
-    of a row whose runs used several (``env1 | env2``); None when the column is absent or empty (older CSVs)."""
+    (or set of plugin sources) of a row whose runs used several (``env1 | env2``); None when the column is absent
+    or empty (older CSVs; ``sources`` of gnnbench's own parts)."""
     if not isinstance(text, str) or not text:
         return None
-    return [dict(item.split("=", 1) for item in env.split(";") if "=" in item) for env in text.split(" | ")]
+    return [label_items(env) for env in text.split(" | ")]
 
 
 def n_text(value: float) -> str:
