@@ -100,6 +100,40 @@ def test_csr_fuses_message_and_aggregation(monkeypatch: pytest.MonkeyPatch) -> N
         modules[-1](x, edge_index)
 
 
+def test_csr_builds_the_transpose_and_the_gcn_normalisation_once_per_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch's backward of a sparse matmul builds the transposed matrix on every call, and PyG's GCNConv (not
+    ``cached``) normalises its input into a new matrix on every call; on ``csr`` both are built once per graph,
+    kept on the graph's ``adj_t``, and a second graph gets its own."""
+    from gnnbench.kernels import csr_matmul
+
+    normalisations = []
+
+    def counting(*args, **kwargs):
+        normalisations.append(args)
+        return real_norm(*args, **kwargs)
+
+    real_norm = csr_matmul.gcn_norm
+    monkeypatch.setattr(csr_matmul, "gcn_norm", counting)
+    model = GCN(8, 3, num_layers=3)
+    configure(model, "csr")
+    x = torch.randn(40, 8)
+    adj_t = graph_input("csr", random_graph(40, 200, 0), 40)
+    model(x, adj_t).sum().backward()
+    normalised = next(iter(getattr(adj_t, csr_matmul.NORMALISED).values()))[0]
+    transpose = getattr(normalised, csr_matmul.CACHE)
+    torch.testing.assert_close(transpose.to_dense(), normalised.to_dense().t())
+    for _ in range(2):
+        model(x, adj_t).sum().backward()
+    assert len(normalisations) == 1  # three layers, three steps: one normalisation of the one graph
+    assert getattr(normalised, csr_matmul.CACHE) is transpose  # and one transpose of it
+    other = graph_input("csr", random_graph(40, 200, 1), 40)
+    model(x, other).sum().backward()
+    assert len(normalisations) == 2
+    assert all(layer._cached_edge_index is None for layer in model.layers)  # nothing left for an edge_index call
+    configure(model, "scatter")
+    assert all("forward" not in vars(layer) and "message_and_aggregate" not in vars(layer) for layer in model.layers)
+
+
 def test_csr_rows_are_targets() -> None:
     edge_index = torch.tensor([[0, 0, 2], [1, 2, 1]])  # 0->1, 0->2, 2->1
     dense = graph_input("csr", edge_index, 3).to_dense()

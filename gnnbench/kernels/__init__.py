@@ -7,7 +7,8 @@
   ``scatter`` extra, which builds from source).
 * ``csr``: PyG's sparse-adjacency path: the task hands the model ``adj_t``, a ``torch.sparse_csr`` matrix with a
   row per target node, and PyG's ``GCNConv``/``SAGEConv``/``GINConv`` fuse message and aggregation into one
-  ``torch.sparse.mm`` (no per-edge message tensor).
+  ``torch.sparse.mm`` (no per-edge message tensor), its backward through a transpose built once per graph
+  (:mod:`gnnbench.kernels.csr_matmul`).
 * ``auto``: times the backends the model and task support on the run's own graph and keeps the fastest
   (:mod:`gnnbench.kernels.auto`); the record says what it chose and why.
 

@@ -8,20 +8,25 @@ SAGE, GIN) run one sparse-dense matmul. The aggregation: a ``MessagePassing`` la
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import warnings
-from collections.abc import Iterator
+import types
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
-from torch_geometric.nn import MessagePassing
+from torch_geometric.nn import GCNConv, MessagePassing
 from torch_geometric.nn.aggr import Aggregation
 from torch_geometric.nn.resolver import aggregation_resolver
 from torch_geometric.utils import to_torch_csr_tensor
 
 from gnnbench.kernels import require
+from gnnbench.kernels.csr_matmul import (
+    FUSABLE,
+    LINEAR,
+    fused_message_and_aggregate,
+    normalised_once_forward,
+    quiet_sparse_warnings,
+)
 
 #: PyG aggregation names -> torch_scatter reductions
 TORCH_SCATTER_REDUCE = {"add": "sum", "sum": "sum", "mean": "mean", "max": "max", "min": "min"}
@@ -35,15 +40,6 @@ def graph_input(backend: str, edge_index: Tensor, num_nodes: int, edge_weight: T
         return edge_index
     with quiet_sparse_warnings():
         return to_torch_csr_tensor(edge_index.flip(0), edge_weight, size=(num_nodes, num_nodes))
-
-
-@contextlib.contextmanager
-def quiet_sparse_warnings() -> Iterator[None]:
-    """torch warns that its sparse CSR/CSC support is "beta" whenever one is built; say it once, in the docs."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse (CSR|CSC) tensor support is in beta")
-        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
-        yield
 
 
 class TorchScatterAggregation(Aggregation):
@@ -70,7 +66,10 @@ class TorchScatterAggregation(Aggregation):
 def configure(model: nn.Module, backend: str) -> int:
     """Set the aggregation of every ``MessagePassing`` layer of ``model`` for ``backend``; returns how many
     layers it set. ``torch_scatter`` installs :class:`TorchScatterAggregation`; the other backends restore
-    PyG's own aggregation for the layer's ``aggr`` (``csr`` fuses on sparse input and never reaches it)."""
+    PyG's own aggregation for the layer's ``aggr``. ``csr`` fuses on sparse input and never reaches it: PyG's
+    layers of :data:`~gnnbench.kernels.csr_matmul.FUSABLE` with a sum or mean get the matmul whose backward
+    reads a cached transpose, and ``GCNConv`` normalises a graph once (:mod:`gnnbench.kernels.csr_matmul`); the
+    other backends take both away again."""
     count = 0
     for layer in model.modules():
         if not isinstance(layer, MessagePassing) or not isinstance(layer.aggr, str):
@@ -81,6 +80,15 @@ def configure(model: nn.Module, backend: str) -> int:
             layer.aggr_module = TorchScatterAggregation(layer.aggr)
         else:
             layer.aggr_module = aggregation_resolver(layer.aggr)
+        fused = backend == "csr" and isinstance(layer, FUSABLE) and layer.aggr in LINEAR
+        if fused:
+            layer.message_and_aggregate = types.MethodType(fused_message_and_aggregate, layer)
+        else:
+            layer.__dict__.pop("message_and_aggregate", None)  # the class's own again
+        if fused and isinstance(layer, GCNConv):
+            layer.forward = types.MethodType(normalised_once_forward, layer)
+        else:
+            layer.__dict__.pop("forward", None)
         count += 1
     return count
 
@@ -101,4 +109,4 @@ def graph_of(data: Data) -> Tensor:
     return data.adj_t if "adj_t" in data else data.edge_index
 
 
-__all__ = ["TorchScatterAggregation", "configure", "graph_input", "graph_of", "quiet_sparse_warnings", "with_graph"]
+__all__ = ["TorchScatterAggregation", "configure", "graph_input", "graph_of", "with_graph"]

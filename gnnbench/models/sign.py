@@ -31,7 +31,7 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import SIGN as SIGNTransform
 
 from gnnbench.hparams import HparamError
-from gnnbench.kernels.adjacency import quiet_sparse_warnings
+from gnnbench.kernels.csr_matmul import quiet_sparse_warnings
 from gnnbench.loading import MODES, EpochLoad, FeatureStore, available_modes
 from gnnbench.models.baselines import dropout
 from gnnbench.registry import register_model
