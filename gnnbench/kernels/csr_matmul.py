@@ -39,7 +39,7 @@ FUSABLE = (GCNConv, SAGEConv, GINConv, SGConv)
 def csr_matmul(adj_t: Tensor, x: Tensor, reduce: str = "sum") -> Tensor:
     """``spmm(adj_t, x, reduce)`` for a ``torch.sparse_csr`` ``adj_t``, its backward through the cached
     transpose for ``sum`` and ``mean``."""
-    if (reduce not in LINEAR or adj_t.layout != torch.sparse_csr or adj_t.requires_grad or x.dim() != 2
+    if (reduce not in LINEAR or not _is_csr(adj_t) or adj_t.requires_grad or x.dim() != 2
             or adj_t.size(1) != x.size(0)):
         return spmm(adj_t, x, reduce=reduce)
     return _CachedTransposeMatmul.apply(adj_t, x, LINEAR[reduce] == "mean")
@@ -54,6 +54,11 @@ def transposed(adj_t: Tensor) -> Tensor:
             cached = adj_t.t().to_sparse_csr()
         setattr(adj_t, CACHE, cached)
     return cached
+
+
+def _is_csr(graph: Any) -> bool:
+    """A ``torch.sparse_csr`` tensor (not ``edge_index``, nor torch_sparse's ``SparseTensor``)."""
+    return isinstance(graph, Tensor) and graph.layout == torch.sparse_csr
 
 
 def row_counts(adj_t: Tensor) -> Tensor:
@@ -89,7 +94,7 @@ def normalised_once_forward(layer: GCNConv, x: Tensor, edge_index: Tensor, edge_
     adjacency computed on the first call and kept on the adjacency (per normalisation setting), where PyG's layer
     without ``cached=True`` normalises on every call into a new matrix, whose transpose would then be built on
     every backward too. The layer's own cache slot carries it into PyG's ``forward`` and is emptied after."""
-    if layer.cached or not layer.normalize or edge_weight is not None or edge_index.layout != torch.sparse_csr:
+    if layer.cached or not layer.normalize or edge_weight is not None or not _is_csr(edge_index):
         return GCNConv.forward(layer, x, edge_index, edge_weight)
     key = (layer.improved, layer.add_self_loops, layer.flow, x.dtype, x.size(layer.node_dim))
     memo = getattr(edge_index, NORMALISED, None)
