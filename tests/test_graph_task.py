@@ -330,3 +330,12 @@ def test_the_dataset_split_needs_the_dataset_s_own_split_and_says_so_before_any_
                                         r"GraphCollection has none \(use split: cv\)"):
         task.check_data(without)
     GraphRegression(GraphOptions(split="cv", folds=3)).check_data(without)  # its own folds: any dataset serves
+
+
+def test_more_folds_than_graphs_are_refused_before_any_run():
+    """Every run would fail making its split; ``--dry-run`` says so once, at the dataset."""
+    graphs = hetero_edge_count(3, 12, seed=1)
+    GraphRegression(GraphOptions(split="cv", folds=len(graphs))).check_data(graphs)
+    with pytest.raises(DataError, match=rf"split cv with folds {len(graphs) + 1} needs a graph per fold at least; "
+                                        rf"the dataset has {len(graphs)} graphs"):
+        GraphRegression(GraphOptions(split="cv", folds=len(graphs) + 1)).check_data(graphs)

@@ -98,6 +98,26 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gat, hparams: "
      "{weight_decay: -1}}]}]\n", "experiments[0].models[0].hparams.weight_decay",
      "expected a weight decay of at least 0 for 'weight_decay', got -1"),
+    # values that run, but otherwise than asked: a negative factor or clipping norm reverses the steps, a
+    # negative K propagates as K = 0 under another run id
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool, hparams: "
+     "{lr_step: 1, lr_factor: -1.0}}]}]\n", "experiments[0].models[0].hparams.lr_factor",
+     "'lr_factor' scales the learning rate down: expected a number in (0, 1), got -1.0"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf_top2loss, "
+     "hparams: {grad_max_norm: -1.0}}]}]\n", "experiments[0].models[0].hparams.grad_max_norm",
+     "'grad_max_norm' divides or bounds a scale: expected a positive number, got -1.0"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: sgc, hparams: "
+     "{K: [2, -5]}}]}]\n", "experiments[0].models[0].hparams.K[1]",
+     "'K' counts propagation steps: expected at least 0, got -5"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf, hparams: "
+     "{tau: 0}}]}]\n", "experiments[0].models[0].hparams.tau",
+     "'tau' divides or bounds a scale: expected a positive number, got 0"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_ff_la, "
+     "hparams: {num_negatives: 0}}]}]\n", "experiments[0].models[0].hparams.num_negatives",
+     "'num_negatives' is a count: expected at least 1, got 0"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf_top2input, "
+     "hparams: {test_time_steps: 2}}]}]\n", "experiments[0].models[0].hparams.test_time_steps",
+     "test_time_steps must be >= 3 (inference reads steps 2..T-1), got 2"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: []}]\n",
      "experiments[0].models", "expected a non-empty list of models, got an empty list"),
     ("name: s\nexperiments:\n  - {name: x, task: node_classification, datasets: [Cora], models: [gcn]}\n"
@@ -263,10 +283,10 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "hidden_channels (64) must be divisible by heads (3)"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: dgmlp, hparams: {K: -1}}]}]\n", "experiments[0].models[0].hparams.K",
-     "DGMLP needs K >= 0 propagation steps, got -1"),
+     "'K' counts propagation steps: expected at least 0, got -1"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: dgmlp, hparams: {temperature: 0}}]}]\n", "experiments[0].models[0].hparams.temperature",
-     "DGMLP needs a positive temperature, got 0"),
+     "'temperature' divides or bounds a scale: expected a positive number, got 0"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: dgmlp, hparams: {mlp_layers: 0}}]}]\n", "experiments[0].models[0].hparams.mlp_layers",
      "mlp_layers must be >= 1, got 0"),

@@ -175,9 +175,15 @@ class GraphTask(Task):
 
     def check_data(self, data: Dataset) -> None:
         """A dataset of graphs with features and targets (:func:`~gnnbench.tasks.data_checks.check_graph_set`);
-        ``split: dataset`` needs the dataset's own train/val/test graphs (``split_idx``)."""
+        ``split: cv`` no more folds than graphs; ``split: dataset`` the dataset's own train/val/test graphs
+        (``split_idx``)."""
         check_graph_set(data)
-        if not isinstance(self.options, GraphOptions) or self.options.split != "dataset":
+        if not isinstance(self.options, GraphOptions):
+            return
+        if self.options.split == "cv" and self.options.folds > len(data):
+            raise DataError(f"split cv with folds {self.options.folds} needs a graph per fold at least; the dataset "
+                            f"has {len(data)} graphs")
+        if self.options.split != "dataset":
             return
         split_idx = getattr(data, "split_idx", None)
         if split_idx is None or set(split_idx) != set(SPLITS):

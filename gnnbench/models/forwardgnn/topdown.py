@@ -7,7 +7,7 @@ Top-to-Input with no label state on top (``GNN_FL-CE-TopDown`` in the official c
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from gnnbench.hparams import HparamError
 from gnnbench.models.forwardgnn.layers import Backbone, TopDownLayer, forward_layers, l2_rows
 from gnnbench.models.forwardgnn.link import dot
 from gnnbench.models.forwardgnn.sf import ClassNodes
@@ -140,6 +141,13 @@ class TopToInput(TopDown):
     official scripts), even layers update first and odd layers then read their neighbours' fresh states.
     Inference runs ``test_time_steps`` recurrent steps and reads every layer's output of steps 2..T-1.
     """
+
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        """Inference reads the outputs of steps 2..T-1: fewer than 3 steps leave none, a suite fails when it loads."""
+        if hparams["test_time_steps"] < 3:
+            raise HparamError("test_time_steps", f"test_time_steps must be >= 3 (inference reads steps 2..T-1), "
+                                                 f"got {hparams['test_time_steps']}")
 
     def build(self, backbone: Backbone, in_channels: int, hidden_channels: int, out_channels: int,
               top_channels: int, num_layers: int, alternating: bool, test_time_steps: int) -> None:
