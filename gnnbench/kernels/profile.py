@@ -7,8 +7,9 @@ Ops (``y`` has a row per node, ``x`` per node, one term per edge :math:`j \to i`
 
 Each op runs ``forward`` (with autograd recording, as in training) and ``forward+backward`` (the gradient
 with respect to ``x`` of a weighted sum of ``y``). Timing: CUDA events on a GPU, the wall clock on the CPU
-(:mod:`gnnbench.kernels.timing`); the backends of an (op, pass) take turns call by call, warm-up rounds first,
-and the median of a backend's timed calls is its ``ms``. Peak memory is measured on a call of its own.
+(:mod:`gnnbench.kernels.timing`); the backends of an (op, pass) take turns, warm-up rounds first, each turn an
+untimed call and a timed one (:meth:`_Bench.measure`), and the median of a backend's timed calls is its ``ms``.
+Peak memory is measured on a call of its own, after a first call has built what a backend keeps per graph.
 
 **The bandwidth bound.** An aggregation must read a feature row per edge and write a row per node, and read
 one index per edge: :math:`B = (E + N) F s + 8E` bytes per pass (:math:`s` bytes per value; for ``gcn``,
@@ -236,24 +237,34 @@ class _Bench:
 
     def measure(self, op: str, pass_: str,
                 rows: dict[str, str]) -> dict[str, tuple[list[float], float, list[str]]]:
-        """Each row's (milliseconds of its timed calls, peak MB, failure). The peak is measured on a call of its
-        own; then the rows take turns call by call (:func:`~gnnbench.kernels.timing.turns`), so that a machine
-        warming up or slowing down during the op favours no backend, and ``auto``'s row and the row of the
-        backend it chose are the same kernel timed under the same conditions. A row running out of memory is
-        failed and leaves the turns."""
+        """Each row's (milliseconds of its timed calls, peak MB, failure).
+
+        Every row is called once first, building what a backend keeps per graph (``csr``'s transpose); then its
+        peak is measured on a call of its own; then the rows take turns (:func:`~gnnbench.kernels.timing.turns`),
+        so that a machine warming up or slowing down during the op favours no backend, and ``auto``'s row and
+        the row of the backend it chose are the same kernel timed under the same conditions. In its turn a row
+        is called untimed, then timed: every timed call finds the caches as its own previous call left them,
+        as in a loop of that op, not as another backend's did (a scatter's per-edge messages evict a CSR
+        matmul's inputs, and of two equal rows timed back to back the later one measured faster).
+        A row running out of memory is failed and leaves the turns."""
         weight = torch.randn_like(self.x) if pass_ == "forward+backward" else None
         steps = {name: step_fn(op_fn(op, backend, self.graph), self.x, weight) for name, backend in rows.items()}
-        peaks: dict[str, float] = {}
         failures: dict[str, list[str]] = {name: [] for name in steps}
         for name, step in steps.items():
-            with _record_out_of_memory(failures[name]), PeakMemory(self.device, collect=False) as memory:
+            with _record_out_of_memory(failures[name]):
                 step()
-            peaks[name] = memory.summary()["peak_mb"]
+        peaks: dict[str, float] = {}
+        for name, step in steps.items():
+            if not failures[name]:
+                with _record_out_of_memory(failures[name]), PeakMemory(self.device, collect=False) as memory:
+                    step()
+                peaks[name] = memory.summary()["peak_mb"]
         times: dict[str, list[float]] = {name: [] for name in steps}
         for round_, name in turns([name for name in steps if not failures[name]], self.warmup + self.repeats):
             if failures[name]:
                 continue
             with _record_out_of_memory(failures[name]):
+                steps[name]()
                 ms = time_once(steps[name], self.device)
                 if round_ >= self.warmup:
                     times[name].append(ms)
