@@ -118,6 +118,17 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf_top2input, "
      "hparams: {test_time_steps: 2}}]}]\n", "experiments[0].models[0].hparams.test_time_steps",
      "test_time_steps must be >= 3 (inference reads steps 2..T-1), got 2"),
+    # YAML 1.1 reads 016 as octal 14, 0x10 as 16 and 1:30 as 90: refused, not read as another number
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
+     "{hidden_channels: 016}}]}]\n", None, "'016' is not a decimal integer: YAML 1.1 reads it as 14"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], seeds: [0x10]}]\n", None,
+     "'0x10' is not a decimal integer: YAML 1.1 reads it as 16"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: 1:30}]\n", None,
+     "'1:30' is not a decimal integer: YAML 1.1 reads it as 90"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
+     "{lr: 1:30.5}}]}]\n", None, "'1:30.5' is a base-60 number in YAML 1.1 (90.5)"),
+    ("name: m.smoke\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n", "name",
+     "'m.smoke' ends in '.smoke', which names the folder of suite 'm''s --smoke checks"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: []}]\n",
      "experiments[0].models", "expected a non-empty list of models, got an empty list"),
     ("name: s\nexperiments:\n  - {name: x, task: node_classification, datasets: [Cora], models: [gcn]}\n"

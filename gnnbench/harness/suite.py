@@ -36,7 +36,7 @@ import yaml
 from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
 from gnnbench.harness.executors import ray_address_problem
-from gnnbench.harness.spec import RunSpec, Suite
+from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, load_plugin, serves
@@ -54,6 +54,8 @@ DEFAULT_BUDGET = {"epochs": 200, "patience": None, "device": "cpu", "kernel": "s
 MAX_RUNS = 1_000_000
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
+#: the integers a suite may write unquoted (YAML 1.1 also reads 0o17-style octal, 0x, 0b and base 60)
+DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -91,7 +93,30 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """A decimal integer; YAML 1.1's other forms are an error, not a silent other number: ``016`` is octal
+        14, ``0x10`` is 16, ``1:30`` is 90 (base 60)."""
+        value = super().construct_yaml_int(node)
+        if not DECIMAL_INT.fullmatch(node.value):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a decimal integer: YAML 1.1 reads it as {value} (octal, "
+                            "hexadecimal, binary or base 60); write the number in decimal without leading zeros, or "
+                            "quote it for text", node.start_mark)
+        return value
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        """A float; YAML 1.1's base-60 form (``1:30.5``, which reads as 90.5) is an error."""
+        value = super().construct_yaml_float(node)
+        if ":" in node.value:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is a base-60 number in YAML 1.1 ({value}); write {value}, or quote it for "
+                            "text", node.start_mark)
+        return value
+
+
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _UniqueKeyLoader.construct_yaml_float)
 
 
 def _parse_yaml(text: str, file: str) -> Any:
@@ -143,6 +168,10 @@ class _Expander:
                                     "the results folder)")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise self.fail("name", f"expected a suite name of letters, digits, '_', '.', '-', got {name!r}")
+        if name.endswith(SMOKE_SUFFIX):
+            raise self.fail("name", f"{name!r} ends in '{SMOKE_SUFFIX}', which names the folder of suite "
+                                    f"'{name.removesuffix(SMOKE_SUFFIX)}''s --smoke checks (the two would take each "
+                                    "other's records); expected another name")
         plugins = self.plugins(raw.get("plugins", []))
         defaults = self.mapping(raw.get("defaults", {}), "defaults", EXPERIMENT_KEYS[1:])
         experiments = raw.get("experiments")
