@@ -474,7 +474,7 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
     console.print(f"{suite.name}: set aside {_describe(stale)}{records}{why} into {store.directory / STALE_FILE} "
                   "(a later run of a suite file they are runs of takes them back)")
-    store.expect(suite.name, str(suite.path), suite.all_run_ids, latest.keys() - stale.keys())  # missing now
+    store.expect(suite.name, str(suite.path), suite.all_run_ids)
     board = leaderboard.refresh(store.directory, suite.name)
     console.print(f"leaderboard rebuilt: {board.csv}" if board else f"no records left: leaderboard files removed "
                   f"from {store.directory}")
@@ -623,6 +623,8 @@ def _leaderboard(args: argparse.Namespace, console: Console) -> int:
         return 0
     board = leaderboard.build(directory, html=args.html)
     console.print(_board_table(board.board, directory.name))
+    if board.notice:  # on stderr, -q or not, as the page has it atop its tables
+        print(f"gnnbench: note: {board.notice}", file=sys.stderr)
     console.print(f"wrote {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
     return 0
 

@@ -520,7 +520,35 @@ def test_a_leaderboard_of_part_of_a_suite_says_so_until_the_rest_is_recorded(wri
     assert f"Incomplete: 1 of the 2 runs of suite parts ({suite.path}) are recorded" in page.markdown.read_text()
     assert f"Incomplete: 1 of the 2 runs of suite parts ({suite.path}) are recorded" in page.html.read_text()
     driver.run(suite, store, LocalExecutor())
-    assert store.expected() is None and "Incomplete" not in leaderboard.build(store.directory).markdown.read_text()
+    assert store.expected()["run_ids"] == sorted(suite.all_run_ids)
+    assert "Incomplete" not in leaderboard.build(store.directory).markdown.read_text()
+
+
+def test_a_leaderboard_counting_records_of_no_run_of_the_suite_says_so_until_they_are_pruned(write_suite, tmp_path,
+                                                                                          capsys):
+    """An edited hyperparameter makes a new configuration; the old one's records stay in the folder, and
+    validation can select them. The page says so atop its tables, not only the run's note on stderr."""
+    from gnnbench import leaderboard
+    from gnnbench.cli import main
+
+    text = """\
+        name: edited
+        defaults: {seeds: 1, epochs: 2}
+        experiments: [{task: node_classification, datasets: [Cora], models: [mlp, %s]}]
+        """
+    results = tmp_path / "results"
+    assert main(["run", str(write_suite(text % "gcn")), "--results", str(results), "-q"]) == 0
+    path = write_suite(text % "{name: gcn, hparams: {lr: 0.001}}")
+    assert main(["run", str(path), "--results", str(results), "-q"]) == 0
+    notice = (f"1 record here is no run of suite edited ({path}) as last run (made under other defaults or an "
+              f"earlier version of the file); the tables count it until `gnnbench prune {path} --results {results}` "
+              "sets it aside.")
+    assert notice in (results / "edited" / "leaderboard.md").read_text()
+    capsys.readouterr()
+    assert main(["leaderboard", str(results / "edited"), "-q"]) == 0
+    assert f"gnnbench: note: {notice}" in capsys.readouterr().err
+    assert main(["prune", str(path), "--results", str(results)]) == 0
+    assert "no run of" not in leaderboard.build(results / "edited").markdown.read_text()
 
 
 def _sigint_ignored() -> bool:

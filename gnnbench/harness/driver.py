@@ -42,8 +42,6 @@ class Plan:
     #: successful runs of the suite set aside into ``stale.jsonl`` earlier (:func:`restorable`): counted as done,
     #: and taken back by :func:`run` rather than run again
     restorable: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: the run ids with a record once ``restorable`` is taken back
-    recorded: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -63,7 +61,6 @@ def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed
     latest = store.latest()
     result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest, data_root),
                   restorable=restorable(suite, store, latest, data_root))
-    result.recorded = frozenset(latest.keys() | result.restorable.keys())
     for spec in suite.specs:
         status = None if redo_changed and spec.run_id in result.changed else latest.get(spec.run_id, {}).get("status")
         status = "ok" if spec.run_id in result.restorable else status
@@ -214,11 +211,9 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
         summary.failed_kept = todo.failed_kept
         if on_plan is not None:
             on_plan(todo)
-        recorded = set(todo.recorded)
-        store.expect(suite.name, str(suite.path), suite.all_run_ids, recorded)  # the whole suite, --only or not
+        store.expect(suite.name, str(suite.path), suite.all_run_ids)  # the whole suite, --only or not
         for record in executor.map(todo.todo, data_root):
             writer.append(record)
-            recorded.add(record["run_id"])
             if record["status"] == "ok":
                 summary.ok += 1
             else:
@@ -226,5 +221,4 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
                 summary.failures.append(record)
             if on_record is not None:
                 on_record(record)
-        store.expect(suite.name, str(suite.path), suite.all_run_ids, recorded)
     return summary

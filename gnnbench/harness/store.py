@@ -129,15 +129,12 @@ class RunStore:
                 kept.write_bytes(b"".join(line for line, go in zip(lines, goes, strict=True) if not go))
             return len(moved)
 
-    def expect(self, suite: str, file: str, run_ids: Iterable[str], recorded: Collection[str]) -> None:
-        """Note the runs the suite ``file`` expects in this store while some of them are not ``recorded``, so a
-        leaderboard built from these records says it is incomplete (after an interrupt, a crash, or ``--only``);
-        removed once every one is recorded."""
+    def expect(self, suite: str, file: str, run_ids: Iterable[str]) -> None:
+        """Note the runs the suite ``file`` expects in this store, so that a leaderboard built from these records
+        says which of them are missing (after an interrupt, a crash, or ``--only``) and which records are no run
+        of it (made under other defaults or an earlier version of the file, until ``prune`` sets them aside)."""
         path = self.directory / EXPECTED_FILE
         ids = sorted(run_ids)
-        if all(run_id in recorded for run_id in ids):
-            path.unlink(missing_ok=True)
-            return
         with replaced(path) as partial:
             partial.write_text(json.dumps({"suite": suite, "file": file, "run_ids": ids}) + "\n", encoding="utf-8")
 

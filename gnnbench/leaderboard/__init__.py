@@ -32,6 +32,8 @@ class Leaderboard:
     csv: Path
     markdown: Path
     html: Path | None = None
+    #: :func:`suite_notice`: what the tables are not (incomplete, or counting records of no run of the suite)
+    notice: str = ""
 
 
 def build(directory: str | Path, suite: str | None = None, html: bool | None = None) -> Leaderboard:
@@ -76,30 +78,39 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
     sections = (rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
                 + warning_lines(notes))
-    incomplete = incomplete_note(out, latest)
-    write_text(out / "leaderboard.md", to_markdown(board, records, name, sections, incomplete))
+    notice = suite_notice(out, latest)
+    write_text(out / "leaderboard.md", to_markdown(board, records, name, sections, notice))
     page = out / "leaderboard.html"
     if html or (html is None and page.exists()):
         from gnnbench.leaderboard.html import to_html
 
-        write_text(page, to_html(board, grid, depth, records, name, out, notes, incomplete))
+        write_text(page, to_html(board, grid, depth, records, name, out, notes, notice))
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
-                       markdown=out / "leaderboard.md", html=page if page.exists() else None)
+                       markdown=out / "leaderboard.md", html=page if page.exists() else None, notice=notice)
 
 
-def incomplete_note(directory: Path, latest: dict[str, dict]) -> str:
-    """``Incomplete: 1 of the 4 runs of suite tiny (tiny.yaml) are recorded; ...`` while runs the last suite run
-    in ``directory`` expects have no record (:meth:`RunStore.expect`), else ``""``: a table of the runs so far
-    must not read as the suite's result."""
+def suite_notice(directory: Path, latest: dict[str, dict]) -> str:
+    """What the tables of ``directory`` are not, atop them: the runs of the suite last run there that have no
+    record (``Incomplete: 1 of the 4 runs of suite tiny (tiny.yaml) are recorded; ...``: a table of the runs so
+    far must not read as the suite's result), and the records that are no run of it (made under other defaults or
+    an earlier version of the file: their configurations compete in the tables until ``prune`` sets them
+    aside). Empty where the store notes no suite (:meth:`RunStore.expect`) or nothing is amiss."""
     expected = RunStore(directory).expected()
     if expected is None:
         return ""
-    ids = expected["run_ids"]
-    recorded = sum(run_id in latest for run_id in ids)
-    if recorded == len(ids):
-        return ""
-    return (f"Incomplete: {recorded} of the {len(ids)} runs of suite {expected['suite']} ({expected['file']}) are "
-            "recorded; the tables show those. The command that ran them, run again, runs the rest.")
+    ids, suite = set(expected["run_ids"]), f"suite {expected['suite']} ({expected['file']})"
+    parts = []
+    recorded = len(ids & latest.keys())
+    if recorded < len(ids):
+        parts.append(f"Incomplete: {recorded} of the {len(ids)} runs of {suite} are recorded; the tables show "
+                     "those. The command that ran them, run again, runs the rest.")
+    if others := len(latest.keys() - ids):
+        root = "" if directory.parent == Path("results") else f" --results {directory.parent}"
+        parts.append(f"{others} record{'s' * (others > 1)} here {'are' if others > 1 else 'is'} no run of {suite} as "
+                     "last run (made under other defaults or an earlier version of the file); the tables count "
+                     f"{'them' if others > 1 else 'it'} until `gnnbench prune {expected['file']}{root}` sets "
+                     f"{'them' if others > 1 else 'it'} aside.")
+    return " ".join(parts)
 
 
 def clear(directory: str | Path) -> None:

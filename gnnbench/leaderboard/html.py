@@ -65,12 +65,12 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 
 
 def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, records: list[dict[str, Any]],
-            suite: str, directory: Path, notes: Sequence[str] = (), incomplete: str = "") -> str:
-    """The whole page as one string; ``notes``: what building the tables warned about; ``incomplete``: runs of
-    the suite not recorded yet."""
+            suite: str, directory: Path, notes: Sequence[str] = (), notice: str = "") -> str:
+    """The whole page as one string; ``notes``: what building the tables warned about; ``notice``: runs of the
+    suite not recorded yet, records of no run of it."""
     colour = plots.colours(sorted(set(board["model"])))
     body = [f"<h1>Leaderboard: {escape(suite)}</h1>",
-            *([f"<p><strong>{escape(incomplete)}</strong></p>"] if incomplete else []),
+            *([f"<p><strong>{escape(notice)}</strong></p>"] if notice else []),
             "<p class=note>Validation selects the configuration and the epoch; tables and figures show the test "
             "metric of that choice as mean ± std over seeds (ddof = 1), n = number of seeds. Error bars: ± std. "
             "Click a column header to sort.</p>"]

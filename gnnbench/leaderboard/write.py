@@ -46,11 +46,11 @@ def write_text(path: Path, text: str) -> None:
 
 
 def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
-                sections: Iterable[str] = (), incomplete: str = "") -> str:
+                sections: Iterable[str] = (), notice: str = "") -> str:
     """The leaderboard page: a table per (task, scenario, metric), then ``sections`` (lines of further
-    Markdown, e.g. depth studies), the environment and the failed runs; ``incomplete`` (runs of the suite
-    not recorded yet) atop them all."""
-    lines = [f"# Leaderboard: {suite}", "", *([f"**{incomplete}**", ""] if incomplete else []),
+    Markdown, e.g. depth studies), the environment and the failed runs; ``notice`` (runs of the suite
+    not recorded yet, records of no run of it) atop them all."""
+    lines = [f"# Leaderboard: {suite}", "", *([f"**{notice}**", ""] if notice else []),
              "Validation selects the configuration and the epoch; the table shows the test metric of that choice as "
              "mean ± std over seeds (ddof = 1), with the number of seeds in parentheses. Best per column in bold.", ""]
     for (task, scenario, metric), part in board.groupby(["task", "scenario", "metric"], sort=True):
