@@ -54,7 +54,7 @@ DEFAULT_BUDGET = {"epochs": 200, "patience": None, "device": "cpu", "kernel": "s
 MAX_RUNS = 1_000_000
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
-#: the integers a suite may write unquoted (YAML 1.1 also reads 0o17-style octal, 0x, 0b and base 60)
+#: the integers a suite may write unquoted (YAML 1.1 also reads 017 as octal, 0x10, 0b10 and base-60 1:30)
 DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 
 
@@ -91,7 +91,6 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                     None, None, f"duplicate key '{key}' (line {mark.line + 1})", mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
-
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         """A decimal integer; YAML 1.1's other forms are an error, not a silent other number: ``016`` is octal
