@@ -118,6 +118,11 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf_top2input, "
      "hparams: {test_time_steps: 2}}]}]\n", "experiments[0].models[0].hparams.test_time_steps",
      "test_time_steps must be >= 3 (inference reads steps 2..T-1), got 2"),
+    # a setting no schedule reads: each value would be another run id for the same runs
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool, hparams: "
+     "{lr_factor: [0.5, 0.1]}}]}]\n", "experiments[0].models[0].hparams.lr_factor",
+     "task 'graph_classification' does not read 'lr_factor' here: no schedule reads it (lr_patience and lr_step "
+     "are 0; set one of them); remove it"),
     # YAML 1.1 reads 016 as octal 14, 0x10 as 16 and 1:30 as 90: refused, not read as another number
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
      "{hidden_channels: 016}}]}]\n", None, "'016' is not a decimal integer: YAML 1.1 reads it as 14"),

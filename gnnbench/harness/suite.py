@@ -337,7 +337,8 @@ class _Expander:
     def runnable(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
                  grid: list[dict[str, tuple[dict[str, Any], str]]], chosen: set[str], seeds: list[int],
                  device: str) -> None:
-        """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run` and the
+        """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run`, sets no
+        hyperparameter the task leaves unread (:meth:`Task.unread_hparams`), and passes the
         model's ``check_hparams(hparams, device)`` where it has one (given every constructor argument, those a run
         leaves out included); the error names the hyperparameter's key when the suite set it (``chosen``), the
         model's when a default is at fault, else the task's."""
@@ -349,6 +350,10 @@ class _Expander:
             for (dataset, (hparams, config)), seed in itertools.product(point.items(), seeds):
                 try:
                     task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
+                    unread = task_cls.unread_hparams(hparams)
+                    if key := next((k for k in unread if k in chosen), None):
+                        raise hp.HparamError(key, f"task '{task}' does not read '{key}' here: {unread[key]}; "
+                                                  "remove it")
                     if check_model is not None:
                         check_model(hp.as_built(entry.obj, hparams), device)
                 except hp.HparamError as exc:

@@ -237,6 +237,13 @@ class Task(ABC):
         otherwise. Every combination is runnable unless a task says otherwise."""
         return None
 
+    @classmethod
+    def unread_hparams(cls, hparams: Mapping[str, Any]) -> dict[str, str]:
+        """The hyperparameters the others leave unread (key -> why): set in a suite, each would make another run
+        id for the same runs, and the leaderboard could name it as the selected setting, so the suite refuses it
+        at its key. None unless a task says otherwise."""
+        return {}
+
     def check_data(self, data: Any) -> None:
         """Raise :class:`gnnbench.errors.DataError` where ``data`` (what the dataset's loader returned) cannot
         serve these options, e.g. a split the dataset does not ship. Checked once per dataset before any run

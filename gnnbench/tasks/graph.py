@@ -49,7 +49,7 @@ from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, check_output, train_epochs
 from gnnbench.tasks.data_checks import check_graph_set
 from gnnbench.tasks.metrics import check_scored, classification
-from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams
+from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams, unread_schedule
 from gnnbench.tasks.splits import holdout, stratified_folds
 
 SPLITS = ("train", "val", "test")
@@ -172,6 +172,10 @@ class GraphTask(Task):
         elif dataset.meta.get("ships_split") is False:  # unknown (a plugin's dataset): checked when it loads
             raise ValueError(f"split 'dataset' needs a dataset that ships train/val/test graphs; {dataset.name} "
                              "ships none (use split: cv)")
+
+    @classmethod
+    def unread_hparams(cls, hparams: Mapping[str, Any]) -> dict[str, str]:
+        return unread_schedule(hparams)
 
     def check_data(self, data: Dataset) -> None:
         """A dataset of graphs with features and targets (:func:`~gnnbench.tasks.data_checks.check_graph_set`);

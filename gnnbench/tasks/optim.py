@@ -31,6 +31,13 @@ def check_hparams(hparams: Mapping[str, Any]) -> None:
         raise HparamError("lr_step", f"lr_patience ({patience}) and lr_step ({every}) are two schedules: set one")
 
 
+def unread_schedule(hparams: Mapping[str, Any]) -> dict[str, str]:
+    """``lr_factor`` when no schedule reads it (``lr_patience`` and ``lr_step`` both 0)."""
+    if "lr_factor" in hparams and int(hparams.get("lr_patience", 0)) <= 0 and int(hparams.get("lr_step", 0)) <= 0:
+        return {"lr_factor": "no schedule reads it (lr_patience and lr_step are 0; set one of them)"}
+    return {}
+
+
 def build_optimizer(params: Iterable[torch.nn.Parameter], hparams: Mapping[str, Any]) -> torch.optim.Optimizer:
     check_hparams(hparams)
     return OPTIMIZERS[hparams["optimizer"]](params, lr=hparams["lr"], weight_decay=hparams["weight_decay"])
