@@ -58,8 +58,10 @@ NOTES = ("`ms`: median of the timed repeats after warm-up, which ranks the rows 
          "pass (for gcn, E counts the entries of A + I, and +4E), over `ms`; `bound_fraction`: `gbps` over "
          "`copy_gbps`, the device-copy bandwidth measured in the same run (bytes read plus written by a large "
          "`copy_`): above 1, the pass's data stayed in cache, which the copy's does not. `peak_mem_mb`: the pass's "
-         "peak memory above what was allocated before it (resident set on the CPU). `auto` decides per "
-         "(graph, op) on forward+backward and is timed afresh; `chosen` names its pick. `scatter`'s max with "
+         "peak memory above what was allocated before it (resident set on the CPU), after a first call has built "
+         "what a backend keeps per graph (csr's transpose). The backends take turns, each turn an untimed and a "
+         "timed call. `auto` decides per (graph, op) on forward+backward and takes its turns as a row of its own; "
+         "`chosen` names its pick. `scatter`'s max with "
          "gradients on CUDA runs torch_scatter's kernel where that package is installed (PyG's choice; each "
          "record's `scatter_provider` says which). See gnnbench/kernels/profile.py.",)
 
