@@ -149,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", parents=[common], help="run a suite (resumes where it stopped)")
     run.add_argument("suite", type=Path, help="suite YAML file")
-    run.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
+    run.add_argument("--results", type=_results_root, default=Path("results"), help="results root (default: results/)")
     run.add_argument("--data-root", type=_directory, help="dataset root, searched first (then $GNNBENCH_DATA, "
                      "./datasets and the checkout's datasets/)")
     run.add_argument("--executor", choices=("local", "process", "ray"), help="override the suite's executor")
@@ -170,7 +170,8 @@ def _parser() -> argparse.ArgumentParser:
                            "under other defaults) or were made with another version of a plugin file or of a plugin "
                            "dataset's data into stale.jsonl and rebuild the leaderboard")
     prune.add_argument("suite", type=Path, help="suite YAML file")
-    prune.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results/)")
+    prune.add_argument("--results", type=_results_root, default=Path("results"),
+                       help="results root (default: results/)")
     prune.add_argument("--data-root", type=_directory, help="dataset root, as for run: where a plugin dataset's "
                        "data is loaded from to tell whether it changed")
     prune.add_argument("--dry-run", action="store_true", help="list the stale records, move nothing")
@@ -279,6 +280,13 @@ def _directory(text: str) -> str:
     if not Path(text).expanduser().is_dir():
         raise argparse.ArgumentTypeError(f"no such directory: {text}")
     return text
+
+
+def _results_root(text: str) -> Path:
+    """An argparse type: a results root; an empty one would write the suite's folder into the current one."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder for the results (default: results), got an empty path")
+    return Path(text)
 
 
 def _effect(text: str) -> tuple[float, bool]:

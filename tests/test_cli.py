@@ -604,3 +604,14 @@ def test_a_run_from_a_modified_checkout_says_its_records_do_not_pin_the_code(wri
             "0123456789ab-dirty") in capsys.readouterr().err
     assert main(argv) == 0  # nothing left to run: nothing to say
     assert "uncommitted" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "prune"])
+def test_an_empty_results_root_is_a_usage_error_not_the_current_folder(write_suite, capsys, command):
+    """``--results ''`` (an unset variable in a script) would write the suite's folder into the current one."""
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    with pytest.raises(SystemExit) as exit_:
+        main([command, str(path), "--results", ""])
+    assert exit_.value.code == 2
+    assert "argument --results: expected a folder for the results (default: results), got an empty path" in (
+        capsys.readouterr().err)
