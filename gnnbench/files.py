@@ -19,7 +19,10 @@ def replaced(path: Path, durable: bool = False) -> Iterator[Path]:
     removed if it raises. A reader running meanwhile (``compare``, a concurrent first load) sees the old file
     or the new one, never half of one. ``durable``: the new content reaches the disk before the rename (records:
     a power loss must not leave an empty file in place of the old one)."""
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    except OSError as exc:  # named by the file meant, not by the temporary one it could not make
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
     try:
         yield Path(partial)

@@ -146,3 +146,20 @@ def test_only_successful_runs_of_the_suite_set_aside_and_unrecorded_since_are_re
             f.write(json.dumps(r) + "\n")
     suite = SimpleNamespace(all_run_ids=frozenset({"ok-then", "failed-then", "recorded-again"}))
     assert list(driver.restorable(suite, store, {"recorded-again": rec("recorded-again")})) == ["ok-then"]
+
+
+def test_a_file_that_cannot_be_written_is_named_not_its_temporary_twin(tmp_path, monkeypatch):
+    """A read-only results folder: the error names leaderboard.csv, not the hidden ``.partial`` file that
+    could not be made beside it."""
+    import errno
+    import tempfile
+
+    from gnnbench.files import replaced
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / ".leaderboard.csv.x1y2.partial"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(OSError) as info, replaced(tmp_path / "leaderboard.csv") as partial:
+        partial.write_text("never")
+    assert info.value.filename == str(tmp_path / "leaderboard.csv") and info.value.errno == errno.EROFS
