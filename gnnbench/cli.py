@@ -640,8 +640,11 @@ def _leaderboard(args: argparse.Namespace, console: Console) -> int:
 def _profile(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.allocator import keep_freed_memory
     from gnnbench.harness.runner import resolve_device
+    from gnnbench.harness.suite import DEVICE_RE
     from gnnbench.leaderboard.profile import ProfileWriter
 
+    if not DEVICE_RE.match(args.device):  # torch's own error lists every device type it knows
+        raise GnnbenchError(f"--device: expected cpu, cuda, cuda:N or auto, got {args.device!r}")
     try:
         device = resolve_device(args.device)
     except RuntimeError as exc:  # cuda asked for on a machine without it

@@ -235,6 +235,11 @@ def test_bad_size_is_a_clear_error(capsys) -> None:
     assert "expected a graph size N:E:F" in capsys.readouterr().err
 
 
+def test_an_unknown_device_is_one_line_not_torch_s_list_of_device_types(capsys) -> None:
+    assert main(["profile", "kernels", "--device", "foo"]) == 2
+    assert capsys.readouterr().err == "gnnbench: error: --device: expected cpu, cuda, cuda:N or auto, got 'foo'\n"
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_cuda_without_cuda_is_a_clear_error(capsys) -> None:
     assert main(["profile", "loading", "--device", "cuda"]) == 2

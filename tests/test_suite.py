@@ -118,6 +118,11 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf_top2input, "
      "hparams: {test_time_steps: 2}}]}]\n", "experiments[0].models[0].hparams.test_time_steps",
      "test_time_steps must be >= 3 (inference reads steps 2..T-1), got 2"),
+    # a mapping missing the key that says what it is: named, with the keys it has
+    ("name: s\nexecutor: {workers: 2}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "executor.type", "missing; expected one of local, process, ray (the executor mapping has workers)"),
+    ("name: s\nexperiments: [{task: {split: random}, datasets: [Cora], models: [gcn]}]\n", "experiments[0].task",
+     "or a mapping with 'name', got a mapping with key split"),
     # a setting no schedule reads: each value would be another run id for the same runs
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool, hparams: "
      "{lr_factor: [0.5, 0.1]}}]}]\n", "experiments[0].models[0].hparams.lr_factor",

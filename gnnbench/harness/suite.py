@@ -231,6 +231,9 @@ class _Expander:
         if isinstance(value, str):
             value = {"type": value}
         if not isinstance(value, dict) or not isinstance(value.get("type"), str) or value["type"] not in EXECUTORS:
+            if isinstance(value, dict) and "type" not in value:
+                raise self.fail("executor.type", f"missing; expected one of {', '.join(EXECUTORS)} (the executor "
+                                                 f"mapping has {', '.join(map(str, value)) or 'no keys'})")
             got = value.get("type") if isinstance(value, dict) else value
             raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {got!r}"
                             f"{did_you_mean(str(got), EXECUTORS)}")
@@ -634,4 +637,6 @@ def _kind(value: Any) -> str:
         return "nothing"
     if isinstance(value, (dict, list)) and not value:
         return f"an empty {type(value).__name__}"
-    return f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
+    if isinstance(value, dict):
+        return f"a mapping with key{'s' * (len(value) > 1)} {', '.join(map(str, value))}"
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, list) else "list"
