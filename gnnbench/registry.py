@@ -272,11 +272,14 @@ def load_plugin(spec: str, base_dir: Path | None = None) -> None:
 
 @contextmanager
 def _import_errors(plugin: str) -> Iterator[None]:
-    """Whatever goes wrong importing ``plugin`` (a syntax error, a missing dependency) as one RegistryError
-    naming it; gnnbench's own errors, such as a duplicate name, pass as they are."""
+    """Whatever goes wrong importing ``plugin`` (a syntax error, a missing dependency, a ``sys.exit``) as one
+    RegistryError naming it; gnnbench's own errors, such as a duplicate name, pass as they are."""
     try:
         yield
     except GnnbenchError:
         raise
+    except SystemExit as exc:  # a script's guard or argument parsing run on import: gnnbench would exit silently
+        raise RegistryError(f"{plugin} cannot be imported: it called sys.exit({exc.code!r}) while being imported "
+                            "(code meant to run as a script belongs under `if __name__ == '__main__':`)") from None
     except Exception as exc:
         raise RegistryError(f"{plugin} cannot be imported: {type(exc).__name__}: {exc}") from exc

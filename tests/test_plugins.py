@@ -232,6 +232,8 @@ def test_a_flat_list_for_a_list_hyperparameter_is_told_it_is_a_grid(write_suite,
 @pytest.mark.parametrize(("code", "cause"), [
     ("def f(:\n", "SyntaxError: invalid syntax (mine.py, line 1)"),
     ("import no_such_module_xyz\n", "ModuleNotFoundError: No module named 'no_such_module_xyz'"),
+    ("import sys\nsys.exit(3)\n", "it called sys.exit(3) while being imported (code meant to run as a script "
+                                  "belongs under `if __name__ == '__main__':`)"),
 ])
 def test_a_plugin_that_fails_to_import_is_one_located_error(write_suite, tmp_path, code, cause):
     (tmp_path / "mine.py").write_text(code)
