@@ -324,7 +324,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if args.only:
         suite = suite.only(args.only)
     store = RunStore(args.results / suite.name)
-    store.check()
+    store.check(leaderboard.OUTPUTS)
     keep_freed_memory()  # a GNNBENCH_MALLOC it cannot take is one error now, not a failed record per run
     smoking = args.smoke is not None  # a smoke check is of the code and the suite file as they are now
     rerun_failed = args.rerun_failed or smoking
@@ -464,7 +464,7 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
 
     suite = load_suite(args.suite)
     store = RunStore(args.results / suite.name)
-    store.check()
+    store.check(leaderboard.OUTPUTS)
     if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
     latest = store.latest()

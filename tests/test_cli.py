@@ -114,6 +114,24 @@ def test_a_results_path_that_cannot_hold_records_is_one_error_before_anything_ru
     (tmp_path / "r" / "cli" / "runs.jsonl").mkdir(parents=True)
     assert main(["run", str(path), "--results", str(tmp_path / "r"), "-q"]) == 2
     assert "runs.jsonl: expected a file of records, found a folder" in capsys.readouterr().err
+    (tmp_path / "s" / "cli" / "leaderboard.csv").mkdir(parents=True)  # the runs would run, then no table be written
+    assert main(["run", str(path), "--results", str(tmp_path / "s"), "-q", "--dry-run"]) == 2
+    assert "leaderboard.csv: expected a file gnnbench writes, found a folder" in capsys.readouterr().err
+
+
+def test_a_results_folder_no_file_can_be_made_in_is_refused_by_a_dry_run(write_suite, capsys, tmp_path, monkeypatch):
+    """Root passes every permission check, and a filesystem such as /proc refuses files whatever the permissions:
+    the folder is tried, not its mode bits."""
+    import tempfile
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    assert main(["run", str(path), "--results", str(tmp_path), "-q", "--dry-run"]) == 2
+    assert capsys.readouterr().err == (f"gnnbench: error: {tmp_path / 'cli'}: cannot write in {tmp_path} "
+                                       "(Permission denied)\n")
 
 
 def test_run_dry_run_and_leaderboard_rebuild(write_suite, capsys, tmp_path):

@@ -137,6 +137,8 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "'1:30' is not a decimal integer: YAML 1.1 reads it as 90"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
      "{lr: 1:30.5}}]}]\n", None, "'1:30.5' is a base-60 number in YAML 1.1 (90.5)"),
+    ("name: " + "a" * 101 + "\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n", "name",
+     "expected a suite name of at most 100 characters (it names the results folder"),
     ("name: m.smoke\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n", "name",
      "'m.smoke' ends in '.smoke', which names the folder of suite 'm''s --smoke checks"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: []}]\n",

@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import re
+import tempfile
 import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -38,18 +39,25 @@ class RunStore:
         self.path = self.directory / RUNS_FILE
         self._holding = False  # this store holds the lock: a move while writing needs no second one
 
-    def check(self) -> None:
+    def check(self, outputs: Iterable[str] = ()) -> None:
         """Raise :class:`GnnbenchError` now, before anything runs, where the store cannot be: a path on the way to
-        its folder that is a file, a ``runs.jsonl`` that is not a file or cannot be written, a folder that cannot
-        be written."""
+        its folder that is a file, a ``runs.jsonl`` (or one of the ``outputs`` written beside it) that is not a
+        file, or cannot be written, a folder in which no file can be made (tried: permissions alone do not say so
+        for root, nor on a filesystem such as ``/proc``)."""
         existing = next(folder for folder in (self.directory, *self.directory.parents) if folder.exists())
         if not existing.is_dir():
             raise GnnbenchError(f"{self.directory}: {existing} is a file, not a folder (--results names the "
                                 "results root, a folder)")
         if self.path.exists() and not self.path.is_file():
             raise GnnbenchError(f"{self.path}: expected a file of records, found a folder")
-        if not os.access(existing, os.W_OK):
-            raise GnnbenchError(f"{self.directory}: cannot write in {existing}")
+        for name in (EXPECTED_FILE, *outputs):
+            if (self.directory / name).exists() and not (self.directory / name).is_file():
+                raise GnnbenchError(f"{self.directory / name}: expected a file gnnbench writes, found a folder")
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as exc:
+            raise GnnbenchError(f"{self.directory}: cannot write in {existing} ({exc.strerror})") from None
         if self.path.exists() and not os.access(self.path, os.W_OK):
             raise GnnbenchError(f"{self.path}: cannot append records (no write permission on the file)")
 

@@ -53,6 +53,8 @@ DEFAULT_BUDGET = {"epochs": 200, "patience": None, "device": "cpu", "kernel": "s
 #: the suite loads, where a clear error costs nothing (split a larger study into suites)
 MAX_RUNS = 1_000_000
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: the longest suite name: a folder name, well within a filesystem's 255 bytes
+MAX_NAME = 100
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
 #: the integers a suite may write unquoted (YAML 1.1 also reads 017 as octal, 0x10, 0b10 and base-60 1:30)
 DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
@@ -167,6 +169,9 @@ class _Expander:
                                     "the results folder)")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise self.fail("name", f"expected a suite name of letters, digits, '_', '.', '-', got {name!r}")
+        if len(name) > MAX_NAME:
+            raise self.fail("name", f"expected a suite name of at most {MAX_NAME} characters (it names the results "
+                                    f"folder, and with '{SMOKE_SUFFIX}' its smoke checks' folder), got {len(name)}")
         if name.endswith(SMOKE_SUFFIX):
             raise self.fail("name", f"{name!r} ends in '{SMOKE_SUFFIX}', which names the folder of suite "
                                     f"'{name.removesuffix(SMOKE_SUFFIX)}''s --smoke checks (the two would take each "
