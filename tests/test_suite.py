@@ -118,6 +118,10 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf_top2input, "
      "hparams: {test_time_steps: 2}}]}]\n", "experiments[0].models[0].hparams.test_time_steps",
      "test_time_steps must be >= 3 (inference reads steps 2..T-1), got 2"),
+    # a long value is shown elided: one line, not the whole list
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: ["
+     + ", ".join(["1"] * 20000) + "]}]\n", "experiments[0].epochs",
+     "expected a positive integer number of epochs, got [1, 1, 1, 1, 1, 1, 1, 1, ...]"),
     # a mapping missing the key that says what it is: named, with the keys it has
     ("name: s\nexecutor: {workers: 2}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "executor.type", "missing; expected one of local, process, ray (the executor mapping has workers)"),

@@ -27,6 +27,7 @@ import itertools
 import json
 import math
 import re
+import reprlib
 from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
@@ -168,7 +169,7 @@ class _Expander:
             raise self.fail("name", "missing; expected a suite name of letters, digits, '_', '.', '-' (it names "
                                     "the results folder)")
         if not isinstance(name, str) or not NAME_RE.match(name):
-            raise self.fail("name", f"expected a suite name of letters, digits, '_', '.', '-', got {name!r}")
+            raise self.fail("name", f"expected a suite name of letters, digits, '_', '.', '-', got {_shown(name)}")
         if len(name) > MAX_NAME:
             raise self.fail("name", f"expected a suite name of at most {MAX_NAME} characters (it names the results "
                                     f"folder, and with '{SMOKE_SUFFIX}' its smoke checks' folder), got {len(name)}")
@@ -240,17 +241,18 @@ class _Expander:
                 raise self.fail("executor.type", f"missing; expected one of {', '.join(EXECUTORS)} (the executor "
                                                  f"mapping has {', '.join(map(str, value)) or 'no keys'})")
             got = value.get("type") if isinstance(value, dict) else value
-            raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {got!r}"
+            raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {_shown(got)}"
                             f"{did_you_mean(str(got), EXECUTORS)}")
         value = dict(self.mapping(value, "executor", EXECUTORS[value["type"]]))
         for key in ("workers", "max_retries"):
             if key in value and not _is_int(value[key], minimum=1 if key == "workers" else 0):
                 raise self.fail(f"executor.{key}", f"expected a {'positive' if key == 'workers' else 'non-negative'} "
-                                                   f"integer, got {value[key]!r}{hp.number_hint(value[key], int)}")
+                                                   f"integer, got {_shown(value[key])}"
+                                                   f"{hp.number_hint(value[key], int)}")
         for key in ("num_cpus", "num_gpus"):
             if key in value and not _is_number(value[key], positive=key == "num_cpus"):
                 raise self.fail(f"executor.{key}", f"expected a {'positive' if key == 'num_cpus' else 'non-negative'} "
-                                                   f"number (fractions allowed), got {value[key]!r}"
+                                                   f"number (fractions allowed), got {_shown(value[key])}"
                                                    f"{hp.number_hint(value[key], float)}")
         if "address" in value and (problem := ray_address_problem(value["address"])):
             raise self.fail("executor.address", problem)
@@ -278,15 +280,15 @@ class _Expander:
         seeds = self.seeds(*get("seeds", [0]))
         epochs, epochs_key = get("epochs", DEFAULT_BUDGET["epochs"])
         if not _is_int(epochs, minimum=1):
-            raise self.fail(epochs_key, f"expected a positive integer number of epochs, got {epochs!r}"
+            raise self.fail(epochs_key, f"expected a positive integer number of epochs, got {_shown(epochs)}"
                                         f"{hp.number_hint(epochs, int)}")
         patience, patience_key = get("patience", DEFAULT_BUDGET["patience"])
         if patience is not None and not _is_int(patience, minimum=1):
-            raise self.fail(patience_key, f"expected a positive integer or null (no early stopping), got {patience!r}"
-                                          f"{hp.number_hint(patience, int)}")
+            raise self.fail(patience_key, f"expected a positive integer or null (no early stopping), got "
+                                          f"{_shown(patience)}{hp.number_hint(patience, int)}")
         device, device_key = get("device", DEFAULT_BUDGET["device"])
         if not isinstance(device, str) or not DEVICE_RE.match(device):
-            raise self.fail(device_key, f"expected cpu, cuda, cuda:N or auto, got {device!r}")
+            raise self.fail(device_key, f"expected cpu, cuda, cuda:N or auto, got {_shown(device)}")
         device_keys.setdefault(device, device_key)
         kernel, kernel_key = get("kernel", DEFAULT_BUDGET["kernel"])
         self.kernel(kernel, kernel_key, task_name)
@@ -324,7 +326,7 @@ class _Expander:
     def kernel(self, kernel: Any, key: str, task: str) -> None:
         """A known backend that this task can hand its models and that is installed here."""
         if not isinstance(kernel, str) or kernel not in BACKENDS:
-            raise self.fail(key, f"expected one of {', '.join(BACKENDS)}, got {kernel!r}"
+            raise self.fail(key, f"expected one of {', '.join(BACKENDS)}, got {_shown(kernel)}"
                                  f"{did_you_mean(str(kernel), BACKENDS)}")
         task_kernels = TASKS.get(task).obj.kernels
         if kernel != "auto" and kernel not in task_kernels:
@@ -387,7 +389,7 @@ class _Expander:
         for k, v in options.items():  # a list here is no grid axis, as it is under hparams and scenario
             if (isinstance(v, list) and k in hp.constructor_params(task_cls.Options)
                     and not hp.declared_fit(task_cls.Options, k, v)):
-                raise self.fail(_join(key, k), f"expected one value for task option '{k}', got the list {v!r}: "
+                raise self.fail(_join(key, k), f"expected one value for task option '{k}', got the list {_shown(v)}: "
                                                "task options are no grid axis; write one experiment per value")
         return value["name"], self.options(task_cls.Options, options, key, f"task '{value['name']}'")
 
@@ -494,8 +496,8 @@ class _Expander:
                 if seed in value[:i]:
                     raise self.fail(f"{key}[{i}]", f"seed {seed} is listed twice (at [{value.index(seed)}] too)")
             return list(value)
-        raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got {value!r}"
-                             f"{hp.number_hint(value, int)}")
+        raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got "
+                             f"{_shown(value)}{hp.number_hint(value, int)}")
 
     def model(self, value: Any, key: str, task: str, datasets: list[str], repeats: tuple[list[Any], list[int]]
               ) -> tuple[str, list[dict[str, tuple[dict[str, Any], str]]], set[str]]:
@@ -637,6 +639,16 @@ def _unknown_tasks(entry: Entry[Any]) -> str:
                    for t in entry.tasks if t not in TASKS)
 
 
+def _shown(value: Any) -> str:
+    """``repr(value)``, long strings and lists elided with ``...``: a list of 20,000 epochs is one line of an
+    error, not 60,000 characters."""
+    short = reprlib.Repr()
+    short.maxlist = short.maxdict = 8
+    short.maxstring = short.maxother = 80
+    short.maxlong = 40
+    return short.repr(value)
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -644,4 +656,4 @@ def _kind(value: Any) -> str:
         return f"an empty {type(value).__name__}"
     if isinstance(value, dict):
         return f"a mapping with key{'s' * (len(value) > 1)} {', '.join(map(str, value))}"
-    return f"{type(value).__name__} {value!r}" if not isinstance(value, list) else "list"
+    return f"{type(value).__name__} {_shown(value)}" if not isinstance(value, list) else "list"
