@@ -186,9 +186,9 @@ def test_an_added_scenario_option_while_off_keeps_run_ids_and_draws(write_suite,
     ("{name: label_nosie}", "experiments[0].scenario.name", "did you mean 'label_noise'"),
     ("{name: label_noise, rat: 0.1}", "experiments[0].scenario.rat", "unknown option 'rat'"),
     ("{name: label_noise, rate: 1.5}", "experiments[0].scenario.rate", "rate must be in [0, 1]"),
-    ("[few_shot, few_shot]", "experiments[0].scenario", "listed twice"),
-    ("[{name: structure_noise, drop: 0}, {name: structure_noise, drop: 0.0}]", "experiments[0].scenario",
-     "listed twice"),  # a whole number for a float option is that float: one scenario, one run_id
+    ("[few_shot, few_shot]", "experiments[0].scenario[1]", "listed twice (at [0] too)"),
+    ("[{name: structure_noise, drop: 0}, {name: structure_noise, drop: 0.0}]", "experiments[0].scenario[1]",
+     "listed twice (at [0] too)"),  # a whole number for a float option is that float: one scenario, one run_id
 ])
 def test_bad_scenarios_are_located_errors(write_suite, scenario, key, message):
     with pytest.raises(ConfigError) as info:

@@ -118,6 +118,13 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf_top2input, "
      "hparams: {test_time_steps: 2}}]}]\n", "experiments[0].models[0].hparams.test_time_steps",
      "test_time_steps must be >= 3 (inference reads steps 2..T-1), got 2"),
+    # where the mistake is: the repeated scenario, the unknown name (not its grid's first value), the empty name
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], scenario: [null, none]}]\n",
+     "experiments[0].scenario[1]", "scenario none is listed twice (at [0] too)"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
+     "{headz: [1, 2]}}]}]\n", "experiments[0].models[0].hparams.headz", "unknown hyperparameter 'headz'"),
+    ("name: s\nexperiments: [{name: '', task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "experiments[0].name", "expected a non-empty string, got str ''"),
     # a long value is shown elided: one line, not the whole list
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: ["
      + ", ".join(["1"] * 20000) + "]}]\n", "experiments[0].epochs",

@@ -270,8 +270,8 @@ class _Expander:
             return fallback, _join(key, k)
 
         exp_name = raw.get("name", key)
-        if not isinstance(exp_name, str):
-            raise self.fail(_join(key, "name"), f"expected a string, got {_kind(exp_name)}")
+        if not isinstance(exp_name, str) or not exp_name.strip():
+            raise self.fail(_join(key, "name"), f"expected a non-empty string, got {_kind(exp_name)}")
         task_value, task_key = get("task")
         task_name, task_options = self.task(task_value, task_key)
         located = self.datasets(*get("datasets"), task_name)
@@ -476,8 +476,12 @@ class _Expander:
             options = {k: v for k, v in item.items() if k != "name"}
             resolved.append({"name": entry.name,
                              **self.options(entry.obj, options, item_key, f"scenario '{entry.name}'")})
-        if len({canonical_json(s) for s in resolved}) != len(resolved):
-            raise self.fail(key, "a scenario is listed twice")
+        seen: dict[str, int] = {}
+        for i, scenario in enumerate(resolved):
+            first = seen.setdefault(canonical_json(scenario), i)
+            if first != i:
+                shown = "none" if scenario is None else canonical_json(scenario)
+                raise self.fail(f"{key}[{i}]", f"scenario {shown} is listed twice (at [{first}] too)")
         return resolved
 
     def seeds(self, value: Any, key: str) -> list[int]:
@@ -567,7 +571,9 @@ class _Expander:
                     axis = isinstance(value, list) and hp.declared_fit(entry.obj, exc.key, value)
                     hint = (f"; a list under hparams is a grid axis, one run per item: write [{value!r}] for this "
                             "one list value") if axis else ""
-                    raise self.fail(_join(hparams_key, value_keys.get(exc.key, exc.key)), f"{exc}{hint}") from None
+                    known = exc.key in hp.constructor_params(entry.obj) or exc.key in hp.training_keys(entry, task_cls)
+                    where = value_keys.get(exc.key, exc.key) if known else exc.key  # an unknown name: not its values
+                    raise self.fail(_join(hparams_key, where), f"{exc}{hint}") from None
                 resolved[dataset] = (hparams, config_label(hparams, defaults[dataset]))
             grid.append(resolved)
         return name, grid, set(overrides)
