@@ -129,6 +129,13 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: ["
      + ", ".join(["1"] * 20000) + "]}]\n", "experiments[0].epochs",
      "expected a positive integer number of epochs, got [1, 1, 1, 1, 1, 1, 1, 1, ...]"),
+    # a YAML alias bomb: 9^7 items by reference, shown as one short line, not a MemoryError
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: "
+     "&a6 [&a5 [&a4 [&a3 [&a2 [&a1 [&a0 [x, x, x, x, x, x, x, x, x], *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0], "
+     + ", ".join("*a1" for _ in range(8)) + "], " + ", ".join("*a2" for _ in range(8)) + "], "
+     + ", ".join("*a3" for _ in range(8)) + "], " + ", ".join("*a4" for _ in range(8)) + "], "
+     + ", ".join("*a5" for _ in range(8)) + "]}]\n", "experiments[0].epochs",
+     "got [[...], [...], [...], [...], [...], [...], [...], [...], ...]"),
     # a mapping missing the key that says what it is: named, with the keys it has
     ("name: s\nexecutor: {workers: 2}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "executor.type", "missing; expected one of local, process, ray (the executor mapping has workers)"),

@@ -646,9 +646,10 @@ def _unknown_tasks(entry: Entry[Any]) -> str:
 
 
 def _shown(value: Any) -> str:
-    """``repr(value)``, long strings and lists elided with ``...``: a list of 20,000 epochs is one line of an
-    error, not 60,000 characters."""
+    """``repr(value)``, long strings, long lists and deep nesting elided with ``...``: a list of 20,000 epochs is
+    one line of an error, not 60,000 characters."""
     short = reprlib.Repr()
+    short.maxlevel = 1  # a list nested in it (a YAML alias bomb) is shown as [...]
     short.maxlist = short.maxdict = 8
     short.maxstring = short.maxother = 80
     short.maxlong = 40
