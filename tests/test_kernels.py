@@ -120,18 +120,69 @@ def test_csr_builds_the_transpose_and_the_gcn_normalisation_once_per_graph(monke
     adj_t = graph_input("csr", random_graph(40, 200, 0), 40)
     model(x, adj_t).sum().backward()
     normalised = next(iter(getattr(adj_t, csr_matmul.NORMALISED).values()))[0]
-    transpose = getattr(normalised, csr_matmul.CACHE)
+    transpose = getattr(normalised, csr_matmul.CACHE)[1]
     torch.testing.assert_close(transpose.to_dense(), normalised.to_dense().t())
     for _ in range(2):
         model(x, adj_t).sum().backward()
     assert len(normalisations) == 1  # three layers, three steps: one normalisation of the one graph
-    assert getattr(normalised, csr_matmul.CACHE) is transpose  # and one transpose of it
+    assert getattr(normalised, csr_matmul.CACHE)[1] is transpose  # and one transpose of it
     other = graph_input("csr", random_graph(40, 200, 1), 40)
     model(x, other).sum().backward()
     assert len(normalisations) == 2
     assert all(layer._cached_edge_index is None for layer in model.layers)  # nothing left for an edge_index call
     configure(model, "scatter")
     assert all("forward" not in vars(layer) and "message_and_aggregate" not in vars(layer) for layer in model.layers)
+
+
+def test_csr_caches_follow_the_graph_s_values_and_leave_subclasses_and_saving_alone(tmp_path) -> None:
+    """Values edited in place are transposed and normalised again; values that require a gradient take PyG's
+    path on every step; a subclass overriding ``forward`` keeps it (only PyG's own classes are fused); a model
+    saved whole loads again; a repeated edge counts twice in a sum, as on ``edge_index``."""
+    torch.manual_seed(0)
+    x, edge_index = torch.randn(30, 8), random_graph(30, 150, 0)
+
+    def both(module: nn.Module, graph_csr: Tensor) -> tuple[Tensor, Tensor]:
+        xs = x.clone().requires_grad_(True)
+        out = module(xs, graph_csr)
+        (grad,) = torch.autograd.grad((out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum(), xs)
+        return out.detach(), grad
+
+    for layer in (GCNConv(8, 5), SAGEConv(8, 5, aggr="sum")):
+        fused, plain = copy.deepcopy(layer), copy.deepcopy(layer)
+        configure(fused, "csr")
+        adj_t = graph_input("csr", edge_index, 30)
+        both(fused, adj_t)
+        adj_t.values().mul_(3.0)  # after the caches were built
+        for got, want in zip(both(fused, adj_t), both(plain, adj_t), strict=True):
+            torch.testing.assert_close(got, want)
+
+    fused = GCNConv(8, 5)
+    configure(fused, "csr")
+    learned = graph_input("csr", edge_index, 30)
+    learned.values().requires_grad_(True)
+    for _ in range(2):  # a memoised normalisation would be backpropagated through twice
+        fused(x, learned).sum().backward()
+
+    class Scaled(GCNConv):
+        def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+            return 10 * super().forward(x, edge_index)
+
+    scaled = Scaled(8, 5)
+    configure(scaled, "csr")
+    adj_t = graph_input("csr", edge_index, 30)
+    torch.testing.assert_close(scaled(x, adj_t), 10 * GCNConv.forward(scaled, x, adj_t))
+
+    model = GCN(8, 3).eval()
+    configure(model, "csr")
+    torch.save(model, tmp_path / "model.pt")
+    loaded = torch.load(tmp_path / "model.pt", weights_only=False)
+    torch.testing.assert_close(loaded(x, adj_t), model(x, adj_t))
+
+    repeated = torch.tensor([[0, 0, 1], [2, 2, 2]])
+    gin = GINConv(nn.Identity())
+    dense = torch.tensor([[1.0], [2.0], [3.0]])
+    configure(gin, "csr")
+    torch.testing.assert_close(gin(dense, graph_input("csr", repeated, 3)), gin(dense, repeated))
 
 
 def test_csr_rows_are_targets() -> None:

@@ -9,7 +9,6 @@ SAGE, GIN) run one sparse-dense matmul. The aggregation: a ``MessagePassing`` la
 from __future__ import annotations
 
 import copy
-import types
 
 import torch
 from torch import Tensor, nn
@@ -17,16 +16,10 @@ from torch_geometric.data import Data
 from torch_geometric.nn import GCNConv, MessagePassing
 from torch_geometric.nn.aggr import Aggregation
 from torch_geometric.nn.resolver import aggregation_resolver
-from torch_geometric.utils import to_torch_csr_tensor
+from torch_geometric.utils import coalesce, to_torch_csr_tensor
 
 from gnnbench.kernels import require
-from gnnbench.kernels.csr_matmul import (
-    FUSABLE,
-    LINEAR,
-    fused_message_and_aggregate,
-    normalised_once_forward,
-    quiet_sparse_warnings,
-)
+from gnnbench.kernels.csr_matmul import FUSABLE, LINEAR, FusedAggregation, NormalisedOnceForward, quiet_sparse_warnings
 
 #: PyG aggregation names -> torch_scatter reductions
 TORCH_SCATTER_REDUCE = {"add": "sum", "sum": "sum", "mean": "mean", "max": "max", "min": "min"}
@@ -35,11 +28,14 @@ TORCH_SCATTER_REDUCE = {"add": "sum", "sum": "sum", "mean": "mean", "max": "max"
 def graph_input(backend: str, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None) -> Tensor:
     """What the model's ``forward`` receives as its graph: ``edge_index`` itself, or for ``csr`` the
     ``torch.sparse_csr`` matrix ``adj_t`` with ``adj_t[i, j] = 1`` (or the edge's weight) for every edge
-    ``j -> i``, built once. A repeated edge becomes one entry of weight 2: the same sum, not the same mean."""
+    ``j -> i``, built once. A repeated edge becomes one entry of weight 2 (the weights summed; PyG's
+    ``to_torch_csr_tensor`` alone would keep one of them): the same sum, not the same mean or max."""
     if backend != "csr":
         return edge_index
+    weight = edge_weight if edge_weight is not None else torch.ones(edge_index.size(1), device=edge_index.device)
+    edge_index, weight = coalesce(edge_index, weight, num_nodes=num_nodes, reduce="sum")
     with quiet_sparse_warnings():
-        return to_torch_csr_tensor(edge_index.flip(0), edge_weight, size=(num_nodes, num_nodes))
+        return to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
 
 
 class TorchScatterAggregation(Aggregation):
@@ -80,13 +76,13 @@ def configure(model: nn.Module, backend: str) -> int:
             layer.aggr_module = TorchScatterAggregation(layer.aggr)
         else:
             layer.aggr_module = aggregation_resolver(layer.aggr)
-        fused = backend == "csr" and isinstance(layer, FUSABLE) and layer.aggr in LINEAR
+        fused = backend == "csr" and type(layer) in FUSABLE and layer.aggr in LINEAR
         if fused:
-            layer.message_and_aggregate = types.MethodType(fused_message_and_aggregate, layer)
+            layer.message_and_aggregate = FusedAggregation(layer)
         else:
             layer.__dict__.pop("message_and_aggregate", None)  # the class's own again
-        if fused and isinstance(layer, GCNConv):
-            layer.forward = types.MethodType(normalised_once_forward, layer)
+        if fused and type(layer) is GCNConv:
+            layer.forward = NormalisedOnceForward(layer)
         else:
             layer.__dict__.pop("forward", None)
         count += 1

@@ -9,10 +9,11 @@ is one more sparse-dense matmul.
 
 PyG's ``GCNConv``, ``SAGEConv``, ``GINConv`` and ``SGConv`` aggregate on a sparse input with
 ``spmm(adj_t, x, reduce=aggr)``; :func:`~gnnbench.kernels.adjacency.configure` gives those layers
-:func:`fused_message_and_aggregate` in its place. ``max`` has no such adjoint and stays on PyG's path, as does an
+:class:`FusedAggregation` in its place. ``max`` has no such adjoint and stays on PyG's path, as does an
 adjacency whose values require a gradient. ``GCNConv`` normalises its input into a new matrix on every call
-unless built with ``cached=True``; :func:`normalised_once_forward` keeps that matrix on the input adjacency, so
-the normalisation and its transpose are both built once per graph.
+unless built with ``cached=True``; :class:`NormalisedOnceForward` keeps that matrix on the input adjacency, so
+the normalisation and its transpose are both built once per graph (again where its values were edited in
+place).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from torch_geometric.utils import spmm
 LINEAR = {"sum": "sum", "add": "sum", "mean": "mean"}
 #: the attributes of an ``adj_t`` holding its transpose, and its GCN normalisations
 CACHE, NORMALISED = "_gnnbench_transposed", "_gnnbench_gcn_norm"
-#: PyG's layers whose ``message_and_aggregate`` is ``spmm(adj_t, x_source, reduce=aggr)``
+#: PyG's layers whose ``message_and_aggregate`` is ``spmm(adj_t, x_source, reduce=aggr)``; a subclass is not fused
+#: (it may override ``forward`` or ``message_and_aggregate``, which fusing would replace)
 FUSABLE = (GCNConv, SAGEConv, GINConv, SGConv)
 
 
@@ -47,13 +49,14 @@ def csr_matmul(adj_t: Tensor, x: Tensor, reduce: str = "sum") -> Tensor:
 
 def transposed(adj_t: Tensor) -> Tensor:
     """:math:`A^\top` of a ``torch.sparse_csr`` matrix, as a CSR matrix, built on the first call and kept on
-    ``adj_t``."""
+    ``adj_t`` with the version of its values: values edited in place since are transposed again."""
+    version = adj_t.values()._version
     cached = getattr(adj_t, CACHE, None)
-    if cached is None:
+    if cached is None or cached[0] != version:
         with quiet_sparse_warnings():
-            cached = adj_t.t().to_sparse_csr()
+            cached = (version, adj_t.t().to_sparse_csr())
         setattr(adj_t, CACHE, cached)
-    return cached
+    return cached[1]
 
 
 def _is_csr(graph: Any) -> bool:
@@ -83,32 +86,47 @@ class _CachedTransposeMatmul(torch.autograd.Function):
         return None, torch.sparse.mm(transposed(ctx.adj_t), grad), None
 
 
-def fused_message_and_aggregate(layer: nn.Module, adj_t: Tensor, x: Tensor | tuple[Tensor, Tensor | None]) -> Tensor:
-    """The ``message_and_aggregate`` of a :data:`FUSABLE` layer (bound to it with ``types.MethodType``): ``x`` a
-    tensor or a (source, target) pair."""
-    return csr_matmul(adj_t, x[0] if isinstance(x, tuple) else x, reduce=layer.aggr)
+class FusedAggregation:
+    """The ``message_and_aggregate`` of a :data:`FUSABLE` layer (set on the instance; an object rather than a bound
+    function, so a model saved whole with ``torch.save`` loads again): ``x`` a tensor or a (source, target)
+    pair."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        self.layer = layer
+
+    def __call__(self, adj_t: Tensor, x: Tensor | tuple[Tensor, Tensor | None]) -> Tensor:
+        return csr_matmul(adj_t, x[0] if isinstance(x, tuple) else x, reduce=self.layer.aggr)
 
 
-def normalised_once_forward(layer: GCNConv, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
-    """``GCNConv.forward`` (bound to a layer with ``types.MethodType``), its normalisation of a ``torch.sparse_csr``
-    adjacency computed on the first call and kept on the adjacency (per normalisation setting), where PyG's layer
-    without ``cached=True`` normalises on every call into a new matrix, whose transpose would then be built on
-    every backward too. The layer's own cache slot carries it into PyG's ``forward`` and is emptied after."""
-    if layer.cached or not layer.normalize or edge_weight is not None or not _is_csr(edge_index):
-        return GCNConv.forward(layer, x, edge_index, edge_weight)
-    key = (layer.improved, layer.add_self_loops, layer.flow, x.dtype, x.size(layer.node_dim))
-    memo = getattr(edge_index, NORMALISED, None)
-    if memo is None:
-        memo = {}
-        setattr(edge_index, NORMALISED, memo)
-    if key not in memo:
-        with quiet_sparse_warnings():
-            memo[key] = gcn_norm(edge_index, None, key[-1], *key[:-1])
-    layer._cached_edge_index = memo[key]
-    try:
-        return GCNConv.forward(layer, x, edge_index, edge_weight)
-    finally:
-        layer._cached_edge_index = None
+class NormalisedOnceForward:
+    """``GCNConv.forward`` (set on the instance), its normalisation of a ``torch.sparse_csr`` adjacency computed on
+    the first call and kept on the adjacency (per normalisation setting and version of its values), where PyG's
+    layer without ``cached=True`` normalises on every call into a new matrix, whose transpose would then be built
+    on every backward too. The layer's own cache slot carries it into PyG's ``forward`` and is emptied after.
+    An adjacency whose values require a gradient is normalised on every call, as PyG does."""
+
+    def __init__(self, layer: GCNConv) -> None:
+        self.layer = layer
+
+    def __call__(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        layer = self.layer
+        if (layer.cached or not layer.normalize or edge_weight is not None or not _is_csr(edge_index)
+                or edge_index.requires_grad):
+            return GCNConv.forward(layer, x, edge_index, edge_weight)
+        key = (layer.improved, layer.add_self_loops, layer.flow, x.dtype, x.size(layer.node_dim),
+               edge_index.values()._version)
+        memo = getattr(edge_index, NORMALISED, None)
+        if memo is None:
+            memo = {}
+            setattr(edge_index, NORMALISED, memo)
+        if key not in memo:
+            with quiet_sparse_warnings():
+                memo[key] = gcn_norm(edge_index, None, key[4], *key[:4])
+        layer._cached_edge_index = memo[key]
+        try:
+            return GCNConv.forward(layer, x, edge_index, edge_weight)
+        finally:
+            layer._cached_edge_index = None
 
 
 @contextlib.contextmanager
@@ -120,5 +138,5 @@ def quiet_sparse_warnings() -> Iterator[None]:
         yield
 
 
-__all__ = ["FUSABLE", "csr_matmul", "fused_message_and_aggregate", "normalised_once_forward", "quiet_sparse_warnings",
+__all__ = ["FUSABLE", "FusedAggregation", "NormalisedOnceForward", "csr_matmul", "quiet_sparse_warnings",
            "transposed"]
