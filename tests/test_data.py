@@ -200,3 +200,34 @@ def test_data_digest_follows_the_data_not_the_object_or_its_folder(tmp_path) -> 
     assert data_sha256(first) != data_sha256(second)
     assert data_sha256(first) != data_sha256(first[[1, 0]])  # a subset or reordering is other data
     assert data_sha256({"a": np.ones(2), "b": [1, "x"]}) == data_sha256({"b": [1, "x"], "a": np.ones(2)})
+
+
+def test_data_digest_walks_what_loaders_return_and_tells_values_apart() -> None:
+    """Sparse tensors, text and object arrays, records, NumPy scalars, frames, paths, an object containing itself,
+    and objects whose repr holds an address (as keys, in any order) all digest, stably and by value."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from gnnbench.data.digest import data_sha256
+
+    coo = torch.sparse_coo_tensor(torch.tensor([[0, 1], [1, 0]]), torch.tensor([1.0, 2.0]), (2, 2))
+    pairs = [(coo, coo * 2), (coo.to_sparse_csr(), (coo * 2).to_sparse_csr()),
+             (np.array(["a", "b"]), np.array(["a", "c"])), (np.array([1, "x"], dtype=object), np.array([2, "x"],
+                                                                                                     dtype=object)),
+             (np.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")]), np.array([(1, 3.0)], dtype=[("a", "i4"),
+                                                                                               ("b", "f8")])),
+             (np.int64(3), np.int64(4)), (pd.DataFrame({"a": [1, 2]}), pd.DataFrame({"a": [5, 6]})),
+             (Path("a"), Path("b"))]
+    for same, other in pairs:
+        assert data_sha256(same) == data_sha256(same) != data_sha256(other), type(same)
+    looped: list = []
+    looped.append(looped)
+    assert data_sha256(looped) == data_sha256(looped)
+
+    class Node:
+        def __init__(self, label: int) -> None:
+            self.label = label
+
+    assert data_sha256({Node(1): "a", Node(2): "b"}) == data_sha256({Node(2): "b", Node(1): "a"})
+    assert data_sha256({Node(1), Node(2)}) == data_sha256({Node(2), Node(1)}) != data_sha256({Node(1), Node(3)})

@@ -377,6 +377,39 @@ def test_runs_of_a_plugin_dataset_whose_data_changed_are_named_and_pruned(write_
     assert len(driver.plan(load_suite(path), store, data_root=str(data)).todo) == 2
 
 
+def test_a_loader_drawing_from_the_global_generators_or_failing_now_is_no_data_change(write_suite, tmp_path,
+                                                                                      monkeypatch):
+    """Its graph depends on the run's seed, so the driver loads it seeded as each record's run was: the same
+    code and seed give the same data, not a change every run. A loader that cannot load now (its data root not
+    given, a file moved) cannot tell which data the records used: they are not called changed, and a prune
+    does not set them aside. A digest that fails does not fail the run."""
+    from gnnbench.harness import runner
+
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
+    (tmp_path / "drawn.py").write_text(MASKLESS.replace('"Maskless"', '"Drawn"').replace(
+        "    g = torch.Generator().manual_seed(0)\n", "    g = None\n    assert data_root, 'no data root'\n"))
+    suite = load_suite(write_suite("""\
+        name: drawn
+        plugins: [drawn.py]
+        defaults: {seeds: 2, epochs: 2}
+        experiments: [{task: {name: node_classification, split: random, split_seed: 0}, datasets: [Drawn],
+                       models: [mlp]}]
+        """))
+    store = RunStore(tmp_path / "results")
+    assert driver.run(suite, store, LocalExecutor(), data_root=str(tmp_path)).ok == 2
+    digests = {r["sources"]["dataset"]["data_sha256"] for r in store.latest().values()}
+    assert len(digests) == 2  # one graph per seed
+    assert driver.plan(suite, store, data_root=str(tmp_path)).changed == {}
+    assert driver.plan(suite, store).changed == {}  # cannot load without its root: unknown, not changed
+
+    def unwalkable(data):
+        raise TypeError("cannot walk this")
+
+    monkeypatch.setattr(runner, "data_sha256", unwalkable)
+    record = runner.execute(suite.specs[0], str(tmp_path))
+    assert record["status"] == "ok" and "data_sha256" not in record["sources"]["dataset"]
+
+
 def test_a_loader_that_seeds_the_global_generator_leaves_each_run_its_own_seed(write_suite, tmp_path, monkeypatch):
     """A loader that fixes its random graph with ``torch.manual_seed(0)`` would otherwise reset every run to the
     same initialisation: the seeds' results identical, a spread of 0 reported over n of them."""

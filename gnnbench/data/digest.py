@@ -10,10 +10,12 @@ dtype, shape and bytes, every other value's type and fields, walked in a fixed o
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch_geometric.data import Dataset, InMemoryDataset
 from torch_geometric.data.data import BaseData
@@ -22,44 +24,82 @@ from torch_geometric.data.data import BaseData
 BOOKKEEPING = frozenset({"root", "transform", "pre_transform", "pre_filter", "log", "force_reload", "_data", "slices",
                          "_data_list"})
 #: values hashed by their ``repr``, which is stable for them (an arbitrary object's holds its address)
-PLAIN = (bool, int, float, complex, str, bytes, type(None))
+PLAIN = (bool, int, float, complex, str, bytes, type(None), torch.dtype, torch.device)
 
 
 def data_sha256(data: Any) -> str:
     """The sha256 of ``data``: equal for equal tensors and values, whichever process loaded them."""
     digest = hashlib.sha256()
-    _update(digest, data)
+    _update(digest, data, set())
     return digest.hexdigest()
 
 
-def _update(digest: Any, value: Any) -> None:
-    if isinstance(value, np.ndarray):
-        value = torch.from_numpy(np.ascontiguousarray(value))
-    if isinstance(value, torch.Tensor):
-        tensor = value.detach().cpu().contiguous()
-        digest.update(f"tensor {tensor.dtype} {tuple(tensor.shape)};".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    elif isinstance(value, PLAIN):
+def _update(digest: Any, value: Any, seen: set[int]) -> None:
+    """Feed ``value`` to ``digest``; ``seen``: the containers on the way here (an object that contains itself
+    is fed as a marker the second time, not followed forever)."""
+    if isinstance(value, np.generic):  # a NumPy scalar: its value, not its type alone
+        value = value.item()
+    if isinstance(value, PLAIN):
         digest.update(f"{type(value).__name__} {value!r};".encode())
-    elif isinstance(value, BaseData):  # Data, HeteroData, TemporalData: their stores' attributes
-        _update(digest, (type(value).__name__, value.to_dict()))
+    elif isinstance(value, os.PathLike):
+        digest.update(f"path {os.fspath(value)!r};".encode())
+    elif isinstance(value, (torch.Tensor, np.ndarray)):
+        _update_array(digest, value, seen)
+    elif id(value) in seen:
+        digest.update(b"cycle;")
+    else:
+        seen.add(id(value))
+        _update_container(digest, value, seen)
+        seen.discard(id(value))
+
+
+def _update_array(digest: Any, value: torch.Tensor | np.ndarray, seen: set[int]) -> None:
+    if isinstance(value, torch.Tensor) and value.layout != torch.strided:  # sparse: its index tensors and values
+        sparse = value.coalesce() if value.layout == torch.sparse_coo else value
+        parts = ((sparse.indices(),) if value.layout == torch.sparse_coo else
+                 (sparse.crow_indices(), sparse.col_indices()) if value.layout == torch.sparse_csr else
+                 (sparse.ccol_indices(), sparse.row_indices()))
+        _update(digest, (str(value.layout), tuple(value.shape), *parts, sparse.values()), seen)
+        return
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        digest.update(f"tensor {value.dtype} {tuple(value.shape)};".encode())
+        digest.update(value.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif value.dtype.hasobject:  # Python objects: each by its value
+        _update(digest, ("object array", value.shape, value.ravel().tolist()), seen)
+    else:  # numbers, fixed-width text, records: their bytes
+        digest.update(f"array {value.dtype.str} {value.dtype.descr} {value.shape};".encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+
+
+def _update_container(digest: Any, value: Any, seen: set[int]) -> None:
+    if isinstance(value, BaseData):  # Data, HeteroData, TemporalData: their stores' attributes
+        _update(digest, (type(value).__name__, value.to_dict()), seen)
     elif isinstance(value, InMemoryDataset):  # collated: the storage, not graph after graph
-        _update(digest, (type(value).__name__, value._data, value.slices, _fields(value)))
+        _update(digest, (type(value).__name__, value._data, value.slices, _fields(value)), seen)
     elif isinstance(value, Dataset):
-        _update(digest, (type(value).__name__, [value.get(i) for i in range(value.len())]))
-    elif isinstance(value, Mapping):
+        _update(digest, (type(value).__name__, [value.get(i) for i in range(value.len())]), seen)
+    elif isinstance(value, (pd.DataFrame, pd.Series)):
+        _update(digest, (type(value).__name__, value.to_dict()), seen)
+    elif isinstance(value, Mapping):  # in the order of the keys' own digests: no address-bearing repr decides
         digest.update(f"mapping {len(value)};".encode())
-        for key in sorted(value, key=repr):
-            _update(digest, key)
-            _update(digest, value[key])
+        for key in sorted(value, key=_key_digest):
+            _update(digest, key, seen)
+            _update(digest, value[key], seen)
     elif isinstance(value, (list, tuple)):
         digest.update(f"{type(value).__name__} {len(value)};".encode())
         for item in value:
-            _update(digest, item)
+            _update(digest, item, seen)
     elif isinstance(value, (set, frozenset)):
-        _update(digest, sorted(value, key=repr))
+        _update(digest, sorted(value, key=_key_digest), seen)
     else:  # another object: its type and its fields
-        _update(digest, (type(value).__qualname__, vars(value) if hasattr(value, "__dict__") else None))
+        fields = vars(value) if hasattr(value, "__dict__") else {
+            name: getattr(value, name) for name in getattr(type(value), "__slots__", ()) if hasattr(value, name)}
+        _update(digest, (type(value).__qualname__, fields), seen)
+
+
+def _key_digest(key: Any) -> str:
+    return data_sha256(key)
 
 
 def _fields(dataset: InMemoryDataset) -> dict[str, Any]:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
 
-from gnnbench.data.digest import data_sha256
+import numpy as np
+import torch
+from torch_geometric import seed_everything
+
 from gnnbench.errors import ConfigError, GnnbenchError
 from gnnbench.harness.env import host_environment, plugin_sources
-from gnnbench.harness.runner import device_problem
+from gnnbench.harness.runner import data_digest, device_problem
 from gnnbench.harness.spec import RunSpec, Suite
 from gnnbench.harness.store import STALE_FILE, RunStore, recorded_sources
 from gnnbench.registry import DATASETS, defined_in
@@ -123,8 +127,8 @@ def edited_files(records: Mapping[str, Mapping[str, Any]], data_root: str | None
         return plugin_sources(json.loads(parts))
 
     @cache
-    def loaded(dataset: str) -> str | None:
-        return loaded_sha256(dataset, data_root)
+    def loaded(dataset: str, seed: int) -> str | None:
+        return loaded_sha256(dataset, data_root, seed)
 
     edited = {}
     for run_id, record in records.items():
@@ -134,21 +138,29 @@ def edited_files(records: Mapping[str, Mapping[str, Any]], data_root: str | None
                   if recorded.get(part, {}).get("sha256") != source["sha256"]}
                  | {source["file"] for part, source in recorded.items() if part not in current})
         name, data = record["spec"]["dataset"], recorded.get("dataset", {}).get("data_sha256")
-        if data is not None and data != loaded(name):
+        now_data = loaded(name, record["spec"]["seed"]) if data is not None else None
+        if now_data is not None and data != now_data:  # None: it cannot be told now, so it is not called changed
             files.add(f"the data of dataset '{name}'")
         edited[run_id] = sorted(files)
     return edited
 
 
-def loaded_sha256(dataset: str, data_root: str | None) -> str | None:
-    """The digest of what ``dataset``'s loader returns now (:func:`~gnnbench.data.digest.data_sha256`), loaded
-    quietly; None where it cannot load (which data the records were made with cannot be told then, and a run
-    that needs it fails before it starts, in :func:`preflight`)."""
+def loaded_sha256(dataset: str, data_root: str | None, seed: int) -> str | None:
+    """The digest of what ``dataset``'s loader returns now (:func:`~gnnbench.harness.runner.data_digest`), loaded
+    quietly and seeded as a run of ``seed`` loads it (a loader may draw its graph from the global generators), the
+    driver's own random state kept; None where it cannot load or be digested: which data the records were made
+    with cannot be told then (a run that needs the data fails before it starts, in :func:`preflight`)."""
+    state = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            return data_sha256(DATASETS.get(dataset).obj(data_root))
+            seed_everything(seed)
+            return data_digest(DATASETS.get(dataset).obj(data_root))
     except Exception:
         return None
+    finally:
+        random.setstate(state[0])
+        np.random.set_state(state[1])
+        torch.random.set_rng_state(state[2])
 
 
 def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices: bool = True) -> None:

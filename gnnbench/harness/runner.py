@@ -59,8 +59,8 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         seed_everything(spec.seed)  # a loader drawing from the global generators draws the same for every run of a seed
         data = dataset.obj(data_root)
         seed_everything(spec.seed)  # and training starts from the run's seed, whatever the loader drew or seeded
-        if "dataset" in sources:  # a plugin's data: which data it gave, not only which loader
-            sources["dataset"]["data_sha256"] = data_sha256(data)
+        if "dataset" in sources and (digest := data_digest(data)):  # a plugin's data: which, not only which loader
+            sources["dataset"]["data_sha256"] = digest
         loaded = time.perf_counter()
         with PeakMemory(device) as memory:
             ctx = RunContext(device=device, seed=spec.seed, kernel=spec.kernel, on_epoch=on_epoch, memory=memory)
@@ -79,6 +79,16 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     record["env"] = environment(device)
     record["finished_at"] = utc_now()
     return record
+
+
+def data_digest(data: Any) -> str | None:
+    """:func:`~gnnbench.data.digest.data_sha256` of a plugin dataset's data, or None where the data holds what it
+    cannot walk: the run goes on without it (which data it used is then not recorded), as a digest is bookkeeping
+    and the data may be fine."""
+    try:
+        return data_sha256(data)
+    except Exception:
+        return None
 
 
 def identity(task: Task) -> dict[str, str]:
