@@ -342,7 +342,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             one = len(plan.restorable) == 1
             print(f"gnnbench: note: {_describe(plan.restorable)} of this suite {'was' if one else 'were'} set aside "
                   f"into {store.directory / STALE_FILE} by an earlier prune; "
-                  f"{'would be' if args.dry_run else 'taken'} back into {store.path}, not run again",
+                  f"{'would be taken' if args.dry_run else 'taken'} back into {store.path}, not run again",
                   file=sys.stderr)
         if plan.changed:  # their numbers are another code's
             files = sorted(set().union(*driver.edited_files(plan.changed, args.data_root).values()))

@@ -212,7 +212,7 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     # the edit undone: the old suite's runs are in stale.jsonl, and the next run takes them back, running nothing
     assert main(["run", str(old), "--results", str(results), "--dry-run", "-q"]) == 0
     note = (f"2 runs (mlp on Cora: 2) of this suite were set aside into {folder / 'stale.jsonl'} by an earlier "
-            f"prune; would be back into {folder / 'runs.jsonl'}, not run again")
+            f"prune; would be taken back into {folder / 'runs.jsonl'}, not run again")
     assert note in capsys.readouterr().err
     assert (folder / "runs.jsonl").read_text() == ""  # a dry run moves nothing
     assert main(["run", str(old), "--results", str(results), "-q"]) == 0

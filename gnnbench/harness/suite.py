@@ -360,8 +360,9 @@ class _Expander:
             for (dataset, (hparams, config)), seed in itertools.product(point.items(), seeds):
                 try:
                     task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
-                    unread = task_cls.unread_hparams(hparams)
-                    if key := next((k for k in unread if k in chosen), None):
+                    unread = task_cls.unread_hparams(hparams)  # at its default, a setting makes no other run
+                    default = hp.defaults(entry, task_cls, dataset)
+                    if key := next((k for k in unread if k in chosen and hparams[k] != default.get(k)), None):
                         raise hp.HparamError(key, f"task '{task}' does not read '{key}' here: {unread[key]}; "
                                                   "remove it")
                     if check_model is not None:
