@@ -216,7 +216,7 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     assert note in capsys.readouterr().err
     assert (folder / "runs.jsonl").read_text() == ""  # a dry run moves nothing
     assert main(["run", str(old), "--results", str(results), "-q"]) == 0
-    assert note.replace("would be", "taken") in capsys.readouterr().err
+    assert note.replace("would be taken", "taken") in capsys.readouterr().err
     assert (folder / "runs.jsonl").read_text() == old_records  # back byte for byte, not run again
     assert pd.read_csv(folder / "leaderboard.csv")["n"].tolist() == [2]
     assert (folder / "stale.jsonl").read_text() == runs[len(old_records):]  # the new suite's runs stay aside
