@@ -377,6 +377,20 @@ def test_runs_of_a_plugin_dataset_whose_data_changed_are_named_and_pruned(write_
     assert len(driver.plan(load_suite(path), store, data_root=str(data)).todo) == 2
 
 
+def maskless_variant(write_suite, tmp_path, name: str, draw: str, epochs: int = 2):
+    """A suite of two seeds of the MLP on MASKLESS registered as ``name``, its generator line replaced by
+    ``draw`` (how the loader draws its random graph)."""
+    (tmp_path / f"{name.lower()}.py").write_text(MASKLESS.replace('"Maskless"', f'"{name}"').replace(
+        "    g = torch.Generator().manual_seed(0)\n", draw))
+    return load_suite(write_suite(f"""\
+        name: {name.lower()}
+        plugins: [{name.lower()}.py]
+        defaults: {{seeds: 2, epochs: {epochs}}}
+        experiments: [{{task: {{name: node_classification, split: random, split_seed: 0}}, datasets: [{name}],
+                       models: [mlp]}}]
+        """))
+
+
 def test_a_loader_drawing_from_the_global_generators_or_failing_now_is_no_data_change(write_suite, tmp_path,
                                                                                       monkeypatch):
     """Its graph depends on the run's seed, so the driver loads it seeded as each record's run was: the same
@@ -386,15 +400,7 @@ def test_a_loader_drawing_from_the_global_generators_or_failing_now_is_no_data_c
     from gnnbench.harness import runner
 
     monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
-    (tmp_path / "drawn.py").write_text(MASKLESS.replace('"Maskless"', '"Drawn"').replace(
-        "    g = torch.Generator().manual_seed(0)\n", "    g = None\n    assert data_root, 'no data root'\n"))
-    suite = load_suite(write_suite("""\
-        name: drawn
-        plugins: [drawn.py]
-        defaults: {seeds: 2, epochs: 2}
-        experiments: [{task: {name: node_classification, split: random, split_seed: 0}, datasets: [Drawn],
-                       models: [mlp]}]
-        """))
+    suite = maskless_variant(write_suite, tmp_path, "Drawn", "    g = None\n    assert data_root, 'no data root'\n")
     store = RunStore(tmp_path / "results")
     assert driver.run(suite, store, LocalExecutor(), data_root=str(tmp_path)).ok == 2
     digests = {r["sources"]["dataset"]["data_sha256"] for r in store.latest().values()}
@@ -414,15 +420,7 @@ def test_a_loader_that_seeds_the_global_generator_leaves_each_run_its_own_seed(w
     """A loader that fixes its random graph with ``torch.manual_seed(0)`` would otherwise reset every run to the
     same initialisation: the seeds' results identical, a spread of 0 reported over n of them."""
     monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
-    (tmp_path / "seeded.py").write_text(MASKLESS.replace('"Maskless"', '"Seeded"').replace(
-        "    g = torch.Generator().manual_seed(0)\n", "    torch.manual_seed(0)\n    g = None\n"))
-    suite = load_suite(write_suite("""\
-        name: seeded
-        plugins: [seeded.py]
-        defaults: {seeds: 2, epochs: 3}
-        experiments: [{task: {name: node_classification, split: random, split_seed: 0}, datasets: [Seeded],
-                       models: [mlp]}]
-        """))
+    suite = maskless_variant(write_suite, tmp_path, "Seeded", "    torch.manual_seed(0)\n    g = None\n", epochs=3)
     store = RunStore(tmp_path / "results")
     assert driver.run(suite, store, LocalExecutor()).ok == 2
     losses = {r["spec"]["seed"]: r["history"]["train_loss"] for r in store.latest().values()}
