@@ -115,10 +115,8 @@ class NormalisedOnceForward:
             return GCNConv.forward(layer, x, edge_index, edge_weight)
         key = (layer.improved, layer.add_self_loops, layer.flow, x.dtype, x.size(layer.node_dim),
                edge_index.values()._version)
-        memo = getattr(edge_index, NORMALISED, None)
-        if memo is None:
-            memo = {}
-            setattr(edge_index, NORMALISED, memo)
+        memo = {k: v for k, v in getattr(edge_index, NORMALISED, {}).items() if k[-1] == key[-1]}  # this version's
+        setattr(edge_index, NORMALISED, memo)
         if key not in memo:
             with quiet_sparse_warnings():
                 memo[key] = gcn_norm(edge_index, None, key[4], *key[:4])
