@@ -187,6 +187,8 @@ def test_an_added_scenario_option_while_off_keeps_run_ids_and_draws(write_suite,
     ("{name: label_noise, rat: 0.1}", "experiments[0].scenario.rat", "unknown option 'rat'"),
     ("{name: label_noise, rate: 1.5}", "experiments[0].scenario.rate", "rate must be in [0, 1]"),
     ("[few_shot, few_shot]", "experiments[0].scenario[1]", "listed twice (at [0] too)"),
+    ("{name: label_noise, rate: [0.1, 0.2]}", "experiments[0].scenario.rate",
+     "scenario options are no grid axis; list one scenario per value (scenario: [{name: label_noise, rate: 0.1}"),
     ("[{name: structure_noise, drop: 0}, {name: structure_noise, drop: 0.0}]", "experiments[0].scenario[1]",
      "listed twice (at [0] too)"),  # a whole number for a float option is that float: one scenario, one run_id
 ])

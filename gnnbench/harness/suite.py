@@ -475,6 +475,13 @@ class _Expander:
                                     f"{' and '.join(derived)} from them, and they would not follow; "
                                     "run it on another dataset")
             options = {k: v for k, v in item.items() if k != "name"}
+            for k, v in options.items():  # a list here is no grid axis, as it is under hparams
+                if (isinstance(v, list) and k in hp.constructor_params(entry.obj)
+                        and not hp.declared_fit(entry.obj, k, v)):
+                    raise self.fail(_join(item_key, k), f"expected one value for scenario option '{k}', got the list "
+                                                        f"{_shown(v)}: scenario options are no grid axis; list one "
+                                                        f"scenario per value (scenario: [{{name: {entry.name}, {k}: "
+                                                        f"{_shown(v[0]) if v else '...'}}}, ...])")
             resolved.append({"name": entry.name,
                              **self.options(entry.obj, options, item_key, f"scenario '{entry.name}'")})
         seen: dict[str, int] = {}
