@@ -397,6 +397,7 @@ def test_a_loader_drawing_from_the_global_generators_or_failing_now_is_no_data_c
     code and seed give the same data, not a change every run. A loader that cannot load now (its data root not
     given, a file moved) cannot tell which data the records used: they are not called changed, and a prune
     does not set them aside. A digest that fails does not fail the run."""
+    from gnnbench.data import digest
     from gnnbench.harness import runner
 
     monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
@@ -411,7 +412,7 @@ def test_a_loader_drawing_from_the_global_generators_or_failing_now_is_no_data_c
     def unwalkable(data):
         raise TypeError("cannot walk this")
 
-    monkeypatch.setattr(runner, "data_sha256", unwalkable)
+    monkeypatch.setattr(digest, "data_sha256", unwalkable)
     record = runner.execute(suite.specs[0], str(tmp_path))
     assert record["status"] == "ok" and "data_sha256" not in record["sources"]["dataset"]
 

@@ -74,12 +74,15 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
 def test_a_schedule_setting_at_its_default_may_ride_along_a_grid_that_turns_the_schedule_off(write_suite):
     """``lr_factor`` at its default adds no run id where no schedule reads it: a grid over ``lr_patience`` that
     includes 0 stays one model entry (another value of ``lr_factor`` there is refused)."""
-    suite = load_suite(write_suite("""\
+    text = """\
         name: s
         experiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool,
-                       hparams: {lr_patience: [0, 10], lr_factor: 0.5}}]}]
-        """))
+                       hparams: {lr_patience: [0, 10], lr_factor: %s}}]}]
+        """
+    suite = load_suite(write_suite(text % "0.5"))
     assert len({s.config for s in suite.specs}) == 2
+    with pytest.raises(ConfigError, match="does not read 'lr_factor' here"):
+        load_suite(write_suite(text % "0.3"))
 
 
 def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):

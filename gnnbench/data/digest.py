@@ -34,6 +34,16 @@ def data_sha256(data: Any) -> str:
     return digest.hexdigest()
 
 
+def data_sha256_or_none(data: Any) -> str | None:
+    """:func:`data_sha256`, or None where ``data`` holds what it cannot walk: a run goes on without it (which data
+    it used is then not recorded), and the driver cannot tell a change; a digest is bookkeeping, and the data may
+    be fine."""
+    try:
+        return data_sha256(data)
+    except Exception:
+        return None
+
+
 def _update(digest: Any, value: Any, seen: set[int]) -> None:
     """Feed ``value`` to ``digest``; ``seen``: the containers on the way here (an object that contains itself
     is fed as a marker the second time, not followed forever)."""

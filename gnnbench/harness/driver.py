@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from torch_geometric import seed_everything
 
+from gnnbench.data.digest import data_sha256_or_none
 from gnnbench.errors import ConfigError, GnnbenchError
 from gnnbench.harness.env import host_environment, plugin_sources
-from gnnbench.harness.runner import data_digest, device_problem
+from gnnbench.harness.runner import device_problem
 from gnnbench.harness.spec import RunSpec, Suite
 from gnnbench.harness.store import STALE_FILE, RunStore, recorded_sources
 from gnnbench.registry import DATASETS, defined_in
@@ -146,7 +147,7 @@ def edited_files(records: Mapping[str, Mapping[str, Any]], data_root: str | None
 
 
 def loaded_sha256(dataset: str, data_root: str | None, seed: int) -> str | None:
-    """The digest of what ``dataset``'s loader returns now (:func:`~gnnbench.harness.runner.data_digest`), loaded
+    """The digest of what ``dataset``'s loader returns now (:func:`~gnnbench.data.digest.data_sha256_or_none`), loaded
     quietly and seeded as a run of ``seed`` loads it (a loader may draw its graph from the global generators), the
     driver's own random state kept; None where it cannot load or be digested: which data the records were made
     with cannot be told then (a run that needs the data fails before it starts, in :func:`preflight`)."""
@@ -154,7 +155,7 @@ def loaded_sha256(dataset: str, data_root: str | None, seed: int) -> str | None:
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             seed_everything(seed)
-            return data_digest(DATASETS.get(dataset).obj(data_root))
+            return data_sha256_or_none(DATASETS.get(dataset).obj(data_root))
     except Exception:
         return None
     finally:

@@ -19,7 +19,7 @@ import torch
 from torch_geometric import seed_everything
 
 from gnnbench import files
-from gnnbench.data.digest import data_sha256
+from gnnbench.data.digest import data_sha256_or_none
 from gnnbench.data.sources import fingerprint
 from gnnbench.harness.allocator import keep_freed_memory
 from gnnbench.harness.env import environment, git_commit, plugin_sources
@@ -59,7 +59,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         seed_everything(spec.seed)  # a loader drawing from the global generators draws the same for every run of a seed
         data = dataset.obj(data_root)
         seed_everything(spec.seed)  # and training starts from the run's seed, whatever the loader drew or seeded
-        if "dataset" in sources and (digest := data_digest(data)):  # a plugin's data: which, not only which loader
+        if "dataset" in sources and (digest := data_sha256_or_none(data)):  # which data, not only which loader
             sources["dataset"]["data_sha256"] = digest
         loaded = time.perf_counter()
         with PeakMemory(device) as memory:
@@ -79,16 +79,6 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     record["env"] = environment(device)
     record["finished_at"] = utc_now()
     return record
-
-
-def data_digest(data: Any) -> str | None:
-    """:func:`~gnnbench.data.digest.data_sha256` of a plugin dataset's data, or None where the data holds what it
-    cannot walk: the run goes on without it (which data it used is then not recorded), as a digest is bookkeeping
-    and the data may be fine."""
-    try:
-        return data_sha256(data)
-    except Exception:
-        return None
 
 
 def identity(task: Task) -> dict[str, str]:

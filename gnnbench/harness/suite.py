@@ -360,11 +360,11 @@ class _Expander:
             for (dataset, (hparams, config)), seed in itertools.product(point.items(), seeds):
                 try:
                     task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
-                    unread = task_cls.unread_hparams(hparams)  # at its default, a setting makes no other run
-                    default = hp.defaults(entry, task_cls, dataset)
-                    if key := next((k for k in unread if k in chosen and hparams[k] != default.get(k)), None):
-                        raise hp.HparamError(key, f"task '{task}' does not read '{key}' here: {unread[key]}; "
-                                                  "remove it")
+                    if unread := {k: why for k, why in task_cls.unread_hparams(hparams).items() if k in chosen}:
+                        default = hp.defaults(entry, task_cls, dataset)  # at it, a setting makes no other run
+                        if key := next((k for k in unread if hparams[k] != default.get(k)), None):
+                            raise hp.HparamError(key, f"task '{task}' does not read '{key}' here: {unread[key]}; "
+                                                      "remove it")
                     if check_model is not None:
                         check_model(hp.as_built(entry.obj, hparams), device)
                 except hp.HparamError as exc:
@@ -387,29 +387,35 @@ class _Expander:
         except GnnbenchError as exc:
             raise self.fail(name_key, str(exc)) from None
         options = {k: v for k, v in value.items() if k != "name"}
-        for k, v in options.items():  # a list here is no grid axis, as it is under hparams and scenario
-            if (isinstance(v, list) and k in hp.constructor_params(task_cls.Options)
-                    and not hp.declared_fit(task_cls.Options, k, v)):
-                raise self.fail(_join(key, k), f"expected one value for task option '{k}', got the list {_shown(v)}: "
-                                               "task options are no grid axis; write one experiment per value")
-        return value["name"], self.options(task_cls.Options, options, key, f"task '{value['name']}'")
+        return value["name"], self.options(task_cls.Options, options, key, "task", value["name"],
+                                           lambda name, k, v: "write one experiment per value")
 
-    def options(self, owner: type, options: dict[str, Any], key: str, what: str) -> dict[str, Any]:
-        """``options`` of ``what`` (a task's options dataclass, a scenario class), checked and resolved: a whole
+    def options(self, owner: type, options: dict[str, Any], key: str, kind: str, name: str,
+                one_per_value: Callable[[str, str, list[Any]], str]) -> dict[str, Any]:
+        """``options`` of the ``kind`` (task or scenario) ``name`` (``owner``: a task's options dataclass, a
+        scenario class), checked and resolved: a whole
         number given for a float option made that float (``0`` and ``0.0`` are one run), added options at their
-        off value left out. An option that the others make unread (``owner(...).unused()``) is an error, not a new
-        run id for the same runs. A value ``owner`` rejects is located at its option when only one is set."""
+        off value left out. A list where the option takes one value is no grid axis, as it is under hparams
+        (``one_per_value(name, option, list)`` says what to write instead). An option that the others make unread
+        (``owner(...).unused()``) is an error, not a new run id for the same runs. A value ``owner`` rejects is
+        located at its option when only one is set."""
+        what = f"{kind} '{name}'"
         required = [f.name for f in dataclasses.fields(owner) if f.init and f.default is dataclasses.MISSING
                     and f.default_factory is dataclasses.MISSING and f.name not in options]
         if required:
             raise self.fail(key, f"{what} has no default for option '{required[0]}'; set it (a mapping with name "
                                  f"and {required[0]})")
+        for k, v in options.items():
+            if isinstance(v, list) and k in hp.constructor_params(owner) and not hp.declared_fit(owner, k, v):
+                raise self.fail(_join(key, k), f"expected one value for {kind} option '{k}', got the list "
+                                               f"{_shown(v)}: {kind} options are no grid axis; "
+                                               f"{one_per_value(name, k, v)}")
         try:
             hp.check_kwargs(owner, options, "option", what)
             options = hp.as_declared(owner, options)
             built = owner(**options)
             unused = getattr(built, "unused", dict)()
-            if unread := next((name for name in options if name in unused), None):
+            if unread := next((option for option in options if option in unused), None):
                 raise hp.HparamError(unread, f"{what} does not read '{unread}' here: {unused[unread]}; remove it")
             return resolved_options(built)
         except hp.HparamError as exc:
@@ -475,15 +481,9 @@ class _Expander:
                                     f"{' and '.join(derived)} from them, and they would not follow; "
                                     "run it on another dataset")
             options = {k: v for k, v in item.items() if k != "name"}
-            for k, v in options.items():  # a list here is no grid axis, as it is under hparams
-                if (isinstance(v, list) and k in hp.constructor_params(entry.obj)
-                        and not hp.declared_fit(entry.obj, k, v)):
-                    raise self.fail(_join(item_key, k), f"expected one value for scenario option '{k}', got the list "
-                                                        f"{_shown(v)}: scenario options are no grid axis; list one "
-                                                        f"scenario per value (scenario: [{{name: {entry.name}, {k}: "
-                                                        f"{_shown(v[0]) if v else '...'}}}, ...])")
             resolved.append({"name": entry.name,
-                             **self.options(entry.obj, options, item_key, f"scenario '{entry.name}'")})
+                             **self.options(entry.obj, options, item_key, "scenario", entry.name,
+                                            _one_scenario_per_value)})
         seen: dict[str, int] = {}
         for i, scenario in enumerate(resolved):
             first = seen.setdefault(canonical_json(scenario), i)
@@ -651,6 +651,12 @@ def _unknown_tasks(entry: Entry[Any]) -> str:
     """A hint for each name in the ``tasks=...`` an entry was registered with that is no task (a typo there)."""
     return "".join(f"; its tasks=... names '{t}', which is no task{did_you_mean(t, TASKS.names())}"
                    for t in entry.tasks if t not in TASKS)
+
+
+def _one_scenario_per_value(name: str, option: str, values: list[Any]) -> str:
+    """What to write for a list under a scenario option: a list of scenarios, one per value."""
+    first = _shown(values[0]) if values else "..."
+    return f"list one scenario per value (scenario: [{{name: {name}, {option}: {first}}}, ...])"
 
 
 def _shown(value: Any) -> str:

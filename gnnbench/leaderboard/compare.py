@@ -348,10 +348,9 @@ def _setting_changes(column: str, before: str | list[dict[str, object]],
              for side, settings in zip("AB", (before, after), strict=True) if len(settings) > 1]
     varying = {*differing(before), *differing(after)}
     changed = [k for k in differing([before[0], after[0]]) if k not in varying]
-    if column == "versions":
-        return notes + [_version_change(name, before[0], after[0]) for name in changed]
-    if column == "sources":
-        return notes + [f"plugin {name} {shown(before[0], name)} -> {shown(after[0], name)}" for name in changed]
+    if column in ("versions", "sources"):
+        prefix = "plugin " if column == "sources" else ""
+        return notes + [prefix + _version_change(name, before[0], after[0]) for name in changed]
     if changed:
         notes.append(f"{column} {_assignments(before[0], changed)} -> {_assignments(after[0], changed)}")
     return notes
