@@ -748,14 +748,14 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         holm = " (Holm)" if result.corrected else ""
         for r in worse.itertuples(index=False):
             print(f"gnnbench: regression: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
-                  f"{report.in_table_units(r.metric, r.a_mean)} -> {report.in_table_units(r.metric, r.b_mean)}, "
+                  f"{report.in_table_units(r.unit, r.a_mean)} -> {report.in_table_units(r.unit, r.b_mean)}, "
                   + (f"p = {r.p_value:.3g}{holm}" if r.tested else "untested"), file=sys.stderr)
         failed += len(worse)
     if args.fail_on_missing:
         missing = result.missing()
         for r in missing.itertuples(index=False):
             print(f"gnnbench: missing: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
-                  f"{report.in_table_units(r.metric, r.a_mean)} -> {r.reason}", file=sys.stderr)
+                  f"{report.in_table_units(r.unit, r.a_mean)} -> {r.reason}", file=sys.stderr)
         failed += len(missing)
     return 1 if failed else 0
 
@@ -812,8 +812,8 @@ def _board_table(board: pd.DataFrame, title: str) -> Table:
         table.add_column(column, overflow="fold")
     for r in board.itertuples(index=False):
         table.add_row(r.task, r.dataset, r.model, r.config, *([r.scenario] * scenarios), r.metric,
-                      f"{format_metric(r.mean, r.std, r.metric)} ({format_n(r)})",
-                      format_metric(r.val_mean, float("nan"), r.metric), format_rank(r.rank),
+                      f"{format_metric(r.mean, r.std, r.unit)} ({format_n(r)})",
+                      format_metric(r.val_mean, float("nan"), r.unit), format_rank(r.rank),
                       style="bold" if r.rank == 1 else None)
     return table
 

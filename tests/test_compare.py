@@ -68,6 +68,35 @@ def test_a_known_regression_is_flagged_with_the_welch_p_value(pair):
     assert gcn["p_value"] < 1e-3
 
 
+def test_units_come_from_the_csv_or_for_an_older_one_from_the_metric_s_name(tmp_path, capsys):
+    """A plugin metric in percent already (unit empty) is shown as recorded, not multiplied again; a CSV without
+    the column (written before units were recorded) shows accuracy in points, and a row whose unit changed
+    between the sides says so."""
+    old = write(tmp_path / "old.csv", [row("gcn", BASE), row("gat", BASE)])
+    new = write(tmp_path / "new.csv", [row("gcn", BASE, unit="fraction"),
+                                       row("gat", [100 * v for v in BASE], unit="")])
+    table = compare.compare(old, new).table.set_index("model")
+    assert table["unit"].to_dict() == {"gcn": "fraction", "gat": "fraction"}  # the row is shown in A's
+    assert "unit fraction -> as recorded" in table.loc["gat", "notes"]
+    assert "unit" not in table.loc["gcn", "notes"]
+    shown = {r["model"]: r for r in report.display_rows(compare.compare(new, new))}
+    assert shown["gcn"]["A"].startswith("80.80") and shown["gat"]["A"].startswith("80.8000")
+    write(tmp_path / "bad.csv", [row("gcn", BASE, unit="percent")])
+    with pytest.raises(GnnbenchError, match=r"bad.csv: line 2: column 'unit' is 'percent'; expected fraction"):
+        compare.compare(old, tmp_path / "bad.csv")
+
+
+def test_the_points_warning_follows_the_unit_not_the_name(tmp_path):
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, metric="balanced", unit="fraction")])
+    b = write(tmp_path / "b.csv", [row("gcn", DROP, metric="balanced", unit="fraction")])
+    with pytest.warns(UserWarning, match="on balanced \\(a fraction\\) that is 50 points"):
+        compare.compare(a, b, min_effect=0.5)
+    c = write(tmp_path / "c.csv", [row("gcn", BASE, unit="")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compare.compare(c, c, min_effect=0.5)
+
+
 def test_verdicts_respect_direction_noise_and_one_sided_rows(pair):
     assert verdicts(compare.compare(*pair)) == {
         ("Cora", "gcn"): ("both", "worse"),

@@ -38,18 +38,39 @@ def board(records):
     return leaderboard_frame(runs_frame(records))
 
 
-#: task metrics that are not fractions: shown as they are
-UNBOUNDED_METRICS = {"mae", "rmse"}
-
-
-def test_every_task_metric_is_known_to_be_a_fraction_or_not():
-    """A task whose fraction metric is missing from FRACTION_METRICS would be shown as 0.9864 beside 98.6 %."""
-    from gnnbench.leaderboard.write import FRACTION_METRICS
+def test_every_task_names_its_metric_s_unit_as_its_older_records_were_shown():
+    """A task's unit is carried by its records; records made before then take it from the metric's name. A built-in
+    task whose unit differed from that would show its old and new records in different units."""
     from gnnbench.registry import TASKS
+    from gnnbench.units import FRACTION, legacy_unit
 
-    metrics = {TASKS.get(name).obj.metric for name in TASKS}
-    assert {"rocauc", "average_precision", "mae"} <= metrics
-    assert metrics <= FRACTION_METRICS | UNBOUNDED_METRICS, metrics - FRACTION_METRICS - UNBOUNDED_METRICS
+    units = {TASKS.get(name).obj.metric: TASKS.get(name).obj.unit for name in TASKS}
+    assert units["rocauc"] == units["average_precision"] == units["accuracy"] == FRACTION
+    assert units["mae"] == units["rmse"] == ""
+    assert all(unit == legacy_unit(metric) for metric, unit in units.items())
+
+
+def test_a_record_s_unit_decides_how_its_metric_is_shown_and_older_records_take_it_from_the_name():
+    """A plugin task's metric in [0, 1] under a name gnnbench does not know is shown in percent when its task
+    says so; one named like a fraction but recorded in percent already is shown as recorded."""
+    records = [{**rec("a", "Cora", 0, 0.5, 0.8123), "unit": "fraction"},
+               {**rec("b", "Cora", 0, 0.5, 0.7), "metric": "balanced", "unit": "fraction"},
+               {**rec("c", "Cora", 0, 50.0, 81.23), "unit": ""},
+               rec("d", "Cora", 0, 0.5, 0.8123)]  # no unit: made before units were recorded; accuracy is a fraction
+    records[1]["metrics"] = {"val": {"balanced": 0.5}, "test": {"balanced": 0.7}}
+    frame = board(records).set_index("model")
+    assert frame["unit"].to_dict() == {"a": "fraction", "b": "fraction", "c": "", "d": "fraction"}
+    page = to_markdown(frame.reset_index(), records, "s")
+    assert "81.2 (1)" in page and "70.0 (1)" in page and "81.2300 (1)" in page and "8123" not in page
+
+
+def test_a_task_with_an_unknown_unit_is_refused_when_registered():
+    from gnnbench.tasks.base import task_class_problem
+    from gnnbench.tasks.node import NodeClassification
+
+    percent = type("Percent", (NodeClassification,), {"unit": "percent"})
+    assert "has unit = 'percent'; expected 'fraction'" in task_class_problem(NodeClassification.name, percent)
+    assert task_class_problem(NodeClassification.name, NodeClassification) is None
 
 
 def fold(model, seed, val, test, config, val_loss=0.5, **extra):

@@ -29,12 +29,13 @@ from numpy.typing import ArrayLike
 
 from gnnbench.harness.store import recorded_sources
 from gnnbench.settings import differing, flatten, shown
+from gnnbench.units import legacy_unit
 
 #: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "protocol",
-                 "versions", "epoch_load_s", "epoch_load_share", "configs_failed", "heap", "sources"]
+                 "versions", "epoch_load_s", "epoch_load_share", "configs_failed", "heap", "sources", "unit"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
 #: Means closer than this, relatively, are equal. Per-seed metrics are float32 values (an accuracy of 0.7 is
 #: recorded as 0.699999988), so equal sums of fractions reached on other seeds give means some 1e-8 apart.
@@ -79,6 +80,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""),
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
             "seed": spec["seed"], "kernel": kernel_label(r), "metric": r.get("metric"), "direction": r.get("direction"),
+            "unit": r["unit"] if "unit" in r else legacy_unit(r.get("metric")),
             "versions": versions_label(r.get("env", {})),
             "sources": sources_label(r),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
@@ -140,13 +142,14 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
     ok = _ok(runs)
     config_keys = [*row_keys, "config"]
     failed = runs[runs["status"] != "ok"].groupby(config_keys).agg(
-        failed=("status", "size"), metric=("metric", "first"), direction=("direction", "first"))
+        failed=("status", "size"), metric=("metric", "first"), direction=("direction", "first"),
+        unit=("unit", "first"))
     if ok.empty:
-        empty = pd.DataFrame(columns=[*config_keys, "metric", "direction", "val_mean", "val_std", "n", "failed",
+        empty = pd.DataFrame(columns=[*config_keys, "metric", "direction", "unit", "val_mean", "val_std", "n", "failed",
                                       "selected"])
         return _with_failed_configs(empty, failed, config_keys)
     grid = (ok.groupby(config_keys, sort=True)
-              .agg(metric=("metric", "first"), direction=("direction", "first"),
+              .agg(metric=("metric", "first"), direction=("direction", "first"), unit=("unit", "first"),
                    val_mean=("val", lambda v: v.mean(skipna=False)),
                    val_std=("val", lambda v: v.std(ddof=1, skipna=False)), n=("val", "size"))
               .reset_index())
@@ -204,8 +207,8 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         rows.append({**{k: getattr(sel, k) for k in extra_keys},
             "suite": ";".join(sorted(set(group["suite"]))), "task": sel.task, "dataset": sel.dataset,
             "model": sel.model, "config": config, "scenario": sel.scenario, "metric": sel.metric,
-            "direction": sel.direction, "mean": test.mean(), "std": test.std(ddof=1) if len(test) > 1 else np.nan,
-            "n": len(test), "values": test, "val_mean": val_mean,
+            "direction": sel.direction, "unit": sel.unit, "mean": test.mean(),
+            "std": test.std(ddof=1) if len(test) > 1 else np.nan, "n": len(test), "values": test, "val_mean": val_mean,
             "params": int(group["params"].dropna().iloc[0]) if group["params"].notna().any() else None,
             "epoch_time_s": group["epoch_time_s"].mean(), "peak_mem_mb": group["peak_mem_mb"].mean(),
             "kernel": ";".join(sorted(set(group["kernel"]))), "val_std": val_std,
@@ -245,7 +248,8 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
         one = len(configs) == 1
         rows.append({**dict.fromkeys(columns, np.nan), **dict(zip(row_keys, key, strict=True)),
                      "suite": ";".join(sorted(set(group["suite"]))), "config": configs[0] if one else "none selected",
-                     "metric": named["metric"].iloc[0], "direction": named["direction"].iloc[0], "n": 0,
+                     "metric": named["metric"].iloc[0], "direction": named["direction"].iloc[0],
+                     "unit": named["unit"].iloc[0], "n": 0,
                      "values": np.array([]), "params": None, "kernel": ";".join(sorted(set(group["kernel"]))),
                      "seeds": "", "configs_tried": int(tried[key]), "configs_failed": int(tried[key]),
                      "failed": len(group), "device": "", "heap": "",

@@ -51,10 +51,10 @@ from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import label_items
 from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
 from gnnbench.leaderboard.significance import difference_test, holm
-from gnnbench.leaderboard.write import FRACTION_METRICS
 from gnnbench.settings import described, differing, flatten, seed_ranges, shown
+from gnnbench.units import FRACTION, shown_unit
 
-COMPARE_COLUMNS = [*KEYS, "direction", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
+COMPARE_COLUMNS = [*KEYS, "direction", "unit", "status", "a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta",
                    "a_n", "b_n", "p_value", "tested", "test", "verdict", "notes"]
 UNDEFINED = "undefined"
 VERDICTS = ("better", "worse", "same", "unclear")  # and UNDEFINED, no verdict
@@ -182,7 +182,7 @@ POINTS_LIKELY = 0.2
 def _warn_unit(table: pd.DataFrame, option: str, value: float) -> None:
     """A size of :data:`POINTS_LIKELY` or more on a fraction metric: the table shows points, so it was likely
     meant as points."""
-    fractions = sorted(set(table["metric"]) & FRACTION_METRICS)
+    fractions = sorted(set(table.loc[table["unit"] == FRACTION, "metric"]))
     if value >= POINTS_LIKELY and fractions:
         beyond = ", more than any change" if value >= 1 else ""
         warnings.warn(f"{option} {value:g} is in the metric's unit: on {', '.join(fractions)} (a fraction) that is "
@@ -215,7 +215,7 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
     key = {k: r[k] for k in KEYS}
     if side != "both":
         present = "_a" if side == "only in A" else "_b"
-        return {**key, "direction": r[f"direction{present}"], "status": side,
+        return {**key, "direction": r[f"direction{present}"], "unit": r[f"unit{present}"], "status": side,
                 "a_mean": r["mean_a"], "b_mean": r["mean_b"], "delta": math.nan, "ci_low": math.nan,
                 "ci_high": math.nan, "rel_delta": math.nan,
                 "a_n": r["n_a"], "b_n": r["n_b"], "p_value": math.nan, "tested": False, "test": "", "verdict": "",
@@ -235,8 +235,8 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
     if test == "welch" and sorted(map(len, (r["values_a"], r["values_b"])))[0] == 1:
         test = "one seed"  # against the other side's seeds (difference_test)
     p, low, high = difference_test(r["values_a"], r["values_b"], test == "paired", confidence)
-    return {**key, "direction": r["direction_a"], "status": "both", "a_mean": r["mean_a"], "b_mean": r["mean_b"],
-            "delta": delta, "ci_low": low, "ci_high": high,
+    return {**key, "direction": r["direction_a"], "unit": r["unit_a"], "status": "both", "a_mean": r["mean_a"],
+            "b_mean": r["mean_b"], "delta": delta, "ci_low": low, "ci_high": high,
             "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan,
             "a_n": r["n_a"], "b_n": r["n_b"], "p_value": p, "tested": not math.isnan(p),
             "test": test if not math.isnan(p) else "", "verdict": "", "notes": "; ".join(_changes(r)),
@@ -270,9 +270,9 @@ SETTINGS = ("params", "device", "kernel", "hparams", "protocol", "versions", "so
 
 
 def _changes(r: dict) -> list[str]:
-    """What differs between the two sides besides the metric: seeds, failed runs, the grid, the model's size,
-    device, hyperparameters, protocol, library versions."""
-    notes = []
+    """What differs between the two sides besides the metric: its unit (the row is shown in A's), seeds, failed
+    runs, the grid, the model's size, device, hyperparameters, protocol, library versions."""
+    notes = [f"unit {shown_unit(r['unit_a'])} -> {shown_unit(r['unit_b'])}"] if r["unit_a"] != r["unit_b"] else []
     seeds = [r.get(f"seeds_{side}") or "" for side in ("a", "b")]
     if math.isnan(r["n_a"]) != math.isnan(r["n_b"]):  # an empty n without values to count (read_leaderboard)
         notes.append(f"n unknown in {'A' if math.isnan(r['n_a']) else 'B'}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gnnbench import markdown
 from gnnbench.leaderboard.compare import COMPARE_COLUMNS, KEYS, UNDEFINED, VERDICTS, Comparison, n_text
-from gnnbench.leaderboard.write import FRACTION_METRICS
+from gnnbench.units import FRACTION
 
 UNTESTED = ("`*`: too few per-seed values (one seed on each side, a hand-made row, a cost, which keeps only its "
             "mean, or a profile's median) or no spread among them (every seed the same value), so no test: the "
@@ -57,7 +57,7 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
     asked = "paired" if comparison.paired else "welch"  # a row tested otherwise says so
     rows = []
     for r in comparison.table.itertuples(index=False):
-        scale, digits = _scale(r.metric)
+        scale, digits = _scale(r.unit)
         verdict = r.verdict + ("*" if _starred(r.status, r.tested, r.verdict) else "")
         rows.append({
             **{k: getattr(r, k) for k in KEYS},
@@ -115,14 +115,14 @@ def to_csv(comparison: Comparison, path: Path | None = None) -> str:
     return text
 
 
-def _scale(metric: str) -> tuple[float, int]:
-    """How the tables show a metric: fractions in points with 2 decimals, anything else as is with 4."""
-    return (100.0, 2) if metric in FRACTION_METRICS else (1.0, 4)
+def _scale(unit: str) -> tuple[float, int]:
+    """How the tables show a metric of ``unit``: fractions in points with 2 decimals, anything else as is with 4."""
+    return (100.0, 2) if unit == FRACTION else (1.0, 4)
 
 
-def in_table_units(metric: str, value: float) -> str:
+def in_table_units(unit: str, value: float) -> str:
     """``82.02`` for an accuracy of 0.8202: a value as the tables show it."""
-    scale, digits = _scale(metric)
+    scale, digits = _scale(unit)
     return _text(value * scale, digits)
 
 

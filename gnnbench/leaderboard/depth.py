@@ -20,8 +20,8 @@ from gnnbench.leaderboard.write import format_metric
 
 #: Hyperparameter names that measure depth: message-passing layers, propagation hops, MLP layers.
 DEPTH_KEYS = ("num_layers", "K", "mlp_layers")
-DEPTH_COLUMNS = ["task", "dataset", "model", "scenario", "metric", "direction", "depth_key", "depth", "mean", "std",
-                 "n", "val_mean", "peak_mem_mb", "epoch_time_s", "config"]
+DEPTH_COLUMNS = ["task", "dataset", "model", "scenario", "metric", "direction", "unit", "depth_key", "depth", "mean",
+                 "std", "n", "val_mean", "peak_mem_mb", "epoch_time_s", "config"]
 
 
 def depth_frame(runs: pd.DataFrame) -> pd.DataFrame:
@@ -62,7 +62,7 @@ def depth_markdown(frame: pd.DataFrame) -> list[str]:
         accuracy, memory = [], []
         for model, rows in part.groupby("model", sort=True):
             by_depth = rows.set_index("depth")
-            accuracy.append([model, *(_cell(by_depth, d, lambda r, m=metric: format_metric(r["mean"], r["std"], m))
+            accuracy.append([model, *(_cell(by_depth, d, lambda r: format_metric(r["mean"], r["std"], r["unit"]))
                                       for d in depths)])
             memory.append([model, *(_cell(by_depth, d, lambda r: f"{r['peak_mem_mb']:.1f}") for d in depths)])
         right = range(1, len(header))

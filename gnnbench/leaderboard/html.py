@@ -77,7 +77,7 @@ def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, record
     for (task, scenario, metric), part in board.groupby(["task", "scenario", "metric"], sort=True):
         direction = "higher" if part["direction"].iloc[0] == "max" else "lower"
         title = f"{task} · {metric} ({direction} is better)" + ("" if scenario == "none" else f" · {scenario}")
-        body += [f"<h2>{escape(title)}</h2>", _board_table(part, metric),
+        body += [f"<h2>{escape(title)}</h2>", _board_table(part),
                  _figure(plots.bars(part, colour), "Test metric per dataset (bars: mean; error bars: ± std)."),
                  _figure(plots.cost_scatter(part, colour), "Test metric (± std) against cost: mean epoch time "
                          "(left) and peak memory (right); colour = model, marker = dataset.")]
@@ -96,7 +96,7 @@ def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, record
                      _table(pd.read_csv(path, keep_default_na=False))]
     if not grid.empty:
         body += ["<details><summary>Every configuration tried (validation numbers only)</summary>",
-                 _table(grid.drop(columns=["direction"])), "</details>"]
+                 _table(grid.drop(columns=["direction", "unit"])), "</details>"]
     if notes:
         body += ["<h2>Warnings</h2>", "<ul>" + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"]
     environment = [line[2:] for line in environment_lines(records) if line.startswith("- ")]
@@ -112,14 +112,14 @@ def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, record
             + "\n".join(body) + f"\n<script>{JS}</script>\n</body>\n</html>\n")
 
 
-def _board_table(part: pd.DataFrame, metric: str) -> str:
+def _board_table(part: pd.DataFrame) -> str:
     head = [("dataset", False), ("model", False), ("config", False), ("test", True), ("n", True), ("val", True),
             ("params", True), ("epoch ms", True), ("peak MB", True), ("rank", True)]
     rows = []
     for r in part.itertuples(index=False):
         cells = [(r.dataset, None), (r.model, None), (r.config, None),
-                 (format_metric(r.mean, r.std, metric), r.mean), (format_n(r), r.n),
-                 (format_metric(r.val_mean, float("nan"), metric), r.val_mean),
+                 (format_metric(r.mean, r.std, r.unit), r.mean), (format_n(r), r.n),
+                 (format_metric(r.val_mean, float("nan"), r.unit), r.val_mean),
                  ("–" if pd.isna(r.params) else f"{int(r.params):,}", r.params),
                  (_number(r.epoch_time_s * 1000, 2), r.epoch_time_s), (_number(r.peak_mem_mb, 1), r.peak_mem_mb),
                  (format_rank(r.rank), r.rank)]

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import ScalarFormatter
 
-from gnnbench.leaderboard.write import FRACTION_METRICS
+from gnnbench import units
 
 STYLE = {"svg.hashsalt": "gnnbench", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
          "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "font.family": "sans-serif"}
@@ -29,15 +29,16 @@ def colours(models: list[str]) -> dict[str, tuple]:
     return {m: palette[i % len(palette)] for i, m in enumerate(sorted(models))}
 
 
-def metric_label(metric: str) -> tuple[float, str]:
-    """(scale, axis label): fractions are shown in percent."""
-    return (100.0, f"{metric} (%)") if metric in FRACTION_METRICS else (1.0, metric)
+def metric_label(part: pd.DataFrame) -> tuple[float, str]:
+    """(scale, axis label) of the metric of ``part``'s rows: fractions are shown in percent."""
+    metric, unit = part["metric"].iloc[0], part["unit"].iloc[0]
+    return units.scale(unit), f"{metric} (%)" if unit == units.FRACTION else metric
 
 
 def bars(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
     """One panel per dataset: a bar per model (best first) at its mean test metric, error bar = std."""
     datasets = list(dict.fromkeys(part["dataset"]))
-    scale, label = metric_label(part["metric"].iloc[0])
+    scale, label = metric_label(part)
     cols = min(len(datasets), 3)
     rows = -(-len(datasets) // cols)
     width = max(3.2, 0.55 * part.groupby("dataset").size().max() + 1.2)
@@ -64,7 +65,7 @@ def bars(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
 
 def cost_scatter(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
     """Metric against mean epoch time and against peak memory: colour = model, marker = dataset."""
-    scale, label = metric_label(part["metric"].iloc[0])
+    scale, label = metric_label(part)
     datasets = sorted(set(part["dataset"]))
     marker = {d: MARKERS[i % len(MARKERS)] for i, d in enumerate(datasets)}
     with mpl.rc_context(STYLE):
@@ -96,7 +97,7 @@ def cost_scatter(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
 def depth_curves(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
     """Per dataset: test metric (error bar = std) and peak memory against a depth hyperparameter."""
     key = part["depth_key"].iloc[0]
-    scale, label = metric_label(part["metric"].iloc[0])
+    scale, label = metric_label(part)
     datasets = sorted(set(part["dataset"]))
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(4.2 * len(datasets) + 1.2, 5.4), layout="constrained")

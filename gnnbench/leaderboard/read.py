@@ -16,6 +16,7 @@ import pandas as pd
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.store import RUNS_FILE, RunStore
 from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
+from gnnbench.units import AS_RECORDED, UNITS, legacy_unit
 
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
@@ -63,12 +64,17 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         frame[key] = frame[key].replace("", "none" if key == "scenario" else "default")
     if "versions" not in frame.columns:  # looked up by the metric, before a cost column takes its place
         frame = _versions_from_records(frame, path)
+    if "unit" not in frame.columns:  # written before units were recorded
+        frame = frame.assign(unit=frame["metric"].map(legacy_unit))
     if column != "mean":
-        frame = frame.assign(mean=frame[column], metric=column, direction="min", values="")
+        frame = frame.assign(mean=frame[column], metric=column, direction="min", unit=AS_RECORDED, values="")
     for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
         if row.direction not in ("max", "min"):
             raise GnnbenchError(f"{path}: line {line}: column 'direction' is {_quoted(row.direction)}; expected max or "
                                 "min")
+        if row.unit not in UNITS:
+            raise GnnbenchError(f"{path}: line {line}: column 'unit' is {_quoted(row.unit)}; expected fraction (a "
+                                "metric in [0, 1], shown in percent) or empty (shown as recorded)")
     duplicated = frame.duplicated(keys, keep=False)
     if duplicated.any():
         first = frame[duplicated].iloc[0]

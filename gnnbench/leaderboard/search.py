@@ -22,7 +22,7 @@ from gnnbench.leaderboard.aggregate import COLUMNS, row_key
 from gnnbench.leaderboard.write import format_metric
 
 SEARCH_COLUMNS = [*COLUMNS, "search", "space", "budget", "search_seeds", "oracle", "search_wall_s", "child_epochs",
-                  "inherited_children", "skipped_children", "retrain_seeds", "retrain_s"]
+                  "inherited_children", "skipped_children", "retrain_seeds", "retrain_s", "unit"]
 
 
 def search_frame(board: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -36,7 +36,7 @@ def search_frame(board: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataF
         summaries = [r["search"] for r in mine]
         cost = [s.get("cost", {}) for s in summaries]
         oracles = {s["oracle"] for s in summaries if s.get("oracle") is not None}
-        rows.append({**{c: getattr(row, c) for c in COLUMNS},
+        rows.append({**{c: getattr(row, c) for c in COLUMNS}, "unit": row.unit,
                      "search": summaries[0]["algorithm"], "space": summaries[0]["space"],
                      "budget": summaries[0]["budget"], "search_seeds": len(mine),
                      "oracle": oracles.pop() if len(oracles) == 1 else np.nan,
@@ -60,8 +60,8 @@ def search_markdown(frame: pd.DataFrame) -> list[str]:
              "seeds; for trained children, each search's number is itself the mean over its retraining seeds), "
              "at the same budget of child evaluations, with the mean cost of one search.", ""]
     for (task, space), part in frame.groupby(["task", "space"], sort=True):
-        rows = [[r.dataset, r.model, r.budget, r.search_seeds, format_metric(r.mean, r.std, r.metric),
-                 "–" if pd.isna(r.oracle) else format_metric(r.oracle, np.nan, r.metric), f"{r.search_wall_s:.1f}",
+        rows = [[r.dataset, r.model, r.budget, r.search_seeds, format_metric(r.mean, r.std, r.unit),
+                 "–" if pd.isna(r.oracle) else format_metric(r.oracle, np.nan, r.unit), f"{r.search_wall_s:.1f}",
                  _blank(r.child_epochs), _blank(r.inherited_children), _blank(r.skipped_children), r.retrain_seeds,
                  f"{r.retrain_s:.1f}"]
                 for r in part.sort_values(["dataset", "rank", "model"]).itertuples(index=False)]

@@ -14,10 +14,8 @@ import pandas as pd
 from gnnbench import markdown
 from gnnbench.files import replaced
 from gnnbench.leaderboard.aggregate import heap_label, scenario_label
+from gnnbench.units import FRACTION
 
-#: Metrics that are fractions in [0, 1]; Markdown, plots and compare show them in percent.
-FRACTION_METRICS = {"accuracy", "macro_f1", "micro_f1", "roc_auc", "rocauc", "ap", "average_precision", "f1", "mrr",
-                    "hits@10", "hits@20", "hits@50", "hits@100"}
 FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s": 6, "peak_mem_mb": 2,
                 "mean_conflicts": 3, "median_solve_s": 6, "mean_solve_s": 6, "inference_s": 6, "mean_total_s": 6,
                 "conflict_reduction": 6, "mean_conflict_reduction": 6,
@@ -57,9 +55,9 @@ def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
         direction = part["direction"].iloc[0]
         title = f"## {task} · {metric} ({'higher' if direction == 'max' else 'lower'} is better)"
         lines += [title + ("" if scenario == "none" else f" · scenario {scenario}"), ""]
-        lines += _pivot(part, metric)
+        lines += _pivot(part)
         lines += ["", "<details><summary>Selected configurations and costs</summary>", ""]
-        lines += _details(part, metric)
+        lines += _details(part)
         lines += ["", "</details>", ""]
     lines += list(sections)
     lines += environment_lines(records)
@@ -67,8 +65,9 @@ def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
     return "\n".join(lines).rstrip() + "\n"
 
 
-def format_metric(value: float, std: float, metric: str) -> str:
-    scale, digits = (100.0, 1) if metric in FRACTION_METRICS else (1.0, 4)
+def format_metric(value: float, std: float, unit: str) -> str:
+    """``81.5 ± 0.6`` for an accuracy of 0.815 (a fraction, in percent), ``0.3127 ± 0.0040`` for a loss."""
+    scale, digits = (100.0, 1) if unit == FRACTION else (1.0, 4)
     if _missing(value):
         return "–"
     text = f"{value * scale:.{digits}f}"
@@ -93,7 +92,7 @@ def format_rank(rank: int | None) -> str:
     return "–" if rank is None else str(rank)
 
 
-def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
+def _pivot(part: pd.DataFrame) -> list[str]:
     datasets = list(dict.fromkeys(part["dataset"]))
     # names break ties in mean rank: a set's order changes with PYTHONHASHSEED, and the file must not; a model
     # never ranked (NaN means) comes last
@@ -108,13 +107,13 @@ def _pivot(part: pd.DataFrame, metric: str) -> list[str]:
                 cells.append("–")
                 continue
             row = hit.iloc[0]
-            cell = f"{format_metric(row['mean'], row['std'], metric)} ({format_n(row)})"
+            cell = f"{format_metric(row['mean'], row['std'], row['unit'])} ({format_n(row)})"
             cells.append(f"**{cell}**" if row["rank"] == 1 else cell)
         rows.append([model, *cells])
     return markdown.table(["model", *datasets], rows)
 
 
-def _details(part: pd.DataFrame, metric: str) -> list[str]:
+def _details(part: pd.DataFrame) -> list[str]:
     """One line per row, with how many configurations its selection was among (unequal tuning shows; ``3 (1
     failed)``: one crashed on every seed and could not be chosen) and the kernel that ran (``auto:csr``: what
     ``auto`` chose); the machine and the heap setting too where the rows differ in them, as their costs then
@@ -122,7 +121,7 @@ def _details(part: pd.DataFrame, metric: str) -> list[str]:
     settings = [c for c in ("device", "heap") if len(set(";".join(part[c]).split(";")) - {""}) > 1]
     rows = [[r.dataset, r.model, r.config,
              f"{r.configs_tried}" + (f" ({r.configs_failed} failed)" if r.configs_failed else ""),
-             format_metric(r.mean, r.std, metric), format_metric(r.val_mean, float("nan"), metric),
+             format_metric(r.mean, r.std, r.unit), format_metric(r.val_mean, float("nan"), r.unit),
              format_n(r), _int(r.params), _fixed(r.epoch_time_s * 1000, 1), _fixed(r.peak_mem_mb, 1),
              *(getattr(r, c) for c in settings), r.kernel, format_rank(r.rank)] for r in part.itertuples(index=False)]
     header = ["dataset", "model", "config", "tried", "test", "val", "n", "params", "epoch ms", "peak MB", *settings,

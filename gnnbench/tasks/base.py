@@ -33,6 +33,7 @@ from torch_geometric.data.data import BaseData
 
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.registry import Entry
+from gnnbench.units import AS_RECORDED, UNITS
 
 if TYPE_CHECKING:  # for the annotation: importing gnnbench.data registers (and imports) every dataset loader
     from gnnbench.data.scenarios import Scenario
@@ -211,6 +212,9 @@ class Task(ABC):
     name: ClassVar[str]
     metric: ClassVar[str]
     direction: ClassVar[str]  # "max" or "min"
+    #: The metric's unit (:mod:`gnnbench.units`): ``"fraction"`` for a value in [0, 1], shown in percent; ``""``
+    #: shows it as recorded. Records carry it.
+    unit: ClassVar[str] = AS_RECORDED
     #: Training keys of the default protocol and their defaults (a model's registry defaults override them).
     train_hparams: ClassVar[dict[str, Any]] = {}
     #: Training keys added after results existed, with the value that switches them off: a suite may set them,
@@ -319,6 +323,9 @@ def task_class_problem(name: str, cls: Any) -> str | None:
     if getattr(cls, "direction", None) not in ("max", "min"):
         return (f"has direction = {getattr(cls, 'direction', None)!r}; expected 'max' (a higher metric is better) "
                 "or 'min'")
+    if getattr(cls, "unit", None) not in UNITS:
+        return (f"has unit = {getattr(cls, 'unit', None)!r}; expected 'fraction' (a metric in [0, 1], shown in "
+                "percent) or '' (shown as recorded)")
     if not dataclasses.is_dataclass(getattr(cls, "Options", None)) or not isinstance(cls.Options, type):
         return ("has no Options; expected a dataclass of the options a suite's task: mapping sets (one without "
                 "fields where there are none)")

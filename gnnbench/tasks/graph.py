@@ -51,6 +51,7 @@ from gnnbench.tasks.data_checks import check_graph_set
 from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams, unread_schedule
 from gnnbench.tasks.splits import holdout, stratified_folds
+from gnnbench.units import FRACTION
 
 SPLITS = ("train", "val", "test")
 EVAL_BATCH = 512
@@ -328,6 +329,7 @@ class GraphTask(Task):
 
 class _Classification(GraphTask):
     metric = "accuracy"
+    unit = FRACTION
     direction = "max"
 
     def classes(self, dataset: Dataset) -> int | None:

@@ -33,6 +33,7 @@ from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output
 from gnnbench.tasks.data_checks import check_graph
 from gnnbench.tasks.metrics import average_precision, hits_at_k, roc_auc
+from gnnbench.units import FRACTION
 
 SPLITS = ("train", "val", "test")
 #: the message-passing edges the test pairs are scored on: training plus validation edges, or training edges
@@ -69,6 +70,7 @@ class LinkPrediction(Task):
 
     name = "link_prediction"
     metric = "roc_auc"
+    unit = FRACTION
     direction = "max"
     train_hparams = {"lr": 0.01, "weight_decay": 5e-4}
     Options = LinkOptions

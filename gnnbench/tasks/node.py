@@ -28,6 +28,7 @@ from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_outpu
 from gnnbench.tasks.data_checks import check_classes, check_graph
 from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.splits import check_fractions, stratified_masks
+from gnnbench.units import FRACTION
 
 SPLITS = ("train", "val", "test")
 
@@ -59,6 +60,7 @@ class NodeClassification(Task):
 
     name = "node_classification"
     metric = "accuracy"
+    unit = FRACTION
     direction = "max"
     train_hparams = {"lr": 0.01, "weight_decay": 5e-4}
     Options = NodeOptions

@@ -22,6 +22,7 @@ from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, RunContext
 from gnnbench.tasks.graph import GraphTask
+from gnnbench.units import FRACTION
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class OgbGraphClassification(_OgbGraphTask):
 
     name = "ogb_graph_classification"
     metric = "rocauc"
+    unit = FRACTION
     direction = "max"
     criterion = staticmethod(F.binary_cross_entropy_with_logits)
 

@@ -40,6 +40,7 @@ from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finit
 from gnnbench.tasks.optim import build_optimizer, check_hparams
 from gnnbench.tasks.phases import POLICIES, coverage, policy_phases
 from gnnbench.tasks.solver import DEFAULT_SOLVERS, SOLVERS, solve
+from gnnbench.units import FRACTION
 
 SPLITS = ("train", "val", "test")
 SOLVING_FIELDS = ("family", "formula", "solver", "policy", "solved", "status", "conflicts", "decisions",
@@ -89,6 +90,7 @@ class SatSolving(Task):
 
     name = "sat_solving"
     metric = "micro_f1"
+    unit = FRACTION
     direction = "max"
     train_hparams = {"lr": 1e-4, "weight_decay": 0.01, "batch_size": 2, "optimizer": "adamw", "clip_norm": 1.0}
     Options = SatOptions

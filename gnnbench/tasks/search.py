@@ -37,6 +37,7 @@ from gnnbench.search.base import Evaluation, Proposal, SearchAlgorithm, run_sear
 from gnnbench.search.space import Arch, Space, macro_space
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task
 from gnnbench.tasks.node import SPLITS, NodeClassification, NodeOptions, hide_test
+from gnnbench.units import FRACTION
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class ArchitectureSearch(Task):
 
     name = "architecture_search"
     metric = "accuracy"
+    unit = FRACTION
     direction = "max"
     #: children's training (GraphNAS's child defaults)
     train_hparams = {"lr": 0.005, "weight_decay": 5e-4}

@@ -51,6 +51,7 @@ from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
 from gnnbench.tasks.data_checks import check_stream
 from gnnbench.tasks.metrics import average_precision, mrr, roc_auc
+from gnnbench.units import FRACTION
 
 Strategy = Literal["random", "historical", "inductive"]
 
@@ -190,6 +191,7 @@ class TemporalLinkPrediction(Task):
 
     name = "temporal_link"
     metric = "average_precision"
+    unit = FRACTION
     direction = "max"
     train_hparams = {"lr": 1e-4, "weight_decay": 0.0}
     Options = TemporalLinkOptions
