@@ -97,6 +97,24 @@ def test_the_points_warning_follows_the_unit_not_the_name(tmp_path):
         compare.compare(c, c, min_effect=0.5)
 
 
+def test_equal_constant_sides_are_a_tie_only_when_the_same_seeds_reproduced_it(tmp_path):
+    """Three seeds at 0.8 against two other seeds at 0.8 may tie by chance: untested, so ``same*`` rests on the
+    minimum effect; the same seeds reproducing every value are tested paired, interval [0, 0]. Means 1e-16 apart
+    (three 0.8s and two) are no change: not ``worse`` at a minimum effect of 0, nor ``-0.00``."""
+    a = write(tmp_path / "a.csv", [row("gcn", [0.8] * 3, seeds=""), row("gat", [0.8] * 3)])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.8] * 2, seeds=""), row("gat", [0.8], seeds="7")])
+    result = compare.compare(a, b)
+    table = result.table.set_index("model")
+    assert (table["delta"] == 0).all() and not table["tested"].any() and table["p_value"].isna().all()
+    assert set(table["verdict"]) == {"same"}
+    shown = {r["model"]: r for r in report.display_rows(result)}
+    assert shown["gcn"]["verdict"] == shown["gat"]["verdict"] == "same*"
+    assert shown["gcn"]["delta"] == "+0.00" and shown["gcn"]["rel"] == "+0.00%"
+    reproduced = compare.compare(a, a).table.set_index("model").loc["gat"]
+    assert (reproduced["test"], reproduced["p_value"], reproduced["ci_low"], reproduced["ci_high"],
+            reproduced["verdict"]) == ("paired", 1.0, 0.0, 0.0, "same")
+
+
 def test_verdicts_respect_direction_noise_and_one_sided_rows(pair):
     assert verdicts(compare.compare(*pair)) == {
         ("Cora", "gcn"): ("both", "worse"),

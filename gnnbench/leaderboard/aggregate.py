@@ -278,13 +278,14 @@ def tied(values: ArrayLike) -> np.ndarray:
     for i in np.argsort(out, kind="stable"):  # NaN sorts last
         if np.isnan(out[i]):
             break
-        if not _close(out[i], start):
+        if not close(out[i], start):
             start = out[i]
         out[i] = start
     return out.reshape(array.shape)
 
 
-def _close(a: float, b: float) -> bool:
+def close(a: float, b: float) -> bool:
+    """Equal within :data:`TIE_TOLERANCE`, relatively."""
     return bool(a == b or (np.isfinite(a) and np.isfinite(b) and abs(a - b) <= TIE_TOLERANCE * max(abs(a), abs(b))))
 
 

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.leaderboard.aggregate import label_items
+from gnnbench.leaderboard.aggregate import close, label_items
 from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
 from gnnbench.leaderboard.significance import difference_test, holm
 from gnnbench.settings import described, differing, flatten, seed_ranges, shown
@@ -227,7 +227,8 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
     for s in ("a", "b"):  # the test reads the values, so the delta does too: a rounded mean could flip its sign
         if len(r[f"values_{s}"]):
             r[f"mean_{s}"] = float(np.mean(r[f"values_{s}"]))
-    delta = r["mean_b"] - r["mean_a"]
+    # equal within float noise is equal: [0.8] * 3 and [0.8] * 2 average to means 1e-16 apart
+    delta = 0.0 if close(r["mean_a"], r["mean_b"]) else r["mean_b"] - r["mean_a"]
     improvement = sign * delta
     same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
     reproduced = same_seeds and np.array_equal(r["values_a"], r["values_b"])  # every seed's value, exactly

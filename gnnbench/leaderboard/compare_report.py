@@ -129,5 +129,6 @@ def in_table_units(unit: str, value: float) -> str:
 def _text(value: float, digits: int, suffix: str = "", sign: bool = False, unit: str = "") -> str:
     if value is None or math.isnan(value):
         return "–"
+    value = round(value, digits) + 0.0  # a difference of 1e-16 is no "-0.00"
     text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
     return f"{text}{unit}" + (f" ({suffix})" if suffix else "")

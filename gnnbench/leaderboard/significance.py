@@ -22,17 +22,18 @@ def difference_test(a: Sequence[float], b: Sequence[float], paired: bool = False
     varies as the n do. NaN with fewer values than that (one against one; unequal pairs).
 
     Without any spread (every seed the same value, or the same difference when paired) there is no variance to
-    test against: the same values on both sides are no change (p 1, interval [0, 0]), and any other difference is
-    left untested (NaN). A few seeds of a metric that moves in coarse steps (one test node in a thousand) tie by
-    chance often enough that calling such a difference certain would fail a gate on noise."""
+    test against. Paired, a difference of 0 on every seed is a rerun that reproduced exactly: no change (p 1,
+    interval [0, 0]). Anything else is left untested (NaN), equal constant sides of other seeds included: a few
+    seeds of a metric that moves in coarse steps (one test node in a thousand) tie by chance often enough that
+    calling such a difference, or such a tie, certain would judge noise."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if not paired and min(len(a), len(b)) == 1 and max(len(a), len(b)) >= 2:
         return _one_draw_test(a, b, confidence)
     if len(a) < 2 or len(b) < 2 or (paired and len(a) != len(b)):
         return math.nan, math.nan, math.nan
     if (_constant(b - a) if paired else _constant(a) and _constant(b)):  # the same value, or the same change
-        same = _constant(np.concatenate([b - a, [0.0]]) if paired else np.concatenate([a, b]))
-        return (1.0, 0.0, 0.0) if same else (math.nan, math.nan, math.nan)
+        reproduced = paired and _constant(np.concatenate([b - a, [0.0]]))
+        return (1.0, 0.0, 0.0) if reproduced else (math.nan, math.nan, math.nan)
     result = stats.ttest_rel(b, a) if paired else stats.ttest_ind(b, a, equal_var=False)
     low, high = result.confidence_interval(confidence)
     return float(result.pvalue), float(low), float(high)
@@ -43,7 +44,7 @@ def _one_draw_test(a: np.ndarray, b: np.ndarray, confidence: float) -> tuple[flo
     seeds = a if len(b) == 1 else b
     delta = float(b.mean() - a.mean())
     if _constant(seeds):
-        return (1.0, 0.0, 0.0) if _constant(np.concatenate([a, b])) else (math.nan, math.nan, math.nan)
+        return math.nan, math.nan, math.nan
     spread = float(np.std(seeds, ddof=1))
     scale, dof = spread * math.sqrt(1 + 1 / len(seeds)), len(seeds) - 1
     half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * scale
