@@ -46,7 +46,7 @@ def test_sat_frame_pools_seeds_of_the_selected_config_and_computes_reductions() 
     assert neuroback.phased_fraction == 0.5 and neuroback.backbone_fraction == 0.8 and neuroback.agreement == 0.75
     assert default.phased_fraction == 0 and pd.isna(default.agreement)
     # the formula is the unit: two seeds solving the same three formulas are three pairs, not six (p 2 / 2**3)
-    assert "| 10.0 | 11.0 | +50.0% | +50.0% | 3 / 0 | 0.25 | 50.0% | 75.0% |" in text
+    assert "| 10.0 | 11.0 | +50.0% | +50.0% | 3 / 0 | 0.25 | 0.25 | 50.0% | 75.0% |" in text  # one test: Holm = p
     assert default.fewer == default.more == 0 and pd.isna(default.paired_p)
 
 
@@ -67,6 +67,20 @@ def test_a_formulas_seeds_are_averaged_before_the_paired_test() -> None:
     differences = [(-6 + 0) / 2, (2 - 16) / 2, (-1 + 2) / 2, (20 - 20) / 2]  # the last formula ties: dropped
     assert (neuroback.fewer, neuroback.more) == (2, 1)
     assert neuroback.paired_p == pytest.approx(wilcoxon(differences[:3]).pvalue)
+
+
+def test_holm_adjusts_the_paired_p_over_every_test_of_the_model_s_tables() -> None:
+    """Three policies tested against the default: the smallest p is multiplied by 3, the next by 2 (kept at
+    least the one before), the largest by 1; the default, which is no test, has none."""
+    conflicts = {"default": [10 * i for i in range(1, 9)], "neuroback": [10 * i - i for i in range(1, 9)],
+                 "random": [10 * i + (-1) ** i * i for i in range(1, 9)], "all_true": [10 * i - 1 for i in range(1, 9)]}
+    frame = sat_frame([record("default", 0, conflicts)], BOARD).set_index("policy")
+    p = frame["paired_p"].drop("default")
+    order = p.sort_values().index
+    expected = pd.Series([p[order[0]] * 3, max(p[order[0]] * 3, p[order[1]] * 2),
+                          max(p[order[0]] * 3, p[order[1]] * 2, p[order[2]])], index=order).clip(upper=1)
+    assert frame["holm_p"].drop("default").to_dict() == pytest.approx(expected.to_dict())
+    assert pd.isna(frame.loc["default", "holm_p"]) and (frame["holm_p"].drop("default") > p).any()
 
 
 def test_sat_frame_reads_records_made_before_coverage_was_recorded() -> None:

@@ -10,7 +10,9 @@ lower bounds where ``solved < runs``.
 Paired against the default policy on the same formula: each seed's conflicts minus the default's on that seed
 and formula, averaged over the seeds, is one formula's difference; ``fewer`` and ``more`` count the formulas
 whose difference is negative or positive, and ``paired_p`` is the two-sided Wilcoxon signed-rank p of those
-differences (ties dropped). The formula is the unit: a policy that does not depend on the seed (the solver's
+differences (ties dropped). ``holm_p`` adjusts it by Holm's method over every test of the same model's table (each
+family, solver and policy): with dozens of tests, some p below 0.05 is likely by chance alone, and the adjusted
+ones bound that chance. The formula is the unit: a policy that does not depend on the seed (the solver's
 own phases, all-true, the backbone) solves a formula identically under every seed, and pairing per (seed,
 formula) would count it once per seed and understate every p. Medians of a few dozen conflicts move by
 run-to-run noise; the paired test says whether a policy's shift is systematic.
@@ -34,13 +36,14 @@ from scipy.stats import wilcoxon
 
 from gnnbench import markdown
 from gnnbench.leaderboard.aggregate import row_key
+from gnnbench.leaderboard.significance import holm
 
 SAT_KEYS = ["task", "dataset", "model", "config", "scenario", "family", "solver", "policy"]
 #: The schema of docs/design.md (family ... inference_s) after the row identity, then the extras.
 SAT_COLUMNS = [*SAT_KEYS, "formulas", "solved", "median_conflicts", "mean_conflicts", "median_decisions",
                "median_solve_s", "inference_s", "runs", "median_propagations", "mean_solve_s", "conflict_reduction",
                "mean_conflict_reduction", "fewer", "more", "paired_p", "phased_fraction", "backbone_fraction",
-               "agreement", "mean_total_s"]
+               "agreement", "mean_total_s", "holm_p"]
 COVERAGE_FIELDS = ["variables", "phased", "phased_backbone", "phased_agree"]
 
 
@@ -77,6 +80,9 @@ def sat_frame(records: list[dict[str, Any]], board: pd.DataFrame) -> pd.DataFram
         frame["agreement"] = frame["phased_agree"] / frame["phased_backbone"]
     frame["policy"] = frame["policy"].astype(str)
     frame = frame.merge(_paired_with_default(rows), on=SAT_KEYS, how="left")
+    frame["holm_p"] = np.nan
+    for _, part in frame[frame["paired_p"].notna()].groupby(SAT_KEYS[:5], sort=False):
+        frame.loc[part.index, "holm_p"] = holm(part["paired_p"].to_numpy(dtype=float))
     frame[["fewer", "more"]] = frame[["fewer", "more"]].astype("Int64")
     default = frame[frame["policy"] == "default"].set_index(SAT_KEYS[:-1])
     base = frame.set_index(SAT_KEYS[:-1]).index
@@ -117,16 +123,17 @@ def sat_markdown(frame: pd.DataFrame) -> list[str]:
              "with the conflicts they reached). Reduction: 1 - median conflicts / median conflicts of the "
              "default policy, same solver. Fewer / more: formulas that needed fewer / more conflicts than the "
              "default (mean over seeds of the paired differences), p their two-sided Wilcoxon signed-rank "
-             "test. Phased: share of variables the policy sets; agreement: share of the phased backbone "
+             "test, Holm its adjustment over every test of the model's tables (all families, solvers and "
+             "policies). Phased: share of variables the policy sets; agreement: share of the phased backbone "
              "variables that get the backbone's phase.", ""]
     for (dataset, model, family), part in frame.groupby(["dataset", "model", "family"], sort=True):
         header = ["solver", "policy", "solved", "median conflicts", "mean conflicts", "median decisions",
                   "median solve ms", "inference ms", "mean total ms", "reduction (median)", "reduction (mean)",
-                  "fewer / more", "p", "phased", "agreement"]
+                  "fewer / more", "p", "Holm", "phased", "agreement"]
         rows = [[r.solver, r.policy, f"{int(r.solved)}/{int(r.runs)}", f"{r.median_conflicts:g}",
                  f"{r.mean_conflicts:.1f}", f"{r.median_decisions:g}", f"{r.median_solve_s * 1000:.2f}",
                  f"{r.inference_s * 1000:.1f}", f"{r.mean_total_s * 1000:.1f}", _percent(r.conflict_reduction),
-                 _percent(r.mean_conflict_reduction), f"{_count(r.fewer)} / {_count(r.more)}", _p(r.paired_p),
+                 _percent(r.mean_conflict_reduction), f"{_count(r.fewer)} / {_count(r.more)}", _p(r.paired_p), _p(r.holm_p),
                  _share(r.phased_fraction), _share(r.agreement)] for r in part.itertuples(index=False)]
         lines += [f"### {dataset} · {family} · {model}", "",
                   *markdown.table(header, rows, right=range(2, len(header))), ""]
