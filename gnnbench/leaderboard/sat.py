@@ -133,8 +133,8 @@ def sat_markdown(frame: pd.DataFrame) -> list[str]:
         rows = [[r.solver, r.policy, f"{int(r.solved)}/{int(r.runs)}", f"{r.median_conflicts:g}",
                  f"{r.mean_conflicts:.1f}", f"{r.median_decisions:g}", f"{r.median_solve_s * 1000:.2f}",
                  f"{r.inference_s * 1000:.1f}", f"{r.mean_total_s * 1000:.1f}", _percent(r.conflict_reduction),
-                 _percent(r.mean_conflict_reduction), f"{_count(r.fewer)} / {_count(r.more)}", _p(r.paired_p), _p(r.holm_p),
-                 _share(r.phased_fraction), _share(r.agreement)] for r in part.itertuples(index=False)]
+                 _percent(r.mean_conflict_reduction), f"{_count(r.fewer)} / {_count(r.more)}", _p(r.paired_p),
+                 _p(r.holm_p), _share(r.phased_fraction), _share(r.agreement)] for r in part.itertuples(index=False)]
         lines += [f"### {dataset} · {family} · {model}", "",
                   *markdown.table(header, rows, right=range(2, len(header))), ""]
     return lines
