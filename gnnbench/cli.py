@@ -111,6 +111,15 @@ def _uninterrupted(deliver: bool = True) -> Iterator[None]:
             previous_handler(held[0], None)
 
 
+def _reader_left() -> int:
+    """The exit status of a command whose output pipe closed, 128 + SIGPIPE as a shell reports for ``ls``;
+    standard output goes to the null device, so Python's last flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
+
+
 def _handle(args: argparse.Namespace, console: Console) -> int:
     main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there only
     _TERMINATED.clear()
@@ -122,6 +131,12 @@ def _handle(args: argparse.Namespace, console: Console) -> int:
             traceback.print_exc()
         print(f"gnnbench: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # the reader of the output left (`| head`): stop quietly, as `ls | head` does
+        return _reader_left()
+    except SystemExit as exc:  # Rich's own exit when its reader left
+        if isinstance(exc.__context__, BrokenPipeError):
+            return _reader_left()
+        raise
     except OSError as exc:  # a file that cannot be read or written (permissions, a full disk): which, and why
         if args.debug:
             traceback.print_exc()

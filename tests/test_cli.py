@@ -633,3 +633,17 @@ def test_an_empty_results_root_is_a_usage_error_not_the_current_folder(write_sui
     assert exit_.value.code == 2
     assert "argument --results: expected a folder for the results (default: results), got an empty path" in (
         capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("args", [("list", "models"), ("leaderboard", "results/reference/quickstart")])
+def test_a_closed_output_pipe_stops_the_command_quietly(args):
+    """``gnnbench list models | head -1``: the reader leaves early; plain prints and Rich's tables alike end with
+    128 + SIGPIPE and nothing on stderr, as ``ls | head`` does, not with an I/O error."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "gnnbench", *args], stdout=write, stderr=subprocess.PIPE,
+                              cwd=ROOT, timeout=120)
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (128 + signal.SIGPIPE, b"")
