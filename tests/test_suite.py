@@ -97,6 +97,10 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
 
 @pytest.mark.parametrize(("text", "key", "message"), [
     ("name: s\nexperiments: [\n", None, "invalid YAML at line 3"),
+    # a control character: one located line, as other YAML errors (it was two, the second PyYAML's "in <unicode
+    # string>, position 10")
+    ("name: s\n\x00", None, "invalid YAML at line 2, column 1: character U+0000 is not allowed; YAML takes "
+     "printable text only"),
     ("# nothing yet\n", None, "the file is empty (or only comments)"),
     # numbers out of the range their conventional names imply: every seed would fail, or train nothing
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
