@@ -41,7 +41,7 @@ from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, load_plugin, serves
-from gnnbench.settings import canonical_json, described, run_setting
+from gnnbench.settings import RUN_FIELDS, canonical_json, described, run_setting
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
 EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "patience", "device", "kernel",
@@ -620,14 +620,17 @@ def _pooled(specs: list[RunSpec]) -> tuple[int, int] | None:
     the same or not. Runs differing only in the seed are one configuration's seeds (an experiment may add seeds
     to another's). None when there are none."""
     labels: dict[tuple[str, str], str] = {}
-    seen: dict[tuple[Any, ...], int] = {}
+    seen: dict[tuple[Any, ...], tuple[int, str]] = {}
     for i, s in enumerate(specs):
         options = canonical_json(s.task_options)
         if (s.task, options) not in labels:
             labels[s.task, options] = s.build_task().label()
         key = (labels[s.task, options], s.dataset, s.model, s.config, canonical_json(s.scenario))
-        first = seen.setdefault(key, i)
-        if _differences(specs[first], s):
+        # the setting as one string, so a row's seeds are told alike without describing them (a million seeds)
+        setting = canonical_json({k: dict(v) if isinstance(v, Mapping) else v
+                                  for k, v in ((k, getattr(s, k)) for k in RUN_FIELDS)})
+        first, first_setting = seen.setdefault(key, (i, setting))
+        if setting != first_setting and _differences(specs[first], s):
             return first, i
     return None
 
