@@ -360,7 +360,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   f"{'would be taken' if args.dry_run else 'taken'} back into {store.path}, not run again",
                   file=sys.stderr)
         if plan.changed:  # their numbers are another code's
-            files = sorted(set().union(*driver.edited_files(plan.changed, args.data_root).values()))
+            files = sorted(set().union(*plan.edited.values()))
             print(f"gnnbench: note: {_describe(plan.changed)} recorded in {store.path} "
                   f"{'was' if len(plan.changed) == 1 else 'were'} made with another version of {', '.join(files)}; "
                   + ("a run with --smoke sets them aside and runs them again" if smoking else
@@ -459,7 +459,7 @@ def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices
     from gnnbench.harness import driver
 
     latest = store.latest()
-    stale, changed = driver.stale(suite, latest), driver.changed_code(suite, latest, data_root)
+    stale, changed = driver.stale(suite, latest), driver.changed_code(suite, latest, driver.DataDigests(data_root))
     if not stale and not changed:
         return
     driver.preflight(suite, suite.specs, data_root, devices=devices)  # nothing moves when the suite cannot run
@@ -483,13 +483,14 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
     latest = store.latest()
-    changed = driver.changed_code(suite, latest, args.data_root)
+    digests = driver.DataDigests(args.data_root)
+    changed = driver.changed_code(suite, latest, digests)
     stale = {**driver.stale(suite, latest), **changed}
     if not stale:
         console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the plugin "
                       "code it imports now")
         return 0
-    why = _why_stale(suite, stale, changed, args.data_root)
+    why = _why_stale(suite, stale, driver.edited_files(changed, digests))
     if args.dry_run:
         console.print(f"{suite.name}: would set aside {_describe(stale)}{why} (--dry-run: nothing moved)")
         return 0
@@ -504,12 +505,11 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str, dict[str, Any]],
-               data_root: str | None) -> str:
+def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], edited: dict[str, list[str]]) -> str:
     """``: epochs 200 -> 100 (9 runs)``: what the records set aside hold and what the suite's run of the same
     experiment, model, dataset, configuration label, scenario and seed has now (or which of their plugin files
-    changed, or that the suite has no such run now), so a user can tell an intended edit from an accident."""
-    from gnnbench.harness import driver
+    changed, or that the suite has no such run now), so a user can tell an intended edit from an accident.
+    ``edited``: the plugin files and data that changed under each record of another version (run_id -> names)."""
     from gnnbench.leaderboard.aggregate import scenario_label
     from gnnbench.settings import described, run_setting
 
@@ -518,11 +518,10 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], changed: dict[str
                 scenario_label(spec.get("scenario")), spec["seed"])
 
     ours = {key(s.to_dict()): run_setting(s.to_dict()) for s in suite.specs}
-    edited = driver.edited_files(changed, data_root)
     reasons: Counter[str] = Counter()
     for run_id, record in stale.items():
         now = ours.get(key(record["spec"]))
-        if run_id in changed:
+        if run_id in edited:
             reasons[f"made with another version of {', '.join(edited[run_id])}"] += 1
         elif now is None:
             reasons["no such run in the suite now"] += 1

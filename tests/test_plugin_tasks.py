@@ -113,4 +113,5 @@ def test_a_record_that_did_not_record_a_plugin_part_counts_as_made_with_another_
     now = {"task": {"file": str(plugin), "sha256": hashlib.sha256(plugin.read_bytes()).hexdigest()}}
     records = {"current": {"spec": spec, "sources": now},
                "before tasks": {"spec": spec, "model_source": {"file": "/old/models.py", "sha256": "0" * 64}}}
-    assert driver.edited_files(records) == {"current": [], "before tasks": ["/old/models.py", str(plugin)]}
+    assert driver.edited_files(records, driver.DataDigests(None)) == {"current": [],
+                                                                       "before tasks": ["/old/models.py", str(plugin)]}

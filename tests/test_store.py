@@ -145,7 +145,8 @@ def test_only_successful_runs_of_the_suite_set_aside_and_unrecorded_since_are_re
         for r in (rec("ok-then"), rec("failed-then", "failed"), rec("recorded-again"), rec("not-ours")):
             f.write(json.dumps(r) + "\n")
     suite = SimpleNamespace(all_run_ids=frozenset({"ok-then", "failed-then", "recorded-again"}))
-    assert list(driver.restorable(suite, store, {"recorded-again": rec("recorded-again")})) == ["ok-then"]
+    recorded = {"recorded-again": rec("recorded-again")}
+    assert list(driver.restorable(suite, store, recorded, driver.DataDigests(None))) == ["ok-then"]
 
 
 def test_a_file_that_cannot_be_written_is_named_not_its_temporary_twin(tmp_path, monkeypatch):

@@ -47,6 +47,8 @@ class Plan:
     #: successful runs of the suite set aside into ``stale.jsonl`` earlier (:func:`restorable`): counted as done,
     #: and taken back by :func:`run` rather than run again
     restorable: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the changed runs' plugin files and data that differ from the ones they recorded (:func:`edited_files`)
+    edited: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,8 +66,9 @@ def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed
     a plugin file (the fix being tried), and succeeded runs made with another version (``changed``) only
     when ``redo_changed``. ``changed`` leaves out the failures rerun now, which their new records replace."""
     latest = store.latest()
-    result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest, data_root),
-                  restorable=restorable(suite, store, latest, data_root))
+    digests = DataDigests(data_root)
+    result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest, digests),
+                  restorable=restorable(suite, store, latest, digests))
     for spec in suite.specs:
         status = None if redo_changed and spec.run_id in result.changed else latest.get(spec.run_id, {}).get("status")
         status = "ok" if spec.run_id in result.restorable else status
@@ -78,6 +81,7 @@ def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed
     rerun = {spec.run_id for spec in result.todo}
     result.changed = {run_id: r for run_id, r in result.changed.items()
                       if not (run_id in rerun and r["status"] == "failed")}
+    result.edited = edited_files(result.changed, digests)
     return result
 
 
@@ -88,7 +92,7 @@ def stale(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[
 
 
 def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any]],
-               data_root: str | None = None) -> dict[str, dict[str, Any]]:
+               digests: DataDigests) -> dict[str, dict[str, Any]]:
     """The successful runs in ``stale.jsonl`` (run_id -> latest record) that are runs of the suite file again, made
     with the plugin code it imports now, and not in ``latest`` (the records of ``runs.jsonl``): set aside by
     ``prune`` when the suite was edited, and the edit undone. Their numbers are what a run would record now; a
@@ -96,7 +100,7 @@ def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any
     wanted = suite.all_run_ids - latest.keys()
     candidates = {run_id: record for run_id, record in store.latest(STALE_FILE, only=wanted).items()
                   if record["status"] == "ok"}
-    changed = changed_code(suite, candidates, data_root)
+    changed = changed_code(suite, candidates, digests)
     return {run_id: record for run_id, record in candidates.items() if run_id not in changed}
 
 
@@ -105,7 +109,7 @@ SOURCE_PARTS = ("model", "task", "dataset", "scenario")
 
 
 def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]],
-                 data_root: str | None = None) -> dict[str, dict[str, Any]]:
+                 digests: DataDigests) -> dict[str, dict[str, Any]]:
     """The recorded runs of the suite made with another version of a file defining their model, task, dataset
     or scenario than the one it imports now, or with other data from a plugin dataset (:func:`edited_files`).
     The run id hashes the spec, not that code or data, so without this an edited plugin's old numbers would
@@ -113,23 +117,19 @@ def changed_code(suite: Suite, latest: Mapping[str, dict[str, Any]],
     named their files."""
     ours = {run_id: record for run_id, record in latest.items()  # of every experiment, --only or not
             if run_id in suite.all_run_ids and recorded_sources(record)}
-    edited = edited_files(ours, data_root)
+    edited = edited_files(ours, digests)
     return {run_id: record for run_id, record in ours.items() if edited[run_id]}
 
 
-def edited_files(records: Mapping[str, Mapping[str, Any]], data_root: str | None = None) -> dict[str, list[str]]:
+def edited_files(records: Mapping[str, Mapping[str, Any]], digests: DataDigests) -> dict[str, list[str]]:
     """For each record (run_id -> record), the plugin files of its parts that differ from the ones it recorded:
     by sha256, not by path (a Ray worker imports a copy of a plugin from elsewhere), or unrecorded (a record made
     before tasks, datasets and scenarios were covered: which version of theirs ran is unknown); and ``the data
     of dataset 'name'`` where a plugin dataset now loads other data than the record's (its ``data_sha256``).
-    Each file is hashed, and each dataset loaded, once, not once per record."""
+    Each file is hashed once, not once per record, and each dataset loaded once per seed by ``digests``."""
     @cache
     def now(parts: str) -> dict[str, dict[str, str]]:
         return plugin_sources(json.loads(parts))
-
-    @cache
-    def loaded(dataset: str, seed: int) -> str | None:
-        return loaded_sha256(dataset, data_root, seed)
 
     edited = {}
     for run_id, record in records.items():
@@ -139,29 +139,44 @@ def edited_files(records: Mapping[str, Mapping[str, Any]], data_root: str | None
                   if recorded.get(part, {}).get("sha256") != source["sha256"]}
                  | {source["file"] for part, source in recorded.items() if part not in current})
         name, data = record["spec"]["dataset"], recorded.get("dataset", {}).get("data_sha256")
-        now_data = loaded(name, record["spec"]["seed"]) if data is not None else None
+        now_data = digests(name, record["spec"]["seed"]) if data is not None else None
         if now_data is not None and data != now_data:  # None: it cannot be told now, so it is not called changed
             files.add(f"the data of dataset '{name}'")
         edited[run_id] = sorted(files)
     return edited
 
 
-def loaded_sha256(dataset: str, data_root: str | None, seed: int) -> str | None:
-    """The digest of what ``dataset``'s loader returns now (:func:`~gnnbench.data.digest.data_sha256_or_none`), loaded
-    quietly and seeded as a run of ``seed`` loads it (a loader may draw its graph from the global generators), the
-    driver's own random state kept; None where it cannot load or be digested: which data the records were made
-    with cannot be told then (a run that needs the data fails before it starts, in :func:`preflight`)."""
-    state = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            seed_everything(seed)
-            return data_sha256_or_none(DATASETS.get(dataset).obj(data_root))
-    except Exception:
-        return None
-    finally:
-        random.setstate(state[0])
-        np.random.set_state(state[1])
-        torch.random.set_rng_state(state[2])
+class DataDigests:
+    """The digests of what datasets' loaders return now, under ``data_root``, each (dataset, seed) loaded once:
+    one command asks for them while planning, for the records of ``runs.jsonl`` and of ``stale.jsonl`` alike,
+    and again to name what changed."""
+
+    def __init__(self, data_root: str | None) -> None:
+        self.data_root = data_root
+        self._digests: dict[tuple[str, int], str | None] = {}
+
+    def __call__(self, dataset: str, seed: int) -> str | None:
+        """The digest of what ``dataset``'s loader returns now (:func:`~gnnbench.data.digest.data_sha256_or_none`),
+        loaded quietly and seeded as a run of ``seed`` loads it (a loader may draw its graph from the global
+        generators), the driver's own random state kept; None where it cannot load or be digested: which data the
+        records were made with cannot be told then (a run that needs the data fails before it starts, in
+        :func:`preflight`)."""
+        if (dataset, seed) not in self._digests:
+            self._digests[dataset, seed] = self._load(dataset, seed)
+        return self._digests[dataset, seed]
+
+    def _load(self, dataset: str, seed: int) -> str | None:
+        state = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                seed_everything(seed)
+                return data_sha256_or_none(DATASETS.get(dataset).obj(self.data_root))
+        except Exception:
+            return None
+        finally:
+            random.setstate(state[0])
+            np.random.set_state(state[1])
+            torch.random.set_rng_state(state[2])
 
 
 def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices: bool = True) -> None:
