@@ -713,6 +713,8 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
             reason = type(exc).__name__ + (f": {str(exc).splitlines()[0][:200]}" if str(exc).strip() else "")
             paths = writer.finish(stopped=reason)
             console.print(f"stopped after {len(writer.records)} rows; wrote " + ", ".join(map(str, paths)))
+        else:  # an earlier profile's files go with the first new row only: say they are not this one's
+            console.print(f"stopped before the first row; {args.out} holds what it held before")
         raise
     console.print("wrote " + ", ".join(map(str, writer.finish())))
     return 0

@@ -174,10 +174,12 @@ def bytes_moved(size: GraphSize, entries: int, op: str, element_size: int) -> in
 
 
 def copy_bandwidth(device: torch.device, megabytes: int, warmup: int, repeats: int) -> float:
-    """GB/s of a device-to-device ``copy_`` of ``megabytes`` (bytes read plus bytes written)."""
+    """GB/s of a device-to-device ``copy_`` of ``megabytes`` (bytes read plus bytes written). At least one untimed
+    copy first, whatever ``warmup``, as every kernel gets one: a cold first copy pays ``dst``'s page faults, and a
+    reference 2-35x too slow would overstate every ``bound_fraction``."""
     src = torch.ones(megabytes * 2**20 // 4, device=device)
     dst = torch.empty_like(src)
-    ms = median_ms(lambda: dst.copy_(src), device, warmup, repeats)
+    ms = median_ms(lambda: dst.copy_(src), device, max(warmup, 1), repeats)
     return 2 * src.numel() * 4 / (ms * 1e-3) / 1e9
 
 
@@ -232,6 +234,7 @@ class _Bench:
                     record = _record(self.graph.size, op, name, rows.get(name, name), pass_, values, peak_mb,
                                      copy_gbps, moved, env, failure, reason if name == "auto" else "")
                     record["scatter_provider"] = kernels.scatter_provider(self.device)
+                    record["entries"] = self.graph.entries(op)  # E of the bytes moved, to recompute gbps
                     records.append(record)
                     if on_row is not None:
                         on_row(record)
@@ -260,7 +263,8 @@ class _Bench:
             if not failures[name]:
                 with _record_out_of_memory(failures[name]), PeakMemory(self.device, collect=False) as memory:
                     step()
-                peaks[name] = memory.summary()["peak_mb"]
+                summary = memory.summary()  # the process's lifetime peak where it cannot be reset: no pass's
+                peaks[name] = float("nan") if summary["kind"] == "process_peak_rss" else summary["peak_mb"]
         times: dict[str, list[float]] = {name: [] for name in steps}
         for round_, name in turns([name for name in steps if not failures[name]], self.warmup + self.repeats):
             if failures[name]:

@@ -32,8 +32,8 @@ def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.Da
     """The leaderboard table: stable columns, then ``extra`` and ``versions``; ranked within (task, dataset,
     scenario) by each row's median figure (module docstring)."""
     columns = [*COLUMNS, *extra, "versions"]
-    frame = pd.DataFrame([{**{c: row.get(c) for c in columns}, "versions": versions_label(row.get("env", {}))}
-                          for row in rows], columns=columns)
+    frame = pd.DataFrame([{**{c: row.get(c) for c in columns}, "kernel": _kernel(row),
+                           "versions": versions_label(row.get("env", {}))} for row in rows], columns=columns)
     frame["scenario"] = frame["scenario"].fillna("none")
     frame["config"] = frame["config"].fillna("default")
     sign = frame["direction"].map({"max": -1.0, "min": 1.0})
@@ -41,6 +41,12 @@ def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.Da
     frame["rank"] = (score * sign).groupby([frame["task"], frame["dataset"], frame["scenario"]]).rank(
         method="min").astype("Int64")
     return frame.sort_values(["task", "dataset", "rank", "model"], kind="stable").reset_index(drop=True)
+
+
+def _kernel(row: dict[str, Any]) -> Any:
+    """``auto:csr`` for the ``auto`` row of a kernel profile, as a suite's leaderboard names what ``auto`` chose,
+    so that a filter on ``csr`` finds the backend's own row only."""
+    return f"auto:{row['chosen']}" if row.get("backend") == "auto" and row.get("chosen") else row.get("kernel")
 
 
 #: profile name -> the module that measures it and defines its tables (``EXTRA_COLUMNS``, ``TITLE``, ``notes``)

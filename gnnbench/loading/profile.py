@@ -35,7 +35,9 @@ EXTRA_COLUMNS = ["mode", "row_bytes", "rows", "batch", "gbps", "seconds", "cpu_s
 
 def reference_copy_gbps(device: torch.device, megabytes: int, warmup: int, repeats: int) -> float:
     """Contiguous copy bandwidth: pinned host to GPU on CUDA, a host ``copy_`` on the CPU; the bytes copied are
-    counted once (not read plus written), as a gather's GB/s counts its rows, so the two compare."""
+    counted once (not read plus written), as a gather's GB/s counts its rows, so the two compare. At least one
+    untimed copy first, whatever ``warmup``: a cold first copy pays ``dst``'s page faults (about half the speed)."""
+    warmup = max(warmup, 1)
     src = torch.ones(megabytes * 2**20 // 4)
     if device.type == "cuda":
         src, dst = src.pin_memory(), torch.empty(src.numel(), device=device)
