@@ -64,7 +64,11 @@ def widths(in_channels: int, hidden_channels: int, out_channels: int, num_layers
 @register_model("gcn", paper="Kipf & Welling, ICLR 2017 (arXiv 1609.02907)", tasks=NODE_LINK,
                 defaults={"lr": 0.01, "weight_decay": 5e-4}, kernels=CONCRETE)
 class GCN(LayerStack):
-    r"""Graph convolutional network: :math:`X' = \hat{D}^{-1/2}(A + I)\hat{D}^{-1/2} X W`, ReLU between layers."""
+    r"""Graph convolutional network: :math:`X' = \hat{D}^{-1/2}(A + I)\hat{D}^{-1/2} X W + b`, ReLU between layers.
+
+    Two departures from Kipf & Welling's code, both PyG's: a bias in every layer, and weight decay on every
+    layer's weights, where theirs decays the first layer's only.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 16, num_layers: int = 2,
                  dropout: float = 0.5) -> None:

@@ -9,7 +9,10 @@ All three share one layout, so that a comparison isolates the convolution:
 
 the readout of GIN's paper (Xu et al., ICLR 2019, eq. 4.2: pooled representations of every depth) as
 implemented in Errica et al.'s fair comparison (ICLR 2020), whose GIN these defaults follow (hidden 64, 4
-layers, dropout 0.5, sum pooling, Adam lr 0.01, batch 32).
+layers, dropout 0.5, sum pooling, Adam lr 0.01, batch 32), with three differences: their StepLR(50, 0.5) is off
+by default (``lr_step: 50`` turns it on, with ``lr_factor`` 0.5), their input is two Linear-BN-ReLU blocks where
+this is one, and they pool the input's linear map, :math:`\mathrm{pool}(W_0 h^{(0)})`, where this maps its pool
+(with sum pooling theirs adds the bias once per node).
 """
 
 from __future__ import annotations
