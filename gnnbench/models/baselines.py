@@ -103,7 +103,8 @@ class GraphSAGE(LayerStack):
     r"""GraphSAGE-mean: :math:`x_i' = W_1 x_i + W_2 \,\mathrm{mean}_{j \in N(i)} x_j`, ReLU.
 
     The paper's 2 layers and mean aggregator, full-batch; its 256 hidden units targeted large inductive
-    graphs, so on Planetoid we use 64 with the GCN dropout and optimiser settings.
+    graphs, so on Planetoid we use 64 with the GCN dropout and optimiser settings. As in PyG's ``SAGEConv``
+    default, the embeddings are not L2-normalised after each layer (the paper's Algorithm 1, line 7).
     """
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, num_layers: int = 2,

@@ -11,7 +11,8 @@ ICML GRL workshop 2020), assembled from PyG's parts as in PyG's ``examples/tgn.p
 
 * the time encoding :math:`\phi` starts from DyGLib's geometric frequencies (:mod:`gnnbench.models.time_encoding`);
   the edge's age is measured from the centre's last update :math:`t_v^-` (PyG's example measures it from the
-  neighbour's, :math:`t_u^-`);
+  neighbour's, :math:`t_u^-`; the paper from the query's time, :math:`\phi(t - t_e)`, which a batch of events
+  at different times does not share);
 * **Decoder**: :math:`\mathrm{MLP}(W_s z_u + W_d z_v)` as PyG's ``LinkPredictor``.
 
 The memory is a state: the task resets it before every training pass, the model takes in each batch only after
