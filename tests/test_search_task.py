@@ -108,7 +108,8 @@ def test_tabular_search_through_a_suite(write_suite, tmp_path, cora_table) -> No
     searches = pd.read_csv(tmp_path / "search" / "search.csv")
     assert list(searches.columns[len(COLUMNS):]) == ["search", "space", "budget", "search_seeds", "oracle",
                                                      "search_wall_s", "child_epochs", "inherited_children",
-                                                     "skipped_children", "retrain_seeds", "retrain_s"]
+                                                     "skipped_children", "retrain_seeds", "retrain_s", "unit"]
+    assert set(searches["unit"]) == {"fraction"}
     assert set(searches["model"]) == {"agnn", "random_search", "graphnas"}
     assert (searches["budget"] == 25).all() and (searches["oracle"] == 0.826333).all()
     assert searches["skipped_children"].isna().all() and searches["child_epochs"].isna().all()  # table rows
