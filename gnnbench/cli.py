@@ -114,9 +114,10 @@ def _uninterrupted(deliver: bool = True) -> Iterator[None]:
 def _reader_left() -> int:
     """The exit status of a command whose output pipe closed, 128 + SIGPIPE as a shell reports for ``ls``;
     standard output goes to the null device, so Python's last flush at exit cannot fail again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    with contextlib.suppress(OSError, ValueError):  # a stream without a descriptor (captured) has nothing to flush
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     return 128 + signal.SIGPIPE
 
 

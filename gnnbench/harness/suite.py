@@ -130,8 +130,7 @@ def _parse_yaml(text: str, file: str) -> Any:
         raise ConfigError(file, None, f"invalid YAML at {where}: {exc.problem}") from None
     except yaml.reader.ReaderError as exc:  # a control character (a NUL byte): located like the others
         line, column = text.count("\n", 0, exc.position) + 1, exc.position - text.rfind("\n", 0, exc.position)
-        raise ConfigError(file, None, f"invalid YAML at line {line}, column {column}: character "
-                                      f"U+{exc.character:04X} "
+        raise ConfigError(file, None, f"invalid YAML at line {line}, column {column}: character U+{exc.character:04X} "
                                       "is not allowed; YAML takes printable text only") from None
     except yaml.YAMLError as exc:
         raise ConfigError(file, None, f"invalid YAML: {exc}") from None
