@@ -348,7 +348,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     def note_stale(plan: driver.Plan) -> None:
         prune = ("a run with --smoke" if smoking else
                  f"`gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results")
-                                                    else "") + "`")
+                                                    else "")
+                 + (f" --data-root {args.data_root}" if args.data_root else "") + "`")
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
             print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} "
                   f"{'is' if len(plan.stale) == 1 else 'are'} no run of this suite (made under other defaults or an "
@@ -367,6 +368,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   + ("a run with --smoke sets them aside and runs them again" if smoking else
                      f"they count as done until {prune} sets them aside, and the next run runs them again"),
                   file=sys.stderr)
+        _note_unchecked(plan.unchecked)
 
     progress = _progress(console)  # shown from `with progress` on: not by a dry run
     epochs = progress.add_task("epochs", visible=False, total=None)
@@ -487,6 +489,7 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     digests = driver.DataDigests(args.data_root)
     changed = driver.changed_code(suite, latest, digests)
     stale = {**driver.stale(suite, latest), **changed}
+    _note_unchecked(digests.unchecked)
     if not stale:
         console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the plugin "
                       "code it imports now")
@@ -504,6 +507,14 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     console.print(f"leaderboard rebuilt: {board.csv}" if board else f"no records left: leaderboard files removed "
                   f"from {store.directory}")
     return 0
+
+
+def _note_unchecked(unchecked: Mapping[str, str]) -> None:
+    """A note per plugin dataset whose records' data could not be checked against what it loads now: neither
+    ``run`` nor ``prune`` can then tell its records of older data (:class:`~gnnbench.harness.driver.DataDigests`)."""
+    for dataset, why in sorted(unchecked.items()):
+        print(f"gnnbench: note: whether the data of dataset '{dataset}' changed since its records were made cannot be "
+              f"told: {why}", file=sys.stderr)
 
 
 def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], edited: dict[str, list[str]]) -> str:

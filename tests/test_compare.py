@@ -456,6 +456,17 @@ def test_rows_made_with_other_plugin_code_or_data_say_which_part_changed(tmp_pat
                              "plugin model cccccccccccc -> eeeeeeeeeeee", "gcn": "", "theirs": "sources unknown in B"}
 
 
+def test_a_seeded_loader_s_data_per_seed_is_no_mixture_but_other_files_are(tmp_path):
+    """A loader seeded per run gives each seed its own data digest: one row's cell lists them all, which is no
+    mixture of versions; two versions of a plugin file in one row are."""
+    seeded = "dataset=aaaaaaaaaaaa;dataset data=111111111111 | dataset=aaaaaaaaaaaa;dataset data=222222222222"
+    edited = "dataset=aaaaaaaaaaaa;model=cccccccccccc | dataset=aaaaaaaaaaaa;model=eeeeeeeeeeee"
+    a = write(tmp_path / "a.csv", [row("seeded", BASE, sources=seeded), row("edited", BASE, sources=edited)])
+    notes = compare.compare(a, a).table.set_index("model")["notes"].to_dict()
+    assert notes == {"seeded": "", "edited": "sources mixed in A: model cccccccccccc vs eeeeeeeeeeee; "
+                                              "sources mixed in B: model cccccccccccc vs eeeeeeeeeeee"}
+
+
 def test_seeds_that_differ_across_a_gap_are_noted(tmp_path):
     """Seeds 0, 1, 3 against 0, 2, 3: as many seeds, not the same ones. Merged across the gaps both would read
     0-3 and the change would go unnoted."""

@@ -7,6 +7,7 @@ import functools
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -365,14 +366,17 @@ def test_runs_of_a_plugin_dataset_whose_data_changed_are_named_and_pruned(write_
     write_graph()  # other data, the same loader
     plan = driver.plan(load_suite(path), store, data_root=str(data))
     assert len(plan.changed) == 2 and list(plan.edited.values()) == [["the data of dataset 'Filed'"]] * 2
-    digests = []  # one load per seed in a command: not again for its note, nor for stale.jsonl's records
+    digests = []  # per seed in a command, a load and one more confirming the change: not again for its note
     monkeypatch.setattr(driver, "data_sha256_or_none", lambda data: digests.append(1) or data_sha256(data))
     assert main(["run", str(path), "--results", str(tmp_path / "results"), "--data-root", str(data), "--dry-run"]) == 0
-    assert "made with another version of the data of dataset 'Filed'" in capsys.readouterr().err and len(digests) == 2
-    mixed = [dict(r) for r in store.latest().values()]  # one seed rerun on the new data, one not
-    mixed[0]["sources"] = {"dataset": {**mixed[0]["sources"]["dataset"], "data_sha256": "0" * 64}}
-    with pytest.warns(UserWarning, match=r"2 versions of their plugin files or data \(dataset data\)"):
-        leaderboard_frame(runs_frame(mixed))
+    note = capsys.readouterr().err
+    assert "made with another version of the data of dataset 'Filed'" in note and len(digests) == 4
+    assert f"--data-root {data}` sets them aside" in note  # the prune it suggests can load the data too
+    seeded = [dict(r) for r in store.latest().values()]  # each seed its own data, as a loader seeded per run gives
+    seeded[0]["sources"] = {"dataset": {**seeded[0]["sources"]["dataset"], "data_sha256": "0" * 64}}
+    with warnings.catch_warnings():  # no mixture: run and prune tell changed data, loading it seed by seed
+        warnings.simplefilter("error")
+        leaderboard_frame(runs_frame(seeded))
     argv = ["--results", str(tmp_path / "results"), "--data-root", str(data)]
     assert main(["prune", str(path), *argv]) == 0
     assert "set aside 2 runs (mlp on Filed: 2): made with another version of the data of dataset 'Filed'" in (
@@ -410,7 +414,9 @@ def test_a_loader_drawing_from_the_global_generators_or_failing_now_is_no_data_c
     digests = {r["sources"]["dataset"]["data_sha256"] for r in store.latest().values()}
     assert len(digests) == 2  # one graph per seed
     assert driver.plan(suite, store, data_root=str(tmp_path)).changed == {}
-    assert driver.plan(suite, store).changed == {}  # cannot load without its root: unknown, not changed
+    unrooted = driver.plan(suite, store)  # cannot load without its root: unknown, not changed, and said
+    assert unrooted.changed == {}
+    assert "could not be loaded here (does it need --data-root?)" in unrooted.unchecked["Drawn"]
 
     def unwalkable(data):
         raise TypeError("cannot walk this")
@@ -418,6 +424,26 @@ def test_a_loader_drawing_from_the_global_generators_or_failing_now_is_no_data_c
     monkeypatch.setattr(digest, "data_sha256", unwalkable)
     record = runner.execute(suite.specs[0], str(tmp_path))
     assert record["status"] == "ok" and "data_sha256" not in record["sources"]["dataset"]
+
+
+def test_a_loader_drawing_from_the_os_randomness_is_said_to_be_unchecked_not_changed(write_suite, tmp_path,
+                                                                                      monkeypatch, capsys):
+    """Other data on every load: calling it a change would set its runs aside, and their reruns, on every command.
+    A second load with the same seed tells such a loader from changed data, and the commands say so."""
+    from gnnbench.cli import main
+
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
+    draw = "    g = torch.Generator().manual_seed(int.from_bytes(__import__('os').urandom(4), 'little'))\n"
+    suite = maskless_variant(write_suite, tmp_path, "Entropic", draw)
+    store = RunStore(tmp_path / "results" / "entropic")
+    assert driver.run(suite, store, LocalExecutor()).ok == 2
+    plan = driver.plan(suite, store)
+    assert plan.changed == {} and "loads other data each time with the same seed" in plan.unchecked["Entropic"]
+    capsys.readouterr()
+    assert main(["prune", str(suite.path), "--results", str(tmp_path / "results")]) == 0
+    out = capsys.readouterr()
+    assert "whether the data of dataset 'Entropic' changed since its records were made cannot be told" in out.err
+    assert "every record" in out.out and store.latest().keys() == {s.run_id for s in suite.specs}
 
 
 def test_a_loader_that_seeds_the_global_generator_leaves_each_run_its_own_seed(write_suite, tmp_path, monkeypatch):

@@ -49,6 +49,8 @@ class Plan:
     restorable: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: the changed runs' plugin files and data that differ from the ones they recorded (:func:`edited_files`)
     edited: dict[str, list[str]] = field(default_factory=dict)
+    #: plugin datasets whose records' data could not be checked, and why (:attr:`DataDigests.unchecked`)
+    unchecked: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +84,7 @@ def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed
     result.changed = {run_id: r for run_id, r in result.changed.items()
                       if not (run_id in rerun and r["status"] == "failed")}
     result.edited = edited_files(result.changed, digests)
+    result.unchecked = digests.unchecked
     return result
 
 
@@ -139,33 +142,51 @@ def edited_files(records: Mapping[str, Mapping[str, Any]], digests: DataDigests)
                   if recorded.get(part, {}).get("sha256") != source["sha256"]}
                  | {source["file"] for part, source in recorded.items() if part not in current})
         name, data = record["spec"]["dataset"], recorded.get("dataset", {}).get("data_sha256")
-        now_data = digests(name, record["spec"]["seed"]) if data is not None else None
-        if now_data is not None and data != now_data:  # None: it cannot be told now, so it is not called changed
+        if data is not None and digests.changed(name, record["spec"]["seed"], data):
             files.add(f"the data of dataset '{name}'")
         edited[run_id] = sorted(files)
     return edited
 
 
 class DataDigests:
-    """The digests of what datasets' loaders return now, under ``data_root``, each (dataset, seed) loaded once:
-    one command asks for them while planning, for the records of ``runs.jsonl`` and of ``stale.jsonl`` alike,
-    and again to name what changed."""
+    """Whether datasets' loaders return now, under ``data_root``, the data records were made with: each (dataset,
+    seed) loaded once per command, which asks while planning, for the records of ``runs.jsonl`` and of
+    ``stale.jsonl`` alike. ``unchecked`` names the datasets that could not tell, and why."""
 
     def __init__(self, data_root: str | None) -> None:
         self.data_root = data_root
         self._digests: dict[tuple[str, int], str | None] = {}
+        self._again: dict[tuple[str, int], str | None] = {}
+        #: dataset -> why whether its data changed cannot be told (it did not load; it loads other data each time)
+        self.unchecked: dict[str, str] = {}
 
-    def __call__(self, dataset: str, seed: int) -> str | None:
-        """The digest of what ``dataset``'s loader returns now (:func:`~gnnbench.data.digest.data_sha256_or_none`),
-        loaded quietly and seeded as a run of ``seed`` loads it (a loader may draw its graph from the global
-        generators), the driver's own random state kept; None where it cannot load or be digested: which data the
-        records were made with cannot be told then (a run that needs the data fails before it starts, in
-        :func:`preflight`)."""
-        if (dataset, seed) not in self._digests:
-            self._digests[dataset, seed] = self._load(dataset, seed)
-        return self._digests[dataset, seed]
+    def changed(self, dataset: str, seed: int, recorded: str) -> bool:
+        """Whether ``dataset``, loaded as a run of ``seed`` loads it, now gives other data than the digest
+        ``recorded``. Not when it cannot be told: the loader fails here (a data root it needs), or gives other
+        data on a second load with the same seed (it draws from the OS's randomness): calling that a change
+        would set the runs aside, and their reruns, on every command."""
+        now = self._digest(self._digests, dataset, seed)
+        if now is None:
+            self.unchecked.setdefault(dataset, "it could not be loaded here (does it need --data-root?)")
+            return False
+        if now == recorded:
+            return False
+        if self._digest(self._again, dataset, seed) != now:
+            self.unchecked[dataset] = ("it loads other data each time with the same seed (does it draw from the OS's "
+                                       "randomness?)")
+            return False
+        return True
+
+    def _digest(self, memo: dict[tuple[str, int], str | None], dataset: str, seed: int) -> str | None:
+        if (dataset, seed) not in memo:
+            memo[dataset, seed] = self._load(dataset, seed)
+        return memo[dataset, seed]
 
     def _load(self, dataset: str, seed: int) -> str | None:
+        """The digest of what ``dataset``'s loader returns (:func:`~gnnbench.data.digest.data_sha256_or_none`),
+        loaded quietly and seeded as a run of ``seed`` loads it (a loader may draw its graph from the global
+        generators), the driver's own random state kept; None where it cannot load or be digested (a run that
+        needs the data fails before it starts, in :func:`preflight`)."""
         state = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):

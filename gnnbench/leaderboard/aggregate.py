@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,8 @@ TIE_TOLERANCE = 1e-6
 #: The protocol a run's spec sets besides its row, hyperparameters and seed: the task's options and the budget.
 PROTOCOL_KEYS = ("task_options", "epochs", "patience")
 GROUP_KEYS = ["task", "dataset", "scenario"]
+#: The key of a plugin dataset's data digest in a row's ``sources``, beside its files' (``model``, ``dataset``, ...).
+DATA_SOURCE = "dataset data"
 
 
 def kernel_label(record: dict[str, Any]) -> str:
@@ -67,7 +69,7 @@ def sources_label(record: dict[str, Any]) -> str:
     sources = recorded_sources(record)
     versions = {part: s["sha256"] for part, s in sources.items()}
     if data := sources.get("dataset", {}).get("data_sha256"):
-        versions["dataset data"] = data
+        versions[DATA_SOURCE] = data
     return ";".join(f"{part}={sha[:12]}" for part, sha in sorted(versions.items()))
 
 
@@ -115,6 +117,13 @@ def versions_label(env: dict[str, Any]) -> str:
     versions = {"python": env.get("python"), **env.get("versions", {}), "allocator": env.get("allocator"),
                 "threads": env.get("threads")}
     return ";".join(f"{name}={v}" for name, v in sorted(versions.items()) if v)
+
+
+def plugin_files(sources: Mapping[str, object]) -> tuple[tuple[str, object], ...]:
+    """The plugin files of a :func:`sources_label`'s items, without its data digest: a loader seeded per run gives
+    each seed its own data (``run`` and ``prune`` tell changed data by loading it again, seed by seed); empty for
+    gnnbench's own parts, and for records made before records named their files."""
+    return tuple(sorted((part, sha) for part, sha in sources.items() if part != DATA_SOURCE))
 
 
 def label_items(label: str) -> dict[str, str]:
@@ -324,9 +333,9 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         if len(settings) > 1:
             problems.append(f"runs made with different settings ({setting_differences(settings)})")
         guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
-        sources = [label_items(s) for s in dict.fromkeys(part["sources"]) if s]  # "": gnnbench's own parts, or
-        if len(sources) > 1:                                                      # made before records named files
-            problems.append(f"runs made with {len(sources)} versions of their plugin files or data "
+        sources = [dict(s) for s in dict.fromkeys(plugin_files(label_items(label)) for label in part["sources"]) if s]
+        if len(sources) > 1:
+            problems.append(f"runs made with {len(sources)} versions of their plugin files "
                             f"({', '.join(differing(sources))})")
         if problems:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row "
