@@ -92,6 +92,11 @@ class Registry(Generic[T]):
         computes from its edges (``"features"``, ``"targets"``), which a scenario changing edges would not update.
         """
 
+        if not isinstance(name, str):  # ``@register_dataset`` without its call: nothing would be registered
+            raise RegistryError(f"{defined_in(name)}: a {self.kind} is registered under a name: "
+                                f"@register_{self.kind}({getattr(name, '__name__', 'name')!r}, ...), not "
+                                f"@register_{self.kind} alone")
+
         def decorator(obj: T) -> T:
             if name in self._entries:
                 raise RegistryError(

@@ -837,3 +837,12 @@ def test_the_readme_and_docs_compare_examples_are_what_the_command_prints_now():
         shown = shown[:shown.index("\n\n", shown.index("Every compared row"))].splitlines()
         positions = [lines.index(line) for line in shown if line]  # a ValueError names a line not printed
         assert positions == sorted(positions), doc.name
+
+
+def test_one_side_without_spread_is_tested_without_scipy_s_precision_warning():
+    """Three seeds at 0.8 against three that vary: Welch's test is sound (the other side's variance carries it);
+    scipy's 'Precision loss occurred in moment calculation' on stderr only alarmed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p, low, high = significance.difference_test([0.8, 0.8, 0.8], [0.7, 0.75, 0.8])
+    assert p == pytest.approx(stats.ttest_ind([0.7, 0.75, 0.8], [0.8] * 3, equal_var=False).pvalue)

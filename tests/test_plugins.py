@@ -581,6 +581,8 @@ def bad(data_root=None):
      "x is missing; expected a float32 tensor of one row of features per node (or integer ids"),
     ("node_classification", "return Data(x=x.double(), edge_index=edge_index, y=y)",
      "x is a tensor of dtype float64 and shape [60, 4]; expected float32 features, as the models' weights"),
+    ("node_classification", "x[3, 2] = x[7, 0] = float('nan')\n    return Data(x=x, edge_index=edge_index, y=y)",
+     "x holds NaN or infinite features in 2 nodes (first: node 3); expected finite features"),
     ("node_classification", "return Data(x=x[0], edge_index=edge_index, y=y)", "x is a tensor of dtype float32 and "
                                                                                "shape [4]; expected a float32 tensor"),
     ("node_classification",  # split: public, the default
@@ -630,6 +632,29 @@ def test_a_plugin_loader_returning_what_its_task_cannot_read_is_one_line_before_
         driver.preflight(suite, suite.specs, None)
     assert info.value.key == "experiments[0].datasets[0]"
     assert message in info.value.message
+
+
+def test_a_bare_decorator_or_a_dataset_naming_no_task_says_how_to_register(write_suite, tmp_path, monkeypatch):
+    """``@register_dataset`` without its call registered nothing, and the suite then called the dataset unknown;
+    a dataset registered without ``tasks=`` was refused with an empty list of the tasks it serves."""
+    from gnnbench.registry import RegistryError
+
+    def bare(data_root=None):
+        return None
+
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))
+    with pytest.raises(RegistryError, match=r"a dataset is registered under a name: @register_dataset\('bare', "
+                                            r"\.\.\.\), not @register_dataset alone"):
+        register_dataset(bare)
+    source = BAD_LOADER.format(task="node_classification", body="return Data(x=x, edge_index=edge_index, y=y)")
+    (tmp_path / "untasked.py").write_text(source.replace('tasks=("node_classification",)', ""))
+    with pytest.raises(ConfigError, match=r"dataset 'Bad' does not serve task 'node_classification' \(it names no "
+                                          r"task: register it with tasks=\('node_classification',\) in "):
+        load_suite(write_suite("""\
+            name: untasked
+            plugins: [untasked.py]
+            experiments: [{task: node_classification, datasets: [Bad], models: [mlp]}]
+            """))
 
 
 def test_integer_features_are_ids_a_model_may_embed(write_suite, tmp_path, monkeypatch):

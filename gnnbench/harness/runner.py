@@ -116,10 +116,24 @@ def _check_result(task: Task, result: Any) -> None:
     try:
         encode(result)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{run} returned a result that cannot be recorded as JSON: {exc}") from None
+        raise TypeError(f"{run} returned a result that cannot be recorded as JSON: {exc}{_at(result)}") from None
     if not has_metric(task.metric, result.get("metrics")):
         raise ValueError(f"{run} returned metrics {result.get('metrics')!r}; expected {task.metric!r} as a number "
                          f"under 'val' and 'test', e.g. {{'val': {{'{task.metric}': 0.8}}, 'test': {{...}}}}")
+
+
+def _at(value: Any, path: str = "") -> str:
+    """`` at metrics.test.accuracy`` where the first value JSON cannot record lies in ``value``; empty if none
+    is found (a reference cycle, refused as a whole)."""
+    if isinstance(value, dict):
+        return next((found for k, v in value.items() if (found := _at(v, f"{path}.{k}" if path else str(k)))), "")
+    if isinstance(value, (list, tuple)):
+        return next((found for i, v in enumerate(value) if (found := _at(v, f"{path}[{i}]"))), "")
+    try:
+        encode({"value": value})
+    except (TypeError, ValueError):
+        return f" at {path} ({type(value).__module__}.{type(value).__qualname__})"
+    return ""
 
 
 def kernel_choice(spec: RunSpec, reported: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
-from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, load_plugin, serves
+from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, defined_in, load_plugin, serves
 from gnnbench.settings import RUN_FIELDS, canonical_json, described, run_setting
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
@@ -446,8 +446,10 @@ class _Expander:
                                           f"for task '{task}': {', '.join(serving)})")
             entry = DATASETS.get(name)
             if not serves(entry, task):
+                serves_now = (f"it serves: {', '.join(entry.tasks)}" if entry.tasks else
+                              f"it names no task: register it with tasks=('{task}',) in {defined_in(entry.obj)}")
                 raise self.fail(item_key, f"dataset '{name}' does not serve task '{task}' "
-                                          f"(it serves: {', '.join(entry.tasks)}){_unknown_tasks(entry)}")
+                                          f"({serves_now}){_unknown_tasks(entry)}")
             keys[name] = item_key
         return keys
 

@@ -14,8 +14,8 @@ from gnnbench.errors import DataError
 
 def check_graph(data: Any) -> None:
     """A PyG ``Data`` with features ``x`` of one row per node and ``edge_index`` of node ids below ``num_nodes``.
-    Float features are float32, as the models' weights (``torch.from_numpy`` keeps NumPy's float64, which fails
-    in the first matrix product); integer features are ids for a model that embeds them."""
+    Float features are finite and float32, as the models' weights (``torch.from_numpy`` keeps NumPy's float64,
+    which fails in the first matrix product); integer features are ids for a model that embeds them."""
     if not isinstance(data, Data):
         raise DataError(f"the loader returned {type(data).__name__}; expected a torch_geometric.data.Data with "
                         "x, edge_index and y")
@@ -23,6 +23,11 @@ def check_graph(data: Any) -> None:
     if not (isinstance(x, torch.Tensor) and x.dim() == 2 and x.dtype != torch.bool):
         raise DataError(f"x is {_described(x)}; expected a float32 tensor of one row of features per node (or "
                         "integer ids, for a model that embeds them)")
+    finite = torch.isfinite(x).all(dim=1) if x.is_floating_point() else None
+    if finite is not None and not bool(finite.all()):  # else every run fails at its first loss, naming no dataset
+        rows = torch.nonzero(~finite).flatten()
+        raise DataError(f"x holds NaN or infinite features in {len(rows)} node{'s' * (len(rows) > 1)} (first: node "
+                        f"{int(rows[0])}); expected finite features (a missing value needs filling before training)")
     if x.is_floating_point() and x.dtype != torch.float32:
         raise DataError(f"x is {_described(x)}; expected float32 features, as the models' weights (x.float() "
                         "converts them)")
