@@ -483,9 +483,9 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     suite = load_suite(args.suite)
     store = RunStore(args.results / suite.name)
     store.check(leaderboard.OUTPUTS)
-    if not store.path.exists():
+    latest = store.latest() if store.path.exists() else {}
+    if not latest:  # no file, or one a run that stopped at its checks left empty
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
-    latest = store.latest()
     digests = driver.DataDigests(args.data_root)
     changed = driver.changed_code(suite, latest, digests)
     stale = {**driver.stale(suite, latest), **changed}

@@ -476,8 +476,12 @@ def test_piped_output_keeps_long_lines_and_scenarios_apart(tmp_path, capsys):
 
 
 def test_cli_mistakes_are_one_line_errors(tmp_path, capsys):
-    assert main(["prune", str(Path(__file__).parents[1] / "configs" / "quickstart.yaml"),
-                 "--results", str(tmp_path / "nowhere")]) == 2
+    quickstart = str(Path(__file__).parents[1] / "configs" / "quickstart.yaml")
+    assert main(["prune", quickstart, "--results", str(tmp_path / "nowhere")]) == 2
+    assert "nothing to prune" in capsys.readouterr().err
+    (tmp_path / "emptied" / "quickstart").mkdir(parents=True)  # a run stopped at its checks left an empty file
+    (tmp_path / "emptied" / "quickstart" / "runs.jsonl").touch()
+    assert main(["prune", quickstart, "--results", str(tmp_path / "emptied")]) == 2
     assert "nothing to prune" in capsys.readouterr().err
     assert main(["list", "tasks", "--task", "node_classification"]) == 2
     assert "--task filters models, datasets and scenarios" in capsys.readouterr().err
