@@ -1,5 +1,6 @@
-"""A metric's unit. A task names it (``Task.unit``) and every record carries it, so pages, plots and ``compare``
-show a plugin task's metric as its task says, not as its name suggests."""
+"""A metric's unit. A task may name it (``Task.unit``); one that names none gets the unit its metric's name implies,
+as every metric did before tasks named units. Every record carries the result, so pages, plots and ``compare``
+show a metric as its task says, and a plugin's fraction under a name of its own in percent."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ FRACTION = "fraction"
 #: Shown as recorded (a loss, an error in the target's unit, milliseconds).
 AS_RECORDED = ""
 UNITS = (FRACTION, AS_RECORDED)
-#: The metrics shown in percent before records carried their unit: a record or a leaderboard CSV made before then
-#: (it has no ``unit``) takes its unit from this list.
-LEGACY_FRACTIONS = frozenset({"accuracy", "macro_f1", "micro_f1", "roc_auc", "rocauc", "ap", "average_precision",
-                              "f1", "mrr", "hits@10", "hits@20", "hits@50", "hits@100"})
+#: Metric names that are fractions: the unit of a task that names none, and of a record or a leaderboard CSV made
+#: before records carried their unit.
+NAMED_FRACTIONS = frozenset({"accuracy", "macro_f1", "micro_f1", "roc_auc", "rocauc", "ap", "average_precision",
+                             "f1", "mrr", "hits@10", "hits@20", "hits@50", "hits@100"})
 
 
-def legacy_unit(metric: object) -> str:
-    """The unit a record or leaderboard written before units were recorded was shown in, by its metric's name."""
-    return FRACTION if metric in LEGACY_FRACTIONS else AS_RECORDED
+def unit_by_name(metric: object) -> str:
+    """The unit ``metric``'s name implies: :data:`FRACTION` for the names of :data:`NAMED_FRACTIONS`."""
+    return FRACTION if metric in NAMED_FRACTIONS else AS_RECORDED
 
 
 def scale(unit: str) -> float:

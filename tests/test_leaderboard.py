@@ -42,12 +42,12 @@ def test_every_task_names_its_metric_s_unit_as_its_older_records_were_shown():
     """A task's unit is carried by its records; records made before then take it from the metric's name. A built-in
     task whose unit differed from that would show its old and new records in different units."""
     from gnnbench.registry import TASKS
-    from gnnbench.units import FRACTION, legacy_unit
+    from gnnbench.units import FRACTION, unit_by_name
 
-    units = {TASKS.get(name).obj.metric: TASKS.get(name).obj.unit for name in TASKS}
+    units = {TASKS.get(name).obj.metric: TASKS.get(name).obj.unit for name in TASKS}  # each names its unit
     assert units["rocauc"] == units["average_precision"] == units["accuracy"] == FRACTION
     assert units["mae"] == units["rmse"] == ""
-    assert all(unit == legacy_unit(metric) for metric, unit in units.items())
+    assert all(unit == unit_by_name(metric) for metric, unit in units.items())
 
 
 def test_a_record_s_unit_decides_how_its_metric_is_shown_and_older_records_take_it_from_the_name():
@@ -64,13 +64,25 @@ def test_a_record_s_unit_decides_how_its_metric_is_shown_and_older_records_take_
     assert "81.2 (1)" in page and "70.0 (1)" in page and "81.2300 (1)" in page and "8123" not in page
 
 
-def test_a_task_with_an_unknown_unit_is_refused_when_registered():
+def test_a_task_with_an_unknown_unit_is_refused_and_one_naming_none_gets_its_metric_s_name_s():
+    """A plugin task written before tasks named units keeps the unit its records were shown in: its ``accuracy``
+    stays in percent, its ``balanced`` as recorded, until it names one."""
     from gnnbench.tasks.base import task_class_problem
     from gnnbench.tasks.node import NodeClassification
 
     percent = type("Percent", (NodeClassification,), {"unit": "percent"})
     assert "has unit = 'percent'; expected 'fraction'" in task_class_problem(NodeClassification.name, percent)
     assert task_class_problem(NodeClassification.name, NodeClassification) is None
+    unnamed = type("Unnamed", (NodeClassification,), {"unit": None})
+    assert task_class_problem(NodeClassification.name, unnamed) is None and unnamed.metric_unit() == "fraction"
+    assert type("Balanced", (unnamed,), {"metric": "balanced"}).metric_unit() == ""
+
+
+def test_a_row_whose_runs_were_recorded_in_different_units_is_warned_about():
+    """A task that changed its unit between runs: the row shows its first record's, and says so."""
+    records = [{**rec("m", "Cora", 0, 0.5, 0.81), "unit": "fraction"}, {**rec("m", "Cora", 1, 50.0, 82.0), "unit": ""}]
+    with pytest.warns(UserWarning, match=r"runs recorded in different units \(as recorded vs fraction\)"):
+        board(records)
 
 
 def fold(model, seed, val, test, config, val_loss=0.5, **extra):

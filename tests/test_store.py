@@ -67,6 +67,7 @@ def test_a_corrupt_line_in_the_middle_is_skipped_with_a_warning(tmp_path, line, 
     ({"schema": 2}, "has schema 2: made by a newer gnnbench"),
     ({"metrics": {"val": {"accuracy": 0.5}, "test": {"acc": 0.5}}}, "lacks its metric 'accuracy' as a number"),
     ({"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": "high"}}}, "lacks its metric 'accuracy'"),
+    ({"unit": "percent"}, "has unit 'percent'; expected 'fraction' or ''"),  # compare would refuse its leaderboard
 ])
 def test_a_record_of_a_shape_no_reader_can_take_is_skipped_with_its_line_named(tmp_path, edit, message):
     """A hand edit or a newer gnnbench's record warns and is skipped (its run counts as not run), instead of a

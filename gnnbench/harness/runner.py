@@ -84,7 +84,8 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
 def identity(task: Task) -> dict[str, str]:
     """What places a record, failed or not, in its leaderboard row: the task label, the metric, its direction and
     its unit (a model whose every run failed still gets a row, under the metric it would have had)."""
-    return {"task_label": task.label(), "metric": task.metric, "direction": task.direction, "unit": task.unit}
+    return {"task_label": task.label(), "metric": task.metric, "direction": task.direction,
+            "unit": task.metric_unit()}
 
 
 def where(exc: BaseException) -> str:

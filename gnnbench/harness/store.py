@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.files import replaced
+from gnnbench.units import UNITS
 
 #: The record layout this gnnbench writes and reads; a record of a higher one was made by a newer gnnbench.
 SCHEMA = 1
@@ -243,6 +244,8 @@ def record_problem(value: Any) -> str | None:
         return f"has seed {spec.get('seed')!r}; expected an integer"
     if value["status"] == "ok" and not has_metric(value.get("metric"), value.get("metrics")):
         return f"is ok but lacks its metric {value.get('metric')!r} as a number under metrics.val and metrics.test"
+    if "unit" in value and value["unit"] not in UNITS:  # compare would refuse the leaderboard written from it
+        return f"has unit {value['unit']!r}; expected 'fraction' or '' (shown as recorded)"
     return None
 
 

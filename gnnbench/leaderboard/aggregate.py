@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 
 from gnnbench.harness.store import recorded_sources
 from gnnbench.settings import differing, flatten, shown
-from gnnbench.units import legacy_unit
+from gnnbench.units import shown_unit, unit_by_name
 
 #: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
@@ -82,7 +82,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "run_id": r["run_id"], "status": r["status"], "suite": spec.get("suite", ""),
             **dict(zip(("task", "dataset", "model", "config", "scenario"), row_key(r), strict=True)),
             "seed": spec["seed"], "kernel": kernel_label(r), "metric": r.get("metric"), "direction": r.get("direction"),
-            "unit": r["unit"] if "unit" in r else legacy_unit(r.get("metric")),
+            "unit": r["unit"] if "unit" in r else unit_by_name(r.get("metric")),
             "versions": versions_label(r.get("env", {})),
             "sources": sources_label(r),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
@@ -333,6 +333,9 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         if len(settings) > 1:
             problems.append(f"runs made with different settings ({setting_differences(settings)})")
         guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
+        units = sorted(set(part["unit"]))
+        if len(units) > 1:  # a task that changed its unit: the row is shown in its first record's
+            problems.append(f"runs recorded in different units ({' vs '.join(map(shown_unit, units))})")
         sources = [dict(s) for s in dict.fromkeys(plugin_files(label_items(label)) for label in part["sources"]) if s]
         if len(sources) > 1:
             problems.append(f"runs made with {len(sources)} versions of their plugin files "

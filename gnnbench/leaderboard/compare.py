@@ -211,37 +211,40 @@ def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]]
                       "so the rows are tested with Welch's", stacklevel=3)
 
 
+#: The cells of a row that is not judged: on one side only, or recorded in another unit on each side.
+UNJUDGED = {"delta": math.nan, "ci_low": math.nan, "ci_high": math.nan, "rel_delta": math.nan, "p_value": math.nan,
+            "tested": False, "test": "", "verdict": "", "improvement": math.nan}
+
+
 def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float) -> dict:
     key = {k: r[k] for k in KEYS}
     if side != "both":
         present = "_a" if side == "only in A" else "_b"
         return {**key, "direction": r[f"direction{present}"], "unit": r[f"unit{present}"], "status": side,
-                "a_mean": r["mean_a"], "b_mean": r["mean_b"], "delta": math.nan, "ci_low": math.nan,
-                "ci_high": math.nan, "rel_delta": math.nan,
-                "a_n": r["n_a"], "b_n": r["n_b"], "p_value": math.nan, "tested": False, "test": "", "verdict": "",
-                "notes": "", "improvement": math.nan}
+                "a_mean": r["mean_a"], "b_mean": r["mean_b"], "a_n": r["n_a"], "b_n": r["n_b"], "notes": "",
+                **UNJUDGED}
     if r["direction_a"] != r["direction_b"]:
         raise GnnbenchError(f"{b}: column 'direction' is {r['direction_b']!r} for "
                             f"{', '.join(f'{k}={v}' for k, v in key.items())} but {r['direction_a']!r} in {a}")
-    sign = 1.0 if r["direction_a"] == "max" else -1.0
+    both = {**key, "direction": r["direction_a"], "unit": r["unit_a"], "status": "both", "a_n": r["n_a"],
+            "b_n": r["n_b"], "notes": "; ".join(_changes(r))}
+    if r["unit_a"] != r["unit_b"]:  # 0.808 against 80.8 is no change of 79.99: nothing to judge (undefined)
+        return {**both, "a_mean": r["mean_a"], "b_mean": r["mean_b"], **UNJUDGED}
     for s in ("a", "b"):  # the test reads the values, so the delta does too: a rounded mean could flip its sign
         if len(r[f"values_{s}"]):
             r[f"mean_{s}"] = float(np.mean(r[f"values_{s}"]))
     # equal within float noise is equal: [0.8] * 3 and [0.8] * 2 average to means 1e-16 apart
     delta = 0.0 if close(r["mean_a"], r["mean_b"]) else r["mean_b"] - r["mean_a"]
-    improvement = sign * delta
     same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
     reproduced = same_seeds and np.array_equal(r["values_a"], r["values_b"])  # every seed's value, exactly
     test = "paired" if same_seeds and (paired or reproduced) else "welch"
     if test == "welch" and sorted(map(len, (r["values_a"], r["values_b"])))[0] == 1:
         test = "one seed"  # against the other side's seeds (difference_test)
     p, low, high = difference_test(r["values_a"], r["values_b"], test == "paired", confidence)
-    return {**key, "direction": r["direction_a"], "unit": r["unit_a"], "status": "both", "a_mean": r["mean_a"],
-            "b_mean": r["mean_b"], "delta": delta, "ci_low": low, "ci_high": high,
-            "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan,
-            "a_n": r["n_a"], "b_n": r["n_b"], "p_value": p, "tested": not math.isnan(p),
-            "test": test if not math.isnan(p) else "", "verdict": "", "notes": "; ".join(_changes(r)),
-            "improvement": improvement}
+    return {**both, "a_mean": r["mean_a"], "b_mean": r["mean_b"], "delta": delta, "ci_low": low, "ci_high": high,
+            "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan, "p_value": p,
+            "tested": not math.isnan(p), "test": test if not math.isnan(p) else "", "verdict": "",
+            "improvement": (1.0 if r["direction_a"] == "max" else -1.0) * delta}
 
 
 def _verdict(improvement: float, p: float, interval: tuple[float, float], tested: bool, alpha: float,
@@ -271,7 +274,7 @@ SETTINGS = ("params", "device", "kernel", "hparams", "protocol", "versions", "so
 
 
 def _changes(r: dict) -> list[str]:
-    """What differs between the two sides besides the metric: its unit (the row is shown in A's), seeds, failed
+    """What differs between the two sides besides the metric: its unit (the row is then undefined), seeds, failed
     runs, the grid, the model's size, device, hyperparameters, protocol, library versions."""
     notes = [f"unit {shown_unit(r['unit_a'])} -> {shown_unit(r['unit_b'])}"] if r["unit_a"] != r["unit_b"] else []
     seeds = [r.get(f"seeds_{side}") or "" for side in ("a", "b")]

@@ -16,7 +16,7 @@ import pandas as pd
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.store import RUNS_FILE, RunStore
 from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
-from gnnbench.units import AS_RECORDED, UNITS, legacy_unit
+from gnnbench.units import AS_RECORDED, UNITS, unit_by_name
 
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
@@ -65,7 +65,7 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     if "versions" not in frame.columns:  # looked up by the metric, before a cost column takes its place
         frame = _versions_from_records(frame, path)
     if "unit" not in frame.columns:  # written before units were recorded
-        frame = frame.assign(unit=frame["metric"].map(legacy_unit))
+        frame = frame.assign(unit=frame["metric"].map(unit_by_name))
     if column != "mean":
         frame = frame.assign(mean=frame[column], metric=column, direction="min", unit=AS_RECORDED, values="")
     for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):

@@ -33,7 +33,7 @@ from torch_geometric.data.data import BaseData
 
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.registry import Entry
-from gnnbench.units import AS_RECORDED, UNITS
+from gnnbench.units import UNITS, unit_by_name
 
 if TYPE_CHECKING:  # for the annotation: importing gnnbench.data registers (and imports) every dataset loader
     from gnnbench.data.scenarios import Scenario
@@ -213,8 +213,8 @@ class Task(ABC):
     metric: ClassVar[str]
     direction: ClassVar[str]  # "max" or "min"
     #: The metric's unit (:mod:`gnnbench.units`): ``"fraction"`` for a value in [0, 1], shown in percent; ``""``
-    #: shows it as recorded. Records carry it.
-    unit: ClassVar[str] = AS_RECORDED
+    #: shows it as recorded; None (a task naming none): the unit the metric's name implies (:meth:`metric_unit`).
+    unit: ClassVar[str | None] = None
     #: Training keys of the default protocol and their defaults (a model's registry defaults override them).
     train_hparams: ClassVar[dict[str, Any]] = {}
     #: Training keys added after results existed, with the value that switches them off: a suite may set them,
@@ -228,6 +228,12 @@ class Task(ABC):
     def __init__(self, options: Any, scenario: Scenario | None = None) -> None:
         self.options = options  # an instance of the task's ``Options``
         self.scenario = scenario  # perturbs the training data, or None: the clean data
+
+    @classmethod
+    def metric_unit(cls) -> str:
+        """``unit``, or for a task that names none, the unit its metric's name implies, as records made before
+        tasks named units were shown: a plugin task's ``accuracy`` stays in percent. Records carry it."""
+        return cls.unit if cls.unit is not None else unit_by_name(cls.metric)
 
     def label(self) -> str:
         """The task's name in leaderboards: the name, plus the options that make results incomparable (a
@@ -323,9 +329,9 @@ def task_class_problem(name: str, cls: Any) -> str | None:
     if getattr(cls, "direction", None) not in ("max", "min"):
         return (f"has direction = {getattr(cls, 'direction', None)!r}; expected 'max' (a higher metric is better) "
                 "or 'min'")
-    if getattr(cls, "unit", None) not in UNITS:
+    if getattr(cls, "unit", None) not in (*UNITS, None):
         return (f"has unit = {getattr(cls, 'unit', None)!r}; expected 'fraction' (a metric in [0, 1], shown in "
-                "percent) or '' (shown as recorded)")
+                "percent), '' (shown as recorded) or None (the unit the metric's name implies)")
     if not dataclasses.is_dataclass(getattr(cls, "Options", None)) or not isinstance(cls.Options, type):
         return ("has no Options; expected a dataclass of the options a suite's task: mapping sets (one without "
                 "fields where there are none)")

@@ -51,7 +51,7 @@ from gnnbench.tasks.data_checks import check_graph_set
 from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams, unread_schedule
 from gnnbench.tasks.splits import holdout, stratified_folds
-from gnnbench.units import FRACTION
+from gnnbench.units import AS_RECORDED, FRACTION
 
 SPLITS = ("train", "val", "test")
 EVAL_BATCH = 512
@@ -376,6 +376,7 @@ class GraphRegression(GraphTask):
 
     name = "graph_regression"
     metric = "mae"
+    unit = AS_RECORDED
     direction = "min"
     level = "graph"
     stratified = False

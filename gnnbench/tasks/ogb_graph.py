@@ -22,7 +22,7 @@ from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, RunContext
 from gnnbench.tasks.graph import GraphTask
-from gnnbench.units import FRACTION
+from gnnbench.units import AS_RECORDED, FRACTION
 
 
 @dataclass(frozen=True)
@@ -87,5 +87,6 @@ class OgbGraphRegression(_OgbGraphTask):
 
     name = "ogb_graph_regression"
     metric = "rmse"
+    unit = AS_RECORDED
     direction = "min"
     criterion = staticmethod(F.mse_loss)
