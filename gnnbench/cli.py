@@ -15,6 +15,7 @@ import contextlib
 import functools
 import math
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -347,9 +348,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
     def note_stale(plan: driver.Plan) -> None:
         prune = ("a run with --smoke" if smoking else
-                 f"`gnnbench prune {args.suite}" + (f" --results {args.results}" if args.results != Path("results")
-                                                    else "")
-                 + (f" --data-root {args.data_root}" if args.data_root else "") + "`")
+                 f"`gnnbench prune {shlex.quote(str(args.suite))}"
+                 + (f" --results {shlex.quote(str(args.results))}" if args.results != Path("results") else "")
+                 + (f" --data-root {shlex.quote(args.data_root)}" if args.data_root else "") + "`")
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
             print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} "
                   f"{'is' if len(plan.stale) == 1 else 'are'} no run of this suite (made under other defaults or an "
@@ -468,7 +469,7 @@ def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices
     driver.preflight(suite, suite.specs, data_root, devices=devices)  # nothing moves when the suite cannot run
     store.set_aside({**stale, **changed})
     for records, why in ((stale, "of another suite file or --smoke EPOCHS"),
-                         (changed, "made with another version of their plugin files")):
+                         (changed, "made with another version of their plugin files or data")):
         if records:
             print(f"gnnbench: note: set aside {_describe(records)} of an earlier smoke check, {why}", file=sys.stderr)
     leaderboard.refresh(store.directory, suite.name)
@@ -483,9 +484,11 @@ def _prune(args: argparse.Namespace, console: Console) -> int:
     suite = load_suite(args.suite)
     store = RunStore(args.results / suite.name)
     store.check(leaderboard.OUTPUTS)
-    latest = store.latest() if store.path.exists() else {}
-    if not latest:  # no file, or one a run that stopped at its checks left empty
+    if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
+    latest = store.latest()
+    if not latest:  # a run that stopped at its checks left the file empty
+        raise GnnbenchError(f"no records in {store.path} (an empty file): nothing to prune")
     digests = driver.DataDigests(args.data_root)
     changed = driver.changed_code(suite, latest, digests)
     stale = {**driver.stale(suite, latest), **changed}
@@ -726,7 +729,7 @@ def _profile(args: argparse.Namespace, console: Console) -> int:
             paths = writer.finish(stopped=reason)
             console.print(f"stopped after {len(writer.records)} rows; wrote " + ", ".join(map(str, paths)))
         else:  # an earlier profile's files go with the first new row only: say they are not this one's
-            console.print(f"stopped before the first row; {args.out} holds what it held before")
+            console.print(f"stopped before the first row; nothing in {args.out} was replaced")
         raise
     console.print("wrote " + ", ".join(map(str, writer.finish())))
     return 0

@@ -92,10 +92,12 @@ class Registry(Generic[T]):
         computes from its edges (``"features"``, ``"targets"``), which a scenario changing edges would not update.
         """
 
-        if not isinstance(name, str):  # ``@register_dataset`` without its call: nothing would be registered
+        if callable(name):  # ``@register_dataset`` without its call: nothing would be registered
             raise RegistryError(f"{defined_in(name)}: a {self.kind} is registered under a name: "
                                 f"@register_{self.kind}({getattr(name, '__name__', 'name')!r}, ...), not "
                                 f"@register_{self.kind} alone")
+        if not isinstance(name, str):
+            raise RegistryError(f"register_{self.kind}({name!r}): expected the {self.kind}'s name as text")
 
         def decorator(obj: T) -> T:
             if name in self._entries:

@@ -482,7 +482,7 @@ def test_cli_mistakes_are_one_line_errors(tmp_path, capsys):
     (tmp_path / "emptied" / "quickstart").mkdir(parents=True)  # a run stopped at its checks left an empty file
     (tmp_path / "emptied" / "quickstart" / "runs.jsonl").touch()
     assert main(["prune", quickstart, "--results", str(tmp_path / "emptied")]) == 2
-    assert "nothing to prune" in capsys.readouterr().err
+    assert "(an empty file): nothing to prune" in capsys.readouterr().err
     assert main(["list", "tasks", "--task", "node_classification"]) == 2
     assert "--task filters models, datasets and scenarios" in capsys.readouterr().err
     assert main(["profile", "kernels", "--device", "cpu", "--rows", "5", "--out", str(tmp_path / "p")]) == 2

@@ -312,7 +312,7 @@ def test_a_profile_stopped_at_a_later_size_keeps_the_rows_measured_before(tmp_pa
     capsys.readouterr()
     assert main([*argv[:-1], "--sizes", "100:500:8", "--out", str(first), "--replace"]) == 130
     assert (first / "kernels.jsonl").read_text() == before
-    assert f"stopped before the first row; {first} holds what it held before" in capsys.readouterr().out
+    assert f"stopped before the first row; nothing in {first} was replaced" in capsys.readouterr().out
     monkeypatch.setattr(kp.Graph, "random", original)  # a whole profile into the stopped one's folder
     assert main([*argv, "--sizes", "100:500:8", "--out", str(tmp_path / "b"), "--replace"]) == 0
     assert not (tmp_path / "b" / "kernels.stopped").exists()

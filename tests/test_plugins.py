@@ -611,6 +611,13 @@ def bad(data_root=None):
                       "    return TemporalData(src=edge_index[0], dst=edge_index[1], t=torch.arange(200).flip(0), "
                       "msg=torch.zeros(200, 1))",
      "t is not sorted: event 1 (t=198) comes after t=199; expected events in time order"),
+    ("graph_classification", "from gnnbench.data.collection import GraphCollection\n"
+                             "    graphs[2].x = graphs[2].x.clone()\n    graphs[2].x[1, 1] = float('inf')\n"
+                             "    return GraphCollection(graphs)",
+     "graph 2 holds NaN or infinite features; expected finite features"),
+    ("temporal_link", "from gnnbench.data.temporal import stream\n    m = torch.zeros(200, 1)\n"
+                      "    m[7] = float('nan')\n    return stream(edge_index[0], edge_index[1], torch.arange(200), m)",
+     "msg holds NaN or infinite features in 1 event (first: event 7); expected finite features"),
     ("temporal_link", "return Data(x=x, edge_index=edge_index, y=y)",
      "the loader returned Data; expected a torch_geometric.data.TemporalData"),
 ])
@@ -646,6 +653,8 @@ def test_a_bare_decorator_or_a_dataset_naming_no_task_says_how_to_register(write
     with pytest.raises(RegistryError, match=r"a dataset is registered under a name: @register_dataset\('bare', "
                                             r"\.\.\.\), not @register_dataset alone"):
         register_dataset(bare)
+    with pytest.raises(RegistryError, match=r"register_dataset\(3\): expected the dataset's name as text"):
+        register_dataset(3)
     source = BAD_LOADER.format(task="node_classification", body="return Data(x=x, edge_index=edge_index, y=y)")
     (tmp_path / "untasked.py").write_text(source.replace('tasks=("node_classification",)', ""))
     with pytest.raises(ConfigError, match=r"dataset 'Bad' does not serve task 'node_classification' \(it names no "

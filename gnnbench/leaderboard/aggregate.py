@@ -119,11 +119,13 @@ def versions_label(env: dict[str, Any]) -> str:
     return ";".join(f"{name}={v}" for name, v in sorted(versions.items()) if v)
 
 
-def plugin_files(sources: Mapping[str, object]) -> tuple[tuple[str, object], ...]:
-    """The plugin files of a :func:`sources_label`'s items, without its data digest: a loader seeded per run gives
-    each seed its own data (``run`` and ``prune`` tell changed data by loading it again, seed by seed); empty for
-    gnnbench's own parts, and for records made before records named their files."""
-    return tuple(sorted((part, sha) for part, sha in sources.items() if part != DATA_SOURCE))
+def distinct_plugin_files(sources: Iterable[Mapping[str, object]]) -> list[dict[str, object]]:
+    """The distinct sets of plugin files among :func:`sources_label` items, their data digests left out: a loader
+    seeded per run gives each seed its own data, which is no second version (``run`` and ``prune`` tell changed
+    data by loading it again, seed by seed); none for gnnbench's own parts, or records made before records named
+    their files."""
+    files = (tuple(sorted((part, sha) for part, sha in items.items() if part != DATA_SOURCE)) for items in sources)
+    return [dict(f) for f in dict.fromkeys(files) if f]
 
 
 def label_items(label: str) -> dict[str, str]:
@@ -336,7 +338,7 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         units = sorted(set(part["unit"]))
         if len(units) > 1:  # a task that changed its unit: the row is shown in its first record's
             problems.append(f"runs recorded in different units ({' vs '.join(map(shown_unit, units))})")
-        sources = [dict(s) for s in dict.fromkeys(plugin_files(label_items(label)) for label in part["sources"]) if s]
+        sources = distinct_plugin_files(label_items(label) for label in part["sources"])
         if len(sources) > 1:
             problems.append(f"runs made with {len(sources)} versions of their plugin files "
                             f"({', '.join(differing(sources))})")

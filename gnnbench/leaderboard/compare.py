@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.leaderboard.aggregate import close, label_items, plugin_files
+from gnnbench.leaderboard.aggregate import close, distinct_plugin_files, label_items
 from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
 from gnnbench.leaderboard.significance import difference_test, holm
 from gnnbench.settings import described, differing, flatten, seed_ranges, shown
@@ -348,7 +348,7 @@ def _setting_changes(column: str, before: str | list[dict[str, object]],
     package: ``torch 2.13.0 -> 2.14.0``; sources one per plugin part: ``plugin model 1a2b3c4d5e6f -> ...``)."""
     if isinstance(before, str) or isinstance(after, str):
         return [f"{column} {before} -> {after}"] if before != after else []
-    mixed = {side: _distinct_files(settings) if column == "sources" else settings
+    mixed = {side: distinct_plugin_files(settings) if column == "sources" else settings
              for side, settings in zip("AB", (before, after), strict=True)}
     notes = [f"{column} mixed in {side}: {described(settings)}" for side, settings in mixed.items()
              if len(settings) > 1]
@@ -365,12 +365,6 @@ def _setting_changes(column: str, before: str | list[dict[str, object]],
 #: Keys the ``versions`` column holds for every record since it names them (``versions_label``: the threads and
 #: the heap setting, which every record now has): a side without one was written before, not run without it.
 RECORDED_LATER = ("allocator", "threads")
-
-
-def _distinct_files(sources: list[dict[str, object]]) -> list[dict[str, object]]:
-    """A side's distinct sets of plugin files, their data digests left out: a loader seeded per run gives each
-    seed its own data, which is no mixture (a change of the data shared by both sides is still noted)."""
-    return [dict(files) for files in dict.fromkeys(map(plugin_files, sources))]
 
 
 def _version_change(name: str, before: dict[str, object], after: dict[str, object]) -> str:

@@ -7,9 +7,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from gnnbench import markdown
+from gnnbench import markdown, units
 from gnnbench.leaderboard.compare import COMPARE_COLUMNS, KEYS, UNDEFINED, VERDICTS, Comparison, n_text
-from gnnbench.units import FRACTION
 
 UNTESTED = ("`*`: too few per-seed values (one seed on each side, a hand-made row, a cost, which keeps only its "
             "mean, or a profile's median) or no spread among them (every seed the same value), so no test: the "
@@ -117,7 +116,7 @@ def to_csv(comparison: Comparison, path: Path | None = None) -> str:
 
 def _scale(unit: str) -> tuple[float, int]:
     """How the tables show a metric of ``unit``: fractions in points with 2 decimals, anything else as is with 4."""
-    return (100.0, 2) if unit == FRACTION else (1.0, 4)
+    return units.scale(unit), 2 if unit == units.FRACTION else 4
 
 
 def in_table_units(unit: str, value: float) -> str:

@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gnnbench import markdown
+from gnnbench import markdown, units
 from gnnbench.files import replaced
 from gnnbench.leaderboard.aggregate import heap_label, scenario_label
-from gnnbench.units import FRACTION
 
 FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s": 6, "peak_mem_mb": 2,
                 "mean_conflicts": 3, "median_solve_s": 6, "mean_solve_s": 6, "inference_s": 6, "mean_total_s": 6,
@@ -67,7 +66,7 @@ def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
 
 def format_metric(value: float, std: float, unit: str) -> str:
     """``81.5 ± 0.6`` for an accuracy of 0.815 (a fraction, in percent), ``0.3127 ± 0.0040`` for a loss."""
-    scale, digits = (100.0, 1) if unit == FRACTION else (1.0, 4)
+    scale, digits = units.scale(unit), 1 if unit == units.FRACTION else 4
     if _missing(value):
         return "–"
     text = f"{value * scale:.{digits}f}"

@@ -65,6 +65,13 @@ def check_graph_set(dataset: Any) -> Data:
         raise DataError(f"its first graph: {exc}") from None
     if getattr(first, "y", None) is None:
         raise DataError("its first graph has no y; expected every graph's target in y")
+    x, slices = getattr(getattr(dataset, "_data", None), "x", None), getattr(dataset, "slices", None) or {}
+    if isinstance(x, torch.Tensor) and x.is_floating_point() and "x" in slices:  # every graph, collated in memory
+        bad = torch.nonzero(~torch.isfinite(x).all(dim=1)).flatten()
+        if bad.numel():
+            graph = int(torch.searchsorted(slices["x"], bad[0], right=True)) - 1
+            raise DataError(f"graph {graph} holds NaN or infinite features; expected finite features (a missing "
+                            "value needs filling before training)")
     return first
 
 
@@ -84,6 +91,10 @@ def check_stream(data: Any) -> None:
     msg = fields["msg"]
     if not (isinstance(msg, torch.Tensor) and msg.dim() == 2 and msg.size(0) == events and msg.is_floating_point()):
         raise DataError(f"msg is {_described(msg)}; expected a float tensor of one row of features per event")
+    bad = torch.nonzero(~torch.isfinite(msg).all(dim=1)).flatten()
+    if bad.numel():
+        raise DataError(f"msg holds NaN or infinite features in {bad.numel()} event{'s' * (bad.numel() > 1)} (first: "
+                        f"event {int(bad[0])}); expected finite features")
     unsorted = (fields["t"][1:] < fields["t"][:-1]).nonzero()
     if unsorted.numel():
         at = int(unsorted[0]) + 1
