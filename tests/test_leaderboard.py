@@ -83,6 +83,10 @@ def test_a_row_whose_runs_were_recorded_in_different_units_is_warned_about():
     records = [{**rec("m", "Cora", 0, 0.5, 0.81), "unit": "fraction"}, {**rec("m", "Cora", 1, 50.0, 82.0), "unit": ""}]
     with pytest.warns(UserWarning, match=r"runs recorded in different units \(as recorded vs fraction\)"):
         board(records)
+    unnamed = {**rec("m", "Cora", 2, 0, 0, status="failed"), "metric": None}  # failed before records named it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        board([records[0], unnamed])
 
 
 def fold(model, seed, val, test, config, val_loss=0.5, **extra):

@@ -335,7 +335,7 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         if len(settings) > 1:
             problems.append(f"runs made with different settings ({setting_differences(settings)})")
         guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
-        units = sorted(set(part["unit"]))
+        units = sorted(set(part.loc[part["metric"].notna(), "unit"]))  # an old failed record names no metric
         if len(units) > 1:  # a task that changed its unit: the row is shown in its first record's
             problems.append(f"runs recorded in different units ({' vs '.join(map(shown_unit, units))})")
         sources = distinct_plugin_files(label_items(label) for label in part["sources"])
