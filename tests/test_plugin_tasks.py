@@ -115,3 +115,19 @@ def test_a_record_that_did_not_record_a_plugin_part_counts_as_made_with_another_
                "before tasks": {"spec": spec, "model_source": {"file": "/old/models.py", "sha256": "0" * 64}}}
     assert driver.edited_files(records, driver.DataDigests(None)) == {"current": [],
                                                                        "before tasks": ["/old/models.py", str(plugin)]}
+
+
+def test_a_task_s_misspelt_metric_is_named_with_the_file_that_set_it(documented, fresh_tasks, write_suite, tmp_path):
+    """Every run fails, as it must (no metric to select on), but the message names the plugin's class and its file,
+    not only gnnbench's callback that returned the metrics."""
+    code = documented("adding_a_task.md", "my_tasks.py").replace('metric = "macro_f1"', 'metric = "macrof1"')
+    (tmp_path / "my_tasks.py").write_text(code)
+    path = write_suite("""\
+        name: misspelt
+        plugins: [my_tasks.py]
+        defaults: {seeds: 1, epochs: 2}
+        experiments: [{task: node_macro_f1, datasets: [Cora], models: [mlp]}]
+        """)
+    summary = driver.run(load_suite(path), RunStore(tmp_path / "results" / "misspelt"), LocalExecutor())
+    message = summary.failures[0]["error"]["message"]
+    assert f"the task's metric = 'macrof1', set by {tmp_path / 'my_tasks.py'}:NodeMacroF1" in message

@@ -32,7 +32,7 @@ import torch
 from torch_geometric.data.data import BaseData
 
 from gnnbench.harness.measure import PeakMemory
-from gnnbench.registry import Entry
+from gnnbench.registry import Entry, defined_in
 from gnnbench.units import UNITS, unit_by_name
 
 if TYPE_CHECKING:  # for the annotation: importing gnnbench.data registers (and imports) every dataset loader
@@ -196,7 +196,8 @@ def train_epochs(model: torch.nn.Module, epoch_step: Callable[[int], Mapping[str
         val = validate()
         if epoch == 0:
             _check_keys(epoch_step, logs, ("train_loss",), "the epoch's values")
-            _check_keys(validate, val, (task.metric, "loss"), "the validation metrics (task.evaluate(...)['val'])")
+            _check_keys(validate, val, (task.metric, "loss"), "the validation metrics (task.evaluate(...)['val']; "
+                        f"the task's metric = {task.metric!r}, set by {defined_in(type(task))})")
         for name, value in (*logs.items(), *((f"val_{k}", v) for k, v in val.items())):
             history.setdefault(name, []).append(value)
         (report or ctx.report)(epoch, {"loss": logs["train_loss"], f"val_{task.metric}": val[task.metric]})
