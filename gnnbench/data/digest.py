@@ -93,7 +93,7 @@ def _update_container(digest: Any, value: Any, seen: set[int]) -> None:
         _update(digest, (type(value).__name__, value.to_dict()), seen)
     elif isinstance(value, Mapping):  # in the order of the keys' own digests: no address-bearing repr decides
         digest.update(f"mapping {len(value)};".encode())
-        for key in sorted(value, key=_key_digest):
+        for key in sorted(value, key=data_sha256):
             _update(digest, key, seen)
             _update(digest, value[key], seen)
     elif isinstance(value, (list, tuple)):
@@ -101,15 +101,11 @@ def _update_container(digest: Any, value: Any, seen: set[int]) -> None:
         for item in value:
             _update(digest, item, seen)
     elif isinstance(value, (set, frozenset)):
-        _update(digest, sorted(value, key=_key_digest), seen)
+        _update(digest, sorted(value, key=data_sha256), seen)
     else:  # another object: its type and its fields
         fields = vars(value) if hasattr(value, "__dict__") else {
             name: getattr(value, name) for name in getattr(type(value), "__slots__", ()) if hasattr(value, name)}
         _update(digest, (type(value).__qualname__, fields), seen)
-
-
-def _key_digest(key: Any) -> str:
-    return data_sha256(key)
 
 
 def _fields(dataset: InMemoryDataset) -> dict[str, Any]:
