@@ -1,4 +1,4 @@
-"""Named registries of models, datasets and tasks.
+"""Named registries of models, datasets, tasks and scenarios.
 
 One small generic :class:`Registry` serves every kind of component. Built-in entries are imported lazily
 on first use (so ``import gnnbench`` stays cheap and free of import cycles); third-party packages add
@@ -59,16 +59,18 @@ class Registry(Generic[T]):
     """Name -> :class:`Entry`, with duplicate detection and "did you mean" on unknown names.
 
     ``builtins`` is the module whose import registers the built-in entries; ``group`` is an entry-point
-    group whose targets are imported (and so register themselves) on first lookup; ``check`` refuses an object
-    that cannot serve as this kind (it raises :class:`RegistryError`), when it is registered rather than when a
-    run first uses it.
+    group whose targets are imported (and so register themselves) on first lookup; ``meta_keys`` names the
+    metadata this kind's entries may carry (key -> what it says), so a misspelt key is refused rather than
+    silently ignored; ``check`` refuses an object that cannot serve as this kind (it raises
+    :class:`RegistryError`), when it is registered rather than when a run first uses it.
     """
 
-    def __init__(self, kind: str, builtins: str, group: str | None = None,
+    def __init__(self, kind: str, builtins: str, group: str | None = None, meta_keys: Mapping[str, str] | None = None,
                  check: Callable[[str, T, Mapping[str, Any]], None] | None = None) -> None:
         self.kind = kind
         self._builtins = builtins
         self._group = group
+        self.meta_keys = MappingProxyType(dict(meta_keys or {}))
         self._check = check
         self._entries: dict[str, Entry[T]] = {}
         self._discovered = False
@@ -86,10 +88,8 @@ class Registry(Generic[T]):
         """Decorator adding ``obj`` under ``name``; registering a name twice is an error.
 
         ``dataset_defaults`` maps a dataset name to defaults that override ``defaults`` on that dataset.
-        ``meta`` holds what tasks and listings read, e.g. a dataset's ``files``, ``stats``, ``source``, and
-        ``ships_split=False`` when it has no train/val/test split of its own (``split: dataset`` then fails at
-        load; left unset, it is checked when a run loads the data), and ``from_edges`` naming what the dataset
-        computes from its edges (``"features"``, ``"targets"``), which a scenario changing edges would not update.
+        ``meta`` holds what tasks and listings read: only the keys of :attr:`meta_keys` (:data:`MODEL_META`,
+        :data:`DATASET_META`, :data:`TASK_META`).
         """
 
         if callable(name):  # ``@register_dataset`` without its call: nothing would be registered
@@ -108,6 +108,12 @@ class Registry(Generic[T]):
             if isinstance(tasks, str) or not all(isinstance(t, str) for t in tasks):
                 raise RegistryError(f"{defined_in(obj)}: {self.kind} '{name}' has tasks={tasks!r}; expected a tuple "
                                     f"of task names, e.g. tasks=({str(tasks)!r},)")
+            if unknown := [key for key in meta if key not in self.meta_keys]:
+                hint = did_you_mean(unknown[0], self.meta_keys) or (
+                    f"; a {self.kind} takes {', '.join(self.meta_keys)}" if self.meta_keys
+                    else f"; a {self.kind} takes none")
+                raise RegistryError(f"{defined_in(obj)}: {self.kind} '{name}' is registered with {unknown[0]}=, "
+                                    f"which is not a {self.kind}'s metadata{hint}")
             if self._check is not None:
                 self._check(name, obj, meta)
             self._entries[name] = Entry(
@@ -180,6 +186,32 @@ def defined_in(obj: object) -> str:
 
 #: what a dataset's ``from_edges`` may name: what it computes from its edges
 FROM_EDGES = ("features", "targets")
+#: the metadata a model may be registered with
+MODEL_META = {"kernels": "the message-passing backends it runs on (gnnbench.kernels.CONCRETE; default scatter only)"}
+#: the metadata a dataset may be registered with
+DATASET_META = {
+    "files": "gnnbench's own datasets: the folder whose checksums in gnnbench/data/SHA256SUMS fingerprint the records",
+    "source": "where the data comes from, shown by `gnnbench list datasets`",
+    "stats": "its size in a few words, shown by `gnnbench list datasets`",
+    "ships_split": "False when it has no train/val/test split of its own (`split: dataset` is then refused when the "
+                   "suite loads; left unset, it is checked when a run loads the data)",
+    "from_edges": f"what it computes from its edges, a tuple of {' and '.join(map(repr, FROM_EDGES))}, which a "
+                  "scenario changing edges would not update",
+    "tabular": "True for a table of results (NAS-Bench-Graph) rather than a graph",
+}
+#: the metadata a task may be registered with
+TASK_META = {"like": "a task taking the same models and data (e.g. another metric), which models and datasets serve"}
+
+
+def _check_model(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
+    """``kernels`` naming a backend that is not a concrete one (a misspelt one would fail every run asking for
+    it): refused where it is registered."""
+    from gnnbench.kernels import CONCRETE  # the kernels import torch_geometric: not at gnnbench's import
+
+    kernels = meta.get("kernels", ("scatter",))
+    if isinstance(kernels, str) or not isinstance(kernels, (tuple, list)) or not all(k in CONCRETE for k in kernels):
+        raise RegistryError(f"{defined_in(obj)}: model '{name}' has kernels={kernels!r}; expected a tuple of "
+                            f"{', '.join(map(repr, CONCRETE))}: the backends it runs on")
 
 
 def _check_dataset(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
@@ -218,9 +250,10 @@ def _check_scenario(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
         raise RegistryError(f"{defined_in(obj)}: scenario '{name}' {problem}")
 
 
-MODELS: Registry[Any] = Registry("model", builtins="gnnbench.models", group="gnnbench.models")
-DATASETS: Registry[Any] = Registry("dataset", builtins="gnnbench.data", check=_check_dataset)
-TASKS: Registry[Any] = Registry("task", builtins="gnnbench.tasks", check=_check_task)
+MODELS: Registry[Any] = Registry("model", builtins="gnnbench.models", group="gnnbench.models", meta_keys=MODEL_META,
+                                  check=_check_model)
+DATASETS: Registry[Any] = Registry("dataset", builtins="gnnbench.data", meta_keys=DATASET_META, check=_check_dataset)
+TASKS: Registry[Any] = Registry("task", builtins="gnnbench.tasks", meta_keys=TASK_META, check=_check_task)
 SCENARIOS: Registry[Any] = Registry("scenario", builtins="gnnbench.data.scenarios", check=_check_scenario)
 
 register_model = MODELS.register

@@ -19,7 +19,7 @@ from gnnbench.harness import driver
 from gnnbench.harness.executors import LocalExecutor
 from gnnbench.harness.store import RunStore
 from gnnbench.harness.suite import load_suite
-from gnnbench.registry import DATASETS, MODELS, register_dataset
+from gnnbench.registry import DATASETS, MODELS, SCENARIOS, register_dataset, register_model, register_scenario
 
 
 def test_the_documented_plugin_is_ranked_beside_builtin_models(documented, write_suite, tmp_path):
@@ -551,6 +551,28 @@ def test_a_dataset_entry_that_cannot_serve_is_refused_where_it_is_registered(loa
     with pytest.raises(RegistryError, match=re.escape(f"dataset 'Checked' {expected}")):
         register_dataset("Checked", tasks=("node_classification",), **meta)(loader)
     assert "Checked" not in DATASETS
+
+
+@pytest.mark.parametrize(("register", "meta", "expected"), [
+    (register_model, {"kernel": ("csr",)}, "model 'Misspelt' is registered with kernel=, which is not a model's "
+                                           "metadata; did you mean 'kernels'?"),
+    (register_model, {"kernels": ("csrr",)}, "model 'Misspelt' has kernels=('csrr',); expected a tuple of 'scatter', "
+                                             "'torch_scatter', 'csr'"),
+    (register_model, {"kernels": "csr"}, "model 'Misspelt' has kernels='csr'; expected a tuple"),
+    (register_dataset, {"ship_split": False}, "dataset 'Misspelt' is registered with ship_split=, which is not a "
+                                              "dataset's metadata; did you mean 'ships_split'?"),
+    (register_scenario, {"like": "x"}, "scenario 'Misspelt' is registered with like=, which is not a scenario's "
+                                       "metadata; a scenario takes none"),
+])
+def test_metadata_a_kind_does_not_take_is_refused_where_it_is_registered(register, meta, expected, monkeypatch):
+    """A misspelt key was kept and never read: ``kernel=("csr",)`` left the model on scatter alone, silently."""
+    from gnnbench.registry import RegistryError
+
+    for kind in (MODELS, DATASETS, SCENARIOS):
+        monkeypatch.setattr(kind, "_entries", dict(kind._entries))
+    with pytest.raises(RegistryError, match=re.escape(expected)):
+        register("Misspelt", tasks=("node_classification",), **meta)(_Loader)
+    assert all("Misspelt" not in kind for kind in (MODELS, DATASETS, SCENARIOS))
 
 
 BAD_LOADER = """\
