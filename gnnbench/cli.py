@@ -1,5 +1,5 @@
 """The ``gnnbench`` command: run suites, set aside stale records, list the registries, rebuild and compare
-leaderboards, profile kernels.
+leaderboards, profile kernels and feature loading.
 
 User errors (a bad suite, a missing dataset) print one line and exit with 2; ``--debug`` adds the
 traceback. ``run`` exits with 1 when a run of the suite (of ``--only``'s experiments) is recorded as failed,

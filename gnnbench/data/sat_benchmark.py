@@ -118,6 +118,8 @@ def labelled(formula: Formula, family: str) -> SatInstance:
 
 def benchmark(train: list[Family], val: list[Family], test: list[Family], description: str = "",
               data_root: str | Path | None = None) -> SatBenchmark:
+    """The instances of each split's families, labelled and converted once and cached (:func:`load_family`)."""
+
     def load(families: list[Family]) -> list[SatInstance]:
         return [inst for fam in families for inst in load_family(fam, data_root)]
 

@@ -43,6 +43,8 @@ def data_roots(explicit: str | os.PathLike | None = None) -> list[Path]:
 
 
 def cache_root() -> Path:
+    """Where prepared datasets are cached: ``$GNNBENCH_CACHE``, else ``$XDG_CACHE_HOME/gnnbench``, else
+    ``~/.cache/gnnbench``, so the checkout's vendored raw files stay as shipped."""
     if env := os.environ.get("GNNBENCH_CACHE"):
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"

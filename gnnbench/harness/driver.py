@@ -1,4 +1,4 @@
-"""The driver: decides what is left to run, checks the data once, and is the only writer of the store."""
+"""The driver: decides what is left to run, checks the data once, and is the only appender of records to the store."""
 
 from __future__ import annotations
 
@@ -238,9 +238,9 @@ def prepare(suite: Suite, store: RunStore, rerun_failed: bool, data_root: str | 
             redo_changed: bool = False) -> Plan:
     """The plan, after the checks every run would meet first (:func:`preflight`): what a run does before its
     first run, and all that ``--dry-run`` does."""
-    todo = plan(suite, store, rerun_failed, redo_changed, data_root)
-    preflight(suite, todo.todo, data_root, devices=devices)
-    return todo
+    planned = plan(suite, store, rerun_failed, redo_changed, data_root)
+    preflight(suite, planned.todo, data_root, devices=devices)
+    return planned
 
 
 def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool = False,
@@ -254,14 +254,14 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
     summary = Summary()
     host_environment()  # the driver's code is what it imported now: a failure it records hours later says so
     with store.writer() as writer:
-        todo = prepare(suite, store, rerun_failed, data_root, devices=executor.runs_here)
-        if todo.restorable:  # under this lock: nothing can record them meanwhile
-            store.restore(todo.restorable)
-        summary.failed_kept = todo.failed_kept
+        planned = prepare(suite, store, rerun_failed, data_root, devices=executor.runs_here)
+        if planned.restorable:  # under this lock: nothing can record them meanwhile
+            store.restore(planned.restorable)
+        summary.failed_kept = planned.failed_kept
         if on_plan is not None:
-            on_plan(todo)
+            on_plan(planned)
         store.expect(suite.name, str(suite.path), suite.all_run_ids)  # the whole suite, --only or not
-        for record in executor.map(todo.todo, data_root):
+        for record in executor.map(planned.todo, data_root):
             writer.append(record)
             if record["status"] == "ok":
                 summary.ok += 1

@@ -43,6 +43,8 @@ RunEpochCallback = Callable[[RunSpec, int, Mapping[str, float]], None]
 
 
 class LocalExecutor:
+    """The runs one after another in this process: the only executor that can show each epoch."""
+
     name = "local"
     runs_here = True
 
@@ -55,6 +57,9 @@ class LocalExecutor:
 
 
 class ProcessExecutor:
+    """The runs in parallel spawned worker processes on this machine; a worker that dies (out of memory, a crash
+    in native code) fails only the run it held, not the suite (the module docstring says how)."""
+
     name = "process"
     runs_here = True
 

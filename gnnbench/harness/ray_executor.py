@@ -60,6 +60,9 @@ def gnnbench_run(spec: RunSpec, data_root: str | None, threads: int) -> dict[str
 
 
 class RayExecutor:
+    """The runs as Ray tasks on a cluster (or a local Ray instance), each reserving ``num_cpus`` and ``num_gpus``
+    and retried ``max_retries`` times when its worker dies."""
+
     name = "ray"
     runs_here = False  # the workers check their own devices
 

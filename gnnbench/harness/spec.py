@@ -76,6 +76,8 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class Suite:
+    """A suite file expanded into its runs, with the key paths that locate an error found after parsing."""
+
     name: str
     path: Path
     specs: list[RunSpec]

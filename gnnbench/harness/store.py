@@ -1,11 +1,12 @@
 """The run store: ``results/<suite>/runs.jsonl``, append-only JSON lines, one record per finished or failed run.
 
-Only the driver writes, holding an exclusive lock. Each record is one ``os.write`` of a whole line on an
-``O_APPEND`` descriptor followed by ``fsync``, so a crash can at worst leave a torn last line: readers
+Only the driver appends records, holding an exclusive lock. Each record is one ``os.write`` of a whole line on
+an ``O_APPEND`` descriptor followed by ``fsync``, so a crash can at worst leave a torn last line: readers
 ignore it, and the next writer cuts it off before appending. Records are never edited; a retried failure
 appends a new record, and readers take the latest record of each run (a success always wins). The one other
-change is :meth:`RunStore.set_aside`, which moves whole records that no run of the suite describes any more
-into ``stale.jsonl``, and its inverse :meth:`RunStore.restore`, for those that describe runs of it again.
+change, under the same lock, is :meth:`RunStore.set_aside` (by ``prune`` and a smoke check), which moves whole
+records that no run of the suite describes any more into ``stale.jsonl``, and its inverse
+:meth:`RunStore.restore` (by the driver), for those that describe runs of it again.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ EXPECTED_FILE = "expected.json"
 
 
 class RunStore:
+    """One suite's records under ``directory``: ``runs.jsonl``, the records set aside, and the lock that lets one
+    writer at a time append to them (the module docstring says why a crash loses at most the run in flight)."""
+
     def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = Path(directory)
         self.path = self.directory / RUNS_FILE

@@ -26,6 +26,8 @@ OUTPUTS = ("leaderboard.csv", "grid.csv", "depth.csv", "search.csv", "sat.csv", 
 
 @dataclass
 class Leaderboard:
+    """The tables :func:`build` computed from the records and the files it wrote them to."""
+
     board: pd.DataFrame
     grid: pd.DataFrame
     depth: pd.DataFrame
