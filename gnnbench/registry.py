@@ -214,6 +214,18 @@ def _check_model(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
                             f"{', '.join(map(repr, CONCRETE))}: the backends it runs on")
 
 
+def dataset_loader(function: Callable[..., Any], *args: Any, doc: str, reads_root: bool = True) -> Callable[..., Any]:
+    """A loader to register: ``function(*args, data_root)``, or ``function(*args)`` where the data needs no root
+    (generated, or shipped in a wheel); ``doc`` is what ``gnnbench list datasets`` shows, and errors name
+    ``function``, where the loading happens."""
+
+    def load(data_root: str | Path | None = None) -> Any:
+        return function(*args, data_root) if reads_root else function(*args)
+
+    load.__doc__, load.__module__, load.__qualname__ = doc, function.__module__, function.__qualname__
+    return load
+
+
 def _check_dataset(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
     """A loader that cannot be called, or a ``from_edges`` naming nothing in :data:`FROM_EDGES` (a misspelt one
     would let an edge-changing scenario through): refused where it is registered."""

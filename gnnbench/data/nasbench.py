@@ -18,7 +18,7 @@ from importlib.resources import files
 from typing import Any
 
 from gnnbench.errors import DataError
-from gnnbench.registry import register_dataset
+from gnnbench.registry import dataset_loader, register_dataset
 
 SOURCE = "PyPI nas-bench-graph 1.4.0 (THUMNLab, Apache-2.0), nas_bench_graph/light/<name>.bench"
 #: sha256 of the light tables in the nas-bench-graph 1.4.0 wheel
@@ -77,16 +77,10 @@ def load_table(dataset: str) -> BenchTable:
     return BenchTable(dataset, entries)
 
 
-def _loader(dataset: str, label: str) -> Any:
-    def load(data_root: str | None = None) -> BenchTable:
-        return load_table(dataset)
-
-    load.__doc__ = f"NAS-Bench-Graph table of {label} (26,206 architectures, val/test accuracy): zero-cost search."
-    return load
-
-
 for _dataset, _label in (("cora", "Cora"), ("citeseer", "CiteSeer"), ("pubmed", "PubMed")):
     register_dataset(f"nasbench-{_dataset}", tasks=("architecture_search",), source=SOURCE,
-                     stats="26,206 architectures", tabular=True)(_loader(_dataset, _label))
+                     stats="26,206 architectures", tabular=True)(dataset_loader(
+        load_table, _dataset, reads_root=False,
+        doc=f"NAS-Bench-Graph table of {_label} (26,206 architectures, val/test accuracy): zero-cost search."))
 
 __all__ = ["BenchTable", "load_table"]

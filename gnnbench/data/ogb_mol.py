@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from torch_geometric.data import Data
 
 from gnnbench.data.collection import GraphCollection
 from gnnbench.data.sources import prepared
-from gnnbench.registry import register_dataset
+from gnnbench.registry import dataset_loader, register_dataset
 
 SOURCE = ("OGB (Hu et al. 2020), derived from MoleculeNet (Wu et al. 2018); raw files from "
           "Graph-and-Geometric-Learning/MolGroup@ffe8843")
@@ -81,14 +81,7 @@ def load_ogb_mol(name: str, data_root: str | Path | None = None) -> GraphCollect
     return dataset
 
 
-def _loader(name: str) -> Callable[..., GraphCollection]:
-    def load(data_root: str | Path | None = None) -> GraphCollection:
-        return load_ogb_mol(name, data_root)
-
-    load.__doc__ = f"{name} (OGB graph property prediction), scaffold split, ogb Evaluator."
-    return load
-
-
 for _name, (_task, _stats) in OGB_MOL.items():
     register_dataset(_name, tasks=(_task,), files=_name.replace("-", "_"), source=SOURCE, stats=_stats)(
-        _loader(_name))
+        dataset_loader(load_ogb_mol, _name,
+                       doc=f"{_name} (OGB graph property prediction), scaffold split, ogb Evaluator."))

@@ -15,7 +15,6 @@ matters to a linear head trained with weight decay.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -24,22 +23,19 @@ from torch_geometric.datasets import Planetoid
 from torch_geometric.transforms import NormalizeFeatures
 
 from gnnbench.data.sources import prepared
-from gnnbench.registry import register_dataset
+from gnnbench.registry import dataset_loader, register_dataset
 
 SOURCE = "kimiyoung/planetoid@af6abf4 data/ (MIT); corpora from LINQS (Sen et al. 2008)"
 
 
-def _loader(name: str, normalize: bool) -> Callable[[str | Path | None], Data]:
-    def load(data_root: str | Path | None = None) -> Data:
-        with prepared(name, data_root, download=lambda cache: Planetoid(str(cache), name)) as root:
-            dataset = Planetoid(str(root), name, transform=NormalizeFeatures() if normalize else None)
-        data = dataset[0]
-        data.y[filled_test_ids(Path(dataset.raw_dir) / f"ind.{name.lower()}.test.index")] = -1
-        return data
-
-    features = "row-normalised" if normalize else "raw bag-of-words"
-    load.__doc__ = f"{name} citation graph (Planetoid), public split, {features} features."
-    return load
+def load_planetoid(name: str, normalize: bool, data_root: str | Path | None = None) -> Data:
+    """Planetoid ``name`` with its public split, the filled-in test ids unlabelled (-1), features row-normalised
+    when ``normalize``."""
+    with prepared(name, data_root, download=lambda cache: Planetoid(str(cache), name)) as root:
+        dataset = Planetoid(str(root), name, transform=NormalizeFeatures() if normalize else None)
+    data = dataset[0]
+    data.y[filled_test_ids(Path(dataset.raw_dir) / f"ind.{name.lower()}.test.index")] = -1
+    return data
 
 
 def filled_test_ids(test_index: Path) -> torch.Tensor:
@@ -52,7 +48,8 @@ def filled_test_ids(test_index: Path) -> torch.Tensor:
 for _name, _stats in (("Cora", "2708 nodes, 5278 edges, 1433 features, 7 classes"),
                       ("CiteSeer", "3327 nodes, 4552 edges, 3703 features, 6 classes")):
     register_dataset(_name, tasks=("node_classification", "link_prediction", "architecture_search"), files=_name,
-                     source=SOURCE,
-                     stats=_stats)(_loader(_name, normalize=True))
+                     source=SOURCE, stats=_stats)(dataset_loader(
+        load_planetoid, _name, True, doc=f"{_name} citation graph (Planetoid), public split, row-normalised features."))
     register_dataset(f"{_name}-raw", tasks=("node_classification", "link_prediction"), files=_name, source=SOURCE,
-                     stats=_stats)(_loader(_name, normalize=False))
+                     stats=_stats)(dataset_loader(
+        load_planetoid, _name, False, doc=f"{_name} citation graph (Planetoid), public split, raw 0/1 features."))

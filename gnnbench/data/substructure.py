@@ -31,7 +31,6 @@ available to code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,7 +42,7 @@ from torch_geometric.utils import degree
 
 from gnnbench.data.collection import GraphCollection
 from gnnbench.data.paths import simple_paths
-from gnnbench.registry import register_dataset
+from gnnbench.registry import dataset_loader, register_dataset
 
 PATTERNS = ("triangle", "cycle4", "cycle5", "path3")
 #: nodes per occurrence of each pattern
@@ -146,19 +145,13 @@ def counting_dataset(pattern: str, family: RandomGraphs, level: Level = "graph")
     return dataset
 
 
-def _loader(pattern: str, family: RandomGraphs, level: Level) -> Callable[..., GraphCollection]:
-    def load(data_root: str | None = None) -> GraphCollection:
-        return counting_dataset(pattern, family, level)
-
-    load.__doc__ = f"{level}-level {pattern} counts over {family}, split 30/20/50."
-    return load
-
-
 for _pattern in PATTERNS:
     register_dataset(f"Count-ER-{_pattern}", tasks=("graph_regression",), paper=PAPER,
                      stats=f"5000 G(10, 0.3) graphs, {_pattern} count / std", from_edges=("features", "targets"))(
-        _loader(_pattern, RandomGraphs(), "graph"))
+        dataset_loader(counting_dataset, _pattern, RandomGraphs(), "graph", reads_root=False,
+                       doc=f"graph-level {_pattern} counts over {RandomGraphs()}, split 30/20/50."))
     register_dataset(f"Count-ER-{_pattern}-node", tasks=("inductive_node_regression",), paper=PAPER,
                      stats=f"5000 G(10, 0.3) graphs, per-node {_pattern} count / std",
                      from_edges=("features", "targets"))(
-        _loader(_pattern, RandomGraphs(), "node"))
+        dataset_loader(counting_dataset, _pattern, RandomGraphs(), "node", reads_root=False,
+                       doc=f"node-level {_pattern} counts over {RandomGraphs()}, split 30/20/50."))

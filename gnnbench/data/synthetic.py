@@ -16,13 +16,11 @@ Each dataset has a fixed ``split_idx`` (train / val / test graphs), used by ``sp
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch_geometric.data import Data
 
 from gnnbench.data.collection import GraphCollection
-from gnnbench.registry import register_dataset
+from gnnbench.registry import dataset_loader, register_dataset
 
 SPLIT = (0.8, 0.1)  # train, val fractions of the graphs; the rest is test
 PAPER = "Lim et al., TMLR 2025 (arXiv 2403.12529)"
@@ -78,26 +76,14 @@ def hetero_edge_count(colours: int, num_graphs: int, seed: int = 0, min_nodes: i
     return dataset
 
 
-def _dictionary_loader(n: int) -> Callable[..., GraphCollection]:
-    def load(data_root: str | None = None) -> GraphCollection:
-        return dictionary_lookup(n, 2000)
-
-    load.__doc__ = f"DictionaryLookup with n = {n}: 2,000 graphs, seed 0, split 80/10/10."
-    return load
-
-
-def _hetero_loader(colours: int) -> Callable[..., GraphCollection]:
-    def load(data_root: str | None = None) -> GraphCollection:
-        return hetero_edge_count(colours, 2000)
-
-    load.__doc__ = f"HeteroEdgeCount with {colours} colours: 2,000 graphs, seed 0, split 80/10/10."
-    return load
-
-
 for _n in (5, 10, 20):
     register_dataset(f"DictionaryLookup-{_n}", tasks=("inductive_node_classification",), paper=PAPER,
-                     stats=f"2000 bipartite graphs of {_n} keys + {_n} queries")(_dictionary_loader(_n))
+                     stats=f"2000 bipartite graphs of {_n} keys + {_n} queries")(dataset_loader(
+        dictionary_lookup, _n, 2000, reads_root=False,
+        doc=f"DictionaryLookup with n = {_n}: 2,000 graphs, seed 0, split 80/10/10."))
 for _c in (2, 5, 10):
     register_dataset(f"HeteroEdgeCount-{_c}", tasks=("graph_regression",), paper=PAPER,
                      stats=f"2000 G(n in [10, 30], p=0.3) graphs, {_c} colours",
-                     from_edges=("targets",))(_hetero_loader(_c))
+                     from_edges=("targets",))(dataset_loader(
+        hetero_edge_count, _c, 2000, reads_root=False,
+        doc=f"HeteroEdgeCount with {_c} colours: 2,000 graphs, seed 0, split 80/10/10."))

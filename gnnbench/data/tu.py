@@ -9,7 +9,6 @@ Each loaded dataset carries a ``node_features`` string saying which, and graph t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from torch_geometric.data import InMemoryDataset
@@ -19,7 +18,7 @@ from torch_geometric.utils import degree
 
 from gnnbench.data.collection import GraphCollection
 from gnnbench.data.sources import prepared
-from gnnbench.registry import register_dataset
+from gnnbench.registry import dataset_loader, register_dataset
 
 SOURCE = ("TUDataset collection (Morris et al. 2020); raw files from XuelinHu/Matrix-ResGNN-GraphClassificatio@f76543d "
           "(MUTAG, ENZYMES, PROTEINS) and sunfanyunn/InfoGraph@1f286d5 (NCI1, PTC_MR, IMDB-BINARY)")
@@ -40,14 +39,6 @@ def load_tu(name: str, data_root: str | Path | None = None) -> InMemoryDataset:
     return dataset
 
 
-def _loader(name: str) -> Callable[[str | Path | None], InMemoryDataset]:
-    def load(data_root: str | Path | None = None) -> InMemoryDataset:
-        return load_tu(name, data_root)
-
-    load.__doc__ = f"{name} (TU graph classification), node labels one-hot or one-hot degree."
-    return load
-
-
 # (name, stats, what the loader computes from the edges: the one-hot degree features of a set without labels)
 for _name, _stats, _from_edges in (("MUTAG", "188 graphs, 2 classes, 7 node labels", ()),
                                    ("PROTEINS", "1113 graphs, 2 classes, 3 node labels", ()),
@@ -57,4 +48,5 @@ for _name, _stats, _from_edges in (("MUTAG", "188 graphs, 2 classes, 7 node labe
                                    ("IMDB-BINARY", "1000 graphs, 2 classes, no node labels (one-hot degree)",
                                     ("features",))):
     register_dataset(_name, tasks=GRAPH, files=_name, source=SOURCE, stats=_stats, ships_split=False,
-                     from_edges=_from_edges)(_loader(_name))
+                     from_edges=_from_edges)(dataset_loader(
+        load_tu, _name, doc=f"{_name} (TU graph classification), node labels one-hot or one-hot degree."))
