@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch_geometric.nn import GATConv
 
-from gnnbench.models.baselines import LayerStack
+from gnnbench.models.baselines import LayerStack, widths
 from gnnbench.models.forwardgnn.layers import GAT_HEADS, Backbone, make_conv
 
 
@@ -18,10 +18,8 @@ class BackpropGNN(LayerStack):
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
                  backbone: Backbone = "gcn") -> None:
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-        dims = [in_channels] + [hidden_channels] * (num_layers - 1)
-        layers = [make_conv(backbone, i, o) for i, o in zip(dims[:-1], dims[1:], strict=True)]
-        layers.append(GATConv(dims[-1], out_channels, heads=GAT_HEADS, concat=False) if backbone == "gat"
-                      else make_conv(backbone, dims[-1], out_channels))
+        *hidden, (last_in, _) = widths(in_channels, hidden_channels, out_channels, num_layers)
+        layers = [make_conv(backbone, i, o) for i, o in hidden]
+        layers.append(GATConv(last_in, out_channels, heads=GAT_HEADS, concat=False) if backbone == "gat"
+                      else make_conv(backbone, last_in, out_channels))
         super().__init__(layers, 0.0, F.relu)
