@@ -554,7 +554,7 @@ def test_verbose_epoch_lines_name_their_run(write_suite, tmp_path, monkeypatch):
     """``run -v`` shows each epoch as it passes; with several runs in a suite, each line says whose it is."""
     from rich.progress import Progress
 
-    from gnnbench import cli
+    from gnnbench.cli import run
 
     shown: list[str] = []
 
@@ -564,7 +564,7 @@ def test_verbose_epoch_lines_name_their_run(write_suite, tmp_path, monkeypatch):
                 shown.append(fields["description"])
             super().update(task_id, **fields)
 
-    monkeypatch.setattr(cli, "_progress", lambda console: Recording(console=console, disable=True))
+    monkeypatch.setattr(run, "progress_bars", lambda console: Recording(console=console, disable=True))
     path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     assert main(["run", str(path), "--results", str(tmp_path), "-v", "-q"]) == 0
     assert [line.split(":")[0] for line in shown] == [f"  mlp (default) on Cora seed {s}, epoch {e}"
