@@ -32,6 +32,7 @@ class Formula:
     name: str = ""
 
     def to_dimacs(self) -> str:
+        """The formula as DIMACS text, for a solver outside python-sat (:func:`parse_dimacs` reads it back)."""
         lines = [f"p cnf {self.num_vars} {len(self.clauses)}"]
         lines += [" ".join(map(str, clause)) + " 0" for clause in self.clauses]
         return "\n".join(lines) + "\n"
