@@ -313,6 +313,34 @@ def test_a_signal_while_the_final_leaderboard_is_written_waits_for_it_then_count
     assert "(2)" in (results / "cli" / "leaderboard.md").read_text()
 
 
+@pytest.mark.parametrize("command", ["leaderboard", "prune"])
+def test_a_signal_while_leaderboard_or_prune_writes_the_tables_waits_for_them(command, write_suite, capsys, tmp_path,
+                                                                              monkeypatch, request):
+    """The page, the CSV and the Markdown describe the same records after Ctrl-C too; the message says only that
+    the command was interrupted (it has no runs to resume)."""
+    from gnnbench import leaderboard
+
+    path, results = write_suite(GOOD.format(dataset="Cora", model="mlp")), tmp_path / "r"
+    assert main(["run", str(path), "--results", str(results), "-q"]) == 0
+    path.write_text(path.read_text().replace("seeds: 2", "seeds: 1"))  # one run for prune to set aside
+    real_csv = leaderboard.to_csv
+
+    def csv_then_ctrl_c(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # after the records, before the tables
+        return real_csv(*args, **kwargs)
+
+    monkeypatch.setattr(leaderboard, "to_csv", csv_then_ctrl_c)
+    original = signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may ignore SIGINT
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, original))
+    argv = ["leaderboard", str(results / "cli"), "--html"] if command == "leaderboard" else \
+        ["prune", str(path), "--results", str(results)]
+    assert main([*argv, "-q"]) == 130
+    assert capsys.readouterr().err.endswith("gnnbench: interrupted\n")
+    n = 2 if command == "leaderboard" else 1
+    assert pd.read_csv(results / "cli" / "leaderboard.csv")["n"].tolist() == [n]
+    assert f"({n})" in (results / "cli" / "leaderboard.md").read_text()
+
+
 def test_sigterm_is_handled_as_an_interrupt(write_suite, capsys, tmp_path, monkeypatch):
     """A batch scheduler's time limit sends SIGTERM: the finished runs get their leaderboard, as on Ctrl-C."""
     from gnnbench.harness.executors import LocalExecutor

@@ -86,9 +86,9 @@ def _handle(args: argparse.Namespace, console: Console) -> int:
         return EX_IOERR
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated) or TERMINATED.is_set()
-        kept = ("the rows measured so far are written" if args.command == "profile" else
-                "finished runs are recorded, rerun the same command to resume")
-        print(f"gnnbench: {'terminated' if terminated else 'interrupted'}; {kept}", file=sys.stderr)
+        kept = {"run": "; finished runs are recorded, rerun the same command to resume",
+                "profile": "; the rows measured so far are written"}.get(args.command, "")
+        print(f"gnnbench: {'terminated' if terminated else 'interrupted'}{kept}", file=sys.stderr)
         return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     finally:
         if main_thread:  # None: a handler not installed from Python, which the default stands for

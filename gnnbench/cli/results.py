@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from gnnbench.cli.signals import uninterrupted
 from gnnbench.cli.tables import board_table, compare_table
 from gnnbench.errors import GnnbenchError
 
@@ -32,9 +33,12 @@ def rebuild_leaderboard(args: argparse.Namespace, console: Console) -> int:
             warnings.warn(f"--html: {directory} holds profiles, which have no HTML page; their tables are the "
                           ".md and .csv files", stacklevel=1)
         for name in profiles:
-            console.print("wrote " + ", ".join(map(str, ProfileWriter.reopened(directory, name).finish()[1:])))
+            with uninterrupted():  # its CSV and Markdown describe the same records
+                written = ProfileWriter.reopened(directory, name).finish()[1:]
+            console.print("wrote " + ", ".join(map(str, written)))
         return 0
-    board = leaderboard.build(directory, html=args.html)
+    with uninterrupted():  # the CSV, Markdown and HTML describe the same records
+        board = leaderboard.build(directory, html=args.html)
     console.print(board_table(board.board, directory.name))
     if board.notice:  # on stderr, -q or not, as the page has it atop its tables
         print(f"gnnbench: note: {board.notice}", file=sys.stderr)

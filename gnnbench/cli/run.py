@@ -170,12 +170,13 @@ def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices
     if not stale and not changed:
         return
     driver.preflight(suite, suite.specs, data_root, devices=devices)  # nothing moves when the suite cannot run
-    store.set_aside({**stale, **changed})
+    with uninterrupted():  # the records moved and the leaderboard rebuilt, or neither
+        store.set_aside({**stale, **changed})
+        leaderboard.refresh(store.directory, suite.name)
     for records, why in ((stale, "of another suite file or --smoke EPOCHS"),
                          (changed, "made with another version of their plugin files or data")):
         if records:
             print(f"gnnbench: note: set aside {_describe(records)} of an earlier smoke check, {why}", file=sys.stderr)
-    leaderboard.refresh(store.directory, suite.name)
 
 
 def prune_suite(args: argparse.Namespace, console: Console) -> int:
@@ -205,12 +206,13 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
     if args.dry_run:
         console.print(f"{suite.name}: would set aside {_describe(stale)}{why} (--dry-run: nothing moved)")
         return 0
-    moved = store.set_aside(stale)
+    with uninterrupted():  # the records moved and the leaderboard rebuilt, or neither: its tables would count them
+        moved = store.set_aside(stale)
+        store.expect(suite.name, str(suite.path), suite.all_run_ids)
+        board = leaderboard.refresh(store.directory, suite.name)
     records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
     console.print(f"{suite.name}: set aside {_describe(stale)}{records}{why} into {store.directory / STALE_FILE} "
                   "(a later run of a suite file they are runs of takes them back)")
-    store.expect(suite.name, str(suite.path), suite.all_run_ids)
-    board = leaderboard.refresh(store.directory, suite.name)
     console.print(f"leaderboard rebuilt: {board.csv}" if board else f"no records left: leaderboard files removed "
                   f"from {store.directory}")
     return 0
