@@ -34,6 +34,11 @@ def replaced(path: Path, durable: bool = False) -> Iterator[Path]:
                 os.close(fd)
         os.chmod(partial, 0o644)  # mkstemp's 0o600 would hide the file from the group
         os.replace(partial, path)
+    except OSError as exc:  # a full disk: named by the file meant (a write's error names no file at all)
+        Path(partial).unlink(missing_ok=True)
+        if exc.filename in (None, partial) and exc.errno is not None:
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from None
+        raise
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise

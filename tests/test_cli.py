@@ -383,6 +383,40 @@ def test_sigterm_still_says_terminated_when_a_library_reraises_it_as_ctrl_c(writ
     assert "gnnbench: terminated; finished runs" in capsys.readouterr().err
 
 
+def test_a_full_disk_names_the_file_it_could_not_write(write_suite, capsys, tmp_path, monkeypatch):
+    """A write's ENOSPC names no file: the records' and the tables' files are named for it, exit 74; the records
+    written before are kept and nothing is half-written."""
+    import errno
+
+    from gnnbench import files
+    from gnnbench.harness import store
+
+    path, results = write_suite(GOOD.format(dataset="Cora", model="mlp")), tmp_path / "r"
+    real_write, writes = os.write, []
+
+    def fills_after_one(fd, data):
+        writes.append(fd)
+        if len(writes) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(store.os, "write", fills_after_one)
+    assert main(["run", str(path), "--results", str(results), "-q"]) == 74
+    runs = results / "cli" / "runs.jsonl"
+    assert capsys.readouterr().err.endswith(f"gnnbench: error: {runs}: No space left on device\n")
+    assert len(runs.read_text().splitlines()) == 1
+    monkeypatch.undo()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", full)  # the last step of writing a table's file
+    assert main(["leaderboard", str(results / "cli"), "-q"]) == 74
+    csv = results / "cli" / "leaderboard.csv"
+    assert capsys.readouterr().err == f"gnnbench: error: {csv}: No space left on device\n"
+    assert not list((results / "cli").glob(".*.partial"))
+
+
 def test_a_file_that_cannot_be_written_is_one_line_naming_it(capsys, tmp_path):
     """An OSError (a folder where a leaderboard file goes, no permission, a full disk) names the file the user
     knows, not the temporary one it was written through, and prints no traceback; --out is checked before a

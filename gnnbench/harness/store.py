@@ -104,7 +104,7 @@ class RunStore:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 _cut_torn_tail(fd)
-                yield RecordWriter(fd)
+                yield RecordWriter(fd, self.path)
             finally:
                 os.close(fd)
 
@@ -135,7 +135,7 @@ class RunStore:
             fd = os.open(self.directory / target, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 _cut_torn_tail(fd)
-                RecordWriter(fd).write(b"".join(line.rstrip(b"\n") + b"\n" for line in moved))
+                RecordWriter(fd, self.directory / target).write(b"".join(line.rstrip(b"\n") + b"\n" for line in moved))
             finally:
                 os.close(fd)
             with replaced(self.directory / source, durable=True) as kept:
@@ -209,8 +209,11 @@ def latest(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 class RecordWriter:
-    def __init__(self, fd: int) -> None:
+    """Appends whole lines to the open file ``path`` (``fd``), each synced before it counts as written."""
+
+    def __init__(self, fd: int, path: Path) -> None:
         self._fd = fd
+        self.path = path
 
     def append(self, record: dict[str, Any]) -> None:
         self.write(encode(record))
@@ -218,10 +221,13 @@ class RecordWriter:
     def write(self, lines: bytes) -> None:
         """Whole lines, synced before returning."""
         view = memoryview(lines)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fsync(self._fd)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fsync(self._fd)
+        except OSError as exc:  # a full disk: named by the file (the write's own error names none)
+            raise type(exc)(exc.errno, exc.strerror, str(self.path)) from None
 
 
 def encode(record: dict[str, Any]) -> bytes:
