@@ -176,7 +176,9 @@ class RunStore:
             yield
             return
         self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / ".lock").open("a") as lock:
+        # read-only: flock needs no write access, so a lock file another user made (a folder a group shares) locks
+        fd = os.open(self.directory / ".lock", os.O_RDONLY | os.O_CREAT, 0o644)
+        with os.fdopen(fd) as lock:
             if not _try_lock(lock, fcntl.LOCK_EX):
                 raise GnnbenchError(f"{self.directory}: another gnnbench process is writing these results")
             self._holding = True
