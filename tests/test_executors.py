@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import platform
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -169,6 +170,7 @@ def test_the_driver_reads_its_own_environment_before_any_run(tiny_suite, tmp_pat
     class Checks:
         name = "local"
         runs_here = True
+        in_process = False
 
         def map(self, specs, data_root=None):
             read_before_runs.append(env._static.cache_info().currsize == 1)
@@ -200,6 +202,63 @@ def test_a_killed_worker_fails_only_its_run_and_the_driver_keeps_going(write_sui
     assert all(r["task_label"] == "node_classification" and r["env"]["recorded_by"] == "driver"
                and r["started_at"] <= r["finished_at"] for r in by_model["dies"])
     assert all(r["status"] == "ok" for r in by_model["mlp"])
+
+
+def test_a_run_that_kills_the_local_driver_is_named_run_again_once_then_recorded_failed(write_suite, tmp_path):
+    """The local executor runs in the driver's process: a run that kills it (here SIGKILL, as the OOM killer
+    sends; a segfault alike) took the suite down on every resume, naming nothing. Now the next run names it and runs
+    it again (a ``kill -9`` of the user's is resumed so), and a second death in a row records it as failed, so the
+    suite goes on to the runs after it."""
+    import subprocess
+    import sys
+
+    (tmp_path / "dies.py").write_text(CRASHING_PLUGIN)
+    path = write_suite("""\
+        name: crash
+        plugins: [dies.py]
+        defaults: {seeds: 1, epochs: 2}
+        experiments:
+          - task: node_classification
+            datasets: [Cora]
+            models: [dies, mlp]
+        """)
+    results = tmp_path / "results"
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "gnnbench", "run", str(path), "--results", str(results), "-q"],
+                              capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1])
+
+    first, second, third = run(), run(), run()
+    assert first.returncode == second.returncode == -9  # SIGKILL, as a shell shows 137
+    assert "died" not in first.stderr
+    assert ("gnnbench: note: the gnnbench process running dies (default) on Cora seed 0 died without recording it "
+            "(killed, out of memory, or a crash in native code); it runs again now") in second.stderr
+    assert third.returncode == 1  # a failed run, recorded
+    assert "died without recording it 2 times in a row" in third.stderr and "recorded as failed" in third.stderr
+    records = RunStore(results / "crash").latest()
+    by_model = {r["spec"]["model"]: r for r in records.values()}
+    assert by_model["mlp"]["status"] == "ok"
+    assert by_model["dies"]["status"] == "failed" and by_model["dies"]["error"]["type"] == "ProcessDied"
+    assert not (results / "crash" / ".running.json").exists()
+    fourth = run()
+    assert fourth.returncode == 1 and "died" not in fourth.stderr  # kept as failed, as any failed run
+
+
+def test_a_note_left_by_a_run_that_was_recorded_or_is_no_run_of_the_suite_is_dropped(tiny_suite, tmp_path):
+    """The process can die between a run's record and clearing its note: that run is done, not dead; and a note
+    naming no run of the suite (edited since) names nothing to rerun."""
+    suite = load_suite(tiny_suite())
+    store = RunStore(tmp_path / "results")
+    driver.run(suite, store, LocalExecutor())
+    spec = suite.specs[0]
+    for run_id, started in ((spec.run_id, "2000-01-01T00:00:00+00:00"), ("no-such-run", "2000-01-01T00:00:00+00:00")):
+        store.mark_running(run_id, deaths=1)
+        note = store.left_running()
+        (store.directory / ".running.json").write_text(json.dumps({**note, "started_at": started}))
+        with store.writer() as writer:
+            assert driver.died(suite, store, writer) is None
+        assert store.left_running() is None
+    assert all(r["status"] == "ok" for r in store.records())
 
 
 def test_a_worker_found_dead_at_the_next_submission_hands_the_rest_to_a_fresh_pool(tiny_suite, monkeypatch):
@@ -332,6 +391,7 @@ def test_devices_are_checked_where_the_runs_execute(write_suite, tmp_path, monke
     class Cluster:
         name = "ray"
         runs_here = False
+        in_process = False
         handed_out = 0
 
         def map(self, specs, data_root=None):

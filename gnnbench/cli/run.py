@@ -105,6 +105,14 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
 
     def on_plan(plan: driver.Plan) -> None:
         note_stale(plan)
+        if plan.died is not None:  # on stderr, -q or not: no record of its own says what happened
+            dead = plan.died
+            print(f"gnnbench: note: the gnnbench process running {_run_label(dead.spec)} died without recording it "
+                  + (f"{dead.deaths} times in a row (a crash in native code, or killed: out of memory?); recorded as "
+                     "failed, so the suite goes on (--executor process runs each run in a worker process, whose death "
+                     "fails only its run)" if dead.recorded_failed else
+                     "(killed, out of memory, or a crash in native code); it runs again now, and is recorded as failed "
+                     "if it takes the process down again"), file=sys.stderr)
         dirty = modified_checkout()
         if plan.todo and dirty:  # on stderr, -q or not: before hours of records
             print(f"gnnbench: note: this gnnbench checkout has uncommitted changes outside results/: the new records "

@@ -6,7 +6,7 @@ import contextlib
 import io
 import json
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
@@ -18,9 +18,10 @@ from torch_geometric import seed_everything
 from gnnbench.data.digest import data_sha256_or_none
 from gnnbench.errors import ConfigError, GnnbenchError
 from gnnbench.harness.env import host_environment, plugin_sources
+from gnnbench.harness.executors import ProcessDied, worker_failure
 from gnnbench.harness.runner import device_problem
 from gnnbench.harness.spec import RunSpec, Suite
-from gnnbench.harness.store import STALE_FILE, RunStore, recorded_sources
+from gnnbench.harness.store import STALE_FILE, RecordWriter, RunStore, recorded_sources
 from gnnbench.registry import DATASETS, defined_in
 from gnnbench.settings import canonical_json
 
@@ -29,6 +30,9 @@ class Executor(Protocol):
     name: str
     #: Whether the runs execute on this machine, so that its devices are theirs (False on a cluster).
     runs_here: bool
+    #: Whether the runs execute in the driver's own process, so that a run that kills it (a crash in native code,
+    #: the OOM killer) kills the driver too: :func:`run` then notes each run in the store while it executes.
+    in_process: bool
 
     def map(self, specs: list[RunSpec], data_root: str | None = None) -> Any: ...
 
@@ -51,6 +55,18 @@ class Plan:
     edited: dict[str, list[str]] = field(default_factory=dict)
     #: plugin datasets whose records' data could not be checked, and why (:attr:`DataDigests.unchecked`)
     unchecked: dict[str, str] = field(default_factory=dict)
+    #: the run an earlier driver's process died in, unrecorded (:func:`died`; set by :func:`run`)
+    died: Died | None = None
+
+
+@dataclass(frozen=True)
+class Died:
+    """A run that took the driver's process down (:meth:`RunStore.left_running`): ``deaths`` processes in a row,
+    and whether it is now recorded as failed (the second death) rather than run again."""
+
+    spec: RunSpec
+    deaths: int
+    recorded_failed: bool
 
 
 @dataclass
@@ -254,20 +270,66 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
     summary = Summary()
     host_environment()  # the driver's code is what it imported now: a failure it records hours later says so
     with store.writer() as writer:
+        dead = died(suite, store, writer)  # before planning: recorded failed, it is not run again
         planned = prepare(suite, store, rerun_failed, data_root, devices=executor.runs_here)
+        planned.died = dead
         if planned.restorable:  # under this lock: nothing can record them meanwhile
             store.restore(planned.restorable)
         summary.failed_kept = planned.failed_kept
         if on_plan is not None:
             on_plan(planned)
         store.expect(suite.name, str(suite.path), suite.all_run_ids)  # the whole suite, --only or not
-        for record in executor.map(planned.todo, data_root):
-            writer.append(record)
-            if record["status"] == "ok":
-                summary.ok += 1
-            else:
-                summary.failed += 1
-                summary.failures.append(record)
-            if on_record is not None:
-                on_record(record)
+        try:
+            for record in _records(executor, planned.todo, data_root, store, dead):
+                writer.append(record)
+                if record["status"] == "ok":
+                    summary.ok += 1
+                else:
+                    summary.failed += 1
+                    summary.failures.append(record)
+                if on_record is not None:
+                    on_record(record)
+        finally:  # an exception or Ctrl-C, not a death: only a process that died leaves the note behind
+            store.clear_running()
     return summary
+
+
+def _records(executor: Executor, specs: list[RunSpec], data_root: str | None, store: RunStore,
+             dead: Died | None) -> Iterator[dict[str, Any]]:
+    """The executor's records of ``specs``; runs executing in this process are handed over one at a time, each
+    noted in the store while it runs (:meth:`RunStore.mark_running`), so that a run that kills the process is
+    named by the next invocation, not lost without a word."""
+    if not executor.in_process:
+        yield from executor.map(specs, data_root)
+        return
+    for spec in specs:
+        store.mark_running(spec.run_id, dead.deaths if dead is not None and dead.spec == spec else 0)
+        yield from executor.map([spec], data_root)
+
+
+#: how many processes in a row a run may take down before it is recorded as failed rather than run again
+DEATHS_BEFORE_FAILED = 2
+
+
+def died(suite: Suite, store: RunStore, writer: RecordWriter) -> Died | None:
+    """The run of ``suite`` an earlier driver's process died in, unrecorded: killed (``kill -9``, the OOM killer)
+    or crashed in native code, which no record can say. Run again after one death, as an interrupted run is; after
+    :data:`DEATHS_BEFORE_FAILED` in a row it is recorded as failed, so that the suite goes on past a run that
+    crashes the process instead of stopping there on every resume."""
+    left = store.left_running()
+    store.clear_running()
+    spec = next((s for s in suite.specs if s.run_id == left["run_id"]), None) if left else None
+    if left is None or spec is None:
+        return None
+    if any(r["run_id"] == spec.run_id and r.get("started_at", "") >= left["started_at"]
+           for r in store.records(only={spec.run_id})):
+        return None  # recorded after all: the process died between the record and clearing the note
+    deaths = int(left["deaths"]) + 1
+    if deaths < DEATHS_BEFORE_FAILED:
+        return Died(spec, deaths, recorded_failed=False)
+    writer.append(worker_failure(spec, ProcessDied(
+        f"the gnnbench process died while this run ran, {deaths} times in a row, without recording it (a crash in "
+        "native code, or killed: out of memory?); --rerun-failed runs it again, and --executor process runs it in "
+        "a worker process, whose death fails only its run"), left["started_at"]))
+    return Died(spec, deaths, recorded_failed=True)
+

@@ -29,9 +29,9 @@ import torch
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import cpu_count, host_environment
-from gnnbench.harness.runner import execute, identity, utc_now
+from gnnbench.harness.runner import execute, identity
 from gnnbench.harness.spec import RunSpec
-from gnnbench.harness.store import SCHEMA
+from gnnbench.harness.store import SCHEMA, utc_now
 
 if TYPE_CHECKING:  # driver imports this module's executors' users; the Protocol is for annotations only
     from gnnbench.harness.driver import Executor
@@ -42,11 +42,16 @@ _CONTEXT = multiprocessing.get_context("spawn")
 RunEpochCallback = Callable[[RunSpec, int, Mapping[str, float]], None]
 
 
+class ProcessDied(RuntimeError):
+    """A run whose process died while it ran, so that no record of its own says why."""
+
+
 class LocalExecutor:
     """The runs one after another in this process: the only executor that can show each epoch."""
 
     name = "local"
     runs_here = True
+    in_process = True
 
     def __init__(self, on_epoch: RunEpochCallback | None = None) -> None:
         self.on_epoch = on_epoch
@@ -62,6 +67,7 @@ class ProcessExecutor:
 
     name = "process"
     runs_here = True
+    in_process = False
 
     def __init__(self, workers: int | None = None) -> None:
         """``workers`` processes (default: one per core), each with ``OMP_NUM_THREADS`` threads when it is set (as

@@ -35,8 +35,9 @@ import torch
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import plugin_sources
 from gnnbench.harness.executors import worker_failure
-from gnnbench.harness.runner import execute, utc_now
+from gnnbench.harness.runner import execute
 from gnnbench.harness.spec import RunSpec
+from gnnbench.harness.store import utc_now
 
 #: The task's name: Ray titles the worker process ``ray::gnnbench_run`` while it runs one.
 TASK_NAME = "gnnbench_run"
@@ -65,6 +66,7 @@ class RayExecutor:
 
     name = "ray"
     runs_here = False  # the workers check their own devices
+    in_process = False
 
     def __init__(self, address: str | None = None, num_cpus: float = 1, num_gpus: float = 0,
                  max_retries: int = 2) -> None:

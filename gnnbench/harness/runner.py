@@ -11,7 +11,6 @@ import sysconfig
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from gnnbench.harness.allocator import keep_freed_memory
 from gnnbench.harness.env import environment, git_commit, plugin_sources
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.spec import RunSpec
-from gnnbench.harness.store import SCHEMA, encode, has_metric
+from gnnbench.harness.store import SCHEMA, encode, has_metric, utc_now
 from gnnbench.kernels import scatter_provider
 from gnnbench.registry import DATASETS, MODELS, TASKS, defined_in, load_plugin
 from gnnbench.tasks.base import Budget, RunContext, Task
@@ -184,6 +183,3 @@ def downsample(history: Mapping[str, list[float]], points: int = HISTORY_POINTS)
         out[key] = [round(values[e], 6) for e in epochs if e < len(values)]
     return out
 
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -19,6 +19,7 @@ import re
 import tempfile
 import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +34,8 @@ RUNS_FILE = "runs.jsonl"
 STALE_FILE = "stale.jsonl"
 #: the runs the last suite run here expects, while some are unrecorded (:meth:`RunStore.expect`)
 EXPECTED_FILE = "expected.json"
+#: the run executing in the driver's own process now (:meth:`RunStore.mark_running`)
+RUNNING_FILE = ".running.json"
 
 
 class RunStore:
@@ -151,6 +154,28 @@ class RunStore:
         with replaced(path) as partial:
             partial.write_text(json.dumps({"suite": suite, "file": file, "run_ids": ids}) + "\n", encoding="utf-8")
 
+    def mark_running(self, run_id: str, deaths: int) -> None:
+        """Note that the run ``run_id`` executes in the driver's own process from now on, after ``deaths`` earlier
+        processes died running it. Left behind when that process dies with it (a crash in native code, the OOM
+        killer, ``kill -9``), the note names the run no record does (:meth:`left_running`)."""
+        with replaced(self.directory / RUNNING_FILE) as partial:
+            partial.write_text(json.dumps({"run_id": run_id, "deaths": deaths, "started_at": utc_now()}) + "\n",
+                               encoding="utf-8")
+
+    def clear_running(self) -> None:
+        """No run executes in the driver's process any more: it finished, failed or was interrupted."""
+        (self.directory / RUNNING_FILE).unlink(missing_ok=True)
+
+    def left_running(self) -> dict[str, Any] | None:
+        """The note :meth:`mark_running` left when the process running that run died: ``run_id``, ``deaths``
+        (before it) and ``started_at``; None when there is none, or it is not gnnbench's JSON (a note, not a
+        record: nothing is lost without it)."""
+        try:
+            note = json.loads((self.directory / RUNNING_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return note if isinstance(note, dict) and {"run_id", "deaths", "started_at"} <= note.keys() else None
+
     def expected(self) -> dict[str, Any] | None:
         """What :meth:`expect` noted: ``suite``, ``file`` and ``run_ids``; None when nothing is expected."""
         path = self.directory / EXPECTED_FILE
@@ -196,6 +221,11 @@ def _try_lock(file: IO[str], mode: int) -> bool:
     except BlockingIOError:
         return False
     return True
+
+
+def utc_now() -> str:
+    """A record's timestamps: UTC, to the second, ISO 8601 (so that they sort as text)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def latest(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
