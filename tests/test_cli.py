@@ -189,6 +189,7 @@ def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(wri
     err = capsys.readouterr().err
     assert err.startswith("gnnbench: note: 2 runs (mlp on Cora: 2) recorded in")
     assert f"`gnnbench prune {new} --results {results}`" in err  # a command that finds them, as written
+    assert "Or by another suite file also named 'cli'" in err  # whose records prune would set aside
     assert main(["run", str(new), "--results", str(results), "-q"]) == 0
     err = capsys.readouterr().err
     assert "gnnbench: note: 2 runs (mlp on Cora: 2)" in err  # the real run says so too, and so does its leaderboard:

@@ -57,7 +57,9 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
         if plan.stale:  # on stderr, -q or not: such records silently double the seeds of the leaderboard's rows
             print(f"gnnbench: note: {_describe(plan.stale)} recorded in {store.path} "
                   f"{'is' if len(plan.stale) == 1 else 'are'} no run of this suite (made under other defaults or an "
-                  f"earlier version of the suite file?); the leaderboard counts them until {prune} sets them aside",
+                  f"earlier version of the suite file? Or by another suite file also named '{suite.name}': then name "
+                  f"this one otherwise, or give it its own --results); the leaderboard counts them until {prune} sets "
+                  "them aside",
                   file=sys.stderr)
         if plan.restorable:  # an edit undone: the runs set aside are this suite's again
             one = len(plan.restorable) == 1
