@@ -580,6 +580,7 @@ def test_a_leaderboard_of_part_of_a_suite_says_so_until_the_rest_is_recorded(wri
     page = leaderboard.build(store.directory, html=True)
     assert f"Incomplete: 1 of the 2 runs of suite parts ({suite.path}) are recorded" in page.markdown.read_text()
     assert f"Incomplete: 1 of the 2 runs of suite parts ({suite.path}) are recorded" in page.html.read_text()
+    assert f"`gnnbench run {suite.path} --results {tmp_path}` runs the rest" in page.notice  # not the --only run
     driver.run(suite, store, LocalExecutor())
     assert store.expected()["run_ids"] == sorted(suite.all_run_ids)
     assert "Incomplete" not in leaderboard.build(store.directory).markdown.read_text()

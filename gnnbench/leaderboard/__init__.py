@@ -101,13 +101,13 @@ def suite_notice(directory: Path, latest: dict[str, dict]) -> str:
     if expected is None:
         return ""
     ids, suite = set(expected["run_ids"]), f"suite {expected['suite']} ({expected['file']})"
+    root = "" if directory.parent == Path("results") else f" --results {directory.parent}"
     parts = []
     recorded = len(ids & latest.keys())
-    if recorded < len(ids):
+    if recorded < len(ids):  # the whole suite file's runs, which an earlier --only left out too
         parts.append(f"Incomplete: {recorded} of the {len(ids)} runs of {suite} are recorded; the tables show "
-                     "those. The command that ran them, run again, runs the rest.")
+                     f"those. `gnnbench run {expected['file']}{root}` runs the rest.")
     if others := len(latest.keys() - ids):
-        root = "" if directory.parent == Path("results") else f" --results {directory.parent}"
         parts.append(f"{others} record{'s' * (others > 1)} here {'are' if others > 1 else 'is'} no run of {suite} as "
                      "last run (made under other defaults or an earlier version of the file); the tables count "
                      f"{'them' if others > 1 else 'it'} until `gnnbench prune {expected['file']}{root}` sets "
