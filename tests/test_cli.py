@@ -265,6 +265,19 @@ def test_an_interrupted_run_leaves_a_leaderboard_of_its_finished_runs(write_suit
     assert pd.read_csv(results / "cli" / "leaderboard.csv")["n"].tolist() == [1]
 
 
+def test_prune_explains_an_edited_hyperparameter_by_its_values(write_suite, capsys, tmp_path):
+    """An edited hyperparameter changes the configuration label too (``default`` -> ``lr=0.001``): the record is
+    still matched to the suite's one run of that model, dataset and seed, and the reason names the value."""
+    suite = GOOD.format(dataset="Cora", model="mlp").replace("seeds: 2", "seeds: 1")
+    path, results = write_suite(suite), tmp_path / "r"
+    assert main(["run", str(path), "--results", str(results), "-q"]) == 0
+    path.write_text(suite.replace("models: [mlp]", "models: [{name: mlp, hparams: {lr: 0.001}}]"))
+    capsys.readouterr()
+    assert main(["prune", str(path), "--results", str(results), "--dry-run"]) == 0
+    assert "would set aside 1 run (mlp on Cora: 1): hparams.lr 0.01 -> 0.001 (1 run)" in \
+        " ".join(capsys.readouterr().out.split())
+
+
 def test_a_second_ctrl_c_while_the_leaderboard_is_written_does_not_tear_it(write_suite, capsys, tmp_path,
                                                                            monkeypatch, request):
     """Impatient users press Ctrl-C twice: the CSV and the Markdown must still describe the same records."""

@@ -245,13 +245,17 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], edited: dict[str,
     from gnnbench.settings import described, run_setting
 
     def key(spec: dict[str, Any]) -> tuple[Any, ...]:
-        return (spec.get("experiment"), spec["task"], spec["dataset"], spec["model"], spec.get("config"),
+        return (spec.get("experiment"), spec["task"], spec["dataset"], spec["model"],
                 scenario_label(spec.get("scenario")), spec["seed"])
 
-    ours = {key(s.to_dict()): run_setting(s.to_dict()) for s in suite.specs}
+    ours: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}  # key -> config label -> the suite's setting
+    for s in suite.specs:
+        ours.setdefault(key(s.to_dict()), {})[s.config] = run_setting(s.to_dict())
     reasons: Counter[str] = Counter()
     for run_id, record in stale.items():
-        now = ours.get(key(record["spec"]))
+        configs = ours.get(key(record["spec"]), {})
+        # the same configuration's run, else the one run left where an edit changed its label (lr 0.01 -> 0.001)
+        now = configs.get(record["spec"].get("config"), next(iter(configs.values())) if len(configs) == 1 else None)
         if run_id in edited:
             reasons[f"made with another version of {', '.join(edited[run_id])}"] += 1
         elif now is None:
