@@ -824,6 +824,12 @@ def test_a_results_folder_stands_for_its_leaderboard_csv(pair, tmp_path, capsys)
     assert main(["compare", str(pair[0]), str(empty)]) == 2
     assert capsys.readouterr().err.endswith(f"no such leaderboard CSV (its records are there: gnnbench leaderboard "
                                             f"{empty} writes it)\n")
+    root = tmp_path / "results"
+    (root / "quickstart").mkdir(parents=True)
+    (root / "quickstart" / "leaderboard.csv").write_bytes(pair[1].read_bytes())
+    assert main(["compare", str(pair[0]), str(root)]) == 2  # a results root: which of its suites?
+    assert capsys.readouterr().err.endswith(f"no such leaderboard CSV (a results root? pass one of its suite folders, "
+                                            f"{root}/SUITE: quickstart)\n")
 
 
 def test_the_readme_and_docs_compare_examples_are_what_the_command_prints_now():

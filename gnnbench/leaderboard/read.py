@@ -38,10 +38,16 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     takes the place of the metric with direction ``min``. ``keys`` must identify a row.
     """
     if not path.is_file():
-        others = sorted(p.name for p in path.parent.glob("*.csv")) if path.name == "leaderboard.csv" else []
-        hint = (f" (its records are there: gnnbench leaderboard {path.parent} writes it)"
-                if (path.parent / RUNS_FILE).is_file() else f" (the folder has {', '.join(others)}: pass one)"
-                if others else "")
+        named_folder = path.name == "leaderboard.csv"  # the CSV a folder argument stands for
+        others = sorted(p.name for p in path.parent.glob("*.csv")) if named_folder else []
+        suites = sorted(p.parent.name for p in path.parent.glob("*/leaderboard.csv")) if named_folder else []
+        hint = ""
+        if (path.parent / RUNS_FILE).is_file():
+            hint = f" (its records are there: gnnbench leaderboard {path.parent} writes it)"
+        elif others:
+            hint = f" (the folder has {', '.join(others)}: pass one)"
+        elif suites:
+            hint = f" (a results root? pass one of its suite folders, {path.parent}/SUITE: {', '.join(suites)})"
         raise GnnbenchError(f"{path}: no such leaderboard CSV{hint}")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
