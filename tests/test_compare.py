@@ -832,6 +832,29 @@ def test_a_results_folder_stands_for_its_leaderboard_csv(pair, tmp_path, capsys)
                                             f"{root}/SUITE: quickstart)\n")
 
 
+def test_compare_notes_a_side_whose_suite_is_not_all_recorded(write_suite, tmp_path, capsys):
+    """A leaderboard built after an interrupt or ``--only`` holds part of a suite; compare says so, as its page
+    does, rather than judging its rows as if whole."""
+    path = write_suite("""\
+        name: parts
+        defaults: {seeds: 1, epochs: 2}
+        experiments:
+          - {name: first, task: node_classification, datasets: [Cora], models: [mlp]}
+          - {name: second, task: node_classification, datasets: [Cora], models: [gcn]}
+        """)
+    results = tmp_path / "results"
+    assert main(["run", str(path), "--results", str(results), "--only", "first", "-q"]) == 0
+    folder = results / "parts"
+    capsys.readouterr()
+    assert main(["compare", str(folder), str(folder), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert f"gnnbench: note: B ({folder}): Incomplete: 1 of the 2 runs of suite parts ({path}) are recorded" in err
+    assert main(["run", str(path), "--results", str(results), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(folder), str(folder), "-q"]) == 0
+    assert "Incomplete" not in capsys.readouterr().err
+
+
 def test_the_readme_and_docs_compare_examples_are_what_the_command_prints_now():
     """README and docs/leaderboards.md show the --md output of comparing two reference leaderboards: every line
     they show must be a line the command prints today, in the same order (a new note once went missing there)."""

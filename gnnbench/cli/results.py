@@ -48,7 +48,8 @@ def rebuild_leaderboard(args: argparse.Namespace, console: Console) -> int:
 
 def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
     """``gnnbench compare``: the table, the reports asked for, and the gates' exit status."""
-    from gnnbench.leaderboard import compare
+    from gnnbench.harness.store import RunStore
+    from gnnbench.leaderboard import compare, suite_notice
     from gnnbench.leaderboard import compare_report as report
 
     min_effect, relative = args.min_effect
@@ -73,6 +74,10 @@ def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
         for path, _ in outputs:
             console.print(f"wrote {path}")
         console.print(report.summary(result))
+    for side, path in (("A", result.a), ("B", result.b)):  # on stderr, -q or not: its rows may lack seeds, or runs
+        store = RunStore(path.parent)
+        if store.expected() is not None and (notice := suite_notice(store.directory, store.latest())):
+            print(f"gnnbench: note: {side} ({store.directory}): {notice}", file=sys.stderr)
     moved = result.moved_configs()
     if moved:  # on stderr, -q or not: the table leaves such rows uncompared
         print(f"gnnbench: note: selected under another configuration on each side, so not compared in the table: "

@@ -137,4 +137,4 @@ def _record_order(record: dict) -> tuple:
 
 
 __all__ = ["OUTPUTS", "Leaderboard", "build", "clear", "depth_frame", "grid_frame", "leaderboard_frame", "refresh",
-           "runs_frame"]
+           "runs_frame", "suite_notice"]
