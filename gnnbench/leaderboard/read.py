@@ -72,6 +72,9 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         frame = _versions_from_records(frame, path)
     if "unit" not in frame.columns:  # written before units were recorded
         frame = frame.assign(unit=frame["metric"].map(unit_by_name))
+    if {"backend", "chosen", "kernel"} <= set(frame.columns):  # a kernel profile's auto row, before it read auto:csr
+        old = (frame["backend"] == "auto") & (frame["chosen"] != "") & ~frame["kernel"].str.startswith("auto:")
+        frame.loc[old, "kernel"] = "auto:" + frame.loc[old, "chosen"]
     if column != "mean":
         frame = frame.assign(mean=frame[column], metric=column, direction="min", unit=AS_RECORDED, values="")
     for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
