@@ -224,11 +224,14 @@ def test_a_run_that_kills_the_local_driver_is_named_run_again_once_then_recorded
         """)
     results = tmp_path / "results"
 
-    def run() -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "gnnbench", "run", str(path), "--results", str(results), "-q"],
-                              capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1])
+    def run(*options: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "gnnbench", "run", str(path), "--results", str(results), "-q",
+                               *options], capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1])
 
-    first, second, third = run(), run(), run()
+    first, planned = run(), run("--dry-run")
+    assert "died without recording it (killed, out of memory, or a crash in native code); `run` runs it again" in \
+        planned.stderr  # and moves nothing: the next run still counts this death
+    second, third = run(), run()
     assert first.returncode == second.returncode == -9  # SIGKILL, as a shell shows 137
     assert "died" not in first.stderr
     assert ("gnnbench: note: the gnnbench process running dies (default) on Cora seed 0 died without recording it "

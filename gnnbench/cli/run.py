@@ -49,6 +49,19 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
     smoking = args.smoke is not None  # a smoke check is of the code and the suite file as they are now
     rerun_failed = args.rerun_failed or smoking
 
+    def note_died(dead: driver.Died | None, would: bool = False) -> None:
+        """On stderr, -q or not: no record of its own says what happened to the run."""
+        if dead is None:
+            return
+        print(f"gnnbench: note: the gnnbench process running {_run_label(dead.spec)} died without recording it "
+              + (f"{dead.deaths} times in a row (a crash in native code, or killed: out of memory?); "
+                 f"{'`run` records it' if would else 'recorded'} as failed, so the suite goes on (--executor process "
+                 "runs each run in a worker process, whose death fails only its run)" if dead.recorded_failed else
+                 "(killed, out of memory, or a crash in native code); "
+                 f"{'`run` runs it again' if would else 'it runs again now'}, and "
+                 f"{'records it' if would else 'it is recorded'} as failed if it takes the process down again"),
+              file=sys.stderr)
+
     def note_stale(plan: driver.Plan) -> None:
         prune = ("a run with --smoke" if smoking else
                  f"`gnnbench prune {shlex.quote(str(args.suite))}"
@@ -94,6 +107,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
         plan = driver.prepare(suite, store, rerun_failed, args.data_root, devices=executor.runs_here,
                               redo_changed=smoking)
         note_stale(plan)
+        note_died(driver.died(suite, store, None), would=True)
         if store.busy():  # on stderr, -q or not: `run` would stop at the lock
             print(f"gnnbench: note: another gnnbench process is writing {store.path} now: this plan is as of now, "
                   "and `run` refuses to start until that process ends", file=sys.stderr)
@@ -107,14 +121,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
 
     def on_plan(plan: driver.Plan) -> None:
         note_stale(plan)
-        if plan.died is not None:  # on stderr, -q or not: no record of its own says what happened
-            dead = plan.died
-            print(f"gnnbench: note: the gnnbench process running {_run_label(dead.spec)} died without recording it "
-                  + (f"{dead.deaths} times in a row (a crash in native code, or killed: out of memory?); recorded as "
-                     "failed, so the suite goes on (--executor process runs each run in a worker process, whose death "
-                     "fails only its run)" if dead.recorded_failed else
-                     "(killed, out of memory, or a crash in native code); it runs again now, and is recorded as failed "
-                     "if it takes the process down again"), file=sys.stderr)
+        note_died(plan.died)
         dirty = modified_checkout()
         if plan.todo and dirty:  # on stderr, -q or not: before hours of records
             print(f"gnnbench: note: this gnnbench checkout has uncommitted changes outside results/: the new records "

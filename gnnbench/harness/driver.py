@@ -311,25 +311,26 @@ def _records(executor: Executor, specs: list[RunSpec], data_root: str | None, st
 DEATHS_BEFORE_FAILED = 2
 
 
-def died(suite: Suite, store: RunStore, writer: RecordWriter) -> Died | None:
+def died(suite: Suite, store: RunStore, writer: RecordWriter | None) -> Died | None:
     """The run of ``suite`` an earlier driver's process died in, unrecorded: killed (``kill -9``, the OOM killer)
     or crashed in native code, which no record can say. Run again after one death, as an interrupted run is; after
     :data:`DEATHS_BEFORE_FAILED` in a row it is recorded as failed, so that the suite goes on past a run that
-    crashes the process instead of stopping there on every resume."""
+    crashes the process instead of stopping there on every resume. Without a ``writer`` (a dry run) nothing is
+    recorded or cleared: it says what a run would do."""
     left = store.left_running()
-    store.clear_running()
+    if writer is not None:
+        store.clear_running()
     spec = next((s for s in suite.specs if s.run_id == left["run_id"]), None) if left else None
     if left is None or spec is None:
         return None
     if any(r["run_id"] == spec.run_id and r.get("started_at", "") >= left["started_at"]
            for r in store.records(only={spec.run_id})):
         return None  # recorded after all: the process died between the record and clearing the note
-    deaths = int(left["deaths"]) + 1
-    if deaths < DEATHS_BEFORE_FAILED:
-        return Died(spec, deaths, recorded_failed=False)
-    writer.append(worker_failure(spec, ProcessDied(
-        f"the gnnbench process died while this run ran, {deaths} times in a row, without recording it (a crash in "
-        "native code, or killed: out of memory?); --rerun-failed runs it again, and --executor process runs it in "
-        "a worker process, whose death fails only its run"), left["started_at"]))
-    return Died(spec, deaths, recorded_failed=True)
+    dead = Died(spec, int(left["deaths"]) + 1, recorded_failed=int(left["deaths"]) + 1 >= DEATHS_BEFORE_FAILED)
+    if dead.recorded_failed and writer is not None:
+        writer.append(worker_failure(spec, ProcessDied(
+            f"the gnnbench process died while this run ran, {dead.deaths} times in a row, without recording it (a "
+            "crash in native code, or killed: out of memory?); --rerun-failed runs it again, and --executor process "
+            "runs it in a worker process, whose death fails only its run"), left["started_at"]))
+    return dead
 
