@@ -92,6 +92,47 @@ def test_drop_probabilities_fall_with_centrality_and_both_directions_share_a_fat
     assert all((v, u) in kept for u, v in kept) and 0 < len(kept) < g.edge_index.size(1)
 
 
+def test_drop_probabilities_are_normalised_per_graph_not_per_batch():
+    """s_max and s_mean are each graph's own: a graph's probabilities do not depend on its batch mates."""
+    a, b = _graph(nx.barbell_graph(4, 2)), _graph(nx.lollipop_graph(5, 3))
+    batch = Batch.from_data_list([a, b])
+    together = edge_drop_probabilities(batch.edge_index, batch.num_nodes, batch.batch, 0.3)
+    for i, g in enumerate((a, b)):
+        alone = edge_drop_probabilities(g.edge_index, g.num_nodes, torch.zeros(g.num_nodes, dtype=torch.long), 0.3)
+        torch.testing.assert_close(together[batch.batch[batch.edge_index[0]] == i], alone)
+
+
+@pytest.mark.parametrize("g", [nx.cycle_graph(6), nx.complete_graph(5), nx.star_graph(4)],
+                         ids=["cycle", "clique", "star"])
+def test_a_graph_whose_edges_are_equally_central_still_drops_edges_at_the_mean_rate(g):
+    """GCA's formula is 0 / 0 there: each edge drops with the mean rate, not never (its views would be itself)."""
+    d = _graph(g)
+    p = edge_drop_probabilities(d.edge_index, d.num_nodes, torch.zeros(d.num_nodes, dtype=torch.long), 0.2)
+    torch.testing.assert_close(p, torch.full_like(p, 0.2))
+
+
+def test_the_contrastive_views_leave_batch_norm_running_statistics_alone():
+    """Evaluation reads the running statistics: they describe the clean graphs, not the edge-dropped views."""
+    torch.manual_seed(0)
+    graphs = [_graph(nx.gnp_random_graph(10, 0.4, seed=s)) for s in range(16)]
+    model = KPathGNN(1, 1, hidden_channels=8, k=2, contrast_weight=1.0, drop_rate=0.5).train()
+    batch = Batch.from_data_list([model.graph_transform()(g) for g in graphs])
+    model(batch)
+    before = {name: value.clone() for name, value in model.named_buffers()}
+    loss = model.auxiliary_loss(batch)
+    assert all(torch.equal(value, before[name]) for name, value in model.named_buffers())
+    loss.backward()  # the views still train the encoder
+    assert model.encoder[0].weight.grad is not None and model.encoder[0].weight.grad.abs().sum() > 0
+    assert all(m.track_running_stats for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d))
+
+
+def test_every_layer_shares_one_lstm_and_one_distance_embedding():
+    """PathNN's layers read paths of their own length with one shared LSTM and one distance embedding."""
+    model = KPathGNN(1, 1, hidden_channels=8, k=3)
+    assert all(conv.lstm is model.convs[0].lstm and conv.distance is model.convs[0].distance for conv in model.convs)
+    assert sum(isinstance(m, torch.nn.LSTM) for m in model.modules()) == 1
+
+
 def test_paths_of_a_view_are_exactly_the_paths_of_the_reduced_graph():
     g = _graph(nx.petersen_graph())
     model = KPathGNN(1, 1, k=3)

@@ -35,8 +35,9 @@ Paths are enumerated once per graph (:class:`RootedPaths`, vectorised, cached on
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 import torch
@@ -138,13 +139,15 @@ def edge_drop_probabilities(edge_index: Tensor, num_nodes: int, batch: Tensor, m
                             max_rate: float = 0.7) -> Tensor:
     """GCA's degree-centrality drop probabilities, per graph of the batch:
     ``p_e = min((s_max - s_e) / (s_max - s_mean) * mean_rate, max_rate)`` with ``s_e = log`` of the mean
-    degree of e's endpoints, so an edge's two directions share one probability."""
+    degree of e's endpoints, so an edge's two directions share one probability. A graph whose edges are all
+    equally central (a cycle, a clique, a star: 139 of IMDB-BINARY's 1,000 graphs) makes the formula 0 / 0; its
+    edges drop with ``mean_rate`` each, rather than never, which would leave both of its views the graph itself."""
     deg = torch.bincount(edge_index[0], minlength=num_nodes).float()
     s = torch.log((deg[edge_index[0]] + deg[edge_index[1]]) / 2)
     graph = batch[edge_index[0]]
     s_max = scatter(s, graph, dim=0, reduce="max")[graph]
-    s_mean = scatter(s, graph, dim=0, reduce="mean")[graph]
-    p = (s_max - s) / (s_max - s_mean).clamp_min(1e-12) * mean_rate
+    spread = s_max - scatter(s, graph, dim=0, reduce="mean")[graph]
+    p = torch.where(spread > 1e-12, (s_max - s) / spread.clamp_min(1e-12) * mean_rate, torch.full_like(s, mean_rate))
     return p.clamp(0.0, max_rate)
 
 
@@ -157,6 +160,21 @@ def drop_edges(edge_index: Tensor, p: Tensor, generator: torch.Generator | None 
     p_und = torch.zeros(key.numel(), device=p.device).scatter_reduce(0, inverse, p, "amax", include_self=False)
     keep = torch.rand(key.numel(), generator=generator, device=p.device) >= p_und
     return keep[inverse]
+
+
+@contextlib.contextmanager
+def running_statistics_kept(module: nn.Module) -> Iterator[None]:
+    """Batch norms inside the block normalise by the batch's own statistics, as in training, without folding
+    them into the running statistics that evaluation uses: the edge-dropped views of the contrastive loss are
+    not the clean graphs the model is scored on (GCA's encoder has no batch norm to say otherwise)."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    for norm in norms:
+        norm.track_running_stats = False
+    try:
+        yield
+    finally:
+        for norm in norms:
+            norm.track_running_stats = True
 
 
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
@@ -247,7 +265,8 @@ class KPathGNN(nn.Module):
         if self.projection is None:
             return batch.x.new_zeros(())
         p = edge_drop_probabilities(batch.edge_index, batch.num_nodes, batch.batch, self.drop_rate)
-        z1, z2 = (self.projection(self.embed(batch, drop_edges(batch.edge_index, p))) for _ in range(2))
+        with running_statistics_kept(self):
+            z1, z2 = (self.projection(self.embed(batch, drop_edges(batch.edge_index, p))) for _ in range(2))
         return self.contrast_weight * nt_xent(z1, z2, self.temperature)
 
     @staticmethod
