@@ -269,6 +269,24 @@ def test_top_to_loss_layers_read_the_previous_time_steps_states():
     assert not torch.allclose(states[1], before[1])  # the state layer 0 produced in this step, unread
 
 
+def test_top_to_input_without_alternation_reads_the_previous_time_steps_states():
+    """Without the alternating flag every layer of a Top-to-Input step reads the states of the step before, as
+    Top-to-Loss does; the flag's even-then-odd order is a separate path (tested below)."""
+    data = sbm()
+    torch.manual_seed(0)
+    model = SingleForwardTopToInput(8, CLASSES, hidden_channels=16, num_layers=2, alternating=False)
+    graph = model.training_graph(data)
+    optimizers = [torch.optim.Adam(layer.parameters(), lr=0.1) for layer in model.layers]
+    with torch.no_grad():
+        states = model.initial_states(graph)
+    seen: list[torch.Tensor] = []
+    model.layers[1].register_forward_pre_hook(lambda _, args: seen.append(args[0].clone()))
+    before = [state.clone() for state in states]
+    model.time_step(graph, states, optimizers, {})
+    assert torch.equal(seen[-1], before[1])  # layer 0's state from before this step
+    assert not torch.equal(states[1], before[1])  # layer 0 did produce a new one, unread by layer 1
+
+
 def test_top_to_input_reads_the_state_above_and_the_labels_on_top():
     data = sbm()
     model = SingleForwardTopToInput(8, CLASSES, hidden_channels=16, num_layers=3)

@@ -52,6 +52,24 @@ def test_phases_reach_the_solver(solver: str) -> None:
     assert wrong.solved and wrong.conflicts > 0
 
 
+def test_the_task_hands_the_model_s_phases_to_every_solver(monkeypatch) -> None:
+    """solve_all, the task's own loop, passes the neuroback policy's phases on: scores that name a model of the
+    formula solve it without a conflict under every solver, inverted ones do not; the default policy sets none."""
+    instance = labelled(GeneratedFamily("random", 75, count=1, seed=0, ratio=4.26).formula(0), "uf75")
+    task = SatSolving(SatOptions(solvers=tuple(SOLVERS), policies=("default", "neuroback")))
+    for inverted in (False, True):
+        negative = [float((lit < 0) != inverted) for lit in sorted(instance.model, key=abs)]
+        scores = torch.tensor([float("nan"), *negative])  # P(negative) per variable, as the model's scores are
+        monkeypatch.setattr(task, "scores", lambda model, inst, scores=scores: scores)
+        rows = task.solve_all(torch.nn.Identity(), [instance], RunContext(torch.device("cpu"), seed=0))
+        by = {(s, p): (c, phased) for s, p, c, phased in zip(rows["solver"], rows["policy"], rows["conflicts"],
+                                                               rows["phased"], strict=True)}
+        for solver in SOLVERS:
+            conflicts, phased = by[solver, "neuroback"]
+            assert phased == 75 and by[solver, "default"][1] == 0
+            assert (conflicts == 0) != inverted, (solver, inverted, conflicts)
+
+
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_phase_semantics_of_each_solver_forced_or_initial(solver: str) -> None:
     """Clauses (-x | -a), (x | b | c); hint a = true. Solved under x, a is propagated false; solved next under -x,
