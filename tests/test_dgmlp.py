@@ -28,6 +28,18 @@ def two_components_and_an_isolated_node() -> tuple[Tensor, Tensor]:
     return torch.rand(9, 4), to_undirected(edges, num_nodes=9)
 
 
+def test_nodes_without_features_get_finite_hop_weights() -> None:
+    """The cosine of an all-zero row needs the epsilon (CiteSeer-raw has 15 such nodes): without it their hop
+    weights and combined features are NaN."""
+    x, edge_index = two_components_and_an_isolated_node()
+    x[2] = 0.0  # inside the path
+    x[8] = 0.0  # the isolated node
+    combined, weights = precompute(x, edge_index, K=4)
+    assert torch.isfinite(weights).all() and torch.isfinite(combined).all()
+    torch.testing.assert_close(weights.sum(-1), torch.ones(9))
+    torch.testing.assert_close(combined[8], torch.zeros(4))
+
+
 def dense_adjacency(edge_index: Tensor, n: int) -> Tensor:
     a = torch.zeros(n, n, dtype=torch.float64)
     a[edge_index[0], edge_index[1]] = 1.0

@@ -147,6 +147,28 @@ def test_the_global_encoder_carries_what_the_local_mpnn_cannot() -> None:
     assert (embedding(full, data) - embedding(full, changed)).abs().max() > 1e-4
 
 
+@pytest.mark.parametrize("readout", ["token", "last_patch"])
+def test_blocks_alternate_so_the_global_output_feeds_the_next_local_step(readout: str) -> None:
+    """v (node 2) meets u only in the late patches, u met w in patch 1: the (u, w) event reaches v only through
+    u's global step and then the *next* block's local MPNN, so one block cannot see it and two can; running all the
+    local blocks before all the global layers would not."""
+    src = torch.tensor([0] + [10 + k for k in range(15)] + [20 + k for k in range(15)] + [0] * 16)
+    dst = torch.tensor([1] + [30 + k for k in range(15)] + [35 + k for k in range(15)] + [2] * 16)
+    data = stream(src, dst, torch.arange(src.numel()))
+    data.msg = torch.zeros(data.num_events, 3)
+    changed = data.clone()
+    changed.msg[0] = torch.tensor([5.0, -5.0, 5.0])
+
+    def embedding(net: Todyformer, d: TemporalData) -> torch.Tensor:
+        z, index = net.embed(d, torch.tensor([2]), torch.tensor(d.num_events))
+        return z[index]
+
+    one = model(num_blocks=1, readout=readout)
+    assert torch.equal(embedding(one, data), embedding(one, changed))
+    two = model(num_blocks=2, readout=readout)
+    assert (embedding(two, data) - embedding(two, changed)).abs().max() > 1e-4
+
+
 def test_causal_global_attention_never_reads_a_later_patch() -> None:
     """``causal``: a patch's output ignores every later patch (the read-out token, last, reads them all), padding
     included, and no row turns NaN, not even a node's padding before its first patch; bidirectional, it reads them."""
