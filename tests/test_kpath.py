@@ -102,10 +102,11 @@ def test_drop_probabilities_are_normalised_per_graph_not_per_batch():
         torch.testing.assert_close(together[batch.batch[batch.edge_index[0]] == i], alone)
 
 
-@pytest.mark.parametrize("g", [nx.cycle_graph(6), nx.complete_graph(5), nx.star_graph(4)],
-                         ids=["cycle", "clique", "star"])
+@pytest.mark.parametrize("g", [nx.cycle_graph(6), nx.complete_graph(4), nx.complete_graph(12), nx.star_graph(4)],
+                         ids=["cycle", "clique4", "clique12", "star"])
 def test_a_graph_whose_edges_are_equally_central_still_drops_edges_at_the_mean_rate(g):
-    """GCA's formula is 0 / 0 there: each edge drops with the mean rate, not never (its views would be itself)."""
+    """GCA's formula is 0 / 0 there: each edge drops with the mean rate, not never (its views would be itself).
+    The cliques' centralities average, in float32, to a hair above or below their maximum: noise over noise."""
     d = _graph(g)
     p = edge_drop_probabilities(d.edge_index, d.num_nodes, torch.zeros(d.num_nodes, dtype=torch.long), 0.2)
     torch.testing.assert_close(p, torch.full_like(p, 0.2))
