@@ -247,6 +247,77 @@ def test_a_run_that_kills_the_local_driver_is_named_run_again_once_then_recorded
     assert fourth.returncode == 1 and "died" not in fourth.stderr  # kept as failed, as any failed run
 
 
+TWO_EXPERIMENTS = """\
+    name: two
+    defaults: {seeds: 1, epochs: 2}
+    experiments:
+      - {name: a, task: node_classification, datasets: [Cora], models: [mlp]}
+      - {name: b, task: node_classification, datasets: [Cora], models: [gcn]}
+"""
+
+
+def test_a_run_dead_twice_is_not_rerun_by_the_same_invocation_even_with_rerun_failed(write_suite, tmp_path):
+    """--smoke (and --rerun-failed) retry failed runs: the run just recorded as ProcessDied must not be retried
+    in the same invocation, or a crashing run would stop every resume forever."""
+    suite = load_suite(write_suite(TWO_EXPERIMENTS))
+    store = RunStore(tmp_path / "results")
+    dies = next(s for s in suite.specs if s.experiment == "a")
+    store.directory.mkdir(parents=True)
+    store.mark_running(dies.run_id, deaths=1)  # as a process that died running it, the second time, leaves it
+    summary = driver.run(suite, store, LocalExecutor(), rerun_failed=True)
+    assert (summary.ok, summary.failed) == (1, 1)
+    records = store.latest()
+    assert records[dies.run_id]["status"] == "failed" and records[dies.run_id]["error"]["type"] == "ProcessDied"
+    assert store.left_running() is None
+
+
+def test_a_dead_run_is_kept_by_a_suite_that_cannot_start_and_left_out_by_only(write_suite, tmp_path, monkeypatch,
+                                                                            capsys):
+    """The note of a dead run is consumed only by a run that gets past its checks; --only that leaves the run out
+    says so; a dry run while another process writes the store names no dead run (the note is that process's)."""
+    from gnnbench.cli import main
+
+    path = write_suite(TWO_EXPERIMENTS)
+    suite = load_suite(path)
+    store = RunStore(tmp_path / "results" / "two")
+    dies = next(s for s in suite.specs if s.experiment == "a")
+    store.directory.mkdir(parents=True)
+    store.mark_running(dies.run_id, deaths=0)
+    def cannot_start(*args, **kwargs):
+        raise ConfigError(str(path), "experiments[0].device", "a device this machine lacks")
+
+    monkeypatch.setattr(driver, "preflight", cannot_start)
+    with pytest.raises(ConfigError):
+        driver.run(suite, store, LocalExecutor())
+    assert store.left_running()["run_id"] == dies.run_id  # kept for the run that can start
+    monkeypatch.undo()
+    with store.writer():  # another process writing: its own note
+        assert main(["run", str(path), "--results", str(tmp_path / "results"), "--dry-run", "-q"]) == 0
+    assert "died" not in capsys.readouterr().err
+    assert main(["run", str(path), "--results", str(tmp_path / "results"), "--dry-run", "-q"]) == 0
+    assert "died without recording it (killed, out of memory, or a crash in native code); `run` runs it again" in \
+        capsys.readouterr().err
+    assert main(["run", str(path), "--results", str(tmp_path / "results"), "--only", "b", "-q"]) == 0
+    assert f"running a run --only leaves out ({dies.run_id}) died without recording it" in capsys.readouterr().err
+    assert store.left_running() is None and dies.run_id not in store.latest()
+
+
+def test_a_dry_run_plans_without_a_run_that_run_will_record_as_failed(write_suite, tmp_path, capsys):
+    """After a second death the dry run's plan leaves the run out, as run does, rather than listing it to run."""
+    from gnnbench.cli import main
+
+    path = write_suite(TWO_EXPERIMENTS)
+    store = RunStore(tmp_path / "results" / "two")
+    dies = next(s for s in load_suite(path).specs if s.experiment == "a")
+    store.directory.mkdir(parents=True)
+    store.mark_running(dies.run_id, deaths=1)
+    assert main(["run", str(path), "--results", str(tmp_path / "results"), "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert "2 times in a row" in err and "`run` records it as failed" in err
+    assert "1 to run" in out and "a: mlp" not in out
+    assert store.left_running() is not None  # a dry run moves nothing
+
+
 def test_a_note_left_by_a_run_that_was_recorded_or_is_no_run_of_the_suite_is_dropped(tiny_suite, tmp_path):
     """The process can die between a run's record and clearing its note: that run is done, not dead; and a note
     naming no run of the suite (edited since) names nothing to rerun."""

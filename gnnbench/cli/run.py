@@ -53,14 +53,18 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
         """On stderr, -q or not: no record of its own says what happened to the run."""
         if dead is None:
             return
-        print(f"gnnbench: note: the gnnbench process running {_run_label(dead.spec)} died without recording it "
-              + (f"{dead.deaths} times in a row (a crash in native code, or killed: out of memory?); "
-                 f"{'`run` records it' if would else 'recorded'} as failed, so the suite goes on (--executor process "
-                 "runs each run in a worker process, whose death fails only its run)" if dead.recorded_failed else
-                 "(killed, out of memory, or a crash in native code); "
-                 f"{'`run` runs it again' if would else 'it runs again now'}, and "
-                 f"{'records it' if would else 'it is recorded'} as failed if it takes the process down again"),
-              file=sys.stderr)
+        run = f"running {_run_label(dead.spec)}" if dead.spec else f"running a run --only leaves out ({dead.run_id})"
+        why = (f"{dead.deaths} times in a row (a crash in native code, or killed: out of memory?)"
+               if dead.deaths > 1 else "(killed, out of memory, or a crash in native code)")
+        then = {"recorded failed": f"{'`run` records it' if would else 'recorded'} as failed, so the suite goes on "
+                                   "(--executor process runs each run in a worker process, whose death fails only its "
+                                   "run)",
+                "runs again": f"{'`run` runs it again' if would else 'it runs again now'}, and "
+                              f"{'records it' if would else 'it is recorded'} as failed if it takes the process down "
+                              "again",
+                "left out": f"{'this run leaves' if would else 'left'} it for a run that includes it, which counts its "
+                            "deaths from 0 again"}[dead.outcome]
+        print(f"gnnbench: note: the gnnbench process {run} died without recording it {why}; {then}", file=sys.stderr)
 
     def note_stale(plan: driver.Plan) -> None:
         prune = ("a run with --smoke" if smoking else
@@ -107,8 +111,11 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
         plan = driver.prepare(suite, store, rerun_failed, args.data_root, devices=executor.runs_here,
                               redo_changed=smoking)
         note_stale(plan)
-        note_died(driver.died(suite, store, None), would=True)
-        if store.busy():  # on stderr, -q or not: `run` would stop at the lock
+        busy = store.busy()  # then the note of a run in flight names no dead run
+        if not busy:
+            plan.settle(dead := driver.died(suite, store, None))
+            note_died(dead, would=True)
+        if busy:  # on stderr, -q or not: `run` would stop at the lock
             print(f"gnnbench: note: another gnnbench process is writing {store.path} now: this plan is as of now, "
                   "and `run` refuses to start until that process ends", file=sys.stderr)
         console.print(f"{suite.name}: {_runs(len(suite.specs))}, {plan.done} recorded, {plan.failed_kept} failed "

@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -55,18 +55,33 @@ class Plan:
     edited: dict[str, list[str]] = field(default_factory=dict)
     #: plugin datasets whose records' data could not be checked, and why (:attr:`DataDigests.unchecked`)
     unchecked: dict[str, str] = field(default_factory=dict)
-    #: the run an earlier driver's process died in, unrecorded (:func:`died`; set by :func:`run`)
+    #: the run an earlier driver's process died in, unrecorded (:func:`died`; set by :meth:`settle`)
     died: Died | None = None
+
+    def settle(self, dead: Died | None) -> None:
+        """Take in ``dead``: a run recorded as failed for taking the process down again is not run again by the
+        same invocation, ``--rerun-failed`` (or ``--smoke``) or not."""
+        self.died = dead
+        if dead is not None and dead.outcome == "recorded failed":
+            self.todo = [spec for spec in self.todo if spec.run_id != dead.run_id]
+
+
+#: what becomes of a run that took the driver's process down: run again (a first death, as an interrupted run),
+#: recorded as failed (a second in a row), or left out by ``--only`` (its count of deaths starts again)
+DeadOutcome = Literal["runs again", "recorded failed", "left out"]
 
 
 @dataclass(frozen=True)
 class Died:
-    """A run that took the driver's process down (:meth:`RunStore.left_running`): ``deaths`` processes in a row,
-    and whether it is now recorded as failed (the second death) rather than run again."""
+    """A run that took the driver's process down (:meth:`RunStore.left_running`) ``deaths`` times in a row, what
+    becomes of it now, and its failed record when it is recorded as failed. ``spec`` is None for a run ``--only``
+    left out."""
 
-    spec: RunSpec
+    run_id: str
+    spec: RunSpec | None
     deaths: int
-    recorded_failed: bool
+    outcome: DeadOutcome
+    record: dict[str, Any] | None = None
 
 
 @dataclass
@@ -270,9 +285,11 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
     summary = Summary()
     host_environment()  # the driver's code is what it imported now: a failure it records hours later says so
     with store.writer() as writer:
-        dead = died(suite, store, writer)  # before planning: recorded failed, it is not run again
         planned = prepare(suite, store, rerun_failed, data_root, devices=executor.runs_here)
-        planned.died = dead
+        planned.settle(dead := died(suite, store, writer))  # after the checks: a suite that cannot start keeps it
+        if dead is not None and dead.record is not None:
+            summary.failed += 1
+            summary.failures.append(dead.record)
         if planned.restorable:  # under this lock: nothing can record them meanwhile
             store.restore(planned.restorable)
         summary.failed_kept = planned.failed_kept
@@ -303,7 +320,7 @@ def _records(executor: Executor, specs: list[RunSpec], data_root: str | None, st
         yield from executor.map(specs, data_root)
         return
     for spec in specs:
-        store.mark_running(spec.run_id, dead.deaths if dead is not None and dead.spec == spec else 0)
+        store.mark_running(spec.run_id, dead.deaths if dead is not None and dead.run_id == spec.run_id else 0)
         yield from executor.map([spec], data_root)
 
 
@@ -318,19 +335,25 @@ def died(suite: Suite, store: RunStore, writer: RecordWriter | None) -> Died | N
     crashes the process instead of stopping there on every resume. Without a ``writer`` (a dry run) nothing is
     recorded or cleared: it says what a run would do."""
     left = store.left_running()
-    if writer is not None:
-        store.clear_running()
-    spec = next((s for s in suite.specs if s.run_id == left["run_id"]), None) if left else None
-    if left is None or spec is None:
+    if left is None:
         return None
-    if any(r["run_id"] == spec.run_id and r.get("started_at", "") >= left["started_at"]
-           for r in store.records(only={spec.run_id})):
-        return None  # recorded after all: the process died between the record and clearing the note
-    dead = Died(spec, int(left["deaths"]) + 1, recorded_failed=int(left["deaths"]) + 1 >= DEATHS_BEFORE_FAILED)
-    if dead.recorded_failed and writer is not None:
-        writer.append(worker_failure(spec, ProcessDied(
-            f"the gnnbench process died while this run ran, {dead.deaths} times in a row, without recording it (a "
-            "crash in native code, or killed: out of memory?); --rerun-failed runs it again, and --executor process "
-            "runs it in a worker process, whose death fails only its run"), left["started_at"]))
-    return dead
+    if writer is not None:  # the runs of this invocation note themselves in its place
+        store.clear_running()
+    run_id = left["run_id"]
+    if run_id not in suite.all_run_ids or any(r["run_id"] == run_id and r.get("started_at", "") >= left["started_at"]
+                                              for r in store.records(only={run_id})):
+        return None  # no run of the suite file (edited since), or recorded after all: the process died in between
+    deaths = int(left["deaths"]) + 1
+    spec = next((s for s in suite.specs if s.run_id == run_id), None)
+    if spec is None:
+        return Died(run_id, None, deaths, "left out")
+    if deaths < DEATHS_BEFORE_FAILED:
+        return Died(run_id, spec, deaths, "runs again")
+    record = worker_failure(spec, ProcessDied(
+        f"the gnnbench process died while this run ran, {deaths} times in a row, without recording it (a crash in "
+        "native code, or killed: out of memory?); --rerun-failed runs it again, and --executor process runs it in a "
+        "worker process, whose death fails only its run"), left["started_at"])
+    if writer is not None:
+        writer.append(record)
+    return Died(run_id, spec, deaths, "recorded failed", record if writer is not None else None)
 
