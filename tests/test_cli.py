@@ -102,6 +102,10 @@ experiments:
     assert (results / "cli.smoke" / "leaderboard.csv").is_file()
     assert main(["run", str(path), "--results", str(results), "--smoke", "--only", "b", "--dry-run"]) == 0
     assert "cli.smoke: 1 run, 1 recorded, 0 failed (kept), 0 to run" in capsys.readouterr().out
+    fresh = tmp_path / "fresh"
+    assert main(["run", str(path), "--results", str(fresh), "--smoke", "--only", "b", "-q"]) == 0
+    assert f"`gnnbench run {path} --smoke EPOCHS --results {fresh}` runs the rest, with the EPOCHS of that smoke" \
+        in " ".join((fresh / "cli.smoke" / "leaderboard.md").read_text().split())  # not the suite's own runs
 
 
 def test_a_results_path_that_cannot_hold_records_is_one_error_before_anything_runs(write_suite, capsys, tmp_path):
@@ -276,6 +280,14 @@ def test_prune_explains_an_edited_hyperparameter_by_its_values(write_suite, caps
     assert main(["prune", str(path), "--results", str(results), "--dry-run"]) == 0
     assert "would set aside 1 run (mlp on Cora: 1): hparams.lr 0.01 -> 0.001 (1 run)" in \
         " ".join(capsys.readouterr().out.split())
+    # a grid point removed is no edit of the point left, whose run is recorded
+    path.write_text(suite.replace("models: [mlp]", "models: [{name: mlp, hparams: {lr: [0.001, 0.01]}}]"))
+    assert main(["run", str(path), "--results", str(results), "-q"]) == 0
+    path.write_text(suite.replace("models: [mlp]", "models: [{name: mlp, hparams: {lr: 0.001}}]"))
+    capsys.readouterr()
+    assert main(["prune", str(path), "--results", str(results), "--dry-run"]) == 0
+    assert "would set aside 1 run (mlp on Cora: 1): no such run in the suite now (1 run)" in \
+        " ".join(capsys.readouterr().out.split())
 
 
 def test_a_second_ctrl_c_while_the_leaderboard_is_written_does_not_tear_it(write_suite, capsys, tmp_path,
@@ -330,12 +342,15 @@ def test_a_signal_while_the_final_leaderboard_is_written_waits_for_it_then_count
 @pytest.mark.parametrize("command", ["leaderboard", "prune"])
 def test_a_signal_while_leaderboard_or_prune_writes_the_tables_waits_for_them(command, write_suite, capsys, tmp_path,
                                                                               monkeypatch, request):
-    """The page, the CSV and the Markdown describe the same records after Ctrl-C too; the message says only that
-    the command was interrupted (it has no runs to resume)."""
+    """The page, the CSV and the Markdown describe the same records after Ctrl-C too (here they are written
+    from nothing, so a torn write would leave some missing); prune still says what it moved; the message says only
+    that the command was interrupted (it has no runs to resume)."""
     from gnnbench import leaderboard
 
     path, results = write_suite(GOOD.format(dataset="Cora", model="mlp")), tmp_path / "r"
     assert main(["run", str(path), "--results", str(results), "-q"]) == 0
+    for table in ("leaderboard.csv", "leaderboard.md", "grid.csv"):
+        (results / "cli" / table).unlink()
     path.write_text(path.read_text().replace("seeds: 2", "seeds: 1"))  # one run for prune to set aside
     real_csv = leaderboard.to_csv
 
@@ -348,11 +363,15 @@ def test_a_signal_while_leaderboard_or_prune_writes_the_tables_waits_for_them(co
     request.addfinalizer(lambda: signal.signal(signal.SIGINT, original))
     argv = ["leaderboard", str(results / "cli"), "--html"] if command == "leaderboard" else \
         ["prune", str(path), "--results", str(results)]
-    assert main([*argv, "-q"]) == 130
-    assert capsys.readouterr().err.endswith("gnnbench: interrupted\n")
+    assert main(argv) == 130
+    out, err = capsys.readouterr()
+    assert err.endswith("gnnbench: interrupted\n")
+    assert ("set aside 1 run (mlp on Cora: 1)" in " ".join(out.split())) == (command == "prune")
     n = 2 if command == "leaderboard" else 1
     assert pd.read_csv(results / "cli" / "leaderboard.csv")["n"].tolist() == [n]
     assert f"({n})" in (results / "cli" / "leaderboard.md").read_text()
+    assert (results / "cli" / "grid.csv").is_file()
+    assert (results / "cli" / "leaderboard.html").is_file() == (command == "leaderboard")
 
 
 def test_sigterm_is_handled_as_an_interrupt(write_suite, capsys, tmp_path, monkeypatch):

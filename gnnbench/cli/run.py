@@ -8,7 +8,7 @@ import shlex
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -226,17 +226,17 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the plugin "
                       "code it imports now")
         return 0
-    why = _why_stale(suite, stale, driver.edited_files(changed, digests))
+    why = _why_stale(suite, stale, driver.edited_files(changed, digests), latest.keys())
     if args.dry_run:
         console.print(f"{suite.name}: would set aside {_describe(stale)}{why} (--dry-run: nothing moved)")
         return 0
     with uninterrupted():  # the records moved and the leaderboard rebuilt, or neither: its tables would count them
         moved = store.set_aside(stale)
+        records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
+        console.print(f"{suite.name}: set aside {_describe(stale)}{records}{why} into {store.directory / STALE_FILE} "
+                      "(a later run of a suite file they are runs of takes them back)")  # said, Ctrl-C or not
         store.expect(suite.name, str(suite.path), suite.all_run_ids)
         board = leaderboard.refresh(store.directory, suite.name)
-    records = f", {moved} records," if moved != len(stale) else ""  # a run retried after failing has several
-    console.print(f"{suite.name}: set aside {_describe(stale)}{records}{why} into {store.directory / STALE_FILE} "
-                  "(a later run of a suite file they are runs of takes them back)")
     console.print(f"leaderboard rebuilt: {board.csv}" if board else f"no records left: leaderboard files removed "
                   f"from {store.directory}")
     return 0
@@ -250,11 +250,13 @@ def _note_unchecked(unchecked: Mapping[str, str]) -> None:
               f"told: {why}", file=sys.stderr)
 
 
-def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], edited: dict[str, list[str]]) -> str:
+def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], edited: dict[str, list[str]],
+               recorded: Collection[str]) -> str:
     """``: epochs 200 -> 100 (9 runs)``: what the records set aside hold and what the suite's run of the same
     experiment, model, dataset, configuration label, scenario and seed has now (or which of their plugin files
     changed, or that the suite has no such run now), so a user can tell an intended edit from an accident.
-    ``edited``: the plugin files and data that changed under each record of another version (run_id -> names)."""
+    ``edited``: the plugin files and data that changed under each record of another version (run_id -> names);
+    ``recorded``: the run ids with records, whose runs no edit turned into another."""
     from gnnbench.leaderboard.aggregate import scenario_label
     from gnnbench.settings import described, run_setting
 
@@ -262,14 +264,18 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], edited: dict[str,
         return (spec.get("experiment"), spec["task"], spec["dataset"], spec["model"],
                 scenario_label(spec.get("scenario")), spec["seed"])
 
-    ours: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}  # key -> config label -> the suite's setting
+    ours: dict[tuple[Any, ...], dict[str, RunSpec]] = {}  # key -> config label -> the suite's run
     for s in suite.specs:
-        ours.setdefault(key(s.to_dict()), {})[s.config] = run_setting(s.to_dict())
+        ours.setdefault(key(s.to_dict()), {})[s.config] = s
     reasons: Counter[str] = Counter()
     for run_id, record in stale.items():
         configs = ours.get(key(record["spec"]), {})
-        # the same configuration's run, else the one run left where an edit changed its label (lr 0.01 -> 0.001)
-        now = configs.get(record["spec"].get("config"), next(iter(configs.values())) if len(configs) == 1 else None)
+        # the same configuration's run, else the one run left where an edit changed its label (lr 0.01 -> 0.001):
+        # unrecorded, for a recorded one is a grid point of its own, and this one's was removed
+        spec = configs.get(record["spec"].get("config"))
+        if spec is None and len(configs) == 1 and (only := next(iter(configs.values()))).run_id not in recorded:
+            spec = only
+        now = None if spec is None else run_setting(spec.to_dict())
         if run_id in edited:
             reasons[f"made with another version of {', '.join(edited[run_id])}"] += 1
         elif now is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from gnnbench.errors import GnnbenchError
+from gnnbench.harness.spec import SMOKE_SUFFIX
 from gnnbench.harness.store import RUNS_FILE, RunStore
 from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, row_key, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
@@ -105,8 +106,10 @@ def suite_notice(directory: Path, latest: dict[str, dict]) -> str:
     parts = []
     recorded = len(ids & latest.keys())
     if recorded < len(ids):  # the whole suite file's runs, which an earlier --only left out too
+        smoke = " --smoke EPOCHS" if expected["suite"].endswith(SMOKE_SUFFIX) else ""
         parts.append(f"Incomplete: {recorded} of the {len(ids)} runs of {suite} are recorded; the tables show "
-                     f"those. `gnnbench run {expected['file']}{root}` runs the rest.")
+                     f"those. `gnnbench run {expected['file']}{smoke}{root}` runs the rest"
+                     + (", with the EPOCHS of that smoke check." if smoke else "."))
     if others := len(latest.keys() - ids):
         parts.append(f"{others} record{'s' * (others > 1)} here {'are' if others > 1 else 'is'} no run of {suite} as "
                      "last run (made under other defaults or an earlier version of the file); the tables count "
