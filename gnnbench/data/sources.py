@@ -154,7 +154,8 @@ def cache_lock(key: str) -> Iterator[None]:
         raise RuntimeError(f"cache lock '{key}' is already open in this process, and it is not re-entrant")
     cache_dir = cache_root()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with (cache_dir / f".{key}.lock").open("a") as handle:
+    # read-only: flock needs no write access, so a lock file another user made in a shared cache locks as well
+    with os.fdopen(os.open(cache_dir / f".{key}.lock", os.O_RDONLY | os.O_CREAT, 0o644)) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         _held.add(key)
         try:

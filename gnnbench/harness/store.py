@@ -163,7 +163,7 @@ class RunStore:
                                encoding="utf-8")
 
     def clear_running(self) -> None:
-        """No run executes in the driver's process any more: it finished, failed or was interrupted."""
+        """No run executes in the driver's process any more: its runs ended, failed or were interrupted."""
         (self.directory / RUNNING_FILE).unlink(missing_ok=True)
 
     def left_running(self) -> dict[str, Any] | None:
