@@ -298,8 +298,16 @@ def test_a_dead_run_is_kept_by_a_suite_that_cannot_start_and_left_out_by_only(wr
     assert "died without recording it (killed, out of memory, or a crash in native code); `run` runs it again" in \
         capsys.readouterr().err
     assert main(["run", str(path), "--results", str(tmp_path / "results"), "--only", "b", "-q"]) == 0
-    assert f"running a run --only leaves out ({dies.run_id}) died without recording it" in capsys.readouterr().err
+    assert f"running a run of another experiment ({dies.run_id}) died without recording it" in capsys.readouterr().err
     assert store.left_running() is None and dies.run_id not in store.latest()
+    store.mark_running(dies.run_id, deaths=0)  # dead again; its failure recorded earlier is kept, not retried
+    with store.writer() as writer:
+        writer.append({**store.latest()[next(iter(store.latest()))], "run_id": dies.run_id, "status": "failed",
+                       "spec": dies.to_dict(), "started_at": "2000-01-01T00:00:00+00:00",
+                       "error": {"type": "ValueError", "message": "earlier", "traceback": ""}})
+    assert main(["run", str(path), "--results", str(tmp_path / "results"), "-q"]) == 1  # a failure kept
+    assert "this run does not run it (not among --only's experiments, or an earlier failure of it kept)" in \
+        capsys.readouterr().err
 
 
 def test_a_dry_run_plans_without_a_run_that_run_will_record_as_failed(write_suite, tmp_path, capsys):

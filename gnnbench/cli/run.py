@@ -53,7 +53,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
         """On stderr, -q or not: no record of its own says what happened to the run."""
         if dead is None:
             return
-        run = f"running {_run_label(dead.spec)}" if dead.spec else f"running a run --only leaves out ({dead.run_id})"
+        run = f"running {_run_label(dead.spec) if dead.spec else f'a run of another experiment ({dead.run_id})'}"
         why = (f"{dead.deaths} times in a row (a crash in native code, or killed: out of memory?)"
                if dead.deaths > 1 else "(killed, out of memory, or a crash in native code)")
         then = {"recorded failed": f"{'`run` records it' if would else 'recorded'} as failed, so the suite goes on "
@@ -62,8 +62,8 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
                 "runs again": f"{'`run` runs it again' if would else 'it runs again now'}, and "
                               f"{'records it' if would else 'it is recorded'} as failed if it takes the process down "
                               "again",
-                "left out": f"{'this run leaves' if would else 'left'} it for a run that includes it, which counts its "
-                            "deaths from 0 again"}[dead.outcome]
+                "left out": f"{'`run` does' if would else 'this run does'} not run it (not among --only's experiments, "
+                            "or an earlier failure of it kept), and its count of deaths starts again"}[dead.outcome]
         print(f"gnnbench: note: the gnnbench process {run} died without recording it {why}; {then}", file=sys.stderr)
 
     def note_stale(plan: driver.Plan) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import random
@@ -60,22 +61,26 @@ class Plan:
 
     def settle(self, dead: Died | None) -> None:
         """Take in ``dead``: a run recorded as failed for taking the process down again is not run again by the
-        same invocation, ``--rerun-failed`` (or ``--smoke``) or not."""
+        same invocation, ``--rerun-failed`` (or ``--smoke``) or not; one to run again that the plan leaves out
+        (an earlier failure of it kept) is left out."""
+        if dead is not None and dead.outcome == "runs again" and dead.run_id not in {s.run_id for s in self.todo}:
+            dead = dataclasses.replace(dead, outcome="left out")
         self.died = dead
         if dead is not None and dead.outcome == "recorded failed":
             self.todo = [spec for spec in self.todo if spec.run_id != dead.run_id]
 
 
 #: what becomes of a run that took the driver's process down: run again (a first death, as an interrupted run),
-#: recorded as failed (a second in a row), or left out by ``--only`` (its count of deaths starts again)
+#: recorded as failed (a second in a row), or left out of this invocation (by ``--only``, or an earlier failure of
+#: it kept: its count of deaths starts again)
 DeadOutcome = Literal["runs again", "recorded failed", "left out"]
 
 
 @dataclass(frozen=True)
 class Died:
     """A run that took the driver's process down (:meth:`RunStore.left_running`) ``deaths`` times in a row, what
-    becomes of it now, and its failed record when it is recorded as failed. ``spec`` is None for a run ``--only``
-    left out."""
+    becomes of it now, and its failed record when it is recorded as failed. ``spec`` is None for a run of an
+    experiment ``--only`` leaves out."""
 
     run_id: str
     spec: RunSpec | None
