@@ -111,13 +111,12 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
         plan = driver.prepare(suite, store, rerun_failed, args.data_root, devices=executor.runs_here,
                               redo_changed=smoking)
         note_stale(plan)
-        busy = store.busy()  # then the note of a run in flight names no dead run
-        if not busy:
-            plan.settle(dead := driver.died(suite, store, None))
-            note_died(dead, would=True)
-        if busy:  # on stderr, -q or not: `run` would stop at the lock
+        if store.busy():  # on stderr, -q or not: `run` would stop at the lock
             print(f"gnnbench: note: another gnnbench process is writing {store.path} now: this plan is as of now, "
                   "and `run` refuses to start until that process ends", file=sys.stderr)
+        else:  # a note of a run in flight is that process's own, no dead run
+            plan.settle(dead := driver.died(suite, store, None))
+            note_died(dead, would=True)
         console.print(f"{suite.name}: {_runs(len(suite.specs))}, {plan.done} recorded, {plan.failed_kept} failed "
                       f"(kept), {len(plan.todo)} to run -> {store.path}")
         for line in _plan_lines(plan.todo):
