@@ -14,6 +14,7 @@ under ``plugins:``::
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import sys
@@ -216,13 +217,15 @@ def _check_model(name: str, obj: Any, meta: Mapping[str, Any]) -> None:
 
 def dataset_loader(function: Callable[..., Any], *args: Any, doc: str, reads_root: bool = True) -> Callable[..., Any]:
     """A loader to register: ``function(*args, data_root)``, or ``function(*args)`` where the data needs no root
-    (generated, or shipped in a wheel); ``doc`` is what ``gnnbench list datasets`` shows, and errors name
-    ``function``, where the loading happens."""
+    (generated, or shipped in a wheel); ``doc`` is what ``gnnbench list datasets`` shows. It wraps ``function``
+    (``__wrapped__``), so errors name it and a plugin's records name the file defining it, where the loading
+    happens."""
 
+    @functools.wraps(function)
     def load(data_root: str | Path | None = None) -> Any:
         return function(*args, data_root) if reads_root else function(*args)
 
-    load.__doc__, load.__module__, load.__qualname__ = doc, function.__module__, function.__qualname__
+    load.__doc__ = doc
     return load
 
 

@@ -527,7 +527,9 @@ def _load(data_root=None, size=3):
     return None
 
 
-@pytest.mark.parametrize("loader", [functools.partial(_load, size=5), _Loader()], ids=["partial", "instance"])
+@pytest.mark.parametrize("loader", [functools.partial(_load, size=5), _Loader(),
+                                    registry.dataset_loader(_load, doc="A loader through dataset_loader.")],
+                         ids=["partial", "instance", "dataset_loader"])
 def test_a_loader_registered_as_a_partial_or_an_instance_is_traced_to_its_file(loader, monkeypatch):
     """Its edits would otherwise go unnoticed: inspect finds no file for either."""
     from gnnbench.harness.env import plugin_sources

@@ -145,9 +145,9 @@ def plugin_sources(spec: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def _file_source(obj: Any) -> dict[str, str] | None:
-    """The file defining ``obj``: a class or function; the function of a ``functools.partial``; the class of a
-    callable instance."""
-    obj = obj.func if isinstance(obj, partial) else obj
+    """The file defining ``obj``: a class or function (the one it wraps, if any: ``dataset_loader``'s); the
+    function of a ``functools.partial``; the class of a callable instance."""
+    obj = inspect.unwrap(obj.func if isinstance(obj, partial) else obj)
     if not (inspect.isclass(obj) or inspect.isroutine(obj)):
         obj = type(obj)
     try:
