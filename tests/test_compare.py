@@ -832,6 +832,16 @@ def test_a_results_folder_stands_for_its_leaderboard_csv(pair, tmp_path, capsys)
                                             f"{root}/SUITE: quickstart)\n")
 
 
+def test_rel_delta_is_relative_to_the_size_of_a_negative_baseline(tmp_path):
+    """B - A over |A|: a metric from -2 to -1 (a log-likelihood, a negated error) moved +50 %, whatever A's sign."""
+    columns = "task,dataset,model,config,scenario,metric,direction,mean,std,n,values,seeds"
+    for name, values in (("a", "-2.1;-1.9;-2.0"), ("b", "-1.1;-0.9;-1.0")):
+        mean = sum(map(float, values.split(";"))) / 3
+        (tmp_path / f"{name}.csv").write_text(
+            f"{columns}\nnode_classification,Cora,m,default,none,score,max,{mean},0.1,3,{values},0;1;2\n")
+    assert compare.compare(tmp_path / "a.csv", tmp_path / "b.csv").table.iloc[0]["rel_delta"] == pytest.approx(0.5)
+
+
 def test_compare_notes_a_side_whose_suite_is_not_all_recorded(write_suite, tmp_path, capsys):
     """A leaderboard built after an interrupt or ``--only`` holds part of a suite; compare says so, as its page
     does, rather than judging its rows as if whole."""

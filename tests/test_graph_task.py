@@ -58,6 +58,11 @@ def test_holdout_is_stratified_and_disjoint():
     assert set(rest.tolist()).isdisjoint(held.tolist()) and rest.numel() + held.numel() == 80
 
 
+def test_holdout_holds_out_the_rounded_fraction_not_the_floor():
+    rest, held = holdout(torch.arange(17), None, 0.1, seed=0)  # 1.7 -> 2
+    assert held.numel() == 2 and rest.numel() == 15
+
+
 def test_the_run_seed_is_the_fold_and_every_fold_is_tested_once():
     task = GraphClassification(GraphOptions(folds=5, val_fraction=0.2))
     data = toy_graphs()

@@ -148,3 +148,21 @@ def test_every_builtin_entry_has_valid_defaults_for_each_of_its_tasks():
     for entry in MODELS.entries():
         for task in entry.tasks:
             hp.check_entry(entry, TASKS.get(task).obj)
+
+
+class KeywordOnly:
+    """A plugin model whose hyperparameters are keyword-only."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, hidden_channels: int = 16) -> None:
+        self.hidden_channels = hidden_channels
+
+
+def test_a_keyword_only_constructor_argument_is_a_hyperparameter():
+    entry = Entry(name="kw", obj=KeywordOnly)
+    assert hp.resolve(entry, NodeClassification, {})["hidden_channels"] == 16
+    assert hp.resolve(entry, NodeClassification, {"hidden_channels": 8})["hidden_channels"] == 8
+
+
+@pytest.mark.parametrize(("value", "ok"), [(0.0, True), (1.0, True), (1.01, False), (-0.1, False)])
+def test_the_dropout_range_is_closed(value, ok):
+    assert (hp.range_problem("dropout", value) is None) == ok

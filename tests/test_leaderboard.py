@@ -154,6 +154,16 @@ def test_configuration_is_selected_on_validation_never_on_test():
     assert grid.set_index("config")["selected"].to_dict() == {"lr=0.01": True, "lr=0.1": False}
 
 
+def test_a_row_with_a_failed_run_ranks_right_after_the_complete_rows_that_have_a_rank():
+    """A complete row whose mean is NaN is unranked: it must not push a row with a failed run one rank further."""
+    nan = float("nan")
+    records = [rec("x", "Cora", 0, 0.5, 0.8), rec("x", "Cora", 1, 0.5, 0.8),
+               rec("y", "Cora", 0, 0.5, nan), rec("y", "Cora", 1, 0.5, 0.7),
+               rec("z", "Cora", 0, 0.5, 0.9), rec("z", "Cora", 1, 0, 0, status="failed")]
+    board = leaderboard_frame(runs_frame(records)).set_index("model")
+    assert (board.loc["x", "rank"], board.loc["z", "rank"]) == (1, 2) and pd.isna(board.loc["y", "rank"])
+
+
 def test_selection_and_rank_follow_the_metric_direction():
     records = [rec("a", "D", 0, 0.5, 1.0, config="x", metric="mae", direction="min"),
                rec("a", "D", 0, 0.4, 2.0, config="y", metric="mae", direction="min"),

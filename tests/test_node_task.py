@@ -251,6 +251,35 @@ def test_early_stopping_prefers_lower_loss_on_ties():
     assert minimise.best_epoch == 1
 
 
+def test_exactly_tied_epochs_keep_the_first_and_a_flat_validation_stops():
+    """A later epoch equal in metric and loss is no improvement: the first is kept, and patience runs out."""
+    model = nn.Linear(1, 1)
+    stop = EarlyStopping("max", patience=2)
+    assert [stop.step(epoch, 0.5, 1.0, model) for epoch in range(3)] == [False, False, True]
+    assert stop.best_epoch == 0
+
+
+def test_epoch_time_is_the_training_step_alone_not_the_validation(monkeypatch):
+    """epoch_time_s (and compare --on epoch_time_s) times the step: a costly evaluation is no slower training."""
+    import gnnbench.tasks.base as base
+    from gnnbench.tasks.base import Budget, RunContext
+
+    now = [0.0]
+    monkeypatch.setattr(base.time, "perf_counter", lambda: now[0])
+
+    def epoch_step(epoch: int) -> dict[str, float]:
+        now[0] += 0.001
+        return {"train_loss": 1.0}
+
+    def validate() -> dict[str, float]:
+        now[0] += 1.0
+        return {"accuracy": 0.5, "loss": 1.0}
+
+    fit = train_epochs(nn.Linear(1, 1), epoch_step, validate, NodeClassification(None), Budget(epochs=3),
+                       RunContext(device=torch.device("cpu"), seed=0))
+    assert fit.epoch_time_s == pytest.approx(0.001)
+
+
 def test_patience_starts_counting_when_the_warm_up_ends():
     model = nn.Linear(1, 1)
     stop = EarlyStopping("max", patience=3, warmup=10)
