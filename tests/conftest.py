@@ -82,3 +82,19 @@ def tiny_suite(write_suite):
         return write_suite(TINY.format(models=models, seeds=seeds, epochs=epochs))
 
     return make
+
+
+@pytest.fixture
+def write_access_opens(monkeypatch: pytest.MonkeyPatch):
+    """``opens(suffix)``: whether each ``os.open`` of a path ending in ``suffix`` during the test asked for write
+    access (a lock file needs none: flock takes a read-only descriptor)."""
+    opened: list[tuple[str, int]] = []
+    real_open = os.open
+
+    def spy(path, flags, *args):
+        opened.append((os.fspath(path), flags))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", spy)
+    return lambda suffix: [bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_APPEND))
+                           for path, flags in opened if path.endswith(suffix)]

@@ -100,25 +100,14 @@ def test_download_fills_the_cache_and_is_verified(tmp_path, no_default_roots):
         pass
 
 
-def test_the_cache_lock_needs_no_write_access_to_its_file(tmp_path, monkeypatch):
+def test_the_cache_lock_needs_no_write_access_to_its_file(tmp_path, monkeypatch, write_access_opens):
     """A cache a group shares: the lock file another member made (mode 644) must lock for this one too."""
-    import os
-
     from gnnbench.data import sources
 
     monkeypatch.setenv("GNNBENCH_CACHE", str(tmp_path))
-    opened = []
-    real_open = os.open
-
-    def spy(path, flags, *args):
-        opened.append((os.fspath(path), flags))
-        return real_open(path, flags, *args)
-
-    monkeypatch.setattr(sources.os, "open", spy)
     with sources.cache_lock("Cora"):
         pass
-    flags = [f for path, f in opened if path.endswith(".Cora.lock")]
-    assert flags and all(f & (os.O_WRONLY | os.O_RDWR | os.O_APPEND) == 0 for f in flags)
+    assert write_access_opens(".Cora.lock") == [False]
 
 
 def test_loaders_build_their_processed_files_under_the_dataset_lock(monkeypatch):

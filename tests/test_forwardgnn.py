@@ -250,11 +250,17 @@ def test_top_to_loss_scores_each_layer_with_the_mean_of_its_output_and_the_state
     assert task.evaluate(model, data, ("test",))["test"]["accuracy"] > 0.7  # chance: 1/3
 
 
-def test_top_to_loss_layers_read_the_previous_time_steps_states():
+@pytest.mark.parametrize("make", [
+    lambda: SingleForwardTopToLoss(8, CLASSES, hidden_channels=16, num_layers=2),
+    lambda: SingleForwardTopToInput(8, CLASSES, hidden_channels=16, num_layers=2, alternating=False),
+], ids=["top2loss", "top2input_not_alternating"])
+def test_top_down_layers_read_the_previous_time_steps_states(make):
     """Layer 1's input in a time step is layer 0's state of the previous step, not the one layer 0 has just
-    produced in this step (the official code writes ``new_states`` and swaps them in after the loop)."""
+    produced in this step (the official code writes ``new_states`` and swaps them in after the loop); Top-to-Input
+    does so too without the alternating flag, whose even-then-odd order is a separate path (tested below)."""
     data = sbm()
-    model = SingleForwardTopToLoss(8, CLASSES, hidden_channels=16, num_layers=2)
+    torch.manual_seed(0)
+    model = make()
     model.prepare(data)
     graph = model.training_graph(data)
     optimizers = [torch.optim.Adam(layer.parameters(), lr=0.1) for layer in model.layers]
@@ -267,24 +273,6 @@ def test_top_to_loss_layers_read_the_previous_time_steps_states():
     model.time_step(graph, states, optimizers, {"grad_max_norm": 1.0})
     assert torch.equal(seen[-1], before[1])
     assert not torch.allclose(states[1], before[1])  # the state layer 0 produced in this step, unread
-
-
-def test_top_to_input_without_alternation_reads_the_previous_time_steps_states():
-    """Without the alternating flag every layer of a Top-to-Input step reads the states of the step before, as
-    Top-to-Loss does; the flag's even-then-odd order is a separate path (tested below)."""
-    data = sbm()
-    torch.manual_seed(0)
-    model = SingleForwardTopToInput(8, CLASSES, hidden_channels=16, num_layers=2, alternating=False)
-    graph = model.training_graph(data)
-    optimizers = [torch.optim.Adam(layer.parameters(), lr=0.1) for layer in model.layers]
-    with torch.no_grad():
-        states = model.initial_states(graph)
-    seen: list[torch.Tensor] = []
-    model.layers[1].register_forward_pre_hook(lambda _, args: seen.append(args[0].clone()))
-    before = [state.clone() for state in states]
-    model.time_step(graph, states, optimizers, {})
-    assert torch.equal(seen[-1], before[1])  # layer 0's state from before this step
-    assert not torch.equal(states[1], before[1])  # layer 0 did produce a new one, unread by layer 1
 
 
 def test_top_to_input_reads_the_state_above_and_the_labels_on_top():

@@ -94,25 +94,12 @@ def test_only_one_writer_at_a_time(tmp_path):
         pass
 
 
-def test_the_lock_needs_no_write_access_to_its_file(tmp_path, monkeypatch):
+def test_the_lock_needs_no_write_access_to_its_file(tmp_path, write_access_opens):
     """A results folder a group shares: the lock file another member made (mode 644) must lock for this one too,
     and flock needs only a descriptor, not write access."""
-    import os
-
-    from gnnbench.harness import store
-
-    opened = []
-    real_open = os.open
-
-    def spy(path, flags, *args):
-        opened.append((os.fspath(path), flags))
-        return real_open(path, flags, *args)
-
-    monkeypatch.setattr(store.os, "open", spy)
     with RunStore(tmp_path).writer():
         pass
-    lock_flags = [flags for path, flags in opened if path.endswith(".lock")]
-    assert lock_flags and all(flags & (os.O_WRONLY | os.O_RDWR | os.O_APPEND) == 0 for flags in lock_flags)
+    assert write_access_opens("/.lock") == [False]
 
 
 def test_set_aside_moves_whole_records_and_keeps_the_rest_in_order(tmp_path):
