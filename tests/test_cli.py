@@ -274,20 +274,21 @@ def test_prune_explains_an_edited_hyperparameter_by_its_values(write_suite, caps
     still matched to the suite's one run of that model, dataset and seed, and the reason names the value."""
     suite = GOOD.format(dataset="Cora", model="mlp").replace("seeds: 2", "seeds: 1")
     path, results = write_suite(suite), tmp_path / "r"
-    assert main(["run", str(path), "--results", str(results), "-q"]) == 0
-    path.write_text(suite.replace("models: [mlp]", "models: [{name: mlp, hparams: {lr: 0.001}}]"))
-    capsys.readouterr()
-    assert main(["prune", str(path), "--results", str(results), "--dry-run"]) == 0
-    assert "would set aside 1 run (mlp on Cora: 1): hparams.lr 0.01 -> 0.001 (1 run)" in \
-        " ".join(capsys.readouterr().out.split())
+
+    def pruned_after(run: str, edited: str) -> str:
+        """What prune would say after running the suite with the models ``run``, then editing them to ``edited``."""
+        path.write_text(suite.replace("models: [mlp]", f"models: [{run}]"))
+        assert main(["run", str(path), "--results", str(results), "-q"]) == 0
+        path.write_text(suite.replace("models: [mlp]", f"models: [{edited}]"))
+        capsys.readouterr()
+        assert main(["prune", str(path), "--results", str(results), "--dry-run"]) == 0
+        return " ".join(capsys.readouterr().out.split())
+
+    lr = "{name: mlp, hparams: {lr: %s}}"
+    assert "would set aside 1 run (mlp on Cora: 1): hparams.lr 0.01 -> 0.001 (1 run)" in pruned_after("mlp", lr % 0.001)
     # a grid point removed is no edit of the point left, whose run is recorded
-    path.write_text(suite.replace("models: [mlp]", "models: [{name: mlp, hparams: {lr: [0.001, 0.01]}}]"))
-    assert main(["run", str(path), "--results", str(results), "-q"]) == 0
-    path.write_text(suite.replace("models: [mlp]", "models: [{name: mlp, hparams: {lr: 0.001}}]"))
-    capsys.readouterr()
-    assert main(["prune", str(path), "--results", str(results), "--dry-run"]) == 0
     assert "would set aside 1 run (mlp on Cora: 1): no such run in the suite now (1 run)" in \
-        " ".join(capsys.readouterr().out.split())
+        pruned_after(lr % "[0.001, 0.01]", lr % 0.001)
 
 
 def test_a_second_ctrl_c_while_the_leaderboard_is_written_does_not_tear_it(write_suite, capsys, tmp_path,

@@ -23,9 +23,7 @@ def check_graph(data: Any) -> None:
     if not (isinstance(x, torch.Tensor) and x.dim() == 2 and x.dtype != torch.bool):
         raise DataError(f"x is {_described(x)}; expected a float32 tensor of one row of features per node (or "
                         "integer ids, for a model that embeds them)")
-    finite = torch.isfinite(x).all(dim=1) if x.is_floating_point() else None
-    if finite is not None and not bool(finite.all()):  # else every run fails at its first loss, naming no dataset
-        rows = torch.nonzero(~finite).flatten()
+    if x.is_floating_point() and (rows := nonfinite_rows(x)).numel():  # else every run fails at its first loss
         raise DataError(f"x holds NaN or infinite features in {len(rows)} node{'s' * (len(rows) > 1)} (first: node "
                         f"{int(rows[0])}); expected finite features (a missing value needs filling before training)")
     if x.is_floating_point() and x.dtype != torch.float32:
@@ -66,12 +64,11 @@ def check_graph_set(dataset: Any) -> Data:
     if getattr(first, "y", None) is None:
         raise DataError("its first graph has no y; expected every graph's target in y")
     x, slices = getattr(getattr(dataset, "_data", None), "x", None), getattr(dataset, "slices", None) or {}
-    if isinstance(x, torch.Tensor) and x.is_floating_point() and "x" in slices:  # every graph, collated in memory
-        bad = torch.nonzero(~torch.isfinite(x).all(dim=1)).flatten()
-        if bad.numel():
-            graph = int(torch.searchsorted(slices["x"], bad[0], right=True)) - 1
-            raise DataError(f"graph {graph} holds NaN or infinite features; expected finite features (a missing "
-                            "value needs filling before training)")
+    collated = isinstance(x, torch.Tensor) and x.is_floating_point() and "x" in slices  # every graph, in memory
+    if collated and (bad := nonfinite_rows(x)).numel():
+        graph = int(torch.searchsorted(slices["x"], bad[0], right=True)) - 1
+        raise DataError(f"graph {graph} holds NaN or infinite features; expected finite features (a missing value "
+                        "needs filling before training)")
     return first
 
 
@@ -91,8 +88,7 @@ def check_stream(data: Any) -> None:
     msg = fields["msg"]
     if not (isinstance(msg, torch.Tensor) and msg.dim() == 2 and msg.size(0) == events and msg.is_floating_point()):
         raise DataError(f"msg is {_described(msg)}; expected a float tensor of one row of features per event")
-    bad = torch.nonzero(~torch.isfinite(msg).all(dim=1)).flatten()
-    if bad.numel():
+    if (bad := nonfinite_rows(msg)).numel():
         raise DataError(f"msg holds NaN or infinite features in {bad.numel()} event{'s' * (bad.numel() > 1)} (first: "
                         f"event {int(bad[0])}); expected finite features")
     unsorted = (fields["t"][1:] < fields["t"][:-1]).nonzero()
@@ -107,3 +103,8 @@ def _described(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return f"a tensor of dtype {str(value.dtype).removeprefix('torch.')} and shape {list(value.shape)}"
     return "missing" if value is None else type(value).__name__
+
+
+def nonfinite_rows(features: torch.Tensor) -> torch.Tensor:
+    """The indices of the rows of ``features`` holding a NaN or an infinity: the nodes or events to name."""
+    return torch.nonzero(~torch.isfinite(features).all(dim=1)).flatten()
