@@ -23,6 +23,7 @@ from gnnbench.errors import GnnbenchError
 if TYPE_CHECKING:  # for annotations only: the handlers import these where they use them
     import argparse
 
+    from gnnbench.harness.driver import Died
     from gnnbench.harness.spec import RunSpec, Suite
     from gnnbench.harness.store import RunStore
 
@@ -48,23 +49,6 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
     keep_freed_memory()  # a GNNBENCH_MALLOC it cannot take is one error now, not a failed record per run
     smoking = args.smoke is not None  # a smoke check is of the code and the suite file as they are now
     rerun_failed = args.rerun_failed or smoking
-
-    def note_died(dead: driver.Died | None, would: bool = False) -> None:
-        """On stderr, -q or not: no record of its own says what happened to the run."""
-        if dead is None:
-            return
-        run = f"running {_run_label(dead.spec) if dead.spec else f'a run of another experiment ({dead.run_id})'}"
-        why = (f"{dead.deaths} times in a row (a crash in native code, or killed: out of memory?)"
-               if dead.deaths > 1 else "(killed, out of memory, or a crash in native code)")
-        then = {"recorded failed": f"{'`run` records it' if would else 'recorded'} as failed, so the suite goes on "
-                                   "(--executor process runs each run in a worker process, whose death fails only its "
-                                   "run)",
-                "runs again": f"{'`run` runs it again' if would else 'it runs again now'}, and "
-                              f"{'records it' if would else 'it is recorded'} as failed if it takes the process down "
-                              "again",
-                "left out": f"{'`run` does' if would else 'this run does'} not run it (not among --only's experiments, "
-                            "or an earlier failure of it kept), and its count of deaths starts again"}[dead.outcome]
-        print(f"gnnbench: note: the gnnbench process {run} died without recording it {why}; {then}", file=sys.stderr)
 
     def note_stale(plan: driver.Plan) -> None:
         prune = ("a run with --smoke" if smoking else
@@ -116,7 +100,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
                   "and `run` refuses to start until that process ends", file=sys.stderr)
         else:  # a note of a run in flight is that process's own, no dead run
             plan.settle(dead := driver.died(suite, store, None))
-            note_died(dead, would=True)
+            _note_died(dead, would=True)
         console.print(f"{suite.name}: {_runs(len(suite.specs))}, {plan.done} recorded, {plan.failed_kept} failed "
                       f"(kept), {len(plan.todo)} to run -> {store.path}")
         for line in _plan_lines(plan.todo):
@@ -127,7 +111,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
 
     def on_plan(plan: driver.Plan) -> None:
         note_stale(plan)
-        note_died(plan.died)
+        _note_died(plan.died)
         dirty = modified_checkout()
         if plan.todo and dirty:  # on stderr, -q or not: before hours of records
             print(f"gnnbench: note: this gnnbench checkout has uncommitted changes outside results/: the new records "
@@ -179,6 +163,24 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
     if nodes:
         console.print("runs per node: " + ", ".join(f"{node} {count}" for node, count in sorted(nodes.items())))
     return 1 if summary.failed or summary.failed_kept else 0
+
+
+def _note_died(dead: Died | None, would: bool = False) -> None:
+    """On stderr, -q or not: no record of its own says what happened to the run."""
+    if dead is None:
+        return
+    run = f"running {_run_label(dead.spec) if dead.spec else f'a run of another experiment ({dead.run_id})'}"
+    why = (f"{dead.deaths} times in a row (a crash in native code, or killed: out of memory?)"
+           if dead.deaths > 1 else "(killed, out of memory, or a crash in native code)")
+    then = {"recorded failed": f"{'`run` records it' if would else 'recorded'} as failed, so the suite goes on "
+                               "(--executor process runs each run in a worker process, whose death fails only its "
+                               "run)",
+            "runs again": f"{'`run` runs it again' if would else 'it runs again now'}, and "
+                          f"{'records it' if would else 'it is recorded'} as failed if it takes the process down "
+                          "again",
+            "left out": f"{'`run` does' if would else 'this run does'} not run it (not among --only's experiments, "
+                        "or an earlier failure of it kept), and its count of deaths starts again"}[dead.outcome]
+    print(f"gnnbench: note: the gnnbench process {run} died without recording it {why}; {then}", file=sys.stderr)
 
 
 def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices: bool) -> None:
