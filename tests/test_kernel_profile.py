@@ -20,8 +20,9 @@ from gnnbench.cli import main
 from gnnbench.harness.env import environment
 from gnnbench.kernels import profile as kp
 from gnnbench.kernels import timing
-from gnnbench.leaderboard.aggregate import COLUMNS, versions_label
+from gnnbench.leaderboard.aggregate import COLUMNS
 from gnnbench.leaderboard.compare import compare
+from gnnbench.leaderboard.labels import versions_label
 from gnnbench.leaderboard.profile import profile_frame
 
 CPU = torch.device("cpu")

@@ -258,7 +258,7 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], edited: dict[str,
     changed, or that the suite has no such run now), so a user can tell an intended edit from an accident.
     ``edited``: the plugin files and data that changed under each record of another version (run_id -> names);
     ``recorded``: the run ids with records, whose runs no edit turned into another."""
-    from gnnbench.leaderboard.aggregate import scenario_label
+    from gnnbench.leaderboard.labels import scenario_label
     from gnnbench.settings import described, run_setting
 
     def key(spec: dict[str, Any]) -> tuple[Any, ...]:
@@ -299,7 +299,7 @@ def _plan_lines(specs: Sequence[RunSpec]) -> list[str]:
 
 def _run_label(spec: RunSpec, seed: bool = True) -> str:
     """``model (config) on dataset [scenario] seed N``: which run a line is about."""
-    from gnnbench.leaderboard.aggregate import scenario_label
+    from gnnbench.leaderboard.labels import scenario_label
 
     scenario = "" if spec.scenario is None else f" [{scenario_label(spec.scenario)}]"
     return f"{spec.model} ({spec.config}) on {spec.dataset}{scenario}" + (f" seed {spec.seed}" if seed else "")

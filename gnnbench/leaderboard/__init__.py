@@ -14,8 +14,9 @@ import pandas as pd
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.spec import SMOKE_SUFFIX
 from gnnbench.harness.store import RUNS_FILE, RunStore
-from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, row_key, runs_frame
+from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
+from gnnbench.leaderboard.labels import row_key
 from gnnbench.leaderboard.ranks import rank_markdown
 from gnnbench.leaderboard.sat import sat_frame, sat_markdown
 from gnnbench.leaderboard.search import search_frame, search_markdown

@@ -20,15 +20,25 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from gnnbench.harness.store import recorded_sources
-from gnnbench.settings import differing, flatten, shown
+from gnnbench.leaderboard.labels import (
+    distinct_plugin_files,
+    heap_label,
+    kernel_label,
+    label_items,
+    row_key,
+    setting_differences,
+    settings_cell,
+    sources_label,
+    versions_label,
+)
+from gnnbench.settings import differing
 from gnnbench.units import shown_unit, unit_by_name
 
 #: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
@@ -43,34 +53,6 @@ TIE_TOLERANCE = 1e-6
 #: The protocol a run's spec sets besides its row, hyperparameters and seed: the task's options and the budget.
 PROTOCOL_KEYS = ("task_options", "epochs", "patience")
 GROUP_KEYS = ["task", "dataset", "scenario"]
-#: The key of a plugin dataset's data digest in a row's ``sources``, beside its files' (``model``, ``dataset``, ...).
-DATA_SOURCE = "dataset data"
-
-
-def kernel_label(record: dict[str, Any]) -> str:
-    """The suite's ``kernel:``, with the backend ``auto`` chose: ``auto:csr``."""
-    requested = record["spec"].get("kernel", "")
-    chosen = record.get("kernel", {}).get("chosen")
-    return f"{requested}:{chosen}" if requested == "auto" and chosen else requested
-
-
-def row_key(record: dict[str, Any]) -> tuple[str, str, str, str, str]:
-    """The leaderboard row and configuration a record belongs to: (task label, dataset, model, config,
-    scenario). The task label, not the task name: a task's incomparable protocols get rows of their own."""
-    spec = record["spec"]
-    return (record.get("task_label", spec["task"]), spec["dataset"], spec["model"], spec.get("config", "default"),
-            scenario_label(spec.get("scenario")))
-
-
-def sources_label(record: dict[str, Any]) -> str:
-    """``dataset=1a2b3c4d5e6f;model=...``: the first 12 hex digits of the sha256 of each plugin part's file, and of
-    a plugin dataset's data (``dataset data``); empty where the run's parts are all gnnbench's own. By content,
-    not by path, as the driver tells an edited file (a Ray worker imports a copy from elsewhere)."""
-    sources = recorded_sources(record)
-    versions = {part: s["sha256"] for part, s in sources.items()}
-    if data := sources.get("dataset", {}).get("data_sha256"):
-        versions[DATA_SOURCE] = data
-    return ";".join(f"{part}={sha[:12]}" for part, sha in sorted(versions.items()))
 
 
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -102,46 +84,6 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             )
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def heap_label(env: dict[str, Any]) -> str:
-    """``kept freed memory`` or ``allocator defaults``: the heap setting a run's times and memory were measured
-    under (``env.allocator``; a record made before it was recorded ran under the allocator's defaults)."""
-    return "allocator defaults" if env.get("allocator") in (None, "default") else "kept freed memory"
-
-
-def versions_label(env: dict[str, Any]) -> str:
-    """``python=3.11.7;threads=1;torch=2.13.0+cpu;...``: the library versions a record ran with, its threads and
-    heap setting (``allocator``, where the record has one): what moves its times besides the machine, sorted by
-    name, so ``gnnbench compare`` can tell when two leaderboards come from different environments."""
-    versions = {"python": env.get("python"), **env.get("versions", {}), "allocator": env.get("allocator"),
-                "threads": env.get("threads")}
-    return ";".join(f"{name}={v}" for name, v in sorted(versions.items()) if v)
-
-
-def distinct_plugin_files(sources: Iterable[Mapping[str, object]]) -> list[dict[str, object]]:
-    """The distinct sets of plugin files among :func:`sources_label` items, their data digests left out: a loader
-    seeded per run gives each seed its own data, which is no second version (``run`` and ``prune`` tell changed
-    data by loading it again, seed by seed); none for gnnbench's own parts, or records made before records named
-    their files."""
-    files = (tuple(sorted((part, sha) for part, sha in items.items() if part != DATA_SOURCE)) for items in sources)
-    return [dict(f) for f in dict.fromkeys(files) if f]
-
-
-def label_items(label: str) -> dict[str, str]:
-    """``a=1;b=2`` -> ``{"a": "1", "b": "2"}``: one environment of :func:`versions_label`, one set of
-    :func:`sources_label`."""
-    return dict(item.split("=", 1) for item in label.split(";") if "=" in item)
-
-
-def scenario_label(scenario: dict[str, Any] | str | None) -> str:
-    """``label_noise(rate=0.2)`` for a spec's resolved scenario; ``none`` for clean data."""
-    if not scenario:
-        return "none"
-    if isinstance(scenario, str):
-        return scenario
-    options = ",".join(f"{k}={v}" for k, v in sorted(scenario.items()) if k != "name")
-    return f"{scenario['name']}({options})"
 
 
 def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFrame:
@@ -271,14 +213,6 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
     return rows
 
 
-def settings_cell(cells: pd.Series) -> str:
-    """A row's ``hparams`` or ``protocol`` cell: the JSON object its runs share, or, where they do not (runs of
-    an earlier suite file left in the folder; warned), a JSON list of every distinct one, so that the row never
-    claims one setting while it holds several (in the order the runs first use them: seed order)."""
-    distinct = list(dict.fromkeys(cells))
-    return distinct[0] if len(distinct) == 1 else f"[{','.join(distinct)}]"
-
-
 def tied(values: ArrayLike) -> np.ndarray:
     """``values`` with each one that lies within TIE_TOLERANCE of the smallest of its run (in sorted order)
     replaced by that smallest one, so that equal means compare equal: to share a rank, or to reach a selection's
@@ -356,22 +290,6 @@ def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:
     if mixed:
         warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): its epoch time and peak memory average "
                       f"runs of several settings ({'; '.join(mixed)})", stacklevel=3)
-
-
-def setting_differences(settings: Iterable[tuple[str, str]]) -> str:
-    """``epochs 3 vs 4; task_options.split public vs random``: what differs among (protocol, hparams) JSON
-    pairs, one level deep."""
-    flat = [flatten({**json.loads(protocol), "hparams": json.loads(hparams)}) for protocol, hparams in settings]
-    values = {k: sorted({shown(f, k) for f in flat}, key=_natural) for k in differing(flat)}
-    return "; ".join(f"{k} {' vs '.join(v)}" for k, v in values.items())
-
-
-def _natural(text: str) -> tuple:
-    """Numbers in numeric order (9 before 10), before any other value in text order."""
-    try:
-        return (0, float(text), "")
-    except ValueError:
-        return (1, 0.0, text)
 
 
 def _chosen_per_fold(runs: pd.DataFrame) -> pd.DataFrame:

@@ -48,7 +48,8 @@ import numpy as np
 import pandas as pd
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.leaderboard.aggregate import close, distinct_plugin_files, label_items
+from gnnbench.leaderboard.aggregate import close
+from gnnbench.leaderboard.labels import distinct_plugin_files, label_items
 from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
 from gnnbench.leaderboard.significance import difference_test, holm
 from gnnbench.settings import described, differing, flatten, seed_ranges, shown

@@ -23,7 +23,8 @@ from typing import Any
 import pandas as pd
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.leaderboard.aggregate import COLUMNS, versions_label
+from gnnbench.leaderboard.aggregate import COLUMNS
+from gnnbench.leaderboard.labels import versions_label
 from gnnbench.leaderboard.write import to_csv, write_text
 from gnnbench.markdown import table as markdown_table
 

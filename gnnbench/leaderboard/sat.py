@@ -35,7 +35,7 @@ import pandas as pd
 from scipy.stats import wilcoxon
 
 from gnnbench import markdown
-from gnnbench.leaderboard.aggregate import row_key
+from gnnbench.leaderboard.labels import row_key
 from gnnbench.leaderboard.significance import holm
 
 SAT_KEYS = ["task", "dataset", "model", "config", "scenario", "family", "solver", "policy"]

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from gnnbench import markdown
-from gnnbench.leaderboard.aggregate import COLUMNS, row_key
+from gnnbench.leaderboard.aggregate import COLUMNS
+from gnnbench.leaderboard.labels import row_key
 from gnnbench.leaderboard.write import format_metric
 
 SEARCH_COLUMNS = [*COLUMNS, "search", "space", "budget", "search_seeds", "oracle", "search_wall_s", "child_epochs",
