@@ -159,6 +159,14 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "executor.type", "missing; expected one of local, process, ray (the executor mapping has workers)"),
     ("name: s\nexperiments: [{task: {split: random}, datasets: [Cora], models: [gcn]}]\n", "experiments[0].task",
      "or a mapping with 'name', got a mapping with key split"),
+    # a name that is no text: pointed at where it stands, for a task, a scenario and a model alike
+    ("name: s\nexperiments: [{task: {name: 3}, datasets: [Cora], models: [gcn]}]\n", "experiments[0].task.name",
+     "expected a task name, got int 3"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], scenario: [{name: [a]}]}]\n",
+     "experiments[0].scenario[0].name", "expected a scenario name, got list"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{hparams: {lr: 0.1}}]}]\n",
+     "experiments[0].models[0]", "expected a model name or a mapping with name and hparams, got a mapping with key "
+     "hparams"),
     # a setting no schedule reads: each value would be another run id for the same runs
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool, hparams: "
      "{lr_factor: [0.5, 0.1]}}]}]\n", "experiments[0].models[0].hparams.lr_factor",

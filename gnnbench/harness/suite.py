@@ -40,7 +40,7 @@ from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
-from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, defined_in, load_plugin, serves
+from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, Registry, defined_in, load_plugin, serves
 from gnnbench.settings import RUN_FIELDS, canonical_json, described, run_setting
 
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
@@ -378,21 +378,31 @@ class _Expander:
                 except ValueError as exc:
                     raise self.fail(task_key, f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
 
-    def task(self, value: Any, key: str) -> tuple[str, dict[str, Any]]:
-        """(task name, its options resolved to the full dataclass, less added options left off)."""
-        name_key = key if isinstance(value, str) else _join(key, "name")
+    def named(self, value: Any, key: str, registry: Registry[Any], expected: str
+              ) -> tuple[Entry[Any], dict[str, Any], str]:
+        """The entry a task, scenario or model names, written as its name or as a mapping with ``name``: (the
+        entry, the mapping, the key of the name itself, where an error about the name points). ``expected`` says
+        what ``key`` takes, for a value that is neither."""
         if isinstance(value, str):
-            value = {"name": value}
-        if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-            raise self.fail(key, f"expected a task name (one of {', '.join(TASKS.names())}) "
-                                 f"or a mapping with 'name', got {_kind(value)}")
+            value, name_key = {"name": value}, key
+        elif isinstance(value, dict) and "name" in value:
+            name_key = _join(key, "name")
+            if not isinstance(value["name"], str):
+                raise self.fail(name_key, f"expected a {registry.kind} name, got {_kind(value['name'])}")
+        else:
+            raise self.fail(key, f"expected {expected}, got {_kind(value)}")
         try:
-            task_cls = TASKS.get(value["name"]).obj
+            return registry.get(value["name"]), value, name_key
         except GnnbenchError as exc:
             raise self.fail(name_key, str(exc)) from None
+
+    def task(self, value: Any, key: str) -> tuple[str, dict[str, Any]]:
+        """(task name, its options resolved to the full dataclass, less added options left off)."""
+        entry, value, _ = self.named(value, key, TASKS,
+                                     f"a task name (one of {', '.join(TASKS.names())}) or a mapping with 'name'")
         options = {k: v for k, v in value.items() if k != "name"}
-        return value["name"], self.options(task_cls.Options, options, key, "task", value["name"],
-                                           lambda name, k, v: "write one experiment per value")
+        return entry.name, self.options(entry.obj.Options, options, key, "task", entry.name,
+                                        lambda name, k, v: "write one experiment per value")
 
     def options(self, owner: type, options: dict[str, Any], key: str, kind: str, name: str,
                 one_per_value: Callable[[str, str, list[Any]], str]) -> dict[str, Any]:
@@ -467,16 +477,9 @@ class _Expander:
             if item is None or item == "none":
                 resolved.append(None)
                 continue
-            name_key = item_key if isinstance(item, str) else _join(item_key, "name")  # where the user wrote it
-            if isinstance(item, str):
-                item = {"name": item}
-            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                raise self.fail(item_key, f"expected a scenario name (one of {', '.join(SCENARIOS.names())}), "
-                                          f"'none' or a mapping with 'name' and options, got {_kind(item)}")
-            try:
-                entry = SCENARIOS.get(item["name"])
-            except GnnbenchError as exc:
-                raise self.fail(name_key, str(exc)) from None
+            entry, item, name_key = self.named(
+                item, item_key, SCENARIOS,
+                f"a scenario name (one of {', '.join(SCENARIOS.names())}), 'none' or a mapping with 'name' and options")
             if not serves(entry, task):
                 raise self.fail(name_key, f"scenario '{entry.name}' does not apply to task '{task}' "
                                           f"(it applies to: {', '.join(entry.tasks)}){_unknown_tasks(entry)}")
@@ -525,25 +528,15 @@ class _Expander:
         A point resolves per dataset because a model may have per-dataset defaults; the config label is
         relative to the defaults on that dataset, so a method run with its official settings is ``default``.
         """
-        name_key = key if isinstance(value, str) else _join(key, "name")  # where the user wrote it
-        if isinstance(value, str):
-            value = {"name": value}
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a model name or a mapping with name and hparams, got {_kind(value)}")
-
         def hint(k: str) -> str:
             if "name" in value:
                 return f"; a model's hyperparameters go under hparams: {{name: {value['name']}, hparams: {{{k}: ...}}}}"
             return f"; write {{name: {k}, hparams: ...}}" if k in MODELS else ""
 
-        value = self.mapping(value, key, ("name", "hparams"), hint)
-        name = value.get("name")
-        if not isinstance(name, str):
-            raise self.fail(name_key, f"expected a model name, got {_kind(name)}")
-        try:
-            entry = MODELS.get(name)
-        except GnnbenchError as exc:
-            raise self.fail(name_key, str(exc)) from None
+        if isinstance(value, dict):  # its keys first: {gcn: {lr: 0.01}} is a model name written as a key
+            self.mapping(value, key, ("name", "hparams"), hint)
+        entry, value, name_key = self.named(value, key, MODELS, "a model name or a mapping with name and hparams")
+        name = entry.name
         if not serves(entry, task):  # a typo in its registration, else the models that would do
             hint = _unknown_tasks(entry) or (f"; models for task '{task}': "
                                              f"{', '.join(m.name for m in MODELS.entries() if serves(m, task))}")
