@@ -166,3 +166,57 @@ def test_a_keyword_only_constructor_argument_is_a_hyperparameter():
 @pytest.mark.parametrize(("value", "ok"), [(0.0, True), (1.0, True), (1.01, False), (-0.1, False)])
 def test_the_dropout_range_is_closed(value, ok):
     assert (hp.range_problem("dropout", value) is None) == ok
+
+
+class FitsItself(Toy):
+    """A model with its own training loop: its keys replace the task's."""
+
+    fit_hparams = {"rounds": 3}
+
+
+def test_a_later_source_overrides_an_earlier_one_key_by_key():
+    # constructor default < task training default < registry default < that dataset's default < the suite
+    entry = Entry(name="toy", obj=Toy, defaults={"hidden_channels": 32, "lr": 0.05},
+                  dataset_defaults={"Cora": {"hidden_channels": 8}})
+    assert hp.resolve(entry, NodeClassification, {}) == {"hidden_channels": 32, "lr": 0.05, "weight_decay": 5e-4}
+    assert hp.resolve(entry, NodeClassification, {}, "Cora") == {"hidden_channels": 8, "lr": 0.05,
+                                                                 "weight_decay": 5e-4}
+    assert hp.resolve(entry, NodeClassification, {}, "PubMed")["hidden_channels"] == 32  # another dataset's
+    assert hp.resolve(entry, NodeClassification, {"hidden_channels": 4}, "Cora")["hidden_channels"] == 4
+    assert hp.defaults(entry, NodeClassification, "Cora") == hp.resolve(entry, NodeClassification, {}, "Cora")
+
+
+def test_a_model_with_its_own_fit_takes_its_training_keys_not_the_tasks():
+    entry = Entry(name="own", obj=FitsItself)
+    assert hp.resolve(entry, NodeClassification, {"rounds": 5}) == {"hidden_channels": 64, "rounds": 5}
+    with pytest.raises(hp.HparamError, match="unknown hyperparameter 'lr' for model 'own'"):
+        hp.resolve(entry, NodeClassification, {"lr": 0.1})
+
+
+def test_hparams_split_into_constructor_and_training_arguments():
+    built, train = hp.split(Toy, {"hidden_channels": 16, "lr": 0.1, "weight_decay": 0.0})
+    assert built == {"hidden_channels": 16} and train == {"lr": 0.1, "weight_decay": 0.0}
+
+
+def test_a_whole_number_for_a_float_is_that_float_so_both_writings_are_one_configuration():
+    entry = Entry(name="toy", obj=Annotated)
+    given = {"layers": [1], "rate": 1}
+    one, other = hp.resolve(entry, NodeClassification, given), hp.resolve(entry, NodeClassification, {**given,
+                                                                                                        "rate": 1.0})
+    assert one == other and type(one["rate"]) is float
+    assert type(hp.resolve(entry, NodeClassification, {**given, "seed": 3})["seed"]) is int  # an int stays
+    assert type(hp.resolve(entry, NodeClassification, {**given, "lr": 1})["lr"]) is float  # a training key too
+
+
+@pytest.mark.parametrize(("key", "value", "ok"), [
+    ("lr", 0.0, True), ("lr", -1e-3, False), ("weight_decay", -1e-6, False),
+    ("hidden_channels", 1, True), ("hidden_channels", 0, False), ("heads", 0, False), ("num_layers", 0, False),
+    ("batch_size", 0, False), ("eval_batch_size", 1, True), ("warmup_epochs", 0, True), ("warmup_epochs", -1, False),
+    ("seed", 2**32 - 1, True), ("seed", 2**32, False), ("split_seed", -1, False),
+    ("K", 0, True), ("K", -1, False), ("lr_factor", 1.0, False), ("lr_factor", 0.5, True), ("lr_factor", 0.0, False),
+    ("tau", 0.0, False), ("grad_max_norm", -1.0, False), ("num_negatives", 0, False),
+    ("alpha", -5.0, True),  # no conventional range: not checked
+    ("dropout", True, True),  # a bool is no number here; its type is checked elsewhere
+])
+def test_conventional_names_have_their_ranges(key, value, ok):
+    assert (hp.range_problem(key, value) is None) == ok
