@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from torch_geometric.nn import GATConv, GCNConv
 from torch_geometric.utils import softmax, stochastic_blockmodel_graph, to_undirected
 
+from gnnbench import hparams as hp
+from gnnbench.registry import MODELS
 from gnnbench.search.agnn import AGNN, guide
 from gnnbench.search.base import Evaluation, Proposal, run_search
 from gnnbench.search.graphnas import GraphNAS
@@ -19,6 +21,7 @@ from gnnbench.search.nasbench import bench_space
 from gnnbench.search.random_search import RandomSearch
 from gnnbench.search.sharing import inherit
 from gnnbench.search.space import Field, Space, macro_space
+from gnnbench.tasks.search import ArchitectureSearch
 
 
 @pytest.fixture(scope="module")
@@ -343,6 +346,18 @@ def test_graphnas_reward_is_shaped_by_the_top_k_average() -> None:
     assert nas.shaped(0.7, 0.0) == pytest.approx(0.1)  # 0.7 - 0.6
     assert nas.shaped(0.5, 0.0) == pytest.approx(-0.15)  # 0.5 - mean(0.7, 0.6)
     assert nas.shaped(0.8, 10.0) == pytest.approx(0.15)  # top-2 is still (0.7, 0.6); no entropy bonus at 0
+
+
+def test_graphnas_reward_accuracy_feeds_the_policy_the_validation_accuracy_as_graphnas_trainer_does() -> None:
+    nas = GraphNAS(reward="accuracy")
+    nas.start(bench_space(), torch.Generator().manual_seed(0))
+    proposal = nas.propose()
+    nas.observe(proposal, 0.6)
+    assert nas.reinforce.baseline == pytest.approx(0.6 + 1e-4 * float(proposal.entropy.detach()))  # the first reward
+    assert nas.shaped(0.7, 0.0) == pytest.approx(0.7)  # no top-k average subtracted, no clip
+    spec_of = {name: hp.resolve(MODELS.get("graphnas"), ArchitectureSearch, {"reward": name})
+               for name in ("shaped", "accuracy")}
+    assert "reward" not in spec_of["shaped"] and spec_of["accuracy"]["reward"] == "accuracy"  # old ids kept
 
 
 @pytest.mark.parametrize("algorithm", [RandomSearch, GraphNAS], ids=["random", "graphnas"])

@@ -17,7 +17,10 @@ with the heads concatenated (hidden layers) or averaged (the output layer), and 
 
 all but ``const`` and ``gcn`` softmax-normalised over :math:`N(i) \cup \{i\}` (GraphNAS's
 ``pyg_gnn_layer.py``). ``AGG`` is ``sum``, ``mean`` or ``max`` over the weighted messages, or ``mlp``: the
-sum followed by a two-layer MLP shared by the heads (our reading of GraphNAS's ``mlp`` aggregator).
+sum followed by a two-layer MLP shared by the heads. That is not GraphNAS's ``GeoLayer``, which maps every
+message of a ``mean``, ``max`` or ``mlp`` layer through two linear layers (width -> 128 -> width) before
+aggregating, and drops ``const``'s messages rather than its coefficients (docs/models/agnn.md says why the
+recorded searches keep this form).
 """
 
 from __future__ import annotations
