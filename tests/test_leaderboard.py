@@ -660,6 +660,11 @@ def test_costs_of_several_machines_or_heap_settings_are_never_shown_as_one_machi
     assert "| peak MB | device | heap | kernel | rank |" in text
     assert "| AMD EPYC;cpu-x | allocator defaults;kept freed memory | scatter |" in text
     assert "threads: –, heap: allocator defaults, kept freed memory" in text
+    auto = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(2)]  # two worker processes, two choices within noise
+    for record, chosen in zip(auto, ("scatter", "csr"), strict=True):
+        record["spec"]["kernel"], record["kernel"] = "auto", {"chosen": chosen}
+    with pytest.warns(UserWarning, match=r"average runs of several settings \(kernel auto:csr: 1, auto:scatter: 1\)"):
+        board(auto)
     one_machine = [r for r in records if r["env"].get("device_name") == "cpu-x" and "allocator" not in r["env"]]
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)

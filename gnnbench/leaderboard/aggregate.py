@@ -282,10 +282,11 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
 
 
 def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:
-    """A row whose runs ran on several machines or heap settings: its epoch time and peak memory average them,
-    which no single machine would give (the heap setting alone made the quickstart's GCN epochs 1.27x faster:
-    docs/BENCHMARKS.md)."""
-    counts = {c: sorted(runs[c].replace("", "unnamed").value_counts().items()) for c in ("device", "heap")}
+    """A row whose runs ran on several machines, heap settings or kernels: its epoch time and peak memory average
+    them, which no single machine would give (the heap setting alone made the quickstart's GCN epochs 1.27x
+    faster: docs/BENCHMARKS.md). Kernels differ within a configuration where ``auto`` chose in several processes
+    (the process and ray executors' workers) between backends within its timing noise."""
+    counts = {c: sorted(runs[c].replace("", "unnamed").value_counts().items()) for c in ("device", "heap", "kernel")}
     mixed = [f"{c} {', '.join(f'{v}: {n}' for v, n in seen)}" for c, seen in counts.items() if len(seen) > 1]
     if mixed:
         warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): its epoch time and peak memory average "
