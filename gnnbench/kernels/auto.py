@@ -3,8 +3,9 @@
 Which backend wins depends on the graph, the layer and the device, so ``auto`` times a forward and backward
 pass of the run's own model on the run's own graph with every applicable backend and keeps the fastest. The
 decision is cached per (model, graph size, feature width, device) for the process, so the seeds of one
-configuration time once in one process (workers of the process and ray executors decide each for itself). The timing runs with the random state forked and the model's state restored, so
-choosing never changes what the run computes.
+configuration time once in one process (workers of the process and ray executors decide each for itself). The
+timing runs with the random state forked and the model's state restored, so choosing never changes what the
+run computes.
 """
 
 from __future__ import annotations
