@@ -231,9 +231,15 @@ def test_cli_writes_a_leaderboard_that_compare_reads(tmp_path) -> None:
     assert all("torch " in n and "-> 0.0+" in n for n in notes)
 
 
-def test_bad_size_is_a_clear_error(capsys) -> None:
-    assert main(["profile", "kernels", "--device", "cpu", "--sizes", "10x20"]) == 2
-    assert "expected a graph size N:E:F" in capsys.readouterr().err
+@pytest.mark.parametrize("size", ["10x20", "1000:5000.9:16", "1:2:3:4"])
+def test_bad_size_is_a_clear_error(capsys, size) -> None:
+    assert main(["profile", "kernels", "--device", "cpu", "--sizes", size]) == 2
+    expected = f"expected a graph size N:E:F of whole numbers (e.g. 10000:200000:64), got '{size}'"
+    assert expected in capsys.readouterr().err
+
+
+def test_a_size_in_exponent_notation_is_read_whole() -> None:
+    assert kp.GraphSize.parse("1e4:2e5:64") == kp.GraphSize(10_000, 200_000, 64)
 
 
 def test_an_unknown_device_is_one_line_not_torch_s_list_of_device_types(capsys) -> None:

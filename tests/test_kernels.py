@@ -366,3 +366,28 @@ def test_torch_scatter_backend_really_calls_torch_scatter(monkeypatch: pytest.Mo
     configure(model, "torch_scatter")
     model(torch.randn(20, 8), random_graph(20, 60, 0))
     assert calls == ["mean", "mean"]
+
+
+def test_csr_is_refused_by_name_and_left_out_of_auto_for_a_max_aggregation_on_cuda(monkeypatch) -> None:
+    """torch's sparse CSR matmul has no max reduction on CUDA: `kernel: csr` names why, `auto` never times it
+    (the run would fail rather than csr lose). Checked on CPU tensors: both happen before anything runs."""
+    class Sage(nn.Module):
+        def __init__(self, aggr: str) -> None:
+            super().__init__()
+            self.conv = SAGEConv(8, 5, aggr=aggr)
+
+        def forward(self, x: Tensor, graph: Tensor) -> Tensor:
+            return self.conv(x, graph)
+
+    sage_max, sage_mean = Sage("max"), Sage("mean")
+    assert auto.has_max_aggregation(sage_max) and not auto.has_max_aggregation(sage_mean)
+    x, edge_index = torch.randn(4, 8), torch.tensor([[0, 1, 2], [1, 2, 3]])
+    cuda = torch.device("cuda")
+    with pytest.raises(kernels.KernelUnavailableError, match="kernel 'csr' cannot run this model on CUDA"):
+        auto.use_kernel("csr", ["scatter", "csr"], sage_max, x, edge_index, cuda)
+    timed: list[list[str]] = []
+    monkeypatch.setattr(auto, "decide", lambda requested, candidates, *a, **k: timed.append(list(candidates))
+                        or auto.KernelChoice(candidates[0], requested, "test"))
+    auto.use_kernel("auto", ["scatter", "csr"], sage_max, x, edge_index, cuda)
+    auto.use_kernel("auto", ["csr"], sage_mean, x, edge_index, cuda)  # one candidate: no CUDA random state forked
+    assert timed == [["scatter"], ["csr"]]

@@ -20,8 +20,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
+from torch_geometric.nn.aggr import MaxAggregation
 
-from gnnbench.kernels import require
+from gnnbench.kernels import KernelUnavailableError, require
 from gnnbench.kernels.adjacency import configure, graph_input
 from gnnbench.kernels.timing import median_ms_or_inf
 
@@ -89,6 +90,12 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
     loses.
     """
     num_nodes = x.size(0)
+    if device.type == "cuda" and has_max_aggregation(model):  # torch's sparse CSR matmul has no max on CUDA
+        if requested == "csr":
+            raise KernelUnavailableError("kernel 'csr' cannot run this model on CUDA: it aggregates by max, which "
+                                         "torch's sparse CSR matmul does not reduce there (PyG's spmm raises); use "
+                                         "scatter, torch_scatter or auto")
+        candidates = [backend for backend in candidates if backend != "csr"]
 
     def measure(backend: str) -> float:
         graph = graph_input(backend, edge_index, num_nodes)
@@ -119,6 +126,12 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
         choice = decide(requested, candidates, measure, key)
     configure(model, choice.backend)
     return graph_input(choice.backend, edge_index, num_nodes), choice
+
+
+def has_max_aggregation(model: nn.Module) -> bool:
+    """Whether a message-passing layer of ``model`` aggregates by max (``aggr="max"`` or a ``MaxAggregation``)."""
+    return any(isinstance(m, MaxAggregation) or (isinstance(m, MessagePassing) and m.aggr == "max")
+               for m in model.modules())
 
 
 @contextlib.contextmanager

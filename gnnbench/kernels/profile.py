@@ -85,11 +85,13 @@ class GraphSize:
 
     @classmethod
     def parse(cls, text: str) -> GraphSize:
-        """``N:E:F``, e.g. ``10000:200000:64``."""
+        """``N:E:F``, e.g. ``10000:200000:64`` or ``1e4:2e5:64``: whole numbers, not truncated to them."""
         try:
-            n, e, f = (int(float(part)) for part in text.split(":"))
+            parts = [float(part) for part in text.split(":")]
+            n, e, f = (int(part) for part in parts if part.is_integer())
         except ValueError:
-            raise ValueError(f"expected a graph size N:E:F (e.g. 10000:200000:64), got {text!r}") from None
+            raise ValueError(f"expected a graph size N:E:F of whole numbers (e.g. 10000:200000:64), "
+                             f"got {text!r}") from None
         if min(n, e, f) < 1:
             raise ValueError(f"a graph size needs positive N, E and F, got {text!r}")
         return cls(n, e, f)
@@ -200,9 +202,9 @@ def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str]
     env = environment(device)
     copy_gbps = copy_bandwidth(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
     records: list[dict[str, Any]] = []
-    for size in sizes:  # one graph alive at a time
-        bench = _Bench(Graph.random(size, device, seed), device, warmup, repeats)
-        records += bench.run(ops, backends, copy_gbps, env, on_row)
+    for size in sizes:  # one graph alive at a time: the last one goes before the next is built
+        records += _Bench(Graph.random(size, device, seed), device, warmup, repeats).run(ops, backends, copy_gbps,
+                                                                                      env, on_row)
     return records
 
 
