@@ -159,6 +159,17 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "executor.type", "missing; expected one of local, process, ray (the executor mapping has workers)"),
     ("name: s\nexperiments: [{task: {split: random}, datasets: [Cora], models: [gcn]}]\n", "experiments[0].task",
      "or a mapping with 'name', got a mapping with key split"),
+    # an experiment's key written at the top, on a model or under hparams: said where it goes
+    ("name: s\nseed: 3\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n", "seed",
+     "'seeds' is an experiment's key: set it in each experiment, or once under defaults"),
+    ("name: s\ndatasets: [Cora]\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "datasets", "'datasets' is an experiment's key"),  # not "did you mean 'defaults'?"
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, seeds: 3}]}]\n",
+     "experiments[0].models[0].seeds", "unknown key 'seeds' (allowed: name, hparams); 'seeds' is an experiment's "
+     "key: set it on the experiment, or under defaults"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
+     "{epochs: 10}}]}]\n", "experiments[0].models[0].hparams.epochs", "(accepted: dropout, hidden_channels, lr, "
+     "num_layers, weight_decay); 'epochs' is an experiment's key: set it on the experiment, or under defaults"),
     # a name that is no text: pointed at where it stands, for a task, a scenario and a model alike
     ("name: s\nexperiments: [{task: {name: 3}, datasets: [Cora], models: [gcn]}]\n", "experiments[0].task.name",
      "expected a task name, got int 3"),

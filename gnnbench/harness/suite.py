@@ -154,20 +154,20 @@ class _Expander:
 
     def mapping(self, value: Any, key: str | None, allowed: tuple[str, ...],
                 hint: Callable[[str], str] | None = None) -> dict:
-        """``value``, checked to be a mapping of ``allowed`` keys; an unknown key gets a suggestion, or else
-        ``hint(key)``."""
+        """``value``, checked to be a mapping of ``allowed`` keys; an unknown key gets ``hint(key)``, or else the
+        closest allowed key."""
         if not isinstance(value, dict):
             raise self.fail(key, f"expected a mapping, got {_kind(value)}")
         for k in value:
             if k not in allowed:
-                suggestion = did_you_mean(str(k), allowed) or (hint(str(k)) if hint else "")
+                suggestion = (hint(str(k)) if hint else "") or did_you_mean(str(k), allowed)
                 raise self.fail(_join(key, str(k)), f"unknown key '{k}' (allowed: {', '.join(allowed)}){suggestion}")
         return value
 
     def suite(self, raw: Any, path: Path) -> Suite:
         if raw is None:
             raise self.fail(None, "the file is empty (or only comments); expected a suite: name, experiments, ...")
-        raw = self.mapping(raw, None, SUITE_KEYS)
+        raw = self.mapping(raw, None, SUITE_KEYS, lambda k: _experiment_key_hint(k, "in each experiment, or once"))
         name = raw.get("name")
         if "name" not in raw:
             raise self.fail("name", "missing; expected a suite name of letters, digits, '_', '.', '-' (it names "
@@ -529,6 +529,8 @@ class _Expander:
         relative to the defaults on that dataset, so a method run with its official settings is ``default``.
         """
         def hint(k: str) -> str:
+            if suggestion := _experiment_key_hint(k, "on the experiment, or") or did_you_mean(k, ("name", "hparams")):
+                return suggestion
             if "name" in value:
                 return f"; a model's hyperparameters go under hparams: {{name: {value['name']}, hparams: {{{k}: ...}}}}"
             return f"; write {{name: {k}, hparams: ...}}" if k in MODELS else ""
@@ -580,6 +582,8 @@ class _Expander:
                             "one list value") if axis else ""
                     known = exc.key in hp.constructor_params(entry.obj) or exc.key in hp.training_keys(entry, task_cls)
                     where = value_keys.get(exc.key, exc.key) if known else exc.key  # an unknown name: not its values
+                    if not known:
+                        hint = _experiment_key_hint(exc.key, "on the experiment, or")
                     raise self.fail(_join(hparams_key, where), f"{exc}{hint}") from None
                 resolved[dataset] = (hparams, config_label(hparams, defaults[dataset]))
             grid.append(resolved)
@@ -647,6 +651,14 @@ def _is_number(value: Any, positive: bool) -> bool:
 
 def _join(prefix: str | None, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
+
+
+def _experiment_key_hint(key: str, where: str) -> str:
+    """``; 'seeds' is an experiment's key: set it {where} under defaults`` for a key that names an experiment's
+    setting (``seed`` for ``seeds``) written where it is unknown: at the top of the suite, on a model, under
+    ``hparams``; ``''`` for any other key."""
+    meant = next((k for k in (key, f"{key}s", key.removesuffix("s")) if k in EXPERIMENT_KEYS[1:]), None)
+    return f"; '{meant}' is an experiment's key: set it {where} under defaults" if meant else ""
 
 
 def _unknown_tasks(entry: Entry[Any]) -> str:
