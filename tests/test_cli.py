@@ -123,6 +123,19 @@ def test_a_results_path_that_cannot_hold_records_is_one_error_before_anything_ru
     assert "leaderboard.csv: expected a file gnnbench writes, found a folder" in capsys.readouterr().err
 
 
+def test_results_naming_the_suite_s_own_folder_is_refused_by_run_and_prune(write_suite, capsys, tmp_path):
+    """A run would start over in results/cli/cli/, beside every record of results/cli/runs.jsonl."""
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "runs.jsonl").write_text("")
+    for command in (["run", "-q"], ["run", "--dry-run"], ["prune"]):
+        assert main([command[0], str(path), "--results", str(tmp_path / "cli"), *command[1:]]) == 2
+        assert capsys.readouterr().err == (f"gnnbench: error: --results {tmp_path / 'cli'} is the folder of suite "
+                                           f"'cli' (it holds its runs.jsonl); --results names the results root, the "
+                                           f"folder holding cli/: --results {tmp_path}\n")
+    assert not (tmp_path / "cli" / "cli").exists()
+
+
 def test_a_results_folder_no_file_can_be_made_in_is_refused_by_a_dry_run(write_suite, capsys, tmp_path, monkeypatch):
     """Root passes every permission check, and a filesystem such as /proc refuses files whatever the permissions:
     the folder is tried, not its mode bits."""
@@ -477,6 +490,20 @@ def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
     (tmp_path / "runs.jsonl").write_text("")
     assert main(["leaderboard", str(tmp_path)]) == 2
     assert "no records here" in capsys.readouterr().err
+    (tmp_path / "grid.yaml").write_text("name: grid_study\nexperiments: []\n")  # its folder: the name, not the file
+    assert main(["leaderboard", str(tmp_path / "grid.yaml")]) == 2
+    assert ("no records here (a suite file: give the folder of its records, RESULTS/grid_study (results/ unless run "
+            "with --results), named by the suite's name: key)") in capsys.readouterr().err
+
+
+def test_compare_given_a_records_file_names_the_table_built_from_it(capsys, tmp_path):
+    (tmp_path / "s").mkdir()
+    for name, table in (("runs.jsonl", "leaderboard.csv"), ("kernels.jsonl", "kernels.csv")):
+        (tmp_path / "s" / name).write_text('{"run_id": "a"}\n{"run_id": "b", "x": 1}\n')
+        assert main(["compare", str(tmp_path / "s" / name), str(tmp_path / "s" / name)]) == 2
+        assert capsys.readouterr().err == (f"gnnbench: error: {tmp_path / 's' / name}: a records file, not a "
+                                           f"leaderboard CSV; pass the table built from it, {tmp_path / 's' / table} "
+                                           f"(gnnbench leaderboard {tmp_path / 's'} rebuilds it)\n")
 
 
 @pytest.mark.parametrize(("what", "expected"), [("models", "Kipf & Welling"), ("datasets", "Cora"),

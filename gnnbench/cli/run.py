@@ -36,7 +36,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.env import modified_checkout
     from gnnbench.harness.executors import executor_options, make_executor
     from gnnbench.harness.spec import RunSpec, smoke
-    from gnnbench.harness.store import STALE_FILE, RunStore
+    from gnnbench.harness.store import STALE_FILE
     from gnnbench.harness.suite import load_suite
 
     suite = load_suite(args.suite)
@@ -44,8 +44,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
         suite = smoke(suite, args.smoke)
     if args.only:
         suite = suite.only(args.only)
-    store = RunStore(args.results / suite.name)
-    store.check(leaderboard.OUTPUTS)
+    store = suite_store(args.results, suite.name)
     keep_freed_memory()  # a GNNBENCH_MALLOC it cannot take is one error now, not a failed record per run
     smoking = args.smoke is not None  # a smoke check is of the code and the suite file as they are now
     rerun_failed = args.rerun_failed or smoking
@@ -204,16 +203,30 @@ def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices
             print(f"gnnbench: note: set aside {_describe(records)} of an earlier smoke check, {why}", file=sys.stderr)
 
 
+def suite_store(results: Path, name: str) -> RunStore:
+    """The store of suite ``name`` under the results root ``results``, checked writable. ``--results`` naming the
+    suite's own folder is refused: a run would start over in a folder nested in it, beside all its records."""
+    from gnnbench import leaderboard
+    from gnnbench.harness.store import RUNS_FILE, RunStore
+
+    store = RunStore(results / name)
+    if results.name == name and (results / RUNS_FILE).is_file() and not store.path.exists():
+        raise GnnbenchError(f"--results {results} is the folder of suite '{name}' (it holds its {RUNS_FILE}); "
+                            f"--results names the results root, the folder holding {name}/: --results "
+                            f"{results.parent}")
+    store.check(leaderboard.OUTPUTS)
+    return store
+
+
 def prune_suite(args: argparse.Namespace, console: Console) -> int:
     """``gnnbench prune``: records of no run of the suite, or of other plugin code or data, moved aside."""
     from gnnbench import leaderboard
     from gnnbench.harness import driver
-    from gnnbench.harness.store import STALE_FILE, RunStore
+    from gnnbench.harness.store import STALE_FILE
     from gnnbench.harness.suite import load_suite
 
     suite = load_suite(args.suite)
-    store = RunStore(args.results / suite.name)
-    store.check(leaderboard.OUTPUTS)
+    store = suite_store(args.results, suite.name)
     if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
     latest = store.latest()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.spec import SMOKE_SUFFIX
@@ -126,8 +127,15 @@ def clear(directory: str | Path) -> None:
 
 
 def _where_records_are(directory: Path) -> str:
-    """A hint for a folder without records: a missing folder, a results root (naming its suites), or a suite
-    not run yet."""
+    """A hint for a folder without records: a suite file given in its place (naming its folder), a missing
+    folder, a results root (naming its suites), or a suite not run yet."""
+    if directory.suffix in (".yaml", ".yml") and directory.is_file():
+        try:
+            name = yaml.safe_load(directory.read_text(encoding="utf-8")).get("name", "NAME")
+        except (yaml.YAMLError, AttributeError, UnicodeDecodeError):
+            name = "NAME"
+        return (f"a suite file: give the folder of its records, RESULTS/{name} (results/ unless run with "
+                "--results), named by the suite's name: key")
     if not directory.is_dir():
         return f"no such directory: {directory}"
     suites = sorted(p.parent.name for p in directory.glob(f"*/{RUNS_FILE}"))

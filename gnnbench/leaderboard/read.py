@@ -49,6 +49,10 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         elif suites:
             hint = f" (a results root? pass one of its suite folders, {path.parent}/SUITE: {', '.join(suites)})"
         raise GnnbenchError(f"{path}: no such leaderboard CSV{hint}")
+    if path.name == RUNS_FILE or path.suffix == ".jsonl":  # records, not a table: pandas would call it a bad CSV
+        table = path.parent / "leaderboard.csv" if path.name == RUNS_FILE else path.with_suffix(".csv")
+        raise GnnbenchError(f"{path}: a records file, not a leaderboard CSV; pass the table built from it, {table} "
+                            f"(gnnbench leaderboard {path.parent} rebuilds it)")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
