@@ -159,6 +159,10 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "executor.type", "missing; expected one of local, process, ray (the executor mapping has workers)"),
     ("name: s\nexperiments: [{task: {split: random}, datasets: [Cora], models: [gcn]}]\n", "experiments[0].task",
      "or a mapping with 'name', got a mapping with key split"),
+    # a grid value that resolves as an earlier one: pointed at, with the one it repeats
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
+     "{lr: [0.1, 0.2], weight_decay: [0, 0.0]}}]}]\n", "experiments[0].models[0].hparams.weight_decay[1]",
+     "0.0 is the same value as 0 at weight_decay[0]: the grid would define its runs twice; remove one"),
     # an experiment's key written at the top, on a model or under hparams: said where it goes
     ("name: s\nseed: 3\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n", "seed",
      "'seeds' is an experiment's key: set it in each experiment, or once under defaults"),

@@ -568,6 +568,7 @@ class _Expander:
         scenarios, seeds = repeats
         self.count(math.prod(len(axis) for axis in axes), len(datasets), len(scenarios), len(seeds), key)
         grid = []
+        points: dict[str, dict[str, tuple[Any, str]]] = {}  # resolved grid point -> each key's value as written
         for point in itertools.product(*axes):
             chosen = {k: x for k, x, _ in point}
             value_keys = {k: value_key for k, _, value_key in point}
@@ -586,6 +587,13 @@ class _Expander:
                         hint = _experiment_key_hint(exc.key, "on the experiment, or")
                     raise self.fail(_join(hparams_key, where), f"{exc}{hint}") from None
                 resolved[dataset] = (hparams, config_label(hparams, defaults[dataset]))
+            written = {k: (x, value_key) for k, x, value_key in point}
+            earlier = points.setdefault(canonical_json({d: h for d, (h, _) in resolved.items()}), written)
+            if earlier is not written:  # two values that resolve alike (0 and 0.0; an added argument's off value)
+                k = next(k for k in written if written[k][1] != earlier[k][1])
+                raise self.fail(_join(hparams_key, written[k][1]),
+                                f"{_shown(written[k][0])} is the same value as {_shown(earlier[k][0])} at "
+                                f"{earlier[k][1]}: the grid would define its runs twice; remove one")
             grid.append(resolved)
         return name, grid, set(overrides)
 
