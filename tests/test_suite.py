@@ -187,6 +187,11 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "{lr_factor: [0.5, 0.1]}}]}]\n", "experiments[0].models[0].hparams.lr_factor",
      "task 'graph_classification' does not read 'lr_factor' here: no schedule reads it (lr_patience and lr_step "
      "are 0; set one of them); remove it"),
+    # YAML 1.1 reads yes/no/on/off as booleans: refused, not "expected an integer, got True"
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
+     "{num_layers: yes}}]}]\n", None, "'yes' is a boolean in YAML 1.1 (true); write true, or quote it for text"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], scenario: Off}]\n", None,
+     "'Off' is a boolean in YAML 1.1 (false); write false, or quote it for text"),
     # YAML 1.1 reads 016 as octal 14, 0x10 as 16 and 1:30 as 90: refused, not read as another number
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
      "{hidden_channels: 016}}]}]\n", None, "'016' is not a decimal integer: YAML 1.1 reads it as 14"),

@@ -115,8 +115,19 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                             "text", node.start_mark)
         return value
 
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+        """``true`` or ``false``; YAML 1.1's other spellings are an error: ``yes``, ``no``, ``on`` and ``off`` read
+        as booleans, so ``num_layers: yes`` would fail as "got True" and a scenario named ``off`` as a boolean."""
+        value = super().construct_yaml_bool(node)
+        if node.value.lower() not in ("true", "false"):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is a boolean in YAML 1.1 ({str(value).lower()}); write "
+                            f"{str(value).lower()}, or quote it for text", node.start_mark)
+        return value
+
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:bool", _UniqueKeyLoader.construct_yaml_bool)
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _UniqueKeyLoader.construct_yaml_float)
 
