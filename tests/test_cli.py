@@ -737,6 +737,13 @@ def test_list_with_an_unknown_task_names_the_known_ones(capsys):
     assert all(name in err for name in TASKS.names()) and err.endswith("did you mean 'node_classification'?\n")
 
 
+def test_list_of_nothing_for_a_task_says_so_beside_the_header(capsys):
+    assert main(["list", "scenarios", "--task", "link_prediction"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "name\ttasks\tabout\toptions\n"
+    assert err == "gnnbench: note: no scenario serves task 'link_prediction'\n"
+
+
 def test_a_run_from_a_modified_checkout_says_its_records_do_not_pin_the_code(write_suite, capsys, tmp_path,
                                                                                monkeypatch):
     from gnnbench.harness import env

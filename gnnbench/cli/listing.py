@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,8 @@ def list_entries(args: argparse.Namespace, console: Console) -> int:
             rows.append((entry.name, f"{entry.obj.metric} ({entry.obj.direction})",
                          entry.summary + (f" Takes the models and datasets of {like}." if like else ""),
                          ", ".join(f"{f.name}={f.default}" for f in options)))
+    if not rows and args.task:  # on stderr, beside the header alone (a pipe keeps its format)
+        print(f"gnnbench: note: no {args.what[:-1]} serves task '{args.task}'", file=sys.stderr)
     if not console.is_terminal:
         for row in (columns, *rows):
             print("\t".join(" ".join(cell.split()) for cell in row))

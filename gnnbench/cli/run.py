@@ -121,7 +121,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
             print(f"gnnbench: note: {plan.failed_kept} run{'' if one else 's'} recorded as failed "
                   f"{'is' if one else 'are'} kept, not retried (--rerun-failed retries {'it' if one else 'them'})",
                   file=sys.stderr)
-        progress.update(runs, total=len(plan.todo))
+        progress.update(runs, total=len(plan.todo), visible=bool(plan.todo))  # no bar of 0/0 when all is done
         skipped = f"{plan.done} already recorded" + (f", {plan.failed_kept} failed kept (--rerun-failed retries)"
                                                      if plan.failed_kept else "")
         console.print(f"[bold]{suite.name}[/]: {_runs(len(suite.specs))}; {skipped}; running {len(plan.todo)} "
