@@ -593,7 +593,7 @@ def test_piped_output_keeps_long_lines_and_scenarios_apart(tmp_path, capsys):
     shutil.copytree(Path(__file__).parents[1] / "results" / "reference" / "robustness", folder)
     assert main(["leaderboard", str(folder / "runs.jsonl")]) == 0  # the file itself names its folder
     out = capsys.readouterr().out
-    assert f"wrote {folder / 'leaderboard.csv'}, " in out
+    assert f"wrote {folder / 'leaderboard.csv'}, {folder / 'grid.csv'}, {folder / 'leaderboard.md'}" in out
     assert main(["leaderboard", str(folder / "leaderboard.csv"), "-q"]) == 0  # as does any file of the folder
     assert "label_noise(rate=0.4)" in out and "scenario" in out
 

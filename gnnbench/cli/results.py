@@ -42,7 +42,7 @@ def rebuild_leaderboard(args: argparse.Namespace, console: Console) -> int:
     console.print(board_table(board.board, directory.name))
     if board.notice:  # on stderr, -q or not, as the page has it atop its tables
         print(f"gnnbench: note: {board.notice}", file=sys.stderr)
-    console.print(f"wrote {board.csv}, {board.markdown}" + (f", {board.html}" if board.html else ""))
+    console.print("wrote " + ", ".join(map(str, board.written)))
     return 0
 
 

@@ -39,6 +39,8 @@ class Leaderboard:
     html: Path | None = None
     #: :func:`suite_notice`: what the tables are not (incomplete, or counting records of no run of the suite)
     notice: str = ""
+    #: every file written, in the order written
+    written: tuple[Path, ...] = ()
 
 
 def build(directory: str | Path, suite: str | None = None, html: bool | None = None) -> Leaderboard:
@@ -71,8 +73,9 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
     notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)))
     for w in caught:  # shown as before, through the caller's filters (module gnnbench.leaderboard)
         warnings.warn(w.message, w.category, stacklevel=1)
-    to_csv(board, out / "leaderboard.csv")
-    to_csv(grid, out / "grid.csv")
+    written = [out / "leaderboard.csv", out / "grid.csv"]
+    to_csv(board, written[0])
+    to_csv(grid, written[1])
     searches = search_frame(board, records)
     sat = sat_frame(records, board)
     for frame, file in ((depth, "depth.csv"), (searches, "search.csv"), (sat, "sat.csv")):
@@ -80,18 +83,22 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
             (out / file).unlink(missing_ok=True)
         else:
             to_csv(frame, out / file)
+            written.append(out / file)
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
     sections = (rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
                 + warning_lines(notes))
     notice = suite_notice(out, latest)
     write_text(out / "leaderboard.md", to_markdown(board, records, name, sections, notice))
+    written.append(out / "leaderboard.md")
     page = out / "leaderboard.html"
     if html or (html is None and page.exists()):
         from gnnbench.leaderboard.html import to_html
 
         write_text(page, to_html(board, grid, depth, records, name, out, notes, notice))
+        written.append(page)
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
-                       markdown=out / "leaderboard.md", html=page if page.exists() else None, notice=notice)
+                       markdown=out / "leaderboard.md", html=page if page.exists() else None, notice=notice,
+                       written=tuple(written))
 
 
 def suite_notice(directory: Path, latest: dict[str, dict]) -> str:
