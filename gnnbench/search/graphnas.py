@@ -4,9 +4,9 @@ Learning", IJCAI 2020): every child is a full resample of one LSTM policy over a
 ``reward: shaped`` (the default) trains the policy on :math:`R = \mathrm{clip}(\text{val} -
 \overline{\text{top-}k}, -0.5, 0.5)`, the mean of the ``top_k`` best validation accuracies seen before this
 child subtracted (0 before the first): ``TopAverage.get_reward`` of ``graphnas/utils/model_utils.py``, the
-reward the paper notes and this suite's issue name. GraphNAS's released trainer computes that value but only
-logs it: its ``Trainer.get_reward`` takes ``reward[1]``, the validation accuracy itself, which
-``reward: accuracy`` feeds the policy. Either way ``entropy_coeff`` times the sample's entropy is added
+reward the paper notes describe. GraphNAS's released trainer computes that value but only logs it: its
+``Trainer.get_reward`` takes ``reward[1]``, the validation accuracy itself, which ``reward: accuracy`` feeds the
+policy. Either way ``entropy_coeff`` times the sample's entropy is added
 (``entropy_mode='reward'``), and REINFORCE runs against an EMA baseline (decay 0.95), one Adam step per child
 (lr 3.5e-4). Not reproduced from GraphNAS's trainer under either: the advantage rescaled by 0.5 over the
 largest of the last ten advantages, the baseline restarted every 100 children, the entropy bonus per decision
