@@ -54,6 +54,25 @@ def test_run_id_is_stable_and_only_depends_on_what_changes_results(write_suite):
     assert changed.run_id != spec.run_id
     assert RunSpec.from_dict({**spec.to_dict(), "seed": 99}).run_id != spec.run_id
     assert len(spec.run_id) == 16
+    other = {"task": "link_prediction", "task_options": {"x": 1}, "dataset": "CiteSeer", "model": "gat",
+             "epochs": 1234, "patience": 321, "device": "cuda", "kernel": "csr", "scenario": {"name": "label_noise"}}
+    for field, value in other.items():  # every field that changes what a run computes changes its id
+        assert RunSpec.from_dict({**spec.to_dict(), field: value}).run_id != spec.run_id, field
+    for field, value in {"suite": "t", "experiment": "e", "config": "c", "plugins": ["p.py"]}.items():  # labels
+        assert RunSpec.from_dict({**spec.to_dict(), field: value}).run_id == spec.run_id, field
+
+
+def test_an_experiment_s_own_keys_win_over_the_suite_s_defaults(write_suite):
+    suite = load_suite(write_suite("""\
+        name: s
+        defaults: {epochs: 100, seeds: 2, patience: 10}
+        experiments:
+          - {name: own, task: node_classification, datasets: [Cora], models: [mlp], epochs: 5, seeds: [7],
+             patience: null}
+          - {name: inherits, task: node_classification, datasets: [CiteSeer], models: [mlp]}
+        """))
+    assert [(s.experiment, s.seed, s.epochs, s.patience) for s in suite.specs] == [
+        ("own", 7, 5, None), ("inherits", 0, 100, 10), ("inherits", 1, 100, 10)]
 
 
 def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
@@ -159,6 +178,17 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "executor.type", "missing; expected one of local, process, ray (the executor mapping has workers)"),
     ("name: s\nexperiments: [{task: {split: random}, datasets: [Cora], models: [gcn]}]\n", "experiments[0].task",
      "or a mapping with 'name', got a mapping with key split"),
+    # a suite name makes a folder: no path of its own; a typo'd device is no device; patience 0 stops every run
+    ('name: "a/../b"\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n', "name",
+     "expected a suite name of letters, digits, '_', '.', '-', got 'a/../b'"),
+    ('name: "a\\nb"\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n', "name",
+     "expected a suite name of letters, digits"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], device: cpux}]\n",
+     "experiments[0].device", "expected cpu, cuda, cuda:N or auto, got 'cpux'"),
+    ('name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], device: "cuda:0x"}]\n',
+     "experiments[0].device", "got 'cuda:0x'"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], patience: 0}]\n",
+     "experiments[0].patience", "expected a positive integer or null (no early stopping), got 0"),
     # a grid value that resolves as an earlier one: pointed at, with the one it repeats
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
      "{lr: [0.1, 0.2], weight_decay: [0, 0.0]}}]}]\n", "experiments[0].models[0].hparams.weight_decay[1]",
