@@ -575,6 +575,13 @@ def test_a_side_without_rows_is_refused_not_passed(pair, tmp_path, capsys):
                                       "with rows to compare\n"
 
 
+def test_a_row_given_twice_is_refused_not_compared_twice(pair, tmp_path, capsys):
+    """A hand-merged CSV holding one row twice (another mean under the same key) would pass a gate on one copy."""
+    twice = write(tmp_path / "twice.csv", [row("gcn", DROP), row("gat", BASE), row("gcn", BASE)])
+    assert main(["compare", str(pair[0]), str(twice), "-q", "--fail-on-regression"]) == 2
+    assert f"gnnbench: error: {twice}: more than one row for " in capsys.readouterr().err
+
+
 def test_a_briefly_written_joined_settings_cell_is_quoted_short_with_the_way_to_rebuild_it(tmp_path):
     """A leaderboard.csv format that joined a row's settings with `` | `` (its cells run to hundreds of
     characters): the error quotes the cell's start and says how to rewrite it, where the records are there."""

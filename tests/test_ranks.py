@@ -81,6 +81,16 @@ def test_a_dataset_on_which_no_model_has_a_mean_is_left_out_and_named():
     assert "Left out (no model has a mean there): D5." in "\n".join(rank_markdown(table(means)))
 
 
+def test_a_dataset_where_every_run_failed_leaves_every_model_ranked_on_the_others():
+    """Every model ran out of memory on one large graph: that dataset is left out, no model is incomplete."""
+    means = {model: [*values, math.nan] for model, values in MEANS.items() if model != "e"}  # D5: every run failed
+    board = table(means)
+    board["failed"] = [3 * int(d == "D5") for d in board["dataset"]]
+    (s,) = rank_summaries(board)
+    assert (s.left_out, s.incomplete) == (["D5"], [])
+    assert s.ranks["mean_rank"].to_dict() == pytest.approx({"a": 1.0, "b": 2.2, "c": 2.8})
+
+
 def test_models_tied_on_every_dataset_do_not_differ_at_all():
     (s,) = rank_summaries(table({"a": [0.5, 0.7], "b": [0.5, 0.7], "c": [0.5, 0.7]}))
     assert (s.friedman_stat, s.friedman_p) == (0.0, 1.0)  # scipy's statistic divides by zero here
