@@ -92,6 +92,9 @@ def test_only_one_writer_at_a_time(tmp_path):
     store = RunStore(tmp_path)
     with store.writer(), pytest.raises(GnnbenchError, match="another gnnbench process"), RunStore(tmp_path).writer():
         pass
+    # a store that has written once locks again: its own hold ended with its writer
+    with RunStore(tmp_path).writer(), pytest.raises(GnnbenchError, match="another gnnbench process"), store.writer():
+        pass
 
 
 def test_the_lock_needs_no_write_access_to_its_file(tmp_path, write_access_opens):
