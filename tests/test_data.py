@@ -228,7 +228,13 @@ def test_data_digest_walks_what_loaders_return_and_tells_values_apart() -> None:
              (np.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")]), np.array([(1, 3.0)], dtype=[("a", "i4"),
                                                                                                ("b", "f8")])),
              (np.int64(3), np.int64(4)), (pd.DataFrame({"a": [1, 2]}), pd.DataFrame({"a": [5, 6]})),
-             (Path("a"), Path("b"))]
+             (Path("a"), Path("b")),
+             # the same bytes under another shape or dtype are other data: y of [N] or [N, 1], a mask's dtype
+             (torch.arange(4), torch.arange(4).view(4, 1)), (torch.tensor([True, False]), torch.tensor([1, 0],
+                                                                                                     dtype=torch.uint8)),
+             (np.arange(4), np.arange(4).reshape(2, 2)),
+             (np.array([1, "x", 2, "y"], dtype=object), np.array([[1, "x"], [2, "y"]], dtype=object)),
+             (3, 3.0), ("3", 3)]
     for same, other in pairs:
         assert data_sha256(same) == data_sha256(same) != data_sha256(other), type(same)
     looped: list = []
