@@ -342,10 +342,10 @@ def test_nothing_is_inherited_across_a_changed_activation_or_attention() -> None
 def test_graphnas_reward_is_shaped_by_the_top_k_average() -> None:
     nas = GraphNAS(top_k=2, entropy_coeff=0.0)
     nas.start(bench_space(), torch.Generator().manual_seed(0))
-    assert nas.shaped(0.6, 0.0) == pytest.approx(0.5)  # 0.6 - 0 clipped to 0.5
-    assert nas.shaped(0.7, 0.0) == pytest.approx(0.1)  # 0.7 - 0.6
-    assert nas.shaped(0.5, 0.0) == pytest.approx(-0.15)  # 0.5 - mean(0.7, 0.6)
-    assert nas.shaped(0.8, 10.0) == pytest.approx(0.15)  # top-2 is still (0.7, 0.6); no entropy bonus at 0
+    assert nas.controller_reward(0.6, 0.0) == pytest.approx(0.5)  # 0.6 - 0 clipped to 0.5
+    assert nas.controller_reward(0.7, 0.0) == pytest.approx(0.1)  # 0.7 - 0.6
+    assert nas.controller_reward(0.5, 0.0) == pytest.approx(-0.15)  # 0.5 - mean(0.7, 0.6)
+    assert nas.controller_reward(0.8, 10.0) == pytest.approx(0.15)  # top-2 is still (0.7, 0.6); no entropy bonus at 0
 
 
 def test_graphnas_reward_accuracy_feeds_the_policy_the_validation_accuracy_as_graphnas_trainer_does() -> None:
@@ -354,7 +354,7 @@ def test_graphnas_reward_accuracy_feeds_the_policy_the_validation_accuracy_as_gr
     proposal = nas.propose()
     nas.observe(proposal, 0.6)
     assert nas.reinforce.baseline == pytest.approx(0.6 + 1e-4 * float(proposal.entropy.detach()))  # the first reward
-    assert nas.shaped(0.7, 0.0) == pytest.approx(0.7)  # no top-k average subtracted, no clip
+    assert nas.controller_reward(0.7, 0.0) == pytest.approx(0.7)  # no top-k average subtracted, no clip
     spec_of = {name: hp.resolve(MODELS.get("graphnas"), ArchitectureSearch, {"reward": name})
                for name in ("shaped", "accuracy")}
     assert "reward" not in spec_of["shaped"] and spec_of["accuracy"]["reward"] == "accuracy"  # old ids kept

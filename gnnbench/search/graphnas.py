@@ -54,7 +54,7 @@ class GraphNAS(SearchAlgorithm):
         arch = tuple(sample.values[i] for i in range(len(self.space.fields)))
         return Proposal(arch, log_prob=sample.log_prob, entropy=sample.entropy)
 
-    def shaped(self, val: float, entropy: float) -> float:
+    def controller_reward(self, val: float, entropy: float) -> float:
         """``clip(val - mean(top-k so far), ±reward_clip) + entropy_coeff * entropy`` (``val`` itself in place of
         the clipped difference under ``reward: accuracy``); updates the top-k."""
         average = sum(self.top) / len(self.top) if self.top else 0.0
@@ -65,8 +65,8 @@ class GraphNAS(SearchAlgorithm):
     def observe(self, proposal: Proposal, reward: float) -> None:
         assert proposal.log_prob is not None and proposal.entropy is not None
         self.optimizer.zero_grad()
-        shaped = self.shaped(reward, float(proposal.entropy.detach()))
-        self.reinforce.loss(proposal.log_prob, shaped).backward()
+        fed = self.controller_reward(reward, float(proposal.entropy.detach()))
+        self.reinforce.loss(proposal.log_prob, fed).backward()
         self.optimizer.step()
 
 
