@@ -4,6 +4,8 @@ controller, and constrained parameter sharing; plus the GraphNAS-style and rando
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,11 +15,12 @@ from torch_geometric.utils import softmax, stochastic_blockmodel_graph, to_undir
 from gnnbench import hparams as hp
 from gnnbench.registry import MODELS
 from gnnbench.search.agnn import AGNN, guide
-from gnnbench.search.base import Evaluation, Proposal, run_search
+from gnnbench.search.base import Evaluation, Proposal, SearchAlgorithm, run_search
 from gnnbench.search.graphnas import GraphNAS
 from gnnbench.search.layers import SearchConv
 from gnnbench.search.macro import MacroGNN
 from gnnbench.search.nasbench import bench_space
+from gnnbench.search.policy import Sample
 from gnnbench.search.random_search import RandomSearch
 from gnnbench.search.sharing import inherit
 from gnnbench.search.space import Field, Space, macro_space
@@ -196,7 +199,7 @@ def test_the_argmax_guide_modifies_the_class_whose_controller_is_least_certain(c
     for _ in range(60):
         proposal = agnn.propose()
         assert proposal.kind == max(drawn, key=lambda kind: entropy(drawn[kind]))
-        assert proposal.log_prob is drawn[proposal.kind].log_prob
+        assert proposal.sample is drawn[proposal.kind]
         assert all(proposal.arch[i] == v for i, v in drawn[proposal.kind].values.items())
         agnn.observe(proposal, rewards(proposal).val)
 
@@ -224,7 +227,7 @@ def test_reinforce_updates_only_the_chosen_class_controller_against_an_ema_basel
     log_p = controller.log_prob(free, [proposal.arch[i] for i in free], agnn.best)
     before = {k: [p.detach().clone() for p in c.parameters()] for k, c in agnn.controllers.items()}
     agnn.observe(proposal, 0.9)
-    shaped = 0.9 + 1e-4 * float(proposal.entropy.detach())  # AutoGL's entropy_weight: 1e-4 x the sample's entropy
+    shaped = 0.9 + 1e-4 * float(proposal.sample.entropy.detach())  # AutoGL's entropy_weight: 1e-4 x its entropy
     assert agnn.reinforce.baseline == pytest.approx(0.95 * 0.5 + 0.05 * shaped)
     assert agnn.batch[-1][1] == 0.9  # the best is replaced on accuracy alone
     for kind, c in agnn.controllers.items():
@@ -342,10 +345,10 @@ def test_nothing_is_inherited_across_a_changed_activation_or_attention() -> None
 def test_graphnas_reward_is_shaped_by_the_top_k_average() -> None:
     nas = GraphNAS(top_k=2, entropy_coeff=0.0)
     nas.start(bench_space(), torch.Generator().manual_seed(0))
-    assert nas.controller_reward(0.6, 0.0) == pytest.approx(0.5)  # 0.6 - 0 clipped to 0.5
-    assert nas.controller_reward(0.7, 0.0) == pytest.approx(0.1)  # 0.7 - 0.6
-    assert nas.controller_reward(0.5, 0.0) == pytest.approx(-0.15)  # 0.5 - mean(0.7, 0.6)
-    assert nas.controller_reward(0.8, 10.0) == pytest.approx(0.15)  # top-2 is still (0.7, 0.6); no entropy bonus at 0
+    assert nas.score(0.6) == pytest.approx(0.5)  # 0.6 - 0 clipped to 0.5
+    assert nas.score(0.7) == pytest.approx(0.1)  # 0.7 - 0.6
+    assert nas.score(0.5) == pytest.approx(-0.15)  # 0.5 - mean(0.7, 0.6)
+    assert nas.score(0.8) == pytest.approx(0.15)  # top-2 is still (0.7, 0.6)
 
 
 def test_graphnas_reward_accuracy_feeds_the_policy_the_validation_accuracy_as_graphnas_trainer_does() -> None:
@@ -353,15 +356,70 @@ def test_graphnas_reward_accuracy_feeds_the_policy_the_validation_accuracy_as_gr
     nas.start(bench_space(), torch.Generator().manual_seed(0))
     proposal = nas.propose()
     nas.observe(proposal, 0.6)
-    assert nas.reinforce.baseline == pytest.approx(0.6 + 1e-4 * float(proposal.entropy.detach()))  # the first reward
-    assert nas.controller_reward(0.7, 0.0) == pytest.approx(0.7)  # no top-k average subtracted, no clip
+    assert proposal.sample is not None
+    assert nas.reinforce.baseline == pytest.approx(0.6 + 1e-4 * float(proposal.sample.entropy.detach()))  # 1st reward
+    assert nas.score(0.7) == pytest.approx(0.7)  # no top-k average subtracted, no clip
     spec_of = {name: hp.resolve(MODELS.get("graphnas"), ArchitectureSearch, {"reward": name})
                for name in ("shaped", "accuracy")}
     assert "reward" not in spec_of["shaped"] and spec_of["accuracy"]["reward"] == "accuracy"  # old ids kept
 
 
-@pytest.mark.parametrize("algorithm", [RandomSearch, GraphNAS], ids=["random", "graphnas"])
-def test_baselines_resample_every_field_and_respect_the_budget(algorithm: type) -> None:
+def graphnas_sample(entropies: list[float]) -> Sample:
+    """A two-decision draw with the given per-decision entropies and log-probabilities to differentiate."""
+    log_probs = torch.zeros(2, requires_grad=True)
+    return Sample({0: 0, 1: 0}, log_probs.sum(), torch.tensor(sum(entropies)), 1.0, log_probs,
+                  torch.tensor(entropies))
+
+
+def test_graphnas_controller_update_is_graphnas_train_controller_step() -> None:
+    """Per-decision rewards R + c H_i against per-decision EMA baselines restarted every ``baseline_restart``
+    proposals; the advantage scaled by 0.5 over the largest entry of the last ten advantage vectors. The
+    gradient each decision's log-probability gets is minus its scaled advantage (hand-computed below)."""
+    nas = GraphNAS(reward="accuracy", controller_update="graphnas", baseline_restart=2, entropy_coeff=1.0,
+                   baseline_decay=0.5)
+    nas.start(bench_space(), torch.Generator().manual_seed(0))
+    steps = [  # (val, per-decision entropies, expected scaled advantage)
+        (0.5, [0.0, 0.1], [0.0, 0.0]),  # rewards (0.5, 0.6) are the first baseline: no advantage
+        (0.7, [0.2, 0.0], [0.5, 0.125]),  # rewards (0.9, 0.7), baseline (0.7, 0.65): (0.2, 0.05) x 0.5 / 0.2
+        (0.3, [0.0, 0.0], [0.0, 0.0]),  # the third proposal starts a controller epoch: baseline restarts
+        (0.1, [0.0, 0.0], [-0.25, -0.25]),  # baseline 0.2: (-0.1, -0.1) x 0.5 / 0.2 (0.2 is still in the window)
+    ]
+    for val, entropies, expected in steps:
+        sample = graphnas_sample(entropies)
+        nas.controller_loss(sample, val).backward()
+        assert sample.decision_log_probs.grad is not None
+        torch.testing.assert_close(-sample.decision_log_probs.grad, torch.tensor(expected))
+
+
+def test_graphnas_controller_update_keeps_graphnas_sign_flip_under_negative_advantages() -> None:
+    """GraphNAS's ``scale`` divides by the largest advantage of the last ten even when it is negative: once
+    ten falling rewards fill the window, a worse child's advantage comes out positive. Kept, as released."""
+    nas = GraphNAS(reward="accuracy", controller_update="graphnas", entropy_coeff=0.0)
+    nas.start(bench_space(), torch.Generator().manual_seed(0))
+    for step in range(12):
+        sample = graphnas_sample([0.0, 0.0])
+        nas.controller_loss(sample, 1.0 - 0.05 * step).backward()
+        assert sample.decision_log_probs.grad is not None
+        scaled = -sample.decision_log_probs.grad
+        raw = nas.advantages[-1]
+        assert (raw < 0).all() if step else (raw == 0).all()
+        assert (scaled > 0).all() if step >= 10 else (scaled <= 0).all(), step  # steps 1-9 see step 0's zero
+
+
+def test_graphnas_update_and_restart_are_added_hparams_that_keep_old_run_ids() -> None:
+    graphnas = MODELS.get("graphnas")
+    default = hp.resolve(graphnas, ArchitectureSearch, {"controller_update": "summed", "baseline_restart": 100})
+    assert "controller_update" not in default and "baseline_restart" not in default
+    trainer = hp.resolve(graphnas, ArchitectureSearch, {"controller_update": "graphnas"})
+    assert trainer["controller_update"] == "graphnas"
+    with pytest.raises(ValueError, match="baseline_restart must be at least 1"):
+        GraphNAS(baseline_restart=0)
+
+
+@pytest.mark.parametrize("algorithm", [RandomSearch, GraphNAS,
+                                       lambda: GraphNAS(reward="accuracy", controller_update="graphnas")],
+                         ids=["random", "graphnas", "graphnas-trainer"])
+def test_baselines_resample_every_field_and_respect_the_budget(algorithm: Callable[[], SearchAlgorithm]) -> None:
     space = bench_space()
     torch.manual_seed(0)
     trace = run_search(algorithm(), space, RandomRewards(), 60, torch.Generator().manual_seed(0))

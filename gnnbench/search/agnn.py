@@ -103,19 +103,18 @@ class AGNN(SearchAlgorithm):
         child = list(best)
         for index, value in samples[kind].values.items():
             child[index] = value
-        return Proposal(tuple(child), parent=best, kind=kind, log_prob=samples[kind].log_prob,
-                        entropy=samples[kind].entropy)
+        return Proposal(tuple(child), parent=best, kind=kind, sample=samples[kind])
 
     def observe(self, proposal: Proposal, reward: float) -> None:
         if proposal.kind is None:  # the initial architecture: the first best, and the baseline's start
             self.best, self.best_reward = proposal.arch, reward
             self.reinforce.baseline = reward
             return
-        assert proposal.log_prob is not None and proposal.entropy is not None
+        assert proposal.sample is not None
         optimizer = self.optimizers[proposal.kind]
         optimizer.zero_grad()
-        shaped = reward + self.entropy_coeff * float(proposal.entropy.detach())
-        self.reinforce.loss(proposal.log_prob, shaped).backward()
+        shaped = reward + self.entropy_coeff * float(proposal.sample.entropy.detach())
+        self.reinforce.loss(proposal.sample.log_prob, shaped).backward()
         optimizer.step()
         self.batch.append((proposal.arch, reward))
         if len(self.batch) == self.batch_size:

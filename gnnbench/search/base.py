@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import Tensor
 
+from gnnbench.search.policy import Sample
 from gnnbench.search.space import Arch, Space
 
 #: proposals that are not new children (invalid or, unless counted, repeated), in a row, before giving up
@@ -25,14 +25,13 @@ MAX_WITHOUT_CHILD = 1000
 @dataclass
 class Proposal:
     """A child to evaluate. ``parent`` is the architecture it was modified from (AGNN), whose trained weights
-    it may inherit; ``kind`` is the action class that was modified; ``log_prob`` and ``entropy`` are the
-    sampling policy's, kept for its update."""
+    it may inherit; ``kind`` is the action class that was modified; ``sample`` is the sampling policy's draw
+    (log-probabilities and entropies), kept for its update."""
 
     arch: Arch
     parent: Arch | None = None
     kind: str | None = None
-    log_prob: Tensor | None = None
-    entropy: Tensor | None = None
+    sample: Sample | None = None
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,20 @@ Learning", IJCAI 2020): every child is a full resample of one LSTM policy over a
 child subtracted (0 before the first): ``TopAverage.get_reward`` of ``graphnas/utils/model_utils.py``, the
 reward the paper notes describe. GraphNAS's released trainer computes that value but only logs it: its
 ``Trainer.get_reward`` takes ``reward[1]``, the validation accuracy itself, which ``reward: accuracy`` feeds the
-policy. Either way ``entropy_coeff`` times the sample's entropy is added
-(``entropy_mode='reward'``), and REINFORCE runs against an EMA baseline (decay 0.95), one Adam step per child
-(lr 3.5e-4). Not reproduced from GraphNAS's trainer under either: the advantage rescaled by 0.5 over the
-largest of the last ten advantages, the baseline restarted every 100 children, the entropy bonus per decision
-rather than summed. At equal budget the final architecture is the best-validation child, like every other
-algorithm here (GraphNAS re-samples 100 more architectures from the trained policy instead).
+policy. Either way ``entropy_coeff`` times entropy is added (``entropy_mode='reward'``), and REINFORCE runs
+against an EMA baseline (decay 0.95), one Adam step per proposal (lr 3.5e-4).
+
+``controller_update: summed`` (the default) adds the sample's summed entropy to one reward per child and
+weighs the sample's summed log-probability by the advantage over one baseline for the whole search.
+``controller_update: graphnas`` is the step of GraphNAS's ``Trainer.train_controller``: decision :math:`i`
+gets its own reward :math:`R + c H_i` and its own EMA baseline, the baselines restart every
+``baseline_restart`` proposals (its ``controller_max_step``, 100: one controller epoch), each advantage
+vector is kept and the current one is multiplied by :math:`0.5 / m`, :math:`m` the largest entry of the last
+ten (unscaled unless :math:`m = 0`; a negative :math:`m` flips its sign, as GraphNAS's ``scale`` does), and the
+loss is :math:`-\sum_i \log \pi_i\, A_i`. With ``reward: accuracy`` that is GraphNAS's released trainer.
+
+At equal budget the final architecture is the best-validation child, like every other algorithm here
+(GraphNAS re-samples 100 more architectures from the trained policy instead).
 """
 
 from __future__ import annotations
@@ -19,10 +27,11 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+from torch import Tensor
 
 from gnnbench.registry import register_model
 from gnnbench.search.base import Proposal, SearchAlgorithm
-from gnnbench.search.policy import LSTMPolicy, Reinforce
+from gnnbench.search.policy import LSTMPolicy, Reinforce, Sample
 from gnnbench.search.space import Space
 
 PAPER = "Gao et al., GraphNAS: Graph Neural Architecture Search with Reinforcement Learning (IJCAI 2020)"
@@ -32,15 +41,22 @@ PAPER = "Gao et al., GraphNAS: Graph Neural Architecture Search with Reinforceme
 class GraphNAS(SearchAlgorithm):
     """GraphNAS-style search: one LSTM policy resamples every field; shaped (or raw) reward, REINFORCE."""
 
-    #: ``reward`` came after the reference searches: at ``shaped`` it stays out of their run ids
-    added_hparams = ("reward",)
+    #: these came after the reference searches: at their defaults they stay out of those run ids
+    added_hparams = ("reward", "controller_update", "baseline_restart")
+    #: GraphNAS's ``scale``: advantages scaled to ``ADVANTAGE_SCALE`` over the largest of the last ``SCALE_WINDOW``
+    ADVANTAGE_SCALE, SCALE_WINDOW = 0.5, 10
 
     def __init__(self, lstm_size: int = 100, temperature: float = 5.0, tanh_constant: float = 2.5,
                  controller_lr: float = 3.5e-4, baseline_decay: float = 0.95, entropy_coeff: float = 1e-4,
-                 top_k: int = 10, reward_clip: float = 0.5, reward: Literal["shaped", "accuracy"] = "shaped") -> None:
+                 top_k: int = 10, reward_clip: float = 0.5, reward: Literal["shaped", "accuracy"] = "shaped",
+                 controller_update: Literal["summed", "graphnas"] = "summed", baseline_restart: int = 100) -> None:
+        if baseline_restart < 1:
+            raise ValueError(f"baseline_restart must be at least 1 (proposals per controller epoch), got "
+                             f"{baseline_restart}")
         self.policy_args = {"hidden": lstm_size, "temperature": temperature, "tanh_constant": tanh_constant}
         self.controller_lr, self.baseline_decay = controller_lr, baseline_decay
         self.entropy_coeff, self.top_k, self.reward_clip, self.reward = entropy_coeff, top_k, reward_clip, reward
+        self.controller_update, self.baseline_restart = controller_update, baseline_restart
 
     def start(self, space: Space, generator: torch.Generator) -> None:
         super().start(space, generator)
@@ -48,25 +64,41 @@ class GraphNAS(SearchAlgorithm):
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.controller_lr)
         self.reinforce = Reinforce(self.baseline_decay)
         self.top: list[float] = []
+        self.steps = 0
+        self.advantages: list[Tensor] = []
 
     def propose(self) -> Proposal:
         sample = self.policy.sample(range(len(self.space.fields)), self.generator)
         arch = tuple(sample.values[i] for i in range(len(self.space.fields)))
-        return Proposal(arch, log_prob=sample.log_prob, entropy=sample.entropy)
+        return Proposal(arch, sample=sample)
 
-    def controller_reward(self, val: float, entropy: float) -> float:
-        """``clip(val - mean(top-k so far), ±reward_clip) + entropy_coeff * entropy`` (``val`` itself in place of
-        the clipped difference under ``reward: accuracy``); updates the top-k."""
+    def score(self, val: float) -> float:
+        """``clip(val - mean(top-k so far), ±reward_clip)``, or ``val`` itself under ``reward: accuracy``;
+        updates the top-k."""
         average = sum(self.top) / len(self.top) if self.top else 0.0
         self.top = sorted([*self.top, val], reverse=True)[: self.top_k]
-        score = val if self.reward == "accuracy" else max(-self.reward_clip, min(self.reward_clip, val - average))
-        return score + self.entropy_coeff * entropy
+        return val if self.reward == "accuracy" else max(-self.reward_clip, min(self.reward_clip, val - average))
+
+    def controller_loss(self, sample: Sample, val: float) -> Tensor:
+        """The policy-gradient loss of one proposal whose child scored ``val`` (see the module docstring)."""
+        if self.controller_update == "summed":
+            reward = self.score(val) + self.entropy_coeff * float(sample.entropy.detach())
+            return self.reinforce.loss(sample.log_prob, reward)
+        if self.steps % self.baseline_restart == 0:
+            self.reinforce.baseline = None  # each of GraphNAS's controller epochs starts without a baseline
+        self.steps += 1
+        advantage = self.reinforce.update(self.score(val) + self.entropy_coeff * sample.decision_entropies.detach())
+        assert isinstance(advantage, Tensor)
+        self.advantages.append(advantage)
+        largest = float(torch.cat(self.advantages[-self.SCALE_WINDOW:]).max())
+        if largest != 0:
+            advantage = self.ADVANTAGE_SCALE / largest * advantage
+        return -(sample.decision_log_probs * advantage).sum()
 
     def observe(self, proposal: Proposal, reward: float) -> None:
-        assert proposal.log_prob is not None and proposal.entropy is not None
+        assert proposal.sample is not None
         self.optimizer.zero_grad()
-        fed = self.controller_reward(reward, float(proposal.entropy.detach()))
-        self.reinforce.loss(proposal.log_prob, fed).backward()
+        self.controller_loss(proposal.sample, reward).backward()
         self.optimizer.step()
 
 

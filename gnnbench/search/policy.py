@@ -24,13 +24,16 @@ from gnnbench.search.space import Arch, Space
 
 @dataclass
 class Sample:
-    """Decided values (field index -> choice index), their summed log-probability and entropy, and the mean
-    over the decided fields of entropy / log(choices) (1 for uniform decisions, whatever the field sizes)."""
+    """Decided values (field index -> choice index), their summed log-probability and entropy, the mean over
+    the decided fields of entropy / log(choices) (1 for uniform decisions, whatever the field sizes), and each
+    decision's log-probability and entropy in decision order (GraphNAS's trainer rewards every decision)."""
 
     values: dict[int, int]
     log_prob: Tensor
     entropy: Tensor
     relative_entropy: float
+    decision_log_probs: Tensor
+    decision_entropies: Tensor
 
 
 class LSTMPolicy(nn.Module):
@@ -52,6 +55,8 @@ class LSTMPolicy(nn.Module):
         values: dict[int, int] = {}
         log_prob, entropy = torch.zeros(()), torch.zeros(())
         relative = 0.0
+        decision_log_probs: list[Tensor] = []
+        decision_entropies: list[Tensor] = []
         for i in decide:
             state = self.cell(self.embedding(token), state)
             log_p = F.log_softmax(self.logits(i, state[0]), dim=-1)
@@ -60,9 +65,12 @@ class LSTMPolicy(nn.Module):
             log_prob = log_prob + log_p[choice]
             field_entropy = -(log_p.exp() * log_p).sum()
             entropy = entropy + field_entropy
+            decision_log_probs.append(log_p[choice])
+            decision_entropies.append(field_entropy)
             relative += float(field_entropy.detach()) / math.log(len(log_p)) if len(log_p) > 1 else 0.0
             token = torch.tensor([self.offsets[i] + choice])
-        return Sample(values, log_prob, entropy, relative / max(len(values), 1))
+        return Sample(values, log_prob, entropy, relative / max(len(values), 1),
+                      torch.stack(decision_log_probs), torch.stack(decision_entropies))
 
     def log_prob(self, decide: Sequence[int], values: Sequence[int], history: Arch | None = None) -> Tensor:
         """The log-probability of deciding ``values`` for the fields ``decide`` after reading ``history``."""
@@ -94,13 +102,14 @@ class LSTMPolicy(nn.Module):
 
 class Reinforce:
     """REINFORCE with an exponential-moving-average baseline: :math:`b \\leftarrow \\beta b + (1-\\beta) R`,
-    loss :math:`-\\log \\pi \\,(R - b)`. The baseline starts at the first reward it sees."""
+    loss :math:`-\\log \\pi \\,(R - b)`. The baseline starts at the first reward it sees. A reward may be a
+    vector, one per decision (GraphNAS's trainer), with a baseline per decision."""
 
     def __init__(self, decay: float) -> None:
         self.decay = decay
-        self.baseline: float | None = None
+        self.baseline: float | Tensor | None = None
 
-    def update(self, reward: float) -> float:
+    def update(self, reward: float | Tensor) -> float | Tensor:
         """Move the baseline towards ``reward`` and return the advantage ``reward - b``."""
         self.baseline = reward if self.baseline is None else self.decay * self.baseline + (1 - self.decay) * reward
         return reward - self.baseline
