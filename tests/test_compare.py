@@ -49,6 +49,22 @@ def pair(tmp_path):
     return a, b
 
 
+def test_people_read_p_values_in_a_column_and_the_minimum_effect_in_the_tables_points(pair, tmp_path, capsys):
+    """Three decimals line p-values up (``<0.001`` below; the CSV keeps six digits); a minimum effect given as a
+    fraction is also said in the points the table shows, for fraction metrics only."""
+    result = compare.compare(*pair, min_effect=0.02)
+    shown = {r["model"]: r["p"] for r in report.display_rows(result)}
+    assert shown["gcn"] == "<0.001" and re.fullmatch(r"\d\.\d{3}", shown["gat"]) and shown["mlp"] == "n/a"
+    assert [report.p_text(p) for p in (0.0278, 0.00049, 0.0005, 1.0)] == ["0.028", "<0.001", "0.001", "1.000"]
+    assert "minimum effect 0.02 (2 points on fraction metrics)." in report.to_markdown(result)  # gin's mae is not
+    accuracy = write(tmp_path / "c.csv", [row("gcn", BASE)]), write(tmp_path / "d.csv", [row("gcn", DROP)])
+    assert report.effect_text(compare.compare(*accuracy, min_effect=0.01)) == "0.01 (1 point)"
+    assert report.effect_text(compare.compare(*accuracy)) == "0"
+    assert report.effect_text(compare.compare(*accuracy, min_effect=0.1, relative=True)) == "10% of A"
+    assert main(["compare", *map(str, accuracy), "--min-effect", "0.015"]) == 0
+    assert "min effect 0.015 (1.5 points)" in capsys.readouterr().out
+
+
 def verdicts(result):
     return {(r.dataset, r.model): (r.status, r.verdict) for r in result.table.itertuples()}
 
@@ -492,7 +508,7 @@ def test_markdown_and_csv_outputs(pair, tmp_path):
     result = compare.compare(*pair)
     md = report.to_markdown(result)
     assert "**1 better, 1 worse, 0 same, 1 unclear; 1 only in A, 1 only in B**" in md
-    assert "| Cora | gcn | accuracy | 80.80 (5) | 76.40 (5) | -4.40 | [-5.88, -2.92] | -5.45% | 0.000" in md
+    assert "| Cora | gcn | accuracy | 80.80 (5) | 76.40 (5) | -4.40 | [-5.88, -2.92] | -5.45% | <0.001 | worse |" in md
     text = report.to_csv(result, tmp_path / "c.csv")
     assert (tmp_path / "c.csv").read_text() == text
     frame = pd.read_csv(tmp_path / "c.csv", keep_default_na=False)

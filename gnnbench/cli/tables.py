@@ -14,13 +14,13 @@ if TYPE_CHECKING:
 
 def compare_table(result: Comparison) -> Table:
     from gnnbench.leaderboard.compare import KEYS
-    from gnnbench.leaderboard.compare_report import UNTESTED, common_notes, display_rows
+    from gnnbench.leaderboard.compare_report import UNTESTED, common_notes, display_rows, effect_text
 
     rows = display_rows(result)
     shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
     captions = [f"Every compared row: {'; '.join(common)}." if (common := common_notes(result)) else "",
                 UNTESTED.replace("`", "") if any(r["verdict"].endswith("*") for r in rows) else ""]
-    table = Table(title=f"B = {result.b} vs A = {result.a}; alpha {result.alpha:g}, min effect {result.effect}",
+    table = Table(title=f"B = {result.b} vs A = {result.a}; alpha {result.alpha:g}, min effect {effect_text(result)}",
                   caption=" ".join(filter(None, captions)) or None)
     for column in (*shown, "A", "B", "delta", "ci", "rel", "p", "verdict", "notes"):
         table.add_column(column, overflow="fold", no_wrap=column in ("A", "B", "ci"),

@@ -64,7 +64,7 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
             "delta": _text(r.delta * scale, digits, sign=True),
             "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{digits}f}, {r.ci_high * scale:+.{digits}f}]",
             "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
-            "p": "n/a" if math.isnan(r.p_value) else f"{r.p_value:.3g}" + (f" {r.test}" if r.test != asked else ""),
+            "p": p_text(r.p_value) + (f" {r.test}" if r.test != asked and not math.isnan(r.p_value) else ""),
             "verdict": verdict if r.status == "both" else r.status,
             "notes": "; ".join(note for note in r.notes.split("; ") if note and note not in common),
         })
@@ -84,7 +84,7 @@ def to_markdown(comparison: Comparison) -> str:
     lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
              f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
              f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
-             f"{comparison.effect}{' of A' if comparison.relative else ''}.", "", f"**{summary(comparison)}**", "",
+             f"{effect_text(comparison)}.", "", f"**{summary(comparison)}**", "",
              *markdown.table(header, [[*(r[k] for k in varying), r["A"], r["B"], r["delta"], r["ci"], r["rel"],
                                        r["p"], r["verdict"], r["notes"]] for r in rows])]
     fixed = [k for k in KEYS if k not in varying]
@@ -112,6 +112,25 @@ def to_csv(comparison: Comparison, path: Path | None = None) -> str:
     if path is not None:
         path.write_text(text, encoding="utf-8")
     return text
+
+
+def p_text(p: float) -> str:
+    """A p-value for people, three decimals so that a column of them lines up: ``0.027``, ``<0.001``, ``n/a``
+    (the CSV keeps six significant digits)."""
+    return "n/a" if math.isnan(p) else "<0.001" if p < 0.0005 else f"{p:.3f}"
+
+
+def effect_text(comparison: Comparison) -> str:
+    """The minimum effect as given, and in the points the tables show where fraction metrics are compared:
+    ``0.02 (2 points)``, ``0.02 (2 points on fraction metrics)`` beside other units, ``5% of A``."""
+    if comparison.relative:
+        return f"{comparison.effect} of A"
+    shown = set(comparison.table["unit"])
+    if comparison.min_effect == 0 or units.FRACTION not in shown:
+        return comparison.effect
+    points = f"{comparison.min_effect * units.scale(units.FRACTION):g}"
+    where = "" if shown == {units.FRACTION} else " on fraction metrics"
+    return f"{comparison.effect} ({points} point{'s' * (points != '1')}{where})"
 
 
 def _scale(unit: str) -> tuple[float, int]:
