@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch_geometric.nn import GATConv, GCNConv
+from torch_geometric.utils import scatter as pyg_scatter
 from torch_geometric.utils import softmax, stochastic_blockmodel_graph, to_undirected
 
 from gnnbench import hparams as hp
@@ -46,9 +47,10 @@ def arch_with(space: Space, base: tuple[int, ...], **values: object) -> tuple[in
 
 # --- the search space ------------------------------------------------------------------------------------
 
-def test_every_value_of_every_field_builds_and_trains(graph) -> None:
+@pytest.mark.parametrize("form", ["compact", "graphnas"])
+def test_every_value_of_every_field_builds_and_trains(graph, form: str) -> None:
     """Each value of each field (and 40 random architectures) gives a model whose forward and backward run,
-    with the class count as output width and a finite gradient on every parameter."""
+    with the class count as output width and a finite gradient on every parameter, in both layer forms."""
     x, edge_index = graph
     space = macro_space(2)
     generator = torch.Generator().manual_seed(0)
@@ -57,7 +59,7 @@ def test_every_value_of_every_field_builds_and_trains(graph) -> None:
     for i, f in enumerate(space.fields):
         archs += [base[:i] + (v,) + base[i + 1:] for v in range(len(f.choices))]
     for arch in archs:
-        model = MacroGNN(6, 3, space, arch, batch_norm=True)
+        model = MacroGNN(6, 3, space, arch, batch_norm=True, form=form)
         out = model(x, edge_index)
         assert out.shape == (20, 3), space.describe(arch)
         out.square().sum().backward()
@@ -117,6 +119,60 @@ def test_const_attention_weighs_every_message_one_unnormalised(graph) -> None:
     assert torch.equal(conv.coefficients(h, looped), torch.ones(looped.size(1), 2))
     expected = torch.zeros(20, 2, 4).index_add_(0, looped[1], h[looped[0]]).reshape(20, 8)
     torch.testing.assert_close(conv(x, edge_index), expected)  # self loop included: the sum over N(i) and i
+
+
+@pytest.mark.parametrize("aggregation", ["sum", "mean", "max", "mlp"])
+def test_graphnas_form_maps_each_message_before_aggregating_as_geolayer(graph, aggregation: str) -> None:
+    """GeoLayer, written out by hand: a mean/max/mlp layer passes each weighted message through
+    Linear(width, 128) and Linear(128, width), then takes the mean, the max or (mlp) the sum; sum has no maps."""
+    x, edge_index = graph
+    conv = SearchConv(6, 4, heads=2, attention="gat", aggregation=aggregation, form="graphnas").eval()
+    conv.bias.data.normal_()
+    looped = torch.cat([edge_index, torch.arange(20).repeat(2, 1)], 1)
+    h = conv.lin(x).view(-1, 2, 4)
+    messages = conv.coefficients(h, looped).unsqueeze(-1) * h[looped[0]]
+    if aggregation == "sum":
+        assert conv.pool is None and not any("mlp" in name for name, _ in conv.named_parameters())
+    else:
+        first, second = conv.pool
+        assert (first.in_features, first.out_features, second.out_features) == (4, 128, 4)
+        messages = second(first(messages))
+    reduce = {"sum": "sum", "mlp": "sum", "mean": "mean", "max": "max"}[aggregation]
+    expected = pyg_scatter(messages, looped[1], 0, 20, reduce=reduce)
+    torch.testing.assert_close(conv(x, edge_index), expected.reshape(20, 8) + conv.bias)
+
+
+def test_graphnas_form_drops_const_message_features_and_no_gcn_coefficient() -> None:
+    """Training with dropout 0.5 on a graph of self loops only: compact drops each head's coefficient (a head's
+    features kept or zeroed together); GeoLayer drops const's message features one by one, and leaves gcn's
+    output as in evaluation."""
+    x, edge_index = torch.randn(30, 6), torch.empty(2, 0, dtype=torch.long)
+    torch.manual_seed(0)
+
+    def zeroed(form: str) -> torch.Tensor:
+        conv = SearchConv(6, 16, heads=2, attention="const", aggregation="sum", dropout=0.5, form=form).train()
+        return (conv(x, edge_index) == 0).view(30, 2, 16)
+
+    heads = zeroed("compact")
+    assert (heads.all(-1) | ~heads.any(-1)).all() and heads.any()  # whole heads
+    features = zeroed("graphnas")
+    assert (features.any(-1) & ~features.all(-1)).any()  # single features
+    gcn = SearchConv(6, 16, heads=2, attention="gcn", aggregation="sum", dropout=0.5, form="graphnas")
+    torch.testing.assert_close(gcn.train()(x, edge_index), gcn.eval()(x, edge_index))
+
+
+def test_graphnas_form_shares_between_mean_max_and_mlp_layers_and_compact_between_sum_mean_max() -> None:
+    """Homogeneity follows the tensors: GeoLayer's mean/max/mlp layers all carry the message maps and a sum
+    layer none; compact's sum/mean/max carry the same tensors and its mlp its own MLP."""
+    space = macro_space(2)
+    base = arch_with(space, space.sample(torch.Generator().manual_seed(5)), aggregation_0="mean")
+    shared = {}
+    for form in ("compact", "graphnas"):
+        parent = MacroGNN(6, 3, space, base, form=form)
+        shared[form] = {value for value in ("sum", "mean", "max", "mlp")
+                        if 0 in inherit(MacroGNN(6, 3, space, arch_with(space, base, aggregation_0=value), form=form),
+                                        parent)}
+    assert shared == {"compact": {"sum", "mean", "max"}, "graphnas": {"mean", "max", "mlp"}}
 
 
 # --- AGNN's controller -----------------------------------------------------------------------------------

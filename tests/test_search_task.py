@@ -22,6 +22,7 @@ from gnnbench.errors import ConfigError
 from gnnbench.harness.suite import load_suite
 from gnnbench.leaderboard.aggregate import COLUMNS
 from gnnbench.registry import MODELS
+from gnnbench.search import macro
 from gnnbench.search.base import Proposal
 from gnnbench.search.nasbench import bench_key, bench_space
 from gnnbench.search.space import macro_space
@@ -370,6 +371,27 @@ def test_retrain_top_enters_the_run_id_only_when_set_above_one(tmp_path) -> None
     plain, one, three = spec(""), spec(", retrain_top: 1"), spec(", retrain_top: 3")
     assert plain.run_id == one.run_id and "retrain_top" not in one.task_options  # the runs made before it
     assert three.run_id != plain.run_id and three.task_options["retrain_top"] == 3
+    compact, graphnas = spec(", layer_form: compact"), spec(", layer_form: graphnas")
+    assert compact.run_id == plain.run_id and "layer_form" not in compact.task_options
+    assert graphnas.run_id != plain.run_id and graphnas.task_options["layer_form"] == "graphnas"
+    label = ArchitectureSearch(SearchOptions(retrain_top=3, layer_form="graphnas")).label()
+    assert label == "architecture_search(retrain_top=3,layer_form=graphnas)"
+
+
+def test_layer_form_graphnas_builds_every_child_and_the_retrained_model_as_geolayer(monkeypatch) -> None:
+    """The option reaches every network the search trains: the children and the selected architecture."""
+    built: list[str] = []
+    original = macro.MacroLayer.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        built.append(self.conv.form)
+
+    monkeypatch.setattr(macro.MacroLayer, "__init__", spy)
+    task = ArchitectureSearch(SearchOptions(budget=2, retrain_seeds=1, layer_form="graphnas"))
+    task.run(MODELS.get("random_search"), sbm_graph(), {"lr": 0.01, "weight_decay": 0.0}, Budget(1, None),
+             RunContext(torch.device("cpu"), seed=0))
+    assert len(built) >= 6 and set(built) == {"graphnas"}  # two layers for each of 2 children and the retrain
 
 
 def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(write_suite, cora_table) -> None:
@@ -386,6 +408,9 @@ def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(write_suite
     path.write_text(path.read_text().replace("budget: 5", "budget: 5, retrain_top: 2").replace(", agnn_ps", ""))
     with pytest.raises(ConfigError, match=r"experiments\[0\].task: task 'architecture_search' cannot run on "
                                           r"dataset 'nasbench-cora': retrain_top needs trained children"):
+        load_suite(path)
+    path.write_text(path.read_text().replace("retrain_top: 2", "layer_form: graphnas"))
+    with pytest.raises(ConfigError, match=r"nasbench-cora': layer_form needs trained children"):
         load_suite(path)
     # a run made outside a suite meets the same check
     task = ArchitectureSearch(SearchOptions(budget=5))

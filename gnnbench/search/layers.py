@@ -16,14 +16,21 @@ with the heads concatenated (hidden layers) or averaged (the output layer), and 
 * ``generalized_linear``: :math:`w_G^\top \tanh(a_l \odot W x_i + a_r \odot W x_j)`;
 
 all but ``const`` and ``gcn`` softmax-normalised over :math:`N(i) \cup \{i\}` (GraphNAS's
-``pyg_gnn_layer.py``). ``AGG`` is ``sum``, ``mean`` or ``max`` over the weighted messages, or ``mlp``: the
-sum followed by a two-layer MLP shared by the heads. That is not GraphNAS's ``GeoLayer``, which maps every
-message of a ``mean``, ``max`` or ``mlp`` layer through two linear layers (width -> 128 -> width) before
-aggregating, and drops ``const``'s messages rather than its coefficients (docs/models/agnn.md says why the
-recorded searches keep this form).
+``pyg_gnn_layer.py``). The aggregation has two forms (``form``):
+
+* ``compact`` (the default, every recorded search's): ``AGG`` is ``sum``, ``mean`` or ``max`` over the
+  weighted messages, or ``mlp``: the sum followed by a two-layer MLP (Linear-ReLU-Linear) shared by the heads;
+  dropout on every attention function's coefficients.
+* ``graphnas``: GraphNAS's ``GeoLayer``. Every message :math:`m_{ij} = \alpha_{ij} W x_j` of a ``mean``,
+  ``max`` or ``mlp`` layer is mapped by two linear layers, :math:`P_2 (P_1 m_{ij} + b_1) + b_2` (per-head
+  width -> 128 -> per-head width, no nonlinearity, shared by the heads, Glorot-initialised with zero biases)
+  before it is aggregated by mean, max or (``mlp``) sum; a ``sum`` layer has no such maps. Dropout falls on
+  the features of ``const``'s messages, on no ``gcn`` coefficient, and on the other functions' coefficients.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -39,29 +46,38 @@ AGGR = {"sum": "add", "mean": "mean", "max": "max", "mlp": "add"}
 ACTIVATION_FUNCTIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu, "linear": lambda x: x,
                "softplus": F.softplus, "leaky_relu": F.leaky_relu, "relu6": F.relu6, "elu": F.elu}
 NEGATIVE_SLOPE = 0.2
+#: the hidden width of GeoLayer's per-message maps (its ``pool_dim``)
+POOL_WIDTH = 128
+LayerForm = Literal["compact", "graphnas"]
 
 
 class SearchConv(MessagePassing):
-    """A macro-space layer: ``attention`` x ``aggregation`` x ``heads``, ``out_channels`` per head."""
+    """A macro-space layer: ``attention`` x ``aggregation`` x ``heads``, ``out_channels`` per head, in one of
+    the two aggregation forms."""
 
     def __init__(self, in_channels: int, out_channels: int, heads: int = 1, attention: str = "gat",
-                 aggregation: str = "sum", concat: bool = True, dropout: float = 0.0) -> None:
+                 aggregation: str = "sum", concat: bool = True, dropout: float = 0.0,
+                 form: LayerForm = "compact") -> None:
         if attention not in (*ATTENTION_VECTORS, *UNNORMALISED):
             raise ValueError(f"unknown attention function {attention!r}")
         if aggregation not in AGGR:
             raise ValueError(f"unknown aggregation {aggregation!r} (expected one of {', '.join(AGGR)})")
         super().__init__(aggr=AGGR[aggregation], node_dim=0)
+        if form not in ("compact", "graphnas"):
+            raise ValueError(f"unknown layer form {form!r} (expected compact or graphnas)")
         self.heads, self.out_channels, self.concat = heads, out_channels, concat
-        self.attention, self.aggregation, self.dropout = attention, aggregation, dropout
+        self.attention, self.aggregation, self.dropout, self.form = attention, aggregation, dropout, form
         self.lin = nn.Linear(in_channels, heads * out_channels, bias=False)
         if attention in ATTENTION_VECTORS:
             self.att_l = nn.Parameter(torch.empty(1, heads, out_channels))
             self.att_r = nn.Parameter(torch.empty(1, heads, out_channels))
         if attention == "generalized_linear":
             self.general = nn.Linear(out_channels, 1, bias=False)
-        if aggregation == "mlp":
+        if aggregation == "mlp" and form == "compact":
             self.mlp = nn.Sequential(nn.Linear(out_channels, out_channels), nn.ReLU(),
                                      nn.Linear(out_channels, out_channels))
+        self.pool = (nn.Sequential(nn.Linear(out_channels, POOL_WIDTH), nn.Linear(POOL_WIDTH, out_channels))
+                     if form == "graphnas" and aggregation != "sum" else None)
         self.bias = nn.Parameter(torch.zeros(heads * out_channels if concat else out_channels))
         self.reset_parameters()
 
@@ -72,13 +88,18 @@ class SearchConv(MessagePassing):
             if hasattr(self, name):
                 nn.init.xavier_uniform_(getattr(self, name))
         nn.init.zeros_(self.bias)
+        for linear in self.pool or ():
+            nn.init.xavier_uniform_(linear.weight)
+            nn.init.zeros_(linear.bias)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         edge_index, _ = add_remaining_self_loops(edge_index, num_nodes=x.size(0))
         h = self.lin(x).view(-1, self.heads, self.out_channels)
-        alpha = F.dropout(self.coefficients(h, edge_index), self.dropout, self.training)
+        alpha = self.coefficients(h, edge_index)
+        if self.form == "compact" or self.attention not in UNNORMALISED:
+            alpha = F.dropout(alpha, self.dropout, self.training)
         out = self.propagate(edge_index, h=h, alpha=alpha)
-        if self.aggregation == "mlp":
+        if self.aggregation == "mlp" and self.form == "compact":
             out = self.mlp(out)
         out = out.reshape(-1, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
         return out + self.bias
@@ -111,11 +132,14 @@ class SearchConv(MessagePassing):
         return (self.att_l * h_i).sum(-1) + (self.att_r * h_j).sum(-1)
 
     def message(self, h_j: Tensor, alpha: Tensor) -> Tensor:
-        return alpha.unsqueeze(-1) * h_j
+        if self.form == "graphnas" and self.attention == "const":
+            h_j = F.dropout(h_j, self.dropout, self.training)
+        out = alpha.unsqueeze(-1) * h_j
+        return out if self.pool is None else self.pool(out)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.lin.in_features}, {self.out_channels}, heads={self.heads}, "
-                f"attention={self.attention}, aggregation={self.aggregation}, concat={self.concat})")
+                f"attention={self.attention}, aggregation={self.aggregation}, concat={self.concat}, form={self.form})")
 
 
-__all__ = ["ACTIVATION_FUNCTIONS", "SearchConv"]
+__all__ = ["ACTIVATION_FUNCTIONS", "LayerForm", "SearchConv"]

@@ -4,7 +4,8 @@ Layer :math:`l` computes :math:`x^{(l+1)} = \sigma_l\big(\mathrm{BN}_l(\mathrm{S
 + \mathrm{skip}_l\, S_l \tilde x^{(l)})\big)` with :math:`\tilde x^{(l)}` the dropped-out input, :math:`S_l` a
 bias-free linear projection present when the architecture gives layer :math:`l` a skip connection, and the
 batch norm present when ``batch_norm`` is set. Hidden layers concatenate their heads; the last layer averages
-them and has the class count as its width (GraphNAS).
+them and has the class count as its width (GraphNAS). ``form`` is the convolutions' aggregation form
+(:class:`~gnnbench.search.layers.SearchConv`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from gnnbench.models.baselines import dropout as drop
-from gnnbench.search.layers import ACTIVATION_FUNCTIONS, SearchConv
+from gnnbench.search.layers import ACTIVATION_FUNCTIONS, LayerForm, SearchConv
 from gnnbench.search.space import Arch, Space
 
 
@@ -33,11 +34,11 @@ class MacroLayer(nn.Module):
     """One layer: the searched convolution, an optional skip projection and an optional batch norm."""
 
     def __init__(self, in_channels: int, out_channels: int, choice: dict[str, Any], last: bool, dropout: float,
-                 batch_norm: bool) -> None:
+                 batch_norm: bool, form: LayerForm = "compact") -> None:
         super().__init__()
         self.choice = choice
         self.conv = SearchConv(in_channels, out_channels, heads=choice["heads"], attention=choice["attention"],
-                               aggregation=choice["aggregation"], concat=not last, dropout=dropout)
+                               aggregation=choice["aggregation"], concat=not last, dropout=dropout, form=form)
         width = out_channels if last else out_channels * choice["heads"]
         self.skip = nn.Linear(in_channels, width, bias=False) if choice["skip"] else None
         self.norm = nn.BatchNorm1d(width) if batch_norm else None
@@ -58,14 +59,15 @@ class MacroGNN(nn.Module):
     the attention coefficients."""
 
     def __init__(self, in_channels: int, out_channels: int, space: Space, arch: Arch, dropout: float = 0.6,
-                 batch_norm: bool = False) -> None:
+                 batch_norm: bool = False, form: LayerForm = "compact") -> None:
         super().__init__()
         self.space, self.arch, self.dropout = space, tuple(arch), dropout
         choices = layer_choices(space, arch)
         layers, width = [], in_channels
         for i, choice in enumerate(choices):
             last = i == len(choices) - 1
-            layer = MacroLayer(width, out_channels if last else choice["hidden"], choice, last, dropout, batch_norm)
+            layer = MacroLayer(width, out_channels if last else choice["hidden"], choice, last, dropout, batch_norm,
+                               form)
             layers.append(layer)
             width = layer.width
         self.layers = nn.ModuleList(layers)

@@ -30,6 +30,7 @@ from torch_geometric import seed_everything
 from torch_geometric.data import Data
 
 from gnnbench.search.base import Evaluation, Proposal
+from gnnbench.search.layers import LayerForm
 from gnnbench.search.macro import MacroGNN
 from gnnbench.search.sharing import inherit
 from gnnbench.search.space import Arch, Space
@@ -42,11 +43,11 @@ class ChildTrainer:
 
     def __init__(self, task: NodeClassification, data: Data, space: Space, train_hparams: Mapping[str, Any],
                  budget: Budget, device: torch.device, sharing: bool = False, finetune_epochs: int = 20,
-                 max_params: int = 5_000_000, seed: int = 0, *, classes: int) -> None:
+                 max_params: int = 5_000_000, seed: int = 0, *, classes: int, form: LayerForm = "compact") -> None:
         """``classes`` comes from the full data: ``data`` hides the test labels, and the highest class, if seen
         only in test, would otherwise be missing from every child's output, which the retrained model has."""
         self.task, self.data, self.space, self.train_hparams = task, data, space, dict(train_hparams)
-        self.classes = classes
+        self.classes, self.form = classes, form
         self.seed = seed
         self.budget, self.device, self.sharing = budget, device, sharing
         self.finetune = Budget(finetune_epochs, budget.patience)
@@ -56,7 +57,7 @@ class ChildTrainer:
         self.epochs_trained = 0
 
     def build(self, arch: Arch) -> MacroGNN:
-        return MacroGNN(self.data.num_features, self.classes, self.space, arch).to(self.device)
+        return MacroGNN(self.data.num_features, self.classes, self.space, arch, form=self.form).to(self.device)
 
     def train(self, model: MacroGNN, budget: Budget) -> tuple[int, str | None]:
         """Train with the node task's protocol: the epochs run, and why training diverged if it did."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch_geometric import seed_everything
@@ -31,7 +31,7 @@ from torch_geometric.data import Data
 
 from gnnbench import hparams as hp
 from gnnbench.data.nasbench import BenchTable
-from gnnbench.options import added_option
+from gnnbench.options import added_option, resolved_options
 from gnnbench.registry import Entry, register_task
 from gnnbench.search.base import Evaluation, Proposal, SearchAlgorithm, run_search, top
 from gnnbench.search.space import Arch, Space, macro_space
@@ -44,7 +44,8 @@ from gnnbench.units import FRACTION
 class SearchOptions:
     """``budget`` child evaluations (distinct children unless ``count_repeats``); for trained children also
     the macro space's depth, the retraining seeds, the fine-tuning epochs of children that inherit weights, the
-    largest child trained and the number of best children retrained before the final choice."""
+    largest child trained, the number of best children retrained before the final choice and the layers'
+    aggregation form."""
 
     budget: int = 300
     #: False: a proposal repeating an evaluated architecture reuses its reward and is not counted
@@ -55,6 +56,8 @@ class SearchOptions:
     max_params: int = 5_000_000
     #: finalists retrained (``retrain_seeds`` each) before choosing on their mean retrained validation accuracy
     retrain_top: int = added_option(1)
+    #: the macro layers' aggregation form: ``compact`` or GraphNAS's ``GeoLayer`` (:mod:`gnnbench.search.layers`)
+    layer_form: Literal["compact", "graphnas"] = added_option("compact")
 
     def __post_init__(self) -> None:
         for name in ("budget", "layers", "retrain_seeds", "finetune_epochs", "max_params", "retrain_top"):
@@ -65,12 +68,15 @@ class SearchOptions:
 
 
 def check_tabular(options: SearchOptions, hparams: Mapping[str, Any]) -> None:
-    """A NAS-Bench-Graph table holds accuracies, not networks: nothing to inherit weights from or retrain."""
+    """A NAS-Bench-Graph table holds accuracies, not networks: nothing to inherit weights from, retrain or
+    build in another layer form."""
     if hparams.get("parameter_sharing"):
         raise hp.HparamError("parameter_sharing", "parameter_sharing needs trained children; "
                                                   "a NAS-Bench-Graph table has no weights")
     if options.retrain_top > 1:
         raise ValueError("retrain_top needs trained children; a NAS-Bench-Graph table has nothing to retrain")
+    if options.layer_form != "compact":
+        raise ValueError("layer_form needs trained children; a NAS-Bench-Graph table's cells are not macro layers")
 
 
 @register_task("architecture_search", paper="AGNN protocol: Zhou et al. (arXiv 1909.03184); NAS-Bench-Graph: "
@@ -96,8 +102,11 @@ class ArchitectureSearch(Task):
             check_tabular(options, hparams)
 
     def label(self) -> str:
-        """Choosing among several retrained finalists is another protocol: its runs get their own rows."""
-        return self.name if self.options.retrain_top == 1 else f"{self.name}(retrain_top={self.options.retrain_top})"
+        """Choosing among several retrained finalists, or another layer form, is another protocol: its runs get
+        their own rows."""
+        changed = [f"{name}={value}" for name, value in resolved_options(self.options).items()
+                   if name in ("retrain_top", "layer_form")]
+        return f"{self.name}({','.join(changed)})" if changed else self.name
 
     def fit(self, model: torch.nn.Module, data: Data, train_hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> FitResult:
@@ -147,7 +156,8 @@ class ArchitectureSearch(Task):
         data = data.to(ctx.device)
         view = hide_test(data)
         trainer = ChildTrainer(node, view, space, train_kwargs, budget, ctx.device, algorithm.parameter_sharing,
-                               opts.finetune_epochs, opts.max_params, seed=ctx.seed, classes=node.num_classes(data))
+                               opts.finetune_epochs, opts.max_params, seed=ctx.seed, classes=node.num_classes(data),
+                               form=opts.layer_form)
         started = time.perf_counter()
         trace = run_search(algorithm, space, trainer, opts.budget, generator, opts.count_repeats)
         wall = time.perf_counter() - started
@@ -195,7 +205,7 @@ class ArchitectureSearch(Task):
         runs, models = [], []
         for seed in range(self.options.retrain_seeds):
             seed_everything(seed)
-            model = MacroGNN(view.num_features, classes, space, arch).to(ctx.device)
+            model = MacroGNN(view.num_features, classes, space, arch, form=self.options.layer_form).to(ctx.device)
             fit = self.fit(model, view, train_kwargs, budget, RunContext(ctx.device, seed))
             metrics = self.node.evaluate(model, view, ("train", "val"))
             runs.append({"seed": seed, "best_epoch": fit.best_epoch, "epochs_run": fit.epochs_run,
