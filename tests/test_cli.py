@@ -108,6 +108,23 @@ experiments:
         in " ".join((fresh / "cli.smoke" / "leaderboard.md").read_text().split())  # not the suite's own runs
 
 
+def test_a_second_smoke_check_resumes_its_own_records(write_suite, capsys, tmp_path):
+    """The smoke check's records are runs of the smoke suite: a second --smoke of the same suite file and EPOCHS
+    finds them done, neither setting them aside as another suite's nor running them again."""
+    path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
+    argv = ["run", str(path), "--results", str(tmp_path / "r"), "--smoke", "1"]
+    assert main(argv) == 0
+    runs = tmp_path / "r" / "cli.smoke" / "runs.jsonl"
+    first = runs.read_text()
+    assert len(first.splitlines()) == 1
+    capsys.readouterr()
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "1 already recorded" in out and "running 0" in out
+    assert "set aside" not in err and "no run of this suite" not in err
+    assert runs.read_text() == first and not (tmp_path / "r" / "cli.smoke" / "stale.jsonl").exists()
+
+
 def test_a_results_path_that_cannot_hold_records_is_one_error_before_anything_runs(write_suite, capsys, tmp_path):
     path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     (tmp_path / "afile").write_text("hi")
