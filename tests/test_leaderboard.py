@@ -311,6 +311,22 @@ def test_failed_records_without_a_metric_give_no_row():
     assert leaderboard_frame(runs_frame(old)).empty
 
 
+@pytest.mark.parametrize("val", [None, {"acc": 0.9}, {"accuracy": None}], ids=["no val", "other metric", "null"])
+def test_an_ok_record_without_its_validation_metric_is_skipped_with_a_warning(tmp_path, val):
+    """Selection reads metrics.val: a hand-edited or foreign ok record lacking it is named and left out of its
+    row (which counts the other seeds), not a KeyError that leaves no leaderboard at all."""
+    records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(3)]
+    if val is None:
+        del records[1]["metrics"]["val"]
+    else:
+        records[1]["metrics"]["val"] = val
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    with pytest.warns(UserWarning, match=r"runs.jsonl:2: skipping a line that is ok but lacks its metric 'accuracy' "
+                                         r"as a number under metrics.val"):
+        built = leaderboard.build(tmp_path)
+    assert built.board[["model", "n", "seeds"]].values.tolist() == [["gcn", 2, "0;2"]]
+
+
 def test_params_come_from_a_run_that_recorded_them():
     records = [rec("gcn", "Cora", 0, 0.7, 0.8), rec("gcn", "Cora", 1, 0.7, 0.8)]
     del records[0]["params"]  # made before records carried it
