@@ -202,6 +202,27 @@ def test_configure_swaps_and_restores_the_aggregation_modules() -> None:
         assert all(type(layer.aggr_module).__name__ == "MeanAggregation" for layer in model.layers)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_configure_leaves_aggregations_it_has_no_mapping_for_alone(backend: str) -> None:
+    """A learnable softmax, a multi-aggregation or a named aggregation none of the backends maps keeps its own
+    module (its learned parameters with it) and PyG's own path, and is not counted; the mapped layer beside them
+    is set."""
+    from torch_geometric.nn.aggr import SoftmaxAggregation
+
+    torch.manual_seed(0)
+    unmapped = [SAGEConv(8, 5, aggr=SoftmaxAggregation(learn=True)), SAGEConv(8, 5, aggr=["mean", "max"]),
+                SAGEConv(8, 5, aggr="softmax")]
+    model = nn.ModuleList([*unmapped, SAGEConv(8, 5, aggr="mean")])
+    x, edge_index = torch.randn(20, 8), random_graph(20, 60, 0)
+    modules = [layer.aggr_module for layer in unmapped]
+    before = [layer(x, edge_index) for layer in unmapped]
+    assert configure(model, backend) == 1
+    assert [layer.aggr_module for layer in unmapped] == modules  # the very modules: compared by identity
+    assert all("message_and_aggregate" not in vars(layer) and "forward" not in vars(layer) for layer in unmapped)
+    for layer, want in zip(unmapped, before, strict=True):
+        torch.testing.assert_close(layer(x, graph_input(backend, edge_index, 20)), want)
+
+
 def test_torch_scatter_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernels, "available", lambda backend: backend != "torch_scatter")
     with pytest.raises(kernels.KernelUnavailableError, match=r"pip install --no-build-isolation -e '\.\[scatter\]'"):
