@@ -723,6 +723,19 @@ def test_a_csv_with_only_the_stable_columns_compares(tmp_path):
     assert result.table["test"].item() == "welch"
 
 
+def test_empty_config_and_scenario_cells_are_the_default_configuration_on_clean_data(tmp_path):
+    """A hand-made CSV may leave them empty: its rows join a written leaderboard's (default, none) rows, and two
+    such CSVs join each other, shown under the names gnnbench writes."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE, config="lr=0.1")])
+    b = write(tmp_path / "b.csv", [row("gcn", DROP, config="", scenario=""),
+                                   row("gat", BASE, config="lr=0.1", scenario="")])
+    for left, right in ((a, b), (b, a), (b, b)):
+        t = compare.compare(left, right).table.set_index("model")
+        assert t["status"].to_dict() == {"gcn": "both", "gat": "both"}
+        assert t["config"].to_dict() == {"gcn": "default", "gat": "lr=0.1"} and set(t["scenario"]) == {"none"}
+    assert compare.compare(a, b).table.set_index("model").loc["gcn", "verdict"] == "worse"
+
+
 def test_costs_compare_lower_is_better_without_a_test(tmp_path):
     a = write(tmp_path / "a.csv", [row("gcn", BASE, epoch_time_s=0.10), row("gat", BASE, epoch_time_s=0.10)])
     b = write(tmp_path / "b.csv", [row("gcn", BASE, epoch_time_s=0.20), row("gat", BASE, epoch_time_s=0.05)])
