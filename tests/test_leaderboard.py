@@ -64,6 +64,25 @@ def test_a_record_s_unit_decides_how_its_metric_is_shown_and_older_records_take_
     assert "81.2 (1)" in page and "70.0 (1)" in page and "81.2300 (1)" in page and "8123" not in page
 
 
+@pytest.mark.parametrize("metric", ["mrr", "hits@10"])
+def test_ranking_metrics_are_fractions_shown_in_points(tmp_path, metric):
+    """An MRR or a hits@k is a fraction: a record made before records carried their unit, a plugin task naming
+    none and a leaderboard CSV without the column all show 0.8123 as 81.2 points, not as 0.8123."""
+    from gnnbench.leaderboard.read import read_leaderboard
+    from gnnbench.tasks.node import NodeClassification
+
+    record = rec("a", "Cora", 0, 0.5, 0.8123, metric=metric)  # no unit: the metric's name tells it
+    frame = board([record])
+    assert frame["unit"].tolist() == ["fraction"]
+    page = to_markdown(frame, [record], "s")
+    assert "81.2 (1)" in page and "0.8123" not in page
+    assert type("Ranking", (NodeClassification,), {"unit": None, "metric": metric}).metric_unit() == "fraction"
+    path = tmp_path / "leaderboard.csv"
+    stable = ["task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "n"]
+    frame[stable].to_csv(path, index=False)  # written before the unit column
+    assert read_leaderboard(path)["unit"].tolist() == ["fraction"]  # compare shows it in points too
+
+
 def test_a_task_with_an_unknown_unit_is_refused_and_one_naming_none_gets_its_metric_s_name_s():
     """A plugin task written before tasks named units keeps the unit its records were shown in: its ``accuracy``
     stays in percent, its ``balanced`` as recorded, until it names one."""
