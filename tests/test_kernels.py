@@ -247,6 +247,39 @@ def test_auto_keeps_the_fastest_measured_backend_and_says_why() -> None:
     assert auto.decide("csr", ["scatter", "csr"], measure).reason == "set by the suite"
 
 
+def test_auto_times_each_graph_size_once_and_leaves_the_warm_up_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision is cached by graph size: another graph of the same size reuses it untimed, one with other
+    node or edge counts is timed again. Each backend runs WARMUP untimed steps before its REPEATS timed ones, and
+    its timing is the median of the timed ones alone."""
+    monkeypatch.setattr(auto, "_decisions", {})
+    clock = iter(range(100, 10**6))
+    timed: list[float] = []
+
+    def fake_time_once(fn, device) -> float:
+        fn()
+        timed.append(float(next(clock)))
+        return timed[-1]
+
+    monkeypatch.setattr(timing, "time_once", fake_time_once)
+    steps: list[int] = []
+
+    def use(edge_index: Tensor, n: int) -> auto.KernelChoice:
+        model = GCN(8, 3)
+        model.register_forward_hook(lambda *args: steps.append(1))
+        return auto.use_kernel("auto", ["scatter", "csr"], model, torch.randn(n, 8), edge_index, torch.device("cpu"))[1]
+
+    graph = random_graph(50, 200, 1)
+    first = use(graph, 50)
+    assert len(steps) == 2 * (auto.WARMUP + auto.REPEATS) and len(timed) == 2 * auto.REPEATS
+    assert first.timings_ms == {"scatter": timed[1], "csr": timed[4]}  # medians of 3 timed steps each
+    relabelled = (graph + 1) % 50  # another graph of the same size
+    assert use(relabelled, 50).reason.startswith("cached decision") and len(timed) == 6 and len(steps) == 8
+    for edge_index, n in ((random_graph(60, 200, 1), 60), (graph[:, :-10], 50)):  # more nodes; fewer edges
+        again = use(edge_index, n)
+        assert again.reason.startswith("fastest of scatter, csr") and set(again.timings_ms) == {"scatter", "csr"}
+    assert len(timed) == 3 * 6 and len(steps) == 3 * 8
+
+
 def test_a_backend_that_runs_out_of_memory_loses_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     """Timing scatter's E x F messages on a large graph can exhaust a GPU that csr fits: the run goes on on csr."""
     monkeypatch.setattr(auto, "_decisions", {})
