@@ -247,3 +247,20 @@ def test_data_digest_walks_what_loaders_return_and_tells_values_apart() -> None:
 
     assert data_sha256({Node(1): "a", Node(2): "b"}) == data_sha256({Node(2): "b", Node(1): "a"})
     assert data_sha256({Node(1), Node(2)}) == data_sha256({Node(2), Node(1)}) != data_sha256({Node(1), Node(3)})
+
+
+def test_data_digest_format_is_pinned() -> None:
+    """Records keep the digest of their plugin dataset's data: a change of how values are fed to the hash (an
+    order, a separator, a type's tag) would call every plugin dataset's records made before it "other data" and
+    set them aside. A deliberate change updates this value and says so."""
+    from torch_geometric.data import Data
+
+    from gnnbench.data.digest import data_sha256
+
+    data = {"graph": Data(x=torch.arange(6, dtype=torch.float32).view(3, 2), edge_index=torch.tensor([[0, 1], [1, 2]]),
+                          y=torch.tensor([0, 1, 0])),
+            "split": {"train": np.array([0, 1], dtype=np.int64), "test": np.int64(2)},
+            "meta": ("cora-like", 3, 0.5, None, True),
+            "adj": torch.sparse_coo_tensor(torch.tensor([[0, 1], [1, 0]]), torch.tensor([1.0, 2.0]), (2, 2)),
+            "names": np.array([1, "x"], dtype=object)}
+    assert data_sha256(data) == "ab518aa41c1813ad91dad75356b43e5036231c11fcc334468fb7610a83684793"
