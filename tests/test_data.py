@@ -249,6 +249,35 @@ def test_data_digest_walks_what_loaders_return_and_tells_values_apart() -> None:
     assert data_sha256({Node(1), Node(2)}) == data_sha256({Node(2), Node(1)}) != data_sha256({Node(1), Node(3)})
 
 
+def test_a_multi_graph_dataset_s_digest_covers_every_graph_to_the_last() -> None:
+    """A dataset read graph by graph (``len``/``get``, not collated) and a collated one: the data of the last
+    graph alone, or one graph more, is other data."""
+    from torch_geometric.data import Data, Dataset
+
+    from gnnbench.data.collection import GraphCollection
+    from gnnbench.data.digest import data_sha256
+
+    class Graphs(Dataset):
+        def __init__(self, graphs: list[Data]) -> None:
+            self.graphs = graphs
+            super().__init__(None)
+
+        def len(self) -> int:
+            return len(self.graphs)
+
+        def get(self, idx: int) -> Data:
+            return self.graphs[idx]
+
+    def graphs(last: float = 2.0) -> list[Data]:
+        return [Data(x=torch.full((2, 1), value), edge_index=torch.tensor([[0], [1]])) for value in (0.0, 1.0, last)]
+
+    for kind in (Graphs, GraphCollection):
+        same = data_sha256(kind(graphs()))
+        assert data_sha256(kind(graphs())) == same, kind
+        assert same != data_sha256(kind(graphs(last=5.0))), kind
+        assert same != data_sha256(kind([*graphs(), graphs()[0]])), kind
+
+
 def test_data_digest_format_is_pinned() -> None:
     """Records keep the digest of their plugin dataset's data: a change of how values are fed to the hash (an
     order, a separator, a type's tag) would call every plugin dataset's records made before it "other data" and
