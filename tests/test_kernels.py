@@ -16,7 +16,7 @@ from gnnbench.errors import ConfigError
 from gnnbench.harness.runner import execute
 from gnnbench.harness.suite import load_suite
 from gnnbench.kernels import auto, timing
-from gnnbench.kernels.adjacency import TorchScatterAggregation, configure, graph_input
+from gnnbench.kernels.adjacency import TorchScatterAggregation, configure, graph_input, graph_of, with_graph
 from gnnbench.leaderboard.aggregate import runs_frame
 from gnnbench.models.baselines import GCN, GIN, SGC, GraphSAGE
 
@@ -189,6 +189,21 @@ def test_csr_rows_are_targets() -> None:
     edge_index = torch.tensor([[0, 0, 2], [1, 2, 1]])  # 0->1, 0->2, 2->1
     dense = graph_input("csr", edge_index, 3).to_dense()
     assert dense.tolist() == [[0, 0, 0], [1, 0, 1], [1, 0, 0]]
+
+
+def test_with_graph_leaves_its_input_as_it_was() -> None:
+    """A task hands the model a copy carrying ``adj_t`` in place of ``edge_index``: the data it was given (kept
+    for the next seed, or for another backend's timing) keeps its ``edge_index`` and gains no ``adj_t``."""
+    from torch_geometric.data import Data
+
+    edge_index = random_graph(10, 30, 0)
+    data = Data(x=torch.randn(10, 4), edge_index=edge_index, y=torch.zeros(10, dtype=torch.long))
+    adj_t = graph_input("csr", edge_index, 10)
+    given = with_graph(data, adj_t)
+    assert given is not data and graph_of(given) is adj_t and "edge_index" not in given
+    assert sorted(data.keys()) == ["edge_index", "x", "y"] and data.edge_index is edge_index
+    assert graph_of(data) is edge_index and given.x is data.x  # a shallow copy: no tensor copied
+    assert with_graph(data, edge_index) is data  # edge_index: the data as it is
 
 
 def test_configure_swaps_and_restores_the_aggregation_modules() -> None:
