@@ -105,6 +105,20 @@ def test_the_lock_needs_no_write_access_to_its_file(tmp_path, write_access_opens
     assert write_access_opens("/.lock") == [False]
 
 
+@pytest.mark.parametrize("note", [
+    *({k: v for k, v in {"run_id": "a", "deaths": 1, "started_at": "2000-01-01T00:00:00+00:00"}.items() if k != gone}
+      for gone in ("run_id", "deaths", "started_at")),
+    ["a", 1, "2000-01-01T00:00:00+00:00"], "a"], ids=["no run_id", "no deaths", "no started_at", "a list", "text"])
+def test_a_running_note_missing_a_key_is_no_note(tmp_path, note):
+    """``.running.json`` is a note, not a record: one lacking any of its keys (hand-edited, or an older or foreign
+    file) names no dead run, rather than a KeyError in every later ``run``."""
+    store = RunStore(tmp_path)
+    store.mark_running("a", deaths=1)
+    assert set(store.left_running()) == {"run_id", "deaths", "started_at"}  # what gnnbench writes is one
+    (tmp_path / ".running.json").write_text(json.dumps(note))
+    assert store.left_running() is None
+
+
 def test_set_aside_moves_whole_records_and_keeps_the_rest_in_order(tmp_path):
     store = RunStore(tmp_path)
     with store.writer() as w:
