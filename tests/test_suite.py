@@ -248,6 +248,11 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "experiments[0].seeds[2]", "seed 0 is listed twice (at [0] too)"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], seeds: [0, -3]}]\n",
      "experiments[0].seeds[1]", "expected a non-negative integer seed, got int -3"),
+    # a YAML boolean is no seed and no count of seeds (bool is an int in Python: true would be 1 seed, seed 1)
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], seeds: true}]\n",
+     "experiments[0].seeds", "expected a count of seeds (e.g. 10) or a list of non-negative integers, got True"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], seeds: [0, true]}]\n",
+     "experiments[0].seeds[1]", "expected a non-negative integer seed, got bool True"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [1]}]\n",
      "experiments[0].models[0]", "expected a model name or a mapping with name and hparams, got int 1"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: {gcn: {lr: 0.01}}}]\n",
@@ -492,6 +497,10 @@ def test_yaml_merge_keys_share_settings_and_may_be_overridden(write_suite):
     ("{type: ray, max_retries: 1.5}", "executor.max_retries", "non-negative integer"),
     ("{type: process, address: 'h:1'}", "executor.address", "unknown key 'address'"),
     ("{type: rya}", "executor.type", "did you mean 'ray'"),
+    # no worker would run anything; a YAML boolean is no count (bool is an int in Python)
+    ("{type: process, workers: 0}", "executor.workers", "expected a positive integer, got 0"),
+    ("{type: process, workers: true}", "executor.workers", "expected a positive integer, got True"),
+    ("{type: ray, max_retries: false}", "executor.max_retries", "expected a non-negative integer, got False"),
 ])
 def test_executor_options_are_checked_per_type(write_suite, executor, key, expected):
     path = write_suite(f"name: s\nexecutor: {executor}\nexperiments:\n"
@@ -505,3 +514,11 @@ def test_ray_executor_options_are_kept(write_suite):
     path = write_suite("name: s\nexecutor: {type: ray, address: 'h:1', num_cpus: 2, num_gpus: 0.5}\nexperiments:\n"
                        "  - {task: node_classification, datasets: [Cora], models: [mlp]}\n")
     assert load_suite(path).executor == {"type": "ray", "address": "h:1", "num_cpus": 2, "num_gpus": 0.5}
+
+
+def test_the_smallest_worker_count_and_retry_count_are_kept(write_suite):
+    for executor, kept in (("{type: process, workers: 1}", {"type": "process", "workers": 1}),
+                           ("{type: ray, max_retries: 0}", {"type": "ray", "max_retries": 0})):
+        path = write_suite(f"name: s\nexecutor: {executor}\nexperiments:\n"
+                           "  - {task: node_classification, datasets: [Cora], models: [mlp]}\n")
+        assert load_suite(path).executor == kept
