@@ -62,11 +62,13 @@ def test_a_corrupt_line_in_the_middle_is_skipped_with_a_warning(tmp_path, line, 
     ({"spec": None}, "lacks a spec with task, dataset and model"),
     ({"spec": "gcn"}, "lacks a spec"),
     ({"spec": {"task": "t", "dataset": "d", "model": "m", "seed": "zero"}}, "has seed 'zero'; expected an integer"),
+    ({"spec": {"task": "t", "dataset": "d", "model": "m", "seed": True}}, "has seed True; expected an integer"),
     ({"run_id": None}, "has run_id None"),
     ({"status": "done"}, "status 'done'; expected text and ok or failed"),
     ({"schema": 2}, "has schema 2: made by a newer gnnbench"),
     ({"metrics": {"val": {"accuracy": 0.5}, "test": {"acc": 0.5}}}, "lacks its metric 'accuracy' as a number"),
     ({"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": "high"}}}, "lacks its metric 'accuracy'"),
+    ({"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": True}}}, "lacks its metric 'accuracy'"),
     ({"unit": "percent"}, "has unit 'percent'; expected 'fraction' or ''"),  # compare would refuse its leaderboard
 ])
 def test_a_record_of_a_shape_no_reader_can_take_is_skipped_with_its_line_named(tmp_path, edit, message):
