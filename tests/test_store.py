@@ -107,14 +107,20 @@ def test_the_lock_needs_no_write_access_to_its_file(tmp_path, write_access_opens
     assert write_access_opens("/.lock") == [False]
 
 
+NOTE = {"run_id": "a", "deaths": 1, "started_at": "2000-01-01T00:00:00+00:00"}
+
+
 @pytest.mark.parametrize("note", [
-    *({k: v for k, v in {"run_id": "a", "deaths": 1, "started_at": "2000-01-01T00:00:00+00:00"}.items() if k != gone}
-      for gone in ("run_id", "deaths", "started_at")),
-    ["run_id", "deaths", "started_at"], "run_id deaths started_at"],
-    ids=["no run_id", "no deaths", "no started_at", "a list", "text"])
+    *({k: v for k, v in NOTE.items() if k != gone} for gone in ("run_id", "deaths", "started_at")),
+    ["run_id", "deaths", "started_at"], "run_id deaths started_at",
+    {**NOTE, "deaths": "many"}, {**NOTE, "deaths": True}, {**NOTE, "deaths": -1}, {**NOTE, "run_id": 7},
+    {**NOTE, "started_at": 2000}],
+    ids=["no run_id", "no deaths", "no started_at", "a list", "text", "deaths text", "deaths bool",
+         "deaths negative", "run_id number", "started_at number"])
 def test_a_running_note_missing_a_key_is_no_note(tmp_path, note):
-    """``.running.json`` is a note, not a record: one lacking any of its keys (hand-edited, or an older or foreign
-    file) names no dead run, rather than a KeyError in every later ``run``."""
+    """``.running.json`` is a note, not a record: one lacking any of its keys, or holding a value of another
+    type (hand-edited, or an older or foreign file), names no dead run, rather than a KeyError or a ValueError
+    in every later ``run``."""
     store = RunStore(tmp_path)
     store.mark_running("a", deaths=1)
     assert set(store.left_running()) == {"run_id", "deaths", "started_at"}  # what gnnbench writes is one

@@ -348,7 +348,7 @@ def died(suite: Suite, store: RunStore, writer: RecordWriter | None) -> Died | N
     if run_id not in suite.all_run_ids or any(r["run_id"] == run_id and r.get("started_at", "") >= left["started_at"]
                                               for r in store.records(only={run_id})):
         return None  # no run of the suite file (edited since), or recorded after all: the process died in between
-    deaths = int(left["deaths"]) + 1
+    deaths = left["deaths"] + 1
     spec = next((s for s in suite.specs if s.run_id == run_id), None)
     if spec is None:
         return Died(run_id, None, deaths, "left out")

@@ -174,7 +174,12 @@ class RunStore:
             note = json.loads((self.directory / RUNNING_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return note if isinstance(note, dict) and {"run_id", "deaths", "started_at"} <= note.keys() else None
+        if not isinstance(note, dict):
+            return None
+        deaths = note.get("deaths")
+        written = (isinstance(note.get("run_id"), str) and isinstance(note.get("started_at"), str)
+                   and isinstance(deaths, int) and not isinstance(deaths, bool) and deaths >= 0)
+        return note if written else None
 
     def expected(self) -> dict[str, Any] | None:
         """What :meth:`expect` noted: ``suite``, ``file`` and ``run_ids``; None when nothing is expected."""
