@@ -9,6 +9,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -388,3 +389,30 @@ def test_an_auto_row_written_before_it_read_auto_choice_compares_as_the_same_row
     frame.to_csv(old, index=False)
     result = compare(old, new)
     assert not any("kernel" in note for note in result.table["notes"])
+
+
+def test_the_cuda_cache_is_emptied_after_a_failed_call_s_tensors_are_freed(monkeypatch) -> None:
+    """An out-of-memory error's traceback holds the failed call's frames and the tensors they allocated: a cache
+    emptied while it lives cannot give their blocks back. CUDA is faked (no GPU here): emptying its cache records
+    which of the failed calls' tensors are still alive, and none may be."""
+    real_op_fn = kp.op_fn
+    allocated: list[weakref.ref] = []
+    alive_when_emptied: list[list[bool]] = []
+
+    def op_fn(op, backend, graph):
+        fn = real_op_fn(op, backend, graph)
+
+        def out_of_memory(x):
+            partial = fn(x)  # what the call had allocated when it ran out
+            allocated.append(weakref.ref(partial))
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return out_of_memory if backend == "csr" else fn
+
+    monkeypatch.setattr(kp, "op_fn", op_fn)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: alive_when_emptied.append(
+        [ref() is not None for ref in allocated]))
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("scatter", "csr"), warmup=0,
+                         repeats=1)
+    assert {(r["backend"], r["status"]) for r in records} == {("scatter", "ok"), ("csr", "failed")}
+    assert alive_when_emptied == [[False], [False, False]]  # once per pass, each failed call's tensors gone

@@ -27,11 +27,11 @@ twice under the same conditions.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import statistics
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
@@ -185,14 +185,24 @@ def copy_bandwidth(device: torch.device, megabytes: int, warmup: int, repeats: i
     return 2 * src.numel() * 4 / (ms * 1e-3) / 1e9
 
 
-@contextlib.contextmanager
-def _record_out_of_memory(result: list[Any]) -> Iterator[None]:
+T = TypeVar("T")
+
+
+def _unless_out_of_memory(call: Callable[[], T], failures: list[str]) -> T | None:
+    """``call()``, or None where it ran out of memory, the error's first line appended to ``failures``.
+
+    The CUDA cache is emptied after the handler has let go of the exception: its traceback holds the failed
+    call's frames, and with them the tensors it had allocated, so a cache emptied inside the handler (or inside a
+    context manager's ``__exit__``, which holds the exception until the ``with`` statement ends) could not give
+    their blocks back."""
     try:
-        yield
+        return call()
     except torch.OutOfMemoryError as exc:
-        result.append(f"out of memory: {str(exc).splitlines()[0]}")
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        failures.append(f"out of memory: {str(exc).splitlines()[0]}")
+    # leaving the handler released the exception, its traceback and the failed call's tensors
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return None
 
 
 def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str] = OPS,
@@ -222,10 +232,11 @@ class _Bench:
             runnable = [b for b in kernels.CONCRETE if b in backends and applicable(op, b, self.device)]
             rows = {backend: backend for backend in runnable}  # a row's name -> the backend it runs
             reason, undecided = "", []
-            if "auto" in backends:
-                with _record_out_of_memory(undecided):  # every candidate ran out: a failed row, not an abort
-                    decision = decide("auto", runnable, lambda b, op=op: self.median_ms(op, b),
-                                      warmup=self.warmup, repeats=self.repeats)
+            if "auto" in backends:  # every candidate running out is a failed row, not an abort
+                decision = _unless_out_of_memory(
+                    functools.partial(decide, "auto", runnable, functools.partial(self.median_ms, op),
+                                      warmup=self.warmup, repeats=self.repeats), undecided)
+                if decision is not None:
                     rows["auto"] = decision.backend
                     reason = decision.reason
             for pass_ in PASSES:
@@ -258,26 +269,33 @@ class _Bench:
         steps = {name: step_fn(op_fn(op, backend, self.graph), self.x, weight) for name, backend in rows.items()}
         failures: dict[str, list[str]] = {name: [] for name in steps}
         for name, step in steps.items():
-            with _record_out_of_memory(failures[name]):
-                step()
+            _unless_out_of_memory(step, failures[name])
         peaks: dict[str, float] = {}
         for name, step in steps.items():
             if not failures[name]:
-                with _record_out_of_memory(failures[name]), PeakMemory(self.device, collect=False) as memory:
-                    step()
-                summary = memory.summary()  # the process's lifetime peak where it cannot be reset: no pass's
-                peaks[name] = float("nan") if summary["kind"] == "process_peak_rss" else summary["peak_mb"]
+                summary = _unless_out_of_memory(functools.partial(self.peak, step), failures[name])
+                if summary is not None:  # the process's lifetime peak where it cannot be reset: no pass's
+                    peaks[name] = float("nan") if summary["kind"] == "process_peak_rss" else summary["peak_mb"]
         times: dict[str, list[float]] = {name: [] for name in steps}
         for round_, name in turns([name for name in steps if not failures[name]], self.warmup + self.repeats):
             if failures[name]:
                 continue
-            with _record_out_of_memory(failures[name]):
-                steps[name]()
-                ms = time_once(steps[name], self.device)
-                if round_ >= self.warmup:
-                    times[name].append(ms)
+            ms = _unless_out_of_memory(functools.partial(self.turn, steps[name]), failures[name])
+            if ms is not None and round_ >= self.warmup:
+                times[name].append(ms)
         return {name: ([], float("nan"), failures[name]) if failures[name] else (times[name], peaks[name], [])
                 for name in steps}
+
+    def peak(self, step: Callable[[], object]) -> dict[str, Any]:
+        """The memory summary of one call of ``step`` (:class:`~gnnbench.harness.measure.PeakMemory`)."""
+        with PeakMemory(self.device, collect=False) as memory:
+            step()
+        return memory.summary()
+
+    def turn(self, step: Callable[[], object]) -> float:
+        """A row's turn: an untimed call, then the milliseconds of a timed one."""
+        step()
+        return time_once(step, self.device)
 
     def median_ms(self, op: str, backend: str) -> float:
         """``forward+backward``, as ``auto`` measures it (one backend after another, as a run does); a backend
