@@ -127,6 +127,30 @@ def test_auto_with_every_backend_out_of_memory_is_a_failed_row_not_an_abort(monk
     assert all(r["status"] == "ok" for r in records if r["backend"] != "auto")
 
 
+
+def test_auto_s_reason_tells_a_backend_left_by_the_request_from_one_left_by_support(monkeypatch) -> None:
+    """A profile asked for csr alone leaves auto one backend by that request, not because csr is the only one
+    supported; on CUDA (named only: nothing runs there) csr has no max, and without torch_scatter only scatter
+    runs it."""
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("csr", "auto"), warmup=0,
+                         repeats=1)
+    assert {r["reason"] for r in records if r["backend"] == "auto"} == {"the only backend asked for (csr)"}
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(kernels, "available", lambda backend: backend != "torch_scatter")
+    assert kp.candidates("max", kp.kernels.CONCRETE, cuda) == (["scatter"], "supported here")
+    assert kp.candidates("max", ("scatter", "csr"), cuda) == (["scatter"], "supported here")
+    assert kp.candidates("sum", ("csr",), cuda) == (["csr"], "asked for")
+    monkeypatch.setattr(kernels, "available", lambda backend: True)
+    assert kp.candidates("max", ("scatter", "csr"), cuda) == (["scatter"], "both asked for and supported here")
+    assert kp.candidates("max", ("csr",), cuda) == ([], "both asked for and supported here")
+
+
+def test_auto_without_a_backend_to_choose_from_is_a_failed_row_that_says_why() -> None:
+    """Not the run's error about a model and a task, which a profile has neither of."""
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("auto",), warmup=0, repeats=1)
+    assert len(records) == len(kp.PASSES) and all(r["status"] == "failed" for r in records)
+    assert {r["error"] for r in records} == {"auto has no backend to choose from: none is asked for"}
+
 def test_backends_take_turns_so_a_drifting_machine_biases_none(monkeypatch) -> None:
     """Each call here takes 1 ms longer than the one before (a machine slowing down). Timed one backend after
     another, the last row's median would be ``warmup + repeats`` calls of every backend later than the first's;

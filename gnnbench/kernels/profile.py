@@ -22,7 +22,9 @@ kernel moving only what it must at copy speed.
 ``auto`` decides per (graph, op) by a run's rule (the fastest ``forward+backward`` of each backend, with the
 profile's warm-up and repeat counts rather than a run's 1 and 3, one backend after another as in a run); its
 pick then takes turns beside the others as a row of its own, so ``auto / fastest`` compares one kernel timed
-twice under the same conditions.
+twice under the same conditions. Its candidates are the backends of :func:`profile`'s ``backends`` that run the op
+here (:func:`candidates`): where one is left, its reason says whether the request or what runs here left it (a
+profile asked for ``csr`` alone is not one where only ``csr`` runs); where none is, its rows fail saying so.
 """
 
 from __future__ import annotations
@@ -161,6 +163,19 @@ def applicable(op: str, backend: str, device: torch.device) -> bool:
     return kernels.available(backend) and not (backend == "csr" and op == "max" and device.type == "cuda")
 
 
+def candidates(op: str, backends: Sequence[str], device: torch.device) -> tuple[list[str], str]:
+    """The backends of ``backends`` that run ``op`` here (:func:`applicable`), which ``auto`` chooses from, and
+    what left them, for its reason: ``supported here``, ``asked for`` (the profile's ``backends`` left out a
+    backend that runs here) or ``both asked for and supported here``."""
+    asked = [b for b in kernels.CONCRETE if b in backends]
+    supported = [b for b in kernels.CONCRETE if applicable(op, b, device)]
+    runnable = [b for b in asked if b in supported]
+    narrowed_by_request, narrowed_by_support = runnable != supported, runnable != asked
+    if narrowed_by_request and narrowed_by_support:
+        return runnable, "both asked for and supported here"
+    return runnable, "asked for" if narrowed_by_request else "supported here"
+
+
 def step_fn(fn: Callable[[Tensor], Tensor], x: Tensor, weight: Tensor | None) -> Callable[[], object]:
     """``forward`` (``weight`` None) or ``forward+backward``: the gradient with respect to ``x`` of
     ``(fn(x) * weight).sum()``."""
@@ -229,13 +244,15 @@ class _Bench:
             on_row: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
         records = []
         for op in ops:
-            runnable = [b for b in kernels.CONCRETE if b in backends and applicable(op, b, self.device)]
+            runnable, left_by = candidates(op, backends, self.device)
             rows = {backend: backend for backend in runnable}  # a row's name -> the backend it runs
             reason, undecided = "", []
-            if "auto" in backends:  # every candidate running out is a failed row, not an abort
+            if "auto" in backends and not runnable:
+                undecided.append(f"auto has no backend to choose from: none is {left_by}")
+            elif "auto" in backends:  # every candidate running out is a failed row, not an abort
                 decision = _unless_out_of_memory(
                     functools.partial(decide, "auto", runnable, functools.partial(self.median_ms, op),
-                                      warmup=self.warmup, repeats=self.repeats), undecided)
+                                      warmup=self.warmup, repeats=self.repeats, left_by=left_by), undecided)
                 if decision is not None:
                     rows["auto"] = decision.backend
                     reason = decision.reason
