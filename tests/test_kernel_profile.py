@@ -24,7 +24,7 @@ from gnnbench.kernels import timing
 from gnnbench.leaderboard.aggregate import COLUMNS
 from gnnbench.leaderboard.compare import compare
 from gnnbench.leaderboard.labels import versions_label
-from gnnbench.leaderboard.profile import profile_frame
+from gnnbench.leaderboard.profile import ProfileWriter, profile_frame
 
 CPU = torch.device("cpu")
 RUNNABLE = [b for b in kernels.CONCRETE if kernels.available(b)]
@@ -150,6 +150,29 @@ def test_auto_without_a_backend_to_choose_from_is_a_failed_row_that_says_why() -
     records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("auto",), warmup=0, repeats=1)
     assert len(records) == len(kp.PASSES) and all(r["status"] == "failed" for r in records)
     assert {r["error"] for r in records} == {"auto has no backend to choose from: none is asked for"}
+
+
+def test_auto_rows_keep_the_timings_that_decided_them_and_kernels_md_tables_them(monkeypatch, tmp_path) -> None:
+    """The reason says auto took the fastest; its records say of what (``timings_ms``, as a run's record does), and
+    kernels.md shows them: the rows taking turns time the kernels again and need not agree with the decision.
+    scatter runs out of memory deciding mean: it has no timing, and a blank cell."""
+    decided = {"sum": {"scatter": 3.0, "csr": 1.0}, "mean": {"scatter": float("inf"), "csr": 2.0}}
+    monkeypatch.setattr(kp._Bench, "median_ms", lambda self, op, backend: decided[op][backend])
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum", "mean"), backends=("scatter", "csr", "auto"),
+                         warmup=0, repeats=1)
+    auto_rows = [r for r in records if r["backend"] == "auto"]
+    assert len(auto_rows) == 2 * len(kp.PASSES) and all(r["chosen"] == "csr" for r in auto_rows)
+    assert [r["timings_ms"] for r in auto_rows] == [{"scatter": 3.0, "csr": 1.0}] * 2 + [{"csr": 2.0}] * 2
+    assert all("timings_ms" not in r for r in records if r["backend"] != "auto")
+    writer = ProfileWriter(tmp_path, "kernels")
+    for record in records:
+        writer.add(record)
+    writer.finish()
+    md = (tmp_path / "kernels.md").read_text().splitlines()
+    graph = records[0]["dataset"]
+    table = md.index("| dataset | op | chosen | scatter | csr |")
+    assert md[table + 2:table + 4] == [f"| {graph} | sum | csr | 3 | 1 |", f"| {graph} | mean | csr |  | 2 |"]
+    assert "timings_ms" not in pd.read_csv(tmp_path / "kernels.csv").columns  # the CSV's columns stay
 
 def test_backends_take_turns_so_a_drifting_machine_biases_none(monkeypatch) -> None:
     """Each call here takes 1 ms longer than the one before (a machine slowing down). Timed one backend after

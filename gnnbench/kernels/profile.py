@@ -22,9 +22,11 @@ kernel moving only what it must at copy speed.
 ``auto`` decides per (graph, op) by a run's rule (the fastest ``forward+backward`` of each backend, with the
 profile's warm-up and repeat counts rather than a run's 1 and 3, one backend after another as in a run); its
 pick then takes turns beside the others as a row of its own, so ``auto / fastest`` compares one kernel timed
-twice under the same conditions. Its candidates are the backends of :func:`profile`'s ``backends`` that run the op
-here (:func:`candidates`): where one is left, its reason says whether the request or what runs here left it (a
-profile asked for ``csr`` alone is not one where only ``csr`` runs); where none is, its rows fail saying so.
+twice under the same conditions. Its records keep the timings that decided it (``timings_ms``, the medians by
+backend), which kernels.md tables above the rows (:func:`notes`). Its candidates are the backends of
+:func:`profile`'s ``backends`` that run the op here (:func:`candidates`): where one is left, its reason says
+whether the request or what runs here left it (a profile asked for ``csr`` alone is not one where only ``csr``
+runs); where none is, its rows fail saying so.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from torch import Tensor
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import coalesce, scatter
 
-from gnnbench import kernels
+from gnnbench import kernels, markdown
 from gnnbench.harness.env import environment
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.kernels.adjacency import graph_input
@@ -69,8 +71,23 @@ NOTES = ("`ms`: median of the timed repeats after warm-up, which ranks the rows 
 
 
 def notes(records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
-    """The header of kernels.md: what its columns mean (the same for every profile)."""
-    return NOTES
+    """The header of kernels.md: what its columns mean, then, where ``auto`` rows keep the timings that decided
+    them (``timings_ms``; records written before they did have none), a table of ``auto``'s decisions."""
+    decisions: dict[tuple[str, str], dict[str, Any]] = {}  # (graph, op) -> an auto record: both passes share one
+    for r in records:
+        if r.get("backend") == "auto" and r.get("timings_ms"):
+            decisions.setdefault((r["dataset"], r["op"]), r)
+    if not decisions:
+        return NOTES
+    timed = [b for b in kernels.CONCRETE if any(b in r["timings_ms"] for r in decisions.values())]
+    rows = [[graph, op, r["chosen"], *(f"{r['timings_ms'][b]:.4g}" if b in r["timings_ms"] else "" for b in timed)]
+            for (graph, op), r in decisions.items()]
+    return (*NOTES, "", "`auto`'s decisions: each candidate's forward+backward ms as `auto` timed it, one backend "
+            "after another before the rows take turns (median of the rows' repeats after their warm-up), and its "
+            "pick, the fastest; the records' `timings_ms`. Blank: not a candidate, or it ran out of memory (the "
+            "record's `reason` says). The rows below time the same kernels again, taking turns, and can order "
+            "close backends otherwise.", "",
+            *markdown.table(["dataset", "op", "chosen", *timed], rows, right=range(3, 3 + len(timed))))
 
 
 @dataclass(frozen=True)
@@ -246,7 +263,7 @@ class _Bench:
         for op in ops:
             runnable, left_by = candidates(op, backends, self.device)
             rows = {backend: backend for backend in runnable}  # a row's name -> the backend it runs
-            reason, undecided = "", []
+            reason, undecided, decision = "", [], None
             if "auto" in backends and not runnable:
                 undecided.append(f"auto has no backend to choose from: none is {left_by}")
             elif "auto" in backends:  # every candidate running out is a failed row, not an abort
@@ -263,6 +280,8 @@ class _Bench:
                     moved = bytes_moved(self.graph.size, self.graph.entries(op), op, self.x.element_size())
                     record = _record(self.graph.size, op, name, rows.get(name, name), pass_, values, peak_mb,
                                      copy_gbps, moved, env, failure, reason if name == "auto" else "")
+                    if name == "auto" and decision is not None and decision.timings_ms:  # what decided it
+                        record["timings_ms"] = decision.to_record()["timings_ms"]
                     record["scatter_provider"] = kernels.scatter_provider(self.device)
                     record["entries"] = self.graph.entries(op)  # E of the bytes moved, to recompute gbps
                     records.append(record)
