@@ -9,6 +9,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +24,7 @@ from gnnbench.kernels import timing
 from gnnbench.leaderboard.aggregate import COLUMNS
 from gnnbench.leaderboard.compare import compare
 from gnnbench.leaderboard.labels import versions_label
-from gnnbench.leaderboard.profile import profile_frame
+from gnnbench.leaderboard.profile import ProfileWriter, profile_frame
 
 CPU = torch.device("cpu")
 RUNNABLE = [b for b in kernels.CONCRETE if kernels.available(b)]
@@ -125,6 +126,53 @@ def test_auto_with_every_backend_out_of_memory_is_a_failed_row_not_an_abort(monk
     assert len(auto_rows) == len(kp.PASSES) and all(r["status"] == "failed" for r in auto_rows)
     assert all(r["status"] == "ok" for r in records if r["backend"] != "auto")
 
+
+
+def test_auto_s_reason_tells_a_backend_left_by_the_request_from_one_left_by_support(monkeypatch) -> None:
+    """A profile asked for csr alone leaves auto one backend by that request, not because csr is the only one
+    supported; on CUDA (named only: nothing runs there) csr has no max, and without torch_scatter only scatter
+    runs it."""
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("csr", "auto"), warmup=0,
+                         repeats=1)
+    assert {r["reason"] for r in records if r["backend"] == "auto"} == {"the only backend asked for (csr)"}
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(kernels, "available", lambda backend: backend != "torch_scatter")
+    assert kp.candidates("max", kp.kernels.CONCRETE, cuda) == (["scatter"], "supported here")
+    assert kp.candidates("max", ("scatter", "csr"), cuda) == (["scatter"], "supported here")
+    assert kp.candidates("sum", ("csr",), cuda) == (["csr"], "asked for")
+    monkeypatch.setattr(kernels, "available", lambda backend: True)
+    assert kp.candidates("max", ("scatter", "csr"), cuda) == (["scatter"], "both asked for and supported here")
+    assert kp.candidates("max", ("csr",), cuda) == ([], "both asked for and supported here")
+
+
+def test_auto_without_a_backend_to_choose_from_is_a_failed_row_that_says_why() -> None:
+    """Not the run's error about a model and a task, which a profile has neither of."""
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("auto",), warmup=0, repeats=1)
+    assert len(records) == len(kp.PASSES) and all(r["status"] == "failed" for r in records)
+    assert {r["error"] for r in records} == {"auto has no backend to choose from: none is asked for"}
+
+
+def test_auto_rows_keep_the_timings_that_decided_them_and_kernels_md_tables_them(monkeypatch, tmp_path) -> None:
+    """The reason says auto took the fastest; its records say of what (``timings_ms``, as a run's record does), and
+    kernels.md shows them: the rows taking turns time the kernels again and need not agree with the decision.
+    scatter runs out of memory deciding mean: it has no timing, and a blank cell."""
+    decided = {"sum": {"scatter": 3.0, "csr": 1.0}, "mean": {"scatter": float("inf"), "csr": 2.0}}
+    monkeypatch.setattr(kp._Bench, "median_ms", lambda self, op, backend: decided[op][backend])
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum", "mean"), backends=("scatter", "csr", "auto"),
+                         warmup=0, repeats=1)
+    auto_rows = [r for r in records if r["backend"] == "auto"]
+    assert len(auto_rows) == 2 * len(kp.PASSES) and all(r["chosen"] == "csr" for r in auto_rows)
+    assert [r["timings_ms"] for r in auto_rows] == [{"scatter": 3.0, "csr": 1.0}] * 2 + [{"csr": 2.0}] * 2
+    assert all("timings_ms" not in r for r in records if r["backend"] != "auto")
+    writer = ProfileWriter(tmp_path, "kernels")
+    for record in records:
+        writer.add(record)
+    writer.finish()
+    md = (tmp_path / "kernels.md").read_text().splitlines()
+    graph = records[0]["dataset"]
+    table = md.index("| dataset | op | chosen | scatter | csr |")
+    assert md[table + 2:table + 4] == [f"| {graph} | sum | csr | 3 | 1 |", f"| {graph} | mean | csr |  | 2 |"]
+    assert "timings_ms" not in pd.read_csv(tmp_path / "kernels.csv").columns  # the CSV's columns stay
 
 def test_backends_take_turns_so_a_drifting_machine_biases_none(monkeypatch) -> None:
     """Each call here takes 1 ms longer than the one before (a machine slowing down). Timed one backend after
@@ -388,3 +436,30 @@ def test_an_auto_row_written_before_it_read_auto_choice_compares_as_the_same_row
     frame.to_csv(old, index=False)
     result = compare(old, new)
     assert not any("kernel" in note for note in result.table["notes"])
+
+
+def test_the_cuda_cache_is_emptied_after_a_failed_call_s_tensors_are_freed(monkeypatch) -> None:
+    """An out-of-memory error's traceback holds the failed call's frames and the tensors they allocated: a cache
+    emptied while it lives cannot give their blocks back. CUDA is faked (no GPU here): emptying its cache records
+    which of the failed calls' tensors are still alive, and none may be."""
+    real_op_fn = kp.op_fn
+    allocated: list[weakref.ref] = []
+    alive_when_emptied: list[list[bool]] = []
+
+    def op_fn(op, backend, graph):
+        fn = real_op_fn(op, backend, graph)
+
+        def out_of_memory(x):
+            partial = fn(x)  # what the call had allocated when it ran out
+            allocated.append(weakref.ref(partial))
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return out_of_memory if backend == "csr" else fn
+
+    monkeypatch.setattr(kp, "op_fn", op_fn)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: alive_when_emptied.append(
+        [ref() is not None for ref in allocated]))
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("scatter", "csr"), warmup=0,
+                         repeats=1)
+    assert {(r["backend"], r["status"]) for r in records} == {("scatter", "ok"), ("csr", "failed")}
+    assert alive_when_emptied == [[False], [False, False]]  # once per pass, each failed call's tensors gone

@@ -258,7 +258,8 @@ def test_auto_keeps_the_fastest_measured_backend_and_says_why() -> None:
     assert "fastest of scatter, csr" in choice.reason
     again = auto.decide("auto", ["scatter", "csr"], measure, key=("test", 1))
     assert again.backend == "csr" and again.reason.startswith("cached decision") and measured == ["scatter", "csr"]
-    assert auto.decide("auto", ["scatter"], measure).reason.startswith("the only backend")
+    assert auto.decide("auto", ["scatter"], measure).reason == "the only backend supported here (scatter)"
+    assert auto.decide("auto", ["csr"], measure, left_by="asked for").reason == "the only backend asked for (csr)"
     assert auto.decide("csr", ["scatter", "csr"], measure).reason == "set by the suite"
 
 

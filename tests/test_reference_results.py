@@ -9,6 +9,7 @@ longer describes. This test fails on such orphans, naming the suite and the runs
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -46,3 +47,31 @@ def test_every_reference_record_names_a_commit_of_this_repository() -> None:
                     for line in path.read_text().splitlines() if line.strip())
     missing = {commit: n for commit, n in named.items() if _git("cat-file", "-e", f"{commit}^{{commit}}").returncode}
     assert not missing, f"records name commits this repository does not have (commit: records): {missing}"
+
+
+BENCHMARKS = sorted((ROOT / "benchmarks").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", BENCHMARKS, ids=lambda p: p.stem)
+def test_every_benchmark_s_documented_command_keeps_its_output(script: Path) -> None:
+    """BENCHMARKS.md's figures come from a command that tees what the script prints into
+    results/reference/profile/<script>.txt, whose second line names the machine, versions and commit: figures
+    with no output behind them (as csr_backward's had) cannot be checked."""
+    text = (ROOT / "docs" / "BENCHMARKS.md").read_text().replace("\\\n", " ")  # a command continued on a line
+    kept = f"results/reference/profile/{script.stem}.txt"
+    commands = [line for line in text.splitlines() if f"python benchmarks/{script.name}" in line]
+    assert any(f"| tee {kept}" in line for line in commands), f"BENCHMARKS.md: no command tees its output into {kept}"
+    lines = (ROOT / kept).read_text().splitlines()
+    assert len(lines) > 2 and re.search(r"\(\d+ cores\), \d+ thread\(s\), .*gnnbench commit [0-9a-f]{40}\b", lines[1])
+
+
+@pytest.mark.skipif(_git("rev-parse", "--is-shallow-repository").stdout.strip() != "false",
+                    reason="needs the project's whole git history (not a shallow clone, nor an export)")
+def test_every_kept_benchmark_output_names_a_commit_of_this_repository() -> None:
+    """As a record's: a benchmark output whose commit was lost (a cherry-pick, a rewritten history) names code
+    nobody can check out."""
+    named = {path.name: re.search(r"gnnbench commit ([0-9a-f]{40})", path.read_text()).group(1)
+             for path in (ROOT / "results" / "reference" / "profile").glob("*.txt")}
+    missing = {name: commit for name, commit in named.items()
+               if _git("cat-file", "-e", f"{commit}^{{commit}}").returncode}
+    assert named and not missing, f"benchmark outputs name commits this repository does not have: {missing}"

@@ -47,18 +47,20 @@ class KernelChoice:
 
 
 def decide(requested: str, candidates: Sequence[str], measure: Callable[[str], float],
-           key: Hashable | None = None, warmup: int = WARMUP, repeats: int = REPEATS) -> KernelChoice:
+           key: Hashable | None = None, warmup: int = WARMUP, repeats: int = REPEATS,
+           left_by: str = "supported here") -> KernelChoice:
     """The backend for ``requested`` (a backend name or ``auto``) among ``candidates``; ``measure(backend)``
     returns the median milliseconds of ``repeats`` steps after ``warmup`` with that backend (the counts are
     only written into the reason), or infinity where the backend ran out of memory, and is called only for
-    ``auto``."""
+    ``auto``. ``left_by`` says what left ``candidates`` (a run's: the model, the task and what is installed
+    support them; a profile's may be what it was asked for), in the reason where one is left."""
     if requested != "auto":
         require(requested)
         return KernelChoice(requested, requested, "set by the suite")
     if not candidates:
         raise ValueError("kernel auto: no backend is supported by both this model and this task")
     if len(candidates) == 1:
-        return KernelChoice(candidates[0], "auto", f"the only backend supported here ({candidates[0]})")
+        return KernelChoice(candidates[0], "auto", f"the only backend {left_by} ({candidates[0]})")
     if key is not None and key in _decisions:
         cached = _decisions[key]
         return replace(cached, reason=f"cached decision for this model, graph size and device: {cached.reason}")

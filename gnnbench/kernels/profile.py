@@ -22,23 +22,27 @@ kernel moving only what it must at copy speed.
 ``auto`` decides per (graph, op) by a run's rule (the fastest ``forward+backward`` of each backend, with the
 profile's warm-up and repeat counts rather than a run's 1 and 3, one backend after another as in a run); its
 pick then takes turns beside the others as a row of its own, so ``auto / fastest`` compares one kernel timed
-twice under the same conditions.
+twice under the same conditions. Its records keep the timings that decided it (``timings_ms``, the medians by
+backend), which kernels.md tables above the rows (:func:`notes`). Its candidates are the backends of
+:func:`profile`'s ``backends`` that run the op here (:func:`candidates`): where one is left, its reason says
+whether the request or what runs here left it (a profile asked for ``csr`` alone is not one where only ``csr``
+runs); where none is, its rows fail saying so.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import statistics
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import coalesce, scatter
 
-from gnnbench import kernels
+from gnnbench import kernels, markdown
 from gnnbench.harness.env import environment
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.kernels.adjacency import graph_input
@@ -67,8 +71,23 @@ NOTES = ("`ms`: median of the timed repeats after warm-up, which ranks the rows 
 
 
 def notes(records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
-    """The header of kernels.md: what its columns mean (the same for every profile)."""
-    return NOTES
+    """The header of kernels.md: what its columns mean, then, where ``auto`` rows keep the timings that decided
+    them (``timings_ms``; records written before they did have none), a table of ``auto``'s decisions."""
+    decisions: dict[tuple[str, str], dict[str, Any]] = {}  # (graph, op) -> an auto record: both passes share one
+    for r in records:
+        if r.get("backend") == "auto" and r.get("timings_ms"):
+            decisions.setdefault((r["dataset"], r["op"]), r)
+    if not decisions:
+        return NOTES
+    timed = [b for b in kernels.CONCRETE if any(b in r["timings_ms"] for r in decisions.values())]
+    rows = [[graph, op, r["chosen"], *(f"{r['timings_ms'][b]:.4g}" if b in r["timings_ms"] else "" for b in timed)]
+            for (graph, op), r in decisions.items()]
+    return (*NOTES, "", "`auto`'s decisions: each candidate's forward+backward ms as `auto` timed it, one backend "
+            "after another before the rows take turns (median of the rows' repeats after their warm-up), and its "
+            "pick, the fastest; the records' `timings_ms`. Blank: not a candidate, or it ran out of memory (the "
+            "record's `reason` says). The rows below time the same kernels again, taking turns, and can order "
+            "close backends otherwise.", "",
+            *markdown.table(["dataset", "op", "chosen", *timed], rows, right=range(3, 3 + len(timed))))
 
 
 @dataclass(frozen=True)
@@ -161,6 +180,19 @@ def applicable(op: str, backend: str, device: torch.device) -> bool:
     return kernels.available(backend) and not (backend == "csr" and op == "max" and device.type == "cuda")
 
 
+def candidates(op: str, backends: Sequence[str], device: torch.device) -> tuple[list[str], str]:
+    """The backends of ``backends`` that run ``op`` here (:func:`applicable`), which ``auto`` chooses from, and
+    what left them, for its reason: ``supported here``, ``asked for`` (the profile's ``backends`` left out a
+    backend that runs here) or ``both asked for and supported here``."""
+    asked = [b for b in kernels.CONCRETE if b in backends]
+    supported = [b for b in kernels.CONCRETE if applicable(op, b, device)]
+    runnable = [b for b in asked if b in supported]
+    narrowed_by_request, narrowed_by_support = runnable != supported, runnable != asked
+    if narrowed_by_request and narrowed_by_support:
+        return runnable, "both asked for and supported here"
+    return runnable, "asked for" if narrowed_by_request else "supported here"
+
+
 def step_fn(fn: Callable[[Tensor], Tensor], x: Tensor, weight: Tensor | None) -> Callable[[], object]:
     """``forward`` (``weight`` None) or ``forward+backward``: the gradient with respect to ``x`` of
     ``(fn(x) * weight).sum()``."""
@@ -185,14 +217,24 @@ def copy_bandwidth(device: torch.device, megabytes: int, warmup: int, repeats: i
     return 2 * src.numel() * 4 / (ms * 1e-3) / 1e9
 
 
-@contextlib.contextmanager
-def _record_out_of_memory(result: list[Any]) -> Iterator[None]:
+T = TypeVar("T")
+
+
+def _unless_out_of_memory(call: Callable[[], T], failures: list[str]) -> T | None:
+    """``call()``, or None where it ran out of memory, the error's first line appended to ``failures``.
+
+    The CUDA cache is emptied after the handler has let go of the exception: its traceback holds the failed
+    call's frames, and with them the tensors it had allocated, so a cache emptied inside the handler (or inside a
+    context manager's ``__exit__``, which holds the exception until the ``with`` statement ends) could not give
+    their blocks back."""
     try:
-        yield
+        return call()
     except torch.OutOfMemoryError as exc:
-        result.append(f"out of memory: {str(exc).splitlines()[0]}")
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        failures.append(f"out of memory: {str(exc).splitlines()[0]}")
+    # leaving the handler released the exception, its traceback and the failed call's tensors
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return None
 
 
 def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str] = OPS,
@@ -219,13 +261,16 @@ class _Bench:
             on_row: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
         records = []
         for op in ops:
-            runnable = [b for b in kernels.CONCRETE if b in backends and applicable(op, b, self.device)]
+            runnable, left_by = candidates(op, backends, self.device)
             rows = {backend: backend for backend in runnable}  # a row's name -> the backend it runs
-            reason, undecided = "", []
-            if "auto" in backends:
-                with _record_out_of_memory(undecided):  # every candidate ran out: a failed row, not an abort
-                    decision = decide("auto", runnable, lambda b, op=op: self.median_ms(op, b),
-                                      warmup=self.warmup, repeats=self.repeats)
+            reason, undecided, decision = "", [], None
+            if "auto" in backends and not runnable:
+                undecided.append(f"auto has no backend to choose from: none is {left_by}")
+            elif "auto" in backends:  # every candidate running out is a failed row, not an abort
+                decision = _unless_out_of_memory(
+                    functools.partial(decide, "auto", runnable, functools.partial(self.median_ms, op),
+                                      warmup=self.warmup, repeats=self.repeats, left_by=left_by), undecided)
+                if decision is not None:
                     rows["auto"] = decision.backend
                     reason = decision.reason
             for pass_ in PASSES:
@@ -235,6 +280,8 @@ class _Bench:
                     moved = bytes_moved(self.graph.size, self.graph.entries(op), op, self.x.element_size())
                     record = _record(self.graph.size, op, name, rows.get(name, name), pass_, values, peak_mb,
                                      copy_gbps, moved, env, failure, reason if name == "auto" else "")
+                    if name == "auto" and decision is not None and decision.timings_ms:  # what decided it
+                        record["timings_ms"] = decision.to_record()["timings_ms"]
                     record["scatter_provider"] = kernels.scatter_provider(self.device)
                     record["entries"] = self.graph.entries(op)  # E of the bytes moved, to recompute gbps
                     records.append(record)
@@ -258,26 +305,33 @@ class _Bench:
         steps = {name: step_fn(op_fn(op, backend, self.graph), self.x, weight) for name, backend in rows.items()}
         failures: dict[str, list[str]] = {name: [] for name in steps}
         for name, step in steps.items():
-            with _record_out_of_memory(failures[name]):
-                step()
+            _unless_out_of_memory(step, failures[name])
         peaks: dict[str, float] = {}
         for name, step in steps.items():
             if not failures[name]:
-                with _record_out_of_memory(failures[name]), PeakMemory(self.device, collect=False) as memory:
-                    step()
-                summary = memory.summary()  # the process's lifetime peak where it cannot be reset: no pass's
-                peaks[name] = float("nan") if summary["kind"] == "process_peak_rss" else summary["peak_mb"]
+                summary = _unless_out_of_memory(functools.partial(self.peak, step), failures[name])
+                if summary is not None:  # the process's lifetime peak where it cannot be reset: no pass's
+                    peaks[name] = float("nan") if summary["kind"] == "process_peak_rss" else summary["peak_mb"]
         times: dict[str, list[float]] = {name: [] for name in steps}
         for round_, name in turns([name for name in steps if not failures[name]], self.warmup + self.repeats):
             if failures[name]:
                 continue
-            with _record_out_of_memory(failures[name]):
-                steps[name]()
-                ms = time_once(steps[name], self.device)
-                if round_ >= self.warmup:
-                    times[name].append(ms)
+            ms = _unless_out_of_memory(functools.partial(self.turn, steps[name]), failures[name])
+            if ms is not None and round_ >= self.warmup:
+                times[name].append(ms)
         return {name: ([], float("nan"), failures[name]) if failures[name] else (times[name], peaks[name], [])
                 for name in steps}
+
+    def peak(self, step: Callable[[], object]) -> dict[str, Any]:
+        """The memory summary of one call of ``step`` (:class:`~gnnbench.harness.measure.PeakMemory`)."""
+        with PeakMemory(self.device, collect=False) as memory:
+            step()
+        return memory.summary()
+
+    def turn(self, step: Callable[[], object]) -> float:
+        """A row's turn: an untimed call, then the milliseconds of a timed one."""
+        step()
+        return time_once(step, self.device)
 
     def median_ms(self, op: str, backend: str) -> float:
         """``forward+backward``, as ``auto`` measures it (one backend after another, as a run does); a backend
