@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch_geometric import seed_everything
@@ -34,6 +34,7 @@ from gnnbench.data.nasbench import BenchTable
 from gnnbench.options import added_option, resolved_options
 from gnnbench.registry import Entry, register_task
 from gnnbench.search.base import Evaluation, Proposal, SearchAlgorithm, run_search, top
+from gnnbench.search.layers import LayerForm
 from gnnbench.search.space import Arch, Space, macro_space
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task
 from gnnbench.tasks.node import SPLITS, NodeClassification, NodeOptions, hide_test
@@ -57,7 +58,7 @@ class SearchOptions:
     #: finalists retrained (``retrain_seeds`` each) before choosing on their mean retrained validation accuracy
     retrain_top: int = added_option(1)
     #: the macro layers' aggregation form: ``compact`` or GraphNAS's ``GeoLayer`` (:mod:`gnnbench.search.layers`)
-    layer_form: Literal["compact", "graphnas"] = added_option("compact")
+    layer_form: LayerForm = added_option("compact")
 
     def __post_init__(self) -> None:
         for name in ("budget", "layers", "retrain_seeds", "finetune_epochs", "max_params", "retrain_top"):
