@@ -145,6 +145,16 @@ def test_auto_s_reason_tells_a_backend_left_by_the_request_from_one_left_by_supp
     assert kp.candidates("max", ("csr",), cuda) == ([], "both asked for and supported here")
 
 
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("backends", ("scater", "csr"), "unknown backend 'scater'; expected some of scatter, torch_scatter, csr, auto"),
+    ("ops", ("sum", "min"), "unknown op 'min'; expected some of sum, mean, max, gcn")])
+def test_an_unknown_op_or_backend_is_an_error_before_anything_is_timed(monkeypatch, option, value, message) -> None:
+    """A typo would otherwise leave its rows out of a profile that looks complete."""
+    monkeypatch.setattr(kp, "copy_bandwidth", lambda *args: pytest.fail("timed before the check"))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        kp.profile([kp.GraphSize(80, 600, 8)], CPU, warmup=0, repeats=1, **{option: value})
+
+
 def test_auto_without_a_backend_to_choose_from_is_a_failed_row_that_says_why() -> None:
     """Not the run's error about a model and a task, which a profile has neither of."""
     records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("auto",), warmup=0, repeats=1)

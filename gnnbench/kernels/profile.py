@@ -240,7 +240,11 @@ def _unless_out_of_memory(call: Callable[[], T], failures: list[str]) -> T | Non
 def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str] = OPS,
             backends: Sequence[str] = (*kernels.CONCRETE, "auto"), warmup: int = 2, repeats: int = 5, seed: int = 0,
             on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """One record per (size, op, backend, pass), in the leaderboard's schema plus :data:`EXTRA_COLUMNS`."""
+    """One record per (size, op, backend, pass), in the leaderboard's schema plus :data:`EXTRA_COLUMNS`. An
+    unknown op or backend is an error before anything is timed (a typo would otherwise leave its rows out)."""
+    for kind, given, known in (("op", ops, OPS), ("backend", backends, (*kernels.CONCRETE, "auto"))):
+        if unknown := [name for name in given if name not in known]:
+            raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))}; expected some of {', '.join(known)}")
     env = environment(device)
     copy_gbps = copy_bandwidth(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
     records: list[dict[str, Any]] = []
