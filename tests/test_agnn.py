@@ -4,6 +4,7 @@ controller, and constrained parameter sharing; plus the GraphNAS-style and rando
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import pytest
@@ -159,6 +160,18 @@ def test_graphnas_form_drops_const_message_features_and_no_gcn_coefficient() -> 
     assert (features.any(-1) & ~features.all(-1)).any()  # single features
     gcn = SearchConv(6, 16, heads=2, attention="gcn", aggregation="sum", dropout=0.5, form="graphnas")
     torch.testing.assert_close(gcn.train()(x, edge_index), gcn.eval()(x, edge_index))
+
+
+def test_graphnas_form_initialises_the_attention_as_geolayer_and_compact_as_before() -> None:
+    """GeoLayer: a_l and a_r the halves of one Glorot draw over [heads, 2 x width], w_G a Glorot draw over
+    [1, width]; compact: a Glorot draw over [1, heads, width] each, w_G PyTorch's Linear default."""
+    torch.manual_seed(0)
+    bounds = {"graphnas": (math.sqrt(6 / (8 + 2 * 64)), math.sqrt(6 / (1 + 64))),
+              "compact": (math.sqrt(6 / (64 * (8 + 1))), 1 / math.sqrt(64))}
+    for form, (attention, general) in bounds.items():
+        conv = SearchConv(6, 64, heads=8, attention="generalized_linear", form=form)
+        for values, bound in ((torch.cat([conv.att_l, conv.att_r], -1), attention), (conv.general.weight, general)):
+            assert 0.95 * bound < values.abs().max() <= bound, form  # 1,024 and 64 uniform draws reach the bound
 
 
 def test_graphnas_form_shares_between_mean_max_and_mlp_layers_and_compact_between_sum_mean_max() -> None:

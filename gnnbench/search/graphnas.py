@@ -19,7 +19,7 @@ ten (unscaled unless :math:`m = 0`; a negative :math:`m` flips its sign, as Grap
 loss is :math:`-\sum_i \log \pi_i\, A_i`. With ``reward: accuracy`` that is GraphNAS's released trainer.
 
 At equal budget the final architecture is the best-validation child, like every other algorithm here
-(GraphNAS re-samples 100 more architectures from the trained policy instead).
+(GraphNAS's trainer trains 100 more samples of the policy after each controller epoch instead).
 """
 
 from __future__ import annotations

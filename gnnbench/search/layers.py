@@ -26,10 +26,16 @@ all but ``const`` and ``gcn`` softmax-normalised over :math:`N(i) \cup \{i\}` (G
   width -> 128 -> per-head width, no nonlinearity, shared by the heads, Glorot-initialised with zero biases)
   before it is aggregated by mean, max or (``mlp``) sum; a ``sum`` layer has no such maps. Dropout falls on
   the features of ``const``'s messages, on no ``gcn`` coefficient, and on the other functions' coefficients.
+  :math:`a_l, a_r` start as the halves of one Glorot draw over ``[heads, 2 x width]`` and :math:`w_G` as a
+  Glorot draw (``compact``: each a Glorot draw over ``[1, heads, width]``, :math:`w_G` PyTorch's default).
+  Not ``GeoLayer``'s: it softmax-normalises over the edges leaving a node (``edge_index[0]`` under its
+  ``source_to_target`` flow) while aggregating at their targets; both forms normalise over the edges arriving
+  at :math:`i`, as attention over :math:`N(i)` means (docs/models/agnn.md).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -85,8 +91,13 @@ class SearchConv(MessagePassing):
         super().reset_parameters()
         nn.init.xavier_uniform_(self.lin.weight)
         for name in ("att_l", "att_r"):
-            if hasattr(self, name):
+            if hasattr(self, name) and self.form == "graphnas":  # GeoLayer's a_l, a_r: halves of one Glorot draw
+                bound = math.sqrt(6 / (self.heads + 2 * self.out_channels))  # over [heads, 2 x per-head width]
+                nn.init.uniform_(getattr(self, name), -bound, bound)
+            elif hasattr(self, name):
                 nn.init.xavier_uniform_(getattr(self, name))
+        if hasattr(self, "general") and self.form == "graphnas":  # compact keeps PyTorch's Linear default
+            nn.init.xavier_uniform_(self.general.weight)
         nn.init.zeros_(self.bias)
         for linear in self.pool or ():
             nn.init.xavier_uniform_(linear.weight)
