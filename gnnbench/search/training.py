@@ -15,7 +15,9 @@ from the random state the children before it left. Without sharing a child's rew
 the search seed and the architecture alone (on the CPU: CUDA's scatter kernels are not deterministic):
 algorithms that propose the same child get the same reward, a comparison at equal budget is one of proposals
 only, and a change to one layer form changes the rewards of the children that use it and of no others. (With
-sharing, inherited weights still carry the parent's history.)
+sharing, inherited weights still carry the parent's history; and the parent's network, built after the child's
+to compare their layers, draws random numbers, so a child that inherits nothing still trains on another dropout
+stream than without sharing. Every recorded ``agnn_ps`` search ran so: docs/models/agnn.md.)
 """
 
 from __future__ import annotations
