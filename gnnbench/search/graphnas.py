@@ -24,6 +24,7 @@ At equal budget the final architecture is the best-validation child, like every 
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Literal
 
 import torch
@@ -64,8 +65,8 @@ class GraphNAS(SearchAlgorithm):
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.controller_lr)
         self.reinforce = Reinforce(self.baseline_decay)
         self.top: list[float] = []
-        self.steps = 0
-        self.advantages: list[Tensor] = []
+        self.steps = 0  # proposals observed under controller_update: graphnas
+        self.advantages: deque[Tensor] = deque(maxlen=self.SCALE_WINDOW)  # the last ones, unscaled
 
     def propose(self) -> Proposal:
         sample = self.policy.sample(range(len(self.space.fields)), self.generator)
@@ -90,7 +91,7 @@ class GraphNAS(SearchAlgorithm):
         advantage = self.reinforce.update(self.score(val) + self.entropy_coeff * sample.decision_entropies.detach())
         assert isinstance(advantage, Tensor)
         self.advantages.append(advantage)
-        largest = float(torch.cat(self.advantages[-self.SCALE_WINDOW:]).max())
+        largest = float(torch.cat(tuple(self.advantages)).max())
         if largest != 0:
             advantage = self.ADVANTAGE_SCALE / largest * advantage
         return -(sample.decision_log_probs * advantage).sum()

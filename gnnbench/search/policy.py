@@ -24,16 +24,33 @@ from gnnbench.search.space import Arch, Space
 
 @dataclass
 class Sample:
-    """Decided values (field index -> choice index), their summed log-probability and entropy, the mean over
-    the decided fields of entropy / log(choices) (1 for uniform decisions, whatever the field sizes), and each
-    decision's log-probability and entropy in decision order (GraphNAS's trainer rewards every decision)."""
+    """Decided values (field index -> choice index), each decision's log-probability and entropy in decision
+    order, and the mean over the decided fields of entropy / log(choices) (1 for uniform decisions, whatever the
+    field sizes)."""
 
     values: dict[int, int]
-    log_prob: Tensor
-    entropy: Tensor
+    log_probs: tuple[Tensor, ...]
+    entropies: tuple[Tensor, ...]
     relative_entropy: float
-    decision_log_probs: Tensor
-    decision_entropies: Tensor
+
+    @property
+    def log_prob(self) -> Tensor:
+        """The decisions' summed log-probability (added in decision order, as every recorded search did)."""
+        return sum(self.log_probs, torch.zeros(()))
+
+    @property
+    def entropy(self) -> Tensor:
+        """The decisions' summed entropy."""
+        return sum(self.entropies, torch.zeros(()))
+
+    @property
+    def decision_log_probs(self) -> Tensor:
+        """Each decision's log-probability, one vector (GraphNAS's trainer weighs every decision on its own)."""
+        return torch.stack(self.log_probs)
+
+    @property
+    def decision_entropies(self) -> Tensor:
+        return torch.stack(self.entropies)
 
 
 class LSTMPolicy(nn.Module):
@@ -53,24 +70,19 @@ class LSTMPolicy(nn.Module):
         """Read the fields of ``history`` outside ``decide`` (in order), then decide the fields ``decide``."""
         state, token = self.read(history, decide)
         values: dict[int, int] = {}
-        log_prob, entropy = torch.zeros(()), torch.zeros(())
+        log_probs: list[Tensor] = []
+        entropies: list[Tensor] = []
         relative = 0.0
-        decision_log_probs: list[Tensor] = []
-        decision_entropies: list[Tensor] = []
         for i in decide:
             state = self.cell(self.embedding(token), state)
             log_p = F.log_softmax(self.logits(i, state[0]), dim=-1)
             choice = int(torch.multinomial(log_p.detach().exp(), 1, generator=generator))
             values[i] = choice
-            log_prob = log_prob + log_p[choice]
-            field_entropy = -(log_p.exp() * log_p).sum()
-            entropy = entropy + field_entropy
-            decision_log_probs.append(log_p[choice])
-            decision_entropies.append(field_entropy)
-            relative += float(field_entropy.detach()) / math.log(len(log_p)) if len(log_p) > 1 else 0.0
+            log_probs.append(log_p[choice])
+            entropies.append(-(log_p.exp() * log_p).sum())
+            relative += float(entropies[-1].detach()) / math.log(len(log_p)) if len(log_p) > 1 else 0.0
             token = torch.tensor([self.offsets[i] + choice])
-        return Sample(values, log_prob, entropy, relative / max(len(values), 1),
-                      torch.stack(decision_log_probs), torch.stack(decision_entropies))
+        return Sample(values, tuple(log_probs), tuple(entropies), relative / max(len(values), 1))
 
     def log_prob(self, decide: Sequence[int], values: Sequence[int], history: Arch | None = None) -> Tensor:
         """The log-probability of deciding ``values`` for the fields ``decide`` after reading ``history``."""
