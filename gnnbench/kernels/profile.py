@@ -35,7 +35,7 @@ import functools
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -48,7 +48,7 @@ from gnnbench.harness.measure import PeakMemory
 from gnnbench.kernels.adjacency import graph_input
 from gnnbench.kernels.auto import decide
 from gnnbench.kernels.csr_matmul import csr_matmul
-from gnnbench.kernels.timing import median_ms, median_ms_or_inf, time_once, turns
+from gnnbench.kernels.timing import median_ms, median_ms_or_inf, time_once, turns, unless_out_of_memory
 
 OPS = ("sum", "mean", "max", "gcn")
 PASSES = ("forward", "forward+backward")
@@ -217,26 +217,6 @@ def copy_bandwidth(device: torch.device, megabytes: int, warmup: int, repeats: i
     return 2 * src.numel() * 4 / (ms * 1e-3) / 1e9
 
 
-T = TypeVar("T")
-
-
-def _unless_out_of_memory(call: Callable[[], T], failures: list[str]) -> T | None:
-    """``call()``, or None where it ran out of memory, the error's first line appended to ``failures``.
-
-    The CUDA cache is emptied after the handler has let go of the exception: its traceback holds the failed
-    call's frames, and with them the tensors it had allocated, so a cache emptied inside the handler (or inside a
-    context manager's ``__exit__``, which holds the exception until the ``with`` statement ends) could not give
-    their blocks back."""
-    try:
-        return call()
-    except torch.OutOfMemoryError as exc:
-        failures.append(f"out of memory: {str(exc).splitlines()[0]}")
-    # leaving the handler released the exception, its traceback and the failed call's tensors
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    return None
-
-
 def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str] = OPS,
             backends: Sequence[str] = (*kernels.CONCRETE, "auto"), warmup: int = 2, repeats: int = 5, seed: int = 0,
             on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
@@ -271,7 +251,7 @@ class _Bench:
             if "auto" in backends and not runnable:
                 undecided.append(f"auto has no backend to choose from: none is {left_by}")
             elif "auto" in backends:  # every candidate running out is a failed row, not an abort
-                decision = _unless_out_of_memory(
+                decision = unless_out_of_memory(
                     functools.partial(decide, "auto", runnable, functools.partial(self.median_ms, op),
                                       warmup=self.warmup, repeats=self.repeats, left_by=left_by), undecided)
                 if decision is not None:
@@ -309,18 +289,18 @@ class _Bench:
         steps = {name: step_fn(op_fn(op, backend, self.graph), self.x, weight) for name, backend in rows.items()}
         failures: dict[str, list[str]] = {name: [] for name in steps}
         for name, step in steps.items():
-            _unless_out_of_memory(step, failures[name])
+            unless_out_of_memory(step, failures[name])
         peaks: dict[str, float] = {}
         for name, step in steps.items():
             if not failures[name]:
-                summary = _unless_out_of_memory(functools.partial(self.peak, step), failures[name])
+                summary = unless_out_of_memory(functools.partial(self.peak, step), failures[name])
                 if summary is not None:  # the process's lifetime peak where it cannot be reset: no pass's
                     peaks[name] = float("nan") if summary["kind"] == "process_peak_rss" else summary["peak_mb"]
         times: dict[str, list[float]] = {name: [] for name in steps}
         for round_, name in turns([name for name in steps if not failures[name]], self.warmup + self.repeats):
             if failures[name]:
                 continue
-            ms = _unless_out_of_memory(functools.partial(self.turn, steps[name]), failures[name])
+            ms = unless_out_of_memory(functools.partial(self.turn, steps[name]), failures[name])
             if ms is not None and round_ >= self.warmup:
                 times[name].append(ms)
         return {name: ([], float("nan"), failures[name]) if failures[name] else (times[name], peaks[name], [])

@@ -6,8 +6,11 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 
 def time_ms(fn: Callable[[], object], device: torch.device, warmup: int = 1, repeats: int = 3) -> list[float]:
@@ -52,12 +55,25 @@ def median_ms(fn: Callable[[], object], device: torch.device, warmup: int = 1, r
 
 
 def median_ms_or_inf(fn: Callable[[], object], device: torch.device, warmup: int = 1, repeats: int = 3) -> float:
-    """:func:`median_ms`, or infinity where ``fn`` runs out of memory: when choosing the fastest backend, one
-    that does not fit loses. The failed call's tensors are freed (and the CUDA cache emptied) before returning."""
+    """:func:`median_ms`, or infinity where ``fn`` runs out of memory (:func:`unless_out_of_memory`): when
+    choosing the fastest backend, one that does not fit loses."""
+    ms = unless_out_of_memory(lambda: median_ms(fn, device, warmup, repeats))
+    return math.inf if ms is None else ms
+
+
+def unless_out_of_memory(call: Callable[[], T], failures: list[str] | None = None) -> T | None:
+    """``call()``, or None where it ran out of memory, the error's first line appended to ``failures``.
+
+    The CUDA cache is emptied after the handler has let go of the exception: its traceback holds the failed
+    call's frames, and with them the tensors it had allocated, so a cache emptied inside the handler (or inside a
+    context manager's ``__exit__``, which holds the exception until the ``with`` statement ends) could not give
+    their blocks back."""
     try:
-        return median_ms(fn, device, warmup, repeats)
-    except torch.OutOfMemoryError:
-        pass  # leaving the handler frees the failed call's tensors
-    if device.type == "cuda":
+        return call()
+    except torch.OutOfMemoryError as exc:
+        if failures is not None:
+            failures.append(f"out of memory: {str(exc).splitlines()[0]}")
+    # leaving the handler released the exception, its traceback and the failed call's tensors
+    if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    return math.inf
+    return None
