@@ -36,7 +36,7 @@ all but ``const`` and ``gcn`` softmax-normalised over :math:`N(i) \cup \{i\}` (G
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -69,8 +69,8 @@ class SearchConv(MessagePassing):
         if aggregation not in AGGR:
             raise ValueError(f"unknown aggregation {aggregation!r} (expected one of {', '.join(AGGR)})")
         super().__init__(aggr=AGGR[aggregation], node_dim=0)
-        if form not in ("compact", "graphnas"):
-            raise ValueError(f"unknown layer form {form!r} (expected compact or graphnas)")
+        if form not in get_args(LayerForm):
+            raise ValueError(f"unknown layer form {form!r} (expected {' or '.join(get_args(LayerForm))})")
         self.heads, self.out_channels, self.concat = heads, out_channels, concat
         self.attention, self.aggregation, self.dropout, self.form = attention, aggregation, dropout, form
         self.lin = nn.Linear(in_channels, heads * out_channels, bias=False)
