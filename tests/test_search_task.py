@@ -164,16 +164,18 @@ def sbm_graph() -> Data:
     return Data(x=x, edge_index=edge_index, y=y, train_mask=masks == 0, val_mask=masks == 1, test_mask=masks == 2)
 
 
-def training_starts(trainer: ChildTrainer) -> list[dict[str, torch.Tensor]]:
-    """From now on, each child's weights as its training starts (after any inheritance)."""
-    starts, train = [], trainer.train
+def watch_training(trainer: ChildTrainer) -> tuple[list[dict[str, torch.Tensor]], list[dict[str, torch.Tensor]]]:
+    """From now on, each child's weights as its training starts (after any inheritance) and as it ends."""
+    starts, ends, train = [], [], trainer.train
 
     def spy(model: torch.nn.Module, budget: Budget) -> tuple[int, str | None]:
         starts.append(copy.deepcopy(model.state_dict()))
-        return train(model, budget)
+        outcome = train(model, budget)
+        ends.append(copy.deepcopy(model.state_dict()))
+        return outcome
 
     trainer.train = spy
-    return starts
+    return starts, ends
 
 
 def test_child_inherits_homogeneous_layers_and_is_only_fine_tuned() -> None:
@@ -186,7 +188,7 @@ def test_child_inherits_homogeneous_layers_and_is_only_fine_tuned() -> None:
         trainer = ChildTrainer(NodeClassification(NodeOptions()), data, space, {"lr": 0.01, "weight_decay": 0.0},
                                Budget(12, None), torch.device("cpu"), sharing=sharing, finetune_epochs=3, classes=3)
         trainer(Proposal(parent))
-        starts = training_starts(trainer)
+        starts, _ = watch_training(trainer)
         info = trainer(Proposal(child, parent=parent, kind="aggregation")).info
         assert info["inherited_layers"] == ([0, 1] if sharing else [])
         assert info["epochs"] == (3 if sharing else 12)
@@ -195,6 +197,29 @@ def test_child_inherits_homogeneous_layers_and_is_only_fine_tuned() -> None:
             assert convs and all(torch.equal(starts[0][k], trainer.parents[parent][k]) for k in convs)
         else:
             assert trainer.parents == {}
+
+
+def test_with_sharing_a_child_that_inherits_nothing_trains_exactly_as_without() -> None:
+    """Building the parent to compare layers must not move the child's random stream (its dropout masks)."""
+    data = sbm_graph()
+    space = macro_space(2)
+    activation = space.indices("activation")  # a changed activation makes no layer homogeneous
+    parent = space.sample(torch.Generator().manual_seed(0))
+    child = tuple((v + 1) % len(space.fields[i].choices) if i in activation else v for i, v in enumerate(parent))
+    trained = []
+    for sharing in (True, False):
+        trainer = ChildTrainer(NodeClassification(NodeOptions()), data, space, {"lr": 0.01, "weight_decay": 0.0},
+                               Budget(12, None), torch.device("cpu"), sharing=sharing, classes=3)
+        trainer(Proposal(parent))
+        assert (parent in trainer.parents) == sharing
+        _, ends = watch_training(trainer)
+        evaluation = trainer(Proposal(child, parent=parent, kind="activation"))
+        assert evaluation.info["inherited_layers"] == [] and evaluation.info["epochs"] == 12
+        trained.append((evaluation.val, ends[0], torch.get_rng_state()))
+    (val_shared, shared, state_shared), (val_alone, alone, state_alone) = trained
+    assert val_shared == val_alone
+    assert all(torch.equal(shared[k], alone[k]) for k in alone)  # the same dropout masks all along
+    assert torch.equal(state_shared, state_alone)
 
 
 def test_a_child_trainer_builds_the_class_count_it_is_given_not_its_view_s() -> None:

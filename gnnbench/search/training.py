@@ -14,10 +14,9 @@ Each child is initialised and trained from its own seed, drawn from the search s
 from the random state the children before it left. Without sharing a child's reward is therefore a function of
 the search seed and the architecture alone (on the CPU: CUDA's scatter kernels are not deterministic):
 algorithms that propose the same child get the same reward, a comparison at equal budget is one of proposals
-only, and a change to one layer form changes the rewards of the children that use it and of no others. (With
-sharing, inherited weights still carry the parent's history; and the parent's network, built after the child's
-to compare their layers, draws random numbers, so a child that inherits nothing still trains on another dropout
-stream than without sharing. Every recorded ``agnn_ps`` search ran so: docs/models/agnn.md.)
+only, and a change to one layer form changes the rewards of the children that use it and of no others. With
+sharing, inherited weights carry the parent's history; a child that inherits nothing trains exactly as without
+sharing (the parent's network, built to compare layers, is initialised on a forked random state).
 """
 
 from __future__ import annotations
@@ -82,7 +81,8 @@ class ChildTrainer:
             return Evaluation(0.0, time.perf_counter() - started, {"params": params, "skipped": True})
         inherited: list[int] = []
         if self.sharing and proposal.parent in self.parents:
-            parent = self.build(proposal.parent)
+            with torch.random.fork_rng(devices=[]):  # its throwaway initialisation leaves the child's stream
+                parent = self.build(proposal.parent)
             parent.load_state_dict(self.parents[proposal.parent])
             inherited = inherit(model, parent)
         epochs, diverged = self.train(model, self.finetune if inherited else self.budget)
