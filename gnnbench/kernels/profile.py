@@ -218,11 +218,11 @@ def copy_bandwidth(device: torch.device, megabytes: int, warmup: int, repeats: i
 
 
 def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str] = OPS,
-            backends: Sequence[str] = (*kernels.CONCRETE, "auto"), warmup: int = 2, repeats: int = 5, seed: int = 0,
+            backends: Sequence[str] = tuple(kernels.BACKENDS), warmup: int = 2, repeats: int = 5, seed: int = 0,
             on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """One record per (size, op, backend, pass), in the leaderboard's schema plus :data:`EXTRA_COLUMNS`. An
     unknown op or backend is an error before anything is timed (a typo would otherwise leave its rows out)."""
-    for kind, given, known in (("op", ops, OPS), ("backend", backends, (*kernels.CONCRETE, "auto"))):
+    for kind, given, known in (("op", ops, OPS), ("backend", backends, tuple(kernels.BACKENDS))):
         if unknown := [name for name in given if name not in known]:
             raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))}; expected some of {', '.join(known)}")
     env = environment(device)
