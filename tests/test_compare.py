@@ -636,9 +636,10 @@ def test_the_way_to_rebuild_a_csv_is_given_only_where_its_records_are(tmp_path):
     # 1% of the largest value, 0.82: a mean written as a whole number hides any change
     ({"mean": "1"}, "column 'mean' is '1' but the mean of 'values' is 0.808; expected them to agree to 0.0082"),
     ({"n": 10}, "column 'n' is 10 but 'values' holds 5"),
-    ({"values": "0.8;;0.81"}, "column 'values' is '0.8;;0.81'; expected finite numbers (or nan)"),
-    ({"mean": "inf"}, "column 'mean' is 'inf'; expected a finite number"),
-    ({"mean": "nan"}, "column 'mean' is 'nan'; expected a finite number (leave it empty for an undefined mean)"),
+    ({"values": "0.8;;0.81"}, "column 'values' is '0.8;;0.81'; expected numbers (nan for a metric undefined"),
+    ({"mean": "inf"}, "column 'mean' is 'inf' but the mean of 'values' is 0.808; expected them to agree to 0 "),
+    ({"mean": "nan"}, "column 'mean' is 'nan'; expected a number (leave it empty for an undefined mean)"),
+    ({"n": "inf", "values": ""}, "column 'n' is 'inf'; expected a finite number"),
     # a NaN value leaves the mean empty
     ({"values": "0.8;0.81;0.82;0.8;nan"}, "column 'mean' is '0.808000' but the mean of 'values' is nan"),
     # the columns compare reads into notes and pairing: counts and seeds
@@ -926,3 +927,85 @@ def test_one_side_without_spread_is_tested_without_scipy_s_precision_warning():
     with warnings.catch_warnings():  # the reference, scipy's own, warns
         warnings.simplefilter("ignore", RuntimeWarning)
         assert p == pytest.approx(stats.ttest_ind([0.7, 0.75, 0.8], [0.8] * 3, equal_var=False).pvalue)
+
+
+def test_a_mean_written_with_all_its_digits_agrees_with_its_values(tmp_path):
+    """sum(v) / n and np.mean(v) differ in the last bits: a CSV built with pandas' groupby mean writes the one,
+    compare computes the other, and the rounding allowance must not fall below that float error."""
+    values = [0.554, 0.839, 0.806, 0.602, 0.698, 0.68, 0.761, 0.815, 0.538, 0.511]
+    assert sum(values) / len(values) != np.mean(values)  # 0.6803999999999999 against 0.6804
+    full = write(tmp_path / "a.csv", [{**row("gcn", values), "mean": repr(sum(values) / len(values))}])
+    assert compare.compare(full, full).table["verdict"].item() == "same"
+
+
+def test_counts_and_model_sizes_pandas_wrote_as_floats_are_no_change(tmp_path):
+    """A column with an empty cell (``params`` of a row whose every run failed) comes back from pandas as floats:
+    59366.0 is the same model size as 59366, and 0.0 the same count as 0."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, failed=0), row("gat", BASE, failed=0)])
+    b = pd.read_csv(a)
+    b.loc[1, ["params", "failed"]] = None  # the empty cells that make pandas write floats
+    b.to_csv(tmp_path / "b.csv", index=False)
+    assert pd.read_csv(tmp_path / "b.csv", dtype=str).loc[0, ["params", "failed"]].tolist() == ["1.0", "0.0"]
+    notes = compare.compare(a, tmp_path / "b.csv").table.set_index("model")["notes"]
+    assert notes["gcn"] == "" and notes["gat"] == "params unknown in B"
+    more = write(tmp_path / "c.csv", [row("gcn", BASE, failed=1, params=2), row("gat", BASE, failed=0)])
+    assert compare.compare(tmp_path / "b.csv", more).table.set_index("model")["notes"]["gcn"] == \
+        "failed 0 -> 1; params 1 -> 2"
+
+
+def test_a_seed_that_diverged_to_inf_is_read_and_is_a_regression_without_a_test(tmp_path, capsys):
+    """A regression metric can diverge (``has_metric`` records inf) and the leaderboard then writes ``inf``:
+    compare reads its own tables, judges the infinite change untested, and a gate fails on it whatever the
+    minimum effect; two infinite means are no change."""
+    finite = [0.5, 0.52, 0.49]
+    with np.errstate(invalid="ignore"):  # row()'s std of an infinite value
+        a = write(tmp_path / "a.csv", [row("gin", finite, metric="mae", direction="min"),
+                                       row("gcn", [0.4, math.inf, 0.5], metric="mae", direction="min")])
+        b = write(tmp_path / "b.csv", [row("gin", [0.5, math.inf, 0.49], metric="mae", direction="min"),
+                                       row("gcn", [0.4, math.inf, 0.6], metric="mae", direction="min")])
+    assert "inf;" in b.read_text()  # as the leaderboard writes it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor a warning to set a minimum effect: an infinite change exceeds any
+        t = compare.compare(a, b).table.set_index("model")
+    assert t.loc["gin", "b_mean"] == math.inf and t.loc["gin", "verdict"] == "worse" and not t.loc["gin", "tested"]
+    assert t.loc["gin", "notes"] == "inf on 1 of 3 seeds in B"
+    assert (t.loc["gcn", "delta"], t.loc["gcn", "verdict"]) == (0.0, "same")
+    assert t.loc["gcn", "notes"] == "inf on 1 of 3 seeds in A; inf on 1 of 3 seeds in B"
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 1
+    assert "gnnbench: regression: node_classification Cora gin (default, none): mae 0.5033 -> inf, untested" in \
+        capsys.readouterr().err
+
+
+def test_an_error_names_the_line_of_the_file_after_blank_lines_and_quoted_line_breaks(tmp_path):
+    """pandas skips a blank line and keeps a quoted line break in its cell: the row's position would name the
+    wrong line of the file."""
+    path = write(tmp_path / "a.csv", [row("gcn", BASE, hparams='{"note": "x"}'), row("gat", BASE),
+                                      row("sage", BASE, direction="higher")])
+    header, first, second, third = path.read_text().splitlines()
+    path.write_text("\n".join([header, first.replace('""x""', '""x\ny""'), "", second, third])
+                    + "\n")
+    assert len(path.read_text().splitlines()) == 6  # the bad row starts on line 6
+    with pytest.raises(GnnbenchError, match=re.escape(f"{path}: line 6: column 'direction' is 'higher'")):
+        compare.compare(path, path)
+
+
+def test_md_and_csv_naming_one_file_is_refused_before_anything_is_written(pair, tmp_path, capsys):
+    out = tmp_path / "out.md"
+    assert main(["compare", *map(str, pair), "-q", "--md", str(out), "--csv", str(out)]) == 2
+    assert capsys.readouterr().err == f"gnnbench: error: --md and --csv both name {out}: the CSV would replace " \
+                                      "the Markdown; name two files\n"
+    assert not out.exists()
+
+
+def test_a_cost_no_row_has_is_refused_and_a_lost_cost_is_named_as_the_cost(tmp_path, capsys):
+    """``--on epoch_load_s`` of models that load nothing would compare nothing and pass a gate; a row that lost
+    only its cost says so, not that its metric is NaN."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, epoch_load_s=""), row("gat", BASE, epoch_load_s="")])
+    assert main(["compare", str(a), str(a), "-q", "--on", "epoch_load_s", "--fail-on-regression"]) == 2
+    assert capsys.readouterr().err == f"gnnbench: error: --on epoch_load_s: no row of {a} or {a} has a " \
+        "epoch_load_s value; nothing to compare (a leaderboard has epoch_load_s only for models that load " \
+        "features in batches)\n"
+    b = write(tmp_path / "b.csv", [row("gcn", BASE, epoch_time_s=""), row("gat", BASE)])
+    assert main(["compare", str(a), str(b), "-q", "--on", "epoch_time_s"]) == 0
+    assert "gnnbench: note: no epoch_time_s in B: node_classification Cora gcn (--fail-on-missing" in \
+        capsys.readouterr().err

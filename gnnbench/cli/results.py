@@ -56,6 +56,8 @@ def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
     result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=min_effect, relative=relative, column=args.on,
                              ignore_config=args.ignore_config, correct=args.holm, paired=args.paired)
     outputs = [(path, text) for path, text in ((args.md, report.to_markdown), (args.csv, report.to_csv)) if path]
+    if args.md and args.csv and str(args.md) != "-" and Path(args.md).resolve() == Path(args.csv).resolve():
+        raise GnnbenchError(f"--md and --csv both name {args.csv}: the CSV would replace the Markdown; name two files")
     for path, text in outputs:  # all checked before any is written
         if str(path) != "-" and (problem := _overwrite_problem(path, (result.a, result.b))):
             raise GnnbenchError(f"--{'md' if text is report.to_markdown else 'csv'}: will not write over {path}: "
@@ -86,7 +88,7 @@ def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
     lost = result.missing().query("reason != 'no row in B'")
     if len(lost) and not args.fail_on_missing:  # on stderr, -q or not: no test can call them worse
         for reason, rows in lost.groupby("reason", sort=True):
-            why = "" if reason == "every run failed in B" else " (the metric is NaN on some seed)"
+            why = " (the metric is NaN on some seed)" if reason == "no mean in B" else ""
             print(f"gnnbench: note: {reason}{why}: " + "; ".join(
                 f"{r.task} {r.dataset} {r.model}" for r in rows.itertuples(index=False))
                 + " (--fail-on-missing fails the gate on them)", file=sys.stderr)

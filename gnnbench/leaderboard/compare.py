@@ -18,7 +18,9 @@ seeds leave possible, and it decides ``same``: a non-significant change is not e
   possible: the verdict then rests on ``min_effect`` alone (``same`` within it) and ``tested`` is False, which
   every output shows;
 * ``undefined``: a side's mean is NaN (its metric is undefined on some seed, e.g. roc_auc on a one-class
-  split, or every run of the row failed: ``n`` 0), so there is nothing to judge; never counted as ``same``.
+  split, or every run of the row failed: ``n`` 0), so there is nothing to judge; never counted as ``same``;
+* a side with an infinite value (a regression metric that diverged on a seed) is not tested: its mean is
+  infinite, and so is the change, which any minimum effect is smaller than.
 
 With ``paired``, a row whose two sides ran the same seeds (the ``seeds`` column) is tested with the paired
 t-test on the per-seed differences instead: before and after a change on one machine, each seed's
@@ -95,7 +97,7 @@ class Comparison:
                 selected = compare(self.a, self.b, self.alpha, self.min_effect, self.column, ignore_config=True,
                                    correct=self.corrected, paired=self.paired, relative=self.relative).table
             t = pd.concat([t, selected[selected["config"].str.contains(" -> ", regex=False)]], ignore_index=True)
-        sized = t["tested"] | (self.min_effect > 0 or threshold > 0)
+        sized = t["tested"] | (self.min_effect > 0 or threshold > 0) | np.isinf(t["improvement"])
         return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold) & sized]
 
     def missing(self) -> pd.DataFrame:
@@ -112,7 +114,8 @@ class Comparison:
         no_mean = np.array([row not in b_means for row in rows], dtype=bool) & t["a_mean"].notna().to_numpy()
         lost = no_row | no_mean  # a row only in B has no mean in A
         every_run_failed = np.array([row in b_failed for row in rows], dtype=bool) & ~no_row
-        reason = np.select([no_row, every_run_failed], ["no row in B", "every run failed in B"], "no mean in B")
+        reason = np.select([no_row, every_run_failed], ["no row in B", "every run failed in B"],
+                           f"no {'mean' if self.column == 'mean' else self.column} in B")
         return t[lost].assign(reason=reason[lost])
 
     def moved_configs(self) -> list[str]:
@@ -160,6 +163,9 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "improvement"])
     # a model without that cost on either side (epoch_load_s of one that loads nothing) has nothing to compare
     costless = table["a_mean"].isna() & table["b_mean"].isna() & (column != "mean")
+    if len(table) and costless.all():  # a gate on nothing would pass whatever B holds
+        raise GnnbenchError(f"--on {column}: no row of {a} or {b} has a {column} value; nothing to compare (a "
+                            "leaderboard has epoch_load_s only for models that load features in batches)")
     table = table[~costless].reset_index(drop=True)
     if not relative:
         _warn_unit(table, "--min-effect", min_effect)
@@ -201,7 +207,9 @@ def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]]
         warnings.warn(f"no row of {a} matches one of {b} on ({', '.join(loose)}): different kinds of results?",
                       stacklevel=3)
     both = table["status"] == "both"
-    untested = int((both & ~table["tested"].astype(bool) & (table["improvement"].fillna(0) != 0)).sum())
+    changed = table["improvement"].fillna(0) != 0
+    finite = np.isfinite(table["improvement"].fillna(0))  # an infinite change is beyond any minimum effect
+    untested = int((both & ~table["tested"].astype(bool) & changed & finite).sum())
     if untested and min_effect == 0:
         warnings.warn(f"{untested} row{'s' * (untested > 1)} without a test (one seed a side, seeds without spread, a "
                       "cost or a profile's median) at --min-effect 0: any change at all is better or worse there; "
@@ -241,7 +249,9 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
     test = "paired" if same_seeds and (paired or reproduced) else "welch"
     if test == "welch" and sorted(map(len, (r["values_a"], r["values_b"])))[0] == 1:
         test = "one seed"  # against the other side's seeds (difference_test)
-    p, low, high = difference_test(r["values_a"], r["values_b"], test == "paired", confidence)
+    infinite = any(np.isinf(r[f"values_{s}"]).any() or np.isinf(r[f"mean_{s}"]) for s in ("a", "b"))
+    p, low, high = ((math.nan,) * 3 if infinite  # no variance to test against: the change is infinite, or none
+                    else difference_test(r["values_a"], r["values_b"], test == "paired", confidence))
     return {**both, "a_mean": r["mean_a"], "b_mean": r["mean_b"], "delta": delta, "ci_low": low, "ci_high": high,
             "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan, "p_value": p,
             "tested": not math.isnan(p), "test": test if not math.isnan(p) else "", "verdict": "",
@@ -288,10 +298,11 @@ def _changes(r: dict) -> list[str]:
     for side, text in zip("AB", seeds, strict=True):  # records of an earlier suite file left in the folder
         if repeated := _repeated(text):
             notes.append(f"seed{'s' * (len(repeated) > 1)} {', '.join(repeated)} counted more than once in {side}")
-    for side in ("a", "b"):  # a NaN seed leaves the mean undefined: say which side and how many
-        undefined = int(np.isnan(r[f"values_{side}"]).sum()) if len(r[f"values_{side}"]) else 0
-        if undefined:
-            notes.append(f"NaN on {undefined} of {len(r[f'values_{side}'])} seeds in {side.upper()}")
+    for side in ("a", "b"):  # a NaN seed leaves the mean undefined, an infinite one infinite: say where
+        values = r[f"values_{side}"]
+        for kind, count in (("NaN", np.isnan(values).sum()), ("inf", np.isinf(values).sum())):
+            if count:
+                notes.append(f"{kind} on {count} of {len(values)} seeds in {side.upper()}")
     for column in COUNTS:
         before, after = r.get(f"{column}_a"), r.get(f"{column}_b")
         if before and after and before != after:

@@ -3,6 +3,7 @@ mean, and older or hand-made CSVs' missing columns; every error names the file, 
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import warnings
@@ -57,6 +58,7 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GnnbenchError(f"{path}: not a readable CSV ({exc})") from None
+    frame.index = _line_numbers(path, len(frame))  # errors name the file's line, blank lines counted
     missing = [c for c in dict.fromkeys([*REQUIRED, column]) if c not in frame.columns]
     if missing:
         if "val_mean" in frame.columns and "selected" in frame.columns:  # validation numbers only, by design
@@ -81,7 +83,7 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         frame.loc[old, "kernel"] = "auto:" + frame.loc[old, "chosen"]
     if column != "mean":
         frame = frame.assign(mean=frame[column], metric=column, direction="min", unit=AS_RECORDED, values="")
-    for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
+    for line, row in zip(frame.index, frame.itertuples(index=False), strict=True):
         if row.direction not in ("max", "min"):
             raise GnnbenchError(f"{path}: line {line}: column 'direction' is {_quoted(row.direction)}; expected max or "
                                 "min")
@@ -93,23 +95,39 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         first = frame[duplicated].iloc[0]
         raise GnnbenchError(f"{path}: more than one row for {', '.join(f'{k}={first[k]}' for k in keys)}")
     out = frame.assign(**{c: "" for c in OPTIONAL if c not in frame.columns})
-    out["mean"] = _numbers(frame["mean"], path, "mean")
+    out["mean"] = _numbers(frame["mean"], path, "mean", infinite=True)  # a diverged seed's inf, as written
     for name in ("n", "failed", "configs_failed", "configs_tried"):  # counts: what compare notes must be counts
-        _counts(_numbers(out[name], path, name), out[name], path, name)  # the notes keep the text as written
+        _counts(_numbers(out[name], path, name), out[name], path, name)
+    for name in ("failed", "configs_failed", "configs_tried", "params"):  # notes compare them as text: 1.0 is 1
+        out[name] = _whole(out[name])
     out["n"] = _numbers(frame["n"], path, "n")
-    out["values"] = [_values(v, path, line) for line, v in
-                     zip(range(2, len(out) + 2), out["values"], strict=True)]
+    out["values"] = [_values(v, path, line) for line, v in zip(out.index, out["values"], strict=True)]
     counted = pd.Series([len(v) or math.nan for v in out["values"]], index=out.index)
     out["n"] = out["n"].fillna(counted)  # an empty n: the values say how many
-    for line, text, row in zip(range(2, len(out) + 2), frame["mean"], out.itertuples(index=False), strict=True):
+    for line, text, row in zip(out.index, frame["mean"], out.itertuples(index=False), strict=True):
         _check_values(row, text, path, line)
         _check_seeds(row, path, line)
     if column == "mean":
         out = _headline(out, path)
     for name in ("hparams", "protocol"):
-        out[name] = [_json_object(text, path, line, name) for line, text in
-                     zip(range(2, len(out) + 2), out[name], strict=True)]
-    return out
+        out[name] = [_json_object(text, path, line, name) for line, text in zip(out.index, out[name], strict=True)]
+    return out.reset_index(drop=True)
+
+
+def _line_numbers(path: Path, rows: int) -> list[int]:
+    """The file line each of the ``rows`` data rows starts on: pandas skips blank lines and reads a quoted line
+    break as part of its cell, so a row's position + 2 would name the wrong line after either. Positions + 2
+    where Python's csv reader finds another number of rows than pandas did (nothing to align them by)."""
+    starts = []
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.reader(f)
+        next(reader, None)  # the header
+        start = reader.line_num + 1
+        for fields in reader:
+            if fields:  # a blank line reads as no fields
+                starts.append(start)
+            start = reader.line_num + 1
+    return starts if len(starts) == rows else list(range(2, rows + 2))
 
 
 def leaderboard_csv(path: str | Path) -> Path:
@@ -132,7 +150,7 @@ def _versions_from_records(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     made = {tuple(str(v) for v in key): (seeds, values, versions)
             for *key, seeds, values, versions in board[[*KEYS, "seeds", "values", "versions"]].itertuples(index=False)}
     versions = []
-    for line, row in zip(range(2, len(frame) + 2), frame.to_dict("records"), strict=True):
+    for line, row in zip(frame.index, frame.to_dict("records"), strict=True):
         key = tuple(row[k] for k in KEYS)
         versions.append(made[key][2] if key in made and _reproduced(row, *made[key][:2], path, line) else "")
     borrowed = sum(map(bool, versions))
@@ -188,14 +206,16 @@ def _json_object(text: str, path: Path, line: int, column: str) -> dict[str, obj
     return value
 
 
-def _numbers(column: pd.Series, path: Path, name: str) -> pd.Series:
+def _numbers(column: pd.Series, path: Path, name: str, infinite: bool = False) -> pd.Series:
+    """A column of numbers, empty cells NaN; ``infinite`` admits ``inf`` (a mean the leaderboard wrote for a
+    metric that diverged on a seed)."""
     numbers = pd.to_numeric(column, errors="coerce")
-    bad = (numbers.isna() & (column != "")) | np.isinf(numbers)
+    bad = (numbers.isna() & (column != "")) | (np.isinf(numbers) & (not infinite))
     if bad.any():
-        line, text = int(np.flatnonzero(bad.to_numpy())[0]) + 2, column[bad].iloc[0]
+        text = column[bad].iloc[0]
         undefined = f" (leave it empty for an undefined {name})" if text.strip().lower() == "nan" else ""
-        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {_quoted(text)}; expected a finite number"
-                            f"{undefined}")
+        raise GnnbenchError(f"{path}: line {bad.idxmax()}: column {name!r} is {_quoted(text)}; expected a "
+                            f"{'' if infinite else 'finite '}number{undefined}")
     return numbers
 
 
@@ -203,9 +223,17 @@ def _counts(numbers: pd.Series, column: pd.Series, path: Path, name: str) -> Non
     """A count column holds whole numbers of at least 0 (or nothing)."""
     bad = numbers.notna() & ((numbers < 0) | (numbers != numbers.round()))
     if bad.any():
-        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise GnnbenchError(f"{path}: line {line}: column {name!r} is {_quoted(column[bad].iloc[0])}; expected a "
-                            "count (a whole number of at least 0)")
+        raise GnnbenchError(f"{path}: line {bad.idxmax()}: column {name!r} is {_quoted(column[bad].iloc[0])}; "
+                            "expected a count (a whole number of at least 0)")
+
+
+def _whole(column: pd.Series) -> pd.Series:
+    """Cells holding a whole number written as one (``59366.0`` -> ``59366``, as pandas writes an int column
+    with an empty cell), so that ``compare`` notes a changed count or model size, not a changed spelling; other
+    cells as written."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    whole = numbers.notna() & np.isfinite(numbers) & (numbers == numbers.round())
+    return column.where(~whole, numbers[whole].astype("int64").astype(str))
 
 
 def _check_seeds(row: Any, path: Path, line: int) -> None:
@@ -229,9 +257,9 @@ def _values(text: str, path: Path, line: int) -> np.ndarray:
         values = np.array([float(v) for v in text.split(";")], dtype=float)  # float("") raises
     except ValueError:
         values = None
-    if values is None or np.isinf(values).any():
-        raise GnnbenchError(f"{path}: line {line}: column 'values' is {_quoted(text)}; expected finite numbers (or "
-                            "nan) separated by ';'")
+    if values is None:
+        raise GnnbenchError(f"{path}: line {line}: column 'values' is {_quoted(text)}; expected numbers (nan for a "
+                            "metric undefined on a seed, inf for one that diverged) separated by ';'")
     return values
 
 
@@ -239,19 +267,22 @@ def _check_values(row: Any, mean_text: str, path: Path, line: int) -> None:
     """A row's ``n`` and ``mean`` must be those of its per-seed ``values``, which the test and the interval use:
     a hand-edited mean would otherwise show one change and test another. ``mean`` is empty when a value is NaN,
     as the leaderboard writes it. It may differ from the values' mean by one unit of its last written digit (the
-    mean and the values are rounded apart), but by no more than 1% of the largest value's size (at least 1e-6)
-    whatever its digits: a mean written as 0 for values averaging 0.45 would hide any change."""
+    mean and the values are rounded apart) or by the float error of summing them in another order (a mean written
+    with all its digits), but by no more than 1% of the largest value's size (at least 1e-6) whatever its digits:
+    a mean written as 0 for values averaging 0.45 would hide any change. An infinite mean must be the values'."""
     values = row.values
     if not len(values):
         return
     if not math.isnan(row.n) and row.n != len(values):
         raise GnnbenchError(f"{path}: line {line}: column 'n' is {row.n:g} but 'values' holds {len(values)}")
     expected = float(np.mean(values))
-    if math.isnan(expected) or math.isnan(row.mean):
-        agree, tolerance = math.isnan(expected) and math.isnan(row.mean), 0.0
+    if not (math.isfinite(expected) and math.isfinite(row.mean)):
+        agree, tolerance = expected == row.mean or math.isnan(expected) and math.isnan(row.mean), 0.0
     else:
+        scale = float(np.max(np.abs(values)))
         unit = 10.0 ** Decimal(mean_text.strip()).as_tuple().exponent  # 0.81 -> 0.01, 8.08e-01 -> 0.001
-        tolerance = min(unit, max(0.01 * float(np.max(np.abs(values))), 1e-6))
+        summed = len(values) * float(np.finfo(float).eps) * scale  # sum(v) / n against np.mean(v)
+        tolerance = min(max(unit, summed), max(0.01 * scale, 1e-6))
         agree = abs(row.mean - expected) <= tolerance
     if not agree:
         raise GnnbenchError(f"{path}: line {line}: column 'mean' is {mean_text or 'empty'!r} but the mean of 'values' "
@@ -266,7 +297,7 @@ def _headline(out: pd.DataFrame, path: Path) -> pd.DataFrame:
     (:data:`HEADLINES`) without its column is an error, not a quiet comparison of the means."""
     lacking = out["metric"].isin(HEADLINES) & ~out["metric"].isin(out.columns)
     if lacking.any():
-        line, metric = int(np.flatnonzero(lacking.to_numpy())[0]) + 2, out.loc[lacking, "metric"].iloc[0]
+        line, metric = lacking.idxmax(), out.loc[lacking, "metric"].iloc[0]
         raise GnnbenchError(f"{path}: line {line}: metric is {metric!r}, a profile's headline figure, but there is "
                             f"no column {metric!r}; expected it beside the repeats, whose mean a profile does not "
                             "compare")
