@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
+import warnings
 from html.parser import HTMLParser
 
 import pytest
@@ -109,3 +111,15 @@ def test_cli_writes_the_page_only_when_asked(tmp_path, capsys):
 def _no_network(monkeypatch):
     """Building the page must not touch the network."""
     monkeypatch.setattr("socket.socket.connect", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+
+
+def test_a_mean_that_diverged_to_inf_is_labelled_not_drawn(tmp_path):
+    """A regression metric can be inf on a seed (the record keeps it), so its row's mean is inf: matplotlib
+    cannot place it, so the bar is left out and labelled, without a warning on the page's build."""
+    lines = [rec(m, "Cora", s, 0.1, math.inf if (m, s) == ("gat", 1) else 0.2 + s / 100, metric="mae",
+                 direction="min") for m in ("gcn", "gat") for s in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = build(tmp_path / "a", lines)
+    assert result.board.set_index("model").loc["gat", "mean"] == math.inf
+    assert ">inf</text>" in result.html.read_text()

@@ -19,6 +19,7 @@ every seed, and a NaN test mean is left unranked (``rank`` None).
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -104,7 +105,7 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
     grid = (ok.groupby(config_keys, sort=True)
               .agg(metric=("metric", "first"), direction=("direction", "first"), unit=("unit", "first"),
                    val_mean=("val", lambda v: v.mean(skipna=False)),
-                   val_std=("val", lambda v: v.std(ddof=1, skipna=False)), n=("val", "size"))
+                   val_std=("val", lambda v: spread(v.to_numpy(dtype=float))), n=("val", "size"))
               .reset_index())
     grid["selected"] = False
     grid["failed"] = [int(failed["failed"].get(key, 0)) for key in grid[config_keys].itertuples(index=False, name=None)]
@@ -153,7 +154,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             group = _chosen_per_fold(folds_of[key[:-1]])
             config, hparams = _per_fold_label(group)
             val = group["val"].to_numpy(dtype=float)
-            val_mean, val_std = val.mean(), val.std(ddof=1) if len(val) > 1 else np.nan
+            val_mean, val_std = val.mean(), spread(val)
             n_failed = int(failed_in_row.get(key[:-1], 0))  # any configuration's failure could change a fold's
         _warn_mixed_costs(sel, config, group)
         test = group["test"].to_numpy(dtype=float)
@@ -161,7 +162,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "suite": ";".join(sorted(set(group["suite"]))), "task": sel.task, "dataset": sel.dataset,
             "model": sel.model, "config": config, "scenario": sel.scenario, "metric": sel.metric,
             "direction": sel.direction, "unit": sel.unit, "mean": test.mean(),
-            "std": test.std(ddof=1) if len(test) > 1 else np.nan, "n": len(test), "values": test, "val_mean": val_mean,
+            "std": spread(test), "n": len(test), "values": test, "val_mean": val_mean,
             "params": int(group["params"].dropna().iloc[0]) if group["params"].notna().any() else None,
             "epoch_time_s": group["epoch_time_s"].mean(), "peak_mem_mb": group["peak_mem_mb"].mean(),
             "kernel": ";".join(sorted(set(group["kernel"]))), "val_std": val_std,
@@ -227,6 +228,12 @@ def tied(values: ArrayLike) -> np.ndarray:
             start = out[i]
         out[i] = start
     return out.reshape(array.shape)
+
+
+def spread(values: np.ndarray) -> float:
+    """The standard deviation over seeds (ddof = 1); NaN for one seed, and for a value that is NaN or inf (a
+    metric undefined or diverged on a seed: there is no spread to give, and NumPy would warn on inf)."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 and np.isfinite(values).all() else math.nan
 
 
 def close(a: float, b: float) -> bool:

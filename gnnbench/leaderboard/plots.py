@@ -47,12 +47,13 @@ def bars(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
         for i, dataset in enumerate(datasets):
             ax = fig.add_subplot(rows, cols, i + 1)
             d = part[part["dataset"] == dataset].sort_values(["rank", "model"])
-            mean, std = d["mean"].to_numpy(float) * scale, np.nan_to_num(d["std"].to_numpy(float)) * scale
+            mean, std = finite(d["mean"]).to_numpy(float) * scale, np.nan_to_num(d["std"].to_numpy(float)) * scale
             x = np.arange(len(d))
             ax.bar(x, mean, yerr=std, capsize=3, color=[colour[m] for m in d["model"]], edgecolor="black",
                    linewidth=0.5, error_kw={"elinewidth": 0.8})
-            for xi, m, s, n in zip(x, mean, std, d["n"], strict=True):
-                text = "failed" if n == 0 else "–" if np.isnan(m) else f"{m:.1f}" if scale == 100 else f"{m:.3g}"
+            for xi, m, s, n, raw in zip(x, mean, std, d["n"], d["mean"], strict=True):
+                text = ("failed" if n == 0 else f"{raw}" if np.isinf(raw) else "–" if np.isnan(m)
+                        else f"{m:.1f}" if scale == 100 else f"{m:.3g}")
                 ax.annotate(text, (xi, 0 if np.isnan(m) else m + s), xytext=(0, 2),
                             textcoords="offset points", ha="center", va="bottom", fontsize=7)
             ax.set_xticks(x, d["model"], rotation=30 if len(d) > 4 else 0, ha="right" if len(d) > 4 else "center")
@@ -75,7 +76,7 @@ def cost_scatter(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
             ax = fig.add_subplot(1, 2, j + 1)
             for r in part.itertuples(index=False):
                 cost = getattr(r, column)
-                if pd.isna(cost):
+                if pd.isna(cost) or np.isinf(r.mean):  # a diverged mean has no place on the axis
                     continue
                 ax.errorbar(cost * factor, r.mean * scale, yerr=0 if pd.isna(r.std) else r.std * scale,
                             fmt=marker[r.dataset], color=colour[r.model], markersize=6, capsize=2,
@@ -106,8 +107,9 @@ def depth_curves(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
             d = part[part["dataset"] == dataset]
             for model, rows in d.groupby("model", sort=True):
                 rows = rows.sort_values("depth")
-                axes[0, j].errorbar(rows["depth"], rows["mean"] * scale, yerr=np.nan_to_num(rows["std"]) * scale,
-                                    marker="o", color=colour[model], capsize=2, label=model)
+                axes[0, j].errorbar(rows["depth"], finite(rows["mean"]) * scale,
+                                    yerr=np.nan_to_num(rows["std"]) * scale, marker="o", color=colour[model],
+                                    capsize=2, label=model)
                 axes[1, j].plot(rows["depth"], rows["peak_mem_mb"], marker="o", color=colour[model], label=model)
             depths = sorted(set(d["depth"]))
             if min(depths) > 0 and max(depths) / min(depths) >= 8:
@@ -120,6 +122,12 @@ def depth_curves(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
         handles, labels = axes[0, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside right upper", frameon=False)
         return svg(fig)
+
+
+def finite(means: pd.Series) -> pd.Series:
+    """Means to draw: an infinite one (a regression metric that diverged on a seed) as NaN, which matplotlib
+    leaves out, as it cannot place inf on an axis; bars label it."""
+    return means.replace([np.inf, -np.inf], np.nan)
 
 
 def svg(fig: Figure) -> str:
