@@ -32,6 +32,11 @@ class DataError(GnnbenchError):
     """A dataset that is missing, unreadable or fails its checksum."""
 
 
+class SeedError(ValueError):
+    """A seed a task cannot run (``Task.check_run``: a fold index past the folds): the suite names the key that
+    sets the seed, not the task's."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """``; did you mean 'x'?`` for the closest choice, matched case-insensitively, or ``''`` (also without
     choices: a task that takes no options)."""

@@ -54,9 +54,13 @@ def training_defaults(entry: Entry, task_cls: type) -> dict[str, Any]:
 
 def training_keys(entry: Entry, task_cls: type) -> dict[str, Any]:
     """Every training key a suite may set: the defaults plus the task's optional keys (absent unless set)."""
-    optional = {} if getattr(entry.obj, "fit_hparams", None) is not None else getattr(
+    return {**optional_training_keys(entry, task_cls), **training_defaults(entry, task_cls)}
+
+
+def optional_training_keys(entry: Entry, task_cls: type) -> dict[str, Any]:
+    """The task's optional training keys at their off values (none for a model that trains itself)."""
+    return {} if getattr(entry.obj, "fit_hparams", None) is not None else getattr(
         task_cls, "optional_train_hparams", {})
-    return {**optional, **training_defaults(entry, task_cls)}
 
 
 def defaults(entry: Entry, task_cls: type, dataset: str | None = None) -> dict[str, Any]:
@@ -98,20 +102,22 @@ def check_entry(entry: Entry, task_cls: type) -> None:
 
 def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
     """Defaults (those of ``dataset`` included) updated by ``overrides``, every key known and every value of
-    the declared type; an argument in the model's ``added_hparams`` is left out while at its off value."""
+    the declared type; an argument in the model's ``added_hparams``, and a task's optional training key the
+    model's defaults do not set, are left out while at their off value: setting one to it is the same run."""
     params = constructor_params(entry.obj)
     train = training_keys(entry, task_cls)
     check_kwargs(entry.obj, overrides, "hyperparameter", f"model '{entry.name}'", extra=train)
-    resolved = {**defaults(entry, task_cls, dataset), **overrides}
+    base = defaults(entry, task_cls, dataset)
+    resolved = {**base, **overrides}
     missing = [n for n in params if n not in resolved]
     if missing:
         sizes = {"in_channels", "out_channels"} <= set(inspect.signature(entry.obj.__init__).parameters)
         raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)" + (
             "" if sizes else "; its constructor must take the data's sizes as in_channels and out_channels "
                              "(filled in by the task)"))
-    added = added_hparams(entry.obj)
-    return {k: v for k, v in as_declared(entry.obj, resolved, train).items()
-            if not (k in added and v == params[k].default)}
+    off = {name: params[name].default for name in added_hparams(entry.obj)}
+    off |= {k: v for k, v in optional_training_keys(entry, task_cls).items() if k not in base}
+    return {k: v for k, v in as_declared(entry.obj, resolved, train).items() if not (k in off and v == off[k])}
 
 
 def constructor_defaults(model_cls: type) -> dict[str, Any]:
@@ -135,10 +141,32 @@ def added_hparams(model_cls: type) -> tuple[str, ...]:
 
 def as_declared(target: type, values: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``values`` with a whole number given for a float parameter of ``target`` (or ``extra`` key) made that
-    float: 0 and 0.0 are one configuration, with one run_id and one leaderboard row."""
+    float, within an optional (``float | None``) or a list (``list[float]``) too: 0 and 0.0 are one
+    configuration, with one run_id and one leaderboard row."""
     expected = _expected_types(target, dict(extra or {}))
-    return {key: float(value) if type(value) is int and expected.get(key) is float else value
-            for key, value in values.items()}
+    return {key: _declared(value, expected.get(key)) for key, value in values.items()}
+
+
+def _declared(value: Any, expected: Any) -> Any:
+    """``value`` (checked against ``expected`` by :func:`check_kwargs`) with each whole number where the
+    annotation takes a float and no integer made that float; anything else as it is."""
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if origin in (typing.Union, types.UnionType):
+        fitting = [a for a in args if _matches(value, a)]
+        if type(value) is int:
+            return float(value) if float in fitting and int not in fitting else value
+        return _declared(value, fitting[0]) if len(fitting) == 1 else value
+    if type(value) is int:
+        return float(value) if expected is float else value
+    container = origin or expected
+    if not (args and isinstance(container, type)):
+        return value
+    if isinstance(value, list) and _is_sequence(container):
+        items = args if _fixed_length(container, args) else [args[0]] * len(value)
+        return [_declared(v, a) for v, a in zip(value, items, strict=True)]
+    if isinstance(value, dict) and issubclass(container, abc.Mapping):
+        return {k: _declared(v, args[1]) for k, v in value.items()}
+    return value
 
 
 def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,

@@ -83,9 +83,13 @@ def test_more_seeds_than_folds_is_an_error_when_the_suite_is_loaded(tmp_path):
     path = tmp_path / "cv.yaml"
     path.write_text("name: cv\nexperiments:\n  - task: {name: graph_classification, folds: 3}\n"
                     "    datasets: [MUTAG]\n    seeds: 4\n    models: [gin_pool]\n")
-    with pytest.raises(ConfigError, match=r"cv.yaml: experiments\[0\].task: task 'graph_classification' cannot run "
-                                          r"on dataset 'MUTAG': .* must be in 0..2; got seed 3 \(use seeds: 3\)"):
+    with pytest.raises(ConfigError, match=r"cv.yaml: experiments\[0\].seeds: task 'graph_classification' cannot "
+                                          r"run on dataset 'MUTAG': .* must be in 0..2; got seed 3 \(use seeds: 3\)"):
         load_suite(path)
+    path.write_text(path.read_text().replace("seeds: 4", "seeds: [0, 5, 1]"))  # at the listed seed
+    with pytest.raises(ConfigError, match=r"cv.yaml: experiments\[0\].seeds\[1\]: .* got seed 5"):
+        load_suite(path)
+    path.write_text(path.read_text().replace("seeds: [0, 5, 1]", "seeds: 4"))
     path.write_text(path.read_text().replace("seeds: 4", "seeds: 3"))
     assert [s.seed for s in load_suite(path).specs] == [0, 1, 2]
 
@@ -215,9 +219,13 @@ def test_lr_step_halves_the_rate_every_step_epochs_and_excludes_the_plateau_sche
 
 
 def test_an_optional_training_key_is_accepted_but_absent_from_runs_that_do_not_set_it():
-    """So adding lr_step to the graph tasks kept every existing run id."""
+    """So adding lr_step to the graph tasks kept every existing run id; and set to its off value it is the same
+    run as unset, unless the model's defaults turn it on."""
     entry = MODELS.get("gin_pool")
     assert "lr_step" not in hp.resolve(entry, GraphClassification, {})
+    assert hp.resolve(entry, GraphClassification, {"lr_step": 0}) == hp.resolve(entry, GraphClassification, {})
+    stepped = dataclasses.replace(entry, defaults={**entry.defaults, "lr_step": 50})
+    assert hp.resolve(stepped, GraphClassification, {"lr_step": 0})["lr_step"] == 0
     assert hp.resolve(entry, GraphClassification, {"lr_step": 50})["lr_step"] == 50
     with pytest.raises(hp.HparamError, match="expected an integer for .lr_step."):
         hp.resolve(entry, GraphClassification, {"lr_step": "50"})

@@ -208,6 +208,26 @@ def test_a_whole_number_for_a_float_is_that_float_so_both_writings_are_one_confi
     assert type(hp.resolve(entry, NodeClassification, {**given, "lr": 1})["lr"]) is float  # a training key too
 
 
+class Floats:
+    """A plugin constructor with floats inside optionals and containers."""
+
+    def __init__(self, in_channels: int, out_channels: int, scale: float | None = None, widths: list[float] = (1.0,),
+                 act: dict[str, float] | None = None, pair: tuple[float, int] = (0.5, 1), either: int | float = 1
+                 ) -> None:
+        pass
+
+
+def test_a_whole_number_for_a_float_is_that_float_in_an_optional_or_a_container_too():
+    entry = Entry(name="toy", obj=Floats)
+    whole = hp.resolve(entry, NodeClassification, {"scale": 1, "widths": [1, 2], "act": {"a": 1}, "pair": [1, 2]})
+    assert whole == hp.resolve(entry, NodeClassification, {"scale": 1.0, "widths": [1.0, 2.0], "act": {"a": 1.0},
+                                                           "pair": [1.0, 2]})
+    assert [type(v) for v in (whole["scale"], *whole["widths"], whole["act"]["a"], *whole["pair"])] == \
+        [float, float, float, float, float, int]
+    assert hp.resolve(entry, NodeClassification, {"scale": None})["scale"] is None
+    assert type(hp.resolve(entry, NodeClassification, {"either": 3})["either"]) is int  # an int or a float: kept
+
+
 @pytest.mark.parametrize(("key", "value", "ok"), [
     ("lr", 0.0, True), ("lr", -1e-3, False), ("weight_decay", -1e-6, False),
     ("hidden_channels", 1, True), ("hidden_channels", 0, False), ("heads", 0, False), ("num_layers", 0, False),

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from gnnbench import hparams as hp
-from gnnbench.errors import ConfigError, GnnbenchError, did_you_mean
+from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean
 from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
 from gnnbench.kernels import BACKENDS, model_kernels, require
@@ -292,7 +292,9 @@ class _Expander:
         located = self.datasets(*get("datasets"), task_name)
         dataset_keys.update({(exp_name, name): item_key for name, item_key in located.items()})
         datasets = list(located)
-        seeds = self.seeds(*get("seeds", [0]))
+        seeds_value, seeds_key = get("seeds", [0])
+        seeds = self.seeds(seeds_value, seeds_key)
+        listed = {seed: f"{seeds_key}[{i}]" for i, seed in enumerate(seeds)} if isinstance(seeds_value, list) else {}
         epochs, epochs_key = get("epochs", DEFAULT_BUDGET["epochs"])
         if not _is_int(epochs, minimum=1):
             raise self.fail(epochs_key, f"expected a positive integer number of epochs, got {_shown(epochs)}"
@@ -318,7 +320,8 @@ class _Expander:
             model_key = models_key if one else f"{models_key}[{j}]"
             model, grid, chosen = self.model(model_raw, model_key, task_name, datasets, (scenarios, seeds))
             self.model_kernel(model, model_key, kernel, kernel_key)
-            self.runnable(task_name, task_options, task_key, model, model_key, grid, chosen, seeds, device)
+            self.runnable(task_name, task_options, task_key, model, model_key, grid, chosen, seeds,
+                          lambda seed: listed.get(seed, seeds_key), device)
             for point in grid:
                 for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
                     hparams, config = point[dataset]
@@ -361,7 +364,7 @@ class _Expander:
 
     def runnable(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
                  grid: list[dict[str, tuple[dict[str, Any], str]]], chosen: set[str], seeds: list[int],
-                 device: str) -> None:
+                 seed_key: Callable[[int], str], device: str) -> None:
         """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run`, sets no
         hyperparameter the task leaves unread (:meth:`Task.unread_hparams`), and passes the
         model's ``check_hparams(hparams, device)`` where it has one (given every constructor argument, those a run
@@ -386,6 +389,8 @@ class _Expander:
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
                     key = _join(model_key, f"hparams.{exc.key}") if exc.key in chosen else model_key
                     raise self.fail(key, f"{which} cannot run on dataset '{dataset}': {exc}") from None
+                except SeedError as exc:  # at the seed, where it is written (a list's item, or the count)
+                    raise self.fail(seed_key(seed), f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
                 except ValueError as exc:
                     raise self.fail(task_key, f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
 

@@ -244,8 +244,9 @@ class Task(ABC):
     @classmethod
     def check_run(cls, options: Any, dataset: Entry, hparams: Mapping[str, Any], seed: int) -> None:
         """Reject, before anything runs, a run these options, hyperparameters and seed cannot make on
-        ``dataset``: raise :class:`gnnbench.hparams.HparamError` when a hyperparameter is at fault, ValueError
-        otherwise. Every combination is runnable unless a task says otherwise."""
+        ``dataset``: raise :class:`gnnbench.hparams.HparamError` when a hyperparameter is at fault,
+        :class:`gnnbench.errors.SeedError` when the seed is, ValueError otherwise. Every combination is
+        runnable unless a task says otherwise."""
         return None
 
     @classmethod

@@ -44,7 +44,7 @@ from torch_geometric.loader import DataLoader
 from gnnbench import hparams as hp
 from gnnbench.data.collection import GraphCollection
 from gnnbench.data.scenarios import perturbed_graphs
-from gnnbench.errors import DataError
+from gnnbench.errors import DataError, SeedError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, check_output, train_epochs
 from gnnbench.tasks.data_checks import check_graph_set
@@ -100,7 +100,7 @@ class GraphOptions:
 def check_fold(options: GraphOptions, seed: int) -> None:
     """Under ``split: cv`` the run seed is the fold index."""
     if not 0 <= seed < options.folds:
-        raise ValueError(f"with split 'cv' the seed is the fold index, so it must be in 0..{options.folds - 1}; "
+        raise SeedError(f"with split 'cv' the seed is the fold index, so it must be in 0..{options.folds - 1}; "
                          f"got seed {seed} (use seeds: {options.folds})")
 
 
