@@ -294,8 +294,10 @@ _loaded_plugins: dict[str, object] = {}
 def load_plugin(spec: str, base_dir: Path | None = None) -> None:
     """Import a plugin given as a module path (``my_pkg.models``) or a ``.py`` file (relative to ``base_dir``).
 
-    Importing registers whatever the plugin decorates. Each plugin is imported once per process, so a suite
-    listing it and a worker re-importing it never trip the duplicate-name check. The built-ins are registered
+    Importing registers whatever the plugin decorates. A module path is looked up from ``base_dir`` (the suite's
+    folder) too, and a file can import the modules beside it, as a script run from its folder can (each folder
+    goes first on ``sys.path``, as a script's does). Each plugin is imported once per process, so a suite listing
+    it and a worker re-importing it never trip the duplicate-name check. The built-ins are registered
     first, so a plugin reusing a built-in name is the one blamed; a plugin that fails to import raises one
     :class:`RegistryError` naming it and the cause.
     """
@@ -310,6 +312,7 @@ def load_plugin(spec: str, base_dir: Path | None = None) -> None:
         path = path.resolve()
         if not path.is_file():
             raise RegistryError(f"plugin file not found: {path}")
+        _importable(path.parent)
         module_name = f"{PLUGIN_PREFIX}{path.stem}_{abs(hash(str(path))):x}"
         module_spec = importlib.util.spec_from_file_location(module_name, path)
         assert module_spec is not None and module_spec.loader is not None
@@ -318,11 +321,16 @@ def load_plugin(spec: str, base_dir: Path | None = None) -> None:
         with _import_errors(f"plugin file {path}"):
             module_spec.loader.exec_module(module)
     else:
-        if base_dir is not None and str(base_dir) not in sys.path:
-            sys.path.insert(0, str(base_dir))
+        if base_dir is not None:
+            _importable(base_dir)
         with _import_errors(f"plugin module '{spec}'"):
             module = importlib.import_module(spec)
     _loaded_plugins[spec] = module
+
+
+def _importable(folder: Path) -> None:
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 
 @contextmanager
@@ -336,5 +344,9 @@ def _import_errors(plugin: str) -> Iterator[None]:
     except SystemExit as exc:  # a script's guard or argument parsing run on import: gnnbench would exit silently
         raise RegistryError(f"{plugin} cannot be imported: it called sys.exit({exc.code!r}) while being imported "
                             "(code meant to run as a script belongs under `if __name__ == '__main__':`)") from None
-    except Exception as exc:
+    except SyntaxError as exc:  # its message names the file and line
         raise RegistryError(f"{plugin} cannot be imported: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        from gnnbench.harness.runner import where  # the line that raised: the plugin's, or a module it imports
+
+        raise RegistryError(f"{plugin} cannot be imported: {type(exc).__name__}: {exc} (at {where(exc)})") from exc

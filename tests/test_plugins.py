@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -203,6 +204,18 @@ def test_a_model_s_own_rules_see_its_added_hyperparameters_at_their_off_value(wr
     assert info.value.key == "experiments[0].models[0].hparams.residual"
 
 
+def test_a_plain_value_error_of_a_model_s_check_is_reported_at_the_model_not_the_task(write_suite, tmp_path,
+                                                                                       monkeypatch):
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(ADDED.replace('raise HparamError("residual", "a residual',
+                                                    'raise ValueError("a residual'))
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE % "{name: grown, hparams: {hidden_channels: 4, residual: true}}"))
+    assert info.value.key == "experiments[0].models[0]"
+    assert info.value.message.startswith("model 'grown' with hidden_channels=4,residual=True cannot run on dataset")
+    assert info.value.message.endswith(": a residual needs hidden_channels >= 8")
+
+
 def test_a_hyperparameter_without_a_default_is_named_in_every_configuration_label(write_suite, tmp_path,
                                                                                  monkeypatch):
     """A constructor that requires hidden_channels has no default to leave out of the label: each point of the
@@ -232,12 +245,14 @@ def test_a_flat_list_for_a_list_hyperparameter_is_told_it_is_a_grid(write_suite,
 
 @pytest.mark.parametrize(("code", "cause"), [
     ("def f(:\n", "SyntaxError: invalid syntax (mine.py, line 1)"),
-    ("import no_such_module_xyz\n", "ModuleNotFoundError: No module named 'no_such_module_xyz'"),
+    ("import no_such_module_xyz\n", "ModuleNotFoundError: No module named 'no_such_module_xyz' (at {path}:1)"),
+    ("x = 1\ny = undefined_name\n", "NameError: name 'undefined_name' is not defined (at {path}:2)"),
     ("import sys\nsys.exit(3)\n", "it called sys.exit(3) while being imported (code meant to run as a script "
                                   "belongs under `if __name__ == '__main__':`)"),
 ])
 def test_a_plugin_that_fails_to_import_is_one_located_error(write_suite, tmp_path, code, cause):
     (tmp_path / "mine.py").write_text(code)
+    cause = cause.format(path=tmp_path / "mine.py")
     with pytest.raises(ConfigError) as info:
         load_suite(write_suite(SUITE % "gcn"))
     assert info.value.key == "plugins[0]"
@@ -246,6 +261,24 @@ def test_a_plugin_that_fails_to_import_is_one_located_error(write_suite, tmp_pat
         load_suite(write_suite((SUITE % "gcn").replace("plugins: [mine.py]", "plugins: mine.py")))
     assert info.value.key == "plugins"  # imported (and failing) as the list's one plugin, not refused as a string
     assert info.value.message == f"plugin file {tmp_path / 'mine.py'} cannot be imported: {cause}"
+
+
+def test_a_plugin_file_imports_the_modules_beside_it_and_an_error_in_one_is_located_there(write_suite, tmp_path):
+    """As a script run from its folder can: the suite's plugin file keeps its helpers in a module beside it,
+    whatever folder gnnbench is started from; a helper that fails names its own line, not the plugin's."""
+    (tmp_path / "my_layers_abc.py").write_text("WIDTH = 8\n")
+    (tmp_path / "mine.py").write_text("from my_layers_abc import WIDTH\n" + PLUGIN.format(name="beside",
+                                                                                       registration=""))
+    path = write_suite(SUITE % "beside")
+    code = "import sys\nfrom gnnbench.harness.suite import load_suite\nprint(load_suite(sys.argv[1]).specs[0].model)\n"
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
+                         cwd=Path(sys.executable).parent)
+    assert out.stdout.strip() == "beside"
+    (tmp_path / "my_layers_abc.py").write_text("WIDTH = 8\nDEPTH = missing_name\n")
+    code = code.replace("print(load_suite(sys.argv[1]).specs[0].model)", "load_suite(sys.argv[1])")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         cwd=Path(sys.executable).parent)
+    assert f"NameError: name 'missing_name' is not defined (at {tmp_path / 'my_layers_abc.py'}:2)" in out.stderr
 
 
 def test_a_plugin_reusing_a_builtin_name_is_blamed_at_its_own_key(write_suite, tmp_path):

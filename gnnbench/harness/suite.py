@@ -384,7 +384,7 @@ class _Expander:
                             raise hp.HparamError(key, f"task '{task}' does not read '{key}' here: {unread[key]}; "
                                                       "remove it")
                     if check_model is not None:
-                        check_model(hp.as_built(entry.obj, hparams), device)
+                        _model_check(check_model, hp.as_built(entry.obj, hparams), device)
                 except hp.HparamError as exc:
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
                     key = _join(model_key, f"hparams.{exc.key}") if exc.key in chosen else model_key
@@ -671,6 +671,17 @@ def _is_number(value: Any, positive: bool) -> bool:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return False
     return value > 0 if positive else value >= 0
+
+
+def _model_check(check: Callable[[dict[str, Any], str], None], hparams: dict[str, Any], device: str) -> None:
+    """A model's ``check_hparams``: a plain ValueError it raises names no hyperparameter, and is the model's, so
+    it becomes an HparamError of no key, which the suite reports at the model rather than at the task."""
+    try:
+        check(hparams, device)
+    except hp.HparamError:
+        raise
+    except ValueError as exc:
+        raise hp.HparamError("", str(exc)) from None
 
 
 def _join(prefix: str | None, key: str) -> str:
