@@ -228,6 +228,35 @@ def test_a_mistake_in_a_models_own_fit_is_named_where_it_is(write_suite, monkeyp
     assert record["status"] == "failed" and re.match(message, record["error"]["message"]), record["error"]
 
 
+def public_split(**masks: torch.Tensor) -> Data:
+    """60 nodes of 3 classes: 20 training, 20 validation and 20 test nodes, less or other masks as given."""
+    rank = torch.arange(60)
+    return Data(x=torch.randn(60, 4), edge_index=torch.randint(60, (2, 200)), y=rank % 3,
+                **{"train_mask": rank < 20, "val_mask": (rank >= 20) & (rank < 40), "test_mask": rank >= 40, **masks})
+
+
+@pytest.mark.parametrize(("masks", "message"), [
+    ({"test_mask": torch.zeros(60, dtype=torch.bool)}, "test_mask selects no node; expected at least one node in "
+                                                       "each of train_mask, val_mask and test_mask"),
+    ({"train_mask": torch.zeros(60, dtype=torch.bool)}, "train_mask selects no node"),
+    ({"val_mask": torch.zeros(60, dtype=torch.bool)}, "val_mask selects no node"),
+    ({"train_mask": (torch.arange(60) < 20).long()}, "train_mask is a tensor of dtype int64 and shape [60]; "
+                                                     "expected a boolean tensor of one entry per node (60 here)"),
+    ({"train_mask": torch.arange(20)}, "train_mask is a tensor of dtype int64 and shape [20]; expected a boolean"),
+    ({"val_mask": (torch.arange(60) >= 20).view(-1, 1)}, "val_mask is a tensor of dtype bool and shape [60, 1]; "
+                                                         "expected a boolean tensor of one entry per node"),
+])
+def test_public_masks_that_are_empty_or_no_boolean_vector_are_refused_saying_so(masks, message):
+    """An empty test split was a run recorded ok with a NaN metric, an empty training split a NaN loss at epoch 0;
+    a mask that exists in another form was told the dataset has none."""
+    from gnnbench.errors import DataError
+    from gnnbench.tasks.node import NodeOptions
+
+    with pytest.raises(DataError, match=re.escape(message)):
+        NodeClassification(NodeOptions()).check_data(public_split(**masks))
+    NodeClassification(NodeOptions()).check_data(public_split())
+
+
 def test_the_training_view_hides_test_labels_without_copying_the_features():
     """The protocol sees y = -1 on test nodes and no test mask; the run's data keeps both, and the features (the
     largest tensor: 15.5 MB on Cora, gigabytes at OGB scale) are shared, not copied."""

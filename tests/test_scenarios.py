@@ -382,10 +382,34 @@ class _Rewiring(LabelNoise):
         return [Data(**{**g.to_dict(), "edge_index": g.edge_index[:, 1:]}) for g in graphs], {}
 
 
+@dataclass(frozen=True)
+class _Peeking(LabelNoise):
+    """Trains on the validation nodes too, their labels and masks untouched."""
+
+    name = "peeking"
+
+    def apply(self, data: Data, seed: int):
+        return Data(**{**data.to_dict(), "train_mask": data.train_mask | data.val_mask}), {}
+
+
+@dataclass(frozen=True)
+class _IndexedTraining(LabelNoise):
+    """Returns the training nodes as indices, not as a boolean mask."""
+
+    name = "indexed_training"
+
+    def apply(self, data: Data, seed: int):
+        return Data(**{**data.to_dict(), "train_mask": data.train_mask.nonzero().view(-1)}), {}
+
+
 @pytest.mark.parametrize(("scenario", "message"), [
     (_Cheating(), "changed the labels or masks of validation or test nodes; a scenario perturbs the training data "
                   "only"),
     (_Rewiring(), "changed edges without declaring changes_edges = True"),
+    (_Peeking(), "put 40 validation or test nodes in train_mask; a scenario may drop training nodes or add nodes of "
+                 "no split, never a node it is judged on"),
+    (_IndexedTraining(), "apply returned a train_mask that is a tensor of dtype int64 and shape [80]; expected a "
+                         "boolean tensor of one entry per node (200)"),
 ])
 def test_a_scenario_that_changes_more_than_it_declares_fails_its_run(scenario, message):
     """Scored against the labels it changed, a cheating scenario reads 100 %; one rewiring a graph whose features
@@ -396,6 +420,11 @@ def test_a_scenario_that_changes_more_than_it_declares_fails_its_run(scenario, m
                                                    f"{message}")):
         perturbed(scenario, split_graph(), seed=0)
     assert perturbed(LabelNoise(rate=0.5), split_graph(), seed=0)[1]["flipped"] == 40  # a faithful one passes
+    unsplit = split_graph()
+    unsplit.test_mask[-1] = False  # a node of no split, which a scenario may add to training
+    adding = _scenario(apply=lambda self, data, seed: (
+        Data(**{**data.to_dict(), "train_mask": ~data.val_mask & ~data.test_mask}), {}))()
+    assert int(perturbed(adding, unsplit, seed=0)[0].train_mask.sum()) == 81
 
 
 def test_a_graph_scenario_that_changes_edges_undeclared_fails_its_run():
@@ -405,6 +434,44 @@ def test_a_graph_scenario_that_changes_edges_undeclared_fails_its_run():
     with pytest.raises(ValueError, match="changed edges without declaring changes_edges = True"):
         perturbed_graphs(_Rewiring(), graphs, 3, seed=0)
     assert len(perturbed_graphs(FewShot(k=1), graphs, 3, seed=0)[0]) == 3  # a subset of the graphs as they were
+
+
+def test_an_apply_returning_no_record_of_what_it_changed_is_named_at_the_scenario():
+    from gnnbench.data.scenarios import perturbed, perturbed_graphs
+
+    bare = _scenario(apply=lambda self, data, seed: data, apply_graphs=lambda self, graphs, classes, seed: graphs)()
+    named = f"scenario 'mine' ({__name__}.Mine)"
+    with pytest.raises(ValueError, match=re.escape(f"{named} apply returned Data; expected (data, info): the "
+                                                   "perturbed Data and a dict of what it changed")):
+        perturbed(bare, split_graph(), seed=0)
+    with pytest.raises(ValueError, match=re.escape(f"{named} apply_graphs returned list; expected (graphs, info)")):
+        perturbed_graphs(bare, list(toy_graph_set(count=6)), 3, seed=0)
+
+
+@pytest.mark.parametrize(("returned", "message"), [
+    (lambda y, c: (y, torch.arange(y.numel())),
+     "returned 2 values (Tensor, Tensor); expected (labels, kept indices, info)"),
+    (lambda y, c: (y + c, torch.arange(y.numel()), {}),  # would widen the model to 2 * c classes
+     "returned label {c} for a kept item; expected a class of 0..{last}"),
+    (lambda y, c: (y - 1, torch.arange(y.numel()), {}), "returned label -1 for a kept item"),
+    (lambda y, c: (y.view(-1, 1), torch.arange(y.numel()), {}),
+     "returned labels that are a tensor of dtype int64 and shape [{n}, 1]; expected int64 labels of the shape of y, "
+     "[{n}]"),
+    (lambda y, c: (y.float(), torch.arange(y.numel()), {}), "returned labels that are a tensor of dtype float32"),
+    (lambda y, c: (y, torch.arange(y.numel() + 1), {}),
+     "returned kept indices 0..{n}; expected an int64 vector of indices of the {n} items (0..{end})"),
+    (lambda y, c: (y, torch.arange(y.numel()).float(), {}),
+     "returned kept indices that are a tensor of dtype float32 and shape [{n}]; expected an int64 vector"),
+])
+def test_a_perturb_returning_what_the_harness_cannot_use_is_named_at_the_scenario(returned, message):
+    """Rather than an unpacking or indexing error inside gnnbench, or labels silently cast, or a model widened to
+    labels past the last class, on nodes and graphs alike."""
+    scenario = _scenario(base=LabelScenario, perturb=lambda self, y, classes, generator: returned(y, classes))()
+    for apply, n, classes in ((lambda: scenario.apply(split_graph(), 0), 80, 4),
+                              (lambda: scenario.apply_graphs(list(toy_graph_set()), 3, 0), 90, 3)):
+        expected = message.format(c=classes, last=classes - 1, n=n, end=n - 1)
+        with pytest.raises(ValueError, match=re.escape(f"scenario 'mine' ({__name__}.Mine) perturb {expected}")):
+            apply()
 
 
 @dataclass(frozen=True)

@@ -79,16 +79,25 @@ def scenario_class_problem(name: str, cls: Any) -> str | None:
 
 def perturbed(scenario: Scenario, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
     """``scenario.apply`` on a copy of ``data``, checked to have changed the training data only: the labels and
-    masks of validation and test nodes as they were, and the edges too unless it declares ``changes_edges``. A
-    scenario that touched them would be scored on what it changed, or slip past the refusal on datasets whose
-    features come from the edges, without a word; the copy keeps one that edits its input in place from
-    changing the data the check compares with (and the loader's, which later runs may share)."""
-    out, info = scenario.apply(data.clone(), seed)
+    masks of validation and test nodes as they were, no validation or test node trained on, and the edges too
+    unless it declares ``changes_edges``. A scenario that touched them would be scored on what it changed, or
+    slip past the refusal on datasets whose features come from the edges, without a word; the copy keeps one
+    that edits its input in place from changing the data the check compares with (and the loader's, which later
+    runs may share)."""
+    out, info = _unpacked(scenario, "apply", scenario.apply(data.clone(), seed), (Data, dict),
+                          "(data, info): the perturbed Data and a dict of what it changed")
     judged = data.val_mask | data.test_mask
     if not (torch.equal(out.val_mask, data.val_mask) and torch.equal(out.test_mask, data.test_mask)
             and out.y.shape == data.y.shape and torch.equal(out.y[judged], data.y[judged])):
-        raise ValueError(f"scenario '{scenario.name}' ({defined_in(type(scenario))}) changed the labels or masks "
-                         "of validation or test nodes; a scenario perturbs the training data only")
+        raise ValueError(f"{_named(scenario)} changed the labels or masks of validation or test nodes; a scenario "
+                         "perturbs the training data only")
+    train = getattr(out, "train_mask", None)
+    if not (isinstance(train, Tensor) and train.dtype == torch.bool and train.shape == data.train_mask.shape):
+        raise _misreturned(scenario, "apply", f"a train_mask that is {_described(train)}",
+                           f"a boolean tensor of one entry per node ({data.num_nodes})")
+    if peeked := int((train & judged).sum()):  # trained on the nodes it is then scored on
+        raise ValueError(f"{_named(scenario)} put {peeked} validation or test nodes in train_mask; a scenario may "
+                         "drop training nodes or add nodes of no split, never a node it is judged on")
     if not scenario.changes_edges and not torch.equal(out.edge_index, data.edge_index):
         raise _undeclared_edges(scenario)
     return out, info
@@ -98,7 +107,8 @@ def perturbed_graphs(scenario: Scenario, graphs: Sequence[Data], classes: int | 
                      seed: int) -> tuple[list[Data], dict[str, Any]]:
     """``scenario.apply_graphs`` on copies of the training graphs, checked, unless it declares ``changes_edges``,
     to return graphs whose edges are those of the graphs it was given."""
-    out, info = scenario.apply_graphs([g.clone() for g in graphs], classes, seed)
+    out, info = _unpacked(scenario, "apply_graphs", scenario.apply_graphs([g.clone() for g in graphs], classes, seed),
+                          (list, dict), "(graphs, info): a list of the training graphs and a dict of what changed")
     if not scenario.changes_edges:
         given = {_edges(g) for g in graphs}
         if any(_edges(g) not in given for g in out):
@@ -110,10 +120,36 @@ def _edges(graph: Data) -> tuple[tuple[int, ...], bytes]:
     return tuple(graph.edge_index.shape), graph.edge_index.cpu().numpy().tobytes()
 
 
+def _named(scenario: Scenario) -> str:
+    """How an error names a scenario: by its name and where it is defined, the file to fix."""
+    return f"scenario '{scenario.name}' ({defined_in(type(scenario))})"
+
+
 def _undeclared_edges(scenario: Scenario) -> ValueError:
-    return ValueError(f"scenario '{scenario.name}' ({defined_in(type(scenario))}) changed edges without declaring "
-                      "changes_edges = True, which keeps it off datasets whose features or targets are computed "
-                      "from the edges")
+    return ValueError(f"{_named(scenario)} changed edges without declaring changes_edges = True, which keeps it off "
+                      "datasets whose features or targets are computed from the edges")
+
+
+def _misreturned(scenario: Scenario, method: str, returned: str, expected: str) -> ValueError:
+    return ValueError(f"{_named(scenario)} {method} returned {returned}; expected {expected}")
+
+
+def _unpacked(scenario: Scenario, method: str, returned: Any, types: tuple[type, ...], expected: str) -> tuple:
+    """``returned``, checked to be a tuple of values of ``types``: a scenario returning another shape is named,
+    rather than by an unpacking error in this file."""
+    if not (isinstance(returned, tuple) and len(returned) == len(types)
+            and all(isinstance(value, kind) for value, kind in zip(returned, types, strict=True))):
+        what = (f"{len(returned)} values ({', '.join(type(v).__name__ for v in returned)})"
+                if isinstance(returned, tuple) else type(returned).__name__)
+        raise _misreturned(scenario, method, what, expected)
+    return returned
+
+
+def _described(value: Any) -> str:
+    """A returned value as the data checks describe one ("a tensor of dtype int64 and shape [80]")."""
+    from gnnbench.tasks import data_checks  # not at the top: the tasks import this module
+
+    return data_checks.described_value(value)
 
 
 class LabelScenario(Scenario):
@@ -124,9 +160,29 @@ class LabelScenario(Scenario):
     def perturb(self, y: Tensor, classes: int, generator: torch.Generator) -> tuple[Tensor, Tensor, dict[str, Any]]:
         """(new labels of the items, indices of the items kept, what was changed)."""
 
+    def perturbed_labels(self, y: Tensor, classes: int, seed: int) -> tuple[Tensor, Tensor, dict[str, Any]]:
+        """:meth:`perturb` of the run's draw, checked: a mistake in what it returns is named at the scenario, not
+        by an indexing error in this file, and a kept label past the last class would silently widen the model
+        (the node task counts the classes after the perturbation)."""
+        labels, kept, info = _unpacked(self, "perturb", self.perturb(y, classes, self.generator(seed)),
+                                       (Tensor, Tensor, dict), "(labels, kept indices, info)")
+        if labels.shape != y.shape or labels.dtype != torch.long:
+            raise _misreturned(self, "perturb", f"labels that are {_described(labels)}",
+                               f"int64 labels of the shape of y, {list(y.shape)}")
+        items = f"an int64 vector of indices of the {y.numel()} items (0..{y.numel() - 1})"
+        if kept.dim() != 1 or kept.dtype != torch.long:
+            raise _misreturned(self, "perturb", f"kept indices that are {_described(kept)}", items)
+        if kept.numel() and not 0 <= int(kept.min()) <= int(kept.max()) < y.numel():
+            raise _misreturned(self, "perturb", f"kept indices {int(kept.min())}..{int(kept.max())}", items)
+        kept_labels = labels[kept]
+        if (bad := kept_labels[(kept_labels < 0) | (kept_labels >= classes)]).numel():
+            raise _misreturned(self, "perturb", f"label {int(bad[0])} for a kept item",
+                               f"a class of 0..{classes - 1}")
+        return labels, kept, info
+
     def apply(self, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
         train = data.train_mask.nonzero().view(-1)
-        labels, keep, info = self.perturb(data.y[train], int(data.y.max()) + 1, self.generator(seed))
+        labels, keep, info = self.perturbed_labels(data.y[train], int(data.y.max()) + 1, seed)
         out = data.clone()
         out.y = data.y.clone()
         out.y[train] = -1
@@ -139,7 +195,7 @@ class LabelScenario(Scenario):
         if classes is None:
             raise ValueError(f"scenario '{self.name}' perturbs class labels; this task's targets are not classes")
         y = torch.cat([g.y.view(-1) for g in graphs])
-        labels, keep, info = self.perturb(y, classes, self.generator(seed))
+        labels, keep, info = self.perturbed_labels(y, classes, seed)
         out = []
         for i in keep.tolist():
             graph = graphs[i].clone()

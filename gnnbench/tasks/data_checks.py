@@ -21,17 +21,17 @@ def check_graph(data: Any) -> None:
                         "x, edge_index and y")
     x, edge_index = getattr(data, "x", None), getattr(data, "edge_index", None)
     if not (isinstance(x, torch.Tensor) and x.dim() == 2 and x.dtype != torch.bool):
-        raise DataError(f"x is {_described(x)}; expected a float32 tensor of one row of features per node (or "
+        raise DataError(f"x is {described_value(x)}; expected a float32 tensor of one row of features per node (or "
                         "integer ids, for a model that embeds them)")
     if x.is_floating_point() and (rows := nonfinite_rows(x)).numel():  # else every run fails at its first loss
         raise DataError(f"x holds NaN or infinite features in {len(rows)} node{'s' * (len(rows) > 1)} (first: node "
                         f"{int(rows[0])}); expected finite features (a missing value needs filling before training)")
     if x.is_floating_point() and x.dtype != torch.float32:
-        raise DataError(f"x is {_described(x)}; expected float32 features, as the models' weights (x.float() "
+        raise DataError(f"x is {described_value(x)}; expected float32 features, as the models' weights (x.float() "
                         "converts them)")
     if not (isinstance(edge_index, torch.Tensor) and edge_index.dim() == 2 and edge_index.size(0) == 2
             and edge_index.dtype == torch.long):
-        raise DataError(f"edge_index is {_described(edge_index)}; expected a long tensor of shape [2, edges]")
+        raise DataError(f"edge_index is {described_value(edge_index)}; expected a long tensor of shape [2, edges]")
     if edge_index.numel() and not 0 <= int(edge_index.min()) <= int(edge_index.max()) < x.size(0):
         raise DataError(f"edge_index holds node ids {int(edge_index.min())}..{int(edge_index.max())}; expected ids "
                         f"of the {x.size(0)} nodes of x (0..{x.size(0) - 1})")
@@ -40,7 +40,7 @@ def check_graph(data: Any) -> None:
 def check_classes(y: Any, items: int, what: str) -> None:
     """Class ids: an int64 tensor of one entry per item (what the losses take), -1 for an unlabelled one."""
     if not (isinstance(y, torch.Tensor) and y.dim() == 1 and y.numel() == items and y.dtype == torch.long):
-        raise DataError(f"y is {_described(y)}; expected an int64 tensor of one class id per {what} ({items} "
+        raise DataError(f"y is {described_value(y)}; expected an int64 tensor of one class id per {what} ({items} "
                         "here), -1 where unlabelled (y.long() converts integer ids)")
     if y.numel() and int(y.min()) < -1:
         raise DataError(f"y holds {int(y.min())}; expected class ids from 0, and -1 where unlabelled")
@@ -84,10 +84,10 @@ def check_stream(data: Any) -> None:
         value = fields[key]
         if not (isinstance(value, torch.Tensor) and value.dim() == 1 and value.numel() == events
                 and not value.is_floating_point() and value.dtype != torch.bool):
-            raise DataError(f"{key} is {_described(value)}; expected an integer tensor of one entry per event")
+            raise DataError(f"{key} is {described_value(value)}; expected an integer tensor of one entry per event")
     msg = fields["msg"]
     if not (isinstance(msg, torch.Tensor) and msg.dim() == 2 and msg.size(0) == events and msg.is_floating_point()):
-        raise DataError(f"msg is {_described(msg)}; expected a float tensor of one row of features per event")
+        raise DataError(f"msg is {described_value(msg)}; expected a float tensor of one row of features per event")
     if (bad := nonfinite_rows(msg)).numel():
         raise DataError(f"msg holds NaN or infinite features in {bad.numel()} event{'s' * (bad.numel() > 1)} (first: "
                         f"event {int(bad[0])}); expected finite features")
@@ -99,7 +99,8 @@ def check_stream(data: Any) -> None:
                         "sorts them)")
 
 
-def _described(value: Any) -> str:
+def described_value(value: Any) -> str:
+    """A value a check names: a tensor by its dtype and shape, else by its type (``missing`` for None)."""
     if isinstance(value, torch.Tensor):
         return f"a tensor of dtype {str(value.dtype).removeprefix('torch.')} and shape {list(value.shape)}"
     return "missing" if value is None else type(value).__name__

@@ -25,7 +25,7 @@ from gnnbench.kernels.adjacency import graph_of, with_graph
 from gnnbench.kernels.auto import use_kernel
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output
-from gnnbench.tasks.data_checks import check_classes, check_graph
+from gnnbench.tasks.data_checks import check_classes, check_graph, described_value
 from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.splits import check_fractions, stratified_masks
 from gnnbench.units import FRACTION
@@ -107,14 +107,22 @@ class NodeClassification(Task):
 
     @staticmethod
     def check_masks(data: Data) -> None:
-        """The public split: one boolean per node for each split, no node in two, every node in one labelled.
-        Checked by every run that uses it, which the rest of :meth:`check_data` (once, before any run) is not."""
+        """The public split: one boolean per node for each split, none empty, no node in two, every node in one
+        labelled. An empty split would train on nothing (a NaN loss) or record a NaN metric as a result. Checked by
+        every run that uses it, which the rest of :meth:`check_data` (once, before any run) is not."""
         masks = {s: getattr(data, f"{s}_mask", None) for s in SPLITS}
-        bad = [f"{s}_mask" for s, m in masks.items() if not (isinstance(m, torch.Tensor) and m.dtype == torch.bool
-                                                             and tuple(m.shape) == (data.num_nodes,))]
-        if bad:
-            raise DataError(f"split 'public' uses the dataset's own masks, and this dataset has no {', '.join(bad)} "
-                            f"(a boolean tensor of one entry per node, {data.num_nodes} here); use split: random")
+        if missing := [f"{s}_mask" for s, m in masks.items() if m is None]:
+            raise DataError(f"split 'public' uses the dataset's own masks, and this dataset has no "
+                            f"{', '.join(missing)} (a boolean tensor of one entry per node, {data.num_nodes} here); "
+                            "use split: random")
+        for split, mask in masks.items():
+            if not (isinstance(mask, torch.Tensor) and mask.dtype == torch.bool
+                    and tuple(mask.shape) == (data.num_nodes,)):
+                raise DataError(f"{split}_mask is {described_value(mask)}; expected a boolean tensor of one entry per "
+                                f"node ({data.num_nodes} here)")
+            if not mask.any():
+                raise DataError(f"{split}_mask selects no node; expected at least one node in each of train_mask, "
+                                "val_mask and test_mask")
         for i, a in enumerate(SPLITS):  # a node in two splits would be trained on and then scored
             for b in SPLITS[i + 1:]:
                 if shared := int((masks[a] & masks[b]).sum()):
