@@ -141,8 +141,8 @@ def added_hparams(model_cls: type) -> tuple[str, ...]:
 
 def as_declared(target: type, values: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``values`` with a whole number given for a float parameter of ``target`` (or ``extra`` key) made that
-    float, within an optional (``float | None``) or a list (``list[float]``) too: 0 and 0.0 are one
-    configuration, with one run_id and one leaderboard row."""
+    float, within an optional or a container too (``float | None``, ``list[float]``, ``dict[str, float]``): 0 and
+    0.0 are one configuration, with one run_id and one leaderboard row."""
     expected = _expected_types(target, dict(extra or {}))
     return {key: _declared(value, expected.get(key)) for key, value in values.items()}
 

@@ -101,7 +101,7 @@ def check_fold(options: GraphOptions, seed: int) -> None:
     """Under ``split: cv`` the run seed is the fold index."""
     if not 0 <= seed < options.folds:
         raise SeedError(f"with split 'cv' the seed is the fold index, so it must be in 0..{options.folds - 1}; "
-                         f"got seed {seed} (use seeds: {options.folds})")
+                        f"got seed {seed} (use seeds: {options.folds})")
 
 
 @dataclass
