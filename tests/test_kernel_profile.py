@@ -18,6 +18,7 @@ import torch
 
 from gnnbench import kernels
 from gnnbench.cli import main
+from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import environment
 from gnnbench.kernels import profile as kp
 from gnnbench.kernels import timing
@@ -294,6 +295,31 @@ def test_bad_size_is_a_clear_error(capsys, size) -> None:
     assert main(["profile", "kernels", "--device", "cpu", "--sizes", size]) == 2
     expected = f"expected a graph size N:E:F of whole numbers (e.g. 10000:200000:64), got '{size}'"
     assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["kernels", "--sizes", "10:50:4", "1e1:5e1:4"], "--sizes: 1e1:5e1:4 is given twice (as 10:50:4 too)"),
+    (["kernels", "--sizes", "10:101:4"], "--sizes: 10 nodes hold at most 100 distinct edges, got '10:101:4'"),
+    (["loading", "--rows", "100", "--batches", "10", "10"], "--batches: 10 is given twice (as 10 too)"),
+    (["loading", "--rows", "100", "--row-bytes", "128", "128"], "--row-bytes: 128 is given twice"),
+])
+def test_a_size_given_twice_is_refused_as_its_rows_could_not_be_told_apart(capsys, tmp_path, args, message) -> None:
+    """Two rows of one name: compare refuses the CSV, and the ranks count one measurement twice."""
+    assert main(["profile", *args, "--device", "cpu", "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # refused before anything is measured
+
+
+def test_two_sizes_that_draw_the_same_graph_are_refused_before_the_second_is_timed() -> None:
+    """Random edges drawn twice count once, so two edge counts near the 9 that 3 nodes hold can give one graph."""
+    distinct = {e: kp.Graph.random(kp.GraphSize(3, e, 2), torch.device("cpu")).size.n_edges for e in range(1, 10)}
+    a, b = next((a, b) for a in distinct for b in distinct if a < b and distinct[a] == distinct[b])
+    sizes, first, timed = [kp.GraphSize(3, a, 2), kp.GraphSize(3, b, 2)], distinct[a], []
+    with pytest.raises(GnnbenchError, match=re.escape(f"--sizes: 3:{b}:2 gives the graph 3:{a}:2 gave, "
+                                                      f"random-n3-e{first}-f2")):
+        kp.profile(sizes, torch.device("cpu"), ops=("sum",), backends=("scatter",), warmup=0, repeats=1,
+                   on_row=timed.append)
+    assert {r["dataset"] for r in timed} == {f"random-n3-e{first}-f2"}
 
 
 def test_a_size_in_exponent_notation_is_read_whole() -> None:

@@ -87,7 +87,7 @@ def _handle(args: argparse.Namespace, console: Console) -> int:
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated) or TERMINATED.is_set()
         kept = {"run": "; finished runs are recorded, rerun the same command to resume",
-                "profile": "; the rows measured so far are written"}.get(args.command, "")
+                "profile": "; the rows measured before it, if any, are written"}.get(args.command, "")
         print(f"gnnbench: {'terminated' if terminated else 'interrupted'}{kept}", file=sys.stderr)
         return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     finally:

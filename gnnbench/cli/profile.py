@@ -4,6 +4,7 @@ are measured."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -55,11 +56,14 @@ def profile(args: argparse.Namespace, console: Console) -> int:
             sizes = [kp.GraphSize.parse(s) for s in args.sizes] if args.sizes else kp.DEFAULT_SIZES[device.type]
         except ValueError as exc:
             raise GnnbenchError(f"--sizes: {exc}") from None
+        _once("--sizes", sizes, args.sizes)
         writer = ProfileWriter(args.out, "kernels")
         run = functools.partial(kp.profile, sizes, device)
     else:
         from gnnbench.loading import profile as lp
 
+        _once("--row-bytes", args.row_bytes or [])
+        _once("--batches", args.batches or [])
         writer = ProfileWriter(args.out, "loading")
         run = functools.partial(lp.profile, device, args.rows or lp.DEFAULT_ROWS[device.type],
                                 args.row_bytes or lp.ROW_BYTES, args.batches or lp.DEFAULT_BATCHES[device.type])
@@ -82,3 +86,13 @@ def profile(args: argparse.Namespace, console: Console) -> int:
         raise
     console.print("wrote " + ", ".join(map(str, writer.finish())))
     return 0
+
+
+def _once(option: str, values: Sequence[Any], given: Sequence[str] | None = None) -> None:
+    """Each value of ``option`` at most once: one given twice (``1e4:2e5:64`` and ``10000:200000:64`` alike) would
+    be measured twice into rows of one name, which neither the tables nor ``compare`` can tell apart."""
+    for i, value in enumerate(values):
+        if value in values[:i]:
+            shown = (given or values)[i]
+            raise GnnbenchError(f"{option}: {shown} is given twice (as {(given or values)[values.index(value)]} "
+                                "too); expected each once")

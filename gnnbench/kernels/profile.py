@@ -43,6 +43,7 @@ from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import coalesce, scatter
 
 from gnnbench import kernels, markdown
+from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import environment
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.kernels.adjacency import graph_input
@@ -113,6 +114,8 @@ class GraphSize:
                              f"got {text!r}") from None
         if min(n, e, f) < 1:
             raise ValueError(f"a graph size needs positive N, E and F, got {text!r}")
+        if e > n * n:
+            raise ValueError(f"{n} nodes hold at most {n * n} distinct edges, got {text!r}")
         return cls(n, e, f)
 
 
@@ -228,9 +231,14 @@ def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str]
     env = environment(device)
     copy_gbps = copy_bandwidth(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
     records: list[dict[str, Any]] = []
+    built: dict[str, GraphSize] = {}
     for size in sizes:  # one graph alive at a time: the last one goes before the next is built
-        records += _Bench(Graph.random(size, device, seed), device, warmup, repeats).run(ops, backends, copy_gbps,
-                                                                                      env, on_row)
+        graph = Graph.random(size, device, seed)
+        if (earlier := built.setdefault(graph.size.label, size)) != size:  # rows of one name, told apart by none
+            raise GnnbenchError(f"--sizes: {size.n_nodes}:{size.n_edges}:{size.features} gives the graph "
+                                f"{earlier.n_nodes}:{earlier.n_edges}:{earlier.features} gave, {graph.size.label} "
+                                "(random edges drawn twice count once); expected sizes whose graphs differ")
+        records += _Bench(graph, device, warmup, repeats).run(ops, backends, copy_gbps, env, on_row)
     return records
 
 
