@@ -91,8 +91,8 @@ def profile(args: argparse.Namespace, console: Console) -> int:
 def _once(option: str, values: Sequence[Any], given: Sequence[str] | None = None) -> None:
     """Each value of ``option`` at most once: one given twice (``1e4:2e5:64`` and ``10000:200000:64`` alike) would
     be measured twice into rows of one name, which neither the tables nor ``compare`` can tell apart."""
+    written = given or values  # as the command line has them
     for i, value in enumerate(values):
         if value in values[:i]:
-            shown = (given or values)[i]
-            raise GnnbenchError(f"{option}: {shown} is given twice (as {(given or values)[values.index(value)]} "
-                                "too); expected each once")
+            raise GnnbenchError(f"{option}: {written[i]} is given twice (as {written[values.index(value)]} too); "
+                                "expected each once")
