@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import difflib
 import os
+import sysconfig
+import traceback
 from collections.abc import Iterable
+from pathlib import Path
+
+from gnnbench import files
+
+#: Python's own library folders: a frame there is never the line to look at
+STDLIB = tuple(Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib"))
 
 
 class GnnbenchError(Exception):
@@ -35,6 +43,24 @@ class DataError(GnnbenchError):
 class SeedError(ValueError):
     """A seed a task cannot run (``Task.check_run``: a fold index past the folds): the suite names the key that
     sets the seed, not the task's."""
+
+
+def where(exc: BaseException) -> str:
+    """``path.py:line`` of the innermost frame that raised ``exc`` in a model, a plugin or gnnbench: not in
+    Python's own files nor an installed library's (gnnbench counts as its own wherever it is installed). The
+    innermost frame if every one is a library's. A failed run and a plugin that fails to import name it."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    own = [f for f in frames if not _library_file(Path(f.filename).resolve())]
+    frame = (own or frames)[-1]
+    return f"{frame.filename}:{frame.lineno}"
+
+
+def _library_file(path: Path) -> bool:
+    if path.is_relative_to(files.PACKAGE):
+        return False
+    return any(path.is_relative_to(p) for p in STDLIB) or bool({"site-packages", "dist-packages"} & set(path.parts))
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
-from gnnbench.errors import GnnbenchError, did_you_mean
+from gnnbench.errors import GnnbenchError, did_you_mean, where
 
 T = TypeVar("T")
 
@@ -346,7 +346,5 @@ def _import_errors(plugin: str) -> Iterator[None]:
                             "(code meant to run as a script belongs under `if __name__ == '__main__':`)") from None
     except SyntaxError as exc:  # its message names the file and line
         raise RegistryError(f"{plugin} cannot be imported: {type(exc).__name__}: {exc}") from exc
-    except Exception as exc:
-        from gnnbench.harness.runner import where  # the line that raised: the plugin's, or a module it imports
-
+    except Exception as exc:  # at the line that raised: the plugin's, or a module's it imports
         raise RegistryError(f"{plugin} cannot be imported: {type(exc).__name__}: {exc} (at {where(exc)})") from exc

@@ -581,7 +581,7 @@ def test_a_failed_run_under_a_scenario_is_named_with_it(write_suite, capsys, tmp
 def test_where_a_run_failed_is_the_innermost_line_outside_the_libraries():
     import torch
 
-    from gnnbench.harness.runner import where
+    from gnnbench.errors import where
 
     def forward():
         return torch.nn.functional.dropout(torch.ones(2), p=1.5)  # torch raises, three frames down
@@ -592,14 +592,13 @@ def test_where_a_run_failed_is_the_innermost_line_outside_the_libraries():
 
 
 def test_gnnbench_installed_among_the_libraries_still_counts_as_its_own_code(monkeypatch):
-    from gnnbench import files
-    from gnnbench.harness import runner
+    from gnnbench import errors, files
 
     site = Path("/opt/venv/lib/python3.11/site-packages")
     monkeypatch.setattr(files, "PACKAGE", site / "gnnbench")
-    assert not runner._library_file(site / "gnnbench" / "tasks" / "base.py")
-    assert runner._library_file(site / "torch" / "nn" / "functional.py")
-    assert runner._library_file(Path("/usr/lib/python3/dist-packages/numpy/core.py"))
+    assert not errors._library_file(site / "gnnbench" / "tasks" / "base.py")
+    assert errors._library_file(site / "torch" / "nn" / "functional.py")
+    assert errors._library_file(Path("/usr/lib/python3/dist-packages/numpy/core.py"))
 
 
 def test_piped_output_keeps_long_lines_and_scenarios_apart(tmp_path, capsys):

@@ -7,19 +7,17 @@ stops a suite.
 
 from __future__ import annotations
 
-import sysconfig
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch_geometric import seed_everything
 
-from gnnbench import files
 from gnnbench.data.digest import data_sha256_or_none
 from gnnbench.data.sources import fingerprint
+from gnnbench.errors import where
 from gnnbench.harness.allocator import keep_freed_memory
 from gnnbench.harness.env import environment, git_commit, plugin_sources
 from gnnbench.harness.measure import PeakMemory
@@ -30,9 +28,6 @@ from gnnbench.registry import DATASETS, MODELS, TASKS, defined_in, load_plugin
 from gnnbench.tasks.base import Budget, RunContext, Task
 
 HISTORY_POINTS = 100
-
-#: Python's own library folders: a frame there is never the line to look at
-STDLIB = tuple(Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib"))
 
 EpochCallback = Callable[[int, Mapping[str, float]], None]
 
@@ -85,24 +80,6 @@ def identity(task: Task) -> dict[str, str]:
     its unit (a model whose every run failed still gets a row, under the metric it would have had)."""
     return {"task_label": task.label(), "metric": task.metric, "direction": task.direction,
             "unit": task.metric_unit()}
-
-
-def where(exc: BaseException) -> str:
-    """``path.py:line`` of the innermost frame that raised ``exc`` in a model, a plugin or gnnbench: not in
-    Python's own files nor an installed library's (gnnbench counts as its own wherever it is installed). The
-    innermost frame if every one is a library's."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames:
-        return ""
-    own = [f for f in frames if not _library_file(Path(f.filename).resolve())]
-    frame = (own or frames)[-1]
-    return f"{frame.filename}:{frame.lineno}"
-
-
-def _library_file(path: Path) -> bool:
-    if path.is_relative_to(files.PACKAGE):
-        return False
-    return any(path.is_relative_to(p) for p in STDLIB) or bool({"site-packages", "dist-packages"} & set(path.parts))
 
 
 def _check_result(task: Task, result: Any) -> None:
