@@ -350,6 +350,33 @@ def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(documen
     assert "**Incomplete: 1 of the 2 runs of suite edited" in (store.directory / "leaderboard.md").read_text()
 
 
+def test_a_plugin_switched_between_two_versions_takes_each_version_s_runs_back_running_nothing(
+        documented, write_suite, tmp_path, monkeypatch):
+    """Pruned under each version in turn, a run has a record of each in stale.jsonl: every switch back takes
+    that version's record back (and only it: the other stays aside for its own return), not a rerun."""
+    monkeypatch.setattr(MODELS, "_entries", {k: v for k, v in MODELS._entries.items() if k != "gcn_residual"})
+    code = {1: documented("adding_a_model.md", "my_models.py")}
+    code[2] = code[1] + "\n# version 2\n"
+    plugin = tmp_path / "my_models.py"
+    path = write_suite("""\
+        name: switched
+        plugins: [my_models.py]
+        defaults: {epochs: 1, seeds: [0]}
+        experiments: [{task: node_classification, datasets: [Cora], models: [gcn_residual]}]
+        """)
+    store = RunStore(tmp_path / "results" / "switched")
+    made, ran = {}, []
+    for version in (1, 2, 1, 2):
+        plugin.write_text(code[version])
+        suite = load_suite(path)
+        store.set_aside(driver.changed_code(suite, store.latest(), driver.DataDigests(None)))  # as prune does
+        ran.append(driver.run(suite, store, LocalExecutor()).ok)
+        [record] = store.latest().values()
+        assert record == made.setdefault(version, record)  # the record this version's one run made, taken back
+    assert ran == [1, 1, 0, 0]
+    assert len(store.records()) == 1 and len(store.records("stale.jsonl")) == 1
+
+
 FILED = """\
 from pathlib import Path
 import numpy as np

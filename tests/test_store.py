@@ -144,19 +144,20 @@ def test_set_aside_moves_whole_records_and_keeps_the_rest_in_order(tmp_path):
     assert [r["run_id"] for r in store.records()] == ["a", "b", "c"]
 
 
-def test_restore_takes_records_back_after_a_torn_last_line(tmp_path):
-    """The way back from set_aside; a line a kill tore in runs.jsonl must not swallow the first restored record."""
+def test_restore_takes_the_chosen_records_back_after_a_torn_last_line(tmp_path):
+    """The way back from set_aside; a line a kill tore in runs.jsonl must not swallow the first restored record.
+    Only the record chosen goes back: another version's record of the same run stays aside for its version."""
     store = RunStore(tmp_path)
     with store.writer() as w:
-        for r in (rec("a"), rec("old", "failed", n=1), rec("old", n=2)):
+        for r in (rec("a"), rec("old", "failed", n=1), rec("old", n=2), rec("old", n=3)):
             w.append(r)
     lines = store.path.read_text().splitlines(keepends=True)
-    assert store.set_aside({"old"}) == 2
+    assert store.set_aside({"old"}) == 3
     with store.path.open("a") as f:
         f.write('{"run_id": "b", "sta')
-    assert store.restore({"old", "never-set-aside"}) == 2
-    assert store.path.read_text() == "".join(lines)  # the torn line gone, the records back byte for byte
-    assert (tmp_path / "stale.jsonl").read_text() == "" and store.latest()["old"]["n"] == 2
+    assert store.restore([rec("old", n=3), rec("never-set-aside")]) == 1
+    assert store.path.read_text() == lines[0] + lines[3]  # the torn line gone, the record back byte for byte
+    assert (tmp_path / "stale.jsonl").read_text() == lines[1] + lines[2]
 
 
 def test_set_aside_waits_for_no_one(tmp_path):

@@ -49,8 +49,8 @@ class Plan:
     failed_kept: int = 0
     stale: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: successful runs of the suite set aside into ``stale.jsonl`` earlier (:func:`restorable`): counted as done,
-    #: and taken back by :func:`run` rather than run again
+    #: successful runs of the suite set aside into ``stale.jsonl`` earlier (:func:`restorable`; run_id -> the record
+    #: taken back): counted as done, and taken back by :func:`run` rather than run again
     restorable: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: the changed runs' plugin files and data that differ from the ones they recorded (:func:`edited_files`)
     edited: dict[str, list[str]] = field(default_factory=dict)
@@ -132,15 +132,20 @@ def stale(suite: Suite, latest: Mapping[str, dict[str, Any]]) -> dict[str, dict[
 
 def restorable(suite: Suite, store: RunStore, latest: Mapping[str, dict[str, Any]],
                digests: DataDigests) -> dict[str, dict[str, Any]]:
-    """The successful runs in ``stale.jsonl`` (run_id -> latest record) that are runs of the suite file again, made
-    with the plugin code it imports now, and not in ``latest`` (the records of ``runs.jsonl``): set aside by
-    ``prune`` when the suite was edited, and the edit undone. Their numbers are what a run would record now; a
-    failure there is left to be run again."""
+    """The successful runs in ``stale.jsonl`` (run_id -> the record to take back) that are runs of the suite file
+    again, made with the plugin code it imports now, and not in ``latest`` (the records of ``runs.jsonl``): set
+    aside by ``prune`` when the suite or a plugin was edited, and the edit undone. A run set aside under several
+    versions of a plugin has a record of each there: the first made with the code imported now is the one (as
+    :func:`changed_code` tells, a record naming no file counts as made with it). Their numbers are what a run
+    would record now; a failure there is left to be run again."""
     wanted = suite.all_run_ids - latest.keys()
-    candidates = {run_id: record for run_id, record in store.latest(STALE_FILE, only=wanted).items()
-                  if record["status"] == "ok"}
-    changed = changed_code(suite, candidates, digests)
-    return {run_id: record for run_id, record in candidates.items() if run_id not in changed}
+    candidates = [record for record in store.records(STALE_FILE, only=wanted) if record["status"] == "ok"]
+    edited = edited_files({str(i): r for i, r in enumerate(candidates) if recorded_sources(r)}, digests)
+    chosen: dict[str, dict[str, Any]] = {}
+    for i, record in enumerate(candidates):
+        if not edited.get(str(i)):
+            chosen.setdefault(record["run_id"], record)
+    return chosen
 
 
 #: the keys of a spec naming the parts of a run that :func:`~gnnbench.harness.env.plugin_sources` reads
@@ -296,7 +301,7 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
             summary.failed += 1
             summary.failures.append(dead.record)
         if planned.restorable:  # under this lock: nothing can record them meanwhile
-            store.restore(planned.restorable)
+            store.restore(planned.restorable.values())
         summary.failed_kept = planned.failed_kept
         if on_plan is not None:
             on_plan(planned)

@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -115,23 +115,26 @@ class RunStore:
         """Move every record of ``run_ids`` from ``runs.jsonl`` to ``stale.jsonl``; the number moved. For records
         that no longer describe a run of their suite (made before a default changed): they leave the leaderboard
         but are kept."""
-        return self._move(RUNS_FILE, STALE_FILE, run_ids)
-
-    def restore(self, run_ids: Collection[str]) -> int:
-        """Move every record of ``run_ids`` from ``stale.jsonl`` back to ``runs.jsonl``; the number moved. For
-        runs set aside when their suite was edited, taken back once the edit is undone."""
-        return self._move(STALE_FILE, RUNS_FILE, run_ids)
-
-    def _move(self, source: str, target: str, run_ids: Collection[str]) -> int:
-        """The lines are appended and synced to ``target`` (a torn last line there cut off first) before
-        ``source`` is atomically replaced by the rest, so a crash in between leaves a record in both files, never
-        in neither."""
         wanted = set(run_ids)
+        return self._move(RUNS_FILE, STALE_FILE, lambda record: record["run_id"] in wanted)
+
+    def restore(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Move ``records``, as read from ``stale.jsonl`` (one per run), back to ``runs.jsonl``; the number moved.
+        For runs set aside when their suite was edited, taken back once the edit is undone: only the record
+        chosen, so that the records of the run made with another version of a plugin stay aside for that
+        version's return (the record that counts is a run's first success)."""
+        chosen = {record["run_id"]: record for record in records}
+        return self._move(STALE_FILE, RUNS_FILE, lambda record: chosen.get(record["run_id"]) == record)
+
+    def _move(self, source: str, target: str, goes_if: Callable[[dict[str, Any]], bool]) -> int:
+        """Move the records ``goes_if`` picks. The lines are appended and synced to ``target`` (a torn last line
+        there cut off first) before ``source`` is atomically replaced by the rest, so a crash in between leaves a
+        record in both files, never in neither."""
         with self._locked():
             if not (self.directory / source).exists():
                 return 0
             lines = (self.directory / source).read_bytes().splitlines(keepends=True)
-            goes = [_run_id(line) in wanted for line in lines]
+            goes = [(record := _record(line)) is not None and goes_if(record) for line in lines]
             moved = [line for line, go in zip(lines, goes, strict=True) if go]
             if not moved:
                 return 0
@@ -327,13 +330,13 @@ def _quick_run_id(line: bytes) -> str | None:
     return match.group(1).decode() if match else None
 
 
-def _run_id(line: bytes) -> str | None:
-    """The run_id of a record line; None for a blank, torn or foreign line (kept where it is)."""
+def _record(line: bytes) -> dict[str, Any] | None:
+    """The record of a line; None for a blank, torn or foreign line (kept where it is)."""
     try:
         record = json.loads(line)
     except ValueError:
         return None
-    return record["run_id"] if _is_record(record) else None
+    return record if _is_record(record) else None
 
 
 def _cut_torn_tail(fd: int) -> None:
@@ -351,7 +354,7 @@ def _cut_torn_tail(fd: int) -> None:
             end = start + newline + 1
             break
         end = start
-    if _run_id(os.pread(fd, size - end, end)) is None:
+    if _record(os.pread(fd, size - end, end)) is None:
         os.truncate(fd, end)
     else:
         os.write(fd, b"\n")
