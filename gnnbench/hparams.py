@@ -77,8 +77,16 @@ def check_entry(entry: Entry, task_cls: type) -> None:
     """The entry's ``defaults`` and each of its ``dataset_defaults`` mappings hold only keys a suite could set,
     of the declared types: they are hashed into run ids, so a misspelt key must not be ignored silently, nor a
     mistyped value fail every run; ``added_hparams`` names constructor arguments with an off value. Training keys
-    depend on the task, so this runs when a suite resolves."""
+    depend on the task, so this runs when a suite resolves. The constructor takes every argument the task fills
+    from the data (``model_args``)."""
     params = constructor_params(entry.obj)
+    signature = inspect.signature(entry.obj.__init__).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.values())
+    for name in task_cls.model_args:
+        if name not in signature and not takes_any:
+            raise HparamError(name, f"model '{entry.name}' ({defined_in(entry.obj)}) takes no '{name}'; task "
+                                    f"'{task_cls.name}' builds its models with {', '.join(task_cls.model_args)} "
+                                    "(filled in from the data)")
     sources = {"defaults": entry.defaults,
                **{f"dataset_defaults[{d!r}]": values for d, values in entry.dataset_defaults.items()}}
     for name in added_hparams(entry.obj):
@@ -111,10 +119,7 @@ def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset:
     resolved = {**base, **overrides}
     missing = [n for n in params if n not in resolved]
     if missing:
-        sizes = {"in_channels", "out_channels"} <= set(inspect.signature(entry.obj.__init__).parameters)
-        raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)" + (
-            "" if sizes else "; its constructor must take the data's sizes as in_channels and out_channels "
-                             "(filled in by the task)"))
+        raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)")
     off = {name: params[name].default for name in added_hparams(entry.obj)}
     off |= {k: v for k, v in optional_training_keys(entry, task_cls).items() if k not in base}
     return {k: v for k, v in as_declared(entry.obj, resolved, train).items() if not (k in off and v == off[k])}

@@ -306,15 +306,20 @@ def test_a_misspelt_task_in_a_registration_is_named_where_the_suite_uses_the_mod
                                   "did you mean 'node_classification'?")
 
 
-def test_a_constructor_without_in_and_out_channels_is_told_their_names(write_suite, tmp_path, monkeypatch):
+@pytest.mark.parametrize("arguments", ["num_features: int, num_classes: int", "hidden_channels: int = 64"])
+def test_a_constructor_without_in_and_out_channels_is_told_their_names(write_suite, tmp_path, monkeypatch,
+                                                                       arguments):
+    """Refused where the suite names the model, also when every argument it does take has a default (the
+    suite resolves, and each run would fail building it)."""
     monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
     (tmp_path / "mine.py").write_text(PLUGIN.format(name="sizes", registration="").replace(
-        "in_channels: int, out_channels: int", "num_features: int, num_classes: int"))
+        "in_channels: int, out_channels: int, hidden_channels: int = 64", arguments))
     with pytest.raises(ConfigError) as info:
         load_suite(write_suite(SUITE % "sizes"))
-    assert info.value.message.endswith("model 'sizes' needs hyperparameter 'num_features' (no default); its "
-                                       "constructor must take the data's sizes as in_channels and out_channels "
-                                       "(filled in by the task)")
+    assert info.value.key == "experiments[0].models[0]"
+    assert info.value.message == (f"model 'sizes' ({tmp_path / 'mine.py'}:Mine) takes no 'in_channels'; task "
+                                  "'node_classification' builds its models with in_channels, out_channels (filled "
+                                  "in from the data)")
 
 
 def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(documented, write_suite, tmp_path, capsys,

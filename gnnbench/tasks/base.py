@@ -225,6 +225,9 @@ class Task(ABC):
     Options: ClassVar[type]
     #: Message-passing backends the task can hand its models (``gnnbench.kernels``); others fail validation.
     kernels: ClassVar[tuple[str, ...]] = ("scatter",)
+    #: The constructor arguments :meth:`run` fills from the data: a model whose constructor takes none of one is
+    #: refused where a suite names it, not in each of its runs.
+    model_args: ClassVar[tuple[str, ...]] = ("in_channels", "out_channels")
 
     def __init__(self, options: Any, scenario: Scenario | None = None) -> None:
         self.options = options  # an instance of the task's ``Options``
@@ -334,6 +337,9 @@ def task_class_problem(name: str, cls: Any) -> str | None:
     if getattr(cls, "unit", None) not in (*UNITS, None):
         return (f"has unit = {getattr(cls, 'unit', None)!r}; expected 'fraction' (a metric in [0, 1], shown in "
                 "percent), '' (shown as recorded) or None (the unit the metric's name implies)")
+    if not (isinstance(getattr(cls, "model_args", None), tuple) and all(isinstance(a, str) for a in cls.model_args)):
+        return (f"has model_args = {getattr(cls, 'model_args', None)!r}; expected a tuple of the constructor "
+                "arguments its run fills from the data, e.g. ('in_channels', 'out_channels')")
     if not dataclasses.is_dataclass(getattr(cls, "Options", None)) or not isinstance(cls.Options, type):
         return ("has no Options; expected a dataclass of the options a suite's task: mapping sets (one without "
                 "fields where there are none)")

@@ -92,6 +92,8 @@ class ArchitectureSearch(Task):
     #: children's training (GraphNAS's child defaults)
     train_hparams = {"lr": 0.005, "weight_decay": 5e-4}
     Options = SearchOptions
+    #: its entries are search algorithms, built from their hyperparameters alone
+    model_args = ()
 
     def __init__(self, options: Any, scenario: Any = None) -> None:
         super().__init__(options, scenario)

@@ -195,6 +195,8 @@ class TemporalLinkPrediction(Task):
     direction = "max"
     train_hparams = {"lr": 1e-4, "weight_decay": 0.0}
     Options = TemporalLinkOptions
+    #: a memory holds a row per node of the stream
+    model_args = ("in_channels", "out_channels", "num_nodes")
 
     def label(self) -> str:
         return f"{self.name}({self.options.setting},{self.options.negatives})"
