@@ -57,6 +57,12 @@ def where(exc: BaseException) -> str:
     return f"{frame.filename}:{frame.lineno}"
 
 
+def raised(exc: BaseException) -> str:
+    """``Type: message (at path.py:line)``: an exception a plugin's own code raised (importing it, or a hook
+    checking a suite), in one line that says where, rather than a traceback in the middle of a suite's checks."""
+    return f"{type(exc).__name__}: {exc} (at {where(exc)})"
+
+
 def _library_file(path: Path) -> bool:
     if path.is_relative_to(files.PACKAGE):
         return False

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
-from gnnbench.errors import GnnbenchError, did_you_mean, where
+from gnnbench.errors import GnnbenchError, did_you_mean, raised
 
 T = TypeVar("T")
 
@@ -347,4 +347,4 @@ def _import_errors(plugin: str) -> Iterator[None]:
     except SyntaxError as exc:  # its message names the file and line
         raise RegistryError(f"{plugin} cannot be imported: {type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # at the line that raised: the plugin's, or a module's it imports
-        raise RegistryError(f"{plugin} cannot be imported: {type(exc).__name__}: {exc} (at {where(exc)})") from exc
+        raise RegistryError(f"{plugin} cannot be imported: {raised(exc)}") from exc

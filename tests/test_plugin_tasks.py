@@ -132,3 +132,74 @@ def test_a_task_s_misspelt_metric_is_named_with_the_file_that_set_it(documented,
     summary = driver.run(load_suite(path), RunStore(tmp_path / "results" / "misspelt"), LocalExecutor())
     message = summary.failures[0]["error"]["message"]
     assert f"the task's metric = 'macrof1', set by {tmp_path / 'my_tasks.py'}:NodeMacroF1" in message
+
+
+HOOKS = """\
+from dataclasses import dataclass
+from torch import nn
+from gnnbench import register_model, register_scenario, register_task
+from gnnbench.data.scenarios import LabelScenario
+from gnnbench.tasks.node import NodeClassification
+
+@register_model("hooked", tasks=("hooked_task",))
+class Hooked(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+
+    @staticmethod
+    def check_hparams(hparams, device):
+        {model}
+
+@register_task("hooked_task", like="node_classification")
+class HookedTask(NodeClassification):
+    name = "hooked_task"
+
+    @classmethod
+    def check_run(cls, options, dataset, hparams, seed):
+        {run}
+
+    def check_data(self, data):
+        {data}
+
+@register_scenario("hooked_scenario", tasks=("hooked_task",))
+@dataclass(frozen=True)
+class HookedScenario(LabelScenario):
+    name = "hooked_scenario"
+
+    def __post_init__(self):
+        {scenario}
+
+    def perturb(self, y, classes, generator):
+        return y, None, {{}}
+"""
+
+
+@pytest.mark.parametrize(("hook", "key", "message"), [
+    ("model", "models[0]", "model 'hooked' failed checking a run on dataset 'Cora': KeyError: 'hidden'"),
+    ("run", "task", "task 'hooked_task' failed checking a run on dataset 'Cora': TypeError: bad"),
+    ("data", "datasets[0]", "task 'hooked_task' failed checking dataset 'Cora': TypeError: bad"),
+    ("scenario", "scenario[0]", "scenario 'hooked_scenario' failed checking its options: TypeError: bad"),
+])
+def test_a_plugin_hook_s_own_bug_is_one_line_naming_its_line_at_its_key(fresh_tasks, monkeypatch, write_suite,
+                                                                        tmp_path, hook, key, message):
+    """A hook that should refuse with a ValueError but fails otherwise (a KeyError, a TypeError) ends the
+    suite's checks with one located line, as a plugin that cannot be imported does, not a traceback."""
+    from gnnbench.registry import MODELS, SCENARIOS
+
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    monkeypatch.setattr(SCENARIOS, "_entries", dict(SCENARIOS._entries))
+    bugs = {"model": "return hparams['hidden']", "run": "raise TypeError('bad')", "data": "raise TypeError('bad')",
+            "scenario": "raise TypeError('bad')"}
+    code = HOOKS.format(**{part: bugs[part] if part == hook else "pass" for part in bugs})
+    (tmp_path / "hooks.py").write_text(code)
+    line = next(n for n, text in enumerate(code.splitlines(), 1) if bugs[hook] in text)
+    path = write_suite("""\
+        name: hooked
+        plugins: [hooks.py]
+        defaults: {seeds: 1, epochs: 1}
+        experiments: [{task: hooked_task, datasets: [Cora], models: [hooked], scenario: [hooked_scenario]}]
+        """)
+    with pytest.raises(ConfigError) as info:
+        driver.prepare(load_suite(path), RunStore(tmp_path / "results"), False, None, devices=False)
+    assert info.value.key == f"experiments[0].{key}"
+    assert info.value.message == f"{message} (at {tmp_path / 'hooks.py'}:{line})"

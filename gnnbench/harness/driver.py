@@ -17,7 +17,7 @@ import torch
 from torch_geometric import seed_everything
 
 from gnnbench.data.digest import data_sha256_or_none
-from gnnbench.errors import ConfigError, GnnbenchError
+from gnnbench.errors import ConfigError, GnnbenchError, raised
 from gnnbench.harness.env import host_environment, plugin_sources
 from gnnbench.harness.executors import ProcessDied, worker_failure
 from gnnbench.harness.runner import device_problem
@@ -266,12 +266,15 @@ def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices
                               f"dataset '{name}' ({defined_in(DATASETS.get(name).obj)}) could not load: "
                               f"{type(exc).__name__}: {exc}") from exc
         for s in under.values():
+            key = suite.dataset_keys.get((s.experiment, name))
             try:
                 s.build_task().check_data(data)
-            except GnnbenchError as exc:
-                raise ConfigError(str(suite.path), suite.dataset_keys.get((s.experiment, name)),
-                                  f"task '{s.task}' cannot run on dataset '{name}' "
-                                  f"({defined_in(DATASETS.get(name).obj)}): {exc}") from None
+            except (GnnbenchError, ValueError) as exc:  # a plugin task may refuse as its other hooks do
+                raise ConfigError(str(suite.path), key, f"task '{s.task}' cannot run on dataset '{name}' "
+                                                        f"({defined_in(DATASETS.get(name).obj)}): {exc}") from None
+            except Exception as exc:  # its own bug: one located line
+                raise ConfigError(str(suite.path), key, f"task '{s.task}' failed checking dataset '{name}': "
+                                                        f"{raised(exc)}") from exc
         del data  # before the next dataset loads
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from gnnbench import hparams as hp
-from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean
+from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean, raised
 from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
 from gnnbench.kernels import BACKENDS, model_kernels, require
@@ -376,6 +376,7 @@ class _Expander:
         check_model = getattr(entry.obj, "check_hparams", None)
         for point in grid:
             for (dataset, (hparams, config)), seed in itertools.product(point.items(), seeds):
+                checking = task_key  # whose hook runs: a plugin's own bug in it is located there
                 try:
                     task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
                     if unread := {k: why for k, why in task_cls.unread_hparams(hparams).items() if k in chosen}:
@@ -384,6 +385,7 @@ class _Expander:
                             raise hp.HparamError(key, f"task '{task}' does not read '{key}' here: {unread[key]}; "
                                                       "remove it")
                     if check_model is not None:
+                        checking = model_key
                         _model_check(check_model, hp.as_built(entry.obj, hparams), device)
                 except hp.HparamError as exc:
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
@@ -393,6 +395,10 @@ class _Expander:
                     raise self.fail(seed_key(seed), f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
                 except ValueError as exc:
                     raise self.fail(task_key, f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
+                except Exception as exc:
+                    which = f"model '{model}'" if checking == model_key else f"task '{task}'"
+                    raise self.fail(checking, f"{which} failed checking a run on dataset '{dataset}': "
+                                              f"{raised(exc)}") from exc
 
     def named(self, value: Any, key: str, registry: Registry[Any], expected: str
               ) -> tuple[Entry[Any], dict[str, Any], str]:
@@ -452,6 +458,8 @@ class _Expander:
             raise self.fail(_join(key, exc.key), str(exc)) from None
         except ValueError as exc:  # rejecting a value, or a combination of values
             raise self.fail(_join(key, next(iter(options))) if len(options) == 1 else key, str(exc)) from None
+        except Exception as exc:  # a plugin's own bug in checking them
+            raise self.fail(key, f"{what} failed checking its options: {raised(exc)}") from exc
 
     def datasets(self, value: Any, key: str, task: str) -> dict[str, str]:
         """Each dataset name with its key path, in the order given."""
