@@ -3,6 +3,8 @@ and EdgeBank's scores against a hand computation."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -49,6 +51,19 @@ def test_bad_stream_files_name_the_file_and_what_was_expected(tmp_path) -> None:
     (tmp_path / "snap.txt").write_text("1 2\n")
     with pytest.raises(DataError, match="snap.txt: expected 3 columns"):
         load_snap(tmp_path / "snap.txt")
+
+
+def test_fractional_times_are_refused_naming_the_file_not_truncated_nor_left_to_fail_the_task(tmp_path) -> None:
+    """A memory model keeps integer times: DyGLib times of whole values load as integers, fractional ones are
+    refused where they are read, not by the task's stream check pointing at ``stream()``."""
+    pd.DataFrame({"u": [1, 2, 3], "i": [2, 3, 1], "ts": [0.0, 1.5, 3.25], "label": 0}).to_csv(tmp_path / "ml_f.csv")
+    with pytest.raises(DataError) as info:
+        load_dyglib(tmp_path, "f")
+    assert str(info.value) == (f"{tmp_path / 'ml_f.csv'} (column ts): t holds fractional times (2 events; first: "
+                               "event 1 as given, t=1.5); expected whole times: scale them to a finer whole unit "
+                               "(seconds to milliseconds: t * 1000)")
+    whole = stream(torch.tensor([0, 1]), torch.tensor([1, 0]), torch.tensor([3.0, 2.0]))
+    assert whole.t.dtype == torch.long and whole.t.tolist() == [2, 3]
 
 
 def test_snap_and_jodie_files_load_as_time_sorted_streams(tmp_path) -> None:
@@ -179,6 +194,25 @@ def test_chronological_split_and_hidden_nodes() -> None:
     assert "inductive" in split.description and "negatives=random(seed=0,k=3)" in split.description
     view = hide_test(split)  # what a training protocol gets: the stream stops after validation
     assert view.full.num_events == b and set(view.ranges) == set(view.negatives) == {"val"}
+
+
+@pytest.mark.parametrize(("data", "options", "message"), [
+    (stream(torch.arange(100) % 7, (torch.arange(100) + 1) % 7, torch.arange(100) // 20), {},
+     "the test period holds no events: the time quantiles of val_fraction=0.15 and test_fraction=0.15 split the "
+     "stream's 5 distinct times at events 80 and 100 of 100"),
+    (periodic_stream(num_pairs=20, periods=10), {"setting": "inductive", "new_node_fraction": 0.0},
+     "setting 'inductive' scores no validation event: none of its 30 events has an endpoint unseen in training "
+     "(new_node_fraction=0.0 hid 0 nodes)"),
+    (periodic_stream(num_pairs=20, periods=10), {"new_node_fraction": 0.95},
+     "no training events: each of the 140 events of the training period touches one of the 38 nodes hidden"),
+])
+def test_a_split_that_trains_or_scores_nothing_is_refused_before_any_run(data, options, message) -> None:
+    """Not a crash after training (nothing to score), nor a run recorded ok that trained on no event."""
+    task = TemporalLinkPrediction(TemporalLinkOptions(**options))
+    with pytest.raises(DataError, match=re.escape(message)):
+        task.check_data(data)
+    with pytest.raises(DataError, match=re.escape(message)):
+        task.split(data)
 
 
 def hand_stream() -> TemporalData:

@@ -36,7 +36,16 @@ DYGLIB_COLUMNS = ("u", "i", "ts")
 
 
 def stream(src: Tensor, dst: Tensor, t: Tensor, msg: Tensor | None = None) -> TemporalData:
-    """Events sorted by time (stable) with node ids renumbered to ``0..N-1``; zero ``msg`` when none is given."""
+    """Events sorted by time (stable) with node ids renumbered to ``0..N-1``; zero ``msg`` when none is given.
+    Times are integers (a memory model's last-update times are: PyG's ``TGNMemory``); whole floats are made
+    integers, fractional ones refused rather than truncated."""
+    if t.is_floating_point():
+        if (fractional := torch.nonzero(t != t.round()).flatten()).numel():
+            first, count = int(fractional[0]), fractional.numel()
+            raise DataError(f"t holds fractional times ({count} event{'s' * (count > 1)}; first: event {first} as "
+                            f"given, t={float(t[first])!r}); expected whole times: scale them to a finer whole unit "
+                            "(seconds to milliseconds: t * 1000)")
+        t = t.long()
     _, inverse = torch.unique(torch.cat([src, dst]), return_inverse=True)
     src, dst = inverse[:src.numel()], inverse[src.numel():]
     if msg is None:
@@ -69,7 +78,6 @@ def load_dyglib(root: str | Path, name: str) -> TemporalData:
         raise DataError(f"{csv}: missing column(s) {', '.join(missing)}; expected u, i, ts (and idx for features)")
     src, dst = (torch.tensor(frame[c].to_numpy(np.int64)) for c in ("u", "i"))
     t = torch.tensor(frame["ts"].to_numpy(np.float64))
-    t = t.long() if bool((t == t.round()).all()) else t
     features = csv.with_suffix(".npy")
     msg = None
     if features.is_file():
@@ -81,7 +89,10 @@ def load_dyglib(root: str | Path, name: str) -> TemporalData:
             raise DataError(f"{features}: expected a 2-d array with a row for every idx of {csv} "
                             f"(max idx {idx.max()}), got shape {table.shape}")
         msg = torch.from_numpy(table[idx]).float()
-    return stream(src, dst, t, msg)
+    try:
+        return stream(src, dst, t, msg)
+    except DataError as exc:  # fractional times: the file to scale
+        raise DataError(f"{csv} (column ts): {exc}") from None
 
 
 def load_jodie(root: str | Path, name: str) -> TemporalData:

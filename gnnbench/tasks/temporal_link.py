@@ -47,6 +47,7 @@ from torch import Tensor, nn
 from torch_geometric.data import TemporalData
 
 from gnnbench import hparams as hp
+from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
 from gnnbench.tasks.data_checks import check_stream
@@ -202,8 +203,10 @@ class TemporalLinkPrediction(Task):
         return f"{self.name}({self.options.setting},{self.options.negatives})"
 
     def check_data(self, data: TemporalData) -> None:
-        """An event stream sorted by time (:func:`~gnnbench.tasks.data_checks.check_stream`): it is split by time."""
+        """An event stream sorted by time (:func:`~gnnbench.tasks.data_checks.check_stream`): it is split by time,
+        into events to train on and events to score in each split (:meth:`partition`)."""
         check_stream(data)
+        self.partition(data)
 
     def run(self, entry: Entry, data: TemporalData, hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> dict:
@@ -227,28 +230,53 @@ class TemporalLinkPrediction(Task):
                      **{f"num_{s}_scored": int(m.sum()) for s, m in split.scored.items()}},
         }
 
-    def split(self, data: TemporalData) -> StreamSplit:
-        """Chronological ranges, the training events without hidden nodes, scored events and fixed negatives."""
+    def partition(self, data: TemporalData
+                  ) -> tuple[TemporalData, dict[str, tuple[int, int]], dict[str, Tensor], int]:
+        """The training events (without hidden nodes), each evaluation split's range of the stream and its scored
+        events, and the number of hidden nodes. Refused when one of them is empty: a run would train on nothing,
+        or fail after training with nothing to score. A stream of few distinct times is split at its times, not
+        at 70/15/15 % of its events, which can leave a split empty."""
         opts: TemporalLinkOptions = self.options
         a, b = chronological_bounds(data.t, opts.val_fraction, opts.test_fraction)
+        if empty := [name for name, size in (("training", a), ("validation", b - a), ("test", data.num_events - b))
+                     if size == 0]:
+            raise DataError(f"the {empty[0]} period holds no events: the time quantiles of val_fraction="
+                            f"{opts.val_fraction} and test_fraction={opts.test_fraction} split the stream's "
+                            f"{torch.unique(data.t).numel()} distinct times at events {a} and {b} of "
+                            f"{data.num_events}; expected events in every period (change the fractions)")
         hidden = hidden_nodes(data, a, opts.new_node_fraction, opts.split_seed)
         keep = ~(torch.isin(data.src[:a], hidden) | torch.isin(data.dst[:a], hidden))
         train = data[torch.nonzero(keep).view(-1)]
+        if train.num_events == 0:
+            raise DataError(f"no training events: each of the {a} events of the training period touches one of the "
+                            f"{hidden.numel()} nodes hidden from training (new_node_fraction="
+                            f"{opts.new_node_fraction}); lower new_node_fraction")
         seen = torch.zeros(data.num_nodes, dtype=torch.bool)
         seen[train.src], seen[train.dst] = True, True
         ranges = {"val": (a, b), "test": (b, data.num_events)}
-        scored, negatives, fallbacks = {}, {}, {}
+        scored = {name: (~seen[data.src[start:end]] | ~seen[data.dst[start:end]]) if opts.setting == "inductive"
+                  else torch.ones(end - start, dtype=torch.bool) for name, (start, end) in ranges.items()}
+        for name, mask in scored.items():
+            if not mask.any():
+                period = "validation" if name == "val" else name
+                raise DataError(f"setting 'inductive' scores no {period} event: none of its {mask.numel()} events has "
+                                f"an endpoint unseen in training (new_node_fraction={opts.new_node_fraction} hid "
+                                f"{hidden.numel()} nodes); raise new_node_fraction, or use setting: transductive")
+        return train, ranges, scored, hidden.numel()
+
+    def split(self, data: TemporalData) -> StreamSplit:
+        """:meth:`partition`'s events, with the fixed negatives of each scored event."""
+        opts: TemporalLinkOptions = self.options
+        train, ranges, scored, hidden = self.partition(data)
+        a = ranges["val"][0]
+        negatives, fallbacks = {}, {}
         for name, (start, end) in ranges.items():
-            if opts.setting == "inductive":
-                scored[name] = ~seen[data.src[start:end]] | ~seen[data.dst[start:end]]
-            else:
-                scored[name] = torch.ones(end - start, dtype=torch.bool)
             negs, fell_back = sample_negatives(data, start, end, a, opts.negatives, opts.mrr_negatives,
                                                opts.negative_seed)
             negatives[name] = negs[scored[name]]
             fallbacks[name] = int(fell_back[scored[name]].sum())  # unscored events' negatives are never used
         description = (f"chronological(val={opts.val_fraction},test={opts.test_fraction}),{opts.setting},"
-                       f"hidden_nodes={hidden.numel()}(seed={opts.split_seed}),negatives={opts.negatives}"
+                       f"hidden_nodes={hidden}(seed={opts.split_seed}),negatives={opts.negatives}"
                        f"(seed={opts.negative_seed},k={opts.mrr_negatives})")
         return StreamSplit(full=data, train=train, ranges=ranges, scored=scored, negatives=negatives,
                            fallbacks=fallbacks, train_dst=torch.unique(train.dst), description=description)
