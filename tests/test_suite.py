@@ -155,6 +155,43 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf_top2input, "
      "hparams: {test_time_steps: 2}}]}]\n", "experiments[0].models[0].hparams.test_time_steps",
      "test_time_steps must be >= 3 (inference reads steps 2..T-1), got 2"),
+    # counts and sizes of the methods' own names (num_*, *_size, *_layers): a blind model recorded ok, or one
+    # model under two run ids (gin_layers 0 builds the one layer of gin_layers 1)
+    ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream], models: [{name: todyformer, hparams: "
+     "{num_patches: 0}}]}]\n", "experiments[0].models[0].hparams.num_patches",
+     "'num_patches' is a count: expected at least 1, got 0"),
+    ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream], models: [{name: todyformer, hparams: "
+     "{patch_size: -4}}]}]\n", "experiments[0].models[0].hparams.patch_size",
+     "'patch_size' is a size: expected at least 1, got -4"),
+    ("name: s\nexperiments: [{task: sat_solving, datasets: [SAT-3SAT], models: [{name: neuroback, hparams: "
+     "{gin_layers: 0}}]}]\n", "experiments[0].models[0].hparams.gin_layers",
+     "'gin_layers' is a count: expected at least 1, got 0"),
+    ("name: s\nexperiments: [{task: sat_solving, datasets: [SAT-3SAT], models: [{name: neuroback, hparams: "
+     "{patches: -1}}]}]\n", "experiments[0].models[0].hparams.patches",
+     "patches counts each node's tokens: expected at least 1, got -1"),
+    ("name: s\nexperiments: [{task: architecture_search, datasets: [nasbench-cora], models: [{name: graphnas, "
+     "hparams: {controller_lr: -0.1}}]}]\n", "experiments[0].models[0].hparams.controller_lr",
+     "expected a learning rate of at least 0 for 'controller_lr', got -0.1"),
+    ("name: s\nexperiments: [{task: architecture_search, datasets: [nasbench-cora], models: [{name: graphnas, "
+     "hparams: {tanh_constant: 0.0}}]}]\n", "experiments[0].models[0].hparams.tanh_constant",
+     "tanh_constant scales the policy's logits: expected a positive number, got 0.0"),
+    ("name: s\nexperiments: [{task: architecture_search, datasets: [nasbench-cora], models: [{name: agnn, "
+     "hparams: {max_redraws: 0}}]}]\n", "experiments[0].models[0].hparams.max_redraws",
+     "max_redraws (draws per child, the first included) must be >= 1, got 0"),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: kpath, hparams: "
+     "{contrast_weight: -0.5}}]}]\n", "experiments[0].models[0].hparams.contrast_weight",
+     "contrast_weight weighs the contrastive term (0: off): expected at least 0, got -0.5"),
+    # a model's setting that its other settings leave unread: another run id for the same runs
+    ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream], models: [{name: todyformer, hparams: "
+     "{node2vec_epochs: [5, 50]}}]}]\n", "experiments[0].models[0].hparams.node2vec_epochs",
+     "model 'todyformer' does not read 'node2vec_epochs' here: node2vec_dim is 0 (no positional encoding is "
+     "fitted); remove it"),
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: kpath, hparams: "
+     "{drop_rate: 0.5}}]}]\n", "experiments[0].models[0].hparams.drop_rate",
+     "model 'kpath' does not read 'drop_rate' here: contrast_weight is 0 (no contrastive term); remove it"),
+    ("name: s\nexperiments: [{task: architecture_search, datasets: [nasbench-cora], models: [{name: graphnas, "
+     "hparams: {reward: accuracy, top_k: 5}}]}]\n", "experiments[0].models[0].hparams.top_k",
+     "model 'graphnas' does not read 'top_k' here: reward is 'accuracy' (no shaping); remove it"),
     # where the mistake is: the repeated scenario, the unknown name (not its grid's first value), the empty name
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], scenario: [null, none]}]\n",
      "experiments[0].scenario[1]", "scenario none is listed twice (at [0] too)"),
@@ -411,7 +448,7 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "'temperature' divides or bounds a scale: expected a positive number, got 0"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: dgmlp, hparams: {mlp_layers: 0}}]}]\n", "experiments[0].models[0].hparams.mlp_layers",
-     "mlp_layers must be >= 1, got 0"),
+     "'mlp_layers' is a count: expected at least 1, got 0"),
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
      " models: [{name: kpath, hparams: {k: 0}}]}]\n", "experiments[0].models[0].hparams.k",
      "k (the longest path) must be >= 1, got 0"),
@@ -428,7 +465,7 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "expected one of 'all', 'shortest', 'one_shortest'"),
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
      " models: [{name: sir_gcn, hparams: {readout_layers: 0}}]}]\n", "experiments[0].models[0].hparams.readout_layers",
-     "readout_layers must be >= 1, got 0"),
+     "'readout_layers' is a count: expected at least 1, got 0"),
     ("name: s\nexperiments: [{task: sat_solving, datasets: [SAT-3SAT],"
      " models: [{name: neuroback, hparams: {patches: 5}}]}]\n", "experiments[0].models[0].hparams.patches",
      "hidden_channels (48) must be divisible by patches (5)"),

@@ -366,27 +366,33 @@ class _Expander:
                  grid: list[dict[str, tuple[dict[str, Any], str]]], chosen: set[str], seeds: list[int],
                  seed_key: Callable[[int], str], device: str) -> None:
         """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run`, sets no
-        hyperparameter the task leaves unread (:meth:`Task.unread_hparams`), and passes the
-        model's ``check_hparams(hparams, device)`` where it has one (given every constructor argument, those a run
-        leaves out included); the error names the hyperparameter's key when the suite set it (``chosen``), the
-        model's when a default is at fault, else the task's."""
+        hyperparameter the task or the model leaves unread (:meth:`Task.unread_hparams`, a model's static
+        ``unread_hparams(hparams)``), and passes the model's ``check_hparams(hparams, device)`` where it has one
+        (the model's hooks are given every constructor argument, those a run leaves out included); the error
+        names the hyperparameter's key when the suite set it (``chosen``), the model's when a default is at
+        fault, else the task's."""
         task_cls = TASKS.get(task).obj
         task_options = task_cls.Options(**options)
         entry = MODELS.get(model)
         check_model = getattr(entry.obj, "check_hparams", None)
+        model_unread = getattr(entry.obj, "unread_hparams", None)
         for point in grid:
             for (dataset, (hparams, config)), seed in itertools.product(point.items(), seeds):
                 checking = task_key  # whose hook runs: a plugin's own bug in it is located there
                 try:
                     task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
-                    if unread := {k: why for k, why in task_cls.unread_hparams(hparams).items() if k in chosen}:
+                    unread = {k: (f"task '{task}'", why) for k, why in task_cls.unread_hparams(hparams).items()}
+                    checking = model_key
+                    built = hp.as_built(entry.obj, hparams)
+                    if model_unread is not None:
+                        unread |= {k: (f"model '{model}'", why) for k, why in model_unread(built).items()}
+                    if unread := {k: reader for k, reader in unread.items() if k in chosen}:
                         default = hp.defaults(entry, task_cls, dataset)  # at it, a setting makes no other run
-                        if key := next((k for k in unread if hparams[k] != default.get(k)), None):
-                            raise hp.HparamError(key, f"task '{task}' does not read '{key}' here: {unread[key]}; "
-                                                      "remove it")
+                        if key := next((k for k in unread if k in built and built[k] != default.get(k)), None):
+                            reader, why = unread[key]
+                            raise hp.HparamError(key, f"{reader} does not read '{key}' here: {why}; remove it")
                     if check_model is not None:
-                        checking = model_key
-                        _model_check(check_model, hp.as_built(entry.obj, hparams), device)
+                        _model_check(check_model, built, device)
                 except hp.HparamError as exc:
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
                     key = _join(model_key, f"hparams.{exc.key}") if exc.key in chosen else model_key

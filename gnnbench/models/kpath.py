@@ -220,6 +220,15 @@ class KPathGNN(nn.Module):
         if not hparams["temperature"] > 0:
             raise HparamError("temperature", f"the contrastive temperature must be positive, got "
                                              f"{hparams['temperature']}")
+        if hparams["contrast_weight"] < 0:
+            raise HparamError("contrast_weight", f"contrast_weight weighs the contrastive term (0: off): expected "
+                                                 f"at least 0, got {hparams['contrast_weight']}")
+
+    @staticmethod
+    def unread_hparams(hparams: Mapping[str, Any]) -> dict[str, str]:
+        """The contrastive term's settings while it is off: each would be another run id for the same runs."""
+        off = "contrast_weight is 0 (no contrastive term)"
+        return {} if hparams["contrast_weight"] else {"drop_rate": off, "temperature": off}
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, k: int = 3,
                  paths: PathKind = "all", max_paths_per_node: int | None = None, encode_distances: bool = True,

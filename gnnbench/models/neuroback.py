@@ -144,10 +144,16 @@ class NeuroBack(nn.Module):
 
     @staticmethod
     def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
-        """Widths the attention cannot split: a suite that sets one fails when it loads, naming the key. Each of
+        """Counts below their range, and widths the attention cannot split: a suite that sets one fails when it
+        loads, naming the key. Each of
         the ``heads`` GATv2 heads gets ``hidden_channels / heads`` channels; each node's vector is cut into
         ``patches`` tokens, each split among ``patch_heads`` heads."""
         hidden, patches = hparams["hidden_channels"], hparams["patches"]
+        if patches < 1:
+            raise HparamError("patches", f"patches counts each node's tokens: expected at least 1, got {patches}")
+        for key in ("graphtrans_blocks", "decode_blocks"):
+            if hparams[key] < 0:
+                raise HparamError(key, f"{key} is a count: expected at least 0, got {hparams[key]}")
         if hidden % hparams["heads"]:
             raise HparamError("heads", f"hidden_channels ({hidden}) must be divisible by heads ({hparams['heads']})")
         if hidden % patches:

@@ -145,10 +145,30 @@ class Todyformer(TemporalLinkModel):
                                ("node2vec_dim", "node2vec_dim > 0 feeds a positional encoding to the global encoder")):
                 if hparams[key]:
                     raise HparamError(key, f"{needs}, so it needs global_encoder: true")
-        if hparams["node2vec_dim"] and hparams["node2vec_context_size"] > hparams["node2vec_walk_length"]:
+        if hparams["node2vec_dim"] < 0:
+            raise HparamError("node2vec_dim", f"node2vec_dim is a width (0: no positional encoding): expected at "
+                                              f"least 0, got {hparams['node2vec_dim']}")
+        if not hparams["node2vec_dim"]:
+            return
+        if hparams["node2vec_context_size"] > hparams["node2vec_walk_length"]:
             raise HparamError("node2vec_context_size",
                               f"node2vec_context_size ({hparams['node2vec_context_size']}) must not exceed "
                               f"node2vec_walk_length ({hparams['node2vec_walk_length']})")
+        if hparams["node2vec_walks_per_node"] < 1:
+            raise HparamError("node2vec_walks_per_node", f"node2vec_walks_per_node is a count: expected at least 1, "
+                                                         f"got {hparams['node2vec_walks_per_node']}")
+        for key in ("node2vec_p", "node2vec_q"):
+            if not hparams[key] > 0:
+                raise HparamError(key, f"{key} weighs the walk's return and in-out moves: expected a positive "
+                                       f"number, got {hparams[key]}")
+
+    @staticmethod
+    def unread_hparams(hparams: Mapping[str, Any]) -> dict[str, str]:
+        """node2vec's settings without node2vec: each would be another run id for the same runs."""
+        if hparams["node2vec_dim"]:
+            return {}
+        return {key: "node2vec_dim is 0 (no positional encoding is fitted)" for key in hparams
+                if key.startswith("node2vec_") and key != "node2vec_dim"}
 
     def __init__(self, in_channels: int, out_channels: int, num_nodes: int, hidden_channels: int = 64,
                  time_channels: int = 32, num_patches: int = 8, patch_size: int = 32, num_blocks: int = 2,

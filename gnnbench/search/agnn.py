@@ -29,13 +29,15 @@ so a child is a real modification; ``batch_size`` is 10 (AutoGL's
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import torch
 
+from gnnbench.hparams import HparamError
 from gnnbench.registry import register_model
 from gnnbench.search.base import Proposal, SearchAlgorithm
-from gnnbench.search.policy import LSTMPolicy, Reinforce
+from gnnbench.search.policy import LSTMPolicy, Reinforce, check_controller
 from gnnbench.search.space import Arch, Space
 
 SEARCH = ("architecture_search",)
@@ -59,19 +61,27 @@ class AGNN(SearchAlgorithm):
                  controller_lr: float = 3.5e-4, baseline_decay: float = 0.95, entropy_coeff: float = 1e-4,
                  class_entropy: Literal["relative", "sum"] = "relative", max_redraws: int = 10,
                  parameter_sharing: bool = False) -> None:
-        if guide not in ("sample", "argmax"):
-            raise ValueError(f"guide must be 'sample' or 'argmax', got {guide!r}")
-        if class_entropy not in ("relative", "sum"):
-            raise ValueError(f"class_entropy must be 'relative' or 'sum', got {class_entropy!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if max_redraws < 1:
-            raise ValueError(f"max_redraws (draws per child, the first included) must be >= 1, got {max_redraws}")
+        self.check_hparams(locals())
         self.guide, self.batch_size, self.max_redraws = guide, batch_size, max_redraws
         self.policy_args = {"hidden": lstm_size, "temperature": temperature, "tanh_constant": tanh_constant}
         self.controller_lr, self.baseline_decay = controller_lr, baseline_decay
         self.entropy_coeff, self.class_entropy = entropy_coeff, class_entropy
         self.parameter_sharing = parameter_sharing
+
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        """Settings no search could use: a suite that sets one fails when it loads, naming the key."""
+        if hparams["guide"] not in ("sample", "argmax"):
+            raise HparamError("guide", f"guide must be 'sample' or 'argmax', got {hparams['guide']!r}")
+        if hparams["class_entropy"] not in ("relative", "sum"):
+            raise HparamError("class_entropy", f"class_entropy must be 'relative' or 'sum', got "
+                                               f"{hparams['class_entropy']!r}")
+        if hparams["batch_size"] < 1:
+            raise HparamError("batch_size", f"batch_size must be >= 1, got {hparams['batch_size']}")
+        if hparams["max_redraws"] < 1:
+            raise HparamError("max_redraws", f"max_redraws (draws per child, the first included) must be >= 1, got "
+                                             f"{hparams['max_redraws']}")
+        check_controller(hparams)
 
     def start(self, space: Space, generator: torch.Generator) -> None:
         super().start(space, generator)

@@ -25,14 +25,16 @@ At equal budget the final architecture is the best-validation child, like every 
 from __future__ import annotations
 
 from collections import deque
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
+from gnnbench.hparams import HparamError
 from gnnbench.registry import register_model
 from gnnbench.search.base import Proposal, SearchAlgorithm
-from gnnbench.search.policy import LSTMPolicy, Reinforce, Sample
+from gnnbench.search.policy import LSTMPolicy, Reinforce, Sample, check_controller
 from gnnbench.search.space import Space
 
 PAPER = "Gao et al., GraphNAS: Graph Neural Architecture Search with Reinforcement Learning (IJCAI 2020)"
@@ -51,13 +53,35 @@ class GraphNAS(SearchAlgorithm):
                  controller_lr: float = 3.5e-4, baseline_decay: float = 0.95, entropy_coeff: float = 1e-4,
                  top_k: int = 10, reward_clip: float = 0.5, reward: Literal["shaped", "accuracy"] = "shaped",
                  controller_update: Literal["summed", "graphnas"] = "summed", baseline_restart: int = 100) -> None:
-        if baseline_restart < 1:
-            raise ValueError(f"baseline_restart must be at least 1 (proposals per controller epoch), got "
-                             f"{baseline_restart}")
+        self.check_hparams(locals())
         self.policy_args = {"hidden": lstm_size, "temperature": temperature, "tanh_constant": tanh_constant}
         self.controller_lr, self.baseline_decay = controller_lr, baseline_decay
         self.entropy_coeff, self.top_k, self.reward_clip, self.reward = entropy_coeff, top_k, reward_clip, reward
         self.controller_update, self.baseline_restart = controller_update, baseline_restart
+
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        """Settings no search could use: a suite that sets one fails when it loads, naming the key."""
+        check_controller(hparams)
+        if hparams["top_k"] < 1:
+            raise HparamError("top_k", f"top_k counts the best accuracies the shaped reward averages: expected at "
+                                       f"least 1, got {hparams['top_k']}")
+        if not hparams["reward_clip"] > 0:
+            raise HparamError("reward_clip", f"reward_clip bounds the shaped reward: expected a positive number, got "
+                                             f"{hparams['reward_clip']}")
+        if hparams["baseline_restart"] < 1:
+            raise HparamError("baseline_restart", f"baseline_restart must be at least 1 (proposals per controller "
+                                                  f"epoch), got {hparams['baseline_restart']}")
+
+    @staticmethod
+    def unread_hparams(hparams: Mapping[str, Any]) -> dict[str, str]:
+        """The shaped reward's settings under the raw one, GraphNAS's restarts under the summed update."""
+        unread = {}
+        if hparams["reward"] == "accuracy":
+            unread |= dict.fromkeys(("top_k", "reward_clip"), "reward is 'accuracy' (no shaping)")
+        if hparams["controller_update"] == "summed":
+            unread["baseline_restart"] = "controller_update is 'summed' (one baseline, never restarted)"
+        return unread
 
     def start(self, space: Space, generator: torch.Generator) -> None:
         super().start(space, generator)

@@ -12,13 +12,15 @@ current values of the fields they are about to replace.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gnnbench.hparams import HparamError
 from gnnbench.search.space import Arch, Space
 
 
@@ -130,4 +132,20 @@ class Reinforce:
         return -log_prob * self.update(reward)
 
 
-__all__ = ["LSTMPolicy", "Reinforce", "Sample"]
+def check_controller(hparams: Mapping[str, Any]) -> None:
+    """The settings of a REINFORCE-trained LSTM controller (AGNN's and GraphNAS's) that train it otherwise than
+    asked: logits scaled by a tanh constant not above 0 (0: a uniform policy; negative: the same family of
+    policies under another run id), an EMA decay outside [0, 1], an entropy bonus below 0 (a penalty on
+    exploring). Widths, the temperature and the learning rate follow the conventional ranges."""
+    if not hparams["tanh_constant"] > 0:
+        raise HparamError("tanh_constant", f"tanh_constant scales the policy's logits: expected a positive number, "
+                                           f"got {hparams['tanh_constant']}")
+    if not 0 <= hparams["baseline_decay"] <= 1:
+        raise HparamError("baseline_decay", f"baseline_decay is the reward baseline's moving-average decay: "
+                                            f"expected a number in [0, 1], got {hparams['baseline_decay']}")
+    if not hparams["entropy_coeff"] >= 0:
+        raise HparamError("entropy_coeff", f"entropy_coeff weighs the policy's entropy bonus: expected at least 0, "
+                                           f"got {hparams['entropy_coeff']}")
+
+
+__all__ = ["LSTMPolicy", "Reinforce", "Sample", "check_controller"]
