@@ -181,6 +181,14 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: kpath, hparams: "
      "{contrast_weight: -0.5}}]}]\n", "experiments[0].models[0].hparams.contrast_weight",
      "contrast_weight weighs the contrastive term (0: off): expected at least 0, got -0.5"),
+    # SAT options: a solver or policy listed twice pooled the same solves twice; a negative budget meant none
+    ("name: s\nexperiments: [{task: {name: sat_solving, solvers: [glucose4, glucose4]}, datasets: [SAT-3SAT], "
+     "models: [neuroback]}]\n", "experiments[0].task.solvers", "solvers lists glucose4 more than once"),
+    ("name: s\nexperiments: [{task: {name: sat_solving, policies: [default, default, neuroback]}, datasets: "
+     "[SAT-3SAT], models: [neuroback]}]\n", "experiments[0].task.policies", "policies lists default more than once"),
+    ("name: s\nexperiments: [{task: {name: sat_solving, conflict_budget: -5}, datasets: [SAT-3SAT], models: "
+     "[neuroback]}]\n", "experiments[0].task.conflict_budget",
+     "conflict_budget counts conflicts per solve (0: no budget): expected at least 0, got -5"),
     # a model's setting that its other settings leave unread: another run id for the same runs
     ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream], models: [{name: todyformer, hparams: "
      "{node2vec_epochs: [5, 50]}}]}]\n", "experiments[0].models[0].hparams.node2vec_epochs",

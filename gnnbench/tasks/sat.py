@@ -64,8 +64,15 @@ class SatOptions:
             raise ValueError(f"unknown solvers {unknown}; known: {', '.join(SOLVERS)}")
         if unknown := [p for p in self.policies if p not in POLICIES]:
             raise ValueError(f"unknown policies {unknown}; known: {', '.join(POLICIES)}")
+        for key in ("solvers", "policies"):  # a repeat would pool the same solves twice under one label
+            listed = getattr(self, key)
+            if repeated := sorted({name for name in listed if listed.count(name) > 1}):
+                raise ValueError(f"{key} lists {', '.join(repeated)} more than once; expected each once")
         if not 0.5 <= self.cfd <= 1:
             raise ValueError(f"cfd must be in [0.5, 1], got {self.cfd}")
+        if self.conflict_budget < 0:
+            raise ValueError(f"conflict_budget counts conflicts per solve (0: no budget): expected at least 0, got "
+                             f"{self.conflict_budget}")
 
 
 @dataclass
