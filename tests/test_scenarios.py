@@ -452,8 +452,8 @@ def test_an_apply_returning_no_record_of_what_it_changed_is_named_at_the_scenari
     (lambda y, c: (y, torch.arange(y.numel())),
      "returned 2 values (Tensor, Tensor); expected (labels, kept indices, info)"),
     (lambda y, c: (y + c, torch.arange(y.numel()), {}),  # would widen the model to 2 * c classes
-     "returned label {c} for a kept item; expected a class of 0..{last}"),
-    (lambda y, c: (y - 1, torch.arange(y.numel()), {}), "returned label -1 for a kept item"),
+     "returned training label {c}; expected a class of 0..{last}"),
+    (lambda y, c: (y - 1, torch.arange(y.numel()), {}), "returned training label -1"),
     (lambda y, c: (y.view(-1, 1), torch.arange(y.numel()), {}),
      "returned labels that are a tensor of dtype int64 and shape [{n}, 1]; expected int64 labels of the shape of y, "
      "[{n}]"),
@@ -472,6 +472,29 @@ def test_a_perturb_returning_what_the_harness_cannot_use_is_named_at_the_scenari
         expected = message.format(c=classes, last=classes - 1, n=n, end=n - 1)
         with pytest.raises(ValueError, match=re.escape(f"scenario 'mine' ({__name__}.Mine) perturb {expected}")):
             apply()
+
+
+def test_a_plain_apply_writing_a_training_label_past_the_classes_is_named_at_the_scenario():
+    """A ``Scenario`` of its own ``apply`` (not a LabelScenario): the node task counts the classes after the
+    perturbation, so a training label of 4 on 4 classes would silently train a model of 5 outputs."""
+    from gnnbench.data.scenarios import perturbed, perturbed_graphs
+
+    def widened(self, data, seed):
+        data.y[data.train_mask.nonzero()[0]] = int(data.y.max()) + 1
+        return data, {}
+
+    def relabelled(self, graphs, classes, seed):
+        graphs[0].y = torch.full_like(graphs[0].y, -1)
+        return graphs, {}
+
+    scenario = _scenario(apply=widened, apply_graphs=relabelled)()
+    named = f"scenario 'mine' ({__name__}.Mine)"
+    with pytest.raises(ValueError, match=re.escape(f"{named} apply returned training label 4; expected a class of "
+                                                   "0..3")):
+        perturbed(scenario, split_graph(), seed=0)
+    with pytest.raises(ValueError, match=re.escape(f"{named} apply_graphs returned training label -1; expected a "
+                                                   "class of 0..2")):
+        perturbed_graphs(scenario, list(toy_graph_set(count=6)), 3, seed=0)
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ def perturbed(scenario: Scenario, data: Data, seed: int) -> tuple[Data, dict[str
     if peeked := int((train & judged).sum()):  # trained on the nodes it is then scored on
         raise ValueError(f"{_named(scenario)} put {peeked} validation or test nodes in train_mask; a scenario may "
                          "drop training nodes or add nodes of no split, never a node it is judged on")
+    _check_classes(scenario, "apply", out.y[train], int(data.y.max()) + 1)
     if not scenario.changes_edges and not torch.equal(out.edge_index, data.edge_index):
         raise _undeclared_edges(scenario)
     return out, info
@@ -113,7 +114,16 @@ def perturbed_graphs(scenario: Scenario, graphs: Sequence[Data], classes: int | 
         given = {_edges(g) for g in graphs}
         if any(_edges(g) not in given for g in out):
             raise _undeclared_edges(scenario)
+    if classes is not None:
+        _check_classes(scenario, "apply_graphs", torch.cat([g.y.view(-1) for g in out]), classes)
     return out, info
+
+
+def _check_classes(scenario: Scenario, method: str, trained: Tensor, classes: int) -> None:
+    """Every training label a class of the data: a label past the last class would silently widen the model
+    (the node task counts the classes after the perturbation), a negative one fail inside the loss."""
+    if (bad := trained[(trained < 0) | (trained >= classes)]).numel():
+        raise _misreturned(scenario, method, f"training label {int(bad[0])}", f"a class of 0..{classes - 1}")
 
 
 def _edges(graph: Data) -> tuple[tuple[int, ...], bytes]:
@@ -174,10 +184,7 @@ class LabelScenario(Scenario):
             raise _misreturned(self, "perturb", f"kept indices that are {_described(kept)}", items)
         if kept.numel() and not 0 <= int(kept.min()) <= int(kept.max()) < y.numel():
             raise _misreturned(self, "perturb", f"kept indices {int(kept.min())}..{int(kept.max())}", items)
-        kept_labels = labels[kept]
-        if (bad := kept_labels[(kept_labels < 0) | (kept_labels >= classes)]).numel():
-            raise _misreturned(self, "perturb", f"label {int(bad[0])} for a kept item",
-                               f"a class of 0..{classes - 1}")
+        _check_classes(self, "perturb", labels[kept], classes)
         return labels, kept, info
 
     def apply(self, data: Data, seed: int) -> tuple[Data, dict[str, Any]]:
