@@ -205,8 +205,8 @@ MAX_SEED = 2**32 - 1
 def range_problem(key: str, value: Any) -> str | None:
     """What is wrong with a number under a name whose meaning is conventional: a dropout probability outside
     [0, 1], a negative learning rate (``lr``, ``*_lr``) or weight decay, a width (``*channels``), head count
-    (``*heads``), size (``*_size``, ``*_length``) or count (``num_*``, ``*_layers``) below 1, a ``*_epochs``
-    count below 0, a ``*seed`` outside [0, :data:`MAX_SEED`], propagation steps ``K`` or a schedule's
+    (``*heads``), ``num_layers``, ``*batch_size`` or a count of ``num_negatives`` below 1, a ``*_epochs`` count
+    below 0, a ``*seed`` outside [0, :data:`MAX_SEED`], propagation steps ``K`` or a schedule's
     ``lr_patience``/``lr_step`` below 0, an ``lr_factor`` outside (0, 1) (negative, it reverses the steps; above
     1 it raises the rate), a ``tau``, ``temperature`` or ``grad_max_norm`` not above 0 (a negative clipping norm
     reverses the gradient). Every seed of such a run would fail, or train silently otherwise than asked, so the
@@ -215,7 +215,7 @@ def range_problem(key: str, value: Any) -> str | None:
         return None
     if key.endswith("seed") and not 0 <= value <= MAX_SEED:
         return f"'{key}' is a seed: expected an integer in [0, {MAX_SEED}] (NumPy's limit), got {value!r}"
-    if key.endswith(("_size", "_length")) and not value >= 1:
+    if key.endswith("batch_size") and not value >= 1:
         return f"'{key}' is a size: expected at least 1, got {value!r}"
     if key.endswith("_epochs") and not value >= 0:
         return f"'{key}' counts epochs: expected at least 0, got {value!r}"
@@ -225,9 +225,9 @@ def range_problem(key: str, value: Any) -> str | None:
         return f"expected a learning rate of at least 0 for '{key}', got {value!r}"
     if key == "weight_decay" and not value >= 0:
         return f"expected a weight decay of at least 0 for 'weight_decay', got {value!r}"
-    if key.endswith(("channels", "heads")):
+    if key.endswith(("channels", "heads")) or key == "num_layers":
         return None if value >= 1 else f"'{key}' is a size: expected at least 1, got {value!r}"
-    if (key.startswith("num_") or key.endswith("_layers")) and not value >= 1:
+    if key == "num_negatives" and not value >= 1:
         return f"'{key}' is a count: expected at least 1, got {value!r}"
     if key in ("K", "lr_patience", "lr_step") and not value >= 0:
         what = "propagation steps" if key == "K" else "epochs (0: off)"

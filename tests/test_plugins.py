@@ -204,11 +204,12 @@ def test_a_model_s_own_rules_see_its_added_hyperparameters_at_their_off_value(wr
     assert info.value.key == "experiments[0].models[0].hparams.residual"
 
 
+@pytest.mark.parametrize("hook", ["check_hparams", "unread_hparams"])
 def test_a_plain_value_error_of_a_model_s_check_is_reported_at_the_model_not_the_task(write_suite, tmp_path,
-                                                                                       monkeypatch):
+                                                                                       monkeypatch, hook):
     monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
     (tmp_path / "mine.py").write_text(ADDED.replace('raise HparamError("residual", "a residual',
-                                                    'raise ValueError("a residual'))
+                                                    'raise ValueError("a residual').replace("check_hparams", hook))
     with pytest.raises(ConfigError) as info:
         load_suite(write_suite(SUITE % "{name: grown, hparams: {hidden_channels: 4, residual: true}}"))
     assert info.value.key == "experiments[0].models[0]"

@@ -484,7 +484,7 @@ def test_a_plain_apply_writing_a_training_label_past_the_classes_is_named_at_the
         return data, {}
 
     def relabelled(self, graphs, classes, seed):
-        graphs[0].y = torch.full_like(graphs[0].y, -1)
+        graphs[0].y = torch.full_like(graphs[0].y, -1)  # at graph level no "no target" marker
         return graphs, {}
 
     scenario = _scenario(apply=widened, apply_graphs=relabelled)()
@@ -495,6 +495,10 @@ def test_a_plain_apply_writing_a_training_label_past_the_classes_is_named_at_the
     with pytest.raises(ValueError, match=re.escape(f"{named} apply_graphs returned training label -1; expected a "
                                                    "class of 0..2")):
         perturbed_graphs(scenario, list(toy_graph_set(count=6)), 3, seed=0)
+    # -1 marks a node without a target (inductive node classification): a scenario leaving it is no mistake
+    nodes = [Data(x=torch.ones(3, 2), edge_index=torch.tensor([[0, 1], [1, 2]]), y=torch.tensor([0, -1, 1]))]
+    shifted = _scenario(apply_graphs=lambda self, graphs, classes, seed: ([g.clone() for g in graphs], {}))()
+    assert torch.equal(perturbed_graphs(shifted, nodes, 2, seed=0, level="node")[0][0].y, nodes[0].y)
 
 
 @dataclass(frozen=True)

@@ -155,9 +155,11 @@ def test_restore_takes_the_chosen_records_back_after_a_torn_last_line(tmp_path):
     assert store.set_aside({"old"}) == 3
     with store.path.open("a") as f:
         f.write('{"run_id": "b", "sta')
+    with (tmp_path / "stale.jsonl").open("a") as f:  # a foreign line, kept where it is
+        f.write('{"run_id": ["a list"], "status": "ok"}\n')
     assert store.restore([rec("old", n=3), rec("never-set-aside")]) == 1
     assert store.path.read_text() == lines[0] + lines[3]  # the torn line gone, the record back byte for byte
-    assert (tmp_path / "stale.jsonl").read_text() == lines[1] + lines[2]
+    assert (tmp_path / "stale.jsonl").read_text() == lines[1] + lines[2] + '{"run_id": ["a list"], "status": "ok"}\n'
 
 
 def test_set_aside_waits_for_no_one(tmp_path):

@@ -155,17 +155,23 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf_top2input, "
      "hparams: {test_time_steps: 2}}]}]\n", "experiments[0].models[0].hparams.test_time_steps",
      "test_time_steps must be >= 3 (inference reads steps 2..T-1), got 2"),
-    # counts and sizes of the methods' own names (num_*, *_size, *_layers): a blind model recorded ok, or one
-    # model under two run ids (gin_layers 0 builds the one layer of gin_layers 1)
+    # counts of the methods' own: a blind model recorded ok, or one model under two run ids (gin_layers 0 builds
+    # the one layer of gin_layers 1); a width the heads cannot split is silently narrower
     ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream], models: [{name: todyformer, hparams: "
      "{num_patches: 0}}]}]\n", "experiments[0].models[0].hparams.num_patches",
-     "'num_patches' is a count: expected at least 1, got 0"),
+     "num_patches counts patches per window: expected at least 1, got 0"),
     ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream], models: [{name: todyformer, hparams: "
      "{patch_size: -4}}]}]\n", "experiments[0].models[0].hparams.patch_size",
-     "'patch_size' is a size: expected at least 1, got -4"),
+     "patch_size counts events per patch: expected at least 1, got -4"),
     ("name: s\nexperiments: [{task: sat_solving, datasets: [SAT-3SAT], models: [{name: neuroback, hparams: "
      "{gin_layers: 0}}]}]\n", "experiments[0].models[0].hparams.gin_layers",
-     "'gin_layers' is a count: expected at least 1, got 0"),
+     "gin_layers counts the relational GIN layers: expected at least 1, got 0"),
+    ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream], models: [{name: tgn, hparams: "
+     "{num_neighbors: 0}}]}]\n", "experiments[0].models[0].hparams.num_neighbors",
+     "num_neighbors counts the recent neighbours attended to: expected at least 1, got 0"),
+    ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream], models: [{name: tgn, hparams: "
+     "{heads: 3}}]}]\n", "experiments[0].models[0].hparams.heads",
+     "embedding_channels (100) must be divisible by heads (3)"),
     ("name: s\nexperiments: [{task: sat_solving, datasets: [SAT-3SAT], models: [{name: neuroback, hparams: "
      "{patches: -1}}]}]\n", "experiments[0].models[0].hparams.patches",
      "patches counts each node's tokens: expected at least 1, got -1"),
@@ -456,7 +462,7 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "'temperature' divides or bounds a scale: expected a positive number, got 0"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: dgmlp, hparams: {mlp_layers: 0}}]}]\n", "experiments[0].models[0].hparams.mlp_layers",
-     "'mlp_layers' is a count: expected at least 1, got 0"),
+     "mlp_layers must be >= 1, got 0"),
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
      " models: [{name: kpath, hparams: {k: 0}}]}]\n", "experiments[0].models[0].hparams.k",
      "k (the longest path) must be >= 1, got 0"),
@@ -473,7 +479,7 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "expected one of 'all', 'shortest', 'one_shortest'"),
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
      " models: [{name: sir_gcn, hparams: {readout_layers: 0}}]}]\n", "experiments[0].models[0].hparams.readout_layers",
-     "'readout_layers' is a count: expected at least 1, got 0"),
+     "readout_layers must be >= 1, got 0"),
     ("name: s\nexperiments: [{task: sat_solving, datasets: [SAT-3SAT],"
      " models: [{name: neuroback, hparams: {patches: 5}}]}]\n", "experiments[0].models[0].hparams.patches",
      "hidden_channels (48) must be divisible by patches (5)"),

@@ -104,10 +104,11 @@ def perturbed(scenario: Scenario, data: Data, seed: int) -> tuple[Data, dict[str
     return out, info
 
 
-def perturbed_graphs(scenario: Scenario, graphs: Sequence[Data], classes: int | None,
-                     seed: int) -> tuple[list[Data], dict[str, Any]]:
+def perturbed_graphs(scenario: Scenario, graphs: Sequence[Data], classes: int | None, seed: int,
+                     level: str = "graph") -> tuple[list[Data], dict[str, Any]]:
     """``scenario.apply_graphs`` on copies of the training graphs, checked, unless it declares ``changes_edges``,
-    to return graphs whose edges are those of the graphs it was given."""
+    to return graphs whose edges are those of the graphs it was given, and, for classes, labels of them (on
+    ``level`` "node", -1 marks a node without a target, as the task reads it)."""
     out, info = _unpacked(scenario, "apply_graphs", scenario.apply_graphs([g.clone() for g in graphs], classes, seed),
                           (list, dict), "(graphs, info): a list of the training graphs and a dict of what changed")
     if not scenario.changes_edges:
@@ -115,7 +116,8 @@ def perturbed_graphs(scenario: Scenario, graphs: Sequence[Data], classes: int | 
         if any(_edges(g) not in given for g in out):
             raise _undeclared_edges(scenario)
     if classes is not None:
-        _check_classes(scenario, "apply_graphs", torch.cat([g.y.view(-1) for g in out]), classes)
+        labels = torch.cat([g.y.view(-1) for g in out])
+        _check_classes(scenario, "apply_graphs", labels[labels != -1] if level == "node" else labels, classes)
     return out, info
 
 

@@ -331,12 +331,12 @@ def _quick_run_id(line: bytes) -> str | None:
 
 
 def _record(line: bytes) -> dict[str, Any] | None:
-    """The record of a line; None for a blank, torn or foreign line (kept where it is)."""
+    """The record of a line; None for a blank, torn or foreign line (kept where it is; a run id of no text too)."""
     try:
         record = json.loads(line)
     except ValueError:
         return None
-    return record if _is_record(record) else None
+    return record if _is_record(record) and isinstance(record["run_id"], str) else None
 
 
 def _cut_torn_tail(fd: int) -> None:

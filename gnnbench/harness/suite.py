@@ -30,7 +30,7 @@ import re
 import reprlib
 from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -43,6 +43,7 @@ from gnnbench.options import resolved_options
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, Registry, defined_in, load_plugin, serves
 from gnnbench.settings import RUN_FIELDS, canonical_json, described, run_setting
 
+T = TypeVar("T")
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
 EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "patience", "device", "kernel",
                    "scenario")
@@ -385,14 +386,14 @@ class _Expander:
                     checking = model_key
                     built = hp.as_built(entry.obj, hparams)
                     if model_unread is not None:
-                        unread |= {k: (f"model '{model}'", why) for k, why in model_unread(built).items()}
+                        unread |= {k: (f"model '{model}'", why) for k, why in _model_hook(model_unread, built).items()}
                     if unread := {k: reader for k, reader in unread.items() if k in chosen}:
                         default = hp.defaults(entry, task_cls, dataset)  # at it, a setting makes no other run
                         if key := next((k for k in unread if k in built and built[k] != default.get(k)), None):
                             reader, why = unread[key]
                             raise hp.HparamError(key, f"{reader} does not read '{key}' here: {why}; remove it")
                     if check_model is not None:
-                        _model_check(check_model, built, device)
+                        _model_hook(check_model, built, device)
                 except hp.HparamError as exc:
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
                     key = _join(model_key, f"hparams.{exc.key}") if exc.key in chosen else model_key
@@ -687,11 +688,12 @@ def _is_number(value: Any, positive: bool) -> bool:
     return value > 0 if positive else value >= 0
 
 
-def _model_check(check: Callable[[dict[str, Any], str], None], hparams: dict[str, Any], device: str) -> None:
-    """A model's ``check_hparams``: a plain ValueError it raises names no hyperparameter, and is the model's, so
-    it becomes an HparamError of no key, which the suite reports at the model rather than at the task."""
+def _model_hook(hook: Callable[..., T], *args: Any) -> T:
+    """A model's ``check_hparams`` or ``unread_hparams``: a plain ValueError it raises names no hyperparameter,
+    and is the model's, so it becomes an HparamError of no key, which the suite reports at the model rather than
+    at the task."""
     try:
-        check(hparams, device)
+        return hook(*args)
     except hp.HparamError:
         raise
     except ValueError as exc:

@@ -149,8 +149,9 @@ class NeuroBack(nn.Module):
         the ``heads`` GATv2 heads gets ``hidden_channels / heads`` channels; each node's vector is cut into
         ``patches`` tokens, each split among ``patch_heads`` heads."""
         hidden, patches = hparams["hidden_channels"], hparams["patches"]
-        if patches < 1:
-            raise HparamError("patches", f"patches counts each node's tokens: expected at least 1, got {patches}")
+        for key, what in (("gin_layers", "the relational GIN layers"), ("patches", "each node's tokens")):
+            if hparams[key] < 1:
+                raise HparamError(key, f"{key} counts {what}: expected at least 1, got {hparams[key]}")
         for key in ("graphtrans_blocks", "decode_blocks"):
             if hparams[key] < 0:
                 raise HparamError(key, f"{key} is a count: expected at least 0, got {hparams[key]}")

@@ -23,12 +23,16 @@ dimension 100 and 172, 20 neighbours, lr 1e-4; ours are PyG's example's: 100 / 1
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import TemporalData
 from torch_geometric.nn import TransformerConv
 from torch_geometric.nn.models.tgn import IdentityMessage, LastAggregator, LastNeighborLoader, TGNMemory
 
+from gnnbench.hparams import HparamError
 from gnnbench.models.time_encoding import init_geometric_
 from gnnbench.registry import register_model
 from gnnbench.tasks.temporal_link import TemporalLinkModel
@@ -38,9 +42,20 @@ from gnnbench.tasks.temporal_link import TemporalLinkModel
 class TGN(TemporalLinkModel):
     """TGN: GRU node memory + one graph-attention layer over the last neighbours + MLP link decoder."""
 
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        """Settings no constructor builds as asked: a suite that sets one fails when it loads, naming the key."""
+        if hparams["num_neighbors"] < 1:
+            raise HparamError("num_neighbors", f"num_neighbors counts the recent neighbours attended to: expected at "
+                                               f"least 1, got {hparams['num_neighbors']}")
+        if hparams["embedding_channels"] % hparams["heads"]:  # each head gets embedding_channels // heads
+            raise HparamError("heads", f"embedding_channels ({hparams['embedding_channels']}) must be divisible by "
+                                       f"heads ({hparams['heads']})")
+
     def __init__(self, in_channels: int, out_channels: int, num_nodes: int, memory_channels: int = 100,
                  time_channels: int = 100, embedding_channels: int = 100, num_neighbors: int = 10,
                  heads: int = 2, dropout: float = 0.1) -> None:
+        self.check_hparams(locals())
         super().__init__()
         self.memory = TGNMemory(num_nodes, in_channels, memory_channels, time_channels,
                                 message_module=IdentityMessage(in_channels, memory_channels, time_channels),

@@ -134,7 +134,12 @@ class Todyformer(TemporalLinkModel):
 
     @staticmethod
     def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
-        """Combinations no constructor accepts: a suite that sets one fails when it loads, naming the key."""
+        """Counts below 1 (a window of no patch or no event, no block: a blind model, recorded at chance) and
+        combinations no constructor accepts: a suite that sets one fails when it loads, naming the key."""
+        for key, what in (("num_patches", "patches per window"), ("patch_size", "events per patch"),
+                          ("num_blocks", "the alternating local and global blocks")):
+            if hparams[key] < 1:
+                raise HparamError(key, f"{key} counts {what}: expected at least 1, got {hparams[key]}")
         if hparams["hidden_channels"] % hparams["heads"]:
             raise HparamError("heads", f"hidden_channels ({hparams['hidden_channels']}) must be divisible by heads "
                                        f"({hparams['heads']})")
@@ -154,9 +159,9 @@ class Todyformer(TemporalLinkModel):
             raise HparamError("node2vec_context_size",
                               f"node2vec_context_size ({hparams['node2vec_context_size']}) must not exceed "
                               f"node2vec_walk_length ({hparams['node2vec_walk_length']})")
-        if hparams["node2vec_walks_per_node"] < 1:
-            raise HparamError("node2vec_walks_per_node", f"node2vec_walks_per_node is a count: expected at least 1, "
-                                                         f"got {hparams['node2vec_walks_per_node']}")
+        for key in ("node2vec_walk_length", "node2vec_context_size", "node2vec_walks_per_node"):
+            if hparams[key] < 1:
+                raise HparamError(key, f"{key} is a count: expected at least 1, got {hparams[key]}")
         for key in ("node2vec_p", "node2vec_q"):
             if not hparams[key] > 0:
                 raise HparamError(key, f"{key} weighs the walk's return and in-out moves: expected a positive "

@@ -136,7 +136,10 @@ def check_controller(hparams: Mapping[str, Any]) -> None:
     """The settings of a REINFORCE-trained LSTM controller (AGNN's and GraphNAS's) that train it otherwise than
     asked: logits scaled by a tanh constant not above 0 (0: a uniform policy; negative: the same family of
     policies under another run id), an EMA decay outside [0, 1], an entropy bonus below 0 (a penalty on
-    exploring). Widths, the temperature and the learning rate follow the conventional ranges."""
+    exploring), an LSTM of no unit. The temperature and the learning rate follow the conventional ranges."""
+    if hparams["lstm_size"] < 1:
+        raise HparamError("lstm_size", f"lstm_size is the controller's width: expected at least 1, got "
+                                       f"{hparams['lstm_size']}")
     if not hparams["tanh_constant"] > 0:
         raise HparamError("tanh_constant", f"tanh_constant scales the policy's logits: expected a positive number, "
                                            f"got {hparams['tanh_constant']}")

@@ -140,7 +140,8 @@ class GraphTask(Task):
         parts = {s: dataset[index[s]] for s in SPLITS}
         perturbed = None
         if self.scenario is not None:  # the training graphs only: validation and test stay clean
-            graphs, perturbed = perturbed_graphs(self.scenario, list(parts["train"]), self.columns, ctx.seed)
+            graphs, perturbed = perturbed_graphs(self.scenario, list(parts["train"]), self.columns, ctx.seed,
+                                                  self.level)
             parts["train"] = GraphCollection(graphs)
         started = time.perf_counter()
         parts = {s: self.prepare(model, part) for s, part in parts.items()}
