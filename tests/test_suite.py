@@ -200,6 +200,16 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "{node2vec_epochs: [5, 50]}}]}]\n", "experiments[0].models[0].hparams.node2vec_epochs",
      "model 'todyformer' does not read 'node2vec_epochs' here: node2vec_dim is 0 (no positional encoding is "
      "fitted); remove it"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: dgmlp, hparams: "
+     "{hidden_channels: [32, 256]}}]}]\n", "experiments[0].models[0].hparams.hidden_channels",
+     "model 'dgmlp' does not read 'hidden_channels' here: mlp_layers is 1 (one linear map to the classes, no hidden "
+     "layer); remove it"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf_top2input, "
+     "hparams: {num_layers: 1, alternating: false}}]}]\n", "experiments[0].models[0].hparams.alternating",
+     "model 'forwardgnn_sf_top2input' does not read 'alternating' here: num_layers is 1"),
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf, hparams: "
+     "{backbone: gat, hidden_channels: 130}}]}]\n", "experiments[0].models[0].hparams.hidden_channels",
+     "the gat backbone needs a width divisible by 4 (its heads), got 130"),
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: kpath, hparams: "
      "{drop_rate: 0.5}}]}]\n", "experiments[0].models[0].hparams.drop_rate",
      "model 'kpath' does not read 'drop_rate' here: contrast_weight is 0 (no contrastive term); remove it"),
@@ -489,7 +499,13 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     # the same row under another split or budget: its seeds would be averaged with the first's, same or not
     ("name: s\nexperiments:\n  - {task: node_classification, datasets: [Cora], models: [gcn]}\n"
      "  - {task: {name: node_classification, split: random}, datasets: [Cora], models: [gcn], epochs: 50}\n",
-     "experiments[1]", "as experiments[0] does, but with epochs 200 vs 50; task_options.split public vs random"),
+     "experiments[1]", "as experiments[0] does, but with epochs 200 vs 50; task_options.split public vs random: the "
+     "leaderboard would average the two as one row's seeds. Expected separate suites"),
+    # other models on one dataset under another split: one column, ranked together, each on its own split
+    ("name: s\nexperiments:\n  - {task: node_classification, datasets: [Cora, CiteSeer], models: [gcn]}\n"
+     "  - {task: {name: node_classification, split: random}, datasets: [CiteSeer], models: [mlp]}\n",
+     "experiments[1]", "runs mlp on CiteSeer under other task options than experiments[0] runs gcn (task_options.split "
+     "public vs random): the leaderboard would rank models scored under different protocols in one column"),
     ("name: s\nexperiments:\n"
      "  - {task: node_classification, datasets: [Cora], models: [gcn], seeds: [0, 1], patience: 10}\n"
      "  - {task: node_classification, datasets: [Cora], models: [gcn], seeds: [2, 3], patience: 5}\n",

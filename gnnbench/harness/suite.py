@@ -41,7 +41,7 @@ from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, Registry, defined_in, load_plugin, serves
-from gnnbench.settings import RUN_FIELDS, canonical_json, described, run_setting
+from gnnbench.settings import RUN_FIELDS, canonical_json, described, flatten, run_setting
 
 T = TypeVar("T")
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
@@ -224,10 +224,20 @@ class _Expander:
         pooled = _pooled(specs)
         if pooled is not None:
             first, second = specs[pooled[0]], specs[pooled[1]]
+            same_options = canonical_json(first.task_options) == canonical_json(second.task_options)
             raise self.fail(keys[pooled[1]], f"runs {second.model} on {second.dataset} ({second.config}) as "
                             f"{keys[pooled[0]]} does, but with {_differences(first, second)}: the leaderboard "
-                            "would average the two as one row's seeds. Expected different hyperparameters (a row "
-                            "of their own) or separate suites")
+                            "would average the two as one row's seeds. Expected "
+                            + ("different hyperparameters (a row of their own) or " if same_options else "")
+                            + "separate suites")
+        mixed = _mixed_column(specs)
+        if mixed is not None:
+            first, second = specs[mixed[0]], specs[mixed[1]]
+            options = described([flatten({"task_options": dict(s.task_options)}) for s in (first, second)])
+            raise self.fail(keys[mixed[1]], f"runs {second.model} on {second.dataset} under other task options than "
+                            f"{keys[mixed[0]]} runs {first.model} ({options}): the leaderboard would rank models "
+                            "scored under different protocols in one column. Expected the same task options for "
+                            "every model on a dataset, or separate suites")
         return Suite(name=name, path=path, specs=specs, executor=self.executor(raw.get("executor", "local")),
                      description=self.description(raw.get("description", "")), plugins=plugins,
                      dataset_keys=dataset_keys,
@@ -648,6 +658,23 @@ def _duplicate_ids(specs: list[RunSpec]) -> list[tuple[int, int]]:
             dupes.append((seen[s.run_id], i))
         seen.setdefault(s.run_id, i)
     return dupes
+
+
+def _mixed_column(specs: list[RunSpec]) -> tuple[int, int] | None:
+    """Positions of two runs ranked in one leaderboard column (task label, dataset, scenario) under different
+    task options: options the task's label leaves out (node classification's public or random split) would make
+    a column of models each scored on another split. None when there are none."""
+    labels: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, ...], tuple[int, str]] = {}
+    for i, s in enumerate(specs):
+        options = canonical_json(s.task_options)
+        if (s.task, options) not in labels:
+            labels[s.task, options] = s.build_task().label()
+        column = (labels[s.task, options], s.dataset, canonical_json(s.scenario))
+        first, first_options = seen.setdefault(column, (i, options))
+        if options != first_options:
+            return first, i
+    return None
 
 
 def _pooled(specs: list[RunSpec]) -> tuple[int, int] | None:

@@ -190,6 +190,16 @@ class DGMLP(nn.Module):
         if hparams["mlp_layers"] < 1:
             raise HparamError("mlp_layers", f"mlp_layers must be >= 1, got {hparams['mlp_layers']}")
 
+    @staticmethod
+    def unread_hparams(hparams: Mapping[str, Any]) -> dict[str, str]:
+        """A width with no hidden layer, a temperature with one hop to weigh: each another run id for the same runs."""
+        unread = {}
+        if hparams["mlp_layers"] == 1:
+            unread["hidden_channels"] = "mlp_layers is 1 (one linear map to the classes, no hidden layer)"
+        if hparams["K"] == 0:
+            unread["temperature"] = "K is 0 (the features themselves, no hops to weigh)"
+        return unread
+
     def __init__(self, in_channels: int, out_channels: int, K: int = 20, mlp_layers: int = 1,
                  hidden_channels: int = 64, dropout: float = 0.2, temperature: float = 1.0,
                  stationary: Stationary = "random_walk") -> None:

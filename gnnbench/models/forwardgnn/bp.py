@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch_geometric.nn import GATConv
 
 from gnnbench.models.baselines import LayerStack, widths
-from gnnbench.models.forwardgnn.layers import GAT_HEADS, Backbone, make_conv
+from gnnbench.models.forwardgnn.layers import GAT_HEADS, Backbone, check_backbone, make_conv
 
 
 class BackpropGNN(LayerStack):
@@ -15,6 +15,8 @@ class BackpropGNN(LayerStack):
     Hidden layers are ForwardGNN's backbone convolutions; the output layer of the GAT backbone averages its
     4 heads. Trained by the task's own protocol (Adam on the cross-entropy, validation-selected epoch).
     """
+
+    check_hparams = staticmethod(check_backbone)
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
                  backbone: Backbone = "gcn") -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gnnbench.models.forwardgnn.layers import check_backbone
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
 
 
@@ -33,6 +34,7 @@ class GreedyForward(nn.Module):
 
     fit_hparams: dict[str, Any] = {"lr": 1e-3, "weight_decay": 5e-4}
     layers: nn.ModuleList
+    check_hparams = staticmethod(check_backbone)
 
     @abstractmethod
     def prepare(self, data: Any) -> None:

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv, GCNConv, SAGEConv
 
+from gnnbench.hparams import HparamError
+
 Backbone = Literal["gcn", "sage", "gat"]
 #: Attention heads of the GAT backbone (concatenated, ``out / HEADS`` channels each), as the official code.
 GAT_HEADS = 4
+
+
+def check_backbone(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+    """Every ForwardGNN model's ``check_hparams``: a hidden width the GAT backbone's heads cannot split fails a
+    suite when it loads, not each of its runs when :func:`make_conv` builds it."""
+    if hparams["backbone"] == "gat" and hparams["hidden_channels"] % GAT_HEADS:
+        raise HparamError("hidden_channels", f"the gat backbone needs a width divisible by {GAT_HEADS} (its heads), "
+                                             f"got {hparams['hidden_channels']}")
 
 
 def make_conv(backbone: Backbone, in_channels: int, out_channels: int) -> nn.Module:

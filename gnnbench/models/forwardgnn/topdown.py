@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from gnnbench.hparams import HparamError
-from gnnbench.models.forwardgnn.layers import Backbone, TopDownLayer, forward_layers, l2_rows
+from gnnbench.models.forwardgnn.layers import Backbone, TopDownLayer, check_backbone, forward_layers, l2_rows
 from gnnbench.models.forwardgnn.link import dot
 from gnnbench.models.forwardgnn.sf import ClassNodes
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
@@ -29,6 +29,7 @@ class TopDown(nn.Module):
 
     fit_hparams: dict[str, Any] = {"lr": 1e-3, "weight_decay": 5e-4}
     layers: nn.ModuleList
+    check_hparams = staticmethod(check_backbone)
 
     @abstractmethod
     def training_graph(self, data: Data) -> Data:
@@ -145,9 +146,15 @@ class TopToInput(TopDown):
     @staticmethod
     def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
         """Inference reads the outputs of steps 2..T-1: fewer than 3 steps leave none, a suite fails when it loads."""
+        check_backbone(hparams)
         if hparams["test_time_steps"] < 3:
             raise HparamError("test_time_steps", f"test_time_steps must be >= 3 (inference reads steps 2..T-1), "
                                                  f"got {hparams['test_time_steps']}")
+
+    @staticmethod
+    def unread_hparams(hparams: Mapping[str, Any]) -> dict[str, str]:
+        """The update order of one layer: another run id for the same runs."""
+        return {"alternating": "num_layers is 1 (no layers to alternate)"} if hparams["num_layers"] == 1 else {}
 
     def build(self, backbone: Backbone, in_channels: int, hidden_channels: int, out_channels: int,
               top_channels: int, num_layers: int, alternating: bool, test_time_steps: int) -> None:
