@@ -660,18 +660,26 @@ def _duplicate_ids(specs: list[RunSpec]) -> list[tuple[int, int]]:
     return dupes
 
 
+def _task_labels(specs: list[RunSpec]) -> list[str]:
+    """Each run's task label (:meth:`Task.label`), built once per task and options."""
+    built: dict[tuple[str, str], str] = {}
+    labels = []
+    for s in specs:
+        key = (s.task, canonical_json(s.task_options))
+        if key not in built:
+            built[key] = s.build_task().label()
+        labels.append(built[key])
+    return labels
+
+
 def _mixed_column(specs: list[RunSpec]) -> tuple[int, int] | None:
     """Positions of two runs ranked in one leaderboard column (task label, dataset, scenario) under different
     task options: options the task's label leaves out (node classification's public or random split) would make
     a column of models each scored on another split. None when there are none."""
-    labels: dict[tuple[str, str], str] = {}
     seen: dict[tuple[str, ...], tuple[int, str]] = {}
-    for i, s in enumerate(specs):
+    for i, (s, label) in enumerate(zip(specs, _task_labels(specs), strict=True)):
         options = canonical_json(s.task_options)
-        if (s.task, options) not in labels:
-            labels[s.task, options] = s.build_task().label()
-        column = (labels[s.task, options], s.dataset, canonical_json(s.scenario))
-        first, first_options = seen.setdefault(column, (i, options))
+        first, first_options = seen.setdefault((label, s.dataset, canonical_json(s.scenario)), (i, options))
         if options != first_options:
             return first, i
     return None
@@ -683,13 +691,9 @@ def _pooled(specs: list[RunSpec]) -> tuple[int, int] | None:
     in the budget, device or kernel, would be averaged as one configuration's seeds, whether their seeds are
     the same or not. Runs differing only in the seed are one configuration's seeds (an experiment may add seeds
     to another's). None when there are none."""
-    labels: dict[tuple[str, str], str] = {}
     seen: dict[tuple[Any, ...], tuple[int, str]] = {}
-    for i, s in enumerate(specs):
-        options = canonical_json(s.task_options)
-        if (s.task, options) not in labels:
-            labels[s.task, options] = s.build_task().label()
-        key = (labels[s.task, options], s.dataset, s.model, s.config, canonical_json(s.scenario))
+    for i, (s, label) in enumerate(zip(specs, _task_labels(specs), strict=True)):
+        key = (label, s.dataset, s.model, s.config, canonical_json(s.scenario))
         # the setting as one string, so a row's seeds are told alike without describing them (a million seeds)
         setting = canonical_json({k: dict(v) if isinstance(v, Mapping) else v
                                   for k, v in ((k, getattr(s, k)) for k in RUN_FIELDS)})
