@@ -49,6 +49,16 @@ def test_a_complete_last_record_without_its_newline_is_kept_by_the_next_append(t
     assert [r["run_id"] for r in store.records()] == [*"ab"[:records], "c"]
 
 
+def test_a_complete_last_line_of_a_record_s_shape_is_never_cut_as_torn(tmp_path):
+    """A record whose run_id is no text (hand-edited): readers skip it with a warning, but it is a whole line, kept."""
+    store = RunStore(tmp_path)
+    store.path.write_text(json.dumps(rec("a")) + '\n{"run_id": 7, "status": "ok"}')
+    with store.writer() as w:
+        w.append(rec("c"))
+    lines = store.path.read_text().splitlines()
+    assert [json.loads(line) for line in lines[1:]] == [{"run_id": 7, "status": "ok"}, rec("c")]
+
+
 @pytest.mark.parametrize(("line", "message"), [("not json", "not a JSON record"), ("{}", "not a run record"),
                                                ("42", "not a run record")])
 def test_a_corrupt_line_in_the_middle_is_skipped_with_a_warning(tmp_path, line, message):

@@ -195,7 +195,13 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: {name: sat_solving, conflict_budget: -5}, datasets: [SAT-3SAT], models: "
      "[neuroback]}]\n", "experiments[0].task.conflict_budget",
      "conflict_budget counts conflicts per solve (0: no budget): expected at least 0, got -5"),
+    ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream], models: [{name: todyformer, hparams: "
+     "{node2vec_dim: 16, node2vec_walk_length: 0}}]}]\n", "experiments[0].models[0].hparams.node2vec_walk_length",
+     "node2vec_walk_length is a count: expected at least 1, got 0"),
     # a model's setting that its other settings leave unread: another run id for the same runs
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: dgmlp, hparams: "
+     "{K: 0, stationary: [random_walk, symmetric]}}]}]\n", "experiments[0].models[0].hparams.stationary",
+     "model 'dgmlp' does not read 'stationary' here: K is 0 (the features themselves, no hops to weigh)"),
     ("name: s\nexperiments: [{task: temporal_link, datasets: [PeriodicStream], models: [{name: todyformer, hparams: "
      "{node2vec_epochs: [5, 50]}}]}]\n", "experiments[0].models[0].hparams.node2vec_epochs",
      "model 'todyformer' does not read 'node2vec_epochs' here: node2vec_dim is 0 (no positional encoding is "

@@ -330,12 +330,17 @@ def _quick_run_id(line: bytes) -> str | None:
     return match.group(1).decode() if match else None
 
 
-def _record(line: bytes) -> dict[str, Any] | None:
-    """The record of a line; None for a blank, torn or foreign line (kept where it is; a run id of no text too)."""
+def _json(line: bytes) -> Any:
+    """The JSON value of a line; None for a blank or torn line."""
     try:
-        record = json.loads(line)
+        return json.loads(line)
     except ValueError:
         return None
+
+
+def _record(line: bytes) -> dict[str, Any] | None:
+    """The record of a line; None for a blank, torn or foreign line (kept where it is; a run id of no text too)."""
+    record = _json(line)
     return record if _is_record(record) and isinstance(record["run_id"], str) else None
 
 
@@ -354,7 +359,7 @@ def _cut_torn_tail(fd: int) -> None:
             end = start + newline + 1
             break
         end = start
-    if _record(os.pread(fd, size - end, end)) is None:
+    if not _is_record(_json(os.pread(fd, size - end, end))):
         os.truncate(fd, end)
     else:
         os.write(fd, b"\n")

@@ -221,7 +221,8 @@ class _Expander:
             raise self.fail(keys[again], (f"{n} runs are defined twice, e.g. {run}" if n > 1 else
                                           f"1 run is defined twice: {run}") + f", {where}; remove the repeated "
                                          "model, experiment or grid value")
-        pooled = _pooled(specs)
+        labels = _task_labels(specs)
+        pooled = _pooled(specs, labels)
         if pooled is not None:
             first, second = specs[pooled[0]], specs[pooled[1]]
             same_options = canonical_json(first.task_options) == canonical_json(second.task_options)
@@ -230,7 +231,7 @@ class _Expander:
                             "would average the two as one row's seeds. Expected "
                             + ("different hyperparameters (a row of their own) or " if same_options else "")
                             + "separate suites")
-        mixed = _mixed_column(specs)
+        mixed = _mixed_column(specs, labels)
         if mixed is not None:
             first, second = specs[mixed[0]], specs[mixed[1]]
             options = described([flatten({"task_options": dict(s.task_options)}) for s in (first, second)])
@@ -672,12 +673,12 @@ def _task_labels(specs: list[RunSpec]) -> list[str]:
     return labels
 
 
-def _mixed_column(specs: list[RunSpec]) -> tuple[int, int] | None:
+def _mixed_column(specs: list[RunSpec], labels: list[str]) -> tuple[int, int] | None:
     """Positions of two runs ranked in one leaderboard column (task label, dataset, scenario) under different
     task options: options the task's label leaves out (node classification's public or random split) would make
     a column of models each scored on another split. None when there are none."""
     seen: dict[tuple[str, ...], tuple[int, str]] = {}
-    for i, (s, label) in enumerate(zip(specs, _task_labels(specs), strict=True)):
+    for i, (s, label) in enumerate(zip(specs, labels, strict=True)):
         options = canonical_json(s.task_options)
         first, first_options = seen.setdefault((label, s.dataset, canonical_json(s.scenario)), (i, options))
         if options != first_options:
@@ -685,14 +686,14 @@ def _mixed_column(specs: list[RunSpec]) -> tuple[int, int] | None:
     return None
 
 
-def _pooled(specs: list[RunSpec]) -> tuple[int, int] | None:
+def _pooled(specs: list[RunSpec], labels: list[str]) -> tuple[int, int] | None:
     """Positions of two runs that would share a leaderboard row but differ in more than their seed: a row is
     (task label, dataset, model, config, scenario), so runs differing in a task option the label leaves out, or
     in the budget, device or kernel, would be averaged as one configuration's seeds, whether their seeds are
     the same or not. Runs differing only in the seed are one configuration's seeds (an experiment may add seeds
     to another's). None when there are none."""
     seen: dict[tuple[Any, ...], tuple[int, str]] = {}
-    for i, (s, label) in enumerate(zip(specs, _task_labels(specs), strict=True)):
+    for i, (s, label) in enumerate(zip(specs, labels, strict=True)):
         key = (label, s.dataset, s.model, s.config, canonical_json(s.scenario))
         # the setting as one string, so a row's seeds are told alike without describing them (a million seeds)
         setting = canonical_json({k: dict(v) if isinstance(v, Mapping) else v

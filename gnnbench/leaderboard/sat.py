@@ -4,8 +4,8 @@ Built from the ``solving`` entries of ``sat_solving`` records (one per formula, 
 configuration the leaderboard selected on validation; entries of several seeds are pooled. ``conflict_reduction``
 is ``1 - median_conflicts / median_conflicts(default)`` of the same (model, family, solver) (and
 ``mean_conflict_reduction`` the same with means): positive means fewer conflicts than the solver's own
-phases. Unsolved formulas (budget exhausted) count as the budget's conflicts, so medians and means are lower
-bounds where ``solved < runs``.
+phases. Unsolved formulas (budget exhausted) count as the budget's conflicts (their decisions and time as
+spent: Glucose runs past the budget), so conflict medians and means are lower bounds where ``solved < runs``.
 
 Paired against the default policy on the same formula: each seed's conflicts minus the default's on that seed
 and formula, averaged over the seeds, is one formula's difference; ``fewer`` and ``more`` count the formulas
@@ -120,12 +120,12 @@ def sat_markdown(frame: pd.DataFrame) -> list[str]:
         return []
     lines = ["## SAT solving", "",
              "Held-out formulas solved under each phase policy (conflict budget per solve; unsolved formulas count "
-             "as the budget's conflicts). Reduction: 1 - median conflicts / median conflicts of the "
-             "default policy, same solver. Fewer / more: formulas that needed fewer / more conflicts than the "
-             "default (mean over seeds of the paired differences), p their two-sided Wilcoxon signed-rank "
-             "test, Holm its adjustment over every test of the model's tables (all families, solvers and "
-             "policies). Phased: share of variables the policy sets; agreement: share of the phased backbone "
-             "variables that get the backbone's phase.", ""]
+             "as the budget's conflicts, their decisions and time as spent). Reduction: 1 - median conflicts / "
+             "median conflicts of the default policy, same solver. Fewer / more: formulas that needed fewer / "
+             "more conflicts than the default (mean over seeds of the paired differences), p their two-sided "
+             "Wilcoxon signed-rank test, Holm its adjustment over every test of the model's tables (all families, "
+             "solvers and policies). Phased: share of variables the policy sets; agreement: share of the phased "
+             "backbone variables that get the backbone's phase.", ""]
     for (dataset, model, family), part in frame.groupby(["dataset", "model", "family"], sort=True):
         header = ["solver", "policy", "solved", "median conflicts", "mean conflicts", "median decisions",
                   "median solve ms", "inference ms", "mean total ms", "reduction (median)", "reduction (mean)",

@@ -192,12 +192,13 @@ class DGMLP(nn.Module):
 
     @staticmethod
     def unread_hparams(hparams: Mapping[str, Any]) -> dict[str, str]:
-        """A width with no hidden layer, a temperature with one hop to weigh: each another run id for the same runs."""
+        """A width with no hidden layer; a temperature, and the stationary state it weighs hops against, with one
+        hop to weigh: each another run id for the same runs."""
         unread = {}
         if hparams["mlp_layers"] == 1:
             unread["hidden_channels"] = "mlp_layers is 1 (one linear map to the classes, no hidden layer)"
         if hparams["K"] == 0:
-            unread["temperature"] = "K is 0 (the features themselves, no hops to weigh)"
+            unread |= dict.fromkeys(("temperature", "stationary"), "K is 0 (the features themselves, no hops to weigh)")
         return unread
 
     def __init__(self, in_channels: int, out_channels: int, K: int = 20, mlp_layers: int = 1,

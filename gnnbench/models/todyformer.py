@@ -155,13 +155,13 @@ class Todyformer(TemporalLinkModel):
                                               f"least 0, got {hparams['node2vec_dim']}")
         if not hparams["node2vec_dim"]:
             return
+        for key in ("node2vec_walk_length", "node2vec_context_size", "node2vec_walks_per_node"):
+            if hparams[key] < 1:
+                raise HparamError(key, f"{key} is a count: expected at least 1, got {hparams[key]}")
         if hparams["node2vec_context_size"] > hparams["node2vec_walk_length"]:
             raise HparamError("node2vec_context_size",
                               f"node2vec_context_size ({hparams['node2vec_context_size']}) must not exceed "
                               f"node2vec_walk_length ({hparams['node2vec_walk_length']})")
-        for key in ("node2vec_walk_length", "node2vec_context_size", "node2vec_walks_per_node"):
-            if hparams[key] < 1:
-                raise HparamError(key, f"{key} is a count: expected at least 1, got {hparams[key]}")
         for key in ("node2vec_p", "node2vec_q"):
             if not hparams[key] > 0:
                 raise HparamError(key, f"{key} weighs the walk's return and in-out moves: expected a positive "

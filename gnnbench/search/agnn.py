@@ -76,6 +76,8 @@ class AGNN(SearchAlgorithm):
         if hparams["class_entropy"] not in ("relative", "sum"):
             raise HparamError("class_entropy", f"class_entropy must be 'relative' or 'sum', got "
                                                f"{hparams['class_entropy']!r}")
+        if hparams["batch_size"] < 1:
+            raise HparamError("batch_size", f"batch_size must be >= 1, got {hparams['batch_size']}")
         if hparams["max_redraws"] < 1:
             raise HparamError("max_redraws", f"max_redraws (draws per child, the first included) must be >= 1, got "
                                              f"{hparams['max_redraws']}")

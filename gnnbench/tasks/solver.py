@@ -2,9 +2,9 @@
 
 The budget is a number of conflicts (``conf_budget`` + ``solve_limited``): deterministic, unlike wall time on a
 shared machine. A formula the solver does not decide within it is recorded as unsolved (``solved = False``,
-``status = None``) with the statistics it reached, never dropped. Statistics are python-sat's
-``accum_stats()`` (conflicts, decisions, propagations, restarts); a returned model is checked against every
-clause.
+``status = None``), counting the budget's conflicts and the other statistics as spent, never dropped.
+Statistics are python-sat's ``accum_stats()`` (conflicts, decisions, propagations, restarts); a returned model
+is checked against every clause.
 
 The two solvers take phases differently (``SolverConfig.phases``; tested in ``tests/test_neuroback.py``):
 CaDiCaL's ``phase(lit)`` is a *forced* phase, consulted before the target and saved phases on every decision,
@@ -72,7 +72,7 @@ class SolveStats:
 def solve(formula: Formula, phases: list[int], solver: str = "cadical195", conflict_budget: int = 0) -> SolveStats:
     """Solve ``formula`` with ``solver`` (a name in :data:`SOLVERS`) after ``set_phases(phases)``;
     ``conflict_budget <= 0`` means none. A solve that decides only past the budget is unsolved, and an unsolved
-    solve counts the budget's conflicts (its decisions and time as spent): CaDiCaL and MiniSat stop at the
+    solve counts the budget's conflicts (its decisions, propagations and time as spent): CaDiCaL and MiniSat stop at the
     budget, but Glucose overshoots it (a 150-variable formula decided after 4,104 conflicts under a budget of 1),
     and counting what it reached would give every solver another budget."""
     if solver not in SOLVERS:
