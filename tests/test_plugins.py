@@ -123,10 +123,11 @@ def test_a_node_dataset_without_masks_is_refused_for_the_public_split_before_any
     with pytest.raises(ConfigError) as info:
         driver.preflight(public, public.specs, None)
     assert info.value.key == "experiments[0].datasets[1]"
+    # the dataset's first use, on a random split (with a scenario: a column of its own, as a split must be)
     second = load_suite(write_suite(text.replace("experiments:\n", "experiments:\n          - {{name: first, task: "
                                                  "{{name: node_classification, split: random}}, datasets: "
-                                                 "[Maskless], models: [gcn]}}\n").format(task="node_classification"),
-                                    "second.yaml"))
+                                                 "[Maskless], models: [gcn], scenario: label_noise}}\n"
+                                                 ).format(task="node_classification"), "second.yaml"))
     with pytest.raises(ConfigError) as info:  # at the experiment whose split needs masks, not the dataset's first use
         driver.preflight(second, second.specs, None)
     assert info.value.key == "experiments[1].datasets[1]"
