@@ -44,6 +44,7 @@ from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, Registr
 from gnnbench.settings import RUN_FIELDS, canonical_json, described, flatten, run_setting
 
 T = TypeVar("T")
+
 SUITE_KEYS = ("name", "description", "plugins", "defaults", "experiments", "executor")
 EXPERIMENT_KEYS = ("name", "task", "datasets", "models", "seeds", "epochs", "patience", "device", "kernel",
                    "scenario")
