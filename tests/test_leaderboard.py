@@ -280,6 +280,20 @@ def test_a_failed_run_made_with_other_settings_is_warned_about_as_the_row_counts
     assert (row["n"], row["failed"]) == (1, 1)
 
 
+def test_models_of_one_column_run_under_other_task_options_are_warned_about():
+    """Records merged from two suites: gcn on Cora's public split, mlp on a random split, ranked in one column
+    (a suite file refuses this; a merged folder cannot)."""
+    public, random = rec("gcn", "Cora", 0, 0.8, 0.8), rec("mlp", "Cora", 0, 0.7, 0.7)
+    public["spec"]["task_options"] = {"split": "public"}
+    random["spec"]["task_options"] = {"split": "random"}
+    other = rec("mlp", "CiteSeer", 0, 0.7, 0.7)  # another dataset: its own column
+    with pytest.warns(UserWarning) as caught:
+        board([public, random, other])
+    assert [str(w.message) for w in caught] == ["node_classification Cora: its models ran under different task "
+                                                "options (task_options.split public vs random); their ranks "
+                                                "compare different protocols"]
+
+
 def test_runs_of_one_config_made_with_other_settings_are_warned_about_whatever_their_seeds():
     """Seeds 0-1 under a 3-epoch budget and 2-3 under a 4-epoch one: no seed repeats, yet they are not one
     configuration's seeds."""

@@ -143,6 +143,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
     failed_in_row = grid.groupby(row_keys)["failed"].sum()
     tried = grid.groupby(row_keys).size()
     lost = grid[grid["n"] == 0].groupby(row_keys).size()  # configurations whose every run failed
+    _warn_mixed_columns(_ok(runs), [*GROUP_KEYS, *extra_keys])
     rows = []
     for sel in grid[grid["selected"]].drop_duplicates(row_keys).itertuples(index=False):
         key = tuple(getattr(sel, k) for k in config_keys)
@@ -286,6 +287,20 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         if problems:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row "
                           "uses them all until `gnnbench prune` sets the old ones aside", stacklevel=3)
+
+
+def _warn_mixed_columns(runs: pd.DataFrame, rank_keys: list[str]) -> None:
+    """A column (task label, dataset, scenario) whose models ran under different task options: ranked together,
+    each was scored under its own protocol (node classification's split is not in its task label). A suite file
+    refuses this; records of several suites merged into one folder can still bring it."""
+    for key, part in runs.groupby(rank_keys, sort=True):
+        options = {(json.dumps({"task_options": json.loads(p).get("task_options")}, sort_keys=True), "{}")
+                   for p in part["protocol"]}
+        if len(options) > 1:
+            task, dataset, scenario = key[:3]
+            where = f"{task} {dataset}" + ("" if scenario == "none" else f" under {scenario}")
+            warnings.warn(f"{where}: its models ran under different task options ({setting_differences(options)}); "
+                          "their ranks compare different protocols", stacklevel=3)
 
 
 def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:
