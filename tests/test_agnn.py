@@ -364,6 +364,8 @@ def test_summed_class_entropy_favours_the_class_with_more_fields_and_values() ->
         AGNN(class_entropy="max")
     with pytest.raises(ValueError, match="max_redraws"):  # a child needs at least one draw
         AGNN(max_redraws=0)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):  # a batch that never completes
+        AGNN(batch_size=0)
 
 
 # --- constrained parameter sharing -------------------------------------------------------------------------
