@@ -378,7 +378,7 @@ class _Expander:
     def runnable(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
                  grid: list[dict[str, tuple[dict[str, Any], str]]], chosen: set[str], seeds: list[int],
                  seed_key: Callable[[int], str], device: str) -> None:
-        """Every grid point on every dataset, with every seed, passes the task's :meth:`Task.check_run`, sets no
+        """Every grid point on every dataset passes the task's :meth:`Task.check_run` with every seed, sets no
         hyperparameter the task or the model leaves unread (:meth:`Task.unread_hparams`, a model's static
         ``unread_hparams(hparams)``), and passes the model's ``check_hparams(hparams, device)`` where it has one
         (the model's hooks are given every constructor argument, those a run leaves out included); the error
@@ -390,10 +390,11 @@ class _Expander:
         check_model = getattr(entry.obj, "check_hparams", None)
         model_unread = getattr(entry.obj, "unread_hparams", None)
         for point in grid:
-            for (dataset, (hparams, config)), seed in itertools.product(point.items(), seeds):
+            for dataset, (hparams, config) in point.items():
                 checking = task_key  # whose hook runs: a plugin's own bug in it is located there
                 try:
-                    task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
+                    for seed in seeds:  # the one check a seed can fail; the others are asked once
+                        task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
                     unread = {k: (f"task '{task}'", why) for k, why in task_cls.unread_hparams(hparams).items()}
                     checking = model_key
                     built = hp.as_built(entry.obj, hparams)
