@@ -502,6 +502,31 @@ def test_a_plain_apply_writing_a_training_label_past_the_classes_is_named_at_the
 
 
 @dataclass(frozen=True)
+class _Untouched(LabelNoise):
+    """Returns copies of the training graphs as they were."""
+
+    name = "untouched"
+
+    def apply_graphs(self, graphs, classes, seed):
+        return [g.clone() for g in graphs], {}
+
+
+def test_inductive_node_classification_hands_its_level_to_the_scenario_check():
+    """Its nodes without a target are -1 (DictionaryLookup's key nodes): the task says so to the check, which
+    would otherwise blame a scenario that left them as they were."""
+    from gnnbench.registry import DATASETS, MODELS
+    from gnnbench.tasks.base import Budget, RunContext
+    from gnnbench.tasks.graph import GraphOptions, InductiveNodeClassification
+
+    data = DATASETS.get("DictionaryLookup-5").obj(None)
+    assert (data[0].y == -1).any()
+    task = InductiveNodeClassification(GraphOptions(folds=5), scenario=_Untouched())
+    record = task.run(MODELS.get("gcn"), data, dict(InductiveNodeClassification.train_hparams), Budget(epochs=1),
+                      RunContext(device=torch.device("cpu"), seed=0))
+    assert record["scenario"] == {}
+
+
+@dataclass(frozen=True)
 class _InPlace(LabelNoise):
     """Relabels every node of its input in place and returns it."""
 
