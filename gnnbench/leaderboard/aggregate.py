@@ -39,7 +39,7 @@ from gnnbench.leaderboard.labels import (
     sources_label,
     versions_label,
 )
-from gnnbench.settings import differing
+from gnnbench.settings import canonical_json, described, differing, flatten
 from gnnbench.units import shown_unit, unit_by_name
 
 #: The first columns of leaderboard.csv, in this order (a stable schema other tools parse).
@@ -294,13 +294,13 @@ def _warn_mixed_columns(runs: pd.DataFrame, rank_keys: list[str]) -> None:
     each was scored under its own protocol (node classification's split is not in its task label). A suite file
     refuses this; records of several suites merged into one folder can still bring it."""
     for key, part in runs.groupby(rank_keys, sort=True):
-        options = {(json.dumps({"task_options": json.loads(p).get("task_options")}, sort_keys=True), "{}")
-                   for p in part["protocol"]}
+        options = sorted({canonical_json(json.loads(p).get("task_options")) for p in part["protocol"]})
         if len(options) > 1:
             task, dataset, scenario = key[:3]
             where = f"{task} {dataset}" + ("" if scenario == "none" else f" under {scenario}")
-            warnings.warn(f"{where}: its models ran under different task options ({setting_differences(options)}); "
-                          "their ranks compare different protocols", stacklevel=3)
+            shown = described([flatten({"task_options": json.loads(o)}) for o in options])
+            warnings.warn(f"{where}: its models ran under different task options ({shown}); their ranks compare "
+                          "different protocols", stacklevel=3)
 
 
 def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:
