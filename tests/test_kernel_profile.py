@@ -110,6 +110,27 @@ def out_of_memory_while_auto_decides(monkeypatch, backends: set[str]) -> None:
     monkeypatch.setattr(kp._Bench, "median_ms", median_ms)
 
 
+def test_the_cpu_allocator_s_failure_is_out_of_memory_and_other_errors_are_not() -> None:
+    """Torch's CPU allocator raises a plain RuntimeError: a row or an ``auto`` candidate that does not fit in host
+    memory fails as a GPU one does, where it used to abort the whole profile (and a run's ``auto``)."""
+    failures: list[str] = []
+    assert timing.unless_out_of_memory(lambda: torch.empty(2**60, dtype=torch.uint8), failures) is None
+    assert len(failures) == 1 and "DefaultCPUAllocator: can't allocate memory" in failures[0]
+    assert timing.median_ms_or_inf(lambda: torch.empty(2**60, dtype=torch.uint8), CPU) == float("inf")
+    with pytest.raises(RuntimeError, match="a bug"):
+        timing.unless_out_of_memory(lambda: (_ for _ in ()).throw(RuntimeError("a bug")), failures)
+    assert len(failures) == 1
+
+
+def test_a_graph_too_large_for_memory_is_refused_at_sizes(tmp_path, capsys) -> None:
+    for size, what in (("1e12:1e13:8", "the graph 1000000000000:10000000000000:8"),
+                       ("100:500:1e14", "the features of 100:500:100000000000000")):
+        assert main(["profile", "kernels", "--device", "cpu", "--sizes", size, "--out", str(tmp_path)]) == 2
+        out, err = capsys.readouterr()
+        assert f"error: --sizes: {what} do" in err and "DefaultCPUAllocator" in err
+        assert "Traceback" not in err and "stopped before the first row" not in out
+
+
 def test_auto_with_one_backend_out_of_memory_chooses_another_and_says_why(monkeypatch) -> None:
     out_of_memory_while_auto_decides(monkeypatch, {"scatter"})
     records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum",), backends=("scatter", "csr", "auto"),

@@ -81,7 +81,7 @@ def profile(args: argparse.Namespace, console: Console) -> int:
             reason = type(exc).__name__ + (f": {str(exc).splitlines()[0][:200]}" if str(exc).strip() else "")
             paths = writer.finish(stopped=reason)
             console.print(f"stopped after {len(writer.records)} rows; wrote " + ", ".join(map(str, paths)))
-        else:  # an earlier profile's files go with the first new row only: say they are not this one's
+        elif not isinstance(exc, GnnbenchError):  # an earlier profile's files go with the first new row only
             console.print(f"stopped before the first row; nothing in {args.out} was replaced")
         raise
     console.print("wrote " + ", ".join(map(str, writer.finish())))

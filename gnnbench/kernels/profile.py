@@ -233,12 +233,18 @@ def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str]
     records: list[dict[str, Any]] = []
     built: dict[str, GraphSize] = {}
     for size in sizes:  # one graph alive at a time: the last one goes before the next is built
-        graph = Graph.random(size, device, seed)
+        failed: list[str] = []
+        if (graph := unless_out_of_memory(functools.partial(Graph.random, size, device, seed), failed)) is None:
+            raise GnnbenchError(f"--sizes: the graph {size.n_nodes}:{size.n_edges}:{size.features} does not fit in "
+                                f"the memory of {device} ({failed[0]}); expected a smaller size")
         if (earlier := built.setdefault(graph.size.label, size)) != size:  # rows of one name, told apart by none
             raise GnnbenchError(f"--sizes: {size.n_nodes}:{size.n_edges}:{size.features} gives the graph "
                                 f"{earlier.n_nodes}:{earlier.n_edges}:{earlier.features} gave, {graph.size.label} "
                                 "(random edges drawn twice count once); expected sizes whose graphs differ")
-        records += _Bench(graph, device, warmup, repeats).run(ops, backends, copy_gbps, env, on_row)
+        if (bench := unless_out_of_memory(functools.partial(_Bench, graph, device, warmup, repeats), failed)) is None:
+            raise GnnbenchError(f"--sizes: the features of {size.n_nodes}:{size.n_edges}:{size.features} do not "
+                                f"fit in the memory of {device} ({failed[0]}); expected a smaller size")
+        records += bench.run(ops, backends, copy_gbps, env, on_row)
     return records
 
 

@@ -61,8 +61,16 @@ def median_ms_or_inf(fn: Callable[[], object], device: torch.device, warmup: int
     return math.inf if ms is None else ms
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failed allocation: torch's ``OutOfMemoryError`` on a GPU, a plain ``RuntimeError`` from
+    its CPU allocator (which raises no subclass of its own)."""
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "DefaultCPUAllocator: can't allocate memory" in str(exc))
+
+
 def unless_out_of_memory(call: Callable[[], T], failures: list[str] | None = None) -> T | None:
-    """``call()``, or None where it ran out of memory, the error's first line appended to ``failures``.
+    """``call()``, or None where it ran out of memory (:func:`out_of_memory`), the error's first line appended to
+    ``failures``.
 
     The CUDA cache is emptied after the handler has let go of the exception: its traceback holds the failed
     call's frames, and with them the tensors it had allocated, so a cache emptied inside the handler (or inside a
@@ -70,7 +78,9 @@ def unless_out_of_memory(call: Callable[[], T], failures: list[str] | None = Non
     their blocks back."""
     try:
         return call()
-    except torch.OutOfMemoryError as exc:
+    except Exception as exc:
+        if not out_of_memory(exc):
+            raise
         if failures is not None:
             failures.append(f"out of memory: {str(exc).splitlines()[0]}")
     # leaving the handler released the exception, its traceback and the failed call's tensors
