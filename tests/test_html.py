@@ -94,6 +94,24 @@ def test_further_csv_tables_beside_the_leaderboard_are_shown(tmp_path):
     assert "<h2>kernels</h2>" in page and "<td class=num>1.5</td>" in page
 
 
+def test_an_unreadable_csv_beside_the_leaderboard_is_named_and_left_off_the_page(tmp_path, capsys):
+    """An empty or binary file named *.csv used to crash the rebuild (and a suite's run, which rebuilds an
+    existing page) after the runs, leaving the page stale."""
+    folder = tmp_path / "k"
+    folder.mkdir()
+    (folder / "notes.csv").write_text("")
+    (folder / "blob.csv").write_bytes(b"\xff\xfe\x00a")
+    (folder / "kernels.csv").write_text("op,backend,ms\nspmm,csr,1.5\n")
+    (folder / "runs.jsonl").write_text("".join(json.dumps(rec("gcn", "Cora", s, 0.7, 0.8)) + "\n" for s in range(2)))
+    assert main(["leaderboard", str(folder), "--html", "-q"]) == 0
+    err = capsys.readouterr().err
+    page = (folder / "leaderboard.html").read_text()
+    for name in ("notes.csv", "blob.csv"):
+        assert f"{folder / name}: not shown on the page, not a readable CSV" in err
+        assert f"{folder / name}: not shown on the page" in page
+    assert "<h2>kernels</h2>" in page and "<h2>notes</h2>" not in page
+
+
 def test_cli_writes_the_page_only_when_asked(tmp_path, capsys):
     folder = tmp_path / "c"
     folder.mkdir()

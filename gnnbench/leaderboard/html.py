@@ -9,6 +9,7 @@ statistics CSVs), the configurations tried, the environment and the failed runs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
@@ -92,8 +93,15 @@ def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, record
                                       "hyperparameters are selected on validation within each depth.")]
     for path in sorted(directory.glob("*.csv")):
         if path.name not in OWN_FILES:
+            try:
+                table = pd.read_csv(path, keep_default_na=False)
+            except (ValueError, OSError) as exc:  # pandas' parse errors and a non-UTF-8 file are ValueErrors
+                unread = f"{path}: not shown on the page, not a readable CSV ({str(exc).splitlines()[0][:200]})"
+                warnings.warn(unread, UserWarning, stacklevel=1)
+                notes = [*notes, unread]
+                continue
             body += [f"<h2>{escape(path.stem)}</h2>", f"<p class=note>From <code>{escape(path.name)}</code>.</p>",
-                     _table(pd.read_csv(path, keep_default_na=False))]
+                     _table(table)]
     if not grid.empty:
         body += ["<details><summary>Every configuration tried (validation numbers only)</summary>",
                  _table(grid.drop(columns=["direction", "unit"])), "</details>"]
