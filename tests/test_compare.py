@@ -322,8 +322,8 @@ def test_a_nan_mean_is_undefined_never_same(tmp_path):
     b = write(tmp_path / "b.csv", [row("gcn", [0.8, math.nan], mean="", std=""), row("gat", BASE)])
     result = compare.compare(a, b)
     assert verdicts(result) == {("Cora", "gcn"): ("both", "undefined"), ("Cora", "gat"): ("both", "same")}
-    assert report.summary(result) == ("0 better, 0 worse, 1 same, 0 unclear, 1 undefined (a mean is NaN, or every run "
-                                       "failed); 0 only in A, 0 only in B")
+    assert report.summary(result) == ("0 better, 0 worse, 1 same, 0 unclear, 1 undefined (a mean is NaN, every run "
+                                       "failed, or both means are infinite); 0 only in A, 0 only in B")
     shown = {r["model"]: r for r in report.display_rows(result)}
     assert (shown["gcn"]["B"], shown["gcn"]["delta"], shown["gcn"]["verdict"]) == ("–", "–", "undefined")
     assert report.UNTESTED not in report.to_markdown(result)
@@ -956,7 +956,7 @@ def test_counts_and_model_sizes_pandas_wrote_as_floats_are_no_change(tmp_path):
 def test_a_seed_that_diverged_to_inf_is_read_and_is_a_regression_without_a_test(tmp_path, capsys):
     """A regression metric can diverge (``has_metric`` records inf) and the leaderboard then writes ``inf``:
     compare reads its own tables, judges the infinite change untested, and a gate fails on it whatever the
-    minimum effect; two infinite means are no change."""
+    minimum effect; two infinite means are undefined, not the same: their finite seeds changed."""
     finite = [0.5, 0.52, 0.49]
     with np.errstate(invalid="ignore"):  # row()'s std of an infinite value
         a = write(tmp_path / "a.csv", [row("gin", finite, metric="mae", direction="min"),
@@ -969,7 +969,7 @@ def test_a_seed_that_diverged_to_inf_is_read_and_is_a_regression_without_a_test(
         t = compare.compare(a, b).table.set_index("model")
     assert t.loc["gin", "b_mean"] == math.inf and t.loc["gin", "verdict"] == "worse" and not t.loc["gin", "tested"]
     assert t.loc["gin", "notes"] == "inf on 1 of 3 seeds in B"
-    assert (t.loc["gcn", "delta"], t.loc["gcn", "verdict"]) == (0.0, "same")
+    assert math.isnan(t.loc["gcn", "delta"]) and t.loc["gcn", "verdict"] == "undefined"
     assert t.loc["gcn", "notes"] == "inf on 1 of 3 seeds in A; inf on 1 of 3 seeds in B"
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 1
     assert "gnnbench: regression: node_classification Cora gin (default, none): mae 0.5033 -> inf, untested" in \

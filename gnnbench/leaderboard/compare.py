@@ -20,7 +20,8 @@ seeds leave possible, and it decides ``same``: a non-significant change is not e
 * ``undefined``: a side's mean is NaN (its metric is undefined on some seed, e.g. roc_auc on a one-class
   split, or every run of the row failed: ``n`` 0), so there is nothing to judge; never counted as ``same``;
 * a side with an infinite value (a regression metric that diverged on a seed) is not tested: its mean is
-  infinite, and so is the change, which any minimum effect is smaller than.
+  infinite, and so is the change, which any minimum effect is smaller than; where both sides are infinite the
+  change is ``undefined``, not none: their finite seeds may differ by any amount.
 
 With ``paired``, a row whose two sides ran the same seeds (the ``seeds`` column) is tested with the paired
 t-test on the per-seed differences instead: before and after a change on one machine, each seed's
@@ -242,15 +243,15 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
     for s in ("a", "b"):  # the test reads the values, so the delta does too: a rounded mean could flip its sign
         if len(r[f"values_{s}"]):
             r[f"mean_{s}"] = float(np.mean(r[f"values_{s}"]))
-    # equal within float noise is equal: [0.8] * 3 and [0.8] * 2 average to means 1e-16 apart
-    delta = 0.0 if close(r["mean_a"], r["mean_b"]) else r["mean_b"] - r["mean_a"]
+    # equal within float noise is equal: [0.8] * 3 and [0.8] * 2 average to means 1e-16 apart; inf - inf is NaN
+    delta = 0.0 if np.isfinite(r["mean_a"]) and close(r["mean_a"], r["mean_b"]) else r["mean_b"] - r["mean_a"]
     same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
     reproduced = same_seeds and np.array_equal(r["values_a"], r["values_b"])  # every seed's value, exactly
     test = "paired" if same_seeds and (paired or reproduced) else "welch"
     if test == "welch" and sorted(map(len, (r["values_a"], r["values_b"])))[0] == 1:
         test = "one seed"  # against the other side's seeds (difference_test)
     infinite = any(np.isinf(r[f"values_{s}"]).any() or np.isinf(r[f"mean_{s}"]) for s in ("a", "b"))
-    p, low, high = ((math.nan,) * 3 if infinite  # no variance to test against: the change is infinite, or none
+    p, low, high = ((math.nan,) * 3 if infinite  # no variance to test against: the change is infinite, or NaN
                     else difference_test(r["values_a"], r["values_b"], test == "paired", confidence))
     return {**both, "a_mean": r["mean_a"], "b_mean": r["mean_b"], "delta": delta, "ci_low": low, "ci_high": high,
             "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan, "p_value": p,
@@ -263,7 +264,7 @@ def _verdict(improvement: float, p: float, interval: tuple[float, float], tested
     """better / worse when beyond the minimum effect and significant (or untested); same when the interval of
     the change (untested: the change) lies within the minimum effect; unclear otherwise."""
     if math.isnan(improvement):
-        return UNDEFINED  # a mean is NaN (the metric undefined on some seed): nothing to judge
+        return UNDEFINED  # a mean is NaN (the metric undefined on some seed), or both infinite: nothing to judge
     if abs(improvement) > min_effect and (not tested or p < alpha):
         return "better" if improvement > 0 else "worse"
     largest = max(map(abs, interval)) if tested else abs(improvement)
