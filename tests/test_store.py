@@ -212,3 +212,16 @@ def test_a_file_that_cannot_be_written_is_named_not_its_temporary_twin(tmp_path,
     with pytest.raises(OSError) as info, replaced(tmp_path / "leaderboard.csv") as partial:
         partial.write_text("never")
     assert info.value.filename == str(tmp_path / "leaderboard.csv") and info.value.errno == errno.EROFS
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"suite": "quickstart"}', "[]", '{"suite": "s", "file": "s.yaml", '
+                                  '"run_ids": "abc"}', '{"suite": "s", "file": "s.yaml", "run_ids": [1, 2]}'])
+def test_a_noted_suite_that_is_not_gnnbench_s_json_is_named(tmp_path, text):
+    """Valid JSON of another shape used to raise a KeyError or TypeError in the leaderboard and compare (or read
+    ``"abc"`` as three runs); every such file gets the one located error."""
+    store = RunStore(tmp_path)
+    (tmp_path / "expected.json").write_text(text)
+    with pytest.raises(GnnbenchError, match=f"{tmp_path / 'expected.json'}: not the JSON gnnbench writes"):
+        store.expected()
+    store.expect("s", "s.yaml", ["r1", "r2"])
+    assert store.expected() == {"suite": "s", "file": "s.yaml", "run_ids": ["r1", "r2"]}

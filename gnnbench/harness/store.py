@@ -188,12 +188,16 @@ class RunStore:
         """What :meth:`expect` noted: ``suite``, ``file`` and ``run_ids``; None when nothing is expected."""
         path = self.directory / EXPECTED_FILE
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            noted = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except ValueError:
-            raise GnnbenchError(f"{path}: not the JSON gnnbench writes; delete it (the next run writes it again)"
-                                ) from None
+            noted = None
+        if not (isinstance(noted, dict) and isinstance(noted.get("suite"), str) and isinstance(noted.get("file"), str)
+                and isinstance(noted.get("run_ids"), list) and all(isinstance(i, str) for i in noted["run_ids"])):
+            raise GnnbenchError(f"{path}: not the JSON gnnbench writes (suite, file, run_ids); delete it (the next "
+                                "run writes it again)")
+        return noted
 
     def busy(self) -> bool:
         """Whether another process holds the store now (writing records): what a dry run's plan cannot know."""
