@@ -277,12 +277,12 @@ def _verdict(improvement: float, p: float, interval: tuple[float, float], tested
 #: and a note on every row of an older CSV would bury the changes.
 COUNTS = ("failed", "configs_failed", "configs_tried")
 #: What a row's runs were made with: ``params`` (the same hyperparameters building another model: a library
-#: change), ``device``, ``kernel``, ``hparams`` (same config label, other values), ``protocol``, ``versions``,
+#: change), ``device``, ``kernel``, ``heap`` (the heap setting, which moves CPU epoch times), ``hparams`` (same config label, other values), ``protocol``, ``versions``,
 #: ``sources`` (the sha256 prefixes of the plugin files, and of a plugin dataset's data, the runs used). Noted
 #: where they differ, and as ``device unknown in A`` where one side lacks the column or the cell, as a change
 #: could hide there; not where both lack it (a profile's ``params``), nor on a side whose every run failed
 #: (``n`` 0: nothing ran on a device, no model was built, no configuration selected).
-SETTINGS = ("params", "device", "kernel", "hparams", "protocol", "versions", "sources")
+SETTINGS = ("params", "device", "kernel", "heap", "hparams", "protocol", "versions", "sources")
 
 
 def _changes(r: dict) -> list[str]:
@@ -315,6 +315,8 @@ def _changes(r: dict) -> list[str]:
             notes += _setting_changes(column, before, after)
         elif (before is None) != (after is None) and r[f"n_{lacking}"] != 0:
             notes.append(f"{column} unknown in {lacking.upper()}")
+    if r["heap_a"] and r["heap_b"]:  # a record without env.allocator ran under the defaults, as its heap cell says
+        notes = [note for note in notes if not note.startswith("allocator not recorded in")]
     return notes
 
 
@@ -339,7 +341,7 @@ def _assignments(setting: dict[str, object], keys: list[str]) -> str:
 
 
 def _settings(column: str, cell: object) -> str | list[dict[str, object]] | None:
-    """A cell of :data:`SETTINGS` as compared: ``params``, ``device`` and ``kernel`` as written; ``hparams``,
+    """A cell of :data:`SETTINGS` as compared: ``params``, ``device``, ``kernel`` and ``heap`` as written; ``hparams``,
     ``protocol`` and ``versions`` as the settings of the row's runs, flat: one, or each distinct one of a row
     whose runs did not share them (a JSON list; versions joined by `` | ``). None when the column is absent or the
     cell empty (older or hand-made CSVs)."""

@@ -23,8 +23,8 @@ KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
 #: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, failed runs, the
 #: grid's size, the model's size, environment, hyperparameters, protocol, plugin sources.
-OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "params", "device", "kernel", "versions",
-            "hparams", "protocol", "sources"]
+OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "params", "device", "kernel", "heap",
+            "versions", "hparams", "protocol", "sources"]
 #: The headline figures ``gnnbench profile`` rows name in ``metric``, each a column of their CSV: a kernel's
 #: median ``ms`` (``kernels.csv``), a gather's ``gbps`` (``loading.csv``).
 HEADLINES = ("ms", "gbps")
