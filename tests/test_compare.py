@@ -400,8 +400,8 @@ def test_a_row_whose_runs_used_several_environments_is_named_mixed_and_its_share
     reference = Path(__file__).resolve().parents[1] / "results" / "reference"
     result = compare.compare(reference / "architecture_search", reference / "architecture_search_trained")
     assert set(result.table.loc[result.table["status"] == "both", "notes"]) == {
-        "heap kept freed memory -> allocator defaults;kept freed memory; versions mixed in B: allocator glibc (trim threshold 1024 MiB, mmap threshold 32 MiB) vs –; "
-        "torch_scatter 2.1.2 vs –"}
+        "heap kept freed memory -> allocator defaults;kept freed memory; versions mixed in B: allocator glibc (trim "
+        "threshold 1024 MiB, mmap threshold 32 MiB) vs –; torch_scatter 2.1.2 vs –"}
 
 
 def test_threads_and_heap_an_older_csv_never_recorded_are_not_read_as_a_change(tmp_path):

@@ -276,12 +276,12 @@ def _verdict(improvement: float, p: float, interval: tuple[float, float], tested
 #: written before ``configs_failed`` existed, a hand-made one) is not noted: ``n`` already says what it counts,
 #: and a note on every row of an older CSV would bury the changes.
 COUNTS = ("failed", "configs_failed", "configs_tried")
-#: What a row's runs were made with: ``params`` (the same hyperparameters building another model: a library
-#: change), ``device``, ``kernel``, ``heap`` (the heap setting, which moves CPU epoch times), ``hparams`` (same config label, other values), ``protocol``, ``versions``,
-#: ``sources`` (the sha256 prefixes of the plugin files, and of a plugin dataset's data, the runs used). Noted
-#: where they differ, and as ``device unknown in A`` where one side lacks the column or the cell, as a change
-#: could hide there; not where both lack it (a profile's ``params``), nor on a side whose every run failed
-#: (``n`` 0: nothing ran on a device, no model was built, no configuration selected).
+#: What a row's runs were made with: ``params`` (the same hyperparameters building another model: a library change),
+#: ``device``, ``kernel``, ``heap`` (the heap setting, which moves CPU epoch times), ``hparams`` (same config label,
+#: other values), ``protocol``, ``versions``, ``sources`` (the sha256 prefixes of the plugin files, and of a plugin
+#: dataset's data, the runs used). Noted where they differ, and as ``device unknown in A`` where one side lacks the
+#: column or the cell, as a change could hide there; not where both lack it (a profile's ``params``), nor on a side
+#: whose every run failed (``n`` 0: nothing ran on a device, no model was built, no configuration selected).
 SETTINGS = ("params", "device", "kernel", "heap", "hparams", "protocol", "versions", "sources")
 
 
