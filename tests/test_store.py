@@ -90,6 +90,29 @@ def test_a_record_of_a_shape_no_reader_can_take_is_skipped_with_its_line_named(t
         assert list(store.latest()) == ["a", "c"]
 
 
+def test_merged_successes_of_one_run_are_warned_about_and_the_first_finished_counts_in_any_order(tmp_path):
+    """Two machines that ran one suite share its run ids: their files concatenated used to give each run the
+    success that came first in the file, silently, so the order of the merge changed the leaderboard."""
+    here = [rec(r, finished_at=f"2026-12-0{day}T00:00:00Z", machine="here") for r, day in (("a", 1), ("b", 3))]
+    there = [rec(r, finished_at=f"2026-12-0{day}T00:00:00Z", machine="there") for r, day in (("a", 2), ("b", 2))]
+    for order, folder in ((here + there, "hm"), (there + here, "th")):
+        store = RunStore(tmp_path / folder)
+        with store.writer() as w:
+            for record in order:
+                w.append(record)
+        with pytest.warns(UserWarning, match=r"runs.jsonl: 2 runs have more than one successful record \(files "
+                                             r"merged from several machines\?\)"):
+            latest = store.latest()
+        assert {run: r["machine"] for run, r in latest.items()} == {"a": "here", "b": "there"}
+    store = RunStore(tmp_path / "one")
+    with store.writer() as w:
+        w.append(rec("a", "failed"))
+        w.append(rec("a"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a retry's success after a failure is no merge
+        assert store.latest()["a"]["status"] == "ok"
+
+
 def test_latest_prefers_success_then_the_newest_failure(tmp_path):
     store = RunStore(tmp_path)
     with store.writer() as w:

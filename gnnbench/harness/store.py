@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 import warnings
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -98,7 +99,17 @@ class RunStore:
         return records
 
     def latest(self, file: str = RUNS_FILE, only: Collection[str] | None = None) -> dict[str, dict[str, Any]]:
-        return latest(self.records(file, only))
+        """:func:`latest` of the records of ``file``, with a warning where a run has several successful records:
+        files merged (two machines that ran one suite), whose other results no table shows."""
+        records = self.records(file, only)
+        successes = Counter(r["run_id"] for r in records if r["status"] == "ok")
+        if repeated := sum(count > 1 for count in successes.values()):
+            warnings.warn(f"{self.directory / file}: {repeated} run{'s' * (repeated > 1)} "
+                          f"{'have' if repeated > 1 else 'has'} more than one successful record (files merged "
+                          "from several machines?); the one that finished first counts, the others are in no "
+                          "table: keep each machine's records in a folder of its own and `gnnbench compare` them",
+                          stacklevel=2)
+        return latest(records)
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[RecordWriter]:
@@ -242,12 +253,14 @@ def utc_now() -> str:
 
 def latest(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """run_id -> the record that counts: its first successful one (a run that succeeded is never run again, so a
-    second can only come from merged files, and the first is the one already reported), else its latest
-    failure (a retry replaces it). File order kept."""
+    second can only come from merged files, and the first is the one already reported): the one that finished
+    first, so that merged files give the same tables in any order; else its latest failure (a retry replaces
+    it). File order kept."""
     chosen: dict[str, dict[str, Any]] = {}
     for record in records:
         previous = chosen.get(record["run_id"])
-        if previous is None or previous["status"] != "ok":
+        if previous is None or previous["status"] != "ok" or (
+                record["status"] == "ok" and (record.get("finished_at") or "") < (previous.get("finished_at") or "")):
             chosen[record["run_id"]] = record
     return chosen
 
