@@ -552,15 +552,17 @@ def test_outputs_never_replace_an_input_records_or_a_table_built_from_them(pair,
     results = tmp_path / "results" / "s"
     results.mkdir(parents=True)
     records, built, profile = results / "runs.jsonl", results / "leaderboard.md", tmp_path / "kernels.md"
-    expected = results / "expected.json"
+    expected, suite = results / "expected.json", tmp_path / "s.yaml"
     (tmp_path / "kernels.jsonl").write_text("")
     before = a.read_text()
-    for path in (records, built, profile, expected):
+    for path in (records, built, profile, expected, suite):
         path.write_text("kept\n")
     for flag, path, why in (("--md", records, "it holds records"), ("--csv", a, "it is an input of this comparison"),
                             ("--md", built, "gnnbench builds it from the records beside it"),
                             ("--csv", profile, "gnnbench builds it from the records beside it"),
-                            ("--md", expected, "it notes the runs a suite expects beside its records")):
+                            ("--md", expected, "it notes the runs a suite expects beside its records"),
+                            ("--md", suite, "it is no .md or .markdown file, which the report would replace"),
+                            ("--csv", built, "gnnbench builds it from the records beside it")):
         assert main(["compare", str(a), str(b), "--md", str(tmp_path / "c.md"), flag, str(path)]) == 2
         assert capsys.readouterr().err == (f"gnnbench: error: {flag}: will not write over {path}: {why}; name "
                                            "another file\n")
@@ -571,7 +573,8 @@ def test_outputs_never_replace_an_input_records_or_a_table_built_from_them(pair,
     assert f"will not write over {link}: it holds records" in capsys.readouterr().err
     (results / "runs.md").write_text("mine\n")  # no table gnnbench builds, though beside runs.jsonl
     assert main(["compare", str(a), str(b), "-q", "--md", str(results / "runs.md")]) == 0
-    assert [p.read_text() for p in (records, built, profile, expected)] == ["kept\n"] * 4 and a.read_text() == before
+    assert [p.read_text() for p in (records, built, profile, expected, suite)] == ["kept\n"] * 5
+    assert a.read_text() == before
     with pytest.raises(SystemExit):  # --md's PATH is optional: `--md A B` would read A as the file to write
         main(["compare", "--md", str(results), str(results)])
     assert f"argument --md: {results} is a folder, not a file to write" in capsys.readouterr().err

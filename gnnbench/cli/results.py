@@ -59,7 +59,8 @@ def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
     if args.md and args.csv and str(args.md) != "-" and Path(args.md).resolve() == Path(args.csv).resolve():
         raise GnnbenchError(f"--md and --csv both name {args.csv}: the CSV would replace the Markdown; name two files")
     for path, text in outputs:  # all checked before any is written
-        if str(path) != "-" and (problem := _overwrite_problem(path, (result.a, result.b))):
+        suffixes = (".md", ".markdown") if text is report.to_markdown else (".csv",)
+        if str(path) != "-" and (problem := _overwrite_problem(path, (result.a, result.b), suffixes)):
             raise GnnbenchError(f"--{'md' if text is report.to_markdown else 'csv'}: will not write over {path}: "
                                 f"{problem}; name another file")
     for path, text in outputs:
@@ -110,10 +111,11 @@ def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
     return 1 if failed else 0
 
 
-def _overwrite_problem(path: Path, inputs: Sequence[Path]) -> str | None:
+def _overwrite_problem(path: Path, inputs: Sequence[Path], suffixes: Sequence[str]) -> str | None:
     """Why ``compare`` must not replace the existing file ``path`` (None: it may): one of its inputs, records
-    (which nothing can rebuild), the note of the runs a suite expects, or a table ``gnnbench leaderboard`` builds
-    from the records beside it. Judged on the file a link points to, which is what would be written."""
+    (which nothing can rebuild), the note of the runs a suite expects, a table ``gnnbench leaderboard`` builds
+    from the records beside it, or a file of another kind than the report's ``suffixes`` (a suite file, a plugin
+    named by mistake). Judged on the file a link points to, which is what would be written."""
     from gnnbench.harness.store import EXPECTED_FILE, RUNS_FILE
     from gnnbench.leaderboard import OUTPUTS
     from gnnbench.leaderboard.profile import PROFILES
@@ -129,4 +131,8 @@ def _overwrite_problem(path: Path, inputs: Sequence[Path]) -> str | None:
         return "it notes the runs a suite expects beside its records"
     board = target.name in OUTPUTS and (target.parent / RUNS_FILE).exists()
     profile = target.stem in PROFILES and target.suffix in (".csv", ".md") and target.with_suffix(".jsonl").exists()
-    return "gnnbench builds it from the records beside it" if board or profile else None
+    if board or profile:
+        return "gnnbench builds it from the records beside it"
+    if target.suffix.lower() not in suffixes:
+        return f"it is no {' or '.join(suffixes)} file, which the report would replace"
+    return None
