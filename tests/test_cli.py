@@ -507,6 +507,11 @@ def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
     (tmp_path / "runs.jsonl").write_text("")
     assert main(["leaderboard", str(tmp_path)]) == 2
     assert "no records here" in capsys.readouterr().err
+    (tmp_path / "a" / "A.csv").write_text("task\n")  # a copied leaderboard CSV, no records beside it
+    assert main(["leaderboard", str(tmp_path / "a" / "A.csv")]) == 2
+    assert ("no records here (a file, not a folder of records: `gnnbench leaderboard` rebuilds the tables "
+            f"of a results folder from its runs.jsonl; `gnnbench compare {tmp_path / 'a' / 'A.csv'} B.csv` reads a "
+            "leaderboard CSV as it is") in capsys.readouterr().err
     (tmp_path / "grid.yaml").write_text("name: grid_study\nexperiments: []\n")  # its folder: the name, not the file
     assert main(["leaderboard", str(tmp_path / "grid.yaml")]) == 2
     assert ("no records here (a suite file: give the folder of its records, RESULTS/grid_study (results/ unless run "

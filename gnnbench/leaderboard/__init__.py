@@ -143,6 +143,9 @@ def _where_records_are(directory: Path) -> str:
             name = "NAME"
         return (f"a suite file: give the folder of its records, RESULTS/{name} (results/ unless run with "
                 "--results), named by the suite's name: key")
+    if directory.is_file():
+        return (f"a file, not a folder of records: `gnnbench leaderboard` rebuilds the tables of a results folder "
+                f"from its runs.jsonl; `gnnbench compare {directory} B.csv` reads a leaderboard CSV as it is")
     if not directory.is_dir():
         return f"no such directory: {directory}"
     suites = sorted(p.parent.name for p in directory.glob(f"*/{RUNS_FILE}"))
