@@ -53,6 +53,13 @@ def test_gpu_direct_is_unavailable_without_cuda() -> None:
         FeatureStore(torch.zeros(4, 2), CPU).gather(torch.tensor([1]), "zero_copy")
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="pins without refusal where CUDA exists")
+def test_pinning_without_cuda_is_refused_by_name() -> None:
+    with pytest.raises(LoadingUnavailableError, match="pin=True needs CUDA"):
+        FeatureStore(torch.randn(4, 2), torch.device("cpu"), pin=True)
+    assert not FeatureStore(torch.randn(4, 2), torch.device("cpu")).host.is_pinned()
+
+
 def test_stats_add_up() -> None:
     stats = LoadStats(mode="cpu", rows=1000, row_bytes=512, seconds=0.002, cpu_seconds=0.001, device="cpu")
     assert stats.bytes == 512_000 and stats.gbps == pytest.approx(0.256)

@@ -37,6 +37,9 @@ class FeatureStore:
             raise ValueError(f"a feature store holds a 2-D table, got shape {tuple(features.shape)}")
         self.device = device
         pin = torch.cuda.is_available() if pin is None else pin
+        if pin and not torch.cuda.is_available():  # torch's own error names no store and no remedy
+            raise LoadingUnavailableError("pin=True needs CUDA: pinned host memory serves copies to a GPU, and this "
+                                          "machine has none (pin=None pins exactly where CUDA exists)")
         host = features.detach().to("cpu").contiguous()
         self.host = host.pin_memory() if pin else host
         self._resident: Tensor | None = None
