@@ -216,6 +216,11 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf, hparams: "
      "{backbone: gat, hidden_channels: 130}}]}]\n", "experiments[0].models[0].hparams.hidden_channels",
      "the gat backbone needs a width divisible by 4 (its heads), got 130"),
+    # the link task sets its models' output width: one a gat backbone cannot split failed every run
+    ("name: s\nexperiments: [{task: {name: link_prediction, embedding_channels: 130}, datasets: [Cora], models: "
+     "[{name: forwardgnn_top2input_link, hparams: {backbone: gat}}]}]\n", "experiments[0].task",
+     "model 'forwardgnn_top2input_link' cannot run on dataset 'Cora' with these options (they set its "
+     "out_channels): the gat backbone needs a width divisible by 4 (its heads), got 130 (out_channels)"),
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: kpath, hparams: "
      "{drop_rate: 0.5}}]}]\n", "experiments[0].models[0].hparams.drop_rate",
      "model 'kpath' does not read 'drop_rate' here: contrast_weight is 0 (no contrastive term); remove it"),
@@ -595,3 +600,19 @@ def test_the_smallest_worker_count_and_retry_count_are_kept(write_suite):
         path = write_suite(f"name: s\nexecutor: {executor}\nexperiments:\n"
                            "  - {task: node_classification, datasets: [Cora], models: [mlp]}\n")
         assert load_suite(path).executor == kept
+
+
+def test_a_gat_width_no_layer_is_built_with_is_not_refused(write_suite):
+    """At one layer the backprop and link models build no hidden layer: its width does not matter, and each
+    model builds at the width the suite accepted."""
+    from gnnbench.registry import MODELS
+
+    suite = load_suite(write_suite(
+        "name: s\nexperiments: [{task: link_prediction, datasets: [Cora], models: ["
+        "{name: forwardgnn_sf_link, hparams: {backbone: gat, num_layers: 1, hidden_channels: 130}}, "
+        "{name: forwardgnn_top2input_link, hparams: {backbone: gat, num_layers: 1, hidden_channels: 130}}, "
+        "{name: forwardgnn_bp, hparams: {backbone: gat, num_layers: 1, hidden_channels: 130}}]}]\n"))
+    for spec in suite.specs:
+        model_cls = MODELS.get(spec.model).obj
+        model_cls(in_channels=10, out_channels=128, **{k: spec.hparams[k] for k in ("backbone", "num_layers",
+                                                                                     "hidden_channels")})

@@ -381,9 +381,10 @@ class _Expander:
         """Every grid point on every dataset passes the task's :meth:`Task.check_run` with every seed, sets no
         hyperparameter the task or the model leaves unread (:meth:`Task.unread_hparams`, a model's static
         ``unread_hparams(hparams)``), and passes the model's ``check_hparams(hparams, device)`` where it has one
-        (the model's hooks are given every constructor argument, those a run leaves out included); the error
-        names the hyperparameter's key when the suite set it (``chosen``), the model's when a default is at
-        fault, else the task's."""
+        (the model's hooks are given every constructor argument, those a run leaves out included, and those
+        the task's options preset: :meth:`Task.preset_model_args`); the error names the hyperparameter's key
+        when the suite set it (``chosen``), the model's when a default is at fault, else the task's (a preset
+        argument included)."""
         task_cls = TASKS.get(task).obj
         task_options = task_cls.Options(**options)
         entry = MODELS.get(model)
@@ -392,12 +393,14 @@ class _Expander:
         for point in grid:
             for dataset, (hparams, config) in point.items():
                 checking = task_key  # whose hook runs: a plugin's own bug in it is located there
+                preset: dict[str, Any] = {}
                 try:
+                    preset = task_cls.preset_model_args(task_options)
                     for seed in seeds:  # the one check a seed can fail; the others are asked once
                         task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
                     unread = {k: (f"task '{task}'", why) for k, why in task_cls.unread_hparams(hparams).items()}
                     checking = model_key
-                    built = hp.as_built(entry.obj, hparams)
+                    built = hp.as_built(entry.obj, hparams) | preset
                     if model_unread is not None:
                         unread |= {k: (f"model '{model}'", why) for k, why in _model_hook(model_unread, built).items()}
                     if unread := {k: reader for k, reader in unread.items() if k in chosen}:
@@ -408,6 +411,9 @@ class _Expander:
                     if check_model is not None:
                         _model_hook(check_model, built, device)
                 except hp.HparamError as exc:
+                    if exc.key in preset:  # the task's options set it
+                        raise self.fail(task_key, f"model '{model}' cannot run on dataset '{dataset}' with these "
+                                                  f"options (they set its {exc.key}): {exc}") from None
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
                     key = _join(model_key, f"hparams.{exc.key}") if exc.key in chosen else model_key
                     raise self.fail(key, f"{which} cannot run on dataset '{dataset}': {exc}") from None

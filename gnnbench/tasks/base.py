@@ -253,6 +253,13 @@ class Task(ABC):
         return None
 
     @classmethod
+    def preset_model_args(cls, options: Any) -> dict[str, Any]:
+        """The constructor arguments of ``model_args`` that its runs fill from these options alone, before any
+        data (the link task's embedding width): a model's ``check_hparams`` sees them, so a width its layers
+        cannot take is refused when the suite loads. None unless a task says otherwise."""
+        return {}
+
+    @classmethod
     def unread_hparams(cls, hparams: Mapping[str, Any]) -> dict[str, str]:
         """The hyperparameters the others leave unread (key -> why): set in a suite, each would make another run
         id for the same runs, and the leaderboard could name it as the selected setting, so the suite refuses it

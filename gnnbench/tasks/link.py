@@ -79,6 +79,11 @@ class LinkPrediction(Task):
         """Test pairs scored on the training edges alone is another protocol: its runs get their own rows."""
         return self.name if self.options.test_graph == "train_val" else f"{self.name}(test_graph=train)"
 
+    @classmethod
+    def preset_model_args(cls, options: LinkOptions) -> dict[str, Any]:
+        """Models embed nodes, as wide as the options say; the pair score is a dot product of embeddings."""
+        return {"out_channels": options.embedding_channels}
+
     def check_data(self, data: Data) -> None:
         """One graph with node features (:func:`~gnnbench.tasks.data_checks.check_graph`): its edges are split."""
         check_graph(data)
@@ -87,7 +92,7 @@ class LinkPrediction(Task):
         opts: LinkOptions = self.options
         split, split_id = self.with_split(data, ctx.seed)
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
-        model = entry.obj(in_channels=split.num_features, out_channels=opts.embedding_channels, **model_kwargs)
+        model = entry.obj(in_channels=split.num_features, **self.preset_model_args(opts), **model_kwargs)
         model, split = model.to(ctx.device), split.to(ctx.device)
         fit = self.fit_model(model, hide_test(split), train_kwargs, budget, ctx)
         return {

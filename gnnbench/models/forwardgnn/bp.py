@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch.nn.functional as F
 from torch_geometric.nn import GATConv
 
 from gnnbench.models.baselines import LayerStack, widths
-from gnnbench.models.forwardgnn.layers import GAT_HEADS, Backbone, check_backbone, make_conv
+from gnnbench.models.forwardgnn.layers import GAT_HEADS, Backbone, check_gat_widths, make_conv
 
 
 class BackpropGNN(LayerStack):
@@ -16,7 +19,10 @@ class BackpropGNN(LayerStack):
     4 heads. Trained by the task's own protocol (Adam on the cross-entropy, validation-selected epoch).
     """
 
-    check_hparams = staticmethod(check_backbone)
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        """Only hidden layers split their width among heads; one layer has none."""
+        check_gat_widths(hparams, ["hidden_channels"] * (hparams["num_layers"] > 1))
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
                  backbone: Backbone = "gcn") -> None:

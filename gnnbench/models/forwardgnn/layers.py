@@ -17,12 +17,26 @@ Backbone = Literal["gcn", "sage", "gat"]
 GAT_HEADS = 4
 
 
+def check_gat_widths(hparams: Mapping[str, Any], keys: list[str]) -> None:
+    """The widths under ``keys`` that :func:`make_conv` builds: one the GAT backbone's heads cannot split fails a
+    suite when it loads, not each of its runs when the model is built."""
+    if hparams["backbone"] != "gat":
+        return
+    if key := next((k for k in keys if hparams[k] % GAT_HEADS), None):
+        raise HparamError(key, f"the gat backbone needs a width divisible by {GAT_HEADS} (its heads), got "
+                               f"{hparams[key]} ({key})")
+
+
 def check_backbone(hparams: Mapping[str, Any], device: str = "cpu") -> None:
-    """Every ForwardGNN model's ``check_hparams``: a hidden width the GAT backbone's heads cannot split fails a
-    suite when it loads, not each of its runs when :func:`make_conv` builds it."""
-    if hparams["backbone"] == "gat" and hparams["hidden_channels"] % GAT_HEADS:
-        raise HparamError("hidden_channels", f"the gat backbone needs a width divisible by {GAT_HEADS} (its heads), "
-                                             f"got {hparams['hidden_channels']}")
+    """``check_hparams`` of the node models, whose every layer is ``hidden_channels`` wide."""
+    check_gat_widths(hparams, ["hidden_channels"])
+
+
+def check_link_backbone(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+    """``check_hparams`` of the link models: ``num_layers - 1`` hidden layers under an output layer as wide as
+    the task's embedding (``out_channels``, which the link task presets from its options)."""
+    check_gat_widths(hparams, ["hidden_channels"] * (hparams["num_layers"] > 1)
+                     + ["out_channels"] * ("out_channels" in hparams))
 
 
 def make_conv(backbone: Backbone, in_channels: int, out_channels: int) -> nn.Module:

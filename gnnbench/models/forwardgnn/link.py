@@ -8,7 +8,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from gnnbench.models.forwardgnn.greedy import GreedyForward
-from gnnbench.models.forwardgnn.layers import Backbone, forward_layers
+from gnnbench.models.forwardgnn.layers import Backbone, check_link_backbone, forward_layers
 from gnnbench.tasks.base import Task
 
 
@@ -24,6 +24,8 @@ class LinkSingleForward(GreedyForward):
     on the split's fixed training pairs. A pair's score is the mean over layers of :math:`\sigma(s^{(\ell)}_{uv})`;
     :meth:`score_pairs` returns its logit (a monotone map, so ranking metrics are those of the mean).
     """
+
+    check_hparams = staticmethod(check_link_backbone)
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
                  backbone: Backbone = "gcn") -> None:

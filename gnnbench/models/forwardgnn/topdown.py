@@ -16,7 +16,14 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from gnnbench.hparams import HparamError
-from gnnbench.models.forwardgnn.layers import Backbone, TopDownLayer, check_backbone, forward_layers, l2_rows
+from gnnbench.models.forwardgnn.layers import (
+    Backbone,
+    TopDownLayer,
+    check_backbone,
+    check_link_backbone,
+    forward_layers,
+    l2_rows,
+)
 from gnnbench.models.forwardgnn.link import dot
 from gnnbench.models.forwardgnn.sf import ClassNodes
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
@@ -134,6 +141,13 @@ class SingleForwardTopToLoss(ClassTopDown):
                    for i, o in enumerate(outputs)).log()
 
 
+def check_test_time_steps(hparams: Mapping[str, Any]) -> None:
+    """Inference reads the outputs of steps 2..T-1: fewer than 3 steps leave none, a suite fails when it loads."""
+    if hparams["test_time_steps"] < 3:
+        raise HparamError("test_time_steps", f"test_time_steps must be >= 3 (inference reads steps 2..T-1), "
+                                             f"got {hparams['test_time_steps']}")
+
+
 class TopToInput(TopDown):
     r"""Top-to-Input: layer :math:`\ell` reads :math:`[\mathrm{L2}(s_\ell) \Vert \mathrm{L2}(s_{\ell+2})]`.
 
@@ -145,11 +159,8 @@ class TopToInput(TopDown):
 
     @staticmethod
     def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
-        """Inference reads the outputs of steps 2..T-1: fewer than 3 steps leave none, a suite fails when it loads."""
         check_backbone(hparams)
-        if hparams["test_time_steps"] < 3:
-            raise HparamError("test_time_steps", f"test_time_steps must be >= 3 (inference reads steps 2..T-1), "
-                                                 f"got {hparams['test_time_steps']}")
+        check_test_time_steps(hparams)
 
     @staticmethod
     def unread_hparams(hparams: Mapping[str, Any]) -> dict[str, str]:
@@ -272,6 +283,11 @@ class LinkTopToInput(TopToInput):
     """
 
     fit_hparams = {"lr": 1e-3, "weight_decay": 0.0}
+
+    @staticmethod
+    def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
+        check_link_backbone(hparams)
+        check_test_time_steps(hparams)
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
                  backbone: Backbone = "gcn", alternating: bool = True, test_time_steps: int = 10) -> None:
