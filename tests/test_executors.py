@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import platform
 from concurrent.futures import Future
@@ -136,6 +138,41 @@ def test_the_commit_is_of_the_checkout_gnnbench_is_in_not_of_one_around_it(tmp_p
     assert checkout_commit(installed) is None
     (tmp_path / "f.txt").write_text("y\n")
     assert checkout_commit(tmp_path).endswith("-dirty")
+
+
+def test_a_file_of_the_package_git_does_not_track_is_hashed_as_a_plugin_s(tmp_path, monkeypatch):
+    """A model added as gnnbench/models/my_file.py (loaded through ``plugins:``) is in no commit: its records named
+    a clean commit and no file, so editing it left its old numbers counted as current under the same run id."""
+    import os
+    import subprocess
+
+    from gnnbench.harness import env
+    from gnnbench.models.baselines import GCN
+
+    def git(*args):  # without the user's git configuration (signing, hooks)
+        return subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True,
+                              env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}).stdout
+
+    package = tmp_path / "gnnbench"
+    (package / "models").mkdir(parents=True)
+    for name in ("shipped.py", "added.py", "ignored.py"):
+        (package / "models" / name).write_text(f"# {name}\n")
+    (tmp_path / ".gitignore").write_text("ignored.py\n")
+    git("init", "-q")
+    git("add", ".gitignore", "gnnbench/models/shipped.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c")
+    env.untracked_package_files.cache_clear()
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(env, "PACKAGE", package)
+            assert env.untracked_package_files() == {(package / "models" / "added.py").resolve()}
+    finally:
+        env.untracked_package_files.cache_clear()  # this checkout's, read again when asked
+    baselines = Path(inspect.getfile(GCN)).resolve()
+    assert env._file_source(GCN) is None  # tracked: the commit versions it
+    monkeypatch.setattr(env, "untracked_package_files", lambda: frozenset({baselines}))
+    assert env._file_source(GCN) == {"file": str(baselines),
+                                     "sha256": hashlib.sha256(baselines.read_bytes()).hexdigest()}
 
 
 def test_a_benchmark_names_the_machine_threads_heap_versions_and_commit_it_measured_on():

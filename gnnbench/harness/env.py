@@ -131,12 +131,28 @@ def checkout_commit(root: Path) -> str | None:
     return f"{head}-dirty" if dirty else head
 
 
+@cache
+def untracked_package_files() -> frozenset[Path]:
+    """The files inside the gnnbench package of a checkout that git does not track (ignored ones left out): a
+    model added as ``gnnbench/models/my_file.py`` and not yet committed is in no commit, so ``git_commit`` cannot
+    version it. Empty outside a checkout. Read once per process, as :func:`git_commit` is."""
+    root = PACKAGE.parent
+    if checkout_commit(root) is None:
+        return frozenset()
+    try:
+        listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--others", "--exclude-standard", "--",
+                                 PACKAGE.name], capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset((root / name).resolve() for name in listed.split("\0") if name)
+
+
 def plugin_sources(spec: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """``{"model": {"file": ..., "sha256": ...}, "task": ...}``: the file defining each part of a run (its spec as a
-    dict: model, task, dataset, scenario) that gnnbench does not ship (a plugin, another package). The run id
-    hashes the spec, not that code, so this is how a record tells which version of it ran; gnnbench's own parts
-    are versioned by ``git_commit``. A part whose file cannot be read is left out. A record keeps them as
-    ``sources`` (:func:`~gnnbench.harness.store.recorded_sources`)."""
+    dict: model, task, dataset, scenario) that gnnbench does not ship (a plugin, another package, a file of the
+    package git does not track). The run id hashes the spec, not that code, so this is how a record tells which
+    version of it ran; gnnbench's own parts are versioned by ``git_commit``. A part whose file cannot be read is
+    left out. A record keeps them as ``sources`` (:func:`~gnnbench.harness.store.recorded_sources`)."""
     parts = {"model": MODELS.get(spec["model"]).obj, "task": TASKS.get(spec["task"]).obj,
              "dataset": DATASETS.get(spec["dataset"]).obj}
     if spec.get("scenario"):
@@ -152,7 +168,7 @@ def _file_source(obj: Any) -> dict[str, str] | None:
         obj = type(obj)
     try:
         path = Path(inspect.getfile(obj)).resolve()
-        if path.is_relative_to(PACKAGE):
+        if path.is_relative_to(PACKAGE) and path not in untracked_package_files():
             return None
         return {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     except (OSError, TypeError):
