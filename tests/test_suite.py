@@ -216,6 +216,11 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: forwardgnn_sf, hparams: "
      "{backbone: gat, hidden_channels: 130}}]}]\n", "experiments[0].models[0].hparams.hidden_channels",
      "the gat backbone needs a width divisible by 4 (its heads), got 130"),
+    # a key that is no name, and a plugin list's item that is no path, located and named as what it is
+    ("name: s\nexperiments: [{~: 3, task: node_classification, datasets: [Cora], models: [gcn]}]\n", "experiments[0]",
+     "a key is null (~ or empty), not a name; expected keys among name, task, datasets"),
+    ("name: s\nplugins: [gcn_plugin.py, 3]\nexperiments: [{task: node_classification, datasets: [Cora], models: "
+     "[gcn]}]\n", "plugins[1]", "expected a module path or .py file, got int 3"),
     # the link task sets its models' output width: one a gat backbone cannot split failed every run
     ("name: s\nexperiments: [{task: {name: link_prediction, embedding_channels: 130}, datasets: [Cora], models: "
      "[{name: forwardgnn_top2input_link, hparams: {backbone: gat}}]}]\n", "experiments[0].task",

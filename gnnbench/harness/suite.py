@@ -172,6 +172,9 @@ class _Expander:
         if not isinstance(value, dict):
             raise self.fail(key, f"expected a mapping, got {_kind(value)}")
         for k in value:
+            if not isinstance(k, str):  # YAML's ~, a number or a list as a key: no name to show or suggest from
+                raise self.fail(key, f"a key is {'null (~ or empty)' if k is None else _kind(k)}, not a name; "
+                                     f"expected keys among {', '.join(allowed)}")
             if k not in allowed:
                 suggestion = (hint(str(k)) if hint else "") or did_you_mean(str(k), allowed)
                 raise self.fail(_join(key, str(k)), f"unknown key '{k}' (allowed: {', '.join(allowed)}){suggestion}")
@@ -249,8 +252,10 @@ class _Expander:
         """One module path or .py file, or a list of them (as ``datasets:`` takes one name or a list)."""
         one = isinstance(value, str)
         value = [value] if one else value
-        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        if not isinstance(value, list):
             raise self.fail("plugins", f"expected a list of module paths or .py files, got {_kind(value)}")
+        if (bad := next((i for i, p in enumerate(value) if not isinstance(p, str)), None)) is not None:
+            raise self.fail(f"plugins[{bad}]", f"expected a module path or .py file, got {_kind(value[bad])}")
         resolved = []
         for i, spec in enumerate(value):
             spec = str((self.base_dir / spec).resolve()) if spec.endswith(".py") else spec
