@@ -158,6 +158,10 @@ class HookedTask(NodeClassification):
     def check_run(cls, options, dataset, hparams, seed):
         {run}
 
+    @classmethod
+    def preset_model_args(cls, options):
+        {preset}
+
     def check_data(self, data):
         {data}
 
@@ -177,6 +181,7 @@ class HookedScenario(LabelScenario):
 @pytest.mark.parametrize(("hook", "key", "message"), [
     ("model", "models[0]", "model 'hooked' failed checking a run on dataset 'Cora': KeyError: 'hidden'"),
     ("run", "task", "task 'hooked_task' failed checking a run on dataset 'Cora': TypeError: bad"),
+    ("preset", "task", "task 'hooked_task' failed presetting its models' arguments: TypeError: bad"),
     ("data", "datasets[0]", "task 'hooked_task' failed checking dataset 'Cora': TypeError: bad"),
     ("scenario", "scenario[0]", "scenario 'hooked_scenario' failed checking its options: TypeError: bad"),
 ])
@@ -189,8 +194,9 @@ def test_a_plugin_hook_s_own_bug_is_one_line_naming_its_line_at_its_key(fresh_ta
     monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
     monkeypatch.setattr(SCENARIOS, "_entries", dict(SCENARIOS._entries))
     bugs = {"model": "return hparams['hidden']", "run": "raise TypeError('bad')", "data": "raise TypeError('bad')",
-            "scenario": "raise TypeError('bad')"}
-    code = HOOKS.format(**{part: bugs[part] if part == hook else "pass" for part in bugs})
+            "scenario": "raise TypeError('bad')", "preset": "raise TypeError('bad')"}
+    code = HOOKS.format(**{part: bugs[part] if part == hook else "return {}" if part == "preset" else "pass"
+                           for part in bugs})
     (tmp_path / "hooks.py").write_text(code)
     line = next(n for n, text in enumerate(code.splitlines(), 1) if bugs[hook] in text)
     path = write_suite("""\
@@ -203,3 +209,26 @@ def test_a_plugin_hook_s_own_bug_is_one_line_naming_its_line_at_its_key(fresh_ta
         driver.prepare(load_suite(path), RunStore(tmp_path / "results"), False, None, devices=False)
     assert info.value.key == f"experiments[0].{key}"
     assert info.value.message == f"{message} (at {tmp_path / 'hooks.py'}:{line})"
+
+
+@pytest.mark.parametrize("returned", ["None", "{'hidden_channels': 7}"])
+def test_a_task_presetting_what_it_does_not_fill_is_refused_at_the_task(fresh_tasks, monkeypatch, write_suite,
+                                                                        tmp_path, returned):
+    """A key outside ``model_args`` would replace a hyperparameter's value in what the model's checks see."""
+    from gnnbench.registry import MODELS, SCENARIOS
+
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    monkeypatch.setattr(SCENARIOS, "_entries", dict(SCENARIOS._entries))
+    (tmp_path / "hooks.py").write_text(HOOKS.format(model="pass", run="pass", data="pass", scenario="pass",
+                                                    preset=f"return {returned}"))
+    path = write_suite("""\
+        name: hooked
+        plugins: [hooks.py]
+        defaults: {seeds: 1, epochs: 1}
+        experiments: [{task: hooked_task, datasets: [Cora], models: [hooked]}]
+        """)
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert info.value.key == "experiments[0].task"
+    assert info.value.message.startswith("task 'hooked_task': preset_model_args returned ")
+    assert info.value.message.endswith("; expected a dict of some of its model_args (in_channels, out_channels)")

@@ -224,8 +224,8 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     # the link task sets its models' output width: one a gat backbone cannot split failed every run
     ("name: s\nexperiments: [{task: {name: link_prediction, embedding_channels: 130}, datasets: [Cora], models: "
      "[{name: forwardgnn_top2input_link, hparams: {backbone: gat}}]}]\n", "experiments[0].task",
-     "model 'forwardgnn_top2input_link' cannot run on dataset 'Cora' with these options (they set its "
-     "out_channels): the gat backbone needs a width divisible by 4 (its heads), got 130 (out_channels)"),
+     "model 'forwardgnn_top2input_link' with backbone=gat cannot run on dataset 'Cora' with these options (they "
+     "set its out_channels): the gat backbone needs a width divisible by 4 (its heads), got 130 (out_channels)"),
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: kpath, hparams: "
      "{drop_rate: 0.5}}]}]\n", "experiments[0].models[0].hparams.drop_rate",
      "model 'kpath' does not read 'drop_rate' here: contrast_weight is 0 (no contrastive term); remove it"),

@@ -395,12 +395,19 @@ class _Expander:
         entry = MODELS.get(model)
         check_model = getattr(entry.obj, "check_hparams", None)
         model_unread = getattr(entry.obj, "unread_hparams", None)
+        try:
+            preset = task_cls.preset_model_args(task_options)
+        except Exception as exc:  # a plugin task's own bug, located at the task
+            raise self.fail(task_key, f"task '{task}' failed presetting its models' arguments: {raised(exc)}"
+                            ) from exc
+        if not isinstance(preset, dict) or not set(preset) <= set(task_cls.model_args):  # another key would
+            # replace a hyperparameter's value in what the model's checks see
+            raise self.fail(task_key, f"task '{task}': preset_model_args returned {_shown(preset)}; expected a dict "
+                                      f"of some of its model_args ({', '.join(task_cls.model_args)})")
         for point in grid:
             for dataset, (hparams, config) in point.items():
                 checking = task_key  # whose hook runs: a plugin's own bug in it is located there
-                preset: dict[str, Any] = {}
                 try:
-                    preset = task_cls.preset_model_args(task_options)
                     for seed in seeds:  # the one check a seed can fail; the others are asked once
                         task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
                     unread = {k: (f"task '{task}'", why) for k, why in task_cls.unread_hparams(hparams).items()}
@@ -416,10 +423,10 @@ class _Expander:
                     if check_model is not None:
                         _model_hook(check_model, built, device)
                 except hp.HparamError as exc:
-                    if exc.key in preset:  # the task's options set it
-                        raise self.fail(task_key, f"model '{model}' cannot run on dataset '{dataset}' with these "
-                                                  f"options (they set its {exc.key}): {exc}") from None
                     which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
+                    if exc.key in preset:  # the task's options set it
+                        raise self.fail(task_key, f"{which} cannot run on dataset '{dataset}' with these options "
+                                                  f"(they set its {exc.key}): {exc}") from None
                     key = _join(model_key, f"hparams.{exc.key}") if exc.key in chosen else model_key
                     raise self.fail(key, f"{which} cannot run on dataset '{dataset}': {exc}") from None
                 except SeedError as exc:  # at the seed, where it is written (a list's item, or the count)
