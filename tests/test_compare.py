@@ -561,7 +561,7 @@ def test_outputs_never_replace_an_input_records_or_a_table_built_from_them(pair,
                             ("--md", built, "gnnbench builds it from the records beside it"),
                             ("--csv", profile, "gnnbench builds it from the records beside it"),
                             ("--md", expected, "it notes the runs a suite expects beside its records"),
-                            ("--md", suite, "it is no .md or .markdown file, which the report would replace"),
+                            ("--md", suite, "it is a .yaml file, code or configuration, not a report"),
                             ("--csv", built, "gnnbench builds it from the records beside it")):
         assert main(["compare", str(a), str(b), "--md", str(tmp_path / "c.md"), flag, str(path)]) == 2
         assert capsys.readouterr().err == (f"gnnbench: error: {flag}: will not write over {path}: {why}; name "
@@ -578,9 +578,10 @@ def test_outputs_never_replace_an_input_records_or_a_table_built_from_them(pair,
     with pytest.raises(SystemExit):  # --md's PATH is optional: `--md A B` would read A as the file to write
         main(["compare", "--md", str(results), str(results)])
     assert f"argument --md: {results} is a folder, not a file to write" in capsys.readouterr().err
-    (tmp_path / "c.md").write_text("an earlier comparison\n")  # any other file: replaced, as a report is
-    assert main(["compare", str(a), str(b), "-q", "--md", str(tmp_path / "c.md")]) == 0
-    assert (tmp_path / "c.md").read_text().startswith("# Compare")
+    for name in ("c.md", "report.txt"):  # any other file: replaced, as a report is (its own, written before)
+        (tmp_path / name).write_text("an earlier comparison\n")
+        assert main(["compare", str(a), str(b), "-q", "--md", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_text().startswith("# Compare")
 
 
 def test_bad_input_names_the_file_and_the_column(pair, tmp_path, capsys):

@@ -59,8 +59,7 @@ def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
     if args.md and args.csv and str(args.md) != "-" and Path(args.md).resolve() == Path(args.csv).resolve():
         raise GnnbenchError(f"--md and --csv both name {args.csv}: the CSV would replace the Markdown; name two files")
     for path, text in outputs:  # all checked before any is written
-        suffixes = (".md", ".markdown") if text is report.to_markdown else (".csv",)
-        if str(path) != "-" and (problem := _overwrite_problem(path, (result.a, result.b), suffixes)):
+        if str(path) != "-" and (problem := _overwrite_problem(path, (result.a, result.b))):
             raise GnnbenchError(f"--{'md' if text is report.to_markdown else 'csv'}: will not write over {path}: "
                                 f"{problem}; name another file")
     for path, text in outputs:
@@ -111,11 +110,15 @@ def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
     return 1 if failed else 0
 
 
-def _overwrite_problem(path: Path, inputs: Sequence[Path], suffixes: Sequence[str]) -> str | None:
+#: Files a report never replaces: code and configuration (a suite file or a plugin named by a slip of the arguments)
+KEPT_SUFFIXES = (".py", ".yaml", ".yml", ".toml", ".json", ".cfg", ".ini", ".sh")
+
+
+def _overwrite_problem(path: Path, inputs: Sequence[Path]) -> str | None:
     """Why ``compare`` must not replace the existing file ``path`` (None: it may): one of its inputs, records
     (which nothing can rebuild), the note of the runs a suite expects, a table ``gnnbench leaderboard`` builds
-    from the records beside it, or a file of another kind than the report's ``suffixes`` (a suite file, a plugin
-    named by mistake). Judged on the file a link points to, which is what would be written."""
+    from the records beside it, or code or configuration (:data:`KEPT_SUFFIXES`). Judged on the file a link
+    points to, which is what would be written."""
     from gnnbench.harness.store import EXPECTED_FILE, RUNS_FILE
     from gnnbench.leaderboard import OUTPUTS
     from gnnbench.leaderboard.profile import PROFILES
@@ -133,6 +136,6 @@ def _overwrite_problem(path: Path, inputs: Sequence[Path], suffixes: Sequence[st
     profile = target.stem in PROFILES and target.suffix in (".csv", ".md") and target.with_suffix(".jsonl").exists()
     if board or profile:
         return "gnnbench builds it from the records beside it"
-    if target.suffix.lower() not in suffixes:
-        return f"it is no {' or '.join(suffixes)} file, which the report would replace"
+    if target.suffix.lower() in KEPT_SUFFIXES:
+        return f"it is a {target.suffix} file, code or configuration, not a report"
     return None
