@@ -400,7 +400,7 @@ def test_a_row_whose_runs_used_several_environments_is_named_mixed_and_its_share
     reference = Path(__file__).resolve().parents[1] / "results" / "reference"
     result = compare.compare(reference / "architecture_search", reference / "architecture_search_trained")
     assert set(result.table.loc[result.table["status"] == "both", "notes"]) == {
-        "heap kept freed memory -> allocator defaults;kept freed memory; versions mixed in B: allocator glibc (trim "
+        "heap mixed in B: allocator defaults vs kept freed memory; versions mixed in B: allocator glibc (trim "
         "threshold 1024 MiB, mmap threshold 32 MiB) vs –; torch_scatter 2.1.2 vs –"}
 
 
@@ -421,11 +421,16 @@ def test_the_heap_setting_is_compared_and_says_what_a_versions_column_left_unrec
     versions column can only say the allocator was not recorded."""
     kept = f"allocator=glibc (trim threshold 1024 MiB, mmap threshold 32 MiB);{VERSIONS};threads=1"
     a = write(tmp_path / "a.csv", [row("gcn", BASE, versions=f"{VERSIONS};threads=1", heap="allocator defaults"),
-                                   row("gat", BASE, versions=kept, heap="kept freed memory")])
+                                   row("gat", BASE, versions=kept, heap="kept freed memory"),
+                                   row("sage", BASE, versions=f"{VERSIONS};threads=1"),  # a CSV before heap
+                                   row("mlp", BASE, versions=kept, heap="kept freed memory")])
     b = write(tmp_path / "b.csv", [row("gcn", BASE, versions=kept, heap="kept freed memory"),
-                                   row("gat", BASE, versions=kept, heap="kept freed memory")])
+                                   row("gat", BASE, versions=kept, heap="kept freed memory"),
+                                   row("sage", BASE, versions=kept, heap="kept freed memory"),
+                                   row("mlp", BASE, versions=kept, heap="allocator defaults;kept freed memory")])
     assert compare.compare(a, b, column="epoch_time_s").table.set_index("model")["notes"].to_dict() == {
-        "gcn": "heap allocator defaults -> kept freed memory", "gat": ""}
+        "gcn": "heap allocator defaults -> kept freed memory", "gat": "", "sage": "allocator not recorded in A",
+        "mlp": "heap mixed in B: allocator defaults vs kept freed memory"}
 
 
 def test_a_setting_one_side_lacks_is_unknown_there_not_unchanged(tmp_path):

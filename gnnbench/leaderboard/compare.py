@@ -313,8 +313,8 @@ def _changes(r: dict) -> list[str]:
         lacking = "a" if before is None else "b"
         if before is not None and after is not None:
             notes += _setting_changes(column, before, after)
-        elif (before is None) != (after is None) and r[f"n_{lacking}"] != 0:
-            notes.append(f"{column} unknown in {lacking.upper()}")
+        elif (before is None) != (after is None) and r[f"n_{lacking}"] != 0 and column != "heap":
+            notes.append(f"{column} unknown in {lacking.upper()}")  # the heap: versions says what was recorded
     if r["heap_a"] and r["heap_b"]:  # a record without env.allocator ran under the defaults, as its heap cell says
         notes = [note for note in notes if not note.startswith("allocator not recorded in")]
     return notes
@@ -361,8 +361,10 @@ def _setting_changes(column: str, before: str | list[dict[str, object]],
     (records of an earlier suite file, runs in several environments) is named with what varies within it; the
     keys each side's runs share are compared across (``hparams lr=0.01 -> lr=0.1``; versions one note per
     package: ``torch 2.13.0 -> 2.14.0``; sources one per plugin part: ``plugin model 1a2b3c4d5e6f -> ...``)."""
-    if isinstance(before, str) or isinstance(after, str):
-        return [f"{column} {before} -> {after}"] if before != after else []
+    if isinstance(before, str) or isinstance(after, str):  # a cell joining several with ";" is a mixed side
+        mixed = [f"{column} mixed in {side}: {cell.replace(';', ' vs ')}"
+                 for side, cell in zip("AB", (str(before), str(after)), strict=True) if ";" in cell]
+        return mixed or ([f"{column} {before} -> {after}"] if before != after else [])
     mixed = {side: distinct_plugin_files(settings) if column == "sources" else settings
              for side, settings in zip("AB", (before, after), strict=True)}
     notes = [f"{column} mixed in {side}: {described(settings)}" for side, settings in mixed.items()
