@@ -102,8 +102,8 @@ class RunStore:
         """:func:`latest` of the records of ``file``, with a warning where a run has several successful records:
         files merged (two machines that ran one suite), whose other results no table shows."""
         records = self.records(file, only)
-        successes = Counter(r["run_id"] for r in records if r["status"] == "ok")
-        if repeated := sum(count > 1 for count in successes.values()):
+        successes = Counter(run_id for run_id, _ in {(r["run_id"], encode(r)) for r in records if r["status"] == "ok"})
+        if repeated := sum(count > 1 for count in successes.values()):  # the same line twice: a crash in _move
             warnings.warn(f"{self.directory / file}: {repeated} run{'s' * (repeated > 1)} "
                           f"{'have' if repeated > 1 else 'has'} more than one successful record (files merged "
                           "from several machines?); the one that finished first counts, the others are in no "
@@ -254,15 +254,21 @@ def utc_now() -> str:
 def latest(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """run_id -> the record that counts: its first successful one (a run that succeeded is never run again, so a
     second can only come from merged files, and the first is the one already reported): the one that finished
-    first, so that merged files give the same tables in any order; else its latest failure (a retry replaces
+    first (``finished_at``; a record without one counts as earliest), so that merged files give the same tables
+    in any order; else its latest failure (a retry replaces
     it). File order kept."""
     chosen: dict[str, dict[str, Any]] = {}
     for record in records:
         previous = chosen.get(record["run_id"])
         if previous is None or previous["status"] != "ok" or (
-                record["status"] == "ok" and (record.get("finished_at") or "") < (previous.get("finished_at") or "")):
+                record["status"] == "ok" and _finished(record) < _finished(previous)):
             chosen[record["run_id"]] = record
     return chosen
+
+
+def _finished(record: Mapping[str, Any]) -> str:
+    """A record's ``finished_at`` as text (a hand-edited number compares too), empty where it has none."""
+    return str(record.get("finished_at") or "")
 
 
 class RecordWriter:
