@@ -165,14 +165,21 @@ def test_a_file_of_the_package_git_does_not_track_is_hashed_as_a_plugin_s(tmp_pa
     try:
         with monkeypatch.context() as patched:
             patched.setattr(env, "PACKAGE", package)
-            assert env.untracked_package_files() == {(package / "models" / "added.py").resolve()}
+            assert env.untracked_package_files() == {(package / "models" / name).resolve()  # in no commit
+                                                     for name in ("added.py", "ignored.py")}
     finally:
         env.untracked_package_files.cache_clear()  # this checkout's, read again when asked
     baselines = Path(inspect.getfile(GCN)).resolve()
     assert env._file_source(GCN) is None  # tracked: the commit versions it
     monkeypatch.setattr(env, "untracked_package_files", lambda: frozenset({baselines}))
-    assert env._file_source(GCN) == {"file": str(baselines),
-                                     "sha256": hashlib.sha256(baselines.read_bytes()).hexdigest()}
+    digest = hashlib.sha256(baselines.read_bytes()).hexdigest()
+    assert env._file_source(GCN) == {"file": str(baselines), "sha256": digest}
+    # once committed, the records of the file it was need not run again: they are set aside only if it differs
+    monkeypatch.setattr(env, "untracked_package_files", frozenset)
+    spec = {"model": "gcn", "task": "node_classification", "dataset": "Cora", "seed": 0}
+    records = {sha: {"spec": spec, "sources": {"model": {"file": str(baselines), "sha256": sha}}}
+               for sha in (digest, "0" * 64)}
+    assert driver.edited_files(records, driver.DataDigests(None)) == {digest: [], "0" * 64: [str(baselines)]}
 
 
 def test_a_benchmark_names_the_machine_threads_heap_versions_and_commit_it_measured_on():

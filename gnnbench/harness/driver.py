@@ -18,7 +18,7 @@ from torch_geometric import seed_everything
 
 from gnnbench.data.digest import data_sha256_or_none
 from gnnbench.errors import ConfigError, GnnbenchError, raised
-from gnnbench.harness.env import host_environment, plugin_sources
+from gnnbench.harness.env import host_environment, plugin_sources, source_now
 from gnnbench.harness.executors import ProcessDied, worker_failure
 from gnnbench.harness.runner import device_problem
 from gnnbench.harness.spec import RunSpec, Suite
@@ -170,18 +170,26 @@ def edited_files(records: Mapping[str, Mapping[str, Any]], digests: DataDigests)
     by sha256, not by path (a Ray worker imports a copy of a plugin from elsewhere), or unrecorded (a record made
     before tasks, datasets and scenarios were covered: which version of theirs ran is unknown); and ``the data
     of dataset 'name'`` where a plugin dataset now loads other data than the record's (its ``data_sha256``).
-    Each file is hashed once, not once per record, and each dataset loaded once per seed by ``digests``."""
+    A part the record hashed that gnnbench now ships (a file added to the package, since committed) counts only
+    where its file now differs from the recorded one. Each file is hashed once, not once per record, and each
+    dataset loaded once per seed by ``digests``."""
     @cache
     def now(parts: str) -> dict[str, dict[str, str]]:
         return plugin_sources(json.loads(parts))
 
+    @cache
+    def shipped_now(parts: str, part: str) -> str | None:  # a plugin file since committed into the package
+        return (source_now(json.loads(parts), part) or {}).get("sha256")
+
     edited = {}
     for run_id, record in records.items():
         recorded = recorded_sources(record)
-        current = now(canonical_json({k: record["spec"].get(k) for k in SOURCE_PARTS}))
+        parts = canonical_json({k: record["spec"].get(k) for k in SOURCE_PARTS})
+        current = now(parts)
         files = ({source["file"] for part, source in current.items()
                   if recorded.get(part, {}).get("sha256") != source["sha256"]}
-                 | {source["file"] for part, source in recorded.items() if part not in current})
+                 | {source["file"] for part, source in recorded.items()
+                    if part not in current and shipped_now(parts, part) != source.get("sha256")})
         name, data = record["spec"]["dataset"], recorded.get("dataset", {}).get("data_sha256")
         if data is not None and digests.changed(name, record["spec"]["seed"], data):
             files.add(f"the data of dataset '{name}'")

@@ -135,13 +135,14 @@ def checkout_commit(root: Path) -> str | None:
 def untracked_package_files() -> frozenset[Path]:
     """The files inside the gnnbench package of a checkout that git does not track (ignored ones left out): a
     model added as ``gnnbench/models/my_file.py`` and not yet committed is in no commit, so ``git_commit`` cannot
-    version it. Empty outside a checkout. Read once per process, as :func:`git_commit` is."""
+    version it (nor an ignored one). Empty outside a checkout. Read once per process, as :func:`git_commit`
+    is."""
     root = PACKAGE.parent
     if checkout_commit(root) is None:
         return frozenset()
     try:
-        listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--others", "--exclude-standard", "--",
-                                 PACKAGE.name], capture_output=True, text=True, timeout=10, check=True).stdout
+        listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--others", "--", PACKAGE.name],
+                                capture_output=True, text=True, timeout=10, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return frozenset()
     return frozenset((root / name).resolve() for name in listed.split("\0") if name)
@@ -153,22 +154,34 @@ def plugin_sources(spec: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     package git does not track). The run id hashes the spec, not that code, so this is how a record tells which
     version of it ran; gnnbench's own parts are versioned by ``git_commit``. A part whose file cannot be read is
     left out. A record keeps them as ``sources`` (:func:`~gnnbench.harness.store.recorded_sources`)."""
+    return {part: source for part, obj in _parts(spec).items() if (source := _file_source(obj))}
+
+
+def source_now(spec: Mapping[str, Any], part: str) -> dict[str, str] | None:
+    """The file defining ``part`` of the run ``spec`` now, wherever it lies: a part its record hashed as a plugin
+    may since have been committed into the package, where :func:`plugin_sources` leaves it to the commit."""
+    return _file_source(_parts(spec)[part], shipped=True)
+
+
+def _parts(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """What defines each part of the run ``spec``: its model, task, dataset and scenario (where it has one)."""
     parts = {"model": MODELS.get(spec["model"]).obj, "task": TASKS.get(spec["task"]).obj,
              "dataset": DATASETS.get(spec["dataset"]).obj}
     if spec.get("scenario"):
         parts["scenario"] = SCENARIOS.get(spec["scenario"]["name"]).obj
-    return {part: source for part, obj in parts.items() if (source := _file_source(obj))}
+    return parts
 
 
-def _file_source(obj: Any) -> dict[str, str] | None:
+def _file_source(obj: Any, shipped: bool = False) -> dict[str, str] | None:
     """The file defining ``obj``: a class or function (the one it wraps, if any: ``dataset_loader``'s); the
-    function of a ``functools.partial``; the class of a callable instance."""
+    function of a ``functools.partial``; the class of a callable instance. None for a file the package ships
+    (its commit versions it), unless ``shipped``."""
     obj = inspect.unwrap(obj.func if isinstance(obj, partial) else obj)
     if not (inspect.isclass(obj) or inspect.isroutine(obj)):
         obj = type(obj)
     try:
         path = Path(inspect.getfile(obj)).resolve()
-        if path.is_relative_to(PACKAGE) and path not in untracked_package_files():
+        if not shipped and path.is_relative_to(PACKAGE) and path not in untracked_package_files():
             return None
         return {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     except (OSError, TypeError):
