@@ -219,6 +219,8 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     # a key that is no name, and a plugin list's item that is no path, located and named as what it is
     ("name: s\nexperiments: [{~: 3, task: node_classification, datasets: [Cora], models: [gcn]}]\n", "experiments[0]",
      "a key is null (~ or empty), not a name; expected keys among name, task, datasets"),
+    ("name: s\nexperiments: [{task: {name: node_classification, ~: x}, datasets: [Cora], models: [gcn]}]\n",
+     "experiments[0].task", "task 'node_classification' takes options by name; a key here is null (~ or empty)"),
     ("name: s\nplugins: [gcn_plugin.py, 3]\nexperiments: [{task: node_classification, datasets: [Cora], models: "
      "[gcn]}]\n", "plugins[1]", "expected a module path or .py file, got int 3"),
     # the link task sets its models' output width: one a gat backbone cannot split failed every run

@@ -474,6 +474,9 @@ class _Expander:
         (``owner(...).unused()``) is an error, not a new run id for the same runs. A value ``owner`` rejects is
         located at its option when only one is set."""
         what = f"{kind} '{name}'"
+        if (odd := next((k for k in options if not isinstance(k, str)), "")) != "":
+            raise self.fail(key, f"{what} takes options by name; a key here is "
+                                 f"{'null (~ or empty)' if odd is None else _kind(odd)}")
         required = [f.name for f in dataclasses.fields(owner) if f.init and f.default is dataclasses.MISSING
                     and f.default_factory is dataclasses.MISSING and f.name not in options]
         if required:
