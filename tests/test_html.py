@@ -108,7 +108,7 @@ def test_an_unreadable_csv_beside_the_leaderboard_is_named_and_left_off_the_page
     page = (folder / "leaderboard.html").read_text()
     for name in ("notes.csv", "blob.csv"):
         assert f"{folder / name}: not shown on the page, not a readable CSV" in err
-        assert f"{folder / name}: not shown on the page" in page
+        assert f"<li>{name}: not shown on the page" in page
     assert "<h2>kernels</h2>" in page and "<h2>notes</h2>" not in page
 
 

@@ -134,8 +134,9 @@ def clear(directory: str | Path) -> None:
 
 
 def _where_records_are(directory: Path) -> str:
-    """A hint for a folder without records: a suite file given in its place (naming its folder), a missing
-    folder, a results root (naming its suites), or a suite not run yet."""
+    """A hint for a folder without records: a suite file given in its place (naming its folder), another file (a
+    leaderboard CSV: compare reads it), a missing folder, a results root (naming its suites), or a suite not run
+    yet."""
     if directory.suffix in (".yaml", ".yml") and directory.is_file():
         try:
             name = yaml.safe_load(directory.read_text(encoding="utf-8")).get("name", "NAME")
@@ -144,8 +145,9 @@ def _where_records_are(directory: Path) -> str:
         return (f"a suite file: give the folder of its records, RESULTS/{name} (results/ unless run with "
                 "--results), named by the suite's name: key")
     if directory.is_file():
-        return (f"a file, not a folder of records: `gnnbench leaderboard` rebuilds the tables of a results folder "
-                f"from its runs.jsonl; `gnnbench compare {directory} B.csv` reads a leaderboard CSV as it is")
+        return ("a file, not a folder of records: `gnnbench leaderboard` rebuilds the tables of a results folder "
+                "from its runs.jsonl" + (f"; `gnnbench compare {directory} B.csv` reads a leaderboard CSV as it is"
+                                         if directory.suffix == ".csv" else ""))
     if not directory.is_dir():
         return f"no such directory: {directory}"
     suites = sorted(p.parent.name for p in directory.glob(f"*/{RUNS_FILE}"))

@@ -96,9 +96,9 @@ def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, record
             try:
                 table = pd.read_csv(path, keep_default_na=False)
             except (ValueError, OSError) as exc:  # pandas' parse errors and a non-UTF-8 file are ValueErrors
-                unread = f"{path}: not shown on the page, not a readable CSV ({str(exc).splitlines()[0][:200]})"
-                warnings.warn(unread, UserWarning, stacklevel=1)
-                notes = [*notes, unread]
+                why = f"not shown on the page, not a readable CSV ({str(exc).splitlines()[0][:200]})"
+                warnings.warn(f"{path}: {why}", UserWarning, stacklevel=1)
+                notes = [*notes, f"{path.name}: {why}"]  # the page travels; the folder's path is the reader's
                 continue
             body += [f"<h2>{escape(path.stem)}</h2>", f"<p class=note>From <code>{escape(path.name)}</code>.</p>",
                      _table(table)]
