@@ -994,8 +994,10 @@ def test_a_seed_that_diverged_to_inf_is_read_and_is_a_regression_without_a_test(
     assert math.isnan(t.loc["gcn", "delta"]) and t.loc["gcn", "verdict"] == "undefined"
     assert t.loc["gcn", "notes"] == "inf on 1 of 3 seeds in A; inf on 1 of 3 seeds in B"
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 1
-    assert "gnnbench: regression: node_classification Cora gin (default, none): mae 0.5033 -> inf, untested" in \
-        capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "gnnbench: regression: node_classification Cora gin (default, none): mae 0.5033 -> inf, untested" in err
+    assert ("gnnbench: note: node_classification Cora gcn (default, none): mae inf -> inf is undefined, which no "
+            "regression gate can judge") in err
 
 
 def test_an_error_names_the_line_of_the_file_after_blank_lines_and_quoted_line_breaks(tmp_path):

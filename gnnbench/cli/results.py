@@ -101,6 +101,11 @@ def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
                   f"{report.in_table_units(r.unit, r.a_mean)} -> {report.in_table_units(r.unit, r.b_mean)}, "
                   + (f"p = {r.p_value:.3g}{holm}" if r.tested else "untested"), file=sys.stderr)
         failed += len(worse)
+        t = result.table
+        for r in t[(t["status"] == "both") & (t["verdict"] == "undefined")].itertuples(index=False):  # unjudged
+            print(f"gnnbench: note: {r.task} {r.dataset} {r.model} ({r.config}, {r.scenario}): {r.metric} "
+                  f"{report.in_table_units(r.unit, r.a_mean)} -> {report.in_table_units(r.unit, r.b_mean)} is "
+                  "undefined, which no regression gate can judge", file=sys.stderr)
     if args.fail_on_missing:
         missing = result.missing()
         for r in missing.itertuples(index=False):
