@@ -115,6 +115,10 @@ class Registry(Generic[T]):
                     else f"; a {self.kind} takes none")
                 raise RegistryError(f"{defined_in(obj)}: {self.kind} '{name}' is registered with {unknown[0]}=, "
                                     f"which is not a {self.kind}'s metadata{hint}")
+            shown = {"paper": paper, **{k: meta[k] for k in ("source", "stats") if k in meta}}  # listed as text
+            if (key := next((k for k, v in shown.items() if not isinstance(v, str)), None)) is not None:
+                raise RegistryError(f"{defined_in(obj)}: {self.kind} '{name}' has {key}={shown[key]!r}; expected "
+                                    f"text, which `gnnbench list {self.kind}s` shows")
             if self._check is not None:
                 self._check(name, obj, meta)
             self._entries[name] = Entry(

@@ -47,6 +47,19 @@ def test_duplicate_name_is_an_error_naming_both_sides():
         reg.register("a")(str)
 
 
+def test_listed_metadata_that_is_no_text_is_refused_where_it_is_registered():
+    """``gnnbench list`` crashed on ``paper=None`` or ``source=42``, which registration had accepted."""
+    from gnnbench.registry import DATASETS
+
+    reg = fresh()
+    with pytest.raises(RegistryError, match=r"builtins.int: widget 'a' has paper=None; expected text, which "
+                                            r"`gnnbench list widgets` shows"):
+        reg.register("a", paper=None)(int)
+    with pytest.raises(RegistryError, match=r"dataset 'qa_listed' has source=42; expected text"):
+        DATASETS.register("qa_listed", source=42)(lambda root: None)
+    assert "qa_listed" not in DATASETS.names()
+
+
 def test_unknown_name_suggests_the_closest():
     reg = fresh()
     for name in ("graphsage", "gcn", "gat"):
