@@ -345,6 +345,32 @@ def test_the_dataset_split_needs_the_dataset_s_own_split_and_says_so_before_any_
     GraphRegression(GraphOptions(split="cv", folds=3)).check_data(without)  # its own folds: any dataset serves
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ({"train": torch.arange(0, 40)}, r"graph 30 is in split_idx\['train'\] and in split_idx\['val'\]; expected "
+                                     r"each graph in one split at most"),
+    ({"test": torch.tensor([35, 36, 36])}, r"split_idx\['test'\] lists graph 36 twice; expected each graph once"),
+    ({"test": torch.tensor([35, 40])}, r"split_idx\['test'\] holds graph 40; the dataset has graphs 0..39"),
+    ({"test": torch.tensor([], dtype=torch.long)}, r"split_idx\['test'\] is empty; expected the indices of its graphs"),
+    ({"val": torch.tensor([30.0, 31.0])}, r"split_idx\['val'\] is a tensor of dtype float32 and shape \[2\]; "
+                                          r"expected a 1-D integer tensor"),
+    ({"valid": torch.tensor([30])}, r"split_idx holds test, train, val, valid; expected train, val and test graph "
+                                    r"indices"),
+])
+def test_a_dataset_s_own_split_that_leaks_or_breaks_is_refused_before_any_run(change, message):
+    """Node masks were checked this way, a plugin's graph split_idx only for its keys: training on every graph,
+    test ones included, was recorded a success at test accuracy 1.0; an index past the end or an empty split
+    failed each run with an IndexError naming no dataset."""
+    shipped = hetero_edge_count(3, 40, seed=1)
+    split = {"train": torch.arange(0, 30), "val": torch.arange(30, 35), "test": torch.arange(35, 40)}
+    data = GraphCollection(list(shipped))
+    data.split_idx = {**split, **change}
+    task = GraphRegression(GraphOptions(split="dataset"))
+    with pytest.raises(DataError, match=message):
+        task.check_data(data)
+    data.split_idx = split
+    task.check_data(data)
+
+
 def test_more_folds_than_graphs_are_refused_before_any_run():
     """Every run would fail making its split; ``--dry-run`` says so once, at the dataset."""
     graphs = hetero_edge_count(3, 12, seed=1)

@@ -72,6 +72,35 @@ def check_graph_set(dataset: Any) -> Data:
     return first
 
 
+def check_split_idx(split_idx: Any, graphs: int) -> None:
+    """A dataset's own split of its ``graphs`` (``split_idx``, as OGB ships it, keyed train, val, test): each a
+    non-empty 1-D integer tensor of graph indices in range, every graph in one split at most, once. Node masks get
+    the same checks: a test graph trained on would be scored as unseen, and the run recorded a success."""
+    names = ("train", "val", "test")
+    if not isinstance(split_idx, dict) or set(split_idx) != set(names):
+        keys = ", ".join(sorted(map(str, split_idx))) if isinstance(split_idx, dict) else described_value(split_idx)
+        raise DataError(f"split_idx holds {keys or 'nothing'}; expected train, val and test graph indices")
+    owner = torch.full((graphs,), -1)
+    for i, name in enumerate(names):
+        index = split_idx[name]
+        if not (isinstance(index, torch.Tensor) and index.dim() == 1 and index.dtype in (torch.long, torch.int)):
+            raise DataError(f"split_idx['{name}'] is {described_value(index)}; expected a 1-D integer tensor of "
+                            "graph indices")
+        if not index.numel():
+            raise DataError(f"split_idx['{name}'] is empty; expected the indices of its graphs")
+        if (outside := index[(index < 0) | (index >= graphs)]).numel():
+            raise DataError(f"split_idx['{name}'] holds graph {int(outside[0])}; the dataset has graphs "
+                            f"0..{graphs - 1}")
+        index = index.long()
+        if (twice := (torch.bincount(index, minlength=graphs) > 1).nonzero()).numel():
+            raise DataError(f"split_idx['{name}'] lists graph {int(twice[0])} twice; expected each graph once")
+        if (shared := index[owner[index] >= 0]).numel():
+            graph = int(shared[0])
+            raise DataError(f"graph {graph} is in split_idx['{names[int(owner[graph])]}'] and in "
+                            f"split_idx['{name}']; expected each graph in one split at most")
+        owner[index] = i
+
+
 def check_stream(data: Any) -> None:
     """A PyG ``TemporalData`` of events sorted by time: integer ``src``, ``dst`` and ``t``, and a float ``msg`` row
     per event. Unsorted events would make the chronological split mix past and future, without an error."""

@@ -47,7 +47,7 @@ from gnnbench.data.scenarios import perturbed_graphs
 from gnnbench.errors import DataError, SeedError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, check_output, train_epochs
-from gnnbench.tasks.data_checks import check_graph_set
+from gnnbench.tasks.data_checks import check_graph_set, check_split_idx
 from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams, unread_schedule
 from gnnbench.tasks.splits import holdout, stratified_folds
@@ -192,9 +192,10 @@ class GraphTask(Task):
         if self.options.split != "dataset":
             return
         split_idx = getattr(data, "split_idx", None)
-        if split_idx is None or set(split_idx) != set(SPLITS):
+        if split_idx is None:
             raise DataError(f"split 'dataset' needs a dataset with split_idx {{train, val, test}}; "
                             f"{type(data).__name__} has none (use split: cv)")
+        check_split_idx(split_idx, len(data))
 
     def split(self, dataset: Dataset, seed: int) -> tuple[dict[str, Tensor], str]:
         """Graph indices of each split for this run, and an id naming the split (and the fold)."""
