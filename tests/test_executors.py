@@ -81,6 +81,24 @@ def test_the_commit_is_read_when_the_run_starts_not_when_it_ends(tiny_suite, mon
     assert record["env"]["git_commit"] == git_commit()
 
 
+def test_a_task_that_ignores_its_scenario_fails_the_run_rather_than_filling_a_perturbed_row(write_suite, tmp_path,
+                                                                                            monkeypatch):
+    """A task written from scratch with ``like="node_classification"`` takes that task's scenarios: one whose run
+    never applied them was recorded ok, its clean numbers in each scenario's row."""
+    from gnnbench.tasks.node import NodeClassification
+
+    suite = load_suite(write_suite("name: s\ndefaults: {seeds: 1, epochs: 2}\nexperiments: [{task: "
+                                   "node_classification, datasets: [Cora], models: [mlp], scenario: [none, "
+                                   "{name: label_noise, rate: 0.2}]}]\n"))
+    monkeypatch.setattr(NodeClassification, "run", lambda self, *a, **k: {
+        "metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": 0.5}}})
+    summary = driver.run(suite, RunStore(tmp_path / "results"), LocalExecutor())
+    assert (summary.ok, summary.failed) == (1, 1)
+    assert summary.failures[0]["spec"]["scenario"]["name"] == "label_noise"
+    assert "ran under scenario 'label_noise' and returned no 'scenario' field: it did not apply it" in \
+        summary.failures[0]["error"]["message"]
+
+
 def test_a_result_that_is_no_record_fails_its_run_not_the_suite(tiny_suite, tmp_path, monkeypatch):
     """A tensor left in a metric would raise in the driver's json.dumps, stop the suite, and again on resume; a
     result without its test metric would be recorded ok, then skipped by every reader with a warning."""

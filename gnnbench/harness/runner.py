@@ -84,7 +84,9 @@ def identity(task: Task) -> dict[str, str]:
 
 def _check_result(task: Task, result: Any) -> None:
     """Fail the run, here, when the task's result is no record: not a dict, without its metric as a number under
-    ``metrics.val`` and ``metrics.test`` (the run would be recorded ok, then skipped by every reader), or not JSON
+    ``metrics.val`` and ``metrics.test`` (the run would be recorded ok, then skipped by every reader), without
+    the ``scenario`` field a run under a scenario records (a task that ignores it: a ``like=`` task takes its
+    base task's scenarios, and their clean numbers would fill perturbed rows), or not JSON
     (a tensor or NumPy scalar left in a metric or the history: in the driver the error would stop the whole suite,
     and every resume would meet it again)."""
     run = f"{type(task).__name__}.run ({defined_in(type(task))})"
@@ -97,6 +99,11 @@ def _check_result(task: Task, result: Any) -> None:
     if not has_metric(task.metric, result.get("metrics")):
         raise ValueError(f"{run} returned metrics {result.get('metrics')!r}; expected {task.metric!r} as a number "
                          f"under 'val' and 'test', e.g. {{'val': {{'{task.metric}': 0.8}}, 'test': {{...}}}}")
+    if task.scenario is not None and "scenario" not in result:  # clean numbers in a perturbed row otherwise
+        raise ValueError(f"{run} ran under scenario '{task.scenario.name}' and returned no 'scenario' field: it did "
+                         "not apply it; expected the task's run to perturb its training data with "
+                         "gnnbench.data.scenarios.perturbed (or perturbed_graphs) and record what it changed, as "
+                         "NodeClassification.run does")
 
 
 def _at(value: Any, path: str = "") -> str:
