@@ -133,10 +133,9 @@ def checkout_commit(root: Path) -> str | None:
 
 @cache
 def untracked_package_files() -> frozenset[Path]:
-    """The files inside the gnnbench package of a checkout that git does not track (ignored ones left out): a
+    """The files inside the gnnbench package of a checkout that git does not track, ignored ones included: a
     model added as ``gnnbench/models/my_file.py`` and not yet committed is in no commit, so ``git_commit`` cannot
-    version it (nor an ignored one). Empty outside a checkout. Read once per process, as :func:`git_commit`
-    is."""
+    version it. Empty outside a checkout. Read once per process, as :func:`git_commit` is."""
     root = PACKAGE.parent
     if checkout_commit(root) is None:
         return frozenset()
