@@ -35,15 +35,17 @@ def test_the_peak_counts_what_the_run_allocated_and_freed(resettable: None) -> N
 
 
 def test_a_paused_block_is_left_out_but_what_it_keeps_counts(resettable: None) -> None:
+    """Every block is above glibc's largest mmap threshold (32 MiB), so each gets fresh pages: a smaller one could
+    reuse heap memory that earlier tests freed and the allocator kept, and add nothing to the resident set."""
     with PeakMemory(CPU) as memory:
         before = touched(40)
         with memory.paused():
             transient = touched(300)
             kept = touched(60)
             del transient
-        after = touched(20)
+        after = touched(48)
         del before, kept, after
-    assert 110 <= memory.summary()["peak_mb"] < 250  # 40 + 60 + 20 resident at the end, not the 300 freed
+    assert 140 <= memory.summary()["peak_mb"] < 300  # 40 + 60 + 48 resident at the end, not the 300 freed
 
 
 def test_the_peak_before_a_pause_is_kept(resettable: None) -> None:
