@@ -102,8 +102,11 @@ class RunStore:
         """:func:`latest` of the records of ``file``, with a warning where a run has several successful records:
         files merged (two machines that ran one suite), whose other results no table shows."""
         records = self.records(file, only)
-        successes = Counter(run_id for run_id, _ in {(r["run_id"], encode(r)) for r in records if r["status"] == "ok"})
-        if repeated := sum(count > 1 for count in successes.values()):  # the same line twice: a crash in _move
+        successes = Counter(r["run_id"] for r in records if r["status"] == "ok")
+        # the distinct lines of runs that succeeded more than once, only those encoded (a file can hold 10 MB of
+        # traces): one line twice, left by a crash while prune moved records, is no merge
+        lines = {(r["run_id"], encode(r)) for r in records if r["status"] == "ok" and successes[r["run_id"]] > 1}
+        if repeated := sum(count > 1 for count in Counter(run_id for run_id, _ in lines).values()):
             warnings.warn(f"{self.directory / file}: {repeated} run{'s' * (repeated > 1)} "
                           f"{'have' if repeated > 1 else 'has'} more than one successful record (files merged "
                           "from several machines?); the one that finished first counts, the others are in no "
