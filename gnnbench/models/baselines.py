@@ -140,7 +140,9 @@ class SGC(LayerStack):
 
     :math:`\hat A^K X` is computed once and cached (``SGConv(cached=True)``: transductive use only). The
     official code's defaults: ``K=2``, no dropout, Adam with lr 0.2 and weight decay 5e-6 (the paper also tunes
-    the weight decay per dataset on validation).
+    the weight decay per dataset on validation). Its training differs: the official code trains 100 epochs and
+    reports the last; here the suite's stopping rule (best validation epoch, its patience) applies, as to every
+    model.
     """
 
     def __init__(self, in_channels: int, out_channels: int, K: int = 2) -> None:
