@@ -32,7 +32,7 @@ def small_graph(n: int = 40, seed: int = 0) -> Data:
                 test_mask=masks[2])
 
 
-def test_precomputed_hops_are_powers_of_the_normalised_adjacency() -> None:
+def test_precomputed_hops_are_powers_of_the_normalised_adjacency_each_with_its_own_weights() -> None:
     data = small_graph()
     model = SIGN(5, 3, K=3)
     model.preprocess(data.x, data.edge_index, CPU)
@@ -42,6 +42,9 @@ def test_precomputed_hops_are_powers_of_the_normalised_adjacency() -> None:
     a_hat = d[:, None] * a * d[None, :]
     expected = torch.cat([torch.linalg.matrix_power(a_hat, k) @ data.x for k in range(4)], dim=-1)
     torch.testing.assert_close(model.store.host, expected, atol=1e-5, rtol=1e-5)
+    model.eval()
+    per_hop = [theta(hop) for theta, hop in zip(model.hops, expected.split(5, dim=1), strict=True)]
+    torch.testing.assert_close(model(data.x), model.out(torch.relu(torch.cat(per_hop, 1))), atol=1e-5, rtol=1e-5)
 
 
 def test_training_reads_batches_from_the_store_and_records_loading(monkeypatch: pytest.MonkeyPatch) -> None:
