@@ -4,7 +4,8 @@ parameter sharing as a switch.
 Every child is trained by the node task's own protocol (Adam, validation-selected epoch, early stopping) on
 data whose test labels are hidden; its reward is the selected epoch's validation accuracy. With sharing on, a
 child whose parent was trained inherits the parent's homogeneous layers (:func:`gnnbench.search.sharing.inherit`)
-and is fine-tuned for ``finetune_epochs`` instead of the full budget. Only children that set a new best
+and is fine-tuned for ``finetune_epochs`` instead of the full budget (for no more epochs than the budget's,
+which ``--smoke`` or a suite may set below ``finetune_epochs``). Only children that set a new best
 validation accuracy are kept as possible parents (AGNN's parent is always the best so far). Children above
 ``max_params`` parameters are not trained (GraphNAS's ``max_param``) and score 0; so does a child whose
 training loss turns non-finite, which is recorded as ``diverged`` and never becomes a parent: one unstable
@@ -51,7 +52,7 @@ class ChildTrainer:
         self.classes, self.form = classes, form
         self.seed = seed
         self.budget, self.device, self.sharing = budget, device, sharing
-        self.finetune = Budget(finetune_epochs, budget.patience)
+        self.finetune = Budget(min(finetune_epochs, budget.epochs), budget.patience)
         self.max_params = max_params
         self.parents: dict[Arch, dict[str, torch.Tensor]] = {}
         self.record = float("-inf")
