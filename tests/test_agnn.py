@@ -524,6 +524,19 @@ def test_budget_counts_distinct_networks_unless_repeats_are_counted() -> None:
     assert len({bench.key(tuple(c["arch"])) for c in trace}) == 100
 
 
+def test_a_search_that_runs_out_of_new_children_ends_early_with_its_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A budget above the space's size (random search), or AGNN at a best whose one-class neighbours are all
+    evaluated: the search ends with what it evaluated, not with an error that throws the trace away."""
+    monkeypatch.setattr("gnnbench.search.base.MAX_WITHOUT_CHILD", 100)  # random draws: ample for 6 architectures
+    space = Space("tiny", (Field("op[0]", "op", ("a", "b", "c")), Field("act[0]", "act", ("x", "y"))))
+    trace = run_search(RandomSearch(), space, RandomRewards(), 50, torch.Generator().manual_seed(0))
+    assert sorted(tuple(c["arch"]) for c in trace) == [(a, b) for a in range(3) for b in range(2)]
+    monkeypatch.setattr("gnnbench.search.base.MAX_WITHOUT_CHILD", 20)  # AGNN's proposals: a best's 3 neighbours
+    torch.manual_seed(0)
+    trace = run_search(AGNN(batch_size=1), space, RandomRewards(), 50, torch.Generator().manual_seed(0))
+    assert 1 < len(trace) <= 6 and len({tuple(c["arch"]) for c in trace}) == len(trace)
+
+
 def agnn_bests(reward_of, batch_size: int = 5, steps: int = 40) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
     """AGNN on NAS-Bench-Graph's space under ``reward_of(arch)``: the first architecture and the best after each
     later child."""

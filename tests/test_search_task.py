@@ -25,6 +25,7 @@ from gnnbench.registry import MODELS
 from gnnbench.search import macro
 from gnnbench.search.base import Proposal
 from gnnbench.search.nasbench import bench_key, bench_space
+from gnnbench.search.random_search import RandomSearch
 from gnnbench.search.space import macro_space
 from gnnbench.search.training import ChildTrainer
 from gnnbench.tasks.base import Budget, NonFiniteLossError, RunContext
@@ -107,14 +108,43 @@ def test_tabular_search_through_a_suite(write_suite, tmp_path, cora_table) -> No
     board = (tmp_path / "search" / "leaderboard.csv").read_text()
     assert all(f",{m}," in board for m in ("agnn", "random_search", "graphnas"))
     searches = pd.read_csv(tmp_path / "search" / "search.csv")
-    assert list(searches.columns[len(COLUMNS):]) == ["search", "space", "budget", "search_seeds", "oracle",
-                                                     "search_wall_s", "child_epochs", "inherited_children",
+    assert list(searches.columns[len(COLUMNS):]) == ["search", "space", "budget", "ended_early", "search_seeds",
+                                                     "oracle", "search_wall_s", "child_epochs", "inherited_children",
                                                      "skipped_children", "retrain_seeds", "retrain_s", "unit"]
     assert set(searches["unit"]) == {"fraction"}
     assert set(searches["model"]) == {"agnn", "random_search", "graphnas"}
     assert (searches["budget"] == 25).all() and (searches["oracle"] == 0.826333).all()
+    assert (searches["ended_early"] == 0).all()
     assert searches["skipped_children"].isna().all() and searches["child_epochs"].isna().all()  # table rows
     assert "## Architecture search" in (tmp_path / "search" / "leaderboard.md").read_text()
+
+
+def test_a_search_that_ran_out_of_new_children_is_recorded_and_marked_on_the_search_board(write_suite, tmp_path,
+                                                                                            cora_table,
+                                                                                            monkeypatch) -> None:
+    """AGNN at a best whose neighbours are all evaluated proposes only repeats: the run is recorded with the
+    children it evaluated, and the board says the search ended before its budget."""
+    monkeypatch.setattr("gnnbench.search.base.MAX_WITHOUT_CHILD", 5)
+    draws: list[Proposal] = []
+    original = RandomSearch.propose
+
+    def three_then_repeats(self: RandomSearch) -> Proposal:
+        if len(draws) < 3:
+            draws.append(original(self))
+        return draws[-1]
+
+    monkeypatch.setattr(RandomSearch, "propose", three_then_repeats)
+    path = write_suite("""\
+        name: short
+        experiments:
+          - {task: {name: architecture_search, budget: 25}, datasets: [nasbench-cora], seeds: 1,
+             models: [random_search]}
+        """)
+    assert main(["run", str(path), "--results", str(tmp_path), "-q"]) == 0
+    (record,) = [json.loads(line) for line in (tmp_path / "short" / "runs.jsonl").read_text().splitlines()]
+    assert record["status"] == "ok" and record["search"]["queries"] == 3 and record["search"]["budget"] == 25
+    assert pd.read_csv(tmp_path / "short" / "search.csv")["ended_early"].tolist() == [1]
+    assert "| 25 (1 ended early¹) |" in (tmp_path / "short" / "leaderboard.md").read_text()
 
 
 def test_a_trained_search_reports_skipped_children_and_the_final_selection_s_cost(write_suite, tmp_path) -> None:
@@ -192,6 +222,11 @@ def test_child_inherits_homogeneous_layers_and_is_only_fine_tuned() -> None:
         info = trainer(Proposal(child, parent=parent, kind="aggregation")).info
         assert info["inherited_layers"] == ([0, 1] if sharing else [])
         assert info["epochs"] == (3 if sharing else 12)
+        if sharing:  # never longer than a child trained from scratch: --smoke's epochs, or a suite's, cap it
+            short = ChildTrainer(NodeClassification(NodeOptions()), data, space, {"lr": 0.01, "weight_decay": 0.0},
+                                 Budget(2, None), torch.device("cpu"), sharing=True, finetune_epochs=3, classes=3)
+            short(Proposal(parent))
+            assert short(Proposal(child, parent=parent, kind="aggregation")).info["epochs"] == 2
         if sharing:  # the child starts from the parent's weights at its validation-selected epoch
             convs = [k for k in starts[0] if ".conv." in k]
             assert convs and all(torch.equal(starts[0][k], trainer.parents[parent][k]) for k in convs)

@@ -2,8 +2,10 @@
 search spent and what it could have reached.
 
 Columns: the leaderboard's first ones, then ``search`` (the algorithm), ``space``, ``budget`` (child
-evaluations), ``search_seeds``, ``oracle`` (a NAS-Bench-Graph table's test accuracy of its best-validation
-architecture; empty for trained children), and the mean cost per search: wall seconds, child epochs trained,
+evaluations), ``ended_early`` (searches that evaluated fewer children than the budget: their algorithm proposed
+only evaluated architectures, :func:`gnnbench.search.base.run_search`), ``search_seeds``, ``oracle`` (a
+NAS-Bench-Graph table's test accuracy of its best-validation architecture; empty for trained children), and the
+mean cost per search: wall seconds, child epochs trained,
 children that inherited weights, children skipped untrained (over ``max_params``: they use budget and train
 nothing), the number of from-scratch retraining seeds behind each test number, and ``retrain_s``: the run's
 seconds after its data loading and its search (retraining the finalists and testing the chosen one, with the
@@ -22,8 +24,8 @@ from gnnbench.leaderboard.aggregate import COLUMNS
 from gnnbench.leaderboard.labels import row_key
 from gnnbench.leaderboard.write import format_metric
 
-SEARCH_COLUMNS = [*COLUMNS, "search", "space", "budget", "search_seeds", "oracle", "search_wall_s", "child_epochs",
-                  "inherited_children", "skipped_children", "retrain_seeds", "retrain_s", "unit"]
+SEARCH_COLUMNS = [*COLUMNS, "search", "space", "budget", "ended_early", "search_seeds", "oracle", "search_wall_s",
+                  "child_epochs", "inherited_children", "skipped_children", "retrain_seeds", "retrain_s", "unit"]
 
 
 def search_frame(board: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -40,6 +42,7 @@ def search_frame(board: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataF
         rows.append({**{c: getattr(row, c) for c in COLUMNS}, "unit": row.unit,
                      "search": summaries[0]["algorithm"], "space": summaries[0]["space"],
                      "budget": summaries[0]["budget"], "search_seeds": len(mine),
+                     "ended_early": sum(s["queries"] < s["budget"] for s in summaries),
                      "oracle": oracles.pop() if len(oracles) == 1 else np.nan,
                      "search_wall_s": float(np.mean([s["wall_s"] for s in summaries])),
                      "child_epochs": _mean(c.get("child_epochs") for c in cost),
@@ -61,7 +64,7 @@ def search_markdown(frame: pd.DataFrame) -> list[str]:
              "seeds; for trained children, each search's number is itself the mean over its retraining seeds), "
              "at the same budget of child evaluations, with the mean cost of one search.", ""]
     for (task, space), part in frame.groupby(["task", "space"], sort=True):
-        rows = [[r.dataset, r.model, r.budget, r.search_seeds, format_metric(r.mean, r.std, r.unit),
+        rows = [[r.dataset, r.model, _budget(r), r.search_seeds, format_metric(r.mean, r.std, r.unit),
                  "–" if pd.isna(r.oracle) else format_metric(r.oracle, np.nan, r.unit), f"{r.search_wall_s:.1f}",
                  _blank(r.child_epochs), _blank(r.inherited_children), _blank(r.skipped_children), r.retrain_seeds,
                  f"{r.retrain_s:.1f}"]
@@ -70,7 +73,17 @@ def search_markdown(frame: pd.DataFrame) -> list[str]:
                   *markdown.table(["dataset", "search", "budget", "seeds", "test", "oracle", "wall s", "child epochs",
                                    "inherited", "skipped", "retrain seeds", "retrain s"], rows,
                                   right={2, 3, 6, 7, 8, 9, 10, 11}), ""]
+        if part["ended_early"].any():
+            lines += ["¹ searches that ended before their budget: their algorithm proposed only architectures "
+                      "already evaluated (or invalid) many times in a row, as AGNN does at a best whose one-class "
+                      "neighbours are all evaluated; each record's `search.queries` is the children it evaluated.",
+                      ""]
     return lines
+
+
+def _budget(row: Any) -> str:
+    """The budget, with how many of the row's searches evaluated fewer children (¹ below the table)."""
+    return f"{row.budget} ({row.ended_early} ended early¹)" if row.ended_early else str(row.budget)
 
 
 def _matches(record: dict[str, Any], row: Any) -> bool:

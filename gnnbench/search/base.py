@@ -18,7 +18,7 @@ import torch
 from gnnbench.search.policy import Sample
 from gnnbench.search.space import Arch, Space
 
-#: proposals that are not new children (invalid or, unless counted, repeated), in a row, before giving up
+#: proposals that are not new children (invalid or, unless counted, repeated), in a row, before the search ends
 MAX_WITHOUT_CHILD = 1000
 
 
@@ -71,6 +71,11 @@ def run_search(algorithm: SearchAlgorithm, space: Space, evaluate: Evaluator, bu
     proposal building the same network as an earlier child (:meth:`Space.key`) is, unless ``count_repeats``,
     answered with that child's reward from the trace, without an evaluation and without counting: the budget
     is then a number of distinct children, as a search that remembers what it trained would spend it.
+
+    The search ends before its budget after :data:`MAX_WITHOUT_CHILD` proposals in a row that are no new child:
+    AGNN at a best whose one-class neighbours are all evaluated (its explorer proposes nothing else), or a
+    budget near the size of the space. The trace is then shorter than the budget, which the record's
+    ``queries`` and the search leaderboard say; what was evaluated is kept, not thrown away with the run.
     """
     algorithm.start(space, generator)
     trace: list[dict[str, Any]] = []
@@ -82,9 +87,11 @@ def run_search(algorithm: SearchAlgorithm, space: Space, evaluate: Evaluator, bu
         key = space.network_key(proposal.arch)
         if key is None or (not count_repeats and key in known):
             without_child += 1
+            if without_child > MAX_WITHOUT_CHILD and not trace:
+                raise RuntimeError(f"{type(algorithm).__name__} proposed {without_child} invalid architectures in a "
+                                   "row, and no valid one")
             if without_child > MAX_WITHOUT_CHILD:
-                raise RuntimeError(f"{type(algorithm).__name__} proposed {without_child} invalid or already evaluated "
-                                   f"architectures in a row")
+                break
             repeats += key is not None
             algorithm.observe(proposal, 0.0 if key is None else known[key])
             continue
