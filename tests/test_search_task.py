@@ -472,6 +472,18 @@ def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(write_suite
     path.write_text(path.read_text().replace("retrain_top: 2", "layer_form: graphnas"))
     with pytest.raises(ConfigError, match=r"nasbench-cora': layer_form needs trained children"):
         load_suite(path)
+    previous = "layer_form: graphnas"
+    for option in ("layers: 3", "retrain_seeds: 4", "finetune_epochs: 5", "max_params: 7"):  # a new run id, else
+        path.write_text(path.read_text().replace(previous, option))
+        previous = option
+        with pytest.raises(ConfigError, match=rf"experiments\[0\].task: .*'nasbench-cora': {option.split(':')[0]} "
+                                              "is read by trained children only"):
+            load_suite(path)
+    path.write_text(path.read_text().replace(", max_params: 7", "").replace("[random_search]",
+                                                                            "[{name: agnn, hparams: {lr: 0.1}}]"))
+    with pytest.raises(ConfigError, match=r"models\[0\].hparams.lr: .*'nasbench-cora': lr sets the children's "
+                                          "training"):
+        load_suite(path)
     # a run made outside a suite meets the same check
     task = ArchitectureSearch(SearchOptions(budget=5))
     entry = MODELS.get("agnn_ps")

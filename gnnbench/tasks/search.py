@@ -68,9 +68,22 @@ class SearchOptions:
             raise ValueError(f"retrain_top ({self.retrain_top}) cannot exceed the budget ({self.budget} children)")
 
 
+#: task options only trained children read: a table's architectures are its own cells, looked up, never trained
+TRAINED_ONLY = ("layers", "retrain_seeds", "finetune_epochs", "max_params")
+
+
 def check_tabular(options: SearchOptions, hparams: Mapping[str, Any]) -> None:
     """A NAS-Bench-Graph table holds accuracies, not networks: nothing to inherit weights from, retrain or
-    build in another layer form."""
+    build in another layer form, and no child's training to set (a setting would make another run id for the
+    same runs)."""
+    training = ArchitectureSearch.train_hparams
+    if changed := next((k for k in training if k in hparams and hparams[k] != training[k]), None):
+        raise hp.HparamError(changed, f"{changed} sets the children's training; a NAS-Bench-Graph table's "
+                                      "children are looked up, not trained: remove it")
+    defaults = SearchOptions()
+    if option := next((k for k in TRAINED_ONLY if getattr(options, k) != getattr(defaults, k)), None):
+        raise ValueError(f"{option} is read by trained children only; a NAS-Bench-Graph table's children are "
+                         "looked up: remove it from this experiment's task options")
     if hparams.get("parameter_sharing"):
         raise hp.HparamError("parameter_sharing", "parameter_sharing needs trained children; "
                                                   "a NAS-Bench-Graph table has no weights")
