@@ -398,7 +398,8 @@ def test_a_child_skipped_over_max_params_is_never_a_finalist() -> None:
     assert 0 < sum(skipped) < 5
     assert sorted(f["child"] for f in result["search"]["finalists"]) == [i for i in range(5) if not skipped[i]]
     task = ArchitectureSearch(SearchOptions(budget=2, retrain_seeds=1, max_params=1))
-    with pytest.raises(RuntimeError, match="every one of the 2 children was over max_params"):
+    with pytest.raises(RuntimeError, match=r"none of the 2 children trained to a score: 2 over max_params \(1; the "
+                                           r"smallest \d+ parameters\), 0 diverged"):
         task.run(entry, data, hparams, Budget(2, None), RunContext(torch.device("cpu"), seed=0))
 
 
@@ -458,20 +459,25 @@ def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(write_suite
     path = write_suite("""\
         name: bad
         experiments:
-          - task: {name: architecture_search, budget: 5}
+          - task: {name: architecture_search, budget: 12}
             datasets: [Cora, nasbench-cora]
             models: [random_search, agnn_ps]
         """)
     with pytest.raises(ConfigError, match=r"experiments\[0\].models\[1\]: model 'agnn_ps' cannot run on dataset "
                                           r"'nasbench-cora': parameter_sharing needs trained children"):
         load_suite(path)
-    path.write_text(path.read_text().replace("budget: 5", "budget: 5, retrain_top: 2").replace(", agnn_ps", ""))
+    path.write_text(path.read_text().replace("budget: 12", "budget: 12, retrain_top: 2").replace(", agnn_ps", ""))
     with pytest.raises(ConfigError, match=r"experiments\[0\].task: task 'architecture_search' cannot run on "
                                           r"dataset 'nasbench-cora': retrain_top needs trained children"):
         load_suite(path)
     path.write_text(path.read_text().replace("retrain_top: 2", "layer_form: graphnas"))
     with pytest.raises(ConfigError, match=r"nasbench-cora': layer_form needs trained children"):
         load_suite(path)
+    path.write_text(path.read_text().replace("[random_search]", "[{name: agnn, hparams: {batch_size: 12}}]"))
+    with pytest.raises(ConfigError, match=r"models\[0\].hparams.batch_size: .*batch_size \(12\) is not below the "
+                                          r"budget \(12 children\)"):
+        load_suite(path)
+    path.write_text(path.read_text().replace("[{name: agnn, hparams: {batch_size: 12}}]", "[random_search]"))
     previous = "layer_form: graphnas"
     for option in ("layers: 3", "retrain_seeds: 4", "finetune_epochs: 5", "max_params: 7"):  # a new run id, else
         path.write_text(path.read_text().replace(previous, option))

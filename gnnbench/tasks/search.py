@@ -114,6 +114,10 @@ class ArchitectureSearch(Task):
 
     @classmethod
     def check_run(cls, options: SearchOptions, dataset: Entry, hparams: Mapping[str, Any], seed: int) -> None:
+        if hparams.get("batch_size", 0) >= options.budget:  # AGNN's: its best moves only when a batch ends
+            raise hp.HparamError("batch_size", f"batch_size ({hparams['batch_size']}) is not below the budget "
+                                               f"({options.budget} children): the best is replaced only when a batch "
+                                               "ends, so every child would modify the first architecture")
         if dataset.meta.get("tabular"):
             check_tabular(options, hparams)
 
@@ -179,8 +183,11 @@ class ArchitectureSearch(Task):
         wall = time.perf_counter() - started
         trained = [c for c in trace if not c.get("skipped") and not c.get("diverged")]
         if not trained:
-            raise RuntimeError(f"every one of the {len(trace)} children was over max_params ({opts.max_params}) or "
-                               "diverged: there is no architecture to select")
+            skipped = [c["params"] for c in trace if c.get("skipped")]
+            over = f"{len(skipped)} over max_params ({opts.max_params}; the smallest {min(skipped)} parameters)" \
+                if skipped else "none over max_params"
+            raise RuntimeError(f"none of the {len(trace)} children trained to a score: {over}, "
+                               f"{len(trace) - len(skipped)} diverged; there is no architecture to select")
         finalists = top(trained, opts.retrain_top)  # never a child that scored 0 untrained or diverged
         best: tuple[float, int, list[dict[str, Any]], list[torch.nn.Module]] | None = None
         retrained_val = []
