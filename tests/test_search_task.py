@@ -180,7 +180,12 @@ def test_search_options_are_validated_with_the_key(write_suite) -> None:
     with pytest.raises(ConfigError, match=r"experiments\[0\].task.budget: budget must be a positive integer"):
         load_suite(path)
     path.write_text(path.read_text().replace("budget: 0", "budget: 5, retrain_top: 6"))
-    with pytest.raises(ConfigError, match=r"experiments\[0\].task: retrain_top \(6\) cannot exceed the budget"):
+    with pytest.raises(ConfigError, match=r"experiments\[0\].task.retrain_top: retrain_top \(6\) cannot exceed the "
+                                          "budget"):
+        load_suite(path)
+    path.write_text(path.read_text().replace("budget: 5, retrain_top: 6", "budget: 5, finetune_epochs: 0"))
+    with pytest.raises(ConfigError, match=r"experiments\[0\].task.finetune_epochs: finetune_epochs must be a "
+                                          "positive integer, got 0"):
         load_suite(path)
 
 

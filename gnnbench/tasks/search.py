@@ -62,10 +62,11 @@ class SearchOptions:
 
     def __post_init__(self) -> None:
         for name in ("budget", "layers", "retrain_seeds", "finetune_epochs", "max_params", "retrain_top"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+            if getattr(self, name) < 1:  # located at its key, however many options are set
+                raise hp.HparamError(name, f"{name} must be a positive integer, got {getattr(self, name)}")
         if self.retrain_top > self.budget:
-            raise ValueError(f"retrain_top ({self.retrain_top}) cannot exceed the budget ({self.budget} children)")
+            raise hp.HparamError("retrain_top", f"retrain_top ({self.retrain_top}) cannot exceed the budget "
+                                                f"({self.budget} children)")
 
 
 #: task options only trained children read: a table's architectures are its own cells, looked up, never trained
