@@ -4,6 +4,7 @@ import hashlib
 import inspect
 import json
 import platform
+import sys
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -79,6 +80,19 @@ def test_the_commit_is_read_when_the_run_starts_not_when_it_ends(tiny_suite, mon
     record = runner.execute(load_suite(tiny_suite()).specs[0])
     assert record["error"]["message"] == "stop here" and read_before_training == [True]
     assert record["env"]["git_commit"] == git_commit()
+
+
+def test_a_run_that_calls_exit_is_a_failed_record_and_the_suite_goes_on(tiny_suite, tmp_path, monkeypatch):
+    """``sys.exit()`` in a plugin (or ``argparse`` parsing a model's options) raised SystemExit through the local
+    driver, which ended the suite with no message and no record, again on every resume."""
+    suite = load_suite(tiny_suite(seeds=2))
+    task = type(suite.specs[0].build_task())
+    monkeypatch.setattr(task, "run", lambda self, entry, data, hparams, budget, ctx: sys.exit(3) if ctx.seed == 0
+                        else {"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": 0.5}}})
+    summary = driver.run(suite, RunStore(tmp_path / "results"), LocalExecutor())
+    assert (summary.ok, summary.failed) == (1, 1)
+    (failure,) = summary.failures
+    assert failure["error"]["type"] == "SystemExit" and "sys.exit(3)" in failure["error"]["traceback"]
 
 
 def test_a_task_that_ignores_its_scenario_fails_the_run_rather_than_filling_a_perturbed_row(write_suite, tmp_path,

@@ -64,7 +64,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         if "files" in dataset.meta:
             result.setdefault("data", {})["fingerprint"] = fingerprint(dataset.meta["files"])
         record.update(status="ok", **result, memory=memory.summary(), timing={"load_s": loaded - started})
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # exit() in a plugin, argparse in a model: this run fails, not the suite
         record.update(status="failed", error={"type": type(exc).__name__, "message": str(exc),
                                               "where": where(exc), "traceback": traceback.format_exc()})
     record.setdefault("timing", {})["wall_s"] = time.perf_counter() - started
