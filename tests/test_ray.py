@@ -4,6 +4,7 @@ exactly one successful record, and the leaderboard equals the local executor's f
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -298,6 +299,7 @@ def test_an_address_that_answers_nothing_or_is_malformed_is_one_line_before_ray_
     from gnnbench.errors import ConfigError, GnnbenchError
     from gnnbench.harness.executors import executor_options
     from gnnbench.harness.ray_executor import RayExecutor
+    from gnnbench.harness.spec import RunSpec
     from gnnbench.harness.suite import load_suite
 
     with socket.socket() as probe:  # a port nothing listens on
@@ -308,6 +310,12 @@ def test_an_address_that_answers_nothing_or_is_malformed_is_one_line_before_ray_
     with pytest.raises(GnnbenchError, match=rf"Ray address 127.0.0.1:{port}: nothing answers there"):
         list(RayExecutor(address=f"127.0.0.1:{port}").map(specs))
     assert time.monotonic() - started < 30 and not ray.is_initialized()
+    on_cuda = [RunSpec.from_dict({**spec.to_dict(), "device": "cuda"}) for spec in specs]
+    with pytest.warns(UserWarning, match="runs on device cuda reserve no GPU"), pytest.raises(GnnbenchError):
+        list(RayExecutor(address=f"127.0.0.1:{port}").map(on_cuda))  # said before joining, whatever happens
+    if importlib.util.find_spec("grpc") is None:  # the ray extra installs Ray core, without Ray Client
+        with pytest.raises(GnnbenchError, match=r"Ray address ray://127.0.0.1:\d+: Ray Client requires"):
+            list(RayExecutor(address=f"ray://127.0.0.1:{port}").map(specs))
     with pytest.raises(GnnbenchError, match="--address: expected HOST:PORT of a Ray cluster's head, auto or ray://"):
         executor_options({"type": "ray"}, "ray", None, "127.0.0.1")
     with pytest.raises(ConfigError, match=r"executor.address: expected HOST:PORT .*got '10.0.0.1'"):

@@ -78,6 +78,11 @@ class RayExecutor:
     def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
         ray = _import_ray()
         specs = list(specs)
+        if not self.num_gpus and (cuda := next((s.device for s in specs if s.device.startswith("cuda")), None)):
+            warnings.warn(f"runs on device {cuda} reserve no GPU (the executor's num_gpus is 0): Ray schedules them "
+                          "by CPUs alone, and recent Ray versions leave every GPU visible to such tasks, so they "
+                          "share a node's GPUs unscheduled; set num_gpus (a fraction packs runs on one GPU)",
+                          stacklevel=2)
         started_here = not ray.is_initialized()
         modules = travelling_modules(specs)
         if started_here:  # Ray uploads local modules for a whole job only, so they are named when it starts
@@ -166,9 +171,12 @@ def _joining(address: str | None) -> Iterator[None]:
                                 f"started (`ray start --head --port {port}`)?") from None
     try:
         yield
-    except ConnectionError as exc:  # reached, but not joined: authentication, another Ray version; or none found
-        hint = " (docs/cluster.md: Authentication)" if address not in (None, "auto") else ""
+    except ConnectionError as exc:  # reached, not joined: authentication, another Ray version, no raylet here
+        hint = (" (docs/cluster.md: the driver runs on a node of the cluster, and Authentication)"
+                if address not in (None, "auto") else "")
         raise GnnbenchError(f"Ray address {address}: {str(exc).splitlines()[0]}{hint}") from None
+    except ValueError as exc:  # a ray:// address without Ray Client installed
+        raise GnnbenchError(f"Ray address {address}: {str(exc).splitlines()[0]}") from None
 
 
 def _fits(nodes: list[dict[str, Any]], cpus: float, gpus: float) -> bool:
