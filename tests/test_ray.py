@@ -50,7 +50,8 @@ class DiesOnce(MLP):
             os.kill(os.getpid(), signal.SIGKILL)
         return super().forward(x, edge_index)
 """
-# A model that SIGKILLs every process that trains it: a worker that dies on every attempt.
+# A model that signals every process that trains it (SIGKILL, or SIGTERM as `ray stop` sends): a worker that
+# dies on every attempt.
 ALWAYS_DIES = """\
 import os, signal
 from gnnbench.models.baselines import MLP
@@ -59,7 +60,7 @@ from gnnbench.registry import register_model
 @register_model("mlp_always_dies", paper="test", tasks=("node_classification",))
 class AlwaysDies(MLP):
     def forward(self, x, edge_index):
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.{signal})
 """
 # A model in a module beside the suite file: the driver imports it from there, a Ray worker cannot by itself.
 BESIDE = """\
@@ -182,11 +183,14 @@ def test_an_error_inside_a_run_is_recorded_once_and_not_retried(tmp_path, ray_he
     assert "Traceback" in record["error"]["traceback"] and record["attempts"] == {"count": 1, "lost": []}
 
 
-def test_a_run_whose_worker_dies_every_time_fails_once_its_retries_are_spent(tmp_path, ray_here):
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_a_run_whose_worker_dies_every_time_fails_once_its_retries_are_spent(tmp_path, ray_here, sig):
+    """SIGTERM too: Ray's own handler turns it into SystemExit, which the run would record as its own failure,
+    not retried, where the worker was stopped from outside."""
     from gnnbench.harness.ray_executor import RayExecutor
     from gnnbench.harness.suite import load_suite
 
-    (tmp_path / "always_dies.py").write_text(ALWAYS_DIES)
+    (tmp_path / "always_dies.py").write_text(ALWAYS_DIES.format(signal=sig))
     suite = tmp_path / "cluster.yaml"
     suite.write_text(SUITE.replace("name: cluster", "name: cluster\nplugins: [always_dies]")
                      .replace("models: [mlp, gcn]", "models: [mlp_always_dies]").replace("seeds: 4", "seeds: 1"))

@@ -55,7 +55,8 @@ def gnnbench_run(spec: RunSpec, data_root: str | None, threads: int) -> dict[str
     import ray
 
     torch.set_num_threads(threads)
-    record = execute(spec, data_root)
+    with _lost_on_sigterm():
+        record = execute(spec, data_root)
     record["node"] = {"hostname": socket.gethostname(), "node_id": ray.get_runtime_context().get_node_id()}
     return record
 
@@ -175,8 +176,10 @@ def _joining(address: str | None) -> Iterator[None]:
         hint = (" (docs/cluster.md: the driver runs on a node of the cluster, and Authentication)"
                 if address not in (None, "auto") else "")
         raise GnnbenchError(f"Ray address {address}: {str(exc).splitlines()[0]}{hint}") from None
-    except ValueError as exc:  # a ray:// address without Ray Client installed
-        raise GnnbenchError(f"Ray address {address}: {str(exc).splitlines()[0]}") from None
+    except ValueError as exc:
+        if not (address or "").startswith("ray://"):
+            raise
+        raise GnnbenchError(f"Ray address {address}: {str(exc).splitlines()[0]}") from None  # no Ray Client
 
 
 def _fits(nodes: list[dict[str, Any]], cpus: float, gpus: float) -> bool:
@@ -213,6 +216,20 @@ def _own_sigterm() -> Iterator[None]:
         yield
         return
     handler = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def _lost_on_sigterm() -> Iterator[None]:
+    """A worker stopped from outside mid-run (``ray stop``, a drained or preempted node) dies, a lost attempt the
+    driver retries. Ray's own handler raises SystemExit, which ``execute`` would record as the run's failure."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         yield
     finally:
