@@ -478,11 +478,14 @@ def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(write_suite
     path.write_text(path.read_text().replace("retrain_top: 2", "layer_form: graphnas"))
     with pytest.raises(ConfigError, match=r"nasbench-cora': layer_form needs trained children"):
         load_suite(path)
-    path.write_text(path.read_text().replace("[random_search]", "[{name: agnn, hparams: {batch_size: 12}}]"))
-    with pytest.raises(ConfigError, match=r"models\[0\].hparams.batch_size: .*batch_size \(12\) is not below the "
-                                          r"budget \(12 children\)"):
+    path.write_text(path.read_text().replace("[random_search]", "[{name: agnn, hparams: {batch_size: 11}}]"))
+    with pytest.raises(ConfigError, match=r"models\[0\].hparams.batch_size: .*batch_size \(11\) leaves no batch "
+                                          r"that ends before the last of the budget's 12 children.*at most 10 here"):
+        load_suite(path)  # the first child starts; a batch of 11 ends on the 12th, too late to modify its best
+    path.write_text(path.read_text().replace("batch_size: 11", "batch_size: 10"))
+    with pytest.raises(ConfigError, match="layer_form needs trained children"):  # batch_size 10 passes
         load_suite(path)
-    path.write_text(path.read_text().replace("[{name: agnn, hparams: {batch_size: 12}}]", "[random_search]"))
+    path.write_text(path.read_text().replace("[{name: agnn, hparams: {batch_size: 10}}]", "[random_search]"))
     previous = "layer_form: graphnas"
     for option in ("layers: 3", "retrain_seeds: 4", "finetune_epochs: 5", "max_params: 7"):  # a new run id, else
         path.write_text(path.read_text().replace(previous, option))

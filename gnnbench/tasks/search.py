@@ -115,10 +115,11 @@ class ArchitectureSearch(Task):
 
     @classmethod
     def check_run(cls, options: SearchOptions, dataset: Entry, hparams: Mapping[str, Any], seed: int) -> None:
-        if hparams.get("batch_size", 0) >= options.budget:  # AGNN's: its best moves only when a batch ends
-            raise hp.HparamError("batch_size", f"batch_size ({hparams['batch_size']}) is not below the budget "
-                                               f"({options.budget} children): the best is replaced only when a batch "
-                                               "ends, so every child would modify the first architecture")
+        batch, budget = hparams.get("batch_size", 0), options.budget  # an algorithm learning once per batch (AGNN)
+        if budget > 2 and batch > budget - 2:  # the first child starts the search; a batch ends after it
+            raise hp.HparamError("batch_size", f"batch_size ({batch}) leaves no batch that ends before the last of "
+                                               f"the budget's {budget} children: what a batch teaches (AGNN's new "
+                                               f"best) would never be used; at most {budget - 2} here")
         if dataset.meta.get("tabular"):
             check_tabular(options, hparams)
 
