@@ -10,8 +10,8 @@ aggregation sees the same multiset of keys at every query and stays at chance, 1
 **HeteroEdgeCount** (the generator of the SIR-GCN authors' code, ``synthetic-datasets/hetero-edge-count``):
 graph regression of the *number* of heterophilous edges (endpoints of different colours) in a random directed
 graph whose nodes carry one of c colours, one-hot. The count, not the fraction: their commands leave
-``--normalize`` off, which is why the paper's GCN errors are in the tens of thousands. A fraction would let a
-constant predictor score an MSE of 0.006, below SIR-GCN's own for c >= 4.
+``--normalize`` off, which is why the paper's GCN errors are in the tens of thousands. A fraction varies little
+from graph to graph, so a constant predictor's MSE would be small too, hiding the gap the task exists for.
 
 Each dataset has a fixed ``split_idx`` (train / val / test graphs), used by ``split: dataset``.
 """
