@@ -531,6 +531,7 @@ def test_a_search_that_runs_out_of_new_children_ends_early_with_its_trace(monkey
     space = Space("tiny", (Field("op[0]", "op", ("a", "b", "c")), Field("act[0]", "act", ("x", "y"))))
     trace = run_search(RandomSearch(), space, RandomRewards(), 50, torch.Generator().manual_seed(0))
     assert sorted(tuple(c["arch"]) for c in trace) == [(a, b) for a in range(3) for b in range(2)]
+    assert trace[-1]["repeats_after"] == 101  # the proposals after the last child, all repeats: none is lost
     monkeypatch.setattr("gnnbench.search.base.MAX_WITHOUT_CHILD", 20)  # AGNN's proposals: a best's 3 neighbours
     torch.manual_seed(0)
     trace = run_search(AGNN(batch_size=1), space, RandomRewards(), 50, torch.Generator().manual_seed(0))

@@ -143,6 +143,7 @@ def test_a_search_that_ran_out_of_new_children_is_recorded_and_marked_on_the_sea
     assert main(["run", str(path), "--results", str(tmp_path), "-q"]) == 0
     (record,) = [json.loads(line) for line in (tmp_path / "short" / "runs.jsonl").read_text().splitlines()]
     assert record["status"] == "ok" and record["search"]["queries"] == 3 and record["search"]["budget"] == 25
+    assert record["search"]["repeated_proposals"] == record["search"]["trace"]["repeats_before"][-1] + 6
     assert pd.read_csv(tmp_path / "short" / "search.csv")["ended_early"].tolist() == [1]
     assert "| 25 (1 ended early¹) |" in (tmp_path / "short" / "leaderboard.md").read_text()
 

@@ -75,7 +75,8 @@ def run_search(algorithm: SearchAlgorithm, space: Space, evaluate: Evaluator, bu
     The search ends before its budget after :data:`MAX_WITHOUT_CHILD` proposals in a row that are no new child:
     AGNN at a best whose one-class neighbours are all evaluated (its explorer proposes nothing else), or a
     budget near the size of the space. The trace is then shorter than the budget, which the record's
-    ``queries`` and the search leaderboard say; what was evaluated is kept, not thrown away with the run.
+    ``queries`` and the search leaderboard say, and its last child notes the repeats that came after it
+    (``repeats_after``); what was evaluated is kept, not thrown away with the run.
     """
     algorithm.start(space, generator)
     trace: list[dict[str, Any]] = []
@@ -87,12 +88,13 @@ def run_search(algorithm: SearchAlgorithm, space: Space, evaluate: Evaluator, bu
         key = space.network_key(proposal.arch)
         if key is None or (not count_repeats and key in known):
             without_child += 1
+            repeats += key is not None
             if without_child > MAX_WITHOUT_CHILD and not trace:
                 raise RuntimeError(f"{type(algorithm).__name__} proposed {without_child} invalid architectures in a "
                                    "row, and no valid one")
             if without_child > MAX_WITHOUT_CHILD:
+                trace[-1]["repeats_after"] = repeats - trace[-1]["repeats_before"]
                 break
-            repeats += key is not None
             algorithm.observe(proposal, 0.0 if key is None else known[key])
             continue
         without_child = 0

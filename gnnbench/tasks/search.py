@@ -254,7 +254,7 @@ def search_summary(algorithm: SearchAlgorithm, description: str, chosen: dict[st
                    oracle: float | None = None) -> dict[str, Any]:
     """What a record says about the search: the budget and its cost, the choice, and the whole trace."""
     return {"algorithm": type(algorithm).__name__, "space": space, "budget": budget, "queries": len(trace),
-            "repeated_proposals": trace[-1]["repeats_before"] if trace else 0,
+            "repeated_proposals": trace[-1]["repeats_before"] + trace[-1].get("repeats_after", 0) if trace else 0,
             "wall_s": wall, "cost_s": sum(c["cost_s"] for c in trace), "oracle": oracle,
             "selected": {"child": chosen["child"], "arch": chosen["arch"], "description": description,
                          "val": chosen["val"]},
