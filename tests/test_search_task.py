@@ -426,6 +426,11 @@ def test_a_diverged_child_is_never_a_finalist(monkeypatch) -> None:
     diverged = [bool(d) for d in result["search"]["trace"]["diverged"]]
     assert diverged == [False, True, False, True]
     assert sorted(f["child"] for f in result["search"]["finalists"]) == [0, 2]
+    monkeypatch.setattr(ChildTrainer, "train", lambda self, model, budget: (1, "loss became nan at epoch 0"))
+    with pytest.raises(RuntimeError, match="none of the 4 children trained to a score: none over max_params, 4 "
+                                           "diverged"):
+        task.run(MODELS.get("random_search"), sbm_graph(), {"lr": 0.01, "weight_decay": 0.0}, Budget(2, None),
+                 RunContext(torch.device("cpu"), seed=0))
 
 
 def test_retrain_top_enters_the_run_id_only_when_set_above_one(tmp_path) -> None:
