@@ -669,13 +669,7 @@ def bad(data_root=None):
     ("node_classification", "return Data(x=x, edge_index=edge_index, y=y.view(-1, 1))",
      "y is a tensor of dtype int64 and shape [60, 1]; expected an int64 tensor of one class id per node"),
     ("node_classification", "return Data(edge_index=edge_index, y=y, num_nodes=60)",
-     "x is missing; expected a float32 tensor of one row of features per node (x.float() converts integers)"),
-    ("link_prediction", "return Data(x=x.long(), edge_index=edge_index, y=y)",
-     "x is a tensor of dtype int64 and shape [60, 4]; expected a float32 tensor of one row of features per node"),
-    ("graph_classification", "from gnnbench.data.collection import GraphCollection\n"
-                             "    return GraphCollection([Data(x=g.x.long(), edge_index=g.edge_index, y=g.y) "
-                             "for g in graphs])",
-     "its first graph: x is a tensor of dtype int64 and shape"),
+     "x is missing; expected a float32 tensor of one row of features per node (or integer ids"),
     ("node_classification", "return Data(x=x.double(), edge_index=edge_index, y=y)",
      "x is a tensor of dtype float64 and shape [60, 4]; expected float32 features, as the models' weights"),
     ("node_classification", "x[3, 2] = x[7, 0] = float('nan')\n    return Data(x=x, edge_index=edge_index, y=y)",

@@ -14,19 +14,19 @@ from gnnbench.errors import DataError
 
 def check_graph(data: Any) -> None:
     """A PyG ``Data`` with features ``x`` of one row per node and ``edge_index`` of node ids below ``num_nodes``.
-    Features are finite and float32, as the models' weights: ``torch.from_numpy`` keeps NumPy's float64, and
-    integer features (ids, counts) fail in the first matrix product, as no model of these tasks embeds them."""
+    Float features are finite and float32, as the models' weights (``torch.from_numpy`` keeps NumPy's float64,
+    which fails in the first matrix product); integer features are ids for a model that embeds them."""
     if not isinstance(data, Data):
         raise DataError(f"the loader returned {type(data).__name__}; expected a torch_geometric.data.Data with "
                         "x, edge_index and y")
     x, edge_index = getattr(data, "x", None), getattr(data, "edge_index", None)
-    if not (isinstance(x, torch.Tensor) and x.dim() == 2 and x.is_floating_point()):
-        raise DataError(f"x is {described_value(x)}; expected a float32 tensor of one row of features per node "
-                        "(x.float() converts integers)")
-    if (rows := nonfinite_rows(x)).numel():  # else every run fails at its first loss
+    if not (isinstance(x, torch.Tensor) and x.dim() == 2 and x.dtype != torch.bool):
+        raise DataError(f"x is {described_value(x)}; expected a float32 tensor of one row of features per node (or "
+                        "integer ids, for a model that embeds them)")
+    if x.is_floating_point() and (rows := nonfinite_rows(x)).numel():  # else every run fails at its first loss
         raise DataError(f"x holds NaN or infinite features in {len(rows)} node{'s' * (len(rows) > 1)} (first: node "
                         f"{int(rows[0])}); expected finite features (a missing value needs filling before training)")
-    if x.dtype != torch.float32:
+    if x.is_floating_point() and x.dtype != torch.float32:
         raise DataError(f"x is {described_value(x)}; expected float32 features, as the models' weights (x.float() "
                         "converts them)")
     if not (isinstance(edge_index, torch.Tensor) and edge_index.dim() == 2 and edge_index.size(0) == 2
