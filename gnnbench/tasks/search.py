@@ -186,8 +186,8 @@ class ArchitectureSearch(Task):
         trained = [c for c in trace if not c.get("skipped") and not c.get("diverged")]
         if not trained:
             skipped = [c["params"] for c in trace if c.get("skipped")]
-            over = f"{len(skipped)} over max_params ({opts.max_params}; the smallest {min(skipped)} parameters)" \
-                if skipped else "none over max_params"
+            over = (f"{len(skipped)} over max_params ({opts.max_params}; the smallest {min(skipped)} parameters)"
+                    if skipped else "none over max_params")
             raise RuntimeError(f"none of the {len(trace)} children trained to a score: {over}, "
                                f"{len(trace) - len(skipped)} diverged; there is no architecture to select")
         finalists = top(trained, opts.retrain_top)  # never a child that scored 0 untrained or diverged
