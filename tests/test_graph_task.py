@@ -270,7 +270,9 @@ def test_reference_graph_suites_parse_and_each_model_runs_in_reduced_form():
         record = execute(spec)
         assert record["status"] == "ok", record.get("error")
         assert record["params"] < 100_000
-    assert {s.model for s in load_suite(root / "synthetic.yaml").specs} == {"sir_gcn", "gcn"}
+    synthetic = {(s.dataset, s.model) for s in load_suite(root / "synthetic.yaml").specs}
+    assert synthetic == {("DictionaryLookup-10", "sir_gcn"), ("DictionaryLookup-10", "gcn"),
+                         ("HeteroEdgeCount-2", "sir_gcn"), ("HeteroEdgeCount-2", "gcn_pool")}
 
 
 class Unpooled(torch.nn.Module):
