@@ -35,7 +35,7 @@ import functools
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
@@ -50,6 +50,8 @@ from gnnbench.kernels.adjacency import graph_input
 from gnnbench.kernels.auto import decide
 from gnnbench.kernels.csr_matmul import csr_matmul
 from gnnbench.kernels.timing import median_ms, median_ms_or_inf, time_once, turns, unless_out_of_memory
+
+T = TypeVar("T")
 
 OPS = ("sum", "mean", "max", "gcn")
 PASSES = ("forward", "forward+backward")
@@ -102,6 +104,10 @@ class GraphSize:
     @property
     def label(self) -> str:
         return f"random-n{self.n_nodes}-e{self.n_edges}-f{self.features}"
+
+    def __str__(self) -> str:
+        """``N:E:F``, as ``--sizes`` takes it: what an error about a size names."""
+        return f"{self.n_nodes}:{self.n_edges}:{self.features}"
 
     @classmethod
     def parse(cls, text: str) -> GraphSize:
@@ -233,19 +239,24 @@ def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str]
     records: list[dict[str, Any]] = []
     built: dict[str, GraphSize] = {}
     for size in sizes:  # one graph alive at a time: the last one goes before the next is built
-        failed: list[str] = []
-        if (graph := unless_out_of_memory(functools.partial(Graph.random, size, device, seed), failed)) is None:
-            raise GnnbenchError(f"--sizes: the graph {size.n_nodes}:{size.n_edges}:{size.features} does not fit in "
-                                f"the memory of {device} ({failed[0]}); expected a smaller size")
+        graph = _fitting(functools.partial(Graph.random, size, device, seed), f"the graph {size} does", device)
         if (earlier := built.setdefault(graph.size.label, size)) != size:  # rows of one name, told apart by none
-            raise GnnbenchError(f"--sizes: {size.n_nodes}:{size.n_edges}:{size.features} gives the graph "
-                                f"{earlier.n_nodes}:{earlier.n_edges}:{earlier.features} gave, {graph.size.label} "
-                                "(random edges drawn twice count once); expected sizes whose graphs differ")
-        if (bench := unless_out_of_memory(functools.partial(_Bench, graph, device, warmup, repeats), failed)) is None:
-            raise GnnbenchError(f"--sizes: the features of {size.n_nodes}:{size.n_edges}:{size.features} do not "
-                                f"fit in the memory of {device} ({failed[0]}); expected a smaller size")
+            raise GnnbenchError(f"--sizes: {size} gives the graph {earlier} gave, {graph.size.label} (random edges "
+                                "drawn twice count once); expected sizes whose graphs differ")
+        bench = _fitting(functools.partial(_Bench, graph, device, warmup, repeats), f"the features of {size} do",
+                         device)
         records += bench.run(ops, backends, copy_gbps, env, on_row)
     return records
+
+
+def _fitting(build: Callable[[], T], what: str, device: torch.device) -> T:
+    """``build()``, or a located ``--sizes`` error where it runs out of memory: ``what`` (``the graph N:E:F
+    does``) not fit in the memory of ``device``."""
+    failed: list[str] = []
+    if (built := unless_out_of_memory(build, failed)) is None:
+        raise GnnbenchError(f"--sizes: {what} not fit in the memory of {device} ({failed[0]}); expected a smaller "
+                            "size")
+    return built
 
 
 class _Bench:
