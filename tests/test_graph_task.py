@@ -25,6 +25,7 @@ from gnnbench.tasks.graph import (
     GraphRegression,
     GraphSplits,
     InductiveNodeClassification,
+    RegressionOptions,
 )
 from gnnbench.tasks.optim import LRSchedule
 from gnnbench.tasks.splits import holdout, stratified_folds
@@ -182,11 +183,33 @@ def test_hetero_edge_count_counts_heterophilous_edges_of_the_authors_random_dire
         one_way += sum(d * n + s not in pairs for s, d in g.edge_index.t().tolist())  # directed: no reverse
         assert float(g.y) == float((colour[src] != colour[dst]).sum())
     assert max(float(g.y) for g in data) > 100 and one_way > 0
-    task = GraphRegression(GraphOptions(split="dataset"))
+    task = GraphRegression(RegressionOptions(split="dataset"))
     result = task.run(MODELS.get("sir_gcn"), data, {**GraphRegression.train_hparams, "hidden_channels": 8,
                                                     "num_layers": 1, "pool": "mean"},
                       Budget(epochs=3), RunContext(device=torch.device("cpu"), seed=0))
     assert set(result["metrics"]["test"]) == {"mae", "mse", "loss"}
+
+
+def test_regression_under_loss_mse_trains_selects_and_reports_the_squared_error(tmp_path: Path):
+    task = GraphRegression(RegressionOptions(split="dataset", loss="mse"))
+    out, target = torch.tensor([[0.0], [3.0]]), torch.tensor([[1.0], [1.0]])
+    assert float(task.loss(out, target)) == 2.5 and task.metric == "mse"  # (1 + 4) / 2; MAE would be 1.5
+    suite = tmp_path / "s.yaml"
+    spec = ("name: s\nexperiments: [{task: {name: graph_regression, split: dataset%s}, datasets: [HeteroEdgeCount-2],"
+            " models: [{name: gcn_pool, hparams: {hidden_channels: 8, num_layers: 1, pool: sum}}]}]\n"
+            "defaults: {seeds: 1, epochs: 3, device: cpu}\n")
+    runs = {}
+    for loss in ("", ", loss: mse"):
+        suite.write_text(spec % loss)
+        [run] = load_suite(suite).specs
+        runs[loss] = run
+        record = execute(run)
+        assert record["task_label"] == ("graph_regression(loss=mse)" if loss else "graph_regression")
+        assert record["metric"] == ("mse" if loss else "mae")
+        val = record["metrics"]["val"]
+        assert val["loss"] == (val["mse"] if loss else val["mae"])  # the trained loss, and the selection's tie-break
+    assert runs[""].run_id != runs[", loss: mse"].run_id
+    assert "loss" not in runs[""].task_options  # the default leaves earlier runs' ids as they were
 
 
 def test_lr_schedule_warms_up_linearly_then_decays_on_a_training_loss_plateau():
@@ -203,7 +226,7 @@ def test_lr_schedule_warms_up_linearly_then_decays_on_a_training_loss_plateau():
 
 
 def test_a_graph_run_is_never_stopped_during_its_learning_rate_warm_up():
-    task, data = GraphRegression(GraphOptions(split="dataset")), hetero_edge_count(3, 40, seed=1)
+    task, data = GraphRegression(RegressionOptions(split="dataset")), hetero_edge_count(3, 40, seed=1)
     hparams = hp.resolve(MODELS.get("sir_gcn"), GraphRegression, {"hidden_channels": 8, "num_layers": 1,
                                                                   "pool": "mean", "norm": "none", "warmup_epochs": 6,
                                                                   "lr": 0.0})
@@ -237,7 +260,7 @@ def test_an_optional_training_key_is_accepted_but_absent_from_runs_that_do_not_s
     assert hp.resolve(entry, GraphClassification, {"lr_step": 50})["lr_step"] == 50
     with pytest.raises(hp.HparamError, match="expected an integer for .lr_step."):
         hp.resolve(entry, GraphClassification, {"lr_step": "50"})
-    task, data = GraphRegression(GraphOptions(split="dataset")), hetero_edge_count(3, 40, seed=1)
+    task, data = GraphRegression(RegressionOptions(split="dataset")), hetero_edge_count(3, 40, seed=1)
     hparams = {"hidden_channels": 8, "num_layers": 1, "pool": "mean"}
     ctx = RunContext(device=torch.device("cpu"), seed=0)
     for extra, rates in (({}, [0.01] * 4), ({"lr_step": 2}, [0.01, 0.01, 0.005, 0.005])):  # unset means off
@@ -346,13 +369,13 @@ def test_the_dataset_split_needs_the_dataset_s_own_split_and_says_so_before_any_
     """A plugin's graph dataset without ``split_idx`` (its registration need not say ``ships_split``) is
     refused by ``check_data``, which the driver calls once per dataset before the first run."""
     shipped = hetero_edge_count(3, 40, seed=1)
-    task = GraphRegression(GraphOptions(split="dataset"))
+    task = GraphRegression(RegressionOptions(split="dataset"))
     task.check_data(shipped)
     without = GraphCollection(list(shipped))
     with pytest.raises(DataError, match=r"split 'dataset' needs a dataset with split_idx \{train, val, test\}; "
                                         r"GraphCollection has none \(use split: cv\)"):
         task.check_data(without)
-    GraphRegression(GraphOptions(split="cv", folds=3)).check_data(without)  # its own folds: any dataset serves
+    GraphRegression(RegressionOptions(split="cv", folds=3)).check_data(without)  # its own folds: any dataset serves
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -374,7 +397,7 @@ def test_a_dataset_s_own_split_that_leaks_or_breaks_is_refused_before_any_run(ch
     split = {"train": torch.arange(0, 30), "val": torch.arange(30, 35), "test": torch.arange(35, 40)}
     data = GraphCollection(list(shipped))
     data.split_idx = {**split, **change}
-    task = GraphRegression(GraphOptions(split="dataset"))
+    task = GraphRegression(RegressionOptions(split="dataset"))
     with pytest.raises(DataError, match=message):
         task.check_data(data)
     data.split_idx = split
@@ -384,7 +407,7 @@ def test_a_dataset_s_own_split_that_leaks_or_breaks_is_refused_before_any_run(ch
 def test_more_folds_than_graphs_are_refused_before_any_run():
     """Every run would fail making its split; ``--dry-run`` says so once, at the dataset."""
     graphs = hetero_edge_count(3, 12, seed=1)
-    GraphRegression(GraphOptions(split="cv", folds=len(graphs))).check_data(graphs)
+    GraphRegression(RegressionOptions(split="cv", folds=len(graphs))).check_data(graphs)
     with pytest.raises(DataError, match=rf"split cv with folds {len(graphs) + 1} needs a graph per fold at least; "
                                         rf"the dataset has {len(graphs)} graphs"):
-        GraphRegression(GraphOptions(split="cv", folds=len(graphs) + 1)).check_data(graphs)
+        GraphRegression(RegressionOptions(split="cv", folds=len(graphs) + 1)).check_data(graphs)

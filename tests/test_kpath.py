@@ -186,7 +186,7 @@ def test_the_graph_task_precomputes_paths_once_and_trains_with_the_auxiliary_los
     from gnnbench.data.substructure import RandomGraphs, counting_dataset
     from gnnbench.registry import MODELS
     from gnnbench.tasks.base import Budget, RunContext
-    from gnnbench.tasks.graph import GraphOptions, GraphRegression
+    from gnnbench.tasks.graph import GraphRegression, RegressionOptions
 
     data = counting_dataset("triangle", RandomGraphs(num_graphs=40, seed=1))
     calls = []
@@ -195,7 +195,7 @@ def test_the_graph_task_precomputes_paths_once_and_trains_with_the_auxiliary_los
     aux = []
     real_aux = KPathGNN.auxiliary_loss
     monkeypatch.setattr(KPathGNN, "auxiliary_loss", lambda self, b: aux.append(1) or real_aux(self, b))
-    task = GraphRegression(GraphOptions(split="dataset"))
+    task = GraphRegression(RegressionOptions(split="dataset"))
     result = task.run(MODELS.get("kpath"), data, {**GraphRegression.train_hparams, "hidden_channels": 8, "k": 2,
                                                   "contrast_weight": 0.1, "batch_size": 8},
                       Budget(epochs=2), RunContext(device=torch.device("cpu"), seed=0))
@@ -208,7 +208,7 @@ def test_node_level_counts_reach_the_model_per_node_and_it_learns_them():
     from gnnbench.data.substructure import PATTERNS, RandomGraphs, counting_dataset
     from gnnbench.registry import MODELS
     from gnnbench.tasks.base import Budget, RunContext
-    from gnnbench.tasks.graph import GraphOptions, InductiveNodeRegression
+    from gnnbench.tasks.graph import InductiveNodeRegression, RegressionOptions
 
     family = RandomGraphs(num_graphs=300, seed=3)
     nodes, graphs = counting_dataset("triangle", family, level="node"), counting_dataset("triangle", family)
@@ -218,7 +218,7 @@ def test_node_level_counts_reach_the_model_per_node_and_it_learns_them():
         assert node_graph.y.shape == (node_graph.num_nodes,)
         assert torch.allclose(node_graph.y * node_std, node_graph.node_counts[:, column])
         assert torch.isclose(node_graph.y.sum() * node_std / 3, graph.counts[0, column])  # 3 nodes per triangle
-    task = InductiveNodeRegression(GraphOptions(split="dataset"))
+    task = InductiveNodeRegression(RegressionOptions(split="dataset"))
     torch.manual_seed(0)
     result = task.run(MODELS.get("kpath"), nodes, {**InductiveNodeRegression.train_hparams, "hidden_channels": 16,
                                                    "k": 2, "lr": 0.01, "batch_size": 32},
