@@ -658,6 +658,32 @@ def test_the_versions_column_names_threads_and_heap_which_move_times_and_compare
     assert "threads 1 -> 2" in note
 
 
+def test_the_versions_column_names_the_commit_so_compare_says_when_the_code_differed(tmp_path):
+    """A suite resumed after a code change, or partly run from a modified checkout, averages two versions of the
+    code in one row; two leaderboards made at two commits ran different code. Compare says both, and a side
+    whose versions never named the commit (a CSV written before they did) has not recorded it: no change."""
+    from gnnbench.leaderboard.compare import compare
+    from gnnbench.leaderboard.write import to_csv
+
+    commit, later = "88dc6c863311920f6950a04a023c44dedc960357", "1234567890abcdef1234567890abcdef12345678"
+    records = [rec("gcn", "Cora", s, 0.8, 0.8) for s in range(2)]
+    for r, made in zip(records, (commit, f"{commit}-dirty"), strict=True):
+        r["env"] = {"python": "3.11.7", "git_commit": made}
+    assert board(records).iloc[0]["versions"] == ("git_commit=88dc6c863311-dirty;python=3.11.7 | "
+                                                 "git_commit=88dc6c863311;python=3.11.7")
+    to_csv(board(records), tmp_path / "resumed.csv")
+    frames = {}
+    for made in (commit, later, None):
+        for r in records:
+            r["env"]["git_commit"] = made
+        frames[made] = tmp_path / f"{made}.csv"
+        to_csv(board(records), frames[made])
+    mixed = "versions mixed in A: git_commit 88dc6c863311-dirty vs 88dc6c863311"
+    assert compare(tmp_path / "resumed.csv", frames[commit]).table["notes"].tolist() == [mixed]
+    assert compare(frames[commit], frames[later]).table["notes"].tolist() == ["git_commit 88dc6c863311 -> 1234567890ab"]
+    assert compare(frames[None], frames[later]).table["notes"].tolist() == ["git_commit not recorded in A"]
+
+
 def test_a_configuration_that_failed_on_every_seed_is_counted_where_the_selection_is_shown(tmp_path):
     """Validation could not choose it: the row says so, instead of the crash vanishing from the selection."""
     records = [rec("gcn", "Cora", s, 0.7, 0.8, config="small") for s in range(2)]

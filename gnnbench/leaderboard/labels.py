@@ -50,12 +50,22 @@ def heap_label(env: dict[str, Any]) -> str:
 
 
 def versions_label(env: dict[str, Any]) -> str:
-    """``python=3.11.7;threads=1;torch=2.13.0+cpu;...``: the library versions a record ran with, its threads and
-    heap setting (``allocator``, where the record has one): what moves its times besides the machine, sorted by
-    name, so ``gnnbench compare`` can tell when two leaderboards come from different environments."""
+    """``python=3.11.7;threads=1;torch=2.13.0+cpu;...``: the library versions a record ran with, its threads, heap
+    setting (``allocator``) and gnnbench commit (``git_commit``, abbreviated), each where the record has it: what
+    moves its numbers besides the machine, sorted by name, so ``gnnbench compare`` can tell when two leaderboards,
+    or the runs of one row, come from different code or environments."""
     versions = {"python": env.get("python"), **env.get("versions", {}), "allocator": env.get("allocator"),
-                "threads": env.get("threads")}
+                "threads": env.get("threads"), "git_commit": _short_commit(env.get("git_commit"))}
     return ";".join(f"{name}={v}" for name, v in sorted(versions.items()) if v)
+
+
+def _short_commit(commit: str | None) -> str | None:
+    """``88dc6c863311-dirty``: a record's commit to 12 hex digits (as :func:`sources_label` cuts a sha256), its
+    ``-dirty`` kept."""
+    if not commit:
+        return None
+    head, dirty, _ = commit.partition("-dirty")
+    return head[:12] + dirty
 
 
 def distinct_plugin_files(sources: Iterable[Mapping[str, object]]) -> list[dict[str, object]]:
