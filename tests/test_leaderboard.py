@@ -684,6 +684,31 @@ def test_the_versions_column_names_the_commit_so_compare_says_when_the_code_diff
     assert compare(frames[None], frames[later]).table["notes"].tolist() == ["git_commit not recorded in A"]
 
 
+def test_the_versions_column_names_the_cpu_capability_so_compare_tells_two_cpus_of_one_name_apart(tmp_path):
+    """Two machines report the same CPU name, but PyTorch's kernels use AVX2 on one and AVX512 on the other: their
+    times differ, and some sums round differently. Compare says so between A and B and within a row whose runs
+    ran on both; records made before ``env.cpu_capability`` existed have not recorded it, which is no change."""
+    from gnnbench.leaderboard.compare import compare
+    from gnnbench.leaderboard.write import to_csv
+
+    records = [rec("gcn", "Cora", s, 0.8, 0.8) for s in range(2)]
+    for r, capability in zip(records, ("AVX2", "AVX512"), strict=True):
+        r["env"] = {"python": "3.11.7", "cpu_capability": capability}
+    assert board(records).iloc[0]["versions"] == ("cpu_capability=AVX2;python=3.11.7 | "
+                                                 "cpu_capability=AVX512;python=3.11.7")
+    to_csv(board(records), tmp_path / "both.csv")
+    frames = {}
+    for capability in ("AVX2", "AVX512", None):
+        for r in records:
+            r["env"]["cpu_capability"] = capability
+        frames[capability] = tmp_path / f"{capability}.csv"
+        to_csv(board(records), frames[capability])
+    assert compare(tmp_path / "both.csv", frames["AVX2"]).table["notes"].tolist() == [
+        "versions mixed in A: cpu_capability AVX2 vs AVX512"]
+    assert compare(frames["AVX2"], frames["AVX512"]).table["notes"].tolist() == ["cpu_capability AVX2 -> AVX512"]
+    assert compare(frames["AVX512"], frames[None]).table["notes"].tolist() == ["cpu_capability not recorded in B"]
+
+
 def test_a_configuration_that_failed_on_every_seed_is_counted_where_the_selection_is_shown(tmp_path):
     """Validation could not choose it: the row says so, instead of the crash vanishing from the selection."""
     records = [rec("gcn", "Cora", s, 0.7, 0.8, config="small") for s in range(2)]
