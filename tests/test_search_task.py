@@ -466,6 +466,32 @@ def test_layer_form_graphnas_builds_every_child_and_the_retrained_model_as_geola
     assert len(built) >= 6 and set(built) == {"graphnas"}  # two layers for each of 2 children and the retrain
 
 
+def test_a_table_refuses_training_keys_away_from_the_search_algorithm_s_own_defaults(write_suite, tmp_path,
+                                                                                      monkeypatch) -> None:
+    """A plugin algorithm registered with its own lr runs on a table at that lr (its run id holds it); only a
+    setting away from it, which would be another run id for the same looked-up runs, is refused."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(
+        "from gnnbench import register_model\n"
+        "from gnnbench.search.random_search import RandomSearch\n"
+        "register_model('my_search', tasks=('architecture_search',), defaults={'lr': 0.01})(RandomSearch)\n")
+    suite = """\
+        name: mine
+        plugins: [mine.py]
+        experiments:
+          - {task: {name: architecture_search, budget: 5}, datasets: [nasbench-cora], models: [%s]}
+        """
+    (spec,) = load_suite(write_suite(suite % "my_search")).specs
+    assert spec.hparams == {"lr": 0.01, "weight_decay": 5e-4}
+    (same,) = load_suite(write_suite(suite % "{name: my_search, hparams: {lr: 0.01}}", "same.yaml")).specs
+    assert same.run_id == spec.run_id
+    for key, value in (("lr", 0.005), ("weight_decay", 0.0)):  # the task's lr; weight_decay away from the task's
+        with pytest.raises(ConfigError) as info:
+            load_suite(write_suite(suite % f"{{name: my_search, hparams: {{{key}: {value}}}}}", "away.yaml"))
+        assert info.value.key == f"experiments[0].models[0].hparams.{key}"
+        assert f"does not read '{key}' here: it sets the children's training" in info.value.message
+
+
 def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(write_suite, cora_table) -> None:
     path = write_suite("""\
         name: bad
@@ -501,8 +527,8 @@ def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(write_suite
             load_suite(path)
     path.write_text(path.read_text().replace(", max_params: 7", "").replace("[random_search]",
                                                                             "[{name: agnn, hparams: {lr: 0.1}}]"))
-    with pytest.raises(ConfigError, match=r"models\[0\].hparams.lr: .*'nasbench-cora': lr sets the children's "
-                                          "training"):
+    with pytest.raises(ConfigError, match=r"models\[0\].hparams.lr: .*'nasbench-cora': task 'architecture_search' "
+                                          "does not read 'lr' here: it sets the children's training"):
         load_suite(path)
     # a run made outside a suite meets the same check
     task = ArchitectureSearch(SearchOptions(budget=5))

@@ -384,12 +384,12 @@ class _Expander:
                  grid: list[dict[str, tuple[dict[str, Any], str]]], chosen: set[str], seeds: list[int],
                  seed_key: Callable[[int], str], device: str) -> None:
         """Every grid point on every dataset passes the task's :meth:`Task.check_run` with every seed, sets no
-        hyperparameter the task or the model leaves unread (:meth:`Task.unread_hparams`, a model's static
-        ``unread_hparams(hparams)``), and passes the model's ``check_hparams(hparams, device)`` where it has one
-        (the model's hooks are given every constructor argument, those a run leaves out included, and those
-        the task's options preset: :meth:`Task.preset_model_args`); the error names the hyperparameter's key
-        when the suite set it (``chosen``), the model's when a default is at fault, else the task's (a preset
-        argument included)."""
+        hyperparameter the task (on that dataset) or the model leaves unread (:meth:`Task.unread_hparams`, a
+        model's static ``unread_hparams(hparams)``), and passes the model's ``check_hparams(hparams, device)``
+        where it has one (the model's hooks are given every constructor argument, those a run leaves out
+        included, and those the task's options preset: :meth:`Task.preset_model_args`); the error names the
+        hyperparameter's key when the suite set it (``chosen``), the model's when a default is at fault, else the
+        task's (a preset argument included)."""
         task_cls = TASKS.get(task).obj
         task_options = task_cls.Options(**options)
         entry = MODELS.get(model)
@@ -408,9 +408,11 @@ class _Expander:
             for dataset, (hparams, config) in point.items():
                 checking = task_key  # whose hook runs: a plugin's own bug in it is located there
                 try:
+                    data_entry = DATASETS.get(dataset)
                     for seed in seeds:  # the one check a seed can fail; the others are asked once
-                        task_cls.check_run(task_options, DATASETS.get(dataset), hparams, seed)
-                    unread = {k: (f"task '{task}'", why) for k, why in task_cls.unread_hparams(hparams).items()}
+                        task_cls.check_run(task_options, data_entry, hparams, seed)
+                    unread = {k: (f"task '{task}'", why)
+                              for k, why in task_cls.unread_hparams(hparams, data_entry).items()}
                     checking = model_key
                     built = hp.as_built(entry.obj, hparams) | preset
                     if model_unread is not None:

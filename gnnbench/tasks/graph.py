@@ -185,7 +185,7 @@ class GraphTask(Task):
                              "ships none (use split: cv)")
 
     @classmethod
-    def unread_hparams(cls, hparams: Mapping[str, Any]) -> dict[str, str]:
+    def unread_hparams(cls, hparams: Mapping[str, Any], dataset: Entry) -> dict[str, str]:
         return unread_schedule(hparams)
 
     def check_data(self, data: Dataset) -> None:

@@ -75,12 +75,7 @@ TRAINED_ONLY = ("layers", "retrain_seeds", "finetune_epochs", "max_params")
 
 def check_tabular(options: SearchOptions, hparams: Mapping[str, Any]) -> None:
     """A NAS-Bench-Graph table holds accuracies, not networks: nothing to inherit weights from, retrain or
-    build in another layer form, and no child's training to set (a setting would make another run id for the
-    same runs)."""
-    training = ArchitectureSearch.train_hparams
-    if changed := next((k for k in training if k in hparams and hparams[k] != training[k]), None):
-        raise hp.HparamError(changed, f"{changed} sets the children's training; a NAS-Bench-Graph table's "
-                                      "children are looked up, not trained: remove it")
+    build in another layer form (its children's training keys are :meth:`ArchitectureSearch.unread_hparams`)."""
     defaults = SearchOptions()
     if option := next((k for k in TRAINED_ONLY if getattr(options, k) != getattr(defaults, k)), None):
         raise ValueError(f"{option} is read by trained children only; a NAS-Bench-Graph table's children are "
@@ -122,6 +117,15 @@ class ArchitectureSearch(Task):
                                                f"best) would never be used; at most {budget - 2} here")
         if dataset.meta.get("tabular"):
             check_tabular(options, hparams)
+
+    @classmethod
+    def unread_hparams(cls, hparams: Mapping[str, Any], dataset: Entry) -> dict[str, str]:
+        """On a table, the children's training keys: a suite setting one away from the run's default (the search
+        algorithm's registered one, else the task's) would make another run id for the same looked-up runs."""
+        if not dataset.meta.get("tabular"):
+            return {}
+        return dict.fromkeys((k for k in cls.train_hparams if k in hparams), "it sets the children's training, and "
+                             "a NAS-Bench-Graph table's children are looked up, not trained")
 
     def label(self) -> str:
         """Choosing among several retrained finalists, or another layer form, is another protocol: its runs get
