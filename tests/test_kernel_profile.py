@@ -318,6 +318,17 @@ def test_bad_size_is_a_clear_error(capsys, size) -> None:
     assert expected in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("what", "own", "other"), [("kernels", ["--sizes"], ["--rows", "--row-bytes", "--batches"]),
+                                                    ("loading", ["--rows", "--row-bytes", "--batches"], ["--sizes"])])
+def test_each_profile_s_help_lists_its_own_options(capsys, what, own, other) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["profile", what, "--help"])
+    shown = capsys.readouterr().out
+    assert info.value.code == 0 and shown.startswith(f"usage: gnnbench profile {what} ")
+    assert all(option in shown for option in [*own, "--device", "--warmup", "--repeats", "--out", "--replace"])
+    assert not any(option in shown for option in other)
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["kernels", "--sizes", "10:50:4", "1e1:5e1:4"], "--sizes: 1e1:5e1:4 is given twice (as 10:50:4 too)"),
     (["kernels", "--sizes", "10:101:4"], "--sizes: 10 nodes hold at most 100 distinct edges, got '10:101:4'"),

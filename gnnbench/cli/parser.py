@@ -14,6 +14,14 @@ from gnnbench.cli.profile import profile
 from gnnbench.cli.results import compare_leaderboards, rebuild_leaderboard
 from gnnbench.cli.run import prune_suite, run_suite
 
+#: each ``gnnbench profile`` subcommand and what it measures
+PROFILES = {
+    "kernels": "time sum, mean and max aggregation and GCN-normalised SpMM on random graphs, with every "
+               "message-passing backend and auto, forward and forward+backward",
+    "loading": "time gathering random rows of a host feature table in every available mode (cpu, gpu_direct, "
+               "device) over row sizes and batch sizes",
+}
+
 
 def build_parser(doc: str) -> argparse.ArgumentParser:
     """Every subcommand and its options; ``doc``'s first paragraph is the description."""
@@ -71,22 +79,31 @@ def build_parser(doc: str) -> argparse.ArgumentParser:
 
     prof = sub.add_parser("profile", parents=[common], help="micro-benchmarks: message-passing kernels or feature "
                           "loading, written as records and a leaderboard")
-    prof.add_argument("what", choices=("kernels", "loading"))
-    prof.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
-    prof.add_argument("--sizes", nargs="+", metavar="N:E:F", help="kernels: graph sizes (default: per device, "
-                      "see gnnbench/kernels/profile.py)")
-    prof.add_argument("--rows", type=_positive_int, help="loading: rows of the feature table (default: per device)")
-    prof.add_argument("--row-bytes", type=_positive_int, nargs="+",
-                      help="loading: row sizes in bytes (default: 128 .. 4096)")
-    prof.add_argument("--batches", type=_positive_int, nargs="+",
-                      help="loading: rows gathered per batch (default: per device)")
-    prof.add_argument("--warmup", type=int, default=2, help="untimed repetitions first (default 2)")
-    prof.add_argument("--repeats", type=int, default=5, help="timed repetitions; the median is reported (default 5)")
-    prof.add_argument("--out", type=Path, default=Path("results/profile"), help="folder for <what>.jsonl/.csv/.md, and "
-                      "<what>.stopped when it ends early (default: results/profile)")
-    prof.add_argument("--replace", action="store_true", help="replace the records of an earlier profile in --out "
-                      "(without it, such a folder is refused: its records are kept)")
-    prof.set_defaults(handler=profile)
+    kinds = prof.add_subparsers(dest="what", required=True)
+    # each profile's own options; the other's are hidden from its help, and given, told where they belong
+    options: dict[str, dict[str, dict[str, Any]]] = {
+        "kernels": {"--sizes": {"nargs": "+", "metavar": "N:E:F",
+                                "help": "graph sizes (default: per device, see gnnbench/kernels/profile.py)"}},
+        "loading": {"--rows": {"type": _positive_int, "help": "rows of the feature table (default: per device)"},
+                    "--row-bytes": {"type": _positive_int, "nargs": "+",
+                                    "help": "row sizes in bytes (default: 128 .. 4096)"},
+                    "--batches": {"type": _positive_int, "nargs": "+",
+                                  "help": "rows gathered per batch (default: per device)"}},
+    }
+    for what, about in PROFILES.items():
+        kind = kinds.add_parser(what, parents=[common], help=about, description=about)
+        kind.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
+        for owner, owned in options.items():
+            for name, kwargs in owned.items():
+                kind.add_argument(name, **(kwargs if owner == what else {**kwargs, "help": argparse.SUPPRESS}))
+        kind.add_argument("--warmup", type=int, default=2, help="untimed repetitions first (default 2)")
+        kind.add_argument("--repeats", type=int, default=5, help="timed repetitions; the median is reported "
+                          "(default 5)")
+        kind.add_argument("--out", type=Path, default=Path("results/profile"), help=f"folder for {what}.jsonl/.csv/"
+                          f".md, and {what}.stopped when it ends early (default: results/profile)")
+        kind.add_argument("--replace", action="store_true", help="replace the records of an earlier profile in "
+                          "--out (without it, such a folder is refused: its records are kept)")
+        kind.set_defaults(handler=profile)
 
     cmp = sub.add_parser("compare", parents=[common], help="compare two leaderboard CSVs: deltas, Welch's t-test, "
                          "verdicts")
