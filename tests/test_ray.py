@@ -326,11 +326,31 @@ def test_an_address_that_answers_nothing_or_is_malformed_is_one_line_before_ray_
         load_suite(write_suite(SUITE + "executor: {type: ray, address: 10.0.0.1}\n", "bad.yaml"))
 
 
-def test_a_run_no_node_can_hold_is_refused_before_anything_is_submitted():
-    """num_gpus on CPU-only nodes: Ray would wait for such a node for ever, without a word."""
-    from gnnbench.harness.ray_executor import _fits
+@pytest.mark.parametrize(("executor", "key", "expected"), [
+    ("{type: ray, num_cpus: 4}", "executor.num_cpus", "expected at most 2, the most CPUs a live node has"),
+    ("{type: ray, num_gpus: 1}", "executor.num_gpus", "expected at most 0.5, the most GPUs a live node has"),
+    ("{type: ray, num_cpus: 2, num_gpus: 0.5}", "executor", "expected num_cpus and num_gpus that one node has "
+                                                            "together"),
+])
+def test_a_run_no_node_can_hold_is_refused_at_the_suite_s_key_before_anything_is_submitted(
+        tmp_path, write_suite, monkeypatch, executor, key, expected):
+    """num_gpus on CPU-only nodes: Ray would wait for such a node for ever, without a word. The cluster is
+    faked (Ray already started, these nodes): nothing is submitted before the refusal."""
+    from gnnbench.errors import ConfigError
+    from gnnbench.harness.executors import executor_options, make_executor
+    from gnnbench.harness.suite import load_suite
 
     nodes = [{"Alive": True, "NodeManagerHostname": "a", "Resources": {"CPU": 2.0}},
-             {"Alive": False, "NodeManagerHostname": "b", "Resources": {"CPU": 64.0, "GPU": 8.0}}]
-    assert _fits(nodes, 1, 0) and _fits(nodes, 2, 0)
-    assert not _fits(nodes, 4, 0) and not _fits(nodes, 1, 0.25)  # the GPU node is dead
+             {"Alive": True, "NodeManagerHostname": "g", "Resources": {"CPU": 1.0, "GPU": 0.5}},
+             {"Alive": False, "NodeManagerHostname": "b", "Resources": {"CPU": 64.0, "GPU": 8.0}}]  # dead
+    monkeypatch.setattr(ray, "is_initialized", lambda: True)
+    monkeypatch.setattr(ray, "nodes", lambda: nodes)
+    monkeypatch.setattr(ray, "remote", lambda *args: pytest.fail("a run was submitted"))
+    path = write_suite(SUITE + f"executor: {executor}\n")
+    suite = load_suite(path)
+    with pytest.raises(ConfigError) as info:
+        list(make_executor(*executor_options(suite.executor, None, None, None), suite_file=str(path))
+             .map(suite.specs))
+    assert (info.value.file, info.value.key) == (str(path), key)
+    assert "no node of the Ray cluster has that many (a: 2 CPUs, 0 GPUs; g: 1 CPUs, 0.5 GPUs)" in info.value.message
+    assert expected in info.value.message

@@ -586,13 +586,17 @@ def test_yaml_merge_keys_share_settings_and_may_be_overridden(write_suite):
     ("{type: process, workers: 0}", "executor.workers", "expected a positive integer, got 0"),
     ("{type: process, workers: true}", "executor.workers", "expected a positive integer, got True"),
     ("{type: ray, max_retries: false}", "executor.max_retries", "expected a non-negative integer, got False"),
+    # an empty key reads as null: no type to name, so what the key takes
+    ("", "executor", "expected an executor name (local, process, ray) or a mapping with its type and settings "
+                     "({type: ray, address: HOST:PORT}), got nothing"),
+    ("[ray]", "executor", "or a mapping with its type and settings ({type: ray, address: HOST:PORT}), got list"),
 ])
 def test_executor_options_are_checked_per_type(write_suite, executor, key, expected):
     path = write_suite(f"name: s\nexecutor: {executor}\nexperiments:\n"
                        "  - {task: node_classification, datasets: [Cora], models: [mlp]}\n")
     with pytest.raises(ConfigError) as info:
         load_suite(path)
-    assert info.value.key == key and expected in str(info.value)
+    assert info.value.key == key and expected in str(info.value) and info.value.file == str(path)
 
 
 def test_ray_executor_options_are_kept(write_suite):

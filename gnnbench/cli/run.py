@@ -87,7 +87,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
     kind, options = executor_options(suite.executor, args.executor, args.workers, args.address)
     if args.verbose and kind != "local":  # as --workers and --address are: said, not dropped in silence
         warnings.warn(f"-v shows the epochs of the local executor; the {kind} executor ignores it", stacklevel=1)
-    executor = make_executor(kind, options, on_epoch if args.verbose else None)
+    executor = make_executor(kind, options, on_epoch if args.verbose else None, str(suite.path))
     if smoking and not args.dry_run:
         _refresh_smoke(suite, store, args.data_root, executor.runs_here)
     if args.dry_run:

@@ -223,13 +223,16 @@ def executor_options(suite_executor: Mapping[str, Any], kind: str | None, worker
     return kind, options
 
 
-def make_executor(kind: str, options: Mapping[str, Any], on_epoch: RunEpochCallback | None = None) -> Executor:
-    """The executor ``kind`` configured from a suite's ``executor`` mapping (command-line overrides applied)."""
+def make_executor(kind: str, options: Mapping[str, Any], on_epoch: RunEpochCallback | None = None,
+                  suite_file: str | None = None) -> Executor:
+    """The executor ``kind`` configured from a suite's ``executor`` mapping (command-line overrides applied);
+    ``suite_file``, the suite's path, is named by a setting refused when the executor starts."""
     if kind == "process":
         return ProcessExecutor(options.get("workers"))
     if kind == "ray":
         from gnnbench.harness.ray_executor import RayExecutor
 
         return RayExecutor(address=options.get("address"), num_cpus=options.get("num_cpus", 1),
-                           num_gpus=options.get("num_gpus", 0), max_retries=options.get("max_retries", 2))
+                           num_gpus=options.get("num_gpus", 0), max_retries=options.get("max_retries", 2),
+                           suite_file=suite_file)
     return LocalExecutor(on_epoch)

@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from gnnbench.errors import GnnbenchError
+from gnnbench.errors import ConfigError, GnnbenchError
 from gnnbench.harness.env import plugin_sources
 from gnnbench.harness.executors import worker_failure
 from gnnbench.harness.runner import execute
@@ -70,11 +70,12 @@ class RayExecutor:
     in_process = False
 
     def __init__(self, address: str | None = None, num_cpus: float = 1, num_gpus: float = 0,
-                 max_retries: int = 2) -> None:
+                 max_retries: int = 2, suite_file: str | None = None) -> None:
         self.address = address
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
         self.max_retries = max_retries
+        self.suite_file = suite_file  # whose ``executor:`` mapping a request no node can hold is refused at
 
     def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
         ray = _import_ray()
@@ -95,12 +96,14 @@ class RayExecutor:
                           f"({', '.join(modules)}) in its runtime_env: unless the caller's runtime_env has them "
                           "in py_modules, every run of their models fails on the workers", stacklevel=2)
         nodes = ray.nodes()
-        if not _fits(nodes, self.num_cpus, self.num_gpus):  # Ray would wait for such a node for ever
+        if unfit := _unfit(nodes, self.num_cpus, self.num_gpus):  # Ray would wait for such a node for ever
             if started_here:
                 ray.shutdown()
-            raise GnnbenchError(f"executor: a run asks for num_cpus {self.num_cpus:g} and num_gpus {self.num_gpus:g}, "
-                                f"and no node of the Ray cluster has that many ({_offered(nodes)}); a cluster that "
-                                "adds nodes on demand must have started one that can")
+            key, expected = unfit
+            raise ConfigError(self.suite_file, key, f"a run asks for num_cpus {self.num_cpus:g} and num_gpus "
+                                                    f"{self.num_gpus:g}, and no node of the Ray cluster has that many "
+                                                    f"({_offered(nodes)}); expected {expected} (a cluster that adds "
+                                                    "nodes on demand must have started one that can)")
         task = ray.remote(gnnbench_run).options(name=TASK_NAME, num_cpus=self.num_cpus, num_gpus=self.num_gpus,
                                                 max_retries=0)
         threads = max(1, int(self.num_cpus))
@@ -182,10 +185,17 @@ def _joining(address: str | None) -> Iterator[None]:
         raise GnnbenchError(f"Ray address {address}: {str(exc).splitlines()[0]}") from None  # no Ray Client
 
 
-def _fits(nodes: list[dict[str, Any]], cpus: float, gpus: float) -> bool:
-    """Whether some live node of the cluster offers a run's ``cpus`` and ``gpus``."""
-    return any(node.get("Alive", True) and node.get("Resources", {}).get("CPU", 0) >= cpus
-               and node.get("Resources", {}).get("GPU", 0) >= gpus for node in nodes)
+def _unfit(nodes: list[dict[str, Any]], cpus: float, gpus: float) -> tuple[str, str] | None:
+    """None where some live node of the cluster offers a run's ``cpus`` and ``gpus``; else the ``executor:`` key at
+    fault and what it expected: at most the most any node has, or (each fitting some node) both on one node."""
+    live = [node.get("Resources", {}) for node in nodes if node.get("Alive", True)]
+    if any(offer.get("CPU", 0) >= cpus and offer.get("GPU", 0) >= gpus for offer in live):
+        return None
+    for key, resource, asked in (("num_cpus", "CPU", cpus), ("num_gpus", "GPU", gpus)):
+        most = max((offer.get(resource, 0) for offer in live), default=0)
+        if asked > most:
+            return f"executor.{key}", f"at most {most:g}, the most {resource}s a live node has"
+    return "executor", "num_cpus and num_gpus that one node has together"
 
 
 def travelling_modules(specs: Iterable[RunSpec]) -> list[str]:

@@ -269,11 +269,15 @@ class _Expander:
     def executor(self, value: Any) -> dict[str, Any]:
         if isinstance(value, str):
             value = {"type": value}
-        if not isinstance(value, dict) or not isinstance(value.get("type"), str) or value["type"] not in EXECUTORS:
-            if isinstance(value, dict) and "type" not in value:
+        if not isinstance(value, dict):  # an empty ``executor:`` included: no type to name
+            raise self.fail("executor", f"expected an executor name ({', '.join(EXECUTORS)}) or a mapping with "
+                                        f"its type and settings ({{type: ray, address: HOST:PORT}}), got "
+                                        f"{_kind(value)}")
+        if not isinstance(value.get("type"), str) or value["type"] not in EXECUTORS:
+            if "type" not in value:
                 raise self.fail("executor.type", f"missing; expected one of {', '.join(EXECUTORS)} (the executor "
                                                  f"mapping has {', '.join(map(str, value)) or 'no keys'})")
-            got = value.get("type") if isinstance(value, dict) else value
+            got = value["type"]
             raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {_shown(got)}"
                             f"{did_you_mean(str(got), EXECUTORS)}")
         value = dict(self.mapping(value, "executor", EXECUTORS[value["type"]]))
