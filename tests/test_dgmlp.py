@@ -104,6 +104,21 @@ def test_propagation_is_streamed_one_feature_matrix_at_a_time() -> None:
     torch.testing.assert_close(combined, sum(weights[:, k : k + 1] * hops[k] for k in range(K + 1)))
 
 
+def test_float64_features_are_propagated_in_float64() -> None:
+    """The propagation matrix takes the features' dtype (it was float32 whatever they were: a dtype error)."""
+    x, edge_index = two_components_and_an_isolated_node()
+    combined, weights = precompute(x.double(), edge_index, K=3)
+    assert combined.dtype == weights.dtype == torch.float64
+    a = dense_adjacency(edge_index, 9)
+    scale = a.sum(1).rsqrt()
+    adj = scale[:, None] * a * scale[None, :]
+    hops = [x.double()]
+    for _ in range(3):
+        hops.append(adj @ hops[-1])
+    torch.testing.assert_close(combined, sum(weights[:, k : k + 1] * hops[k] for k in range(4)))  # float64 tolerance
+    torch.testing.assert_close(combined.float(), precompute(x, edge_index, K=3)[0])
+
+
 def test_stationary_state_per_component_by_hand() -> None:
     x, edge_index = two_components_and_an_isolated_node()
     x64 = x.double()

@@ -63,9 +63,10 @@ COSINE_EPS = 1e-10
 Propagate = Callable[[Tensor], Tensor]
 
 
-def propagation_matrix(edge_index: Tensor, num_nodes: int) -> Tensor:
-    r""":math:`\hat A = \tilde D^{-1/2}(A + I)\tilde D^{-1/2}` as a coalesced sparse tensor (row = target node)."""
-    index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
+def propagation_matrix(edge_index: Tensor, num_nodes: int, dtype: torch.dtype | None = None) -> Tensor:
+    r""":math:`\hat A = \tilde D^{-1/2}(A + I)\tilde D^{-1/2}` as a coalesced sparse tensor (row = target node), in
+    ``dtype`` (torch's default when None): a sparse product needs its operands in one dtype."""
+    index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True, dtype=dtype)
     return torch.sparse_coo_tensor(index.flip(0), weight, (num_nodes, num_nodes), check_invariants=True).coalesce()
 
 
@@ -131,12 +132,13 @@ def precompute(x: Tensor, edge_index: Tensor, K: int, temperature: float = 1.0,
     """(combined features :math:`\\hat X`, hop weights :math:`N \\times (K+1)`), both without autograd history.
 
     ``propagate`` defaults to multiplying by :func:`propagation_matrix`; it is a parameter so that the one
-    operation touching the graph can be observed.
+    operation touching the graph can be observed. Everything is computed in ``x``'s dtype (float64 features give
+    float64 results).
     """
     check_propagation(K, temperature)
     num_nodes = x.size(0)
     if propagate is None:
-        adj = propagation_matrix(edge_index, num_nodes)
+        adj = propagation_matrix(edge_index, num_nodes, x.dtype)
         propagate = adj.matmul
     x_inf = stationary_state(x, edge_index, num_nodes, stationary)
     weights = torch.softmax(smoothing_levels(x, x_inf, propagate, K) / temperature, dim=-1)
