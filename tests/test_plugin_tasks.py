@@ -231,4 +231,5 @@ def test_a_task_presetting_what_it_does_not_fill_is_refused_at_the_task(fresh_ta
         load_suite(path)
     assert info.value.key == "experiments[0].task"
     assert info.value.message.startswith("task 'hooked_task': preset_model_args returned ")
-    assert info.value.message.endswith("; expected a dict of some of its model_args (in_channels, out_channels)")
+    assert info.value.message.endswith("; expected a dict of some of its model_args or other data arguments "
+                                       "(in_channels, out_channels, level, num_nodes)")

@@ -191,3 +191,24 @@ def test_input_dropout_drops_the_encoded_features_not_the_raw_ones() -> None:
     kept = h != 0
     assert 0 < int(kept.sum()) < h.numel()  # whole entries of the encoding are dropped
     torch.testing.assert_close(h[kept], 2 * model.input(x)[kept])  # the rest scaled by 1 / (1 - p)
+
+
+def test_pool_is_refused_where_the_task_s_targets_are_node_level(write_suite) -> None:
+    """Node-level targets are read out per node: another pool there would be another run id for the same runs.
+    Graph-level tasks read it, and the default rides along a node-level experiment."""
+    from gnnbench.errors import ConfigError
+    from gnnbench.harness.suite import load_suite
+
+    text = """\
+        name: s
+        experiments:
+          - {task: {name: inductive_node_classification, split: dataset}, datasets: [DictionaryLookup-5],
+             models: [{name: sir_gcn, hparams: {pool: %s}}]}
+          - {task: graph_classification, datasets: [MUTAG], models: [{name: sir_gcn, hparams: {pool: [sum, mean]}}]}
+        """
+    suite = load_suite(write_suite(text % "sum"))
+    assert {s.hparams.get("pool") for s in suite.specs if s.task == "graph_classification"} == {"sum", "mean"}
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(text % "mean", "mean.yaml"))
+    assert info.value.key == "experiments[0].models[0].hparams.pool"
+    assert "model 'sir_gcn' does not read 'pool' here: the task's targets are node-level" in info.value.message

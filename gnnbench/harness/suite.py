@@ -404,10 +404,11 @@ class _Expander:
         except Exception as exc:  # a plugin task's own bug, located at the task
             raise self.fail(task_key, f"task '{task}' failed presetting its models' arguments: {raised(exc)}"
                             ) from exc
-        if not isinstance(preset, dict) or not set(preset) <= set(task_cls.model_args):  # another key would
-            # replace a hyperparameter's value in what the model's checks see
+        data_args = dict.fromkeys((*task_cls.model_args, *hp.DATA_ARGS))  # never a hyperparameter
+        if not isinstance(preset, dict) or not set(preset) <= set(data_args):  # another key would replace a
+            # hyperparameter's value in what the model's checks see
             raise self.fail(task_key, f"task '{task}': preset_model_args returned {_shown(preset)}; expected a dict "
-                                      f"of some of its model_args ({', '.join(task_cls.model_args)})")
+                                      f"of some of its model_args or other data arguments ({', '.join(data_args)})")
         for point in grid:
             for dataset, (hparams, config) in point.items():
                 checking = task_key  # whose hook runs: a plugin's own bug in it is located there

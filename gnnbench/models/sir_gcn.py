@@ -113,6 +113,13 @@ class SIRGCN(nn.Module):
         if hparams["norm"] not in get_args(Norm):
             raise HparamError("norm", f"norm must be one of {', '.join(get_args(Norm))}; got {hparams['norm']!r}")
 
+    @staticmethod
+    def unread_hparams(hparams: Mapping[str, Any]) -> dict[str, str]:
+        """``pool`` on node-level targets (the graph tasks preset ``level``): nothing is pooled there."""
+        if hparams.get("level") != "node":
+            return {}
+        return {"pool": "the task's targets are node-level (no graph is pooled)"}
+
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, num_layers: int = 4,
                  aggr: Aggregator = "sum", activation: Activation = "leaky_relu",
                  norm: Norm = "batch", residual: bool = True, dropout: float = 0.0,

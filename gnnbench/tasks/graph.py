@@ -185,6 +185,12 @@ class GraphTask(Task):
                              "ships none (use split: cv)")
 
     @classmethod
+    def preset_model_args(cls, options: Any) -> dict[str, Any]:
+        """The target level, which :meth:`run` hands to a model that takes ``level``: every model's hooks see it
+        (SIR-GCN's ``pool`` is unread at node level)."""
+        return {"level": cls.level}
+
+    @classmethod
     def unread_hparams(cls, hparams: Mapping[str, Any], dataset: Entry) -> dict[str, str]:
         return unread_schedule(hparams)
 
