@@ -706,6 +706,11 @@ def bad(data_root=None):
                              "    graphs[2].x = graphs[2].x.clone()\n    graphs[2].x[1, 1] = float('inf')\n"
                              "    return GraphCollection(graphs)",
      "graph 2 holds NaN or infinite features; expected finite features"),
+    ("graph_classification", "from gnnbench.data.collection import GraphCollection\n"
+                             "    graphs[4] = Data(x=graphs[4].x, edge_index=torch.tensor([[0, 1], [1, 6]]), y=y[:1])\n"
+                             "    return GraphCollection(graphs)",  # past its own 6 nodes, inside the 60 of all
+     "bad.py:bad): graph 4: edge_index holds node ids 0..6; expected ids of the 6 "
+     "nodes of x (0..5)"),
     ("temporal_link", "from gnnbench.data.temporal import stream\n    m = torch.zeros(200, 1)\n"
                       "    m[7] = float('nan')\n    return stream(edge_index[0], edge_index[1], torch.arange(200), m)",
      "msg holds NaN or infinite features in 1 event (first: event 7); expected finite features"),

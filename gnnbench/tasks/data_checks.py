@@ -32,9 +32,14 @@ def check_graph(data: Any) -> None:
     if not (isinstance(edge_index, torch.Tensor) and edge_index.dim() == 2 and edge_index.size(0) == 2
             and edge_index.dtype == torch.long):
         raise DataError(f"edge_index is {described_value(edge_index)}; expected a long tensor of shape [2, edges]")
-    if edge_index.numel() and not 0 <= int(edge_index.min()) <= int(edge_index.max()) < x.size(0):
+    check_edges(edge_index, x.size(0))
+
+
+def check_edges(edge_index: torch.Tensor, nodes: int) -> None:
+    """``edge_index`` of node ids below ``nodes``: an id past them fails inside a model's scatter."""
+    if edge_index.numel() and not 0 <= int(edge_index.min()) <= int(edge_index.max()) < nodes:
         raise DataError(f"edge_index holds node ids {int(edge_index.min())}..{int(edge_index.max())}; expected ids "
-                        f"of the {x.size(0)} nodes of x (0..{x.size(0) - 1})")
+                        f"of the {nodes} nodes of x (0..{nodes - 1})")
 
 
 def check_classes(y: Any, items: int, what: str) -> None:
@@ -48,8 +53,9 @@ def check_classes(y: Any, items: int, what: str) -> None:
 
 def check_graph_set(dataset: Any) -> Data:
     """A PyG dataset of graphs (``InMemoryDataset``; a list of ``Data`` wrapped in
-    ``gnnbench.data.collection.GraphCollection``), its first graph checked as :func:`check_graph`, with ``y``.
-    Returns that graph."""
+    ``gnnbench.data.collection.GraphCollection``), its first graph checked as :func:`check_graph`, with ``y``, and,
+    collated in memory, the features and edges of every graph (a few milliseconds on NCI1's 4,110 graphs); a
+    dataset read graph by graph is checked at its first only. Returns that graph."""
     if not isinstance(dataset, Dataset):
         hint = " (wrap a list of Data in gnnbench.data.collection.GraphCollection)" if isinstance(dataset, list) else ""
         raise DataError(f"the loader returned {type(dataset).__name__}; expected a torch_geometric dataset of graphs"
@@ -63,13 +69,30 @@ def check_graph_set(dataset: Any) -> Data:
         raise DataError(f"its first graph: {exc}") from None
     if getattr(first, "y", None) is None:
         raise DataError("its first graph has no y; expected every graph's target in y")
-    x, slices = getattr(getattr(dataset, "_data", None), "x", None), getattr(dataset, "slices", None) or {}
+    stored, slices = getattr(dataset, "_data", None), getattr(dataset, "slices", None) or {}
+    x = getattr(stored, "x", None)
     collated = isinstance(x, torch.Tensor) and x.is_floating_point() and "x" in slices  # every graph, in memory
     if collated and (bad := nonfinite_rows(x)).numel():
         graph = int(torch.searchsorted(slices["x"], bad[0], right=True)) - 1
         raise DataError(f"graph {graph} holds NaN or infinite features; expected finite features (a missing value "
                         "needs filling before training)")
+    if "x" in slices and "edge_index" in slices:  # collated: each graph's node ids from 0, as the first's
+        _check_edges_of_every_graph(stored.edge_index, slices["edge_index"], slices["x"])
     return first
+
+
+def _check_edges_of_every_graph(edge_index: torch.Tensor, edge_slices: torch.Tensor, node_slices: torch.Tensor) -> None:
+    """Every graph's edges within its own nodes, at once over the collated storage: a later graph's edge past its
+    nodes would otherwise fail inside a model, at the batch that holds it."""
+    graph = torch.repeat_interleave(edge_slices.diff())  # the graph of each edge
+    nodes = node_slices.diff()
+    outside = ((edge_index < 0) | (edge_index >= nodes[graph])).any(dim=0).nonzero()
+    if outside.numel():
+        g = int(graph[outside[0]])
+        try:
+            check_edges(edge_index[:, edge_slices[g]:edge_slices[g + 1]], int(nodes[g]))
+        except DataError as exc:
+            raise DataError(f"graph {g}: {exc}") from None
 
 
 def check_split_idx(split_idx: Any, graphs: int) -> None:
