@@ -448,9 +448,51 @@ def test_an_apply_returning_no_record_of_what_it_changed_is_named_at_the_scenari
         perturbed_graphs(bare, list(toy_graph_set(count=6)), 3, seed=0)
 
 
+def _without(data: Data, key: str) -> Data:
+    return Data(**{k: v for k, v in data.to_dict().items() if k != key})
+
+
+@pytest.mark.parametrize(("apply", "message"), [
+    (lambda data: (data, {"flipped": torch.tensor(0)}),
+     "apply returned info that cannot be recorded as JSON (Object of type Tensor is not JSON serializable at flipped "
+     "(torch.Tensor)); expected numbers and text (.item() or .tolist() converts a tensor)"),
+    (lambda data: (_without(data, "val_mask"), {}),
+     "apply returned a val_mask that is missing; expected the val_mask of the data it was given"),
+    (lambda data: (Data(**{**data.to_dict(), "x": data.x.double()}), {}),
+     "apply returned data the task cannot read: x is a tensor of dtype float64 and shape [200, 8]; expected float32 "
+     "features, as the models' weights (x.float() converts them)"),
+])
+def test_an_apply_returning_data_or_info_the_run_cannot_use_is_named_at_the_scenario(apply, message):
+    """Rather than a JSON error named at the task, an AttributeError in this package, or a dtype mismatch inside the
+    model: none names the scenario's file."""
+    from gnnbench.data.scenarios import perturbed
+
+    with pytest.raises(ValueError, match=re.escape(f"scenario 'mine' ({__name__}.Mine) {message}")):
+        perturbed(_scenario(apply=lambda self, data, seed: apply(data))(), split_graph(), seed=0)
+
+
+@pytest.mark.parametrize(("apply_graphs", "message"), [
+    (lambda graphs: (graphs, {"graphs": torch.tensor(len(graphs))}),
+     "apply_graphs returned info that cannot be recorded as JSON (Object of type Tensor is not JSON serializable at "
+     "graphs (torch.Tensor))"),
+    (lambda graphs: ([*graphs[:2], Data(**{**graphs[2].to_dict(), "x": graphs[2].x.double()})], {}),
+     "apply_graphs returned graph 2 the task cannot read: x is a tensor of dtype float64 and shape [5, 1]; expected "
+     "float32 features"),
+])
+def test_an_apply_graphs_returning_graphs_or_info_the_run_cannot_use_is_named_at_the_scenario(apply_graphs, message):
+    from gnnbench.data.scenarios import perturbed_graphs
+
+    scenario = _scenario(apply_graphs=lambda self, graphs, classes, seed: apply_graphs(graphs))()
+    with pytest.raises(ValueError, match=re.escape(f"scenario 'mine' ({__name__}.Mine) {message}")):
+        perturbed_graphs(scenario, list(toy_graph_set(count=6)), 3, seed=0)
+
+
 @pytest.mark.parametrize(("returned", "message"), [
     (lambda y, c: (y, torch.arange(y.numel())),
      "returned 2 values (Tensor, Tensor); expected (labels, kept indices, info)"),
+    (lambda y, c: (y, torch.arange(y.numel()), {"kept": torch.tensor(y.numel())}),
+     "returned info that cannot be recorded as JSON (Object of type Tensor is not JSON serializable at kept "
+     "(torch.Tensor))"),
     (lambda y, c: (y + c, torch.arange(y.numel()), {}),  # would widen the model to 2 * c classes
      "returned training label {c}; expected a class of 0..{last}"),
     (lambda y, c: (y - 1, torch.arange(y.numel()), {}), "returned training label -1"),

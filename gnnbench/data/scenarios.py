@@ -32,6 +32,8 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
+from gnnbench.errors import DataError
+from gnnbench.harness.store import unrecordable
 from gnnbench.options import resolved_options
 from gnnbench.registry import defined_in, register_scenario
 
@@ -86,6 +88,12 @@ def perturbed(scenario: Scenario, data: Data, seed: int) -> tuple[Data, dict[str
     runs may share)."""
     out, info = _unpacked(scenario, "apply", scenario.apply(data.clone(), seed), (Data, dict),
                           "(data, info): the perturbed Data and a dict of what it changed")
+    _check_info(scenario, "apply", info)
+    for key in ("y", "val_mask", "test_mask"):  # compared below; the task reads them after
+        if not isinstance(value := getattr(out, key, None), Tensor):
+            raise _misreturned(scenario, "apply", f"a {key} that is {_described(value)}",
+                               f"the {key} of the data it was given")
+    _check_readable(scenario, "apply", "data", out)
     judged = data.val_mask | data.test_mask
     if not (torch.equal(out.val_mask, data.val_mask) and torch.equal(out.test_mask, data.test_mask)
             and out.y.shape == data.y.shape and torch.equal(out.y[judged], data.y[judged])):
@@ -111,6 +119,9 @@ def perturbed_graphs(scenario: Scenario, graphs: Sequence[Data], classes: int | 
     ``level`` "node", -1 marks a node without a target, as the task reads it)."""
     out, info = _unpacked(scenario, "apply_graphs", scenario.apply_graphs([g.clone() for g in graphs], classes, seed),
                           (list, dict), "(graphs, info): a list of the training graphs and a dict of what changed")
+    _check_info(scenario, "apply_graphs", info)
+    for i, graph in enumerate(out):
+        _check_readable(scenario, "apply_graphs", f"graph {i}", graph)
     if not scenario.changes_edges:
         given = {_edges(g) for g in graphs}
         if any(_edges(g) not in given for g in out):
@@ -126,6 +137,25 @@ def _check_classes(scenario: Scenario, method: str, trained: Tensor, classes: in
     (the node task counts the classes after the perturbation), a negative one fail inside the loss."""
     if (bad := trained[(trained < 0) | (trained >= classes)]).numel():
         raise _misreturned(scenario, method, f"training label {int(bad[0])}", f"a class of 0..{classes - 1}")
+
+
+def _check_info(scenario: Scenario, method: str, info: dict[str, Any]) -> None:
+    """What it changed, recordable as JSON: a tensor left in it would fail the run where the record is checked,
+    named at the task rather than the scenario."""
+    if (problem := unrecordable(info)) is not None:
+        raise _misreturned(scenario, method, f"info that cannot be recorded as JSON ({problem})",
+                           "numbers and text (.item() or .tolist() converts a tensor)")
+
+
+def _check_readable(scenario: Scenario, method: str, what: str, graph: Data) -> None:
+    """``graph`` as the task's data check wants it (float32 features, edges within its nodes): float64 features
+    or an edge past the last node would fail inside the model, named at neither the scenario nor its file."""
+    from gnnbench.tasks import data_checks  # not at the top: the tasks import this module
+
+    try:
+        data_checks.check_graph(graph)
+    except DataError as exc:
+        raise ValueError(f"{_named(scenario)} {method} returned {what} the task cannot read: {exc}") from None
 
 
 def _edges(graph: Data) -> tuple[tuple[int, ...], bytes]:
@@ -178,6 +208,7 @@ class LabelScenario(Scenario):
         (the node task counts the classes after the perturbation)."""
         labels, kept, info = _unpacked(self, "perturb", self.perturb(y, classes, self.generator(seed)),
                                        (Tensor, Tensor, dict), "(labels, kept indices, info)")
+        _check_info(self, "perturb", info)
         if labels.shape != y.shape or labels.dtype != torch.long:
             raise _misreturned(self, "perturb", f"labels that are {_described(labels)}",
                                f"int64 labels of the shape of y, {list(y.shape)}")

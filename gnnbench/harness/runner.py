@@ -22,7 +22,7 @@ from gnnbench.harness.allocator import keep_freed_memory
 from gnnbench.harness.env import environment, git_commit, plugin_sources
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.spec import RunSpec
-from gnnbench.harness.store import SCHEMA, encode, has_metric, utc_now
+from gnnbench.harness.store import SCHEMA, has_metric, unrecordable, utc_now
 from gnnbench.kernels import scatter_provider
 from gnnbench.registry import DATASETS, MODELS, TASKS, defined_in, load_plugin
 from gnnbench.tasks.base import Budget, RunContext, Task
@@ -92,10 +92,8 @@ def _check_result(task: Task, result: Any) -> None:
     run = f"{type(task).__name__}.run ({defined_in(type(task))})"
     if not isinstance(result, dict):
         raise TypeError(f"{run} returned {type(result).__name__}; expected a dict of record fields")
-    try:
-        encode(result)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{run} returned a result that cannot be recorded as JSON: {exc}{_at(result)}") from None
+    if (problem := unrecordable(result)) is not None:
+        raise TypeError(f"{run} returned a result that cannot be recorded as JSON: {problem}")
     if not has_metric(task.metric, result.get("metrics")):
         raise ValueError(f"{run} returned metrics {result.get('metrics')!r}; expected {task.metric!r} as a number "
                          f"under 'val' and 'test', e.g. {{'val': {{'{task.metric}': 0.8}}, 'test': {{...}}}}")
@@ -104,20 +102,6 @@ def _check_result(task: Task, result: Any) -> None:
                          "not apply it; expected the task's run to perturb its training data with "
                          "gnnbench.data.scenarios.perturbed (or perturbed_graphs) and record what it changed, as "
                          "NodeClassification.run does")
-
-
-def _at(value: Any, path: str = "") -> str:
-    """`` at metrics.test.accuracy`` where the first value JSON cannot record lies in ``value``; empty if none
-    is found (a reference cycle, refused as a whole)."""
-    if isinstance(value, dict):
-        return next((found for k, v in value.items() if (found := _at(v, f"{path}.{k}" if path else str(k)))), "")
-    if isinstance(value, (list, tuple)):
-        return next((found for i, v in enumerate(value) if (found := _at(v, f"{path}[{i}]"))), "")
-    try:
-        encode({"value": value})
-    except (TypeError, ValueError):
-        return f" at {path} ({type(value).__module__}.{type(value).__qualname__})"
-    return ""
 
 
 def kernel_choice(spec: RunSpec, reported: Mapping[str, Any] | None) -> dict[str, Any]:

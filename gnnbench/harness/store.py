@@ -302,6 +302,30 @@ def encode(record: dict[str, Any]) -> bytes:
     return (json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode()
 
 
+def unrecordable(value: dict[str, Any]) -> str | None:
+    """Why ``value`` cannot be written as JSON, and where in it (None when it can): a tensor or NumPy scalar
+    left in a result or a scenario's record of what it changed is named by its path, before the store meets it."""
+    try:
+        encode(value)
+    except (TypeError, ValueError) as exc:
+        return f"{exc}{_at(value)}"
+    return None
+
+
+def _at(value: Any, path: str = "") -> str:
+    """`` at metrics.test.accuracy`` where the first value JSON cannot record lies in ``value``; empty if none
+    is found (a reference cycle, refused as a whole)."""
+    if isinstance(value, dict):
+        return next((found for k, v in value.items() if (found := _at(v, f"{path}.{k}" if path else str(k)))), "")
+    if isinstance(value, (list, tuple)):
+        return next((found for i, v in enumerate(value) if (found := _at(v, f"{path}[{i}]"))), "")
+    try:
+        encode({"value": value})
+    except (TypeError, ValueError):
+        return f" at {path} ({type(value).__module__}.{type(value).__qualname__})"
+    return ""
+
+
 def record_problem(value: Any) -> str | None:
     """What keeps ``value`` from being a record the leaderboard can read (None when nothing does): the fields
     every reader takes, of their types, and a schema no newer than :data:`SCHEMA`. A hand-edited or foreign line
