@@ -78,7 +78,12 @@ def check_entry(entry: Entry, task_cls: type) -> None:
     of the declared types: they are hashed into run ids, so a misspelt key must not be ignored silently, nor a
     mistyped value fail every run; ``added_hparams`` names constructor arguments with an off value. Training keys
     depend on the task, so this runs when a suite resolves. The constructor takes every argument the task fills
-    from the data (``model_args``)."""
+    from the data (``model_args``), and the model is a class of the task's ``model_base``."""
+    base = task_cls.model_base
+    if not (isinstance(entry.obj, type) and issubclass(entry.obj, base)):
+        raise HparamError("", f"model '{entry.name}' ({defined_in(entry.obj)}) is not a subclass of "
+                              f"{base.__module__}.{base.__qualname__}; expected one: task '{task_cls.name}' builds and "
+                              "trains its models as such")
     params = constructor_params(entry.obj)
     signature = inspect.signature(entry.obj.__init__).parameters
     takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.values())

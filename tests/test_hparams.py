@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import pytest
+import torch
 import yaml
 
 from gnnbench import hparams as hp
@@ -91,7 +92,7 @@ def test_no_number_hint_where_yaml_is_not_to_blame_or_no_number_would_do(value, 
     assert hp.number_hint(value, expected) == ""
 
 
-class Toy:
+class Toy(torch.nn.Module):
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64) -> None:
         pass
 

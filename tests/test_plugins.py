@@ -304,8 +304,22 @@ def test_a_misspelt_task_in_a_registration_is_named_where_the_suite_uses_the_mod
     with pytest.raises(ConfigError) as info:
         load_suite(write_suite(SUITE % "typo"))
     assert info.value.message == ("model 'typo' does not support task 'node_classification' (it supports: "
-                                  "node_clasification); its tasks=... names 'node_clasification', which is no task; "
-                                  "did you mean 'node_classification'?")
+                                  f"node_clasification); its tasks=... (in {tmp_path / 'mine.py'}:Mine) names "
+                                  "'node_clasification', which is no task; did you mean 'node_classification'?")
+
+
+def test_a_model_that_is_no_module_is_refused_where_the_suite_names_it(write_suite, tmp_path, monkeypatch):
+    """Registering it cannot tell (a search task's models are search algorithms, and a plugin task may be
+    registered after the model); each of its runs would fail at ``model.to(device)``."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(PLUGIN.format(name="plain", registration="").replace("class Mine(nn.Module):",
+                                                                                          "class Mine:"))
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE % "plain"))
+    assert info.value.key == "experiments[0].models[0]"
+    assert info.value.message == (f"model 'plain' ({tmp_path / 'mine.py'}:Mine) is not a subclass of "
+                                  "torch.nn.modules.module.Module; expected one: task 'node_classification' builds "
+                                  "and trains its models as such")
 
 
 @pytest.mark.parametrize("arguments", ["num_features: int, num_classes: int", "hidden_channels: int = 64"])

@@ -776,8 +776,8 @@ def _experiment_key_hint(key: str, where: str) -> str:
 
 def _unknown_tasks(entry: Entry[Any]) -> str:
     """A hint for each name in the ``tasks=...`` an entry was registered with that is no task (a typo there)."""
-    return "".join(f"; its tasks=... names '{t}', which is no task{did_you_mean(t, TASKS.names())}"
-                   for t in entry.tasks if t not in TASKS)
+    return "".join(f"; its tasks=... (in {defined_in(entry.obj)}) names '{t}', which is no task"
+                   f"{did_you_mean(t, TASKS.names())}" for t in entry.tasks if t not in TASKS)
 
 
 def _one_scenario_per_value(name: str, option: str, values: list[Any]) -> str:

@@ -228,6 +228,9 @@ class Task(ABC):
     #: The constructor arguments :meth:`run` fills from the data: a model whose constructor takes none of one is
     #: refused where a suite names it, not in each of its runs.
     model_args: ClassVar[tuple[str, ...]] = ("in_channels", "out_channels")
+    #: The class every model of the task subclasses (what :meth:`run` builds and trains): a model registered as
+    #: another (a class that is no ``torch.nn.Module``) is refused where a suite names it, not in each of its runs.
+    model_base: ClassVar[type] = torch.nn.Module
 
     def __init__(self, options: Any, scenario: Scenario | None = None) -> None:
         self.options = options  # an instance of the task's ``Options``
@@ -348,6 +351,9 @@ def task_class_problem(name: str, cls: Any) -> str | None:
     if not (isinstance(getattr(cls, "model_args", None), tuple) and all(isinstance(a, str) for a in cls.model_args)):
         return (f"has model_args = {getattr(cls, 'model_args', None)!r}; expected a tuple of the constructor "
                 "arguments its run fills from the data, e.g. ('in_channels', 'out_channels')")
+    if not isinstance(getattr(cls, "model_base", None), type):
+        return (f"has model_base = {getattr(cls, 'model_base', None)!r}; expected the class its models subclass, "
+                "e.g. torch.nn.Module")
     if not dataclasses.is_dataclass(getattr(cls, "Options", None)) or not isinstance(cls.Options, type):
         return ("has no Options; expected a dataclass of the options a suite's task: mapping sets (one without "
                 "fields where there are none)")

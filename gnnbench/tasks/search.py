@@ -103,6 +103,7 @@ class ArchitectureSearch(Task):
     Options = SearchOptions
     #: its entries are search algorithms, built from their hyperparameters alone
     model_args = ()
+    model_base = SearchAlgorithm
 
     def __init__(self, options: Any, scenario: Any = None) -> None:
         super().__init__(options, scenario)
