@@ -24,17 +24,21 @@ def test_appends_whole_lines_and_reads_them_back(tmp_path):
 
 
 @pytest.mark.parametrize("tail", [b'{"run_id": "b", "sta', b"\x00" * 5], ids=["half a record", "not text"])
-def test_torn_last_line_is_ignored_on_read_and_cut_before_the_next_append(tmp_path, tail):
+def test_torn_last_line_is_skipped_on_read_and_cut_before_the_next_append_each_with_a_warning(tmp_path, tail):
     store = RunStore(tmp_path)
     with store.writer() as w:
         w.append(rec("a"))
     with store.path.open("ab") as f:
         f.write(tail)  # a crash in the middle of a write
-    with warnings.catch_warnings():  # what an interrupted suite leaves: expected, so nothing to warn about
-        warnings.simplefilter("error")
+    torn = f"{store.path}:2: a torn last line, left by a gnnbench process stopped while writing it, "
+    rerun = "; nothing before it is lost, and its run counts as not recorded: `gnnbench run` runs it again"
+    with warnings.catch_warnings(record=True) as caught:  # the user is told, once per read, what happens to it
+        warnings.simplefilter("always")
         assert [r["run_id"] for r in store.records()] == ["a"]
-    with store.writer() as w:
-        w.append(rec("c"))
+        with store.writer() as w:
+            w.append(rec("c"))
+    assert [str(w.message) for w in caught] == [f"{torn}is skipped until the next write to the file cuts it off{rerun}",
+                                                f"{torn}is cut off{rerun}"]
     lines = store.path.read_text().splitlines()
     assert [json.loads(line)["run_id"] for line in lines] == ["a", "c"]
 
@@ -196,7 +200,8 @@ def test_restore_takes_the_chosen_records_back_after_a_torn_last_line(tmp_path):
         f.write('{"run_id": "b", "sta')
     with (tmp_path / "stale.jsonl").open("a") as f:  # a foreign line, kept where it is
         f.write('{"run_id": ["a list"], "status": "ok"}\n')
-    assert store.restore([rec("old", n=3), rec("never-set-aside")]) == 1
+    with pytest.warns(UserWarning, match=r"runs\.jsonl:2: a torn last line, .* is cut off"):
+        assert store.restore([rec("old", n=3), rec("never-set-aside")]) == 1
     assert store.path.read_text() == lines[0] + lines[3]  # the torn line gone, the record back byte for byte
     assert (tmp_path / "stale.jsonl").read_text() == lines[1] + lines[2] + '{"run_id": ["a list"], "status": "ok"}\n'
 

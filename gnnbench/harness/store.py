@@ -2,10 +2,10 @@
 
 Only the driver appends records, holding an exclusive lock. Each record is one ``os.write`` of a whole line on
 an ``O_APPEND`` descriptor followed by ``fsync``, so a crash can at worst leave a torn last line: readers
-ignore it, and the next writer cuts it off before appending. Records are never edited; a retried failure
-appends a new record, and readers take the latest record of each run (a success always wins). The one other
-change, under the same lock, is :meth:`RunStore.set_aside` (by ``prune`` and a smoke check), which moves whole
-records that no run of the suite describes any more into ``stale.jsonl``, and its inverse
+skip it, and the next writer cuts it off before appending, each with a warning. Records are never edited; a
+retried failure appends a new record, and readers take the latest record of each run (a success always wins).
+The one other change, under the same lock, is :meth:`RunStore.set_aside` (by ``prune`` and a smoke check), which
+moves whole records that no run of the suite describes any more into ``stale.jsonl``, and its inverse
 :meth:`RunStore.restore` (by the driver), for those that describe runs of it again.
 """
 
@@ -72,8 +72,8 @@ class RunStore:
 
     def records(self, file: str = RUNS_FILE, only: Collection[str] | None = None) -> list[dict[str, Any]]:
         """Every complete record of ``file`` (``runs.jsonl``, or ``stale.jsonl``) in file order (a torn last line
-        is skipped; a corrupt one elsewhere, or one of a shape this gnnbench cannot read, is warned about and
-        skipped: its run counts as not yet run). With ``only``, the records of those run ids alone, the other
+        is skipped with a warning; a corrupt one elsewhere, or one of a shape this gnnbench cannot read, is warned
+        about and skipped: its run counts as not yet run). With ``only``, the records of those run ids alone, the other
         lines left unparsed (``stale.jsonl`` only grows)."""
         path = self.directory / file
         if not path.exists():
@@ -88,7 +88,9 @@ class RunStore:
             try:
                 record = json.loads(line)
             except ValueError:  # not JSON, or not even text
-                if not (torn_tail and number == len(lines)):
+                if torn_tail and number == len(lines):
+                    _warn_torn(path, number, "is skipped until the next write to the file cuts it off")
+                else:
                     warnings.warn(f"{path}:{number}: skipping a line that is not a JSON record", stacklevel=2)
                 continue
             problem = record_problem(record)
@@ -120,7 +122,7 @@ class RunStore:
         with self._locked():
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                _cut_torn_tail(fd)
+                _cut_torn_tail(fd, self.path)
                 yield RecordWriter(fd, self.path)
             finally:
                 os.close(fd)
@@ -154,7 +156,7 @@ class RunStore:
                 return 0
             fd = os.open(self.directory / target, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                _cut_torn_tail(fd)
+                _cut_torn_tail(fd, self.directory / target)
                 RecordWriter(fd, self.directory / target).write(b"".join(line.rstrip(b"\n") + b"\n" for line in moved))
             finally:
                 os.close(fd)
@@ -394,9 +396,18 @@ def _record(line: bytes) -> dict[str, Any] | None:
     return record if _is_record(record) and isinstance(record["run_id"], str) else None
 
 
-def _cut_torn_tail(fd: int) -> None:
-    """Make the next record start on a line of its own: truncate a partial last line left by a crash, but end a
-    complete last record that only lacks its newline (an editor or a merge dropped it; readers count it)."""
+def _warn_torn(path: Path, number: int, done: str) -> None:
+    """The one warning of a torn last line (line ``number`` of ``path``): what is ``done`` with it, and that in
+    ``runs.jsonl`` its run counts as not recorded, which a resumed run runs again."""
+    rerun = ", and its run counts as not recorded: `gnnbench run` runs it again" if path.name == RUNS_FILE else ""
+    warnings.warn(f"{path}:{number}: a torn last line, left by a gnnbench process stopped while writing it, {done}; "
+                  f"nothing before it is lost{rerun}", stacklevel=3)
+
+
+def _cut_torn_tail(fd: int, path: Path) -> None:
+    """Make the next record start on a line of its own: truncate a partial last line left by a crash (warning
+    that it does), but end a complete last record that only lacks its newline (an editor or a merge dropped it;
+    readers count it)."""
     size = os.fstat(fd).st_size
     if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
         return
@@ -410,6 +421,7 @@ def _cut_torn_tail(fd: int) -> None:
             break
         end = start
     if not _is_record(_json(os.pread(fd, size - end, end))):
+        _warn_torn(path, os.pread(fd, end, 0).count(b"\n") + 1, "is cut off")
         os.truncate(fd, end)
     else:
         os.write(fd, b"\n")
