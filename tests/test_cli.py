@@ -657,8 +657,9 @@ def test_a_warning_is_a_line_of_the_command(tmp_path, capsys):
 def test_quiet_and_debug_work_before_and_after_the_subcommand(write_suite, capsys, tmp_path):
     path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     for argv in (["-q", "run", str(path), "--dry-run"], ["run", str(path), "--dry-run", "-q"]):
-        assert main([*argv, "--results", str(tmp_path)]) == 0
-        assert capsys.readouterr().out == ""
+        assert main([*argv, "--results", str(tmp_path)]) == 0  # quiet: the plan's counts, not its line per run
+        assert capsys.readouterr().out == (f"cli: 2 runs, 0 recorded, 0 failed (kept), 2 to run -> "
+                                           f"{tmp_path / 'cli' / 'runs.jsonl'}\n")
     broken = write_suite("name: x\nexperiments: [\n", "broken.yaml")
     for argv in (["--debug", "run", str(broken)], ["run", str(broken), "--debug"]):
         assert main(argv) == 2

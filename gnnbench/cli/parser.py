@@ -47,7 +47,8 @@ def build_parser(doc: str) -> argparse.ArgumentParser:
                      help="check that every configuration runs: its smallest seed, at most EPOCHS epochs (default "
                      "2), into RESULTS/<suite>.smoke, apart from the suite's records")
     run.add_argument("--dry-run", action="store_true", help="validate the suite file, check the devices and load "
-                     "the datasets of the runs to do (checksums verified), show the plan; run nothing")
+                     "the datasets of the runs to do (checksums verified), show the plan (with -q, its one line of "
+                     "counts); run nothing")
     run.add_argument("-v", "--verbose", action="store_true", help="progress over epochs too (local executor)")
     run.set_defaults(handler=run_suite)
 

@@ -100,8 +100,12 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
         else:  # a note of a run in flight is that process's own, no dead run
             plan.settle(dead := driver.died(suite, store, None))
             _note_died(dead, would=True)
-        console.print(f"{suite.name}: {_runs(len(suite.specs))}, {plan.done} recorded, {plan.failed_kept} failed "
-                      f"(kept), {len(plan.todo)} to run -> {store.path}")
+        summary = (f"{suite.name}: {_runs(len(suite.specs))}, {plan.done} recorded, {plan.failed_kept} failed "
+                   f"(kept), {len(plan.todo)} to run -> {store.path}")
+        if console.quiet:  # -q: the plan's one line of counts, its answer in a CI log, without a line per run
+            print(summary)
+            return 0
+        console.print(summary)
         for line in _plan_lines(plan.todo):
             console.print(f"  {escape(line)}", highlight=False)
         return 0
