@@ -212,3 +212,38 @@ def test_pool_is_refused_where_the_task_s_targets_are_node_level(write_suite) ->
         load_suite(write_suite(text % "mean", "mean.yaml"))
     assert info.value.key == "experiments[0].models[0].hparams.pool"
     assert "model 'sir_gcn' does not read 'pool' here: the task's targets are node-level" in info.value.message
+
+
+def test_the_synthetic_wrapper_is_embedding_then_bare_layers_then_a_bias_free_readout_then_pool() -> None:
+    """The official synthetic-task model: E x (N(0, 1), no bias, as nn.Embedding on a one-hot input), SIRConv with
+    nothing after it, W_out without bias, sum pooling; 1,300 parameters at two colours and H = 20, as the
+    official HeteroEdgeCount model at HEAD (its README's 1,320 predates W_K losing its bias)."""
+    torch.manual_seed(0)
+    model = SIRGCN(2, 1, hidden_channels=20, num_layers=1, activation="relu", pool="sum", wrapper="synthetic").eval()
+    assert sum(p.numel() for p in model.parameters()) == 1300
+    assert model.input.bias is None and model.readout[-1].bias is None and len(model.readout) == 1
+    assert 0.8 < float(model.input.weight.detach().std()) < 1.2  # N(0, 1), not Linear's U(-1/sqrt(2), 1/sqrt(2))
+    x = torch.eye(2)[torch.tensor([0, 1, 1, 0, 1])]
+    edge_index, batch = torch.tensor([[0, 1, 2, 3, 4, 4], [1, 0, 0, 4, 3, 2]]), torch.tensor([0, 0, 0, 1, 1])
+    by_hand = global_add_pool(model.readout(model.convs[0](model.input(x), edge_index)), batch)
+    torch.testing.assert_close(model(x, edge_index, batch), by_hand)  # no LeakyReLU, norm or residual between
+
+
+def test_the_synthetic_wrapper_refuses_the_parts_it_does_not_have(write_suite) -> None:
+    from gnnbench.errors import ConfigError
+    from gnnbench.harness.suite import load_suite
+
+    text = """\
+        name: s
+        experiments:
+          - {task: {name: graph_regression, split: dataset}, datasets: [HeteroEdgeCount-2],
+             models: [{name: sir_gcn, hparams: {wrapper: synthetic%s}}]}
+        """
+    [spec] = load_suite(write_suite(text % "")).specs
+    assert spec.hparams["wrapper"] == "synthetic"
+    [default] = load_suite(write_suite(text.replace("{wrapper: synthetic%s}", "{}"), "d.yaml")).specs
+    assert "wrapper" not in default.hparams  # an added argument: earlier runs keep their ids
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(text % ", norm: none", "norm.yaml"))
+    assert info.value.key == "experiments[0].models[0].hparams.norm"
+    assert "does not read 'norm' here: the synthetic-task wrapper has no such part" in info.value.message
