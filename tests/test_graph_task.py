@@ -212,6 +212,23 @@ def test_regression_under_loss_mse_trains_selects_and_reports_the_squared_error(
     assert "loss" not in runs[""].task_options  # the default leaves earlier runs' ids as they were
 
 
+def test_a_regression_subclass_keeps_its_own_metric_and_may_have_options_without_loss():
+    """A plugin task like graph_regression (docs/adding_a_task.md) that reports MSE through its class attribute,
+    with options of its own: the loss option is graph_regression's, not every subclass's."""
+    @dataclasses.dataclass(frozen=True)
+    class Options(GraphOptions):
+        note: str = ""
+
+    class GraphMSE(GraphRegression):
+        name, metric = "graph_mse", "mse"
+
+    task = GraphMSE(Options(split="dataset"))
+    assert (task.metric, task.label()) == ("mse", "graph_mse")
+    out, target = torch.tensor([[0.0], [3.0]]), torch.tensor([[1.0], [1.0]])
+    assert float(task.loss(out, target)) == 1.5  # L1, as graph_regression's default
+    assert GraphMSE(RegressionOptions(split="dataset")).metric == "mse"  # its metric, not the l1 default's mae
+
+
 def test_lr_schedule_warms_up_linearly_then_decays_on_a_training_loss_plateau():
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.AdamW([param], lr=1.0)

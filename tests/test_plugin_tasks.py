@@ -81,6 +81,8 @@ def _task(**attributes) -> type:
     (_task(Options=dataclasses.dataclass), "has no Options"),
     (_task(model_args="in_channels"), "has model_args = 'in_channels'; expected a tuple of the constructor arguments"),
     (_task(model_base="torch.nn.Module"), "has model_base = 'torch.nn.Module'; expected the class its models subclass"),
+    (_task(unread_hparams=classmethod(lambda cls, hparams: {})),
+     "has unread_hparams taking other arguments; expected a classmethod unread_hparams(cls, hparams, dataset)"),
     (type("Scored", (Task,), {"__module__": __name__, "name": "scored"}), "does not implement fit, run"),
     (type("Scored", (), {"name": "scored", "metric": "f1", "direction": "max"}), "is not a subclass of gnnbench"),
 ])

@@ -354,9 +354,24 @@ def task_class_problem(name: str, cls: Any) -> str | None:
     if not isinstance(getattr(cls, "model_base", None), type):
         return (f"has model_base = {getattr(cls, 'model_base', None)!r}; expected the class its models subclass, "
                 "e.g. torch.nn.Module")
+    if (hooks := _hook_problem(cls)) is not None:
+        return hooks
     if not dataclasses.is_dataclass(getattr(cls, "Options", None)) or not isinstance(cls.Options, type):
         return ("has no Options; expected a dataclass of the options a suite's task: mapping sets (one without "
                 "fields where there are none)")
+    return None
+
+
+def _hook_problem(cls: type) -> str | None:
+    """An ``unread_hparams`` that cannot take ``(hparams, dataset)``: a plugin written for the one-argument form
+    would otherwise fail each suite with a TypeError located in gnnbench."""
+    try:
+        inspect.signature(cls.unread_hparams).bind({}, None)
+    except TypeError:
+        return ("has unread_hparams taking other arguments; expected a classmethod unread_hparams(cls, hparams, "
+                "dataset): the hyperparameters its runs on that dataset (a registry entry) leave unread")
+    except ValueError:  # no signature to check
+        pass
     return None
 
 
