@@ -787,3 +787,18 @@ def test_the_environment_names_only_what_successful_runs_ran_with():
     text = "\n".join(environment_lines(records))
     assert "cpu-x" in text and "3.11.7" in text
     assert "H100" not in text and "3.12" not in text
+
+
+def test_a_small_error_is_shown_and_written_to_its_digits_and_seeds_of_one_value_have_no_spread(tmp_path):
+    """An MSE of 1e-6 at 4 decimals read 0.0000 ± 0.0000, and the CSV's 6 decimals gave compare 0.000000 per seed;
+    seeds of one value had a std of 6e-17 (NumPy's mean), which two significant digits would now show."""
+    tiny = [{**rec("sir", "Count", s, v, v, metric="mse", direction="min"), "unit": ""}
+            for s, v in enumerate((4.02e-9, 2.13e-10, 3.29e-6))]
+    same = [{**rec("edgebank", "Count", s, 0.4262608, 0.4262608, metric="mse", direction="min"), "unit": ""}
+            for s in range(3)]
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tiny + same))
+    built = leaderboard.build(tmp_path)
+    assert "| sir | **1.1e-06 ± 1.9e-06 (3)** |" in built.markdown.read_text()
+    rows = {row["model"]: row for row in csv.DictReader(built.csv.open())}
+    assert rows["sir"]["values"] == "4.02e-09;2.13e-10;3.29e-06" and rows["sir"]["mean"] == "1.09808e-06"
+    assert rows["edgebank"]["std"] == "0.000000" and "0.4263 ± 0.0000" in built.markdown.read_text()

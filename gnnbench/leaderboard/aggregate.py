@@ -233,8 +233,11 @@ def tied(values: ArrayLike) -> np.ndarray:
 
 def spread(values: np.ndarray) -> float:
     """The standard deviation over seeds (ddof = 1); NaN for one seed, and for a value that is NaN or inf (a
-    metric undefined or diverged on a seed: there is no spread to give, and NumPy would warn on inf)."""
-    return float(np.std(values, ddof=1)) if len(values) > 1 and np.isfinite(values).all() else math.nan
+    metric undefined or diverged on a seed: there is no spread to give, and NumPy would warn on inf); exactly 0
+    for seeds of one value, where NumPy's mean can leave a residue of 1e-17."""
+    if len(values) < 2 or not np.isfinite(values).all():
+        return math.nan
+    return 0.0 if np.ptp(values) == 0 else float(np.std(values, ddof=1))
 
 
 def close(a: float, b: float) -> bool:

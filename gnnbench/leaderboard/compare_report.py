@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gnnbench import markdown, units
 from gnnbench.leaderboard.compare import COMPARE_COLUMNS, KEYS, UNDEFINED, VERDICTS, Comparison, n_text
+from gnnbench.leaderboard.write import csv_float, decimals
 
 UNTESTED = ("`*`: too few per-seed values (one seed on each side, a hand-made row, a cost, which keeps only its "
             "mean, or a profile's median) or no spread among them (every seed the same value), so no test: the "
@@ -61,7 +62,7 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
         verdict = r.verdict + ("*" if _starred(r.status, r.tested, r.verdict) else "")
         rows.append({
             **{k: getattr(r, k) for k in KEYS},
-            "A": _text(r.a_mean * scale, digits, n_text(r.a_n)), "B": _text(r.b_mean * scale, digits, n_text(r.b_n)),
+            "A": _mean(r.a_mean * scale, digits, n_text(r.a_n)), "B": _mean(r.b_mean * scale, digits, n_text(r.b_n)),
             "delta": _text(r.delta * scale, digits, sign=True),
             "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{digits}f}, {r.ci_high * scale:+.{digits}f}]",
             "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
@@ -104,7 +105,8 @@ def to_csv(comparison: Comparison, path: Path | None = None) -> str:
                                                    alpha=f"{comparison.alpha:g}",
                                                    min_effect=comparison.effect)
     for column in ("a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta", "p_value"):
-        out[column] = ["" if math.isnan(v) else f"{v:.6g}" if column == "p_value" else f"{v:.6f}"
+        out[column] = ["" if math.isnan(v) else f"{v:.6g}" if column == "p_value"
+                       else csv_float(v, 6) if column in ("a_mean", "b_mean") else f"{v:.6f}"
                        for v in out[column].astype(float)]
     for column in ("a_n", "b_n"):
         out[column] = [n_text(v) for v in out[column]]
@@ -143,6 +145,14 @@ def in_table_units(unit: str, value: float) -> str:
     """``82.02`` for an accuracy of 0.8202: a value as the tables show it."""
     scale, digits = _scale(unit)
     return _text(value * scale, digits)
+
+
+def _mean(value: float, digits: int, suffix: str) -> str:
+    """A side's mean, a small one to two significant digits (:func:`~gnnbench.leaderboard.write.decimals`);
+    differences keep fixed decimals, where a float's noise of 1e-16 must read as no change."""
+    if value is None or math.isnan(value):
+        return "–"
+    return decimals(value, digits) + (f" ({suffix})" if suffix else "")
 
 
 def _text(value: float, digits: int, suffix: str = "", sign: bool = False, unit: str = "") -> str:

@@ -22,14 +22,34 @@ FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s"
                 "epoch_load_s": 6, "epoch_load_share": 4}
 
 
+def decimals(value: float, digits: int) -> str:
+    """``value`` to ``digits`` decimals for people; a nonzero value they would round to zero (an MSE of 1.1e-6 as
+    0.0000) to two significant digits instead."""
+    if value != 0 and abs(value) < 0.5 * 10.0 ** -digits:
+        return f"{value:.2g}"
+    return f"{value:.{digits}f}"
+
+
+def csv_float(value: float, digits: int) -> str:
+    """``value`` to ``digits`` decimals for machines; one below 10^(2 - digits), which those would keep fewer than
+    three significant digits of, to six significant digits instead: ``compare`` reads a small metric's seeds."""
+    if value != 0 and abs(value) < 10.0 ** (2 - digits):
+        return f"{value:.6g}"
+    return f"{value:.{digits}f}"
+
+#: the columns of a metric's values, written to six significant digits where six decimals would keep fewer than three
+METRIC_COLUMNS = ("mean", "std", "val_mean", "val_std")
+
+
 def to_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write with every float formatted explicitly: the bytes depend only on the values."""
     out = frame.copy()
     for column in out.columns:
         if column == "values":
-            out[column] = [";".join(f"{v:.6f}" for v in vs) for vs in out[column]]
+            out[column] = [";".join(csv_float(v, 6) for v in vs) for vs in out[column]]
         elif column in FLOAT_DIGITS:
-            out[column] = [_fixed(v, FLOAT_DIGITS[column]) for v in out[column]]
+            written = csv_float if column in METRIC_COLUMNS else _fixed
+            out[column] = ["" if _missing(v) else written(float(v), FLOAT_DIGITS[column]) for v in out[column]]
         else:
             out[column] = ["" if _missing(v) else str(int(v)) if isinstance(v, (float, np.floating)) and
                            float(v).is_integer() else str(v) for v in out[column]]
@@ -69,8 +89,8 @@ def format_metric(value: float, std: float, unit: str) -> str:
     scale, digits = units.scale(unit), 1 if unit == units.FRACTION else 4
     if _missing(value):
         return "–"
-    text = f"{value * scale:.{digits}f}"
-    return text if _missing(std) else f"{text} ± {std * scale:.{digits}f}"
+    text = decimals(value * scale, digits)
+    return text if _missing(std) else f"{text} ± {decimals(std * scale, digits)}"
 
 
 def format_n(row: Any) -> str:
