@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 import types
 import typing
 from collections import abc
@@ -73,6 +74,16 @@ def defaults(entry: Entry, task_cls: type, dataset: str | None = None) -> dict[s
     return merged
 
 
+def _public_name(cls: type) -> str:
+    """``torch.nn.Module`` for ``torch.nn.modules.module.Module``: the name users write, where the package exports
+    the class, else its defining module's."""
+    package = cls.__module__.split(".")
+    for depth in range(1, len(package) + 1):
+        if getattr(sys.modules.get(".".join(package[:depth])), cls.__qualname__, None) is cls:
+            return f"{'.'.join(package[:depth])}.{cls.__qualname__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def check_entry(entry: Entry, task_cls: type) -> None:
     """The entry's ``defaults`` and each of its ``dataset_defaults`` mappings hold only keys a suite could set,
     of the declared types: they are hashed into run ids, so a misspelt key must not be ignored silently, nor a
@@ -82,7 +93,7 @@ def check_entry(entry: Entry, task_cls: type) -> None:
     base = task_cls.model_base
     if not (isinstance(entry.obj, type) and issubclass(entry.obj, base)):
         raise HparamError("", f"model '{entry.name}' ({defined_in(entry.obj)}) is not a subclass of "
-                              f"{base.__module__}.{base.__qualname__}; expected one: task '{task_cls.name}' builds and "
+                              f"{_public_name(base)}; expected one: task '{task_cls.name}' builds and "
                               "trains its models as such")
     params = constructor_params(entry.obj)
     signature = inspect.signature(entry.obj.__init__).parameters

@@ -318,7 +318,7 @@ def test_a_model_that_is_no_module_is_refused_where_the_suite_names_it(write_sui
         load_suite(write_suite(SUITE % "plain"))
     assert info.value.key == "experiments[0].models[0]"
     assert info.value.message == (f"model 'plain' ({tmp_path / 'mine.py'}:Mine) is not a subclass of "
-                                  "torch.nn.modules.module.Module; expected one: task 'node_classification' builds "
+                                  "torch.nn.Module; expected one: task 'node_classification' builds "
                                   "and trains its models as such")
 
 

@@ -80,7 +80,7 @@ def build_parser(doc: str) -> argparse.ArgumentParser:
 
     prof = sub.add_parser("profile", parents=[common], help="micro-benchmarks: message-passing kernels or feature "
                           "loading, written as records and a leaderboard")
-    kinds = prof.add_subparsers(dest="what", required=True)
+    kinds = prof.add_subparsers(dest="what", required=True, metavar="{kernels,loading}")
     # each profile's own options; the other's are hidden from its help, and given, told where they belong
     options: dict[str, dict[str, dict[str, Any]]] = {
         "kernels": {"--sizes": {"nargs": "+", "metavar": "N:E:F",
