@@ -62,7 +62,7 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
         verdict = r.verdict + ("*" if _starred(r.status, r.tested, r.verdict) else "")
         rows.append({
             **{k: getattr(r, k) for k in KEYS},
-            "A": _mean(r.a_mean * scale, digits, n_text(r.a_n)), "B": _mean(r.b_mean * scale, digits, n_text(r.b_n)),
+            "A": _text(r.a_mean * scale, digits, n_text(r.a_n)), "B": _text(r.b_mean * scale, digits, n_text(r.b_n)),
             "delta": _text(r.delta * scale, digits, sign=True),
             "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{digits}f}, {r.ci_high * scale:+.{digits}f}]",
             "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
@@ -147,17 +147,10 @@ def in_table_units(unit: str, value: float) -> str:
     return _text(value * scale, digits)
 
 
-def _mean(value: float, digits: int, suffix: str) -> str:
-    """A side's mean, a small one to two significant digits (:func:`~gnnbench.leaderboard.write.decimals`);
-    differences keep fixed decimals, where a float's noise of 1e-16 must read as no change."""
-    if value is None or math.isnan(value):
-        return "–"
-    return decimals(value, digits) + (f" ({suffix})" if suffix else "")
-
-
 def _text(value: float, digits: int, suffix: str = "", sign: bool = False, unit: str = "") -> str:
+    """A value (a side's mean: a small one to two significant digits, :func:`~gnnbench.leaderboard.write.decimals`)
+    or, ``sign``, a difference, kept to fixed decimals: a float's noise of 1e-16 must read as no change."""
     if value is None or math.isnan(value):
         return "–"
-    value = round(value, digits) + 0.0  # a difference of 1e-16 is no "-0.00"
-    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+    text = f"{round(value, digits) + 0.0:+.{digits}f}" if sign else decimals(value, digits)  # + 0.0: no "-0.00"
     return f"{text}{unit}" + (f" ({suffix})" if suffix else "")

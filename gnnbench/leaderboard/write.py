@@ -37,6 +37,7 @@ def csv_float(value: float, digits: int) -> str:
         return f"{value:.6g}"
     return f"{value:.{digits}f}"
 
+
 #: the columns of a metric's values, written to six significant digits where six decimals would keep fewer than three
 METRIC_COLUMNS = ("mean", "std", "val_mean", "val_std")
 

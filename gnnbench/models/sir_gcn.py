@@ -145,11 +145,10 @@ class SIRGCN(nn.Module):
         super().__init__()
         h = hidden_channels
         self.benchmark = wrapper == "benchmark"
-        if not self.benchmark:
-            norm, residual, readout_layers, input_dropout = "none", False, 1, 0.0
         self.input = nn.Linear(in_channels, h, bias=self.benchmark)
-        if not self.benchmark:
+        if not self.benchmark:  # nn.Embedding's start on a one-hot input; none of the parts below but the layers
             nn.init.normal_(self.input.weight)
+            norm, residual, readout_layers, input_dropout = "none", False, 1, 0.0
         self.convs = nn.ModuleList(SIRConv(h, h, h, aggr, activation, feat_dropout=feat_dropout)
                                    for _ in range(num_layers))
         self.resids = nn.ModuleList(nn.Linear(h, h) if residual else nn.Identity() for _ in range(num_layers))
