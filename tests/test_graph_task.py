@@ -312,7 +312,8 @@ def test_reference_graph_suites_parse_and_each_model_runs_in_reduced_form():
         assert record["params"] < 100_000
     synthetic = {(s.dataset, s.model) for s in load_suite(root / "synthetic.yaml").specs}
     assert synthetic == {("DictionaryLookup-10", "sir_gcn"), ("DictionaryLookup-10", "gcn"),
-                         ("HeteroEdgeCount-2", "sir_gcn"), ("HeteroEdgeCount-2", "gcn_pool")}
+                         ("HeteroEdgeCount-2", "sir_gcn"), ("HeteroEdgeCount-2", "gcn_pool"),
+                         ("HeteroEdgeCount-4", "sir_gcn"), ("HeteroEdgeCount-6", "sir_gcn")}
 
 
 class Unpooled(torch.nn.Module):
