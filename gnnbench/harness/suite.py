@@ -17,7 +17,8 @@
             hparams: {lr: [0.005, 0.01]}   # a list is a grid axis; write [[a, b]] for a list-valued value
 
 Every experiment key can be set under ``defaults``. Every error names the file, the key path
-(``experiments[0].models[1].hparams.lr``) and what was expected. Only ``yaml.safe_load`` semantics are used.
+(``experiments[0].models[1].hparams.lr``) and what was expected. The YAML is read strictly
+(:mod:`gnnbench.harness.suite_yaml`).
 """
 
 from __future__ import annotations
@@ -28,16 +29,15 @@ import json
 import math
 import re
 import reprlib
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
-
-import yaml
 
 from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean, raised
 from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
+from gnnbench.harness.suite_yaml import read_yaml
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, Registry, defined_in, load_plugin, serves
@@ -59,94 +59,10 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: the longest suite name: a folder name, well within a filesystem's 255 bytes
 MAX_NAME = 100
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
-#: the integers a suite may write unquoted (YAML 1.1 also reads 017 as octal, 0x10, 0b10 and base-60 1:30)
-DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
-
-
 def load_suite(path: str | Path) -> Suite:
     """Parse, validate and expand a suite file; raise :class:`ConfigError` on the first problem."""
     path = Path(path)
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(file, None, f"cannot read suite file ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(file, None, f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r})"
-                          ) from None
-    raw = _parse_yaml(text, file)
-    return _Expander(file, path.parent.resolve()).suite(raw, path)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that rejects a key given twice in one mapping instead of keeping the last. Keys a
-    merge (``<<: *anchor``) brings in may be overridden, as in plain YAML."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
-                continue  # PyYAML's own construct_mapping reports it
-            if key in seen:
-                mark = key_node.start_mark
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}' (line {mark.line + 1})", mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        """A decimal integer; YAML 1.1's other forms are an error, not a silent other number: ``016`` is octal
-        14, ``0x10`` is 16, ``1:30`` is 90 (base 60)."""
-        value = super().construct_yaml_int(node)
-        if not DECIMAL_INT.fullmatch(node.value):
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is not a decimal integer: YAML 1.1 reads it as {value} (octal, "
-                            "hexadecimal, binary or base 60); write the number in decimal without leading zeros, or "
-                            "quote it for text", node.start_mark)
-        return value
-
-    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
-        """A float; YAML 1.1's base-60 form (``1:30.5``, which reads as 90.5) is an error."""
-        value = super().construct_yaml_float(node)
-        if ":" in node.value:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is a base-60 number in YAML 1.1 ({value}); write {value}, or quote it for "
-                            "text", node.start_mark)
-        return value
-
-    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
-        """``true`` or ``false``; YAML 1.1's other spellings are an error: ``yes``, ``no``, ``on`` and ``off`` read
-        as booleans, so ``num_layers: yes`` would fail as "got True" and a scenario named ``off`` as a boolean."""
-        value = super().construct_yaml_bool(node)
-        if node.value.lower() not in ("true", "false"):
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is a boolean in YAML 1.1 ({str(value).lower()}); write "
-                            f"{str(value).lower()}, or quote it for text", node.start_mark)
-        return value
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping)
-_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:bool", _UniqueKeyLoader.construct_yaml_bool)
-_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
-_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _UniqueKeyLoader.construct_yaml_float)
-
-
-def _parse_yaml(text: str, file: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        raise ConfigError(file, None, f"invalid YAML at {where}: {exc.problem}") from None
-    except yaml.reader.ReaderError as exc:  # a control character (a NUL byte): located like the others
-        line, column = text.count("\n", 0, exc.position) + 1, exc.position - text.rfind("\n", 0, exc.position)
-        raise ConfigError(file, None, f"invalid YAML at line {line}, column {column}: character U+{exc.character:04X} "
-                                      "is not allowed; YAML takes printable text only") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(file, None, f"invalid YAML: {exc}") from None
+    return _Expander(str(path), path.parent.resolve()).suite(read_yaml(path), path)
 
 
 class _Expander:
