@@ -539,6 +539,34 @@ def test_markdown_and_csv_outputs(pair, tmp_path):
     assert next(line for line in holm.splitlines() if ",gcn," in line).endswith(",holm,0.01,0.02")
 
 
+def test_a_change_between_tiny_means_is_shown_to_their_decimals_not_as_zero(tmp_path):
+    """The reference SIR-GCN's test MSE of 1.1e-6 against three times it: its means read 1.1e-06 and 3.3e-06, so
+    four fixed decimals would show the change and its interval as +0.0000 and [-0.0000, +0.0000]."""
+    reference = "results/reference/synthetic/leaderboard.csv"
+    frame = pd.read_csv(reference, keep_default_na=False, dtype=str)
+    tiny = (frame["model"] == "sir_gcn") & (frame["metric"] == "mse")
+    values = [3 * float(v) for v in frame.loc[tiny, "values"].item().split(";")]
+    frame.loc[tiny, ["values", "mean"]] = [";".join(f"{v:.6g}" for v in values), f"{np.mean(values):.6g}"]
+    frame.to_csv(tmp_path / "b.csv", index=False)
+    result = compare.compare(reference, tmp_path / "b.csv")
+    (mse,) = [r for r in report.display_rows(result) if (r["model"], r["metric"]) == ("sir_gcn", "mse")]
+    assert (mse["A"], mse["B"], mse["delta"], mse["rel"]) == ("1.1e-06 (3)", "3.3e-06 (3)", "+0.0000022", "+200.00%")
+    assert mse["ci"] == "[-0.0000104, +0.0000148]"
+    assert "| 1.1e-06 (3) | 3.3e-06 (3) | +0.0000022 | [-0.0000104, +0.0000148] |" in report.to_markdown(result)
+
+
+def test_a_float_residue_between_equal_means_still_reads_as_no_change(tmp_path):
+    """compare zeroes a delta within float noise of its means; the tables must not show one its interval or a
+    hand-made table carries either: a residue of 1e-16 between means of 0.8 is shown to the means' decimals."""
+    a = write(tmp_path / "a.csv", [row("gcn", [0.79, 0.80, 0.81], metric="mse", direction="min")])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.78, 0.80, 0.82], metric="mse", direction="min")])
+    result = compare.compare(a, b)
+    result.table[["delta", "ci_low", "ci_high"]] = [[1e-16, -1e-16, 2e-16]]
+    (gcn,) = report.display_rows(result)
+    assert (gcn["A"], gcn["B"], gcn["delta"], gcn["ci"]) == ("0.8000 (3)", "0.8000 (3)", "+0.0000",
+                                                            "[-0.0000, +0.0000]")
+
+
 def test_cli_exit_codes(pair, capsys, tmp_path):
     a, b = map(str, pair)
     assert main(["compare", a, b, "-q"]) == 0  # no gate: a report only

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gnnbench import markdown, units
 from gnnbench.leaderboard.compare import COMPARE_COLUMNS, KEYS, UNDEFINED, VERDICTS, Comparison, n_text
-from gnnbench.leaderboard.write import csv_float, decimals
+from gnnbench.leaderboard.write import csv_float, decimals, shown_decimals
 
 UNTESTED = ("`*`: too few per-seed values (one seed on each side, a hand-made row, a cost, which keeps only its "
             "mean, or a profile's median) or no spread among them (every seed the same value), so no test: the "
@@ -53,18 +53,21 @@ def common_notes(comparison: Comparison) -> list[str]:
 
 def display_rows(comparison: Comparison) -> list[dict[str, str]]:
     """Rows as text for people: fraction metrics in percent, deltas signed, untested verdicts starred, the notes
-    every row shares left to :func:`common_notes`."""
+    every row shares left to :func:`common_notes`. A delta and its interval are shown to the decimals of the finer
+    of the row's means (:func:`~gnnbench.leaderboard.write.shown_decimals`), not to their own: an MSE of 1.1e-6
+    against 3.3e-6 changes by +0.0000022, where a float's noise of 1e-16 between means of 0.8 is +0.0000."""
     common = set(common_notes(comparison))
     asked = "paired" if comparison.paired else "welch"  # a row tested otherwise says so
     rows = []
     for r in comparison.table.itertuples(index=False):
         scale, digits = _scale(r.unit)
+        change = max(shown_decimals(r.a_mean * scale, digits), shown_decimals(r.b_mean * scale, digits))
         verdict = r.verdict + ("*" if _starred(r.status, r.tested, r.verdict) else "")
         rows.append({
             **{k: getattr(r, k) for k in KEYS},
             "A": _text(r.a_mean * scale, digits, n_text(r.a_n)), "B": _text(r.b_mean * scale, digits, n_text(r.b_n)),
-            "delta": _text(r.delta * scale, digits, sign=True),
-            "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{digits}f}, {r.ci_high * scale:+.{digits}f}]",
+            "delta": _text(r.delta * scale, change, sign=True),
+            "ci": "–" if math.isnan(r.ci_low) else f"[{r.ci_low * scale:+.{change}f}, {r.ci_high * scale:+.{change}f}]",
             "rel": _text(r.rel_delta * 100, 2, sign=True, unit="%"),
             "p": p_text(r.p_value) + (f" {r.test}" if r.test != asked and not math.isnan(r.p_value) else ""),
             "verdict": verdict if r.status == "both" else r.status,
@@ -149,7 +152,8 @@ def in_table_units(unit: str, value: float) -> str:
 
 def _text(value: float, digits: int, suffix: str = "", sign: bool = False, unit: str = "") -> str:
     """A value (a side's mean: a small one to two significant digits, :func:`~gnnbench.leaderboard.write.decimals`)
-    or, ``sign``, a difference, kept to fixed decimals: a float's noise of 1e-16 must read as no change."""
+    or, ``sign``, a difference, kept to ``digits`` decimals (its means', :func:`display_rows`): a float's noise of
+    1e-16 must read as no change."""
     if value is None or math.isnan(value):
         return "–"
     text = f"{round(value, digits) + 0.0:+.{digits}f}" if sign else decimals(value, digits)  # + 0.0: no "-0.00"

@@ -25,9 +25,15 @@ FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s"
 def decimals(value: float, digits: int) -> str:
     """``value`` to ``digits`` decimals for people; a nonzero value they would round to zero (an MSE of 1.1e-6 as
     0.0000) to two significant digits instead."""
+    return f"{value:.2g}" if shown_decimals(value, digits) > digits else f"{value:.{digits}f}"
+
+
+def shown_decimals(value: float, digits: int) -> int:
+    """The decimals :func:`decimals` shows ``value`` to: ``digits``, or those of two significant digits of a nonzero
+    value that ``digits`` would round to zero (7 for 1.1e-6). ``compare`` shows a change to its means' decimals."""
     if value != 0 and abs(value) < 0.5 * 10.0 ** -digits:
-        return f"{value:.2g}"
-    return f"{value:.{digits}f}"
+        return 1 - math.floor(math.log10(abs(value)))
+    return digits
 
 
 def csv_float(value: float, digits: int) -> str:
