@@ -32,9 +32,10 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
+from gnnbench.data.checks import check_graph, described_value
 from gnnbench.errors import DataError
-from gnnbench.harness.store import unrecordable
 from gnnbench.options import resolved_options
+from gnnbench.recordable import unrecordable
 from gnnbench.registry import defined_in, register_scenario
 
 LABELLED = ("node_classification", "graph_classification")  # scenarios on training labels
@@ -150,10 +151,8 @@ def _check_info(scenario: Scenario, method: str, info: dict[str, Any]) -> None:
 def _check_readable(scenario: Scenario, method: str, what: str, graph: Data) -> None:
     """``graph`` as the task's data check wants it (float32 features, edges within its nodes): float64 features
     or an edge past the last node would fail inside the model, named at neither the scenario nor its file."""
-    from gnnbench.tasks import data_checks  # not at the top: the tasks import this module
-
     try:
-        data_checks.check_graph(graph)
+        check_graph(graph)
     except DataError as exc:
         raise ValueError(f"{_named(scenario)} {method} returned {what} the task cannot read: {exc}") from None
 
@@ -189,9 +188,7 @@ def _unpacked(scenario: Scenario, method: str, returned: Any, types: tuple[type,
 
 def _described(value: Any) -> str:
     """A returned value as the data checks describe one ("a tensor of dtype int64 and shape [80]")."""
-    from gnnbench.tasks import data_checks  # not at the top: the tasks import this module
-
-    return data_checks.described_value(value)
+    return described_value(value)
 
 
 class LabelScenario(Scenario):

@@ -22,8 +22,9 @@ from gnnbench.harness.allocator import keep_freed_memory
 from gnnbench.harness.env import environment, git_commit, plugin_sources
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.spec import RunSpec
-from gnnbench.harness.store import SCHEMA, has_metric, unrecordable, utc_now
+from gnnbench.harness.store import SCHEMA, has_metric, utc_now
 from gnnbench.kernels import scatter_provider
+from gnnbench.recordable import unrecordable
 from gnnbench.registry import DATASETS, MODELS, TASKS, defined_in, load_plugin
 from gnnbench.tasks.base import Budget, RunContext, Task
 

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.files import replaced
+from gnnbench.recordable import encode
 from gnnbench.units import UNITS
 
 #: The record layout this gnnbench writes and reads; a record of a higher one was made by a newer gnnbench.
@@ -296,36 +297,6 @@ class RecordWriter:
             os.fsync(self._fd)
         except OSError as exc:  # a full disk: named by the file (the write's own error names none)
             raise type(exc)(exc.errno, exc.strerror, str(self.path)) from None
-
-
-def encode(record: dict[str, Any]) -> bytes:
-    """A record as its line of runs.jsonl; the runner checks a result with this too, so what it passes the
-    store can write."""
-    return (json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode()
-
-
-def unrecordable(value: dict[str, Any]) -> str | None:
-    """Why ``value`` cannot be written as JSON, and where in it (None when it can): a tensor or NumPy scalar
-    left in a result or a scenario's record of what it changed is named by its path, before the store meets it."""
-    try:
-        encode(value)
-    except (TypeError, ValueError) as exc:
-        return f"{exc}{_at(value)}"
-    return None
-
-
-def _at(value: Any, path: str = "") -> str:
-    """`` at metrics.test.accuracy`` where the first value JSON cannot record lies in ``value``; empty if none
-    is found (a reference cycle, refused as a whole)."""
-    if isinstance(value, dict):
-        return next((found for k, v in value.items() if (found := _at(v, f"{path}.{k}" if path else str(k)))), "")
-    if isinstance(value, (list, tuple)):
-        return next((found for i, v in enumerate(value) if (found := _at(v, f"{path}[{i}]"))), "")
-    try:
-        encode({"value": value})
-    except (TypeError, ValueError):
-        return f" at {path} ({type(value).__module__}.{type(value).__qualname__})"
-    return ""
 
 
 def record_problem(value: Any) -> str | None:

@@ -42,13 +42,13 @@ from torch_geometric.data import Batch, Dataset
 from torch_geometric.loader import DataLoader
 
 from gnnbench import hparams as hp
+from gnnbench.data.checks import check_graph_set, check_split_idx
 from gnnbench.data.collection import GraphCollection
 from gnnbench.data.scenarios import Scenario, perturbed_graphs
 from gnnbench.errors import DataError, SeedError
 from gnnbench.options import added_option
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, check_output, train_epochs
-from gnnbench.tasks.data_checks import check_graph_set, check_split_idx
 from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams, unread_schedule
 from gnnbench.tasks.splits import holdout, stratified_folds
@@ -195,7 +195,7 @@ class GraphTask(Task):
         return unread_schedule(hparams)
 
     def check_data(self, data: Dataset) -> None:
-        """A dataset of graphs with features and targets (:func:`~gnnbench.tasks.data_checks.check_graph_set`);
+        """A dataset of graphs with features and targets (:func:`~gnnbench.data.checks.check_graph_set`);
         ``split: cv`` no more folds than graphs; ``split: dataset`` the dataset's own train/val/test graphs
         (``split_idx``)."""
         check_graph_set(data)

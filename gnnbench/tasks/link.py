@@ -29,9 +29,9 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import RandomLinkSplit
 
 from gnnbench import hparams as hp
+from gnnbench.data.checks import check_graph
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output
-from gnnbench.tasks.data_checks import check_graph
 from gnnbench.tasks.metrics import average_precision, hits_at_k, roc_auc
 from gnnbench.units import FRACTION
 
@@ -85,7 +85,7 @@ class LinkPrediction(Task):
         return {"out_channels": options.embedding_channels}
 
     def check_data(self, data: Data) -> None:
-        """One graph with node features (:func:`~gnnbench.tasks.data_checks.check_graph`): its edges are split."""
+        """One graph with node features (:func:`~gnnbench.data.checks.check_graph`): its edges are split."""
         check_graph(data)
 
     def run(self, entry: Entry, data: Data, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:

@@ -19,13 +19,13 @@ from torch_geometric.data import Data
 
 from gnnbench import hparams as hp
 from gnnbench.data import scenarios
+from gnnbench.data.checks import check_classes, check_graph, described_value
 from gnnbench.errors import DataError
 from gnnbench.kernels import CONCRETE, candidates, model_kernels
 from gnnbench.kernels.adjacency import graph_of, with_graph
 from gnnbench.kernels.auto import use_kernel
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output
-from gnnbench.tasks.data_checks import check_classes, check_graph, described_value
 from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.splits import check_fractions, stratified_masks
 from gnnbench.units import FRACTION
@@ -98,7 +98,7 @@ class NodeClassification(Task):
         return result
 
     def check_data(self, data: Data) -> None:
-        """One graph with features and a class id per node (:mod:`~gnnbench.tasks.data_checks`); ``split:
+        """One graph with features and a class id per node (:mod:`~gnnbench.data.checks`); ``split:
         public`` needs the dataset's own masks (:meth:`check_masks`)."""
         check_graph(data)
         check_classes(data.y, data.num_nodes, "node")

@@ -47,10 +47,10 @@ from torch import Tensor, nn
 from torch_geometric.data import TemporalData
 
 from gnnbench import hparams as hp
+from gnnbench.data.checks import check_stream
 from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
 from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
-from gnnbench.tasks.data_checks import check_stream
 from gnnbench.tasks.metrics import average_precision, mrr, roc_auc
 from gnnbench.units import FRACTION
 
@@ -203,7 +203,7 @@ class TemporalLinkPrediction(Task):
         return f"{self.name}({self.options.setting},{self.options.negatives})"
 
     def check_data(self, data: TemporalData) -> None:
-        """An event stream sorted by time (:func:`~gnnbench.tasks.data_checks.check_stream`): it is split by time,
+        """An event stream sorted by time (:func:`~gnnbench.data.checks.check_stream`): it is split by time,
         into events to train on and events to score in each split (:meth:`partition`)."""
         check_stream(data)
         self.partition(data)
