@@ -74,6 +74,16 @@ def defaults(entry: Entry, task_cls: type, dataset: str | None = None) -> dict[s
     return merged
 
 
+def check_unread(unread: Mapping[str, tuple[str, str]], hparams: Mapping[str, Any], default: Mapping[str, Any]
+                 ) -> None:
+    """Refuse the first key of ``unread`` (key -> (who leaves it unread, why)) that ``hparams`` sets away from
+    ``default``, what the run resolves when nothing sets it: at it, the key makes no other run; away from it, it
+    would make another run id for the same runs, which the leaderboard could name as the selected setting."""
+    if key := next((k for k in unread if k in hparams and hparams[k] != default.get(k)), None):
+        reader, why = unread[key]
+        raise HparamError(key, f"{reader} does not read '{key}' here: {why}; remove it")
+
+
 def _public_name(cls: type) -> str:
     """``torch.nn.Module`` for ``torch.nn.modules.module.Module``: the name users write, where the package exports
     the class, else its defining module's."""

@@ -49,6 +49,11 @@ class BenchTable:
     dataset: str
     entries: dict[int, dict[str, float]]
 
+    @property
+    def name(self) -> str:
+        """The dataset name it is registered under (``nasbench-cora``), which per-dataset defaults are keyed by."""
+        return f"nasbench-{self.dataset}"
+
     def validation(self, key: int) -> float:
         """The validation accuracy of entry ``key``, rounded to 9 digits: the tables store equal fractions with
         different float noise (Cora's two best, 1229 of 1500 nodes each, differ in the 16th digit), and a search

@@ -339,10 +339,7 @@ class _Expander:
                     if model_unread is not None:
                         unread |= {k: (f"model '{model}'", why) for k, why in _model_hook(model_unread, built).items()}
                     if unread := {k: reader for k, reader in unread.items() if k in chosen}:
-                        default = hp.defaults(entry, task_cls, dataset)  # at it, a setting makes no other run
-                        if key := next((k for k in unread if k in built and built[k] != default.get(k)), None):
-                            reader, why = unread[key]
-                            raise hp.HparamError(key, f"{reader} does not read '{key}' here: {why}; remove it")
+                        hp.check_unread(unread, built, hp.defaults(entry, task_cls, dataset))
                     if check_model is not None:
                         _model_hook(check_model, built, device)
                 except hp.HparamError as exc:

@@ -123,8 +123,11 @@ class ArchitectureSearch(Task):
     def unread_hparams(cls, hparams: Mapping[str, Any], dataset: Entry) -> dict[str, str]:
         """On a table, the children's training keys: a suite setting one away from the run's default (the search
         algorithm's registered one, else the task's) would make another run id for the same looked-up runs."""
-        if not dataset.meta.get("tabular"):
-            return {}
+        return cls.table_unread(hparams) if dataset.meta.get("tabular") else {}
+
+    @classmethod
+    def table_unread(cls, hparams: Mapping[str, Any]) -> dict[str, str]:
+        """The children's training keys ``hparams`` holds, which a table leaves unread (key -> why)."""
         return dict.fromkeys((k for k in cls.train_hparams if k in hparams), "it sets the children's training, and "
                              "a NAS-Bench-Graph table's children are looked up, not trained")
 
@@ -144,8 +147,10 @@ class ArchitectureSearch(Task):
         algorithm_kwargs, train_kwargs = hp.split(entry.obj, hparams)
         algorithm: SearchAlgorithm = entry.obj(**algorithm_kwargs)
         generator = torch.Generator().manual_seed(ctx.seed)
-        if isinstance(data, BenchTable):
+        if isinstance(data, BenchTable):  # a run made outside a suite meets the suite's checks
             check_tabular(self.options, hparams)
+            unread = {k: (f"task '{self.name}'", why) for k, why in self.table_unread(hparams).items()}
+            hp.check_unread(unread, hparams, hp.defaults(entry, type(self), data.name))
             return self.tabular(algorithm, data, generator)
         return self.trained(algorithm, data, train_kwargs, budget, ctx, generator)
 
