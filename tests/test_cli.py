@@ -210,6 +210,43 @@ def test_only_runs_the_named_experiment_into_the_same_records(write_suite, capsy
         "did you mean 'second'?")
 
 
+def test_the_incomplete_note_names_the_suite_file_from_the_current_directory(capsys, tmp_path, monkeypatch):
+    """A run notes the suite file as it was given, relative to where it ran; the note on stderr names it so that
+    its command works from wherever the leaderboard is built, while expected.json and the page keep it as noted
+    (they read the same on any machine)."""
+    project = tmp_path / "project"
+    (project / "configs").mkdir(parents=True)
+    (project / "configs" / "parts.yaml").write_text("""\
+name: parts
+defaults: {seeds: 1, epochs: 2}
+experiments:
+  - {name: first, task: node_classification, datasets: [Cora], models: [mlp]}
+  - {name: second, task: node_classification, datasets: [Cora], models: [gcn]}
+""")
+    folder = project / "results" / "parts"
+    monkeypatch.chdir(project)
+    assert main(["run", "configs/parts.yaml", "--only", "first", "-q"]) == 0
+    noted = (folder / "expected.json").read_bytes()
+    assert json.loads(noted)["file"] == "configs/parts.yaml"
+    capsys.readouterr()
+    for here, given, hint in (
+            (project, "results/parts", "`gnnbench run configs/parts.yaml` runs the rest"),
+            (tmp_path, "project/results/parts",
+             "`gnnbench run project/configs/parts.yaml --results project/results` runs the rest"),
+            (folder.parent, "parts", f"`gnnbench run {project / 'configs' / 'parts.yaml'} --results .` runs the rest")):
+        monkeypatch.chdir(here)
+        assert main(["leaderboard", given]) == 0
+        assert hint in capsys.readouterr().err
+        assert main(["compare", given, given, "-q"]) == 0
+        assert hint in capsys.readouterr().err
+        page = (folder / "leaderboard.md").read_text()
+        assert "runs of suite parts (configs/parts.yaml) are recorded" in page  # as noted, wherever built
+        assert (folder / "expected.json").read_bytes() == noted
+    monkeypatch.chdir(tmp_path)  # the note's command, from there, runs the rest
+    assert main(["run", "project/configs/parts.yaml", "--results", "project/results", "-q"]) == 0
+    assert "Incomplete" not in (folder / "leaderboard.md").read_text()
+
+
 def test_records_of_an_older_default_are_named_by_run_and_set_aside_by_prune(write_suite, capsys, tmp_path):
     old = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     results, folder = tmp_path / "r", tmp_path / "r" / "cli"

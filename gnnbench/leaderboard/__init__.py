@@ -37,7 +37,8 @@ class Leaderboard:
     csv: Path
     markdown: Path
     html: Path | None = None
-    #: :func:`suite_notice`: what the tables are not (incomplete, or counting records of no run of the suite)
+    #: :func:`suite_notice`: what the tables are not (incomplete, or counting records of no run of the suite), as
+    #: a terminal shows it (the suite file named from the current directory; the pages name it as the run did)
     notice: str = ""
     #: every file written, in the order written
     written: tuple[Path, ...] = ()
@@ -97,34 +98,54 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
         write_text(page, to_html(board, grid, depth, records, name, out, notes, notice))
         written.append(page)
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
-                       markdown=out / "leaderboard.md", html=page if page.exists() else None, notice=notice,
-                       written=tuple(written))
+                       markdown=out / "leaderboard.md", html=page if page.exists() else None,
+                       notice=suite_notice(out, latest, from_here=True), written=tuple(written))
 
 
-def suite_notice(directory: Path, latest: dict[str, dict]) -> str:
+def suite_notice(directory: Path, latest: dict[str, dict], from_here: bool = False) -> str:
     """What the tables of ``directory`` are not, atop them: the runs of the suite last run there that have no
     record (``Incomplete: 1 of the 4 runs of suite tiny (tiny.yaml) are recorded; ...``: a table of the runs so
     far must not read as the suite's result), and the records that are no run of it (made under other defaults or
     an earlier version of the file: their configurations compete in the tables until ``prune`` sets them
-    aside). Empty where the store notes no suite (:meth:`RunStore.expect`) or nothing is amiss."""
+    aside). Empty where the store notes no suite (:meth:`RunStore.expect`) or nothing is amiss. The suite file is
+    named as the run named it, as the pages keep it (the same on every machine), or, ``from_here``, for a
+    terminal, as :func:`_from_here` finds it."""
     expected = RunStore(directory).expected()
     if expected is None:
         return ""
-    ids, suite = set(expected["run_ids"]), f"suite {expected['suite']} ({expected['file']})"
+    file = _from_here(directory, expected["file"]) if from_here else expected["file"]
+    ids, suite = set(expected["run_ids"]), f"suite {expected['suite']} ({file})"
     root = "" if directory.parent == Path("results") else f" --results {directory.parent}"
     parts = []
     recorded = len(ids & latest.keys())
     if recorded < len(ids):  # the whole suite file's runs, which an earlier --only left out too
         smoke = " --smoke EPOCHS" if expected["suite"].endswith(SMOKE_SUFFIX) else ""
         parts.append(f"Incomplete: {recorded} of the {len(ids)} runs of {suite} are recorded; the tables show "
-                     f"those. `gnnbench run {expected['file']}{smoke}{root}` runs the rest"
+                     f"those. `gnnbench run {file}{smoke}{root}` runs the rest"
                      + (", with the EPOCHS of that smoke check." if smoke else "."))
     if others := len(latest.keys() - ids):
         parts.append(f"{others} record{'s' * (others > 1)} here {'are' if others > 1 else 'is'} no run of {suite} as "
                      "last run (made under other defaults or an earlier version of the file); the tables count "
-                     f"{'them' if others > 1 else 'it'} until `gnnbench prune {expected['file']}{root}` sets "
+                     f"{'them' if others > 1 else 'it'} until `gnnbench prune {file}{root}` sets "
                      f"{'them' if others > 1 else 'it'} aside.")
     return " ".join(parts)
+
+
+def _from_here(directory: Path, file: str) -> str:
+    """The suite file ``file`` as a command run in the current directory takes it. The run noted the path it was
+    given, relative to where it ran: by default the folder holding ``results/``, so the nearest folder at or
+    above ``directory`` that holds ``file`` is taken for it. Named relative to the current directory where it lies
+    below it, else absolute; as noted where it is found nowhere (moved, or results written elsewhere with
+    ``--results``)."""
+    path = Path(file)
+    if not path.is_absolute():
+        here = directory.resolve()
+        found = next((folder / path for folder in (here, *here.parents) if (folder / path).is_file()), None)
+        if found is None:
+            return file
+        path = found.resolve()  # a noted ../ made plain
+    cwd = Path.cwd()
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
 
 
 def clear(directory: str | Path) -> None:
