@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -553,6 +554,11 @@ def test_a_change_between_tiny_means_is_shown_to_their_decimals_not_as_zero(tmp_
     assert (mse["A"], mse["B"], mse["delta"], mse["rel"]) == ("1.1e-06 (3)", "3.3e-06 (3)", "+0.0000022", "+200.00%")
     assert mse["ci"] == "[-0.0000104, +0.0000148]"
     assert "| 1.1e-06 (3) | 3.3e-06 (3) | +0.0000022 | [-0.0000104, +0.0000148] |" in report.to_markdown(result)
+    csv = pd.read_csv(io.StringIO(report.to_csv(result)))  # as the CSV's means: six significant digits, not 0.000002
+    changes = ["delta", "ci_low", "ci_high"]
+    tiny_rows = [frame.loc[(frame["model"] == "sir_gcn") & (frame["metric"] == "mse"), changes] for frame in
+                 (csv, result.table)]
+    assert tiny_rows[0].to_numpy() == pytest.approx(tiny_rows[1].to_numpy(), rel=1e-5)
 
 
 def test_a_float_residue_between_equal_means_still_reads_as_no_change(tmp_path):

@@ -102,14 +102,16 @@ def to_markdown(comparison: Comparison) -> str:
 
 
 def to_csv(comparison: Comparison, path: Path | None = None) -> str:
-    """The comparison as CSV with fixed float digits (``COMPARE_COLUMNS``, then what its p-values and verdicts
-    were computed with: ``p_adjustment``, ``alpha``, ``min_effect``); written to ``path`` when given."""
+    """The comparison as CSV: ``COMPARE_COLUMNS`` (means, deltas and intervals as a leaderboard's values,
+    :func:`~gnnbench.leaderboard.write.csv_float`; ``rel_delta`` to six decimals; p-values to six significant
+    digits), then what its p-values and verdicts were computed with: ``p_adjustment``, ``alpha``, ``min_effect``.
+    Written to ``path`` when given."""
     out = comparison.table[COMPARE_COLUMNS].assign(p_adjustment="holm" if comparison.corrected else "none",
                                                    alpha=f"{comparison.alpha:g}",
                                                    min_effect=comparison.effect)
     for column in ("a_mean", "b_mean", "delta", "ci_low", "ci_high", "rel_delta", "p_value"):
         out[column] = ["" if math.isnan(v) else f"{v:.6g}" if column == "p_value"
-                       else csv_float(v, 6) if column in ("a_mean", "b_mean") else f"{v:.6f}"
+                       else f"{v:.6f}" if column == "rel_delta" else csv_float(v, 6)
                        for v in out[column].astype(float)]
     for column in ("a_n", "b_n"):
         out[column] = [n_text(v) for v in out[column]]
