@@ -8,7 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from gnnbench import hparams as hp
 from gnnbench.models.baselines import GAT, GCN, GIN, MLP, GraphSAGE
+from gnnbench.models.forwardgnn.bp import BackpropGNN
 
 EDGES = [(0, 1), (1, 2), (2, 3), (3, 0), (0, 4)]
 
@@ -80,3 +82,23 @@ def test_gat_concatenates_hidden_heads_averages_output_heads_and_drops_attention
     expected = layer(model.layers[1], F.elu(layer(model.layers[0], x, True)), False)
     torch.testing.assert_close(model(x, edge_index), expected)
     assert [conv.dropout for conv in model.layers] == [0.6, 0.6]  # on the attention coefficients, as the paper
+
+
+@pytest.mark.parametrize(("cls", "unread"), [(GCN, {"hidden_channels"}), (GraphSAGE, {"hidden_channels"}),
+                                             (MLP, {"hidden_channels"}), (GAT, {"hidden_channels", "heads"}),
+                                             (GIN, set()), (BackpropGNN, {"hidden_channels"})])
+def test_a_one_layer_stack_declares_unread_the_widths_its_forward_ignores(graph, cls, unread):
+    """One layer maps the features straight to the outputs: a width that changes neither the parameters nor the
+    output there is declared unread (a suite setting it is refused: another run id for the same run), and one
+    that does (GIN's one layer is an MLP with a hidden layer) is not."""
+    x, edge_index, _ = graph
+
+    def output(**widths: int) -> torch.Tensor:
+        torch.manual_seed(0)
+        return cls(3, 2, num_layers=1, **widths).eval()(x, edge_index)
+
+    ignored = {k for k, v in {"hidden_channels": 4, "heads": 3}.items()
+               if k in hp.constructor_params(cls) and torch.equal(output(**{k: v}), output())}
+    assert ignored == unread
+    assert set(cls.unread_hparams(hp.as_built(cls, {"num_layers": 1}))) == unread
+    assert cls.unread_hparams(hp.as_built(cls, {"num_layers": 2})) == {}

@@ -8,7 +8,8 @@ registry entry. Where a paper did not target Planetoid, the choice is stated in 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +38,16 @@ class LayerStack(nn.Module):
     """``x -> dropout -> layer -> act`` for every layer, without ``act`` after the last one."""
 
     uses_graph = True
+    #: the constructor arguments only a hidden layer reads: a stack of one layer leaves them unread
+    hidden_only: tuple[str, ...] = ("hidden_channels",)
+
+    @classmethod
+    def unread_hparams(cls, hparams: Mapping[str, Any]) -> dict[str, str]:
+        """A hidden layer's settings in a stack of one layer: each another run id for the same runs."""
+        if hparams.get("num_layers") != 1:  # SGC has no num_layers: it reads all it takes
+            return {}
+        return dict.fromkeys(cls.hidden_only, "num_layers is 1 (one layer from the features to the outputs, no "
+                                              "hidden layer)")
 
     def __init__(self, layers: Sequence[nn.Module], dropout: float, act: Callable[[Tensor], Tensor]) -> None:
         super().__init__()
@@ -86,6 +97,8 @@ class GAT(LayerStack):
     on the attention coefficients.
     """
 
+    hidden_only = ("hidden_channels", "heads")
+
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 8, heads: int = 8,
                  out_heads: int = 1, num_layers: int = 2, dropout: float = 0.6) -> None:
         layers: list[nn.Module] = []
@@ -121,6 +134,8 @@ class GIN(LayerStack):
 
     Two-layer MLPs per layer; ``train_eps=False`` is the paper's GIN-0. Node-level default: 2 layers of 64.
     """
+
+    hidden_only = ()  # every layer's MLP has a hidden layer ``hidden_channels`` wide, a single layer's too
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 64, num_layers: int = 2,
                  dropout: float = 0.5, train_eps: bool = False) -> None:
