@@ -620,16 +620,16 @@ def test_the_smallest_worker_count_and_retry_count_are_kept(write_suite):
         assert load_suite(path).executor == kept
 
 
-def test_a_gat_width_no_layer_is_built_with_is_not_refused(write_suite):
-    """At one layer the link models build no hidden layer: its width does not matter, and each model builds at
-    the width the suite accepted (the backprop model refuses a width it leaves unread instead)."""
+@pytest.mark.parametrize("model", ["forwardgnn_sf_link", "forwardgnn_ff_link", "forwardgnn_top2input_link"])
+def test_a_one_layer_link_model_refuses_a_width_and_builds_without_checking_it(write_suite, model):
+    """At one layer the link models build no hidden layer (the one layer is as wide as the task's embedding): a
+    suite's width would be another run id for the same runs, and a GAT width no layer has is not checked."""
     from gnnbench.registry import MODELS
 
-    suite = load_suite(write_suite(
-        "name: s\nexperiments: [{task: link_prediction, datasets: [Cora], models: ["
-        "{name: forwardgnn_sf_link, hparams: {backbone: gat, num_layers: 1, hidden_channels: 130}}, "
-        "{name: forwardgnn_top2input_link, hparams: {backbone: gat, num_layers: 1, hidden_channels: 130}}]}]\n"))
-    for spec in suite.specs:
-        model_cls = MODELS.get(spec.model).obj
-        model_cls(in_channels=10, out_channels=128, **{k: spec.hparams[k] for k in ("backbone", "num_layers",
-                                                                                     "hidden_channels")})
+    text = ("name: s\nexperiments: [{task: link_prediction, datasets: [Cora], models: ["
+            f"{{name: {model}, hparams: {{backbone: gat, num_layers: 1%s}}}}]}}]\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(text % ", hidden_channels: 130"))
+    assert info.value.key == "experiments[0].models[0].hparams.hidden_channels"
+    assert "does not read 'hidden_channels' here: num_layers is 1" in info.value.message
+    MODELS.get(model).obj(in_channels=10, out_channels=128, backbone="gat", num_layers=1, hidden_channels=130)

@@ -39,6 +39,14 @@ def check_link_backbone(hparams: Mapping[str, Any], device: str = "cpu") -> None
                      + ["out_channels"] * ("out_channels" in hparams))
 
 
+def unread_link_width(hparams: Mapping[str, Any]) -> dict[str, str]:
+    """``unread_hparams`` of the link models: at one layer their only layer is the output, as wide as the task's
+    embedding, so a ``hidden_channels`` would be another run id for the same runs."""
+    if hparams["num_layers"] != 1:
+        return {}
+    return {"hidden_channels": "num_layers is 1 (one layer from the features to the embedding, no hidden layer)"}
+
+
 def make_conv(backbone: Backbone, in_channels: int, out_channels: int) -> nn.Module:
     """PyG ``GCNConv`` (self-loops, symmetric normalisation), ``SAGEConv`` (mean) or ``GATConv`` (4 heads)."""
     if backbone == "gcn":

@@ -8,7 +8,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from gnnbench.models.forwardgnn.greedy import GreedyForward
-from gnnbench.models.forwardgnn.layers import Backbone, check_link_backbone, forward_layers
+from gnnbench.models.forwardgnn.layers import Backbone, check_link_backbone, forward_layers, unread_link_width
 from gnnbench.tasks.base import Task
 
 
@@ -26,6 +26,7 @@ class LinkSingleForward(GreedyForward):
     """
 
     check_hparams = staticmethod(check_link_backbone)
+    unread_hparams = staticmethod(unread_link_width)
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
                  backbone: Backbone = "gcn") -> None:

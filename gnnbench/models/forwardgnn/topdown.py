@@ -23,6 +23,7 @@ from gnnbench.models.forwardgnn.layers import (
     check_link_backbone,
     forward_layers,
     l2_rows,
+    unread_link_width,
 )
 from gnnbench.models.forwardgnn.link import dot
 from gnnbench.models.forwardgnn.sf import ClassNodes
@@ -288,6 +289,11 @@ class LinkTopToInput(TopToInput):
     def check_hparams(hparams: Mapping[str, Any], device: str = "cpu") -> None:
         check_link_backbone(hparams)
         check_test_time_steps(hparams)
+
+    @staticmethod
+    def unread_hparams(hparams: Mapping[str, Any]) -> dict[str, str]:
+        """Top-to-Input's, and at one layer the width of a hidden layer it does not have."""
+        return TopToInput.unread_hparams(hparams) | unread_link_width(hparams)
 
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int = 128, num_layers: int = 2,
                  backbone: Backbone = "gcn", alternating: bool = True, test_time_steps: int = 10) -> None:
