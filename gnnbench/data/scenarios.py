@@ -92,7 +92,7 @@ def perturbed(scenario: Scenario, data: Data, seed: int) -> tuple[Data, dict[str
     _check_info(scenario, "apply", info)
     for key in ("y", "val_mask", "test_mask"):  # compared below; the task reads them after
         if not isinstance(value := getattr(out, key, None), Tensor):
-            raise _misreturned(scenario, "apply", f"a {key} that is {_described(value)}",
+            raise _misreturned(scenario, "apply", f"a {key} that is {described_value(value)}",
                                f"the {key} of the data it was given")
     _check_readable(scenario, "apply", "data", out)
     judged = data.val_mask | data.test_mask
@@ -102,7 +102,7 @@ def perturbed(scenario: Scenario, data: Data, seed: int) -> tuple[Data, dict[str
                          "perturbs the training data only")
     train = getattr(out, "train_mask", None)
     if not (isinstance(train, Tensor) and train.dtype == torch.bool and train.shape == data.train_mask.shape):
-        raise _misreturned(scenario, "apply", f"a train_mask that is {_described(train)}",
+        raise _misreturned(scenario, "apply", f"a train_mask that is {described_value(train)}",
                            f"a boolean tensor of one entry per node ({data.num_nodes})")
     if peeked := int((train & judged).sum()):  # trained on the nodes it is then scored on
         raise ValueError(f"{_named(scenario)} put {peeked} validation or test nodes in train_mask; a scenario may "
@@ -186,11 +186,6 @@ def _unpacked(scenario: Scenario, method: str, returned: Any, types: tuple[type,
     return returned
 
 
-def _described(value: Any) -> str:
-    """A returned value as the data checks describe one ("a tensor of dtype int64 and shape [80]")."""
-    return described_value(value)
-
-
 class LabelScenario(Scenario):
     """A scenario on the training labels: it relabels and/or keeps a subset of the training items (nodes or
     graphs) through one rule, :meth:`perturb`."""
@@ -207,11 +202,11 @@ class LabelScenario(Scenario):
                                        (Tensor, Tensor, dict), "(labels, kept indices, info)")
         _check_info(self, "perturb", info)
         if labels.shape != y.shape or labels.dtype != torch.long:
-            raise _misreturned(self, "perturb", f"labels that are {_described(labels)}",
+            raise _misreturned(self, "perturb", f"labels that are {described_value(labels)}",
                                f"int64 labels of the shape of y, {list(y.shape)}")
         items = f"an int64 vector of indices of the {y.numel()} items (0..{y.numel() - 1})"
         if kept.dim() != 1 or kept.dtype != torch.long:
-            raise _misreturned(self, "perturb", f"kept indices that are {_described(kept)}", items)
+            raise _misreturned(self, "perturb", f"kept indices that are {described_value(kept)}", items)
         if kept.numel() and not 0 <= int(kept.min()) <= int(kept.max()) < y.numel():
             raise _misreturned(self, "perturb", f"kept indices {int(kept.min())}..{int(kept.max())}", items)
         _check_classes(self, "perturb", labels[kept], classes)
