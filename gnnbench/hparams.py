@@ -74,12 +74,19 @@ def defaults(entry: Entry, task_cls: type, dataset: str | None = None) -> dict[s
     return merged
 
 
+def set_away(keys: abc.Iterable[str], hparams: Mapping[str, Any], default: Mapping[str, Any]) -> list[str]:
+    """Those of ``keys`` that ``hparams`` sets away from ``default``, what the run resolves when nothing sets them:
+    at it, an unread key makes no other run; away from it, another run id for the same runs."""
+    return [k for k in keys if k in hparams and hparams[k] != default.get(k)]
+
+
 def check_unread(unread: Mapping[str, tuple[str, str]], hparams: Mapping[str, Any], default: Mapping[str, Any]
                  ) -> None:
     """Refuse the first key of ``unread`` (key -> (who leaves it unread, why)) that ``hparams`` sets away from
-    ``default``, what the run resolves when nothing sets it: at it, the key makes no other run; away from it, it
-    would make another run id for the same runs, which the leaderboard could name as the selected setting."""
-    if key := next((k for k in unread if k in hparams and hparams[k] != default.get(k)), None):
+    ``default`` (:func:`set_away`): it would make another run id for the same runs, which the leaderboard could
+    name as the selected setting."""
+    if away := set_away(unread, hparams, default):
+        key = away[0]
         reader, why = unread[key]
         raise HparamError(key, f"{reader} does not read '{key}' here: {why}; remove it")
 

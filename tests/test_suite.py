@@ -90,18 +90,89 @@ def test_seed_list_task_mapping_and_list_valued_hparam(write_suite):
     assert suite.executor == {"type": "process", "workers": 2}
 
 
-def test_a_schedule_setting_at_its_default_may_ride_along_a_grid_that_turns_the_schedule_off(write_suite):
-    """``lr_factor`` at its default adds no run id where no schedule reads it: a grid over ``lr_patience`` that
-    includes 0 stays one model entry (another value of ``lr_factor`` there is refused)."""
+def test_a_schedule_setting_rides_along_a_grid_that_turns_the_schedule_off_at_its_default(write_suite):
+    """``lr_factor`` (which the graph task leaves unread without a schedule) set beside a grid over
+    ``lr_patience`` that includes 0: the point without a schedule runs at the default factor, the run unset
+    ``lr_factor`` makes; where no point has a schedule it is refused."""
     text = """\
         name: s
         experiments: [{task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool,
-                       hparams: {lr_patience: [0, 10], lr_factor: %s}}]}]
+                       hparams: %s}]}]
         """
-    suite = load_suite(write_suite(text % "0.5"))
-    assert len({s.config for s in suite.specs}) == 2
-    with pytest.raises(ConfigError, match="does not read 'lr_factor' here"):
-        load_suite(write_suite(text % "0.3"))
+    off, on = load_suite(write_suite(text % "{lr_patience: [0, 10], lr_factor: 0.3}")).specs
+    (unset,) = load_suite(write_suite(text % "{}", "unset.yaml")).specs
+    assert (off.run_id, off.config, off.hparams["lr_factor"]) == (unset.run_id, "default", 0.5)
+    assert on.config == "lr_factor=0.3,lr_patience=10"
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(text % "{lr_patience: 0, lr_factor: 0.3}", "none.yaml"))
+    assert info.value.key == "experiments[0].models[0].hparams.lr_factor"
+    assert info.value.message == ("model 'gin_pool' with lr_factor=0.3 cannot run on dataset 'MUTAG': task "
+                                  "'graph_classification' does not read 'lr_factor' here: no schedule reads it "
+                                  "(lr_patience and lr_step are 0; set one of them); remove it")
+
+
+GRID = "name: s\nexperiments: [{task: node_classification, datasets: %s, models: [{name: %s, hparams: %s}]}]\n"
+
+
+def test_a_width_beside_a_depth_grid_from_one_layer_runs_the_one_layer_point_at_the_default_width(write_suite):
+    """The one-layer point of a grid over ``num_layers`` leaves the width unread: it runs at the default width,
+    the one run it makes whatever the width (one spec, no duplicate-run error), with the run id and label of a
+    suite setting ``num_layers: 1`` alone; the width grid runs at two layers."""
+    (alone,) = load_suite(write_suite(GRID % ("[Cora]", "gcn", "{num_layers: 1}"), "alone.yaml")).specs
+    specs = load_suite(write_suite(GRID % ("[Cora]", "gcn", "{num_layers: [1, 2], hidden_channels: [64, 128]}"))
+                       ).specs
+    assert [(s.hparams["num_layers"], s.hparams["hidden_channels"], s.config) for s in specs] == [
+        (1, alone.hparams["hidden_channels"], "num_layers=1"), (2, 64, "hidden_channels=64"),
+        (2, 128, "hidden_channels=128")]
+    assert specs[0] == alone and specs[0].run_id == alone.run_id
+    one, two = load_suite(write_suite(GRID % ("[Cora]", "gcn", "{num_layers: [1, 2], hidden_channels: 128}"),
+                                      "scalar.yaml")).specs
+    assert (one.run_id, two.config) == (alone.run_id, "hidden_channels=128")
+    # GAT's width and heads at once: its four one-layer points are one run
+    gat = load_suite(write_suite(GRID % ("[Cora]", "gat", "{num_layers: [1, 2], hidden_channels: [64, 128], "
+                                                          "heads: [4, 8]}"), "gat.yaml")).specs
+    assert [s.config for s in gat] == ["num_layers=1", "heads=4,hidden_channels=64", "heads=4,hidden_channels=128",
+                                       "hidden_channels=64", "hidden_channels=128"]
+    # a second entry naming the one-layer run again is still a run defined twice
+    with pytest.raises(ConfigError, match=r"experiments\[0\]: 1 run is defined twice: gcn on Cora, seed 0, "
+                                          r"num_layers=1, earlier in the same experiment"):
+        load_suite(write_suite(GRID.replace("models: [", "models: [{name: gcn, hparams: {num_layers: 1}}, ") % (
+            "[Cora]", "gcn", "{num_layers: [1, 2], hidden_channels: 128}"), "twice.yaml"))
+
+
+def test_a_width_no_grid_point_reads_is_refused_as_before(write_suite):
+    """Where no point reads a key set away from its default, setting it changes nothing: refused at its key,
+    also beside another key that some points do read (DGMLP's width at ``mlp_layers: [1, 2]``, its temperature at
+    ``K: 0``)."""
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(GRID % ("[Cora]", "gcn", "{num_layers: 1, hidden_channels: 128}")))
+    assert info.value.key == "experiments[0].models[0].hparams.hidden_channels"
+    assert info.value.message == ("model 'gcn' with hidden_channels=128,num_layers=1 cannot run on dataset 'Cora': "
+                                  "model 'gcn' does not read 'hidden_channels' here: num_layers is 1 (one layer "
+                                  "from the features to the outputs, no hidden layer); remove it")
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(GRID % ("[Cora]", "dgmlp", "{K: 0, mlp_layers: [1, 2], hidden_channels: 128, "
+                                                          "temperature: 0.5}"), "dgmlp.yaml"))
+    assert info.value.key == "experiments[0].models[0].hparams.temperature"
+    assert "model 'dgmlp' does not read 'temperature' here: K is 0" in info.value.message
+
+
+def test_a_key_run_at_its_default_takes_each_dataset_s_default(write_suite, monkeypatch):
+    """A one-layer point runs at the width its dataset's defaults give (a registry entry's ``dataset_defaults``):
+    on each dataset, the run of a suite setting ``num_layers: 1`` alone."""
+    from gnnbench import register_model
+    from gnnbench.models.baselines import GCN
+    from gnnbench.registry import MODELS
+
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    register_model("wide_gcn", tasks=("node_classification",),
+                   dataset_defaults={"CiteSeer": {"hidden_channels": 32}})(GCN)
+    (alone_cora, alone_citeseer) = load_suite(write_suite(GRID % ("[Cora, CiteSeer]", "wide_gcn", "{num_layers: 1}"),
+                                                          "alone.yaml")).specs
+    specs = load_suite(write_suite(GRID % ("[Cora, CiteSeer]", "wide_gcn",
+                                           "{num_layers: [1, 2], hidden_channels: 128}"))).specs
+    assert [s.run_id for s in specs[:2]] == [alone_cora.run_id, alone_citeseer.run_id]
+    assert [s.hparams["hidden_channels"] for s in specs] == [16, 32, 128, 128]
 
 
 def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):

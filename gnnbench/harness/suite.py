@@ -59,6 +59,10 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: the longest suite name: a folder name, well within a filesystem's 255 bytes
 MAX_NAME = 100
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
+#: one grid point of a model: dataset -> (resolved hyperparameters, config label)
+Point = dict[str, tuple[dict[str, Any], str]]
+
+
 def load_suite(path: str | Path) -> Suite:
     """Parse, validate and expand a suite file; raise :class:`ConfigError` on the first problem."""
     path = Path(path)
@@ -256,17 +260,18 @@ class _Expander:
         specs = []
         for j, model_raw in enumerate(models_value):
             model_key = models_key if one else f"{models_key}[{j}]"
-            model, grid, chosen = self.model(model_raw, model_key, task_name, datasets, (scenarios, seeds))
+            model, grid = self.model(model_raw, model_key, task_name, datasets, (scenarios, seeds))
             self.model_kernel(model, model_key, kernel, kernel_key)
-            self.runnable(task_name, task_options, task_key, model, model_key, grid, chosen, seeds,
-                          lambda seed: listed.get(seed, seeds_key), device)
-            for point in grid:
-                for dataset, scenario, seed in itertools.product(datasets, scenarios, seeds):
-                    hparams, config = point[dataset]
-                    specs.append(RunSpec(
-                        task=task_name, task_options=task_options, dataset=dataset, model=model, hparams=hparams,
-                        seed=seed, epochs=epochs, patience=patience, device=device, kernel=kernel,
-                        scenario=scenario, suite=suite, experiment=exp_name, config=config, plugins=plugins))
+            points = self.runnable(task_name, task_options, task_key, model, model_key, grid, seeds,
+                                   lambda seed: listed.get(seed, seeds_key), device)
+            for point in points:
+                for dataset, (hparams, config) in point.items():
+                    for scenario, seed in itertools.product(scenarios, seeds):
+                        specs.append(RunSpec(
+                            task=task_name, task_options=task_options, dataset=dataset, model=model,
+                            hparams=hparams, seed=seed, epochs=epochs, patience=patience, device=device,
+                            kernel=kernel, scenario=scenario, suite=suite, experiment=exp_name, config=config,
+                            plugins=plugins))
         return specs
 
     def count(self, points: int, datasets: int, scenarios: int, seeds: int, key: str) -> None:
@@ -301,15 +306,19 @@ class _Expander:
                                        f"it supports: {', '.join(supported)}, or auto")
 
     def runnable(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
-                 grid: list[dict[str, tuple[dict[str, Any], str]]], chosen: set[str], seeds: list[int],
-                 seed_key: Callable[[int], str], device: str) -> None:
-        """Every grid point on every dataset passes the task's :meth:`Task.check_run` with every seed, sets no
-        hyperparameter the task (on that dataset) or the model leaves unread (:meth:`Task.unread_hparams`, a
-        model's static ``unread_hparams(hparams)``), and passes the model's ``check_hparams(hparams, device)``
-        where it has one (the model's hooks are given every constructor argument, those a run leaves out
-        included, and those the task's options preset: :meth:`Task.preset_model_args`); the error names the
-        hyperparameter's key when the suite set it (``chosen``), the model's when a default is at fault, else the
-        task's (a preset argument included)."""
+                 grid: list[tuple[dict[str, Any], Point]], seeds: list[int], seed_key: Callable[[int], str],
+                 device: str) -> list[Point]:
+        """The grid points (each with the hyperparameters it sets, as written) as they run. A hyperparameter the
+        suite sets away from its default and a point leaves unread on a dataset (:meth:`Task.unread_hparams` there,
+        a model's static ``unread_hparams(hparams)``) runs at its default at that point where another point reads
+        it on that dataset (the one-layer point of a grid over ``num_layers`` that sets a width): the same run as
+        had the suite not set it, and a point that thereby repeats an earlier one is left out on that dataset.
+        Where no point reads it, it would only be another run id for the same runs: refused. Every point then
+        passes the task's :meth:`Task.check_run` with every seed and the model's ``check_hparams(hparams, device)``
+        where it has one (the model's hooks are given every constructor argument, those a run leaves out included,
+        and those the task's options preset: :meth:`Task.preset_model_args`); the error names the hyperparameter's
+        key when the point sets it, the model's when a default is at fault, else the task's (a preset argument
+        included)."""
         task_cls = TASKS.get(task).obj
         task_options = task_cls.Options(**options)
         entry = MODELS.get(model)
@@ -325,38 +334,81 @@ class _Expander:
             # hyperparameter's value in what the model's checks see
             raise self.fail(task_key, f"task '{task}': preset_model_args returned {_shown(preset)}; expected a dict "
                                       f"of some of its model_args or other data arguments ({', '.join(data_args)})")
-        for point in grid:
-            for dataset, (hparams, config) in point.items():
-                checking = task_key  # whose hook runs: a plugin's own bug in it is located there
-                try:
-                    data_entry = DATASETS.get(dataset)
-                    for seed in seeds:  # the one check a seed can fail; the others are asked once
-                        task_cls.check_run(task_options, data_entry, hparams, seed)
+        defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in grid[0][1]}
+
+        def settle(values: dict[str, Any], hparams: dict[str, Any], config: str, dataset: str, defaultable: set[str]
+                   ) -> tuple[dict[str, Any], str, set[str], set[str]]:
+            """(hyperparameters, config label, the keys run at their default, the keys read) of a point on
+            ``dataset`` that sets ``values``; a key it leaves unread away from its default is refused unless
+            ``defaultable``."""
+            dropped: set[str] = set()
+            checking = task_key  # whose hook runs: a plugin's own bug in it is located there
+            try:
+                data_entry = DATASETS.get(dataset)
+                while True:  # a key run at its default may leave others unread
+                    checking = task_key
                     unread = {k: (f"task '{task}'", why)
                               for k, why in task_cls.unread_hparams(hparams, data_entry).items()}
                     checking = model_key
                     built = hp.as_built(entry.obj, hparams) | preset
                     if model_unread is not None:
                         unread |= {k: (f"model '{model}'", why) for k, why in _model_hook(model_unread, built).items()}
-                    if unread := {k: reader for k, reader in unread.items() if k in chosen}:
-                        hp.check_unread(unread, built, hp.defaults(entry, task_cls, dataset))
-                    if check_model is not None:
-                        _model_hook(check_model, built, device)
-                except hp.HparamError as exc:
-                    which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
-                    if exc.key in preset:  # the task's options set it
-                        raise self.fail(task_key, f"{which} cannot run on dataset '{dataset}' with these options "
-                                                  f"(they set its {exc.key}): {exc}") from None
-                    key = _join(model_key, f"hparams.{exc.key}") if exc.key in chosen else model_key
-                    raise self.fail(key, f"{which} cannot run on dataset '{dataset}': {exc}") from None
-                except SeedError as exc:  # at the seed, where it is written (a list's item, or the count)
-                    raise self.fail(seed_key(seed), f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
-                except ValueError as exc:
-                    raise self.fail(task_key, f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
-                except Exception as exc:
-                    which = f"model '{model}'" if checking == model_key else f"task '{task}'"
-                    raise self.fail(checking, f"{which} failed checking a run on dataset '{dataset}': "
-                                              f"{raised(exc)}") from exc
+                    unread = {k: reader for k, reader in unread.items() if k in values}
+                    away = hp.set_away(unread, built, defaults[dataset])
+                    hp.check_unread({k: unread[k] for k in away if k not in defaultable}, built, defaults[dataset])
+                    if not away:
+                        break
+                    dropped.update(away)
+                    values = {k: v for k, v in values.items() if k not in away}
+                    hparams = hp.resolve(entry, task_cls, values, dataset)
+                    config = config_label(hparams, defaults[dataset])
+                checking = task_key
+                for seed in seeds:  # the one check a seed can fail; the others are asked once
+                    task_cls.check_run(task_options, data_entry, hparams, seed)
+                checking = model_key
+                if check_model is not None:
+                    _model_hook(check_model, built, device)
+            except hp.HparamError as exc:
+                which = f"model '{model}'" + ("" if config == "default" else f" with {config}")
+                if exc.key in preset:  # the task's options set it
+                    raise self.fail(task_key, f"{which} cannot run on dataset '{dataset}' with these options "
+                                              f"(they set its {exc.key}): {exc}") from None
+                key = _join(model_key, f"hparams.{exc.key}") if exc.key in values else model_key
+                raise self.fail(key, f"{which} cannot run on dataset '{dataset}': {exc}") from None
+            except SeedError as exc:  # at the seed, where it is written (a list's item, or the count)
+                raise self.fail(seed_key(seed), f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
+            except ValueError as exc:
+                raise self.fail(task_key, f"task '{task}' cannot run on dataset '{dataset}': {exc}") from None
+            except Exception as exc:
+                which = f"model '{model}'" if checking == model_key else f"task '{task}'"
+                raise self.fail(checking, f"{which} failed checking a run on dataset '{dataset}': "
+                                          f"{raised(exc)}") from exc
+            return hparams, config, dropped, set(values) - set(unread)
+
+        params = hp.constructor_params(entry.obj)
+        # a key may run at its default where it has one; one then run at its default where no point reads it is
+        # taken off, and the next pass refuses it
+        defaultable = {dataset: {k for k in grid[0][0] if k not in params or k in default}
+                       for dataset, default in defaults.items()}
+        while True:
+            settled = [{dataset: settle(values, hparams, config, dataset, defaultable[dataset])
+                        for dataset, (hparams, config) in point.items()} for values, point in grid]
+            unread_everywhere = {dataset: set().union(*(p[dataset][2] for p in settled))
+                                 - set().union(*(p[dataset][3] for p in settled)) for dataset in defaults}
+            if not any(unread_everywhere.values()):
+                break
+            defaultable = {dataset: keys - unread_everywhere[dataset] for dataset, keys in defaultable.items()}
+        runs: dict[str, set[str]] = {dataset: set() for dataset in defaults}  # each dataset's runs so far
+        points = []
+        for point in settled:
+            kept = {}
+            for dataset, (hparams, config, _, _) in point.items():
+                if (run := canonical_json(hparams)) not in runs[dataset]:  # else an earlier point's run again
+                    runs[dataset].add(run)
+                    kept[dataset] = (hparams, config)
+            if kept:
+                points.append(kept)
+        return points
 
     def named(self, value: Any, key: str, registry: Registry[Any], expected: str
               ) -> tuple[Entry[Any], dict[str, Any], str]:
@@ -506,9 +558,10 @@ class _Expander:
                              f"{_shown(value)}{hp.number_hint(value, int)}")
 
     def model(self, value: Any, key: str, task: str, datasets: list[str], repeats: tuple[list[Any], list[int]]
-              ) -> tuple[str, list[dict[str, tuple[dict[str, Any], str]]], set[str]]:
-        """(model name, for every grid point: dataset -> (resolved hparams, config label), the keys the suite sets).
-        ``repeats`` (the experiment's scenarios and seeds) run every point: they count towards :data:`MAX_RUNS`.
+              ) -> tuple[str, list[tuple[dict[str, Any], Point]]]:
+        """(model name, for every grid point: (the hyperparameters it sets, as written; dataset -> (resolved
+        hparams, config label))). ``repeats`` (the experiment's scenarios and seeds) run every point: they count
+        towards :data:`MAX_RUNS`.
 
         A point resolves per dataset because a model may have per-dataset defaults; the config label is
         relative to the defaults on that dataset, so a method run with its official settings is ``default``.
@@ -579,8 +632,8 @@ class _Expander:
                 raise self.fail(_join(hparams_key, written[k][1]),
                                 f"{_shown(written[k][0])} is the same value as {_shown(earlier[k][0])} at "
                                 f"{earlier[k][1]}: the grid would define its runs twice; remove one")
-            grid.append(resolved)
-        return name, grid, set(overrides)
+            grid.append((chosen, resolved))
+        return name, grid
 
 
 def config_label(hparams: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
