@@ -29,7 +29,7 @@ import json
 import math
 import re
 import reprlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -335,12 +335,13 @@ class _Expander:
             raise self.fail(task_key, f"task '{task}': preset_model_args returned {_shown(preset)}; expected a dict "
                                       f"of some of its model_args or other data arguments ({', '.join(data_args)})")
         defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in grid[0][1]}
+        params = hp.constructor_params(entry.obj)
 
-        def settle(values: dict[str, Any], hparams: dict[str, Any], config: str, dataset: str, defaultable: set[str]
-                   ) -> tuple[dict[str, Any], str, set[str], set[str]]:
+        def settle(values: dict[str, Any], hparams: dict[str, Any], config: str, dataset: str,
+                   refused: Collection[str] = ()) -> tuple[dict[str, Any], str, set[str], set[str]]:
             """(hyperparameters, config label, the keys run at their default, the keys read) of a point on
-            ``dataset`` that sets ``values``; a key it leaves unread away from its default is refused unless
-            ``defaultable``."""
+            ``dataset`` that sets ``values``. A key it leaves unread away from its default runs at the default,
+            unless it is ``refused`` or has none (a constructor argument without one): then it is refused."""
             dropped: set[str] = set()
             checking = task_key  # whose hook runs: a plugin's own bug in it is located there
             try:
@@ -355,7 +356,8 @@ class _Expander:
                         unread |= {k: (f"model '{model}'", why) for k, why in _model_hook(model_unread, built).items()}
                     unread = {k: reader for k, reader in unread.items() if k in values}
                     away = hp.set_away(unread, built, defaults[dataset])
-                    hp.check_unread({k: unread[k] for k in away if k not in defaultable}, built, defaults[dataset])
+                    hp.check_unread({k: unread[k] for k in away if k in refused or k in params and k not in
+                                     defaults[dataset]}, built, defaults[dataset])
                     if not away:
                         break
                     dropped.update(away)
@@ -385,19 +387,13 @@ class _Expander:
                                           f"{raised(exc)}") from exc
             return hparams, config, dropped, set(values) - set(unread)
 
-        params = hp.constructor_params(entry.obj)
-        # a key may run at its default where it has one; one then run at its default where no point reads it is
-        # taken off, and the next pass refuses it
-        defaultable = {dataset: {k for k in grid[0][0] if k not in params or k in default}
-                       for dataset, default in defaults.items()}
-        while True:
-            settled = [{dataset: settle(values, hparams, config, dataset, defaultable[dataset])
-                        for dataset, (hparams, config) in point.items()} for values, point in grid]
-            unread_everywhere = {dataset: set().union(*(p[dataset][2] for p in settled))
-                                 - set().union(*(p[dataset][3] for p in settled)) for dataset in defaults}
-            if not any(unread_everywhere.values()):
-                break
-            defaultable = {dataset: keys - unread_everywhere[dataset] for dataset, keys in defaultable.items()}
+        settled = [{dataset: settle(values, hparams, config, dataset) for dataset, (hparams, config) in point.items()}
+                   for values, point in grid]
+        for dataset in defaults:  # a key no point reads would only be another run id for the same runs
+            read = set().union(*(point[dataset][3] for point in settled))
+            for (values, point), done in zip(grid, settled, strict=True):
+                if refused := done[dataset][2] - read:
+                    settle(values, *point[dataset], dataset, refused)  # raises at the first of them
         runs: dict[str, set[str]] = {dataset: set() for dataset in defaults}  # each dataset's runs so far
         points = []
         for point in settled:
