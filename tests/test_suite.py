@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from gnnbench.errors import ConfigError
 from gnnbench.harness.spec import RunSpec
@@ -173,6 +174,39 @@ def test_a_key_run_at_its_default_takes_each_dataset_s_default(write_suite, monk
                                            "{num_layers: [1, 2], hidden_channels: 128}"))).specs
     assert [s.run_id for s in specs[:2]] == [alone_cora.run_id, alone_citeseer.run_id]
     assert [s.hparams["hidden_channels"] for s in specs] == [16, 32, 128, 128]
+
+
+def test_a_key_one_dataset_reads_runs_at_its_default_on_another(write_suite):
+    """A table's search leaves the children's ``lr`` unread where a trained search on Cora reads it: the grid runs
+    on Cora, and on the table once, at the default (not refused: removing ``lr`` would lose the Cora grid)."""
+    text = ("name: s\nexperiments: [{task: {name: architecture_search, budget: 5}, datasets: [nasbench-cora, Cora], "
+            "models: [{name: random_search, hparams: {lr: %s}}]}]\n")
+    specs = load_suite(write_suite(text % "[0.005, 0.01]")).specs
+    assert sorted((s.dataset, s.config) for s in specs) == [("Cora", "default"), ("Cora", "lr=0.01"),
+                                                            ("nasbench-cora", "default")]
+    with pytest.raises(ConfigError, match="does not read 'lr' here"):  # the table alone reads it nowhere
+        load_suite(write_suite(text.replace(", Cora]", "]") % "[0.005, 0.01]", "table.yaml"))
+
+
+def test_a_key_without_a_default_is_kept_where_it_is_unread(write_suite, monkeypatch):
+    """A constructor argument the suite must set cannot run at a default: where a point leaves it unread it is
+    kept, not refused (refusing it, or leaving it out, would both stop the suite)."""
+    from gnnbench import register_model
+    from gnnbench.registry import MODELS
+
+    class NeedsWidth(torch.nn.Module):
+        @staticmethod
+        def unread_hparams(hparams):
+            return {"width": "num_layers is 1"} if hparams["num_layers"] == 1 else {}
+
+        def __init__(self, in_channels: int, out_channels: int, width: int, num_layers: int = 2) -> None:
+            super().__init__()
+
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    register_model("needs_width", tasks=("node_classification",))(NeedsWidth)
+    for hparams, widths in (("{num_layers: 1, width: 32}", [32]), ("{num_layers: [1, 2], width: 32}", [32, 32])):
+        assert [s.hparams["width"] for s in load_suite(write_suite(GRID % ("[Cora]", "needs_width", hparams))).specs
+                ] == widths
 
 
 def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):

@@ -31,7 +31,7 @@ import re
 import reprlib
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean, raised
@@ -61,6 +61,15 @@ MAX_NAME = 100
 DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
 #: one grid point of a model: dataset -> (resolved hyperparameters, config label)
 Point = dict[str, tuple[dict[str, Any], str]]
+
+
+class _Settled(NamedTuple):
+    """A grid point on one dataset as it runs (:meth:`_Expander.settled_points`)."""
+
+    hparams: dict[str, Any]
+    config: str
+    dropped: set[str]  # the keys the suite set that it runs at their default
+    read: set[str]  # the keys the suite set that it reads
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -262,7 +271,7 @@ class _Expander:
             model_key = models_key if one else f"{models_key}[{j}]"
             model, grid = self.model(model_raw, model_key, task_name, datasets, (scenarios, seeds))
             self.model_kernel(model, model_key, kernel, kernel_key)
-            points = self.runnable(task_name, task_options, task_key, model, model_key, grid, seeds,
+            points = self.settled_points(task_name, task_options, task_key, model, model_key, grid, seeds,
                                    lambda seed: listed.get(seed, seeds_key), device)
             for point in points:
                 for dataset, (hparams, config) in point.items():
@@ -305,15 +314,16 @@ class _Expander:
             raise self.fail(model_key, f"model '{model}' cannot run with kernel '{kernel}' (set at {kernel_key}); "
                                        f"it supports: {', '.join(supported)}, or auto")
 
-    def runnable(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
+    def settled_points(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
                  grid: list[tuple[dict[str, Any], Point]], seeds: list[int], seed_key: Callable[[int], str],
                  device: str) -> list[Point]:
         """The grid points (each with the hyperparameters it sets, as written) as they run. A hyperparameter the
         suite sets away from its default and a point leaves unread on a dataset (:meth:`Task.unread_hparams` there,
-        a model's static ``unread_hparams(hparams)``) runs at its default at that point where another point reads
-        it on that dataset (the one-layer point of a grid over ``num_layers`` that sets a width): the same run as
-        had the suite not set it, and a point that thereby repeats an earlier one is left out on that dataset.
-        Where no point reads it, it would only be another run id for the same runs: refused. Every point then
+        a model's ``unread_hparams(hparams)``) runs at its default at that point where another point, on any of
+        the datasets, reads it (the one-layer point of a grid over ``num_layers`` that sets a width): the same run
+        as had the suite not set it, and a point that thereby repeats an earlier one is left out on that dataset.
+        Where no point reads it, it would only be another run id for the same runs: refused. A key without a
+        default (a constructor argument the suite must set) is kept where it is unread. Every point then
         passes the task's :meth:`Task.check_run` with every seed and the model's ``check_hparams(hparams, device)``
         where it has one (the model's hooks are given every constructor argument, those a run leaves out included,
         and those the task's options preset: :meth:`Task.preset_model_args`); the error names the hyperparameter's
@@ -335,13 +345,11 @@ class _Expander:
             raise self.fail(task_key, f"task '{task}': preset_model_args returned {_shown(preset)}; expected a dict "
                                       f"of some of its model_args or other data arguments ({', '.join(data_args)})")
         defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in grid[0][1]}
-        params = hp.constructor_params(entry.obj)
 
         def settle(values: dict[str, Any], hparams: dict[str, Any], config: str, dataset: str,
-                   refused: Collection[str] = ()) -> tuple[dict[str, Any], str, set[str], set[str]]:
-            """(hyperparameters, config label, the keys run at their default, the keys read) of a point on
-            ``dataset`` that sets ``values``. A key it leaves unread away from its default runs at the default,
-            unless it is ``refused`` or has none (a constructor argument without one): then it is refused."""
+                   refused: Collection[str] = ()) -> _Settled:
+            """A point on ``dataset`` that sets ``values``, as it runs. A key it leaves unread away from its default
+            runs at the default, unless it is ``refused``: then it is refused."""
             dropped: set[str] = set()
             checking = task_key  # whose hook runs: a plugin's own bug in it is located there
             try:
@@ -354,10 +362,9 @@ class _Expander:
                     built = hp.as_built(entry.obj, hparams) | preset
                     if model_unread is not None:
                         unread |= {k: (f"model '{model}'", why) for k, why in _model_hook(model_unread, built).items()}
-                    unread = {k: reader for k, reader in unread.items() if k in values}
+                    unread = {k: reader for k, reader in unread.items() if k in values and k in defaults[dataset]}
                     away = hp.set_away(unread, built, defaults[dataset])
-                    hp.check_unread({k: unread[k] for k in away if k in refused or k in params and k not in
-                                     defaults[dataset]}, built, defaults[dataset])
+                    hp.check_unread({k: unread[k] for k in away if k in refused}, built, defaults[dataset])
                     if not away:
                         break
                     dropped.update(away)
@@ -385,15 +392,15 @@ class _Expander:
                 which = f"model '{model}'" if checking == model_key else f"task '{task}'"
                 raise self.fail(checking, f"{which} failed checking a run on dataset '{dataset}': "
                                           f"{raised(exc)}") from exc
-            return hparams, config, dropped, set(values) - set(unread)
+            return _Settled(hparams, config, dropped, set(values) - set(unread))
 
         settled = [{dataset: settle(values, hparams, config, dataset) for dataset, (hparams, config) in point.items()}
                    for values, point in grid]
-        for dataset in defaults:  # a key no point reads would only be another run id for the same runs
-            read = set().union(*(point[dataset][3] for point in settled))
-            for (values, point), done in zip(grid, settled, strict=True):
-                if refused := done[dataset][2] - read:
-                    settle(values, *point[dataset], dataset, refused)  # raises at the first of them
+        read = set().union(*(done.read for point in settled for done in point.values()))
+        for (values, point), done in zip(grid, settled, strict=True):  # a key no point reads: only another run id
+            for dataset, (hparams, config) in point.items():
+                if refused := done[dataset].dropped - read:
+                    settle(values, hparams, config, dataset, refused)  # raises at the first of them
         runs: dict[str, set[str]] = {dataset: set() for dataset in defaults}  # each dataset's runs so far
         points = []
         for point in settled:

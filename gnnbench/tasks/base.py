@@ -266,8 +266,9 @@ class Task(ABC):
     def unread_hparams(cls, hparams: Mapping[str, Any], dataset: Entry) -> dict[str, str]:
         """The hyperparameters the others, or runs on ``dataset``, leave unread (key -> why): set in a suite away
         from the default the run resolves, each would make another run id for the same runs, and the leaderboard
-        could name it as the selected setting, so the suite refuses it at its key. None unless a task says
-        otherwise."""
+        could name it as the selected setting, so the suite refuses it at its key where no point of the model
+        entry's grid reads it, and runs it at its default at the points that leave it unread otherwise. None unless a
+        task says otherwise."""
         return {}
 
     def check_data(self, data: Any) -> None:
