@@ -545,20 +545,31 @@ def test_a_change_between_tiny_means_is_shown_to_their_decimals_not_as_zero(tmp_
     four fixed decimals would show the change and its interval as +0.0000 and [-0.0000, +0.0000]."""
     reference = "results/reference/synthetic/leaderboard.csv"
     frame = pd.read_csv(reference, keep_default_na=False, dtype=str)
-    tiny = (frame["model"] == "sir_gcn") & (frame["metric"] == "mse")
+    tiny = (frame["model"] == "sir_gcn") & (frame["metric"] == "mse") & (frame["dataset"] == "HeteroEdgeCount-2")
     values = [3 * float(v) for v in frame.loc[tiny, "values"].item().split(";")]
     frame.loc[tiny, ["values", "mean"]] = [";".join(f"{v:.6g}" for v in values), f"{np.mean(values):.6g}"]
     frame.to_csv(tmp_path / "b.csv", index=False)
     result = compare.compare(reference, tmp_path / "b.csv")
-    (mse,) = [r for r in report.display_rows(result) if (r["model"], r["metric"]) == ("sir_gcn", "mse")]
+    (mse,) = [r for r in report.display_rows(result) if (r["model"], r["metric"], r["dataset"]) == ("sir_gcn", "mse",
+                                                                                                 "HeteroEdgeCount-2")]
     assert (mse["A"], mse["B"], mse["delta"], mse["rel"]) == ("1.1e-06 (3)", "3.3e-06 (3)", "+0.0000022", "+200.00%")
     assert mse["ci"] == "[-0.0000104, +0.0000148]"
     assert "| 1.1e-06 (3) | 3.3e-06 (3) | +0.0000022 | [-0.0000104, +0.0000148] |" in report.to_markdown(result)
     csv = pd.read_csv(io.StringIO(report.to_csv(result)))  # as the CSV's means: six significant digits, not 0.000002
     changes = ["delta", "ci_low", "ci_high"]
-    tiny_rows = [frame.loc[(frame["model"] == "sir_gcn") & (frame["metric"] == "mse"), changes] for frame in
+    tiny_rows = [frame.loc[(frame["model"] == "sir_gcn") & (frame["metric"] == "mse")
+                           & (frame["dataset"] == "HeteroEdgeCount-2"), changes] for frame in
                  (csv, result.table)]
     assert tiny_rows[0].to_numpy() == pytest.approx(tiny_rows[1].to_numpy(), rel=1e-5)
+
+
+def test_a_change_from_a_tiny_mean_to_a_large_one_keeps_the_large_one_s_decimals(tmp_path):
+    """Seven decimals suit a change between two MSEs of 1e-6, not one from 2e-6 to 0.12."""
+    a = write(tmp_path / "a.csv", [row("gcn", [1e-6, 3e-6, 2e-6], metric="mse", direction="min")])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.12, 0.2, 0.05], metric="mse", direction="min")])
+    (gcn,) = report.display_rows(compare.compare(a, b))
+    assert (gcn["A"], gcn["B"], gcn["delta"]) == ("2e-06 (3)", "0.1233 (3)", "+0.1233")
+    assert re.fullmatch(r"\[-0\.\d{4}, \+0\.\d{4}\]", gcn["ci"])
 
 
 def test_a_float_residue_between_equal_means_still_reads_as_no_change(tmp_path):

@@ -53,15 +53,18 @@ def common_notes(comparison: Comparison) -> list[str]:
 
 def display_rows(comparison: Comparison) -> list[dict[str, str]]:
     """Rows as text for people: fraction metrics in percent, deltas signed, untested verdicts starred, the notes
-    every row shares left to :func:`common_notes`. A delta and its interval are shown to the decimals of the finer
-    of the row's means (:func:`~gnnbench.leaderboard.write.shown_decimals`), not to their own: an MSE of 1.1e-6
-    against 3.3e-6 changes by +0.0000022, where a float's noise of 1e-16 between means of 0.8 is +0.0000."""
+    every row shares left to :func:`common_notes`. A delta and its interval are shown to the decimals the smallest of
+    them needs (:func:`~gnnbench.leaderboard.write.shown_decimals`), never finer than the finer of the row's means:
+    an MSE of 1.1e-6 against 3.3e-6 changes by +0.0000022, one of 1.1e-6 against 0.12 by +0.1233, where a
+    float's noise of 1e-16 between means of 0.8 is +0.0000."""
     common = set(common_notes(comparison))
     asked = "paired" if comparison.paired else "welch"  # a row tested otherwise says so
     rows = []
     for r in comparison.table.itertuples(index=False):
         scale, digits = _scale(r.unit)
-        change = max(shown_decimals(r.a_mean * scale, digits), shown_decimals(r.b_mean * scale, digits))
+        smallest = min((abs(v) for v in (r.delta, r.ci_low, r.ci_high) if v and not math.isnan(v)), default=0.0)
+        change = min(shown_decimals(smallest * scale, digits),  # their own, never finer than the finer mean's
+                     max(shown_decimals(r.a_mean * scale, digits), shown_decimals(r.b_mean * scale, digits)))
         verdict = r.verdict + ("*" if _starred(r.status, r.tested, r.verdict) else "")
         rows.append({
             **{k: getattr(r, k) for k in KEYS},

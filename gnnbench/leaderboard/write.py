@@ -30,7 +30,7 @@ def decimals(value: float, digits: int) -> str:
 
 def shown_decimals(value: float, digits: int) -> int:
     """The decimals :func:`decimals` shows ``value`` to: ``digits``, or those of two significant digits of a nonzero
-    value that ``digits`` would round to zero (7 for 1.1e-6). ``compare`` shows a change to its means' decimals."""
+    value that ``digits`` would round to zero (7 for 1.1e-6). ``compare`` sizes a change with it."""
     if value != 0 and abs(value) < 0.5 * 10.0 ** -digits:
         return 1 - math.floor(math.log10(abs(value)))
     return digits
