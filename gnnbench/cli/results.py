@@ -40,7 +40,7 @@ def rebuild_leaderboard(args: argparse.Namespace, console: Console) -> int:
     with uninterrupted():  # the CSV, Markdown and HTML describe the same records
         board = leaderboard.build(directory, html=args.html)
     console.print(board_table(board.board, directory.name))
-    if board.notice:  # on stderr, -q or not, as the page has it atop its tables
+    if board.notice:  # on stderr, -q or not, as the page has it atop its tables (the suite file named from here)
         print(f"gnnbench: note: {board.notice}", file=sys.stderr)
     console.print("wrote " + ", ".join(map(str, board.written)))
     return 0

@@ -108,7 +108,7 @@ def suite_notice(directory: Path, latest: dict[str, dict], from_here: bool = Fal
     far must not read as the suite's result), and the records that are no run of it (made under other defaults or
     an earlier version of the file: their configurations compete in the tables until ``prune`` sets them
     aside). Empty where the store notes no suite (:meth:`RunStore.expect`) or nothing is amiss. The suite file is
-    named as the run named it, as the pages keep it (the same on every machine), or, ``from_here``, for a
+    named as the run named it (relative to where it ran), as the pages keep it, or, ``from_here``, for a
     terminal, as :func:`_from_here` finds it."""
     expected = RunStore(directory).expected()
     if expected is None:
