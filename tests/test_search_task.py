@@ -469,9 +469,10 @@ def test_layer_form_graphnas_builds_every_child_and_the_retrained_model_as_geola
 
 
 def test_a_table_refuses_training_keys_away_from_the_search_algorithm_s_own_defaults(write_suite, tmp_path,
-                                                                                      monkeypatch) -> None:
+                                                                                      cora_table, monkeypatch) -> None:
     """A plugin algorithm registered with its own lr runs on a table at that lr (its run id holds it); only a
-    setting away from it, which would be another run id for the same looked-up runs, is refused."""
+    setting away from it, which would be another run id for the same looked-up runs, is refused: by the suite,
+    and with the same message by task.run called directly (the algorithm's registered default, else the task's)."""
     monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
     (tmp_path / "mine.py").write_text(
         "from gnnbench import register_model\n"
@@ -487,39 +488,17 @@ def test_a_table_refuses_training_keys_away_from_the_search_algorithm_s_own_defa
     assert spec.hparams == {"lr": 0.01, "weight_decay": 5e-4}
     (same,) = load_suite(write_suite(suite % "{name: my_search, hparams: {lr: 0.01}}", "same.yaml")).specs
     assert same.run_id == spec.run_id
-    for key, value in (("lr", 0.005), ("weight_decay", 0.0)):  # the task's lr; weight_decay away from the task's
-        with pytest.raises(ConfigError) as info:
-            load_suite(write_suite(suite % f"{{name: my_search, hparams: {{{key}: {value}}}}}", "away.yaml"))
-        assert info.value.key == f"experiments[0].models[0].hparams.{key}"
-        assert f"does not read '{key}' here: it sets the children's training" in info.value.message
-
-
-def test_a_run_on_a_table_made_outside_a_suite_refuses_training_keys_as_the_suite_does(write_suite, tmp_path,
-                                                                                       cora_table, monkeypatch) -> None:
-    """task.run called directly meets the suite's check, with its message: a children's training key away from
-    the run's default (the search algorithm's registered one, else the task's) is refused; at it, the run goes on."""
-    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
-    (tmp_path / "mine.py").write_text(
-        "from gnnbench import register_model\n"
-        "from gnnbench.search.random_search import RandomSearch\n"
-        "register_model('my_search', tasks=('architecture_search',), defaults={'lr': 0.01})(RandomSearch)\n")
-    suite = """\
-        name: mine
-        plugins: [mine.py]
-        experiments:
-          - {task: {name: architecture_search, budget: 5}, datasets: [nasbench-cora], models: [%s]}
-        """
-    (spec,) = load_suite(write_suite(suite % "my_search")).specs
     task, entry = ArchitectureSearch(SearchOptions(budget=5)), MODELS.get("my_search")
     run = functools.partial(task.run, entry, cora_table, budget=Budget(1, None),
                             ctx=RunContext(torch.device("cpu"), seed=0))
     assert run(hparams=spec.hparams)["metrics"]["test"]["accuracy"] > 0  # lr 0.01, the algorithm's own
     for key, value in (("lr", 0.005), ("weight_decay", 0.0)):  # the task's lr; weight_decay away from the task's
+        with pytest.raises(ConfigError) as suited:
+            load_suite(write_suite(suite % f"{{name: my_search, hparams: {{{key}: {value}}}}}", "away.yaml"))
+        assert suited.value.key == f"experiments[0].models[0].hparams.{key}"
         with pytest.raises(HparamError) as direct:
             run(hparams={**spec.hparams, key: value})
         assert direct.value.key == key
-        with pytest.raises(ConfigError) as suited:
-            load_suite(write_suite(suite % f"{{name: my_search, hparams: {{{key}: {value}}}}}", "away.yaml"))
         assert suited.value.message.endswith(f": {direct.value}")
         assert f"task 'architecture_search' does not read '{key}' here: it sets the children's training" in str(
             direct.value)
