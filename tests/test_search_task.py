@@ -539,6 +539,9 @@ def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(write_suite
             load_suite(path)
     path.write_text(path.read_text().replace(", max_params: 7", "").replace("[random_search]",
                                                                             "[{name: agnn, hparams: {lr: 0.1}}]"))
+    # Cora's trained children read lr; the table's run is the one of its default
+    assert {(s.dataset, s.config) for s in load_suite(path).specs} == {("Cora", "lr=0.1"), ("nasbench-cora", "default")}
+    path.write_text(path.read_text().replace("[Cora, nasbench-cora]", "[nasbench-cora]"))
     with pytest.raises(ConfigError, match=r"models\[0\].hparams.lr: .*'nasbench-cora': task 'architecture_search' "
                                           "does not read 'lr' here: it sets the children's training"):
         load_suite(path)
