@@ -135,8 +135,8 @@ def test_a_width_beside_a_depth_grid_from_one_layer_runs_the_one_layer_point_at_
     assert [s.config for s in gat] == ["num_layers=1", "heads=4,hidden_channels=64", "heads=4,hidden_channels=128",
                                        "hidden_channels=64", "hidden_channels=128"]
     # a second entry naming the one-layer run again is still a run defined twice
-    with pytest.raises(ConfigError, match=r"experiments\[0\]: 1 run is defined twice: gcn on Cora, seed 0, "
-                                          r"num_layers=1, earlier in the same experiment"):
+    with pytest.raises(ConfigError, match=r"experiments\[0\].models\[1\]: 1 run is defined twice: gcn on Cora, "
+                                          r"seed 0, num_layers=1, by experiments\[0\].models\[0\] too"):
         load_suite(write_suite(GRID.replace("models: [", "models: [{name: gcn, hparams: {num_layers: 1}}, ") % (
             "[Cora]", "gcn", "{num_layers: [1, 2], hidden_channels: 128}"), "twice.yaml"))
 
@@ -533,7 +533,8 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexecutor: threads\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "executor.type", "expected one of local, process"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn, gcn]}]\n",
-     "experiments[0]", "1 run is defined twice: gcn on Cora, seed 0, default, earlier in the same experiment"),
+     "experiments[0].models[1]", "1 run is defined twice: gcn on Cora, seed 0, default, by experiments[0].models[0] "
+     "too"),
     ("experiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n", "name", "missing; expected a "
      "suite name"),
     ("name: s\nplugins: [nope_not_a_module]\n"
@@ -643,7 +644,8 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     # 0 for a float default is that default: the same run
     ("name: s\nexperiments:\n  - {task: graph_classification, datasets: [MUTAG], models: [gin_pool]}\n"
      "  - {task: graph_classification, datasets: [MUTAG], models: [{name: gin_pool, hparams: {weight_decay: 0}}]}\n",
-     "experiments[1]", "1 run is defined twice: gin_pool on MUTAG, seed 0, default, by experiments[0] too"),
+     "experiments[1].models[0]", "1 run is defined twice: gin_pool on MUTAG, seed 0, default, by "
+     "experiments[0].models[0] too"),
 ])
 def test_errors_name_the_file_the_key_and_what_was_expected(write_suite, text, key, message):
     path = write_suite(text)

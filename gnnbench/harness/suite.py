@@ -135,23 +135,25 @@ class _Expander:
         dataset_keys: dict[tuple[str, str], str] = {}
         device_keys: dict[str, str] = {}
         keys: list[str] = []  # per spec, the key of its experiment
+        entries: list[str] = []  # per spec, the key of its model entry
         names: dict[str, str] = {}  # experiment name -> the key that named it first
         for i, exp in enumerate(experiments):
             made = self.experiment(exp, f"experiments[{i}]", defaults, name, plugins, dataset_keys, device_keys)
-            exp_name = made[0].experiment  # every experiment makes runs: its datasets, models and seeds are lists
+            exp_name = made[0][0].experiment  # every experiment makes runs: its datasets, models and seeds are lists
             if exp_name in names:  # --only would pick both
                 raise self.fail(f"experiments[{i}].name", f"experiment name '{exp_name}' is taken by "
                                 f"{names[exp_name]}; expected a name of its own")
             names[exp_name] = f"experiments[{i}]"
-            specs.extend(made)
+            specs.extend(spec for spec, _ in made)
+            entries.extend(entry for _, entry in made)
             keys.extend([f"experiments[{i}]"] * len(made))
         duplicates = _duplicate_ids(specs)
         if duplicates:
             first, again = duplicates[0]
             s, n = specs[again], len(duplicates)
             run = f"{s.model} on {s.dataset}, seed {s.seed}, {s.config}"
-            where = "earlier in the same experiment" if keys[first] == keys[again] else f"by {keys[first]} too"
-            raise self.fail(keys[again], (f"{n} runs are defined twice, e.g. {run}" if n > 1 else
+            where = "earlier in the same entry" if entries[first] == entries[again] else f"by {entries[first]} too"
+            raise self.fail(entries[again], (f"{n} runs are defined twice, e.g. {run}" if n > 1 else
                                           f"1 run is defined twice: {run}") + f", {where}; remove the repeated "
                                          "model, experiment or grid value")
         labels = _task_labels(specs)
@@ -225,7 +227,9 @@ class _Expander:
         return value
 
     def experiment(self, raw: Any, key: str, defaults: dict, suite: str, plugins: tuple[str, ...],
-                   dataset_keys: dict[tuple[str, str], str], device_keys: dict[str, str]) -> list[RunSpec]:
+                   dataset_keys: dict[tuple[str, str], str], device_keys: dict[str, str]
+                   ) -> list[tuple[RunSpec, str]]:
+        """The experiment's runs, each with the key of the model entry that defines it."""
         raw = self.mapping(raw, key, EXPERIMENT_KEYS)
 
         def get(k: str, fallback: Any = None) -> tuple[Any, str]:
@@ -272,15 +276,15 @@ class _Expander:
             model, grid = self.model(model_raw, model_key, task_name, datasets, (scenarios, seeds))
             self.model_kernel(model, model_key, kernel, kernel_key)
             points = self.settled_points(task_name, task_options, task_key, model, model_key, grid, seeds,
-                                   lambda seed: listed.get(seed, seeds_key), device)
+                                         lambda seed: listed.get(seed, seeds_key), device)
             for point in points:
                 for dataset, (hparams, config) in point.items():
                     for scenario, seed in itertools.product(scenarios, seeds):
-                        specs.append(RunSpec(
+                        specs.append((RunSpec(
                             task=task_name, task_options=task_options, dataset=dataset, model=model,
                             hparams=hparams, seed=seed, epochs=epochs, patience=patience, device=device,
                             kernel=kernel, scenario=scenario, suite=suite, experiment=exp_name, config=config,
-                            plugins=plugins))
+                            plugins=plugins), model_key))
         return specs
 
     def count(self, points: int, datasets: int, scenarios: int, seeds: int, key: str) -> None:
