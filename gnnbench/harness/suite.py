@@ -319,8 +319,8 @@ class _Expander:
                                        f"it supports: {', '.join(supported)}, or auto")
 
     def settled_points(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
-                 grid: list[tuple[dict[str, Any], Point]], seeds: list[int], seed_key: Callable[[int], str],
-                 device: str) -> list[Point]:
+                       grid: list[tuple[dict[str, Any], Point]], seeds: list[int], seed_key: Callable[[int], str],
+                       device: str) -> list[Point]:
         """The grid points (each with the hyperparameters it sets, as written) as they run. A hyperparameter the
         suite sets away from its default and a point leaves unread on a dataset (:meth:`Task.unread_hparams` there,
         a model's ``unread_hparams(hparams)``) runs at its default at that point where another point, on any of
@@ -409,10 +409,10 @@ class _Expander:
         points = []
         for point in settled:
             kept = {}
-            for dataset, (hparams, config, _, _) in point.items():
-                if (run := canonical_json(hparams)) not in runs[dataset]:  # else an earlier point's run again
+            for dataset, done in point.items():
+                if (run := canonical_json(done.hparams)) not in runs[dataset]:  # else an earlier point's run again
                     runs[dataset].add(run)
-                    kept[dataset] = (hparams, config)
+                    kept[dataset] = (done.hparams, done.config)
             if kept:
                 points.append(kept)
         return points

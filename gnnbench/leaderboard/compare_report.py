@@ -157,7 +157,7 @@ def in_table_units(unit: str, value: float) -> str:
 
 def _text(value: float, digits: int, suffix: str = "", sign: bool = False, unit: str = "") -> str:
     """A value (a side's mean: a small one to two significant digits, :func:`~gnnbench.leaderboard.write.decimals`)
-    or, ``sign``, a difference, kept to ``digits`` decimals (its means', :func:`display_rows`): a float's noise of
+    or, ``sign``, a difference, kept to ``digits`` decimals (as :func:`display_rows` sizes them): a float's noise of
     1e-16 must read as no change."""
     if value is None or math.isnan(value):
         return "–"
