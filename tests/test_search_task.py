@@ -23,7 +23,7 @@ from gnnbench.errors import ConfigError
 from gnnbench.harness.suite import load_suite
 from gnnbench.hparams import HparamError
 from gnnbench.leaderboard.aggregate import COLUMNS
-from gnnbench.registry import MODELS
+from gnnbench.registry import MODELS, register_model
 from gnnbench.search import macro
 from gnnbench.search.base import Proposal
 from gnnbench.search.nasbench import bench_key, bench_space
@@ -502,6 +502,17 @@ def test_a_table_refuses_training_keys_away_from_the_search_algorithm_s_own_defa
         assert suited.value.message.endswith(f": {direct.value}")
         assert f"task 'architecture_search' does not read '{key}' here: it sets the children's training" in str(
             direct.value)
+
+
+def test_a_direct_run_resolves_the_defaults_of_the_name_a_table_is_registered_under(cora_table, monkeypatch) -> None:
+    """A plugin's table under its own name gets the algorithm's defaults for that name, not for nasbench-<name>."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    register_model("my_search", tasks=("architecture_search",),
+                   dataset_defaults={"my-bench": {"lr": 0.01}})(RandomSearch)
+    table = BenchTable("my-bench", cora_table.entries)
+    result = ArchitectureSearch(SearchOptions(budget=5)).run(MODELS.get("my_search"), table, {"lr": 0.01},
+                                                             Budget(1, None), RunContext(torch.device("cpu"), seed=0))
+    assert result["search"]["queries"] == 5
 
 
 def test_parameter_sharing_or_retraining_on_a_table_is_a_clear_error(write_suite, cora_table) -> None:

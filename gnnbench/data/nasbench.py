@@ -46,13 +46,9 @@ class TableUnpickler(pickle.Unpickler):
 class BenchTable:
     """One dataset's table: ``valid_hash -> {"valid_perf", "perf", "latency", "para"}`` as Python floats."""
 
-    dataset: str
+    #: the dataset name it is registered under (``nasbench-cora``), which per-dataset defaults are keyed by
+    name: str
     entries: dict[int, dict[str, float]]
-
-    @property
-    def name(self) -> str:
-        """The dataset name it is registered under (``nasbench-cora``), which per-dataset defaults are keyed by."""
-        return f"nasbench-{self.dataset}"
 
     def validation(self, key: int) -> float:
         """The validation accuracy of entry ``key``, rounded to 9 digits: the tables store equal fractions with
@@ -79,7 +75,7 @@ def load_table(dataset: str) -> BenchTable:
                         f"expected sha256 {SHA256[dataset]}, got {digest}")
     table = TableUnpickler(io.BytesIO(raw)).load()
     entries = {int(k): {f: float(v[f]) for f in ("valid_perf", "perf", "latency", "para")} for k, v in table.items()}
-    return BenchTable(dataset, entries)
+    return BenchTable(f"nasbench-{dataset}", entries)
 
 
 for _dataset, _label in (("cora", "Cora"), ("citeseer", "CiteSeer"), ("pubmed", "PubMed")):
