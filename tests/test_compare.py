@@ -563,6 +563,16 @@ def test_a_change_between_tiny_means_is_shown_to_their_decimals_not_as_zero(tmp_
     assert tiny_rows[0].to_numpy() == pytest.approx(tiny_rows[1].to_numpy(), rel=1e-5)
 
 
+def test_a_change_between_small_means_is_shown_to_their_two_significant_digits(tmp_path):
+    """Means of 1.3e-4 and 2e-4 read 0.00013 and 0.00020, not 0.0001 and 0.0002, and their change +0.00007 to the
+    same decimals, not +0.0001."""
+    a = write(tmp_path / "a.csv", [row("gcn", [0.00012, 0.00013, 0.00014], metric="mse", direction="min")])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.00019, 0.00020, 0.00021], metric="mse", direction="min")])
+    (gcn,) = report.display_rows(compare.compare(a, b))
+    assert (gcn["A"], gcn["B"], gcn["delta"], gcn["ci"]) == ("0.00013 (3)", "0.00020 (3)", "+0.00007",
+                                                            "[+0.00005, +0.00009]")
+
+
 def test_a_change_from_a_tiny_mean_to_a_large_one_keeps_the_large_one_s_decimals(tmp_path):
     """Seven decimals suit a change between two MSEs of 1e-6, not one from 2e-6 to 0.12."""
     a = write(tmp_path / "a.csv", [row("gcn", [1e-6, 3e-6, 2e-6], metric="mse", direction="min")])

@@ -14,7 +14,7 @@ import pytest
 
 from gnnbench import leaderboard
 from gnnbench.leaderboard.aggregate import COLUMNS, grid_frame, leaderboard_frame, runs_frame, tied
-from gnnbench.leaderboard.write import to_markdown
+from gnnbench.leaderboard.write import format_metric, to_markdown
 
 _counter = iter(range(10**6))
 
@@ -802,3 +802,22 @@ def test_a_small_error_is_shown_and_written_to_its_digits_and_seeds_of_one_value
     rows = {row["model"]: row for row in csv.DictReader(built.csv.open())}
     assert rows["sir"]["values"] == "4.02e-09;2.13e-10;3.29e-06" and rows["sir"]["mean"] == "1.09808e-06"
     assert rows["edgebank"]["std"] == "0.000000" and "0.4263 ± 0.0000" in built.markdown.read_text()
+
+
+@pytest.mark.parametrize(("mean", "std", "unit", "cell"), [
+    (1.32e-4, 1.83e-4, "", "0.00013 ± 0.00018"),  # 4 decimals read 0.0001 ± 0.0002: one significant digit
+    (1e-4, 2e-4, "", "0.00010 ± 0.00020"),  # the second digit kept where it is a zero
+    (0.00096, 0.0012, "", "0.00096 ± 0.00120"),  # 0.0010 at 4 decimals, 5% off
+    (0.000996, 0.0012, "", "0.0010 ± 0.0012"),  # two significant digits round it to 0.0010: 4 decimals do
+    (1.3e-5, 1.8e-5, "", "1.3e-05 ± 1.8e-05"),  # shorter than 0.000013
+    (1.1e-6, 1.9e-6, "", "1.1e-06 ± 1.9e-06"),
+    (1.1e-6, 0.0123, "", "1.1e-06 ± 0.012"),
+    (0.842, 0.00042, "", "0.8420 ± 0.0004"),  # a std to its mean's decimals, no digits the mean lacks
+    (0.842, 4.2e-7, "", "0.8420 ± 4.2e-07"),  # ... unless they would read it as 0
+    (1.32e-4, 4.2e-6, "", "0.00013 ± 4.2e-06"),
+    (0.815, 0.006, "fraction", "81.5 ± 0.6"),
+    (0.004, 0.003, "fraction", "0.40 ± 0.30"),
+])
+def test_a_cell_keeps_two_significant_digits_of_its_mean_and_its_std_the_mean_s_decimals(mean, std, unit, cell):
+    """An MSE of 1.3e-4 ± 1.8e-4 (the reference SIR-GCN's at 4 colours) read 0.0001 ± 0.0002."""
+    assert format_metric(mean, std, unit) == cell

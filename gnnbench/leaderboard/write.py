@@ -22,18 +22,40 @@ FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s"
                 "epoch_load_s": 6, "epoch_load_share": 4}
 
 
+#: the most decimals a small value is shown to in fixed point (0.00013); below 1e-4 ``1.3e-05`` is shorter than
+#: 0.000013, Python's own ``g`` cut
+FIXED_DECIMALS = 5
+
+
 def decimals(value: float, digits: int) -> str:
-    """``value`` to ``digits`` decimals for people; a nonzero value they would round to zero (an MSE of 1.1e-6 as
-    0.0000) to two significant digits instead."""
-    return f"{value:.2g}" if shown_decimals(value, digits) > digits else f"{value:.{digits}f}"
+    """``value`` to ``digits`` decimals for people, but never to fewer than two significant digits: an MSE of 1.3e-4
+    as 0.00013, not 0.0001, and 1.1e-6 as 1.1e-06, not 0.0000 (:func:`shown_decimals`)."""
+    return _to_decimals(value, shown_decimals(value, digits), digits)
+
+
+def spread(std: float, mean: float, digits: int) -> str:
+    """A std beside its mean: to the decimals the mean is shown to, in its form (0.8420 ± 0.0004, not ± 0.00042;
+    0.00013 ± 0.00018; 1.1e-06 ± 1.9e-06), or as :func:`decimals` shows it where those would round it to zero."""
+    places = shown_decimals(mean, digits)
+    if std != 0 and round(std, places) == 0:
+        return decimals(std, digits)
+    return _to_decimals(std, places, digits)
+
+
+def _to_decimals(value: float, places: int, digits: int) -> str:
+    """``value`` to ``places`` decimals, or to two significant digits as ``.2g`` where ``places`` are those of a
+    value too small for fixed point (more than ``digits`` and :data:`FIXED_DECIMALS`)."""
+    return f"{value:.2g}" if places > max(digits, FIXED_DECIMALS) else f"{value:.{places}f}"
 
 
 def shown_decimals(value: float, digits: int) -> int:
     """The decimals :func:`decimals` shows ``value`` to: ``digits``, or those of two significant digits of a nonzero
-    value that ``digits`` would round to zero (7 for 1.1e-6). ``compare`` sizes a change with it."""
-    if value != 0 and abs(value) < 0.5 * 10.0 ** -digits:
-        return 1 - math.floor(math.log10(abs(value)))
-    return digits
+    value that ``digits`` would keep fewer of (5 for 1.3e-4 at 4 decimals, 7 for 1.1e-6; 4 for 0.000996, which
+    two significant digits round to 0.0010). ``compare`` sizes a change with it."""
+    if value == 0 or not math.isfinite(value):
+        return digits
+    exponent = int(f"{value:.1e}".split("e")[1])  # of ``value`` rounded to two significant digits
+    return max(digits, 1 - exponent)
 
 
 def csv_float(value: float, digits: int) -> str:
@@ -92,12 +114,13 @@ def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
 
 
 def format_metric(value: float, std: float, unit: str) -> str:
-    """``81.5 ± 0.6`` for an accuracy of 0.815 (a fraction, in percent), ``0.3127 ± 0.0040`` for a loss."""
+    """``81.5 ± 0.6`` for an accuracy of 0.815 (a fraction, in percent), ``0.3127 ± 0.0040`` for a loss,
+    ``0.00013 ± 0.00018`` for a small one (:func:`decimals`, :func:`spread`)."""
     scale, digits = units.scale(unit), 1 if unit == units.FRACTION else 4
     if _missing(value):
         return "–"
     text = decimals(value * scale, digits)
-    return text if _missing(std) else f"{text} ± {decimals(std * scale, digits)}"
+    return text if _missing(std) else f"{text} ± {spread(std * scale, value * scale, digits)}"
 
 
 def format_n(row: Any) -> str:
