@@ -92,6 +92,10 @@ class Suite:
     #: the run ids of the whole suite file, kept by :meth:`only`: a record outside them is stale, not merely
     #: of another experiment
     all_run_ids: frozenset[str] = frozenset()
+    #: (experiment, line) per model entry whose grid runs a key it sets at the default somewhere, so the plan
+    #: says what its labels cannot: ``experiments[0].models[0]: 6 grid points -> 4 runs per seed; run at the
+    #: default where unread: hidden_channels (...)``
+    notes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.all_run_ids:
@@ -105,7 +109,8 @@ class Suite:
             if name not in names:
                 raise ConfigError(str(self.path), "experiments", f"no experiment named {name!r}; the suite has "
                                   f"{', '.join(names)}{did_you_mean(name, names)}")
-        return dataclasses.replace(self, specs=[s for s in self.specs if s.experiment in experiments])
+        return dataclasses.replace(self, specs=[s for s in self.specs if s.experiment in experiments],
+                                   notes=tuple(n for n in self.notes if n[0] in experiments))
 
 
 SMOKE_SUFFIX = ".smoke"

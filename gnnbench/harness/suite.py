@@ -68,7 +68,7 @@ class _Settled(NamedTuple):
 
     hparams: dict[str, Any]
     config: str
-    dropped: set[str]  # the keys the suite set that it runs at their default
+    dropped: dict[str, tuple[str, str]]  # the keys the suite set that it runs at their default -> (who, why unread)
     read: set[str]  # the keys the suite set that it reads
 
 
@@ -85,6 +85,7 @@ class _Expander:
         self.file = file
         self.base_dir = base_dir
         self.runs = 0  # the suite's runs so far: at most MAX_RUNS
+        self.notes: list[tuple[str, str]] = []  # (experiment, line) per model entry that runs a key at its default
 
     def fail(self, key: str | None, message: str) -> ConfigError:
         return ConfigError(self.file, key, message)
@@ -177,7 +178,7 @@ class _Expander:
         return Suite(name=name, path=path, specs=specs, executor=self.executor(raw.get("executor", "local")),
                      description=self.description(raw.get("description", "")), plugins=plugins,
                      dataset_keys=dataset_keys,
-                     device_keys=device_keys)
+                     device_keys=device_keys, notes=tuple(self.notes))
 
     def plugins(self, value: Any) -> tuple[str, ...]:
         """One module path or .py file, or a list of them (as ``datasets:`` takes one name or a list)."""
@@ -275,8 +276,14 @@ class _Expander:
             model_key = models_key if one else f"{models_key}[{j}]"
             model, grid = self.model(model_raw, model_key, task_name, datasets, (scenarios, seeds))
             self.model_kernel(model, model_key, kernel, kernel_key)
-            points = self.settled_points(task_name, task_options, task_key, model, model_key, grid, seeds,
-                                         lambda seed: listed.get(seed, seeds_key), device)
+            points, unread = self.settled_points(task_name, task_options, task_key, model, model_key, grid, seeds,
+                                                 lambda seed: listed.get(seed, seeds_key), device)
+            runs = sum(map(len, points))  # per seed and scenario
+            if unread:  # the plan says so: the labels alone would not (a point left out, a value not in its label)
+                per = "per seed" + " and scenario" * (len(scenarios) > 1)
+                on = f" x {len(datasets)} datasets" if len(datasets) > 1 else ""
+                self.notes.append((exp_name, f"{model_key}: {_count(len(grid), 'grid point')}{on} -> "
+                                             f"{_count(runs, 'run')} {per}; {unread}"))
             for point in points:
                 for dataset, (hparams, config) in point.items():
                     for scenario, seed in itertools.product(scenarios, seeds):
@@ -320,9 +327,10 @@ class _Expander:
 
     def settled_points(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
                        grid: list[tuple[dict[str, Any], Point]], seeds: list[int], seed_key: Callable[[int], str],
-                       device: str) -> list[Point]:
-        """The grid points (each with the hyperparameters it sets, as written) as they run. A hyperparameter the
-        suite sets away from its default and a point leaves unread on a dataset (:meth:`Task.unread_hparams` there,
+                       device: str) -> tuple[list[Point], str]:
+        """The grid points (each with the hyperparameters it sets, as written) as they run, and the plan's note of
+        the keys they run at their default (:func:`_unread_note`; ``''`` where none). A hyperparameter the suite sets
+        away from its default and a point leaves unread on a dataset (:meth:`Task.unread_hparams` there,
         a model's ``unread_hparams(hparams)``) runs at its default at that point where another point, on any of
         the datasets, reads it (the one-layer point of a grid over ``num_layers`` that sets a width): the same run
         as had the suite not set it, and a point that thereby repeats an earlier one is left out on that dataset.
@@ -354,7 +362,7 @@ class _Expander:
                    refused: Collection[str] = ()) -> _Settled:
             """A point on ``dataset`` that sets ``values``, as it runs. A key it leaves unread away from its default
             runs at the default, unless it is ``refused``: then it is refused."""
-            dropped: set[str] = set()
+            dropped: dict[str, tuple[str, str]] = {}
             checking = task_key  # whose hook runs: a plugin's own bug in it is located there
             try:
                 data_entry = DATASETS.get(dataset)
@@ -371,7 +379,7 @@ class _Expander:
                     hp.check_unread({k: unread[k] for k in away if k in refused}, built, defaults[dataset])
                     if not away:
                         break
-                    dropped.update(away)
+                    dropped.update({k: unread[k] for k in away})
                     values = {k: v for k, v in values.items() if k not in away}
                     hparams = hp.resolve(entry, task_cls, values, dataset)
                     config = config_label(hparams, defaults[dataset])
@@ -403,7 +411,7 @@ class _Expander:
         read = set().union(*(done.read for point in settled for done in point.values()))
         for (values, point), done in zip(grid, settled, strict=True):  # a key no point reads: only another run id
             for dataset, (hparams, config) in point.items():
-                if refused := done[dataset].dropped - read:
+                if refused := done[dataset].dropped.keys() - read:
                     settle(values, hparams, config, dataset, refused)  # raises at the first of them
         runs: dict[str, set[str]] = {dataset: set() for dataset in defaults}  # each dataset's runs so far
         points = []
@@ -415,7 +423,7 @@ class _Expander:
                     kept[dataset] = (done.hparams, done.config)
             if kept:
                 points.append(kept)
-        return points
+        return points, _unread_note(settled, list(defaults))
 
     def named(self, value: Any, key: str, registry: Registry[Any], expected: str
               ) -> tuple[Entry[Any], dict[str, Any], str]:
@@ -647,6 +655,28 @@ def config_label(hparams: Mapping[str, Any], defaults: Mapping[str, Any]) -> str
     """``k=v,k=v`` of the values that differ from the model's defaults (``default`` when none do)."""
     changed = [f"{k}={_short(v)}" for k, v in sorted(hparams.items()) if k not in defaults or defaults[k] != v]
     return ",".join(changed) or "default"
+
+
+def _unread_note(settled: list[dict[str, _Settled]], datasets: list[str]) -> str:
+    """``run at the default where unread: hidden_channels (model 'gcn': num_layers is 1 (...))``: the keys a
+    grid's points run at their default, with who leaves each unread and why, and on which datasets when not on
+    all; ``''`` when no point runs a key at its default."""
+    on: dict[tuple[str, str, str], set[str]] = {}  # (key, who, why) -> the datasets where it runs at its default
+    for point in settled:
+        for dataset, done in point.items():
+            for key, reason in done.dropped.items():
+                on.setdefault((key, *reason), set()).add(dataset)
+    groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}  # (who, why, datasets) -> keys
+    for (key, reader, why), where in on.items():
+        groups.setdefault((reader, why, tuple(d for d in datasets if d in where)), []).append(key)
+    shown = [", ".join(sorted(keys)) + ("" if len(where) == len(datasets) else f" on {', '.join(where)}")
+             + f" ({reader}: {why})" for (reader, why, where), keys in groups.items()]
+    return f"run at the default where unread: {'; '.join(shown)}" if shown else ""
+
+
+def _count(n: int, thing: str) -> str:
+    """``1 grid point``, ``6 runs``."""
+    return f"{n:,} {thing}{'s' * (n != 1)}"
 
 
 def _short(value: Any) -> str:
