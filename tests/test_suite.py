@@ -174,6 +174,27 @@ def test_a_suite_notes_each_model_entry_whose_points_run_a_key_at_its_default(wr
                             "not trained)"),)
 
 
+def test_the_run_cap_counts_the_runs_an_entry_makes_once_its_points_are_merged(write_suite, monkeypatch):
+    """The suite's runs so far are counted as they run, merged points once; an entry's own grid is counted
+    before merging (which takes resolving and checking every point: the work the cap spares), so the message
+    says "up to"."""
+    from gnnbench.harness import suite as suite_module
+
+    monkeypatch.setattr(suite_module, "MAX_RUNS", 10)
+    text = ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], seeds: %d, models: [{name: gcn, "
+            "hparams: {num_layers: [1, 2], hidden_channels: [16, 32, 64]}}, {name: mlp, hparams: {lr: %s}}]}]\n")
+    lrs = [0.01, 0.02, 0.03, 0.04, 0.05, 0.06]
+    assert len(load_suite(write_suite(text % (1, lrs))).specs) == 4 + 6  # the gcn grid's 6 points make 4 runs
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(text % (1, [*lrs, 0.07]), "over.yaml"))
+    assert (info.value.key, info.value.message) == (
+        "experiments[0].models[1]", "this model adds up to 7 runs (7 grid points x 1 datasets x 1 scenarios x 1 "
+        "seeds, before merging the points that make one run), bringing the suite to 11; expected at most 10: split "
+        "the study into suites")
+    with pytest.raises(ConfigError, match="this model adds up to 12 runs"):  # 8 after merging: counted before
+        load_suite(write_suite(text % (2, [0.01]), "seeds.yaml"))
+
+
 def test_a_width_no_grid_point_reads_is_refused_as_before(write_suite):
     """Where no point reads a key set away from its default, setting it changes nothing: refused at its key,
     also beside another key that some points do read (DGMLP's width at ``mlp_layers: [1, 2]``, its temperature at
@@ -495,16 +516,17 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "4,294,967,297"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], seeds: 600000,"
      " models: [{name: gcn, hparams: {lr: [0.1, 0.01]}}]}]\n", "experiments[0].models[0]",
-     "this model adds 1,200,000 runs (2 grid points x 1 datasets x 1 scenarios x 600,000 seeds), bringing the "
-     "suite to 1,200,000; expected at most 1,000,000: split the study into suites"),
+     "this model adds up to 1,200,000 runs (2 grid points x 1 datasets x 1 scenarios x 600,000 seeds, before "
+     "merging the points that make one run), bringing the suite to 1,200,000; expected at most 1,000,000: split the "
+     "study into suites"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: "
      f"{{hidden_channels: {list(range(1, 101))}, lr: {[i / 1000 for i in range(1, 101)]}, "
      f"dropout: {[i / 200 for i in range(101)]}}}}}]}}]\n", "experiments[0].models[0]",
-     "this model adds 1,010,000 runs (1,010,000 grid points x 1 datasets"),
+     "this model adds up to 1,010,000 runs (1,010,000 grid points x 1 datasets"),
     ("name: s\nexperiments:\n- {task: node_classification, datasets: [Cora], models: [gcn], seeds: 600000}\n"
      "- {task: node_classification, datasets: [CiteSeer], models: [gcn], seeds: 600000}\n",
-     "experiments[1].models[0]", "this model adds 600,000 runs (1 grid points x 1 datasets x 1 scenarios x 600,000 "
-     "seeds), bringing the suite to 1,200,000"),
+     "experiments[1].models[0]", "this model adds up to 600,000 runs (1 grid points x 1 datasets x 1 scenarios x "
+     "600,000 seeds, before merging the points that make one run), bringing the suite to 1,200,000"),
     ("experiments: []\n", "name", "expected a suite name"),
     ("name: s\ndescription: [a, b]\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "description", "expected a line of text, got list"),

@@ -279,6 +279,7 @@ class _Expander:
             points, unread = self.settled_points(task_name, task_options, task_key, model, model_key, grid, seeds,
                                                  lambda seed: listed.get(seed, seeds_key), device)
             runs = sum(map(len, points))  # per seed and scenario
+            self.runs += runs * len(scenarios) * len(seeds)
             if unread:  # the plan says so: the labels alone would not (a point left out, a value not in its label)
                 per = "per seed" + " and scenario" * (len(scenarios) > 1)
                 on = f" x {len(datasets)} datasets" if len(datasets) > 1 else ""
@@ -295,14 +296,16 @@ class _Expander:
         return specs
 
     def count(self, points: int, datasets: int, scenarios: int, seeds: int, key: str) -> None:
-        """Adds the runs ``key`` defines to the suite's, which may hold at most :data:`MAX_RUNS`: checked before
-        the grid is expanded, so a typo'd grid costs nothing."""
+        """Checks that the runs ``key`` defines fit in the suite's, which may hold at most :data:`MAX_RUNS`:
+        before the grid is expanded, so a typo'd grid costs nothing. The grid is counted before its points are
+        merged (:meth:`settled_points`), which takes resolving and checking every point: the work the check
+        spares; the models before it count the runs they make (:meth:`experiment`)."""
         runs = points * datasets * scenarios * seeds
-        self.runs += runs
-        if self.runs > MAX_RUNS:
-            raise self.fail(key, f"this model adds {runs:,} runs ({points:,} grid points x {datasets} datasets x "
-                                 f"{scenarios} scenarios x {seeds:,} seeds), bringing the suite to {self.runs:,}; "
-                                 f"expected at most {MAX_RUNS:,}: split the study into suites")
+        if self.runs + runs > MAX_RUNS:
+            raise self.fail(key, f"this model adds up to {runs:,} runs ({points:,} grid points x {datasets} datasets "
+                                 f"x {scenarios} scenarios x {seeds:,} seeds, before merging the points that make "
+                                 f"one run), bringing the suite to {self.runs + runs:,}; expected at most "
+                                 f"{MAX_RUNS:,}: split the study into suites")
 
     def kernel(self, kernel: Any, key: str, task: str) -> None:
         """A known backend that this task can hand its models and that is installed here."""
