@@ -16,7 +16,8 @@ from gnnbench.cli import main
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard import compare, read, significance
 from gnnbench.leaderboard import compare_report as report
-from gnnbench.leaderboard.aggregate import COLUMNS
+from gnnbench.leaderboard.aggregate import COLUMNS, close
+from gnnbench.leaderboard.write import csv_float
 
 BASE = [0.80, 0.81, 0.82, 0.80, 0.81]
 DROP = [0.76, 0.77, 0.75, 0.78, 0.76]  # 4.4 points lower, well outside the noise
@@ -234,6 +235,50 @@ def test_the_delta_is_the_values_delta_when_a_rounded_mean_would_flip_it(tmp_pat
     gcn = compare.compare(a, b, paired=True).table.iloc[0]
     assert gcn["delta"] == pytest.approx(0.003) and gcn["verdict"] == "better"
     assert gcn["ci_low"] <= gcn["delta"] <= gcn["ci_high"]
+
+
+@pytest.mark.parametrize(("values", "metric", "direction"), [
+    ([0.091, 0.122, 0.103], "accuracy", "max"),  # 0.1053333 written 0.105333: 3.2e-6 apart, relatively
+    ([1.5e-05, 1.2e-05, 1.1e-05], "mse", "min"),  # below 1e-4, six significant digits: 1.26667e-05, 2.6e-6 apart
+])
+def test_a_mean_written_without_values_is_the_same_as_the_values_it_was_written_from(tmp_path, values, metric,
+                                                                                     direction):
+    """A row without per-seed values (a hand-made CSV, or one written before the column) knows its mean to the
+    digits written. The same runs on the other side, with their values, are then the same, not worse (or better)
+    by the rounding of a mean below 0.5, which exceeds the tie tolerance, and fail no gate."""
+    mean = csv_float(float(np.mean(values)), 6)
+    assert not close(float(np.mean(values)), float(mean))  # what the tie tolerance alone called a change
+    full = {**row("gcn", values, metric=metric, direction=direction), "mean": mean,
+            "values": ";".join(csv_float(v, 6) for v in values)}
+    a = write(tmp_path / "a.csv", [full])
+    b = write(tmp_path / "b.csv", [{**full, "values": ""}])
+    for first, second in ((a, b), (b, a)):
+        assert main(["compare", str(first), str(second), "-q", "--fail-on-regression", "1e-12"]) == 0
+        r = compare.compare(first, second).table.iloc[0]
+        assert (r.delta, r.rel_delta, r.verdict, r.tested) == (0.0, 0.0, "same", False)
+        assert math.isnan(r.ci_low) and math.isnan(r.p_value)
+
+
+def test_a_mean_written_without_values_is_the_same_within_its_digits_and_at_most_one_percent(tmp_path):
+    """Values averaging 0.1053333 against a hand-made mean: 0.1053 (four decimals) is them as written, no change;
+    0.1060 is a change of 0.000667, not one rounded to 0.0007. A 1 or 0, whose last digit's unit would cover any
+    accuracy, may lie no more than 1% of the values' size from them (as a row's own mean): a change."""
+    values = [0.091, 0.122, 0.103]
+    a = write(tmp_path / "a.csv", [row("gcn", values)])
+    for written, delta, verdict in (("0.1053", 0.0, "same"), ("0.1060", 0.0006667, "better"),
+                                    ("1", 0.8946667, "better"), ("0", -0.1053333, "worse")):
+        b = write(tmp_path / "b.csv", [{**row("gcn", values), "mean": written, "values": ""}])
+        r = compare.compare(a, b, min_effect=1e-5).table.iloc[0]
+        assert r.verdict == verdict and r.delta == pytest.approx(delta, abs=1e-7)
+
+
+def test_a_mean_written_from_unrounded_values_is_the_same_as_their_rounded_values(tmp_path):
+    """The leaderboard writes the mean of the unrounded values and the values rounded: seeds at 0.1000004,
+    0.1000004 and 0.1000014 are written 0.100000;0.100000;0.100001, their mean 0.100001, one unit from what the
+    written values average to, rounded. Without the values column the same runs are still the same."""
+    a = write(tmp_path / "a.csv", [{**row("gcn", [0.1, 0.1, 0.100001]), "mean": "0.100001"}])
+    b = write(tmp_path / "b.csv", [{**row("gcn", [0.1, 0.1, 0.100001]), "mean": "0.100001", "values": ""}])
+    assert compare.compare(a, b).table.iloc[0].verdict == "same"
 
 
 def test_every_tested_row_has_the_confidence_interval_of_its_delta(tmp_path):

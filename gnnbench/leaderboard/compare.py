@@ -4,7 +4,9 @@ Rows are joined on (task, dataset, model, config, scenario, metric), or without 
 each matched row: A's and B's mean, the delta B - A with its (1 - alpha) confidence interval, the delta relative
 to |A|, Welch's t-test p-value on the per-seed ``values`` when both sides have at least two, and a verdict in
 the metric's direction (``max``: higher is better; ``min``: lower is). The interval says how large a change the
-seeds leave possible, and it decides ``same``: a non-significant change is not evidence of no change. Verdicts:
+seeds leave possible, and it decides ``same``: a non-significant change is not evidence of no change. A side's
+mean is its values' where it has them; against a side with only a written mean, a change within what that mean's
+digits leave open is none (:func:`_as_written`). Verdicts:
 
 * ``better`` / ``worse``: p < alpha and the improvement exceeds ``min_effect`` (in the metric's unit, or with
   ``relative`` as a fraction of A's mean: 0.05 is 5 % of each row's baseline, for times and memory);
@@ -53,7 +55,7 @@ import pandas as pd
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import close
 from gnnbench.leaderboard.labels import distinct_plugin_files, label_items
-from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, read_leaderboard
+from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, mean_tolerance, read_leaderboard
 from gnnbench.leaderboard.significance import difference_test, holm
 from gnnbench.settings import described, differing, flatten, seed_ranges, shown
 from gnnbench.units import FRACTION, shown_unit
@@ -244,7 +246,8 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
         if len(r[f"values_{s}"]):
             r[f"mean_{s}"] = float(np.mean(r[f"values_{s}"]))
     # equal within float noise is equal: [0.8] * 3 and [0.8] * 2 average to means 1e-16 apart; inf - inf is NaN
-    delta = 0.0 if np.isfinite(r["mean_a"]) and close(r["mean_a"], r["mean_b"]) else r["mean_b"] - r["mean_a"]
+    alike = close(r["mean_a"], r["mean_b"]) or _as_written(r)
+    delta = 0.0 if np.isfinite(r["mean_a"]) and alike else r["mean_b"] - r["mean_a"]
     same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
     reproduced = same_seeds and np.array_equal(r["values_a"], r["values_b"])  # every seed's value, exactly
     test = "paired" if same_seeds and (paired or reproduced) else "welch"
@@ -257,6 +260,19 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
             "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan, "p_value": p,
             "tested": not math.isnan(p), "test": test if not math.isnan(p) else "", "verdict": "",
             "improvement": (1.0 if r["direction_a"] == "max" else -1.0) * delta}
+
+
+def _as_written(r: dict) -> bool:
+    """One side has per-seed values, the other only a written mean (a hand-made CSV, or one without the column),
+    and that mean is the values' mean as it could have been written (:func:`~gnnbench.leaderboard.read.mean_tolerance`,
+    as for a row's own mean): values averaging 0.1053333 against a written 0.105333 are no change, though six
+    decimals' rounding of a mean below 0.5 exceeds :func:`close`'s tolerance."""
+    sides = [s for s in ("a", "b") if len(r[f"values_{s}"])]
+    if len(sides) != 1:
+        return False
+    counted, written = sides[0], "b" if sides == ["a"] else "a"
+    gap = abs(r[f"mean_{written}"] - r[f"mean_{counted}"])  # NaN or inf where a mean is: no written digits
+    return bool(np.isfinite(gap) and gap <= mean_tolerance(r[f"values_{counted}"], r[f"mean_decimals_{written}"]))
 
 
 def _verdict(improvement: float, p: float, interval: tuple[float, float], tested: bool, alpha: float,

@@ -96,6 +96,7 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         raise GnnbenchError(f"{path}: more than one row for {', '.join(f'{k}={first[k]}' for k in keys)}")
     out = frame.assign(**{c: "" for c in OPTIONAL if c not in frame.columns})
     out["mean"] = _numbers(frame["mean"], path, "mean", infinite=True)  # a diverged seed's inf, as written
+    out["mean_decimals"] = frame["mean"].map(written_decimals)  # what a mean without values is known to
     for name in ("n", "failed", "configs_failed", "configs_tried"):  # counts: what compare notes must be counts
         _counts(_numbers(out[name], path, name), out[name], path, name)
     for name in ("failed", "configs_failed", "configs_tried", "params"):  # notes compare them as text: 1.0 is 1
@@ -263,13 +264,28 @@ def _values(text: str, path: Path, line: int) -> np.ndarray:
     return values
 
 
+def written_decimals(text: str) -> float:
+    """The decimals a number is written to (``0.808`` 3, ``8.08e-01`` 3, ``3.33333e-05`` 10, ``8e1`` -1), which
+    :func:`mean_tolerance` reads; NaN for an empty or infinite cell."""
+    number = Decimal(text.strip()) if text.strip() else Decimal("NaN")
+    return float(-number.as_tuple().exponent) if number.is_finite() else math.nan
+
+
+def mean_tolerance(values: np.ndarray, decimals: float) -> float:
+    """How far a mean written to ``decimals`` may lie from the mean of finite ``values`` and still be theirs as
+    written: one unit of its last digit (the mean and the values are rounded apart), or the float error of summing
+    them in another order (a mean written with all its digits), but no more than 1% of the largest value's size
+    (at least 1e-6) whatever its digits: a mean written as 0 for values averaging 0.45 would hide any change."""
+    scale = float(np.max(np.abs(values)))
+    summed = len(values) * float(np.finfo(float).eps) * scale  # sum(v) / n against np.mean(v)
+    return min(max(10.0 ** -decimals, summed), max(0.01 * scale, 1e-6))
+
+
 def _check_values(row: Any, mean_text: str, path: Path, line: int) -> None:
     """A row's ``n`` and ``mean`` must be those of its per-seed ``values``, which the test and the interval use:
     a hand-edited mean would otherwise show one change and test another. ``mean`` is empty when a value is NaN,
-    as the leaderboard writes it. It may differ from the values' mean by one unit of its last written digit (the
-    mean and the values are rounded apart) or by the float error of summing them in another order (a mean written
-    with all its digits), but by no more than 1% of the largest value's size (at least 1e-6) whatever its digits:
-    a mean written as 0 for values averaging 0.45 would hide any change. An infinite mean must be the values'."""
+    as the leaderboard writes it, and within :func:`mean_tolerance` of the values' mean otherwise. An infinite
+    mean must be the values'."""
     values = row.values
     if not len(values):
         return
@@ -279,10 +295,7 @@ def _check_values(row: Any, mean_text: str, path: Path, line: int) -> None:
     if not (math.isfinite(expected) and math.isfinite(row.mean)):
         agree, tolerance = expected == row.mean or math.isnan(expected) and math.isnan(row.mean), 0.0
     else:
-        scale = float(np.max(np.abs(values)))
-        unit = 10.0 ** Decimal(mean_text.strip()).as_tuple().exponent  # 0.81 -> 0.01, 8.08e-01 -> 0.001
-        summed = len(values) * float(np.finfo(float).eps) * scale  # sum(v) / n against np.mean(v)
-        tolerance = min(max(unit, summed), max(0.01 * scale, 1e-6))
+        tolerance = mean_tolerance(values, written_decimals(mean_text))
         agree = abs(row.mean - expected) <= tolerance
     if not agree:
         raise GnnbenchError(f"{path}: line {line}: column 'mean' is {mean_text or 'empty'!r} but the mean of 'values' "
@@ -307,5 +320,6 @@ def _headline(out: pd.DataFrame, path: Path) -> pd.DataFrame:
         figures = pd.Series([out.at[i, m] if m in extra else "" for i, m in out["metric"].items()], index=out.index)
         metrics = "/".join(sorted(set(out.loc[named, "metric"])))
         out.loc[named, "mean"] = _numbers(figures, path, metrics)[named]
+        out.loc[named, "mean_decimals"] = figures[named].map(written_decimals)
         out.loc[named, "values"] = pd.Series([np.array([], dtype=float)] * int(named.sum()), index=out.index[named])
     return out
