@@ -125,8 +125,8 @@ def build_parser(doc: str) -> argparse.ArgumentParser:
                      help="what to compare: the test metric (default) or a cost (lower is better, no test; "
                      "epoch_load_s: feature loading per epoch)")
     cmp.add_argument("--ignore-config", action="store_true",
-                     help="join on (task, dataset, model, scenario): compare the selected configurations, whatever "
-                     "they are")
+                     help="join on (task, dataset, model, scenario, metric): compare the selected configurations, "
+                     "whatever they are")
     cmp.add_argument("--md", type=_report_file, nargs="?", const=Path("-"), metavar="PATH",
                      help="write the comparison as Markdown to PATH (stdout without PATH)")
     cmp.add_argument("--csv", type=_report_file, nargs="?", const=Path("-"), metavar="PATH",
