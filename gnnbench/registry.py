@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import inspect
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -110,11 +111,12 @@ class Registry(Generic[T]):
                 raise RegistryError(f"{defined_in(obj)}: {self.kind} '{name}' has tasks={tasks!r}; expected a tuple "
                                     f"of task names, e.g. tasks=({str(tasks)!r},)")
             if unknown := [key for key in meta if key not in self.meta_keys]:
-                hint = did_you_mean(unknown[0], self.meta_keys) or (
-                    f"; a {self.kind} takes {', '.join(self.meta_keys)}" if self.meta_keys
-                    else f"; a {self.kind} takes none")
+                # suggested among every keyword, not the metadata alone: ``default=`` means ``defaults=``
+                taken = [p.name for p in inspect.signature(self.register).parameters.values()
+                         if p.kind is p.KEYWORD_ONLY] + list(self.meta_keys)
+                hint = did_you_mean(unknown[0], taken) or f"; it takes {', '.join(taken)}"
                 raise RegistryError(f"{defined_in(obj)}: {self.kind} '{name}' is registered with {unknown[0]}=, "
-                                    f"which is not a {self.kind}'s metadata{hint}")
+                                    f"which register_{self.kind} does not take{hint}")
             shown = {"paper": paper, **{k: meta[k] for k in ("source", "stats") if k in meta}}  # listed as text
             if (key := next((k for k, v in shown.items() if not isinstance(v, str)), None)) is not None:
                 raise RegistryError(f"{defined_in(obj)}: {self.kind} '{name}' has {key}={shown[key]!r}; expected "

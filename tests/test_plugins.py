@@ -637,18 +637,25 @@ def test_a_dataset_entry_that_cannot_serve_is_refused_where_it_is_registered(loa
 
 
 @pytest.mark.parametrize(("register", "meta", "expected"), [
-    (register_model, {"kernel": ("csr",)}, "model 'Misspelt' is registered with kernel=, which is not a model's "
-                                           "metadata; did you mean 'kernels'?"),
+    (register_model, {"kernel": ("csr",)}, "model 'Misspelt' is registered with kernel=, which register_model does "
+                                           "not take; did you mean 'kernels'?"),
+    (register_model, {"default": {"K": 10}}, "model 'Misspelt' is registered with default=, which register_model "
+                                             "does not take; did you mean 'defaults'?"),
+    (register_model, {"papr": "Me 2026"}, "registered with papr=, which register_model does not take; did you mean "
+                                          "'paper'?"),
+    (register_model, {"task": ("node_classification",)}, "with task=, which register_model does not take; did you "
+                                                         "mean 'tasks'?"),
     (register_model, {"kernels": ("csrr",)}, "model 'Misspelt' has kernels=('csrr',); expected a tuple of 'scatter', "
                                              "'torch_scatter', 'csr'"),
     (register_model, {"kernels": "csr"}, "model 'Misspelt' has kernels='csr'; expected a tuple"),
-    (register_dataset, {"ship_split": False}, "dataset 'Misspelt' is registered with ship_split=, which is not a "
-                                              "dataset's metadata; did you mean 'ships_split'?"),
-    (register_scenario, {"like": "x"}, "scenario 'Misspelt' is registered with like=, which is not a scenario's "
-                                       "metadata; a scenario takes none"),
+    (register_dataset, {"ship_split": False}, "dataset 'Misspelt' is registered with ship_split=, which "
+                                              "register_dataset does not take; did you mean 'ships_split'?"),
+    (register_scenario, {"like": "x"}, "scenario 'Misspelt' is registered with like=, which register_scenario does "
+                                       "not take; it takes paper, tasks, defaults, dataset_defaults"),
 ])
 def test_metadata_a_kind_does_not_take_is_refused_where_it_is_registered(register, meta, expected, monkeypatch):
-    """A misspelt key was kept and never read: ``kernel=("csr",)`` left the model on scatter alone, silently."""
+    """A misspelt key was kept and never read: ``kernel=("csr",)`` left the model on scatter alone, silently. The
+    closest name is suggested among every keyword, not the metadata alone (``default=`` was told of kernels)."""
     from gnnbench.registry import RegistryError
 
     for kind in (MODELS, DATASETS, SCENARIOS):
