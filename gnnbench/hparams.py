@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from gnnbench.errors import did_you_mean
-from gnnbench.registry import Entry, defined_in
+from gnnbench.registry import DATASETS, Entry, defined_in
 
 #: Constructor arguments the task fills from the data, never from a suite (``level``: graph- or node-level
 #: targets, passed by the graph tasks to models that can read out either; ``num_nodes``: the node count of
@@ -139,6 +139,20 @@ def check_entry(entry: Entry, task_cls: type) -> None:
         except HparamError as exc:
             raise HparamError(exc.key, f"the registry entry of model '{entry.name}' ({defined_in(entry.obj)}) has "
                                        f"{where} that task '{task_cls.name}' cannot take: {exc}") from None
+
+
+def check_dataset_defaults(entry: Entry, datasets: abc.Collection[str]) -> None:
+    """A ``dataset_defaults`` name that is no registered dataset but close to one of ``datasets`` (those a suite runs
+    the model on) that has none of its own is misspelt (``cora`` for ``Cora``): those runs would take ``defaults``
+    with no word. It is checked when the suite resolves, after its plugins have registered their datasets; any
+    other name is kept, since a model may hold the official settings of a dataset that only a plugin registers
+    (DGMLP's ``PubMed``)."""
+    unset = [d for d in datasets if d not in entry.dataset_defaults]
+    for name in entry.dataset_defaults:
+        if name not in DATASETS and (hint := did_you_mean(str(name), unset)):
+            raise HparamError("", f"the registry entry of model '{entry.name}' ({defined_in(entry.obj)}) has "
+                                  f"dataset_defaults[{name!r}], which names no registered dataset, so this suite's "
+                                  f"runs would not take them{hint}")
 
 
 def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:

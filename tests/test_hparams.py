@@ -115,6 +115,18 @@ def test_registry_defaults_are_checked_against_the_signature_and_the_task_keys(d
     assert problem in message
 
 
+def test_a_dataset_defaults_name_close_to_a_dataset_the_suite_runs_is_refused_as_misspelt():
+    """``cora`` left a suite's runs on Cora at ``defaults``, silently; a name no run is close to is kept, as a model
+    may hold the settings of a dataset only a plugin registers (DGMLP's PubMed, kept beside its PubMed-raw)."""
+    entry = Entry(name="toy", obj=Toy, dataset_defaults={"citeseer": {"lr": 0.1}, "PubMed": {"lr": 0.2},
+                                                         "PubMed-raw": {"lr": 0.2}})
+    with pytest.raises(hp.HparamError, match=re.escape(
+            f"the registry entry of model 'toy' ({__name__}.Toy) has dataset_defaults['citeseer'], which names no "
+            "registered dataset, so this suite's runs would not take them; did you mean 'CiteSeer'?")):
+        hp.check_dataset_defaults(entry, ["Cora", "CiteSeer"])
+    hp.check_dataset_defaults(entry, ["Cora", "PubMed-raw"])
+
+
 class ToyWithAnAddedArgument(Toy):
     """Toy as it would be with a constructor argument added after its results existed."""
 

@@ -162,6 +162,8 @@ experiments: [{task: node_classification, datasets: [Cora], models: [%s]}]
                                            "integer for 'hidden_channels', got '64'"),
     ("dataset_defaults={'Cora': {'lr': 'fast'}}", "has dataset_defaults['Cora'] that task 'node_classification' "
                                                    "cannot take: expected a finite number for 'lr', got 'fast'"),
+    ("dataset_defaults={'cora': {'lr': 0.1}}", "has dataset_defaults['cora'], which names no registered dataset, so "
+                                               "this suite's runs would not take them; did you mean 'Cora'?"),
 ])
 def test_a_plugin_entry_with_bad_defaults_is_rejected_where_the_suite_uses_it(write_suite, tmp_path, monkeypatch,
                                                                               registration, message):

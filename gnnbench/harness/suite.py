@@ -611,6 +611,7 @@ class _Expander:
         task_cls = TASKS.get(task).obj
         try:
             hp.check_entry(entry, task_cls)
+            hp.check_dataset_defaults(entry, datasets)
         except hp.HparamError as exc:
             raise self.fail(name_key, str(exc)) from None
         defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in datasets}
