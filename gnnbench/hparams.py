@@ -221,6 +221,11 @@ def _declared(value: Any, expected: Any) -> Any:
     return value
 
 
+#: other libraries' names for a conventional hyperparameter that are too unlike gnnbench's for a spelling match
+#: to suggest it (``learning_rate`` for ``lr``; ``l2`` would be read as ``lr``)
+SYNONYMS = {"learning_rate": "lr", "wd": "weight_decay", "l2": "weight_decay"}
+
+
 def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
                  extra: Mapping[str, Any] | None = None) -> None:
     """Every key of ``values`` is a parameter of ``target`` (or of ``extra``) and has the declared type, and a
@@ -236,7 +241,8 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
     for key, value in values.items():
         if key not in known:
             accepted = f"accepted: {', '.join(sorted(known))}" if known else f"it takes no {what}s"
-            raise HparamError(key, f"unknown {what} '{key}' for {owner}{did_you_mean(key, known)} ({accepted})")
+            meant = SYNONYMS[key] if SYNONYMS.get(key) in known else key
+            raise HparamError(key, f"unknown {what} '{key}' for {owner}{did_you_mean(meant, known)} ({accepted})")
         expected = types[key]
         if expected is not None and not _matches(value, expected):
             raise HparamError(key, f"expected {_describe(expected)} for '{key}', got {value!r}"

@@ -545,6 +545,12 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "experiments[0].models[0].hparams.hiden_channels",
      "unknown hyperparameter 'hiden_channels' for model 'gcn'; did you mean 'hidden_channels'?"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: gcn, hparams: {learning_rate: 0.1}}]}]\n", "experiments[0].models[0].hparams.learning_rate",
+     "unknown hyperparameter 'learning_rate' for model 'gcn'; did you mean 'lr'?"),  # another library's name for it
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: gcn, hparams: {l2: 0.1}}]}]\n", "experiments[0].models[0].hparams.l2",
+     "unknown hyperparameter 'l2' for model 'gcn'; did you mean 'weight_decay'?"),  # not 'lr', one letter away
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: gcn, hparams: {hidden_channels: [16, wide]}}]}]\n",
      "experiments[0].models[0].hparams.hidden_channels[1]", "expected an integer for 'hidden_channels', got 'wide'"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
