@@ -13,13 +13,13 @@ import copy
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
-from torch_geometric.nn import GCNConv, MessagePassing
+from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.aggr import Aggregation
 from torch_geometric.nn.resolver import aggregation_resolver
 from torch_geometric.utils import coalesce, to_torch_csr_tensor
 
 from gnnbench.kernels import require
-from gnnbench.kernels.csr_matmul import FUSABLE, LINEAR, FusedAggregation, NormalisedOnceForward, quiet_sparse_warnings
+from gnnbench.kernels.csr_matmul import FUSABLE, LINEAR, NORMALISING, FusedAggregation, quiet_sparse_warnings
 
 #: PyG aggregation names -> torch_scatter reductions
 TORCH_SCATTER_REDUCE = {"add": "sum", "sum": "sum", "mean": "mean", "max": "max", "min": "min"}
@@ -29,7 +29,8 @@ def graph_input(backend: str, edge_index: Tensor, num_nodes: int, edge_weight: T
     """What the model's ``forward`` receives as its graph: ``edge_index`` itself, or for ``csr`` the
     ``torch.sparse_csr`` matrix ``adj_t`` with ``adj_t[i, j] = 1`` (or the edge's weight) for every edge
     ``j -> i``, built once. A repeated edge becomes one entry of weight 2 (the weights summed; PyG's
-    ``to_torch_csr_tensor`` alone would keep one of them): the same sum, not the same mean or max."""
+    ``to_torch_csr_tensor`` alone would keep one of them): the same sum, not the same mean or max, so ``csr`` is
+    refused for those on such a graph (:func:`~gnnbench.kernels.auto.csr_refusal`)."""
     if backend != "csr":
         return edge_index
     weight = edge_weight if edge_weight is not None else torch.ones(edge_index.size(1), device=edge_index.device)
@@ -64,8 +65,8 @@ def configure(model: nn.Module, backend: str) -> int:
     layers it set. ``torch_scatter`` installs :class:`TorchScatterAggregation`; the other backends restore
     PyG's own aggregation for the layer's ``aggr``. ``csr`` fuses on sparse input and never reaches it: PyG's
     layers of :data:`~gnnbench.kernels.csr_matmul.FUSABLE` with a sum or mean get the matmul whose backward
-    reads a cached transpose, and ``GCNConv`` normalises a graph once (:mod:`gnnbench.kernels.csr_matmul`); the
-    other backends take both away again."""
+    reads a cached transpose, and ``GCNConv`` and ``SGConv`` normalise a graph as on ``edge_index``, ``GCNConv``
+    once per graph (:mod:`gnnbench.kernels.csr_matmul`); the other backends take both away again."""
     count = 0
     for layer in model.modules():
         if not isinstance(layer, MessagePassing) or not isinstance(layer.aggr, str):
@@ -81,8 +82,8 @@ def configure(model: nn.Module, backend: str) -> int:
             layer.message_and_aggregate = FusedAggregation(layer)
         else:
             layer.__dict__.pop("message_and_aggregate", None)  # the class's own again
-        if fused and type(layer) is GCNConv:
-            layer.forward = NormalisedOnceForward(layer)
+        if fused and type(layer) in NORMALISING:
+            layer.forward = NORMALISING[type(layer)](layer)
         else:
             layer.__dict__.pop("forward", None)
         count += 1

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.aggr import MaxAggregation
+from torch_geometric.utils import coalesce
 
 from gnnbench.kernels import KernelUnavailableError, require
 from gnnbench.kernels.adjacency import configure, graph_input
@@ -28,6 +29,8 @@ from gnnbench.kernels.timing import median_ms_or_inf
 
 #: untimed and timed forward+backward steps per backend
 WARMUP, REPEATS = 1, 3
+#: the aggregations that count a repeated edge on ``csr`` (one entry, its weight the copies') as on ``edge_index``
+SUMS = ("add", "sum")
 
 _decisions: dict[Hashable, KernelChoice] = {}
 
@@ -92,11 +95,11 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
     loses.
     """
     num_nodes = x.size(0)
-    if device.type == "cuda" and has_max_aggregation(model):  # torch's sparse CSR matmul has no max on CUDA
+    if requested in ("csr", "auto") and "csr" in candidates and (why := csr_refusal(model, edge_index, num_nodes,
+                                                                                      device)):
         if requested == "csr":
-            raise KernelUnavailableError("kernel 'csr' cannot run this model on CUDA: it aggregates by max, which "
-                                         "torch's sparse CSR matmul does not reduce there (PyG's spmm raises); use "
-                                         "scatter, torch_scatter or auto")
+            raise KernelUnavailableError(f"kernel 'csr' cannot run this model {why}; use scatter, torch_scatter or "
+                                         "auto")
         candidates = [backend for backend in candidates if backend != "csr"]
 
     def measure(backend: str) -> float:
@@ -130,6 +133,23 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
     return graph_input(choice.backend, edge_index, num_nodes), choice
 
 
+def csr_refusal(model: nn.Module, edge_index: Tensor, num_nodes: int, device: torch.device) -> str | None:
+    """Why ``csr`` cannot run ``model`` on this graph as the edge path does, or None: torch's sparse CSR matmul
+    has no max on CUDA; and a sparse matrix holds a repeated edge as one entry weighted by its copies, which a
+    sum reads as the edge path's message per copy (GCN's degree too), a mean, max or min does not. Only a model
+    with such a layer pays for the check of the graph (a sort of its edges, once per run)."""
+    if device.type == "cuda" and has_max_aggregation(model):
+        return ("on CUDA: it aggregates by max, which torch's sparse CSR matmul does not reduce there (PyG's spmm "
+                "raises)")
+    others = sorted({str(m.aggr) for m in model.modules() if isinstance(m, MessagePassing)} - set(SUMS))
+    if others and coalesce(edge_index, num_nodes=num_nodes).size(1) < edge_index.size(1):
+        return (f"on this graph, which repeats edges: a sparse adjacency holds each as one entry weighted by its "
+                f"copies, and the model aggregates by {', '.join(others)}, which reads that otherwise than a message "
+                "per copy (only a sum reads it the same); coalescing the edges (torch_geometric.utils.coalesce) "
+                "would let it run csr")
+    return None
+
+
 def has_max_aggregation(model: nn.Module) -> bool:
     """Whether a message-passing layer of ``model`` aggregates by max (``aggr="max"`` or a ``MaxAggregation``)."""
     return any(isinstance(m, MaxAggregation) or (isinstance(m, MessagePassing) and m.aggr == "max")
@@ -152,4 +172,4 @@ def _propagating(model: nn.Module) -> Iterator[None]:
             layer.cached = True
 
 
-__all__ = ["KernelChoice", "decide", "use_kernel"]
+__all__ = ["KernelChoice", "csr_refusal", "decide", "use_kernel"]

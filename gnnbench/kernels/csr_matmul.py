@@ -13,29 +13,33 @@ PyG's ``GCNConv``, ``SAGEConv``, ``GINConv`` and ``SGConv`` aggregate on a spars
 adjacency whose values require a gradient. ``GCNConv`` normalises its input into a new matrix on every call
 unless built with ``cached=True``; :class:`NormalisedOnceForward` keeps that matrix on the input adjacency, so
 the normalisation and its transpose are both built once per graph (again where its values were edited in
-place).
+place). Both ``GCNConv`` and ``SGConv`` normalise a sparse matrix with a self-loop added to every node, a second
+one where the graph has one; on ``edge_index`` (without weights) each node has one self-loop whatever the graph
+had. Here both normalise the matrix :func:`with_gcn_loops` makes, which is what they compute on ``edge_index``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn import GCNConv, GINConv, SAGEConv, SGConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
-from torch_geometric.utils import spmm
+from torch_geometric.utils import add_self_loops, remove_self_loops, spmm, to_edge_index, to_torch_csr_tensor
 
 #: the reductions :func:`csr_matmul` computes; others go to PyG's ``spmm``
 LINEAR = {"sum": "sum", "add": "sum", "mean": "mean"}
-#: the attributes of an ``adj_t`` holding its transpose, and its GCN normalisations
+#: the attributes of an ``adj_t`` holding its transpose, and its GCN normalisations and self-loops
 CACHE, NORMALISED = "_gnnbench_transposed", "_gnnbench_gcn_norm"
 #: PyG's layers whose ``message_and_aggregate`` is ``spmm(adj_t, x_source, reduce=aggr)``; a subclass is not fused
 #: (it may override ``forward`` or ``message_and_aggregate``, which fusing would replace)
 FUSABLE = (GCNConv, SAGEConv, GINConv, SGConv)
+
+T = TypeVar("T")
 
 
 def csr_matmul(adj_t: Tensor, x: Tensor, reduce: str = "sum") -> Tensor:
@@ -98,33 +102,84 @@ class FusedAggregation:
         return csr_matmul(adj_t, x[0] if isinstance(x, tuple) else x, reduce=self.layer.aggr)
 
 
+def with_gcn_loops(adj_t: Tensor) -> Tensor:
+    """``adj_t`` with its diagonal set to 1: GCN's self-loops as PyG adds them to an ``edge_index`` without
+    weights, where ``add_remaining_self_loops`` drops the graph's own loops (repeated ones too) and gives every
+    node one, of weight 1 even for ``improved`` (its fill value reaches only weighted edges). PyG's ``gcn_norm`` of
+    a ``torch.sparse`` matrix adds a loop to every node instead (of weight 2 for ``improved``), beside the graph's
+    own."""
+    index, weight = remove_self_loops(*to_edge_index(adj_t))
+    index, weight = add_self_loops(index, weight, 1.0, adj_t.size(0))
+    return to_torch_csr_tensor(index, weight, size=tuple(adj_t.size()))
+
+
+def kept(adj_t: Tensor, key: tuple, build: Callable[[], T]) -> T:
+    """``build()`` of ``adj_t``, kept on it under ``key`` with the version of its values (what older versions
+    built is dropped); built on every call where ``adj_t`` requires a gradient (a kept result would be
+    backpropagated through twice)."""
+    if adj_t.requires_grad:
+        with quiet_sparse_warnings():
+            return build()
+    key = (*key, adj_t.values()._version)
+    memo = {k: v for k, v in getattr(adj_t, NORMALISED, {}).items() if k[-1] == key[-1]}  # this version's
+    setattr(adj_t, NORMALISED, memo)
+    if key not in memo:
+        with quiet_sparse_warnings():
+            memo[key] = build()
+    return memo[key]
+
+
 class NormalisedOnceForward:
-    """``GCNConv.forward`` (set on the instance), its normalisation of a ``torch.sparse_csr`` adjacency computed on
-    the first call and kept on the adjacency (per normalisation setting and version of its values), where PyG's
-    layer without ``cached=True`` normalises on every call into a new matrix, whose transpose would then be built
-    on every backward too. The layer's own cache slot carries it into PyG's ``forward`` and is emptied after.
-    An adjacency whose values require a gradient is normalised on every call, as PyG does."""
+    """``GCNConv.forward`` (set on the instance), its normalisation of a ``torch.sparse_csr`` adjacency that of
+    :func:`with_gcn_loops` (what the layer computes on ``edge_index``), computed on the first call and kept on the
+    adjacency (:func:`kept`), where PyG's layer without ``cached=True`` normalises on every call into a new
+    matrix, whose transpose would then be built on every backward too. The layer's own cache slot carries it
+    into PyG's ``forward``, and is emptied after unless the layer is ``cached``."""
 
     def __init__(self, layer: GCNConv) -> None:
         self.layer = layer
 
     def __call__(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         layer = self.layer
-        if (layer.cached or not layer.normalize or edge_weight is not None or not _is_csr(edge_index)
-                or edge_index.requires_grad):
+        if (not layer.normalize or edge_weight is not None or not _is_csr(edge_index)
+                or layer._cached_edge_index is not None):
             return GCNConv.forward(layer, x, edge_index, edge_weight)
-        key = (layer.improved, layer.add_self_loops, layer.flow, x.dtype, x.size(layer.node_dim),
-               edge_index.values()._version)
-        memo = {k: v for k, v in getattr(edge_index, NORMALISED, {}).items() if k[-1] == key[-1]}  # this version's
-        setattr(edge_index, NORMALISED, memo)
-        if key not in memo:
-            with quiet_sparse_warnings():
-                memo[key] = gcn_norm(edge_index, None, key[4], *key[:4])
-        layer._cached_edge_index = memo[key]
+        num_nodes, loops = x.size(layer.node_dim), layer.add_self_loops
+
+        def normalised() -> tuple[Tensor, None]:
+            looped = with_gcn_loops(edge_index) if loops else edge_index
+            return gcn_norm(looped, None, num_nodes, False, False, layer.flow, x.dtype)
+
+        layer._cached_edge_index = kept(edge_index, (loops, layer.flow, x.dtype, num_nodes), normalised)
         try:
             return GCNConv.forward(layer, x, edge_index, edge_weight)
         finally:
-            layer._cached_edge_index = None
+            if not layer.cached:
+                layer._cached_edge_index = None
+
+
+class LoopedForward:
+    """``SGConv.forward`` (set on the instance) on a ``torch.sparse_csr`` adjacency: the layer normalises the
+    adjacency with GCN's self-loops (:func:`with_gcn_loops`, kept on it), its own adding of loops off for the
+    call, which is what it computes on ``edge_index``."""
+
+    def __init__(self, layer: SGConv) -> None:
+        self.layer = layer
+
+    def __call__(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        layer = self.layer
+        if not layer.add_self_loops or not _is_csr(edge_index):
+            return SGConv.forward(layer, x, edge_index, edge_weight)
+        looped = kept(edge_index, ("loops",), lambda: with_gcn_loops(edge_index))
+        layer.add_self_loops = False
+        try:
+            return SGConv.forward(layer, x, looped, edge_weight)
+        finally:
+            layer.add_self_loops = True
+
+
+#: the forward a fused layer of each class gets on ``csr``: GCN's normalisation as on ``edge_index``
+NORMALISING = {GCNConv: NormalisedOnceForward, SGConv: LoopedForward}
 
 
 @contextlib.contextmanager
@@ -136,5 +191,5 @@ def quiet_sparse_warnings() -> Iterator[None]:
         yield
 
 
-__all__ = ["FUSABLE", "FusedAggregation", "NormalisedOnceForward", "csr_matmul", "quiet_sparse_warnings",
-           "transposed"]
+__all__ = ["FUSABLE", "NORMALISING", "FusedAggregation", "LoopedForward", "NormalisedOnceForward", "csr_matmul",
+           "kept", "quiet_sparse_warnings", "transposed", "with_gcn_loops"]
