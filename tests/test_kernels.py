@@ -402,6 +402,22 @@ def test_auto_times_nothing_for_a_model_without_message_passing(monkeypatch: pyt
     assert torch.equal(graph, edge_index)
 
 
+@pytest.mark.parametrize("name", ["dgmlp", "sign"])
+def test_auto_says_a_model_without_message_passing_on_one_backend_runs_its_own_propagation(name: str) -> None:
+    """DGMLP propagates with its own sparse matmul, SIGN with PyG's SIGN transform: the one backend their entries
+    declare sets nothing in them, and the reason says so, not that every backend computes the same."""
+    from gnnbench.registry import MODELS
+    from gnnbench.tasks.node import NodeClassification
+
+    entry = MODELS.get(name)
+    supported = kernels.candidates(kernels.model_kernels(entry), NodeClassification.kernels)
+    x, edge_index = torch.randn(50, 8), random_graph(50, 200, 3)
+    graph, choice = auto.use_kernel("auto", supported, entry.obj(8, 3), x, edge_index, torch.device("cpu"))
+    assert choice.backend == "scatter" and torch.equal(graph, edge_index)
+    assert choice.reason == ("the only backend supported here (scatter): the model has no message-passing layer for "
+                             "a backend to set, so its propagation, if any, is its own code")
+
+
 SUITE = """\
 name: k
 defaults: {{seeds: 1, epochs: 3, patience: null, kernel: {kernel}}}

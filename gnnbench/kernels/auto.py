@@ -117,7 +117,8 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
 
     key = (type(model).__qualname__, repr(model), num_nodes, edge_index.size(1), x.size(-1), str(device),
            tuple(candidates))
-    if requested == "auto" and candidates and not any(isinstance(m, MessagePassing) for m in model.modules()):
+    no_layer = not any(isinstance(m, MessagePassing) for m in model.modules())  # nothing a backend sets
+    if requested == "auto" and len(candidates) > 1 and no_layer:
         # timing would compare one computation with itself and pick by noise, differently per process
         choice = KernelChoice(candidates[0], "auto", f"{candidates[0]}: the model has no message-passing layer, so "
                                                      "every backend computes the same and nothing is timed")
@@ -129,6 +130,9 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
         model.zero_grad(set_to_none=True)
     else:
         choice = decide(requested, candidates, measure, key)
+        if requested == "auto" and no_layer:  # one candidate: the backend is nominal, the model's own code runs
+            choice = replace(choice, reason=f"{choice.reason}: the model has no message-passing layer for a backend "
+                                            "to set, so its propagation, if any, is its own code")
     configure(model, choice.backend)
     return graph_input(choice.backend, edge_index, num_nodes), choice
 
