@@ -288,7 +288,7 @@ def test_an_optional_training_key_is_accepted_but_absent_from_runs_that_do_not_s
 
     fitted = FitResult(best_epoch=0, epochs_run=1)
 
-    class OwnFit(torch.nn.Linear):  # a model whose own fit delegates to the task's: same optional keys
+    class OwnFit(Pooled):  # a model whose own fit delegates to the task's: same optional keys
         def fit(self, task, data, hparams, budget, ctx):
             seen.update(hparams)
             return fitted
@@ -336,13 +336,6 @@ def test_a_model_returning_the_wrong_shape_is_named_with_what_was_expected():
                                          r"nodes \(pool the node states"):
         GraphClassification(GraphOptions()).predict(Unpooled(1, 3), batch)
 
-    class NoBatch(Unpooled):
-        def forward(self, x, edge_index):
-            return self.lin(x)
-
-    with pytest.raises(ValueError, match=r"NoBatch.forward cannot take \(x, edge_index, batch\): a graph-level task "
-                                         r"calls model\(x, edge_index, batch\)"):
-        GraphClassification(GraphOptions()).predict(NoBatch(1, 3), batch)
     node_level = InductiveNodeClassification(GraphOptions())
     assert node_level.output(Unpooled(1, 3), batch).shape == (15, 3)  # one row per node is right there
 
@@ -365,6 +358,22 @@ class NaNWhenEvaluated(Pooled):
     def forward(self, x, edge_index, batch=None):
         out = super().forward(x, edge_index, batch)
         return out if self.training else out * float("nan")
+
+
+def test_a_graph_level_run_of_a_model_whose_forward_takes_no_batch_names_the_call():
+    """A run started from Python (a suite refuses the model when it loads): not a TypeError inside the task."""
+    from gnnbench.registry import Entry
+
+    class NoBatch(Unpooled):
+        def forward(self, x, edge_index):
+            return self.lin(x)
+
+    with pytest.raises(ValueError, match=r"^NoBatch.forward cannot take \(x, edge_index, batch\): task "
+                                         r"'graph_classification' calls model\(x, edge_index, batch\) \(forward at "
+                                         r".*test_graph_task\.py:\d+\)$"):
+        GraphClassification(GraphOptions(folds=5)).run(Entry("no_batch", NoBatch), toy_graphs(),
+                                                        {**GraphClassification.train_hparams}, Budget(epochs=1),
+                                                        RunContext(device=torch.device("cpu"), seed=0))
 
 
 @pytest.mark.parametrize(("model", "message"), [

@@ -12,7 +12,7 @@ from gnnbench.data.dimacs import Formula, parse_dimacs
 from gnnbench.data.sat import formula_graphs
 from gnnbench.data.sat_benchmark import SatBenchmark, labelled
 from gnnbench.models.neuroback import DecodeBlock, GraphTransBlock, NeuroBack, RelationalGATv2, RelationalGINConv
-from gnnbench.registry import MODELS
+from gnnbench.registry import MODELS, Entry
 from gnnbench.tasks.base import Budget, RunContext
 from gnnbench.tasks.phases import Coverage, coverage, policy_phases, threshold_phases
 from gnnbench.tasks.sat import SOLVING_FIELDS, SatOptions, SatSolving, class_weighted_bce
@@ -252,6 +252,26 @@ def test_sat_task_end_to_end_records_every_formula_solver_and_policy() -> None:
             assert r["phased_agree"] == r["phased_backbone"]
         if r["formula"] == "tiny-unsat":
             assert r["phased_backbone"] is None and r["phased_agree"] is None
+
+
+def test_a_sat_run_of_a_model_whose_forward_takes_no_edge_attr_names_the_call() -> None:
+    """A run started from Python (a suite refuses the model when it loads): the model, the task's call and where
+    its ``forward`` is, not a bare TypeError raised in the task."""
+    class NoEdgeAttr(torch.nn.Module):  # a node model registered for every task
+        def __init__(self, in_channels: int, out_channels: int) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(in_channels, out_channels)
+
+        def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+            return self.lin(x).view(-1)
+
+    instance = labelled(parse_dimacs("p cnf 3 2\n1 2 0\n-2 3 0\n", name="tiny"), "tiny")
+    bench = SatBenchmark(train=[instance], val=[instance], test=[instance])
+    with pytest.raises(ValueError, match=r"^NoEdgeAttr.forward cannot take \(x, edge_index, edge_attr\): task "
+                                         r"'sat_solving' calls model\(x, edge_index, edge_attr\) \(forward at "
+                                         r".*test_neuroback\.py:\d+\)$"):
+        SatSolving(SatOptions()).run(Entry("no_edge_attr", NoEdgeAttr), bench, dict(SatSolving.train_hparams),
+                                     Budget(epochs=1), RunContext(torch.device("cpu"), seed=0))
 
 
 def test_graph_of_a_formula_feeds_the_model() -> None:

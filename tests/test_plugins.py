@@ -340,6 +340,61 @@ def test_a_constructor_without_in_and_out_channels_is_told_their_names(write_sui
                                   "in from the data)")
 
 
+FORWARD = """\
+from torch import nn
+from gnnbench import register_model
+
+@register_model("appnp", tasks=({task!r},))
+class APPNPNet(nn.Module):
+    {attribute}
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+
+    def forward(self, {arguments}):
+        pass
+"""
+
+
+@pytest.mark.parametrize(("task", "dataset", "arguments", "call"), [
+    ("graph_classification", "MUTAG", "x, edge_index", "(x, edge_index, batch)"),  # a node model: no pooling
+    ("graph_classification", "MUTAG", "x, edge_index, *, batch", "(x, edge_index, batch)"),  # called positionally
+    ("sat_solving", "SAT-3SAT", "x, edge_index", "(x, edge_index, edge_attr)"),
+    ("node_classification", "Cora", "x", "(x, edge_index)"),
+])
+def test_a_forward_that_cannot_take_the_task_s_call_is_refused_where_the_suite_names_the_model(
+        write_suite, tmp_path, monkeypatch, task, dataset, arguments, call):
+    """Not by a TypeError inside each of its runs, after ``--dry-run`` counted them as runs to do."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(FORWARD.format(task=task, attribute="", arguments=arguments))
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(f"name: s\nplugins: [mine.py]\nexperiments: [{{task: {task}, datasets: [{dataset}], "
+                               "models: [appnp]}]\n"))
+    assert info.value.key == "experiments[0].models[0]"
+    assert info.value.message == (f"model 'appnp' ({tmp_path / 'mine.py'}:APPNPNet) has a forward that cannot take "
+                                  f"{call}: task '{task}' calls model{call}")
+
+
+@pytest.mark.parametrize(("task", "attribute", "arguments"), [
+    ("graph_classification", "", "x, edge_index, batch=None"),
+    ("graph_classification", "", "x, *args"),
+    ("graph_classification", "", "*args, **kwargs"),
+    ("graph_classification", "takes_batch = True", "batch"),  # called model(batch) with the whole mini-batch
+    ("inductive_node_classification", "", "x, edge_index"),
+    ("sat_solving", "", "x, edge_index, edge_attr=None, batch=None"),
+    ("link_prediction", "def score_pairs(self, x, edge_index, pairs): pass", "x, edge_index, pairs"),  # unused
+    ("temporal_link", "", ""),  # the temporal task calls link_logits and observe, never forward
+])
+def test_a_forward_that_can_take_the_task_s_call_is_not_refused(tmp_path, monkeypatch, task, attribute, arguments):
+    """Binding the call accounts for defaults and ``*args``; a task that calls no ``forward`` checks none."""
+    from gnnbench.registry import TASKS, load_plugin
+    from gnnbench.tasks.base import call_problem
+
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(FORWARD.format(task=task, attribute=attribute, arguments=arguments))
+    load_plugin(str(tmp_path / "mine.py"))
+    assert call_problem(TASKS.get(task).obj, MODELS.get("appnp").obj) is None
+
+
 def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(documented, write_suite, tmp_path, capsys,
                                                                           monkeypatch):
     """The run id hashes the spec, not the plugin's code: the record's sources say which file ran."""

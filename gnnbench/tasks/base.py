@@ -263,6 +263,15 @@ class Task(ABC):
         return {}
 
     @classmethod
+    def model_call(cls, model: Any) -> tuple[str, ...] | None:
+        """What :meth:`run` calls ``model`` (a model class, or one built) with, in order: ``("x", "edge_index")``
+        for ``model(x, edge_index)``. A model whose ``forward`` cannot take it is refused where a suite names it
+        (:func:`call_problem`), not by a TypeError inside each of its runs. None where the task calls no
+        ``forward`` (or calls it in ways one tuple cannot say): nothing is checked. None unless a task says
+        otherwise."""
+        return None
+
+    @classmethod
     def unread_hparams(cls, hparams: Mapping[str, Any], dataset: Entry) -> dict[str, str]:
         """The hyperparameters the others, or runs on ``dataset``, leave unread (key -> why): set in a suite away
         from the default the run resolves, each would make another run id for the same runs, and the leaderboard
@@ -286,7 +295,10 @@ class Task(ABC):
                   ctx: RunContext) -> FitResult:
         """The protocol hook: the model's own ``fit`` when it has one, else the task's ``fit``. Either gets the
         optional keys a run does not set at their off values, so a model's ``fit`` that delegates to the task's
-        trains under the same protocol."""
+        trains under the same protocol. A ``forward`` that cannot take the task's call (:meth:`model_call`) is
+        named first, not by a TypeError inside the protocol."""
+        if problem := call_problem(type(self), model):
+            raise ValueError(f"{type(model).__name__}.forward {problem}{_defined_at(model, 'forward')}")
         hparams = {**self.optional_train_hparams, **train_hparams}
         own = getattr(model, "fit", None)
         if not callable(own):
@@ -360,6 +372,26 @@ def task_class_problem(name: str, cls: Any) -> str | None:
     if not dataclasses.is_dataclass(getattr(cls, "Options", None)) or not isinstance(cls.Options, type):
         return ("has no Options; expected a dataclass of the options a suite's task: mapping sets (one without "
                 "fields where there are none)")
+    return None
+
+
+def call_problem(task_cls: type[Task], model: Any) -> str | None:
+    """``cannot take (x, edge_index, batch): task 'graph_classification' calls model(x, edge_index, batch)`` where
+    the ``forward`` of ``model`` (a model class, or one built) cannot take the call of ``task_cls.model_call``, as
+    binding the call to its signature tells (``*args``, defaults and keyword parameters counted); None where it
+    can, where the task says no call, or where the ``forward`` has no signature to check."""
+    call = task_cls.model_call(model)
+    if call is None:
+        return None
+    try:
+        signature = inspect.signature(getattr(model if isinstance(model, type) else type(model), "forward", None))
+    except (TypeError, ValueError):  # no forward, or no signature to check
+        return None
+    try:
+        signature.bind(None, *call)  # self first
+    except TypeError:
+        arguments = ", ".join(call)
+        return f"cannot take ({arguments}): task '{task_cls.name}' calls model({arguments})"
     return None
 
 

@@ -27,7 +27,6 @@ is added to the training loss (e.g. a contrastive term).
 
 from __future__ import annotations
 
-import functools
 import inspect
 import time
 from abc import abstractmethod
@@ -56,22 +55,6 @@ from gnnbench.units import AS_RECORDED, FRACTION
 
 SPLITS = ("train", "val", "test")
 EVAL_BATCH = 512
-
-
-@functools.cache
-def _check_takes_batch_vector(model_type: type) -> None:
-    """A graph-level task calls ``model(x, edge_index, batch)``: a ``forward`` that cannot take ``batch`` is told
-    so, instead of a TypeError inside the task (checked once per model class; a callable without a signature is
-    let through)."""
-    try:
-        signature = inspect.signature(model_type.forward)
-    except (TypeError, ValueError):  # no signature to check
-        return
-    try:
-        signature.bind(None, None, None, None)  # self, x, edge_index, batch
-    except TypeError:
-        raise ValueError(f"{model_type.__name__}.forward cannot take (x, edge_index, batch): a graph-level task "
-                         "calls model(x, edge_index, batch), batch giving each node's graph for pooling") from None
 
 
 @dataclass(frozen=True)
@@ -191,6 +174,15 @@ class GraphTask(Task):
         return {"level": cls.level}
 
     @classmethod
+    def model_call(cls, model: Any) -> tuple[str, ...]:
+        """``model(batch)`` with the whole mini-batch for a model that ``takes_batch``; else ``model(x, edge_index,
+        batch)`` for graph targets (``batch``: each node's graph, for pooling), ``model(x, edge_index)`` for node
+        targets (:meth:`output`)."""
+        if getattr(model, "takes_batch", False):
+            return ("batch",)
+        return ("x", "edge_index", "batch") if cls.level == "graph" else ("x", "edge_index")
+
+    @classmethod
     def unread_hparams(cls, hparams: Mapping[str, Any], dataset: Entry) -> dict[str, str]:
         return unread_schedule(hparams)
 
@@ -260,7 +252,6 @@ class GraphTask(Task):
         if getattr(model, "takes_batch", False):
             out = model(batch)
         elif self.level == "graph":
-            _check_takes_batch_vector(type(model))
             out = model(batch.x, batch.edge_index, batch.batch)
         else:
             out = model(batch.x, batch.edge_index)

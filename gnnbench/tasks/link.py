@@ -84,6 +84,12 @@ class LinkPrediction(Task):
         """Models embed nodes, as wide as the options say; the pair score is a dot product of embeddings."""
         return {"out_channels": options.embedding_channels}
 
+    @classmethod
+    def model_call(cls, model: Any) -> tuple[str, ...] | None:
+        """``model(x, edge_index)`` for node embeddings; nothing of a model that scores pairs itself
+        (``score_pairs``, :meth:`pair_logits`), whose ``forward`` the task never calls."""
+        return None if callable(getattr(model, "score_pairs", None)) else ("x", "edge_index")
+
     def check_data(self, data: Data) -> None:
         """One graph with node features (:func:`~gnnbench.data.checks.check_graph`): its edges are split."""
         check_graph(data)

@@ -97,6 +97,11 @@ class NodeClassification(Task):
             result["loading"] = fit.loading
         return result
 
+    @classmethod
+    def model_call(cls, model: Any) -> tuple[str, ...]:
+        """``model(x, edge_index)`` (:func:`node_scores`; ``edge_index`` in the form of the run's backend)."""
+        return ("x", "edge_index")
+
     def check_data(self, data: Data) -> None:
         """One graph with features and a class id per node (:mod:`~gnnbench.data.checks`); ``split:
         public`` needs the dataset's own masks (:meth:`check_masks`)."""

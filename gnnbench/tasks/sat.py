@@ -106,6 +106,12 @@ class SatSolving(Task):
     def check_run(cls, options: SatOptions, dataset: Entry, hparams: Mapping[str, Any], seed: int) -> None:
         check_hparams(hparams)
 
+    @classmethod
+    def model_call(cls, model: Any) -> tuple[str, ...]:
+        """``model(x, edge_index, edge_attr)`` on a formula's component graphs (:meth:`predict`, :meth:`scores`):
+        ``edge_attr`` is each edge's polarity (:mod:`gnnbench.data.sat`)."""
+        return ("x", "edge_index", "edge_attr")
+
     def run(self, entry: Entry, data: SatBenchmark, hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> dict:
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
