@@ -260,12 +260,14 @@ def test_a_mean_written_without_values_is_the_same_as_the_values_it_was_written_
 
 
 def test_a_mean_written_without_values_is_the_same_within_its_digits_and_at_most_one_percent(tmp_path):
-    """Values averaging 0.1053333 against a hand-made mean: 0.1053 (four decimals) is them as written, no change;
-    0.1060 is a change of 0.000667, not one rounded to 0.0007. A 1 or 0, whose last digit's unit would cover any
-    accuracy, may lie no more than 1% of the values' size from them (as a row's own mean): a change."""
+    """Values averaging 0.1053333 against a hand-made mean: 0.1053 (four decimals) and 0.105 are them as written,
+    no change; 0.1060 is a change of 0.000667, not one rounded to 0.0007, and 0.106 is one too (0.1053333 rounds to
+    0.105: one unit of the last digit, which a row's own mean may be off by, is too much here). A 1 or 0, whose
+    last digit would cover any accuracy, may lie no more than 1% of the values' size from them: a change."""
     values = [0.091, 0.122, 0.103]
     a = write(tmp_path / "a.csv", [row("gcn", values)])
-    for written, delta, verdict in (("0.1053", 0.0, "same"), ("0.1060", 0.0006667, "better"),
+    for written, delta, verdict in (("0.1053", 0.0, "same"), ("0.105", 0.0, "same"), ("0.1060", 0.0006667, "better"),
+                                    ("0.106", 0.0006667, "better"),
                                     ("1", 0.8946667, "better"), ("0", -0.1053333, "worse")):
         b = write(tmp_path / "b.csv", [{**row("gcn", values), "mean": written, "values": ""}])
         r = compare.compare(a, b, min_effect=1e-5).table.iloc[0]

@@ -55,8 +55,9 @@ import pandas as pd
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import close
 from gnnbench.leaderboard.labels import distinct_plugin_files, label_items
-from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, mean_tolerance, read_leaderboard
+from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, mean_tolerance, read_leaderboard, written_decimals
 from gnnbench.leaderboard.significance import difference_test, holm
+from gnnbench.leaderboard.write import csv_float
 from gnnbench.settings import described, differing, flatten, seed_ranges, shown
 from gnnbench.units import FRACTION, shown_unit
 
@@ -264,15 +265,21 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
 
 def _as_written(r: dict) -> bool:
     """One side has per-seed values, the other only a written mean (a hand-made CSV, or one without the column),
-    and that mean is the values' mean as it could have been written (:func:`~gnnbench.leaderboard.read.mean_tolerance`,
-    as for a row's own mean): values averaging 0.1053333 against a written 0.105333 are no change, though six
-    decimals' rounding of a mean below 0.5 exceeds :func:`close`'s tolerance."""
+    and that mean is the values' mean as it could have been written: within half a unit of its last digit and what
+    rounding the values moved their mean by (:func:`~gnnbench.leaderboard.read.mean_tolerance`). Values averaging
+    0.1053333 against a written 0.105333 are no change, though six decimals' rounding of a mean below 0.5 exceeds
+    :func:`close`'s tolerance; against a written 0.82, values averaging 0.825667 (0.83 to two decimals) are."""
     sides = [s for s in ("a", "b") if len(r[f"values_{s}"])]
     if len(sides) != 1:
         return False
     counted, written = sides[0], "b" if sides == ["a"] else "a"
     gap = abs(r[f"mean_{written}"] - r[f"mean_{counted}"])  # NaN or inf where a mean is: no written digits
-    return bool(np.isfinite(gap) and gap <= mean_tolerance(r[f"values_{counted}"], r[f"mean_decimals_{written}"]))
+    values = r[f"values_{counted}"]
+    if not np.isfinite(gap):
+        return False
+    # the values as the leaderboard writes them (csv_float), each off by at most half a unit of its last digit
+    rounding = max(0.5 * 10.0 ** -written_decimals(csv_float(v, 6)) for v in values)
+    return bool(gap <= mean_tolerance(values, r[f"mean_decimals_{written}"], rounding))
 
 
 def _verdict(improvement: float, p: float, interval: tuple[float, float], tested: bool, alpha: float,

@@ -271,14 +271,17 @@ def written_decimals(text: str) -> float:
     return float(-number.as_tuple().exponent) if number.is_finite() else math.nan
 
 
-def mean_tolerance(values: np.ndarray, decimals: float) -> float:
+def mean_tolerance(values: np.ndarray, decimals: float, values_rounding: float | None = None) -> float:
     """How far a mean written to ``decimals`` may lie from the mean of finite ``values`` and still be theirs as
-    written: one unit of its last digit (the mean and the values are rounded apart), or the float error of summing
-    them in another order (a mean written with all its digits), but no more than 1% of the largest value's size
-    (at least 1e-6) whatever its digits: a mean written as 0 for values averaging 0.45 would hide any change."""
-    scale = float(np.max(np.abs(values)))
+    written: half a unit of its last digit, its own rounding, plus what rounding the values moved their mean by
+    (``values_rounding``; by default half a unit of the same digit, as a row's own mean and values are rounded
+    apart), or the float error of summing them in another order (a mean written with all its digits), but no more
+    than 1% of the largest value's size (at least 1e-6) whatever its digits: a mean written as 0 for values
+    averaging 0.45 would hide any change."""
+    scale, half = float(np.max(np.abs(values))), 0.5 * 10.0 ** -decimals
     summed = len(values) * float(np.finfo(float).eps) * scale  # sum(v) / n against np.mean(v)
-    return min(max(10.0 ** -decimals, summed), max(0.01 * scale, 1e-6))
+    rounded = half + (half if values_rounding is None else values_rounding)
+    return min(max(rounded, summed), max(0.01 * scale, 1e-6))
 
 
 def _check_values(row: Any, mean_text: str, path: Path, line: int) -> None:
