@@ -147,17 +147,23 @@ def check_entry(entry: Entry, task_cls: type) -> None:
 
 
 def check_dataset_defaults(entry: Entry, datasets: abc.Collection[str]) -> None:
-    """A ``dataset_defaults`` name that is no registered dataset but close to one of ``datasets`` (those a suite runs
-    the model on) that has none of its own is misspelt (``cora`` for ``Cora``): those runs would take ``defaults``
-    with no word. It is checked when the suite resolves, after its plugins have registered their datasets; any
-    other name is kept, since a model may hold the official settings of a dataset that only a plugin registers
-    (DGMLP's ``PubMed``)."""
-    unset = [d for d in datasets if d not in entry.dataset_defaults]
+    """A ``dataset_defaults`` name that is no registered dataset but one of ``datasets`` (those a suite runs the
+    model on) written in other case or punctuation (``cora`` or ``Cora_`` for ``Cora``) is misspelt: those runs
+    would take ``defaults`` with no word. It is checked when the suite resolves, after its plugins have registered
+    their datasets. Any other name is kept, close or not, since a model may hold the official settings of a
+    dataset that only a plugin registers (DGMLP's ``PubMed`` beside ``PubMed-raw``; ``Cora-full`` is no misspelt
+    ``Cora-raw``)."""
+    runs = {_folded(d): d for d in datasets}
     for name in entry.dataset_defaults:
-        if name not in DATASETS and (hint := did_you_mean(str(name), unset)):
+        if name not in DATASETS and (meant := runs.get(_folded(str(name)), name)) != name:
             raise HparamError("", f"the registry entry of model '{entry.name}' ({defined_in(entry.obj)}) has "
                                   f"dataset_defaults[{name!r}], which names no registered dataset, so this suite's "
-                                  f"runs would not take them{hint}")
+                                  f"runs would not take them; did you mean {meant!r}?")
+
+
+def _folded(name: str) -> str:
+    """``name`` without case or punctuation: ``ogbn_arxiv`` and ``ogbn-Arxiv`` are one name misspelt."""
+    return "".join(c for c in name.casefold() if c.isalnum())
 
 
 def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:

@@ -115,16 +115,19 @@ def test_registry_defaults_are_checked_against_the_signature_and_the_task_keys(d
     assert problem in message
 
 
-def test_a_dataset_defaults_name_close_to_a_dataset_the_suite_runs_is_refused_as_misspelt():
-    """``cora`` left a suite's runs on Cora at ``defaults``, silently; a name no run is close to is kept, as a model
-    may hold the settings of a dataset only a plugin registers (DGMLP's PubMed, kept beside its PubMed-raw)."""
+def test_a_dataset_defaults_name_that_differs_from_a_run_s_in_case_is_refused_as_misspelt():
+    """``citeseer`` left a suite's runs on CiteSeer at ``defaults``, silently; another unregistered name is kept,
+    close or not, as a model may hold the settings of a dataset only a plugin registers (DGMLP's PubMed beside
+    PubMed-raw; Cora-full is no misspelt Cora-raw)."""
     entry = Entry(name="toy", obj=Toy, dataset_defaults={"citeseer": {"lr": 0.1}, "PubMed": {"lr": 0.2},
-                                                         "PubMed-raw": {"lr": 0.2}})
+                                                         "PubMed-raw": {"lr": 0.2}, "Cora-full": {"lr": 0.3}})
     with pytest.raises(hp.HparamError, match=re.escape(
             f"the registry entry of model 'toy' ({__name__}.Toy) has dataset_defaults['citeseer'], which names no "
             "registered dataset, so this suite's runs would not take them; did you mean 'CiteSeer'?")):
         hp.check_dataset_defaults(entry, ["Cora", "CiteSeer"])
-    hp.check_dataset_defaults(entry, ["Cora", "PubMed-raw"])
+    hp.check_dataset_defaults(entry, ["Cora-raw", "PubMed-raw"])
+    with pytest.raises(hp.HparamError, match=r"dataset_defaults\['PubMed'\].*did you mean 'pub_med'\?"):
+        hp.check_dataset_defaults(entry, ["pub_med"])
 
 
 class ToyWithAnAddedArgument(Toy):
