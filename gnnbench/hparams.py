@@ -252,7 +252,7 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
     for key, value in values.items():
         if key not in known:
             accepted = f"accepted: {', '.join(sorted(known))}" if known else f"it takes no {what}s"
-            meant = SYNONYMS[key] if SYNONYMS.get(key) in known else key
+            meant = synonym if (synonym := SYNONYMS.get(key.casefold())) in known else key
             raise HparamError(key, f"unknown {what} '{key}' for {owner}{did_you_mean(meant, known)} ({accepted})")
         expected = types[key]
         if expected is not None and not _matches(value, expected):

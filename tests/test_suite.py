@@ -551,6 +551,9 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      " models: [{name: gcn, hparams: {l2: 0.1}}]}]\n", "experiments[0].models[0].hparams.l2",
      "unknown hyperparameter 'l2' for model 'gcn'; did you mean 'weight_decay'?"),  # not 'lr', one letter away
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
+     " models: [{name: gcn, hparams: {L2: 0.1}}]}]\n", "experiments[0].models[0].hparams.L2",
+     "unknown hyperparameter 'L2' for model 'gcn'; did you mean 'weight_decay'?"),  # in any case
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"
      " models: [{name: gcn, hparams: {hidden_channels: [16, wide]}}]}]\n",
      "experiments[0].models[0].hparams.hidden_channels[1]", "expected an integer for 'hidden_channels', got 'wide'"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora],"

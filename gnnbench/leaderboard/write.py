@@ -28,8 +28,9 @@ FIXED_DECIMALS = 5
 
 
 def decimals(value: float, digits: int) -> str:
-    """``value`` to ``digits`` decimals for people, but never to fewer than two significant digits: an MSE of 1.3e-4
-    as 0.00013, not 0.0001, and 1.1e-6 as 1.1e-06, not 0.0000 (:func:`shown_decimals`)."""
+    """``value`` to ``digits`` decimals for people, but to two significant digits where those would keep fewer: an
+    MSE of 1.3e-4 as 0.00013, not 0.0001, and 1.1e-6 as 1.1e-06, not 0.0000 (:func:`shown_decimals`; below 1e-4
+    ``.2g``, which drops a trailing zero: 1e-05)."""
     return _to_decimals(value, shown_decimals(value, digits), digits)
 
 
