@@ -34,7 +34,7 @@ def decimals(value: float, digits: int) -> str:
     return _to_decimals(value, shown_decimals(value, digits), digits)
 
 
-def spread(std: float, mean: float, digits: int) -> str:
+def std_text(std: float, mean: float, digits: int) -> str:
     """A std beside its mean: to the decimals the mean is shown to, in its form (0.8420 ± 0.0004, not ± 0.00042;
     0.00013 ± 0.00018; 1.1e-06 ± 1.9e-06), or as :func:`decimals` shows it where those would round it to zero."""
     places = shown_decimals(mean, digits)
@@ -116,12 +116,12 @@ def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
 
 def format_metric(value: float, std: float, unit: str) -> str:
     """``81.5 ± 0.6`` for an accuracy of 0.815 (a fraction, in percent), ``0.3127 ± 0.0040`` for a loss,
-    ``0.00013 ± 0.00018`` for a small one (:func:`decimals`, :func:`spread`)."""
+    ``0.00013 ± 0.00018`` for a small one (:func:`decimals`, :func:`std_text`)."""
     scale, digits = units.scale(unit), 1 if unit == units.FRACTION else 4
     if _missing(value):
         return "–"
     text = decimals(value * scale, digits)
-    return text if _missing(std) else f"{text} ± {spread(std * scale, value * scale, digits)}"
+    return text if _missing(std) else f"{text} ± {std_text(std * scale, value * scale, digits)}"
 
 
 def format_n(row: Any) -> str:
