@@ -215,6 +215,23 @@ def test_csr_caches_follow_the_graph_s_values_and_leave_subclasses_and_saving_al
     torch.testing.assert_close(gin(dense, graph_input("csr", repeated, 3)), gin(dense, repeated))
 
 
+def test_csr_refuses_gcn_self_loops_on_a_weighted_adjacency() -> None:
+    """With weights, PyG's edge path keeps a loop's own weight and fills the missing ones (2 for improved), which
+    GCN's and SGC's loops on csr (the diagonal set to 1) are not: they refuse a weighted adjacency, and a layer
+    adding no loops still reads the weights as the edge path does."""
+    x, edge_index = torch.randn(3, 8), torch.tensor([[0, 1, 2, 1, 2], [1, 2, 0, 1, 0]])
+    weight = torch.tensor([1.0, 2.0, 1.0, 3.0, 0.5])
+    adj_t = graph_input("csr", edge_index, 3, weight)
+    for layer in (GCNConv(8, 5), GCNConv(8, 5, improved=True), SGConv(8, 5, K=2)):
+        configure(layer, "csr")
+        with pytest.raises(kernels.KernelUnavailableError, match="adjacency built from edge weights"):
+            layer(x, adj_t)
+    plain = GCNConv(8, 5, normalize=False)
+    want = plain(x, edge_index, weight)
+    configure(plain, "csr")
+    torch.testing.assert_close(plain(x, adj_t), want)
+
+
 def test_csr_rows_are_targets() -> None:
     edge_index = torch.tensor([[0, 0, 2], [1, 2, 1]])  # 0->1, 0->2, 2->1
     dense = graph_input("csr", edge_index, 3).to_dense()

@@ -19,7 +19,7 @@ from torch_geometric.nn.resolver import aggregation_resolver
 from torch_geometric.utils import coalesce, to_torch_csr_tensor
 
 from gnnbench.kernels import require
-from gnnbench.kernels.csr_matmul import FUSABLE, LINEAR, NORMALISING, FusedAggregation, quiet_sparse_warnings
+from gnnbench.kernels.csr_matmul import FUSABLE, LINEAR, NORMALISING, WEIGHTED, FusedAggregation, quiet_sparse_warnings
 
 #: PyG aggregation names -> torch_scatter reductions
 TORCH_SCATTER_REDUCE = {"add": "sum", "sum": "sum", "mean": "mean", "max": "max", "min": "min"}
@@ -30,13 +30,19 @@ def graph_input(backend: str, edge_index: Tensor, num_nodes: int, edge_weight: T
     ``torch.sparse_csr`` matrix ``adj_t`` with ``adj_t[i, j] = 1`` (or the edge's weight) for every edge
     ``j -> i``, built once. A repeated edge becomes one entry of weight 2 (the weights summed; PyG's
     ``to_torch_csr_tensor`` alone would keep one of them): the same sum, not the same mean or max, so ``csr`` is
-    refused for those on such a graph (:func:`~gnnbench.kernels.auto.csr_refusal`)."""
+    refused for those on such a graph (:func:`~gnnbench.kernels.auto.csr_refusal`). A matrix built from weights
+    is marked so (:data:`~gnnbench.kernels.csr_matmul.WEIGHTED`, on this tensor only, not a copy of it): GCN's and
+    SGC's layers refuse it on ``csr``, their self-loops on weighted ``edge_index`` not being
+    :func:`~gnnbench.kernels.csr_matmul.with_gcn_loops`'s."""
     if backend != "csr":
         return edge_index
     weight = edge_weight if edge_weight is not None else torch.ones(edge_index.size(1), device=edge_index.device)
     edge_index, weight = coalesce(edge_index, weight, num_nodes=num_nodes, reduce="sum")
     with quiet_sparse_warnings():
-        return to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
+        adj_t = to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
+    if edge_weight is not None:
+        setattr(adj_t, WEIGHTED, True)
+    return adj_t
 
 
 class TorchScatterAggregation(Aggregation):

@@ -16,6 +16,10 @@ the normalisation and its transpose are both built once per graph (again where i
 place). Both ``GCNConv`` and ``SGConv`` normalise a sparse matrix with a self-loop added to every node, a second
 one where the graph has one; on ``edge_index`` (without weights) each node has one self-loop whatever the graph
 had. Here both normalise the matrix :func:`with_gcn_loops` makes, which is what they compute on ``edge_index``.
+With edge weights the edge path keeps a loop's own weight and gives the missing ones the fill value (2 for
+``improved``), which a matrix holding repeated loops as one summed entry cannot follow exactly: an adjacency
+:func:`~gnnbench.kernels.adjacency.graph_input` built from weights is refused there (gnnbench's tasks hand their
+models none).
 """
 
 from __future__ import annotations
@@ -31,10 +35,14 @@ from torch_geometric.nn import GCNConv, GINConv, SAGEConv, SGConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import add_self_loops, remove_self_loops, spmm, to_edge_index, to_torch_csr_tensor
 
+from gnnbench.kernels import KernelUnavailableError
+
 #: the reductions :func:`csr_matmul` computes; others go to PyG's ``spmm``
 LINEAR = {"sum": "sum", "add": "sum", "mean": "mean"}
 #: the attributes of an ``adj_t`` holding its transpose, and its GCN normalisations and self-loops
 CACHE, NORMALISED = "_gnnbench_transposed", "_gnnbench_gcn_norm"
+#: the attribute marking an ``adj_t`` built from edge weights, whose self-loops GCN's normalisation reads otherwise
+WEIGHTED = "_gnnbench_weighted"
 #: PyG's layers whose ``message_and_aggregate`` is ``spmm(adj_t, x_source, reduce=aggr)``; a subclass is not fused
 #: (it may override ``forward`` or ``message_and_aggregate``, which fusing would replace)
 FUSABLE = (GCNConv, SAGEConv, GINConv, SGConv)
@@ -107,7 +115,12 @@ def with_gcn_loops(adj_t: Tensor) -> Tensor:
     weights, where ``add_remaining_self_loops`` drops the graph's own loops (repeated ones too) and gives every
     node one, of weight 1 even for ``improved`` (its fill value reaches only weighted edges). PyG's ``gcn_norm`` of
     a ``torch.sparse`` matrix adds a loop to every node instead (of weight 2 for ``improved``), beside the graph's
-    own."""
+    own. An ``adj_t`` built from edge weights (:data:`WEIGHTED`) is refused: with weights the edge path keeps a
+    loop's own weight (one copy's, of a repeated loop) and fills the missing ones with the fill value."""
+    if getattr(adj_t, WEIGHTED, False):
+        raise KernelUnavailableError("kernel 'csr' cannot add GCN's self-loops to an adjacency built from edge "
+                                     "weights as the edge path does (it keeps a loop's own weight and fills the "
+                                     "missing ones with the fill value); use scatter or torch_scatter")
     index, weight = remove_self_loops(*to_edge_index(adj_t))
     index, weight = add_self_loops(index, weight, 1.0, adj_t.size(0))
     return to_torch_csr_tensor(index, weight, size=tuple(adj_t.size()))
@@ -191,5 +204,5 @@ def quiet_sparse_warnings() -> Iterator[None]:
         yield
 
 
-__all__ = ["FUSABLE", "NORMALISING", "FusedAggregation", "LoopedForward", "NormalisedOnceForward", "csr_matmul",
-           "kept", "quiet_sparse_warnings", "transposed", "with_gcn_loops"]
+__all__ = ["FUSABLE", "NORMALISING", "WEIGHTED", "FusedAggregation", "LoopedForward", "NormalisedOnceForward",
+           "csr_matmul", "kept", "quiet_sparse_warnings", "transposed", "with_gcn_loops"]
