@@ -544,3 +544,16 @@ def test_csr_is_refused_by_name_and_left_out_of_auto_for_a_mean_or_max_on_repeat
         auto.use_kernel("auto", ["scatter", "csr"], model, x, repeated, cpu)
     auto.use_kernel("auto", ["scatter", "csr"], GraphSAGE(8, 3), x, looped, cpu)
     assert timed == [["scatter"], *[["scatter", "csr"]] * 4]
+
+
+def test_auto_s_reason_says_why_csr_was_left_out() -> None:
+    """Where `auto` drops csr for this model and graph, its reason says so, and why, after the reason of the pick
+    among the rest; where csr stays in, the reason says nothing of it."""
+    x, cpu = torch.randn(60, 8), torch.device("cpu")
+    _, choice = auto.use_kernel("auto", ["scatter", "csr"], GraphSAGE(8, 3), x, graph_of_kind("repeated", 60, 300, 3),
+                                cpu)
+    assert choice.backend == "scatter"
+    assert choice.reason.startswith("the only backend supported here (scatter); csr left out: it cannot run this "
+                                    "model on this graph, which repeats edges")
+    _, choice = auto.use_kernel("auto", ["scatter"], GraphSAGE(8, 3), x, graph_of_kind("repeated", 60, 300, 3), cpu)
+    assert choice.reason == "the only backend supported here (scatter)"

@@ -92,9 +92,11 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
 
     For ``auto`` every candidate is timed on ``model(x, graph)`` with a sum as the loss, inside ``untracked()``
     (the run's peak memory leaves out the backends it will not use); a candidate that runs out of memory
-    loses.
+    loses. ``csr`` is refused by name, and left out of ``auto``, where :func:`csr_refusal` gives a reason, which
+    ``auto``'s reason then ends with.
     """
     num_nodes = x.size(0)
+    why = None
     if requested in ("csr", "auto") and "csr" in candidates and (why := csr_refusal(model, edge_index, num_nodes,
                                                                                       device)):
         if requested == "csr":
@@ -133,6 +135,8 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
         if requested == "auto" and no_layer:  # one candidate: the backend is nominal, the model's own code runs
             choice = replace(choice, reason=f"{choice.reason}: the model has no message-passing layer for a backend "
                                             "to set, so its propagation, if any, is its own code")
+    if why:  # auto left csr out: say so, or the reason reads as if csr were never a candidate
+        choice = replace(choice, reason=f"{choice.reason}; csr left out: it cannot run this model {why}")
     configure(model, choice.backend)
     return graph_input(choice.backend, edge_index, num_nodes), choice
 
