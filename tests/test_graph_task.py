@@ -376,6 +376,20 @@ def test_a_graph_level_run_of_a_model_whose_forward_takes_no_batch_names_the_cal
                                                         RunContext(device=torch.device("cpu"), seed=0))
 
 
+def test_a_compiled_model_s_forward_is_checked_on_the_module_compile_wraps():
+    """``torch.compile``'s wrapper has ``forward(*input)``, which binds any call: the module it wraps is the one
+    called."""
+    class NoBatch(Unpooled):
+        def forward(self, x, edge_index):
+            return self.lin(x)
+
+    with pytest.raises(ValueError, match=r"^NoBatch.forward cannot take \(x, edge_index, batch\): task "
+                                         r"'graph_classification' calls model\(x, edge_index, batch\) \(forward at "
+                                         r".*test_graph_task\.py:\d+\)$"):
+        GraphClassification(GraphOptions()).fit_model(torch.compile(NoBatch(1, 3)), None, {}, Budget(epochs=1),
+                                                      RunContext(device=torch.device("cpu"), seed=0))
+
+
 @pytest.mark.parametrize(("model", "message"), [
     (FiveClasses, r"^FiveClasses returned \(32, 5\) \(forward at .*\); expected one row per graph, \(32, 3\): one "
                   r"column per class for this batch of 32 graphs and \d+ nodes$"),

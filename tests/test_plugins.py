@@ -395,6 +395,29 @@ def test_a_forward_that_can_take_the_task_s_call_is_not_refused(tmp_path, monkey
     assert call_problem(TASKS.get(task).obj, MODELS.get("appnp").obj) is None
 
 
+@pytest.mark.parametrize(("attribute", "init", "arguments", "on_class", "built"), [
+    ("", "self.takes_batch = True", "batch", None, None),  # known once built: called model(batch)
+    ("takes_batch = property(lambda self: False)", "", "x, edge_index, batch", None, None),  # a property is no flag
+    ("", "self.takes_batch = False", "x", None, "(x, edge_index, batch)"),  # model(batch) may be its call until built
+    ("", "self.takes_batch = True", "x, edge_index", "(x, edge_index, batch)", "(batch)"),  # it takes neither call
+])
+def test_a_takes_batch_the_class_does_not_set_refuses_at_load_only_a_forward_taking_neither_call(
+        tmp_path, monkeypatch, attribute, init, arguments, on_class, built):
+    """At suite load the graph task sees the class: a ``takes_batch`` set in ``__init__`` or computed by a property
+    is not known there, so a ``forward`` that takes ``model(batch)`` is not refused on a guess; ``fit_model``
+    checks the built model (``call_problem`` on the instance)."""
+    from gnnbench.registry import TASKS, load_plugin
+    from gnnbench.tasks.base import call_problem
+
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    code = FORWARD.format(task="graph_classification", attribute=attribute, arguments=arguments)
+    (tmp_path / "mine.py").write_text(code.replace("super().__init__()", f"super().__init__()\n        {init}"))
+    load_plugin(str(tmp_path / "mine.py"))
+    task, model = TASKS.get("graph_classification").obj, MODELS.get("appnp").obj
+    for problem, expected in ((call_problem(task, model), on_class), (call_problem(task, model(1, 2)), built)):
+        assert problem == (expected and f"cannot take {expected}: task 'graph_classification' calls model{expected}")
+
+
 def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(documented, write_suite, tmp_path, capsys,
                                                                           monkeypatch):
     """The run id hashes the spec, not the plugin's code: the record's sources say which file ran."""

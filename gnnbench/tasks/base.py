@@ -70,11 +70,17 @@ def _defined_at(model: torch.nn.Module, method: str) -> str:
     """`` (forward at my_models.py:31)``: where the user's code is, since the error is raised in the task (the
     module ``torch.compile`` wraps, through decorators); nothing where it cannot be found."""
     try:
-        function = inspect.unwrap(getattr(type(getattr(model, "_orig_mod", model)), method))
+        function = inspect.unwrap(getattr(type(_compiled_from(model)), method))
     except Exception:  # no such method, or a wrapper that cannot be unwrapped
         return ""
     where = _source_line(function)
     return f" ({method} at {where})" if where else ""
+
+
+def _compiled_from(model: Any) -> Any:
+    """The module ``torch.compile`` wrapped in ``model`` (its wrapper's ``forward(*input)`` binds any call), else
+    ``model``."""
+    return getattr(model, "_orig_mod", model)
 
 
 def _source_line(function: Callable[..., Any]) -> str:
@@ -298,7 +304,8 @@ class Task(ABC):
         trains under the same protocol. A ``forward`` that cannot take the task's call (:meth:`model_call`) is
         named first, not by a TypeError inside the protocol."""
         if problem := call_problem(type(self), model):
-            raise ValueError(f"{type(model).__name__}.forward {problem}{_defined_at(model, 'forward')}")
+            name = type(_compiled_from(model)).__name__
+            raise ValueError(f"{name}.forward {problem}{_defined_at(model, 'forward')}")
         hparams = {**self.optional_train_hparams, **train_hparams}
         own = getattr(model, "fit", None)
         if not callable(own):
@@ -377,22 +384,29 @@ def task_class_problem(name: str, cls: Any) -> str | None:
 
 def call_problem(task_cls: type[Task], model: Any) -> str | None:
     """``cannot take (x, edge_index, batch): task 'graph_classification' calls model(x, edge_index, batch)`` where
-    the ``forward`` of ``model`` (a model class, or one built) cannot take the call of ``task_cls.model_call``, as
-    binding the call to its signature tells (``*args``, defaults and keyword parameters counted); None where it
-    can, where the task says no call, or where the ``forward`` has no signature to check."""
+    the ``forward`` of ``model`` (a model class, or one built; the module ``torch.compile`` wraps) cannot take the
+    call of ``task_cls.model_call``; None where it can, or where the task says no call."""
+    model = _compiled_from(model)
     call = task_cls.model_call(model)
-    if call is None:
+    if call is None or forward_takes(model, call):
         return None
+    arguments = ", ".join(call)
+    return f"cannot take ({arguments}): task '{task_cls.name}' calls model({arguments})"
+
+
+def forward_takes(model: Any, call: tuple[str, ...]) -> bool:
+    """Whether the ``forward`` of ``model`` (a model class, or one built) can take ``call``, as binding it to its
+    signature tells (``*args``, defaults and keyword parameters counted); True where there is no ``forward`` or no
+    signature to check."""
     try:
         signature = inspect.signature(getattr(model if isinstance(model, type) else type(model), "forward", None))
     except (TypeError, ValueError):  # no forward, or no signature to check
-        return None
+        return True
     try:
         signature.bind(None, *call)  # self first
     except TypeError:
-        arguments = ", ".join(call)
-        return f"cannot take ({arguments}): task '{task_cls.name}' calls model({arguments})"
-    return None
+        return False
+    return True
 
 
 def _hook_problem(cls: type) -> str | None:

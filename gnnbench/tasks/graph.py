@@ -47,7 +47,16 @@ from gnnbench.data.scenarios import Scenario, perturbed_graphs
 from gnnbench.errors import DataError, SeedError
 from gnnbench.options import added_option
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, check_output, train_epochs
+from gnnbench.tasks.base import (
+    Budget,
+    FitResult,
+    RunContext,
+    Task,
+    check_finite,
+    check_output,
+    forward_takes,
+    train_epochs,
+)
 from gnnbench.tasks.metrics import check_scored, classification
 from gnnbench.tasks.optim import LRSchedule, build_optimizer, check_hparams, unread_schedule
 from gnnbench.tasks.splits import holdout, stratified_folds
@@ -177,8 +186,15 @@ class GraphTask(Task):
     def model_call(cls, model: Any) -> tuple[str, ...]:
         """``model(batch)`` with the whole mini-batch for a model that ``takes_batch``; else ``model(x, edge_index,
         batch)`` for graph targets (``batch``: each node's graph, for pooling), ``model(x, edge_index)`` for node
-        targets (:meth:`output`)."""
-        if getattr(model, "takes_batch", False):
+        targets (:meth:`output`). A model class says ``takes_batch`` by a bool class attribute; one it sets in
+        ``__init__`` (or a property) is known once the model is built, so until then ``model(batch)`` is its call
+        where its ``forward`` takes it: a ``forward`` taking neither call is refused when the suite loads, and
+        :meth:`fit_model` checks the built model."""
+        if not isinstance(model, type):
+            takes_batch = getattr(model, "takes_batch", False)
+        elif not isinstance(takes_batch := inspect.getattr_static(model, "takes_batch", None), bool):
+            takes_batch = forward_takes(model, ("batch",))
+        if takes_batch:
             return ("batch",)
         return ("x", "edge_index", "batch") if cls.level == "graph" else ("x", "edge_index")
 
