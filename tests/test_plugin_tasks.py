@@ -83,6 +83,10 @@ def _task(**attributes) -> type:
     (_task(model_base="torch.nn.Module"), "has model_base = 'torch.nn.Module'; expected the class its models subclass"),
     (_task(unread_hparams=classmethod(lambda cls, hparams: {})),
      "has unread_hparams taking other arguments; expected a classmethod unread_hparams(cls, hparams, dataset)"),
+    (_task(model_call=lambda self, model: ("x", "edge_index")),  # an instance method: the suite calls it on the class
+     "has model_call taking other arguments; expected a classmethod model_call(cls, model)"),
+    (_task(model_call=classmethod(lambda cls, model: ("batch"))),  # a string, not a tuple: each letter an argument
+     "has model_call returning 'batch'; expected None or a tuple of the argument names its run calls"),
     (type("Scored", (Task,), {"__module__": __name__, "name": "scored"}), "does not implement fit, run"),
     (type("Scored", (), {"name": "scored", "metric": "f1", "direction": "max"}), "is not a subclass of gnnbench"),
 ])

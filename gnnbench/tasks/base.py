@@ -410,15 +410,24 @@ def forward_takes(model: Any, call: tuple[str, ...]) -> bool:
 
 
 def _hook_problem(cls: type) -> str | None:
-    """An ``unread_hparams`` that cannot take ``(hparams, dataset)``: a plugin written for the one-argument form
-    would otherwise fail each suite with a TypeError located in gnnbench."""
-    try:
-        inspect.signature(cls.unread_hparams).bind({}, None)
-    except TypeError:
-        return ("has unread_hparams taking other arguments; expected a classmethod unread_hparams(cls, hparams, "
-                "dataset): the hyperparameters its runs on that dataset (a registry entry) leave unread")
-    except ValueError:  # no signature to check
-        pass
+    """A hook the harness calls on the class (``unread_hparams``, ``model_call``) that cannot take its arguments, or
+    a ``model_call`` that names no call: a plugin written for another form (the one-argument ``unread_hparams``, an
+    instance method) would otherwise fail each suite with a TypeError located in gnnbench, and a string would be
+    read as a call of one argument per letter."""
+    hooks = {"unread_hparams": (({}, None), "unread_hparams(cls, hparams, dataset): the hyperparameters its runs on "
+                                            "that dataset (a registry entry) leave unread"),
+             "model_call": ((cls.model_base,), "model_call(cls, model): what its run calls a model's forward with")}
+    for name, (arguments, expected) in hooks.items():
+        try:
+            inspect.signature(getattr(cls, name)).bind(*arguments)
+        except TypeError:
+            return f"has {name} taking other arguments; expected a classmethod {expected}"
+        except ValueError:  # no signature to check
+            pass
+    call = cls.model_call(cls.model_base)
+    if not (call is None or isinstance(call, tuple) and all(isinstance(a, str) for a in call)):
+        return (f"has model_call returning {call!r}; expected None or a tuple of the argument names its run calls a "
+                "model's forward with, e.g. ('x', 'edge_index')")
     return None
 
 
