@@ -360,17 +360,23 @@ class NaNWhenEvaluated(Pooled):
         return out if self.training else out * float("nan")
 
 
+class NoBatch(Unpooled):
+    """A node model's forward, which a graph-level task cannot call."""
+
+    def forward(self, x, edge_index):
+        return self.lin(x)
+
+
+#: what a graph-level run of :class:`NoBatch` says
+NO_BATCH = (r"^NoBatch.forward cannot take \(x, edge_index, batch\): task 'graph_classification' calls "
+            r"model\(x, edge_index, batch\) \(forward at .*test_graph_task\.py:\d+\)$")
+
+
 def test_a_graph_level_run_of_a_model_whose_forward_takes_no_batch_names_the_call():
     """A run started from Python (a suite refuses the model when it loads): not a TypeError inside the task."""
     from gnnbench.registry import Entry
 
-    class NoBatch(Unpooled):
-        def forward(self, x, edge_index):
-            return self.lin(x)
-
-    with pytest.raises(ValueError, match=r"^NoBatch.forward cannot take \(x, edge_index, batch\): task "
-                                         r"'graph_classification' calls model\(x, edge_index, batch\) \(forward at "
-                                         r".*test_graph_task\.py:\d+\)$"):
+    with pytest.raises(ValueError, match=NO_BATCH):
         GraphClassification(GraphOptions(folds=5)).run(Entry("no_batch", NoBatch), toy_graphs(),
                                                         {**GraphClassification.train_hparams}, Budget(epochs=1),
                                                         RunContext(device=torch.device("cpu"), seed=0))
@@ -379,13 +385,7 @@ def test_a_graph_level_run_of_a_model_whose_forward_takes_no_batch_names_the_cal
 def test_a_compiled_model_s_forward_is_checked_on_the_module_compile_wraps():
     """``torch.compile``'s wrapper has ``forward(*input)``, which binds any call: the module it wraps is the one
     called."""
-    class NoBatch(Unpooled):
-        def forward(self, x, edge_index):
-            return self.lin(x)
-
-    with pytest.raises(ValueError, match=r"^NoBatch.forward cannot take \(x, edge_index, batch\): task "
-                                         r"'graph_classification' calls model\(x, edge_index, batch\) \(forward at "
-                                         r".*test_graph_task\.py:\d+\)$"):
+    with pytest.raises(ValueError, match=NO_BATCH):
         GraphClassification(GraphOptions()).fit_model(torch.compile(NoBatch(1, 3)), None, {}, Budget(epochs=1),
                                                       RunContext(device=torch.device("cpu"), seed=0))
 
