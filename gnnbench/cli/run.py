@@ -106,7 +106,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
             print(summary)
             return 0
         console.print(summary)
-        for line in (*_notes(suite), *_plan_lines(plan.todo)):
+        for line in (*(note for _, note in suite.notes), *_plan_lines(plan.todo)):
             console.print(f"  {escape(line)}", highlight=False)
         return 0
     nodes: Counter[str] = Counter()
@@ -130,7 +130,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
                                                      if plan.failed_kept else "")
         console.print(f"[bold]{suite.name}[/]: {_runs(len(suite.specs))}; {skipped}; running {len(plan.todo)} "
                       f"with the {executor.name} executor")
-        for line in _notes(suite):
+        for _, line in suite.notes:
             console.print(f"  {escape(line)}", highlight=False)
 
     def on_record(record: dict[str, Any]) -> None:
@@ -303,12 +303,6 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], edited: dict[str,
         else:
             reasons[described([run_setting(record["spec"]), now], sep=" -> ") or "other settings"] += 1
     return ": " + "; ".join(f"{reason} ({_runs(n)})" for reason, n in reasons.most_common())
-
-
-def _notes(suite: Suite) -> list[str]:
-    """The plan's line per model entry that runs a key it sets at the default somewhere (:attr:`Suite.notes`):
-    the run lines show only what runs."""
-    return [note for _, note in suite.notes]
 
 
 def _plan_lines(specs: Sequence[RunSpec]) -> list[str]:

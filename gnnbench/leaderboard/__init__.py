@@ -88,7 +88,8 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
     name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
     sections = (rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
                 + warning_lines(notes))
-    notice = suite_notice(out, latest)
+    expected = RunStore(out).expected()  # read once, for the page's notice and the terminal's
+    notice = suite_notice(out, latest, expected)
     write_text(out / "leaderboard.md", to_markdown(board, records, name, sections, notice))
     written.append(out / "leaderboard.md")
     page = out / "leaderboard.html"
@@ -99,18 +100,18 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
         written.append(page)
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
                        markdown=out / "leaderboard.md", html=page if page.exists() else None,
-                       notice=suite_notice(out, latest, from_here=True), written=tuple(written))
+                       notice=suite_notice(out, latest, expected, from_here=True), written=tuple(written))
 
 
-def suite_notice(directory: Path, latest: dict[str, dict], from_here: bool = False) -> str:
+def suite_notice(directory: Path, latest: dict[str, dict], expected: dict | None, from_here: bool = False) -> str:
     """What the tables of ``directory`` are not, atop them: the runs of the suite last run there that have no
     record (``Incomplete: 1 of the 4 runs of suite tiny (tiny.yaml) are recorded; ...``: a table of the runs so
     far must not read as the suite's result), and the records that are no run of it (made under other defaults or
     an earlier version of the file: their configurations compete in the tables until ``prune`` sets them
-    aside). Empty where the store notes no suite (:meth:`RunStore.expect`) or nothing is amiss. The suite file is
+    aside). ``expected`` is what the store of ``directory`` notes of that suite (:meth:`RunStore.expected`).
+    Empty where it notes none (:meth:`RunStore.expect`) or nothing is amiss. The suite file is
     named as the run named it (relative to where it ran), as the pages keep it, or, ``from_here``, for a
     terminal, as :func:`_from_here` finds it."""
-    expected = RunStore(directory).expected()
     if expected is None:
         return ""
     file = _from_here(directory, expected["file"]) if from_here else expected["file"]
