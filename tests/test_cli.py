@@ -232,8 +232,8 @@ def test_only_runs_the_named_experiment_into_the_same_records(write_suite, capsy
 
 def test_the_incomplete_note_names_the_suite_file_from_the_current_directory(capsys, tmp_path, monkeypatch):
     """A run notes the suite file as it was given, relative to where it ran; the note on stderr names it so that
-    its command works from wherever the leaderboard is built, while expected.json and the page keep it as noted
-    (they read the same on any machine)."""
+    its command works from wherever the leaderboard is built, while expected.json and the page keep it, and the
+    results root, as noted (they read the same on any machine, and wherever the page is built from)."""
     project = tmp_path / "project"
     (project / "configs").mkdir(parents=True)
     (project / "configs" / "parts.yaml").write_text("""\
@@ -261,6 +261,7 @@ experiments:
         assert hint in capsys.readouterr().err
         page = (folder / "leaderboard.md").read_text()
         assert "runs of suite parts (configs/parts.yaml) are recorded" in page  # as noted, wherever built
+        assert "`gnnbench run configs/parts.yaml` runs the rest" in page
         assert (folder / "expected.json").read_bytes() == noted
     monkeypatch.chdir(tmp_path)  # the note's command, from there, runs the rest
     assert main(["run", "project/configs/parts.yaml", "--results", "project/results", "-q"]) == 0

@@ -168,11 +168,13 @@ class RunStore:
     def expect(self, suite: str, file: str, run_ids: Iterable[str]) -> None:
         """Note the runs the suite ``file`` expects in this store, so that a leaderboard built from these records
         says which of them are missing (after an interrupt, a crash, or ``--only``) and which records are no run
-        of it (made under other defaults or an earlier version of the file, until ``prune`` sets them aside)."""
+        of it (made under other defaults or an earlier version of the file, until ``prune`` sets them aside).
+        The results root is noted as this store was given it, beside ``file``: the command a page prints for the
+        missing runs must work from where the run ran, wherever the page is built."""
         path = self.directory / EXPECTED_FILE
-        ids = sorted(run_ids)
+        noted = {"suite": suite, "file": file, "results": str(self.directory.parent), "run_ids": sorted(run_ids)}
         with replaced(path) as partial:
-            partial.write_text(json.dumps({"suite": suite, "file": file, "run_ids": ids}) + "\n", encoding="utf-8")
+            partial.write_text(json.dumps(noted) + "\n", encoding="utf-8")
 
     def mark_running(self, run_id: str, deaths: int) -> None:
         """Note that the run ``run_id`` executes in the driver's own process from now on, after ``deaths`` earlier
@@ -202,7 +204,8 @@ class RunStore:
         return note if written else None
 
     def expected(self) -> dict[str, Any] | None:
-        """What :meth:`expect` noted: ``suite``, ``file`` and ``run_ids``; None when nothing is expected."""
+        """What :meth:`expect` noted: ``suite``, ``file``, ``run_ids`` and ``results`` (absent from a note
+        written before gnnbench noted it); None when nothing is expected."""
         path = self.directory / EXPECTED_FILE
         try:
             noted = json.loads(path.read_text(encoding="utf-8"))
@@ -211,7 +214,8 @@ class RunStore:
         except ValueError:
             noted = None
         if not (isinstance(noted, dict) and isinstance(noted.get("suite"), str) and isinstance(noted.get("file"), str)
-                and isinstance(noted.get("run_ids"), list) and all(isinstance(i, str) for i in noted["run_ids"])):
+                and isinstance(noted.get("run_ids"), list) and all(isinstance(i, str) for i in noted["run_ids"])
+                and isinstance(noted.get("results", ""), str)):
             raise GnnbenchError(f"{path}: not the JSON gnnbench writes (suite, file, run_ids); delete it (the next "
                                 "run writes it again)")
         return noted

@@ -111,12 +111,14 @@ def suite_notice(directory: Path, latest: dict[str, dict], expected: dict | None
     aside). ``expected`` is what the store of ``directory`` notes of that suite (:meth:`RunStore.expected`).
     Empty where it notes none (:meth:`RunStore.expect`) or nothing is amiss. The suite file is
     named as the run named it (relative to where it ran), as the pages keep it, or, ``from_here``, for a
-    terminal, as :func:`_from_here` finds it."""
+    terminal, as :func:`_from_here` finds it; so is the results root (a note without one: as ``directory``
+    names it)."""
     if expected is None:
         return ""
     file = _from_here(directory, expected["file"]) if from_here else expected["file"]
     ids, suite = set(expected["run_ids"]), f"suite {expected['suite']} ({file})"
-    root = "" if directory.parent == Path("results") else f" --results {directory.parent}"
+    results = directory.parent if from_here else Path(expected.get("results", directory.parent))
+    root = "" if results == Path("results") else f" --results {results}"
     parts = []
     recorded = len(ids & latest.keys())
     if recorded < len(ids):  # the whole suite file's runs, which an earlier --only left out too
