@@ -371,7 +371,8 @@ def test_a_nan_mean_is_undefined_never_same(tmp_path):
     result = compare.compare(a, b)
     assert verdicts(result) == {("Cora", "gcn"): ("both", "undefined"), ("Cora", "gat"): ("both", "same")}
     assert report.summary(result) == ("0 better, 0 worse, 1 same, 0 unclear, 1 undefined (a mean is NaN, every run "
-                                       "failed, or both means are infinite); 0 only in A, 0 only in B")
+                                       "failed, both means are infinite, or the sides differ in unit or "
+                                       "epoch_load_over: see notes); 0 only in A, 0 only in B")
     shown = {r["model"]: r for r in report.display_rows(result)}
     assert (shown["gcn"]["B"], shown["gcn"]["delta"], shown["gcn"]["verdict"]) == ("–", "–", "undefined")
     assert report.UNTESTED not in report.to_markdown(result)
@@ -1114,6 +1115,24 @@ def test_an_error_names_the_line_of_the_file_after_blank_lines_and_quoted_line_b
     assert len(path.read_text().splitlines()) == 6  # the bad row starts on line 6
     with pytest.raises(GnnbenchError, match=re.escape(f"{path}: line 6: column 'direction' is 'higher'")):
         compare.compare(path, path)
+
+
+def test_epoch_load_s_under_another_definition_is_noted_and_not_judged(tmp_path):
+    """A CSV written when epoch_load_s averaged every epoch (no epoch_load_over column) against one averaging the
+    epochs after the first: the loading comparison is undefined, not a 40 % speed-up the definition made; the
+    test metric is still judged, with the change noted."""
+    a = write(tmp_path / "a.csv", [row("sign", BASE, epoch_load_s="0.00025"), row("gcn", BASE, epoch_load_s="")])
+    b = write(tmp_path / "b.csv", [row("sign", BASE, epoch_load_s="0.00015", epoch_load_over="after_first_epoch"),
+                                   row("gcn", BASE, epoch_load_s="", epoch_load_over="")])
+    loading = compare.compare(a, b, column="epoch_load_s", min_effect=0.01, relative=True)
+    assert verdicts(loading) == {("Cora", "sign"): ("both", "undefined")}
+    assert loading.table["notes"].tolist() == ["epoch_load_over all_epochs -> after_first_epoch"]
+    metric = compare.compare(a, b).table.set_index("model")
+    assert metric.loc["sign", "verdict"] == "same" and metric.loc["gcn", "notes"] == ""
+    assert metric.loc["sign", "notes"] == "epoch_load_over all_epochs -> after_first_epoch"
+    same = write(tmp_path / "c.csv", [row("sign", BASE, epoch_load_s="0.00015", epoch_load_over="after_first_epoch")])
+    assert verdicts(compare.compare(b, same, column="epoch_load_s", min_effect=0.01, relative=True)) == {
+        ("Cora", "sign"): ("both", "same")}
 
 
 def test_md_and_csv_naming_one_file_is_refused_before_anything_is_written(pair, tmp_path, capsys):

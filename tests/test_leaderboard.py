@@ -587,6 +587,25 @@ def test_feature_loading_costs_reach_the_leaderboard_and_compare(tmp_path):
                                             "in B")
 
 
+def test_a_row_names_what_its_epoch_load_s_averages_and_averages_no_mixture_of_definitions():
+    """Records made before ``loading.epoch_load_over`` averaged every epoch; a row whose runs hold both kinds (a
+    folder resumed across the change) shows no loading mean, which would measure neither, and says why."""
+    def loaded(model, seed, load_s, **over):
+        return rec(model, "Cora", seed, 0.7, 0.7, loading={"epoch_load_s": load_s, "epoch_load_share": 0.1, **over})
+
+    steady = {"epoch_load_over": "after_first_epoch"}
+    records = [loaded("old", 0, 0.008), loaded("new", 0, 0.004, **steady), loaded("both", 0, 0.008),
+               loaded("both", 1, 0.004, **steady), rec("gcn", "Cora", 0, 0.8, 0.8)]
+    with pytest.warns(UserWarning, match=r"Cora both \(default\): epoch_load_s and epoch_load_share left empty: its "
+                                         r"runs averaged their loading over different epochs \(after_first_epoch, "
+                                         r"all_epochs\)"):
+        b = board(records).set_index("model")
+    assert b["epoch_load_over"].to_dict() == {"old": "all_epochs", "new": "after_first_epoch",
+                                              "both": "after_first_epoch;all_epochs", "gcn": ""}
+    assert b.loc["old", "epoch_load_s"] == 0.008 and b.loc["new", "epoch_load_s"] == 0.004
+    assert b.loc[["both", "gcn"], ["epoch_load_s", "epoch_load_share"]].isna().all(axis=None)
+
+
 def test_a_depth_where_every_run_failed_shows_as_failed_not_as_a_gap():
     """Out of memory at the deepest setting is what a memory-in-depth study is for."""
     from gnnbench.leaderboard.depth import depth_frame, depth_markdown

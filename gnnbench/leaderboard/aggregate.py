@@ -33,6 +33,7 @@ from gnnbench.leaderboard.labels import (
     heap_label,
     kernel_label,
     label_items,
+    load_over_label,
     row_key,
     setting_differences,
     settings_cell,
@@ -46,7 +47,8 @@ from gnnbench.units import shown_unit, unit_by_name
 COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", "direction", "mean", "std", "n",
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "protocol",
-                 "versions", "epoch_load_s", "epoch_load_share", "configs_failed", "heap", "sources", "unit"]
+                 "versions", "epoch_load_s", "epoch_load_share", "configs_failed", "heap", "sources", "unit",
+                 "epoch_load_over"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
 #: Means closer than this, relatively, are equal. Per-seed metrics are float32 values (an accuracy of 0.7 is
 #: recorded as 0.699999988), so equal sums of fractions reached on other seeds give means some 1e-8 apart.
@@ -81,7 +83,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
                 device=r.get("env", {}).get("device_name") or "",
                 heap=heap_label(r.get("env", {})),
                 load_s=r.get("loading", {}).get("epoch_load_s", np.nan),  # models gathering from a feature store
-                load_share=r.get("loading", {}).get("epoch_load_share", np.nan),
+                load_share=r.get("loading", {}).get("epoch_load_share", np.nan), load_over=load_over_label(r),
             )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -175,8 +177,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "protocol": settings_cell(group["protocol"]),
             "versions": " | ".join(sorted(set(group["versions"]))),
             "sources": " | ".join(sorted(set(group["sources"]) - {""})),
-            "epoch_load_s": group["load_s"].mean(), "epoch_load_share": group["load_share"].mean(),
-            "configs_failed": int(lost.get(key[:-1], 0)),
+            "configs_failed": int(lost.get(key[:-1], 0)), **_loading_cells(sel, config, group),
         })
     rows += _all_failed_rows(runs, grid, row_keys, columns, tried)
     if not rows:
@@ -316,6 +317,20 @@ def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:
     if mixed:
         warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): its epoch time and peak memory average "
                       f"runs of several settings ({'; '.join(mixed)})", stacklevel=3)
+
+
+def _loading_cells(sel: Any, config: str, runs: pd.DataFrame) -> dict[str, Any]:
+    """A row's mean loading per epoch and its share, and what they average (``epoch_load_over``). Runs recorded
+    under both definitions (a folder resumed across the change to the epochs after the first) give no mean: one
+    of both would measure neither, so the cells stay empty and a warning names the mixture."""
+    over = sorted(set(runs["load_over"]) - {""})
+    if len(over) > 1:
+        warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): epoch_load_s and epoch_load_share left "
+                      f"empty: its runs averaged their loading over different epochs ({', '.join(over)})",
+                      stacklevel=3)
+        return {"epoch_load_s": np.nan, "epoch_load_share": np.nan, "epoch_load_over": ";".join(over)}
+    return {"epoch_load_s": runs["load_s"].mean(), "epoch_load_share": runs["load_share"].mean(),
+            "epoch_load_over": "".join(over)}
 
 
 def _chosen_per_fold(runs: pd.DataFrame) -> pd.DataFrame:

@@ -36,7 +36,9 @@ or shrunk grid (``configs_tried``), failed runs, a model of another size (``para
 that changed under the same configuration label (``hparams`` column), a changed protocol (task options and
 budget, ``protocol`` column), and changed environments (device,
 library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV written before that
-column existed) are listed per row in ``notes``.
+column existed), and what ``epoch_load_s`` averages (``epoch_load_over``: every epoch in CSVs written before the
+column, the epochs after the first since; ``--on epoch_load_s`` leaves a row whose sides differ in it undefined)
+are listed per row in ``notes``.
 
 The tests are :mod:`gnnbench.leaderboard.significance`'s; :mod:`gnnbench.leaderboard.compare_report` shows the
 result.
@@ -241,7 +243,10 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
                             f"{', '.join(f'{k}={v}' for k, v in key.items())} but {r['direction_a']!r} in {a}")
     both = {**key, "direction": r["direction_a"], "unit": r["unit_a"], "status": "both", "a_n": r["n_a"],
             "b_n": r["n_b"], "notes": "; ".join(_changes(r))}
-    if r["unit_a"] != r["unit_b"]:  # 0.808 against 80.8 is no change of 79.99: nothing to judge (undefined)
+    # 0.808 against 80.8 is no change of 79.99, nor a mean over every epoch one over the epochs after the first:
+    # nothing to judge (undefined)
+    redefined = r["metric"] == "epoch_load_s" and r["epoch_load_over_a"] != r["epoch_load_over_b"]
+    if r["unit_a"] != r["unit_b"] or redefined:
         return {**both, "a_mean": r["mean_a"], "b_mean": r["mean_b"], **UNJUDGED}
     for s in ("a", "b"):  # the test reads the values, so the delta does too: a rounded mean could flip its sign
         if len(r[f"values_{s}"]):
@@ -302,10 +307,11 @@ COUNTS = ("failed", "configs_failed", "configs_tried")
 #: What a row's runs were made with: ``params`` (the same hyperparameters building another model: a library change),
 #: ``device``, ``kernel``, ``heap`` (the heap setting, which moves CPU epoch times), ``hparams`` (same config label,
 #: other values), ``protocol``, ``versions``, ``sources`` (the sha256 prefixes of the plugin files, and of a plugin
-#: dataset's data, the runs used). Noted where they differ, and as ``device unknown in A`` where one side lacks the
+#: dataset's data, the runs used), ``epoch_load_over`` (what ``epoch_load_s`` averages: a row compared on it is
+#: undefined where it differs). Noted where they differ, and as ``device unknown in A`` where one side lacks the
 #: column or the cell, as a change could hide there; not where both lack it (a profile's ``params``), nor on a side
 #: whose every run failed (``n`` 0: nothing ran on a device, no model was built, no configuration selected).
-SETTINGS = ("params", "device", "kernel", "heap", "hparams", "protocol", "versions", "sources")
+SETTINGS = ("params", "device", "kernel", "heap", "hparams", "protocol", "versions", "sources", "epoch_load_over")
 
 
 def _changes(r: dict) -> list[str]:

@@ -24,7 +24,8 @@ def summary(comparison: Comparison) -> str:
     undefined = counts.get(UNDEFINED, 0)
     return (", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
             + (f" ({untested} untested: verdict on the effect size alone)" if untested else "")
-            + (f", {undefined} undefined (a mean is NaN, every run failed, or both means are infinite)"
+            + (f", {undefined} undefined (a mean is NaN, every run failed, both means are infinite, or the sides "
+               "differ in unit or epoch_load_over: see notes)"
                if undefined else "")
             + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
             + (f" (--paired: {welch} row{'s' * (welch > 1)} tested with Welch's, {'their' if welch > 1 else 'its'} "

@@ -15,6 +15,9 @@ from gnnbench.settings import differing, flatten, shown
 
 #: The key of a plugin dataset's data digest in a row's ``sources``, beside its files' (``model``, ``dataset``, ...).
 DATA_SOURCE = "dataset data"
+#: What ``loading.epoch_load_s`` averaged in records without ``loading.epoch_load_over`` (made before it was
+#: recorded), and in leaderboard CSVs without that column: every epoch, the first's one-off loading cost included.
+ALL_EPOCHS = "all_epochs"
 
 
 def kernel_label(record: dict[str, Any]) -> str:
@@ -41,6 +44,13 @@ def sources_label(record: dict[str, Any]) -> str:
     if data := sources.get("dataset", {}).get("data_sha256"):
         versions[DATA_SOURCE] = data
     return ";".join(f"{part}={sha[:12]}" for part, sha in sorted(versions.items()))
+
+
+def load_over_label(record: dict[str, Any]) -> str:
+    """What a record's ``loading.epoch_load_s`` averages (``after_first_epoch``, or :data:`ALL_EPOCHS`); empty for
+    a record without loading: ``compare`` must not judge an average of one kind against one of the other."""
+    loading = record.get("loading")
+    return loading.get("epoch_load_over", ALL_EPOCHS) if loading else ""
 
 
 def heap_label(env: dict[str, Any]) -> str:

@@ -17,14 +17,15 @@ import pandas as pd
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.store import RUNS_FILE, RunStore
 from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
+from gnnbench.leaderboard.labels import ALL_EPOCHS
 from gnnbench.units import AS_RECORDED, UNITS, unit_by_name
 
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
 #: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, failed runs, the
-#: grid's size, the model's size, environment, hyperparameters, protocol, plugin sources.
+#: grid's size, the model's size, environment, hyperparameters, protocol, plugin sources, what epoch_load_s averages.
 OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "params", "device", "kernel", "heap",
-            "versions", "hparams", "protocol", "sources"]
+            "versions", "hparams", "protocol", "sources", "epoch_load_over"]
 #: The headline figures ``gnnbench profile`` rows name in ``metric``, each a column of their CSV: a kernel's
 #: median ``ms`` (``kernels.csv``), a gather's ``gbps`` (``loading.csv``).
 HEADLINES = ("ms", "gbps")
@@ -76,6 +77,8 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         frame[key] = frame[key].replace("", "none" if key == "scenario" else "default")
     if "versions" not in frame.columns:  # looked up by the metric, before a cost column takes its place
         frame = _versions_from_records(frame, path)
+    if "epoch_load_over" not in frame.columns and "epoch_load_s" in frame.columns:  # written when it averaged all
+        frame = frame.assign(epoch_load_over=np.where(frame["epoch_load_s"] != "", ALL_EPOCHS, ""))
     if "unit" not in frame.columns:  # written before units were recorded
         frame = frame.assign(unit=frame["metric"].map(unit_by_name))
     if {"backend", "chosen", "kernel"} <= set(frame.columns):  # a kernel profile's auto row, before it read auto:csr

@@ -16,7 +16,8 @@ mode). Without CUDA, ``gpu_direct`` is unavailable and says so; ``cpu`` and ``de
 device is the host, so both are an ``index_select``).
 """
 
-from gnnbench.loading.stats import EpochLoad, LoadStats
+from gnnbench.loading.stats import EPOCH_LOAD_OVER, EpochLoad, LoadStats, steady_mean
 from gnnbench.loading.store import MODES, FeatureStore, LoadingUnavailableError, available_modes
 
-__all__ = ["MODES", "EpochLoad", "FeatureStore", "LoadStats", "LoadingUnavailableError", "available_modes"]
+__all__ = ["EPOCH_LOAD_OVER", "MODES", "EpochLoad", "FeatureStore", "LoadStats", "LoadingUnavailableError",
+           "available_modes", "steady_mean"]
