@@ -196,12 +196,13 @@ def test_run_dry_run_and_leaderboard_rebuild(write_suite, capsys, tmp_path):
 
 def test_the_plan_says_where_grid_points_run_a_key_at_its_default(write_suite, capsys, tmp_path):
     """A dry run's plan and a run's header name the model entry whose one-layer points run at the default width
-    and merge, with the runs they make; -q keeps to the line of counts."""
+    and merge, with the runs they make, in a line that fits a terminal; -q keeps to the line of counts. Once the
+    entry's runs are recorded, neither says it again: it tells of no run that runs."""
     grid = "{name: gcn, hparams: {num_layers: [1, 2], hidden_channels: [32, 64]}}"
     path = write_suite(GOOD.format(dataset="Cora", model=grid).replace("seeds: 2, epochs: 3", "seeds: 1, epochs: 1"))
-    note = ("  experiments[0].models[0]: 4 grid points -> 3 runs per seed; run at the default where unread: "
-            "hidden_channels (model 'gcn': num_layers is 1 (one layer from the features to the outputs, no hidden "
-            "layer))\n")
+    note = ("  experiments[0].models[0] (gcn): 4 grid points -> 3 runs per seed; run at the default where unread: "
+            "hidden_channels\n")
+    assert len(note) <= 120
     results = tmp_path / "r"
     assert main(["run", str(path), "--results", str(results), "--dry-run"]) == 0
     assert capsys.readouterr().out.splitlines(keepends=True)[1:] == [
@@ -212,6 +213,10 @@ def test_the_plan_says_where_grid_points_run_a_key_at_its_default(write_suite, c
     assert out.startswith("cli: 3 runs, 0 recorded, 0 failed (kept), 3 to run -> ") and out.count("\n") == 1
     assert main(["run", str(path), "--results", str(results)]) == 0
     assert "cli: 3 runs; 0 already recorded; running 3 with the local executor\n" + note in capsys.readouterr().out
+    assert main(["run", str(path), "--results", str(results)]) == 0  # all recorded: a header and no note
+    assert "unread" not in capsys.readouterr().out
+    assert main(["run", str(path), "--results", str(results), "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == []
 
 
 def test_only_runs_the_named_experiment_into_the_same_records(write_suite, capsys, tmp_path):

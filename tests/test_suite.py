@@ -141,13 +141,11 @@ def test_a_width_beside_a_depth_grid_from_one_layer_runs_the_one_layer_point_at_
             "[Cora]", "gcn", "{num_layers: [1, 2], hidden_channels: 128}"), "twice.yaml"))
 
 
-ONE_LAYER = "model 'gcn': num_layers is 1 (one layer from the features to the outputs, no hidden layer)"
-
-
 def test_a_suite_notes_each_model_entry_whose_points_run_a_key_at_its_default(write_suite):
-    """What the run labels cannot show, said per model entry for the plan: which keys it sets run at their
-    default where unread (on which datasets, when not on all), by whose rule, and how many runs its grid points
-    make after merging. An entry whose points read all they set has no note; ``--only`` keeps its experiments'."""
+    """What the run labels cannot show, said per model entry for the plan in a short line: which keys it sets run
+    at their default where unread (on which datasets, when not on all) and how many runs its grid points make
+    after merging, without the model's long reason. An entry whose points read all they set has no note; a plan
+    shows only the notes about the runs it runs (``--only``'s experiments, those not recorded yet)."""
     suite = load_suite(write_suite("""\
         name: s
         experiments:
@@ -158,20 +156,22 @@ def test_a_suite_notes_each_model_entry_whose_points_run_a_key_at_its_default(wr
                       {name: gat, hparams: {num_layers: [1, 2], hidden_channels: 16, heads: [2, 4]}}]}
         """))
     assert len(suite.specs) == 4 + 2 * 2 + 3 * 2
-    a = ("a", f"experiments[0].models[0]: 6 grid points -> 4 runs per seed; run at the default where unread: "
-              f"hidden_channels ({ONE_LAYER})")
-    b = ("b", "experiments[1].models[1]: 4 grid points -> 3 runs per seed and scenario; run at the default where "
-              f"unread: heads, hidden_channels ({ONE_LAYER.replace('gcn', 'gat')})")
-    assert suite.notes == (a, b)
-    assert suite.only(["b"]).notes == (b,)
+    a = ("experiments[0].models[0] (gcn): 6 grid points -> 4 runs per seed; run at the default where unread: "
+         "hidden_channels")
+    b = ("experiments[1].models[1] (gat): 4 grid points -> 3 runs per seed and scenario; run at the default where "
+         "unread: heads, hidden_channels")
+    assert suite.notes_about(suite.specs) == [a, b]
+    assert suite.only(["b"]).notes_about(suite.only(["b"]).specs) == [b]
+    gat_one_layer = [s for s in suite.specs if s.model == "gat" and s.config == "num_layers=1"]
+    assert suite.notes_about(gat_one_layer[1:]) == [b]  # one run of the entry left to run: its note
+    assert suite.notes_about([s for s in suite.specs if s.model == "mlp"]) == []  # the noted entries' all recorded
     assert load_suite(write_suite(BASE, "plain.yaml")).notes == ()
     table = load_suite(write_suite(
         "name: s\nexperiments: [{task: {name: architecture_search, budget: 5}, datasets: [nasbench-cora, Cora], "
         "models: [{name: random_search, hparams: {lr: [0.005, 0.01]}}]}]\n", "table.yaml"))
-    assert table.notes == (("experiments[0]", "experiments[0].models[0]: 2 grid points x 2 datasets -> 3 runs per "
-                            "seed; run at the default where unread: lr on nasbench-cora (task 'architecture_search': "
-                            "it sets the children's training, and a NAS-Bench-Graph table's children are looked up, "
-                            "not trained)"),)
+    assert table.notes_about(table.specs) == [
+        "experiments[0].models[0] (random_search): 2 grid points x 2 datasets -> 3 runs per seed; run at the default "
+        "where unread: lr (on nasbench-cora)"]
 
 
 def test_the_run_cap_counts_the_runs_an_entry_makes_once_its_points_are_merged(write_suite, monkeypatch):

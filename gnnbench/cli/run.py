@@ -106,7 +106,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
             print(summary)
             return 0
         console.print(summary)
-        for line in (*(note for _, note in suite.notes), *_plan_lines(plan.todo)):
+        for line in (*suite.notes_about(plan.todo), *_plan_lines(plan.todo)):
             console.print(f"  {escape(line)}", highlight=False)
         return 0
     nodes: Counter[str] = Counter()
@@ -130,7 +130,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
                                                      if plan.failed_kept else "")
         console.print(f"[bold]{suite.name}[/]: {_runs(len(suite.specs))}; {skipped}; running {len(plan.todo)} "
                       f"with the {executor.name} executor")
-        for _, line in suite.notes:
+        for line in suite.notes_about(plan.todo):
             console.print(f"  {escape(line)}", highlight=False)
 
     def on_record(record: dict[str, Any]) -> None:

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple, TypeVar
 from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean, raised
 from gnnbench.harness.executors import ray_address_problem
-from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
+from gnnbench.harness.spec import SMOKE_SUFFIX, PlanNote, RunSpec, Suite
 from gnnbench.harness.suite_yaml import read_yaml
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
@@ -68,7 +68,7 @@ class _Settled(NamedTuple):
 
     hparams: dict[str, Any]
     config: str
-    dropped: dict[str, tuple[str, str]]  # the keys the suite set that it runs at their default -> (who, why unread)
+    dropped: set[str]  # the keys the suite set that it runs at their default, where unread
     read: set[str]  # the keys the suite set that it reads
 
 
@@ -85,7 +85,7 @@ class _Expander:
         self.file = file
         self.base_dir = base_dir
         self.runs = 0  # the suite's runs so far: at most MAX_RUNS
-        self.notes: list[tuple[str, str]] = []  # (experiment, line) per model entry that runs a key at its default
+        self.notes: list[PlanNote] = []  # per model entry that runs a key at its default
 
     def fail(self, key: str | None, message: str) -> ConfigError:
         return ConfigError(self.file, key, message)
@@ -280,19 +280,17 @@ class _Expander:
                                                  lambda seed: listed.get(seed, seeds_key), device)
             runs = sum(map(len, points))  # per seed and scenario
             self.runs += runs * len(scenarios) * len(seeds)
+            made = [RunSpec(task=task_name, task_options=task_options, dataset=dataset, model=model, hparams=hparams,
+                            seed=seed, epochs=epochs, patience=patience, device=device, kernel=kernel,
+                            scenario=scenario, suite=suite, experiment=exp_name, config=config, plugins=plugins)
+                    for point in points for dataset, (hparams, config) in point.items()
+                    for scenario, seed in itertools.product(scenarios, seeds)]
             if unread:  # the plan says so: the labels alone would not (a point left out, a value not in its label)
                 per = "per seed" + " and scenario" * (len(scenarios) > 1)
                 on = f" x {len(datasets)} datasets" if len(datasets) > 1 else ""
-                self.notes.append((exp_name, f"{model_key}: {_count(len(grid), 'grid point')}{on} -> "
-                                             f"{_count(runs, 'run')} {per}; {unread}"))
-            for point in points:
-                for dataset, (hparams, config) in point.items():
-                    for scenario, seed in itertools.product(scenarios, seeds):
-                        specs.append((RunSpec(
-                            task=task_name, task_options=task_options, dataset=dataset, model=model,
-                            hparams=hparams, seed=seed, epochs=epochs, patience=patience, device=device,
-                            kernel=kernel, scenario=scenario, suite=suite, experiment=exp_name, config=config,
-                            plugins=plugins), model_key))
+                self.notes.append(PlanNote.about(made, f"{model_key} ({model}): {_count(len(grid), 'grid point')}"
+                                                       f"{on} -> {_count(runs, 'run')} {per}; {unread}"))
+            specs.extend((spec, model_key) for spec in made)
         return specs
 
     def count(self, points: int, datasets: int, scenarios: int, seeds: int, key: str) -> None:
@@ -365,7 +363,7 @@ class _Expander:
                    refused: Collection[str] = ()) -> _Settled:
             """A point on ``dataset`` that sets ``values``, as it runs. A key it leaves unread away from its default
             runs at the default, unless it is ``refused``: then it is refused."""
-            dropped: dict[str, tuple[str, str]] = {}
+            dropped: set[str] = set()
             checking = task_key  # whose hook runs: a plugin's own bug in it is located there
             try:
                 data_entry = DATASETS.get(dataset)
@@ -382,7 +380,7 @@ class _Expander:
                     hp.check_unread({k: unread[k] for k in away if k in refused}, built, defaults[dataset])
                     if not away:
                         break
-                    dropped.update({k: unread[k] for k in away})
+                    dropped.update(away)
                     values = {k: v for k, v in values.items() if k not in away}
                     hparams = hp.resolve(entry, task_cls, values, dataset)
                     config = config_label(hparams, defaults[dataset])
@@ -414,7 +412,7 @@ class _Expander:
         read = set().union(*(done.read for point in settled for done in point.values()))
         for (values, point), done in zip(grid, settled, strict=True):  # a key no point reads: only another run id
             for dataset, (hparams, config) in point.items():
-                if refused := done[dataset].dropped.keys() - read:
+                if refused := done[dataset].dropped - read:
                     settle(values, hparams, config, dataset, refused)  # raises at the first of them
         runs: dict[str, set[str]] = {dataset: set() for dataset in defaults}  # each dataset's runs so far
         points = []
@@ -662,20 +660,18 @@ def config_label(hparams: Mapping[str, Any], defaults: Mapping[str, Any]) -> str
 
 
 def _unread_note(settled: list[dict[str, _Settled]], datasets: list[str]) -> str:
-    """``run at the default where unread: hidden_channels (model 'gcn': num_layers is 1 (...))``: the keys a
-    grid's points run at their default, with who leaves each unread and why, and on which datasets when not on
-    all; ``''`` when no point runs a key at its default."""
-    on: dict[tuple[str, str, str], set[str]] = {}  # (key, who, why) -> the datasets where it runs at its default
+    """``run at the default where unread: heads, lr (on nasbench-cora)``: the keys a grid's points run at their
+    default, each with the datasets where it does when not all; ``''`` when no point does. Why each is unread is
+    the model's or task's rule, which a suite setting the key where no point reads it is told; the plan's labels
+    show the points that leave it out (``num_layers=1``)."""
+    on: dict[str, set[str]] = {}  # key -> the datasets where it runs at its default
     for point in settled:
         for dataset, done in point.items():
-            for key, reason in done.dropped.items():
-                on.setdefault((key, *reason), set()).add(dataset)
-    groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}  # (who, why, datasets) -> keys
-    for (key, reader, why), where in on.items():
-        groups.setdefault((reader, why, tuple(d for d in datasets if d in where)), []).append(key)
-    shown = [", ".join(sorted(keys)) + ("" if len(where) == len(datasets) else f" on {', '.join(where)}")
-             + f" ({reader}: {why})" for (reader, why, where), keys in groups.items()]
-    return f"run at the default where unread: {'; '.join(shown)}" if shown else ""
+            for key in done.dropped:
+                on.setdefault(key, set()).add(dataset)
+    shown = [key + ("" if len(where) == len(datasets) else f" (on {', '.join(d for d in datasets if d in where)})")
+             for key, where in sorted(on.items())]
+    return f"run at the default where unread: {', '.join(shown)}" if shown else ""
 
 
 def _count(n: int, thing: str) -> str:
