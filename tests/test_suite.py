@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from gnnbench.errors import ConfigError
+from gnnbench.harness.plan import notes_about
 from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.suite import load_suite
 
@@ -160,16 +161,16 @@ def test_a_suite_notes_each_model_entry_whose_points_run_a_key_at_its_default(wr
          "hidden_channels")
     b = ("experiments[1].models[1] (gat): 4 grid points -> 3 runs per seed and scenario; run at the default where "
          "unread: heads, hidden_channels")
-    assert suite.notes_about(suite.specs) == [a, b]
-    assert suite.only(["b"]).notes_about(suite.only(["b"]).specs) == [b]
+    assert notes_about(suite.notes, suite.specs) == [a, b]
+    assert notes_about(suite.only(["b"]).notes, suite.only(["b"]).specs) == [b]
     gat_one_layer = [s for s in suite.specs if s.model == "gat" and s.config == "num_layers=1"]
-    assert suite.notes_about(gat_one_layer[1:]) == [b]  # one run of the entry left to run: its note
-    assert suite.notes_about([s for s in suite.specs if s.model == "mlp"]) == []  # the noted entries' all recorded
+    assert notes_about(suite.notes, gat_one_layer[1:]) == [b]  # one run of the entry left to run: its note
+    assert notes_about(suite.notes, [s for s in suite.specs if s.model == "mlp"]) == []  # no noted entry's runs left
     assert load_suite(write_suite(BASE, "plain.yaml")).notes == ()
     table = load_suite(write_suite(
         "name: s\nexperiments: [{task: {name: architecture_search, budget: 5}, datasets: [nasbench-cora, Cora], "
         "models: [{name: random_search, hparams: {lr: [0.005, 0.01]}}]}]\n", "table.yaml"))
-    assert table.notes_about(table.specs) == [
+    assert notes_about(table.notes, table.specs) == [
         "experiments[0].models[0] (random_search): 2 grid points x 2 datasets -> 3 runs per seed; run at the default "
         "where unread: lr (on nasbench-cora)"]
 

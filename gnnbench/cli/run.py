@@ -35,6 +35,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
     from gnnbench.harness.allocator import keep_freed_memory
     from gnnbench.harness.env import modified_checkout
     from gnnbench.harness.executors import executor_options, make_executor
+    from gnnbench.harness.plan import notes_about
     from gnnbench.harness.spec import RunSpec, smoke
     from gnnbench.harness.store import STALE_FILE
     from gnnbench.harness.suite import load_suite
@@ -106,7 +107,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
             print(summary)
             return 0
         console.print(summary)
-        for line in (*suite.notes_about(plan.todo), *_plan_lines(plan.todo)):
+        for line in (*notes_about(suite.notes, plan.todo), *_plan_lines(plan.todo)):
             console.print(f"  {escape(line)}", highlight=False)
         return 0
     nodes: Counter[str] = Counter()
@@ -130,7 +131,7 @@ def run_suite(args: argparse.Namespace, console: Console) -> int:
                                                      if plan.failed_kept else "")
         console.print(f"[bold]{suite.name}[/]: {_runs(len(suite.specs))}; {skipped}; running {len(plan.todo)} "
                       f"with the {executor.name} executor")
-        for line in suite.notes_about(plan.todo):
+        for line in notes_about(suite.notes, plan.todo):
             console.print(f"  {escape(line)}", highlight=False)
 
     def on_record(record: dict[str, Any]) -> None:

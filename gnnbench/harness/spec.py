@@ -7,12 +7,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from gnnbench.errors import ConfigError, did_you_mean
+from gnnbench.harness.plan import PlanNote
 from gnnbench.registry import SCENARIOS, TASKS
 from gnnbench.settings import canonical_json
 from gnnbench.tasks.base import Task
@@ -93,7 +94,7 @@ class Suite:
     #: of another experiment
     all_run_ids: frozenset[str] = frozenset()
     #: a note per model entry whose grid runs a key it sets at the default somewhere, so the plan says what its
-    #: labels cannot (:meth:`notes_about`)
+    #: labels cannot (:mod:`gnnbench.harness.plan`)
     notes: tuple[PlanNote, ...] = ()
 
     def __post_init__(self) -> None:
@@ -109,31 +110,6 @@ class Suite:
                 raise ConfigError(str(self.path), "experiments", f"no experiment named {name!r}; the suite has "
                                   f"{', '.join(names)}{did_you_mean(name, names)}")
         return dataclasses.replace(self, specs=[s for s in self.specs if s.experiment in experiments])
-
-    def notes_about(self, specs: Iterable[RunSpec]) -> list[str]:
-        """The lines of the notes about any of ``specs`` (the runs a plan runs): a note of an entry whose runs are
-        all recorded, or left out by ``--only``, tells of no run there."""
-        runs = {_group(s) for s in specs}
-        return [note.line for note in self.notes if note.runs & runs]
-
-
-class PlanNote(NamedTuple):
-    """A model entry's line in the plan: ``experiments[0].models[0] (gcn): 6 grid points -> 4 runs per seed; run
-    at the default where unread: hidden_channels``, with the runs it is about."""
-
-    runs: frozenset[tuple[str, str, str, str]]  # the entry's runs, seeds and scenarios aside: :func:`_group`
-    line: str
-
-    @classmethod
-    def about(cls, specs: Iterable[RunSpec], line: str) -> PlanNote:
-        return cls(frozenset(map(_group, specs)), line)
-
-
-def _group(spec: RunSpec) -> tuple[str, str, str, str]:
-    """(experiment, model, dataset, config): the runs of one model entry's grid point on a dataset (an experiment's
-    entries share its datasets, so two entries with a point of one label would define the same runs), kept by
-    :func:`smoke`, whose runs have other ids."""
-    return spec.experiment, spec.model, spec.dataset, spec.config
 
 
 SMOKE_SUFFIX = ".smoke"

@@ -36,7 +36,8 @@ from typing import Any, NamedTuple, TypeVar
 from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean, raised
 from gnnbench.harness.executors import ray_address_problem
-from gnnbench.harness.spec import SMOKE_SUFFIX, PlanNote, RunSpec, Suite
+from gnnbench.harness.plan import PlanNote, entry_note
+from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
 from gnnbench.harness.suite_yaml import read_yaml
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
@@ -278,18 +279,14 @@ class _Expander:
             self.model_kernel(model, model_key, kernel, kernel_key)
             points, unread = self.settled_points(task_name, task_options, task_key, model, model_key, grid, seeds,
                                                  lambda seed: listed.get(seed, seeds_key), device)
-            runs = sum(map(len, points))  # per seed and scenario
-            self.runs += runs * len(scenarios) * len(seeds)
+            self.runs += sum(map(len, points)) * len(scenarios) * len(seeds)
             made = [RunSpec(task=task_name, task_options=task_options, dataset=dataset, model=model, hparams=hparams,
                             seed=seed, epochs=epochs, patience=patience, device=device, kernel=kernel,
                             scenario=scenario, suite=suite, experiment=exp_name, config=config, plugins=plugins)
                     for point in points for dataset, (hparams, config) in point.items()
                     for scenario, seed in itertools.product(scenarios, seeds)]
             if unread:  # the plan says so: the labels alone would not (a point left out, a value not in its label)
-                per = "per seed" + " and scenario" * (len(scenarios) > 1)
-                on = f" x {len(datasets)} datasets" if len(datasets) > 1 else ""
-                self.notes.append(PlanNote.about(made, f"{model_key} ({model}): {_count(len(grid), 'grid point')}"
-                                                       f"{on} -> {_count(runs, 'run')} {per}; {unread}"))
+                self.notes.append(entry_note(model_key, model, len(grid), datasets, len(scenarios), made, unread))
             specs.extend((spec, model_key) for spec in made)
         return specs
 
@@ -328,9 +325,9 @@ class _Expander:
 
     def settled_points(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
                        grid: list[tuple[dict[str, Any], Point]], seeds: list[int], seed_key: Callable[[int], str],
-                       device: str) -> tuple[list[Point], str]:
-        """The grid points (each with the hyperparameters it sets, as written) as they run, and the plan's note of
-        the keys they run at their default (:func:`_unread_note`; ``''`` where none). A hyperparameter the suite sets
+                       device: str) -> tuple[list[Point], dict[str, set[str]]]:
+        """The grid points (each with the hyperparameters it sets, as written) as they run, and the keys they run
+        at their default -> datasets (the plan's note: :func:`plan.entry_note`). A hyperparameter the suite sets
         away from its default and a point leaves unread on a dataset (:meth:`Task.unread_hparams` there,
         a model's ``unread_hparams(hparams)``) runs at its default at that point where another point, on any of
         the datasets, reads it (the one-layer point of a grid over ``num_layers`` that sets a width): the same run
@@ -415,16 +412,19 @@ class _Expander:
                 if refused := done[dataset].dropped - read:
                     settle(values, hparams, config, dataset, refused)  # raises at the first of them
         runs: dict[str, set[str]] = {dataset: set() for dataset in defaults}  # each dataset's runs so far
+        defaulted: dict[str, set[str]] = {}  # key -> the datasets where a point runs it at its default
         points = []
         for point in settled:
             kept = {}
             for dataset, done in point.items():
+                for key in done.dropped:
+                    defaulted.setdefault(key, set()).add(dataset)
                 if (run := canonical_json(done.hparams)) not in runs[dataset]:  # else an earlier point's run again
                     runs[dataset].add(run)
                     kept[dataset] = (done.hparams, done.config)
             if kept:
                 points.append(kept)
-        return points, _unread_note(settled, list(defaults))
+        return points, defaulted
 
     def named(self, value: Any, key: str, registry: Registry[Any], expected: str
               ) -> tuple[Entry[Any], dict[str, Any], str]:
@@ -657,26 +657,6 @@ def config_label(hparams: Mapping[str, Any], defaults: Mapping[str, Any]) -> str
     """``k=v,k=v`` of the values that differ from the model's defaults (``default`` when none do)."""
     changed = [f"{k}={_short(v)}" for k, v in sorted(hparams.items()) if k not in defaults or defaults[k] != v]
     return ",".join(changed) or "default"
-
-
-def _unread_note(settled: list[dict[str, _Settled]], datasets: list[str]) -> str:
-    """``run at the default where unread: heads, lr (on nasbench-cora)``: the keys a grid's points run at their
-    default, each with the datasets where it does when not all; ``''`` when no point does. Why each is unread is
-    the model's or task's rule, which a suite setting the key where no point reads it is told; the plan's labels
-    show the points that leave it out (``num_layers=1``)."""
-    on: dict[str, set[str]] = {}  # key -> the datasets where it runs at its default
-    for point in settled:
-        for dataset, done in point.items():
-            for key in done.dropped:
-                on.setdefault(key, set()).add(dataset)
-    shown = [key + ("" if len(where) == len(datasets) else f" (on {', '.join(d for d in datasets if d in where)})")
-             for key, where in sorted(on.items())]
-    return f"run at the default where unread: {', '.join(shown)}" if shown else ""
-
-
-def _count(n: int, thing: str) -> str:
-    """``1 grid point``, ``6 runs``."""
-    return f"{n:,} {thing}{'s' * (n != 1)}"
 
 
 def _short(value: Any) -> str:
