@@ -94,3 +94,35 @@ def test_table_and_plots_render_and_a_header_click_sorts(page, tmp_path):
     values = [float(v) for v in seen["after"]]
     assert seen["sort"] == "ascending" and values == sorted(values)
     assert seen["before"] != seen["after"]  # the leaderboard order was best first: the click reordered it
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no chromium binary (apt-get install chromium)")
+def test_a_click_sorts_names_with_the_numbers_in_them_as_numbers(tmp_path):
+    """Sorting by dataset puts HeteroEdgeCount-2 before -10, as the page lists them, and flips back."""
+    natural = ["HeteroEdgeCount-2", "HeteroEdgeCount-4", "HeteroEdgeCount-10"]
+    records = [rec("gcn", d, 0, 0.5, 0.9 - i / 10) for i, d in enumerate(natural)]
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    page = leaderboard.build(tmp_path, html=True).html
+    probe = """<script>
+var table = document.querySelector("table.sortable");
+var header = Array.from(table.querySelectorAll("th")).find(function (th) { return th.textContent === "dataset"; });
+var datasets = function () {
+  return Array.from(table.tBodies[0].rows).map(function (r) { return r.cells[0].textContent; });
+};
+var shown = [datasets()];
+header.click();
+shown.push(datasets());
+header.click();
+shown.push(datasets());
+var out = document.createElement("pre");
+out.id = "probe";
+out.textContent = JSON.stringify(shown);
+document.body.appendChild(out);
+</script>"""
+    probed = tmp_path / "probe.html"
+    probed.write_text(page.read_text().replace("</body>", probe + "\n</body>"))
+    result = chromium("--dump-dom", probed.as_uri())
+    parser = Probe()
+    parser.feed(result.stdout)
+    assert parser.text, result.stderr[-2000:]
+    assert json.loads(parser.text) == [natural, natural, natural[::-1]]

@@ -411,6 +411,21 @@ def test_fail_on_missing_names_rows_b_lost_but_not_a_moved_configuration(tmp_pat
     assert main(["compare", str(a), str(a), "-q", "--fail-on-missing"]) == 0
 
 
+def test_rows_are_listed_with_the_numbers_in_their_names_in_numeric_order(tmp_path):
+    """Datasets, models and configurations as the leaderboard pages list them: HeteroEdgeCount-2 before -10, m2
+    before m10, K=2 before K=16, in the table, the Markdown report and the CSV."""
+    natural = [("HeteroEdgeCount-2", "m2", "K=2"), ("HeteroEdgeCount-2", "m2", "K=16"),
+               ("HeteroEdgeCount-2", "m10", "K=2"), ("HeteroEdgeCount-10", "m2", "K=2")]
+    a = write(tmp_path / "a.csv", [row(m, BASE, dataset=d, config=c) for d, m, c in reversed(natural)])
+    result = compare.compare(a, a)
+    assert list(result.table[["dataset", "model", "config"]].itertuples(index=False, name=None)) == natural
+    markdown = report.to_markdown(result)
+    where = [markdown.index(f"| {d} | {m} | {c} |") for d, m, c in natural]
+    assert where == sorted(where)
+    written = pd.read_csv(io.StringIO(report.to_csv(result)))
+    assert list(written[["dataset", "model", "config"]].itertuples(index=False, name=None)) == natural
+
+
 def test_a_note_every_compared_row_shares_is_stated_once_for_people(tmp_path):
     """A new torch under every row is one fact: the Markdown and terminal tables say it once under the table; the
     CSV, for scripts, keeps it on each row."""

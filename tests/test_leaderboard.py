@@ -14,6 +14,7 @@ import pytest
 
 from gnnbench import leaderboard
 from gnnbench.leaderboard.aggregate import COLUMNS, grid_frame, leaderboard_frame, runs_frame, tied
+from gnnbench.leaderboard.labels import natural_key
 from gnnbench.leaderboard.write import format_metric, to_markdown
 
 _counter = iter(range(10**6))
@@ -399,6 +400,36 @@ def test_models_tied_in_mean_rank_are_listed_by_name(tmp_path):
     md = leaderboard.build(tmp_path).markdown.read_text()
     table = md.split("| model | Cora |")[1].split("\n\n")[0]
     assert re.findall(r"^\| (\w+) \|", table, flags=re.M) == sorted(names)
+
+
+def test_names_with_numbers_are_listed_in_numeric_order(tmp_path):
+    """HeteroEdgeCount-2, -4, -10, not a plain string sort's -10, -2, -4: the CSV's rows, the Markdown's columns,
+    details and failed runs, the ranks' columns, and models tied in rank (m2 before m10) and configurations in the
+    grid (K=2 before K=16) too. Only the order: the same rows, ranks and numbers."""
+    natural = ["HeteroEdgeCount-2", "HeteroEdgeCount-4", "HeteroEdgeCount-10"]
+    records = [rec(m, d, 0, 0.5, 0.8, config=c) for d in reversed(natural) for m in ("m10", "m2")
+               for c in ("K=16", "K=2")] + [rec("x", d, 0, None, None, status="failed") for d in natural]
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    built = leaderboard.build(tmp_path)
+    rows = list(csv.DictReader(built.csv.open()))
+    assert [(r["dataset"], r["model"], r["rank"]) for r in rows] == [
+        (d, m, rank) for d in natural for m, rank in (("m2", "1"), ("m10", "1"), ("x", ""))]
+    grid = list(csv.DictReader((tmp_path / "grid.csv").open()))
+    assert [(r["dataset"], r["config"]) for r in grid if r["model"] == "m10"] == [
+        (d, c) for d in natural for c in ("K=2", "K=16")]
+    board_table, details, ranks, failed = _tables(built.markdown.read_text())
+    assert board_table[0] == f"| model | {' | '.join(natural)} |"
+    assert [line.split(" | ")[0] for line in board_table[2:]] == ["| m2", "| m10", "| x"]
+    assert [line.split(" | ")[0] for line in details[2:]] == [f"| {d}" for d in natural for _ in range(3)]
+    assert ranks[0] == f"| model | mean rank | {' | '.join(natural)} |"
+    assert [line.split(" | ")[0] for line in ranks[2:]] == ["| m2", "| m10"]
+    assert [line.split(" | ")[0] for line in failed[2:]] == [f"| {d}" for d in natural]
+
+
+def test_natural_key_compares_numbers_in_names_as_numbers():
+    values = ["lr=0.001", "K=16", "true", "lr=1e-05", "K=2", "3", "-1", "2.0", "2", "0.1", "0.05", "Cora-raw", "Cora"]
+    assert sorted(values, key=natural_key) == ["-1", "0.05", "0.1", "2", "2.0", "3", "Cora", "Cora-raw", "K=2",
+                                               "K=16", "lr=1e-05", "lr=0.001", "true"]
 
 
 def test_markdown_shows_percent_mean_std_n_and_failures(tmp_path):

@@ -14,7 +14,7 @@ import torch
 from gnnbench.cli import main
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import COLUMNS
-from gnnbench.leaderboard.profile import profile_frame
+from gnnbench.leaderboard.profile import markdown, profile_frame
 from gnnbench.loading import EpochLoad, FeatureStore, LoadingUnavailableError, LoadStats, available_modes
 from gnnbench.loading import profile as lp
 
@@ -208,6 +208,17 @@ def test_profile_rows_rank_by_their_gbps_not_the_mean_of_the_repeats() -> None:
 
     frame = profile_frame([row("cpu", [2.0, 2.0, 2.0]), row("device", [1.0, 1.0, 9.0])], lp.EXTRA_COLUMNS)
     assert dict(zip(frame["model"], frame["rank"], strict=True)) == {"cpu": 1, "device": 2}
+
+
+def test_profile_tables_list_sizes_in_numeric_order() -> None:
+    """128 B before 1024 B, batches of 1000 rows before 10000: the sizes in the names compared as numbers."""
+    rows = [{"task": f"loading_{size}B", "dataset": f"table-1000x{size}B-batch{batch}", "model": "cpu",
+             "metric": "gbps", "direction": "max", "mean": 1.0, "values": [1.0], "gbps": 1.0}
+            for size in (1024, 128) for batch in (10000, 1000)]
+    frame = profile_frame(rows, lp.EXTRA_COLUMNS)
+    assert frame["dataset"].tolist() == [f"table-1000x{s}B-batch{b}" for s in (128, 1024) for b in (1000, 10000)]
+    page = markdown(frame, lp.EXTRA_COLUMNS, "t", [])
+    assert page.index("## loading_128B") < page.index("## loading_1024B")
 
 
 def test_cli_writes_the_loading_leaderboard(tmp_path) -> None:

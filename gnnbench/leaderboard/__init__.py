@@ -17,7 +17,7 @@ from gnnbench.harness.spec import SMOKE_SUFFIX
 from gnnbench.harness.store import RUNS_FILE, RunStore
 from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
-from gnnbench.leaderboard.labels import row_key
+from gnnbench.leaderboard.labels import natural_key, row_key
 from gnnbench.leaderboard.ranks import rank_markdown
 from gnnbench.leaderboard.sat import sat_frame, sat_markdown
 from gnnbench.leaderboard.search import search_frame, search_markdown
@@ -181,7 +181,8 @@ def _where_records_are(directory: Path) -> str:
 
 
 def _record_order(record: dict) -> tuple:
-    return (*row_key(record), record["spec"]["seed"], record["run_id"])
+    """Rows in the tables' order (the failed runs are listed so), each row's runs by seed."""
+    return (*map(natural_key, row_key(record)), record["spec"]["seed"], record["run_id"])
 
 
 __all__ = ["OUTPUTS", "Leaderboard", "build", "clear", "depth_frame", "grid_frame", "leaderboard_frame", "refresh",

@@ -34,6 +34,7 @@ from gnnbench.leaderboard.labels import (
     kernel_label,
     label_items,
     load_over_label,
+    natural_order,
     row_key,
     setting_differences,
     settings_cell,
@@ -128,7 +129,7 @@ def _with_failed_configs(grid: pd.DataFrame, failed: pd.DataFrame, config_keys: 
     extra = lost.reset_index().assign(n=0, selected=False)
     grid = pd.concat([grid, extra], ignore_index=True) if len(lost) else grid
     order = [c for c in grid.columns if c != "selected"] + ["selected"]
-    return grid.sort_values(config_keys, kind="stable").reset_index(drop=True)[order]
+    return grid.sort_values(config_keys, key=natural_order, kind="stable").reset_index(drop=True)[order]
 
 
 def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFrame:
@@ -184,7 +185,8 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         return pd.DataFrame(columns=columns)
     board = pd.DataFrame(rows)
     board["rank"] = _ranks(board, [*GROUP_KEYS, *extra_keys])
-    board = board.sort_values([*GROUP_KEYS, *extra_keys, "rank", "model"], kind="stable").reset_index(drop=True)
+    board = board.sort_values([*GROUP_KEYS, *extra_keys, "rank", "model"], key=natural_order,
+                              kind="stable").reset_index(drop=True)
     return board[columns]
 
 

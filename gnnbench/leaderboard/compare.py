@@ -56,7 +56,7 @@ import pandas as pd
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import close
-from gnnbench.leaderboard.labels import distinct_plugin_files, label_items
+from gnnbench.leaderboard.labels import distinct_plugin_files, label_items, natural_groups, natural_key, natural_order
 from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, mean_tolerance, read_leaderboard, written_decimals
 from gnnbench.leaderboard.significance import difference_test, holm
 from gnnbench.leaderboard.write import csv_float
@@ -131,7 +131,7 @@ class Comparison:
         one_sided = self.table[self.table["status"] != "both"]
         one_sided = one_sided[(one_sided["a_n"] != 0) & (one_sided["b_n"] != 0)]  # every run failed: not a choice
         moved = []
-        for (task, dataset, model, *_), group in one_sided.groupby([k for k in KEYS if k != "config"], sort=True):
+        for (task, dataset, model, *_), group in natural_groups(one_sided, [k for k in KEYS if k != "config"]):
             configs = {side: ", ".join(group.loc[group["status"] == side, "config"])
                        for side in ("only in A", "only in B")}
             if all(configs.values()):
@@ -159,7 +159,8 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     a, b = leaderboard_csv(a), leaderboard_csv(b)
     keys = [k for k in KEYS if k != "config"] if ignore_config else KEYS
     left, right = read_leaderboard(a, column, keys), read_leaderboard(b, column, keys)
-    joined = left.merge(right, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True, sort=True)
+    joined = left.merge(right, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True)
+    joined = joined.sort_values(keys, key=natural_order, kind="stable")  # HeteroEdgeCount-2 before -10, as on the pages
     rows = []
     for r in joined.to_dict("records"):
         if ignore_config:
@@ -352,7 +353,7 @@ def _changes(r: dict) -> list[str]:
 def _repeated(seeds: str) -> list[str]:
     """The seeds a ``seeds`` cell (``0;0;1;1``) holds more than once."""
     items = seeds.split(";") if seeds else []
-    return sorted({s for s in items if items.count(s) > 1}, key=lambda s: (len(s), s))
+    return sorted({s for s in items if items.count(s) > 1}, key=natural_key)
 
 
 def _seed_ranges(seeds: str) -> str:

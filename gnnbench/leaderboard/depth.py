@@ -16,6 +16,7 @@ import pandas as pd
 
 from gnnbench import markdown
 from gnnbench.leaderboard.aggregate import ROW_KEYS, leaderboard_frame
+from gnnbench.leaderboard.labels import natural_groups, natural_order
 from gnnbench.leaderboard.write import format_metric
 
 #: Hyperparameter names that measure depth: message-passing layers, propagation hops, MLP layers.
@@ -41,7 +42,7 @@ def depth_frame(runs: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=DEPTH_COLUMNS)
     frame = pd.concat(parts, ignore_index=True)[DEPTH_COLUMNS]
-    return frame.sort_values(["task", "dataset", "scenario", "depth_key", "model", "depth"],
+    return frame.sort_values(["task", "dataset", "scenario", "depth_key", "model", "depth"], key=natural_order,
                              kind="stable").reset_index(drop=True)
 
 
@@ -53,14 +54,13 @@ def depth_markdown(frame: pd.DataFrame) -> list[str]:
     lines = ["## Depth studies", "",
              "Each cell: the test metric of the configuration selected on validation among those of that depth "
              "(mean ± std over seeds), then the peak memory of the same runs.", ""]
-    for (task, dataset, scenario, key), part in frame.groupby(["task", "dataset", "scenario", "depth_key"],
-                                                                sort=True):
+    for (task, dataset, scenario, key), part in natural_groups(frame, ["task", "dataset", "scenario", "depth_key"]):
         depths = sorted(set(part["depth"]))
         metric = part["metric"].iloc[0]
         title = f"### {task} · {dataset} · {metric} vs {key}" + ("" if scenario == "none" else f" · {scenario}")
         header = ["model", *(f"{key}={d}" for d in depths)]
         accuracy, memory = [], []
-        for model, rows in part.groupby("model", sort=True):
+        for model, rows in natural_groups(part, "model"):
             by_depth = rows.set_index("depth")
             accuracy.append([model, *(_cell(by_depth, d, lambda r: format_metric(r["mean"], r["std"], r["unit"]))
                                       for d in depths)])

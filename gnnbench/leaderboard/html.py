@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from gnnbench.leaderboard import plots
+from gnnbench.leaderboard.labels import NUMBER, natural_groups
 from gnnbench.leaderboard.ranks import rank_summaries
 from gnnbench.leaderboard.write import environment_lines, failed_runs, format_metric, format_n, format_rank
 
@@ -39,7 +40,8 @@ tr.best td{font-weight:600}figure{margin:.5rem 0 1.2rem}figure svg{max-width:100
 figcaption{color:#555;font-size:.85rem}details{margin:.6rem 0}code{font-size:.85em}
 """
 
-# Click a header to sort by that column (numbers numerically via data-value, text otherwise); click again to flip.
+# Click a header to sort by that column (numbers numerically via data-value, text otherwise, the numbers in it as
+# numbers, as natural_key orders the tables: HeteroEdgeCount-2 before -10); click again to flip.
 JS = """
 document.querySelectorAll("table.sortable").forEach(function (table) {
   table.querySelectorAll("th").forEach(function (th, index) {
@@ -51,31 +53,39 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
         var cell = row.cells[index];
         var value = cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
         var number = parseFloat(value);
-        return value !== "" && !isNaN(number) && isFinite(value) ? number : value.toLowerCase();
+        return value !== "" && !isNaN(number) && isFinite(value) ? number : value.toLowerCase().split(/NUMBER/).map(
+          function (part, i) { return i % 2 ? parseFloat(part) : part; });
+      };
+      var order = function (x, y) {
+        if (typeof x === "number") { return x < y ? -1 : x > y ? 1 : 0; }
+        for (var i = 0; i < Math.min(x.length, y.length); i++) {
+          if (x[i] !== y[i]) { return x[i] < y[i] ? -1 : 1; }
+        }
+        return x.length - y.length;
       };
       var body = table.tBodies[0];
       Array.from(body.rows).sort(function (a, b) {
         var x = key(a), y = key(b);
         if (typeof x !== typeof y) { return (typeof x === "number" ? -1 : 1) * (ascending ? 1 : -1); }
-        return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1);
+        return order(x, y) * (ascending ? 1 : -1);
       }).forEach(function (row) { body.appendChild(row); });
     });
   });
 });
-"""
+""".replace("/NUMBER/", f"/{NUMBER.pattern}/")
 
 
 def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, records: list[dict[str, Any]],
             suite: str, directory: Path, notes: Sequence[str] = (), notice: str = "") -> str:
     """The whole page as one string; ``notes``: what building the tables warned about; ``notice``: runs of the
     suite not recorded yet, records of no run of it."""
-    colour = plots.colours(sorted(set(board["model"])))
+    colour = plots.colours(set(board["model"]))
     body = [f"<h1>Leaderboard: {escape(suite)}</h1>",
             *([f"<p><strong>{escape(notice)}</strong></p>"] if notice else []),
             "<p class=note>Validation selects the configuration and the epoch; tables and figures show the test "
             "metric of that choice as mean ± std over seeds (ddof = 1), n = number of seeds. Error bars: ± std. "
             "Click a column header to sort.</p>"]
-    for (task, scenario, metric), part in board.groupby(["task", "scenario", "metric"], sort=True):
+    for (task, scenario, metric), part in natural_groups(board, ["task", "scenario", "metric"]):
         direction = "higher" if part["direction"].iloc[0] == "max" else "lower"
         title = f"{task} · {metric} ({direction} is better)" + ("" if scenario == "none" else f" · {scenario}")
         body += [f"<h2>{escape(title)}</h2>", _board_table(part),
@@ -85,8 +95,7 @@ def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, record
     body += _ranks(board)
     if not depth.empty:
         body.append("<h2>Depth studies</h2>")
-        for (task, scenario, key, metric), part in depth.groupby(["task", "scenario", "depth_key", "metric"],
-                                                                  sort=True):
+        for (task, scenario, key, metric), part in natural_groups(depth, ["task", "scenario", "depth_key", "metric"]):
             body += [f"<h3>{escape(f'{task} · {metric} vs {key}' + ('' if scenario == 'none' else f' · {scenario}'))}"
                      "</h3>", _figure(plots.depth_curves(part, colour),
                                       f"Test metric (top, ± std) and peak memory (bottom) against {key}; the other "

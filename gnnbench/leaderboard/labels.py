@@ -1,14 +1,17 @@
 """How a record's parts read in leaderboard cells and warnings: its row, kernel, scenario, environment, plugin
-sources and settings as text. :mod:`gnnbench.leaderboard.aggregate` groups and ranks by these labels; compare and
-the pages read them back (:func:`label_items`)."""
+sources and settings as text, and the order the tables list them in (:func:`natural_key`).
+:mod:`gnnbench.leaderboard.aggregate` groups and ranks by these labels; compare and the pages read them back
+(:func:`label_items`)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
+from pandas.api.typing import DataFrameGroupBy
 
 from gnnbench.harness.store import recorded_sources
 from gnnbench.settings import differing, flatten, shown
@@ -117,13 +120,33 @@ def setting_differences(settings: Iterable[tuple[str, str]]) -> str:
     """``epochs 3 vs 4; task_options.split public vs random``: what differs among (protocol, hparams) JSON
     pairs, one level deep."""
     flat = [flatten({**json.loads(protocol), "hparams": json.loads(hparams)}) for protocol, hparams in settings]
-    values = {k: sorted({shown(f, k) for f in flat}, key=_natural) for k in differing(flat)}
+    values = {k: sorted({shown(f, k) for f in flat}, key=natural_key) for k in differing(flat)}
     return "; ".join(f"{k} {' vs '.join(v)}" for k, v in values.items())
 
 
-def _natural(text: str) -> tuple:
-    """Numbers in numeric order (9 before 10), before any other value in text order."""
+#: a run of digits as a number, decimals and a Python float's exponent included (0.05, 1e-05)
+NUMBER = re.compile(r"(\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
+
+
+def natural_key(text: str) -> tuple:
+    """The order people expect of names and values: numbers in them compared as numbers (HeteroEdgeCount-2 before
+    HeteroEdgeCount-10, K=4 before K=16, lr=1e-05 before lr=0.0001), the rest as text; a value that is a number
+    (-1) as one. A plain string sort puts 10 before 2. The text itself breaks ties (2 and 2.0)."""
     try:
-        return (0, float(text), "")
+        parts = ["", float(text), ""]
     except ValueError:
-        return (1, 0.0, text)
+        parts = NUMBER.split(text)
+        parts[1::2] = map(float, parts[1::2])
+    return tuple(parts), text
+
+
+def natural_order(column: pd.Series) -> pd.Series:
+    """A ``sort_values`` key: a text column (dataset, model, config, scenario) in :func:`natural_key` order, any
+    other (a rank, a depth) as it is."""
+    return column.map(natural_key) if pd.api.types.is_string_dtype(column) else column
+
+
+def natural_groups(frame: pd.DataFrame, keys: str | list[str]) -> DataFrameGroupBy:
+    """``frame.groupby(keys)`` with the groups in :func:`natural_key` order (pandas' own sort is a plain one), the
+    rows of each in ``frame``'s order."""
+    return frame.sort_values(keys, key=natural_order, kind="stable").groupby(keys, sort=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 
 import matplotlib as mpl
 import numpy as np
@@ -17,16 +18,17 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import ScalarFormatter
 
 from gnnbench import units
+from gnnbench.leaderboard.labels import natural_groups, natural_key, natural_order
 
 STYLE = {"svg.hashsalt": "gnnbench", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
          "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "font.family": "sans-serif"}
 MARKERS = "osD^vP*X<>"
 
 
-def colours(models: list[str]) -> dict[str, tuple]:
-    """One colour per model, the same in every figure of a page."""
+def colours(models: Iterable[str]) -> dict[str, tuple]:
+    """One colour per model, the same in every figure of a page, in the order the legends list them."""
     palette = mpl.colormaps["tab10"].colors
-    return {m: palette[i % len(palette)] for i, m in enumerate(sorted(models))}
+    return {m: palette[i % len(palette)] for i, m in enumerate(sorted(models, key=natural_key))}
 
 
 def metric_label(part: pd.DataFrame) -> tuple[float, str]:
@@ -46,7 +48,7 @@ def bars(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
         fig = Figure(figsize=(width * cols, 2.9 * rows), layout="constrained")
         for i, dataset in enumerate(datasets):
             ax = fig.add_subplot(rows, cols, i + 1)
-            d = part[part["dataset"] == dataset].sort_values(["rank", "model"])
+            d = part[part["dataset"] == dataset].sort_values(["rank", "model"], key=natural_order)
             mean, std = finite(d["mean"]).to_numpy(float) * scale, np.nan_to_num(d["std"].to_numpy(float)) * scale
             x = np.arange(len(d))
             ax.bar(x, mean, yerr=std, capsize=3, color=[colour[m] for m in d["model"]], edgecolor="black",
@@ -67,7 +69,7 @@ def bars(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
 def cost_scatter(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
     """Metric against mean epoch time and against peak memory: colour = model, marker = dataset."""
     scale, label = metric_label(part)
-    datasets = sorted(set(part["dataset"]))
+    datasets = sorted(set(part["dataset"]), key=natural_key)
     marker = {d: MARKERS[i % len(MARKERS)] for i, d in enumerate(datasets)}
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(9.5, 3.4), layout="constrained")
@@ -89,7 +91,7 @@ def cost_scatter(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
             ax.set_xlabel(xlabel)
             ax.set_ylabel(label)
         handles = [Line2D([], [], color=colour[m], marker="o", linestyle="", label=m)
-                   for m in sorted(set(part["model"]))]
+                   for m in sorted(set(part["model"]), key=natural_key)]
         handles += [Line2D([], [], color="grey", marker=marker[d], linestyle="", label=d) for d in datasets]
         fig.legend(handles=handles, loc="outside right upper", frameon=False)
         return svg(fig)
@@ -99,13 +101,13 @@ def depth_curves(part: pd.DataFrame, colour: dict[str, tuple]) -> str:
     """Per dataset: test metric (error bar = std) and peak memory against a depth hyperparameter."""
     key = part["depth_key"].iloc[0]
     scale, label = metric_label(part)
-    datasets = sorted(set(part["dataset"]))
+    datasets = sorted(set(part["dataset"]), key=natural_key)
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(4.2 * len(datasets) + 1.2, 5.4), layout="constrained")
         axes = fig.subplots(2, len(datasets), squeeze=False, sharex="col")
         for j, dataset in enumerate(datasets):
             d = part[part["dataset"] == dataset]
-            for model, rows in d.groupby("model", sort=True):
+            for model, rows in natural_groups(d, "model"):
                 rows = rows.sort_values("depth")
                 axes[0, j].errorbar(rows["depth"], finite(rows["mean"]) * scale,
                                     yerr=np.nan_to_num(rows["std"]) * scale, marker="o", color=colour[model],

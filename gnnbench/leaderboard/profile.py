@@ -24,7 +24,7 @@ import pandas as pd
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import COLUMNS
-from gnnbench.leaderboard.labels import versions_label
+from gnnbench.leaderboard.labels import natural_groups, natural_order, versions_label
 from gnnbench.leaderboard.write import to_csv, write_text
 from gnnbench.markdown import table as markdown_table
 
@@ -41,7 +41,8 @@ def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.Da
     score = pd.Series([row.get(row.get("metric"), row.get("mean")) for row in rows], index=frame.index, dtype=float)
     frame["rank"] = (score * sign).groupby([frame["task"], frame["dataset"], frame["scenario"]]).rank(
         method="min").astype("Int64")
-    return frame.sort_values(["task", "dataset", "rank", "model"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(["task", "dataset", "rank", "model"], key=natural_order,
+                             kind="stable").reset_index(drop=True)
 
 
 def _kernel(row: dict[str, Any]) -> Any:
@@ -132,7 +133,7 @@ def markdown(frame: pd.DataFrame, extra: Sequence[str], title: str, notes: Seque
     lines = [f"# {title}", "", *notes, ""] if notes else [f"# {title}", ""]
     peaks = ["peak_mem_mb"] if frame["peak_mem_mb"].notna().any() else []  # kernels measure it, gathers do not
     shown = ["dataset", "model", "mean", "std", "n", "rank", *[c for c in extra if c not in ("device",)], *peaks]
-    for task, part in frame.groupby("task", sort=True):
+    for task, part in natural_groups(frame, "task"):
         metric, direction = part["metric"].iloc[0], part["direction"].iloc[0]
         lines += [f"## {task}", "", f"{metric} ({'lower' if direction == 'min' else 'higher'} is better)", "",
                   *markdown_table(shown, [[_cell(row[c]) for c in shown] for row in part.to_dict("records")]), ""]

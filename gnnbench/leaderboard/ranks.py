@@ -23,6 +23,7 @@ from scipy import stats
 
 from gnnbench import markdown
 from gnnbench.leaderboard.aggregate import tied
+from gnnbench.leaderboard.labels import natural_groups, natural_key
 
 GROUP = ["task", "scenario", "metric"]
 
@@ -70,13 +71,15 @@ def nemenyi_cd(k: int, n: int, alpha: float = 0.05) -> float:
 def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary]:
     """One summary per (task, scenario, metric) with at least two datasets and two models on all of them."""
     out = []
-    for (task, scenario, metric), part in board.groupby(GROUP, sort=True):
+    for (task, scenario, metric), part in natural_groups(board, GROUP):
         means = part.pivot_table(index="model", columns="dataset", values="mean", aggfunc="first", dropna=False)
+        means = means.reindex(index=sorted(means.index, key=natural_key),  # names: the tables' order, and ties'
+                              columns=sorted(means.columns, key=natural_key))
         failed = part["failed"].fillna(0) > 0 if "failed" in part else pd.Series(False, index=part.index)
         # a mean over the seeds that survived a failed run is not a result to rank on; a failure is the reason
         # given first, also for a model whose every run failed there (no mean at all)
         measured = means.columns[means.notna().any()]
-        incomplete = sorted(set(part.loc[failed & part["dataset"].isin(measured), "model"]))
+        incomplete = sorted(set(part.loc[failed & part["dataset"].isin(measured), "model"]), key=natural_key)
         ranked = means.drop(index=incomplete)
         left_out = [d for d in ranked.columns if ranked[d].isna().all()]
         complete = ranked.drop(columns=left_out).dropna()
@@ -94,7 +97,8 @@ def rank_summaries(board: pd.DataFrame, alpha: float = 0.05) -> list[RankSummary
             all_tied = (ranks.drop(columns="mean_rank").nunique() == 1).all()
             statistic, p = (0.0, 1.0) if all_tied else stats.friedmanchisquare(*complete.to_numpy())
         out.append(RankSummary(task=task, scenario=scenario, metric=metric, ranks=ranks,
-                               excluded=sorted(set(part["model"]) - set(complete.index) - set(incomplete)),
+                               excluded=sorted(set(part["model"]) - set(complete.index) - set(incomplete),
+                                               key=natural_key),
                                incomplete=incomplete, left_out=left_out,
                                friedman_stat=float(statistic), friedman_p=float(p), cd=nemenyi_cd(k, n, alpha),
                                alpha=alpha))

@@ -35,7 +35,7 @@ import pandas as pd
 from scipy.stats import wilcoxon
 
 from gnnbench import markdown
-from gnnbench.leaderboard.labels import row_key
+from gnnbench.leaderboard.labels import natural_groups, natural_order, row_key
 from gnnbench.leaderboard.significance import holm
 
 SAT_KEYS = ["task", "dataset", "model", "config", "scenario", "family", "solver", "policy"]
@@ -90,7 +90,8 @@ def sat_frame(records: list[dict[str, Any]], board: pd.DataFrame) -> pd.DataFram
         reference = default[source].reindex(base).to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             frame[column] = np.where(reference > 0, 1 - frame[source].to_numpy(dtype=float) / reference, np.nan)
-    return frame[SAT_COLUMNS]
+    frame = frame.sort_values(SAT_KEYS[:-1], key=natural_order, kind="stable")  # each row's policies in run order
+    return frame.reset_index(drop=True)[SAT_COLUMNS]
 
 
 def _paired_with_default(rows: pd.DataFrame) -> pd.DataFrame:
@@ -126,7 +127,7 @@ def sat_markdown(frame: pd.DataFrame) -> list[str]:
              "Wilcoxon signed-rank test, Holm its adjustment over every test of the model's tables (all families, "
              "solvers and policies). Phased: share of variables the policy sets; agreement: share of the phased "
              "backbone variables that get the backbone's phase.", ""]
-    for (dataset, model, family), part in frame.groupby(["dataset", "model", "family"], sort=True):
+    for (dataset, model, family), part in natural_groups(frame, ["dataset", "model", "family"]):
         header = ["solver", "policy", "solved", "median conflicts", "mean conflicts", "median decisions",
                   "median solve ms", "inference ms", "mean total ms", "reduction (median)", "reduction (mean)",
                   "fewer / more", "p", "Holm", "phased", "agreement"]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from gnnbench import markdown
 from gnnbench.leaderboard.aggregate import COLUMNS
-from gnnbench.leaderboard.labels import row_key
+from gnnbench.leaderboard.labels import natural_groups, natural_order, row_key
 from gnnbench.leaderboard.write import format_metric
 
 SEARCH_COLUMNS = [*COLUMNS, "search", "space", "budget", "ended_early", "search_seeds", "oracle", "search_wall_s",
@@ -63,12 +63,12 @@ def search_markdown(frame: pd.DataFrame) -> list[str]:
              "Test accuracy of the architecture each search selected on validation (mean ± std over search "
              "seeds; for trained children, each search's number is itself the mean over its retraining seeds), "
              "at the same budget of child evaluations, with the mean cost of one search.", ""]
-    for (task, space), part in frame.groupby(["task", "space"], sort=True):
+    for (task, space), part in natural_groups(frame, ["task", "space"]):
         rows = [[r.dataset, r.model, _budget(r), r.search_seeds, format_metric(r.mean, r.std, r.unit),
                  "–" if pd.isna(r.oracle) else format_metric(r.oracle, np.nan, r.unit), f"{r.search_wall_s:.1f}",
                  _blank(r.child_epochs), _blank(r.inherited_children), _blank(r.skipped_children), r.retrain_seeds,
                  f"{r.retrain_s:.1f}"]
-                for r in part.sort_values(["dataset", "rank", "model"]).itertuples(index=False)]
+                for r in part.sort_values(["dataset", "rank", "model"], key=natural_order).itertuples(index=False)]
         lines += [f"### {task}: space {space}", "",
                   *markdown.table(["dataset", "search", "budget", "seeds", "test", "oracle", "wall s", "child epochs",
                                    "inherited", "skipped", "retrain seeds", "retrain s"], rows,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from gnnbench import markdown, units
 from gnnbench.files import replaced
-from gnnbench.leaderboard.labels import heap_label, scenario_label
+from gnnbench.leaderboard.labels import heap_label, natural_groups, natural_key, scenario_label
 
 FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s": 6, "peak_mem_mb": 2,
                 "mean_conflicts": 3, "median_solve_s": 6, "mean_solve_s": 6, "inference_s": 6, "mean_total_s": 6,
@@ -100,7 +100,7 @@ def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
     lines = [f"# Leaderboard: {suite}", "", *([f"**{notice}**", ""] if notice else []),
              "Validation selects the configuration and the epoch; the table shows the test metric of that choice as "
              "mean ± std over seeds (ddof = 1), with the number of seeds in parentheses. Best per column in bold.", ""]
-    for (task, scenario, metric), part in board.groupby(["task", "scenario", "metric"], sort=True):
+    for (task, scenario, metric), part in natural_groups(board, ["task", "scenario", "metric"]):
         direction = part["direction"].iloc[0]
         title = f"## {task} · {metric} ({'higher' if direction == 'max' else 'lower'} is better)"
         lines += [title + ("" if scenario == "none" else f" · scenario {scenario}"), ""]
@@ -147,7 +147,7 @@ def _pivot(part: pd.DataFrame) -> list[str]:
     # names break ties in mean rank: a set's order changes with PYTHONHASHSEED, and the file must not; a model
     # never ranked (NaN means) comes last
     mean_rank = pd.to_numeric(part["rank"]).groupby(part["model"]).mean().fillna(math.inf)
-    models = sorted(mean_rank.index, key=lambda m: (mean_rank[m], m))
+    models = sorted(mean_rank.index, key=lambda m: (mean_rank[m], natural_key(m)))
     rows = []
     for model in models:
         cells = []
