@@ -33,6 +33,16 @@ def test_every_reference_record_is_a_run_of_its_shipped_suite(config: Path) -> N
                          f"of {config.name} (a default changed after they were made?): {dict(counts)}")
 
 
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_every_reference_folder_notes_the_runs_of_its_suite(config: Path) -> None:
+    """expected.json is what lets a reference page say it is incomplete (a record lost in a merge, a suite grown
+    and not yet run): it must name the shipped suite file and every run of it."""
+    suite = load_suite(config)
+    noted = RunStore(ROOT / "results" / "reference" / suite.name).expected()
+    assert noted is not None, f"results/reference/{suite.name}: no expected.json (run the suite's command)"
+    assert (noted["file"], noted["run_ids"]) == (f"configs/{config.name}", sorted(suite.all_run_ids))
+
+
 def _git(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
 
