@@ -311,6 +311,47 @@ def test_cli_writes_a_leaderboard_that_compare_reads(tmp_path) -> None:
     assert all("torch " in n and "-> 0.0+" in n for n in notes)
 
 
+def test_a_profile_records_its_seed_warmup_and_repeats_and_compare_notes_a_change(tmp_path) -> None:
+    """Two profiles made with another --warmup time the same kernels differently: each record keeps the settings
+    that shaped it, and compare names the change on every row; a CSV written before the column existed is
+    ``unknown``, not the same."""
+    argv = ["profile", "kernels", "--device", "cpu", "--sizes", "100:500:8", "--repeats", "1", "-q"]
+    for warmup in ("0", "1"):
+        assert main([*argv, "--warmup", warmup, "--out", str(tmp_path / warmup)]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "0" / "kernels.jsonl").read_text().splitlines()]
+    assert rows and all(r["protocol"] == {"seed": 0, "warmup": 0, "repeats": 1} for r in rows)
+    assert "Protocol: repeats=1, seed=0, warmup=0." in (tmp_path / "0" / "kernels.md").read_text()
+    a, b = tmp_path / "0" / "kernels.csv", tmp_path / "1" / "kernels.csv"
+    notes = compare(a, b, min_effect=1.0).table["notes"]
+    assert len(notes) == len(rows) and all("protocol warmup=0 -> warmup=1" in n for n in notes)
+    pd.read_csv(a, dtype=str, keep_default_na=False).drop(columns="protocol").to_csv(a, index=False)
+    assert all("protocol unknown in A" in n for n in compare(a, b, min_effect=1.0).table["notes"])
+
+
+def test_a_profile_s_seed_draws_its_graphs(tmp_path, monkeypatch, capsys) -> None:
+    """--seed 1 draws other edges than the default 0, and a seed given again draws the same ones."""
+    drawn = []
+    original = kp.Graph.random
+
+    def spy(size, device, seed=0):
+        graph = original(size, device, seed)
+        drawn.append(graph.edge_index)
+        return graph
+
+    monkeypatch.setattr(kp.Graph, "random", spy)
+    argv = ["profile", "kernels", "--device", "cpu", "--sizes", "100:500:8", "--warmup", "0", "--repeats", "1", "-q",
+            "--replace", "--out", str(tmp_path)]
+    for seed in ([], ["--seed", "0"], ["--seed", "1"]):
+        assert main([*argv, *seed]) == 0
+    default, zero, one = drawn
+    assert torch.equal(default, zero) and not torch.equal(zero, one)
+    seeds = {json.loads(line)["protocol"]["seed"] for line in (tmp_path / "kernels.jsonl").read_text().splitlines()}
+    assert seeds == {1}
+    capsys.readouterr()
+    assert main([*argv, "--seed", "-1"]) == 2  # torch would wrap it around to 2**64 - 1
+    assert "--seed: expected a whole number from 0 to 2**64 - 1, got -1" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("size", ["10x20", "1000:5000.9:16", "1:2:3:4"])
 def test_bad_size_is_a_clear_error(capsys, size) -> None:
     assert main(["profile", "kernels", "--device", "cpu", "--sizes", size]) == 2

@@ -4,6 +4,7 @@ profile writes its bandwidth-vs-row-size table."""
 
 from __future__ import annotations
 
+import json
 import time
 import weakref
 
@@ -14,6 +15,7 @@ import torch
 from gnnbench.cli import main
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import COLUMNS
+from gnnbench.leaderboard.compare import compare
 from gnnbench.leaderboard.profile import markdown, profile_frame
 from gnnbench.loading import EpochLoad, FeatureStore, LoadingUnavailableError, LoadStats, available_modes
 from gnnbench.loading import profile as lp
@@ -229,3 +231,28 @@ def test_cli_writes_the_loading_leaderboard(tmp_path) -> None:
     assert set(board["mode"]) == set(available_modes(CPU))
     assert "Bandwidth vs row size" in (tmp_path / "loading.md").read_text()
     assert "gpu_direct (the zero-copy gather) is not measured: it needs CUDA" in (tmp_path / "loading.md").read_text()
+
+
+def test_a_loading_profile_s_seed_draws_its_batches_and_is_recorded(tmp_path, monkeypatch) -> None:
+    """--seed 1 gathers other rows than the default 0, a seed given again the same ones, and each record keeps
+    the seed with the warm-up and repeat counts, which compare notes a change of."""
+    gathered: list[tuple[int, ...]] = []
+    real = FeatureStore.gather
+
+    def spy(store: FeatureStore, index: torch.Tensor, mode: str = "cpu"):
+        gathered.append(tuple(index.tolist()))
+        return real(store, index, mode)
+
+    monkeypatch.setattr(FeatureStore, "gather", spy)
+    argv = ["profile", "loading", "--device", "cpu", "--rows", "1000", "--row-bytes", "128", "--batches", "100",
+            "--warmup", "0", "--repeats", "2", "-q"]
+    drawn = []
+    for name, options in (("default", []), ("zero", ["--seed", "0"]), ("one", ["--seed", "1", "--warmup", "1"])):
+        gathered.clear()
+        assert main([*argv, *options, "--out", str(tmp_path / name)]) == 0
+        drawn.append(list(gathered))
+    assert drawn[0] == drawn[1] and drawn[0][0] != drawn[2][0]
+    records = [json.loads(line) for line in (tmp_path / "one" / "loading.jsonl").read_text().splitlines()]
+    assert records and all(r["protocol"] == {"seed": 1, "warmup": 1, "repeats": 2} for r in records)
+    notes = compare(tmp_path / "zero" / "loading.csv", tmp_path / "one" / "loading.csv", min_effect=1.0).table["notes"]
+    assert len(notes) == len(records) and all("protocol seed=0, warmup=0 -> seed=1, warmup=1" in n for n in notes)

@@ -30,6 +30,8 @@ def profile(args: argparse.Namespace, console: Console) -> int:
         raise GnnbenchError(f"--device: {exc}") from None
     if args.warmup < 0 or args.repeats < 1:
         raise GnnbenchError(f"--warmup must be >= 0 and --repeats >= 1, got {args.warmup} and {args.repeats}")
+    if not 0 <= args.seed < 2**64:  # what torch's generators take (a negative seed would wrap around)
+        raise GnnbenchError(f"--seed: expected a whole number from 0 to 2**64 - 1, got {args.seed}")
     other = {"kernels": {"--rows": args.rows, "--row-bytes": args.row_bytes, "--batches": args.batches},
              "loading": {"--sizes": args.sizes}}[args.what]
     if given := [option for option, value in other.items() if value]:
@@ -73,7 +75,7 @@ def profile(args: argparse.Namespace, console: Console) -> int:
         show(row)
 
     try:
-        run(warmup=args.warmup, repeats=args.repeats, on_row=measured)
+        run(warmup=args.warmup, repeats=args.repeats, seed=args.seed, on_row=measured)
     except BaseException as exc:  # an error, out of memory, Ctrl-C: the rows measured so far get their tables
         if writer.records:
             if isinstance(exc, SystemExit) and isinstance(exc.__context__, BrokenPipeError):

@@ -235,7 +235,7 @@ def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str]
     for kind, given, known in (("op", ops, OPS), ("backend", backends, tuple(kernels.BACKENDS))):
         if unknown := [name for name in given if name not in known]:
             raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))}; expected some of {', '.join(known)}")
-    env = environment(device)
+    env, protocol = environment(device), {"seed": seed, "warmup": warmup, "repeats": repeats}
     copy_gbps = copy_bandwidth(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
     records: list[dict[str, Any]] = []
     built: dict[str, GraphSize] = {}
@@ -246,7 +246,7 @@ def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str]
                                 "drawn twice count once); expected sizes whose graphs differ")
         bench = _fitting(functools.partial(_Bench, graph, device, warmup, repeats), f"the features of {size} do",
                          device)
-        records += bench.run(ops, backends, copy_gbps, env, on_row)
+        records += bench.run(ops, backends, copy_gbps, env, protocol, on_row)
     return records
 
 
@@ -268,7 +268,7 @@ class _Bench:
         self.x = torch.randn(graph.size.n_nodes, graph.size.features, device=device, requires_grad=True)
 
     def run(self, ops: Sequence[str], backends: Sequence[str], copy_gbps: float, env: dict[str, Any],
-            on_row: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+            protocol: dict[str, int], on_row: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
         records = []
         for op in ops:
             runnable, left_by = candidates(op, backends, self.device)
@@ -294,6 +294,7 @@ class _Bench:
                         record["timings_ms"] = decision.to_record()["timings_ms"]
                     record["scatter_provider"] = kernels.scatter_provider(self.device)
                     record["entries"] = self.graph.entries(op)  # E of the bytes moved, to recompute gbps
+                    record["protocol"] = protocol  # what shaped the timings, which compare notes a change of
                     records.append(record)
                     if on_row is not None:
                         on_row(record)

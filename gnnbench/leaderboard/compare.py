@@ -34,7 +34,7 @@ differences are all zero, so its interval is [0, 0] and its verdict ``same``.
 Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, NaN seeds, a grown
 or shrunk grid (``configs_tried``), failed runs, a model of another size (``params``), hyperparameters
 that changed under the same configuration label (``hparams`` column), a changed protocol (task options and
-budget, ``protocol`` column), and changed environments (device,
+budget, a profile's seed, warm-up and repeats: ``protocol`` column), and changed environments (device,
 library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV written before that
 column existed), and what ``epoch_load_s`` averages (``epoch_load_over``: every epoch in CSVs written before the
 column, the epochs after the first since; ``--on epoch_load_s`` leaves a row whose sides differ in it undefined)

@@ -7,7 +7,9 @@ variant (a backend, a gather mode), ``mean``/``std``/``values`` the repeats, and
 within (task, dataset) by the column the row's ``metric`` names (a kernel's median ``ms``, a gather's ``gbps``
 over its median time), not by ``mean``, which one slow repeat on a shared machine moves; a row without that
 column is ranked by ``mean``. The profile's own columns follow (``docs/records.md``), then ``versions``, the
-library versions of the measuring environment, so that ``compare`` names a changed torch beside a changed time.
+library versions of the measuring environment, and ``protocol``, the settings that shaped the measurement (seed,
+warm-up and repeat counts; empty for records written before they were kept), so that ``compare`` names a changed
+torch or warm-up beside a changed time.
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ from gnnbench.leaderboard.aggregate import COLUMNS
 from gnnbench.leaderboard.labels import natural_groups, natural_order, versions_label
 from gnnbench.leaderboard.write import to_csv, write_text
 from gnnbench.markdown import table as markdown_table
+from gnnbench.settings import canonical_json
 
 
 def profile_frame(rows: Sequence[dict[str, Any]], extra: Sequence[str]) -> pd.DataFrame:
-    """The leaderboard table: stable columns, then ``extra`` and ``versions``; ranked within (task, dataset,
-    scenario) by each row's median figure (module docstring)."""
-    columns = [*COLUMNS, *extra, "versions"]
+    """The leaderboard table: stable columns, then ``extra``, ``versions`` and ``protocol`` (a JSON object, as in
+    ``leaderboard.csv``); ranked within (task, dataset, scenario) by each row's median figure (module docstring)."""
+    columns = [*COLUMNS, *extra, "versions", "protocol"]
     frame = pd.DataFrame([{**{c: row.get(c) for c in columns}, "kernel": _kernel(row),
-                           "versions": versions_label(row.get("env", {}))} for row in rows], columns=columns)
+                           "versions": versions_label(row.get("env", {})),
+                           "protocol": canonical_json(row["protocol"]) if "protocol" in row else ""}
+                          for row in rows], columns=columns)
     frame["scenario"] = frame["scenario"].fillna("none")
     frame["config"] = frame["config"].fillna("default")
     sign = frame["direction"].map({"max": -1.0, "min": 1.0})
@@ -143,6 +148,10 @@ def markdown(frame: pd.DataFrame, extra: Sequence[str], title: str, notes: Seque
     environments = sorted({str(v) for v in frame.get("versions", pd.Series(dtype=str)).dropna() if v})
     if environments:  # threads and the heap setting move these times as much as the machine does
         lines += [f"Environment: {' | '.join(environments)}.", ""]
+    protocols = sorted({p for p in frame["protocol"] if p})  # none in records written before it was kept
+    if protocols:
+        settings = [", ".join(f"{k}={v}" for k, v in json.loads(p).items()) for p in protocols]
+        lines += [f"Protocol: {' | '.join(settings)}.", ""]
     return "\n".join(lines)
 
 

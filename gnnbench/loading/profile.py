@@ -60,14 +60,14 @@ def profile(device: torch.device, rows: int, row_bytes: Sequence[int] = ROW_BYTE
                      f"tables are cut to {MAX_TABLE_BYTES[device.type] // 2**20} MiB on {device.type}")
             raise GnnbenchError(f"--batches: a batch of {batch} rows does not fit the table of {size}-byte rows, "
                                 f"{n} rows ({limit}); expected batches of at most {n} rows")
-    env = environment(device)
+    env, protocol = environment(device), {"seed": seed, "warmup": warmup, "repeats": repeats}
     copy_gbps = reference_copy_gbps(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
     generator = torch.Generator().manual_seed(seed)
     records = []
     for size, n in tables.items():
         store = FeatureStore(torch.rand(n, size // 4, generator=generator), device)
         for batch in batches:
-            shared = _shared_fields(size, n, batch, copy_gbps, env)
+            shared = _shared_fields(size, n, batch, copy_gbps, env, protocol)
             for measured in _measure_modes(store, n, batch, available_modes(device), warmup, repeats, generator):
                 records.append(record := {**shared, **measured})
                 if on_row is not None:
@@ -107,13 +107,15 @@ def _measure_modes(store: FeatureStore, rows: int, batch: int, modes: Sequence[s
     return [_statistics(mode, stats[mode]) for mode in modes]
 
 
-def _shared_fields(row_bytes: int, rows: int, batch: int, copy_gbps: float, env: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a record every mode of one (row size, batch) shares."""
+def _shared_fields(row_bytes: int, rows: int, batch: int, copy_gbps: float, env: dict[str, Any],
+                   protocol: dict[str, int]) -> dict[str, Any]:
+    """The fields of a record every mode of one (row size, batch) shares: ``protocol`` the settings that shaped
+    the measurement, which compare notes a change of."""
     return {
         "status": "ok", "suite": "profile_loading", "task": f"loading_{row_bytes}B",
         "dataset": f"table-{rows}x{row_bytes}B-batch{batch}", "config": "default", "scenario": "none",
         "metric": "gbps", "direction": "max", "kernel": "", "row_bytes": row_bytes, "rows": rows, "batch": batch,
-        "copy_gbps": copy_gbps, "device": env["device_name"], "env": env,
+        "copy_gbps": copy_gbps, "device": env["device_name"], "env": env, "protocol": protocol,
     }
 
 
