@@ -377,6 +377,35 @@ def test_a_run_failing_after_auto_chose_records_the_choice(write_suite, monkeypa
     assert record["kernel"]["reason"] != "the run failed before auto chose"
 
 
+class GraphLevelGCN(nn.Module):
+    """A graph-level model's forward, which node classification cannot call."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = GCNConv(in_channels, out_channels)
+
+    def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor) -> Tensor:
+        return self.conv(x, edge_index)
+
+
+def test_a_run_under_auto_names_a_forward_the_task_cannot_call_before_timing_it() -> None:
+    """A run started from Python (a suite refuses the model when it loads): ``auto`` times ``model(x, graph)``
+    before training, and the run names the forward and the task's call, not a TypeError from the timing."""
+    from torch_geometric.data import Data
+
+    from gnnbench.registry import Entry
+    from gnnbench.tasks.base import Budget, RunContext
+    from gnnbench.tasks.node import NodeClassification, NodeOptions
+
+    data = Data(x=torch.randn(30, 8), edge_index=random_graph(30, 80, 4), y=torch.arange(30) % 3)
+    task = NodeClassification(NodeOptions(split="random"))
+    with pytest.raises(ValueError, match=r"^GraphLevelGCN.forward cannot take \(x, edge_index\): task "
+                                         r"'node_classification' calls model\(x, edge_index\) \(forward at "
+                                         r".*test_kernels\.py:\d+\)$"):
+        task.run(Entry("graph_level", GraphLevelGCN, meta={"kernels": kernels.CONCRETE}), data,
+                 dict(task.train_hparams), Budget(epochs=1), RunContext(torch.device("cpu"), seed=0, kernel="auto"))
+
+
 def test_auto_timing_leaves_the_model_and_random_state_untouched() -> None:
     torch.manual_seed(0)
     model = GCN(8, 3)

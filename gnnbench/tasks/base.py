@@ -293,6 +293,16 @@ class Task(ABC):
         task says otherwise."""
         return None
 
+    @classmethod
+    def check_call(cls, model: torch.nn.Module) -> None:
+        """A ValueError naming the ``forward`` of ``model`` (one built) and where it is when it cannot take the
+        task's call (:func:`call_problem`). A run checks before it first calls the model (:meth:`fit_model` does;
+        node classification before ``kernel: auto`` times a forward), so one started from Python, which no suite
+        checked, fails with the suite's words, not a TypeError."""
+        if problem := call_problem(cls, model):
+            name = type(_compiled_from(model)).__name__
+            raise ValueError(f"{name}.forward {problem}{_defined_at(model, 'forward')}")
+
     @abstractmethod
     def run(self, entry: Entry, data: Any, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
         """Train ``entry``'s model on ``data`` and return the record's result fields."""
@@ -301,11 +311,9 @@ class Task(ABC):
                   ctx: RunContext) -> FitResult:
         """The protocol hook: the model's own ``fit`` when it has one, else the task's ``fit``. Either gets the
         optional keys a run does not set at their off values, so a model's ``fit`` that delegates to the task's
-        trains under the same protocol. A ``forward`` that cannot take the task's call (:meth:`model_call`) is
-        named first, not by a TypeError inside the protocol."""
-        if problem := call_problem(type(self), model):
-            name = type(_compiled_from(model)).__name__
-            raise ValueError(f"{name}.forward {problem}{_defined_at(model, 'forward')}")
+        trains under the same protocol. A ``forward`` that cannot take the task's call is named first
+        (:meth:`check_call`), not by a TypeError inside the protocol."""
+        self.check_call(model)
         hparams = {**self.optional_train_hparams, **train_hparams}
         own = getattr(model, "fit", None)
         if not callable(own):

@@ -76,6 +76,7 @@ class NodeClassification(Task):
         model_kwargs, train_kwargs = hp.split(entry.obj, hparams)
         self.columns = self.num_classes(data)
         model = entry.obj(in_channels=data.num_features, out_channels=self.columns, **model_kwargs)
+        self.check_call(model)  # before kernel: auto times a forward
         model, data = model.to(ctx.device), data.to(ctx.device)
         num_edges = data.num_edges
         graph, kernel = use_kernel(ctx.kernel, candidates(model_kernels(entry), self.kernels), model, data.x,
