@@ -106,8 +106,8 @@ def check_entry(entry: Entry, task_cls: type) -> None:
     of the declared types: they are hashed into run ids, so a misspelt key must not be ignored silently, nor a
     mistyped value fail every run; ``added_hparams`` names constructor arguments with an off value. Training keys
     depend on the task, so this runs when a suite resolves. The constructor takes every argument the task fills
-    from the data (``model_args``), its ``forward`` takes the task's call (``model_call``), and the model is a
-    class of the task's ``model_base``."""
+    from the data (``model_args``), it has each method the task calls and each takes the task's arguments
+    (``model_call``), and the model is a class of the task's ``model_base``."""
     from gnnbench.tasks.base import call_problem  # the tasks import this module
 
     base = task_cls.model_base
@@ -123,8 +123,8 @@ def check_entry(entry: Entry, task_cls: type) -> None:
             raise HparamError(name, f"model '{entry.name}' ({defined_in(entry.obj)}) takes no '{name}'; task "
                                     f"'{task_cls.name}' builds its models with {', '.join(task_cls.model_args)} "
                                     "(filled in from the data)")
-    if problem := call_problem(task_cls, entry.obj):
-        raise HparamError("", f"model '{entry.name}' ({defined_in(entry.obj)}) has a forward that {problem}")
+    if found := call_problem(task_cls, entry.obj):
+        raise HparamError("", f"model '{entry.name}' ({defined_in(entry.obj)}) {found[1]}")
     sources = {"defaults": entry.defaults,
                **{f"dataset_defaults[{d!r}]": values for d, values in entry.dataset_defaults.items()}}
     for name in added_hparams(entry.obj):

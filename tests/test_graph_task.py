@@ -368,7 +368,7 @@ class NoBatch(Unpooled):
 
 
 #: what a graph-level run of :class:`NoBatch` says
-NO_BATCH = (r"^NoBatch.forward cannot take \(x, edge_index, batch\): task 'graph_classification' calls "
+NO_BATCH = (r"^NoBatch has a forward that cannot take \(x, edge_index, batch\): task 'graph_classification' calls "
             r"model\(x, edge_index, batch\) \(forward at .*test_graph_task\.py:\d+\)$")
 
 

@@ -399,8 +399,8 @@ def test_a_run_under_auto_names_a_forward_the_task_cannot_call_before_timing_it(
 
     data = Data(x=torch.randn(30, 8), edge_index=random_graph(30, 80, 4), y=torch.arange(30) % 3)
     task = NodeClassification(NodeOptions(split="random"))
-    with pytest.raises(ValueError, match=r"^GraphLevelGCN.forward cannot take \(x, edge_index\): task "
-                                         r"'node_classification' calls model\(x, edge_index\) \(forward at "
+    with pytest.raises(ValueError, match=r"^GraphLevelGCN has a forward that cannot take \(x, edge_index\): "
+                                         r"task 'node_classification' calls model\(x, edge_index\) \(forward at "
                                          r".*test_kernels\.py:\d+\)$"):
         task.run(Entry("graph_level", GraphLevelGCN, meta={"kernels": kernels.CONCRETE}), data,
                  dict(task.train_hparams), Budget(epochs=1), RunContext(torch.device("cpu"), seed=0, kernel="auto"))

@@ -267,8 +267,8 @@ def test_a_sat_run_of_a_model_whose_forward_takes_no_edge_attr_names_the_call() 
 
     instance = labelled(parse_dimacs("p cnf 3 2\n1 2 0\n-2 3 0\n", name="tiny"), "tiny")
     bench = SatBenchmark(train=[instance], val=[instance], test=[instance])
-    with pytest.raises(ValueError, match=r"^NoEdgeAttr.forward cannot take \(x, edge_index, edge_attr\): task "
-                                         r"'sat_solving' calls model\(x, edge_index, edge_attr\) \(forward at "
+    with pytest.raises(ValueError, match=r"^NoEdgeAttr has a forward that cannot take \(x, edge_index, edge_attr\): "
+                                         r"task 'sat_solving' calls model\(x, edge_index, edge_attr\) \(forward at "
                                          r".*test_neuroback\.py:\d+\)$"):
         SatSolving(SatOptions()).run(Entry("no_edge_attr", NoEdgeAttr), bench, dict(SatSolving.train_hparams),
                                      Budget(epochs=1), RunContext(torch.device("cpu"), seed=0))

@@ -85,8 +85,11 @@ def _task(**attributes) -> type:
      "has unread_hparams taking other arguments; expected a classmethod unread_hparams(cls, hparams, dataset)"),
     (_task(model_call=lambda self, model: ("x", "edge_index")),  # an instance method: the suite calls it on the class
      "has model_call taking other arguments; expected a classmethod model_call(cls, model)"),
-    (_task(model_call=classmethod(lambda cls, model: ("batch"))),  # a string, not a tuple: each letter an argument
-     "has model_call returning 'batch'; expected None or a tuple of the argument names its run calls"),
+    (_task(model_call=classmethod(lambda cls, model: ("x", "edge_index"))),  # the form before it named methods
+     "has model_call returning ('x', 'edge_index'); expected a mapping of each method its run calls on a model to "
+     "the argument names it passes, e.g. {'forward': ('x', 'edge_index')}"),
+    (_task(model_call=classmethod(lambda cls, model: {"forward": ("batch")})),  # a string: each letter an argument
+     "has model_call returning {'forward': 'batch'}; expected a mapping"),
     (type("Scored", (Task,), {"__module__": __name__, "name": "scored"}), "does not implement fit, run"),
     (type("Scored", (), {"name": "scored", "metric": "f1", "direction": "max"}), "is not a subclass of gnnbench"),
 ])

@@ -382,10 +382,9 @@ def test_a_forward_that_cannot_take_the_task_s_call_is_refused_where_the_suite_n
     ("inductive_node_classification", "", "x, edge_index"),
     ("sat_solving", "", "x, edge_index, edge_attr=None, batch=None"),
     ("link_prediction", "def score_pairs(self, x, edge_index, pairs): pass", "x, edge_index, pairs"),  # unused
-    ("temporal_link", "", ""),  # the temporal task calls link_logits and observe, never forward
 ])
 def test_a_forward_that_can_take_the_task_s_call_is_not_refused(tmp_path, monkeypatch, task, attribute, arguments):
-    """Binding the call accounts for defaults and ``*args``; a task that calls no ``forward`` checks none."""
+    """Binding the call accounts for defaults and ``*args``; a ``forward`` the task does not call is not checked."""
     from gnnbench.registry import TASKS, load_plugin
     from gnnbench.tasks.base import call_problem
 
@@ -393,6 +392,49 @@ def test_a_forward_that_can_take_the_task_s_call_is_not_refused(tmp_path, monkey
     (tmp_path / "mine.py").write_text(FORWARD.format(task=task, attribute=attribute, arguments=arguments))
     load_plugin(str(tmp_path / "mine.py"))
     assert call_problem(TASKS.get(task).obj, MODELS.get("appnp").obj) is None
+
+
+METHODS = """\
+from torch import nn
+from gnnbench import register_model
+from gnnbench.tasks.temporal_link import TemporalLinkModel
+
+@register_model("mine", tasks=({task!r},))
+class Mine({base}):
+    def __init__(self, in_channels: int, out_channels: int, num_nodes: int = 0):
+        super().__init__()
+
+{methods}
+"""
+LINK_LOGITS = "    def link_logits(self, history, src, dst, t): pass\n"
+
+
+@pytest.mark.parametrize(("task", "dataset", "base", "methods", "problem"), [
+    ("link_prediction", "Cora", "nn.Module", "    def score_pairs(self, x, edge_index): pass\n",
+     "has a score_pairs that cannot take (x, edge_index, pairs): task 'link_prediction' calls "
+     "model.score_pairs(x, edge_index, pairs)"),
+    ("temporal_link", "PeriodicStream", "TemporalLinkModel", "",  # the base's link_logits, abstract
+     "has no link_logits: task 'temporal_link' calls model.link_logits(history, src, dst, t)"),
+    ("temporal_link", "PeriodicStream", "TemporalLinkModel", "    def link_logits(self, history, src, dst): pass\n",
+     "has a link_logits that cannot take (history, src, dst, t): task 'temporal_link' calls "
+     "model.link_logits(history, src, dst, t)"),
+    ("temporal_link", "PeriodicStream", "TemporalLinkModel", LINK_LOGITS + "    def observe(self): pass\n",
+     "has an observe that cannot take (batch): task 'temporal_link' calls model.observe(batch)"),
+    ("temporal_link", "PeriodicStream", "nn.Module", LINK_LOGITS + "    def observe(self, batch): pass\n",
+     "has no reset_state: task 'temporal_link' calls model.reset_state()"),  # no TemporalLinkModel to inherit it
+])
+def test_a_model_lacking_a_method_its_task_calls_or_whose_method_cannot_take_it_is_refused_where_the_suite_names_it(
+        write_suite, tmp_path, monkeypatch, task, dataset, base, methods, problem):
+    """The link task's ``score_pairs`` and the temporal task's methods, as a ``forward``: not an AttributeError or
+    TypeError inside each run."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(METHODS.format(task=task, base=base, methods=methods))
+    suite = write_suite(f"name: s\nplugins: [mine.py]\nexperiments: [{{task: {task}, datasets: [{dataset}], "
+                        "models: [mine]}]\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(suite)
+    assert (info.value.file, info.value.key) == (str(suite), "experiments[0].models[0]")
+    assert info.value.message == f"model 'mine' ({tmp_path / 'mine.py'}:Mine) {problem}"
 
 
 @pytest.mark.parametrize(("attribute", "init", "arguments", "on_class", "built"), [
@@ -415,7 +457,8 @@ def test_a_takes_batch_the_class_does_not_set_refuses_at_load_only_a_forward_tak
     load_plugin(str(tmp_path / "mine.py"))
     task, model = TASKS.get("graph_classification").obj, MODELS.get("appnp").obj
     for problem, expected in ((call_problem(task, model), on_class), (call_problem(task, model(1, 2)), built)):
-        assert problem == (expected and f"cannot take {expected}: task 'graph_classification' calls model{expected}")
+        assert problem == (expected and ("forward", f"has a forward that cannot take {expected}: task "
+                                                    f"'graph_classification' calls model{expected}"))
 
 
 def test_runs_of_an_edited_plugin_model_are_named_and_pruned_for_a_rerun(documented, write_suite, tmp_path, capsys,

@@ -311,6 +311,28 @@ def test_the_selected_epoch_restores_what_the_model_observed_not_only_its_parame
     assert (fit.best_epoch, fit.epochs_run, model.passes) == (0, 3, 1)
 
 
+class NoTimes(CountsPasses):
+    """A ``link_logits`` that takes no times."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_nodes: int) -> None:
+        super().__init__()
+
+    def link_logits(self, history, src, dst):
+        return self.weight * torch.ones(dst.shape)
+
+
+def test_a_run_of_a_model_whose_link_logits_cannot_take_the_call_names_it() -> None:
+    """A run started from Python (a suite refuses the model when it loads): the model, the task's call and where
+    its ``link_logits`` is, not a TypeError inside the protocol."""
+    from gnnbench.registry import Entry
+
+    with pytest.raises(ValueError, match=r"^NoTimes has a link_logits that cannot take \(history, src, dst, t\): task "
+                                         r"'temporal_link' calls model\.link_logits\(history, src, dst, t\) "
+                                         r"\(link_logits at .*test_temporal_link\.py:\d+\)$"):
+        TemporalLinkPrediction(TemporalLinkOptions()).run(Entry("no_times", NoTimes), periodic_stream(20, 10),
+                                                          dict(TemporalLinkPrediction.train_hparams), Budget(1), CPU)
+
+
 def test_training_that_edits_the_shared_stream_in_place_fails() -> None:
     """The training view slices the stream the test events are scored on: an in-place edit would reach them."""
     from gnnbench.tasks.base import read_only

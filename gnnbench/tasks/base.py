@@ -269,13 +269,14 @@ class Task(ABC):
         return {}
 
     @classmethod
-    def model_call(cls, model: Any) -> tuple[str, ...] | None:
-        """What :meth:`run` calls ``model`` (a model class, or one built) with, in order: ``("x", "edge_index")``
-        for ``model(x, edge_index)``. A model whose ``forward`` cannot take it is refused where a suite names it
-        (:func:`call_problem`), not by a TypeError inside each of its runs. None where the task calls no
-        ``forward`` (or calls it in ways one tuple cannot say): nothing is checked. None unless a task says
+    def model_call(cls, model: Any) -> dict[str, tuple[str, ...]]:
+        """What :meth:`run` calls on ``model`` (a model class, or one built): each method by name, with the
+        arguments it passes in order: ``{"forward": ("x", "edge_index")}`` for ``model(x, edge_index)``. A model
+        lacking one of them, or whose method cannot take its arguments, is refused where a suite names it
+        (:func:`call_problem`), not by an AttributeError or TypeError inside each of its runs. Nothing is checked
+        for a method left out (one the task calls in ways a tuple cannot say); nothing at all unless a task says
         otherwise."""
-        return None
+        return {}
 
     @classmethod
     def unread_hparams(cls, hparams: Mapping[str, Any], dataset: Entry) -> dict[str, str]:
@@ -295,13 +296,13 @@ class Task(ABC):
 
     @classmethod
     def check_call(cls, model: torch.nn.Module) -> None:
-        """A ValueError naming the ``forward`` of ``model`` (one built) and where it is when it cannot take the
-        task's call (:func:`call_problem`). A run checks before it first calls the model (:meth:`fit_model` does;
-        node classification before ``kernel: auto`` times a forward), so one started from Python, which no suite
-        checked, fails with the suite's words, not a TypeError."""
-        if problem := call_problem(cls, model):
-            name = type(_compiled_from(model)).__name__
-            raise ValueError(f"{name}.forward {problem}{_defined_at(model, 'forward')}")
+        """A ValueError naming ``model`` (one built), the method of the task's calls it lacks or that cannot take
+        its arguments, and where that method is (:func:`call_problem`). A run checks before it first calls the
+        model (:meth:`fit_model` does; node classification before ``kernel: auto`` times a forward), so one
+        started from Python, which no suite checked, fails with the suite's words, not a TypeError."""
+        if found := call_problem(cls, model):
+            method, problem = found
+            raise ValueError(f"{type(_compiled_from(model)).__name__} {problem}{_defined_at(model, method)}")
 
     @abstractmethod
     def run(self, entry: Entry, data: Any, hparams: Mapping[str, Any], budget: Budget, ctx: RunContext) -> dict:
@@ -311,7 +312,7 @@ class Task(ABC):
                   ctx: RunContext) -> FitResult:
         """The protocol hook: the model's own ``fit`` when it has one, else the task's ``fit``. Either gets the
         optional keys a run does not set at their off values, so a model's ``fit`` that delegates to the task's
-        trains under the same protocol. A ``forward`` that cannot take the task's call is named first
+        trains under the same protocol. A model that cannot take the task's calls is named first
         (:meth:`check_call`), not by a TypeError inside the protocol."""
         self.check_call(model)
         hparams = {**self.optional_train_hparams, **train_hparams}
@@ -390,25 +391,34 @@ def task_class_problem(name: str, cls: Any) -> str | None:
     return None
 
 
-def call_problem(task_cls: type[Task], model: Any) -> str | None:
-    """``cannot take (x, edge_index, batch): task 'graph_classification' calls model(x, edge_index, batch)`` where
-    the ``forward`` of ``model`` (a model class, or one built; the module ``torch.compile`` wraps) cannot take the
-    call of ``task_cls.model_call``; None where it can, or where the task says no call."""
+def call_problem(task_cls: type[Task], model: Any) -> tuple[str, str] | None:
+    """The first method of ``task_cls.model_call`` that ``model`` (a model class, or one built; the module
+    ``torch.compile`` wraps) lacks or cannot call with its arguments, and what is wrong, said of the model:
+    ``("forward", "has a forward that cannot take (x, edge_index, batch): task 'graph_classification' calls
+    model(x, edge_index, batch)")``. A method left abstract counts as lacking: ``TemporalLinkModel.link_logits``,
+    which ``nn.Module`` subclasses inherit without an error. None where every call can be made."""
     model = _compiled_from(model)
-    call = task_cls.model_call(model)
-    if call is None or forward_takes(model, call):
-        return None
-    arguments = ", ".join(call)
-    return f"cannot take ({arguments}): task '{task_cls.name}' calls model({arguments})"
+    cls = model if isinstance(model, type) else type(model)
+    for method, arguments in task_cls.model_call(model).items():
+        listed = ", ".join(arguments)
+        called = "model" if method == "forward" else f"model.{method}"  # forward: through the module's __call__
+        call = f"task '{task_cls.name}' calls {called}({listed})"
+        function = getattr(cls, method, None)
+        if not callable(function) or getattr(function, "__isabstractmethod__", False):
+            return method, f"has no {method}: {call}"
+        if not method_takes(cls, method, arguments):
+            article = "an" if method[0] in "aeiou" else "a"
+            return method, f"has {article} {method} that cannot take ({listed}): {call}"
+    return None
 
 
-def forward_takes(model: Any, call: tuple[str, ...]) -> bool:
-    """Whether the ``forward`` of ``model`` (a model class, or one built) can take ``call``, as binding it to its
-    signature tells (``*args``, defaults and keyword parameters counted); True where there is no ``forward`` or no
-    signature to check."""
+def method_takes(model: Any, method: str, call: tuple[str, ...]) -> bool:
+    """Whether ``method`` of ``model`` (a model class, or one built) can take ``call``, as binding it to its signature
+    tells (``*args``, defaults and keyword parameters counted); True where it has no such method (which
+    :func:`call_problem` names) or no signature to check."""
     try:
-        signature = inspect.signature(getattr(model if isinstance(model, type) else type(model), "forward", None))
-    except (TypeError, ValueError):  # no forward, or no signature to check
+        signature = inspect.signature(getattr(model if isinstance(model, type) else type(model), method, None))
+    except (TypeError, ValueError):  # no such method, or no signature to check
         return True
     try:
         signature.bind(None, *call)  # self first
@@ -419,12 +429,12 @@ def forward_takes(model: Any, call: tuple[str, ...]) -> bool:
 
 def _hook_problem(cls: type) -> str | None:
     """A hook the harness calls on the class (``unread_hparams``, ``model_call``) that cannot take its arguments, or
-    a ``model_call`` that names no call: a plugin written for another form (the one-argument ``unread_hparams``, an
+    a ``model_call`` that names no calls: a plugin written for another form (the one-argument ``unread_hparams``, an
     instance method) would otherwise fail each suite with a TypeError located in gnnbench, and a string would be
     read as a call of one argument per letter."""
     hooks = {"unread_hparams": (({}, None), "unread_hparams(cls, hparams, dataset): the hyperparameters its runs on "
                                             "that dataset (a registry entry) leave unread"),
-             "model_call": ((cls.model_base,), "model_call(cls, model): what its run calls a model's forward with")}
+             "model_call": ((cls.model_base,), "model_call(cls, model): what its run calls on a model")}
     for name, (arguments, expected) in hooks.items():
         try:
             inspect.signature(getattr(cls, name)).bind(*arguments)
@@ -432,10 +442,12 @@ def _hook_problem(cls: type) -> str | None:
             return f"has {name} taking other arguments; expected a classmethod {expected}"
         except ValueError:  # no signature to check
             pass
-    call = cls.model_call(cls.model_base)
-    if not (call is None or isinstance(call, tuple) and all(isinstance(a, str) for a in call)):
-        return (f"has model_call returning {call!r}; expected None or a tuple of the argument names its run calls a "
-                "model's forward with, e.g. ('x', 'edge_index')")
+    calls = cls.model_call(cls.model_base)
+    if not (isinstance(calls, Mapping) and all(isinstance(method, str) and isinstance(arguments, tuple)
+                                               and all(isinstance(a, str) for a in arguments)
+                                               for method, arguments in calls.items())):
+        return (f"has model_call returning {calls!r}; expected a mapping of each method its run calls on a model to "
+                "the argument names it passes, e.g. {'forward': ('x', 'edge_index')}")
     return None
 
 

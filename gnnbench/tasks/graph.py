@@ -54,7 +54,7 @@ from gnnbench.tasks.base import (
     Task,
     check_finite,
     check_output,
-    forward_takes,
+    method_takes,
     train_epochs,
 )
 from gnnbench.tasks.metrics import check_scored, classification
@@ -183,7 +183,7 @@ class GraphTask(Task):
         return {"level": cls.level}
 
     @classmethod
-    def model_call(cls, model: Any) -> tuple[str, ...]:
+    def model_call(cls, model: Any) -> dict[str, tuple[str, ...]]:
         """``model(batch)`` with the whole mini-batch for a model that ``takes_batch``; else ``model(x, edge_index,
         batch)`` for graph targets (``batch``: each node's graph, for pooling), ``model(x, edge_index)`` for node
         targets (:meth:`output`). A model class says ``takes_batch`` by a bool class attribute; one it sets in
@@ -193,10 +193,10 @@ class GraphTask(Task):
         if not isinstance(model, type):
             takes_batch = getattr(model, "takes_batch", False)
         elif not isinstance(takes_batch := inspect.getattr_static(model, "takes_batch", None), bool):
-            takes_batch = forward_takes(model, ("batch",))
+            takes_batch = method_takes(model, "forward", ("batch",))
         if takes_batch:
-            return ("batch",)
-        return ("x", "edge_index", "batch") if cls.level == "graph" else ("x", "edge_index")
+            return {"forward": ("batch",)}
+        return {"forward": ("x", "edge_index", "batch") if cls.level == "graph" else ("x", "edge_index")}
 
     @classmethod
     def unread_hparams(cls, hparams: Mapping[str, Any], dataset: Entry) -> dict[str, str]:

@@ -85,10 +85,12 @@ class LinkPrediction(Task):
         return {"out_channels": options.embedding_channels}
 
     @classmethod
-    def model_call(cls, model: Any) -> tuple[str, ...] | None:
-        """``model(x, edge_index)`` for node embeddings; nothing of a model that scores pairs itself
-        (``score_pairs``, :meth:`pair_logits`), whose ``forward`` the task never calls."""
-        return None if callable(getattr(model, "score_pairs", None)) else ("x", "edge_index")
+    def model_call(cls, model: Any) -> dict[str, tuple[str, ...]]:
+        """``model(x, edge_index)`` for node embeddings; ``model.score_pairs(x, edge_index, pairs)`` instead for a
+        model that scores pairs itself, whose ``forward`` the task never calls (:meth:`pair_logits`)."""
+        if callable(getattr(model, "score_pairs", None)):
+            return {"score_pairs": ("x", "edge_index", "pairs")}
+        return {"forward": ("x", "edge_index")}
 
     def check_data(self, data: Data) -> None:
         """One graph with node features (:func:`~gnnbench.data.checks.check_graph`): its edges are split."""

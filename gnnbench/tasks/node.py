@@ -99,9 +99,9 @@ class NodeClassification(Task):
         return result
 
     @classmethod
-    def model_call(cls, model: Any) -> tuple[str, ...]:
+    def model_call(cls, model: Any) -> dict[str, tuple[str, ...]]:
         """``model(x, edge_index)`` (:func:`node_scores`; ``edge_index`` in the form of the run's backend)."""
-        return ("x", "edge_index")
+        return {"forward": ("x", "edge_index")}
 
     def check_data(self, data: Data) -> None:
         """One graph with features and a class id per node (:mod:`~gnnbench.data.checks`); ``split:

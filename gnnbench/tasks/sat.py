@@ -107,10 +107,10 @@ class SatSolving(Task):
         check_hparams(hparams)
 
     @classmethod
-    def model_call(cls, model: Any) -> tuple[str, ...]:
+    def model_call(cls, model: Any) -> dict[str, tuple[str, ...]]:
         """``model(x, edge_index, edge_attr)`` on a formula's component graphs (:meth:`predict`, :meth:`scores`):
         ``edge_attr`` is each edge's polarity (:mod:`gnnbench.data.sat`)."""
-        return ("x", "edge_index", "edge_attr")
+        return {"forward": ("x", "edge_index", "edge_attr")}
 
     def run(self, entry: Entry, data: SatBenchmark, hparams: Mapping[str, Any], budget: Budget,
             ctx: RunContext) -> dict:

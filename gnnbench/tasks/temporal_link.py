@@ -202,6 +202,11 @@ class TemporalLinkPrediction(Task):
     def label(self) -> str:
         return f"{self.name}({self.options.setting},{self.options.negatives})"
 
+    @classmethod
+    def model_call(cls, model: Any) -> dict[str, tuple[str, ...]]:
+        """:class:`TemporalLinkModel`'s methods, as :meth:`evaluate` and :meth:`fit` call them; never ``forward``."""
+        return {"link_logits": ("history", "src", "dst", "t"), "observe": ("batch",), "reset_state": ()}
+
     def check_data(self, data: TemporalData) -> None:
         """An event stream sorted by time (:func:`~gnnbench.data.checks.check_stream`): it is split by time,
         into events to train on and events to score in each split (:meth:`partition`)."""
