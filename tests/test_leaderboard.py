@@ -430,6 +430,9 @@ def test_natural_key_compares_numbers_in_names_as_numbers():
     values = ["lr=0.001", "K=16", "true", "lr=1e-05", "K=2", "3", "-1", "2.0", "2", "0.1", "0.05", "Cora-raw", "Cora"]
     assert sorted(values, key=natural_key) == ["-1", "0.05", "0.1", "2", "2.0", "3", "Cora", "Cora-raw", "K=2",
                                                "K=16", "lr=1e-05", "lr=0.001", "true"]
+    odd = ["nan", "2", "inf", "-inf", "10", "NaN"]  # text, not numbers: a NaN key would leave the order to the input
+    assert sorted(odd, key=natural_key) == sorted(reversed(odd), key=natural_key) == ["2", "10", "-inf", "NaN",
+                                                                                      "inf", "nan"]
 
 
 def test_markdown_shows_percent_mean_std_n_and_failures(tmp_path):
