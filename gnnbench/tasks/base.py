@@ -68,13 +68,26 @@ def check_output(model: torch.nn.Module, out: Any, rows: int, dims: tuple[int, .
 
 def _defined_at(model: torch.nn.Module, method: str) -> str:
     """`` (forward at my_models.py:31)``: where the user's code is, since the error is raised in the task (the
-    module ``torch.compile`` wraps, through decorators); nothing where it cannot be found."""
+    module ``torch.compile`` wraps, through decorators); nothing where it cannot be found, nor where the model has
+    no such method (an abstract one is gnnbench's stub, not the user's code)."""
+    function = _method(type(_compiled_from(model)), method)
+    if function is None:
+        return ""
     try:
-        function = inspect.unwrap(getattr(type(_compiled_from(model)), method))
-    except Exception:  # no such method, or a wrapper that cannot be unwrapped
+        function = inspect.unwrap(function)
+    except Exception:  # a wrapper that cannot be unwrapped
         return ""
     where = _source_line(function)
     return f" ({method} at {where})" if where else ""
+
+
+def _method(cls: type, name: str) -> Callable[..., Any] | None:
+    """Method ``name`` of ``cls``, or None where it has none or only an abstract one: ``TemporalLinkModel``'s
+    ``link_logits``, which ``nn.Module`` subclasses inherit without an error."""
+    function = getattr(cls, name, None)
+    if not callable(function) or getattr(function, "__isabstractmethod__", False):
+        return None
+    return function
 
 
 def _compiled_from(model: Any) -> Any:
@@ -297,9 +310,10 @@ class Task(ABC):
     @classmethod
     def check_call(cls, model: torch.nn.Module) -> None:
         """A ValueError naming ``model`` (one built), the method of the task's calls it lacks or that cannot take
-        its arguments, and where that method is (:func:`call_problem`). A run checks before it first calls the
-        model (:meth:`fit_model` does; node classification before ``kernel: auto`` times a forward), so one
-        started from Python, which no suite checked, fails with the suite's words, not a TypeError."""
+        its arguments, and where that method is, if it has one (:func:`call_problem`). A run checks before it
+        first calls the model (:meth:`fit_model` does; node classification before ``kernel: auto`` times a
+        forward), so one started from Python, which no suite checked, fails with the suite's words, not a
+        TypeError."""
         if found := call_problem(cls, model):
             method, problem = found
             raise ValueError(f"{type(_compiled_from(model)).__name__} {problem}{_defined_at(model, method)}")
@@ -395,16 +409,15 @@ def call_problem(task_cls: type[Task], model: Any) -> tuple[str, str] | None:
     """The first method of ``task_cls.model_call`` that ``model`` (a model class, or one built; the module
     ``torch.compile`` wraps) lacks or cannot call with its arguments, and what is wrong, said of the model:
     ``("forward", "has a forward that cannot take (x, edge_index, batch): task 'graph_classification' calls
-    model(x, edge_index, batch)")``. A method left abstract counts as lacking: ``TemporalLinkModel.link_logits``,
-    which ``nn.Module`` subclasses inherit without an error. None where every call can be made."""
+    model(x, edge_index, batch)")``. A method left abstract counts as lacking (:func:`_method`). None where every
+    call can be made."""
     model = _compiled_from(model)
     cls = model if isinstance(model, type) else type(model)
     for method, arguments in task_cls.model_call(model).items():
         listed = ", ".join(arguments)
         called = "model" if method == "forward" else f"model.{method}"  # forward: through the module's __call__
         call = f"task '{task_cls.name}' calls {called}({listed})"
-        function = getattr(cls, method, None)
-        if not callable(function) or getattr(function, "__isabstractmethod__", False):
+        if _method(cls, method) is None:
             return method, f"has no {method}: {call}"
         if not method_takes(cls, method, arguments):
             article = "an" if method[0] in "aeiou" else "a"
