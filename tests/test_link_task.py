@@ -243,3 +243,43 @@ def test_a_link_model_returning_the_wrong_shape_is_named_with_what_was_expected(
                                          r"of shape \(60, "):
         LinkPrediction.pair_logits(PerPair(), split, split.val_pairs)
 
+
+
+class PairDecoder(torch.nn.Module):
+    """Scores pairs on its own embeddings; ``forward`` embeds nodes."""
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(in_channels, 8)
+
+    def forward(self, x):
+        return self.lin(x)
+
+    def score(self, x, edge_index, pairs):
+        h = self(x)
+        return (h[pairs[0]] * h[pairs[1]]).sum(-1)
+
+
+class Decoded(torch.nn.Module):
+    """Scores pairs with the decoder it holds: its ``score_pairs`` is an attribute ``__init__`` sets, not a method."""
+
+    def __init__(self, in_channels: int, out_channels: int, scorer: str = "score") -> None:
+        super().__init__()
+        self.decoder = PairDecoder(in_channels)
+        self.score_pairs = getattr(self.decoder, scorer)
+
+
+def test_a_score_pairs_set_in_init_is_what_a_run_checks_and_calls():
+    """Loading sees only the class (no ``score_pairs``: nothing refused); the run checks the callable the model
+    holds, which it calls, and names where it is."""
+    from gnnbench.registry import Entry
+    from gnnbench.tasks.base import call_problem
+
+    task, hparams = LinkPrediction(LinkOptions()), dict(LinkPrediction.train_hparams)
+    assert call_problem(LinkPrediction, Decoded) is None
+    result = task.run(Entry("decoded", Decoded), graph(), hparams, Budget(epochs=2), CPU)
+    assert 0 <= result["metrics"]["test"]["roc_auc"] <= 1
+    with pytest.raises(ValueError, match=r"^Decoded has a score_pairs that cannot take \(x, edge_index, pairs\): "
+                                         r"task 'link_prediction' calls model\.score_pairs\(x, edge_index, pairs\) "
+                                         r"\(score_pairs at .*test_link_task\.py:\d+\)$"):
+        task.run(Entry("decoded", Decoded), graph(), {**hparams, "scorer": "forward"}, Budget(epochs=2), CPU)

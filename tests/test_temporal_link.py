@@ -336,8 +336,8 @@ class NoLogits(TemporalLinkModel):
 ])
 def test_a_run_of_a_model_lacking_link_logits_or_whose_link_logits_cannot_take_the_call_names_it(model,
                                                                                                   problem) -> None:
-    """A run started from Python (a suite refuses the model when it loads): the model, the task's call and where
-    its ``link_logits`` is, if it has one, not a TypeError inside the protocol."""
+    """A run (started from Python here; a suite refuses a ``link_logits`` that cannot take the call when it loads):
+    the model, the task's call and where its ``link_logits`` is, if it has one, not an error inside the protocol."""
     from gnnbench.registry import Entry
 
     with pytest.raises(ValueError, match=f"^{model.__name__} {problem}$"):

@@ -70,7 +70,7 @@ def _defined_at(model: torch.nn.Module, method: str) -> str:
     """`` (forward at my_models.py:31)``: where the user's code is, since the error is raised in the task (the
     module ``torch.compile`` wraps, through decorators); nothing where it cannot be found, nor where the model has
     no such method (an abstract one is gnnbench's stub, not the user's code)."""
-    function = _method(type(_compiled_from(model)), method)
+    function = _method(_compiled_from(model), method)
     if function is None:
         return ""
     try:
@@ -81,10 +81,11 @@ def _defined_at(model: torch.nn.Module, method: str) -> str:
     return f" ({method} at {where})" if where else ""
 
 
-def _method(cls: type, name: str) -> Callable[..., Any] | None:
-    """Method ``name`` of ``cls``, or None where it has none or only an abstract one: ``TemporalLinkModel``'s
-    ``link_logits``, which ``nn.Module`` subclasses inherit without an error."""
-    function = getattr(cls, name, None)
+def _method(model: Any, name: str) -> Callable[..., Any] | None:
+    """``model.name`` as a call finds it, on a model class or on one built (bound, or an attribute its
+    ``__init__`` set: ``self.score_pairs = self.decoder.score``); None where it has none or only an abstract one:
+    ``TemporalLinkModel``'s ``link_logits``, which ``nn.Module`` subclasses inherit without an error."""
+    function = getattr(model, name, None)
     if not callable(function) or getattr(function, "__isabstractmethod__", False):
         return None
     return function
@@ -409,32 +410,36 @@ def call_problem(task_cls: type[Task], model: Any) -> tuple[str, str] | None:
     """The first method of ``task_cls.model_call`` that ``model`` (a model class, or one built; the module
     ``torch.compile`` wraps) lacks or cannot call with its arguments, and what is wrong, said of the model:
     ``("forward", "has a forward that cannot take (x, edge_index, batch): task 'graph_classification' calls
-    model(x, edge_index, batch)")``. A method left abstract counts as lacking (:func:`_method`). None where every
-    call can be made."""
+    model(x, edge_index, batch)")``. Methods are looked up as the run calls them (:func:`_method`: a built model's
+    attributes count, an abstract method counts as lacking). A class lacking one is not refused where a suite
+    loads: its ``__init__`` may set it, which only the built model shows (:meth:`Task.check_call`). None where
+    every call can be made."""
     model = _compiled_from(model)
-    cls = model if isinstance(model, type) else type(model)
     for method, arguments in task_cls.model_call(model).items():
         listed = ", ".join(arguments)
         called = "model" if method == "forward" else f"model.{method}"  # forward: through the module's __call__
         call = f"task '{task_cls.name}' calls {called}({listed})"
-        if _method(cls, method) is None:
+        if _method(model, method) is None:
+            if isinstance(model, type):  # known only once built
+                continue
             return method, f"has no {method}: {call}"
-        if not method_takes(cls, method, arguments):
+        if not method_takes(model, method, arguments):
             article = "an" if method[0] in "aeiou" else "a"
             return method, f"has {article} {method} that cannot take ({listed}): {call}"
     return None
 
 
 def method_takes(model: Any, method: str, call: tuple[str, ...]) -> bool:
-    """Whether ``method`` of ``model`` (a model class, or one built) can take ``call``, as binding it to its signature
-    tells (``*args``, defaults and keyword parameters counted); True where it has no such method (which
-    :func:`call_problem` names) or no signature to check."""
+    """Whether ``method`` of ``model`` (a model class, or one built: what a call finds on it, :func:`_method`) can
+    take ``call``, as binding it to its signature tells (``*args``, defaults and keyword parameters counted); True
+    where it has no such method (which :func:`call_problem` names) or no signature to check."""
     try:
-        signature = inspect.signature(getattr(model if isinstance(model, type) else type(model), method, None))
+        signature = inspect.signature(_method(model, method))
     except (TypeError, ValueError):  # no such method, or no signature to check
         return True
+    self_first = (None,) if isinstance(model, type) else ()  # a class's function takes self; a bound one has it
     try:
-        signature.bind(None, *call)  # self first
+        signature.bind(*self_first, *call)
     except TypeError:
         return False
     return True
