@@ -439,6 +439,8 @@ def test_a_model_whose_method_cannot_take_its_task_s_call_is_refused_where_the_s
     ("temporal_link", "TemporalLinkModel", "", "self.link_logits = lambda history, src, dst, t: None", None),
     ("temporal_link", "nn.Module", LINK_LOGITS + "    def observe(self, batch): pass\n", "",
      ("reset_state", "has no reset_state: task 'temporal_link' calls model.reset_state()")),  # none to inherit
+    ("temporal_link", "nn.Module", LINK_LOGITS + "    def observe(self, batch): pass\n    def fit(self, *args): pass\n",
+     "", None),  # its own fit trains it: the task's, which calls reset_state, does not run
     ("link_prediction", "nn.Module", "", "self.score_pairs = lambda x, edge_index, pairs: None", None),
     ("link_prediction", "nn.Module", "", "self.score_pairs = lambda x, edge_index: None",
      ("score_pairs", "has a score_pairs that cannot take (x, edge_index, pairs): task 'link_prediction' calls "

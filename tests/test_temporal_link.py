@@ -17,7 +17,7 @@ from gnnbench.data.temporal import load_dyglib, load_jodie, load_snap, periodic_
 from gnnbench.errors import DataError
 from gnnbench.leaderboard.aggregate import runs_frame
 from gnnbench.registry import DATASETS, MODELS
-from gnnbench.tasks.base import Budget, RunContext
+from gnnbench.tasks.base import Budget, FitResult, RunContext
 from gnnbench.tasks.metrics import average_precision, mrr
 from gnnbench.tasks.temporal_link import (
     TemporalLinkModel,
@@ -343,6 +343,34 @@ def test_a_run_of_a_model_lacking_link_logits_or_whose_link_logits_cannot_take_t
     with pytest.raises(ValueError, match=f"^{model.__name__} {problem}$"):
         TemporalLinkPrediction(TemporalLinkOptions()).run(Entry("mine", model), periodic_stream(20, 10),
                                                           dict(TemporalLinkPrediction.train_hparams), Budget(1), CPU)
+
+
+class Seen(torch.nn.Module):
+    """EdgeBank's pattern without its base: its own ``fit`` scores the validation events once; no ``reset_state``."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_nodes: int) -> None:
+        super().__init__()
+        self.num_nodes = num_nodes
+
+    def fit(self, task, split, hparams, budget, ctx):
+        val = task.evaluate(self, split, "val")
+        return FitResult(best_epoch=0, epochs_run=0, history={f"val_{k}": [v] for k, v in val.items()})
+
+    def link_logits(self, history, src, dst, t):
+        return torch.isin(src.unsqueeze(1) * self.num_nodes + dst, history.src * self.num_nodes + history.dst).float()
+
+    def observe(self, batch) -> None:
+        pass
+
+
+def test_a_model_with_its_own_fit_needs_no_reset_state() -> None:
+    """Only the task's ``fit`` resets the state; the evaluation calls ``link_logits`` and ``observe`` alone."""
+    from gnnbench.registry import Entry
+
+    result = TemporalLinkPrediction(TemporalLinkOptions()).run(Entry("seen", Seen), periodic_stream(20, 10),
+                                                               dict(TemporalLinkPrediction.train_hparams), Budget(1),
+                                                               CPU)
+    assert result["metrics"]["test"]["average_precision"] > 0.5  # each pair recurs: seen pairs score 1
 
 
 def test_training_that_edits_the_shared_stream_in_place_fails() -> None:

@@ -331,8 +331,8 @@ class Task(ABC):
         (:meth:`check_call`), not by a TypeError inside the protocol."""
         self.check_call(model)
         hparams = {**self.optional_train_hparams, **train_hparams}
-        own = getattr(model, "fit", None)
-        if not callable(own):
+        own = own_fit(model)
+        if own is None:
             with read_only(data):
                 result, where = self.fit(model, data, hparams, budget, ctx), f"{type(self).__name__}.fit"
         else:
@@ -370,6 +370,13 @@ class Task(ABC):
             return {"train_loss": loss.item()}
 
         return train_epochs(model, epoch_step, validate, self, budget, ctx)
+
+
+def own_fit(model: Any) -> Callable[..., Any] | None:
+    """The ``fit`` of ``model`` (a model class, or one built) that :meth:`Task.fit_model` hands the protocol to, or
+    None where the task's ``fit`` trains it: what the task's ``fit`` alone calls need only be asked then."""
+    fit = getattr(model, "fit", None)
+    return fit if callable(fit) else None
 
 
 def task_class_problem(name: str, cls: Any) -> str | None:

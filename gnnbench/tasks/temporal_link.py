@@ -50,7 +50,7 @@ from gnnbench import hparams as hp
 from gnnbench.data.checks import check_stream
 from gnnbench.errors import DataError
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, train_epochs
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_finite, own_fit, train_epochs
 from gnnbench.tasks.metrics import average_precision, mrr, roc_auc
 from gnnbench.units import FRACTION
 
@@ -204,8 +204,14 @@ class TemporalLinkPrediction(Task):
 
     @classmethod
     def model_call(cls, model: Any) -> dict[str, tuple[str, ...]]:
-        """:class:`TemporalLinkModel`'s methods, as :meth:`evaluate` and :meth:`fit` call them; never ``forward``."""
-        return {"link_logits": ("history", "src", "dst", "t"), "observe": ("batch",), "reset_state": ()}
+        """:class:`TemporalLinkModel`'s methods, as :meth:`evaluate` and :meth:`fit` call them; never ``forward``.
+        ``reset_state`` only of a model the task's :meth:`fit` trains, one without a ``fit`` of its own
+        (:meth:`~gnnbench.tasks.base.Task.fit_model`): :meth:`evaluate` does not call it. (A model's ``fit`` that
+        hands over to the task's, as Todyformer's, needs one too, which cannot be seen here.)"""
+        calls = {"link_logits": ("history", "src", "dst", "t"), "observe": ("batch",)}
+        if own_fit(model) is None:
+            calls["reset_state"] = ()
+        return calls
 
     def check_data(self, data: TemporalData) -> None:
         """An event stream sorted by time (:func:`~gnnbench.data.checks.check_stream`): it is split by time,
