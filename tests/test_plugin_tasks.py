@@ -88,6 +88,9 @@ def _task(**attributes) -> type:
     (_task(model_call=classmethod(lambda cls, model: ("x", "edge_index"))),  # the form before it named methods
      "has model_call returning ('x', 'edge_index'); expected a mapping of each method its run calls on a model to "
      "the argument names it passes, e.g. {'forward': ('x', 'edge_index')}"),
+    (_task(model_call=classmethod(lambda cls, model: None)),  # the old form's "nothing to check"
+     "has model_call returning None; expected a mapping of each method its run calls on a model to the argument "
+     "names it passes, e.g. {'forward': ('x', 'edge_index')}, or {} for nothing to check (which None said before)"),
     (_task(model_call=classmethod(lambda cls, model: {"forward": ("batch")})),  # a string: each letter an argument
      "has model_call returning {'forward': 'batch'}; expected a mapping"),
     (type("Scored", (Task,), {"__module__": __name__, "name": "scored"}), "does not implement fit, run"),
@@ -243,3 +246,32 @@ def test_a_task_presetting_what_it_does_not_fill_is_refused_at_the_task(fresh_ta
     assert info.value.message.startswith("task 'hooked_task': preset_model_args returned ")
     assert info.value.message.endswith("; expected a dict of some of its model_args or other data arguments "
                                        "(in_channels, out_channels, level, num_nodes)")
+
+
+SOME_MODELS = """\
+from gnnbench import register_task
+from gnnbench.tasks.node import NodeClassification
+
+@register_task("scored_some", like="node_classification")
+class ScoredSome(NodeClassification):
+    name = "scored_some"
+
+    @classmethod
+    def model_call(cls, model):
+        return None if hasattr(model, "fit") else {"forward": ("x", "edge_index")}  # None: the form before
+"""
+
+
+def test_a_model_call_returning_another_form_for_some_models_is_refused_where_a_suite_names_one(fresh_tasks,
+                                                                                               write_suite, tmp_path):
+    """Registration checks ``model_call`` on ``model_base`` alone: the form a plugin returns for another model is
+    named with the task's file where a suite names that model, not by an AttributeError inside gnnbench."""
+    (tmp_path / "some.py").write_text(SOME_MODELS)
+    suite = "name: s\nplugins: [some.py]\nexperiments: [{task: scored_some, datasets: [Cora], models: [%s]}]\n"
+    load_suite(write_suite(suite % "mlp"))
+    with pytest.raises(RegistryError) as info:
+        load_suite(write_suite(suite % "sign", "sign.yaml"))
+    assert str(info.value) == (
+        f"{tmp_path / 'some.py'}:ScoredSome: task 'scored_some' has model_call returning None for "
+        "gnnbench.models.sign.SIGN; expected a mapping of each method its run calls on a model to the argument names "
+        "it passes, e.g. {'forward': ('x', 'edge_index')}, or {} for nothing to check (which None said before)")

@@ -32,7 +32,7 @@ import torch
 from torch_geometric.data.data import BaseData
 
 from gnnbench.harness.measure import PeakMemory
-from gnnbench.registry import Entry, defined_in
+from gnnbench.registry import Entry, RegistryError, defined_in
 from gnnbench.units import UNITS, unit_by_name
 
 if TYPE_CHECKING:  # for the annotation: importing gnnbench.data registers (and imports) every dataset loader
@@ -420,9 +420,13 @@ def call_problem(task_cls: type[Task], model: Any) -> tuple[str, str] | None:
     model(x, edge_index, batch)")``. Methods are looked up as the run calls them (:func:`_method`: a built model's
     attributes count, an abstract method counts as lacking). A class lacking one is not refused where a suite
     loads: its ``__init__`` may set it, which only the built model shows (:meth:`Task.check_call`). None where
-    every call can be made."""
+    every call can be made; a RegistryError naming the task and its file where its ``model_call`` returns other
+    than a mapping of calls for ``model`` (:func:`_calls_problem`)."""
     model = _compiled_from(model)
-    for method, arguments in task_cls.model_call(model).items():
+    calls = task_cls.model_call(model)
+    if problem := _calls_problem(calls, f" for {defined_in(model if isinstance(model, type) else type(model))}"):
+        raise RegistryError(f"{defined_in(task_cls)}: task '{task_cls.name}' {problem}")
+    for method, arguments in calls.items():
         listed = ", ".join(arguments)
         called = "model" if method == "forward" else f"model.{method}"  # forward: through the module's __call__
         call = f"task '{task_cls.name}' calls {called}({listed})"
@@ -467,13 +471,20 @@ def _hook_problem(cls: type) -> str | None:
             return f"has {name} taking other arguments; expected a classmethod {expected}"
         except ValueError:  # no signature to check
             pass
-    calls = cls.model_call(cls.model_base)
-    if not (isinstance(calls, Mapping) and all(isinstance(method, str) and isinstance(arguments, tuple)
-                                               and all(isinstance(a, str) for a in arguments)
-                                               for method, arguments in calls.items())):
-        return (f"has model_call returning {calls!r}; expected a mapping of each method its run calls on a model to "
-                "the argument names it passes, e.g. {'forward': ('x', 'edge_index')}")
-    return None
+    return _calls_problem(cls.model_call(cls.model_base))
+
+
+def _calls_problem(calls: Any, given: str = "") -> str | None:
+    """What is wrong with ``calls``, what a ``model_call`` returned (given ``given``, where it was not the task's
+    ``model_base``), or None where it names calls: checked where the task is registered and again wherever it is
+    used, since a plugin may return another form for some models alone."""
+    if isinstance(calls, Mapping) and all(isinstance(method, str) and isinstance(arguments, tuple)
+                                          and all(isinstance(a, str) for a in arguments)
+                                          for method, arguments in calls.items()):
+        return None
+    return (f"has model_call returning {calls!r}{given}; expected a mapping of each method its run calls on a model "
+            "to the argument names it passes, e.g. {'forward': ('x', 'edge_index')}, or {} for nothing to check "
+            "(which None said before)")
 
 
 @contextlib.contextmanager
