@@ -249,7 +249,8 @@ def test_a_file_that_cannot_be_written_is_named_not_its_temporary_twin(tmp_path,
 
 
 @pytest.mark.parametrize("text", ["{not json", '{"suite": "quickstart"}', "[]", '{"suite": "s", "file": "s.yaml", '
-                                  '"run_ids": "abc"}', '{"suite": "s", "file": "s.yaml", "run_ids": [1, 2]}'])
+                                  '"run_ids": "abc"}', '{"suite": "s", "file": "s.yaml", "run_ids": [1, 2]}',
+                                  '{"suite": "s", "file": "s.yaml", "run_ids": [], "results": 3}'])
 def test_a_noted_suite_that_is_not_gnnbench_s_json_is_named(tmp_path, text):
     """Valid JSON of another shape used to raise a KeyError or TypeError in the leaderboard and compare (or read
     ``"abc"`` as three runs); every such file gets the one located error."""
@@ -258,4 +259,5 @@ def test_a_noted_suite_that_is_not_gnnbench_s_json_is_named(tmp_path, text):
     with pytest.raises(GnnbenchError, match=f"{tmp_path / 'expected.json'}: not the JSON gnnbench writes"):
         store.expected()
     store.expect("s", "s.yaml", ["r1", "r2"])
-    assert store.expected() == {"suite": "s", "file": "s.yaml", "run_ids": ["r1", "r2"]}
+    assert store.expected() == {"suite": "s", "file": "s.yaml", "results": str(tmp_path.parent),
+                                "run_ids": ["r1", "r2"]}
