@@ -834,6 +834,23 @@ def test_a_profile_csv_without_the_column_its_metric_names_is_an_error(tmp_path,
     assert metric in read.HEADLINES  # what the profile writes is what compare knows
 
 
+def test_a_kernel_profile_naming_graphs_by_distinct_edges_pairs_with_the_one_graph_of_those_edges(tmp_path):
+    """A kernel profile written before rows were named by the size asked for names a graph by its distinct edges:
+    it takes the other side's name of the graph of those nodes, distinct edges and features, but only where that
+    is one graph (two sizes that drew as many distinct edges leave it unknown which was drawn), on either side."""
+    def timing(dataset, edges):
+        return {**row("csr", [1.0], dataset=dataset, metric="ms", direction="min", seeds=""), "ms": 1.0,
+                "n_nodes": 100, "n_edges": edges, "features": 8}
+    older = write(tmp_path / "a.csv", [timing("random-n100-e490-f8", 490), timing("random-n100-e700-f8", 700)])
+    newer = write(tmp_path / "b.csv", [timing("random-n100-e500-f8", 490), timing("random-n100-e710-f8", 700),
+                                       timing("random-n100-e720-f8", 700)])
+    for a, b, ours, theirs in ((older, newer, "only in A", "only in B"), (newer, older, "only in B", "only in A")):
+        table = compare.compare(a, b, min_effect=1.0).table
+        assert dict(zip(table["dataset"], table["status"], strict=True)) == {
+            "random-n100-e500-f8": "both", "random-n100-e700-f8": ours, "random-n100-e710-f8": theirs,
+            "random-n100-e720-f8": theirs}
+
+
 def test_a_relative_minimum_effect_sizes_each_row_by_its_baseline(tmp_path, capsys):
     """Kernel times from 2 ms to 400 ms: no one size in milliseconds fits them all; 10% of each row's A does."""
     def timing(dataset, median):

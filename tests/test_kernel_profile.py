@@ -18,7 +18,6 @@ import torch
 
 from gnnbench import kernels
 from gnnbench.cli import main
-from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import environment
 from gnnbench.kernels import profile as kp
 from gnnbench.kernels import timing
@@ -383,16 +382,41 @@ def test_a_size_given_twice_is_refused_as_its_rows_could_not_be_told_apart(capsy
     assert not list(tmp_path.iterdir())  # refused before anything is measured
 
 
-def test_two_sizes_that_draw_the_same_graph_are_refused_before_the_second_is_timed() -> None:
-    """Random edges drawn twice count once, so two edge counts near the 9 that 3 nodes hold can give one graph."""
+def test_two_sizes_that_draw_the_same_graph_are_rows_of_their_own() -> None:
+    """Random edges drawn twice count once, so two edge counts near the 9 that 3 nodes hold can give one graph:
+    each size's rows are named by the size asked for, so they are told apart, and n_edges says what was drawn."""
     distinct = {e: kp.Graph.random(kp.GraphSize(3, e, 2), torch.device("cpu")).size.n_edges for e in range(1, 10)}
     a, b = next((a, b) for a in distinct for b in distinct if a < b and distinct[a] == distinct[b])
-    sizes, first, timed = [kp.GraphSize(3, a, 2), kp.GraphSize(3, b, 2)], distinct[a], []
-    with pytest.raises(GnnbenchError, match=re.escape(f"--sizes: 3:{b}:2 gives the graph 3:{a}:2 gave, "
-                                                      f"random-n3-e{first}-f2")):
-        kp.profile(sizes, torch.device("cpu"), ops=("sum",), backends=("scatter",), warmup=0, repeats=1,
-                   on_row=timed.append)
-    assert {r["dataset"] for r in timed} == {f"random-n3-e{first}-f2"}
+    records = kp.profile([kp.GraphSize(3, a, 2), kp.GraphSize(3, b, 2)], torch.device("cpu"), ops=("sum",),
+                         backends=("scatter",), warmup=0, repeats=1)
+    assert {(r["dataset"], r["n_edges"]) for r in records} == {(f"random-n3-e{a}-f2", distinct[a]),
+                                                               (f"random-n3-e{b}-f2", distinct[a])}
+
+
+def test_profiles_of_two_seeds_pair_their_rows_and_compare_notes_the_seed_and_the_edges(tmp_path) -> None:
+    """A row is named by the graph size asked for, which two seeds share, not by the distinct edges drawn (its
+    n_edges), which differ: the rows pair, and compare notes the seed and the edges. A CSV of a profile written when
+    rows were named by their distinct edges pairs with a newer profile of the seed that drew them (the seed is 0,
+    fixed then; its records do not keep the size asked for), not with another seed's."""
+    argv = ["profile", "kernels", "--device", "cpu", "--sizes", "100:500:8", "--warmup", "0", "--repeats", "1", "-q"]
+    for seed in "01":
+        assert main([*argv, "--seed", seed, "--out", str(tmp_path / seed)]) == 0
+    zero, one = (pd.read_csv(tmp_path / seed / "kernels.csv", dtype=str, keep_default_na=False) for seed in "01")
+    assert set(zero["dataset"]) == set(one["dataset"]) == {"random-n100-e500-f8"}
+    (before,), (after,) = set(zero["n_edges"]), set(one["n_edges"])
+    assert before != after and max(int(before), int(after)) < 500  # duplicates dropped, another number by seed
+    notes = compare(tmp_path / "0" / "kernels.csv", tmp_path / "1" / "kernels.csv", min_effect=1.0).table["notes"]
+    assert len(notes) == len(zero)
+    assert all(f"protocol seed=0 -> seed=1; n_edges {before} -> {after}" in n for n in notes)
+    older = tmp_path / "older.csv"  # as profiles wrote it before
+    zero.assign(dataset=f"random-n100-e{before}-f8").drop(columns="protocol").to_csv(older, index=False)
+    same = compare(older, tmp_path / "0" / "kernels.csv", min_effect=1.0).table
+    assert set(same["status"]) == {"both"} and set(same["dataset"]) == {"random-n100-e500-f8"}
+    assert not any("n_edges" in n for n in same["notes"])
+    with pytest.warns(UserWarning, match=re.escape(f"kernel profiles of other graphs (random-n100-e{before}-f8 vs "
+                                                   "random-n100-e500-f8)? A profile written before")):
+        other = compare(older, tmp_path / "1" / "kernels.csv", min_effect=1.0).table
+    assert other["status"].value_counts().to_dict() == {"only in A": len(zero), "only in B": len(zero)}
 
 
 def test_a_size_in_exponent_notation_is_read_whole() -> None:

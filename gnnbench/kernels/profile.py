@@ -96,7 +96,13 @@ def notes(records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class GraphSize:
-    """A synthetic graph: ``n_edges`` uniformly random directed edges over ``n_nodes``, ``features`` floats."""
+    """A synthetic graph: ``n_edges`` uniformly random directed edges over ``n_nodes``, ``features`` floats.
+
+    The ``label`` of the size asked for names a profile's rows (``random-n2000-e20000-f64``), not that of the
+    distinct edges drawn (:attr:`Graph.size`), which vary with the seed: the rows of two seeds pair in ``compare``,
+    which notes the seed and the edges. Profiles written before named them by the distinct edges
+    (``random-n2000-e19951-f64``) and do not keep the size asked for (:func:`gnnbench.leaderboard.read.graphs_paired`).
+    """
 
     n_nodes: int
     n_edges: int
@@ -138,7 +144,8 @@ DEFAULT_SIZES = {
 class Graph:
     """A synthetic graph in every form the backends read, built once per size."""
 
-    size: GraphSize
+    size: GraphSize  # the edges drawn, distinct
+    asked: GraphSize  # as --sizes gave it, which names the rows
     edge_index: Tensor
     adj_t: Tensor
     gcn_index: Tensor
@@ -153,7 +160,7 @@ class Graph:
         edge_index = coalesce(torch.randint(0, size.n_nodes, (2, size.n_edges), generator=g, device=device),
                               num_nodes=size.n_nodes)
         gcn_index, gcn_weight = gcn_norm(edge_index, None, size.n_nodes, add_self_loops=True)
-        return cls(GraphSize(size.n_nodes, edge_index.size(1), size.features), edge_index,
+        return cls(GraphSize(size.n_nodes, edge_index.size(1), size.features), size, edge_index,
                    graph_input("csr", edge_index, size.n_nodes), gcn_index, gcn_weight,
                    graph_input("csr", gcn_index, size.n_nodes, gcn_weight))
 
@@ -238,12 +245,8 @@ def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str]
     env, protocol = environment(device), {"seed": seed, "warmup": warmup, "repeats": repeats}
     copy_gbps = copy_bandwidth(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
     records: list[dict[str, Any]] = []
-    built: dict[str, GraphSize] = {}
     for size in sizes:  # one graph alive at a time: the last one goes before the next is built
         graph = _fitting(functools.partial(Graph.random, size, device, seed), f"the graph {size} does", device)
-        if (earlier := built.setdefault(graph.size.label, size)) != size:  # rows of one name, told apart by none
-            raise GnnbenchError(f"--sizes: {size} gives the graph {earlier} gave, {graph.size.label} (random edges "
-                                "drawn twice count once); expected sizes whose graphs differ")
         bench = _fitting(functools.partial(_Bench, graph, device, warmup, repeats), f"the features of {size} do",
                          device)
         records += bench.run(ops, backends, copy_gbps, env, protocol, on_row)
@@ -288,7 +291,7 @@ class _Bench:
                 for name in [*runnable, *(["auto"] if "auto" in backends else [])]:
                     values, peak_mb, failure = measured.get(name, ([], float("nan"), undecided[:1]))
                     moved = bytes_moved(self.graph.size, self.graph.entries(op), op, self.x.element_size())
-                    record = _record(self.graph.size, op, name, rows.get(name, name), pass_, values, peak_mb,
+                    record = _record(self.graph, op, name, rows.get(name, name), pass_, values, peak_mb,
                                      copy_gbps, moved, env, failure, reason if name == "auto" else "")
                     if name == "auto" and decision is not None and decision.timings_ms:  # what decided it
                         record["timings_ms"] = decision.to_record()["timings_ms"]
@@ -352,7 +355,7 @@ class _Bench:
                                 self.warmup, self.repeats)
 
 
-def _record(size: GraphSize, op: str, backend: str, chosen: str, pass_: str, values: list[float], peak_mb: float,
+def _record(graph: Graph, op: str, backend: str, chosen: str, pass_: str, values: list[float], peak_mb: float,
             copy_gbps: float, bytes_per_pass: int, env: dict[str, Any], failure: list[str],
             reason: str) -> dict[str, Any]:
     moved = (2 if pass_ == "forward+backward" else 1) * bytes_per_pass
@@ -360,9 +363,10 @@ def _record(size: GraphSize, op: str, backend: str, chosen: str, pass_: str, val
     gbps = moved / (ms * 1e-3) / 1e9 if values else float("nan")
     mean = statistics.fmean(values) if values else float("nan")
     std = statistics.stdev(values) if len(values) > 1 else float("nan")
+    size = graph.size  # the distinct edges drawn: n_edges; the row is named by the size asked for
     return {
         "status": "ok" if values else "failed", "suite": "profile_kernels", "task": f"kernel_{op}_{pass_}",
-        "dataset": size.label, "model": backend, "config": "default", "scenario": "none", "metric": "ms",
+        "dataset": graph.asked.label, "model": backend, "config": "default", "scenario": "none", "metric": "ms",
         "direction": "min", "mean": mean, "std": std, "n": len(values), "values": values,
         "peak_mem_mb": peak_mb, "kernel": chosen, "op": op, "backend": backend, "pass": pass_,
         "chosen": chosen, "n_nodes": size.n_nodes, "n_edges": size.n_edges, "features": size.features, "ms": ms,

@@ -34,7 +34,8 @@ differences are all zero, so its interval is [0, 0] and its verdict ``same``.
 Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, NaN seeds, a grown
 or shrunk grid (``configs_tried``), failed runs, a model of another size (``params``), hyperparameters
 that changed under the same configuration label (``hparams`` column), a changed protocol (task options and
-budget, a profile's seed, warm-up and repeats: ``protocol`` column), and changed environments (device,
+budget, a profile's seed, warm-up and repeats: ``protocol`` column), a kernel profile's distinct edges
+(``n_edges``: another seed's graph of the size the row names), and changed environments (device,
 library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV written before that
 column existed), and what ``epoch_load_s`` averages (``epoch_load_over``: every epoch in CSVs written before the
 column, the epochs after the first since; ``--on epoch_load_s`` leaves a row whose sides differ in it undefined)
@@ -57,7 +58,16 @@ import pandas as pd
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import close
 from gnnbench.leaderboard.labels import distinct_plugin_files, label_items, natural_groups, natural_key, natural_order
-from gnnbench.leaderboard.read import COSTS, KEYS, leaderboard_csv, mean_tolerance, read_leaderboard, written_decimals
+from gnnbench.leaderboard.read import (
+    COSTS,
+    GRAPH,
+    KEYS,
+    graphs_paired,
+    leaderboard_csv,
+    mean_tolerance,
+    read_leaderboard,
+    written_decimals,
+)
 from gnnbench.leaderboard.significance import difference_test, holm
 from gnnbench.leaderboard.write import csv_float
 from gnnbench.settings import described, differing, flatten, seed_ranges, shown
@@ -158,7 +168,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
         raise GnnbenchError(f"--min-effect must be a finite number >= 0, got {min_effect}")
     a, b = leaderboard_csv(a), leaderboard_csv(b)
     keys = [k for k in KEYS if k != "config"] if ignore_config else KEYS
-    left, right = read_leaderboard(a, column, keys), read_leaderboard(b, column, keys)
+    left, right = graphs_paired(read_leaderboard(a, column, keys), read_leaderboard(b, column, keys))
     joined = left.merge(right, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True)
     joined = joined.sort_values(keys, key=natural_order, kind="stable")  # HeteroEdgeCount-2 before -10, as on the pages
     rows = []
@@ -210,9 +220,14 @@ def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]]
     loose = [k for k in keys if k != "config"]  # a row whose selected configuration moved still matches
     a_rows, b_rows = (set(frame[loose].itertuples(index=False, name=None)) for _, frame in sides)
     if a_rows and b_rows and not a_rows & b_rows:
-        (a, _), (b, _) = sides
-        warnings.warn(f"no row of {a} matches one of {b} on ({', '.join(loose)}): different kinds of results?",
-                      stacklevel=3)
+        (a, left), (b, right) = sides
+        why = "different kinds of results?"
+        if all(set(GRAPH) <= set(frame.columns) for frame in (left, right)):  # two kernel profiles
+            graphs = [", ".join(sorted(set(frame["dataset"]), key=natural_key)) for frame in (left, right)]
+            why = (f"kernel profiles of other graphs ({graphs[0]} vs {graphs[1]})? A profile written before rows "
+                   "were named by the size asked for names each graph by its distinct edges, which another seed "
+                   "draws otherwise")
+        warnings.warn(f"no row of {a} matches one of {b} on ({', '.join(loose)}): {why}", stacklevel=3)
     both = table["status"] == "both"
     changed = table["improvement"].fillna(0) != 0
     finite = np.isfinite(table["improvement"].fillna(0))  # an infinite change is beyond any minimum effect
@@ -307,12 +322,14 @@ def _verdict(improvement: float, p: float, interval: tuple[float, float], tested
 COUNTS = ("failed", "configs_failed", "configs_tried")
 #: What a row's runs were made with: ``params`` (the same hyperparameters building another model: a library change),
 #: ``device``, ``kernel``, ``heap`` (the heap setting, which moves CPU epoch times), ``hparams`` (same config label,
-#: other values), ``protocol``, ``versions``, ``sources`` (the sha256 prefixes of the plugin files, and of a plugin
-#: dataset's data, the runs used), ``epoch_load_over`` (what ``epoch_load_s`` averages: a row compared on it is
-#: undefined where it differs). Noted where they differ, and as ``device unknown in A`` where one side lacks the
-#: column or the cell, as a change could hide there; not where both lack it (a profile's ``params``), nor on a side
-#: whose every run failed (``n`` 0: nothing ran on a device, no model was built, no configuration selected).
-SETTINGS = ("params", "device", "kernel", "heap", "hparams", "protocol", "versions", "sources", "epoch_load_over")
+#: other values), ``protocol``, ``n_edges`` (a kernel profile's distinct edges: another seed draws another graph of
+#: the size asked for, which names the row), ``versions``, ``sources`` (the sha256 prefixes of the plugin files, and
+#: of a plugin dataset's data, the runs used), ``epoch_load_over`` (what ``epoch_load_s`` averages: a row compared
+#: on it is undefined where it differs). Noted where they differ, and as ``device unknown in A`` where one side lacks
+#: the column or the cell, as a change could hide there; not where both lack it (a profile's ``params``), nor on a
+#: side whose every run failed (``n`` 0: nothing ran on a device, no model was built, no configuration selected).
+SETTINGS = ("params", "device", "kernel", "heap", "hparams", "protocol", "n_edges", "versions", "sources",
+            "epoch_load_over")
 
 
 def _changes(r: dict) -> list[str]:

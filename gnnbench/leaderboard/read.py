@@ -23,14 +23,17 @@ from gnnbench.units import AS_RECORDED, UNITS, unit_by_name
 KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
 #: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, failed runs, the
-#: grid's size, the model's size, environment, hyperparameters, protocol, plugin sources, what epoch_load_s averages.
+#: grid's size, the model's size, environment, hyperparameters, protocol, a kernel profile's distinct edges, plugin
+#: sources, what epoch_load_s averages.
 OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "params", "device", "kernel", "heap",
-            "versions", "hparams", "protocol", "sources", "epoch_load_over"]
+            "versions", "hparams", "protocol", "n_edges", "sources", "epoch_load_over"]
 #: The headline figures ``gnnbench profile`` rows name in ``metric``, each a column of their CSV: a kernel's
 #: median ``ms`` (``kernels.csv``), a gather's ``gbps`` (``loading.csv``).
 HEADLINES = ("ms", "gbps")
 #: Cost columns that can be compared instead of the test metric (lower is better; no per-seed values).
 COSTS = ("epoch_time_s", "peak_mem_mb", "epoch_load_s")
+#: The columns of a kernel profile (``kernels.csv``) that say which graph a row measured: its distinct edges.
+GRAPH = ["n_nodes", "n_edges", "features"]
 
 
 def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -> pd.DataFrame:
@@ -116,6 +119,29 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     for name in ("hparams", "protocol"):
         out[name] = [_json_object(text, path, line, name) for line, text in zip(out.index, out[name], strict=True)]
     return out.reset_index(drop=True)
+
+
+def graphs_paired(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leaderboards ``a`` and ``b`` read, where both are kernel profiles with each graph that a profile written
+    before rows were named by the size asked for (:class:`~gnnbench.kernels.profile.GraphSize`) names by its
+    distinct edges (``random-n2000-e19951-f64`` for ``2000:20000:64``) renamed as the other side names the one
+    graph of its nodes, distinct edges and features that this side lacks: the same size drawn with the same seed,
+    whose rows paired so before. Those records do not keep the size asked for, so the rows of another seed's
+    graph stay unpaired (only in A, only in B), as they were."""
+    if not all(set(GRAPH) <= set(side.columns) for side in (a, b)):
+        return a, b
+    graphs = [dict(zip(side["dataset"], side[GRAPH].itertuples(index=False, name=None), strict=True))
+              for side in (a, b)]  # label -> (nodes, distinct edges, features)
+    renamed = []
+    for side, own, other in ((a, *graphs), (b, *graphs[::-1])):
+        unpaired: dict[tuple[str, ...], list[str]] = {}
+        for label, graph in other.items():
+            if label not in own:
+                unpaired.setdefault(graph, []).append(label)
+        older = {label: unpaired[graph][0] for label, graph in own.items() if label not in other
+                 and label == "random-n{}-e{}-f{}".format(*graph) and len(unpaired.get(graph, ())) == 1}
+        renamed.append(side.assign(dataset=side["dataset"].replace(older)))
+    return renamed[0], renamed[1]
 
 
 def _line_numbers(path: Path, rows: int) -> list[int]:
