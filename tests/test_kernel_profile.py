@@ -351,6 +351,31 @@ def test_a_profile_s_seed_draws_its_graphs(tmp_path, monkeypatch, capsys) -> Non
     assert "--seed: expected a whole number from 0 to 2**64 - 1, got -1" in capsys.readouterr().err
 
 
+def test_a_profile_s_seed_draws_its_features_and_weights_too(monkeypatch) -> None:
+    """Every input a timed call reads, x and the weights of the backward's sum (auto's timing included), comes from
+    the profile's seed, not from the global random state, which the same seed then leaves free to differ."""
+    inputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+    original = kp.step_fn
+
+    def spy(fn, x, weight):
+        inputs.append((x.detach().clone(), None if weight is None else weight.clone()))
+        return original(fn, x, weight)
+
+    monkeypatch.setattr(kp, "step_fn", spy)
+    drawn = []
+    for global_seed, seed in ((1, 3), (2, 3), (1, 4)):
+        torch.manual_seed(global_seed)
+        inputs.clear()
+        kp.profile([kp.GraphSize(50, 200, 4)], CPU, ops=("sum",), backends=("scatter", "auto"), warmup=0, repeats=1,
+                   seed=seed)
+        drawn.append(list(inputs))
+    again, other = drawn[1], drawn[2]
+    assert len(drawn[0]) == len(again) > 2 and any(weight is not None for _, weight in again)
+    for (x, weight), (x_again, weight_again) in zip(drawn[0], again, strict=True):
+        assert torch.equal(x, x_again) and (weight is weight_again is None or torch.equal(weight, weight_again))
+    assert not torch.equal(drawn[0][0][0], other[0][0])
+
+
 @pytest.mark.parametrize("size", ["10x20", "1000:5000.9:16", "1:2:3:4"])
 def test_bad_size_is_a_clear_error(capsys, size) -> None:
     assert main(["profile", "kernels", "--device", "cpu", "--sizes", size]) == 2

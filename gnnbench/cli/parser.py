@@ -100,7 +100,7 @@ def build_parser(doc: str) -> argparse.ArgumentParser:
         kind.add_argument("--warmup", type=int, default=2, help="untimed repetitions first (default 2)")
         kind.add_argument("--repeats", type=int, default=5, help="timed repetitions; the median is reported "
                           "(default 5)")
-        drawn = "graphs" if what == "kernels" else "tables and batches"
+        drawn = "graphs, their features and the backward's weights" if what == "kernels" else "tables and batches"
         kind.add_argument("--seed", type=int, default=0, help=f"seed of the random {drawn} (default 0); each record "
                           "keeps it with --warmup and --repeats in its protocol")
         kind.add_argument("--out", type=Path, default=Path("results/profile"), help=f"folder for {what}.jsonl/.csv/"

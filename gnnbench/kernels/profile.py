@@ -6,7 +6,8 @@ Ops (``y`` has a row per node, ``x`` per node, one term per edge :math:`j \to i`
 * ``gcn``: :math:`y = \hat D^{-1/2}(A + I)\hat D^{-1/2} x`, the normalisation computed once, as a cached layer does.
 
 Each op runs ``forward`` (with autograd recording, as in training) and ``forward+backward`` (the gradient
-with respect to ``x`` of a weighted sum of ``y``). Timing: CUDA events on a GPU, the wall clock on the CPU
+with respect to ``x`` of a weighted sum of ``y``). The graph, ``x`` and the weights are drawn from the profile's
+seed, so a seed given again gives every input again. Timing: CUDA events on a GPU, the wall clock on the CPU
 (:mod:`gnnbench.kernels.timing`); the backends of an (op, pass) take turns, warm-up rounds first, each turn an
 untimed call and a timed one (:meth:`_Bench.measure`), and the median of a backend's timed calls is its ``ms``.
 Peak memory is measured on a call of its own, after a first call has built what a backend keeps per graph.
@@ -247,8 +248,8 @@ def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str]
     records: list[dict[str, Any]] = []
     for size in sizes:  # one graph alive at a time: the last one goes before the next is built
         graph = _fitting(functools.partial(Graph.random, size, device, seed), f"the graph {size} does", device)
-        bench = _fitting(functools.partial(_Bench, graph, device, warmup, repeats), f"the features of {size} do",
-                         device)
+        bench = _fitting(functools.partial(_Bench, graph, device, warmup, repeats, seed),
+                         f"the features of {size} do", device)
         records += bench.run(ops, backends, copy_gbps, env, protocol, on_row)
     return records
 
@@ -264,11 +265,15 @@ def _fitting(build: Callable[[], T], what: str, device: torch.device) -> T:
 
 
 class _Bench:
-    """One graph and its input features, timed op by op."""
+    """One graph, its input features ``x`` and the weights of the backward's sum, timed op by op; ``x`` and the
+    weights are drawn from ``seed``, not the global random state, so a profile's seed fixes every input."""
 
-    def __init__(self, graph: Graph, device: torch.device, warmup: int, repeats: int) -> None:
+    def __init__(self, graph: Graph, device: torch.device, warmup: int, repeats: int, seed: int) -> None:
         self.graph, self.device, self.warmup, self.repeats = graph, device, warmup, repeats
-        self.x = torch.randn(graph.size.n_nodes, graph.size.features, device=device, requires_grad=True)
+        generator = torch.Generator(device=device).manual_seed(seed)
+        shape = (graph.size.n_nodes, graph.size.features)
+        self.x = torch.randn(shape, generator=generator, device=device, requires_grad=True)
+        self.weight = torch.randn(shape, generator=generator, device=device)
 
     def run(self, ops: Sequence[str], backends: Sequence[str], copy_gbps: float, env: dict[str, Any],
             protocol: dict[str, int], on_row: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
@@ -315,7 +320,7 @@ class _Bench:
         as in a loop of that op, not as another backend's did (a scatter's per-edge messages evict a CSR
         matmul's inputs, and of two equal rows timed back to back the later one measured faster).
         A row running out of memory is failed and leaves the turns."""
-        weight = torch.randn_like(self.x) if pass_ == "forward+backward" else None
+        weight = self.weight if pass_ == "forward+backward" else None
         steps = {name: step_fn(op_fn(op, backend, self.graph), self.x, weight) for name, backend in rows.items()}
         failures: dict[str, list[str]] = {name: [] for name in steps}
         for name, step in steps.items():
@@ -350,8 +355,7 @@ class _Bench:
     def median_ms(self, op: str, backend: str) -> float:
         """``forward+backward``, as ``auto`` measures it (one backend after another, as a run does); a backend
         running out of memory is infinitely slow."""
-        weight = torch.randn_like(self.x)
-        return median_ms_or_inf(step_fn(op_fn(op, backend, self.graph), self.x, weight), self.device,
+        return median_ms_or_inf(step_fn(op_fn(op, backend, self.graph), self.x, self.weight), self.device,
                                 self.warmup, self.repeats)
 
 
