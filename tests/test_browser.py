@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_leaderboard import rec
@@ -79,15 +80,20 @@ def test_screenshot_shows_the_page(page, tmp_path):
     assert inked > 0.01 * 1280 * 2400  # text, table rules and coloured bars: far from a blank page
 
 
-@pytest.mark.skipif(BROWSER is None, reason="no chromium binary (apt-get install chromium)")
-def test_table_and_plots_render_and_a_header_click_sorts(page, tmp_path):
-    probed = tmp_path / "probe.html"
-    probed.write_text(page.read_text().replace("</body>", PROBE + "\n</body>"))
-    result = chromium("--dump-dom", probed.as_uri())
+def probed(page: Path, script: str, tmp_path: Path) -> Any:
+    """What ``script``, run in ``page`` by headless Chromium, wrote as JSON into its ``#probe`` element."""
+    copy = tmp_path / "probe.html"
+    copy.write_text(page.read_text().replace("</body>", script + "\n</body>"))
+    result = chromium("--dump-dom", copy.as_uri())
     parser = Probe()
     parser.feed(result.stdout)
     assert parser.text, result.stderr[-2000:]
-    seen = json.loads(parser.text)
+    return json.loads(parser.text)
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no chromium binary (apt-get install chromium)")
+def test_table_and_plots_render_and_a_header_click_sorts(page, tmp_path):
+    seen = probed(page, PROBE, tmp_path)
     assert seen["rows"] == 6 and seen["tableHeight"] > 100
     assert len(seen["svgs"]) == 2 and all(w > 300 and h > 150 for w, h in seen["svgs"])
     assert all(shapes > 10 for shapes in seen["svgShapes"])  # bars, error bars, axes were drawn
@@ -119,10 +125,4 @@ out.id = "probe";
 out.textContent = JSON.stringify(shown);
 document.body.appendChild(out);
 </script>"""
-    probed = tmp_path / "probe.html"
-    probed.write_text(page.read_text().replace("</body>", probe + "\n</body>"))
-    result = chromium("--dump-dom", probed.as_uri())
-    parser = Probe()
-    parser.feed(result.stdout)
-    assert parser.text, result.stderr[-2000:]
-    assert json.loads(parser.text) == [natural, natural, natural[::-1]]
+    assert probed(page, probe, tmp_path) == [natural, natural, natural[::-1]]
