@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from gnnbench.errors import GnnbenchError, did_you_mean, raised
+from gnnbench.natural import natural_key
 
 T = TypeVar("T")
 
@@ -147,8 +148,10 @@ class Registry(Generic[T]):
             raise RegistryError(f"unknown {self.kind} '{name}'{hint}") from None
 
     def names(self) -> list[str]:
+        """The registered names in :func:`~gnnbench.natural.natural_key` order (HeteroEdgeCount-2 before -10), as the
+        leaderboards list them: what ``gnnbench list`` and the error messages naming them show."""
         self._discover()
-        return sorted(self._entries)
+        return sorted(self._entries, key=natural_key)
 
     def entries(self) -> list[Entry[T]]:
         return [self._entries[n] for n in self.names()]

@@ -607,6 +607,13 @@ def test_list_piped_is_one_tab_separated_row_per_entry(capsys):
     assert rows["node_classification"][1] == "accuracy (max)" and "split=public" in rows["node_classification"][3]
 
 
+def test_list_orders_numbered_names_by_their_numbers(capsys):
+    """HeteroEdgeCount-2 before HeteroEdgeCount-10, as the leaderboards list them (a plain string sort put 10 first)."""
+    assert main(["list", "datasets", "--task", "graph_regression"]) == 0
+    names = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [n for n in names if n.startswith("HeteroEdgeCount-")] == [f"HeteroEdgeCount-{c}" for c in (2, 4, 6, 8, 10)]
+
+
 def test_list_in_a_terminal_is_a_table_with_unbroken_names(capsys, monkeypatch):
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert main(["list", "tasks"]) == 0

@@ -14,8 +14,8 @@ import pytest
 
 from gnnbench import leaderboard
 from gnnbench.leaderboard.aggregate import COLUMNS, grid_frame, leaderboard_frame, runs_frame, tied
-from gnnbench.leaderboard.labels import natural_key
 from gnnbench.leaderboard.write import format_metric, to_markdown
+from gnnbench.natural import natural_key
 
 _counter = iter(range(10**6))
 

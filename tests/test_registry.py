@@ -70,6 +70,18 @@ def test_unknown_name_suggests_the_closest():
         reg.get("transformer")
 
 
+def test_names_are_listed_with_their_numbers_compared_as_numbers():
+    """As the leaderboards list them: a plain string sort put ``w-10`` before ``w-2``, in ``gnnbench list`` and in
+    the names an unknown one is told."""
+    reg = fresh()
+    for name in ("w-10", "w-2", "Cora", "w-4"):
+        reg.register(name)(object)
+    assert reg.names() == list(reg) == ["Cora", "w-2", "w-4", "w-10"]
+    assert [e.name for e in reg.entries()] == reg.names()
+    with pytest.raises(RegistryError, match=r"; known widgets: Cora, w-2, w-4, w-10$"):
+        reg.get("transformer")
+
+
 def test_builtin_baselines_are_registered_with_paper_defaults():
     assert {"gcn", "gat", "sage", "gin", "mlp"} <= set(list_models("node_classification"))
     task = TASKS.get("node_classification").obj

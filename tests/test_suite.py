@@ -572,6 +572,9 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "experiments[0].datasets[0]", "unknown dataset 'Coraa'; did you mean 'Cora'?"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [PubMed], models: [gcn]}]\n",
      "experiments[0].datasets[0]", "unknown dataset 'PubMed' (datasets for task 'node_classification': "),
+    ("name: s\nexperiments: [{task: graph_regression, datasets: [HeteroEdgeCount-3], models: [gin_pool]}]\n",
+     "experiments[0].datasets[0]", "HeteroEdgeCount-2, HeteroEdgeCount-4, HeteroEdgeCount-6, HeteroEdgeCount-8, "
+     "HeteroEdgeCount-10)"),  # the task's datasets in natural order, as `gnnbench list` shows them
     ("name: s\nexperiments: [{task: node_clasification, datasets: [Cora], models: [gcn]}]\n",
      "experiments[0].task", "did you mean 'node_classification'?"),
     ("name: s\nexperiments: [{task: {name: node_classification, split: randm}, datasets: [Cora], models: [gcn]}]\n",

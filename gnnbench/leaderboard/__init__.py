@@ -17,11 +17,12 @@ from gnnbench.harness.spec import SMOKE_SUFFIX
 from gnnbench.harness.store import RUNS_FILE, RunStore
 from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
-from gnnbench.leaderboard.labels import natural_key, row_key
+from gnnbench.leaderboard.labels import row_key
 from gnnbench.leaderboard.ranks import rank_markdown
 from gnnbench.leaderboard.sat import sat_frame, sat_markdown
 from gnnbench.leaderboard.search import search_frame, search_markdown
 from gnnbench.leaderboard.write import to_csv, to_markdown, warning_lines, write_text
+from gnnbench.natural import natural_key
 
 #: every file :func:`build` may write
 OUTPUTS = ("leaderboard.csv", "grid.csv", "depth.csv", "search.csv", "sat.csv", "leaderboard.md", "leaderboard.html")

@@ -57,7 +57,7 @@ import pandas as pd
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.leaderboard.aggregate import close
-from gnnbench.leaderboard.labels import distinct_plugin_files, label_items, natural_groups, natural_key, natural_order
+from gnnbench.leaderboard.labels import distinct_plugin_files, label_items, natural_groups, natural_order
 from gnnbench.leaderboard.read import (
     COSTS,
     GRAPH,
@@ -70,6 +70,7 @@ from gnnbench.leaderboard.read import (
 )
 from gnnbench.leaderboard.significance import difference_test, holm
 from gnnbench.leaderboard.write import csv_float
+from gnnbench.natural import natural_key
 from gnnbench.settings import described, differing, flatten, seed_ranges, shown
 from gnnbench.units import FRACTION, shown_unit
 

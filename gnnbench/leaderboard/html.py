@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 
 from gnnbench.leaderboard import plots
-from gnnbench.leaderboard.labels import NUMBER, natural_groups
+from gnnbench.leaderboard.labels import natural_groups
 from gnnbench.leaderboard.ranks import rank_summaries
 from gnnbench.leaderboard.write import environment_lines, failed_runs, format_metric, format_n, format_rank
+from gnnbench.natural import NUMBER
 
 #: Files beside leaderboard.csv that the page already shows in its own way.
 OWN_FILES = {"leaderboard.csv", "grid.csv", "depth.csv"}

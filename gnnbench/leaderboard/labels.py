@@ -1,13 +1,11 @@
 """How a record's parts read in leaderboard cells and warnings: its row, kernel, scenario, environment, plugin
-sources and settings as text, and the order the tables list them in (:func:`natural_key`).
+sources and settings as text, and the order the tables list them in (:func:`natural_groups`).
 :mod:`gnnbench.leaderboard.aggregate` groups and ranks by these labels; compare and the pages read them back
 (:func:`label_items`)."""
 
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,6 +13,7 @@ import pandas as pd
 from pandas.api.typing import DataFrameGroupBy
 
 from gnnbench.harness.store import recorded_sources
+from gnnbench.natural import natural_key
 from gnnbench.settings import differing, flatten, shown
 
 #: The key of a plugin dataset's data digest in a row's ``sources``, beside its files' (``model``, ``dataset``, ...).
@@ -123,34 +122,6 @@ def setting_differences(settings: Iterable[tuple[str, str]]) -> str:
     flat = [flatten({**json.loads(protocol), "hparams": json.loads(hparams)}) for protocol, hparams in settings]
     values = {k: sorted({shown(f, k) for f in flat}, key=natural_key) for k in differing(flat)}
     return "; ".join(f"{k} {' vs '.join(v)}" for k, v in values.items())
-
-
-#: a run of digits as a number, decimals and a Python float's exponent included (0.05, 1e-05)
-NUMBER = re.compile(r"(\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
-
-
-def natural_key(text: str) -> tuple:
-    """The order people expect of names and values: numbers in them compared as numbers (HeteroEdgeCount-2 before
-    HeteroEdgeCount-10, K=4 before K=16, lr=1e-05 before lr=0.0001), the rest as text; a value that is a finite
-    number (-1) as one (``nan`` and ``inf`` are text, as in the HTML page's sort: a NaN key would make the order
-    depend on the input's). A minus inside a name is a separator (HeteroEdgeCount-10), so ``K=-2`` sorts as
-    ``K=2``. A plain string sort puts 10 before 2. The text itself breaks ties (2 and 2.0)."""
-    number = _finite(text)
-    if number is not None:
-        parts = ["", number, ""]
-    else:
-        parts = NUMBER.split(text)
-        parts[1::2] = map(float, parts[1::2])
-    return tuple(parts), text
-
-
-def _finite(text: str) -> float | None:
-    """``text`` as a finite number, else None."""
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def natural_order(column: pd.Series) -> pd.Series:

@@ -18,7 +18,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import ScalarFormatter
 
 from gnnbench import units
-from gnnbench.leaderboard.labels import natural_groups, natural_key, natural_order
+from gnnbench.leaderboard.labels import natural_groups, natural_order
+from gnnbench.natural import natural_key
 
 STYLE = {"svg.hashsalt": "gnnbench", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
          "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "font.family": "sans-serif"}

@@ -23,7 +23,8 @@ from scipy import stats
 
 from gnnbench import markdown
 from gnnbench.leaderboard.aggregate import tied
-from gnnbench.leaderboard.labels import natural_groups, natural_key
+from gnnbench.leaderboard.labels import natural_groups
+from gnnbench.natural import natural_key
 
 GROUP = ["task", "scenario", "metric"]
 

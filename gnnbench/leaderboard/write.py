@@ -13,7 +13,8 @@ import pandas as pd
 
 from gnnbench import markdown, units
 from gnnbench.files import replaced
-from gnnbench.leaderboard.labels import heap_label, natural_groups, natural_key, scenario_label
+from gnnbench.leaderboard.labels import heap_label, natural_groups, scenario_label
+from gnnbench.natural import natural_key
 
 FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s": 6, "peak_mem_mb": 2,
                 "mean_conflicts": 3, "median_solve_s": 6, "mean_solve_s": 6, "inference_s": 6, "mean_total_s": 6,
