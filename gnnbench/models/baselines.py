@@ -14,10 +14,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch_geometric.data import Data
 from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv, SGConv
 
 from gnnbench.kernels import CONCRETE
 from gnnbench.registry import register_model
+from gnnbench.tasks.base import Budget, FitResult, RunContext
+from gnnbench.tasks.node import NodeClassification
 
 NODE = ("node_classification", "inductive_node_classification", "inductive_node_regression")
 NODE_LINK = (*NODE, "link_prediction")  # the link task decodes pairs by the embeddings' dot product
@@ -153,15 +156,26 @@ class SGC(LayerStack):
     r"""Simplified graph convolution: :math:`\mathrm{softmax}(\hat{A}^K X W)`, one linear map after ``K``
     parameter-free propagation steps (:math:`\hat A` as in GCN).
 
-    :math:`\hat A^K X` is computed once and cached (``SGConv(cached=True)``: transductive use only). The
-    official code's defaults: ``K=2``, no dropout, Adam with lr 0.2 and weight decay 5e-6 (the paper also tunes
-    the weight decay per dataset on validation). Its training differs: the official code trains 100 epochs and
-    reports the last; here the suite's stopping rule (best validation epoch, its patience) applies, as to every
-    model.
+    :math:`\hat A^K X` is computed once and cached (``SGConv(cached=True)``: transductive use only), before the
+    training loop (:meth:`fit`), as DGMLP's and SIGN's propagation is. The official code's defaults: ``K=2``, no
+    dropout, Adam with lr 0.2 and weight decay 5e-6 (the paper also tunes the weight decay per dataset on
+    validation). Its training differs: the official code trains 100 epochs and reports the last; here the suite's
+    stopping rule (best validation epoch, its patience) applies, as to every model.
     """
 
     def __init__(self, in_channels: int, out_channels: int, K: int = 2) -> None:
         super().__init__([SGConv(in_channels, out_channels, K=K, cached=True)], 0.0, F.relu)
+
+    def fit(self, task: NodeClassification, data: Data, hparams: dict[str, Any], budget: Budget,
+            ctx: RunContext) -> FitResult:
+        """The protocol hook: one forward pass fills the cache, then the task's own training loop. Filled by the
+        first training step instead, the K propagations (0.2 s against 4 ms per step on Cora at K = 2) were
+        timed as part of epoch 0, inflating the recorded mean epoch time (by several times at K = 32)."""
+        training = self.training
+        with torch.no_grad():
+            self.eval()(data.x, data.edge_index)  # eval: no dropout drawn, so the training draws stay as they were
+        self.train(training)
+        return task.fit(self, data, hparams, budget, ctx)
 
 
 @register_model("mlp", paper="graph-agnostic baseline", tasks=NODE, defaults={"lr": 0.01, "weight_decay": 5e-4},
