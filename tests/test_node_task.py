@@ -309,6 +309,15 @@ def test_epoch_time_is_the_training_step_alone_not_the_validation(monkeypatch):
     assert fit.epoch_time_s == pytest.approx(0.001)
 
 
+def test_a_record_keeps_the_first_epoch_s_time_beside_the_mean():
+    """The first epoch's one-off costs stay visible: the mean over every epoch and the first apart (none where
+    nothing was trained)."""
+    model = nn.Linear(1, 1)
+    record = FitResult(best_epoch=2, epochs_run=3, epoch_times_s=[0.5, 0.1, 0.3]).record(model)
+    assert record["epoch_time_s"] == pytest.approx(0.3) and record["first_epoch_time_s"] == 0.5
+    assert "first_epoch_time_s" not in FitResult(best_epoch=-1, epochs_run=0).record(model)
+
+
 def test_patience_starts_counting_when_the_warm_up_ends():
     model = nn.Linear(1, 1)
     stop = EarlyStopping("max", patience=3, warmup=10)

@@ -154,9 +154,12 @@ class FitResult:
         return sum(self.epoch_times_s) / max(len(self.epoch_times_s), 1)
 
     def record(self, model: torch.nn.Module) -> dict[str, Any]:
-        """The record fields every task writes about training: selected epoch, history, time, parameters."""
+        """The record fields every task writes about training: selected epoch, history, time, parameters. The
+        first epoch's time is kept beside the mean: it pays one-off costs (first touch of fresh buffers, the
+        optimiser's state) that a later epoch does not, and the mean of a short run carries them."""
+        first = {"first_epoch_time_s": self.epoch_times_s[0]} if self.epoch_times_s else {}
         return {"best_epoch": self.best_epoch, "epochs_run": self.epochs_run, "history": self.history,
-                "epoch_time_s": self.epoch_time_s, "params": sum(p.numel() for p in model.parameters())}
+                "epoch_time_s": self.epoch_time_s, **first, "params": sum(p.numel() for p in model.parameters())}
 
 
 class EarlyStopping:
