@@ -106,8 +106,9 @@ def check_entry(entry: Entry, task_cls: type) -> None:
     of the declared types: they are hashed into run ids, so a misspelt key must not be ignored silently, nor a
     mistyped value fail every run; ``added_hparams`` names constructor arguments with an off value. Training keys
     depend on the task, so this runs when a suite resolves. The constructor takes every argument the task fills
-    from the data (``model_args``), it has each method the task calls and each takes the task's arguments
-    (``model_call``), and the model is a class of the task's ``model_base``."""
+    from the data (``model_args``), each method the task calls that the class defines takes the task's arguments
+    (``model_call``; a missing one is found once the model is built, :meth:`Task.check_call`), and the model is a
+    class of the task's ``model_base``."""
     from gnnbench.tasks.base import call_problem  # the tasks import this module
 
     base = task_cls.model_base

@@ -216,8 +216,8 @@ class RunStore:
         if not (isinstance(noted, dict) and isinstance(noted.get("suite"), str) and isinstance(noted.get("file"), str)
                 and isinstance(noted.get("run_ids"), list) and all(isinstance(i, str) for i in noted["run_ids"])
                 and isinstance(noted.get("results", ""), str)):
-            raise GnnbenchError(f"{path}: not the JSON gnnbench writes (suite, file, run_ids); delete it (the next "
-                                "run writes it again)")
+            raise GnnbenchError(f"{path}: not the JSON gnnbench writes (suite, file, run_ids, results); delete it "
+                                "(the next run writes it again)")
         return noted
 
     def busy(self) -> bool:

@@ -290,11 +290,10 @@ class _Expander:
             specs.extend((spec, model_key) for spec in made)
         return specs
 
-    def count(self, points: int, datasets: int, scenarios: int, seeds: int, key: str) -> None:
-        """Checks that the runs ``key`` defines fit in the suite's, which may hold at most :data:`MAX_RUNS`:
-        before the grid is expanded, so a typo'd grid costs nothing. The grid is counted before its points are
-        merged (:meth:`settled_points`), which takes resolving and checking every point: the work the check
-        spares; the models before it count the runs they make (:meth:`experiment`)."""
+    def check_budget(self, points: int, datasets: int, scenarios: int, seeds: int, key: str) -> None:
+        """Raises where the unmerged grid of ``key`` would take the suite past :data:`MAX_RUNS`: checked before the
+        grid is expanded (merging its points resolves and checks every one, the work a typo'd grid must not
+        cost); :meth:`experiment` adds the runs each model entry makes once merged."""
         runs = points * datasets * scenarios * seeds
         if self.runs + runs > MAX_RUNS:
             raise self.fail(key, f"this model adds up to {runs:,} runs ({points:,} grid points x {datasets} datasets "
@@ -621,7 +620,7 @@ class _Expander:
             # each value with its key: ``lr[1]`` for a grid's element, so an error points at the value itself
             axes.append([(k, x, f"{k}[{i}]") for i, x in enumerate(v)] if isinstance(v, list) else [(k, v, k)])
         scenarios, seeds = repeats
-        self.count(math.prod(len(axis) for axis in axes), len(datasets), len(scenarios), len(seeds), key)
+        self.check_budget(math.prod(len(axis) for axis in axes), len(datasets), len(scenarios), len(seeds), key)
         grid = []
         points: dict[str, dict[str, tuple[Any, str]]] = {}  # resolved grid point -> each key's value as written
         for point in itertools.product(*axes):

@@ -32,7 +32,7 @@ def graph_input(backend: str, edge_index: Tensor, num_nodes: int, edge_weight: T
     ``to_torch_csr_tensor`` alone would keep one of them): the same sum, not the same mean or max, so ``csr`` is
     refused for those on such a graph (:func:`~gnnbench.kernels.auto.csr_refusal`). A matrix built from weights
     is marked so (:data:`~gnnbench.kernels.csr_matmul.WEIGHTED`, on this tensor only, not a copy of it): GCN's and
-    SGC's layers refuse it on ``csr``, their self-loops on weighted ``edge_index`` not being
+    SGC's layers that add self-loops refuse it on ``csr``, their self-loops on weighted ``edge_index`` not being
     :func:`~gnnbench.kernels.csr_matmul.with_gcn_loops`'s."""
     if backend != "csr":
         return edge_index

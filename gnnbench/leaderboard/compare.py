@@ -262,7 +262,7 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
             "b_n": r["n_b"], "notes": "; ".join(_changes(r))}
     # 0.808 against 80.8 is no change of 79.99, nor a mean over every epoch one over the epochs after the first:
     # nothing to judge (undefined)
-    redefined = r["metric"] == "epoch_load_s" and r["epoch_load_over_a"] != r["epoch_load_over_b"]
+    redefined = (column := DEFINED_BY.get(r["metric"])) is not None and r[f"{column}_a"] != r[f"{column}_b"]
     if r["unit_a"] != r["unit_b"] or redefined:
         return {**both, "a_mean": r["mean_a"], "b_mean": r["mean_b"], **UNJUDGED}
     for s in ("a", "b"):  # the test reads the values, so the delta does too: a rounded mean could flip its sign
@@ -321,6 +321,8 @@ def _verdict(improvement: float, p: float, interval: tuple[float, float], tested
 #: written before ``configs_failed`` existed, a hand-made one) is not noted: ``n`` already says what it counts,
 #: and a note on every row of an older CSV would bury the changes.
 COUNTS = ("failed", "configs_failed", "configs_tried")
+#: A figure compared whose definition a column of its row names: sides that differ in it measure different things.
+DEFINED_BY = {"epoch_load_s": "epoch_load_over"}
 #: What a row's runs were made with: ``params`` (the same hyperparameters building another model: a library change),
 #: ``device``, ``kernel``, ``heap`` (the heap setting, which moves CPU epoch times), ``hparams`` (same config label,
 #: other values), ``protocol``, ``n_edges`` (a kernel profile's distinct edges: another seed draws another graph of

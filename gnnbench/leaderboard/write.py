@@ -51,9 +51,10 @@ def _to_decimals(value: float, places: int, digits: int) -> str:
 
 
 def shown_decimals(value: float, digits: int) -> int:
-    """The decimals :func:`decimals` shows ``value`` to: ``digits``, or those of two significant digits of a nonzero
-    value that ``digits`` would keep fewer of (5 for 1.3e-4 at 4 decimals, 7 for 1.1e-6; 4 for 0.000996, which
-    two significant digits round to 0.0010). ``compare`` sizes a change with it."""
+    """The decimals of ``value``'s shown precision: ``digits``, or the place of the second significant digit of a
+    nonzero value that ``digits`` would keep fewer of (5 for 1.3e-4 at 4 decimals, 7 for 1.1e-6; 4 for 0.000996,
+    which two significant digits round to 0.0010). :func:`decimals` writes that many in fixed point up to
+    :data:`FIXED_DECIMALS`, as ``.2g`` beyond (1.1e-06); ``compare`` sizes a change with it."""
     if value == 0 or not math.isfinite(value):
         return digits
     exponent = int(f"{value:.1e}".split("e")[1])  # of ``value`` rounded to two significant digits

@@ -9,18 +9,21 @@ registry entry. Where a paper did not target Planetoid, the choice is stated in 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.data import Data
 from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv, SGConv
 
 from gnnbench.kernels import CONCRETE
 from gnnbench.registry import register_model
-from gnnbench.tasks.base import Budget, FitResult, RunContext
-from gnnbench.tasks.node import NodeClassification
+
+if TYPE_CHECKING:  # SGC.fit's annotations only: the baselines are built by tasks, not the other way round
+    from torch_geometric.data import Data
+
+    from gnnbench.tasks.base import Budget, FitResult, RunContext
+    from gnnbench.tasks.node import NodeClassification
 
 NODE = ("node_classification", "inductive_node_classification", "inductive_node_regression")
 NODE_LINK = (*NODE, "link_prediction")  # the link task decodes pairs by the embeddings' dot product
