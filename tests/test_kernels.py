@@ -542,7 +542,7 @@ def test_csr_is_refused_by_name_and_left_out_of_auto_for_a_max_aggregation_on_cu
             return self.conv(x, graph)
 
     sage_max, sage_mean = Sage("max"), Sage("mean")
-    assert auto.has_max_aggregation(sage_max) and not auto.has_max_aggregation(sage_mean)
+    assert auto.has_max_aggregation(sage_max.modules()) and not auto.has_max_aggregation(sage_mean.modules())
     x, edge_index = torch.randn(4, 8), torch.tensor([[0, 1, 2], [1, 2, 3]])
     cuda = torch.device("cuda")
     with pytest.raises(kernels.KernelUnavailableError, match="kernel 'csr' cannot run this model on CUDA"):

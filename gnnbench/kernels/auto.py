@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -96,8 +96,10 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
     ``auto``'s reason then ends with.
     """
     num_nodes = x.size(0)
+    modules = list(model.modules())  # walked once: csr's refusal, the no-layer case and the timing read it
+    layers = [m for m in modules if isinstance(m, MessagePassing)]  # what a backend sets
     why = None
-    if requested in ("csr", "auto") and "csr" in candidates and (why := csr_refusal(model, edge_index, num_nodes,
+    if requested in ("csr", "auto") and "csr" in candidates and (why := csr_refusal(modules, edge_index, num_nodes,
                                                                                       device)):
         if requested == "csr":
             raise KernelUnavailableError(f"kernel 'csr' cannot run this model {why}; use scatter, torch_scatter or "
@@ -111,7 +113,7 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
         def step() -> None:
             model(x, graph).sum().backward()
 
-        with _propagating(model):
+        with _propagating(layers):
             ms = median_ms_or_inf(step, device, WARMUP, REPEATS)
         if math.isinf(ms):  # out of memory: the failed step's gradients go too
             model.zero_grad(set_to_none=True)
@@ -119,11 +121,14 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
 
     key = (type(model).__qualname__, repr(model), num_nodes, edge_index.size(1), x.size(-1), str(device),
            tuple(candidates))
-    no_layer = not any(isinstance(m, MessagePassing) for m in model.modules())  # nothing a backend sets
-    if requested == "auto" and len(candidates) > 1 and no_layer:
+    if requested == "auto" and candidates and not layers:  # nothing a backend sets: the first, untimed
         # timing would compare one computation with itself and pick by noise, differently per process
-        choice = KernelChoice(candidates[0], "auto", f"{candidates[0]}: the model has no message-passing layer, so "
-                                                     "every backend computes the same and nothing is timed")
+        first = candidates[0]
+        choice = KernelChoice(first, "auto", f"{first}: the model has no message-passing layer, so every backend "
+                                             "computes the same and nothing is timed" if len(candidates) > 1 else
+                                             f"the only backend supported here ({first}): the model has no "
+                                             "message-passing layer for a backend to set, so its propagation, if any, "
+                                             "is its own code")
     elif requested == "auto" and len(candidates) > 1 and key not in _decisions:
         state = copy.deepcopy(model.state_dict())
         with untracked(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -132,24 +137,22 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
         model.zero_grad(set_to_none=True)
     else:
         choice = decide(requested, candidates, measure, key)
-        if requested == "auto" and no_layer:  # one candidate: the backend is nominal, the model's own code runs
-            choice = replace(choice, reason=f"{choice.reason}: the model has no message-passing layer for a backend "
-                                            "to set, so its propagation, if any, is its own code")
     if why:  # auto left csr out: say so, or the reason reads as if csr were never a candidate
         choice = replace(choice, reason=f"{choice.reason}; csr left out: it cannot run this model {why}")
     configure(model, choice.backend)
     return graph_input(choice.backend, edge_index, num_nodes), choice
 
 
-def csr_refusal(model: nn.Module, edge_index: Tensor, num_nodes: int, device: torch.device) -> str | None:
-    """Why ``csr`` cannot run ``model`` on this graph as the edge path does, or None: torch's sparse CSR matmul
-    has no max on CUDA; and a sparse matrix holds a repeated edge as one entry weighted by its copies, which a
-    sum reads as the edge path's message per copy (GCN's degree too), a mean, max or min does not. Only a model
-    with such a layer pays for the check of the graph (a sort of its edges, once per run)."""
-    if device.type == "cuda" and has_max_aggregation(model):
+def csr_refusal(modules: Sequence[nn.Module], edge_index: Tensor, num_nodes: int, device: torch.device) -> str | None:
+    """Why ``csr`` cannot run the model whose ``modules()`` are ``modules`` on this graph as the edge path does, or
+    None: torch's sparse CSR matmul has no max on CUDA; and a sparse matrix holds a repeated edge as one entry
+    weighted by its copies, which a sum reads as the edge path's message per copy (GCN's degree too), a mean, max
+    or min does not. Only a model with such a layer pays for the check of the graph (a sort of its edges, once per
+    run)."""
+    if device.type == "cuda" and has_max_aggregation(modules):
         return ("on CUDA: it aggregates by max, which torch's sparse CSR matmul does not reduce there (PyG's spmm "
                 "raises)")
-    others = sorted({str(m.aggr) for m in model.modules() if isinstance(m, MessagePassing)} - set(SUMS))
+    others = sorted({str(m.aggr) for m in modules if isinstance(m, MessagePassing)} - set(SUMS))
     if others and coalesce(edge_index, num_nodes=num_nodes).size(1) < edge_index.size(1):
         return (f"on this graph, which repeats edges: a sparse adjacency holds each as one entry weighted by its "
                 f"copies, and the model aggregates by {', '.join(others)}, which reads that otherwise than a message "
@@ -158,25 +161,25 @@ def csr_refusal(model: nn.Module, edge_index: Tensor, num_nodes: int, device: to
     return None
 
 
-def has_max_aggregation(model: nn.Module) -> bool:
-    """Whether a message-passing layer of ``model`` aggregates by max (``aggr="max"`` or a ``MaxAggregation``)."""
-    return any(isinstance(m, MaxAggregation) or (isinstance(m, MessagePassing) and m.aggr == "max")
-               for m in model.modules())
+def has_max_aggregation(modules: Iterable[nn.Module]) -> bool:
+    """Whether a message-passing layer among a model's ``modules`` aggregates by max (``aggr="max"`` or a
+    ``MaxAggregation``)."""
+    return any(isinstance(m, MaxAggregation) or (isinstance(m, MessagePassing) and m.aggr == "max") for m in modules)
 
 
 @contextlib.contextmanager
-def _propagating(model: nn.Module) -> Iterator[None]:
+def _propagating(layers: Sequence[MessagePassing]) -> Iterator[None]:
     """Layers built with ``cached=True`` (SGC's ``SGConv``) propagate on every step instead of reusing the
     warm-up's result, so their backend is what is timed; they leave with the flag on and the cache empty.
     ``reset_parameters`` is what drops a PyG layer's cache; the parameters it re-draws are the caller's to restore."""
-    layers = [m for m in model.modules() if isinstance(m, MessagePassing) and getattr(m, "cached", False)]
-    for layer in layers:
+    cached = [layer for layer in layers if getattr(layer, "cached", False)]
+    for layer in cached:
         layer.reset_parameters()
         layer.cached = False  # nothing is cached while off, so the cache stays empty
     try:
         yield
     finally:
-        for layer in layers:
+        for layer in cached:
             layer.cached = True
 
 
