@@ -237,6 +237,10 @@ def test_configurations_with_equal_validation_means_fall_to_the_tie_break():
     records = [rec("gin", "IMDB", s, v, 0.5, config=c) for c, values in zip(("x", "y"), TIED[::-1], strict=True)
                for s, v in enumerate(values)]
     assert board(records).iloc[0]["config"] == "x"
+    # the label in plain string order (K=16 first), not the records' order nor the grid's natural one (K=2 first)
+    records = [rec("gin", "IMDB", s, 0.8, 0.5, config=c) for c in ("K=2", "K=16") for s in range(2)]
+    grid = grid_frame(runs_frame(records))
+    assert grid["config"].tolist() == ["K=2", "K=16"] and grid["selected"].tolist() == [False, True]
 
 
 def test_a_validation_tie_goes_to_the_configuration_with_more_seeds():

@@ -98,14 +98,14 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
     """
     ok = _ok(runs)
     config_keys = [*row_keys, "config"]
-    failed = runs[runs["status"] != "ok"].groupby(config_keys).agg(
+    failed = runs[runs["status"] != "ok"].groupby(config_keys, sort=False).agg(
         failed=("status", "size"), metric=("metric", "first"), direction=("direction", "first"),
         unit=("unit", "first"))
     if ok.empty:
         empty = pd.DataFrame(columns=[*config_keys, "metric", "direction", "unit", "val_mean", "val_std", "n", "failed",
                                       "selected"])
         return _with_failed_configs(empty, failed, config_keys)
-    grid = (ok.groupby(config_keys, sort=True)
+    grid = (ok.groupby(config_keys, sort=False)  # in natural order at the end; selection reads no row order
               .agg(metric=("metric", "first"), direction=("direction", "first"), unit=("unit", "first"),
                    val_mean=("val", lambda v: v.mean(skipna=False)),
                    val_std=("val", lambda v: spread(v.to_numpy(dtype=float))), n=("val", "size"))
@@ -358,8 +358,9 @@ def _per_fold_label(chosen: pd.DataFrame) -> tuple[str, str]:
 
 
 def _selected_index(grid: pd.DataFrame, row_keys: list[str]) -> list[int]:
-    """Per row key: best mean validation metric, NaN last; ties -> more seeds, then the config label
-    (deterministic). A configuration with a failed run (``failed`` above 0) or a NaN validation seed ranks
+    """Per row key: best mean validation metric, NaN last; ties -> more seeds, then the config label in plain string
+    order (K=16 before K=2, unlike the grid's natural order, so no selection moved when that came in), whatever the
+    grid's row order. A configuration with a failed run (``failed`` above 0) or a NaN validation seed ranks
     after every one with neither: a failure's mean leaves out the seeds where it failed, so it would win by
     survivorship; among those, the best finite mean still wins."""
     signed = pd.Series(np.where(grid["direction"] == "max", -grid["val_mean"], grid["val_mean"]), index=grid.index)
