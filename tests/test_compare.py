@@ -945,6 +945,38 @@ def test_versions_come_from_the_records_beside_an_older_csv_that_they_reproduce(
     assert notes == {"versions unknown in A"}
 
 
+def test_the_summary_says_how_much_slower_b_s_machine_ran_than_a_s_and_rescales_nothing(tmp_path):
+    """Records keep a speed probe (env.speed_probe): where both sides' records ran one workload, the ratio of their
+    medians is said, so that a slower day or machine is not read as slower code; the times stay as measured."""
+    from gnnbench.leaderboard import build
+
+    reference = Path(__file__).resolve().parents[1] / "results" / "reference" / "quickstart" / "runs.jsonl"
+    lines = [json.loads(line) for line in reference.read_text().splitlines()]
+
+    def side(name, probes):
+        (folder := tmp_path / name).mkdir(exist_ok=True)
+        records = [{**r, "env": {**r["env"], "speed_probe": probes[i]}} if i < len(probes) else r
+                   for i, r in enumerate(lines)]
+        (folder / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        build(folder)
+        return folder
+
+    v1 = "mm n4096 (v1)"
+    a = side("a", [{"ms": ms, "workload": v1} for ms in (10.0, 10.1, 9.9)])
+    b = side("b", [{"ms": ms, "workload": v1} for ms in (13.8, 13.7, 13.9)])
+    result = compare.compare(a, b, column="epoch_time_s")
+    note = ("B's speed probe ran 1.38x slower than A's (median 13.8 ms against 10, over the records beside each CSV; "
+            "mm n4096 (v1)): time ratios include that, unscaled")
+    assert report.summary(result).endswith(f"only in B. {note}") and note in report.to_markdown(result)
+    assert report.probe_notes(compare.compare(b, a))[0].startswith("B's speed probe ran 1.38x faster than A's")
+    unprobed = side("b", [])
+    plain = compare.compare(a, unprobed, column="epoch_time_s")
+    assert plain.probes == {} and "speed probe" not in report.summary(plain)
+    pd.testing.assert_frame_equal(plain.table, result.table)  # the times are compared as measured
+    other = side("b", [{"ms": 13.8, "workload": "mm n8192 (v2)"}])  # another workload is never compared
+    assert compare.compare(a, other).probes == {}
+
+
 def test_changed_hyperparameters_under_the_same_config_label_are_listed(tmp_path):
     hparams = '{"dropout":0.5,"hidden_channels":16,"lr":0.01}'
     a = write(tmp_path / "a.csv", [row("gcn", BASE, hparams=hparams), row("gat", BASE, hparams=hparams),

@@ -149,6 +149,36 @@ def test_records_name_the_vector_instructions_of_the_cpu_kernels():
     assert environment(torch.device("cpu"))["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA"))])
+def test_the_speed_probe_times_its_fixed_workload_without_touching_the_run_s_random_state(device):
+    from gnnbench.harness.speed_probe import WORKLOAD, speed_probe
+
+    state = torch.random.get_rng_state()
+    probe = speed_probe(torch.device(device))
+    assert probe["workload"] == WORKLOAD and "(v1)" in WORKLOAD and probe["ms"] > 0
+    assert torch.equal(torch.random.get_rng_state(), state)  # the run's draws are those it would make without it
+
+
+def test_a_run_records_how_fast_its_machine_was_measured_before_its_timed_part(tiny_suite, monkeypatch):
+    """One day's runs were 1.4x slower than another's with the same code: the record must say how fast the
+    machine was, measured outside the epochs' timing and the peak memory."""
+    from gnnbench.harness.speed_probe import WORKLOAD, speed_probe
+
+    order = []
+
+    class Measured(runner.PeakMemory):
+        def __enter__(self):
+            order.append("memory")
+            return super().__enter__()
+
+    monkeypatch.setattr(runner, "PeakMemory", Measured)
+    monkeypatch.setattr(runner, "speed_probe", lambda device: order.append("probe") or speed_probe(device))
+    record = runner.execute(load_suite(tiny_suite(seeds=1, epochs=1)).specs[0])
+    assert record["status"] == "ok" and order == ["probe", "memory"]
+    assert record["env"]["speed_probe"]["workload"] == WORKLOAD and record["env"]["speed_probe"]["ms"] > 0
+
+
 def test_the_commit_is_of_the_checkout_gnnbench_is_in_not_of_one_around_it(tmp_path):
     """A non-editable install into a virtual environment inside some repository must not claim its HEAD."""
     import os

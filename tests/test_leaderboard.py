@@ -833,6 +833,30 @@ def test_costs_of_several_machines_or_heap_settings_are_never_shown_as_one_machi
     assert "| peak MB | heap | kernel | rank |" in text and "| kept freed memory | scatter |" in text
 
 
+def test_records_whose_speed_probes_spread_are_noted_with_their_range_and_others_are_not(tmp_path):
+    """Epoch times of runs made on a day the machine ran 1.4x slower are not the models' alone: the page says so
+    where the records' probes of one workload spread beyond PROBE_SPREAD, and not where they agree, where another
+    workload's probe is the only other, or where the records have none."""
+    from gnnbench.leaderboard.aggregate import PROBE_SPREAD
+
+    def built(probes):
+        records = [rec(model, "Cora", s, 0.7, 0.8) for model in ("gcn", "mlp") for s in range(2)]
+        for r, probe in zip(records, probes, strict=False):
+            r["env"]["speed_probe"] = probe
+        (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return leaderboard.build(tmp_path).markdown.read_text()
+
+    v1, v2 = "mm n4096 (v1)", "mm n8192 (v2)"
+    spread = built([{"ms": 2.0, "workload": v1}, {"ms": 2.1, "workload": v1}, {"ms": 2.8, "workload": v1}])
+    assert ("## Warnings\n\n- the speed probe (mm n4096 (v1)) of the 3 records that ran it took 2 to 2.8 ms (1.40x, "
+            f"beyond {PROBE_SPREAD:g}x): they ran on a machine at different speeds") in spread
+    for probes in ([{"ms": 2.0, "workload": v1}, {"ms": 2.0 * PROBE_SPREAD, "workload": v1}],
+                   [{"ms": 2.0, "workload": v1}, {"ms": 2.1, "workload": v1}, {"ms": 9.0, "workload": v2}], []):
+        assert "speed probe" not in built(probes)
+
+
 def test_the_environment_names_only_what_successful_runs_ran_with():
     """A run that failed on a borrowed GPU produced no figure: naming its device and Python beside the table would
     say some of its numbers came from there."""

@@ -22,6 +22,7 @@ from gnnbench.harness.allocator import keep_freed_memory
 from gnnbench.harness.env import environment, git_commit, plugin_sources
 from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.spec import RunSpec
+from gnnbench.harness.speed_probe import speed_probe
 from gnnbench.harness.store import SCHEMA, has_metric, utc_now
 from gnnbench.kernels import scatter_provider
 from gnnbench.recordable import unrecordable
@@ -42,6 +43,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
                               "started_at": utc_now()}
     device = torch.device("cpu")
     ctx: RunContext | None = None
+    probe: dict[str, Any] | None = None
     try:
         for plugin in spec.plugins:
             load_plugin(plugin)
@@ -57,6 +59,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         if "dataset" in sources and (digest := data_sha256_or_none(data)):  # which data, not only which loader
             sources["dataset"]["data_sha256"] = digest
         loaded = time.perf_counter()
+        probe = speed_probe(device)  # how fast the machine is now: before the timed and measured part
         with PeakMemory(device) as memory:
             ctx = RunContext(device=device, seed=spec.seed, kernel=spec.kernel, on_epoch=on_epoch, memory=memory)
             result = task.run(MODELS.get(spec.model), data, spec.hparams, Budget(spec.epochs, spec.patience), ctx)
@@ -71,7 +74,7 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     record.setdefault("timing", {})["wall_s"] = time.perf_counter() - started
     record["kernel"] = {"backend": spec.kernel, **kernel_choice(spec, ctx.kernel_choice if ctx else None),
                         "scatter_provider": scatter_provider(device)}
-    record["env"] = environment(device)
+    record["env"] = environment(device) | ({"speed_probe": probe} if probe else {})
     record["finished_at"] = utc_now()
     return record
 

@@ -57,6 +57,10 @@ TIE_TOLERANCE = 1e-6
 #: The protocol a run's spec sets besides its row, hyperparameters and seed: the task's options and the budget.
 PROTOCOL_KEYS = ("task_options", "epochs", "patience")
 GROUP_KEYS = ["task", "dataset", "scenario"]
+#: Speed probes (``env.speed_probe``) of one workload whose slowest is more than this many times the fastest: the
+#: machine ran at other speeds across the records, beyond the probe's own noise (an idle machine's probes stayed
+#: within about 10 % of each other on this project's machine)
+PROBE_SPREAD = 1.15
 
 
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -75,7 +79,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
         }
         if r["status"] == "ok":
-            metric = r["metric"]
+            metric, probe = r["metric"], r.get("env", {}).get("speed_probe", {})
             row.update(
                 cv=str(r.get("split", "")).startswith("cv("), test=r["metrics"]["test"][metric],
                 val=r["metrics"]["val"][metric], val_loss=r["metrics"]["val"].get("loss", np.nan),
@@ -85,6 +89,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
                 heap=heap_label(r.get("env", {})),
                 load_s=r.get("loading", {}).get("epoch_load_s", np.nan),  # models gathering from a feature store
                 load_share=r.get("loading", {}).get("epoch_load_share", np.nan), load_over=load_over_label(r),
+                probe_ms=probe.get("ms", np.nan), probe_workload=probe.get("workload", ""),
             )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -307,6 +312,23 @@ def _warn_mixed_columns(runs: pd.DataFrame, rank_keys: list[str]) -> None:
             shown = described([flatten({"task_options": json.loads(o)}) for o in options])
             warnings.warn(f"{where}: its models ran under different task options ({shown}); their ranks compare "
                           "different protocols", stacklevel=3)
+
+
+def warn_speed_spread(runs: pd.DataFrame) -> None:
+    """Successful runs, whose epoch times fill the tables (the leaderboard's, the depth studies'), with speed probes
+    (``env.speed_probe``) of one workload that spread beyond :data:`PROBE_SPREAD`: those times then measure how fast
+    the machine ran when each run ran as well as the models (the same code ran about 1.4x slower on one day of this
+    project's shared machine than on another). Nothing where the probes agree or the records have none."""
+    probed = _ok(runs)
+    if "probe_ms" not in probed:  # no successful run
+        return
+    probed = probed[probed["probe_ms"].notna()]
+    for workload, ms in probed.groupby("probe_workload", sort=True)["probe_ms"]:
+        if ms.max() > PROBE_SPREAD * ms.min():
+            warnings.warn(f"the speed probe ({workload}) of the {len(ms)} records that ran it took {ms.min():.3g} to "
+                          f"{ms.max():.3g} ms ({ms.max() / ms.min():.2f}x, beyond {PROBE_SPREAD:g}x): they ran on a "
+                          "machine at different speeds (another day, other load or another machine), so epoch times "
+                          "across rows partly measure that, not only the models", stacklevel=2)
 
 
 def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:

@@ -49,13 +49,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from gnnbench.errors import GnnbenchError
+from gnnbench.harness.store import RunStore
 from gnnbench.leaderboard.aggregate import close
 from gnnbench.leaderboard.labels import distinct_plugin_files, label_items, natural_groups, natural_order
 from gnnbench.leaderboard.read import (
@@ -94,6 +95,8 @@ class Comparison:
     column: str = "mean"  # what was compared: the test metric or a cost
     without_cost: int = 0  # rows left out: the cost column empty on both sides
     relative: bool = False  # min_effect is a fraction of each row's A mean
+    #: per speed-probe workload both sides' records ran, A's median milliseconds and B's (:func:`speed_probes`)
+    probes: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def effect(self) -> str:
@@ -195,8 +198,24 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     table.loc[both, "verdict"] = [
         _verdict(r.improvement, r.p_value, (r.ci_low, r.ci_high), r.tested, alpha,
                  min_effect * abs(r.a_mean) if relative else min_effect) for r in table[both].itertuples()]
+    probes_a, probes_b = speed_probes(a), speed_probes(b)
     return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired,
-                      column=column, without_cost=int(costless.sum()), relative=relative)
+                      column=column, without_cost=int(costless.sum()), relative=relative,
+                      probes={w: (probes_a[w], probes_b[w]) for w in sorted(probes_a.keys() & probes_b.keys())})
+
+
+def speed_probes(path: Path) -> dict[str, float]:
+    """Workload -> the median milliseconds of the speed probes (``env.speed_probe``) of the successful records in
+    the ``runs.jsonl`` beside the leaderboard CSV ``path``: how fast the machine ran when its runs ran. Empty where
+    there are no records there or they have no probe (made before records kept one)."""
+    with warnings.catch_warnings():  # what the records hold is the leaderboard's to warn about, not compare's
+        warnings.simplefilter("ignore")
+        records = RunStore(path.parent).latest().values()
+    probes: dict[str, list[float]] = {}
+    for r in records:
+        if r["status"] == "ok" and (probe := r.get("env", {}).get("speed_probe")):
+            probes.setdefault(probe["workload"], []).append(probe["ms"])
+    return {workload: float(np.median(ms)) for workload, ms in probes.items()}
 
 
 #: A size on a fraction metric from which it was likely meant in the points the table shows (0.5 for half a

@@ -17,7 +17,8 @@ UNTESTED = ("`*`: too few per-seed values (one seed on each side, a hand-made ro
 
 
 def summary(comparison: Comparison) -> str:
-    """``2 better, 1 worse, 5 same, 3 unclear; 1 only in A, 0 only in B`` (untested verdicts counted as well)."""
+    """``2 better, 1 worse, 5 same, 3 unclear; 1 only in A, 0 only in B`` (untested verdicts counted as well), then
+    how much faster or slower B's machine ran than A's (:func:`probe_notes`)."""
     t = comparison.table
     counts = t["verdict"].value_counts()
     untested = sum(_starred(r.status, r.tested, r.verdict) for r in t.itertuples())
@@ -34,7 +35,20 @@ def summary(comparison: Comparison) -> str:
             + (f", {comparison.without_cost} without {comparison.column} on either side left out"
                if comparison.without_cost else "")
             + f"; {int((t['status'] == 'only in A').sum())} only in A, {int((t['status'] == 'only in B').sum())} "
-            f"only in B")
+            f"only in B" + "".join(f". {note}" for note in probe_notes(comparison)))
+
+
+def probe_notes(comparison: Comparison) -> list[str]:
+    """``B's speed probe ran 1.38x slower than A's (...)``, per probe workload both sides' records ran: a time
+    compared includes how fast each machine ran that day, which no number here is rescaled for."""
+    notes = []
+    for workload, (a, b) in comparison.probes.items():
+        ratio = b / a
+        pace = ("as fast as" if round(ratio, 2) == 1 else f"{ratio:.2f}x slower than" if ratio > 1
+                else f"{1 / ratio:.2f}x faster than")
+        notes.append(f"B's speed probe ran {pace} A's (median {b:.3g} ms against {a:.3g}, over the records beside "
+                     f"each CSV; {workload}): time ratios include that, unscaled")
+    return notes
 
 
 def _starred(status: str, tested: bool, verdict: str) -> bool:

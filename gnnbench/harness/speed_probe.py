@@ -1,0 +1,53 @@
+"""A fixed workload timed before every run, so that a record says how fast its machine was that day.
+
+The same code ran about 1.4x slower on one day than on another on this project's shared machine
+(docs/models/dgmlp.md): an epoch time alone cannot tell a slower machine from slower code. The probe is a
+message-passing step of fixed size (a dense matmul, a gather of source rows and a scatter-add into their targets)
+on the run's device at its thread setting, over tensors allocated before the timing, so the heap setting does not
+move it. A record keeps it as ``env.speed_probe``; :data:`WORKLOAD` names the workload, so that probes of another
+workload are never compared with these.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import torch
+
+NODES, FEATURES, EDGES = 4096, 64, 32768
+WARMUP, REPEATS = 2, 5
+#: changed whenever the workload or its protocol changes: probes are compared only within one workload
+WORKLOAD = f"mm+gather+index_add n{NODES} f{FEATURES} e{EDGES}, median of {REPEATS} after {WARMUP} (v1)"
+
+
+def speed_probe(device: torch.device) -> dict[str, Any]:
+    """``{"ms": ..., "workload": WORKLOAD}``: the median milliseconds of one step of the workload on ``device``
+    (about 2 ms on one thread of this project's CPU; some 15 ms in all). Seeded with its own generator: the run's
+    global random state is untouched."""
+    generator = torch.Generator().manual_seed(0)
+    x, weight = (torch.randn(n, FEATURES, generator=generator).to(device) for n in (NODES, FEATURES))
+    src, dst = (torch.randint(0, NODES, (EDGES,), generator=generator).to(device) for _ in range(2))
+    hidden, messages, out = (torch.empty(n, FEATURES, device=device) for n in (NODES, EDGES, NODES))
+
+    def step() -> None:
+        torch.mm(x, weight, out=hidden)
+        torch.index_select(hidden, 0, src, out=messages)
+        out.zero_().index_add_(0, dst, messages)
+
+    times = []
+    for i in range(WARMUP + REPEATS):
+        _synchronize(device)
+        start = time.perf_counter()
+        step()
+        _synchronize(device)
+        if i >= WARMUP:
+            times.append(time.perf_counter() - start)
+    return {"ms": round(1000 * statistics.median(times), 4), "workload": WORKLOAD}
+
+
+def _synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work: a CUDA step is timed to its end, not to its launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
