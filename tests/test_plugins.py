@@ -445,6 +445,11 @@ def test_a_model_whose_method_cannot_take_its_task_s_call_is_refused_where_the_s
     ("link_prediction", "nn.Module", "", "self.score_pairs = lambda x, edge_index: None",
      ("score_pairs", "has a score_pairs that cannot take (x, edge_index, pairs): task 'link_prediction' calls "
                      "model.score_pairs(x, edge_index, pairs)")),  # the callable set is the one checked
+    ("link_prediction", "nn.Module", "    def forward(self, x, edge_index, pairs): pass\n",
+     "self.score_pairs = self.forward", None),  # its forward, which scores pairs, is called as its score_pairs
+    ("link_prediction", "nn.Module", "    def forward(self, x, edge_index, pairs): pass\n", "",
+     ("forward", "has a forward that cannot take (x, edge_index): task 'link_prediction' calls "
+                 "model(x, edge_index)")),  # no score_pairs once built: its forward is called
 ])
 def test_a_method_the_class_lacks_is_not_refused_at_load_but_checked_on_the_built_model(
         tmp_path, monkeypatch, task, base, methods, init, built):

@@ -31,7 +31,7 @@ from torch_geometric.transforms import RandomLinkSplit
 from gnnbench import hparams as hp
 from gnnbench.data.checks import check_graph
 from gnnbench.registry import Entry, register_task
-from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output
+from gnnbench.tasks.base import Budget, FitResult, RunContext, Task, check_output, method_takes
 from gnnbench.tasks.metrics import average_precision, hits_at_k, roc_auc
 from gnnbench.units import FRACTION
 
@@ -87,8 +87,12 @@ class LinkPrediction(Task):
     @classmethod
     def model_call(cls, model: Any) -> dict[str, tuple[str, ...]]:
         """``model(x, edge_index)`` for node embeddings; ``model.score_pairs(x, edge_index, pairs)`` instead for a
-        model that scores pairs itself, whose ``forward`` the task never calls (:meth:`pair_logits`)."""
-        if callable(getattr(model, "score_pairs", None)):
+        model that scores pairs itself, whose ``forward`` the task never calls (:meth:`pair_logits`). A
+        ``score_pairs`` its ``__init__`` sets is known once the model is built (as the graph tasks' ``takes_batch``),
+        so a class without one whose ``forward`` cannot take ``(x, edge_index)`` is not refused on a guess when the
+        suite loads: ``score_pairs`` is its call until then, and :meth:`fit_model` checks the built model."""
+        if callable(getattr(model, "score_pairs", None)) or (
+                isinstance(model, type) and not method_takes(model, "forward", ("x", "edge_index"))):
             return {"score_pairs": ("x", "edge_index", "pairs")}
         return {"forward": ("x", "edge_index")}
 
