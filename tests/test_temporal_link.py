@@ -373,6 +373,28 @@ def test_a_model_with_its_own_fit_needs_no_reset_state() -> None:
     assert result["metrics"]["test"]["average_precision"] > 0.5  # each pair recurs: seen pairs score 1
 
 
+class HandsOver(Seen):
+    """Its own ``fit`` hands over to the task's, as Todyformer's does after its preprocessing; no ``reset_state``."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_nodes: int) -> None:
+        super().__init__(in_channels, out_channels, num_nodes)
+        self.weight = torch.nn.Parameter(torch.zeros(()))  # for the task's optimiser
+
+    def fit(self, task, split, hparams, budget, ctx):
+        return task.fit(self, split, hparams, budget, ctx)
+
+
+def test_a_model_whose_own_fit_hands_over_to_the_task_s_is_named_when_it_lacks_reset_state() -> None:
+    """The check at the run's start passes it (its own ``fit`` may not call the task's); the task's ``fit`` refuses
+    it in the same words, not with an AttributeError from its first epoch."""
+    from gnnbench.registry import Entry
+
+    with pytest.raises(ValueError, match=r"^HandsOver has no reset_state: task 'temporal_link' calls "
+                                         r"model\.reset_state\(\)$"):
+        TemporalLinkPrediction(TemporalLinkOptions()).run(Entry("hands_over", HandsOver), periodic_stream(20, 10),
+                                                          dict(TemporalLinkPrediction.train_hparams), Budget(1), CPU)
+
+
 def test_training_that_edits_the_shared_stream_in_place_fails() -> None:
     """The training view slices the stream the test events are scored on: an in-place edit would reach them."""
     from gnnbench.tasks.base import read_only

@@ -312,13 +312,15 @@ class Task(ABC):
         return None
 
     @classmethod
-    def check_call(cls, model: torch.nn.Module) -> None:
-        """A ValueError naming ``model`` (one built), the method of the task's calls it lacks or that cannot take
-        its arguments, and where that method is, if it has one (:func:`call_problem`). A run checks before it
-        first calls the model (:meth:`fit_model` does; node classification before ``kernel: auto`` times a
-        forward), so one started from Python, which no suite checked, fails with the suite's words, not a
-        TypeError."""
-        if found := call_problem(cls, model):
+    def check_call(cls, model: torch.nn.Module, calls: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        """A ValueError naming ``model`` (one built), the method of the task's calls (``calls``, by default its
+        :meth:`model_call`) it lacks or that cannot take its arguments, and where that method is, if it has one
+        (:func:`call_problem`). A run checks before it first calls the model (:meth:`fit_model` does; node
+        classification before ``kernel: auto`` times a forward), so one started from Python, which no suite
+        checked, fails with the suite's words, not a TypeError. A task's ``fit`` checks the calls it alone makes,
+        which ``model_call`` leaves out for a model with a ``fit`` of its own: that ``fit`` may hand over to the
+        task's (Todyformer's does)."""
+        if found := call_problem(cls, model, calls):
             method, problem = found
             raise ValueError(f"{type(_compiled_from(model)).__name__} {problem}{_defined_at(model, method)}")
 
@@ -416,19 +418,21 @@ def task_class_problem(name: str, cls: Any) -> str | None:
     return None
 
 
-def call_problem(task_cls: type[Task], model: Any) -> tuple[str, str] | None:
-    """The first method of ``task_cls.model_call`` that ``model`` (a model class, or one built; the module
-    ``torch.compile`` wraps) lacks or cannot call with its arguments, and what is wrong, said of the model:
-    ``("forward", "has a forward that cannot take (x, edge_index, batch): task 'graph_classification' calls
-    model(x, edge_index, batch)")``. Methods are looked up as the run calls them (:func:`_method`: a built model's
+def call_problem(task_cls: type[Task], model: Any,
+                 calls: Mapping[str, tuple[str, ...]] | None = None) -> tuple[str, str] | None:
+    """The first method of ``calls`` (by default ``task_cls.model_call(model)``) that ``model`` (a model class, or
+    one built; the module ``torch.compile`` wraps) lacks or cannot call with its arguments, and what is wrong, said
+    of the model: ``("forward", "has a forward that cannot take (x, edge_index, batch): task 'graph_classification'
+    calls model(x, edge_index, batch)")``. Methods are looked up as the run calls them (:func:`_method`: a built model's
     attributes count, an abstract method counts as lacking). A class lacking one is not refused where a suite
     loads: its ``__init__`` may set it, which only the built model shows (:meth:`Task.check_call`). None where
     every call can be made; a RegistryError naming the task and its file where its ``model_call`` returns other
     than a mapping of calls for ``model`` (:func:`_calls_problem`)."""
     model = _compiled_from(model)
-    calls = task_cls.model_call(model)
-    if problem := _calls_problem(calls, f" for {defined_in(model if isinstance(model, type) else type(model))}"):
-        raise RegistryError(f"{defined_in(task_cls)}: task '{task_cls.name}' {problem}")
+    if calls is None:
+        calls = task_cls.model_call(model)
+        if problem := _calls_problem(calls, f" for {defined_in(model if isinstance(model, type) else type(model))}"):
+            raise RegistryError(f"{defined_in(task_cls)}: task '{task_cls.name}' {problem}")
     for method, arguments in calls.items():
         listed = ", ".join(arguments)
         called = "model" if method == "forward" else f"model.{method}"  # forward: through the module's __call__

@@ -38,7 +38,7 @@ from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -198,6 +198,8 @@ class TemporalLinkPrediction(Task):
     Options = TemporalLinkOptions
     #: a memory holds a row per node of the stream
     model_args = ("in_channels", "out_channels", "num_nodes")
+    #: what :meth:`fit` calls on a model besides :meth:`evaluate`'s calls
+    fit_calls: ClassVar[dict[str, tuple[str, ...]]] = {"reset_state": ()}
 
     def label(self) -> str:
         return f"{self.name}({self.options.setting},{self.options.negatives})"
@@ -205,13 +207,12 @@ class TemporalLinkPrediction(Task):
     @classmethod
     def model_call(cls, model: Any) -> dict[str, tuple[str, ...]]:
         """:class:`TemporalLinkModel`'s methods, as :meth:`evaluate` and :meth:`fit` call them; never ``forward``.
-        ``reset_state`` only of a model the task's :meth:`fit` trains, one without a ``fit`` of its own
-        (:meth:`~gnnbench.tasks.base.Task.fit_model`): :meth:`evaluate` does not call it. (A model's ``fit`` that
-        hands over to the task's, as Todyformer's, needs one too, which cannot be seen here.)"""
+        ``reset_state`` (:attr:`fit_calls`) only of a model the task's :meth:`fit` trains, one without a ``fit`` of
+        its own (:meth:`~gnnbench.tasks.base.Task.fit_model`): :meth:`evaluate` does not call it. A model's ``fit``
+        that hands over to the task's, as Todyformer's, needs one too, which cannot be seen here: :meth:`fit`
+        checks it."""
         calls = {"link_logits": ("history", "src", "dst", "t"), "observe": ("batch",)}
-        if own_fit(model) is None:
-            calls["reset_state"] = ()
-        return calls
+        return calls if own_fit(model) is not None else {**calls, **cls.fit_calls}
 
     def check_data(self, data: TemporalData) -> None:
         """An event stream sorted by time (:func:`~gnnbench.data.checks.check_stream`): it is split by time,
@@ -326,7 +327,10 @@ class TemporalLinkPrediction(Task):
             ctx: RunContext) -> FitResult:
         """One pass over the training events per epoch (BCE against a fresh random destination per event), then
         the validation events, continuing from the state the pass left. The model is left as it stood after the
-        selected epoch's validation pass (parameters and memory, as DyGLib restores its memory bank)."""
+        selected epoch's validation pass (parameters and memory, as DyGLib restores its memory bank). A model
+        lacking ``reset_state`` is named first, also one whose own ``fit`` handed over to this one, for which
+        :meth:`fit_model` did not ask it (its other calls it checked)."""
+        self.check_call(model, self.fit_calls)
         optimizer = torch.optim.Adam(model.parameters(), lr=train_hparams["lr"],
                                      weight_decay=train_hparams["weight_decay"])
         generator = torch.Generator().manual_seed(ctx.seed)
