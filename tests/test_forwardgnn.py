@@ -411,3 +411,29 @@ def test_top_to_loss_clips_each_layers_gradient_to_grad_max_norm_before_its_step
     assert [m for m, _, _ in seen] == [1e-3] * 3  # one clip per layer, at the hyperparameter's value
     assert all(before > 1e-3 for _, before, _ in seen)  # so the clip had work to do
     assert all(after <= 1e-3 * (1 + 1e-4) for _, _, after in seen)
+
+
+def test_a_num_negatives_above_c_minus_1_names_the_run_and_the_record_says_c_minus_1_ran(write_suite,
+                                                                                         tmp_path) -> None:
+    """Cora has 7 classes: ``num_negatives: 10`` stays the run's hyperparameter (its id and config label), the
+    record keeps the 6 that ran, and the page's Warnings say so under that label; 3, which ran as given, adds
+    nothing."""
+    from gnnbench.cli import main
+    from gnnbench.harness.store import RunStore
+
+    path = write_suite("""\
+        name: ff
+        defaults: {seeds: 1, epochs: 1, patience: null, device: cpu}
+        experiments:
+          - task: node_classification
+            datasets: [Cora]
+            models: [{name: forwardgnn_ff_la, hparams: {num_layers: 1, hidden_channels: 8, num_negatives: [3, 10]}}]
+        """)
+    assert main(["run", str(path), "--results", str(tmp_path / "r"), "-q"]) == 0
+    records = {r["spec"]["hparams"]["num_negatives"]: r for r in RunStore(tmp_path / "r" / "ff").latest().values()}
+    assert records[10]["effective_hparams"] == {"num_negatives": 6}
+    assert "effective_hparams" not in records[3]
+    warnings = (tmp_path / "r" / "ff" / "leaderboard.md").read_text().split("## Warnings")[1]
+    assert ("forwardgnn_ff_la (hidden_channels=8,num_layers=1,num_negatives=10): the model ran with other values "
+            "than it was given (num_negatives 10 -> 6: its records' effective_hparams)") in warnings
+    assert "num_negatives=3)" not in warnings

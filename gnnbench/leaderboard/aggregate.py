@@ -76,6 +76,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "versions": versions_label(r.get("env", {})),
             "sources": sources_label(r),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
+            "effective": json.dumps(r.get("effective_hparams", {}), sort_keys=True, separators=(",", ":")),
             "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
         }
         if r["status"] == "ok":
@@ -159,6 +160,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         config, hparams, val_mean, val_std = sel.config, settings_cell(group["hparams"]), sel.val_mean, sel.val_std
         n_failed = int(sel.failed)
         _warn_mixed_runs(sel, every_run_of[key[:-1]])  # every configuration: the selection compares them all
+        _warn_effective_hparams(sel, every_run_of[key[:-1]])
         if key[:-1] in folds_of:
             group = _chosen_per_fold(folds_of[key[:-1]])
             config, hparams = _per_fold_label(group)
@@ -298,6 +300,22 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
         if problems:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row "
                           "uses them all until `gnnbench prune` sets the old ones aside", stacklevel=3)
+
+
+def _warn_effective_hparams(sel: Any, runs: pd.DataFrame) -> None:
+    """Configurations whose model ran with other values than hyperparameters it was given (its records'
+    ``effective_hparams``: ForwardGNN-FF's ``num_negatives`` above C - 1): the config label and the ``hparams``
+    cell name the values given, which are the runs' identity, so a row labelled ``num_negatives=10`` on a 7-class
+    dataset would not say that 6 ran."""
+    for config, part in runs.groupby("config"):
+        changes = set()
+        for given, used in zip(part["hparams"].map(json.loads), part["effective"].map(json.loads), strict=True):
+            if used:
+                changes.add(described([{k: given[k] for k in used if k in given}, used], sep=" -> "))
+        if changes:
+            warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): the model ran with other values than "
+                          f"it was given ({'; '.join(sorted(changes))}: its records' effective_hparams); the config "
+                          "label and hparams name the values given", stacklevel=3)
 
 
 def _warn_mixed_columns(runs: pd.DataFrame, rank_keys: list[str]) -> None:

@@ -156,10 +156,15 @@ class FitResult:
     def record(self, model: torch.nn.Module) -> dict[str, Any]:
         """The record fields every task writes about training: selected epoch, history, time, parameters. The
         first epoch's time is kept beside the mean: it pays one-off costs (first touch of fresh buffers, the
-        optimiser's state) that a later epoch does not, and the mean of a short run carries them."""
+        optimiser's state) that a later epoch does not, and the mean of a short run carries them. A model that ran
+        with another value than a hyperparameter it was given (ForwardGNN-FF caps ``num_negatives`` at C - 1, as
+        the official code does) says so in its ``effective_hparams`` (key -> value used), kept as the record's
+        ``effective_hparams``: the spec keeps the value given, which is the run's identity."""
         first = {"first_epoch_time_s": self.epoch_times_s[0]} if self.epoch_times_s else {}
+        used = getattr(model, "effective_hparams", None)
         return {"best_epoch": self.best_epoch, "epochs_run": self.epochs_run, "history": self.history,
-                "epoch_time_s": self.epoch_time_s, **first, "params": sum(p.numel() for p in model.parameters())}
+                "epoch_time_s": self.epoch_time_s, **first, "params": sum(p.numel() for p in model.parameters()),
+                **({"effective_hparams": dict(used)} if used else {})}
 
 
 class EarlyStopping:

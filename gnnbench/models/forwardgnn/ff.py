@@ -63,7 +63,10 @@ class ForwardForward(GreedyForward):
         super().__init__()
         self.num_classes = num_classes
         self.theta = theta
-        self.num_negatives = min(num_negatives, num_classes - 1)
+        self.num_negatives = min(num_negatives, num_classes - 1)  # the official code's cap: 100 means every wrong class
+        #: the record's ``effective_hparams`` (:meth:`~gnnbench.tasks.base.FitResult.record`): a count above C - 1
+        #: names the run, and its config label, but C - 1 negatives ran
+        self.effective_hparams = {"num_negatives": self.num_negatives} if self.num_negatives != num_negatives else {}
         self.register_buffer("train_index", torch.empty(0, dtype=torch.long), persistent=False)
         self.register_buffer("train_labels", torch.empty(0, dtype=torch.long), persistent=False)
         self.register_buffer("negatives", torch.empty(0, 0, dtype=torch.long), persistent=False)
