@@ -7,16 +7,23 @@ from __future__ import annotations
 import math
 import re
 
-#: a run of digits as a number, decimals and a Python float's exponent included (0.05, 1e-05)
-NUMBER = re.compile(r"(\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
+#: a number in a name (:func:`natural_key` says which): a minus where it is a sign, one decimal point, a Python
+#: float's exponent (0.05, 1e-05); of a dotted version (2.13.0, 1.9.dev24) each part on its own
+NUMBER = re.compile(r"((?:(?<![\w.])-)?(?:(?<!\d\.)\d+\.\d+(?!\.\w|\d)|\d+)(?:e[-+]?\d+)?)")
 
 
 def natural_key(text: str) -> tuple:
     """The order people expect of names and values: numbers in them compared as numbers (HeteroEdgeCount-2 before
     HeteroEdgeCount-10, K=4 before K=16, lr=1e-05 before lr=0.0001), the rest as text; a value that is a finite
     number (-1) as one (``nan`` and ``inf`` are text, as in the HTML page's sort: a NaN key would make the order
-    depend on the input's). A minus inside a name is a separator (HeteroEdgeCount-10), so ``K=-2`` sorts as
-    ``K=2``. A plain string sort puts 10 before 2. The text itself breaks ties (2 and 2.0)."""
+    depend on the input's). A plain string sort puts 10 before 2. The text itself breaks ties (2 and 2.0).
+
+    Read as the suite writes its names: a minus after a letter, digit, underscore or dot joins words
+    (HeteroEdgeCount-10, uf50-218), anywhere else it is a sign (``K=-2`` before ``K=0``, ``offset=-0.5``); a
+    number with one dot is a decimal, as every hyperparameter and scenario option is written (``rate=0.25``
+    before ``rate=0.5``, and so ``v1.10`` before ``v1.9``), one of a chain of dots a version's part
+    (``torch=2.9.1`` before ``torch=2.10.0``, ``1.9.dev24``). The leaderboard page's click sort
+    (:mod:`gnnbench.leaderboard.html`) splits text with the same :data:`NUMBER`."""
     number = _finite(text)
     if number is not None:
         parts = ["", number, ""]

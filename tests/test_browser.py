@@ -17,6 +17,7 @@ import pytest
 from test_leaderboard import rec
 
 from gnnbench import leaderboard
+from gnnbench.natural import natural_key
 
 pytestmark = pytest.mark.browser
 BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -103,10 +104,13 @@ def test_table_and_plots_render_and_a_header_click_sorts(page, tmp_path):
 
 
 @pytest.mark.skipif(BROWSER is None, reason="no chromium binary (apt-get install chromium)")
-def test_a_click_sorts_names_with_the_numbers_in_them_as_numbers(tmp_path):
-    """Sorting by dataset puts HeteroEdgeCount-2 before -10, as the page lists them, and flips back."""
-    natural = ["HeteroEdgeCount-2", "HeteroEdgeCount-4", "HeteroEdgeCount-10"]
-    records = [rec("gcn", d, 0, 0.5, 0.9 - i / 10) for i, d in enumerate(natural)]
+def test_a_click_sorts_names_as_natural_key_does(tmp_path):
+    """Sorting by dataset, rows shuffled first, lists the names as the page does (natural_key): HeteroEdgeCount-2
+    before -10, K=-2 before K=2, torch=2.9.1 before 2.10.0, capitals first; and a second click flips it."""
+    natural = ["HeteroEdgeCount-2", "HeteroEdgeCount-4", "HeteroEdgeCount-10", "K=-2", "K=0", "K=2", "agnn",
+               "offset=-0.5", "offset=0.25", "rate=0.25", "rate=0.5", "torch=2.9.1", "torch=2.10.0"]
+    assert sorted(reversed(natural), key=natural_key) == natural
+    records = [rec("gcn", d, 0, 0.5, 0.9 - i / 100) for i, d in enumerate(natural)]
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     page = leaderboard.build(tmp_path, html=True).html
     probe = """<script>
@@ -116,6 +120,8 @@ var datasets = function () {
   return Array.from(table.tBodies[0].rows).map(function (r) { return r.cells[0].textContent; });
 };
 var shown = [datasets()];
+var body = table.tBodies[0];
+Array.from(body.rows).reverse().forEach(function (row) { body.appendChild(row); });
 header.click();
 shown.push(datasets());
 header.click();

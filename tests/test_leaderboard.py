@@ -439,6 +439,17 @@ def test_natural_key_compares_numbers_in_names_as_numbers():
                                                                                       "inf", "nan"]
 
 
+def test_natural_key_reads_a_sign_after_a_separator_and_versions_by_their_parts():
+    """A minus after ``=`` is a sign, one between words a hyphen; a chain of dots is a version, one dot a decimal."""
+    values = ["K=2", "K=0", "K=-2", "offset=-0.5", "offset=-1", "HeteroEdgeCount-3", "HeteroEdgeCount-2", "uf50-218",
+              "uf50-25", "torch=2.10.0+cpu", "torch=2.9.1+cpu", "python-sat=1.10.dev1", "python-sat=1.9.dev24",
+              "rate=0.5", "rate=0.25", "v1.9", "v1.10"]
+    assert sorted(values, key=natural_key) == [
+        "HeteroEdgeCount-2", "HeteroEdgeCount-3", "K=-2", "K=0", "K=2", "offset=-1", "offset=-0.5",
+        "python-sat=1.9.dev24", "python-sat=1.10.dev1", "rate=0.25", "rate=0.5", "torch=2.9.1+cpu",
+        "torch=2.10.0+cpu", "uf50-25", "uf50-218", "v1.10", "v1.9"]
+
+
 def test_markdown_shows_percent_mean_std_n_and_failures(tmp_path):
     records = [rec("gcn", "Cora", s, 0.7, t) for s, t in enumerate((0.80, 0.82))]
     records.append(rec("gat", "Cora", 0, 0, 0, status="failed"))

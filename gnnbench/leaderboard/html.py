@@ -41,8 +41,9 @@ tr.best td{font-weight:600}figure{margin:.5rem 0 1.2rem}figure svg{max-width:100
 figcaption{color:#555;font-size:.85rem}details{margin:.6rem 0}code{font-size:.85em}
 """
 
-# Click a header to sort by that column (numbers numerically via data-value, text otherwise, the numbers in it as
-# numbers, as natural_key orders the tables: HeteroEdgeCount-2 before -10); click again to flip.
+# Click a header to sort by that column (numbers numerically via data-value, text otherwise, split as natural_key
+# splits it, so that a click orders names as the tables list them: HeteroEdgeCount-2 before -10, K=-2 before K=2,
+# capitals before small letters); click again to flip.
 JS = """
 document.querySelectorAll("table.sortable").forEach(function (table) {
   table.querySelectorAll("th").forEach(function (th, index) {
@@ -54,7 +55,7 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
         var cell = row.cells[index];
         var value = cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
         var number = parseFloat(value);
-        return value !== "" && !isNaN(number) && isFinite(value) ? number : value.toLowerCase().split(/NUMBER/).map(
+        return value !== "" && !isNaN(number) && isFinite(value) ? number : value.split(/NUMBER/).map(
           function (part, i) { return i % 2 ? parseFloat(part) : part; });
       };
       var order = function (x, y) {
