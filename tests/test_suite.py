@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from gnnbench.errors import ConfigError
-from gnnbench.harness.plan import notes_about
+from gnnbench.harness.plan import entry_note, notes_about
 from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.suite import load_suite
 
@@ -157,10 +159,8 @@ def test_a_suite_notes_each_model_entry_whose_points_run_a_key_at_its_default(wr
                       {name: gat, hparams: {num_layers: [1, 2], hidden_channels: 16, heads: [2, 4]}}]}
         """))
     assert len(suite.specs) == 4 + 2 * 2 + 3 * 2
-    a = ("experiments[0].models[0] (gcn): 6 grid points -> 4 runs per seed; run at the default where unread: "
-         "hidden_channels")
-    b = ("experiments[1].models[1] (gat): 4 grid points -> 3 runs per seed and scenario; run at the default where "
-         "unread: heads, hidden_channels")
+    a = "experiments[0].models[0] (gcn): 6 grid points run as 4; default where unread: hidden_channels"
+    b = "experiments[1].models[1] (gat): 4 grid points run as 3; default where unread: heads, hidden_channels"
     assert notes_about(suite.notes, suite.specs) == [a, b]
     assert notes_about(suite.only(["b"]).notes, suite.only(["b"]).specs) == [b]
     gat_one_layer = [s for s in suite.specs if s.model == "gat" and s.config == "num_layers=1"]
@@ -171,8 +171,40 @@ def test_a_suite_notes_each_model_entry_whose_points_run_a_key_at_its_default(wr
         "name: s\nexperiments: [{task: {name: architecture_search, budget: 5}, datasets: [nasbench-cora, Cora], "
         "models: [{name: random_search, hparams: {lr: [0.005, 0.01]}}]}]\n", "table.yaml"))
     assert notes_about(table.notes, table.specs) == [
-        "experiments[0].models[0] (random_search): 2 grid points x 2 datasets -> 3 runs per seed; run at the default "
-        "where unread: lr (on nasbench-cora)"]
+        "experiments[0].models[0] (random_search): 2 grid points x 2 datasets run as 3; default where unread: lr (on 1 "
+        "of 2)"]
+
+
+def test_a_plan_note_fits_its_line_with_many_datasets_scenarios_and_keys(write_suite):
+    """An entry on many datasets and scenarios still gets one line within 118 characters (120 as the plan indents
+    it): the datasets where a key is unread are counted, else left out, and keys past those that fit counted."""
+    suite = load_suite(write_suite("""\
+        name: s
+        experiments:
+          - {task: {name: architecture_search, budget: 5}, datasets: [nasbench-cora, nasbench-citeseer, Cora, CiteSeer],
+             models: [{name: random_search, hparams: {lr: [0.005, 0.01], weight_decay: [0.0005, 0.001]}}]}
+          - {task: node_classification, datasets: [Cora, CiteSeer, Cora-raw, CiteSeer-raw],
+             scenario: [none, {name: label_noise, rate: 0.2}, {name: label_noise, rate: 0.4}],
+             models: [{name: gat, hparams: {num_layers: [1, 2], hidden_channels: [16, 32], heads: [2, 4]}}]}
+        """))
+    assert notes_about(suite.notes, suite.specs) == [
+        "experiments[0].models[0] (random_search): 4 grid points x 4 datasets run as 10; default where unread: lr, "
+        "weight_decay",
+        "experiments[1].models[0] (gat): 8 grid points x 4 datasets run as 20; default where unread: heads, "
+        "hidden_channels"]
+    datasets = ["nasbench-cora", "nasbench-citeseer", "nasbench-pubmed", "Cora"]
+    made = [SimpleNamespace(experiment="e", model="m", dataset=d, config="default") for d in datasets]
+
+    def note(unread: dict[str, set[str]], key: str = "experiments[0].models[0]") -> str:
+        line = entry_note(key, "m", 2, datasets, made, unread).line
+        assert len(line) <= 118
+        return line.split("unread: ")[1]
+
+    assert note({"lr": {"nasbench-cora"}}) == "lr (on nasbench-cora)"
+    assert note({"lr": set(datasets[:3]), "weight_decay": set(datasets[:2])}, key="e") == (
+        "lr (on 3 of 4), weight_decay (on 2 of 4)")
+    assert note({k: set(datasets) for k in ("lr", "weight_decay", "dropout", "hidden_channels", "heads", "num_layers",
+                                             "batch_size")}, key="e") == "batch_size, dropout, heads and 4 more"
 
 
 def test_the_run_cap_counts_the_runs_an_entry_makes_once_its_points_are_merged(write_suite, monkeypatch):

@@ -18,22 +18,29 @@ class PlanNote(NamedTuple):
     line: str
 
 
-def entry_note(key: str, model: str, points: int, datasets: Sequence[str], scenarios: int,
-               made: Iterable[RunSpec], unread: Mapping[str, set[str]]) -> PlanNote:
-    """``experiments[0].models[0] (gcn): 6 grid points -> 4 runs per seed; run at the default where unread:
-    heads, lr (on nasbench-cora)``: the entry at ``key``, its ``points`` on ``datasets`` under ``scenarios``
-    merged into the runs it ``made``, and the ``unread`` keys it runs at their default (key -> the datasets
-    where it does, named when not all). Why each is unread is the model's or task's rule, which a suite setting
-    the key where no point reads it is told; the plan's labels show the points that leave it out
-    (``num_layers=1``)."""
-    runs = frozenset(map(_group, made))
-    per = "per seed" + " and scenario" * (scenarios > 1)
-    on = f" x {len(datasets)} datasets" if len(datasets) > 1 else ""
-    keys = [name + ("" if len(where) == len(datasets) else f" (on {', '.join(d for d in datasets if d in where)})")
-            for name, where in sorted(unread.items())]
-    return PlanNote(runs, f"{key} ({model}): {_count(points, 'grid point')}{on} -> {_count(len(runs), 'run')} "
-                          f"{per}; run at the default where unread: {', '.join(keys)}")
+#: How long a note may be: the plan prints it indented by two, within the project's 120 characters.
+WIDTH = 118
 
+
+def entry_note(key: str, model: str, points: int, datasets: Sequence[str], made: Iterable[RunSpec],
+               unread: Mapping[str, set[str]]) -> PlanNote:
+    """``experiments[0].models[0] (gcn): 6 grid points run as 4; default where unread: heads, lr (on
+    nasbench-cora)``: the entry at ``key``, its ``points`` on ``datasets`` merged into the runs it ``made`` (per
+    seed and scenario), and the ``unread`` keys it runs at their default (key -> the datasets where it does, named
+    when not all). Within :data:`WIDTH` where it can be: where the names do not fit, the datasets are counted
+    (``lr (on 3 of 5)``), else left out, then the keys past those that fit (``lr and 2 more``). Why each is unread
+    is the model's or task's rule, which a suite setting the key where no point reads it is told; the plan's
+    labels show the points that leave it out (``num_layers=1``)."""
+    runs = frozenset(map(_group, made))
+    on = f" x {len(datasets)} datasets" if len(datasets) > 1 else ""
+    head = f"{key} ({model}): {_count(points, 'grid point')}{on} run as {len(runs):,}; default where unread: "
+    keys = sorted(unread)
+    partly = {k: [d for d in datasets if d in where] for k, where in unread.items() if len(where) < len(datasets)}
+    named = [k + (f" (on {', '.join(partly[k])})" if k in partly else "") for k in keys]
+    counted = [k + (f" (on {len(partly[k])} of {len(datasets)})" if k in partly else "") for k in keys]
+    forms = [", ".join(named), ", ".join(counted), ", ".join(keys),
+             *(f"{', '.join(keys[:n])} and {len(keys) - n} more" for n in range(len(keys) - 1, 0, -1))]
+    return PlanNote(runs, head + next((form for form in forms if len(head + form) <= WIDTH), min(forms, key=len)))
 
 def notes_about(notes: Iterable[PlanNote], specs: Iterable[RunSpec]) -> list[str]:
     """The lines of the ``notes`` about any of ``specs`` (the runs a plan runs): a note of an entry whose runs are

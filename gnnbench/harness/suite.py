@@ -286,7 +286,7 @@ class _Expander:
                     for point in points for dataset, (hparams, config) in point.items()
                     for scenario, seed in itertools.product(scenarios, seeds)]
             if unread:  # the plan says so: the labels alone would not (a point left out, a value not in its label)
-                self.notes.append(entry_note(model_key, model, len(grid), datasets, len(scenarios), made, unread))
+                self.notes.append(entry_note(model_key, model, len(grid), datasets, made, unread))
             specs.extend((spec, model_key) for spec in made)
         return specs
 
