@@ -9,6 +9,7 @@ bad input.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import sysconfig
 import traceback
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gnnbench import files
+from gnnbench.natural import NUMBER, natural_key
 
 #: Python's own library folders: a frame there is never the line to look at
 STDLIB = tuple(Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib"))
@@ -71,7 +73,10 @@ def _library_file(path: Path) -> bool:
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """``; did you mean 'x'?`` for the closest choice, matched case-insensitively, or ``''`` (also without
-    choices: a task that takes no options)."""
+    choices: a task that takes no options). Among equally close choices, those keeping the most of the typed
+    prefix ('gcm' -> 'gcn', not 'sgc'), then those whose numbers are nearest the typed ones, its natural
+    neighbours ('HeteroEdgeCount-3' -> 'HeteroEdgeCount-2' or 'HeteroEdgeCount-4', not -8 or -6): each left is
+    named, in natural order."""
     lowered = {c.lower(): c for c in choices}
     if not lowered:
         return ""
@@ -79,8 +84,19 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(target, list(lowered), n=len(lowered), cutoff=0.5)
     if not close:
         return ""
-    # among equally close choices, the one keeping the typed prefix ('gcm' -> 'gcn', not 'sgc')
     best = difflib.SequenceMatcher(None, target, close[0]).ratio()
     tied = [c for c in close if difflib.SequenceMatcher(None, target, c).ratio() == best]
-    choice = max(tied, key=lambda c: len(os.path.commonprefix([target, c])))
-    return f"; did you mean '{lowered[choice]}'?"
+    for nearness in (lambda c: len(os.path.commonprefix([target, c])), lambda c: -_number_distance(target, c)):
+        most = max(map(nearness, tied))
+        tied = [c for c in tied if nearness(c) == most]
+    named = " or ".join(f"'{c}'" for c in sorted((lowered[c] for c in tied), key=natural_key))
+    return f"; did you mean {named}?"
+
+
+def _number_distance(typed: str, choice: str) -> float:
+    """How far the numbers in ``choice`` are from those in ``typed``, summed, where the two read alike around them
+    ('w-3' and 'w-8': 5); infinite where they do not."""
+    a, b = NUMBER.split(typed), NUMBER.split(choice)
+    if a[::2] != b[::2]:
+        return math.inf
+    return sum(abs(float(x) - float(y)) for x, y in zip(a[1::2], b[1::2], strict=True))

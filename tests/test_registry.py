@@ -7,7 +7,8 @@ import pytest
 from torch import nn
 
 from gnnbench import hparams
-from gnnbench.registry import MODELS, TASKS, Entry, Registry, RegistryError, list_models, load_plugin
+from gnnbench.errors import did_you_mean
+from gnnbench.registry import DATASETS, MODELS, TASKS, Entry, Registry, RegistryError, list_models, load_plugin
 
 
 def fresh() -> Registry:
@@ -68,6 +69,21 @@ def test_unknown_name_suggests_the_closest():
         reg.get("gcm")
     with pytest.raises(RegistryError, match=r"known widgets: gat, gcn, graphsage"):
         reg.get("transformer")
+
+
+def test_equally_close_names_suggest_the_natural_neighbours():
+    """Names that differ only in a number are equally close to a typo of one: difflib's tie order put
+    HeteroEdgeCount-8 first for HeteroEdgeCount-3. The nearest numbers are suggested, each tied one named."""
+    assert did_you_mean("HeteroEdgeCount-3", DATASETS.names()) == (
+        "; did you mean 'HeteroEdgeCount-2' or 'HeteroEdgeCount-4'?")
+    assert did_you_mean("heteroedgecount-7", DATASETS.names()) == (
+        "; did you mean 'HeteroEdgeCount-6' or 'HeteroEdgeCount-8'?")
+    assert did_you_mean("Count-ER-cycle3", DATASETS.names()) == "; did you mean 'Count-ER-cycle4'?"
+    assert did_you_mean("w-2", ["w-10", "w-8", "w-1"]) == "; did you mean 'w-1'?"
+    assert did_you_mean("gcm", ["sgc", "gcn", "gat"]) == "; did you mean 'gcn'?"  # the typed prefix first
+    with pytest.raises(RegistryError, match=r"unknown dataset 'HeteroEdgeCount-5'; did you mean 'HeteroEdgeCount-4' "
+                                            r"or 'HeteroEdgeCount-6'\?"):
+        DATASETS.get("HeteroEdgeCount-5")
 
 
 def test_names_are_listed_with_their_numbers_compared_as_numbers():
