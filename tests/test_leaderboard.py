@@ -846,12 +846,13 @@ def test_costs_of_several_machines_or_heap_settings_are_never_shown_as_one_machi
 
 def test_records_whose_speed_probes_spread_are_noted_with_their_range_and_others_are_not(tmp_path):
     """Epoch times of runs made on a day the machine ran 1.4x slower are not the models' alone: the page says so
-    where the records' probes of one workload spread beyond PROBE_SPREAD, and not where they agree, where another
-    workload's probe is the only other, or where the records have none."""
+    where the configurations' median probes of one workload spread beyond PROBE_SPREAD, and not where they agree
+    (one slow probe among a configuration's seeds included), where another workload's probe is the only other, or
+    where the records have none."""
     from gnnbench.leaderboard.aggregate import PROBE_SPREAD
 
     def built(probes):
-        records = [rec(model, "Cora", s, 0.7, 0.8) for model in ("gcn", "mlp") for s in range(2)]
+        records = [rec(model, "Cora", s, 0.7, 0.8) for model in ("gcn", "mlp") for s in range(3)]
         for r, probe in zip(records, probes, strict=False):
             r["env"]["speed_probe"] = probe
         (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -860,10 +861,11 @@ def test_records_whose_speed_probes_spread_are_noted_with_their_range_and_others
             return leaderboard.build(tmp_path).markdown.read_text()
 
     v1, v2 = "mm n4096 (v1)", "mm n8192 (v2)"
-    spread = built([{"ms": 2.0, "workload": v1}, {"ms": 2.1, "workload": v1}, {"ms": 2.8, "workload": v1}])
-    assert ("## Warnings\n\n- the speed probe (mm n4096 (v1)) of the 3 records that ran it took 2 to 2.8 ms (1.40x, "
-            f"beyond {PROBE_SPREAD:g}x): they ran on a machine at different speeds") in spread
-    for probes in ([{"ms": 2.0, "workload": v1}, {"ms": 2.0 * PROBE_SPREAD, "workload": v1}],
+    spread = built([{"ms": ms, "workload": v1} for ms in (2.0, 2.1, 2.0, 2.8, 2.9, 2.7)])
+    assert ("## Warnings\n\n- the median speed probe (mm n4096 (v1)) of the 2 configurations' records ranged from 2 "
+            f"to 2.8 ms (1.40x, beyond {PROBE_SPREAD:g}x): they ran on a machine at different speeds") in spread
+    for probes in ([{"ms": ms, "workload": v1} for ms in (2.0, 2.0, 2.0, *[2.0 * PROBE_SPREAD] * 3)],
+                   [{"ms": ms, "workload": v1} for ms in (2.0, 2.1, 2.0, 2.0, 3.0, 2.1)],
                    [{"ms": 2.0, "workload": v1}, {"ms": 2.1, "workload": v1}, {"ms": 9.0, "workload": v2}], []):
         assert "speed probe" not in built(probes)
 

@@ -17,14 +17,14 @@ from typing import Any
 import torch
 
 NODES, FEATURES, EDGES = 4096, 64, 32768
-WARMUP, REPEATS = 2, 5
+WARMUP, REPEATS = 3, 9
 #: changed whenever the workload or its protocol changes: probes are compared only within one workload
 WORKLOAD = f"mm+gather+index_add n{NODES} f{FEATURES} e{EDGES}, median of {REPEATS} after {WARMUP} (v1)"
 
 
 def speed_probe(device: torch.device) -> dict[str, Any]:
     """``{"ms": ..., "workload": WORKLOAD}``: the median milliseconds of one step of the workload on ``device``
-    (about 2 ms on one thread of this project's CPU; some 15 ms in all). Seeded with its own generator: the run's
+    (about 2 ms on one thread of this project's CPU; some 40 ms in all). Seeded with its own generator: the run's
     global random state is untouched."""
     generator = torch.Generator().manual_seed(0)
     x, weight = (torch.randn(n, FEATURES, generator=generator).to(device) for n in (NODES, FEATURES))

@@ -57,10 +57,11 @@ TIE_TOLERANCE = 1e-6
 #: The protocol a run's spec sets besides its row, hyperparameters and seed: the task's options and the budget.
 PROTOCOL_KEYS = ("task_options", "epochs", "patience")
 GROUP_KEYS = ["task", "dataset", "scenario"]
-#: Speed probes (``env.speed_probe``) of one workload whose slowest is more than this many times the fastest: the
-#: machine ran at other speeds across the records, beyond the probe's own noise (an idle machine's probes stayed
-#: within about 10 % of each other on this project's machine)
-PROBE_SPREAD = 1.15
+#: Configurations whose median speed probes (``env.speed_probe``, of one workload) differ by more than this factor
+#: ran on a machine at other speeds. One probe is noisier: on this project's idle 2-core machine, probes of fresh
+#: processes ranged 1.94-2.47 ms at one thread (1.27x; a process's first probe is the slow one), while the same
+#: code ran 1.4x slower on one day than on another; a configuration's median over its seeds sheds the outliers
+PROBE_SPREAD = 1.25
 
 
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -333,20 +334,23 @@ def _warn_mixed_columns(runs: pd.DataFrame, rank_keys: list[str]) -> None:
 
 
 def warn_speed_spread(runs: pd.DataFrame) -> None:
-    """Successful runs, whose epoch times fill the tables (the leaderboard's, the depth studies'), with speed probes
-    (``env.speed_probe``) of one workload that spread beyond :data:`PROBE_SPREAD`: those times then measure how fast
-    the machine ran when each run ran as well as the models (the same code ran about 1.4x slower on one day of this
-    project's shared machine than on another). Nothing where the probes agree or the records have none."""
+    """Configurations, whose epoch times fill the tables (the leaderboard's, the depth studies'), whose successful
+    runs' median speed probes (``env.speed_probe``, of one workload) differ beyond :data:`PROBE_SPREAD`: those
+    times then measure how fast the machine ran when each ran as well as the models (the same code ran about 1.4x
+    slower on one day of this project's shared machine than on another). Nothing where the medians agree or the
+    records have none."""
     probed = _ok(runs)
     if "probe_ms" not in probed:  # no successful run
         return
     probed = probed[probed["probe_ms"].notna()]
-    for workload, ms in probed.groupby("probe_workload", sort=True)["probe_ms"]:
+    for workload, part in probed.groupby("probe_workload", sort=True):
+        ms = part.groupby([*ROW_KEYS, "config"], dropna=False)["probe_ms"].median()
         if ms.max() > PROBE_SPREAD * ms.min():
-            warnings.warn(f"the speed probe ({workload}) of the {len(ms)} records that ran it took {ms.min():.3g} to "
-                          f"{ms.max():.3g} ms ({ms.max() / ms.min():.2f}x, beyond {PROBE_SPREAD:g}x): they ran on a "
-                          "machine at different speeds (another day, other load or another machine), so epoch times "
-                          "across rows partly measure that, not only the models", stacklevel=2)
+            warnings.warn(f"the median speed probe ({workload}) of the {len(ms)} configurations' records ranged "
+                          f"from {ms.min():.3g} to {ms.max():.3g} ms ({ms.max() / ms.min():.2f}x, beyond "
+                          f"{PROBE_SPREAD:g}x): they ran on a machine at different speeds (another day, other load "
+                          "or another machine), so epoch times across rows partly measure that, not only the models",
+                          stacklevel=2)
 
 
 def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:
