@@ -946,8 +946,10 @@ def test_versions_come_from_the_records_beside_an_older_csv_that_they_reproduce(
 
 
 def test_the_summary_says_how_much_slower_b_s_machine_ran_than_a_s_and_rescales_nothing(tmp_path):
-    """Records keep a speed probe (env.speed_probe): where both sides' records ran one workload, the ratio of their
-    medians is said, so that a slower day or machine is not read as slower code; the times stay as measured."""
+    """Records keep a speed probe (env.speed_probe) and a leaderboard row its runs' median: compared on a time, where
+    both sides' rows ran one workload, the ratio of their probes is said, so that a slower day or machine is not
+    read as slower code; the times stay as measured. Compared on the metric, a machine's speed is beside the
+    point."""
     from gnnbench.leaderboard import build
 
     reference = Path(__file__).resolve().parents[1] / "results" / "reference" / "quickstart" / "runs.jsonl"
@@ -965,16 +967,21 @@ def test_the_summary_says_how_much_slower_b_s_machine_ran_than_a_s_and_rescales_
     a = side("a", [{"ms": ms, "workload": v1} for ms in (10.0, 10.1, 9.9)])
     b = side("b", [{"ms": ms, "workload": v1} for ms in (13.8, 13.7, 13.9)])
     result = compare.compare(a, b, column="epoch_time_s")
-    note = ("B's speed probe ran 1.38x slower than A's (median 13.8 ms against 10, over the records beside each CSV; "
-            "mm n4096 (v1)): time ratios include that, unscaled")
+    note = ("B's speed probes ran 1.38x slower than A's (the median over 1 row both sides probed; mm n4096 (v1)): "
+            "time ratios include that, unscaled")
     assert report.summary(result).endswith(f"only in B. {note}") and note in report.to_markdown(result)
-    assert report.probe_notes(compare.compare(b, a))[0].startswith("B's speed probe ran 1.38x faster than A's")
+    swapped = compare.compare(b, a, column="epoch_time_s")
+    assert report.probe_notes(swapped)[0].startswith("B's speed probes ran 1.38x faster than A's")
+    assert compare.compare(a, b).probes == {}  # on the test metric
+    (alone := tmp_path / "copied").mkdir()  # the CSV carries its rows' probes: no records needed beside it
+    (alone / "leaderboard.csv").write_bytes((b / "leaderboard.csv").read_bytes())
+    assert compare.compare(a, alone, column="epoch_time_s").probes == result.probes
     unprobed = side("b", [])
     plain = compare.compare(a, unprobed, column="epoch_time_s")
     assert plain.probes == {} and "speed probe" not in report.summary(plain)
     pd.testing.assert_frame_equal(plain.table, result.table)  # the times are compared as measured
     other = side("b", [{"ms": 13.8, "workload": "mm n8192 (v2)"}])  # another workload is never compared
-    assert compare.compare(a, other).probes == {}
+    assert compare.compare(a, other, column="epoch_time_s").probes == {}
 
 
 def test_changed_hyperparameters_under_the_same_config_label_are_listed(tmp_path):

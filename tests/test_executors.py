@@ -154,29 +154,44 @@ def test_records_name_the_vector_instructions_of_the_cpu_kernels():
 def test_the_speed_probe_times_its_fixed_workload_without_touching_the_run_s_random_state(device):
     from gnnbench.harness.speed_probe import WORKLOAD, speed_probe
 
-    state = torch.random.get_rng_state()
+    state, threads = torch.random.get_rng_state(), torch.get_num_threads()
     probe = speed_probe(torch.device(device))
-    assert probe["workload"] == WORKLOAD and "(v1)" in WORKLOAD and probe["ms"] > 0
+    assert probe["workload"] == f"{WORKLOAD}, {'1 cpu thread' if device == 'cpu' else 'cuda'}" and probe["ms"] > 0
     assert torch.equal(torch.random.get_rng_state(), state)  # the run's draws are those it would make without it
+    assert torch.get_num_threads() == threads  # a CPU probe runs on one thread, and the run keeps its setting
 
 
-def test_a_run_records_how_fast_its_machine_was_measured_before_its_timed_part(tiny_suite, monkeypatch):
+def test_the_cpu_speed_probe_runs_on_one_thread(monkeypatch):
+    """A 2 ms step split over threads that other work shares measures the scheduler (1.9 ms on one thread, 150
+    on two, on one loaded machine): the probe runs on one."""
+    from gnnbench.harness import speed_probe
+
+    seen, index_select = [], torch.index_select
+    monkeypatch.setattr(torch, "index_select",
+                        lambda *args, **kwargs: seen.append(torch.get_num_threads()) or index_select(*args, **kwargs))
+    speed_probe.speed_probe(torch.device("cpu"))
+    assert set(seen) == {1}
+
+
+def test_a_run_records_how_fast_its_machine_was_measured_after_its_timed_part(tiny_suite, monkeypatch):
     """One day's runs were 1.4x slower than another's with the same code: the record must say how fast the
-    machine was, measured outside the epochs' timing and the peak memory."""
-    from gnnbench.harness.speed_probe import WORKLOAD, speed_probe
+    machine was, measured outside the epochs' timing and the peak memory, and after them, so that the probe's
+    first matmul does not take a one-off cost off the run's first epoch."""
+    from gnnbench.harness.speed_probe import speed_probe, workload
 
     order = []
 
     class Measured(runner.PeakMemory):
-        def __enter__(self):
+        def __exit__(self, *exc):
             order.append("memory")
-            return super().__enter__()
+            return super().__exit__(*exc)
 
     monkeypatch.setattr(runner, "PeakMemory", Measured)
     monkeypatch.setattr(runner, "speed_probe", lambda device: order.append("probe") or speed_probe(device))
     record = runner.execute(load_suite(tiny_suite(seeds=1, epochs=1)).specs[0])
-    assert record["status"] == "ok" and order == ["probe", "memory"]
-    assert record["env"]["speed_probe"]["workload"] == WORKLOAD and record["env"]["speed_probe"]["ms"] > 0
+    assert record["status"] == "ok" and order == ["memory", "probe"]
+    probe = record["env"]["speed_probe"]
+    assert probe["workload"] == workload(torch.device("cpu")) and probe["ms"] > 0
 
 
 def test_the_commit_is_of_the_checkout_gnnbench_is_in_not_of_one_around_it(tmp_path):

@@ -844,30 +844,27 @@ def test_costs_of_several_machines_or_heap_settings_are_never_shown_as_one_machi
     assert "| peak MB | heap | kernel | rank |" in text and "| kept freed memory | scatter |" in text
 
 
-def test_records_whose_speed_probes_spread_are_noted_with_their_range_and_others_are_not(tmp_path):
-    """Epoch times of runs made on a day the machine ran 1.4x slower are not the models' alone: the page says so
-    where the configurations' median probes of one workload spread beyond PROBE_SPREAD, and not where they agree
-    (one slow probe among a configuration's seeds included), where another workload's probe is the only other, or
-    where the records have none."""
-    from gnnbench.leaderboard.aggregate import PROBE_SPREAD
+def test_a_row_keeps_its_runs_median_speed_probe_for_compare(tmp_path):
+    """A row carries the median of its runs' speed probes (a slow first probe among its seeds shed) and their
+    workload, so ``compare`` can say how fast each side's machine ran from the CSVs alone; runs of several
+    workloads leave the median empty, records without a probe both cells."""
+    v1, v2 = "mm n4096 (v1), 1 cpu thread", "mm n4096 (v1), cuda"
 
-    def built(probes):
+    def rows(probes):
         records = [rec(model, "Cora", s, 0.7, 0.8) for model in ("gcn", "mlp") for s in range(3)]
         for r, probe in zip(records, probes, strict=False):
             r["env"]["speed_probe"] = probe
         (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return leaderboard.build(tmp_path).markdown.read_text()
+            board = pd.read_csv(leaderboard.build(tmp_path).csv, dtype=str, keep_default_na=False)
+        return {m: (ms, w) for m, ms, w in board[["model", "speed_probe_ms", "speed_probe_workload"]].itertuples(
+            index=False)}
 
-    v1, v2 = "mm n4096 (v1)", "mm n8192 (v2)"
-    spread = built([{"ms": ms, "workload": v1} for ms in (2.0, 2.1, 2.0, 2.8, 2.9, 2.7)])
-    assert ("## Warnings\n\n- the median speed probe (mm n4096 (v1)) of the 2 configurations' records ranged from 2 "
-            f"to 2.8 ms (1.40x, beyond {PROBE_SPREAD:g}x): they ran on a machine at different speeds") in spread
-    for probes in ([{"ms": ms, "workload": v1} for ms in (2.0, 2.0, 2.0, *[2.0 * PROBE_SPREAD] * 3)],
-                   [{"ms": ms, "workload": v1} for ms in (2.0, 2.1, 2.0, 2.0, 3.0, 2.1)],
-                   [{"ms": 2.0, "workload": v1}, {"ms": 2.1, "workload": v1}, {"ms": 9.0, "workload": v2}], []):
-        assert "speed probe" not in built(probes)
+    assert rows([{"ms": ms, "workload": v1} for ms in (2.0, 2.1, 6.0, 3.0, 2.9, 3.1)]) == {
+        "gcn": ("2.1000", v1), "mlp": ("3.0000", v1)}
+    assert rows([{"ms": 2.0, "workload": v1}, {"ms": 0.1, "workload": v2}]) == {
+        "gcn": ("", f"{v1};{v2}"), "mlp": ("", "")}
 
 
 def test_the_environment_names_only_what_successful_runs_ran_with():

@@ -59,10 +59,10 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         if "dataset" in sources and (digest := data_sha256_or_none(data)):  # which data, not only which loader
             sources["dataset"]["data_sha256"] = digest
         loaded = time.perf_counter()
-        probe = speed_probe(device)  # how fast the machine is now: before the timed and measured part
         with PeakMemory(device) as memory:
             ctx = RunContext(device=device, seed=spec.seed, kernel=spec.kernel, on_epoch=on_epoch, memory=memory)
             result = task.run(MODELS.get(spec.model), data, spec.hparams, Budget(spec.epochs, spec.patience), ctx)
+        probe = speed_probe(device)  # how fast the machine ran: after the run, whose first epoch it leaves alone
         _check_result(task, result)
         result["history"] = downsample(result.get("history", {}))
         if "files" in dataset.meta:

@@ -1,11 +1,13 @@
-"""A fixed workload timed before every run, so that a record says how fast its machine was that day.
+"""A fixed workload timed after every run, so that a record says how fast its machine was that day.
 
 The same code ran about 1.4x slower on one day than on another on this project's shared machine
 (docs/models/dgmlp.md): an epoch time alone cannot tell a slower machine from slower code. The probe is a
 message-passing step of fixed size (a dense matmul, a gather of source rows and a scatter-add into their targets)
-on the run's device at its thread setting, over tensors allocated before the timing, so the heap setting does not
-move it. A record keeps it as ``env.speed_probe``; :data:`WORKLOAD` names the workload, so that probes of another
-workload are never compared with these.
+over tensors allocated before the timing, so the heap setting does not move it. On a CPU it runs on one thread,
+whatever the run's setting: a step of 2 ms split over threads that other work shares measures the scheduler (one
+loaded 2-core machine gave 1.9 ms on one thread and 150 ms on two), and one thread compares across thread
+settings. A record keeps it as ``env.speed_probe``, with its :func:`workload` name, so that probes of another
+workload or device are never compared with these.
 """
 
 from __future__ import annotations
@@ -22,10 +24,16 @@ WARMUP, REPEATS = 3, 9
 WORKLOAD = f"mm+gather+index_add n{NODES} f{FEATURES} e{EDGES}, median of {REPEATS} after {WARMUP} (v1)"
 
 
+def workload(device: torch.device) -> str:
+    """What a probe on ``device`` ran: :data:`WORKLOAD` on one CPU thread, or on the GPU."""
+    return f"{WORKLOAD}, {'1 cpu thread' if device.type == 'cpu' else device.type}"
+
+
 def speed_probe(device: torch.device) -> dict[str, Any]:
-    """``{"ms": ..., "workload": WORKLOAD}``: the median milliseconds of one step of the workload on ``device``
-    (about 2 ms on one thread of this project's CPU; some 40 ms in all). Seeded with its own generator: the run's
-    global random state is untouched."""
+    """``{"ms": ..., "workload": ...}``: the median milliseconds of one step of the workload on ``device`` (about
+    2 ms on this project's CPU; some 40 ms in all). Seeded with its own generator, and the thread setting restored:
+    the run's global random state and threads are untouched."""
+    threads = torch.get_num_threads()
     generator = torch.Generator().manual_seed(0)
     x, weight = (torch.randn(n, FEATURES, generator=generator).to(device) for n in (NODES, FEATURES))
     src, dst = (torch.randint(0, NODES, (EDGES,), generator=generator).to(device) for _ in range(2))
@@ -37,14 +45,19 @@ def speed_probe(device: torch.device) -> dict[str, Any]:
         out.zero_().index_add_(0, dst, messages)
 
     times = []
-    for i in range(WARMUP + REPEATS):
-        _synchronize(device)
-        start = time.perf_counter()
-        step()
-        _synchronize(device)
-        if i >= WARMUP:
-            times.append(time.perf_counter() - start)
-    return {"ms": round(1000 * statistics.median(times), 4), "workload": WORKLOAD}
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        for i in range(WARMUP + REPEATS):
+            _synchronize(device)
+            start = time.perf_counter()
+            step()
+            _synchronize(device)
+            if i >= WARMUP:
+                times.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    return {"ms": round(1000 * statistics.median(times), 4), "workload": workload(device)}
 
 
 def _synchronize(device: torch.device) -> None:

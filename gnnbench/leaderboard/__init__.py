@@ -15,7 +15,7 @@ import yaml
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.spec import SMOKE_SUFFIX
 from gnnbench.harness.store import RUNS_FILE, RunStore
-from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame, warn_speed_spread
+from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
 from gnnbench.leaderboard.labels import row_key
 from gnnbench.leaderboard.ranks import rank_markdown
@@ -72,7 +72,6 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
     with warnings.catch_warnings(record=True) as caught:  # kept in the page, not only shown once in a terminal
         warnings.simplefilter("always")
         board, grid, depth = leaderboard_frame(runs), grid_frame(runs), depth_frame(runs)
-        warn_speed_spread(runs)
     notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)))
     for w in caught:  # shown as before, through the caller's filters (module gnnbench.leaderboard)
         warnings.warn(w.message, w.category, stacklevel=1)

@@ -49,7 +49,7 @@ COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", 
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "protocol",
                  "versions", "epoch_load_s", "epoch_load_share", "configs_failed", "heap", "sources", "unit",
-                 "epoch_load_over"]
+                 "epoch_load_over", "speed_probe_ms", "speed_probe_workload"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
 #: Means closer than this, relatively, are equal. Per-seed metrics are float32 values (an accuracy of 0.7 is
 #: recorded as 0.699999988), so equal sums of fractions reached on other seeds give means some 1e-8 apart.
@@ -57,11 +57,6 @@ TIE_TOLERANCE = 1e-6
 #: The protocol a run's spec sets besides its row, hyperparameters and seed: the task's options and the budget.
 PROTOCOL_KEYS = ("task_options", "epochs", "patience")
 GROUP_KEYS = ["task", "dataset", "scenario"]
-#: Configurations whose median speed probes (``env.speed_probe``, of one workload) differ by more than this factor
-#: ran on a machine at other speeds. One probe is noisier: on this project's idle 2-core machine, probes of fresh
-#: processes ranged 1.94-2.47 ms at one thread (1.27x; a process's first probe is the slow one), while the same
-#: code ran 1.4x slower on one day than on another; a configuration's median over its seeds sheds the outliers
-PROBE_SPREAD = 1.25
 
 
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -187,6 +182,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
             "versions": " | ".join(sorted(set(group["versions"]))),
             "sources": " | ".join(sorted(set(group["sources"]) - {""})),
             "configs_failed": int(lost.get(key[:-1], 0)), **_loading_cells(sel, config, group),
+            **_probe_cells(group),
         })
     rows += _all_failed_rows(runs, grid, row_keys, columns, tried)
     if not rows:
@@ -333,24 +329,14 @@ def _warn_mixed_columns(runs: pd.DataFrame, rank_keys: list[str]) -> None:
                           "different protocols", stacklevel=3)
 
 
-def warn_speed_spread(runs: pd.DataFrame) -> None:
-    """Configurations, whose epoch times fill the tables (the leaderboard's, the depth studies'), whose successful
-    runs' median speed probes (``env.speed_probe``, of one workload) differ beyond :data:`PROBE_SPREAD`: those
-    times then measure how fast the machine ran when each ran as well as the models (the same code ran about 1.4x
-    slower on one day of this project's shared machine than on another). Nothing where the medians agree or the
-    records have none."""
-    probed = _ok(runs)
-    if "probe_ms" not in probed:  # no successful run
-        return
-    probed = probed[probed["probe_ms"].notna()]
-    for workload, part in probed.groupby("probe_workload", sort=True):
-        ms = part.groupby([*ROW_KEYS, "config"], dropna=False)["probe_ms"].median()
-        if ms.max() > PROBE_SPREAD * ms.min():
-            warnings.warn(f"the median speed probe ({workload}) of the {len(ms)} configurations' records ranged "
-                          f"from {ms.min():.3g} to {ms.max():.3g} ms ({ms.max() / ms.min():.2f}x, beyond "
-                          f"{PROBE_SPREAD:g}x): they ran on a machine at different speeds (another day, other load "
-                          "or another machine), so epoch times across rows partly measure that, not only the models",
-                          stacklevel=2)
+def _probe_cells(runs: pd.DataFrame) -> dict[str, Any]:
+    """A row's median speed probe over its runs (``env.speed_probe``) and the workload they ran, from which
+    ``compare`` tells how fast each side's machine ran; empty where no run kept one, and the median empty where the
+    runs ran several workloads (joined by ``;``), which do not compare."""
+    probed = runs[runs["probe_ms"].notna()]
+    workloads = sorted(set(probed["probe_workload"]))
+    return {"speed_probe_ms": probed["probe_ms"].median() if len(workloads) == 1 else np.nan,
+            "speed_probe_workload": ";".join(workloads)}
 
 
 def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:

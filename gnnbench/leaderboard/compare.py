@@ -56,7 +56,6 @@ import numpy as np
 import pandas as pd
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.harness.store import RunStore
 from gnnbench.leaderboard.aggregate import close
 from gnnbench.leaderboard.labels import distinct_plugin_files, label_items, natural_groups, natural_order
 from gnnbench.leaderboard.read import (
@@ -95,8 +94,9 @@ class Comparison:
     column: str = "mean"  # what was compared: the test metric or a cost
     without_cost: int = 0  # rows left out: the cost column empty on both sides
     relative: bool = False  # min_effect is a fraction of each row's A mean
-    #: per speed-probe workload both sides' records ran, A's median milliseconds and B's (:func:`speed_probes`)
-    probes: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: compared on a time: per speed-probe workload both sides ran, B's probe over A's, a median over the rows
+    #: that kept one on both sides, and their count (:func:`probe_ratios`)
+    probes: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     @property
     def effect(self) -> str:
@@ -198,24 +198,25 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     table.loc[both, "verdict"] = [
         _verdict(r.improvement, r.p_value, (r.ci_low, r.ci_high), r.tested, alpha,
                  min_effect * abs(r.a_mean) if relative else min_effect) for r in table[both].itertuples()]
-    probes_a, probes_b = speed_probes(a), speed_probes(b)
     return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired,
                       column=column, without_cost=int(costless.sum()), relative=relative,
-                      probes={w: (probes_a[w], probes_b[w]) for w in sorted(probes_a.keys() & probes_b.keys())})
+                      probes=probe_ratios(joined) if column in TIMES else {})
 
 
-def speed_probes(path: Path) -> dict[str, float]:
-    """Workload -> the median milliseconds of the speed probes (``env.speed_probe``) of the successful records in
-    the ``runs.jsonl`` beside the leaderboard CSV ``path``: how fast the machine ran when its runs ran. Empty where
-    there are no records there or they have no probe (made before records kept one)."""
-    with warnings.catch_warnings():  # what the records hold is the leaderboard's to warn about, not compare's
-        warnings.simplefilter("ignore")
-        records = RunStore(path.parent).latest().values()
-    probes: dict[str, list[float]] = {}
-    for r in records:
-        if r["status"] == "ok" and (probe := r.get("env", {}).get("speed_probe")):
-            probes.setdefault(probe["workload"], []).append(probe["ms"])
-    return {workload: float(np.median(ms)) for workload, ms in probes.items()}
+#: The costs a machine's speed moves: compared on one, the summary says how fast each side's machine ran
+TIMES = ("epoch_time_s", "epoch_load_s")
+
+
+def probe_ratios(joined: pd.DataFrame) -> dict[str, tuple[float, int]]:
+    """Workload -> the median over the rows both sides probed with it (``speed_probe_ms``: leaderboards of records
+    that keep ``env.speed_probe``) of B's probe over A's, and how many rows that is: a time compared includes how
+    fast each machine ran that day. Rows whose sides ran other workloads, or kept none, are left out."""
+    ratios: dict[str, list[float]] = {}
+    for r in joined[joined["_merge"] == "both"].to_dict("records"):
+        workload = r.get("speed_probe_workload_a") or ""
+        if workload and workload == r["speed_probe_workload_b"] and r["speed_probe_ms_a"] and r["speed_probe_ms_b"]:
+            ratios.setdefault(workload, []).append(float(r["speed_probe_ms_b"]) / float(r["speed_probe_ms_a"]))
+    return {workload: (float(np.median(r)), len(r)) for workload, r in sorted(ratios.items())}
 
 
 #: A size on a fraction metric from which it was likely meant in the points the table shows (0.5 for half a

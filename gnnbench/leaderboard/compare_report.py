@@ -39,15 +39,14 @@ def summary(comparison: Comparison) -> str:
 
 
 def probe_notes(comparison: Comparison) -> list[str]:
-    """``B's speed probe ran 1.38x slower than A's (...)``, per probe workload both sides' records ran: a time
-    compared includes how fast each machine ran that day, which no number here is rescaled for."""
+    """``B's speed probes ran 1.38x slower than A's (...)``, per probe workload both sides ran, compared on a time:
+    it includes how fast each machine ran that day, which no number here is rescaled for."""
     notes = []
-    for workload, (a, b) in comparison.probes.items():
-        ratio = b / a
+    for workload, (ratio, rows) in comparison.probes.items():
         pace = ("as fast as" if round(ratio, 2) == 1 else f"{ratio:.2f}x slower than" if ratio > 1
                 else f"{1 / ratio:.2f}x faster than")
-        notes.append(f"B's speed probe ran {pace} A's (median {b:.3g} ms against {a:.3g}, over the records beside "
-                     f"each CSV; {workload}): time ratios include that, unscaled")
+        notes.append(f"B's speed probes ran {pace} A's (the median over {rows} row{'s' * (rows > 1)} both sides "
+                     f"probed; {workload}): time ratios include that, unscaled")
     return notes
 
 

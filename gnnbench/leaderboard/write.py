@@ -20,7 +20,7 @@ FLOAT_DIGITS = {"mean": 6, "std": 6, "val_mean": 6, "val_std": 6, "epoch_time_s"
                 "mean_conflicts": 3, "median_solve_s": 6, "mean_solve_s": 6, "inference_s": 6, "mean_total_s": 6,
                 "conflict_reduction": 6, "mean_conflict_reduction": 6,
                 "best_epoch_mean": 2, "oracle": 6, "search_wall_s": 3, "child_epochs": 2, "inherited_children": 2,
-                "epoch_load_s": 6, "epoch_load_share": 4}
+                "epoch_load_s": 6, "epoch_load_share": 4, "speed_probe_ms": 4}
 
 
 #: the most decimals a small value is shown to in fixed point (0.00013); below 1e-4 ``1.3e-05`` is shorter than
