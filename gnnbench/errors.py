@@ -71,24 +71,33 @@ def _library_file(path: Path) -> bool:
     return any(path.is_relative_to(p) for p in STDLIB) or bool({"site-packages", "dist-packages"} & set(path.parts))
 
 
+#: The most names a typed prefix is completed to: more is a listing, which an error's accepted names give
+COMPLETIONS = 5
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """``; did you mean 'x'?`` for the closest choice, matched case-insensitively, or ``''`` (also without
-    choices: a task that takes no options). Among equally close choices, those keeping the most of the typed
-    prefix ('gcm' -> 'gcn', not 'sgc'), then those whose numbers are nearest the typed ones, its natural
-    neighbours ('HeteroEdgeCount-3' -> 'HeteroEdgeCount-2' or 'HeteroEdgeCount-4', not -8 or -6): each left is
-    named, in natural order."""
+    choices: a task that takes no options). Choices that read as the typed name but for their numbers come first,
+    those with the nearest numbers ('HeteroEdgeCount-3' -> 'HeteroEdgeCount-2' or 'HeteroEdgeCount-4';
+    'HeteroEdgeCount-12' -> 'HeteroEdgeCount-10'); then the few (up to :data:`COMPLETIONS`) the typed name begins
+    ('forwardgnn_ff' -> its three variants); else the closest by difflib, among equally close ones those keeping
+    the most of the typed prefix ('gcm' -> 'gcn', not 'sgc'). Each left is named, in natural order."""
     lowered = {c.lower(): c for c in choices}
     if not lowered:
         return ""
     target = name.lower()
-    close = difflib.get_close_matches(target, list(lowered), n=len(lowered), cutoff=0.5)
-    if not close:
+    if alike := [c for c in lowered if _number_distance(target, c) < math.inf]:
+        nearest = min(_number_distance(target, c) for c in alike)
+        tied = [c for c in alike if _number_distance(target, c) == nearest]
+    elif 0 < len(completions := [c for c in lowered if c.startswith(target)]) <= COMPLETIONS:
+        tied = completions
+    elif close := difflib.get_close_matches(target, list(lowered), n=len(lowered), cutoff=0.5):
+        best = difflib.SequenceMatcher(None, target, close[0]).ratio()
+        tied = [c for c in close if difflib.SequenceMatcher(None, target, c).ratio() == best]
+        most = max(len(os.path.commonprefix([target, c])) for c in tied)
+        tied = [c for c in tied if len(os.path.commonprefix([target, c])) == most]
+    else:
         return ""
-    best = difflib.SequenceMatcher(None, target, close[0]).ratio()
-    tied = [c for c in close if difflib.SequenceMatcher(None, target, c).ratio() == best]
-    for nearness in (lambda c: len(os.path.commonprefix([target, c])), lambda c: -_number_distance(target, c)):
-        most = max(map(nearness, tied))
-        tied = [c for c in tied if nearness(c) == most]
     named = " or ".join(f"'{c}'" for c in sorted((lowered[c] for c in tied), key=natural_key))
     return f"; did you mean {named}?"
 

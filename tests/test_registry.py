@@ -81,6 +81,13 @@ def test_equally_close_names_suggest_the_natural_neighbours():
     assert did_you_mean("Count-ER-cycle3", DATASETS.names()) == "; did you mean 'Count-ER-cycle4'?"
     assert did_you_mean("w-2", ["w-10", "w-8", "w-1"]) == "; did you mean 'w-1'?"
     assert did_you_mean("gcm", ["sgc", "gcn", "gat"]) == "; did you mean 'gcn'?"  # the typed prefix first
+    # difflib rates 'HeteroEdgeCount-10' closest to -1 and '-2' to -12: the numbers are what was mistyped
+    assert did_you_mean("HeteroEdgeCount-1", DATASETS.names()) == "; did you mean 'HeteroEdgeCount-2'?"
+    assert did_you_mean("HeteroEdgeCount-12", DATASETS.names()) == "; did you mean 'HeteroEdgeCount-10'?"
+    assert did_you_mean("forwardgnn_ff", MODELS.names()) == (  # difflib: 'forwardgnn_sf' alone
+        "; did you mean 'forwardgnn_ff_la' or 'forwardgnn_ff_link' or 'forwardgnn_ff_vn'?")
+    assert did_you_mean("cora", ["Cora", "CiteSeer"]) == "; did you mean 'Cora'?"
+    assert did_you_mean("zzz", ["gcn"]) == "" and did_you_mean("gcn", []) == ""
     with pytest.raises(RegistryError, match=r"unknown dataset 'HeteroEdgeCount-5'; did you mean 'HeteroEdgeCount-4' "
                                             r"or 'HeteroEdgeCount-6'\?"):
         DATASETS.get("HeteroEdgeCount-5")
