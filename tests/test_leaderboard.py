@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from gnnbench import leaderboard
+from gnnbench.harness.spec import config_label, label_names
 from gnnbench.leaderboard.aggregate import COLUMNS, grid_frame, leaderboard_frame, runs_frame, tied
 from gnnbench.leaderboard.write import format_metric, to_markdown
 from gnnbench.natural import natural_key
@@ -283,6 +284,47 @@ def test_a_failed_run_made_with_other_settings_is_warned_about_as_the_row_counts
                                          r"with different settings \(task_options.split public vs random\)"):
         row = board([failed, ok]).iloc[0]
     assert (row["n"], row["failed"]) == (1, 1)
+
+
+def ff(seed, config, num_negatives, ran=None):
+    """A ForwardGNN-FF record given ``num_negatives``; ``ran``: the count its record says ran (None: a record made
+    before records kept ``effective_hparams``)."""
+    record = rec("ff", "Cora", seed, 0.7, 0.8, config=config,
+                 **({"effective_hparams": {"num_negatives": ran}} if ran is not None else {}))
+    record["spec"]["hparams"] = {"num_layers": 2, "num_negatives": num_negatives}
+    return record
+
+
+def test_a_configuration_whose_label_names_a_value_that_did_not_run_is_warned_about_once_whatever_its_old_records():
+    """num_negatives=10 on 7-class Cora ran 6: its seeds from before records kept ``effective_hparams`` (no field)
+    beside newer ones give one warning, from the newer; 3, which ran as given, gives none."""
+    records = [ff(0, "num_negatives=10", 10), ff(1, "num_negatives=10", 10, ran=6),
+               ff(2, "num_negatives=10", 10, ran=6), ff(0, "num_negatives=3", 3), ff(1, "num_negatives=3", 3)]
+    assert list(runs_frame(records)["effective_hparams"]) == ['{}', '{"num_negatives":6}', '{"num_negatives":6}',
+                                                              '{}', '{}']
+    with pytest.warns(UserWarning) as caught:
+        board(records)
+    assert [str(w.message) for w in caught] == [
+        "node_classification Cora ff (num_negatives=10): the model ran with other values than it was given "
+        "(num_negatives 10 -> 6: its records' effective_hparams); the config label and hparams name the values given"]
+
+
+def test_a_default_the_model_caps_is_recorded_but_not_warned_about():
+    """FF's default 100 means every wrong class: C - 1 ran, as documented. Its label (``default``,
+    ``num_layers=4``) does not name num_negatives, so nothing to correct: no warning, the record still says 6."""
+    records = [ff(0, "default", 100, ran=6), ff(1, "default", 100), ff(0, "num_layers=4", 100, ran=6)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = runs_frame(records)
+        board(records)
+    assert list(frame["effective_hparams"]) == ['{"num_negatives":6}', '{}', '{"num_negatives":6}']
+
+
+def test_a_config_label_names_a_key_only_as_a_whole_item():
+    label = config_label({"dims": [1, 2], "k": 10, "lr": 0.1}, {"lr": 0.1})
+    assert label == "dims=[1,2],k=10"
+    assert label_names(label, "dims", [1, 2]) and label_names(label, "k", 10)
+    assert not label_names(label, "k", 1) and not label_names(label, "lr", 0.1) and not label_names("kk=1", "k", 1)
 
 
 def test_models_of_one_column_run_under_other_task_options_are_warned_about():

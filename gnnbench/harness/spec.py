@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,24 @@ class Suite:
                 raise ConfigError(str(self.path), "experiments", f"no experiment named {name!r}; the suite has "
                                   f"{', '.join(names)}{did_you_mean(name, names)}")
         return dataclasses.replace(self, specs=[s for s in self.specs if s.experiment in experiments])
+
+
+def config_label(hparams: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
+    """``k=v,k=v`` of the values that differ from the model's defaults (``default`` when none do): a run's
+    ``config``."""
+    changed = [_label_item(k, v) for k, v in sorted(hparams.items()) if k not in defaults or defaults[k] != v]
+    return ",".join(changed) or "default"
+
+
+def label_names(config: str, key: str, value: Any) -> bool:
+    """Whether a :func:`config_label` names ``key`` at ``value`` (the run's): a value the suite set away from the
+    model's default. As a whole item between commas: ``k=1`` is not found in ``k=10`` or ``kk=1``."""
+    return f",{_label_item(key, value)}," in f",{config},"
+
+
+def _label_item(key: str, value: Any) -> str:
+    shown = json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else str(value)
+    return f"{key}={shown}"
 
 
 SMOKE_SUFFIX = ".smoke"

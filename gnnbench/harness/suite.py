@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import math
 import re
 import reprlib
@@ -37,7 +36,7 @@ from gnnbench import hparams as hp
 from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean, raised
 from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.plan import PlanNote, entry_note
-from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite
+from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite, config_label
 from gnnbench.harness.suite_yaml import read_yaml
 from gnnbench.kernels import BACKENDS, model_kernels, require
 from gnnbench.options import resolved_options
@@ -650,16 +649,6 @@ class _Expander:
                                 f"{earlier[k][1]}: the grid would define its runs twice; remove one")
             grid.append((chosen, resolved))
         return name, grid
-
-
-def config_label(hparams: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
-    """``k=v,k=v`` of the values that differ from the model's defaults (``default`` when none do)."""
-    changed = [f"{k}={_short(v)}" for k, v in sorted(hparams.items()) if k not in defaults or defaults[k] != v]
-    return ",".join(changed) or "default"
-
-
-def _short(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else str(value)
 
 
 def _duplicate_ids(specs: list[RunSpec]) -> list[tuple[int, int]]:

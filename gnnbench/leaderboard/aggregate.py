@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from gnnbench.harness.spec import label_names
 from gnnbench.leaderboard.labels import (
     distinct_plugin_files,
     heap_label,
@@ -72,7 +73,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "versions": versions_label(r.get("env", {})),
             "sources": sources_label(r),
             "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
-            "effective": json.dumps(r.get("effective_hparams", {}), sort_keys=True, separators=(",", ":")),
+            "effective_hparams": json.dumps(r.get("effective_hparams", {}), sort_keys=True, separators=(",", ":")),
             "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
         }
         if r["status"] == "ok":
@@ -300,15 +301,18 @@ def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
 
 
 def _warn_effective_hparams(sel: Any, runs: pd.DataFrame) -> None:
-    """Configurations whose model ran with other values than hyperparameters it was given (its records'
+    """Configurations whose label names a hyperparameter their model ran with another value of (its records'
     ``effective_hparams``: ForwardGNN-FF's ``num_negatives`` above C - 1): the config label and the ``hparams``
     cell name the values given, which are the runs' identity, so a row labelled ``num_negatives=10`` on a 7-class
-    dataset would not say that 6 ran."""
+    dataset would not say that 6 ran. A key the label leaves out was left at its default, whose documented meaning
+    may be the capped value (FF's 100: every wrong class): the record keeps it, the warning does not."""
     for config, part in runs.groupby("config"):
         changes = set()
-        for given, used in zip(part["hparams"].map(json.loads), part["effective"].map(json.loads), strict=True):
-            if used:
-                changes.add(described([{k: given[k] for k in used if k in given}, used], sep=" -> "))
+        for given, used in zip(part["hparams"].map(json.loads), part["effective_hparams"].map(json.loads),
+                               strict=True):
+            named = [k for k in used if k in given and label_names(config, k, given[k])]
+            if named:
+                changes.add(described([{k: given[k] for k in named}, {k: used[k] for k in named}], sep=" -> "))
         if changes:
             warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): the model ran with other values than "
                           f"it was given ({'; '.join(sorted(changes))}: its records' effective_hparams); the config "

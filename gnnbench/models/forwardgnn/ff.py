@@ -65,7 +65,7 @@ class ForwardForward(GreedyForward):
         self.theta = theta
         self.num_negatives = min(num_negatives, num_classes - 1)  # the official code's cap: 100 means every wrong class
         #: the record's ``effective_hparams`` (:meth:`~gnnbench.tasks.base.FitResult.record`): a count above C - 1
-        #: names the run, and its config label, but C - 1 negatives ran
+        #: names the run (and, set away from the default, its config label), but C - 1 negatives ran
         self.effective_hparams = {"num_negatives": self.num_negatives} if self.num_negatives != num_negatives else {}
         self.register_buffer("train_index", torch.empty(0, dtype=torch.long), persistent=False)
         self.register_buffer("train_labels", torch.empty(0, dtype=torch.long), persistent=False)
