@@ -200,7 +200,7 @@ def test_the_plan_says_where_grid_points_run_a_key_at_its_default(write_suite, c
     entry's runs are recorded, neither says it again: it tells of no run that runs."""
     grid = "{name: gcn, hparams: {num_layers: [1, 2], hidden_channels: [32, 64]}}"
     path = write_suite(GOOD.format(dataset="Cora", model=grid).replace("seeds: 2, epochs: 3", "seeds: 1, epochs: 1"))
-    note = "  experiments[0].models[0] (gcn): 4 grid points run as 3; default where unread: hidden_channels\n"
+    note = "  experiments[0].models[0] (gcn): 4 grid points -> 3 configs; default where unread: hidden_channels\n"
     assert len(note) <= 120
     results = tmp_path / "r"
     assert main(["run", str(path), "--results", str(results), "--dry-run"]) == 0

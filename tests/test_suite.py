@@ -159,8 +159,8 @@ def test_a_suite_notes_each_model_entry_whose_points_run_a_key_at_its_default(wr
                       {name: gat, hparams: {num_layers: [1, 2], hidden_channels: 16, heads: [2, 4]}}]}
         """))
     assert len(suite.specs) == 4 + 2 * 2 + 3 * 2
-    a = "experiments[0].models[0] (gcn): 6 grid points run as 4; default where unread: hidden_channels"
-    b = "experiments[1].models[1] (gat): 4 grid points run as 3; default where unread: heads, hidden_channels"
+    a = "experiments[0].models[0] (gcn): 6 grid points -> 4 configs; default where unread: hidden_channels"
+    b = "experiments[1].models[1] (gat): 4 grid points -> 3 configs; default where unread: heads, hidden_channels"
     assert notes_about(suite.notes, suite.specs) == [a, b]
     assert notes_about(suite.only(["b"]).notes, suite.only(["b"]).specs) == [b]
     gat_one_layer = [s for s in suite.specs if s.model == "gat" and s.config == "num_layers=1"]
@@ -171,13 +171,14 @@ def test_a_suite_notes_each_model_entry_whose_points_run_a_key_at_its_default(wr
         "name: s\nexperiments: [{task: {name: architecture_search, budget: 5}, datasets: [nasbench-cora, Cora], "
         "models: [{name: random_search, hparams: {lr: [0.005, 0.01]}}]}]\n", "table.yaml"))
     assert notes_about(table.notes, table.specs) == [
-        "experiments[0].models[0] (random_search): 2 grid points x 2 datasets run as 3; default where unread: lr (on 1 "
-        "of 2)"]
+        "experiments[0].models[0] (random_search): 2 grid points x 2 datasets -> 3 configs; default where unread: lr "
+        "(on some)"]
 
 
 def test_a_plan_note_fits_its_line_with_many_datasets_scenarios_and_keys(write_suite):
     """An entry on many datasets and scenarios still gets one line within 118 characters (120 as the plan indents
-    it): the datasets where a key is unread are counted, else left out, and keys past those that fit counted."""
+    it) where it can: the datasets where a key is unread are counted, else the key marked ``(on some)``, and keys
+    past those that fit counted; a line that cannot fit takes the shortest form, which keeps the marks."""
     suite = load_suite(write_suite("""\
         name: s
         experiments:
@@ -188,9 +189,9 @@ def test_a_plan_note_fits_its_line_with_many_datasets_scenarios_and_keys(write_s
              models: [{name: gat, hparams: {num_layers: [1, 2], hidden_channels: [16, 32], heads: [2, 4]}}]}
         """))
     assert notes_about(suite.notes, suite.specs) == [
-        "experiments[0].models[0] (random_search): 4 grid points x 4 datasets run as 10; default where unread: lr, "
-        "weight_decay",
-        "experiments[1].models[0] (gat): 8 grid points x 4 datasets run as 20; default where unread: heads, "
+        "experiments[0].models[0] (random_search): 4 grid points x 4 datasets -> 10 configs; default where unread: lr "
+        "(on some) and 1 more",
+        "experiments[1].models[0] (gat): 8 grid points x 4 datasets -> 20 configs; default where unread: heads, "
         "hidden_channels"]
     datasets = ["nasbench-cora", "nasbench-citeseer", "nasbench-pubmed", "Cora"]
     made = [SimpleNamespace(experiment="e", model="m", dataset=d, config="default") for d in datasets]
@@ -205,6 +206,10 @@ def test_a_plan_note_fits_its_line_with_many_datasets_scenarios_and_keys(write_s
         "lr (on 3 of 4), weight_decay (on 2 of 4)")
     assert note({k: set(datasets) for k in ("lr", "weight_decay", "dropout", "hidden_channels", "heads", "num_layers",
                                              "batch_size")}, key="e") == "batch_size, dropout, heads and 4 more"
+    # where even the counts do not fit, a key unread on only some datasets is still marked so, in a cut list too
+    partly = {"lr": set(datasets[:3]), "weight_decay": set(datasets[:2]), "dropout": set(datasets)}
+    assert note(partly, key="e") == "dropout, lr (on some), weight_decay (on some)"
+    assert note({**partly, "heads": set(datasets)}, key="e") == "dropout, heads, lr (on some) and 1 more"
 
 
 def test_the_run_cap_counts_the_runs_an_entry_makes_once_its_points_are_merged(write_suite, monkeypatch):
