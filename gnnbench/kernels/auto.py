@@ -121,14 +121,10 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
 
     key = (type(model).__qualname__, repr(model), num_nodes, edge_index.size(1), x.size(-1), str(device),
            tuple(candidates))
-    if requested == "auto" and candidates and not layers:  # nothing a backend sets: the first, untimed
+    if requested == "auto" and len(candidates) > 1 and not layers:  # nothing a backend sets: the first, untimed
         # timing would compare one computation with itself and pick by noise, differently per process
-        first = candidates[0]
-        choice = KernelChoice(first, "auto", f"{first}: the model has no message-passing layer, so every backend "
-                                             "computes the same and nothing is timed" if len(candidates) > 1 else
-                                             f"the only backend supported here ({first}): the model has no "
-                                             "message-passing layer for a backend to set, so its propagation, if any, "
-                                             "is its own code")
+        choice = KernelChoice(candidates[0], "auto", f"{candidates[0]}: the model has no message-passing layer, so "
+                                                     "every backend computes the same and nothing is timed")
     elif requested == "auto" and len(candidates) > 1 and key not in _decisions:
         state = copy.deepcopy(model.state_dict())
         with untracked(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -137,6 +133,9 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
         model.zero_grad(set_to_none=True)
     else:
         choice = decide(requested, candidates, measure, key)
+        if requested == "auto" and not layers:  # one candidate: the backend is nominal, the model's own code runs
+            choice = replace(choice, reason=f"{choice.reason}: the model has no message-passing layer for a backend "
+                                            "to set, so its propagation, if any, is its own code")
     if why:  # auto left csr out: say so, or the reason reads as if csr were never a candidate
         choice = replace(choice, reason=f"{choice.reason}; csr left out: it cannot run this model {why}")
     configure(model, choice.backend)
