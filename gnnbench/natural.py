@@ -8,8 +8,9 @@ import math
 import re
 
 #: a number in a name (:func:`natural_key` says which): a minus where it is a sign, one decimal point, a Python
-#: float's exponent (0.05, 1e-05); of a dotted version (2.13.0, 1.9.dev24) each part on its own
-NUMBER = re.compile(r"((?:(?<![\w.])-)?(?:(?<!\d\.)\d+\.\d+(?!\.\w|\d)|\d+)(?:e[-+]?\d+)?)")
+#: float's exponent (0.05, 1e-05); of a dotted version (2.13.0, 1.9.dev24) each part on its own. ASCII letters and
+#: digits only, as the page's JavaScript reads the same pattern (:mod:`gnnbench.leaderboard.html`)
+NUMBER = re.compile(r"((?:(?<![\w.])-)?(?:(?<!\d\.)\d+\.\d+(?!\.\w|\d)|\d+)(?:e[-+]?\d+)?)", re.ASCII)
 
 
 def natural_key(text: str) -> tuple:
@@ -18,7 +19,7 @@ def natural_key(text: str) -> tuple:
     number (-1) as one (``nan`` and ``inf`` are text, as in the HTML page's sort: a NaN key would make the order
     depend on the input's). A plain string sort puts 10 before 2. The text itself breaks ties (2 and 2.0).
 
-    Read as the suite writes its names: a minus after a letter, digit, underscore or dot joins words
+    Read as the suite writes its names: a minus after an (ASCII) letter, digit, underscore or dot joins words
     (HeteroEdgeCount-10, uf50-218), anywhere else it is a sign (``K=-2`` before ``K=0``, ``offset=-0.5``); a
     number with one dot is a decimal, as every hyperparameter and scenario option is written (``rate=0.25``
     before ``rate=0.5``, and so ``v1.10`` before ``v1.9``), one of a chain of dots a version's part

@@ -492,6 +492,12 @@ def test_natural_key_reads_a_sign_after_a_separator_and_versions_by_their_parts(
         "torch=2.10.0+cpu", "uf50-25", "uf50-218", "v1.10", "v1.9"]
 
 
+def test_natural_key_reads_ascii_letters_and_digits_only_as_the_page_s_script_does():
+    """The page's JavaScript reads NUMBER with ASCII ``\\w`` and ``\\d``: so does natural_key, so a click and the
+    tables agree. ``٣`` (Arabic-Indic three) is no digit, ``é`` no letter, so the minus after it is a sign."""
+    assert sorted(["x٣", "x10", "é-2", "é-10"], key=natural_key) == ["x10", "x٣", "é-10", "é-2"]
+
+
 def test_markdown_shows_percent_mean_std_n_and_failures(tmp_path):
     records = [rec("gcn", "Cora", s, 0.7, t) for s, t in enumerate((0.80, 0.82))]
     records.append(rec("gat", "Cora", 0, 0, 0, status="failed"))

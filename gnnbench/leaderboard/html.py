@@ -41,9 +41,13 @@ tr.best td{font-weight:600}figure{margin:.5rem 0 1.2rem}figure svg{max-width:100
 figcaption{color:#555;font-size:.85rem}details{margin:.6rem 0}code{font-size:.85em}
 """
 
-# Click a header to sort by that column (numbers numerically via data-value, text otherwise, split as natural_key
-# splits it, so that a click orders names as the tables list them: HeteroEdgeCount-2 before -10, K=-2 before K=2,
-# capitals before small letters); click again to flip.
+# Click a header to sort by that column, click again to flip: numbers numerically (via data-value), text split as
+# natural_key splits it (by NUMBER, whose \w and \d are ASCII in Python, re.ASCII, as in JavaScript), so that a click
+# orders names as the tables list them (HeteroEdgeCount-2 before -10, K=-2 before K=2, capitals before small letters),
+# and equal keys by their text, natural_key's last item (K=2 before K=2.0, 2 before 2.0). Where they still differ:
+# here every number sorts before every text (natural_key puts a blank, or a text starting with a smaller number,
+# before it), JavaScript reads 0x10 as a number and Python 1_000, and text compares by UTF-16 unit, not code point
+# (which differ only past U+FFFF).
 JS = """
 document.querySelectorAll("table.sortable").forEach(function (table) {
   table.querySelectorAll("th").forEach(function (th, index) {
@@ -51,9 +55,11 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
       var ascending = th.getAttribute("aria-sort") !== "ascending";
       table.querySelectorAll("th").forEach(function (other) { other.removeAttribute("aria-sort"); });
       th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-      var key = function (row) {
+      var text = function (row) {
         var cell = row.cells[index];
-        var value = cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
+        return cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
+      };
+      var key = function (value) {
         var number = parseFloat(value);
         return value !== "" && !isNaN(number) && isFinite(value) ? number : value.split(/NUMBER/).map(
           function (part, i) { return i % 2 ? parseFloat(part) : part; });
@@ -67,9 +73,9 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
       };
       var body = table.tBodies[0];
       Array.from(body.rows).sort(function (a, b) {
-        var x = key(a), y = key(b);
+        var u = text(a), v = text(b), x = key(u), y = key(v);
         if (typeof x !== typeof y) { return (typeof x === "number" ? -1 : 1) * (ascending ? 1 : -1); }
-        return order(x, y) * (ascending ? 1 : -1);
+        return (order(x, y) || (u < v ? -1 : u > v ? 1 : 0)) * (ascending ? 1 : -1);
       }).forEach(function (row) { body.appendChild(row); });
     });
   });
