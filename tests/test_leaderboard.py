@@ -492,6 +492,20 @@ def test_natural_key_reads_a_sign_after_a_separator_and_versions_by_their_parts(
         "torch=2.10.0+cpu", "uf50-25", "uf50-218", "v1.10", "v1.9"]
 
 
+#: Names in natural_key order, each kind of rule in it: tests/test_browser.py checks that a click on the page lists
+#: them so too (it runs only where Chromium is installed; this order is checked here everywhere)
+NATURAL = ["2", "2.0", "HeteroEdgeCount-2", "HeteroEdgeCount-4", "HeteroEdgeCount-10", "K=-2", "K=0", "K=2", "K=2.0",
+           "agnn", "offset=-0.5", "offset=0.25", "rate=0.25", "rate=0.5", "torch=2.9.1", "torch=2.10.0", "x10", "x٣",
+           "é-10", "é-2"]
+
+
+def test_natural_key_orders_the_names_the_page_s_click_sort_is_checked_on():
+    """Numbers as numbers, equal ones by their text (2 before 2.0, K=2 before K=2.0), a minus a sign after ``=``,
+    versions by their parts, capitals first, ASCII letters and digits only: whatever the input order."""
+    assert sorted(reversed(NATURAL), key=natural_key) == sorted(random.Random(0).sample(NATURAL, len(NATURAL)),
+                                                                key=natural_key) == NATURAL
+
+
 def test_natural_key_reads_ascii_letters_and_digits_only_as_the_page_s_script_does():
     """The page's JavaScript reads NUMBER with ASCII ``\\w`` and ``\\d``: so does natural_key, so a click and the
     tables agree. ``٣`` (Arabic-Indic three) is no digit, ``é`` no letter, so the minus after it is a sign."""
