@@ -65,6 +65,9 @@ def test_process_pool_gives_the_same_records_as_local(tiny_suite, tmp_path):
     assert sorted(r["run_id"] for r in pooled) == sorted(r["run_id"] for r in local)
     assert metrics(pooled) == metrics(local)
     assert {r["env"]["threads"] for r in pooled} == {1}
+    # two runs at a time share the cores (epochs 20-96 % slower on 2 cores): the records say how many ran so
+    assert {r["env"]["concurrent_runs"] for r in local} == {1}
+    assert {r["env"]["concurrent_runs"] for r in pooled} == {2}
 
 
 def test_the_commit_is_read_when_the_run_starts_not_when_it_ends(tiny_suite, monkeypatch):

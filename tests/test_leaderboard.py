@@ -788,6 +788,28 @@ def test_the_versions_column_names_threads_and_heap_which_move_times_and_compare
     assert "threads 1 -> 2" in note
 
 
+def test_the_versions_column_names_the_runs_made_side_by_side_and_compare_says_when_they_changed(tmp_path):
+    """Runs sharing the machine time their epochs slower than runs made alone: a row run 2 at a time differs from
+    one run by the local executor, and a record made before the number was kept (or by Ray, which cannot say)
+    has not recorded it, which is no change."""
+    from gnnbench.leaderboard.compare import compare
+    from gnnbench.leaderboard.write import to_csv
+
+    records = [rec("gcn", "Cora", s, 0.8, 0.8) for s in range(2)]
+    for r, runs in zip(records, (1, 2), strict=True):
+        r["env"] = {"python": "3.11.7", "threads": 1, "concurrent_runs": runs}
+    assert board(records).iloc[0]["versions"] == ("concurrent_runs=1;python=3.11.7;threads=1 | "
+                                                 "concurrent_runs=2;python=3.11.7;threads=1")
+    frames = {}
+    for runs in (1, 2, None):
+        for r in records:
+            r["env"]["concurrent_runs"] = runs
+        frames[runs] = tmp_path / f"{runs}.csv"
+        to_csv(board(records), frames[runs])
+    assert compare(frames[1], frames[2]).table["notes"].tolist() == ["concurrent_runs 1 -> 2"]
+    assert compare(frames[None], frames[2]).table["notes"].tolist() == ["concurrent_runs not recorded in A"]
+
+
 def test_the_versions_column_names_the_commit_so_compare_says_when_the_code_differed(tmp_path):
     """A suite resumed after a code change, or partly run from a modified checkout, averages two versions of the
     code in one row; two leaderboards made at two commits ran different code. Compare says both, and a side

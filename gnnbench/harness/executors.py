@@ -2,10 +2,11 @@
 
 ``local`` runs in this process, one run after another. ``process`` keeps N worker processes busy (spawned,
 never forked, so each worker starts with clean torch and CUDA state); each worker gets ``cores // N``
-threads. When a worker dies (killed, out of memory) every run in flight loses its worker, and the pool cannot say
-whose process it was: each of them reruns alone in a fresh worker, and only a run whose worker dies while it
-runs alone becomes a failed record. The pool is restarted for the rest, also when the death is noticed only at
-the next submission.
+threads. Each record says how many runs its executor ran side by side (``env.concurrent_runs``: 1 for ``local``,
+N for ``process``), since they share the machine. When a worker dies (killed, out of memory) every run in flight
+loses its worker, and the pool cannot say whose process it was: each of them reruns alone in a fresh worker, and
+only a run whose worker dies while it runs alone becomes a failed record. The pool is restarted for the rest, also
+when the death is noticed only at the next submission.
 ``ray`` (:mod:`gnnbench.harness.ray_executor`) runs each spec as a Ray task on a cluster; it is imported only
 when asked for, so the local executors never import Ray.
 """
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.harness.env import cpu_count, host_environment
+from gnnbench.harness.env import cpu_count, host_environment, set_concurrent_runs
 from gnnbench.harness.runner import execute, identity
 from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.store import SCHEMA, utc_now
@@ -57,6 +58,7 @@ class LocalExecutor:
         self.on_epoch = on_epoch
 
     def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
+        set_concurrent_runs(1)
         for spec in specs:
             yield execute(spec, data_root, None if self.on_epoch is None else partial(self.on_epoch, spec))
 
@@ -143,14 +145,17 @@ class ProcessExecutor:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     """Spawned workers (no forked CUDA or thread state) that end with their driver."""
-    return ProcessPoolExecutor(workers, mp_context=_CONTEXT, initializer=_worker_init, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(workers, mp_context=_CONTEXT, initializer=_worker_init,
+                               initargs=(os.getpid(), workers))
 
 
-def _worker_init(driver: int) -> None:
-    """A worker leaves Ctrl-C to its driver, which ends it (:func:`_stop`); the terminal sends SIGINT to the
+def _worker_init(driver: int, workers: int) -> None:
+    """A worker's records say that its pool runs ``workers`` runs side by side (one, rerunning a suspect alone).
+    A worker leaves Ctrl-C to its driver, which ends it (:func:`_stop`); the terminal sends SIGINT to the
     whole process group, and a worker's own KeyboardInterrupt only printed a stray ``Process SpawnProcess-2:``.
     It ends when its driver has died (``kill -9``, the OOM killer), which no signal tells it: the runs it would
     go on training are thrown away, and a resumed suite would share the machine with them."""
+    set_concurrent_runs(workers)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:

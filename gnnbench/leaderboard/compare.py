@@ -451,8 +451,9 @@ def _setting_changes(column: str, before: str | list[dict[str, object]],
 
 #: Keys the ``versions`` column holds for every record since it names them (``versions_label``: the threads, the
 #: heap setting, the commit and the CPU capability, which every record now has, a commit unless gnnbench ran from
-#: outside a checkout): a side without one was written before, not run without it.
-RECORDED_LATER = ("allocator", "cpu_capability", "git_commit", "threads")
+#: outside a checkout; the runs made side by side, which the local and process executors record): a side without
+#: one was written before, or by an executor that cannot tell (``ray``), not run without it.
+RECORDED_LATER = ("allocator", "concurrent_runs", "cpu_capability", "git_commit", "threads")
 
 
 def _version_change(name: str, before: dict[str, object], after: dict[str, object]) -> str:

@@ -64,13 +64,14 @@ def heap_label(env: dict[str, Any]) -> str:
 
 def versions_label(env: dict[str, Any]) -> str:
     """``python=3.11.7;threads=1;torch=2.13.0+cpu;...``: the library versions a record ran with, its threads, heap
-    setting (``allocator``), gnnbench commit (``git_commit``, abbreviated) and the vector instructions of PyTorch's
-    CPU kernels (``cpu_capability``: AVX2 and AVX512 time, and can round, a kernel differently on CPUs of one name),
-    each where the record has it: what moves its numbers besides the machine's name, sorted by name, so ``gnnbench
-    compare`` can tell when two leaderboards, or the runs of one row, come from different code or environments."""
+    setting (``allocator``), the runs its executor ran side by side (``concurrent_runs``), gnnbench commit
+    (``git_commit``, abbreviated) and the vector instructions of PyTorch's CPU kernels (``cpu_capability``: AVX2 and
+    AVX512 time, and can round, a kernel differently on CPUs of one name), each where the record has it: what moves
+    its numbers besides the machine's name, sorted by name, so ``gnnbench compare`` can tell when two leaderboards,
+    or the runs of one row, come from different code or environments."""
     versions = {"python": env.get("python"), **env.get("versions", {}), "allocator": env.get("allocator"),
-                "threads": env.get("threads"), "git_commit": _short_commit(env.get("git_commit")),
-                "cpu_capability": env.get("cpu_capability")}
+                "threads": env.get("threads"), "concurrent_runs": env.get("concurrent_runs"),
+                "git_commit": _short_commit(env.get("git_commit")), "cpu_capability": env.get("cpu_capability")}
     return ";".join(f"{name}={v}" for name, v in sorted(versions.items()) if v)
 
 
