@@ -962,6 +962,20 @@ def test_the_environment_names_only_what_successful_runs_ran_with():
     text = "\n".join(environment_lines(records))
     assert "cpu-x" in text and "3.11.7" in text
     assert "H100" not in text and "3.12" not in text
+    assert "side by side" not in text and "speed probe" not in text  # records made before either was kept
+
+
+def test_the_environment_says_how_many_runs_shared_the_machine_and_how_fast_it_ran():
+    """A page's epoch times were made at some machine speed, alone or beside other runs: it says both where the
+    records keep them (a failed run's are not the figures')."""
+    from gnnbench.leaderboard.write import environment_lines
+
+    records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(3)] + [rec("gat", "Cora", 0, 0, 0, status="failed")]
+    for r, ms, side in zip(records, (2.0, 1.9, 2.4, 9.0), (1, 2, 2, 4), strict=True):
+        r["env"] = {"device_name": "cpu-x", "concurrent_runs": side, "speed_probe": {"ms": ms, "workload": "w (v1)"}}
+    lines = environment_lines(records)
+    assert lines[2].endswith(", runs side by side: 1, 2")
+    assert lines[3] == "- speed probe: median 2 ms, 1.9-2.4 over 3 runs (w (v1))"
 
 
 def test_a_small_error_is_shown_and_written_to_its_digits_and_seeds_of_one_value_have_no_spread(tmp_path):

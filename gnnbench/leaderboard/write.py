@@ -182,7 +182,9 @@ def _details(part: pd.DataFrame) -> list[str]:
 
 
 def environment_lines(records: list[dict[str, Any]]) -> list[str]:
-    """Markdown lines: the distinct devices, threads, versions and commits the records ran with."""
+    """Markdown lines: the distinct devices, threads, runs made side by side, versions and commits the records ran
+    with, and how fast the machine ran their speed probe (per workload: the median, the range and the count of
+    runs), where the records keep these."""
     envs = [r["env"] for r in records if r.get("status") == "ok" and "env" in r]
     if not envs:
         return []
@@ -191,9 +193,16 @@ def environment_lines(records: list[dict[str, Any]]) -> list[str]:
         return ", ".join(sorted({str(v) for v in values if v is not None})) or "–"
 
     packages = sorted({p for e in envs for p, v in e.get("versions", {}).items() if v})
+    side = distinct(e.get("concurrent_runs") for e in envs)
+    probes: dict[str, list[float]] = {}
+    for probe in (e["speed_probe"] for e in envs if "speed_probe" in e):
+        probes.setdefault(probe["workload"], []).append(probe["ms"])
     return ["## Environment", "",
             f"- device: {distinct(e.get('device_name') for e in envs)} ({distinct(e.get('device') for e in envs)}), "
-            f"threads: {distinct(e.get('threads') for e in envs)}, heap: {distinct(heap_label(e) for e in envs)}",
+            f"threads: {distinct(e.get('threads') for e in envs)}, heap: {distinct(heap_label(e) for e in envs)}"
+            + (f", runs side by side: {side}" if side != "–" else ""),
+            *(f"- speed probe: median {np.median(ms):.3g} ms, {min(ms):.3g}-{max(ms):.3g} over {len(ms)} runs "
+              f"({workload})" for workload, ms in sorted(probes.items())),
             f"- python {distinct(e.get('python') for e in envs)}; "
             + "; ".join(f"{p} {distinct(e.get('versions', {}).get(p) for e in envs)}" for p in packages),
             f"- gnnbench commit: {distinct(e.get('git_commit') for e in envs)}",
