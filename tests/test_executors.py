@@ -164,6 +164,21 @@ def test_the_speed_probe_times_its_fixed_workload_without_touching_the_run_s_ran
     assert torch.get_num_threads() == threads  # a CPU probe runs on one thread, and the run keeps its setting
 
 
+def test_a_probe_that_does_not_fit_leaves_the_finished_run_as_it_was(tiny_suite, monkeypatch):
+    """The probe runs in what memory the run left: out of memory it is left out of the record, which keeps the
+    run's figures, and the thread setting is restored."""
+    from gnnbench.harness import speed_probe
+
+    def full(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1 MiB")
+
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(speed_probe, "median_ms", full)  # the probe's timing alone
+    assert speed_probe.speed_probe(torch.device("cpu")) is None and torch.get_num_threads() == threads
+    record = runner.execute(load_suite(tiny_suite(seeds=1, epochs=1)).specs[0])
+    assert record["status"] == "ok" and "speed_probe" not in record["env"] and record["metrics"]["test"]
+
+
 def test_the_cpu_speed_probe_runs_on_one_thread(monkeypatch):
     """A 2 ms step split over threads that other work shares measures the scheduler (1.9 ms on one thread, 150
     on two, on one loaded machine): the probe runs on one."""

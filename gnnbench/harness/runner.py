@@ -43,7 +43,6 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
                               "started_at": utc_now()}
     device = torch.device("cpu")
     ctx: RunContext | None = None
-    probe: dict[str, Any] | None = None
     try:
         for plugin in spec.plugins:
             load_plugin(plugin)
@@ -62,7 +61,6 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         with PeakMemory(device) as memory:
             ctx = RunContext(device=device, seed=spec.seed, kernel=spec.kernel, on_epoch=on_epoch, memory=memory)
             result = task.run(MODELS.get(spec.model), data, spec.hparams, Budget(spec.epochs, spec.patience), ctx)
-        probe = speed_probe(device)  # how fast the machine ran: after the run, whose first epoch it leaves alone
         _check_result(task, result)
         result["history"] = downsample(result.get("history", {}))
         if "files" in dataset.meta:
@@ -72,6 +70,8 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
         record.update(status="failed", error={"type": type(exc).__name__, "message": str(exc),
                                               "where": where(exc), "traceback": traceback.format_exc()})
     record.setdefault("timing", {})["wall_s"] = time.perf_counter() - started
+    # how fast the machine ran: after the run, whose first epoch it leaves alone, and outside its wall time
+    probe = speed_probe(device) if record["status"] == "ok" else None
     record["kernel"] = {"backend": spec.kernel, **kernel_choice(spec, ctx.kernel_choice if ctx else None),
                         "scatter_provider": scatter_provider(device)}
     record["env"] = environment(device) | ({"speed_probe": probe} if probe else {})

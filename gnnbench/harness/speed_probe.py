@@ -1,4 +1,4 @@
-"""A fixed workload timed after every run, so that a record says how fast its machine was that day.
+"""A fixed workload timed after every run that finished, so that a record says how fast its machine was that day.
 
 The same code ran about 1.4x slower on one day than on another on this project's shared machine
 (docs/models/dgmlp.md): an epoch time alone cannot tell a slower machine from slower code. The probe is a
@@ -12,11 +12,11 @@ workload or device are never compared with these.
 
 from __future__ import annotations
 
-import statistics
-import time
 from typing import Any
 
 import torch
+
+from gnnbench.kernels.timing import median_ms, unless_out_of_memory
 
 NODES, FEATURES, EDGES = 4096, 64, 32768
 WARMUP, REPEATS = 3, 9
@@ -29,10 +29,11 @@ def workload(device: torch.device) -> str:
     return f"{WORKLOAD}, {'1 cpu thread' if device.type == 'cpu' else device.type}"
 
 
-def speed_probe(device: torch.device) -> dict[str, Any]:
+def speed_probe(device: torch.device) -> dict[str, Any] | None:
     """``{"ms": ..., "workload": ...}``: the median milliseconds of one step of the workload on ``device`` (about
-    2 ms on this project's CPU; some 40 ms in all). Seeded with its own generator, and the thread setting restored:
-    the run's global random state and threads are untouched."""
+    2 ms on this project's CPU; some 40 ms in all); None where it does not fit in the memory the run left, which
+    must not fail the run. Seeded with its own generator, and the thread setting restored: the run's global random
+    state and threads are untouched."""
     threads = torch.get_num_threads()
     generator = torch.Generator().manual_seed(0)
     x, weight = (torch.randn(n, FEATURES, generator=generator).to(device) for n in (NODES, FEATURES))
@@ -44,23 +45,10 @@ def speed_probe(device: torch.device) -> dict[str, Any]:
         torch.index_select(hidden, 0, src, out=messages)
         out.zero_().index_add_(0, dst, messages)
 
-    times = []
     if device.type == "cpu":
         torch.set_num_threads(1)
     try:
-        for i in range(WARMUP + REPEATS):
-            _synchronize(device)
-            start = time.perf_counter()
-            step()
-            _synchronize(device)
-            if i >= WARMUP:
-                times.append(time.perf_counter() - start)
+        ms = unless_out_of_memory(lambda: median_ms(step, device, WARMUP, REPEATS))
     finally:
         torch.set_num_threads(threads)
-    return {"ms": round(1000 * statistics.median(times), 4), "workload": workload(device)}
-
-
-def _synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work: a CUDA step is timed to its end, not to its launch."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    return None if ms is None else {"ms": round(ms, 4), "workload": workload(device)}
