@@ -25,30 +25,16 @@ from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS
 PACKAGES = ("torch", "torch_geometric", "numpy", "scipy", "pandas", "ogb", "torch_scatter", "triton", "python-sat",
             "cnfgen", "gnnbench")
 
-#: How many runs this process's executor runs side by side on the machine (:func:`set_concurrent_runs`); None
-#: where no executor said (a Ray worker: Ray places tasks by resources, so no run knows its neighbours).
-_concurrent_runs: int | None = None
-
-
 def environment(device: torch.device) -> dict[str, Any]:
-    """Everything needed to tell whether two records are comparable (the heap setting and the runs made side by
-    side included: they move CPU times)."""
+    """Everything needed to tell whether two records are comparable (the heap setting included: it moves CPU
+    times)."""
     return {
         **host_environment(),
         "device": str(device),
         "device_name": device_name(device),
         "threads": torch.get_num_threads(),
         "allocator": allocator.applied(),
-        **({"concurrent_runs": _concurrent_runs} if _concurrent_runs else {}),
     }
-
-
-def set_concurrent_runs(runs: int) -> None:
-    """Record, in the process that runs them, that its executor runs ``runs`` runs at a time on this machine: runs
-    sharing the cores and memory bandwidth time their epochs slower than one alone, by as much as a thread count
-    does."""
-    global _concurrent_runs
-    _concurrent_runs = runs
 
 
 def described(device: torch.device, heap: bool = True) -> str:

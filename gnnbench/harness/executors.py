@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from gnnbench.errors import GnnbenchError
-from gnnbench.harness.env import cpu_count, host_environment, set_concurrent_runs
+from gnnbench.harness.env import cpu_count, host_environment
 from gnnbench.harness.runner import execute, identity
 from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.store import SCHEMA, utc_now
@@ -58,9 +58,9 @@ class LocalExecutor:
         self.on_epoch = on_epoch
 
     def map(self, specs: Iterable[RunSpec], data_root: str | None = None) -> Iterator[dict[str, Any]]:
-        set_concurrent_runs(1)
         for spec in specs:
-            yield execute(spec, data_root, None if self.on_epoch is None else partial(self.on_epoch, spec))
+            yield execute(spec, data_root, None if self.on_epoch is None else partial(self.on_epoch, spec),
+                          concurrent_runs=1)
 
 
 class ProcessExecutor:
@@ -118,7 +118,7 @@ class ProcessExecutor:
         record lists the attempt it lost, and a failure dates from the first hand-out, as the ray executor's."""
         pool = _pool(1)
         try:
-            future = pool.submit(_run_in_worker, spec, data_root, self.threads)
+            future = pool.submit(_run_in_worker, spec, data_root, self.threads, 1)
             wait([future])
             record = _outcome(future, spec, started_at)
         except KeyboardInterrupt:
@@ -136,7 +136,7 @@ class ProcessExecutor:
         while pending and len(running) < self.workers:
             spec = pending.pop()
             try:
-                running[pool.submit(_run_in_worker, spec, data_root, self.threads)] = (spec, utc_now())
+                running[pool.submit(_run_in_worker, spec, data_root, self.threads, self.workers)] = (spec, utc_now())
             except BrokenProcessPool:
                 pending.append(spec)
                 return True
@@ -145,17 +145,14 @@ class ProcessExecutor:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     """Spawned workers (no forked CUDA or thread state) that end with their driver."""
-    return ProcessPoolExecutor(workers, mp_context=_CONTEXT, initializer=_worker_init,
-                               initargs=(os.getpid(), workers))
+    return ProcessPoolExecutor(workers, mp_context=_CONTEXT, initializer=_worker_init, initargs=(os.getpid(),))
 
 
-def _worker_init(driver: int, workers: int) -> None:
-    """A worker's records say that its pool runs ``workers`` runs side by side (one, rerunning a suspect alone).
-    A worker leaves Ctrl-C to its driver, which ends it (:func:`_stop`); the terminal sends SIGINT to the
+def _worker_init(driver: int) -> None:
+    """A worker leaves Ctrl-C to its driver, which ends it (:func:`_stop`); the terminal sends SIGINT to the
     whole process group, and a worker's own KeyboardInterrupt only printed a stray ``Process SpawnProcess-2:``.
     It ends when its driver has died (``kill -9``, the OOM killer), which no signal tells it: the runs it would
     go on training are thrown away, and a resumed suite would share the machine with them."""
-    set_concurrent_runs(workers)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
@@ -182,9 +179,11 @@ def _outcome(future: Future, spec: RunSpec, started_at: str) -> dict[str, Any]:
     return future.result() if exc is None else worker_failure(spec, exc, started_at)
 
 
-def _run_in_worker(spec: RunSpec, data_root: str | None, threads: int) -> dict[str, Any]:
+def _run_in_worker(spec: RunSpec, data_root: str | None, threads: int, concurrent_runs: int) -> dict[str, Any]:
+    """``spec`` on ``threads`` threads, beside as many as ``concurrent_runs`` runs (itself included: a suspect
+    reruns alone)."""
     torch.set_num_threads(threads)
-    return execute(spec, data_root)
+    return execute(spec, data_root, concurrent_runs=concurrent_runs)
 
 
 def worker_failure(spec: RunSpec, exc: BaseException, started_at: str, message: str | None = None) -> dict[str, Any]:

@@ -34,8 +34,11 @@ HISTORY_POINTS = 100
 EpochCallback = Callable[[int, Mapping[str, float]], None]
 
 
-def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback | None = None) -> dict[str, Any]:
-    """Run ``spec`` and return its record (``status`` is ``ok`` or ``failed``)."""
+def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback | None = None,
+            concurrent_runs: int | None = None) -> dict[str, Any]:
+    """Run ``spec`` and return its record (``status`` is ``ok`` or ``failed``). ``concurrent_runs``: how many runs
+    its executor runs side by side on this machine, sharing its cores and memory bandwidth, which move epoch times
+    as threads do (``env.concurrent_runs``; None where the executor cannot tell: Ray places runs by resources)."""
     started = time.perf_counter()
     keep_freed_memory()  # before the run allocates: its epochs reuse what the previous ones freed
     git_commit()  # the process's code is the checkout it imported: read the commit before this run can outlast one
@@ -74,7 +77,8 @@ def execute(spec: RunSpec, data_root: str | None = None, on_epoch: EpochCallback
     probe = speed_probe(device) if record["status"] == "ok" else None
     record["kernel"] = {"backend": spec.kernel, **kernel_choice(spec, ctx.kernel_choice if ctx else None),
                         "scatter_provider": scatter_provider(device)}
-    record["env"] = environment(device) | ({"speed_probe": probe} if probe else {})
+    record["env"] = (environment(device) | ({"concurrent_runs": concurrent_runs} if concurrent_runs else {})
+                     | ({"speed_probe": probe} if probe else {}))
     record["finished_at"] = utc_now()
     return record
 
