@@ -1,13 +1,13 @@
 """A fixed workload timed after every run that finished, so that a record says how fast its machine was that day.
 
-The same code ran about 1.4x slower on one day than on another on this project's shared machine
-(docs/models/dgmlp.md): an epoch time alone cannot tell a slower machine from slower code. The probe is a
-message-passing step of fixed size (a dense matmul, a gather of source rows and a scatter-add into their targets)
-over tensors allocated before the timing, so the heap setting does not move it. On a CPU it runs on one thread,
-whatever the run's setting: a step of 2 ms split over threads that other work shares measures the scheduler (one
-loaded 2-core machine gave 1.9 ms on one thread and 150 ms on two), and one thread compares across thread
-settings. A record keeps it as ``env.speed_probe``, with its :func:`workload` name, so that probes of another
-workload or device are never compared with these.
+The same code ran slower on one day than on another on this project's shared machine (docs/models/dgmlp.md): an
+epoch time alone cannot tell a slower machine from slower code. The probe is a message-passing step of fixed size
+(a dense matmul, a gather of source rows and a scatter-add into their targets) over tensors allocated before the
+timing, so the heap setting does not move it. On a CPU it runs on one thread, whatever the run's setting: a step of
+2 ms split over threads that other work shares measures the scheduler
+(results/reference/profile/speed_probe_threads.txt), and one thread compares across thread settings. A record
+keeps it as ``env.speed_probe``, with its :func:`workload` name, so that probes of another workload or device are
+never compared with these.
 """
 
 from __future__ import annotations
