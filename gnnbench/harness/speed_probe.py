@@ -31,9 +31,9 @@ def workload(device: torch.device) -> str:
 
 def speed_probe(device: torch.device) -> dict[str, Any] | None:
     """``{"ms": ..., "workload": ...}``: the median milliseconds of one step of the workload on ``device`` (about
-    2 ms on this project's CPU; some 40 ms in all); None where it does not fit in the memory the run left, which
-    must not fail the run. Seeded with its own generator, and the thread setting restored: the run's global random
-    state and threads are untouched."""
+    2 ms on this project's CPU: results/reference/profile/speed_probe_threads.txt); None where it does not fit in
+    the memory the run left, which must not fail the run. Seeded with its own generator, and the thread setting
+    restored: the run's global random state and threads are untouched."""
     threads = torch.get_num_threads()
     generator = torch.Generator().manual_seed(0)
     x, weight = (torch.randn(n, FEATURES, generator=generator).to(device) for n in (NODES, FEATURES))
