@@ -249,7 +249,8 @@ def test_sgc_is_a_linear_map_of_precomputed_propagation() -> None:
 
 def test_sgc_s_propagation_is_not_timed_as_a_training_epoch(write_suite, monkeypatch) -> None:
     """Â^K X is computed once, before the training loop, as DGMLP's: filled by the first training step, SGC's
-    K propagations (0.2 s on Cora at K = 2, a training step 4 ms) inflated its recorded mean epoch time."""
+    K propagations (costing many training steps: docs/models/dgmlp.md times both) inflated its recorded mean epoch
+    time."""
     propagate = SGConv.propagate
 
     def slow(self, *args, **kwargs):

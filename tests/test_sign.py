@@ -71,9 +71,9 @@ def test_training_reads_batches_from_the_store_and_records_loading(monkeypatch: 
 
 def test_the_recorded_loading_is_the_steady_rate_with_the_first_epoch_s_one_off_cost_apart(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first gather of a run pays one-off costs (on the CPU the first touch of its output: 6-14x a later
-    epoch's loading). Made 1 s here against 1 ms for every other gather, it is ``first_epoch_load_s`` alone: the
-    means are the later epochs', which a run of one epoch does not have."""
+    """The first gather of a run pays one-off costs (on the CPU the first touch of its output; docs/loading.md
+    gives what the reference records show). Made 1 s here against 1 ms for every other gather, it is
+    ``first_epoch_load_s`` alone: the means are the later epochs', which a run of one epoch does not have."""
     real, gathers = FeatureStore.gather, []
 
     def first_slow(store: FeatureStore, index: torch.Tensor, mode: str = "cpu"):

@@ -9,7 +9,7 @@ from typing import Any
 
 #: What a record's ``loading.epoch_load_s``, ``epoch_load_share`` and ``epoch_load_cpu_s`` average: the epochs after
 #: the first. The first epoch's gathers pay one-off costs later ones do not (on the CPU, the first touch of freshly
-#: allocated output: 1.0 against 0.17 ms per epoch for SIGN on Cora), which a mean over a short run would carry; it is
+#: allocated output; docs/models/sign.md measures it for SIGN), which a mean over a short run would carry; it is
 #: recorded apart, as ``first_epoch_load_s``. Records without ``epoch_load_over`` averaged every epoch.
 EPOCH_LOAD_OVER = "after_first_epoch"
 

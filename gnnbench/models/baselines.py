@@ -172,8 +172,9 @@ class SGC(LayerStack):
     def fit(self, task: NodeClassification, data: Data, hparams: dict[str, Any], budget: Budget,
             ctx: RunContext) -> FitResult:
         """The protocol hook: one forward pass fills the cache, then the task's own training loop. Filled by the
-        first training step instead, the K propagations (0.2 s against 4 ms per step on Cora at K = 2) were
-        timed as part of epoch 0, inflating the recorded mean epoch time (by several times at K = 32)."""
+        first training step instead, the K propagations, which cost many training steps (timed in
+        ``docs/models/dgmlp.md``), were timed as part of epoch 0, inflating the recorded mean epoch time, the more
+        so the larger K."""
         training = self.training
         with torch.no_grad():
             self.eval()(data.x, data.edge_index)  # eval: no dropout drawn, so the training draws stay as they were
