@@ -77,7 +77,7 @@ COMPLETIONS = 5
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """``; did you mean 'x'?`` for the closest choice, matched case-insensitively, or ``''`` (also without
-    choices: a task that takes no options). Choices that read as the typed name but for their numbers come first,
+    choices: a task that takes no options). Where choices read as the typed name but for their numbers, only
     those with the nearest numbers ('HeteroEdgeCount-3' -> 'HeteroEdgeCount-2' or 'HeteroEdgeCount-4';
     'HeteroEdgeCount-12' -> 'HeteroEdgeCount-10'); then the few (up to :data:`COMPLETIONS`) the typed name begins
     ('forwardgnn_ff' -> its three variants); else the closest by difflib, among equally close ones those keeping
@@ -86,9 +86,9 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     if not lowered:
         return ""
     target = name.lower()
-    if alike := [c for c in lowered if _number_distance(target, c) < math.inf]:
-        nearest = min(_number_distance(target, c) for c in alike)
-        tied = [c for c in alike if _number_distance(target, c) == nearest]
+    distance = {c: _number_distance(target, c) for c in lowered}
+    if (nearest := min(distance.values())) < math.inf:
+        tied = [c for c, d in distance.items() if d == nearest]
     elif 0 < len(completions := [c for c in lowered if c.startswith(target)]) <= COMPLETIONS:
         tied = completions
     elif close := difflib.get_close_matches(target, list(lowered), n=len(lowered), cutoff=0.5):

@@ -1,12 +1,12 @@
 """Executors run specs and yield records as they finish; they never write the store (the driver does).
 
-``local`` runs in this process, one run after another. ``process`` keeps N worker processes busy (spawned,
-never forked, so each worker starts with clean torch and CUDA state); each worker gets ``cores // N``
-threads. Each record says how many runs its executor ran side by side (``env.concurrent_runs``: 1 for ``local``,
-N for ``process``), since they share the machine. When a worker dies (killed, out of memory) every run in flight
-loses its worker, and the pool cannot say whose process it was: each of them reruns alone in a fresh worker, and
-only a run whose worker dies while it runs alone becomes a failed record. The pool is restarted for the rest, also
-when the death is noticed only at the next submission.
+``local`` runs in this process, one run after another. ``process`` keeps N worker processes busy (spawned, never forked,
+so each worker starts with clean torch and CUDA state); each worker gets ``cores // N`` threads. Each record a run makes
+says how many runs its executor ran side by side (``env.concurrent_runs``: 1 for ``local``, N for ``process``), since
+they share the machine. When a worker dies (killed, out of memory) every run in flight loses its worker, and the pool
+cannot say whose process it was: each of them reruns alone in a fresh worker, and only a run whose worker dies while it
+runs alone becomes a failed record. The pool is restarted for the rest, also when the death is noticed only at the next
+submission.
 ``ray`` (:mod:`gnnbench.harness.ray_executor`) runs each spec as a Ray task on a cluster; it is imported only
 when asked for, so the local executors never import Ray.
 """

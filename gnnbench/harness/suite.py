@@ -278,12 +278,12 @@ class _Expander:
             self.model_kernel(model, model_key, kernel, kernel_key)
             points, unread = self.settled_points(task_name, task_options, task_key, model, model_key, grid, seeds,
                                                  lambda seed: listed.get(seed, seeds_key), device)
-            self.runs += sum(map(len, points)) * len(scenarios) * len(seeds)
             made = [RunSpec(task=task_name, task_options=task_options, dataset=dataset, model=model, hparams=hparams,
                             seed=seed, epochs=epochs, patience=patience, device=device, kernel=kernel,
                             scenario=scenario, suite=suite, experiment=exp_name, config=config, plugins=plugins)
                     for point in points for dataset, (hparams, config) in point.items()
                     for scenario, seed in itertools.product(scenarios, seeds)]
+            self.runs += len(made)
             if unread:  # the plan says so: the labels alone would not (a point left out, a value not in its label)
                 self.notes.append(entry_note(model_key, model, len(grid), datasets, made, unread))
             specs.extend((spec, model_key) for spec in made)

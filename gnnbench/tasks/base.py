@@ -145,7 +145,8 @@ class FitResult:
     epochs_run: int
     history: dict[str, list[float]] = field(default_factory=dict)
     epoch_times_s: list[float] = field(default_factory=list)
-    #: a protocol that gathers batches from a feature store: mode, per-epoch loading time and share
+    #: a protocol that gathers batches from a feature store: mode, its loading time and share per epoch (means over
+    #: the epochs after the first, which ``first_epoch_load_s`` keeps, as ``epoch_load_over`` says)
     loading: dict[str, Any] | None = None
 
     @property
@@ -469,10 +470,10 @@ def method_takes(model: Any, method: str, call: tuple[str, ...]) -> bool:
 
 
 def _hook_problem(cls: type) -> str | None:
-    """A hook the harness calls on the class (``unread_hparams``, ``model_call``) that cannot take its arguments, or
-    a ``model_call`` that names no calls: a plugin written for another form (the one-argument ``unread_hparams``, an
-    instance method) would otherwise fail each suite with a TypeError located in gnnbench, and a string would be
-    read as a call of one argument per letter."""
+    """A hook the harness calls on the class (``unread_hparams``, ``model_call``) that cannot take its arguments, or a
+    ``model_call`` that returns other than a mapping of methods to argument names: a plugin written for another form
+    (the one-argument ``unread_hparams``, an instance method) would otherwise fail each suite with a TypeError located
+    in gnnbench, and a string would be read as a call of one argument per letter."""
     hooks = {"unread_hparams": (({}, None), "unread_hparams(cls, hparams, dataset): the hyperparameters its runs on "
                                             "that dataset (a registry entry) leave unread"),
              "model_call": ((cls.model_base,), "model_call(cls, model): what its run calls on a model")}
@@ -488,7 +489,8 @@ def _hook_problem(cls: type) -> str | None:
 
 def _calls_problem(calls: Any, given: str = "") -> str | None:
     """What is wrong with ``calls``, what a ``model_call`` returned (given ``given``, where it was not the task's
-    ``model_base``), or None where it names calls: checked where the task is registered and again wherever it is
+    ``model_base``), or None where it is a mapping of method names to tuples of argument names (none at all
+    included): checked where the task is registered and again wherever it is
     used, since a plugin may return another form for some models alone."""
     if isinstance(calls, Mapping) and all(isinstance(method, str) and isinstance(arguments, tuple)
                                           and all(isinstance(a, str) for a in arguments)
