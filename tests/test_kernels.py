@@ -553,6 +553,10 @@ def test_csr_is_refused_by_name_and_left_out_of_auto_for_a_max_aggregation_on_cu
     auto.use_kernel("auto", ["scatter", "csr"], sage_max, x, edge_index, cuda)
     auto.use_kernel("auto", ["csr"], sage_mean, x, edge_index, cuda)  # one candidate: no CUDA random state forked
     assert timed == [["scatter"], ["csr"]]
+    # csr_refusal walks the model's modules once per check: without a max the repeated edges still refuse a mean
+    repeated = torch.tensor([[0, 0, 1], [1, 1, 2]])
+    assert auto.csr_refusal(sage_mean, edge_index, 4, cuda) is None
+    assert "on this graph, which repeats edges" in auto.csr_refusal(sage_mean, repeated, 4, cuda)
 
 
 def test_csr_is_refused_by_name_and_left_out_of_auto_for_a_mean_or_max_on_repeated_edges(monkeypatch) -> None:

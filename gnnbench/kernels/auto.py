@@ -96,10 +96,9 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
     ``auto``'s reason then ends with.
     """
     num_nodes = x.size(0)
-    modules = list(model.modules())  # walked once: csr's refusal, the no-layer case and the timing read it
-    layers = [m for m in modules if isinstance(m, MessagePassing)]  # what a backend sets
+    layers = [m for m in model.modules() if isinstance(m, MessagePassing)]  # what a backend sets
     why = None
-    if requested in ("csr", "auto") and "csr" in candidates and (why := csr_refusal(modules, edge_index, num_nodes,
+    if requested in ("csr", "auto") and "csr" in candidates and (why := csr_refusal(model, edge_index, num_nodes,
                                                                                       device)):
         if requested == "csr":
             raise KernelUnavailableError(f"kernel 'csr' cannot run this model {why}; use scatter, torch_scatter or "
@@ -142,16 +141,15 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
     return graph_input(choice.backend, edge_index, num_nodes), choice
 
 
-def csr_refusal(modules: Sequence[nn.Module], edge_index: Tensor, num_nodes: int, device: torch.device) -> str | None:
-    """Why ``csr`` cannot run the model whose ``modules()`` are ``modules`` on this graph as the edge path does, or
-    None: torch's sparse CSR matmul has no max on CUDA; and a sparse matrix holds a repeated edge as one entry
-    weighted by its copies, which a sum reads as the edge path's message per copy (GCN's degree too), a mean, max
-    or min does not. Only a model with such a layer pays for the check of the graph (a sort of its edges, once per
-    run)."""
-    if device.type == "cuda" and has_max_aggregation(modules):
+def csr_refusal(model: nn.Module, edge_index: Tensor, num_nodes: int, device: torch.device) -> str | None:
+    """Why ``csr`` cannot run ``model`` on this graph as the edge path does, or None: torch's sparse CSR matmul
+    has no max on CUDA; and a sparse matrix holds a repeated edge as one entry weighted by its copies, which a
+    sum reads as the edge path's message per copy (GCN's degree too), a mean, max or min does not. Only a model
+    with such a layer pays for the check of the graph (a sort of its edges, once per run)."""
+    if device.type == "cuda" and has_max_aggregation(model.modules()):
         return ("on CUDA: it aggregates by max, which torch's sparse CSR matmul does not reduce there (PyG's spmm "
                 "raises)")
-    others = sorted({str(m.aggr) for m in modules if isinstance(m, MessagePassing)} - set(SUMS))
+    others = sorted({str(m.aggr) for m in model.modules() if isinstance(m, MessagePassing)} - set(SUMS))
     if others and coalesce(edge_index, num_nodes=num_nodes).size(1) < edge_index.size(1):
         return (f"on this graph, which repeats edges: a sparse adjacency holds each as one entry weighted by its "
                 f"copies, and the model aggregates by {', '.join(others)}, which reads that otherwise than a message "
