@@ -243,14 +243,14 @@ def profile(sizes: Sequence[GraphSize], device: torch.device, ops: Sequence[str]
     for kind, given, known in (("op", ops, OPS), ("backend", backends, tuple(kernels.BACKENDS))):
         if unknown := [name for name in given if name not in known]:
             raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))}; expected some of {', '.join(known)}")
-    env, protocol = environment(device), {"seed": seed, "warmup": warmup, "repeats": repeats}
+    env = environment(device)
     copy_gbps = copy_bandwidth(device, 1024 if device.type == "cuda" else 128, warmup, repeats)
     records: list[dict[str, Any]] = []
     for size in sizes:  # one graph alive at a time: the last one goes before the next is built
         graph = _fitting(functools.partial(Graph.random, size, device, seed), f"the graph {size} does", device)
         bench = _fitting(functools.partial(_Bench, graph, device, warmup, repeats, seed),
                          f"the features of {size} do", device)
-        records += bench.run(ops, backends, copy_gbps, env, protocol, on_row)
+        records += bench.run(ops, backends, copy_gbps, env, on_row)
     return records
 
 
@@ -269,15 +269,17 @@ class _Bench:
     weights are drawn from ``seed``, not the global random state, so a profile's seed fixes every input."""
 
     def __init__(self, graph: Graph, device: torch.device, warmup: int, repeats: int, seed: int) -> None:
-        self.graph, self.device, self.warmup, self.repeats = graph, device, warmup, repeats
+        self.graph, self.device, self.warmup, self.repeats, self.seed = graph, device, warmup, repeats, seed
         generator = torch.Generator(device=device).manual_seed(seed)
         shape = (graph.size.n_nodes, graph.size.features)
         self.x = torch.randn(shape, generator=generator, device=device, requires_grad=True)
         self.weight = torch.randn(shape, generator=generator, device=device)
 
     def run(self, ops: Sequence[str], backends: Sequence[str], copy_gbps: float, env: dict[str, Any],
-            protocol: dict[str, int], on_row: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+            on_row: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
         records = []
+        # what shaped the timings, which compare notes a change of
+        protocol = {"seed": self.seed, "warmup": self.warmup, "repeats": self.repeats}
         for op in ops:
             runnable, left_by = candidates(op, backends, self.device)
             rows = {backend: backend for backend in runnable}  # a row's name -> the backend it runs
@@ -302,7 +304,7 @@ class _Bench:
                         record["timings_ms"] = decision.to_record()["timings_ms"]
                     record["scatter_provider"] = kernels.scatter_provider(self.device)
                     record["entries"] = self.graph.entries(op)  # E of the bytes moved, to recompute gbps
-                    record["protocol"] = protocol  # what shaped the timings, which compare notes a change of
+                    record["protocol"] = protocol
                     records.append(record)
                     if on_row is not None:
                         on_row(record)
