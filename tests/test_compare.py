@@ -984,6 +984,21 @@ def test_the_summary_says_how_much_slower_b_s_machine_ran_than_a_s_and_rescales_
     assert compare.compare(a, other, column="epoch_time_s").probes == {}
 
 
+def test_the_speed_probe_ratio_counts_only_the_rows_compared(tmp_path):
+    """``--on epoch_load_s`` leaves out the rows without loading on either side: the probes' median and its count are
+    over the rows the table keeps, not over rows it does not show."""
+    def side(path, sign_load, sign_probe, other_probe):
+        probe = {"speed_probe_workload": "mm n4096 (v1)"}
+        unloaded = [row(model, BASE, epoch_load_s="", speed_probe_ms=other_probe, **probe) for model in ("gcn", "gat")]
+        return write(path, [row("sign", BASE, epoch_load_s=sign_load, speed_probe_ms=sign_probe, **probe), *unloaded])
+
+    a, b = side(tmp_path / "a.csv", "0.0002", "10.0", "10.0"), side(tmp_path / "b.csv", "0.0003", "13.0", "20.0")
+    result = compare.compare(a, b, column="epoch_load_s", min_effect=0.01, relative=True)
+    assert result.table["model"].tolist() == ["sign"] and result.without_cost == 2
+    assert result.probes == {"mm n4096 (v1)": (pytest.approx(1.3), 1)}
+    assert "(the median over 1 row both sides probed; mm n4096 (v1))" in report.summary(result)
+
+
 def test_changed_hyperparameters_under_the_same_config_label_are_listed(tmp_path):
     hparams = '{"dropout":0.5,"hidden_channels":16,"lr":0.01}'
     a = write(tmp_path / "a.csv", [row("gcn", BASE, hparams=hparams), row("gat", BASE, hparams=hparams),

@@ -94,8 +94,8 @@ class Comparison:
     column: str = "mean"  # what was compared: the test metric or a cost
     without_cost: int = 0  # rows left out: the cost column empty on both sides
     relative: bool = False  # min_effect is a fraction of each row's A mean
-    #: compared on a time: per speed-probe workload both sides ran, B's probe over A's, a median over the rows
-    #: that kept one on both sides, and their count (:func:`probe_ratios`)
+    #: compared on a time: per speed-probe workload both sides ran, B's probe over A's, a median over the table's
+    #: rows that kept one on both sides, and their count (:func:`probe_ratios`)
     probes: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     @property
@@ -200,7 +200,8 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
                  min_effect * abs(r.a_mean) if relative else min_effect) for r in table[both].itertuples()]
     return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired,
                       column=column, without_cost=int(costless.sum()), relative=relative,
-                      probes=probe_ratios(joined) if column in TIMES else {})
+                      # the table's rows are joined's, in its order
+                      probes=probe_ratios(joined[~costless.to_numpy()]) if column in TIMES else {})
 
 
 #: The costs a machine's speed moves: compared on one, the summary says how fast each side's machine ran
@@ -210,10 +211,11 @@ TIMES = ("epoch_time_s", "epoch_load_s")
 def probe_ratios(joined: pd.DataFrame) -> dict[str, tuple[float, int]]:
     """Workload -> the median over the rows both sides probed with it (``speed_probe_ms``: leaderboards of records
     that keep ``env.speed_probe``) of B's probe over A's, and how many rows that is: a time compared includes how
-    fast each machine ran that day. Rows whose sides ran other workloads, or kept none, are left out."""
+    fast each machine ran that day. Rows whose sides ran other workloads, or kept none, are left out; ``joined``
+    holds the rows the table keeps."""
     ratios: dict[str, list[float]] = {}
     for r in joined[joined["_merge"] == "both"].to_dict("records"):
-        workload = r.get("speed_probe_workload_a") or ""
+        workload = r["speed_probe_workload_a"]
         if workload and workload == r["speed_probe_workload_b"] and r["speed_probe_ms_a"] and r["speed_probe_ms_b"]:
             ratios.setdefault(workload, []).append(float(r["speed_probe_ms_b"]) / float(r["speed_probe_ms_a"]))
     return {workload: (float(np.median(r)), len(r)) for workload, r in sorted(ratios.items())}
