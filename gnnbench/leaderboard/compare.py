@@ -60,9 +60,9 @@ from gnnbench.leaderboard.aggregate import close
 from gnnbench.leaderboard.labels import distinct_plugin_files, label_items, natural_groups, natural_order
 from gnnbench.leaderboard.read import (
     COSTS,
-    GRAPH,
     KEYS,
     graphs_paired,
+    kernel_profile,
     leaderboard_csv,
     mean_tolerance,
     read_leaderboard,
@@ -245,7 +245,7 @@ def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]]
     if a_rows and b_rows and not a_rows & b_rows:
         (a, left), (b, right) = sides
         why = "different kinds of results?"
-        if all(set(GRAPH) <= set(frame.columns) for frame in (left, right)):  # two kernel profiles
+        if kernel_profile(left) and kernel_profile(right):
             graphs = [", ".join(sorted(set(frame["dataset"]), key=natural_key)) for frame in (left, right)]
             why = (f"kernel profiles of other graphs ({graphs[0]} vs {graphs[1]})? A profile written before rows "
                    "were named by the size asked for names each graph by its distinct edges, which another seed "

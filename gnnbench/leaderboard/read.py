@@ -122,6 +122,12 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     return out.reset_index(drop=True)
 
 
+def kernel_profile(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is a kernel profile read (``kernels.csv``): its rows say which graph they measured
+    (:data:`GRAPH`)."""
+    return set(GRAPH) <= set(frame.columns)
+
+
 def graphs_paired(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leaderboards ``a`` and ``b`` read, where both are kernel profiles with each graph that a profile written
     before rows were named by the size asked for (:class:`~gnnbench.kernels.profile.GraphSize`) names by its
@@ -129,7 +135,7 @@ def graphs_paired(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
     graph of its nodes, distinct edges and features that this side lacks: the same size drawn with the same seed,
     whose rows paired so before. Those records do not keep the size asked for, so the rows of another seed's
     graph stay unpaired (only in A, only in B), as they were."""
-    if not all(set(GRAPH) <= set(side.columns) for side in (a, b)):
+    if not (kernel_profile(a) and kernel_profile(b)):
         return a, b
     graphs = [dict(zip(side["dataset"], side[GRAPH].itertuples(index=False, name=None), strict=True))
               for side in (a, b)]  # label -> (nodes, distinct edges, features)
