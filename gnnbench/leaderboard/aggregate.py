@@ -72,9 +72,9 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "unit": r["unit"] if "unit" in r else unit_by_name(r.get("metric")),
             "versions": versions_label(r.get("env", {})),
             "sources": sources_label(r),
-            "hparams": json.dumps(spec.get("hparams", {}), sort_keys=True, separators=(",", ":")),
-            "effective_hparams": json.dumps(r.get("effective_hparams", {}), sort_keys=True, separators=(",", ":")),
-            "protocol": json.dumps({k: spec.get(k) for k in PROTOCOL_KEYS}, sort_keys=True, separators=(",", ":")),
+            "hparams": canonical_json(spec.get("hparams", {})),
+            "effective_hparams": canonical_json(r.get("effective_hparams", {})),
+            "protocol": canonical_json({k: spec.get(k) for k in PROTOCOL_KEYS}),
         }
         if r["status"] == "ok":
             metric, probe = r["metric"], r.get("env", {}).get("speed_probe", {})
