@@ -156,8 +156,9 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         group = runs_of[key]
         config, hparams, val_mean, val_std = sel.config, settings_cell(group["hparams"]), sel.val_mean, sel.val_std
         n_failed = int(sel.failed)
-        _warn_mixed_runs(sel, every_run_of[key[:-1]])  # every configuration: the selection compares them all
-        _warn_effective_hparams(sel, every_run_of[key[:-1]])
+        for label, part in every_run_of[key[:-1]].groupby("config"):  # every one: the selection compares them all
+            _warn_mixed_runs(sel, label, part)
+            _warn_effective_hparams(sel, label, part)
         if key[:-1] in folds_of:
             group = _chosen_per_fold(folds_of[key[:-1]])
             config, hparams = _per_fold_label(group)
@@ -274,49 +275,47 @@ def _ok(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"]
 
 
-def _warn_mixed_runs(sel: Any, runs: pd.DataFrame) -> None:
-    """Runs under one configuration label that are not one configuration's seeds: a seed recorded twice, runs
-    made with other settings (records made under other defaults, or by another suite writing the same folder),
+def _warn_mixed_runs(sel: Any, config: str, runs: pd.DataFrame) -> None:
+    """Runs under the configuration label ``config`` that are not one configuration's seeds: a seed recorded twice,
+    runs made with other settings (records made under other defaults, or by another suite writing the same folder),
     or with other versions of a plugin file (``sources``). The row still counts them all."""
-    for config, part in runs.groupby("config"):
-        problems = []
-        repeated = sorted(set(part["seed"][part["seed"].duplicated()]))
-        if repeated:
-            problems.append(f"seed{'s' * (len(repeated) > 1)} {', '.join(map(str, repeated))} recorded by more "
-                            "than one run")
-        settings = set(zip(part["protocol"], part["hparams"], strict=True))
-        if len(settings) > 1:
-            problems.append(f"runs made with different settings ({setting_differences(settings)})")
-        guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
-        units = sorted(set(part.loc[part["metric"].notna(), "unit"]))  # an old failed record names no metric
-        if len(units) > 1:  # a task that changed its unit: the row is shown in its first record's
-            problems.append(f"runs recorded in different units ({' vs '.join(map(shown_unit, units))})")
-        sources = distinct_plugin_files(label_items(label) for label in part["sources"])
-        if len(sources) > 1:
-            problems.append(f"runs made with {len(sources)} versions of their plugin files "
-                            f"({', '.join(differing(sources))})")
-        if problems:
-            warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row "
-                          "uses them all until `gnnbench prune` sets the old ones aside", stacklevel=3)
+    problems = []
+    repeated = sorted(set(runs["seed"][runs["seed"].duplicated()]))
+    if repeated:
+        problems.append(f"seed{'s' * (len(repeated) > 1)} {', '.join(map(str, repeated))} recorded by more than one "
+                        "run")
+    settings = set(zip(runs["protocol"], runs["hparams"], strict=True))
+    if len(settings) > 1:
+        problems.append(f"runs made with different settings ({setting_differences(settings)})")
+    guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
+    units = sorted(set(runs.loc[runs["metric"].notna(), "unit"]))  # an old failed record names no metric
+    if len(units) > 1:  # a task that changed its unit: the row is shown in its first record's
+        problems.append(f"runs recorded in different units ({' vs '.join(map(shown_unit, units))})")
+    sources = distinct_plugin_files(label_items(label) for label in runs["sources"])
+    if len(sources) > 1:
+        problems.append(f"runs made with {len(sources)} versions of their plugin files "
+                        f"({', '.join(differing(sources))})")
+    if problems:
+        warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row uses "
+                      "them all until `gnnbench prune` sets the old ones aside", stacklevel=3)
 
 
-def _warn_effective_hparams(sel: Any, runs: pd.DataFrame) -> None:
-    """Configurations whose label names a hyperparameter their model ran with another value of (its records'
-    ``effective_hparams``: ForwardGNN-FF's ``num_negatives`` above C - 1): the config label and the ``hparams``
-    cell name the values given, which are the runs' identity, so a row labelled ``num_negatives=10`` on a 7-class
-    dataset would not say that 6 ran. A key the label leaves out was left at its default, whose documented meaning
-    may be the capped value (FF's 100: every wrong class): the record keeps it, the warning does not."""
-    for config, part in runs.groupby("config"):
-        changes = set()
-        for given, used in zip(part["hparams"].map(json.loads), part["effective_hparams"].map(json.loads),
-                               strict=True):
-            named = [k for k in used if k in given and label_names(config, k, given[k])]
-            if named:
-                changes.add(described([{k: given[k] for k in named}, {k: used[k] for k in named}], sep=" -> "))
-        if changes:
-            warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): the model ran with other values than "
-                          f"it was given ({'; '.join(sorted(changes))}: its records' effective_hparams); the config "
-                          "label and hparams name the values given", stacklevel=3)
+def _warn_effective_hparams(sel: Any, config: str, runs: pd.DataFrame) -> None:
+    """The runs of the configuration label ``config`` whose label names a hyperparameter their model ran with
+    another value of (its records' ``effective_hparams``: ForwardGNN-FF's ``num_negatives`` above C - 1): the
+    config label and the ``hparams`` cell name the values given, which are the runs' identity, so a row labelled
+    ``num_negatives=10`` on a 7-class dataset would not say that 6 ran. A key the label leaves out was left at its
+    default, whose documented meaning may be the capped value (FF's 100: every wrong class): the record keeps it,
+    the warning does not."""
+    changes = set()
+    for given, used in zip(runs["hparams"].map(json.loads), runs["effective_hparams"].map(json.loads), strict=True):
+        named = [k for k in used if k in given and label_names(config, k, given[k])]
+        if named:
+            changes.add(described([{k: given[k] for k in named}, {k: used[k] for k in named}], sep=" -> "))
+    if changes:
+        warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): the model ran with other values than it was "
+                      f"given ({'; '.join(sorted(changes))}: its records' effective_hparams); the config label and "
+                      "hparams name the values given", stacklevel=3)
 
 
 def _warn_mixed_columns(runs: pd.DataFrame, rank_keys: list[str]) -> None:
