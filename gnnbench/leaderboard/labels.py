@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from pandas.api.typing import DataFrameGroupBy
 
 from gnnbench.harness.store import recorded_sources
 from gnnbench.natural import natural_key
 from gnnbench.settings import differing, flatten, shown
+
+if TYPE_CHECKING:  # for the annotation: pandas.api.typing came in pandas 2.1, and pyproject allows 2.0
+    from pandas.api.typing import DataFrameGroupBy
 
 #: The key of a plugin dataset's data digest in a row's ``sources``, beside its files' (``model``, ``dataset``, ...).
 DATA_SOURCE = "dataset data"
