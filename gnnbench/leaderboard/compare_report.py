@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from gnnbench import markdown, units
-from gnnbench.leaderboard.compare import COMPARE_COLUMNS, KEYS, UNDEFINED, VERDICTS, Comparison, n_text
+from gnnbench.leaderboard.compare import COMPARE_COLUMNS, DEFINED_BY, KEYS, UNDEFINED, VERDICTS, Comparison, n_text
 from gnnbench.leaderboard.write import csv_float, decimals, shown_decimals
 
 UNTESTED = ("`*`: too few per-seed values (one seed on each side, a hand-made row, a cost, which keeps only its "
@@ -26,7 +26,7 @@ def summary(comparison: Comparison) -> str:
     return (", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
             + (f" ({untested} untested: verdict on the effect size alone)" if untested else "")
             + (f", {undefined} undefined (a mean is NaN, every run failed, both means are infinite, or the sides "
-               "differ in unit or epoch_load_over: see notes)"
+               f"differ in {' or '.join(['unit', *sorted(set(DEFINED_BY.values()))])}: see notes)"
                if undefined else "")
             + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
             + (f" (--paired: {welch} row{'s' * (welch > 1)} tested with Welch's, {'their' if welch > 1 else 'its'} "
