@@ -182,7 +182,8 @@ def _where_records_are(directory: Path) -> str:
 
 
 def _record_order(record: dict) -> tuple:
-    """Rows in the tables' order (the failed runs are listed so), each row's runs by seed."""
+    """The records' sort key, the order the failed runs are listed in: the row's task label, dataset, model, config
+    and scenario, each by :func:`~gnnbench.natural.natural_key`, then the seed, then the run id."""
     return (*map(natural_key, row_key(record)), record["spec"]["seed"], record["run_id"])
 
 

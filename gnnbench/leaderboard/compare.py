@@ -358,8 +358,9 @@ SETTINGS = ("params", "device", "kernel", "heap", "hparams", "protocol", "n_edge
 
 
 def _changes(r: dict) -> list[str]:
-    """What differs between the two sides besides the metric: its unit (the row is then undefined), seeds, failed
-    runs, the grid, the model's size, device, hyperparameters, protocol, library versions."""
+    """What differs between the two sides besides the metric: its unit, seeds, failed runs, the grid, the model's
+    size, device, hyperparameters, protocol, library versions, what epoch_load_s averages. A row whose unit differs,
+    or the column that defines the figure compared (:data:`DEFINED_BY`), is undefined."""
     notes = [f"unit {shown_unit(r['unit_a'])} -> {shown_unit(r['unit_b'])}"] if r["unit_a"] != r["unit_b"] else []
     seeds = [r.get(f"seeds_{side}") or "" for side in ("a", "b")]
     if math.isnan(r["n_a"]) != math.isnan(r["n_b"]):  # an empty n without values to count (read_leaderboard)

@@ -52,8 +52,9 @@ def sources_label(record: dict[str, Any]) -> str:
 
 
 def load_over_label(record: dict[str, Any]) -> str:
-    """What a record's ``loading.epoch_load_s`` averages (``after_first_epoch``, or :data:`ALL_EPOCHS`); empty for
-    a record without loading: ``compare`` must not judge an average of one kind against one of the other."""
+    """What a record's ``loading.epoch_load_s`` averages (``after_first_epoch``, or :data:`ALL_EPOCHS`), as
+    ``compare`` must not judge an average of one kind against one of the other; empty for a record without
+    ``loading``, which has no ``epoch_load_s`` to average."""
     loading = record.get("loading")
     return loading.get("epoch_load_over", ALL_EPOCHS) if loading else ""
 
