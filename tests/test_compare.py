@@ -186,12 +186,56 @@ def test_paired_tests_rows_with_the_same_seeds_on_the_differences(tmp_path):
     assert "| p (Welch or paired) |" in report.to_markdown(compare.compare(a, b, paired=True))
     shown = {r["model"]: r["p"] for r in report.display_rows(compare.compare(a, b, paired=True))}
     assert shown["gat"].endswith(" welch") and not shown["gcn"].endswith(" paired")  # the row not tested as asked
-    assert "(--paired: 1 row tested with Welch's, its seeds differing between A and B)" in report.summary(
+    assert "(--paired: 1 row tested with Welch's, its sides sharing fewer than two seeds)" in report.summary(
         compare.compare(a, b, paired=True))
     assert all(map(math.isnan, significance.difference_test([0.8, 0.9], [0.81, 0.91], paired=True)))  # no spread
     assert significance.difference_test([0.8, 0.9], [0.8, 0.9], paired=True) == (1.0, 0.0, 0.0)
     interval = stats.ttest_rel(shifted, spread).confidence_interval(0.95)
     assert paired.loc["gcn", ["ci_low", "ci_high"]].tolist() == pytest.approx([interval.low, interval.high])
+
+
+def test_seeds_added_to_a_reproduced_rerun_are_left_out_not_taken_for_a_change(tmp_path, capsys):
+    """B reran A's five seeds exactly and added five whose mean happens to be lower: Welch's test over all ten
+    would take the five shared seeds for independent draws and call B worse. Compared on the shared seeds alone,
+    paired, nothing changed, and the gate passes."""
+    added = [0.70, 0.71, 0.69, 0.70, 0.72]
+    a = write(tmp_path / "a.csv", [row("gcn", BASE)])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE + added)])
+    gcn = compare.compare(a, b).table.iloc[0]
+    assert (gcn["test"], gcn["verdict"], gcn["ci_low"], gcn["ci_high"], gcn["delta"]) == ("paired", "same", 0, 0, 0)
+    assert (gcn["a_n"], gcn["b_n"], gcn["b_mean"]) == (5, 5, pytest.approx(np.mean(BASE)))
+    assert gcn["notes"] == "n 5 -> 10; seeds 0-4 -> 0-9; compared on the 5 seeds both ran (0-4), leaving out B's 5-9"
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression"]) == 0
+    assert "regression" not in capsys.readouterr().err
+    reference = Path(__file__).resolve().parents[1] / "results" / "reference"
+    every = compare.compare(reference / "architecture_search", reference / "architecture_search_seeds")
+    assert set(every.table.loc[every.table["status"] == "both", "verdict"]) == {"same"}
+    assert report.common_notes(every) == ["n 10 -> 50", "seeds 0-9 -> 0-49",
+                                          "compared on the 10 seeds both ran (0-9), leaving out B's 10-49"]
+
+
+def test_paired_pairs_the_seeds_both_sides_ran_and_welch_keeps_shared_seeds_that_differ(tmp_path):
+    """Seeds 0-2 against 0-4 (and 1-3 against 0-2, each side with one of its own): ``--paired`` pairs the shared
+    seeds and says which it left out; without it, shared seeds that changed are Welch's over every value, as are
+    sides sharing one seed under ``--paired``."""
+    spread = [0.78, 0.80, 0.82, 0.84, 0.81]
+    shifted = [v + 0.01 + e for v, e in zip(spread, [0.001, -0.001, 0.0005, 0.0, -0.0005], strict=True)]
+    a = write(tmp_path / "a.csv", [row("gcn", spread[:3]), row("gat", spread[1:4], seeds="1;2;3"),
+                                   row("gin", spread[:3])])
+    b = write(tmp_path / "b.csv", [row("gcn", shifted), row("gat", shifted[:3]),
+                                   row("gin", shifted[2:5], seeds="2;3;4")])
+    paired = compare.compare(a, b, paired=True).table.set_index("model")
+    assert paired.loc["gcn", ["test", "a_n", "b_n"]].tolist() == ["paired", 3, 3]
+    assert paired.loc["gcn", "p_value"] == pytest.approx(stats.ttest_rel(shifted[:3], spread[:3]).pvalue)
+    assert paired.loc["gcn", "delta"] == pytest.approx(np.mean(shifted[:3]) - np.mean(spread[:3]))
+    assert paired.loc["gcn", "notes"].endswith("compared on the 3 seeds both ran (0-2), leaving out B's 3-4")
+    assert paired.loc["gat", "p_value"] == pytest.approx(stats.ttest_rel(shifted[1:3], spread[1:3]).pvalue)
+    assert paired.loc["gat", "notes"].endswith("compared on the 2 seeds both ran (1-2), leaving out A's 3 and B's 0")
+    assert paired.loc["gin", ["test", "a_n", "b_n"]].tolist() == ["welch", 3, 3]  # one shared seed: nothing to pair
+    welch = compare.compare(a, b).table.set_index("model")
+    assert welch.loc["gcn", ["test", "a_n", "b_n"]].tolist() == ["welch", 3, 5]
+    assert welch.loc["gcn", "p_value"] == pytest.approx(stats.ttest_ind(shifted, spread[:3], equal_var=False).pvalue)
+    assert "compared on" not in "".join(welch["notes"])
 
 
 def test_seeds_that_tie_by_chance_are_no_certain_change(tmp_path, capsys):
@@ -434,8 +478,8 @@ def test_a_note_every_compared_row_shares_is_stated_once_for_people(tmp_path):
     b = write(tmp_path / "b.csv", [row("gcn", BASE, versions=newer), row("gat", BASE[:3], versions=newer)])
     result = compare.compare(a, b)
     assert report.common_notes(result) == ["torch 2.13.0+cpu -> 2.14.0+cpu"]
-    assert {r["model"]: r["notes"] for r in report.display_rows(result)} == {"gat": "n 5 -> 3; seeds 0-4 -> 0-2",
-                                                                             "gcn": ""}
+    assert {r["model"]: r["notes"] for r in report.display_rows(result)} == {
+        "gat": "n 5 -> 3; seeds 0-4 -> 0-2; compared on the 3 seeds both ran (0-2), leaving out A's 3-4", "gcn": ""}
     assert "Every compared row: torch 2.13.0+cpu -> 2.14.0+cpu." in report.to_markdown(result)
     assert report.to_csv(result).count("torch 2.13.0+cpu -> 2.14.0+cpu") == 2
 
@@ -528,7 +572,8 @@ def test_changed_seeds_device_and_versions_are_listed(tmp_path):
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], device="NVIDIA H100"),
                                    row("gat", BASE, versions=VERSIONS.replace("2.13.0+cpu", "2.14.0+cpu"))])
     notes = compare.compare(a, b).table.set_index("model")["notes"]
-    assert notes["gcn"] == "n 5 -> 3; seeds 0-4 -> 0-2; device cpu-x -> NVIDIA H100"
+    assert notes["gcn"] == ("n 5 -> 3; seeds 0-4 -> 0-2; device cpu-x -> NVIDIA H100; compared on the 3 seeds both "
+                            "ran (0-2), leaving out A's 3-4")
     assert notes["gat"] == "torch 2.13.0+cpu -> 2.14.0+cpu"
     # the same seeds succeeded on both sides, but B also ran one that failed
     a = write(tmp_path / "a.csv", [row("gcn", BASE, failed=0)])
@@ -571,10 +616,12 @@ def test_a_seeded_loader_s_data_per_seed_is_no_mixture_but_other_files_are(tmp_p
 
 def test_seeds_that_differ_across_a_gap_are_noted(tmp_path):
     """Seeds 0, 1, 3 against 0, 2, 3: as many seeds, not the same ones. Merged across the gaps both would read
-    0-3 and the change would go unnoted."""
+    0-3 and the change would go unnoted. Seeds 0 and 3 hold the same values on both sides: the row is compared on
+    them, and says which it left out."""
     a = write(tmp_path / "a.csv", [row("gcn", BASE[:3], seeds="0;1;3")])
     b = write(tmp_path / "b.csv", [row("gcn", BASE[:3], seeds="0;2;3")])
-    assert compare.compare(a, b).table["notes"].tolist() == ["seeds 0-1;3 -> 0;2-3"]
+    assert compare.compare(a, b).table["notes"].tolist() == [
+        "seeds 0-1;3 -> 0;2-3; compared on the 2 seeds both ran (0;3), leaving out A's 1 and B's 2"]
 
 
 def test_reference_leaderboard_against_itself_is_all_same():

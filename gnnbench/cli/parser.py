@@ -118,8 +118,8 @@ def build_parser(doc: str) -> argparse.ArgumentParser:
                      help="adjust the p-values over all tested rows (Holm), so that a chance verdict anywhere in "
                      "the table stays below --alpha")
     cmp.add_argument("--paired", action="store_true",
-                     help="test a row whose two sides ran the same seeds with the paired t-test on the per-seed "
-                     "differences (before/after a change on one machine) instead of Welch's")
+                     help="test a row whose two sides share two seeds or more with the paired t-test on those "
+                     "seeds' differences (before/after a change on one machine) instead of Welch's")
     cmp.add_argument("--min-effect", type=_effect, default=(0.0, False), metavar="DELTA",
                      help="smallest change that counts, in the metric's unit (0.01 = 1 accuracy point) or as a share "
                      "of each row's A (5%%: for times, memory and profiles); a row whose confidence interval lies "

@@ -13,7 +13,7 @@ digits leave open is none (:func:`_as_written`). Verdicts:
 * ``same``: the interval lies within [-min_effect, +min_effect], so the seeds rule out any change that counts
   (an equivalence test, stricter than TOST at alpha, which uses the 1 - 2 alpha interval);
 * ``unclear``: neither, so the seeds cannot tell. With the default ``min_effect`` of 0 every row without a
-  significant change is ``unclear``, unless each seed has the same value on both sides (see below);
+  significant change is ``unclear``, unless each seed both sides ran has the same value on both (see below);
 * one seed on a side is tested against the other side's seeds as one more draw from them (prediction
   interval; test ``one seed``);
 * with one seed on each side, no per-seed values, or no spread among them (:func:`difference_test`), no test is
@@ -27,9 +27,13 @@ digits leave open is none (:func:`_as_written`). Verdicts:
 
 With ``paired``, a row whose two sides ran the same seeds (the ``seeds`` column) is tested with the paired
 t-test on the per-seed differences instead: before and after a change on one machine, each seed's
-initialisation and split are shared, and pairing removes their variance from the test. Other rows keep Welch's,
-except a row whose sides hold the same value on every seed (a rerun that reproduced exactly): paired, its
-differences are all zero, so its interval is [0, 0] and its verdict ``same``.
+initialisation and split are shared, and pairing removes their variance from the test. A row whose sides ran
+other seed sets sharing two seeds or more is compared on those seeds alone (means, delta, interval, test and
+``n``; a note names the seeds left out). Without ``paired`` a row is paired so only where its sides hold the
+same value on every seed they share (a rerun that reproduced exactly, perhaps with seeds added: Welch's test
+over all of them would take the shared seeds for independent draws, and the added seeds' chance mean for a
+change): its differences are all zero, so its interval is [0, 0] and its verdict ``same``. Other rows keep
+Welch's test over all their values.
 
 Nothing is dropped silently: rows present on one side only, changed seed counts and seeds, NaN seeds, a grown
 or shrunk grid (``configs_tried``), failed runs, a model of another size (``params``), hyperparameters
@@ -90,7 +94,7 @@ class Comparison:
     alpha: float
     min_effect: float
     corrected: bool = False  # p-values Holm-adjusted over the tested rows
-    paired: bool = False  # rows with the same seeds on both sides tested paired
+    paired: bool = False  # rows whose sides share seeds tested paired on them
     column: str = "mean"  # what was compared: the test metric or a cost
     without_cost: int = 0  # rows left out: the cost column empty on both sides
     relative: bool = False  # min_effect is a fraction of each row's A mean
@@ -161,8 +165,9 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     ``ignore_config`` joins without the configuration: each model's validation-selected configuration on one
     side meets the other side's, whatever they are (``config`` then reads ``X -> Y`` where they differ).
     ``correct`` replaces the tested rows' p-values by Holm's adjustment over all of them, so that with many rows
-    a chance ``better`` or ``worse`` somewhere stays below ``alpha``. ``paired`` tests a row whose sides ran the
-    same seeds with the paired t-test. ``relative`` reads ``min_effect`` as a fraction of each row's A mean.
+    a chance ``better`` or ``worse`` somewhere stays below ``alpha``. ``paired`` tests a row whose sides share two
+    seeds or more with the paired t-test on those seeds. ``relative`` reads ``min_effect`` as a fraction of each
+    row's A mean.
     """
     if column not in ("mean", *COSTS):
         raise GnnbenchError(f"--on must be mean or one of {', '.join(COSTS)}, got {column!r}")
@@ -280,22 +285,27 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
     if r["direction_a"] != r["direction_b"]:
         raise GnnbenchError(f"{b}: column 'direction' is {r['direction_b']!r} for "
                             f"{', '.join(f'{k}={v}' for k, v in key.items())} but {r['direction_a']!r} in {a}")
+    notes = _changes(r)
     both = {**key, "direction": r["direction_a"], "unit": r["unit_a"], "status": "both", "a_n": r["n_a"],
-            "b_n": r["n_b"], "notes": "; ".join(_changes(r))}
+            "b_n": r["n_b"], "notes": "; ".join(notes)}
     # 0.808 against 80.8 is no change of 79.99, nor a mean over every epoch one over the epochs after the first:
     # nothing to judge (undefined)
     redefined = (column := DEFINED_BY.get(r["metric"])) is not None and r[f"{column}_a"] != r[f"{column}_b"]
     if r["unit_a"] != r["unit_b"] or redefined:
         return {**both, "a_mean": r["mean_a"], "b_mean": r["mean_b"], **UNJUDGED}
+    same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
+    reproduced = same_seeds and np.array_equal(r["values_a"], r["values_b"])  # every seed's value, exactly
+    shared = None if same_seeds else _shared_seeds(r, paired)
+    if shared:  # judged on the seeds both sides ran alone, paired
+        r["values_a"], r["values_b"], note = shared
+        both = {**both, "a_n": len(r["values_a"]), "b_n": len(r["values_b"]), "notes": "; ".join([*notes, note])}
     for s in ("a", "b"):  # the test reads the values, so the delta does too: a rounded mean could flip its sign
         if len(r[f"values_{s}"]):
             r[f"mean_{s}"] = float(np.mean(r[f"values_{s}"]))
     # equal within float noise is equal: [0.8] * 3 and [0.8] * 2 average to means 1e-16 apart; inf - inf is NaN
     alike = close(r["mean_a"], r["mean_b"]) or _as_written(r)
     delta = 0.0 if np.isfinite(r["mean_a"]) and alike else r["mean_b"] - r["mean_a"]
-    same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
-    reproduced = same_seeds and np.array_equal(r["values_a"], r["values_b"])  # every seed's value, exactly
-    test = "paired" if same_seeds and (paired or reproduced) else "welch"
+    test = "paired" if shared or same_seeds and (paired or reproduced) else "welch"
     if test == "welch" and sorted(map(len, (r["values_a"], r["values_b"])))[0] == 1:
         test = "one seed"  # against the other side's seeds (difference_test)
     infinite = any(np.isinf(r[f"values_{s}"]).any() or np.isinf(r[f"mean_{s}"]) for s in ("a", "b"))
@@ -305,6 +315,27 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
             "rel_delta": delta / abs(r["mean_a"]) if r["mean_a"] else math.nan, "p_value": p,
             "tested": not math.isnan(p), "test": test if not math.isnan(p) else "", "verdict": "",
             "improvement": (1.0 if r["direction_a"] == "max" else -1.0) * delta}
+
+
+def _shared_seeds(r: dict, paired: bool) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Each side's values on the seeds both sides ran, in seed order, and the note that says so, for a row whose
+    sides ran other seed sets sharing two seeds or more, where ``paired`` asks to pair or every shared seed holds
+    the same value on both sides (B reran A's seeds and added others: Welch's test over all of them would take the
+    shared seeds for independent draws, and the added seeds' chance mean for a change). None otherwise, and where
+    a side lacks seeds or values, or counts a seed twice (which of its values would pair?)."""
+    cells = [r.get(f"seeds_{s}") or "" for s in ("a", "b")]
+    if not all(cells) or any(map(_repeated, cells)) or not all(len(r[f"values_{s}"]) for s in ("a", "b")):
+        return None
+    # a seed to its value's position: seed 3 of a side that ran 0, 1, 3 is its third value
+    index = [{int(seed): i for i, seed in enumerate(cell.split(";"))} for cell in cells]
+    shared = sorted(index[0].keys() & index[1].keys())
+    values = [r[f"values_{s}"][[positions[seed] for seed in shared]] for s, positions in zip("ab", index, strict=True)]
+    if len(shared) < 2 or not (paired or np.array_equal(*values)):
+        return None
+    left_out = [f"{side}'s {seed_ranges(positions.keys() - set(shared), sep=';')}"
+                for side, positions in zip("AB", index, strict=True) if len(positions) > len(shared)]
+    note = f"compared on the {len(shared)} seeds both ran ({seed_ranges(shared, sep=';')})"
+    return values[0], values[1], note + (f", leaving out {' and '.join(left_out)}" if left_out else "")
 
 
 def _as_written(r: dict) -> bool:

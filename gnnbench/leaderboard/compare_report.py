@@ -30,8 +30,8 @@ def summary(comparison: Comparison) -> str:
                if undefined else "")
             + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
             + (f" (--paired: {welch} row{'s' * (welch > 1)} tested with Welch's, {'their' if welch > 1 else 'its'} "
-               "seeds differing between A and B)" if (welch := int((t["test"] == "welch").sum())) and comparison.paired
-               else "")
+               "sides sharing fewer than two seeds)"
+               if (welch := int((t["test"] == "welch").sum())) and comparison.paired else "")
             + (f", {comparison.without_cost} without {comparison.column} on either side left out"
                if comparison.without_cost else "")
             + f"; {int((t['status'] == 'only in A').sum())} only in A, {int((t['status'] == 'only in B').sum())} "
