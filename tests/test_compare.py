@@ -1095,6 +1095,25 @@ def test_a_row_whose_selected_configuration_moved_is_pointed_at_and_gated(tmp_pa
     assert "note:" not in capsys.readouterr().err
 
 
+def test_every_report_s_summary_says_what_the_gate_judged_beyond_the_table(tmp_path, capsys):
+    """The table has a moved configuration only in A and only in B, so its summary reads ``0 worse`` while the gate
+    fails on it: the summary of the terminal, the Markdown and the run that writes the CSV says what the gate
+    judged, so that a report kept does not contradict the exit status."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, config="lr=0.01"), row("gin", BASE)])
+    b = write(tmp_path / "b.csv", [row("gcn", DROP, config="lr=0.1"), row("gin", BASE, config="lr=0.1")])
+    judged = ("--fail-on-regression also judged the 2 rows selected under another configuration on each side, as "
+              "--ignore-config joins them: ")
+    md, csv = tmp_path / "c.md", tmp_path / "c.csv"
+    assert main(["compare", str(a), str(b), "--fail-on-regression", "--md", str(md), "--csv", str(csv)]) == 1
+    summary = (f"0 worse, 0 same, 0 unclear; 2 only in A, 2 only in B. {judged}1 regression "
+               "(node_classification Cora gcn)")
+    assert summary in " ".join(capsys.readouterr().out.split()) and f"{summary}**" in md.read_text()
+    assert main(["compare", str(a), str(b), "--fail-on-regression", "0.05", "--md", "-"]) == 0
+    assert f"{judged}no regression**" in capsys.readouterr().out
+    assert main(["compare", str(a), str(b), "--md", "-"]) == 0  # no gate: nothing judged beyond the table
+    assert "--fail-on-regression" not in capsys.readouterr().out
+
+
 def test_a_grid_csv_names_its_missing_column_once_and_the_file_to_compare(tmp_path, capsys):
     grid = Path(__file__).resolve().parents[1] / "results" / "reference" / "node_classification" / "grid.csv"
     assert main(["compare", str(grid), str(grid)]) == 2

@@ -55,6 +55,7 @@ def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
     min_effect, relative = args.min_effect
     result = compare.compare(args.a, args.b, alpha=args.alpha, min_effect=min_effect, relative=relative, column=args.on,
                              ignore_config=args.ignore_config, correct=args.holm, paired=args.paired)
+    result.gate = args.fail_on_regression  # every output's summary says what the gate judged beyond the table
     outputs = [(path, text) for path, text in ((args.md, report.to_markdown), (args.csv, report.to_csv)) if path]
     if args.md and args.csv and str(args.md) != "-" and Path(args.md).resolve() == Path(args.csv).resolve():
         raise GnnbenchError(f"--md and --csv both name {args.csv}: the CSV would replace the Markdown; name two files")

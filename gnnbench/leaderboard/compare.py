@@ -54,6 +54,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,9 @@ class Comparison:
     #: compared on a time: per speed-probe workload both sides ran, B's probe over A's, a median over the table's
     #: rows that kept one on both sides, and their count (:func:`probe_ratios`)
     probes: dict[str, tuple[float, int]] = field(default_factory=dict)
+    #: the ``--fail-on-regression`` threshold where a gate was asked: the summary then says what the gate judged
+    #: beyond the table (:meth:`moved`), so that a report kept does not contradict its exit status
+    gate: float | None = None
 
     @property
     def effect(self) -> str:
@@ -114,15 +118,25 @@ class Comparison:
         configuration moved is judged as ``ignore_config`` joins it, each side's selection against the other's: a
         grid that now selects another, worse configuration would otherwise escape the gate."""
         _warn_unit(self.table, "--fail-on-regression", threshold)
-        t = self.table
-        if self.moved_configs():
-            with warnings.catch_warnings():  # the same warnings as this comparison's
-                warnings.simplefilter("ignore")
-                selected = compare(self.a, self.b, self.alpha, self.min_effect, self.column, ignore_config=True,
-                                   correct=self.corrected, paired=self.paired, relative=self.relative).table
-            t = pd.concat([t, selected[selected["config"].str.contains(" -> ", regex=False)]], ignore_index=True)
+        t = pd.concat([self.table, self.moved], ignore_index=True) if len(self.moved) else self.table
+        return self.regressed(t, threshold)
+
+    def regressed(self, t: pd.DataFrame, threshold: float) -> pd.DataFrame:
+        """The rows of ``t`` that :meth:`regressions` counts at ``threshold``."""
         sized = t["tested"] | (self.min_effect > 0 or threshold > 0) | np.isinf(t["improvement"])
         return t[(t["verdict"] == "worse") & (t["improvement"] < -threshold) & sized]
+
+    @cached_property
+    def moved(self) -> pd.DataFrame:
+        """The rows whose selected configuration moved (:meth:`moved_configs`) as ``ignore_config`` joins them,
+        ``config`` reading ``X -> Y``: what :meth:`regressions` judges besides the table. Empty where none moved."""
+        if not self.moved_configs():
+            return self.table.iloc[:0]
+        with warnings.catch_warnings():  # the same warnings as this comparison's
+            warnings.simplefilter("ignore")
+            selected = compare(self.a, self.b, self.alpha, self.min_effect, self.column, ignore_config=True,
+                               correct=self.corrected, paired=self.paired, relative=self.relative).table
+        return selected[selected["config"].str.contains(" -> ", regex=False)]
 
     def missing(self) -> pd.DataFrame:
         """Rows that A has and B lost, with a ``reason``: no row of B under any configuration (every run of it

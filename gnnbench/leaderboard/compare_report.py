@@ -18,7 +18,8 @@ UNTESTED = ("`*`: too few per-seed values (one seed on each side, a hand-made ro
 
 def summary(comparison: Comparison) -> str:
     """``2 better, 1 worse, 5 same, 3 unclear; 1 only in A, 0 only in B`` (untested verdicts counted as well), then
-    how much faster or slower B's machine ran than A's (:func:`probe_notes`)."""
+    what a regression gate judged beyond the table (:func:`gate_notes`) and how much faster or slower B's machine
+    ran than A's (:func:`probe_notes`)."""
     t = comparison.table
     counts = t["verdict"].value_counts()
     untested = sum(_starred(r.status, r.tested, r.verdict) for r in t.itertuples())
@@ -35,7 +36,23 @@ def summary(comparison: Comparison) -> str:
             + (f", {comparison.without_cost} without {comparison.column} on either side left out"
                if comparison.without_cost else "")
             + f"; {int((t['status'] == 'only in A').sum())} only in A, {int((t['status'] == 'only in B').sum())} "
-            f"only in B" + "".join(f". {note}" for note in probe_notes(comparison)))
+            f"only in B" + "".join(f". {note}" for note in [*gate_notes(comparison), *probe_notes(comparison)]))
+
+
+def gate_notes(comparison: Comparison) -> list[str]:
+    """What ``--fail-on-regression`` judged beyond the table: the rows whose selected configuration moved, as
+    ``--ignore-config`` joins them (the table has them only in A and only in B), and which of them fail it; without
+    this, a report kept would read ``0 worse`` beside an exit status of 1."""
+    moved = comparison.moved[comparison.moved["status"] == "both"]
+    if comparison.gate is None or moved.empty:
+        return []
+    failing = comparison.regressed(moved, comparison.gate)
+    rows = len(moved)
+    return [f"--fail-on-regression also judged the {rows} row{'s' * (rows > 1)} selected under another "
+            "configuration on each side, as --ignore-config joins them: "
+            + (f"{len(failing)} regression{'s' * (len(failing) > 1)} ("
+               + ", ".join(f"{r.task} {r.dataset} {r.model}" for r in failing.itertuples(index=False)) + ")"
+               if len(failing) else "no regression")]
 
 
 def probe_notes(comparison: Comparison) -> list[str]:
