@@ -496,6 +496,27 @@ def test_a_side_whose_row_mixes_settings_or_repeats_seeds_is_named(tmp_path):
         "n 3 -> 6; seeds 0, 1, 2 counted more than once in B; protocol mixed in B: epochs 30 vs 60"]
 
 
+def test_a_mixed_side_is_named_in_the_natural_order_of_its_values_whatever_its_row_s_order(tmp_path):
+    """A ``protocol`` list is in the order of its row's runs, so a folder mixing two budgets lists 20 first on one
+    row and 30 on the next: the note reads ``epochs 20 vs 30`` on both, and is stated once for every row. So are
+    versions (torch 2.9.0 before 2.13.0, which a plain sort puts after) and a heap cell written in either order."""
+    protocol = '{{"epochs":{},"patience":null,"task_options":{{}}}}'
+    newer = VERSIONS.replace("2.13.0+cpu", "2.9.0+cpu")
+    a = write(tmp_path / "a.csv", [row(model, BASE, protocol=protocol.format(20), heap="allocator defaults")
+                                   for model in ("gcn", "gat")])
+    b = write(tmp_path / "b.csv", [
+        row(model, BASE, protocol=f"[{protocol.format(first)},{protocol.format(second)}]", heap=heap,
+            versions=versions)
+        for model, first, second, heap, versions in (
+            ("gcn", 20, 30, "allocator defaults;kept freed memory", f"{VERSIONS} | {newer}"),
+            ("gat", 30, 20, "kept freed memory;allocator defaults", f"{newer} | {VERSIONS}"))])
+    mixed = ["heap mixed in B: allocator defaults vs kept freed memory", "protocol mixed in B: epochs 20 vs 30",
+             "versions mixed in B: torch 2.9.0+cpu vs 2.13.0+cpu"]
+    result = compare.compare(a, b)
+    assert result.table["notes"].tolist() == ["; ".join(mixed)] * 2
+    assert report.common_notes(result) == mixed
+
+
 def test_a_row_whose_runs_used_several_environments_is_named_mixed_and_its_shared_versions_compared(tmp_path):
     """B's row averages runs under two torches (its versions cell joins them with `` | ``): compare says so, and
     still reads the Python every run of B shares against A's, rather than taking the joined cell for one

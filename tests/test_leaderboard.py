@@ -832,7 +832,7 @@ def test_the_versions_column_names_the_commit_so_compare_says_when_the_code_diff
             r["env"]["git_commit"] = made
         frames[made] = tmp_path / f"{made}.csv"
         to_csv(board(records), frames[made])
-    mixed = "versions mixed in A: git_commit 88dc6c863311-dirty vs 88dc6c863311"
+    mixed = "versions mixed in A: git_commit 88dc6c863311 vs 88dc6c863311-dirty"  # in natural order
     assert compare(tmp_path / "resumed.csv", frames[commit]).table["notes"].tolist() == [mixed]
     assert compare(frames[commit], frames[later]).table["notes"].tolist() == ["git_commit 88dc6c863311 -> 1234567890ab"]
     assert compare(frames[None], frames[later]).table["notes"].tolist() == ["git_commit not recorded in A"]

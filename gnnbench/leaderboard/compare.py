@@ -480,12 +480,12 @@ def _setting_changes(column: str, before: str | list[dict[str, object]],
     keys each side's runs share are compared across (``hparams lr=0.01 -> lr=0.1``; versions one note per
     package: ``torch 2.13.0 -> 2.14.0``; sources one per plugin part: ``plugin model 1a2b3c4d5e6f -> ...``)."""
     if isinstance(before, str) or isinstance(after, str):  # a cell joining several with ";" is a mixed side
-        mixed = [f"{column} mixed in {side}: {cell.replace(';', ' vs ')}"
+        mixed = [f"{column} mixed in {side}: {' vs '.join(sorted(cell.split(';'), key=natural_key))}"
                  for side, cell in zip("AB", (str(before), str(after)), strict=True) if ";" in cell]
         return mixed or ([f"{column} {before} -> {after}"] if before != after else [])
     mixed = {side: distinct_plugin_files(settings) if column == "sources" else settings
              for side, settings in zip("AB", (before, after), strict=True)}
-    notes = [f"{column} mixed in {side}: {described(settings)}" for side, settings in mixed.items()
+    notes = [f"{column} mixed in {side}: {described(_natural_order(settings))}" for side, settings in mixed.items()
              if len(settings) > 1]
     varying = {*differing(before), *differing(after)}
     changed = [k for k in differing([before[0], after[0]]) if k not in varying]
@@ -495,6 +495,15 @@ def _setting_changes(column: str, before: str | list[dict[str, object]],
     if changed:
         notes.append(f"{column} {_assignments(before[0], changed)} -> {_assignments(after[0], changed)}")
     return notes
+
+
+def _natural_order(settings: list[dict[str, object]]) -> list[dict[str, object]]:
+    """A mixed side's settings by the values of the keys that vary among them, in :func:`natural_key` order
+    (``epochs 20 vs 30``): a ``protocol`` list is in the order of its row's runs, which differs from row to row,
+    and a note that reads ``20 vs 30`` on one row and ``30 vs 20`` on the next is not stated once for them all.
+    Whole settings are ordered, so each keeps its values together across keys."""
+    keys = differing(settings)
+    return sorted(settings, key=lambda setting: [natural_key(shown(setting, k)) for k in keys])
 
 
 #: Keys the ``versions`` column holds for every record since it names them (``versions_label``: the threads, the
