@@ -578,6 +578,17 @@ def test_a_setting_one_side_lacks_is_unknown_there_not_unchanged(tmp_path):
         "gin": "n 5 -> 0"}
 
 
+def test_a_side_without_seeds_is_named_as_the_reason_a_rerun_reads_unclear(tmp_path):
+    """An exact rerun against a CSV written without the seeds column cannot be told from one of other seeds: it is
+    ``unclear``, and the note says why. Not noted where both sides lack the seeds."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE, seeds=""), row("gat", BASE, seeds="")])
+    b = write(tmp_path / "b.csv", [row("gcn", BASE), row("gat", BASE, seeds="")])
+    table = compare.compare(a, b).table.set_index("model")
+    assert table["notes"].to_dict() == {"gcn": "seeds unknown in A", "gat": ""}
+    assert table.loc["gcn", "verdict"] == "unclear"
+    assert compare.compare(b, a).table.set_index("model").loc["gcn", "notes"] == "seeds unknown in B"
+
+
 def test_an_empty_n_is_counted_from_the_values_or_unknown(tmp_path):
     """A hand-edited CSV with its n cell emptied: the values still say how many seeds; without them the count is
     unknown, not a change to nothing (``n 5 -> ``)."""
@@ -1044,9 +1055,13 @@ def test_the_summary_says_how_much_slower_b_s_machine_ran_than_a_s_and_rescales_
     (alone := tmp_path / "copied").mkdir()  # the CSV carries its rows' probes: no records needed beside it
     (alone / "leaderboard.csv").write_bytes((b / "leaderboard.csv").read_bytes())
     assert compare.compare(a, alone, column="epoch_time_s").probes == result.probes
-    unprobed = side("b", [])
+    unprobed = side("b", [])  # records made before the probe: said, not left to read as machines of one speed
     plain = compare.compare(a, unprobed, column="epoch_time_s")
-    assert plain.probes == {} and "speed probe" not in report.summary(plain)
+    assert plain.probes == {} and report.summary(plain).endswith(
+        "only in B. B's rows have no speed probes (written before they were recorded): machine speed not compared")
+    assert report.probe_notes(compare.compare(unprobed, a, column="epoch_time_s")) == [
+        "A's rows have no speed probes (written before they were recorded): machine speed not compared"]
+    assert "speed probe" not in report.summary(compare.compare(unprobed, unprobed, column="epoch_time_s"))
     pd.testing.assert_frame_equal(plain.table, result.table)  # the times are compared as measured
     other = side("b", [{"ms": 13.8, "workload": "mm n8192 (v2)"}])  # another workload is never compared
     assert compare.compare(a, other, column="epoch_time_s").probes == {}

@@ -102,6 +102,9 @@ class Comparison:
     #: compared on a time: per speed-probe workload both sides ran, B's probe over A's, a median over the table's
     #: rows that kept one on both sides, and their count (:func:`probe_ratios`)
     probes: dict[str, tuple[float, int]] = field(default_factory=dict)
+    #: compared on a time: ``A`` or ``B`` where that side's rows carry no speed probe and the other's do
+    #: (:func:`unprobed_side`), so the machines' speeds cannot be compared; empty otherwise
+    unprobed: str = ""
     #: the ``--fail-on-regression`` threshold where a gate was asked: the summary then says what the gate judged
     #: beyond the table (:meth:`moved`), so that a report kept does not contradict its exit status
     gate: float | None = None
@@ -217,10 +220,11 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     table.loc[both, "verdict"] = [
         _verdict(r.improvement, r.p_value, (r.ci_low, r.ci_high), r.tested, alpha,
                  min_effect * abs(r.a_mean) if relative else min_effect) for r in table[both].itertuples()]
+    kept = joined[~costless.to_numpy()]  # the table's rows are joined's, in its order
     return Comparison(table=table, a=a, b=b, alpha=alpha, min_effect=min_effect, corrected=correct, paired=paired,
                       column=column, without_cost=int(costless.sum()), relative=relative,
-                      # the table's rows are joined's, in its order
-                      probes=probe_ratios(joined[~costless.to_numpy()]) if column in TIMES else {})
+                      probes=probe_ratios(kept) if column in TIMES else {},
+                      unprobed=unprobed_side(kept) if column in TIMES else "")
 
 
 #: The costs a machine's speed moves: compared on one, the summary says how fast each side's machine ran
@@ -238,6 +242,14 @@ def probe_ratios(joined: pd.DataFrame) -> dict[str, tuple[float, int]]:
         if workload and workload == r["speed_probe_workload_b"] and r["speed_probe_ms_a"] and r["speed_probe_ms_b"]:
             ratios.setdefault(workload, []).append(float(r["speed_probe_ms_b"]) / float(r["speed_probe_ms_a"]))
     return {workload: (float(np.median(r)), len(r)) for workload, r in sorted(ratios.items())}
+
+
+def unprobed_side(joined: pd.DataFrame) -> str:
+    """``A`` or ``B`` where none of that side's rows among ``joined`` (the rows the table keeps) carries a speed
+    probe and some of the other side's do: a leaderboard of records made before the probe was recorded, against a
+    newer one. Empty otherwise: both probed (:func:`probe_ratios`), or neither."""
+    probed = [joined[f"speed_probe_ms_{side}"].fillna("").astype(bool).any() for side in ("a", "b")]
+    return "" if probed[0] == probed[1] else "B" if probed[0] else "A"
 
 
 #: A size on a fraction metric from which it was likely meant in the points the table shows (0.5 for half a
@@ -414,6 +426,10 @@ def _changes(r: dict) -> list[str]:
         notes.append(f"n {n_text(r['n_a'])} -> {n_text(r['n_b'])}")
     if all(seeds) and _seed_ranges(seeds[0]) != _seed_ranges(seeds[1]):
         notes.append(f"seeds {_seed_ranges(seeds[0])} -> {_seed_ranges(seeds[1])}")
+    elif any(seeds) and not all(seeds):  # an older CSV: an exact rerun cannot be told there
+        lacking = "a" if seeds[1] else "b"
+        if r[f"n_{lacking}"] != 0:  # every run failed: no seed ran
+            notes.append(f"seeds unknown in {lacking.upper()}")
     for side, text in zip("AB", seeds, strict=True):  # records of an earlier suite file left in the folder
         if repeated := _repeated(text):
             notes.append(f"seed{'s' * (len(repeated) > 1)} {', '.join(repeated)} counted more than once in {side}")

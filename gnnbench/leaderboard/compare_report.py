@@ -57,8 +57,10 @@ def gate_notes(comparison: Comparison) -> list[str]:
 
 def probe_notes(comparison: Comparison) -> list[str]:
     """``B's speed probes ran 1.38x slower than A's (...)``, per probe workload both sides ran, compared on a time:
-    it includes how fast each machine ran that day, which no number here is rescaled for."""
-    notes = []
+    it includes how fast each machine ran that day, which no number here is rescaled for; or that one side has no
+    probes, so that its silence is not read as machines of one speed."""
+    notes = [f"{comparison.unprobed}'s rows have no speed probes (written before they were recorded): machine "
+             "speed not compared"] if comparison.unprobed else []
     for workload, (ratio, rows) in comparison.probes.items():
         pace = ("as fast as" if round(ratio, 2) == 1 else f"{ratio:.2f}x slower than" if ratio > 1
                 else f"{1 / ratio:.2f}x faster than")
