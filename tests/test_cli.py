@@ -707,6 +707,10 @@ def test_cli_mistakes_are_one_line_errors(tmp_path, capsys):
         with pytest.raises(SystemExit) as exit_info:  # NaN would make every row `unclear`: a gate switched off
             main(["compare", str(board), str(board), option, value])
         assert exit_info.value.code == 2 and "expected a finite number of at least 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # a negative share, which argparse took for an unknown option
+        main(["compare", str(board), str(board), "--min-effect", "-1%"])
+    assert exit_info.value.code == 2 and capsys.readouterr().err.endswith(
+        "argument --min-effect: expected a finite number of at least 0, or a share of A such as 5%, got -1%\n")
 
 
 def test_a_warning_is_a_line_of_the_command(tmp_path, capsys):

@@ -238,6 +238,18 @@ def test_paired_pairs_the_seeds_both_sides_ran_and_welch_keeps_shared_seeds_that
     assert "compared on" not in "".join(welch["notes"])
 
 
+def test_the_markdown_p_header_names_the_tests_the_rows_used(tmp_path):
+    """``--paired`` with every row paired is ``p (paired)``, not ``Welch or paired``; a cost, which no row tests,
+    is ``p (no test)``, not ``Welch``."""
+    a = write(tmp_path / "a.csv", [row("gcn", BASE), row("gat", BASE)])
+    b = write(tmp_path / "b.csv", [row("gcn", DROP), row("gat", DROP)])
+    assert "| p (paired) |" in report.to_markdown(compare.compare(a, b, paired=True))
+    assert "| p (paired, Holm) |" in report.to_markdown(compare.compare(a, b, paired=True, correct=True))
+    assert "| p (Welch) |" in report.to_markdown(compare.compare(a, b))
+    cost = compare.compare(a, b, column="epoch_time_s", min_effect=0.01, correct=True)
+    assert "| p (no test) |" in report.to_markdown(cost)
+
+
 def test_seeds_that_tie_by_chance_are_no_certain_change(tmp_path, capsys):
     """Two seeds of an accuracy on 1,000 test nodes that happen to agree on each side (as Cora GCN's seeds 5 and 8,
     0 and 3 of the reference do) leave no variance to test against: untested, starred, and no gate fails on them
@@ -1337,7 +1349,7 @@ def test_a_cost_no_row_has_is_refused_and_a_lost_cost_is_named_as_the_cost(tmp_p
     a = write(tmp_path / "a.csv", [row("gcn", BASE, epoch_load_s=""), row("gat", BASE, epoch_load_s="")])
     assert main(["compare", str(a), str(a), "-q", "--on", "epoch_load_s", "--fail-on-regression"]) == 2
     assert capsys.readouterr().err == f"gnnbench: error: --on epoch_load_s: no row of {a} or {a} has a " \
-        "epoch_load_s value; nothing to compare (a leaderboard has epoch_load_s only for models that load " \
+        "value in epoch_load_s; nothing to compare (a leaderboard has epoch_load_s only for models that load " \
         "features in batches)\n"
     b = write(tmp_path / "b.csv", [row("gcn", BASE, epoch_time_s=""), row("gat", BASE)])
     assert main(["compare", str(a), str(b), "-q", "--on", "epoch_time_s"]) == 0

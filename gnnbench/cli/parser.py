@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,9 @@ def build_parser(doc: str) -> argparse.ArgumentParser:
                      help="exit 1 when a row of A has no row in B (all its runs failed, or it was dropped) or lost "
                      "its mean")
     cmp.set_defaults(handler=compare_leaderboards)
+    # argparse reads -1 as a value but -1% as an unknown option ("expected one argument"): read both as values, so
+    # that --min-effect refuses a negative share with why (argparse has no public setting for it)
+    cmp._negative_number_matcher = re.compile(r"^-\d*\.?\d+%?$")
     return parser
 
 
@@ -190,7 +194,11 @@ def _results_root(text: str) -> Path:
 def _effect(text: str) -> tuple[float, bool]:
     """An argparse type: (size, relative) of ``0.01`` (in the metric's unit) or ``5%`` (of each row's A)."""
     relative = text.strip().endswith("%")
-    value = _non_negative_float(text.strip().removesuffix("%"))
+    try:
+        value = _non_negative_float(text.strip().removesuffix("%"))
+    except argparse.ArgumentTypeError:  # named as typed: -1%, not -1
+        raise argparse.ArgumentTypeError(f"expected a finite number of at least 0, or a share of A such as 5%, got "
+                                         f"{text}") from None
     return (value / 100 if relative else value), relative
 
 

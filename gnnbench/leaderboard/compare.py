@@ -207,7 +207,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     # a model without that cost on either side (epoch_load_s of one that loads nothing) has nothing to compare
     costless = table["a_mean"].isna() & table["b_mean"].isna() & (column != "mean")
     if len(table) and costless.all():  # a gate on nothing would pass whatever B holds
-        raise GnnbenchError(f"--on {column}: no row of {a} or {b} has a {column} value; nothing to compare (a "
+        raise GnnbenchError(f"--on {column}: no row of {a} or {b} has a value in {column}; nothing to compare (a "
                             "leaderboard has epoch_load_s only for models that load features in batches)")
     table = table[~costless].reset_index(drop=True)
     if not relative:

@@ -116,12 +116,11 @@ def to_markdown(comparison: Comparison) -> str:
     """A Markdown report: what was compared and how, the summary, one table row per key, a legend."""
     rows = display_rows(comparison)
     varying = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
-    used = set(comparison.table["test"]) - {""}  # an exactly reproduced row is tested paired without --paired
-    used |= {"welch", "paired"} if comparison.paired else set()
+    used = set(comparison.table["test"])  # what the rows were tested with, whatever was asked; "": untested
     tests = " or ".join(name for test, name in (("welch", "Welch"), ("paired", "paired"), ("one seed", "one seed"))
-                        if test in used) or "Welch"
-    header = [*varying, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel",
-              f"p ({tests}, Holm)" if comparison.corrected else f"p ({tests})", "verdict", "notes"]
+                        if test in used)
+    p = f"p ({tests}, Holm)" if comparison.corrected and tests else f"p ({tests or 'no test'})"
+    header = [*varying, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel", p, "verdict", "notes"]
     lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
              f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
              f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
