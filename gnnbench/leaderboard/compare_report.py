@@ -1,5 +1,6 @@
 """A comparison for people and machines: the summary line, rows as text (fraction metrics in points, untested
-verdicts starred), the Markdown report and the CSV. What the rows say is decided in
+verdicts starred), the Markdown report (whose columns, legend and lines under its table the terminal's,
+:mod:`gnnbench.cli.tables`, shares) and the CSV. What the rows say is decided in
 :mod:`gnnbench.leaderboard.compare`; this module only shows it."""
 
 from __future__ import annotations
@@ -112,27 +113,57 @@ def display_rows(comparison: Comparison) -> list[dict[str, str]]:
     return rows
 
 
-def to_markdown(comparison: Comparison) -> str:
-    """A Markdown report: what was compared and how, the summary, one table row per key, a legend."""
-    rows = display_rows(comparison)
-    varying = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
+def varying_keys(rows: list[dict[str, str]]) -> list[str]:
+    """The keys the tables for people give a column: dataset and model, and any other that differs between rows
+    (:func:`footer` says the rest once)."""
+    return [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
+
+
+def headers(comparison: Comparison, varying: list[str]) -> list[str]:
+    """The columns of the tables for people: the varying keys, then ``A``, ``B``, ``Δ``, its interval at the
+    comparison's level, ``Δ rel``, ``p`` with the tests the rows used (``no test`` where none was possible), ``verdict``, ``notes``."""
     used = set(comparison.table["test"])  # what the rows were tested with, whatever was asked; "": untested
     tests = " or ".join(name for test, name in (("welch", "Welch"), ("paired", "paired"), ("one seed", "one seed"))
                         if test in used)
     p = f"p ({tests}, Holm)" if comparison.corrected and tests else f"p ({tests or 'no test'})"
-    header = [*varying, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel", p, "verdict", "notes"]
-    lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
-             f"A = `{comparison.a}` (baseline), B = `{comparison.b}`; Δ = B − A (fraction metrics in percentage "
-             f"points); verdict in each metric's direction at alpha = {comparison.alpha:g}, minimum effect "
-             f"{effect_text(comparison)}.", "", f"**{summary(comparison)}**", "",
-             *markdown.table(header, [[*(r[k] for k in varying), r["A"], r["B"], r["delta"], r["ci"], r["rel"],
-                                       r["p"], r["verdict"], r["notes"]] for r in rows])]
+    return [*varying, "A", "B", "Δ", f"{100 * (1 - comparison.alpha):g}% CI of Δ", "Δ rel", p, "verdict", "notes"]
+
+
+def sides(comparison: Comparison, quote: str = "`") -> str:
+    """``A = `a.csv` (baseline), B = `b.csv```: which side is which, the baseline first (the paths in ``quote``)."""
+    return f"A = {quote}{comparison.a}{quote} (baseline), B = {quote}{comparison.b}{quote}"
+
+
+def legend(comparison: Comparison) -> str:
+    """What Δ is and what the verdicts were judged at, under :func:`sides` atop the Markdown, under the table in
+    the terminal."""
+    return (f"Δ = B − A (fraction metrics in percentage points); verdict in each metric's direction at alpha = "
+            f"{comparison.alpha:g}, minimum effect {effect_text(comparison)}.")
+
+
+def footer(comparison: Comparison, rows: list[dict[str, str]], varying: list[str]) -> list[str]:
+    """The lines under a table for people: the keys every row shares (``All rows: task = ..., metric =
+    epoch_time_s.``), the notes every compared row has (:func:`common_notes`), and :data:`UNTESTED` where a verdict
+    is starred."""
     fixed = [k for k in KEYS if k not in varying]
-    lines += [""] + ([f"All rows: {', '.join(f'{k} = {rows[0][k]}' for k in fixed)}."] if fixed and rows else [])
+    lines = [f"All rows: {', '.join(f'{k} = {rows[0][k]}' for k in fixed)}."] if fixed and rows else []
     if common := common_notes(comparison):
         lines.append(f"Every compared row: {'; '.join(common)}.")
     if any(r["verdict"].endswith("*") for r in rows):
         lines.append(UNTESTED)
+    return lines
+
+
+def to_markdown(comparison: Comparison) -> str:
+    """A Markdown report: what was compared and how, the summary, one table row per key, a legend."""
+    rows = display_rows(comparison)
+    varying = varying_keys(rows)
+    lines = [f"# Compare: {comparison.b} against {comparison.a}", "",
+             f"{sides(comparison)}; {legend(comparison)}", "", f"**{summary(comparison)}**", "",
+             *markdown.table(headers(comparison, varying),
+                             [[*(r[k] for k in varying), r["A"], r["B"], r["delta"], r["ci"], r["rel"], r["p"],
+                               r["verdict"], r["notes"]] for r in rows]),
+             "", *footer(comparison, rows, varying)]
     return "\n".join(lines) + "\n"
 
 
