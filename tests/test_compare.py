@@ -64,7 +64,7 @@ def test_people_read_p_values_in_a_column_and_the_minimum_effect_in_the_tables_p
     assert report.effect_text(compare.compare(*accuracy)) == "0"
     assert report.effect_text(compare.compare(*accuracy, min_effect=0.1, relative=True)) == "10% of A"
     assert main(["compare", *map(str, accuracy), "--min-effect", "0.015"]) == 0
-    assert "min effect 0.015 (1.5 points)" in capsys.readouterr().out
+    assert "minimum effect 0.015 (1.5 points)." in capsys.readouterr().out
 
 
 def verdicts(result):

@@ -1,48 +1,185 @@
-"""Rich tables for the terminal: a leaderboard and a comparison."""
+"""Rich tables for the terminal: a leaderboard and a comparison, laid out for the width they are printed at.
+
+Numbers and verdicts never break inside (Rich, left to narrow a table, folds ``+0.00`` into ``+0``/``.0``/``0``): a
+table narrows first by wrapping headers and a smaller gap between columns, then by wrapping a cell that is a number
+and its qualifier (``82.57 (10)``, ``1.000 paired``) between the two, then by folding names; only a terminal too
+narrow for all that folds numbers (rather than cut them off)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rich import box
+from rich.cells import cell_len
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
     from gnnbench.leaderboard.compare import Comparison
 
+#: How a column may narrow, beyond wrapping its header between words: never (a number, an interval, a verdict);
+#: by wrapping a number's qualifier (``(10)``, ``paired``) to a line of its own; folded anywhere, once nothing else
+#: can (a name)
+WHOLE, WORDS, NAME = "whole", "words", "name"
+#: A comparison's columns after its keys: the cell of compare_report.display_rows, how the column narrows and where
+#: a qualifier begins
+FIGURES = (("A", WORDS, " ("), ("B", WORDS, " ("), ("delta", WHOLE, ""), ("ci", WHOLE, ""), ("rel", WHOLE, ""),
+           ("p", WORDS, " "), ("verdict", WHOLE, ""))
+#: What a suffix after p says: the test of a row tested otherwise than asked (compare_report.display_rows)
+SUFFIXES = {"paired": "paired: the paired t-test on the seeds both sides ran",
+            "welch": "welch: Welch's, the sides' seeds differing",
+            "one seed": "one seed: a single seed against the other side's"}
 
-def compare_table(result: Comparison) -> Table:
-    from gnnbench.leaderboard.compare import KEYS
-    from gnnbench.leaderboard.compare_report import UNTESTED, common_notes, display_rows, effect_text
 
-    rows = display_rows(result)
-    shown = [k for k in KEYS if k in ("dataset", "model") or len({r[k] for r in rows}) > 1]
-    captions = [f"Every compared row: {'; '.join(common)}." if (common := common_notes(result)) else "",
-                UNTESTED.replace("`", "") if any(r["verdict"].endswith("*") for r in rows) else ""]
-    table = Table(title=f"B = {result.b} vs A = {result.a}; alpha {result.alpha:g}, min effect {effect_text(result)}",
-                  caption=" ".join(filter(None, captions)) or None)
-    for column in (*shown, "A", "B", "delta", "ci", "rel", "p", "verdict", "notes"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("A", "B", "ci"),
-                         justify="right" if column in ("A", "B", "delta", "ci", "rel", "p") else "left")
-    colour = {"better": "green", "worse": "bold red", "only in A": "yellow", "only in B": "yellow"}
-    for r in rows:
-        table.add_row(*(r[k] for k in shown), r["A"], r["B"], r["delta"], r["ci"], r["rel"], r["p"], r["verdict"],
-                      r["notes"], style=colour.get(r["verdict"].rstrip("*")))
+@dataclass(frozen=True)
+class Column:
+    """A column of a terminal table and how :func:`_layout` may narrow it."""
+
+    header: str
+    narrows: str = NAME  # WHOLE, WORDS or NAME
+    qualifier: str = ""  # WORDS: what a cell's qualifier begins with, `` (`` before a count
+    right: bool = False  # right-justified, as numbers are
+
+
+class _AtWidth:
+    """What ``build`` makes for the width it is printed at: a table laid out for 80 columns, or for 200."""
+
+    def __init__(self, build: Callable[[int], RenderableType]) -> None:
+        self.build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.build(options.max_width)
+
+
+def _cells(columns: list[Column], rows: list[list[str]]) -> list[list[str]]:
+    """Each column's header and cells."""
+    return [[column.header, *(row[i] for row in rows)] for i, column in enumerate(columns)]
+
+
+def _gap(widths: list[int], width: int) -> int | None:
+    """The gap between columns, two or one, at which columns of ``widths`` fit ``width``; None where neither does."""
+    return next((gap for gap in (2, 1) if sum(widths) + gap * (len(widths) - 1) <= width), None)
+
+
+def _whole(cells: list[str]) -> int:
+    """The width ``cells`` take unwrapped."""
+    return max((cell_len(line) for cell in cells for line in cell.splitlines()), default=0)
+
+
+def _word(cells: list[str]) -> int:
+    """The width of the longest word of ``cells``: the least they take wrapped between words, unfolded."""
+    return max((cell_len(word) for cell in cells for word in cell.split()), default=1)
+
+
+def _layout(columns: list[Column], rows: list[list[str]], width: int) -> tuple[list[int], int]:
+    """Each column's width and the gap between columns, within ``width``, giving up as little as it can: every cell
+    whole with a gap of two; headers wrapped between words, with a gap of two, then one; then the qualifiers of
+    :data:`WORDS` columns wrapped, a column at a time, the one that wraps the fewest rows first; then names folded,
+    the widest first, a character at a time; then anything."""
+    cells = _cells(columns, rows)
+    headed = [max(_word(c[:1]), _whole(c[1:])) for c in cells]
+    for gap, widths in ((2, [_whole(c) for c in cells]), (2, headed), (1, headed)):
+        if _gap(widths, width) == gap:
+            return widths, gap
+    widths, room = headed, width - (len(headed) - 1)
+    heads = [max([_word(c), *(cell_len(cell.split(column.qualifier)[0]) for cell in c[1:])]) if column.qualifier
+             else 0 for column, c in zip(columns, cells, strict=True)]  # the numbers before their qualifiers
+    wrapped = [sum(cell_len(cell) > head for cell in c[1:]) for head, c in zip(heads, cells, strict=True)]
+    for i in sorted((i for i, c in enumerate(columns) if c.narrows == WORDS), key=lambda i: (wrapped[i], -widths[i])):
+        if sum(widths) <= room:
+            return widths, 1
+        widths[i] = heads[i]
+    for narrows in ({NAME}, {NAME, WORDS, WHOLE}):
+        while sum(widths) > room:
+            narrowable = [i for i, c in enumerate(columns) if c.narrows in narrows and widths[i] > 1]
+            if not narrowable:
+                break
+            widths[max(narrowable, key=widths.__getitem__)] -= 1
+    return widths, 1
+
+
+def _table(columns: list[Column], rows: list[list[str]], styles: list[str | None], width: int) -> Table:
+    """``rows`` laid out for ``width`` (:func:`_layout`), as plain text, not Rich markup: a path or a note may hold
+    ``[``."""
+    widths, gap = _layout(columns, rows, width)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  padding=(0, gap - 1, 0, 0))  # the gap: the padding and the box's blank column separator
+    for column, column_width in zip(columns, widths, strict=True):
+        table.add_column(column.header, width=column_width, overflow="fold",
+                         justify="right" if column.right else "left")
+    for row, style in zip(rows, styles, strict=True):
+        table.add_row(*map(Text, row), style=style)
     return table
 
 
-def board_table(board: pd.DataFrame, title: str) -> Table:
+def compare_table(result: Comparison) -> RenderableType:
+    """The comparison as the terminal shows it: which side is which, the table, the rows' notes (in a column where
+    every one fits whole, else numbered under the table), the Markdown's lines under its table (the keys every row
+    shares among them) and a legend."""
+    return _AtWidth(lambda width: _compared(result, width))
+
+
+def _compared(result: Comparison, width: int) -> RenderableType:
+    from gnnbench.leaderboard import compare_report as report
+
+    rows = report.display_rows(result)
+    varying = report.varying_keys(rows)
+    *headers, notes_header = report.headers(result, varying)
+    columns = [*map(Column, varying), *(Column(header, narrows, qualifier, right=key != "verdict")
+                                        for header, (key, narrows, qualifier)
+                                        in zip(headers[len(varying):], FIGURES, strict=True))]
+    cells = [[*(r[k] for k in varying), *(r[key] for key, *_ in FIGURES)] for r in rows]
+    listed: list[str] = []
+    if any(r["notes"] for r in rows):
+        noted = [[*row, r["notes"]] for row, r in zip(cells, rows, strict=True)]
+        if _gap([_whole(c) for c in _cells([*columns, Column(notes_header)], noted)], width):
+            columns, cells = [*columns, Column(notes_header)], noted
+        else:  # numbered under the table: a column of long notes would wrap every row into many lines
+            marks = []
+            for r in rows:
+                if r["notes"]:
+                    listed.append(f"{len(listed) + 1}. {' '.join(r[k] for k in varying)}: {r['notes']}")
+                marks.append(str(len(listed)) if r["notes"] else "")
+            columns = [*columns, Column("#", WHOLE, right=True)]
+            cells = [[*row, mark] for row, mark in zip(cells, marks, strict=True)]
+    colour = {"better": "green", "worse": "bold red", "only in A": "yellow", "only in B": "yellow"}
+    table = _table(columns, cells, [colour.get(r["verdict"].rstrip("*")) for r in rows], width)
+    footer = [report.UNTESTED.replace("`", "") if line == report.UNTESTED else line  # Markdown's code quotes
+              for line in report.footer(result, rows, varying)]
+    return Group(Text(report.sides(result, quote="")), table, *map(Text, [*listed, *footer, *_legend(result, rows)]))
+
+
+def _legend(result: Comparison, rows: list[dict[str, str]]) -> list[str]:
+    """The Markdown's legend (:func:`~gnnbench.leaderboard.compare_report.legend`), what ``same`` and ``unclear``
+    need, and what a suffix after p says where one is shown."""
+    from gnnbench.leaderboard import compare_report as report
+
+    zero = " (at 0 only an exact rerun: see --min-effect)"
+    lines = [report.legend(result), "better/worse: p < alpha and beyond the minimum effect; same: the CI within ± it"
+             f"{zero if result.min_effect == 0 else ''}; unclear: neither."]
+    shown = [suffix for suffix in SUFFIXES if any(r["p"].endswith(f" {suffix}") for r in rows)]
+    if shown:
+        lines.append(f"After p, the test of a row not tested as asked ({'; '.join(map(SUFFIXES.get, shown))}).")
+    return lines
+
+
+def board_table(board: pd.DataFrame, title: str) -> RenderableType:
+    """A leaderboard for the terminal, laid out for its width (:func:`_layout`)."""
     from gnnbench.leaderboard.write import format_metric, format_n, format_rank
 
-    table = Table(title=f"{title}: test metric of the validation-selected configuration, mean ± std (n)")
     scenarios = len(board) > 0 and set(board["scenario"]) != {"none"}  # else every row reads alike
-    for column in ("task", "dataset", "model", "config", *(["scenario"] * scenarios), "metric", "test", "val",
-                   "rank"):
-        table.add_column(column, overflow="fold")
-    for r in board.itertuples(index=False):
-        table.add_row(r.task, r.dataset, r.model, r.config, *([r.scenario] * scenarios), r.metric,
-                      f"{format_metric(r.mean, r.std, r.unit)} ({format_n(r)})",
-                      format_metric(r.val_mean, float("nan"), r.unit), format_rank(r.rank),
-                      style="bold" if r.rank == 1 else None)
-    return table
+    columns = [*map(Column, ("task", "dataset", "model", "config", *(["scenario"] * scenarios), "metric")),
+               Column("test", WORDS, " (", right=True), Column("val", WHOLE, right=True),
+               Column("rank", WHOLE, right=True)]
+    rows = [[r.task, r.dataset, r.model, r.config, *([r.scenario] * scenarios), r.metric,
+             f"{format_metric(r.mean, r.std, r.unit)} ({format_n(r)})", format_metric(r.val_mean, float("nan"), r.unit),
+             format_rank(r.rank)] for r in board.itertuples(index=False)]
+    styles = ["bold" if r.rank == 1 else None for r in board.itertuples(index=False)]
+    title = f"{title}: test metric of the validation-selected configuration, mean ± std (n)"
+    return _AtWidth(lambda width: Group(Text(title), _table(columns, rows, styles, width)))
