@@ -121,7 +121,8 @@ def varying_keys(rows: list[dict[str, str]]) -> list[str]:
 
 def headers(comparison: Comparison, varying: list[str]) -> list[str]:
     """The columns of the tables for people: the varying keys, then ``A``, ``B``, ``Δ``, its interval at the
-    comparison's level, ``Δ rel``, ``p`` with the tests the rows used (``no test`` where none was possible), ``verdict``, ``notes``."""
+    comparison's level, ``Δ rel``, ``p`` with the tests the rows used (``no test`` where none was possible),
+    ``verdict``, ``notes``."""
     used = set(comparison.table["test"])  # what the rows were tested with, whatever was asked; "": untested
     tests = " or ".join(name for test, name in (("welch", "Welch"), ("paired", "paired"), ("one seed", "one seed"))
                         if test in used)
