@@ -389,6 +389,20 @@ def test_single_seed_rows_have_no_p_value_and_say_so(tmp_path, capsys):
     assert "accuracy 80.00 -> 75.00, untested" in capsys.readouterr().err
 
 
+def test_a_side_without_per_seed_values_is_named_where_its_rows_cannot_be_tested(tmp_path, capsys):
+    """A CSV trimmed of its ``values`` column loses every row's test: a gate without a size passes a drop of five
+    points over three seeds, so the warning names the file and the column, not only the usual reasons."""
+    a = write(tmp_path / "a.csv", [row("gcn", [0.80, 0.81, 0.79])])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.75, 0.76, 0.74])])
+    pd.read_csv(b).drop(columns=["values"]).to_csv(b, index=False)
+    with pytest.warns(UserWarning, match=r"b\.csv has no per-seed values \(no 'values' column"):
+        assert compare.compare(a, b).table.iloc[0]["verdict"] == "worse"
+    assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "0.01"]) == 1
+    with warnings.catch_warnings():  # both sides with their values: no such warning
+        warnings.simplefilter("error")
+        compare.compare(a, a)
+
+
 def test_one_seed_against_many_is_tested_as_one_more_draw_from_them(tmp_path):
     """A change tried on one seed against a baseline of ten: the prediction interval of one more seed, so a
     value inside the baseline's spread is unclear, not `worse*` on the point estimate alone."""

@@ -212,7 +212,7 @@ def compare(a: str | Path, b: str | Path, alpha: float = 0.05, min_effect: float
     table = table[~costless].reset_index(drop=True)
     if not relative:
         _warn_unit(table, "--min-effect", min_effect)
-    _warn_untestable(table, [(a, left), (b, right)], keys, paired, min_effect)
+    _warn_untestable(table, [(a, left), (b, right)], keys, paired, min_effect, column)
     tested = table["tested"].astype(bool)
     if correct and tested.any():
         table.loc[tested, "p_value"] = holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
@@ -268,9 +268,11 @@ def _warn_unit(table: pd.DataFrame, option: str, value: float) -> None:
 
 
 def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]], keys: list[str], paired: bool,
-                     min_effect: float) -> None:
-    """What leaves a comparison with less to judge than it seems: no row joined at all, rows without a test at a
-    minimum effect of 0 (any change at all is a verdict there), ``paired`` on a side without seeds."""
+                     min_effect: float, column: str) -> None:
+    """What leaves a comparison with less to judge than it seems: no row joined at all, a side of several seeds
+    without per-seed values (a CSV trimmed of its ``values`` column: none of its rows can be tested, so a gate
+    without a size passes whatever they lost), rows without a test at a minimum effect of 0 (any change at all is a
+    verdict there), ``paired`` on a side without seeds."""
     loose = [k for k in keys if k != "config"]  # a row whose selected configuration moved still matches
     a_rows, b_rows = (set(frame[loose].itertuples(index=False, name=None)) for _, frame in sides)
     if a_rows and b_rows and not a_rows & b_rows:
@@ -282,6 +284,11 @@ def _warn_untestable(table: pd.DataFrame, sides: list[tuple[Path, pd.DataFrame]]
                    "were named by the size asked for names each graph by its distinct edges, which another seed "
                    "draws otherwise")
         warnings.warn(f"no row of {a} matches one of {b} on ({', '.join(loose)}): {why}", stacklevel=3)
+    for path, frame in sides if column == "mean" else ():  # a cost has no per-seed values on either side
+        if (frame["n"] > 1).any() and not any(map(len, frame["values"])):
+            warnings.warn(f"{path} has no per-seed values (no 'values' column, or every cell empty) on rows of "
+                          "several seeds: none of its rows can be tested, and --fail-on-regression counts an "
+                          "untested row only with --min-effect or a threshold", stacklevel=3)
     both = table["status"] == "both"
     changed = table["improvement"].fillna(0) != 0
     finite = np.isfinite(table["improvement"].fillna(0))  # an infinite change is beyond any minimum effect
