@@ -297,11 +297,13 @@ def list_models(task: str | None = None) -> list[str]:
     return [e.name for e in MODELS.entries() if task is None or serves(e, task)]
 
 
-_loaded_plugins: dict[str, object] = {}
+#: plugin spec -> what importing it registered (:func:`load_plugin`)
+_loaded_plugins: dict[str, tuple[str, ...]] = {}
 
 
-def load_plugin(spec: str, base_dir: Path | None = None) -> None:
-    """Import a plugin given as a module path (``my_pkg.models``) or a ``.py`` file (relative to ``base_dir``).
+def load_plugin(spec: str, base_dir: Path | None = None) -> tuple[str, ...]:
+    """Import a plugin given as a module path (``my_pkg.models``) or a ``.py`` file (relative to ``base_dir``);
+    what it registered (``model 'my_gnn'``), none where its decorators are missing, which callers say.
 
     Importing registers whatever the plugin decorates. A module path is looked up from ``base_dir`` (the suite's
     folder) too, and a file can import the modules beside it, as a script run from its folder can (each folder
@@ -311,9 +313,11 @@ def load_plugin(spec: str, base_dir: Path | None = None) -> None:
     :class:`RegistryError` naming it and the cause.
     """
     if spec in _loaded_plugins:
-        return
-    for registry in (MODELS, DATASETS, TASKS, SCENARIOS):
+        return _loaded_plugins[spec]
+    registries = (MODELS, DATASETS, TASKS, SCENARIOS)
+    for registry in registries:
         registry._discover()
+    before = {(registry.kind, name) for registry in registries for name in registry._entries}
     if spec.endswith(".py"):
         path = Path(spec)
         if not path.is_absolute() and base_dir is not None:
@@ -334,7 +338,12 @@ def load_plugin(spec: str, base_dir: Path | None = None) -> None:
             _importable(base_dir)
         with _import_errors(f"plugin module '{spec}'"):
             module = importlib.import_module(spec)
-    _loaded_plugins[spec] = module
+    # added by the import, or defined in the module (imported before: by its entry point, by another plugin)
+    _loaded_plugins[spec] = tuple(
+        f"{registry.kind} '{entry.name}'" for registry in registries for entry in registry.entries()
+        if (registry.kind, entry.name) not in before
+        or f"{getattr(entry.obj, '__module__', '')}.".startswith(f"{module.__name__}."))
+    return _loaded_plugins[spec]
 
 
 def _importable(folder: Path) -> None:

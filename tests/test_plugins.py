@@ -298,6 +298,25 @@ def test_a_plugin_reusing_a_builtin_name_is_blamed_at_its_own_key(write_suite, t
                        f"again from {tmp_path / 'mine.py'}:Mine")  # the file, not the module name it gets
 
 
+def test_a_plugin_that_registered_nothing_is_named_where_a_name_is_unknown(write_suite, tmp_path, monkeypatch,
+                                                                           capsys):
+    """A class without its @register_model: the suite called the name unknown, suggesting built-in models, and
+    ``gnnbench list --plugin`` listed the built-ins without a word."""
+    from gnnbench.cli import main
+
+    (tmp_path / "mine.py").write_text(re.sub(r"@register_model\(.*\)\n", "", PLUGIN.format(name="", registration="")))
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE % "my_resgcn"))
+    assert info.value.key == "experiments[0].models[0]"
+    assert info.value.message.startswith("unknown model 'my_resgcn'")
+    assert info.value.message.endswith("(plugins[0] mine.py registered nothing: is @register_model missing?)")
+    (tmp_path / "nodeco.py").write_text((tmp_path / "mine.py").read_text())
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", "datasets", "--plugin", "nodeco.py"]) == 0
+    assert ("gnnbench: warning: --plugin nodeco.py registered nothing: is @register_dataset missing?\n"
+            in capsys.readouterr().err)
+
+
 def test_a_misspelt_task_in_a_registration_is_named_where_the_suite_uses_the_model(write_suite, tmp_path,
                                                                                    monkeypatch):
     monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))

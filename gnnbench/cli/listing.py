@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,9 +25,11 @@ def list_entries(args: argparse.Namespace, console: Console) -> int:
 
     for plugin in args.plugin:
         try:
-            load_plugin(plugin, Path.cwd())
+            registered = load_plugin(plugin, Path.cwd())
         except GnnbenchError as exc:
             raise GnnbenchError(f"--plugin {plugin}: {exc}") from None
+        if not registered:  # else its entries would be silently missing from the list
+            warnings.warn(f"--plugin {plugin} registered nothing: is @register_{args.what[:-1]} missing?", stacklevel=1)
     if args.task is not None and args.what == "tasks":
         raise GnnbenchError("--task filters models, datasets and scenarios; `gnnbench list tasks` lists every task")
     if args.task is not None and args.task not in TASKS:

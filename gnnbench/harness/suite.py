@@ -86,9 +86,17 @@ class _Expander:
         self.base_dir = base_dir
         self.runs = 0  # the suite's runs so far: at most MAX_RUNS
         self.notes: list[PlanNote] = []  # per model entry that runs a key at its default
+        self.idle_plugins: list[str] = []  # ``plugins[i] file.py`` of each plugin that registered nothing
 
     def fail(self, key: str | None, message: str) -> ConfigError:
         return ConfigError(self.file, key, message)
+
+    def idle_hint(self, kind: str) -> str:
+        """For an unknown ``kind`` name: the suite's plugins that registered nothing, whose decorator is the likely
+        thing missing; ``''`` when every plugin registered something."""
+        if not self.idle_plugins:
+            return ""
+        return f" ({' and '.join(self.idle_plugins)} registered nothing: is @register_{kind} missing?)"
 
     def description(self, value: Any) -> str:
         if value is None or isinstance(value, str):  # `description:` left empty
@@ -189,12 +197,15 @@ class _Expander:
         if (bad := next((i for i, p in enumerate(value) if not isinstance(p, str)), None)) is not None:
             raise self.fail(f"plugins[{bad}]", f"expected a module path or .py file, got {_kind(value[bad])}")
         resolved = []
-        for i, spec in enumerate(value):
-            spec = str((self.base_dir / spec).resolve()) if spec.endswith(".py") else spec
+        for i, written in enumerate(value):
+            key = "plugins" if one else f"plugins[{i}]"
+            spec = str((self.base_dir / written).resolve()) if written.endswith(".py") else written
             try:
-                load_plugin(spec, self.base_dir)
+                registered = load_plugin(spec, self.base_dir)
             except GnnbenchError as exc:
-                raise self.fail("plugins" if one else f"plugins[{i}]", str(exc)) from None
+                raise self.fail(key, str(exc)) from None
+            if not registered:
+                self.idle_plugins.append(f"{key} {written}")
             resolved.append(spec)
         return tuple(resolved)
 
@@ -440,7 +451,7 @@ class _Expander:
         try:
             return registry.get(value["name"]), value, name_key
         except GnnbenchError as exc:
-            raise self.fail(name_key, str(exc)) from None
+            raise self.fail(name_key, f"{exc}{self.idle_hint(registry.kind)}") from None
 
     def task(self, value: Any, key: str) -> tuple[str, dict[str, Any]]:
         """(task name, its options resolved to the full dataclass, less added options left off)."""
@@ -504,7 +515,7 @@ class _Expander:
             if name not in DATASETS:  # suggest among the task's datasets: 'PubMed' is not 'nasbench-pubmed'
                 serving = [d.name for d in DATASETS.entries() if serves(d, task)]
                 raise self.fail(item_key, f"unknown dataset '{name}'{did_you_mean(name, serving)} (datasets "
-                                          f"for task '{task}': {', '.join(serving)})")
+                                          f"for task '{task}': {', '.join(serving)}){self.idle_hint('dataset')}")
             entry = DATASETS.get(name)
             if not serves(entry, task):
                 serves_now = (f"it serves: {', '.join(entry.tasks)}" if entry.tasks else
