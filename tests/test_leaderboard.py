@@ -764,6 +764,26 @@ def test_mixed_runs_are_warned_about_in_every_configuration_and_across_plugin_fi
     assert "Cora gcn (b): runs made with different settings (epochs 7 vs null)" in messages[1]
 
 
+def test_a_row_selecting_among_configurations_made_with_other_plugin_file_versions_is_warned_about():
+    """A grid extended after the plugin file was edited: each configuration is one version's seeds, but the
+    selection compares the old version's configurations with the new one's. A configuration whose records name
+    no file tells nothing; configurations all made with one version are no warning."""
+    def made(config, sha, seeds=range(2)):
+        return [rec("mine", "Cora", s, 0.8, 0.8, config=config,
+                    sources={"model": {"file": "my_fit.py", "sha256": sha * 64}}) for s in seeds]
+
+    same = made("smoothing=0.0", "a") + made("smoothing=0.2", "a") + [rec("mine", "Cora", 0, 0.5, 0.5, config="old")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        board(same)
+    with pytest.warns(UserWarning) as caught:
+        board(same + made("smoothing=0.1", "b"))
+    assert [str(w.message) for w in caught] == [
+        "node_classification Cora mine: its configurations were made with 2 versions of their plugin files "
+        f"(model={'a' * 12}: smoothing=0.0, smoothing=0.2; model={'b' * 12}: smoothing=0.1), so selecting among "
+        "them compares code, not only hyperparameters, until `gnnbench prune` sets the old ones aside"]
+
+
 def test_a_row_whose_every_run_failed_keeps_the_versions_its_records_ran_with():
     failed = [rec("gcn", "Cora", s, 0, 0, status="failed") for s in range(2)]
     for r in failed:

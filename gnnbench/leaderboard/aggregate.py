@@ -42,6 +42,7 @@ from gnnbench.leaderboard.labels import (
     sources_label,
     versions_label,
 )
+from gnnbench.natural import natural_key
 from gnnbench.settings import canonical_json, described, differing, flatten
 from gnnbench.units import shown_unit, unit_by_name
 
@@ -159,6 +160,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         for label, part in every_run_of[key[:-1]].groupby("config"):  # every one: the selection compares them all
             _warn_mixed_runs(sel, label, part)
             _warn_effective_hparams(sel, label, part)
+        _warn_mixed_versions(sel, every_run_of[key[:-1]])
         if key[:-1] in folds_of:
             group = _chosen_per_fold(folds_of[key[:-1]])
             config, hparams = _per_fold_label(group)
@@ -298,6 +300,29 @@ def _warn_mixed_runs(sel: Any, config: str, runs: pd.DataFrame) -> None:
     if problems:
         warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row uses "
                       "them all until `gnnbench prune` sets the old ones aside", stacklevel=3)
+
+
+def _warn_mixed_versions(sel: Any, runs: pd.DataFrame) -> None:
+    """A row whose configurations were made with different versions of a plugin file (a grid extended after the
+    file was edited): its selection then compares code as well as hyperparameters. A configuration that mixes
+    versions itself is :func:`_warn_mixed_runs`'s; configurations whose records name no plugin file (gnnbench's
+    own parts, records made before records named their files) are left out."""
+    made_with: dict[str, list[dict[str, object]]] = {}  # configuration -> the plugin file versions of its runs
+    for config, part in runs.groupby("config"):
+        files = distinct_plugin_files(label_items(label) for label in part["sources"])
+        if files:
+            made_with[config] = files
+    if len({frozenset(map(canonical_json, files)) for files in made_with.values()}) < 2:
+        return
+    versions = distinct_plugin_files(files for per_config in made_with.values() for files in per_config)
+    parts = differing(versions)
+    by_version = "; ".join(
+        " ".join(f"{part}={version[part]}" if part in version else f"no {part} file" for part in parts) + ": "
+        + ", ".join(sorted((c for c, files in made_with.items() if version in files), key=natural_key))
+        for version in versions)
+    warnings.warn(f"{sel.task} {sel.dataset} {sel.model}: its configurations were made with {len(versions)} versions "
+                  f"of their plugin files ({by_version}), so selecting among them compares code, not only "
+                  "hyperparameters, until `gnnbench prune` sets the old ones aside", stacklevel=3)
 
 
 def _warn_effective_hparams(sel: Any, config: str, runs: pd.DataFrame) -> None:
