@@ -62,6 +62,38 @@ def test_the_documented_task_runs_the_models_and_datasets_of_the_task_it_is_like
     assert f"made with another version of {plugin} (2 runs)" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("edit", ["drop_like", "subclass"])
+def test_a_task_subclass_registered_without_like_is_told_to_name_the_task_it_is_like(documented, fresh_tasks,
+                                                                                     write_suite, tmp_path, edit):
+    """Without ``like=``, Cora and gcn serve only the tasks they name: the suite said so, listing them, but not
+    that the task's base class was what it meant. A subclass of a task that is itself like another names that
+    one (``like=`` follows one step)."""
+    code = documented("adding_a_task.md", "my_tasks.py")
+    if edit == "drop_like":
+        code = code.replace('like="node_classification", ', "")
+        task, cls = "node_macro_f1", "NodeMacroF1"
+    else:
+        code += ('\n\n@register_task("node_macro_f1_again")\nclass Again(NodeMacroF1):\n'
+                 '    name = "node_macro_f1_again"\n')
+        task, cls = "node_macro_f1_again", "Again"
+    (tmp_path / "my_tasks.py").write_text(code)
+    hint = (f'; register the task with like="node_classification" (in {tmp_path / "my_tasks.py"}:{cls}) to take the '
+            "models, datasets and scenarios of node_classification")
+    suite = f"""\
+        name: unlike
+        plugins: [my_tasks.py]
+        experiments: [{{task: {task}, datasets: [Cora], models: [gcn]}}]
+        """
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(suite))
+    assert info.value.key == "experiments[0].datasets[0]"
+    assert info.value.message.startswith(f"dataset 'Cora' does not serve task '{task}' (it serves: node_classification")
+    assert info.value.message.endswith(hint)
+    with pytest.raises(ConfigError) as info:  # a dataset the base task does not serve: no hint
+        load_suite(write_suite(suite.replace("Cora", "MUTAG"), "mutag.yaml"))
+    assert "like=" not in info.value.message
+
+
 def _task(**attributes) -> type:
     """A node classification task class with ``attributes`` set (None: deleted from the whole hierarchy)."""
     body = {"__module__": __name__, "name": "scored", "metric": "macro_f1", **attributes}

@@ -933,7 +933,8 @@ def test_a_plugin_loader_returning_what_its_task_cannot_read_is_one_line_before_
 
 def test_a_bare_decorator_or_a_dataset_naming_no_task_says_how_to_register(write_suite, tmp_path, monkeypatch):
     """``@register_dataset`` without its call registered nothing, and the suite then called the dataset unknown;
-    a dataset registered without ``tasks=`` was refused with an empty list of the tasks it serves."""
+    a dataset registered without ``tasks=`` was refused with an empty list of the tasks it serves, and a model with
+    ``(it supports: none)``."""
     from gnnbench.registry import RegistryError
 
     def bare(data_root=None):
@@ -954,6 +955,13 @@ def test_a_bare_decorator_or_a_dataset_naming_no_task_says_how_to_register(write
             plugins: [untasked.py]
             experiments: [{task: node_classification, datasets: [Bad], models: [mlp]}]
             """))
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(PLUGIN.format(name="m_notasks", registration="")
+                                      .replace('tasks=("node_classification",), ', ""))
+    with pytest.raises(ConfigError) as info:  # a model, as a dataset, is told how
+        load_suite(write_suite(SUITE % "m_notasks"))
+    assert info.value.message == ("model 'm_notasks' does not support task 'node_classification' (it names no task: "
+                                  f"register it with tasks=('node_classification',) in {tmp_path / 'mine.py'}:Mine)")
 
 
 def test_integer_features_are_ids_a_model_may_embed(write_suite, tmp_path, monkeypatch):

@@ -518,10 +518,8 @@ class _Expander:
                                           f"for task '{task}': {', '.join(serving)}){self.idle_hint('dataset')}")
             entry = DATASETS.get(name)
             if not serves(entry, task):
-                serves_now = (f"it serves: {', '.join(entry.tasks)}" if entry.tasks else
-                              f"it names no task: register it with tasks=('{task}',) in {defined_in(entry.obj)}")
-                raise self.fail(item_key, f"dataset '{name}' does not serve task '{task}' "
-                                          f"({serves_now}){_unknown_tasks(entry)}")
+                raise self.fail(item_key, f"dataset '{name}' does not serve task '{task}'"
+                                          f"{_why_not(entry, task, 'serves')}")
             keys[name] = item_key
         return keys
 
@@ -543,8 +541,8 @@ class _Expander:
                 item, item_key, SCENARIOS,
                 f"a scenario name (one of {', '.join(SCENARIOS.names())}), 'none' or a mapping with 'name' and options")
             if not serves(entry, task):
-                raise self.fail(name_key, f"scenario '{entry.name}' does not apply to task '{task}' "
-                                          f"(it applies to: {', '.join(entry.tasks)}){_unknown_tasks(entry)}")
+                raise self.fail(name_key, f"scenario '{entry.name}' does not apply to task '{task}'"
+                                          f"{_why_not(entry, task, 'applies to')}")
             for name in datasets if entry.obj.changes_edges else ():
                 if derived := DATASETS.get(name).meta.get("from_edges", ()):
                     raise self.fail(name_key,
@@ -602,11 +600,10 @@ class _Expander:
             self.mapping(value, key, ("name", "hparams"), hint)
         entry, value, name_key = self.named(value, key, MODELS, "a model name or a mapping with name and hparams")
         name = entry.name
-        if not serves(entry, task):  # a typo in its registration, else the models that would do
-            hint = _unknown_tasks(entry) or (f"; models for task '{task}': "
-                                             f"{', '.join(m.name for m in MODELS.entries() if serves(m, task))}")
-            raise self.fail(name_key, f"model '{name}' does not support task '{task}' "
-                                      f"(it supports: {', '.join(entry.tasks) or 'none'}){hint}")
+        if not serves(entry, task):  # how to register it, else the models that would do
+            others = f"; models for task '{task}': {', '.join(m.name for m in MODELS.entries() if serves(m, task))}"
+            raise self.fail(name_key, f"model '{name}' does not support task '{task}'"
+                                      f"{_why_not(entry, task, 'supports', others)}")
         hparams_key = _join(key, "hparams")
         overrides = value.get("hparams")
         overrides = {} if overrides is None else overrides  # `hparams:` with every line commented out
@@ -754,6 +751,31 @@ def _experiment_key_hint(key: str, where: str) -> str:
     ``hparams``; ``''`` for any other key."""
     meant = next((k for k in (key, f"{key}s", key.removesuffix("s")) if k in EXPERIMENT_KEYS[1:]), None)
     return f"; '{meant}' is an experiment's key: set it {where} under defaults" if meant else ""
+
+
+def _why_not(entry: Entry[Any], task: str, verb: str, otherwise: str = "") -> str:
+    """For a model, dataset or scenario ``entry`` that is not for ``task``: how to register it where it names no
+    task, else `` (it {verb}: ...)`` and what in a registration would make it serve (:func:`_unknown_tasks`,
+    :func:`_like_hint`), or ``otherwise`` where nothing would."""
+    if not entry.tasks:
+        return f" (it names no task: register it with tasks=('{task}',) in {defined_in(entry.obj)})"
+    return f" (it {verb}: {', '.join(entry.tasks)}){_unknown_tasks(entry) + _like_hint(entry, task) or otherwise}"
+
+
+def _like_hint(entry: Entry[Any], task: str) -> str:
+    """``; register the task with like="node_classification" ...`` where ``task``, registered without ``like=``,
+    subclasses the class of a task that ``entry`` is for: ``like=`` would make every model, dataset and scenario of
+    that task serve it; ``''`` otherwise."""
+    task_entry = TASKS.get(task)
+    if task_entry.meta.get("like"):
+        return ""
+    # a base registered like another: the one to name (like= follows one step)
+    bases = {e.obj: e.meta.get("like") or e.name for e in TASKS.entries() if e.name != task}
+    base = next((bases[c] for c in task_entry.obj.__mro__[1:] if bases.get(c) in entry.tasks), None)
+    if base is None:
+        return ""
+    return (f"; register the task with like=\"{base}\" (in {defined_in(task_entry.obj)}) to take the models, "
+            f"datasets and scenarios of {base}")
 
 
 def _unknown_tasks(entry: Entry[Any]) -> str:
