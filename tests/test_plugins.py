@@ -67,7 +67,8 @@ def test_the_documented_model_with_its_own_fit_trains_through_train_epochs(docum
 
 def test_the_documented_dataset_plugin_loads_dyglib_files_into_a_suite(documented, write_suite, tmp_path, monkeypatch):
     """docs/adding_a_dataset.md's Wikipedia loader, on a small ml_wikipedia.csv/.npy: EdgeBank ranks on it, its
-    edge features reach the stream, and a missing file stops the suite before any run, at the dataset's key."""
+    edge features reach the stream, and a missing file stops the suite before any run, at the dataset's key, naming
+    the dataset and the loader's file, as any other failure of a plugin loader is."""
     (tmp_path / "my_datasets.py").write_text(documented("adding_a_dataset.md", "my_datasets.py"))
     data = tmp_path / "data"
     data.mkdir()
@@ -89,8 +90,12 @@ def test_the_documented_dataset_plugin_loads_dyglib_files_into_a_suite(documente
     board = leaderboard.build(store.directory).board
     assert board.loc[0, "dataset"] == "Wikipedia" and board.loc[0, "mean"] > 0.6
     monkeypatch.setenv("MY_DATA", str(tmp_path / "elsewhere"))
-    with pytest.raises(ConfigError, match=r"datasets\[0\]: dataset 'wikipedia': file .*ml_wikipedia.csv is missing"):
+    with pytest.raises(ConfigError) as info:  # the registered name and the loader, not load_dyglib's argument
         driver.preflight(suite, suite.specs, None)
+    assert info.value.key == "experiments[0].datasets[0]"
+    assert info.value.message == (f"dataset 'Wikipedia' ({tmp_path / 'my_datasets.py'}:wikipedia) could not load: "
+                                  f"file {tmp_path / 'elsewhere' / 'ml_wikipedia.csv'} is missing (TGN/DyGLib format "
+                                  "ml_<name>.csv)")
 
 
 MASKLESS = """\

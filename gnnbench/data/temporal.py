@@ -71,7 +71,7 @@ def load_dyglib(root: str | Path, name: str) -> TemporalData:
     """``<root>/ml_<name>.csv`` (TGN/DyGLib events) and, if present, ``<root>/ml_<name>.npy`` (edge features)."""
     csv = Path(root) / f"ml_{name}.csv"
     if not csv.is_file():
-        raise DataError(f"dataset '{name}': file {csv} is missing (TGN/DyGLib format ml_<name>.csv)")
+        raise DataError(f"file {csv} is missing (TGN/DyGLib format ml_<name>.csv)")  # the path names the dataset
     frame = pd.read_csv(csv)
     missing = [c for c in DYGLIB_COLUMNS if c not in frame.columns]
     if missing:

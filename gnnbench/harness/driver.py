@@ -263,16 +263,20 @@ def preflight(suite: Suite, specs: list[RunSpec], data_root: str | None, devices
     for s in specs:
         tasks.setdefault(s.dataset, {}).setdefault(canonical_json([s.task, s.task_options]), s)
     for name, under in tasks.items():
-        first = next(iter(under.values())).experiment  # where the suite uses it first
+        spec = next(iter(under.values()))
+        first = spec.experiment  # where the suite uses it first
+        failed = f"dataset '{name}' ({defined_in(DATASETS.get(name).obj)}) could not load"
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 data = DATASETS.get(name).obj(data_root)
-        except GnnbenchError as exc:
-            raise ConfigError(str(suite.path), suite.dataset_keys.get((first, name)), str(exc)) from None
+        except GnnbenchError as exc:  # a DataError: gnnbench's own loaders name the dataset, a plugin's helper
+            # (load_dyglib) names neither the dataset nor the file calling it
+            plugin = "dataset" in plugin_sources(spec.to_dict())
+            raise ConfigError(str(suite.path), suite.dataset_keys.get((first, name)),
+                              f"{failed}: {exc}" if plugin else str(exc)) from None
         except Exception as exc:  # a plugin loader's own error (a missing file, a variable unset): one line, here
             raise ConfigError(str(suite.path), suite.dataset_keys.get((first, name)),
-                              f"dataset '{name}' ({defined_in(DATASETS.get(name).obj)}) could not load: "
-                              f"{type(exc).__name__}: {exc}") from exc
+                              f"{failed}: {type(exc).__name__}: {exc}") from exc
         for s in under.values():
             key = suite.dataset_keys.get((s.experiment, name))
             try:
