@@ -176,7 +176,7 @@ class Registry(Generic[T]):
                 try:
                     ep.load()
                 except Exception as exc:  # a broken third-party plugin must not take the suite down
-                    warnings.warn(f"gnnbench: could not load {self.kind} plugin '{ep.name}' ({ep.value}): {exc}",
+                    warnings.warn(f"could not load {self.kind} plugin '{ep.name}' ({ep.value}): {exc}",
                                   stacklevel=2)
 
 

@@ -129,12 +129,18 @@ def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "ep_plugin_mod")
 
 
-def test_a_broken_entry_point_warns_instead_of_breaking_the_registry(monkeypatch):
+def test_a_broken_entry_point_warns_instead_of_breaking_the_registry(monkeypatch, capsys):
+    from gnnbench.cli import main
+
     monkeypatch.setattr(MODELS, "_discovered", False)
     monkeypatch.setattr("gnnbench.registry.entry_points",
                         lambda group: [EntryPoint("bad", "no_such_module_xyz", "gnnbench.models")])
     with pytest.warns(UserWarning, match="could not load model plugin 'bad'"):
         assert "gcn" in MODELS
+    monkeypatch.setattr(MODELS, "_discovered", False)  # the command's one line: its prefix once
+    assert main(["list", "models"]) == 0
+    assert ("gnnbench: warning: could not load model plugin 'bad' (no_such_module_xyz): No module named "
+            "'no_such_module_xyz'\n") in capsys.readouterr().err
 
 
 def test_plugin_file_registers_once_even_when_loaded_twice(tmp_path, monkeypatch):
