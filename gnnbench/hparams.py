@@ -130,9 +130,10 @@ def check_entry(entry: Entry, task_cls: type) -> None:
                **{f"dataset_defaults[{d!r}]": values for d, values in entry.dataset_defaults.items()}}
     for name in added_hparams(entry.obj):
         if name not in params or params[name].default is params[name].empty:
+            defaulted = [k for k, p in params.items() if p.default is not p.empty]
             raise HparamError(name, f"model '{entry.name}' ({defined_in(entry.obj)}) lists '{name}' in "
                                     "added_hparams, which name constructor arguments with a default (their off "
-                                    "value)")
+                                    f"value){'' if name in params else did_you_mean(name, defaulted)}")
         for where, values in sources.items():
             if name in values and values[name] != params[name].default:  # its runs would not be the old ones
                 raise HparamError(name, f"the registry entry of model '{entry.name}' ({defined_in(entry.obj)}) "

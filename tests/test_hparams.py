@@ -150,7 +150,8 @@ def test_added_hparams_must_name_arguments_with_an_off_value_and_keep_it_by_defa
     class Misnamed(ToyWithAnAddedArgument):
         added_hparams = ("residaul",)
 
-    with pytest.raises(hp.HparamError, match="lists 'residaul' in added_hparams"):
+    with pytest.raises(hp.HparamError, match=r"lists 'residaul' in added_hparams, .*\(their off value\); did you "
+                                             r"mean 'residual'\?$"):
         hp.check_entry(Entry(name="toy", obj=Misnamed), NodeClassification)
     # a registry default away from off would drop an explicit off from the hyperparameters, and both would be
     # labelled "default": two configurations under one label
