@@ -37,6 +37,11 @@ class HparamError(ValueError):
         self.key = key
 
 
+class MissingHparam(HparamError):
+    """A constructor argument without a default that neither the suite nor the registry sets: the suite has no
+    key of it to point at."""
+
+
 def constructor_params(model_cls: type) -> dict[str, inspect.Parameter]:
     """The constructor's named parameters a suite may set."""
     sig = inspect.signature(model_cls.__init__)
@@ -179,7 +184,8 @@ def resolve(entry: Entry, task_cls: type, overrides: Mapping[str, Any], dataset:
     resolved = {**base, **overrides}
     missing = [n for n in params if n not in resolved]
     if missing:
-        raise HparamError(missing[0], f"model '{entry.name}' needs hyperparameter '{missing[0]}' (no default)")
+        raise MissingHparam(missing[0], f"{missing[0]} is required (the constructor of model '{entry.name}' has no "
+                                        "default for it)")
     off = {name: params[name].default for name in added_hparams(entry.obj)}
     off |= {k: v for k, v in optional_training_keys(entry, task_cls).items() if k not in base}
     return {k: v for k, v in as_declared(entry.obj, resolved, train).items() if not (k in off and v == off[k])}

@@ -237,6 +237,22 @@ def test_a_hyperparameter_without_a_default_is_named_in_every_configuration_labe
     assert {s.config for s in specs} == {"hidden_channels=8", "hidden_channels=16"}
 
 
+@pytest.mark.parametrize(("model", "key", "message"), [
+    ("required", "experiments[0].models[0]", "hparams: hidden_channels is required"),
+    ("{name: required, hparams: {lr: 0.1}}", "experiments[0].models[0].hparams", "hidden_channels is required"),
+])
+def test_a_hyperparameter_without_a_default_left_unset_is_reported_where_the_file_would_set_it(
+        write_suite, tmp_path, monkeypatch, model, key, message):
+    """Not at ``hparams.hidden_channels``, a key the file does not hold."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    (tmp_path / "mine.py").write_text(PLUGIN.replace("hidden_channels: int = 64", "hidden_channels: int")
+                                      .format(name="required", registration=""))
+    with pytest.raises(ConfigError) as info:
+        load_suite(write_suite(SUITE % model))
+    assert (info.value.key, info.value.message) == (
+        key, f"{message} (the constructor of model 'required' has no default for it)")
+
+
 def test_a_flat_list_for_a_list_hyperparameter_is_told_it_is_a_grid(write_suite, tmp_path, monkeypatch):
     """``dims: [64, 32]`` sweeps 64 and 32; the error for 64 must not read as a contradiction ("expected a list,
     got 64") without saying how to give one list."""

@@ -637,6 +637,10 @@ class _Expander:
             for dataset in datasets:
                 try:
                     hparams = hp.resolve(entry, task_cls, chosen, dataset)
+                except hp.MissingHparam as exc:  # no key of it in the file: at the hparams it goes under, else
+                    if "hparams" in value:         # at the model
+                        raise self.fail(hparams_key, str(exc)) from None
+                    raise self.fail(key, f"hparams: {exc}") from None
                 except hp.HparamError as exc:
                     value = overrides.get(exc.key)
                     axis = isinstance(value, list) and hp.declared_fit(entry.obj, exc.key, value)
