@@ -45,10 +45,11 @@ def run_setting(spec: Mapping[str, Any]) -> dict[str, Any]:
     return flatten({k: spec.get(k) for k in RUN_FIELDS})
 
 
-def described(settings: Sequence[Mapping[str, Any]], sep: str = " vs ") -> str:
+def described(settings: Sequence[Mapping[str, Any]], sep: str = " vs ", join: str = "; ") -> str:
     """``epochs 200 vs 50; task_options.split public vs random``: each key that differs, with its value in each
-    setting, in their order (``sep=" -> "`` for a before and an after)."""
-    return "; ".join(f"{k} {sep.join(shown(s, k) for s in settings)}" for k in differing(settings))
+    setting, in their order (``sep=" -> "`` for a before and an after; ``join=", "`` inside a text that ``"; "``
+    already separates)."""
+    return join.join(f"{k} {sep.join(shown(s, k) for s in settings)}" for k in differing(settings))
 
 
 def differing(settings: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -508,8 +508,9 @@ def _setting_changes(column: str, before: str | list[dict[str, object]],
         return mixed or ([f"{column} {before} -> {after}"] if before != after else [])
     mixed = {side: distinct_plugin_files(settings) if column == "sources" else settings
              for side, settings in zip("AB", (before, after), strict=True)}
-    notes = [f"{column} mixed in {side}: {described(_natural_order(settings))}" for side, settings in mixed.items()
-             if len(settings) > 1]
+    # keys joined by ", ": "; " separates a row's notes, and the tables split on it to state common ones once
+    notes = [f"{column} mixed in {side}: {described(_natural_order(settings), join=', ')}"
+             for side, settings in mixed.items() if len(settings) > 1]
     varying = {*differing(before), *differing(after)}
     changed = [k for k in differing([before[0], after[0]]) if k not in varying]
     if column in ("versions", "sources"):
