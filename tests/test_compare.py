@@ -398,9 +398,12 @@ def test_a_side_without_per_seed_values_is_named_where_its_rows_cannot_be_tested
     with pytest.warns(UserWarning, match=r"b\.csv has no per-seed values \(no 'values' column"):
         assert compare.compare(a, b).table.iloc[0]["verdict"] == "worse"
     assert main(["compare", str(a), str(b), "-q", "--fail-on-regression", "0.01"]) == 1
-    with warnings.catch_warnings():  # both sides with their values: no such warning
+    with warnings.catch_warnings():  # both sides with their values, or profiles (medians, untested): no warning
         warnings.simplefilter("error")
         compare.compare(a, a)
+        profile = Path(__file__).resolve().parents[1] / "results" / "reference" / "profile"
+        compare.compare(profile / "kernels.csv", profile / "kernels.csv", min_effect=0.1, relative=True)
+        compare.compare(profile / "loading.csv", profile / "loading.csv", min_effect=0.1, relative=True)
 
 
 def test_one_seed_against_many_is_tested_as_one_more_draw_from_them(tmp_path):
