@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv, SGConv
 
 from gnnbench.kernels import CONCRETE
+from gnnbench.kernels.adjacency import graph_of
 from gnnbench.registry import register_model
 
 if TYPE_CHECKING:  # SGC.fit's annotations only: the baselines are built by tasks, not the other way round
@@ -177,7 +178,8 @@ class SGC(LayerStack):
         so the larger K."""
         training = self.training
         with torch.no_grad():
-            self.eval()(data.x, data.edge_index)  # eval: no dropout drawn, so the training draws stay as they were
+            # eval: no dropout drawn, so the training draws stay as they were; graph_of: the backend's graph form
+            self.eval()(data.x, graph_of(data))
         self.train(training)
         return task.fit(self, data, hparams, budget, ctx)
 
