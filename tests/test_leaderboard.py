@@ -441,6 +441,16 @@ def test_files_are_byte_identical_whatever_the_record_order(tmp_path):
     assert re.fullmatch(r"(0\.\d{6};){2}0\.\d{6}", row["values"])
 
 
+def test_the_page_title_names_each_suite_of_mixed_records_once_in_natural_order(tmp_path):
+    """A row of records of two suites already names both (``s10;s2``): the title splits the rows' cells, not
+    joining them as they are (``s10;s2;s2``)."""
+    records = [rec("gcn", "Cora", seed, 0.8, 0.8) for seed in (0, 1)] + [rec("mlp", "Cora", 0, 0.7, 0.7)]
+    for record, suite in zip(records, ("s10", "s2", "s2"), strict=True):
+        record["spec"]["suite"] = suite
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert leaderboard.build(tmp_path).markdown.read_text().startswith("# Leaderboard: s2;s10\n")
+
+
 def test_models_tied_in_mean_rank_are_listed_by_name(tmp_path):
     """A tie is ordered by name, not by a set's iteration order (which changes with PYTHONHASHSEED)."""
     names = ["sage", "gat", "mlp", "gin", "gcn", "dgmlp"]

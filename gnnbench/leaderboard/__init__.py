@@ -86,7 +86,7 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
         else:
             to_csv(frame, out / file)
             written.append(out / file)
-    name = suite or (";".join(sorted(set(board["suite"]))) if len(board) else out.name)
+    name = suite or (_suite_names(board["suite"]) if len(board) else out.name)
     sections = (rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
                 + warning_lines(notes))
     expected = RunStore(out).expected()  # read once, for the page's notice and the terminal's
@@ -179,6 +179,13 @@ def _where_records_are(directory: Path) -> str:
     if suites:
         return f"a results root? give one of its suite folders, {directory}/SUITE: {', '.join(suites)}"
     return "run a suite first: gnnbench run SUITE.yaml"
+
+
+def _suite_names(cells: pd.Series) -> str:
+    """The suites of the rows' ``suite`` cells, each once, in natural order, ``;``-joined: a row of records of two
+    suites already names both (``other;small``), so joining the cells as they are would repeat names."""
+    names = {name for cell in cells for name in cell.split(";")}
+    return ";".join(sorted(names, key=natural_key))
 
 
 def _record_order(record: dict) -> tuple:
