@@ -5,6 +5,7 @@ import json
 import math
 import random
 import re
+import shutil
 import subprocess
 import sys
 import warnings
@@ -449,6 +450,29 @@ def test_the_page_title_names_each_suite_of_mixed_records_once_in_natural_order(
         record["spec"]["suite"] = suite
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     assert leaderboard.build(tmp_path).markdown.read_text().startswith("# Leaderboard: s2;s10\n")
+
+
+def test_a_copied_results_folder_s_notes_name_the_results_root_it_is_in_now(tmp_path, monkeypatch):
+    """expected.json notes the results root as the run was given it (R1), which the page keeps while the folder
+    is there; a copy (R20/small) is resumed and pruned where it is: the page names R20, as the note on stderr
+    does, and the suite file as noted."""
+    from gnnbench.harness.store import RunStore
+
+    monkeypatch.chdir(tmp_path)
+    records = [rec("gcn", "Cora", seed, 0.8, 0.8) for seed in range(3)]
+    first = Path("R1", "small")
+    first.mkdir(parents=True)
+    (first / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    RunStore(first).expect("small", "small.yaml", [r["run_id"] for r in records[1:]] + ["unrecorded"])
+    rest, prune = "`gnnbench run small.yaml --results {}` runs the rest", "`gnnbench prune small.yaml --results {}`"
+    for folder in (first, Path("elsewhere", "R20", "small")):
+        if folder != first:
+            shutil.copytree(first, folder)
+        board = leaderboard.build(folder)
+        page = " ".join(board.markdown.read_text().split())
+        for notice in (page, board.notice):
+            assert rest.format(folder.parent) in notice and prune.format(folder.parent) in notice
+    assert json.loads((first / "expected.json").read_text())["results"] == "R1"
 
 
 def test_models_tied_in_mean_rank_are_listed_by_name(tmp_path):

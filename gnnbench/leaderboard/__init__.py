@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,13 +113,12 @@ def suite_notice(directory: Path, latest: dict[str, dict], expected: dict | None
     aside). ``expected`` is what the store of ``directory`` notes of that suite (:meth:`RunStore.expected`).
     Empty where it notes none (:meth:`RunStore.expect`) or nothing is amiss. The suite file is
     named as the run named it (relative to where it ran), as the pages keep it, or, ``from_here``, for a
-    terminal, as :func:`_from_here` finds it; so is the results root (a note without one: as ``directory``
-    names it)."""
+    terminal, as :func:`_from_here` finds it; the results root as :func:`_results_root` names it."""
     if expected is None:
         return ""
     file = _from_here(directory, expected["file"]) if from_here else expected["file"]
     ids, suite = set(expected["run_ids"]), f"suite {expected['suite']} ({file})"
-    results = directory.parent if from_here else Path(expected.get("results", directory.parent))
+    results = _results_root(directory, expected.get("results"), from_here)
     root = "" if results == Path("results") else f" --results {results}"
     parts = []
     recorded = len(ids & latest.keys())
@@ -133,6 +133,20 @@ def suite_notice(directory: Path, latest: dict[str, dict], expected: dict | None
                      f"{'them' if others > 1 else 'it'} until `gnnbench prune {file}{root}` sets "
                      f"{'them' if others > 1 else 'it'} aside.")
     return " ".join(parts)
+
+
+def _results_root(directory: Path, noted: str | None, from_here: bool) -> Path:
+    """The results root a notice's commands name: the ``noted`` one (as the run was given it, relative to where it
+    ran: a page reads the same wherever it is built) while it still ends in the folder holding ``directory``,
+    else, and for a terminal (``from_here``) or a note without one, ``directory``'s parent as ``directory`` is
+    given: a folder copied or moved elsewhere (``cp -r R1/small R20/``) is resumed and pruned where it is now, not
+    where it was run. Which folder the run ran in is not noted, so a noted root's leading ``..`` are not judged."""
+    if from_here or noted is None:
+        return directory.parent
+    tail = Path(os.path.normpath(noted)).parts  # only leading .. are left
+    tail = tail[next((i for i, part in enumerate(tail) if part != ".."), len(tail)):]
+    here = Path(os.path.abspath(directory)).parent.parts  # as given: a link on the way is no move
+    return Path(noted) if here[len(here) - len(tail):] == tail else directory.parent
 
 
 def _from_here(directory: Path, file: str) -> str:
