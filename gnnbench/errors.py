@@ -11,10 +11,12 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import reprlib
 import sysconfig
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from gnnbench import files
 from gnnbench.natural import NUMBER, natural_key
@@ -45,6 +47,39 @@ class DataError(GnnbenchError):
 class SeedError(ValueError):
     """A seed a task cannot run (``Task.check_run``: a fold index past the folds): the suite names the key that
     sets the seed, not the task's."""
+
+
+#: the most characters of a value an error quotes (:func:`quoted`)
+QUOTED_MAX = 200
+
+
+def quoted(value: Any) -> str:
+    """A value as an error quotes it: ``repr(value)``, long strings, long lists and deep nesting elided with
+    ``...``, and cut at :data:`QUOTED_MAX` characters with ``…``: a list of 20,000 epochs is one line of an error,
+    not 60,000 characters, and a YAML alias bomb (lists of lists by reference) is not a 17 MB line, nor the work
+    of writing one."""
+    text = _QUOTED.repr(value)
+    return text if len(text) <= QUOTED_MAX else f"{text[:QUOTED_MAX]}…"
+
+
+class _Quoted(reprlib.Repr):
+    """:func:`quoted`'s limits; an integer too long for Python to write as text is described by its size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 2  # [['a']] shown whole; a list nested deeper (a YAML alias bomb) as [...]
+        self.maxlist = self.maxdict = 8
+        self.maxstring = self.maxother = 80
+        self.maxlong = 40
+
+    def repr_int(self, x: int, level: int) -> str:
+        try:
+            return super().repr_int(x, level)
+        except ValueError:  # past sys.get_int_max_str_digits()
+            return f"an integer of {x.bit_length()} bits"
+
+
+_QUOTED = _Quoted()
 
 
 def where(exc: BaseException) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from gnnbench.errors import did_you_mean
+from gnnbench.errors import did_you_mean, quoted
 from gnnbench.registry import DATASETS, Entry, defined_in
 
 #: Constructor arguments the task fills from the data, never from a suite (``level``: graph- or node-level
@@ -142,8 +142,8 @@ def check_entry(entry: Entry, task_cls: type) -> None:
         for where, values in sources.items():
             if name in values and values[name] != params[name].default:  # its runs would not be the old ones
                 raise HparamError(name, f"the registry entry of model '{entry.name}' ({defined_in(entry.obj)}) "
-                                        f"sets the added argument '{name}' to {values[name]!r} in {where}; an "
-                                        f"added argument keeps its off value {params[name].default!r} by default")
+                                        f"sets the added argument '{name}' to {quoted(values[name])} in {where}; an "
+                                        f"added argument keeps its off value {quoted(params[name].default)} by default")
     train = training_keys(entry, task_cls)
     for where, values in sources.items():
         try:
@@ -264,7 +264,7 @@ def check_kwargs(target: type, values: Mapping[str, Any], what: str, owner: str,
             raise HparamError(key, f"unknown {what} '{key}' for {owner}{did_you_mean(meant, known)} ({accepted})")
         expected = types[key]
         if expected is not None and not _matches(value, expected):
-            raise HparamError(key, f"expected {_describe(expected)} for '{key}', got {value!r}"
+            raise HparamError(key, f"expected {_describe(expected)} for '{key}', got {quoted(value)}"
                                    f"{number_hint(value, expected)}")
         if problem := range_problem(key, value):
             raise HparamError(key, problem)
@@ -286,28 +286,28 @@ def range_problem(key: str, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if key.endswith("seed") and not 0 <= value <= MAX_SEED:
-        return f"'{key}' is a seed: expected an integer in [0, {MAX_SEED}] (NumPy's limit), got {value!r}"
+        return f"'{key}' is a seed: expected an integer in [0, {MAX_SEED}] (NumPy's limit), got {quoted(value)}"
     if key.endswith("batch_size") and not value >= 1:
-        return f"'{key}' is a size: expected at least 1, got {value!r}"
+        return f"'{key}' is a size: expected at least 1, got {quoted(value)}"
     if key.endswith("_epochs") and not value >= 0:
-        return f"'{key}' counts epochs: expected at least 0, got {value!r}"
+        return f"'{key}' counts epochs: expected at least 0, got {quoted(value)}"
     if key.endswith("dropout") and not 0 <= value <= 1:
-        return f"'{key}' is a probability: expected a number in [0, 1], got {value!r}"
+        return f"'{key}' is a probability: expected a number in [0, 1], got {quoted(value)}"
     if (key == "lr" or key.endswith("_lr")) and not value >= 0:
-        return f"expected a learning rate of at least 0 for '{key}', got {value!r}"
+        return f"expected a learning rate of at least 0 for '{key}', got {quoted(value)}"
     if key == "weight_decay" and not value >= 0:
-        return f"expected a weight decay of at least 0 for 'weight_decay', got {value!r}"
+        return f"expected a weight decay of at least 0 for 'weight_decay', got {quoted(value)}"
     if key.endswith(("channels", "heads")) or key == "num_layers":
-        return None if value >= 1 else f"'{key}' is a size: expected at least 1, got {value!r}"
+        return None if value >= 1 else f"'{key}' is a size: expected at least 1, got {quoted(value)}"
     if key == "num_negatives" and not value >= 1:
-        return f"'{key}' is a count: expected at least 1, got {value!r}"
+        return f"'{key}' is a count: expected at least 1, got {quoted(value)}"
     if key in ("K", "lr_patience", "lr_step") and not value >= 0:
         what = "propagation steps" if key == "K" else "epochs (0: off)"
-        return f"'{key}' counts {what}: expected at least 0, got {value!r}"
+        return f"'{key}' counts {what}: expected at least 0, got {quoted(value)}"
     if key == "lr_factor" and not 0 < value < 1:
-        return f"'lr_factor' scales the learning rate down: expected a number in (0, 1), got {value!r}"
+        return f"'lr_factor' scales the learning rate down: expected a number in (0, 1), got {quoted(value)}"
     if key in ("tau", "temperature", "grad_max_norm") and not value > 0:
-        return f"'{key}' divides or bounds a scale: expected a positive number, got {value!r}"
+        return f"'{key}' divides or bounds a scale: expected a positive number, got {quoted(value)}"
     return None
 
 

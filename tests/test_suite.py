@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from gnnbench.errors import ConfigError
+from gnnbench.errors import QUOTED_MAX, ConfigError, quoted
 from gnnbench.harness.plan import entry_note, notes_about
 from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.suite import load_suite
@@ -455,7 +455,18 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      + ", ".join("*a1" for _ in range(8)) + "], " + ", ".join("*a2" for _ in range(8)) + "], "
      + ", ".join("*a3" for _ in range(8)) + "], " + ", ".join("*a4" for _ in range(8)) + "], "
      + ", ".join("*a5" for _ in range(8)) + "]}]\n", "experiments[0].epochs",
-     "got [[...], [...], [...], [...], [...], [...], [...], [...], ...]"),
+     "got [[[...], [...], [...], [...], [...], [...], [...], [...], ...], [[...], [...], "),
+    # ... and in a grid value, where a hyperparameter's check quotes it (a 17.5 MB line)
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: {dropout: "
+     "[0.5, [&a [1, 1, 1, 1, 1, 1, 1, 1, 1], &b [" + ", ".join(["*a"] * 9) + "], &c [" + ", ".join(["*b"] * 9)
+     + "], &d [" + ", ".join(["*c"] * 9) + "], &e [" + ", ".join(["*d"] * 9) + "], &f [" + ", ".join(["*e"] * 9)
+     + "]]]}}]}]\n", "experiments[0].models[0].hparams.dropout[1]",
+     "expected a finite number for 'dropout', got [[1, 1, 1, 1, 1, 1, 1, 1, ...], [[...], [...], "),
+    # an octal number of 6,000 digits: elided, and the integer YAML reads it as (past Python's limit for writing
+    # an integer as text: it raised ValueError) named by its size
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: 0" + "7" * 6000
+     + "}]\n", None, "'0777777777777777777777777777777777777...77777777777777777777777777777777777777' is not a "
+     "decimal integer: YAML 1.1 reads it as an integer of 18000 bits (octal"),
     # a mapping missing the key that says what it is: named, with the keys it has
     ("name: s\nexecutor: {workers: 2}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "executor.type", "missing; expected one of local, process, ray (the executor mapping has workers)"),
@@ -761,6 +772,18 @@ def test_errors_name_the_file_the_key_and_what_was_expected(write_suite, text, k
     assert err.key == key
     assert message in err.message
     assert "\n" not in str(err)
+
+
+def test_a_value_an_error_quotes_is_cut_at_200_characters():
+    """Each item and level is elided (reprlib), and what is left still has a bound: a YAML alias bomb's 9^7 items
+    gave a 17.5 MB error line."""
+    bomb = [1] * 9
+    for _ in range(6):
+        bomb = [bomb] * 9
+    assert len(repr(bomb)) > 10**7
+    shown = quoted(bomb)
+    assert len(shown) == QUOTED_MAX + 1 and shown.startswith("[[[...], [...], ") and shown.endswith("…")
+    assert quoted([["a"]]) == "[['a']]" and quoted(8**6000 - 1) == "an integer of 18000 bits"
 
 
 def test_safe_load_only(write_suite):

@@ -27,13 +27,12 @@ import dataclasses
 import itertools
 import math
 import re
-import reprlib
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from gnnbench import hparams as hp
-from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean, raised
+from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean, quoted, raised
 from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.plan import PlanNote, entry_note
 from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite, config_label
@@ -127,12 +126,12 @@ class _Expander:
             raise self.fail("name", "missing; expected a suite name of letters, digits, '_', '.', '-' (it names "
                                     "the results folder)")
         if not isinstance(name, str) or not NAME_RE.match(name):
-            raise self.fail("name", f"expected a suite name of letters, digits, '_', '.', '-', got {_shown(name)}")
+            raise self.fail("name", f"expected a suite name of letters, digits, '_', '.', '-', got {quoted(name)}")
         if len(name) > MAX_NAME:
             raise self.fail("name", f"expected a suite name of at most {MAX_NAME} characters (it names the results "
                                     f"folder, and with '{SMOKE_SUFFIX}' its smoke checks' folder), got {len(name)}")
         if name.endswith(SMOKE_SUFFIX):
-            raise self.fail("name", f"{name!r} ends in '{SMOKE_SUFFIX}', which names the folder of suite "
+            raise self.fail("name", f"{quoted(name)} ends in '{SMOKE_SUFFIX}', which names the folder of suite "
                                     f"'{name.removesuffix(SMOKE_SUFFIX)}''s --smoke checks (the two would take each "
                                     "other's records); expected another name")
         plugins = self.plugins(raw.get("plugins", []))
@@ -221,18 +220,18 @@ class _Expander:
                 raise self.fail("executor.type", f"missing; expected one of {', '.join(EXECUTORS)} (the executor "
                                                  f"mapping has {', '.join(map(str, value)) or 'no keys'})")
             got = value["type"]
-            raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {_shown(got)}"
+            raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {quoted(got)}"
                             f"{did_you_mean(str(got), EXECUTORS)}")
         value = dict(self.mapping(value, "executor", EXECUTORS[value["type"]]))
         for key in ("workers", "max_retries"):
             if key in value and not _is_int(value[key], minimum=1 if key == "workers" else 0):
                 raise self.fail(f"executor.{key}", f"expected a {'positive' if key == 'workers' else 'non-negative'} "
-                                                   f"integer, got {_shown(value[key])}"
+                                                   f"integer, got {quoted(value[key])}"
                                                    f"{hp.number_hint(value[key], int)}")
         for key in ("num_cpus", "num_gpus"):
             if key in value and not _is_number(value[key], positive=key == "num_cpus"):
                 raise self.fail(f"executor.{key}", f"expected a {'positive' if key == 'num_cpus' else 'non-negative'} "
-                                                   f"number (fractions allowed), got {_shown(value[key])}"
+                                                   f"number (fractions allowed), got {quoted(value[key])}"
                                                    f"{hp.number_hint(value[key], float)}")
         if "address" in value and (problem := ray_address_problem(value["address"])):
             raise self.fail("executor.address", problem)
@@ -264,15 +263,15 @@ class _Expander:
         listed = {seed: f"{seeds_key}[{i}]" for i, seed in enumerate(seeds)} if isinstance(seeds_value, list) else {}
         epochs, epochs_key = get("epochs", DEFAULT_BUDGET["epochs"])
         if not _is_int(epochs, minimum=1):
-            raise self.fail(epochs_key, f"expected a positive integer number of epochs, got {_shown(epochs)}"
+            raise self.fail(epochs_key, f"expected a positive integer number of epochs, got {quoted(epochs)}"
                                         f"{hp.number_hint(epochs, int)}")
         patience, patience_key = get("patience", DEFAULT_BUDGET["patience"])
         if patience is not None and not _is_int(patience, minimum=1):
             raise self.fail(patience_key, f"expected a positive integer or null (no early stopping), got "
-                                          f"{_shown(patience)}{hp.number_hint(patience, int)}")
+                                          f"{quoted(patience)}{hp.number_hint(patience, int)}")
         device, device_key = get("device", DEFAULT_BUDGET["device"])
         if not isinstance(device, str) or not DEVICE_RE.match(device):
-            raise self.fail(device_key, f"expected cpu, cuda, cuda:N or auto, got {_shown(device)}")
+            raise self.fail(device_key, f"expected cpu, cuda, cuda:N or auto, got {quoted(device)}")
         device_keys.setdefault(device, device_key)
         kernel, kernel_key = get("kernel", DEFAULT_BUDGET["kernel"])
         self.kernel(kernel, kernel_key, task_name)
@@ -314,7 +313,7 @@ class _Expander:
     def kernel(self, kernel: Any, key: str, task: str) -> None:
         """A known backend that this task can hand its models and that is installed here."""
         if not isinstance(kernel, str) or kernel not in BACKENDS:
-            raise self.fail(key, f"expected one of {', '.join(BACKENDS)}, got {_shown(kernel)}"
+            raise self.fail(key, f"expected one of {', '.join(BACKENDS)}, got {quoted(kernel)}"
                                  f"{did_you_mean(str(kernel), BACKENDS)}")
         task_kernels = TASKS.get(task).obj.kernels
         if kernel != "auto" and kernel not in task_kernels:
@@ -361,7 +360,7 @@ class _Expander:
         data_args = dict.fromkeys((*task_cls.model_args, *hp.DATA_ARGS))  # never a hyperparameter
         if not isinstance(preset, dict) or not set(preset) <= set(data_args):  # another key would replace a
             # hyperparameter's value in what the model's checks see
-            raise self.fail(task_key, f"task '{task}': preset_model_args returned {_shown(preset)}; expected a dict "
+            raise self.fail(task_key, f"task '{task}': preset_model_args returned {quoted(preset)}; expected a dict "
                                       f"of some of its model_args or other data arguments ({', '.join(data_args)})")
         defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in grid[0][1]}
 
@@ -482,7 +481,7 @@ class _Expander:
         for k, v in options.items():
             if isinstance(v, list) and k in hp.constructor_params(owner) and not hp.declared_fit(owner, k, v):
                 raise self.fail(_join(key, k), f"expected one value for {kind} option '{k}', got the list "
-                                               f"{_shown(v)}: {kind} options are no grid axis; "
+                                               f"{quoted(v)}: {kind} options are no grid axis; "
                                                f"{one_per_value(name, k, v)}")
         try:
             hp.check_kwargs(owner, options, "option", what)
@@ -578,7 +577,7 @@ class _Expander:
                     raise self.fail(f"{key}[{i}]", f"seed {seed} is listed twice (at [{value.index(seed)}] too)")
             return list(value)
         raise self.fail(key, f"expected a count of seeds (e.g. 10) or a list of non-negative integers, got "
-                             f"{_shown(value)}{hp.number_hint(value, int)}")
+                             f"{quoted(value)}{hp.number_hint(value, int)}")
 
     def model(self, value: Any, key: str, task: str, datasets: list[str], repeats: tuple[list[Any], list[int]]
               ) -> tuple[str, list[tuple[dict[str, Any], Point]]]:
@@ -644,8 +643,8 @@ class _Expander:
                 except hp.HparamError as exc:
                     value = overrides.get(exc.key)
                     axis = isinstance(value, list) and hp.declared_fit(entry.obj, exc.key, value)
-                    hint = (f"; a list under hparams is a grid axis, one run per item: write [{value!r}] for this "
-                            "one list value") if axis else ""
+                    hint = (f"; a list under hparams is a grid axis, one run per item: write [{quoted(value)}] for "
+                            "this one list value") if axis else ""
                     known = exc.key in hp.constructor_params(entry.obj) or exc.key in hp.training_keys(entry, task_cls)
                     where = value_keys.get(exc.key, exc.key) if known else exc.key  # an unknown name: not its values
                     if not known:
@@ -657,7 +656,7 @@ class _Expander:
             if earlier is not written:  # two values that resolve alike (0 and 0.0; an added argument's off value)
                 k = next(k for k in written if written[k][1] != earlier[k][1])
                 raise self.fail(_join(hparams_key, written[k][1]),
-                                f"{_shown(written[k][0])} is the same value as {_shown(earlier[k][0])} at "
+                                f"{quoted(written[k][0])} is the same value as {quoted(earlier[k][0])} at "
                                 f"{earlier[k][1]}: the grid would define its runs twice; remove one")
             grid.append((chosen, resolved))
         return name, grid
@@ -790,19 +789,8 @@ def _unknown_tasks(entry: Entry[Any]) -> str:
 
 def _one_scenario_per_value(name: str, option: str, values: list[Any]) -> str:
     """What to write for a list under a scenario option: a list of scenarios, one per value."""
-    first = _shown(values[0]) if values else "..."
+    first = quoted(values[0]) if values else "..."
     return f"list one scenario per value (scenario: [{{name: {name}, {option}: {first}}}, ...])"
-
-
-def _shown(value: Any) -> str:
-    """``repr(value)``, long strings, long lists and deep nesting elided with ``...``: a list of 20,000 epochs is
-    one line of an error, not 60,000 characters."""
-    short = reprlib.Repr()
-    short.maxlevel = 1  # a list nested in it (a YAML alias bomb) is shown as [...]
-    short.maxlist = short.maxdict = 8
-    short.maxstring = short.maxother = 80
-    short.maxlong = 40
-    return short.repr(value)
 
 
 def _kind(value: Any) -> str:
@@ -812,4 +800,4 @@ def _kind(value: Any) -> str:
         return f"an empty {type(value).__name__}"
     if isinstance(value, dict):
         return f"a mapping with key{'s' * (len(value) > 1)} {', '.join(map(str, value))}"
-    return f"{type(value).__name__} {_shown(value)}" if not isinstance(value, list) else "list"
+    return f"{type(value).__name__} {quoted(value)}" if not isinstance(value, list) else "list"

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from gnnbench.errors import ConfigError
+from gnnbench.errors import ConfigError, quoted
 
 #: the integers a suite may write unquoted (YAML 1.1 also reads 017 as octal, 0x10, 0b10 and base-60 1:30)
 DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
@@ -70,9 +70,9 @@ class _StrictLoader(yaml.SafeLoader):
         value = super().construct_yaml_int(node)
         if not DECIMAL_INT.fullmatch(node.value):
             raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is not a decimal integer: YAML 1.1 reads it as {value} (octal, "
-                            "hexadecimal, binary or base 60); write the number in decimal without leading zeros, or "
-                            "quote it for text", node.start_mark)
+                None, None, f"{quoted(node.value)} is not a decimal integer: YAML 1.1 reads it as {quoted(value)} "
+                            "(octal, hexadecimal, binary or base 60); write the number in decimal without leading "
+                            "zeros, or quote it for text", node.start_mark)
         return value
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
@@ -80,8 +80,8 @@ class _StrictLoader(yaml.SafeLoader):
         value = super().construct_yaml_float(node)
         if ":" in node.value:
             raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is a base-60 number in YAML 1.1 ({value}); write {value}, or quote it for "
-                            "text", node.start_mark)
+                None, None, f"{quoted(node.value)} is a base-60 number in YAML 1.1 ({value}); write {value}, or quote "
+                            "it for text", node.start_mark)
         return value
 
     def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
@@ -90,7 +90,7 @@ class _StrictLoader(yaml.SafeLoader):
         value = super().construct_yaml_bool(node)
         if node.value.lower() not in ("true", "false"):
             raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is a boolean in YAML 1.1 ({str(value).lower()}); write "
+                None, None, f"{quoted(node.value)} is a boolean in YAML 1.1 ({str(value).lower()}); write "
                             f"{str(value).lower()}, or quote it for text", node.start_mark)
         return value
 
