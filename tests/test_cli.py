@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -711,6 +712,34 @@ def test_cli_mistakes_are_one_line_errors(tmp_path, capsys):
         main(["compare", str(board), str(board), "--min-effect", "-1%"])
     assert exit_info.value.code == 2 and capsys.readouterr().err.endswith(
         "argument --min-effect: expected a finite number of at least 0, or a share of A such as 5%, got -1%\n")
+
+
+def test_prune_moves_the_lines_that_are_not_json_aside_and_leaves_a_torn_last_line(tmp_path, capsys):
+    """A corrupt line amid the records was warned about by every command, and prune, finding every record a run
+    of the suite, left it: it moves such lines, byte for byte, into unreadable.jsonl. A torn last line is the
+    next writer's to cut off (as its warning says), so it stays."""
+    quickstart = ROOT / "configs" / "quickstart.yaml"
+    folder = tmp_path / "quickstart"
+    shutil.copytree(ROOT / "results" / "reference" / "quickstart", folder)
+    records = (folder / "runs.jsonl").read_bytes().splitlines(keepends=True)
+    corrupt, torn = [b"not json\n", b"\xff\x00{\n"], b'{"run_id": "x", "sta'
+    (folder / "runs.jsonl").write_bytes(records[0] + corrupt[0] + b"".join(records[1:]) + corrupt[1] + torn)
+    with pytest.warns(UserWarning, match=r"runs\.jsonl:2: skipping a line that is not a JSON record; `gnnbench "
+                                         r"prune SUITE\.yaml` moves it aside into unreadable\.jsonl"):
+        RunStore(folder).latest()
+    assert main(["prune", str(quickstart), "--results", str(tmp_path), "--dry-run"]) == 0
+    assert (f"quickstart: would move 2 lines that are not JSON (lines 2, {len(records) + 2}) into "
+            f"{folder / 'unreadable.jsonl'} (--dry-run: nothing moved)") in " ".join(capsys.readouterr().out.split())
+    assert not (folder / "unreadable.jsonl").exists()
+    assert main(["prune", str(quickstart), "--results", str(tmp_path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "quickstart: moved 2 lines that are not JSON" in out and "every record in" in out
+    assert (folder / "unreadable.jsonl").read_bytes() == b"".join(corrupt)
+    assert (folder / "runs.jsonl").read_bytes() == b"".join(records) + torn
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert len(RunStore(folder).latest()) == len(records)
+    assert [str(w.message) for w in caught if "torn" not in str(w.message)] == []
 
 
 def test_a_warning_is_a_line_of_the_command(tmp_path, capsys):

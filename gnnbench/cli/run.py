@@ -226,26 +226,38 @@ def suite_store(results: Path, name: str) -> RunStore:
 
 
 def prune_suite(args: argparse.Namespace, console: Console) -> int:
-    """``gnnbench prune``: records of no run of the suite, or of other plugin code or data, moved aside."""
+    """``gnnbench prune``: records of no run of the suite, or of other plugin code or data, moved aside, and the
+    lines of the records file that are not JSON (which every read warns about) moved aside on their own."""
     from gnnbench import leaderboard
     from gnnbench.harness import driver
-    from gnnbench.harness.store import STALE_FILE
+    from gnnbench.harness.store import STALE_FILE, UNREADABLE_FILE
     from gnnbench.harness.suite import load_suite
 
     suite = load_suite(args.suite)
     store = suite_store(args.results, suite.name)
     if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
-    latest = store.latest()
-    if not latest:  # a run that stopped at its checks left the file empty
+    latest, unreadable = store.latest(), store.unreadable()
+    if not latest and not unreadable:  # a run that stopped at its checks left the file empty
         raise GnnbenchError(f"no records in {store.path} (an empty file): nothing to prune")
     digests = driver.DataDigests(args.data_root)
     changed = driver.changed_code(suite, latest, digests)
     stale = {**driver.stale(suite, latest), **changed}
     _note_unchecked(digests.unchecked)
+    lines = (f"{len(unreadable)} line{'s' * (len(unreadable) > 1)} that {'are' if len(unreadable) > 1 else 'is'} "
+             f"not JSON (line{'s' * (len(unreadable) > 1)} {', '.join(map(str, unreadable))})")
+    if unreadable and args.dry_run:
+        console.print(f"{suite.name}: would move {lines} into {store.directory / UNREADABLE_FILE} (--dry-run: "
+                      "nothing moved)")
+    elif unreadable:
+        with uninterrupted():  # said once moved, Ctrl-C or not
+            store.set_aside_unreadable()
+            console.print(f"{suite.name}: moved {lines} of {store.path} into {store.directory / UNREADABLE_FILE}, "
+                          "byte for byte (to mend or delete there)")
     if not stale:
-        console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the plugin "
-                      "code it imports now")
+        if latest:
+            console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the "
+                          "plugin code it imports now")
         return 0
     why = _why_stale(suite, stale, driver.edited_files(changed, digests), latest.keys())
     if args.dry_run:

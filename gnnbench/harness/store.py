@@ -6,7 +6,8 @@ skip it, and the next writer cuts it off before appending, each with a warning. 
 retried failure appends a new record, and readers take the latest record of each run (a success always wins).
 The one other change, under the same lock, is :meth:`RunStore.set_aside` (by ``prune`` and a smoke check), which
 moves whole records that no run of the suite describes any more into ``stale.jsonl``, and its inverse
-:meth:`RunStore.restore` (by the driver), for those that describe runs of it again.
+:meth:`RunStore.restore` (by the driver), for those that describe runs of it again; ``prune`` also moves the lines
+that are not JSON (corrupt) into ``unreadable.jsonl`` (:meth:`RunStore.set_aside_unreadable`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ SCHEMA = 1
 RUNS_FILE = "runs.jsonl"
 #: records set aside by :meth:`RunStore.set_aside`
 STALE_FILE = "stale.jsonl"
+#: the lines of ``runs.jsonl`` that are not JSON, moved aside by :meth:`RunStore.set_aside_unreadable`
+UNREADABLE_FILE = "unreadable.jsonl"
 #: the runs the last suite run here expects, while some are unrecorded (:meth:`RunStore.expect`)
 EXPECTED_FILE = "expected.json"
 #: the run executing in the driver's own process now (:meth:`RunStore.mark_running`)
@@ -82,6 +85,8 @@ class RunStore:
         data = path.read_bytes()
         lines = data.split(b"\n")
         torn_tail = not data.endswith(b"\n")
+        aside = (f"; `gnnbench prune SUITE.yaml` moves it aside into {UNREADABLE_FILE} (until then every command "
+                 "warns again)") if file == RUNS_FILE else ""
         records = []
         for number, line in enumerate(lines, start=1):
             if not line.strip() or (only is not None and _quick_run_id(line) not in only):
@@ -92,7 +97,7 @@ class RunStore:
                 if torn_tail and number == len(lines):
                     _warn_torn(path, number, "is skipped until the next write to the file cuts it off")
                 else:
-                    warnings.warn(f"{path}:{number}: skipping a line that is not a JSON record", stacklevel=2)
+                    warnings.warn(f"{path}:{number}: skipping a line that is not a JSON record{aside}", stacklevel=2)
                 continue
             problem = record_problem(record)
             if problem is None:
@@ -133,7 +138,19 @@ class RunStore:
         that no longer describe a run of their suite (made before a default changed): they leave the leaderboard
         but are kept."""
         wanted = set(run_ids)
-        return self._move(RUNS_FILE, STALE_FILE, lambda record: record["run_id"] in wanted)
+        return self._move(RUNS_FILE, STALE_FILE, _records_where(lambda record: record["run_id"] in wanted))
+
+    def unreadable(self) -> list[int]:
+        """The numbers of the lines of ``runs.jsonl`` that are not JSON (:func:`_corrupt`): warned about by every
+        read until :meth:`set_aside_unreadable` moves them."""
+        if not self.path.exists():
+            return []
+        return [number for number, line in enumerate(_lines(self.path.read_bytes()), start=1) if _corrupt(line)]
+
+    def set_aside_unreadable(self) -> int:
+        """Move the lines :meth:`unreadable` names into ``unreadable.jsonl``, byte for byte (to mend or delete
+        there); the number moved. Nothing reads them: their runs count as not run either way."""
+        return self._move(RUNS_FILE, UNREADABLE_FILE, _corrupt)
 
     def restore(self, records: Iterable[Mapping[str, Any]]) -> int:
         """Move ``records``, as read from ``stale.jsonl`` (one per run), back to ``runs.jsonl``; the number moved.
@@ -141,17 +158,17 @@ class RunStore:
         chosen, so that the records of the run made with another version of a plugin stay aside for that
         version's return (the record that counts is a run's first success)."""
         chosen = {record["run_id"]: record for record in records}
-        return self._move(STALE_FILE, RUNS_FILE, lambda record: chosen.get(record["run_id"]) == record)
+        return self._move(STALE_FILE, RUNS_FILE, _records_where(lambda record: chosen.get(record["run_id"]) == record))
 
-    def _move(self, source: str, target: str, goes_if: Callable[[dict[str, Any]], bool]) -> int:
-        """Move the records ``goes_if`` picks. The lines are appended and synced to ``target`` (a torn last line
-        there cut off first) before ``source`` is atomically replaced by the rest, so a crash in between leaves a
-        record in both files, never in neither."""
+    def _move(self, source: str, target: str, goes_if: Callable[[bytes], bool]) -> int:
+        """Move the lines ``goes_if`` picks. They are appended and synced to ``target`` (a torn last line there
+        cut off first) before ``source`` is atomically replaced by the rest, so a crash in between leaves a line
+        in both files, never in neither."""
         with self._locked():
             if not (self.directory / source).exists():
                 return 0
-            lines = (self.directory / source).read_bytes().splitlines(keepends=True)
-            goes = [(record := _record(line)) is not None and goes_if(record) for line in lines]
+            lines = _lines((self.directory / source).read_bytes())
+            goes = [goes_if(line) for line in lines]
             moved = [line for line, go in zip(lines, goes, strict=True) if go]
             if not moved:
                 return 0
@@ -363,6 +380,31 @@ def _json(line: bytes) -> Any:
         return json.loads(line)
     except ValueError:
         return None
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """The lines of ``data``, each with its newline (the last one's may be missing), split where
+    :meth:`RunStore.records` splits them: at newlines only, so their numbers agree."""
+    lines = [line + b"\n" for line in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
+def _records_where(goes_if: Callable[[dict[str, Any]], bool]) -> Callable[[bytes], bool]:
+    """A line picker for :meth:`RunStore._move`: the lines of the records ``goes_if`` picks."""
+    return lambda line: (record := _record(line)) is not None and goes_if(record)
+
+
+def _corrupt(line: bytes) -> bool:
+    """Whether ``line`` is a whole line that is not JSON, nor blank. A last line without its newline is no such
+    line: it is a torn write's, which the next writer cuts off (:func:`_cut_torn_tail`)."""
+    if not line.endswith(b"\n") or not line.strip():
+        return False
+    try:
+        json.loads(line)
+    except ValueError:  # not JSON, or not even text
+        return True
+    return False
 
 
 def _record(line: bytes) -> dict[str, Any] | None:
