@@ -535,6 +535,9 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "  - {name: x, task: node_classification, datasets: [Cora], models: [mlp]}\n",
      "experiments[1].name", "experiment name 'x' is taken by experiments[0]"),
     ("name: s\nname: t\nexperiments: []\n", None, "duplicate key 'name'"),
+    # located at the second key, naming the first's line (it named the second's twice)
+    ("name: s\nexperiments:\n  - task: node_classification\n    epochs: 3\n    datasets: [Cora]\n    epochs: 4\n"
+     "    models: [gcn]\n", None, "invalid YAML at line 6, column 5: duplicate key 'epochs' (first given at line 4)"),
     ("name: s\n? [1]\n: x\nexperiments: []\n", None, "found unhashable key"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], seeds: [0, 4294967296]}]\n",
      "experiments[0].seeds[1]", "seeds go up to 4294967295 (NumPy's limit), got 4294967296"),

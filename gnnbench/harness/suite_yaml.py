@@ -50,18 +50,18 @@ class _StrictLoader(yaml.SafeLoader):
     (``<<: *anchor``) brings in may be overridden, as in plain YAML."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
+        seen: dict[Any, yaml.Mark] = {}  # key -> where it is first given
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, Hashable):
                 continue  # PyYAML's own construct_mapping reports it
-            if key in seen:
-                mark = key_node.start_mark
+            if key in seen:  # located at this one: the first is named
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}' (line {mark.line + 1})", mark)
-            seen.add(key)
+                    None, None, f"duplicate key '{key}' (first given at line {seen[key].line + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
