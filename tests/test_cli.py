@@ -133,6 +133,12 @@ def test_a_results_path_that_cannot_hold_records_is_one_error_before_anything_ru
         assert main(["run", str(path), "--results", str(tmp_path / "afile"), "-q", *dry]) == 2
         assert capsys.readouterr().err == (f"gnnbench: error: {tmp_path / 'afile' / 'cli'}: {tmp_path / 'afile'} is "
                                            "a file, not a folder (--results names the results root, a folder)\n")
+    (tmp_path / "f").mkdir()  # the results root is a folder, its suite's folder a file
+    (tmp_path / "f" / "cli").write_text("hi")
+    assert main(["run", str(path), "--results", str(tmp_path / "f"), "-q", "--dry-run"]) == 2
+    assert capsys.readouterr().err == (f"gnnbench: error: {tmp_path / 'f' / 'cli'}: the suite's folder (named by its "
+                                       "name: key) is a file, not a folder; move the file away, or give --results "
+                                       "another results root\n")
     (tmp_path / "r" / "cli" / "runs.jsonl").mkdir(parents=True)
     assert main(["run", str(path), "--results", str(tmp_path / "r"), "-q"]) == 2
     assert "runs.jsonl: expected a file of records, found a folder" in capsys.readouterr().err

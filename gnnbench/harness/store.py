@@ -58,6 +58,9 @@ class RunStore:
         file, or cannot be written, a folder in which no file can be made (tried: permissions alone do not say so
         for root, nor on a filesystem such as ``/proc``)."""
         existing = next(folder for folder in (self.directory, *self.directory.parents) if folder.exists())
+        if existing == self.directory and not existing.is_dir():  # the root is a folder: the hint about it misled
+            raise GnnbenchError(f"{self.directory}: the suite's folder (named by its name: key) is a file, not a "
+                                "folder; move the file away, or give --results another results root")
         if not existing.is_dir():
             raise GnnbenchError(f"{self.directory}: {existing} is a file, not a folder (--results names the "
                                 "results root, a folder)")
