@@ -888,6 +888,8 @@ def test_the_way_to_rebuild_a_csv_is_given_only_where_its_records_are(tmp_path):
     ({"mean": "1"}, "column 'mean' is '1' but the mean of 'values' is 0.808; expected them to agree to 0.0082"),
     ({"n": 10}, "column 'n' is 10 but 'values' holds 5"),
     ({"values": "0.8;;0.81"}, "column 'values' is '0.8;;0.81'; expected numbers (nan for a metric undefined"),
+    ({"mean": ""}, "column 'mean' is empty but 'values' holds 5 values, whose mean is 0.808; expected that mean (the "
+     "leaderboard leaves 'mean' empty only where a value is NaN)"),
     ({"mean": "inf"}, "column 'mean' is 'inf' but the mean of 'values' is 0.808; expected them to agree to 0 "),
     ({"mean": "nan"}, "column 'mean' is 'nan'; expected a number (leave it empty for an undefined mean)"),
     ({"n": "inf", "values": ""}, "column 'n' is 'inf'; expected a finite number"),

@@ -336,8 +336,12 @@ def _check_values(row: Any, mean_text: str, path: Path, line: int) -> None:
     else:
         tolerance = mean_tolerance(values, written_decimals(mean_text))
         agree = abs(row.mean - expected) <= tolerance
+    if not agree and not mean_text.strip():  # no number to agree: said so, not as a mean of 'empty' to 0 digits
+        raise GnnbenchError(f"{path}: line {line}: column 'mean' is empty but 'values' holds {len(values)} values, "
+                            f"whose mean is {expected:.6g}; expected that mean (the leaderboard leaves 'mean' empty "
+                            "only where a value is NaN)")
     if not agree:
-        raise GnnbenchError(f"{path}: line {line}: column 'mean' is {mean_text or 'empty'!r} but the mean of 'values' "
+        raise GnnbenchError(f"{path}: line {line}: column 'mean' is {mean_text!r} but the mean of 'values' "
                             f"is {expected:.6g}; expected them to agree to {tolerance:.2g} (one unit of the mean's "
                             "last written digit, at most 1% of the values' size; a NaN value leaves 'mean' empty)")
 
