@@ -573,6 +573,11 @@ def test_leaderboard_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
     (tmp_path / "a" / "s1" / "runs.jsonl").write_text("")
     assert main(["leaderboard", str(tmp_path / "a")]) == 2  # the results root, not a suite's folder
     assert f"(a results root? give one of its suite folders, {tmp_path / 'a'}/SUITE: s1)" in capsys.readouterr().err
+    (tmp_path / "runs.jsonl").symlink_to(tmp_path / "moved.jsonl")  # the records it named moved or deleted
+    assert main(["leaderboard", str(tmp_path)]) == 2
+    assert (f"{tmp_path / 'runs.jsonl'}: no records here (runs.jsonl is a broken link to {tmp_path / 'moved.jsonl'}, "
+            "which does not exist)") in capsys.readouterr().err
+    (tmp_path / "runs.jsonl").unlink()
     (tmp_path / "runs.jsonl").write_text("")
     assert main(["leaderboard", str(tmp_path)]) == 2
     assert "no records here" in capsys.readouterr().err

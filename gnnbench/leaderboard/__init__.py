@@ -173,9 +173,12 @@ def clear(directory: str | Path) -> None:
 
 
 def _where_records_are(directory: Path) -> str:
-    """A hint for a folder without records: a suite file given in its place (naming its folder), another file (a
-    leaderboard CSV: compare reads it), a missing folder, a results root (naming its suites), or a suite not run
-    yet."""
+    """A hint for a folder without records: a records file that is a broken link (naming what it points to), a suite
+    file given in its place (naming its folder), another file (a leaderboard CSV: compare reads it), a missing
+    folder, a results root (naming its suites), or a suite not run yet."""
+    runs = directory / RUNS_FILE
+    if runs.is_symlink() and not runs.exists():
+        return f"{RUNS_FILE} is a broken link to {os.readlink(runs)}, which does not exist"
     if directory.suffix in (".yaml", ".yml") and directory.is_file():
         try:
             name = yaml.safe_load(directory.read_text(encoding="utf-8")).get("name", "NAME")
