@@ -1192,6 +1192,18 @@ def test_a_grid_csv_names_its_missing_column_once_and_the_file_to_compare(tmp_pa
     assert err.endswith(f"; this is a grid.csv, which has no test metric: compare {board}\n")
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_csv_of_another_delimiter_is_named_for_its_delimiter(tmp_path, separator):
+    """A spreadsheet of a locale whose decimal mark is a comma saves with ';': every column read as missing, the
+    header one column holding them all."""
+    other = tmp_path / "b.csv"
+    pd.DataFrame([row("gcn", BASE)]).to_csv(other, index=False, sep=separator)
+    with pytest.raises(GnnbenchError, match=re.escape(f"; its header is one column, split by {separator!r}: a "
+                                                      "leaderboard CSV is comma-separated (saved with another "
+                                                      "delimiter, by a spreadsheet's locale?)") + "$"):
+        compare.compare(write(tmp_path / "a.csv", [row("gcn", BASE)]), other)
+
+
 def test_a_results_folder_stands_for_its_leaderboard_csv(pair, tmp_path, capsys):
     folder = tmp_path / "suite"
     folder.mkdir()

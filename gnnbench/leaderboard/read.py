@@ -70,6 +70,9 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
             older = f"; this is a grid.csv, which has no test metric: compare {path.with_name('leaderboard.csv')}"
         elif missing == [column]:
             older = f"; a leaderboard written before it had {column}{_rebuilt(path)}"
+        elif len(frame.columns) == 1 and (separator := next((c for c in ";\t" if c in frame.columns[0]), None)):
+            older = (f"; its header is one column, split by {separator!r}: a leaderboard CSV is comma-separated "
+                     "(saved with another delimiter, by a spreadsheet's locale?)")
         else:
             older = ""
         raise GnnbenchError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
