@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import pytest
@@ -23,7 +24,8 @@ def test_appends_whole_lines_and_reads_them_back(tmp_path):
     assert store.path.read_text().count("\n") == 2
 
 
-@pytest.mark.parametrize("tail", [b'{"run_id": "b", "sta', b"\x00" * 5], ids=["half a record", "not text"])
+@pytest.mark.parametrize("tail", [b'{"run_id": "b", "sta', b"\x00" * 5, b'{"run_id": "b", "sta\x00\x00'],
+                         ids=["half a record", "zeros a crash left", "half a record, then zeros"])
 def test_torn_last_line_is_skipped_on_read_and_cut_before_the_next_append_each_with_a_warning(tmp_path, tail):
     store = RunStore(tmp_path)
     with store.writer() as w:
@@ -41,6 +43,28 @@ def test_torn_last_line_is_skipped_on_read_and_cut_before_the_next_append_each_w
                                                 f"{torn}is cut off{rerun}"]
     lines = store.path.read_text().splitlines()
     assert [json.loads(line)["run_id"] for line in lines] == ["a", "c"]
+
+
+@pytest.mark.parametrize("tail", [b"\x7fELF\x02\x01\x01\x00\x00\x00\x03\x00>", b'{"run_id": "\xff\xfe"',
+                                  b"\x00\x00{"], ids=["a binary", "not UTF-8", "NUL before text"])
+def test_a_last_line_gnnbench_never_wrote_is_refused_not_cut_as_torn(tmp_path, tail):
+    """gnnbench writes UTF-8 JSON: a last line of other bytes (NUL before text, not UTF-8) is no torn write of its
+    own, and the next run cut off such a file whole (a binary copied in its place). It is skipped as not JSON, the
+    writer refuses the file, naming it, and prune moves the line aside, after which the store is written again."""
+    store = RunStore(tmp_path)
+    store.path.write_bytes(tail)
+    with pytest.warns(UserWarning, match=r"runs\.jsonl:1: skipping a line that is not a JSON record; `gnnbench prune"):
+        assert store.records() == []
+    with pytest.raises(GnnbenchError, match=rf"{re.escape(str(store.path))}:1: the last line is no record and holds "
+                                            r"bytes gnnbench never writes \(NUL, or not UTF-8\), so it is no torn "
+                                            r"write of a gnnbench process: not cutting it off"), store.writer():
+        pass
+    assert store.path.read_bytes() == tail and store.unreadable() == [1]
+    assert store.set_aside_unreadable() == 1
+    assert (tmp_path / "unreadable.jsonl").read_bytes() == tail + b"\n" and store.path.read_bytes() == b""
+    with store.writer() as w:
+        w.append(rec("a"))
+    assert [r["run_id"] for r in store.records()] == ["a"]
 
 
 @pytest.mark.parametrize("records", [1, 2])

@@ -12,6 +12,7 @@ that are not JSON (corrupt) into ``unreadable.jsonl`` (:meth:`RunStore.set_aside
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import fcntl
 import json
@@ -97,7 +98,7 @@ class RunStore:
             try:
                 record = json.loads(line)
             except ValueError:  # not JSON, or not even text
-                if torn_tail and number == len(lines):
+                if torn_tail and number == len(lines) and _torn_write(line):
                     _warn_torn(path, number, "is skipped until the next write to the file cuts it off")
                 else:
                     warnings.warn(f"{path}:{number}: skipping a line that is not a JSON record{aside}", stacklevel=2)
@@ -399,9 +400,10 @@ def _records_where(goes_if: Callable[[dict[str, Any]], bool]) -> Callable[[bytes
 
 
 def _corrupt(line: bytes) -> bool:
-    """Whether ``line`` is a whole line that is not JSON, nor blank. A last line without its newline is no such
-    line: it is a torn write's, which the next writer cuts off (:func:`_cut_torn_tail`)."""
-    if not line.endswith(b"\n") or not line.strip():
+    """Whether ``line`` is a line that is not JSON, nor blank, nor a torn write's: a last line without its newline
+    that can be a gnnbench process's unfinished write (:func:`_torn_write`) is the next writer's to cut off
+    (:func:`_cut_torn_tail`)."""
+    if not line.strip() or not line.endswith(b"\n") and _torn_write(line):
         return False
     try:
         json.loads(line)
@@ -416,6 +418,19 @@ def _record(line: bytes) -> dict[str, Any] | None:
     return record if _is_record(record) and isinstance(record["run_id"], str) else None
 
 
+def _torn_write(tail: bytes) -> bool:
+    """Whether ``tail``, an unfinished last line, can be what a gnnbench process stopped while writing it left: a
+    start of the UTF-8 JSON it writes (its last character perhaps cut), perhaps followed by NUL bytes (the zeros a
+    filesystem may give the blocks of an append a crash left unwritten). A NUL before other bytes, or bytes that
+    are not UTF-8, are no gnnbench write: such a line is not cut off as torn."""
+    text = tail.rstrip(b"\x00")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(text)  # not final: a character cut at the end is fine
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in text
+
+
 def _warn_torn(path: Path, number: int, done: str) -> None:
     """The one warning of a torn last line (line ``number`` of ``path``): what is ``done`` with it, and that in
     ``runs.jsonl`` its run counts as not recorded, which a resumed run runs again."""
@@ -427,7 +442,9 @@ def _warn_torn(path: Path, number: int, done: str) -> None:
 def _cut_torn_tail(fd: int, path: Path) -> None:
     """Make the next record start on a line of its own: truncate a partial last line left by a crash (warning
     that it does), but end a complete last record that only lacks its newline (an editor or a merge dropped it;
-    readers count it)."""
+    readers count it). A last line that is neither (:func:`_torn_write`: bytes gnnbench never writes) is refused,
+    not cut: the file may be no records file of gnnbench's at all. In ``unreadable.jsonl`` any unfinished last
+    line is cut: it is a copy of lines ``runs.jsonl`` keeps until the copy is synced."""
     size = os.fstat(fd).st_size
     if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
         return
@@ -440,8 +457,15 @@ def _cut_torn_tail(fd: int, path: Path) -> None:
             end = start + newline + 1
             break
         end = start
-    if not _is_record(_json(os.pread(fd, size - end, end))):
-        _warn_torn(path, os.pread(fd, end, 0).count(b"\n") + 1, "is cut off")
+    tail = os.pread(fd, size - end, end)
+    if not _is_record(_json(tail)):
+        number = os.pread(fd, end, 0).count(b"\n") + 1
+        if not _torn_write(tail) and path.name != UNREADABLE_FILE:
+            raise GnnbenchError(f"{path}:{number}: the last line is no record and holds bytes gnnbench never writes "
+                                "(NUL, or not UTF-8), so it is no torn write of a gnnbench process: not cutting it "
+                                f"off; `gnnbench prune SUITE.yaml` moves such lines into {UNREADABLE_FILE}, or move "
+                                "the file away if it is no records file")
+        _warn_torn(path, number, "is cut off")
         os.truncate(fd, end)
     else:
         os.write(fd, b"\n")
