@@ -208,7 +208,7 @@ def test_auto_rows_keep_the_timings_that_decided_them_and_kernels_md_tables_them
 def test_backends_take_turns_so_a_drifting_machine_biases_none(monkeypatch) -> None:
     """Each call here takes 1 ms longer than the one before (a machine slowing down). Timed one backend after
     another, the last row's median would be ``warmup + repeats`` calls of every backend later than the first's;
-    taking turns in an order reversed every round gives every row, ``auto``'s included, the same mean over an
+    taking turns in an order reversed every round gives every row (``auto``'s is its pick's) the same mean over an
     even number of rounds."""
     calls = iter(range(1, 10_000))
 
@@ -224,6 +224,37 @@ def test_backends_take_turns_so_a_drifting_machine_biases_none(monkeypatch) -> N
         means = [statistics.fmean(r["values"]) for r in rows]
         assert max(means) - min(means) < 1e-9, means
         assert max(r["ms"] for r in rows) - min(r["ms"] for r in rows) <= len(rows) - 1
+
+
+def test_auto_s_rows_are_its_pick_s_rows_not_a_second_timing(monkeypatch, tmp_path) -> None:
+    """The same kernel is not reported as two figures: timed again as a row of its own, ``auto``'s pick followed
+    only its own kind of work in the turns and mostly measured faster than its row. Every call here takes
+    another time, so a second timing could not repeat the row's figures; and kernels.md says the row repeats."""
+    calls = iter(range(1, 10_000))
+
+    def distinct(fn, device):
+        fn()
+        return float(next(calls))
+
+    monkeypatch.setattr(kp, "time_once", distinct)
+    records = kp.profile([kp.GraphSize(80, 600, 8)], CPU, ops=("sum", "mean"), warmup=1, repeats=3)
+    rows = {(r["op"], r["pass"], r["backend"]): r for r in records}
+    figures = ("status", "n", "values", "mean", "std", "ms", "gbps", "bound_fraction", "peak_mem_mb")
+    for op in ("sum", "mean"):
+        for pass_ in kp.PASSES:
+            auto = rows[op, pass_, "auto"]
+            chosen = rows[op, pass_, auto["chosen"]]
+            assert [auto[key] for key in figures] == [chosen[key] for key in figures]
+            assert auto["timed_as"] == auto["chosen"] in RUNNABLE and "timed_as" not in chosen
+    writer = ProfileWriter(tmp_path, "kernels")
+    for record in records:
+        writer.add(record)
+    writer.finish()
+    md = (tmp_path / "kernels.md").read_text()
+    assert kp.AUTO_ROWS["timed_as"] in md and kp.AUTO_ROWS["timed again"] not in md
+    # records made before timed_as were timed again, and their kernels.md still says so
+    before = [{key: value for key, value in r.items() if key != "timed_as"} for r in records]  # records made before
+    assert kp.notes(before)[0] == kp._columns(kp.AUTO_ROWS["timed again"])
 
 
 def test_every_timed_call_follows_an_untimed_call_of_its_own_row(monkeypatch) -> None:
@@ -366,11 +397,12 @@ def test_a_profile_s_seed_draws_its_features_and_weights_too(monkeypatch) -> Non
     for global_seed, seed in ((1, 3), (2, 3), (1, 4)):
         torch.manual_seed(global_seed)
         inputs.clear()
-        kp.profile([kp.GraphSize(50, 200, 4)], CPU, ops=("sum",), backends=("scatter", "auto"), warmup=0, repeats=1,
-                   seed=seed)
+        kp.profile([kp.GraphSize(50, 200, 4)], CPU, ops=("sum",), backends=("scatter", "csr", "auto"), warmup=0,
+                   repeats=1, seed=seed)
         drawn.append(list(inputs))
     again, other = drawn[1], drawn[2]
-    assert len(drawn[0]) == len(again) > 2 and any(weight is not None for _, weight in again)
+    # auto's timing of each candidate, then each row's two passes (auto's row is its pick's, not timed again)
+    assert len(drawn[0]) == len(again) == 2 + 2 * 2 and any(weight is not None for _, weight in again)
     for (x, weight), (x_again, weight_again) in zip(drawn[0], again, strict=True):
         assert torch.equal(x, x_again) and (weight is weight_again is None or torch.equal(weight, weight_again))
     assert not torch.equal(drawn[0][0][0], other[0][0])

@@ -21,13 +21,16 @@ bandwidth measured in the same run (``copy_gbps``: a large ``Tensor.copy_``, rea
 kernel moving only what it must at copy speed.
 
 ``auto`` decides per (graph, op) by a run's rule (the fastest ``forward+backward`` of each backend, with the
-profile's warm-up and repeat counts rather than a run's 1 and 3, one backend after another as in a run); its
-pick then takes turns beside the others as a row of its own, so ``auto / fastest`` compares one kernel timed
-twice under the same conditions. Its records keep the timings that decided it (``timings_ms``, the medians by
-backend), which kernels.md tables above the rows (:func:`notes`). Its candidates are the backends of
-:func:`profile`'s ``backends`` that run the op here (:func:`candidates`): where one is left, its reason says
-whether the request or what runs here left it (a profile asked for ``csr`` alone is not one where only ``csr``
-runs); where none is, its rows fail saying so.
+profile's warm-up and repeat counts rather than a run's 1 and 3, one backend after another as in a run). Its
+rows are not timed again: each takes the measurements of its pick's row of the same pass (``values``, ``ms``,
+peak memory, ``gbps``, ``bound_fraction``) and names that row (``timed_as``), so ``auto / fastest`` is the pick's
+time over the fastest row's, 1.0 where it picked the fastest. (Profiles written before ``timed_as`` timed the
+pick a second time as a row of its own, which in the turns followed only the same kernel, its row or itself,
+and mostly measured faster than that row: docs/BENCHMARKS.md.) Its records keep the timings that decided it
+(``timings_ms``, the medians by backend), which kernels.md tables above the rows (:func:`notes`). Its
+candidates are the backends of :func:`profile`'s ``backends`` that run the op here (:func:`candidates`): where
+one is left, its reason says whether the request or what runs here left it (a profile asked for ``csr`` alone
+is not one where only ``csr`` runs); where none is, its rows fail saying so.
 """
 
 from __future__ import annotations
@@ -61,33 +64,47 @@ EXTRA_COLUMNS = ["op", "backend", "pass", "chosen", "n_nodes", "n_edges", "featu
 
 #: the title of kernels.md
 TITLE = "Kernel micro-benchmark"
-NOTES = ("`ms`: median of the timed repeats after warm-up, which ranks the rows (`mean` and `std` are of the same "
-         "repeats; one slow repeat moves the mean); `gbps`: bytes that must move, (E + N) F s + 8E per "
-         "pass (for gcn, E counts the entries of A + I, and +4E), over `ms`; `bound_fraction`: `gbps` over "
-         "`copy_gbps`, the device-copy bandwidth measured in the same run (bytes read plus written by a large "
-         "`copy_`): above 1, the pass ran faster than that copy (its data reused from cache, or a slow copy in "
-         "this run: the copy's rate varied about 2x between runs, see docs/BENCHMARKS.md). `peak_mem_mb`: the pass's "
-         "peak memory above what was allocated before it (resident set on the CPU), after a first call has built "
-         "what a backend keeps per graph (csr's transpose). The backends take turns, each turn an untimed and a "
-         "timed call. `auto` decides per (graph, op) on forward+backward and takes its turns as a row of its own; "
-         "`chosen` names its pick. `scatter`'s max with "
-         "gradients on CUDA runs torch_scatter's kernel where that package is installed (PyG's choice; each "
-         "record's `scatter_provider` says which). See gnnbench/kernels/profile.py.",)
+#: what ``auto``'s rows are, in kernels.md's notes: records with ``timed_as`` take the figures of their pick's row;
+#: those written before it (the reference profiles among them) timed the pick again, and their notes say so
+AUTO_ROWS = {
+    "timed_as": "`auto` decides per (graph, op) on forward+backward and is not timed again: its row repeats the "
+                "measurements of its pick's row, which `chosen` names (the records' `timed_as`).",
+    "timed again": "`auto` decides per (graph, op) on forward+backward and takes its turns as a row of its own; "
+                   "`chosen` names its pick.",
+}
+
+
+def _columns(auto_rows: str) -> str:
+    """kernels.md's first note: its columns, then ``auto_rows`` (:data:`AUTO_ROWS`)."""
+    return ("`ms`: median of the timed repeats after warm-up, which ranks the rows (`mean` and `std` are of the same "
+            "repeats; one slow repeat moves the mean); `gbps`: bytes that must move, (E + N) F s + 8E per "
+            "pass (for gcn, E counts the entries of A + I, and +4E), over `ms`; `bound_fraction`: `gbps` over "
+            "`copy_gbps`, the device-copy bandwidth measured in the same run (bytes read plus written by a large "
+            "`copy_`): above 1, the pass ran faster than that copy (its data reused from cache, or a slow copy in "
+            "this run: the copy's rate varied about 2x between runs, see docs/BENCHMARKS.md). `peak_mem_mb`: the "
+            "pass's peak memory above what was allocated before it (resident set on the CPU), after a first call "
+            "has built what a backend keeps per graph (csr's transpose). The backends take turns, each turn an "
+            f"untimed and a timed call. {auto_rows} `scatter`'s max with "
+            "gradients on CUDA runs torch_scatter's kernel where that package is installed (PyG's choice; each "
+            "record's `scatter_provider` says which). See gnnbench/kernels/profile.py.")
 
 
 def notes(records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
-    """The header of kernels.md: what its columns mean, then, where ``auto`` rows keep the timings that decided
-    them (``timings_ms``; records written before they did have none), a table of ``auto``'s decisions."""
+    """The header of kernels.md: what its columns mean and what ``auto``'s rows are (an ``auto`` row measured
+    without ``timed_as`` was timed again, :data:`AUTO_ROWS`), then, where ``auto`` rows keep the timings that
+    decided them (``timings_ms``; records written before they did have none), a table of ``auto``'s decisions."""
+    timed_again = any(r.get("backend") == "auto" and r.get("status") == "ok" and "timed_as" not in r for r in records)
+    columns = (_columns(AUTO_ROWS["timed again" if timed_again else "timed_as"]),)
     decisions: dict[tuple[str, str], dict[str, Any]] = {}  # (graph, op) -> an auto record: both passes share one
     for r in records:
         if r.get("backend") == "auto" and r.get("timings_ms"):
             decisions.setdefault((r["dataset"], r["op"]), r)
     if not decisions:
-        return NOTES
+        return columns
     timed = [b for b in kernels.CONCRETE if any(b in r["timings_ms"] for r in decisions.values())]
     rows = [[graph, op, r["chosen"], *(f"{r['timings_ms'][b]:.4g}" if b in r["timings_ms"] else "" for b in timed)]
             for (graph, op), r in decisions.items()]
-    return (*NOTES, "", "`auto`'s decisions: each candidate's forward+backward ms as `auto` timed it, one backend "
+    return (*columns, "", "`auto`'s decisions: each candidate's forward+backward ms as `auto` timed it, one backend "
             "after another before the rows take turns (median of the rows' repeats after their warm-up), and its "
             "pick, the fastest; the records' `timings_ms`. Blank: not a candidate, or it ran out of memory (the "
             "record's `reason` says). The rows below time the same kernels again, taking turns, and can order "
@@ -282,7 +299,6 @@ class _Bench:
         protocol = {"seed": self.seed, "warmup": self.warmup, "repeats": self.repeats}
         for op in ops:
             runnable, left_by = candidates(op, backends, self.device)
-            rows = {backend: backend for backend in runnable}  # a row's name -> the backend it runs
             reason, undecided, decision = "", [], None
             if "auto" in backends and not runnable:
                 undecided.append(f"auto has no backend to choose from: none is {left_by}")
@@ -291,17 +307,20 @@ class _Bench:
                     functools.partial(decide, "auto", runnable, functools.partial(self.median_ms, op),
                                       warmup=self.warmup, repeats=self.repeats, left_by=left_by), undecided)
                 if decision is not None:
-                    rows["auto"] = decision.backend
                     reason = decision.reason
             for pass_ in PASSES:
-                measured = self.measure(op, pass_, rows)
+                measured = self.measure(op, pass_, runnable)
                 for name in [*runnable, *(["auto"] if "auto" in backends else [])]:
-                    values, peak_mb, failure = measured.get(name, ([], float("nan"), undecided[:1]))
+                    # auto's row is its pick's: the same kernel is not reported as two figures
+                    backend = decision.backend if name == "auto" and decision is not None else name
+                    values, peak_mb, failure = measured.get(backend, ([], float("nan"), undecided[:1]))
                     moved = bytes_moved(self.graph.size, self.graph.entries(op), op, self.x.element_size())
-                    record = _record(self.graph, op, name, rows.get(name, name), pass_, values, peak_mb,
-                                     copy_gbps, moved, env, failure, reason if name == "auto" else "")
-                    if name == "auto" and decision is not None and decision.timings_ms:  # what decided it
-                        record["timings_ms"] = decision.to_record()["timings_ms"]
+                    record = _record(self.graph, op, name, backend, pass_, values, peak_mb, copy_gbps, moved, env,
+                                     failure, reason if name == "auto" else "")
+                    if name == "auto" and decision is not None:
+                        record["timed_as"] = decision.backend
+                        if decision.timings_ms:  # what decided it
+                            record["timings_ms"] = decision.to_record()["timings_ms"]
                     record["scatter_provider"] = kernels.scatter_provider(self.device)
                     record["entries"] = self.graph.entries(op)  # E of the bytes moved, to recompute gbps
                     record["protocol"] = protocol
@@ -311,19 +330,18 @@ class _Bench:
         return records
 
     def measure(self, op: str, pass_: str,
-                rows: dict[str, str]) -> dict[str, tuple[list[float], float, list[str]]]:
-        """Each row's (milliseconds of its timed calls, peak MB, failure).
+                backends: Sequence[str]) -> dict[str, tuple[list[float], float, list[str]]]:
+        """Each backend's (milliseconds of its timed calls, peak MB, failure).
 
-        Every row is called once first, building what a backend keeps per graph (``csr``'s transpose); then its
-        peak is measured on a call of its own; then the rows take turns (:func:`~gnnbench.kernels.timing.turns`),
-        so that a machine warming up or slowing down during the op favours no backend, and ``auto``'s row and
-        the row of the backend it chose are the same kernel timed under the same conditions. In its turn a row
-        is called untimed, then timed: every timed call finds the caches as its own previous call left them,
-        as in a loop of that op, not as another backend's did (a scatter's per-edge messages evict a CSR
-        matmul's inputs, and of two equal rows timed back to back the later one measured faster).
-        A row running out of memory is failed and leaves the turns."""
+        Every backend is called once first, building what it keeps per graph (``csr``'s transpose); then its
+        peak is measured on a call of its own; then the backends take turns
+        (:func:`~gnnbench.kernels.timing.turns`), so that a machine warming up or slowing down during the op
+        favours none. In its turn a backend is called untimed, then timed: every timed call finds the caches as
+        its own previous call left them, as in a loop of that op, not as another backend's did (a scatter's
+        per-edge messages evict a CSR matmul's inputs, and of two equal rows timed back to back the later one
+        measured faster). A backend running out of memory is failed and leaves the turns."""
         weight = self.weight if pass_ == "forward+backward" else None
-        steps = {name: step_fn(op_fn(op, backend, self.graph), self.x, weight) for name, backend in rows.items()}
+        steps = {backend: step_fn(op_fn(op, backend, self.graph), self.x, weight) for backend in backends}
         failures: dict[str, list[str]] = {name: [] for name in steps}
         for name, step in steps.items():
             unless_out_of_memory(step, failures[name])
