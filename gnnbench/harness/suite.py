@@ -37,7 +37,7 @@ from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.plan import PlanNote, entry_note
 from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite, config_label
 from gnnbench.harness.suite_yaml import read_yaml
-from gnnbench.kernels import BACKENDS, model_kernels, require
+from gnnbench.kernels import BACKENDS, candidates, model_kernels, require
 from gnnbench.options import resolved_options
 from gnnbench.registry import DATASETS, MODELS, SCENARIOS, TASKS, Entry, Registry, defined_in, load_plugin, serves
 from gnnbench.settings import RUN_FIELDS, canonical_json, described, flatten, run_setting
@@ -285,7 +285,7 @@ class _Expander:
         for j, model_raw in enumerate(models_value):
             model_key = models_key if one else f"{models_key}[{j}]"
             model, grid = self.model(model_raw, model_key, task_name, datasets, (scenarios, seeds))
-            self.model_kernel(model, model_key, kernel, kernel_key)
+            self.model_kernel(model, model_key, kernel, kernel_key, task_name)
             points, unread = self.settled_points(task_name, task_options, task_key, model, model_key, grid, seeds,
                                                  lambda seed: listed.get(seed, seeds_key), device)
             made = [RunSpec(task=task_name, task_options=task_options, dataset=dataset, model=model, hparams=hparams,
@@ -311,7 +311,7 @@ class _Expander:
                                  f"{MAX_RUNS:,}: split the study into suites")
 
     def kernel(self, kernel: Any, key: str, task: str) -> None:
-        """A known backend that this task can hand its models and that is installed here."""
+        """A known backend that this task can hand its models (whether it is installed: :meth:`model_kernel`)."""
         if not isinstance(kernel, str) or kernel not in BACKENDS:
             raise self.fail(key, f"expected one of {', '.join(BACKENDS)}, got {quoted(kernel)}"
                                  f"{did_you_mean(str(kernel), BACKENDS)}")
@@ -319,17 +319,18 @@ class _Expander:
         if kernel != "auto" and kernel not in task_kernels:
             raise self.fail(key, f"task '{task}' cannot run kernel '{kernel}' (it runs: "
                                  f"{', '.join(task_kernels)}, or auto)")
-        try:
-            require(kernel)
-        except GnnbenchError as exc:
-            raise self.fail(key, str(exc)) from None
 
-    def model_kernel(self, model: str, model_key: str, kernel: str, kernel_key: str) -> None:
-        """The model must support the experiment's backend (``auto`` picks among those it supports)."""
+    def model_kernel(self, model: str, model_key: str, kernel: str, kernel_key: str, task: str) -> None:
+        """The model must support the experiment's backend (``auto`` picks among those it supports), and the
+        backend must be installed: the error suggests only what this model and task can run instead."""
         supported = model_kernels(MODELS.get(model))
         if kernel != "auto" and kernel not in supported:
             raise self.fail(model_key, f"model '{model}' cannot run with kernel '{kernel}' (set at {kernel_key}); "
                                        f"it supports: {', '.join(supported)}, or auto")
+        try:
+            require(kernel, candidates(supported, TASKS.get(task).obj.kernels))
+        except GnnbenchError as exc:
+            raise self.fail(kernel_key, str(exc)) from None
 
     def settled_points(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
                        grid: list[tuple[dict[str, Any], Point]], seeds: list[int], seed_key: Callable[[int], str],

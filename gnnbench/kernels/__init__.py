@@ -19,7 +19,7 @@ with its ``kernels`` attribute; a suite asking for a pair that cannot run fails 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
@@ -56,14 +56,16 @@ def available(backend: str) -> bool:
     return backend in BACKENDS
 
 
-def require(backend: str) -> None:
-    """Raise a clear error when ``backend`` cannot run here."""
+def require(backend: str, instead: Sequence[str] = ()) -> None:
+    """Raise a clear error when ``backend`` cannot run here; ``instead`` are the backends the error suggests (those
+    the run's model and task can run, :func:`candidates`), none where the caller does not know them."""
     if backend not in BACKENDS:
         raise KernelUnavailableError(f"unknown kernel backend {backend!r} (known: {', '.join(BACKENDS)})")
     if not available(backend):
+        others = f", or use kernel: {', '.join(instead)} or auto" if instead else ""
         raise KernelUnavailableError(f"kernel '{backend}' needs the torch-scatter package, which is not installed: "
                                      "the scatter extra, pip install --no-build-isolation -e '.[scatter]' in the "
-                                     "checkout (it builds from source), or use kernel: scatter, csr or auto")
+                                     f"checkout (it builds from source){others}")
 
 
 def model_kernels(entry: Any) -> tuple[str, ...]:
