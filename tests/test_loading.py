@@ -55,6 +55,13 @@ def test_gpu_direct_is_unavailable_without_cuda() -> None:
         FeatureStore(torch.zeros(4, 2), CPU).gather(torch.tensor([1]), "zero_copy")
 
 
+def test_a_cuda_device_without_cuda_is_refused_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused as ``--device cuda`` is, not accepted for every gather to fail with torch's own error."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(LoadingUnavailableError, match="device 'cuda' requested but CUDA is not available"):
+        FeatureStore(torch.randn(10, 4), torch.device("cuda"))
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="pins without refusal where CUDA exists")
 def test_pinning_without_cuda_is_refused_by_name() -> None:
     with pytest.raises(LoadingUnavailableError, match="pin=True needs CUDA"):

@@ -35,6 +35,10 @@ class FeatureStore:
     def __init__(self, features: Tensor, device: torch.device, pin: bool | None = None) -> None:
         if features.dim() != 2:
             raise ValueError(f"a feature store holds a 2-D table, got shape {tuple(features.shape)}")
+        from gnnbench.harness.runner import device_problem  # here: the runner imports the models, which import this
+
+        if problem := device_problem(str(device)):  # else every gather fails with torch's own error, not this
+            raise LoadingUnavailableError(f"FeatureStore: {problem}")
         self.device = device
         pin = torch.cuda.is_available() if pin is None else pin
         if pin and not torch.cuda.is_available():  # torch's own error names no store and no remedy
