@@ -37,6 +37,16 @@ class HparamError(ValueError):
         self.key = key
 
 
+class OptionError(HparamError):
+    """The value of ``key`` alone is wrong (on the run's device): no dataset and no other hyperparameter bears on it.
+    A suite reports :attr:`problem` at the key it sets, without the grid point and the dataset that an error of a
+    combination names; the text itself names the key (``load_mode: expected ...``) for a caller outside a suite."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(key, f"{key}: {problem}")
+        self.problem = problem
+
+
 class MissingHparam(HparamError):
     """A constructor argument without a default that neither the suite nor the registry sets: the suite has no
     key of it to point at."""

@@ -401,6 +401,8 @@ class _Expander:
                 if exc.key in preset:  # the task's options set it
                     raise self.fail(task_key, f"{which} cannot run on dataset '{dataset}' with these options "
                                               f"(they set its {exc.key}): {exc}") from None
+                if isinstance(exc, hp.OptionError) and exc.key in values:  # the value alone: its key says it all
+                    raise self.fail(_join(model_key, f"hparams.{exc.key}"), exc.problem) from None
                 key = _join(model_key, f"hparams.{exc.key}") if exc.key in values else model_key
                 raise self.fail(key, f"{which} cannot run on dataset '{dataset}': {exc}") from None
             except SeedError as exc:  # at the seed, where it is written (a list's item, or the count)

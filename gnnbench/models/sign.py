@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.transforms import SIGN as SIGNTransform
 
-from gnnbench.hparams import HparamError
+from gnnbench.hparams import OptionError
 from gnnbench.kernels.csr_matmul import quiet_sparse_warnings
 from gnnbench.loading import EPOCH_LOAD_OVER, MODES, EpochLoad, FeatureStore, available_modes, steady_mean
 from gnnbench.models.baselines import dropout
@@ -62,10 +62,9 @@ class SIGN(nn.Module):
         """A ``load_mode`` no run could use fails the suite when it loads, not every run after it started."""
         mode = hparams["load_mode"]
         if mode not in (*MODES, "auto"):
-            raise HparamError("load_mode", f"load_mode must be one of {', '.join(MODES)} or auto, got {mode!r}")
+            raise OptionError("load_mode", f"expected one of {', '.join(MODES)} or auto, got {mode!r}")
         if mode == "gpu_direct" and device == "cpu":
-            raise HparamError("load_mode", "load_mode gpu_direct gathers on a GPU (CUDA and Triton); this run's "
-                                           "device is cpu")
+            raise OptionError("load_mode", "gpu_direct gathers on a GPU (CUDA and Triton); this run's device is cpu")
 
     def __init__(self, in_channels: int, out_channels: int, K: int = 2, hidden_channels: int = 64,
                  dropout: float = 0.5) -> None:
