@@ -18,6 +18,7 @@ import torch
 
 from gnnbench import kernels
 from gnnbench.cli import main
+from gnnbench.cli.parser import build_parser
 from gnnbench.harness.env import environment
 from gnnbench.kernels import profile as kp
 from gnnbench.kernels import timing
@@ -478,6 +479,18 @@ def test_profiles_of_two_seeds_pair_their_rows_and_compare_notes_the_seed_and_th
 
 def test_a_size_in_exponent_notation_is_read_whole() -> None:
     assert kp.GraphSize.parse("1e4:2e5:64") == kp.GraphSize(10_000, 200_000, 64)
+    with pytest.raises(ValueError, match="of whole numbers"):
+        kp.GraphSize.parse("1e4:2e5:1.5e0")
+
+
+def test_every_profile_count_reads_whole_numbers_as_sizes_does(capsys) -> None:
+    """``--rows 1e5`` as ``--sizes 1e4:2e5:64``; a fraction is refused by name, not truncated."""
+    args = build_parser("").parse_args(["profile", "loading", "--rows", "1e5", "--row-bytes", "128", "2.56e2",
+                                        "--batches", "1e3"])
+    assert (args.rows, args.row_bytes, args.batches) == (100_000, [128, 256], [1000])
+    with pytest.raises(SystemExit):
+        main(["profile", "loading", "--rows", "1.5e0"])
+    assert "argument --rows: expected a positive integer (e.g. 100000 or 1e5), got '1.5e0'" in capsys.readouterr().err
 
 
 def test_an_unknown_device_is_one_line_not_torch_s_list_of_device_types(capsys) -> None:

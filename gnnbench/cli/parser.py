@@ -14,6 +14,7 @@ from gnnbench.cli.listing import list_entries
 from gnnbench.cli.profile import profile
 from gnnbench.cli.results import compare_leaderboards, rebuild_leaderboard
 from gnnbench.cli.run import prune_suite, run_suite
+from gnnbench.natural import whole_number
 
 #: each ``gnnbench profile`` subcommand and what it measures
 PROFILES = {
@@ -167,11 +168,13 @@ def _report_file(text: str) -> Path:
 
 
 def _positive_int(text: str) -> int:
-    """An argparse type: a count of at least 1 (0 would silently mean "every core", -1 crash the pool)."""
+    """An argparse type: a count of at least 1 (0 would silently mean "every core", -1 crash the pool), read as
+    ``--sizes`` reads its numbers (:func:`whole_number`: ``1e5`` too)."""
     try:
-        value = int(text)
+        value = whole_number(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a positive integer (e.g. 100000 or 1e5), got {text!r}"
+                                         ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value

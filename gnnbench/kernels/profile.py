@@ -54,6 +54,7 @@ from gnnbench.kernels.adjacency import graph_input
 from gnnbench.kernels.auto import decide
 from gnnbench.kernels.csr_matmul import csr_matmul
 from gnnbench.kernels.timing import median_ms, median_ms_or_inf, time_once, turns, unless_out_of_memory
+from gnnbench.natural import whole_number
 
 T = TypeVar("T")
 
@@ -136,10 +137,10 @@ class GraphSize:
 
     @classmethod
     def parse(cls, text: str) -> GraphSize:
-        """``N:E:F``, e.g. ``10000:200000:64`` or ``1e4:2e5:64``: whole numbers, not truncated to them."""
+        """``N:E:F``, e.g. ``10000:200000:64`` or ``1e4:2e5:64``: whole numbers (:func:`whole_number`, as every
+        count ``gnnbench profile`` takes), not truncated to them."""
         try:
-            parts = [float(part) for part in text.split(":")]
-            n, e, f = (int(part) for part in parts if part.is_integer())
+            n, e, f = (whole_number(part) for part in text.split(":"))
         except ValueError:
             raise ValueError(f"expected a graph size N:E:F of whole numbers (e.g. 10000:200000:64), "
                              f"got {text!r}") from None
