@@ -1,6 +1,6 @@
 """One order for the names and values gnnbench lists (:func:`natural_key`): the registry's names (``gnnbench list``,
 its error messages) and the leaderboards' rows and values. Here, below both, so the registry need not import the
-leaderboard. Also the one reading of a whole number typed on the command line (:func:`whole_number`)."""
+leaderboard."""
 
 from __future__ import annotations
 
@@ -41,15 +41,3 @@ def _finite(text: str) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) else None
-
-
-def whole_number(text: str) -> int:
-    """``text`` as an integer, written as one (``100000``) or as a finite float that is whole (``1e5``, ``2.0``):
-    every count and size ``gnnbench profile`` takes reads the same. Not truncated: ``1.5e0`` is a ValueError."""
-    try:
-        return int(text)
-    except ValueError:
-        number = _finite(text)
-    if number is None or not number.is_integer():
-        raise ValueError(f"expected a whole number (e.g. 100000 or 1e5), got {text!r}")
-    return int(number)

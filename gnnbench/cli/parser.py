@@ -14,7 +14,7 @@ from gnnbench.cli.listing import list_entries
 from gnnbench.cli.profile import profile
 from gnnbench.cli.results import compare_leaderboards, rebuild_leaderboard
 from gnnbench.cli.run import prune_suite, run_suite
-from gnnbench.natural import whole_number
+from gnnbench.counts import whole_number
 
 #: each ``gnnbench profile`` subcommand and what it measures
 PROFILES = {

@@ -47,6 +47,7 @@ from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import coalesce, scatter
 
 from gnnbench import kernels, markdown
+from gnnbench.counts import whole_number
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.env import environment
 from gnnbench.harness.measure import PeakMemory
@@ -54,7 +55,6 @@ from gnnbench.kernels.adjacency import graph_input
 from gnnbench.kernels.auto import decide
 from gnnbench.kernels.csr_matmul import csr_matmul
 from gnnbench.kernels.timing import median_ms, median_ms_or_inf, time_once, turns, unless_out_of_memory
-from gnnbench.natural import whole_number
 
 T = TypeVar("T")
 
