@@ -1368,6 +1368,19 @@ def test_epoch_load_s_under_another_definition_is_noted_and_not_judged(tmp_path)
         ("Cora", "sign"): ("both", "same")}
 
 
+def test_a_changed_loading_mode_is_noted_and_a_csv_without_the_column_leaves_it_unknown(tmp_path):
+    """``load_mode: auto`` in hparams runs ``gpu_direct`` on a GPU and ``cpu`` elsewhere: the mode that ran is the
+    leaderboard's ``load_mode``, and compare notes a change as it does a kernel's; a CSV written before the column
+    says nothing of it (unknown where the other side's row loaded), and a model that loads nothing has no mode."""
+    a = write(tmp_path / "a.csv", [row("sign", BASE, load_mode="cpu"), row("gcn", BASE, load_mode="")])
+    b = write(tmp_path / "b.csv", [row("sign", BASE, load_mode="gpu_direct"), row("gcn", BASE, load_mode="")])
+    older = write(tmp_path / "older.csv", [row("sign", BASE), row("gcn", BASE)])
+    assert compare.compare(a, b).table.set_index("model")["notes"].to_dict() == {
+        "gcn": "", "sign": "load_mode cpu -> gpu_direct"}
+    assert compare.compare(older, b).table.set_index("model")["notes"].to_dict() == {
+        "gcn": "", "sign": "load_mode unknown in A"}
+
+
 def test_md_and_csv_naming_one_file_is_refused_before_anything_is_written(pair, tmp_path, capsys):
     out = tmp_path / "out.md"
     assert main(["compare", *map(str, pair), "-q", "--md", str(out), "--csv", str(out)]) == 2

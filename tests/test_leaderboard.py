@@ -753,6 +753,35 @@ def test_a_row_names_what_its_epoch_load_s_averages_and_averages_no_mixture_of_d
     assert b.loc[["both", "gcn"], ["epoch_load_s", "epoch_load_share"]].isna().all(axis=None)
 
 
+def test_the_loading_mode_that_ran_is_in_the_csv_and_the_pages_only_where_a_model_loaded(tmp_path):
+    """``hparams`` of ``load_mode: auto`` names no mode: the CSV says which ran (distinct ones joined by ``;``), and
+    a table with a row that loaded shows its loading time and mode; a suite that loads nothing keeps its columns
+    and pages as they were, and a row whose every run failed has no mode."""
+    def loaded(seed, mode, load_s=0.00018):
+        return rec("sign", "Cora", seed, 0.7, 0.7, loading={"mode": mode, "epoch_load_s": load_s,
+                                                             "epoch_load_share": 0.02})
+
+    records = [loaded(0, "cpu"), loaded(1, "gpu_direct", 0.00010), rec("gcn", "Cora", 0, 0.8, 0.8),
+               rec("gat", "Cora", 0, 0, 0, status="failed")]
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed" / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    built = leaderboard.build(tmp_path / "mixed", html=True)
+    cells = pd.read_csv(built.csv, dtype=str, keep_default_na=False).set_index("model")["load_mode"]
+    assert cells.to_dict() == {"gcn": "", "sign": "cpu;gpu_direct", "gat": ""}
+    md = built.markdown.read_text()
+    assert "| peak MB | load ms | load mode | kernel | rank |" in md
+    assert re.search(r"^\| Cora \| sign \| .* \| 0.14 \| cpu;gpu_direct \| scatter \| 2 \|$", md, flags=re.M)
+    assert re.search(r"^\| Cora \| gcn \| .* \| – \| – \| scatter \| 1 \|$", md, flags=re.M)
+    page = built.html.read_text()
+    assert "<th class=num>load ms</th><th>load mode</th>" in page and "<td>cpu;gpu_direct</td>" in page
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[2:]))
+    built = leaderboard.build(tmp_path / "plain", html=True)
+    assert pd.read_csv(built.csv, dtype=str, keep_default_na=False)["load_mode"].tolist() == ["", ""]
+    assert "| peak MB | kernel | rank |" in built.markdown.read_text()
+    assert "load ms" not in built.html.read_text()
+
+
 def test_a_depth_where_every_run_failed_shows_as_failed_not_as_a_gap():
     """Out of memory at the deepest setting is what a memory-in-depth study is for."""
     from gnnbench.leaderboard.depth import depth_frame, depth_markdown

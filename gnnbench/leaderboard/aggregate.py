@@ -51,7 +51,7 @@ COLUMNS = ["suite", "task", "dataset", "model", "config", "scenario", "metric", 
            "values", "val_mean", "params", "epoch_time_s", "peak_mem_mb", "kernel", "rank"]
 EXTRA_COLUMNS = ["val_std", "seeds", "configs_tried", "failed", "best_epoch_mean", "device", "hparams", "protocol",
                  "versions", "epoch_load_s", "epoch_load_share", "configs_failed", "heap", "sources", "unit",
-                 "epoch_load_over", "speed_probe_ms", "speed_probe_workload"]
+                 "epoch_load_over", "speed_probe_ms", "speed_probe_workload", "load_mode"]
 ROW_KEYS = ["task", "dataset", "model", "scenario"]
 #: Means closer than this, relatively, are equal. Per-seed metrics are float32 values (an accuracy of 0.7 is
 #: recorded as 0.699999988), so equal sums of fractions reached on other seeds give means some 1e-8 apart.
@@ -88,6 +88,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
                 heap=heap_label(r.get("env", {})),
                 load_s=r.get("loading", {}).get("epoch_load_s", np.nan),  # models gathering from a feature store
                 load_share=r.get("loading", {}).get("epoch_load_share", np.nan), load_over=load_over_label(r),
+                load_mode=r.get("loading", {}).get("mode", ""),  # what ran: load_mode auto names no mode
                 probe_ms=probe.get("ms", np.nan), probe_workload=probe.get("workload", ""),
             )
         rows.append(row)
@@ -218,7 +219,7 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
                      "unit": named["unit"].iloc[0], "n": 0,
                      "values": np.array([]), "params": None, "kernel": ";".join(sorted(set(group["kernel"]))),
                      "seeds": "", "configs_tried": int(tried[key]), "configs_failed": int(tried[key]),
-                     "failed": len(group), "device": "", "heap": "",
+                     "failed": len(group), "device": "", "heap": "", "load_mode": "",
                      "hparams": settings_cell(group["hparams"]) if one else "",
                      "protocol": settings_cell(group["protocol"]),
                      "versions": " | ".join(sorted(set(group["versions"]) - {""})),
@@ -380,17 +381,20 @@ def _warn_mixed_costs(sel: Any, config: str, runs: pd.DataFrame) -> None:
 
 
 def _loading_cells(sel: Any, config: str, runs: pd.DataFrame) -> dict[str, Any]:
-    """A row's mean loading per epoch and its share, and what they average (``epoch_load_over``). Runs recorded
-    under both definitions (a folder resumed across the change to the epochs after the first) give no mean: one
-    of both would measure neither, so the cells stay empty and a warning names the mixture."""
+    """A row's mean loading per epoch and its share, what they average (``epoch_load_over``), and the modes that
+    loaded (``load_mode``: the records' ``loading.mode``, distinct ones joined by ``;``), as the ``load_mode``
+    of ``hparams`` may be ``auto``, which names none. Runs recorded under both definitions (a folder resumed
+    across the change to the epochs after the first) give no mean: one of both would measure neither, so the
+    cells stay empty and a warning names the mixture."""
     over = sorted(set(runs["load_over"]) - {""})
+    modes = {"load_mode": ";".join(sorted(set(runs["load_mode"]) - {""}))}
     if len(over) > 1:
         warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): epoch_load_s and epoch_load_share left "
                       f"empty: its runs averaged their loading over different epochs ({', '.join(over)})",
                       stacklevel=3)
-        return {"epoch_load_s": np.nan, "epoch_load_share": np.nan, "epoch_load_over": ";".join(over)}
+        return {"epoch_load_s": np.nan, "epoch_load_share": np.nan, "epoch_load_over": ";".join(over), **modes}
     return {"epoch_load_s": runs["load_s"].mean(), "epoch_load_share": runs["load_share"].mean(),
-            "epoch_load_over": "".join(over)}
+            "epoch_load_over": "".join(over), **modes}
 
 
 def _chosen_per_fold(runs: pd.DataFrame) -> pd.DataFrame:

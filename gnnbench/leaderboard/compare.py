@@ -41,9 +41,9 @@ that changed under the same configuration label (``hparams`` column), a changed 
 budget, a profile's seed, warm-up and repeats: ``protocol`` column), a kernel profile's distinct edges
 (``n_edges``: another seed's graph of the size the row names), and changed environments (device,
 library versions from the ``versions`` column, or from the ``runs.jsonl`` beside a CSV written before that
-column existed), and what ``epoch_load_s`` averages (``epoch_load_over``: every epoch in CSVs written before the
-column, the epochs after the first since; ``--on epoch_load_s`` leaves a row whose sides differ in it undefined)
-are listed per row in ``notes``.
+column existed), what ``epoch_load_s`` averages (``epoch_load_over``: every epoch in CSVs written before the
+column, the epochs after the first since; ``--on epoch_load_s`` leaves a row whose sides differ in it undefined),
+and the feature loading mode that ran (``load_mode``) are listed per row in ``notes``.
 
 The tests are :mod:`gnnbench.leaderboard.significance`'s; :mod:`gnnbench.leaderboard.compare_report` shows the
 result.
@@ -416,11 +416,13 @@ DEFINED_BY = {"epoch_load_s": "epoch_load_over"}
 #: other values), ``protocol``, ``n_edges`` (a kernel profile's distinct edges: another seed draws another graph of
 #: the size asked for, which names the row), ``versions``, ``sources`` (the sha256 prefixes of the plugin files, and
 #: of a plugin dataset's data, the runs used), ``epoch_load_over`` (what ``epoch_load_s`` averages: a row compared
-#: on it is undefined where it differs). Noted where they differ, and as ``device unknown in A`` where one side lacks
-#: the column or the cell, as a change could hide there; not where both lack it (a profile's ``params``), nor on a
-#: side whose every run failed (``n`` 0: nothing ran on a device, no model was built, no configuration selected).
+#: on it is undefined where it differs), ``load_mode`` (the feature loading that ran: ``cpu -> gpu_direct`` moves
+#: ``epoch_load_s`` under one ``hparams`` of ``load_mode: auto``). Noted where they differ, and as ``device unknown
+#: in A`` where one side lacks the column or the cell, as a change could hide there; not where both lack it (a
+#: profile's ``params``; ``load_mode`` of a model that loads nothing), nor on a side whose every run failed (``n``
+#: 0: nothing ran on a device, no model was built, no configuration selected).
 SETTINGS = ("params", "device", "kernel", "heap", "hparams", "protocol", "n_edges", "versions", "sources",
-            "epoch_load_over")
+            "epoch_load_over", "load_mode")
 
 
 def _changes(r: dict) -> list[str]:
@@ -484,10 +486,10 @@ def _assignments(setting: dict[str, object], keys: list[str]) -> str:
 
 
 def _settings(column: str, cell: object) -> str | list[dict[str, object]] | None:
-    """A cell of :data:`SETTINGS` as compared: ``params``, ``device``, ``kernel`` and ``heap`` as written; ``hparams``,
-    ``protocol`` and ``versions`` as the settings of the row's runs, flat: one, or each distinct one of a row
-    whose runs did not share them (a JSON list; versions joined by `` | ``). None when the column is absent or the
-    cell empty (older or hand-made CSVs)."""
+    """A cell of :data:`SETTINGS` as compared: ``params``, ``device``, ``kernel``, ``heap``, ``epoch_load_over`` and
+    ``load_mode`` as written; ``hparams``, ``protocol`` and ``versions`` as the settings of the row's runs, flat:
+    one, or each distinct one of a row whose runs did not share them (a JSON list; versions joined by `` | ``).
+    None when the column is absent or the cell empty (older or hand-made CSVs)."""
     if column in ("versions", "sources"):
         return _parse_labels(cell)
     if cell is None or cell == "":  # not ``{}``: no hyperparameters is a setting

@@ -20,7 +20,15 @@ import pandas as pd
 from gnnbench.leaderboard import plots
 from gnnbench.leaderboard.labels import natural_groups
 from gnnbench.leaderboard.ranks import rank_summaries
-from gnnbench.leaderboard.write import environment_lines, failed_runs, format_metric, format_n, format_rank
+from gnnbench.leaderboard.write import (
+    environment_lines,
+    failed_runs,
+    format_metric,
+    format_n,
+    format_rank,
+    load_cells,
+    loads,
+)
 from gnnbench.natural import NUMBER
 
 #: Files beside leaderboard.csv that the page already shows in its own way.
@@ -138,8 +146,12 @@ def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, record
 
 
 def _board_table(part: pd.DataFrame) -> str:
+    """The sortable table of a (task, scenario, metric), with loading per epoch and the mode that ran where some
+    row loaded its batches from a feature store (:func:`~gnnbench.leaderboard.write.loads`)."""
+    loading = loads(part)
     head = [("dataset", False), ("model", False), ("config", False), ("test", True), ("n", True), ("val", True),
-            ("params", True), ("epoch ms", True), ("peak MB", True), ("rank", True)]
+            ("params", True), ("epoch ms", True), ("peak MB", True),
+            *((("load ms", True), ("load mode", False)) if loading else ()), ("rank", True)]
     rows = []
     for r in part.itertuples(index=False):
         cells = [(r.dataset, None), (r.model, None), (r.config, None),
@@ -147,6 +159,7 @@ def _board_table(part: pd.DataFrame) -> str:
                  (format_metric(r.val_mean, float("nan"), r.unit), r.val_mean),
                  ("–" if pd.isna(r.params) else f"{int(r.params):,}", r.params),
                  (_number(r.epoch_time_s * 1000, 2), r.epoch_time_s), (_number(r.peak_mem_mb, 1), r.peak_mem_mb),
+                 *(zip(load_cells(r), (r.epoch_load_s, None), strict=True) if loading else ()),
                  (format_rank(r.rank), r.rank)]
         rows.append((" class=best" if r.rank == 1 else "", cells))
     return _render(head, rows)

@@ -24,10 +24,11 @@ KEYS = ["task", "dataset", "model", "config", "scenario", "metric"]
 REQUIRED = [*KEYS, "direction", "mean", "n"]
 #: Columns used when present (older or hand-made CSVs may lack them): per-seed values, seeds, failed runs, the
 #: grid's size, the model's size, environment, hyperparameters, protocol, a kernel profile's distinct edges, plugin
-#: sources, what epoch_load_s averages, the runs' median speed probe and its workload.
+#: sources, what epoch_load_s averages, the runs' median speed probe and its workload, the feature loading mode that
+#: ran.
 OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "params", "device", "kernel", "heap",
             "versions", "hparams", "protocol", "n_edges", "sources", "epoch_load_over", "speed_probe_ms",
-            "speed_probe_workload"]
+            "speed_probe_workload", "load_mode"]
 #: The headline figures ``gnnbench profile`` rows name in ``metric``, each a column of their CSV: a kernel's
 #: median ``ms`` (``kernels.csv``), a gather's ``gbps`` (``loading.csv``).
 HEADLINES = ("ms", "gbps")

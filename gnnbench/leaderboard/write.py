@@ -169,16 +169,34 @@ def _details(part: pd.DataFrame) -> list[str]:
     """One line per row, with how many configurations its selection was among (unequal tuning shows; ``3 (1
     failed)``: one crashed on every seed and could not be chosen) and the kernel that ran (``auto:csr``: what
     ``auto`` chose); the machine and the heap setting too where the rows differ in them, as their costs then
-    compare across machines or settings, not models."""
+    compare across machines or settings, not models; and where some row loaded its batches from a feature store,
+    its loading per epoch and the mode that ran (:func:`loads`)."""
     settings = [c for c in ("device", "heap") if len(set(";".join(part[c]).split(";")) - {""}) > 1]
+    loading = loads(part)
     rows = [[r.dataset, r.model, r.config,
              f"{r.configs_tried}" + (f" ({r.configs_failed} failed)" if r.configs_failed else ""),
              format_metric(r.mean, r.std, r.unit), format_metric(r.val_mean, float("nan"), r.unit),
              format_n(r), _int(r.params), _fixed(r.epoch_time_s * 1000, 1), _fixed(r.peak_mem_mb, 1),
+             *(load_cells(r) if loading else ()),
              *(getattr(r, c) for c in settings), r.kernel, format_rank(r.rank)] for r in part.itertuples(index=False)]
-    header = ["dataset", "model", "config", "tried", "test", "val", "n", "params", "epoch ms", "peak MB", *settings,
-              "kernel", "rank"]
-    return markdown.table(header, rows, right={3, 6, 7, 8, 9, len(header) - 1})
+    header = ["dataset", "model", "config", "tried", "test", "val", "n", "params", "epoch ms", "peak MB",
+              *(("load ms", "load mode") if loading else ()), *settings, "kernel", "rank"]
+    return markdown.table(header, rows, right={3, 6, 7, 8, 9, *({10} if loading else ()), len(header) - 1})
+
+
+def loads(part: pd.DataFrame) -> bool:
+    """Whether some row of a table gathered its batches from a feature store (its records' ``loading`` names the
+    mode that ran: ``load_mode``, a string in every row, empty in one whose every run failed): only then do the
+    pages show its loading columns, which would be empty for every other suite."""
+    return bool(part["load_mode"].ne("").any())
+
+
+def load_cells(row: Any) -> tuple[str, str]:
+    """``load ms`` and ``load mode`` of a row: its ``epoch_load_s`` in milliseconds to two decimals (loading
+    takes 0.18 ms per epoch on Cora), to two significant digits where those keep fewer (:func:`decimals`), and
+    the mode(s) that ran; ``–`` for a row that loads nothing."""
+    ms = "–" if _missing(row.epoch_load_s) else decimals(row.epoch_load_s * 1000, 2)
+    return ms, row.load_mode or "–"
 
 
 def environment_lines(records: list[dict[str, Any]]) -> list[str]:
