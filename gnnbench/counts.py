@@ -1,21 +1,19 @@
-"""Whole numbers typed on the command line: every count and size ``gnnbench`` takes reads the same."""
+"""Whole numbers typed on the command line: the counts and sizes of ``gnnbench profile`` (``--sizes``, ``--rows``,
+``--batches``, ...) and ``gnnbench run --workers`` read ``100000`` and ``1e5`` alike."""
 
 from __future__ import annotations
 
-import math
+from decimal import Decimal, InvalidOperation
 
 
 def whole_number(text: str) -> int:
-    """``text`` as an integer, written as one (``100000``) or as a finite float that is whole (``1e5``, ``2.0``).
-    Not truncated: ``1.5e0`` is a ValueError."""
+    """``text`` as an integer, written as one (``100000``) or as a number whose exact decimal value is whole
+    (``1e5``, ``2.0``). Never rounded: ``1.5e0``, and ``1.0000000000000001`` (1.0 as a float), are ValueErrors, as is
+    a number past 1e18 (``1e400000000`` would take the memory to write out, and no count is that large)."""
     try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        number = math.nan
-    if not (math.isfinite(number) and number.is_integer()):
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or number.adjusted() > 18 or number != number.to_integral_value():
         raise ValueError(f"expected a whole number (e.g. 100000 or 1e5), got {text!r}")
     return int(number)

@@ -173,8 +173,7 @@ def _positive_int(text: str) -> int:
     try:
         value = whole_number(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (e.g. 100000 or 1e5), got {text!r}"
-                                         ) from None
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
