@@ -46,18 +46,21 @@ def test_torn_last_line_is_skipped_on_read_and_cut_before_the_next_append_each_w
 
 
 @pytest.mark.parametrize("tail", [b"\x7fELF\x02\x01\x01\x00\x00\x00\x03\x00>", b'{"run_id": "\xff\xfe"',
-                                  b"\x00\x00{"], ids=["a binary", "not UTF-8", "NUL before text"])
+                                  b"\x00\x00{", b"These are my notes, not records", b"[1, 2"],
+                         ids=["a binary", "not UTF-8", "NUL before text", "text", "JSON, not an object"])
 def test_a_last_line_gnnbench_never_wrote_is_refused_not_cut_as_torn(tmp_path, tail):
-    """gnnbench writes UTF-8 JSON: a last line of other bytes (NUL before text, not UTF-8) is no torn write of its
-    own, and the next run cut off such a file whole (a binary copied in its place). It is skipped as not JSON, the
+    """gnnbench writes UTF-8 JSON objects: a last line of other bytes (NUL before text, not UTF-8, text that does
+    not start an object) is no torn write of its own, and the next run cut off such a file whole (a binary copied in
+    its place, notes written into it). It is skipped as not JSON, the
     writer refuses the file, naming it, and prune moves the line aside, after which the store is written again."""
     store = RunStore(tmp_path)
     store.path.write_bytes(tail)
     with pytest.warns(UserWarning, match=r"runs\.jsonl:1: skipping a line that is not a JSON record; `gnnbench prune"):
         assert store.records() == []
     with pytest.raises(GnnbenchError, match=rf"{re.escape(str(store.path))}:1: the last line is no record and holds "
-                                            r"bytes gnnbench never writes \(NUL, or not UTF-8\), so it is no torn "
-                                            r"write of a gnnbench process: not cutting it off"), store.writer():
+                                            r"bytes gnnbench never writes \(no JSON object's start, a NUL, or not "
+                                            r"UTF-8\), so it is no torn write of a gnnbench process: not cutting it "
+                                            r"off"), store.writer():
         pass
     assert store.path.read_bytes() == tail and store.unreadable() == [1]
     assert store.set_aside_unreadable() == 1

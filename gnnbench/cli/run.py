@@ -239,7 +239,8 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
     latest, unreadable = store.latest(), store.unreadable()
     if not latest and not unreadable:  # a run that stopped at its checks left the file empty
-        raise GnnbenchError(f"no records in {store.path} (an empty file): nothing to prune")
+        empty = " (an empty file)" if store.path.stat().st_size == 0 else ""
+        raise GnnbenchError(f"no records in {store.path}{empty}: nothing to prune")
     digests = driver.DataDigests(args.data_root)
     changed = driver.changed_code(suite, latest, digests)
     stale = {**driver.stale(suite, latest), **changed}
@@ -253,7 +254,7 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
         with uninterrupted():  # said once moved, Ctrl-C or not
             store.set_aside_unreadable()
             console.print(f"{suite.name}: moved {lines} of {store.path} into {store.directory / UNREADABLE_FILE}, "
-                          "byte for byte (to mend or delete there)")
+                          "each as it was (to mend or delete there)")
     if not stale:
         if latest:
             console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the "

@@ -152,8 +152,9 @@ class RunStore:
         return [number for number, line in enumerate(_lines(self.path.read_bytes()), start=1) if _corrupt(line)]
 
     def set_aside_unreadable(self) -> int:
-        """Move the lines :meth:`unreadable` names into ``unreadable.jsonl``, byte for byte (to mend or delete
-        there); the number moved. Nothing reads them: their runs count as not run either way."""
+        """Move the lines :meth:`unreadable` names into ``unreadable.jsonl``, each as it was, a last line
+        given its newline (to mend or delete there); the number moved. Nothing reads them: their runs count as not
+        run either way."""
         return self._move(RUNS_FILE, UNREADABLE_FILE, _corrupt)
 
     def restore(self, records: Iterable[Mapping[str, Any]]) -> int:
@@ -421,14 +422,15 @@ def _record(line: bytes) -> dict[str, Any] | None:
 def _torn_write(tail: bytes) -> bool:
     """Whether ``tail``, an unfinished last line, can be what a gnnbench process stopped while writing it left: a
     start of the UTF-8 JSON it writes (its last character perhaps cut), perhaps followed by NUL bytes (the zeros a
-    filesystem may give the blocks of an append a crash left unwritten). A NUL before other bytes, or bytes that
-    are not UTF-8, are no gnnbench write: such a line is not cut off as torn."""
+    filesystem may give the blocks of an append a crash left unwritten). A line that does not start a JSON object
+    (notes written into the file, another program's output), a NUL before other bytes, or bytes that are not UTF-8,
+    are no gnnbench write: such a line is not cut off as torn."""
     text = tail.rstrip(b"\x00")
     try:
         codecs.getincrementaldecoder("utf-8")().decode(text)  # not final: a character cut at the end is fine
     except UnicodeDecodeError:
         return False
-    return b"\x00" not in text
+    return b"\x00" not in text and (not text or text.startswith(b"{"))  # a record is one object: {"run_id": ...
 
 
 def _warn_torn(path: Path, number: int, done: str) -> None:
@@ -462,7 +464,8 @@ def _cut_torn_tail(fd: int, path: Path) -> None:
         number = os.pread(fd, end, 0).count(b"\n") + 1
         if not _torn_write(tail) and path.name != UNREADABLE_FILE:
             raise GnnbenchError(f"{path}:{number}: the last line is no record and holds bytes gnnbench never writes "
-                                "(NUL, or not UTF-8), so it is no torn write of a gnnbench process: not cutting it "
+                                "(no JSON object's start, a NUL, or not UTF-8), so it is no torn write of a gnnbench "
+                                "process: not cutting it "
                                 f"off; `gnnbench prune SUITE.yaml` moves such lines into {UNREADABLE_FILE}, or move "
                                 "the file away if it is no records file")
         _warn_torn(path, number, "is cut off")
