@@ -238,6 +238,21 @@ def test_paired_pairs_the_seeds_both_sides_ran_and_welch_keeps_shared_seeds_that
     assert "compared on" not in "".join(welch["notes"])
 
 
+def test_seeds_are_read_as_integers_so_two_spellings_of_one_seed_are_one_seed(tmp_path):
+    """``00`` and `` 0`` are seed 0: a side writing ``0;00;1;2`` counts seed 0 twice (its first value was silently
+    dropped when pairing); `` 0; 1; 2`` against ``0;1;2`` are the same seeds (no note of seeds compared); ``--1``
+    is no seed (it crashed the pairing with a ValueError) but an error naming the column."""
+    a = write(tmp_path / "a.csv", [row("gcn", [0.8, 0.81, 0.82]), row("gat", [0.8, 0.81, 0.82])])
+    b = write(tmp_path / "b.csv", [row("gcn", [0.7, 0.8, 0.81, 0.82], seeds="0;00;1;2"),
+                                   row("gat", [0.8, 0.81, 0.83], seeds=" 0; 1; 2")])
+    t = compare.compare(a, b, paired=True).table.set_index("model")
+    assert "seed 0 counted more than once in B" in t.loc["gcn", "notes"] and t.loc["gcn", "test"] == "welch"
+    assert t.loc["gat", ["test", "notes"]].tolist() == ["paired", ""]
+    bad = write(tmp_path / "bad.csv", [row("gcn", [0.8, 0.81, 0.82], seeds="--1;1;2")])
+    with pytest.raises(GnnbenchError, match=r"column 'seeds' is '--1;1;2'; expected integers"):
+        compare.compare(a, bad)
+
+
 def test_the_markdown_p_header_names_the_tests_the_rows_used(tmp_path):
     """``--paired`` with every row paired is ``p (paired)``, not ``Welch or paired``; a cost, which no row tests,
     is ``p (no test)``, not ``Welch``."""

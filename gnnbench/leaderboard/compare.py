@@ -473,11 +473,8 @@ def _repeated(seeds: str) -> list[str]:
 
 def _seed_ranges(seeds: str) -> str:
     """``0;1;2;3;7`` -> ``0-3;7``: a row's ``seeds`` cell, each seed once (:func:`_repeated` says which it holds
-    more than once)."""
-    try:
-        return seed_ranges((int(s) for s in seeds.split(";")), sep=";")
-    except ValueError:  # a hand-made column: shown as written
-        return seeds
+    more than once). The cell is read_leaderboard's: integers."""
+    return seed_ranges((int(s) for s in seeds.split(";")), sep=";")
 
 
 def _assignments(setting: dict[str, object], keys: list[str]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import warnings
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +30,8 @@ REQUIRED = [*KEYS, "direction", "mean", "n"]
 OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "params", "device", "kernel", "heap",
             "versions", "hparams", "protocol", "n_edges", "sources", "epoch_load_over", "speed_probe_ms",
             "speed_probe_workload", "load_mode"]
+#: One entry of a ``seeds`` cell: an integer, perhaps padded by spaces.
+SEED = re.compile(r" *-?[0-9]+ *")
 #: The headline figures ``gnnbench profile`` rows name in ``metric``, each a column of their CSV: a kernel's
 #: median ``ms`` (``kernels.csv``), a gather's ``gbps`` (``loading.csv``).
 HEADLINES = ("ms", "gbps")
@@ -119,6 +122,7 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     for line, text, row in zip(out.index, frame["mean"], out.itertuples(index=False), strict=True):
         _check_values(row, text, path, line)
         _check_seeds(row, path, line)
+    out["seeds"] = [";".join(str(int(s)) for s in seeds.split(";")) if seeds else "" for seeds in out["seeds"]]
     if column == "mean":
         out = _headline(out, path)
     for name in ("hparams", "protocol"):
@@ -278,11 +282,13 @@ def _whole(column: pd.Series) -> pd.Series:
 
 
 def _check_seeds(row: Any, path: Path, line: int) -> None:
-    """``seeds`` names the seed of each value, in order: --paired pairs by it, and notes compare it."""
+    """``seeds`` names the seed of each value, in order: --paired pairs by it, and notes compare it. Integers in
+    ASCII digits (``--1`` or ``²`` is none); read as numbers (``00`` and `` 0`` are seed ``0``, which the frame
+    then writes so)."""
     if not row.seeds:
         return
     seeds = row.seeds.split(";")
-    if not all(s.strip().lstrip("-").isdigit() for s in seeds):
+    if not all(SEED.fullmatch(s) for s in seeds):
         raise GnnbenchError(f"{path}: line {line}: column 'seeds' is {_quoted(row.seeds)}; expected integers "
                             "separated by ';'")
     if len(row.values) and len(seeds) != len(row.values):
