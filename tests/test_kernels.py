@@ -523,10 +523,12 @@ def test_an_unsupported_pair_fails_validation_with_its_location(write_suite, ker
     assert info.value.key == key and message in str(info.value)
 
 
-@pytest.mark.parametrize(("models", "instead"), [("gcn", "scatter, csr or auto"), ("gat", "scatter or auto")])
+@pytest.mark.parametrize(("models", "instead"), [("gcn", "scatter, csr or auto"), ("gat", "scatter or auto"),
+                                                  ("gcn, gat", "scatter or auto")])
 def test_a_missing_torch_scatter_fails_validation(write_suite, monkeypatch: pytest.MonkeyPatch, models,
                                                   instead) -> None:
-    """The error suggests only the backends the model and task can run: never csr for GAT."""
+    """The error suggests only the backends the task and every model of the experiment can run: never csr where
+    GAT is one of them (the key sets the backend of all)."""
     monkeypatch.setattr(kernels, "available", lambda backend: backend != "torch_scatter")
     with pytest.raises(ConfigError, match="needs the torch-scatter package") as info:
         load_suite(write_suite(SUITE.format(kernel="torch_scatter", task="node_classification", models=models)))

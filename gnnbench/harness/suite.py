@@ -281,11 +281,12 @@ class _Expander:
         models_value = [models_value] if one else models_value
         if not isinstance(models_value, list) or not models_value:
             raise self.fail(models_key, f"expected a non-empty list of models, got {_kind(models_value)}")
-        specs = []
+        specs, models = [], []
         for j, model_raw in enumerate(models_value):
             model_key = models_key if one else f"{models_key}[{j}]"
             model, grid = self.model(model_raw, model_key, task_name, datasets, (scenarios, seeds))
-            self.model_kernel(model, model_key, kernel, kernel_key, task_name)
+            self.model_kernel(model, model_key, kernel, kernel_key)
+            models.append(model)
             points, unread = self.settled_points(task_name, task_options, task_key, model, model_key, grid, seeds,
                                                  lambda seed: listed.get(seed, seeds_key), device)
             made = [RunSpec(task=task_name, task_options=task_options, dataset=dataset, model=model, hparams=hparams,
@@ -297,6 +298,7 @@ class _Expander:
             if unread:  # the plan says so: the labels alone would not (a point left out, a value not in its label)
                 self.notes.append(entry_note(model_key, model, len(grid), datasets, made, unread))
             specs.extend((spec, model_key) for spec in made)
+        self.installed(kernel, kernel_key, task_name, models)
         return specs
 
     def check_budget(self, points: int, datasets: int, scenarios: int, seeds: int, key: str) -> None:
@@ -320,17 +322,21 @@ class _Expander:
             raise self.fail(key, f"task '{task}' cannot run kernel '{kernel}' (it runs: "
                                  f"{', '.join(task_kernels)}, or auto)")
 
-    def model_kernel(self, model: str, model_key: str, kernel: str, kernel_key: str, task: str) -> None:
-        """The model must support the experiment's backend (``auto`` picks among those it supports), and the
-        backend must be installed: the error suggests only what this model and task can run instead."""
+    def model_kernel(self, model: str, model_key: str, kernel: str, kernel_key: str) -> None:
+        """The model must support the experiment's backend (``auto`` picks among those it supports)."""
         supported = model_kernels(MODELS.get(model))
         if kernel != "auto" and kernel not in supported:
             raise self.fail(model_key, f"model '{model}' cannot run with kernel '{kernel}' (set at {kernel_key}); "
                                        f"it supports: {', '.join(supported)}, or auto")
+
+    def installed(self, kernel: str, key: str, task: str, models: list[str]) -> None:
+        """The experiment's backend must be installed here; the error suggests instead only the backends that its
+        task and every one of its ``models`` can run (the key sets the backend of them all)."""
+        runnable = [candidates(model_kernels(MODELS.get(model)), TASKS.get(task).obj.kernels) for model in models]
         try:
-            require(kernel, candidates(supported, TASKS.get(task).obj.kernels))
+            require(kernel, [k for k in runnable[0] if all(k in other for other in runnable[1:])])
         except GnnbenchError as exc:
-            raise self.fail(kernel_key, str(exc)) from None
+            raise self.fail(key, str(exc)) from None
 
     def settled_points(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
                        grid: list[tuple[dict[str, Any], Point]], seeds: list[int], seed_key: Callable[[int], str],
