@@ -33,7 +33,8 @@ FIGURES = (("A", WORDS, " ("), ("B", WORDS, " ("), ("delta", WHOLE, ""), ("ci", 
            ("p", WORDS, " "), ("verdict", WHOLE, ""))
 #: What a suffix after p says: the test of a row tested otherwise than asked (compare_report.display_rows)
 SUFFIXES = {"paired": "paired: the paired t-test on the seeds both sides ran",
-            "welch": "welch: Welch's, the sides' seeds differing",
+            "welch": "welch: Welch's, no two seeds to pair (fewer shared, a side without seeds or values, or a "
+                     "seed counted twice)",
             "one seed": "one seed: a single seed against the other side's"}
 
 

@@ -32,7 +32,7 @@ def summary(comparison: Comparison) -> str:
                if undefined else "")
             + (f" (p Holm-adjusted over {int(t['tested'].sum())} tested rows)" if comparison.corrected else "")
             + (f" (--paired: {welch} row{'s' * (welch > 1)} tested with Welch's, {'their' if welch > 1 else 'its'} "
-               "sides sharing fewer than two seeds)"
+               "sides sharing fewer than two seeds, or a side without seeds or values or counting a seed twice)"
                if (welch := int((t["test"] == "welch").sum())) and comparison.paired else "")
             + (f", {comparison.without_cost} without {comparison.column} on either side left out"
                if comparison.without_cost else "")
