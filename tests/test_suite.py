@@ -467,6 +467,9 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: 0" + "7" * 6000
      + "}]\n", None, "'0777777777777777777777777777777777777...77777777777777777777777777777777777777' is not a "
      "decimal integer: YAML 1.1 reads it as an integer of 18000 bits (octal"),
+    # a decimal of 5,000 digits: past what Python reads as a number (PyYAML's ValueError was a traceback)
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: 1" + "0" * 4999
+     + "}]\n", None, "an integer of 5,000 characters, past the 4,300 digits Python reads as a number"),
     # a mapping missing the key that says what it is: named, with the keys it has
     ("name: s\nexecutor: {workers: 2}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "executor.type", "missing; expected one of local, process, ray (the executor mapping has workers)"),

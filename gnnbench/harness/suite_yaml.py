@@ -8,6 +8,7 @@ line, so a suite means what it reads as. Only ``yaml.SafeLoader`` semantics are 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,13 @@ class _StrictLoader(yaml.SafeLoader):
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         """A decimal integer; YAML 1.1's other forms are an error, not a silent other number: ``016`` is octal
-        14, ``0x10`` is 16, ``1:30`` is 90 (base 60)."""
-        value = super().construct_yaml_int(node)
+        14, ``0x10`` is 16, ``1:30`` is 90 (base 60). One past the digits Python reads as a number is an error too."""
+        try:
+            value = super().construct_yaml_int(node)
+        except ValueError:  # a decimal past sys.get_int_max_str_digits(): no count or seed is near it
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of {len(node.value):,} characters, past the {sys.get_int_max_str_digits():,} "
+                            "digits Python reads as a number", node.start_mark) from None
         if not DECIMAL_INT.fullmatch(node.value):
             raise yaml.constructor.ConstructorError(
                 None, None, f"{quoted(node.value)} is not a decimal integer: YAML 1.1 reads it as {quoted(value)} "
