@@ -76,7 +76,7 @@ class _Quoted(reprlib.Repr):
         try:
             return super().repr_int(x, level)
         except ValueError:  # past sys.get_int_max_str_digits()
-            return f"an integer of {x.bit_length()} bits"
+            return f"{'a negative' if x < 0 else 'an'} integer of {x.bit_length()} bits"
 
 
 _QUOTED = _Quoted()

@@ -790,6 +790,7 @@ def test_a_value_an_error_quotes_is_cut_at_200_characters():
     shown = quoted(bomb)
     assert len(shown) == QUOTED_MAX + 1 and shown.startswith("[[[...], [...], ") and shown.endswith("…")
     assert quoted([["a"]]) == "[['a']]" and quoted(8**6000 - 1) == "an integer of 18000 bits"
+    assert quoted(1 - 8**6000) == "a negative integer of 18000 bits"
 
 
 def test_safe_load_only(write_suite):
