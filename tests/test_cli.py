@@ -727,7 +727,7 @@ def test_cli_mistakes_are_one_line_errors(tmp_path, capsys):
 
 def test_prune_moves_the_lines_that_are_not_json_aside_and_leaves_a_torn_last_line(tmp_path, capsys):
     """A corrupt line amid the records was warned about by every command, and prune, finding every record a run
-    of the suite, left it: it moves such lines, byte for byte, into unreadable.jsonl. A torn last line is the
+    of the suite, left it: it moves such lines, each as it was, into unreadable.jsonl. A torn last line is the
     next writer's to cut off (as its warning says), so it stays."""
     quickstart = ROOT / "configs" / "quickstart.yaml"
     folder = tmp_path / "quickstart"

@@ -80,14 +80,29 @@ def test_a_complete_last_record_without_its_newline_is_kept_by_the_next_append(t
     assert [r["run_id"] for r in store.records()] == [*"ab"[:records], "c"]
 
 
-def test_a_complete_last_line_of_a_record_s_shape_is_never_cut_as_torn(tmp_path):
-    """A record whose run_id is no text (hand-edited): readers skip it with a warning, but it is a whole line, kept."""
+@pytest.mark.parametrize("last", ['{"run_id": 7, "status": "ok"}', '{"note": "baseline rerun, keep"}', "[1, 2]"],
+                         ids=["a record's shape", "a note as JSON", "JSON, not an object"])
+def test_a_complete_last_line_of_json_is_never_cut_as_torn(tmp_path, last):
+    """A whole line of JSON without its newline (a record whose run_id is no text, a note): readers skip it with a
+    warning, but no crash left it half written: it is kept and ended, where it was cut off as torn."""
     store = RunStore(tmp_path)
-    store.path.write_text(json.dumps(rec("a")) + '\n{"run_id": 7, "status": "ok"}')
+    store.path.write_text(json.dumps(rec("a")) + "\n" + last)
     with store.writer() as w:
         w.append(rec("c"))
     lines = store.path.read_text().splitlines()
-    assert [json.loads(line) for line in lines[1:]] == [{"run_id": 7, "status": "ok"}, rec("c")]
+    assert [json.loads(line) for line in lines[1:]] == [json.loads(last), rec("c")]
+
+
+@pytest.mark.parametrize("tail", [b"  ", b"\r", b"\t \x00\x00"],
+                         ids=["spaces", "a carriage return", "blank, then zeros"])
+def test_a_blank_last_line_is_cut_not_refused(tmp_path, tail):
+    """Blank bytes after the last newline hold nothing to keep, and prune has no line to move: the writer cuts them
+    rather than refuse the file for good."""
+    store = RunStore(tmp_path)
+    store.path.write_bytes(json.dumps(rec("a")).encode() + b"\n" + tail)
+    with pytest.warns(UserWarning, match="a torn last line"), store.writer() as w:
+        w.append(rec("c"))
+    assert [r["run_id"] for r in store.records()] == ["a", "c"]
 
 
 @pytest.mark.parametrize(("line", "message"), [("not json", "not a JSON record"), ("{}", "not a run record"),

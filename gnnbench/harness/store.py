@@ -422,15 +422,15 @@ def _record(line: bytes) -> dict[str, Any] | None:
 def _torn_write(tail: bytes) -> bool:
     """Whether ``tail``, an unfinished last line, can be what a gnnbench process stopped while writing it left: a
     start of the UTF-8 JSON it writes (its last character perhaps cut), perhaps followed by NUL bytes (the zeros a
-    filesystem may give the blocks of an append a crash left unwritten). A line that does not start a JSON object
-    (notes written into the file, another program's output), a NUL before other bytes, or bytes that are not UTF-8,
-    are no gnnbench write: such a line is not cut off as torn."""
+    filesystem may give the blocks of an append a crash left unwritten), or blank. A line that does not start a JSON
+    object (notes written into the file, another program's output), a NUL before other bytes, or bytes that are not
+    UTF-8, are no gnnbench write: such a line is not cut off as torn."""
     text = tail.rstrip(b"\x00")
     try:
         codecs.getincrementaldecoder("utf-8")().decode(text)  # not final: a character cut at the end is fine
     except UnicodeDecodeError:
         return False
-    return b"\x00" not in text and (not text or text.startswith(b"{"))  # a record is one object: {"run_id": ...
+    return b"\x00" not in text and (not text.strip() or text.startswith(b"{"))  # a record: {"run_id": ...
 
 
 def _warn_torn(path: Path, number: int, done: str) -> None:
@@ -443,9 +443,10 @@ def _warn_torn(path: Path, number: int, done: str) -> None:
 
 def _cut_torn_tail(fd: int, path: Path) -> None:
     """Make the next record start on a line of its own: truncate a partial last line left by a crash (warning
-    that it does), but end a complete last record that only lacks its newline (an editor or a merge dropped it;
-    readers count it). A last line that is neither (:func:`_torn_write`: bytes gnnbench never writes) is refused,
-    not cut: the file may be no records file of gnnbench's at all. In ``unreadable.jsonl`` any unfinished last
+    that it does), but end a complete last line of JSON that only lacks its newline (an editor or a merge dropped
+    it; readers count a record, and warn of anything else, which prune leaves). A last line that is neither
+    (:func:`_torn_write`: bytes gnnbench never writes) is refused, not cut: the file may be no records file of
+    gnnbench's at all. In ``unreadable.jsonl`` any unfinished last
     line is cut: it is a copy of lines ``runs.jsonl`` keeps until the copy is synced."""
     size = os.fstat(fd).st_size
     if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
@@ -460,7 +461,12 @@ def _cut_torn_tail(fd: int, path: Path) -> None:
             break
         end = start
     tail = os.pread(fd, size - end, end)
-    if not _is_record(_json(tail)):
+    try:
+        json.loads(tail)
+        complete = True
+    except ValueError:  # not JSON, or not even text
+        complete = False
+    if not complete:
         number = os.pread(fd, end, 0).count(b"\n") + 1
         if not _torn_write(tail) and path.name != UNREADABLE_FILE:
             raise GnnbenchError(f"{path}:{number}: the last line is no record and holds bytes gnnbench never writes "
