@@ -330,7 +330,11 @@ def number_hint(value: Any, expected: Any) -> str:
         number = float(value)
     except ValueError:
         return ""
-    if not isinstance(yaml.safe_load(value), str):  # a quoted number: the quotes are the mistake, in plain sight
+    try:
+        unquoted = yaml.safe_load(value)
+    except ValueError:  # an integer past the digits Python reads from text: unquoted, YAML reads it as a number
+        return ""
+    if not isinstance(unquoted, str):  # a quoted number: the quotes are the mistake, in plain sight
         return ""
     if _matches(number, expected):
         written = repr(number)

@@ -252,6 +252,9 @@ def test_seeds_are_read_as_integers_so_two_spellings_of_one_seed_are_one_seed(tm
     bad = write(tmp_path / "bad.csv", [row("gcn", [0.8, 0.81, 0.82], seeds="--1;1;2")])
     with pytest.raises(GnnbenchError, match=r"column 'seeds' is '--1;1;2'; expected integers"):
         compare.compare(a, bad)
+    huge = write(tmp_path / "huge.csv", [row("gcn", [0.8, 0.81, 0.82], seeds="0;1;" + "9" * 5000)])
+    with pytest.raises(GnnbenchError, match=r"'seeds' is '0;1;9999.*'... \(5004 characters\); expected integers"):
+        compare.compare(a, huge)  # past the digits Python reads from text: a ValueError traceback
 
 
 def test_the_markdown_p_header_names_the_tests_the_rows_used(tmp_path):

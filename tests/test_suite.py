@@ -470,6 +470,9 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     # a decimal of 5,000 digits: past what Python reads as a number (PyYAML's ValueError was a traceback)
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: 1" + "0" * 4999
      + "}]\n", None, "an integer of 5,000 characters, past the 4,300 digits Python reads as a number"),
+    # the same number quoted: text, refused as such (the hint that YAML read it as text raised the ValueError)
+    ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], epochs: '1" + "0" * 5000
+     + "'}]\n", "experiments[0].epochs", "expected a positive integer number of epochs, got '1000000000"),
     # a mapping missing the key that says what it is: named, with the keys it has
     ("name: s\nexecutor: {workers: 2}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "executor.type", "missing; expected one of local, process, ray (the executor mapping has workers)"),

@@ -30,8 +30,9 @@ REQUIRED = [*KEYS, "direction", "mean", "n"]
 OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "params", "device", "kernel", "heap",
             "versions", "hparams", "protocol", "n_edges", "sources", "epoch_load_over", "speed_probe_ms",
             "speed_probe_workload", "load_mode"]
-#: One entry of a ``seeds`` cell: an integer, perhaps padded by spaces.
-SEED = re.compile(r" *-?[0-9]+ *")
+#: One entry of a ``seeds`` cell: an integer, perhaps padded by spaces (of at most 18 digits: seeds go up to
+#: 4294967295, and Python reads no integer of more than 4,300 digits from text)
+SEED = re.compile(r" *-?[0-9]{1,18} *")
 #: The headline figures ``gnnbench profile`` rows name in ``metric``, each a column of their CSV: a kernel's
 #: median ``ms`` (``kernels.csv``), a gather's ``gbps`` (``loading.csv``).
 HEADLINES = ("ms", "gbps")
