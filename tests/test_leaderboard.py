@@ -765,7 +765,10 @@ def test_the_loading_mode_that_ran_is_in_the_csv_and_the_pages_only_where_a_mode
                rec("gat", "Cora", 0, 0, 0, status="failed")]
     (tmp_path / "mixed").mkdir()
     (tmp_path / "mixed" / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    built = leaderboard.build(tmp_path / "mixed", html=True)
+    with pytest.warns(UserWarning, match=r"Cora sign \(default\): its epoch_load_s and epoch_load_share average "
+                                         r"runs of several load modes \(cpu, gpu_direct\)"):
+        built = leaderboard.build(tmp_path / "mixed", html=True)
+    assert "several load modes" in built.markdown.read_text()  # the page's Warnings keep it
     cells = pd.read_csv(built.csv, dtype=str, keep_default_na=False).set_index("model")["load_mode"]
     assert cells.to_dict() == {"gcn": "", "sign": "cpu;gpu_direct", "gat": ""}
     md = built.markdown.read_text()

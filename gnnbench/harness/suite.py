@@ -313,7 +313,7 @@ class _Expander:
                                  f"{MAX_RUNS:,}: split the study into suites")
 
     def kernel(self, kernel: Any, key: str, task: str) -> None:
-        """A known backend that this task can hand its models (whether it is installed: :meth:`model_kernel`)."""
+        """A known backend that this task can hand its models (whether it is installed: :meth:`installed`)."""
         if not isinstance(kernel, str) or kernel not in BACKENDS:
             raise self.fail(key, f"expected one of {', '.join(BACKENDS)}, got {quoted(kernel)}"
                                  f"{did_you_mean(str(kernel), BACKENDS)}")

@@ -385,9 +385,13 @@ def _loading_cells(sel: Any, config: str, runs: pd.DataFrame) -> dict[str, Any]:
     loaded (``load_mode``: the records' ``loading.mode``, distinct ones joined by ``;``), as the ``load_mode``
     of ``hparams`` may be ``auto``, which names none. Runs recorded under both definitions (a folder resumed
     across the change to the epochs after the first) give no mean: one of both would measure neither, so the
-    cells stay empty and a warning names the mixture."""
+    cells stay empty and a warning names the mixture. Runs of several modes are averaged, with a warning: a copy
+    through the CPU and a GPU-direct gather are different measurements."""
     over = sorted(set(runs["load_over"]) - {""})
     modes = {"load_mode": ";".join(sorted(set(runs["load_mode"]) - {""}))}
+    if ";" in modes["load_mode"]:
+        warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): its epoch_load_s and epoch_load_share "
+                      f"average runs of several load modes ({modes['load_mode'].replace(';', ', ')})", stacklevel=3)
     if len(over) > 1:
         warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): epoch_load_s and epoch_load_share left "
                       f"empty: its runs averaged their loading over different epochs ({', '.join(over)})",
