@@ -708,6 +708,10 @@ def test_cli_mistakes_are_one_line_errors(tmp_path, capsys):
     (tmp_path / "emptied" / "quickstart" / "runs.jsonl").touch()
     assert main(["prune", quickstart, "--results", str(tmp_path / "emptied")]) == 2
     assert "(an empty file): nothing to prune" in capsys.readouterr().err
+    (tmp_path / "emptied" / "quickstart" / "runs.jsonl").write_text('{"note": "not a record"}\n')
+    assert main(["prune", quickstart, "--results", str(tmp_path / "emptied")]) == 2
+    err = capsys.readouterr().err  # not empty: no records, and nothing unreadable to move either
+    assert "nothing to prune" in err and "an empty file" not in err
     assert main(["list", "tasks", "--task", "node_classification"]) == 2
     assert "--task filters models, datasets and scenarios" in capsys.readouterr().err
     assert main(["profile", "kernels", "--device", "cpu", "--rows", "5", "--out", str(tmp_path / "p")]) == 2

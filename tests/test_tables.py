@@ -117,6 +117,14 @@ def test_the_terminal_says_what_was_compared_and_how_to_read_it(tmp_path):
         frame.assign(config=config).to_csv(moved[side], index=False)
     ignored = " ".join(shown(compare_table(compare.compare(moved["a"], moved["b"], ignore_config=True)), 80).split())
     assert "All rows: task = node_classification, config = default -> lr=0.05, scenario = none" in ignored
+    unseeded = tmp_path / "unseeded.csv"  # --paired, a side naming no seeds: Welch's, for every reason it can be
+    pd.read_csv(REFERENCE / "quickstart" / "leaderboard.csv", keep_default_na=False, dtype=str).assign(
+        seeds="").to_csv(unseeded, index=False)
+    with pytest.warns(UserWarning, match="names no seeds"):
+        welch = compare.compare(REFERENCE / "quickstart", unseeded, paired=True)
+    assert ("After p, the test of a row not tested as asked (welch: Welch's, no two seeds to pair (fewer shared, a "
+            "side without seeds or values, or a seed counted twice)).") in " ".join(shown(compare_table(welch),
+                                                                                          100).split())
 
 
 def test_the_command_lays_the_table_out_for_columns(monkeypatch, capsys):
