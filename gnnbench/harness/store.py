@@ -379,6 +379,15 @@ def _quick_run_id(line: bytes) -> str | None:
     return match.group(1).decode() if match else None
 
 
+def _is_json(line: bytes) -> bool:
+    """Whether ``line`` is a whole JSON value (``null`` included, which :func:`_json` cannot tell from none)."""
+    try:
+        json.loads(line)
+    except ValueError:  # not JSON, or not even text
+        return False
+    return True
+
+
 def _json(line: bytes) -> Any:
     """The JSON value of a line; None for a blank or torn line."""
     try:
@@ -406,11 +415,7 @@ def _corrupt(line: bytes) -> bool:
     (:func:`_cut_torn_tail`)."""
     if not line.strip() or not line.endswith(b"\n") and _torn_write(line):
         return False
-    try:
-        json.loads(line)
-    except ValueError:  # not JSON, or not even text
-        return True
-    return False
+    return not _is_json(line)
 
 
 def _record(line: bytes) -> dict[str, Any] | None:
@@ -461,12 +466,7 @@ def _cut_torn_tail(fd: int, path: Path) -> None:
             break
         end = start
     tail = os.pread(fd, size - end, end)
-    try:
-        json.loads(tail)
-        complete = True
-    except ValueError:  # not JSON, or not even text
-        complete = False
-    if not complete:
+    if not _is_json(tail):
         number = os.pread(fd, end, 0).count(b"\n") + 1
         if not _torn_write(tail) and path.name != UNREADABLE_FILE:
             raise GnnbenchError(f"{path}:{number}: the last line is no record and holds bytes gnnbench never writes "

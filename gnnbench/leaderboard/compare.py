@@ -328,7 +328,7 @@ def _judge(r: dict, side: str, a: Path, b: Path, paired: bool, confidence: float
     redefined = (column := DEFINED_BY.get(r["metric"])) is not None and r[f"{column}_a"] != r[f"{column}_b"]
     if r["unit_a"] != r["unit_b"] or redefined:
         return {**both, "a_mean": r["mean_a"], "b_mean": r["mean_b"], **UNJUDGED}
-    same_seeds = bool(r.get("seeds_a")) and r.get("seeds_a") == r.get("seeds_b")  # values are ordered by seed
+    same_seeds = bool(r["seeds_a"]) and r["seeds_a"] == r["seeds_b"]  # values are ordered by seed
     reproduced = same_seeds and np.array_equal(r["values_a"], r["values_b"])  # every seed's value, exactly
     shared = None if same_seeds else _shared_seeds(r, paired)
     if shared:  # judged on the seeds both sides ran alone, paired
@@ -358,7 +358,7 @@ def _shared_seeds(r: dict, paired: bool) -> tuple[np.ndarray, np.ndarray, str] |
     the same value on both sides (B reran A's seeds and added others: Welch's test over all of them would take the
     shared seeds for independent draws, and the added seeds' chance mean for a change). None otherwise, and where
     a side lacks seeds or values, or counts a seed twice (which of its values would pair?)."""
-    cells = [r.get(f"seeds_{s}") or "" for s in ("a", "b")]
+    cells = [r["seeds_a"], r["seeds_b"]]
     if not all(cells) or any(map(_repeated, cells)) or not all(len(r[f"values_{s}"]) for s in ("a", "b")):
         return None
     # a seed to its value's position: seed 3 of a side that ran 0, 1, 3 is its third value
@@ -430,13 +430,14 @@ def _changes(r: dict) -> list[str]:
     size, device, hyperparameters, protocol, library versions, what epoch_load_s averages. A row whose unit differs,
     or the column that defines the figure compared (:data:`DEFINED_BY`), is undefined."""
     notes = [f"unit {shown_unit(r['unit_a'])} -> {shown_unit(r['unit_b'])}"] if r["unit_a"] != r["unit_b"] else []
-    seeds = [r.get(f"seeds_{side}") or "" for side in ("a", "b")]
+    seeds = [r[f"seeds_{side}"] for side in ("a", "b")]  # read_leaderboard's: "" where a side names none
+    ranges = [_seed_ranges(cell) if cell else "" for cell in seeds]
     if math.isnan(r["n_a"]) != math.isnan(r["n_b"]):  # an empty n without values to count (read_leaderboard)
         notes.append(f"n unknown in {'A' if math.isnan(r['n_a']) else 'B'}")
     elif r["n_a"] != r["n_b"] and not math.isnan(r["n_a"]):
         notes.append(f"n {n_text(r['n_a'])} -> {n_text(r['n_b'])}")
-    if all(seeds) and _seed_ranges(seeds[0]) != _seed_ranges(seeds[1]):
-        notes.append(f"seeds {_seed_ranges(seeds[0])} -> {_seed_ranges(seeds[1])}")
+    if all(seeds) and ranges[0] != ranges[1]:
+        notes.append(f"seeds {ranges[0]} -> {ranges[1]}")
     elif any(seeds) and not all(seeds):  # an older CSV: an exact rerun cannot be told there
         lacking = "a" if seeds[1] else "b"
         if r[f"n_{lacking}"] != 0:  # every run failed: no seed ran
