@@ -120,10 +120,11 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     out["values"] = [_values(v, path, line) for line, v in zip(out.index, out["values"], strict=True)]
     counted = pd.Series([len(v) or math.nan for v in out["values"]], index=out.index)
     out["n"] = out["n"].fillna(counted)  # an empty n: the values say how many
+    seeds: list[str] = []  # each cell checked and written as numbers
     for line, text, row in zip(out.index, frame["mean"], out.itertuples(index=False), strict=True):
         _check_values(row, text, path, line)
-        _check_seeds(row, path, line)
-    out["seeds"] = [";".join(str(int(s)) for s in seeds.split(";")) if seeds else "" for seeds in out["seeds"]]
+        seeds.append(_seeds(row, path, line))
+    out["seeds"] = seeds
     if column == "mean":
         out = _headline(out, path)
     for name in ("hparams", "protocol"):
@@ -282,12 +283,12 @@ def _whole(column: pd.Series) -> pd.Series:
     return column.where(~whole, numbers[whole].astype("int64").astype(str))
 
 
-def _check_seeds(row: Any, path: Path, line: int) -> None:
-    """``seeds`` names the seed of each value, in order: --paired pairs by it, and notes compare it. Integers in
-    ASCII digits (``--1`` or ``²`` is none); read as numbers (``00`` and `` 0`` are seed ``0``, which the frame
-    then writes so)."""
+def _seeds(row: Any, path: Path, line: int) -> str:
+    """A row's ``seeds`` cell checked and written as numbers (``00;1`` and `` 0;1`` -> ``0;1``), split once: it
+    names the seed of each value, in order: --paired pairs by it, and notes compare it. Integers in ASCII digits
+    (``--1`` or ``²`` is none); empty stays empty."""
     if not row.seeds:
-        return
+        return ""
     seeds = row.seeds.split(";")
     if not all(SEED.fullmatch(s) for s in seeds):
         raise GnnbenchError(f"{path}: line {line}: column 'seeds' is {_quoted(row.seeds)}; expected integers "
@@ -295,6 +296,7 @@ def _check_seeds(row: Any, path: Path, line: int) -> None:
     if len(row.values) and len(seeds) != len(row.values):
         raise GnnbenchError(f"{path}: line {line}: column 'seeds' names {len(seeds)} seeds but 'values' holds "
                             f"{len(row.values)}")
+    return ";".join(str(int(s)) for s in seeds)
 
 
 def _values(text: str, path: Path, line: int) -> np.ndarray:
