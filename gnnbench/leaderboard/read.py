@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gnnbench.errors import GnnbenchError
+from gnnbench.errors import GnnbenchError, quoted
 from gnnbench.harness.store import RUNS_FILE, RunStore
 from gnnbench.leaderboard.aggregate import leaderboard_frame, runs_frame
 from gnnbench.leaderboard.labels import ALL_EPOCHS
@@ -100,10 +100,10 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
         frame = frame.assign(mean=frame[column], metric=column, direction="min", unit=AS_RECORDED, values="")
     for line, row in zip(frame.index, frame.itertuples(index=False), strict=True):
         if row.direction not in ("max", "min"):
-            raise GnnbenchError(f"{path}: line {line}: column 'direction' is {_quoted(row.direction)}; expected max or "
+            raise GnnbenchError(f"{path}: line {line}: column 'direction' is {quoted(row.direction)}; expected max or "
                                 "min")
         if row.unit not in UNITS:
-            raise GnnbenchError(f"{path}: line {line}: column 'unit' is {_quoted(row.unit)}; expected fraction (a "
+            raise GnnbenchError(f"{path}: line {line}: column 'unit' is {quoted(row.unit)}; expected fraction (a "
                                 "metric in [0, 1], shown in percent) or empty (shown as recorded)")
     duplicated = frame.duplicated(keys, keep=False)
     if duplicated.any():
@@ -218,15 +218,6 @@ def _reproduced(row: dict[str, str], seeds: str, values: np.ndarray, path: Path,
             and bool(np.allclose(written, values, rtol=0, atol=1e-6, equal_nan=True)))
 
 
-#: The most of a cell an error quotes: a settings cell runs to hundreds of characters
-QUOTED = 80
-
-
-def _quoted(text: str) -> str:
-    """A cell as an error quotes it, cut to :data:`QUOTED` characters with its length said."""
-    return repr(text) if len(text) <= QUOTED else f"{text[:QUOTED]!r}... ({len(text)} characters)"
-
-
 def _rebuilt(path: Path) -> str:
     """``: `gnnbench leaderboard DIR` writes one from the records there`` where DIR, ``path``'s folder, holds
     records, so that a CSV of an older format can be rewritten; nothing where it holds none: the command would
@@ -248,7 +239,7 @@ def _json_object(text: str, path: Path, line: int, column: str) -> dict[str, obj
     if not (isinstance(value, dict) or isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
         joined = (" (runs of several settings joined by ' | ', a format leaderboard.csv had briefly"
                   f"{_rebuilt(path)})") if " | " in text else ""
-        raise GnnbenchError(f"{path}: line {line}: column '{column}' is {_quoted(text)}; expected a JSON object (or a "
+        raise GnnbenchError(f"{path}: line {line}: column '{column}' is {quoted(text)}; expected a JSON object (or a "
                             f"list of them){joined}")
     return value
 
@@ -261,7 +252,7 @@ def _numbers(column: pd.Series, path: Path, name: str, infinite: bool = False) -
     if bad.any():
         text = column[bad].iloc[0]
         undefined = f" (leave it empty for an undefined {name})" if text.strip().lower() == "nan" else ""
-        raise GnnbenchError(f"{path}: line {bad.idxmax()}: column {name!r} is {_quoted(text)}; expected a "
+        raise GnnbenchError(f"{path}: line {bad.idxmax()}: column {name!r} is {quoted(text)}; expected a "
                             f"{'' if infinite else 'finite '}number{undefined}")
     return numbers
 
@@ -270,7 +261,7 @@ def _counts(numbers: pd.Series, column: pd.Series, path: Path, name: str) -> Non
     """A count column holds whole numbers of at least 0 (or nothing)."""
     bad = numbers.notna() & ((numbers < 0) | (numbers != numbers.round()))
     if bad.any():
-        raise GnnbenchError(f"{path}: line {bad.idxmax()}: column {name!r} is {_quoted(column[bad].iloc[0])}; "
+        raise GnnbenchError(f"{path}: line {bad.idxmax()}: column {name!r} is {quoted(column[bad].iloc[0])}; "
                             "expected a count (a whole number of at least 0)")
 
 
@@ -291,7 +282,7 @@ def _seeds(row: Any, path: Path, line: int) -> str:
         return ""
     seeds = row.seeds.split(";")
     if not all(SEED.fullmatch(s) for s in seeds):
-        raise GnnbenchError(f"{path}: line {line}: column 'seeds' is {_quoted(row.seeds)}; expected integers "
+        raise GnnbenchError(f"{path}: line {line}: column 'seeds' is {quoted(row.seeds)}; expected integers "
                             "separated by ';'")
     if len(row.values) and len(seeds) != len(row.values):
         raise GnnbenchError(f"{path}: line {line}: column 'seeds' names {len(seeds)} seeds but 'values' holds "
@@ -308,7 +299,7 @@ def _values(text: str, path: Path, line: int) -> np.ndarray:
     except ValueError:
         values = None
     if values is None:
-        raise GnnbenchError(f"{path}: line {line}: column 'values' is {_quoted(text)}; expected numbers (nan for a "
+        raise GnnbenchError(f"{path}: line {line}: column 'values' is {quoted(text)}; expected numbers (nan for a "
                             "metric undefined on a seed, inf for one that diverged) separated by ';'")
     return values
 
@@ -354,7 +345,7 @@ def _check_values(row: Any, mean_text: str, path: Path, line: int) -> None:
                             f"whose mean is {expected:.6g}; expected that mean (the leaderboard leaves 'mean' empty "
                             "only where a value is NaN)")
     if not agree:
-        raise GnnbenchError(f"{path}: line {line}: column 'mean' is {mean_text!r} but the mean of 'values' "
+        raise GnnbenchError(f"{path}: line {line}: column 'mean' is {quoted(mean_text)} but the mean of 'values' "
                             f"is {expected:.6g}; expected them to agree to {tolerance:.2g} (one unit of the mean's "
                             "last written digit, at most 1% of the values' size; a NaN value leaves 'mean' empty)")
 
