@@ -1402,6 +1402,28 @@ def test_a_changed_loading_mode_is_noted_and_a_csv_without_the_column_leaves_it_
         "gcn": "", "sign": "load_mode unknown in A"}
 
 
+def test_an_empty_loading_cell_is_nothing_loaded_and_only_a_csv_without_the_column_is_unknown(tmp_path):
+    """An empty ``load_mode`` or ``epoch_load_over`` cell says the row's runs loaded nothing (a full-batch model):
+    against a row that loaded it is a change, not unknown. A CSV without the columns (written before them) is
+    unknown where the other side's row loaded, and says nothing against one that loaded nothing; a side whose every
+    run failed loaded nothing to compare."""
+    loaded = {"epoch_load_s": "0.0002", "epoch_load_over": "after_first_epoch", "load_mode": "cpu"}
+    unloaded = dict.fromkeys(loaded, "")
+    a = write(tmp_path / "a.csv", [row("sage", BASE, **unloaded), row("gcn", BASE, **unloaded),
+                                   row("sign", [], **unloaded)])
+    b = write(tmp_path / "b.csv", [row("sage", BASE, **loaded), row("gcn", BASE, **unloaded),
+                                   row("sign", BASE, **loaded)])
+    older = write(tmp_path / "older.csv", [row("sage", BASE), row("gcn", BASE), row("sign", BASE)])
+    assert compare.compare(a, b).table.set_index("model")["notes"].to_dict() == {
+        "gcn": "", "sage": "epoch_load_over – -> after_first_epoch; load_mode – -> cpu", "sign": "n 0 -> 5"}
+    assert compare.compare(older, b).table.set_index("model")["notes"].to_dict() == {
+        "gcn": "", "sage": "epoch_load_over unknown in A; load_mode unknown in A",
+        "sign": "epoch_load_over unknown in A; load_mode unknown in A"}
+    assert compare.compare(b, older).table.set_index("model")["notes"].to_dict() == {
+        "gcn": "", "sage": "epoch_load_over unknown in B; load_mode unknown in B",
+        "sign": "epoch_load_over unknown in B; load_mode unknown in B"}
+
+
 def test_md_and_csv_naming_one_file_is_refused_before_anything_is_written(pair, tmp_path, capsys):
     out = tmp_path / "out.md"
     assert main(["compare", *map(str, pair), "-q", "--md", str(out), "--csv", str(out)]) == 2

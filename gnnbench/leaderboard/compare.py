@@ -66,6 +66,7 @@ from gnnbench.leaderboard.labels import distinct_plugin_files, label_items, natu
 from gnnbench.leaderboard.read import (
     COSTS,
     KEYS,
+    LOADING,
     graphs_paired,
     kernel_profile,
     leaderboard_csv,
@@ -419,10 +420,14 @@ DEFINED_BY = {"epoch_load_s": "epoch_load_over"}
 #: on it is undefined where it differs), ``load_mode`` (the feature loading that ran: ``cpu -> gpu_direct`` moves
 #: ``epoch_load_s`` under one ``hparams`` of ``load_mode: auto``). Noted where they differ, and as ``device unknown
 #: in A`` where one side lacks the column or the cell, as a change could hide there; not where both lack it (a
-#: profile's ``params``; ``load_mode`` of a model that loads nothing), nor on a side whose every run failed (``n``
-#: 0: nothing ran on a device, no model was built, no configuration selected).
+#: profile's ``params``), nor on a side whose every run failed (``n`` 0: nothing ran on a device, no model was
+#: built, no configuration selected). An empty cell of :data:`~gnnbench.leaderboard.read.LOADING` is known: nothing
+#: loaded (:data:`NOT_LOADED`, ``load_mode – -> cpu``); only a CSV without the column leaves it unknown, and that
+#: is noted only against a row that loaded: against one that loaded nothing, every row of an older CSV would say it.
 SETTINGS = ("params", "device", "kernel", "heap", "hparams", "protocol", "n_edges", "versions", "sources",
             "epoch_load_over", "load_mode")
+#: A :data:`~gnnbench.leaderboard.read.LOADING` setting of a row whose runs loaded nothing, as its notes show it
+NOT_LOADED = "–"
 
 
 def _changes(r: dict) -> list[str]:
@@ -455,12 +460,13 @@ def _changes(r: dict) -> list[str]:
         if before and after and before != after:
             notes.append(f"{column} {before} -> {after}")
     for column in SETTINGS:
-        before, after = _settings(column, r[f"{column}_a"]), _settings(column, r[f"{column}_b"])
+        before, after = (_settings(column, r[f"{column}_{side}"], r[f"n_{side}"] != 0) for side in ("a", "b"))
         lacking = "a" if before is None else "b"
         if before is not None and after is not None:
             notes += _setting_changes(column, before, after)
-        elif (before is None) != (after is None) and r[f"n_{lacking}"] != 0 and column != "heap":
-            notes.append(f"{column} unknown in {lacking.upper()}")  # the heap: versions says what was recorded
+        elif ((before is None) != (after is None) and r[f"n_{lacking}"] != 0 and column != "heap"
+              and NOT_LOADED not in (before, after)):  # the heap: versions says what was recorded
+            notes.append(f"{column} unknown in {lacking.upper()}")
     if r["heap_a"] and r["heap_b"]:  # a record without env.allocator ran under the defaults, as its heap cell says
         notes = [note for note in notes if not note.startswith("allocator not recorded in")]
     return notes
@@ -483,13 +489,16 @@ def _assignments(setting: dict[str, object], keys: list[str]) -> str:
     return ", ".join(f"{k}={shown(setting, k)}" for k in keys)
 
 
-def _settings(column: str, cell: object) -> str | list[dict[str, object]] | None:
+def _settings(column: str, cell: object, ran: bool) -> str | list[dict[str, object]] | None:
     """A cell of :data:`SETTINGS` as compared: ``params``, ``device``, ``kernel``, ``heap``, ``epoch_load_over`` and
     ``load_mode`` as written; ``hparams``, ``protocol`` and ``versions`` as the settings of the row's runs, flat:
     one, or each distinct one of a row whose runs did not share them (a JSON list; versions joined by `` | ``).
-    None when the column is absent or the cell empty (older or hand-made CSVs)."""
+    :data:`NOT_LOADED` for an empty loading cell of a side whose runs ``ran`` (not all failed): they loaded
+    nothing. None when the column is absent or the cell otherwise empty (older or hand-made CSVs)."""
     if column in ("versions", "sources"):
         return _parse_labels(cell)
+    if cell == "" and ran and column in LOADING:
+        return NOT_LOADED
     if cell is None or cell == "":  # not ``{}``: no hyperparameters is a setting
         return None
     if isinstance(cell, str):

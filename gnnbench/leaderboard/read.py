@@ -30,6 +30,9 @@ REQUIRED = [*KEYS, "direction", "mean", "n"]
 OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "params", "device", "kernel", "heap",
             "versions", "hparams", "protocol", "n_edges", "sources", "epoch_load_over", "speed_probe_ms",
             "speed_probe_workload", "load_mode"]
+#: Optional columns whose empty cell says something: the row's runs loaded no features (a full-batch model). A CSV
+#: without the column (written before it) reads None there instead, unknown, as ``compare`` tells them apart.
+LOADING = ("epoch_load_over", "load_mode")
 #: One entry of a ``seeds`` cell: an integer, perhaps padded by spaces (of at most 18 digits: seeds go up to
 #: 4294967295, and Python reads no integer of more than 4,300 digits from text)
 SEED = re.compile(r" *-?[0-9]{1,18} *")
@@ -109,7 +112,7 @@ def read_leaderboard(path: Path, column: str = "mean", keys: list[str] = KEYS) -
     if duplicated.any():
         first = frame[duplicated].iloc[0]
         raise GnnbenchError(f"{path}: more than one row for {', '.join(f'{k}={first[k]}' for k in keys)}")
-    out = frame.assign(**{c: "" for c in OPTIONAL if c not in frame.columns})
+    out = frame.assign(**{c: None if c in LOADING else "" for c in OPTIONAL if c not in frame.columns})
     out["mean"] = _numbers(frame["mean"], path, "mean", infinite=True)  # a diverged seed's inf, as written
     out["mean_decimals"] = frame["mean"].map(written_decimals)  # what a mean without values is known to
     for name in ("n", "failed", "configs_failed", "configs_tried"):  # counts: what compare notes must be counts
