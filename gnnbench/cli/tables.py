@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich import box
 from rich.cells import cell_len
@@ -48,6 +48,15 @@ class Column:
     right: bool = False  # right-justified, as numbers are
 
 
+class Layout(NamedTuple):
+    """A table's column widths and the gap between columns (:func:`_layout`), and whether every cell fits whole at
+    a gap of two or one: only then does a comparison show its notes as a column."""
+
+    widths: list[int]
+    gap: int
+    whole: bool
+
+
 class _AtWidth:
     """What ``build`` makes for the width it is printed at: a table laid out for 80 columns, or for 200."""
 
@@ -78,23 +87,25 @@ def _word(cells: list[str]) -> int:
     return max((cell_len(word) for cell in cells for word in cell.split()), default=1)
 
 
-def _layout(columns: list[Column], rows: list[list[str]], width: int) -> tuple[list[int], int]:
+def _layout(columns: list[Column], rows: list[list[str]], width: int) -> Layout:
     """Each column's width and the gap between columns, within ``width``, giving up as little as it can: every cell
     whole with a gap of two; headers wrapped between words, with a gap of two, then one; then the qualifiers of
     :data:`WORDS` columns wrapped, a column at a time, the one that wraps the fewest rows first; then names folded,
     the widest first, a character at a time; then anything."""
     cells = _cells(columns, rows)
+    unwrapped = [_whole(c) for c in cells]
+    whole = _gap(unwrapped, width) is not None
     headed = [max(_word(c[:1]), _whole(c[1:])) for c in cells]
-    for gap, widths in ((2, [_whole(c) for c in cells]), (2, headed), (1, headed)):
+    for gap, widths in ((2, unwrapped), (2, headed), (1, headed)):
         if _gap(widths, width) == gap:
-            return widths, gap
+            return Layout(widths, gap, whole)
     widths, room = headed, width - (len(headed) - 1)
     heads = [max([_word(c), *(cell_len(cell.split(column.qualifier)[0]) for cell in c[1:])]) if column.qualifier
              else 0 for column, c in zip(columns, cells, strict=True)]  # the numbers before their qualifiers
     wrapped = [sum(cell_len(cell) > head for cell in c[1:]) for head, c in zip(heads, cells, strict=True)]
     for i in sorted((i for i, c in enumerate(columns) if c.narrows == WORDS), key=lambda i: (wrapped[i], -widths[i])):
         if sum(widths) <= room:
-            return widths, 1
+            return Layout(widths, 1, whole)
         widths[i] = heads[i]
     for narrows in ({NAME}, {NAME, WORDS, WHOLE}):
         while sum(widths) > room:
@@ -102,16 +113,15 @@ def _layout(columns: list[Column], rows: list[list[str]], width: int) -> tuple[l
             if not narrowable:
                 break
             widths[max(narrowable, key=widths.__getitem__)] -= 1
-    return widths, 1
+    return Layout(widths, 1, whole)
 
 
-def _table(columns: list[Column], rows: list[list[str]], styles: list[str | None], width: int) -> Table:
-    """``rows`` laid out for ``width`` (:func:`_layout`), as plain text, not Rich markup: a path or a note may hold
-    ``[``."""
-    widths, gap = _layout(columns, rows, width)
+def _table(columns: list[Column], rows: list[list[str]], styles: list[str | None], layout: Layout) -> Table:
+    """``rows`` laid out as ``layout`` says (:func:`_layout`), as plain text, not Rich markup: a path or a note may
+    hold ``[``."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                  padding=(0, gap - 1, 0, 0))  # the gap: the padding and the box's blank column separator
-    for column, column_width in zip(columns, widths, strict=True):
+                  padding=(0, layout.gap - 1, 0, 0))  # the gap: the padding and the box's blank column separator
+    for column, column_width in zip(columns, layout.widths, strict=True):
         table.add_column(column.header, width=column_width, overflow="fold",
                          justify="right" if column.right else "left")
     for row, style in zip(rows, styles, strict=True):
@@ -137,10 +147,11 @@ def _compared(result: Comparison, width: int) -> RenderableType:
                                         in zip(headers[len(varying):], FIGURES, strict=True))]
     cells = [[*(r[k] for k in varying), *(r[key] for key, *_ in FIGURES)] for r in rows]
     listed: list[str] = []
+    layout = None  # where the notes make a column, the layout that found they fit
     if any(r["notes"] for r in rows):
-        noted = [[*row, r["notes"]] for row, r in zip(cells, rows, strict=True)]
-        if _gap([_whole(c) for c in _cells([*columns, Column(notes_header)], noted)], width):
-            columns, cells = [*columns, Column(notes_header)], noted
+        noted = [*columns, Column(notes_header)], [[*row, r["notes"]] for row, r in zip(cells, rows, strict=True)]
+        if (with_notes := _layout(*noted, width)).whole:
+            (columns, cells), layout = noted, with_notes
         else:  # numbered under the table: a column of long notes would wrap every row into many lines
             marks = []
             for r in rows:
@@ -150,7 +161,8 @@ def _compared(result: Comparison, width: int) -> RenderableType:
             columns = [*columns, Column("#", WHOLE, right=True)]
             cells = [[*row, mark] for row, mark in zip(cells, marks, strict=True)]
     colour = {"better": "green", "worse": "bold red", "only in A": "yellow", "only in B": "yellow"}
-    table = _table(columns, cells, [colour.get(r["verdict"].rstrip("*")) for r in rows], width)
+    table = _table(columns, cells, [colour.get(r["verdict"].rstrip("*")) for r in rows],
+                   layout or _layout(columns, cells, width))
     footer = [report.UNTESTED.replace("`", "") if line == report.UNTESTED else line  # Markdown's code quotes
               for line in report.footer(result, rows, varying)]
     return Group(Text(report.sides(result, quote="")), table, *map(Text, [*listed, *footer, *_legend(result, rows)]))
@@ -183,4 +195,4 @@ def board_table(board: pd.DataFrame, title: str) -> RenderableType:
              format_rank(r.rank)] for r in board.itertuples(index=False)]
     styles = ["bold" if r.rank == 1 else None for r in board.itertuples(index=False)]
     title = f"{title}: test metric of the validation-selected configuration, mean ± std (n)"
-    return _AtWidth(lambda width: Group(Text(title), _table(columns, rows, styles, width)))
+    return _AtWidth(lambda width: Group(Text(title), _table(columns, rows, styles, _layout(columns, rows, width))))
