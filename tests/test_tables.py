@@ -77,7 +77,7 @@ def test_a_table_without_notes_has_no_notes_column_and_long_notes_go_under_it():
     alike = shown(compare_table(compare.compare(REFERENCE / "quickstart", REFERENCE / "quickstart")), 80)
     assert "notes" not in table_part(alike) and "#" not in table_part(alike)
     result = compare.compare(REFERENCE / "node_classification", REFERENCE / "deep_gnns")
-    narrow = shown(compare_table(result), 80)
+    narrow = shown(compare_table(result), 100)  # at 80 its dataset and config names would fold: blocks
     assert "notes" not in table_part(narrow) and re.search(r"verdict +#$", table_part(narrow), re.MULTILINE)
     assert re.search(r"^1\. CiteSeer gcn default: device AMD EPYC -> ", narrow, re.MULTILINE)
     assert re.search(r"^2\. Cora gcn default: git_commit 7160af918c99 -> 23d6aa016b32$", narrow, re.MULTILINE)
@@ -125,6 +125,36 @@ def test_the_terminal_says_what_was_compared_and_how_to_read_it(tmp_path):
     assert ("After p, the test of a row not tested as asked (welch: Welch's, no two seeds to pair (fewer shared, a "
             "side without seeds or values, or a seed counted twice)).") in " ".join(shown(compare_table(welch),
                                                                                           100).split())
+
+
+@pytest.mark.parametrize("width", [40, 50, 60])
+def test_a_terminal_too_narrow_for_the_table_gets_each_row_as_a_block(width):
+    """Below some 70 columns the table folded `node_classification` into `node_cla`/`ssificat`/`ion` and `CiteSeer`
+    into a letter a line: where a name would fold to fewer than 10 characters, each row is its names on a line and
+    `header: value` under them, indented, as many to a line as fit, cells of no value (`–`) left out."""
+    board = pd.read_csv(REFERENCE / "quickstart" / "leaderboard.csv", dtype={"seeds": str})
+    text = shown(board_table(board, "quickstart"), width)
+    assert ("node_classification Cora gat default accuracy test: 82.6 ± 1.5 (3) val: 82.1 rank: 1 "
+            "node_classification Cora gcn") in " ".join(text.split())
+    assert "\n  test: 82.6 ± 1.5 (3)" in text and all(len(line) <= width for line in text.splitlines())
+    result = compare.compare(REFERENCE / "node_classification", REFERENCE / "quickstart", min_effect=0.02)
+    text = shown(compare_table(result), width)
+    assert broken(figures(result), table_part(text)) == {}
+    assert all(len(line) <= width for line in text.splitlines())
+    assert "\nCiteSeer gat\n  A: 71.51 (10)" in text and "\nCora gat\n  A: 82.57 (3)  B: 82.57 (3)  " in text
+    flat = " ".join(text.split())
+    assert "CiteSeer gat A: 71.51 (10) p (Welch or paired): n/a verdict: only in A CiteSeer gcn" in flat
+    assert ("Cora gat A: 82.57 (3) B: 82.57 (3) Δ: +0.00 95% CI of Δ: [+0.00, +0.00] Δ rel: +0.00% p (Welch or "
+            "paired): 1.000 paired verdict: same #: 1 Cora gcn") in flat
+
+
+def test_long_names_fold_in_a_table_where_none_goes_below_10_characters():
+    """At 80 columns the robustness leaderboard stays a table: its task and scenario names fold, to 13 and 14
+    characters."""
+    board = pd.read_csv(REFERENCE / "robustness" / "leaderboard.csv", dtype={"seeds": str})
+    lines = shown(board_table(board, "robustness"), 80).splitlines()
+    assert lines[1].split() == ["task", "dataset", "model", "config", "scenario", "metric", "test", "val", "rank"]
+    assert lines[3].startswith("node_classifi Cora    gcn   default class_imbalanc accuracy")
 
 
 def test_the_command_lays_the_table_out_for_columns(monkeypatch, capsys):

@@ -2,8 +2,9 @@
 
 Numbers and verdicts never break inside (Rich, left to narrow a table, folds ``+0.00`` into ``+0``/``.0``/``0``): a
 table narrows first by wrapping headers and a smaller gap between columns, then by wrapping a cell that is a number
-and its qualifier (``82.57 (10)``, ``1.000 paired``) between the two, then by folding names; only a terminal too
-narrow for all that folds numbers (rather than cut them off)."""
+and its qualifier (``82.57 (10)``, ``1.000 paired``) between the two, then by folding names, to no fewer than
+:data:`FOLDED_MIN` characters; a terminal too narrow for all that gets no table but each row as a block of
+``header: value`` lines (:func:`_blocks`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ WHOLE, WORDS, NAME = "whole", "words", "name"
 #: a qualifier begins
 FIGURES = (("A", WORDS, " ("), ("B", WORDS, " ("), ("delta", WHOLE, ""), ("ci", WHOLE, ""), ("rel", WHOLE, ""),
            ("p", WORDS, " "), ("verdict", WHOLE, ""))
+#: The fewest characters a table folds a name to (one shorter stays whole): ``node_cla``/``ssificat``/``ion`` or
+#: ``sir_gc``/``n`` read as nothing, so a terminal that would need narrower names gets blocks (:func:`_blocks`)
+FOLDED_MIN = 10
+#: Where a block's ``header: value`` lines begin, under the row's names
+INDENT = "  "
 #: What a suffix after p says: the test of a row tested otherwise than asked (compare_report.display_rows)
 SUFFIXES = {"paired": "paired: the paired t-test on the seeds both sides ran",
             "welch": "welch: Welch's, no two seeds to pair (fewer shared, a side without seeds or values, or a "
@@ -87,11 +93,12 @@ def _word(cells: list[str]) -> int:
     return max((cell_len(word) for cell in cells for word in cell.split()), default=1)
 
 
-def _layout(columns: list[Column], rows: list[list[str]], width: int) -> Layout:
+def _layout(columns: list[Column], rows: list[list[str]], width: int) -> Layout | None:
     """Each column's width and the gap between columns, within ``width``, giving up as little as it can: every cell
     whole with a gap of two; headers wrapped between words, with a gap of two, then one; then the qualifiers of
     :data:`WORDS` columns wrapped, a column at a time, the one that wraps the fewest rows first; then names folded,
-    the widest first, a character at a time; then anything."""
+    the widest first, a character at a time, none to fewer than :data:`FOLDED_MIN` characters. None where that
+    does not fit: no table is readable there (:func:`_blocks`)."""
     cells = _cells(columns, rows)
     unwrapped = [_whole(c) for c in cells]
     whole = _gap(unwrapped, width) is not None
@@ -107,18 +114,20 @@ def _layout(columns: list[Column], rows: list[list[str]], width: int) -> Layout:
         if sum(widths) <= room:
             return Layout(widths, 1, whole)
         widths[i] = heads[i]
-    for narrows in ({NAME}, {NAME, WORDS, WHOLE}):
-        while sum(widths) > room:
-            narrowable = [i for i, c in enumerate(columns) if c.narrows in narrows and widths[i] > 1]
-            if not narrowable:
-                break
-            widths[max(narrowable, key=widths.__getitem__)] -= 1
+    names = [i for i, c in enumerate(columns) if c.narrows == NAME]
+    if sum(widths) - sum(max(widths[i] - FOLDED_MIN, 0) for i in names) > room:  # each name folded to the least
+        return None
+    while sum(widths) > room:  # the widest first, so none goes below its least before every one is there
+        widths[max(names, key=widths.__getitem__)] -= 1
     return Layout(widths, 1, whole)
 
 
-def _table(columns: list[Column], rows: list[list[str]], styles: list[str | None], layout: Layout) -> Table:
+def _table(columns: list[Column], rows: list[list[str]], styles: list[str | None], layout: Layout | None,
+           width: int) -> RenderableType:
     """``rows`` laid out as ``layout`` says (:func:`_layout`), as plain text, not Rich markup: a path or a note may
-    hold ``[``."""
+    hold ``[``; as blocks of lines (:func:`_blocks`) where no layout fits ``width``."""
+    if layout is None:
+        return _blocks(columns, rows, styles, width)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   padding=(0, layout.gap - 1, 0, 0))  # the gap: the padding and the box's blank column separator
     for column, column_width in zip(columns, layout.widths, strict=True):
@@ -127,6 +136,29 @@ def _table(columns: list[Column], rows: list[list[str]], styles: list[str | None
     for row, style in zip(rows, styles, strict=True):
         table.add_row(*map(Text, row), style=style)
     return table
+
+
+def _blocks(columns: list[Column], rows: list[list[str]], styles: list[str | None], width: int) -> Group:
+    """Each row as a block, for a terminal too narrow for the table: its names (``node_classification Cora gat``)
+    on a line, then ``header: value`` for each other column with a value (not empty, not ``–``), as many to a line
+    as fit ``width``, indented. A name folded to a few characters, or a column of numbers one to a line, reads as
+    nothing."""
+    names = [i for i, c in enumerate(columns) if c.narrows == NAME]
+    lines = []
+    for row, style in zip(rows, styles, strict=True):
+        lines.append(Text(" ".join(row[i] for i in names), style=style))
+        line = ""
+        for column, value in zip(columns, row, strict=True):
+            if column.narrows == NAME or value in ("", "–"):  # a dash holds a table's place for no value
+                continue
+            item = f"{column.header}: {value}"
+            if line and cell_len(f"{line}  {item}") > width:
+                lines.append(Text(line, style=style))
+                line = ""
+            line = f"{line}  {item}" if line else INDENT + item
+        if line:
+            lines.append(Text(line, style=style))
+    return Group(*lines)
 
 
 def compare_table(result: Comparison) -> RenderableType:
@@ -150,7 +182,7 @@ def _compared(result: Comparison, width: int) -> RenderableType:
     layout = None  # where the notes make a column, the layout that found they fit
     if any(r["notes"] for r in rows):
         noted = [*columns, Column(notes_header)], [[*row, r["notes"]] for row, r in zip(cells, rows, strict=True)]
-        if (with_notes := _layout(*noted, width)).whole:
+        if (with_notes := _layout(*noted, width)) and with_notes.whole:
             (columns, cells), layout = noted, with_notes
         else:  # numbered under the table: a column of long notes would wrap every row into many lines
             marks = []
@@ -162,7 +194,7 @@ def _compared(result: Comparison, width: int) -> RenderableType:
             cells = [[*row, mark] for row, mark in zip(cells, marks, strict=True)]
     colour = {"better": "green", "worse": "bold red", "only in A": "yellow", "only in B": "yellow"}
     table = _table(columns, cells, [colour.get(r["verdict"].rstrip("*")) for r in rows],
-                   layout or _layout(columns, cells, width))
+                   layout or _layout(columns, cells, width), width)
     footer = [report.UNTESTED.replace("`", "") if line == report.UNTESTED else line  # Markdown's code quotes
               for line in report.footer(result, rows, varying)]
     return Group(Text(report.sides(result, quote="")), table, *map(Text, [*listed, *footer, *_legend(result, rows)]))
@@ -195,4 +227,5 @@ def board_table(board: pd.DataFrame, title: str) -> RenderableType:
              format_rank(r.rank)] for r in board.itertuples(index=False)]
     styles = ["bold" if r.rank == 1 else None for r in board.itertuples(index=False)]
     title = f"{title}: test metric of the validation-selected configuration, mean ± std (n)"
-    return _AtWidth(lambda width: Group(Text(title), _table(columns, rows, styles, _layout(columns, rows, width))))
+    return _AtWidth(lambda width: Group(Text(title), _table(columns, rows, styles, _layout(columns, rows, width),
+                                                            width)))
