@@ -237,7 +237,8 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
     store = suite_store(args.results, suite.name)
     if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
-    latest, unreadable = store.latest(), store.unreadable()
+    unreadable: list[int] = []
+    latest = store.latest(unreadable=unreadable)
     if not latest and not unreadable:  # a run that stopped at its checks left the file empty
         empty = " (an empty file)" if store.path.stat().st_size == 0 else ""
         raise GnnbenchError(f"no records in {store.path}{empty}: nothing to prune")

@@ -78,11 +78,14 @@ class RunStore:
         if self.path.exists() and not os.access(self.path, os.W_OK):
             raise GnnbenchError(f"{self.path}: cannot append records (no write permission on the file)")
 
-    def records(self, file: str = RUNS_FILE, only: Collection[str] | None = None) -> list[dict[str, Any]]:
+    def records(self, file: str = RUNS_FILE, only: Collection[str] | None = None,
+                unreadable: list[int] | None = None) -> list[dict[str, Any]]:
         """Every complete record of ``file`` (``runs.jsonl``, or ``stale.jsonl``) in file order (a torn last line
         is skipped with a warning; a corrupt one elsewhere, or one of a shape this gnnbench cannot read, is warned
         about and skipped: its run counts as not yet run). With ``only``, the records of those run ids alone, the other
-        lines left unparsed (``stale.jsonl`` only grows)."""
+        lines left unparsed (``stale.jsonl`` only grows). ``unreadable``, when given, gets the numbers of the lines
+        parsed that are not JSON (:func:`_corrupt`: what :meth:`set_aside_unreadable` moves), so that ``prune`` reads
+        the file once."""
         path = self.directory / file
         if not path.exists():
             return []
@@ -102,6 +105,8 @@ class RunStore:
                     _warn_torn(path, number, "is skipped until the next write to the file cuts it off")
                 else:
                     warnings.warn(f"{path}:{number}: skipping a line that is not a JSON record{aside}", stacklevel=2)
+                    if unreadable is not None:
+                        unreadable.append(number)
                 continue
             problem = record_problem(record)
             if problem is None:
@@ -110,10 +115,12 @@ class RunStore:
                 warnings.warn(f"{path}:{number}: skipping a line that {problem}", stacklevel=2)
         return records
 
-    def latest(self, file: str = RUNS_FILE, only: Collection[str] | None = None) -> dict[str, dict[str, Any]]:
-        """:func:`latest` of the records of ``file``, with a warning where a run has several successful records:
-        files merged (two machines that ran one suite), whose other results no table shows."""
-        records = self.records(file, only)
+    def latest(self, file: str = RUNS_FILE, only: Collection[str] | None = None,
+               unreadable: list[int] | None = None) -> dict[str, dict[str, Any]]:
+        """:func:`latest` of the records of ``file`` (``unreadable`` as for :meth:`records`), with a warning where a
+        run has several successful records: files merged (two machines that ran one suite), whose other results no
+        table shows."""
+        records = self.records(file, only, unreadable)
         successes = Counter(r["run_id"] for r in records if r["status"] == "ok")
         # the distinct lines of runs that succeeded more than once, only those encoded (a file can hold 10 MB of
         # traces): one line twice, left by a crash while prune moved records, is no merge
@@ -144,17 +151,10 @@ class RunStore:
         wanted = set(run_ids)
         return self._move(RUNS_FILE, STALE_FILE, _records_where(lambda record: record["run_id"] in wanted))
 
-    def unreadable(self) -> list[int]:
-        """The numbers of the lines of ``runs.jsonl`` that are not JSON (:func:`_corrupt`): warned about by every
-        read until :meth:`set_aside_unreadable` moves them."""
-        if not self.path.exists():
-            return []
-        return [number for number, line in enumerate(_lines(self.path.read_bytes()), start=1) if _corrupt(line)]
-
     def set_aside_unreadable(self) -> int:
-        """Move the lines :meth:`unreadable` names into ``unreadable.jsonl``, each as it was, a last line
-        given its newline (to mend or delete there); the number moved. Nothing reads them: their runs count as not
-        run either way."""
+        """Move the lines of ``runs.jsonl`` that are not JSON (:func:`_corrupt`), which every read warns about, into
+        ``unreadable.jsonl``, each as it was, a last line given its newline (to mend or delete there); the number
+        moved. Nothing reads them: their runs count as not run either way."""
         return self._move(RUNS_FILE, UNREADABLE_FILE, _corrupt)
 
     def restore(self, records: Iterable[Mapping[str, Any]]) -> int:
