@@ -757,6 +757,35 @@ def test_prune_moves_the_lines_that_are_not_json_aside_and_leaves_a_torn_last_li
     assert [str(w.message) for w in caught if "torn" not in str(w.message)] == []
 
 
+
+def test_prune_says_which_lines_it_moved_under_the_lock_not_which_its_first_read_found(tmp_path, capsys, monkeypatch):
+    """The file can change between prune's read and the lock it moves lines under (another prune, a hand edit):
+    it names the lines it moved, numbered as they were then, and says so when none were left."""
+    quickstart = ROOT / "configs" / "quickstart.yaml"
+    folder = tmp_path / "quickstart"
+    shutil.copytree(ROOT / "results" / "reference" / "quickstart", folder)
+    records = (folder / "runs.jsonl").read_bytes().splitlines(keepends=True)
+    (folder / "runs.jsonl").write_bytes(records[0] + b"not json\n" + b"".join(records[1:]))
+    set_aside_unreadable = RunStore.set_aside_unreadable
+
+    def edited_meanwhile(edit):
+        def move(store):
+            store.path.write_bytes(edit(store.path.read_bytes()))
+            return set_aside_unreadable(store)
+        monkeypatch.setattr(RunStore, "set_aside_unreadable", move)
+
+    edited_meanwhile(lambda data: b"{ torn\n" + data)  # a line added before the others: they move down by one
+    assert main(["prune", str(quickstart), "--results", str(tmp_path)]) == 0
+    assert "quickstart: moved 2 lines that are not JSON (lines 1, 3) of" in " ".join(capsys.readouterr().out.split())
+    assert (folder / "unreadable.jsonl").read_bytes() == b"{ torn\nnot json\n"
+    (folder / "runs.jsonl").write_bytes(b"not json\n" + b"".join(records))
+    edited_meanwhile(lambda data: data.replace(b"not json\n", b""))  # mended by hand meanwhile
+    assert main(["prune", str(quickstart), "--results", str(tmp_path)]) == 0
+    assert (f"quickstart: moved nothing into {folder / 'unreadable.jsonl'}: the lines of {folder / 'runs.jsonl'} "
+            "that were not JSON were gone when it was locked (moved or mended)") in " ".join(
+        capsys.readouterr().out.split())
+    assert (folder / "runs.jsonl").read_bytes() == b"".join(records)
+
 def test_a_warning_is_a_line_of_the_command(tmp_path, capsys):
     import shutil
 

@@ -64,7 +64,7 @@ def test_a_last_line_gnnbench_never_wrote_is_refused_not_cut_as_torn(tmp_path, t
                                             r"off"), store.writer():
         pass
     assert store.path.read_bytes() == tail and unreadable == [1]
-    assert store.set_aside_unreadable() == 1
+    assert store.set_aside_unreadable() == [1]
     assert (tmp_path / "unreadable.jsonl").read_bytes() == tail + b"\n" and store.path.read_bytes() == b""
     with store.writer() as w:
         w.append(rec("a"))

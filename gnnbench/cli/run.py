@@ -246,16 +246,18 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
     changed = driver.changed_code(suite, latest, digests)
     stale = {**driver.stale(suite, latest), **changed}
     _note_unchecked(digests.unchecked)
-    lines = (f"{len(unreadable)} line{'s' * (len(unreadable) > 1)} that {'are' if len(unreadable) > 1 else 'is'} "
-             f"not JSON (line{'s' * (len(unreadable) > 1)} {', '.join(map(str, unreadable))})")
     if unreadable and args.dry_run:
-        console.print(f"{suite.name}: would move {lines} into {store.directory / UNREADABLE_FILE} (--dry-run: "
-                      "nothing moved)")
+        console.print(f"{suite.name}: would move {_not_json(unreadable)} into {store.directory / UNREADABLE_FILE} "
+                      "(--dry-run: nothing moved)")
     elif unreadable:
         with uninterrupted():  # said once moved, Ctrl-C or not
-            store.set_aside_unreadable()
-            console.print(f"{suite.name}: moved {lines} of {store.path} into {store.directory / UNREADABLE_FILE}, "
-                          "each as it was (to mend or delete there)")
+            # what moved under the lock: another prune or an edit since the read above may have moved or mended lines
+            if moved_lines := store.set_aside_unreadable():
+                console.print(f"{suite.name}: moved {_not_json(moved_lines)} of {store.path} into "
+                              f"{store.directory / UNREADABLE_FILE}, each as it was (to mend or delete there)")
+            else:
+                console.print(f"{suite.name}: moved nothing into {store.directory / UNREADABLE_FILE}: the lines of "
+                              f"{store.path} that were not JSON were gone when it was locked (moved or mended)")
     if not stale:
         if latest:
             console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the "
@@ -275,6 +277,13 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
     console.print(f"leaderboard rebuilt: {board.csv}" if board else f"no records left: leaderboard files removed "
                   f"from {store.directory}")
     return 0
+
+
+def _not_json(numbers: list[int]) -> str:
+    """``2 lines that are not JSON (lines 2, 9)``: the lines of ``runs.jsonl`` prune moves aside."""
+    many = len(numbers) > 1
+    return (f"{len(numbers)} line{'s' * many} that {'are' if many else 'is'} not JSON "
+            f"(line{'s' * many} {', '.join(map(str, numbers))})")
 
 
 def _note_unchecked(unchecked: Mapping[str, str]) -> None:

@@ -149,12 +149,13 @@ class RunStore:
         that no longer describe a run of their suite (made before a default changed): they leave the leaderboard
         but are kept."""
         wanted = set(run_ids)
-        return self._move(RUNS_FILE, STALE_FILE, _records_where(lambda record: record["run_id"] in wanted))
+        return len(self._move(RUNS_FILE, STALE_FILE, _records_where(lambda record: record["run_id"] in wanted)))
 
-    def set_aside_unreadable(self) -> int:
+    def set_aside_unreadable(self) -> list[int]:
         """Move the lines of ``runs.jsonl`` that are not JSON (:func:`_corrupt`), which every read warns about, into
-        ``unreadable.jsonl``, each as it was, a last line given its newline (to mend or delete there); the number
-        moved. Nothing reads them: their runs count as not run either way."""
+        ``unreadable.jsonl``, each as it was, a last line given its newline (to mend or delete there); the numbers
+        they had, found under the lock (a read before it may be out of date). Nothing reads them: their runs count
+        as not run either way."""
         return self._move(RUNS_FILE, UNREADABLE_FILE, _corrupt)
 
     def restore(self, records: Iterable[Mapping[str, Any]]) -> int:
@@ -163,20 +164,21 @@ class RunStore:
         chosen, so that the records of the run made with another version of a plugin stay aside for that
         version's return (the record that counts is a run's first success)."""
         chosen = {record["run_id"]: record for record in records}
-        return self._move(STALE_FILE, RUNS_FILE, _records_where(lambda record: chosen.get(record["run_id"]) == record))
+        return len(self._move(STALE_FILE, RUNS_FILE,
+                              _records_where(lambda record: chosen.get(record["run_id"]) == record)))
 
-    def _move(self, source: str, target: str, goes_if: Callable[[bytes], bool]) -> int:
-        """Move the lines ``goes_if`` picks. They are appended and synced to ``target`` (a torn last line there
-        cut off first) before ``source`` is atomically replaced by the rest, so a crash in between leaves a line
-        in both files, never in neither."""
+    def _move(self, source: str, target: str, goes_if: Callable[[bytes], bool]) -> list[int]:
+        """Move the lines ``goes_if`` picks; the numbers they had in ``source``. They are appended and synced to
+        ``target`` (a torn last line there cut off first) before ``source`` is atomically replaced by the rest, so
+        a crash in between leaves a line in both files, never in neither."""
         with self._locked():
             if not (self.directory / source).exists():
-                return 0
+                return []
             lines = _lines((self.directory / source).read_bytes())
             goes = [goes_if(line) for line in lines]
             moved = [line for line, go in zip(lines, goes, strict=True) if go]
             if not moved:
-                return 0
+                return []
             fd = os.open(self.directory / target, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 _cut_torn_tail(fd, self.directory / target)
@@ -185,7 +187,7 @@ class RunStore:
                 os.close(fd)
             with replaced(self.directory / source, durable=True) as kept:
                 kept.write_bytes(b"".join(line for line, go in zip(lines, goes, strict=True) if not go))
-            return len(moved)
+            return [number for number, go in enumerate(goes, start=1) if go]
 
     def expect(self, suite: str, file: str, run_ids: Iterable[str]) -> None:
         """Note the runs the suite ``file`` expects in this store, so that a leaderboard built from these records
