@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_leaderboard import NATURAL, rec
+from test_leaderboard import NATURAL, rec, write_runs
 
 from gnnbench import leaderboard
 
@@ -63,7 +63,7 @@ def page(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("page")
     records = [rec(m, d, s, 0.5, 0.6 + i / 10 + s / 100)
                for i, m in enumerate(("gcn", "mlp", "gat")) for d in ("Cora", "CiteSeer") for s in range(3)]
-    (folder / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(folder / "runs.jsonl", records)
     return leaderboard.build(folder, html=True).html
 
 
@@ -109,7 +109,7 @@ def test_a_click_sorts_names_as_natural_key_does(tmp_path):
     2.0, K=2 before K=2.0, which the reversal put after), letters and digits ASCII only (x10 before x٣, é-10 before
     é-2); and a second click flips it. That this is natural_key's order test_leaderboard checks, browser or not."""
     records = [rec("gcn", d, 0, 0.5, 0.9 - i / 100) for i, d in enumerate(NATURAL)]
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     page = leaderboard.build(tmp_path, html=True).html
     probe = """<script>
 var table = document.querySelector("table.sortable");

@@ -800,6 +800,26 @@ def test_a_warning_is_a_line_of_the_command(tmp_path, capsys):
     assert "gnnbench: warning: " not in capsys.readouterr().err
 
 
+
+def test_a_record_whose_spec_is_not_its_run_is_left_out_of_the_leaderboard_with_its_line_named(tmp_path, capsys):
+    """A learning rate edited in a record's spec, not in its run_id: its result was counted for a configuration that
+    did not make it. Its line is skipped with a warning naming both ids, and its run counts as not recorded."""
+    folder = tmp_path / "quickstart"
+    shutil.copytree(ROOT / "results" / "reference" / "quickstart", folder)
+    lines = (folder / "runs.jsonl").read_text().splitlines(keepends=True)
+    number, record = next((n, json.loads(line)) for n, line in enumerate(lines, start=1)
+                          if json.loads(line)["spec"]["model"] == "gat")
+    record["spec"]["hparams"]["lr"] *= 10
+    lines[number - 1] = json.dumps(record) + "\n"
+    (folder / "runs.jsonl").write_text("".join(lines))
+    assert main(["leaderboard", str(folder), "-q"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert re.search(rf"gnnbench: warning: {re.escape(str(folder / 'runs.jsonl'))}:{number}: skipping a line that "
+                     rf"has run_id '{record['run_id']}', but its spec hashes to '[0-9a-f]{{16}}': one of them was "
+                     "edited after the run, so whose results it holds cannot be told", err)
+    board = pd.read_csv(folder / "leaderboard.csv").set_index("model")
+    assert board.at["gat", "n"] == 2 and board.at["gcn", "n"] == 3
+
 def test_quiet_and_debug_work_before_and_after_the_subcommand(write_suite, capsys, tmp_path):
     path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
     for argv in (["-q", "run", str(path), "--dry-run"], ["run", str(path), "--dry-run", "-q"]):

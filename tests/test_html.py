@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import math
 import random
 import re
@@ -8,7 +7,7 @@ import warnings
 from html.parser import HTMLParser
 
 import pytest
-from test_leaderboard import depth_rec, rec
+from test_leaderboard import depth_rec, rec, write_runs
 
 from gnnbench import leaderboard
 from gnnbench.cli import main
@@ -52,7 +51,7 @@ def records():
 
 def build(folder, lines):
     folder.mkdir()
-    (folder / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    write_runs(folder / "runs.jsonl", lines)
     return leaderboard.build(folder, html=True)
 
 
@@ -89,7 +88,7 @@ def test_further_csv_tables_beside_the_leaderboard_are_shown(tmp_path):
     folder = tmp_path / "k"
     folder.mkdir()
     (folder / "kernels.csv").write_text("op,backend,ms\nspmm,csr,1.5\nspmm,scatter,2.5\n")
-    (folder / "runs.jsonl").write_text("".join(json.dumps(rec("gcn", "Cora", s, 0.7, 0.8)) + "\n" for s in range(2)))
+    write_runs(folder / "runs.jsonl", [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(2)])
     page = leaderboard.build(folder, html=True).html.read_text()
     assert "<h2>kernels</h2>" in page and "<td class=num>1.5</td>" in page
 
@@ -102,7 +101,7 @@ def test_an_unreadable_csv_beside_the_leaderboard_is_named_and_left_off_the_page
     (folder / "notes.csv").write_text("")
     (folder / "blob.csv").write_bytes(b"\xff\xfe\x00a")
     (folder / "kernels.csv").write_text("op,backend,ms\nspmm,csr,1.5\n")
-    (folder / "runs.jsonl").write_text("".join(json.dumps(rec("gcn", "Cora", s, 0.7, 0.8)) + "\n" for s in range(2)))
+    write_runs(folder / "runs.jsonl", [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(2)])
     assert main(["leaderboard", str(folder), "--html", "-q"]) == 0
     err = capsys.readouterr().err
     page = (folder / "leaderboard.html").read_text()
@@ -115,7 +114,7 @@ def test_an_unreadable_csv_beside_the_leaderboard_is_named_and_left_off_the_page
 def test_cli_writes_the_page_only_when_asked(tmp_path, capsys):
     folder = tmp_path / "c"
     folder.mkdir()
-    (folder / "runs.jsonl").write_text("".join(json.dumps(rec("gcn", "Cora", s, 0.7, 0.8)) + "\n" for s in range(2)))
+    write_runs(folder / "runs.jsonl", [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(2)])
     assert main(["leaderboard", str(folder), "-q"]) == 0 and not (folder / "leaderboard.html").exists()
     assert main(["leaderboard", str(folder), "--html"]) == 0
     assert (folder / "leaderboard.html").read_text().startswith("<!DOCTYPE html>")

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from gnnbench import leaderboard
-from gnnbench.harness.spec import config_label, label_names
+from gnnbench.harness.spec import RunSpec, config_label, label_names
 from gnnbench.leaderboard.aggregate import COLUMNS, grid_frame, leaderboard_frame, runs_frame, tied
 from gnnbench.leaderboard.write import format_metric, to_markdown
 from gnnbench.natural import natural_key
@@ -26,8 +26,9 @@ _counter = iter(range(10**6))
 
 def rec(model, dataset, seed, val, test, config="default", status="ok", metric="accuracy", direction="max",
         run_id=None, **extra):
-    spec = {"suite": "hand", "task": "node_classification", "dataset": dataset, "model": model, "config": config,
-            "seed": seed, "kernel": "scatter", "hparams": {"c": config}}
+    spec = {"suite": "hand", "task": "node_classification", "task_options": {}, "dataset": dataset, "model": model,
+            "config": config, "seed": seed, "epochs": 10, "patience": None, "device": "cpu", "kernel": "scatter",
+            "hparams": {"c": config}}
     record = {"run_id": run_id or f"r{next(_counter)}", "status": status, "spec": spec, "metric": metric,
               "direction": direction}
     if status == "ok":
@@ -37,6 +38,14 @@ def rec(model, dataset, seed, val, test, config="default", status="ok", metric="
     else:
         record["error"] = {"type": "RuntimeError", "message": "boom"}
     return record
+
+
+def write_runs(path: Path, records: list[dict]) -> None:
+    """``records`` written into ``path`` as the driver writes them, each run_id the hash of its spec (set in place,
+    so that the records name the runs the file holds; a store skips a record whose spec is not its run's)."""
+    for record in records:
+        record["run_id"] = RunSpec.from_dict(record["spec"]).run_id
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
 def board(records):
@@ -127,7 +136,7 @@ def test_a_row_whose_folds_chose_differently_can_be_compared(tmp_path):
 
     records = [fold("m", 0, 0.9, 0.6, "a"), fold("m", 0, 0.6, 0.9, "b"), fold("m", 1, 0.6, 0.7, "a"),
                fold("m", 1, 0.7, 0.5, "b")]
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     csv = leaderboard.build(tmp_path).csv
     result = compare.compare(csv, csv)
     assert report.summary(result).startswith("0 better, 0 worse, 1 same")
@@ -227,7 +236,7 @@ def test_equal_means_tie_whatever_the_float_noise_of_their_values(tmp_path):
     b = board(records)
     imdb = b[b.dataset == "IMDB"]
     assert dict(zip(imdb["model"], imdb["rank"], strict=True)) == {"a": 1, "b": 1}
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     md = leaderboard.build(tmp_path).markdown.read_text()
     assert "**73.5 ± 5.2 (10)**" in md and "**73.5 ± 5.1 (10)**" in md  # both bold, as both are best
     assert "| a | 1.25 | 1.5 | 1 |" in md and "| b | 1.75 | 1.5 | 2 |" in md  # the ranks across datasets too
@@ -381,7 +390,7 @@ def test_a_model_whose_every_run_failed_is_an_unranked_row_and_the_grid_shows_wh
     grid = grid_frame(runs)
     columns = ["config", "n", "failed", "selected", "metric", "direction"]  # the metric its failed records name
     assert grid[grid["model"] == "gcn"][columns].values.tolist() == [["default", 0, 2, False, "accuracy", "max"]]
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     md = leaderboard.build(tmp_path).markdown.read_text()
     assert "| gcn | – (0, 2 failed) |" in md and "| mlp | **60.0 ± 0.0 (2)** |" in md
 
@@ -403,7 +412,7 @@ def test_an_ok_record_without_its_validation_metric_is_skipped_with_a_warning(tm
         del records[1]["metrics"]["val"]
     else:
         records[1]["metrics"]["val"] = val
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     with pytest.warns(UserWarning, match=r"runs.jsonl:2: skipping a line that is ok but lacks its metric 'accuracy' "
                                          r"as a number under metrics.val"):
         built = leaderboard.build(tmp_path)
@@ -430,7 +439,7 @@ def test_files_are_byte_identical_whatever_the_record_order(tmp_path):
         folder.mkdir()
         shuffled = records[:]
         random.Random(order).shuffle(shuffled)
-        (folder / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in shuffled))
+        write_runs(folder / "runs.jsonl", shuffled)
         leaderboard.build(folder)
         outputs.append(((folder / "leaderboard.csv").read_bytes(), (folder / "grid.csv").read_bytes(),
                         (folder / "leaderboard.md").read_bytes()))
@@ -448,7 +457,7 @@ def test_the_page_title_names_each_suite_of_mixed_records_once_in_natural_order(
     records = [rec("gcn", "Cora", seed, 0.8, 0.8) for seed in (0, 1)] + [rec("mlp", "Cora", 0, 0.7, 0.7)]
     for record, suite in zip(records, ("s10", "s2", "s2"), strict=True):
         record["spec"]["suite"] = suite
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     assert leaderboard.build(tmp_path).markdown.read_text().startswith("# Leaderboard: s2;s10\n")
 
 
@@ -462,7 +471,7 @@ def test_a_copied_results_folder_s_notes_name_the_results_root_it_is_in_now(tmp_
     records = [rec("gcn", "Cora", seed, 0.8, 0.8) for seed in range(3)]
     first = Path("R1", "small")
     first.mkdir(parents=True)
-    (first / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(first / "runs.jsonl", records)
     RunStore(first).expect("small", "small.yaml", [r["run_id"] for r in records[1:]] + ["unrecorded"])
     rest, prune = "`gnnbench run small.yaml --results {}` runs the rest", "`gnnbench prune small.yaml --results {}`"
     for folder in (first, Path("elsewhere", "R20", "small")):
@@ -478,7 +487,7 @@ def test_a_copied_results_folder_s_notes_name_the_results_root_it_is_in_now(tmp_
 def test_models_tied_in_mean_rank_are_listed_by_name(tmp_path):
     """A tie is ordered by name, not by a set's iteration order (which changes with PYTHONHASHSEED)."""
     names = ["sage", "gat", "mlp", "gin", "gcn", "dgmlp"]
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(rec(m, "Cora", 0, 0.7, 0.8)) + "\n" for m in names))
+    write_runs(tmp_path / "runs.jsonl", [rec(m, "Cora", 0, 0.7, 0.8) for m in names])
     md = leaderboard.build(tmp_path).markdown.read_text()
     table = md.split("| model | Cora |")[1].split("\n\n")[0]
     assert re.findall(r"^\| (\w+) \|", table, flags=re.M) == sorted(names)
@@ -491,7 +500,7 @@ def test_names_with_numbers_are_listed_in_numeric_order(tmp_path):
     natural = ["HeteroEdgeCount-2", "HeteroEdgeCount-4", "HeteroEdgeCount-10"]
     records = [rec(m, d, 0, 0.5, 0.8, config=c) for d in reversed(natural) for m in ("m10", "m2")
                for c in ("K=16", "K=2")] + [rec("x", d, 0, None, None, status="failed") for d in natural]
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     built = leaderboard.build(tmp_path)
     rows = list(csv.DictReader(built.csv.open()))
     assert [(r["dataset"], r["model"], r["rank"]) for r in rows] == [
@@ -551,7 +560,7 @@ def test_natural_key_reads_ascii_letters_and_digits_only_as_the_page_s_script_do
 def test_markdown_shows_percent_mean_std_n_and_failures(tmp_path):
     records = [rec("gcn", "Cora", s, 0.7, t) for s, t in enumerate((0.80, 0.82))]
     records.append(rec("gat", "Cora", 0, 0, 0, status="failed"))
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     md = leaderboard.build(tmp_path).markdown.read_text()
     assert "| gcn | **81.0 ± 1.4 (2)** |" in md
     assert "## Failed runs (1)" in md and "RuntimeError: boom" in md
@@ -563,7 +572,7 @@ def test_a_failure_message_is_shown_whole_up_to_300_characters(tmp_path):
     records = [rec("gcn", "Cora", 0, 0.7, 0.8), rec("gat", "Cora", 0, 0, 0, status="failed"),
                rec("gin", "Cora", 0, 0, 0, status="failed")]
     records[1]["error"]["message"], records[2]["error"]["message"] = "a" * 80, "b" * 400
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     md = leaderboard.build(tmp_path).markdown.read_text()
     assert f"| RuntimeError: {'a' * 80} |" in md
     assert f"| RuntimeError: {'b' * (300 - len('RuntimeError: '))} |" in md
@@ -609,7 +618,7 @@ def test_depth_study_ranks_a_configuration_with_a_failed_run_last_as_the_leaderb
 
 def test_files_are_replaced_whole_never_rewritten_in_place(tmp_path):
     """A reader running meanwhile (compare, a browser) sees the old file or the new one: each is renamed over."""
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(rec("gcn", "Cora", s, 0.7, 0.8)) + "\n" for s in range(2)))
+    write_runs(tmp_path / "runs.jsonl", [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(2)])
     leaderboard.build(tmp_path, html=True)
     names = ("leaderboard.csv", "leaderboard.md", "leaderboard.html")
     inodes = {name: (tmp_path / name).stat().st_ino for name in names}
@@ -619,7 +628,7 @@ def test_files_are_replaced_whole_never_rewritten_in_place(tmp_path):
 
 
 def test_no_depth_section_without_a_depth_grid(tmp_path):
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(rec("gcn", "Cora", s, 0.7, 0.8)) + "\n" for s in range(2)))
+    write_runs(tmp_path / "runs.jsonl", [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(2)])
     (tmp_path / "depth.csv").write_text("left from records set aside since\n")
     result = leaderboard.build(tmp_path)
     assert result.depth.empty and not (tmp_path / "depth.csv").exists()
@@ -657,7 +666,7 @@ def test_a_nan_test_mean_is_unranked_and_shown_as_missing(tmp_path):
     assert b.loc[("Cora", "b"), "rank"] == 1 and b.loc[("Cora", "a"), "rank"] is None
     assert math.isnan(b.loc[("Cora", "a"), "mean"]) and b.loc[("Cora", "a"), "n"] == 2
     assert b.loc[("CiteSeer", "c"), "rank"] is None  # alone and NaN: not the best of its dataset
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     result = leaderboard.build(tmp_path, html=True)
     rows = {(r["dataset"], r["model"]): r for r in pd.read_csv(result.csv, dtype=str, keep_default_na=False)
             .to_dict("records")}
@@ -706,7 +715,7 @@ def test_a_row_with_a_failed_run_ranks_after_every_complete_row_and_says_so(tmp_
                rec("mlp", "Cora", 0, 0.6, 0.6), rec("mlp", "Cora", 1, 0.6, 0.6)]
     b = board(records).set_index("model")
     assert b["rank"].to_dict() == {"gcn": 1, "mlp": 2, "flaky": 3}
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     md = leaderboard.build(tmp_path).markdown.read_text()
     assert "| flaky | 90.0 (1, 1 failed) |" in md and "| **75.0 ± 7.1 (2)** |" in md
 
@@ -725,7 +734,7 @@ def test_feature_loading_costs_reach_the_leaderboard_and_compare(tmp_path):
     for name, load_s in (("a", 0.008), ("b", 0.016)):
         (tmp_path / name).mkdir()
         gcn = rec("gcn", "Cora", 0, 0.8, 0.8)  # loads nothing: no epoch_load_s to compare
-        (tmp_path / name / "runs.jsonl").write_text(json.dumps(loaded(0, load_s, 0.1)) + "\n" + json.dumps(gcn) + "\n")
+        write_runs(tmp_path / name / "runs.jsonl", [loaded(0, load_s, 0.1), gcn])
         leaderboard.build(tmp_path / name)
     result = compare.compare(tmp_path / "a", tmp_path / "b", column="epoch_load_s", min_effect=0.001)
     (r,) = result.table.itertuples()
@@ -764,7 +773,7 @@ def test_the_loading_mode_that_ran_is_in_the_csv_and_the_pages_only_where_a_mode
     records = [loaded(0, "cpu"), loaded(1, "gpu_direct", 0.00010), rec("gcn", "Cora", 0, 0.8, 0.8),
                rec("gat", "Cora", 0, 0, 0, status="failed")]
     (tmp_path / "mixed").mkdir()
-    (tmp_path / "mixed" / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "mixed" / "runs.jsonl", records)
     with pytest.warns(UserWarning, match=r"Cora sign \(default\): its epoch_load_s and epoch_load_share average "
                                          r"runs of several load modes \(cpu, gpu_direct\)"):
         built = leaderboard.build(tmp_path / "mixed", html=True)
@@ -778,7 +787,7 @@ def test_the_loading_mode_that_ran_is_in_the_csv_and_the_pages_only_where_a_mode
     page = built.html.read_text()
     assert "<th class=num>load ms</th><th>load mode</th>" in page and "<td>cpu;gpu_direct</td>" in page
     (tmp_path / "plain").mkdir()
-    (tmp_path / "plain" / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[2:]))
+    write_runs(tmp_path / "plain" / "runs.jsonl", records[2:])
     built = leaderboard.build(tmp_path / "plain", html=True)
     assert pd.read_csv(built.csv, dtype=str, keep_default_na=False)["load_mode"].tolist() == ["", ""]
     assert "| peak MB | kernel | rank |" in built.markdown.read_text()
@@ -801,7 +810,7 @@ def test_what_the_tables_warned_about_is_kept_in_the_markdown_and_the_page(tmp_p
     records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(4)]
     for r in records:
         r["spec"]["epochs"] = 2 if r["spec"]["seed"] < 2 else 3
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     with pytest.warns(UserWarning, match="runs made with different settings"):
         built = leaderboard.build(tmp_path, html=True)
     md = built.markdown.read_text()
@@ -809,7 +818,7 @@ def test_what_the_tables_warned_about_is_kept_in_the_markdown_and_the_page(tmp_p
             "vs 3)") in md
     assert "<h2>Warnings</h2>\n<ul><li>node_classification Cora gcn (default): runs made" in built.html.read_text()
     records = [rec("gcn", "Cora", s, 0.7, 0.8) for s in range(2)]
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     assert "## Warnings" not in leaderboard.build(tmp_path).markdown.read_text()
 
 
@@ -827,7 +836,7 @@ def test_mixed_runs_are_warned_about_in_every_configuration_and_across_plugin_fi
         board(records)
     messages = sorted(str(w.message) for w in caught)
     assert "Cora gcn (a): runs made with 2 versions of their plugin files (task)" in messages[0]
-    assert "Cora gcn (b): runs made with different settings (epochs 7 vs null)" in messages[1]
+    assert "Cora gcn (b): runs made with different settings (epochs 7 vs 10)" in messages[1]
 
 
 def test_a_row_selecting_among_configurations_made_with_other_plugin_file_versions_is_warned_about():
@@ -955,7 +964,7 @@ def test_a_configuration_that_failed_on_every_seed_is_counted_where_the_selectio
     records += [rec("gcn", "Cora", s, 0, 0, config="wide", status="failed") for s in range(2)]
     row = board(records).iloc[0]
     assert (row["config"], row["configs_tried"], row["configs_failed"], row["failed"]) == ("small", 2, 1, 0)
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_runs(tmp_path / "runs.jsonl", records)
     assert "| Cora | gcn | small | 2 (1 failed) |" in leaderboard.build(tmp_path).markdown.read_text()
 
 
@@ -1026,7 +1035,7 @@ def test_a_row_keeps_its_runs_median_speed_probe_for_compare(tmp_path):
         records = [rec(model, "Cora", s, 0.7, 0.8) for model in ("gcn", "mlp") for s in range(3)]
         for r, probe in zip(records, probes, strict=False):
             r["env"]["speed_probe"] = probe
-        (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        write_runs(tmp_path / "runs.jsonl", records)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             board = pd.read_csv(leaderboard.build(tmp_path).csv, dtype=str, keep_default_na=False)
@@ -1073,7 +1082,7 @@ def test_a_small_error_is_shown_and_written_to_its_digits_and_seeds_of_one_value
             for s, v in enumerate((4.02e-9, 2.13e-10, 3.29e-6))]
     same = [{**rec("edgebank", "Count", s, 0.4262608, 0.4262608, metric="mse", direction="min"), "unit": ""}
             for s in range(3)]
-    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tiny + same))
+    write_runs(tmp_path / "runs.jsonl", tiny + same)
     built = leaderboard.build(tmp_path)
     assert "| sir | **1.1e-06 ± 1.9e-06 (3)** |" in built.markdown.read_text()
     rows = {row["model"]: row for row in csv.DictReader(built.csv.open())}

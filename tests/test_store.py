@@ -7,12 +7,21 @@ import warnings
 import pytest
 
 from gnnbench.errors import GnnbenchError
+from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.store import RunStore
 
 
-def rec(run_id: str, status: str = "ok", **extra) -> dict:
-    return {"run_id": run_id, "status": status, "spec": {"task": "t", "dataset": "d", "model": "m", "seed": 0},
-            "metric": "accuracy", "metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": 0.5}}, **extra}
+def rec(name: str, status: str = "ok", **extra) -> dict:
+    """A record of the run of model ``name``, as the driver writes one: its run_id the hash of its spec."""
+    spec = RunSpec(task="t", task_options={}, dataset="d", model=name, hparams={}, seed=0, epochs=1, patience=None,
+                   device="cpu", kernel="scatter")
+    return {"run_id": spec.run_id, "status": status, "spec": spec.to_dict(), "metric": "accuracy",
+            "metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": 0.5}}, **extra}
+
+
+def ids(*names: str) -> list[str]:
+    """The run ids of the runs of models ``names`` (:func:`rec`)."""
+    return [rec(name)["run_id"] for name in names]
 
 
 def test_appends_whole_lines_and_reads_them_back(tmp_path):
@@ -20,7 +29,7 @@ def test_appends_whole_lines_and_reads_them_back(tmp_path):
     with store.writer() as w:
         w.append(rec("a"))
         w.append(rec("b", "failed"))
-    assert [r["run_id"] for r in store.records()] == ["a", "b"]
+    assert [r["run_id"] for r in store.records()] == ids("a", "b")
     assert store.path.read_text().count("\n") == 2
 
 
@@ -36,13 +45,13 @@ def test_torn_last_line_is_skipped_on_read_and_cut_before_the_next_append_each_w
     rerun = "; nothing before it is lost, and its run counts as not recorded: `gnnbench run` runs it again"
     with warnings.catch_warnings(record=True) as caught:  # the user is told, once per read, what happens to it
         warnings.simplefilter("always")
-        assert [r["run_id"] for r in store.records()] == ["a"]
+        assert [r["run_id"] for r in store.records()] == ids("a")
         with store.writer() as w:
             w.append(rec("c"))
     assert [str(w.message) for w in caught] == [f"{torn}is skipped until the next write to the file cuts it off{rerun}",
                                                 f"{torn}is cut off{rerun}"]
     lines = store.path.read_text().splitlines()
-    assert [json.loads(line)["run_id"] for line in lines] == ["a", "c"]
+    assert [json.loads(line)["run_id"] for line in lines] == ids("a", "c")
 
 
 @pytest.mark.parametrize("tail", [b"\x7fELF\x02\x01\x01\x00\x00\x00\x03\x00>", b'{"run_id": "\xff\xfe"',
@@ -68,7 +77,7 @@ def test_a_last_line_gnnbench_never_wrote_is_refused_not_cut_as_torn(tmp_path, t
     assert (tmp_path / "unreadable.jsonl").read_bytes() == tail + b"\n" and store.path.read_bytes() == b""
     with store.writer() as w:
         w.append(rec("a"))
-    assert [r["run_id"] for r in store.records()] == ["a"]
+    assert [r["run_id"] for r in store.records()] == ids("a")
 
 
 @pytest.mark.parametrize("records", [1, 2])
@@ -78,7 +87,7 @@ def test_a_complete_last_record_without_its_newline_is_kept_by_the_next_append(t
     store.path.write_text("\n".join(json.dumps(rec(id_)) for id_ in "ab"[:records]))  # an editor dropped the last \n
     with store.writer() as w:
         w.append(rec("c"))
-    assert [r["run_id"] for r in store.records()] == [*"ab"[:records], "c"]
+    assert [r["run_id"] for r in store.records()] == ids(*"ab"[:records], "c")
 
 
 @pytest.mark.parametrize("last", ['{"run_id": 7, "status": "ok"}', '{"note": "baseline rerun, keep"}', "[1, 2]"],
@@ -103,7 +112,7 @@ def test_a_blank_last_line_is_cut_not_refused(tmp_path, tail):
     store.path.write_bytes(json.dumps(rec("a")).encode() + b"\n" + tail)
     with pytest.warns(UserWarning, match="a torn last line"), store.writer() as w:
         w.append(rec("c"))
-    assert [r["run_id"] for r in store.records()] == ["a", "c"]
+    assert [r["run_id"] for r in store.records()] == ids("a", "c")
 
 
 @pytest.mark.parametrize(("line", "message"), [("not json", "not a JSON record"), ("{}", "not a run record"),
@@ -112,7 +121,7 @@ def test_a_corrupt_line_in_the_middle_is_skipped_with_a_warning(tmp_path, line, 
     store = RunStore(tmp_path)
     store.path.write_text(json.dumps(rec("a")) + f"\n{line}\n" + json.dumps(rec("b")) + "\n")
     with pytest.warns(UserWarning, match=rf"runs.jsonl:2: skipping .*{message}"):
-        assert list(store.latest()) == ["a", "b"]
+        assert list(store.latest()) == ids("a", "b")
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -127,6 +136,12 @@ def test_a_corrupt_line_in_the_middle_is_skipped_with_a_warning(tmp_path, line, 
     ({"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": "high"}}}, "lacks its metric 'accuracy'"),
     ({"metrics": {"val": {"accuracy": 0.5}, "test": {"accuracy": True}}}, "lacks its metric 'accuracy'"),
     ({"unit": "percent"}, "has unit 'percent'; expected 'fraction' or ''"),  # compare would refuse its leaderboard
+    ({"spec": {**rec("b")["spec"], "hparams": {"lr": 0.1}}},  # its results would count for a configuration not run
+     rf"has run_id '{ids('b')[0]}', but its spec hashes to '[0-9a-f]{{16}}': one of them was edited after the run"),
+    ({"spec": {k: v for k, v in rec("b")["spec"].items() if k not in ("epochs", "device")}},
+     "lacks epochs, device in its spec, which its run_id hashes"),
+    ({"spec": {**rec("b")["spec"], "hparams": {"lr": float("nan")}}},
+     "has a spec holding NaN or an infinity, which no run's spec holds"),
 ])
 def test_a_record_of_a_shape_no_reader_can_take_is_skipped_with_its_line_named(tmp_path, edit, message):
     """A hand edit or a newer gnnbench's record warns and is skipped (its run counts as not run), instead of a
@@ -134,7 +149,7 @@ def test_a_record_of_a_shape_no_reader_can_take_is_skipped_with_its_line_named(t
     store = RunStore(tmp_path)
     store.path.write_text("".join(json.dumps(r) + "\n" for r in (rec("a"), {**rec("b"), **edit}, rec("c"))))
     with pytest.warns(UserWarning, match=rf"runs.jsonl:2: skipping a line that .*{message}"):
-        assert list(store.latest()) == ["a", "c"]
+        assert list(store.latest()) == ids("a", "c")
 
 
 def test_merged_successes_of_one_run_are_warned_about_and_the_first_finished_counts_in_any_order(tmp_path):
@@ -150,7 +165,7 @@ def test_merged_successes_of_one_run_are_warned_about_and_the_first_finished_cou
         with pytest.warns(UserWarning, match=r"runs.jsonl: 2 runs have more than one successful record \(files "
                                              r"merged from several machines\?\)"):
             latest = store.latest()
-        assert {run: r["machine"] for run, r in latest.items()} == {"a": "here", "b": "there"}
+        assert {r["spec"]["model"]: r["machine"] for r in latest.values()} == {"a": "here", "b": "there"}
     store = RunStore(tmp_path / "one")
     with store.writer() as w:
         w.append(rec("a", "failed"))
@@ -161,9 +176,10 @@ def test_merged_successes_of_one_run_are_warned_about_and_the_first_finished_cou
             w.append(rec("c"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nor is a retry's success after a failure
-        assert {run: r["status"] for run, r in store.latest(only={"a", "c"}).items()} == {"a": "ok", "c": "ok"}
+        assert {r["spec"]["model"]: r["status"] for r in store.latest(only=ids("a", "c")).values()} == {"a": "ok",
+                                                                                                        "c": "ok"}
     with pytest.warns(UserWarning, match="1 run has more than one successful record"):
-        assert store.latest()["b"]["finished_at"] == "2026-12-01T00:00:00Z"
+        assert store.latest()[rec("b")["run_id"]]["finished_at"] == "2026-12-01T00:00:00Z"
 
 
 def test_latest_prefers_success_then_the_newest_failure(tmp_path):
@@ -172,8 +188,8 @@ def test_latest_prefers_success_then_the_newest_failure(tmp_path):
         for r in (rec("a", "failed", n=1), rec("a", "ok", n=2), rec("a", "failed", n=3),
                   rec("b", "failed", n=1), rec("b", "failed", n=2)):
             w.append(r)
-    latest = store.latest()
-    assert latest["a"]["n"] == 2 and latest["b"]["n"] == 2
+    a, b = (store.latest()[run_id] for run_id in ids("a", "b"))
+    assert a["n"] == 2 and b["n"] == 2
 
 
 def test_only_one_writer_at_a_time(tmp_path):
@@ -220,14 +236,14 @@ def test_set_aside_moves_whole_records_and_keeps_the_rest_in_order(tmp_path):
         for r in (rec("a"), rec("old", "failed", n=1), rec("b"), rec("old", n=2)):
             w.append(r)
     before = store.path.read_text().splitlines()
-    assert store.set_aside({"old", "never-recorded"}) == 2
+    assert store.set_aside(ids("old", "never-recorded")) == 2
     assert store.path.read_text().splitlines() == [before[0], before[2]]
     assert (tmp_path / "stale.jsonl").read_text().splitlines() == [before[1], before[3]]  # byte for byte
-    assert store.set_aside({"old"}) == 0  # nothing left to move; stale.jsonl untouched
+    assert store.set_aside(ids("old")) == 0  # nothing left to move; stale.jsonl untouched
     assert len((tmp_path / "stale.jsonl").read_text().splitlines()) == 2
     with store.writer() as w:  # the store stays appendable
         w.append(rec("c"))
-    assert [r["run_id"] for r in store.records()] == ["a", "b", "c"]
+    assert [r["run_id"] for r in store.records()] == ids("a", "b", "c")
 
 
 def test_restore_takes_the_chosen_records_back_after_a_torn_last_line(tmp_path):
@@ -238,7 +254,7 @@ def test_restore_takes_the_chosen_records_back_after_a_torn_last_line(tmp_path):
         for r in (rec("a"), rec("old", "failed", n=1), rec("old", n=2), rec("old", n=3)):
             w.append(r)
     lines = store.path.read_text().splitlines(keepends=True)
-    assert store.set_aside({"old"}) == 3
+    assert store.set_aside(ids("old")) == 3
     with store.path.open("a") as f:
         f.write('{"run_id": "b", "sta')
     with (tmp_path / "stale.jsonl").open("a") as f:  # a foreign line, kept where it is
@@ -254,8 +270,8 @@ def test_set_aside_waits_for_no_one(tmp_path):
     with store.writer() as w:
         w.append(rec("a"))
         with pytest.raises(GnnbenchError, match="another gnnbench process"):
-            RunStore(tmp_path).set_aside({"a"})
-    assert [r["run_id"] for r in store.records()] == ["a"]
+            RunStore(tmp_path).set_aside(ids("a"))
+    assert [r["run_id"] for r in store.records()] == ids("a")
 
 
 def test_only_successful_runs_of_the_suite_set_aside_and_unrecorded_since_are_restorable(tmp_path):
@@ -269,9 +285,9 @@ def test_only_successful_runs_of_the_suite_set_aside_and_unrecorded_since_are_re
     with (tmp_path / "stale.jsonl").open("w") as f:
         for r in (rec("ok-then"), rec("failed-then", "failed"), rec("recorded-again"), rec("not-ours")):
             f.write(json.dumps(r) + "\n")
-    suite = SimpleNamespace(all_run_ids=frozenset({"ok-then", "failed-then", "recorded-again"}))
-    recorded = {"recorded-again": rec("recorded-again")}
-    assert list(driver.restorable(suite, store, recorded, driver.DataDigests(None))) == ["ok-then"]
+    suite = SimpleNamespace(all_run_ids=frozenset(ids("ok-then", "failed-then", "recorded-again")))
+    recorded = {r["run_id"]: r for r in [rec("recorded-again")]}
+    assert list(driver.restorable(suite, store, recorded, driver.DataDigests(None))) == ids("ok-then")
 
 
 def test_a_file_that_cannot_be_written_is_named_not_its_temporary_twin(tmp_path, monkeypatch):

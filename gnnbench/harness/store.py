@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from gnnbench.errors import GnnbenchError
 from gnnbench.files import replaced
+from gnnbench.harness.spec import RunSpec
 from gnnbench.recordable import encode
 from gnnbench.units import UNITS
 
@@ -329,8 +330,9 @@ class RecordWriter:
 
 def record_problem(value: Any) -> str | None:
     """What keeps ``value`` from being a record the leaderboard can read (None when nothing does): the fields
-    every reader takes, of their types, and a schema no newer than :data:`SCHEMA`. A hand-edited or foreign line
-    is named, not a ``KeyError`` deep in a table."""
+    every reader takes, of their types, a schema no newer than :data:`SCHEMA`, and a spec that is the run its
+    run_id names. A hand-edited or foreign line is named, not a ``KeyError`` deep in a table, nor counted for a
+    configuration that did not make it."""
     if not _is_record(value):
         return "is not a run record (no run_id and status)"
     schema = value.get("schema", SCHEMA)
@@ -343,10 +345,27 @@ def record_problem(value: Any) -> str | None:
         return "lacks a spec with task, dataset and model"
     if not isinstance(spec.get("seed"), int) or isinstance(spec["seed"], bool):
         return f"has seed {spec.get('seed')!r}; expected an integer"
+    if problem := _identity_problem(value["run_id"], spec):
+        return problem
     if value["status"] == "ok" and not has_metric(value.get("metric"), value.get("metrics")):
         return f"is ok but lacks its metric {value.get('metric')!r} as a number under metrics.val and metrics.test"
     if "unit" in value and value["unit"] not in UNITS:  # compare would refuse the leaderboard written from it
         return f"has unit {value['unit']!r}; expected 'fraction' or '' (shown as recorded)"
+    return None
+
+
+def _identity_problem(run_id: str, spec: Mapping[str, Any]) -> str | None:
+    """Why ``spec`` is not the run ``run_id`` names (None when it hashes to it, :attr:`RunSpec.run_id`): one or the
+    other edited by hand, so its results would count for a configuration that did not make them."""
+    if missing := [key for key in RunSpec.IDENTITY if key not in spec]:
+        return f"lacks {', '.join(missing)} in its spec, which its run_id hashes"
+    try:  # the identity alone: a label of another type (plugins not a list) bears on no result
+        hashed = RunSpec(**{key: spec[key] for key in RunSpec.IDENTITY}, scenario=spec.get("scenario")).run_id
+    except ValueError:  # NaN or an infinity, which canonical JSON refuses, so no run's spec holds one
+        return "has a spec holding NaN or an infinity, which no run's spec holds"
+    if hashed != run_id:
+        return (f"has run_id {run_id!r}, but its spec hashes to {hashed!r}: one of them was edited after the run, "
+                "so whose results it holds cannot be told")
     return None
 
 
