@@ -158,10 +158,12 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
         group = runs_of[key]
         config, hparams, val_mean, val_std = sel.config, settings_cell(group["hparams"]), sel.val_mean, sel.val_std
         n_failed = int(sel.failed)
+        plugin_files: dict[str, list[dict[str, object]]] = {}  # configuration -> its runs' plugin file versions
         for label, part in every_run_of[key[:-1]].groupby("config"):  # every one: the selection compares them all
-            _warn_mixed_runs(sel, label, part)
+            plugin_files[label] = distinct_plugin_files(label_items(sources) for sources in part["sources"])
+            _warn_mixed_runs(sel, label, part, plugin_files[label])
             _warn_effective_hparams(sel, label, part)
-        _warn_mixed_versions(sel, every_run_of[key[:-1]])
+        _warn_mixed_versions(sel, plugin_files)
         if key[:-1] in folds_of:
             group = _chosen_per_fold(folds_of[key[:-1]])
             config, hparams = _per_fold_label(group)
@@ -278,10 +280,11 @@ def _ok(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"]
 
 
-def _warn_mixed_runs(sel: Any, config: str, runs: pd.DataFrame) -> None:
+def _warn_mixed_runs(sel: Any, config: str, runs: pd.DataFrame, sources: list[dict[str, object]]) -> None:
     """Runs under the configuration label ``config`` that are not one configuration's seeds: a seed recorded twice,
     runs made with other settings (records made under other defaults, or by another suite writing the same folder),
-    or with other versions of a plugin file (``sources``). The row still counts them all."""
+    or with other versions of a plugin file (``sources``: the :func:`distinct_plugin_files` of ``runs``). The row
+    still counts them all."""
     problems = []
     repeated = sorted(set(runs["seed"][runs["seed"].duplicated()]))
     if repeated:
@@ -294,7 +297,6 @@ def _warn_mixed_runs(sel: Any, config: str, runs: pd.DataFrame) -> None:
     units = sorted(set(runs.loc[runs["metric"].notna(), "unit"]))  # an old failed record names no metric
     if len(units) > 1:  # a task that changed its unit: the row is shown in its first record's
         problems.append(f"runs recorded in different units ({' vs '.join(map(shown_unit, units))})")
-    sources = distinct_plugin_files(label_items(label) for label in runs["sources"])
     if len(sources) > 1:
         problems.append(f"runs made with {len(sources)} versions of their plugin files "
                         f"({', '.join(differing(sources))})")
@@ -303,16 +305,13 @@ def _warn_mixed_runs(sel: Any, config: str, runs: pd.DataFrame) -> None:
                       "them all until `gnnbench prune` sets the old ones aside", stacklevel=3)
 
 
-def _warn_mixed_versions(sel: Any, runs: pd.DataFrame) -> None:
+def _warn_mixed_versions(sel: Any, plugin_files: dict[str, list[dict[str, object]]]) -> None:
     """A row whose configurations were made with different versions of a plugin file (a grid extended after the
-    file was edited): its selection then compares code as well as hyperparameters. A configuration that mixes
-    versions itself is :func:`_warn_mixed_runs`'s; configurations whose records name no plugin file (gnnbench's
-    own parts, records made before records named their files) are left out."""
-    made_with: dict[str, list[dict[str, object]]] = {}  # configuration -> the plugin file versions of its runs
-    for config, part in runs.groupby("config"):
-        files = distinct_plugin_files(label_items(label) for label in part["sources"])
-        if files:
-            made_with[config] = files
+    file was edited): its selection then compares code as well as hyperparameters. ``plugin_files``: per
+    configuration of the row, the :func:`distinct_plugin_files` of its runs. A configuration that mixes versions
+    itself is :func:`_warn_mixed_runs`'s; configurations whose records name no plugin file (gnnbench's own parts,
+    records made before records named their files) are left out."""
+    made_with = {config: files for config, files in plugin_files.items() if files}
     if len({frozenset(map(canonical_json, files)) for files in made_with.values()}) < 2:
         return
     versions = distinct_plugin_files(files for per_config in made_with.values() for files in per_config)
