@@ -298,7 +298,10 @@ class _Bench:
         records = []
         # what shaped the timings, which compare notes a change of
         protocol = {"seed": self.seed, "warmup": self.warmup, "repeats": self.repeats}
-        for op in ops:
+        provider = kernels.scatter_provider(self.device)
+        for op in ops:  # E and B depend on the op and graph only: once for its every pass and backend
+            entries = self.graph.entries(op)
+            moved = bytes_moved(self.graph.size, entries, op, self.x.element_size())
             runnable, left_by = candidates(op, backends, self.device)
             reason, undecided, decision = "", [], None
             if "auto" in backends and not runnable:
@@ -315,15 +318,14 @@ class _Bench:
                     # auto's row is its pick's: the same kernel is not reported as two figures
                     backend = decision.backend if name == "auto" and decision is not None else name
                     values, peak_mb, failure = measured.get(backend, ([], float("nan"), undecided[:1]))
-                    moved = bytes_moved(self.graph.size, self.graph.entries(op), op, self.x.element_size())
                     record = _record(self.graph, op, name, backend, pass_, values, peak_mb, copy_gbps, moved, env,
                                      failure, reason if name == "auto" else "")
                     if name == "auto" and decision is not None:
                         record["timed_as"] = decision.backend
                         if decision.timings_ms:  # what decided it
                             record["timings_ms"] = decision.to_record()["timings_ms"]
-                    record["scatter_provider"] = kernels.scatter_provider(self.device)
-                    record["entries"] = self.graph.entries(op)  # E of the bytes moved, to recompute gbps
+                    record["scatter_provider"] = provider
+                    record["entries"] = entries  # E of the bytes moved, to recompute gbps
                     record["protocol"] = protocol
                     records.append(record)
                     if on_row is not None:
