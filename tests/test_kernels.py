@@ -308,6 +308,8 @@ def test_auto_keeps_the_fastest_measured_backend_and_says_why() -> None:
     assert auto.decide("auto", ["scatter"], measure).reason == "the only backend supported here (scatter)"
     assert auto.decide("auto", ["csr"], measure, left_by="asked for").reason == "the only backend asked for (csr)"
     assert auto.decide("csr", ["scatter", "csr"], measure).reason == "set by the suite"
+    # a named backend the model and task leave no alternative to was not the suite's choice (SIGN's scatter)
+    assert auto.decide("scatter", ["scatter"], measure).reason == "the only backend supported here (scatter)"
 
 
 def test_auto_times_each_graph_size_once_and_leaves_the_warm_up_out(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -448,20 +450,37 @@ def test_auto_times_nothing_for_a_model_without_message_passing(monkeypatch: pyt
     assert torch.equal(graph, edge_index)
 
 
+@pytest.mark.parametrize("requested", ["auto", "scatter"])
 @pytest.mark.parametrize("name", ["dgmlp", "sign"])
-def test_auto_says_a_model_without_message_passing_on_one_backend_runs_its_own_propagation(name: str) -> None:
+def test_a_model_without_message_passing_on_one_backend_says_it_runs_its_own_propagation(name: str,
+                                                                                         requested: str) -> None:
     """DGMLP propagates with its own sparse matmul, SIGN with PyG's SIGN transform: the one backend their entries
-    declare sets nothing in them, and the reason says so, not that every backend computes the same."""
+    declare sets nothing in them, and the reason says so, not that every backend computes the same, nor, under the
+    suite's default ``scatter``, that the suite set it."""
     from gnnbench.registry import MODELS
     from gnnbench.tasks.node import NodeClassification
 
     entry = MODELS.get(name)
     supported = kernels.candidates(kernels.model_kernels(entry), NodeClassification.kernels)
     x, edge_index = torch.randn(50, 8), random_graph(50, 200, 3)
-    graph, choice = auto.use_kernel("auto", supported, entry.obj(8, 3), x, edge_index, torch.device("cpu"))
+    graph, choice = auto.use_kernel(requested, supported, entry.obj(8, 3), x, edge_index, torch.device("cpu"))
     assert choice.backend == "scatter" and torch.equal(graph, edge_index)
     assert choice.reason == ("the only backend supported here (scatter): the model has no message-passing layer for "
                              "a backend to set, so its propagation, if any, is its own code")
+
+
+@pytest.mark.parametrize(("model", "reason"), [("sign", "the only backend supported here (scatter)"),
+                                               ("gcn", "set by the suite")])
+def test_a_run_failing_before_its_task_reports_a_kernel_says_what_chose_the_named_one(model: str,
+                                                                                      reason: str) -> None:
+    """The runner's reason for a run whose task never reported its backend: the suite's (default) ``scatter`` was
+    SIGN's only backend, while GCN could have run csr."""
+    from gnnbench.harness.runner import kernel_choice
+    from gnnbench.harness.spec import RunSpec
+
+    spec = RunSpec(task="node_classification", task_options={}, dataset="Cora", model=model, hparams={}, seed=0,
+                   epochs=1, patience=None, device="cpu", kernel="scatter")
+    assert kernel_choice(spec, None) == {"chosen": "scatter", "reason": reason}
 
 
 SUITE = """\

@@ -159,3 +159,6 @@ def test_a_sign_run_records_its_loading(write_suite) -> None:
     record = execute(suite.specs[0])
     assert record["status"] == "ok" and record["loading"]["mode"] == "cpu"
     assert 0 <= record["loading"]["epoch_load_share"] <= 1 and len(record["history"]["load_s"]) == 3
+    # the suite names no kernel: its default, scatter, is the only backend SIGN runs, which chose it
+    assert record["kernel"]["backend"] == "scatter"
+    assert record["kernel"]["reason"].startswith("the only backend supported here (scatter): the model has no ")

@@ -24,7 +24,8 @@ from gnnbench.harness.measure import PeakMemory
 from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.speed_probe import speed_probe
 from gnnbench.harness.store import SCHEMA, has_metric, utc_now
-from gnnbench.kernels import scatter_provider
+from gnnbench.kernels import candidates, model_kernels, scatter_provider
+from gnnbench.kernels.auto import named_reason
 from gnnbench.recordable import unrecordable
 from gnnbench.registry import DATASETS, MODELS, TASKS, defined_in, load_plugin
 from gnnbench.tasks.base import Budget, RunContext, Task
@@ -120,7 +121,9 @@ def kernel_choice(spec: RunSpec, reported: Mapping[str, Any] | None) -> dict[str
     if spec.task in TASKS and TASKS.get(spec.task).obj.kernels == ("scatter",):
         return {"chosen": "scatter", "reason": f"task '{spec.task}' hands its models edge_index"}
     if spec.kernel != "auto":
-        return {"chosen": spec.kernel, "reason": "set by the suite"}
+        runnable = (candidates(model_kernels(MODELS.get(spec.model)), TASKS.get(spec.task).obj.kernels)
+                    if spec.model in MODELS and spec.task in TASKS else [])  # a plugin that failed to load: neither
+        return {"chosen": spec.kernel, "reason": named_reason(spec.kernel, runnable)}
     return {"chosen": None, "reason": "the run failed before auto chose"}
 
 

@@ -59,7 +59,7 @@ def decide(requested: str, candidates: Sequence[str], measure: Callable[[str], f
     support them; a profile's may be what it was asked for), in the reason where one is left."""
     if requested != "auto":
         require(requested)
-        return KernelChoice(requested, requested, "set by the suite")
+        return KernelChoice(requested, requested, named_reason(requested, candidates, left_by))
     if not candidates:
         raise ValueError("kernel auto: no backend is supported by both this model and this task")
     if len(candidates) == 1:
@@ -81,6 +81,12 @@ def decide(requested: str, candidates: Sequence[str], measure: Callable[[str], f
     if key is not None:
         _decisions[key] = choice
     return choice
+
+
+def named_reason(requested: str, candidates: Sequence[str], left_by: str = "supported here") -> str:
+    """Why the backend a suite names runs (its ``kernel:``, or ``scatter``, the default, where it names none): where
+    ``candidates`` hold no other, the model and task chose it, not the suite (SIGN, which runs ``scatter`` only)."""
+    return f"the only backend {left_by} ({requested})" if list(candidates) == [requested] else "set by the suite"
 
 
 Untracked = Callable[[], contextlib.AbstractContextManager[Any]]
@@ -132,7 +138,7 @@ def use_kernel(requested: str, candidates: Sequence[str], model: nn.Module, x: T
         model.zero_grad(set_to_none=True)
     else:
         choice = decide(requested, candidates, measure, key)
-        if requested == "auto" and not layers:  # one candidate: the backend is nominal, the model's own code runs
+        if list(candidates) == [choice.backend] and not layers:  # the backend is nominal, the model's own code runs
             choice = replace(choice, reason=f"{choice.reason}: the model has no message-passing layer for a backend "
                                             "to set, so its propagation, if any, is its own code")
     if why:  # auto left csr out: say so, or the reason reads as if csr were never a candidate
@@ -180,4 +186,4 @@ def _propagating(layers: Sequence[MessagePassing]) -> Iterator[None]:
             layer.cached = True
 
 
-__all__ = ["KernelChoice", "csr_refusal", "decide", "use_kernel"]
+__all__ = ["KernelChoice", "csr_refusal", "decide", "named_reason", "use_kernel"]
