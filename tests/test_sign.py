@@ -128,8 +128,8 @@ def test_load_modes_resolve_or_fail_clearly(write_suite) -> None:
     with pytest.raises(HparamError, match="load_mode: expected one of cpu, gpu_direct, device or auto, got 'pinned'"):
         SIGN(5, 3).fit(NodeClassification(NodeOptions()), small_graph(), {**hparams, "load_mode": "pinned"},
                        Budget(epochs=1), RunContext(device=CPU, seed=0))
-    # a suite that asks for what no run could do fails when it loads, at the hyperparameter's key: the value's own
-    # error, without the grid point and the dataset, which have nothing to do with it
+    # a suite that asks for what no run could do fails when it loads, at the grid's value: the value's own error,
+    # without the grid point and the dataset, which have nothing to do with it
     for mode, message in (("zero_copy", "expected one of cpu, gpu_direct, device or auto, got 'zero_copy'"),
                           ("gpu_direct", "gpu_direct gathers on a GPU (CUDA and Triton); this run's device is cpu")):
         path = write_suite(f"""
@@ -142,7 +142,7 @@ experiments:
 """)
         with pytest.raises(ConfigError) as info:
             load_suite(path)
-        assert (info.value.key, info.value.message) == ("experiments[0].models[0].hparams.load_mode", message)
+        assert (info.value.key, info.value.message) == ("experiments[0].models[0].hparams.load_mode[1]", message)
     model = SIGN(5, 3)
     model.preprocess(torch.randn(6, 5), torch.tensor([[0, 1], [1, 0]]), CPU)
     model.load_mode = "gpu_direct"

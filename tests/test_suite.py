@@ -691,6 +691,10 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
      " models: [{name: gin_pool, hparams: {optimizer: adma}}]}]\n", "experiments[0].models[0].hparams.optimizer",
      "expected one of adam, adamw, got 'adma'"),
+    # a grid's value wrong by itself is named by its index, as a value the suite's own checks refuse is
+    ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
+     " models: [{name: gin_pool, hparams: {optimizer: [adam, adma]}}]}]\n",
+     "experiments[0].models[0].hparams.optimizer[1]", "expected one of adam, adamw, got 'adma'"),
     ("name: s\nexperiments: [{task: graph_classification, datasets: [MUTAG],"
      " models: [{name: gin_pool, hparams: {lr_patience: 5, lr_step: 50}}]}]\n",
      "experiments[0].models[0].hparams.lr_step", "lr_patience (5) and lr_step (50) are two schedules: set one"),

@@ -339,20 +339,21 @@ class _Expander:
             raise self.fail(key, str(exc)) from None
 
     def settled_points(self, task: str, options: dict[str, Any], task_key: str, model: str, model_key: str,
-                       grid: list[tuple[dict[str, Any], Point]], seeds: list[int], seed_key: Callable[[int], str],
-                       device: str) -> tuple[list[Point], dict[str, set[str]]]:
-        """The grid points (each with the hyperparameters it sets, as written) as they run, and the keys they run
-        at their default -> datasets (the plan's note: :func:`plan.entry_note`). A hyperparameter the suite sets
-        away from its default and a point leaves unread on a dataset (:meth:`Task.unread_hparams` there,
-        a model's ``unread_hparams(hparams)``) runs at its default at that point where another point, on any of
-        the datasets, reads it (the one-layer point of a grid over ``num_layers`` that sets a width): the same run
-        as had the suite not set it, and a point that thereby repeats an earlier one is left out on that dataset.
-        Where no point reads it, it would only be another run id for the same runs: refused. A key without a
-        default (a constructor argument the suite must set) is kept where it is unread. Every point then
-        passes the task's :meth:`Task.check_run` with every seed and the model's ``check_hparams(hparams, device)``
-        where it has one (the model's hooks are given every constructor argument, those a run leaves out included,
-        and those the task's options preset: :meth:`Task.preset_model_args`); the error names the hyperparameter's
-        key when the point sets it, the model's when a default is at fault, else the task's (a preset argument
+                       grid: list[tuple[dict[str, Any], dict[str, str], Point]], seeds: list[int],
+                       seed_key: Callable[[int], str], device: str) -> tuple[list[Point], dict[str, set[str]]]:
+        """The grid points (each with the hyperparameters it sets, as written, and their keys) as they run, and the
+        keys they run at their default -> datasets (the plan's note: :func:`plan.entry_note`). A hyperparameter the
+        suite sets away from its default and a point leaves unread on a dataset (:meth:`Task.unread_hparams` there,
+        a model's ``unread_hparams(hparams)``) runs at its default at that point where another point, on any of the
+        datasets, reads it (the one-layer point of a grid over ``num_layers`` that sets a width): the same run as
+        had the suite not set it, and a point that thereby repeats an earlier one is left out on that dataset. Where
+        no point reads it, it would only be another run id for the same runs: refused. A key without a default (a
+        constructor argument the suite must set) is kept where it is unread. Every point then passes the task's
+        :meth:`Task.check_run` with every seed and the model's ``check_hparams(hparams, device)`` where it has one
+        (the model's hooks are given every constructor argument, those a run leaves out included, and those the
+        task's options preset: :meth:`Task.preset_model_args`); the error names the hyperparameter's key when the
+        point sets it (a value wrong by itself, :class:`~gnnbench.hparams.OptionError`, at the value:
+        ``load_mode[1]`` for a grid's), the model's when a default is at fault, else the task's (a preset argument
         included)."""
         task_cls = TASKS.get(task).obj
         task_options = task_cls.Options(**options)
@@ -369,12 +370,13 @@ class _Expander:
             # hyperparameter's value in what the model's checks see
             raise self.fail(task_key, f"task '{task}': preset_model_args returned {quoted(preset)}; expected a dict "
                                       f"of some of its model_args or other data arguments ({', '.join(data_args)})")
-        defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in grid[0][1]}
+        defaults = {dataset: hp.defaults(entry, task_cls, dataset) for dataset in grid[0][2]}
 
-        def settle(values: dict[str, Any], hparams: dict[str, Any], config: str, dataset: str,
-                   refused: Collection[str] = ()) -> _Settled:
-            """A point on ``dataset`` that sets ``values``, as it runs. A key it leaves unread away from its default
-            runs at the default, unless it is ``refused``: then it is refused."""
+        def settle(values: dict[str, Any], value_keys: dict[str, str], hparams: dict[str, Any], config: str,
+                   dataset: str, refused: Collection[str] = ()) -> _Settled:
+            """A point on ``dataset`` that sets ``values`` (each at its ``value_keys`` key), as it runs. A key it
+            leaves unread away from its default runs at the default, unless it is ``refused``: then it is
+            refused."""
             dropped: set[str] = set()
             checking = task_key  # whose hook runs: a plugin's own bug in it is located there
             try:
@@ -408,7 +410,7 @@ class _Expander:
                     raise self.fail(task_key, f"{which} cannot run on dataset '{dataset}' with these options "
                                               f"(they set its {exc.key}): {exc}") from None
                 if isinstance(exc, hp.OptionError) and exc.key in values:  # the value alone: its key says it all
-                    raise self.fail(_join(model_key, f"hparams.{exc.key}"), exc.problem) from None
+                    raise self.fail(_join(model_key, f"hparams.{value_keys[exc.key]}"), exc.problem) from None
                 key = _join(model_key, f"hparams.{exc.key}") if exc.key in values else model_key
                 raise self.fail(key, f"{which} cannot run on dataset '{dataset}': {exc}") from None
             except SeedError as exc:  # at the seed, where it is written (a list's item, or the count)
@@ -421,13 +423,13 @@ class _Expander:
                                           f"{raised(exc)}") from exc
             return _Settled(hparams, config, dropped, set(values) - set(unread))
 
-        settled = [{dataset: settle(values, hparams, config, dataset) for dataset, (hparams, config) in point.items()}
-                   for values, point in grid]
+        settled = [{dataset: settle(values, value_keys, hparams, config, dataset)
+                    for dataset, (hparams, config) in point.items()} for values, value_keys, point in grid]
         read = set().union(*(done.read for point in settled for done in point.values()))
-        for (values, point), done in zip(grid, settled, strict=True):  # a key no point reads: only another run id
-            for dataset, (hparams, config) in point.items():
+        for (values, value_keys, point), done in zip(grid, settled, strict=True):  # a key no point reads: only
+            for dataset, (hparams, config) in point.items():  # another run id
                 if refused := done[dataset].dropped - read:
-                    settle(values, hparams, config, dataset, refused)  # raises at the first of them
+                    settle(values, value_keys, hparams, config, dataset, refused)  # raises at the first of them
         runs: dict[str, set[str]] = {dataset: set() for dataset in defaults}  # each dataset's runs so far
         defaulted: dict[str, set[str]] = {}  # key -> the datasets where a point runs it at its default
         points = []
@@ -589,10 +591,10 @@ class _Expander:
                              f"{quoted(value)}{hp.number_hint(value, int)}")
 
     def model(self, value: Any, key: str, task: str, datasets: list[str], repeats: tuple[list[Any], list[int]]
-              ) -> tuple[str, list[tuple[dict[str, Any], Point]]]:
-        """(model name, for every grid point: (the hyperparameters it sets, as written; dataset -> (resolved
-        hparams, config label))). ``repeats`` (the experiment's scenarios and seeds) run every point: they count
-        towards :data:`MAX_RUNS`.
+              ) -> tuple[str, list[tuple[dict[str, Any], dict[str, str], Point]]]:
+        """(model name, for every grid point: (the hyperparameters it sets, as written; each one's key under
+        ``hparams``, ``lr[1]`` for a grid's value; dataset -> (resolved hparams, config label))). ``repeats`` (the
+        experiment's scenarios and seeds) run every point: they count towards :data:`MAX_RUNS`.
 
         A point resolves per dataset because a model may have per-dataset defaults; the config label is
         relative to the defaults on that dataset, so a method run with its official settings is ``default``.
@@ -667,7 +669,7 @@ class _Expander:
                 raise self.fail(_join(hparams_key, written[k][1]),
                                 f"{quoted(written[k][0])} is the same value as {quoted(earlier[k][0])} at "
                                 f"{earlier[k][1]}: the grid would define its runs twice; remove one")
-            grid.append((chosen, resolved))
+            grid.append((chosen, value_keys, resolved))
         return name, grid
 
 
