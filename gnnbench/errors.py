@@ -14,7 +14,7 @@ import os
 import reprlib
 import sysconfig
 import traceback
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,16 @@ def _library_file(path: Path) -> bool:
 
 #: The most names a typed prefix is completed to: more is a listing, which an error's accepted names give
 COMPLETIONS = 5
+
+
+def not_one_of(value: Any, choices: Collection[str]) -> str:
+    """``expected one of a, b, got ...`` for a ``value`` not among ``choices``: a string :func:`quoted` with
+    :func:`did_you_mean`'s suggestion, anything else by its type and :func:`quoted` value, with none: it has no
+    spelling to correct, and writing it out to compare would take a YAML alias bomb's gigabytes and seconds."""
+    expected = f"expected one of {', '.join(choices)}, got "
+    if not isinstance(value, str):
+        return f"{expected}{type(value).__name__} {quoted(value)}"
+    return f"{expected}{quoted(value)}{did_you_mean(value, choices)}"
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

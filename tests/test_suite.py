@@ -668,7 +668,19 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn], scenario: []}]\n",
      "experiments[0].scenario", "or a non-empty list of them, got an empty list"),
     ("name: s\nexecutor: {type: [a]}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
-     "executor.type", "expected one of local, process, ray, got ['a']"),
+     "executor.type", "expected one of local, process, ray, got list ['a']"),
+    ("name: s\ndefaults: {kernel: scater}\n"
+     "experiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "defaults.kernel", "expected one of scatter, torch_scatter, csr, auto, got 'scater'; did you mean 'scatter'?"),
+    # a YAML alias bomb (9^6 items by reference) where a name is expected: refused by its type, with no suggestion,
+    # whose str() of the whole value took seconds and gigabytes
+    *((f"name: s\n{where}: {{{name}: " + "[&a4 [&a3 [&a2 [&a1 [&a0 [x, x, x, x, x, x, x, x, x], "
+       + ", ".join(["*a0"] * 8) + "], " + ", ".join(["*a1"] * 8) + "], " + ", ".join(["*a2"] * 8) + "], "
+       + ", ".join(["*a3"] * 8) + "], " + ", ".join(["*a4"] * 8) + "]}\n"
+       "experiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n", f"{where}.{name}",
+       f"expected one of {choices}, got list [[[...], [...], [...], [...], [...], [...], [...], [...], ...], [[...], ")
+      for where, name, choices in (("executor", "type", "local, process, ray"),
+                                   ("defaults", "kernel", "scatter, torch_scatter, csr, auto"))),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: {1: 2}}]}]\n",
      "experiments[0].models[0].hparams.1", "expected a hyperparameter name, got int 1"),
     ("name: s\nexperiments: [{task: node_classification, datasets: [Cora], models: [{name: gcn, hparams: []}]}]\n",

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from gnnbench import hparams as hp
-from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean, quoted, raised
+from gnnbench.errors import ConfigError, GnnbenchError, SeedError, did_you_mean, not_one_of, quoted, raised
 from gnnbench.harness.executors import ray_address_problem
 from gnnbench.harness.plan import PlanNote, entry_note
 from gnnbench.harness.spec import SMOKE_SUFFIX, RunSpec, Suite, config_label
@@ -220,8 +220,7 @@ class _Expander:
                 raise self.fail("executor.type", f"missing; expected one of {', '.join(EXECUTORS)} (the executor "
                                                  f"mapping has {', '.join(map(str, value)) or 'no keys'})")
             got = value["type"]
-            raise self.fail("executor.type", f"expected one of {', '.join(EXECUTORS)}, got {quoted(got)}"
-                            f"{did_you_mean(str(got), EXECUTORS)}")
+            raise self.fail("executor.type", not_one_of(got, EXECUTORS))
         value = dict(self.mapping(value, "executor", EXECUTORS[value["type"]]))
         for key in ("workers", "max_retries"):
             if key in value and not _is_int(value[key], minimum=1 if key == "workers" else 0):
@@ -315,8 +314,7 @@ class _Expander:
     def kernel(self, kernel: Any, key: str, task: str) -> None:
         """A known backend that this task can hand its models (whether it is installed: :meth:`installed`)."""
         if not isinstance(kernel, str) or kernel not in BACKENDS:
-            raise self.fail(key, f"expected one of {', '.join(BACKENDS)}, got {quoted(kernel)}"
-                                 f"{did_you_mean(str(kernel), BACKENDS)}")
+            raise self.fail(key, not_one_of(kernel, BACKENDS))
         task_kernels = TASKS.get(task).obj.kernels
         if kernel != "auto" and kernel not in task_kernels:
             raise self.fail(key, f"task '{task}' cannot run kernel '{kernel}' (it runs: "
