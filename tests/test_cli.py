@@ -969,3 +969,23 @@ def test_a_closed_output_pipe_stops_the_command_quietly(args):
     finally:
         os.close(write)
     assert (proc.returncode, proc.stderr) == (128 + signal.SIGPIPE, b"")
+
+
+def test_the_results_commands_import_neither_torch_nor_pyg(tmp_path):
+    """``leaderboard`` and ``compare`` read records and tables: torch and PyG, which nothing there uses, once cost
+    each command seconds and hundreds of MB (through the run spec the store hashes a record's run id with)."""
+    folder = tmp_path / "quickstart"
+    shutil.copytree(ROOT / "results" / "reference" / "quickstart", folder)
+    other = ROOT / "results" / "reference" / "node_classification" / "leaderboard.csv"
+    script = f"""\
+import sys
+import gnnbench.cli.results, gnnbench.harness.store, gnnbench.leaderboard.compare, gnnbench.leaderboard.compare_report
+import gnnbench.leaderboard.html, gnnbench.leaderboard.profile
+from gnnbench.cli import main
+assert main(["leaderboard", {str(folder)!r}, "--html", "-q"]) == 0
+assert main(["compare", {str(other)!r}, {str(folder / "leaderboard.csv")!r}, "-q"]) == 0
+print("imported:", sorted({{"torch", "torch_geometric"}} & sys.modules.keys()))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "imported: []"

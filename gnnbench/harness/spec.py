@@ -1,6 +1,8 @@
 """Runs and suites as the rest of gnnbench sees them: a fully resolved :class:`RunSpec` (its ``run_id`` the
 hash of what can change its result) and the :class:`Suite` a file expands into (:mod:`gnnbench.harness.suite`
-parses it)."""
+parses it). Free of torch and PyG, which cost the results commands seconds: ``leaderboard`` and ``compare``
+import it (the store checks a record's run id with :attr:`RunSpec.run_id`); :meth:`RunSpec.build_task` looks the
+task class up in the registry, which imports it."""
 
 from __future__ import annotations
 
@@ -11,13 +13,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gnnbench.errors import ConfigError, did_you_mean
 from gnnbench.harness.plan import PlanNote
 from gnnbench.registry import SCENARIOS, TASKS
 from gnnbench.settings import canonical_json
-from gnnbench.tasks.base import Task
+
+if TYPE_CHECKING:
+    from gnnbench.tasks.base import Task  # imports torch and PyG
 
 
 @dataclass(frozen=True)
