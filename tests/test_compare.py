@@ -4,6 +4,7 @@ import io
 import json
 import math
 import re
+import shutil
 import warnings
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from scipy import stats
 
 from gnnbench.cli import main
 from gnnbench.errors import GnnbenchError
+from gnnbench.harness.store import RunStore
 from gnnbench.leaderboard import compare, read, significance
 from gnnbench.leaderboard import compare_report as report
 from gnnbench.leaderboard.aggregate import COLUMNS, close
@@ -1280,6 +1282,23 @@ def test_compare_notes_a_side_whose_suite_is_not_all_recorded(write_suite, tmp_p
     capsys.readouterr()
     assert main(["compare", str(folder), str(folder), "-q"]) == 0
     assert "Incomplete" not in capsys.readouterr().err
+
+
+def test_compare_notes_a_side_whose_suite_is_not_all_recorded_from_its_run_ids_alone(tmp_path, capsys, monkeypatch):
+    """The note beside a leaderboard CSV counts the runs of ``runs.jsonl`` (:meth:`RunStore.run_ids`): parsing
+    every record, which a 100 MB file of 20,000 takes seconds and a GB to do, is the leaderboard's work, not
+    compare's."""
+    folder = tmp_path / "quickstart"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "results" / "reference" / "quickstart", folder)
+    expected = json.loads((folder / "expected.json").read_text())
+    expected["run_ids"] = [*expected["run_ids"][1:], "0" * 16]  # one run not recorded, one record of no run of it
+    (folder / "expected.json").write_text(json.dumps(expected))
+    monkeypatch.setattr(RunStore, "records", lambda *args, **kwargs: pytest.fail("compare parsed the records"))
+    assert main(["compare", str(folder), str(folder), "-q"]) == 0
+    err = capsys.readouterr().err
+    for side in "AB":
+        assert (f"gnnbench: note: {side} ({folder}): Incomplete: 8 of the 9 runs of suite quickstart" in err
+                and "1 record here is no run of suite quickstart" in err)
 
 
 def test_the_readme_and_docs_compare_examples_are_what_the_command_prints_now():

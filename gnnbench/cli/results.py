@@ -79,8 +79,9 @@ def compare_leaderboards(args: argparse.Namespace, console: Console) -> int:
         console.print(report.summary(result))
     for side, path in (("A", result.a), ("B", result.b)):  # on stderr, -q or not: its rows may lack seeds, or runs
         store = RunStore(path.parent)
-        expected = store.expected()
-        if expected is not None and (notice := suite_notice(store.directory, store.latest(), expected, from_here=True)):
+        expected = store.expected()  # the run ids alone: the records are the leaderboard's to read and warn about
+        if expected is not None and (notice := suite_notice(store.directory, store.run_ids(), expected,
+                                                            from_here=True)):
             print(f"gnnbench: note: {side} ({store.directory}): {notice}", file=sys.stderr)
     moved = result.moved_configs()
     if moved:  # on stderr, -q or not: the table leaves such rows uncompared

@@ -134,6 +134,18 @@ class RunStore:
                           stacklevel=2)
         return latest(records)
 
+    def run_ids(self, file: str = RUNS_FILE) -> set[str]:
+        """The run ids ``file`` holds records of, successful or failed (:meth:`latest`'s keys), found without parsing
+        a record (:data:`QUICK_RUN_ID`): for a note that counts runs (``compare``'s), over a file of 100 MB. A torn
+        or other last line that is not JSON is no record, as for :meth:`latest`; unlike it, this does not judge the
+        other lines, so a corrupt or hand-edited one whose run id can be read counts (and nothing is warned about)."""
+        path = self.directory / file
+        if not path.exists():
+            return set()
+        with path.open("rb") as lines:  # one at a time, split at newlines only, as :meth:`records` splits them
+            return {run_id for line in lines  # only a last line can lack its newline
+                    if (line.endswith(b"\n") or _is_json(line)) and (run_id := _quick_run_id(line)) is not None}
+
     @contextlib.contextmanager
     def writer(self) -> Iterator[RecordWriter]:
         """Exclusive append access; fails fast when another process holds the store."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
     sections = (rank_markdown(board) + depth_markdown(depth) + search_markdown(searches) + sat_markdown(sat)
                 + warning_lines(notes))
     expected = RunStore(out).expected()  # read once, for the page's notice and the terminal's
-    notice = suite_notice(out, latest, expected)
+    notice = suite_notice(out, latest.keys(), expected)
     write_text(out / "leaderboard.md", to_markdown(board, records, name, sections, notice))
     written.append(out / "leaderboard.md")
     page = out / "leaderboard.html"
@@ -102,15 +103,17 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
         written.append(page)
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
                        markdown=out / "leaderboard.md", html=page if page.exists() else None,
-                       notice=suite_notice(out, latest, expected, from_here=True), written=tuple(written))
+                       notice=suite_notice(out, latest.keys(), expected, from_here=True), written=tuple(written))
 
 
-def suite_notice(directory: Path, latest: dict[str, dict], expected: dict | None, from_here: bool = False) -> str:
+def suite_notice(directory: Path, recorded: AbstractSet[str], expected: dict | None, from_here: bool = False) -> str:
     """What the tables of ``directory`` are not, atop them: the runs of the suite last run there that have no
     record (``Incomplete: 1 of the 4 runs of suite tiny (tiny.yaml) are recorded; ...``: a table of the runs so
     far must not read as the suite's result), and the records that are no run of it (made under other defaults or
     an earlier version of the file: their configurations compete in the tables until ``prune`` sets them
-    aside). ``expected`` is what the store of ``directory`` notes of that suite (:meth:`RunStore.expected`).
+    aside). ``recorded`` are the run ids with a record there, successful or failed (the keys of
+    :meth:`RunStore.latest`, or :meth:`RunStore.run_ids`, which parses no record). ``expected`` is what the store of
+    ``directory`` notes of that suite (:meth:`RunStore.expected`).
     Empty where it notes none (:meth:`RunStore.expect`) or nothing is amiss. The suite file is
     named as the run named it (relative to where it ran), as the pages keep it, or, ``from_here``, for a
     terminal, as :func:`_from_here` finds it; the results root as :func:`_results_root` names it."""
@@ -121,13 +124,13 @@ def suite_notice(directory: Path, latest: dict[str, dict], expected: dict | None
     results = _results_root(directory, expected.get("results"), from_here)
     root = "" if results == Path("results") else f" --results {results}"
     parts = []
-    recorded = len(ids & latest.keys())
-    if recorded < len(ids):  # the whole suite file's runs, which an earlier --only left out too
+    found = len(ids & recorded)
+    if found < len(ids):  # the whole suite file's runs, which an earlier --only left out too
         smoke = " --smoke EPOCHS" if expected["suite"].endswith(SMOKE_SUFFIX) else ""
-        parts.append(f"Incomplete: {recorded} of the {len(ids)} runs of {suite} are recorded; the tables show "
+        parts.append(f"Incomplete: {found} of the {len(ids)} runs of {suite} are recorded; the tables show "
                      f"those. `gnnbench run {file}{smoke}{root}` runs the rest"
                      + (", with the EPOCHS of that smoke check." if smoke else "."))
-    if others := len(latest.keys() - ids):
+    if others := len(recorded - ids):
         parts.append(f"{others} record{'s' * (others > 1)} here {'are' if others > 1 else 'is'} no run of {suite} as "
                      "last run (made under other defaults or an earlier version of the file); the tables count "
                      f"{'them' if others > 1 else 'it'} until `gnnbench prune {file}{root}` sets "
