@@ -115,6 +115,8 @@ def not_one_of(value: Any, choices: Collection[str]) -> str:
     :func:`did_you_mean`'s suggestion, anything else by its type and :func:`quoted` value, with none: it has no
     spelling to correct, and writing it out to compare would take a YAML alias bomb's gigabytes and seconds."""
     expected = f"expected one of {', '.join(choices)}, got "
+    if value is None:  # an empty YAML value, as the suite's own type errors call it
+        return f"{expected}nothing"
     if not isinstance(value, str):
         return f"{expected}{type(value).__name__} {quoted(value)}"
     return f"{expected}{quoted(value)}{did_you_mean(value, choices)}"

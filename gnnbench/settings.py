@@ -17,8 +17,20 @@ _ABSENT = object()
 
 
 def canonical_json(obj: Any) -> str:
-    """Sorted keys, no whitespace, floats as Python's shortest repr: equal settings give equal strings."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """Sorted keys, no whitespace, floats as Python's shortest repr: equal settings give equal strings, also once
+    written to a record and read back. JSON writes every key as text, so keys are sorted as the text they become
+    (``{2: .., 10: ..}`` and its record's ``{"2": .., "10": ..}`` both as ``"10"``, ``"2"``): a run id hashed
+    from a suite's setting is the one its record's spec hashes to."""
+    return json.dumps(_keys_as_text(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _keys_as_text(obj: Any) -> Any:
+    """``obj`` with every mapping's keys as JSON writes them (``2`` -> ``"2"``, ``True`` -> ``"true"``)."""
+    if isinstance(obj, Mapping):
+        return {k if isinstance(k, str) else json.dumps(k): _keys_as_text(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_keys_as_text(v) for v in obj]
+    return obj
 
 
 def flatten(setting: Mapping[str, Any]) -> dict[str, Any]:

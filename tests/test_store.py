@@ -153,6 +153,22 @@ def test_a_record_of_a_shape_no_reader_can_take_is_skipped_with_its_line_named(t
         assert list(store.latest()) == ids("a", "c")
 
 
+@pytest.mark.parametrize("hparams", [{"layer_dropout": {2: 0.1, 10: 0.2}}, {"weights": {10.0: 1, 2.5: 2, True: 3}},
+                                     {"schedule": [{1: "a", 12: "b"}]}])
+def test_a_spec_with_keys_json_writes_as_text_hashes_to_its_run_id_once_written(tmp_path, hparams):
+    """A plugin option keyed by numbers: JSON writes its keys as text, which sort otherwise (``"10"`` before
+    ``"2"``), so a run id hashed from the suite's setting must be the one its record's spec hashes to, or every
+    read skips the record as edited by hand and every ``run`` runs it again."""
+    spec = RunSpec(task="t", task_options={}, dataset="d", model="m", hparams=hparams, seed=0, epochs=1,
+                   patience=None, device="cpu", kernel="scatter")
+    store = RunStore(tmp_path)
+    with store.writer() as w:
+        w.append({**rec("m"), "run_id": spec.run_id, "spec": spec.to_dict()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert list(store.latest()) == [spec.run_id]
+
+
 def test_merged_successes_of_one_run_are_warned_about_and_the_first_finished_counts_in_any_order(tmp_path):
     """Two machines that ran one suite share its run ids: their files concatenated used to give each run the
     success that came first in the file, silently, so the order of the merge changed the leaderboard."""

@@ -669,6 +669,10 @@ def test_an_experiment_may_add_seeds_to_another_s_row(write_suite):
      "experiments[0].scenario", "or a non-empty list of them, got an empty list"),
     ("name: s\nexecutor: {type: [a]}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "executor.type", "expected one of local, process, ray, got list ['a']"),
+    ("name: s\nexecutor: {type: null}\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "executor.type", "expected one of local, process, ray, got nothing"),
+    ("name: s\ndefaults: {kernel: }\nexperiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
+     "defaults.kernel", "expected one of scatter, torch_scatter, csr, auto, got nothing"),
     ("name: s\ndefaults: {kernel: scater}\n"
      "experiments: [{task: node_classification, datasets: [Cora], models: [gcn]}]\n",
      "defaults.kernel", "expected one of scatter, torch_scatter, csr, auto, got 'scater'; did you mean 'scatter'?"),
