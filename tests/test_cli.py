@@ -757,7 +757,6 @@ def test_prune_moves_the_lines_that_are_not_json_aside_and_leaves_a_torn_last_li
     assert [str(w.message) for w in caught if "torn" not in str(w.message)] == []
 
 
-
 def test_prune_says_which_lines_it_moved_under_the_lock_not_which_its_first_read_found(tmp_path, capsys, monkeypatch):
     """The file can change between prune's read and the lock it moves lines under (another prune, a hand edit):
     it names the lines it moved, numbered as they were then, and says so when none were left."""
@@ -785,6 +784,7 @@ def test_prune_says_which_lines_it_moved_under_the_lock_not_which_its_first_read
             "that were not JSON were gone when it was locked (moved or mended)") in " ".join(
         capsys.readouterr().out.split())
     assert (folder / "runs.jsonl").read_bytes() == b"".join(records)
+
 
 def test_a_warning_is_a_line_of_the_command(tmp_path, capsys):
     import shutil
@@ -819,6 +819,7 @@ def test_a_record_whose_spec_is_not_its_run_is_left_out_of_the_leaderboard_with_
                      "edited after the run, so whose results it holds cannot be told", err)
     board = pd.read_csv(folder / "leaderboard.csv").set_index("model")
     assert board.at["gat", "n"] == 2 and board.at["gcn", "n"] == 3
+
 
 def test_quiet_and_debug_work_before_and_after_the_subcommand(write_suite, capsys, tmp_path):
     path = write_suite(GOOD.format(dataset="Cora", model="mlp"))
