@@ -4,6 +4,7 @@ leaderboard."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -13,6 +14,7 @@ import re
 NUMBER = re.compile(r"((?:(?<![\w.])-)?(?:(?<!\d\.)\d+\.\d+(?!\.\w|\d)|\d+)(?:e[-+]?\d+)?)", re.ASCII)
 
 
+@functools.lru_cache(maxsize=1 << 16, typed=True)
 def natural_key(text: str) -> tuple:
     """The order people expect of names and values: numbers in them compared as numbers (HeteroEdgeCount-2 before
     HeteroEdgeCount-10, K=4 before K=16, lr=1e-05 before lr=0.0001), the rest as text; a value that is a finite
@@ -24,7 +26,9 @@ def natural_key(text: str) -> tuple:
     number with one dot is a decimal, as every hyperparameter and scenario option is written (``rate=0.25``
     before ``rate=0.5``, and so ``v1.10`` before ``v1.9``), one of a chain of dots a version's part
     (``torch=2.9.1`` before ``torch=2.10.0``, ``1.9.dev24``). The leaderboard page's click sort
-    (:mod:`gnnbench.leaderboard.html`) splits text with the same :data:`NUMBER`."""
+    (:mod:`gnnbench.leaderboard.html`) splits text with the same :data:`NUMBER`.
+
+    Cached (the key is immutable): a leaderboard sorts a few thousand names over a hundred thousand times."""
     number = _finite(text)
     if number is not None:
         parts = ["", number, ""]

@@ -23,7 +23,7 @@ from gnnbench.leaderboard.labels import row_key
 from gnnbench.leaderboard.ranks import rank_markdown
 from gnnbench.leaderboard.sat import sat_frame, sat_markdown
 from gnnbench.leaderboard.search import search_frame, search_markdown
-from gnnbench.leaderboard.write import to_csv, to_markdown, warning_lines, write_text
+from gnnbench.leaderboard.write import environment_lines, to_csv, to_markdown, warning_lines, write_text
 from gnnbench.natural import natural_key
 
 #: every file :func:`build` may write
@@ -73,7 +73,8 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
     runs = runs_frame(records)
     with warnings.catch_warnings(record=True) as caught:  # kept in the page, not only shown once in a terminal
         warnings.simplefilter("always")
-        board, grid, depth = leaderboard_frame(runs), grid_frame(runs), depth_frame(runs)
+        grid = grid_frame(runs)
+        board, depth = leaderboard_frame(runs, grid=grid), depth_frame(runs)
     notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)))
     for w in caught:  # shown as before, through the caller's filters (module gnnbench.leaderboard)
         warnings.warn(w.message, w.category, stacklevel=1)
@@ -93,13 +94,14 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
                 + warning_lines(notes))
     expected = RunStore(out).expected()  # read once, for the page's notice and the terminal's
     notice = suite_notice(out, latest.keys(), expected)
-    write_text(out / "leaderboard.md", to_markdown(board, records, name, sections, notice))
+    environment = environment_lines(records)  # the page's too
+    write_text(out / "leaderboard.md", to_markdown(board, records, name, sections, notice, environment))
     written.append(out / "leaderboard.md")
     page = out / "leaderboard.html"
     if html or (html is None and page.exists()):
         from gnnbench.leaderboard.html import to_html
 
-        write_text(page, to_html(board, grid, depth, records, name, out, notes, notice))
+        write_text(page, to_html(board, grid, depth, records, name, out, notes, notice, environment))
         written.append(page)
     return Leaderboard(board=board, grid=grid, depth=depth, csv=out / "leaderboard.csv",
                        markdown=out / "leaderboard.md", html=page if page.exists() else None,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -110,13 +111,18 @@ def grid_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFra
         empty = pd.DataFrame(columns=[*config_keys, "metric", "direction", "unit", "val_mean", "val_std", "n", "failed",
                                       "selected"])
         return _with_failed_configs(empty, failed, config_keys)
-    grid = (ok.groupby(config_keys, sort=False)  # in natural order at the end; selection reads no row order
-              .agg(metric=("metric", "first"), direction=("direction", "first"), unit=("unit", "first"),
-                   val_mean=("val", lambda v: v.mean(skipna=False)),
-                   val_std=("val", lambda v: spread(v.to_numpy(dtype=float))), n=("val", "size"))
-              .reset_index())
+    configs = ok.groupby(config_keys, sort=False)  # in natural order at the end; selection reads no row order
+    grid = configs.agg(metric=("metric", "first"), direction=("direction", "first"), unit=("unit", "first"),
+                       n=("val", "size")).reset_index()
+    # each configuration's validation values as an array, reduced by NumPy as a per-group lambda did, at a fraction
+    # of pandas' cost per group (the mean: Series.mean(skipna=False)'s sum and division)
+    val, positions = ok["val"].to_numpy(dtype=float), configs.indices
+    vals = [val[positions[key]] for key in grid[config_keys].itertuples(index=False, name=None)]
+    grid.insert(grid.columns.get_loc("n"), "val_mean", [v.mean() for v in vals])
+    grid.insert(grid.columns.get_loc("n"), "val_std", [spread(v) for v in vals])
     grid["selected"] = False
-    grid["failed"] = [int(failed["failed"].get(key, 0)) for key in grid[config_keys].itertuples(index=False, name=None)]
+    failed_of = failed["failed"].to_dict()  # a MultiIndex's lookup per key goes through its levels
+    grid["failed"] = [int(failed_of.get(key, 0)) for key in grid[config_keys].itertuples(index=False, name=None)]
     grid.loc[_selected_index(grid, row_keys), "selected"] = True
     for row, runs_of_row in ok.groupby(row_keys, sort=False):  # cross-validation: chosen by at least one fold
         if runs_of_row["cv"].all():
@@ -137,35 +143,38 @@ def _with_failed_configs(grid: pd.DataFrame, failed: pd.DataFrame, config_keys: 
     return grid.sort_values(config_keys, key=natural_order, kind="stable").reset_index(drop=True)[order]
 
 
-def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.DataFrame:
+def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS, grid: pd.DataFrame | None = None
+                      ) -> pd.DataFrame:
     """One row per ``row_keys`` (task, dataset, model, scenario): the validation-selected configuration's
-    test results. Extra ``row_keys`` (e.g. a depth) are kept as columns after the schema's."""
+    test results. Extra ``row_keys`` (e.g. a depth) are kept as columns after the schema's. ``grid``: the
+    :func:`grid_frame` of ``runs`` and ``row_keys``, where the caller has it already."""
     extra_keys = [k for k in row_keys if k not in ROW_KEYS]
     columns = COLUMNS + EXTRA_COLUMNS + extra_keys
-    grid = grid_frame(runs, row_keys)
+    grid = grid_frame(runs, row_keys) if grid is None else grid
     config_keys = [*row_keys, "config"]
-    runs_of = {key: group.sort_values("seed") for key, group in _ok(runs).groupby(config_keys)}
-    rows_of = {key: group for key, group in _ok(runs).groupby(row_keys)}
-    every_run_of = {key: group for key, group in runs.groupby(row_keys)}  # a failed run counts in ``failed`` too
-    folds_of = {key: group for key, group in rows_of.items() if group["cv"].all()}
-    failed_in_row = grid.groupby(row_keys)["failed"].sum()
-    tried = grid.groupby(row_keys).size()
-    lost = grid[grid["n"] == 0].groupby(row_keys).size()  # configurations whose every run failed
-    _warn_mixed_columns(_ok(runs), [*GROUP_KEYS, *extra_keys])
+    ok = _ok(runs)
+    # positions of each configuration's and row's runs: only the selected ones' are taken as frames
+    runs_of, rows_of = ok.groupby(config_keys).indices, ok.groupby(row_keys).indices
+    every_run_of = runs.groupby(row_keys).indices  # a failed run counts in ``failed`` too
+    # per row, as dicts: a MultiIndex's lookup per key goes through its levels
+    failed_in_row = grid.groupby(row_keys)["failed"].sum().to_dict()
+    tried = grid.groupby(row_keys).size().to_dict()
+    lost = grid[grid["n"] == 0].groupby(row_keys).size().to_dict()  # configurations whose every run failed
+    _warn_mixed_columns(ok, [*GROUP_KEYS, *extra_keys])
     rows = []
     for sel in grid[grid["selected"]].drop_duplicates(row_keys).itertuples(index=False):
         key = tuple(getattr(sel, k) for k in config_keys)
-        group = runs_of[key]
+        group = ok.iloc[runs_of[key]].sort_values("seed")
         config, hparams, val_mean, val_std = sel.config, settings_cell(group["hparams"]), sel.val_mean, sel.val_std
         n_failed = int(sel.failed)
         plugin_files: dict[str, list[dict[str, object]]] = {}  # configuration -> its runs' plugin file versions
-        for label, part in every_run_of[key[:-1]].groupby("config"):  # every one: the selection compares them all
+        for label, part in runs.iloc[every_run_of[key[:-1]]].groupby("config"):  # the selection compares them all
             plugin_files[label] = distinct_plugin_files(label_items(sources) for sources in part["sources"])
             _warn_mixed_runs(sel, label, part, plugin_files[label])
             _warn_effective_hparams(sel, label, part)
         _warn_mixed_versions(sel, plugin_files)
-        if key[:-1] in folds_of:
-            group = _chosen_per_fold(folds_of[key[:-1]])
+        if (row := ok.iloc[rows_of[key[:-1]]])["cv"].all():  # each fold chose its own configuration
+            group = _chosen_per_fold(row)
             config, hparams = _per_fold_label(group)
             val = group["val"].to_numpy(dtype=float)
             val_mean, val_std = val.mean(), spread(val)
@@ -202,7 +211,7 @@ def leaderboard_frame(runs: pd.DataFrame, row_keys: list[str] = ROW_KEYS) -> pd.
 
 
 def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str], columns: list[str],
-                     tried: pd.Series) -> list[dict[str, Any]]:
+                     tried: dict[tuple, int]) -> list[dict[str, Any]]:
     """A row (``n`` 0, no mean, unranked, its failures counted) for every leaderboard row whose every run failed:
     a model that crashed everywhere belongs in the table as a failure, not out of it. Its metric is the one its
     failed records name (records made before failed ones named it give no row). ``tried``: the configurations
@@ -285,8 +294,8 @@ def _warn_mixed_runs(sel: Any, config: str, runs: pd.DataFrame, sources: list[di
     runs made with other settings (records made under other defaults, or by another suite writing the same folder),
     or with other versions of a plugin file (``sources``: the :func:`distinct_plugin_files` of ``runs``). The row
     still counts them all."""
-    problems = []
-    repeated = sorted(set(runs["seed"][runs["seed"].duplicated()]))
+    problems = []  # read as plain lists: this runs for every configuration of every row
+    repeated = sorted(seed for seed, count in Counter(runs["seed"].tolist()).items() if count > 1)
     if repeated:
         problems.append(f"seed{'s' * (len(repeated) > 1)} {', '.join(map(str, repeated))} recorded by more than one "
                         "run")
@@ -294,7 +303,8 @@ def _warn_mixed_runs(sel: Any, config: str, runs: pd.DataFrame, sources: list[di
     if len(settings) > 1:
         problems.append(f"runs made with different settings ({setting_differences(settings)})")
     guess = " (records made under other defaults or an earlier version of the suite file?)" if problems else ""
-    units = sorted(set(runs.loc[runs["metric"].notna(), "unit"]))  # an old failed record names no metric
+    units = sorted({unit for metric, unit in zip(runs["metric"], runs["unit"], strict=True)
+                    if pd.notna(metric)})  # an old failed record names no metric
     if len(units) > 1:  # a task that changed its unit: the row is shown in its first record's
         problems.append(f"runs recorded in different units ({' vs '.join(map(shown_unit, units))})")
     if len(sources) > 1:
@@ -333,7 +343,10 @@ def _warn_effective_hparams(sel: Any, config: str, runs: pd.DataFrame) -> None:
     default, whose documented meaning may be the capped value (FF's 100: every wrong class): the record keeps it,
     the warning does not."""
     changes = set()
-    for given, used in zip(runs["hparams"].map(json.loads), runs["effective_hparams"].map(json.loads), strict=True):
+    for given, used in set(zip(runs["hparams"], runs["effective_hparams"], strict=True)):  # runs_frame's JSON
+        if used == "{}":  # every value ran as given: most runs
+            continue
+        given, used = json.loads(given), json.loads(used)
         named = [k for k in used if k in given and label_names(config, k, given[k])]
         if named:
             changes.add(described([{k: given[k] for k in named}, {k: used[k] for k in named}], sep=" -> "))
@@ -348,7 +361,7 @@ def _warn_mixed_columns(runs: pd.DataFrame, rank_keys: list[str]) -> None:
     each was scored under its own protocol (node classification's split is not in its task label). A suite file
     refuses this; records of several suites merged into one folder can still bring it."""
     for key, part in runs.groupby(rank_keys, sort=True):
-        options = sorted({canonical_json(json.loads(p).get("task_options")) for p in part["protocol"]})
+        options = sorted({canonical_json(json.loads(p).get("task_options")) for p in set(part["protocol"])})
         if len(options) > 1:
             task, dataset, scenario = key[:3]
             where = f"{task} {dataset}" + ("" if scenario == "none" else f" under {scenario}")

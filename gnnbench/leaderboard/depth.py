@@ -30,7 +30,8 @@ def depth_frame(runs: pd.DataFrame) -> pd.DataFrame:
     take at least two values of that depth key; the rest of the configuration is selected on validation, with
     the failed runs in view as on the leaderboard (a configuration that failed on some seed ranks last)."""
     ok = runs["status"] == "ok"
-    hparams = runs["hparams"].map(json.loads)
+    parsed = {text: json.loads(text) for text in set(runs["hparams"])}  # each distinct one once: runs share them
+    hparams = runs["hparams"].map(parsed.__getitem__)
     parts = []
     for key in DEPTH_KEYS:
         depth = hparams.map(lambda h, k=key: h.get(k))

@@ -92,9 +92,11 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 
 
 def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, records: list[dict[str, Any]],
-            suite: str, directory: Path, notes: Sequence[str] = (), notice: str = "") -> str:
+            suite: str, directory: Path, notes: Sequence[str] = (), notice: str = "",
+            environment: Sequence[str] | None = None) -> str:
     """The whole page as one string; ``notes``: what building the tables warned about; ``notice``: runs of the
-    suite not recorded yet, records of no run of it."""
+    suite not recorded yet, records of no run of it; ``environment``: the
+    :func:`~gnnbench.leaderboard.write.environment_lines` of ``records``, where the caller has them already."""
     colour = plots.colours(set(board["model"]))
     body = [f"<h1>Leaderboard: {escape(suite)}</h1>",
             *([f"<p><strong>{escape(notice)}</strong></p>"] if notice else []),
@@ -132,10 +134,10 @@ def to_html(board: pd.DataFrame, grid: pd.DataFrame, depth: pd.DataFrame, record
                  _table(grid.drop(columns=["direction", "unit"])), "</details>"]
     if notes:
         body += ["<h2>Warnings</h2>", "<ul>" + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"]
-    environment = [line[2:] for line in environment_lines(records) if line.startswith("- ")]
-    if environment:
-        body += ["<h2>Environment</h2>", "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in environment)
-                 + "</ul>"]
+    items = [line[2:] for line in (environment_lines(records) if environment is None else environment)
+             if line.startswith("- ")]
+    if items:
+        body += ["<h2>Environment</h2>", "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"]
     failed = failed_runs(records)
     if failed:
         body += [f"<h2>Failed runs ({len(failed)})</h2>",

@@ -95,10 +95,11 @@ def write_text(path: Path, text: str) -> None:
 
 
 def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
-                sections: Iterable[str] = (), notice: str = "") -> str:
+                sections: Iterable[str] = (), notice: str = "", environment: Sequence[str] | None = None) -> str:
     """The leaderboard page: a table per (task, scenario, metric), then ``sections`` (lines of further
     Markdown, e.g. depth studies), the environment and the failed runs; ``notice`` (runs of the suite
-    not recorded yet, records of no run of it) atop them all."""
+    not recorded yet, records of no run of it) atop them all. ``environment``: the :func:`environment_lines` of
+    ``records``, where the caller has them already (the HTML page shows them too)."""
     lines = [f"# Leaderboard: {suite}", "", *([f"**{notice}**", ""] if notice else []),
              "Validation selects the configuration and the epoch; the table shows the test metric of that choice as "
              "mean ± std over seeds (ddof = 1), with the number of seeds in parentheses. Best per column in bold.", ""]
@@ -111,7 +112,7 @@ def to_markdown(board: pd.DataFrame, records: list[dict[str, Any]], suite: str,
         lines += _details(part)
         lines += ["", "</details>", ""]
     lines += list(sections)
-    lines += environment_lines(records)
+    lines += environment_lines(records) if environment is None else environment
     lines += _failures(records)
     return "\n".join(lines).rstrip() + "\n"
 
