@@ -17,7 +17,7 @@ import pytest
 
 from gnnbench import leaderboard
 from gnnbench.harness.spec import RunSpec, config_label, label_names
-from gnnbench.leaderboard.aggregate import COLUMNS, grid_frame, leaderboard_frame, runs_frame, tied
+from gnnbench.leaderboard.aggregate import ALIKE_SHOWN, COLUMNS, grid_frame, leaderboard_frame, runs_frame, tied
 from gnnbench.leaderboard.write import format_metric, to_markdown
 from gnnbench.natural import natural_key
 
@@ -284,6 +284,34 @@ def test_a_seed_recorded_twice_under_one_config_is_warned_about():
     row = frame.iloc[0]
     assert (row["n"], row["seeds"]) == (3, "0;1;1")
     assert "73.3 ± 11.5 (3 runs of 2 seeds)" in to_markdown(frame, records, "hand")  # the cell says it, too
+
+
+@pytest.mark.parametrize("configs", [ALIKE_SHOWN, ALIKE_SHOWN + 2])
+def test_a_cause_more_configurations_share_than_a_few_is_told_once_naming_some(tmp_path, configs):
+    """Records of an earlier suite file (a 9-epoch budget, now 10) repeat a seed of each configuration: hundreds of
+    warnings in a big grid, which buried the notice to prune them. Past ALIKE_SHOWN configurations of one cause,
+    the terminal and the page's Warnings tell it once, naming a few; up to it, each as before. A warning of
+    another cause (units) keeps its line."""
+    records = [rec("gcn", "Cora", s, 0.7, 0.8, config=f"lr={c}") for c in range(configs) for s in (0, 1)]
+    old = [rec("gcn", "Cora", 0, 0.7, 0.8, config=f"lr={c}") for c in range(configs)]
+    for r in old:
+        r["spec"]["epochs"] = 9
+    units = [rec("gat", "Cora", s, 0.7, 0.8, unit=unit) for s, unit in ((0, "fraction"), (1, ""))]
+    write_runs(tmp_path / "runs.jsonl", [*records, *old, *units])
+    with pytest.warns(UserWarning) as caught:
+        md = leaderboard.build(tmp_path).markdown.read_text()
+    told = [str(w.message) for w in caught]
+    cause = ("recorded by more than one run; runs made with different settings (epochs 9 vs 10) (records made under "
+             "other defaults or an earlier version of the suite file?)")
+    each = [f"node_classification Cora gcn (lr={c}): seed 0 {cause}; the row uses them all until `gnnbench prune` "
+            "sets the old ones aside" for c in range(configs)]
+    once = [f"{configs} configurations: seeds {cause}; their rows use them all until `gnnbench prune` sets the old "
+            "ones aside; e.g. node_classification Cora gcn (lr=0), node_classification Cora gcn (lr=1), "
+            f"node_classification Cora gcn (lr=2) and {configs - 3} more"]
+    units = ["node_classification Cora gat (default): runs recorded in different units (as recorded vs fraction); the "
+             "row uses them all until `gnnbench prune` sets the old ones aside"]
+    assert told == units + (each if configs <= ALIKE_SHOWN else once)
+    assert md.split("## Warnings\n\n")[1].split("\n\n")[0].splitlines() == [f"- {line}" for line in told]
 
 
 def test_a_failed_run_made_with_other_settings_is_warned_about_as_the_row_counts_it():

@@ -17,7 +17,7 @@ import yaml
 from gnnbench.errors import GnnbenchError
 from gnnbench.harness.spec import SMOKE_SUFFIX
 from gnnbench.harness.store import RUNS_FILE, RunStore
-from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame
+from gnnbench.leaderboard.aggregate import grid_frame, leaderboard_frame, runs_frame, summarised
 from gnnbench.leaderboard.depth import depth_frame, depth_markdown
 from gnnbench.leaderboard.labels import row_key
 from gnnbench.leaderboard.ranks import rank_markdown
@@ -75,9 +75,10 @@ def _write(out: Path, latest: dict[str, dict], suite: str | None, html: bool | N
         warnings.simplefilter("always")
         grid = grid_frame(runs)
         board, depth = leaderboard_frame(runs, grid=grid), depth_frame(runs)
-    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)))
-    for w in caught:  # shown as before, through the caller's filters (module gnnbench.leaderboard)
-        warnings.warn(w.message, w.category, stacklevel=1)
+    told = summarised(caught)  # a cause many configurations share in one line
+    notes = list(dict.fromkeys(str(message) for message, category in told if issubclass(category, UserWarning)))
+    for message, category in told:  # shown as before, through the caller's filters (module gnnbench.leaderboard)
+        warnings.warn(message, category, stacklevel=1)
     written = [out / "leaderboard.csv", out / "grid.csv"]
     to_csv(board, written[0])
     to_csv(grid, written[1])

@@ -60,6 +60,20 @@ TIE_TOLERANCE = 1e-6
 #: The protocol a run's spec sets besides its row, hyperparameters and seed: the task's options and the budget.
 PROTOCOL_KEYS = ("task_options", "epochs", "patience")
 GROUP_KEYS = ["task", "dataset", "scenario"]
+#: More configurations than this warned about for one cause are told in one line (:func:`summarised`), which
+#: names :data:`ALIKE_EXAMPLES` of them; up to this many, each in its own.
+ALIKE_SHOWN = 5
+ALIKE_EXAMPLES = 3
+
+
+class ConfigurationWarning(UserWarning):
+    """A warning about one configuration that many may share the cause of (records of an earlier suite file left in
+    the folder: one per configuration of a grid, hundreds): ``where`` names the configuration, ``cause`` says what
+    is amiss in words true of each, for :func:`summarised` to say once for many."""
+
+    def __init__(self, where: str, text: str, cause: str) -> None:
+        super().__init__(f"{where}: {text}")
+        self.where, self.cause = where, cause
 
 
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -238,6 +252,31 @@ def _all_failed_rows(runs: pd.DataFrame, grid: pd.DataFrame, row_keys: list[str]
     return rows
 
 
+def summarised(caught: Iterable[warnings.WarningMessage]) -> list[tuple[Warning, type[Warning]]]:
+    """The messages and categories of ``caught``, but a :class:`ConfigurationWarning` whose cause more than
+    :data:`ALIKE_SHOWN` configurations share told once for all, where the first was, naming a few: a folder
+    holding records of an earlier suite file warns of each configuration it shares, hundreds of lines that would
+    bury the other warnings, and the notice after them that ``gnnbench prune`` sets such records aside."""
+    caught = list(caught)
+    alike: dict[str, dict[str, str]] = {}  # cause -> its distinct messages -> the configuration each names
+    for w in caught:
+        if isinstance(w.message, ConfigurationWarning):
+            alike.setdefault(w.message.cause, {})[str(w.message)] = w.message.where
+    told: list[tuple[Warning, type[Warning]]] = []
+    said: set[str] = set()  # the causes told for all
+    for w in caught:
+        cause = w.message.cause if isinstance(w.message, ConfigurationWarning) else None
+        if cause is None or len(alike[cause]) <= ALIKE_SHOWN:
+            told.append((w.message, w.category))
+        elif cause not in said:
+            said.add(cause)
+            where = list(alike[cause].values())
+            told.append((UserWarning(f"{len(where)} configurations: {cause}; e.g. "
+                                     f"{', '.join(where[:ALIKE_EXAMPLES])} and {len(where) - ALIKE_EXAMPLES} more"),
+                         UserWarning))
+    return told
+
+
 def tied(values: ArrayLike) -> np.ndarray:
     """``values`` with each one that lies within TIE_TOLERANCE of the smallest of its run (in sorted order)
     replaced by that smallest one, so that equal means compare equal: to share a rank, or to reach a selection's
@@ -311,8 +350,12 @@ def _warn_mixed_runs(sel: Any, config: str, runs: pd.DataFrame, sources: list[di
         problems.append(f"runs made with {len(sources)} versions of their plugin files "
                         f"({', '.join(differing(sources))})")
     if problems:
-        warnings.warn(f"{sel.task} {sel.dataset} {sel.model} ({config}): {'; '.join(problems)}{guess}; the row uses "
-                      "them all until `gnnbench prune` sets the old ones aside", stacklevel=3)
+        shared = ["seeds recorded by more than one run", *problems[1:]] if repeated else problems  # seeds: its own
+        prune = "until `gnnbench prune` sets the old ones aside"
+        warnings.warn(ConfigurationWarning(f"{sel.task} {sel.dataset} {sel.model} ({config})",
+                                           f"{'; '.join(problems)}{guess}; the row uses them all {prune}",
+                                           f"{'; '.join(shared)}{guess}; their rows use them all {prune}"),
+                      stacklevel=3)
 
 
 def _warn_mixed_versions(sel: Any, plugin_files: dict[str, list[dict[str, object]]]) -> None:
