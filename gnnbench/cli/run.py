@@ -196,7 +196,7 @@ def _refresh_smoke(suite: Suite, store: RunStore, data_root: str | None, devices
     from gnnbench import leaderboard
     from gnnbench.harness import driver
 
-    latest = store.latest()
+    latest = store.latest(history=False)
     stale, changed = driver.stale(suite, latest), driver.changed_code(suite, latest, driver.DataDigests(data_root))
     if not stale and not changed:
         return
@@ -238,7 +238,7 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
     if not store.path.exists():
         raise GnnbenchError(f"no records in {store.path}: nothing to prune (--results names the results root)")
     unreadable: list[int] = []
-    latest = store.latest(unreadable=unreadable)
+    latest = store.latest(unreadable=unreadable, history=False)
     if not latest and not unreadable:  # a run that stopped at its checks left the file empty
         empty = " (an empty file)" if store.path.stat().st_size == 0 else ""
         raise GnnbenchError(f"no records in {store.path}{empty}: nothing to prune")

@@ -103,7 +103,7 @@ def plan(suite: Suite, store: RunStore, rerun_failed: bool = False, redo_changed
     """Skip runs that succeeded; retry failed ones only when asked or when they failed with another version of
     a plugin file (the fix being tried), and succeeded runs made with another version (``changed``) only
     when ``redo_changed``. ``changed`` leaves out the failures rerun now, which their new records replace."""
-    latest = store.latest()
+    latest = store.latest(history=False)
     digests = DataDigests(data_root)
     result = Plan(todo=[], stale=stale(suite, latest), changed=changed_code(suite, latest, digests),
                   restorable=restorable(suite, store, latest, digests))

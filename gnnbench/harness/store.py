@@ -80,13 +80,16 @@ class RunStore:
             raise GnnbenchError(f"{self.path}: cannot append records (no write permission on the file)")
 
     def records(self, file: str = RUNS_FILE, only: Collection[str] | None = None,
-                unreadable: list[int] | None = None) -> list[dict[str, Any]]:
+                unreadable: list[int] | None = None, history: bool = True) -> list[dict[str, Any]]:
         """Every complete record of ``file`` (``runs.jsonl``, or ``stale.jsonl``) in file order (a torn last line
         is skipped with a warning; a corrupt one elsewhere, or one of a shape this gnnbench cannot read, is warned
         about and skipped: its run counts as not yet run). With ``only``, the records of those run ids alone, the other
         lines left unparsed (``stale.jsonl`` only grows). ``unreadable``, when given, gets the numbers of the lines
         parsed that are not JSON (:func:`_corrupt`: what :meth:`set_aside_unreadable` moves), so that ``prune`` reads
-        the file once."""
+        the file once. ``history=False`` drops each record's per-epoch curves as it is parsed, for the readers that
+        take none (tables, plans, prune): about half of a parsed record's memory, which would otherwise be held
+        as long as the record is. Never write such a record back: records move
+        as the lines they are (:meth:`_move`)."""
         path = self.directory / file
         if not path.exists():
             return []
@@ -111,17 +114,20 @@ class RunStore:
                 continue
             problem = record_problem(record)
             if problem is None:
+                if not history:
+                    record.pop("history", None)
                 records.append(record)
             else:
                 warnings.warn(f"{path}:{number}: skipping a line that {problem}", stacklevel=2)
         return records
 
     def latest(self, file: str = RUNS_FILE, only: Collection[str] | None = None,
-               unreadable: list[int] | None = None) -> dict[str, dict[str, Any]]:
-        """:func:`latest` of the records of ``file`` (``unreadable`` as for :meth:`records`), with a warning where a
-        run has several successful records: files merged (two machines that ran one suite), whose other results no
-        table shows."""
-        records = self.records(file, only, unreadable)
+               unreadable: list[int] | None = None, history: bool = True) -> dict[str, dict[str, Any]]:
+        """:func:`latest` of the records of ``file`` (``unreadable`` and ``history`` as for :meth:`records`), with a
+        warning where a run has several successful records: files merged (two machines that ran one suite), whose
+        other results no table shows (without ``history``, two that differ in nothing else count as one line; two
+        runs' timestamps and timings differ anyway)."""
+        records = self.records(file, only, unreadable, history)
         successes = Counter(r["run_id"] for r in records if r["status"] == "ok")
         # the distinct lines of runs that succeeded more than once, only those encoded (a file can hold 10 MB of
         # traces): one line twice, left by a crash while prune moved records, is no merge

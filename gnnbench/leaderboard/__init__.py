@@ -51,7 +51,7 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
     """Read ``directory/runs.jsonl`` and (re)write the leaderboard files beside it. The HTML page is written
     when ``html`` is true, or when it is None and a page is already there (so a page never goes stale)."""
     store = RunStore(directory)
-    records = store.latest()
+    records = store.latest(history=False)  # no table reads the per-epoch curves
     if not records:
         raise GnnbenchError(f"{store.path}: no records here ({_where_records_are(Path(directory))})")
     return _write(Path(directory), records, suite, html)
@@ -60,7 +60,7 @@ def build(directory: str | Path, suite: str | None = None, html: bool | None = N
 def refresh(directory: str | Path, suite: str) -> Leaderboard | None:
     """After records were set aside: the leaderboard of those left, or its files removed when none are left (a
     leaderboard of records no longer there would mislead)."""
-    records = RunStore(directory).latest()
+    records = RunStore(directory).latest(history=False)
     if records:
         return _write(Path(directory), records, suite, None)
     clear(directory)
