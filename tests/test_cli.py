@@ -757,6 +757,46 @@ def test_prune_moves_the_lines_that_are_not_json_aside_and_leaves_a_torn_last_li
     assert [str(w.message) for w in caught if "torn" not in str(w.message)] == []
 
 
+def test_prune_lets_go_of_its_read_before_the_leaderboard_reads_again_and_copies_no_spec(tmp_path, capsys,
+                                                                                           monkeypatch):
+    """prune held its read of every record (463 MB of 20,000) while its leaderboard read the records left, and
+    explaining what it sets aside deep-copied every run of the suite (``RunSpec.to_dict``) to read six fields."""
+    import dataclasses
+    import weakref
+
+    from gnnbench.harness.spec import RunSpec
+    from gnnbench.recordable import encode
+
+    quickstart = ROOT / "configs" / "quickstart.yaml"
+    folder = tmp_path / "quickstart"
+    shutil.copytree(ROOT / "results" / "reference" / "quickstart", folder)
+    record = json.loads((folder / "runs.jsonl").read_bytes().splitlines()[0])
+    spec = dataclasses.replace(RunSpec.from_dict(record["spec"]), epochs=500)  # made under another default
+    old = encode({**record, "run_id": spec.run_id, "spec": spec.to_dict()})
+    with (folder / "runs.jsonl").open("ab") as f:
+        f.write(old)
+
+    class Read(dict):  # a dict that can be watched for its release
+        pass
+
+    reads, held, copies = [], [], []
+    latest, to_dict = RunStore.latest, RunSpec.to_dict
+
+    def read(*args, **kwargs):
+        held.append(any(earlier() is not None for earlier in reads))
+        reads.append(weakref.ref(result := Read(latest(*args, **kwargs))))
+        return result
+
+    monkeypatch.setattr(RunStore, "latest", read)
+    monkeypatch.setattr(RunSpec, "to_dict", lambda self: copies.append(self) or to_dict(self))
+    assert main(["prune", str(quickstart), "--results", str(tmp_path)]) == 0
+    assert "set aside 1 run (gcn on Cora: 1): epochs 500 -> 200 (1 run) into" in " ".join(
+        capsys.readouterr().out.split())
+    assert held == [False, False]  # prune's read, then the leaderboard's of the records left
+    assert len(copies) == 1  # the suite's run the record is explained by
+    assert (folder / "stale.jsonl").read_bytes() == old
+
+
 def test_prune_says_which_lines_it_moved_under_the_lock_not_which_its_first_read_found(tmp_path, capsys, monkeypatch):
     """The file can change between prune's read and the lock it moves lines under (another prune, a hand edit):
     it names the lines it moved, numbered as they were then, and says so when none were left."""

@@ -327,6 +327,25 @@ def test_restore_takes_the_chosen_records_back_after_a_torn_last_line(tmp_path):
     assert (tmp_path / "stale.jsonl").read_text() == lines[1] + lines[2] + '{"run_id": ["a list"], "status": "ok"}\n'
 
 
+def test_set_aside_parses_only_the_lines_naming_the_runs_it_moves(tmp_path, monkeypatch):
+    """prune moves a few hundred records of tens of thousands, and parsed every line to find them. A line is
+    parsed only where it names one of the runs as a run id, in any JSON spacing (a line another tool wrote), and is
+    then picked by its record's own: a torn last line naming one stays, for the next writer to cut off."""
+    from gnnbench.harness import store as store_module
+
+    store = RunStore(tmp_path)
+    lines = [json.dumps(r) + "\n" for r in (rec("a"), rec("old"), rec("b"))]
+    compact = json.dumps(rec("old", n=2), separators=(",", ":")) + "\n"
+    torn = f'{{"run_id": "{ids("old")[0]}", "sta'
+    store.path.write_text("".join(lines) + compact + torn)
+    parsed, record = [], store_module._record
+    monkeypatch.setattr(store_module, "_record", lambda line: parsed.append(line.decode()) or record(line))
+    assert store.set_aside(ids("old")) == 2
+    assert parsed == [lines[1], compact, torn]
+    assert store.path.read_text() == lines[0] + lines[2] + torn
+    assert (tmp_path / "stale.jsonl").read_text() == lines[1] + compact
+
+
 def test_set_aside_waits_for_no_one(tmp_path):
     store = RunStore(tmp_path)
     with store.writer() as w:

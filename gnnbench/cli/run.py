@@ -264,6 +264,7 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
                           "plugin code it imports now")
         return 0
     why = _why_stale(suite, stale, driver.edited_files(changed, digests), latest.keys())
+    del latest  # the records left are read again below, after the move: not while these are held too
     if args.dry_run:
         console.print(f"{suite.name}: would set aside {_describe(stale)}{why} (--dry-run: nothing moved)")
         return 0
@@ -309,8 +310,8 @@ def _why_stale(suite: Suite, stale: dict[str, dict[str, Any]], edited: dict[str,
                 scenario_label(spec.get("scenario")), spec["seed"])
 
     ours: dict[tuple[Any, ...], dict[str, RunSpec]] = {}  # key -> config label -> the suite's run
-    for s in suite.specs:
-        ours.setdefault(key(s.to_dict()), {})[s.config] = s
+    for s in suite.specs:  # read from its fields: to_dict() deep-copies every spec of a grid of thousands
+        ours.setdefault(key(vars(s)), {})[s.config] = s
     reasons: Counter[str] = Counter()
     for run_id, record in stale.items():
         configs = ours.get(key(record["spec"]), {})

@@ -167,8 +167,7 @@ class RunStore:
         """Move every record of ``run_ids`` from ``runs.jsonl`` to ``stale.jsonl``; the number moved. For records
         that no longer describe a run of their suite (made before a default changed): they leave the leaderboard
         but are kept."""
-        wanted = set(run_ids)
-        return len(self._move(RUNS_FILE, STALE_FILE, _records_where(lambda record: record["run_id"] in wanted)))
+        return len(self._move(RUNS_FILE, STALE_FILE, _records_of(set(run_ids))))
 
     def set_aside_unreadable(self) -> list[int]:
         """Move the lines of ``runs.jsonl`` that are not JSON (:func:`_corrupt`), which every read warns about, into
@@ -183,8 +182,8 @@ class RunStore:
         chosen, so that the records of the run made with another version of a plugin stay aside for that
         version's return (the record that counts is a run's first success)."""
         chosen = {record["run_id"]: record for record in records}
-        return len(self._move(STALE_FILE, RUNS_FILE,
-                              _records_where(lambda record: chosen.get(record["run_id"]) == record)))
+        return len(self._move(STALE_FILE, RUNS_FILE, _records_of(chosen.keys(),
+                                                                 lambda record: chosen[record["run_id"]] == record)))
 
     def _move(self, source: str, target: str, goes_if: Callable[[bytes], bool]) -> list[int]:
         """Move the lines ``goes_if`` picks; the numbers they had in ``source``. They are appended and synced to
@@ -409,8 +408,9 @@ def _is_record(value: Any) -> bool:
     return isinstance(value, dict) and {"run_id", "status"} <= value.keys()
 
 
-#: a record line's run id, found without parsing the line (records are written by :func:`encode`)
-QUICK_RUN_ID = re.compile(rb'"run_id": "([^"]*)"')
+#: a record line's run id, found without parsing the line (records are written by :func:`encode`; a line written
+#: otherwise, in any JSON spacing, is found too)
+QUICK_RUN_ID = re.compile(rb'"run_id"\s*:\s*"([^"]*)"')
 
 
 def _quick_run_id(line: bytes) -> str | None:
@@ -443,9 +443,21 @@ def _lines(data: bytes) -> list[bytes]:
     return lines if lines[-1] else lines[:-1]
 
 
-def _records_where(goes_if: Callable[[dict[str, Any]], bool]) -> Callable[[bytes], bool]:
-    """A line picker for :meth:`RunStore._move`: the lines of the records ``goes_if`` picks."""
-    return lambda line: (record := _record(line)) is not None and goes_if(record)
+def _records_of(run_ids: Collection[str],
+                goes_if: Callable[[dict[str, Any]], bool] = lambda record: True) -> Callable[[bytes], bool]:
+    """A line picker for :meth:`RunStore._move`: the lines of the records of ``run_ids`` that ``goes_if`` picks.
+    Only a line naming one of them as a run id somewhere (:data:`QUICK_RUN_ID`, a nested one included) is parsed,
+    and picked by its record's own: prune moves a few hundred records of tens of thousands, each line parsed whole
+    to find them before."""
+    wanted = {run_id.encode() for run_id in run_ids}
+
+    def goes(line: bytes) -> bool:
+        if wanted.isdisjoint(QUICK_RUN_ID.findall(line)):
+            return False
+        record = _record(line)
+        return record is not None and record["run_id"] in run_ids and goes_if(record)
+
+    return goes
 
 
 def _corrupt(line: bytes) -> bool:
