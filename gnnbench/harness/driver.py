@@ -320,9 +320,13 @@ def run(suite: Suite, store: RunStore, executor: Executor, *, rerun_failed: bool
         summary.failed_kept = planned.failed_kept
         if on_plan is not None:
             on_plan(planned)
+        # the runs alone are kept: the records the plan holds (stale, changed) would keep the pages their read
+        # filled resident in a run's process, and count in its baseline_rss_mb
+        todo = planned.todo
+        del planned
         store.expect(suite.name, str(suite.path), suite.all_run_ids)  # the whole suite, --only or not
         try:
-            for record in _records(executor, planned.todo, data_root, store, dead):
+            for record in _records(executor, todo, data_root, store, dead):
                 writer.append(record)
                 if record["status"] == "ok":
                     summary.ok += 1
