@@ -240,8 +240,9 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
     unreadable: list[int] = []
     latest = store.latest(unreadable=unreadable, history=False)
     if not latest and not unreadable:  # a run that stopped at its checks left the file empty
-        empty = " (an empty file)" if store.path.stat().st_size == 0 else ""
-        raise GnnbenchError(f"no records in {store.path}{empty}: nothing to prune")
+        held = (" (an empty file)" if store.path.stat().st_size == 0
+                else ": its lines are no records this gnnbench can read (each warned about above)")
+        raise GnnbenchError(f"no records in {store.path}{held}; nothing to prune")
     digests = driver.DataDigests(args.data_root)
     changed = driver.changed_code(suite, latest, digests)
     stale = {**driver.stale(suite, latest), **changed}
@@ -260,8 +261,8 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
                               f"{store.path} that were not JSON were gone when it was locked (moved or mended)")
     if not stale:
         if latest:
-            console.print(f"{suite.name}: every record in {store.path} is a run of {args.suite}, made with the "
-                          "plugin code it imports now")
+            console.print(f"{suite.name}: every record read from {store.path} is a run of {args.suite}, made with "
+                          "the plugin code it imports now")  # a line skipped with a warning is left as it is
         return 0
     why = _why_stale(suite, stale, driver.edited_files(changed, digests), latest.keys())
     del latest  # the records left are read again below, after the move: not while these are held too
