@@ -25,12 +25,23 @@ def canonical_json(obj: Any) -> str:
 
 
 def _keys_as_text(obj: Any) -> Any:
-    """``obj`` with every mapping's keys as JSON writes them (``2`` -> ``"2"``, ``True`` -> ``"true"``)."""
+    """``obj`` with every mapping's keys as JSON writes them (``2`` -> ``"2"``, ``True`` -> ``"true"``); keys JSON
+    refuses are refused as it does, and two keys that would be written alike (``2`` and ``"2"``) are an error, not
+    a value silently lost."""
     if isinstance(obj, Mapping):
-        return {k if isinstance(k, str) else json.dumps(k): _keys_as_text(v) for k, v in obj.items()}
+        texts = {k if isinstance(k, str) else _key_text(k): _keys_as_text(v) for k, v in obj.items()}
+        if len(texts) < len(obj):
+            raise ValueError(f"keys {sorted(map(repr, obj))} are written alike as JSON text")
+        return texts
     if isinstance(obj, list | tuple):
         return [_keys_as_text(v) for v in obj]
     return obj
+
+
+def _key_text(key: Any) -> str:
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(key, allow_nan=False)  # NaN or an infinity: ValueError, as for a value
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
 def flatten(setting: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from gnnbench.errors import GnnbenchError
 from gnnbench.harness.spec import RunSpec
 from gnnbench.harness.store import RunStore
 from gnnbench.recordable import encode
+from gnnbench.settings import canonical_json
 
 
 def rec(name: str, status: str = "ok", **extra) -> dict:
@@ -167,6 +168,15 @@ def test_a_spec_with_keys_json_writes_as_text_hashes_to_its_run_id_once_written(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert list(store.latest()) == [spec.run_id]
+
+
+@pytest.mark.parametrize(("keys", "error"), [({2: "a", "2": "b"}, ValueError), ({True: 1, "true": 2}, ValueError),
+                                             ({float("nan"): 1}, ValueError), ({(1, 2): 1}, TypeError)])
+def test_keys_json_would_write_alike_or_refuse_are_refused_not_merged(keys, error):
+    """Before keys were hashed as text, these raised in json.dumps; as text, one value would be silently lost (two
+    settings hashing alike), or a key JSON refuses written anyway."""
+    with pytest.raises(error):
+        canonical_json({"hparams": keys})
 
 
 def test_merged_successes_of_one_run_are_warned_about_and_the_first_finished_counts_in_any_order(tmp_path):
