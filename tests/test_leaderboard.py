@@ -314,6 +314,27 @@ def test_a_cause_more_configurations_share_than_a_few_is_told_once_naming_some(t
     assert md.split("## Warnings\n\n")[1].split("\n\n")[0].splitlines() == [f"- {line}" for line in told]
 
 
+def test_configurations_of_several_scenarios_are_named_with_their_scenario_and_counted_each(tmp_path):
+    """Two configurations under three scenarios are six: their warnings read alike without the scenario, so the
+    count fell to the distinct texts (4, six lines told) or named one configuration twice."""
+    runs = []
+    for scenario in ("none", "label_noise", "edge_drop"):
+        for c in range(2):
+            made = [rec("gcn", "Cora", s, 0.7, 0.8, config=f"lr={c}") for s in (0, 1, 0)]
+            made[2]["spec"]["epochs"] = 9
+            for r in made:
+                r["spec"]["scenario"] = None if scenario == "none" else {"name": scenario}
+            runs += made
+    write_runs(tmp_path / "runs.jsonl", runs)
+    with pytest.warns(UserWarning) as caught:
+        leaderboard.build(tmp_path)
+    told = [str(w.message) for w in caught if "configurations:" in str(w.message)]
+    assert len(told) == 1 and told[0].startswith("6 configurations: ")
+    assert told[0].endswith("e.g. node_classification Cora gcn (lr=0) under edge_drop(), node_classification Cora gcn "
+                            "(lr=1) under edge_drop(), node_classification Cora gcn (lr=0) under label_noise() and 3 "
+                            "more")
+
+
 def test_a_failed_run_made_with_other_settings_is_warned_about_as_the_row_counts_it():
     """The row's ``failed`` counts every failed record of its configuration, one of an earlier suite file's
     split included: the row must not read as one setting's seeds with one failure."""

@@ -258,10 +258,10 @@ def summarised(caught: Iterable[warnings.WarningMessage]) -> list[tuple[Warning,
     holding records of an earlier suite file warns of each configuration it shares, hundreds of lines that would
     bury the other warnings, and the notice after them that ``gnnbench prune`` sets such records aside."""
     caught = list(caught)
-    alike: dict[str, dict[str, str]] = {}  # cause -> its distinct messages -> the configuration each names
+    alike: dict[str, dict[str, None]] = {}  # cause -> the configurations it names, in order
     for w in caught:
         if isinstance(w.message, ConfigurationWarning):
-            alike.setdefault(w.message.cause, {})[str(w.message)] = w.message.where
+            alike.setdefault(w.message.cause, {})[w.message.where] = None
     told: list[tuple[Warning, type[Warning]]] = []
     said: set[str] = set()  # the causes told for all
     for w in caught:
@@ -270,7 +270,7 @@ def summarised(caught: Iterable[warnings.WarningMessage]) -> list[tuple[Warning,
             told.append((w.message, w.category))
         elif cause not in said:
             said.add(cause)
-            where = list(alike[cause].values())
+            where = list(alike[cause])
             told.append((UserWarning(f"{len(where)} configurations: {cause}; e.g. "
                                      f"{', '.join(where[:ALIKE_EXAMPLES])} and {len(where) - ALIKE_EXAMPLES} more"),
                          UserWarning))
@@ -352,7 +352,8 @@ def _warn_mixed_runs(sel: Any, config: str, runs: pd.DataFrame, sources: list[di
     if problems:
         shared = ["seeds recorded by more than one run", *problems[1:]] if repeated else problems  # seeds: its own
         prune = "until `gnnbench prune` sets the old ones aside"
-        warnings.warn(ConfigurationWarning(f"{sel.task} {sel.dataset} {sel.model} ({config})",
+        scenario = "" if sel.scenario == "none" else f" under {sel.scenario}"  # else rows of scenarios read alike
+        warnings.warn(ConfigurationWarning(f"{sel.task} {sel.dataset} {sel.model} ({config}){scenario}",
                                            f"{'; '.join(problems)}{guess}; the row uses them all {prune}",
                                            f"{'; '.join(shared)}{guess}; their rows use them all {prune}"),
                       stacklevel=3)
