@@ -708,6 +708,9 @@ def test_cli_mistakes_are_one_line_errors(tmp_path, capsys):
     (tmp_path / "emptied" / "quickstart" / "runs.jsonl").touch()
     assert main(["prune", quickstart, "--results", str(tmp_path / "emptied")]) == 2
     assert "(an empty file); nothing to prune" in capsys.readouterr().err
+    (tmp_path / "emptied" / "quickstart" / "runs.jsonl").write_text("\n\n")  # `echo > runs.jsonl`: nothing warned
+    assert main(["prune", quickstart, "--results", str(tmp_path / "emptied")]) == 2
+    assert "(blank lines only); nothing to prune" in capsys.readouterr().err
     (tmp_path / "emptied" / "quickstart" / "runs.jsonl").write_text('{"note": "not a record"}\n')
     assert main(["prune", quickstart, "--results", str(tmp_path / "emptied")]) == 2
     err = capsys.readouterr().err  # not empty: no records, and nothing unreadable to move either

@@ -240,7 +240,8 @@ def prune_suite(args: argparse.Namespace, console: Console) -> int:
     unreadable: list[int] = []
     latest = store.latest(unreadable=unreadable, history=False)
     if not latest and not unreadable:  # a run that stopped at its checks left the file empty
-        held = (" (an empty file)" if store.path.stat().st_size == 0
+        text = store.path.read_bytes()
+        held = (" (an empty file)" if not text else " (blank lines only)" if not text.strip()
                 else ": its lines are no records this gnnbench can read (each warned about above)")
         raise GnnbenchError(f"no records in {store.path}{held}; nothing to prune")
     digests = driver.DataDigests(args.data_root)
