@@ -191,7 +191,7 @@ def _versions_from_records(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     beside it only where those records reproduce it (its seeds, where the CSV has them, and its values, to their
     written digits), and a warning says so. A CSV from an earlier torch left beside newer records would otherwise
     borrow the new versions, and the upgrade vanish from ``compare``; the other rows' versions stay unknown."""
-    records = RunStore(path.parent).latest()
+    records = RunStore(path.parent).latest(history=False)
     if not records or "values" not in frame.columns:
         return frame
     with warnings.catch_warnings():  # what the records hold is the leaderboard's to warn about, not compare's
