@@ -175,7 +175,6 @@ class Stores:
                 "finished_at": end.isoformat(timespec="seconds")}
 
 
-
 def build(work: Path, records: int, seed: int) -> tuple[Path, Path, Path, str]:
     """The suite file and stores A and B (``work/{a,b}/scale``) with their expected runs: the suite's path, the
     two stores' and what they hold."""
@@ -212,6 +211,7 @@ def measured(argv: list[str], checkout: Path | None, cwd: Path) -> Measured:
             raise SystemExit(f"{' '.join(argv[2:])} under {checkout} exited with {code}:\n"
                              + Path(output.name).read_bytes()[-3000:].decode(errors="replace"))
     return Measured(wall_s, peak_kb / 1024)  # kilobytes on Linux
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
