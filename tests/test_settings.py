@@ -1,6 +1,21 @@
 """The one comparison of settings behind the suite's pooled-row error, the leaderboard's warning and compare."""
 
-from gnnbench.settings import differing, flatten, seed_ranges, shown
+import json
+from collections import OrderedDict
+from types import MappingProxyType
+
+from gnnbench.settings import canonical_json, differing, flatten, seed_ranges, shown
+
+
+def test_canonical_json_is_one_string_for_one_setting_however_its_mappings_are_held():
+    """Text keys in plain dicts take a quick path; any other mapping, or keys JSON writes as text, the copy: both
+    must give the string the setting's record, read back, gives."""
+    setting = {"b": [1, {"y": 2.5, "x": None}], "a": {"lr": 0.01}}
+    expected = canonical_json(json.loads(json.dumps(setting)))
+    assert expected == '{"a":{"lr":0.01},"b":[1,{"x":null,"y":2.5}]}'
+    assert canonical_json(OrderedDict(reversed(setting.items()))) == expected
+    assert canonical_json({**setting, "a": MappingProxyType({"lr": 0.01})}) == expected
+    assert canonical_json({"k": {10: 1, 2: 2}}) == canonical_json({"k": {"10": 1, "2": 2}}) == '{"k":{"10":1,"2":2}}'
 
 
 def test_differing_compares_as_the_run_id_hashes_and_counts_an_absent_key():
