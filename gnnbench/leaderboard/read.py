@@ -31,7 +31,8 @@ OPTIONAL = ["values", "seeds", "failed", "configs_failed", "configs_tried", "par
             "versions", "hparams", "protocol", "n_edges", "sources", "epoch_load_over", "speed_probe_ms",
             "speed_probe_workload", "load_mode"]
 #: Optional columns whose empty cell says something: the row's runs loaded no features (a full-batch model). A CSV
-#: without the column (written before it) reads None there instead, unknown, as ``compare`` tells them apart.
+#: without the column (written before it) reads None there instead, unknown, as ``compare`` tells them apart; but
+#: ``epoch_load_over`` is filled in from ``epoch_load_s`` where a CSV has that (every epoch, or nothing loaded).
 LOADING = ("epoch_load_over", "load_mode")
 #: One entry of a ``seeds`` cell: an integer, perhaps padded by spaces (of at most 18 digits: seeds go up to
 #: 4294967295, and Python reads no integer of more than 4,300 digits from text)
