@@ -94,7 +94,7 @@ class RunStore:
         if not path.exists():
             return []
         data = path.read_bytes()
-        lines = data.split(b"\n")
+        lines = _lines(data)
         torn_tail = not data.endswith(b"\n")
         aside = (f"; `gnnbench prune SUITE.yaml` moves it aside into {UNREADABLE_FILE} (until then every command "
                  "warns again)") if file == RUNS_FILE else ""
@@ -436,8 +436,8 @@ def _json(line: bytes) -> Any:
 
 
 def _lines(data: bytes) -> list[bytes]:
-    """The lines of ``data``, each with its newline (the last one's may be missing), split where
-    :meth:`RunStore.records` splits them: at newlines only, so their numbers agree."""
+    """The lines of ``data``, each with its newline (the last one's may be missing), split at newlines only: what
+    :meth:`RunStore.records` reads and :meth:`RunStore._move` moves, so that the numbers they name agree."""
     lines = [line + b"\n" for line in data.split(b"\n")]
     lines[-1] = lines[-1][:-1]
     return lines if lines[-1] else lines[:-1]

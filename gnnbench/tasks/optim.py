@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from gnnbench.errors import not_one_of
 from gnnbench.hparams import HparamError, OptionError
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
@@ -24,7 +25,7 @@ def check_hparams(hparams: Mapping[str, Any]) -> None:
     """Reject the optimiser and schedule settings (those of ``hparams`` present) that cannot be built: the tasks'
     ``check_run`` calls this so a suite fails when loaded, and the builders below call it again at run time."""
     if "optimizer" in hparams and hparams["optimizer"] not in OPTIMIZERS:
-        raise OptionError("optimizer", f"expected one of {', '.join(OPTIMIZERS)}, got {hparams['optimizer']!r}")
+        raise OptionError("optimizer", not_one_of(hparams["optimizer"], OPTIMIZERS))
     patience, every = int(hparams.get("lr_patience", 0)), int(hparams.get("lr_step", 0))
     if patience > 0 and every > 0:
         raise HparamError("lr_step", f"lr_patience ({patience}) and lr_step ({every}) are two schedules: set one")
